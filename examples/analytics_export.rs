@@ -4,7 +4,7 @@
 //! Runs on `genesys-cloud-mock` with its rate limits on (300 requests a minute per token, as
 //! Genesys Cloud's default), or the real cloud when credentials are set.
 //!
-//! `cargo run --example analytics_export -- [--interval START/END] [--out FILE] [--jobs K] [--tokens N]`
+//! `cargo run -p genesys-cloud-examples --example analytics_export -- [--interval START/END] [--out FILE] [--jobs K] [--tokens N]`
 
 use genesys_cloud_examples::export;
 use genesys_cloud_mock::MockOptions;

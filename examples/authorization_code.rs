@@ -6,7 +6,7 @@
 //! prints the real authorize URL, and with `GENESYS_CLOUD_AUTH_CODE` (the code from the
 //! redirect) it exchanges it with the real cloud.
 //!
-//! `cargo run --example authorization_code`
+//! `cargo run -p genesys-cloud-examples --example authorization_code`
 
 use genesys_cloud::auth::pkce;
 

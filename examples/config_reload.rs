@@ -1,6 +1,6 @@
 //! A config file drives the client, and a live edit of the file changes the log level.
 //!
-//! Run with `cargo run --example config_reload`. It writes a config file in a temporary
+//! Run with `cargo run -p genesys-cloud-examples --example config_reload`. It writes a config file in a temporary
 //! directory, builds a client from it, calls the API (on `genesys-cloud-mock`), rewrites
 //! the file with `log_level = debug`, and calls again: the second call is logged.
 

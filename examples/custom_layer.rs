@@ -4,7 +4,7 @@
 //! credentials are set); a second client replaces the HTTP client underneath with an
 //! in-process double, as tests do, and the SDK's layers still run around it.
 //!
-//! Run with `cargo run --example custom_layer`.
+//! Run with `cargo run -p genesys-cloud-examples --example custom_layer`.
 
 use genesys_cloud::core::http::{Request, Response};
 use genesys_cloud::transport::Body;

@@ -1,7 +1,7 @@
 //! HTTP logging: trace level, JSON lines to a file, both bodies on; secrets stay redacted.
 //! Runs on `genesys-cloud-mock`, or the real cloud when credentials are set.
 //!
-//! `cargo run --example logging`
+//! `cargo run -p genesys-cloud-examples --example logging`
 
 use genesys_cloud::transport::{LogFormat, LogLevel, LogSettings};
 

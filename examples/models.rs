@@ -1,7 +1,7 @@
 //! Models without a client: read a user as the API sends it, change it, and write the JSON a
 //! PATCH would send, including an explicit `null` and an enum value this SDK does not know.
 //!
-//! Run with `cargo run --example models`.
+//! Run with `cargo run -p genesys-cloud-examples --example models`.
 
 use genesys_cloud_models::prelude::*;
 use genesys_cloud_models::{Queue, User, UserStateEnum};

@@ -3,7 +3,7 @@
 //! <PayloadType>`), then the connection events, and the state fetched after the gap
 //! (`resync <topicName> <kind>`).
 //!
-//! `cargo run --example notifications` runs against `genesys-cloud-mock` (which also drops the
+//! `cargo run -p genesys-cloud-examples --example notifications` runs against `genesys-cloud-mock` (which also drops the
 //! socket once, to show the stream healing); with `GENESYS_CLOUD_CLIENT_ID`,
 //! `GENESYS_CLOUD_CLIENT_SECRET` and `GENESYS_CLOUD_REGION` set it uses the real cloud (a user
 //! token is needed for presence changes of "me"; client credentials see the queue's events).

@@ -2,7 +2,7 @@
 //! would be sent, then run calls through an in-process HTTP service that plays the API (the
 //! SDK's layers, tokens and retries run around it as they would around hyper).
 //!
-//! Run with `cargo run --example operations`.
+//! Run with `cargo run -p genesys-cloud-examples --example operations`.
 
 use genesys_cloud::core::http;
 use genesys_cloud::transport::Body;

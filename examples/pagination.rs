@@ -1,7 +1,7 @@
 //! Listings as lazy streams: items across pages, or the pages themselves, with a page limit.
 //! Runs on `genesys-cloud-mock` (45 routing queues), or the real cloud when credentials are set.
 //!
-//! `cargo run --example pagination`
+//! `cargo run -p genesys-cloud-examples --example pagination`
 
 use genesys_cloud::prelude::*;
 

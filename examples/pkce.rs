@@ -4,7 +4,7 @@
 //! `GENESYS_CLOUD_REGION` and `GENESYS_CLOUD_REDIRECT_URI` set it prints the real authorize URL
 //! and reads the code from the redirect on standard input.
 //!
-//! `cargo run --example pkce`
+//! `cargo run -p genesys-cloud-examples --example pkce`
 
 use genesys_cloud::auth::{pkce, Grant, Secret};
 

@@ -2,7 +2,7 @@
 //! loopback in front of `genesys-cloud-mock`; with credentials for the real cloud set, it
 //! uses the proxy the environment names (`HTTPS_PROXY`, `NO_PROXY`) instead.
 //!
-//! `cargo run --example proxy`
+//! `cargo run -p genesys-cloud-examples --example proxy`
 
 use genesys_cloud::config::Proxy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,6 +1,6 @@
 //! Regions, custom base URLs and gateways: where a client sends its calls.
 //!
-//! `cargo run --example regions` lists the regions and builds clients for each kind of
+//! `cargo run -p genesys-cloud-examples --example regions` lists the regions and builds clients for each kind of
 //! endpoint (building does no I/O). With `GENESYS_CLOUD_CLIENT_ID`, `GENESYS_CLOUD_CLIENT_SECRET`
 //! and `GENESYS_CLOUD_REGION` set it also calls `users/me` in that region.
 

@@ -3,7 +3,7 @@
 //! Runs on `genesys-cloud-mock` with injected faults (faults cannot be ordered from the real
 //! cloud; with credentials set, the same retry settings are used for one real call).
 //!
-//! `cargo run --example retry_429`
+//! `cargo run -p genesys-cloud-examples --example retry_429`
 
 use genesys_cloud::transport::{LogLevel, LogSettings, Retry};
 use genesys_cloud_mock::Fault;

@@ -3,7 +3,7 @@
 //! `GENESYS_CLOUD_CLIENT_SECRET`, `GENESYS_CLOUD_REGION`, `GENESYS_CLOUD_ORG_NAME` and
 //! `GENESYS_CLOUD_SAML_ASSERTION` (base64) to use the real cloud.
 //!
-//! `cargo run --example saml2_bearer`
+//! `cargo run -p genesys-cloud-examples --example saml2_bearer`
 
 use genesys_cloud::auth::{ClientCredentials, Grant, Secret};
 

@@ -91,14 +91,14 @@ pub mod export {
     ) -> Result<Exported, Box<dyn std::error::Error>> {
         let options =
             JobOptions::default().poll(Duration::from_millis(100), Duration::from_secs(5)).page_size(page_size);
-        let jobs = client.jobs(families::CONVERSATIONS_DETAILS).options(options);
+        let jobs = client.jobs(families::CONVERSATIONS_DETAILS.untyped()).options(options);
         let mut submitted = Vec::new();
         for interval in intervals {
             let query = serde_json::json!({"interval": interval, "order": "asc", "orderBy": "conversationStart"});
             submitted.push(jobs.submit(&query).await?);
         }
         let watchers: Vec<_> = submitted.iter().map(|j| j.progress()).collect();
-        let streams = submitted.into_iter().map(|j| j.results::<serde_json::Value>());
+        let streams = submitted.into_iter().map(|j| j.results());
         let mut all = stream::select_all(streams);
         let mut exported = Exported::default();
         while let Some(conversation) = all.try_next().await? {

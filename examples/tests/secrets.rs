@@ -4,7 +4,7 @@
 //! `mock-refresh-…`), the SAML assertion, the PKCE verifier and the proxy password.
 //!
 //! The example binaries are built by `cargo test` before the tests run (or by
-//! `cargo build -p genesys-cloud-examples --examples`).
+//! `cargo build -p genesys-cloud-examples -p genesys-cloud-quickstart --examples`).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -80,7 +80,7 @@ fn start(name: &'static str, log_file: &std::path::Path, format: &str) -> Runnin
     assert!(
         path.exists(),
         "{} is not built: run `cargo test --workspace --all-features` (it builds the examples) or \
-         `cargo build -p genesys-cloud-examples --examples` first",
+         `cargo build -p genesys-cloud-examples -p genesys-cloud-quickstart --examples` first",
         path.display()
     );
     let mut cmd = Command::new(&path);

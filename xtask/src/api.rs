@@ -344,7 +344,7 @@ fn tag_file(ir: &Ir, tag: &str, feature: &str, ops: &[&Operation], target: &ApiT
     );
     let _ = writeln!(
         out,
-        "#[derive(Clone)]\npub struct {api} {{\n    executor: ::genesys_cloud_core::SharedExecutor,\n}}\nimpl ::std::fmt::Debug for {api} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n        f.write_str({api:?})\n    }}\n}}\nimpl {api} {{\n    /// The operations of this tag, sent through `executor`.\n    pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {{\n        Self {{ executor }}\n    }}"
+        "#[derive(Clone)]\npub struct {api} {{\n    executor: ::genesys_cloud_core::SharedExecutor,\n}}\nimpl ::std::fmt::Debug for {api} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n        f.write_str({api:?})\n    }}\n}}\nimpl {api} {{\n    /// The operations of this tag, sent through `executor`.\n    #[inline]\n    pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {{\n        Self {{ executor }}\n    }}"
     );
     for op in ops {
         let b = builder_name(op);
@@ -382,7 +382,7 @@ fn tag_file(ir: &Ir, tag: &str, feature: &str, ops: &[&Operation], target: &ApiT
         }
         let _ = writeln!(
             out,
-            "    pub fn {}(&self{}) -> {b} {{\n        {b}::new({})\n    }}",
+            "    #[inline]\n    pub fn {}(&self{}) -> {b} {{\n        {b}::new({})\n    }}",
             names::field_ident(&names::snake(&op.id)),
             sig.iter().map(|s| format!(", {s}")).collect::<String>(),
             args.join(", ")
@@ -501,11 +501,11 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation, explorer: bool) {
     out.push_str("}\n");
     let _ = writeln!(
         out,
-        "impl ::std::fmt::Debug for {b} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n        f.debug_struct({b:?}).finish_non_exhaustive()\n    }}\n}}\nimpl ::genesys_cloud_core::Operation for {b} {{\n    fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {{\n        &mut self.options\n    }}\n}}\nimpl {b} {{\n    /// Limits the whole call, retries included, to `timeout`.\n    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {{\n        self.options.timeout = ::std::option::Option::Some(timeout);\n        self\n    }}\n    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.\n    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {{\n        self.options.headers.push((name.into(), value.into()));\n        self\n    }}\n    /// Overrides the client's retry settings for this call.\n    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {{\n        self.options.retry = ::std::option::Option::Some(retry);\n        self\n    }}\n    /// Sends this call once, without retries.\n    pub fn without_retry(self) -> Self {{\n        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())\n    }}\n}}"
+        "impl ::std::fmt::Debug for {b} {{\n    #[inline]\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n        f.debug_struct({b:?}).finish_non_exhaustive()\n    }}\n}}\nimpl ::genesys_cloud_core::Operation for {b} {{\n    #[inline]\n    fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {{\n        &mut self.options\n    }}\n}}\nimpl {b} {{\n    /// Limits the whole call, retries included, to `timeout`.\n    #[inline]\n    pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {{\n        self.options.timeout = ::std::option::Option::Some(timeout);\n        self\n    }}\n    /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.\n    #[inline]\n    pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {{\n        self.options.headers.push((name.into(), value.into()));\n        self\n    }}\n    /// Overrides the client's retry settings for this call.\n    #[inline]\n    pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {{\n        self.options.retry = ::std::option::Option::Some(retry);\n        self\n    }}\n    /// Sends this call once, without retries.\n    #[inline]\n    pub fn without_retry(self) -> Self {{\n        self.with_retry(::genesys_cloud_core::RetryOverride::disabled())\n    }}\n}}"
     );
     let _ = writeln!(
         out,
-        "impl {b} {{\n    fn new({}) -> Self {{\n        Self {{ {} }}\n    }}",
+        "impl {b} {{\n    #[inline]\n    fn new({}) -> Self {{\n        Self {{ {} }}\n    }}",
         new_args.join(", "),
         new_init.join(", ")
     );
@@ -532,7 +532,7 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation, explorer: bool) {
         }
         text.push('.');
         doc(out, "    ", &text);
-        let _ = writeln!(out, "    pub fn {}(mut self, value: {t}) -> Self {{\n        self.{} = ::std::option::Option::Some({conv});\n        self\n    }}", p.ident, p.ident);
+        let _ = writeln!(out, "    #[inline]\n    pub fn {}(mut self, value: {t}) -> Self {{\n        self.{} = ::std::option::Option::Some({conv});\n        self\n    }}", p.ident, p.ident);
     }
     if let Some((name, ty, false)) = &op.body {
         if let Some(description) = &op.body_description {
@@ -540,10 +540,11 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation, explorer: bool) {
             doc(out, "    ", "");
         }
         doc(out, "    ", " The request body (optional for this operation).");
-        let _ = writeln!(out, "    pub fn {name}(mut self, value: {}) -> Self {{\n        self.{name} = ::std::option::Option::Some(value);\n        self\n    }}", api_ty(ir, ty));
+        let _ = writeln!(out, "    #[inline]\n    pub fn {name}(mut self, value: {}) -> Self {{\n        self.{name} = ::std::option::Option::Some(value);\n        self\n    }}", api_ty(ir, ty));
     }
     // build()
     out.push_str("    /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.\n");
+    out.push_str("    #[inline]\n");
     out.push_str("    pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {\n");
     let mut fmt_path = String::new();
     let mut path_args = Vec::new();
@@ -620,7 +621,7 @@ fn builder(out: &mut String, ir: &Ir, op: &Operation, explorer: bool) {
     out.push_str("        parts.options = self.options.clone();\n        ::std::result::Result::Ok(parts)\n    }\n");
     let _ = writeln!(
         out,
-        "    /// Sends the call; resolves to the decoded body.\n    pub fn send(self) -> ::genesys_cloud_core::Call<{out_ty}, {mode}> {{\n        let parts = self.build();\n        ::genesys_cloud_core::Call::new(&self.executor, parts)\n    }}\n    /// Sends the call; resolves to the body with the status, headers and correlation id.\n    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<{out_ty}, {mode}> {{\n        self.send().with_response()\n    }}"
+        "    /// Sends the call; resolves to the decoded body.\n    #[inline]\n    pub fn send(self) -> ::genesys_cloud_core::Call<{out_ty}, {mode}> {{\n        let parts = self.build();\n        ::genesys_cloud_core::Call::new(&self.executor, parts)\n    }}\n    /// Sends the call; resolves to the body with the status, headers and correlation id.\n    #[inline]\n    pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<{out_ty}, {mode}> {{\n        self.send().with_response()\n    }}"
     );
     if let (Some((paging, kind)), Output::Json(page_ty)) = (&op.paging, &op.output) {
         paginator(out, ir, op, paging, kind, page_ty);
@@ -662,7 +663,7 @@ fn paginator(out: &mut String, ir: &Ir, op: &Operation, paging: &Paging, kind: &
         if matches!(paging, Paging::NextUri { .. }) { text("nextUri") } else { "::std::option::Option::None".into() };
     let _ = writeln!(
         out,
-        "    /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.\n    pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<{page}, {item_ty}> {{\n        let executor = self.executor.clone();\n        let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {{\n            #[allow(unused_mut)]\n            let mut b = self.clone();\n            {set}\n            let _ = request;\n            b.build()\n        }});\n        ::genesys_cloud_core::pagination::Paginator::new(executor, ::genesys_cloud_core::PaginationKind::{kind}, build, |p: &{page}| ::genesys_cloud_core::pagination::PageInfo {{ page_number: {}, page_count: {}, next_uri: {next_uri}, cursor: {cursor}, item_count: p.{entities}.as_ref().map_or(0, |e| e.len()) }}, |p: {page}| p.{entities}.unwrap_or_default())\n    }}",
+        "    /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.\n    #[inline]\n    pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<{page}, {item_ty}> {{\n        let executor = self.executor.clone();\n        let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {{\n            #[allow(unused_mut)]\n            let mut b = self.clone();\n            {set}\n            let _ = request;\n            b.build()\n        }});\n        ::genesys_cloud_core::pagination::Paginator::new(executor, ::genesys_cloud_core::PaginationKind::{kind}, build, |p: &{page}| ::genesys_cloud_core::pagination::PageInfo {{ page_number: {}, page_count: {}, next_uri: {next_uri}, cursor: {cursor}, item_count: p.{entities}.as_ref().map_or(0, |e| e.len()) }}, |p: {page}| p.{entities}.unwrap_or_default())\n    }}",
         int("pageNumber"),
         int("pageCount"),
     );
@@ -883,10 +884,17 @@ rustdoc-args = ["--cfg", "docsrs"]
 [features]
 # The tags most automations use; turn on others by name, or `full`.
 default = [{defaults}]
-# Every tag, the models no operation reaches, and the notification service.
-full = ["genesys-cloud-api/full", "genesys-cloud-models/full", "notification-service"]
-# The notification service: typed event streams over its WebSocket (`genesys_cloud::notifications`).
+# Every tag, the models no operation reaches, and the notification service with the payload
+# types of every topic family.
+full = ["genesys-cloud-api/full", "genesys-cloud-models/full", "notification-service", "notification-topics-all"]
+# The notification service: typed event streams over its WebSocket (`genesys_cloud::notifications`),
+# with the payload types of the topic families most programs listen to (`v2.users.…`,
+# `v2.routing.…`, `v2.conversations.…`, `v2.system.…`). Another family's events arrive as
+# `Payload::Raw`; turn its types on with `notification-topics-all`, or with the family's own
+# feature of `genesys-cloud-notifications` (`topics-outbound`, …).
 notification-service = ["dep:genesys-cloud-notifications", "genesys-cloud-api/notifications"]
+# The payload types of every notification topic family.
+notification-topics-all = ["notification-service", "genesys-cloud-notifications?/all-topics"]
 # Models no operation reaches (notification topic payloads, mostly).
 {unref} = ["genesys-cloud-models/{unref}"]
 "#,

@@ -18,16 +18,34 @@ pub struct Features {
     pub tag_features: BTreeMap<String, String>,
     /// Definition (type index) → the sorted features that enable it.
     pub by_definition: BTreeMap<usize, BTreeSet<String>>,
+    /// Notification topic family (`users`, the second segment of `v2.users.{id}.presence`) →
+    /// the feature that turns on its payloads (`topics-users`); see [`Features::add_topic_families`].
+    pub topic_features: BTreeMap<String, String>,
 }
 
 impl Features {
     /// All feature names (tags plus `unreferenced`), sorted.
     pub fn all(&self) -> BTreeSet<String> {
         let mut all: BTreeSet<String> = self.tag_features.values().cloned().collect();
+        all.extend(self.topic_features.values().cloned());
         if self.by_definition.values().any(|f| f.contains(UNREFERENCED)) {
             all.insert(UNREFERENCED.to_owned());
         }
         all
+    }
+
+    /// One feature per notification topic family, turning on the definitions its payloads
+    /// reach (`families`: family → payload definitions), so a program takes the payloads of
+    /// the topics it listens to, not all of them.
+    pub fn add_topic_families(&mut self, ir: &Ir, families: &BTreeMap<String, BTreeSet<usize>>) {
+        let edges = definition_edges(ir);
+        for (family, payloads) in families {
+            let feature = format!("topics-{}", names::feature(family));
+            for d in reach(&edges, payloads) {
+                self.by_definition.entry(d).or_default().insert(feature.clone());
+            }
+            self.topic_features.insert(family.clone(), feature);
+        }
     }
 
     /// How many definitions a feature turns on.
@@ -38,7 +56,27 @@ impl Features {
 
 /// Computes the plan.
 pub fn plan(ir: &Ir) -> Features {
-    // Definition-level graph: a type's references count for the definition that owns it.
+    let edges = definition_edges(ir);
+    let mut feature_names = names::Namer::with_reserved(RESERVED);
+    let mut tag_features = BTreeMap::new();
+    let mut by_definition: BTreeMap<usize, BTreeSet<String>> =
+        ir.definitions.iter().map(|&d| (d, BTreeSet::new())).collect();
+    for (tag, roots) in &ir.tag_roots {
+        let feature = feature_names.take(&names::feature(tag), "-");
+        for d in reach(&edges, roots) {
+            by_definition.entry(d).or_default().insert(feature.clone());
+        }
+        tag_features.insert(tag.clone(), feature);
+    }
+    let orphans: BTreeSet<usize> = by_definition.iter().filter(|(_, f)| f.is_empty()).map(|(d, _)| *d).collect();
+    for d in reach(&edges, &orphans) {
+        by_definition.entry(d).or_default().insert(UNREFERENCED.to_owned());
+    }
+    Features { tag_features, by_definition, topic_features: BTreeMap::new() }
+}
+
+/// The definition-level graph: a type's references count for the definition that owns it.
+fn definition_edges(ir: &Ir) -> BTreeMap<usize, BTreeSet<usize>> {
     let mut edges: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     for t in &ir.types {
         let mut out = Vec::new();
@@ -46,35 +84,21 @@ pub fn plan(ir: &Ir) -> Features {
         let from = t.owner;
         edges.entry(from).or_default().extend(out.into_iter().map(|i| ir.types[i].owner).filter(|&o| o != from));
     }
-    let reach = |roots: &BTreeSet<usize>| -> BTreeSet<usize> {
-        let mut seen: BTreeSet<usize> = BTreeSet::new();
-        let mut todo: Vec<usize> = roots.iter().copied().collect();
-        while let Some(d) = todo.pop() {
-            if seen.insert(d) {
-                if let Some(next) = edges.get(&d) {
-                    todo.extend(next.iter().copied().filter(|n| !seen.contains(n)));
-                }
+    edges
+}
+
+/// The definitions reachable from `roots` (themselves included).
+fn reach(edges: &BTreeMap<usize, BTreeSet<usize>>, roots: &BTreeSet<usize>) -> BTreeSet<usize> {
+    let mut seen: BTreeSet<usize> = BTreeSet::new();
+    let mut todo: Vec<usize> = roots.iter().copied().collect();
+    while let Some(d) = todo.pop() {
+        if seen.insert(d) {
+            if let Some(next) = edges.get(&d) {
+                todo.extend(next.iter().copied().filter(|n| !seen.contains(n)));
             }
         }
-        seen
-    };
-
-    let mut feature_names = names::Namer::with_reserved(RESERVED);
-    let mut tag_features = BTreeMap::new();
-    let mut by_definition: BTreeMap<usize, BTreeSet<String>> =
-        ir.definitions.iter().map(|&d| (d, BTreeSet::new())).collect();
-    for (tag, roots) in &ir.tag_roots {
-        let feature = feature_names.take(&names::feature(tag), "-");
-        for d in reach(roots) {
-            by_definition.entry(d).or_default().insert(feature.clone());
-        }
-        tag_features.insert(tag.clone(), feature);
     }
-    let orphans: BTreeSet<usize> = by_definition.iter().filter(|(_, f)| f.is_empty()).map(|(d, _)| *d).collect();
-    for d in reach(&orphans) {
-        by_definition.entry(d).or_default().insert(UNREFERENCED.to_owned());
-    }
-    Features { tag_features, by_definition }
+    seen
 }
 
 /// `cfg(any(feature = "a", feature = "b"))` contents for a feature set.

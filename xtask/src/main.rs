@@ -38,6 +38,9 @@ Commands:
       --only A,B         Only these features (plus none and full)
   compile-report       Clean debug builds of the models crate and the facade, with seconds.
       --sets LIST        Semicolon-separated feature lists of the models crate only
+      --dependent        Instead: a crate outside the workspace that depends on the facade
+                         (default features, the README's profile, notification-service), and
+                         the quickstart, each from a clean target; seconds and binary size
   fuzz                 Run the cargo-fuzz targets of fuzz/ (needs cargo-fuzz and nightly).
       --seconds N        Time per target (default 60)
       --target A,B       Only these targets (models, error_body, config_ini, config_json)
@@ -164,7 +167,16 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
         eprintln!("{spec}: {} deviations from Swagger 2.0 mapped (see the warnings above)", warnings.len());
     }
     let operations = operations?;
-    let plan = features::plan(&ir);
+    let mut plan = features::plan(&ir);
+    // This project's notification topics: one models feature per topic family.
+    let topics_json = if prefix == "genesys-cloud" {
+        std::fs::read_to_string(spec_path.with_file_name("notification-topics.json")).ok()
+    } else {
+        None
+    };
+    if let Some(json) = &topics_json {
+        plan.add_topic_families(&ir, &topics::families(&ir, json)?);
+    }
     // Output outside this workspace is a workspace of its own, with a copy of the spec.
     let out_dir = root.join(out);
     let standalone = !out_dir.starts_with(root);
@@ -241,17 +253,18 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
             ],
         });
         // The notification topics, from the mapping vendored next to the spec.
-        let topics_path = spec_path.with_file_name("notification-topics.json");
-        if let Ok(json) = std::fs::read_to_string(&topics_path) {
+        if let Some(json) = &topics_json {
             let source = Path::new(spec).with_file_name("notification-topics.json").display().to_string();
-            let (files, features) = topics::emit(&ir, &plan, &json, &source)?;
+            let (files, features) = topics::emit(&ir, &plan, json, &source)?;
             let manifest = root.join(out).join("genesys-cloud-notifications/Cargo.toml");
             let text = std::fs::read_to_string(&manifest).unwrap_or_default();
-            let missing: Vec<&String> = features.iter().filter(|f| !text.contains(&format!("\"{f}\""))).collect();
+            let missing: Vec<&String> = features.iter().filter(|f| !text.contains(f.as_str())).collect();
             if !missing.is_empty() {
+                let lines: Vec<&str> = missing.iter().map(|f| f.as_str()).collect();
                 return Err(format!(
-                    "{}: the models features {missing:?} must be on for the topic payloads",
-                    manifest.display()
+                    "{}: its [features] must forward each topic family to the models crate; add:\n{}",
+                    manifest.display(),
+                    lines.join("\n")
                 ));
             }
             crates.push(Generated { dir: root.join(out).join("genesys-cloud-notifications"), files });
@@ -384,6 +397,12 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_suggests_the_profile_the_dependent_report_measures() {
+        let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+        assert!(readme.contains(report::RECOMMENDED_PROFILE), "README.md must show:\n{}", report::RECOMMENDED_PROFILE);
+    }
+
+    #[test]
     fn committed_code_matches_the_vendored_spec() {
         let generated = generate(&workspace_root(), "spec/platform-api-v2.json", "crates", "genesys-cloud").unwrap();
         assert_eq!(generated.len(), 4, "models, api, the facade manifest and the notification topics");
@@ -438,7 +457,9 @@ mod tests {
         assert!(docs.contains("#[deprecated"), "{docs}");
         assert!(docs.contains("**Preview:**"), "{docs}");
         assert!(docs.contains("`GET /pets/{petId}/legacy`"), "{docs}");
-        assert!(pets.contains("#[deprecated(note = \"deprecated in the API\")]\n    pub fn get_pet_legacy("));
+        assert!(
+            pets.contains("#[deprecated(note = \"deprecated in the API\")]\n    #[inline]\n    pub fn get_pet_legacy(")
+        );
         assert!(docs.contains("Idempotent: retried after 502"), "{docs}");
         assert!(docs.contains("**Deprecated** in the API"), "{docs}");
         // Another spec's operations have no link to the Genesys Cloud API explorer.

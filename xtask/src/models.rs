@@ -129,6 +129,13 @@ full = [{full}]
     for (tag, feature) in &plan.tag_features {
         let _ = writeln!(s, "# Tag `{tag}`: {} definitions.\n{feature} = []", plan.count(feature));
     }
+    for (family, feature) in &plan.topic_features {
+        let _ = writeln!(
+            s,
+            "# The payloads of the notification topics `v2.{family}.…`: {} definitions.\n{feature} = []",
+            plan.count(feature)
+        );
+    }
     if all.contains(features::UNREFERENCED) {
         let _ = writeln!(
             s,
@@ -315,12 +322,12 @@ fn emit_struct(
         out,
         t,
         &format!(
-            "    const FIELDS: &'static [&'static str] = &[{}];\n    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {{\n        ::std::option::Option::Some(&self._nulls)\n    }}\n    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {{\n        ::std::option::Option::Some(&mut self._nulls)\n    }}\n{}",
+            "    const FIELDS: &'static [&'static str] = &[{}];\n    #[inline]\n    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {{\n        ::std::option::Option::Some(&self._nulls)\n    }}\n    #[inline]\n    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {{\n        ::std::option::Option::Some(&mut self._nulls)\n    }}\n{}",
             field_list.join(", "),
             struct_fields(ir, fields, additional),
         ),
     );
-    let _ = writeln!(out, "impl ::std::fmt::Debug for {name} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{");
+    let _ = writeln!(out, "impl ::std::fmt::Debug for {name} {{\n    #[inline]\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{");
     let mut entries: Vec<String> = fields
         .iter()
         .map(|f| {
@@ -471,23 +478,25 @@ fn emit_string_enum(out: &mut String, t: &TypeDef, values: &[(String, String)], 
     out.push_str("    Unknown(::std::string::String),\n}\n");
     let _ = writeln!(
         out,
-        "impl {name} {{\n    /// Every value the spec lists, in its order.\n    pub const VALUES: &'static [&'static str] = &[{}];\n    /// The wire value.\n    pub fn as_str(&self) -> &str {{\n        crate::support::OpenEnum::wire(self)\n    }}\n}}",
+        "impl {name} {{\n    /// Every value the spec lists, in its order.\n    pub const VALUES: &'static [&'static str] = &[{}];\n    /// The wire value.\n    #[inline]\n    pub fn as_str(&self) -> &str {{\n        crate::support::OpenEnum::wire(self)\n    }}\n}}",
         values.iter().map(|(_, v)| format!("{v:?}")).collect::<Vec<_>>().join(", ")
     );
-    let _ = writeln!(out, "impl crate::support::OpenEnum for {name} {{\n    fn from_known(value: &str) -> ::std::option::Option<Self> {{\n        ::std::option::Option::Some(match value {{");
+    let _ = writeln!(out, "impl crate::support::OpenEnum for {name} {{\n    #[inline]\n    fn from_known(value: &str) -> ::std::option::Option<Self> {{\n        ::std::option::Option::Some(match value {{");
     for (variant, value) in values {
         let _ = writeln!(out, "            {value:?} => Self::{variant},");
     }
     out.push_str("            _ => return ::std::option::Option::None,\n        })\n    }\n");
-    out.push_str("    fn unknown(value: ::std::string::String) -> Self {\n        Self::Unknown(value)\n    }\n");
-    out.push_str("    fn wire(&self) -> &str {\n        match self {\n");
+    out.push_str(
+        "    #[inline]\n    fn unknown(value: ::std::string::String) -> Self {\n        Self::Unknown(value)\n    }\n",
+    );
+    out.push_str("    #[inline]\n    fn wire(&self) -> &str {\n        match self {\n");
     for (variant, value) in values {
         let _ = writeln!(out, "            Self::{variant} => {value:?},");
     }
     out.push_str("            Self::Unknown(value) => value,\n        }\n    }\n}\n");
     let _ = writeln!(
         out,
-        "impl ::std::convert::From<&str> for {name} {{\n    fn from(value: &str) -> Self {{\n        crate::support::enum_from_str(value)\n    }}\n}}\nimpl ::std::fmt::Display for {name} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\nimpl ::serde::Serialize for {name} {{\n    fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {{\n        s.serialize_str(self.as_str())\n    }}\n}}\nimpl<'de> ::serde::Deserialize<'de> for {name} {{\n    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {{\n        crate::support::deserialize_enum(d)\n    }}\n}}"
+        "impl ::std::convert::From<&str> for {name} {{\n    #[inline]\n    fn from(value: &str) -> Self {{\n        crate::support::enum_from_str(value)\n    }}\n}}\nimpl ::std::fmt::Display for {name} {{\n    #[inline]\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\nimpl ::serde::Serialize for {name} {{\n    fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {{\n        s.serialize_str(self.as_str())\n    }}\n}}\nimpl<'de> ::serde::Deserialize<'de> for {name} {{\n    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {{\n        crate::support::deserialize_enum(d)\n    }}\n}}"
     );
     model_impl(out, t, "");
     inherent_methods(out, &t.name, None);
@@ -508,23 +517,23 @@ fn emit_int_enum(out: &mut String, t: &TypeDef, values: &[(String, i64)], cfg: &
     out.push_str("    Unknown(i64),\n}\n");
     let _ = writeln!(
         out,
-        "impl {name} {{\n    /// Every value the spec lists, in its order.\n    pub const VALUES: &'static [i64] = &[{}];\n    /// The wire value.\n    pub fn as_i64(&self) -> i64 {{\n        crate::support::OpenIntEnum::wire(self)\n    }}\n}}",
+        "impl {name} {{\n    /// Every value the spec lists, in its order.\n    pub const VALUES: &'static [i64] = &[{}];\n    /// The wire value.\n    #[inline]\n    pub fn as_i64(&self) -> i64 {{\n        crate::support::OpenIntEnum::wire(self)\n    }}\n}}",
         values.iter().map(|(_, v)| v.to_string()).collect::<Vec<_>>().join(", ")
     );
-    let _ = writeln!(out, "impl crate::support::OpenIntEnum for {name} {{\n    fn from_known(value: i64) -> ::std::option::Option<Self> {{\n        ::std::option::Option::Some(match value {{");
+    let _ = writeln!(out, "impl crate::support::OpenIntEnum for {name} {{\n    #[inline]\n    fn from_known(value: i64) -> ::std::option::Option<Self> {{\n        ::std::option::Option::Some(match value {{");
     for (variant, value) in values {
         let _ = writeln!(out, "            {value} => Self::{variant},");
     }
     out.push_str("            _ => return ::std::option::Option::None,\n        })\n    }\n");
-    out.push_str("    fn unknown(value: i64) -> Self {\n        Self::Unknown(value)\n    }\n");
-    out.push_str("    fn wire(&self) -> i64 {\n        match self {\n");
+    out.push_str("    #[inline]\n    fn unknown(value: i64) -> Self {\n        Self::Unknown(value)\n    }\n");
+    out.push_str("    #[inline]\n    fn wire(&self) -> i64 {\n        match self {\n");
     for (variant, value) in values {
         let _ = writeln!(out, "            Self::{variant} => {value},");
     }
     out.push_str("            Self::Unknown(value) => *value,\n        }\n    }\n}\n");
     let _ = writeln!(
         out,
-        "impl ::std::convert::From<i64> for {name} {{\n    fn from(value: i64) -> Self {{\n        <Self as crate::support::OpenIntEnum>::from_known(value).unwrap_or(Self::Unknown(value))\n    }}\n}}\nimpl ::serde::Serialize for {name} {{\n    fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {{\n        s.serialize_i64(self.as_i64())\n    }}\n}}\nimpl<'de> ::serde::Deserialize<'de> for {name} {{\n    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {{\n        crate::support::deserialize_int_enum(d)\n    }}\n}}"
+        "impl ::std::convert::From<i64> for {name} {{\n    #[inline]\n    fn from(value: i64) -> Self {{\n        <Self as crate::support::OpenIntEnum>::from_known(value).unwrap_or(Self::Unknown(value))\n    }}\n}}\nimpl ::serde::Serialize for {name} {{\n    fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {{\n        s.serialize_i64(self.as_i64())\n    }}\n}}\nimpl<'de> ::serde::Deserialize<'de> for {name} {{\n    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {{\n        crate::support::deserialize_int_enum(d)\n    }}\n}}"
     );
     model_impl(out, t, "");
     inherent_methods(out, &t.name, None);

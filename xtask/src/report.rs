@@ -98,7 +98,10 @@ pub fn check_features(root: &Path, args: &[String]) -> Result<bool, String> {
 
 /// Clean debug builds of the main feature sets, timed.
 pub fn compile_report(root: &Path, args: &[String]) -> Result<bool, String> {
-    let (values, _) = parse_options(args, &["--sets"], &[])?;
+    let (values, flags) = parse_options(args, &["--sets"], &["--dependent"])?;
+    if flags.contains("--dependent") {
+        return dependent_report(root);
+    }
     let top10 = top_tags(root, 10)?.join(",");
     // (label, package, features; None = the package's default features)
     let sets: Vec<(String, &str, Option<String>)> = match get(&values, "--sets") {
@@ -140,5 +143,68 @@ pub fn compile_report(root: &Path, args: &[String]) -> Result<bool, String> {
         println!("| {label} | {total:.1} | {alone:.1} |");
     }
     let _ = std::fs::remove_dir_all(root.join("target/compile-report"));
+    Ok(ok)
+}
+
+/// The profile the README recommends to a user's crate: no debug info for dependencies (the
+/// generated crates are most of the build and of the binary), line tables for the crate.
+pub const RECOMMENDED_PROFILE: &str =
+    "[profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n";
+
+/// Clean debug builds as a user gets them: a crate outside this workspace (no lock file, no
+/// profile of ours) that depends on `genesys-cloud` by path, with its default features, with
+/// the profile the README recommends, and with `notification-service`; and the README's first
+/// command, `cargo run --example quickstart`, in a clean target of this workspace. Registry
+/// downloads are not timed (they are fetched first). Prints seconds and the binary's size.
+fn dependent_report(root: &Path) -> Result<bool, String> {
+    let dir = std::env::temp_dir().join(format!("genesys-cloud-dependent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+    let facade = root.join("crates/genesys-cloud");
+    let manifest = |features: &str, profile: &str| {
+        format!(
+            "[package]\nname = \"dependent\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ngenesys-cloud = {{ path = {:?}, features = [{features}] }}\ntokio = {{ version = \"1\", features = [\"rt-multi-thread\", \"macros\"] }}\n\n{profile}",
+            facade.display().to_string()
+        )
+    };
+    let main = "use genesys_cloud::Client;\n\n#[tokio::main]\nasync fn main() {\n    let client = Client::builder().client_credentials(\"id\", \"secret\").build().expect(\"a client\");\n    if let Err(e) = client.users().get_users_me().send().await {\n        println!(\"{e} (conflict: {})\", e.is_conflict());\n    }\n}\n";
+    std::fs::write(dir.join("src/main.rs"), main).map_err(|e| e.to_string())?;
+    let variants = [
+        ("a dependent, default features", "", ""),
+        ("a dependent, default features, the README's profile", "", RECOMMENDED_PROFILE),
+        ("a dependent, default features and `notification-service`", "\"notification-service\"", ""),
+    ];
+    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!("Clean debug builds as a user's crate gets them ({jobs} cores, registry already downloaded).\n");
+    println!("| build | seconds | debug binary MB |");
+    println!("|---|---:|---:|");
+    let mut ok = true;
+    for (label, features, profile) in variants {
+        std::fs::write(dir.join("Cargo.toml"), manifest(features, profile)).map_err(|e| e.to_string())?;
+        let target = dir.join("target");
+        let _ = std::fs::remove_dir_all(&target);
+        // Resolve and download first: only the build is timed.
+        ok &= cargo(&dir, &["fetch", "--quiet"], &target)?;
+        let start = Instant::now();
+        let built = cargo(&dir, &["build", "--quiet"], &target)?;
+        let seconds = start.elapsed().as_secs_f64();
+        let size = std::fs::metadata(target.join("debug/dependent")).map(|m| m.len()).unwrap_or(0);
+        ok &= built;
+        println!("| {label} | {seconds:.1} | {:.1} |", size as f64 / 1e6);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    // The README's first command, in a clean target of this workspace.
+    let target = root.join("target/compile-report-quickstart");
+    let _ = std::fs::remove_dir_all(&target);
+    let start = Instant::now();
+    let built = cargo(root, &["build", "--quiet", "--example", "quickstart"], &target)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let size = std::fs::metadata(target.join("debug/examples/quickstart")).map(|m| m.len()).unwrap_or(0);
+    ok &= built;
+    println!(
+        "| `cargo run --example quickstart`, a clean target of this workspace | {seconds:.1} | {:.1} |",
+        size as f64 / 1e6
+    );
+    let _ = std::fs::remove_dir_all(&target);
     Ok(ok)
 }

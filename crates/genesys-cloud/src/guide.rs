@@ -1,5 +1,32 @@
 //! How-to pages: each is a module whose documentation is the page, and whose code blocks are
 //! compiled with the crate's doc tests.
+//!
+//! - [`client`]: calls, listings, per-call options, errors, auth, transport, logging, tower
+//!   layers, configuration.
+//! - [`models`]: building bodies, JSON in and out, unknown values kept, explicit `null`.
+//! - [`conflicts`]: a duplicate, a version conflict and a read right after a create.
+//! - [`bulk`]: pacing under rate limits, token pools, concurrent pages, analytics jobs.
+//! - [`notifications`]: typed event streams that heal themselves.
+//! - [`mock`]: the local Genesys Cloud the examples and tests run against, and what it keeps.
+//! - [`build`]: Cargo features, the crates, build times and speed.
+
+#[doc = include_str!("../guide/client.md")]
+pub mod client {}
+
+#[doc = include_str!("../guide/models.md")]
+pub mod models {}
+
+#[doc = include_str!("../guide/bulk.md")]
+pub mod bulk {}
+
+#[doc = include_str!("../guide/notifications.md")]
+pub mod notifications {}
+
+#[doc = include_str!("../guide/mock.md")]
+pub mod mock {}
+
+#[doc = include_str!("../guide/build.md")]
+pub mod build {}
 
 /// # Conflicts, duplicates and a read right after a create
 ///

@@ -10,16 +10,21 @@
 //! ```no_run
 //! # async fn run(client: genesys_cloud::Client) -> genesys_cloud::Result<()> {
 //! use genesys_cloud::jobs::families;
-//! let query = serde_json::json!({"interval": "2026-11-01T00:00:00Z/2026-11-02T00:00:00Z"});
+//! use genesys_cloud::models::AsyncConversationQuery;
+//!
+//! let query = AsyncConversationQuery::default().interval("2026-11-01T00:00:00Z/2026-11-02T00:00:00Z");
 //! let job = client.jobs(families::CONVERSATIONS_DETAILS).submit(&query).await?;
 //! let progress = job.progress(); // a watch channel: state, pages, items, elapsed
-//! let mut conversations = job.results::<serde_json::Value>(); // waits for FULFILLED first
+//! let mut conversations = job.results(); // `AnalyticsConversation`s; waits for FULFILLED first
 //! while let Some(conversation) = conversations.try_next().await? {
-//!     println!("{}", conversation["conversationId"]);
+//!     println!("{:?}", conversation.conversation_id);
 //! }
 //! println!("{:?}", progress.borrow().items);
 //! # Ok(()) }
 //! ```
+//!
+//! A family's [`untyped`](JobFamily::untyped) form takes any JSON query and gives
+//! `serde_json::Value` items; [`Job::results_as`] reads the items into a type of your own.
 //!
 //! - Polling backs off from [`JobOptions::poll_first`] to [`JobOptions::poll_max`], and waits
 //!   what a status answer's `Retry-After` says instead when it has one; a 404 right after the
@@ -51,15 +56,44 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-/// A family of asynchronous jobs: where it lives and what its results hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JobFamily {
+/// A family of asynchronous jobs: where it lives, the query it takes (`Q`) and the items its
+/// results hold (`T`). The constants of [`families`] carry the models of the spec, so
+/// [`Jobs::submit`] checks the query's type and [`Job::results`] infers the items'; a
+/// family's [`untyped`](Self::untyped) form takes and gives any JSON.
+pub struct JobFamily<Q = serde_json::Value, T = serde_json::Value> {
     path: &'static str,
     items: &'static str,
     query_model: &'static str,
     item_model: &'static str,
     page_size: bool,
     cancellable: bool,
+    types: PhantomData<fn(&Q) -> T>,
+}
+
+impl<Q, T> Clone for JobFamily<Q, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Q, T> Copy for JobFamily<Q, T> {}
+
+impl<Q, T> PartialEq for JobFamily<Q, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl<Q, T> Eq for JobFamily<Q, T> {}
+
+impl<Q, T> fmt::Debug for JobFamily<Q, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobFamily")
+            .field("path", &self.path)
+            .field("query_model", &self.query_model)
+            .field("item_model", &self.item_model)
+            .finish_non_exhaustive()
+    }
 }
 
 impl JobFamily {
@@ -72,7 +106,29 @@ impl JobFamily {
         page_size: bool,
         cancellable: bool,
     ) -> Self {
-        Self { path, items, query_model, item_model, page_size, cancellable }
+        Self { path, items, query_model, item_model, page_size, cancellable, types: PhantomData }
+    }
+}
+
+impl<Q, T> JobFamily<Q, T> {
+    /// The same family taking and giving any JSON (`serde_json::Value`), or what `Serialize`s
+    /// and `Deserialize`s as it.
+    pub const fn untyped(self) -> JobFamily {
+        self.with_types()
+    }
+
+    /// The same family with the query and item types of your choice (a struct of your own
+    /// with only the fields you read, say).
+    pub const fn with_types<Q2, T2>(self) -> JobFamily<Q2, T2> {
+        JobFamily {
+            path: self.path,
+            items: self.items,
+            query_model: self.query_model,
+            item_model: self.item_model,
+            page_size: self.page_size,
+            cancellable: self.cancellable,
+            types: PhantomData,
+        }
     }
 
     /// The path its endpoints hang from (`/api/v2/analytics/conversations/details`).
@@ -107,233 +163,359 @@ impl JobFamily {
 }
 
 /// Every jobs family of the spec shaped as the analytics details jobs (a test checks the list
-/// against the vendored spec).
+/// against the vendored spec). Each constant is there when its tag's Cargo feature is on
+/// (`analytics`, `social-media`); [`ALL`](families::ALL) lists them all, untyped, always.
 pub mod families {
     use super::JobFamily;
+    #[allow(unused_imports)]
+    use crate::models;
 
-    /// `/api/v2/analytics/actions/aggregates/jobs`: queries of `ActionAsyncAggregationQuery`, results of `ActionAggregateDataContainer` (tag `Analytics`).
-    pub const ACTIONS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/actions/aggregates",
-        "results",
-        "ActionAsyncAggregationQuery",
-        "ActionAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/agentcopilots/aggregates/jobs`: queries of `AgentCopilotAsyncAggregationQuery`, results of `AgentCopilotAggregateDataContainer` (tag `Analytics`).
-    pub const AGENTCOPILOTS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/agentcopilots/aggregates",
-        "results",
-        "AgentCopilotAsyncAggregationQuery",
-        "AgentCopilotAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/agentutilizations/aggregates/jobs`: queries of `AgentUtilizationAsyncAggregationQuery`, results of `AgentUtilizationAggregateDataContainer` (tag `Analytics`).
-    pub const AGENTUTILIZATIONS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/agentutilizations/aggregates",
-        "results",
-        "AgentUtilizationAsyncAggregationQuery",
-        "AgentUtilizationAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/bots/aggregates/jobs`: queries of `BotAsyncAggregationQuery`, results of `BotAggregateDataContainer` (tag `Analytics`).
-    pub const BOTS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/bots/aggregates",
-        "results",
-        "BotAsyncAggregationQuery",
-        "BotAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/casemanagement/aggregates/jobs`: queries of `CaseManagementAsyncAggregationQuery`, results of `CaseManagementAggregateDataContainer` (tag `Analytics`).
-    pub const CASEMANAGEMENT_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/casemanagement/aggregates",
-        "results",
-        "CaseManagementAsyncAggregationQuery",
-        "CaseManagementAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/conversations/aggregates/jobs`: queries of `ConversationAsyncAggregationQuery`, results of `ConversationAggregateDataContainer` (tag `Analytics`).
-    pub const CONVERSATIONS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/conversations/aggregates",
-        "results",
-        "ConversationAsyncAggregationQuery",
-        "ConversationAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/conversations/details/jobs`: queries of `AsyncConversationQuery`, results of `AnalyticsConversation` (tag `Analytics`).
-    pub const CONVERSATIONS_DETAILS: JobFamily = JobFamily::new(
-        "/api/v2/analytics/conversations/details",
-        "conversations",
-        "AsyncConversationQuery",
-        "AnalyticsConversation",
-        true,
-        true,
-    );
-    /// `/api/v2/analytics/copilots/aggregates/jobs`: queries of `CopilotAsyncAggregationQuery`, results of `CopilotAggregateDataContainer` (tag `Analytics`).
-    pub const COPILOTS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/copilots/aggregates",
-        "results",
-        "CopilotAsyncAggregationQuery",
-        "CopilotAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/evaluations/aggregates/jobs`: queries of `EvaluationAsyncAggregationQuery`, results of `EvaluationAggregateDataContainer` (tag `Analytics`).
-    pub const EVALUATIONS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/evaluations/aggregates",
-        "results",
-        "EvaluationAsyncAggregationQuery",
-        "EvaluationAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/flowexecutions/aggregates/jobs`: queries of `FlowExecutionAsyncAggregationQuery`, results of `FlowExecutionAggregateDataContainer` (tag `Analytics`).
-    pub const FLOWEXECUTIONS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/flowexecutions/aggregates",
-        "results",
-        "FlowExecutionAsyncAggregationQuery",
-        "FlowExecutionAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/flows/aggregates/jobs`: queries of `FlowAsyncAggregationQuery`, results of `FlowAggregateDataContainer` (tag `Analytics`).
-    pub const FLOWS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/flows/aggregates",
-        "results",
-        "FlowAsyncAggregationQuery",
-        "FlowAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/journeys/aggregates/jobs`: queries of `JourneyAsyncAggregationQuery`, results of `JourneyAggregateDataContainer` (tag `Analytics`).
-    pub const JOURNEYS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/journeys/aggregates",
-        "results",
-        "JourneyAsyncAggregationQuery",
-        "JourneyAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/knowledge/aggregates/jobs`: queries of `KnowledgeAsyncAggregationQuery`, results of `KnowledgeAggregateDataContainer` (tag `Analytics`).
-    pub const KNOWLEDGE_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/knowledge/aggregates",
-        "results",
-        "KnowledgeAsyncAggregationQuery",
-        "KnowledgeAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/resolutions/aggregates/jobs`: queries of `ResolutionAsyncAggregationQuery`, results of `ResolutionAggregateDataContainer` (tag `Analytics`).
-    pub const RESOLUTIONS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/resolutions/aggregates",
-        "results",
-        "ResolutionAsyncAggregationQuery",
-        "ResolutionAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/summaries/aggregates/jobs`: queries of `SummaryAsyncAggregationQuery`, results of `SummaryAggregateDataContainer` (tag `Analytics`).
-    pub const SUMMARIES_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/summaries/aggregates",
-        "results",
-        "SummaryAsyncAggregationQuery",
-        "SummaryAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/surveys/aggregates/jobs`: queries of `SurveyAsyncAggregationQuery`, results of `SurveyAggregateDataContainer` (tag `Analytics`).
-    pub const SURVEYS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/surveys/aggregates",
-        "results",
-        "SurveyAsyncAggregationQuery",
-        "SurveyAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/taskmanagement/aggregates/jobs`: queries of `TaskManagementAsyncAggregationQuery`, results of `TaskManagementAggregateDataContainer` (tag `Analytics`).
-    pub const TASKMANAGEMENT_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/taskmanagement/aggregates",
-        "results",
-        "TaskManagementAsyncAggregationQuery",
-        "TaskManagementAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/transcripts/aggregates/jobs`: queries of `TranscriptAsyncAggregationQuery`, results of `TranscriptAggregateDataContainer` (tag `Analytics`).
-    pub const TRANSCRIPTS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/transcripts/aggregates",
-        "results",
-        "TranscriptAsyncAggregationQuery",
-        "TranscriptAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/users/aggregates/jobs`: queries of `UserAsyncAggregationQuery`, results of `UserAggregateDataContainer` (tag `Analytics`).
-    pub const USERS_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/analytics/users/aggregates",
-        "results",
-        "UserAsyncAggregationQuery",
-        "UserAggregateDataContainer",
-        false,
-        true,
-    );
-    /// `/api/v2/analytics/users/details/jobs`: queries of `AsyncUserDetailsQuery`, results of `AnalyticsUserDetail` (tag `Analytics`).
-    pub const USERS_DETAILS: JobFamily = JobFamily::new(
-        "/api/v2/analytics/users/details",
-        "userDetails",
-        "AsyncUserDetailsQuery",
-        "AnalyticsUserDetail",
-        true,
-        true,
-    );
-    /// `/api/v2/socialmedia/analytics/aggregates/jobs`: queries of `SocialMediaAsyncAggregationQuery`, results of `SocialMediaAggregateDataContainer` (tag `Social Media`).
-    pub const SOCIAL_MEDIA_AGGREGATES: JobFamily = JobFamily::new(
-        "/api/v2/socialmedia/analytics/aggregates",
-        "results",
-        "SocialMediaAsyncAggregationQuery",
-        "SocialMediaAggregateDataContainer",
-        false,
-        false,
-    );
-    /// `/api/v2/socialmedia/analytics/messages/jobs`: queries of `SocialMediaAsyncDetailQuery`, results of `SocialMediaDetailDataContainer` (tag `Social Media`).
-    pub const SOCIAL_MEDIA_MESSAGES: JobFamily = JobFamily::new(
-        "/api/v2/socialmedia/analytics/messages",
-        "results",
-        "SocialMediaAsyncDetailQuery",
-        "SocialMediaDetailDataContainer",
-        false,
-        false,
-    );
+    /// The families as the spec describes them, taking and giving any JSON.
+    mod json {
+        use super::JobFamily;
+        pub const ACTIONS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/actions/aggregates",
+            "results",
+            "ActionAsyncAggregationQuery",
+            "ActionAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const AGENTCOPILOTS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/agentcopilots/aggregates",
+            "results",
+            "AgentCopilotAsyncAggregationQuery",
+            "AgentCopilotAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const AGENTUTILIZATIONS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/agentutilizations/aggregates",
+            "results",
+            "AgentUtilizationAsyncAggregationQuery",
+            "AgentUtilizationAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const BOTS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/bots/aggregates",
+            "results",
+            "BotAsyncAggregationQuery",
+            "BotAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const CASEMANAGEMENT_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/casemanagement/aggregates",
+            "results",
+            "CaseManagementAsyncAggregationQuery",
+            "CaseManagementAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const CONVERSATIONS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/conversations/aggregates",
+            "results",
+            "ConversationAsyncAggregationQuery",
+            "ConversationAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const CONVERSATIONS_DETAILS: JobFamily = JobFamily::new(
+            "/api/v2/analytics/conversations/details",
+            "conversations",
+            "AsyncConversationQuery",
+            "AnalyticsConversation",
+            true,
+            true,
+        );
+        pub const COPILOTS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/copilots/aggregates",
+            "results",
+            "CopilotAsyncAggregationQuery",
+            "CopilotAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const EVALUATIONS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/evaluations/aggregates",
+            "results",
+            "EvaluationAsyncAggregationQuery",
+            "EvaluationAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const FLOWEXECUTIONS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/flowexecutions/aggregates",
+            "results",
+            "FlowExecutionAsyncAggregationQuery",
+            "FlowExecutionAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const FLOWS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/flows/aggregates",
+            "results",
+            "FlowAsyncAggregationQuery",
+            "FlowAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const JOURNEYS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/journeys/aggregates",
+            "results",
+            "JourneyAsyncAggregationQuery",
+            "JourneyAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const KNOWLEDGE_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/knowledge/aggregates",
+            "results",
+            "KnowledgeAsyncAggregationQuery",
+            "KnowledgeAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const RESOLUTIONS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/resolutions/aggregates",
+            "results",
+            "ResolutionAsyncAggregationQuery",
+            "ResolutionAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const SUMMARIES_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/summaries/aggregates",
+            "results",
+            "SummaryAsyncAggregationQuery",
+            "SummaryAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const SURVEYS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/surveys/aggregates",
+            "results",
+            "SurveyAsyncAggregationQuery",
+            "SurveyAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const TASKMANAGEMENT_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/taskmanagement/aggregates",
+            "results",
+            "TaskManagementAsyncAggregationQuery",
+            "TaskManagementAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const TRANSCRIPTS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/transcripts/aggregates",
+            "results",
+            "TranscriptAsyncAggregationQuery",
+            "TranscriptAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const USERS_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/analytics/users/aggregates",
+            "results",
+            "UserAsyncAggregationQuery",
+            "UserAggregateDataContainer",
+            false,
+            true,
+        );
+        pub const USERS_DETAILS: JobFamily = JobFamily::new(
+            "/api/v2/analytics/users/details",
+            "userDetails",
+            "AsyncUserDetailsQuery",
+            "AnalyticsUserDetail",
+            true,
+            true,
+        );
+        pub const SOCIAL_MEDIA_AGGREGATES: JobFamily = JobFamily::new(
+            "/api/v2/socialmedia/analytics/aggregates",
+            "results",
+            "SocialMediaAsyncAggregationQuery",
+            "SocialMediaAggregateDataContainer",
+            false,
+            false,
+        );
+        pub const SOCIAL_MEDIA_MESSAGES: JobFamily = JobFamily::new(
+            "/api/v2/socialmedia/analytics/messages",
+            "results",
+            "SocialMediaAsyncDetailQuery",
+            "SocialMediaDetailDataContainer",
+            false,
+            false,
+        );
+    }
 
-    /// All of them.
+    /// `/api/v2/analytics/actions/aggregates/jobs`: queries of [`ActionAsyncAggregationQuery`](models::ActionAsyncAggregationQuery), results of [`ActionAggregateDataContainer`](models::ActionAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const ACTIONS_AGGREGATES: JobFamily<models::ActionAsyncAggregationQuery, models::ActionAggregateDataContainer> =
+        json::ACTIONS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/agentcopilots/aggregates/jobs`: queries of [`AgentCopilotAsyncAggregationQuery`](models::AgentCopilotAsyncAggregationQuery), results of [`AgentCopilotAggregateDataContainer`](models::AgentCopilotAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const AGENTCOPILOTS_AGGREGATES: JobFamily<
+        models::AgentCopilotAsyncAggregationQuery,
+        models::AgentCopilotAggregateDataContainer,
+    > = json::AGENTCOPILOTS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/agentutilizations/aggregates/jobs`: queries of [`AgentUtilizationAsyncAggregationQuery`](models::AgentUtilizationAsyncAggregationQuery), results of [`AgentUtilizationAggregateDataContainer`](models::AgentUtilizationAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const AGENTUTILIZATIONS_AGGREGATES: JobFamily<
+        models::AgentUtilizationAsyncAggregationQuery,
+        models::AgentUtilizationAggregateDataContainer,
+    > = json::AGENTUTILIZATIONS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/bots/aggregates/jobs`: queries of [`BotAsyncAggregationQuery`](models::BotAsyncAggregationQuery), results of [`BotAggregateDataContainer`](models::BotAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const BOTS_AGGREGATES: JobFamily<models::BotAsyncAggregationQuery, models::BotAggregateDataContainer> =
+        json::BOTS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/casemanagement/aggregates/jobs`: queries of [`CaseManagementAsyncAggregationQuery`](models::CaseManagementAsyncAggregationQuery), results of [`CaseManagementAggregateDataContainer`](models::CaseManagementAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const CASEMANAGEMENT_AGGREGATES: JobFamily<
+        models::CaseManagementAsyncAggregationQuery,
+        models::CaseManagementAggregateDataContainer,
+    > = json::CASEMANAGEMENT_AGGREGATES.with_types();
+    /// `/api/v2/analytics/conversations/aggregates/jobs`: queries of [`ConversationAsyncAggregationQuery`](models::ConversationAsyncAggregationQuery), results of [`ConversationAggregateDataContainer`](models::ConversationAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const CONVERSATIONS_AGGREGATES: JobFamily<
+        models::ConversationAsyncAggregationQuery,
+        models::ConversationAggregateDataContainer,
+    > = json::CONVERSATIONS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/conversations/details/jobs`: queries of [`AsyncConversationQuery`](models::AsyncConversationQuery), results of [`AnalyticsConversation`](models::AnalyticsConversation) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const CONVERSATIONS_DETAILS: JobFamily<models::AsyncConversationQuery, models::AnalyticsConversation> =
+        json::CONVERSATIONS_DETAILS.with_types();
+    /// `/api/v2/analytics/copilots/aggregates/jobs`: queries of [`CopilotAsyncAggregationQuery`](models::CopilotAsyncAggregationQuery), results of [`CopilotAggregateDataContainer`](models::CopilotAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const COPILOTS_AGGREGATES: JobFamily<
+        models::CopilotAsyncAggregationQuery,
+        models::CopilotAggregateDataContainer,
+    > = json::COPILOTS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/evaluations/aggregates/jobs`: queries of [`EvaluationAsyncAggregationQuery`](models::EvaluationAsyncAggregationQuery), results of [`EvaluationAggregateDataContainer`](models::EvaluationAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const EVALUATIONS_AGGREGATES: JobFamily<
+        models::EvaluationAsyncAggregationQuery,
+        models::EvaluationAggregateDataContainer,
+    > = json::EVALUATIONS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/flowexecutions/aggregates/jobs`: queries of [`FlowExecutionAsyncAggregationQuery`](models::FlowExecutionAsyncAggregationQuery), results of [`FlowExecutionAggregateDataContainer`](models::FlowExecutionAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const FLOWEXECUTIONS_AGGREGATES: JobFamily<
+        models::FlowExecutionAsyncAggregationQuery,
+        models::FlowExecutionAggregateDataContainer,
+    > = json::FLOWEXECUTIONS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/flows/aggregates/jobs`: queries of [`FlowAsyncAggregationQuery`](models::FlowAsyncAggregationQuery), results of [`FlowAggregateDataContainer`](models::FlowAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const FLOWS_AGGREGATES: JobFamily<models::FlowAsyncAggregationQuery, models::FlowAggregateDataContainer> =
+        json::FLOWS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/journeys/aggregates/jobs`: queries of [`JourneyAsyncAggregationQuery`](models::JourneyAsyncAggregationQuery), results of [`JourneyAggregateDataContainer`](models::JourneyAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const JOURNEYS_AGGREGATES: JobFamily<
+        models::JourneyAsyncAggregationQuery,
+        models::JourneyAggregateDataContainer,
+    > = json::JOURNEYS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/knowledge/aggregates/jobs`: queries of [`KnowledgeAsyncAggregationQuery`](models::KnowledgeAsyncAggregationQuery), results of [`KnowledgeAggregateDataContainer`](models::KnowledgeAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const KNOWLEDGE_AGGREGATES: JobFamily<
+        models::KnowledgeAsyncAggregationQuery,
+        models::KnowledgeAggregateDataContainer,
+    > = json::KNOWLEDGE_AGGREGATES.with_types();
+    /// `/api/v2/analytics/resolutions/aggregates/jobs`: queries of [`ResolutionAsyncAggregationQuery`](models::ResolutionAsyncAggregationQuery), results of [`ResolutionAggregateDataContainer`](models::ResolutionAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const RESOLUTIONS_AGGREGATES: JobFamily<
+        models::ResolutionAsyncAggregationQuery,
+        models::ResolutionAggregateDataContainer,
+    > = json::RESOLUTIONS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/summaries/aggregates/jobs`: queries of [`SummaryAsyncAggregationQuery`](models::SummaryAsyncAggregationQuery), results of [`SummaryAggregateDataContainer`](models::SummaryAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const SUMMARIES_AGGREGATES: JobFamily<
+        models::SummaryAsyncAggregationQuery,
+        models::SummaryAggregateDataContainer,
+    > = json::SUMMARIES_AGGREGATES.with_types();
+    /// `/api/v2/analytics/surveys/aggregates/jobs`: queries of [`SurveyAsyncAggregationQuery`](models::SurveyAsyncAggregationQuery), results of [`SurveyAggregateDataContainer`](models::SurveyAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const SURVEYS_AGGREGATES: JobFamily<models::SurveyAsyncAggregationQuery, models::SurveyAggregateDataContainer> =
+        json::SURVEYS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/taskmanagement/aggregates/jobs`: queries of [`TaskManagementAsyncAggregationQuery`](models::TaskManagementAsyncAggregationQuery), results of [`TaskManagementAggregateDataContainer`](models::TaskManagementAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const TASKMANAGEMENT_AGGREGATES: JobFamily<
+        models::TaskManagementAsyncAggregationQuery,
+        models::TaskManagementAggregateDataContainer,
+    > = json::TASKMANAGEMENT_AGGREGATES.with_types();
+    /// `/api/v2/analytics/transcripts/aggregates/jobs`: queries of [`TranscriptAsyncAggregationQuery`](models::TranscriptAsyncAggregationQuery), results of [`TranscriptAggregateDataContainer`](models::TranscriptAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const TRANSCRIPTS_AGGREGATES: JobFamily<
+        models::TranscriptAsyncAggregationQuery,
+        models::TranscriptAggregateDataContainer,
+    > = json::TRANSCRIPTS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/users/aggregates/jobs`: queries of [`UserAsyncAggregationQuery`](models::UserAsyncAggregationQuery), results of [`UserAggregateDataContainer`](models::UserAggregateDataContainer) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const USERS_AGGREGATES: JobFamily<models::UserAsyncAggregationQuery, models::UserAggregateDataContainer> =
+        json::USERS_AGGREGATES.with_types();
+    /// `/api/v2/analytics/users/details/jobs`: queries of [`AsyncUserDetailsQuery`](models::AsyncUserDetailsQuery), results of [`AnalyticsUserDetail`](models::AnalyticsUserDetail) (tag `Analytics`).
+    #[cfg(feature = "analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
+    pub const USERS_DETAILS: JobFamily<models::AsyncUserDetailsQuery, models::AnalyticsUserDetail> =
+        json::USERS_DETAILS.with_types();
+    /// `/api/v2/socialmedia/analytics/aggregates/jobs`: queries of [`SocialMediaAsyncAggregationQuery`](models::SocialMediaAsyncAggregationQuery), results of [`SocialMediaAggregateDataContainer`](models::SocialMediaAggregateDataContainer) (tag `Social Media`).
+    #[cfg(feature = "social-media")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
+    pub const SOCIAL_MEDIA_AGGREGATES: JobFamily<
+        models::SocialMediaAsyncAggregationQuery,
+        models::SocialMediaAggregateDataContainer,
+    > = json::SOCIAL_MEDIA_AGGREGATES.with_types();
+    /// `/api/v2/socialmedia/analytics/messages/jobs`: queries of [`SocialMediaAsyncDetailQuery`](models::SocialMediaAsyncDetailQuery), results of [`SocialMediaDetailDataContainer`](models::SocialMediaDetailDataContainer) (tag `Social Media`).
+    #[cfg(feature = "social-media")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
+    pub const SOCIAL_MEDIA_MESSAGES: JobFamily<
+        models::SocialMediaAsyncDetailQuery,
+        models::SocialMediaDetailDataContainer,
+    > = json::SOCIAL_MEDIA_MESSAGES.with_types();
+
+    /// All of them, untyped (whatever features are on).
     pub const ALL: &[JobFamily] = &[
-        ACTIONS_AGGREGATES,
-        AGENTCOPILOTS_AGGREGATES,
-        AGENTUTILIZATIONS_AGGREGATES,
-        BOTS_AGGREGATES,
-        CASEMANAGEMENT_AGGREGATES,
-        CONVERSATIONS_AGGREGATES,
-        CONVERSATIONS_DETAILS,
-        COPILOTS_AGGREGATES,
-        EVALUATIONS_AGGREGATES,
-        FLOWEXECUTIONS_AGGREGATES,
-        FLOWS_AGGREGATES,
-        JOURNEYS_AGGREGATES,
-        KNOWLEDGE_AGGREGATES,
-        RESOLUTIONS_AGGREGATES,
-        SUMMARIES_AGGREGATES,
-        SURVEYS_AGGREGATES,
-        TASKMANAGEMENT_AGGREGATES,
-        TRANSCRIPTS_AGGREGATES,
-        USERS_AGGREGATES,
-        USERS_DETAILS,
-        SOCIAL_MEDIA_AGGREGATES,
-        SOCIAL_MEDIA_MESSAGES,
+        json::ACTIONS_AGGREGATES,
+        json::AGENTCOPILOTS_AGGREGATES,
+        json::AGENTUTILIZATIONS_AGGREGATES,
+        json::BOTS_AGGREGATES,
+        json::CASEMANAGEMENT_AGGREGATES,
+        json::CONVERSATIONS_AGGREGATES,
+        json::CONVERSATIONS_DETAILS,
+        json::COPILOTS_AGGREGATES,
+        json::EVALUATIONS_AGGREGATES,
+        json::FLOWEXECUTIONS_AGGREGATES,
+        json::FLOWS_AGGREGATES,
+        json::JOURNEYS_AGGREGATES,
+        json::KNOWLEDGE_AGGREGATES,
+        json::RESOLUTIONS_AGGREGATES,
+        json::SUMMARIES_AGGREGATES,
+        json::SURVEYS_AGGREGATES,
+        json::TASKMANAGEMENT_AGGREGATES,
+        json::TRANSCRIPTS_AGGREGATES,
+        json::USERS_AGGREGATES,
+        json::USERS_DETAILS,
+        json::SOCIAL_MEDIA_AGGREGATES,
+        json::SOCIAL_MEDIA_MESSAGES,
     ];
 }
 
@@ -478,36 +660,48 @@ pub struct JobProgress {
 }
 
 /// The jobs of one family through a client: [`Client::jobs`].
-#[derive(Debug, Clone)]
 #[must_use = "submit a query or attach to a job"]
-pub struct Jobs {
+pub struct Jobs<Q = serde_json::Value, T = serde_json::Value> {
     client: Client,
     family: JobFamily,
     options: JobOptions,
+    types: PhantomData<fn(&Q) -> T>,
 }
 
 impl Client {
     /// The asynchronous jobs of `family` (one of [`families`]): submit, wait, read the results.
-    pub fn jobs(&self, family: JobFamily) -> Jobs {
-        Jobs { client: self.clone(), family, options: JobOptions::default() }
+    pub fn jobs<Q, T>(&self, family: JobFamily<Q, T>) -> Jobs<Q, T> {
+        Jobs { client: self.clone(), family: family.untyped(), options: JobOptions::default(), types: PhantomData }
     }
 }
 
-impl Jobs {
+impl<Q, T> Clone for Jobs<Q, T> {
+    fn clone(&self) -> Self {
+        Self { client: self.client.clone(), family: self.family, options: self.options.clone(), types: PhantomData }
+    }
+}
+
+impl<Q, T> fmt::Debug for Jobs<Q, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jobs").field("family", &self.family).field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+impl<Q: serde::Serialize, T> Jobs<Q, T> {
     /// Polling, time limit and page size.
     pub fn options(mut self, options: JobOptions) -> Self {
         self.options = options;
         self
     }
 
-    /// Submits `query` (the family's [`query_model`](JobFamily::query_model), or any JSON of
-    /// that shape) and returns the job, not waiting for it.
-    pub async fn submit<Q: serde::Serialize + ?Sized>(&self, query: &Q) -> Result<Job> {
+    /// Submits `query` (the family's query model; any JSON for an
+    /// [`untyped`](JobFamily::untyped) family) and returns the job, not waiting for it.
+    pub async fn submit(&self, query: &Q) -> Result<Job<T>> {
         self.submit_with(query, &[]).await
     }
 
     /// [`submit`](Self::submit) with extra headers on the submit request.
-    pub async fn submit_with<Q: serde::Serialize + ?Sized>(&self, query: &Q, headers: &[(&str, &str)]) -> Result<Job> {
+    pub async fn submit_with(&self, query: &Q, headers: &[(&str, &str)]) -> Result<Job<T>> {
         let mut request = self.client.raw().request(Method::POST, format!("{}/jobs", self.family.path)).json(query);
         for (name, value) in headers {
             request = request.with_header(*name, *value);
@@ -518,12 +712,12 @@ impl Jobs {
 
     /// A job submitted before (by id), to wait for or read. Dropping it never cancels it:
     /// only [`Job::cancel`] does.
-    pub fn attach(&self, job_id: impl Into<String>) -> Job {
+    pub fn attach(&self, job_id: impl Into<String>) -> Job<T> {
         self.job(job_id.into(), false)
     }
 
     /// The handle of job `id`; `owned` when this handle submitted it.
-    fn job(&self, id: String, owned: bool) -> Job {
+    fn job(&self, id: String, owned: bool) -> Job<T> {
         let (progress, _) = watch::channel(JobProgress::default());
         Job {
             inner: Arc::new(JobInner {
@@ -535,6 +729,7 @@ impl Jobs {
                 progress,
                 cancel_on_drop: AtomicBool::new(owned && self.family.cancellable),
             }),
+            item: PhantomData,
         }
     }
 }
@@ -568,17 +763,18 @@ impl Drop for JobInner {
 
 /// A submitted job. Dropped before any result was read, a job this handle submitted is
 /// cancelled (see [the module's docs](self) for when it is not).
-pub struct Job {
+pub struct Job<T = serde_json::Value> {
     inner: Arc<JobInner>,
+    item: PhantomData<fn() -> T>,
 }
 
-impl fmt::Debug for Job {
+impl<T> fmt::Debug for Job<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Job").field("family", &self.inner.family.path).field("id", &self.inner.id).finish()
     }
 }
 
-impl Job {
+impl<T> Job<T> {
     /// The job's id.
     pub fn id(&self) -> &str {
         &self.inner.id
@@ -605,12 +801,21 @@ impl Job {
         self.inner.raw.request(Method::DELETE, self.inner.path("")).send().await
     }
 
-    /// The results' items, across every cursor, as `T` (the family's
-    /// [`item_model`](JobFamily::item_model), or `serde_json::Value`); waits for the job to be
-    /// fulfilled first. One page is held at a time.
-    pub fn results<T: DeserializeOwned + Send + 'static>(self) -> Listing<T> {
+    /// The results' items, across every cursor, as the family's item model (`serde_json::Value`
+    /// for an [`untyped`](JobFamily::untyped) family); waits for the job to be fulfilled
+    /// first. One page is held at a time.
+    pub fn results(self) -> Listing<T>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.results_as()
+    }
+
+    /// [`results`](Self::results) as another type: `serde_json::Value`, or a struct of your
+    /// own with only the fields you read.
+    pub fn results_as<U: DeserializeOwned + Send + 'static>(self) -> Listing<U> {
         let inner = self.inner.clone();
-        let state = Pages { inner, cursor: None, fulfilled: false, done: false, items: Vec::new().into_iter() };
+        let state = Pages::<U> { inner, cursor: None, fulfilled: false, done: false, items: Vec::new().into_iter() };
         Listing::from_stream(futures_util::stream::unfold(state, |mut state| async move {
             loop {
                 if let Some(item) = state.items.next() {
@@ -626,7 +831,7 @@ impl Job {
                     }
                     state.fulfilled = true;
                 }
-                match state.inner.page::<T>(state.cursor.as_deref()).await {
+                match state.inner.page::<U>(state.cursor.as_deref()).await {
                     Ok((items, cursor)) => {
                         state.done = cursor.as_deref().is_none_or(str::is_empty) || cursor == state.cursor;
                         state.cursor = cursor;

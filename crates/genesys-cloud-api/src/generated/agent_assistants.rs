@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for AgentAssistantsApi {
 }
 impl AgentAssistantsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl AgentAssistantsApi {
     #[doc = " `DELETE /api/v2/assistants/{assistantId}` (deleteAssistant): see [`DeleteAssistant`]."]
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
+    #[inline]
     pub fn delete_assistant(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAssistant {
         DeleteAssistant::new(self.executor.clone(), assistant_id.into())
     }
@@ -30,6 +32,7 @@ impl AgentAssistantsApi {
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn delete_assistant_queue(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAssistantQueue {
         DeleteAssistantQueue::new(self.executor.clone(), assistant_id.into(), queue_id.into())
     }
@@ -38,6 +41,7 @@ impl AgentAssistantsApi {
     #[doc = " `DELETE /api/v2/assistants/{assistantId}/queues` (deleteAssistantQueues): see [`DeleteAssistantQueues`]."]
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
+    #[inline]
     pub fn delete_assistant_queues(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAssistantQueues {
         DeleteAssistantQueues::new(self.executor.clone(), assistant_id.into())
     }
@@ -46,6 +50,7 @@ impl AgentAssistantsApi {
     #[doc = " `DELETE /api/v2/assistants/agentchecklists/{agentChecklistId}` (deleteAssistantsAgentchecklist): see [`DeleteAssistantsAgentchecklist`]."]
     #[doc = ""]
     #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
+    #[inline]
     pub fn delete_assistants_agentchecklist(&self, agent_checklist_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAssistantsAgentchecklist {
         DeleteAssistantsAgentchecklist::new(self.executor.clone(), agent_checklist_id.into())
     }
@@ -54,6 +59,7 @@ impl AgentAssistantsApi {
     #[doc = " `GET /api/v2/assistants/{assistantId}` (getAssistant): see [`GetAssistant`]."]
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
+    #[inline]
     pub fn get_assistant(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistant {
         GetAssistant::new(self.executor.clone(), assistant_id.into())
     }
@@ -63,6 +69,7 @@ impl AgentAssistantsApi {
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn get_assistant_queue(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantQueue {
         GetAssistantQueue::new(self.executor.clone(), assistant_id.into(), queue_id.into())
     }
@@ -73,6 +80,7 @@ impl AgentAssistantsApi {
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `job_id`: Job ID"]
+    #[inline]
     pub fn get_assistant_queue_users_job(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantQueueUsersJob {
         GetAssistantQueueUsersJob::new(self.executor.clone(), assistant_id.into(), queue_id.into(), job_id.into())
     }
@@ -81,12 +89,14 @@ impl AgentAssistantsApi {
     #[doc = " `GET /api/v2/assistants/{assistantId}/queues` (getAssistantQueues): see [`GetAssistantQueues`]."]
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
+    #[inline]
     pub fn get_assistant_queues(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantQueues {
         GetAssistantQueues::new(self.executor.clone(), assistant_id.into())
     }
     #[doc = " Get all assistants."]
     #[doc = ""]
     #[doc = " `GET /api/v2/assistants` (getAssistants): see [`GetAssistants`]."]
+    #[inline]
     pub fn get_assistants(&self) -> GetAssistants {
         GetAssistants::new(self.executor.clone())
     }
@@ -95,24 +105,28 @@ impl AgentAssistantsApi {
     #[doc = " `GET /api/v2/assistants/agentchecklists/{agentChecklistId}` (getAssistantsAgentchecklist): see [`GetAssistantsAgentchecklist`]."]
     #[doc = ""]
     #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
+    #[inline]
     pub fn get_assistants_agentchecklist(&self, agent_checklist_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantsAgentchecklist {
         GetAssistantsAgentchecklist::new(self.executor.clone(), agent_checklist_id.into())
     }
     #[doc = " Get the list of agent checklists"]
     #[doc = ""]
     #[doc = " `GET /api/v2/assistants/agentchecklists` (getAssistantsAgentchecklists): see [`GetAssistantsAgentchecklists`]."]
+    #[inline]
     pub fn get_assistants_agentchecklists(&self) -> GetAssistantsAgentchecklists {
         GetAssistantsAgentchecklists::new(self.executor.clone())
     }
     #[doc = " Get the list of supported languages"]
     #[doc = ""]
     #[doc = " `GET /api/v2/assistants/agentchecklists/languages` (getAssistantsAgentchecklistsLanguages): see [`GetAssistantsAgentchecklistsLanguages`]."]
+    #[inline]
     pub fn get_assistants_agentchecklists_languages(&self) -> GetAssistantsAgentchecklistsLanguages {
         GetAssistantsAgentchecklistsLanguages::new(self.executor.clone())
     }
     #[doc = " Get all queues assigned to any assistant."]
     #[doc = ""]
     #[doc = " `GET /api/v2/assistants/queues` (getAssistantsQueues): see [`GetAssistantsQueues`]."]
+    #[inline]
     pub fn get_assistants_queues(&self) -> GetAssistantsQueues {
         GetAssistantsQueues::new(self.executor.clone())
     }
@@ -121,6 +135,7 @@ impl AgentAssistantsApi {
     #[doc = " `PATCH /api/v2/assistants/{assistantId}` (patchAssistant): see [`PatchAssistant`]."]
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
+    #[inline]
     pub fn patch_assistant(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Assistant) -> PatchAssistant {
         PatchAssistant::new(self.executor.clone(), assistant_id.into(), body)
     }
@@ -129,6 +144,7 @@ impl AgentAssistantsApi {
     #[doc = " `PATCH /api/v2/assistants/{assistantId}/queues` (patchAssistantQueues): see [`PatchAssistantQueues`]."]
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
+    #[inline]
     pub fn patch_assistant_queues(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::AssistantQueue>) -> PatchAssistantQueues {
         PatchAssistantQueues::new(self.executor.clone(), assistant_id.into(), body)
     }
@@ -138,6 +154,7 @@ impl AgentAssistantsApi {
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn post_assistant_queue_users_bulk_add(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantQueueUsersBulkAddRequest) -> PostAssistantQueueUsersBulkAdd {
         PostAssistantQueueUsersBulkAdd::new(self.executor.clone(), assistant_id.into(), queue_id.into(), body)
     }
@@ -147,6 +164,7 @@ impl AgentAssistantsApi {
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn post_assistant_queue_users_bulk_remove(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantQueueUsersBulkRemoveRequest) -> PostAssistantQueueUsersBulkRemove {
         PostAssistantQueueUsersBulkRemove::new(self.executor.clone(), assistant_id.into(), queue_id.into(), body)
     }
@@ -156,6 +174,7 @@ impl AgentAssistantsApi {
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn post_assistant_queue_users_jobs(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantQueueUsersJobsRequest) -> PostAssistantQueueUsersJobs {
         PostAssistantQueueUsersJobs::new(self.executor.clone(), assistant_id.into(), queue_id.into(), body)
     }
@@ -165,12 +184,14 @@ impl AgentAssistantsApi {
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn post_assistant_queue_users_query(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantQueueUsersQueryRequest) -> PostAssistantQueueUsersQuery {
         PostAssistantQueueUsersQuery::new(self.executor.clone(), assistant_id.into(), queue_id.into(), body)
     }
     #[doc = " Create an Assistant."]
     #[doc = ""]
     #[doc = " `POST /api/v2/assistants` (postAssistants): see [`PostAssistants`]."]
+    #[inline]
     pub fn post_assistants(&self, body: ::models::Assistant) -> PostAssistants {
         PostAssistants::new(self.executor.clone(), body)
     }
@@ -179,6 +200,7 @@ impl AgentAssistantsApi {
     #[doc = " `POST /api/v2/assistants/agentchecklists` (postAssistantsAgentchecklists): see [`PostAssistantsAgentchecklists`]."]
     #[doc = ""]
     #[doc = " - `body`: Request body containing details of checklist to be added"]
+    #[inline]
     pub fn post_assistants_agentchecklists(&self, body: ::models::AgentChecklist) -> PostAssistantsAgentchecklists {
         PostAssistantsAgentchecklists::new(self.executor.clone(), body)
     }
@@ -188,6 +210,7 @@ impl AgentAssistantsApi {
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn put_assistant_queue(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantQueue) -> PutAssistantQueue {
         PutAssistantQueue::new(self.executor.clone(), assistant_id.into(), queue_id.into(), body)
     }
@@ -197,6 +220,7 @@ impl AgentAssistantsApi {
     #[doc = ""]
     #[doc = " - `agent_checklist_id`: Agent Checklist ID"]
     #[doc = " - `body`: Request body containing details of checklist to be updated"]
+    #[inline]
     pub fn put_assistants_agentchecklist(&self, agent_checklist_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentChecklist) -> PutAssistantsAgentchecklist {
         PutAssistantsAgentchecklist::new(self.executor.clone(), agent_checklist_id.into(), body)
     }
@@ -219,41 +243,49 @@ pub struct DeleteAssistant {
     assistant_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAssistant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAssistant").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAssistant {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAssistant {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAssistant {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAssistant", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ASSISTANT, ::std::format!("/api/v2/assistants/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
@@ -261,11 +293,13 @@ impl DeleteAssistant {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -289,41 +323,49 @@ pub struct DeleteAssistantQueue {
     queue_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAssistantQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAssistantQueue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAssistantQueue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAssistantQueue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAssistantQueue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAssistantQueue", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteAssistantQueue", "queueId", &self.queue_id)?;
@@ -332,11 +374,13 @@ impl DeleteAssistantQueue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -360,48 +404,57 @@ pub struct DeleteAssistantQueues {
     queue_ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for DeleteAssistantQueues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAssistantQueues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAssistantQueues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAssistantQueues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAssistantQueues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_ids: ::std::option::Option::None }
     }
     #[doc = " Comma-separated identifiers of the queues that need to be deleted."]
     #[doc = ""]
     #[doc = " Query parameter `queueIds`: string."]
+    #[inline]
     pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.queue_ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAssistantQueues", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ASSISTANT_QUEUES, ::std::format!("/api/v2/assistants/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
@@ -412,11 +465,13 @@ impl DeleteAssistantQueues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -439,41 +494,49 @@ pub struct DeleteAssistantsAgentchecklist {
     agent_checklist_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAssistantsAgentchecklist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAssistantsAgentchecklist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAssistantsAgentchecklist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAssistantsAgentchecklist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAssistantsAgentchecklist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_checklist_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_checklist_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAssistantsAgentchecklist", "agentChecklistId", &self.agent_checklist_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ASSISTANTS_AGENTCHECKLIST, ::std::format!("/api/v2/assistants/agentchecklists/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id)));
@@ -481,11 +544,13 @@ impl DeleteAssistantsAgentchecklist {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -511,43 +576,51 @@ pub struct GetAssistant {
     fallback_to_primary_assistant: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetAssistant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistant").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistant {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistant {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistant {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, expand: ::std::option::Option::None, language_variation: ::std::option::Option::None, fallback_to_primary_assistant: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -555,6 +628,7 @@ impl GetAssistant {
     #[doc = " Language variation"]
     #[doc = ""]
     #[doc = " Query parameter `languageVariation`: string."]
+    #[inline]
     pub fn language_variation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language_variation = ::std::option::Option::Some(value.into());
         self
@@ -562,11 +636,13 @@ impl GetAssistant {
     #[doc = " Fall back to primary assistant if specified variation is not found"]
     #[doc = ""]
     #[doc = " Query parameter `fallbackToPrimaryAssistant`: boolean."]
+    #[inline]
     pub fn fallback_to_primary_assistant(mut self, value: bool) -> Self {
         self.fallback_to_primary_assistant = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAssistant", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT, ::std::format!("/api/v2/assistants/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
@@ -583,11 +659,13 @@ impl GetAssistant {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Assistant, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Assistant, crate::JsonModel> {
         self.send().with_response()
     }
@@ -612,48 +690,57 @@ pub struct GetAssistantQueue {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAssistantQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantQueue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantQueue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantQueue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantQueue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAssistantQueue", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("getAssistantQueue", "queueId", &self.queue_id)?;
@@ -665,11 +752,13 @@ impl GetAssistantQueue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantQueue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantQueue, crate::JsonModel> {
         self.send().with_response()
     }
@@ -694,41 +783,49 @@ pub struct GetAssistantQueueUsersJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAssistantQueueUsersJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantQueueUsersJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantQueueUsersJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantQueueUsersJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantQueueUsersJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAssistantQueueUsersJob", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("getAssistantQueueUsersJob", "queueId", &self.queue_id)?;
@@ -738,11 +835,13 @@ impl GetAssistantQueueUsersJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantQueueUsersJobsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantQueueUsersJobsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -771,43 +870,51 @@ pub struct GetAssistantQueues {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAssistantQueues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantQueues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantQueues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantQueues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantQueues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -815,6 +922,7 @@ impl GetAssistantQueues {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -822,6 +930,7 @@ impl GetAssistantQueues {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -829,11 +938,13 @@ impl GetAssistantQueues {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAssistantQueues", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT_QUEUES, ::std::format!("/api/v2/assistants/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
@@ -853,15 +964,18 @@ impl GetAssistantQueues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantQueueListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantQueueListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AssistantQueueListing, ::models::AssistantQueue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -899,43 +1013,51 @@ pub struct GetAssistants {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAssistants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistants").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistants {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistants {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistants {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -943,6 +1065,7 @@ impl GetAssistants {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -950,6 +1073,7 @@ impl GetAssistants {
     #[doc = " Number of entities to return. Maximum of 200. Deprecated in favour of pageSize"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
+    #[inline]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
@@ -957,6 +1081,7 @@ impl GetAssistants {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -964,6 +1089,7 @@ impl GetAssistants {
     #[doc = " Return the assistant by the given name."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -971,11 +1097,13 @@ impl GetAssistants {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANTS, ::std::string::String::from("/api/v2/assistants"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -1000,15 +1128,18 @@ impl GetAssistants {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AssistantListing, ::models::Assistant> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1039,41 +1170,49 @@ pub struct GetAssistantsAgentchecklist {
     agent_checklist_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAssistantsAgentchecklist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantsAgentchecklist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantsAgentchecklist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantsAgentchecklist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantsAgentchecklist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_checklist_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_checklist_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAssistantsAgentchecklist", "agentChecklistId", &self.agent_checklist_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANTS_AGENTCHECKLIST, ::std::format!("/api/v2/assistants/agentchecklists/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id)));
@@ -1081,11 +1220,13 @@ impl GetAssistantsAgentchecklist {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentChecklist, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentChecklist, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1117,43 +1258,51 @@ pub struct GetAssistantsAgentchecklists {
     agent_checklist_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetAssistantsAgentchecklists {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantsAgentchecklists").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantsAgentchecklists {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantsAgentchecklists {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantsAgentchecklists {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name_prefix: ::std::option::Option::None, language: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, agent_checklist_ids: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -1161,6 +1310,7 @@ impl GetAssistantsAgentchecklists {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1168,6 +1318,7 @@ impl GetAssistantsAgentchecklists {
     #[doc = " The page size for the listing. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -1175,6 +1326,7 @@ impl GetAssistantsAgentchecklists {
     #[doc = " The agent checklist name prefix filter applied to the listing."]
     #[doc = ""]
     #[doc = " Query parameter `namePrefix`: string."]
+    #[inline]
     pub fn name_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_prefix = ::std::option::Option::Some(value.into());
         self
@@ -1182,6 +1334,7 @@ impl GetAssistantsAgentchecklists {
     #[doc = " The agent checklist language filter applied to the listing."]
     #[doc = ""]
     #[doc = " Query parameter `language`: string."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
@@ -1189,6 +1342,7 @@ impl GetAssistantsAgentchecklists {
     #[doc = " The sort order for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -1196,6 +1350,7 @@ impl GetAssistantsAgentchecklists {
     #[doc = " The field to sort by for the listing."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1203,11 +1358,13 @@ impl GetAssistantsAgentchecklists {
     #[doc = " Agent checklist IDs (repeat param or comma-separated). Do not use with other optional filters."]
     #[doc = ""]
     #[doc = " Query parameter `agentChecklistIds`: array of string (multi)."]
+    #[inline]
     pub fn agent_checklist_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.agent_checklist_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANTS_AGENTCHECKLISTS, ::std::string::String::from("/api/v2/assistants/agentchecklists"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -1238,15 +1395,18 @@ impl GetAssistantsAgentchecklists {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentChecklistListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentChecklistListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AgentChecklistListing, ::models::AgentChecklist> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1276,52 +1436,62 @@ pub struct GetAssistantsAgentchecklistsLanguages {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAssistantsAgentchecklistsLanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantsAgentchecklistsLanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantsAgentchecklistsLanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantsAgentchecklistsLanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantsAgentchecklistsLanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANTS_AGENTCHECKLISTS_LANGUAGES, ::std::string::String::from("/api/v2/assistants/agentchecklists/languages"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1350,43 +1520,51 @@ pub struct GetAssistantsQueues {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAssistantsQueues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantsQueues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantsQueues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantsQueues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantsQueues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -1394,6 +1572,7 @@ impl GetAssistantsQueues {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1401,6 +1580,7 @@ impl GetAssistantsQueues {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -1408,6 +1588,7 @@ impl GetAssistantsQueues {
     #[doc = " Comma-separated identifiers of the queues that need to be retrieved."]
     #[doc = ""]
     #[doc = " Query parameter `queueIds`: string."]
+    #[inline]
     pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.queue_ids = ::std::option::Option::Some(value.into());
         self
@@ -1415,11 +1596,13 @@ impl GetAssistantsQueues {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANTS_QUEUES, ::std::string::String::from("/api/v2/assistants/queues"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -1441,15 +1624,18 @@ impl GetAssistantsQueues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantQueueListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantQueueListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AssistantQueueListing, ::models::AssistantQueue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1481,41 +1667,49 @@ pub struct PatchAssistant {
     body: ::models::Assistant,
 }
 impl ::std::fmt::Debug for PatchAssistant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAssistant").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAssistant {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAssistant {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAssistant {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::models::Assistant) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchAssistant", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ASSISTANT, ::std::format!("/api/v2/assistants/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
@@ -1524,11 +1718,13 @@ impl PatchAssistant {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Assistant, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Assistant, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1554,41 +1750,49 @@ pub struct PatchAssistantQueues {
     body: ::std::vec::Vec<::models::AssistantQueue>,
 }
 impl ::std::fmt::Debug for PatchAssistantQueues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAssistantQueues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAssistantQueues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAssistantQueues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAssistantQueues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::std::vec::Vec<::models::AssistantQueue>) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchAssistantQueues", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ASSISTANT_QUEUES, ::std::format!("/api/v2/assistants/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
@@ -1597,15 +1801,18 @@ impl PatchAssistantQueues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantQueueListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantQueueListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AssistantQueueListing, ::models::AssistantQueue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1638,41 +1845,49 @@ pub struct PostAssistantQueueUsersBulkAdd {
     body: ::models::AssistantQueueUsersBulkAddRequest,
 }
 impl ::std::fmt::Debug for PostAssistantQueueUsersBulkAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAssistantQueueUsersBulkAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersBulkAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAssistantQueueUsersBulkAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAssistantQueueUsersBulkAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersBulkAddRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersBulkAdd", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersBulkAdd", "queueId", &self.queue_id)?;
@@ -1682,11 +1897,13 @@ impl PostAssistantQueueUsersBulkAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1711,41 +1928,49 @@ pub struct PostAssistantQueueUsersBulkRemove {
     body: ::models::AssistantQueueUsersBulkRemoveRequest,
 }
 impl ::std::fmt::Debug for PostAssistantQueueUsersBulkRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAssistantQueueUsersBulkRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersBulkRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAssistantQueueUsersBulkRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAssistantQueueUsersBulkRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersBulkRemoveRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersBulkRemove", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersBulkRemove", "queueId", &self.queue_id)?;
@@ -1755,11 +1980,13 @@ impl PostAssistantQueueUsersBulkRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1784,41 +2011,49 @@ pub struct PostAssistantQueueUsersJobs {
     body: ::models::AssistantQueueUsersJobsRequest,
 }
 impl ::std::fmt::Debug for PostAssistantQueueUsersJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAssistantQueueUsersJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAssistantQueueUsersJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAssistantQueueUsersJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersJobsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersJobs", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersJobs", "queueId", &self.queue_id)?;
@@ -1828,11 +2063,13 @@ impl PostAssistantQueueUsersJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantQueueUsersJobsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantQueueUsersJobsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1858,48 +2095,57 @@ pub struct PostAssistantQueueUsersQuery {
     body: ::models::AssistantQueueUsersQueryRequest,
 }
 impl ::std::fmt::Debug for PostAssistantQueueUsersQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAssistantQueueUsersQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAssistantQueueUsersQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAssistantQueueUsersQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAssistantQueueUsersQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueueUsersQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, expand: ::std::option::Option::None, body }
     }
     #[doc = " Which fields, if any, to expand with."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersQuery", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersQuery", "queueId", &self.queue_id)?;
@@ -1912,11 +2158,13 @@ impl PostAssistantQueueUsersQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantQueueUsersQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantQueueUsersQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1939,41 +2187,49 @@ pub struct PostAssistants {
     body: ::models::Assistant,
 }
 impl ::std::fmt::Debug for PostAssistants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAssistants").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAssistants {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAssistants {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAssistants {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Assistant) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ASSISTANTS, ::std::string::String::from("/api/v2/assistants"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAssistants"))?;
@@ -1981,11 +2237,13 @@ impl PostAssistants {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Assistant, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Assistant, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2008,41 +2266,49 @@ pub struct PostAssistantsAgentchecklists {
     body: ::models::AgentChecklist,
 }
 impl ::std::fmt::Debug for PostAssistantsAgentchecklists {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAssistantsAgentchecklists").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAssistantsAgentchecklists {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAssistantsAgentchecklists {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAssistantsAgentchecklists {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentChecklist) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ASSISTANTS_AGENTCHECKLISTS, ::std::string::String::from("/api/v2/assistants/agentchecklists"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAssistantsAgentchecklists"))?;
@@ -2050,11 +2316,13 @@ impl PostAssistantsAgentchecklists {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentChecklist, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentChecklist, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2079,41 +2347,49 @@ pub struct PutAssistantQueue {
     body: ::models::AssistantQueue,
 }
 impl ::std::fmt::Debug for PutAssistantQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAssistantQueue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAssistantQueue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAssistantQueue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAssistantQueue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::AssistantQueue) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAssistantQueue", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("putAssistantQueue", "queueId", &self.queue_id)?;
@@ -2123,11 +2399,13 @@ impl PutAssistantQueue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantQueue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantQueue, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2151,41 +2429,49 @@ pub struct PutAssistantsAgentchecklist {
     body: ::models::AgentChecklist,
 }
 impl ::std::fmt::Debug for PutAssistantsAgentchecklist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAssistantsAgentchecklist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAssistantsAgentchecklist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAssistantsAgentchecklist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAssistantsAgentchecklist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_checklist_id: ::std::string::String, body: ::models::AgentChecklist) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_checklist_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAssistantsAgentchecklist", "agentChecklistId", &self.agent_checklist_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ASSISTANTS_AGENTCHECKLIST, ::std::format!("/api/v2/assistants/agentchecklists/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id)));
@@ -2194,11 +2480,13 @@ impl PutAssistantsAgentchecklist {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentChecklist, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentChecklist, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for AgentCopilotApi {
 }
 impl AgentCopilotApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,12 +22,14 @@ impl AgentCopilotApi {
     #[doc = " `GET /api/v2/assistants/{assistantId}/copilot` (getAssistantCopilot): see [`GetAssistantCopilot`]."]
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
+    #[inline]
     pub fn get_assistant_copilot(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantCopilot {
         GetAssistantCopilot::new(self.executor.clone(), assistant_id.into())
     }
     #[doc = " Get information about the support of features for all the languages or only for a certain language."]
     #[doc = ""]
     #[doc = " `GET /api/v2/assistants/copilot/featuresupport` (getAssistantsCopilotFeaturesupport): see [`GetAssistantsCopilotFeaturesupport`]."]
+    #[inline]
     pub fn get_assistants_copilot_featuresupport(&self) -> GetAssistantsCopilotFeaturesupport {
         GetAssistantsCopilotFeaturesupport::new(self.executor.clone())
     }
@@ -35,6 +38,7 @@ impl AgentCopilotApi {
     #[doc = " `PUT /api/v2/assistants/{assistantId}/copilot` (putAssistantCopilot): see [`PutAssistantCopilot`]."]
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
+    #[inline]
     pub fn put_assistant_copilot(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Copilot) -> PutAssistantCopilot {
         PutAssistantCopilot::new(self.executor.clone(), assistant_id.into(), body)
     }
@@ -57,41 +61,49 @@ pub struct GetAssistantCopilot {
     assistant_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAssistantCopilot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantCopilot").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantCopilot {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantCopilot {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantCopilot {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAssistantCopilot", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT_COPILOT, ::std::format!("/api/v2/assistants/{}/copilot", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
@@ -99,11 +111,13 @@ impl GetAssistantCopilot {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Copilot, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Copilot, crate::JsonModel> {
         self.send().with_response()
     }
@@ -126,48 +140,57 @@ pub struct GetAssistantsCopilotFeaturesupport {
     language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAssistantsCopilotFeaturesupport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantsCopilotFeaturesupport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantsCopilotFeaturesupport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantsCopilotFeaturesupport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantsCopilotFeaturesupport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
     }
     #[doc = " Which language are the features supported for"]
     #[doc = ""]
     #[doc = " Query parameter `language`: string."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANTS_COPILOT_FEATURESUPPORT, ::std::string::String::from("/api/v2/assistants/copilot/featuresupport"));
         if let ::std::option::Option::Some(v) = &self.language {
@@ -177,11 +200,13 @@ impl GetAssistantsCopilotFeaturesupport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LanguageSupportResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LanguageSupportResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -205,41 +230,49 @@ pub struct PutAssistantCopilot {
     body: ::models::Copilot,
 }
 impl ::std::fmt::Debug for PutAssistantCopilot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAssistantCopilot").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAssistantCopilot {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAssistantCopilot {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAssistantCopilot {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::models::Copilot) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAssistantCopilot", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ASSISTANT_COPILOT, ::std::format!("/api/v2/assistants/{}/copilot", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
@@ -248,11 +281,13 @@ impl PutAssistantCopilot {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Copilot, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Copilot, crate::JsonModel> {
         self.send().with_response()
     }

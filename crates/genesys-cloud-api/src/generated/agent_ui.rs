@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for AgentUiApi {
 }
 impl AgentUiApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl AgentUiApi {
     #[doc = " `DELETE /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (deleteUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
     #[doc = ""]
     #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
+    #[inline]
     pub fn delete_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
         DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into())
     }
@@ -29,6 +31,7 @@ impl AgentUiApi {
     #[doc = " `GET /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (getUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`GetUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
     #[doc = ""]
     #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
+    #[inline]
     pub fn get_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
         GetUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into())
     }
@@ -38,6 +41,7 @@ impl AgentUiApi {
     #[doc = ""]
     #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
     #[doc = " - `body`: AutoAnswerSettings"]
+    #[inline]
     pub fn patch_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AutoAnswerSettings) -> PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
         PatchUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into(), body)
     }
@@ -47,6 +51,7 @@ impl AgentUiApi {
     #[doc = ""]
     #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
     #[doc = " - `body`: AutoAnswerSettings"]
+    #[inline]
     pub fn put_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AutoAnswerSettings) -> PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
         PutUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into(), body)
     }
@@ -69,41 +74,49 @@ pub struct DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
     agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -111,11 +124,13 @@ impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -138,41 +153,49 @@ pub struct GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
     agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersAgentuiAgentsAutoanswerAgentIdSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -180,11 +203,13 @@ impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AutoAnswerSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AutoAnswerSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -208,41 +233,49 @@ pub struct PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
     body: ::models::AutoAnswerSettings,
 }
 impl ::std::fmt::Debug for PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUsersAgentuiAgentsAutoanswerAgentIdSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AutoAnswerSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -251,11 +284,13 @@ impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AutoAnswerSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AutoAnswerSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -279,41 +314,49 @@ pub struct PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
     body: ::models::AutoAnswerSettings,
 }
 impl ::std::fmt::Debug for PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUsersAgentuiAgentsAutoanswerAgentIdSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AutoAnswerSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -322,11 +365,13 @@ impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AutoAnswerSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AutoAnswerSettings, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for AiStudioApi {
 }
 impl AiStudioApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl AiStudioApi {
     #[doc = " `DELETE /api/v2/agentic/virtualagents/{virtualAgentId}/jobs` (deleteAgenticVirtualagentJobs): see [`DeleteAgenticVirtualagentJobs`]."]
     #[doc = ""]
     #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
+    #[inline]
     pub fn delete_agentic_virtualagent_jobs(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAgenticVirtualagentJobs {
         DeleteAgenticVirtualagentJobs::new(self.executor.clone(), virtual_agent_id.into())
     }
@@ -29,6 +31,7 @@ impl AiStudioApi {
     #[doc = " `DELETE /api/v2/conversations/summaries/settings/{summarySettingId}` (deleteConversationsSummariesSetting): see [`DeleteConversationsSummariesSetting`]."]
     #[doc = ""]
     #[doc = " - `summary_setting_id`: Summary setting id"]
+    #[inline]
     pub fn delete_conversations_summaries_setting(&self, summary_setting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationsSummariesSetting {
         DeleteConversationsSummariesSetting::new(self.executor.clone(), summary_setting_id.into())
     }
@@ -37,6 +40,7 @@ impl AiStudioApi {
     #[doc = " `DELETE /api/v2/guides/{guideId}/jobs` (deleteGuideJobs): see [`DeleteGuideJobs`]."]
     #[doc = ""]
     #[doc = " - `guide_id`: Guide ID"]
+    #[inline]
     pub fn delete_guide_jobs(&self, guide_id: impl ::std::convert::Into<::std::string::String>) -> DeleteGuideJobs {
         DeleteGuideJobs::new(self.executor.clone(), guide_id.into())
     }
@@ -45,6 +49,7 @@ impl AiStudioApi {
     #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}` (getAgenticVirtualagent): see [`GetAgenticVirtualagent`]."]
     #[doc = ""]
     #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
+    #[inline]
     pub fn get_agentic_virtualagent(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>) -> GetAgenticVirtualagent {
         GetAgenticVirtualagent::new(self.executor.clone(), virtual_agent_id.into())
     }
@@ -54,12 +59,14 @@ impl AiStudioApi {
     #[doc = ""]
     #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_agentic_virtualagent_job(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAgenticVirtualagentJob {
         GetAgenticVirtualagentJob::new(self.executor.clone(), virtual_agent_id.into(), job_id.into())
     }
     #[doc = " Get all virtual agents."]
     #[doc = ""]
     #[doc = " `GET /api/v2/agentic/virtualagents` (getAgenticVirtualagents): see [`GetAgenticVirtualagents`]."]
+    #[inline]
     pub fn get_agentic_virtualagents(&self) -> GetAgenticVirtualagents {
         GetAgenticVirtualagents::new(self.executor.clone())
     }
@@ -68,12 +75,14 @@ impl AiStudioApi {
     #[doc = " `GET /api/v2/conversations/summaries/settings/{summarySettingId}` (getConversationsSummariesSetting): see [`GetConversationsSummariesSetting`]."]
     #[doc = ""]
     #[doc = " - `summary_setting_id`: Summary setting id"]
+    #[inline]
     pub fn get_conversations_summaries_setting(&self, summary_setting_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationsSummariesSetting {
         GetConversationsSummariesSetting::new(self.executor.clone(), summary_setting_id.into())
     }
     #[doc = " Get all summary settings."]
     #[doc = ""]
     #[doc = " `GET /api/v2/conversations/summaries/settings` (getConversationsSummariesSettings): see [`GetConversationsSummariesSettings`]."]
+    #[inline]
     pub fn get_conversations_summaries_settings(&self) -> GetConversationsSummariesSettings {
         GetConversationsSummariesSettings::new(self.executor.clone())
     }
@@ -82,6 +91,7 @@ impl AiStudioApi {
     #[doc = " `GET /api/v2/guides/{guideId}` (getGuide): see [`GetGuide`]."]
     #[doc = ""]
     #[doc = " - `guide_id`: Guide ID"]
+    #[inline]
     pub fn get_guide(&self, guide_id: impl ::std::convert::Into<::std::string::String>) -> GetGuide {
         GetGuide::new(self.executor.clone(), guide_id.into())
     }
@@ -91,6 +101,7 @@ impl AiStudioApi {
     #[doc = ""]
     #[doc = " - `guide_id`: Guide ID"]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_guide_job(&self, guide_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetGuideJob {
         GetGuideJob::new(self.executor.clone(), guide_id.into(), job_id.into())
     }
@@ -100,6 +111,7 @@ impl AiStudioApi {
     #[doc = ""]
     #[doc = " - `guide_id`: Guide ID"]
     #[doc = " - `version_id`: Version ID"]
+    #[inline]
     pub fn get_guide_version(&self, guide_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetGuideVersion {
         GetGuideVersion::new(self.executor.clone(), guide_id.into(), version_id.into())
     }
@@ -110,12 +122,14 @@ impl AiStudioApi {
     #[doc = " - `guide_id`: Guide ID"]
     #[doc = " - `version_id`: Version ID"]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_guide_version_job(&self, guide_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetGuideVersionJob {
         GetGuideVersionJob::new(self.executor.clone(), guide_id.into(), version_id.into(), job_id.into())
     }
     #[doc = " Get all guides."]
     #[doc = ""]
     #[doc = " `GET /api/v2/guides` (getGuides): see [`GetGuides`]."]
+    #[inline]
     pub fn get_guides(&self) -> GetGuides {
         GetGuides::new(self.executor.clone())
     }
@@ -124,6 +138,7 @@ impl AiStudioApi {
     #[doc = " `GET /api/v2/guides/jobs/{jobId}` (getGuidesJob): see [`GetGuidesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_guides_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetGuidesJob {
         GetGuidesJob::new(self.executor.clone(), job_id.into())
     }
@@ -132,6 +147,7 @@ impl AiStudioApi {
     #[doc = " `PATCH /api/v2/agentic/virtualagents/{virtualAgentId}` (patchAgenticVirtualagent): see [`PatchAgenticVirtualagent`]."]
     #[doc = ""]
     #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
+    #[inline]
     pub fn patch_agentic_virtualagent(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAgenticVirtualAgent) -> PatchAgenticVirtualagent {
         PatchAgenticVirtualagent::new(self.executor.clone(), virtual_agent_id.into(), body)
     }
@@ -140,6 +156,7 @@ impl AiStudioApi {
     #[doc = " `PATCH /api/v2/guides/{guideId}` (patchGuide): see [`PatchGuide`]."]
     #[doc = ""]
     #[doc = " - `guide_id`: Guide ID"]
+    #[inline]
     pub fn patch_guide(&self, guide_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateGuide) -> PatchGuide {
         PatchGuide::new(self.executor.clone(), guide_id.into(), body)
     }
@@ -149,6 +166,7 @@ impl AiStudioApi {
     #[doc = ""]
     #[doc = " - `guide_id`: Guide ID"]
     #[doc = " - `version_id`: Version ID"]
+    #[inline]
     pub fn patch_guide_version(&self, guide_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateGuideVersion) -> PatchGuideVersion {
         PatchGuideVersion::new(self.executor.clone(), guide_id.into(), version_id.into(), body)
     }
@@ -158,24 +176,28 @@ impl AiStudioApi {
     #[doc = ""]
     #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
     #[doc = " - `version_id`: Version ID"]
+    #[inline]
     pub fn post_agentic_virtualagent_version_jobs(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgenticVirtualAgentVersionPublishJobRequest) -> PostAgenticVirtualagentVersionJobs {
         PostAgenticVirtualagentVersionJobs::new(self.executor.clone(), virtual_agent_id.into(), version_id.into(), body)
     }
     #[doc = " Create a virtual agent."]
     #[doc = ""]
     #[doc = " `POST /api/v2/agentic/virtualagents` (postAgenticVirtualagents): see [`PostAgenticVirtualagents`]."]
+    #[inline]
     pub fn post_agentic_virtualagents(&self, body: ::models::CreateAgenticVirtualAgent) -> PostAgenticVirtualagents {
         PostAgenticVirtualagents::new(self.executor.clone(), body)
     }
     #[doc = " Trigger summary preview event generation."]
     #[doc = ""]
     #[doc = " `POST /api/v2/conversations/summaries/preview` (postConversationsSummariesPreview): see [`PostConversationsSummariesPreview`]."]
+    #[inline]
     pub fn post_conversations_summaries_preview(&self, body: ::models::SummarySettingWithTranscript) -> PostConversationsSummariesPreview {
         PostConversationsSummariesPreview::new(self.executor.clone(), body)
     }
     #[doc = " Create a summary setting."]
     #[doc = ""]
     #[doc = " `POST /api/v2/conversations/summaries/settings` (postConversationsSummariesSettings): see [`PostConversationsSummariesSettings`]."]
+    #[inline]
     pub fn post_conversations_summaries_settings(&self, body: ::models::SummarySetting) -> PostConversationsSummariesSettings {
         PostConversationsSummariesSettings::new(self.executor.clone(), body)
     }
@@ -185,6 +207,7 @@ impl AiStudioApi {
     #[doc = ""]
     #[doc = " - `guide_id`: Guide ID"]
     #[doc = " - `guide_session_id`: Guide Session ID"]
+    #[inline]
     pub fn post_guide_session_turns(&self, guide_id: impl ::std::convert::Into<::std::string::String>, guide_session_id: impl ::std::convert::Into<::std::string::String>, body: ::models::GuideSessionTurnRequest) -> PostGuideSessionTurns {
         PostGuideSessionTurns::new(self.executor.clone(), guide_id.into(), guide_session_id.into(), body)
     }
@@ -194,6 +217,7 @@ impl AiStudioApi {
     #[doc = ""]
     #[doc = " - `guide_id`: Guide ID"]
     #[doc = " - `version_id`: Version ID"]
+    #[inline]
     pub fn post_guide_version_jobs(&self, guide_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::GuideVersionPublishJobRequest) -> PostGuideVersionJobs {
         PostGuideVersionJobs::new(self.executor.clone(), guide_id.into(), version_id.into(), body)
     }
@@ -202,24 +226,28 @@ impl AiStudioApi {
     #[doc = " `POST /api/v2/guides/{guideId}/versions` (postGuideVersions): see [`PostGuideVersions`]."]
     #[doc = ""]
     #[doc = " - `guide_id`: Guide ID"]
+    #[inline]
     pub fn post_guide_versions(&self, guide_id: impl ::std::convert::Into<::std::string::String>) -> PostGuideVersions {
         PostGuideVersions::new(self.executor.clone(), guide_id.into())
     }
     #[doc = " Create a guide."]
     #[doc = ""]
     #[doc = " `POST /api/v2/guides` (postGuides): see [`PostGuides`]."]
+    #[inline]
     pub fn post_guides(&self, body: ::models::CreateGuide) -> PostGuides {
         PostGuides::new(self.executor.clone(), body)
     }
     #[doc = " Start a guide content generation job."]
     #[doc = ""]
     #[doc = " `POST /api/v2/guides/jobs` (postGuidesJobs): see [`PostGuidesJobs`]."]
+    #[inline]
     pub fn post_guides_jobs(&self, body: ::models::GenerateGuideContentRequest) -> PostGuidesJobs {
         PostGuidesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Generate presigned URL for uploading a file content to generate guide"]
     #[doc = ""]
     #[doc = " `POST /api/v2/guides/uploads` (postGuidesUploads): see [`PostGuidesUploads`]."]
+    #[inline]
     pub fn post_guides_uploads(&self, body: ::models::UploadUrlRequest) -> PostGuidesUploads {
         PostGuidesUploads::new(self.executor.clone(), body)
     }
@@ -228,6 +256,7 @@ impl AiStudioApi {
     #[doc = " `PUT /api/v2/conversations/summaries/settings/{summarySettingId}` (putConversationsSummariesSetting): see [`PutConversationsSummariesSetting`]."]
     #[doc = ""]
     #[doc = " - `summary_setting_id`: Summary setting id"]
+    #[inline]
     pub fn put_conversations_summaries_setting(&self, summary_setting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SummarySetting) -> PutConversationsSummariesSetting {
         PutConversationsSummariesSetting::new(self.executor.clone(), summary_setting_id.into(), body)
     }
@@ -250,41 +279,49 @@ pub struct DeleteAgenticVirtualagentJobs {
     virtual_agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAgenticVirtualagentJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAgenticVirtualagentJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAgenticVirtualagentJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAgenticVirtualagentJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAgenticVirtualagentJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAgenticVirtualagentJobs", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AGENTIC_VIRTUALAGENT_JOBS, ::std::format!("/api/v2/agentic/virtualagents/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
@@ -292,11 +329,13 @@ impl DeleteAgenticVirtualagentJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgentJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgentJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -319,41 +358,49 @@ pub struct DeleteConversationsSummariesSetting {
     summary_setting_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteConversationsSummariesSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteConversationsSummariesSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteConversationsSummariesSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteConversationsSummariesSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteConversationsSummariesSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, summary_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), summary_setting_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteConversationsSummariesSetting", "summarySettingId", &self.summary_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_SUMMARIES_SETTING, ::std::format!("/api/v2/conversations/summaries/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.summary_setting_id)));
@@ -361,11 +408,13 @@ impl DeleteConversationsSummariesSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -388,41 +437,49 @@ pub struct DeleteGuideJobs {
     guide_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteGuideJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteGuideJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteGuideJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteGuideJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteGuideJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteGuideJobs", "guideId", &self.guide_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_GUIDE_JOBS, ::std::format!("/api/v2/guides/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.guide_id)));
@@ -430,11 +487,13 @@ impl DeleteGuideJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -457,41 +516,49 @@ pub struct GetAgenticVirtualagent {
     virtual_agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAgenticVirtualagent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAgenticVirtualagent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAgenticVirtualagent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAgenticVirtualagent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAgenticVirtualagent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagent", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AGENTIC_VIRTUALAGENT, ::std::format!("/api/v2/agentic/virtualagents/{}", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
@@ -499,11 +566,13 @@ impl GetAgenticVirtualagent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -527,41 +596,49 @@ pub struct GetAgenticVirtualagentJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAgenticVirtualagentJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAgenticVirtualagentJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAgenticVirtualagentJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAgenticVirtualagentJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAgenticVirtualagentJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagentJob", "virtualAgentId", &self.virtual_agent_id)?;
         ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagentJob", "jobId", &self.job_id)?;
@@ -570,11 +647,13 @@ impl GetAgenticVirtualagentJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgentJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgentJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -605,43 +684,51 @@ pub struct GetAgenticVirtualagents {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAgenticVirtualagents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAgenticVirtualagents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAgenticVirtualagents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAgenticVirtualagents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAgenticVirtualagents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Filter by matching name - case insensitive."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -649,6 +736,7 @@ impl GetAgenticVirtualagents {
     #[doc = " Filter by name contains - case insensitive."]
     #[doc = ""]
     #[doc = " Query parameter `nameContains`: string."]
+    #[inline]
     pub fn name_contains(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_contains = ::std::option::Option::Some(value.into());
         self
@@ -656,6 +744,7 @@ impl GetAgenticVirtualagents {
     #[doc = " Filter by status."]
     #[doc = ""]
     #[doc = " Query parameter `status`: string."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
@@ -663,6 +752,7 @@ impl GetAgenticVirtualagents {
     #[doc = " Sort by. Default value dateModified."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -670,6 +760,7 @@ impl GetAgenticVirtualagents {
     #[doc = " Sort Order. Default value desc."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -677,6 +768,7 @@ impl GetAgenticVirtualagents {
     #[doc = " Page number."]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -684,11 +776,13 @@ impl GetAgenticVirtualagents {
     #[doc = " Page size. The maximum page size is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AGENTIC_VIRTUALAGENTS, ::std::string::String::from("/api/v2/agentic/virtualagents"));
         if let ::std::option::Option::Some(v) = &self.name {
@@ -716,15 +810,18 @@ impl GetAgenticVirtualagents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgentEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgentEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AgenticVirtualAgentEntityListing, ::models::AgenticVirtualAgent> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -755,41 +852,49 @@ pub struct GetConversationsSummariesSetting {
     summary_setting_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetConversationsSummariesSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetConversationsSummariesSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetConversationsSummariesSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetConversationsSummariesSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetConversationsSummariesSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, summary_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), summary_setting_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getConversationsSummariesSetting", "summarySettingId", &self.summary_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_SUMMARIES_SETTING, ::std::format!("/api/v2/conversations/summaries/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.summary_setting_id)));
@@ -797,11 +902,13 @@ impl GetConversationsSummariesSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SummarySetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SummarySetting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -831,43 +938,51 @@ pub struct GetConversationsSummariesSettings {
     sort_by: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetConversationsSummariesSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetConversationsSummariesSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetConversationsSummariesSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetConversationsSummariesSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetConversationsSummariesSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None, language: ::std::option::Option::None, sort_by: ::std::option::Option::None }
     }
     #[doc = " Page number."]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -875,6 +990,7 @@ impl GetConversationsSummariesSettings {
     #[doc = " Page size. The maximum page size is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -882,6 +998,7 @@ impl GetConversationsSummariesSettings {
     #[doc = " Filter by partially matching name - case insensitive."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -889,6 +1006,7 @@ impl GetConversationsSummariesSettings {
     #[doc = " Sort Order. Default value desc."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -896,6 +1014,7 @@ impl GetConversationsSummariesSettings {
     #[doc = " Filter by matching language - case insensitive."]
     #[doc = ""]
     #[doc = " Query parameter `language`: string."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
@@ -903,11 +1022,13 @@ impl GetConversationsSummariesSettings {
     #[doc = " Sort by. Default value dateModified."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_SUMMARIES_SETTINGS, ::std::string::String::from("/api/v2/conversations/summaries/settings"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -932,15 +1053,18 @@ impl GetConversationsSummariesSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SummarySettingEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SummarySettingEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SummarySettingEntityListing, ::models::SummarySetting> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -971,41 +1095,49 @@ pub struct GetGuide {
     guide_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGuide {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGuide").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGuide {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGuide {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGuide {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGuide", "guideId", &self.guide_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GUIDE, ::std::format!("/api/v2/guides/{}", ::genesys_cloud_core::encode_path_segment(&self.guide_id)));
@@ -1013,11 +1145,13 @@ impl GetGuide {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Guide, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Guide, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1041,41 +1175,49 @@ pub struct GetGuideJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGuideJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGuideJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGuideJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGuideJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGuideJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGuideJob", "guideId", &self.guide_id)?;
         ::genesys_cloud_core::encode::check_path_param("getGuideJob", "jobId", &self.job_id)?;
@@ -1084,11 +1226,13 @@ impl GetGuideJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1112,41 +1256,49 @@ pub struct GetGuideVersion {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGuideVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGuideVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGuideVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGuideVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGuideVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGuideVersion", "guideId", &self.guide_id)?;
         ::genesys_cloud_core::encode::check_path_param("getGuideVersion", "versionId", &self.version_id)?;
@@ -1155,11 +1307,13 @@ impl GetGuideVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1184,41 +1338,49 @@ pub struct GetGuideVersionJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGuideVersionJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGuideVersionJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGuideVersionJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGuideVersionJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGuideVersionJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGuideVersionJob", "guideId", &self.guide_id)?;
         ::genesys_cloud_core::encode::check_path_param("getGuideVersionJob", "versionId", &self.version_id)?;
@@ -1228,11 +1390,13 @@ impl GetGuideVersionJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideVersionPublishJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideVersionPublishJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1263,43 +1427,51 @@ pub struct GetGuides {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetGuides {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGuides").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGuides {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGuides {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGuides {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Filter by matching name - case insensitive."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -1307,6 +1479,7 @@ impl GetGuides {
     #[doc = " Filter by name contains - case insensitive."]
     #[doc = ""]
     #[doc = " Query parameter `nameContains`: string."]
+    #[inline]
     pub fn name_contains(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_contains = ::std::option::Option::Some(value.into());
         self
@@ -1314,6 +1487,7 @@ impl GetGuides {
     #[doc = " Filter by status."]
     #[doc = ""]
     #[doc = " Query parameter `status`: string."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
@@ -1321,6 +1495,7 @@ impl GetGuides {
     #[doc = " Sort by. Default value dateModified."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1328,6 +1503,7 @@ impl GetGuides {
     #[doc = " Sort Order. Default value desc."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -1335,6 +1511,7 @@ impl GetGuides {
     #[doc = " Page number."]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1342,11 +1519,13 @@ impl GetGuides {
     #[doc = " Page size. The maximum page size is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GUIDES, ::std::string::String::from("/api/v2/guides"));
         if let ::std::option::Option::Some(v) = &self.name {
@@ -1374,15 +1553,18 @@ impl GetGuides {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GuideEntityListing, ::models::Guide> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1413,41 +1595,49 @@ pub struct GetGuidesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGuidesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGuidesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGuidesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGuidesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGuidesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGuidesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GUIDES_JOB, ::std::format!("/api/v2/guides/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1455,11 +1645,13 @@ impl GetGuidesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideContentGenerationJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideContentGenerationJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1483,41 +1675,49 @@ pub struct PatchAgenticVirtualagent {
     body: ::models::UpdateAgenticVirtualAgent,
 }
 impl ::std::fmt::Debug for PatchAgenticVirtualagent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAgenticVirtualagent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAgenticVirtualagent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAgenticVirtualagent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAgenticVirtualagent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, body: ::models::UpdateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchAgenticVirtualagent", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_AGENTIC_VIRTUALAGENT, ::std::format!("/api/v2/agentic/virtualagents/{}", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
@@ -1526,11 +1726,13 @@ impl PatchAgenticVirtualagent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1554,41 +1756,49 @@ pub struct PatchGuide {
     body: ::models::UpdateGuide,
 }
 impl ::std::fmt::Debug for PatchGuide {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchGuide").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchGuide {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchGuide {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchGuide {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, body: ::models::UpdateGuide) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchGuide", "guideId", &self.guide_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_GUIDE, ::std::format!("/api/v2/guides/{}", ::genesys_cloud_core::encode_path_segment(&self.guide_id)));
@@ -1597,11 +1807,13 @@ impl PatchGuide {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Guide, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Guide, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1626,41 +1838,49 @@ pub struct PatchGuideVersion {
     body: ::models::UpdateGuideVersion,
 }
 impl ::std::fmt::Debug for PatchGuideVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchGuideVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchGuideVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchGuideVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchGuideVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String, body: ::models::UpdateGuideVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchGuideVersion", "guideId", &self.guide_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchGuideVersion", "versionId", &self.version_id)?;
@@ -1670,11 +1890,13 @@ impl PatchGuideVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1699,41 +1921,49 @@ pub struct PostAgenticVirtualagentVersionJobs {
     body: ::models::AgenticVirtualAgentVersionPublishJobRequest,
 }
 impl ::std::fmt::Debug for PostAgenticVirtualagentVersionJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAgenticVirtualagentVersionJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAgenticVirtualagentVersionJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAgenticVirtualagentVersionJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAgenticVirtualagentVersionJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, version_id: ::std::string::String, body: ::models::AgenticVirtualAgentVersionPublishJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, version_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAgenticVirtualagentVersionJobs", "virtualAgentId", &self.virtual_agent_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAgenticVirtualagentVersionJobs", "versionId", &self.version_id)?;
@@ -1743,11 +1973,13 @@ impl PostAgenticVirtualagentVersionJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgentVersionPublishJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgentVersionPublishJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1770,41 +2002,49 @@ pub struct PostAgenticVirtualagents {
     body: ::models::CreateAgenticVirtualAgent,
 }
 impl ::std::fmt::Debug for PostAgenticVirtualagents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAgenticVirtualagents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAgenticVirtualagents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAgenticVirtualagents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAgenticVirtualagents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AGENTIC_VIRTUALAGENTS, ::std::string::String::from("/api/v2/agentic/virtualagents"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAgenticVirtualagents"))?;
@@ -1812,11 +2052,13 @@ impl PostAgenticVirtualagents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1839,41 +2081,49 @@ pub struct PostConversationsSummariesPreview {
     body: ::models::SummarySettingWithTranscript,
 }
 impl ::std::fmt::Debug for PostConversationsSummariesPreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostConversationsSummariesPreview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostConversationsSummariesPreview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostConversationsSummariesPreview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostConversationsSummariesPreview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SummarySettingWithTranscript) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_SUMMARIES_PREVIEW, ::std::string::String::from("/api/v2/conversations/summaries/preview"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsSummariesPreview"))?;
@@ -1881,11 +2131,13 @@ impl PostConversationsSummariesPreview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1908,41 +2160,49 @@ pub struct PostConversationsSummariesSettings {
     body: ::models::SummarySetting,
 }
 impl ::std::fmt::Debug for PostConversationsSummariesSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostConversationsSummariesSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostConversationsSummariesSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostConversationsSummariesSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostConversationsSummariesSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SummarySetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_SUMMARIES_SETTINGS, ::std::string::String::from("/api/v2/conversations/summaries/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsSummariesSettings"))?;
@@ -1950,11 +2210,13 @@ impl PostConversationsSummariesSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SummarySetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SummarySetting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1981,41 +2243,49 @@ pub struct PostGuideSessionTurns {
     body: ::models::GuideSessionTurnRequest,
 }
 impl ::std::fmt::Debug for PostGuideSessionTurns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGuideSessionTurns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGuideSessionTurns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGuideSessionTurns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGuideSessionTurns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, guide_session_id: ::std::string::String, body: ::models::GuideSessionTurnRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, guide_session_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGuideSessionTurns", "guideId", &self.guide_id)?;
         ::genesys_cloud_core::encode::check_path_param("postGuideSessionTurns", "guideSessionId", &self.guide_session_id)?;
@@ -2025,11 +2295,13 @@ impl PostGuideSessionTurns {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideSessionTurnResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideSessionTurnResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2054,41 +2326,49 @@ pub struct PostGuideVersionJobs {
     body: ::models::GuideVersionPublishJobRequest,
 }
 impl ::std::fmt::Debug for PostGuideVersionJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGuideVersionJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGuideVersionJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGuideVersionJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGuideVersionJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String, version_id: ::std::string::String, body: ::models::GuideVersionPublishJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, version_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGuideVersionJobs", "guideId", &self.guide_id)?;
         ::genesys_cloud_core::encode::check_path_param("postGuideVersionJobs", "versionId", &self.version_id)?;
@@ -2098,11 +2378,13 @@ impl PostGuideVersionJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideVersionPublishJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideVersionPublishJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2126,46 +2408,55 @@ pub struct PostGuideVersions {
     body: ::std::option::Option<::models::CreateGuideVersion>,
 }
 impl ::std::fmt::Debug for PostGuideVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGuideVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGuideVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGuideVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGuideVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, guide_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), guide_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::CreateGuideVersion) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGuideVersions", "guideId", &self.guide_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GUIDE_VERSIONS, ::std::format!("/api/v2/guides/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.guide_id)));
@@ -2176,11 +2467,13 @@ impl PostGuideVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2203,41 +2496,49 @@ pub struct PostGuides {
     body: ::models::CreateGuide,
 }
 impl ::std::fmt::Debug for PostGuides {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGuides").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGuides {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGuides {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGuides {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateGuide) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GUIDES, ::std::string::String::from("/api/v2/guides"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGuides"))?;
@@ -2245,11 +2546,13 @@ impl PostGuides {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Guide, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Guide, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2272,41 +2575,49 @@ pub struct PostGuidesJobs {
     body: ::models::GenerateGuideContentRequest,
 }
 impl ::std::fmt::Debug for PostGuidesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGuidesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGuidesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGuidesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGuidesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GenerateGuideContentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GUIDES_JOBS, ::std::string::String::from("/api/v2/guides/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGuidesJobs"))?;
@@ -2314,11 +2625,13 @@ impl PostGuidesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuideContentGenerationJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuideContentGenerationJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2341,41 +2654,49 @@ pub struct PostGuidesUploads {
     body: ::models::UploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostGuidesUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGuidesUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGuidesUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGuidesUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGuidesUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GUIDES_UPLOADS, ::std::string::String::from("/api/v2/guides/uploads"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGuidesUploads"))?;
@@ -2383,11 +2704,13 @@ impl PostGuidesUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2411,41 +2734,49 @@ pub struct PutConversationsSummariesSetting {
     body: ::models::SummarySetting,
 }
 impl ::std::fmt::Debug for PutConversationsSummariesSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutConversationsSummariesSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutConversationsSummariesSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutConversationsSummariesSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutConversationsSummariesSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, summary_setting_id: ::std::string::String, body: ::models::SummarySetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), summary_setting_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putConversationsSummariesSetting", "summarySettingId", &self.summary_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_SUMMARIES_SETTING, ::std::format!("/api/v2/conversations/summaries/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.summary_setting_id)));
@@ -2454,11 +2785,13 @@ impl PutConversationsSummariesSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SummarySetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SummarySetting, crate::JsonModel> {
         self.send().with_response()
     }

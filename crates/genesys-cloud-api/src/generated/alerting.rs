@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for AlertingApi {
 }
 impl AlertingApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,12 +22,14 @@ impl AlertingApi {
     #[doc = " `DELETE /api/v2/alerting/alerts/{alertId}` (deleteAlertingAlert): see [`DeleteAlertingAlert`]."]
     #[doc = ""]
     #[doc = " - `alert_id`: Alert ID"]
+    #[inline]
     pub fn delete_alerting_alert(&self, alert_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAlertingAlert {
         DeleteAlertingAlert::new(self.executor.clone(), alert_id.into())
     }
     #[doc = " Delete all alerts for the user"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/alerting/alerts/all` (deleteAlertingAlertsAll): see [`DeleteAlertingAlertsAll`]."]
+    #[inline]
     pub fn delete_alerting_alerts_all(&self) -> DeleteAlertingAlertsAll {
         DeleteAlertingAlertsAll::new(self.executor.clone())
     }
@@ -35,6 +38,7 @@ impl AlertingApi {
     #[doc = " `DELETE /api/v2/alerting/rules/{ruleId}` (deleteAlertingRule): see [`DeleteAlertingRule`]."]
     #[doc = ""]
     #[doc = " - `rule_id`: Rule Id"]
+    #[inline]
     pub fn delete_alerting_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAlertingRule {
         DeleteAlertingRule::new(self.executor.clone(), rule_id.into())
     }
@@ -43,6 +47,7 @@ impl AlertingApi {
     #[doc = " `GET /api/v2/alerting/alerts/{alertId}` (getAlertingAlert): see [`GetAlertingAlert`]."]
     #[doc = ""]
     #[doc = " - `alert_id`: Alert ID"]
+    #[inline]
     pub fn get_alerting_alert(&self, alert_id: impl ::std::convert::Into<::std::string::String>) -> GetAlertingAlert {
         GetAlertingAlert::new(self.executor.clone(), alert_id.into())
     }
@@ -51,6 +56,7 @@ impl AlertingApi {
     #[doc = " `GET /api/v2/alerting/rules/{ruleId}` (getAlertingRule): see [`GetAlertingRule`]."]
     #[doc = ""]
     #[doc = " - `rule_id`: Rule Id"]
+    #[inline]
     pub fn get_alerting_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetAlertingRule {
         GetAlertingRule::new(self.executor.clone(), rule_id.into())
     }
@@ -59,30 +65,35 @@ impl AlertingApi {
     #[doc = " `PATCH /api/v2/alerting/alerts/{alertId}` (patchAlertingAlert): see [`PatchAlertingAlert`]."]
     #[doc = ""]
     #[doc = " - `alert_id`: Alert ID"]
+    #[inline]
     pub fn patch_alerting_alert(&self, alert_id: impl ::std::convert::Into<::std::string::String>) -> PatchAlertingAlert {
         PatchAlertingAlert::new(self.executor.clone(), alert_id.into())
     }
     #[doc = " Updates all alerts"]
     #[doc = ""]
     #[doc = " `PATCH /api/v2/alerting/alerts/all` (patchAlertingAlertsAll): see [`PatchAlertingAlertsAll`]."]
+    #[inline]
     pub fn patch_alerting_alerts_all(&self) -> PatchAlertingAlertsAll {
         PatchAlertingAlertsAll::new(self.executor.clone())
     }
     #[doc = " Bulk alert updates"]
     #[doc = ""]
     #[doc = " `PATCH /api/v2/alerting/alerts/bulk` (patchAlertingAlertsBulk): see [`PatchAlertingAlertsBulk`]."]
+    #[inline]
     pub fn patch_alerting_alerts_bulk(&self, body: ::models::CommonAlertBulkUpdateRequest) -> PatchAlertingAlertsBulk {
         PatchAlertingAlertsBulk::new(self.executor.clone(), body)
     }
     #[doc = " Bulk update of notification lists"]
     #[doc = ""]
     #[doc = " `PATCH /api/v2/alerting/rules/bulk` (patchAlertingRulesBulk): see [`PatchAlertingRulesBulk`]."]
+    #[inline]
     pub fn patch_alerting_rules_bulk(&self, body: ::models::CommonRuleBulkUpdateNotificationsRequest) -> PatchAlertingRulesBulk {
         PatchAlertingRulesBulk::new(self.executor.clone(), body)
     }
     #[doc = " Gets a paged list of alerts. The max page size is 50"]
     #[doc = ""]
     #[doc = " `POST /api/v2/alerting/alerts/query` (postAlertingAlertsQuery): see [`PostAlertingAlertsQuery`]."]
+    #[inline]
     pub fn post_alerting_alerts_query(&self) -> PostAlertingAlertsQuery {
         PostAlertingAlertsQuery::new(self.executor.clone())
     }
@@ -91,18 +102,21 @@ impl AlertingApi {
     #[doc = " `POST /api/v2/alerting/rules` (postAlertingRules): see [`PostAlertingRules`]."]
     #[doc = ""]
     #[doc = " - `body`: rule to be created"]
+    #[inline]
     pub fn post_alerting_rules(&self, body: ::models::CommonRule) -> PostAlertingRules {
         PostAlertingRules::new(self.executor.clone(), body)
     }
     #[doc = " Bulk remove rules"]
     #[doc = ""]
     #[doc = " `POST /api/v2/alerting/rules/bulk/remove` (postAlertingRulesBulkRemove): see [`PostAlertingRulesBulkRemove`]."]
+    #[inline]
     pub fn post_alerting_rules_bulk_remove(&self, body: ::models::CommonRuleBulkDeleteRequest) -> PostAlertingRulesBulkRemove {
         PostAlertingRulesBulkRemove::new(self.executor.clone(), body)
     }
     #[doc = " Get a paged list of rules. The max size of the page is 50 items."]
     #[doc = ""]
     #[doc = " `POST /api/v2/alerting/rules/query` (postAlertingRulesQuery): see [`PostAlertingRulesQuery`]."]
+    #[inline]
     pub fn post_alerting_rules_query(&self) -> PostAlertingRulesQuery {
         PostAlertingRulesQuery::new(self.executor.clone())
     }
@@ -111,6 +125,7 @@ impl AlertingApi {
     #[doc = " `PUT /api/v2/alerting/alerts/{alertId}` (putAlertingAlert): see [`PutAlertingAlert`]."]
     #[doc = ""]
     #[doc = " - `alert_id`: Alert ID"]
+    #[inline]
     pub fn put_alerting_alert(&self, alert_id: impl ::std::convert::Into<::std::string::String>) -> PutAlertingAlert {
         PutAlertingAlert::new(self.executor.clone(), alert_id.into())
     }
@@ -120,6 +135,7 @@ impl AlertingApi {
     #[doc = ""]
     #[doc = " - `rule_id`: Rule Id"]
     #[doc = " - `body`: rule to be updated"]
+    #[inline]
     pub fn put_alerting_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ModifiableRuleProperties) -> PutAlertingRule {
         PutAlertingRule::new(self.executor.clone(), rule_id.into(), body)
     }
@@ -142,41 +158,49 @@ pub struct DeleteAlertingAlert {
     alert_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAlertingAlert {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAlertingAlert").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAlertingAlert {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAlertingAlert {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAlertingAlert {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alert_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alert_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAlertingAlert", "alertId", &self.alert_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ALERTING_ALERT, ::std::format!("/api/v2/alerting/alerts/{}", ::genesys_cloud_core::encode_path_segment(&self.alert_id)));
@@ -184,11 +208,13 @@ impl DeleteAlertingAlert {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -210,52 +236,62 @@ pub struct DeleteAlertingAlertsAll {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteAlertingAlertsAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAlertingAlertsAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAlertingAlertsAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAlertingAlertsAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAlertingAlertsAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ALERTING_ALERTS_ALL, ::std::string::String::from("/api/v2/alerting/alerts/all"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -278,41 +314,49 @@ pub struct DeleteAlertingRule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAlertingRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAlertingRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAlertingRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAlertingRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAlertingRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAlertingRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ALERTING_RULE, ::std::format!("/api/v2/alerting/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
@@ -320,11 +364,13 @@ impl DeleteAlertingRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -347,41 +393,49 @@ pub struct GetAlertingAlert {
     alert_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAlertingAlert {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAlertingAlert").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAlertingAlert {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAlertingAlert {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAlertingAlert {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alert_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alert_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAlertingAlert", "alertId", &self.alert_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ALERTING_ALERT, ::std::format!("/api/v2/alerting/alerts/{}", ::genesys_cloud_core::encode_path_segment(&self.alert_id)));
@@ -389,11 +443,13 @@ impl GetAlertingAlert {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommonAlert, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommonAlert, crate::JsonModel> {
         self.send().with_response()
     }
@@ -416,41 +472,49 @@ pub struct GetAlertingRule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAlertingRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAlertingRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAlertingRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAlertingRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAlertingRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAlertingRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ALERTING_RULE, ::std::format!("/api/v2/alerting/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
@@ -458,11 +522,13 @@ impl GetAlertingRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommonRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommonRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -488,46 +554,55 @@ pub struct PatchAlertingAlert {
     body: ::std::option::Option<::models::AlertRequest>,
 }
 impl ::std::fmt::Debug for PatchAlertingAlert {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAlertingAlert").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAlertingAlert {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAlertingAlert {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAlertingAlert {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alert_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alert_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::AlertRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchAlertingAlert", "alertId", &self.alert_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ALERTING_ALERT, ::std::format!("/api/v2/alerting/alerts/{}", ::genesys_cloud_core::encode_path_segment(&self.alert_id)));
@@ -538,11 +613,13 @@ impl PatchAlertingAlert {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommonAlert, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommonAlert, crate::JsonModel> {
         self.send().with_response()
     }
@@ -565,46 +642,55 @@ pub struct PatchAlertingAlertsAll {
     body: ::std::option::Option<::models::CommonAllAlertUpdateRequest>,
 }
 impl ::std::fmt::Debug for PatchAlertingAlertsAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAlertingAlertsAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAlertingAlertsAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAlertingAlertsAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAlertingAlertsAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::CommonAllAlertUpdateRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ALERTING_ALERTS_ALL, ::std::string::String::from("/api/v2/alerting/alerts/all"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -614,11 +700,13 @@ impl PatchAlertingAlertsAll {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -641,41 +729,49 @@ pub struct PatchAlertingAlertsBulk {
     body: ::models::CommonAlertBulkUpdateRequest,
 }
 impl ::std::fmt::Debug for PatchAlertingAlertsBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAlertingAlertsBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAlertingAlertsBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAlertingAlertsBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAlertingAlertsBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CommonAlertBulkUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ALERTING_ALERTS_BULK, ::std::string::String::from("/api/v2/alerting/alerts/bulk"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchAlertingAlertsBulk"))?;
@@ -683,11 +779,13 @@ impl PatchAlertingAlertsBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -710,41 +808,49 @@ pub struct PatchAlertingRulesBulk {
     body: ::models::CommonRuleBulkUpdateNotificationsRequest,
 }
 impl ::std::fmt::Debug for PatchAlertingRulesBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAlertingRulesBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAlertingRulesBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAlertingRulesBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAlertingRulesBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CommonRuleBulkUpdateNotificationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ALERTING_RULES_BULK, ::std::string::String::from("/api/v2/alerting/rules/bulk"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchAlertingRulesBulk"))?;
@@ -752,11 +858,13 @@ impl PatchAlertingRulesBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -781,46 +889,55 @@ pub struct PostAlertingAlertsQuery {
     body: ::std::option::Option<::models::GetAlertQuery>,
 }
 impl ::std::fmt::Debug for PostAlertingAlertsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAlertingAlertsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAlertingAlertsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAlertingAlertsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAlertingAlertsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::GetAlertQuery) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ALERTING_ALERTS_QUERY, ::std::string::String::from("/api/v2/alerting/alerts/query"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -830,15 +947,18 @@ impl PostAlertingAlertsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AlertListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AlertListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AlertListing, ::models::CommonAlert> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -869,41 +989,49 @@ pub struct PostAlertingRules {
     body: ::models::CommonRule,
 }
 impl ::std::fmt::Debug for PostAlertingRules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAlertingRules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAlertingRules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAlertingRules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAlertingRules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CommonRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ALERTING_RULES, ::std::string::String::from("/api/v2/alerting/rules"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAlertingRules"))?;
@@ -911,11 +1039,13 @@ impl PostAlertingRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommonRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommonRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -938,41 +1068,49 @@ pub struct PostAlertingRulesBulkRemove {
     body: ::models::CommonRuleBulkDeleteRequest,
 }
 impl ::std::fmt::Debug for PostAlertingRulesBulkRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAlertingRulesBulkRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAlertingRulesBulkRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAlertingRulesBulkRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAlertingRulesBulkRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CommonRuleBulkDeleteRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ALERTING_RULES_BULK_REMOVE, ::std::string::String::from("/api/v2/alerting/rules/bulk/remove"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAlertingRulesBulkRemove"))?;
@@ -980,11 +1118,13 @@ impl PostAlertingRulesBulkRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1009,46 +1149,55 @@ pub struct PostAlertingRulesQuery {
     body: ::std::option::Option<::models::GetRulesQuery>,
 }
 impl ::std::fmt::Debug for PostAlertingRulesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAlertingRulesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAlertingRulesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAlertingRulesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAlertingRulesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::GetRulesQuery) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ALERTING_RULES_QUERY, ::std::string::String::from("/api/v2/alerting/rules/query"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -1058,15 +1207,18 @@ impl PostAlertingRulesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommonRuleContainer, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommonRuleContainer, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CommonRuleContainer, ::models::CommonRule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1098,46 +1250,55 @@ pub struct PutAlertingAlert {
     body: ::std::option::Option<::models::AlertingUnreadStatus>,
 }
 impl ::std::fmt::Debug for PutAlertingAlert {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAlertingAlert").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAlertingAlert {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAlertingAlert {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAlertingAlert {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alert_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alert_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::AlertingUnreadStatus) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAlertingAlert", "alertId", &self.alert_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ALERTING_ALERT, ::std::format!("/api/v2/alerting/alerts/{}", ::genesys_cloud_core::encode_path_segment(&self.alert_id)));
@@ -1148,11 +1309,13 @@ impl PutAlertingAlert {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AlertingUnreadStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AlertingUnreadStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1176,41 +1339,49 @@ pub struct PutAlertingRule {
     body: ::models::ModifiableRuleProperties,
 }
 impl ::std::fmt::Debug for PutAlertingRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAlertingRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAlertingRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAlertingRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAlertingRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String, body: ::models::ModifiableRuleProperties) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAlertingRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ALERTING_RULE, ::std::format!("/api/v2/alerting/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
@@ -1219,11 +1390,13 @@ impl PutAlertingRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommonRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommonRule, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for AnalyticsApi {
 }
 impl AnalyticsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/actions/aggregates/jobs/{jobId}` (deleteAnalyticsActionsAggregatesJob): see [`DeleteAnalyticsActionsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_actions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsActionsAggregatesJob {
         DeleteAnalyticsActionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -29,6 +31,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}` (deleteAnalyticsAgentcopilotsAggregatesJob): see [`DeleteAnalyticsAgentcopilotsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_agentcopilots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsAgentcopilotsAggregatesJob {
         DeleteAnalyticsAgentcopilotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -37,6 +40,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}` (deleteAnalyticsAgentutilizationsAggregatesJob): see [`DeleteAnalyticsAgentutilizationsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_agentutilizations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsAgentutilizationsAggregatesJob {
         DeleteAnalyticsAgentutilizationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -45,6 +49,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/bots/aggregates/jobs/{jobId}` (deleteAnalyticsBotsAggregatesJob): see [`DeleteAnalyticsBotsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_bots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsBotsAggregatesJob {
         DeleteAnalyticsBotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -53,6 +58,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}` (deleteAnalyticsCasemanagementAggregatesJob): see [`DeleteAnalyticsCasemanagementAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_casemanagement_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsCasemanagementAggregatesJob {
         DeleteAnalyticsCasemanagementAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -61,6 +67,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/conversations/aggregates/jobs/{jobId}` (deleteAnalyticsConversationsAggregatesJob): see [`DeleteAnalyticsConversationsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_conversations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsConversationsAggregatesJob {
         DeleteAnalyticsConversationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -69,6 +76,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/conversations/details/jobs/{jobId}` (deleteAnalyticsConversationsDetailsJob): see [`DeleteAnalyticsConversationsDetailsJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_conversations_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsConversationsDetailsJob {
         DeleteAnalyticsConversationsDetailsJob::new(self.executor.clone(), job_id.into())
     }
@@ -77,6 +85,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/copilots/aggregates/jobs/{jobId}` (deleteAnalyticsCopilotsAggregatesJob): see [`DeleteAnalyticsCopilotsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_copilots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsCopilotsAggregatesJob {
         DeleteAnalyticsCopilotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -85,6 +94,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/evaluations/aggregates/jobs/{jobId}` (deleteAnalyticsEvaluationsAggregatesJob): see [`DeleteAnalyticsEvaluationsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_evaluations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsEvaluationsAggregatesJob {
         DeleteAnalyticsEvaluationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -93,6 +103,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}` (deleteAnalyticsFlowexecutionsAggregatesJob): see [`DeleteAnalyticsFlowexecutionsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_flowexecutions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsFlowexecutionsAggregatesJob {
         DeleteAnalyticsFlowexecutionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -101,6 +112,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/flows/aggregates/jobs/{jobId}` (deleteAnalyticsFlowsAggregatesJob): see [`DeleteAnalyticsFlowsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_flows_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsFlowsAggregatesJob {
         DeleteAnalyticsFlowsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -109,6 +121,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/journeys/aggregates/jobs/{jobId}` (deleteAnalyticsJourneysAggregatesJob): see [`DeleteAnalyticsJourneysAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_journeys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsJourneysAggregatesJob {
         DeleteAnalyticsJourneysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -117,6 +130,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/knowledge/aggregates/jobs/{jobId}` (deleteAnalyticsKnowledgeAggregatesJob): see [`DeleteAnalyticsKnowledgeAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_knowledge_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsKnowledgeAggregatesJob {
         DeleteAnalyticsKnowledgeAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -125,6 +139,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/resolutions/aggregates/jobs/{jobId}` (deleteAnalyticsResolutionsAggregatesJob): see [`DeleteAnalyticsResolutionsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_resolutions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsResolutionsAggregatesJob {
         DeleteAnalyticsResolutionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -133,6 +148,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/summaries/aggregates/jobs/{jobId}` (deleteAnalyticsSummariesAggregatesJob): see [`DeleteAnalyticsSummariesAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_summaries_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsSummariesAggregatesJob {
         DeleteAnalyticsSummariesAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -141,6 +157,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/surveys/aggregates/jobs/{jobId}` (deleteAnalyticsSurveysAggregatesJob): see [`DeleteAnalyticsSurveysAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_surveys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsSurveysAggregatesJob {
         DeleteAnalyticsSurveysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -149,6 +166,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}` (deleteAnalyticsTaskmanagementAggregatesJob): see [`DeleteAnalyticsTaskmanagementAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_taskmanagement_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsTaskmanagementAggregatesJob {
         DeleteAnalyticsTaskmanagementAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -157,6 +175,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/transcripts/aggregates/jobs/{jobId}` (deleteAnalyticsTranscriptsAggregatesJob): see [`DeleteAnalyticsTranscriptsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_transcripts_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsTranscriptsAggregatesJob {
         DeleteAnalyticsTranscriptsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -165,6 +184,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/users/aggregates/jobs/{jobId}` (deleteAnalyticsUsersAggregatesJob): see [`DeleteAnalyticsUsersAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_users_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsUsersAggregatesJob {
         DeleteAnalyticsUsersAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -173,6 +193,7 @@ impl AnalyticsApi {
     #[doc = " `DELETE /api/v2/analytics/users/details/jobs/{jobId}` (deleteAnalyticsUsersDetailsJob): see [`DeleteAnalyticsUsersDetailsJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_users_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsUsersDetailsJob {
         DeleteAnalyticsUsersDetailsJob::new(self.executor.clone(), job_id.into())
     }
@@ -181,6 +202,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/actions/aggregates/jobs/{jobId}` (getAnalyticsActionsAggregatesJob): see [`GetAnalyticsActionsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_actions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsActionsAggregatesJob {
         GetAnalyticsActionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -189,6 +211,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/actions/aggregates/jobs/{jobId}/results` (getAnalyticsActionsAggregatesJobResults): see [`GetAnalyticsActionsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_actions_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsActionsAggregatesJobResults {
         GetAnalyticsActionsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -197,6 +220,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/agents/{userId}/status` (getAnalyticsAgentStatus): see [`GetAnalyticsAgentStatus`]."]
     #[doc = ""]
     #[doc = " - `user_id`: userId"]
+    #[inline]
     pub fn get_analytics_agent_status(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsAgentStatus {
         GetAnalyticsAgentStatus::new(self.executor.clone(), user_id.into())
     }
@@ -205,6 +229,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}` (getAnalyticsAgentcopilotsAggregatesJob): see [`GetAnalyticsAgentcopilotsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_agentcopilots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsAgentcopilotsAggregatesJob {
         GetAnalyticsAgentcopilotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -213,6 +238,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}/results` (getAnalyticsAgentcopilotsAggregatesJobResults): see [`GetAnalyticsAgentcopilotsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_agentcopilots_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsAgentcopilotsAggregatesJobResults {
         GetAnalyticsAgentcopilotsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -221,6 +247,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}` (getAnalyticsAgentutilizationsAggregatesJob): see [`GetAnalyticsAgentutilizationsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_agentutilizations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsAgentutilizationsAggregatesJob {
         GetAnalyticsAgentutilizationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -229,6 +256,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}/results` (getAnalyticsAgentutilizationsAggregatesJobResults): see [`GetAnalyticsAgentutilizationsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_agentutilizations_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsAgentutilizationsAggregatesJobResults {
         GetAnalyticsAgentutilizationsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -237,6 +265,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/divisions/reportingturns` (getAnalyticsBotflowDivisionsReportingturns): see [`GetAnalyticsBotflowDivisionsReportingturns`]."]
     #[doc = ""]
     #[doc = " - `bot_flow_id`: ID of the bot flow."]
+    #[inline]
     pub fn get_analytics_botflow_divisions_reportingturns(&self, bot_flow_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsBotflowDivisionsReportingturns {
         GetAnalyticsBotflowDivisionsReportingturns::new(self.executor.clone(), bot_flow_id.into())
     }
@@ -246,6 +275,7 @@ impl AnalyticsApi {
     #[doc = ""]
     #[doc = " - `bot_flow_id`: ID of the bot flow."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_analytics_botflow_reportingturns(&self, bot_flow_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsBotflowReportingturns {
         GetAnalyticsBotflowReportingturns::new(self.executor.clone(), bot_flow_id.into())
     }
@@ -254,6 +284,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/botflows/{botFlowId}/sessions` (getAnalyticsBotflowSessions): see [`GetAnalyticsBotflowSessions`]."]
     #[doc = ""]
     #[doc = " - `bot_flow_id`: ID of the bot flow."]
+    #[inline]
     pub fn get_analytics_botflow_sessions(&self, bot_flow_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsBotflowSessions {
         GetAnalyticsBotflowSessions::new(self.executor.clone(), bot_flow_id.into())
     }
@@ -262,6 +293,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/bots/aggregates/jobs/{jobId}` (getAnalyticsBotsAggregatesJob): see [`GetAnalyticsBotsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_bots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsBotsAggregatesJob {
         GetAnalyticsBotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -270,6 +302,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/bots/aggregates/jobs/{jobId}/results` (getAnalyticsBotsAggregatesJobResults): see [`GetAnalyticsBotsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_bots_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsBotsAggregatesJobResults {
         GetAnalyticsBotsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -278,6 +311,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}` (getAnalyticsCasemanagementAggregatesJob): see [`GetAnalyticsCasemanagementAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_casemanagement_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsCasemanagementAggregatesJob {
         GetAnalyticsCasemanagementAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -286,6 +320,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}/results` (getAnalyticsCasemanagementAggregatesJobResults): see [`GetAnalyticsCasemanagementAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_casemanagement_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsCasemanagementAggregatesJobResults {
         GetAnalyticsCasemanagementAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -294,6 +329,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/conversations/{conversationId}/details` (getAnalyticsConversationDetails): see [`GetAnalyticsConversationDetails`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: conversationId"]
+    #[inline]
     pub fn get_analytics_conversation_details(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationDetails {
         GetAnalyticsConversationDetails::new(self.executor.clone(), conversation_id.into())
     }
@@ -302,6 +338,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}` (getAnalyticsConversationsAggregatesJob): see [`GetAnalyticsConversationsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_conversations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsAggregatesJob {
         GetAnalyticsConversationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -310,12 +347,14 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}/results` (getAnalyticsConversationsAggregatesJobResults): see [`GetAnalyticsConversationsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_conversations_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsAggregatesJobResults {
         GetAnalyticsConversationsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Gets multiple conversations by id"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/details` (getAnalyticsConversationsDetails): see [`GetAnalyticsConversationsDetails`]."]
+    #[inline]
     pub fn get_analytics_conversations_details(&self) -> GetAnalyticsConversationsDetails {
         GetAnalyticsConversationsDetails::new(self.executor.clone())
     }
@@ -324,6 +363,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}` (getAnalyticsConversationsDetailsJob): see [`GetAnalyticsConversationsDetailsJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_conversations_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsDetailsJob {
         GetAnalyticsConversationsDetailsJob::new(self.executor.clone(), job_id.into())
     }
@@ -332,12 +372,14 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/conversations/details/jobs/{jobId}/results` (getAnalyticsConversationsDetailsJobResults): see [`GetAnalyticsConversationsDetailsJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_conversations_details_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsConversationsDetailsJobResults {
         GetAnalyticsConversationsDetailsJobResults::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Lookup the datalake availability date and time"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/conversations/details/jobs/availability` (getAnalyticsConversationsDetailsJobsAvailability): see [`GetAnalyticsConversationsDetailsJobsAvailability`]."]
+    #[inline]
     pub fn get_analytics_conversations_details_jobs_availability(&self) -> GetAnalyticsConversationsDetailsJobsAvailability {
         GetAnalyticsConversationsDetailsJobsAvailability::new(self.executor.clone())
     }
@@ -346,6 +388,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/copilots/aggregates/jobs/{jobId}` (getAnalyticsCopilotsAggregatesJob): see [`GetAnalyticsCopilotsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_copilots_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsCopilotsAggregatesJob {
         GetAnalyticsCopilotsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -354,6 +397,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/copilots/aggregates/jobs/{jobId}/results` (getAnalyticsCopilotsAggregatesJobResults): see [`GetAnalyticsCopilotsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_copilots_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsCopilotsAggregatesJobResults {
         GetAnalyticsCopilotsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -362,18 +406,21 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/dataextraction/downloads/{downloadId}` (getAnalyticsDataextractionDownload): see [`GetAnalyticsDataextractionDownload`]."]
     #[doc = ""]
     #[doc = " - `download_id`: Unique file Id to download"]
+    #[inline]
     pub fn get_analytics_dataextraction_download(&self, download_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsDataextractionDownload {
         GetAnalyticsDataextractionDownload::new(self.executor.clone(), download_id.into())
     }
     #[doc = " Get metadata on files available for extraction"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/dataextraction/downloads/metadata` (getAnalyticsDataextractionDownloadsMetadata): see [`GetAnalyticsDataextractionDownloadsMetadata`]."]
+    #[inline]
     pub fn get_analytics_dataextraction_downloads_metadata(&self) -> GetAnalyticsDataextractionDownloadsMetadata {
         GetAnalyticsDataextractionDownloadsMetadata::new(self.executor.clone())
     }
     #[doc = " Get analytics data retention setting"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/dataretention/settings` (getAnalyticsDataretentionSettings): see [`GetAnalyticsDataretentionSettings`]."]
+    #[inline]
     pub fn get_analytics_dataretention_settings(&self) -> GetAnalyticsDataretentionSettings {
         GetAnalyticsDataretentionSettings::new(self.executor.clone())
     }
@@ -382,6 +429,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}` (getAnalyticsEvaluationsAggregatesJob): see [`GetAnalyticsEvaluationsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_evaluations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsEvaluationsAggregatesJob {
         GetAnalyticsEvaluationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -390,6 +438,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results` (getAnalyticsEvaluationsAggregatesJobResults): see [`GetAnalyticsEvaluationsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_evaluations_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsEvaluationsAggregatesJobResults {
         GetAnalyticsEvaluationsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -398,6 +447,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}` (getAnalyticsFlowexecutionsAggregatesJob): see [`GetAnalyticsFlowexecutionsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_flowexecutions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsFlowexecutionsAggregatesJob {
         GetAnalyticsFlowexecutionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -406,6 +456,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}/results` (getAnalyticsFlowexecutionsAggregatesJobResults): see [`GetAnalyticsFlowexecutionsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_flowexecutions_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsFlowexecutionsAggregatesJobResults {
         GetAnalyticsFlowexecutionsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -414,6 +465,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}` (getAnalyticsFlowsAggregatesJob): see [`GetAnalyticsFlowsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_flows_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsFlowsAggregatesJob {
         GetAnalyticsFlowsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -422,6 +474,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}/results` (getAnalyticsFlowsAggregatesJobResults): see [`GetAnalyticsFlowsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_flows_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsFlowsAggregatesJobResults {
         GetAnalyticsFlowsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -430,6 +483,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}` (getAnalyticsJourneysAggregatesJob): see [`GetAnalyticsJourneysAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_journeys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsJourneysAggregatesJob {
         GetAnalyticsJourneysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -438,6 +492,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}/results` (getAnalyticsJourneysAggregatesJobResults): see [`GetAnalyticsJourneysAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_journeys_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsJourneysAggregatesJobResults {
         GetAnalyticsJourneysAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -446,6 +501,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/knowledge/aggregates/jobs/{jobId}` (getAnalyticsKnowledgeAggregatesJob): see [`GetAnalyticsKnowledgeAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_knowledge_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsKnowledgeAggregatesJob {
         GetAnalyticsKnowledgeAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -454,6 +510,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/knowledge/aggregates/jobs/{jobId}/results` (getAnalyticsKnowledgeAggregatesJobResults): see [`GetAnalyticsKnowledgeAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_knowledge_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsKnowledgeAggregatesJobResults {
         GetAnalyticsKnowledgeAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -462,36 +519,42 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/reporting/dashboards/users/{userId}` (getAnalyticsReportingDashboardsUser): see [`GetAnalyticsReportingDashboardsUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_analytics_reporting_dashboards_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsReportingDashboardsUser {
         GetAnalyticsReportingDashboardsUser::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Get dashboards summary for users in a org"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/dashboards/users` (getAnalyticsReportingDashboardsUsers): see [`GetAnalyticsReportingDashboardsUsers`]."]
+    #[inline]
     pub fn get_analytics_reporting_dashboards_users(&self) -> GetAnalyticsReportingDashboardsUsers {
         GetAnalyticsReportingDashboardsUsers::new(self.executor.clone())
     }
     #[doc = " Get all view export requests for a user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/exports` (getAnalyticsReportingExports): see [`GetAnalyticsReportingExports`]."]
+    #[inline]
     pub fn get_analytics_reporting_exports(&self) -> GetAnalyticsReportingExports {
         GetAnalyticsReportingExports::new(self.executor.clone())
     }
     #[doc = " Get all export metadata"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/exports/metadata` (getAnalyticsReportingExportsMetadata): see [`GetAnalyticsReportingExportsMetadata`]."]
+    #[inline]
     pub fn get_analytics_reporting_exports_metadata(&self) -> GetAnalyticsReportingExportsMetadata {
         GetAnalyticsReportingExportsMetadata::new(self.executor.clone())
     }
     #[doc = " Get AnalyticsReportingSettings for an organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/settings` (getAnalyticsReportingSettings): see [`GetAnalyticsReportingSettings`]."]
+    #[inline]
     pub fn get_analytics_reporting_settings(&self) -> GetAnalyticsReportingSettings {
         GetAnalyticsReportingSettings::new(self.executor.clone())
     }
     #[doc = " Get list of dashboard configurations"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/reporting/settings/dashboards/query` (getAnalyticsReportingSettingsDashboardsQuery): see [`GetAnalyticsReportingSettingsDashboardsQuery`]."]
+    #[inline]
     pub fn get_analytics_reporting_settings_dashboards_query(&self) -> GetAnalyticsReportingSettingsDashboardsQuery {
         GetAnalyticsReportingSettingsDashboardsQuery::new(self.executor.clone())
     }
@@ -500,6 +563,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/reporting/settings/users/{userId}/dashboards` (getAnalyticsReportingSettingsUserDashboards): see [`GetAnalyticsReportingSettingsUserDashboards`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_analytics_reporting_settings_user_dashboards(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsReportingSettingsUserDashboards {
         GetAnalyticsReportingSettingsUserDashboards::new(self.executor.clone(), user_id.into())
     }
@@ -508,6 +572,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/resolutions/aggregates/jobs/{jobId}` (getAnalyticsResolutionsAggregatesJob): see [`GetAnalyticsResolutionsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_resolutions_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsResolutionsAggregatesJob {
         GetAnalyticsResolutionsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -516,6 +581,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/resolutions/aggregates/jobs/{jobId}/results` (getAnalyticsResolutionsAggregatesJobResults): see [`GetAnalyticsResolutionsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_resolutions_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsResolutionsAggregatesJobResults {
         GetAnalyticsResolutionsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -524,6 +590,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/summaries/aggregates/jobs/{jobId}` (getAnalyticsSummariesAggregatesJob): see [`GetAnalyticsSummariesAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_summaries_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSummariesAggregatesJob {
         GetAnalyticsSummariesAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -532,6 +599,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/summaries/aggregates/jobs/{jobId}/results` (getAnalyticsSummariesAggregatesJobResults): see [`GetAnalyticsSummariesAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_summaries_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSummariesAggregatesJobResults {
         GetAnalyticsSummariesAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -540,6 +608,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}` (getAnalyticsSurveysAggregatesJob): see [`GetAnalyticsSurveysAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_surveys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSurveysAggregatesJob {
         GetAnalyticsSurveysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -548,6 +617,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}/results` (getAnalyticsSurveysAggregatesJobResults): see [`GetAnalyticsSurveysAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_surveys_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSurveysAggregatesJobResults {
         GetAnalyticsSurveysAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -556,6 +626,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}` (getAnalyticsTaskmanagementAggregatesJob): see [`GetAnalyticsTaskmanagementAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_taskmanagement_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsTaskmanagementAggregatesJob {
         GetAnalyticsTaskmanagementAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -564,6 +635,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}/results` (getAnalyticsTaskmanagementAggregatesJobResults): see [`GetAnalyticsTaskmanagementAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_taskmanagement_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsTaskmanagementAggregatesJobResults {
         GetAnalyticsTaskmanagementAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -572,6 +644,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/transcripts/aggregates/jobs/{jobId}` (getAnalyticsTranscriptsAggregatesJob): see [`GetAnalyticsTranscriptsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_transcripts_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsTranscriptsAggregatesJob {
         GetAnalyticsTranscriptsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -580,6 +653,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/transcripts/aggregates/jobs/{jobId}/results` (getAnalyticsTranscriptsAggregatesJobResults): see [`GetAnalyticsTranscriptsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_transcripts_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsTranscriptsAggregatesJobResults {
         GetAnalyticsTranscriptsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -588,6 +662,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}` (getAnalyticsUsersAggregatesJob): see [`GetAnalyticsUsersAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_users_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersAggregatesJob {
         GetAnalyticsUsersAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -596,6 +671,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}/results` (getAnalyticsUsersAggregatesJobResults): see [`GetAnalyticsUsersAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_users_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersAggregatesJobResults {
         GetAnalyticsUsersAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -604,6 +680,7 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}` (getAnalyticsUsersDetailsJob): see [`GetAnalyticsUsersDetailsJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_users_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersDetailsJob {
         GetAnalyticsUsersDetailsJob::new(self.executor.clone(), job_id.into())
     }
@@ -612,12 +689,14 @@ impl AnalyticsApi {
     #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}/results` (getAnalyticsUsersDetailsJobResults): see [`GetAnalyticsUsersDetailsJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_users_details_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersDetailsJobResults {
         GetAnalyticsUsersDetailsJobResults::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Lookup the datalake availability date and time"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/details/jobs/availability` (getAnalyticsUsersDetailsJobsAvailability): see [`GetAnalyticsUsersDetailsJobsAvailability`]."]
+    #[inline]
     pub fn get_analytics_users_details_jobs_availability(&self) -> GetAnalyticsUsersDetailsJobsAvailability {
         GetAnalyticsUsersDetailsJobsAvailability::new(self.executor.clone())
     }
@@ -626,78 +705,91 @@ impl AnalyticsApi {
     #[doc = " `PATCH /api/v2/analytics/reporting/settings` (patchAnalyticsReportingSettings): see [`PatchAnalyticsReportingSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: AnalyticsReportingSettingsRequest"]
+    #[inline]
     pub fn patch_analytics_reporting_settings(&self, body: ::models::AnalyticsReportingSettings) -> PatchAnalyticsReportingSettings {
         PatchAnalyticsReportingSettings::new(self.executor.clone(), body)
     }
     #[doc = " Query for action aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/actions/aggregates/jobs` (postAnalyticsActionsAggregatesJobs): see [`PostAnalyticsActionsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_actions_aggregates_jobs(&self, body: ::models::ActionAsyncAggregationQuery) -> PostAnalyticsActionsAggregatesJobs {
         PostAnalyticsActionsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for action aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/actions/aggregates/query` (postAnalyticsActionsAggregatesQuery): see [`PostAnalyticsActionsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_actions_aggregates_query(&self, body: ::models::ActionAggregationQuery) -> PostAnalyticsActionsAggregatesQuery {
         PostAnalyticsActionsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for agent copilot aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agentcopilots/aggregates/jobs` (postAnalyticsAgentcopilotsAggregatesJobs): see [`PostAnalyticsAgentcopilotsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_agentcopilots_aggregates_jobs(&self, body: ::models::AgentCopilotAsyncAggregationQuery) -> PostAnalyticsAgentcopilotsAggregatesJobs {
         PostAnalyticsAgentcopilotsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for agent copilot aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agentcopilots/aggregates/query` (postAnalyticsAgentcopilotsAggregatesQuery): see [`PostAnalyticsAgentcopilotsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_agentcopilots_aggregates_query(&self, body: ::models::AgentCopilotAggregationQuery) -> PostAnalyticsAgentcopilotsAggregatesQuery {
         PostAnalyticsAgentcopilotsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Count agents by different groupings"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agents/status/counts` (postAnalyticsAgentsStatusCounts): see [`PostAnalyticsAgentsStatusCounts`]."]
+    #[inline]
     pub fn post_analytics_agents_status_counts(&self, body: ::models::AgentStateCountsRequest) -> PostAnalyticsAgentsStatusCounts {
         PostAnalyticsAgentsStatusCounts::new(self.executor.clone(), body)
     }
     #[doc = " Retrieve the top 50 agents matching the query filters"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agents/status/query` (postAnalyticsAgentsStatusQuery): see [`PostAnalyticsAgentsStatusQuery`]."]
+    #[inline]
     pub fn post_analytics_agents_status_query(&self, body: ::models::AgentStateQueryRequest) -> PostAnalyticsAgentsStatusQuery {
         PostAnalyticsAgentsStatusQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for agent utilization aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agentutilizations/aggregates/jobs` (postAnalyticsAgentutilizationsAggregatesJobs): see [`PostAnalyticsAgentutilizationsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_agentutilizations_aggregates_jobs(&self, body: ::models::AgentUtilizationAsyncAggregationQuery) -> PostAnalyticsAgentutilizationsAggregatesJobs {
         PostAnalyticsAgentutilizationsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for agent utilization aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/agentutilizations/aggregates/query` (postAnalyticsAgentutilizationsAggregatesQuery): see [`PostAnalyticsAgentutilizationsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_agentutilizations_aggregates_query(&self, body: ::models::AgentUtilizationAggregationQuery) -> PostAnalyticsAgentutilizationsAggregatesQuery {
         PostAnalyticsAgentutilizationsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for bot aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/bots/aggregates/jobs` (postAnalyticsBotsAggregatesJobs): see [`PostAnalyticsBotsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_bots_aggregates_jobs(&self, body: ::models::BotAsyncAggregationQuery) -> PostAnalyticsBotsAggregatesJobs {
         PostAnalyticsBotsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for bot aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/bots/aggregates/query` (postAnalyticsBotsAggregatesQuery): see [`PostAnalyticsBotsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_bots_aggregates_query(&self, body: ::models::BotAggregationQuery) -> PostAnalyticsBotsAggregatesQuery {
         PostAnalyticsBotsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for case management aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/casemanagement/aggregates/jobs` (postAnalyticsCasemanagementAggregatesJobs): see [`PostAnalyticsCasemanagementAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_casemanagement_aggregates_jobs(&self, body: ::models::CaseManagementAsyncAggregationQuery) -> PostAnalyticsCasemanagementAggregatesJobs {
         PostAnalyticsCasemanagementAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for case management aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/casemanagement/aggregates/query` (postAnalyticsCasemanagementAggregatesQuery): see [`PostAnalyticsCasemanagementAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_casemanagement_aggregates_query(&self, body: ::models::CaseManagementAggregationQuery) -> PostAnalyticsCasemanagementAggregatesQuery {
         PostAnalyticsCasemanagementAggregatesQuery::new(self.executor.clone(), body)
     }
@@ -707,48 +799,56 @@ impl AnalyticsApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: conversationId"]
     #[doc = " - `body`: request"]
+    #[inline]
     pub fn post_analytics_conversation_details_properties(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PropertyIndexRequest) -> PostAnalyticsConversationDetailsProperties {
         PostAnalyticsConversationDetailsProperties::new(self.executor.clone(), conversation_id.into(), body)
     }
     #[doc = " Query for conversation activity observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/activity/query` (postAnalyticsConversationsActivityQuery): see [`PostAnalyticsConversationsActivityQuery`]."]
+    #[inline]
     pub fn post_analytics_conversations_activity_query(&self, body: ::models::ConversationActivityQuery) -> PostAnalyticsConversationsActivityQuery {
         PostAnalyticsConversationsActivityQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for conversation aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/aggregates/jobs` (postAnalyticsConversationsAggregatesJobs): see [`PostAnalyticsConversationsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_conversations_aggregates_jobs(&self, body: ::models::ConversationAsyncAggregationQuery) -> PostAnalyticsConversationsAggregatesJobs {
         PostAnalyticsConversationsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for conversation aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/aggregates/query` (postAnalyticsConversationsAggregatesQuery): see [`PostAnalyticsConversationsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_conversations_aggregates_query(&self, body: ::models::ConversationAggregationQuery) -> PostAnalyticsConversationsAggregatesQuery {
         PostAnalyticsConversationsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for conversation details asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/details/jobs` (postAnalyticsConversationsDetailsJobs): see [`PostAnalyticsConversationsDetailsJobs`]."]
+    #[inline]
     pub fn post_analytics_conversations_details_jobs(&self, body: ::models::AsyncConversationQuery) -> PostAnalyticsConversationsDetailsJobs {
         PostAnalyticsConversationsDetailsJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for conversation details"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/conversations/details/query` (postAnalyticsConversationsDetailsQuery): see [`PostAnalyticsConversationsDetailsQuery`]."]
+    #[inline]
     pub fn post_analytics_conversations_details_query(&self, body: ::models::ConversationQuery) -> PostAnalyticsConversationsDetailsQuery {
         PostAnalyticsConversationsDetailsQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for copilot aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/copilots/aggregates/jobs` (postAnalyticsCopilotsAggregatesJobs): see [`PostAnalyticsCopilotsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_copilots_aggregates_jobs(&self, body: ::models::CopilotAsyncAggregationQuery) -> PostAnalyticsCopilotsAggregatesJobs {
         PostAnalyticsCopilotsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for copilot aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/copilots/aggregates/query` (postAnalyticsCopilotsAggregatesQuery): see [`PostAnalyticsCopilotsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_copilots_aggregates_query(&self, body: ::models::CopilotAggregationQuery) -> PostAnalyticsCopilotsAggregatesQuery {
         PostAnalyticsCopilotsAggregatesQuery::new(self.executor.clone(), body)
     }
@@ -757,90 +857,105 @@ impl AnalyticsApi {
     #[doc = " `POST /api/v2/analytics/dataextraction/downloads/bulk` (postAnalyticsDataextractionDownloadsBulk): see [`PostAnalyticsDataextractionDownloadsBulk`]."]
     #[doc = ""]
     #[doc = " - `body`: request"]
+    #[inline]
     pub fn post_analytics_dataextraction_downloads_bulk(&self, body: ::models::DownloadServiceRequest) -> PostAnalyticsDataextractionDownloadsBulk {
         PostAnalyticsDataextractionDownloadsBulk::new(self.executor.clone(), body)
     }
     #[doc = " Query for evaluation aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/evaluations/aggregates/jobs` (postAnalyticsEvaluationsAggregatesJobs): see [`PostAnalyticsEvaluationsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_evaluations_aggregates_jobs(&self, body: ::models::EvaluationAsyncAggregationQuery) -> PostAnalyticsEvaluationsAggregatesJobs {
         PostAnalyticsEvaluationsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for evaluation aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/evaluations/aggregates/query` (postAnalyticsEvaluationsAggregatesQuery): see [`PostAnalyticsEvaluationsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_evaluations_aggregates_query(&self, body: ::models::EvaluationAggregationQuery) -> PostAnalyticsEvaluationsAggregatesQuery {
         PostAnalyticsEvaluationsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for flow execution aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flowexecutions/aggregates/jobs` (postAnalyticsFlowexecutionsAggregatesJobs): see [`PostAnalyticsFlowexecutionsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_flowexecutions_aggregates_jobs(&self, body: ::models::FlowExecutionAsyncAggregationQuery) -> PostAnalyticsFlowexecutionsAggregatesJobs {
         PostAnalyticsFlowexecutionsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for flow execution aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flowexecutions/aggregates/query` (postAnalyticsFlowexecutionsAggregatesQuery): see [`PostAnalyticsFlowexecutionsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_flowexecutions_aggregates_query(&self, body: ::models::FlowExecutionAggregationQuery) -> PostAnalyticsFlowexecutionsAggregatesQuery {
         PostAnalyticsFlowexecutionsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for flow activity observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/activity/query` (postAnalyticsFlowsActivityQuery): see [`PostAnalyticsFlowsActivityQuery`]."]
+    #[inline]
     pub fn post_analytics_flows_activity_query(&self, body: ::models::FlowActivityQuery) -> PostAnalyticsFlowsActivityQuery {
         PostAnalyticsFlowsActivityQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for flow aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/aggregates/jobs` (postAnalyticsFlowsAggregatesJobs): see [`PostAnalyticsFlowsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_flows_aggregates_jobs(&self, body: ::models::FlowAsyncAggregationQuery) -> PostAnalyticsFlowsAggregatesJobs {
         PostAnalyticsFlowsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for flow aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/aggregates/query` (postAnalyticsFlowsAggregatesQuery): see [`PostAnalyticsFlowsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_flows_aggregates_query(&self, body: ::models::FlowAggregationQuery) -> PostAnalyticsFlowsAggregatesQuery {
         PostAnalyticsFlowsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for flow observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/flows/observations/query` (postAnalyticsFlowsObservationsQuery): see [`PostAnalyticsFlowsObservationsQuery`]."]
+    #[inline]
     pub fn post_analytics_flows_observations_query(&self, body: ::models::FlowObservationQuery) -> PostAnalyticsFlowsObservationsQuery {
         PostAnalyticsFlowsObservationsQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for journey aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/journeys/aggregates/jobs` (postAnalyticsJourneysAggregatesJobs): see [`PostAnalyticsJourneysAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_journeys_aggregates_jobs(&self, body: ::models::JourneyAsyncAggregationQuery) -> PostAnalyticsJourneysAggregatesJobs {
         PostAnalyticsJourneysAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for journey aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/journeys/aggregates/query` (postAnalyticsJourneysAggregatesQuery): see [`PostAnalyticsJourneysAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_journeys_aggregates_query(&self, body: ::models::JourneyAggregationQuery) -> PostAnalyticsJourneysAggregatesQuery {
         PostAnalyticsJourneysAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for knowledge aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/knowledge/aggregates/jobs` (postAnalyticsKnowledgeAggregatesJobs): see [`PostAnalyticsKnowledgeAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_knowledge_aggregates_jobs(&self, body: ::models::KnowledgeAsyncAggregationQuery) -> PostAnalyticsKnowledgeAggregatesJobs {
         PostAnalyticsKnowledgeAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for knowledge aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/knowledge/aggregates/query` (postAnalyticsKnowledgeAggregatesQuery): see [`PostAnalyticsKnowledgeAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_knowledge_aggregates_query(&self, body: ::models::KnowledgeAggregationQuery) -> PostAnalyticsKnowledgeAggregatesQuery {
         PostAnalyticsKnowledgeAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for queue observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/queues/observations/query` (postAnalyticsQueuesObservationsQuery): see [`PostAnalyticsQueuesObservationsQuery`]."]
+    #[inline]
     pub fn post_analytics_queues_observations_query(&self, body: ::models::QueueObservationQuery) -> PostAnalyticsQueuesObservationsQuery {
         PostAnalyticsQueuesObservationsQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for limits rate limit aggregates. Data populated when limits reach 90% of the maximum. Not a source of truth for limits hit but a best effort estimate."]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/ratelimits/aggregates/query` (postAnalyticsRatelimitsAggregatesQuery): see [`PostAnalyticsRatelimitsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_ratelimits_aggregates_query(&self, body: ::models::RateLimitAggregationQuery) -> PostAnalyticsRatelimitsAggregatesQuery {
         PostAnalyticsRatelimitsAggregatesQuery::new(self.executor.clone(), body)
     }
@@ -849,6 +964,7 @@ impl AnalyticsApi {
     #[doc = " `POST /api/v2/analytics/reporting/dashboards/users/bulk/remove` (postAnalyticsReportingDashboardsUsersBulkRemove): see [`PostAnalyticsReportingDashboardsUsersBulkRemove`]."]
     #[doc = ""]
     #[doc = " - `body`: List of userIds"]
+    #[inline]
     pub fn post_analytics_reporting_dashboards_users_bulk_remove(&self, body: ::std::vec::Vec<::std::string::String>) -> PostAnalyticsReportingDashboardsUsersBulkRemove {
         PostAnalyticsReportingDashboardsUsersBulkRemove::new(self.executor.clone(), body)
     }
@@ -857,132 +973,154 @@ impl AnalyticsApi {
     #[doc = " `POST /api/v2/analytics/reporting/exports` (postAnalyticsReportingExports): see [`PostAnalyticsReportingExports`]."]
     #[doc = ""]
     #[doc = " - `body`: ReportingExportJobRequest"]
+    #[inline]
     pub fn post_analytics_reporting_exports(&self, body: ::models::ReportingExportJobRequest) -> PostAnalyticsReportingExports {
         PostAnalyticsReportingExports::new(self.executor.clone(), body)
     }
     #[doc = " Bulk soft delete dashboard configurations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/reporting/settings/dashboards/bulk/remove` (postAnalyticsReportingSettingsDashboardsBulkRemove): see [`PostAnalyticsReportingSettingsDashboardsBulkRemove`]."]
+    #[inline]
     pub fn post_analytics_reporting_settings_dashboards_bulk_remove(&self, body: ::models::DashboardConfigurationBulkRequest) -> PostAnalyticsReportingSettingsDashboardsBulkRemove {
         PostAnalyticsReportingSettingsDashboardsBulkRemove::new(self.executor.clone(), body)
     }
     #[doc = " Query dashboard configurations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/reporting/settings/dashboards/query` (postAnalyticsReportingSettingsDashboardsQuery): see [`PostAnalyticsReportingSettingsDashboardsQuery`]."]
+    #[inline]
     pub fn post_analytics_reporting_settings_dashboards_query(&self, body: ::models::DashboardConfigurationQueryRequest) -> PostAnalyticsReportingSettingsDashboardsQuery {
         PostAnalyticsReportingSettingsDashboardsQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for resolution aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/resolutions/aggregates/jobs` (postAnalyticsResolutionsAggregatesJobs): see [`PostAnalyticsResolutionsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_resolutions_aggregates_jobs(&self, body: ::models::ResolutionAsyncAggregationQuery) -> PostAnalyticsResolutionsAggregatesJobs {
         PostAnalyticsResolutionsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for resolution aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/resolutions/aggregates/query` (postAnalyticsResolutionsAggregatesQuery): see [`PostAnalyticsResolutionsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_resolutions_aggregates_query(&self, body: ::models::ResolutionAggregationQuery) -> PostAnalyticsResolutionsAggregatesQuery {
         PostAnalyticsResolutionsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for user activity observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/routing/activity/query` (postAnalyticsRoutingActivityQuery): see [`PostAnalyticsRoutingActivityQuery`]."]
+    #[inline]
     pub fn post_analytics_routing_activity_query(&self, body: ::models::RoutingActivityQuery) -> PostAnalyticsRoutingActivityQuery {
         PostAnalyticsRoutingActivityQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for summary aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/summaries/aggregates/jobs` (postAnalyticsSummariesAggregatesJobs): see [`PostAnalyticsSummariesAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_summaries_aggregates_jobs(&self, body: ::models::SummaryAsyncAggregationQuery) -> PostAnalyticsSummariesAggregatesJobs {
         PostAnalyticsSummariesAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for summary aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/summaries/aggregates/query` (postAnalyticsSummariesAggregatesQuery): see [`PostAnalyticsSummariesAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_summaries_aggregates_query(&self, body: ::models::SummaryAggregationQuery) -> PostAnalyticsSummariesAggregatesQuery {
         PostAnalyticsSummariesAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for survey aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/surveys/aggregates/jobs` (postAnalyticsSurveysAggregatesJobs): see [`PostAnalyticsSurveysAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_surveys_aggregates_jobs(&self, body: ::models::SurveyAsyncAggregationQuery) -> PostAnalyticsSurveysAggregatesJobs {
         PostAnalyticsSurveysAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for survey aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/surveys/aggregates/query` (postAnalyticsSurveysAggregatesQuery): see [`PostAnalyticsSurveysAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_surveys_aggregates_query(&self, body: ::models::SurveyAggregationQuery) -> PostAnalyticsSurveysAggregatesQuery {
         PostAnalyticsSurveysAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for task management aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/taskmanagement/aggregates/jobs` (postAnalyticsTaskmanagementAggregatesJobs): see [`PostAnalyticsTaskmanagementAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_taskmanagement_aggregates_jobs(&self, body: ::models::TaskManagementAsyncAggregationQuery) -> PostAnalyticsTaskmanagementAggregatesJobs {
         PostAnalyticsTaskmanagementAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for task management aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/taskmanagement/aggregates/query` (postAnalyticsTaskmanagementAggregatesQuery): see [`PostAnalyticsTaskmanagementAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_taskmanagement_aggregates_query(&self, body: ::models::TaskManagementAggregationQuery) -> PostAnalyticsTaskmanagementAggregatesQuery {
         PostAnalyticsTaskmanagementAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for task management observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/taskmanagement/metrics/query` (postAnalyticsTaskmanagementMetricsQuery): see [`PostAnalyticsTaskmanagementMetricsQuery`]."]
+    #[inline]
     pub fn post_analytics_taskmanagement_metrics_query(&self, body: ::models::TaskManagementObservationQuery) -> PostAnalyticsTaskmanagementMetricsQuery {
         PostAnalyticsTaskmanagementMetricsQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for team activity observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/teams/activity/query` (postAnalyticsTeamsActivityQuery): see [`PostAnalyticsTeamsActivityQuery`]."]
+    #[inline]
     pub fn post_analytics_teams_activity_query(&self, body: ::models::TeamActivityQuery) -> PostAnalyticsTeamsActivityQuery {
         PostAnalyticsTeamsActivityQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for transcript aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/transcripts/aggregates/jobs` (postAnalyticsTranscriptsAggregatesJobs): see [`PostAnalyticsTranscriptsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_transcripts_aggregates_jobs(&self, body: ::models::TranscriptAsyncAggregationQuery) -> PostAnalyticsTranscriptsAggregatesJobs {
         PostAnalyticsTranscriptsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for transcript aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/transcripts/aggregates/query` (postAnalyticsTranscriptsAggregatesQuery): see [`PostAnalyticsTranscriptsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_transcripts_aggregates_query(&self, body: ::models::TranscriptAggregationQuery) -> PostAnalyticsTranscriptsAggregatesQuery {
         PostAnalyticsTranscriptsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for user activity observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/activity/query` (postAnalyticsUsersActivityQuery): see [`PostAnalyticsUsersActivityQuery`]."]
+    #[inline]
     pub fn post_analytics_users_activity_query(&self, body: ::models::UserActivityQuery) -> PostAnalyticsUsersActivityQuery {
         PostAnalyticsUsersActivityQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for user aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/aggregates/jobs` (postAnalyticsUsersAggregatesJobs): see [`PostAnalyticsUsersAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_users_aggregates_jobs(&self, body: ::models::UserAsyncAggregationQuery) -> PostAnalyticsUsersAggregatesJobs {
         PostAnalyticsUsersAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for user aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/aggregates/query` (postAnalyticsUsersAggregatesQuery): see [`PostAnalyticsUsersAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_users_aggregates_query(&self, body: ::models::UserAggregationQuery) -> PostAnalyticsUsersAggregatesQuery {
         PostAnalyticsUsersAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for user details asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/details/jobs` (postAnalyticsUsersDetailsJobs): see [`PostAnalyticsUsersDetailsJobs`]."]
+    #[inline]
     pub fn post_analytics_users_details_jobs(&self, body: ::models::AsyncUserDetailsQuery) -> PostAnalyticsUsersDetailsJobs {
         PostAnalyticsUsersDetailsJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for user details"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/details/query` (postAnalyticsUsersDetailsQuery): see [`PostAnalyticsUsersDetailsQuery`]."]
+    #[inline]
     pub fn post_analytics_users_details_query(&self, body: ::models::UserDetailsQuery) -> PostAnalyticsUsersDetailsQuery {
         PostAnalyticsUsersDetailsQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for user observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/observations/query` (postAnalyticsUsersObservationsQuery): see [`PostAnalyticsUsersObservationsQuery`]."]
+    #[inline]
     pub fn post_analytics_users_observations_query(&self, body: ::models::UserObservationQuery) -> PostAnalyticsUsersObservationsQuery {
         PostAnalyticsUsersObservationsQuery::new(self.executor.clone(), body)
     }
@@ -991,6 +1129,7 @@ impl AnalyticsApi {
     #[doc = " `PUT /api/v2/analytics/dataretention/settings` (putAnalyticsDataretentionSettings): see [`PutAnalyticsDataretentionSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: retentionDays"]
+    #[inline]
     pub fn put_analytics_dataretention_settings(&self, body: ::models::UpdateAnalyticsDataRetentionRequest) -> PutAnalyticsDataretentionSettings {
         PutAnalyticsDataretentionSettings::new(self.executor.clone(), body)
     }
@@ -1013,41 +1152,49 @@ pub struct DeleteAnalyticsActionsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsActionsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsActionsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsActionsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsActionsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsActionsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsActionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_ACTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/actions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1055,11 +1202,13 @@ impl DeleteAnalyticsActionsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1082,41 +1231,49 @@ pub struct DeleteAnalyticsAgentcopilotsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsAgentcopilotsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsAgentcopilotsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsAgentcopilotsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsAgentcopilotsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsAgentcopilotsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsAgentcopilotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/agentcopilots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1124,11 +1281,13 @@ impl DeleteAnalyticsAgentcopilotsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1153,41 +1312,49 @@ pub struct DeleteAnalyticsAgentutilizationsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsAgentutilizationsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsAgentutilizationsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsAgentutilizationsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsAgentutilizationsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsAgentutilizationsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsAgentutilizationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/agentutilizations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1195,11 +1362,13 @@ impl DeleteAnalyticsAgentutilizationsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1222,41 +1391,49 @@ pub struct DeleteAnalyticsBotsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsBotsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsBotsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsBotsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsBotsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsBotsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsBotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_BOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/bots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1264,11 +1441,13 @@ impl DeleteAnalyticsBotsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1291,41 +1470,49 @@ pub struct DeleteAnalyticsCasemanagementAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsCasemanagementAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsCasemanagementAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsCasemanagementAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsCasemanagementAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsCasemanagementAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsCasemanagementAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/casemanagement/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1333,11 +1520,13 @@ impl DeleteAnalyticsCasemanagementAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1360,41 +1549,49 @@ pub struct DeleteAnalyticsConversationsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsConversationsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsConversationsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsConversationsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsConversationsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsConversationsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsConversationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/conversations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1402,11 +1599,13 @@ impl DeleteAnalyticsConversationsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1429,41 +1628,49 @@ pub struct DeleteAnalyticsConversationsDetailsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsConversationsDetailsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsConversationsDetailsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsConversationsDetailsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsConversationsDetailsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsConversationsDetailsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsConversationsDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_CONVERSATIONS_DETAILS_JOB, ::std::format!("/api/v2/analytics/conversations/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1471,11 +1678,13 @@ impl DeleteAnalyticsConversationsDetailsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1498,41 +1707,49 @@ pub struct DeleteAnalyticsCopilotsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsCopilotsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsCopilotsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsCopilotsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsCopilotsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsCopilotsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsCopilotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_COPILOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/copilots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1540,11 +1757,13 @@ impl DeleteAnalyticsCopilotsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1567,41 +1786,49 @@ pub struct DeleteAnalyticsEvaluationsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsEvaluationsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsEvaluationsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsEvaluationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_EVALUATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1609,11 +1836,13 @@ impl DeleteAnalyticsEvaluationsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1636,41 +1865,49 @@ pub struct DeleteAnalyticsFlowexecutionsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsFlowexecutionsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsFlowexecutionsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsFlowexecutionsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsFlowexecutionsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsFlowexecutionsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsFlowexecutionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/flowexecutions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1678,11 +1915,13 @@ impl DeleteAnalyticsFlowexecutionsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1705,41 +1944,49 @@ pub struct DeleteAnalyticsFlowsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsFlowsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsFlowsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsFlowsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsFlowsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsFlowsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsFlowsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_FLOWS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/flows/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1747,11 +1994,13 @@ impl DeleteAnalyticsFlowsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1774,41 +2023,49 @@ pub struct DeleteAnalyticsJourneysAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsJourneysAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsJourneysAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsJourneysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_JOURNEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1816,11 +2073,13 @@ impl DeleteAnalyticsJourneysAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1843,41 +2102,49 @@ pub struct DeleteAnalyticsKnowledgeAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsKnowledgeAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsKnowledgeAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsKnowledgeAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsKnowledgeAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsKnowledgeAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsKnowledgeAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/knowledge/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1885,11 +2152,13 @@ impl DeleteAnalyticsKnowledgeAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1912,41 +2181,49 @@ pub struct DeleteAnalyticsResolutionsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsResolutionsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsResolutionsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsResolutionsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsResolutionsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsResolutionsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsResolutionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/resolutions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1954,11 +2231,13 @@ impl DeleteAnalyticsResolutionsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1981,41 +2260,49 @@ pub struct DeleteAnalyticsSummariesAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsSummariesAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsSummariesAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsSummariesAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsSummariesAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsSummariesAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsSummariesAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_SUMMARIES_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/summaries/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2023,11 +2310,13 @@ impl DeleteAnalyticsSummariesAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2050,41 +2339,49 @@ pub struct DeleteAnalyticsSurveysAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsSurveysAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsSurveysAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsSurveysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_SURVEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2092,11 +2389,13 @@ impl DeleteAnalyticsSurveysAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2119,41 +2418,49 @@ pub struct DeleteAnalyticsTaskmanagementAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsTaskmanagementAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsTaskmanagementAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsTaskmanagementAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsTaskmanagementAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsTaskmanagementAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsTaskmanagementAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/taskmanagement/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2161,11 +2468,13 @@ impl DeleteAnalyticsTaskmanagementAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2188,41 +2497,49 @@ pub struct DeleteAnalyticsTranscriptsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsTranscriptsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsTranscriptsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsTranscriptsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsTranscriptsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsTranscriptsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsTranscriptsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/transcripts/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2230,11 +2547,13 @@ impl DeleteAnalyticsTranscriptsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2257,41 +2576,49 @@ pub struct DeleteAnalyticsUsersAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsUsersAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsUsersAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsUsersAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsUsersAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsUsersAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsUsersAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_USERS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2299,11 +2626,13 @@ impl DeleteAnalyticsUsersAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2326,41 +2655,49 @@ pub struct DeleteAnalyticsUsersDetailsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsUsersDetailsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsUsersDetailsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsUsersDetailsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsUsersDetailsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsUsersDetailsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsUsersDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_USERS_DETAILS_JOB, ::std::format!("/api/v2/analytics/users/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2368,11 +2705,13 @@ impl DeleteAnalyticsUsersDetailsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2395,41 +2734,49 @@ pub struct GetAnalyticsActionsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsActionsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsActionsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsActionsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsActionsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsActionsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsActionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_ACTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/actions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2437,11 +2784,13 @@ impl GetAnalyticsActionsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2465,48 +2814,57 @@ pub struct GetAnalyticsActionsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsActionsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsActionsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsActionsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsActionsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsActionsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsActionsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_ACTIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/actions/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2517,11 +2875,13 @@ impl GetAnalyticsActionsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2544,41 +2904,49 @@ pub struct GetAnalyticsAgentStatus {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsAgentStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsAgentStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsAgentStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsAgentStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsAgentStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsAgentStatus", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_AGENT_STATUS, ::std::format!("/api/v2/analytics/agents/{}/status", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2586,11 +2954,13 @@ impl GetAnalyticsAgentStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsAgentStateAgentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsAgentStateAgentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2613,41 +2983,49 @@ pub struct GetAnalyticsAgentcopilotsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsAgentcopilotsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsAgentcopilotsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsAgentcopilotsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsAgentcopilotsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsAgentcopilotsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsAgentcopilotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/agentcopilots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2655,11 +3033,13 @@ impl GetAnalyticsAgentcopilotsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2683,48 +3063,57 @@ pub struct GetAnalyticsAgentcopilotsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsAgentcopilotsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsAgentcopilotsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsAgentcopilotsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsAgentcopilotsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsAgentcopilotsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsAgentcopilotsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/agentcopilots/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2735,11 +3124,13 @@ impl GetAnalyticsAgentcopilotsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentCopilotAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentCopilotAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2764,41 +3155,49 @@ pub struct GetAnalyticsAgentutilizationsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsAgentutilizationsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsAgentutilizationsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsAgentutilizationsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsAgentutilizationsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsAgentutilizationsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsAgentutilizationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/agentutilizations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2806,11 +3205,13 @@ impl GetAnalyticsAgentutilizationsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2836,48 +3237,57 @@ pub struct GetAnalyticsAgentutilizationsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsAgentutilizationsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsAgentutilizationsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsAgentutilizationsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsAgentutilizationsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsAgentutilizationsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsAgentutilizationsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/agentutilizations/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2888,11 +3298,13 @@ impl GetAnalyticsAgentutilizationsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentUtilizationAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentUtilizationAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2926,43 +3338,51 @@ pub struct GetAnalyticsBotflowDivisionsReportingturns {
     ask_action_results: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsBotflowDivisionsReportingturns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsBotflowDivisionsReportingturns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsBotflowDivisionsReportingturns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsBotflowDivisionsReportingturns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsBotflowDivisionsReportingturns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_flow_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, action_id: ::std::option::Option::None, session_id: ::std::option::Option::None, language: ::std::option::Option::None, ask_action_results: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the ID of the last item in the list of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2970,6 +3390,7 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
     #[doc = " Max number of entities to return. Maximum of 250"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -2977,6 +3398,7 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
     #[doc = " Date range filter based on the date the individual resources were completed. UTC is the default if no TZ is supplied, however alternate timezones can be used e.g: '2022-11-22T09:11:11.111+08:00/2022-11-30T07:17:44.586-07'. . Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -2984,6 +3406,7 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
     #[doc = " Optional action ID to get the reporting turns associated to a particular flow action"]
     #[doc = ""]
     #[doc = " Query parameter `actionId`: string."]
+    #[inline]
     pub fn action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.action_id = ::std::option::Option::Some(value.into());
         self
@@ -2991,6 +3414,7 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
     #[doc = " Optional session ID to get the reporting turns for a particular session. Specifying a session ID alongside an action ID or a language or any ask action results is not allowed."]
     #[doc = ""]
     #[doc = " Query parameter `sessionId`: string."]
+    #[inline]
     pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.session_id = ::std::option::Option::Some(value.into());
         self
@@ -2998,6 +3422,7 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
     #[doc = " Optional language code to get the reporting turns for a particular language"]
     #[doc = ""]
     #[doc = " Query parameter `language`: string."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
@@ -3005,11 +3430,13 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
     #[doc = " Optional case-insensitive comma separated list of ask action results to filter the reporting turns."]
     #[doc = ""]
     #[doc = " Query parameter `askActionResults`: string."]
+    #[inline]
     pub fn ask_action_results(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ask_action_results = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsBotflowDivisionsReportingturns", "botFlowId", &self.bot_flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_BOTFLOW_DIVISIONS_REPORTINGTURNS, ::std::format!("/api/v2/analytics/botflows/{}/divisions/reportingturns", ::genesys_cloud_core::encode_path_segment(&self.bot_flow_id)));
@@ -3038,15 +3465,18 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReportingTurnsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReportingTurnsResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ReportingTurnsResponse, ::models::ReportingTurn> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3091,43 +3521,51 @@ pub struct GetAnalyticsBotflowReportingturns {
     ask_action_results: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsBotflowReportingturns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsBotflowReportingturns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsBotflowReportingturns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsBotflowReportingturns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsBotflowReportingturns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_flow_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, action_id: ::std::option::Option::None, session_id: ::std::option::Option::None, language: ::std::option::Option::None, ask_action_results: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the ID of the last item in the list of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -3135,6 +3573,7 @@ impl GetAnalyticsBotflowReportingturns {
     #[doc = " Max number of entities to return. Maximum of 250"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -3142,6 +3581,7 @@ impl GetAnalyticsBotflowReportingturns {
     #[doc = " Date range filter based on the date the individual resources were completed. UTC is the default if no TZ is supplied, however alternate timezones can be used e.g: '2022-11-22T09:11:11.111+08:00/2022-11-30T07:17:44.586-07'. . Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -3149,6 +3589,7 @@ impl GetAnalyticsBotflowReportingturns {
     #[doc = " Optional action ID to get the reporting turns associated to a particular flow action"]
     #[doc = ""]
     #[doc = " Query parameter `actionId`: string."]
+    #[inline]
     pub fn action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.action_id = ::std::option::Option::Some(value.into());
         self
@@ -3156,6 +3597,7 @@ impl GetAnalyticsBotflowReportingturns {
     #[doc = " Optional session ID to get the reporting turns for a particular session. Specifying a session ID alongside an action ID or a language or any ask action results is not allowed."]
     #[doc = ""]
     #[doc = " Query parameter `sessionId`: string."]
+    #[inline]
     pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.session_id = ::std::option::Option::Some(value.into());
         self
@@ -3163,6 +3605,7 @@ impl GetAnalyticsBotflowReportingturns {
     #[doc = " Optional language code to get the reporting turns for a particular language"]
     #[doc = ""]
     #[doc = " Query parameter `language`: string."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
@@ -3170,11 +3613,13 @@ impl GetAnalyticsBotflowReportingturns {
     #[doc = " Optional case-insensitive comma separated list of ask action results to filter the reporting turns."]
     #[doc = ""]
     #[doc = " Query parameter `askActionResults`: string."]
+    #[inline]
     pub fn ask_action_results(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ask_action_results = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsBotflowReportingturns", "botFlowId", &self.bot_flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_BOTFLOW_REPORTINGTURNS, ::std::format!("/api/v2/analytics/botflows/{}/reportingturns", ::genesys_cloud_core::encode_path_segment(&self.bot_flow_id)));
@@ -3203,15 +3648,18 @@ impl GetAnalyticsBotflowReportingturns {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReportingTurnsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReportingTurnsResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ReportingTurnsResponse, ::models::ReportingTurn> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3251,43 +3699,51 @@ pub struct GetAnalyticsBotflowSessions {
     end_language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsBotflowSessions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsBotflowSessions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsBotflowSessions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsBotflowSessions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsBotflowSessions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_flow_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, bot_result_categories: ::std::option::Option::None, end_language: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the ID of the last item in the list of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -3295,6 +3751,7 @@ impl GetAnalyticsBotflowSessions {
     #[doc = " Max number of entities to return. Maximum of 250"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -3302,6 +3759,7 @@ impl GetAnalyticsBotflowSessions {
     #[doc = " Date range filter based on the date the individual resources were completed. UTC is the default if no TZ is supplied, however alternate timezones can be used e.g: '2022-11-22T09:11:11.111+08:00/2022-11-30T07:17:44.586-07'. . Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -3309,6 +3767,7 @@ impl GetAnalyticsBotflowSessions {
     #[doc = " Optional case-insensitive comma separated list of Bot Result Categories to filter sessions by."]
     #[doc = ""]
     #[doc = " Query parameter `botResultCategories`: string."]
+    #[inline]
     pub fn bot_result_categories(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.bot_result_categories = ::std::option::Option::Some(value.into());
         self
@@ -3316,11 +3775,13 @@ impl GetAnalyticsBotflowSessions {
     #[doc = " Optional case-insensitive language code to filter sessions by the language the sessions ended in."]
     #[doc = ""]
     #[doc = " Query parameter `endLanguage`: string."]
+    #[inline]
     pub fn end_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.end_language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsBotflowSessions", "botFlowId", &self.bot_flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_BOTFLOW_SESSIONS, ::std::format!("/api/v2/analytics/botflows/{}/sessions", ::genesys_cloud_core::encode_path_segment(&self.bot_flow_id)));
@@ -3343,15 +3804,18 @@ impl GetAnalyticsBotflowSessions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SessionsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SessionsResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SessionsResponse, ::models::BotFlowSession> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3382,41 +3846,49 @@ pub struct GetAnalyticsBotsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsBotsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsBotsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsBotsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsBotsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsBotsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsBotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_BOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/bots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3424,11 +3896,13 @@ impl GetAnalyticsBotsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3452,48 +3926,57 @@ pub struct GetAnalyticsBotsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsBotsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsBotsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsBotsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsBotsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsBotsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsBotsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_BOTS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/bots/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3504,11 +3987,13 @@ impl GetAnalyticsBotsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BotAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BotAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3531,41 +4016,49 @@ pub struct GetAnalyticsCasemanagementAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsCasemanagementAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsCasemanagementAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsCasemanagementAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsCasemanagementAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsCasemanagementAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsCasemanagementAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/casemanagement/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3573,11 +4066,13 @@ impl GetAnalyticsCasemanagementAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3601,48 +4096,57 @@ pub struct GetAnalyticsCasemanagementAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsCasemanagementAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsCasemanagementAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsCasemanagementAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsCasemanagementAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsCasemanagementAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsCasemanagementAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/casemanagement/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3653,11 +4157,13 @@ impl GetAnalyticsCasemanagementAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseManagementAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseManagementAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3680,41 +4186,49 @@ pub struct GetAnalyticsConversationDetails {
     conversation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsConversationDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsConversationDetails").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsConversationDetails {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsConversationDetails {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsConversationDetails {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationDetails", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATION_DETAILS, ::std::format!("/api/v2/analytics/conversations/{}/details", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -3722,11 +4236,13 @@ impl GetAnalyticsConversationDetails {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsConversationWithoutAttributes, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsConversationWithoutAttributes, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3749,41 +4265,49 @@ pub struct GetAnalyticsConversationsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsConversationsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsConversationsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsConversationsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsConversationsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/conversations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3791,11 +4315,13 @@ impl GetAnalyticsConversationsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3819,48 +4345,57 @@ pub struct GetAnalyticsConversationsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsConversationsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsConversationsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsConversationsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsConversationsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/conversations/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3871,11 +4406,13 @@ impl GetAnalyticsConversationsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConversationAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConversationAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3898,48 +4435,57 @@ pub struct GetAnalyticsConversationsDetails {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetAnalyticsConversationsDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsConversationsDetails").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetails {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsConversationsDetails {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsConversationsDetails {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " Comma-separated conversation ids"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_DETAILS, ::std::string::String::from("/api/v2/analytics/conversations/details"));
         if let ::std::option::Option::Some(v) = &self.id {
@@ -3949,11 +4495,13 @@ impl GetAnalyticsConversationsDetails {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsConversationWithoutAttributesMultiGetResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsConversationWithoutAttributesMultiGetResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3976,41 +4524,49 @@ pub struct GetAnalyticsConversationsDetailsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsConversationsDetailsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsConversationsDetailsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsConversationsDetailsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsConversationsDetailsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB, ::std::format!("/api/v2/analytics/conversations/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4018,11 +4574,13 @@ impl GetAnalyticsConversationsDetailsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4047,43 +4605,51 @@ pub struct GetAnalyticsConversationsDetailsJobResults {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAnalyticsConversationsDetailsJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsConversationsDetailsJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsConversationsDetailsJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsConversationsDetailsJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Indicates where to resume query results (not required for first page)"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -4091,11 +4657,13 @@ impl GetAnalyticsConversationsDetailsJobResults {
     #[doc = " The desired maximum number of results"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsDetailsJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB_RESULTS, ::std::format!("/api/v2/analytics/conversations/details/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4109,11 +4677,13 @@ impl GetAnalyticsConversationsDetailsJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsConversationAsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsConversationAsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4135,52 +4705,62 @@ pub struct GetAnalyticsConversationsDetailsJobsAvailability {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAnalyticsConversationsDetailsJobsAvailability {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsConversationsDetailsJobsAvailability").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsConversationsDetailsJobsAvailability {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsConversationsDetailsJobsAvailability {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsConversationsDetailsJobsAvailability {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOBS_AVAILABILITY, ::std::string::String::from("/api/v2/analytics/conversations/details/jobs/availability"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataAvailabilityResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataAvailabilityResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4203,41 +4783,49 @@ pub struct GetAnalyticsCopilotsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsCopilotsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsCopilotsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsCopilotsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsCopilotsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsCopilotsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsCopilotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_COPILOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/copilots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4245,11 +4833,13 @@ impl GetAnalyticsCopilotsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4273,48 +4863,57 @@ pub struct GetAnalyticsCopilotsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsCopilotsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsCopilotsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsCopilotsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsCopilotsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsCopilotsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsCopilotsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_COPILOTS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/copilots/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4325,11 +4924,13 @@ impl GetAnalyticsCopilotsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CopilotAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CopilotAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4352,41 +4953,49 @@ pub struct GetAnalyticsDataextractionDownload {
     download_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsDataextractionDownload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsDataextractionDownload").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsDataextractionDownload {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsDataextractionDownload {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsDataextractionDownload {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, download_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), download_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsDataextractionDownload", "downloadId", &self.download_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_DATAEXTRACTION_DOWNLOAD, ::std::format!("/api/v2/analytics/dataextraction/downloads/{}", ::genesys_cloud_core::encode_path_segment(&self.download_id)));
@@ -4394,11 +5003,13 @@ impl GetAnalyticsDataextractionDownload {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4428,43 +5039,51 @@ pub struct GetAnalyticsDataextractionDownloadsMetadata {
     date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
 impl ::std::fmt::Debug for GetAnalyticsDataextractionDownloadsMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsDataextractionDownloadsMetadata").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsDataextractionDownloadsMetadata {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsDataextractionDownloadsMetadata {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsDataextractionDownloadsMetadata {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, data_schema: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -4472,6 +5091,7 @@ impl GetAnalyticsDataextractionDownloadsMetadata {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4479,6 +5099,7 @@ impl GetAnalyticsDataextractionDownloadsMetadata {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -4486,6 +5107,7 @@ impl GetAnalyticsDataextractionDownloadsMetadata {
     #[doc = " Data schema like conversations"]
     #[doc = ""]
     #[doc = " Query parameter `dataSchema`: string."]
+    #[inline]
     pub fn data_schema(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.data_schema = ::std::option::Option::Some(value.into());
         self
@@ -4493,6 +5115,7 @@ impl GetAnalyticsDataextractionDownloadsMetadata {
     #[doc = " Start DateTime filter. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date-time."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -4500,11 +5123,13 @@ impl GetAnalyticsDataextractionDownloadsMetadata {
     #[doc = " End DateTime filter. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date-time."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_DATAEXTRACTION_DOWNLOADS_METADATA, ::std::string::String::from("/api/v2/analytics/dataextraction/downloads/metadata"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -4529,15 +5154,18 @@ impl GetAnalyticsDataextractionDownloadsMetadata {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataExtractionFileSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataExtractionFileSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DataExtractionFileSchemaListing, ::models::DataExtractionFileSchema> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4567,52 +5195,62 @@ pub struct GetAnalyticsDataretentionSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAnalyticsDataretentionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsDataretentionSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsDataretentionSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsDataretentionSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsDataretentionSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_DATARETENTION_SETTINGS, ::std::string::String::from("/api/v2/analytics/dataretention/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsDataRetentionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsDataRetentionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4635,41 +5273,49 @@ pub struct GetAnalyticsEvaluationsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsEvaluationsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsEvaluationsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsEvaluationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4677,11 +5323,13 @@ impl GetAnalyticsEvaluationsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4705,48 +5353,57 @@ pub struct GetAnalyticsEvaluationsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsEvaluationsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsEvaluationsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsEvaluationsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsEvaluationsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsEvaluationsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsEvaluationsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4757,11 +5414,13 @@ impl GetAnalyticsEvaluationsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4784,41 +5443,49 @@ pub struct GetAnalyticsFlowexecutionsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsFlowexecutionsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsFlowexecutionsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsFlowexecutionsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsFlowexecutionsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsFlowexecutionsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsFlowexecutionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/flowexecutions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4826,11 +5493,13 @@ impl GetAnalyticsFlowexecutionsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4854,48 +5523,57 @@ pub struct GetAnalyticsFlowexecutionsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsFlowexecutionsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsFlowexecutionsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsFlowexecutionsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsFlowexecutionsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsFlowexecutionsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsFlowexecutionsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/flowexecutions/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4906,11 +5584,13 @@ impl GetAnalyticsFlowexecutionsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowExecutionAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowExecutionAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4933,41 +5613,49 @@ pub struct GetAnalyticsFlowsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsFlowsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsFlowsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsFlowsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsFlowsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsFlowsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsFlowsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/flows/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4975,11 +5663,13 @@ impl GetAnalyticsFlowsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5003,48 +5693,57 @@ pub struct GetAnalyticsFlowsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsFlowsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsFlowsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsFlowsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsFlowsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsFlowsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsFlowsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/flows/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -5055,11 +5754,13 @@ impl GetAnalyticsFlowsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5082,41 +5783,49 @@ pub struct GetAnalyticsJourneysAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsJourneysAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsJourneysAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsJourneysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -5124,11 +5833,13 @@ impl GetAnalyticsJourneysAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5152,48 +5863,57 @@ pub struct GetAnalyticsJourneysAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsJourneysAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsJourneysAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsJourneysAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsJourneysAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsJourneysAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsJourneysAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -5204,11 +5924,13 @@ impl GetAnalyticsJourneysAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5231,41 +5953,49 @@ pub struct GetAnalyticsKnowledgeAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsKnowledgeAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsKnowledgeAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsKnowledgeAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsKnowledgeAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsKnowledgeAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsKnowledgeAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/knowledge/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -5273,11 +6003,13 @@ impl GetAnalyticsKnowledgeAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5301,48 +6033,57 @@ pub struct GetAnalyticsKnowledgeAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsKnowledgeAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsKnowledgeAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsKnowledgeAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsKnowledgeAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsKnowledgeAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsKnowledgeAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/knowledge/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -5353,11 +6094,13 @@ impl GetAnalyticsKnowledgeAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5380,41 +6123,49 @@ pub struct GetAnalyticsReportingDashboardsUser {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsReportingDashboardsUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsReportingDashboardsUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsReportingDashboardsUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsReportingDashboardsUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsReportingDashboardsUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsReportingDashboardsUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_REPORTING_DASHBOARDS_USER, ::std::format!("/api/v2/analytics/reporting/dashboards/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5422,11 +6173,13 @@ impl GetAnalyticsReportingDashboardsUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DashboardUser, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DashboardUser, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5456,51 +6209,61 @@ pub struct GetAnalyticsReportingDashboardsUsers {
     deleted_only: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetAnalyticsReportingDashboardsUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsReportingDashboardsUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsReportingDashboardsUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsReportingDashboardsUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsReportingDashboardsUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), sort_by: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, id: ::std::option::Option::None, state: ::std::option::Option::None, deleted_only: ::std::option::Option::None }
     }
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5508,6 +6271,7 @@ impl GetAnalyticsReportingDashboardsUsers {
     #[doc = " A list of user IDs to fetch by bulk"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5515,6 +6279,7 @@ impl GetAnalyticsReportingDashboardsUsers {
     #[doc = " Only list users of this state"]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
@@ -5522,11 +6287,13 @@ impl GetAnalyticsReportingDashboardsUsers {
     #[doc = " Only list users with deleted dashboards"]
     #[doc = ""]
     #[doc = " Query parameter `deletedOnly`: boolean."]
+    #[inline]
     pub fn deleted_only(mut self, value: bool) -> Self {
         self.deleted_only = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_REPORTING_DASHBOARDS_USERS, ::std::string::String::from("/api/v2/analytics/reporting/dashboards/users"));
         if let ::std::option::Option::Some(v) = &self.sort_by {
@@ -5551,15 +6318,18 @@ impl GetAnalyticsReportingDashboardsUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DashboardUserListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DashboardUserListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DashboardUserListing, ::models::DashboardUser> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5593,43 +6363,51 @@ pub struct GetAnalyticsReportingExports {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAnalyticsReportingExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsReportingExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsReportingExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsReportingExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsReportingExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5637,11 +6415,13 @@ impl GetAnalyticsReportingExports {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_REPORTING_EXPORTS, ::std::string::String::from("/api/v2/analytics/reporting/exports"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5654,15 +6434,18 @@ impl GetAnalyticsReportingExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReportingExportJobListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReportingExportJobListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ReportingExportJobListing, ::models::ReportingExportJobResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5694,56 +6477,67 @@ pub struct GetAnalyticsReportingExportsMetadata {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAnalyticsReportingExportsMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsReportingExportsMetadata").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsReportingExportsMetadata {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsReportingExportsMetadata {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsReportingExportsMetadata {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_REPORTING_EXPORTS_METADATA, ::std::string::String::from("/api/v2/analytics/reporting/exports/metadata"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReportingExportMetadataJobListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReportingExportMetadataJobListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ReportingExportMetadataJobListing, ::models::ReportingExportMetadataJobResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5773,52 +6567,62 @@ pub struct GetAnalyticsReportingSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAnalyticsReportingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsReportingSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsReportingSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsReportingSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsReportingSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_REPORTING_SETTINGS, ::std::string::String::from("/api/v2/analytics/reporting/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsReportingSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsReportingSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5849,43 +6653,51 @@ pub struct GetAnalyticsReportingSettingsDashboardsQuery {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAnalyticsReportingSettingsDashboardsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsReportingSettingsDashboardsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsReportingSettingsDashboardsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsReportingSettingsDashboardsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsReportingSettingsDashboardsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dashboard_type: ::std::option::Option::None, dashboard_access_filter: ::std::option::Option::None, name: ::std::option::Option::None, dashboard_state: ::std::option::Option::None, sort_by: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " List dashboard of given type"]
     #[doc = ""]
     #[doc = " Query parameter `dashboardType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn dashboard_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dashboard_type = ::std::option::Option::Some(value.into());
         self
@@ -5893,6 +6705,7 @@ impl GetAnalyticsReportingSettingsDashboardsQuery {
     #[doc = " Filter dashboard based on the owner of dashboard"]
     #[doc = ""]
     #[doc = " Query parameter `dashboardAccessFilter`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn dashboard_access_filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dashboard_access_filter = ::std::option::Option::Some(value.into());
         self
@@ -5900,6 +6713,7 @@ impl GetAnalyticsReportingSettingsDashboardsQuery {
     #[doc = " name of the dashboard"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5907,26 +6721,31 @@ impl GetAnalyticsReportingSettingsDashboardsQuery {
     #[doc = " List dashboard of given state"]
     #[doc = ""]
     #[doc = " Query parameter `dashboardState`: string."]
+    #[inline]
     pub fn dashboard_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dashboard_state = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_REPORTING_SETTINGS_DASHBOARDS_QUERY, ::std::string::String::from("/api/v2/analytics/reporting/settings/dashboards/query"));
         let ::std::option::Option::Some(v) = &self.dashboard_type else {
@@ -5956,15 +6775,18 @@ impl GetAnalyticsReportingSettingsDashboardsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DashboardConfigurationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DashboardConfigurationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DashboardConfigurationListing, ::models::DashboardConfiguration> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6004,51 +6826,61 @@ pub struct GetAnalyticsReportingSettingsUserDashboards {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsReportingSettingsUserDashboards {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsReportingSettingsUserDashboards").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsReportingSettingsUserDashboards {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsReportingSettingsUserDashboards {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsReportingSettingsUserDashboards {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, sort_by: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, public_only: ::std::option::Option::None, favorite_only: ::std::option::Option::None, deleted_only: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6056,6 +6888,7 @@ impl GetAnalyticsReportingSettingsUserDashboards {
     #[doc = " If true, retrieve only public dashboards"]
     #[doc = ""]
     #[doc = " Query parameter `publicOnly`: boolean."]
+    #[inline]
     pub fn public_only(mut self, value: bool) -> Self {
         self.public_only = ::std::option::Option::Some(value);
         self
@@ -6063,6 +6896,7 @@ impl GetAnalyticsReportingSettingsUserDashboards {
     #[doc = " If true, retrieve only favorite dashboards"]
     #[doc = ""]
     #[doc = " Query parameter `favoriteOnly`: boolean."]
+    #[inline]
     pub fn favorite_only(mut self, value: bool) -> Self {
         self.favorite_only = ::std::option::Option::Some(value);
         self
@@ -6070,6 +6904,7 @@ impl GetAnalyticsReportingSettingsUserDashboards {
     #[doc = " If true, retrieve only deleted dashboards that are still recoverable"]
     #[doc = ""]
     #[doc = " Query parameter `deletedOnly`: boolean."]
+    #[inline]
     pub fn deleted_only(mut self, value: bool) -> Self {
         self.deleted_only = ::std::option::Option::Some(value);
         self
@@ -6077,11 +6912,13 @@ impl GetAnalyticsReportingSettingsUserDashboards {
     #[doc = " retrieve dashboards that match with given name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsReportingSettingsUserDashboards", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_REPORTING_SETTINGS_USER_DASHBOARDS, ::std::format!("/api/v2/analytics/reporting/settings/users/{}/dashboards", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -6110,15 +6947,18 @@ impl GetAnalyticsReportingSettingsUserDashboards {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DashboardConfigurationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DashboardConfigurationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DashboardConfigurationListing, ::models::DashboardConfiguration> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6149,41 +6989,49 @@ pub struct GetAnalyticsResolutionsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsResolutionsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsResolutionsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsResolutionsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsResolutionsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsResolutionsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsResolutionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/resolutions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6191,11 +7039,13 @@ impl GetAnalyticsResolutionsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6219,48 +7069,57 @@ pub struct GetAnalyticsResolutionsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsResolutionsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsResolutionsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsResolutionsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsResolutionsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsResolutionsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsResolutionsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/resolutions/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6271,11 +7130,13 @@ impl GetAnalyticsResolutionsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResolutionAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResolutionAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6298,41 +7159,49 @@ pub struct GetAnalyticsSummariesAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsSummariesAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsSummariesAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsSummariesAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsSummariesAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsSummariesAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsSummariesAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SUMMARIES_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/summaries/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6340,11 +7209,13 @@ impl GetAnalyticsSummariesAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6368,48 +7239,57 @@ pub struct GetAnalyticsSummariesAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsSummariesAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsSummariesAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsSummariesAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsSummariesAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsSummariesAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsSummariesAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SUMMARIES_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/summaries/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6420,11 +7300,13 @@ impl GetAnalyticsSummariesAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SummaryAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SummaryAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6447,41 +7329,49 @@ pub struct GetAnalyticsSurveysAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsSurveysAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsSurveysAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsSurveysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6489,11 +7379,13 @@ impl GetAnalyticsSurveysAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6517,48 +7409,57 @@ pub struct GetAnalyticsSurveysAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsSurveysAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsSurveysAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsSurveysAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsSurveysAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsSurveysAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsSurveysAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6569,11 +7470,13 @@ impl GetAnalyticsSurveysAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6596,41 +7499,49 @@ pub struct GetAnalyticsTaskmanagementAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsTaskmanagementAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsTaskmanagementAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsTaskmanagementAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsTaskmanagementAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsTaskmanagementAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsTaskmanagementAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/taskmanagement/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6638,11 +7549,13 @@ impl GetAnalyticsTaskmanagementAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6666,48 +7579,57 @@ pub struct GetAnalyticsTaskmanagementAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsTaskmanagementAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsTaskmanagementAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsTaskmanagementAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsTaskmanagementAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsTaskmanagementAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsTaskmanagementAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/taskmanagement/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6718,11 +7640,13 @@ impl GetAnalyticsTaskmanagementAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TaskManagementAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TaskManagementAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6745,41 +7669,49 @@ pub struct GetAnalyticsTranscriptsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsTranscriptsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsTranscriptsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsTranscriptsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsTranscriptsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsTranscriptsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsTranscriptsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/transcripts/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6787,11 +7719,13 @@ impl GetAnalyticsTranscriptsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6815,48 +7749,57 @@ pub struct GetAnalyticsTranscriptsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsTranscriptsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsTranscriptsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsTranscriptsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsTranscriptsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsTranscriptsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsTranscriptsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/transcripts/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6867,11 +7810,13 @@ impl GetAnalyticsTranscriptsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TranscriptAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TranscriptAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6894,41 +7839,49 @@ pub struct GetAnalyticsUsersAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsUsersAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsUsersAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsUsersAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsUsersAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsUsersAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -6936,11 +7889,13 @@ impl GetAnalyticsUsersAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6964,48 +7919,57 @@ pub struct GetAnalyticsUsersAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsUsersAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsUsersAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsUsersAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsUsersAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsUsersAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -7016,11 +7980,13 @@ impl GetAnalyticsUsersAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7043,41 +8009,49 @@ pub struct GetAnalyticsUsersDetailsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsUsersDetailsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsUsersDetailsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsUsersDetailsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsUsersDetailsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_DETAILS_JOB, ::std::format!("/api/v2/analytics/users/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -7085,11 +8059,13 @@ impl GetAnalyticsUsersDetailsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7114,43 +8090,51 @@ pub struct GetAnalyticsUsersDetailsJobResults {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAnalyticsUsersDetailsJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsUsersDetailsJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsUsersDetailsJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsUsersDetailsJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Indicates where to resume query results (not required for first page)"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -7158,11 +8142,13 @@ impl GetAnalyticsUsersDetailsJobResults {
     #[doc = " The desired maximum number of results"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersDetailsJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_DETAILS_JOB_RESULTS, ::std::format!("/api/v2/analytics/users/details/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -7176,11 +8162,13 @@ impl GetAnalyticsUsersDetailsJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsUserDetailsAsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsUserDetailsAsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7202,52 +8190,62 @@ pub struct GetAnalyticsUsersDetailsJobsAvailability {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAnalyticsUsersDetailsJobsAvailability {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsUsersDetailsJobsAvailability").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJobsAvailability {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsUsersDetailsJobsAvailability {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsUsersDetailsJobsAvailability {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_DETAILS_JOBS_AVAILABILITY, ::std::string::String::from("/api/v2/analytics/users/details/jobs/availability"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataAvailabilityResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataAvailabilityResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7270,41 +8268,49 @@ pub struct PatchAnalyticsReportingSettings {
     body: ::models::AnalyticsReportingSettings,
 }
 impl ::std::fmt::Debug for PatchAnalyticsReportingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAnalyticsReportingSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAnalyticsReportingSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAnalyticsReportingSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAnalyticsReportingSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AnalyticsReportingSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ANALYTICS_REPORTING_SETTINGS, ::std::string::String::from("/api/v2/analytics/reporting/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchAnalyticsReportingSettings"))?;
@@ -7312,11 +8318,13 @@ impl PatchAnalyticsReportingSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsReportingSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsReportingSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7339,41 +8347,49 @@ pub struct PostAnalyticsActionsAggregatesJobs {
     body: ::models::ActionAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsActionsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsActionsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsActionsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsActionsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsActionsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ActionAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_ACTIONS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/actions/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsActionsAggregatesJobs"))?;
@@ -7381,11 +8397,13 @@ impl PostAnalyticsActionsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7408,41 +8426,49 @@ pub struct PostAnalyticsActionsAggregatesQuery {
     body: ::models::ActionAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsActionsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsActionsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsActionsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsActionsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsActionsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ActionAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_ACTIONS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/actions/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsActionsAggregatesQuery"))?;
@@ -7450,11 +8476,13 @@ impl PostAnalyticsActionsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7477,41 +8505,49 @@ pub struct PostAnalyticsAgentcopilotsAggregatesJobs {
     body: ::models::AgentCopilotAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsAgentcopilotsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsAgentcopilotsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsAgentcopilotsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsAgentcopilotsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsAgentcopilotsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentCopilotAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/agentcopilots/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsAgentcopilotsAggregatesJobs"))?;
@@ -7519,11 +8555,13 @@ impl PostAnalyticsAgentcopilotsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7546,41 +8584,49 @@ pub struct PostAnalyticsAgentcopilotsAggregatesQuery {
     body: ::models::AgentCopilotAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsAgentcopilotsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsAgentcopilotsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsAgentcopilotsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsAgentcopilotsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsAgentcopilotsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentCopilotAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_AGENTCOPILOTS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/agentcopilots/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsAgentcopilotsAggregatesQuery"))?;
@@ -7588,11 +8634,13 @@ impl PostAnalyticsAgentcopilotsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentCopilotAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentCopilotAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7616,48 +8664,57 @@ pub struct PostAnalyticsAgentsStatusCounts {
     body: ::models::AgentStateCountsRequest,
 }
 impl ::std::fmt::Debug for PostAnalyticsAgentsStatusCounts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsAgentsStatusCounts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsAgentsStatusCounts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsAgentsStatusCounts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsAgentsStatusCounts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentStateCountsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_by: ::std::option::Option::None, body }
     }
     #[doc = " Include to choose which groupings to count by and return. If not included it will return only counts grouped by segmentType"]
     #[doc = ""]
     #[doc = " Query parameter `groupBy`: array of string (multi)."]
+    #[inline]
     pub fn group_by(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.group_by = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_AGENTS_STATUS_COUNTS, ::std::string::String::from("/api/v2/analytics/agents/status/counts"));
         if let ::std::option::Option::Some(v) = &self.group_by {
@@ -7668,11 +8725,13 @@ impl PostAnalyticsAgentsStatusCounts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsAgentStateCountsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsAgentStateCountsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7695,41 +8754,49 @@ pub struct PostAnalyticsAgentsStatusQuery {
     body: ::models::AgentStateQueryRequest,
 }
 impl ::std::fmt::Debug for PostAnalyticsAgentsStatusQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsAgentsStatusQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsAgentsStatusQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsAgentsStatusQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsAgentsStatusQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentStateQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_AGENTS_STATUS_QUERY, ::std::string::String::from("/api/v2/analytics/agents/status/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsAgentsStatusQuery"))?;
@@ -7737,11 +8804,13 @@ impl PostAnalyticsAgentsStatusQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsAgentStateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsAgentStateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7766,41 +8835,49 @@ pub struct PostAnalyticsAgentutilizationsAggregatesJobs {
     body: ::models::AgentUtilizationAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsAgentutilizationsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsAgentutilizationsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsAgentutilizationsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsAgentutilizationsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsAgentutilizationsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentUtilizationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/agentutilizations/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsAgentutilizationsAggregatesJobs"))?;
@@ -7808,11 +8885,13 @@ impl PostAnalyticsAgentutilizationsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7837,41 +8916,49 @@ pub struct PostAnalyticsAgentutilizationsAggregatesQuery {
     body: ::models::AgentUtilizationAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsAgentutilizationsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsAgentutilizationsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsAgentutilizationsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsAgentutilizationsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsAgentutilizationsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentUtilizationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/agentutilizations/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsAgentutilizationsAggregatesQuery"))?;
@@ -7879,11 +8966,13 @@ impl PostAnalyticsAgentutilizationsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentUtilizationAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentUtilizationAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7906,41 +8995,49 @@ pub struct PostAnalyticsBotsAggregatesJobs {
     body: ::models::BotAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsBotsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsBotsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsBotsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsBotsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsBotsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BotAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_BOTS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/bots/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsBotsAggregatesJobs"))?;
@@ -7948,11 +9045,13 @@ impl PostAnalyticsBotsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7975,41 +9074,49 @@ pub struct PostAnalyticsBotsAggregatesQuery {
     body: ::models::BotAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsBotsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsBotsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsBotsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsBotsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsBotsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BotAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_BOTS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/bots/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsBotsAggregatesQuery"))?;
@@ -8017,11 +9124,13 @@ impl PostAnalyticsBotsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BotAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BotAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8044,41 +9153,49 @@ pub struct PostAnalyticsCasemanagementAggregatesJobs {
     body: ::models::CaseManagementAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsCasemanagementAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsCasemanagementAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsCasemanagementAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsCasemanagementAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsCasemanagementAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseManagementAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/casemanagement/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsCasemanagementAggregatesJobs"))?;
@@ -8086,11 +9203,13 @@ impl PostAnalyticsCasemanagementAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8113,41 +9232,49 @@ pub struct PostAnalyticsCasemanagementAggregatesQuery {
     body: ::models::CaseManagementAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsCasemanagementAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsCasemanagementAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsCasemanagementAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsCasemanagementAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsCasemanagementAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseManagementAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_CASEMANAGEMENT_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/casemanagement/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsCasemanagementAggregatesQuery"))?;
@@ -8155,11 +9282,13 @@ impl PostAnalyticsCasemanagementAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseManagementAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseManagementAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8183,41 +9312,49 @@ pub struct PostAnalyticsConversationDetailsProperties {
     body: ::models::PropertyIndexRequest,
 }
 impl ::std::fmt::Debug for PostAnalyticsConversationDetailsProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsConversationDetailsProperties").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsConversationDetailsProperties {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsConversationDetailsProperties {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsConversationDetailsProperties {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::PropertyIndexRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAnalyticsConversationDetailsProperties", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_CONVERSATION_DETAILS_PROPERTIES, ::std::format!("/api/v2/analytics/conversations/{}/details/properties", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -8226,11 +9363,13 @@ impl PostAnalyticsConversationDetailsProperties {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PropertyIndexRequest, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PropertyIndexRequest, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8255,43 +9394,51 @@ pub struct PostAnalyticsConversationsActivityQuery {
     body: ::models::ConversationActivityQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsConversationsActivityQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsConversationsActivityQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsActivityQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsConversationsActivityQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsConversationsActivityQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
     #[doc = " The desired page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8299,11 +9446,13 @@ impl PostAnalyticsConversationsActivityQuery {
     #[doc = " The desired page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_CONVERSATIONS_ACTIVITY_QUERY, ::std::string::String::from("/api/v2/analytics/conversations/activity/query"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -8317,11 +9466,13 @@ impl PostAnalyticsConversationsActivityQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConversationActivityResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConversationActivityResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8344,41 +9495,49 @@ pub struct PostAnalyticsConversationsAggregatesJobs {
     body: ::models::ConversationAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsConversationsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsConversationsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsConversationsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsConversationsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_CONVERSATIONS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/conversations/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsConversationsAggregatesJobs"))?;
@@ -8386,11 +9545,13 @@ impl PostAnalyticsConversationsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8413,41 +9574,49 @@ pub struct PostAnalyticsConversationsAggregatesQuery {
     body: ::models::ConversationAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsConversationsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsConversationsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsConversationsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsConversationsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_CONVERSATIONS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/conversations/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsConversationsAggregatesQuery"))?;
@@ -8455,11 +9624,13 @@ impl PostAnalyticsConversationsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConversationAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConversationAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8482,41 +9653,49 @@ pub struct PostAnalyticsConversationsDetailsJobs {
     body: ::models::AsyncConversationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsConversationsDetailsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsConversationsDetailsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsDetailsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsConversationsDetailsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsConversationsDetailsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AsyncConversationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_CONVERSATIONS_DETAILS_JOBS, ::std::string::String::from("/api/v2/analytics/conversations/details/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsConversationsDetailsJobs"))?;
@@ -8524,11 +9703,13 @@ impl PostAnalyticsConversationsDetailsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8551,41 +9732,49 @@ pub struct PostAnalyticsConversationsDetailsQuery {
     body: ::models::ConversationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsConversationsDetailsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsConversationsDetailsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsConversationsDetailsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsConversationsDetailsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsConversationsDetailsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_CONVERSATIONS_DETAILS_QUERY, ::std::string::String::from("/api/v2/analytics/conversations/details/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsConversationsDetailsQuery"))?;
@@ -8593,11 +9782,13 @@ impl PostAnalyticsConversationsDetailsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsConversationQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsConversationQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8620,41 +9811,49 @@ pub struct PostAnalyticsCopilotsAggregatesJobs {
     body: ::models::CopilotAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsCopilotsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsCopilotsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsCopilotsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsCopilotsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsCopilotsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CopilotAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_COPILOTS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/copilots/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsCopilotsAggregatesJobs"))?;
@@ -8662,11 +9861,13 @@ impl PostAnalyticsCopilotsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8689,41 +9890,49 @@ pub struct PostAnalyticsCopilotsAggregatesQuery {
     body: ::models::CopilotAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsCopilotsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsCopilotsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsCopilotsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsCopilotsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsCopilotsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CopilotAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_COPILOTS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/copilots/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsCopilotsAggregatesQuery"))?;
@@ -8731,11 +9940,13 @@ impl PostAnalyticsCopilotsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CopilotAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CopilotAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8758,41 +9969,49 @@ pub struct PostAnalyticsDataextractionDownloadsBulk {
     body: ::models::DownloadServiceRequest,
 }
 impl ::std::fmt::Debug for PostAnalyticsDataextractionDownloadsBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsDataextractionDownloadsBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsDataextractionDownloadsBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsDataextractionDownloadsBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsDataextractionDownloadsBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DownloadServiceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_DATAEXTRACTION_DOWNLOADS_BULK, ::std::string::String::from("/api/v2/analytics/dataextraction/downloads/bulk"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsDataextractionDownloadsBulk"))?;
@@ -8800,11 +10019,13 @@ impl PostAnalyticsDataextractionDownloadsBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataExtractionFileUrlListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataExtractionFileUrlListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8827,41 +10048,49 @@ pub struct PostAnalyticsEvaluationsAggregatesJobs {
     body: ::models::EvaluationAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsEvaluationsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsEvaluationsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsEvaluationsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsEvaluationsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsEvaluationsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/evaluations/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsEvaluationsAggregatesJobs"))?;
@@ -8869,11 +10098,13 @@ impl PostAnalyticsEvaluationsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8896,41 +10127,49 @@ pub struct PostAnalyticsEvaluationsAggregatesQuery {
     body: ::models::EvaluationAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsEvaluationsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsEvaluationsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsEvaluationsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsEvaluationsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsEvaluationsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/evaluations/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsEvaluationsAggregatesQuery"))?;
@@ -8938,11 +10177,13 @@ impl PostAnalyticsEvaluationsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8965,41 +10206,49 @@ pub struct PostAnalyticsFlowexecutionsAggregatesJobs {
     body: ::models::FlowExecutionAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsFlowexecutionsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsFlowexecutionsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsFlowexecutionsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsFlowexecutionsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsFlowexecutionsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowExecutionAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/flowexecutions/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsFlowexecutionsAggregatesJobs"))?;
@@ -9007,11 +10256,13 @@ impl PostAnalyticsFlowexecutionsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9034,41 +10285,49 @@ pub struct PostAnalyticsFlowexecutionsAggregatesQuery {
     body: ::models::FlowExecutionAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsFlowexecutionsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsFlowexecutionsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsFlowexecutionsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsFlowexecutionsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsFlowexecutionsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowExecutionAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/flowexecutions/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsFlowexecutionsAggregatesQuery"))?;
@@ -9076,11 +10335,13 @@ impl PostAnalyticsFlowexecutionsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowExecutionAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowExecutionAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9105,43 +10366,51 @@ pub struct PostAnalyticsFlowsActivityQuery {
     body: ::models::FlowActivityQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsFlowsActivityQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsFlowsActivityQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsActivityQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsFlowsActivityQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsFlowsActivityQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
     #[doc = " The desired page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -9149,11 +10418,13 @@ impl PostAnalyticsFlowsActivityQuery {
     #[doc = " The desired page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_FLOWS_ACTIVITY_QUERY, ::std::string::String::from("/api/v2/analytics/flows/activity/query"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -9167,11 +10438,13 @@ impl PostAnalyticsFlowsActivityQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowActivityResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowActivityResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9194,41 +10467,49 @@ pub struct PostAnalyticsFlowsAggregatesJobs {
     body: ::models::FlowAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsFlowsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsFlowsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsFlowsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsFlowsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_FLOWS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/flows/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsFlowsAggregatesJobs"))?;
@@ -9236,11 +10517,13 @@ impl PostAnalyticsFlowsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9263,41 +10546,49 @@ pub struct PostAnalyticsFlowsAggregatesQuery {
     body: ::models::FlowAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsFlowsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsFlowsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsFlowsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsFlowsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_FLOWS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/flows/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsFlowsAggregatesQuery"))?;
@@ -9305,11 +10596,13 @@ impl PostAnalyticsFlowsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9332,41 +10625,49 @@ pub struct PostAnalyticsFlowsObservationsQuery {
     body: ::models::FlowObservationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsFlowsObservationsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsFlowsObservationsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsFlowsObservationsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsFlowsObservationsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsFlowsObservationsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_FLOWS_OBSERVATIONS_QUERY, ::std::string::String::from("/api/v2/analytics/flows/observations/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsFlowsObservationsQuery"))?;
@@ -9374,11 +10675,13 @@ impl PostAnalyticsFlowsObservationsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowObservationQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowObservationQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9401,41 +10704,49 @@ pub struct PostAnalyticsJourneysAggregatesJobs {
     body: ::models::JourneyAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsJourneysAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsJourneysAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsJourneysAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsJourneysAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsJourneysAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_JOURNEYS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/journeys/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsJourneysAggregatesJobs"))?;
@@ -9443,11 +10754,13 @@ impl PostAnalyticsJourneysAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9470,41 +10783,49 @@ pub struct PostAnalyticsJourneysAggregatesQuery {
     body: ::models::JourneyAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsJourneysAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsJourneysAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsJourneysAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsJourneysAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsJourneysAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_JOURNEYS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/journeys/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsJourneysAggregatesQuery"))?;
@@ -9512,11 +10833,13 @@ impl PostAnalyticsJourneysAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9539,41 +10862,49 @@ pub struct PostAnalyticsKnowledgeAggregatesJobs {
     body: ::models::KnowledgeAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsKnowledgeAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsKnowledgeAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsKnowledgeAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsKnowledgeAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsKnowledgeAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KnowledgeAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_KNOWLEDGE_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/knowledge/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsKnowledgeAggregatesJobs"))?;
@@ -9581,11 +10912,13 @@ impl PostAnalyticsKnowledgeAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9608,41 +10941,49 @@ pub struct PostAnalyticsKnowledgeAggregatesQuery {
     body: ::models::KnowledgeAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsKnowledgeAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsKnowledgeAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsKnowledgeAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsKnowledgeAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsKnowledgeAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KnowledgeAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_KNOWLEDGE_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/knowledge/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsKnowledgeAggregatesQuery"))?;
@@ -9650,11 +10991,13 @@ impl PostAnalyticsKnowledgeAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9677,41 +11020,49 @@ pub struct PostAnalyticsQueuesObservationsQuery {
     body: ::models::QueueObservationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsQueuesObservationsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsQueuesObservationsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsQueuesObservationsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsQueuesObservationsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsQueuesObservationsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueueObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_QUEUES_OBSERVATIONS_QUERY, ::std::string::String::from("/api/v2/analytics/queues/observations/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsQueuesObservationsQuery"))?;
@@ -9719,11 +11070,13 @@ impl PostAnalyticsQueuesObservationsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueueObservationQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueueObservationQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9748,41 +11101,49 @@ pub struct PostAnalyticsRatelimitsAggregatesQuery {
     body: ::models::RateLimitAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsRatelimitsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsRatelimitsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsRatelimitsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsRatelimitsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsRatelimitsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RateLimitAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_RATELIMITS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/ratelimits/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsRatelimitsAggregatesQuery"))?;
@@ -9790,11 +11151,13 @@ impl PostAnalyticsRatelimitsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RateLimitAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RateLimitAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9817,41 +11180,49 @@ pub struct PostAnalyticsReportingDashboardsUsersBulkRemove {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostAnalyticsReportingDashboardsUsersBulkRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsReportingDashboardsUsersBulkRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsReportingDashboardsUsersBulkRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsReportingDashboardsUsersBulkRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsReportingDashboardsUsersBulkRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_REPORTING_DASHBOARDS_USERS_BULK_REMOVE, ::std::string::String::from("/api/v2/analytics/reporting/dashboards/users/bulk/remove"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsReportingDashboardsUsersBulkRemove"))?;
@@ -9859,11 +11230,13 @@ impl PostAnalyticsReportingDashboardsUsersBulkRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9888,41 +11261,49 @@ pub struct PostAnalyticsReportingExports {
     body: ::models::ReportingExportJobRequest,
 }
 impl ::std::fmt::Debug for PostAnalyticsReportingExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsReportingExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsReportingExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsReportingExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsReportingExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ReportingExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_REPORTING_EXPORTS, ::std::string::String::from("/api/v2/analytics/reporting/exports"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsReportingExports"))?;
@@ -9930,11 +11311,13 @@ impl PostAnalyticsReportingExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReportingExportJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReportingExportJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9957,41 +11340,49 @@ pub struct PostAnalyticsReportingSettingsDashboardsBulkRemove {
     body: ::models::DashboardConfigurationBulkRequest,
 }
 impl ::std::fmt::Debug for PostAnalyticsReportingSettingsDashboardsBulkRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsReportingSettingsDashboardsBulkRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsReportingSettingsDashboardsBulkRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsReportingSettingsDashboardsBulkRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsReportingSettingsDashboardsBulkRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DashboardConfigurationBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_REPORTING_SETTINGS_DASHBOARDS_BULK_REMOVE, ::std::string::String::from("/api/v2/analytics/reporting/settings/dashboards/bulk/remove"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsReportingSettingsDashboardsBulkRemove"))?;
@@ -9999,11 +11390,13 @@ impl PostAnalyticsReportingSettingsDashboardsBulkRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -10028,41 +11421,49 @@ pub struct PostAnalyticsReportingSettingsDashboardsQuery {
     body: ::models::DashboardConfigurationQueryRequest,
 }
 impl ::std::fmt::Debug for PostAnalyticsReportingSettingsDashboardsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsReportingSettingsDashboardsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsReportingSettingsDashboardsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsReportingSettingsDashboardsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsReportingSettingsDashboardsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DashboardConfigurationQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_REPORTING_SETTINGS_DASHBOARDS_QUERY, ::std::string::String::from("/api/v2/analytics/reporting/settings/dashboards/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsReportingSettingsDashboardsQuery"))?;
@@ -10070,15 +11471,18 @@ impl PostAnalyticsReportingSettingsDashboardsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DashboardConfigurationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DashboardConfigurationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DashboardConfigurationListing, ::models::DashboardConfiguration> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10109,41 +11513,49 @@ pub struct PostAnalyticsResolutionsAggregatesJobs {
     body: ::models::ResolutionAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsResolutionsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsResolutionsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsResolutionsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsResolutionsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsResolutionsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResolutionAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_RESOLUTIONS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/resolutions/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsResolutionsAggregatesJobs"))?;
@@ -10151,11 +11563,13 @@ impl PostAnalyticsResolutionsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10178,41 +11592,49 @@ pub struct PostAnalyticsResolutionsAggregatesQuery {
     body: ::models::ResolutionAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsResolutionsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsResolutionsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsResolutionsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsResolutionsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsResolutionsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResolutionAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_RESOLUTIONS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/resolutions/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsResolutionsAggregatesQuery"))?;
@@ -10220,11 +11642,13 @@ impl PostAnalyticsResolutionsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResolutionAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResolutionAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10249,43 +11673,51 @@ pub struct PostAnalyticsRoutingActivityQuery {
     body: ::models::RoutingActivityQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsRoutingActivityQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsRoutingActivityQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsRoutingActivityQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsRoutingActivityQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsRoutingActivityQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoutingActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
     #[doc = " The desired page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10293,11 +11725,13 @@ impl PostAnalyticsRoutingActivityQuery {
     #[doc = " The desired page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_ROUTING_ACTIVITY_QUERY, ::std::string::String::from("/api/v2/analytics/routing/activity/query"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -10311,11 +11745,13 @@ impl PostAnalyticsRoutingActivityQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoutingActivityResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoutingActivityResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10338,41 +11774,49 @@ pub struct PostAnalyticsSummariesAggregatesJobs {
     body: ::models::SummaryAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsSummariesAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsSummariesAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsSummariesAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsSummariesAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsSummariesAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SummaryAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_SUMMARIES_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/summaries/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsSummariesAggregatesJobs"))?;
@@ -10380,11 +11824,13 @@ impl PostAnalyticsSummariesAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10407,41 +11853,49 @@ pub struct PostAnalyticsSummariesAggregatesQuery {
     body: ::models::SummaryAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsSummariesAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsSummariesAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsSummariesAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsSummariesAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsSummariesAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SummaryAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_SUMMARIES_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/summaries/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsSummariesAggregatesQuery"))?;
@@ -10449,11 +11903,13 @@ impl PostAnalyticsSummariesAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SummaryAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SummaryAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10476,41 +11932,49 @@ pub struct PostAnalyticsSurveysAggregatesJobs {
     body: ::models::SurveyAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsSurveysAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsSurveysAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsSurveysAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsSurveysAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsSurveysAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_SURVEYS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/surveys/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsSurveysAggregatesJobs"))?;
@@ -10518,11 +11982,13 @@ impl PostAnalyticsSurveysAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10545,41 +12011,49 @@ pub struct PostAnalyticsSurveysAggregatesQuery {
     body: ::models::SurveyAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsSurveysAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsSurveysAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsSurveysAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsSurveysAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsSurveysAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_SURVEYS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/surveys/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsSurveysAggregatesQuery"))?;
@@ -10587,11 +12061,13 @@ impl PostAnalyticsSurveysAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10614,41 +12090,49 @@ pub struct PostAnalyticsTaskmanagementAggregatesJobs {
     body: ::models::TaskManagementAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsTaskmanagementAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsTaskmanagementAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsTaskmanagementAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsTaskmanagementAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsTaskmanagementAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TaskManagementAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/taskmanagement/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsTaskmanagementAggregatesJobs"))?;
@@ -10656,11 +12140,13 @@ impl PostAnalyticsTaskmanagementAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10683,41 +12169,49 @@ pub struct PostAnalyticsTaskmanagementAggregatesQuery {
     body: ::models::TaskManagementAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsTaskmanagementAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsTaskmanagementAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsTaskmanagementAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsTaskmanagementAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsTaskmanagementAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TaskManagementAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_TASKMANAGEMENT_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/taskmanagement/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsTaskmanagementAggregatesQuery"))?;
@@ -10725,11 +12219,13 @@ impl PostAnalyticsTaskmanagementAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TaskManagementAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TaskManagementAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10754,43 +12250,51 @@ pub struct PostAnalyticsTaskmanagementMetricsQuery {
     body: ::models::TaskManagementObservationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsTaskmanagementMetricsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsTaskmanagementMetricsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsTaskmanagementMetricsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsTaskmanagementMetricsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsTaskmanagementMetricsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TaskManagementObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned. Used for pagination."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -10798,11 +12302,13 @@ impl PostAnalyticsTaskmanagementMetricsQuery {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_TASKMANAGEMENT_METRICS_QUERY, ::std::string::String::from("/api/v2/analytics/taskmanagement/metrics/query"));
         if let ::std::option::Option::Some(v) = &self.after {
@@ -10816,11 +12322,13 @@ impl PostAnalyticsTaskmanagementMetricsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TaskManagementObservationQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TaskManagementObservationQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10845,43 +12353,51 @@ pub struct PostAnalyticsTeamsActivityQuery {
     body: ::models::TeamActivityQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsTeamsActivityQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsTeamsActivityQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsTeamsActivityQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsTeamsActivityQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsTeamsActivityQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TeamActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
     #[doc = " The desired page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10889,11 +12405,13 @@ impl PostAnalyticsTeamsActivityQuery {
     #[doc = " The desired page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_TEAMS_ACTIVITY_QUERY, ::std::string::String::from("/api/v2/analytics/teams/activity/query"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -10907,11 +12425,13 @@ impl PostAnalyticsTeamsActivityQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TeamActivityResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TeamActivityResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10934,41 +12454,49 @@ pub struct PostAnalyticsTranscriptsAggregatesJobs {
     body: ::models::TranscriptAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsTranscriptsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsTranscriptsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsTranscriptsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsTranscriptsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsTranscriptsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/transcripts/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsTranscriptsAggregatesJobs"))?;
@@ -10976,11 +12504,13 @@ impl PostAnalyticsTranscriptsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11003,41 +12533,49 @@ pub struct PostAnalyticsTranscriptsAggregatesQuery {
     body: ::models::TranscriptAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsTranscriptsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsTranscriptsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsTranscriptsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsTranscriptsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsTranscriptsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_TRANSCRIPTS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/transcripts/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsTranscriptsAggregatesQuery"))?;
@@ -11045,11 +12583,13 @@ impl PostAnalyticsTranscriptsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TranscriptAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TranscriptAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11074,43 +12614,51 @@ pub struct PostAnalyticsUsersActivityQuery {
     body: ::models::UserActivityQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersActivityQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersActivityQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersActivityQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersActivityQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersActivityQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
     #[doc = " The desired page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -11118,11 +12666,13 @@ impl PostAnalyticsUsersActivityQuery {
     #[doc = " The desired page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_ACTIVITY_QUERY, ::std::string::String::from("/api/v2/analytics/users/activity/query"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -11136,11 +12686,13 @@ impl PostAnalyticsUsersActivityQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserActivityResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserActivityResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11163,41 +12715,49 @@ pub struct PostAnalyticsUsersAggregatesJobs {
     body: ::models::UserAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/users/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsUsersAggregatesJobs"))?;
@@ -11205,11 +12765,13 @@ impl PostAnalyticsUsersAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11232,41 +12794,49 @@ pub struct PostAnalyticsUsersAggregatesQuery {
     body: ::models::UserAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/users/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsUsersAggregatesQuery"))?;
@@ -11274,11 +12844,13 @@ impl PostAnalyticsUsersAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11301,41 +12873,49 @@ pub struct PostAnalyticsUsersDetailsJobs {
     body: ::models::AsyncUserDetailsQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersDetailsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersDetailsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersDetailsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersDetailsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersDetailsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AsyncUserDetailsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_DETAILS_JOBS, ::std::string::String::from("/api/v2/analytics/users/details/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsUsersDetailsJobs"))?;
@@ -11343,11 +12923,13 @@ impl PostAnalyticsUsersDetailsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11370,41 +12952,49 @@ pub struct PostAnalyticsUsersDetailsQuery {
     body: ::models::UserDetailsQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersDetailsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersDetailsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersDetailsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersDetailsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersDetailsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserDetailsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_DETAILS_QUERY, ::std::string::String::from("/api/v2/analytics/users/details/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsUsersDetailsQuery"))?;
@@ -11412,11 +13002,13 @@ impl PostAnalyticsUsersDetailsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsUserDetailsQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsUserDetailsQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11439,41 +13031,49 @@ pub struct PostAnalyticsUsersObservationsQuery {
     body: ::models::UserObservationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersObservationsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersObservationsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersObservationsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersObservationsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersObservationsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_OBSERVATIONS_QUERY, ::std::string::String::from("/api/v2/analytics/users/observations/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsUsersObservationsQuery"))?;
@@ -11481,11 +13081,13 @@ impl PostAnalyticsUsersObservationsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserObservationQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserObservationQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11508,41 +13110,49 @@ pub struct PutAnalyticsDataretentionSettings {
     body: ::models::UpdateAnalyticsDataRetentionRequest,
 }
 impl ::std::fmt::Debug for PutAnalyticsDataretentionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAnalyticsDataretentionSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAnalyticsDataretentionSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAnalyticsDataretentionSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAnalyticsDataretentionSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UpdateAnalyticsDataRetentionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ANALYTICS_DATARETENTION_SETTINGS, ::std::string::String::from("/api/v2/analytics/dataretention/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAnalyticsDataretentionSettings"))?;
@@ -11550,11 +13160,13 @@ impl PutAnalyticsDataretentionSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsDataRetentionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsDataRetentionResponse, crate::JsonModel> {
         self.send().with_response()
     }

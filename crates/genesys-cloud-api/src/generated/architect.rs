@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for ArchitectApi {
 }
 impl ArchitectApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl ArchitectApi {
     #[doc = " `DELETE /api/v2/architect/emergencygroups/{emergencyGroupId}` (deleteArchitectEmergencygroup): see [`DeleteArchitectEmergencygroup`]."]
     #[doc = ""]
     #[doc = " - `emergency_group_id`: Emergency group ID"]
+    #[inline]
     pub fn delete_architect_emergencygroup(&self, emergency_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectEmergencygroup {
         DeleteArchitectEmergencygroup::new(self.executor.clone(), emergency_group_id.into())
     }
@@ -29,6 +31,7 @@ impl ArchitectApi {
     #[doc = " `DELETE /api/v2/architect/grammars/{grammarId}` (deleteArchitectGrammar): see [`DeleteArchitectGrammar`]."]
     #[doc = ""]
     #[doc = " - `grammar_id`: grammar ID"]
+    #[inline]
     pub fn delete_architect_grammar(&self, grammar_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectGrammar {
         DeleteArchitectGrammar::new(self.executor.clone(), grammar_id.into())
     }
@@ -38,6 +41,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `grammar_id`: Grammar ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn delete_architect_grammar_language(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectGrammarLanguage {
         DeleteArchitectGrammarLanguage::new(self.executor.clone(), grammar_id.into(), language_code.into())
     }
@@ -47,6 +51,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `grammar_id`: Grammar ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn delete_architect_grammar_language_files_dtmf(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectGrammarLanguageFilesDtmf {
         DeleteArchitectGrammarLanguageFilesDtmf::new(self.executor.clone(), grammar_id.into(), language_code.into())
     }
@@ -56,6 +61,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `grammar_id`: Grammar ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn delete_architect_grammar_language_files_voice(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectGrammarLanguageFilesVoice {
         DeleteArchitectGrammarLanguageFilesVoice::new(self.executor.clone(), grammar_id.into(), language_code.into())
     }
@@ -64,6 +70,7 @@ impl ArchitectApi {
     #[doc = " `DELETE /api/v2/architect/ivrs/{ivrId}` (deleteArchitectIvr): see [`DeleteArchitectIvr`]."]
     #[doc = ""]
     #[doc = " - `ivr_id`: IVR id"]
+    #[inline]
     pub fn delete_architect_ivr(&self, ivr_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectIvr {
         DeleteArchitectIvr::new(self.executor.clone(), ivr_id.into())
     }
@@ -72,6 +79,7 @@ impl ArchitectApi {
     #[doc = " `DELETE /api/v2/architect/prompts/{promptId}` (deleteArchitectPrompt): see [`DeleteArchitectPrompt`]."]
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
+    #[inline]
     pub fn delete_architect_prompt(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectPrompt {
         DeleteArchitectPrompt::new(self.executor.clone(), prompt_id.into())
     }
@@ -81,6 +89,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn delete_architect_prompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectPromptResource {
         DeleteArchitectPromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
@@ -90,12 +99,14 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn delete_architect_prompt_resource_audio(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectPromptResourceAudio {
         DeleteArchitectPromptResourceAudio::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
     #[doc = " Batch-delete a list of prompts"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/architect/prompts` (deleteArchitectPrompts): see [`DeleteArchitectPrompts`]."]
+    #[inline]
     pub fn delete_architect_prompts(&self) -> DeleteArchitectPrompts {
         DeleteArchitectPrompts::new(self.executor.clone())
     }
@@ -104,6 +115,7 @@ impl ArchitectApi {
     #[doc = " `DELETE /api/v2/architect/schedules/{scheduleId}` (deleteArchitectSchedule): see [`DeleteArchitectSchedule`]."]
     #[doc = ""]
     #[doc = " - `schedule_id`: Schedule ID"]
+    #[inline]
     pub fn delete_architect_schedule(&self, schedule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectSchedule {
         DeleteArchitectSchedule::new(self.executor.clone(), schedule_id.into())
     }
@@ -112,6 +124,7 @@ impl ArchitectApi {
     #[doc = " `DELETE /api/v2/architect/schedulegroups/{scheduleGroupId}` (deleteArchitectSchedulegroup): see [`DeleteArchitectSchedulegroup`]."]
     #[doc = ""]
     #[doc = " - `schedule_group_id`: Schedule group ID"]
+    #[inline]
     pub fn delete_architect_schedulegroup(&self, schedule_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectSchedulegroup {
         DeleteArchitectSchedulegroup::new(self.executor.clone(), schedule_group_id.into())
     }
@@ -121,6 +134,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn delete_architect_systemprompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> DeleteArchitectSystempromptResource {
         DeleteArchitectSystempromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
@@ -129,6 +143,7 @@ impl ArchitectApi {
     #[doc = " `DELETE /api/v2/flows/{flowId}` (deleteFlow): see [`DeleteFlow`]."]
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID"]
+    #[inline]
     pub fn delete_flow(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFlow {
         DeleteFlow::new(self.executor.clone(), flow_id.into())
     }
@@ -137,12 +152,14 @@ impl ArchitectApi {
     #[doc = " `DELETE /api/v2/flows/{flowId}/instances/settings/loglevels` (deleteFlowInstancesSettingsLoglevels): see [`DeleteFlowInstancesSettingsLoglevels`]."]
     #[doc = ""]
     #[doc = " - `flow_id`: The flow id to delete the loglevel for"]
+    #[inline]
     pub fn delete_flow_instances_settings_loglevels(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFlowInstancesSettingsLoglevels {
         DeleteFlowInstancesSettingsLoglevels::new(self.executor.clone(), flow_id.into())
     }
     #[doc = " Batch-delete a list of flows"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/flows` (deleteFlows): see [`DeleteFlows`]."]
+    #[inline]
     pub fn delete_flows(&self) -> DeleteFlows {
         DeleteFlows::new(self.executor.clone())
     }
@@ -151,6 +168,7 @@ impl ArchitectApi {
     #[doc = " `DELETE /api/v2/flows/datatables/{datatableId}` (deleteFlowsDatatable): see [`DeleteFlowsDatatable`]."]
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
+    #[inline]
     pub fn delete_flows_datatable(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFlowsDatatable {
         DeleteFlowsDatatable::new(self.executor.clone(), datatable_id.into())
     }
@@ -160,12 +178,14 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
     #[doc = " - `row_id`: the key for the row"]
+    #[inline]
     pub fn delete_flows_datatable_row(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, row_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFlowsDatatableRow {
         DeleteFlowsDatatableRow::new(self.executor.clone(), datatable_id.into(), row_id.into())
     }
     #[doc = " Resets the org log level to default, base"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/flows/instances/settings/loglevels/default` (deleteFlowsInstancesSettingsLoglevelsDefault): see [`DeleteFlowsInstancesSettingsLoglevelsDefault`]."]
+    #[inline]
     pub fn delete_flows_instances_settings_loglevels_default(&self) -> DeleteFlowsInstancesSettingsLoglevelsDefault {
         DeleteFlowsInstancesSettingsLoglevelsDefault::new(self.executor.clone())
     }
@@ -174,42 +194,49 @@ impl ArchitectApi {
     #[doc = " `DELETE /api/v2/flows/milestones/{milestoneId}` (deleteFlowsMilestone): see [`DeleteFlowsMilestone`]."]
     #[doc = ""]
     #[doc = " - `milestone_id`: flow milestone ID"]
+    #[inline]
     pub fn delete_flows_milestone(&self, milestone_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFlowsMilestone {
         DeleteFlowsMilestone::new(self.executor.clone(), milestone_id.into())
     }
     #[doc = " Get Dependency Tracking objects that have a given display name"]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking` (getArchitectDependencytracking): see [`GetArchitectDependencytracking`]."]
+    #[inline]
     pub fn get_architect_dependencytracking(&self) -> GetArchitectDependencytracking {
         GetArchitectDependencytracking::new(self.executor.clone())
     }
     #[doc = " Get Dependency Tracking build status for an organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/build` (getArchitectDependencytrackingBuild): see [`GetArchitectDependencytrackingBuild`]."]
+    #[inline]
     pub fn get_architect_dependencytracking_build(&self) -> GetArchitectDependencytrackingBuild {
         GetArchitectDependencytrackingBuild::new(self.executor.clone())
     }
     #[doc = " Get resources that are consumed by a given Dependency Tracking object"]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/consumedresources` (getArchitectDependencytrackingConsumedresources): see [`GetArchitectDependencytrackingConsumedresources`]."]
+    #[inline]
     pub fn get_architect_dependencytracking_consumedresources(&self) -> GetArchitectDependencytrackingConsumedresources {
         GetArchitectDependencytrackingConsumedresources::new(self.executor.clone())
     }
     #[doc = " Get resources that consume a given Dependency Tracking object"]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/consumingresources` (getArchitectDependencytrackingConsumingresources): see [`GetArchitectDependencytrackingConsumingresources`]."]
+    #[inline]
     pub fn get_architect_dependencytracking_consumingresources(&self) -> GetArchitectDependencytrackingConsumingresources {
         GetArchitectDependencytrackingConsumingresources::new(self.executor.clone())
     }
     #[doc = " Get Dependency Tracking objects that consume deleted resources"]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/deletedresourceconsumers` (getArchitectDependencytrackingDeletedresourceconsumers): see [`GetArchitectDependencytrackingDeletedresourceconsumers`]."]
+    #[inline]
     pub fn get_architect_dependencytracking_deletedresourceconsumers(&self) -> GetArchitectDependencytrackingDeletedresourceconsumers {
         GetArchitectDependencytrackingDeletedresourceconsumers::new(self.executor.clone())
     }
     #[doc = " Get a Dependency Tracking object"]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/object` (getArchitectDependencytrackingObject): see [`GetArchitectDependencytrackingObject`]."]
+    #[inline]
     pub fn get_architect_dependencytracking_object(&self) -> GetArchitectDependencytrackingObject {
         GetArchitectDependencytrackingObject::new(self.executor.clone())
     }
@@ -218,18 +245,21 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/dependencytracking/types/{typeId}` (getArchitectDependencytrackingType): see [`GetArchitectDependencytrackingType`]."]
     #[doc = ""]
     #[doc = " - `type_id`: Type ID"]
+    #[inline]
     pub fn get_architect_dependencytracking_type(&self, type_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectDependencytrackingType {
         GetArchitectDependencytrackingType::new(self.executor.clone(), type_id.into())
     }
     #[doc = " Get Dependency Tracking types."]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/types` (getArchitectDependencytrackingTypes): see [`GetArchitectDependencytrackingTypes`]."]
+    #[inline]
     pub fn get_architect_dependencytracking_types(&self) -> GetArchitectDependencytrackingTypes {
         GetArchitectDependencytrackingTypes::new(self.executor.clone())
     }
     #[doc = " Get Dependency Tracking objects that depend on updated resources"]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/dependencytracking/updatedresourceconsumers` (getArchitectDependencytrackingUpdatedresourceconsumers): see [`GetArchitectDependencytrackingUpdatedresourceconsumers`]."]
+    #[inline]
     pub fn get_architect_dependencytracking_updatedresourceconsumers(&self) -> GetArchitectDependencytrackingUpdatedresourceconsumers {
         GetArchitectDependencytrackingUpdatedresourceconsumers::new(self.executor.clone())
     }
@@ -238,18 +268,21 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/emergencygroups/{emergencyGroupId}` (getArchitectEmergencygroup): see [`GetArchitectEmergencygroup`]."]
     #[doc = ""]
     #[doc = " - `emergency_group_id`: Emergency group ID"]
+    #[inline]
     pub fn get_architect_emergencygroup(&self, emergency_group_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectEmergencygroup {
         GetArchitectEmergencygroup::new(self.executor.clone(), emergency_group_id.into())
     }
     #[doc = " Get a list of emergency groups."]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/emergencygroups` (getArchitectEmergencygroups): see [`GetArchitectEmergencygroups`]."]
+    #[inline]
     pub fn get_architect_emergencygroups(&self) -> GetArchitectEmergencygroups {
         GetArchitectEmergencygroups::new(self.executor.clone())
     }
     #[doc = " Get a pageable list of basic emergency group objects filterable by query parameters."]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/emergencygroups/divisionviews` (getArchitectEmergencygroupsDivisionviews): see [`GetArchitectEmergencygroupsDivisionviews`]."]
+    #[inline]
     pub fn get_architect_emergencygroups_divisionviews(&self) -> GetArchitectEmergencygroupsDivisionviews {
         GetArchitectEmergencygroupsDivisionviews::new(self.executor.clone())
     }
@@ -258,6 +291,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/grammars/{grammarId}` (getArchitectGrammar): see [`GetArchitectGrammar`]."]
     #[doc = ""]
     #[doc = " - `grammar_id`: grammar ID"]
+    #[inline]
     pub fn get_architect_grammar(&self, grammar_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectGrammar {
         GetArchitectGrammar::new(self.executor.clone(), grammar_id.into())
     }
@@ -267,12 +301,14 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `grammar_id`: Grammar ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn get_architect_grammar_language(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> GetArchitectGrammarLanguage {
         GetArchitectGrammarLanguage::new(self.executor.clone(), grammar_id.into(), language_code.into())
     }
     #[doc = " Get a pageable list of grammars, filtered by query parameters"]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/grammars` (getArchitectGrammars): see [`GetArchitectGrammars`]."]
+    #[inline]
     pub fn get_architect_grammars(&self) -> GetArchitectGrammars {
         GetArchitectGrammars::new(self.executor.clone())
     }
@@ -281,6 +317,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/ivrs/{ivrId}` (getArchitectIvr): see [`GetArchitectIvr`]."]
     #[doc = ""]
     #[doc = " - `ivr_id`: IVR id"]
+    #[inline]
     pub fn get_architect_ivr(&self, ivr_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectIvr {
         GetArchitectIvr::new(self.executor.clone(), ivr_id.into())
     }
@@ -289,18 +326,21 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/ivrs/{ivrId}/identityresolution` (getArchitectIvrIdentityresolution): see [`GetArchitectIvrIdentityresolution`]."]
     #[doc = ""]
     #[doc = " - `ivr_id`: IVR id"]
+    #[inline]
     pub fn get_architect_ivr_identityresolution(&self, ivr_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectIvrIdentityresolution {
         GetArchitectIvrIdentityresolution::new(self.executor.clone(), ivr_id.into())
     }
     #[doc = " Get IVR configs."]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/ivrs` (getArchitectIvrs): see [`GetArchitectIvrs`]."]
+    #[inline]
     pub fn get_architect_ivrs(&self) -> GetArchitectIvrs {
         GetArchitectIvrs::new(self.executor.clone())
     }
     #[doc = " Get a pageable list of basic ivr configuration information objects filterable by query parameters."]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/ivrs/divisionviews` (getArchitectIvrsDivisionviews): see [`GetArchitectIvrsDivisionviews`]."]
+    #[inline]
     pub fn get_architect_ivrs_divisionviews(&self) -> GetArchitectIvrsDivisionviews {
         GetArchitectIvrsDivisionviews::new(self.executor.clone())
     }
@@ -309,6 +349,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/prompts/{promptId}` (getArchitectPrompt): see [`GetArchitectPrompt`]."]
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
+    #[inline]
     pub fn get_architect_prompt(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectPrompt {
         GetArchitectPrompt::new(self.executor.clone(), prompt_id.into())
     }
@@ -318,6 +359,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
     #[doc = " - `history_id`: History request ID"]
+    #[inline]
     pub fn get_architect_prompt_history_history_id(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, history_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectPromptHistoryHistoryId {
         GetArchitectPromptHistoryHistoryId::new(self.executor.clone(), prompt_id.into(), history_id.into())
     }
@@ -327,6 +369,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn get_architect_prompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> GetArchitectPromptResource {
         GetArchitectPromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
@@ -335,12 +378,14 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/prompts/{promptId}/resources` (getArchitectPromptResources): see [`GetArchitectPromptResources`]."]
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
+    #[inline]
     pub fn get_architect_prompt_resources(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectPromptResources {
         GetArchitectPromptResources::new(self.executor.clone(), prompt_id.into())
     }
     #[doc = " Get a pageable list of user prompts"]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/prompts` (getArchitectPrompts): see [`GetArchitectPrompts`]."]
+    #[inline]
     pub fn get_architect_prompts(&self) -> GetArchitectPrompts {
         GetArchitectPrompts::new(self.executor.clone())
     }
@@ -349,6 +394,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/schedules/{scheduleId}` (getArchitectSchedule): see [`GetArchitectSchedule`]."]
     #[doc = ""]
     #[doc = " - `schedule_id`: Schedule ID"]
+    #[inline]
     pub fn get_architect_schedule(&self, schedule_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSchedule {
         GetArchitectSchedule::new(self.executor.clone(), schedule_id.into())
     }
@@ -357,30 +403,35 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/schedulegroups/{scheduleGroupId}` (getArchitectSchedulegroup): see [`GetArchitectSchedulegroup`]."]
     #[doc = ""]
     #[doc = " - `schedule_group_id`: Schedule group ID"]
+    #[inline]
     pub fn get_architect_schedulegroup(&self, schedule_group_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSchedulegroup {
         GetArchitectSchedulegroup::new(self.executor.clone(), schedule_group_id.into())
     }
     #[doc = " Get a list of schedule groups."]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/schedulegroups` (getArchitectSchedulegroups): see [`GetArchitectSchedulegroups`]."]
+    #[inline]
     pub fn get_architect_schedulegroups(&self) -> GetArchitectSchedulegroups {
         GetArchitectSchedulegroups::new(self.executor.clone())
     }
     #[doc = " Get a pageable list of basic schedule group configuration information objects filterable by query parameters."]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/schedulegroups/divisionviews` (getArchitectSchedulegroupsDivisionviews): see [`GetArchitectSchedulegroupsDivisionviews`]."]
+    #[inline]
     pub fn get_architect_schedulegroups_divisionviews(&self) -> GetArchitectSchedulegroupsDivisionviews {
         GetArchitectSchedulegroupsDivisionviews::new(self.executor.clone())
     }
     #[doc = " Get a list of schedules."]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/schedules` (getArchitectSchedules): see [`GetArchitectSchedules`]."]
+    #[inline]
     pub fn get_architect_schedules(&self) -> GetArchitectSchedules {
         GetArchitectSchedules::new(self.executor.clone())
     }
     #[doc = " Get a pageable list of basic schedule configuration information objects filterable by query parameters."]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/schedules/divisionviews` (getArchitectSchedulesDivisionviews): see [`GetArchitectSchedulesDivisionviews`]."]
+    #[inline]
     pub fn get_architect_schedules_divisionviews(&self) -> GetArchitectSchedulesDivisionviews {
         GetArchitectSchedulesDivisionviews::new(self.executor.clone())
     }
@@ -389,6 +440,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/systemprompts/{promptId}` (getArchitectSystemprompt): see [`GetArchitectSystemprompt`]."]
     #[doc = ""]
     #[doc = " - `prompt_id`: promptId"]
+    #[inline]
     pub fn get_architect_systemprompt(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSystemprompt {
         GetArchitectSystemprompt::new(self.executor.clone(), prompt_id.into())
     }
@@ -398,6 +450,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: promptId"]
     #[doc = " - `history_id`: History request ID"]
+    #[inline]
     pub fn get_architect_systemprompt_history_history_id(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, history_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSystempromptHistoryHistoryId {
         GetArchitectSystempromptHistoryHistoryId::new(self.executor.clone(), prompt_id.into(), history_id.into())
     }
@@ -407,6 +460,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn get_architect_systemprompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSystempromptResource {
         GetArchitectSystempromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
@@ -415,12 +469,14 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/architect/systemprompts/{promptId}/resources` (getArchitectSystempromptResources): see [`GetArchitectSystempromptResources`]."]
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
+    #[inline]
     pub fn get_architect_systemprompt_resources(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> GetArchitectSystempromptResources {
         GetArchitectSystempromptResources::new(self.executor.clone(), prompt_id.into())
     }
     #[doc = " Get System Prompts"]
     #[doc = ""]
     #[doc = " `GET /api/v2/architect/systemprompts` (getArchitectSystemprompts): see [`GetArchitectSystemprompts`]."]
+    #[inline]
     pub fn get_architect_systemprompts(&self) -> GetArchitectSystemprompts {
         GetArchitectSystemprompts::new(self.executor.clone())
     }
@@ -429,6 +485,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/{flowId}` (getFlow): see [`GetFlow`]."]
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID"]
+    #[inline]
     pub fn get_flow(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> GetFlow {
         GetFlow::new(self.executor.clone(), flow_id.into())
     }
@@ -438,6 +495,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID"]
     #[doc = " - `history_id`: History request ID"]
+    #[inline]
     pub fn get_flow_history_history_id(&self, flow_id: impl ::std::convert::Into<::std::string::String>, history_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowHistoryHistoryId {
         GetFlowHistoryHistoryId::new(self.executor.clone(), flow_id.into(), history_id.into())
     }
@@ -446,6 +504,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/{flowId}/instances/settings/loglevels` (getFlowInstancesSettingsLoglevels): see [`GetFlowInstancesSettingsLoglevels`]."]
     #[doc = ""]
     #[doc = " - `flow_id`: The flow id to get the loglevel for"]
+    #[inline]
     pub fn get_flow_instances_settings_loglevels(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowInstancesSettingsLoglevels {
         GetFlowInstancesSettingsLoglevels::new(self.executor.clone(), flow_id.into())
     }
@@ -454,6 +513,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/{flowId}/latestconfiguration` (getFlowLatestconfiguration): see [`GetFlowLatestconfiguration`]."]
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID"]
+    #[inline]
     pub fn get_flow_latestconfiguration(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowLatestconfiguration {
         GetFlowLatestconfiguration::new(self.executor.clone(), flow_id.into())
     }
@@ -463,6 +523,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID"]
     #[doc = " - `version_id`: Version ID"]
+    #[inline]
     pub fn get_flow_version(&self, flow_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersion {
         GetFlowVersion::new(self.executor.clone(), flow_id.into(), version_id.into())
     }
@@ -472,6 +533,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID"]
     #[doc = " - `version_id`: Version ID"]
+    #[inline]
     pub fn get_flow_version_configuration(&self, flow_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersionConfiguration {
         GetFlowVersionConfiguration::new(self.executor.clone(), flow_id.into(), version_id.into())
     }
@@ -481,6 +543,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID."]
     #[doc = " - `version_id`: Version ID."]
+    #[inline]
     pub fn get_flow_version_health(&self, flow_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersionHealth {
         GetFlowVersionHealth::new(self.executor.clone(), flow_id.into(), version_id.into())
     }
@@ -491,6 +554,7 @@ impl ArchitectApi {
     #[doc = " - `flow_id`: Flow ID."]
     #[doc = " - `version_id`: Version ID."]
     #[doc = " - `intent_id`: Intent ID."]
+    #[inline]
     pub fn get_flow_version_intent_health(&self, flow_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, intent_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersionIntentHealth {
         GetFlowVersionIntentHealth::new(self.executor.clone(), flow_id.into(), version_id.into(), intent_id.into())
     }
@@ -502,6 +566,7 @@ impl ArchitectApi {
     #[doc = " - `version_id`: Version ID."]
     #[doc = " - `intent_id`: Intent ID."]
     #[doc = " - `utterance_id`: Utterance ID."]
+    #[inline]
     pub fn get_flow_version_intent_utterance_health(&self, flow_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, intent_id: impl ::std::convert::Into<::std::string::String>, utterance_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersionIntentUtteranceHealth {
         GetFlowVersionIntentUtteranceHealth::new(self.executor.clone(), flow_id.into(), version_id.into(), intent_id.into(), utterance_id.into())
     }
@@ -510,12 +575,14 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/{flowId}/versions` (getFlowVersions): see [`GetFlowVersions`]."]
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID"]
+    #[inline]
     pub fn get_flow_versions(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowVersions {
         GetFlowVersions::new(self.executor.clone(), flow_id.into())
     }
     #[doc = " Get a pageable list of flows, filtered by query parameters"]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows` (getFlows): see [`GetFlows`]."]
+    #[inline]
     pub fn get_flows(&self) -> GetFlows {
         GetFlows::new(self.executor.clone())
     }
@@ -524,6 +591,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/datatables/{datatableId}` (getFlowsDatatable): see [`GetFlowsDatatable`]."]
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
+    #[inline]
     pub fn get_flows_datatable(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatable {
         GetFlowsDatatable::new(self.executor.clone(), datatable_id.into())
     }
@@ -533,6 +601,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
     #[doc = " - `export_job_id`: id of export job"]
+    #[inline]
     pub fn get_flows_datatable_export_job(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, export_job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatableExportJob {
         GetFlowsDatatableExportJob::new(self.executor.clone(), datatable_id.into(), export_job_id.into())
     }
@@ -542,6 +611,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
     #[doc = " - `import_job_id`: id of import job"]
+    #[inline]
     pub fn get_flows_datatable_import_job(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatableImportJob {
         GetFlowsDatatableImportJob::new(self.executor.clone(), datatable_id.into(), import_job_id.into())
     }
@@ -550,6 +620,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/datatables/{datatableId}/import/jobs` (getFlowsDatatableImportJobs): see [`GetFlowsDatatableImportJobs`]."]
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
+    #[inline]
     pub fn get_flows_datatable_import_jobs(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatableImportJobs {
         GetFlowsDatatableImportJobs::new(self.executor.clone(), datatable_id.into())
     }
@@ -559,6 +630,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
     #[doc = " - `row_id`: The key for the row"]
+    #[inline]
     pub fn get_flows_datatable_row(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, row_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatableRow {
         GetFlowsDatatableRow::new(self.executor.clone(), datatable_id.into(), row_id.into())
     }
@@ -567,12 +639,14 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/datatables/{datatableId}/rows` (getFlowsDatatableRows): see [`GetFlowsDatatableRows`]."]
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
+    #[inline]
     pub fn get_flows_datatable_rows(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatableRows {
         GetFlowsDatatableRows::new(self.executor.clone(), datatable_id.into())
     }
     #[doc = " Retrieve a list of datatables for the org"]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables` (getFlowsDatatables): see [`GetFlowsDatatables`]."]
+    #[inline]
     pub fn get_flows_datatables(&self) -> GetFlowsDatatables {
         GetFlowsDatatables::new(self.executor.clone())
     }
@@ -581,18 +655,21 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/datatables/divisionviews/{datatableId}` (getFlowsDatatablesDivisionview): see [`GetFlowsDatatablesDivisionview`]."]
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
+    #[inline]
     pub fn get_flows_datatables_divisionview(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsDatatablesDivisionview {
         GetFlowsDatatablesDivisionview::new(self.executor.clone(), datatable_id.into())
     }
     #[doc = " Retrieve a list of datatables for the org"]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/datatables/divisionviews` (getFlowsDatatablesDivisionviews): see [`GetFlowsDatatablesDivisionviews`]."]
+    #[inline]
     pub fn get_flows_datatables_divisionviews(&self) -> GetFlowsDatatablesDivisionviews {
         GetFlowsDatatablesDivisionviews::new(self.executor.clone())
     }
     #[doc = " Get a pageable list of basic flow information objects filterable by query parameters."]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/divisionviews` (getFlowsDivisionviews): see [`GetFlowsDivisionviews`]."]
+    #[inline]
     pub fn get_flows_divisionviews(&self) -> GetFlowsDivisionviews {
         GetFlowsDivisionviews::new(self.executor.clone())
     }
@@ -601,6 +678,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/executions/{flowExecutionId}` (getFlowsExecution): see [`GetFlowsExecution`]."]
     #[doc = ""]
     #[doc = " - `flow_execution_id`: flow execution ID"]
+    #[inline]
     pub fn get_flows_execution(&self, flow_execution_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsExecution {
         GetFlowsExecution::new(self.executor.clone(), flow_execution_id.into())
     }
@@ -609,6 +687,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/export/jobs/{jobId}` (getFlowsExportJob): see [`GetFlowsExportJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: Job ID"]
+    #[inline]
     pub fn get_flows_export_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsExportJob {
         GetFlowsExportJob::new(self.executor.clone(), job_id.into())
     }
@@ -617,6 +696,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/instances/{instanceId}` (getFlowsInstance): see [`GetFlowsInstance`]."]
     #[doc = ""]
     #[doc = " - `instance_id`: Instance ID"]
+    #[inline]
     pub fn get_flows_instance(&self, instance_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsInstance {
         GetFlowsInstance::new(self.executor.clone(), instance_id.into())
     }
@@ -625,36 +705,42 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/instances/jobs/{jobId}` (getFlowsInstancesJob): see [`GetFlowsInstancesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: The asynchronous job ID"]
+    #[inline]
     pub fn get_flows_instances_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsInstancesJob {
         GetFlowsInstancesJob::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Retrieve a list of capabilities that the org can use to query for execution data"]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/querycapabilities` (getFlowsInstancesQuerycapabilities): see [`GetFlowsInstancesQuerycapabilities`]."]
+    #[inline]
     pub fn get_flows_instances_querycapabilities(&self) -> GetFlowsInstancesQuerycapabilities {
         GetFlowsInstancesQuerycapabilities::new(self.executor.clone())
     }
     #[doc = " Get the execution history enabled setting."]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/settings/executiondata` (getFlowsInstancesSettingsExecutiondata): see [`GetFlowsInstancesSettingsExecutiondata`]."]
+    #[inline]
     pub fn get_flows_instances_settings_executiondata(&self) -> GetFlowsInstancesSettingsExecutiondata {
         GetFlowsInstancesSettingsExecutiondata::new(self.executor.clone())
     }
     #[doc = " Retrieve a list of LogLevels for the organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/settings/loglevels` (getFlowsInstancesSettingsLoglevels): see [`GetFlowsInstancesSettingsLoglevels`]."]
+    #[inline]
     pub fn get_flows_instances_settings_loglevels(&self) -> GetFlowsInstancesSettingsLoglevels {
         GetFlowsInstancesSettingsLoglevels::new(self.executor.clone())
     }
     #[doc = " Gets the available flow log level characteristics for this organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/settings/loglevels/characteristics` (getFlowsInstancesSettingsLoglevelsCharacteristics): see [`GetFlowsInstancesSettingsLoglevelsCharacteristics`]."]
+    #[inline]
     pub fn get_flows_instances_settings_loglevels_characteristics(&self) -> GetFlowsInstancesSettingsLoglevelsCharacteristics {
         GetFlowsInstancesSettingsLoglevelsCharacteristics::new(self.executor.clone())
     }
     #[doc = " Returns the flow default log level."]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/instances/settings/loglevels/default` (getFlowsInstancesSettingsLoglevelsDefault): see [`GetFlowsInstancesSettingsLoglevelsDefault`]."]
+    #[inline]
     pub fn get_flows_instances_settings_loglevels_default(&self) -> GetFlowsInstancesSettingsLoglevelsDefault {
         GetFlowsInstancesSettingsLoglevelsDefault::new(self.executor.clone())
     }
@@ -663,12 +749,14 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/jobs/{jobId}` (getFlowsJob): see [`GetFlowsJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: Job ID"]
+    #[inline]
     pub fn get_flows_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsJob {
         GetFlowsJob::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Look up flows by ID"]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/lookup` (getFlowsLookup): see [`GetFlowsLookup`]."]
+    #[inline]
     pub fn get_flows_lookup(&self) -> GetFlowsLookup {
         GetFlowsLookup::new(self.executor.clone())
     }
@@ -677,18 +765,21 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/milestones/{milestoneId}` (getFlowsMilestone): see [`GetFlowsMilestone`]."]
     #[doc = ""]
     #[doc = " - `milestone_id`: flow milestone ID"]
+    #[inline]
     pub fn get_flows_milestone(&self, milestone_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsMilestone {
         GetFlowsMilestone::new(self.executor.clone(), milestone_id.into())
     }
     #[doc = " Get a pageable list of flow milestones, filtered by query parameters"]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/milestones` (getFlowsMilestones): see [`GetFlowsMilestones`]."]
+    #[inline]
     pub fn get_flows_milestones(&self) -> GetFlowsMilestones {
         GetFlowsMilestones::new(self.executor.clone())
     }
     #[doc = " Get a pageable list of basic flow milestone information objects filterable by query parameters."]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/milestones/divisionviews` (getFlowsMilestonesDivisionviews): see [`GetFlowsMilestonesDivisionviews`]."]
+    #[inline]
     pub fn get_flows_milestones_divisionviews(&self) -> GetFlowsMilestonesDivisionviews {
         GetFlowsMilestonesDivisionviews::new(self.executor.clone())
     }
@@ -697,18 +788,21 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/outcomes/{flowOutcomeId}` (getFlowsOutcome): see [`GetFlowsOutcome`]."]
     #[doc = ""]
     #[doc = " - `flow_outcome_id`: flow outcome ID"]
+    #[inline]
     pub fn get_flows_outcome(&self, flow_outcome_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsOutcome {
         GetFlowsOutcome::new(self.executor.clone(), flow_outcome_id.into())
     }
     #[doc = " Get a pageable list of flow outcomes, filtered by query parameters"]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/outcomes` (getFlowsOutcomes): see [`GetFlowsOutcomes`]."]
+    #[inline]
     pub fn get_flows_outcomes(&self) -> GetFlowsOutcomes {
         GetFlowsOutcomes::new(self.executor.clone())
     }
     #[doc = " Get a pageable list of basic flow outcome information objects filterable by query parameters."]
     #[doc = ""]
     #[doc = " `GET /api/v2/flows/outcomes/divisionviews` (getFlowsOutcomesDivisionviews): see [`GetFlowsOutcomesDivisionviews`]."]
+    #[inline]
     pub fn get_flows_outcomes_divisionviews(&self) -> GetFlowsOutcomesDivisionviews {
         GetFlowsOutcomesDivisionviews::new(self.executor.clone())
     }
@@ -717,6 +811,7 @@ impl ArchitectApi {
     #[doc = " `GET /api/v2/flows/validate/jobs/{jobId}` (getFlowsValidateJob): see [`GetFlowsValidateJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: Job ID"]
+    #[inline]
     pub fn get_flows_validate_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetFlowsValidateJob {
         GetFlowsValidateJob::new(self.executor.clone(), job_id.into())
     }
@@ -725,6 +820,7 @@ impl ArchitectApi {
     #[doc = " `PATCH /api/v2/architect/grammars/{grammarId}` (patchArchitectGrammar): see [`PatchArchitectGrammar`]."]
     #[doc = ""]
     #[doc = " - `grammar_id`: grammar ID"]
+    #[inline]
     pub fn patch_architect_grammar(&self, grammar_id: impl ::std::convert::Into<::std::string::String>) -> PatchArchitectGrammar {
         PatchArchitectGrammar::new(self.executor.clone(), grammar_id.into())
     }
@@ -734,6 +830,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `grammar_id`: Grammar ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn patch_architect_grammar_language(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> PatchArchitectGrammarLanguage {
         PatchArchitectGrammarLanguage::new(self.executor.clone(), grammar_id.into(), language_code.into())
     }
@@ -742,18 +839,21 @@ impl ArchitectApi {
     #[doc = " `PATCH /api/v2/flows/instances/settings/executiondata` (patchFlowsInstancesSettingsExecutiondata): see [`PatchFlowsInstancesSettingsExecutiondata`]."]
     #[doc = ""]
     #[doc = " - `body`: New Execution Data Setting"]
+    #[inline]
     pub fn patch_flows_instances_settings_executiondata(&self, body: ::models::ExecutionDataSettingsRequest) -> PatchFlowsInstancesSettingsExecutiondata {
         PatchFlowsInstancesSettingsExecutiondata::new(self.executor.clone(), body)
     }
     #[doc = " Rebuild Dependency Tracking data for an organization"]
     #[doc = ""]
     #[doc = " `POST /api/v2/architect/dependencytracking/build` (postArchitectDependencytrackingBuild): see [`PostArchitectDependencytrackingBuild`]."]
+    #[inline]
     pub fn post_architect_dependencytracking_build(&self) -> PostArchitectDependencytrackingBuild {
         PostArchitectDependencytrackingBuild::new(self.executor.clone())
     }
     #[doc = " Creates a new emergency group"]
     #[doc = ""]
     #[doc = " `POST /api/v2/architect/emergencygroups` (postArchitectEmergencygroups): see [`PostArchitectEmergencygroups`]."]
+    #[inline]
     pub fn post_architect_emergencygroups(&self, body: ::models::EmergencyGroup) -> PostArchitectEmergencygroups {
         PostArchitectEmergencygroups::new(self.executor.clone(), body)
     }
@@ -763,6 +863,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `grammar_id`: Grammar ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn post_architect_grammar_language_files_dtmf(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::GrammarFileUploadRequest) -> PostArchitectGrammarLanguageFilesDtmf {
         PostArchitectGrammarLanguageFilesDtmf::new(self.executor.clone(), grammar_id.into(), language_code.into(), body)
     }
@@ -772,6 +873,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `grammar_id`: Grammar ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn post_architect_grammar_language_files_voice(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::GrammarFileUploadRequest) -> PostArchitectGrammarLanguageFilesVoice {
         PostArchitectGrammarLanguageFilesVoice::new(self.executor.clone(), grammar_id.into(), language_code.into(), body)
     }
@@ -780,18 +882,21 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/architect/grammars/{grammarId}/languages` (postArchitectGrammarLanguages): see [`PostArchitectGrammarLanguages`]."]
     #[doc = ""]
     #[doc = " - `grammar_id`: Grammar ID"]
+    #[inline]
     pub fn post_architect_grammar_languages(&self, grammar_id: impl ::std::convert::Into<::std::string::String>, body: ::models::GrammarLanguage) -> PostArchitectGrammarLanguages {
         PostArchitectGrammarLanguages::new(self.executor.clone(), grammar_id.into(), body)
     }
     #[doc = " Create a new grammar"]
     #[doc = ""]
     #[doc = " `POST /api/v2/architect/grammars` (postArchitectGrammars): see [`PostArchitectGrammars`]."]
+    #[inline]
     pub fn post_architect_grammars(&self, body: ::models::Grammar) -> PostArchitectGrammars {
         PostArchitectGrammars::new(self.executor.clone(), body)
     }
     #[doc = " Create IVR config."]
     #[doc = ""]
     #[doc = " `POST /api/v2/architect/ivrs` (postArchitectIvrs): see [`PostArchitectIvrs`]."]
+    #[inline]
     pub fn post_architect_ivrs(&self, body: ::models::IVR) -> PostArchitectIvrs {
         PostArchitectIvrs::new(self.executor.clone(), body)
     }
@@ -800,6 +905,7 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/architect/prompts/{promptId}/history` (postArchitectPromptHistory): see [`PostArchitectPromptHistory`]."]
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
+    #[inline]
     pub fn post_architect_prompt_history(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> PostArchitectPromptHistory {
         PostArchitectPromptHistory::new(self.executor.clone(), prompt_id.into())
     }
@@ -809,6 +915,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn post_architect_prompt_resource_uploads(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> PostArchitectPromptResourceUploads {
         PostArchitectPromptResourceUploads::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
@@ -817,24 +924,28 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/architect/prompts/{promptId}/resources` (postArchitectPromptResources): see [`PostArchitectPromptResources`]."]
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
+    #[inline]
     pub fn post_architect_prompt_resources(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PromptAssetCreate) -> PostArchitectPromptResources {
         PostArchitectPromptResources::new(self.executor.clone(), prompt_id.into(), body)
     }
     #[doc = " Create a new user prompt"]
     #[doc = ""]
     #[doc = " `POST /api/v2/architect/prompts` (postArchitectPrompts): see [`PostArchitectPrompts`]."]
+    #[inline]
     pub fn post_architect_prompts(&self, body: ::models::Prompt) -> PostArchitectPrompts {
         PostArchitectPrompts::new(self.executor.clone(), body)
     }
     #[doc = " Creates a new schedule group"]
     #[doc = ""]
     #[doc = " `POST /api/v2/architect/schedulegroups` (postArchitectSchedulegroups): see [`PostArchitectSchedulegroups`]."]
+    #[inline]
     pub fn post_architect_schedulegroups(&self, body: ::models::ScheduleGroup) -> PostArchitectSchedulegroups {
         PostArchitectSchedulegroups::new(self.executor.clone(), body)
     }
     #[doc = " Create a new schedule."]
     #[doc = ""]
     #[doc = " `POST /api/v2/architect/schedules` (postArchitectSchedules): see [`PostArchitectSchedules`]."]
+    #[inline]
     pub fn post_architect_schedules(&self, body: ::models::Schedule) -> PostArchitectSchedules {
         PostArchitectSchedules::new(self.executor.clone(), body)
     }
@@ -843,6 +954,7 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/history` (postArchitectSystempromptHistory): see [`PostArchitectSystempromptHistory`]."]
     #[doc = ""]
     #[doc = " - `prompt_id`: promptId"]
+    #[inline]
     pub fn post_architect_systemprompt_history(&self, prompt_id: impl ::std::convert::Into<::std::string::String>) -> PostArchitectSystempromptHistory {
         PostArchitectSystempromptHistory::new(self.executor.clone(), prompt_id.into())
     }
@@ -852,6 +964,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn post_architect_systemprompt_resource_uploads(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>) -> PostArchitectSystempromptResourceUploads {
         PostArchitectSystempromptResourceUploads::new(self.executor.clone(), prompt_id.into(), language_code.into())
     }
@@ -860,6 +973,7 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/architect/systemprompts/{promptId}/resources` (postArchitectSystempromptResources): see [`PostArchitectSystempromptResources`]."]
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
+    #[inline]
     pub fn post_architect_systemprompt_resources(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SystemPromptAsset) -> PostArchitectSystempromptResources {
         PostArchitectSystempromptResources::new(self.executor.clone(), prompt_id.into(), body)
     }
@@ -868,6 +982,7 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/flows/{flowId}/history` (postFlowHistory): see [`PostFlowHistory`]."]
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID"]
+    #[inline]
     pub fn post_flow_history(&self, flow_id: impl ::std::convert::Into<::std::string::String>) -> PostFlowHistory {
         PostFlowHistory::new(self.executor.clone(), flow_id.into())
     }
@@ -877,6 +992,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `flow_id`: The flow id to set the loglevel for"]
     #[doc = " - `body`: New LogLevel settings"]
+    #[inline]
     pub fn post_flow_instances_settings_loglevels(&self, flow_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FlowLogLevelRequest) -> PostFlowInstancesSettingsLoglevels {
         PostFlowInstancesSettingsLoglevels::new(self.executor.clone(), flow_id.into(), body)
     }
@@ -885,48 +1001,56 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/flows/{flowId}/versions` (postFlowVersions): see [`PostFlowVersions`]."]
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID"]
+    #[inline]
     pub fn post_flow_versions(&self, flow_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostFlowVersions {
         PostFlowVersions::new(self.executor.clone(), flow_id.into(), body)
     }
     #[doc = " Create flow"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows` (postFlows): see [`PostFlows`]."]
+    #[inline]
     pub fn post_flows(&self, body: ::models::Flow) -> PostFlows {
         PostFlows::new(self.executor.clone(), body)
     }
     #[doc = " Check-in flow"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/checkin` (postFlowsActionsCheckin): see [`PostFlowsActionsCheckin`]."]
+    #[inline]
     pub fn post_flows_actions_checkin(&self) -> PostFlowsActionsCheckin {
         PostFlowsActionsCheckin::new(self.executor.clone())
     }
     #[doc = " Check-out flow"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/checkout` (postFlowsActionsCheckout): see [`PostFlowsActionsCheckout`]."]
+    #[inline]
     pub fn post_flows_actions_checkout(&self) -> PostFlowsActionsCheckout {
         PostFlowsActionsCheckout::new(self.executor.clone())
     }
     #[doc = " Deactivate flow"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/deactivate` (postFlowsActionsDeactivate): see [`PostFlowsActionsDeactivate`]."]
+    #[inline]
     pub fn post_flows_actions_deactivate(&self) -> PostFlowsActionsDeactivate {
         PostFlowsActionsDeactivate::new(self.executor.clone())
     }
     #[doc = " Publish flow"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/publish` (postFlowsActionsPublish): see [`PostFlowsActionsPublish`]."]
+    #[inline]
     pub fn post_flows_actions_publish(&self) -> PostFlowsActionsPublish {
         PostFlowsActionsPublish::new(self.executor.clone())
     }
     #[doc = " Revert flow"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/revert` (postFlowsActionsRevert): see [`PostFlowsActionsRevert`]."]
+    #[inline]
     pub fn post_flows_actions_revert(&self) -> PostFlowsActionsRevert {
         PostFlowsActionsRevert::new(self.executor.clone())
     }
     #[doc = " Unlock flow"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/actions/unlock` (postFlowsActionsUnlock): see [`PostFlowsActionsUnlock`]."]
+    #[inline]
     pub fn post_flows_actions_unlock(&self) -> PostFlowsActionsUnlock {
         PostFlowsActionsUnlock::new(self.executor.clone())
     }
@@ -935,6 +1059,7 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/flows/datatables/{datatableId}/export/jobs` (postFlowsDatatableExportJobs): see [`PostFlowsDatatableExportJobs`]."]
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
+    #[inline]
     pub fn post_flows_datatable_export_jobs(&self, datatable_id: impl ::std::convert::Into<::std::string::String>) -> PostFlowsDatatableExportJobs {
         PostFlowsDatatableExportJobs::new(self.executor.clone(), datatable_id.into())
     }
@@ -944,6 +1069,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
     #[doc = " - `body`: import job information"]
+    #[inline]
     pub fn post_flows_datatable_import_csv_jobs(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataTableImportJob) -> PostFlowsDatatableImportCsvJobs {
         PostFlowsDatatableImportCsvJobs::new(self.executor.clone(), datatable_id.into(), body)
     }
@@ -954,6 +1080,7 @@ impl ArchitectApi {
     #[doc = " - `datatable_id`: id of datatable"]
     #[doc = " - `body`: import job information"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_flows_datatable_import_jobs(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataTableImportJob) -> PostFlowsDatatableImportJobs {
         PostFlowsDatatableImportJobs::new(self.executor.clone(), datatable_id.into(), body)
     }
@@ -962,6 +1089,7 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/flows/datatables/{datatableId}/rows` (postFlowsDatatableRows): see [`PostFlowsDatatableRows`]."]
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
+    #[inline]
     pub fn post_flows_datatable_rows(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostFlowsDatatableRows {
         PostFlowsDatatableRows::new(self.executor.clone(), datatable_id.into(), body)
     }
@@ -970,18 +1098,21 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/flows/datatables` (postFlowsDatatables): see [`PostFlowsDatatables`]."]
     #[doc = ""]
     #[doc = " - `body`: datatable json-schema"]
+    #[inline]
     pub fn post_flows_datatables(&self, body: ::models::DataTable) -> PostFlowsDatatables {
         PostFlowsDatatables::new(self.executor.clone(), body)
     }
     #[doc = " Launch an instance of a flow definition, for flow types that support it such as the 'workflow' type."]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/executions` (postFlowsExecutions): see [`PostFlowsExecutions`]."]
+    #[inline]
     pub fn post_flows_executions(&self, body: ::models::FlowExecutionLaunchRequest) -> PostFlowsExecutions {
         PostFlowsExecutions::new(self.executor.clone(), body)
     }
     #[doc = " Register Architect Export Job"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/export/jobs` (postFlowsExportJobs): see [`PostFlowsExportJobs`]."]
+    #[inline]
     pub fn post_flows_export_jobs(&self, body: ::models::RegisterArchitectExportJob) -> PostFlowsExportJobs {
         PostFlowsExportJobs::new(self.executor.clone(), body)
     }
@@ -990,36 +1121,42 @@ impl ArchitectApi {
     #[doc = " `POST /api/v2/flows/instances/jobs` (postFlowsInstancesJobs): see [`PostFlowsInstancesJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: Requested Flow Ids"]
+    #[inline]
     pub fn post_flows_instances_jobs(&self, body: ::models::ExecutionDataRequest) -> PostFlowsInstancesJobs {
         PostFlowsInstancesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query the database of existing flow histories to look for particular flow criteria"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/instances/query` (postFlowsInstancesQuery): see [`PostFlowsInstancesQuery`]."]
+    #[inline]
     pub fn post_flows_instances_query(&self, body: ::models::CriteriaQuery) -> PostFlowsInstancesQuery {
         PostFlowsInstancesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Register Architect Job. Returns a URL where a file, such as an Architect flow YAML file, can be PUT which will then initiate the job."]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/jobs` (postFlowsJobs): see [`PostFlowsJobs`]."]
+    #[inline]
     pub fn post_flows_jobs(&self) -> PostFlowsJobs {
         PostFlowsJobs::new(self.executor.clone())
     }
     #[doc = " Create a flow milestone"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/milestones` (postFlowsMilestones): see [`PostFlowsMilestones`]."]
+    #[inline]
     pub fn post_flows_milestones(&self) -> PostFlowsMilestones {
         PostFlowsMilestones::new(self.executor.clone())
     }
     #[doc = " Create a flow outcome"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/outcomes` (postFlowsOutcomes): see [`PostFlowsOutcomes`]."]
+    #[inline]
     pub fn post_flows_outcomes(&self) -> PostFlowsOutcomes {
         PostFlowsOutcomes::new(self.executor.clone())
     }
     #[doc = " Register Architect Validate Job"]
     #[doc = ""]
     #[doc = " `POST /api/v2/flows/validate/jobs` (postFlowsValidateJobs): see [`PostFlowsValidateJobs`]."]
+    #[inline]
     pub fn post_flows_validate_jobs(&self, body: ::models::RegisterArchitectValidateJob) -> PostFlowsValidateJobs {
         PostFlowsValidateJobs::new(self.executor.clone(), body)
     }
@@ -1028,6 +1165,7 @@ impl ArchitectApi {
     #[doc = " `PUT /api/v2/architect/emergencygroups/{emergencyGroupId}` (putArchitectEmergencygroup): see [`PutArchitectEmergencygroup`]."]
     #[doc = ""]
     #[doc = " - `emergency_group_id`: Emergency group ID"]
+    #[inline]
     pub fn put_architect_emergencygroup(&self, emergency_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EmergencyGroup) -> PutArchitectEmergencygroup {
         PutArchitectEmergencygroup::new(self.executor.clone(), emergency_group_id.into(), body)
     }
@@ -1036,6 +1174,7 @@ impl ArchitectApi {
     #[doc = " `PUT /api/v2/architect/ivrs/{ivrId}` (putArchitectIvr): see [`PutArchitectIvr`]."]
     #[doc = ""]
     #[doc = " - `ivr_id`: IVR id"]
+    #[inline]
     pub fn put_architect_ivr(&self, ivr_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IVR) -> PutArchitectIvr {
         PutArchitectIvr::new(self.executor.clone(), ivr_id.into(), body)
     }
@@ -1044,6 +1183,7 @@ impl ArchitectApi {
     #[doc = " `PUT /api/v2/architect/ivrs/{ivrId}/identityresolution` (putArchitectIvrIdentityresolution): see [`PutArchitectIvrIdentityresolution`]."]
     #[doc = ""]
     #[doc = " - `ivr_id`: IVR id"]
+    #[inline]
     pub fn put_architect_ivr_identityresolution(&self, ivr_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IVRIdentityResolutionConfig) -> PutArchitectIvrIdentityresolution {
         PutArchitectIvrIdentityresolution::new(self.executor.clone(), ivr_id.into(), body)
     }
@@ -1052,6 +1192,7 @@ impl ArchitectApi {
     #[doc = " `PUT /api/v2/architect/prompts/{promptId}` (putArchitectPrompt): see [`PutArchitectPrompt`]."]
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
+    #[inline]
     pub fn put_architect_prompt(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Prompt) -> PutArchitectPrompt {
         PutArchitectPrompt::new(self.executor.clone(), prompt_id.into(), body)
     }
@@ -1061,6 +1202,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn put_architect_prompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::PromptAsset) -> PutArchitectPromptResource {
         PutArchitectPromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into(), body)
     }
@@ -1069,6 +1211,7 @@ impl ArchitectApi {
     #[doc = " `PUT /api/v2/architect/schedules/{scheduleId}` (putArchitectSchedule): see [`PutArchitectSchedule`]."]
     #[doc = ""]
     #[doc = " - `schedule_id`: Schedule ID"]
+    #[inline]
     pub fn put_architect_schedule(&self, schedule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Schedule) -> PutArchitectSchedule {
         PutArchitectSchedule::new(self.executor.clone(), schedule_id.into(), body)
     }
@@ -1077,6 +1220,7 @@ impl ArchitectApi {
     #[doc = " `PUT /api/v2/architect/schedulegroups/{scheduleGroupId}` (putArchitectSchedulegroup): see [`PutArchitectSchedulegroup`]."]
     #[doc = ""]
     #[doc = " - `schedule_group_id`: Schedule group ID"]
+    #[inline]
     pub fn put_architect_schedulegroup(&self, schedule_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScheduleGroup) -> PutArchitectSchedulegroup {
         PutArchitectSchedulegroup::new(self.executor.clone(), schedule_group_id.into(), body)
     }
@@ -1086,6 +1230,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `prompt_id`: Prompt ID"]
     #[doc = " - `language_code`: Language"]
+    #[inline]
     pub fn put_architect_systemprompt_resource(&self, prompt_id: impl ::std::convert::Into<::std::string::String>, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::SystemPromptAsset) -> PutArchitectSystempromptResource {
         PutArchitectSystempromptResource::new(self.executor.clone(), prompt_id.into(), language_code.into(), body)
     }
@@ -1094,6 +1239,7 @@ impl ArchitectApi {
     #[doc = " `PUT /api/v2/flows/{flowId}` (putFlow): see [`PutFlow`]."]
     #[doc = ""]
     #[doc = " - `flow_id`: Flow ID"]
+    #[inline]
     pub fn put_flow(&self, flow_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Flow) -> PutFlow {
         PutFlow::new(self.executor.clone(), flow_id.into(), body)
     }
@@ -1103,6 +1249,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `flow_id`: The flow id to edit the loglevel for"]
     #[doc = " - `body`: New LogLevel settings"]
+    #[inline]
     pub fn put_flow_instances_settings_loglevels(&self, flow_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FlowLogLevelRequest) -> PutFlowInstancesSettingsLoglevels {
         PutFlowInstancesSettingsLoglevels::new(self.executor.clone(), flow_id.into(), body)
     }
@@ -1112,6 +1259,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
     #[doc = " - `body`: datatable json-schema"]
+    #[inline]
     pub fn put_flows_datatable(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataTable) -> PutFlowsDatatable {
         PutFlowsDatatable::new(self.executor.clone(), datatable_id.into(), body)
     }
@@ -1121,6 +1269,7 @@ impl ArchitectApi {
     #[doc = ""]
     #[doc = " - `datatable_id`: id of datatable"]
     #[doc = " - `row_id`: the key for the row"]
+    #[inline]
     pub fn put_flows_datatable_row(&self, datatable_id: impl ::std::convert::Into<::std::string::String>, row_id: impl ::std::convert::Into<::std::string::String>) -> PutFlowsDatatableRow {
         PutFlowsDatatableRow::new(self.executor.clone(), datatable_id.into(), row_id.into())
     }
@@ -1129,6 +1278,7 @@ impl ArchitectApi {
     #[doc = " `PUT /api/v2/flows/instances/settings/loglevels/default` (putFlowsInstancesSettingsLoglevelsDefault): see [`PutFlowsInstancesSettingsLoglevelsDefault`]."]
     #[doc = ""]
     #[doc = " - `body`: New LogLevel settings"]
+    #[inline]
     pub fn put_flows_instances_settings_loglevels_default(&self, body: ::models::FlowLogLevelRequest) -> PutFlowsInstancesSettingsLoglevelsDefault {
         PutFlowsInstancesSettingsLoglevelsDefault::new(self.executor.clone(), body)
     }
@@ -1137,6 +1287,7 @@ impl ArchitectApi {
     #[doc = " `PUT /api/v2/flows/milestones/{milestoneId}` (putFlowsMilestone): see [`PutFlowsMilestone`]."]
     #[doc = ""]
     #[doc = " - `milestone_id`: flow milestone ID"]
+    #[inline]
     pub fn put_flows_milestone(&self, milestone_id: impl ::std::convert::Into<::std::string::String>) -> PutFlowsMilestone {
         PutFlowsMilestone::new(self.executor.clone(), milestone_id.into())
     }
@@ -1145,6 +1296,7 @@ impl ArchitectApi {
     #[doc = " `PUT /api/v2/flows/outcomes/{flowOutcomeId}` (putFlowsOutcome): see [`PutFlowsOutcome`]."]
     #[doc = ""]
     #[doc = " - `flow_outcome_id`: flow outcome ID"]
+    #[inline]
     pub fn put_flows_outcome(&self, flow_outcome_id: impl ::std::convert::Into<::std::string::String>) -> PutFlowsOutcome {
         PutFlowsOutcome::new(self.executor.clone(), flow_outcome_id.into())
     }
@@ -1167,41 +1319,49 @@ pub struct DeleteArchitectEmergencygroup {
     emergency_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectEmergencygroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectEmergencygroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectEmergencygroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectEmergencygroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectEmergencygroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, emergency_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), emergency_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectEmergencygroup", "emergencyGroupId", &self.emergency_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_EMERGENCYGROUP, ::std::format!("/api/v2/architect/emergencygroups/{}", ::genesys_cloud_core::encode_path_segment(&self.emergency_group_id)));
@@ -1209,11 +1369,13 @@ impl DeleteArchitectEmergencygroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1236,41 +1398,49 @@ pub struct DeleteArchitectGrammar {
     grammar_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectGrammar {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectGrammar").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectGrammar {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectGrammar {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectGrammar {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammar", "grammarId", &self.grammar_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_GRAMMAR, ::std::format!("/api/v2/architect/grammars/{}", ::genesys_cloud_core::encode_path_segment(&self.grammar_id)));
@@ -1278,11 +1448,13 @@ impl DeleteArchitectGrammar {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1306,41 +1478,49 @@ pub struct DeleteArchitectGrammarLanguage {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectGrammarLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectGrammarLanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectGrammarLanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectGrammarLanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectGrammarLanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguage", "grammarId", &self.grammar_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguage", "languageCode", &self.language_code)?;
@@ -1349,11 +1529,13 @@ impl DeleteArchitectGrammarLanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1377,41 +1559,49 @@ pub struct DeleteArchitectGrammarLanguageFilesDtmf {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectGrammarLanguageFilesDtmf {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectGrammarLanguageFilesDtmf").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectGrammarLanguageFilesDtmf {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectGrammarLanguageFilesDtmf {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectGrammarLanguageFilesDtmf {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguageFilesDtmf", "grammarId", &self.grammar_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguageFilesDtmf", "languageCode", &self.language_code)?;
@@ -1420,11 +1610,13 @@ impl DeleteArchitectGrammarLanguageFilesDtmf {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1448,41 +1640,49 @@ pub struct DeleteArchitectGrammarLanguageFilesVoice {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectGrammarLanguageFilesVoice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectGrammarLanguageFilesVoice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectGrammarLanguageFilesVoice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectGrammarLanguageFilesVoice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectGrammarLanguageFilesVoice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguageFilesVoice", "grammarId", &self.grammar_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguageFilesVoice", "languageCode", &self.language_code)?;
@@ -1491,11 +1691,13 @@ impl DeleteArchitectGrammarLanguageFilesVoice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1518,41 +1720,49 @@ pub struct DeleteArchitectIvr {
     ivr_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectIvr {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectIvr").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectIvr {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectIvr {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectIvr {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectIvr", "ivrId", &self.ivr_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_IVR, ::std::format!("/api/v2/architect/ivrs/{}", ::genesys_cloud_core::encode_path_segment(&self.ivr_id)));
@@ -1560,11 +1770,13 @@ impl DeleteArchitectIvr {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1588,48 +1800,57 @@ pub struct DeleteArchitectPrompt {
     all_resources: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteArchitectPrompt {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectPrompt").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectPrompt {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectPrompt {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectPrompt {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, all_resources: ::std::option::Option::None }
     }
     #[doc = " Whether or not to delete all the prompt resources"]
     #[doc = ""]
     #[doc = " Query parameter `allResources`: boolean."]
+    #[inline]
     pub fn all_resources(mut self, value: bool) -> Self {
         self.all_resources = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectPrompt", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_PROMPT, ::std::format!("/api/v2/architect/prompts/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
@@ -1640,11 +1861,13 @@ impl DeleteArchitectPrompt {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1668,41 +1891,49 @@ pub struct DeleteArchitectPromptResource {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectPromptResource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectPromptResource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectPromptResource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectPromptResource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectPromptResource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectPromptResource", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectPromptResource", "languageCode", &self.language_code)?;
@@ -1711,11 +1942,13 @@ impl DeleteArchitectPromptResource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1739,41 +1972,49 @@ pub struct DeleteArchitectPromptResourceAudio {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectPromptResourceAudio {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectPromptResourceAudio").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectPromptResourceAudio {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectPromptResourceAudio {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectPromptResourceAudio {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectPromptResourceAudio", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectPromptResourceAudio", "languageCode", &self.language_code)?;
@@ -1782,11 +2023,13 @@ impl DeleteArchitectPromptResourceAudio {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1811,48 +2054,57 @@ pub struct DeleteArchitectPrompts {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for DeleteArchitectPrompts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectPrompts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectPrompts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectPrompts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectPrompts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " List of Prompt IDs"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_PROMPTS, ::std::string::String::from("/api/v2/architect/prompts"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -1863,11 +2115,13 @@ impl DeleteArchitectPrompts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Operation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Operation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1890,41 +2144,49 @@ pub struct DeleteArchitectSchedule {
     schedule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectSchedule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectSchedule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectSchedule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectSchedule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectSchedule", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_SCHEDULE, ::std::format!("/api/v2/architect/schedules/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
@@ -1932,11 +2194,13 @@ impl DeleteArchitectSchedule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1959,41 +2223,49 @@ pub struct DeleteArchitectSchedulegroup {
     schedule_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectSchedulegroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectSchedulegroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectSchedulegroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectSchedulegroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectSchedulegroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectSchedulegroup", "scheduleGroupId", &self.schedule_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_SCHEDULEGROUP, ::std::format!("/api/v2/architect/schedulegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_group_id)));
@@ -2001,11 +2273,13 @@ impl DeleteArchitectSchedulegroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2029,41 +2303,49 @@ pub struct DeleteArchitectSystempromptResource {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteArchitectSystempromptResource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteArchitectSystempromptResource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteArchitectSystempromptResource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteArchitectSystempromptResource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteArchitectSystempromptResource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectSystempromptResource", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteArchitectSystempromptResource", "languageCode", &self.language_code)?;
@@ -2072,11 +2354,13 @@ impl DeleteArchitectSystempromptResource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2099,41 +2383,49 @@ pub struct DeleteFlow {
     flow_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteFlow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteFlow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteFlow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteFlow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteFlow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteFlow", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOW, ::std::format!("/api/v2/flows/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -2141,11 +2433,13 @@ impl DeleteFlow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2170,41 +2464,49 @@ pub struct DeleteFlowInstancesSettingsLoglevels {
     flow_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteFlowInstancesSettingsLoglevels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteFlowInstancesSettingsLoglevels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteFlowInstancesSettingsLoglevels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteFlowInstancesSettingsLoglevels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteFlowInstancesSettingsLoglevels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteFlowInstancesSettingsLoglevels", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOW_INSTANCES_SETTINGS_LOGLEVELS, ::std::format!("/api/v2/flows/{}/instances/settings/loglevels", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -2212,11 +2514,13 @@ impl DeleteFlowInstancesSettingsLoglevels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2241,48 +2545,57 @@ pub struct DeleteFlows {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for DeleteFlows {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteFlows").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteFlows {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteFlows {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteFlows {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " List of Flow IDs"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOWS, ::std::string::String::from("/api/v2/flows"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -2293,11 +2606,13 @@ impl DeleteFlows {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Operation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Operation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2323,48 +2638,57 @@ pub struct DeleteFlowsDatatable {
     force: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteFlowsDatatable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteFlowsDatatable").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteFlowsDatatable {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteFlowsDatatable {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteFlowsDatatable {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, force: ::std::option::Option::None }
     }
     #[doc = " force delete, even if in use"]
     #[doc = ""]
     #[doc = " Query parameter `force`: boolean."]
+    #[inline]
     pub fn force(mut self, value: bool) -> Self {
         self.force = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteFlowsDatatable", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOWS_DATATABLE, ::std::format!("/api/v2/flows/datatables/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
@@ -2375,11 +2699,13 @@ impl DeleteFlowsDatatable {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2405,41 +2731,49 @@ pub struct DeleteFlowsDatatableRow {
     row_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteFlowsDatatableRow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteFlowsDatatableRow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteFlowsDatatableRow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteFlowsDatatableRow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteFlowsDatatableRow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteFlowsDatatableRow", "datatableId", &self.datatable_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteFlowsDatatableRow", "rowId", &self.row_id)?;
@@ -2448,11 +2782,13 @@ impl DeleteFlowsDatatableRow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2476,52 +2812,62 @@ pub struct DeleteFlowsInstancesSettingsLoglevelsDefault {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteFlowsInstancesSettingsLoglevelsDefault {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteFlowsInstancesSettingsLoglevelsDefault").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteFlowsInstancesSettingsLoglevelsDefault {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteFlowsInstancesSettingsLoglevelsDefault {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteFlowsInstancesSettingsLoglevelsDefault {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_DEFAULT, ::std::string::String::from("/api/v2/flows/instances/settings/loglevels/default"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2544,41 +2890,49 @@ pub struct DeleteFlowsMilestone {
     milestone_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteFlowsMilestone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteFlowsMilestone").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteFlowsMilestone {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteFlowsMilestone {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteFlowsMilestone {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, milestone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), milestone_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteFlowsMilestone", "milestoneId", &self.milestone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOWS_MILESTONE, ::std::format!("/api/v2/flows/milestones/{}", ::genesys_cloud_core::encode_path_segment(&self.milestone_id)));
@@ -2586,11 +2940,13 @@ impl DeleteFlowsMilestone {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -2622,43 +2978,51 @@ pub struct GetArchitectDependencytracking {
     consuming_resource_type: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectDependencytracking {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectDependencytracking").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectDependencytracking {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectDependencytracking {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectDependencytracking {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consuming_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, consuming_resource_type: ::std::option::Option::None }
     }
     #[doc = " Object name to search for"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -2666,6 +3030,7 @@ impl GetArchitectDependencytracking {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2673,6 +3038,7 @@ impl GetArchitectDependencytracking {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2680,6 +3046,7 @@ impl GetArchitectDependencytracking {
     #[doc = " Object type(s) to search for"]
     #[doc = ""]
     #[doc = " Query parameter `objectType`: array of string (multi)."]
+    #[inline]
     pub fn object_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2687,6 +3054,7 @@ impl GetArchitectDependencytracking {
     #[doc = " Include resources each result item consumes"]
     #[doc = ""]
     #[doc = " Query parameter `consumedResources`: boolean."]
+    #[inline]
     pub fn consumed_resources(mut self, value: bool) -> Self {
         self.consumed_resources = ::std::option::Option::Some(value);
         self
@@ -2694,6 +3062,7 @@ impl GetArchitectDependencytracking {
     #[doc = " Include resources that consume each result item"]
     #[doc = ""]
     #[doc = " Query parameter `consumingResources`: boolean."]
+    #[inline]
     pub fn consuming_resources(mut self, value: bool) -> Self {
         self.consuming_resources = ::std::option::Option::Some(value);
         self
@@ -2701,6 +3070,7 @@ impl GetArchitectDependencytracking {
     #[doc = " Types of consumed resources to return, if consumed resources are requested"]
     #[doc = ""]
     #[doc = " Query parameter `consumedResourceType`: array of string (multi)."]
+    #[inline]
     pub fn consumed_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consumed_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2708,11 +3078,13 @@ impl GetArchitectDependencytracking {
     #[doc = " Types of consuming resources to return, if consuming resources are requested"]
     #[doc = ""]
     #[doc = " Query parameter `consumingResourceType`: array of string (multi)."]
+    #[inline]
     pub fn consuming_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consuming_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_DEPENDENCYTRACKING, ::std::string::String::from("/api/v2/architect/dependencytracking"));
         let ::std::option::Option::Some(v) = &self.name else {
@@ -2744,15 +3116,18 @@ impl GetArchitectDependencytracking {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DependencyObjectEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DependencyObjectEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DependencyObjectEntityListing, ::models::DependencyObject> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2782,52 +3157,62 @@ pub struct GetArchitectDependencytrackingBuild {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetArchitectDependencytrackingBuild {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectDependencytrackingBuild").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingBuild {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectDependencytrackingBuild {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectDependencytrackingBuild {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_DEPENDENCYTRACKING_BUILD, ::std::string::String::from("/api/v2/architect/dependencytracking/build"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DependencyStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DependencyStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2857,43 +3242,51 @@ pub struct GetArchitectDependencytrackingConsumedresources {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetArchitectDependencytrackingConsumedresources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectDependencytrackingConsumedresources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingConsumedresources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectDependencytrackingConsumedresources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectDependencytrackingConsumedresources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, version: ::std::option::Option::None, object_type: ::std::option::Option::None, resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Consuming object ID"]
     #[doc = ""]
     #[doc = " Query parameter `id`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
         self
@@ -2901,6 +3294,7 @@ impl GetArchitectDependencytrackingConsumedresources {
     #[doc = " Consuming object version"]
     #[doc = ""]
     #[doc = " Query parameter `version`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
         self
@@ -2908,6 +3302,7 @@ impl GetArchitectDependencytrackingConsumedresources {
     #[doc = " Consuming object type. Only versioned types are allowed here."]
     #[doc = ""]
     #[doc = " Query parameter `objectType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn object_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into());
         self
@@ -2915,6 +3310,7 @@ impl GetArchitectDependencytrackingConsumedresources {
     #[doc = " Types of consumed resources to show."]
     #[doc = ""]
     #[doc = " Query parameter `resourceType`: array of string (multi)."]
+    #[inline]
     pub fn resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2922,6 +3318,7 @@ impl GetArchitectDependencytrackingConsumedresources {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2929,11 +3326,13 @@ impl GetArchitectDependencytrackingConsumedresources {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_DEPENDENCYTRACKING_CONSUMEDRESOURCES, ::std::string::String::from("/api/v2/architect/dependencytracking/consumedresources"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -2961,15 +3360,18 @@ impl GetArchitectDependencytrackingConsumedresources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConsumedResourcesEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConsumedResourcesEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ConsumedResourcesEntityListing, ::models::Dependency> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3008,43 +3410,51 @@ pub struct GetArchitectDependencytrackingConsumingresources {
     flow_filter: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetArchitectDependencytrackingConsumingresources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectDependencytrackingConsumingresources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingConsumingresources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectDependencytrackingConsumingresources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectDependencytrackingConsumingresources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, object_type: ::std::option::Option::None, resource_type: ::std::option::Option::None, version: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, flow_filter: ::std::option::Option::None }
     }
     #[doc = " Consumed object ID"]
     #[doc = ""]
     #[doc = " Query parameter `id`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
         self
@@ -3052,6 +3462,7 @@ impl GetArchitectDependencytrackingConsumingresources {
     #[doc = " Consumed object type"]
     #[doc = ""]
     #[doc = " Query parameter `objectType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn object_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into());
         self
@@ -3059,6 +3470,7 @@ impl GetArchitectDependencytrackingConsumingresources {
     #[doc = " Types of consuming resources to show. Only versioned types are allowed here."]
     #[doc = ""]
     #[doc = " Query parameter `resourceType`: array of string (multi)."]
+    #[inline]
     pub fn resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3066,6 +3478,7 @@ impl GetArchitectDependencytrackingConsumingresources {
     #[doc = " Object version"]
     #[doc = ""]
     #[doc = " Query parameter `version`: string."]
+    #[inline]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
         self
@@ -3073,6 +3486,7 @@ impl GetArchitectDependencytrackingConsumingresources {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3080,6 +3494,7 @@ impl GetArchitectDependencytrackingConsumingresources {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3087,11 +3502,13 @@ impl GetArchitectDependencytrackingConsumingresources {
     #[doc = " Show only checkedIn or published flows"]
     #[doc = ""]
     #[doc = " Query parameter `flowFilter`: string."]
+    #[inline]
     pub fn flow_filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_filter = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_DEPENDENCYTRACKING_CONSUMINGRESOURCES, ::std::string::String::from("/api/v2/architect/dependencytracking/consumingresources"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -3121,15 +3538,18 @@ impl GetArchitectDependencytrackingConsumingresources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConsumingResourcesEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConsumingResourcesEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ConsumingResourcesEntityListing, ::models::Dependency> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3168,43 +3588,51 @@ pub struct GetArchitectDependencytrackingDeletedresourceconsumers {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetArchitectDependencytrackingDeletedresourceconsumers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectDependencytrackingDeletedresourceconsumers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingDeletedresourceconsumers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectDependencytrackingDeletedresourceconsumers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectDependencytrackingDeletedresourceconsumers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, object_type: ::std::option::Option::None, flow_filter: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Name to search for"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -3212,6 +3640,7 @@ impl GetArchitectDependencytrackingDeletedresourceconsumers {
     #[doc = " Object type(s) to search for"]
     #[doc = ""]
     #[doc = " Query parameter `objectType`: array of string (multi)."]
+    #[inline]
     pub fn object_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3219,6 +3648,7 @@ impl GetArchitectDependencytrackingDeletedresourceconsumers {
     #[doc = " Show only checkedIn or published flows"]
     #[doc = ""]
     #[doc = " Query parameter `flowFilter`: string."]
+    #[inline]
     pub fn flow_filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_filter = ::std::option::Option::Some(value.into());
         self
@@ -3226,6 +3656,7 @@ impl GetArchitectDependencytrackingDeletedresourceconsumers {
     #[doc = " Return consumed resources?"]
     #[doc = ""]
     #[doc = " Query parameter `consumedResources`: boolean."]
+    #[inline]
     pub fn consumed_resources(mut self, value: bool) -> Self {
         self.consumed_resources = ::std::option::Option::Some(value);
         self
@@ -3233,6 +3664,7 @@ impl GetArchitectDependencytrackingDeletedresourceconsumers {
     #[doc = " Resource type(s) to return"]
     #[doc = ""]
     #[doc = " Query parameter `consumedResourceType`: array of string (multi)."]
+    #[inline]
     pub fn consumed_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consumed_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3240,6 +3672,7 @@ impl GetArchitectDependencytrackingDeletedresourceconsumers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3247,11 +3680,13 @@ impl GetArchitectDependencytrackingDeletedresourceconsumers {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_DEPENDENCYTRACKING_DELETEDRESOURCECONSUMERS, ::std::string::String::from("/api/v2/architect/dependencytracking/deletedresourceconsumers"));
         if let ::std::option::Option::Some(v) = &self.name {
@@ -3279,15 +3714,18 @@ impl GetArchitectDependencytrackingDeletedresourceconsumers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DependencyObjectEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DependencyObjectEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DependencyObjectEntityListing, ::models::DependencyObject> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3325,43 +3763,51 @@ pub struct GetArchitectDependencytrackingObject {
     consumed_resource_request: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetArchitectDependencytrackingObject {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectDependencytrackingObject").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingObject {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectDependencytrackingObject {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectDependencytrackingObject {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, version: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consuming_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, consuming_resource_type: ::std::option::Option::None, consumed_resource_request: ::std::option::Option::None }
     }
     #[doc = " Object ID"]
     #[doc = ""]
     #[doc = " Query parameter `id`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
         self
@@ -3369,6 +3815,7 @@ impl GetArchitectDependencytrackingObject {
     #[doc = " Object version"]
     #[doc = ""]
     #[doc = " Query parameter `version`: string."]
+    #[inline]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
         self
@@ -3376,6 +3823,7 @@ impl GetArchitectDependencytrackingObject {
     #[doc = " Object type"]
     #[doc = ""]
     #[doc = " Query parameter `objectType`: string."]
+    #[inline]
     pub fn object_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into());
         self
@@ -3383,6 +3831,7 @@ impl GetArchitectDependencytrackingObject {
     #[doc = " Include resources this item consumes"]
     #[doc = ""]
     #[doc = " Query parameter `consumedResources`: boolean."]
+    #[inline]
     pub fn consumed_resources(mut self, value: bool) -> Self {
         self.consumed_resources = ::std::option::Option::Some(value);
         self
@@ -3390,6 +3839,7 @@ impl GetArchitectDependencytrackingObject {
     #[doc = " Include resources that consume this item"]
     #[doc = ""]
     #[doc = " Query parameter `consumingResources`: boolean."]
+    #[inline]
     pub fn consuming_resources(mut self, value: bool) -> Self {
         self.consuming_resources = ::std::option::Option::Some(value);
         self
@@ -3397,6 +3847,7 @@ impl GetArchitectDependencytrackingObject {
     #[doc = " Types of consumed resources to return, if consumed resources are requested"]
     #[doc = ""]
     #[doc = " Query parameter `consumedResourceType`: array of string (multi)."]
+    #[inline]
     pub fn consumed_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consumed_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3404,6 +3855,7 @@ impl GetArchitectDependencytrackingObject {
     #[doc = " Types of consuming resources to return, if consuming resources are requested"]
     #[doc = ""]
     #[doc = " Query parameter `consumingResourceType`: array of string (multi)."]
+    #[inline]
     pub fn consuming_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consuming_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3411,11 +3863,13 @@ impl GetArchitectDependencytrackingObject {
     #[doc = " Indicate that this is going to look up a consumed resource object"]
     #[doc = ""]
     #[doc = " Query parameter `consumedResourceRequest`: boolean."]
+    #[inline]
     pub fn consumed_resource_request(mut self, value: bool) -> Self {
         self.consumed_resource_request = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_DEPENDENCYTRACKING_OBJECT, ::std::string::String::from("/api/v2/architect/dependencytracking/object"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -3447,11 +3901,13 @@ impl GetArchitectDependencytrackingObject {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DependencyObject, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DependencyObject, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3474,41 +3930,49 @@ pub struct GetArchitectDependencytrackingType {
     type_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetArchitectDependencytrackingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectDependencytrackingType").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingType {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectDependencytrackingType {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectDependencytrackingType {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, type_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), type_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectDependencytrackingType", "typeId", &self.type_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_DEPENDENCYTRACKING_TYPE, ::std::format!("/api/v2/architect/dependencytracking/types/{}", ::genesys_cloud_core::encode_path_segment(&self.type_id)));
@@ -3516,11 +3980,13 @@ impl GetArchitectDependencytrackingType {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DependencyType, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DependencyType, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3546,43 +4012,51 @@ pub struct GetArchitectDependencytrackingTypes {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetArchitectDependencytrackingTypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectDependencytrackingTypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingTypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectDependencytrackingTypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectDependencytrackingTypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3590,11 +4064,13 @@ impl GetArchitectDependencytrackingTypes {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_DEPENDENCYTRACKING_TYPES, ::std::string::String::from("/api/v2/architect/dependencytracking/types"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -3607,15 +4083,18 @@ impl GetArchitectDependencytrackingTypes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DependencyTypeEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DependencyTypeEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DependencyTypeEntityListing, ::models::DependencyType> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3653,43 +4132,51 @@ pub struct GetArchitectDependencytrackingUpdatedresourceconsumers {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetArchitectDependencytrackingUpdatedresourceconsumers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectDependencytrackingUpdatedresourceconsumers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectDependencytrackingUpdatedresourceconsumers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectDependencytrackingUpdatedresourceconsumers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectDependencytrackingUpdatedresourceconsumers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, object_type: ::std::option::Option::None, consumed_resources: ::std::option::Option::None, consumed_resource_type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Name to search for"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -3697,6 +4184,7 @@ impl GetArchitectDependencytrackingUpdatedresourceconsumers {
     #[doc = " Object type(s) to search for"]
     #[doc = ""]
     #[doc = " Query parameter `objectType`: array of string (multi)."]
+    #[inline]
     pub fn object_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.object_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3704,6 +4192,7 @@ impl GetArchitectDependencytrackingUpdatedresourceconsumers {
     #[doc = " Return consumed resources?"]
     #[doc = ""]
     #[doc = " Query parameter `consumedResources`: boolean."]
+    #[inline]
     pub fn consumed_resources(mut self, value: bool) -> Self {
         self.consumed_resources = ::std::option::Option::Some(value);
         self
@@ -3711,6 +4200,7 @@ impl GetArchitectDependencytrackingUpdatedresourceconsumers {
     #[doc = " Resource type(s) to return"]
     #[doc = ""]
     #[doc = " Query parameter `consumedResourceType`: array of string (multi)."]
+    #[inline]
     pub fn consumed_resource_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.consumed_resource_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3718,6 +4208,7 @@ impl GetArchitectDependencytrackingUpdatedresourceconsumers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3725,11 +4216,13 @@ impl GetArchitectDependencytrackingUpdatedresourceconsumers {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_DEPENDENCYTRACKING_UPDATEDRESOURCECONSUMERS, ::std::string::String::from("/api/v2/architect/dependencytracking/updatedresourceconsumers"));
         if let ::std::option::Option::Some(v) = &self.name {
@@ -3754,15 +4247,18 @@ impl GetArchitectDependencytrackingUpdatedresourceconsumers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DependencyObjectEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DependencyObjectEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DependencyObjectEntityListing, ::models::DependencyObject> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3793,41 +4289,49 @@ pub struct GetArchitectEmergencygroup {
     emergency_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetArchitectEmergencygroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectEmergencygroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectEmergencygroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectEmergencygroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectEmergencygroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, emergency_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), emergency_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectEmergencygroup", "emergencyGroupId", &self.emergency_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_EMERGENCYGROUP, ::std::format!("/api/v2/architect/emergencygroups/{}", ::genesys_cloud_core::encode_path_segment(&self.emergency_group_id)));
@@ -3835,11 +4339,13 @@ impl GetArchitectEmergencygroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmergencyGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmergencyGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3868,43 +4374,51 @@ pub struct GetArchitectEmergencygroups {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetArchitectEmergencygroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectEmergencygroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectEmergencygroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectEmergencygroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectEmergencygroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3912,6 +4426,7 @@ impl GetArchitectEmergencygroups {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3919,6 +4434,7 @@ impl GetArchitectEmergencygroups {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3926,6 +4442,7 @@ impl GetArchitectEmergencygroups {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -3933,11 +4450,13 @@ impl GetArchitectEmergencygroups {
     #[doc = " Name of the Emergency Group to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_EMERGENCYGROUPS, ::std::string::String::from("/api/v2/architect/emergencygroups"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -3959,15 +4478,18 @@ impl GetArchitectEmergencygroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmergencyGroupListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmergencyGroupListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EmergencyGroupListing, ::models::EmergencyGroup> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4008,43 +4530,51 @@ pub struct GetArchitectEmergencygroupsDivisionviews {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectEmergencygroupsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectEmergencygroupsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectEmergencygroupsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectEmergencygroupsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectEmergencygroupsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4052,6 +4582,7 @@ impl GetArchitectEmergencygroupsDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4059,6 +4590,7 @@ impl GetArchitectEmergencygroupsDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4066,6 +4598,7 @@ impl GetArchitectEmergencygroupsDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -4073,6 +4606,7 @@ impl GetArchitectEmergencygroupsDivisionviews {
     #[doc = " ID of the Emergency Groups to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4080,6 +4614,7 @@ impl GetArchitectEmergencygroupsDivisionviews {
     #[doc = " Name of the Emergency Group to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4087,11 +4622,13 @@ impl GetArchitectEmergencygroupsDivisionviews {
     #[doc = " List of divisionIds on which to filter."]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_EMERGENCYGROUPS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/architect/emergencygroups/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -4119,15 +4656,18 @@ impl GetArchitectEmergencygroupsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmergencyGroupDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmergencyGroupDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EmergencyGroupDivisionViewEntityListing, ::models::EmergencyGroupDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4161,48 +4701,57 @@ pub struct GetArchitectGrammar {
     include_file_urls: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetArchitectGrammar {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectGrammar").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectGrammar {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectGrammar {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectGrammar {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, include_file_urls: ::std::option::Option::None }
     }
     #[doc = " Include grammar language file URLs"]
     #[doc = ""]
     #[doc = " Query parameter `includeFileUrls`: boolean."]
+    #[inline]
     pub fn include_file_urls(mut self, value: bool) -> Self {
         self.include_file_urls = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectGrammar", "grammarId", &self.grammar_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_GRAMMAR, ::std::format!("/api/v2/architect/grammars/{}", ::genesys_cloud_core::encode_path_segment(&self.grammar_id)));
@@ -4213,11 +4762,13 @@ impl GetArchitectGrammar {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Grammar, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Grammar, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4241,41 +4792,49 @@ pub struct GetArchitectGrammarLanguage {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetArchitectGrammarLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectGrammarLanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectGrammarLanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectGrammarLanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectGrammarLanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectGrammarLanguage", "grammarId", &self.grammar_id)?;
         ::genesys_cloud_core::encode::check_path_param("getArchitectGrammarLanguage", "languageCode", &self.language_code)?;
@@ -4284,11 +4843,13 @@ impl GetArchitectGrammarLanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GrammarLanguage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GrammarLanguage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4323,43 +4884,51 @@ pub struct GetArchitectGrammars {
     include_file_urls: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetArchitectGrammars {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectGrammars").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectGrammars {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectGrammars {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectGrammars {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, include_file_urls: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4367,6 +4936,7 @@ impl GetArchitectGrammars {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4374,6 +4944,7 @@ impl GetArchitectGrammars {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4381,6 +4952,7 @@ impl GetArchitectGrammars {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -4388,6 +4960,7 @@ impl GetArchitectGrammars {
     #[doc = " ID"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4395,6 +4968,7 @@ impl GetArchitectGrammars {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4402,6 +4976,7 @@ impl GetArchitectGrammars {
     #[doc = " Description"]
     #[doc = ""]
     #[doc = " Query parameter `description`: string."]
+    #[inline]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
@@ -4409,6 +4984,7 @@ impl GetArchitectGrammars {
     #[doc = " Name or description"]
     #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
+    #[inline]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
@@ -4416,11 +4992,13 @@ impl GetArchitectGrammars {
     #[doc = " Include grammar language file URLs"]
     #[doc = ""]
     #[doc = " Query parameter `includeFileUrls`: boolean."]
+    #[inline]
     pub fn include_file_urls(mut self, value: bool) -> Self {
         self.include_file_urls = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_GRAMMARS, ::std::string::String::from("/api/v2/architect/grammars"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -4454,15 +5032,18 @@ impl GetArchitectGrammars {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GrammarListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GrammarListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GrammarListing, ::models::Grammar> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4493,41 +5074,49 @@ pub struct GetArchitectIvr {
     ivr_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetArchitectIvr {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectIvr").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectIvr {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectIvr {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectIvr {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectIvr", "ivrId", &self.ivr_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_IVR, ::std::format!("/api/v2/architect/ivrs/{}", ::genesys_cloud_core::encode_path_segment(&self.ivr_id)));
@@ -4535,11 +5124,13 @@ impl GetArchitectIvr {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IVR, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IVR, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4562,41 +5153,49 @@ pub struct GetArchitectIvrIdentityresolution {
     ivr_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetArchitectIvrIdentityresolution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectIvrIdentityresolution").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectIvrIdentityresolution {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectIvrIdentityresolution {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectIvrIdentityresolution {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectIvrIdentityresolution", "ivrId", &self.ivr_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_IVR_IDENTITYRESOLUTION, ::std::format!("/api/v2/architect/ivrs/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.ivr_id)));
@@ -4604,11 +5203,13 @@ impl GetArchitectIvrIdentityresolution {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IVRIdentityResolutionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IVRIdentityResolutionConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4640,43 +5241,51 @@ pub struct GetArchitectIvrs {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectIvrs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectIvrs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectIvrs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectIvrs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectIvrs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, dnis: ::std::option::Option::None, schedule_group: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4684,6 +5293,7 @@ impl GetArchitectIvrs {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4691,6 +5301,7 @@ impl GetArchitectIvrs {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4698,6 +5309,7 @@ impl GetArchitectIvrs {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -4705,6 +5317,7 @@ impl GetArchitectIvrs {
     #[doc = " Name of the IVR to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4712,6 +5325,7 @@ impl GetArchitectIvrs {
     #[doc = " The phone number of the IVR to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `dnis`: string."]
+    #[inline]
     pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dnis = ::std::option::Option::Some(value.into());
         self
@@ -4719,6 +5333,7 @@ impl GetArchitectIvrs {
     #[doc = " The Schedule Group of the IVR to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `scheduleGroup`: string."]
+    #[inline]
     pub fn schedule_group(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.schedule_group = ::std::option::Option::Some(value.into());
         self
@@ -4726,11 +5341,13 @@ impl GetArchitectIvrs {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_IVRS, ::std::string::String::from("/api/v2/architect/ivrs"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -4761,15 +5378,18 @@ impl GetArchitectIvrs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IVREntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IVREntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::IVREntityListing, ::models::IVR> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4808,43 +5428,51 @@ pub struct GetArchitectIvrsDivisionviews {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectIvrsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectIvrsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectIvrsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectIvrsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectIvrsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4852,6 +5480,7 @@ impl GetArchitectIvrsDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4859,6 +5488,7 @@ impl GetArchitectIvrsDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4866,6 +5496,7 @@ impl GetArchitectIvrsDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -4873,6 +5504,7 @@ impl GetArchitectIvrsDivisionviews {
     #[doc = " ID of the IVR to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4880,6 +5512,7 @@ impl GetArchitectIvrsDivisionviews {
     #[doc = " Name of the IVR to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4887,11 +5520,13 @@ impl GetArchitectIvrsDivisionviews {
     #[doc = " List of divisionIds on which to filter."]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_IVRS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/architect/ivrs/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -4919,15 +5554,18 @@ impl GetArchitectIvrsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IVRDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IVRDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::IVRDivisionViewEntityListing, ::models::IVRDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4961,43 +5599,51 @@ pub struct GetArchitectPrompt {
     language: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectPrompt {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectPrompt").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectPrompt {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectPrompt {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectPrompt {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
     }
     #[doc = " Include the media URIs for each resource"]
     #[doc = ""]
     #[doc = " Query parameter `includeMediaUris`: boolean."]
+    #[inline]
     pub fn include_media_uris(mut self, value: bool) -> Self {
         self.include_media_uris = ::std::option::Option::Some(value);
         self
@@ -5005,6 +5651,7 @@ impl GetArchitectPrompt {
     #[doc = " Include the resources for each system prompt"]
     #[doc = ""]
     #[doc = " Query parameter `includeResources`: boolean."]
+    #[inline]
     pub fn include_resources(mut self, value: bool) -> Self {
         self.include_resources = ::std::option::Option::Some(value);
         self
@@ -5012,11 +5659,13 @@ impl GetArchitectPrompt {
     #[doc = " Filter the resources down to the provided languages"]
     #[doc = ""]
     #[doc = " Query parameter `language`: array of string (multi)."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.language = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectPrompt", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_PROMPT, ::std::format!("/api/v2/architect/prompts/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
@@ -5033,11 +5682,13 @@ impl GetArchitectPrompt {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Prompt, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Prompt, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5068,43 +5719,51 @@ pub struct GetArchitectPromptHistoryHistoryId {
     action: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectPromptHistoryHistoryId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectPromptHistoryHistoryId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectPromptHistoryHistoryId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectPromptHistoryHistoryId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectPromptHistoryHistoryId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5112,6 +5771,7 @@ impl GetArchitectPromptHistoryHistoryId {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5119,6 +5779,7 @@ impl GetArchitectPromptHistoryHistoryId {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5126,6 +5787,7 @@ impl GetArchitectPromptHistoryHistoryId {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -5133,11 +5795,13 @@ impl GetArchitectPromptHistoryHistoryId {
     #[doc = " Flow actions to include (omit to include all)"]
     #[doc = ""]
     #[doc = " Query parameter `action`: array of string (multi)."]
+    #[inline]
     pub fn action(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.action = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectPromptHistoryHistoryId", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("getArchitectPromptHistoryHistoryId", "historyId", &self.history_id)?;
@@ -5161,15 +5825,18 @@ impl GetArchitectPromptHistoryHistoryId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::HistoryListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::HistoryListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::HistoryListing, ::models::HistoryEntry> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5201,41 +5868,49 @@ pub struct GetArchitectPromptResource {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetArchitectPromptResource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectPromptResource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectPromptResource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectPromptResource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectPromptResource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectPromptResource", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("getArchitectPromptResource", "languageCode", &self.language_code)?;
@@ -5244,11 +5919,13 @@ impl GetArchitectPromptResource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PromptAsset, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PromptAsset, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5277,43 +5954,51 @@ pub struct GetArchitectPromptResources {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetArchitectPromptResources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectPromptResources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectPromptResources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectPromptResources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectPromptResources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5321,11 +6006,13 @@ impl GetArchitectPromptResources {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectPromptResources", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_PROMPT_RESOURCES, ::std::format!("/api/v2/architect/prompts/{}/resources", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
@@ -5339,15 +6026,18 @@ impl GetArchitectPromptResources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PromptAssetEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PromptAssetEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PromptAssetEntityListing, ::models::PromptAsset> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5392,43 +6082,51 @@ pub struct GetArchitectPrompts {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectPrompts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectPrompts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectPrompts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectPrompts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectPrompts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5436,6 +6134,7 @@ impl GetArchitectPrompts {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5443,6 +6142,7 @@ impl GetArchitectPrompts {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: array of string (multi)."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.name = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5450,6 +6150,7 @@ impl GetArchitectPrompts {
     #[doc = " Description"]
     #[doc = ""]
     #[doc = " Query parameter `description`: string."]
+    #[inline]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
@@ -5457,6 +6158,7 @@ impl GetArchitectPrompts {
     #[doc = " Name or description"]
     #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
+    #[inline]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
@@ -5464,6 +6166,7 @@ impl GetArchitectPrompts {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -5471,6 +6174,7 @@ impl GetArchitectPrompts {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5478,6 +6182,7 @@ impl GetArchitectPrompts {
     #[doc = " Include the media URIs for each resource"]
     #[doc = ""]
     #[doc = " Query parameter `includeMediaUris`: boolean."]
+    #[inline]
     pub fn include_media_uris(mut self, value: bool) -> Self {
         self.include_media_uris = ::std::option::Option::Some(value);
         self
@@ -5485,6 +6190,7 @@ impl GetArchitectPrompts {
     #[doc = " Include the resources for each system prompt"]
     #[doc = ""]
     #[doc = " Query parameter `includeResources`: boolean."]
+    #[inline]
     pub fn include_resources(mut self, value: bool) -> Self {
         self.include_resources = ::std::option::Option::Some(value);
         self
@@ -5492,6 +6198,7 @@ impl GetArchitectPrompts {
     #[doc = " Filter the resources down to the provided languages"]
     #[doc = ""]
     #[doc = " Query parameter `language`: array of string (multi)."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.language = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5499,11 +6206,13 @@ impl GetArchitectPrompts {
     #[doc = " division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_PROMPTS, ::std::string::String::from("/api/v2/architect/prompts"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5543,15 +6252,18 @@ impl GetArchitectPrompts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PromptEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PromptEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PromptEntityListing, ::models::Prompt> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5582,41 +6294,49 @@ pub struct GetArchitectSchedule {
     schedule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetArchitectSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSchedule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSchedule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSchedule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSchedule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectSchedule", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SCHEDULE, ::std::format!("/api/v2/architect/schedules/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
@@ -5624,11 +6344,13 @@ impl GetArchitectSchedule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Schedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Schedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5651,41 +6373,49 @@ pub struct GetArchitectSchedulegroup {
     schedule_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetArchitectSchedulegroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSchedulegroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSchedulegroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSchedulegroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSchedulegroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectSchedulegroup", "scheduleGroupId", &self.schedule_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SCHEDULEGROUP, ::std::format!("/api/v2/architect/schedulegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_group_id)));
@@ -5693,11 +6423,13 @@ impl GetArchitectSchedulegroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduleGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduleGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5728,43 +6460,51 @@ pub struct GetArchitectSchedulegroups {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectSchedulegroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSchedulegroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSchedulegroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSchedulegroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSchedulegroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, schedule_ids: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5772,6 +6512,7 @@ impl GetArchitectSchedulegroups {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5779,6 +6520,7 @@ impl GetArchitectSchedulegroups {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -5786,6 +6528,7 @@ impl GetArchitectSchedulegroups {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5793,6 +6536,7 @@ impl GetArchitectSchedulegroups {
     #[doc = " Name of the Schedule Group to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5800,6 +6544,7 @@ impl GetArchitectSchedulegroups {
     #[doc = " A comma-delimited list of Schedule IDs to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `scheduleIds`: string."]
+    #[inline]
     pub fn schedule_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.schedule_ids = ::std::option::Option::Some(value.into());
         self
@@ -5807,11 +6552,13 @@ impl GetArchitectSchedulegroups {
     #[doc = " List of divisionIds on which to filter."]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SCHEDULEGROUPS, ::std::string::String::from("/api/v2/architect/schedulegroups"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5839,15 +6586,18 @@ impl GetArchitectSchedulegroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduleGroupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduleGroupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ScheduleGroupEntityListing, ::models::ScheduleGroup> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5886,43 +6636,51 @@ pub struct GetArchitectSchedulegroupsDivisionviews {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectSchedulegroupsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSchedulegroupsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSchedulegroupsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSchedulegroupsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSchedulegroupsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5930,6 +6688,7 @@ impl GetArchitectSchedulegroupsDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5937,6 +6696,7 @@ impl GetArchitectSchedulegroupsDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -5944,6 +6704,7 @@ impl GetArchitectSchedulegroupsDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5951,6 +6712,7 @@ impl GetArchitectSchedulegroupsDivisionviews {
     #[doc = " ID of the schedule group to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5958,6 +6720,7 @@ impl GetArchitectSchedulegroupsDivisionviews {
     #[doc = " Name of the schedule group to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5965,11 +6728,13 @@ impl GetArchitectSchedulegroupsDivisionviews {
     #[doc = " List of divisionIds on which to filter."]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SCHEDULEGROUPS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/architect/schedulegroups/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5997,15 +6762,18 @@ impl GetArchitectSchedulegroupsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduleGroupDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduleGroupDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ScheduleGroupDivisionViewEntityListing, ::models::ScheduleGroupDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6043,43 +6811,51 @@ pub struct GetArchitectSchedules {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectSchedules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSchedules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSchedules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSchedules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSchedules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6087,6 +6863,7 @@ impl GetArchitectSchedules {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6094,6 +6871,7 @@ impl GetArchitectSchedules {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6101,6 +6879,7 @@ impl GetArchitectSchedules {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6108,6 +6887,7 @@ impl GetArchitectSchedules {
     #[doc = " Name of the Schedule to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6115,11 +6895,13 @@ impl GetArchitectSchedules {
     #[doc = " List of divisionIds on which to filter."]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SCHEDULES, ::std::string::String::from("/api/v2/architect/schedules"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -6144,15 +6926,18 @@ impl GetArchitectSchedules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduleEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduleEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ScheduleEntityListing, ::models::Schedule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6191,43 +6976,51 @@ pub struct GetArchitectSchedulesDivisionviews {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectSchedulesDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSchedulesDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSchedulesDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSchedulesDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSchedulesDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6235,6 +7028,7 @@ impl GetArchitectSchedulesDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6242,6 +7036,7 @@ impl GetArchitectSchedulesDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6249,6 +7044,7 @@ impl GetArchitectSchedulesDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6256,6 +7052,7 @@ impl GetArchitectSchedulesDivisionviews {
     #[doc = " ID of the schedule group to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6263,6 +7060,7 @@ impl GetArchitectSchedulesDivisionviews {
     #[doc = " Name of the schedule group to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6270,11 +7068,13 @@ impl GetArchitectSchedulesDivisionviews {
     #[doc = " List of divisionIds on which to filter."]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SCHEDULES_DIVISIONVIEWS, ::std::string::String::from("/api/v2/architect/schedules/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -6302,15 +7102,18 @@ impl GetArchitectSchedulesDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduleDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduleDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ScheduleDivisionViewEntityListing, ::models::SchedulesDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6344,43 +7147,51 @@ pub struct GetArchitectSystemprompt {
     language: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectSystemprompt {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSystemprompt").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSystemprompt {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSystemprompt {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSystemprompt {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
     }
     #[doc = " Include the media URIs for each resource"]
     #[doc = ""]
     #[doc = " Query parameter `includeMediaUris`: boolean."]
+    #[inline]
     pub fn include_media_uris(mut self, value: bool) -> Self {
         self.include_media_uris = ::std::option::Option::Some(value);
         self
@@ -6388,6 +7199,7 @@ impl GetArchitectSystemprompt {
     #[doc = " Include the resources for each system prompt"]
     #[doc = ""]
     #[doc = " Query parameter `includeResources`: boolean."]
+    #[inline]
     pub fn include_resources(mut self, value: bool) -> Self {
         self.include_resources = ::std::option::Option::Some(value);
         self
@@ -6395,11 +7207,13 @@ impl GetArchitectSystemprompt {
     #[doc = " Filter the resources down to the provided languages"]
     #[doc = ""]
     #[doc = " Query parameter `language`: array of string (multi)."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.language = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectSystemprompt", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SYSTEMPROMPT, ::std::format!("/api/v2/architect/systemprompts/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
@@ -6416,11 +7230,13 @@ impl GetArchitectSystemprompt {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SystemPrompt, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SystemPrompt, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6451,43 +7267,51 @@ pub struct GetArchitectSystempromptHistoryHistoryId {
     action: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectSystempromptHistoryHistoryId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSystempromptHistoryHistoryId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSystempromptHistoryHistoryId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSystempromptHistoryHistoryId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSystempromptHistoryHistoryId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6495,6 +7319,7 @@ impl GetArchitectSystempromptHistoryHistoryId {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6502,6 +7327,7 @@ impl GetArchitectSystempromptHistoryHistoryId {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6509,6 +7335,7 @@ impl GetArchitectSystempromptHistoryHistoryId {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6516,11 +7343,13 @@ impl GetArchitectSystempromptHistoryHistoryId {
     #[doc = " Flow actions to include (omit to include all)"]
     #[doc = ""]
     #[doc = " Query parameter `action`: array of string (multi)."]
+    #[inline]
     pub fn action(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.action = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectSystempromptHistoryHistoryId", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("getArchitectSystempromptHistoryHistoryId", "historyId", &self.history_id)?;
@@ -6544,15 +7373,18 @@ impl GetArchitectSystempromptHistoryHistoryId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::HistoryListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::HistoryListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::HistoryListing, ::models::HistoryEntry> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6584,41 +7416,49 @@ pub struct GetArchitectSystempromptResource {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetArchitectSystempromptResource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSystempromptResource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSystempromptResource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSystempromptResource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSystempromptResource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectSystempromptResource", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("getArchitectSystempromptResource", "languageCode", &self.language_code)?;
@@ -6627,11 +7467,13 @@ impl GetArchitectSystempromptResource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SystemPromptAsset, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SystemPromptAsset, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6660,43 +7502,51 @@ pub struct GetArchitectSystempromptResources {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetArchitectSystempromptResources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSystempromptResources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSystempromptResources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSystempromptResources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSystempromptResources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6704,6 +7554,7 @@ impl GetArchitectSystempromptResources {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6711,6 +7562,7 @@ impl GetArchitectSystempromptResources {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6718,11 +7570,13 @@ impl GetArchitectSystempromptResources {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getArchitectSystempromptResources", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SYSTEMPROMPT_RESOURCES, ::std::format!("/api/v2/architect/systemprompts/{}/resources", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
@@ -6742,15 +7596,18 @@ impl GetArchitectSystempromptResources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SystemPromptAssetEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SystemPromptAssetEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SystemPromptAssetEntityListing, ::models::SystemPromptAsset> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6792,43 +7649,51 @@ pub struct GetArchitectSystemprompts {
     language: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetArchitectSystemprompts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetArchitectSystemprompts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetArchitectSystemprompts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetArchitectSystemprompts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetArchitectSystemprompts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, include_media_uris: ::std::option::Option::None, include_resources: ::std::option::Option::None, language: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6836,6 +7701,7 @@ impl GetArchitectSystemprompts {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6843,6 +7709,7 @@ impl GetArchitectSystemprompts {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6850,6 +7717,7 @@ impl GetArchitectSystemprompts {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6857,6 +7725,7 @@ impl GetArchitectSystemprompts {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6864,6 +7733,7 @@ impl GetArchitectSystemprompts {
     #[doc = " Description"]
     #[doc = ""]
     #[doc = " Query parameter `description`: string."]
+    #[inline]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
@@ -6871,6 +7741,7 @@ impl GetArchitectSystemprompts {
     #[doc = " Name or description"]
     #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
+    #[inline]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
@@ -6878,6 +7749,7 @@ impl GetArchitectSystemprompts {
     #[doc = " Include the media URIs for each resource"]
     #[doc = ""]
     #[doc = " Query parameter `includeMediaUris`: boolean."]
+    #[inline]
     pub fn include_media_uris(mut self, value: bool) -> Self {
         self.include_media_uris = ::std::option::Option::Some(value);
         self
@@ -6885,6 +7757,7 @@ impl GetArchitectSystemprompts {
     #[doc = " Include the resources for each system prompt"]
     #[doc = ""]
     #[doc = " Query parameter `includeResources`: boolean."]
+    #[inline]
     pub fn include_resources(mut self, value: bool) -> Self {
         self.include_resources = ::std::option::Option::Some(value);
         self
@@ -6892,11 +7765,13 @@ impl GetArchitectSystemprompts {
     #[doc = " Filter the resources down to the provided languages"]
     #[doc = ""]
     #[doc = " Query parameter `language`: array of string (multi)."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.language = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SYSTEMPROMPTS, ::std::string::String::from("/api/v2/architect/systemprompts"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -6933,15 +7808,18 @@ impl GetArchitectSystemprompts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SystemPromptEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SystemPromptEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SystemPromptEntityListing, ::models::SystemPrompt> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6973,48 +7851,57 @@ pub struct GetFlow {
     deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetFlow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, deleted: ::std::option::Option::None }
     }
     #[doc = " Deleted flows"]
     #[doc = ""]
     #[doc = " Query parameter `deleted`: boolean."]
+    #[inline]
     pub fn deleted(mut self, value: bool) -> Self {
         self.deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlow", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW, ::std::format!("/api/v2/flows/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -7025,11 +7912,13 @@ impl GetFlow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Flow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Flow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7060,43 +7949,51 @@ pub struct GetFlowHistoryHistoryId {
     action: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlowHistoryHistoryId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowHistoryHistoryId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowHistoryHistoryId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowHistoryHistoryId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowHistoryHistoryId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, history_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, history_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, action: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7104,6 +8001,7 @@ impl GetFlowHistoryHistoryId {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7111,6 +8009,7 @@ impl GetFlowHistoryHistoryId {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -7118,6 +8017,7 @@ impl GetFlowHistoryHistoryId {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -7125,11 +8025,13 @@ impl GetFlowHistoryHistoryId {
     #[doc = " Flow actions to include (omit to include all)"]
     #[doc = ""]
     #[doc = " Query parameter `action`: array of string (multi)."]
+    #[inline]
     pub fn action(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.action = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowHistoryHistoryId", "flowId", &self.flow_id)?;
         ::genesys_cloud_core::encode::check_path_param("getFlowHistoryHistoryId", "historyId", &self.history_id)?;
@@ -7153,15 +8055,18 @@ impl GetFlowHistoryHistoryId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::HistoryListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::HistoryListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::HistoryListing, ::models::HistoryEntry> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7195,48 +8100,57 @@ pub struct GetFlowInstancesSettingsLoglevels {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlowInstancesSettingsLoglevels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowInstancesSettingsLoglevels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowInstancesSettingsLoglevels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowInstancesSettingsLoglevels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowInstancesSettingsLoglevels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowInstancesSettingsLoglevels", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_INSTANCES_SETTINGS_LOGLEVELS, ::std::format!("/api/v2/flows/{}/instances/settings/loglevels", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -7247,11 +8161,13 @@ impl GetFlowInstancesSettingsLoglevels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7275,48 +8191,57 @@ pub struct GetFlowLatestconfiguration {
     deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetFlowLatestconfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowLatestconfiguration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowLatestconfiguration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowLatestconfiguration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowLatestconfiguration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, deleted: ::std::option::Option::None }
     }
     #[doc = " Deleted flows"]
     #[doc = ""]
     #[doc = " Query parameter `deleted`: boolean."]
+    #[inline]
     pub fn deleted(mut self, value: bool) -> Self {
         self.deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowLatestconfiguration", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_LATESTCONFIGURATION, ::std::format!("/api/v2/flows/{}/latestconfiguration", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -7327,11 +8252,13 @@ impl GetFlowLatestconfiguration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -7356,48 +8283,57 @@ pub struct GetFlowVersion {
     deleted: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, deleted: ::std::option::Option::None }
     }
     #[doc = " Deleted flows"]
     #[doc = ""]
     #[doc = " Query parameter `deleted`: string."]
+    #[inline]
     pub fn deleted(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.deleted = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowVersion", "flowId", &self.flow_id)?;
         ::genesys_cloud_core::encode::check_path_param("getFlowVersion", "versionId", &self.version_id)?;
@@ -7409,11 +8345,13 @@ impl GetFlowVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7438,48 +8376,57 @@ pub struct GetFlowVersionConfiguration {
     deleted: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowVersionConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowVersionConfiguration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowVersionConfiguration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowVersionConfiguration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowVersionConfiguration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, deleted: ::std::option::Option::None }
     }
     #[doc = " Deleted flows"]
     #[doc = ""]
     #[doc = " Query parameter `deleted`: string."]
+    #[inline]
     pub fn deleted(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.deleted = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowVersionConfiguration", "flowId", &self.flow_id)?;
         ::genesys_cloud_core::encode::check_path_param("getFlowVersionConfiguration", "versionId", &self.version_id)?;
@@ -7491,11 +8438,13 @@ impl GetFlowVersionConfiguration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -7520,48 +8469,57 @@ pub struct GetFlowVersionHealth {
     language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowVersionHealth {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowVersionHealth").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowVersionHealth {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowVersionHealth {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowVersionHealth {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, language: ::std::option::Option::None }
     }
     #[doc = " Language to filter for"]
     #[doc = ""]
     #[doc = " Query parameter `language`: string."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowVersionHealth", "flowId", &self.flow_id)?;
         ::genesys_cloud_core::encode::check_path_param("getFlowVersionHealth", "versionId", &self.version_id)?;
@@ -7573,11 +8531,13 @@ impl GetFlowVersionHealth {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowHealth, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowHealth, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7603,48 +8563,57 @@ pub struct GetFlowVersionIntentHealth {
     language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowVersionIntentHealth {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowVersionIntentHealth").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowVersionIntentHealth {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowVersionIntentHealth {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowVersionIntentHealth {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String, intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, intent_id, language: ::std::option::Option::None }
     }
     #[doc = " Language to filter for"]
     #[doc = ""]
     #[doc = " Query parameter `language`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentHealth", "flowId", &self.flow_id)?;
         ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentHealth", "versionId", &self.version_id)?;
@@ -7658,11 +8627,13 @@ impl GetFlowVersionIntentHealth {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowHealthIntent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowHealthIntent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7689,48 +8660,57 @@ pub struct GetFlowVersionIntentUtteranceHealth {
     language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowVersionIntentUtteranceHealth {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowVersionIntentUtteranceHealth").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowVersionIntentUtteranceHealth {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowVersionIntentUtteranceHealth {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowVersionIntentUtteranceHealth {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, version_id: ::std::string::String, intent_id: ::std::string::String, utterance_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, version_id, intent_id, utterance_id, language: ::std::option::Option::None }
     }
     #[doc = " Language to filter for"]
     #[doc = ""]
     #[doc = " Query parameter `language`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentUtteranceHealth", "flowId", &self.flow_id)?;
         ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentUtteranceHealth", "versionId", &self.version_id)?;
@@ -7745,11 +8725,13 @@ impl GetFlowVersionIntentUtteranceHealth {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowHealthUtterance, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowHealthUtterance, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7777,43 +8759,51 @@ pub struct GetFlowVersions {
     deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetFlowVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, deleted: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7821,6 +8811,7 @@ impl GetFlowVersions {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7828,11 +8819,13 @@ impl GetFlowVersions {
     #[doc = " Include Deleted flows"]
     #[doc = ""]
     #[doc = " Query parameter `deleted`: boolean."]
+    #[inline]
     pub fn deleted(mut self, value: bool) -> Self {
         self.deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowVersions", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_VERSIONS, ::std::format!("/api/v2/flows/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -7849,15 +8842,18 @@ impl GetFlowVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowVersionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowVersionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FlowVersionEntityListing, ::models::FlowVersion> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7911,43 +8907,51 @@ pub struct GetFlows {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlows {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlows").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlows {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlows {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlows {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, publish_version_id: ::std::option::Option::None, editable_by: ::std::option::Option::None, locked_by: ::std::option::Option::None, locked_by_client_id: ::std::option::Option::None, secure: ::std::option::Option::None, deleted: ::std::option::Option::None, include_schemas: ::std::option::Option::None, virtual_agent_enabled: ::std::option::Option::None, published_after: ::std::option::Option::None, published_before: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Type"]
     #[doc = ""]
     #[doc = " Query parameter `type`: array of string (multi)."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7955,6 +8959,7 @@ impl GetFlows {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7962,6 +8967,7 @@ impl GetFlows {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7969,6 +8975,7 @@ impl GetFlows {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -7976,6 +8983,7 @@ impl GetFlows {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -7983,6 +8991,7 @@ impl GetFlows {
     #[doc = " ID. Deprecated, use GET /api/v2/flows/lookup with the ids parameter instead"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7990,6 +8999,7 @@ impl GetFlows {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -7997,6 +9007,7 @@ impl GetFlows {
     #[doc = " Description"]
     #[doc = ""]
     #[doc = " Query parameter `description`: string."]
+    #[inline]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
@@ -8004,6 +9015,7 @@ impl GetFlows {
     #[doc = " Name or description"]
     #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
+    #[inline]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
@@ -8011,6 +9023,7 @@ impl GetFlows {
     #[doc = " Publish version ID"]
     #[doc = ""]
     #[doc = " Query parameter `publishVersionId`: string."]
+    #[inline]
     pub fn publish_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.publish_version_id = ::std::option::Option::Some(value.into());
         self
@@ -8018,6 +9031,7 @@ impl GetFlows {
     #[doc = " Editable by"]
     #[doc = ""]
     #[doc = " Query parameter `editableBy`: string."]
+    #[inline]
     pub fn editable_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.editable_by = ::std::option::Option::Some(value.into());
         self
@@ -8025,6 +9039,7 @@ impl GetFlows {
     #[doc = " Locked by"]
     #[doc = ""]
     #[doc = " Query parameter `lockedBy`: string."]
+    #[inline]
     pub fn locked_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locked_by = ::std::option::Option::Some(value.into());
         self
@@ -8032,6 +9047,7 @@ impl GetFlows {
     #[doc = " Locked by client ID"]
     #[doc = ""]
     #[doc = " Query parameter `lockedByClientId`: string."]
+    #[inline]
     pub fn locked_by_client_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locked_by_client_id = ::std::option::Option::Some(value.into());
         self
@@ -8039,6 +9055,7 @@ impl GetFlows {
     #[doc = " Secure"]
     #[doc = ""]
     #[doc = " Query parameter `secure`: string."]
+    #[inline]
     pub fn secure(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.secure = ::std::option::Option::Some(value.into());
         self
@@ -8046,6 +9063,7 @@ impl GetFlows {
     #[doc = " Include deleted"]
     #[doc = ""]
     #[doc = " Query parameter `deleted`: boolean."]
+    #[inline]
     pub fn deleted(mut self, value: bool) -> Self {
         self.deleted = ::std::option::Option::Some(value);
         self
@@ -8053,6 +9071,7 @@ impl GetFlows {
     #[doc = " Include variable schemas"]
     #[doc = ""]
     #[doc = " Query parameter `includeSchemas`: boolean."]
+    #[inline]
     pub fn include_schemas(mut self, value: bool) -> Self {
         self.include_schemas = ::std::option::Option::Some(value);
         self
@@ -8060,6 +9079,7 @@ impl GetFlows {
     #[doc = " Include/exclude virtual agent flows"]
     #[doc = ""]
     #[doc = " Query parameter `virtualAgentEnabled`: boolean."]
+    #[inline]
     pub fn virtual_agent_enabled(mut self, value: bool) -> Self {
         self.virtual_agent_enabled = ::std::option::Option::Some(value);
         self
@@ -8067,6 +9087,7 @@ impl GetFlows {
     #[doc = " Published after"]
     #[doc = ""]
     #[doc = " Query parameter `publishedAfter`: string."]
+    #[inline]
     pub fn published_after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.published_after = ::std::option::Option::Some(value.into());
         self
@@ -8074,6 +9095,7 @@ impl GetFlows {
     #[doc = " Published before"]
     #[doc = ""]
     #[doc = " Query parameter `publishedBefore`: string."]
+    #[inline]
     pub fn published_before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.published_before = ::std::option::Option::Some(value.into());
         self
@@ -8081,11 +9103,13 @@ impl GetFlows {
     #[doc = " division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS, ::std::string::String::from("/api/v2/flows"));
         if let ::std::option::Option::Some(v) = &self.r#type {
@@ -8152,15 +9176,18 @@ impl GetFlows {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FlowEntityListing, ::models::Flow> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8194,48 +9221,57 @@ pub struct GetFlowsDatatable {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowsDatatable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsDatatable").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsDatatable {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsDatatable {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsDatatable {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsDatatable", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLE, ::std::format!("/api/v2/flows/datatables/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
@@ -8246,11 +9282,13 @@ impl GetFlowsDatatable {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTable, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTable, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8276,41 +9314,49 @@ pub struct GetFlowsDatatableExportJob {
     export_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetFlowsDatatableExportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsDatatableExportJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsDatatableExportJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsDatatableExportJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsDatatableExportJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, export_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableExportJob", "datatableId", &self.datatable_id)?;
         ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableExportJob", "exportJobId", &self.export_job_id)?;
@@ -8319,11 +9365,13 @@ impl GetFlowsDatatableExportJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTableExportJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTableExportJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8349,41 +9397,49 @@ pub struct GetFlowsDatatableImportJob {
     import_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetFlowsDatatableImportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsDatatableImportJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsDatatableImportJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsDatatableImportJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsDatatableImportJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, import_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableImportJob", "datatableId", &self.datatable_id)?;
         ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableImportJob", "importJobId", &self.import_job_id)?;
@@ -8392,11 +9448,13 @@ impl GetFlowsDatatableImportJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTableImportJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTableImportJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8425,43 +9483,51 @@ pub struct GetFlowsDatatableImportJobs {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetFlowsDatatableImportJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsDatatableImportJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsDatatableImportJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsDatatableImportJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsDatatableImportJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8469,11 +9535,13 @@ impl GetFlowsDatatableImportJobs {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableImportJobs", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLE_IMPORT_JOBS, ::std::format!("/api/v2/flows/datatables/{}/import/jobs", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
@@ -8487,15 +9555,18 @@ impl GetFlowsDatatableImportJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTableImportEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTableImportEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DataTableImportEntityListing, ::models::DataTableImportJob> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8530,48 +9601,57 @@ pub struct GetFlowsDatatableRow {
     showbrief: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetFlowsDatatableRow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsDatatableRow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsDatatableRow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsDatatableRow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsDatatableRow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id, showbrief: ::std::option::Option::None }
     }
     #[doc = " if true returns just the key field for the row"]
     #[doc = ""]
     #[doc = " Query parameter `showbrief`: boolean."]
+    #[inline]
     pub fn showbrief(mut self, value: bool) -> Self {
         self.showbrief = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableRow", "datatableId", &self.datatable_id)?;
         ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableRow", "rowId", &self.row_id)?;
@@ -8583,11 +9663,13 @@ impl GetFlowsDatatableRow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -8618,43 +9700,51 @@ pub struct GetFlowsDatatableRows {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowsDatatableRows {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsDatatableRows").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsDatatableRows {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsDatatableRows {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsDatatableRows {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, showbrief: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8662,6 +9752,7 @@ impl GetFlowsDatatableRows {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8669,6 +9760,7 @@ impl GetFlowsDatatableRows {
     #[doc = " If true returns just the key value of the row"]
     #[doc = ""]
     #[doc = " Query parameter `showbrief`: boolean."]
+    #[inline]
     pub fn showbrief(mut self, value: bool) -> Self {
         self.showbrief = ::std::option::Option::Some(value);
         self
@@ -8676,11 +9768,13 @@ impl GetFlowsDatatableRows {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableRows", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLE_ROWS, ::std::format!("/api/v2/flows/datatables/{}/rows", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
@@ -8700,15 +9794,18 @@ impl GetFlowsDatatableRows {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTableRowEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTableRowEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DataTableRowEntityListing, ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8749,43 +9846,51 @@ pub struct GetFlowsDatatables {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowsDatatables {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsDatatables").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsDatatables {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsDatatables {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsDatatables {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, division_id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -8793,6 +9898,7 @@ impl GetFlowsDatatables {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8800,6 +9906,7 @@ impl GetFlowsDatatables {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8807,6 +9914,7 @@ impl GetFlowsDatatables {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -8814,6 +9922,7 @@ impl GetFlowsDatatables {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -8821,6 +9930,7 @@ impl GetFlowsDatatables {
     #[doc = " division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -8828,11 +9938,13 @@ impl GetFlowsDatatables {
     #[doc = " Filter by Name. The wildcard character \\* is supported within the filter. Matches are case-insensitive."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLES, ::std::string::String::from("/api/v2/flows/datatables"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -8860,15 +9972,18 @@ impl GetFlowsDatatables {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTablesDomainEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTablesDomainEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DataTablesDomainEntityListing, ::models::DataTable> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8902,48 +10017,57 @@ pub struct GetFlowsDatatablesDivisionview {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowsDatatablesDivisionview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsDatatablesDivisionview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsDatatablesDivisionview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsDatatablesDivisionview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsDatatablesDivisionview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsDatatablesDivisionview", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLES_DIVISIONVIEW, ::std::format!("/api/v2/flows/datatables/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
@@ -8954,11 +10078,13 @@ impl GetFlowsDatatablesDivisionview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTable, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTable, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8991,43 +10117,51 @@ pub struct GetFlowsDatatablesDivisionviews {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowsDatatablesDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsDatatablesDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsDatatablesDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsDatatablesDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsDatatablesDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, division_id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -9035,6 +10169,7 @@ impl GetFlowsDatatablesDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -9042,6 +10177,7 @@ impl GetFlowsDatatablesDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -9049,6 +10185,7 @@ impl GetFlowsDatatablesDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -9056,6 +10193,7 @@ impl GetFlowsDatatablesDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -9063,6 +10201,7 @@ impl GetFlowsDatatablesDivisionviews {
     #[doc = " division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9070,11 +10209,13 @@ impl GetFlowsDatatablesDivisionviews {
     #[doc = " Filter by Name. The wildcard character \\* is supported within the filter. Matches are case-insensitive."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLES_DIVISIONVIEWS, ::std::string::String::from("/api/v2/flows/datatables/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -9102,15 +10243,18 @@ impl GetFlowsDatatablesDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTablesDomainEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTablesDomainEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DataTablesDomainEntityListing, ::models::DataTable> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -9156,43 +10300,51 @@ pub struct GetFlowsDivisionviews {
     include_schemas: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetFlowsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, publish_version_id: ::std::option::Option::None, published_after: ::std::option::Option::None, published_before: ::std::option::Option::None, division_id: ::std::option::Option::None, include_schemas: ::std::option::Option::None }
     }
     #[doc = " Type"]
     #[doc = ""]
     #[doc = " Query parameter `type`: array of string (multi)."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9200,6 +10352,7 @@ impl GetFlowsDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -9207,6 +10360,7 @@ impl GetFlowsDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -9214,6 +10368,7 @@ impl GetFlowsDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -9221,6 +10376,7 @@ impl GetFlowsDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -9228,6 +10384,7 @@ impl GetFlowsDivisionviews {
     #[doc = " ID"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9235,6 +10392,7 @@ impl GetFlowsDivisionviews {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -9242,6 +10400,7 @@ impl GetFlowsDivisionviews {
     #[doc = " Publish version ID"]
     #[doc = ""]
     #[doc = " Query parameter `publishVersionId`: string."]
+    #[inline]
     pub fn publish_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.publish_version_id = ::std::option::Option::Some(value.into());
         self
@@ -9249,6 +10408,7 @@ impl GetFlowsDivisionviews {
     #[doc = " Published after"]
     #[doc = ""]
     #[doc = " Query parameter `publishedAfter`: string."]
+    #[inline]
     pub fn published_after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.published_after = ::std::option::Option::Some(value.into());
         self
@@ -9256,6 +10416,7 @@ impl GetFlowsDivisionviews {
     #[doc = " Published before"]
     #[doc = ""]
     #[doc = " Query parameter `publishedBefore`: string."]
+    #[inline]
     pub fn published_before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.published_before = ::std::option::Option::Some(value.into());
         self
@@ -9263,6 +10424,7 @@ impl GetFlowsDivisionviews {
     #[doc = " division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9270,11 +10432,13 @@ impl GetFlowsDivisionviews {
     #[doc = " Include variable schemas"]
     #[doc = ""]
     #[doc = " Query parameter `includeSchemas`: boolean."]
+    #[inline]
     pub fn include_schemas(mut self, value: bool) -> Self {
         self.include_schemas = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/flows/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.r#type {
@@ -9317,15 +10481,18 @@ impl GetFlowsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FlowDivisionViewEntityListing, ::models::FlowDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -9356,41 +10523,49 @@ pub struct GetFlowsExecution {
     flow_execution_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetFlowsExecution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsExecution").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsExecution {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsExecution {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsExecution {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_execution_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsExecution", "flowExecutionId", &self.flow_execution_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_EXECUTION, ::std::format!("/api/v2/flows/executions/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_execution_id)));
@@ -9398,11 +10573,13 @@ impl GetFlowsExecution {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowRuntimeExecution, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowRuntimeExecution, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9426,48 +10603,57 @@ pub struct GetFlowsExportJob {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlowsExportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsExportJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsExportJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsExportJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsExportJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsExportJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_EXPORT_JOB, ::std::format!("/api/v2/flows/export/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -9478,11 +10664,13 @@ impl GetFlowsExportJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ArchitectExportJobStateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ArchitectExportJobStateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9508,48 +10696,57 @@ pub struct GetFlowsInstance {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowsInstance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsInstance").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsInstance {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsInstance {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsInstance {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, instance_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), instance_id, expand: ::std::option::Option::None }
     }
     #[doc = " Expand various details."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsInstance", "instanceId", &self.instance_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_INSTANCE, ::std::format!("/api/v2/flows/instances/{}", ::genesys_cloud_core::encode_path_segment(&self.instance_id)));
@@ -9560,11 +10757,13 @@ impl GetFlowsInstance {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetFlowExecutionDataJobResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetFlowExecutionDataJobResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9587,41 +10786,49 @@ pub struct GetFlowsInstancesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetFlowsInstancesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsInstancesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsInstancesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsInstancesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsInstancesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsInstancesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_INSTANCES_JOB, ::std::format!("/api/v2/flows/instances/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -9629,11 +10836,13 @@ impl GetFlowsInstancesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetFlowExecutionDataJobResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetFlowExecutionDataJobResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9658,48 +10867,57 @@ pub struct GetFlowsInstancesQuerycapabilities {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowsInstancesQuerycapabilities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsInstancesQuerycapabilities").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsInstancesQuerycapabilities {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsInstancesQuerycapabilities {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsInstancesQuerycapabilities {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
     }
     #[doc = " Expand various query types."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_INSTANCES_QUERYCAPABILITIES, ::std::string::String::from("/api/v2/flows/instances/querycapabilities"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -9709,11 +10927,13 @@ impl GetFlowsInstancesQuerycapabilities {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowsQueryCriteriaResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowsQueryCriteriaResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9737,52 +10957,62 @@ pub struct GetFlowsInstancesSettingsExecutiondata {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetFlowsInstancesSettingsExecutiondata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsInstancesSettingsExecutiondata").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsExecutiondata {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsInstancesSettingsExecutiondata {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsInstancesSettingsExecutiondata {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_INSTANCES_SETTINGS_EXECUTIONDATA, ::std::string::String::from("/api/v2/flows/instances/settings/executiondata"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExecutionDataFlowSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExecutionDataFlowSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9811,43 +11041,51 @@ pub struct GetFlowsInstancesSettingsLoglevels {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetFlowsInstancesSettingsLoglevels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsInstancesSettingsLoglevels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsLoglevels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsInstancesSettingsLoglevels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsInstancesSettingsLoglevels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9855,6 +11093,7 @@ impl GetFlowsInstancesSettingsLoglevels {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -9862,11 +11101,13 @@ impl GetFlowsInstancesSettingsLoglevels {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_INSTANCES_SETTINGS_LOGLEVELS, ::std::string::String::from("/api/v2/flows/instances/settings/loglevels"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -9882,15 +11123,18 @@ impl GetFlowsInstancesSettingsLoglevels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowSettingsResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowSettingsResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FlowSettingsResponseEntityListing, ::models::FlowSettingsResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -9922,52 +11166,62 @@ pub struct GetFlowsInstancesSettingsLoglevelsCharacteristics {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetFlowsInstancesSettingsLoglevelsCharacteristics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsInstancesSettingsLoglevelsCharacteristics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsLoglevelsCharacteristics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsInstancesSettingsLoglevelsCharacteristics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsInstancesSettingsLoglevelsCharacteristics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_CHARACTERISTICS, ::std::string::String::from("/api/v2/flows/instances/settings/loglevels/characteristics"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowLogLevelCharacteristicsDefinitions, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowLogLevelCharacteristicsDefinitions, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9992,48 +11246,57 @@ pub struct GetFlowsInstancesSettingsLoglevelsDefault {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlowsInstancesSettingsLoglevelsDefault {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsInstancesSettingsLoglevelsDefault").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsInstancesSettingsLoglevelsDefault {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsInstancesSettingsLoglevelsDefault {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsInstancesSettingsLoglevelsDefault {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_DEFAULT, ::std::string::String::from("/api/v2/flows/instances/settings/loglevels/default"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -10043,11 +11306,13 @@ impl GetFlowsInstancesSettingsLoglevelsDefault {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10071,48 +11336,57 @@ pub struct GetFlowsJob {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlowsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_JOB, ::std::format!("/api/v2/flows/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -10123,11 +11397,13 @@ impl GetFlowsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ArchitectJobStateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ArchitectJobStateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10158,43 +11434,51 @@ pub struct GetFlowsLookup {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFlowsLookup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsLookup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsLookup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsLookup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsLookup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Flow ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -10202,6 +11486,7 @@ impl GetFlowsLookup {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -10209,6 +11494,7 @@ impl GetFlowsLookup {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10216,6 +11502,7 @@ impl GetFlowsLookup {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -10223,11 +11510,13 @@ impl GetFlowsLookup {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_LOOKUP, ::std::string::String::from("/api/v2/flows/lookup"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -10250,15 +11539,18 @@ impl GetFlowsLookup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FlowEntityListing, ::models::Flow> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10291,41 +11583,49 @@ pub struct GetFlowsMilestone {
     milestone_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetFlowsMilestone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsMilestone").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsMilestone {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsMilestone {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsMilestone {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, milestone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), milestone_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsMilestone", "milestoneId", &self.milestone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_MILESTONE, ::std::format!("/api/v2/flows/milestones/{}", ::genesys_cloud_core::encode_path_segment(&self.milestone_id)));
@@ -10333,11 +11633,13 @@ impl GetFlowsMilestone {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowMilestone, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowMilestone, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10372,43 +11674,51 @@ pub struct GetFlowsMilestones {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlowsMilestones {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsMilestones").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsMilestones {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsMilestones {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsMilestones {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -10416,6 +11726,7 @@ impl GetFlowsMilestones {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10423,6 +11734,7 @@ impl GetFlowsMilestones {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -10430,6 +11742,7 @@ impl GetFlowsMilestones {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -10437,6 +11750,7 @@ impl GetFlowsMilestones {
     #[doc = " ID"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -10444,6 +11758,7 @@ impl GetFlowsMilestones {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -10451,6 +11766,7 @@ impl GetFlowsMilestones {
     #[doc = " Description"]
     #[doc = ""]
     #[doc = " Query parameter `description`: string."]
+    #[inline]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
@@ -10458,6 +11774,7 @@ impl GetFlowsMilestones {
     #[doc = " Name or description"]
     #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
+    #[inline]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
@@ -10465,11 +11782,13 @@ impl GetFlowsMilestones {
     #[doc = " division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_MILESTONES, ::std::string::String::from("/api/v2/flows/milestones"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -10503,15 +11822,18 @@ impl GetFlowsMilestones {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowMilestoneListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowMilestoneListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FlowMilestoneListing, ::models::FlowMilestone> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10552,43 +11874,51 @@ pub struct GetFlowsMilestonesDivisionviews {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlowsMilestonesDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsMilestonesDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsMilestonesDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsMilestonesDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsMilestonesDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -10596,6 +11926,7 @@ impl GetFlowsMilestonesDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10603,6 +11934,7 @@ impl GetFlowsMilestonesDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -10610,6 +11942,7 @@ impl GetFlowsMilestonesDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -10617,6 +11950,7 @@ impl GetFlowsMilestonesDivisionviews {
     #[doc = " ID"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -10624,6 +11958,7 @@ impl GetFlowsMilestonesDivisionviews {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -10631,11 +11966,13 @@ impl GetFlowsMilestonesDivisionviews {
     #[doc = " division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_MILESTONES_DIVISIONVIEWS, ::std::string::String::from("/api/v2/flows/milestones/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -10663,15 +12000,18 @@ impl GetFlowsMilestonesDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowMilestoneDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowMilestoneDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FlowMilestoneDivisionViewEntityListing, ::models::FlowMilestoneDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10704,41 +12044,49 @@ pub struct GetFlowsOutcome {
     flow_outcome_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetFlowsOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsOutcome").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsOutcome {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsOutcome {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsOutcome {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_outcome_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsOutcome", "flowOutcomeId", &self.flow_outcome_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_OUTCOME, ::std::format!("/api/v2/flows/outcomes/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_outcome_id)));
@@ -10746,11 +12094,13 @@ impl GetFlowsOutcome {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowOutcome, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowOutcome, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10785,43 +12135,51 @@ pub struct GetFlowsOutcomes {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlowsOutcomes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsOutcomes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsOutcomes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsOutcomes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsOutcomes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, name_or_description: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -10829,6 +12187,7 @@ impl GetFlowsOutcomes {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10836,6 +12195,7 @@ impl GetFlowsOutcomes {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -10843,6 +12203,7 @@ impl GetFlowsOutcomes {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -10850,6 +12211,7 @@ impl GetFlowsOutcomes {
     #[doc = " ID"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -10857,6 +12219,7 @@ impl GetFlowsOutcomes {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -10864,6 +12227,7 @@ impl GetFlowsOutcomes {
     #[doc = " Description"]
     #[doc = ""]
     #[doc = " Query parameter `description`: string."]
+    #[inline]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
@@ -10871,6 +12235,7 @@ impl GetFlowsOutcomes {
     #[doc = " Name or description"]
     #[doc = ""]
     #[doc = " Query parameter `nameOrDescription`: string."]
+    #[inline]
     pub fn name_or_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_description = ::std::option::Option::Some(value.into());
         self
@@ -10878,11 +12243,13 @@ impl GetFlowsOutcomes {
     #[doc = " division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_OUTCOMES, ::std::string::String::from("/api/v2/flows/outcomes"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -10916,15 +12283,18 @@ impl GetFlowsOutcomes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowOutcomeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowOutcomeListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FlowOutcomeListing, ::models::FlowOutcome> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10965,43 +12335,51 @@ pub struct GetFlowsOutcomesDivisionviews {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlowsOutcomesDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsOutcomesDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsOutcomesDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsOutcomesDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsOutcomesDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -11009,6 +12387,7 @@ impl GetFlowsOutcomesDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -11016,6 +12395,7 @@ impl GetFlowsOutcomesDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -11023,6 +12403,7 @@ impl GetFlowsOutcomesDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -11030,6 +12411,7 @@ impl GetFlowsOutcomesDivisionviews {
     #[doc = " ID"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -11037,6 +12419,7 @@ impl GetFlowsOutcomesDivisionviews {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -11044,11 +12427,13 @@ impl GetFlowsOutcomesDivisionviews {
     #[doc = " division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_OUTCOMES_DIVISIONVIEWS, ::std::string::String::from("/api/v2/flows/outcomes/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -11076,15 +12461,18 @@ impl GetFlowsOutcomesDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowOutcomeDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowOutcomeDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FlowOutcomeDivisionViewEntityListing, ::models::FlowOutcomeDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -11118,48 +12506,57 @@ pub struct GetFlowsValidateJob {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetFlowsValidateJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFlowsValidateJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFlowsValidateJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFlowsValidateJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFlowsValidateJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFlowsValidateJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_VALIDATE_JOB, ::std::format!("/api/v2/flows/validate/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -11170,11 +12567,13 @@ impl GetFlowsValidateJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ArchitectValidateJobStateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ArchitectValidateJobStateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11198,46 +12597,55 @@ pub struct PatchArchitectGrammar {
     body: ::std::option::Option<::models::Grammar>,
 }
 impl ::std::fmt::Debug for PatchArchitectGrammar {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchArchitectGrammar").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchArchitectGrammar {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchArchitectGrammar {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchArchitectGrammar {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::Grammar) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchArchitectGrammar", "grammarId", &self.grammar_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ARCHITECT_GRAMMAR, ::std::format!("/api/v2/architect/grammars/{}", ::genesys_cloud_core::encode_path_segment(&self.grammar_id)));
@@ -11248,11 +12656,13 @@ impl PatchArchitectGrammar {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Grammar, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Grammar, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11277,46 +12687,55 @@ pub struct PatchArchitectGrammarLanguage {
     body: ::std::option::Option<::models::GrammarLanguageUpdate>,
 }
 impl ::std::fmt::Debug for PatchArchitectGrammarLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchArchitectGrammarLanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchArchitectGrammarLanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchArchitectGrammarLanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchArchitectGrammarLanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::GrammarLanguageUpdate) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchArchitectGrammarLanguage", "grammarId", &self.grammar_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchArchitectGrammarLanguage", "languageCode", &self.language_code)?;
@@ -11328,11 +12747,13 @@ impl PatchArchitectGrammarLanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GrammarLanguage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GrammarLanguage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11357,41 +12778,49 @@ pub struct PatchFlowsInstancesSettingsExecutiondata {
     body: ::models::ExecutionDataSettingsRequest,
 }
 impl ::std::fmt::Debug for PatchFlowsInstancesSettingsExecutiondata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchFlowsInstancesSettingsExecutiondata").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchFlowsInstancesSettingsExecutiondata {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchFlowsInstancesSettingsExecutiondata {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchFlowsInstancesSettingsExecutiondata {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExecutionDataSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_FLOWS_INSTANCES_SETTINGS_EXECUTIONDATA, ::std::string::String::from("/api/v2/flows/instances/settings/executiondata"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchFlowsInstancesSettingsExecutiondata"))?;
@@ -11399,11 +12828,13 @@ impl PatchFlowsInstancesSettingsExecutiondata {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExecutionDataFlowSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExecutionDataFlowSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11427,52 +12858,62 @@ pub struct PostArchitectDependencytrackingBuild {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for PostArchitectDependencytrackingBuild {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectDependencytrackingBuild").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectDependencytrackingBuild {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectDependencytrackingBuild {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectDependencytrackingBuild {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_DEPENDENCYTRACKING_BUILD, ::std::string::String::from("/api/v2/architect/dependencytracking/build"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11495,41 +12936,49 @@ pub struct PostArchitectEmergencygroups {
     body: ::models::EmergencyGroup,
 }
 impl ::std::fmt::Debug for PostArchitectEmergencygroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectEmergencygroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectEmergencygroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectEmergencygroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectEmergencygroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EmergencyGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_EMERGENCYGROUPS, ::std::string::String::from("/api/v2/architect/emergencygroups"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectEmergencygroups"))?;
@@ -11537,11 +12986,13 @@ impl PostArchitectEmergencygroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmergencyGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmergencyGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11566,41 +13017,49 @@ pub struct PostArchitectGrammarLanguageFilesDtmf {
     body: ::models::GrammarFileUploadRequest,
 }
 impl ::std::fmt::Debug for PostArchitectGrammarLanguageFilesDtmf {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectGrammarLanguageFilesDtmf").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectGrammarLanguageFilesDtmf {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectGrammarLanguageFilesDtmf {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectGrammarLanguageFilesDtmf {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String, body: ::models::GrammarFileUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postArchitectGrammarLanguageFilesDtmf", "grammarId", &self.grammar_id)?;
         ::genesys_cloud_core::encode::check_path_param("postArchitectGrammarLanguageFilesDtmf", "languageCode", &self.language_code)?;
@@ -11610,11 +13069,13 @@ impl PostArchitectGrammarLanguageFilesDtmf {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11639,41 +13100,49 @@ pub struct PostArchitectGrammarLanguageFilesVoice {
     body: ::models::GrammarFileUploadRequest,
 }
 impl ::std::fmt::Debug for PostArchitectGrammarLanguageFilesVoice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectGrammarLanguageFilesVoice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectGrammarLanguageFilesVoice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectGrammarLanguageFilesVoice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectGrammarLanguageFilesVoice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, language_code: ::std::string::String, body: ::models::GrammarFileUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, language_code, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postArchitectGrammarLanguageFilesVoice", "grammarId", &self.grammar_id)?;
         ::genesys_cloud_core::encode::check_path_param("postArchitectGrammarLanguageFilesVoice", "languageCode", &self.language_code)?;
@@ -11683,11 +13152,13 @@ impl PostArchitectGrammarLanguageFilesVoice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11711,41 +13182,49 @@ pub struct PostArchitectGrammarLanguages {
     body: ::models::GrammarLanguage,
 }
 impl ::std::fmt::Debug for PostArchitectGrammarLanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectGrammarLanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectGrammarLanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectGrammarLanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectGrammarLanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, grammar_id: ::std::string::String, body: ::models::GrammarLanguage) -> Self {
         Self { executor, options: ::std::default::Default::default(), grammar_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postArchitectGrammarLanguages", "grammarId", &self.grammar_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_GRAMMAR_LANGUAGES, ::std::format!("/api/v2/architect/grammars/{}/languages", ::genesys_cloud_core::encode_path_segment(&self.grammar_id)));
@@ -11754,11 +13233,13 @@ impl PostArchitectGrammarLanguages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GrammarLanguage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GrammarLanguage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11781,41 +13262,49 @@ pub struct PostArchitectGrammars {
     body: ::models::Grammar,
 }
 impl ::std::fmt::Debug for PostArchitectGrammars {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectGrammars").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectGrammars {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectGrammars {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectGrammars {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Grammar) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_GRAMMARS, ::std::string::String::from("/api/v2/architect/grammars"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectGrammars"))?;
@@ -11823,11 +13312,13 @@ impl PostArchitectGrammars {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Grammar, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Grammar, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11850,41 +13341,49 @@ pub struct PostArchitectIvrs {
     body: ::models::IVR,
 }
 impl ::std::fmt::Debug for PostArchitectIvrs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectIvrs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectIvrs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectIvrs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectIvrs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IVR) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_IVRS, ::std::string::String::from("/api/v2/architect/ivrs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectIvrs"))?;
@@ -11892,11 +13391,13 @@ impl PostArchitectIvrs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IVR, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IVR, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11921,41 +13422,49 @@ pub struct PostArchitectPromptHistory {
     prompt_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostArchitectPromptHistory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectPromptHistory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectPromptHistory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectPromptHistory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectPromptHistory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postArchitectPromptHistory", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_PROMPT_HISTORY, ::std::format!("/api/v2/architect/prompts/{}/history", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
@@ -11963,11 +13472,13 @@ impl PostArchitectPromptHistory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Operation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Operation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11993,41 +13504,49 @@ pub struct PostArchitectPromptResourceUploads {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostArchitectPromptResourceUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectPromptResourceUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectPromptResourceUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectPromptResourceUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectPromptResourceUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postArchitectPromptResourceUploads", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("postArchitectPromptResourceUploads", "languageCode", &self.language_code)?;
@@ -12036,11 +13555,13 @@ impl PostArchitectPromptResourceUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PromptAssetUpload, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PromptAssetUpload, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12064,41 +13585,49 @@ pub struct PostArchitectPromptResources {
     body: ::models::PromptAssetCreate,
 }
 impl ::std::fmt::Debug for PostArchitectPromptResources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectPromptResources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectPromptResources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectPromptResources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectPromptResources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, body: ::models::PromptAssetCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postArchitectPromptResources", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_PROMPT_RESOURCES, ::std::format!("/api/v2/architect/prompts/{}/resources", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
@@ -12107,11 +13636,13 @@ impl PostArchitectPromptResources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PromptAsset, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PromptAsset, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12134,41 +13665,49 @@ pub struct PostArchitectPrompts {
     body: ::models::Prompt,
 }
 impl ::std::fmt::Debug for PostArchitectPrompts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectPrompts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectPrompts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectPrompts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectPrompts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Prompt) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_PROMPTS, ::std::string::String::from("/api/v2/architect/prompts"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectPrompts"))?;
@@ -12176,11 +13715,13 @@ impl PostArchitectPrompts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Prompt, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Prompt, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12203,41 +13744,49 @@ pub struct PostArchitectSchedulegroups {
     body: ::models::ScheduleGroup,
 }
 impl ::std::fmt::Debug for PostArchitectSchedulegroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectSchedulegroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectSchedulegroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectSchedulegroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectSchedulegroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScheduleGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_SCHEDULEGROUPS, ::std::string::String::from("/api/v2/architect/schedulegroups"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectSchedulegroups"))?;
@@ -12245,11 +13794,13 @@ impl PostArchitectSchedulegroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduleGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduleGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12272,41 +13823,49 @@ pub struct PostArchitectSchedules {
     body: ::models::Schedule,
 }
 impl ::std::fmt::Debug for PostArchitectSchedules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectSchedules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectSchedules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectSchedules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectSchedules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Schedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_SCHEDULES, ::std::string::String::from("/api/v2/architect/schedules"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectSchedules"))?;
@@ -12314,11 +13873,13 @@ impl PostArchitectSchedules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Schedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Schedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12343,41 +13904,49 @@ pub struct PostArchitectSystempromptHistory {
     prompt_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostArchitectSystempromptHistory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectSystempromptHistory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectSystempromptHistory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectSystempromptHistory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectSystempromptHistory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postArchitectSystempromptHistory", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_SYSTEMPROMPT_HISTORY, ::std::format!("/api/v2/architect/systemprompts/{}/history", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
@@ -12385,11 +13954,13 @@ impl PostArchitectSystempromptHistory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Operation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Operation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12415,41 +13986,49 @@ pub struct PostArchitectSystempromptResourceUploads {
     language_code: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostArchitectSystempromptResourceUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectSystempromptResourceUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectSystempromptResourceUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectSystempromptResourceUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectSystempromptResourceUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postArchitectSystempromptResourceUploads", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("postArchitectSystempromptResourceUploads", "languageCode", &self.language_code)?;
@@ -12458,11 +14037,13 @@ impl PostArchitectSystempromptResourceUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PromptAssetUpload, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PromptAssetUpload, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12486,41 +14067,49 @@ pub struct PostArchitectSystempromptResources {
     body: ::models::SystemPromptAsset,
 }
 impl ::std::fmt::Debug for PostArchitectSystempromptResources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostArchitectSystempromptResources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostArchitectSystempromptResources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostArchitectSystempromptResources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostArchitectSystempromptResources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, body: ::models::SystemPromptAsset) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postArchitectSystempromptResources", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_SYSTEMPROMPT_RESOURCES, ::std::format!("/api/v2/architect/systemprompts/{}/resources", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
@@ -12529,11 +14118,13 @@ impl PostArchitectSystempromptResources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SystemPromptAsset, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SystemPromptAsset, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12558,41 +14149,49 @@ pub struct PostFlowHistory {
     flow_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostFlowHistory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowHistory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowHistory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowHistory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowHistory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postFlowHistory", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOW_HISTORY, ::std::format!("/api/v2/flows/{}/history", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -12600,11 +14199,13 @@ impl PostFlowHistory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Operation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Operation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12631,48 +14232,57 @@ pub struct PostFlowInstancesSettingsLoglevels {
     body: ::models::FlowLogLevelRequest,
 }
 impl ::std::fmt::Debug for PostFlowInstancesSettingsLoglevels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowInstancesSettingsLoglevels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowInstancesSettingsLoglevels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowInstancesSettingsLoglevels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowInstancesSettingsLoglevels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None, body }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postFlowInstancesSettingsLoglevels", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOW_INSTANCES_SETTINGS_LOGLEVELS, ::std::format!("/api/v2/flows/{}/instances/settings/loglevels", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -12684,11 +14294,13 @@ impl PostFlowInstancesSettingsLoglevels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12712,41 +14324,49 @@ pub struct PostFlowVersions {
     body: ::serde_json::Value,
 }
 impl ::std::fmt::Debug for PostFlowVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postFlowVersions", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOW_VERSIONS, ::std::format!("/api/v2/flows/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -12755,11 +14375,13 @@ impl PostFlowVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12783,48 +14405,57 @@ pub struct PostFlows {
     body: ::models::Flow,
 }
 impl ::std::fmt::Debug for PostFlows {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlows").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlows {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlows {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlows {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Flow) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None, body }
     }
     #[doc = " Language"]
     #[doc = ""]
     #[doc = " Query parameter `language`: string."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS, ::std::string::String::from("/api/v2/flows"));
         if let ::std::option::Option::Some(v) = &self.language {
@@ -12835,11 +14466,13 @@ impl PostFlows {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Flow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Flow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12864,48 +14497,57 @@ pub struct PostFlowsActionsCheckin {
     flow: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostFlowsActionsCheckin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsActionsCheckin").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsActionsCheckin {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsActionsCheckin {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsActionsCheckin {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
     }
     #[doc = " Flow ID"]
     #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_ACTIONS_CHECKIN, ::std::string::String::from("/api/v2/flows/actions/checkin"));
         let ::std::option::Option::Some(v) = &self.flow else {
@@ -12916,11 +14558,13 @@ impl PostFlowsActionsCheckin {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Operation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Operation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12943,48 +14587,57 @@ pub struct PostFlowsActionsCheckout {
     flow: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostFlowsActionsCheckout {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsActionsCheckout").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsActionsCheckout {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsActionsCheckout {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsActionsCheckout {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
     }
     #[doc = " Flow ID"]
     #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_ACTIONS_CHECKOUT, ::std::string::String::from("/api/v2/flows/actions/checkout"));
         let ::std::option::Option::Some(v) = &self.flow else {
@@ -12995,11 +14648,13 @@ impl PostFlowsActionsCheckout {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Flow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Flow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13022,48 +14677,57 @@ pub struct PostFlowsActionsDeactivate {
     flow: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostFlowsActionsDeactivate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsActionsDeactivate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsActionsDeactivate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsActionsDeactivate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsActionsDeactivate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
     }
     #[doc = " Flow ID"]
     #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_ACTIONS_DEACTIVATE, ::std::string::String::from("/api/v2/flows/actions/deactivate"));
         let ::std::option::Option::Some(v) = &self.flow else {
@@ -13074,11 +14738,13 @@ impl PostFlowsActionsDeactivate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Flow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Flow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13104,43 +14770,51 @@ pub struct PostFlowsActionsPublish {
     version: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostFlowsActionsPublish {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsActionsPublish").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsActionsPublish {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsActionsPublish {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsActionsPublish {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None, version: ::std::option::Option::None }
     }
     #[doc = " Flow ID"]
     #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
         self
@@ -13148,11 +14822,13 @@ impl PostFlowsActionsPublish {
     #[doc = " version"]
     #[doc = ""]
     #[doc = " Query parameter `version`: string."]
+    #[inline]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_ACTIONS_PUBLISH, ::std::string::String::from("/api/v2/flows/actions/publish"));
         let ::std::option::Option::Some(v) = &self.flow else {
@@ -13166,11 +14842,13 @@ impl PostFlowsActionsPublish {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Operation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Operation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13193,48 +14871,57 @@ pub struct PostFlowsActionsRevert {
     flow: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostFlowsActionsRevert {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsActionsRevert").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsActionsRevert {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsActionsRevert {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsActionsRevert {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
     }
     #[doc = " Flow ID"]
     #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_ACTIONS_REVERT, ::std::string::String::from("/api/v2/flows/actions/revert"));
         let ::std::option::Option::Some(v) = &self.flow else {
@@ -13245,11 +14932,13 @@ impl PostFlowsActionsRevert {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Flow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Flow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13274,48 +14963,57 @@ pub struct PostFlowsActionsUnlock {
     flow: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostFlowsActionsUnlock {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsActionsUnlock").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsActionsUnlock {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsActionsUnlock {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsActionsUnlock {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow: ::std::option::Option::None }
     }
     #[doc = " Flow ID"]
     #[doc = ""]
     #[doc = " Query parameter `flow`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn flow(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_ACTIONS_UNLOCK, ::std::string::String::from("/api/v2/flows/actions/unlock"));
         let ::std::option::Option::Some(v) = &self.flow else {
@@ -13326,11 +15024,13 @@ impl PostFlowsActionsUnlock {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Flow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Flow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13355,41 +15055,49 @@ pub struct PostFlowsDatatableExportJobs {
     datatable_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostFlowsDatatableExportJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsDatatableExportJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsDatatableExportJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsDatatableExportJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsDatatableExportJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postFlowsDatatableExportJobs", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_DATATABLE_EXPORT_JOBS, ::std::format!("/api/v2/flows/datatables/{}/export/jobs", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
@@ -13397,11 +15105,13 @@ impl PostFlowsDatatableExportJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTableExportJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTableExportJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13427,41 +15137,49 @@ pub struct PostFlowsDatatableImportCsvJobs {
     body: ::models::DataTableImportJob,
 }
 impl ::std::fmt::Debug for PostFlowsDatatableImportCsvJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsDatatableImportCsvJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsDatatableImportCsvJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsDatatableImportCsvJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsDatatableImportCsvJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::models::DataTableImportJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postFlowsDatatableImportCsvJobs", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_DATATABLE_IMPORT_CSV_JOBS, ::std::format!("/api/v2/flows/datatables/{}/import/csv/jobs", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
@@ -13470,11 +15188,13 @@ impl PostFlowsDatatableImportCsvJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTableImportJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTableImportJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13503,41 +15223,49 @@ pub struct PostFlowsDatatableImportJobs {
     body: ::models::DataTableImportJob,
 }
 impl ::std::fmt::Debug for PostFlowsDatatableImportJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsDatatableImportJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsDatatableImportJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsDatatableImportJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsDatatableImportJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::models::DataTableImportJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postFlowsDatatableImportJobs", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_DATATABLE_IMPORT_JOBS, ::std::format!("/api/v2/flows/datatables/{}/import/jobs", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
@@ -13546,11 +15274,13 @@ impl PostFlowsDatatableImportJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTableImportJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTableImportJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13576,41 +15306,49 @@ pub struct PostFlowsDatatableRows {
     body: ::serde_json::Value,
 }
 impl ::std::fmt::Debug for PostFlowsDatatableRows {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsDatatableRows").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsDatatableRows {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsDatatableRows {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsDatatableRows {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postFlowsDatatableRows", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_DATATABLE_ROWS, ::std::format!("/api/v2/flows/datatables/{}/rows", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
@@ -13619,11 +15357,13 @@ impl PostFlowsDatatableRows {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -13648,41 +15388,49 @@ pub struct PostFlowsDatatables {
     body: ::models::DataTable,
 }
 impl ::std::fmt::Debug for PostFlowsDatatables {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsDatatables").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsDatatables {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsDatatables {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsDatatables {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataTable) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_DATATABLES, ::std::string::String::from("/api/v2/flows/datatables"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postFlowsDatatables"))?;
@@ -13690,11 +15438,13 @@ impl PostFlowsDatatables {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTable, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTable, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13719,41 +15469,49 @@ pub struct PostFlowsExecutions {
     body: ::models::FlowExecutionLaunchRequest,
 }
 impl ::std::fmt::Debug for PostFlowsExecutions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsExecutions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsExecutions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsExecutions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsExecutions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowExecutionLaunchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_EXECUTIONS, ::std::string::String::from("/api/v2/flows/executions"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postFlowsExecutions"))?;
@@ -13761,11 +15519,13 @@ impl PostFlowsExecutions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowExecutionLaunchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowExecutionLaunchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13788,41 +15548,49 @@ pub struct PostFlowsExportJobs {
     body: ::models::RegisterArchitectExportJob,
 }
 impl ::std::fmt::Debug for PostFlowsExportJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsExportJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsExportJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsExportJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsExportJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RegisterArchitectExportJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_EXPORT_JOBS, ::std::string::String::from("/api/v2/flows/export/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postFlowsExportJobs"))?;
@@ -13830,11 +15598,13 @@ impl PostFlowsExportJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RegisterArchitectExportJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RegisterArchitectExportJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13860,48 +15630,57 @@ pub struct PostFlowsInstancesJobs {
     body: ::models::ExecutionDataRequest,
 }
 impl ::std::fmt::Debug for PostFlowsInstancesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsInstancesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsInstancesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsInstancesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsInstancesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExecutionDataRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " Expand various query types."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_INSTANCES_JOBS, ::std::string::String::from("/api/v2/flows/instances/jobs"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -13912,11 +15691,13 @@ impl PostFlowsInstancesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetFlowExecutionDataJobResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetFlowExecutionDataJobResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13945,43 +15726,51 @@ pub struct PostFlowsInstancesQuery {
     body: ::models::CriteriaQuery,
 }
 impl ::std::fmt::Debug for PostFlowsInstancesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsInstancesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsInstancesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsInstancesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsInstancesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CriteriaQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), index_only: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
     #[doc = " indexes only"]
     #[doc = ""]
     #[doc = " Query parameter `indexOnly`: boolean."]
+    #[inline]
     pub fn index_only(mut self, value: bool) -> Self {
         self.index_only = ::std::option::Option::Some(value);
         self
@@ -13989,11 +15778,13 @@ impl PostFlowsInstancesQuery {
     #[doc = " number of results to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_INSTANCES_QUERY, ::std::string::String::from("/api/v2/flows/instances/query"));
         if let ::std::option::Option::Some(v) = &self.index_only {
@@ -14007,15 +15798,18 @@ impl PostFlowsInstancesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowResultEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowResultEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FlowResultEntityListing, ::models::FlowExecutionDataQueryResult> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -14046,46 +15840,55 @@ pub struct PostFlowsJobs {
     body: ::std::option::Option<::models::RegisterArchitectJobRequest>,
 }
 impl ::std::fmt::Debug for PostFlowsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::RegisterArchitectJobRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_JOBS, ::std::string::String::from("/api/v2/flows/jobs"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -14095,11 +15898,13 @@ impl PostFlowsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RegisterArchitectJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RegisterArchitectJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14122,46 +15927,55 @@ pub struct PostFlowsMilestones {
     body: ::std::option::Option<::models::FlowMilestone>,
 }
 impl ::std::fmt::Debug for PostFlowsMilestones {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsMilestones").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsMilestones {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsMilestones {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsMilestones {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::FlowMilestone) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_MILESTONES, ::std::string::String::from("/api/v2/flows/milestones"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -14171,11 +15985,13 @@ impl PostFlowsMilestones {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowMilestone, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowMilestone, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14200,46 +16016,55 @@ pub struct PostFlowsOutcomes {
     body: ::std::option::Option<::models::FlowOutcome>,
 }
 impl ::std::fmt::Debug for PostFlowsOutcomes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsOutcomes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsOutcomes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsOutcomes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsOutcomes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::FlowOutcome) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_OUTCOMES, ::std::string::String::from("/api/v2/flows/outcomes"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -14249,11 +16074,13 @@ impl PostFlowsOutcomes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowOutcome, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowOutcome, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14278,41 +16105,49 @@ pub struct PostFlowsValidateJobs {
     body: ::models::RegisterArchitectValidateJob,
 }
 impl ::std::fmt::Debug for PostFlowsValidateJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostFlowsValidateJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostFlowsValidateJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostFlowsValidateJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostFlowsValidateJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RegisterArchitectValidateJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_VALIDATE_JOBS, ::std::string::String::from("/api/v2/flows/validate/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postFlowsValidateJobs"))?;
@@ -14320,11 +16155,13 @@ impl PostFlowsValidateJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RegisterArchitectValidateJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RegisterArchitectValidateJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14348,41 +16185,49 @@ pub struct PutArchitectEmergencygroup {
     body: ::models::EmergencyGroup,
 }
 impl ::std::fmt::Debug for PutArchitectEmergencygroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutArchitectEmergencygroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutArchitectEmergencygroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutArchitectEmergencygroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutArchitectEmergencygroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, emergency_group_id: ::std::string::String, body: ::models::EmergencyGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), emergency_group_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putArchitectEmergencygroup", "emergencyGroupId", &self.emergency_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_EMERGENCYGROUP, ::std::format!("/api/v2/architect/emergencygroups/{}", ::genesys_cloud_core::encode_path_segment(&self.emergency_group_id)));
@@ -14391,11 +16236,13 @@ impl PutArchitectEmergencygroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmergencyGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmergencyGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14419,41 +16266,49 @@ pub struct PutArchitectIvr {
     body: ::models::IVR,
 }
 impl ::std::fmt::Debug for PutArchitectIvr {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutArchitectIvr").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutArchitectIvr {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutArchitectIvr {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutArchitectIvr {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String, body: ::models::IVR) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putArchitectIvr", "ivrId", &self.ivr_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_IVR, ::std::format!("/api/v2/architect/ivrs/{}", ::genesys_cloud_core::encode_path_segment(&self.ivr_id)));
@@ -14462,11 +16317,13 @@ impl PutArchitectIvr {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IVR, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IVR, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14490,41 +16347,49 @@ pub struct PutArchitectIvrIdentityresolution {
     body: ::models::IVRIdentityResolutionConfig,
 }
 impl ::std::fmt::Debug for PutArchitectIvrIdentityresolution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutArchitectIvrIdentityresolution").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutArchitectIvrIdentityresolution {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutArchitectIvrIdentityresolution {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutArchitectIvrIdentityresolution {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, ivr_id: ::std::string::String, body: ::models::IVRIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), ivr_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putArchitectIvrIdentityresolution", "ivrId", &self.ivr_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_IVR_IDENTITYRESOLUTION, ::std::format!("/api/v2/architect/ivrs/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.ivr_id)));
@@ -14533,11 +16398,13 @@ impl PutArchitectIvrIdentityresolution {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IVRIdentityResolutionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IVRIdentityResolutionConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14561,41 +16428,49 @@ pub struct PutArchitectPrompt {
     body: ::models::Prompt,
 }
 impl ::std::fmt::Debug for PutArchitectPrompt {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutArchitectPrompt").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutArchitectPrompt {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutArchitectPrompt {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutArchitectPrompt {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, body: ::models::Prompt) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putArchitectPrompt", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_PROMPT, ::std::format!("/api/v2/architect/prompts/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
@@ -14604,11 +16479,13 @@ impl PutArchitectPrompt {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Prompt, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Prompt, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14633,41 +16510,49 @@ pub struct PutArchitectPromptResource {
     body: ::models::PromptAsset,
 }
 impl ::std::fmt::Debug for PutArchitectPromptResource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutArchitectPromptResource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutArchitectPromptResource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutArchitectPromptResource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutArchitectPromptResource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String, body: ::models::PromptAsset) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putArchitectPromptResource", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("putArchitectPromptResource", "languageCode", &self.language_code)?;
@@ -14677,11 +16562,13 @@ impl PutArchitectPromptResource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PromptAsset, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PromptAsset, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14705,41 +16592,49 @@ pub struct PutArchitectSchedule {
     body: ::models::Schedule,
 }
 impl ::std::fmt::Debug for PutArchitectSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutArchitectSchedule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutArchitectSchedule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutArchitectSchedule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutArchitectSchedule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_id: ::std::string::String, body: ::models::Schedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putArchitectSchedule", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_SCHEDULE, ::std::format!("/api/v2/architect/schedules/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
@@ -14748,11 +16643,13 @@ impl PutArchitectSchedule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Schedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Schedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14776,41 +16673,49 @@ pub struct PutArchitectSchedulegroup {
     body: ::models::ScheduleGroup,
 }
 impl ::std::fmt::Debug for PutArchitectSchedulegroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutArchitectSchedulegroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutArchitectSchedulegroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutArchitectSchedulegroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutArchitectSchedulegroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schedule_group_id: ::std::string::String, body: ::models::ScheduleGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), schedule_group_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putArchitectSchedulegroup", "scheduleGroupId", &self.schedule_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_SCHEDULEGROUP, ::std::format!("/api/v2/architect/schedulegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_group_id)));
@@ -14819,11 +16724,13 @@ impl PutArchitectSchedulegroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduleGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduleGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14848,41 +16755,49 @@ pub struct PutArchitectSystempromptResource {
     body: ::models::SystemPromptAsset,
 }
 impl ::std::fmt::Debug for PutArchitectSystempromptResource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutArchitectSystempromptResource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutArchitectSystempromptResource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutArchitectSystempromptResource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutArchitectSystempromptResource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, prompt_id: ::std::string::String, language_code: ::std::string::String, body: ::models::SystemPromptAsset) -> Self {
         Self { executor, options: ::std::default::Default::default(), prompt_id, language_code, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putArchitectSystempromptResource", "promptId", &self.prompt_id)?;
         ::genesys_cloud_core::encode::check_path_param("putArchitectSystempromptResource", "languageCode", &self.language_code)?;
@@ -14892,11 +16807,13 @@ impl PutArchitectSystempromptResource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SystemPromptAsset, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SystemPromptAsset, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14920,41 +16837,49 @@ pub struct PutFlow {
     body: ::models::Flow,
 }
 impl ::std::fmt::Debug for PutFlow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutFlow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutFlow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutFlow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutFlow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::Flow) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putFlow", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOW, ::std::format!("/api/v2/flows/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -14963,11 +16888,13 @@ impl PutFlow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Flow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Flow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14994,48 +16921,57 @@ pub struct PutFlowInstancesSettingsLoglevels {
     body: ::models::FlowLogLevelRequest,
 }
 impl ::std::fmt::Debug for PutFlowInstancesSettingsLoglevels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutFlowInstancesSettingsLoglevels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutFlowInstancesSettingsLoglevels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutFlowInstancesSettingsLoglevels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutFlowInstancesSettingsLoglevels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_id: ::std::string::String, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_id, expand: ::std::option::Option::None, body }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putFlowInstancesSettingsLoglevels", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOW_INSTANCES_SETTINGS_LOGLEVELS, ::std::format!("/api/v2/flows/{}/instances/settings/loglevels", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
@@ -15047,11 +16983,13 @@ impl PutFlowInstancesSettingsLoglevels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15078,48 +17016,57 @@ pub struct PutFlowsDatatable {
     body: ::models::DataTable,
 }
 impl ::std::fmt::Debug for PutFlowsDatatable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutFlowsDatatable").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutFlowsDatatable {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutFlowsDatatable {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutFlowsDatatable {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, body: ::models::DataTable) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, expand: ::std::option::Option::None, body }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putFlowsDatatable", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOWS_DATATABLE, ::std::format!("/api/v2/flows/datatables/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
@@ -15131,11 +17078,13 @@ impl PutFlowsDatatable {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataTable, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataTable, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15162,48 +17111,57 @@ pub struct PutFlowsDatatableRow {
     body: ::std::option::Option<::serde_json::Value>,
 }
 impl ::std::fmt::Debug for PutFlowsDatatableRow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutFlowsDatatableRow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutFlowsDatatableRow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutFlowsDatatableRow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutFlowsDatatableRow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, datatable_id: ::std::string::String, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), datatable_id, row_id, body: ::std::option::Option::None }
     }
     #[doc = " datatable row"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::serde_json::Value) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putFlowsDatatableRow", "datatableId", &self.datatable_id)?;
         ::genesys_cloud_core::encode::check_path_param("putFlowsDatatableRow", "rowId", &self.row_id)?;
@@ -15215,11 +17173,13 @@ impl PutFlowsDatatableRow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -15245,48 +17205,57 @@ pub struct PutFlowsInstancesSettingsLoglevelsDefault {
     body: ::models::FlowLogLevelRequest,
 }
 impl ::std::fmt::Debug for PutFlowsInstancesSettingsLoglevelsDefault {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutFlowsInstancesSettingsLoglevelsDefault").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutFlowsInstancesSettingsLoglevelsDefault {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutFlowsInstancesSettingsLoglevelsDefault {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutFlowsInstancesSettingsLoglevelsDefault {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FlowLogLevelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " Expand instructions for the result"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOWS_INSTANCES_SETTINGS_LOGLEVELS_DEFAULT, ::std::string::String::from("/api/v2/flows/instances/settings/loglevels/default"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -15297,11 +17266,13 @@ impl PutFlowsInstancesSettingsLoglevelsDefault {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15325,46 +17296,55 @@ pub struct PutFlowsMilestone {
     body: ::std::option::Option<::models::FlowMilestone>,
 }
 impl ::std::fmt::Debug for PutFlowsMilestone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutFlowsMilestone").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutFlowsMilestone {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutFlowsMilestone {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutFlowsMilestone {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, milestone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), milestone_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::FlowMilestone) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putFlowsMilestone", "milestoneId", &self.milestone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOWS_MILESTONE, ::std::format!("/api/v2/flows/milestones/{}", ::genesys_cloud_core::encode_path_segment(&self.milestone_id)));
@@ -15375,11 +17355,13 @@ impl PutFlowsMilestone {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowMilestone, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowMilestone, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15405,46 +17387,55 @@ pub struct PutFlowsOutcome {
     body: ::std::option::Option<::models::FlowOutcome>,
 }
 impl ::std::fmt::Debug for PutFlowsOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutFlowsOutcome").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutFlowsOutcome {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutFlowsOutcome {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutFlowsOutcome {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, flow_outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), flow_outcome_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::FlowOutcome) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putFlowsOutcome", "flowOutcomeId", &self.flow_outcome_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOWS_OUTCOME, ::std::format!("/api/v2/flows/outcomes/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_outcome_id)));
@@ -15455,11 +17446,13 @@ impl PutFlowsOutcome {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Operation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Operation, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for AssistantCopilotVariationsApi {
 }
 impl AssistantCopilotVariationsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -22,6 +23,7 @@ impl AssistantCopilotVariationsApi {
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `variation_id`: Variation ID"]
+    #[inline]
     pub fn delete_assistant_variation(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, variation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAssistantVariation {
         DeleteAssistantVariation::new(self.executor.clone(), assistant_id.into(), variation_id.into())
     }
@@ -31,6 +33,7 @@ impl AssistantCopilotVariationsApi {
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `variation_id`: Variation ID"]
+    #[inline]
     pub fn get_assistant_variation(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, variation_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantVariation {
         GetAssistantVariation::new(self.executor.clone(), assistant_id.into(), variation_id.into())
     }
@@ -39,6 +42,7 @@ impl AssistantCopilotVariationsApi {
     #[doc = " `GET /api/v2/assistants/{assistantId}/variations` (getAssistantVariations): see [`GetAssistantVariations`]."]
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
+    #[inline]
     pub fn get_assistant_variations(&self, assistant_id: impl ::std::convert::Into<::std::string::String>) -> GetAssistantVariations {
         GetAssistantVariations::new(self.executor.clone(), assistant_id.into())
     }
@@ -47,6 +51,7 @@ impl AssistantCopilotVariationsApi {
     #[doc = " `POST /api/v2/assistants/{assistantId}/variations` (postAssistantVariations): see [`PostAssistantVariations`]."]
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
+    #[inline]
     pub fn post_assistant_variations(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantCopilotVariation) -> PostAssistantVariations {
         PostAssistantVariations::new(self.executor.clone(), assistant_id.into(), body)
     }
@@ -56,6 +61,7 @@ impl AssistantCopilotVariationsApi {
     #[doc = ""]
     #[doc = " - `assistant_id`: Assistant ID"]
     #[doc = " - `variation_id`: Variation ID"]
+    #[inline]
     pub fn put_assistant_variation(&self, assistant_id: impl ::std::convert::Into<::std::string::String>, variation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssistantCopilotVariation) -> PutAssistantVariation {
         PutAssistantVariation::new(self.executor.clone(), assistant_id.into(), variation_id.into(), body)
     }
@@ -79,41 +85,49 @@ pub struct DeleteAssistantVariation {
     variation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAssistantVariation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAssistantVariation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAssistantVariation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAssistantVariation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAssistantVariation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, variation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAssistantVariation", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteAssistantVariation", "variationId", &self.variation_id)?;
@@ -122,11 +136,13 @@ impl DeleteAssistantVariation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -150,41 +166,49 @@ pub struct GetAssistantVariation {
     variation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAssistantVariation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantVariation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantVariation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantVariation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantVariation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, variation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAssistantVariation", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("getAssistantVariation", "variationId", &self.variation_id)?;
@@ -193,11 +217,13 @@ impl GetAssistantVariation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantCopilotVariation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantCopilotVariation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -222,41 +248,49 @@ pub struct GetAssistantVariations {
     assistant_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAssistantVariations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAssistantVariations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAssistantVariations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAssistantVariations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAssistantVariations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAssistantVariations", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT_VARIATIONS, ::std::format!("/api/v2/assistants/{}/variations", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
@@ -264,15 +298,18 @@ impl GetAssistantVariations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantCopilotVariationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantCopilotVariationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AssistantCopilotVariationListing, ::models::AssistantCopilotVariation> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -304,41 +341,49 @@ pub struct PostAssistantVariations {
     body: ::models::AssistantCopilotVariation,
 }
 impl ::std::fmt::Debug for PostAssistantVariations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAssistantVariations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAssistantVariations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAssistantVariations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAssistantVariations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, body: ::models::AssistantCopilotVariation) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAssistantVariations", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ASSISTANT_VARIATIONS, ::std::format!("/api/v2/assistants/{}/variations", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
@@ -347,11 +392,13 @@ impl PostAssistantVariations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantCopilotVariation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantCopilotVariation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -376,41 +423,49 @@ pub struct PutAssistantVariation {
     body: ::models::AssistantCopilotVariation,
 }
 impl ::std::fmt::Debug for PutAssistantVariation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAssistantVariation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAssistantVariation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAssistantVariation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAssistantVariation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assistant_id: ::std::string::String, variation_id: ::std::string::String, body: ::models::AssistantCopilotVariation) -> Self {
         Self { executor, options: ::std::default::Default::default(), assistant_id, variation_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAssistantVariation", "assistantId", &self.assistant_id)?;
         ::genesys_cloud_core::encode::check_path_param("putAssistantVariation", "variationId", &self.variation_id)?;
@@ -420,11 +475,13 @@ impl PutAssistantVariation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantCopilotVariation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantCopilotVariation, crate::JsonModel> {
         self.send().with_response()
     }

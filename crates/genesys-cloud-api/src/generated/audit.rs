@@ -13,18 +13,21 @@ impl ::std::fmt::Debug for AuditApi {
 }
 impl AuditApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
     #[doc = " Get service mapping information used in realtime audits."]
     #[doc = ""]
     #[doc = " `GET /api/v2/audits/query/realtime/servicemapping` (getAuditsQueryRealtimeServicemapping): see [`GetAuditsQueryRealtimeServicemapping`]."]
+    #[inline]
     pub fn get_audits_query_realtime_servicemapping(&self) -> GetAuditsQueryRealtimeServicemapping {
         GetAuditsQueryRealtimeServicemapping::new(self.executor.clone())
     }
     #[doc = " Get service mapping information used in audits."]
     #[doc = ""]
     #[doc = " `GET /api/v2/audits/query/servicemapping` (getAuditsQueryServicemapping): see [`GetAuditsQueryServicemapping`]."]
+    #[inline]
     pub fn get_audits_query_servicemapping(&self) -> GetAuditsQueryServicemapping {
         GetAuditsQueryServicemapping::new(self.executor.clone())
     }
@@ -33,6 +36,7 @@ impl AuditApi {
     #[doc = " `GET /api/v2/audits/query/{transactionId}` (getAuditsQueryTransactionId): see [`GetAuditsQueryTransactionId`]."]
     #[doc = ""]
     #[doc = " - `transaction_id`: Transaction ID"]
+    #[inline]
     pub fn get_audits_query_transaction_id(&self, transaction_id: impl ::std::convert::Into<::std::string::String>) -> GetAuditsQueryTransactionId {
         GetAuditsQueryTransactionId::new(self.executor.clone(), transaction_id.into())
     }
@@ -41,24 +45,28 @@ impl AuditApi {
     #[doc = " `GET /api/v2/audits/query/{transactionId}/results` (getAuditsQueryTransactionIdResults): see [`GetAuditsQueryTransactionIdResults`]."]
     #[doc = ""]
     #[doc = " - `transaction_id`: Transaction ID"]
+    #[inline]
     pub fn get_audits_query_transaction_id_results(&self, transaction_id: impl ::std::convert::Into<::std::string::String>) -> GetAuditsQueryTransactionIdResults {
         GetAuditsQueryTransactionIdResults::new(self.executor.clone(), transaction_id.into())
     }
     #[doc = " Create audit query execution"]
     #[doc = ""]
     #[doc = " `POST /api/v2/audits/query` (postAuditsQuery): see [`PostAuditsQuery`]."]
+    #[inline]
     pub fn post_audits_query(&self, body: ::models::AuditQueryRequest) -> PostAuditsQuery {
         PostAuditsQuery::new(self.executor.clone(), body)
     }
     #[doc = " This endpoint will only retrieve 14 days worth of audits for certain services. Please use /query to get a full list and older audits."]
     #[doc = ""]
     #[doc = " `POST /api/v2/audits/query/realtime` (postAuditsQueryRealtime): see [`PostAuditsQueryRealtime`]."]
+    #[inline]
     pub fn post_audits_query_realtime(&self, body: ::models::AuditRealtimeQueryRequest) -> PostAuditsQueryRealtime {
         PostAuditsQueryRealtime::new(self.executor.clone(), body)
     }
     #[doc = " Often a single action results in multiple audits. The endpoint retrieves all audits created by the same action as the given audit id."]
     #[doc = ""]
     #[doc = " `POST /api/v2/audits/query/realtime/related` (postAuditsQueryRealtimeRelated): see [`PostAuditsQueryRealtimeRelated`]."]
+    #[inline]
     pub fn post_audits_query_realtime_related(&self, body: ::models::AuditRealtimeRelatedRequest) -> PostAuditsQueryRealtimeRelated {
         PostAuditsQueryRealtimeRelated::new(self.executor.clone(), body)
     }
@@ -80,52 +88,62 @@ pub struct GetAuditsQueryRealtimeServicemapping {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAuditsQueryRealtimeServicemapping {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuditsQueryRealtimeServicemapping").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuditsQueryRealtimeServicemapping {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuditsQueryRealtimeServicemapping {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuditsQueryRealtimeServicemapping {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUDITS_QUERY_REALTIME_SERVICEMAPPING, ::std::string::String::from("/api/v2/audits/query/realtime/servicemapping"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuditQueryServiceMapping, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuditQueryServiceMapping, crate::JsonModel> {
         self.send().with_response()
     }
@@ -147,52 +165,62 @@ pub struct GetAuditsQueryServicemapping {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAuditsQueryServicemapping {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuditsQueryServicemapping").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuditsQueryServicemapping {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuditsQueryServicemapping {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuditsQueryServicemapping {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUDITS_QUERY_SERVICEMAPPING, ::std::string::String::from("/api/v2/audits/query/servicemapping"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuditQueryServiceMapping, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuditQueryServiceMapping, crate::JsonModel> {
         self.send().with_response()
     }
@@ -215,41 +243,49 @@ pub struct GetAuditsQueryTransactionId {
     transaction_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAuditsQueryTransactionId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuditsQueryTransactionId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuditsQueryTransactionId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuditsQueryTransactionId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuditsQueryTransactionId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuditsQueryTransactionId", "transactionId", &self.transaction_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUDITS_QUERY_TRANSACTION_ID, ::std::format!("/api/v2/audits/query/{}", ::genesys_cloud_core::encode_path_segment(&self.transaction_id)));
@@ -257,11 +293,13 @@ impl GetAuditsQueryTransactionId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuditQueryExecutionStatusResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuditQueryExecutionStatusResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -290,43 +328,51 @@ pub struct GetAuditsQueryTransactionIdResults {
     allow_redirect: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetAuditsQueryTransactionIdResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuditsQueryTransactionIdResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuditsQueryTransactionIdResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuditsQueryTransactionIdResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuditsQueryTransactionIdResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None, allow_redirect: ::std::option::Option::None }
     }
     #[doc = " Indicates where to resume query results (not required for first page)"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -334,6 +380,7 @@ impl GetAuditsQueryTransactionIdResults {
     #[doc = " Indicates maximum number of results in response. Default page size is 25 results. The maximum page size is 500."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -341,6 +388,7 @@ impl GetAuditsQueryTransactionIdResults {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -348,11 +396,13 @@ impl GetAuditsQueryTransactionIdResults {
     #[doc = " Result sets with large amounts of data will respond with a download url"]
     #[doc = ""]
     #[doc = " Query parameter `allowRedirect`: boolean."]
+    #[inline]
     pub fn allow_redirect(mut self, value: bool) -> Self {
         self.allow_redirect = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuditsQueryTransactionIdResults", "transactionId", &self.transaction_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUDITS_QUERY_TRANSACTION_ID_RESULTS, ::std::format!("/api/v2/audits/query/{}/results", ::genesys_cloud_core::encode_path_segment(&self.transaction_id)));
@@ -372,15 +422,18 @@ impl GetAuditsQueryTransactionIdResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuditQueryExecutionResultsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuditQueryExecutionResultsResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuditQueryExecutionResultsResponse, ::models::AuditLogMessage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -413,41 +466,49 @@ pub struct PostAuditsQuery {
     body: ::models::AuditQueryRequest,
 }
 impl ::std::fmt::Debug for PostAuditsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuditsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuditsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuditsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuditsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUDITS_QUERY, ::std::string::String::from("/api/v2/audits/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuditsQuery"))?;
@@ -455,11 +516,13 @@ impl PostAuditsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuditQueryExecutionStatusResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuditQueryExecutionStatusResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -485,48 +548,57 @@ pub struct PostAuditsQueryRealtime {
     body: ::models::AuditRealtimeQueryRequest,
 }
 impl ::std::fmt::Debug for PostAuditsQueryRealtime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuditsQueryRealtime").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuditsQueryRealtime {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuditsQueryRealtime {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuditsQueryRealtime {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuditRealtimeQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUDITS_QUERY_REALTIME, ::std::string::String::from("/api/v2/audits/query/realtime"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -537,11 +609,13 @@ impl PostAuditsQueryRealtime {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuditRealtimeQueryResultsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuditRealtimeQueryResultsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -565,48 +639,57 @@ pub struct PostAuditsQueryRealtimeRelated {
     body: ::models::AuditRealtimeRelatedRequest,
 }
 impl ::std::fmt::Debug for PostAuditsQueryRealtimeRelated {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuditsQueryRealtimeRelated").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuditsQueryRealtimeRelated {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuditsQueryRealtimeRelated {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuditsQueryRealtimeRelated {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuditRealtimeRelatedRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUDITS_QUERY_REALTIME_RELATED, ::std::string::String::from("/api/v2/audits/query/realtime/related"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -617,11 +700,13 @@ impl PostAuditsQueryRealtimeRelated {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuditRealtimeRelatedResultsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuditRealtimeRelatedResultsResponse, crate::JsonModel> {
         self.send().with_response()
     }

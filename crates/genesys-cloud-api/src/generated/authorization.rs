@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for AuthorizationApi {
 }
 impl AuthorizationApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl AuthorizationApi {
     #[doc = " `DELETE /api/v2/authorization/divisions/{divisionId}` (deleteAuthorizationDivision): see [`DeleteAuthorizationDivision`]."]
     #[doc = ""]
     #[doc = " - `division_id`: Division ID"]
+    #[inline]
     pub fn delete_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationDivision {
         DeleteAuthorizationDivision::new(self.executor.clone(), division_id.into())
     }
@@ -30,6 +32,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `target_name`: The domain:entity:action target to which the policy is applied"]
     #[doc = " - `subject_id`: The ID of the subject to which the policy is applied"]
+    #[inline]
     pub fn delete_authorization_policies_target_subject_subject_id(&self, target_name: impl ::std::convert::Into<::std::string::String>, subject_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationPoliciesTargetSubjectSubjectId {
         DeleteAuthorizationPoliciesTargetSubjectSubjectId::new(self.executor.clone(), target_name.into(), subject_id.into())
     }
@@ -38,6 +41,7 @@ impl AuthorizationApi {
     #[doc = " `DELETE /api/v2/authorization/roles/{roleId}` (deleteAuthorizationRole): see [`DeleteAuthorizationRole`]."]
     #[doc = ""]
     #[doc = " - `role_id`: Role ID"]
+    #[inline]
     pub fn delete_authorization_role(&self, role_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationRole {
         DeleteAuthorizationRole::new(self.executor.clone(), role_id.into())
     }
@@ -48,6 +52,7 @@ impl AuthorizationApi {
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[doc = " - `division_id`: the id of the division of the grant"]
     #[doc = " - `role_id`: the id of the role of the grant"]
+    #[inline]
     pub fn delete_authorization_subject_division_role(&self, subject_id: impl ::std::convert::Into<::std::string::String>, division_id: impl ::std::convert::Into<::std::string::String>, role_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationSubjectDivisionRole {
         DeleteAuthorizationSubjectDivisionRole::new(self.executor.clone(), subject_id.into(), division_id.into(), role_id.into())
     }
@@ -56,6 +61,7 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/authorization/divisions/{divisionId}` (getAuthorizationDivision): see [`GetAuthorizationDivision`]."]
     #[doc = ""]
     #[doc = " - `division_id`: Division ID"]
+    #[inline]
     pub fn get_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationDivision {
         GetAuthorizationDivision::new(self.executor.clone(), division_id.into())
     }
@@ -64,36 +70,42 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/authorization/divisions/{divisionId}/grants` (getAuthorizationDivisionGrants): see [`GetAuthorizationDivisionGrants`]."]
     #[doc = ""]
     #[doc = " - `division_id`: Division ID"]
+    #[inline]
     pub fn get_authorization_division_grants(&self, division_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationDivisionGrants {
         GetAuthorizationDivisionGrants::new(self.executor.clone(), division_id.into())
     }
     #[doc = " Retrieve a list of all divisions defined for the organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions` (getAuthorizationDivisions): see [`GetAuthorizationDivisions`]."]
+    #[inline]
     pub fn get_authorization_divisions(&self) -> GetAuthorizationDivisions {
         GetAuthorizationDivisions::new(self.executor.clone())
     }
     #[doc = " Get a list of soft deleted divisions for the org"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/deleted` (getAuthorizationDivisionsDeleted): see [`GetAuthorizationDivisionsDeleted`]."]
+    #[inline]
     pub fn get_authorization_divisions_deleted(&self) -> GetAuthorizationDivisionsDeleted {
         GetAuthorizationDivisionsDeleted::new(self.executor.clone())
     }
     #[doc = " Retrieve the home division for the organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/home` (getAuthorizationDivisionsHome): see [`GetAuthorizationDivisionsHome`]."]
+    #[inline]
     pub fn get_authorization_divisions_home(&self) -> GetAuthorizationDivisionsHome {
         GetAuthorizationDivisionsHome::new(self.executor.clone())
     }
     #[doc = " Returns the maximum allowed number of divisions."]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/limit` (getAuthorizationDivisionsLimit): see [`GetAuthorizationDivisionsLimit`]."]
+    #[inline]
     pub fn get_authorization_divisions_limit(&self) -> GetAuthorizationDivisionsLimit {
         GetAuthorizationDivisionsLimit::new(self.executor.clone())
     }
     #[doc = " Retrieve a list of all divisions defined for the organization with cursor"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/query` (getAuthorizationDivisionsQuery): see [`GetAuthorizationDivisionsQuery`]."]
+    #[inline]
     pub fn get_authorization_divisions_query(&self) -> GetAuthorizationDivisionsQuery {
         GetAuthorizationDivisionsQuery::new(self.executor.clone())
     }
@@ -101,12 +113,14 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisionspermitted/me` (getAuthorizationDivisionspermittedMe): see [`GetAuthorizationDivisionspermittedMe`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_authorization_divisionspermitted_me(&self) -> GetAuthorizationDivisionspermittedMe {
         GetAuthorizationDivisionspermittedMe::new(self.executor.clone())
     }
     #[doc = " Returns which divisions the current user has the given permission in."]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/me` (getAuthorizationDivisionspermittedPagedMe): see [`GetAuthorizationDivisionspermittedPagedMe`]."]
+    #[inline]
     pub fn get_authorization_divisionspermitted_paged_me(&self) -> GetAuthorizationDivisionspermittedPagedMe {
         GetAuthorizationDivisionspermittedPagedMe::new(self.executor.clone())
     }
@@ -116,18 +130,21 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_authorization_divisionspermitted_paged_subject_id(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationDivisionspermittedPagedSubjectId {
         GetAuthorizationDivisionspermittedPagedSubjectId::new(self.executor.clone(), subject_id.into())
     }
     #[doc = " Get all permissions."]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/permissions` (getAuthorizationPermissions): see [`GetAuthorizationPermissions`]."]
+    #[inline]
     pub fn get_authorization_permissions(&self) -> GetAuthorizationPermissions {
         GetAuthorizationPermissions::new(self.executor.clone())
     }
     #[doc = " Get a page of access policies for an organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/policies` (getAuthorizationPolicies): see [`GetAuthorizationPolicies`]."]
+    #[inline]
     pub fn get_authorization_policies(&self) -> GetAuthorizationPolicies {
         GetAuthorizationPolicies::new(self.executor.clone())
     }
@@ -136,6 +153,7 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/authorization/policies/subject/{subjectId}` (getAuthorizationPoliciesSubjectSubjectId): see [`GetAuthorizationPoliciesSubjectSubjectId`]."]
     #[doc = ""]
     #[doc = " - `subject_id`: The ID of the subject to which policies are applied"]
+    #[inline]
     pub fn get_authorization_policies_subject_subject_id(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationPoliciesSubjectSubjectId {
         GetAuthorizationPoliciesSubjectSubjectId::new(self.executor.clone(), subject_id.into())
     }
@@ -144,6 +162,7 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/authorization/policies/targets/{targetName}` (getAuthorizationPoliciesTarget): see [`GetAuthorizationPoliciesTarget`]."]
     #[doc = ""]
     #[doc = " - `target_name`: The domain:entity:action resource target to which policies are applied"]
+    #[inline]
     pub fn get_authorization_policies_target(&self, target_name: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationPoliciesTarget {
         GetAuthorizationPoliciesTarget::new(self.executor.clone(), target_name.into())
     }
@@ -153,12 +172,14 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `target_name`: The domain:entity:action resource target to which the policy is applied"]
     #[doc = " - `subject_id`: The ID of the subject to which the policy is applied"]
+    #[inline]
     pub fn get_authorization_policies_target_subject_subject_id(&self, target_name: impl ::std::convert::Into<::std::string::String>, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationPoliciesTargetSubjectSubjectId {
         GetAuthorizationPoliciesTargetSubjectSubjectId::new(self.executor.clone(), target_name.into(), subject_id.into())
     }
     #[doc = " Get a map of policy targets to valid attributes for those targets"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/policies/targets` (getAuthorizationPoliciesTargets): see [`GetAuthorizationPoliciesTargets`]."]
+    #[inline]
     pub fn get_authorization_policies_targets(&self) -> GetAuthorizationPoliciesTargets {
         GetAuthorizationPoliciesTargets::new(self.executor.clone())
     }
@@ -167,6 +188,7 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/authorization/policies/{policyId}` (getAuthorizationPolicy): see [`GetAuthorizationPolicy`]."]
     #[doc = ""]
     #[doc = " - `policy_id`: The ID of the policy to retrieve"]
+    #[inline]
     pub fn get_authorization_policy(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationPolicy {
         GetAuthorizationPolicy::new(self.executor.clone(), policy_id.into())
     }
@@ -175,12 +197,14 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/authorization/policies/{policyId}/attributes` (getAuthorizationPolicyAttributes): see [`GetAuthorizationPolicyAttributes`]."]
     #[doc = ""]
     #[doc = " - `policy_id`: The ID of the policy to retrieve attributes"]
+    #[inline]
     pub fn get_authorization_policy_attributes(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationPolicyAttributes {
         GetAuthorizationPolicyAttributes::new(self.executor.clone(), policy_id.into())
     }
     #[doc = " Get the list of enabled products"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/products` (getAuthorizationProducts): see [`GetAuthorizationProducts`]."]
+    #[inline]
     pub fn get_authorization_products(&self) -> GetAuthorizationProducts {
         GetAuthorizationProducts::new(self.executor.clone())
     }
@@ -189,6 +213,7 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/authorization/roles/{roleId}` (getAuthorizationRole): see [`GetAuthorizationRole`]."]
     #[doc = ""]
     #[doc = " - `role_id`: Role ID"]
+    #[inline]
     pub fn get_authorization_role(&self, role_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationRole {
         GetAuthorizationRole::new(self.executor.clone(), role_id.into())
     }
@@ -198,6 +223,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `left_role_id`: Left Role ID"]
     #[doc = " - `right_role_id`: Right Role id"]
+    #[inline]
     pub fn get_authorization_role_comparedefault_right_role_id(&self, left_role_id: impl ::std::convert::Into<::std::string::String>, right_role_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationRoleComparedefaultRightRoleId {
         GetAuthorizationRoleComparedefaultRightRoleId::new(self.executor.clone(), left_role_id.into(), right_role_id.into())
     }
@@ -206,6 +232,7 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/authorization/roles/{roleId}/subjectgrants` (getAuthorizationRoleSubjectgrants): see [`GetAuthorizationRoleSubjectgrants`]."]
     #[doc = ""]
     #[doc = " - `role_id`: Role ID"]
+    #[inline]
     pub fn get_authorization_role_subjectgrants(&self, role_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationRoleSubjectgrants {
         GetAuthorizationRoleSubjectgrants::new(self.executor.clone(), role_id.into())
     }
@@ -214,24 +241,28 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/authorization/roles/{roleId}/users` (getAuthorizationRoleUsers): see [`GetAuthorizationRoleUsers`]."]
     #[doc = ""]
     #[doc = " - `role_id`: Role ID"]
+    #[inline]
     pub fn get_authorization_role_users(&self, role_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationRoleUsers {
         GetAuthorizationRoleUsers::new(self.executor.clone(), role_id.into())
     }
     #[doc = " Retrieve a list of all roles defined for the organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/roles` (getAuthorizationRoles): see [`GetAuthorizationRoles`]."]
+    #[inline]
     pub fn get_authorization_roles(&self) -> GetAuthorizationRoles {
         GetAuthorizationRoles::new(self.executor.clone())
     }
     #[doc = " Get authorization role settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/roles/settings` (getAuthorizationRolesSettings): see [`GetAuthorizationRolesSettings`]."]
+    #[inline]
     pub fn get_authorization_roles_settings(&self) -> GetAuthorizationRolesSettings {
         GetAuthorizationRolesSettings::new(self.executor.clone())
     }
     #[doc = " Get authorization settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/settings` (getAuthorizationSettings): see [`GetAuthorizationSettings`]."]
+    #[inline]
     pub fn get_authorization_settings(&self) -> GetAuthorizationSettings {
         GetAuthorizationSettings::new(self.executor.clone())
     }
@@ -240,18 +271,21 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/authorization/subjects/{subjectId}` (getAuthorizationSubject): see [`GetAuthorizationSubject`]."]
     #[doc = ""]
     #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[inline]
     pub fn get_authorization_subject(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationSubject {
         GetAuthorizationSubject::new(self.executor.clone(), subject_id.into())
     }
     #[doc = " Returns a listing of roles and permissions for the currently authenticated user."]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/subjects/me` (getAuthorizationSubjectsMe): see [`GetAuthorizationSubjectsMe`]."]
+    #[inline]
     pub fn get_authorization_subjects_me(&self) -> GetAuthorizationSubjectsMe {
         GetAuthorizationSubjectsMe::new(self.executor.clone())
     }
     #[doc = " Get the count of roles granted to a list of subjects"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/subjects/rolecounts` (getAuthorizationSubjectsRolecounts): see [`GetAuthorizationSubjectsRolecounts`]."]
+    #[inline]
     pub fn get_authorization_subjects_rolecounts(&self) -> GetAuthorizationSubjectsRolecounts {
         GetAuthorizationSubjectsRolecounts::new(self.executor.clone())
     }
@@ -260,6 +294,7 @@ impl AuthorizationApi {
     #[doc = " `GET /api/v2/users/{subjectId}/roles` (getUserRoles): see [`GetUserRoles`]."]
     #[doc = ""]
     #[doc = " - `subject_id`: User ID"]
+    #[inline]
     pub fn get_user_roles(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoles {
         GetUserRoles::new(self.executor.clone(), subject_id.into())
     }
@@ -269,6 +304,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `role_id`: Role ID"]
     #[doc = " - `body`: Organization role"]
+    #[inline]
     pub fn patch_authorization_role(&self, role_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainOrganizationRole) -> PatchAuthorizationRole {
         PatchAuthorizationRole::new(self.executor.clone(), role_id.into(), body)
     }
@@ -277,6 +313,7 @@ impl AuthorizationApi {
     #[doc = " `PATCH /api/v2/authorization/settings` (patchAuthorizationSettings): see [`PatchAuthorizationSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Authorization Settings"]
+    #[inline]
     pub fn patch_authorization_settings(&self, body: ::models::AuthorizationSettings) -> PatchAuthorizationSettings {
         PatchAuthorizationSettings::new(self.executor.clone(), body)
     }
@@ -287,6 +324,7 @@ impl AuthorizationApi {
     #[doc = " - `division_id`: Division ID"]
     #[doc = " - `object_type`: The type of the objects. Must be one of the valid object types"]
     #[doc = " - `body`: Object Id List"]
+    #[inline]
     pub fn post_authorization_division_object(&self, division_id: impl ::std::convert::Into<::std::string::String>, object_type: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PostAuthorizationDivisionObject {
         PostAuthorizationDivisionObject::new(self.executor.clone(), division_id.into(), object_type.into(), body)
     }
@@ -296,6 +334,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `division_id`: Division ID"]
     #[doc = " - `body`: Recreated division data"]
+    #[inline]
     pub fn post_authorization_division_restore(&self, division_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthzDivision) -> PostAuthorizationDivisionRestore {
         PostAuthorizationDivisionRestore::new(self.executor.clone(), division_id.into(), body)
     }
@@ -304,6 +343,7 @@ impl AuthorizationApi {
     #[doc = " `POST /api/v2/authorization/divisions` (postAuthorizationDivisions): see [`PostAuthorizationDivisions`]."]
     #[doc = ""]
     #[doc = " - `body`: Division"]
+    #[inline]
     pub fn post_authorization_divisions(&self, body: ::models::AuthzDivision) -> PostAuthorizationDivisions {
         PostAuthorizationDivisions::new(self.executor.clone(), body)
     }
@@ -313,6 +353,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `target_name`: The domain:entity:action target to which the policy will be applied"]
     #[doc = " - `body`: Access control policy"]
+    #[inline]
     pub fn post_authorization_policies_target(&self, target_name: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthorizationPolicy) -> PostAuthorizationPoliciesTarget {
         PostAuthorizationPoliciesTarget::new(self.executor.clone(), target_name.into(), body)
     }
@@ -322,6 +363,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `target_name`: The domain:entity:action target to which the policy will be applied"]
     #[doc = " - `body`: Access control policy"]
+    #[inline]
     pub fn post_authorization_policies_target_validate(&self, target_name: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthorizationPolicy) -> PostAuthorizationPoliciesTargetValidate {
         PostAuthorizationPoliciesTargetValidate::new(self.executor.clone(), target_name.into(), body)
     }
@@ -331,6 +373,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `policy_id`: The ID of the policy to test the simulated data against"]
     #[doc = " - `body`: A map of attribute names to type and simulated data value"]
+    #[inline]
     pub fn post_authorization_policy_simulate(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PolicyTestPayload) -> PostAuthorizationPolicySimulate {
         PostAuthorizationPolicySimulate::new(self.executor.clone(), policy_id.into(), body)
     }
@@ -340,6 +383,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `role_id`: Role ID"]
     #[doc = " - `body`: Subjects and Divisions"]
+    #[inline]
     pub fn post_authorization_role(&self, role_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SubjectDivisions) -> PostAuthorizationRole {
         PostAuthorizationRole::new(self.executor.clone(), role_id.into(), body)
     }
@@ -350,6 +394,7 @@ impl AuthorizationApi {
     #[doc = " - `left_role_id`: Left Role ID"]
     #[doc = " - `right_role_id`: Right Role id"]
     #[doc = " - `body`: Organization role"]
+    #[inline]
     pub fn post_authorization_role_comparedefault_right_role_id(&self, left_role_id: impl ::std::convert::Into<::std::string::String>, right_role_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainOrganizationRole) -> PostAuthorizationRoleComparedefaultRightRoleId {
         PostAuthorizationRoleComparedefaultRightRoleId::new(self.executor.clone(), left_role_id.into(), right_role_id.into(), body)
     }
@@ -358,12 +403,14 @@ impl AuthorizationApi {
     #[doc = " `POST /api/v2/authorization/roles` (postAuthorizationRoles): see [`PostAuthorizationRoles`]."]
     #[doc = ""]
     #[doc = " - `body`: Organization role"]
+    #[inline]
     pub fn post_authorization_roles(&self, body: ::models::DomainOrganizationRoleCreate) -> PostAuthorizationRoles {
         PostAuthorizationRoles::new(self.executor.clone(), body)
     }
     #[doc = " Restores all default roles"]
     #[doc = ""]
     #[doc = " `POST /api/v2/authorization/roles/default` (postAuthorizationRolesDefault): see [`PostAuthorizationRolesDefault`]."]
+    #[inline]
     pub fn post_authorization_roles_default(&self) -> PostAuthorizationRolesDefault {
         PostAuthorizationRolesDefault::new(self.executor.clone())
     }
@@ -373,6 +420,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[doc = " - `body`: Pairs of role and division IDs"]
+    #[inline]
     pub fn post_authorization_subject_bulkadd(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkadd {
         PostAuthorizationSubjectBulkadd::new(self.executor.clone(), subject_id.into(), body)
     }
@@ -382,6 +430,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[doc = " - `body`: Pairs of role and division IDs"]
+    #[inline]
     pub fn post_authorization_subject_bulkremove(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkremove {
         PostAuthorizationSubjectBulkremove::new(self.executor.clone(), subject_id.into(), body)
     }
@@ -391,6 +440,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[doc = " - `body`: Pairs of role and division IDs"]
+    #[inline]
     pub fn post_authorization_subject_bulkreplace(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkreplace {
         PostAuthorizationSubjectBulkreplace::new(self.executor.clone(), subject_id.into(), body)
     }
@@ -401,6 +451,7 @@ impl AuthorizationApi {
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[doc = " - `division_id`: the id of the division to which to make the grant"]
     #[doc = " - `role_id`: the id of the role to grant"]
+    #[inline]
     pub fn post_authorization_subject_division_role(&self, subject_id: impl ::std::convert::Into<::std::string::String>, division_id: impl ::std::convert::Into<::std::string::String>, role_id: impl ::std::convert::Into<::std::string::String>) -> PostAuthorizationSubjectDivisionRole {
         PostAuthorizationSubjectDivisionRole::new(self.executor.clone(), subject_id.into(), division_id.into(), role_id.into())
     }
@@ -410,6 +461,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `division_id`: Division ID"]
     #[doc = " - `body`: Updated division data"]
+    #[inline]
     pub fn put_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthzDivision) -> PutAuthorizationDivision {
         PutAuthorizationDivision::new(self.executor.clone(), division_id.into(), body)
     }
@@ -419,6 +471,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `target_name`: The domain:entity:action target to which the policy will be applied"]
     #[doc = " - `body`: Access control policy"]
+    #[inline]
     pub fn put_authorization_policies_target(&self, target_name: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthorizationPolicy) -> PutAuthorizationPoliciesTarget {
         PutAuthorizationPoliciesTarget::new(self.executor.clone(), target_name.into(), body)
     }
@@ -428,6 +481,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `policy_id`: The ID of the policy to update"]
     #[doc = " - `body`: Access control policy"]
+    #[inline]
     pub fn put_authorization_policy(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthorizationPolicy) -> PutAuthorizationPolicy {
         PutAuthorizationPolicy::new(self.executor.clone(), policy_id.into(), body)
     }
@@ -437,6 +491,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `role_id`: Role ID"]
     #[doc = " - `body`: Organization role"]
+    #[inline]
     pub fn put_authorization_role(&self, role_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainOrganizationRoleUpdate) -> PutAuthorizationRole {
         PutAuthorizationRole::new(self.executor.clone(), role_id.into(), body)
     }
@@ -446,6 +501,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `role_id`: Role ID"]
     #[doc = " - `body`: List of user IDs"]
+    #[inline]
     pub fn put_authorization_role_users_add(&self, role_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutAuthorizationRoleUsersAdd {
         PutAuthorizationRoleUsersAdd::new(self.executor.clone(), role_id.into(), body)
     }
@@ -455,6 +511,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `role_id`: Role ID"]
     #[doc = " - `body`: List of user IDs"]
+    #[inline]
     pub fn put_authorization_role_users_remove(&self, role_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutAuthorizationRoleUsersRemove {
         PutAuthorizationRoleUsersRemove::new(self.executor.clone(), role_id.into(), body)
     }
@@ -463,6 +520,7 @@ impl AuthorizationApi {
     #[doc = " `PUT /api/v2/authorization/roles/default` (putAuthorizationRolesDefault): see [`PutAuthorizationRolesDefault`]."]
     #[doc = ""]
     #[doc = " - `body`: Organization roles list"]
+    #[inline]
     pub fn put_authorization_roles_default(&self, body: ::std::vec::Vec<::models::DomainOrganizationRole>) -> PutAuthorizationRolesDefault {
         PutAuthorizationRolesDefault::new(self.executor.clone(), body)
     }
@@ -471,6 +529,7 @@ impl AuthorizationApi {
     #[doc = " `PUT /api/v2/authorization/roles/settings` (putAuthorizationRolesSettings): see [`PutAuthorizationRolesSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Authorization Role Settings"]
+    #[inline]
     pub fn put_authorization_roles_settings(&self, body: ::models::RoleSettings) -> PutAuthorizationRolesSettings {
         PutAuthorizationRolesSettings::new(self.executor.clone(), body)
     }
@@ -480,6 +539,7 @@ impl AuthorizationApi {
     #[doc = ""]
     #[doc = " - `subject_id`: User ID"]
     #[doc = " - `body`: List of roles"]
+    #[inline]
     pub fn put_user_roles(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutUserRoles {
         PutUserRoles::new(self.executor.clone(), subject_id.into(), body)
     }
@@ -503,48 +563,57 @@ pub struct DeleteAuthorizationDivision {
     force: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteAuthorizationDivision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAuthorizationDivision").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAuthorizationDivision {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAuthorizationDivision {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAuthorizationDivision {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, force: ::std::option::Option::None }
     }
     #[doc = " DEPRECATED - Force delete this division. Warning: This option may cause any remaining objects in this division to be inaccessible."]
     #[doc = ""]
     #[doc = " Query parameter `force`: boolean."]
+    #[inline]
     pub fn force(mut self, value: bool) -> Self {
         self.force = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
@@ -555,11 +624,13 @@ impl DeleteAuthorizationDivision {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -583,41 +654,49 @@ pub struct DeleteAuthorizationPoliciesTargetSubjectSubjectId {
     subject_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAuthorizationPoliciesTargetSubjectSubjectId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAuthorizationPoliciesTargetSubjectSubjectId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAuthorizationPoliciesTargetSubjectSubjectId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAuthorizationPoliciesTargetSubjectSubjectId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAuthorizationPoliciesTargetSubjectSubjectId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, subject_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationPoliciesTargetSubjectSubjectId", "targetName", &self.target_name)?;
         ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationPoliciesTargetSubjectSubjectId", "subjectId", &self.subject_id)?;
@@ -626,11 +705,13 @@ impl DeleteAuthorizationPoliciesTargetSubjectSubjectId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -653,41 +734,49 @@ pub struct DeleteAuthorizationRole {
     role_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAuthorizationRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAuthorizationRole").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAuthorizationRole {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAuthorizationRole {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAuthorizationRole {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AUTHORIZATION_ROLE, ::std::format!("/api/v2/authorization/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
@@ -695,11 +784,13 @@ impl DeleteAuthorizationRole {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -724,41 +815,49 @@ pub struct DeleteAuthorizationSubjectDivisionRole {
     role_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAuthorizationSubjectDivisionRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAuthorizationSubjectDivisionRole").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAuthorizationSubjectDivisionRole {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAuthorizationSubjectDivisionRole {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAuthorizationSubjectDivisionRole {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationSubjectDivisionRole", "subjectId", &self.subject_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationSubjectDivisionRole", "divisionId", &self.division_id)?;
@@ -768,11 +867,13 @@ impl DeleteAuthorizationSubjectDivisionRole {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -796,48 +897,57 @@ pub struct GetAuthorizationDivision {
     object_count: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivision").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivision {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivision {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivision {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_count: ::std::option::Option::None }
     }
     #[doc = " Get count of objects in this division, grouped by type"]
     #[doc = ""]
     #[doc = " Query parameter `objectCount`: boolean."]
+    #[inline]
     pub fn object_count(mut self, value: bool) -> Self {
         self.object_count = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
@@ -848,11 +958,13 @@ impl GetAuthorizationDivision {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivision, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivision, crate::JsonModel> {
         self.send().with_response()
     }
@@ -881,43 +993,51 @@ pub struct GetAuthorizationDivisionGrants {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionGrants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionGrants").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionGrants {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionGrants {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionGrants {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -925,11 +1045,13 @@ impl GetAuthorizationDivisionGrants {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationDivisionGrants", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISION_GRANTS, ::std::format!("/api/v2/authorization/divisions/{}/grants", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
@@ -943,15 +1065,18 @@ impl GetAuthorizationDivisionGrants {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivisionGrantEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivisionGrantEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuthzDivisionGrantEntityListing, ::models::AuthzGrant> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -994,43 +1119,51 @@ pub struct GetAuthorizationDivisions {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, object_count: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1038,6 +1171,7 @@ impl GetAuthorizationDivisions {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1045,6 +1179,7 @@ impl GetAuthorizationDivisions {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1052,6 +1187,7 @@ impl GetAuthorizationDivisions {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1059,6 +1195,7 @@ impl GetAuthorizationDivisions {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -1066,6 +1203,7 @@ impl GetAuthorizationDivisions {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -1073,6 +1211,7 @@ impl GetAuthorizationDivisions {
     #[doc = " Include the count of objects contained in the division"]
     #[doc = ""]
     #[doc = " Query parameter `objectCount`: boolean."]
+    #[inline]
     pub fn object_count(mut self, value: bool) -> Self {
         self.object_count = ::std::option::Option::Some(value);
         self
@@ -1080,6 +1219,7 @@ impl GetAuthorizationDivisions {
     #[doc = " Optionally request specific divisions by their IDs"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1087,11 +1227,13 @@ impl GetAuthorizationDivisions {
     #[doc = " Search term to filter by division name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONS, ::std::string::String::from("/api/v2/authorization/divisions"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -1125,15 +1267,18 @@ impl GetAuthorizationDivisions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivisionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivisionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuthzDivisionEntityListing, ::models::AuthzDivision> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1167,43 +1312,51 @@ pub struct GetAuthorizationDivisionsDeleted {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionsDeleted {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionsDeleted").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsDeleted {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionsDeleted {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionsDeleted {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1211,11 +1364,13 @@ impl GetAuthorizationDivisionsDeleted {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONS_DELETED, ::std::string::String::from("/api/v2/authorization/divisions/deleted"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -1228,15 +1383,18 @@ impl GetAuthorizationDivisionsDeleted {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivisionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivisionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuthzDivisionEntityListing, ::models::AuthzDivision> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1268,52 +1426,62 @@ pub struct GetAuthorizationDivisionsHome {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionsHome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionsHome").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsHome {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionsHome {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionsHome {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONS_HOME, ::std::string::String::from("/api/v2/authorization/divisions/home"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivision, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivision, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1335,52 +1503,62 @@ pub struct GetAuthorizationDivisionsLimit {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionsLimit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionsLimit").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsLimit {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionsLimit {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionsLimit {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONS_LIMIT, ::std::string::String::from("/api/v2/authorization/divisions/limit"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<i64, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<i64, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1411,43 +1589,51 @@ pub struct GetAuthorizationDivisionsQuery {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -1455,6 +1641,7 @@ impl GetAuthorizationDivisionsQuery {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1462,6 +1649,7 @@ impl GetAuthorizationDivisionsQuery {
     #[doc = " Page size (max 200, default 25)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -1469,6 +1657,7 @@ impl GetAuthorizationDivisionsQuery {
     #[doc = " Optionally request specific divisions by their IDs"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1476,11 +1665,13 @@ impl GetAuthorizationDivisionsQuery {
     #[doc = " Optionally request specific divisions by division name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONS_QUERY, ::std::string::String::from("/api/v2/authorization/divisions/query"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -1502,15 +1693,18 @@ impl GetAuthorizationDivisionsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivisionCursorListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivisionCursorListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuthzDivisionCursorListing, ::models::AuthzDivision> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1547,43 +1741,51 @@ pub struct GetAuthorizationDivisionspermittedMe {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionspermittedMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionspermittedMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionspermittedMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionspermittedMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
     #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
@@ -1591,11 +1793,13 @@ impl GetAuthorizationDivisionspermittedMe {
     #[doc = " Search term to filter by division name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONSPERMITTED_ME, ::std::string::String::from("/api/v2/authorization/divisionspermitted/me"));
         let ::std::option::Option::Some(v) = &self.permission else {
@@ -1609,11 +1813,13 @@ impl GetAuthorizationDivisionspermittedMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::AuthzDivision>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::AuthzDivision>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1640,43 +1846,51 @@ pub struct GetAuthorizationDivisionspermittedPagedMe {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionspermittedPagedMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionspermittedPagedMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedPagedMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionspermittedPagedMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionspermittedPagedMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
     #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
@@ -1684,6 +1898,7 @@ impl GetAuthorizationDivisionspermittedPagedMe {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1691,11 +1906,13 @@ impl GetAuthorizationDivisionspermittedPagedMe {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_ME, ::std::string::String::from("/api/v2/authorization/divisionspermitted/paged/me"));
         let ::std::option::Option::Some(v) = &self.permission else {
@@ -1712,15 +1929,18 @@ impl GetAuthorizationDivisionspermittedPagedMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DivsPermittedEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DivsPermittedEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DivsPermittedEntityListing, ::models::AuthzDivision> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1761,43 +1981,51 @@ pub struct GetAuthorizationDivisionspermittedPagedSubjectId {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionspermittedPagedSubjectId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionspermittedPagedSubjectId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedPagedSubjectId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionspermittedPagedSubjectId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionspermittedPagedSubjectId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
     #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
@@ -1805,6 +2033,7 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1812,11 +2041,13 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationDivisionspermittedPagedSubjectId", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_SUBJECT_ID, ::std::format!("/api/v2/authorization/divisionspermitted/paged/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -1834,15 +2065,18 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DivsPermittedEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DivsPermittedEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DivsPermittedEntityListing, ::models::AuthzDivision> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1880,43 +2114,51 @@ pub struct GetAuthorizationPermissions {
     query: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAuthorizationPermissions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationPermissions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationPermissions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationPermissions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationPermissions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_type: ::std::option::Option::None, query: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1924,6 +2166,7 @@ impl GetAuthorizationPermissions {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1931,6 +2174,7 @@ impl GetAuthorizationPermissions {
     #[doc = " Query filter type"]
     #[doc = ""]
     #[doc = " Query parameter `queryType`: string."]
+    #[inline]
     pub fn query_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_type = ::std::option::Option::Some(value.into());
         self
@@ -1938,11 +2182,13 @@ impl GetAuthorizationPermissions {
     #[doc = " Comma-separated list of permissions or domains to query"]
     #[doc = ""]
     #[doc = " Query parameter `query`: string."]
+    #[inline]
     pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_PERMISSIONS, ::std::string::String::from("/api/v2/authorization/permissions"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -1961,15 +2207,18 @@ impl GetAuthorizationPermissions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PermissionCollectionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PermissionCollectionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PermissionCollectionEntityListing, ::models::DomainPermissionCollection> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2003,43 +2252,51 @@ pub struct GetAuthorizationPolicies {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationPolicies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationPolicies").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationPolicies {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationPolicies {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationPolicies {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2047,11 +2304,13 @@ impl GetAuthorizationPolicies {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICIES, ::std::string::String::from("/api/v2/authorization/policies"));
         if let ::std::option::Option::Some(v) = &self.after {
@@ -2064,15 +2323,18 @@ impl GetAuthorizationPolicies {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthorizationPolicyEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthorizationPolicyEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuthorizationPolicyEntityListing, ::models::AuthorizationPolicy> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2107,43 +2369,51 @@ pub struct GetAuthorizationPoliciesSubjectSubjectId {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationPoliciesSubjectSubjectId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationPoliciesSubjectSubjectId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesSubjectSubjectId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationPoliciesSubjectSubjectId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationPoliciesSubjectSubjectId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2151,11 +2421,13 @@ impl GetAuthorizationPoliciesSubjectSubjectId {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationPoliciesSubjectSubjectId", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICIES_SUBJECT_SUBJECT_ID, ::std::format!("/api/v2/authorization/policies/subject/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -2169,15 +2441,18 @@ impl GetAuthorizationPoliciesSubjectSubjectId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthorizationPolicyEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthorizationPolicyEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuthorizationPolicyEntityListing, ::models::AuthorizationPolicy> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2212,43 +2487,51 @@ pub struct GetAuthorizationPoliciesTarget {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationPoliciesTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationPoliciesTarget").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesTarget {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationPoliciesTarget {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationPoliciesTarget {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2256,11 +2539,13 @@ impl GetAuthorizationPoliciesTarget {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationPoliciesTarget", "targetName", &self.target_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICIES_TARGET, ::std::format!("/api/v2/authorization/policies/targets/{}", ::genesys_cloud_core::encode_path_segment(&self.target_name)));
@@ -2274,15 +2559,18 @@ impl GetAuthorizationPoliciesTarget {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthorizationPolicyEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthorizationPolicyEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuthorizationPolicyEntityListing, ::models::AuthorizationPolicy> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2314,41 +2602,49 @@ pub struct GetAuthorizationPoliciesTargetSubjectSubjectId {
     subject_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAuthorizationPoliciesTargetSubjectSubjectId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationPoliciesTargetSubjectSubjectId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesTargetSubjectSubjectId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationPoliciesTargetSubjectSubjectId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationPoliciesTargetSubjectSubjectId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, subject_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationPoliciesTargetSubjectSubjectId", "targetName", &self.target_name)?;
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationPoliciesTargetSubjectSubjectId", "subjectId", &self.subject_id)?;
@@ -2357,11 +2653,13 @@ impl GetAuthorizationPoliciesTargetSubjectSubjectId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthorizationPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthorizationPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2383,52 +2681,62 @@ pub struct GetAuthorizationPoliciesTargets {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAuthorizationPoliciesTargets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationPoliciesTargets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationPoliciesTargets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationPoliciesTargets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationPoliciesTargets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICIES_TARGETS, ::std::string::String::from("/api/v2/authorization/policies/targets"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TargetAttributes, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TargetAttributes, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2451,41 +2759,49 @@ pub struct GetAuthorizationPolicy {
     policy_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAuthorizationPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationPolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationPolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationPolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationPolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationPolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICY, ::std::format!("/api/v2/authorization/policies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -2493,11 +2809,13 @@ impl GetAuthorizationPolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthorizationPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthorizationPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2520,41 +2838,49 @@ pub struct GetAuthorizationPolicyAttributes {
     policy_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAuthorizationPolicyAttributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationPolicyAttributes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationPolicyAttributes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationPolicyAttributes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationPolicyAttributes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationPolicyAttributes", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICY_ATTRIBUTES, ::std::format!("/api/v2/authorization/policies/{}/attributes", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -2562,11 +2888,13 @@ impl GetAuthorizationPolicyAttributes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PolicyAttributeSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PolicyAttributeSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2590,52 +2918,62 @@ pub struct GetAuthorizationProducts {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAuthorizationProducts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationProducts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationProducts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationProducts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationProducts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_PRODUCTS, ::std::string::String::from("/api/v2/authorization/products"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationProductEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationProductEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2662,43 +3000,51 @@ pub struct GetAuthorizationRole {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetAuthorizationRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationRole").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationRole {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationRole {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationRole {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, user_count: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Fetch the count of users who have this role granted in at least one division. Setting this value or defaulting to 'true' can lead to slower load times or timeouts for role queries with large member counts."]
     #[doc = ""]
     #[doc = " Query parameter `userCount`: boolean."]
+    #[inline]
     pub fn user_count(mut self, value: bool) -> Self {
         self.user_count = ::std::option::Option::Some(value);
         self
@@ -2706,11 +3052,13 @@ impl GetAuthorizationRole {
     #[doc = " Which fields, if any, to expand. \"unusedPermissions\" returns the permissions not used for the role"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_ROLE, ::std::format!("/api/v2/authorization/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
@@ -2724,11 +3072,13 @@ impl GetAuthorizationRole {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainOrganizationRole, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainOrganizationRole, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2754,41 +3104,49 @@ pub struct GetAuthorizationRoleComparedefaultRightRoleId {
     right_role_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAuthorizationRoleComparedefaultRightRoleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationRoleComparedefaultRightRoleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationRoleComparedefaultRightRoleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationRoleComparedefaultRightRoleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationRoleComparedefaultRightRoleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, left_role_id: ::std::string::String, right_role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), left_role_id, right_role_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationRoleComparedefaultRightRoleId", "leftRoleId", &self.left_role_id)?;
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationRoleComparedefaultRightRoleId", "rightRoleId", &self.right_role_id)?;
@@ -2797,11 +3155,13 @@ impl GetAuthorizationRoleComparedefaultRightRoleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainOrgRoleDifference, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainOrgRoleDifference, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2834,43 +3194,51 @@ pub struct GetAuthorizationRoleSubjectgrants {
     previous_page: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAuthorizationRoleSubjectgrants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationRoleSubjectgrants").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationRoleSubjectgrants {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationRoleSubjectgrants {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationRoleSubjectgrants {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2878,6 +3246,7 @@ impl GetAuthorizationRoleSubjectgrants {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2885,6 +3254,7 @@ impl GetAuthorizationRoleSubjectgrants {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2892,6 +3262,7 @@ impl GetAuthorizationRoleSubjectgrants {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2899,6 +3270,7 @@ impl GetAuthorizationRoleSubjectgrants {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -2906,11 +3278,13 @@ impl GetAuthorizationRoleSubjectgrants {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationRoleSubjectgrants", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_ROLE_SUBJECTGRANTS, ::std::format!("/api/v2/authorization/roles/{}/subjectgrants", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
@@ -2936,15 +3310,18 @@ impl GetAuthorizationRoleSubjectgrants {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SubjectDivisionGrantsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SubjectDivisionGrantsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SubjectDivisionGrantsEntityListing, ::models::SubjectDivisionGrants> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2981,43 +3358,51 @@ pub struct GetAuthorizationRoleUsers {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationRoleUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationRoleUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationRoleUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationRoleUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationRoleUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3025,11 +3410,13 @@ impl GetAuthorizationRoleUsers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationRoleUsers", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_ROLE_USERS, ::std::format!("/api/v2/authorization/roles/{}/users", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
@@ -3043,15 +3430,18 @@ impl GetAuthorizationRoleUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserReferenceEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserReferenceEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserReferenceEntityListing, ::models::UserReference> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3094,43 +3484,51 @@ pub struct GetAuthorizationRoles {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetAuthorizationRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, permission: ::std::option::Option::None, default_role_id: ::std::option::Option::None, user_count: ::std::option::Option::None, id: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3138,6 +3536,7 @@ impl GetAuthorizationRoles {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3145,6 +3544,7 @@ impl GetAuthorizationRoles {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3152,6 +3552,7 @@ impl GetAuthorizationRoles {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3159,6 +3560,7 @@ impl GetAuthorizationRoles {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -3166,26 +3568,31 @@ impl GetAuthorizationRoles {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `permission`: array of string (multi)."]
+    #[inline]
     pub fn permission(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.permission = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     #[doc = " Query parameter `defaultRoleId`: array of string (multi)."]
+    #[inline]
     pub fn default_role_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.default_role_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     #[doc = " Query parameter `userCount`: boolean."]
+    #[inline]
     pub fn user_count(mut self, value: bool) -> Self {
         self.user_count = ::std::option::Option::Some(value);
         self
@@ -3193,11 +3600,13 @@ impl GetAuthorizationRoles {
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_ROLES, ::std::string::String::from("/api/v2/authorization/roles"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3237,15 +3646,18 @@ impl GetAuthorizationRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationRoleEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationRoleEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OrganizationRoleEntityListing, ::models::DomainOrganizationRole> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3275,52 +3687,62 @@ pub struct GetAuthorizationRolesSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAuthorizationRolesSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationRolesSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationRolesSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationRolesSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationRolesSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_ROLES_SETTINGS, ::std::string::String::from("/api/v2/authorization/roles/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoleSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoleSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3342,52 +3764,62 @@ pub struct GetAuthorizationSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAuthorizationSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_SETTINGS, ::std::string::String::from("/api/v2/authorization/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthorizationSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthorizationSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3412,43 +3844,51 @@ pub struct GetAuthorizationSubject {
     include_full_roles: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetAuthorizationSubject {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationSubject").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationSubject {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationSubject {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationSubject {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
     }
     #[doc = " Include multiple entries with the same role and division but different subjects"]
     #[doc = ""]
     #[doc = " Query parameter `includeDuplicates`: boolean."]
+    #[inline]
     pub fn include_duplicates(mut self, value: bool) -> Self {
         self.include_duplicates = ::std::option::Option::Some(value);
         self
@@ -3456,11 +3896,13 @@ impl GetAuthorizationSubject {
     #[doc = " Include full role data with permission policies for each grant"]
     #[doc = ""]
     #[doc = " Query parameter `includeFullRoles`: boolean."]
+    #[inline]
     pub fn include_full_roles(mut self, value: bool) -> Self {
         self.include_full_roles = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationSubject", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_SUBJECT, ::std::format!("/api/v2/authorization/subjects/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -3474,11 +3916,13 @@ impl GetAuthorizationSubject {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzSubject, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzSubject, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3502,43 +3946,51 @@ pub struct GetAuthorizationSubjectsMe {
     include_full_roles: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetAuthorizationSubjectsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationSubjectsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationSubjectsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationSubjectsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationSubjectsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
     }
     #[doc = " Include multiple entries with the same role and division but different subjects"]
     #[doc = ""]
     #[doc = " Query parameter `includeDuplicates`: boolean."]
+    #[inline]
     pub fn include_duplicates(mut self, value: bool) -> Self {
         self.include_duplicates = ::std::option::Option::Some(value);
         self
@@ -3546,11 +3998,13 @@ impl GetAuthorizationSubjectsMe {
     #[doc = " Include full role data with permission policies for each grant"]
     #[doc = ""]
     #[doc = " Query parameter `includeFullRoles`: boolean."]
+    #[inline]
     pub fn include_full_roles(mut self, value: bool) -> Self {
         self.include_full_roles = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_SUBJECTS_ME, ::std::string::String::from("/api/v2/authorization/subjects/me"));
         if let ::std::option::Option::Some(v) = &self.include_duplicates {
@@ -3563,11 +4017,13 @@ impl GetAuthorizationSubjectsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzSubject, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzSubject, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3590,48 +4046,57 @@ pub struct GetAuthorizationSubjectsRolecounts {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetAuthorizationSubjectsRolecounts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationSubjectsRolecounts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationSubjectsRolecounts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationSubjectsRolecounts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationSubjectsRolecounts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_SUBJECTS_ROLECOUNTS, ::std::string::String::from("/api/v2/authorization/subjects/rolecounts"));
         if let ::std::option::Option::Some(v) = &self.id {
@@ -3641,11 +4106,13 @@ impl GetAuthorizationSubjectsRolecounts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -3668,41 +4135,49 @@ pub struct GetUserRoles {
     subject_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserRoles", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROLES, ::std::format!("/api/v2/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -3710,11 +4185,13 @@ impl GetUserRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAuthorization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3740,41 +4217,49 @@ pub struct PatchAuthorizationRole {
     body: ::models::DomainOrganizationRole,
 }
 impl ::std::fmt::Debug for PatchAuthorizationRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAuthorizationRole").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAuthorizationRole {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAuthorizationRole {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAuthorizationRole {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::models::DomainOrganizationRole) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchAuthorizationRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_AUTHORIZATION_ROLE, ::std::format!("/api/v2/authorization/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
@@ -3783,11 +4268,13 @@ impl PatchAuthorizationRole {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainOrganizationRole, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainOrganizationRole, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3812,41 +4299,49 @@ pub struct PatchAuthorizationSettings {
     body: ::models::AuthorizationSettings,
 }
 impl ::std::fmt::Debug for PatchAuthorizationSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAuthorizationSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAuthorizationSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAuthorizationSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAuthorizationSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuthorizationSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_AUTHORIZATION_SETTINGS, ::std::string::String::from("/api/v2/authorization/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchAuthorizationSettings"))?;
@@ -3854,11 +4349,13 @@ impl PatchAuthorizationSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthorizationSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthorizationSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3885,41 +4382,49 @@ pub struct PostAuthorizationDivisionObject {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostAuthorizationDivisionObject {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationDivisionObject").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationDivisionObject {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationDivisionObject {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationDivisionObject {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, object_type: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_type, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionObject", "divisionId", &self.division_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionObject", "objectType", &self.object_type)?;
@@ -3929,11 +4434,13 @@ impl PostAuthorizationDivisionObject {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3957,41 +4464,49 @@ pub struct PostAuthorizationDivisionRestore {
     body: ::models::AuthzDivision,
 }
 impl ::std::fmt::Debug for PostAuthorizationDivisionRestore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationDivisionRestore").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationDivisionRestore {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationDivisionRestore {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationDivisionRestore {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionRestore", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_DIVISION_RESTORE, ::std::format!("/api/v2/authorization/divisions/{}/restore", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
@@ -4000,11 +4515,13 @@ impl PostAuthorizationDivisionRestore {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivision, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivision, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4027,41 +4544,49 @@ pub struct PostAuthorizationDivisions {
     body: ::models::AuthzDivision,
 }
 impl ::std::fmt::Debug for PostAuthorizationDivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationDivisions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationDivisions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationDivisions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationDivisions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_DIVISIONS, ::std::string::String::from("/api/v2/authorization/divisions"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationDivisions"))?;
@@ -4069,11 +4594,13 @@ impl PostAuthorizationDivisions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivision, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivision, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4098,48 +4625,57 @@ pub struct PostAuthorizationPoliciesTarget {
     body: ::models::AuthorizationPolicy,
 }
 impl ::std::fmt::Debug for PostAuthorizationPoliciesTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationPoliciesTarget").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationPoliciesTarget {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationPoliciesTarget {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationPoliciesTarget {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, skip_lockout_check: ::std::option::Option::None, body }
     }
     #[doc = " Skip lockout check; if true, policy will not be evaluated against current context for lockout risk"]
     #[doc = ""]
     #[doc = " Query parameter `skipLockoutCheck`: boolean."]
+    #[inline]
     pub fn skip_lockout_check(mut self, value: bool) -> Self {
         self.skip_lockout_check = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationPoliciesTarget", "targetName", &self.target_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_POLICIES_TARGET, ::std::format!("/api/v2/authorization/policies/targets/{}", ::genesys_cloud_core::encode_path_segment(&self.target_name)));
@@ -4151,11 +4687,13 @@ impl PostAuthorizationPoliciesTarget {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthorizationPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthorizationPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4179,41 +4717,49 @@ pub struct PostAuthorizationPoliciesTargetValidate {
     body: ::models::AuthorizationPolicy,
 }
 impl ::std::fmt::Debug for PostAuthorizationPoliciesTargetValidate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationPoliciesTargetValidate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationPoliciesTargetValidate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationPoliciesTargetValidate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationPoliciesTargetValidate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationPoliciesTargetValidate", "targetName", &self.target_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_POLICIES_TARGET_VALIDATE, ::std::format!("/api/v2/authorization/policies/targets/{}/validate", ::genesys_cloud_core::encode_path_segment(&self.target_name)));
@@ -4222,11 +4768,13 @@ impl PostAuthorizationPoliciesTargetValidate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ValidationErrorListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ValidationErrorListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4250,41 +4798,49 @@ pub struct PostAuthorizationPolicySimulate {
     body: ::models::PolicyTestPayload,
 }
 impl ::std::fmt::Debug for PostAuthorizationPolicySimulate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationPolicySimulate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationPolicySimulate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationPolicySimulate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationPolicySimulate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::PolicyTestPayload) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationPolicySimulate", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_POLICY_SIMULATE, ::std::format!("/api/v2/authorization/policies/{}/simulate", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -4293,11 +4849,13 @@ impl PostAuthorizationPolicySimulate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PolicyTestResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PolicyTestResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4322,48 +4880,57 @@ pub struct PostAuthorizationRole {
     body: ::models::SubjectDivisions,
 }
 impl ::std::fmt::Debug for PostAuthorizationRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationRole").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationRole {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationRole {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationRole {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::models::SubjectDivisions) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, subject_type: ::std::option::Option::None, body }
     }
     #[doc = " what the type of the subjects are (PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT)"]
     #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
+    #[inline]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_ROLE, ::std::format!("/api/v2/authorization/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
@@ -4375,11 +4942,13 @@ impl PostAuthorizationRole {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4406,41 +4975,49 @@ pub struct PostAuthorizationRoleComparedefaultRightRoleId {
     body: ::models::DomainOrganizationRole,
 }
 impl ::std::fmt::Debug for PostAuthorizationRoleComparedefaultRightRoleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationRoleComparedefaultRightRoleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationRoleComparedefaultRightRoleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationRoleComparedefaultRightRoleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationRoleComparedefaultRightRoleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, left_role_id: ::std::string::String, right_role_id: ::std::string::String, body: ::models::DomainOrganizationRole) -> Self {
         Self { executor, options: ::std::default::Default::default(), left_role_id, right_role_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationRoleComparedefaultRightRoleId", "leftRoleId", &self.left_role_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationRoleComparedefaultRightRoleId", "rightRoleId", &self.right_role_id)?;
@@ -4450,11 +5027,13 @@ impl PostAuthorizationRoleComparedefaultRightRoleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainOrgRoleDifference, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainOrgRoleDifference, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4477,41 +5056,49 @@ pub struct PostAuthorizationRoles {
     body: ::models::DomainOrganizationRoleCreate,
 }
 impl ::std::fmt::Debug for PostAuthorizationRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DomainOrganizationRoleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_ROLES, ::std::string::String::from("/api/v2/authorization/roles"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationRoles"))?;
@@ -4519,11 +5106,13 @@ impl PostAuthorizationRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainOrganizationRole, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainOrganizationRole, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4550,48 +5139,57 @@ pub struct PostAuthorizationRolesDefault {
     force: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for PostAuthorizationRolesDefault {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationRolesDefault").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationRolesDefault {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationRolesDefault {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationRolesDefault {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), force: ::std::option::Option::None }
     }
     #[doc = " Restore default roles"]
     #[doc = ""]
     #[doc = " Query parameter `force`: boolean."]
+    #[inline]
     pub fn force(mut self, value: bool) -> Self {
         self.force = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_ROLES_DEFAULT, ::std::string::String::from("/api/v2/authorization/roles/default"));
         if let ::std::option::Option::Some(v) = &self.force {
@@ -4601,15 +5199,18 @@ impl PostAuthorizationRolesDefault {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationRoleEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationRoleEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OrganizationRoleEntityListing, ::models::DomainOrganizationRole> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4642,48 +5243,57 @@ pub struct PostAuthorizationSubjectBulkadd {
     body: ::models::RoleDivisionGrants,
 }
 impl ::std::fmt::Debug for PostAuthorizationSubjectBulkadd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationSubjectBulkadd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkadd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationSubjectBulkadd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationSubjectBulkadd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
     }
     #[doc = " what the type of the subject is (PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT)"]
     #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
+    #[inline]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkadd", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKADD, ::std::format!("/api/v2/authorization/subjects/{}/bulkadd", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -4695,11 +5305,13 @@ impl PostAuthorizationSubjectBulkadd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4723,41 +5335,49 @@ pub struct PostAuthorizationSubjectBulkremove {
     body: ::models::RoleDivisionGrants,
 }
 impl ::std::fmt::Debug for PostAuthorizationSubjectBulkremove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationSubjectBulkremove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkremove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationSubjectBulkremove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationSubjectBulkremove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkremove", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKREMOVE, ::std::format!("/api/v2/authorization/subjects/{}/bulkremove", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -4766,11 +5386,13 @@ impl PostAuthorizationSubjectBulkremove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4797,48 +5419,57 @@ pub struct PostAuthorizationSubjectBulkreplace {
     body: ::models::RoleDivisionGrants,
 }
 impl ::std::fmt::Debug for PostAuthorizationSubjectBulkreplace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationSubjectBulkreplace").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkreplace {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationSubjectBulkreplace {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationSubjectBulkreplace {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
     }
     #[doc = " what the type of the subject is (PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT)"]
     #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
+    #[inline]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkreplace", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKREPLACE, ::std::format!("/api/v2/authorization/subjects/{}/bulkreplace", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -4850,11 +5481,13 @@ impl PostAuthorizationSubjectBulkreplace {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4880,48 +5513,57 @@ pub struct PostAuthorizationSubjectDivisionRole {
     subject_type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostAuthorizationSubjectDivisionRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationSubjectDivisionRole").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectDivisionRole {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationSubjectDivisionRole {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationSubjectDivisionRole {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id, subject_type: ::std::option::Option::None }
     }
     #[doc = " what the type of the subject is: PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT (note: for cross-org authorization, please use the Organization Authorization endpoints)"]
     #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
+    #[inline]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectDivisionRole", "subjectId", &self.subject_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectDivisionRole", "divisionId", &self.division_id)?;
@@ -4934,11 +5576,13 @@ impl PostAuthorizationSubjectDivisionRole {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4962,41 +5606,49 @@ pub struct PutAuthorizationDivision {
     body: ::models::AuthzDivision,
 }
 impl ::std::fmt::Debug for PutAuthorizationDivision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAuthorizationDivision").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAuthorizationDivision {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAuthorizationDivision {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAuthorizationDivision {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
@@ -5005,11 +5657,13 @@ impl PutAuthorizationDivision {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivision, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivision, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5034,48 +5688,57 @@ pub struct PutAuthorizationPoliciesTarget {
     body: ::models::AuthorizationPolicy,
 }
 impl ::std::fmt::Debug for PutAuthorizationPoliciesTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAuthorizationPoliciesTarget").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAuthorizationPoliciesTarget {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAuthorizationPoliciesTarget {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAuthorizationPoliciesTarget {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_name: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_name, skip_lockout_check: ::std::option::Option::None, body }
     }
     #[doc = " Skip lockout check; if true, policy will not be evaluated against current context for lockout risk"]
     #[doc = ""]
     #[doc = " Query parameter `skipLockoutCheck`: boolean."]
+    #[inline]
     pub fn skip_lockout_check(mut self, value: bool) -> Self {
         self.skip_lockout_check = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAuthorizationPoliciesTarget", "targetName", &self.target_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_POLICIES_TARGET, ::std::format!("/api/v2/authorization/policies/targets/{}", ::genesys_cloud_core::encode_path_segment(&self.target_name)));
@@ -5087,11 +5750,13 @@ impl PutAuthorizationPoliciesTarget {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthorizationPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthorizationPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5116,48 +5781,57 @@ pub struct PutAuthorizationPolicy {
     body: ::models::AuthorizationPolicy,
 }
 impl ::std::fmt::Debug for PutAuthorizationPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAuthorizationPolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAuthorizationPolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAuthorizationPolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAuthorizationPolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::AuthorizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, skip_lockout_check: ::std::option::Option::None, body }
     }
     #[doc = " Skip lockout check; if true, policy will not be evaluated against current context for lockout risk"]
     #[doc = ""]
     #[doc = " Query parameter `skipLockoutCheck`: boolean."]
+    #[inline]
     pub fn skip_lockout_check(mut self, value: bool) -> Self {
         self.skip_lockout_check = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAuthorizationPolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_POLICY, ::std::format!("/api/v2/authorization/policies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -5169,11 +5843,13 @@ impl PutAuthorizationPolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthorizationPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthorizationPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5199,41 +5875,49 @@ pub struct PutAuthorizationRole {
     body: ::models::DomainOrganizationRoleUpdate,
 }
 impl ::std::fmt::Debug for PutAuthorizationRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAuthorizationRole").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAuthorizationRole {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAuthorizationRole {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAuthorizationRole {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::models::DomainOrganizationRoleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAuthorizationRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_ROLE, ::std::format!("/api/v2/authorization/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
@@ -5242,11 +5926,13 @@ impl PutAuthorizationRole {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainOrganizationRole, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainOrganizationRole, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5270,41 +5956,49 @@ pub struct PutAuthorizationRoleUsersAdd {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PutAuthorizationRoleUsersAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAuthorizationRoleUsersAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAuthorizationRoleUsersAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAuthorizationRoleUsersAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAuthorizationRoleUsersAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAuthorizationRoleUsersAdd", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_ROLE_USERS_ADD, ::std::format!("/api/v2/authorization/roles/{}/users/add", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
@@ -5313,11 +6007,13 @@ impl PutAuthorizationRoleUsersAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -5341,41 +6037,49 @@ pub struct PutAuthorizationRoleUsersRemove {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PutAuthorizationRoleUsersRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAuthorizationRoleUsersRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAuthorizationRoleUsersRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAuthorizationRoleUsersRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAuthorizationRoleUsersRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, role_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), role_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAuthorizationRoleUsersRemove", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_ROLE_USERS_REMOVE, ::std::format!("/api/v2/authorization/roles/{}/users/remove", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
@@ -5384,11 +6088,13 @@ impl PutAuthorizationRoleUsersRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -5413,41 +6119,49 @@ pub struct PutAuthorizationRolesDefault {
     body: ::std::vec::Vec<::models::DomainOrganizationRole>,
 }
 impl ::std::fmt::Debug for PutAuthorizationRolesDefault {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAuthorizationRolesDefault").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAuthorizationRolesDefault {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAuthorizationRolesDefault {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAuthorizationRolesDefault {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::DomainOrganizationRole>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_ROLES_DEFAULT, ::std::string::String::from("/api/v2/authorization/roles/default"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAuthorizationRolesDefault"))?;
@@ -5455,15 +6169,18 @@ impl PutAuthorizationRolesDefault {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationRoleEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationRoleEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OrganizationRoleEntityListing, ::models::DomainOrganizationRole> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5496,41 +6213,49 @@ pub struct PutAuthorizationRolesSettings {
     body: ::models::RoleSettings,
 }
 impl ::std::fmt::Debug for PutAuthorizationRolesSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAuthorizationRolesSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAuthorizationRolesSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAuthorizationRolesSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAuthorizationRolesSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoleSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_ROLES_SETTINGS, ::std::string::String::from("/api/v2/authorization/roles/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAuthorizationRolesSettings"))?;
@@ -5538,11 +6263,13 @@ impl PutAuthorizationRolesSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoleSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoleSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5566,41 +6293,49 @@ pub struct PutUserRoles {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PutUserRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserRoles", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROLES, ::std::format!("/api/v2/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -5609,11 +6344,13 @@ impl PutUserRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAuthorization, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,18 +13,21 @@ impl ::std::fmt::Debug for BackgroundAssistantApi {
 }
 impl BackgroundAssistantApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
     #[doc = " Sign identifying information for Genesys Cloud Background Assistant"]
     #[doc = ""]
     #[doc = " `POST /api/v2/backgroundassistant/token` (postBackgroundassistantToken): see [`PostBackgroundassistantToken`]."]
+    #[inline]
     pub fn post_backgroundassistant_token(&self) -> PostBackgroundassistantToken {
         PostBackgroundassistantToken::new(self.executor.clone())
     }
     #[doc = " Sign identifying information for screen recording"]
     #[doc = ""]
     #[doc = " `POST /api/v2/screenrecording/token` (postScreenrecordingToken): see [`PostScreenrecordingToken`]."]
+    #[inline]
     pub fn post_screenrecording_token(&self) -> PostScreenrecordingToken {
         PostScreenrecordingToken::new(self.executor.clone())
     }
@@ -49,46 +52,55 @@ pub struct PostBackgroundassistantToken {
     body: ::std::option::Option<::models::BackgroundAssistantUserAuthenticatedInfo>,
 }
 impl ::std::fmt::Debug for PostBackgroundassistantToken {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBackgroundassistantToken").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBackgroundassistantToken {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBackgroundassistantToken {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBackgroundassistantToken {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::BackgroundAssistantUserAuthenticatedInfo) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BACKGROUNDASSISTANT_TOKEN, ::std::string::String::from("/api/v2/backgroundassistant/token"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -98,11 +110,13 @@ impl PostBackgroundassistantToken {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SignedData, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SignedData, crate::JsonModel> {
         self.send().with_response()
     }
@@ -125,46 +139,55 @@ pub struct PostScreenrecordingToken {
     body: ::std::option::Option<::models::BackgroundAssistantUserAuthenticatedInfo>,
 }
 impl ::std::fmt::Debug for PostScreenrecordingToken {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostScreenrecordingToken").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostScreenrecordingToken {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostScreenrecordingToken {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostScreenrecordingToken {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::BackgroundAssistantUserAuthenticatedInfo) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SCREENRECORDING_TOKEN, ::std::string::String::from("/api/v2/screenrecording/token"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -174,11 +197,13 @@ impl PostScreenrecordingToken {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SignedData, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SignedData, crate::JsonModel> {
         self.send().with_response()
     }

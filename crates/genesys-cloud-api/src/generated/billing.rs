@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for BillingApi {
 }
 impl BillingApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl BillingApi {
     #[doc = " `GET /api/v2/billing/contracts/{contractId}` (getBillingContract): see [`GetBillingContract`]."]
     #[doc = ""]
     #[doc = " - `contract_id`: The contract number."]
+    #[inline]
     pub fn get_billing_contract(&self, contract_id: impl ::std::convert::Into<::std::string::String>) -> GetBillingContract {
         GetBillingContract::new(self.executor.clone(), contract_id.into())
     }
@@ -30,12 +32,14 @@ impl BillingApi {
     #[doc = ""]
     #[doc = " - `contract_id`: The contract number."]
     #[doc = " - `billing_period_id`: The Billing Period Id for the Org."]
+    #[inline]
     pub fn get_billing_contract_billingperiod(&self, contract_id: impl ::std::convert::Into<::std::string::String>, billing_period_id: impl ::std::convert::Into<::std::string::String>) -> GetBillingContractBillingperiod {
         GetBillingContractBillingperiod::new(self.executor.clone(), contract_id.into(), billing_period_id.into())
     }
     #[doc = " Get billing contracts"]
     #[doc = ""]
     #[doc = " `GET /api/v2/billing/contracts` (getBillingContracts): see [`GetBillingContracts`]."]
+    #[inline]
     pub fn get_billing_contracts(&self) -> GetBillingContracts {
         GetBillingContracts::new(self.executor.clone())
     }
@@ -44,6 +48,7 @@ impl BillingApi {
     #[doc = " `GET /api/v2/billing/contracts/invoices/{invoiceId}/document` (getBillingContractsInvoiceDocument): see [`GetBillingContractsInvoiceDocument`]."]
     #[doc = ""]
     #[doc = " - `invoice_id`: invoiceId"]
+    #[inline]
     pub fn get_billing_contracts_invoice_document(&self, invoice_id: impl ::std::convert::Into<::std::string::String>) -> GetBillingContractsInvoiceDocument {
         GetBillingContractsInvoiceDocument::new(self.executor.clone(), invoice_id.into())
     }
@@ -52,18 +57,21 @@ impl BillingApi {
     #[doc = " `GET /api/v2/billing/contracts/invoices/{invoiceId}/lines` (getBillingContractsInvoiceLines): see [`GetBillingContractsInvoiceLines`]."]
     #[doc = ""]
     #[doc = " - `invoice_id`: invoiceId"]
+    #[inline]
     pub fn get_billing_contracts_invoice_lines(&self, invoice_id: impl ::std::convert::Into<::std::string::String>) -> GetBillingContractsInvoiceLines {
         GetBillingContractsInvoiceLines::new(self.executor.clone(), invoice_id.into())
     }
     #[doc = " Get invoices"]
     #[doc = ""]
     #[doc = " `GET /api/v2/billing/contracts/invoices` (getBillingContractsInvoices): see [`GetBillingContractsInvoices`]."]
+    #[inline]
     pub fn get_billing_contracts_invoices(&self) -> GetBillingContractsInvoices {
         GetBillingContractsInvoices::new(self.executor.clone())
     }
     #[doc = " Get a report of the billable license usages"]
     #[doc = ""]
     #[doc = " `GET /api/v2/billing/reports/billableusage` (getBillingReportsBillableusage): see [`GetBillingReportsBillableusage`]."]
+    #[inline]
     pub fn get_billing_reports_billableusage(&self) -> GetBillingReportsBillableusage {
         GetBillingReportsBillableusage::new(self.executor.clone())
     }
@@ -72,6 +80,7 @@ impl BillingApi {
     #[doc = " `GET /api/v2/billing/trusteebillingoverview/{trustorOrgId}` (getBillingTrusteebillingoverviewTrustorOrgId): see [`GetBillingTrusteebillingoverviewTrustorOrgId`]."]
     #[doc = ""]
     #[doc = " - `trustor_org_id`: The organization ID of the trustor (customer) organization."]
+    #[inline]
     pub fn get_billing_trusteebillingoverview_trustor_org_id(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> GetBillingTrusteebillingoverviewTrustorOrgId {
         GetBillingTrusteebillingoverviewTrustorOrgId::new(self.executor.clone(), trustor_org_id.into())
     }
@@ -98,41 +107,49 @@ pub struct GetBillingContract {
     contract_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetBillingContract {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBillingContract").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBillingContract {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBillingContract {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBillingContract {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contract_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contract_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBillingContract", "contractId", &self.contract_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_CONTRACT, ::std::format!("/api/v2/billing/contracts/{}", ::genesys_cloud_core::encode_path_segment(&self.contract_id)));
@@ -140,11 +157,13 @@ impl GetBillingContract {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BillingContract, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BillingContract, crate::JsonModel> {
         self.send().with_response()
     }
@@ -172,41 +191,49 @@ pub struct GetBillingContractBillingperiod {
     billing_period_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetBillingContractBillingperiod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBillingContractBillingperiod").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBillingContractBillingperiod {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBillingContractBillingperiod {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBillingContractBillingperiod {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contract_id: ::std::string::String, billing_period_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contract_id, billing_period_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBillingContractBillingperiod", "contractId", &self.contract_id)?;
         ::genesys_cloud_core::encode::check_path_param("getBillingContractBillingperiod", "billingPeriodId", &self.billing_period_id)?;
@@ -215,11 +242,13 @@ impl GetBillingContractBillingperiod {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BillingContractPeriodDetail, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BillingContractPeriodDetail, crate::JsonModel> {
         self.send().with_response()
     }
@@ -254,43 +283,51 @@ pub struct GetBillingContracts {
     external_number: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetBillingContracts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBillingContracts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBillingContracts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBillingContracts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBillingContracts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, status: ::std::option::Option::None, external_number: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -298,6 +335,7 @@ impl GetBillingContracts {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -305,6 +343,7 @@ impl GetBillingContracts {
     #[doc = " Number of entities to return. Maximum of 10."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -312,6 +351,7 @@ impl GetBillingContracts {
     #[doc = " Start date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -319,6 +359,7 @@ impl GetBillingContracts {
     #[doc = " End date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
@@ -326,6 +367,7 @@ impl GetBillingContracts {
     #[doc = " Filter by the status of contracts"]
     #[doc = ""]
     #[doc = " Query parameter `status`: string."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
@@ -333,11 +375,13 @@ impl GetBillingContracts {
     #[doc = " Filter by the unique external number."]
     #[doc = ""]
     #[doc = " Query parameter `externalNumber`: string."]
+    #[inline]
     pub fn external_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.external_number = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_CONTRACTS, ::std::string::String::from("/api/v2/billing/contracts"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -365,15 +409,18 @@ impl GetBillingContracts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BillingContractListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BillingContractListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::BillingContractListing, ::models::BillingContract> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -408,41 +455,49 @@ pub struct GetBillingContractsInvoiceDocument {
     invoice_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetBillingContractsInvoiceDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBillingContractsInvoiceDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBillingContractsInvoiceDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBillingContractsInvoiceDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBillingContractsInvoiceDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, invoice_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), invoice_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBillingContractsInvoiceDocument", "invoiceId", &self.invoice_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_CONTRACTS_INVOICE_DOCUMENT, ::std::format!("/api/v2/billing/contracts/invoices/{}/document", ::genesys_cloud_core::encode_path_segment(&self.invoice_id)));
@@ -450,11 +505,13 @@ impl GetBillingContractsInvoiceDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -486,43 +543,51 @@ pub struct GetBillingContractsInvoiceLines {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetBillingContractsInvoiceLines {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBillingContractsInvoiceLines").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBillingContractsInvoiceLines {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBillingContractsInvoiceLines {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBillingContractsInvoiceLines {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, invoice_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), invoice_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -530,6 +595,7 @@ impl GetBillingContractsInvoiceLines {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -537,11 +603,13 @@ impl GetBillingContractsInvoiceLines {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBillingContractsInvoiceLines", "invoiceId", &self.invoice_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_CONTRACTS_INVOICE_LINES, ::std::format!("/api/v2/billing/contracts/invoices/{}/lines", ::genesys_cloud_core::encode_path_segment(&self.invoice_id)));
@@ -558,15 +626,18 @@ impl GetBillingContractsInvoiceLines {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BillingInvoiceItemListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BillingInvoiceItemListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::BillingInvoiceItemListing, ::models::BillingInvoiceItem> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -608,43 +679,51 @@ pub struct GetBillingContractsInvoices {
     payment_status: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetBillingContractsInvoices {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBillingContractsInvoices").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBillingContractsInvoices {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBillingContractsInvoices {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBillingContractsInvoices {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, payment_status: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -652,6 +731,7 @@ impl GetBillingContractsInvoices {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -659,6 +739,7 @@ impl GetBillingContractsInvoices {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -666,6 +747,7 @@ impl GetBillingContractsInvoices {
     #[doc = " Start date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -673,6 +755,7 @@ impl GetBillingContractsInvoices {
     #[doc = " End date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
@@ -680,11 +763,13 @@ impl GetBillingContractsInvoices {
     #[doc = " Payment Status"]
     #[doc = ""]
     #[doc = " Query parameter `paymentStatus`: string."]
+    #[inline]
     pub fn payment_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.payment_status = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_CONTRACTS_INVOICES, ::std::string::String::from("/api/v2/billing/contracts/invoices"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -709,15 +794,18 @@ impl GetBillingContractsInvoices {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BillingInvoiceListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BillingInvoiceListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::BillingInvoiceListing, ::models::BillingInvoice> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -751,43 +839,51 @@ pub struct GetBillingReportsBillableusage {
     end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
 impl ::std::fmt::Debug for GetBillingReportsBillableusage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBillingReportsBillableusage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBillingReportsBillableusage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBillingReportsBillableusage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBillingReportsBillableusage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_date: ::std::option::Option::None, end_date: ::std::option::Option::None }
     }
     #[doc = " The period start date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `startDate`: date-time, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_date(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.start_date = ::std::option::Option::Some(value);
         self
@@ -795,11 +891,13 @@ impl GetBillingReportsBillableusage {
     #[doc = " The period end date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `endDate`: date-time, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_date(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.end_date = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_REPORTS_BILLABLEUSAGE, ::std::string::String::from("/api/v2/billing/reports/billableusage"));
         let ::std::option::Option::Some(v) = &self.start_date else {
@@ -814,11 +912,13 @@ impl GetBillingReportsBillableusage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BillingUsageReport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BillingUsageReport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -844,48 +944,57 @@ pub struct GetBillingTrusteebillingoverviewTrustorOrgId {
     billing_period_index: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetBillingTrusteebillingoverviewTrustorOrgId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBillingTrusteebillingoverviewTrustorOrgId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBillingTrusteebillingoverviewTrustorOrgId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBillingTrusteebillingoverviewTrustorOrgId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBillingTrusteebillingoverviewTrustorOrgId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, billing_period_index: ::std::option::Option::None }
     }
     #[doc = " 0 for active period (overview data may change until period closes). 1 for prior completed billing period. 2 for two billing cycles prior, and so on."]
     #[doc = ""]
     #[doc = " Query parameter `billingPeriodIndex`: integer."]
+    #[inline]
     pub fn billing_period_index(mut self, value: i64) -> Self {
         self.billing_period_index = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBillingTrusteebillingoverviewTrustorOrgId", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_TRUSTEEBILLINGOVERVIEW_TRUSTOR_ORG_ID, ::std::format!("/api/v2/billing/trusteebillingoverview/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
@@ -896,11 +1005,13 @@ impl GetBillingTrusteebillingoverviewTrustorOrgId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrusteeBillingOverview, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrusteeBillingOverview, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for BusinessRulesApi {
 }
 impl BusinessRulesApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl BusinessRulesApi {
     #[doc = " `DELETE /api/v2/businessrules/decisiontables/{tableId}` (deleteBusinessrulesDecisiontable): see [`DeleteBusinessrulesDecisiontable`]."]
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
+    #[inline]
     pub fn delete_businessrules_decisiontable(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> DeleteBusinessrulesDecisiontable {
         DeleteBusinessrulesDecisiontable::new(self.executor.clone(), table_id.into())
     }
@@ -30,6 +32,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `export_job_id`: Export Job ID"]
+    #[inline]
     pub fn delete_businessrules_decisiontable_export(&self, table_id: impl ::std::convert::Into<::std::string::String>, export_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteBusinessrulesDecisiontableExport {
         DeleteBusinessrulesDecisiontableExport::new(self.executor.clone(), table_id.into(), export_job_id.into())
     }
@@ -39,6 +42,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `import_job_id`: Import job ID"]
+    #[inline]
     pub fn delete_businessrules_decisiontable_import(&self, table_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteBusinessrulesDecisiontableImport {
         DeleteBusinessrulesDecisiontableImport::new(self.executor.clone(), table_id.into(), import_job_id.into())
     }
@@ -48,6 +52,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
+    #[inline]
     pub fn delete_businessrules_decisiontable_version(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> DeleteBusinessrulesDecisiontableVersion {
         DeleteBusinessrulesDecisiontableVersion::new(self.executor.clone(), table_id.into(), table_version)
     }
@@ -58,6 +63,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `row_id`: Row ID"]
+    #[inline]
     pub fn delete_businessrules_decisiontable_version_row(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, row_id: impl ::std::convert::Into<::std::string::String>) -> DeleteBusinessrulesDecisiontableVersionRow {
         DeleteBusinessrulesDecisiontableVersionRow::new(self.executor.clone(), table_id.into(), table_version, row_id.into())
     }
@@ -67,6 +73,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
+    #[inline]
     pub fn delete_businessrules_decisiontable_version_snapshot(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> DeleteBusinessrulesDecisiontableVersionSnapshot {
         DeleteBusinessrulesDecisiontableVersionSnapshot::new(self.executor.clone(), table_id.into(), table_version)
     }
@@ -75,6 +82,7 @@ impl BusinessRulesApi {
     #[doc = " `DELETE /api/v2/businessrules/schemas/{schemaId}` (deleteBusinessrulesSchema): see [`DeleteBusinessrulesSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn delete_businessrules_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteBusinessrulesSchema {
         DeleteBusinessrulesSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -83,6 +91,7 @@ impl BusinessRulesApi {
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}` (getBusinessrulesDecisiontable): see [`GetBusinessrulesDecisiontable`]."]
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
+    #[inline]
     pub fn get_businessrules_decisiontable(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontable {
         GetBusinessrulesDecisiontable::new(self.executor.clone(), table_id.into())
     }
@@ -92,6 +101,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `export_job_id`: Export Job ID"]
+    #[inline]
     pub fn get_businessrules_decisiontable_export(&self, table_id: impl ::std::convert::Into<::std::string::String>, export_job_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableExport {
         GetBusinessrulesDecisiontableExport::new(self.executor.clone(), table_id.into(), export_job_id.into())
     }
@@ -100,6 +110,7 @@ impl BusinessRulesApi {
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/exports` (getBusinessrulesDecisiontableExports): see [`GetBusinessrulesDecisiontableExports`]."]
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
+    #[inline]
     pub fn get_businessrules_decisiontable_exports(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableExports {
         GetBusinessrulesDecisiontableExports::new(self.executor.clone(), table_id.into())
     }
@@ -109,6 +120,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `import_job_id`: Import job ID"]
+    #[inline]
     pub fn get_businessrules_decisiontable_import(&self, table_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableImport {
         GetBusinessrulesDecisiontableImport::new(self.executor.clone(), table_id.into(), import_job_id.into())
     }
@@ -117,6 +129,7 @@ impl BusinessRulesApi {
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/imports` (getBusinessrulesDecisiontableImports): see [`GetBusinessrulesDecisiontableImports`]."]
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
+    #[inline]
     pub fn get_businessrules_decisiontable_imports(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableImports {
         GetBusinessrulesDecisiontableImports::new(self.executor.clone(), table_id.into())
     }
@@ -126,6 +139,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
+    #[inline]
     pub fn get_businessrules_decisiontable_version(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> GetBusinessrulesDecisiontableVersion {
         GetBusinessrulesDecisiontableVersion::new(self.executor.clone(), table_id.into(), table_version)
     }
@@ -136,6 +150,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `row_id`: Row ID"]
+    #[inline]
     pub fn get_businessrules_decisiontable_version_row(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, row_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableVersionRow {
         GetBusinessrulesDecisiontableVersionRow::new(self.executor.clone(), table_id.into(), table_version, row_id.into())
     }
@@ -145,6 +160,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
+    #[inline]
     pub fn get_businessrules_decisiontable_version_rows(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> GetBusinessrulesDecisiontableVersionRows {
         GetBusinessrulesDecisiontableVersionRows::new(self.executor.clone(), table_id.into(), table_version)
     }
@@ -153,18 +169,21 @@ impl BusinessRulesApi {
     #[doc = " `GET /api/v2/businessrules/decisiontables/{tableId}/versions` (getBusinessrulesDecisiontableVersions): see [`GetBusinessrulesDecisiontableVersions`]."]
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
+    #[inline]
     pub fn get_businessrules_decisiontable_versions(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesDecisiontableVersions {
         GetBusinessrulesDecisiontableVersions::new(self.executor.clone(), table_id.into())
     }
     #[doc = " Get a list of decision tables."]
     #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables` (getBusinessrulesDecisiontables): see [`GetBusinessrulesDecisiontables`]."]
+    #[inline]
     pub fn get_businessrules_decisiontables(&self) -> GetBusinessrulesDecisiontables {
         GetBusinessrulesDecisiontables::new(self.executor.clone())
     }
     #[doc = " Search for decision tables."]
     #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/decisiontables/search` (getBusinessrulesDecisiontablesSearch): see [`GetBusinessrulesDecisiontablesSearch`]."]
+    #[inline]
     pub fn get_businessrules_decisiontables_search(&self) -> GetBusinessrulesDecisiontablesSearch {
         GetBusinessrulesDecisiontablesSearch::new(self.executor.clone())
     }
@@ -173,6 +192,7 @@ impl BusinessRulesApi {
     #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}` (getBusinessrulesSchema): see [`GetBusinessrulesSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_businessrules_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesSchema {
         GetBusinessrulesSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -182,6 +202,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `schema_version`: Schema version number"]
+    #[inline]
     pub fn get_businessrules_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, schema_version: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesSchemaVersion {
         GetBusinessrulesSchemaVersion::new(self.executor.clone(), schema_id.into(), schema_version.into())
     }
@@ -190,12 +211,14 @@ impl BusinessRulesApi {
     #[doc = " `GET /api/v2/businessrules/schemas/{schemaId}/versions` (getBusinessrulesSchemaVersions): see [`GetBusinessrulesSchemaVersions`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_businessrules_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesSchemaVersions {
         GetBusinessrulesSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
     #[doc = " Get a list of schemas."]
     #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/schemas` (getBusinessrulesSchemas): see [`GetBusinessrulesSchemas`]."]
+    #[inline]
     pub fn get_businessrules_schemas(&self) -> GetBusinessrulesSchemas {
         GetBusinessrulesSchemas::new(self.executor.clone())
     }
@@ -204,12 +227,14 @@ impl BusinessRulesApi {
     #[doc = " `GET /api/v2/businessrules/schemas/coretypes/{coreTypeName}` (getBusinessrulesSchemasCoretype): see [`GetBusinessrulesSchemasCoretype`]."]
     #[doc = ""]
     #[doc = " - `core_type_name`: The core type's name"]
+    #[inline]
     pub fn get_businessrules_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetBusinessrulesSchemasCoretype {
         GetBusinessrulesSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
     #[doc = " Get the core types from which all schemas are built."]
     #[doc = ""]
     #[doc = " `GET /api/v2/businessrules/schemas/coretypes` (getBusinessrulesSchemasCoretypes): see [`GetBusinessrulesSchemasCoretypes`]."]
+    #[inline]
     pub fn get_businessrules_schemas_coretypes(&self) -> GetBusinessrulesSchemasCoretypes {
         GetBusinessrulesSchemasCoretypes::new(self.executor.clone())
     }
@@ -219,6 +244,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `body`: Decision Table"]
+    #[inline]
     pub fn patch_businessrules_decisiontable(&self, table_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateDecisionTableRequest) -> PatchBusinessrulesDecisiontable {
         PatchBusinessrulesDecisiontable::new(self.executor.clone(), table_id.into(), body)
     }
@@ -229,6 +255,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `import_job_id`: Import job ID"]
     #[doc = " - `body`: Import job update request"]
+    #[inline]
     pub fn patch_businessrules_decisiontable_import(&self, table_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateDecisionTableImportJobRequest) -> PatchBusinessrulesDecisiontableImport {
         PatchBusinessrulesDecisiontableImport::new(self.executor.clone(), table_id.into(), import_job_id.into(), body)
     }
@@ -239,6 +266,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `body`: Decision Table"]
+    #[inline]
     pub fn patch_businessrules_decisiontable_version(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::UpdateDecisionTableVersionRequest) -> PatchBusinessrulesDecisiontableVersion {
         PatchBusinessrulesDecisiontableVersion::new(self.executor.clone(), table_id.into(), table_version, body)
     }
@@ -248,6 +276,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `body`: Decision Table"]
+    #[inline]
     pub fn post_businessrules_decisiontable_execute(&self, table_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DecisionTableExecutionRequest) -> PostBusinessrulesDecisiontableExecute {
         PostBusinessrulesDecisiontableExecute::new(self.executor.clone(), table_id.into(), body)
     }
@@ -257,6 +286,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `body`: Export job request"]
+    #[inline]
     pub fn post_businessrules_decisiontable_exports(&self, table_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DecisionTableExportJobRequest) -> PostBusinessrulesDecisiontableExports {
         PostBusinessrulesDecisiontableExports::new(self.executor.clone(), table_id.into(), body)
     }
@@ -266,6 +296,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `body`: Import job create request"]
+    #[inline]
     pub fn post_businessrules_decisiontable_imports(&self, table_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateDecisionTableImportJobRequest) -> PostBusinessrulesDecisiontableImports {
         PostBusinessrulesDecisiontableImports::new(self.executor.clone(), table_id.into(), body)
     }
@@ -276,6 +307,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `body`: Decision Table"]
+    #[inline]
     pub fn post_businessrules_decisiontable_version_copy(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::CopyDecisionTableRequest) -> PostBusinessrulesDecisiontableVersionCopy {
         PostBusinessrulesDecisiontableVersionCopy::new(self.executor.clone(), table_id.into(), table_version, body)
     }
@@ -286,6 +318,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `body`: Decision Table"]
+    #[inline]
     pub fn post_businessrules_decisiontable_version_execute(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::DecisionTableExecutionRequest) -> PostBusinessrulesDecisiontableVersionExecute {
         PostBusinessrulesDecisiontableVersionExecute::new(self.executor.clone(), table_id.into(), table_version, body)
     }
@@ -295,6 +328,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
+    #[inline]
     pub fn post_businessrules_decisiontable_version_rollback(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> PostBusinessrulesDecisiontableVersionRollback {
         PostBusinessrulesDecisiontableVersionRollback::new(self.executor.clone(), table_id.into(), table_version)
     }
@@ -305,6 +339,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `body`: Create decision table row request"]
+    #[inline]
     pub fn post_businessrules_decisiontable_version_rows(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::CreateDecisionTableRowRequest) -> PostBusinessrulesDecisiontableVersionRows {
         PostBusinessrulesDecisiontableVersionRows::new(self.executor.clone(), table_id.into(), table_version, body)
     }
@@ -315,6 +350,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `body`: Bulk add decision table rows request"]
+    #[inline]
     pub fn post_businessrules_decisiontable_version_rows_bulk_add(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::BulkAddDecisionTableRowsRequest) -> PostBusinessrulesDecisiontableVersionRowsBulkAdd {
         PostBusinessrulesDecisiontableVersionRowsBulkAdd::new(self.executor.clone(), table_id.into(), table_version, body)
     }
@@ -324,6 +360,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
+    #[inline]
     pub fn post_businessrules_decisiontable_version_rows_bulk_remove(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::BulkDeleteDecisionTableRowsRequest) -> PostBusinessrulesDecisiontableVersionRowsBulkRemove {
         PostBusinessrulesDecisiontableVersionRowsBulkRemove::new(self.executor.clone(), table_id.into(), table_version, body)
     }
@@ -334,6 +371,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `body`: Bulk update decision table rows request"]
+    #[inline]
     pub fn post_businessrules_decisiontable_version_rows_bulk_update(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::BulkUpdateDecisionTableRowsRequest) -> PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
         PostBusinessrulesDecisiontableVersionRowsBulkUpdate::new(self.executor.clone(), table_id.into(), table_version, body)
     }
@@ -344,6 +382,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `body`: Search decision table rows request"]
+    #[inline]
     pub fn post_businessrules_decisiontable_version_rows_search(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::SearchDecisionTableRowsRequest) -> PostBusinessrulesDecisiontableVersionRowsSearch {
         PostBusinessrulesDecisiontableVersionRowsSearch::new(self.executor.clone(), table_id.into(), table_version, body)
     }
@@ -354,6 +393,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `body`: Snapshot request"]
+    #[inline]
     pub fn post_businessrules_decisiontable_version_snapshot(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, body: ::models::CreateDecisionTableSnapshotRequest) -> PostBusinessrulesDecisiontableVersionSnapshot {
         PostBusinessrulesDecisiontableVersionSnapshot::new(self.executor.clone(), table_id.into(), table_version, body)
     }
@@ -363,6 +403,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
+    #[inline]
     pub fn post_businessrules_decisiontable_version_sync(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> PostBusinessrulesDecisiontableVersionSync {
         PostBusinessrulesDecisiontableVersionSync::new(self.executor.clone(), table_id.into(), table_version)
     }
@@ -371,6 +412,7 @@ impl BusinessRulesApi {
     #[doc = " `POST /api/v2/businessrules/decisiontables/{tableId}/versions` (postBusinessrulesDecisiontableVersions): see [`PostBusinessrulesDecisiontableVersions`]."]
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
+    #[inline]
     pub fn post_businessrules_decisiontable_versions(&self, table_id: impl ::std::convert::Into<::std::string::String>) -> PostBusinessrulesDecisiontableVersions {
         PostBusinessrulesDecisiontableVersions::new(self.executor.clone(), table_id.into())
     }
@@ -379,6 +421,7 @@ impl BusinessRulesApi {
     #[doc = " `POST /api/v2/businessrules/decisiontables` (postBusinessrulesDecisiontables): see [`PostBusinessrulesDecisiontables`]."]
     #[doc = ""]
     #[doc = " - `body`: Decision Table"]
+    #[inline]
     pub fn post_businessrules_decisiontables(&self, body: ::models::CreateDecisionTableRequest) -> PostBusinessrulesDecisiontables {
         PostBusinessrulesDecisiontables::new(self.executor.clone(), body)
     }
@@ -387,6 +430,7 @@ impl BusinessRulesApi {
     #[doc = " `POST /api/v2/businessrules/schemas` (postBusinessrulesSchemas): see [`PostBusinessrulesSchemas`]."]
     #[doc = ""]
     #[doc = " - `body`: Business Rules Schema Create Request"]
+    #[inline]
     pub fn post_businessrules_schemas(&self, body: ::models::BusinessRulesSchemaCreateRequest) -> PostBusinessrulesSchemas {
         PostBusinessrulesSchemas::new(self.executor.clone(), body)
     }
@@ -396,6 +440,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `table_id`: Table ID"]
     #[doc = " - `table_version`: Table Version"]
+    #[inline]
     pub fn put_businessrules_decisiontable_version_publish(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64) -> PutBusinessrulesDecisiontableVersionPublish {
         PutBusinessrulesDecisiontableVersionPublish::new(self.executor.clone(), table_id.into(), table_version)
     }
@@ -407,6 +452,7 @@ impl BusinessRulesApi {
     #[doc = " - `table_version`: Table Version"]
     #[doc = " - `row_id`: Row ID"]
     #[doc = " - `body`: Full update decision table row request"]
+    #[inline]
     pub fn put_businessrules_decisiontable_version_row(&self, table_id: impl ::std::convert::Into<::std::string::String>, table_version: i64, row_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PutDecisionTableRowRequest) -> PutBusinessrulesDecisiontableVersionRow {
         PutBusinessrulesDecisiontableVersionRow::new(self.executor.clone(), table_id.into(), table_version, row_id.into(), body)
     }
@@ -416,6 +462,7 @@ impl BusinessRulesApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `body`: Business Rules Schema Update Request"]
+    #[inline]
     pub fn put_businessrules_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BusinessRulesSchemaUpdateRequest) -> PutBusinessrulesSchema {
         PutBusinessrulesSchema::new(self.executor.clone(), schema_id.into(), body)
     }
@@ -439,48 +486,57 @@ pub struct DeleteBusinessrulesDecisiontable {
     force_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteBusinessrulesDecisiontable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteBusinessrulesDecisiontable").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontable {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteBusinessrulesDecisiontable {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteBusinessrulesDecisiontable {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, force_delete: ::std::option::Option::None }
     }
     #[doc = " Force delete decision table (under certain conditions)"]
     #[doc = ""]
     #[doc = " Query parameter `forceDelete`: boolean."]
+    #[inline]
     pub fn force_delete(mut self, value: bool) -> Self {
         self.force_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontable", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_DECISIONTABLE, ::std::format!("/api/v2/businessrules/decisiontables/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
@@ -491,11 +547,13 @@ impl DeleteBusinessrulesDecisiontable {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -519,41 +577,49 @@ pub struct DeleteBusinessrulesDecisiontableExport {
     export_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteBusinessrulesDecisiontableExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteBusinessrulesDecisiontableExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteBusinessrulesDecisiontableExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteBusinessrulesDecisiontableExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, export_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableExport", "tableId", &self.table_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableExport", "exportJobId", &self.export_job_id)?;
@@ -562,11 +628,13 @@ impl DeleteBusinessrulesDecisiontableExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -590,41 +658,49 @@ pub struct DeleteBusinessrulesDecisiontableImport {
     import_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteBusinessrulesDecisiontableImport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteBusinessrulesDecisiontableImport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableImport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteBusinessrulesDecisiontableImport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteBusinessrulesDecisiontableImport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, import_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableImport", "tableId", &self.table_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableImport", "importJobId", &self.import_job_id)?;
@@ -633,11 +709,13 @@ impl DeleteBusinessrulesDecisiontableImport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -661,41 +739,49 @@ pub struct DeleteBusinessrulesDecisiontableVersion {
     table_version: i64,
 }
 impl ::std::fmt::Debug for DeleteBusinessrulesDecisiontableVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteBusinessrulesDecisiontableVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteBusinessrulesDecisiontableVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteBusinessrulesDecisiontableVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableVersion", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -703,11 +789,13 @@ impl DeleteBusinessrulesDecisiontableVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -734,41 +822,49 @@ pub struct DeleteBusinessrulesDecisiontableVersionRow {
     row_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteBusinessrulesDecisiontableVersionRow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteBusinessrulesDecisiontableVersionRow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableVersionRow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteBusinessrulesDecisiontableVersionRow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteBusinessrulesDecisiontableVersionRow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, row_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableVersionRow", "tableId", &self.table_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableVersionRow", "rowId", &self.row_id)?;
@@ -777,11 +873,13 @@ impl DeleteBusinessrulesDecisiontableVersionRow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -805,41 +903,49 @@ pub struct DeleteBusinessrulesDecisiontableVersionSnapshot {
     table_version: i64,
 }
 impl ::std::fmt::Debug for DeleteBusinessrulesDecisiontableVersionSnapshot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteBusinessrulesDecisiontableVersionSnapshot").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteBusinessrulesDecisiontableVersionSnapshot {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteBusinessrulesDecisiontableVersionSnapshot {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteBusinessrulesDecisiontableVersionSnapshot {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableVersionSnapshot", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION_SNAPSHOT, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/snapshot", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -847,11 +953,13 @@ impl DeleteBusinessrulesDecisiontableVersionSnapshot {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -874,41 +982,49 @@ pub struct DeleteBusinessrulesSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteBusinessrulesSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteBusinessrulesSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteBusinessrulesSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteBusinessrulesSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteBusinessrulesSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_SCHEMA, ::std::format!("/api/v2/businessrules/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -916,11 +1032,13 @@ impl DeleteBusinessrulesSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -943,41 +1061,49 @@ pub struct GetBusinessrulesDecisiontable {
     table_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontable").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontable {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontable {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontable {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontable", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE, ::std::format!("/api/v2/businessrules/decisiontables/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
@@ -985,11 +1111,13 @@ impl GetBusinessrulesDecisiontable {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTable, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTable, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1013,41 +1141,49 @@ pub struct GetBusinessrulesDecisiontableExport {
     export_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontableExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontableExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontableExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontableExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, export_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableExport", "tableId", &self.table_id)?;
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableExport", "exportJobId", &self.export_job_id)?;
@@ -1056,11 +1192,13 @@ impl GetBusinessrulesDecisiontableExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableExportJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableExportJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1087,43 +1225,51 @@ pub struct GetBusinessrulesDecisiontableExports {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontableExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontableExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontableExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontableExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1131,11 +1277,13 @@ impl GetBusinessrulesDecisiontableExports {
     #[doc = " Number of entities to return. Maximum of 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableExports", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_EXPORTS, ::std::format!("/api/v2/businessrules/decisiontables/{}/exports", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
@@ -1149,15 +1297,18 @@ impl GetBusinessrulesDecisiontableExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableExportJobListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableExportJobListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DecisionTableExportJobListing, ::models::DecisionTableExportJob> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1189,41 +1340,49 @@ pub struct GetBusinessrulesDecisiontableImport {
     import_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontableImport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontableImport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableImport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontableImport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontableImport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, import_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableImport", "tableId", &self.table_id)?;
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableImport", "importJobId", &self.import_job_id)?;
@@ -1232,11 +1391,13 @@ impl GetBusinessrulesDecisiontableImport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableImportJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableImportJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1263,43 +1424,51 @@ pub struct GetBusinessrulesDecisiontableImports {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontableImports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontableImports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableImports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontableImports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontableImports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1307,11 +1476,13 @@ impl GetBusinessrulesDecisiontableImports {
     #[doc = " Number of entities to return. Maximum of 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableImports", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_IMPORTS, ::std::format!("/api/v2/businessrules/decisiontables/{}/imports", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
@@ -1325,15 +1496,18 @@ impl GetBusinessrulesDecisiontableImports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableImportJobListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableImportJobListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DecisionTableImportJobListing, ::models::DecisionTableImportJob> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1365,41 +1539,49 @@ pub struct GetBusinessrulesDecisiontableVersion {
     table_version: i64,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontableVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontableVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontableVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontableVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableVersion", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_VERSION, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -1407,11 +1589,13 @@ impl GetBusinessrulesDecisiontableVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1436,41 +1620,49 @@ pub struct GetBusinessrulesDecisiontableVersionRow {
     row_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontableVersionRow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontableVersionRow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersionRow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontableVersionRow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontableVersionRow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, row_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, row_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableVersionRow", "tableId", &self.table_id)?;
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableVersionRow", "rowId", &self.row_id)?;
@@ -1479,11 +1671,13 @@ impl GetBusinessrulesDecisiontableVersionRow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableRow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableRow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1511,43 +1705,51 @@ pub struct GetBusinessrulesDecisiontableVersionRows {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontableVersionRows {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontableVersionRows").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersionRows {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontableVersionRows {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontableVersionRows {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number of the entities to return. Defaults to 1."]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: string."]
+    #[inline]
     pub fn page_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_number = ::std::option::Option::Some(value.into());
         self
@@ -1555,11 +1757,13 @@ impl GetBusinessrulesDecisiontableVersionRows {
     #[doc = " Number of entities to return. Maximum of 100. Defaults to 25."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableVersionRows", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -1573,15 +1777,18 @@ impl GetBusinessrulesDecisiontableVersionRows {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableRowListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableRowListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DecisionTableRowListing, ::models::DecisionTableRow> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1618,43 +1825,51 @@ pub struct GetBusinessrulesDecisiontableVersions {
     has_snapshot: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontableVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontableVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontableVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontableVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontableVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, has_snapshot: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1662,6 +1877,7 @@ impl GetBusinessrulesDecisiontableVersions {
     #[doc = " Number of entities to return. Maximum of 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -1669,6 +1885,7 @@ impl GetBusinessrulesDecisiontableVersions {
     #[doc = " Filter by version status. Repeatable."]
     #[doc = ""]
     #[doc = " Query parameter `status`: array of string (multi)."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1676,11 +1893,13 @@ impl GetBusinessrulesDecisiontableVersions {
     #[doc = " When true, returns only versions that have snapshot metadata."]
     #[doc = ""]
     #[doc = " Query parameter `hasSnapshot`: boolean."]
+    #[inline]
     pub fn has_snapshot(mut self, value: bool) -> Self {
         self.has_snapshot = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableVersions", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_VERSIONS, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
@@ -1700,15 +1919,18 @@ impl GetBusinessrulesDecisiontableVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableVersionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableVersionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DecisionTableVersionListing, ::models::DecisionTableVersion> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1744,43 +1966,51 @@ pub struct GetBusinessrulesDecisiontables {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontables {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontables").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontables {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontables {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontables {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1788,6 +2018,7 @@ impl GetBusinessrulesDecisiontables {
     #[doc = " Number of entities to return. Maximum of 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -1795,6 +2026,7 @@ impl GetBusinessrulesDecisiontables {
     #[doc = " One or more comma separated divisions to filters decision tables by. If nothing is provided, the decision tables associated with the list of divisions that the user has access to will be returned."]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1802,11 +2034,13 @@ impl GetBusinessrulesDecisiontables {
     #[doc = " Search for decision tables with a name that contains the given search string. Search is case insensitive and will match any table that contains this string in any part of the name."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLES, ::std::string::String::from("/api/v2/businessrules/decisiontables"));
         if let ::std::option::Option::Some(v) = &self.after {
@@ -1825,15 +2059,18 @@ impl GetBusinessrulesDecisiontables {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DecisionTableListing, ::models::DecisionTable> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1872,43 +2109,51 @@ pub struct GetBusinessrulesDecisiontablesSearch {
     ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetBusinessrulesDecisiontablesSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesDecisiontablesSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesDecisiontablesSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesDecisiontablesSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesDecisiontablesSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, schema_id: ::std::option::Option::None, name: ::std::option::Option::None, with_published_version: ::std::option::Option::None, expand: ::std::option::Option::None, ids: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1916,6 +2161,7 @@ impl GetBusinessrulesDecisiontablesSearch {
     #[doc = " Number of entities to return. Maximum of 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -1923,6 +2169,7 @@ impl GetBusinessrulesDecisiontablesSearch {
     #[doc = " Search for decision tables that use the schema with this ID. Cannot be combined with name search. Search results will not be paginated if used."]
     #[doc = ""]
     #[doc = " Query parameter `schemaId`: string."]
+    #[inline]
     pub fn schema_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.schema_id = ::std::option::Option::Some(value.into());
         self
@@ -1930,6 +2177,7 @@ impl GetBusinessrulesDecisiontablesSearch {
     #[doc = " Search for decision tables with a name that contains the given search string. Search is case insensitive and will match any table that contains this string in any part of the name. Cannot be combined with schema search. Search results will not be paginated if used."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -1937,6 +2185,7 @@ impl GetBusinessrulesDecisiontablesSearch {
     #[doc = " Filters results to only decision tables that have at least one version in Published status"]
     #[doc = ""]
     #[doc = " Query parameter `withPublishedVersion`: boolean."]
+    #[inline]
     pub fn with_published_version(mut self, value: bool) -> Self {
         self.with_published_version = ::std::option::Option::Some(value);
         self
@@ -1944,6 +2193,7 @@ impl GetBusinessrulesDecisiontablesSearch {
     #[doc = " Fields to expand in response"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1951,11 +2201,13 @@ impl GetBusinessrulesDecisiontablesSearch {
     #[doc = " Decision table IDs to search for"]
     #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLES_SEARCH, ::std::string::String::from("/api/v2/businessrules/decisiontables/search"));
         if let ::std::option::Option::Some(v) = &self.after {
@@ -1983,15 +2235,18 @@ impl GetBusinessrulesDecisiontablesSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DecisionTableListing, ::models::DecisionTable> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2022,41 +2277,49 @@ pub struct GetBusinessrulesSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetBusinessrulesSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_SCHEMA, ::std::format!("/api/v2/businessrules/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -2064,11 +2327,13 @@ impl GetBusinessrulesSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BusinessRulesDataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BusinessRulesDataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2092,41 +2357,49 @@ pub struct GetBusinessrulesSchemaVersion {
     schema_version: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetBusinessrulesSchemaVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesSchemaVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemaVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesSchemaVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesSchemaVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, schema_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, schema_version }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesSchemaVersion", "schemaId", &self.schema_id)?;
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesSchemaVersion", "schemaVersion", &self.schema_version)?;
@@ -2135,11 +2408,13 @@ impl GetBusinessrulesSchemaVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BusinessRulesDataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BusinessRulesDataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2167,43 +2442,51 @@ pub struct GetBusinessrulesSchemaVersions {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetBusinessrulesSchemaVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesSchemaVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemaVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesSchemaVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesSchemaVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -2211,6 +2494,7 @@ impl GetBusinessrulesSchemaVersions {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2218,11 +2502,13 @@ impl GetBusinessrulesSchemaVersions {
     #[doc = " Number of items per page (must be between 1 and 100)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_SCHEMA_VERSIONS, ::std::format!("/api/v2/businessrules/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -2239,15 +2525,18 @@ impl GetBusinessrulesSchemaVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BusinessRulesDataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BusinessRulesDataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::BusinessRulesDataSchemaListing, ::models::BusinessRulesDataSchema> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2279,56 +2568,67 @@ pub struct GetBusinessrulesSchemas {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetBusinessrulesSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_SCHEMAS, ::std::string::String::from("/api/v2/businessrules/schemas"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BusinessRulesDataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BusinessRulesDataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::BusinessRulesDataSchemaListing, ::models::BusinessRulesDataSchema> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2359,41 +2659,49 @@ pub struct GetBusinessrulesSchemasCoretype {
     core_type_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetBusinessrulesSchemasCoretype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesSchemasCoretype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemasCoretype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesSchemasCoretype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesSchemasCoretype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getBusinessrulesSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_SCHEMAS_CORETYPE, ::std::format!("/api/v2/businessrules/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
@@ -2401,11 +2709,13 @@ impl GetBusinessrulesSchemasCoretype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Coretype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Coretype, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2427,52 +2737,62 @@ pub struct GetBusinessrulesSchemasCoretypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetBusinessrulesSchemasCoretypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetBusinessrulesSchemasCoretypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetBusinessrulesSchemasCoretypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetBusinessrulesSchemasCoretypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetBusinessrulesSchemasCoretypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_SCHEMAS_CORETYPES, ::std::string::String::from("/api/v2/businessrules/schemas/coretypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoretypeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoretypeListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2498,41 +2818,49 @@ pub struct PatchBusinessrulesDecisiontable {
     body: ::models::UpdateDecisionTableRequest,
 }
 impl ::std::fmt::Debug for PatchBusinessrulesDecisiontable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchBusinessrulesDecisiontable").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchBusinessrulesDecisiontable {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchBusinessrulesDecisiontable {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchBusinessrulesDecisiontable {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::UpdateDecisionTableRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchBusinessrulesDecisiontable", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_BUSINESSRULES_DECISIONTABLE, ::std::format!("/api/v2/businessrules/decisiontables/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
@@ -2541,11 +2869,13 @@ impl PatchBusinessrulesDecisiontable {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTable, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTable, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2572,41 +2902,49 @@ pub struct PatchBusinessrulesDecisiontableImport {
     body: ::models::UpdateDecisionTableImportJobRequest,
 }
 impl ::std::fmt::Debug for PatchBusinessrulesDecisiontableImport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchBusinessrulesDecisiontableImport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchBusinessrulesDecisiontableImport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchBusinessrulesDecisiontableImport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchBusinessrulesDecisiontableImport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, import_job_id: ::std::string::String, body: ::models::UpdateDecisionTableImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, import_job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchBusinessrulesDecisiontableImport", "tableId", &self.table_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchBusinessrulesDecisiontableImport", "importJobId", &self.import_job_id)?;
@@ -2616,11 +2954,13 @@ impl PatchBusinessrulesDecisiontableImport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableImportJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableImportJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2645,41 +2985,49 @@ pub struct PatchBusinessrulesDecisiontableVersion {
     body: ::models::UpdateDecisionTableVersionRequest,
 }
 impl ::std::fmt::Debug for PatchBusinessrulesDecisiontableVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchBusinessrulesDecisiontableVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchBusinessrulesDecisiontableVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchBusinessrulesDecisiontableVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchBusinessrulesDecisiontableVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::UpdateDecisionTableVersionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchBusinessrulesDecisiontableVersion", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_BUSINESSRULES_DECISIONTABLE_VERSION, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -2688,11 +3036,13 @@ impl PatchBusinessrulesDecisiontableVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2718,41 +3068,49 @@ pub struct PostBusinessrulesDecisiontableExecute {
     body: ::models::DecisionTableExecutionRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableExecute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableExecute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableExecute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableExecute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableExecute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::DecisionTableExecutionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableExecute", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_EXECUTE, ::std::format!("/api/v2/businessrules/decisiontables/{}/execute", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
@@ -2761,11 +3119,13 @@ impl PostBusinessrulesDecisiontableExecute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableExecutionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableExecutionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2789,41 +3149,49 @@ pub struct PostBusinessrulesDecisiontableExports {
     body: ::models::DecisionTableExportJobRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::DecisionTableExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableExports", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_EXPORTS, ::std::format!("/api/v2/businessrules/decisiontables/{}/exports", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
@@ -2832,11 +3200,13 @@ impl PostBusinessrulesDecisiontableExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableExportJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableExportJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2860,41 +3230,49 @@ pub struct PostBusinessrulesDecisiontableImports {
     body: ::models::CreateDecisionTableImportJobRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableImports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableImports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableImports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableImports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableImports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, body: ::models::CreateDecisionTableImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableImports", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_IMPORTS, ::std::format!("/api/v2/businessrules/decisiontables/{}/imports", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
@@ -2903,11 +3281,13 @@ impl PostBusinessrulesDecisiontableImports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableImportJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableImportJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2932,41 +3312,49 @@ pub struct PostBusinessrulesDecisiontableVersionCopy {
     body: ::models::CopyDecisionTableRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersionCopy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersionCopy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionCopy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersionCopy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersionCopy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::CopyDecisionTableRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionCopy", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_COPY, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/copy", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -2975,11 +3363,13 @@ impl PostBusinessrulesDecisiontableVersionCopy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3006,41 +3396,49 @@ pub struct PostBusinessrulesDecisiontableVersionExecute {
     body: ::models::DecisionTableExecutionRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersionExecute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersionExecute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionExecute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersionExecute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersionExecute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::DecisionTableExecutionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionExecute", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_EXECUTE, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/execute", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -3049,11 +3447,13 @@ impl PostBusinessrulesDecisiontableVersionExecute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableExecutionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableExecutionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3078,48 +3478,57 @@ pub struct PostBusinessrulesDecisiontableVersionRollback {
     body: ::std::option::Option<::models::RollbackDecisionTableVersionRequest>,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersionRollback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersionRollback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRollback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersionRollback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersionRollback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body: ::std::option::Option::None }
     }
     #[doc = " Rollback request"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::RollbackDecisionTableVersionRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRollback", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROLLBACK, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rollback", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -3130,11 +3539,13 @@ impl PostBusinessrulesDecisiontableVersionRollback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3161,41 +3572,49 @@ pub struct PostBusinessrulesDecisiontableVersionRows {
     body: ::models::CreateDecisionTableRowRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersionRows {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersionRows").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRows {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersionRows {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersionRows {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::CreateDecisionTableRowRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRows", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -3204,11 +3623,13 @@ impl PostBusinessrulesDecisiontableVersionRows {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableRow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableRow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3235,41 +3656,49 @@ pub struct PostBusinessrulesDecisiontableVersionRowsBulkAdd {
     body: ::models::BulkAddDecisionTableRowsRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersionRowsBulkAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersionRowsBulkAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRowsBulkAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersionRowsBulkAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersionRowsBulkAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::BulkAddDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRowsBulkAdd", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_ADD, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/bulk/add", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -3278,11 +3707,13 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkAddDecisionTableRowsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkAddDecisionTableRowsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3309,41 +3740,49 @@ pub struct PostBusinessrulesDecisiontableVersionRowsBulkRemove {
     body: ::models::BulkDeleteDecisionTableRowsRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersionRowsBulkRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersionRowsBulkRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRowsBulkRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersionRowsBulkRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersionRowsBulkRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::BulkDeleteDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRowsBulkRemove", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_REMOVE, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -3352,11 +3791,13 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3383,41 +3824,49 @@ pub struct PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
     body: ::models::BulkUpdateDecisionTableRowsRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersionRowsBulkUpdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::BulkUpdateDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRowsBulkUpdate", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_UPDATE, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/bulk/update", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -3426,11 +3875,13 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkUpdateDecisionTableRowsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkUpdateDecisionTableRowsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3459,43 +3910,51 @@ pub struct PostBusinessrulesDecisiontableVersionRowsSearch {
     body: ::models::SearchDecisionTableRowsRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersionRowsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersionRowsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionRowsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersionRowsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersionRowsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::SearchDecisionTableRowsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
     #[doc = " Page number of the entities to return. Defaults to 1."]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: string."]
+    #[inline]
     pub fn page_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_number = ::std::option::Option::Some(value.into());
         self
@@ -3503,11 +3962,13 @@ impl PostBusinessrulesDecisiontableVersionRowsSearch {
     #[doc = " Number of entities to return. Maximum of 100. Defaults to 25."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRowsSearch", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_SEARCH, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/search", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -3522,15 +3983,18 @@ impl PostBusinessrulesDecisiontableVersionRowsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableRowListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableRowListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DecisionTableRowListing, ::models::DecisionTableRow> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3563,41 +4027,49 @@ pub struct PostBusinessrulesDecisiontableVersionSnapshot {
     body: ::models::CreateDecisionTableSnapshotRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersionSnapshot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersionSnapshot").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionSnapshot {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersionSnapshot {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersionSnapshot {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, body: ::models::CreateDecisionTableSnapshotRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionSnapshot", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_SNAPSHOT, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/snapshot", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -3606,11 +4078,13 @@ impl PostBusinessrulesDecisiontableVersionSnapshot {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3634,41 +4108,49 @@ pub struct PostBusinessrulesDecisiontableVersionSync {
     table_version: i64,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersionSync {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersionSync").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersionSync {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersionSync {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersionSync {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionSync", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_SYNC, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/sync", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -3676,11 +4158,13 @@ impl PostBusinessrulesDecisiontableVersionSync {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3704,48 +4188,57 @@ pub struct PostBusinessrulesDecisiontableVersions {
     body: ::std::option::Option<::models::CreateDecisionTableVersionRequest>,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontableVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontableVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontableVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontableVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontableVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, body: ::std::option::Option::None }
     }
     #[doc = " Decision Table Version"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::CreateDecisionTableVersionRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersions", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSIONS, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
@@ -3756,11 +4249,13 @@ impl PostBusinessrulesDecisiontableVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3785,41 +4280,49 @@ pub struct PostBusinessrulesDecisiontables {
     body: ::models::CreateDecisionTableRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesDecisiontables {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesDecisiontables").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesDecisiontables {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesDecisiontables {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesDecisiontables {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateDecisionTableRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLES, ::std::string::String::from("/api/v2/businessrules/decisiontables"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontables"))?;
@@ -3827,11 +4330,13 @@ impl PostBusinessrulesDecisiontables {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3854,41 +4359,49 @@ pub struct PostBusinessrulesSchemas {
     body: ::models::BusinessRulesSchemaCreateRequest,
 }
 impl ::std::fmt::Debug for PostBusinessrulesSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostBusinessrulesSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostBusinessrulesSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostBusinessrulesSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostBusinessrulesSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BusinessRulesSchemaCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_SCHEMAS, ::std::string::String::from("/api/v2/businessrules/schemas"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesSchemas"))?;
@@ -3896,11 +4409,13 @@ impl PostBusinessrulesSchemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BusinessRulesDataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BusinessRulesDataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3924,41 +4439,49 @@ pub struct PutBusinessrulesDecisiontableVersionPublish {
     table_version: i64,
 }
 impl ::std::fmt::Debug for PutBusinessrulesDecisiontableVersionPublish {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutBusinessrulesDecisiontableVersionPublish").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutBusinessrulesDecisiontableVersionPublish {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutBusinessrulesDecisiontableVersionPublish {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutBusinessrulesDecisiontableVersionPublish {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putBusinessrulesDecisiontableVersionPublish", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_BUSINESSRULES_DECISIONTABLE_VERSION_PUBLISH, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/publish", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
@@ -3966,11 +4489,13 @@ impl PutBusinessrulesDecisiontableVersionPublish {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3998,41 +4523,49 @@ pub struct PutBusinessrulesDecisiontableVersionRow {
     body: ::models::PutDecisionTableRowRequest,
 }
 impl ::std::fmt::Debug for PutBusinessrulesDecisiontableVersionRow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutBusinessrulesDecisiontableVersionRow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutBusinessrulesDecisiontableVersionRow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutBusinessrulesDecisiontableVersionRow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutBusinessrulesDecisiontableVersionRow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, table_id: ::std::string::String, table_version: i64, row_id: ::std::string::String, body: ::models::PutDecisionTableRowRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), table_id, table_version, row_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putBusinessrulesDecisiontableVersionRow", "tableId", &self.table_id)?;
         ::genesys_cloud_core::encode::check_path_param("putBusinessrulesDecisiontableVersionRow", "rowId", &self.row_id)?;
@@ -4042,11 +4575,13 @@ impl PutBusinessrulesDecisiontableVersionRow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DecisionTableRow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DecisionTableRow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4070,41 +4605,49 @@ pub struct PutBusinessrulesSchema {
     body: ::models::BusinessRulesSchemaUpdateRequest,
 }
 impl ::std::fmt::Debug for PutBusinessrulesSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutBusinessrulesSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutBusinessrulesSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutBusinessrulesSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutBusinessrulesSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::BusinessRulesSchemaUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putBusinessrulesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_BUSINESSRULES_SCHEMA, ::std::format!("/api/v2/businessrules/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -4113,11 +4656,13 @@ impl PutBusinessrulesSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BusinessRulesDataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BusinessRulesDataSchema, crate::JsonModel> {
         self.send().with_response()
     }

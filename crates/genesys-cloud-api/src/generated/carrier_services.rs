@@ -13,18 +13,21 @@ impl ::std::fmt::Debug for CarrierServicesApi {
 }
 impl CarrierServicesApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
     #[doc = " Get location for the logged in user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/carrierservices/integrations/emergencylocations/me` (getCarrierservicesIntegrationsEmergencylocationsMe): see [`GetCarrierservicesIntegrationsEmergencylocationsMe`]."]
+    #[inline]
     pub fn get_carrierservices_integrations_emergencylocations_me(&self) -> GetCarrierservicesIntegrationsEmergencylocationsMe {
         GetCarrierservicesIntegrationsEmergencylocationsMe::new(self.executor.clone())
     }
     #[doc = " Set current location for the logged in user"]
     #[doc = ""]
     #[doc = " `POST /api/v2/carrierservices/integrations/emergencylocations/me` (postCarrierservicesIntegrationsEmergencylocationsMe): see [`PostCarrierservicesIntegrationsEmergencylocationsMe`]."]
+    #[inline]
     pub fn post_carrierservices_integrations_emergencylocations_me(&self) -> PostCarrierservicesIntegrationsEmergencylocationsMe {
         PostCarrierservicesIntegrationsEmergencylocationsMe::new(self.executor.clone())
     }
@@ -47,48 +50,57 @@ pub struct GetCarrierservicesIntegrationsEmergencylocationsMe {
     phone_number: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetCarrierservicesIntegrationsEmergencylocationsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCarrierservicesIntegrationsEmergencylocationsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCarrierservicesIntegrationsEmergencylocationsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCarrierservicesIntegrationsEmergencylocationsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCarrierservicesIntegrationsEmergencylocationsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number: ::std::option::Option::None }
     }
     #[doc = " Phone number in E164 format"]
     #[doc = ""]
     #[doc = " Query parameter `phoneNumber`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_number = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CARRIERSERVICES_INTEGRATIONS_EMERGENCYLOCATIONS_ME, ::std::string::String::from("/api/v2/carrierservices/integrations/emergencylocations/me"));
         let ::std::option::Option::Some(v) = &self.phone_number else {
@@ -99,11 +111,13 @@ impl GetCarrierservicesIntegrationsEmergencylocationsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmergencyLocation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmergencyLocation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -126,46 +140,55 @@ pub struct PostCarrierservicesIntegrationsEmergencylocationsMe {
     body: ::std::option::Option<::models::EmergencyLocation>,
 }
 impl ::std::fmt::Debug for PostCarrierservicesIntegrationsEmergencylocationsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCarrierservicesIntegrationsEmergencylocationsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCarrierservicesIntegrationsEmergencylocationsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCarrierservicesIntegrationsEmergencylocationsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCarrierservicesIntegrationsEmergencylocationsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::EmergencyLocation) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CARRIERSERVICES_INTEGRATIONS_EMERGENCYLOCATIONS_ME, ::std::string::String::from("/api/v2/carrierservices/integrations/emergencylocations/me"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -175,11 +198,13 @@ impl PostCarrierservicesIntegrationsEmergencylocationsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmergencyLocation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmergencyLocation, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for CaseManagementApi {
 }
 impl CaseManagementApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl CaseManagementApi {
     #[doc = " `DELETE /api/v2/casemanagement/cases/{caseId}` (deleteCasemanagementCase): see [`DeleteCasemanagementCase`]."]
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
+    #[inline]
     pub fn delete_casemanagement_case(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCasemanagementCase {
         DeleteCasemanagementCase::new(self.executor.clone(), case_id.into())
     }
@@ -30,6 +32,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `comment_id`: Comment identifier."]
+    #[inline]
     pub fn delete_casemanagement_case_comments_me_comment_id(&self, case_id: impl ::std::convert::Into<::std::string::String>, comment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCasemanagementCaseCommentsMeCommentId {
         DeleteCasemanagementCaseCommentsMeCommentId::new(self.executor.clone(), case_id.into(), comment_id.into())
     }
@@ -38,6 +41,7 @@ impl CaseManagementApi {
     #[doc = " `DELETE /api/v2/casemanagement/caseplans/{caseplanId}` (deleteCasemanagementCaseplan): see [`DeleteCasemanagementCaseplan`]."]
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[inline]
     pub fn delete_casemanagement_caseplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCasemanagementCaseplan {
         DeleteCasemanagementCaseplan::new(self.executor.clone(), caseplan_id.into())
     }
@@ -47,6 +51,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `schema_key_name`: Schema key (for example \"default\")."]
+    #[inline]
     pub fn delete_casemanagement_caseplan_dataschema(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, schema_key_name: impl ::std::convert::Into<::std::string::String>) -> DeleteCasemanagementCaseplanDataschema {
         DeleteCasemanagementCaseplanDataschema::new(self.executor.clone(), caseplan_id.into(), schema_key_name.into())
     }
@@ -56,6 +61,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `stageplan_id`: Stageplan identifier."]
+    #[inline]
     pub fn delete_casemanagement_caseplan_stageplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCasemanagementCaseplanStageplan {
         DeleteCasemanagementCaseplanStageplan::new(self.executor.clone(), caseplan_id.into(), stageplan_id.into())
     }
@@ -64,6 +70,7 @@ impl CaseManagementApi {
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}` (getCasemanagementCase): see [`GetCasemanagementCase`]."]
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
+    #[inline]
     pub fn get_casemanagement_case(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCase {
         GetCasemanagementCase::new(self.executor.clone(), case_id.into())
     }
@@ -73,6 +80,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `association_id`: Case association identifier."]
+    #[inline]
     pub fn get_casemanagement_case_association(&self, case_id: impl ::std::convert::Into<::std::string::String>, association_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseAssociation {
         GetCasemanagementCaseAssociation::new(self.executor.clone(), case_id.into(), association_id.into())
     }
@@ -81,6 +89,7 @@ impl CaseManagementApi {
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/associations` (getCasemanagementCaseAssociations): see [`GetCasemanagementCaseAssociations`]."]
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
+    #[inline]
     pub fn get_casemanagement_case_associations(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseAssociations {
         GetCasemanagementCaseAssociations::new(self.executor.clone(), case_id.into())
     }
@@ -90,6 +99,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `comment_id`: Comment identifier."]
+    #[inline]
     pub fn get_casemanagement_case_comment(&self, case_id: impl ::std::convert::Into<::std::string::String>, comment_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseComment {
         GetCasemanagementCaseComment::new(self.executor.clone(), case_id.into(), comment_id.into())
     }
@@ -98,6 +108,7 @@ impl CaseManagementApi {
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/comments` (getCasemanagementCaseComments): see [`GetCasemanagementCaseComments`]."]
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
+    #[inline]
     pub fn get_casemanagement_case_comments(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseComments {
         GetCasemanagementCaseComments::new(self.executor.clone(), case_id.into())
     }
@@ -107,6 +118,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `stage_id`: Stage identifier."]
+    #[inline]
     pub fn get_casemanagement_case_stage(&self, case_id: impl ::std::convert::Into<::std::string::String>, stage_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseStage {
         GetCasemanagementCaseStage::new(self.executor.clone(), case_id.into(), stage_id.into())
     }
@@ -117,6 +129,7 @@ impl CaseManagementApi {
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `stage_id`: Stage identifier."]
     #[doc = " - `step_id`: Step identifier."]
+    #[inline]
     pub fn get_casemanagement_case_stage_step(&self, case_id: impl ::std::convert::Into<::std::string::String>, stage_id: impl ::std::convert::Into<::std::string::String>, step_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseStageStep {
         GetCasemanagementCaseStageStep::new(self.executor.clone(), case_id.into(), stage_id.into(), step_id.into())
     }
@@ -126,6 +139,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `stage_id`: Stage identifier."]
+    #[inline]
     pub fn get_casemanagement_case_stage_steps(&self, case_id: impl ::std::convert::Into<::std::string::String>, stage_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseStageSteps {
         GetCasemanagementCaseStageSteps::new(self.executor.clone(), case_id.into(), stage_id.into())
     }
@@ -134,6 +148,7 @@ impl CaseManagementApi {
     #[doc = " `GET /api/v2/casemanagement/cases/{caseId}/stages` (getCasemanagementCaseStages): see [`GetCasemanagementCaseStages`]."]
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
+    #[inline]
     pub fn get_casemanagement_case_stages(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseStages {
         GetCasemanagementCaseStages::new(self.executor.clone(), case_id.into())
     }
@@ -143,6 +158,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `job_id`: Terminate Job identifier."]
+    #[inline]
     pub fn get_casemanagement_case_terminate_job(&self, case_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseTerminateJob {
         GetCasemanagementCaseTerminateJob::new(self.executor.clone(), case_id.into(), job_id.into())
     }
@@ -151,6 +167,7 @@ impl CaseManagementApi {
     #[doc = " `GET /api/v2/casemanagement/caseplans/{caseplanId}` (getCasemanagementCaseplan): see [`GetCasemanagementCaseplan`]."]
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[inline]
     pub fn get_casemanagement_caseplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplan {
         GetCasemanagementCaseplan::new(self.executor.clone(), caseplan_id.into())
     }
@@ -160,6 +177,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `version_id`: Caseplan version identifier."]
+    #[inline]
     pub fn get_casemanagement_caseplan_version(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersion {
         GetCasemanagementCaseplanVersion::new(self.executor.clone(), caseplan_id.into(), version_id.into())
     }
@@ -169,6 +187,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `version_id`: Caseplan version identifier."]
+    #[inline]
     pub fn get_casemanagement_caseplan_version_dataschemas(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionDataschemas {
         GetCasemanagementCaseplanVersionDataschemas::new(self.executor.clone(), caseplan_id.into(), version_id.into())
     }
@@ -178,6 +197,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `version_id`: Caseplan version identifier."]
+    #[inline]
     pub fn get_casemanagement_caseplan_version_intakesettings(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionIntakesettings {
         GetCasemanagementCaseplanVersionIntakesettings::new(self.executor.clone(), caseplan_id.into(), version_id.into())
     }
@@ -188,6 +208,7 @@ impl CaseManagementApi {
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `version_id`: Caseplan version identifier."]
     #[doc = " - `stageplan_id`: Stageplan identifier."]
+    #[inline]
     pub fn get_casemanagement_caseplan_version_stageplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionStageplan {
         GetCasemanagementCaseplanVersionStageplan::new(self.executor.clone(), caseplan_id.into(), version_id.into(), stageplan_id.into())
     }
@@ -199,6 +220,7 @@ impl CaseManagementApi {
     #[doc = " - `version_id`: Caseplan version identifier."]
     #[doc = " - `stageplan_id`: Stageplan identifier."]
     #[doc = " - `stepplan_id`: Stepplan identifier."]
+    #[inline]
     pub fn get_casemanagement_caseplan_version_stageplan_stepplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>, stepplan_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionStageplanStepplan {
         GetCasemanagementCaseplanVersionStageplanStepplan::new(self.executor.clone(), caseplan_id.into(), version_id.into(), stageplan_id.into(), stepplan_id.into())
     }
@@ -209,6 +231,7 @@ impl CaseManagementApi {
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `version_id`: Caseplan version identifier."]
     #[doc = " - `stageplan_id`: Stageplan identifier."]
+    #[inline]
     pub fn get_casemanagement_caseplan_version_stageplan_stepplans(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionStageplanStepplans {
         GetCasemanagementCaseplanVersionStageplanStepplans::new(self.executor.clone(), caseplan_id.into(), version_id.into(), stageplan_id.into())
     }
@@ -218,12 +241,14 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `version_id`: Caseplan version identifier."]
+    #[inline]
     pub fn get_casemanagement_caseplan_version_stageplans(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCaseplanVersionStageplans {
         GetCasemanagementCaseplanVersionStageplans::new(self.executor.clone(), caseplan_id.into(), version_id.into())
     }
     #[doc = " Get a list of Caseplans."]
     #[doc = ""]
     #[doc = " `GET /api/v2/casemanagement/caseplans` (getCasemanagementCaseplans): see [`GetCasemanagementCaseplans`]."]
+    #[inline]
     pub fn get_casemanagement_caseplans(&self) -> GetCasemanagementCaseplans {
         GetCasemanagementCaseplans::new(self.executor.clone())
     }
@@ -232,6 +257,7 @@ impl CaseManagementApi {
     #[doc = " `GET /api/v2/casemanagement/cases/externalcontacts/{externalContactId}` (getCasemanagementCasesExternalcontact): see [`GetCasemanagementCasesExternalcontact`]."]
     #[doc = ""]
     #[doc = " - `external_contact_id`: External contact identifier."]
+    #[inline]
     pub fn get_casemanagement_cases_externalcontact(&self, external_contact_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCasesExternalcontact {
         GetCasemanagementCasesExternalcontact::new(self.executor.clone(), external_contact_id.into())
     }
@@ -240,6 +266,7 @@ impl CaseManagementApi {
     #[doc = " `GET /api/v2/casemanagement/cases/query/jobs/{jobId}` (getCasemanagementCasesQueryJob): see [`GetCasemanagementCasesQueryJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: Job ID"]
+    #[inline]
     pub fn get_casemanagement_cases_query_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCasesQueryJob {
         GetCasemanagementCasesQueryJob::new(self.executor.clone(), job_id.into())
     }
@@ -248,6 +275,7 @@ impl CaseManagementApi {
     #[doc = " `GET /api/v2/casemanagement/cases/query/jobs/{jobId}/results` (getCasemanagementCasesQueryJobResults): see [`GetCasemanagementCasesQueryJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: Job ID"]
+    #[inline]
     pub fn get_casemanagement_cases_query_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCasesQueryJobResults {
         GetCasemanagementCasesQueryJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -256,6 +284,7 @@ impl CaseManagementApi {
     #[doc = " `GET /api/v2/casemanagement/cases/references/{referenceId}` (getCasemanagementCasesReference): see [`GetCasemanagementCasesReference`]."]
     #[doc = ""]
     #[doc = " - `reference_id`: Case reference."]
+    #[inline]
     pub fn get_casemanagement_cases_reference(&self, reference_id: impl ::std::convert::Into<::std::string::String>) -> GetCasemanagementCasesReference {
         GetCasemanagementCasesReference::new(self.executor.clone(), reference_id.into())
     }
@@ -265,6 +294,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `body`: Due date update."]
+    #[inline]
     pub fn patch_casemanagement_case_datedue(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseDateDueUpdate) -> PatchCasemanagementCaseDatedue {
         PatchCasemanagementCaseDatedue::new(self.executor.clone(), case_id.into(), body)
     }
@@ -274,6 +304,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `body`: Description update."]
+    #[inline]
     pub fn patch_casemanagement_case_description(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseDescriptionUpdate) -> PatchCasemanagementCaseDescription {
         PatchCasemanagementCaseDescription::new(self.executor.clone(), case_id.into(), body)
     }
@@ -283,6 +314,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `body`: External identifier update."]
+    #[inline]
     pub fn patch_casemanagement_case_externalid(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseExternalIdUpdate) -> PatchCasemanagementCaseExternalid {
         PatchCasemanagementCaseExternalid::new(self.executor.clone(), case_id.into(), body)
     }
@@ -292,6 +324,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `body`: OwnerId"]
+    #[inline]
     pub fn patch_casemanagement_case_owner(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseOwnerUpdate) -> PatchCasemanagementCaseOwner {
         PatchCasemanagementCaseOwner::new(self.executor.clone(), case_id.into(), body)
     }
@@ -301,6 +334,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `body`: Priority update."]
+    #[inline]
     pub fn patch_casemanagement_case_priority(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CasePriorityUpdate) -> PatchCasemanagementCasePriority {
         PatchCasemanagementCasePriority::new(self.executor.clone(), case_id.into(), body)
     }
@@ -310,6 +344,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `body`: Summary update."]
+    #[inline]
     pub fn patch_casemanagement_case_summary(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseSummaryUpdate) -> PatchCasemanagementCaseSummary {
         PatchCasemanagementCaseSummary::new(self.executor.clone(), case_id.into(), body)
     }
@@ -319,6 +354,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `body`: Caseplan update."]
+    #[inline]
     pub fn patch_casemanagement_caseplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseplanUpdate) -> PatchCasemanagementCaseplan {
         PatchCasemanagementCaseplan::new(self.executor.clone(), caseplan_id.into(), body)
     }
@@ -329,6 +365,7 @@ impl CaseManagementApi {
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `stageplan_id`: Stageplan identifier."]
     #[doc = " - `body`: Stageplan update."]
+    #[inline]
     pub fn patch_casemanagement_caseplan_stageplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::StageplanUpdate) -> PatchCasemanagementCaseplanStageplan {
         PatchCasemanagementCaseplanStageplan::new(self.executor.clone(), caseplan_id.into(), stageplan_id.into(), body)
     }
@@ -340,6 +377,7 @@ impl CaseManagementApi {
     #[doc = " - `stageplan_id`: Stageplan identifier."]
     #[doc = " - `stepplan_id`: Stepplan identifier."]
     #[doc = " - `body`: Stepplan update."]
+    #[inline]
     pub fn patch_casemanagement_caseplan_stageplan_stepplan(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>, stepplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::StepplanUpdate) -> PatchCasemanagementCaseplanStageplanStepplan {
         PatchCasemanagementCaseplanStageplanStepplan::new(self.executor.clone(), caseplan_id.into(), stageplan_id.into(), stepplan_id.into(), body)
     }
@@ -349,6 +387,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `body`: Case association create request."]
+    #[inline]
     pub fn post_casemanagement_case_associations(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseAssociationCreate) -> PostCasemanagementCaseAssociations {
         PostCasemanagementCaseAssociations::new(self.executor.clone(), case_id.into(), body)
     }
@@ -358,6 +397,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
     #[doc = " - `body`: Comment create request."]
+    #[inline]
     pub fn post_casemanagement_case_comments(&self, case_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CommentCreate) -> PostCasemanagementCaseComments {
         PostCasemanagementCaseComments::new(self.executor.clone(), case_id.into(), body)
     }
@@ -366,6 +406,7 @@ impl CaseManagementApi {
     #[doc = " `POST /api/v2/casemanagement/cases/{caseId}/terminate/jobs` (postCasemanagementCaseTerminateJobs): see [`PostCasemanagementCaseTerminateJobs`]."]
     #[doc = ""]
     #[doc = " - `case_id`: Case identifier."]
+    #[inline]
     pub fn post_casemanagement_case_terminate_jobs(&self, case_id: impl ::std::convert::Into<::std::string::String>) -> PostCasemanagementCaseTerminateJobs {
         PostCasemanagementCaseTerminateJobs::new(self.executor.clone(), case_id.into())
     }
@@ -375,6 +416,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `body`: Data schema reference."]
+    #[inline]
     pub fn post_casemanagement_caseplan_dataschemas(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseplanDataSchemaRequest) -> PostCasemanagementCaseplanDataschemas {
         PostCasemanagementCaseplanDataschemas::new(self.executor.clone(), caseplan_id.into(), body)
     }
@@ -383,6 +425,7 @@ impl CaseManagementApi {
     #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/publish` (postCasemanagementCaseplanPublish): see [`PostCasemanagementCaseplanPublish`]."]
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[inline]
     pub fn post_casemanagement_caseplan_publish(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>) -> PostCasemanagementCaseplanPublish {
         PostCasemanagementCaseplanPublish::new(self.executor.clone(), caseplan_id.into())
     }
@@ -393,6 +436,7 @@ impl CaseManagementApi {
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `stageplan_id`: Stageplan identifier."]
     #[doc = " - `body`: Stageplan reposition request."]
+    #[inline]
     pub fn post_casemanagement_caseplan_stageplan_reposition(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, stageplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::StageplanReposition) -> PostCasemanagementCaseplanStageplanReposition {
         PostCasemanagementCaseplanStageplanReposition::new(self.executor.clone(), caseplan_id.into(), stageplan_id.into(), body)
     }
@@ -402,6 +446,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `body`: Stageplan create request."]
+    #[inline]
     pub fn post_casemanagement_caseplan_stageplans(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::StageplanCreate) -> PostCasemanagementCaseplanStageplans {
         PostCasemanagementCaseplanStageplans::new(self.executor.clone(), caseplan_id.into(), body)
     }
@@ -410,6 +455,7 @@ impl CaseManagementApi {
     #[doc = " `POST /api/v2/casemanagement/caseplans/{caseplanId}/versions` (postCasemanagementCaseplanVersions): see [`PostCasemanagementCaseplanVersions`]."]
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
+    #[inline]
     pub fn post_casemanagement_caseplan_versions(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>) -> PostCasemanagementCaseplanVersions {
         PostCasemanagementCaseplanVersions::new(self.executor.clone(), caseplan_id.into())
     }
@@ -418,6 +464,7 @@ impl CaseManagementApi {
     #[doc = " `POST /api/v2/casemanagement/caseplans` (postCasemanagementCaseplans): see [`PostCasemanagementCaseplans`]."]
     #[doc = ""]
     #[doc = " - `body`: Caseplan create request."]
+    #[inline]
     pub fn post_casemanagement_caseplans(&self, body: ::models::CaseplanCreate) -> PostCasemanagementCaseplans {
         PostCasemanagementCaseplans::new(self.executor.clone(), body)
     }
@@ -426,6 +473,7 @@ impl CaseManagementApi {
     #[doc = " `POST /api/v2/casemanagement/caseplans/query` (postCasemanagementCaseplansQuery): see [`PostCasemanagementCaseplansQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: Caseplan query request."]
+    #[inline]
     pub fn post_casemanagement_caseplans_query(&self, body: ::models::CaseplanQueryRequest) -> PostCasemanagementCaseplansQuery {
         PostCasemanagementCaseplansQuery::new(self.executor.clone(), body)
     }
@@ -434,6 +482,7 @@ impl CaseManagementApi {
     #[doc = " `POST /api/v2/casemanagement/cases` (postCasemanagementCases): see [`PostCasemanagementCases`]."]
     #[doc = ""]
     #[doc = " - `body`: Case create request."]
+    #[inline]
     pub fn post_casemanagement_cases(&self, body: ::models::CaseCreate) -> PostCasemanagementCases {
         PostCasemanagementCases::new(self.executor.clone(), body)
     }
@@ -442,6 +491,7 @@ impl CaseManagementApi {
     #[doc = " `POST /api/v2/casemanagement/cases/associations/query` (postCasemanagementCasesAssociationsQuery): see [`PostCasemanagementCasesAssociationsQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: Case association query request."]
+    #[inline]
     pub fn post_casemanagement_cases_associations_query(&self, body: ::models::CaseAssociationQuery) -> PostCasemanagementCasesAssociationsQuery {
         PostCasemanagementCasesAssociationsQuery::new(self.executor.clone(), body)
     }
@@ -450,6 +500,7 @@ impl CaseManagementApi {
     #[doc = " `POST /api/v2/casemanagement/cases/query/jobs` (postCasemanagementCasesQueryJobs): see [`PostCasemanagementCasesQueryJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: Case query job create request."]
+    #[inline]
     pub fn post_casemanagement_cases_query_jobs(&self, body: ::models::CaseQueryJobCreate) -> PostCasemanagementCasesQueryJobs {
         PostCasemanagementCasesQueryJobs::new(self.executor.clone(), body)
     }
@@ -460,6 +511,7 @@ impl CaseManagementApi {
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `schema_key_name`: Schema key (for example \"default\")."]
     #[doc = " - `body`: Data schema reference."]
+    #[inline]
     pub fn put_casemanagement_caseplan_dataschema(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, schema_key_name: impl ::std::convert::Into<::std::string::String>, body: ::models::CaseplanDataSchemaRequest) -> PutCasemanagementCaseplanDataschema {
         PutCasemanagementCaseplanDataschema::new(self.executor.clone(), caseplan_id.into(), schema_key_name.into(), body)
     }
@@ -469,6 +521,7 @@ impl CaseManagementApi {
     #[doc = ""]
     #[doc = " - `caseplan_id`: Caseplan identifier."]
     #[doc = " - `body`: Intake settings update."]
+    #[inline]
     pub fn put_casemanagement_caseplan_intakesettings(&self, caseplan_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IntakeSettingsUpdate) -> PutCasemanagementCaseplanIntakesettings {
         PutCasemanagementCaseplanIntakesettings::new(self.executor.clone(), caseplan_id.into(), body)
     }
@@ -491,41 +544,49 @@ pub struct DeleteCasemanagementCase {
     case_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteCasemanagementCase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteCasemanagementCase").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteCasemanagementCase {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteCasemanagementCase {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteCasemanagementCase {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCase", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CASEMANAGEMENT_CASE, ::std::format!("/api/v2/casemanagement/cases/{}", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -533,11 +594,13 @@ impl DeleteCasemanagementCase {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -561,41 +624,49 @@ pub struct DeleteCasemanagementCaseCommentsMeCommentId {
     comment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteCasemanagementCaseCommentsMeCommentId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteCasemanagementCaseCommentsMeCommentId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseCommentsMeCommentId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteCasemanagementCaseCommentsMeCommentId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteCasemanagementCaseCommentsMeCommentId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, comment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, comment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseCommentsMeCommentId", "caseId", &self.case_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseCommentsMeCommentId", "commentId", &self.comment_id)?;
@@ -604,11 +675,13 @@ impl DeleteCasemanagementCaseCommentsMeCommentId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -631,41 +704,49 @@ pub struct DeleteCasemanagementCaseplan {
     caseplan_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteCasemanagementCaseplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteCasemanagementCaseplan").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseplan {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteCasemanagementCaseplan {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteCasemanagementCaseplan {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseplan", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CASEMANAGEMENT_CASEPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
@@ -673,11 +754,13 @@ impl DeleteCasemanagementCaseplan {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -701,41 +784,49 @@ pub struct DeleteCasemanagementCaseplanDataschema {
     schema_key_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteCasemanagementCaseplanDataschema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteCasemanagementCaseplanDataschema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseplanDataschema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteCasemanagementCaseplanDataschema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteCasemanagementCaseplanDataschema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, schema_key_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, schema_key_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseplanDataschema", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseplanDataschema", "schemaKeyName", &self.schema_key_name)?;
@@ -744,11 +835,13 @@ impl DeleteCasemanagementCaseplanDataschema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -774,41 +867,49 @@ pub struct DeleteCasemanagementCaseplanStageplan {
     stageplan_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteCasemanagementCaseplanStageplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteCasemanagementCaseplanStageplan").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteCasemanagementCaseplanStageplan {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteCasemanagementCaseplanStageplan {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteCasemanagementCaseplanStageplan {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseplanStageplan", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseplanStageplan", "stageplanId", &self.stageplan_id)?;
@@ -817,11 +918,13 @@ impl DeleteCasemanagementCaseplanStageplan {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -845,48 +948,57 @@ pub struct GetCasemanagementCase {
     expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCase").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCase {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCase {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCase {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, expands: ::std::option::Option::None }
     }
     #[doc = " Attributes to expand. Comma-separated if more than one."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCase", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE, ::std::format!("/api/v2/casemanagement/cases/{}", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -897,11 +1009,13 @@ impl GetCasemanagementCase {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Case, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Case, crate::JsonModel> {
         self.send().with_response()
     }
@@ -925,41 +1039,49 @@ pub struct GetCasemanagementCaseAssociation {
     association_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseAssociation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseAssociation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseAssociation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseAssociation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseAssociation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, association_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, association_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseAssociation", "caseId", &self.case_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseAssociation", "associationId", &self.association_id)?;
@@ -968,11 +1090,13 @@ impl GetCasemanagementCaseAssociation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseAssociation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseAssociation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1000,43 +1124,51 @@ pub struct GetCasemanagementCaseAssociations {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseAssociations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseAssociations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseAssociations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseAssociations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseAssociations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -1044,6 +1176,7 @@ impl GetCasemanagementCaseAssociations {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1051,11 +1184,13 @@ impl GetCasemanagementCaseAssociations {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseAssociations", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_ASSOCIATIONS, ::std::format!("/api/v2/casemanagement/cases/{}/associations", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -1072,15 +1207,18 @@ impl GetCasemanagementCaseAssociations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseAssociationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseAssociationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CaseAssociationListing, ::models::CaseAssociation> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1112,41 +1250,49 @@ pub struct GetCasemanagementCaseComment {
     comment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseComment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseComment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseComment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseComment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseComment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, comment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, comment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseComment", "caseId", &self.case_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseComment", "commentId", &self.comment_id)?;
@@ -1155,11 +1301,13 @@ impl GetCasemanagementCaseComment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Comment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Comment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1187,43 +1335,51 @@ pub struct GetCasemanagementCaseComments {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseComments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseComments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseComments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseComments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseComments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Cursor pointing to the end of the previously returned page of comments."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1231,6 +1387,7 @@ impl GetCasemanagementCaseComments {
     #[doc = " Number of comments to return. Maximum is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1238,11 +1395,13 @@ impl GetCasemanagementCaseComments {
     #[doc = " Ascending or descending sort order."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseComments", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_COMMENTS, ::std::format!("/api/v2/casemanagement/cases/{}/comments", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -1259,15 +1418,18 @@ impl GetCasemanagementCaseComments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommentListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommentListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CommentListing, ::models::Comment> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1299,41 +1461,49 @@ pub struct GetCasemanagementCaseStage {
     stage_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseStage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseStage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseStage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseStage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, stage_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, stage_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStage", "caseId", &self.case_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStage", "stageId", &self.stage_id)?;
@@ -1342,11 +1512,13 @@ impl GetCasemanagementCaseStage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Stage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Stage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1371,41 +1543,49 @@ pub struct GetCasemanagementCaseStageStep {
     step_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseStageStep {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseStageStep").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStageStep {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseStageStep {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseStageStep {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, stage_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, stage_id, step_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStageStep", "caseId", &self.case_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStageStep", "stageId", &self.stage_id)?;
@@ -1415,11 +1595,13 @@ impl GetCasemanagementCaseStageStep {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Step, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Step, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1448,43 +1630,51 @@ pub struct GetCasemanagementCaseStageSteps {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseStageSteps {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseStageSteps").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStageSteps {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseStageSteps {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseStageSteps {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, stage_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, stage_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -1492,6 +1682,7 @@ impl GetCasemanagementCaseStageSteps {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1499,11 +1690,13 @@ impl GetCasemanagementCaseStageSteps {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStageSteps", "caseId", &self.case_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStageSteps", "stageId", &self.stage_id)?;
@@ -1521,15 +1714,18 @@ impl GetCasemanagementCaseStageSteps {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::StepListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::StepListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::StepListing, ::models::Step> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1565,43 +1761,51 @@ pub struct GetCasemanagementCaseStages {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseStages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseStages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseStages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseStages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseStages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -1609,6 +1813,7 @@ impl GetCasemanagementCaseStages {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1616,11 +1821,13 @@ impl GetCasemanagementCaseStages {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStages", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_STAGES, ::std::format!("/api/v2/casemanagement/cases/{}/stages", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -1637,15 +1844,18 @@ impl GetCasemanagementCaseStages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::StageListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::StageListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::StageListing, ::models::Stage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1677,41 +1887,49 @@ pub struct GetCasemanagementCaseTerminateJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseTerminateJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseTerminateJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseTerminateJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseTerminateJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseTerminateJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseTerminateJob", "caseId", &self.case_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseTerminateJob", "jobId", &self.job_id)?;
@@ -1720,11 +1938,13 @@ impl GetCasemanagementCaseTerminateJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TerminateJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TerminateJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1747,41 +1967,49 @@ pub struct GetCasemanagementCaseplan {
     caseplan_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseplan").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplan {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseplan {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseplan {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplan", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASEPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
@@ -1789,11 +2017,13 @@ impl GetCasemanagementCaseplan {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Caseplan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Caseplan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1817,41 +2047,49 @@ pub struct GetCasemanagementCaseplanVersion {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseplanVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseplanVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseplanVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseplanVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersion", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersion", "versionId", &self.version_id)?;
@@ -1860,11 +2098,13 @@ impl GetCasemanagementCaseplanVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Caseplan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Caseplan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1888,41 +2128,49 @@ pub struct GetCasemanagementCaseplanVersionDataschemas {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseplanVersionDataschemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseplanVersionDataschemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionDataschemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseplanVersionDataschemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseplanVersionDataschemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionDataschemas", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionDataschemas", "versionId", &self.version_id)?;
@@ -1931,11 +2179,13 @@ impl GetCasemanagementCaseplanVersionDataschemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseplanDataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseplanDataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1959,41 +2209,49 @@ pub struct GetCasemanagementCaseplanVersionIntakesettings {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseplanVersionIntakesettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseplanVersionIntakesettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionIntakesettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseplanVersionIntakesettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseplanVersionIntakesettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionIntakesettings", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionIntakesettings", "versionId", &self.version_id)?;
@@ -2002,11 +2260,13 @@ impl GetCasemanagementCaseplanVersionIntakesettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntakeSettingsListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntakeSettingsListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2032,48 +2292,57 @@ pub struct GetCasemanagementCaseplanVersionStageplan {
     expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseplanVersionStageplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseplanVersionStageplan").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStageplan {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseplanVersionStageplan {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseplanVersionStageplan {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, expands: ::std::option::Option::None }
     }
     #[doc = " Fields to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplan", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplan", "versionId", &self.version_id)?;
@@ -2086,11 +2355,13 @@ impl GetCasemanagementCaseplanVersionStageplan {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Stageplan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Stageplan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2117,48 +2388,57 @@ pub struct GetCasemanagementCaseplanVersionStageplanStepplan {
     expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseplanVersionStageplanStepplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseplanVersionStageplanStepplan").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStageplanStepplan {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseplanVersionStageplanStepplan {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseplanVersionStageplanStepplan {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String, stepplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, stepplan_id, expands: ::std::option::Option::None }
     }
     #[doc = " Fields to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplan", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplan", "versionId", &self.version_id)?;
@@ -2172,11 +2452,13 @@ impl GetCasemanagementCaseplanVersionStageplanStepplan {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Stepplan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Stepplan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2207,43 +2489,51 @@ pub struct GetCasemanagementCaseplanVersionStageplanStepplans {
     expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseplanVersionStageplanStepplans {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseplanVersionStageplanStepplans").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStageplanStepplans {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseplanVersionStageplanStepplans {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseplanVersionStageplanStepplans {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String, stageplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, stageplan_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expands: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -2251,6 +2541,7 @@ impl GetCasemanagementCaseplanVersionStageplanStepplans {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2258,6 +2549,7 @@ impl GetCasemanagementCaseplanVersionStageplanStepplans {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -2265,11 +2557,13 @@ impl GetCasemanagementCaseplanVersionStageplanStepplans {
     #[doc = " Fields to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplans", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplans", "versionId", &self.version_id)?;
@@ -2291,15 +2585,18 @@ impl GetCasemanagementCaseplanVersionStageplanStepplans {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::StepplanListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::StepplanListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::StepplanListing, ::models::Stepplan> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2337,43 +2634,51 @@ pub struct GetCasemanagementCaseplanVersionStageplans {
     expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseplanVersionStageplans {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseplanVersionStageplans").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplanVersionStageplans {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseplanVersionStageplans {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseplanVersionStageplans {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, version_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expands: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -2381,6 +2686,7 @@ impl GetCasemanagementCaseplanVersionStageplans {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2388,6 +2694,7 @@ impl GetCasemanagementCaseplanVersionStageplans {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -2395,11 +2702,13 @@ impl GetCasemanagementCaseplanVersionStageplans {
     #[doc = " Fields to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplans", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplans", "versionId", &self.version_id)?;
@@ -2420,15 +2729,18 @@ impl GetCasemanagementCaseplanVersionStageplans {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::StageplanListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::StageplanListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::StageplanListing, ::models::Stageplan> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2464,43 +2776,51 @@ pub struct GetCasemanagementCaseplans {
     division_ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCaseplans {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCaseplans").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCaseplans {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCaseplans {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCaseplans {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, customer_intent_id: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
     #[doc = " Cursor that points to the end of the previously returned set of Caseplans."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2508,6 +2828,7 @@ impl GetCasemanagementCaseplans {
     #[doc = " Number of Caseplans to return. Maximum is 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2515,6 +2836,7 @@ impl GetCasemanagementCaseplans {
     #[doc = " Filter by customer intent."]
     #[doc = ""]
     #[doc = " Query parameter `customerIntentId`: string."]
+    #[inline]
     pub fn customer_intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.customer_intent_id = ::std::option::Option::Some(value.into());
         self
@@ -2522,11 +2844,13 @@ impl GetCasemanagementCaseplans {
     #[doc = " Filter by divisions."]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASEPLANS, ::std::string::String::from("/api/v2/casemanagement/caseplans"));
         if let ::std::option::Option::Some(v) = &self.after {
@@ -2545,15 +2869,18 @@ impl GetCasemanagementCaseplans {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseplanListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseplanListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CaseplanListing, ::models::Caseplan> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2590,43 +2917,51 @@ pub struct GetCasemanagementCasesExternalcontact {
     expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCasesExternalcontact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCasesExternalcontact").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCasesExternalcontact {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCasesExternalcontact {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCasesExternalcontact {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, expands: ::std::option::Option::None }
     }
     #[doc = " Cursor pointing to the end of the previously returned page of Cases."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2634,6 +2969,7 @@ impl GetCasemanagementCasesExternalcontact {
     #[doc = " Number of Cases to return (maximum 200)."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2641,6 +2977,7 @@ impl GetCasemanagementCasesExternalcontact {
     #[doc = " Filter by divisions."]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
         self
@@ -2648,11 +2985,13 @@ impl GetCasemanagementCasesExternalcontact {
     #[doc = " Fields to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCasesExternalcontact", "externalContactId", &self.external_contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASES_EXTERNALCONTACT, ::std::format!("/api/v2/casemanagement/cases/externalcontacts/{}", ::genesys_cloud_core::encode_path_segment(&self.external_contact_id)));
@@ -2672,15 +3011,18 @@ impl GetCasemanagementCasesExternalcontact {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CaseListing, ::models::Case> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2711,41 +3053,49 @@ pub struct GetCasemanagementCasesQueryJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCasesQueryJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCasesQueryJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCasesQueryJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCasesQueryJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCasesQueryJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCasesQueryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASES_QUERY_JOB, ::std::format!("/api/v2/casemanagement/cases/query/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2753,11 +3103,13 @@ impl GetCasemanagementCasesQueryJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseQueryJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseQueryJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2780,41 +3132,49 @@ pub struct GetCasemanagementCasesQueryJobResults {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCasemanagementCasesQueryJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCasesQueryJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCasesQueryJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCasesQueryJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCasesQueryJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCasesQueryJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASES_QUERY_JOB_RESULTS, ::std::format!("/api/v2/casemanagement/cases/query/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2822,11 +3182,13 @@ impl GetCasemanagementCasesQueryJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseQueryJobResultsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseQueryJobResultsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2850,48 +3212,57 @@ pub struct GetCasemanagementCasesReference {
     expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetCasemanagementCasesReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCasemanagementCasesReference").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCasemanagementCasesReference {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCasemanagementCasesReference {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCasemanagementCasesReference {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, reference_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), reference_id, expands: ::std::option::Option::None }
     }
     #[doc = " Attributes to expand. Comma-separated if more than one."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCasemanagementCasesReference", "referenceId", &self.reference_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASES_REFERENCE, ::std::format!("/api/v2/casemanagement/cases/references/{}", ::genesys_cloud_core::encode_path_segment(&self.reference_id)));
@@ -2902,11 +3273,13 @@ impl GetCasemanagementCasesReference {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Case, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Case, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2930,41 +3303,49 @@ pub struct PatchCasemanagementCaseDatedue {
     body: ::models::CaseDateDueUpdate,
 }
 impl ::std::fmt::Debug for PatchCasemanagementCaseDatedue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCasemanagementCaseDatedue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseDatedue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCasemanagementCaseDatedue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCasemanagementCaseDatedue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseDateDueUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseDatedue", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_DATEDUE, ::std::format!("/api/v2/casemanagement/cases/{}/datedue", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -2973,11 +3354,13 @@ impl PatchCasemanagementCaseDatedue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Case, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Case, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3003,41 +3386,49 @@ pub struct PatchCasemanagementCaseDescription {
     body: ::models::CaseDescriptionUpdate,
 }
 impl ::std::fmt::Debug for PatchCasemanagementCaseDescription {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCasemanagementCaseDescription").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseDescription {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCasemanagementCaseDescription {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCasemanagementCaseDescription {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseDescriptionUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseDescription", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_DESCRIPTION, ::std::format!("/api/v2/casemanagement/cases/{}/description", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -3046,11 +3437,13 @@ impl PatchCasemanagementCaseDescription {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Case, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Case, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3076,41 +3469,49 @@ pub struct PatchCasemanagementCaseExternalid {
     body: ::models::CaseExternalIdUpdate,
 }
 impl ::std::fmt::Debug for PatchCasemanagementCaseExternalid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCasemanagementCaseExternalid").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseExternalid {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCasemanagementCaseExternalid {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCasemanagementCaseExternalid {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseExternalIdUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseExternalid", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_EXTERNALID, ::std::format!("/api/v2/casemanagement/cases/{}/externalid", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -3119,11 +3520,13 @@ impl PatchCasemanagementCaseExternalid {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Case, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Case, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3147,41 +3550,49 @@ pub struct PatchCasemanagementCaseOwner {
     body: ::models::CaseOwnerUpdate,
 }
 impl ::std::fmt::Debug for PatchCasemanagementCaseOwner {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCasemanagementCaseOwner").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseOwner {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCasemanagementCaseOwner {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCasemanagementCaseOwner {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseOwnerUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseOwner", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_OWNER, ::std::format!("/api/v2/casemanagement/cases/{}/owner", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -3190,11 +3601,13 @@ impl PatchCasemanagementCaseOwner {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Case, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Case, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3218,41 +3631,49 @@ pub struct PatchCasemanagementCasePriority {
     body: ::models::CasePriorityUpdate,
 }
 impl ::std::fmt::Debug for PatchCasemanagementCasePriority {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCasemanagementCasePriority").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCasemanagementCasePriority {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCasemanagementCasePriority {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCasemanagementCasePriority {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CasePriorityUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCasePriority", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_PRIORITY, ::std::format!("/api/v2/casemanagement/cases/{}/priority", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -3261,11 +3682,13 @@ impl PatchCasemanagementCasePriority {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Case, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Case, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3289,41 +3712,49 @@ pub struct PatchCasemanagementCaseSummary {
     body: ::models::CaseSummaryUpdate,
 }
 impl ::std::fmt::Debug for PatchCasemanagementCaseSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCasemanagementCaseSummary").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseSummary {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCasemanagementCaseSummary {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCasemanagementCaseSummary {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseSummaryUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseSummary", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_SUMMARY, ::std::format!("/api/v2/casemanagement/cases/{}/summary", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -3332,11 +3763,13 @@ impl PatchCasemanagementCaseSummary {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Case, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Case, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3360,41 +3793,49 @@ pub struct PatchCasemanagementCaseplan {
     body: ::models::CaseplanUpdate,
 }
 impl ::std::fmt::Debug for PatchCasemanagementCaseplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCasemanagementCaseplan").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseplan {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCasemanagementCaseplan {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCasemanagementCaseplan {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::CaseplanUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplan", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASEPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
@@ -3403,11 +3844,13 @@ impl PatchCasemanagementCaseplan {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Caseplan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Caseplan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3432,41 +3875,49 @@ pub struct PatchCasemanagementCaseplanStageplan {
     body: ::models::StageplanUpdate,
 }
 impl ::std::fmt::Debug for PatchCasemanagementCaseplanStageplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCasemanagementCaseplanStageplan").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseplanStageplan {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCasemanagementCaseplanStageplan {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCasemanagementCaseplanStageplan {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String, body: ::models::StageplanUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplanStageplan", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplanStageplan", "stageplanId", &self.stageplan_id)?;
@@ -3476,11 +3927,13 @@ impl PatchCasemanagementCaseplanStageplan {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Stageplan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Stageplan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3506,41 +3959,49 @@ pub struct PatchCasemanagementCaseplanStageplanStepplan {
     body: ::models::StepplanUpdate,
 }
 impl ::std::fmt::Debug for PatchCasemanagementCaseplanStageplanStepplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCasemanagementCaseplanStageplanStepplan").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCasemanagementCaseplanStageplanStepplan {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCasemanagementCaseplanStageplanStepplan {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCasemanagementCaseplanStageplanStepplan {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String, stepplan_id: ::std::string::String, body: ::models::StepplanUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id, stepplan_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplanStageplanStepplan", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplanStageplanStepplan", "stageplanId", &self.stageplan_id)?;
@@ -3551,11 +4012,13 @@ impl PatchCasemanagementCaseplanStageplanStepplan {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Stepplan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Stepplan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3579,41 +4042,49 @@ pub struct PostCasemanagementCaseAssociations {
     body: ::models::CaseAssociationCreate,
 }
 impl ::std::fmt::Debug for PostCasemanagementCaseAssociations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCaseAssociations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCaseAssociations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCaseAssociations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCaseAssociations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CaseAssociationCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseAssociations", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASE_ASSOCIATIONS, ::std::format!("/api/v2/casemanagement/cases/{}/associations", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -3622,11 +4093,13 @@ impl PostCasemanagementCaseAssociations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseAssociation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseAssociation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3650,41 +4123,49 @@ pub struct PostCasemanagementCaseComments {
     body: ::models::CommentCreate,
 }
 impl ::std::fmt::Debug for PostCasemanagementCaseComments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCaseComments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCaseComments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCaseComments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCaseComments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String, body: ::models::CommentCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseComments", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASE_COMMENTS, ::std::format!("/api/v2/casemanagement/cases/{}/comments", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -3693,11 +4174,13 @@ impl PostCasemanagementCaseComments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Comment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Comment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3720,41 +4203,49 @@ pub struct PostCasemanagementCaseTerminateJobs {
     case_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostCasemanagementCaseTerminateJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCaseTerminateJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCaseTerminateJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCaseTerminateJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCaseTerminateJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, case_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), case_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseTerminateJobs", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASE_TERMINATE_JOBS, ::std::format!("/api/v2/casemanagement/cases/{}/terminate/jobs", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
@@ -3762,11 +4253,13 @@ impl PostCasemanagementCaseTerminateJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TerminateJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TerminateJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3790,41 +4283,49 @@ pub struct PostCasemanagementCaseplanDataschemas {
     body: ::models::CaseplanDataSchemaRequest,
 }
 impl ::std::fmt::Debug for PostCasemanagementCaseplanDataschemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCaseplanDataschemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanDataschemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCaseplanDataschemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCaseplanDataschemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::CaseplanDataSchemaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanDataschemas", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLAN_DATASCHEMAS, ::std::format!("/api/v2/casemanagement/caseplans/{}/dataschemas", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
@@ -3833,11 +4334,13 @@ impl PostCasemanagementCaseplanDataschemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseplanDataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseplanDataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3860,41 +4363,49 @@ pub struct PostCasemanagementCaseplanPublish {
     caseplan_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostCasemanagementCaseplanPublish {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCaseplanPublish").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanPublish {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCaseplanPublish {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCaseplanPublish {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanPublish", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLAN_PUBLISH, ::std::format!("/api/v2/casemanagement/caseplans/{}/publish", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
@@ -3902,11 +4413,13 @@ impl PostCasemanagementCaseplanPublish {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Caseplan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Caseplan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3933,41 +4446,49 @@ pub struct PostCasemanagementCaseplanStageplanReposition {
     body: ::models::StageplanReposition,
 }
 impl ::std::fmt::Debug for PostCasemanagementCaseplanStageplanReposition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCaseplanStageplanReposition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanStageplanReposition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCaseplanStageplanReposition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCaseplanStageplanReposition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, stageplan_id: ::std::string::String, body: ::models::StageplanReposition) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, stageplan_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanStageplanReposition", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanStageplanReposition", "stageplanId", &self.stageplan_id)?;
@@ -3977,11 +4498,13 @@ impl PostCasemanagementCaseplanStageplanReposition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -4007,41 +4530,49 @@ pub struct PostCasemanagementCaseplanStageplans {
     body: ::models::StageplanCreate,
 }
 impl ::std::fmt::Debug for PostCasemanagementCaseplanStageplans {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCaseplanStageplans").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanStageplans {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCaseplanStageplans {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCaseplanStageplans {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::StageplanCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanStageplans", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLAN_STAGEPLANS, ::std::format!("/api/v2/casemanagement/caseplans/{}/stageplans", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
@@ -4050,11 +4581,13 @@ impl PostCasemanagementCaseplanStageplans {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Stageplan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Stageplan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4077,41 +4610,49 @@ pub struct PostCasemanagementCaseplanVersions {
     caseplan_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostCasemanagementCaseplanVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCaseplanVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplanVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCaseplanVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCaseplanVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanVersions", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLAN_VERSIONS, ::std::format!("/api/v2/casemanagement/caseplans/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
@@ -4119,11 +4660,13 @@ impl PostCasemanagementCaseplanVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Caseplan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Caseplan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4146,41 +4689,49 @@ pub struct PostCasemanagementCaseplans {
     body: ::models::CaseplanCreate,
 }
 impl ::std::fmt::Debug for PostCasemanagementCaseplans {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCaseplans").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplans {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCaseplans {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCaseplans {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseplanCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLANS, ::std::string::String::from("/api/v2/casemanagement/caseplans"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCasemanagementCaseplans"))?;
@@ -4188,11 +4739,13 @@ impl PostCasemanagementCaseplans {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseplanCreateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseplanCreateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4219,41 +4772,49 @@ pub struct PostCasemanagementCaseplansQuery {
     body: ::models::CaseplanQueryRequest,
 }
 impl ::std::fmt::Debug for PostCasemanagementCaseplansQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCaseplansQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCaseplansQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCaseplansQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCaseplansQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseplanQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLANS_QUERY, ::std::string::String::from("/api/v2/casemanagement/caseplans/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCasemanagementCaseplansQuery"))?;
@@ -4261,15 +4822,18 @@ impl PostCasemanagementCaseplansQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseplanQueryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseplanQueryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CaseplanQueryEntityListing, ::models::Caseplan> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4300,41 +4864,49 @@ pub struct PostCasemanagementCases {
     body: ::models::CaseCreate,
 }
 impl ::std::fmt::Debug for PostCasemanagementCases {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCases").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCases {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCases {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCases {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASES, ::std::string::String::from("/api/v2/casemanagement/cases"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCasemanagementCases"))?;
@@ -4342,11 +4914,13 @@ impl PostCasemanagementCases {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Case, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Case, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4371,41 +4945,49 @@ pub struct PostCasemanagementCasesAssociationsQuery {
     body: ::models::CaseAssociationQuery,
 }
 impl ::std::fmt::Debug for PostCasemanagementCasesAssociationsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCasesAssociationsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCasesAssociationsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCasesAssociationsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCasesAssociationsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseAssociationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASES_ASSOCIATIONS_QUERY, ::std::string::String::from("/api/v2/casemanagement/cases/associations/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCasemanagementCasesAssociationsQuery"))?;
@@ -4413,15 +4995,18 @@ impl PostCasemanagementCasesAssociationsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseAssociationQueryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseAssociationQueryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CaseAssociationQueryEntityListing, ::models::CaseAssociation> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4452,41 +5037,49 @@ pub struct PostCasemanagementCasesQueryJobs {
     body: ::models::CaseQueryJobCreate,
 }
 impl ::std::fmt::Debug for PostCasemanagementCasesQueryJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCasemanagementCasesQueryJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCasemanagementCasesQueryJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCasemanagementCasesQueryJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCasemanagementCasesQueryJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CaseQueryJobCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASES_QUERY_JOBS, ::std::string::String::from("/api/v2/casemanagement/cases/query/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCasemanagementCasesQueryJobs"))?;
@@ -4494,11 +5087,13 @@ impl PostCasemanagementCasesQueryJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseQueryJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseQueryJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4523,41 +5118,49 @@ pub struct PutCasemanagementCaseplanDataschema {
     body: ::models::CaseplanDataSchemaRequest,
 }
 impl ::std::fmt::Debug for PutCasemanagementCaseplanDataschema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutCasemanagementCaseplanDataschema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutCasemanagementCaseplanDataschema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutCasemanagementCaseplanDataschema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutCasemanagementCaseplanDataschema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, schema_key_name: ::std::string::String, body: ::models::CaseplanDataSchemaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, schema_key_name, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putCasemanagementCaseplanDataschema", "caseplanId", &self.caseplan_id)?;
         ::genesys_cloud_core::encode::check_path_param("putCasemanagementCaseplanDataschema", "schemaKeyName", &self.schema_key_name)?;
@@ -4567,11 +5170,13 @@ impl PutCasemanagementCaseplanDataschema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CaseplanDataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CaseplanDataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4595,41 +5200,49 @@ pub struct PutCasemanagementCaseplanIntakesettings {
     body: ::models::IntakeSettingsUpdate,
 }
 impl ::std::fmt::Debug for PutCasemanagementCaseplanIntakesettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutCasemanagementCaseplanIntakesettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutCasemanagementCaseplanIntakesettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutCasemanagementCaseplanIntakesettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutCasemanagementCaseplanIntakesettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, caseplan_id: ::std::string::String, body: ::models::IntakeSettingsUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), caseplan_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putCasemanagementCaseplanIntakesettings", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CASEMANAGEMENT_CASEPLAN_INTAKESETTINGS, ::std::format!("/api/v2/casemanagement/caseplans/{}/intakesettings", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
@@ -4638,11 +5251,13 @@ impl PutCasemanagementCaseplanIntakesettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntakeSettingsListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntakeSettingsListing, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for ChatApi {
 }
 impl ChatApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -22,6 +23,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `room_jid`: roomId"]
     #[doc = " - `message_id`: messageId"]
+    #[inline]
     pub fn delete_chats_room_message(&self, room_jid: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteChatsRoomMessage {
         DeleteChatsRoomMessage::new(self.executor.clone(), room_jid.into(), message_id.into())
     }
@@ -31,6 +33,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `room_jid`: roomJid"]
     #[doc = " - `pinned_message_id`: pinnedMessageId"]
+    #[inline]
     pub fn delete_chats_room_messages_pin(&self, room_jid: impl ::std::convert::Into<::std::string::String>, pinned_message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteChatsRoomMessagesPin {
         DeleteChatsRoomMessagesPin::new(self.executor.clone(), room_jid.into(), pinned_message_id.into())
     }
@@ -40,6 +43,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `room_jid`: roomJid"]
     #[doc = " - `user_id`: userId"]
+    #[inline]
     pub fn delete_chats_room_participant(&self, room_jid: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteChatsRoomParticipant {
         DeleteChatsRoomParticipant::new(self.executor.clone(), room_jid.into(), user_id.into())
     }
@@ -49,6 +53,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `user_id`: userId"]
     #[doc = " - `message_id`: messageId"]
+    #[inline]
     pub fn delete_chats_user_message(&self, user_id: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteChatsUserMessage {
         DeleteChatsUserMessage::new(self.executor.clone(), user_id.into(), message_id.into())
     }
@@ -58,12 +63,14 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `user_id`: userId"]
     #[doc = " - `pinned_message_id`: pinnedMessageId"]
+    #[inline]
     pub fn delete_chats_user_messages_pin(&self, user_id: impl ::std::convert::Into<::std::string::String>, pinned_message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteChatsUserMessagesPin {
         DeleteChatsUserMessagesPin::new(self.executor.clone(), user_id.into(), pinned_message_id.into())
     }
     #[doc = " Delete a user's chat settings"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/chats/users/me/settings` (deleteChatsUsersMeSettings): see [`DeleteChatsUsersMeSettings`]."]
+    #[inline]
     pub fn delete_chats_users_me_settings(&self) -> DeleteChatsUsersMeSettings {
         DeleteChatsUsersMeSettings::new(self.executor.clone())
     }
@@ -72,6 +79,7 @@ impl ChatApi {
     #[doc = " `GET /api/v2/chats/messages/{messageId}` (getChatsMessage): see [`GetChatsMessage`]."]
     #[doc = ""]
     #[doc = " - `message_id`: messageId"]
+    #[inline]
     pub fn get_chats_message(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> GetChatsMessage {
         GetChatsMessage::new(self.executor.clone(), message_id.into())
     }
@@ -80,6 +88,7 @@ impl ChatApi {
     #[doc = " `GET /api/v2/chats/rooms/{roomJid}` (getChatsRoom): see [`GetChatsRoom`]."]
     #[doc = ""]
     #[doc = " - `room_jid`: roomJid"]
+    #[inline]
     pub fn get_chats_room(&self, room_jid: impl ::std::convert::Into<::std::string::String>) -> GetChatsRoom {
         GetChatsRoom::new(self.executor.clone(), room_jid.into())
     }
@@ -89,6 +98,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `room_jid`: roomJid"]
     #[doc = " - `message_ids`: messageIds, comma separated"]
+    #[inline]
     pub fn get_chats_room_message(&self, room_jid: impl ::std::convert::Into<::std::string::String>, message_ids: impl ::std::convert::Into<::std::string::String>) -> GetChatsRoomMessage {
         GetChatsRoomMessage::new(self.executor.clone(), room_jid.into(), message_ids.into())
     }
@@ -97,6 +107,7 @@ impl ChatApi {
     #[doc = " `GET /api/v2/chats/rooms/{roomJid}/messages` (getChatsRoomMessages): see [`GetChatsRoomMessages`]."]
     #[doc = ""]
     #[doc = " - `room_jid`: roomJid"]
+    #[inline]
     pub fn get_chats_room_messages(&self, room_jid: impl ::std::convert::Into<::std::string::String>) -> GetChatsRoomMessages {
         GetChatsRoomMessages::new(self.executor.clone(), room_jid.into())
     }
@@ -106,6 +117,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `room_jid`: roomJid"]
     #[doc = " - `participant_jid`: participantJid"]
+    #[inline]
     pub fn get_chats_room_participant(&self, room_jid: impl ::std::convert::Into<::std::string::String>, participant_jid: impl ::std::convert::Into<::std::string::String>) -> GetChatsRoomParticipant {
         GetChatsRoomParticipant::new(self.executor.clone(), room_jid.into(), participant_jid.into())
     }
@@ -114,12 +126,14 @@ impl ChatApi {
     #[doc = " `GET /api/v2/chats/rooms/{roomJid}/participants` (getChatsRoomParticipants): see [`GetChatsRoomParticipants`]."]
     #[doc = ""]
     #[doc = " - `room_jid`: roomJid"]
+    #[inline]
     pub fn get_chats_room_participants(&self, room_jid: impl ::std::convert::Into<::std::string::String>) -> GetChatsRoomParticipants {
         GetChatsRoomParticipants::new(self.executor.clone(), room_jid.into())
     }
     #[doc = " Get Chat Settings."]
     #[doc = ""]
     #[doc = " `GET /api/v2/chats/settings` (getChatsSettings): see [`GetChatsSettings`]."]
+    #[inline]
     pub fn get_chats_settings(&self) -> GetChatsSettings {
         GetChatsSettings::new(self.executor.clone())
     }
@@ -128,6 +142,7 @@ impl ChatApi {
     #[doc = " `GET /api/v2/chats/threads/{threadId}/messages` (getChatsThreadMessages): see [`GetChatsThreadMessages`]."]
     #[doc = ""]
     #[doc = " - `thread_id`: threadId"]
+    #[inline]
     pub fn get_chats_thread_messages(&self, thread_id: impl ::std::convert::Into<::std::string::String>) -> GetChatsThreadMessages {
         GetChatsThreadMessages::new(self.executor.clone(), thread_id.into())
     }
@@ -136,6 +151,7 @@ impl ChatApi {
     #[doc = " `GET /api/v2/chats/users/{userId}` (getChatsUser): see [`GetChatsUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: userId"]
+    #[inline]
     pub fn get_chats_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetChatsUser {
         GetChatsUser::new(self.executor.clone(), user_id.into())
     }
@@ -145,6 +161,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `user_id`: userId"]
     #[doc = " - `message_ids`: messageIds, comma separated"]
+    #[inline]
     pub fn get_chats_user_message(&self, user_id: impl ::std::convert::Into<::std::string::String>, message_ids: impl ::std::convert::Into<::std::string::String>) -> GetChatsUserMessage {
         GetChatsUserMessage::new(self.executor.clone(), user_id.into(), message_ids.into())
     }
@@ -153,6 +170,7 @@ impl ChatApi {
     #[doc = " `GET /api/v2/chats/users/{userId}/messages` (getChatsUserMessages): see [`GetChatsUserMessages`]."]
     #[doc = ""]
     #[doc = " - `user_id`: userId"]
+    #[inline]
     pub fn get_chats_user_messages(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetChatsUserMessages {
         GetChatsUserMessages::new(self.executor.clone(), user_id.into())
     }
@@ -161,12 +179,14 @@ impl ChatApi {
     #[doc = " `GET /api/v2/chats/users/{userId}/settings` (getChatsUserSettings): see [`GetChatsUserSettings`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_chats_user_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetChatsUserSettings {
         GetChatsUserSettings::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Get a user's chat settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/chats/users/me/settings` (getChatsUsersMeSettings): see [`GetChatsUsersMeSettings`]."]
+    #[inline]
     pub fn get_chats_users_me_settings(&self) -> GetChatsUsersMeSettings {
         GetChatsUsersMeSettings::new(self.executor.clone())
     }
@@ -176,6 +196,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `room_jid`: roomJid"]
     #[doc = " - `body`: Room properties"]
+    #[inline]
     pub fn patch_chats_room(&self, room_jid: impl ::std::convert::Into<::std::string::String>, body: ::models::RoomUpdateRequest) -> PatchChatsRoom {
         PatchChatsRoom::new(self.executor.clone(), room_jid.into(), body)
     }
@@ -186,6 +207,7 @@ impl ChatApi {
     #[doc = " - `room_jid`: roomId"]
     #[doc = " - `message_id`: messageId"]
     #[doc = " - `body`: messageBody"]
+    #[inline]
     pub fn patch_chats_room_message(&self, room_jid: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SendMessageBody) -> PatchChatsRoomMessage {
         PatchChatsRoomMessage::new(self.executor.clone(), room_jid.into(), message_id.into(), body)
     }
@@ -194,6 +216,7 @@ impl ChatApi {
     #[doc = " `PATCH /api/v2/chats/settings` (patchChatsSettings): see [`PatchChatsSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Chat"]
+    #[inline]
     pub fn patch_chats_settings(&self, body: ::models::ChatSettings) -> PatchChatsSettings {
         PatchChatsSettings::new(self.executor.clone(), body)
     }
@@ -204,6 +227,7 @@ impl ChatApi {
     #[doc = " - `user_id`: userId"]
     #[doc = " - `message_id`: messageId"]
     #[doc = " - `body`: message body"]
+    #[inline]
     pub fn patch_chats_user_message(&self, user_id: impl ::std::convert::Into<::std::string::String>, message_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SendMessageBody) -> PatchChatsUserMessage {
         PatchChatsUserMessage::new(self.executor.clone(), user_id.into(), message_id.into(), body)
     }
@@ -212,12 +236,14 @@ impl ChatApi {
     #[doc = " `PATCH /api/v2/chats/users/{userId}/settings` (patchChatsUserSettings): see [`PatchChatsUserSettings`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn patch_chats_user_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ChatUserSettings) -> PatchChatsUserSettings {
         PatchChatsUserSettings::new(self.executor.clone(), user_id.into(), body)
     }
     #[doc = " Update a user's chat settings"]
     #[doc = ""]
     #[doc = " `PATCH /api/v2/chats/users/me/settings` (patchChatsUsersMeSettings): see [`PatchChatsUsersMeSettings`]."]
+    #[inline]
     pub fn patch_chats_users_me_settings(&self, body: ::models::UserSettingsForChat) -> PatchChatsUsersMeSettings {
         PatchChatsUsersMeSettings::new(self.executor.clone(), body)
     }
@@ -227,6 +253,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `room_jid`: roomId"]
     #[doc = " - `body`: messageBody"]
+    #[inline]
     pub fn post_chats_room_messages(&self, room_jid: impl ::std::convert::Into<::std::string::String>, body: ::models::SendMessageBody) -> PostChatsRoomMessages {
         PostChatsRoomMessages::new(self.executor.clone(), room_jid.into(), body)
     }
@@ -236,6 +263,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `room_jid`: roomJid"]
     #[doc = " - `body`: Pinned Message Ids"]
+    #[inline]
     pub fn post_chats_room_messages_pins(&self, room_jid: impl ::std::convert::Into<::std::string::String>, body: ::models::PinnedMessageRequest) -> PostChatsRoomMessagesPins {
         PostChatsRoomMessagesPins::new(self.executor.clone(), room_jid.into(), body)
     }
@@ -245,6 +273,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `room_jid`: roomJid"]
     #[doc = " - `user_id`: userId"]
+    #[inline]
     pub fn post_chats_room_participant(&self, room_jid: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>) -> PostChatsRoomParticipant {
         PostChatsRoomParticipant::new(self.executor.clone(), room_jid.into(), user_id.into())
     }
@@ -253,6 +282,7 @@ impl ChatApi {
     #[doc = " `POST /api/v2/chats/rooms` (postChatsRooms): see [`PostChatsRooms`]."]
     #[doc = ""]
     #[doc = " - `body`: Room properties"]
+    #[inline]
     pub fn post_chats_rooms(&self, body: ::models::CreateRoomRequest) -> PostChatsRooms {
         PostChatsRooms::new(self.executor.clone(), body)
     }
@@ -262,6 +292,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `user_id`: userId"]
     #[doc = " - `body`: message body"]
+    #[inline]
     pub fn post_chats_user_messages(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SendMessageBody) -> PostChatsUserMessages {
         PostChatsUserMessages::new(self.executor.clone(), user_id.into(), body)
     }
@@ -271,12 +302,14 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `user_id`: userId"]
     #[doc = " - `body`: Pinned Message Ids"]
+    #[inline]
     pub fn post_chats_user_messages_pins(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PinnedMessageRequest) -> PostChatsUserMessagesPins {
         PostChatsUserMessagesPins::new(self.executor.clone(), user_id.into(), body)
     }
     #[doc = " Create a user's chat settings"]
     #[doc = ""]
     #[doc = " `POST /api/v2/chats/users/me/settings` (postChatsUsersMeSettings): see [`PostChatsUsersMeSettings`]."]
+    #[inline]
     pub fn post_chats_users_me_settings(&self, body: ::models::UserChatSettingsPost) -> PostChatsUsersMeSettings {
         PostChatsUsersMeSettings::new(self.executor.clone(), body)
     }
@@ -286,6 +319,7 @@ impl ChatApi {
     #[doc = ""]
     #[doc = " - `message_id`: messageId"]
     #[doc = " - `body`: reactionUpdate"]
+    #[inline]
     pub fn put_chats_message_reactions(&self, message_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ChatReactionUpdate) -> PutChatsMessageReactions {
         PutChatsMessageReactions::new(self.executor.clone(), message_id.into(), body)
     }
@@ -294,6 +328,7 @@ impl ChatApi {
     #[doc = " `PUT /api/v2/chats/settings` (putChatsSettings): see [`PutChatsSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Chat"]
+    #[inline]
     pub fn put_chats_settings(&self, body: ::models::ChatSettings) -> PutChatsSettings {
         PutChatsSettings::new(self.executor.clone(), body)
     }
@@ -317,41 +352,49 @@ pub struct DeleteChatsRoomMessage {
     message_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteChatsRoomMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteChatsRoomMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteChatsRoomMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteChatsRoomMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteChatsRoomMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, message_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomMessage", "roomJid", &self.room_jid)?;
         ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomMessage", "messageId", &self.message_id)?;
@@ -360,11 +403,13 @@ impl DeleteChatsRoomMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -388,41 +433,49 @@ pub struct DeleteChatsRoomMessagesPin {
     pinned_message_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteChatsRoomMessagesPin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteChatsRoomMessagesPin").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteChatsRoomMessagesPin {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteChatsRoomMessagesPin {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteChatsRoomMessagesPin {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, pinned_message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, pinned_message_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomMessagesPin", "roomJid", &self.room_jid)?;
         ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomMessagesPin", "pinnedMessageId", &self.pinned_message_id)?;
@@ -431,11 +484,13 @@ impl DeleteChatsRoomMessagesPin {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -459,41 +514,49 @@ pub struct DeleteChatsRoomParticipant {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteChatsRoomParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteChatsRoomParticipant").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteChatsRoomParticipant {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteChatsRoomParticipant {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteChatsRoomParticipant {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomParticipant", "roomJid", &self.room_jid)?;
         ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomParticipant", "userId", &self.user_id)?;
@@ -502,11 +565,13 @@ impl DeleteChatsRoomParticipant {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -530,41 +595,49 @@ pub struct DeleteChatsUserMessage {
     message_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteChatsUserMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteChatsUserMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteChatsUserMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteChatsUserMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteChatsUserMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, message_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteChatsUserMessage", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteChatsUserMessage", "messageId", &self.message_id)?;
@@ -573,11 +646,13 @@ impl DeleteChatsUserMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -601,41 +676,49 @@ pub struct DeleteChatsUserMessagesPin {
     pinned_message_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteChatsUserMessagesPin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteChatsUserMessagesPin").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteChatsUserMessagesPin {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteChatsUserMessagesPin {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteChatsUserMessagesPin {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, pinned_message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, pinned_message_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteChatsUserMessagesPin", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteChatsUserMessagesPin", "pinnedMessageId", &self.pinned_message_id)?;
@@ -644,11 +727,13 @@ impl DeleteChatsUserMessagesPin {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -670,52 +755,62 @@ pub struct DeleteChatsUsersMeSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteChatsUsersMeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteChatsUsersMeSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteChatsUsersMeSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteChatsUsersMeSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteChatsUsersMeSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CHATS_USERS_ME_SETTINGS, ::std::string::String::from("/api/v2/chats/users/me/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -738,41 +833,49 @@ pub struct GetChatsMessage {
     message_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetChatsMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_MESSAGE, ::std::format!("/api/v2/chats/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
@@ -780,11 +883,13 @@ impl GetChatsMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatMessageResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatMessageResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -807,41 +912,49 @@ pub struct GetChatsRoom {
     room_jid: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetChatsRoom {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsRoom").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsRoom {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsRoom {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsRoom {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsRoom", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_ROOM, ::std::format!("/api/v2/chats/rooms/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
@@ -849,11 +962,13 @@ impl GetChatsRoom {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Room, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Room, crate::JsonModel> {
         self.send().with_response()
     }
@@ -877,41 +992,49 @@ pub struct GetChatsRoomMessage {
     message_ids: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetChatsRoomMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsRoomMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsRoomMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsRoomMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsRoomMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, message_ids: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, message_ids }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsRoomMessage", "roomJid", &self.room_jid)?;
         ::genesys_cloud_core::encode::check_path_param("getChatsRoomMessage", "messageIds", &self.message_ids)?;
@@ -920,11 +1043,13 @@ impl GetChatsRoomMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatMessageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatMessageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -951,43 +1076,51 @@ pub struct GetChatsRoomMessages {
     exclude_metadata: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetChatsRoomMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsRoomMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsRoomMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsRoomMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsRoomMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, limit: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, exclude_metadata: ::std::option::Option::None }
     }
     #[doc = " The maximum number of messages to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
+    #[inline]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
@@ -995,6 +1128,7 @@ impl GetChatsRoomMessages {
     #[doc = " The cutoff date for messages to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -1002,6 +1136,7 @@ impl GetChatsRoomMessages {
     #[doc = " The beginning date for messages to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1009,11 +1144,13 @@ impl GetChatsRoomMessages {
     #[doc = " Whether to exclude metadata for messages"]
     #[doc = ""]
     #[doc = " Query parameter `excludeMetadata`: boolean."]
+    #[inline]
     pub fn exclude_metadata(mut self, value: bool) -> Self {
         self.exclude_metadata = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsRoomMessages", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_ROOM_MESSAGES, ::std::format!("/api/v2/chats/rooms/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
@@ -1033,11 +1170,13 @@ impl GetChatsRoomMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatMessageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatMessageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1061,41 +1200,49 @@ pub struct GetChatsRoomParticipant {
     participant_jid: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetChatsRoomParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsRoomParticipant").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsRoomParticipant {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsRoomParticipant {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsRoomParticipant {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, participant_jid: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, participant_jid }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsRoomParticipant", "roomJid", &self.room_jid)?;
         ::genesys_cloud_core::encode::check_path_param("getChatsRoomParticipant", "participantJid", &self.participant_jid)?;
@@ -1104,11 +1251,13 @@ impl GetChatsRoomParticipant {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoomParticipant, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoomParticipant, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1132,48 +1281,57 @@ pub struct GetChatsRoomParticipants {
     notify: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetChatsRoomParticipants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsRoomParticipants").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsRoomParticipants {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsRoomParticipants {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsRoomParticipants {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, notify: ::std::option::Option::None }
     }
     #[doc = " Whether to get users to notify"]
     #[doc = ""]
     #[doc = " Query parameter `notify`: boolean."]
+    #[inline]
     pub fn notify(mut self, value: bool) -> Self {
         self.notify = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsRoomParticipants", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_ROOM_PARTICIPANTS, ::std::format!("/api/v2/chats/rooms/{}/participants", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
@@ -1184,11 +1342,13 @@ impl GetChatsRoomParticipants {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoomParticipantsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoomParticipantsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1210,52 +1370,62 @@ pub struct GetChatsSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetChatsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_SETTINGS, ::std::string::String::from("/api/v2/chats/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1282,43 +1452,51 @@ pub struct GetChatsThreadMessages {
     exclude_metadata: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetChatsThreadMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsThreadMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsThreadMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsThreadMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsThreadMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, thread_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), thread_id, limit: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, exclude_metadata: ::std::option::Option::None }
     }
     #[doc = " The maximum number of messages to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
+    #[inline]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
@@ -1326,6 +1504,7 @@ impl GetChatsThreadMessages {
     #[doc = " The cutoff date for messages to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -1333,6 +1512,7 @@ impl GetChatsThreadMessages {
     #[doc = " The beginning date for messages to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1340,11 +1520,13 @@ impl GetChatsThreadMessages {
     #[doc = " Whether to exclude metadata for messages"]
     #[doc = ""]
     #[doc = " Query parameter `excludeMetadata`: boolean."]
+    #[inline]
     pub fn exclude_metadata(mut self, value: bool) -> Self {
         self.exclude_metadata = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsThreadMessages", "threadId", &self.thread_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_THREAD_MESSAGES, ::std::format!("/api/v2/chats/threads/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.thread_id)));
@@ -1364,11 +1546,13 @@ impl GetChatsThreadMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatMessageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatMessageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1391,41 +1575,49 @@ pub struct GetChatsUser {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetChatsUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_USER, ::std::format!("/api/v2/chats/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1433,11 +1625,13 @@ impl GetChatsUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OneOnOne, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OneOnOne, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1461,41 +1655,49 @@ pub struct GetChatsUserMessage {
     message_ids: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetChatsUserMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsUserMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsUserMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsUserMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsUserMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, message_ids: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, message_ids }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsUserMessage", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("getChatsUserMessage", "messageIds", &self.message_ids)?;
@@ -1504,11 +1706,13 @@ impl GetChatsUserMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatMessageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatMessageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1535,43 +1739,51 @@ pub struct GetChatsUserMessages {
     exclude_metadata: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetChatsUserMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsUserMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsUserMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsUserMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsUserMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, limit: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, exclude_metadata: ::std::option::Option::None }
     }
     #[doc = " The maximum number of messages to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
+    #[inline]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
@@ -1579,6 +1791,7 @@ impl GetChatsUserMessages {
     #[doc = " The cutoff date for messages to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -1586,6 +1799,7 @@ impl GetChatsUserMessages {
     #[doc = " The beginning date for messages to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1593,11 +1807,13 @@ impl GetChatsUserMessages {
     #[doc = " Whether to exclude metadata for messages"]
     #[doc = ""]
     #[doc = " Query parameter `excludeMetadata`: boolean."]
+    #[inline]
     pub fn exclude_metadata(mut self, value: bool) -> Self {
         self.exclude_metadata = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsUserMessages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_USER_MESSAGES, ::std::format!("/api/v2/chats/users/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1617,11 +1833,13 @@ impl GetChatsUserMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatMessageResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatMessageResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1644,41 +1862,49 @@ pub struct GetChatsUserSettings {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetChatsUserSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsUserSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsUserSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsUserSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsUserSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getChatsUserSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_USER_SETTINGS, ::std::format!("/api/v2/chats/users/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1686,11 +1912,13 @@ impl GetChatsUserSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatUserSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatUserSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1712,52 +1940,62 @@ pub struct GetChatsUsersMeSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetChatsUsersMeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetChatsUsersMeSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetChatsUsersMeSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetChatsUsersMeSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetChatsUsersMeSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_USERS_ME_SETTINGS, ::std::string::String::from("/api/v2/chats/users/me/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserSettingsForChat, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserSettingsForChat, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1781,41 +2019,49 @@ pub struct PatchChatsRoom {
     body: ::models::RoomUpdateRequest,
 }
 impl ::std::fmt::Debug for PatchChatsRoom {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchChatsRoom").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchChatsRoom {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchChatsRoom {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchChatsRoom {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, body: ::models::RoomUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchChatsRoom", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CHATS_ROOM, ::std::format!("/api/v2/chats/rooms/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
@@ -1824,11 +2070,13 @@ impl PatchChatsRoom {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1853,41 +2101,49 @@ pub struct PatchChatsRoomMessage {
     body: ::models::SendMessageBody,
 }
 impl ::std::fmt::Debug for PatchChatsRoomMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchChatsRoomMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchChatsRoomMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchChatsRoomMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchChatsRoomMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, message_id: ::std::string::String, body: ::models::SendMessageBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, message_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchChatsRoomMessage", "roomJid", &self.room_jid)?;
         ::genesys_cloud_core::encode::check_path_param("patchChatsRoomMessage", "messageId", &self.message_id)?;
@@ -1897,11 +2153,13 @@ impl PatchChatsRoomMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatSendMessageResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatSendMessageResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1924,41 +2182,49 @@ pub struct PatchChatsSettings {
     body: ::models::ChatSettings,
 }
 impl ::std::fmt::Debug for PatchChatsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchChatsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchChatsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchChatsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchChatsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ChatSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CHATS_SETTINGS, ::std::string::String::from("/api/v2/chats/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchChatsSettings"))?;
@@ -1966,11 +2232,13 @@ impl PatchChatsSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1995,41 +2263,49 @@ pub struct PatchChatsUserMessage {
     body: ::models::SendMessageBody,
 }
 impl ::std::fmt::Debug for PatchChatsUserMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchChatsUserMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchChatsUserMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchChatsUserMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchChatsUserMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, message_id: ::std::string::String, body: ::models::SendMessageBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, message_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchChatsUserMessage", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchChatsUserMessage", "messageId", &self.message_id)?;
@@ -2039,11 +2315,13 @@ impl PatchChatsUserMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatSendMessageResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatSendMessageResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2067,41 +2345,49 @@ pub struct PatchChatsUserSettings {
     body: ::models::ChatUserSettings,
 }
 impl ::std::fmt::Debug for PatchChatsUserSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchChatsUserSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchChatsUserSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchChatsUserSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchChatsUserSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ChatUserSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchChatsUserSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CHATS_USER_SETTINGS, ::std::format!("/api/v2/chats/users/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2110,11 +2396,13 @@ impl PatchChatsUserSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatUserSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatUserSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2137,41 +2425,49 @@ pub struct PatchChatsUsersMeSettings {
     body: ::models::UserSettingsForChat,
 }
 impl ::std::fmt::Debug for PatchChatsUsersMeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchChatsUsersMeSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchChatsUsersMeSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchChatsUsersMeSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchChatsUsersMeSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSettingsForChat) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CHATS_USERS_ME_SETTINGS, ::std::string::String::from("/api/v2/chats/users/me/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchChatsUsersMeSettings"))?;
@@ -2179,11 +2475,13 @@ impl PatchChatsUsersMeSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserSettingsForChat, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserSettingsForChat, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2207,41 +2505,49 @@ pub struct PostChatsRoomMessages {
     body: ::models::SendMessageBody,
 }
 impl ::std::fmt::Debug for PostChatsRoomMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostChatsRoomMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostChatsRoomMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostChatsRoomMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostChatsRoomMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, body: ::models::SendMessageBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postChatsRoomMessages", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_ROOM_MESSAGES, ::std::format!("/api/v2/chats/rooms/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
@@ -2250,11 +2556,13 @@ impl PostChatsRoomMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatSendMessageResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatSendMessageResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2278,41 +2586,49 @@ pub struct PostChatsRoomMessagesPins {
     body: ::models::PinnedMessageRequest,
 }
 impl ::std::fmt::Debug for PostChatsRoomMessagesPins {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostChatsRoomMessagesPins").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostChatsRoomMessagesPins {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostChatsRoomMessagesPins {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostChatsRoomMessagesPins {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, body: ::models::PinnedMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postChatsRoomMessagesPins", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_ROOM_MESSAGES_PINS, ::std::format!("/api/v2/chats/rooms/{}/messages/pins", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
@@ -2321,11 +2637,13 @@ impl PostChatsRoomMessagesPins {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2349,41 +2667,49 @@ pub struct PostChatsRoomParticipant {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostChatsRoomParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostChatsRoomParticipant").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostChatsRoomParticipant {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostChatsRoomParticipant {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostChatsRoomParticipant {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, room_jid: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), room_jid, user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postChatsRoomParticipant", "roomJid", &self.room_jid)?;
         ::genesys_cloud_core::encode::check_path_param("postChatsRoomParticipant", "userId", &self.user_id)?;
@@ -2392,11 +2718,13 @@ impl PostChatsRoomParticipant {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2419,41 +2747,49 @@ pub struct PostChatsRooms {
     body: ::models::CreateRoomRequest,
 }
 impl ::std::fmt::Debug for PostChatsRooms {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostChatsRooms").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostChatsRooms {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostChatsRooms {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostChatsRooms {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateRoomRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_ROOMS, ::std::string::String::from("/api/v2/chats/rooms"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postChatsRooms"))?;
@@ -2461,11 +2797,13 @@ impl PostChatsRooms {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CreateRoomResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CreateRoomResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2489,41 +2827,49 @@ pub struct PostChatsUserMessages {
     body: ::models::SendMessageBody,
 }
 impl ::std::fmt::Debug for PostChatsUserMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostChatsUserMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostChatsUserMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostChatsUserMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostChatsUserMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::SendMessageBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postChatsUserMessages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_USER_MESSAGES, ::std::format!("/api/v2/chats/users/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2532,11 +2878,13 @@ impl PostChatsUserMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatSendMessageResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatSendMessageResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2560,41 +2908,49 @@ pub struct PostChatsUserMessagesPins {
     body: ::models::PinnedMessageRequest,
 }
 impl ::std::fmt::Debug for PostChatsUserMessagesPins {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostChatsUserMessagesPins").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostChatsUserMessagesPins {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostChatsUserMessagesPins {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostChatsUserMessagesPins {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::PinnedMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postChatsUserMessagesPins", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_USER_MESSAGES_PINS, ::std::format!("/api/v2/chats/users/{}/messages/pins", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2603,11 +2959,13 @@ impl PostChatsUserMessagesPins {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2630,41 +2988,49 @@ pub struct PostChatsUsersMeSettings {
     body: ::models::UserChatSettingsPost,
 }
 impl ::std::fmt::Debug for PostChatsUsersMeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostChatsUsersMeSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostChatsUsersMeSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostChatsUsersMeSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostChatsUsersMeSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserChatSettingsPost) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_USERS_ME_SETTINGS, ::std::string::String::from("/api/v2/chats/users/me/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postChatsUsersMeSettings"))?;
@@ -2672,11 +3038,13 @@ impl PostChatsUsersMeSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2700,41 +3068,49 @@ pub struct PutChatsMessageReactions {
     body: ::models::ChatReactionUpdate,
 }
 impl ::std::fmt::Debug for PutChatsMessageReactions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutChatsMessageReactions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutChatsMessageReactions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutChatsMessageReactions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutChatsMessageReactions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String, body: ::models::ChatReactionUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putChatsMessageReactions", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CHATS_MESSAGE_REACTIONS, ::std::format!("/api/v2/chats/messages/{}/reactions", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
@@ -2743,11 +3119,13 @@ impl PutChatsMessageReactions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2770,41 +3148,49 @@ pub struct PutChatsSettings {
     body: ::models::ChatSettings,
 }
 impl ::std::fmt::Debug for PutChatsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutChatsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutChatsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutChatsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutChatsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ChatSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CHATS_SETTINGS, ::std::string::String::from("/api/v2/chats/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putChatsSettings"))?;
@@ -2812,11 +3198,13 @@ impl PutChatsSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatSettings, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for CoachingApi {
 }
 impl CoachingApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl CoachingApi {
     #[doc = " `DELETE /api/v2/coaching/appointments/{appointmentId}` (deleteCoachingAppointment): see [`DeleteCoachingAppointment`]."]
     #[doc = ""]
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[inline]
     pub fn delete_coaching_appointment(&self, appointment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCoachingAppointment {
         DeleteCoachingAppointment::new(self.executor.clone(), appointment_id.into())
     }
@@ -30,6 +32,7 @@ impl CoachingApi {
     #[doc = ""]
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     #[doc = " - `annotation_id`: The ID of the annotation."]
+    #[inline]
     pub fn delete_coaching_appointment_annotation(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteCoachingAppointmentAnnotation {
         DeleteCoachingAppointmentAnnotation::new(self.executor.clone(), appointment_id.into(), annotation_id.into())
     }
@@ -38,6 +41,7 @@ impl CoachingApi {
     #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}` (getCoachingAppointment): see [`GetCoachingAppointment`]."]
     #[doc = ""]
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[inline]
     pub fn get_coaching_appointment(&self, appointment_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingAppointment {
         GetCoachingAppointment::new(self.executor.clone(), appointment_id.into())
     }
@@ -47,6 +51,7 @@ impl CoachingApi {
     #[doc = ""]
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     #[doc = " - `annotation_id`: The ID of the annotation."]
+    #[inline]
     pub fn get_coaching_appointment_annotation(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingAppointmentAnnotation {
         GetCoachingAppointmentAnnotation::new(self.executor.clone(), appointment_id.into(), annotation_id.into())
     }
@@ -55,6 +60,7 @@ impl CoachingApi {
     #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/annotations` (getCoachingAppointmentAnnotations): see [`GetCoachingAppointmentAnnotations`]."]
     #[doc = ""]
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[inline]
     pub fn get_coaching_appointment_annotations(&self, appointment_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingAppointmentAnnotations {
         GetCoachingAppointmentAnnotations::new(self.executor.clone(), appointment_id.into())
     }
@@ -63,18 +69,21 @@ impl CoachingApi {
     #[doc = " `GET /api/v2/coaching/appointments/{appointmentId}/statuses` (getCoachingAppointmentStatuses): see [`GetCoachingAppointmentStatuses`]."]
     #[doc = ""]
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[inline]
     pub fn get_coaching_appointment_statuses(&self, appointment_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingAppointmentStatuses {
         GetCoachingAppointmentStatuses::new(self.executor.clone(), appointment_id.into())
     }
     #[doc = " Get appointments for users and optional date range"]
     #[doc = ""]
     #[doc = " `GET /api/v2/coaching/appointments` (getCoachingAppointments): see [`GetCoachingAppointments`]."]
+    #[inline]
     pub fn get_coaching_appointments(&self) -> GetCoachingAppointments {
         GetCoachingAppointments::new(self.executor.clone())
     }
     #[doc = " Get my appointments for a given date range"]
     #[doc = ""]
     #[doc = " `GET /api/v2/coaching/appointments/me` (getCoachingAppointmentsMe): see [`GetCoachingAppointmentsMe`]."]
+    #[inline]
     pub fn get_coaching_appointments_me(&self) -> GetCoachingAppointmentsMe {
         GetCoachingAppointmentsMe::new(self.executor.clone())
     }
@@ -83,12 +92,14 @@ impl CoachingApi {
     #[doc = " `GET /api/v2/coaching/notifications/{notificationId}` (getCoachingNotification): see [`GetCoachingNotification`]."]
     #[doc = ""]
     #[doc = " - `notification_id`: The ID of the notification."]
+    #[inline]
     pub fn get_coaching_notification(&self, notification_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingNotification {
         GetCoachingNotification::new(self.executor.clone(), notification_id.into())
     }
     #[doc = " Retrieve the list of your notifications."]
     #[doc = ""]
     #[doc = " `GET /api/v2/coaching/notifications` (getCoachingNotifications): see [`GetCoachingNotifications`]."]
+    #[inline]
     pub fn get_coaching_notifications(&self) -> GetCoachingNotifications {
         GetCoachingNotifications::new(self.executor.clone())
     }
@@ -97,6 +108,7 @@ impl CoachingApi {
     #[doc = " `GET /api/v2/coaching/scheduleslots/jobs/{jobId}` (getCoachingScheduleslotsJob): see [`GetCoachingScheduleslotsJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: The ID of job"]
+    #[inline]
     pub fn get_coaching_scheduleslots_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetCoachingScheduleslotsJob {
         GetCoachingScheduleslotsJob::new(self.executor.clone(), job_id.into())
     }
@@ -106,6 +118,7 @@ impl CoachingApi {
     #[doc = ""]
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     #[doc = " - `body`: The new version of the appointment"]
+    #[inline]
     pub fn patch_coaching_appointment(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateCoachingAppointmentRequest) -> PatchCoachingAppointment {
         PatchCoachingAppointment::new(self.executor.clone(), appointment_id.into(), body)
     }
@@ -116,6 +129,7 @@ impl CoachingApi {
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     #[doc = " - `annotation_id`: The ID of the annotation."]
     #[doc = " - `body`: The new version of the annotation"]
+    #[inline]
     pub fn patch_coaching_appointment_annotation(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CoachingAnnotation) -> PatchCoachingAppointmentAnnotation {
         PatchCoachingAppointmentAnnotation::new(self.executor.clone(), appointment_id.into(), annotation_id.into(), body)
     }
@@ -125,6 +139,7 @@ impl CoachingApi {
     #[doc = ""]
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     #[doc = " - `body`: Updated status of the coaching appointment"]
+    #[inline]
     pub fn patch_coaching_appointment_status(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CoachingAppointmentStatusRequest) -> PatchCoachingAppointmentStatus {
         PatchCoachingAppointmentStatus::new(self.executor.clone(), appointment_id.into(), body)
     }
@@ -134,6 +149,7 @@ impl CoachingApi {
     #[doc = ""]
     #[doc = " - `notification_id`: The ID of the notification."]
     #[doc = " - `body`: Change the read state of a notification"]
+    #[inline]
     pub fn patch_coaching_notification(&self, notification_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CoachingNotification) -> PatchCoachingNotification {
         PatchCoachingNotification::new(self.executor.clone(), notification_id.into(), body)
     }
@@ -143,6 +159,7 @@ impl CoachingApi {
     #[doc = ""]
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
     #[doc = " - `body`: The annotation to add"]
+    #[inline]
     pub fn post_coaching_appointment_annotations(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CoachingAnnotationCreateRequest) -> PostCoachingAppointmentAnnotations {
         PostCoachingAppointmentAnnotations::new(self.executor.clone(), appointment_id.into(), body)
     }
@@ -151,6 +168,7 @@ impl CoachingApi {
     #[doc = " `POST /api/v2/coaching/appointments/{appointmentId}/conversations` (postCoachingAppointmentConversations): see [`PostCoachingAppointmentConversations`]."]
     #[doc = ""]
     #[doc = " - `appointment_id`: The ID of the coaching appointment."]
+    #[inline]
     pub fn post_coaching_appointment_conversations(&self, appointment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AddConversationRequest) -> PostCoachingAppointmentConversations {
         PostCoachingAppointmentConversations::new(self.executor.clone(), appointment_id.into(), body)
     }
@@ -159,6 +177,7 @@ impl CoachingApi {
     #[doc = " `POST /api/v2/coaching/appointments` (postCoachingAppointments): see [`PostCoachingAppointments`]."]
     #[doc = ""]
     #[doc = " - `body`: The appointment to add"]
+    #[inline]
     pub fn post_coaching_appointments(&self, body: ::models::CreateCoachingAppointmentRequest) -> PostCoachingAppointments {
         PostCoachingAppointments::new(self.executor.clone(), body)
     }
@@ -167,6 +186,7 @@ impl CoachingApi {
     #[doc = " `POST /api/v2/coaching/appointments/aggregates/query` (postCoachingAppointmentsAggregatesQuery): see [`PostCoachingAppointmentsAggregatesQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: Aggregate Request"]
+    #[inline]
     pub fn post_coaching_appointments_aggregates_query(&self, body: ::models::CoachingAppointmentAggregateRequest) -> PostCoachingAppointmentsAggregatesQuery {
         PostCoachingAppointmentsAggregatesQuery::new(self.executor.clone(), body)
     }
@@ -175,6 +195,7 @@ impl CoachingApi {
     #[doc = " `POST /api/v2/coaching/scheduleslots/jobs` (postCoachingScheduleslotsJobs): see [`PostCoachingScheduleslotsJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: The slots search request"]
+    #[inline]
     pub fn post_coaching_scheduleslots_jobs(&self, body: ::models::CoachingScheduleSlotsJobRequest) -> PostCoachingScheduleslotsJobs {
         PostCoachingScheduleslotsJobs::new(self.executor.clone(), body)
     }
@@ -183,6 +204,7 @@ impl CoachingApi {
     #[doc = " `POST /api/v2/coaching/scheduleslots/query` (postCoachingScheduleslotsQuery): see [`PostCoachingScheduleslotsQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: The slot search request"]
+    #[inline]
     pub fn post_coaching_scheduleslots_query(&self, body: ::models::CoachingSlotsRequest) -> PostCoachingScheduleslotsQuery {
         PostCoachingScheduleslotsQuery::new(self.executor.clone(), body)
     }
@@ -207,41 +229,49 @@ pub struct DeleteCoachingAppointment {
     appointment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteCoachingAppointment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteCoachingAppointment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteCoachingAppointment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteCoachingAppointment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteCoachingAppointment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteCoachingAppointment", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_COACHING_APPOINTMENT, ::std::format!("/api/v2/coaching/appointments/{}", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
@@ -249,11 +279,13 @@ impl DeleteCoachingAppointment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAppointmentReference, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAppointmentReference, crate::JsonModel> {
         self.send().with_response()
     }
@@ -279,41 +311,49 @@ pub struct DeleteCoachingAppointmentAnnotation {
     annotation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteCoachingAppointmentAnnotation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteCoachingAppointmentAnnotation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteCoachingAppointmentAnnotation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteCoachingAppointmentAnnotation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteCoachingAppointmentAnnotation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, annotation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteCoachingAppointmentAnnotation", "appointmentId", &self.appointment_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteCoachingAppointmentAnnotation", "annotationId", &self.annotation_id)?;
@@ -322,11 +362,13 @@ impl DeleteCoachingAppointmentAnnotation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -351,41 +393,49 @@ pub struct GetCoachingAppointment {
     appointment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCoachingAppointment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCoachingAppointment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCoachingAppointment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCoachingAppointment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCoachingAppointment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCoachingAppointment", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_APPOINTMENT, ::std::format!("/api/v2/coaching/appointments/{}", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
@@ -393,11 +443,13 @@ impl GetCoachingAppointment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAppointmentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAppointmentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -423,41 +475,49 @@ pub struct GetCoachingAppointmentAnnotation {
     annotation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCoachingAppointmentAnnotation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCoachingAppointmentAnnotation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCoachingAppointmentAnnotation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCoachingAppointmentAnnotation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCoachingAppointmentAnnotation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, annotation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCoachingAppointmentAnnotation", "appointmentId", &self.appointment_id)?;
         ::genesys_cloud_core::encode::check_path_param("getCoachingAppointmentAnnotation", "annotationId", &self.annotation_id)?;
@@ -466,11 +526,13 @@ impl GetCoachingAppointmentAnnotation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAnnotation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAnnotation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -499,43 +561,51 @@ pub struct GetCoachingAppointmentAnnotations {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetCoachingAppointmentAnnotations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCoachingAppointmentAnnotations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCoachingAppointmentAnnotations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCoachingAppointmentAnnotations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCoachingAppointmentAnnotations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -543,11 +613,13 @@ impl GetCoachingAppointmentAnnotations {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCoachingAppointmentAnnotations", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_APPOINTMENT_ANNOTATIONS, ::std::format!("/api/v2/coaching/appointments/{}/annotations", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
@@ -561,15 +633,18 @@ impl GetCoachingAppointmentAnnotations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAnnotationList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAnnotationList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CoachingAnnotationList, ::models::CoachingAnnotation> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -606,43 +681,51 @@ pub struct GetCoachingAppointmentStatuses {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetCoachingAppointmentStatuses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCoachingAppointmentStatuses").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCoachingAppointmentStatuses {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCoachingAppointmentStatuses {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCoachingAppointmentStatuses {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -650,11 +733,13 @@ impl GetCoachingAppointmentStatuses {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCoachingAppointmentStatuses", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_APPOINTMENT_STATUSES, ::std::format!("/api/v2/coaching/appointments/{}/statuses", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
@@ -668,15 +753,18 @@ impl GetCoachingAppointmentStatuses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAppointmentStatusResponseList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAppointmentStatusResponseList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CoachingAppointmentStatusResponseList, ::models::CoachingAppointmentStatusResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -719,43 +807,51 @@ pub struct GetCoachingAppointments {
     interval_condition: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetCoachingAppointments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCoachingAppointments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCoachingAppointments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCoachingAppointments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCoachingAppointments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_ids: ::std::option::Option::None, interval: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, statuses: ::std::option::Option::None, facilitator_ids: ::std::option::Option::None, sort_order: ::std::option::Option::None, relationships: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, interval_condition: ::std::option::Option::None }
     }
     #[doc = " The user IDs for which to retrieve appointments"]
     #[doc = ""]
     #[doc = " Query parameter `userIds`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn user_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -763,6 +859,7 @@ impl GetCoachingAppointments {
     #[doc = " Interval to filter data by. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -770,6 +867,7 @@ impl GetCoachingAppointments {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -777,6 +875,7 @@ impl GetCoachingAppointments {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -784,6 +883,7 @@ impl GetCoachingAppointments {
     #[doc = " Appointment Statuses to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `statuses`: array of string (multi)."]
+    #[inline]
     pub fn statuses(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -791,6 +891,7 @@ impl GetCoachingAppointments {
     #[doc = " The facilitator IDs for which to retrieve appointments"]
     #[doc = ""]
     #[doc = " Query parameter `facilitatorIds`: array of string (multi)."]
+    #[inline]
     pub fn facilitator_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.facilitator_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -798,6 +899,7 @@ impl GetCoachingAppointments {
     #[doc = " Sort (by due date) either Asc or Desc"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -805,6 +907,7 @@ impl GetCoachingAppointments {
     #[doc = " Relationships to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `relationships`: array of string (multi)."]
+    #[inline]
     pub fn relationships(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.relationships = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -812,6 +915,7 @@ impl GetCoachingAppointments {
     #[doc = " Appointment completion start and end to filter by. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
+    #[inline]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
@@ -819,6 +923,7 @@ impl GetCoachingAppointments {
     #[doc = " Overdue status to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
+    #[inline]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
@@ -826,11 +931,13 @@ impl GetCoachingAppointments {
     #[doc = " Filter condition for interval"]
     #[doc = ""]
     #[doc = " Query parameter `intervalCondition`: string."]
+    #[inline]
     pub fn interval_condition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval_condition = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_APPOINTMENTS, ::std::string::String::from("/api/v2/coaching/appointments"));
         let ::std::option::Option::Some(v) = &self.user_ids else {
@@ -871,15 +978,18 @@ impl GetCoachingAppointments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAppointmentResponseList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAppointmentResponseList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CoachingAppointmentResponseList, ::models::CoachingAppointmentResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -921,43 +1031,51 @@ pub struct GetCoachingAppointmentsMe {
     interval_condition: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetCoachingAppointmentsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCoachingAppointmentsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCoachingAppointmentsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCoachingAppointmentsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCoachingAppointmentsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), interval: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, statuses: ::std::option::Option::None, facilitator_ids: ::std::option::Option::None, sort_order: ::std::option::Option::None, relationships: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, interval_condition: ::std::option::Option::None }
     }
     #[doc = " Interval to filter data by. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -965,6 +1083,7 @@ impl GetCoachingAppointmentsMe {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -972,6 +1091,7 @@ impl GetCoachingAppointmentsMe {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -979,6 +1099,7 @@ impl GetCoachingAppointmentsMe {
     #[doc = " Appointment Statuses to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `statuses`: array of string (multi)."]
+    #[inline]
     pub fn statuses(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -986,6 +1107,7 @@ impl GetCoachingAppointmentsMe {
     #[doc = " The facilitator IDs for which to retrieve appointments"]
     #[doc = ""]
     #[doc = " Query parameter `facilitatorIds`: array of string (multi)."]
+    #[inline]
     pub fn facilitator_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.facilitator_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -993,6 +1115,7 @@ impl GetCoachingAppointmentsMe {
     #[doc = " Sort (by due date) either Asc or Desc"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -1000,6 +1123,7 @@ impl GetCoachingAppointmentsMe {
     #[doc = " Relationships to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `relationships`: array of string (multi)."]
+    #[inline]
     pub fn relationships(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.relationships = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1007,6 +1131,7 @@ impl GetCoachingAppointmentsMe {
     #[doc = " Appointment completion start and end to filter by. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
+    #[inline]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
@@ -1014,6 +1139,7 @@ impl GetCoachingAppointmentsMe {
     #[doc = " Overdue status to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
+    #[inline]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
@@ -1021,11 +1147,13 @@ impl GetCoachingAppointmentsMe {
     #[doc = " Filter condition for interval"]
     #[doc = ""]
     #[doc = " Query parameter `intervalCondition`: string."]
+    #[inline]
     pub fn interval_condition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval_condition = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_APPOINTMENTS_ME, ::std::string::String::from("/api/v2/coaching/appointments/me"));
         if let ::std::option::Option::Some(v) = &self.interval {
@@ -1062,15 +1190,18 @@ impl GetCoachingAppointmentsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAppointmentResponseList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAppointmentResponseList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CoachingAppointmentResponseList, ::models::CoachingAppointmentResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1104,48 +1235,57 @@ pub struct GetCoachingNotification {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetCoachingNotification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCoachingNotification").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCoachingNotification {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCoachingNotification {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCoachingNotification {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, notification_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), notification_id, expand: ::std::option::Option::None }
     }
     #[doc = " Indicates a field in the response which should be expanded."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCoachingNotification", "notificationId", &self.notification_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_NOTIFICATION, ::std::format!("/api/v2/coaching/notifications/{}", ::genesys_cloud_core::encode_path_segment(&self.notification_id)));
@@ -1156,11 +1296,13 @@ impl GetCoachingNotification {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingNotification, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingNotification, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1187,43 +1329,51 @@ pub struct GetCoachingNotifications {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetCoachingNotifications {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCoachingNotifications").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCoachingNotifications {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCoachingNotifications {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCoachingNotifications {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1231,6 +1381,7 @@ impl GetCoachingNotifications {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1238,11 +1389,13 @@ impl GetCoachingNotifications {
     #[doc = " Indicates a field in the response which should be expanded."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_NOTIFICATIONS, ::std::string::String::from("/api/v2/coaching/notifications"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -1258,15 +1411,18 @@ impl GetCoachingNotifications {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingNotificationList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingNotificationList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CoachingNotificationList, ::models::CoachingNotification> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1297,41 +1453,49 @@ pub struct GetCoachingScheduleslotsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetCoachingScheduleslotsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetCoachingScheduleslotsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetCoachingScheduleslotsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetCoachingScheduleslotsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetCoachingScheduleslotsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getCoachingScheduleslotsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_SCHEDULESLOTS_JOB, ::std::format!("/api/v2/coaching/scheduleslots/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1339,11 +1503,13 @@ impl GetCoachingScheduleslotsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingScheduleSlotsJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingScheduleSlotsJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1369,41 +1535,49 @@ pub struct PatchCoachingAppointment {
     body: ::models::UpdateCoachingAppointmentRequest,
 }
 impl ::std::fmt::Debug for PatchCoachingAppointment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCoachingAppointment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCoachingAppointment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCoachingAppointment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCoachingAppointment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::UpdateCoachingAppointmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCoachingAppointment", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_COACHING_APPOINTMENT, ::std::format!("/api/v2/coaching/appointments/{}", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
@@ -1412,11 +1586,13 @@ impl PatchCoachingAppointment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAppointmentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAppointmentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1443,41 +1619,49 @@ pub struct PatchCoachingAppointmentAnnotation {
     body: ::models::CoachingAnnotation,
 }
 impl ::std::fmt::Debug for PatchCoachingAppointmentAnnotation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCoachingAppointmentAnnotation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCoachingAppointmentAnnotation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCoachingAppointmentAnnotation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCoachingAppointmentAnnotation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, annotation_id: ::std::string::String, body: ::models::CoachingAnnotation) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, annotation_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCoachingAppointmentAnnotation", "appointmentId", &self.appointment_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchCoachingAppointmentAnnotation", "annotationId", &self.annotation_id)?;
@@ -1487,11 +1671,13 @@ impl PatchCoachingAppointmentAnnotation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAnnotation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAnnotation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1517,41 +1703,49 @@ pub struct PatchCoachingAppointmentStatus {
     body: ::models::CoachingAppointmentStatusRequest,
 }
 impl ::std::fmt::Debug for PatchCoachingAppointmentStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCoachingAppointmentStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCoachingAppointmentStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCoachingAppointmentStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCoachingAppointmentStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::CoachingAppointmentStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCoachingAppointmentStatus", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_COACHING_APPOINTMENT_STATUS, ::std::format!("/api/v2/coaching/appointments/{}/status", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
@@ -1560,11 +1754,13 @@ impl PatchCoachingAppointmentStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAppointmentStatusResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAppointmentStatusResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1590,41 +1786,49 @@ pub struct PatchCoachingNotification {
     body: ::models::CoachingNotification,
 }
 impl ::std::fmt::Debug for PatchCoachingNotification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchCoachingNotification").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchCoachingNotification {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchCoachingNotification {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchCoachingNotification {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, notification_id: ::std::string::String, body: ::models::CoachingNotification) -> Self {
         Self { executor, options: ::std::default::Default::default(), notification_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchCoachingNotification", "notificationId", &self.notification_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_COACHING_NOTIFICATION, ::std::format!("/api/v2/coaching/notifications/{}", ::genesys_cloud_core::encode_path_segment(&self.notification_id)));
@@ -1633,11 +1837,13 @@ impl PatchCoachingNotification {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingNotification, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingNotification, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1663,41 +1869,49 @@ pub struct PostCoachingAppointmentAnnotations {
     body: ::models::CoachingAnnotationCreateRequest,
 }
 impl ::std::fmt::Debug for PostCoachingAppointmentAnnotations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCoachingAppointmentAnnotations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCoachingAppointmentAnnotations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCoachingAppointmentAnnotations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCoachingAppointmentAnnotations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::CoachingAnnotationCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postCoachingAppointmentAnnotations", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_COACHING_APPOINTMENT_ANNOTATIONS, ::std::format!("/api/v2/coaching/appointments/{}/annotations", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
@@ -1706,11 +1920,13 @@ impl PostCoachingAppointmentAnnotations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAnnotation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAnnotation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1736,41 +1952,49 @@ pub struct PostCoachingAppointmentConversations {
     body: ::models::AddConversationRequest,
 }
 impl ::std::fmt::Debug for PostCoachingAppointmentConversations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCoachingAppointmentConversations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCoachingAppointmentConversations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCoachingAppointmentConversations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCoachingAppointmentConversations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, appointment_id: ::std::string::String, body: ::models::AddConversationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), appointment_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postCoachingAppointmentConversations", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_COACHING_APPOINTMENT_CONVERSATIONS, ::std::format!("/api/v2/coaching/appointments/{}/conversations", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
@@ -1779,11 +2003,13 @@ impl PostCoachingAppointmentConversations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AddConversationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AddConversationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1806,41 +2032,49 @@ pub struct PostCoachingAppointments {
     body: ::models::CreateCoachingAppointmentRequest,
 }
 impl ::std::fmt::Debug for PostCoachingAppointments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCoachingAppointments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCoachingAppointments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCoachingAppointments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCoachingAppointments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateCoachingAppointmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_COACHING_APPOINTMENTS, ::std::string::String::from("/api/v2/coaching/appointments"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCoachingAppointments"))?;
@@ -1848,11 +2082,13 @@ impl PostCoachingAppointments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAppointmentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAppointmentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1875,41 +2111,49 @@ pub struct PostCoachingAppointmentsAggregatesQuery {
     body: ::models::CoachingAppointmentAggregateRequest,
 }
 impl ::std::fmt::Debug for PostCoachingAppointmentsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCoachingAppointmentsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCoachingAppointmentsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCoachingAppointmentsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCoachingAppointmentsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CoachingAppointmentAggregateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_COACHING_APPOINTMENTS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/coaching/appointments/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCoachingAppointmentsAggregatesQuery"))?;
@@ -1917,11 +2161,13 @@ impl PostCoachingAppointmentsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingAppointmentAggregateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingAppointmentAggregateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1944,41 +2190,49 @@ pub struct PostCoachingScheduleslotsJobs {
     body: ::models::CoachingScheduleSlotsJobRequest,
 }
 impl ::std::fmt::Debug for PostCoachingScheduleslotsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCoachingScheduleslotsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCoachingScheduleslotsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCoachingScheduleslotsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCoachingScheduleslotsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CoachingScheduleSlotsJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_COACHING_SCHEDULESLOTS_JOBS, ::std::string::String::from("/api/v2/coaching/scheduleslots/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCoachingScheduleslotsJobs"))?;
@@ -1986,11 +2240,13 @@ impl PostCoachingScheduleslotsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingScheduleSlotsJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingScheduleSlotsJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2013,41 +2269,49 @@ pub struct PostCoachingScheduleslotsQuery {
     body: ::models::CoachingSlotsRequest,
 }
 impl ::std::fmt::Debug for PostCoachingScheduleslotsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostCoachingScheduleslotsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostCoachingScheduleslotsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostCoachingScheduleslotsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostCoachingScheduleslotsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CoachingSlotsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_COACHING_SCHEDULESLOTS_QUERY, ::std::string::String::from("/api/v2/coaching/scheduleslots/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCoachingScheduleslotsQuery"))?;
@@ -2055,11 +2319,13 @@ impl PostCoachingScheduleslotsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoachingSlotsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoachingSlotsResponse, crate::JsonModel> {
         self.send().with_response()
     }

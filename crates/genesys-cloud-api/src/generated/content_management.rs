@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for ContentManagementApi {
 }
 impl ContentManagementApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl ContentManagementApi {
     #[doc = " `DELETE /api/v2/contentmanagement/documents/{documentId}` (deleteContentmanagementDocument): see [`DeleteContentmanagementDocument`]."]
     #[doc = ""]
     #[doc = " - `document_id`: Document ID"]
+    #[inline]
     pub fn delete_contentmanagement_document(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementDocument {
         DeleteContentmanagementDocument::new(self.executor.clone(), document_id.into())
     }
@@ -29,6 +31,7 @@ impl ContentManagementApi {
     #[doc = " `DELETE /api/v2/contentmanagement/shares/{shareId}` (deleteContentmanagementShare): see [`DeleteContentmanagementShare`]."]
     #[doc = ""]
     #[doc = " - `share_id`: Share ID"]
+    #[inline]
     pub fn delete_contentmanagement_share(&self, share_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementShare {
         DeleteContentmanagementShare::new(self.executor.clone(), share_id.into())
     }
@@ -37,6 +40,7 @@ impl ContentManagementApi {
     #[doc = " `DELETE /api/v2/contentmanagement/status/{statusId}` (deleteContentmanagementStatusStatusId): see [`DeleteContentmanagementStatusStatusId`]."]
     #[doc = ""]
     #[doc = " - `status_id`: Status ID"]
+    #[inline]
     pub fn delete_contentmanagement_status_status_id(&self, status_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementStatusStatusId {
         DeleteContentmanagementStatusStatusId::new(self.executor.clone(), status_id.into())
     }
@@ -45,6 +49,7 @@ impl ContentManagementApi {
     #[doc = " `DELETE /api/v2/contentmanagement/workspaces/{workspaceId}` (deleteContentmanagementWorkspace): see [`DeleteContentmanagementWorkspace`]."]
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
+    #[inline]
     pub fn delete_contentmanagement_workspace(&self, workspace_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementWorkspace {
         DeleteContentmanagementWorkspace::new(self.executor.clone(), workspace_id.into())
     }
@@ -54,6 +59,7 @@ impl ContentManagementApi {
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
     #[doc = " - `member_id`: Member ID"]
+    #[inline]
     pub fn delete_contentmanagement_workspace_member(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementWorkspaceMember {
         DeleteContentmanagementWorkspaceMember::new(self.executor.clone(), workspace_id.into(), member_id.into())
     }
@@ -63,6 +69,7 @@ impl ContentManagementApi {
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
     #[doc = " - `tag_id`: Tag ID"]
+    #[inline]
     pub fn delete_contentmanagement_workspace_tagvalue(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, tag_id: impl ::std::convert::Into<::std::string::String>) -> DeleteContentmanagementWorkspaceTagvalue {
         DeleteContentmanagementWorkspaceTagvalue::new(self.executor.clone(), workspace_id.into(), tag_id.into())
     }
@@ -71,6 +78,7 @@ impl ContentManagementApi {
     #[doc = " `GET /api/v2/contentmanagement/documents/{documentId}` (getContentmanagementDocument): see [`GetContentmanagementDocument`]."]
     #[doc = ""]
     #[doc = " - `document_id`: Document ID"]
+    #[inline]
     pub fn get_contentmanagement_document(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementDocument {
         GetContentmanagementDocument::new(self.executor.clone(), document_id.into())
     }
@@ -79,6 +87,7 @@ impl ContentManagementApi {
     #[doc = " `GET /api/v2/contentmanagement/documents/{documentId}/content` (getContentmanagementDocumentContent): see [`GetContentmanagementDocumentContent`]."]
     #[doc = ""]
     #[doc = " - `document_id`: Document ID"]
+    #[inline]
     pub fn get_contentmanagement_document_content(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementDocumentContent {
         GetContentmanagementDocumentContent::new(self.executor.clone(), document_id.into())
     }
@@ -86,12 +95,14 @@ impl ContentManagementApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/documents` (getContentmanagementDocuments): see [`GetContentmanagementDocuments`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_contentmanagement_documents(&self) -> GetContentmanagementDocuments {
         GetContentmanagementDocuments::new(self.executor.clone())
     }
     #[doc = " Query content"]
     #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/query` (getContentmanagementQuery): see [`GetContentmanagementQuery`]."]
+    #[inline]
     pub fn get_contentmanagement_query(&self) -> GetContentmanagementQuery {
         GetContentmanagementQuery::new(self.executor.clone())
     }
@@ -100,12 +111,14 @@ impl ContentManagementApi {
     #[doc = " `GET /api/v2/contentmanagement/securityprofiles/{securityProfileId}` (getContentmanagementSecurityprofile): see [`GetContentmanagementSecurityprofile`]."]
     #[doc = ""]
     #[doc = " - `security_profile_id`: Security Profile Id"]
+    #[inline]
     pub fn get_contentmanagement_securityprofile(&self, security_profile_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementSecurityprofile {
         GetContentmanagementSecurityprofile::new(self.executor.clone(), security_profile_id.into())
     }
     #[doc = " Get a List of Security Profiles"]
     #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/securityprofiles` (getContentmanagementSecurityprofiles): see [`GetContentmanagementSecurityprofiles`]."]
+    #[inline]
     pub fn get_contentmanagement_securityprofiles(&self) -> GetContentmanagementSecurityprofiles {
         GetContentmanagementSecurityprofiles::new(self.executor.clone())
     }
@@ -114,6 +127,7 @@ impl ContentManagementApi {
     #[doc = " `GET /api/v2/contentmanagement/shares/{shareId}` (getContentmanagementShare): see [`GetContentmanagementShare`]."]
     #[doc = ""]
     #[doc = " - `share_id`: Share ID"]
+    #[inline]
     pub fn get_contentmanagement_share(&self, share_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementShare {
         GetContentmanagementShare::new(self.executor.clone(), share_id.into())
     }
@@ -122,18 +136,21 @@ impl ContentManagementApi {
     #[doc = " `GET /api/v2/contentmanagement/shared/{sharedId}` (getContentmanagementSharedSharedId): see [`GetContentmanagementSharedSharedId`]."]
     #[doc = ""]
     #[doc = " - `shared_id`: Shared ID"]
+    #[inline]
     pub fn get_contentmanagement_shared_shared_id(&self, shared_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementSharedSharedId {
         GetContentmanagementSharedSharedId::new(self.executor.clone(), shared_id.into())
     }
     #[doc = " Gets a list of shares. You must specify at least one filter (e.g. entityId)."]
     #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/shares` (getContentmanagementShares): see [`GetContentmanagementShares`]."]
+    #[inline]
     pub fn get_contentmanagement_shares(&self) -> GetContentmanagementShares {
         GetContentmanagementShares::new(self.executor.clone())
     }
     #[doc = " Get a list of statuses for pending operations"]
     #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/status` (getContentmanagementStatus): see [`GetContentmanagementStatus`]."]
+    #[inline]
     pub fn get_contentmanagement_status(&self) -> GetContentmanagementStatus {
         GetContentmanagementStatus::new(self.executor.clone())
     }
@@ -142,12 +159,14 @@ impl ContentManagementApi {
     #[doc = " `GET /api/v2/contentmanagement/status/{statusId}` (getContentmanagementStatusStatusId): see [`GetContentmanagementStatusStatusId`]."]
     #[doc = ""]
     #[doc = " - `status_id`: Status ID"]
+    #[inline]
     pub fn get_contentmanagement_status_status_id(&self, status_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementStatusStatusId {
         GetContentmanagementStatusStatusId::new(self.executor.clone(), status_id.into())
     }
     #[doc = " Get usage details."]
     #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/usage` (getContentmanagementUsage): see [`GetContentmanagementUsage`]."]
+    #[inline]
     pub fn get_contentmanagement_usage(&self) -> GetContentmanagementUsage {
         GetContentmanagementUsage::new(self.executor.clone())
     }
@@ -156,6 +175,7 @@ impl ContentManagementApi {
     #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}` (getContentmanagementWorkspace): see [`GetContentmanagementWorkspace`]."]
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
+    #[inline]
     pub fn get_contentmanagement_workspace(&self, workspace_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspace {
         GetContentmanagementWorkspace::new(self.executor.clone(), workspace_id.into())
     }
@@ -164,6 +184,7 @@ impl ContentManagementApi {
     #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/documents` (getContentmanagementWorkspaceDocuments): see [`GetContentmanagementWorkspaceDocuments`]."]
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
+    #[inline]
     pub fn get_contentmanagement_workspace_documents(&self, workspace_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspaceDocuments {
         GetContentmanagementWorkspaceDocuments::new(self.executor.clone(), workspace_id.into())
     }
@@ -173,6 +194,7 @@ impl ContentManagementApi {
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
     #[doc = " - `member_id`: Member ID"]
+    #[inline]
     pub fn get_contentmanagement_workspace_member(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspaceMember {
         GetContentmanagementWorkspaceMember::new(self.executor.clone(), workspace_id.into(), member_id.into())
     }
@@ -181,6 +203,7 @@ impl ContentManagementApi {
     #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/members` (getContentmanagementWorkspaceMembers): see [`GetContentmanagementWorkspaceMembers`]."]
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
+    #[inline]
     pub fn get_contentmanagement_workspace_members(&self, workspace_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspaceMembers {
         GetContentmanagementWorkspaceMembers::new(self.executor.clone(), workspace_id.into())
     }
@@ -190,6 +213,7 @@ impl ContentManagementApi {
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
     #[doc = " - `tag_id`: Tag ID"]
+    #[inline]
     pub fn get_contentmanagement_workspace_tagvalue(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, tag_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspaceTagvalue {
         GetContentmanagementWorkspaceTagvalue::new(self.executor.clone(), workspace_id.into(), tag_id.into())
     }
@@ -198,12 +222,14 @@ impl ContentManagementApi {
     #[doc = " `GET /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues` (getContentmanagementWorkspaceTagvalues): see [`GetContentmanagementWorkspaceTagvalues`]."]
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
+    #[inline]
     pub fn get_contentmanagement_workspace_tagvalues(&self, workspace_id: impl ::std::convert::Into<::std::string::String>) -> GetContentmanagementWorkspaceTagvalues {
         GetContentmanagementWorkspaceTagvalues::new(self.executor.clone(), workspace_id.into())
     }
     #[doc = " Get a list of workspaces."]
     #[doc = ""]
     #[doc = " `GET /api/v2/contentmanagement/workspaces` (getContentmanagementWorkspaces): see [`GetContentmanagementWorkspaces`]."]
+    #[inline]
     pub fn get_contentmanagement_workspaces(&self) -> GetContentmanagementWorkspaces {
         GetContentmanagementWorkspaces::new(self.executor.clone())
     }
@@ -213,6 +239,7 @@ impl ContentManagementApi {
     #[doc = ""]
     #[doc = " - `document_id`: Document ID"]
     #[doc = " - `body`: Document"]
+    #[inline]
     pub fn post_contentmanagement_document(&self, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DocumentUpdate) -> PostContentmanagementDocument {
         PostContentmanagementDocument::new(self.executor.clone(), document_id.into(), body)
     }
@@ -222,6 +249,7 @@ impl ContentManagementApi {
     #[doc = ""]
     #[doc = " - `document_id`: Document ID"]
     #[doc = " - `body`: Replace Request"]
+    #[inline]
     pub fn post_contentmanagement_document_content(&self, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ReplaceRequest) -> PostContentmanagementDocumentContent {
         PostContentmanagementDocumentContent::new(self.executor.clone(), document_id.into(), body)
     }
@@ -230,6 +258,7 @@ impl ContentManagementApi {
     #[doc = " `POST /api/v2/contentmanagement/documents` (postContentmanagementDocuments): see [`PostContentmanagementDocuments`]."]
     #[doc = ""]
     #[doc = " - `body`: Document"]
+    #[inline]
     pub fn post_contentmanagement_documents(&self, body: ::models::DocumentUpload) -> PostContentmanagementDocuments {
         PostContentmanagementDocuments::new(self.executor.clone(), body)
     }
@@ -238,6 +267,7 @@ impl ContentManagementApi {
     #[doc = " `POST /api/v2/contentmanagement/query` (postContentmanagementQuery): see [`PostContentmanagementQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: Allows for a filtered query returning facet information"]
+    #[inline]
     pub fn post_contentmanagement_query(&self, body: ::models::QueryRequest) -> PostContentmanagementQuery {
         PostContentmanagementQuery::new(self.executor.clone(), body)
     }
@@ -246,6 +276,7 @@ impl ContentManagementApi {
     #[doc = " `POST /api/v2/contentmanagement/shares` (postContentmanagementShares): see [`PostContentmanagementShares`]."]
     #[doc = ""]
     #[doc = " - `body`: CreateShareRequest - entity id and type and a single member or list of members are required"]
+    #[inline]
     pub fn post_contentmanagement_shares(&self, body: ::models::CreateShareRequest) -> PostContentmanagementShares {
         PostContentmanagementShares::new(self.executor.clone(), body)
     }
@@ -255,6 +286,7 @@ impl ContentManagementApi {
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
     #[doc = " - `body`: tag"]
+    #[inline]
     pub fn post_contentmanagement_workspace_tagvalues(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TagValue) -> PostContentmanagementWorkspaceTagvalues {
         PostContentmanagementWorkspaceTagvalues::new(self.executor.clone(), workspace_id.into(), body)
     }
@@ -263,6 +295,7 @@ impl ContentManagementApi {
     #[doc = " `POST /api/v2/contentmanagement/workspaces/{workspaceId}/tagvalues/query` (postContentmanagementWorkspaceTagvaluesQuery): see [`PostContentmanagementWorkspaceTagvaluesQuery`]."]
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
+    #[inline]
     pub fn post_contentmanagement_workspace_tagvalues_query(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TagQueryRequest) -> PostContentmanagementWorkspaceTagvaluesQuery {
         PostContentmanagementWorkspaceTagvaluesQuery::new(self.executor.clone(), workspace_id.into(), body)
     }
@@ -271,6 +304,7 @@ impl ContentManagementApi {
     #[doc = " `POST /api/v2/contentmanagement/workspaces` (postContentmanagementWorkspaces): see [`PostContentmanagementWorkspaces`]."]
     #[doc = ""]
     #[doc = " - `body`: Workspace"]
+    #[inline]
     pub fn post_contentmanagement_workspaces(&self, body: ::models::WorkspaceCreate) -> PostContentmanagementWorkspaces {
         PostContentmanagementWorkspaces::new(self.executor.clone(), body)
     }
@@ -280,6 +314,7 @@ impl ContentManagementApi {
     #[doc = ""]
     #[doc = " - `workspace_id`: Workspace ID"]
     #[doc = " - `body`: Workspace"]
+    #[inline]
     pub fn put_contentmanagement_workspace(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Workspace) -> PutContentmanagementWorkspace {
         PutContentmanagementWorkspace::new(self.executor.clone(), workspace_id.into(), body)
     }
@@ -290,6 +325,7 @@ impl ContentManagementApi {
     #[doc = " - `workspace_id`: Workspace ID"]
     #[doc = " - `member_id`: Member ID"]
     #[doc = " - `body`: Workspace Member"]
+    #[inline]
     pub fn put_contentmanagement_workspace_member(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkspaceMember) -> PutContentmanagementWorkspaceMember {
         PutContentmanagementWorkspaceMember::new(self.executor.clone(), workspace_id.into(), member_id.into(), body)
     }
@@ -300,6 +336,7 @@ impl ContentManagementApi {
     #[doc = " - `workspace_id`: Workspace ID"]
     #[doc = " - `tag_id`: Tag ID"]
     #[doc = " - `body`: Workspace"]
+    #[inline]
     pub fn put_contentmanagement_workspace_tagvalue(&self, workspace_id: impl ::std::convert::Into<::std::string::String>, tag_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TagValue) -> PutContentmanagementWorkspaceTagvalue {
         PutContentmanagementWorkspaceTagvalue::new(self.executor.clone(), workspace_id.into(), tag_id.into(), body)
     }
@@ -323,48 +360,57 @@ pub struct DeleteContentmanagementDocument {
     r#override: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteContentmanagementDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteContentmanagementDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteContentmanagementDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteContentmanagementDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteContentmanagementDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, r#override: ::std::option::Option::None }
     }
     #[doc = " Override any lock on the document"]
     #[doc = ""]
     #[doc = " Query parameter `override`: boolean."]
+    #[inline]
     pub fn r#override(mut self, value: bool) -> Self {
         self.r#override = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONTENTMANAGEMENT_DOCUMENT, ::std::format!("/api/v2/contentmanagement/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
@@ -375,11 +421,13 @@ impl DeleteContentmanagementDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -404,41 +452,49 @@ pub struct DeleteContentmanagementShare {
     share_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteContentmanagementShare {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteContentmanagementShare").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteContentmanagementShare {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteContentmanagementShare {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteContentmanagementShare {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, share_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), share_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementShare", "shareId", &self.share_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONTENTMANAGEMENT_SHARE, ::std::format!("/api/v2/contentmanagement/shares/{}", ::genesys_cloud_core::encode_path_segment(&self.share_id)));
@@ -446,11 +502,13 @@ impl DeleteContentmanagementShare {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -473,41 +531,49 @@ pub struct DeleteContentmanagementStatusStatusId {
     status_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteContentmanagementStatusStatusId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteContentmanagementStatusStatusId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteContentmanagementStatusStatusId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteContentmanagementStatusStatusId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteContentmanagementStatusStatusId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), status_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementStatusStatusId", "statusId", &self.status_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONTENTMANAGEMENT_STATUS_STATUS_ID, ::std::format!("/api/v2/contentmanagement/status/{}", ::genesys_cloud_core::encode_path_segment(&self.status_id)));
@@ -515,11 +581,13 @@ impl DeleteContentmanagementStatusStatusId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -543,48 +611,57 @@ pub struct DeleteContentmanagementWorkspace {
     move_children_to_workspace_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for DeleteContentmanagementWorkspace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteContentmanagementWorkspace").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteContentmanagementWorkspace {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteContentmanagementWorkspace {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteContentmanagementWorkspace {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, move_children_to_workspace_id: ::std::option::Option::None }
     }
     #[doc = " New location for objects in deleted workspace."]
     #[doc = ""]
     #[doc = " Query parameter `moveChildrenToWorkspaceId`: string."]
+    #[inline]
     pub fn move_children_to_workspace_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.move_children_to_workspace_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementWorkspace", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONTENTMANAGEMENT_WORKSPACE, ::std::format!("/api/v2/contentmanagement/workspaces/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
@@ -595,11 +672,13 @@ impl DeleteContentmanagementWorkspace {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -623,41 +702,49 @@ pub struct DeleteContentmanagementWorkspaceMember {
     member_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteContentmanagementWorkspaceMember {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteContentmanagementWorkspaceMember").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteContentmanagementWorkspaceMember {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteContentmanagementWorkspaceMember {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteContentmanagementWorkspaceMember {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, member_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementWorkspaceMember", "workspaceId", &self.workspace_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementWorkspaceMember", "memberId", &self.member_id)?;
@@ -666,11 +753,13 @@ impl DeleteContentmanagementWorkspaceMember {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -696,41 +785,49 @@ pub struct DeleteContentmanagementWorkspaceTagvalue {
     tag_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteContentmanagementWorkspaceTagvalue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteContentmanagementWorkspaceTagvalue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteContentmanagementWorkspaceTagvalue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteContentmanagementWorkspaceTagvalue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteContentmanagementWorkspaceTagvalue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, tag_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, tag_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementWorkspaceTagvalue", "workspaceId", &self.workspace_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementWorkspaceTagvalue", "tagId", &self.tag_id)?;
@@ -739,11 +836,13 @@ impl DeleteContentmanagementWorkspaceTagvalue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -767,48 +866,57 @@ pub struct GetContentmanagementDocument {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetContentmanagementDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_DOCUMENT, ::std::format!("/api/v2/contentmanagement/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
@@ -819,11 +927,13 @@ impl GetContentmanagementDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Document, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Document, crate::JsonModel> {
         self.send().with_response()
     }
@@ -848,43 +958,51 @@ pub struct GetContentmanagementDocumentContent {
     content_type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetContentmanagementDocumentContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementDocumentContent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementDocumentContent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementDocumentContent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementDocumentContent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, disposition: ::std::option::Option::None, content_type: ::std::option::Option::None }
     }
     #[doc = " Request how the content will be downloaded: a file attachment or inline. Default is attachment."]
     #[doc = ""]
     #[doc = " Query parameter `disposition`: string."]
+    #[inline]
     pub fn disposition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.disposition = ::std::option::Option::Some(value.into());
         self
@@ -892,11 +1010,13 @@ impl GetContentmanagementDocumentContent {
     #[doc = " The requested format for the specified document. If supported, the document will be returned in that format. Example contentType=audio/wav"]
     #[doc = ""]
     #[doc = " Query parameter `contentType`: string."]
+    #[inline]
     pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.content_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementDocumentContent", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_DOCUMENT_CONTENT, ::std::format!("/api/v2/contentmanagement/documents/{}/content", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
@@ -910,11 +1030,13 @@ impl GetContentmanagementDocumentContent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DownloadResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DownloadResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -948,43 +1070,51 @@ pub struct GetContentmanagementDocuments {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetContentmanagementDocuments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementDocuments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementDocuments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementDocuments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementDocuments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id: ::std::option::Option::None, name: ::std::option::Option::None, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Workspace ID"]
     #[doc = ""]
     #[doc = " Query parameter `workspaceId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn workspace_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.workspace_id = ::std::option::Option::Some(value.into());
         self
@@ -992,6 +1122,7 @@ impl GetContentmanagementDocuments {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -999,6 +1130,7 @@ impl GetContentmanagementDocuments {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1006,6 +1138,7 @@ impl GetContentmanagementDocuments {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1013,6 +1146,7 @@ impl GetContentmanagementDocuments {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1020,6 +1154,7 @@ impl GetContentmanagementDocuments {
     #[doc = " name or dateCreated"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1027,11 +1162,13 @@ impl GetContentmanagementDocuments {
     #[doc = " ascending or descending"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_DOCUMENTS, ::std::string::String::from("/api/v2/contentmanagement/documents"));
         let ::std::option::Option::Some(v) = &self.workspace_id else {
@@ -1060,15 +1197,18 @@ impl GetContentmanagementDocuments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DocumentEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DocumentEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DocumentEntityListing, ::models::Document> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1104,43 +1244,51 @@ pub struct GetContentmanagementQuery {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetContentmanagementQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), query_phrase: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Phrase tokens are ANDed together over all searchable fields"]
     #[doc = ""]
     #[doc = " Query parameter `queryPhrase`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn query_phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_phrase = ::std::option::Option::Some(value.into());
         self
@@ -1148,6 +1296,7 @@ impl GetContentmanagementQuery {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1155,6 +1304,7 @@ impl GetContentmanagementQuery {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1162,6 +1312,7 @@ impl GetContentmanagementQuery {
     #[doc = " name or dateCreated"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1169,6 +1320,7 @@ impl GetContentmanagementQuery {
     #[doc = " ascending or descending"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -1176,11 +1328,13 @@ impl GetContentmanagementQuery {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_QUERY, ::std::string::String::from("/api/v2/contentmanagement/query"));
         let ::std::option::Option::Some(v) = &self.query_phrase else {
@@ -1206,11 +1360,13 @@ impl GetContentmanagementQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueryResults, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueryResults, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1233,41 +1389,49 @@ pub struct GetContentmanagementSecurityprofile {
     security_profile_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetContentmanagementSecurityprofile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementSecurityprofile").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementSecurityprofile {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementSecurityprofile {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementSecurityprofile {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, security_profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), security_profile_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementSecurityprofile", "securityProfileId", &self.security_profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_SECURITYPROFILE, ::std::format!("/api/v2/contentmanagement/securityprofiles/{}", ::genesys_cloud_core::encode_path_segment(&self.security_profile_id)));
@@ -1275,11 +1439,13 @@ impl GetContentmanagementSecurityprofile {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SecurityProfile, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SecurityProfile, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1303,56 +1469,67 @@ pub struct GetContentmanagementSecurityprofiles {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetContentmanagementSecurityprofiles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementSecurityprofiles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementSecurityprofiles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementSecurityprofiles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementSecurityprofiles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_SECURITYPROFILES, ::std::string::String::from("/api/v2/contentmanagement/securityprofiles"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SecurityProfileEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SecurityProfileEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SecurityProfileEntityListing, ::models::SecurityProfile> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1384,48 +1561,57 @@ pub struct GetContentmanagementShare {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetContentmanagementShare {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementShare").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementShare {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementShare {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementShare {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, share_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), share_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementShare", "shareId", &self.share_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_SHARE, ::std::format!("/api/v2/contentmanagement/shares/{}", ::genesys_cloud_core::encode_path_segment(&self.share_id)));
@@ -1436,11 +1622,13 @@ impl GetContentmanagementShare {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Share, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Share, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1468,43 +1656,51 @@ pub struct GetContentmanagementSharedSharedId {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetContentmanagementSharedSharedId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementSharedSharedId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementSharedSharedId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementSharedSharedId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementSharedSharedId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, shared_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), shared_id, disposition: ::std::option::Option::None, content_type: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Request how the share content will be downloaded: attached as a file or inline. Default is attachment."]
     #[doc = ""]
     #[doc = " Query parameter `disposition`: string."]
+    #[inline]
     pub fn disposition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.disposition = ::std::option::Option::Some(value.into());
         self
@@ -1512,6 +1708,7 @@ impl GetContentmanagementSharedSharedId {
     #[doc = " The requested format for the specified document. If supported, the document will be returned in that format. Example contentType=audio/wav"]
     #[doc = ""]
     #[doc = " Query parameter `contentType`: string."]
+    #[inline]
     pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.content_type = ::std::option::Option::Some(value.into());
         self
@@ -1519,11 +1716,13 @@ impl GetContentmanagementSharedSharedId {
     #[doc = " Expand some document fields"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementSharedSharedId", "sharedId", &self.shared_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_SHARED_SHARED_ID, ::std::format!("/api/v2/contentmanagement/shared/{}", ::genesys_cloud_core::encode_path_segment(&self.shared_id)));
@@ -1540,11 +1739,13 @@ impl GetContentmanagementSharedSharedId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SharedResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SharedResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1574,43 +1775,51 @@ pub struct GetContentmanagementShares {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetContentmanagementShares {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementShares").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementShares {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementShares {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementShares {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_id: ::std::option::Option::None, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Filters the shares returned to only the entity specified by the value of this parameter."]
     #[doc = ""]
     #[doc = " Query parameter `entityId`: string."]
+    #[inline]
     pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.entity_id = ::std::option::Option::Some(value.into());
         self
@@ -1618,6 +1827,7 @@ impl GetContentmanagementShares {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1625,6 +1835,7 @@ impl GetContentmanagementShares {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1632,11 +1843,13 @@ impl GetContentmanagementShares {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_SHARES, ::std::string::String::from("/api/v2/contentmanagement/shares"));
         if let ::std::option::Option::Some(v) = &self.entity_id {
@@ -1655,15 +1868,18 @@ impl GetContentmanagementShares {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ShareEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ShareEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ShareEntityListing, ::models::Share> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1697,43 +1913,51 @@ pub struct GetContentmanagementStatus {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetContentmanagementStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1741,11 +1965,13 @@ impl GetContentmanagementStatus {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_STATUS, ::std::string::String::from("/api/v2/contentmanagement/status"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -1758,15 +1984,18 @@ impl GetContentmanagementStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommandStatusEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommandStatusEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CommandStatusEntityListing, ::models::CommandStatus> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1797,41 +2026,49 @@ pub struct GetContentmanagementStatusStatusId {
     status_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetContentmanagementStatusStatusId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementStatusStatusId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementStatusStatusId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementStatusStatusId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementStatusStatusId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), status_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementStatusStatusId", "statusId", &self.status_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_STATUS_STATUS_ID, ::std::format!("/api/v2/contentmanagement/status/{}", ::genesys_cloud_core::encode_path_segment(&self.status_id)));
@@ -1839,11 +2076,13 @@ impl GetContentmanagementStatusStatusId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommandStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommandStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1865,52 +2104,62 @@ pub struct GetContentmanagementUsage {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetContentmanagementUsage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementUsage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementUsage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementUsage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementUsage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_USAGE, ::std::string::String::from("/api/v2/contentmanagement/usage"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Usage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Usage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1934,48 +2183,57 @@ pub struct GetContentmanagementWorkspace {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetContentmanagementWorkspace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementWorkspace").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspace {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementWorkspace {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementWorkspace {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspace", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACE, ::std::format!("/api/v2/contentmanagement/workspaces/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
@@ -1986,11 +2244,13 @@ impl GetContentmanagementWorkspace {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workspace, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workspace, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2020,43 +2280,51 @@ pub struct GetContentmanagementWorkspaceDocuments {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetContentmanagementWorkspaceDocuments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementWorkspaceDocuments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceDocuments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementWorkspaceDocuments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementWorkspaceDocuments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2064,6 +2332,7 @@ impl GetContentmanagementWorkspaceDocuments {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2071,6 +2340,7 @@ impl GetContentmanagementWorkspaceDocuments {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2078,6 +2348,7 @@ impl GetContentmanagementWorkspaceDocuments {
     #[doc = " name or dateCreated"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2085,11 +2356,13 @@ impl GetContentmanagementWorkspaceDocuments {
     #[doc = " ascending or descending"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceDocuments", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACE_DOCUMENTS, ::std::format!("/api/v2/contentmanagement/workspaces/{}/documents", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
@@ -2112,15 +2385,18 @@ impl GetContentmanagementWorkspaceDocuments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DocumentEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DocumentEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DocumentEntityListing, ::models::Document> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2153,48 +2429,57 @@ pub struct GetContentmanagementWorkspaceMember {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetContentmanagementWorkspaceMember {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementWorkspaceMember").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceMember {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementWorkspaceMember {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementWorkspaceMember {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, member_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceMember", "workspaceId", &self.workspace_id)?;
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceMember", "memberId", &self.member_id)?;
@@ -2206,11 +2491,13 @@ impl GetContentmanagementWorkspaceMember {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkspaceMember, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkspaceMember, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2238,43 +2525,51 @@ pub struct GetContentmanagementWorkspaceMembers {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetContentmanagementWorkspaceMembers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementWorkspaceMembers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceMembers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementWorkspaceMembers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementWorkspaceMembers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2282,6 +2577,7 @@ impl GetContentmanagementWorkspaceMembers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2289,11 +2585,13 @@ impl GetContentmanagementWorkspaceMembers {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceMembers", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACE_MEMBERS, ::std::format!("/api/v2/contentmanagement/workspaces/{}/members", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
@@ -2310,15 +2608,18 @@ impl GetContentmanagementWorkspaceMembers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkspaceMemberEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkspaceMemberEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkspaceMemberEntityListing, ::models::WorkspaceMember> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2351,48 +2652,57 @@ pub struct GetContentmanagementWorkspaceTagvalue {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetContentmanagementWorkspaceTagvalue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementWorkspaceTagvalue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceTagvalue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementWorkspaceTagvalue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementWorkspaceTagvalue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, tag_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, tag_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceTagvalue", "workspaceId", &self.workspace_id)?;
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceTagvalue", "tagId", &self.tag_id)?;
@@ -2404,11 +2714,13 @@ impl GetContentmanagementWorkspaceTagvalue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TagValue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TagValue, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2437,43 +2749,51 @@ pub struct GetContentmanagementWorkspaceTagvalues {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetContentmanagementWorkspaceTagvalues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementWorkspaceTagvalues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaceTagvalues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementWorkspaceTagvalues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementWorkspaceTagvalues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, value: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " filter the list of tags returned"]
     #[doc = ""]
     #[doc = " Query parameter `value`: string."]
+    #[inline]
     pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.value = ::std::option::Option::Some(value.into());
         self
@@ -2481,6 +2801,7 @@ impl GetContentmanagementWorkspaceTagvalues {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2488,6 +2809,7 @@ impl GetContentmanagementWorkspaceTagvalues {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2495,11 +2817,13 @@ impl GetContentmanagementWorkspaceTagvalues {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceTagvalues", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES, ::std::format!("/api/v2/contentmanagement/workspaces/{}/tagvalues", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
@@ -2519,15 +2843,18 @@ impl GetContentmanagementWorkspaceTagvalues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TagValueEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TagValueEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TagValueEntityListing, ::models::TagValue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2565,43 +2892,51 @@ pub struct GetContentmanagementWorkspaces {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetContentmanagementWorkspaces {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetContentmanagementWorkspaces").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetContentmanagementWorkspaces {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetContentmanagementWorkspaces {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetContentmanagementWorkspaces {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, access: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2609,6 +2944,7 @@ impl GetContentmanagementWorkspaces {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2616,6 +2952,7 @@ impl GetContentmanagementWorkspaces {
     #[doc = " Requested access level."]
     #[doc = ""]
     #[doc = " Query parameter `access`: array of string (multi)."]
+    #[inline]
     pub fn access(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.access = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2623,11 +2960,13 @@ impl GetContentmanagementWorkspaces {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACES, ::std::string::String::from("/api/v2/contentmanagement/workspaces"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2646,15 +2985,18 @@ impl GetContentmanagementWorkspaces {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkspaceEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkspaceEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkspaceEntityListing, ::models::Workspace> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2688,43 +3030,51 @@ pub struct PostContentmanagementDocument {
     body: ::models::DocumentUpdate,
 }
 impl ::std::fmt::Debug for PostContentmanagementDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostContentmanagementDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostContentmanagementDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostContentmanagementDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostContentmanagementDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String, body: ::models::DocumentUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, expand: ::std::option::Option::None, r#override: ::std::option::Option::None, body }
     }
     #[doc = " Expand some document fields"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -2732,11 +3082,13 @@ impl PostContentmanagementDocument {
     #[doc = " Override any lock on the document"]
     #[doc = ""]
     #[doc = " Query parameter `override`: boolean."]
+    #[inline]
     pub fn r#override(mut self, value: bool) -> Self {
         self.r#override = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postContentmanagementDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_DOCUMENT, ::std::format!("/api/v2/contentmanagement/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
@@ -2751,11 +3103,13 @@ impl PostContentmanagementDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Document, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Document, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2780,48 +3134,57 @@ pub struct PostContentmanagementDocumentContent {
     body: ::models::ReplaceRequest,
 }
 impl ::std::fmt::Debug for PostContentmanagementDocumentContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostContentmanagementDocumentContent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostContentmanagementDocumentContent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostContentmanagementDocumentContent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostContentmanagementDocumentContent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String, body: ::models::ReplaceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, r#override: ::std::option::Option::None, body }
     }
     #[doc = " Override any lock on the document"]
     #[doc = ""]
     #[doc = " Query parameter `override`: boolean."]
+    #[inline]
     pub fn r#override(mut self, value: bool) -> Self {
         self.r#override = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postContentmanagementDocumentContent", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_DOCUMENT_CONTENT, ::std::format!("/api/v2/contentmanagement/documents/{}/content", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
@@ -2833,11 +3196,13 @@ impl PostContentmanagementDocumentContent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReplaceResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReplaceResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2863,43 +3228,51 @@ pub struct PostContentmanagementDocuments {
     body: ::models::DocumentUpload,
 }
 impl ::std::fmt::Debug for PostContentmanagementDocuments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostContentmanagementDocuments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostContentmanagementDocuments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostContentmanagementDocuments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostContentmanagementDocuments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DocumentUpload) -> Self {
         Self { executor, options: ::std::default::Default::default(), copy_source: ::std::option::Option::None, move_source: ::std::option::Option::None, r#override: ::std::option::Option::None, body }
     }
     #[doc = " Copy a document within a workspace or to a new workspace. Provide a document ID as the copy source."]
     #[doc = ""]
     #[doc = " Query parameter `copySource`: string."]
+    #[inline]
     pub fn copy_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.copy_source = ::std::option::Option::Some(value.into());
         self
@@ -2907,6 +3280,7 @@ impl PostContentmanagementDocuments {
     #[doc = " Move a document to a new workspace. Provide a document ID as the move source."]
     #[doc = ""]
     #[doc = " Query parameter `moveSource`: string."]
+    #[inline]
     pub fn move_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.move_source = ::std::option::Option::Some(value.into());
         self
@@ -2914,11 +3288,13 @@ impl PostContentmanagementDocuments {
     #[doc = " Override any lock on the source document"]
     #[doc = ""]
     #[doc = " Query parameter `override`: boolean."]
+    #[inline]
     pub fn r#override(mut self, value: bool) -> Self {
         self.r#override = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_DOCUMENTS, ::std::string::String::from("/api/v2/contentmanagement/documents"));
         if let ::std::option::Option::Some(v) = &self.copy_source {
@@ -2935,11 +3311,13 @@ impl PostContentmanagementDocuments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Document, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Document, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2963,48 +3341,57 @@ pub struct PostContentmanagementQuery {
     body: ::models::QueryRequest,
 }
 impl ::std::fmt::Debug for PostContentmanagementQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostContentmanagementQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostContentmanagementQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostContentmanagementQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostContentmanagementQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " Expand some document fields"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_QUERY, ::std::string::String::from("/api/v2/contentmanagement/query"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -3015,11 +3402,13 @@ impl PostContentmanagementQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueryResults, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueryResults, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3042,41 +3431,49 @@ pub struct PostContentmanagementShares {
     body: ::models::CreateShareRequest,
 }
 impl ::std::fmt::Debug for PostContentmanagementShares {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostContentmanagementShares").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostContentmanagementShares {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostContentmanagementShares {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostContentmanagementShares {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateShareRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_SHARES, ::std::string::String::from("/api/v2/contentmanagement/shares"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postContentmanagementShares"))?;
@@ -3084,11 +3481,13 @@ impl PostContentmanagementShares {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CreateShareResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CreateShareResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3112,41 +3511,49 @@ pub struct PostContentmanagementWorkspaceTagvalues {
     body: ::models::TagValue,
 }
 impl ::std::fmt::Debug for PostContentmanagementWorkspaceTagvalues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostContentmanagementWorkspaceTagvalues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostContentmanagementWorkspaceTagvalues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostContentmanagementWorkspaceTagvalues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostContentmanagementWorkspaceTagvalues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, body: ::models::TagValue) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postContentmanagementWorkspaceTagvalues", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES, ::std::format!("/api/v2/contentmanagement/workspaces/{}/tagvalues", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
@@ -3155,11 +3562,13 @@ impl PostContentmanagementWorkspaceTagvalues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TagValue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TagValue, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3186,48 +3595,57 @@ pub struct PostContentmanagementWorkspaceTagvaluesQuery {
     body: ::models::TagQueryRequest,
 }
 impl ::std::fmt::Debug for PostContentmanagementWorkspaceTagvaluesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostContentmanagementWorkspaceTagvaluesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostContentmanagementWorkspaceTagvaluesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostContentmanagementWorkspaceTagvaluesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostContentmanagementWorkspaceTagvaluesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, body: ::models::TagQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, expand: ::std::option::Option::None, body }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postContentmanagementWorkspaceTagvaluesQuery", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES_QUERY, ::std::format!("/api/v2/contentmanagement/workspaces/{}/tagvalues/query", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
@@ -3239,15 +3657,18 @@ impl PostContentmanagementWorkspaceTagvaluesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TagValueEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TagValueEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TagValueEntityListing, ::models::TagValue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3278,41 +3699,49 @@ pub struct PostContentmanagementWorkspaces {
     body: ::models::WorkspaceCreate,
 }
 impl ::std::fmt::Debug for PostContentmanagementWorkspaces {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostContentmanagementWorkspaces").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostContentmanagementWorkspaces {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostContentmanagementWorkspaces {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostContentmanagementWorkspaces {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkspaceCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_WORKSPACES, ::std::string::String::from("/api/v2/contentmanagement/workspaces"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postContentmanagementWorkspaces"))?;
@@ -3320,11 +3749,13 @@ impl PostContentmanagementWorkspaces {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workspace, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workspace, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3348,41 +3779,49 @@ pub struct PutContentmanagementWorkspace {
     body: ::models::Workspace,
 }
 impl ::std::fmt::Debug for PutContentmanagementWorkspace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutContentmanagementWorkspace").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutContentmanagementWorkspace {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutContentmanagementWorkspace {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutContentmanagementWorkspace {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, body: ::models::Workspace) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putContentmanagementWorkspace", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONTENTMANAGEMENT_WORKSPACE, ::std::format!("/api/v2/contentmanagement/workspaces/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
@@ -3391,11 +3830,13 @@ impl PutContentmanagementWorkspace {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workspace, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workspace, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3420,41 +3861,49 @@ pub struct PutContentmanagementWorkspaceMember {
     body: ::models::WorkspaceMember,
 }
 impl ::std::fmt::Debug for PutContentmanagementWorkspaceMember {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutContentmanagementWorkspaceMember").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutContentmanagementWorkspaceMember {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutContentmanagementWorkspaceMember {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutContentmanagementWorkspaceMember {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, member_id: ::std::string::String, body: ::models::WorkspaceMember) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, member_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putContentmanagementWorkspaceMember", "workspaceId", &self.workspace_id)?;
         ::genesys_cloud_core::encode::check_path_param("putContentmanagementWorkspaceMember", "memberId", &self.member_id)?;
@@ -3464,11 +3913,13 @@ impl PutContentmanagementWorkspaceMember {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkspaceMember, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkspaceMember, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3493,41 +3944,49 @@ pub struct PutContentmanagementWorkspaceTagvalue {
     body: ::models::TagValue,
 }
 impl ::std::fmt::Debug for PutContentmanagementWorkspaceTagvalue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutContentmanagementWorkspaceTagvalue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutContentmanagementWorkspaceTagvalue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutContentmanagementWorkspaceTagvalue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutContentmanagementWorkspaceTagvalue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workspace_id: ::std::string::String, tag_id: ::std::string::String, body: ::models::TagValue) -> Self {
         Self { executor, options: ::std::default::Default::default(), workspace_id, tag_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putContentmanagementWorkspaceTagvalue", "workspaceId", &self.workspace_id)?;
         ::genesys_cloud_core::encode::check_path_param("putContentmanagementWorkspaceTagvalue", "tagId", &self.tag_id)?;
@@ -3537,11 +3996,13 @@ impl PutContentmanagementWorkspaceTagvalue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TagValue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TagValue, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for DataExtensionsApi {
 }
 impl DataExtensionsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,18 +22,21 @@ impl DataExtensionsApi {
     #[doc = " `GET /api/v2/dataextensions/coretypes/{coretypeName}` (getDataextensionsCoretype): see [`GetDataextensionsCoretype`]."]
     #[doc = ""]
     #[doc = " - `coretype_name`: The core type's name"]
+    #[inline]
     pub fn get_dataextensions_coretype(&self, coretype_name: impl ::std::convert::Into<::std::string::String>) -> GetDataextensionsCoretype {
         GetDataextensionsCoretype::new(self.executor.clone(), coretype_name.into())
     }
     #[doc = " Get the core types from which all schemas are built."]
     #[doc = ""]
     #[doc = " `GET /api/v2/dataextensions/coretypes` (getDataextensionsCoretypes): see [`GetDataextensionsCoretypes`]."]
+    #[inline]
     pub fn get_dataextensions_coretypes(&self) -> GetDataextensionsCoretypes {
         GetDataextensionsCoretypes::new(self.executor.clone())
     }
     #[doc = " Get quantitative limits on schemas"]
     #[doc = ""]
     #[doc = " `GET /api/v2/dataextensions/limits` (getDataextensionsLimits): see [`GetDataextensionsLimits`]."]
+    #[inline]
     pub fn get_dataextensions_limits(&self) -> GetDataextensionsLimits {
         GetDataextensionsLimits::new(self.executor.clone())
     }
@@ -55,41 +59,49 @@ pub struct GetDataextensionsCoretype {
     coretype_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetDataextensionsCoretype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDataextensionsCoretype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDataextensionsCoretype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDataextensionsCoretype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDataextensionsCoretype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, coretype_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), coretype_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getDataextensionsCoretype", "coretypeName", &self.coretype_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DATAEXTENSIONS_CORETYPE, ::std::format!("/api/v2/dataextensions/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.coretype_name)));
@@ -97,11 +109,13 @@ impl GetDataextensionsCoretype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Coretype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Coretype, crate::JsonModel> {
         self.send().with_response()
     }
@@ -123,52 +137,62 @@ pub struct GetDataextensionsCoretypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetDataextensionsCoretypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDataextensionsCoretypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDataextensionsCoretypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDataextensionsCoretypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDataextensionsCoretypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DATAEXTENSIONS_CORETYPES, ::std::string::String::from("/api/v2/dataextensions/coretypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoretypeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoretypeListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -190,52 +214,62 @@ pub struct GetDataextensionsLimits {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetDataextensionsLimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDataextensionsLimits").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDataextensionsLimits {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDataextensionsLimits {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDataextensionsLimits {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DATAEXTENSIONS_LIMITS, ::std::string::String::from("/api/v2/dataextensions/limits"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SchemaQuantityLimits, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SchemaQuantityLimits, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for DataPrivacyApi {
 }
 impl DataPrivacyApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl DataPrivacyApi {
     #[doc = " `DELETE /api/v2/dataprivacy/maskingrules/{ruleId}` (deleteDataprivacyMaskingrule): see [`DeleteDataprivacyMaskingrule`]."]
     #[doc = ""]
     #[doc = " - `rule_id`: ruleId"]
+    #[inline]
     pub fn delete_dataprivacy_maskingrule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteDataprivacyMaskingrule {
         DeleteDataprivacyMaskingrule::new(self.executor.clone(), rule_id.into())
     }
@@ -29,12 +31,14 @@ impl DataPrivacyApi {
     #[doc = " `GET /api/v2/dataprivacy/maskingrules/{ruleId}` (getDataprivacyMaskingrule): see [`GetDataprivacyMaskingrule`]."]
     #[doc = ""]
     #[doc = " - `rule_id`: ruleId"]
+    #[inline]
     pub fn get_dataprivacy_maskingrule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetDataprivacyMaskingrule {
         GetDataprivacyMaskingrule::new(self.executor.clone(), rule_id.into())
     }
     #[doc = " Retrieve the list of masking rules."]
     #[doc = ""]
     #[doc = " `GET /api/v2/dataprivacy/maskingrules` (getDataprivacyMaskingrules): see [`GetDataprivacyMaskingrules`]."]
+    #[inline]
     pub fn get_dataprivacy_maskingrules(&self) -> GetDataprivacyMaskingrules {
         GetDataprivacyMaskingrules::new(self.executor.clone())
     }
@@ -43,6 +47,7 @@ impl DataPrivacyApi {
     #[doc = " `PATCH /api/v2/dataprivacy/maskingrules/{ruleId}` (patchDataprivacyMaskingrule): see [`PatchDataprivacyMaskingrule`]."]
     #[doc = ""]
     #[doc = " - `rule_id`: ruleId"]
+    #[inline]
     pub fn patch_dataprivacy_maskingrule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> PatchDataprivacyMaskingrule {
         PatchDataprivacyMaskingrule::new(self.executor.clone(), rule_id.into())
     }
@@ -51,6 +56,7 @@ impl DataPrivacyApi {
     #[doc = " `POST /api/v2/dataprivacy/maskingrules` (postDataprivacyMaskingrules): see [`PostDataprivacyMaskingrules`]."]
     #[doc = ""]
     #[doc = " - `body`: Details for creating masking rule resource"]
+    #[inline]
     pub fn post_dataprivacy_maskingrules(&self, body: ::models::MaskingRule) -> PostDataprivacyMaskingrules {
         PostDataprivacyMaskingrules::new(self.executor.clone(), body)
     }
@@ -59,6 +65,7 @@ impl DataPrivacyApi {
     #[doc = " `POST /api/v2/dataprivacy/maskingrules/validate` (postDataprivacyMaskingrulesValidate): see [`PostDataprivacyMaskingrulesValidate`]."]
     #[doc = ""]
     #[doc = " - `body`: Text to be masked"]
+    #[inline]
     pub fn post_dataprivacy_maskingrules_validate(&self, body: ::models::MaskingRuleValidateRequest) -> PostDataprivacyMaskingrulesValidate {
         PostDataprivacyMaskingrulesValidate::new(self.executor.clone(), body)
     }
@@ -81,41 +88,49 @@ pub struct DeleteDataprivacyMaskingrule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteDataprivacyMaskingrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteDataprivacyMaskingrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteDataprivacyMaskingrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteDataprivacyMaskingrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteDataprivacyMaskingrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteDataprivacyMaskingrule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_DATAPRIVACY_MASKINGRULE, ::std::format!("/api/v2/dataprivacy/maskingrules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
@@ -123,11 +138,13 @@ impl DeleteDataprivacyMaskingrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -150,41 +167,49 @@ pub struct GetDataprivacyMaskingrule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetDataprivacyMaskingrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDataprivacyMaskingrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDataprivacyMaskingrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDataprivacyMaskingrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDataprivacyMaskingrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getDataprivacyMaskingrule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DATAPRIVACY_MASKINGRULE, ::std::format!("/api/v2/dataprivacy/maskingrules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
@@ -192,11 +217,13 @@ impl GetDataprivacyMaskingrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MaskingRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MaskingRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -218,52 +245,62 @@ pub struct GetDataprivacyMaskingrules {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetDataprivacyMaskingrules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDataprivacyMaskingrules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDataprivacyMaskingrules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDataprivacyMaskingrules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDataprivacyMaskingrules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DATAPRIVACY_MASKINGRULES, ::std::string::String::from("/api/v2/dataprivacy/maskingrules"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MaskingRuleListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MaskingRuleListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -287,46 +324,55 @@ pub struct PatchDataprivacyMaskingrule {
     body: ::std::option::Option<::models::MaskingRule>,
 }
 impl ::std::fmt::Debug for PatchDataprivacyMaskingrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchDataprivacyMaskingrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchDataprivacyMaskingrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchDataprivacyMaskingrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchDataprivacyMaskingrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::MaskingRule) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchDataprivacyMaskingrule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_DATAPRIVACY_MASKINGRULE, ::std::format!("/api/v2/dataprivacy/maskingrules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
@@ -337,11 +383,13 @@ impl PatchDataprivacyMaskingrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MaskingRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MaskingRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -364,41 +412,49 @@ pub struct PostDataprivacyMaskingrules {
     body: ::models::MaskingRule,
 }
 impl ::std::fmt::Debug for PostDataprivacyMaskingrules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostDataprivacyMaskingrules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostDataprivacyMaskingrules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostDataprivacyMaskingrules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostDataprivacyMaskingrules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MaskingRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_DATAPRIVACY_MASKINGRULES, ::std::string::String::from("/api/v2/dataprivacy/maskingrules"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postDataprivacyMaskingrules"))?;
@@ -406,11 +462,13 @@ impl PostDataprivacyMaskingrules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MaskingRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MaskingRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -433,41 +491,49 @@ pub struct PostDataprivacyMaskingrulesValidate {
     body: ::models::MaskingRuleValidateRequest,
 }
 impl ::std::fmt::Debug for PostDataprivacyMaskingrulesValidate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostDataprivacyMaskingrulesValidate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostDataprivacyMaskingrulesValidate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostDataprivacyMaskingrulesValidate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostDataprivacyMaskingrulesValidate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MaskingRuleValidateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_DATAPRIVACY_MASKINGRULES_VALIDATE, ::std::string::String::from("/api/v2/dataprivacy/maskingrules/validate"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postDataprivacyMaskingrulesValidate"))?;
@@ -475,11 +541,13 @@ impl PostDataprivacyMaskingrulesValidate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MaskingRuleValidateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MaskingRuleValidateResponse, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for DependenciesApi {
 }
 impl DependenciesApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -22,6 +23,7 @@ impl DependenciesApi {
     #[doc = ""]
     #[doc = " - `entity_type`: Entity type"]
     #[doc = " - `entity_id`: Entity ID"]
+    #[inline]
     pub fn get_dependencies_type_entity_type_id_entity_id_connections_requiredby(&self, entity_type: impl ::std::convert::Into<::std::string::String>, entity_id: impl ::std::convert::Into<::std::string::String>) -> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
         GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby::new(self.executor.clone(), entity_type.into(), entity_id.into())
     }
@@ -31,6 +33,7 @@ impl DependenciesApi {
     #[doc = ""]
     #[doc = " - `entity_type`: Entity type"]
     #[doc = " - `entity_id`: Entity ID"]
+    #[inline]
     pub fn get_dependencies_type_entity_type_id_entity_id_connections_requiredbycounts(&self, entity_type: impl ::std::convert::Into<::std::string::String>, entity_id: impl ::std::convert::Into<::std::string::String>) -> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
         GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts::new(self.executor.clone(), entity_type.into(), entity_id.into())
     }
@@ -40,6 +43,7 @@ impl DependenciesApi {
     #[doc = ""]
     #[doc = " - `entity_type`: Entity type"]
     #[doc = " - `entity_id`: Entity ID"]
+    #[inline]
     pub fn get_dependencies_type_entity_type_id_entity_id_connections_requires(&self, entity_type: impl ::std::convert::Into<::std::string::String>, entity_id: impl ::std::convert::Into<::std::string::String>) -> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
         GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires::new(self.executor.clone(), entity_type.into(), entity_id.into())
     }
@@ -70,43 +74,51 @@ pub struct GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     after_source_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id, page_size: ::std::option::Option::None, before_source_type: ::std::option::Option::None, before_source_id: ::std::option::Option::None, after_source_type: ::std::option::Option::None, after_source_id: ::std::option::Option::None }
     }
     #[doc = " Page size (max 100)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -114,6 +126,7 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     #[doc = " Cursor for previous page"]
     #[doc = ""]
     #[doc = " Query parameter `beforeSourceType`: string."]
+    #[inline]
     pub fn before_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before_source_type = ::std::option::Option::Some(value.into());
         self
@@ -121,6 +134,7 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     #[doc = " Cursor for previous page"]
     #[doc = ""]
     #[doc = " Query parameter `beforeSourceId`: string."]
+    #[inline]
     pub fn before_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before_source_id = ::std::option::Option::Some(value.into());
         self
@@ -128,6 +142,7 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     #[doc = " Cursor for next page"]
     #[doc = ""]
     #[doc = " Query parameter `afterSourceType`: string."]
+    #[inline]
     pub fn after_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after_source_type = ::std::option::Option::Some(value.into());
         self
@@ -135,11 +150,13 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     #[doc = " Cursor for next page"]
     #[doc = ""]
     #[doc = " Query parameter `afterSourceId`: string."]
+    #[inline]
     pub fn after_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after_source_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby", "entityType", &self.entity_type)?;
         ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby", "entityId", &self.entity_id)?;
@@ -163,15 +180,18 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DependencyEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DependencyEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DependencyEntityListing, ::models::DependencyEntity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -203,41 +223,49 @@ pub struct GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
     entity_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts", "entityType", &self.entity_type)?;
         ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts", "entityId", &self.entity_id)?;
@@ -246,11 +274,13 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DependencyCount, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DependencyCount, crate::JsonModel> {
         self.send().with_response()
     }
@@ -281,43 +311,51 @@ pub struct GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
     after_source_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, entity_type: ::std::string::String, entity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), entity_type, entity_id, page_size: ::std::option::Option::None, before_source_type: ::std::option::Option::None, before_source_id: ::std::option::Option::None, after_source_type: ::std::option::Option::None, after_source_id: ::std::option::Option::None }
     }
     #[doc = " Page size (max 100)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -325,6 +363,7 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
     #[doc = " Cursor for previous page"]
     #[doc = ""]
     #[doc = " Query parameter `beforeSourceType`: string."]
+    #[inline]
     pub fn before_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before_source_type = ::std::option::Option::Some(value.into());
         self
@@ -332,6 +371,7 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
     #[doc = " Cursor for previous page"]
     #[doc = ""]
     #[doc = " Query parameter `beforeSourceId`: string."]
+    #[inline]
     pub fn before_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before_source_id = ::std::option::Option::Some(value.into());
         self
@@ -339,6 +379,7 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
     #[doc = " Cursor for next page"]
     #[doc = ""]
     #[doc = " Query parameter `afterSourceType`: string."]
+    #[inline]
     pub fn after_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after_source_type = ::std::option::Option::Some(value.into());
         self
@@ -346,11 +387,13 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
     #[doc = " Cursor for next page"]
     #[doc = ""]
     #[doc = " Query parameter `afterSourceId`: string."]
+    #[inline]
     pub fn after_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after_source_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires", "entityType", &self.entity_type)?;
         ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires", "entityId", &self.entity_id)?;
@@ -374,15 +417,18 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DependencyEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DependencyEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DependencyEntityListing, ::models::DependencyEntity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {

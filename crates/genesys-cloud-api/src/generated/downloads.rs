@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for DownloadsApi {
 }
 impl DownloadsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl DownloadsApi {
     #[doc = " `GET /api/v2/downloads/{downloadId}` (getDownload): see [`GetDownload`]."]
     #[doc = ""]
     #[doc = " - `download_id`: Download ID"]
+    #[inline]
     pub fn get_download(&self, download_id: impl ::std::convert::Into<::std::string::String>) -> GetDownload {
         GetDownload::new(self.executor.clone(), download_id.into())
     }
@@ -48,56 +50,67 @@ pub struct GetDownload {
     redirect_to_auth: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetDownload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDownload").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDownload {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDownload {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDownload {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, download_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), download_id, content_disposition: ::std::option::Option::None, issue_redirect: ::std::option::Option::None, redirect_to_auth: ::std::option::Option::None }
     }
     #[doc = " Query parameter `contentDisposition`: string."]
+    #[inline]
     pub fn content_disposition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.content_disposition = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `issueRedirect`: boolean."]
+    #[inline]
     pub fn issue_redirect(mut self, value: bool) -> Self {
         self.issue_redirect = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `redirectToAuth`: boolean."]
+    #[inline]
     pub fn redirect_to_auth(mut self, value: bool) -> Self {
         self.redirect_to_auth = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getDownload", "downloadId", &self.download_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DOWNLOAD, ::std::format!("/api/v2/downloads/{}", ::genesys_cloud_core::encode_path_segment(&self.download_id)));
@@ -114,11 +127,13 @@ impl GetDownload {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UrlResponse, crate::JsonModel> {
         self.send().with_response()
     }

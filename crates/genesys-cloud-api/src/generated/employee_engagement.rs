@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for EmployeeEngagementApi {
 }
 impl EmployeeEngagementApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,12 +22,14 @@ impl EmployeeEngagementApi {
     #[doc = " `DELETE /api/v2/employeeengagement/celebrations/{celebrationId}` (deleteEmployeeengagementCelebration): see [`DeleteEmployeeengagementCelebration`]."]
     #[doc = ""]
     #[doc = " - `celebration_id`: The ID of the celebration"]
+    #[inline]
     pub fn delete_employeeengagement_celebration(&self, celebration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteEmployeeengagementCelebration {
         DeleteEmployeeengagementCelebration::new(self.executor.clone(), celebration_id.into())
     }
     #[doc = " Get all celebrations"]
     #[doc = ""]
     #[doc = " `GET /api/v2/employeeengagement/celebrations` (getEmployeeengagementCelebrations): see [`GetEmployeeengagementCelebrations`]."]
+    #[inline]
     pub fn get_employeeengagement_celebrations(&self) -> GetEmployeeengagementCelebrations {
         GetEmployeeengagementCelebrations::new(self.executor.clone())
     }
@@ -35,12 +38,14 @@ impl EmployeeEngagementApi {
     #[doc = " `GET /api/v2/employeeengagement/recognitions/{recognitionId}` (getEmployeeengagementRecognition): see [`GetEmployeeengagementRecognition`]."]
     #[doc = ""]
     #[doc = " - `recognition_id`: The Recognition ID"]
+    #[inline]
     pub fn get_employeeengagement_recognition(&self, recognition_id: impl ::std::convert::Into<::std::string::String>) -> GetEmployeeengagementRecognition {
         GetEmployeeengagementRecognition::new(self.executor.clone(), recognition_id.into())
     }
     #[doc = " Gets sent recognitions"]
     #[doc = ""]
     #[doc = " `GET /api/v2/employeeengagement/recognitions` (getEmployeeengagementRecognitions): see [`GetEmployeeengagementRecognitions`]."]
+    #[inline]
     pub fn get_employeeengagement_recognitions(&self) -> GetEmployeeengagementRecognitions {
         GetEmployeeengagementRecognitions::new(self.executor.clone())
     }
@@ -50,6 +55,7 @@ impl EmployeeEngagementApi {
     #[doc = ""]
     #[doc = " - `celebration_id`: The ID of the celebration"]
     #[doc = " - `body`: Patch Celebration state"]
+    #[inline]
     pub fn patch_employeeengagement_celebration(&self, celebration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CelebrationStateParam) -> PatchEmployeeengagementCelebration {
         PatchEmployeeengagementCelebration::new(self.executor.clone(), celebration_id.into(), body)
     }
@@ -58,6 +64,7 @@ impl EmployeeEngagementApi {
     #[doc = " `POST /api/v2/employeeengagement/recognitions` (postEmployeeengagementRecognitions): see [`PostEmployeeengagementRecognitions`]."]
     #[doc = ""]
     #[doc = " - `body`: Create Recognition"]
+    #[inline]
     pub fn post_employeeengagement_recognitions(&self, body: ::models::CreateRecognition) -> PostEmployeeengagementRecognitions {
         PostEmployeeengagementRecognitions::new(self.executor.clone(), body)
     }
@@ -80,41 +87,49 @@ pub struct DeleteEmployeeengagementCelebration {
     celebration_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteEmployeeengagementCelebration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteEmployeeengagementCelebration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteEmployeeengagementCelebration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteEmployeeengagementCelebration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteEmployeeengagementCelebration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, celebration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), celebration_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteEmployeeengagementCelebration", "celebrationId", &self.celebration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EMPLOYEEENGAGEMENT_CELEBRATION, ::std::format!("/api/v2/employeeengagement/celebrations/{}", ::genesys_cloud_core::encode_path_segment(&self.celebration_id)));
@@ -122,11 +137,13 @@ impl DeleteEmployeeengagementCelebration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -152,51 +169,61 @@ pub struct GetEmployeeengagementCelebrations {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetEmployeeengagementCelebrations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetEmployeeengagementCelebrations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetEmployeeengagementCelebrations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetEmployeeengagementCelebrations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetEmployeeengagementCelebrations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EMPLOYEEENGAGEMENT_CELEBRATIONS, ::std::string::String::from("/api/v2/employeeengagement/celebrations"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -209,15 +236,18 @@ impl GetEmployeeengagementCelebrations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetCelebrationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetCelebrationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GetCelebrationListing, ::models::Celebration> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -248,41 +278,49 @@ pub struct GetEmployeeengagementRecognition {
     recognition_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetEmployeeengagementRecognition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetEmployeeengagementRecognition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetEmployeeengagementRecognition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetEmployeeengagementRecognition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetEmployeeengagementRecognition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recognition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recognition_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getEmployeeengagementRecognition", "recognitionId", &self.recognition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EMPLOYEEENGAGEMENT_RECOGNITION, ::std::format!("/api/v2/employeeengagement/recognitions/{}", ::genesys_cloud_core::encode_path_segment(&self.recognition_id)));
@@ -290,11 +328,13 @@ impl GetEmployeeengagementRecognition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Recognition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Recognition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -324,43 +364,51 @@ pub struct GetEmployeeengagementRecognitions {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetEmployeeengagementRecognitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetEmployeeengagementRecognitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetEmployeeengagementRecognitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetEmployeeengagementRecognitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetEmployeeengagementRecognitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), direction: ::std::option::Option::None, recipient: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " The direction of the recognitions."]
     #[doc = ""]
     #[doc = " Query parameter `direction`: string."]
+    #[inline]
     pub fn direction(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.direction = ::std::option::Option::Some(value.into());
         self
@@ -368,6 +416,7 @@ impl GetEmployeeengagementRecognitions {
     #[doc = " The ID of the recipient (when direction is sent)."]
     #[doc = ""]
     #[doc = " Query parameter `recipient`: string."]
+    #[inline]
     pub fn recipient(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.recipient = ::std::option::Option::Some(value.into());
         self
@@ -375,6 +424,7 @@ impl GetEmployeeengagementRecognitions {
     #[doc = " The start date of the search range. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date-time."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -382,6 +432,7 @@ impl GetEmployeeengagementRecognitions {
     #[doc = " The end date of the search range. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date-time."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
@@ -389,6 +440,7 @@ impl GetEmployeeengagementRecognitions {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -396,11 +448,13 @@ impl GetEmployeeengagementRecognitions {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EMPLOYEEENGAGEMENT_RECOGNITIONS, ::std::string::String::from("/api/v2/employeeengagement/recognitions"));
         if let ::std::option::Option::Some(v) = &self.direction {
@@ -425,15 +479,18 @@ impl GetEmployeeengagementRecognitions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Recognitions, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Recognitions, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::Recognitions, ::models::Recognition> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -465,41 +522,49 @@ pub struct PatchEmployeeengagementCelebration {
     body: ::models::CelebrationStateParam,
 }
 impl ::std::fmt::Debug for PatchEmployeeengagementCelebration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchEmployeeengagementCelebration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchEmployeeengagementCelebration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchEmployeeengagementCelebration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchEmployeeengagementCelebration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, celebration_id: ::std::string::String, body: ::models::CelebrationStateParam) -> Self {
         Self { executor, options: ::std::default::Default::default(), celebration_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchEmployeeengagementCelebration", "celebrationId", &self.celebration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EMPLOYEEENGAGEMENT_CELEBRATION, ::std::format!("/api/v2/employeeengagement/celebrations/{}", ::genesys_cloud_core::encode_path_segment(&self.celebration_id)));
@@ -508,11 +573,13 @@ impl PatchEmployeeengagementCelebration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -535,41 +602,49 @@ pub struct PostEmployeeengagementRecognitions {
     body: ::models::CreateRecognition,
 }
 impl ::std::fmt::Debug for PostEmployeeengagementRecognitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostEmployeeengagementRecognitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostEmployeeengagementRecognitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostEmployeeengagementRecognitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostEmployeeengagementRecognitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateRecognition) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EMPLOYEEENGAGEMENT_RECOGNITIONS, ::std::string::String::from("/api/v2/employeeengagement/recognitions"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postEmployeeengagementRecognitions"))?;
@@ -577,11 +652,13 @@ impl PostEmployeeengagementRecognitions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecognitionBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecognitionBase, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for EventsApi {
 }
 impl EventsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl EventsApi {
     #[doc = " `POST /api/v2/events/conversations` (postEventsConversations): see [`PostEventsConversations`]."]
     #[doc = ""]
     #[doc = " - `body`: batchRequest"]
+    #[inline]
     pub fn post_events_conversations(&self, body: ::models::BatchConversationEventRequest) -> PostEventsConversations {
         PostEventsConversations::new(self.executor.clone(), body)
     }
@@ -29,6 +31,7 @@ impl EventsApi {
     #[doc = " `POST /api/v2/events/routing/customkpiattributions` (postEventsRoutingCustomkpiattributions): see [`PostEventsRoutingCustomkpiattributions`]."]
     #[doc = ""]
     #[doc = " - `body`: batchRequest"]
+    #[inline]
     pub fn post_events_routing_customkpiattributions(&self, body: ::models::BatchPredictiveRoutingCustomKpiAttributionEventRequest) -> PostEventsRoutingCustomkpiattributions {
         PostEventsRoutingCustomkpiattributions::new(self.executor.clone(), body)
     }
@@ -37,6 +40,7 @@ impl EventsApi {
     #[doc = " `POST /api/v2/events/users/presence` (postEventsUsersPresence): see [`PostEventsUsersPresence`]."]
     #[doc = ""]
     #[doc = " - `body`: batchRequest"]
+    #[inline]
     pub fn post_events_users_presence(&self, body: ::models::BatchUserPresenceEventRequest) -> PostEventsUsersPresence {
         PostEventsUsersPresence::new(self.executor.clone(), body)
     }
@@ -45,6 +49,7 @@ impl EventsApi {
     #[doc = " `POST /api/v2/events/users/routingstatus` (postEventsUsersRoutingstatus): see [`PostEventsUsersRoutingstatus`]."]
     #[doc = ""]
     #[doc = " - `body`: batchRequest"]
+    #[inline]
     pub fn post_events_users_routingstatus(&self, body: ::models::BatchUserRoutingStatusEventRequest) -> PostEventsUsersRoutingstatus {
         PostEventsUsersRoutingstatus::new(self.executor.clone(), body)
     }
@@ -67,41 +72,49 @@ pub struct PostEventsConversations {
     body: ::models::BatchConversationEventRequest,
 }
 impl ::std::fmt::Debug for PostEventsConversations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostEventsConversations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostEventsConversations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostEventsConversations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostEventsConversations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchConversationEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EVENTS_CONVERSATIONS, ::std::string::String::from("/api/v2/events/conversations"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postEventsConversations"))?;
@@ -109,11 +122,13 @@ impl PostEventsConversations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BatchEventResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BatchEventResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -136,41 +151,49 @@ pub struct PostEventsRoutingCustomkpiattributions {
     body: ::models::BatchPredictiveRoutingCustomKpiAttributionEventRequest,
 }
 impl ::std::fmt::Debug for PostEventsRoutingCustomkpiattributions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostEventsRoutingCustomkpiattributions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostEventsRoutingCustomkpiattributions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostEventsRoutingCustomkpiattributions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostEventsRoutingCustomkpiattributions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchPredictiveRoutingCustomKpiAttributionEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EVENTS_ROUTING_CUSTOMKPIATTRIBUTIONS, ::std::string::String::from("/api/v2/events/routing/customkpiattributions"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postEventsRoutingCustomkpiattributions"))?;
@@ -178,11 +201,13 @@ impl PostEventsRoutingCustomkpiattributions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BatchEventResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BatchEventResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -205,41 +230,49 @@ pub struct PostEventsUsersPresence {
     body: ::models::BatchUserPresenceEventRequest,
 }
 impl ::std::fmt::Debug for PostEventsUsersPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostEventsUsersPresence").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostEventsUsersPresence {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostEventsUsersPresence {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostEventsUsersPresence {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchUserPresenceEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EVENTS_USERS_PRESENCE, ::std::string::String::from("/api/v2/events/users/presence"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postEventsUsersPresence"))?;
@@ -247,11 +280,13 @@ impl PostEventsUsersPresence {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BatchEventResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BatchEventResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -274,41 +309,49 @@ pub struct PostEventsUsersRoutingstatus {
     body: ::models::BatchUserRoutingStatusEventRequest,
 }
 impl ::std::fmt::Debug for PostEventsUsersRoutingstatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostEventsUsersRoutingstatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostEventsUsersRoutingstatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostEventsUsersRoutingstatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostEventsUsersRoutingstatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchUserRoutingStatusEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EVENTS_USERS_ROUTINGSTATUS, ::std::string::String::from("/api/v2/events/users/routingstatus"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postEventsUsersRoutingstatus"))?;
@@ -316,11 +359,13 @@ impl PostEventsUsersRoutingstatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BatchEventResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BatchEventResponse, crate::JsonModel> {
         self.send().with_response()
     }

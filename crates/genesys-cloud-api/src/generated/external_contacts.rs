@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for ExternalContactsApi {
 }
 impl ExternalContactsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl ExternalContactsApi {
     #[doc = " `DELETE /api/v2/externalcontacts/contacts/{contactId}` (deleteExternalcontactsContact): see [`DeleteExternalcontactsContact`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn delete_externalcontacts_contact(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsContact {
         DeleteExternalcontactsContact::new(self.executor.clone(), contact_id.into())
     }
@@ -30,6 +32,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact Id"]
     #[doc = " - `note_id`: Note Id"]
+    #[inline]
     pub fn delete_externalcontacts_contact_note(&self, contact_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsContactNote {
         DeleteExternalcontactsContactNote::new(self.executor.clone(), contact_id.into(), note_id.into())
     }
@@ -38,6 +41,7 @@ impl ExternalContactsApi {
     #[doc = " `DELETE /api/v2/externalcontacts/contacts/schemas/{schemaId}` (deleteExternalcontactsContactsSchema): see [`DeleteExternalcontactsContactsSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn delete_externalcontacts_contacts_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsContactsSchema {
         DeleteExternalcontactsContactsSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -46,6 +50,7 @@ impl ExternalContactsApi {
     #[doc = " `DELETE /api/v2/externalcontacts/externalsources/{externalSourceId}` (deleteExternalcontactsExternalsource): see [`DeleteExternalcontactsExternalsource`]."]
     #[doc = ""]
     #[doc = " - `external_source_id`: External Source ID"]
+    #[inline]
     pub fn delete_externalcontacts_externalsource(&self, external_source_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsExternalsource {
         DeleteExternalcontactsExternalsource::new(self.executor.clone(), external_source_id.into())
     }
@@ -54,6 +59,7 @@ impl ExternalContactsApi {
     #[doc = " `DELETE /api/v2/externalcontacts/import/csv/settings/{settingsId}` (deleteExternalcontactsImportCsvSetting): see [`DeleteExternalcontactsImportCsvSetting`]."]
     #[doc = ""]
     #[doc = " - `settings_id`: Settings id"]
+    #[inline]
     pub fn delete_externalcontacts_import_csv_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsImportCsvSetting {
         DeleteExternalcontactsImportCsvSetting::new(self.executor.clone(), settings_id.into())
     }
@@ -62,6 +68,7 @@ impl ExternalContactsApi {
     #[doc = " `DELETE /api/v2/externalcontacts/import/settings/{settingsId}` (deleteExternalcontactsImportSetting): see [`DeleteExternalcontactsImportSetting`]."]
     #[doc = ""]
     #[doc = " - `settings_id`: Settings id"]
+    #[inline]
     pub fn delete_externalcontacts_import_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsImportSetting {
         DeleteExternalcontactsImportSetting::new(self.executor.clone(), settings_id.into())
     }
@@ -70,6 +77,7 @@ impl ExternalContactsApi {
     #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}` (deleteExternalcontactsOrganization): see [`DeleteExternalcontactsOrganization`]."]
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization ID"]
+    #[inline]
     pub fn delete_externalcontacts_organization(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsOrganization {
         DeleteExternalcontactsOrganization::new(self.executor.clone(), external_organization_id.into())
     }
@@ -79,6 +87,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization Id"]
     #[doc = " - `note_id`: Note Id"]
+    #[inline]
     pub fn delete_externalcontacts_organization_note(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsOrganizationNote {
         DeleteExternalcontactsOrganizationNote::new(self.executor.clone(), external_organization_id.into(), note_id.into())
     }
@@ -87,6 +96,7 @@ impl ExternalContactsApi {
     #[doc = " `DELETE /api/v2/externalcontacts/organizations/{externalOrganizationId}/trustor` (deleteExternalcontactsOrganizationTrustor): see [`DeleteExternalcontactsOrganizationTrustor`]."]
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization ID"]
+    #[inline]
     pub fn delete_externalcontacts_organization_trustor(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsOrganizationTrustor {
         DeleteExternalcontactsOrganizationTrustor::new(self.executor.clone(), external_organization_id.into())
     }
@@ -95,6 +105,7 @@ impl ExternalContactsApi {
     #[doc = " `DELETE /api/v2/externalcontacts/relationships/{relationshipId}` (deleteExternalcontactsRelationship): see [`DeleteExternalcontactsRelationship`]."]
     #[doc = ""]
     #[doc = " - `relationship_id`: Relationship Id"]
+    #[inline]
     pub fn delete_externalcontacts_relationship(&self, relationship_id: impl ::std::convert::Into<::std::string::String>) -> DeleteExternalcontactsRelationship {
         DeleteExternalcontactsRelationship::new(self.executor.clone(), relationship_id.into())
     }
@@ -103,6 +114,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}` (getExternalcontactsContact): see [`GetExternalcontactsContact`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn get_externalcontacts_contact(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContact {
         GetExternalcontactsContact::new(self.executor.clone(), contact_id.into())
     }
@@ -111,6 +123,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/identifiers` (getExternalcontactsContactIdentifiers): see [`GetExternalcontactsContactIdentifiers`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn get_externalcontacts_contact_identifiers(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactIdentifiers {
         GetExternalcontactsContactIdentifiers::new(self.executor.clone(), contact_id.into())
     }
@@ -119,6 +132,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/segments` (getExternalcontactsContactJourneySegments): see [`GetExternalcontactsContactJourneySegments`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn get_externalcontacts_contact_journey_segments(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactJourneySegments {
         GetExternalcontactsContactJourneySegments::new(self.executor.clone(), contact_id.into())
     }
@@ -127,6 +141,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/sessions` (getExternalcontactsContactJourneySessions): see [`GetExternalcontactsContactJourneySessions`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn get_externalcontacts_contact_journey_sessions(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactJourneySessions {
         GetExternalcontactsContactJourneySessions::new(self.executor.clone(), contact_id.into())
     }
@@ -136,6 +151,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact Id"]
     #[doc = " - `note_id`: Note Id"]
+    #[inline]
     pub fn get_externalcontacts_contact_note(&self, contact_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactNote {
         GetExternalcontactsContactNote::new(self.executor.clone(), contact_id.into(), note_id.into())
     }
@@ -144,6 +160,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/notes` (getExternalcontactsContactNotes): see [`GetExternalcontactsContactNotes`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact Id"]
+    #[inline]
     pub fn get_externalcontacts_contact_notes(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactNotes {
         GetExternalcontactsContactNotes::new(self.executor.clone(), contact_id.into())
     }
@@ -152,12 +169,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/unresolved` (getExternalcontactsContactUnresolved): see [`GetExternalcontactsContactUnresolved`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn get_externalcontacts_contact_unresolved(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactUnresolved {
         GetExternalcontactsContactUnresolved::new(self.executor.clone(), contact_id.into())
     }
     #[doc = " Search for external contacts"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts` (getExternalcontactsContacts): see [`GetExternalcontactsContacts`]."]
+    #[inline]
     pub fn get_externalcontacts_contacts(&self) -> GetExternalcontactsContacts {
         GetExternalcontactsContacts::new(self.executor.clone())
     }
@@ -166,12 +185,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/exports/{exportId}` (getExternalcontactsContactsExport): see [`GetExternalcontactsContactsExport`]."]
     #[doc = ""]
     #[doc = " - `export_id`: Export id"]
+    #[inline]
     pub fn get_externalcontacts_contacts_export(&self, export_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactsExport {
         GetExternalcontactsContactsExport::new(self.executor.clone(), export_id.into())
     }
     #[doc = " List contact exports for organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/exports` (getExternalcontactsContactsExports): see [`GetExternalcontactsContactsExports`]."]
+    #[inline]
     pub fn get_externalcontacts_contacts_exports(&self) -> GetExternalcontactsContactsExports {
         GetExternalcontactsContactsExports::new(self.executor.clone())
     }
@@ -180,6 +201,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}` (getExternalcontactsContactsSchema): see [`GetExternalcontactsContactsSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_externalcontacts_contacts_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactsSchema {
         GetExternalcontactsContactsSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -189,6 +211,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `version_id`: Schema version"]
+    #[inline]
     pub fn get_externalcontacts_contacts_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactsSchemaVersion {
         GetExternalcontactsContactsSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
@@ -197,12 +220,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/{schemaId}/versions` (getExternalcontactsContactsSchemaVersions): see [`GetExternalcontactsContactsSchemaVersions`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_externalcontacts_contacts_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactsSchemaVersions {
         GetExternalcontactsContactsSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
     #[doc = " Get a list of schemas."]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas` (getExternalcontactsContactsSchemas): see [`GetExternalcontactsContactsSchemas`]."]
+    #[inline]
     pub fn get_externalcontacts_contacts_schemas(&self) -> GetExternalcontactsContactsSchemas {
         GetExternalcontactsContactsSchemas::new(self.executor.clone())
     }
@@ -211,18 +236,21 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/coretypes/{coreTypeName}` (getExternalcontactsContactsSchemasCoretype): see [`GetExternalcontactsContactsSchemasCoretype`]."]
     #[doc = ""]
     #[doc = " - `core_type_name`: Name of the core type"]
+    #[inline]
     pub fn get_externalcontacts_contacts_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactsSchemasCoretype {
         GetExternalcontactsContactsSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
     #[doc = " Get the core types from which all schemas are built."]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/coretypes` (getExternalcontactsContactsSchemasCoretypes): see [`GetExternalcontactsContactsSchemasCoretypes`]."]
+    #[inline]
     pub fn get_externalcontacts_contacts_schemas_coretypes(&self) -> GetExternalcontactsContactsSchemasCoretypes {
         GetExternalcontactsContactsSchemasCoretypes::new(self.executor.clone())
     }
     #[doc = " Get quantitative limits on schemas"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/contacts/schemas/limits` (getExternalcontactsContactsSchemasLimits): see [`GetExternalcontactsContactsSchemasLimits`]."]
+    #[inline]
     pub fn get_externalcontacts_contacts_schemas_limits(&self) -> GetExternalcontactsContactsSchemasLimits {
         GetExternalcontactsContactsSchemasLimits::new(self.executor.clone())
     }
@@ -231,12 +259,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/externalsources/{externalSourceId}` (getExternalcontactsExternalsource): see [`GetExternalcontactsExternalsource`]."]
     #[doc = ""]
     #[doc = " - `external_source_id`: External Source ID"]
+    #[inline]
     pub fn get_externalcontacts_externalsource(&self, external_source_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsExternalsource {
         GetExternalcontactsExternalsource::new(self.executor.clone(), external_source_id.into())
     }
     #[doc = " Fetch a list of External Sources"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/externalsources` (getExternalcontactsExternalsources): see [`GetExternalcontactsExternalsources`]."]
+    #[inline]
     pub fn get_externalcontacts_externalsources(&self) -> GetExternalcontactsExternalsources {
         GetExternalcontactsExternalsources::new(self.executor.clone())
     }
@@ -245,6 +275,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}` (getExternalcontactsGraphsClusterscan): see [`GetExternalcontactsGraphsClusterscan`]."]
     #[doc = ""]
     #[doc = " - `scan_id`: Cluster scan ID"]
+    #[inline]
     pub fn get_externalcontacts_graphs_clusterscan(&self, scan_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsGraphsClusterscan {
         GetExternalcontactsGraphsClusterscan::new(self.executor.clone(), scan_id.into())
     }
@@ -254,6 +285,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `scan_id`: Cluster scan ID"]
     #[doc = " - `cluster_id`: Cluster ID"]
+    #[inline]
     pub fn get_externalcontacts_graphs_clusterscan_cluster(&self, scan_id: impl ::std::convert::Into<::std::string::String>, cluster_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsGraphsClusterscanCluster {
         GetExternalcontactsGraphsClusterscanCluster::new(self.executor.clone(), scan_id.into(), cluster_id.into())
     }
@@ -262,6 +294,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/clusters` (getExternalcontactsGraphsClusterscanClusters): see [`GetExternalcontactsGraphsClusterscanClusters`]."]
     #[doc = ""]
     #[doc = " - `scan_id`: Cluster scan ID"]
+    #[inline]
     pub fn get_externalcontacts_graphs_clusterscan_clusters(&self, scan_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsGraphsClusterscanClusters {
         GetExternalcontactsGraphsClusterscanClusters::new(self.executor.clone(), scan_id.into())
     }
@@ -270,30 +303,35 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/{scanId}/statistics` (getExternalcontactsGraphsClusterscanStatistics): see [`GetExternalcontactsGraphsClusterscanStatistics`]."]
     #[doc = ""]
     #[doc = " - `scan_id`: Cluster scan ID"]
+    #[inline]
     pub fn get_externalcontacts_graphs_clusterscan_statistics(&self, scan_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsGraphsClusterscanStatistics {
         GetExternalcontactsGraphsClusterscanStatistics::new(self.executor.clone(), scan_id.into())
     }
     #[doc = " Returns a list of cluster scans"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans` (getExternalcontactsGraphsClusterscans): see [`GetExternalcontactsGraphsClusterscans`]."]
+    #[inline]
     pub fn get_externalcontacts_graphs_clusterscans(&self) -> GetExternalcontactsGraphsClusterscans {
         GetExternalcontactsGraphsClusterscans::new(self.executor.clone())
     }
     #[doc = " Returns the latest cluster scan"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/latest` (getExternalcontactsGraphsClusterscansLatest): see [`GetExternalcontactsGraphsClusterscansLatest`]."]
+    #[inline]
     pub fn get_externalcontacts_graphs_clusterscans_latest(&self) -> GetExternalcontactsGraphsClusterscansLatest {
         GetExternalcontactsGraphsClusterscansLatest::new(self.executor.clone())
     }
     #[doc = " Returns the statistics about the latest cluster scan"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/clusterscans/latest/statistics` (getExternalcontactsGraphsClusterscansLatestStatistics): see [`GetExternalcontactsGraphsClusterscansLatestStatistics`]."]
+    #[inline]
     pub fn get_externalcontacts_graphs_clusterscans_latest_statistics(&self) -> GetExternalcontactsGraphsClusterscansLatestStatistics {
         GetExternalcontactsGraphsClusterscansLatestStatistics::new(self.executor.clone())
     }
     #[doc = " Returns the org-wide settings for ExternalContact graph operations"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/graphs/settings` (getExternalcontactsGraphsSettings): see [`GetExternalcontactsGraphsSettings`]."]
+    #[inline]
     pub fn get_externalcontacts_graphs_settings(&self) -> GetExternalcontactsGraphsSettings {
         GetExternalcontactsGraphsSettings::new(self.executor.clone())
     }
@@ -302,12 +340,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/import/csv/settings/{settingsId}` (getExternalcontactsImportCsvSetting): see [`GetExternalcontactsImportCsvSetting`]."]
     #[doc = ""]
     #[doc = " - `settings_id`: Settings id"]
+    #[inline]
     pub fn get_externalcontacts_import_csv_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsImportCsvSetting {
         GetExternalcontactsImportCsvSetting::new(self.executor.clone(), settings_id.into())
     }
     #[doc = " Retrieve all settings for organization filtered by externalSettingsId if provided"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/csv/settings` (getExternalcontactsImportCsvSettings): see [`GetExternalcontactsImportCsvSettings`]."]
+    #[inline]
     pub fn get_externalcontacts_import_csv_settings(&self) -> GetExternalcontactsImportCsvSettings {
         GetExternalcontactsImportCsvSettings::new(self.executor.clone())
     }
@@ -316,6 +356,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/import/csv/uploads/{uploadId}/details` (getExternalcontactsImportCsvUploadDetails): see [`GetExternalcontactsImportCsvUploadDetails`]."]
     #[doc = ""]
     #[doc = " - `upload_id`: Upload id"]
+    #[inline]
     pub fn get_externalcontacts_import_csv_upload_details(&self, upload_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsImportCsvUploadDetails {
         GetExternalcontactsImportCsvUploadDetails::new(self.executor.clone(), upload_id.into())
     }
@@ -324,6 +365,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/import/csv/uploads/{uploadId}/preview` (getExternalcontactsImportCsvUploadPreview): see [`GetExternalcontactsImportCsvUploadPreview`]."]
     #[doc = ""]
     #[doc = " - `upload_id`: Upload id"]
+    #[inline]
     pub fn get_externalcontacts_import_csv_upload_preview(&self, upload_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsImportCsvUploadPreview {
         GetExternalcontactsImportCsvUploadPreview::new(self.executor.clone(), upload_id.into())
     }
@@ -332,12 +374,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/import/jobs/{jobId}` (getExternalcontactsImportJob): see [`GetExternalcontactsImportJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: Job id"]
+    #[inline]
     pub fn get_externalcontacts_import_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsImportJob {
         GetExternalcontactsImportJob::new(self.executor.clone(), job_id.into())
     }
     #[doc = " List jobs for organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/jobs` (getExternalcontactsImportJobs): see [`GetExternalcontactsImportJobs`]."]
+    #[inline]
     pub fn get_externalcontacts_import_jobs(&self) -> GetExternalcontactsImportJobs {
         GetExternalcontactsImportJobs::new(self.executor.clone())
     }
@@ -346,12 +390,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/import/settings/{settingsId}` (getExternalcontactsImportSetting): see [`GetExternalcontactsImportSetting`]."]
     #[doc = ""]
     #[doc = " - `settings_id`: Settings id"]
+    #[inline]
     pub fn get_externalcontacts_import_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsImportSetting {
         GetExternalcontactsImportSetting::new(self.executor.clone(), settings_id.into())
     }
     #[doc = " List settings for organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/import/settings` (getExternalcontactsImportSettings): see [`GetExternalcontactsImportSettings`]."]
+    #[inline]
     pub fn get_externalcontacts_import_settings(&self) -> GetExternalcontactsImportSettings {
         GetExternalcontactsImportSettings::new(self.executor.clone())
     }
@@ -360,12 +406,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/notes/exports/{exportId}` (getExternalcontactsNotesExport): see [`GetExternalcontactsNotesExport`]."]
     #[doc = ""]
     #[doc = " - `export_id`: Export id"]
+    #[inline]
     pub fn get_externalcontacts_notes_export(&self, export_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsNotesExport {
         GetExternalcontactsNotesExport::new(self.executor.clone(), export_id.into())
     }
     #[doc = " List note exports for organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/notes/exports` (getExternalcontactsNotesExports): see [`GetExternalcontactsNotesExports`]."]
+    #[inline]
     pub fn get_externalcontacts_notes_exports(&self) -> GetExternalcontactsNotesExports {
         GetExternalcontactsNotesExports::new(self.executor.clone())
     }
@@ -374,6 +422,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}` (getExternalcontactsOrganization): see [`GetExternalcontactsOrganization`]."]
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization ID"]
+    #[inline]
     pub fn get_externalcontacts_organization(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganization {
         GetExternalcontactsOrganization::new(self.executor.clone(), external_organization_id.into())
     }
@@ -382,6 +431,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/contacts` (getExternalcontactsOrganizationContacts): see [`GetExternalcontactsOrganizationContacts`]."]
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization ID"]
+    #[inline]
     pub fn get_externalcontacts_organization_contacts(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationContacts {
         GetExternalcontactsOrganizationContacts::new(self.executor.clone(), external_organization_id.into())
     }
@@ -390,6 +440,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/identifiers` (getExternalcontactsOrganizationIdentifiers): see [`GetExternalcontactsOrganizationIdentifiers`]."]
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization ID"]
+    #[inline]
     pub fn get_externalcontacts_organization_identifiers(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationIdentifiers {
         GetExternalcontactsOrganizationIdentifiers::new(self.executor.clone(), external_organization_id.into())
     }
@@ -399,6 +450,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization Id"]
     #[doc = " - `note_id`: Note Id"]
+    #[inline]
     pub fn get_externalcontacts_organization_note(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationNote {
         GetExternalcontactsOrganizationNote::new(self.executor.clone(), external_organization_id.into(), note_id.into())
     }
@@ -407,6 +459,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/notes` (getExternalcontactsOrganizationNotes): see [`GetExternalcontactsOrganizationNotes`]."]
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization Id"]
+    #[inline]
     pub fn get_externalcontacts_organization_notes(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationNotes {
         GetExternalcontactsOrganizationNotes::new(self.executor.clone(), external_organization_id.into())
     }
@@ -415,12 +468,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/organizations/{externalOrganizationId}/relationships` (getExternalcontactsOrganizationRelationships): see [`GetExternalcontactsOrganizationRelationships`]."]
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization ID"]
+    #[inline]
     pub fn get_externalcontacts_organization_relationships(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationRelationships {
         GetExternalcontactsOrganizationRelationships::new(self.executor.clone(), external_organization_id.into())
     }
     #[doc = " Search for external organizations"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations` (getExternalcontactsOrganizations): see [`GetExternalcontactsOrganizations`]."]
+    #[inline]
     pub fn get_externalcontacts_organizations(&self) -> GetExternalcontactsOrganizations {
         GetExternalcontactsOrganizations::new(self.executor.clone())
     }
@@ -429,12 +484,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/organizations/exports/{exportId}` (getExternalcontactsOrganizationsExport): see [`GetExternalcontactsOrganizationsExport`]."]
     #[doc = ""]
     #[doc = " - `export_id`: Export id"]
+    #[inline]
     pub fn get_externalcontacts_organizations_export(&self, export_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationsExport {
         GetExternalcontactsOrganizationsExport::new(self.executor.clone(), export_id.into())
     }
     #[doc = " List organization exports for organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/exports` (getExternalcontactsOrganizationsExports): see [`GetExternalcontactsOrganizationsExports`]."]
+    #[inline]
     pub fn get_externalcontacts_organizations_exports(&self) -> GetExternalcontactsOrganizationsExports {
         GetExternalcontactsOrganizationsExports::new(self.executor.clone())
     }
@@ -443,6 +500,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}` (getExternalcontactsOrganizationsSchema): see [`GetExternalcontactsOrganizationsSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_externalcontacts_organizations_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationsSchema {
         GetExternalcontactsOrganizationsSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -452,6 +510,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `version_id`: Schema version"]
+    #[inline]
     pub fn get_externalcontacts_organizations_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationsSchemaVersion {
         GetExternalcontactsOrganizationsSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
@@ -460,12 +519,14 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/{schemaId}/versions` (getExternalcontactsOrganizationsSchemaVersions): see [`GetExternalcontactsOrganizationsSchemaVersions`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_externalcontacts_organizations_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationsSchemaVersions {
         GetExternalcontactsOrganizationsSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
     #[doc = " Get a list of schemas."]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas` (getExternalcontactsOrganizationsSchemas): see [`GetExternalcontactsOrganizationsSchemas`]."]
+    #[inline]
     pub fn get_externalcontacts_organizations_schemas(&self) -> GetExternalcontactsOrganizationsSchemas {
         GetExternalcontactsOrganizationsSchemas::new(self.executor.clone())
     }
@@ -474,18 +535,21 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/coretypes/{coreTypeName}` (getExternalcontactsOrganizationsSchemasCoretype): see [`GetExternalcontactsOrganizationsSchemasCoretype`]."]
     #[doc = ""]
     #[doc = " - `core_type_name`: Name of the core type"]
+    #[inline]
     pub fn get_externalcontacts_organizations_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsOrganizationsSchemasCoretype {
         GetExternalcontactsOrganizationsSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
     #[doc = " Get the core types from which all schemas are built."]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/coretypes` (getExternalcontactsOrganizationsSchemasCoretypes): see [`GetExternalcontactsOrganizationsSchemasCoretypes`]."]
+    #[inline]
     pub fn get_externalcontacts_organizations_schemas_coretypes(&self) -> GetExternalcontactsOrganizationsSchemasCoretypes {
         GetExternalcontactsOrganizationsSchemasCoretypes::new(self.executor.clone())
     }
     #[doc = " Get quantitative limits on schemas"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/organizations/schemas/limits` (getExternalcontactsOrganizationsSchemasLimits): see [`GetExternalcontactsOrganizationsSchemasLimits`]."]
+    #[inline]
     pub fn get_externalcontacts_organizations_schemas_limits(&self) -> GetExternalcontactsOrganizationsSchemasLimits {
         GetExternalcontactsOrganizationsSchemasLimits::new(self.executor.clone())
     }
@@ -494,6 +558,7 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/relationships/{relationshipId}` (getExternalcontactsRelationship): see [`GetExternalcontactsRelationship`]."]
     #[doc = ""]
     #[doc = " - `relationship_id`: Relationship Id"]
+    #[inline]
     pub fn get_externalcontacts_relationship(&self, relationship_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsRelationship {
         GetExternalcontactsRelationship::new(self.executor.clone(), relationship_id.into())
     }
@@ -502,66 +567,77 @@ impl ExternalContactsApi {
     #[doc = " `GET /api/v2/externalcontacts/relationships/exports/{exportId}` (getExternalcontactsRelationshipsExport): see [`GetExternalcontactsRelationshipsExport`]."]
     #[doc = ""]
     #[doc = " - `export_id`: Export id"]
+    #[inline]
     pub fn get_externalcontacts_relationships_export(&self, export_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsRelationshipsExport {
         GetExternalcontactsRelationshipsExport::new(self.executor.clone(), export_id.into())
     }
     #[doc = " List relationship exports for organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/relationships/exports` (getExternalcontactsRelationshipsExports): see [`GetExternalcontactsRelationshipsExports`]."]
+    #[inline]
     pub fn get_externalcontacts_relationships_exports(&self) -> GetExternalcontactsRelationshipsExports {
         GetExternalcontactsRelationshipsExports::new(self.executor.clone())
     }
     #[doc = " Look up contacts based on an attribute. Maximum of 25 values returned."]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/reversewhitepageslookup` (getExternalcontactsReversewhitepageslookup): see [`GetExternalcontactsReversewhitepageslookup`]."]
+    #[inline]
     pub fn get_externalcontacts_reversewhitepageslookup(&self) -> GetExternalcontactsReversewhitepageslookup {
         GetExternalcontactsReversewhitepageslookup::new(self.executor.clone())
     }
     #[doc = " Scan for external contacts using paging"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/contacts` (getExternalcontactsScanContacts): see [`GetExternalcontactsScanContacts`]."]
+    #[inline]
     pub fn get_externalcontacts_scan_contacts(&self) -> GetExternalcontactsScanContacts {
         GetExternalcontactsScanContacts::new(self.executor.clone())
     }
     #[doc = " Scan for external contacts using paging"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/contacts/divisionviews/all` (getExternalcontactsScanContactsDivisionviewsAll): see [`GetExternalcontactsScanContactsDivisionviewsAll`]."]
+    #[inline]
     pub fn get_externalcontacts_scan_contacts_divisionviews_all(&self) -> GetExternalcontactsScanContactsDivisionviewsAll {
         GetExternalcontactsScanContactsDivisionviewsAll::new(self.executor.clone())
     }
     #[doc = " Scan for notes using paging"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/notes` (getExternalcontactsScanNotes): see [`GetExternalcontactsScanNotes`]."]
+    #[inline]
     pub fn get_externalcontacts_scan_notes(&self) -> GetExternalcontactsScanNotes {
         GetExternalcontactsScanNotes::new(self.executor.clone())
     }
     #[doc = " Scan for notes using paging"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/notes/divisionviews/all` (getExternalcontactsScanNotesDivisionviewsAll): see [`GetExternalcontactsScanNotesDivisionviewsAll`]."]
+    #[inline]
     pub fn get_externalcontacts_scan_notes_divisionviews_all(&self) -> GetExternalcontactsScanNotesDivisionviewsAll {
         GetExternalcontactsScanNotesDivisionviewsAll::new(self.executor.clone())
     }
     #[doc = " Scan for external organizations using paging"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/organizations` (getExternalcontactsScanOrganizations): see [`GetExternalcontactsScanOrganizations`]."]
+    #[inline]
     pub fn get_externalcontacts_scan_organizations(&self) -> GetExternalcontactsScanOrganizations {
         GetExternalcontactsScanOrganizations::new(self.executor.clone())
     }
     #[doc = " Scan for external organizations using paging"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/organizations/divisionviews/all` (getExternalcontactsScanOrganizationsDivisionviewsAll): see [`GetExternalcontactsScanOrganizationsDivisionviewsAll`]."]
+    #[inline]
     pub fn get_externalcontacts_scan_organizations_divisionviews_all(&self) -> GetExternalcontactsScanOrganizationsDivisionviewsAll {
         GetExternalcontactsScanOrganizationsDivisionviewsAll::new(self.executor.clone())
     }
     #[doc = " Scan for relationships"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/relationships` (getExternalcontactsScanRelationships): see [`GetExternalcontactsScanRelationships`]."]
+    #[inline]
     pub fn get_externalcontacts_scan_relationships(&self) -> GetExternalcontactsScanRelationships {
         GetExternalcontactsScanRelationships::new(self.executor.clone())
     }
     #[doc = " Scan for relationships"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/scan/relationships/divisionviews/all` (getExternalcontactsScanRelationshipsDivisionviewsAll): see [`GetExternalcontactsScanRelationshipsDivisionviewsAll`]."]
+    #[inline]
     pub fn get_externalcontacts_scan_relationships_divisionviews_all(&self) -> GetExternalcontactsScanRelationshipsDivisionviewsAll {
         GetExternalcontactsScanRelationshipsDivisionviewsAll::new(self.executor.clone())
     }
@@ -571,6 +647,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
     #[doc = " - `body`: Contact fields to update"]
+    #[inline]
     pub fn patch_externalcontacts_contact(&self, contact_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContactsPatchRequest) -> PatchExternalcontactsContact {
         PatchExternalcontactsContact::new(self.executor.clone(), contact_id.into(), body)
     }
@@ -580,6 +657,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
     #[doc = " - `body`: ClaimRequest"]
+    #[inline]
     pub fn patch_externalcontacts_contact_identifiers(&self, contact_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IdentifierClaimRequest) -> PatchExternalcontactsContactIdentifiers {
         PatchExternalcontactsContactIdentifiers::new(self.executor.clone(), contact_id.into(), body)
     }
@@ -590,6 +668,7 @@ impl ExternalContactsApi {
     #[doc = " - `contact_id`: ExternalContact Id"]
     #[doc = " - `note_id`: Note Id"]
     #[doc = " - `body`: Note field to update"]
+    #[inline]
     pub fn patch_externalcontacts_contact_note(&self, contact_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContactsPatchRequest) -> PatchExternalcontactsContactNote {
         PatchExternalcontactsContactNote::new(self.executor.clone(), contact_id.into(), note_id.into(), body)
     }
@@ -599,6 +678,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization ID"]
     #[doc = " - `body`: External Organization fields to update"]
+    #[inline]
     pub fn patch_externalcontacts_organization(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContactsPatchRequest) -> PatchExternalcontactsOrganization {
         PatchExternalcontactsOrganization::new(self.executor.clone(), external_organization_id.into(), body)
     }
@@ -608,6 +688,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization ID"]
     #[doc = " - `body`: ClaimRequest"]
+    #[inline]
     pub fn patch_externalcontacts_organization_identifiers(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalOrganizationIdentifierClaimRequest) -> PatchExternalcontactsOrganizationIdentifiers {
         PatchExternalcontactsOrganizationIdentifiers::new(self.executor.clone(), external_organization_id.into(), body)
     }
@@ -618,6 +699,7 @@ impl ExternalContactsApi {
     #[doc = " - `external_organization_id`: External Organization Id"]
     #[doc = " - `note_id`: Note Id"]
     #[doc = " - `body`: Note field to update"]
+    #[inline]
     pub fn patch_externalcontacts_organization_note(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContactsPatchRequest) -> PatchExternalcontactsOrganizationNote {
         PatchExternalcontactsOrganizationNote::new(self.executor.clone(), external_organization_id.into(), note_id.into(), body)
     }
@@ -627,6 +709,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `relationship_id`: Relationship Id"]
     #[doc = " - `body`: Relationship fields to update"]
+    #[inline]
     pub fn patch_externalcontacts_relationship(&self, relationship_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContactsPatchRequest) -> PatchExternalcontactsRelationship {
         PatchExternalcontactsRelationship::new(self.executor.clone(), relationship_id.into(), body)
     }
@@ -635,6 +718,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts` (postExternalcontactsBulkContacts): see [`PostExternalcontactsBulkContacts`]."]
     #[doc = ""]
     #[doc = " - `body`: Contact ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_contacts(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkContacts {
         PostExternalcontactsBulkContacts::new(self.executor.clone(), body)
     }
@@ -643,6 +727,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/add` (postExternalcontactsBulkContactsAdd): see [`PostExternalcontactsBulkContactsAdd`]."]
     #[doc = ""]
     #[doc = " - `body`: Contacts"]
+    #[inline]
     pub fn post_externalcontacts_bulk_contacts_add(&self, body: ::models::BulkContactsRequest) -> PostExternalcontactsBulkContactsAdd {
         PostExternalcontactsBulkContactsAdd::new(self.executor.clone(), body)
     }
@@ -651,6 +736,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/divisionviews` (postExternalcontactsBulkContactsDivisionviews): see [`PostExternalcontactsBulkContactsDivisionviews`]."]
     #[doc = ""]
     #[doc = " - `body`: Contact ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_contacts_divisionviews(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkContactsDivisionviews {
         PostExternalcontactsBulkContactsDivisionviews::new(self.executor.clone(), body)
     }
@@ -659,6 +745,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/enrich` (postExternalcontactsBulkContactsEnrich): see [`PostExternalcontactsBulkContactsEnrich`]."]
     #[doc = ""]
     #[doc = " - `body`: Contact Enrich Requests"]
+    #[inline]
     pub fn post_externalcontacts_bulk_contacts_enrich(&self, body: ::models::BulkContactsEnrichRequest) -> PostExternalcontactsBulkContactsEnrich {
         PostExternalcontactsBulkContactsEnrich::new(self.executor.clone(), body)
     }
@@ -667,6 +754,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/remove` (postExternalcontactsBulkContactsRemove): see [`PostExternalcontactsBulkContactsRemove`]."]
     #[doc = ""]
     #[doc = " - `body`: Contact ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_contacts_remove(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkContactsRemove {
         PostExternalcontactsBulkContactsRemove::new(self.executor.clone(), body)
     }
@@ -675,6 +763,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/unresolved` (postExternalcontactsBulkContactsUnresolved): see [`PostExternalcontactsBulkContactsUnresolved`]."]
     #[doc = ""]
     #[doc = " - `body`: Contact ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_contacts_unresolved(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkContactsUnresolved {
         PostExternalcontactsBulkContactsUnresolved::new(self.executor.clone(), body)
     }
@@ -683,6 +772,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/contacts/update` (postExternalcontactsBulkContactsUpdate): see [`PostExternalcontactsBulkContactsUpdate`]."]
     #[doc = ""]
     #[doc = " - `body`: Contacts"]
+    #[inline]
     pub fn post_externalcontacts_bulk_contacts_update(&self, body: ::models::BulkContactsRequest) -> PostExternalcontactsBulkContactsUpdate {
         PostExternalcontactsBulkContactsUpdate::new(self.executor.clone(), body)
     }
@@ -691,6 +781,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/notes` (postExternalcontactsBulkNotes): see [`PostExternalcontactsBulkNotes`]."]
     #[doc = ""]
     #[doc = " - `body`: Note ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_notes(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkNotes {
         PostExternalcontactsBulkNotes::new(self.executor.clone(), body)
     }
@@ -699,6 +790,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/notes/add` (postExternalcontactsBulkNotesAdd): see [`PostExternalcontactsBulkNotesAdd`]."]
     #[doc = ""]
     #[doc = " - `body`: Notes"]
+    #[inline]
     pub fn post_externalcontacts_bulk_notes_add(&self, body: ::models::BulkNotesRequest) -> PostExternalcontactsBulkNotesAdd {
         PostExternalcontactsBulkNotesAdd::new(self.executor.clone(), body)
     }
@@ -707,6 +799,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/notes/remove` (postExternalcontactsBulkNotesRemove): see [`PostExternalcontactsBulkNotesRemove`]."]
     #[doc = ""]
     #[doc = " - `body`: Note ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_notes_remove(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkNotesRemove {
         PostExternalcontactsBulkNotesRemove::new(self.executor.clone(), body)
     }
@@ -715,6 +808,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/notes/update` (postExternalcontactsBulkNotesUpdate): see [`PostExternalcontactsBulkNotesUpdate`]."]
     #[doc = ""]
     #[doc = " - `body`: Notes"]
+    #[inline]
     pub fn post_externalcontacts_bulk_notes_update(&self, body: ::models::BulkNotesRequest) -> PostExternalcontactsBulkNotesUpdate {
         PostExternalcontactsBulkNotesUpdate::new(self.executor.clone(), body)
     }
@@ -723,6 +817,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations` (postExternalcontactsBulkOrganizations): see [`PostExternalcontactsBulkOrganizations`]."]
     #[doc = ""]
     #[doc = " - `body`: Organizations ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_organizations(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkOrganizations {
         PostExternalcontactsBulkOrganizations::new(self.executor.clone(), body)
     }
@@ -731,6 +826,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/add` (postExternalcontactsBulkOrganizationsAdd): see [`PostExternalcontactsBulkOrganizationsAdd`]."]
     #[doc = ""]
     #[doc = " - `body`: Organizations"]
+    #[inline]
     pub fn post_externalcontacts_bulk_organizations_add(&self, body: ::models::BulkOrganizationsRequest) -> PostExternalcontactsBulkOrganizationsAdd {
         PostExternalcontactsBulkOrganizationsAdd::new(self.executor.clone(), body)
     }
@@ -739,6 +835,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/divisionviews` (postExternalcontactsBulkOrganizationsDivisionviews): see [`PostExternalcontactsBulkOrganizationsDivisionviews`]."]
     #[doc = ""]
     #[doc = " - `body`: Organizations ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_organizations_divisionviews(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkOrganizationsDivisionviews {
         PostExternalcontactsBulkOrganizationsDivisionviews::new(self.executor.clone(), body)
     }
@@ -747,6 +844,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/enrich` (postExternalcontactsBulkOrganizationsEnrich): see [`PostExternalcontactsBulkOrganizationsEnrich`]."]
     #[doc = ""]
     #[doc = " - `body`: External Organization Enrich Requests"]
+    #[inline]
     pub fn post_externalcontacts_bulk_organizations_enrich(&self, body: ::models::BulkOrganizationsEnrichRequest) -> PostExternalcontactsBulkOrganizationsEnrich {
         PostExternalcontactsBulkOrganizationsEnrich::new(self.executor.clone(), body)
     }
@@ -755,6 +853,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/remove` (postExternalcontactsBulkOrganizationsRemove): see [`PostExternalcontactsBulkOrganizationsRemove`]."]
     #[doc = ""]
     #[doc = " - `body`: Organization ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_organizations_remove(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkOrganizationsRemove {
         PostExternalcontactsBulkOrganizationsRemove::new(self.executor.clone(), body)
     }
@@ -763,6 +862,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/organizations/update` (postExternalcontactsBulkOrganizationsUpdate): see [`PostExternalcontactsBulkOrganizationsUpdate`]."]
     #[doc = ""]
     #[doc = " - `body`: Organizations"]
+    #[inline]
     pub fn post_externalcontacts_bulk_organizations_update(&self, body: ::models::BulkOrganizationsRequest) -> PostExternalcontactsBulkOrganizationsUpdate {
         PostExternalcontactsBulkOrganizationsUpdate::new(self.executor.clone(), body)
     }
@@ -771,6 +871,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/relationships` (postExternalcontactsBulkRelationships): see [`PostExternalcontactsBulkRelationships`]."]
     #[doc = ""]
     #[doc = " - `body`: Relationships ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_relationships(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkRelationships {
         PostExternalcontactsBulkRelationships::new(self.executor.clone(), body)
     }
@@ -779,6 +880,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/add` (postExternalcontactsBulkRelationshipsAdd): see [`PostExternalcontactsBulkRelationshipsAdd`]."]
     #[doc = ""]
     #[doc = " - `body`: Relationships"]
+    #[inline]
     pub fn post_externalcontacts_bulk_relationships_add(&self, body: ::models::BulkRelationshipsRequest) -> PostExternalcontactsBulkRelationshipsAdd {
         PostExternalcontactsBulkRelationshipsAdd::new(self.executor.clone(), body)
     }
@@ -787,6 +889,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/remove` (postExternalcontactsBulkRelationshipsRemove): see [`PostExternalcontactsBulkRelationshipsRemove`]."]
     #[doc = ""]
     #[doc = " - `body`: Relationships ids"]
+    #[inline]
     pub fn post_externalcontacts_bulk_relationships_remove(&self, body: ::models::BulkIdsRequest) -> PostExternalcontactsBulkRelationshipsRemove {
         PostExternalcontactsBulkRelationshipsRemove::new(self.executor.clone(), body)
     }
@@ -795,6 +898,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/bulk/relationships/update` (postExternalcontactsBulkRelationshipsUpdate): see [`PostExternalcontactsBulkRelationshipsUpdate`]."]
     #[doc = ""]
     #[doc = " - `body`: Relationships"]
+    #[inline]
     pub fn post_externalcontacts_bulk_relationships_update(&self, body: ::models::BulkRelationshipsRequest) -> PostExternalcontactsBulkRelationshipsUpdate {
         PostExternalcontactsBulkRelationshipsUpdate::new(self.executor.clone(), body)
     }
@@ -803,6 +907,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/journey/segments` (postExternalcontactsContactJourneySegments): see [`PostExternalcontactsContactJourneySegments`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn post_externalcontacts_contact_journey_segments(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> PostExternalcontactsContactJourneySegments {
         PostExternalcontactsContactJourneySegments::new(self.executor.clone(), contact_id.into())
     }
@@ -812,6 +917,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact Id"]
     #[doc = " - `body`: ExternalContact"]
+    #[inline]
     pub fn post_externalcontacts_contact_notes(&self, contact_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Note) -> PostExternalcontactsContactNotes {
         PostExternalcontactsContactNotes::new(self.executor.clone(), contact_id.into(), body)
     }
@@ -820,6 +926,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/promotion` (postExternalcontactsContactPromotion): see [`PostExternalcontactsContactPromotion`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn post_externalcontacts_contact_promotion(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> PostExternalcontactsContactPromotion {
         PostExternalcontactsContactPromotion::new(self.executor.clone(), contact_id.into())
     }
@@ -828,6 +935,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/contacts` (postExternalcontactsContacts): see [`PostExternalcontactsContacts`]."]
     #[doc = ""]
     #[doc = " - `body`: ExternalContact"]
+    #[inline]
     pub fn post_externalcontacts_contacts(&self, body: ::models::ExternalContact) -> PostExternalcontactsContacts {
         PostExternalcontactsContacts::new(self.executor.clone(), body)
     }
@@ -836,6 +944,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/contacts/enrich` (postExternalcontactsContactsEnrich): see [`PostExternalcontactsContactsEnrich`]."]
     #[doc = ""]
     #[doc = " - `body`: ContactEnrichRequest"]
+    #[inline]
     pub fn post_externalcontacts_contacts_enrich(&self, body: ::models::ContactEnrichRequest) -> PostExternalcontactsContactsEnrich {
         PostExternalcontactsContactsEnrich::new(self.executor.clone(), body)
     }
@@ -844,6 +953,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/contacts/exports` (postExternalcontactsContactsExports): see [`PostExternalcontactsContactsExports`]."]
     #[doc = ""]
     #[doc = " - `body`: Export"]
+    #[inline]
     pub fn post_externalcontacts_contacts_exports(&self, body: ::models::ContactsExport) -> PostExternalcontactsContactsExports {
         PostExternalcontactsContactsExports::new(self.executor.clone(), body)
     }
@@ -852,6 +962,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/contacts/merge` (postExternalcontactsContactsMerge): see [`PostExternalcontactsContactsMerge`]."]
     #[doc = ""]
     #[doc = " - `body`: MergeRequest"]
+    #[inline]
     pub fn post_externalcontacts_contacts_merge(&self, body: ::models::MergeContactsRequest) -> PostExternalcontactsContactsMerge {
         PostExternalcontactsContactsMerge::new(self.executor.clone(), body)
     }
@@ -860,6 +971,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/contacts/schemas` (postExternalcontactsContactsSchemas): see [`PostExternalcontactsContactsSchemas`]."]
     #[doc = ""]
     #[doc = " - `body`: Schema"]
+    #[inline]
     pub fn post_externalcontacts_contacts_schemas(&self, body: ::models::DataSchema) -> PostExternalcontactsContactsSchemas {
         PostExternalcontactsContactsSchemas::new(self.executor.clone(), body)
     }
@@ -868,6 +980,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/contacts/search` (postExternalcontactsContactsSearch): see [`PostExternalcontactsContactsSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request"]
+    #[inline]
     pub fn post_externalcontacts_contacts_search(&self, body: ::models::ContactSearchRequest) -> PostExternalcontactsContactsSearch {
         PostExternalcontactsContactsSearch::new(self.executor.clone(), body)
     }
@@ -876,6 +989,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/externalsources` (postExternalcontactsExternalsources): see [`PostExternalcontactsExternalsources`]."]
     #[doc = ""]
     #[doc = " - `body`: External Source"]
+    #[inline]
     pub fn post_externalcontacts_externalsources(&self, body: ::models::ExternalSource) -> PostExternalcontactsExternalsources {
         PostExternalcontactsExternalsources::new(self.executor.clone(), body)
     }
@@ -883,18 +997,21 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/identifierlookup` (postExternalcontactsIdentifierlookup): see [`PostExternalcontactsIdentifierlookup`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_externalcontacts_identifierlookup(&self, body: ::models::ContactIdentifier) -> PostExternalcontactsIdentifierlookup {
         PostExternalcontactsIdentifierlookup::new(self.executor.clone(), body)
     }
     #[doc = " Fetch a contact using an identifier type and value."]
     #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/identifierlookup/contacts` (postExternalcontactsIdentifierlookupContacts): see [`PostExternalcontactsIdentifierlookupContacts`]."]
+    #[inline]
     pub fn post_externalcontacts_identifierlookup_contacts(&self, body: ::models::ContactIdentifier) -> PostExternalcontactsIdentifierlookupContacts {
         PostExternalcontactsIdentifierlookupContacts::new(self.executor.clone(), body)
     }
     #[doc = " Fetch an external organization using an identifier type and value."]
     #[doc = ""]
     #[doc = " `POST /api/v2/externalcontacts/identifierlookup/organizations` (postExternalcontactsIdentifierlookupOrganizations): see [`PostExternalcontactsIdentifierlookupOrganizations`]."]
+    #[inline]
     pub fn post_externalcontacts_identifierlookup_organizations(&self, body: ::models::ExternalOrganizationIdentifier) -> PostExternalcontactsIdentifierlookupOrganizations {
         PostExternalcontactsIdentifierlookupOrganizations::new(self.executor.clone(), body)
     }
@@ -903,6 +1020,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/import/csv/jobs` (postExternalcontactsImportCsvJobs): see [`PostExternalcontactsImportCsvJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: ImportRequest"]
+    #[inline]
     pub fn post_externalcontacts_import_csv_jobs(&self, body: ::models::CsvJobRequest) -> PostExternalcontactsImportCsvJobs {
         PostExternalcontactsImportCsvJobs::new(self.executor.clone(), body)
     }
@@ -911,6 +1029,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/import/csv/settings` (postExternalcontactsImportCsvSettings): see [`PostExternalcontactsImportCsvSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Settings"]
+    #[inline]
     pub fn post_externalcontacts_import_csv_settings(&self, body: ::models::CsvSettings) -> PostExternalcontactsImportCsvSettings {
         PostExternalcontactsImportCsvSettings::new(self.executor.clone(), body)
     }
@@ -919,6 +1038,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/import/csv/uploads` (postExternalcontactsImportCsvUploads): see [`PostExternalcontactsImportCsvUploads`]."]
     #[doc = ""]
     #[doc = " - `body`: UploadRequest"]
+    #[inline]
     pub fn post_externalcontacts_import_csv_uploads(&self, body: ::models::CsvUploadRequest) -> PostExternalcontactsImportCsvUploads {
         PostExternalcontactsImportCsvUploads::new(self.executor.clone(), body)
     }
@@ -927,6 +1047,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/import/jobs` (postExternalcontactsImportJobs): see [`PostExternalcontactsImportJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: Job"]
+    #[inline]
     pub fn post_externalcontacts_import_jobs(&self, body: ::models::ContactImportJobRequest) -> PostExternalcontactsImportJobs {
         PostExternalcontactsImportJobs::new(self.executor.clone(), body)
     }
@@ -935,6 +1056,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/import/settings` (postExternalcontactsImportSettings): see [`PostExternalcontactsImportSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Setting"]
+    #[inline]
     pub fn post_externalcontacts_import_settings(&self, body: ::models::ContactImportSettings) -> PostExternalcontactsImportSettings {
         PostExternalcontactsImportSettings::new(self.executor.clone(), body)
     }
@@ -944,6 +1066,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `body`: MergeRequest"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_externalcontacts_merge_contacts(&self, body: ::models::MergeRequest) -> PostExternalcontactsMergeContacts {
         PostExternalcontactsMergeContacts::new(self.executor.clone(), body)
     }
@@ -952,6 +1075,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/notes/exports` (postExternalcontactsNotesExports): see [`PostExternalcontactsNotesExports`]."]
     #[doc = ""]
     #[doc = " - `body`: Export"]
+    #[inline]
     pub fn post_externalcontacts_notes_exports(&self, body: ::models::NotesExport) -> PostExternalcontactsNotesExports {
         PostExternalcontactsNotesExports::new(self.executor.clone(), body)
     }
@@ -961,6 +1085,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization Id"]
     #[doc = " - `body`: ExternalContact"]
+    #[inline]
     pub fn post_externalcontacts_organization_notes(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Note) -> PostExternalcontactsOrganizationNotes {
         PostExternalcontactsOrganizationNotes::new(self.executor.clone(), external_organization_id.into(), body)
     }
@@ -969,6 +1094,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/organizations` (postExternalcontactsOrganizations): see [`PostExternalcontactsOrganizations`]."]
     #[doc = ""]
     #[doc = " - `body`: ExternalOrganization"]
+    #[inline]
     pub fn post_externalcontacts_organizations(&self, body: ::models::ExternalOrganization) -> PostExternalcontactsOrganizations {
         PostExternalcontactsOrganizations::new(self.executor.clone(), body)
     }
@@ -977,6 +1103,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/organizations/enrich` (postExternalcontactsOrganizationsEnrich): see [`PostExternalcontactsOrganizationsEnrich`]."]
     #[doc = ""]
     #[doc = " - `body`: ExternalOrgEnrichRequest"]
+    #[inline]
     pub fn post_externalcontacts_organizations_enrich(&self, body: ::models::ExternalOrganizationEnrichRequest) -> PostExternalcontactsOrganizationsEnrich {
         PostExternalcontactsOrganizationsEnrich::new(self.executor.clone(), body)
     }
@@ -985,6 +1112,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/organizations/exports` (postExternalcontactsOrganizationsExports): see [`PostExternalcontactsOrganizationsExports`]."]
     #[doc = ""]
     #[doc = " - `body`: Export"]
+    #[inline]
     pub fn post_externalcontacts_organizations_exports(&self, body: ::models::OrganizationsExport) -> PostExternalcontactsOrganizationsExports {
         PostExternalcontactsOrganizationsExports::new(self.executor.clone(), body)
     }
@@ -993,6 +1121,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/organizations/schemas` (postExternalcontactsOrganizationsSchemas): see [`PostExternalcontactsOrganizationsSchemas`]."]
     #[doc = ""]
     #[doc = " - `body`: Schema"]
+    #[inline]
     pub fn post_externalcontacts_organizations_schemas(&self, body: ::models::DataSchema) -> PostExternalcontactsOrganizationsSchemas {
         PostExternalcontactsOrganizationsSchemas::new(self.executor.clone(), body)
     }
@@ -1001,6 +1130,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/relationships` (postExternalcontactsRelationships): see [`PostExternalcontactsRelationships`]."]
     #[doc = ""]
     #[doc = " - `body`: Relationship"]
+    #[inline]
     pub fn post_externalcontacts_relationships(&self, body: ::models::Relationship) -> PostExternalcontactsRelationships {
         PostExternalcontactsRelationships::new(self.executor.clone(), body)
     }
@@ -1009,6 +1139,7 @@ impl ExternalContactsApi {
     #[doc = " `POST /api/v2/externalcontacts/relationships/exports` (postExternalcontactsRelationshipsExports): see [`PostExternalcontactsRelationshipsExports`]."]
     #[doc = ""]
     #[doc = " - `body`: Export"]
+    #[inline]
     pub fn post_externalcontacts_relationships_exports(&self, body: ::models::RelationshipsExport) -> PostExternalcontactsRelationshipsExports {
         PostExternalcontactsRelationshipsExports::new(self.executor.clone(), body)
     }
@@ -1018,6 +1149,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
     #[doc = " - `body`: ExternalContact"]
+    #[inline]
     pub fn put_externalcontacts_contact(&self, contact_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalContact) -> PutExternalcontactsContact {
         PutExternalcontactsContact::new(self.executor.clone(), contact_id.into(), body)
     }
@@ -1028,6 +1160,7 @@ impl ExternalContactsApi {
     #[doc = " - `contact_id`: ExternalContact Id"]
     #[doc = " - `note_id`: Note Id"]
     #[doc = " - `body`: Note"]
+    #[inline]
     pub fn put_externalcontacts_contact_note(&self, contact_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Note) -> PutExternalcontactsContactNote {
         PutExternalcontactsContactNote::new(self.executor.clone(), contact_id.into(), note_id.into(), body)
     }
@@ -1037,6 +1170,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `body`: Data Schema"]
+    #[inline]
     pub fn put_externalcontacts_contacts_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataSchema) -> PutExternalcontactsContactsSchema {
         PutExternalcontactsContactsSchema::new(self.executor.clone(), schema_id.into(), body)
     }
@@ -1046,6 +1180,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `body`: ConversationAssociation"]
+    #[inline]
     pub fn put_externalcontacts_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ConversationAssociation) -> PutExternalcontactsConversation {
         PutExternalcontactsConversation::new(self.executor.clone(), conversation_id.into(), body)
     }
@@ -1055,6 +1190,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `external_source_id`: External Source ID"]
     #[doc = " - `body`: External Source"]
+    #[inline]
     pub fn put_externalcontacts_externalsource(&self, external_source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalSource) -> PutExternalcontactsExternalsource {
         PutExternalcontactsExternalsource::new(self.executor.clone(), external_source_id.into(), body)
     }
@@ -1064,6 +1200,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `scan_id`: Cluster scan ID"]
     #[doc = " - `cluster_id`: Cluster ID"]
+    #[inline]
     pub fn put_externalcontacts_graphs_clusterscan_cluster_merge(&self, scan_id: impl ::std::convert::Into<::std::string::String>, cluster_id: impl ::std::convert::Into<::std::string::String>) -> PutExternalcontactsGraphsClusterscanClusterMerge {
         PutExternalcontactsGraphsClusterscanClusterMerge::new(self.executor.clone(), scan_id.into(), cluster_id.into())
     }
@@ -1072,6 +1209,7 @@ impl ExternalContactsApi {
     #[doc = " `PUT /api/v2/externalcontacts/graphs/settings` (putExternalcontactsGraphsSettings): see [`PutExternalcontactsGraphsSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: OrgConfiguration"]
+    #[inline]
     pub fn put_externalcontacts_graphs_settings(&self, body: ::models::GraphSettings) -> PutExternalcontactsGraphsSettings {
         PutExternalcontactsGraphsSettings::new(self.executor.clone(), body)
     }
@@ -1081,6 +1219,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `settings_id`: Settings id"]
     #[doc = " - `body`: Settings"]
+    #[inline]
     pub fn put_externalcontacts_import_csv_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CsvSettings) -> PutExternalcontactsImportCsvSetting {
         PutExternalcontactsImportCsvSetting::new(self.executor.clone(), settings_id.into(), body)
     }
@@ -1090,6 +1229,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `job_id`: Job id"]
     #[doc = " - `body`: Status of the Job's workflow"]
+    #[inline]
     pub fn put_externalcontacts_import_job(&self, job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactImportJobStatusUpdateRequest) -> PutExternalcontactsImportJob {
         PutExternalcontactsImportJob::new(self.executor.clone(), job_id.into(), body)
     }
@@ -1099,6 +1239,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `settings_id`: Settings id"]
     #[doc = " - `body`: Setting"]
+    #[inline]
     pub fn put_externalcontacts_import_setting(&self, settings_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactImportSettings) -> PutExternalcontactsImportSetting {
         PutExternalcontactsImportSetting::new(self.executor.clone(), settings_id.into(), body)
     }
@@ -1108,6 +1249,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization ID"]
     #[doc = " - `body`: ExternalOrganization"]
+    #[inline]
     pub fn put_externalcontacts_organization(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalOrganization) -> PutExternalcontactsOrganization {
         PutExternalcontactsOrganization::new(self.executor.clone(), external_organization_id.into(), body)
     }
@@ -1118,6 +1260,7 @@ impl ExternalContactsApi {
     #[doc = " - `external_organization_id`: External Organization Id"]
     #[doc = " - `note_id`: Note Id"]
     #[doc = " - `body`: Note"]
+    #[inline]
     pub fn put_externalcontacts_organization_note(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, note_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Note) -> PutExternalcontactsOrganizationNote {
         PutExternalcontactsOrganizationNote::new(self.executor.clone(), external_organization_id.into(), note_id.into(), body)
     }
@@ -1127,6 +1270,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `external_organization_id`: External Organization ID"]
     #[doc = " - `trustor_id`: Trustor ID"]
+    #[inline]
     pub fn put_externalcontacts_organization_trustor_trustor_id(&self, external_organization_id: impl ::std::convert::Into<::std::string::String>, trustor_id: impl ::std::convert::Into<::std::string::String>) -> PutExternalcontactsOrganizationTrustorTrustorId {
         PutExternalcontactsOrganizationTrustorTrustorId::new(self.executor.clone(), external_organization_id.into(), trustor_id.into())
     }
@@ -1136,6 +1280,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `body`: Data Schema"]
+    #[inline]
     pub fn put_externalcontacts_organizations_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataSchema) -> PutExternalcontactsOrganizationsSchema {
         PutExternalcontactsOrganizationsSchema::new(self.executor.clone(), schema_id.into(), body)
     }
@@ -1145,6 +1290,7 @@ impl ExternalContactsApi {
     #[doc = ""]
     #[doc = " - `relationship_id`: Relationship Id"]
     #[doc = " - `body`: Relationship"]
+    #[inline]
     pub fn put_externalcontacts_relationship(&self, relationship_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Relationship) -> PutExternalcontactsRelationship {
         PutExternalcontactsRelationship::new(self.executor.clone(), relationship_id.into(), body)
     }
@@ -1167,41 +1313,49 @@ pub struct DeleteExternalcontactsContact {
     contact_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsContact").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsContact {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsContact {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsContact {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_CONTACT, ::std::format!("/api/v2/externalcontacts/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -1209,11 +1363,13 @@ impl DeleteExternalcontactsContact {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1237,41 +1393,49 @@ pub struct DeleteExternalcontactsContactNote {
     note_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsContactNote {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsContactNote").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsContactNote {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsContactNote {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsContactNote {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsContactNote", "contactId", &self.contact_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsContactNote", "noteId", &self.note_id)?;
@@ -1280,11 +1444,13 @@ impl DeleteExternalcontactsContactNote {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1307,41 +1473,49 @@ pub struct DeleteExternalcontactsContactsSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsContactsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsContactsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsContactsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsContactsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsContactsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsContactsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_CONTACTS_SCHEMA, ::std::format!("/api/v2/externalcontacts/contacts/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -1349,11 +1523,13 @@ impl DeleteExternalcontactsContactsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1376,41 +1552,49 @@ pub struct DeleteExternalcontactsExternalsource {
     external_source_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsExternalsource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsExternalsource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsExternalsource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsExternalsource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsExternalsource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_source_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsExternalsource", "externalSourceId", &self.external_source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_EXTERNALSOURCE, ::std::format!("/api/v2/externalcontacts/externalsources/{}", ::genesys_cloud_core::encode_path_segment(&self.external_source_id)));
@@ -1418,11 +1602,13 @@ impl DeleteExternalcontactsExternalsource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1445,41 +1631,49 @@ pub struct DeleteExternalcontactsImportCsvSetting {
     settings_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsImportCsvSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsImportCsvSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsImportCsvSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsImportCsvSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsImportCsvSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsImportCsvSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_IMPORT_CSV_SETTING, ::std::format!("/api/v2/externalcontacts/import/csv/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
@@ -1487,11 +1681,13 @@ impl DeleteExternalcontactsImportCsvSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1514,41 +1710,49 @@ pub struct DeleteExternalcontactsImportSetting {
     settings_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsImportSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsImportSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsImportSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsImportSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsImportSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsImportSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_IMPORT_SETTING, ::std::format!("/api/v2/externalcontacts/import/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
@@ -1556,11 +1760,13 @@ impl DeleteExternalcontactsImportSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1583,41 +1789,49 @@ pub struct DeleteExternalcontactsOrganization {
     external_organization_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsOrganization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsOrganization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsOrganization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsOrganization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsOrganization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsOrganization", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_ORGANIZATION, ::std::format!("/api/v2/externalcontacts/organizations/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -1625,11 +1839,13 @@ impl DeleteExternalcontactsOrganization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1653,41 +1869,49 @@ pub struct DeleteExternalcontactsOrganizationNote {
     note_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsOrganizationNote {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsOrganizationNote").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsOrganizationNote {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsOrganizationNote {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsOrganizationNote {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsOrganizationNote", "externalOrganizationId", &self.external_organization_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsOrganizationNote", "noteId", &self.note_id)?;
@@ -1696,11 +1920,13 @@ impl DeleteExternalcontactsOrganizationNote {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1723,41 +1949,49 @@ pub struct DeleteExternalcontactsOrganizationTrustor {
     external_organization_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsOrganizationTrustor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsOrganizationTrustor").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsOrganizationTrustor {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsOrganizationTrustor {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsOrganizationTrustor {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsOrganizationTrustor", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_ORGANIZATION_TRUSTOR, ::std::format!("/api/v2/externalcontacts/organizations/{}/trustor", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -1765,11 +1999,13 @@ impl DeleteExternalcontactsOrganizationTrustor {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1792,41 +2028,49 @@ pub struct DeleteExternalcontactsRelationship {
     relationship_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsRelationship {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsRelationship").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsRelationship {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsRelationship {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsRelationship {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsRelationship", "relationshipId", &self.relationship_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_RELATIONSHIP, ::std::format!("/api/v2/externalcontacts/relationships/{}", ::genesys_cloud_core::encode_path_segment(&self.relationship_id)));
@@ -1834,11 +2078,13 @@ impl DeleteExternalcontactsRelationship {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1862,48 +2108,57 @@ pub struct GetExternalcontactsContact {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContact").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContact {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContact {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContact {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, expand: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT, ::std::format!("/api/v2/externalcontacts/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -1914,11 +2169,13 @@ impl GetExternalcontactsContact {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1941,41 +2198,49 @@ pub struct GetExternalcontactsContactIdentifiers {
     contact_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactIdentifiers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactIdentifiers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactIdentifiers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactIdentifiers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactIdentifiers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactIdentifiers", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_IDENTIFIERS, ::std::format!("/api/v2/externalcontacts/contacts/{}/identifiers", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -1983,11 +2248,13 @@ impl GetExternalcontactsContactIdentifiers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactIdentifierListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactIdentifierListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2012,43 +2279,51 @@ pub struct GetExternalcontactsContactJourneySegments {
     limit: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactJourneySegments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactJourneySegments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactJourneySegments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactJourneySegments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactJourneySegments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, include_merged: ::std::option::Option::None, limit: ::std::option::Option::None }
     }
     #[doc = " Indicates whether to return segment assignments from all external contacts in the merge-set of the given one."]
     #[doc = ""]
     #[doc = " Query parameter `includeMerged`: boolean."]
+    #[inline]
     pub fn include_merged(mut self, value: bool) -> Self {
         self.include_merged = ::std::option::Option::Some(value);
         self
@@ -2056,11 +2331,13 @@ impl GetExternalcontactsContactJourneySegments {
     #[doc = " Number of entities to return. Default of 25, maximum of 500."]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactJourneySegments", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/segments", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -2074,11 +2351,13 @@ impl GetExternalcontactsContactJourneySegments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SegmentAssignmentListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SegmentAssignmentListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2106,43 +2385,51 @@ pub struct GetExternalcontactsContactJourneySessions {
     include_merged: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactJourneySessions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactJourneySessions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactJourneySessions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactJourneySessions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactJourneySessions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, include_merged: ::std::option::Option::None }
     }
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -2150,6 +2437,7 @@ impl GetExternalcontactsContactJourneySessions {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2157,11 +2445,13 @@ impl GetExternalcontactsContactJourneySessions {
     #[doc = " Indicates whether to return sessions from all external contacts in the merge-set of the given one."]
     #[doc = ""]
     #[doc = " Query parameter `includeMerged`: boolean."]
+    #[inline]
     pub fn include_merged(mut self, value: bool) -> Self {
         self.include_merged = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactJourneySessions", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SESSIONS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/sessions", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -2178,15 +2468,18 @@ impl GetExternalcontactsContactJourneySessions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SessionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SessionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SessionListing, ::models::Session> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2219,48 +2512,57 @@ pub struct GetExternalcontactsContactNote {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactNote {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactNote").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactNote {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactNote {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactNote {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id, expand: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactNote", "contactId", &self.contact_id)?;
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactNote", "noteId", &self.note_id)?;
@@ -2272,11 +2574,13 @@ impl GetExternalcontactsContactNote {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Note, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Note, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2305,43 +2609,51 @@ pub struct GetExternalcontactsContactNotes {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactNotes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactNotes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactNotes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactNotes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactNotes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size (limited to fetching first 1,000 records; pageSize \\<= 100; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2349,6 +2661,7 @@ impl GetExternalcontactsContactNotes {
     #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2356,6 +2669,7 @@ impl GetExternalcontactsContactNotes {
     #[doc = " The Note field to sort by. Any of: \\[createDate\\]. Direction: \\[asc, desc\\]. e.g. \"createDate:asc\", \"createDate:desc\""]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -2363,11 +2677,13 @@ impl GetExternalcontactsContactNotes {
     #[doc = " which fields, if any, to expand. mergeset will include notes attached to ancestor contacts which have been merged into this one."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactNotes", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_NOTES, ::std::format!("/api/v2/externalcontacts/contacts/{}/notes", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -2387,15 +2703,18 @@ impl GetExternalcontactsContactNotes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NoteListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NoteListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::NoteListing, ::models::Note> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2427,48 +2746,57 @@ pub struct GetExternalcontactsContactUnresolved {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactUnresolved {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactUnresolved").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactUnresolved {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactUnresolved {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactUnresolved {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, expand: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactUnresolved", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_UNRESOLVED, ::std::format!("/api/v2/externalcontacts/contacts/{}/unresolved", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -2479,11 +2807,13 @@ impl GetExternalcontactsContactUnresolved {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2513,43 +2843,51 @@ pub struct GetExternalcontactsContacts {
     division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContacts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContacts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContacts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContacts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContacts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
     #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2557,6 +2895,7 @@ impl GetExternalcontactsContacts {
     #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2564,6 +2903,7 @@ impl GetExternalcontactsContacts {
     #[doc = " User supplied search keywords (no special syntax is currently supported)"]
     #[doc = ""]
     #[doc = " Query parameter `q`: string."]
+    #[inline]
     pub fn q(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q = ::std::option::Option::Some(value.into());
         self
@@ -2571,6 +2911,7 @@ impl GetExternalcontactsContacts {
     #[doc = " The External Contact field to sort by. Any of: \\[firstName, lastName, middleName, title\\]. Direction: \\[asc, desc\\]. e.g. \"firstName:asc\", \"title:desc\""]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -2578,6 +2919,7 @@ impl GetExternalcontactsContacts {
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2585,11 +2927,13 @@ impl GetExternalcontactsContacts {
     #[doc = " which divisions to search, up to 50"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS, ::std::string::String::from("/api/v2/externalcontacts/contacts"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2614,15 +2958,18 @@ impl GetExternalcontactsContacts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListing, ::models::ExternalContact> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2653,41 +3000,49 @@ pub struct GetExternalcontactsContactsExport {
     export_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactsExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactsExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactsExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactsExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsExport", "exportId", &self.export_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_EXPORT, ::std::format!("/api/v2/externalcontacts/contacts/exports/{}", ::genesys_cloud_core::encode_path_segment(&self.export_id)));
@@ -2695,11 +3050,13 @@ impl GetExternalcontactsContactsExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactsExport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactsExport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2726,43 +3083,51 @@ pub struct GetExternalcontactsContactsExports {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactsExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactsExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactsExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactsExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Division IDs of entities"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2770,6 +3135,7 @@ impl GetExternalcontactsContactsExports {
     #[doc = " The cursor that points to the end of the set of entities"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2777,11 +3143,13 @@ impl GetExternalcontactsContactsExports {
     #[doc = " Number of entities to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_EXPORTS, ::std::string::String::from("/api/v2/externalcontacts/contacts/exports"));
         if let ::std::option::Option::Some(v) = &self.division_ids {
@@ -2797,15 +3165,18 @@ impl GetExternalcontactsContactsExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactsExportListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactsExportListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactsExportListing, ::models::ContactsExport> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2836,41 +3207,49 @@ pub struct GetExternalcontactsContactsSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA, ::std::format!("/api/v2/externalcontacts/contacts/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -2878,11 +3257,13 @@ impl GetExternalcontactsContactsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2906,41 +3287,49 @@ pub struct GetExternalcontactsContactsSchemaVersion {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactsSchemaVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactsSchemaVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemaVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactsSchemaVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactsSchemaVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsSchemaVersion", "schemaId", &self.schema_id)?;
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsSchemaVersion", "versionId", &self.version_id)?;
@@ -2949,11 +3338,13 @@ impl GetExternalcontactsContactsSchemaVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2976,41 +3367,49 @@ pub struct GetExternalcontactsContactsSchemaVersions {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactsSchemaVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactsSchemaVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemaVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactsSchemaVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactsSchemaVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA_VERSIONS, ::std::format!("/api/v2/externalcontacts/contacts/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -3018,11 +3417,13 @@ impl GetExternalcontactsContactsSchemaVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3044,52 +3445,62 @@ pub struct GetExternalcontactsContactsSchemas {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactsSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactsSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactsSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactsSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS, ::std::string::String::from("/api/v2/externalcontacts/contacts/schemas"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3112,41 +3523,49 @@ pub struct GetExternalcontactsContactsSchemasCoretype {
     core_type_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactsSchemasCoretype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactsSchemasCoretype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemasCoretype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactsSchemasCoretype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactsSchemasCoretype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS_CORETYPE, ::std::format!("/api/v2/externalcontacts/contacts/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
@@ -3154,11 +3573,13 @@ impl GetExternalcontactsContactsSchemasCoretype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Coretype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Coretype, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3180,52 +3601,62 @@ pub struct GetExternalcontactsContactsSchemasCoretypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactsSchemasCoretypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactsSchemasCoretypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemasCoretypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactsSchemasCoretypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactsSchemasCoretypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS_CORETYPES, ::std::string::String::from("/api/v2/externalcontacts/contacts/schemas/coretypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoretypeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoretypeListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3247,52 +3678,62 @@ pub struct GetExternalcontactsContactsSchemasLimits {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactsSchemasLimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactsSchemasLimits").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactsSchemasLimits {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactsSchemasLimits {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactsSchemasLimits {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS_LIMITS, ::std::string::String::from("/api/v2/externalcontacts/contacts/schemas/limits"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SchemaQuantityLimits, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SchemaQuantityLimits, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3315,41 +3756,49 @@ pub struct GetExternalcontactsExternalsource {
     external_source_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsExternalsource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsExternalsource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsExternalsource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsExternalsource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsExternalsource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_source_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsExternalsource", "externalSourceId", &self.external_source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_EXTERNALSOURCE, ::std::format!("/api/v2/externalcontacts/externalsources/{}", ::genesys_cloud_core::encode_path_segment(&self.external_source_id)));
@@ -3357,11 +3806,13 @@ impl GetExternalcontactsExternalsource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalSource, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalSource, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3389,43 +3840,51 @@ pub struct GetExternalcontactsExternalsources {
     active: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsExternalsources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsExternalsources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsExternalsources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsExternalsources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsExternalsources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), cursor: ::std::option::Option::None, limit: ::std::option::Option::None, name: ::std::option::Option::None, active: ::std::option::Option::None }
     }
     #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -3433,6 +3892,7 @@ impl GetExternalcontactsExternalsources {
     #[doc = " The number of ExternalSources per page; must be between 10 and 200, default is 100"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -3440,6 +3900,7 @@ impl GetExternalcontactsExternalsources {
     #[doc = " Filter by external source name. Filtering is prefix filtering and not an exact match"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -3447,11 +3908,13 @@ impl GetExternalcontactsExternalsources {
     #[doc = " Filter by active status of external source"]
     #[doc = ""]
     #[doc = " Query parameter `active`: boolean."]
+    #[inline]
     pub fn active(mut self, value: bool) -> Self {
         self.active = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_EXTERNALSOURCES, ::std::string::String::from("/api/v2/externalcontacts/externalsources"));
         if let ::std::option::Option::Some(v) = &self.cursor {
@@ -3470,15 +3933,18 @@ impl GetExternalcontactsExternalsources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CursorExternalSourceListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CursorExternalSourceListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CursorExternalSourceListing, ::models::ExternalSource> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3512,48 +3978,57 @@ pub struct GetExternalcontactsGraphsClusterscan {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsGraphsClusterscan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsGraphsClusterscan").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscan {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsGraphsClusterscan {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsGraphsClusterscan {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, expand: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsGraphsClusterscan", "scanId", &self.scan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN, ::std::format!("/api/v2/externalcontacts/graphs/clusterscans/{}", ::genesys_cloud_core::encode_path_segment(&self.scan_id)));
@@ -3564,11 +4039,13 @@ impl GetExternalcontactsGraphsClusterscan {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClusterScan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClusterScan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3594,41 +4071,49 @@ pub struct GetExternalcontactsGraphsClusterscanCluster {
     cluster_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsGraphsClusterscanCluster {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsGraphsClusterscanCluster").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscanCluster {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsGraphsClusterscanCluster {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsGraphsClusterscanCluster {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String, cluster_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, cluster_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsGraphsClusterscanCluster", "scanId", &self.scan_id)?;
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsGraphsClusterscanCluster", "clusterId", &self.cluster_id)?;
@@ -3637,11 +4122,13 @@ impl GetExternalcontactsGraphsClusterscanCluster {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Cluster, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Cluster, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3672,43 +4159,51 @@ pub struct GetExternalcontactsGraphsClusterscanClusters {
     merge_info_status: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsGraphsClusterscanClusters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsGraphsClusterscanClusters").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscanClusters {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsGraphsClusterscanClusters {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsGraphsClusterscanClusters {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_ids: ::std::option::Option::None, merge_info_status: ::std::option::Option::None }
     }
     #[doc = " Max number of records to return (must be between 1 and 100)"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -3716,6 +4211,7 @@ impl GetExternalcontactsGraphsClusterscanClusters {
     #[doc = " Cursor to continue scanning"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -3723,6 +4219,7 @@ impl GetExternalcontactsGraphsClusterscanClusters {
     #[doc = " which divisions to filter results to, up to 50 (defaults to all divisions use has access to)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3730,11 +4227,13 @@ impl GetExternalcontactsGraphsClusterscanClusters {
     #[doc = " which merge statuses to filter results to"]
     #[doc = ""]
     #[doc = " Query parameter `mergeInfo.status`: string."]
+    #[inline]
     pub fn merge_info_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.merge_info_status = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsGraphsClusterscanClusters", "scanId", &self.scan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_CLUSTERS, ::std::format!("/api/v2/externalcontacts/graphs/clusterscans/{}/clusters", ::genesys_cloud_core::encode_path_segment(&self.scan_id)));
@@ -3754,15 +4253,18 @@ impl GetExternalcontactsGraphsClusterscanClusters {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClusterList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClusterList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ClusterList, ::models::Cluster> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3795,41 +4297,49 @@ pub struct GetExternalcontactsGraphsClusterscanStatistics {
     scan_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsGraphsClusterscanStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsGraphsClusterscanStatistics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscanStatistics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsGraphsClusterscanStatistics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsGraphsClusterscanStatistics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsGraphsClusterscanStatistics", "scanId", &self.scan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_STATISTICS, ::std::format!("/api/v2/externalcontacts/graphs/clusterscans/{}/statistics", ::genesys_cloud_core::encode_path_segment(&self.scan_id)));
@@ -3837,11 +4347,13 @@ impl GetExternalcontactsGraphsClusterscanStatistics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClusterScanStatistics, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClusterScanStatistics, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3870,43 +4382,51 @@ pub struct GetExternalcontactsGraphsClusterscans {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsGraphsClusterscans {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsGraphsClusterscans").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscans {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsGraphsClusterscans {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsGraphsClusterscans {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Max number of records to return (must be between 1 and 100)"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -3914,6 +4434,7 @@ impl GetExternalcontactsGraphsClusterscans {
     #[doc = " Cursor to continue scanning"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -3921,11 +4442,13 @@ impl GetExternalcontactsGraphsClusterscans {
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCANS, ::std::string::String::from("/api/v2/externalcontacts/graphs/clusterscans"));
         if let ::std::option::Option::Some(v) = &self.limit {
@@ -3941,15 +4464,18 @@ impl GetExternalcontactsGraphsClusterscans {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClusterScanList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClusterScanList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ClusterScanList, ::models::ClusterScan> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3982,48 +4508,57 @@ pub struct GetExternalcontactsGraphsClusterscansLatest {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsGraphsClusterscansLatest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsGraphsClusterscansLatest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscansLatest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsGraphsClusterscansLatest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsGraphsClusterscansLatest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCANS_LATEST, ::std::string::String::from("/api/v2/externalcontacts/graphs/clusterscans/latest"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -4033,11 +4568,13 @@ impl GetExternalcontactsGraphsClusterscansLatest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClusterScan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClusterScan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4061,52 +4598,62 @@ pub struct GetExternalcontactsGraphsClusterscansLatestStatistics {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetExternalcontactsGraphsClusterscansLatestStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsGraphsClusterscansLatestStatistics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsClusterscansLatestStatistics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsGraphsClusterscansLatestStatistics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsGraphsClusterscansLatestStatistics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCANS_LATEST_STATISTICS, ::std::string::String::from("/api/v2/externalcontacts/graphs/clusterscans/latest/statistics"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClusterScanStatistics, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClusterScanStatistics, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4130,52 +4677,62 @@ pub struct GetExternalcontactsGraphsSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetExternalcontactsGraphsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsGraphsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsGraphsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsGraphsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsGraphsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_SETTINGS, ::std::string::String::from("/api/v2/externalcontacts/graphs/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GraphSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GraphSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4198,41 +4755,49 @@ pub struct GetExternalcontactsImportCsvSetting {
     settings_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsImportCsvSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsImportCsvSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsImportCsvSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsImportCsvSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsImportCsvSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_CSV_SETTING, ::std::format!("/api/v2/externalcontacts/import/csv/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
@@ -4240,11 +4805,13 @@ impl GetExternalcontactsImportCsvSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CsvSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CsvSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4271,43 +4838,51 @@ pub struct GetExternalcontactsImportCsvSettings {
     external_settings_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsImportCsvSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsImportCsvSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsImportCsvSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsImportCsvSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, external_settings_id: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4315,6 +4890,7 @@ impl GetExternalcontactsImportCsvSettings {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -4322,11 +4898,13 @@ impl GetExternalcontactsImportCsvSettings {
     #[doc = " External Settings Id to filter the list."]
     #[doc = ""]
     #[doc = " Query parameter `externalSettingsId`: string."]
+    #[inline]
     pub fn external_settings_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.external_settings_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_CSV_SETTINGS, ::std::string::String::from("/api/v2/externalcontacts/import/csv/settings"));
         if let ::std::option::Option::Some(v) = &self.after {
@@ -4342,15 +4920,18 @@ impl GetExternalcontactsImportCsvSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Listing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Listing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::Listing, ::models::CsvSettings> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4381,41 +4962,49 @@ pub struct GetExternalcontactsImportCsvUploadDetails {
     upload_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsImportCsvUploadDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsImportCsvUploadDetails").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvUploadDetails {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsImportCsvUploadDetails {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsImportCsvUploadDetails {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, upload_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), upload_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsImportCsvUploadDetails", "uploadId", &self.upload_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_CSV_UPLOAD_DETAILS, ::std::format!("/api/v2/externalcontacts/import/csv/uploads/{}/details", ::genesys_cloud_core::encode_path_segment(&self.upload_id)));
@@ -4423,11 +5012,13 @@ impl GetExternalcontactsImportCsvUploadDetails {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CsvUploadDetailsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CsvUploadDetailsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4450,41 +5041,49 @@ pub struct GetExternalcontactsImportCsvUploadPreview {
     upload_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsImportCsvUploadPreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsImportCsvUploadPreview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsImportCsvUploadPreview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsImportCsvUploadPreview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsImportCsvUploadPreview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, upload_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), upload_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsImportCsvUploadPreview", "uploadId", &self.upload_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_CSV_UPLOAD_PREVIEW, ::std::format!("/api/v2/externalcontacts/import/csv/uploads/{}/preview", ::genesys_cloud_core::encode_path_segment(&self.upload_id)));
@@ -4492,11 +5091,13 @@ impl GetExternalcontactsImportCsvUploadPreview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CsvUploadPreviewResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CsvUploadPreviewResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4520,48 +5121,57 @@ pub struct GetExternalcontactsImportJob {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsImportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsImportJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsImportJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsImportJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsImportJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, expand: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsImportJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_JOB, ::std::format!("/api/v2/externalcontacts/import/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4572,11 +5182,13 @@ impl GetExternalcontactsImportJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactImportJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactImportJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4605,43 +5217,51 @@ pub struct GetExternalcontactsImportJobs {
     job_status: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsImportJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsImportJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsImportJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsImportJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsImportJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, job_status: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4649,6 +5269,7 @@ impl GetExternalcontactsImportJobs {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4656,6 +5277,7 @@ impl GetExternalcontactsImportJobs {
     #[doc = " Number of entities to return. Maximum of 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -4663,6 +5285,7 @@ impl GetExternalcontactsImportJobs {
     #[doc = " Direction of sorting."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -4670,11 +5293,13 @@ impl GetExternalcontactsImportJobs {
     #[doc = " Search term to filter by jobStatus"]
     #[doc = ""]
     #[doc = " Query parameter `jobStatus`: string."]
+    #[inline]
     pub fn job_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.job_status = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_JOBS, ::std::string::String::from("/api/v2/externalcontacts/import/jobs"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -4696,15 +5321,18 @@ impl GetExternalcontactsImportJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactImportJobEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactImportJobEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactImportJobEntityListing, ::models::ContactImportJobResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4735,41 +5363,49 @@ pub struct GetExternalcontactsImportSetting {
     settings_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsImportSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsImportSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsImportSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsImportSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsImportSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsImportSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_SETTING, ::std::format!("/api/v2/externalcontacts/import/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
@@ -4777,11 +5413,13 @@ impl GetExternalcontactsImportSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactImportSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactImportSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4809,43 +5447,51 @@ pub struct GetExternalcontactsImportSettings {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsImportSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsImportSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsImportSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsImportSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsImportSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4853,6 +5499,7 @@ impl GetExternalcontactsImportSettings {
     #[doc = " Number of entities to return. Maximum of 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -4860,6 +5507,7 @@ impl GetExternalcontactsImportSettings {
     #[doc = " Direction of sorting."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -4867,11 +5515,13 @@ impl GetExternalcontactsImportSettings {
     #[doc = " Search term to filter by settings name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_SETTINGS, ::std::string::String::from("/api/v2/externalcontacts/import/settings"));
         if let ::std::option::Option::Some(v) = &self.after {
@@ -4890,15 +5540,18 @@ impl GetExternalcontactsImportSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactImportSettingsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactImportSettingsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactImportSettingsEntityListing, ::models::ContactImportSettings> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4929,41 +5582,49 @@ pub struct GetExternalcontactsNotesExport {
     export_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsNotesExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsNotesExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsNotesExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsNotesExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsNotesExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsNotesExport", "exportId", &self.export_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_NOTES_EXPORT, ::std::format!("/api/v2/externalcontacts/notes/exports/{}", ::genesys_cloud_core::encode_path_segment(&self.export_id)));
@@ -4971,11 +5632,13 @@ impl GetExternalcontactsNotesExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NotesExport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NotesExport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5002,43 +5665,51 @@ pub struct GetExternalcontactsNotesExports {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsNotesExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsNotesExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsNotesExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsNotesExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsNotesExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Division IDs of entities"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5046,6 +5717,7 @@ impl GetExternalcontactsNotesExports {
     #[doc = " The cursor that points to the end of the set of entities"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -5053,11 +5725,13 @@ impl GetExternalcontactsNotesExports {
     #[doc = " Number of entities to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_NOTES_EXPORTS, ::std::string::String::from("/api/v2/externalcontacts/notes/exports"));
         if let ::std::option::Option::Some(v) = &self.division_ids {
@@ -5073,15 +5747,18 @@ impl GetExternalcontactsNotesExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NotesExportListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NotesExportListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::NotesExportListing, ::models::NotesExport> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5114,43 +5791,51 @@ pub struct GetExternalcontactsOrganization {
     include_trustors: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, expand: ::std::option::Option::None, include_trustors: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5158,11 +5843,13 @@ impl GetExternalcontactsOrganization {
     #[doc = " (true or false) whether or not to include trustor information embedded in the externalOrganization"]
     #[doc = ""]
     #[doc = " Query parameter `includeTrustors`: boolean."]
+    #[inline]
     pub fn include_trustors(mut self, value: bool) -> Self {
         self.include_trustors = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganization", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION, ::std::format!("/api/v2/externalcontacts/organizations/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -5176,11 +5863,13 @@ impl GetExternalcontactsOrganization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalOrganization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalOrganization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5210,43 +5899,51 @@ pub struct GetExternalcontactsOrganizationContacts {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationContacts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationContacts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationContacts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationContacts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationContacts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5254,6 +5951,7 @@ impl GetExternalcontactsOrganizationContacts {
     #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5261,6 +5959,7 @@ impl GetExternalcontactsOrganizationContacts {
     #[doc = " User supplied search keywords (no special syntax is currently supported)"]
     #[doc = ""]
     #[doc = " Query parameter `q`: string."]
+    #[inline]
     pub fn q(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q = ::std::option::Option::Some(value.into());
         self
@@ -5268,6 +5967,7 @@ impl GetExternalcontactsOrganizationContacts {
     #[doc = " The External Contact field to sort by. Any of: \\[firstName, lastName, middleName, title\\]. Direction: \\[asc, desc\\]. e.g. \"firstName:asc\", \"title:desc\""]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5275,11 +5975,13 @@ impl GetExternalcontactsOrganizationContacts {
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationContacts", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION_CONTACTS, ::std::format!("/api/v2/externalcontacts/organizations/{}/contacts", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -5302,15 +6004,18 @@ impl GetExternalcontactsOrganizationContacts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListing, ::models::ExternalContact> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5341,41 +6046,49 @@ pub struct GetExternalcontactsOrganizationIdentifiers {
     external_organization_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationIdentifiers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationIdentifiers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationIdentifiers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationIdentifiers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationIdentifiers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationIdentifiers", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION_IDENTIFIERS, ::std::format!("/api/v2/externalcontacts/organizations/{}/identifiers", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -5383,11 +6096,13 @@ impl GetExternalcontactsOrganizationIdentifiers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalOrganizationIdentifierListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalOrganizationIdentifierListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5412,48 +6127,57 @@ pub struct GetExternalcontactsOrganizationNote {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationNote {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationNote").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationNote {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationNote {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationNote {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id, expand: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationNote", "externalOrganizationId", &self.external_organization_id)?;
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationNote", "noteId", &self.note_id)?;
@@ -5465,11 +6189,13 @@ impl GetExternalcontactsOrganizationNote {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Note, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Note, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5498,43 +6224,51 @@ pub struct GetExternalcontactsOrganizationNotes {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationNotes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationNotes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationNotes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationNotes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationNotes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5542,6 +6276,7 @@ impl GetExternalcontactsOrganizationNotes {
     #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5549,6 +6284,7 @@ impl GetExternalcontactsOrganizationNotes {
     #[doc = " The Note field to sort by. Any of: \\[createDate\\]. Direction: \\[asc, desc\\]. e.g. \"createDate:asc\", \"createDate:desc\""]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5556,11 +6292,13 @@ impl GetExternalcontactsOrganizationNotes {
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationNotes", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION_NOTES, ::std::format!("/api/v2/externalcontacts/organizations/{}/notes", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -5580,15 +6318,18 @@ impl GetExternalcontactsOrganizationNotes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NoteListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NoteListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::NoteListing, ::models::Note> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5625,43 +6366,51 @@ pub struct GetExternalcontactsOrganizationRelationships {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationRelationships {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationRelationships").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationRelationships {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationRelationships {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationRelationships {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5669,6 +6418,7 @@ impl GetExternalcontactsOrganizationRelationships {
     #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5676,6 +6426,7 @@ impl GetExternalcontactsOrganizationRelationships {
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5683,11 +6434,13 @@ impl GetExternalcontactsOrganizationRelationships {
     #[doc = " The Relationship field to sort by. Any of: \\[createDate, relationship\\]. Direction: \\[asc, desc\\]. e.g. \"createDate:asc\", \"relationship:desc\""]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationRelationships", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION_RELATIONSHIPS, ::std::format!("/api/v2/externalcontacts/organizations/{}/relationships", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -5707,15 +6460,18 @@ impl GetExternalcontactsOrganizationRelationships {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RelationshipListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RelationshipListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::RelationshipListing, ::models::Relationship> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5755,43 +6511,51 @@ pub struct GetExternalcontactsOrganizations {
     division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, q: ::std::option::Option::None, trustor_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, include_trustors: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
     #[doc = " Page size (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5799,6 +6563,7 @@ impl GetExternalcontactsOrganizations {
     #[doc = " Page number (limited to fetching first 1,000 records; pageNumber \\* pageSize must be \\<= 1,000)"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5806,6 +6571,7 @@ impl GetExternalcontactsOrganizations {
     #[doc = " Search query"]
     #[doc = ""]
     #[doc = " Query parameter `q`: string."]
+    #[inline]
     pub fn q(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q = ::std::option::Option::Some(value.into());
         self
@@ -5813,6 +6579,7 @@ impl GetExternalcontactsOrganizations {
     #[doc = " Search for external organizations by trustorIds (limit 25). If supplied, the 'q' parameters is ignored. Items are returned in the order requested"]
     #[doc = ""]
     #[doc = " Query parameter `trustorId`: array of string (multi)."]
+    #[inline]
     pub fn trustor_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.trustor_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5820,6 +6587,7 @@ impl GetExternalcontactsOrganizations {
     #[doc = " The Organization field to sort by. Any of: \\[companyType, industry, name\\]. Direction: \\[asc, desc\\]. e.g. \"companyType:asc\", \"industry:desc\""]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5827,6 +6595,7 @@ impl GetExternalcontactsOrganizations {
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5834,6 +6603,7 @@ impl GetExternalcontactsOrganizations {
     #[doc = " (true or false) whether or not to include trustor information embedded in the externalOrganization"]
     #[doc = ""]
     #[doc = " Query parameter `includeTrustors`: boolean."]
+    #[inline]
     pub fn include_trustors(mut self, value: bool) -> Self {
         self.include_trustors = ::std::option::Option::Some(value);
         self
@@ -5841,11 +6611,13 @@ impl GetExternalcontactsOrganizations {
     #[doc = " which divisions to search, up to 50"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS, ::std::string::String::from("/api/v2/externalcontacts/organizations"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -5876,15 +6648,18 @@ impl GetExternalcontactsOrganizations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalOrganizationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalOrganizationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ExternalOrganizationListing, ::models::ExternalOrganization> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5915,41 +6690,49 @@ pub struct GetExternalcontactsOrganizationsExport {
     export_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationsExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationsExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationsExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationsExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsExport", "exportId", &self.export_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_EXPORT, ::std::format!("/api/v2/externalcontacts/organizations/exports/{}", ::genesys_cloud_core::encode_path_segment(&self.export_id)));
@@ -5957,11 +6740,13 @@ impl GetExternalcontactsOrganizationsExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationsExport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationsExport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5988,43 +6773,51 @@ pub struct GetExternalcontactsOrganizationsExports {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationsExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationsExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationsExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationsExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Division IDs of entities"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6032,6 +6825,7 @@ impl GetExternalcontactsOrganizationsExports {
     #[doc = " The cursor that points to the end of the set of entities"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -6039,11 +6833,13 @@ impl GetExternalcontactsOrganizationsExports {
     #[doc = " Number of entities to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_EXPORTS, ::std::string::String::from("/api/v2/externalcontacts/organizations/exports"));
         if let ::std::option::Option::Some(v) = &self.division_ids {
@@ -6059,15 +6855,18 @@ impl GetExternalcontactsOrganizationsExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationsExportListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationsExportListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OrganizationsExportListing, ::models::OrganizationsExport> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6098,41 +6897,49 @@ pub struct GetExternalcontactsOrganizationsSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA, ::std::format!("/api/v2/externalcontacts/organizations/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -6140,11 +6947,13 @@ impl GetExternalcontactsOrganizationsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6168,41 +6977,49 @@ pub struct GetExternalcontactsOrganizationsSchemaVersion {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationsSchemaVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationsSchemaVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemaVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationsSchemaVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationsSchemaVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsSchemaVersion", "schemaId", &self.schema_id)?;
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsSchemaVersion", "versionId", &self.version_id)?;
@@ -6211,11 +7028,13 @@ impl GetExternalcontactsOrganizationsSchemaVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6238,41 +7057,49 @@ pub struct GetExternalcontactsOrganizationsSchemaVersions {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationsSchemaVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationsSchemaVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemaVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationsSchemaVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationsSchemaVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA_VERSIONS, ::std::format!("/api/v2/externalcontacts/organizations/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -6280,11 +7107,13 @@ impl GetExternalcontactsOrganizationsSchemaVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6306,52 +7135,62 @@ pub struct GetExternalcontactsOrganizationsSchemas {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationsSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationsSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationsSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationsSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS, ::std::string::String::from("/api/v2/externalcontacts/organizations/schemas"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6374,41 +7213,49 @@ pub struct GetExternalcontactsOrganizationsSchemasCoretype {
     core_type_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationsSchemasCoretype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationsSchemasCoretype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemasCoretype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationsSchemasCoretype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationsSchemasCoretype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS_CORETYPE, ::std::format!("/api/v2/externalcontacts/organizations/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
@@ -6416,11 +7263,13 @@ impl GetExternalcontactsOrganizationsSchemasCoretype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Coretype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Coretype, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6442,52 +7291,62 @@ pub struct GetExternalcontactsOrganizationsSchemasCoretypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationsSchemasCoretypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationsSchemasCoretypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemasCoretypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationsSchemasCoretypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationsSchemasCoretypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS_CORETYPES, ::std::string::String::from("/api/v2/externalcontacts/organizations/schemas/coretypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoretypeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoretypeListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6509,52 +7368,62 @@ pub struct GetExternalcontactsOrganizationsSchemasLimits {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetExternalcontactsOrganizationsSchemasLimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsOrganizationsSchemasLimits").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsOrganizationsSchemasLimits {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsOrganizationsSchemasLimits {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsOrganizationsSchemasLimits {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS_LIMITS, ::std::string::String::from("/api/v2/externalcontacts/organizations/schemas/limits"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SchemaQuantityLimits, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SchemaQuantityLimits, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6578,48 +7447,57 @@ pub struct GetExternalcontactsRelationship {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsRelationship {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsRelationship").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsRelationship {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsRelationship {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsRelationship {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id, expand: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsRelationship", "relationshipId", &self.relationship_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_RELATIONSHIP, ::std::format!("/api/v2/externalcontacts/relationships/{}", ::genesys_cloud_core::encode_path_segment(&self.relationship_id)));
@@ -6630,11 +7508,13 @@ impl GetExternalcontactsRelationship {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Relationship, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Relationship, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6657,41 +7537,49 @@ pub struct GetExternalcontactsRelationshipsExport {
     export_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetExternalcontactsRelationshipsExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsRelationshipsExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsRelationshipsExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsRelationshipsExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsRelationshipsExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, export_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), export_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsRelationshipsExport", "exportId", &self.export_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_RELATIONSHIPS_EXPORT, ::std::format!("/api/v2/externalcontacts/relationships/exports/{}", ::genesys_cloud_core::encode_path_segment(&self.export_id)));
@@ -6699,11 +7587,13 @@ impl GetExternalcontactsRelationshipsExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RelationshipsExport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RelationshipsExport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6730,43 +7620,51 @@ pub struct GetExternalcontactsRelationshipsExports {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsRelationshipsExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsRelationshipsExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsRelationshipsExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsRelationshipsExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsRelationshipsExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_ids: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Division IDs of entities"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6774,6 +7672,7 @@ impl GetExternalcontactsRelationshipsExports {
     #[doc = " The cursor that points to the end of the set of entities"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -6781,11 +7680,13 @@ impl GetExternalcontactsRelationshipsExports {
     #[doc = " Number of entities to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_RELATIONSHIPS_EXPORTS, ::std::string::String::from("/api/v2/externalcontacts/relationships/exports"));
         if let ::std::option::Option::Some(v) = &self.division_ids {
@@ -6801,15 +7702,18 @@ impl GetExternalcontactsRelationshipsExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RelationshipsExportListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RelationshipsExportListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::RelationshipsExportListing, ::models::RelationshipsExport> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6842,43 +7746,51 @@ pub struct GetExternalcontactsReversewhitepageslookup {
     division_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsReversewhitepageslookup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsReversewhitepageslookup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsReversewhitepageslookup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsReversewhitepageslookup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsReversewhitepageslookup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), lookup_val: ::std::option::Option::None, expand: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " User supplied value to lookup contacts (supports email addresses, e164 phone numbers, Twitter screen names)"]
     #[doc = ""]
     #[doc = " Query parameter `lookupVal`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn lookup_val(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.lookup_val = ::std::option::Option::Some(value.into());
         self
@@ -6886,6 +7798,7 @@ impl GetExternalcontactsReversewhitepageslookup {
     #[doc = " which field, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6893,11 +7806,13 @@ impl GetExternalcontactsReversewhitepageslookup {
     #[doc = " Specifies which division to lookup contacts in, for the given lookup value"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_REVERSEWHITEPAGESLOOKUP, ::std::string::String::from("/api/v2/externalcontacts/reversewhitepageslookup"));
         let ::std::option::Option::Some(v) = &self.lookup_val else {
@@ -6914,11 +7829,13 @@ impl GetExternalcontactsReversewhitepageslookup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReverseWhitepagesLookupResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReverseWhitepagesLookupResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6945,43 +7862,51 @@ pub struct GetExternalcontactsScanContacts {
     division_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsScanContacts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsScanContacts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsScanContacts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsScanContacts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsScanContacts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " The number of contacts per page; must be between 10 and 200, default is 100"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -6989,6 +7914,7 @@ impl GetExternalcontactsScanContacts {
     #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -6996,11 +7922,13 @@ impl GetExternalcontactsScanContacts {
     #[doc = " The division to scan over"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_SCAN_CONTACTS, ::std::string::String::from("/api/v2/externalcontacts/scan/contacts"));
         if let ::std::option::Option::Some(v) = &self.limit {
@@ -7016,15 +7944,18 @@ impl GetExternalcontactsScanContacts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CursorContactListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CursorContactListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CursorContactListing, ::models::ExternalContact> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7058,43 +7989,51 @@ pub struct GetExternalcontactsScanContactsDivisionviewsAll {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsScanContactsDivisionviewsAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsScanContactsDivisionviewsAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsScanContactsDivisionviewsAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsScanContactsDivisionviewsAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsScanContactsDivisionviewsAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
     #[doc = " The number of contacts per page; must be between 10 and 200, default is 100"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -7102,11 +8041,13 @@ impl GetExternalcontactsScanContactsDivisionviewsAll {
     #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_SCAN_CONTACTS_DIVISIONVIEWS_ALL, ::std::string::String::from("/api/v2/externalcontacts/scan/contacts/divisionviews/all"));
         if let ::std::option::Option::Some(v) = &self.limit {
@@ -7119,15 +8060,18 @@ impl GetExternalcontactsScanContactsDivisionviewsAll {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CursorContactListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CursorContactListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CursorContactListing, ::models::ExternalContact> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7162,43 +8106,51 @@ pub struct GetExternalcontactsScanNotes {
     division_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsScanNotes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsScanNotes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsScanNotes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsScanNotes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsScanNotes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " The number of notes per page; must be between 10 and 200, default is 100"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -7206,6 +8158,7 @@ impl GetExternalcontactsScanNotes {
     #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -7213,11 +8166,13 @@ impl GetExternalcontactsScanNotes {
     #[doc = " The division to scan over"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_SCAN_NOTES, ::std::string::String::from("/api/v2/externalcontacts/scan/notes"));
         if let ::std::option::Option::Some(v) = &self.limit {
@@ -7233,15 +8188,18 @@ impl GetExternalcontactsScanNotes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CursorNoteListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CursorNoteListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CursorNoteListing, ::models::Note> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7275,43 +8233,51 @@ pub struct GetExternalcontactsScanNotesDivisionviewsAll {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsScanNotesDivisionviewsAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsScanNotesDivisionviewsAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsScanNotesDivisionviewsAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsScanNotesDivisionviewsAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsScanNotesDivisionviewsAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
     #[doc = " The number of notes per page; must be between 10 and 200, default is 100"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -7319,11 +8285,13 @@ impl GetExternalcontactsScanNotesDivisionviewsAll {
     #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_SCAN_NOTES_DIVISIONVIEWS_ALL, ::std::string::String::from("/api/v2/externalcontacts/scan/notes/divisionviews/all"));
         if let ::std::option::Option::Some(v) = &self.limit {
@@ -7336,15 +8304,18 @@ impl GetExternalcontactsScanNotesDivisionviewsAll {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CursorNoteListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CursorNoteListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CursorNoteListing, ::models::Note> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7379,43 +8350,51 @@ pub struct GetExternalcontactsScanOrganizations {
     division_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsScanOrganizations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsScanOrganizations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsScanOrganizations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsScanOrganizations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsScanOrganizations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " The number of organizations per page; must be between 10 and 200, default is 100"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -7423,6 +8402,7 @@ impl GetExternalcontactsScanOrganizations {
     #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -7430,11 +8410,13 @@ impl GetExternalcontactsScanOrganizations {
     #[doc = " The division to scan over"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_SCAN_ORGANIZATIONS, ::std::string::String::from("/api/v2/externalcontacts/scan/organizations"));
         if let ::std::option::Option::Some(v) = &self.limit {
@@ -7450,15 +8432,18 @@ impl GetExternalcontactsScanOrganizations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CursorOrganizationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CursorOrganizationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CursorOrganizationListing, ::models::ExternalOrganization> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7492,43 +8477,51 @@ pub struct GetExternalcontactsScanOrganizationsDivisionviewsAll {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsScanOrganizationsDivisionviewsAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsScanOrganizationsDivisionviewsAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsScanOrganizationsDivisionviewsAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsScanOrganizationsDivisionviewsAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsScanOrganizationsDivisionviewsAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
     #[doc = " The number of organizations per page; must be between 10 and 200, default is 100"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -7536,11 +8529,13 @@ impl GetExternalcontactsScanOrganizationsDivisionviewsAll {
     #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_SCAN_ORGANIZATIONS_DIVISIONVIEWS_ALL, ::std::string::String::from("/api/v2/externalcontacts/scan/organizations/divisionviews/all"));
         if let ::std::option::Option::Some(v) = &self.limit {
@@ -7553,15 +8548,18 @@ impl GetExternalcontactsScanOrganizationsDivisionviewsAll {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CursorOrganizationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CursorOrganizationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CursorOrganizationListing, ::models::ExternalOrganization> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7596,43 +8594,51 @@ pub struct GetExternalcontactsScanRelationships {
     division_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsScanRelationships {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsScanRelationships").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsScanRelationships {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsScanRelationships {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsScanRelationships {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " The number of relationships per page; must be between 10 and 200, default is 100"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -7640,6 +8646,7 @@ impl GetExternalcontactsScanRelationships {
     #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -7647,11 +8654,13 @@ impl GetExternalcontactsScanRelationships {
     #[doc = " The division to scan over"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_SCAN_RELATIONSHIPS, ::std::string::String::from("/api/v2/externalcontacts/scan/relationships"));
         if let ::std::option::Option::Some(v) = &self.limit {
@@ -7667,15 +8676,18 @@ impl GetExternalcontactsScanRelationships {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CursorRelationshipListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CursorRelationshipListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CursorRelationshipListing, ::models::Relationship> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7709,43 +8721,51 @@ pub struct GetExternalcontactsScanRelationshipsDivisionviewsAll {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsScanRelationshipsDivisionviewsAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsScanRelationshipsDivisionviewsAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsScanRelationshipsDivisionviewsAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsScanRelationshipsDivisionviewsAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsScanRelationshipsDivisionviewsAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), limit: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
     #[doc = " The number of relationships per page; must be between 10 and 200, default is 100"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
@@ -7753,11 +8773,13 @@ impl GetExternalcontactsScanRelationshipsDivisionviewsAll {
     #[doc = " Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_SCAN_RELATIONSHIPS_DIVISIONVIEWS_ALL, ::std::string::String::from("/api/v2/externalcontacts/scan/relationships/divisionviews/all"));
         if let ::std::option::Option::Some(v) = &self.limit {
@@ -7770,15 +8792,18 @@ impl GetExternalcontactsScanRelationshipsDivisionviewsAll {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CursorRelationshipListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CursorRelationshipListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CursorRelationshipListing, ::models::Relationship> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7810,41 +8835,49 @@ pub struct PatchExternalcontactsContact {
     body: ::models::ExternalContactsPatchRequest,
 }
 impl ::std::fmt::Debug for PatchExternalcontactsContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchExternalcontactsContact").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchExternalcontactsContact {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchExternalcontactsContact {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchExternalcontactsContact {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_CONTACT, ::std::format!("/api/v2/externalcontacts/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -7853,11 +8886,13 @@ impl PatchExternalcontactsContact {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7881,41 +8916,49 @@ pub struct PatchExternalcontactsContactIdentifiers {
     body: ::models::IdentifierClaimRequest,
 }
 impl ::std::fmt::Debug for PatchExternalcontactsContactIdentifiers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchExternalcontactsContactIdentifiers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchExternalcontactsContactIdentifiers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchExternalcontactsContactIdentifiers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchExternalcontactsContactIdentifiers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::IdentifierClaimRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsContactIdentifiers", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_CONTACT_IDENTIFIERS, ::std::format!("/api/v2/externalcontacts/contacts/{}/identifiers", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -7924,11 +8967,13 @@ impl PatchExternalcontactsContactIdentifiers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactIdentifier, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactIdentifier, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7953,41 +8998,49 @@ pub struct PatchExternalcontactsContactNote {
     body: ::models::ExternalContactsPatchRequest,
 }
 impl ::std::fmt::Debug for PatchExternalcontactsContactNote {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchExternalcontactsContactNote").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchExternalcontactsContactNote {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchExternalcontactsContactNote {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchExternalcontactsContactNote {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsContactNote", "contactId", &self.contact_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsContactNote", "noteId", &self.note_id)?;
@@ -7997,11 +9050,13 @@ impl PatchExternalcontactsContactNote {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Note, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Note, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8025,41 +9080,49 @@ pub struct PatchExternalcontactsOrganization {
     body: ::models::ExternalContactsPatchRequest,
 }
 impl ::std::fmt::Debug for PatchExternalcontactsOrganization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchExternalcontactsOrganization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchExternalcontactsOrganization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchExternalcontactsOrganization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchExternalcontactsOrganization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsOrganization", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_ORGANIZATION, ::std::format!("/api/v2/externalcontacts/organizations/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -8068,11 +9131,13 @@ impl PatchExternalcontactsOrganization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalOrganization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalOrganization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8096,41 +9161,49 @@ pub struct PatchExternalcontactsOrganizationIdentifiers {
     body: ::models::ExternalOrganizationIdentifierClaimRequest,
 }
 impl ::std::fmt::Debug for PatchExternalcontactsOrganizationIdentifiers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchExternalcontactsOrganizationIdentifiers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchExternalcontactsOrganizationIdentifiers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchExternalcontactsOrganizationIdentifiers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchExternalcontactsOrganizationIdentifiers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::ExternalOrganizationIdentifierClaimRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsOrganizationIdentifiers", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_ORGANIZATION_IDENTIFIERS, ::std::format!("/api/v2/externalcontacts/organizations/{}/identifiers", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -8139,11 +9212,13 @@ impl PatchExternalcontactsOrganizationIdentifiers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalOrganizationIdentifier, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalOrganizationIdentifier, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8168,41 +9243,49 @@ pub struct PatchExternalcontactsOrganizationNote {
     body: ::models::ExternalContactsPatchRequest,
 }
 impl ::std::fmt::Debug for PatchExternalcontactsOrganizationNote {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchExternalcontactsOrganizationNote").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchExternalcontactsOrganizationNote {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchExternalcontactsOrganizationNote {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchExternalcontactsOrganizationNote {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsOrganizationNote", "externalOrganizationId", &self.external_organization_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsOrganizationNote", "noteId", &self.note_id)?;
@@ -8212,11 +9295,13 @@ impl PatchExternalcontactsOrganizationNote {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Note, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Note, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8240,41 +9325,49 @@ pub struct PatchExternalcontactsRelationship {
     body: ::models::ExternalContactsPatchRequest,
 }
 impl ::std::fmt::Debug for PatchExternalcontactsRelationship {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchExternalcontactsRelationship").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchExternalcontactsRelationship {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchExternalcontactsRelationship {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchExternalcontactsRelationship {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String, body: ::models::ExternalContactsPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsRelationship", "relationshipId", &self.relationship_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_RELATIONSHIP, ::std::format!("/api/v2/externalcontacts/relationships/{}", ::genesys_cloud_core::encode_path_segment(&self.relationship_id)));
@@ -8283,11 +9376,13 @@ impl PatchExternalcontactsRelationship {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Relationship, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Relationship, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8310,41 +9405,49 @@ pub struct PostExternalcontactsBulkContacts {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkContacts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkContacts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContacts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkContacts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkContacts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_CONTACTS, ::std::string::String::from("/api/v2/externalcontacts/bulk/contacts"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkContacts"))?;
@@ -8352,11 +9455,13 @@ impl PostExternalcontactsBulkContacts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkFetchContactsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkFetchContactsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8379,41 +9484,49 @@ pub struct PostExternalcontactsBulkContactsAdd {
     body: ::models::BulkContactsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkContactsAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkContactsAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkContactsAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkContactsAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkContactsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_CONTACTS_ADD, ::std::string::String::from("/api/v2/externalcontacts/bulk/contacts/add"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkContactsAdd"))?;
@@ -8421,11 +9534,13 @@ impl PostExternalcontactsBulkContactsAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkContactsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkContactsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8448,41 +9563,49 @@ pub struct PostExternalcontactsBulkContactsDivisionviews {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkContactsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkContactsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkContactsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkContactsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_CONTACTS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/externalcontacts/bulk/contacts/divisionviews"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkContactsDivisionviews"))?;
@@ -8490,11 +9613,13 @@ impl PostExternalcontactsBulkContactsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkFetchContactsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkFetchContactsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8520,48 +9645,57 @@ pub struct PostExternalcontactsBulkContactsEnrich {
     body: ::models::BulkContactsEnrichRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkContactsEnrich {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkContactsEnrich").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsEnrich {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkContactsEnrich {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkContactsEnrich {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkContactsEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
     }
     #[doc = " If true, the request will not make any modifications, but will show you what the end result \\*would\\* be."]
     #[doc = ""]
     #[doc = " Query parameter `dryRun`: boolean."]
+    #[inline]
     pub fn dry_run(mut self, value: bool) -> Self {
         self.dry_run = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_CONTACTS_ENRICH, ::std::string::String::from("/api/v2/externalcontacts/bulk/contacts/enrich"));
         if let ::std::option::Option::Some(v) = &self.dry_run {
@@ -8572,11 +9706,13 @@ impl PostExternalcontactsBulkContactsEnrich {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkContactsEnrichResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkContactsEnrichResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8599,41 +9735,49 @@ pub struct PostExternalcontactsBulkContactsRemove {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkContactsRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkContactsRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkContactsRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkContactsRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_CONTACTS_REMOVE, ::std::string::String::from("/api/v2/externalcontacts/bulk/contacts/remove"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkContactsRemove"))?;
@@ -8641,11 +9785,13 @@ impl PostExternalcontactsBulkContactsRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkDeleteResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkDeleteResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8668,41 +9814,49 @@ pub struct PostExternalcontactsBulkContactsUnresolved {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkContactsUnresolved {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkContactsUnresolved").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsUnresolved {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkContactsUnresolved {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkContactsUnresolved {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_CONTACTS_UNRESOLVED, ::std::string::String::from("/api/v2/externalcontacts/bulk/contacts/unresolved"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkContactsUnresolved"))?;
@@ -8710,11 +9864,13 @@ impl PostExternalcontactsBulkContactsUnresolved {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkFetchContactsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkFetchContactsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8737,41 +9893,49 @@ pub struct PostExternalcontactsBulkContactsUpdate {
     body: ::models::BulkContactsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkContactsUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkContactsUpdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkContactsUpdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkContactsUpdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkContactsUpdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkContactsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_CONTACTS_UPDATE, ::std::string::String::from("/api/v2/externalcontacts/bulk/contacts/update"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkContactsUpdate"))?;
@@ -8779,11 +9943,13 @@ impl PostExternalcontactsBulkContactsUpdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkContactsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkContactsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8806,41 +9972,49 @@ pub struct PostExternalcontactsBulkNotes {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkNotes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkNotes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkNotes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkNotes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_NOTES, ::std::string::String::from("/api/v2/externalcontacts/bulk/notes"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkNotes"))?;
@@ -8848,11 +10022,13 @@ impl PostExternalcontactsBulkNotes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkFetchNotesResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkFetchNotesResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8875,41 +10051,49 @@ pub struct PostExternalcontactsBulkNotesAdd {
     body: ::models::BulkNotesRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkNotesAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkNotesAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotesAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkNotesAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkNotesAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkNotesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_NOTES_ADD, ::std::string::String::from("/api/v2/externalcontacts/bulk/notes/add"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkNotesAdd"))?;
@@ -8917,11 +10101,13 @@ impl PostExternalcontactsBulkNotesAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkNotesResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkNotesResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8944,41 +10130,49 @@ pub struct PostExternalcontactsBulkNotesRemove {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkNotesRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkNotesRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotesRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkNotesRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkNotesRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_NOTES_REMOVE, ::std::string::String::from("/api/v2/externalcontacts/bulk/notes/remove"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkNotesRemove"))?;
@@ -8986,11 +10180,13 @@ impl PostExternalcontactsBulkNotesRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkDeleteResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkDeleteResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9013,41 +10209,49 @@ pub struct PostExternalcontactsBulkNotesUpdate {
     body: ::models::BulkNotesRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkNotesUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkNotesUpdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkNotesUpdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkNotesUpdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkNotesUpdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkNotesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_NOTES_UPDATE, ::std::string::String::from("/api/v2/externalcontacts/bulk/notes/update"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkNotesUpdate"))?;
@@ -9055,11 +10259,13 @@ impl PostExternalcontactsBulkNotesUpdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkNotesResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkNotesResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9082,41 +10288,49 @@ pub struct PostExternalcontactsBulkOrganizations {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkOrganizations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkOrganizations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkOrganizations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkOrganizations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS, ::std::string::String::from("/api/v2/externalcontacts/bulk/organizations"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkOrganizations"))?;
@@ -9124,11 +10338,13 @@ impl PostExternalcontactsBulkOrganizations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkFetchOrganizationsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkFetchOrganizationsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9151,41 +10367,49 @@ pub struct PostExternalcontactsBulkOrganizationsAdd {
     body: ::models::BulkOrganizationsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkOrganizationsAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkOrganizationsAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkOrganizationsAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkOrganizationsAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkOrganizationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_ADD, ::std::string::String::from("/api/v2/externalcontacts/bulk/organizations/add"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkOrganizationsAdd"))?;
@@ -9193,11 +10417,13 @@ impl PostExternalcontactsBulkOrganizationsAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkOrganizationsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkOrganizationsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9220,41 +10446,49 @@ pub struct PostExternalcontactsBulkOrganizationsDivisionviews {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkOrganizationsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkOrganizationsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkOrganizationsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkOrganizationsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/externalcontacts/bulk/organizations/divisionviews"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkOrganizationsDivisionviews"))?;
@@ -9262,11 +10496,13 @@ impl PostExternalcontactsBulkOrganizationsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkFetchOrganizationsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkFetchOrganizationsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9292,48 +10528,57 @@ pub struct PostExternalcontactsBulkOrganizationsEnrich {
     body: ::models::BulkOrganizationsEnrichRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkOrganizationsEnrich {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkOrganizationsEnrich").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsEnrich {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkOrganizationsEnrich {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkOrganizationsEnrich {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkOrganizationsEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
     }
     #[doc = " If true, the request will not make any modifications, but will show you what the end result \\*would\\* be."]
     #[doc = ""]
     #[doc = " Query parameter `dryRun`: boolean."]
+    #[inline]
     pub fn dry_run(mut self, value: bool) -> Self {
         self.dry_run = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_ENRICH, ::std::string::String::from("/api/v2/externalcontacts/bulk/organizations/enrich"));
         if let ::std::option::Option::Some(v) = &self.dry_run {
@@ -9344,11 +10589,13 @@ impl PostExternalcontactsBulkOrganizationsEnrich {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkOrganizationsEnrichResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkOrganizationsEnrichResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9371,41 +10618,49 @@ pub struct PostExternalcontactsBulkOrganizationsRemove {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkOrganizationsRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkOrganizationsRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkOrganizationsRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkOrganizationsRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_REMOVE, ::std::string::String::from("/api/v2/externalcontacts/bulk/organizations/remove"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkOrganizationsRemove"))?;
@@ -9413,11 +10668,13 @@ impl PostExternalcontactsBulkOrganizationsRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkDeleteResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkDeleteResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9440,41 +10697,49 @@ pub struct PostExternalcontactsBulkOrganizationsUpdate {
     body: ::models::BulkOrganizationsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkOrganizationsUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkOrganizationsUpdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkOrganizationsUpdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkOrganizationsUpdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkOrganizationsUpdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkOrganizationsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_ORGANIZATIONS_UPDATE, ::std::string::String::from("/api/v2/externalcontacts/bulk/organizations/update"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkOrganizationsUpdate"))?;
@@ -9482,11 +10747,13 @@ impl PostExternalcontactsBulkOrganizationsUpdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkOrganizationsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkOrganizationsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9509,41 +10776,49 @@ pub struct PostExternalcontactsBulkRelationships {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkRelationships {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkRelationships").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationships {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkRelationships {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkRelationships {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS, ::std::string::String::from("/api/v2/externalcontacts/bulk/relationships"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkRelationships"))?;
@@ -9551,11 +10826,13 @@ impl PostExternalcontactsBulkRelationships {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkFetchRelationshipsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkFetchRelationshipsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9578,41 +10855,49 @@ pub struct PostExternalcontactsBulkRelationshipsAdd {
     body: ::models::BulkRelationshipsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkRelationshipsAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkRelationshipsAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationshipsAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkRelationshipsAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkRelationshipsAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkRelationshipsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS_ADD, ::std::string::String::from("/api/v2/externalcontacts/bulk/relationships/add"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkRelationshipsAdd"))?;
@@ -9620,11 +10905,13 @@ impl PostExternalcontactsBulkRelationshipsAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkRelationshipsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkRelationshipsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9647,41 +10934,49 @@ pub struct PostExternalcontactsBulkRelationshipsRemove {
     body: ::models::BulkIdsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkRelationshipsRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkRelationshipsRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationshipsRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkRelationshipsRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkRelationshipsRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkIdsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS_REMOVE, ::std::string::String::from("/api/v2/externalcontacts/bulk/relationships/remove"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkRelationshipsRemove"))?;
@@ -9689,11 +10984,13 @@ impl PostExternalcontactsBulkRelationshipsRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkDeleteResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkDeleteResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9716,41 +11013,49 @@ pub struct PostExternalcontactsBulkRelationshipsUpdate {
     body: ::models::BulkRelationshipsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsBulkRelationshipsUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsBulkRelationshipsUpdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsBulkRelationshipsUpdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsBulkRelationshipsUpdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsBulkRelationshipsUpdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkRelationshipsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_BULK_RELATIONSHIPS_UPDATE, ::std::string::String::from("/api/v2/externalcontacts/bulk/relationships/update"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsBulkRelationshipsUpdate"))?;
@@ -9758,11 +11063,13 @@ impl PostExternalcontactsBulkRelationshipsUpdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkRelationshipsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkRelationshipsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9786,46 +11093,55 @@ pub struct PostExternalcontactsContactJourneySegments {
     body: ::std::option::Option<::models::UpdateSegmentAssignmentRequest>,
 }
 impl ::std::fmt::Debug for PostExternalcontactsContactJourneySegments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsContactJourneySegments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsContactJourneySegments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsContactJourneySegments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsContactJourneySegments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::UpdateSegmentAssignmentRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postExternalcontactsContactJourneySegments", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/segments", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -9836,11 +11152,13 @@ impl PostExternalcontactsContactJourneySegments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UpdateSegmentAssignmentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UpdateSegmentAssignmentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9864,41 +11182,49 @@ pub struct PostExternalcontactsContactNotes {
     body: ::models::Note,
 }
 impl ::std::fmt::Debug for PostExternalcontactsContactNotes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsContactNotes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsContactNotes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsContactNotes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsContactNotes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postExternalcontactsContactNotes", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACT_NOTES, ::std::format!("/api/v2/externalcontacts/contacts/{}/notes", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -9907,11 +11233,13 @@ impl PostExternalcontactsContactNotes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Note, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Note, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9934,41 +11262,49 @@ pub struct PostExternalcontactsContactPromotion {
     contact_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostExternalcontactsContactPromotion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsContactPromotion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsContactPromotion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsContactPromotion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsContactPromotion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postExternalcontactsContactPromotion", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACT_PROMOTION, ::std::format!("/api/v2/externalcontacts/contacts/{}/promotion", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -9976,11 +11312,13 @@ impl PostExternalcontactsContactPromotion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10003,41 +11341,49 @@ pub struct PostExternalcontactsContacts {
     body: ::models::ExternalContact,
 }
 impl ::std::fmt::Debug for PostExternalcontactsContacts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsContacts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsContacts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsContacts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsContacts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACTS, ::std::string::String::from("/api/v2/externalcontacts/contacts"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsContacts"))?;
@@ -10045,11 +11391,13 @@ impl PostExternalcontactsContacts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10075,48 +11423,57 @@ pub struct PostExternalcontactsContactsEnrich {
     body: ::models::ContactEnrichRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsContactsEnrich {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsContactsEnrich").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsEnrich {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsContactsEnrich {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsContactsEnrich {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
     }
     #[doc = " If true, the request will not make any modifications, but will show you what the end result \\*would\\* be."]
     #[doc = ""]
     #[doc = " Query parameter `dryRun`: boolean."]
+    #[inline]
     pub fn dry_run(mut self, value: bool) -> Self {
         self.dry_run = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACTS_ENRICH, ::std::string::String::from("/api/v2/externalcontacts/contacts/enrich"));
         if let ::std::option::Option::Some(v) = &self.dry_run {
@@ -10127,11 +11484,13 @@ impl PostExternalcontactsContactsEnrich {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10154,41 +11513,49 @@ pub struct PostExternalcontactsContactsExports {
     body: ::models::ContactsExport,
 }
 impl ::std::fmt::Debug for PostExternalcontactsContactsExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsContactsExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsContactsExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsContactsExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactsExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACTS_EXPORTS, ::std::string::String::from("/api/v2/externalcontacts/contacts/exports"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsContactsExports"))?;
@@ -10196,11 +11563,13 @@ impl PostExternalcontactsContactsExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactsExport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactsExport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10225,41 +11594,49 @@ pub struct PostExternalcontactsContactsMerge {
     body: ::models::MergeContactsRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsContactsMerge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsContactsMerge").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsMerge {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsContactsMerge {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsContactsMerge {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MergeContactsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACTS_MERGE, ::std::string::String::from("/api/v2/externalcontacts/contacts/merge"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsContactsMerge"))?;
@@ -10267,11 +11644,13 @@ impl PostExternalcontactsContactsMerge {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10294,41 +11673,49 @@ pub struct PostExternalcontactsContactsSchemas {
     body: ::models::DataSchema,
 }
 impl ::std::fmt::Debug for PostExternalcontactsContactsSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsContactsSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsContactsSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsContactsSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACTS_SCHEMAS, ::std::string::String::from("/api/v2/externalcontacts/contacts/schemas"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsContactsSchemas"))?;
@@ -10336,11 +11723,13 @@ impl PostExternalcontactsContactsSchemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10365,41 +11754,49 @@ pub struct PostExternalcontactsContactsSearch {
     body: ::models::ContactSearchRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsContactsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsContactsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsContactsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsContactsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsContactsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACTS_SEARCH, ::std::string::String::from("/api/v2/externalcontacts/contacts/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsContactsSearch"))?;
@@ -10407,15 +11804,18 @@ impl PostExternalcontactsContactsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListing, ::models::ExternalContact> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10446,41 +11846,49 @@ pub struct PostExternalcontactsExternalsources {
     body: ::models::ExternalSource,
 }
 impl ::std::fmt::Debug for PostExternalcontactsExternalsources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsExternalsources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsExternalsources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsExternalsources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsExternalsources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalSource) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_EXTERNALSOURCES, ::std::string::String::from("/api/v2/externalcontacts/externalsources"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsExternalsources"))?;
@@ -10488,11 +11896,13 @@ impl PostExternalcontactsExternalsources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalSource, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalSource, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10521,48 +11931,57 @@ pub struct PostExternalcontactsIdentifierlookup {
     body: ::models::ContactIdentifier,
 }
 impl ::std::fmt::Debug for PostExternalcontactsIdentifierlookup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsIdentifierlookup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsIdentifierlookup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsIdentifierlookup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsIdentifierlookup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " which field, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_IDENTIFIERLOOKUP, ::std::string::String::from("/api/v2/externalcontacts/identifierlookup"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -10573,11 +11992,13 @@ impl PostExternalcontactsIdentifierlookup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10603,48 +12024,57 @@ pub struct PostExternalcontactsIdentifierlookupContacts {
     body: ::models::ContactIdentifier,
 }
 impl ::std::fmt::Debug for PostExternalcontactsIdentifierlookupContacts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsIdentifierlookupContacts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsIdentifierlookupContacts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsIdentifierlookupContacts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsIdentifierlookupContacts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " which field, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_IDENTIFIERLOOKUP_CONTACTS, ::std::string::String::from("/api/v2/externalcontacts/identifierlookup/contacts"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -10655,11 +12085,13 @@ impl PostExternalcontactsIdentifierlookupContacts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10685,48 +12117,57 @@ pub struct PostExternalcontactsIdentifierlookupOrganizations {
     body: ::models::ExternalOrganizationIdentifier,
 }
 impl ::std::fmt::Debug for PostExternalcontactsIdentifierlookupOrganizations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsIdentifierlookupOrganizations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsIdentifierlookupOrganizations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsIdentifierlookupOrganizations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsIdentifierlookupOrganizations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganizationIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " which field, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_IDENTIFIERLOOKUP_ORGANIZATIONS, ::std::string::String::from("/api/v2/externalcontacts/identifierlookup/organizations"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -10737,11 +12178,13 @@ impl PostExternalcontactsIdentifierlookupOrganizations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalOrganization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalOrganization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10764,41 +12207,49 @@ pub struct PostExternalcontactsImportCsvJobs {
     body: ::models::CsvJobRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsImportCsvJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsImportCsvJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsImportCsvJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsImportCsvJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsImportCsvJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CsvJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_IMPORT_CSV_JOBS, ::std::string::String::from("/api/v2/externalcontacts/import/csv/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsImportCsvJobs"))?;
@@ -10806,11 +12257,13 @@ impl PostExternalcontactsImportCsvJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CsvJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CsvJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10833,41 +12286,49 @@ pub struct PostExternalcontactsImportCsvSettings {
     body: ::models::CsvSettings,
 }
 impl ::std::fmt::Debug for PostExternalcontactsImportCsvSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsImportCsvSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsImportCsvSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsImportCsvSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsImportCsvSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CsvSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_IMPORT_CSV_SETTINGS, ::std::string::String::from("/api/v2/externalcontacts/import/csv/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsImportCsvSettings"))?;
@@ -10875,11 +12336,13 @@ impl PostExternalcontactsImportCsvSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CsvSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CsvSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10902,41 +12365,49 @@ pub struct PostExternalcontactsImportCsvUploads {
     body: ::models::CsvUploadRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsImportCsvUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsImportCsvUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsImportCsvUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsImportCsvUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsImportCsvUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CsvUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_IMPORT_CSV_UPLOADS, ::std::string::String::from("/api/v2/externalcontacts/import/csv/uploads"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsImportCsvUploads"))?;
@@ -10944,11 +12415,13 @@ impl PostExternalcontactsImportCsvUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CsvUploadResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CsvUploadResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10971,41 +12444,49 @@ pub struct PostExternalcontactsImportJobs {
     body: ::models::ContactImportJobRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsImportJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsImportJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsImportJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsImportJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsImportJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_IMPORT_JOBS, ::std::string::String::from("/api/v2/externalcontacts/import/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsImportJobs"))?;
@@ -11013,11 +12494,13 @@ impl PostExternalcontactsImportJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactImportJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactImportJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11040,41 +12523,49 @@ pub struct PostExternalcontactsImportSettings {
     body: ::models::ContactImportSettings,
 }
 impl ::std::fmt::Debug for PostExternalcontactsImportSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsImportSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsImportSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsImportSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsImportSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactImportSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_IMPORT_SETTINGS, ::std::string::String::from("/api/v2/externalcontacts/import/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsImportSettings"))?;
@@ -11082,11 +12573,13 @@ impl PostExternalcontactsImportSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactImportSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactImportSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11114,41 +12607,49 @@ pub struct PostExternalcontactsMergeContacts {
     body: ::models::MergeRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsMergeContacts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsMergeContacts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsMergeContacts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsMergeContacts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsMergeContacts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MergeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_MERGE_CONTACTS, ::std::string::String::from("/api/v2/externalcontacts/merge/contacts"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsMergeContacts"))?;
@@ -11156,11 +12657,13 @@ impl PostExternalcontactsMergeContacts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11183,41 +12686,49 @@ pub struct PostExternalcontactsNotesExports {
     body: ::models::NotesExport,
 }
 impl ::std::fmt::Debug for PostExternalcontactsNotesExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsNotesExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsNotesExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsNotesExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsNotesExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::NotesExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_NOTES_EXPORTS, ::std::string::String::from("/api/v2/externalcontacts/notes/exports"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsNotesExports"))?;
@@ -11225,11 +12736,13 @@ impl PostExternalcontactsNotesExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NotesExport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NotesExport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11253,41 +12766,49 @@ pub struct PostExternalcontactsOrganizationNotes {
     body: ::models::Note,
 }
 impl ::std::fmt::Debug for PostExternalcontactsOrganizationNotes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsOrganizationNotes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationNotes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsOrganizationNotes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsOrganizationNotes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postExternalcontactsOrganizationNotes", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_ORGANIZATION_NOTES, ::std::format!("/api/v2/externalcontacts/organizations/{}/notes", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -11296,11 +12817,13 @@ impl PostExternalcontactsOrganizationNotes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Note, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Note, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11323,41 +12846,49 @@ pub struct PostExternalcontactsOrganizations {
     body: ::models::ExternalOrganization,
 }
 impl ::std::fmt::Debug for PostExternalcontactsOrganizations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsOrganizations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsOrganizations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsOrganizations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganization) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_ORGANIZATIONS, ::std::string::String::from("/api/v2/externalcontacts/organizations"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsOrganizations"))?;
@@ -11365,11 +12896,13 @@ impl PostExternalcontactsOrganizations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalOrganization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalOrganization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11395,48 +12928,57 @@ pub struct PostExternalcontactsOrganizationsEnrich {
     body: ::models::ExternalOrganizationEnrichRequest,
 }
 impl ::std::fmt::Debug for PostExternalcontactsOrganizationsEnrich {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsOrganizationsEnrich").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationsEnrich {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsOrganizationsEnrich {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsOrganizationsEnrich {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExternalOrganizationEnrichRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dry_run: ::std::option::Option::None, body }
     }
     #[doc = " If true, the request will not make any modifications, but will show you what the end result \\*would\\* be."]
     #[doc = ""]
     #[doc = " Query parameter `dryRun`: boolean."]
+    #[inline]
     pub fn dry_run(mut self, value: bool) -> Self {
         self.dry_run = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_ORGANIZATIONS_ENRICH, ::std::string::String::from("/api/v2/externalcontacts/organizations/enrich"));
         if let ::std::option::Option::Some(v) = &self.dry_run {
@@ -11447,11 +12989,13 @@ impl PostExternalcontactsOrganizationsEnrich {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalOrganization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalOrganization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11474,41 +13018,49 @@ pub struct PostExternalcontactsOrganizationsExports {
     body: ::models::OrganizationsExport,
 }
 impl ::std::fmt::Debug for PostExternalcontactsOrganizationsExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsOrganizationsExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationsExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsOrganizationsExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsOrganizationsExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrganizationsExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_ORGANIZATIONS_EXPORTS, ::std::string::String::from("/api/v2/externalcontacts/organizations/exports"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsOrganizationsExports"))?;
@@ -11516,11 +13068,13 @@ impl PostExternalcontactsOrganizationsExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationsExport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationsExport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11543,41 +13097,49 @@ pub struct PostExternalcontactsOrganizationsSchemas {
     body: ::models::DataSchema,
 }
 impl ::std::fmt::Debug for PostExternalcontactsOrganizationsSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsOrganizationsSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsOrganizationsSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsOrganizationsSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsOrganizationsSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS, ::std::string::String::from("/api/v2/externalcontacts/organizations/schemas"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsOrganizationsSchemas"))?;
@@ -11585,11 +13147,13 @@ impl PostExternalcontactsOrganizationsSchemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11612,41 +13176,49 @@ pub struct PostExternalcontactsRelationships {
     body: ::models::Relationship,
 }
 impl ::std::fmt::Debug for PostExternalcontactsRelationships {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsRelationships").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsRelationships {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsRelationships {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsRelationships {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Relationship) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_RELATIONSHIPS, ::std::string::String::from("/api/v2/externalcontacts/relationships"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsRelationships"))?;
@@ -11654,11 +13226,13 @@ impl PostExternalcontactsRelationships {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Relationship, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Relationship, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11681,41 +13255,49 @@ pub struct PostExternalcontactsRelationshipsExports {
     body: ::models::RelationshipsExport,
 }
 impl ::std::fmt::Debug for PostExternalcontactsRelationshipsExports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsRelationshipsExports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsRelationshipsExports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsRelationshipsExports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsRelationshipsExports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RelationshipsExport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_RELATIONSHIPS_EXPORTS, ::std::string::String::from("/api/v2/externalcontacts/relationships/exports"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsRelationshipsExports"))?;
@@ -11723,11 +13305,13 @@ impl PostExternalcontactsRelationshipsExports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RelationshipsExport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RelationshipsExport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11751,41 +13335,49 @@ pub struct PutExternalcontactsContact {
     body: ::models::ExternalContact,
 }
 impl ::std::fmt::Debug for PutExternalcontactsContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsContact").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsContact {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsContact {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsContact {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, body: ::models::ExternalContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_CONTACT, ::std::format!("/api/v2/externalcontacts/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -11794,11 +13386,13 @@ impl PutExternalcontactsContact {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11823,41 +13417,49 @@ pub struct PutExternalcontactsContactNote {
     body: ::models::Note,
 }
 impl ::std::fmt::Debug for PutExternalcontactsContactNote {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsContactNote").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsContactNote {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsContactNote {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsContactNote {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String, note_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, note_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsContactNote", "contactId", &self.contact_id)?;
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsContactNote", "noteId", &self.note_id)?;
@@ -11867,11 +13469,13 @@ impl PutExternalcontactsContactNote {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Note, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Note, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11895,41 +13499,49 @@ pub struct PutExternalcontactsContactsSchema {
     body: ::models::DataSchema,
 }
 impl ::std::fmt::Debug for PutExternalcontactsContactsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsContactsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsContactsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsContactsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsContactsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsContactsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_CONTACTS_SCHEMA, ::std::format!("/api/v2/externalcontacts/contacts/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -11938,11 +13550,13 @@ impl PutExternalcontactsContactsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11968,41 +13582,49 @@ pub struct PutExternalcontactsConversation {
     body: ::models::ConversationAssociation,
 }
 impl ::std::fmt::Debug for PutExternalcontactsConversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsConversation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsConversation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsConversation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsConversation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::ConversationAssociation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_CONVERSATION, ::std::format!("/api/v2/externalcontacts/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -12011,11 +13633,13 @@ impl PutExternalcontactsConversation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -12039,41 +13663,49 @@ pub struct PutExternalcontactsExternalsource {
     body: ::models::ExternalSource,
 }
 impl ::std::fmt::Debug for PutExternalcontactsExternalsource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsExternalsource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsExternalsource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsExternalsource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsExternalsource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_source_id: ::std::string::String, body: ::models::ExternalSource) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_source_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsExternalsource", "externalSourceId", &self.external_source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_EXTERNALSOURCE, ::std::format!("/api/v2/externalcontacts/externalsources/{}", ::genesys_cloud_core::encode_path_segment(&self.external_source_id)));
@@ -12082,11 +13714,13 @@ impl PutExternalcontactsExternalsource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalSource, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalSource, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12112,41 +13746,49 @@ pub struct PutExternalcontactsGraphsClusterscanClusterMerge {
     cluster_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PutExternalcontactsGraphsClusterscanClusterMerge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsGraphsClusterscanClusterMerge").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsGraphsClusterscanClusterMerge {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsGraphsClusterscanClusterMerge {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsGraphsClusterscanClusterMerge {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scan_id: ::std::string::String, cluster_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scan_id, cluster_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsGraphsClusterscanClusterMerge", "scanId", &self.scan_id)?;
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsGraphsClusterscanClusterMerge", "clusterId", &self.cluster_id)?;
@@ -12155,11 +13797,13 @@ impl PutExternalcontactsGraphsClusterscanClusterMerge {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Cluster, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Cluster, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12184,41 +13828,49 @@ pub struct PutExternalcontactsGraphsSettings {
     body: ::models::GraphSettings,
 }
 impl ::std::fmt::Debug for PutExternalcontactsGraphsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsGraphsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsGraphsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsGraphsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsGraphsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GraphSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_GRAPHS_SETTINGS, ::std::string::String::from("/api/v2/externalcontacts/graphs/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsGraphsSettings"))?;
@@ -12226,11 +13878,13 @@ impl PutExternalcontactsGraphsSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GraphSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GraphSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12254,41 +13908,49 @@ pub struct PutExternalcontactsImportCsvSetting {
     body: ::models::CsvSettings,
 }
 impl ::std::fmt::Debug for PutExternalcontactsImportCsvSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsImportCsvSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsImportCsvSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsImportCsvSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsImportCsvSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String, body: ::models::CsvSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsImportCsvSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_IMPORT_CSV_SETTING, ::std::format!("/api/v2/externalcontacts/import/csv/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
@@ -12297,11 +13959,13 @@ impl PutExternalcontactsImportCsvSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CsvSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CsvSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12325,41 +13989,49 @@ pub struct PutExternalcontactsImportJob {
     body: ::models::ContactImportJobStatusUpdateRequest,
 }
 impl ::std::fmt::Debug for PutExternalcontactsImportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsImportJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsImportJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsImportJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsImportJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String, body: ::models::ContactImportJobStatusUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsImportJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_IMPORT_JOB, ::std::format!("/api/v2/externalcontacts/import/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -12368,11 +14040,13 @@ impl PutExternalcontactsImportJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactImportJobStatusUpdateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactImportJobStatusUpdateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12396,41 +14070,49 @@ pub struct PutExternalcontactsImportSetting {
     body: ::models::ContactImportSettings,
 }
 impl ::std::fmt::Debug for PutExternalcontactsImportSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsImportSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsImportSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsImportSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsImportSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, settings_id: ::std::string::String, body: ::models::ContactImportSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), settings_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsImportSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_IMPORT_SETTING, ::std::format!("/api/v2/externalcontacts/import/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
@@ -12439,11 +14121,13 @@ impl PutExternalcontactsImportSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactImportSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactImportSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12467,41 +14151,49 @@ pub struct PutExternalcontactsOrganization {
     body: ::models::ExternalOrganization,
 }
 impl ::std::fmt::Debug for PutExternalcontactsOrganization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsOrganization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsOrganization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsOrganization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, body: ::models::ExternalOrganization) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganization", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_ORGANIZATION, ::std::format!("/api/v2/externalcontacts/organizations/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
@@ -12510,11 +14202,13 @@ impl PutExternalcontactsOrganization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalOrganization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalOrganization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12539,41 +14233,49 @@ pub struct PutExternalcontactsOrganizationNote {
     body: ::models::Note,
 }
 impl ::std::fmt::Debug for PutExternalcontactsOrganizationNote {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsOrganizationNote").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganizationNote {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsOrganizationNote {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsOrganizationNote {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, note_id: ::std::string::String, body: ::models::Note) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, note_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganizationNote", "externalOrganizationId", &self.external_organization_id)?;
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganizationNote", "noteId", &self.note_id)?;
@@ -12583,11 +14285,13 @@ impl PutExternalcontactsOrganizationNote {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Note, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Note, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12611,41 +14315,49 @@ pub struct PutExternalcontactsOrganizationTrustorTrustorId {
     trustor_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PutExternalcontactsOrganizationTrustorTrustorId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsOrganizationTrustorTrustorId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganizationTrustorTrustorId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsOrganizationTrustorTrustorId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsOrganizationTrustorTrustorId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_organization_id: ::std::string::String, trustor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_organization_id, trustor_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganizationTrustorTrustorId", "externalOrganizationId", &self.external_organization_id)?;
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganizationTrustorTrustorId", "trustorId", &self.trustor_id)?;
@@ -12654,11 +14366,13 @@ impl PutExternalcontactsOrganizationTrustorTrustorId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalOrganizationTrustorLink, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalOrganizationTrustorLink, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12682,41 +14396,49 @@ pub struct PutExternalcontactsOrganizationsSchema {
     body: ::models::DataSchema,
 }
 impl ::std::fmt::Debug for PutExternalcontactsOrganizationsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsOrganizationsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsOrganizationsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsOrganizationsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsOrganizationsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganizationsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA, ::std::format!("/api/v2/externalcontacts/organizations/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -12725,11 +14447,13 @@ impl PutExternalcontactsOrganizationsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12753,41 +14477,49 @@ pub struct PutExternalcontactsRelationship {
     body: ::models::Relationship,
 }
 impl ::std::fmt::Debug for PutExternalcontactsRelationship {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsRelationship").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsRelationship {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsRelationship {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsRelationship {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, relationship_id: ::std::string::String, body: ::models::Relationship) -> Self {
         Self { executor, options: ::std::default::Default::default(), relationship_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putExternalcontactsRelationship", "relationshipId", &self.relationship_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_RELATIONSHIP, ::std::format!("/api/v2/externalcontacts/relationships/{}", ::genesys_cloud_core::encode_path_segment(&self.relationship_id)));
@@ -12796,11 +14528,13 @@ impl PutExternalcontactsRelationship {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Relationship, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Relationship, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for FaxApi {
 }
 impl FaxApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl FaxApi {
     #[doc = " `DELETE /api/v2/fax/documents/{documentId}` (deleteFaxDocument): see [`DeleteFaxDocument`]."]
     #[doc = ""]
     #[doc = " - `document_id`: Document ID"]
+    #[inline]
     pub fn delete_fax_document(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> DeleteFaxDocument {
         DeleteFaxDocument::new(self.executor.clone(), document_id.into())
     }
@@ -29,6 +31,7 @@ impl FaxApi {
     #[doc = " `GET /api/v2/fax/documents/{documentId}` (getFaxDocument): see [`GetFaxDocument`]."]
     #[doc = ""]
     #[doc = " - `document_id`: Document ID"]
+    #[inline]
     pub fn get_fax_document(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> GetFaxDocument {
         GetFaxDocument::new(self.executor.clone(), document_id.into())
     }
@@ -37,12 +40,14 @@ impl FaxApi {
     #[doc = " `GET /api/v2/fax/documents/{documentId}/content` (getFaxDocumentContent): see [`GetFaxDocumentContent`]."]
     #[doc = ""]
     #[doc = " - `document_id`: Document ID"]
+    #[inline]
     pub fn get_fax_document_content(&self, document_id: impl ::std::convert::Into<::std::string::String>) -> GetFaxDocumentContent {
         GetFaxDocumentContent::new(self.executor.clone(), document_id.into())
     }
     #[doc = " Get a list of fax documents."]
     #[doc = ""]
     #[doc = " `GET /api/v2/fax/documents` (getFaxDocuments): see [`GetFaxDocuments`]."]
+    #[inline]
     pub fn get_fax_documents(&self) -> GetFaxDocuments {
         GetFaxDocuments::new(self.executor.clone())
     }
@@ -51,18 +56,21 @@ impl FaxApi {
     #[doc = " `GET /api/v2/fax/{faxId}/status` (getFaxFaxIdStatus): see [`GetFaxFaxIdStatus`]."]
     #[doc = ""]
     #[doc = " - `fax_id`: Fax ID of an outbound fax sent by the authenticated user only."]
+    #[inline]
     pub fn get_fax_fax_id_status(&self, fax_id: impl ::std::convert::Into<::std::string::String>) -> GetFaxFaxIdStatus {
         GetFaxFaxIdStatus::new(self.executor.clone(), fax_id.into())
     }
     #[doc = " Get organization config for given organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/fax/settings` (getFaxSettings): see [`GetFaxSettings`]."]
+    #[inline]
     pub fn get_fax_settings(&self) -> GetFaxSettings {
         GetFaxSettings::new(self.executor.clone())
     }
     #[doc = " Get fax summary"]
     #[doc = ""]
     #[doc = " `GET /api/v2/fax/summary` (getFaxSummary): see [`GetFaxSummary`]."]
+    #[inline]
     pub fn get_fax_summary(&self) -> GetFaxSummary {
         GetFaxSummary::new(self.executor.clone())
     }
@@ -72,12 +80,14 @@ impl FaxApi {
     #[doc = ""]
     #[doc = " - `document_id`: Document ID"]
     #[doc = " - `body`: Document"]
+    #[inline]
     pub fn put_fax_document(&self, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FaxDocument) -> PutFaxDocument {
         PutFaxDocument::new(self.executor.clone(), document_id.into(), body)
     }
     #[doc = " Update/write organization config for given organization"]
     #[doc = ""]
     #[doc = " `PUT /api/v2/fax/settings` (putFaxSettings): see [`PutFaxSettings`]."]
+    #[inline]
     pub fn put_fax_settings(&self) -> PutFaxSettings {
         PutFaxSettings::new(self.executor.clone())
     }
@@ -100,41 +110,49 @@ pub struct DeleteFaxDocument {
     document_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteFaxDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteFaxDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteFaxDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteFaxDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteFaxDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteFaxDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FAX_DOCUMENT, ::std::format!("/api/v2/fax/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
@@ -142,11 +160,13 @@ impl DeleteFaxDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -169,41 +189,49 @@ pub struct GetFaxDocument {
     document_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetFaxDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFaxDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFaxDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFaxDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFaxDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFaxDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FAX_DOCUMENT, ::std::format!("/api/v2/fax/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
@@ -211,11 +239,13 @@ impl GetFaxDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FaxDocument, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FaxDocument, crate::JsonModel> {
         self.send().with_response()
     }
@@ -238,41 +268,49 @@ pub struct GetFaxDocumentContent {
     document_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetFaxDocumentContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFaxDocumentContent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFaxDocumentContent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFaxDocumentContent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFaxDocumentContent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFaxDocumentContent", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FAX_DOCUMENT_CONTENT, ::std::format!("/api/v2/fax/documents/{}/content", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
@@ -280,11 +318,13 @@ impl GetFaxDocumentContent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DownloadResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DownloadResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -310,43 +350,51 @@ pub struct GetFaxDocuments {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetFaxDocuments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFaxDocuments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFaxDocuments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFaxDocuments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFaxDocuments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -354,11 +402,13 @@ impl GetFaxDocuments {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FAX_DOCUMENTS, ::std::string::String::from("/api/v2/fax/documents"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -371,15 +421,18 @@ impl GetFaxDocuments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FaxDocumentEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FaxDocumentEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FaxDocumentEntityListing, ::models::FaxDocument> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -412,41 +465,49 @@ pub struct GetFaxFaxIdStatus {
     fax_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetFaxFaxIdStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFaxFaxIdStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFaxFaxIdStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFaxFaxIdStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFaxFaxIdStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, fax_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), fax_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getFaxFaxIdStatus", "faxId", &self.fax_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FAX_FAX_ID_STATUS, ::std::format!("/api/v2/fax/{}/status", ::genesys_cloud_core::encode_path_segment(&self.fax_id)));
@@ -454,11 +515,13 @@ impl GetFaxFaxIdStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutboundFaxStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutboundFaxStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -480,52 +543,62 @@ pub struct GetFaxSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetFaxSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFaxSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFaxSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFaxSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFaxSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FAX_SETTINGS, ::std::string::String::from("/api/v2/fax/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FaxConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FaxConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -547,52 +620,62 @@ pub struct GetFaxSummary {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetFaxSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFaxSummary").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFaxSummary {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFaxSummary {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFaxSummary {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FAX_SUMMARY, ::std::string::String::from("/api/v2/fax/summary"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FaxSummary, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FaxSummary, crate::JsonModel> {
         self.send().with_response()
     }
@@ -616,41 +699,49 @@ pub struct PutFaxDocument {
     body: ::models::FaxDocument,
 }
 impl ::std::fmt::Debug for PutFaxDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutFaxDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutFaxDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutFaxDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutFaxDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, document_id: ::std::string::String, body: ::models::FaxDocument) -> Self {
         Self { executor, options: ::std::default::Default::default(), document_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putFaxDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FAX_DOCUMENT, ::std::format!("/api/v2/fax/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
@@ -659,11 +750,13 @@ impl PutFaxDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FaxDocument, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FaxDocument, crate::JsonModel> {
         self.send().with_response()
     }
@@ -686,46 +779,55 @@ pub struct PutFaxSettings {
     body: ::std::option::Option<::models::FaxConfig>,
 }
 impl ::std::fmt::Debug for PutFaxSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutFaxSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutFaxSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutFaxSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutFaxSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::FaxConfig) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FAX_SETTINGS, ::std::string::String::from("/api/v2/fax/settings"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -735,11 +837,13 @@ impl PutFaxSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FaxConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FaxConfig, crate::JsonModel> {
         self.send().with_response()
     }

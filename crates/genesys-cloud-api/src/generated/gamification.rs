@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for GamificationApi {
 }
 impl GamificationApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl GamificationApi {
     #[doc = " `DELETE /api/v2/employeeperformance/externalmetrics/definitions/{metricId}` (deleteEmployeeperformanceExternalmetricsDefinition): see [`DeleteEmployeeperformanceExternalmetricsDefinition`]."]
     #[doc = ""]
     #[doc = " - `metric_id`: Specifies the External Metric Definition ID"]
+    #[inline]
     pub fn delete_employeeperformance_externalmetrics_definition(&self, metric_id: impl ::std::convert::Into<::std::string::String>) -> DeleteEmployeeperformanceExternalmetricsDefinition {
         DeleteEmployeeperformanceExternalmetricsDefinition::new(self.executor.clone(), metric_id.into())
     }
@@ -29,6 +31,7 @@ impl GamificationApi {
     #[doc = " `DELETE /api/v2/gamification/contests/{contestId}` (deleteGamificationContest): see [`DeleteGamificationContest`]."]
     #[doc = ""]
     #[doc = " - `contest_id`: The ID of the contest"]
+    #[inline]
     pub fn delete_gamification_contest(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> DeleteGamificationContest {
         DeleteGamificationContest::new(self.executor.clone(), contest_id.into())
     }
@@ -37,12 +40,14 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/employeeperformance/externalmetrics/definitions/{metricId}` (getEmployeeperformanceExternalmetricsDefinition): see [`GetEmployeeperformanceExternalmetricsDefinition`]."]
     #[doc = ""]
     #[doc = " - `metric_id`: Specifies the External Metric Definition ID"]
+    #[inline]
     pub fn get_employeeperformance_externalmetrics_definition(&self, metric_id: impl ::std::convert::Into<::std::string::String>) -> GetEmployeeperformanceExternalmetricsDefinition {
         GetEmployeeperformanceExternalmetricsDefinition::new(self.executor.clone(), metric_id.into())
     }
     #[doc = " Get a list of External Metric Definitions of an organization, sorted by name in ascending order"]
     #[doc = ""]
     #[doc = " `GET /api/v2/employeeperformance/externalmetrics/definitions` (getEmployeeperformanceExternalmetricsDefinitions): see [`GetEmployeeperformanceExternalmetricsDefinitions`]."]
+    #[inline]
     pub fn get_employeeperformance_externalmetrics_definitions(&self) -> GetEmployeeperformanceExternalmetricsDefinitions {
         GetEmployeeperformanceExternalmetricsDefinitions::new(self.executor.clone())
     }
@@ -51,6 +56,7 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/contests/{contestId}` (getGamificationContest): see [`GetGamificationContest`]."]
     #[doc = ""]
     #[doc = " - `contest_id`: The ID of the contest"]
+    #[inline]
     pub fn get_gamification_contest(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContest {
         GetGamificationContest::new(self.executor.clone(), contest_id.into())
     }
@@ -59,6 +65,7 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores` (getGamificationContestAgentsScores): see [`GetGamificationContestAgentsScores`]."]
     #[doc = ""]
     #[doc = " - `contest_id`: The ID of the contest"]
+    #[inline]
     pub fn get_gamification_contest_agents_scores(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContestAgentsScores {
         GetGamificationContestAgentsScores::new(self.executor.clone(), contest_id.into())
     }
@@ -67,6 +74,7 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/me` (getGamificationContestAgentsScoresMe): see [`GetGamificationContestAgentsScoresMe`]."]
     #[doc = ""]
     #[doc = " - `contest_id`: The ID of the contest"]
+    #[inline]
     pub fn get_gamification_contest_agents_scores_me(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContestAgentsScoresMe {
         GetGamificationContestAgentsScoresMe::new(self.executor.clone(), contest_id.into())
     }
@@ -75,6 +83,7 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/trends` (getGamificationContestAgentsScoresTrends): see [`GetGamificationContestAgentsScoresTrends`]."]
     #[doc = ""]
     #[doc = " - `contest_id`: The ID of the contest"]
+    #[inline]
     pub fn get_gamification_contest_agents_scores_trends(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContestAgentsScoresTrends {
         GetGamificationContestAgentsScoresTrends::new(self.executor.clone(), contest_id.into())
     }
@@ -83,6 +92,7 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/contests/{contestId}/agents/scores/trends/me` (getGamificationContestAgentsScoresTrendsMe): see [`GetGamificationContestAgentsScoresTrendsMe`]."]
     #[doc = ""]
     #[doc = " - `contest_id`: The ID of the contest"]
+    #[inline]
     pub fn get_gamification_contest_agents_scores_trends_me(&self, contest_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContestAgentsScoresTrendsMe {
         GetGamificationContestAgentsScoresTrendsMe::new(self.executor.clone(), contest_id.into())
     }
@@ -92,66 +102,77 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `contest_id`: The ID of the contest"]
     #[doc = " - `prize_image_id`: The ID of the prize image"]
+    #[inline]
     pub fn get_gamification_contest_prizeimage(&self, contest_id: impl ::std::convert::Into<::std::string::String>, prize_image_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationContestPrizeimage {
         GetGamificationContestPrizeimage::new(self.executor.clone(), contest_id.into(), prize_image_id.into())
     }
     #[doc = " Get a List of Contests (Admin)"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/contests` (getGamificationContests): see [`GetGamificationContests`]."]
+    #[inline]
     pub fn get_gamification_contests(&self) -> GetGamificationContests {
         GetGamificationContests::new(self.executor.clone())
     }
     #[doc = " Get a List of Contests (Agent/Supervisor)"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/contests/me` (getGamificationContestsMe): see [`GetGamificationContestsMe`]."]
+    #[inline]
     pub fn get_gamification_contests_me(&self) -> GetGamificationContestsMe {
         GetGamificationContestsMe::new(self.executor.clone())
     }
     #[doc = " Get insights summary"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights` (getGamificationInsights): see [`GetGamificationInsights`]."]
+    #[inline]
     pub fn get_gamification_insights(&self) -> GetGamificationInsights {
         GetGamificationInsights::new(self.executor.clone())
     }
     #[doc = " Get insights details for the current user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/details` (getGamificationInsightsDetails): see [`GetGamificationInsightsDetails`]."]
+    #[inline]
     pub fn get_gamification_insights_details(&self) -> GetGamificationInsightsDetails {
         GetGamificationInsightsDetails::new(self.executor.clone())
     }
     #[doc = " Get insights overall trend for the current user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/groups/trends` (getGamificationInsightsGroupsTrends): see [`GetGamificationInsightsGroupsTrends`]."]
+    #[inline]
     pub fn get_gamification_insights_groups_trends(&self) -> GetGamificationInsightsGroupsTrends {
         GetGamificationInsightsGroupsTrends::new(self.executor.clone())
     }
     #[doc = " Get insights overall trend"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/groups/trends/all` (getGamificationInsightsGroupsTrendsAll): see [`GetGamificationInsightsGroupsTrendsAll`]."]
+    #[inline]
     pub fn get_gamification_insights_groups_trends_all(&self) -> GetGamificationInsightsGroupsTrendsAll {
         GetGamificationInsightsGroupsTrendsAll::new(self.executor.clone())
     }
     #[doc = " Query managers in a profile during a period of time"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/managers` (getGamificationInsightsManagers): see [`GetGamificationInsightsManagers`]."]
+    #[inline]
     pub fn get_gamification_insights_managers(&self) -> GetGamificationInsightsManagers {
         GetGamificationInsightsManagers::new(self.executor.clone())
     }
     #[doc = " Query users in a profile during a period of time"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/members` (getGamificationInsightsMembers): see [`GetGamificationInsightsMembers`]."]
+    #[inline]
     pub fn get_gamification_insights_members(&self) -> GetGamificationInsightsMembers {
         GetGamificationInsightsMembers::new(self.executor.clone())
     }
     #[doc = " Get insights rankings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/rankings` (getGamificationInsightsRankings): see [`GetGamificationInsightsRankings`]."]
+    #[inline]
     pub fn get_gamification_insights_rankings(&self) -> GetGamificationInsightsRankings {
         GetGamificationInsightsRankings::new(self.executor.clone())
     }
     #[doc = " Get insights user trend for the current user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/insights/trends` (getGamificationInsightsTrends): see [`GetGamificationInsightsTrends`]."]
+    #[inline]
     pub fn get_gamification_insights_trends(&self) -> GetGamificationInsightsTrends {
         GetGamificationInsightsTrends::new(self.executor.clone())
     }
@@ -160,6 +181,7 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/insights/users/{userId}/details` (getGamificationInsightsUserDetails): see [`GetGamificationInsightsUserDetails`]."]
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user."]
+    #[inline]
     pub fn get_gamification_insights_user_details(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationInsightsUserDetails {
         GetGamificationInsightsUserDetails::new(self.executor.clone(), user_id.into())
     }
@@ -168,30 +190,35 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/insights/users/{userId}/trends` (getGamificationInsightsUserTrends): see [`GetGamificationInsightsUserTrends`]."]
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user."]
+    #[inline]
     pub fn get_gamification_insights_user_trends(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationInsightsUserTrends {
         GetGamificationInsightsUserTrends::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Leaderboard of the requesting user's division or performance profile"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/leaderboard` (getGamificationLeaderboard): see [`GetGamificationLeaderboard`]."]
+    #[inline]
     pub fn get_gamification_leaderboard(&self) -> GetGamificationLeaderboard {
         GetGamificationLeaderboard::new(self.executor.clone())
     }
     #[doc = " Leaderboard by filter type"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/leaderboard/all` (getGamificationLeaderboardAll): see [`GetGamificationLeaderboardAll`]."]
+    #[inline]
     pub fn get_gamification_leaderboard_all(&self) -> GetGamificationLeaderboardAll {
         GetGamificationLeaderboardAll::new(self.executor.clone())
     }
     #[doc = " Best Points by division or performance profile"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/leaderboard/all/bestpoints` (getGamificationLeaderboardAllBestpoints): see [`GetGamificationLeaderboardAllBestpoints`]."]
+    #[inline]
     pub fn get_gamification_leaderboard_all_bestpoints(&self) -> GetGamificationLeaderboardAllBestpoints {
         GetGamificationLeaderboardAllBestpoints::new(self.executor.clone())
     }
     #[doc = " Best Points of the requesting user's current performance profile or division"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/leaderboard/bestpoints` (getGamificationLeaderboardBestpoints): see [`GetGamificationLeaderboardBestpoints`]."]
+    #[inline]
     pub fn get_gamification_leaderboard_bestpoints(&self) -> GetGamificationLeaderboardBestpoints {
         GetGamificationLeaderboardBestpoints::new(self.executor.clone())
     }
@@ -200,12 +227,14 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/metricdefinitions/{metricDefinitionId}` (getGamificationMetricdefinition): see [`GetGamificationMetricdefinition`]."]
     #[doc = ""]
     #[doc = " - `metric_definition_id`: metric definition id"]
+    #[inline]
     pub fn get_gamification_metricdefinition(&self, metric_definition_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationMetricdefinition {
         GetGamificationMetricdefinition::new(self.executor.clone(), metric_definition_id.into())
     }
     #[doc = " All metric definitions"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/metricdefinitions` (getGamificationMetricdefinitions): see [`GetGamificationMetricdefinitions`]."]
+    #[inline]
     pub fn get_gamification_metricdefinitions(&self) -> GetGamificationMetricdefinitions {
         GetGamificationMetricdefinitions::new(self.executor.clone())
     }
@@ -214,6 +243,7 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/profiles/{profileId}` (getGamificationProfile): see [`GetGamificationProfile`]."]
     #[doc = ""]
     #[doc = " - `profile_id`: performanceProfileId"]
+    #[inline]
     pub fn get_gamification_profile(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfile {
         GetGamificationProfile::new(self.executor.clone(), profile_id.into())
     }
@@ -222,6 +252,7 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/profiles/{profileId}/members` (getGamificationProfileMembers): see [`GetGamificationProfileMembers`]."]
     #[doc = ""]
     #[doc = " - `profile_id`: Profile Id"]
+    #[inline]
     pub fn get_gamification_profile_members(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfileMembers {
         GetGamificationProfileMembers::new(self.executor.clone(), profile_id.into())
     }
@@ -231,6 +262,7 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `profile_id`: Performance Profile Id"]
     #[doc = " - `metric_id`: Metric Id"]
+    #[inline]
     pub fn get_gamification_profile_metric(&self, profile_id: impl ::std::convert::Into<::std::string::String>, metric_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfileMetric {
         GetGamificationProfileMetric::new(self.executor.clone(), profile_id.into(), metric_id.into())
     }
@@ -239,6 +271,7 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics` (getGamificationProfileMetrics): see [`GetGamificationProfileMetrics`]."]
     #[doc = ""]
     #[doc = " - `profile_id`: Performance Profile Id"]
+    #[inline]
     pub fn get_gamification_profile_metrics(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfileMetrics {
         GetGamificationProfileMetrics::new(self.executor.clone(), profile_id.into())
     }
@@ -247,60 +280,70 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/profiles/{profileId}/metrics/objectivedetails` (getGamificationProfileMetricsObjectivedetails): see [`GetGamificationProfileMetricsObjectivedetails`]."]
     #[doc = ""]
     #[doc = " - `profile_id`: Performance Profile Id"]
+    #[inline]
     pub fn get_gamification_profile_metrics_objectivedetails(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfileMetricsObjectivedetails {
         GetGamificationProfileMetricsObjectivedetails::new(self.executor.clone(), profile_id.into())
     }
     #[doc = " All performance profiles"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles` (getGamificationProfiles): see [`GetGamificationProfiles`]."]
+    #[inline]
     pub fn get_gamification_profiles(&self) -> GetGamificationProfiles {
         GetGamificationProfiles::new(self.executor.clone())
     }
     #[doc = " Performance profile of a user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles/users/{userId}` (getGamificationProfilesUser): see [`GetGamificationProfilesUser`]."]
+    #[inline]
     pub fn get_gamification_profiles_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationProfilesUser {
         GetGamificationProfilesUser::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Performance profile of the requesting user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/profiles/users/me` (getGamificationProfilesUsersMe): see [`GetGamificationProfilesUsersMe`]."]
+    #[inline]
     pub fn get_gamification_profiles_users_me(&self) -> GetGamificationProfilesUsersMe {
         GetGamificationProfilesUsersMe::new(self.executor.clone())
     }
     #[doc = " Workday performance metrics of the requesting user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards` (getGamificationScorecards): see [`GetGamificationScorecards`]."]
+    #[inline]
     pub fn get_gamification_scorecards(&self) -> GetGamificationScorecards {
         GetGamificationScorecards::new(self.executor.clone())
     }
     #[doc = " Attendance status metrics of the requesting user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/attendance` (getGamificationScorecardsAttendance): see [`GetGamificationScorecardsAttendance`]."]
+    #[inline]
     pub fn get_gamification_scorecards_attendance(&self) -> GetGamificationScorecardsAttendance {
         GetGamificationScorecardsAttendance::new(self.executor.clone())
     }
     #[doc = " Best points of the requesting user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/bestpoints` (getGamificationScorecardsBestpoints): see [`GetGamificationScorecardsBestpoints`]."]
+    #[inline]
     pub fn get_gamification_scorecards_bestpoints(&self) -> GetGamificationScorecardsBestpoints {
         GetGamificationScorecardsBestpoints::new(self.executor.clone())
     }
     #[doc = " All-time points of the requesting user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/points/alltime` (getGamificationScorecardsPointsAlltime): see [`GetGamificationScorecardsPointsAlltime`]."]
+    #[inline]
     pub fn get_gamification_scorecards_points_alltime(&self) -> GetGamificationScorecardsPointsAlltime {
         GetGamificationScorecardsPointsAlltime::new(self.executor.clone())
     }
     #[doc = " Average points of the requesting user's division or performance profile"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/points/average` (getGamificationScorecardsPointsAverage): see [`GetGamificationScorecardsPointsAverage`]."]
+    #[inline]
     pub fn get_gamification_scorecards_points_average(&self) -> GetGamificationScorecardsPointsAverage {
         GetGamificationScorecardsPointsAverage::new(self.executor.clone())
     }
     #[doc = " Points trends of the requesting user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/points/trends` (getGamificationScorecardsPointsTrends): see [`GetGamificationScorecardsPointsTrends`]."]
+    #[inline]
     pub fn get_gamification_scorecards_points_trends(&self) -> GetGamificationScorecardsPointsTrends {
         GetGamificationScorecardsPointsTrends::new(self.executor.clone())
     }
@@ -310,6 +353,7 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `profile_id`: performanceProfileId"]
     #[doc = " - `metric_id`: metricId"]
+    #[inline]
     pub fn get_gamification_scorecards_profile_metric_user_values_trends(&self, profile_id: impl ::std::convert::Into<::std::string::String>, metric_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsProfileMetricUserValuesTrends {
         GetGamificationScorecardsProfileMetricUserValuesTrends::new(self.executor.clone(), profile_id.into(), metric_id.into(), user_id.into())
     }
@@ -319,6 +363,7 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `profile_id`: performanceProfileId"]
     #[doc = " - `metric_id`: metricId"]
+    #[inline]
     pub fn get_gamification_scorecards_profile_metric_users_values_trends(&self, profile_id: impl ::std::convert::Into<::std::string::String>, metric_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsProfileMetricUsersValuesTrends {
         GetGamificationScorecardsProfileMetricUsersValuesTrends::new(self.executor.clone(), profile_id.into(), metric_id.into())
     }
@@ -328,78 +373,91 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `profile_id`: performanceProfileId"]
     #[doc = " - `metric_id`: metricId"]
+    #[inline]
     pub fn get_gamification_scorecards_profile_metric_values_trends(&self, profile_id: impl ::std::convert::Into<::std::string::String>, metric_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsProfileMetricValuesTrends {
         GetGamificationScorecardsProfileMetricValuesTrends::new(self.executor.clone(), profile_id.into(), metric_id.into())
     }
     #[doc = " Workday performance metrics for a user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}` (getGamificationScorecardsUser): see [`GetGamificationScorecardsUser`]."]
+    #[inline]
     pub fn get_gamification_scorecards_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUser {
         GetGamificationScorecardsUser::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Attendance status metrics for a user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/attendance` (getGamificationScorecardsUserAttendance): see [`GetGamificationScorecardsUserAttendance`]."]
+    #[inline]
     pub fn get_gamification_scorecards_user_attendance(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUserAttendance {
         GetGamificationScorecardsUserAttendance::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Best points of a user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/bestpoints` (getGamificationScorecardsUserBestpoints): see [`GetGamificationScorecardsUserBestpoints`]."]
+    #[inline]
     pub fn get_gamification_scorecards_user_bestpoints(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUserBestpoints {
         GetGamificationScorecardsUserBestpoints::new(self.executor.clone(), user_id.into())
     }
     #[doc = " All-time points for a user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/points/alltime` (getGamificationScorecardsUserPointsAlltime): see [`GetGamificationScorecardsUserPointsAlltime`]."]
+    #[inline]
     pub fn get_gamification_scorecards_user_points_alltime(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUserPointsAlltime {
         GetGamificationScorecardsUserPointsAlltime::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Points trend for a user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/points/trends` (getGamificationScorecardsUserPointsTrends): see [`GetGamificationScorecardsUserPointsTrends`]."]
+    #[inline]
     pub fn get_gamification_scorecards_user_points_trends(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUserPointsTrends {
         GetGamificationScorecardsUserPointsTrends::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Values trends of a user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/{userId}/values/trends` (getGamificationScorecardsUserValuesTrends): see [`GetGamificationScorecardsUserValuesTrends`]."]
+    #[inline]
     pub fn get_gamification_scorecards_user_values_trends(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationScorecardsUserValuesTrends {
         GetGamificationScorecardsUserValuesTrends::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Workday average points by target group"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/points/average` (getGamificationScorecardsUsersPointsAverage): see [`GetGamificationScorecardsUsersPointsAverage`]."]
+    #[inline]
     pub fn get_gamification_scorecards_users_points_average(&self) -> GetGamificationScorecardsUsersPointsAverage {
         GetGamificationScorecardsUsersPointsAverage::new(self.executor.clone())
     }
     #[doc = " Workday average values by target group"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/values/average` (getGamificationScorecardsUsersValuesAverage): see [`GetGamificationScorecardsUsersValuesAverage`]."]
+    #[inline]
     pub fn get_gamification_scorecards_users_values_average(&self) -> GetGamificationScorecardsUsersValuesAverage {
         GetGamificationScorecardsUsersValuesAverage::new(self.executor.clone())
     }
     #[doc = " Values trend by target group"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/users/values/trends` (getGamificationScorecardsUsersValuesTrends): see [`GetGamificationScorecardsUsersValuesTrends`]."]
+    #[inline]
     pub fn get_gamification_scorecards_users_values_trends(&self) -> GetGamificationScorecardsUsersValuesTrends {
         GetGamificationScorecardsUsersValuesTrends::new(self.executor.clone())
     }
     #[doc = " Average values of the requesting user's division or performance profile"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/values/average` (getGamificationScorecardsValuesAverage): see [`GetGamificationScorecardsValuesAverage`]."]
+    #[inline]
     pub fn get_gamification_scorecards_values_average(&self) -> GetGamificationScorecardsValuesAverage {
         GetGamificationScorecardsValuesAverage::new(self.executor.clone())
     }
     #[doc = " Values trends of the requesting user or group"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/scorecards/values/trends` (getGamificationScorecardsValuesTrends): see [`GetGamificationScorecardsValuesTrends`]."]
+    #[inline]
     pub fn get_gamification_scorecards_values_trends(&self) -> GetGamificationScorecardsValuesTrends {
         GetGamificationScorecardsValuesTrends::new(self.executor.clone())
     }
     #[doc = " Gamification activation status"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/status` (getGamificationStatus): see [`GetGamificationStatus`]."]
+    #[inline]
     pub fn get_gamification_status(&self) -> GetGamificationStatus {
         GetGamificationStatus::new(self.executor.clone())
     }
@@ -408,12 +466,14 @@ impl GamificationApi {
     #[doc = " `GET /api/v2/gamification/templates/{templateId}` (getGamificationTemplate): see [`GetGamificationTemplate`]."]
     #[doc = ""]
     #[doc = " - `template_id`: template id"]
+    #[inline]
     pub fn get_gamification_template(&self, template_id: impl ::std::convert::Into<::std::string::String>) -> GetGamificationTemplate {
         GetGamificationTemplate::new(self.executor.clone(), template_id.into())
     }
     #[doc = " All objective templates"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gamification/templates` (getGamificationTemplates): see [`GetGamificationTemplates`]."]
+    #[inline]
     pub fn get_gamification_templates(&self) -> GetGamificationTemplates {
         GetGamificationTemplates::new(self.executor.clone())
     }
@@ -423,6 +483,7 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `metric_id`: Specifies the metric definition ID"]
     #[doc = " - `body`: The External Metric Definition parameters to be updated"]
+    #[inline]
     pub fn patch_employeeperformance_externalmetrics_definition(&self, metric_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExternalMetricDefinitionUpdateRequest) -> PatchEmployeeperformanceExternalmetricsDefinition {
         PatchEmployeeperformanceExternalmetricsDefinition::new(self.executor.clone(), metric_id.into(), body)
     }
@@ -432,18 +493,21 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `contest_id`: The ID of the contest"]
     #[doc = " - `body`: Finalize Contest"]
+    #[inline]
     pub fn patch_gamification_contest(&self, contest_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContestsFinalizeRequest) -> PatchGamificationContest {
         PatchGamificationContest::new(self.executor.clone(), contest_id.into(), body)
     }
     #[doc = " Write External Metric Data"]
     #[doc = ""]
     #[doc = " `POST /api/v2/employeeperformance/externalmetrics/data` (postEmployeeperformanceExternalmetricsData): see [`PostEmployeeperformanceExternalmetricsData`]."]
+    #[inline]
     pub fn post_employeeperformance_externalmetrics_data(&self) -> PostEmployeeperformanceExternalmetricsData {
         PostEmployeeperformanceExternalmetricsData::new(self.executor.clone())
     }
     #[doc = " Create External Metric Definition"]
     #[doc = ""]
     #[doc = " `POST /api/v2/employeeperformance/externalmetrics/definitions` (postEmployeeperformanceExternalmetricsDefinitions): see [`PostEmployeeperformanceExternalmetricsDefinitions`]."]
+    #[inline]
     pub fn post_employeeperformance_externalmetrics_definitions(&self) -> PostEmployeeperformanceExternalmetricsDefinitions {
         PostEmployeeperformanceExternalmetricsDefinitions::new(self.executor.clone())
     }
@@ -452,12 +516,14 @@ impl GamificationApi {
     #[doc = " `POST /api/v2/gamification/contests` (postGamificationContests): see [`PostGamificationContests`]."]
     #[doc = ""]
     #[doc = " - `body`: Create Contest"]
+    #[inline]
     pub fn post_gamification_contests(&self, body: ::models::ContestsCreateRequest) -> PostGamificationContests {
         PostGamificationContests::new(self.executor.clone(), body)
     }
     #[doc = " Generates pre-signed URL to upload a prize image for gamification contests"]
     #[doc = ""]
     #[doc = " `POST /api/v2/gamification/contests/uploads/prizeimages` (postGamificationContestsUploadsPrizeimages): see [`PostGamificationContestsUploadsPrizeimages`]."]
+    #[inline]
     pub fn post_gamification_contests_uploads_prizeimages(&self, body: ::models::GamificationContestPrizeImageUploadUrlRequest) -> PostGamificationContestsUploadsPrizeimages {
         PostGamificationContestsUploadsPrizeimages::new(self.executor.clone(), body)
     }
@@ -466,6 +532,7 @@ impl GamificationApi {
     #[doc = " `POST /api/v2/gamification/profiles/{profileId}/activate` (postGamificationProfileActivate): see [`PostGamificationProfileActivate`]."]
     #[doc = ""]
     #[doc = " - `profile_id`: performanceProfileId"]
+    #[inline]
     pub fn post_gamification_profile_activate(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> PostGamificationProfileActivate {
         PostGamificationProfileActivate::new(self.executor.clone(), profile_id.into())
     }
@@ -474,6 +541,7 @@ impl GamificationApi {
     #[doc = " `POST /api/v2/gamification/profiles/{profileId}/deactivate` (postGamificationProfileDeactivate): see [`PostGamificationProfileDeactivate`]."]
     #[doc = ""]
     #[doc = " - `profile_id`: performanceProfileId"]
+    #[inline]
     pub fn post_gamification_profile_deactivate(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> PostGamificationProfileDeactivate {
         PostGamificationProfileDeactivate::new(self.executor.clone(), profile_id.into())
     }
@@ -483,6 +551,7 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `profile_id`: Profile Id"]
     #[doc = " - `body`: assignUsers"]
+    #[inline]
     pub fn post_gamification_profile_members(&self, profile_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AssignUsers) -> PostGamificationProfileMembers {
         PostGamificationProfileMembers::new(self.executor.clone(), profile_id.into(), body)
     }
@@ -492,6 +561,7 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `profile_id`: Profile Id"]
     #[doc = " - `body`: memberAssignments"]
+    #[inline]
     pub fn post_gamification_profile_members_validate(&self, profile_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ValidateAssignUsers) -> PostGamificationProfileMembersValidate {
         PostGamificationProfileMembersValidate::new(self.executor.clone(), profile_id.into(), body)
     }
@@ -502,6 +572,7 @@ impl GamificationApi {
     #[doc = " - `source_profile_id`: Source Performance Profile Id"]
     #[doc = " - `source_metric_id`: Source Metric Id"]
     #[doc = " - `body`: linkedMetric"]
+    #[inline]
     pub fn post_gamification_profile_metric_link(&self, source_profile_id: impl ::std::convert::Into<::std::string::String>, source_metric_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TargetPerformanceProfile) -> PostGamificationProfileMetricLink {
         PostGamificationProfileMetricLink::new(self.executor.clone(), source_profile_id.into(), source_metric_id.into(), body)
     }
@@ -511,6 +582,7 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `profile_id`: Performance Profile Id"]
     #[doc = " - `body`: Metric"]
+    #[inline]
     pub fn post_gamification_profile_metrics(&self, profile_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateMetric) -> PostGamificationProfileMetrics {
         PostGamificationProfileMetrics::new(self.executor.clone(), profile_id.into(), body)
     }
@@ -519,6 +591,7 @@ impl GamificationApi {
     #[doc = " `POST /api/v2/gamification/profiles` (postGamificationProfiles): see [`PostGamificationProfiles`]."]
     #[doc = ""]
     #[doc = " - `body`: performanceProfile"]
+    #[inline]
     pub fn post_gamification_profiles(&self, body: ::models::CreatePerformanceProfile) -> PostGamificationProfiles {
         PostGamificationProfiles::new(self.executor.clone(), body)
     }
@@ -528,6 +601,7 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user."]
     #[doc = " - `body`: The date range of work day."]
+    #[inline]
     pub fn post_gamification_profiles_user_query(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserProfilesInDateRangeRequest) -> PostGamificationProfilesUserQuery {
         PostGamificationProfilesUserQuery::new(self.executor.clone(), user_id.into(), body)
     }
@@ -536,6 +610,7 @@ impl GamificationApi {
     #[doc = " `POST /api/v2/gamification/profiles/users/me/query` (postGamificationProfilesUsersMeQuery): see [`PostGamificationProfilesUsersMeQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: The date range of work day."]
+    #[inline]
     pub fn post_gamification_profiles_users_me_query(&self, body: ::models::UserProfilesInDateRangeRequest) -> PostGamificationProfilesUsersMeQuery {
         PostGamificationProfilesUsersMeQuery::new(self.executor.clone(), body)
     }
@@ -545,6 +620,7 @@ impl GamificationApi {
     #[doc = ""]
     #[doc = " - `contest_id`: The ID of the contest"]
     #[doc = " - `body`: Contest"]
+    #[inline]
     pub fn put_gamification_contest(&self, contest_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContestsCreateRequest) -> PutGamificationContest {
         PutGamificationContest::new(self.executor.clone(), contest_id.into(), body)
     }
@@ -553,6 +629,7 @@ impl GamificationApi {
     #[doc = " `PUT /api/v2/gamification/profiles/{profileId}` (putGamificationProfile): see [`PutGamificationProfile`]."]
     #[doc = ""]
     #[doc = " - `profile_id`: performanceProfileId"]
+    #[inline]
     pub fn put_gamification_profile(&self, profile_id: impl ::std::convert::Into<::std::string::String>) -> PutGamificationProfile {
         PutGamificationProfile::new(self.executor.clone(), profile_id.into())
     }
@@ -563,6 +640,7 @@ impl GamificationApi {
     #[doc = " - `profile_id`: Performance Profile Id"]
     #[doc = " - `metric_id`: Metric Id"]
     #[doc = " - `body`: Metric"]
+    #[inline]
     pub fn put_gamification_profile_metric(&self, profile_id: impl ::std::convert::Into<::std::string::String>, metric_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateMetric) -> PutGamificationProfileMetric {
         PutGamificationProfileMetric::new(self.executor.clone(), profile_id.into(), metric_id.into(), body)
     }
@@ -571,6 +649,7 @@ impl GamificationApi {
     #[doc = " `PUT /api/v2/gamification/status` (putGamificationStatus): see [`PutGamificationStatus`]."]
     #[doc = ""]
     #[doc = " - `body`: Gamification status"]
+    #[inline]
     pub fn put_gamification_status(&self, body: ::models::GamificationStatus) -> PutGamificationStatus {
         PutGamificationStatus::new(self.executor.clone(), body)
     }
@@ -593,41 +672,49 @@ pub struct DeleteEmployeeperformanceExternalmetricsDefinition {
     metric_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteEmployeeperformanceExternalmetricsDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteEmployeeperformanceExternalmetricsDefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteEmployeeperformanceExternalmetricsDefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteEmployeeperformanceExternalmetricsDefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteEmployeeperformanceExternalmetricsDefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteEmployeeperformanceExternalmetricsDefinition", "metricId", &self.metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION, ::std::format!("/api/v2/employeeperformance/externalmetrics/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.metric_id)));
@@ -635,11 +722,13 @@ impl DeleteEmployeeperformanceExternalmetricsDefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -662,41 +751,49 @@ pub struct DeleteGamificationContest {
     contest_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteGamificationContest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteGamificationContest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteGamificationContest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteGamificationContest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteGamificationContest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteGamificationContest", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_GAMIFICATION_CONTEST, ::std::format!("/api/v2/gamification/contests/{}", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
@@ -704,11 +801,13 @@ impl DeleteGamificationContest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -731,41 +830,49 @@ pub struct GetEmployeeperformanceExternalmetricsDefinition {
     metric_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetEmployeeperformanceExternalmetricsDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetEmployeeperformanceExternalmetricsDefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetEmployeeperformanceExternalmetricsDefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetEmployeeperformanceExternalmetricsDefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetEmployeeperformanceExternalmetricsDefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getEmployeeperformanceExternalmetricsDefinition", "metricId", &self.metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION, ::std::format!("/api/v2/employeeperformance/externalmetrics/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.metric_id)));
@@ -773,11 +880,13 @@ impl GetEmployeeperformanceExternalmetricsDefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalMetricDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalMetricDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -803,43 +912,51 @@ pub struct GetEmployeeperformanceExternalmetricsDefinitions {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetEmployeeperformanceExternalmetricsDefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetEmployeeperformanceExternalmetricsDefinitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetEmployeeperformanceExternalmetricsDefinitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetEmployeeperformanceExternalmetricsDefinitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetEmployeeperformanceExternalmetricsDefinitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -847,11 +964,13 @@ impl GetEmployeeperformanceExternalmetricsDefinitions {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITIONS, ::std::string::String::from("/api/v2/employeeperformance/externalmetrics/definitions"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -864,15 +983,18 @@ impl GetEmployeeperformanceExternalmetricsDefinitions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalMetricDefinitionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalMetricDefinitionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ExternalMetricDefinitionListing, ::models::ExternalMetricDefinition> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -903,41 +1025,49 @@ pub struct GetGamificationContest {
     contest_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGamificationContest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationContest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationContest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationContest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationContest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationContest", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST, ::std::format!("/api/v2/gamification/contests/{}", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
@@ -945,11 +1075,13 @@ impl GetGamificationContest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContestsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContestsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -978,46 +1110,55 @@ pub struct GetGamificationContestAgentsScores {
     returns_view: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationContestAgentsScores {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationContestAgentsScores").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScores {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationContestAgentsScores {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationContestAgentsScores {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, workday: ::std::option::Option::None, returns_view: ::std::option::Option::None }
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1025,6 +1166,7 @@ impl GetGamificationContestAgentsScores {
     #[doc = " Target querying workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
@@ -1032,11 +1174,13 @@ impl GetGamificationContestAgentsScores {
     #[doc = " Desired response results"]
     #[doc = ""]
     #[doc = " Query parameter `returnsView`: string."]
+    #[inline]
     pub fn returns_view(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.returns_view = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationContestAgentsScores", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES, ::std::format!("/api/v2/gamification/contests/{}/agents/scores", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
@@ -1056,15 +1200,18 @@ impl GetGamificationContestAgentsScores {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContestScoresAgentsPagedList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContestScoresAgentsPagedList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContestScoresAgentsPagedList, ::models::ContestScoresAgents> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1101,46 +1248,55 @@ pub struct GetGamificationContestAgentsScoresMe {
     returns_view: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationContestAgentsScoresMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationContestAgentsScoresMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScoresMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationContestAgentsScoresMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationContestAgentsScoresMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, workday: ::std::option::Option::None, returns_view: ::std::option::Option::None }
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1148,6 +1304,7 @@ impl GetGamificationContestAgentsScoresMe {
     #[doc = " Target querying workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
@@ -1155,11 +1312,13 @@ impl GetGamificationContestAgentsScoresMe {
     #[doc = " Desired response results (Supervisor Only)"]
     #[doc = ""]
     #[doc = " Query parameter `returnsView`: string."]
+    #[inline]
     pub fn returns_view(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.returns_view = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationContestAgentsScoresMe", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_ME, ::std::format!("/api/v2/gamification/contests/{}/agents/scores/me", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
@@ -1179,15 +1338,18 @@ impl GetGamificationContestAgentsScoresMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContestScoresAgentsPagedList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContestScoresAgentsPagedList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContestScoresAgentsPagedList, ::models::ContestScoresAgents> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1218,41 +1380,49 @@ pub struct GetGamificationContestAgentsScoresTrends {
     contest_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGamificationContestAgentsScoresTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationContestAgentsScoresTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScoresTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationContestAgentsScoresTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationContestAgentsScoresTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationContestAgentsScoresTrends", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_TRENDS, ::std::format!("/api/v2/gamification/contests/{}/agents/scores/trends", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
@@ -1260,11 +1430,13 @@ impl GetGamificationContestAgentsScoresTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContestScoresGroupTrendList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContestScoresGroupTrendList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1287,41 +1459,49 @@ pub struct GetGamificationContestAgentsScoresTrendsMe {
     contest_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGamificationContestAgentsScoresTrendsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationContestAgentsScoresTrendsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationContestAgentsScoresTrendsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationContestAgentsScoresTrendsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationContestAgentsScoresTrendsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationContestAgentsScoresTrendsMe", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_TRENDS_ME, ::std::format!("/api/v2/gamification/contests/{}/agents/scores/trends/me", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
@@ -1329,11 +1509,13 @@ impl GetGamificationContestAgentsScoresTrendsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContestScoresAgentTrendList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContestScoresAgentTrendList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1357,41 +1539,49 @@ pub struct GetGamificationContestPrizeimage {
     prize_image_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGamificationContestPrizeimage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationContestPrizeimage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationContestPrizeimage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationContestPrizeimage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationContestPrizeimage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String, prize_image_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, prize_image_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationContestPrizeimage", "contestId", &self.contest_id)?;
         ::genesys_cloud_core::encode::check_path_param("getGamificationContestPrizeimage", "prizeImageId", &self.prize_image_id)?;
@@ -1400,11 +1590,13 @@ impl GetGamificationContestPrizeimage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PrizeImages, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PrizeImages, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1435,46 +1627,55 @@ pub struct GetGamificationContests {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationContests {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationContests").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationContests {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationContests {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationContests {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1482,6 +1683,7 @@ impl GetGamificationContests {
     #[doc = " Start date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -1489,26 +1691,31 @@ impl GetGamificationContests {
     #[doc = " End date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `status`: array of string (multi)."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTESTS, ::std::string::String::from("/api/v2/gamification/contests"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -1536,15 +1743,18 @@ impl GetGamificationContests {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetContestsEssentialsListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetContestsEssentialsListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GetContestsEssentialsListing, ::models::ContestsEssentials> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1584,46 +1794,55 @@ pub struct GetGamificationContestsMe {
     view: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationContestsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationContestsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationContestsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationContestsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationContestsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, view: ::std::option::Option::None }
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1631,6 +1850,7 @@ impl GetGamificationContestsMe {
     #[doc = " Start date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -1638,31 +1858,37 @@ impl GetGamificationContestsMe {
     #[doc = " End date for the query. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `status`: array of string (multi)."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `view`: string."]
+    #[inline]
     pub fn view(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.view = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTESTS_ME, ::std::string::String::from("/api/v2/gamification/contests/me"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -1693,15 +1919,18 @@ impl GetGamificationContestsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetContestsEssentialsListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetContestsEssentialsListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GetContestsEssentialsListing, ::models::ContestsEssentials> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1745,43 +1974,51 @@ pub struct GetGamificationInsights {
     reports_to: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationInsights {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationInsights").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationInsights {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationInsights {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationInsights {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_key: ::std::option::Option::None, sort_metric_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, user_ids: ::std::option::Option::None, reports_to: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -1789,6 +2026,7 @@ impl GetGamificationInsights {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -1796,6 +2034,7 @@ impl GetGamificationInsights {
     #[doc = " Granularity"]
     #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
@@ -1803,6 +2042,7 @@ impl GetGamificationInsights {
     #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -1810,6 +2050,7 @@ impl GetGamificationInsights {
     #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -1817,6 +2058,7 @@ impl GetGamificationInsights {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1824,6 +2066,7 @@ impl GetGamificationInsights {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1831,6 +2074,7 @@ impl GetGamificationInsights {
     #[doc = " Sort key"]
     #[doc = ""]
     #[doc = " Query parameter `sortKey`: string."]
+    #[inline]
     pub fn sort_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_key = ::std::option::Option::Some(value.into());
         self
@@ -1838,6 +2082,7 @@ impl GetGamificationInsights {
     #[doc = " Sort Metric Id"]
     #[doc = ""]
     #[doc = " Query parameter `sortMetricId`: string."]
+    #[inline]
     pub fn sort_metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_metric_id = ::std::option::Option::Some(value.into());
         self
@@ -1845,6 +2090,7 @@ impl GetGamificationInsights {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -1852,6 +2098,7 @@ impl GetGamificationInsights {
     #[doc = " A list of up to 100 comma-separated user Ids"]
     #[doc = ""]
     #[doc = " Query parameter `userIds`: string."]
+    #[inline]
     pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_ids = ::std::option::Option::Some(value.into());
         self
@@ -1859,11 +2106,13 @@ impl GetGamificationInsights {
     #[doc = " The reportsTo used by ABAC policies."]
     #[doc = ""]
     #[doc = " Query parameter `reportsTo`: string."]
+    #[inline]
     pub fn reports_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.reports_to = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS, ::std::string::String::from("/api/v2/gamification/insights"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -1911,15 +2160,18 @@ impl GetGamificationInsights {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InsightsSummary, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InsightsSummary, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::InsightsSummary, ::models::InsightsSummaryUserItem> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1954,43 +2206,51 @@ pub struct GetGamificationInsightsDetails {
     primary_period_start_workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationInsightsDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationInsightsDetails").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationInsightsDetails {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationInsightsDetails {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationInsightsDetails {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -1998,6 +2258,7 @@ impl GetGamificationInsightsDetails {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -2005,6 +2266,7 @@ impl GetGamificationInsightsDetails {
     #[doc = " Granularity"]
     #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
@@ -2012,6 +2274,7 @@ impl GetGamificationInsightsDetails {
     #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -2019,11 +2282,13 @@ impl GetGamificationInsightsDetails {
     #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_DETAILS, ::std::string::String::from("/api/v2/gamification/insights/details"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -2050,11 +2315,13 @@ impl GetGamificationInsightsDetails {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InsightsDetails, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InsightsDetails, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2083,43 +2350,51 @@ pub struct GetGamificationInsightsGroupsTrends {
     primary_period_end_workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationInsightsGroupsTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationInsightsGroupsTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationInsightsGroupsTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationInsightsGroupsTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationInsightsGroupsTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -2127,6 +2402,7 @@ impl GetGamificationInsightsGroupsTrends {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -2134,6 +2410,7 @@ impl GetGamificationInsightsGroupsTrends {
     #[doc = " Granularity"]
     #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
@@ -2141,6 +2418,7 @@ impl GetGamificationInsightsGroupsTrends {
     #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -2148,6 +2426,7 @@ impl GetGamificationInsightsGroupsTrends {
     #[doc = " The end work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodEndWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_end_workday = ::std::option::Option::Some(value);
         self
@@ -2155,6 +2434,7 @@ impl GetGamificationInsightsGroupsTrends {
     #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -2162,11 +2442,13 @@ impl GetGamificationInsightsGroupsTrends {
     #[doc = " The end work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodEndWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_end_workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_GROUPS_TRENDS, ::std::string::String::from("/api/v2/gamification/insights/groups/trends"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -2201,11 +2483,13 @@ impl GetGamificationInsightsGroupsTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InsightsTrend, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InsightsTrend, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2234,43 +2518,51 @@ pub struct GetGamificationInsightsGroupsTrendsAll {
     primary_period_end_workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationInsightsGroupsTrendsAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationInsightsGroupsTrendsAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationInsightsGroupsTrendsAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationInsightsGroupsTrendsAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationInsightsGroupsTrendsAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -2278,6 +2570,7 @@ impl GetGamificationInsightsGroupsTrendsAll {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -2285,6 +2578,7 @@ impl GetGamificationInsightsGroupsTrendsAll {
     #[doc = " Granularity"]
     #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
@@ -2292,6 +2586,7 @@ impl GetGamificationInsightsGroupsTrendsAll {
     #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -2299,6 +2594,7 @@ impl GetGamificationInsightsGroupsTrendsAll {
     #[doc = " The end work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodEndWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_end_workday = ::std::option::Option::Some(value);
         self
@@ -2306,6 +2602,7 @@ impl GetGamificationInsightsGroupsTrendsAll {
     #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -2313,11 +2610,13 @@ impl GetGamificationInsightsGroupsTrendsAll {
     #[doc = " The end work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodEndWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_end_workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_GROUPS_TRENDS_ALL, ::std::string::String::from("/api/v2/gamification/insights/groups/trends/all"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -2352,11 +2651,13 @@ impl GetGamificationInsightsGroupsTrendsAll {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InsightsTrend, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InsightsTrend, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2384,43 +2685,51 @@ pub struct GetGamificationInsightsManagers {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetGamificationInsightsManagers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationInsightsManagers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationInsightsManagers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationInsightsManagers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationInsightsManagers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, start_workday: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -2428,6 +2737,7 @@ impl GetGamificationInsightsManagers {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -2435,6 +2745,7 @@ impl GetGamificationInsightsManagers {
     #[doc = " Granularity"]
     #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
@@ -2442,6 +2753,7 @@ impl GetGamificationInsightsManagers {
     #[doc = " The start work day. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -2449,6 +2761,7 @@ impl GetGamificationInsightsManagers {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2456,11 +2769,13 @@ impl GetGamificationInsightsManagers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_MANAGERS, ::std::string::String::from("/api/v2/gamification/insights/managers"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -2489,11 +2804,13 @@ impl GetGamificationInsightsManagers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InsightsAgents, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InsightsAgents, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2520,43 +2837,51 @@ pub struct GetGamificationInsightsMembers {
     reports_to: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationInsightsMembers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationInsightsMembers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationInsightsMembers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationInsightsMembers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationInsightsMembers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, start_workday: ::std::option::Option::None, reports_to: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -2564,6 +2889,7 @@ impl GetGamificationInsightsMembers {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -2571,6 +2897,7 @@ impl GetGamificationInsightsMembers {
     #[doc = " Granularity"]
     #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
@@ -2578,6 +2905,7 @@ impl GetGamificationInsightsMembers {
     #[doc = " The start work day. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -2585,11 +2913,13 @@ impl GetGamificationInsightsMembers {
     #[doc = " The reportsTo used by ABAC policies."]
     #[doc = ""]
     #[doc = " Query parameter `reportsTo`: string."]
+    #[inline]
     pub fn reports_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.reports_to = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_MEMBERS, ::std::string::String::from("/api/v2/gamification/insights/members"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -2615,11 +2945,13 @@ impl GetGamificationInsightsMembers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InsightsAgents, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InsightsAgents, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2651,43 +2983,51 @@ pub struct GetGamificationInsightsRankings {
     reports_to: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationInsightsRankings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationInsightsRankings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationInsightsRankings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationInsightsRankings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationInsightsRankings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, sort_key: ::std::option::Option::None, sort_metric_id: ::std::option::Option::None, section_size: ::std::option::Option::None, user_ids: ::std::option::Option::None, reports_to: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -2695,6 +3035,7 @@ impl GetGamificationInsightsRankings {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -2702,6 +3043,7 @@ impl GetGamificationInsightsRankings {
     #[doc = " Granularity"]
     #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
@@ -2709,6 +3051,7 @@ impl GetGamificationInsightsRankings {
     #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -2716,6 +3059,7 @@ impl GetGamificationInsightsRankings {
     #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -2723,6 +3067,7 @@ impl GetGamificationInsightsRankings {
     #[doc = " Sort key"]
     #[doc = ""]
     #[doc = " Query parameter `sortKey`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn sort_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_key = ::std::option::Option::Some(value.into());
         self
@@ -2730,6 +3075,7 @@ impl GetGamificationInsightsRankings {
     #[doc = " Sort Metric Id"]
     #[doc = ""]
     #[doc = " Query parameter `sortMetricId`: string."]
+    #[inline]
     pub fn sort_metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_metric_id = ::std::option::Option::Some(value.into());
         self
@@ -2737,6 +3083,7 @@ impl GetGamificationInsightsRankings {
     #[doc = " The number of top and bottom users to return before ties"]
     #[doc = ""]
     #[doc = " Query parameter `sectionSize`: integer."]
+    #[inline]
     pub fn section_size(mut self, value: i64) -> Self {
         self.section_size = ::std::option::Option::Some(value);
         self
@@ -2744,6 +3091,7 @@ impl GetGamificationInsightsRankings {
     #[doc = " A list of up to 100 comma-separated user Ids"]
     #[doc = ""]
     #[doc = " Query parameter `userIds`: string."]
+    #[inline]
     pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_ids = ::std::option::Option::Some(value.into());
         self
@@ -2751,11 +3099,13 @@ impl GetGamificationInsightsRankings {
     #[doc = " The reportsTo used by ABAC policies."]
     #[doc = ""]
     #[doc = " Query parameter `reportsTo`: string."]
+    #[inline]
     pub fn reports_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.reports_to = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_RANKINGS, ::std::string::String::from("/api/v2/gamification/insights/rankings"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -2798,11 +3148,13 @@ impl GetGamificationInsightsRankings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InsightsRankings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InsightsRankings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2831,43 +3183,51 @@ pub struct GetGamificationInsightsTrends {
     primary_period_end_workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationInsightsTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationInsightsTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationInsightsTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationInsightsTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationInsightsTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -2875,6 +3235,7 @@ impl GetGamificationInsightsTrends {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -2882,6 +3243,7 @@ impl GetGamificationInsightsTrends {
     #[doc = " Granularity"]
     #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
@@ -2889,6 +3251,7 @@ impl GetGamificationInsightsTrends {
     #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -2896,6 +3259,7 @@ impl GetGamificationInsightsTrends {
     #[doc = " The end work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodEndWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_end_workday = ::std::option::Option::Some(value);
         self
@@ -2903,6 +3267,7 @@ impl GetGamificationInsightsTrends {
     #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -2910,11 +3275,13 @@ impl GetGamificationInsightsTrends {
     #[doc = " The end work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodEndWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_end_workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_TRENDS, ::std::string::String::from("/api/v2/gamification/insights/trends"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -2949,11 +3316,13 @@ impl GetGamificationInsightsTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserInsightsTrend, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserInsightsTrend, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2981,43 +3350,51 @@ pub struct GetGamificationInsightsUserDetails {
     primary_period_start_workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationInsightsUserDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationInsightsUserDetails").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationInsightsUserDetails {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationInsightsUserDetails {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationInsightsUserDetails {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -3025,6 +3402,7 @@ impl GetGamificationInsightsUserDetails {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -3032,6 +3410,7 @@ impl GetGamificationInsightsUserDetails {
     #[doc = " Granularity"]
     #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
@@ -3039,6 +3418,7 @@ impl GetGamificationInsightsUserDetails {
     #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -3046,11 +3426,13 @@ impl GetGamificationInsightsUserDetails {
     #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationInsightsUserDetails", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_USER_DETAILS, ::std::format!("/api/v2/gamification/insights/users/{}/details", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -3078,11 +3460,13 @@ impl GetGamificationInsightsUserDetails {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InsightsDetails, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InsightsDetails, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3112,43 +3496,51 @@ pub struct GetGamificationInsightsUserTrends {
     primary_period_end_workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationInsightsUserTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationInsightsUserTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationInsightsUserTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationInsightsUserTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationInsightsUserTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, granularity: ::std::option::Option::None, comparative_period_start_workday: ::std::option::Option::None, comparative_period_end_workday: ::std::option::Option::None, primary_period_start_workday: ::std::option::Option::None, primary_period_end_workday: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -3156,6 +3548,7 @@ impl GetGamificationInsightsUserTrends {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -3163,6 +3556,7 @@ impl GetGamificationInsightsUserTrends {
     #[doc = " Granularity"]
     #[doc = ""]
     #[doc = " Query parameter `granularity`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.granularity = ::std::option::Option::Some(value.into());
         self
@@ -3170,6 +3564,7 @@ impl GetGamificationInsightsUserTrends {
     #[doc = " The start work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -3177,6 +3572,7 @@ impl GetGamificationInsightsUserTrends {
     #[doc = " The end work day of comparative period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `comparativePeriodEndWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn comparative_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.comparative_period_end_workday = ::std::option::Option::Some(value);
         self
@@ -3184,6 +3580,7 @@ impl GetGamificationInsightsUserTrends {
     #[doc = " The start work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodStartWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_start_workday = ::std::option::Option::Some(value);
         self
@@ -3191,11 +3588,13 @@ impl GetGamificationInsightsUserTrends {
     #[doc = " The end work day of primary period. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `primaryPeriodEndWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn primary_period_end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.primary_period_end_workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationInsightsUserTrends", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_USER_TRENDS, ::std::format!("/api/v2/gamification/insights/users/{}/trends", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -3231,11 +3630,13 @@ impl GetGamificationInsightsUserTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserInsightsTrend, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserInsightsTrend, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3260,43 +3661,51 @@ pub struct GetGamificationLeaderboard {
     metric_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationLeaderboard {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationLeaderboard").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationLeaderboard {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationLeaderboard {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationLeaderboard {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, metric_id: ::std::option::Option::None }
     }
     #[doc = " Start workday to retrieve for the leaderboard. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -3304,6 +3713,7 @@ impl GetGamificationLeaderboard {
     #[doc = " End workday to retrieve for the leaderboard. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
@@ -3311,11 +3721,13 @@ impl GetGamificationLeaderboard {
     #[doc = " Metric Id for which the leaderboard is to be generated. The total points is used if nothing is given."]
     #[doc = ""]
     #[doc = " Query parameter `metricId`: string."]
+    #[inline]
     pub fn metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.metric_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_LEADERBOARD, ::std::string::String::from("/api/v2/gamification/leaderboard"));
         let ::std::option::Option::Some(v) = &self.start_workday else {
@@ -3333,11 +3745,13 @@ impl GetGamificationLeaderboard {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Leaderboard, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Leaderboard, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3364,43 +3778,51 @@ pub struct GetGamificationLeaderboardAll {
     metric_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationLeaderboardAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationLeaderboardAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationLeaderboardAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationLeaderboardAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationLeaderboardAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, metric_id: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -3408,6 +3830,7 @@ impl GetGamificationLeaderboardAll {
     #[doc = " ID for the filter type. For example, division or performance profile Id"]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -3415,6 +3838,7 @@ impl GetGamificationLeaderboardAll {
     #[doc = " Start workday to retrieve for the leaderboard. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -3422,6 +3846,7 @@ impl GetGamificationLeaderboardAll {
     #[doc = " End workday to retrieve for the leaderboard. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
@@ -3429,11 +3854,13 @@ impl GetGamificationLeaderboardAll {
     #[doc = " Metric Id for which the leaderboard is to be generated. The total points is used if nothing is given."]
     #[doc = ""]
     #[doc = " Query parameter `metricId`: string."]
+    #[inline]
     pub fn metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.metric_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_LEADERBOARD_ALL, ::std::string::String::from("/api/v2/gamification/leaderboard/all"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -3459,11 +3886,13 @@ impl GetGamificationLeaderboardAll {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Leaderboard, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Leaderboard, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3487,43 +3916,51 @@ pub struct GetGamificationLeaderboardAllBestpoints {
     filter_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationLeaderboardAllBestpoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationLeaderboardAllBestpoints").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationLeaderboardAllBestpoints {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationLeaderboardAllBestpoints {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationLeaderboardAllBestpoints {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -3531,11 +3968,13 @@ impl GetGamificationLeaderboardAllBestpoints {
     #[doc = " ID for the filter type. For example, division or performance profile Id"]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_LEADERBOARD_ALL_BESTPOINTS, ::std::string::String::from("/api/v2/gamification/leaderboard/all/bestpoints"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -3550,11 +3989,13 @@ impl GetGamificationLeaderboardAllBestpoints {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OverallBestPoints, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OverallBestPoints, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3576,52 +4017,62 @@ pub struct GetGamificationLeaderboardBestpoints {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetGamificationLeaderboardBestpoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationLeaderboardBestpoints").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationLeaderboardBestpoints {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationLeaderboardBestpoints {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationLeaderboardBestpoints {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_LEADERBOARD_BESTPOINTS, ::std::string::String::from("/api/v2/gamification/leaderboard/bestpoints"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OverallBestPoints, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OverallBestPoints, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3644,41 +4095,49 @@ pub struct GetGamificationMetricdefinition {
     metric_definition_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGamificationMetricdefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationMetricdefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationMetricdefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationMetricdefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationMetricdefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_definition_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationMetricdefinition", "metricDefinitionId", &self.metric_definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_METRICDEFINITION, ::std::format!("/api/v2/gamification/metricdefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.metric_definition_id)));
@@ -3686,11 +4145,13 @@ impl GetGamificationMetricdefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MetricDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MetricDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3714,52 +4175,62 @@ pub struct GetGamificationMetricdefinitions {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetGamificationMetricdefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationMetricdefinitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationMetricdefinitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationMetricdefinitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationMetricdefinitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_METRICDEFINITIONS, ::std::string::String::from("/api/v2/gamification/metricdefinitions"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetMetricDefinitionsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetMetricDefinitionsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3782,41 +4253,49 @@ pub struct GetGamificationProfile {
     profile_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGamificationProfile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationProfile").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationProfile {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationProfile {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationProfile {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationProfile", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILE, ::std::format!("/api/v2/gamification/profiles/{}", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
@@ -3824,11 +4303,13 @@ impl GetGamificationProfile {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PerformanceProfile, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PerformanceProfile, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3851,41 +4332,49 @@ pub struct GetGamificationProfileMembers {
     profile_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGamificationProfileMembers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationProfileMembers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationProfileMembers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationProfileMembers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationProfileMembers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationProfileMembers", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILE_MEMBERS, ::std::format!("/api/v2/gamification/profiles/{}/members", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
@@ -3893,11 +4382,13 @@ impl GetGamificationProfileMembers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MemberListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MemberListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3922,48 +4413,57 @@ pub struct GetGamificationProfileMetric {
     workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationProfileMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationProfileMetric").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationProfileMetric {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationProfileMetric {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationProfileMetric {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, workday: ::std::option::Option::None }
     }
     #[doc = " The objective query workday. If not specified, then it retrieves the current objective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationProfileMetric", "profileId", &self.profile_id)?;
         ::genesys_cloud_core::encode::check_path_param("getGamificationProfileMetric", "metricId", &self.metric_id)?;
@@ -3975,11 +4475,13 @@ impl GetGamificationProfileMetric {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Metric, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Metric, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4005,43 +4507,51 @@ pub struct GetGamificationProfileMetrics {
     metric_ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationProfileMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationProfileMetrics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationProfileMetrics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationProfileMetrics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationProfileMetrics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, expand: ::std::option::Option::None, workday: ::std::option::Option::None, metric_ids: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4049,6 +4559,7 @@ impl GetGamificationProfileMetrics {
     #[doc = " The objective query workday. If not specified, then it retrieves the current objective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
@@ -4056,11 +4567,13 @@ impl GetGamificationProfileMetrics {
     #[doc = " List of metric ids to filter the response (Optional, comma-separated)."]
     #[doc = ""]
     #[doc = " Query parameter `metricIds`: string."]
+    #[inline]
     pub fn metric_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.metric_ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationProfileMetrics", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILE_METRICS, ::std::format!("/api/v2/gamification/profiles/{}/metrics", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
@@ -4077,11 +4590,13 @@ impl GetGamificationProfileMetrics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetMetricResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetMetricResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4105,48 +4620,57 @@ pub struct GetGamificationProfileMetricsObjectivedetails {
     workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationProfileMetricsObjectivedetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationProfileMetricsObjectivedetails").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationProfileMetricsObjectivedetails {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationProfileMetricsObjectivedetails {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationProfileMetricsObjectivedetails {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, workday: ::std::option::Option::None }
     }
     #[doc = " The objective query workday. If not specified, then it retrieves the current objective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationProfileMetricsObjectivedetails", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILE_METRICS_OBJECTIVEDETAILS, ::std::format!("/api/v2/gamification/profiles/{}/metrics/objectivedetails", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
@@ -4157,11 +4681,13 @@ impl GetGamificationProfileMetricsObjectivedetails {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetMetricsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetMetricsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4183,52 +4709,62 @@ pub struct GetGamificationProfiles {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetGamificationProfiles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationProfiles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationProfiles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationProfiles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationProfiles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILES, ::std::string::String::from("/api/v2/gamification/profiles"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetProfilesResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetProfilesResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4252,48 +4788,57 @@ pub struct GetGamificationProfilesUser {
     workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationProfilesUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationProfilesUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationProfilesUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationProfilesUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationProfilesUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, workday: ::std::option::Option::None }
     }
     #[doc = " Target querying workday. If not provided, then queries the current performance profile. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationProfilesUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILES_USER, ::std::format!("/api/v2/gamification/profiles/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -4304,11 +4849,13 @@ impl GetGamificationProfilesUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PerformanceProfile, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PerformanceProfile, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4331,48 +4878,57 @@ pub struct GetGamificationProfilesUsersMe {
     workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationProfilesUsersMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationProfilesUsersMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationProfilesUsersMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationProfilesUsersMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationProfilesUsersMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None }
     }
     #[doc = " Target querying workday. If not provided, then queries the current performance profile. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILES_USERS_ME, ::std::string::String::from("/api/v2/gamification/profiles/users/me"));
         if let ::std::option::Option::Some(v) = &self.workday {
@@ -4382,11 +4938,13 @@ impl GetGamificationProfilesUsersMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PerformanceProfile, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PerformanceProfile, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4410,43 +4968,51 @@ pub struct GetGamificationScorecards {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecards {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecards").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecards {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecards {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecards {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Target querying workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
@@ -4454,11 +5020,13 @@ impl GetGamificationScorecards {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS, ::std::string::String::from("/api/v2/gamification/scorecards"));
         let ::std::option::Option::Some(v) = &self.workday else {
@@ -4472,11 +5040,13 @@ impl GetGamificationScorecards {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkdayMetricListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkdayMetricListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4500,43 +5070,51 @@ pub struct GetGamificationScorecardsAttendance {
     end_workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsAttendance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsAttendance").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsAttendance {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsAttendance {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsAttendance {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None }
     }
     #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -4544,11 +5122,13 @@ impl GetGamificationScorecardsAttendance {
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_ATTENDANCE, ::std::string::String::from("/api/v2/gamification/scorecards/attendance"));
         let ::std::option::Option::Some(v) = &self.start_workday else {
@@ -4563,11 +5143,13 @@ impl GetGamificationScorecardsAttendance {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AttendanceStatusListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AttendanceStatusListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4589,52 +5171,62 @@ pub struct GetGamificationScorecardsBestpoints {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsBestpoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsBestpoints").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsBestpoints {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsBestpoints {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsBestpoints {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_BESTPOINTS, ::std::string::String::from("/api/v2/gamification/scorecards/bestpoints"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserBestPoints, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserBestPoints, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4657,48 +5249,57 @@ pub struct GetGamificationScorecardsPointsAlltime {
     end_workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsPointsAlltime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsPointsAlltime").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsPointsAlltime {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsPointsAlltime {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsPointsAlltime {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), end_workday: ::std::option::Option::None }
     }
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_POINTS_ALLTIME, ::std::string::String::from("/api/v2/gamification/scorecards/points/alltime"));
         let ::std::option::Option::Some(v) = &self.end_workday else {
@@ -4709,11 +5310,13 @@ impl GetGamificationScorecardsPointsAlltime {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AllTimePoints, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AllTimePoints, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4736,48 +5339,57 @@ pub struct GetGamificationScorecardsPointsAverage {
     workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsPointsAverage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsPointsAverage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsPointsAverage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsPointsAverage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsPointsAverage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None }
     }
     #[doc = " The target workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_POINTS_AVERAGE, ::std::string::String::from("/api/v2/gamification/scorecards/points/average"));
         let ::std::option::Option::Some(v) = &self.workday else {
@@ -4788,11 +5400,13 @@ impl GetGamificationScorecardsPointsAverage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SingleWorkdayAveragePoints, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SingleWorkdayAveragePoints, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4817,43 +5431,51 @@ pub struct GetGamificationScorecardsPointsTrends {
     day_of_week: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsPointsTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsPointsTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsPointsTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsPointsTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsPointsTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, day_of_week: ::std::option::Option::None }
     }
     #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -4861,6 +5483,7 @@ impl GetGamificationScorecardsPointsTrends {
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
@@ -4868,11 +5491,13 @@ impl GetGamificationScorecardsPointsTrends {
     #[doc = " Optional filter to specify which day of weeks to be included in the response"]
     #[doc = ""]
     #[doc = " Query parameter `dayOfWeek`: string."]
+    #[inline]
     pub fn day_of_week(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.day_of_week = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_POINTS_TRENDS, ::std::string::String::from("/api/v2/gamification/scorecards/points/trends"));
         let ::std::option::Option::Some(v) = &self.start_workday else {
@@ -4890,11 +5515,13 @@ impl GetGamificationScorecardsPointsTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkdayPointsTrend, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkdayPointsTrend, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4923,43 +5550,51 @@ pub struct GetGamificationScorecardsProfileMetricUserValuesTrends {
     time_zone: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsProfileMetricUserValuesTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsProfileMetricUserValuesTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsProfileMetricUserValuesTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsProfileMetricUserValuesTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsProfileMetricUserValuesTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
     #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -4967,6 +5602,7 @@ impl GetGamificationScorecardsProfileMetricUserValuesTrends {
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
@@ -4974,6 +5610,7 @@ impl GetGamificationScorecardsProfileMetricUserValuesTrends {
     #[doc = " Reference workday for the trend. Used to determine the associated metric definition. If not set, then the value of endWorkday is used. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `referenceWorkday`: date."]
+    #[inline]
     pub fn reference_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.reference_workday = ::std::option::Option::Some(value);
         self
@@ -4981,11 +5618,13 @@ impl GetGamificationScorecardsProfileMetricUserValuesTrends {
     #[doc = " Timezone for the workday. Defaults to UTC"]
     #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
+    #[inline]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricUserValuesTrends", "profileId", &self.profile_id)?;
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricUserValuesTrends", "metricId", &self.metric_id)?;
@@ -5009,11 +5648,13 @@ impl GetGamificationScorecardsProfileMetricUserValuesTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MetricValueTrendAverage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MetricValueTrendAverage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5043,43 +5684,51 @@ pub struct GetGamificationScorecardsProfileMetricUsersValuesTrends {
     time_zone: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsProfileMetricUsersValuesTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsProfileMetricUsersValuesTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsProfileMetricUsersValuesTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, filter_type: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_id: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -5087,6 +5736,7 @@ impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -5094,6 +5744,7 @@ impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
@@ -5101,6 +5752,7 @@ impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     #[doc = " ID for the filter type. Only required when filterType is Division."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -5108,6 +5760,7 @@ impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     #[doc = " Reference workday for the trend. Used to determine the associated metric definition. If not set, then the value of endWorkday is used. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `referenceWorkday`: date."]
+    #[inline]
     pub fn reference_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.reference_workday = ::std::option::Option::Some(value);
         self
@@ -5115,11 +5768,13 @@ impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     #[doc = " Timezone for the workday. Defaults to UTC"]
     #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
+    #[inline]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricUsersValuesTrends", "profileId", &self.profile_id)?;
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricUsersValuesTrends", "metricId", &self.metric_id)?;
@@ -5149,11 +5804,13 @@ impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MetricValueTrendAverage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MetricValueTrendAverage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5182,43 +5839,51 @@ pub struct GetGamificationScorecardsProfileMetricValuesTrends {
     time_zone: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsProfileMetricValuesTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsProfileMetricValuesTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsProfileMetricValuesTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsProfileMetricValuesTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsProfileMetricValuesTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_type: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
     #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -5226,6 +5891,7 @@ impl GetGamificationScorecardsProfileMetricValuesTrends {
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
@@ -5233,6 +5899,7 @@ impl GetGamificationScorecardsProfileMetricValuesTrends {
     #[doc = " Filter type for the query request. If not set, returns the values trends of the requesting user"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -5240,6 +5907,7 @@ impl GetGamificationScorecardsProfileMetricValuesTrends {
     #[doc = " Reference workday for the trend. Used to determine the associated metric definition. If not set, then the value of endWorkday is used. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `referenceWorkday`: date."]
+    #[inline]
     pub fn reference_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.reference_workday = ::std::option::Option::Some(value);
         self
@@ -5247,11 +5915,13 @@ impl GetGamificationScorecardsProfileMetricValuesTrends {
     #[doc = " Timezone for the workday. Defaults to UTC"]
     #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
+    #[inline]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricValuesTrends", "profileId", &self.profile_id)?;
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricValuesTrends", "metricId", &self.metric_id)?;
@@ -5277,11 +5947,13 @@ impl GetGamificationScorecardsProfileMetricValuesTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MetricValueTrendAverage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MetricValueTrendAverage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5306,43 +5978,51 @@ pub struct GetGamificationScorecardsUser {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, workday: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Target querying workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
@@ -5350,11 +6030,13 @@ impl GetGamificationScorecardsUser {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER, ::std::format!("/api/v2/gamification/scorecards/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5369,11 +6051,13 @@ impl GetGamificationScorecardsUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkdayMetricListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkdayMetricListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5398,43 +6082,51 @@ pub struct GetGamificationScorecardsUserAttendance {
     end_workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsUserAttendance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsUserAttendance").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserAttendance {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsUserAttendance {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsUserAttendance {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None }
     }
     #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -5442,11 +6134,13 @@ impl GetGamificationScorecardsUserAttendance {
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUserAttendance", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER_ATTENDANCE, ::std::format!("/api/v2/gamification/scorecards/users/{}/attendance", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5462,11 +6156,13 @@ impl GetGamificationScorecardsUserAttendance {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AttendanceStatusListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AttendanceStatusListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5489,41 +6185,49 @@ pub struct GetGamificationScorecardsUserBestpoints {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsUserBestpoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsUserBestpoints").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserBestpoints {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsUserBestpoints {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsUserBestpoints {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUserBestpoints", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER_BESTPOINTS, ::std::format!("/api/v2/gamification/scorecards/users/{}/bestpoints", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5531,11 +6235,13 @@ impl GetGamificationScorecardsUserBestpoints {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserBestPoints, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserBestPoints, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5559,48 +6265,57 @@ pub struct GetGamificationScorecardsUserPointsAlltime {
     end_workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsUserPointsAlltime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsUserPointsAlltime").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserPointsAlltime {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsUserPointsAlltime {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsUserPointsAlltime {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, end_workday: ::std::option::Option::None }
     }
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUserPointsAlltime", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER_POINTS_ALLTIME, ::std::format!("/api/v2/gamification/scorecards/users/{}/points/alltime", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5612,11 +6327,13 @@ impl GetGamificationScorecardsUserPointsAlltime {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AllTimePoints, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AllTimePoints, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5642,43 +6359,51 @@ pub struct GetGamificationScorecardsUserPointsTrends {
     day_of_week: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsUserPointsTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsUserPointsTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserPointsTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsUserPointsTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsUserPointsTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, day_of_week: ::std::option::Option::None }
     }
     #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -5686,6 +6411,7 @@ impl GetGamificationScorecardsUserPointsTrends {
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
@@ -5693,11 +6419,13 @@ impl GetGamificationScorecardsUserPointsTrends {
     #[doc = " Optional filter to specify which day of weeks to be included in the response"]
     #[doc = ""]
     #[doc = " Query parameter `dayOfWeek`: string."]
+    #[inline]
     pub fn day_of_week(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.day_of_week = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUserPointsTrends", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER_POINTS_TRENDS, ::std::format!("/api/v2/gamification/scorecards/users/{}/points/trends", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5716,11 +6444,13 @@ impl GetGamificationScorecardsUserPointsTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkdayPointsTrend, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkdayPointsTrend, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5746,43 +6476,51 @@ pub struct GetGamificationScorecardsUserValuesTrends {
     time_zone: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsUserValuesTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsUserValuesTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUserValuesTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsUserValuesTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsUserValuesTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
     #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -5790,6 +6528,7 @@ impl GetGamificationScorecardsUserValuesTrends {
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
@@ -5797,11 +6536,13 @@ impl GetGamificationScorecardsUserValuesTrends {
     #[doc = " Timezone for the workday. Defaults to UTC"]
     #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
+    #[inline]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUserValuesTrends", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER_VALUES_TRENDS, ::std::format!("/api/v2/gamification/scorecards/users/{}/values/trends", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5820,11 +6561,13 @@ impl GetGamificationScorecardsUserValuesTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkdayValuesTrend, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkdayValuesTrend, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5849,43 +6592,51 @@ pub struct GetGamificationScorecardsUsersPointsAverage {
     workday: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsUsersPointsAverage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsUsersPointsAverage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUsersPointsAverage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsUsersPointsAverage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsUsersPointsAverage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, workday: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -5893,6 +6644,7 @@ impl GetGamificationScorecardsUsersPointsAverage {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -5900,11 +6652,13 @@ impl GetGamificationScorecardsUsersPointsAverage {
     #[doc = " The target workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USERS_POINTS_AVERAGE, ::std::string::String::from("/api/v2/gamification/scorecards/users/points/average"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -5923,11 +6677,13 @@ impl GetGamificationScorecardsUsersPointsAverage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SingleWorkdayAveragePoints, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SingleWorkdayAveragePoints, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5953,43 +6709,51 @@ pub struct GetGamificationScorecardsUsersValuesAverage {
     time_zone: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsUsersValuesAverage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsUsersValuesAverage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUsersValuesAverage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsUsersValuesAverage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsUsersValuesAverage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -5997,6 +6761,7 @@ impl GetGamificationScorecardsUsersValuesAverage {
     #[doc = " ID for the filter type. For example, division Id"]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -6004,6 +6769,7 @@ impl GetGamificationScorecardsUsersValuesAverage {
     #[doc = " The target workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
@@ -6011,11 +6777,13 @@ impl GetGamificationScorecardsUsersValuesAverage {
     #[doc = " Timezone for the workday. Defaults to UTC"]
     #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
+    #[inline]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USERS_VALUES_AVERAGE, ::std::string::String::from("/api/v2/gamification/scorecards/users/values/average"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -6037,11 +6805,13 @@ impl GetGamificationScorecardsUsersValuesAverage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SingleWorkdayAverageValues, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SingleWorkdayAverageValues, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6068,43 +6838,51 @@ pub struct GetGamificationScorecardsUsersValuesTrends {
     time_zone: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsUsersValuesTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsUsersValuesTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsUsersValuesTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsUsersValuesTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsUsersValuesTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter_type: ::std::option::Option::None, filter_id: ::std::option::Option::None, start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
     #[doc = " Filter type for the query request."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -6112,6 +6890,7 @@ impl GetGamificationScorecardsUsersValuesTrends {
     #[doc = " ID for the filter type."]
     #[doc = ""]
     #[doc = " Query parameter `filterId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_id = ::std::option::Option::Some(value.into());
         self
@@ -6119,6 +6898,7 @@ impl GetGamificationScorecardsUsersValuesTrends {
     #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -6126,6 +6906,7 @@ impl GetGamificationScorecardsUsersValuesTrends {
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
@@ -6133,11 +6914,13 @@ impl GetGamificationScorecardsUsersValuesTrends {
     #[doc = " Timezone for the workday. Defaults to UTC"]
     #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
+    #[inline]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USERS_VALUES_TRENDS, ::std::string::String::from("/api/v2/gamification/scorecards/users/values/trends"));
         let ::std::option::Option::Some(v) = &self.filter_type else {
@@ -6163,11 +6946,13 @@ impl GetGamificationScorecardsUsersValuesTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkdayValuesTrend, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkdayValuesTrend, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6191,43 +6976,51 @@ pub struct GetGamificationScorecardsValuesAverage {
     time_zone: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsValuesAverage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsValuesAverage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsValuesAverage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsValuesAverage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsValuesAverage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
     #[doc = " The target workday. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `workday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.workday = ::std::option::Option::Some(value);
         self
@@ -6235,11 +7028,13 @@ impl GetGamificationScorecardsValuesAverage {
     #[doc = " Timezone for the workday. Defaults to UTC"]
     #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
+    #[inline]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_VALUES_AVERAGE, ::std::string::String::from("/api/v2/gamification/scorecards/values/average"));
         let ::std::option::Option::Some(v) = &self.workday else {
@@ -6253,11 +7048,13 @@ impl GetGamificationScorecardsValuesAverage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SingleWorkdayAverageValues, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SingleWorkdayAverageValues, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6284,43 +7081,51 @@ pub struct GetGamificationScorecardsValuesTrends {
     time_zone: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGamificationScorecardsValuesTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationScorecardsValuesTrends").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationScorecardsValuesTrends {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationScorecardsValuesTrends {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationScorecardsValuesTrends {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_workday: ::std::option::Option::None, end_workday: ::std::option::Option::None, filter_type: ::std::option::Option::None, reference_workday: ::std::option::Option::None, time_zone: ::std::option::Option::None }
     }
     #[doc = " Start workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `startWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.start_workday = ::std::option::Option::Some(value);
         self
@@ -6328,6 +7133,7 @@ impl GetGamificationScorecardsValuesTrends {
     #[doc = " End workday of querying workdays range. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `endWorkday`: date, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.end_workday = ::std::option::Option::Some(value);
         self
@@ -6335,6 +7141,7 @@ impl GetGamificationScorecardsValuesTrends {
     #[doc = " Filter type for the query request. If not set, then the request is for the requesting user."]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -6342,6 +7149,7 @@ impl GetGamificationScorecardsValuesTrends {
     #[doc = " Reference workday for the trend. Used to determine the profile of the user as of this date. If not set, then the user's current profile will be used. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `referenceWorkday`: date."]
+    #[inline]
     pub fn reference_workday(mut self, value: ::chrono::NaiveDate) -> Self {
         self.reference_workday = ::std::option::Option::Some(value);
         self
@@ -6349,11 +7157,13 @@ impl GetGamificationScorecardsValuesTrends {
     #[doc = " Timezone for the workday. Defaults to UTC"]
     #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
+    #[inline]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_VALUES_TRENDS, ::std::string::String::from("/api/v2/gamification/scorecards/values/trends"));
         let ::std::option::Option::Some(v) = &self.start_workday else {
@@ -6377,11 +7187,13 @@ impl GetGamificationScorecardsValuesTrends {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkdayValuesTrend, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkdayValuesTrend, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6403,52 +7215,62 @@ pub struct GetGamificationStatus {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetGamificationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_STATUS, ::std::string::String::from("/api/v2/gamification/status"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GamificationStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GamificationStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6471,41 +7293,49 @@ pub struct GetGamificationTemplate {
     template_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGamificationTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationTemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationTemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationTemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationTemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), template_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGamificationTemplate", "templateId", &self.template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_TEMPLATE, ::std::format!("/api/v2/gamification/templates/{}", ::genesys_cloud_core::encode_path_segment(&self.template_id)));
@@ -6513,11 +7343,13 @@ impl GetGamificationTemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ObjectiveTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ObjectiveTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6539,52 +7371,62 @@ pub struct GetGamificationTemplates {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetGamificationTemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGamificationTemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGamificationTemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGamificationTemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGamificationTemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_TEMPLATES, ::std::string::String::from("/api/v2/gamification/templates"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetTemplatesResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetTemplatesResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6608,41 +7450,49 @@ pub struct PatchEmployeeperformanceExternalmetricsDefinition {
     body: ::models::ExternalMetricDefinitionUpdateRequest,
 }
 impl ::std::fmt::Debug for PatchEmployeeperformanceExternalmetricsDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchEmployeeperformanceExternalmetricsDefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchEmployeeperformanceExternalmetricsDefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchEmployeeperformanceExternalmetricsDefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchEmployeeperformanceExternalmetricsDefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, metric_id: ::std::string::String, body: ::models::ExternalMetricDefinitionUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchEmployeeperformanceExternalmetricsDefinition", "metricId", &self.metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION, ::std::format!("/api/v2/employeeperformance/externalmetrics/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.metric_id)));
@@ -6651,11 +7501,13 @@ impl PatchEmployeeperformanceExternalmetricsDefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalMetricDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalMetricDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6679,41 +7531,49 @@ pub struct PatchGamificationContest {
     body: ::models::ContestsFinalizeRequest,
 }
 impl ::std::fmt::Debug for PatchGamificationContest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchGamificationContest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchGamificationContest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchGamificationContest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchGamificationContest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String, body: ::models::ContestsFinalizeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchGamificationContest", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_GAMIFICATION_CONTEST, ::std::format!("/api/v2/gamification/contests/{}", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
@@ -6722,11 +7582,13 @@ impl PatchGamificationContest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContestsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContestsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6749,48 +7611,57 @@ pub struct PostEmployeeperformanceExternalmetricsData {
     body: ::std::option::Option<::models::ExternalMetricDataWriteRequest>,
 }
 impl ::std::fmt::Debug for PostEmployeeperformanceExternalmetricsData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostEmployeeperformanceExternalmetricsData").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostEmployeeperformanceExternalmetricsData {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostEmployeeperformanceExternalmetricsData {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostEmployeeperformanceExternalmetricsData {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The External Metric Data to be added"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ExternalMetricDataWriteRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DATA, ::std::string::String::from("/api/v2/employeeperformance/externalmetrics/data"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -6800,11 +7671,13 @@ impl PostEmployeeperformanceExternalmetricsData {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalMetricDataWriteResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalMetricDataWriteResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6827,48 +7700,57 @@ pub struct PostEmployeeperformanceExternalmetricsDefinitions {
     body: ::std::option::Option<::models::ExternalMetricDefinitionCreateRequest>,
 }
 impl ::std::fmt::Debug for PostEmployeeperformanceExternalmetricsDefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostEmployeeperformanceExternalmetricsDefinitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostEmployeeperformanceExternalmetricsDefinitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostEmployeeperformanceExternalmetricsDefinitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostEmployeeperformanceExternalmetricsDefinitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The External Metric Definition to be created"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ExternalMetricDefinitionCreateRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITIONS, ::std::string::String::from("/api/v2/employeeperformance/externalmetrics/definitions"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -6878,11 +7760,13 @@ impl PostEmployeeperformanceExternalmetricsDefinitions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalMetricDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalMetricDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6905,41 +7789,49 @@ pub struct PostGamificationContests {
     body: ::models::ContestsCreateRequest,
 }
 impl ::std::fmt::Debug for PostGamificationContests {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationContests").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationContests {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationContests {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationContests {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContestsCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_CONTESTS, ::std::string::String::from("/api/v2/gamification/contests"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGamificationContests"))?;
@@ -6947,11 +7839,13 @@ impl PostGamificationContests {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContestsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContestsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6974,41 +7868,49 @@ pub struct PostGamificationContestsUploadsPrizeimages {
     body: ::models::GamificationContestPrizeImageUploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostGamificationContestsUploadsPrizeimages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationContestsUploadsPrizeimages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationContestsUploadsPrizeimages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationContestsUploadsPrizeimages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationContestsUploadsPrizeimages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GamificationContestPrizeImageUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_CONTESTS_UPLOADS_PRIZEIMAGES, ::std::string::String::from("/api/v2/gamification/contests/uploads/prizeimages"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGamificationContestsUploadsPrizeimages"))?;
@@ -7016,11 +7918,13 @@ impl PostGamificationContestsUploadsPrizeimages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7043,41 +7947,49 @@ pub struct PostGamificationProfileActivate {
     profile_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostGamificationProfileActivate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationProfileActivate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationProfileActivate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationProfileActivate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationProfileActivate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGamificationProfileActivate", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_ACTIVATE, ::std::format!("/api/v2/gamification/profiles/{}/activate", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
@@ -7085,11 +7997,13 @@ impl PostGamificationProfileActivate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PerformanceProfile, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PerformanceProfile, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7112,41 +8026,49 @@ pub struct PostGamificationProfileDeactivate {
     profile_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostGamificationProfileDeactivate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationProfileDeactivate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationProfileDeactivate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationProfileDeactivate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationProfileDeactivate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGamificationProfileDeactivate", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_DEACTIVATE, ::std::format!("/api/v2/gamification/profiles/{}/deactivate", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
@@ -7154,11 +8076,13 @@ impl PostGamificationProfileDeactivate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PerformanceProfile, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PerformanceProfile, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7182,41 +8106,49 @@ pub struct PostGamificationProfileMembers {
     body: ::models::AssignUsers,
 }
 impl ::std::fmt::Debug for PostGamificationProfileMembers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationProfileMembers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationProfileMembers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationProfileMembers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationProfileMembers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, body: ::models::AssignUsers) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGamificationProfileMembers", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_MEMBERS, ::std::format!("/api/v2/gamification/profiles/{}/members", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
@@ -7225,11 +8157,13 @@ impl PostGamificationProfileMembers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Assignment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Assignment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7253,41 +8187,49 @@ pub struct PostGamificationProfileMembersValidate {
     body: ::models::ValidateAssignUsers,
 }
 impl ::std::fmt::Debug for PostGamificationProfileMembersValidate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationProfileMembersValidate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationProfileMembersValidate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationProfileMembersValidate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationProfileMembersValidate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, body: ::models::ValidateAssignUsers) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGamificationProfileMembersValidate", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_MEMBERS_VALIDATE, ::std::format!("/api/v2/gamification/profiles/{}/members/validate", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
@@ -7296,11 +8238,13 @@ impl PostGamificationProfileMembersValidate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssignmentValidation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssignmentValidation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7325,41 +8269,49 @@ pub struct PostGamificationProfileMetricLink {
     body: ::models::TargetPerformanceProfile,
 }
 impl ::std::fmt::Debug for PostGamificationProfileMetricLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationProfileMetricLink").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationProfileMetricLink {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationProfileMetricLink {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationProfileMetricLink {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_profile_id: ::std::string::String, source_metric_id: ::std::string::String, body: ::models::TargetPerformanceProfile) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_profile_id, source_metric_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGamificationProfileMetricLink", "sourceProfileId", &self.source_profile_id)?;
         ::genesys_cloud_core::encode::check_path_param("postGamificationProfileMetricLink", "sourceMetricId", &self.source_metric_id)?;
@@ -7369,11 +8321,13 @@ impl PostGamificationProfileMetricLink {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Metric, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Metric, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7397,41 +8351,49 @@ pub struct PostGamificationProfileMetrics {
     body: ::models::CreateMetric,
 }
 impl ::std::fmt::Debug for PostGamificationProfileMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationProfileMetrics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationProfileMetrics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationProfileMetrics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationProfileMetrics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, body: ::models::CreateMetric) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGamificationProfileMetrics", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_METRICS, ::std::format!("/api/v2/gamification/profiles/{}/metrics", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
@@ -7440,11 +8402,13 @@ impl PostGamificationProfileMetrics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Metric, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Metric, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7468,48 +8432,57 @@ pub struct PostGamificationProfiles {
     body: ::models::CreatePerformanceProfile,
 }
 impl ::std::fmt::Debug for PostGamificationProfiles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationProfiles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationProfiles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationProfiles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationProfiles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreatePerformanceProfile) -> Self {
         Self { executor, options: ::std::default::Default::default(), copy_metrics: ::std::option::Option::None, body }
     }
     #[doc = " Flag to copy metrics. If set to false, there will be no metrics associated with the new profile. If set to true or is absent (the default behavior), all metrics from the default profile will be copied over into the new profile."]
     #[doc = ""]
     #[doc = " Query parameter `copyMetrics`: boolean."]
+    #[inline]
     pub fn copy_metrics(mut self, value: bool) -> Self {
         self.copy_metrics = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILES, ::std::string::String::from("/api/v2/gamification/profiles"));
         if let ::std::option::Option::Some(v) = &self.copy_metrics {
@@ -7520,11 +8493,13 @@ impl PostGamificationProfiles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PerformanceProfile, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PerformanceProfile, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7548,41 +8523,49 @@ pub struct PostGamificationProfilesUserQuery {
     body: ::models::UserProfilesInDateRangeRequest,
 }
 impl ::std::fmt::Debug for PostGamificationProfilesUserQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationProfilesUserQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationProfilesUserQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationProfilesUserQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationProfilesUserQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserProfilesInDateRangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGamificationProfilesUserQuery", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILES_USER_QUERY, ::std::format!("/api/v2/gamification/profiles/users/{}/query", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -7591,11 +8574,13 @@ impl PostGamificationProfilesUserQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserProfilesInDateRange, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserProfilesInDateRange, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7618,41 +8603,49 @@ pub struct PostGamificationProfilesUsersMeQuery {
     body: ::models::UserProfilesInDateRangeRequest,
 }
 impl ::std::fmt::Debug for PostGamificationProfilesUsersMeQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationProfilesUsersMeQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationProfilesUsersMeQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationProfilesUsersMeQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationProfilesUsersMeQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserProfilesInDateRangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILES_USERS_ME_QUERY, ::std::string::String::from("/api/v2/gamification/profiles/users/me/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGamificationProfilesUsersMeQuery"))?;
@@ -7660,11 +8653,13 @@ impl PostGamificationProfilesUsersMeQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserProfilesInDateRange, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserProfilesInDateRange, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7688,41 +8683,49 @@ pub struct PutGamificationContest {
     body: ::models::ContestsCreateRequest,
 }
 impl ::std::fmt::Debug for PutGamificationContest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutGamificationContest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutGamificationContest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutGamificationContest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutGamificationContest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contest_id: ::std::string::String, body: ::models::ContestsCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contest_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putGamificationContest", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GAMIFICATION_CONTEST, ::std::format!("/api/v2/gamification/contests/{}", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
@@ -7731,11 +8734,13 @@ impl PutGamificationContest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContestsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContestsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7759,48 +8764,57 @@ pub struct PutGamificationProfile {
     body: ::std::option::Option<::models::PerformanceProfile>,
 }
 impl ::std::fmt::Debug for PutGamificationProfile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutGamificationProfile").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutGamificationProfile {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutGamificationProfile {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutGamificationProfile {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, body: ::std::option::Option::None }
     }
     #[doc = " performanceProfile"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::PerformanceProfile) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putGamificationProfile", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GAMIFICATION_PROFILE, ::std::format!("/api/v2/gamification/profiles/{}", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
@@ -7811,11 +8825,13 @@ impl PutGamificationProfile {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PerformanceProfile, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PerformanceProfile, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7840,41 +8856,49 @@ pub struct PutGamificationProfileMetric {
     body: ::models::CreateMetric,
 }
 impl ::std::fmt::Debug for PutGamificationProfileMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutGamificationProfileMetric").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutGamificationProfileMetric {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutGamificationProfileMetric {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutGamificationProfileMetric {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, profile_id: ::std::string::String, metric_id: ::std::string::String, body: ::models::CreateMetric) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile_id, metric_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putGamificationProfileMetric", "profileId", &self.profile_id)?;
         ::genesys_cloud_core::encode::check_path_param("putGamificationProfileMetric", "metricId", &self.metric_id)?;
@@ -7884,11 +8908,13 @@ impl PutGamificationProfileMetric {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Metric, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Metric, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7911,41 +8937,49 @@ pub struct PutGamificationStatus {
     body: ::models::GamificationStatus,
 }
 impl ::std::fmt::Debug for PutGamificationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutGamificationStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutGamificationStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutGamificationStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutGamificationStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GamificationStatus) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GAMIFICATION_STATUS, ::std::string::String::from("/api/v2/gamification/status"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putGamificationStatus"))?;
@@ -7953,11 +8987,13 @@ impl PutGamificationStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GamificationStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GamificationStatus, crate::JsonModel> {
         self.send().with_response()
     }

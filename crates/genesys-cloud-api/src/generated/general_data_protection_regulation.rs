@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for GeneralDataProtectionRegulationApi {
 }
 impl GeneralDataProtectionRegulationApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,18 +22,21 @@ impl GeneralDataProtectionRegulationApi {
     #[doc = " `GET /api/v2/gdpr/requests/{requestId}` (getGdprRequest): see [`GetGdprRequest`]."]
     #[doc = ""]
     #[doc = " - `request_id`: Request id"]
+    #[inline]
     pub fn get_gdpr_request(&self, request_id: impl ::std::convert::Into<::std::string::String>) -> GetGdprRequest {
         GetGdprRequest::new(self.executor.clone(), request_id.into())
     }
     #[doc = " Get all GDPR requests"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gdpr/requests` (getGdprRequests): see [`GetGdprRequests`]."]
+    #[inline]
     pub fn get_gdpr_requests(&self) -> GetGdprRequests {
         GetGdprRequests::new(self.executor.clone())
     }
     #[doc = " Get GDPR subjects"]
     #[doc = ""]
     #[doc = " `GET /api/v2/gdpr/subjects` (getGdprSubjects): see [`GetGdprSubjects`]."]
+    #[inline]
     pub fn get_gdpr_subjects(&self) -> GetGdprSubjects {
         GetGdprSubjects::new(self.executor.clone())
     }
@@ -41,6 +45,7 @@ impl GeneralDataProtectionRegulationApi {
     #[doc = " `POST /api/v2/gdpr/requests` (postGdprRequests): see [`PostGdprRequests`]."]
     #[doc = ""]
     #[doc = " - `body`: GDPR request"]
+    #[inline]
     pub fn post_gdpr_requests(&self, body: ::models::GDPRRequest) -> PostGdprRequests {
         PostGdprRequests::new(self.executor.clone(), body)
     }
@@ -63,41 +68,49 @@ pub struct GetGdprRequest {
     request_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGdprRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGdprRequest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGdprRequest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGdprRequest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGdprRequest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), request_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGdprRequest", "requestId", &self.request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GDPR_REQUEST, ::std::format!("/api/v2/gdpr/requests/{}", ::genesys_cloud_core::encode_path_segment(&self.request_id)));
@@ -105,11 +118,13 @@ impl GetGdprRequest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GDPRRequest, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GDPRRequest, crate::JsonModel> {
         self.send().with_response()
     }
@@ -135,43 +150,51 @@ pub struct GetGdprRequests {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetGdprRequests {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGdprRequests").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGdprRequests {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGdprRequests {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGdprRequests {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -179,11 +202,13 @@ impl GetGdprRequests {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GDPR_REQUESTS, ::std::string::String::from("/api/v2/gdpr/requests"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -196,15 +221,18 @@ impl GetGdprRequests {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GDPRRequestEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GDPRRequestEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GDPRRequestEntityListing, ::models::GDPRRequest> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -238,43 +266,51 @@ pub struct GetGdprSubjects {
     search_value: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGdprSubjects {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGdprSubjects").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGdprSubjects {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGdprSubjects {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGdprSubjects {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), search_type: ::std::option::Option::None, search_value: ::std::option::Option::None }
     }
     #[doc = " Search Type"]
     #[doc = ""]
     #[doc = " Query parameter `searchType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn search_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.search_type = ::std::option::Option::Some(value.into());
         self
@@ -282,11 +318,13 @@ impl GetGdprSubjects {
     #[doc = " Search Value"]
     #[doc = ""]
     #[doc = " Query parameter `searchValue`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn search_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.search_value = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GDPR_SUBJECTS, ::std::string::String::from("/api/v2/gdpr/subjects"));
         let ::std::option::Option::Some(v) = &self.search_type else {
@@ -301,15 +339,18 @@ impl GetGdprSubjects {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GDPRSubjectEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GDPRSubjectEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GDPRSubjectEntityListing, ::models::GDPRSubject> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -341,48 +382,57 @@ pub struct PostGdprRequests {
     body: ::models::GDPRRequest,
 }
 impl ::std::fmt::Debug for PostGdprRequests {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGdprRequests").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGdprRequests {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGdprRequests {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGdprRequests {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GDPRRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), delete_confirmed: ::std::option::Option::None, body }
     }
     #[doc = " Confirm delete"]
     #[doc = ""]
     #[doc = " Query parameter `deleteConfirmed`: boolean."]
+    #[inline]
     pub fn delete_confirmed(mut self, value: bool) -> Self {
         self.delete_confirmed = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GDPR_REQUESTS, ::std::string::String::from("/api/v2/gdpr/requests"));
         if let ::std::option::Option::Some(v) = &self.delete_confirmed {
@@ -393,11 +443,13 @@ impl PostGdprRequests {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GDPRRequest, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GDPRRequest, crate::JsonModel> {
         self.send().with_response()
     }

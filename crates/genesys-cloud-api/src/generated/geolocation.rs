@@ -13,12 +13,14 @@ impl ::std::fmt::Debug for GeolocationApi {
 }
 impl GeolocationApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
     #[doc = " Get a organization's GeolocationSettings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/geolocations/settings` (getGeolocationsSettings): see [`GetGeolocationsSettings`]."]
+    #[inline]
     pub fn get_geolocations_settings(&self) -> GetGeolocationsSettings {
         GetGeolocationsSettings::new(self.executor.clone())
     }
@@ -28,6 +30,7 @@ impl GeolocationApi {
     #[doc = ""]
     #[doc = " - `user_id`: user Id"]
     #[doc = " - `client_id`: client Id"]
+    #[inline]
     pub fn get_user_geolocation(&self, user_id: impl ::std::convert::Into<::std::string::String>, client_id: impl ::std::convert::Into<::std::string::String>) -> GetUserGeolocation {
         GetUserGeolocation::new(self.executor.clone(), user_id.into(), client_id.into())
     }
@@ -36,6 +39,7 @@ impl GeolocationApi {
     #[doc = " `PATCH /api/v2/geolocations/settings` (patchGeolocationsSettings): see [`PatchGeolocationsSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Geolocation settings"]
+    #[inline]
     pub fn patch_geolocations_settings(&self, body: ::models::GeolocationSettings) -> PatchGeolocationsSettings {
         PatchGeolocationsSettings::new(self.executor.clone(), body)
     }
@@ -46,6 +50,7 @@ impl GeolocationApi {
     #[doc = " - `user_id`: user Id"]
     #[doc = " - `client_id`: client Id"]
     #[doc = " - `body`: Geolocation"]
+    #[inline]
     pub fn patch_user_geolocation(&self, user_id: impl ::std::convert::Into<::std::string::String>, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Geolocation) -> PatchUserGeolocation {
         PatchUserGeolocation::new(self.executor.clone(), user_id.into(), client_id.into(), body)
     }
@@ -67,52 +72,62 @@ pub struct GetGeolocationsSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetGeolocationsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGeolocationsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGeolocationsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGeolocationsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGeolocationsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GEOLOCATIONS_SETTINGS, ::std::string::String::from("/api/v2/geolocations/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GeolocationSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GeolocationSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -136,41 +151,49 @@ pub struct GetUserGeolocation {
     client_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserGeolocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserGeolocation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserGeolocation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserGeolocation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserGeolocation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, client_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserGeolocation", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("getUserGeolocation", "clientId", &self.client_id)?;
@@ -179,11 +202,13 @@ impl GetUserGeolocation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Geolocation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Geolocation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -206,41 +231,49 @@ pub struct PatchGeolocationsSettings {
     body: ::models::GeolocationSettings,
 }
 impl ::std::fmt::Debug for PatchGeolocationsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchGeolocationsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchGeolocationsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchGeolocationsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchGeolocationsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GeolocationSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_GEOLOCATIONS_SETTINGS, ::std::string::String::from("/api/v2/geolocations/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchGeolocationsSettings"))?;
@@ -248,11 +281,13 @@ impl PatchGeolocationsSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GeolocationSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GeolocationSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -279,41 +314,49 @@ pub struct PatchUserGeolocation {
     body: ::models::Geolocation,
 }
 impl ::std::fmt::Debug for PatchUserGeolocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserGeolocation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserGeolocation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserGeolocation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserGeolocation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, client_id: ::std::string::String, body: ::models::Geolocation) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, client_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserGeolocation", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchUserGeolocation", "clientId", &self.client_id)?;
@@ -323,11 +366,13 @@ impl PatchUserGeolocation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Geolocation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Geolocation, crate::JsonModel> {
         self.send().with_response()
     }

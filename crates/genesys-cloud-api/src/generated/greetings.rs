@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for GreetingsApi {
 }
 impl GreetingsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl GreetingsApi {
     #[doc = " `DELETE /api/v2/greetings/{greetingId}` (deleteGreeting): see [`DeleteGreeting`]."]
     #[doc = ""]
     #[doc = " - `greeting_id`: Greeting ID"]
+    #[inline]
     pub fn delete_greeting(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteGreeting {
         DeleteGreeting::new(self.executor.clone(), greeting_id.into())
     }
@@ -29,6 +31,7 @@ impl GreetingsApi {
     #[doc = " `GET /api/v2/greetings/{greetingId}` (getGreeting): see [`GetGreeting`]."]
     #[doc = ""]
     #[doc = " - `greeting_id`: Greeting ID"]
+    #[inline]
     pub fn get_greeting(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> GetGreeting {
         GetGreeting::new(self.executor.clone(), greeting_id.into())
     }
@@ -37,6 +40,7 @@ impl GreetingsApi {
     #[doc = " `GET /api/v2/greetings/{greetingId}/downloads` (getGreetingDownloads): see [`GetGreetingDownloads`]."]
     #[doc = ""]
     #[doc = " - `greeting_id`: Greeting ID"]
+    #[inline]
     pub fn get_greeting_downloads(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> GetGreetingDownloads {
         GetGreetingDownloads::new(self.executor.clone(), greeting_id.into())
     }
@@ -45,6 +49,7 @@ impl GreetingsApi {
     #[doc = " `GET /api/v2/greetings/{greetingId}/groups/downloads` (getGreetingGroupsDownloads): see [`GetGreetingGroupsDownloads`]."]
     #[doc = ""]
     #[doc = " - `greeting_id`: Greeting ID"]
+    #[inline]
     pub fn get_greeting_groups_downloads(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> GetGreetingGroupsDownloads {
         GetGreetingGroupsDownloads::new(self.executor.clone(), greeting_id.into())
     }
@@ -53,6 +58,7 @@ impl GreetingsApi {
     #[doc = " `GET /api/v2/greetings/{greetingId}/media` (getGreetingMedia): see [`GetGreetingMedia`]."]
     #[doc = ""]
     #[doc = " - `greeting_id`: Greeting ID"]
+    #[inline]
     pub fn get_greeting_media(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> GetGreetingMedia {
         GetGreetingMedia::new(self.executor.clone(), greeting_id.into())
     }
@@ -61,18 +67,21 @@ impl GreetingsApi {
     #[doc = " `GET /api/v2/greetings/{greetingId}/users/downloads` (getGreetingUsersDownloads): see [`GetGreetingUsersDownloads`]."]
     #[doc = ""]
     #[doc = " - `greeting_id`: Greeting ID"]
+    #[inline]
     pub fn get_greeting_users_downloads(&self, greeting_id: impl ::std::convert::Into<::std::string::String>) -> GetGreetingUsersDownloads {
         GetGreetingUsersDownloads::new(self.executor.clone(), greeting_id.into())
     }
     #[doc = " Gets an Organization's Greetings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/greetings` (getGreetings): see [`GetGreetings`]."]
+    #[inline]
     pub fn get_greetings(&self) -> GetGreetings {
         GetGreetings::new(self.executor.clone())
     }
     #[doc = " Get an Organization's DefaultGreetingList"]
     #[doc = ""]
     #[doc = " `GET /api/v2/greetings/defaults` (getGreetingsDefaults): see [`GetGreetingsDefaults`]."]
+    #[inline]
     pub fn get_greetings_defaults(&self) -> GetGreetingsDefaults {
         GetGreetingsDefaults::new(self.executor.clone())
     }
@@ -81,6 +90,7 @@ impl GreetingsApi {
     #[doc = " `GET /api/v2/groups/{groupId}/greetings` (getGroupGreetings): see [`GetGroupGreetings`]."]
     #[doc = ""]
     #[doc = " - `group_id`: Group ID"]
+    #[inline]
     pub fn get_group_greetings(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetGroupGreetings {
         GetGroupGreetings::new(self.executor.clone(), group_id.into())
     }
@@ -89,6 +99,7 @@ impl GreetingsApi {
     #[doc = " `GET /api/v2/groups/{groupId}/greetings/defaults` (getGroupGreetingsDefaults): see [`GetGroupGreetingsDefaults`]."]
     #[doc = ""]
     #[doc = " - `group_id`: Group ID"]
+    #[inline]
     pub fn get_group_greetings_defaults(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetGroupGreetingsDefaults {
         GetGroupGreetingsDefaults::new(self.executor.clone(), group_id.into())
     }
@@ -97,6 +108,7 @@ impl GreetingsApi {
     #[doc = " `GET /api/v2/users/{userId}/greetings` (getUserGreetings): see [`GetUserGreetings`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_greetings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserGreetings {
         GetUserGreetings::new(self.executor.clone(), user_id.into())
     }
@@ -105,6 +117,7 @@ impl GreetingsApi {
     #[doc = " `GET /api/v2/users/{userId}/greetings/defaults` (getUserGreetingsDefaults): see [`GetUserGreetingsDefaults`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_greetings_defaults(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserGreetingsDefaults {
         GetUserGreetingsDefaults::new(self.executor.clone(), user_id.into())
     }
@@ -113,6 +126,7 @@ impl GreetingsApi {
     #[doc = " `POST /api/v2/greetings` (postGreetings): see [`PostGreetings`]."]
     #[doc = ""]
     #[doc = " - `body`: The Greeting to create"]
+    #[inline]
     pub fn post_greetings(&self, body: ::models::Greeting) -> PostGreetings {
         PostGreetings::new(self.executor.clone(), body)
     }
@@ -122,6 +136,7 @@ impl GreetingsApi {
     #[doc = ""]
     #[doc = " - `group_id`: Group ID"]
     #[doc = " - `body`: The Greeting to create"]
+    #[inline]
     pub fn post_group_greetings(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Greeting) -> PostGroupGreetings {
         PostGroupGreetings::new(self.executor.clone(), group_id.into(), body)
     }
@@ -131,6 +146,7 @@ impl GreetingsApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: The Greeting to create"]
+    #[inline]
     pub fn post_user_greetings(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Greeting) -> PostUserGreetings {
         PostUserGreetings::new(self.executor.clone(), user_id.into(), body)
     }
@@ -140,6 +156,7 @@ impl GreetingsApi {
     #[doc = ""]
     #[doc = " - `greeting_id`: Greeting ID"]
     #[doc = " - `body`: The updated Greeting"]
+    #[inline]
     pub fn put_greeting(&self, greeting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Greeting) -> PutGreeting {
         PutGreeting::new(self.executor.clone(), greeting_id.into(), body)
     }
@@ -148,6 +165,7 @@ impl GreetingsApi {
     #[doc = " `PUT /api/v2/greetings/defaults` (putGreetingsDefaults): see [`PutGreetingsDefaults`]."]
     #[doc = ""]
     #[doc = " - `body`: The updated defaultGreetingList"]
+    #[inline]
     pub fn put_greetings_defaults(&self, body: ::models::DefaultGreetingList) -> PutGreetingsDefaults {
         PutGreetingsDefaults::new(self.executor.clone(), body)
     }
@@ -157,6 +175,7 @@ impl GreetingsApi {
     #[doc = ""]
     #[doc = " - `group_id`: Group ID"]
     #[doc = " - `body`: The updated defaultGreetingList"]
+    #[inline]
     pub fn put_group_greetings_defaults(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DefaultGreetingList) -> PutGroupGreetingsDefaults {
         PutGroupGreetingsDefaults::new(self.executor.clone(), group_id.into(), body)
     }
@@ -166,6 +185,7 @@ impl GreetingsApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: The updated defaultGreetingList"]
+    #[inline]
     pub fn put_user_greetings_defaults(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DefaultGreetingList) -> PutUserGreetingsDefaults {
         PutUserGreetingsDefaults::new(self.executor.clone(), user_id.into(), body)
     }
@@ -188,41 +208,49 @@ pub struct DeleteGreeting {
     greeting_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteGreeting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteGreeting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteGreeting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteGreeting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteGreeting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteGreeting", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_GREETING, ::std::format!("/api/v2/greetings/{}", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
@@ -230,11 +258,13 @@ impl DeleteGreeting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -257,41 +287,49 @@ pub struct GetGreeting {
     greeting_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGreeting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGreeting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGreeting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGreeting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGreeting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGreeting", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETING, ::std::format!("/api/v2/greetings/{}", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
@@ -299,11 +337,13 @@ impl GetGreeting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Greeting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Greeting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -327,48 +367,57 @@ pub struct GetGreetingDownloads {
     format_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGreetingDownloads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGreetingDownloads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGreetingDownloads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGreetingDownloads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGreetingDownloads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
     }
     #[doc = " The desired media format."]
     #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
+    #[inline]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGreetingDownloads", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETING_DOWNLOADS, ::std::format!("/api/v2/greetings/{}/downloads", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
@@ -379,11 +428,13 @@ impl GetGreetingDownloads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GreetingMediaInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GreetingMediaInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -407,48 +458,57 @@ pub struct GetGreetingGroupsDownloads {
     format_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGreetingGroupsDownloads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGreetingGroupsDownloads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGreetingGroupsDownloads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGreetingGroupsDownloads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGreetingGroupsDownloads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
     }
     #[doc = " The desired media format."]
     #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
+    #[inline]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGreetingGroupsDownloads", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETING_GROUPS_DOWNLOADS, ::std::format!("/api/v2/greetings/{}/groups/downloads", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
@@ -459,11 +519,13 @@ impl GetGreetingGroupsDownloads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GreetingMediaInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GreetingMediaInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -489,48 +551,57 @@ pub struct GetGreetingMedia {
     format_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGreetingMedia {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGreetingMedia").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGreetingMedia {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGreetingMedia {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGreetingMedia {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
     }
     #[doc = " The desired media format."]
     #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
+    #[inline]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGreetingMedia", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETING_MEDIA, ::std::format!("/api/v2/greetings/{}/media", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
@@ -541,11 +612,13 @@ impl GetGreetingMedia {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GreetingMediaInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GreetingMediaInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -569,48 +642,57 @@ pub struct GetGreetingUsersDownloads {
     format_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetGreetingUsersDownloads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGreetingUsersDownloads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGreetingUsersDownloads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGreetingUsersDownloads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGreetingUsersDownloads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, format_id: ::std::option::Option::None }
     }
     #[doc = " The desired media format."]
     #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
+    #[inline]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGreetingUsersDownloads", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETING_USERS_DOWNLOADS, ::std::format!("/api/v2/greetings/{}/users/downloads", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
@@ -621,11 +703,13 @@ impl GetGreetingUsersDownloads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GreetingMediaInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GreetingMediaInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -651,43 +735,51 @@ pub struct GetGreetings {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetGreetings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGreetings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGreetings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGreetings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGreetings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -695,11 +787,13 @@ impl GetGreetings {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETINGS, ::std::string::String::from("/api/v2/greetings"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -712,15 +806,18 @@ impl GetGreetings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DomainEntityListing, ::models::DomainEntity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -750,52 +847,62 @@ pub struct GetGreetingsDefaults {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetGreetingsDefaults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGreetingsDefaults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGreetingsDefaults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGreetingsDefaults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGreetingsDefaults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETINGS_DEFAULTS, ::std::string::String::from("/api/v2/greetings/defaults"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DefaultGreetingList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DefaultGreetingList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -822,43 +929,51 @@ pub struct GetGroupGreetings {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetGroupGreetings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGroupGreetings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGroupGreetings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGroupGreetings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGroupGreetings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -866,11 +981,13 @@ impl GetGroupGreetings {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGroupGreetings", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GROUP_GREETINGS, ::std::format!("/api/v2/groups/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -884,15 +1001,18 @@ impl GetGroupGreetings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GreetingListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GreetingListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GreetingListing, ::models::Greeting> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -923,41 +1043,49 @@ pub struct GetGroupGreetingsDefaults {
     group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetGroupGreetingsDefaults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGroupGreetingsDefaults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGroupGreetingsDefaults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGroupGreetingsDefaults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGroupGreetingsDefaults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getGroupGreetingsDefaults", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GROUP_GREETINGS_DEFAULTS, ::std::format!("/api/v2/groups/{}/greetings/defaults", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -965,11 +1093,13 @@ impl GetGroupGreetingsDefaults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DefaultGreetingList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DefaultGreetingList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -996,43 +1126,51 @@ pub struct GetUserGreetings {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetUserGreetings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserGreetings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserGreetings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserGreetings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserGreetings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1040,11 +1178,13 @@ impl GetUserGreetings {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserGreetings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_GREETINGS, ::std::format!("/api/v2/users/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1058,15 +1198,18 @@ impl GetUserGreetings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DomainEntityListing, ::models::DomainEntity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1097,41 +1240,49 @@ pub struct GetUserGreetingsDefaults {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserGreetingsDefaults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserGreetingsDefaults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserGreetingsDefaults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserGreetingsDefaults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserGreetingsDefaults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserGreetingsDefaults", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_GREETINGS_DEFAULTS, ::std::format!("/api/v2/users/{}/greetings/defaults", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1139,11 +1290,13 @@ impl GetUserGreetingsDefaults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DefaultGreetingList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DefaultGreetingList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1166,41 +1319,49 @@ pub struct PostGreetings {
     body: ::models::Greeting,
 }
 impl ::std::fmt::Debug for PostGreetings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGreetings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGreetings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGreetings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGreetings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Greeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GREETINGS, ::std::string::String::from("/api/v2/greetings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGreetings"))?;
@@ -1208,11 +1369,13 @@ impl PostGreetings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Greeting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Greeting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1236,41 +1399,49 @@ pub struct PostGroupGreetings {
     body: ::models::Greeting,
 }
 impl ::std::fmt::Debug for PostGroupGreetings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGroupGreetings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGroupGreetings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGroupGreetings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGroupGreetings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::Greeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postGroupGreetings", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GROUP_GREETINGS, ::std::format!("/api/v2/groups/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -1279,11 +1450,13 @@ impl PostGroupGreetings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Greeting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Greeting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1307,41 +1480,49 @@ pub struct PostUserGreetings {
     body: ::models::Greeting,
 }
 impl ::std::fmt::Debug for PostUserGreetings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUserGreetings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUserGreetings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUserGreetings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUserGreetings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::Greeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUserGreetings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_GREETINGS, ::std::format!("/api/v2/users/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1350,11 +1531,13 @@ impl PostUserGreetings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Greeting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Greeting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1378,41 +1561,49 @@ pub struct PutGreeting {
     body: ::models::Greeting,
 }
 impl ::std::fmt::Debug for PutGreeting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutGreeting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutGreeting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutGreeting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutGreeting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, greeting_id: ::std::string::String, body: ::models::Greeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), greeting_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putGreeting", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GREETING, ::std::format!("/api/v2/greetings/{}", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
@@ -1421,11 +1612,13 @@ impl PutGreeting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Greeting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Greeting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1448,41 +1641,49 @@ pub struct PutGreetingsDefaults {
     body: ::models::DefaultGreetingList,
 }
 impl ::std::fmt::Debug for PutGreetingsDefaults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutGreetingsDefaults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutGreetingsDefaults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutGreetingsDefaults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutGreetingsDefaults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DefaultGreetingList) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GREETINGS_DEFAULTS, ::std::string::String::from("/api/v2/greetings/defaults"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putGreetingsDefaults"))?;
@@ -1490,11 +1691,13 @@ impl PutGreetingsDefaults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DefaultGreetingList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DefaultGreetingList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1518,41 +1721,49 @@ pub struct PutGroupGreetingsDefaults {
     body: ::models::DefaultGreetingList,
 }
 impl ::std::fmt::Debug for PutGroupGreetingsDefaults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutGroupGreetingsDefaults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutGroupGreetingsDefaults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutGroupGreetingsDefaults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutGroupGreetingsDefaults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::DefaultGreetingList) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putGroupGreetingsDefaults", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GROUP_GREETINGS_DEFAULTS, ::std::format!("/api/v2/groups/{}/greetings/defaults", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -1561,11 +1772,13 @@ impl PutGroupGreetingsDefaults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DefaultGreetingList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DefaultGreetingList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1589,41 +1802,49 @@ pub struct PutUserGreetingsDefaults {
     body: ::models::DefaultGreetingList,
 }
 impl ::std::fmt::Debug for PutUserGreetingsDefaults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserGreetingsDefaults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserGreetingsDefaults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserGreetingsDefaults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserGreetingsDefaults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::DefaultGreetingList) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserGreetingsDefaults", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_GREETINGS_DEFAULTS, ::std::format!("/api/v2/users/{}/greetings/defaults", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1632,11 +1853,13 @@ impl PutUserGreetingsDefaults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DefaultGreetingList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DefaultGreetingList, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for IdentityProviderApi {
 }
 impl IdentityProviderApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,72 +22,84 @@ impl IdentityProviderApi {
     #[doc = " `DELETE /api/v2/identityproviders/{providerId}` (deleteIdentityprovider): see [`DeleteIdentityprovider`]."]
     #[doc = ""]
     #[doc = " - `provider_id`: Provider ID"]
+    #[inline]
     pub fn delete_identityprovider(&self, provider_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIdentityprovider {
         DeleteIdentityprovider::new(self.executor.clone(), provider_id.into())
     }
     #[doc = " Delete ADFS Identity Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/adfs` (deleteIdentityprovidersAdfs): see [`DeleteIdentityprovidersAdfs`]."]
+    #[inline]
     pub fn delete_identityproviders_adfs(&self) -> DeleteIdentityprovidersAdfs {
         DeleteIdentityprovidersAdfs::new(self.executor.clone())
     }
     #[doc = " Delete Customer Interaction Center (CIC) Identity Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/cic` (deleteIdentityprovidersCic): see [`DeleteIdentityprovidersCic`]."]
+    #[inline]
     pub fn delete_identityproviders_cic(&self) -> DeleteIdentityprovidersCic {
         DeleteIdentityprovidersCic::new(self.executor.clone())
     }
     #[doc = " Delete Generic SAML Identity Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/generic` (deleteIdentityprovidersGeneric): see [`DeleteIdentityprovidersGeneric`]."]
+    #[inline]
     pub fn delete_identityproviders_generic(&self) -> DeleteIdentityprovidersGeneric {
         DeleteIdentityprovidersGeneric::new(self.executor.clone())
     }
     #[doc = " Delete G Suite Identity Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/gsuite` (deleteIdentityprovidersGsuite): see [`DeleteIdentityprovidersGsuite`]."]
+    #[inline]
     pub fn delete_identityproviders_gsuite(&self) -> DeleteIdentityprovidersGsuite {
         DeleteIdentityprovidersGsuite::new(self.executor.clone())
     }
     #[doc = " Delete IdentityNow Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/identitynow` (deleteIdentityprovidersIdentitynow): see [`DeleteIdentityprovidersIdentitynow`]."]
+    #[inline]
     pub fn delete_identityproviders_identitynow(&self) -> DeleteIdentityprovidersIdentitynow {
         DeleteIdentityprovidersIdentitynow::new(self.executor.clone())
     }
     #[doc = " Delete Okta Identity Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/okta` (deleteIdentityprovidersOkta): see [`DeleteIdentityprovidersOkta`]."]
+    #[inline]
     pub fn delete_identityproviders_okta(&self) -> DeleteIdentityprovidersOkta {
         DeleteIdentityprovidersOkta::new(self.executor.clone())
     }
     #[doc = " Delete OneLogin Identity Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/onelogin` (deleteIdentityprovidersOnelogin): see [`DeleteIdentityprovidersOnelogin`]."]
+    #[inline]
     pub fn delete_identityproviders_onelogin(&self) -> DeleteIdentityprovidersOnelogin {
         DeleteIdentityprovidersOnelogin::new(self.executor.clone())
     }
     #[doc = " Delete Ping Identity Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/ping` (deleteIdentityprovidersPing): see [`DeleteIdentityprovidersPing`]."]
+    #[inline]
     pub fn delete_identityproviders_ping(&self) -> DeleteIdentityprovidersPing {
         DeleteIdentityprovidersPing::new(self.executor.clone())
     }
     #[doc = " Delete PureCloud Identity Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/purecloud` (deleteIdentityprovidersPurecloud): see [`DeleteIdentityprovidersPurecloud`]."]
+    #[inline]
     pub fn delete_identityproviders_purecloud(&self) -> DeleteIdentityprovidersPurecloud {
         DeleteIdentityprovidersPurecloud::new(self.executor.clone())
     }
     #[doc = " Delete PureEngage Identity Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/pureengage` (deleteIdentityprovidersPureengage): see [`DeleteIdentityprovidersPureengage`]."]
+    #[inline]
     pub fn delete_identityproviders_pureengage(&self) -> DeleteIdentityprovidersPureengage {
         DeleteIdentityprovidersPureengage::new(self.executor.clone())
     }
     #[doc = " Delete Salesforce Identity Provider"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/identityproviders/salesforce` (deleteIdentityprovidersSalesforce): see [`DeleteIdentityprovidersSalesforce`]."]
+    #[inline]
     pub fn delete_identityproviders_salesforce(&self) -> DeleteIdentityprovidersSalesforce {
         DeleteIdentityprovidersSalesforce::new(self.executor.clone())
     }
@@ -95,78 +108,91 @@ impl IdentityProviderApi {
     #[doc = " `GET /api/v2/identityproviders/{providerId}` (getIdentityprovider): see [`GetIdentityprovider`]."]
     #[doc = ""]
     #[doc = " - `provider_id`: Provider ID"]
+    #[inline]
     pub fn get_identityprovider(&self, provider_id: impl ::std::convert::Into<::std::string::String>) -> GetIdentityprovider {
         GetIdentityprovider::new(self.executor.clone(), provider_id.into())
     }
     #[doc = " The list of identity providers"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders` (getIdentityproviders): see [`GetIdentityproviders`]."]
+    #[inline]
     pub fn get_identityproviders(&self) -> GetIdentityproviders {
         GetIdentityproviders::new(self.executor.clone())
     }
     #[doc = " Get ADFS Identity Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/adfs` (getIdentityprovidersAdfs): see [`GetIdentityprovidersAdfs`]."]
+    #[inline]
     pub fn get_identityproviders_adfs(&self) -> GetIdentityprovidersAdfs {
         GetIdentityprovidersAdfs::new(self.executor.clone())
     }
     #[doc = " Get Customer Interaction Center (CIC) Identity Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/cic` (getIdentityprovidersCic): see [`GetIdentityprovidersCic`]."]
+    #[inline]
     pub fn get_identityproviders_cic(&self) -> GetIdentityprovidersCic {
         GetIdentityprovidersCic::new(self.executor.clone())
     }
     #[doc = " Get Generic SAML Identity Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/generic` (getIdentityprovidersGeneric): see [`GetIdentityprovidersGeneric`]."]
+    #[inline]
     pub fn get_identityproviders_generic(&self) -> GetIdentityprovidersGeneric {
         GetIdentityprovidersGeneric::new(self.executor.clone())
     }
     #[doc = " Get G Suite Identity Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/gsuite` (getIdentityprovidersGsuite): see [`GetIdentityprovidersGsuite`]."]
+    #[inline]
     pub fn get_identityproviders_gsuite(&self) -> GetIdentityprovidersGsuite {
         GetIdentityprovidersGsuite::new(self.executor.clone())
     }
     #[doc = " Get IdentityNow Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/identitynow` (getIdentityprovidersIdentitynow): see [`GetIdentityprovidersIdentitynow`]."]
+    #[inline]
     pub fn get_identityproviders_identitynow(&self) -> GetIdentityprovidersIdentitynow {
         GetIdentityprovidersIdentitynow::new(self.executor.clone())
     }
     #[doc = " Get Okta Identity Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/okta` (getIdentityprovidersOkta): see [`GetIdentityprovidersOkta`]."]
+    #[inline]
     pub fn get_identityproviders_okta(&self) -> GetIdentityprovidersOkta {
         GetIdentityprovidersOkta::new(self.executor.clone())
     }
     #[doc = " Get OneLogin Identity Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/onelogin` (getIdentityprovidersOnelogin): see [`GetIdentityprovidersOnelogin`]."]
+    #[inline]
     pub fn get_identityproviders_onelogin(&self) -> GetIdentityprovidersOnelogin {
         GetIdentityprovidersOnelogin::new(self.executor.clone())
     }
     #[doc = " Get Ping Identity Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/ping` (getIdentityprovidersPing): see [`GetIdentityprovidersPing`]."]
+    #[inline]
     pub fn get_identityproviders_ping(&self) -> GetIdentityprovidersPing {
         GetIdentityprovidersPing::new(self.executor.clone())
     }
     #[doc = " Get PureCloud Identity Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/purecloud` (getIdentityprovidersPurecloud): see [`GetIdentityprovidersPurecloud`]."]
+    #[inline]
     pub fn get_identityproviders_purecloud(&self) -> GetIdentityprovidersPurecloud {
         GetIdentityprovidersPurecloud::new(self.executor.clone())
     }
     #[doc = " Get PureEngage Identity Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/pureengage` (getIdentityprovidersPureengage): see [`GetIdentityprovidersPureengage`]."]
+    #[inline]
     pub fn get_identityproviders_pureengage(&self) -> GetIdentityprovidersPureengage {
         GetIdentityprovidersPureengage::new(self.executor.clone())
     }
     #[doc = " Get Salesforce Identity Provider"]
     #[doc = ""]
     #[doc = " `GET /api/v2/identityproviders/salesforce` (getIdentityprovidersSalesforce): see [`GetIdentityprovidersSalesforce`]."]
+    #[inline]
     pub fn get_identityproviders_salesforce(&self) -> GetIdentityprovidersSalesforce {
         GetIdentityprovidersSalesforce::new(self.executor.clone())
     }
@@ -175,6 +201,7 @@ impl IdentityProviderApi {
     #[doc = " `POST /api/v2/identityproviders` (postIdentityproviders): see [`PostIdentityproviders`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn post_identityproviders(&self, body: ::models::CustomProvider) -> PostIdentityproviders {
         PostIdentityproviders::new(self.executor.clone(), body)
     }
@@ -184,6 +211,7 @@ impl IdentityProviderApi {
     #[doc = ""]
     #[doc = " - `provider_id`: Provider ID"]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityprovider(&self, provider_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CustomProvider) -> PutIdentityprovider {
         PutIdentityprovider::new(self.executor.clone(), provider_id.into(), body)
     }
@@ -192,6 +220,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/adfs` (putIdentityprovidersAdfs): see [`PutIdentityprovidersAdfs`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_adfs(&self, body: ::models::ADFS) -> PutIdentityprovidersAdfs {
         PutIdentityprovidersAdfs::new(self.executor.clone(), body)
     }
@@ -200,6 +229,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/cic` (putIdentityprovidersCic): see [`PutIdentityprovidersCic`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_cic(&self, body: ::models::CustomerInteractionCenter) -> PutIdentityprovidersCic {
         PutIdentityprovidersCic::new(self.executor.clone(), body)
     }
@@ -208,6 +238,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/generic` (putIdentityprovidersGeneric): see [`PutIdentityprovidersGeneric`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_generic(&self, body: ::models::GenericSAML) -> PutIdentityprovidersGeneric {
         PutIdentityprovidersGeneric::new(self.executor.clone(), body)
     }
@@ -216,6 +247,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/gsuite` (putIdentityprovidersGsuite): see [`PutIdentityprovidersGsuite`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_gsuite(&self, body: ::models::GSuite) -> PutIdentityprovidersGsuite {
         PutIdentityprovidersGsuite::new(self.executor.clone(), body)
     }
@@ -224,6 +256,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/identitynow` (putIdentityprovidersIdentitynow): see [`PutIdentityprovidersIdentitynow`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_identitynow(&self, body: ::models::IdentityNow) -> PutIdentityprovidersIdentitynow {
         PutIdentityprovidersIdentitynow::new(self.executor.clone(), body)
     }
@@ -232,6 +265,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/okta` (putIdentityprovidersOkta): see [`PutIdentityprovidersOkta`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_okta(&self, body: ::models::Okta) -> PutIdentityprovidersOkta {
         PutIdentityprovidersOkta::new(self.executor.clone(), body)
     }
@@ -240,6 +274,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/onelogin` (putIdentityprovidersOnelogin): see [`PutIdentityprovidersOnelogin`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_onelogin(&self, body: ::models::OneLogin) -> PutIdentityprovidersOnelogin {
         PutIdentityprovidersOnelogin::new(self.executor.clone(), body)
     }
@@ -248,6 +283,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/ping` (putIdentityprovidersPing): see [`PutIdentityprovidersPing`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_ping(&self, body: ::models::PingIdentity) -> PutIdentityprovidersPing {
         PutIdentityprovidersPing::new(self.executor.clone(), body)
     }
@@ -256,6 +292,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/purecloud` (putIdentityprovidersPurecloud): see [`PutIdentityprovidersPurecloud`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_purecloud(&self, body: ::models::PureCloud) -> PutIdentityprovidersPurecloud {
         PutIdentityprovidersPurecloud::new(self.executor.clone(), body)
     }
@@ -264,6 +301,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/pureengage` (putIdentityprovidersPureengage): see [`PutIdentityprovidersPureengage`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_pureengage(&self, body: ::models::PureEngage) -> PutIdentityprovidersPureengage {
         PutIdentityprovidersPureengage::new(self.executor.clone(), body)
     }
@@ -272,6 +310,7 @@ impl IdentityProviderApi {
     #[doc = " `PUT /api/v2/identityproviders/salesforce` (putIdentityprovidersSalesforce): see [`PutIdentityprovidersSalesforce`]."]
     #[doc = ""]
     #[doc = " - `body`: Provider"]
+    #[inline]
     pub fn put_identityproviders_salesforce(&self, body: ::models::Salesforce) -> PutIdentityprovidersSalesforce {
         PutIdentityprovidersSalesforce::new(self.executor.clone(), body)
     }
@@ -294,41 +333,49 @@ pub struct DeleteIdentityprovider {
     provider_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovider {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovider").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovider {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovider {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovider {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, provider_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), provider_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteIdentityprovider", "providerId", &self.provider_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDER, ::std::format!("/api/v2/identityproviders/{}", ::genesys_cloud_core::encode_path_segment(&self.provider_id)));
@@ -336,11 +383,13 @@ impl DeleteIdentityprovider {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -362,52 +411,62 @@ pub struct DeleteIdentityprovidersAdfs {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersAdfs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersAdfs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersAdfs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersAdfs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersAdfs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_ADFS, ::std::string::String::from("/api/v2/identityproviders/adfs"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -429,52 +488,62 @@ pub struct DeleteIdentityprovidersCic {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersCic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersCic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersCic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersCic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersCic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_CIC, ::std::string::String::from("/api/v2/identityproviders/cic"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -496,52 +565,62 @@ pub struct DeleteIdentityprovidersGeneric {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersGeneric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersGeneric").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersGeneric {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersGeneric {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersGeneric {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_GENERIC, ::std::string::String::from("/api/v2/identityproviders/generic"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -563,52 +642,62 @@ pub struct DeleteIdentityprovidersGsuite {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersGsuite {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersGsuite").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersGsuite {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersGsuite {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersGsuite {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_GSUITE, ::std::string::String::from("/api/v2/identityproviders/gsuite"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -630,52 +719,62 @@ pub struct DeleteIdentityprovidersIdentitynow {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersIdentitynow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersIdentitynow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersIdentitynow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersIdentitynow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersIdentitynow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_IDENTITYNOW, ::std::string::String::from("/api/v2/identityproviders/identitynow"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -697,52 +796,62 @@ pub struct DeleteIdentityprovidersOkta {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersOkta {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersOkta").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersOkta {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersOkta {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersOkta {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_OKTA, ::std::string::String::from("/api/v2/identityproviders/okta"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -764,52 +873,62 @@ pub struct DeleteIdentityprovidersOnelogin {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersOnelogin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersOnelogin").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersOnelogin {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersOnelogin {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersOnelogin {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_ONELOGIN, ::std::string::String::from("/api/v2/identityproviders/onelogin"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -831,52 +950,62 @@ pub struct DeleteIdentityprovidersPing {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersPing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersPing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersPing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersPing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersPing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_PING, ::std::string::String::from("/api/v2/identityproviders/ping"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -898,52 +1027,62 @@ pub struct DeleteIdentityprovidersPurecloud {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersPurecloud {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersPurecloud").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersPurecloud {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersPurecloud {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersPurecloud {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_PURECLOUD, ::std::string::String::from("/api/v2/identityproviders/purecloud"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -965,52 +1104,62 @@ pub struct DeleteIdentityprovidersPureengage {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersPureengage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersPureengage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersPureengage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersPureengage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersPureengage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_PUREENGAGE, ::std::string::String::from("/api/v2/identityproviders/pureengage"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1032,52 +1181,62 @@ pub struct DeleteIdentityprovidersSalesforce {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteIdentityprovidersSalesforce {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIdentityprovidersSalesforce").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIdentityprovidersSalesforce {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIdentityprovidersSalesforce {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIdentityprovidersSalesforce {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDERS_SALESFORCE, ::std::string::String::from("/api/v2/identityproviders/salesforce"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1100,41 +1259,49 @@ pub struct GetIdentityprovider {
     provider_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIdentityprovider {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovider").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovider {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovider {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovider {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, provider_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), provider_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIdentityprovider", "providerId", &self.provider_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDER, ::std::format!("/api/v2/identityproviders/{}", ::genesys_cloud_core::encode_path_segment(&self.provider_id)));
@@ -1142,11 +1309,13 @@ impl GetIdentityprovider {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1170,56 +1339,67 @@ pub struct GetIdentityproviders {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityproviders {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityproviders").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityproviders {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityproviders {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityproviders {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS, ::std::string::String::from("/api/v2/identityproviders"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProviderEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProviderEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::IdentityProviderEntityListing, ::models::SAMLProvider> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1249,52 +1429,62 @@ pub struct GetIdentityprovidersAdfs {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersAdfs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersAdfs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersAdfs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersAdfs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersAdfs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_ADFS, ::std::string::String::from("/api/v2/identityproviders/adfs"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ADFS, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ADFS, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1316,52 +1506,62 @@ pub struct GetIdentityprovidersCic {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersCic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersCic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersCic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersCic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersCic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_CIC, ::std::string::String::from("/api/v2/identityproviders/cic"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomerInteractionCenter, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomerInteractionCenter, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1383,52 +1583,62 @@ pub struct GetIdentityprovidersGeneric {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersGeneric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersGeneric").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersGeneric {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersGeneric {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersGeneric {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_GENERIC, ::std::string::String::from("/api/v2/identityproviders/generic"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GenericSAML, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GenericSAML, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1450,52 +1660,62 @@ pub struct GetIdentityprovidersGsuite {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersGsuite {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersGsuite").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersGsuite {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersGsuite {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersGsuite {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_GSUITE, ::std::string::String::from("/api/v2/identityproviders/gsuite"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GSuite, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GSuite, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1517,52 +1737,62 @@ pub struct GetIdentityprovidersIdentitynow {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersIdentitynow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersIdentitynow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersIdentitynow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersIdentitynow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersIdentitynow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_IDENTITYNOW, ::std::string::String::from("/api/v2/identityproviders/identitynow"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityNow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityNow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1584,52 +1814,62 @@ pub struct GetIdentityprovidersOkta {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersOkta {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersOkta").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersOkta {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersOkta {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersOkta {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_OKTA, ::std::string::String::from("/api/v2/identityproviders/okta"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Okta, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Okta, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1651,52 +1891,62 @@ pub struct GetIdentityprovidersOnelogin {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersOnelogin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersOnelogin").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersOnelogin {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersOnelogin {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersOnelogin {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_ONELOGIN, ::std::string::String::from("/api/v2/identityproviders/onelogin"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OneLogin, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OneLogin, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1718,52 +1968,62 @@ pub struct GetIdentityprovidersPing {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersPing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersPing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersPing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersPing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersPing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_PING, ::std::string::String::from("/api/v2/identityproviders/ping"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PingIdentity, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PingIdentity, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1785,52 +2045,62 @@ pub struct GetIdentityprovidersPurecloud {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersPurecloud {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersPurecloud").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersPurecloud {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersPurecloud {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersPurecloud {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_PURECLOUD, ::std::string::String::from("/api/v2/identityproviders/purecloud"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PureCloud, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PureCloud, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1852,52 +2122,62 @@ pub struct GetIdentityprovidersPureengage {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersPureengage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersPureengage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersPureengage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersPureengage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersPureengage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_PUREENGAGE, ::std::string::String::from("/api/v2/identityproviders/pureengage"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PureEngage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PureEngage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1919,52 +2199,62 @@ pub struct GetIdentityprovidersSalesforce {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIdentityprovidersSalesforce {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIdentityprovidersSalesforce").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIdentityprovidersSalesforce {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIdentityprovidersSalesforce {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIdentityprovidersSalesforce {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDERS_SALESFORCE, ::std::string::String::from("/api/v2/identityproviders/salesforce"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Salesforce, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Salesforce, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1987,41 +2277,49 @@ pub struct PostIdentityproviders {
     body: ::models::CustomProvider,
 }
 impl ::std::fmt::Debug for PostIdentityproviders {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIdentityproviders").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIdentityproviders {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIdentityproviders {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIdentityproviders {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CustomProvider) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_IDENTITYPROVIDERS, ::std::string::String::from("/api/v2/identityproviders"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIdentityproviders"))?;
@@ -2029,11 +2327,13 @@ impl PostIdentityproviders {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2057,41 +2357,49 @@ pub struct PutIdentityprovider {
     body: ::models::CustomProvider,
 }
 impl ::std::fmt::Debug for PutIdentityprovider {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovider").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovider {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovider {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovider {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, provider_id: ::std::string::String, body: ::models::CustomProvider) -> Self {
         Self { executor, options: ::std::default::Default::default(), provider_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putIdentityprovider", "providerId", &self.provider_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDER, ::std::format!("/api/v2/identityproviders/{}", ::genesys_cloud_core::encode_path_segment(&self.provider_id)));
@@ -2100,11 +2408,13 @@ impl PutIdentityprovider {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2127,41 +2437,49 @@ pub struct PutIdentityprovidersAdfs {
     body: ::models::ADFS,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersAdfs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersAdfs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersAdfs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersAdfs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersAdfs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ADFS) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_ADFS, ::std::string::String::from("/api/v2/identityproviders/adfs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersAdfs"))?;
@@ -2169,11 +2487,13 @@ impl PutIdentityprovidersAdfs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2196,41 +2516,49 @@ pub struct PutIdentityprovidersCic {
     body: ::models::CustomerInteractionCenter,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersCic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersCic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersCic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersCic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersCic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CustomerInteractionCenter) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_CIC, ::std::string::String::from("/api/v2/identityproviders/cic"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersCic"))?;
@@ -2238,11 +2566,13 @@ impl PutIdentityprovidersCic {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2265,41 +2595,49 @@ pub struct PutIdentityprovidersGeneric {
     body: ::models::GenericSAML,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersGeneric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersGeneric").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersGeneric {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersGeneric {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersGeneric {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GenericSAML) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_GENERIC, ::std::string::String::from("/api/v2/identityproviders/generic"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersGeneric"))?;
@@ -2307,11 +2645,13 @@ impl PutIdentityprovidersGeneric {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2334,41 +2674,49 @@ pub struct PutIdentityprovidersGsuite {
     body: ::models::GSuite,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersGsuite {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersGsuite").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersGsuite {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersGsuite {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersGsuite {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GSuite) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_GSUITE, ::std::string::String::from("/api/v2/identityproviders/gsuite"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersGsuite"))?;
@@ -2376,11 +2724,13 @@ impl PutIdentityprovidersGsuite {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2403,41 +2753,49 @@ pub struct PutIdentityprovidersIdentitynow {
     body: ::models::IdentityNow,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersIdentitynow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersIdentitynow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersIdentitynow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersIdentitynow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersIdentitynow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IdentityNow) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_IDENTITYNOW, ::std::string::String::from("/api/v2/identityproviders/identitynow"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersIdentitynow"))?;
@@ -2445,11 +2803,13 @@ impl PutIdentityprovidersIdentitynow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityNow, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityNow, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2472,41 +2832,49 @@ pub struct PutIdentityprovidersOkta {
     body: ::models::Okta,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersOkta {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersOkta").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersOkta {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersOkta {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersOkta {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Okta) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_OKTA, ::std::string::String::from("/api/v2/identityproviders/okta"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersOkta"))?;
@@ -2514,11 +2882,13 @@ impl PutIdentityprovidersOkta {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2541,41 +2911,49 @@ pub struct PutIdentityprovidersOnelogin {
     body: ::models::OneLogin,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersOnelogin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersOnelogin").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersOnelogin {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersOnelogin {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersOnelogin {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OneLogin) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_ONELOGIN, ::std::string::String::from("/api/v2/identityproviders/onelogin"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersOnelogin"))?;
@@ -2583,11 +2961,13 @@ impl PutIdentityprovidersOnelogin {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2610,41 +2990,49 @@ pub struct PutIdentityprovidersPing {
     body: ::models::PingIdentity,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersPing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersPing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersPing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersPing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersPing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PingIdentity) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_PING, ::std::string::String::from("/api/v2/identityproviders/ping"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersPing"))?;
@@ -2652,11 +3040,13 @@ impl PutIdentityprovidersPing {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2679,41 +3069,49 @@ pub struct PutIdentityprovidersPurecloud {
     body: ::models::PureCloud,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersPurecloud {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersPurecloud").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersPurecloud {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersPurecloud {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersPurecloud {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PureCloud) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_PURECLOUD, ::std::string::String::from("/api/v2/identityproviders/purecloud"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersPurecloud"))?;
@@ -2721,11 +3119,13 @@ impl PutIdentityprovidersPurecloud {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2748,41 +3148,49 @@ pub struct PutIdentityprovidersPureengage {
     body: ::models::PureEngage,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersPureengage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersPureengage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersPureengage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersPureengage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersPureengage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PureEngage) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_PUREENGAGE, ::std::string::String::from("/api/v2/identityproviders/pureengage"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersPureengage"))?;
@@ -2790,11 +3198,13 @@ impl PutIdentityprovidersPureengage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProvider, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2817,41 +3227,49 @@ pub struct PutIdentityprovidersSalesforce {
     body: ::models::Salesforce,
 }
 impl ::std::fmt::Debug for PutIdentityprovidersSalesforce {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIdentityprovidersSalesforce").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIdentityprovidersSalesforce {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIdentityprovidersSalesforce {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIdentityprovidersSalesforce {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Salesforce) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDERS_SALESFORCE, ::std::string::String::from("/api/v2/identityproviders/salesforce"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovidersSalesforce"))?;
@@ -2859,11 +3277,13 @@ impl PutIdentityprovidersSalesforce {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityProvider, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityProvider, crate::JsonModel> {
         self.send().with_response()
     }

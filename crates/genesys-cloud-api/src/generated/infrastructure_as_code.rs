@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for InfrastructureAsCodeApi {
 }
 impl InfrastructureAsCodeApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,12 +22,14 @@ impl InfrastructureAsCodeApi {
     #[doc = " `GET /api/v2/infrastructureascode/accelerators/{acceleratorId}` (getInfrastructureascodeAccelerator): see [`GetInfrastructureascodeAccelerator`]."]
     #[doc = ""]
     #[doc = " - `accelerator_id`: Accelerator ID"]
+    #[inline]
     pub fn get_infrastructureascode_accelerator(&self, accelerator_id: impl ::std::convert::Into<::std::string::String>) -> GetInfrastructureascodeAccelerator {
         GetInfrastructureascodeAccelerator::new(self.executor.clone(), accelerator_id.into())
     }
     #[doc = " Get a list of available accelerators"]
     #[doc = ""]
     #[doc = " `GET /api/v2/infrastructureascode/accelerators` (getInfrastructureascodeAccelerators): see [`GetInfrastructureascodeAccelerators`]."]
+    #[inline]
     pub fn get_infrastructureascode_accelerators(&self) -> GetInfrastructureascodeAccelerators {
         GetInfrastructureascodeAccelerators::new(self.executor.clone())
     }
@@ -35,18 +38,21 @@ impl InfrastructureAsCodeApi {
     #[doc = " `GET /api/v2/infrastructureascode/jobs/{jobId}` (getInfrastructureascodeJob): see [`GetInfrastructureascodeJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: Job ID"]
+    #[inline]
     pub fn get_infrastructureascode_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetInfrastructureascodeJob {
         GetInfrastructureascodeJob::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Get job history"]
     #[doc = ""]
     #[doc = " `GET /api/v2/infrastructureascode/jobs` (getInfrastructureascodeJobs): see [`GetInfrastructureascodeJobs`]."]
+    #[inline]
     pub fn get_infrastructureascode_jobs(&self) -> GetInfrastructureascodeJobs {
         GetInfrastructureascodeJobs::new(self.executor.clone())
     }
     #[doc = " Create a Job"]
     #[doc = ""]
     #[doc = " `POST /api/v2/infrastructureascode/jobs` (postInfrastructureascodeJobs): see [`PostInfrastructureascodeJobs`]."]
+    #[inline]
     pub fn post_infrastructureascode_jobs(&self, body: ::models::AcceleratorInput) -> PostInfrastructureascodeJobs {
         PostInfrastructureascodeJobs::new(self.executor.clone(), body)
     }
@@ -72,48 +78,57 @@ pub struct GetInfrastructureascodeAccelerator {
     preferred_language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetInfrastructureascodeAccelerator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetInfrastructureascodeAccelerator").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetInfrastructureascodeAccelerator {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetInfrastructureascodeAccelerator {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetInfrastructureascodeAccelerator {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, accelerator_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), accelerator_id, preferred_language: ::std::option::Option::None }
     }
     #[doc = " Preferred Language"]
     #[doc = ""]
     #[doc = " Query parameter `preferredLanguage`: string."]
+    #[inline]
     pub fn preferred_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.preferred_language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getInfrastructureascodeAccelerator", "acceleratorId", &self.accelerator_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INFRASTRUCTUREASCODE_ACCELERATOR, ::std::format!("/api/v2/infrastructureascode/accelerators/{}", ::genesys_cloud_core::encode_path_segment(&self.accelerator_id)));
@@ -124,11 +139,13 @@ impl GetInfrastructureascodeAccelerator {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AcceleratorSpecification, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AcceleratorSpecification, crate::JsonModel> {
         self.send().with_response()
     }
@@ -164,43 +181,51 @@ pub struct GetInfrastructureascodeAccelerators {
     tags: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetInfrastructureascodeAccelerators {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetInfrastructureascodeAccelerators").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetInfrastructureascodeAccelerators {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetInfrastructureascodeAccelerators {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetInfrastructureascodeAccelerators {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, description: ::std::option::Option::None, origin: ::std::option::Option::None, r#type: ::std::option::Option::None, classification: ::std::option::Option::None, tags: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -208,6 +233,7 @@ impl GetInfrastructureascodeAccelerators {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -215,6 +241,7 @@ impl GetInfrastructureascodeAccelerators {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -222,6 +249,7 @@ impl GetInfrastructureascodeAccelerators {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -229,6 +257,7 @@ impl GetInfrastructureascodeAccelerators {
     #[doc = " Filter by name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -236,6 +265,7 @@ impl GetInfrastructureascodeAccelerators {
     #[doc = " Filter by description"]
     #[doc = ""]
     #[doc = " Query parameter `description`: string."]
+    #[inline]
     pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.description = ::std::option::Option::Some(value.into());
         self
@@ -243,6 +273,7 @@ impl GetInfrastructureascodeAccelerators {
     #[doc = " Filter by origin"]
     #[doc = ""]
     #[doc = " Query parameter `origin`: string."]
+    #[inline]
     pub fn origin(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.origin = ::std::option::Option::Some(value.into());
         self
@@ -250,6 +281,7 @@ impl GetInfrastructureascodeAccelerators {
     #[doc = " Filter by type"]
     #[doc = ""]
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
@@ -257,6 +289,7 @@ impl GetInfrastructureascodeAccelerators {
     #[doc = " Filter by classification"]
     #[doc = ""]
     #[doc = " Query parameter `classification`: string."]
+    #[inline]
     pub fn classification(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.classification = ::std::option::Option::Some(value.into());
         self
@@ -264,11 +297,13 @@ impl GetInfrastructureascodeAccelerators {
     #[doc = " Filter by tags"]
     #[doc = ""]
     #[doc = " Query parameter `tags`: string."]
+    #[inline]
     pub fn tags(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.tags = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INFRASTRUCTUREASCODE_ACCELERATORS, ::std::string::String::from("/api/v2/infrastructureascode/accelerators"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -305,15 +340,18 @@ impl GetInfrastructureascodeAccelerators {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AcceleratorList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AcceleratorList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AcceleratorList, ::models::AcceleratorMetadata> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -347,48 +385,57 @@ pub struct GetInfrastructureascodeJob {
     details: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetInfrastructureascodeJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetInfrastructureascodeJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetInfrastructureascodeJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetInfrastructureascodeJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetInfrastructureascodeJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, details: ::std::option::Option::None }
     }
     #[doc = " Include details of execution, including job results or error information"]
     #[doc = ""]
     #[doc = " Query parameter `details`: boolean."]
+    #[inline]
     pub fn details(mut self, value: bool) -> Self {
         self.details = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getInfrastructureascodeJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INFRASTRUCTUREASCODE_JOB, ::std::format!("/api/v2/infrastructureascode/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -399,11 +446,13 @@ impl GetInfrastructureascodeJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InfrastructureascodeJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InfrastructureascodeJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -434,43 +483,51 @@ pub struct GetInfrastructureascodeJobs {
     status: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetInfrastructureascodeJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetInfrastructureascodeJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetInfrastructureascodeJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetInfrastructureascodeJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetInfrastructureascodeJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), max_results: ::std::option::Option::None, include_errors: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, accelerator_id: ::std::option::Option::None, submitted_by: ::std::option::Option::None, status: ::std::option::Option::None }
     }
     #[doc = " Number of jobs to show"]
     #[doc = ""]
     #[doc = " Query parameter `maxResults`: integer."]
+    #[inline]
     pub fn max_results(mut self, value: i64) -> Self {
         self.max_results = ::std::option::Option::Some(value);
         self
@@ -478,6 +535,7 @@ impl GetInfrastructureascodeJobs {
     #[doc = " Include error messages"]
     #[doc = ""]
     #[doc = " Query parameter `includeErrors`: boolean."]
+    #[inline]
     pub fn include_errors(mut self, value: bool) -> Self {
         self.include_errors = ::std::option::Option::Some(value);
         self
@@ -485,6 +543,7 @@ impl GetInfrastructureascodeJobs {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -492,6 +551,7 @@ impl GetInfrastructureascodeJobs {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -499,6 +559,7 @@ impl GetInfrastructureascodeJobs {
     #[doc = " Find only jobs associated with this accelerator"]
     #[doc = ""]
     #[doc = " Query parameter `acceleratorId`: string."]
+    #[inline]
     pub fn accelerator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.accelerator_id = ::std::option::Option::Some(value.into());
         self
@@ -506,6 +567,7 @@ impl GetInfrastructureascodeJobs {
     #[doc = " Find only jobs submitted by this user"]
     #[doc = ""]
     #[doc = " Query parameter `submittedBy`: string."]
+    #[inline]
     pub fn submitted_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.submitted_by = ::std::option::Option::Some(value.into());
         self
@@ -513,11 +575,13 @@ impl GetInfrastructureascodeJobs {
     #[doc = " Find only jobs in this state"]
     #[doc = ""]
     #[doc = " Query parameter `status`: string."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INFRASTRUCTUREASCODE_JOBS, ::std::string::String::from("/api/v2/infrastructureascode/jobs"));
         if let ::std::option::Option::Some(v) = &self.max_results {
@@ -545,11 +609,13 @@ impl GetInfrastructureascodeJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InfrastructureascodeJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InfrastructureascodeJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -574,41 +640,49 @@ pub struct PostInfrastructureascodeJobs {
     body: ::models::AcceleratorInput,
 }
 impl ::std::fmt::Debug for PostInfrastructureascodeJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostInfrastructureascodeJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostInfrastructureascodeJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostInfrastructureascodeJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostInfrastructureascodeJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AcceleratorInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INFRASTRUCTUREASCODE_JOBS, ::std::string::String::from("/api/v2/infrastructureascode/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postInfrastructureascodeJobs"))?;
@@ -616,11 +690,13 @@ impl PostInfrastructureascodeJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InfrastructureascodeJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InfrastructureascodeJob, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for IntegrationsApi {
 }
 impl IntegrationsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl IntegrationsApi {
     #[doc = " `DELETE /api/v2/integrations/{integrationId}` (deleteIntegration): see [`DeleteIntegration`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: Integration Id"]
+    #[inline]
     pub fn delete_integration(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntegration {
         DeleteIntegration::new(self.executor.clone(), integration_id.into())
     }
@@ -29,6 +31,7 @@ impl IntegrationsApi {
     #[doc = " `DELETE /api/v2/integrations/actions/{actionId}` (deleteIntegrationsAction): see [`DeleteIntegrationsAction`]."]
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
+    #[inline]
     pub fn delete_integrations_action(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntegrationsAction {
         DeleteIntegrationsAction::new(self.executor.clone(), action_id.into())
     }
@@ -37,6 +40,7 @@ impl IntegrationsApi {
     #[doc = " `DELETE /api/v2/integrations/actions/{actionId}/draft` (deleteIntegrationsActionDraft): see [`DeleteIntegrationsActionDraft`]."]
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
+    #[inline]
     pub fn delete_integrations_action_draft(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntegrationsActionDraft {
         DeleteIntegrationsActionDraft::new(self.executor.clone(), action_id.into())
     }
@@ -45,6 +49,7 @@ impl IntegrationsApi {
     #[doc = " `DELETE /api/v2/integrations/credentials/{credentialId}` (deleteIntegrationsCredential): see [`DeleteIntegrationsCredential`]."]
     #[doc = ""]
     #[doc = " - `credential_id`: Credential ID"]
+    #[inline]
     pub fn delete_integrations_credential(&self, credential_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntegrationsCredential {
         DeleteIntegrationsCredential::new(self.executor.clone(), credential_id.into())
     }
@@ -53,6 +58,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/{integrationId}` (getIntegration): see [`GetIntegration`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: Integration Id"]
+    #[inline]
     pub fn get_integration(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegration {
         GetIntegration::new(self.executor.clone(), integration_id.into())
     }
@@ -61,12 +67,14 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/{integrationId}/config/current` (getIntegrationConfigCurrent): see [`GetIntegrationConfigCurrent`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: Integration Id"]
+    #[inline]
     pub fn get_integration_config_current(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationConfigCurrent {
         GetIntegrationConfigCurrent::new(self.executor.clone(), integration_id.into())
     }
     #[doc = " List integrations"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations` (getIntegrations): see [`GetIntegrations`]."]
+    #[inline]
     pub fn get_integrations(&self) -> GetIntegrations {
         GetIntegrations::new(self.executor.clone())
     }
@@ -75,6 +83,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/actions/{actionId}` (getIntegrationsAction): see [`GetIntegrationsAction`]."]
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
+    #[inline]
     pub fn get_integrations_action(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsAction {
         GetIntegrationsAction::new(self.executor.clone(), action_id.into())
     }
@@ -83,6 +92,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft` (getIntegrationsActionDraft): see [`GetIntegrationsActionDraft`]."]
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
+    #[inline]
     pub fn get_integrations_action_draft(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionDraft {
         GetIntegrationsActionDraft::new(self.executor.clone(), action_id.into())
     }
@@ -91,6 +101,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/function` (getIntegrationsActionDraftFunction): see [`GetIntegrationsActionDraftFunction`]."]
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
+    #[inline]
     pub fn get_integrations_action_draft_function(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionDraftFunction {
         GetIntegrationsActionDraftFunction::new(self.executor.clone(), action_id.into())
     }
@@ -100,6 +111,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `file_name`: Name of schema file to be retrieved for this draft."]
+    #[inline]
     pub fn get_integrations_action_draft_schema(&self, action_id: impl ::std::convert::Into<::std::string::String>, file_name: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionDraftSchema {
         GetIntegrationsActionDraftSchema::new(self.executor.clone(), action_id.into(), file_name.into())
     }
@@ -109,6 +121,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `file_name`: Name of template file to be retrieved for this action draft."]
+    #[inline]
     pub fn get_integrations_action_draft_template(&self, action_id: impl ::std::convert::Into<::std::string::String>, file_name: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionDraftTemplate {
         GetIntegrationsActionDraftTemplate::new(self.executor.clone(), action_id.into(), file_name.into())
     }
@@ -117,6 +130,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/draft/validation` (getIntegrationsActionDraftValidation): see [`GetIntegrationsActionDraftValidation`]."]
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
+    #[inline]
     pub fn get_integrations_action_draft_validation(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionDraftValidation {
         GetIntegrationsActionDraftValidation::new(self.executor.clone(), action_id.into())
     }
@@ -125,6 +139,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/actions/{actionId}/function` (getIntegrationsActionFunction): see [`GetIntegrationsActionFunction`]."]
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
+    #[inline]
     pub fn get_integrations_action_function(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionFunction {
         GetIntegrationsActionFunction::new(self.executor.clone(), action_id.into())
     }
@@ -134,6 +149,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `file_name`: Name of schema file to be retrieved for this action."]
+    #[inline]
     pub fn get_integrations_action_schema(&self, action_id: impl ::std::convert::Into<::std::string::String>, file_name: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionSchema {
         GetIntegrationsActionSchema::new(self.executor.clone(), action_id.into(), file_name.into())
     }
@@ -143,42 +159,49 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `file_name`: Name of template file to be retrieved for this action."]
+    #[inline]
     pub fn get_integrations_action_template(&self, action_id: impl ::std::convert::Into<::std::string::String>, file_name: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsActionTemplate {
         GetIntegrationsActionTemplate::new(self.executor.clone(), action_id.into(), file_name.into())
     }
     #[doc = " Retrieves all actions associated with filters passed in via query param."]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions` (getIntegrationsActions): see [`GetIntegrationsActions`]."]
+    #[inline]
     pub fn get_integrations_actions(&self) -> GetIntegrationsActions {
         GetIntegrationsActions::new(self.executor.clone())
     }
     #[doc = " Retrieves all categories of available Actions"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/categories` (getIntegrationsActionsCategories): see [`GetIntegrationsActionsCategories`]."]
+    #[inline]
     pub fn get_integrations_actions_categories(&self) -> GetIntegrationsActionsCategories {
         GetIntegrationsActionsCategories::new(self.executor.clone())
     }
     #[doc = " Retrieves the available mTLS client certificates in use. This endpoint will return inconsistent results while a certificate rotation is in progress."]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/certificates` (getIntegrationsActionsCertificates): see [`GetIntegrationsActionsCertificates`]."]
+    #[inline]
     pub fn get_integrations_actions_certificates(&self) -> GetIntegrationsActionsCertificates {
         GetIntegrationsActionsCertificates::new(self.executor.clone())
     }
     #[doc = " Retrieves basic info about trusted root CA certificates"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/certificates/truststore` (getIntegrationsActionsCertificatesTruststore): see [`GetIntegrationsActionsCertificatesTruststore`]."]
+    #[inline]
     pub fn get_integrations_actions_certificates_truststore(&self) -> GetIntegrationsActionsCertificatesTruststore {
         GetIntegrationsActionsCertificatesTruststore::new(self.executor.clone())
     }
     #[doc = " Retrieves all action drafts associated with the filters passed in via query param."]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/drafts` (getIntegrationsActionsDrafts): see [`GetIntegrationsActionsDrafts`]."]
+    #[inline]
     pub fn get_integrations_actions_drafts(&self) -> GetIntegrationsActionsDrafts {
         GetIntegrationsActionsDrafts::new(self.executor.clone())
     }
     #[doc = " Get action function settings for Action"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/actions/functions/runtimes` (getIntegrationsActionsFunctionsRuntimes): see [`GetIntegrationsActionsFunctionsRuntimes`]."]
+    #[inline]
     pub fn get_integrations_actions_functions_runtimes(&self) -> GetIntegrationsActionsFunctionsRuntimes {
         GetIntegrationsActionsFunctionsRuntimes::new(self.executor.clone())
     }
@@ -188,6 +211,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `integration_id`: The integration ID for this group of bots"]
     #[doc = " - `bot_id`: The bot ID for this bot"]
+    #[inline]
     pub fn get_integrations_botconnector_bot(&self, integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorBot {
         GetIntegrationsBotconnectorBot::new(self.executor.clone(), integration_id.into(), bot_id.into())
     }
@@ -196,6 +220,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots` (getIntegrationsBotconnectorBots): see [`GetIntegrationsBotconnectorBots`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: The integration ID for this group of bots."]
+    #[inline]
     pub fn get_integrations_botconnector_bots(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorBots {
         GetIntegrationsBotconnectorBots::new(self.executor.clone(), integration_id.into())
     }
@@ -204,6 +229,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/botconnectors/{integrationId}/bots/summaries` (getIntegrationsBotconnectorBotsSummaries): see [`GetIntegrationsBotconnectorBotsSummaries`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: The integration ID for this group of bots."]
+    #[inline]
     pub fn get_integrations_botconnector_bots_summaries(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorBotsSummaries {
         GetIntegrationsBotconnectorBotsSummaries::new(self.executor.clone(), integration_id.into())
     }
@@ -213,6 +239,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `integration_id`: The integration ID for this group of bots"]
     #[doc = " - `bot_id`: The botID for this bot"]
+    #[inline]
     pub fn get_integrations_botconnector_integration_id_bot(&self, integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorIntegrationIdBot {
         GetIntegrationsBotconnectorIntegrationIdBot::new(self.executor.clone(), integration_id.into(), bot_id.into())
     }
@@ -222,6 +249,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `integration_id`: The integration ID for this bot group"]
     #[doc = " - `bot_id`: The botID for this bot"]
+    #[inline]
     pub fn get_integrations_botconnector_integration_id_bot_versions(&self, integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorIntegrationIdBotVersions {
         GetIntegrationsBotconnectorIntegrationIdBotVersions::new(self.executor.clone(), integration_id.into(), bot_id.into())
     }
@@ -230,6 +258,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots` (getIntegrationsBotconnectorIntegrationIdBots): see [`GetIntegrationsBotconnectorIntegrationIdBots`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: The integration ID for this group of bots"]
+    #[inline]
     pub fn get_integrations_botconnector_integration_id_bots(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorIntegrationIdBots {
         GetIntegrationsBotconnectorIntegrationIdBots::new(self.executor.clone(), integration_id.into())
     }
@@ -238,12 +267,14 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/botconnector/{integrationId}/bots/summaries` (getIntegrationsBotconnectorIntegrationIdBotsSummaries): see [`GetIntegrationsBotconnectorIntegrationIdBotsSummaries`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: The integration ID for this group of bots"]
+    #[inline]
     pub fn get_integrations_botconnector_integration_id_bots_summaries(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
         GetIntegrationsBotconnectorIntegrationIdBotsSummaries::new(self.executor.clone(), integration_id.into())
     }
     #[doc = " List permitted client app integrations for the logged in user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/clientapps` (getIntegrationsClientapps): see [`GetIntegrationsClientapps`]."]
+    #[inline]
     pub fn get_integrations_clientapps(&self) -> GetIntegrationsClientapps {
         GetIntegrationsClientapps::new(self.executor.clone())
     }
@@ -252,6 +283,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/credentials/{credentialId}` (getIntegrationsCredential): see [`GetIntegrationsCredential`]."]
     #[doc = ""]
     #[doc = " - `credential_id`: Credential ID"]
+    #[inline]
     pub fn get_integrations_credential(&self, credential_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsCredential {
         GetIntegrationsCredential::new(self.executor.clone(), credential_id.into())
     }
@@ -259,24 +291,28 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/credentials` (getIntegrationsCredentials): see [`GetIntegrationsCredentials`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_integrations_credentials(&self) -> GetIntegrationsCredentials {
         GetIntegrationsCredentials::new(self.executor.clone())
     }
     #[doc = " List multiple sets of credentials using cursor-based paging"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/credentials/listing` (getIntegrationsCredentialsListing): see [`GetIntegrationsCredentialsListing`]."]
+    #[inline]
     pub fn get_integrations_credentials_listing(&self) -> GetIntegrationsCredentialsListing {
         GetIntegrationsCredentialsListing::new(self.executor.clone())
     }
     #[doc = " List all credential types"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/credentials/types` (getIntegrationsCredentialsTypes): see [`GetIntegrationsCredentialsTypes`]."]
+    #[inline]
     pub fn get_integrations_credentials_types(&self) -> GetIntegrationsCredentialsTypes {
         GetIntegrationsCredentialsTypes::new(self.executor.clone())
     }
     #[doc = " Get a list of Audio Connector integrations"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/audioconnector` (getIntegrationsSpeechAudioconnector): see [`GetIntegrationsSpeechAudioconnector`]."]
+    #[inline]
     pub fn get_integrations_speech_audioconnector(&self) -> GetIntegrationsSpeechAudioconnector {
         GetIntegrationsSpeechAudioconnector::new(self.executor.clone())
     }
@@ -285,6 +321,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/audioconnector/{integrationId}` (getIntegrationsSpeechAudioconnectorIntegrationId): see [`GetIntegrationsSpeechAudioconnectorIntegrationId`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: The integration ID"]
+    #[inline]
     pub fn get_integrations_speech_audioconnector_integration_id(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechAudioconnectorIntegrationId {
         GetIntegrationsSpeechAudioconnectorIntegrationId::new(self.executor.clone(), integration_id.into())
     }
@@ -293,12 +330,14 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/dialogflow/agents/{agentId}` (getIntegrationsSpeechDialogflowAgent): see [`GetIntegrationsSpeechDialogflowAgent`]."]
     #[doc = ""]
     #[doc = " - `agent_id`: The agent ID"]
+    #[inline]
     pub fn get_integrations_speech_dialogflow_agent(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechDialogflowAgent {
         GetIntegrationsSpeechDialogflowAgent::new(self.executor.clone(), agent_id.into())
     }
     #[doc = " Get a list of Dialogflow agents in the customers' Google accounts"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/dialogflow/agents` (getIntegrationsSpeechDialogflowAgents): see [`GetIntegrationsSpeechDialogflowAgents`]."]
+    #[inline]
     pub fn get_integrations_speech_dialogflow_agents(&self) -> GetIntegrationsSpeechDialogflowAgents {
         GetIntegrationsSpeechDialogflowAgents::new(self.executor.clone())
     }
@@ -307,12 +346,14 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/dialogflowcx/agents/{agentId}` (getIntegrationsSpeechDialogflowcxAgent): see [`GetIntegrationsSpeechDialogflowcxAgent`]."]
     #[doc = ""]
     #[doc = " - `agent_id`: The agent ID"]
+    #[inline]
     pub fn get_integrations_speech_dialogflowcx_agent(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechDialogflowcxAgent {
         GetIntegrationsSpeechDialogflowcxAgent::new(self.executor.clone(), agent_id.into())
     }
     #[doc = " Get a list of Dialogflow CX agents in the customers' Google accounts"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/dialogflowcx/agents` (getIntegrationsSpeechDialogflowcxAgents): see [`GetIntegrationsSpeechDialogflowcxAgents`]."]
+    #[inline]
     pub fn get_integrations_speech_dialogflowcx_agents(&self) -> GetIntegrationsSpeechDialogflowcxAgents {
         GetIntegrationsSpeechDialogflowcxAgents::new(self.executor.clone())
     }
@@ -321,6 +362,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/lex/bot/alias/{aliasId}` (getIntegrationsSpeechLexBotAlias): see [`GetIntegrationsSpeechLexBotAlias`]."]
     #[doc = ""]
     #[doc = " - `alias_id`: The alias ID"]
+    #[inline]
     pub fn get_integrations_speech_lex_bot_alias(&self, alias_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechLexBotAlias {
         GetIntegrationsSpeechLexBotAlias::new(self.executor.clone(), alias_id.into())
     }
@@ -329,12 +371,14 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/lex/bot/{botId}/aliases` (getIntegrationsSpeechLexBotBotIdAliases): see [`GetIntegrationsSpeechLexBotBotIdAliases`]."]
     #[doc = ""]
     #[doc = " - `bot_id`: The bot ID"]
+    #[inline]
     pub fn get_integrations_speech_lex_bot_bot_id_aliases(&self, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechLexBotBotIdAliases {
         GetIntegrationsSpeechLexBotBotIdAliases::new(self.executor.clone(), bot_id.into())
     }
     #[doc = " Get a list of Lex bots in the customers' AWS accounts"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/lex/bots` (getIntegrationsSpeechLexBots): see [`GetIntegrationsSpeechLexBots`]."]
+    #[inline]
     pub fn get_integrations_speech_lex_bots(&self) -> GetIntegrationsSpeechLexBots {
         GetIntegrationsSpeechLexBots::new(self.executor.clone())
     }
@@ -343,6 +387,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/lexv2/bot/alias/{aliasId}` (getIntegrationsSpeechLexv2BotAlias): see [`GetIntegrationsSpeechLexv2BotAlias`]."]
     #[doc = ""]
     #[doc = " - `alias_id`: The Alias ID"]
+    #[inline]
     pub fn get_integrations_speech_lexv2_bot_alias(&self, alias_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechLexv2BotAlias {
         GetIntegrationsSpeechLexv2BotAlias::new(self.executor.clone(), alias_id.into())
     }
@@ -351,12 +396,14 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/lexv2/bot/{botId}/aliases` (getIntegrationsSpeechLexv2BotBotIdAliases): see [`GetIntegrationsSpeechLexv2BotBotIdAliases`]."]
     #[doc = ""]
     #[doc = " - `bot_id`: The Bot ID"]
+    #[inline]
     pub fn get_integrations_speech_lexv2_bot_bot_id_aliases(&self, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechLexv2BotBotIdAliases {
         GetIntegrationsSpeechLexv2BotBotIdAliases::new(self.executor.clone(), bot_id.into())
     }
     #[doc = " Get a list of Lex V2 bots"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/lexv2/bots` (getIntegrationsSpeechLexv2Bots): see [`GetIntegrationsSpeechLexv2Bots`]."]
+    #[inline]
     pub fn get_integrations_speech_lexv2_bots(&self) -> GetIntegrationsSpeechLexv2Bots {
         GetIntegrationsSpeechLexv2Bots::new(self.executor.clone())
     }
@@ -366,6 +413,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
     #[doc = " - `bot_id`: The Nuance bot ID to get"]
+    #[inline]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bot(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBot::new(self.executor.clone(), nuance_integration_id.into(), bot_id.into())
     }
@@ -376,6 +424,7 @@ impl IntegrationsApi {
     #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
     #[doc = " - `bot_id`: The Nuance bot ID"]
     #[doc = " - `job_id`: The asynchronous job ID"]
+    #[inline]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bot_job(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob::new(self.executor.clone(), nuance_integration_id.into(), bot_id.into(), job_id.into())
     }
@@ -386,6 +435,7 @@ impl IntegrationsApi {
     #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
     #[doc = " - `bot_id`: The Nuance bot ID"]
     #[doc = " - `job_id`: The asynchronous job ID"]
+    #[inline]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bot_job_results(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults::new(self.executor.clone(), nuance_integration_id.into(), bot_id.into(), job_id.into())
     }
@@ -394,6 +444,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots` (getIntegrationsSpeechNuanceNuanceIntegrationIdBots): see [`GetIntegrationsSpeechNuanceNuanceIntegrationIdBots`]."]
     #[doc = ""]
     #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
+    #[inline]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bots(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBots::new(self.executor.clone(), nuance_integration_id.into())
     }
@@ -403,6 +454,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
     #[doc = " - `job_id`: The asynchronous job ID"]
+    #[inline]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bots_job(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob::new(self.executor.clone(), nuance_integration_id.into(), job_id.into())
     }
@@ -412,6 +464,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
     #[doc = " - `job_id`: The asynchronous job ID"]
+    #[inline]
     pub fn get_integrations_speech_nuance_nuance_integration_id_bots_job_results(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
         GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults::new(self.executor.clone(), nuance_integration_id.into(), job_id.into())
     }
@@ -420,12 +473,14 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/stt/engines/{engineId}` (getIntegrationsSpeechSttEngine): see [`GetIntegrationsSpeechSttEngine`]."]
     #[doc = ""]
     #[doc = " - `engine_id`: The engine ID"]
+    #[inline]
     pub fn get_integrations_speech_stt_engine(&self, engine_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechSttEngine {
         GetIntegrationsSpeechSttEngine::new(self.executor.clone(), engine_id.into())
     }
     #[doc = " Get a list of STT engines enabled for org"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/stt/engines` (getIntegrationsSpeechSttEngines): see [`GetIntegrationsSpeechSttEngines`]."]
+    #[inline]
     pub fn get_integrations_speech_stt_engines(&self) -> GetIntegrationsSpeechSttEngines {
         GetIntegrationsSpeechSttEngines::new(self.executor.clone())
     }
@@ -434,6 +489,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}` (getIntegrationsSpeechTtsEngine): see [`GetIntegrationsSpeechTtsEngine`]."]
     #[doc = ""]
     #[doc = " - `engine_id`: The engine ID"]
+    #[inline]
     pub fn get_integrations_speech_tts_engine(&self, engine_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechTtsEngine {
         GetIntegrationsSpeechTtsEngine::new(self.executor.clone(), engine_id.into())
     }
@@ -443,6 +499,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `engine_id`: The engine ID"]
     #[doc = " - `voice_id`: The voice ID"]
+    #[inline]
     pub fn get_integrations_speech_tts_engine_voice(&self, engine_id: impl ::std::convert::Into<::std::string::String>, voice_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechTtsEngineVoice {
         GetIntegrationsSpeechTtsEngineVoice::new(self.executor.clone(), engine_id.into(), voice_id.into())
     }
@@ -451,18 +508,21 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/speech/tts/engines/{engineId}/voices` (getIntegrationsSpeechTtsEngineVoices): see [`GetIntegrationsSpeechTtsEngineVoices`]."]
     #[doc = ""]
     #[doc = " - `engine_id`: The engine ID"]
+    #[inline]
     pub fn get_integrations_speech_tts_engine_voices(&self, engine_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsSpeechTtsEngineVoices {
         GetIntegrationsSpeechTtsEngineVoices::new(self.executor.clone(), engine_id.into())
     }
     #[doc = " Get a list of TTS engines enabled for org"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/tts/engines` (getIntegrationsSpeechTtsEngines): see [`GetIntegrationsSpeechTtsEngines`]."]
+    #[inline]
     pub fn get_integrations_speech_tts_engines(&self) -> GetIntegrationsSpeechTtsEngines {
         GetIntegrationsSpeechTtsEngines::new(self.executor.clone())
     }
     #[doc = " Get TTS settings for an org"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/speech/tts/settings` (getIntegrationsSpeechTtsSettings): see [`GetIntegrationsSpeechTtsSettings`]."]
+    #[inline]
     pub fn get_integrations_speech_tts_settings(&self) -> GetIntegrationsSpeechTtsSettings {
         GetIntegrationsSpeechTtsSettings::new(self.executor.clone())
     }
@@ -471,6 +531,7 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/types/{typeId}` (getIntegrationsType): see [`GetIntegrationsType`]."]
     #[doc = ""]
     #[doc = " - `type_id`: Integration Type Id"]
+    #[inline]
     pub fn get_integrations_type(&self, type_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsType {
         GetIntegrationsType::new(self.executor.clone(), type_id.into())
     }
@@ -480,12 +541,14 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `type_id`: Integration Type Id"]
     #[doc = " - `config_type`: Config schema type"]
+    #[inline]
     pub fn get_integrations_type_configschema(&self, type_id: impl ::std::convert::Into<::std::string::String>, config_type: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsTypeConfigschema {
         GetIntegrationsTypeConfigschema::new(self.executor.clone(), type_id.into(), config_type.into())
     }
     #[doc = " List integration types"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/types` (getIntegrationsTypes): see [`GetIntegrationsTypes`]."]
+    #[inline]
     pub fn get_integrations_types(&self) -> GetIntegrationsTypes {
         GetIntegrationsTypes::new(self.executor.clone())
     }
@@ -494,18 +557,21 @@ impl IntegrationsApi {
     #[doc = " `GET /api/v2/integrations/unifiedcommunications/clientapps/{ucIntegrationId}` (getIntegrationsUnifiedcommunicationsClientapp): see [`GetIntegrationsUnifiedcommunicationsClientapp`]."]
     #[doc = ""]
     #[doc = " - `uc_integration_id`: 3rd Party Service Type"]
+    #[inline]
     pub fn get_integrations_unifiedcommunications_clientapp(&self, uc_integration_id: impl ::std::convert::Into<::std::string::String>) -> GetIntegrationsUnifiedcommunicationsClientapp {
         GetIntegrationsUnifiedcommunicationsClientapp::new(self.executor.clone(), uc_integration_id.into())
     }
     #[doc = " List UC integration client application configurations."]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/unifiedcommunications/clientapps` (getIntegrationsUnifiedcommunicationsClientapps): see [`GetIntegrationsUnifiedcommunicationsClientapps`]."]
+    #[inline]
     pub fn get_integrations_unifiedcommunications_clientapps(&self) -> GetIntegrationsUnifiedcommunicationsClientapps {
         GetIntegrationsUnifiedcommunicationsClientapps::new(self.executor.clone())
     }
     #[doc = " List permitted user app integrations for the logged in user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/integrations/userapps` (getIntegrationsUserapps): see [`GetIntegrationsUserapps`]."]
+    #[inline]
     pub fn get_integrations_userapps(&self) -> GetIntegrationsUserapps {
         GetIntegrationsUserapps::new(self.executor.clone())
     }
@@ -514,6 +580,7 @@ impl IntegrationsApi {
     #[doc = " `PATCH /api/v2/integrations/{integrationId}` (patchIntegration): see [`PatchIntegration`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: Integration Id"]
+    #[inline]
     pub fn patch_integration(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> PatchIntegration {
         PatchIntegration::new(self.executor.clone(), integration_id.into())
     }
@@ -523,6 +590,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `body`: Input used to patch the Action."]
+    #[inline]
     pub fn patch_integrations_action(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateActionInput) -> PatchIntegrationsAction {
         PatchIntegrationsAction::new(self.executor.clone(), action_id.into(), body)
     }
@@ -532,12 +600,14 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `body`: Input used to patch the Action Draft."]
+    #[inline]
     pub fn patch_integrations_action_draft(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateDraftInput) -> PatchIntegrationsActionDraft {
         PatchIntegrationsActionDraft::new(self.executor.clone(), action_id.into(), body)
     }
     #[doc = " Create an integration."]
     #[doc = ""]
     #[doc = " `POST /api/v2/integrations` (postIntegrations): see [`PostIntegrations`]."]
+    #[inline]
     pub fn post_integrations(&self) -> PostIntegrations {
         PostIntegrations::new(self.executor.clone())
     }
@@ -546,6 +616,7 @@ impl IntegrationsApi {
     #[doc = " `POST /api/v2/integrations/actions/{actionId}/draft` (postIntegrationsActionDraft): see [`PostIntegrationsActionDraft`]."]
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
+    #[inline]
     pub fn post_integrations_action_draft(&self, action_id: impl ::std::convert::Into<::std::string::String>) -> PostIntegrationsActionDraft {
         PostIntegrationsActionDraft::new(self.executor.clone(), action_id.into())
     }
@@ -555,6 +626,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `body`: Input used to request URL upload."]
+    #[inline]
     pub fn post_integrations_action_draft_function_upload(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FunctionUploadRequest) -> PostIntegrationsActionDraftFunctionUpload {
         PostIntegrationsActionDraftFunctionUpload::new(self.executor.clone(), action_id.into(), body)
     }
@@ -564,6 +636,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `body`: Input used to patch the Action."]
+    #[inline]
     pub fn post_integrations_action_draft_publish(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PublishDraftInput) -> PostIntegrationsActionDraftPublish {
         PostIntegrationsActionDraftPublish::new(self.executor.clone(), action_id.into(), body)
     }
@@ -573,6 +646,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `body`: Map of parameters used for variable substitution."]
+    #[inline]
     pub fn post_integrations_action_draft_test(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostIntegrationsActionDraftTest {
         PostIntegrationsActionDraftTest::new(self.executor.clone(), action_id.into(), body)
     }
@@ -582,6 +656,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `body`: Map of parameters used for variable substitution."]
+    #[inline]
     pub fn post_integrations_action_execute(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostIntegrationsActionExecute {
         PostIntegrationsActionExecute::new(self.executor.clone(), action_id.into(), body)
     }
@@ -591,6 +666,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `body`: Map of parameters used for variable substitution."]
+    #[inline]
     pub fn post_integrations_action_test(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostIntegrationsActionTest {
         PostIntegrationsActionTest::new(self.executor.clone(), action_id.into(), body)
     }
@@ -599,6 +675,7 @@ impl IntegrationsApi {
     #[doc = " `POST /api/v2/integrations/actions` (postIntegrationsActions): see [`PostIntegrationsActions`]."]
     #[doc = ""]
     #[doc = " - `body`: Input used to create Action."]
+    #[inline]
     pub fn post_integrations_actions(&self, body: ::models::PostActionInput) -> PostIntegrationsActions {
         PostIntegrationsActions::new(self.executor.clone(), body)
     }
@@ -607,6 +684,7 @@ impl IntegrationsApi {
     #[doc = " `POST /api/v2/integrations/actions/drafts` (postIntegrationsActionsDrafts): see [`PostIntegrationsActionsDrafts`]."]
     #[doc = ""]
     #[doc = " - `body`: Input used to create Action Draft."]
+    #[inline]
     pub fn post_integrations_actions_drafts(&self, body: ::models::PostActionInput) -> PostIntegrationsActionsDrafts {
         PostIntegrationsActionsDrafts::new(self.executor.clone(), body)
     }
@@ -615,6 +693,7 @@ impl IntegrationsApi {
     #[doc = " `POST /api/v2/integrations/botconnectors/incoming/messages` (postIntegrationsBotconnectorsIncomingMessages): see [`PostIntegrationsBotconnectorsIncomingMessages`]."]
     #[doc = ""]
     #[doc = " - `body`: Incoming Message Request"]
+    #[inline]
     pub fn post_integrations_botconnectors_incoming_messages(&self, body: ::models::IncomingMessageRequest) -> PostIntegrationsBotconnectorsIncomingMessages {
         PostIntegrationsBotconnectorsIncomingMessages::new(self.executor.clone(), body)
     }
@@ -623,12 +702,14 @@ impl IntegrationsApi {
     #[doc = " `POST /api/v2/integrations/botconnectors/outgoing/messages` (postIntegrationsBotconnectorsOutgoingMessages): see [`PostIntegrationsBotconnectorsOutgoingMessages`]."]
     #[doc = ""]
     #[doc = " - `body`: Outgoing Message Request"]
+    #[inline]
     pub fn post_integrations_botconnectors_outgoing_messages(&self, body: ::models::OutgoingMessageRequest) -> PostIntegrationsBotconnectorsOutgoingMessages {
         PostIntegrationsBotconnectorsOutgoingMessages::new(self.executor.clone(), body)
     }
     #[doc = " Create a set of credentials"]
     #[doc = ""]
     #[doc = " `POST /api/v2/integrations/credentials` (postIntegrationsCredentials): see [`PostIntegrationsCredentials`]."]
+    #[inline]
     pub fn post_integrations_credentials(&self) -> PostIntegrationsCredentials {
         PostIntegrationsCredentials::new(self.executor.clone())
     }
@@ -638,6 +719,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
     #[doc = " - `bot_id`: The Nuance bot ID"]
+    #[inline]
     pub fn post_integrations_speech_nuance_nuance_integration_id_bot_jobs(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, bot_id: impl ::std::convert::Into<::std::string::String>) -> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
         PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs::new(self.executor.clone(), nuance_integration_id.into(), bot_id.into())
     }
@@ -646,6 +728,7 @@ impl IntegrationsApi {
     #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs` (postIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs): see [`PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs`]."]
     #[doc = ""]
     #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
+    #[inline]
     pub fn post_integrations_speech_nuance_nuance_integration_id_bots_jobs(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>) -> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
         PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs::new(self.executor.clone(), nuance_integration_id.into())
     }
@@ -654,6 +737,7 @@ impl IntegrationsApi {
     #[doc = " `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/validate` (postIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate): see [`PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate`]."]
     #[doc = ""]
     #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
+    #[inline]
     pub fn post_integrations_speech_nuance_nuance_integration_id_bots_launch_validate(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BotExecutionConfiguration) -> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
         PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate::new(self.executor.clone(), nuance_integration_id.into(), body)
     }
@@ -663,6 +747,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `token_id`: The token of the webhook to be invoked"]
     #[doc = " - `body`: Webhook Invocation Payload"]
+    #[inline]
     pub fn post_integrations_webhook_events(&self, token_id: impl ::std::convert::Into<::std::string::String>, body: ::serde_json::Value) -> PostIntegrationsWebhookEvents {
         PostIntegrationsWebhookEvents::new(self.executor.clone(), token_id.into(), body)
     }
@@ -671,6 +756,7 @@ impl IntegrationsApi {
     #[doc = " `PUT /api/v2/integrations/{integrationId}/config/current` (putIntegrationConfigCurrent): see [`PutIntegrationConfigCurrent`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: Integration Id"]
+    #[inline]
     pub fn put_integration_config_current(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> PutIntegrationConfigCurrent {
         PutIntegrationConfigCurrent::new(self.executor.clone(), integration_id.into())
     }
@@ -680,6 +766,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `body`: Input used to update function settings."]
+    #[inline]
     pub fn put_integrations_action_draft_function(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Function) -> PutIntegrationsActionDraftFunction {
         PutIntegrationsActionDraftFunction::new(self.executor.clone(), action_id.into(), body)
     }
@@ -688,6 +775,7 @@ impl IntegrationsApi {
     #[doc = " `PUT /api/v2/integrations/botconnector/{integrationId}/bots` (putIntegrationsBotconnectorIntegrationIdBots): see [`PutIntegrationsBotconnectorIntegrationIdBots`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: The integration ID for this group of bots"]
+    #[inline]
     pub fn put_integrations_botconnector_integration_id_bots(&self, integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BotList) -> PutIntegrationsBotconnectorIntegrationIdBots {
         PutIntegrationsBotconnectorIntegrationIdBots::new(self.executor.clone(), integration_id.into(), body)
     }
@@ -696,6 +784,7 @@ impl IntegrationsApi {
     #[doc = " `PUT /api/v2/integrations/credentials/{credentialId}` (putIntegrationsCredential): see [`PutIntegrationsCredential`]."]
     #[doc = ""]
     #[doc = " - `credential_id`: Credential ID"]
+    #[inline]
     pub fn put_integrations_credential(&self, credential_id: impl ::std::convert::Into<::std::string::String>) -> PutIntegrationsCredential {
         PutIntegrationsCredential::new(self.executor.clone(), credential_id.into())
     }
@@ -704,6 +793,7 @@ impl IntegrationsApi {
     #[doc = " `PUT /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/launch/settings` (putIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings): see [`PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings`]."]
     #[doc = ""]
     #[doc = " - `nuance_integration_id`: The integration ID for this group of bots"]
+    #[inline]
     pub fn put_integrations_speech_nuance_nuance_integration_id_bots_launch_settings(&self, nuance_integration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NuanceBotLaunchSettings) -> PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
         PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings::new(self.executor.clone(), nuance_integration_id.into(), body)
     }
@@ -712,6 +802,7 @@ impl IntegrationsApi {
     #[doc = " `PUT /api/v2/integrations/speech/tts/settings` (putIntegrationsSpeechTtsSettings): see [`PutIntegrationsSpeechTtsSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Updated TtsSettings"]
+    #[inline]
     pub fn put_integrations_speech_tts_settings(&self, body: ::models::TtsSettings) -> PutIntegrationsSpeechTtsSettings {
         PutIntegrationsSpeechTtsSettings::new(self.executor.clone(), body)
     }
@@ -721,6 +812,7 @@ impl IntegrationsApi {
     #[doc = ""]
     #[doc = " - `uc_integration_id`: UC Integration ID"]
     #[doc = " - `body`: List of User presences"]
+    #[inline]
     pub fn put_integrations_unifiedcommunication_thirdpartypresences(&self, uc_integration_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UCThirdPartyPresence>) -> PutIntegrationsUnifiedcommunicationThirdpartypresences {
         PutIntegrationsUnifiedcommunicationThirdpartypresences::new(self.executor.clone(), uc_integration_id.into(), body)
     }
@@ -743,41 +835,49 @@ pub struct DeleteIntegration {
     integration_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIntegration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIntegration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIntegration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIntegration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteIntegration", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTEGRATION, ::std::format!("/api/v2/integrations/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -785,11 +885,13 @@ impl DeleteIntegration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Integration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Integration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -812,41 +914,49 @@ pub struct DeleteIntegrationsAction {
     action_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteIntegrationsAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIntegrationsAction").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIntegrationsAction {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIntegrationsAction {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIntegrationsAction {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteIntegrationsAction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTEGRATIONS_ACTION, ::std::format!("/api/v2/integrations/actions/{}", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -854,11 +964,13 @@ impl DeleteIntegrationsAction {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -881,41 +993,49 @@ pub struct DeleteIntegrationsActionDraft {
     action_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteIntegrationsActionDraft {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIntegrationsActionDraft").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIntegrationsActionDraft {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIntegrationsActionDraft {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIntegrationsActionDraft {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteIntegrationsActionDraft", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTEGRATIONS_ACTION_DRAFT, ::std::format!("/api/v2/integrations/actions/{}/draft", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -923,11 +1043,13 @@ impl DeleteIntegrationsActionDraft {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -950,41 +1072,49 @@ pub struct DeleteIntegrationsCredential {
     credential_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteIntegrationsCredential {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIntegrationsCredential").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIntegrationsCredential {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIntegrationsCredential {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIntegrationsCredential {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, credential_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), credential_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteIntegrationsCredential", "credentialId", &self.credential_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTEGRATIONS_CREDENTIAL, ::std::format!("/api/v2/integrations/credentials/{}", ::genesys_cloud_core::encode_path_segment(&self.credential_id)));
@@ -992,11 +1122,13 @@ impl DeleteIntegrationsCredential {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1025,43 +1157,51 @@ pub struct GetIntegration {
     previous_page: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1069,6 +1209,7 @@ impl GetIntegration {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1076,6 +1217,7 @@ impl GetIntegration {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1083,6 +1225,7 @@ impl GetIntegration {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1090,6 +1233,7 @@ impl GetIntegration {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -1097,11 +1241,13 @@ impl GetIntegration {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegration", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATION, ::std::format!("/api/v2/integrations/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -1127,11 +1273,13 @@ impl GetIntegration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Integration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Integration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1154,41 +1302,49 @@ pub struct GetIntegrationConfigCurrent {
     integration_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationConfigCurrent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationConfigCurrent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationConfigCurrent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationConfigCurrent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationConfigCurrent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationConfigCurrent", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATION_CONFIG_CURRENT, ::std::format!("/api/v2/integrations/{}/config/current", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -1196,11 +1352,13 @@ impl GetIntegrationConfigCurrent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntegrationConfiguration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntegrationConfiguration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1234,43 +1392,51 @@ pub struct GetIntegrations {
     credential_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, ids: ::std::option::Option::None, integration_type: ::std::option::Option::None, reported_state: ::std::option::Option::None, credential_id: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1278,6 +1444,7 @@ impl GetIntegrations {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1285,6 +1452,7 @@ impl GetIntegrations {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1292,6 +1460,7 @@ impl GetIntegrations {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1299,6 +1468,7 @@ impl GetIntegrations {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -1306,6 +1476,7 @@ impl GetIntegrations {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -1313,6 +1484,7 @@ impl GetIntegrations {
     #[doc = " Comma-separated list of integration IDs to filter by (max 100)"]
     #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1320,6 +1492,7 @@ impl GetIntegrations {
     #[doc = " Filter integrations by integration type ID"]
     #[doc = ""]
     #[doc = " Query parameter `integrationType`: string."]
+    #[inline]
     pub fn integration_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_type = ::std::option::Option::Some(value.into());
         self
@@ -1327,6 +1500,7 @@ impl GetIntegrations {
     #[doc = " Filter integrations by reported state (case-insensitive)"]
     #[doc = ""]
     #[doc = " Query parameter `reportedState`: string."]
+    #[inline]
     pub fn reported_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.reported_state = ::std::option::Option::Some(value.into());
         self
@@ -1334,11 +1508,13 @@ impl GetIntegrations {
     #[doc = " Filter integrations by credential ID"]
     #[doc = ""]
     #[doc = " Query parameter `credentialId`: string."]
+    #[inline]
     pub fn credential_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.credential_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS, ::std::string::String::from("/api/v2/integrations"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -1375,15 +1551,18 @@ impl GetIntegrations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntegrationEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntegrationEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::IntegrationEntityListing, ::models::Integration> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1417,43 +1596,51 @@ pub struct GetIntegrationsAction {
     include_config: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetIntegrationsAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsAction").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsAction {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsAction {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsAction {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, expand: ::std::option::Option::None, flatten: ::std::option::Option::None, include_config: ::std::option::Option::None }
     }
     #[doc = " Indicates a field in the response which should be expanded."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -1461,6 +1648,7 @@ impl GetIntegrationsAction {
     #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
     #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
+    #[inline]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
         self
@@ -1468,11 +1656,13 @@ impl GetIntegrationsAction {
     #[doc = " Return config in response."]
     #[doc = ""]
     #[doc = " Query parameter `includeConfig`: boolean."]
+    #[inline]
     pub fn include_config(mut self, value: bool) -> Self {
         self.include_config = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsAction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION, ::std::format!("/api/v2/integrations/actions/{}", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -1489,11 +1679,13 @@ impl GetIntegrationsAction {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Action, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Action, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1519,43 +1711,51 @@ pub struct GetIntegrationsActionDraft {
     include_config: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionDraft {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionDraft").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraft {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionDraft {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionDraft {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, expand: ::std::option::Option::None, flatten: ::std::option::Option::None, include_config: ::std::option::Option::None }
     }
     #[doc = " Indicates a field in the response which should be expanded."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -1563,6 +1763,7 @@ impl GetIntegrationsActionDraft {
     #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
     #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
+    #[inline]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
         self
@@ -1570,11 +1771,13 @@ impl GetIntegrationsActionDraft {
     #[doc = " Return config in response."]
     #[doc = ""]
     #[doc = " Query parameter `includeConfig`: boolean."]
+    #[inline]
     pub fn include_config(mut self, value: bool) -> Self {
         self.include_config = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraft", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_DRAFT, ::std::format!("/api/v2/integrations/actions/{}/draft", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -1591,11 +1794,13 @@ impl GetIntegrationsActionDraft {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Action, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Action, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1618,41 +1823,49 @@ pub struct GetIntegrationsActionDraftFunction {
     action_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionDraftFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionDraftFunction").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftFunction {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionDraftFunction {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionDraftFunction {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftFunction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_DRAFT_FUNCTION, ::std::format!("/api/v2/integrations/actions/{}/draft/function", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -1660,11 +1873,13 @@ impl GetIntegrationsActionDraftFunction {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FunctionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FunctionConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1689,48 +1904,57 @@ pub struct GetIntegrationsActionDraftSchema {
     flatten: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionDraftSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionDraftSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionDraftSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionDraftSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name, flatten: ::std::option::Option::None }
     }
     #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
     #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
+    #[inline]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftSchema", "actionId", &self.action_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftSchema", "fileName", &self.file_name)?;
@@ -1742,11 +1966,13 @@ impl GetIntegrationsActionDraftSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonSchemaDocument, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonSchemaDocument, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1770,41 +1996,49 @@ pub struct GetIntegrationsActionDraftTemplate {
     file_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionDraftTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionDraftTemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftTemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionDraftTemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionDraftTemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftTemplate", "actionId", &self.action_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftTemplate", "fileName", &self.file_name)?;
@@ -1813,11 +2047,13 @@ impl GetIntegrationsActionDraftTemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::string::String, ::genesys_cloud_core::executor::Text> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::string::String, ::genesys_cloud_core::executor::Text> {
         self.send().with_response()
     }
@@ -1840,41 +2076,49 @@ pub struct GetIntegrationsActionDraftValidation {
     action_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionDraftValidation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionDraftValidation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionDraftValidation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionDraftValidation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionDraftValidation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftValidation", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_DRAFT_VALIDATION, ::std::format!("/api/v2/integrations/actions/{}/draft/validation", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -1882,11 +2126,13 @@ impl GetIntegrationsActionDraftValidation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DraftValidationResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DraftValidationResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1909,41 +2155,49 @@ pub struct GetIntegrationsActionFunction {
     action_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionFunction").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionFunction {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionFunction {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionFunction {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionFunction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_FUNCTION, ::std::format!("/api/v2/integrations/actions/{}/function", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -1951,11 +2205,13 @@ impl GetIntegrationsActionFunction {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FunctionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FunctionConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1980,48 +2236,57 @@ pub struct GetIntegrationsActionSchema {
     flatten: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name, flatten: ::std::option::Option::None }
     }
     #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
     #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
+    #[inline]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionSchema", "actionId", &self.action_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionSchema", "fileName", &self.file_name)?;
@@ -2033,11 +2298,13 @@ impl GetIntegrationsActionSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonSchemaDocument, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonSchemaDocument, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2061,41 +2328,49 @@ pub struct GetIntegrationsActionTemplate {
     file_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionTemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionTemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionTemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionTemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, file_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, file_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionTemplate", "actionId", &self.action_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionTemplate", "fileName", &self.file_name)?;
@@ -2104,11 +2379,13 @@ impl GetIntegrationsActionTemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::string::String, ::genesys_cloud_core::executor::Text> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::string::String, ::genesys_cloud_core::executor::Text> {
         self.send().with_response()
     }
@@ -2144,43 +2421,51 @@ pub struct GetIntegrationsActions {
     include_config: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetIntegrationsActions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, category: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, secure: ::std::option::Option::None, include_auth_actions: ::std::option::Option::None, include_config: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2188,6 +2473,7 @@ impl GetIntegrationsActions {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2195,6 +2481,7 @@ impl GetIntegrationsActions {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -2202,6 +2489,7 @@ impl GetIntegrationsActions {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -2209,6 +2497,7 @@ impl GetIntegrationsActions {
     #[doc = " Root level field name to sort on."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2216,6 +2505,7 @@ impl GetIntegrationsActions {
     #[doc = " Direction to sort 'sortBy' field."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -2223,6 +2513,7 @@ impl GetIntegrationsActions {
     #[doc = " Filter by category name."]
     #[doc = ""]
     #[doc = " Query parameter `category`: string."]
+    #[inline]
     pub fn category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.category = ::std::option::Option::Some(value.into());
         self
@@ -2230,6 +2521,7 @@ impl GetIntegrationsActions {
     #[doc = " Filter by partial or complete action name."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -2237,6 +2529,7 @@ impl GetIntegrationsActions {
     #[doc = " Filter by action Id. Can be a comma separated list to request multiple actions. Limit of 50 Ids."]
     #[doc = ""]
     #[doc = " Query parameter `ids`: string."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ids = ::std::option::Option::Some(value.into());
         self
@@ -2244,6 +2537,7 @@ impl GetIntegrationsActions {
     #[doc = " Filter based on 'secure' configuration option. True will only return actions marked as secure. False will return only non-secure actions. Do not use filter if you want all Actions."]
     #[doc = ""]
     #[doc = " Query parameter `secure`: string."]
+    #[inline]
     pub fn secure(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.secure = ::std::option::Option::Some(value.into());
         self
@@ -2251,6 +2545,7 @@ impl GetIntegrationsActions {
     #[doc = " Whether or not to include authentication actions in the response. These actions are not directly executable. Some integrations create them and will run them as needed to refresh authentication information for other actions."]
     #[doc = ""]
     #[doc = " Query parameter `includeAuthActions`: string."]
+    #[inline]
     pub fn include_auth_actions(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.include_auth_actions = ::std::option::Option::Some(value.into());
         self
@@ -2258,11 +2553,13 @@ impl GetIntegrationsActions {
     #[doc = " Return config in response."]
     #[doc = ""]
     #[doc = " Query parameter `includeConfig`: boolean."]
+    #[inline]
     pub fn include_config(mut self, value: bool) -> Self {
         self.include_config = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTIONS, ::std::string::String::from("/api/v2/integrations/actions"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2305,15 +2602,18 @@ impl GetIntegrationsActions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ActionEntityListing, ::models::Action> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2352,43 +2652,51 @@ pub struct GetIntegrationsActionsCategories {
     secure: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionsCategories {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionsCategories").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionsCategories {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionsCategories {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionsCategories {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, secure: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2396,6 +2704,7 @@ impl GetIntegrationsActionsCategories {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2403,6 +2712,7 @@ impl GetIntegrationsActionsCategories {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -2410,6 +2720,7 @@ impl GetIntegrationsActionsCategories {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -2417,6 +2728,7 @@ impl GetIntegrationsActionsCategories {
     #[doc = " Root level field name to sort on. Only 'name' is supported on this endpoint."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2424,6 +2736,7 @@ impl GetIntegrationsActionsCategories {
     #[doc = " Direction to sort 'sortBy' field."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -2431,11 +2744,13 @@ impl GetIntegrationsActionsCategories {
     #[doc = " Filter to only include secure actions. True will only include actions marked secured. False will include only unsecure actions. Do not use filter if you want all Actions."]
     #[doc = ""]
     #[doc = " Query parameter `secure`: string."]
+    #[inline]
     pub fn secure(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.secure = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTIONS_CATEGORIES, ::std::string::String::from("/api/v2/integrations/actions/categories"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2463,15 +2778,18 @@ impl GetIntegrationsActionsCategories {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CategoryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CategoryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CategoryEntityListing, ::models::Category> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2505,43 +2823,51 @@ pub struct GetIntegrationsActionsCertificates {
     r#type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionsCertificates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionsCertificates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionsCertificates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionsCertificates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionsCertificates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), status: ::std::option::Option::None, r#type: ::std::option::Option::None }
     }
     #[doc = " Indicates the validity of the certificate in question."]
     #[doc = ""]
     #[doc = " Query parameter `status`: string."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
@@ -2549,11 +2875,13 @@ impl GetIntegrationsActionsCertificates {
     #[doc = " Indicates the type of the certificate."]
     #[doc = ""]
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTIONS_CERTIFICATES, ::std::string::String::from("/api/v2/integrations/actions/certificates"));
         if let ::std::option::Option::Some(v) = &self.status {
@@ -2566,15 +2894,18 @@ impl GetIntegrationsActionsCertificates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionCertificateListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionCertificateListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ActionCertificateListing, ::models::ActionCertificate> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2604,52 +2935,62 @@ pub struct GetIntegrationsActionsCertificatesTruststore {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionsCertificatesTruststore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionsCertificatesTruststore").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionsCertificatesTruststore {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionsCertificatesTruststore {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionsCertificatesTruststore {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTIONS_CERTIFICATES_TRUSTSTORE, ::std::string::String::from("/api/v2/integrations/actions/certificates/truststore"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustedCertificates, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustedCertificates, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2685,43 +3026,51 @@ pub struct GetIntegrationsActionsDrafts {
     include_config: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionsDrafts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionsDrafts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionsDrafts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionsDrafts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionsDrafts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, category: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, secure: ::std::option::Option::None, include_auth_actions: ::std::option::Option::None, include_config: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2729,6 +3078,7 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2736,6 +3086,7 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -2743,6 +3094,7 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -2750,6 +3102,7 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " Root level field name to sort on."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2757,6 +3110,7 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " Direction to sort 'sortBy' field."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -2764,6 +3118,7 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " Filter by category name."]
     #[doc = ""]
     #[doc = " Query parameter `category`: string."]
+    #[inline]
     pub fn category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.category = ::std::option::Option::Some(value.into());
         self
@@ -2771,6 +3126,7 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " Filter by partial or complete action name."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -2778,6 +3134,7 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " Filter by action Id. Can be a comma separated list to request multiple actions. Limit of 50 Ids."]
     #[doc = ""]
     #[doc = " Query parameter `ids`: string."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ids = ::std::option::Option::Some(value.into());
         self
@@ -2785,6 +3142,7 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " Filter based on 'secure' configuration option. True will only return actions marked as secure. False will return only non-secure actions. Do not use filter if you want all Actions."]
     #[doc = ""]
     #[doc = " Query parameter `secure`: string."]
+    #[inline]
     pub fn secure(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.secure = ::std::option::Option::Some(value.into());
         self
@@ -2792,6 +3150,7 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " Whether or not to include authentication actions in the response. These actions are not directly executable. Some integrations create them and will run them as needed to refresh authentication information for other actions."]
     #[doc = ""]
     #[doc = " Query parameter `includeAuthActions`: string."]
+    #[inline]
     pub fn include_auth_actions(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.include_auth_actions = ::std::option::Option::Some(value.into());
         self
@@ -2799,11 +3158,13 @@ impl GetIntegrationsActionsDrafts {
     #[doc = " Return config in response."]
     #[doc = ""]
     #[doc = " Query parameter `includeConfig`: boolean."]
+    #[inline]
     pub fn include_config(mut self, value: bool) -> Self {
         self.include_config = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTIONS_DRAFTS, ::std::string::String::from("/api/v2/integrations/actions/drafts"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2846,15 +3207,18 @@ impl GetIntegrationsActionsDrafts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ActionEntityListing, ::models::Action> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2884,52 +3248,62 @@ pub struct GetIntegrationsActionsFunctionsRuntimes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIntegrationsActionsFunctionsRuntimes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsActionsFunctionsRuntimes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsActionsFunctionsRuntimes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsActionsFunctionsRuntimes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsActionsFunctionsRuntimes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTIONS_FUNCTIONS_RUNTIMES, ::std::string::String::from("/api/v2/integrations/actions/functions/runtimes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::FunctionRuntime>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::FunctionRuntime>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -2956,48 +3330,57 @@ pub struct GetIntegrationsBotconnectorBot {
     version: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsBotconnectorBot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsBotconnectorBot").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorBot {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsBotconnectorBot {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsBotconnectorBot {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, version: ::std::option::Option::None }
     }
     #[doc = " Specific Version"]
     #[doc = ""]
     #[doc = " Query parameter `version`: string."]
+    #[inline]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorBot", "integrationId", &self.integration_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorBot", "botId", &self.bot_id)?;
@@ -3009,11 +3392,13 @@ impl GetIntegrationsBotconnectorBot {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Bot, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Bot, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3042,43 +3427,51 @@ pub struct GetIntegrationsBotconnectorBots {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetIntegrationsBotconnectorBots {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsBotconnectorBots").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorBots {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsBotconnectorBots {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsBotconnectorBots {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3086,11 +3479,13 @@ impl GetIntegrationsBotconnectorBots {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorBots", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_BOTS, ::std::format!("/api/v2/integrations/botconnectors/{}/bots", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -3104,15 +3499,18 @@ impl GetIntegrationsBotconnectorBots {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BotListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BotListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::BotListing, ::models::Bot> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3149,43 +3547,51 @@ pub struct GetIntegrationsBotconnectorBotsSummaries {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetIntegrationsBotconnectorBotsSummaries {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsBotconnectorBotsSummaries").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorBotsSummaries {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsBotconnectorBotsSummaries {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsBotconnectorBotsSummaries {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3193,11 +3599,13 @@ impl GetIntegrationsBotconnectorBotsSummaries {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorBotsSummaries", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_BOTS_SUMMARIES, ::std::format!("/api/v2/integrations/botconnectors/{}/bots/summaries", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -3211,15 +3619,18 @@ impl GetIntegrationsBotconnectorBotsSummaries {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BotSummaryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BotSummaryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::BotSummaryEntityListing, ::models::BotConnectorSummary> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3252,48 +3663,57 @@ pub struct GetIntegrationsBotconnectorIntegrationIdBot {
     version: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsBotconnectorIntegrationIdBot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsBotconnectorIntegrationIdBot").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationIdBot {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsBotconnectorIntegrationIdBot {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsBotconnectorIntegrationIdBot {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, version: ::std::option::Option::None }
     }
     #[doc = " Specific Version"]
     #[doc = ""]
     #[doc = " Query parameter `version`: string."]
+    #[inline]
     pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.version = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBot", "integrationId", &self.integration_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBot", "botId", &self.bot_id)?;
@@ -3305,11 +3725,13 @@ impl GetIntegrationsBotconnectorIntegrationIdBot {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BotConnectorBot, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BotConnectorBot, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3337,43 +3759,51 @@ pub struct GetIntegrationsBotconnectorIntegrationIdBotVersions {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetIntegrationsBotconnectorIntegrationIdBotVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsBotconnectorIntegrationIdBotVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationIdBotVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3381,11 +3811,13 @@ impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBotVersions", "integrationId", &self.integration_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBotVersions", "botId", &self.bot_id)?;
@@ -3400,15 +3832,18 @@ impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BotConnectorBotVersionSummaryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BotConnectorBotVersionSummaryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::BotConnectorBotVersionSummaryEntityListing, ::models::BotVersionSummary> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3439,41 +3874,49 @@ pub struct GetIntegrationsBotconnectorIntegrationIdBots {
     integration_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsBotconnectorIntegrationIdBots {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsBotconnectorIntegrationIdBots").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationIdBots {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsBotconnectorIntegrationIdBots {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsBotconnectorIntegrationIdBots {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBots", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS, ::std::format!("/api/v2/integrations/botconnector/{}/bots", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -3481,11 +3924,13 @@ impl GetIntegrationsBotconnectorIntegrationIdBots {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BotList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BotList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3512,43 +3957,51 @@ pub struct GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsBotconnectorIntegrationIdBotsSummaries").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3556,11 +4009,13 @@ impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBotsSummaries", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS_SUMMARIES, ::std::format!("/api/v2/integrations/botconnector/{}/bots/summaries", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -3574,15 +4029,18 @@ impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BotConnectorBotSummaryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BotConnectorBotSummaryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::BotConnectorBotSummaryEntityListing, ::models::BotSummary> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3620,43 +4078,51 @@ pub struct GetIntegrationsClientapps {
     previous_page: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsClientapps {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsClientapps").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsClientapps {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsClientapps {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsClientapps {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3664,6 +4130,7 @@ impl GetIntegrationsClientapps {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3671,6 +4138,7 @@ impl GetIntegrationsClientapps {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3678,6 +4146,7 @@ impl GetIntegrationsClientapps {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3685,6 +4154,7 @@ impl GetIntegrationsClientapps {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -3692,11 +4162,13 @@ impl GetIntegrationsClientapps {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_CLIENTAPPS, ::std::string::String::from("/api/v2/integrations/clientapps"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3721,15 +4193,18 @@ impl GetIntegrationsClientapps {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClientAppEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClientAppEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ClientAppEntityListing, ::models::ClientApp> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3760,41 +4235,49 @@ pub struct GetIntegrationsCredential {
     credential_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsCredential {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsCredential").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsCredential {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsCredential {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsCredential {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, credential_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), credential_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsCredential", "credentialId", &self.credential_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_CREDENTIAL, ::std::format!("/api/v2/integrations/credentials/{}", ::genesys_cloud_core::encode_path_segment(&self.credential_id)));
@@ -3802,11 +4285,13 @@ impl GetIntegrationsCredential {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Credential, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Credential, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3837,43 +4322,51 @@ pub struct GetIntegrationsCredentials {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetIntegrationsCredentials {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsCredentials").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsCredentials {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsCredentials {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsCredentials {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3881,11 +4374,13 @@ impl GetIntegrationsCredentials {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_CREDENTIALS, ::std::string::String::from("/api/v2/integrations/credentials"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -3898,15 +4393,18 @@ impl GetIntegrationsCredentials {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CredentialInfoListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CredentialInfoListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CredentialInfoListing, ::models::CredentialInfo> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3941,43 +4439,51 @@ pub struct GetIntegrationsCredentialsListing {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsCredentialsListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsCredentialsListing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsCredentialsListing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsCredentialsListing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsCredentialsListing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -3985,6 +4491,7 @@ impl GetIntegrationsCredentialsListing {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -3992,11 +4499,13 @@ impl GetIntegrationsCredentialsListing {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_CREDENTIALS_LISTING, ::std::string::String::from("/api/v2/integrations/credentials/listing"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -4012,15 +4521,18 @@ impl GetIntegrationsCredentialsListing {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CredentialInfoCursorListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CredentialInfoCursorListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CredentialInfoCursorListing, ::models::CredentialInfo> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4050,52 +4562,62 @@ pub struct GetIntegrationsCredentialsTypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIntegrationsCredentialsTypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsCredentialsTypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsCredentialsTypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsCredentialsTypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsCredentialsTypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_CREDENTIALS_TYPES, ::std::string::String::from("/api/v2/integrations/credentials/types"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::CredentialType>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::CredentialType>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -4121,43 +4643,51 @@ pub struct GetIntegrationsSpeechAudioconnector {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechAudioconnector {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechAudioconnector").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechAudioconnector {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechAudioconnector {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechAudioconnector {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4165,11 +4695,13 @@ impl GetIntegrationsSpeechAudioconnector {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_AUDIOCONNECTOR, ::std::string::String::from("/api/v2/integrations/speech/audioconnector"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -4182,15 +4714,18 @@ impl GetIntegrationsSpeechAudioconnector {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AudioConnectorIntegrationEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AudioConnectorIntegrationEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AudioConnectorIntegrationEntityListing, ::models::AudioConnectorIntegration> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4221,41 +4756,49 @@ pub struct GetIntegrationsSpeechAudioconnectorIntegrationId {
     integration_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechAudioconnectorIntegrationId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechAudioconnectorIntegrationId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechAudioconnectorIntegrationId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechAudioconnectorIntegrationId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechAudioconnectorIntegrationId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechAudioconnectorIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_AUDIOCONNECTOR_INTEGRATION_ID, ::std::format!("/api/v2/integrations/speech/audioconnector/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -4263,11 +4806,13 @@ impl GetIntegrationsSpeechAudioconnectorIntegrationId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AudioConnectorIntegration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AudioConnectorIntegration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4290,41 +4835,49 @@ pub struct GetIntegrationsSpeechDialogflowAgent {
     agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechDialogflowAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechDialogflowAgent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowAgent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechDialogflowAgent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechDialogflowAgent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechDialogflowAgent", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_DIALOGFLOW_AGENT, ::std::format!("/api/v2/integrations/speech/dialogflow/agents/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -4332,11 +4885,13 @@ impl GetIntegrationsSpeechDialogflowAgent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DialogflowAgent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DialogflowAgent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4363,43 +4918,51 @@ pub struct GetIntegrationsSpeechDialogflowAgents {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechDialogflowAgents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechDialogflowAgents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowAgents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechDialogflowAgents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechDialogflowAgents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4407,6 +4970,7 @@ impl GetIntegrationsSpeechDialogflowAgents {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4414,11 +4978,13 @@ impl GetIntegrationsSpeechDialogflowAgents {
     #[doc = " Filter on agent name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_DIALOGFLOW_AGENTS, ::std::string::String::from("/api/v2/integrations/speech/dialogflow/agents"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -4434,15 +5000,18 @@ impl GetIntegrationsSpeechDialogflowAgents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DialogflowAgentSummaryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DialogflowAgentSummaryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DialogflowAgentSummaryEntityListing, ::models::DialogflowAgentSummary> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4473,41 +5042,49 @@ pub struct GetIntegrationsSpeechDialogflowcxAgent {
     agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechDialogflowcxAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechDialogflowcxAgent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowcxAgent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechDialogflowcxAgent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechDialogflowcxAgent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechDialogflowcxAgent", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_DIALOGFLOWCX_AGENT, ::std::format!("/api/v2/integrations/speech/dialogflowcx/agents/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -4515,11 +5092,13 @@ impl GetIntegrationsSpeechDialogflowcxAgent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DialogflowCXAgent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DialogflowCXAgent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4546,43 +5125,51 @@ pub struct GetIntegrationsSpeechDialogflowcxAgents {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechDialogflowcxAgents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechDialogflowcxAgents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechDialogflowcxAgents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechDialogflowcxAgents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechDialogflowcxAgents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4590,6 +5177,7 @@ impl GetIntegrationsSpeechDialogflowcxAgents {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4597,11 +5185,13 @@ impl GetIntegrationsSpeechDialogflowcxAgents {
     #[doc = " Filter on agent name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_DIALOGFLOWCX_AGENTS, ::std::string::String::from("/api/v2/integrations/speech/dialogflowcx/agents"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -4617,15 +5207,18 @@ impl GetIntegrationsSpeechDialogflowcxAgents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DialogflowCXAgentSummaryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DialogflowCXAgentSummaryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DialogflowCXAgentSummaryEntityListing, ::models::DialogflowCXAgentSummary> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4656,41 +5249,49 @@ pub struct GetIntegrationsSpeechLexBotAlias {
     alias_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechLexBotAlias {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechLexBotAlias").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexBotAlias {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechLexBotAlias {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechLexBotAlias {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alias_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alias_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechLexBotAlias", "aliasId", &self.alias_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_LEX_BOT_ALIAS, ::std::format!("/api/v2/integrations/speech/lex/bot/alias/{}", ::genesys_cloud_core::encode_path_segment(&self.alias_id)));
@@ -4698,11 +5299,13 @@ impl GetIntegrationsSpeechLexBotAlias {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LexBotAlias, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LexBotAlias, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4731,43 +5334,51 @@ pub struct GetIntegrationsSpeechLexBotBotIdAliases {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechLexBotBotIdAliases {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechLexBotBotIdAliases").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexBotBotIdAliases {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechLexBotBotIdAliases {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechLexBotBotIdAliases {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4775,6 +5386,7 @@ impl GetIntegrationsSpeechLexBotBotIdAliases {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4782,6 +5394,7 @@ impl GetIntegrationsSpeechLexBotBotIdAliases {
     #[doc = " Filter on alias status"]
     #[doc = ""]
     #[doc = " Query parameter `status`: string."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
@@ -4789,11 +5402,13 @@ impl GetIntegrationsSpeechLexBotBotIdAliases {
     #[doc = " Filter on alias name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechLexBotBotIdAliases", "botId", &self.bot_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_LEX_BOT_BOT_ID_ALIASES, ::std::format!("/api/v2/integrations/speech/lex/bot/{}/aliases", ::genesys_cloud_core::encode_path_segment(&self.bot_id)));
@@ -4813,15 +5428,18 @@ impl GetIntegrationsSpeechLexBotBotIdAliases {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LexBotAliasEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LexBotAliasEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LexBotAliasEntityListing, ::models::LexBotAlias> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4856,43 +5474,51 @@ pub struct GetIntegrationsSpeechLexBots {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechLexBots {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechLexBots").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexBots {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechLexBots {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechLexBots {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4900,6 +5526,7 @@ impl GetIntegrationsSpeechLexBots {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4907,11 +5534,13 @@ impl GetIntegrationsSpeechLexBots {
     #[doc = " Filter on bot name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_LEX_BOTS, ::std::string::String::from("/api/v2/integrations/speech/lex/bots"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -4927,15 +5556,18 @@ impl GetIntegrationsSpeechLexBots {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LexBotEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LexBotEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LexBotEntityListing, ::models::LexBot> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4966,41 +5598,49 @@ pub struct GetIntegrationsSpeechLexv2BotAlias {
     alias_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechLexv2BotAlias {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechLexv2BotAlias").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexv2BotAlias {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechLexv2BotAlias {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechLexv2BotAlias {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, alias_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), alias_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechLexv2BotAlias", "aliasId", &self.alias_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_LEXV2_BOT_ALIAS, ::std::format!("/api/v2/integrations/speech/lexv2/bot/alias/{}", ::genesys_cloud_core::encode_path_segment(&self.alias_id)));
@@ -5008,11 +5648,13 @@ impl GetIntegrationsSpeechLexv2BotAlias {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LexV2BotAlias, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LexV2BotAlias, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5041,43 +5683,51 @@ pub struct GetIntegrationsSpeechLexv2BotBotIdAliases {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechLexv2BotBotIdAliases {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechLexv2BotBotIdAliases").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexv2BotBotIdAliases {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechLexv2BotBotIdAliases {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechLexv2BotBotIdAliases {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, status: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5085,6 +5735,7 @@ impl GetIntegrationsSpeechLexv2BotBotIdAliases {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5092,6 +5743,7 @@ impl GetIntegrationsSpeechLexv2BotBotIdAliases {
     #[doc = " Filter on alias status"]
     #[doc = ""]
     #[doc = " Query parameter `status`: string."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
@@ -5099,11 +5751,13 @@ impl GetIntegrationsSpeechLexv2BotBotIdAliases {
     #[doc = " Filter on alias name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechLexv2BotBotIdAliases", "botId", &self.bot_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_LEXV2_BOT_BOT_ID_ALIASES, ::std::format!("/api/v2/integrations/speech/lexv2/bot/{}/aliases", ::genesys_cloud_core::encode_path_segment(&self.bot_id)));
@@ -5123,15 +5777,18 @@ impl GetIntegrationsSpeechLexv2BotBotIdAliases {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LexV2BotAliasEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LexV2BotAliasEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LexV2BotAliasEntityListing, ::models::LexV2BotAlias> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5166,43 +5823,51 @@ pub struct GetIntegrationsSpeechLexv2Bots {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechLexv2Bots {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechLexv2Bots").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechLexv2Bots {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechLexv2Bots {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechLexv2Bots {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5210,6 +5875,7 @@ impl GetIntegrationsSpeechLexv2Bots {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5217,11 +5883,13 @@ impl GetIntegrationsSpeechLexv2Bots {
     #[doc = " Filter on bot name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_LEXV2_BOTS, ::std::string::String::from("/api/v2/integrations/speech/lexv2/bots"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5237,15 +5905,18 @@ impl GetIntegrationsSpeechLexv2Bots {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LexV2BotEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LexV2BotEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LexV2BotEntityListing, ::models::LexV2Bot> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5279,43 +5950,51 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
     target_channel: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechNuanceNuanceIntegrationIdBot").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, expand: ::std::option::Option::None, target_channel: ::std::option::Option::None }
     }
     #[doc = " expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5323,11 +6002,13 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
     #[doc = " targetChannel"]
     #[doc = ""]
     #[doc = " Query parameter `targetChannel`: string."]
+    #[inline]
     pub fn target_channel(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.target_channel = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBot", "nuanceIntegrationId", &self.nuance_integration_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBot", "botId", &self.bot_id)?;
@@ -5342,11 +6023,13 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NuanceBot, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NuanceBot, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5371,41 +6054,49 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob", "nuanceIntegrationId", &self.nuance_integration_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob", "botId", &self.bot_id)?;
@@ -5415,11 +6106,13 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5444,41 +6137,49 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults", "nuanceIntegrationId", &self.nuance_integration_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults", "botId", &self.bot_id)?;
@@ -5488,11 +6189,13 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NuanceBot, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NuanceBot, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5522,43 +6225,51 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
     only_registered_bots: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechNuanceNuanceIntegrationIdBots").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, only_registered_bots: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5566,6 +6277,7 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5573,11 +6285,13 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
     #[doc = " Limit bots to the ones configured for Genesys Cloud usage"]
     #[doc = ""]
     #[doc = " Query parameter `onlyRegisteredBots`: boolean."]
+    #[inline]
     pub fn only_registered_bots(mut self, value: bool) -> Self {
         self.only_registered_bots = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBots", "nuanceIntegrationId", &self.nuance_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id)));
@@ -5594,15 +6308,18 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NuanceBotEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NuanceBotEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::NuanceBotEntityListing, ::models::NuanceBot> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5634,41 +6351,49 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob", "nuanceIntegrationId", &self.nuance_integration_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob", "jobId", &self.job_id)?;
@@ -5677,11 +6402,13 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5707,41 +6434,49 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults", "nuanceIntegrationId", &self.nuance_integration_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults", "jobId", &self.job_id)?;
@@ -5750,15 +6485,18 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NuanceBotEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NuanceBotEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::NuanceBotEntityListing, ::models::NuanceBot> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5789,41 +6527,49 @@ pub struct GetIntegrationsSpeechSttEngine {
     engine_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechSttEngine {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechSttEngine").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechSttEngine {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechSttEngine {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechSttEngine {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechSttEngine", "engineId", &self.engine_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_STT_ENGINE, ::std::format!("/api/v2/integrations/speech/stt/engines/{}", ::genesys_cloud_core::encode_path_segment(&self.engine_id)));
@@ -5831,11 +6577,13 @@ impl GetIntegrationsSpeechSttEngine {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SttEngineEntity, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SttEngineEntity, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5862,43 +6610,51 @@ pub struct GetIntegrationsSpeechSttEngines {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechSttEngines {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechSttEngines").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechSttEngines {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechSttEngines {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechSttEngines {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5906,6 +6662,7 @@ impl GetIntegrationsSpeechSttEngines {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5913,11 +6670,13 @@ impl GetIntegrationsSpeechSttEngines {
     #[doc = " Filter on engine name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_STT_ENGINES, ::std::string::String::from("/api/v2/integrations/speech/stt/engines"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5933,15 +6692,18 @@ impl GetIntegrationsSpeechSttEngines {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SttEngineEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SttEngineEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SttEngineEntityListing, ::models::SttEngineEntity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5973,48 +6735,57 @@ pub struct GetIntegrationsSpeechTtsEngine {
     include_voices: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechTtsEngine {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechTtsEngine").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngine {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechTtsEngine {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechTtsEngine {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, include_voices: ::std::option::Option::None }
     }
     #[doc = " Include voices for the engine"]
     #[doc = ""]
     #[doc = " Query parameter `includeVoices`: boolean."]
+    #[inline]
     pub fn include_voices(mut self, value: bool) -> Self {
         self.include_voices = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechTtsEngine", "engineId", &self.engine_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE, ::std::format!("/api/v2/integrations/speech/tts/engines/{}", ::genesys_cloud_core::encode_path_segment(&self.engine_id)));
@@ -6025,11 +6796,13 @@ impl GetIntegrationsSpeechTtsEngine {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TtsEngineEntity, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TtsEngineEntity, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6053,41 +6826,49 @@ pub struct GetIntegrationsSpeechTtsEngineVoice {
     voice_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechTtsEngineVoice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechTtsEngineVoice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngineVoice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechTtsEngineVoice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechTtsEngineVoice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String, voice_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, voice_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechTtsEngineVoice", "engineId", &self.engine_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechTtsEngineVoice", "voiceId", &self.voice_id)?;
@@ -6096,11 +6877,13 @@ impl GetIntegrationsSpeechTtsEngineVoice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TtsVoiceEntity, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TtsVoiceEntity, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6127,43 +6910,51 @@ pub struct GetIntegrationsSpeechTtsEngineVoices {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechTtsEngineVoices {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechTtsEngineVoices").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngineVoices {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechTtsEngineVoices {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechTtsEngineVoices {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, engine_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), engine_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6171,11 +6962,13 @@ impl GetIntegrationsSpeechTtsEngineVoices {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechTtsEngineVoices", "engineId", &self.engine_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE_VOICES, ::std::format!("/api/v2/integrations/speech/tts/engines/{}/voices", ::genesys_cloud_core::encode_path_segment(&self.engine_id)));
@@ -6189,15 +6982,18 @@ impl GetIntegrationsSpeechTtsEngineVoices {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TtsVoiceEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TtsVoiceEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TtsVoiceEntityListing, ::models::TtsVoiceEntity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6234,43 +7030,51 @@ pub struct GetIntegrationsSpeechTtsEngines {
     language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechTtsEngines {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechTtsEngines").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsEngines {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechTtsEngines {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechTtsEngines {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_voices: ::std::option::Option::None, name: ::std::option::Option::None, language: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6278,6 +7082,7 @@ impl GetIntegrationsSpeechTtsEngines {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6285,6 +7090,7 @@ impl GetIntegrationsSpeechTtsEngines {
     #[doc = " Include voices for the engine"]
     #[doc = ""]
     #[doc = " Query parameter `includeVoices`: boolean."]
+    #[inline]
     pub fn include_voices(mut self, value: bool) -> Self {
         self.include_voices = ::std::option::Option::Some(value);
         self
@@ -6292,6 +7098,7 @@ impl GetIntegrationsSpeechTtsEngines {
     #[doc = " Filter on engine name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6299,11 +7106,13 @@ impl GetIntegrationsSpeechTtsEngines {
     #[doc = " Filter on supported language. If includeVoices=true then the voices are also filtered."]
     #[doc = ""]
     #[doc = " Query parameter `language`: string."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_TTS_ENGINES, ::std::string::String::from("/api/v2/integrations/speech/tts/engines"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -6325,15 +7134,18 @@ impl GetIntegrationsSpeechTtsEngines {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TtsEngineEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TtsEngineEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TtsEngineEntityListing, ::models::TtsEngineEntity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6363,52 +7175,62 @@ pub struct GetIntegrationsSpeechTtsSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetIntegrationsSpeechTtsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsSpeechTtsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsSpeechTtsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsSpeechTtsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsSpeechTtsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_TTS_SETTINGS, ::std::string::String::from("/api/v2/integrations/speech/tts/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TtsSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TtsSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6431,41 +7253,49 @@ pub struct GetIntegrationsType {
     type_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsType").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsType {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsType {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsType {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, type_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), type_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsType", "typeId", &self.type_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_TYPE, ::std::format!("/api/v2/integrations/types/{}", ::genesys_cloud_core::encode_path_segment(&self.type_id)));
@@ -6473,11 +7303,13 @@ impl GetIntegrationsType {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntegrationType, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntegrationType, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6501,41 +7333,49 @@ pub struct GetIntegrationsTypeConfigschema {
     config_type: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsTypeConfigschema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsTypeConfigschema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsTypeConfigschema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsTypeConfigschema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsTypeConfigschema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, type_id: ::std::string::String, config_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), type_id, config_type }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsTypeConfigschema", "typeId", &self.type_id)?;
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsTypeConfigschema", "configType", &self.config_type)?;
@@ -6544,11 +7384,13 @@ impl GetIntegrationsTypeConfigschema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonSchemaDocument, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonSchemaDocument, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6578,43 +7420,51 @@ pub struct GetIntegrationsTypes {
     previous_page: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsTypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsTypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsTypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsTypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsTypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6622,6 +7472,7 @@ impl GetIntegrationsTypes {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6629,6 +7480,7 @@ impl GetIntegrationsTypes {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6636,6 +7488,7 @@ impl GetIntegrationsTypes {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6643,6 +7496,7 @@ impl GetIntegrationsTypes {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -6650,11 +7504,13 @@ impl GetIntegrationsTypes {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_TYPES, ::std::string::String::from("/api/v2/integrations/types"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -6679,15 +7535,18 @@ impl GetIntegrationsTypes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntegrationTypeEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntegrationTypeEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::IntegrationTypeEntityListing, ::models::IntegrationType> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6720,41 +7579,49 @@ pub struct GetIntegrationsUnifiedcommunicationsClientapp {
     uc_integration_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntegrationsUnifiedcommunicationsClientapp {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsUnifiedcommunicationsClientapp").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsUnifiedcommunicationsClientapp {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsUnifiedcommunicationsClientapp {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsUnifiedcommunicationsClientapp {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, uc_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), uc_integration_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntegrationsUnifiedcommunicationsClientapp", "ucIntegrationId", &self.uc_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_UNIFIEDCOMMUNICATIONS_CLIENTAPP, ::std::format!("/api/v2/integrations/unifiedcommunications/clientapps/{}", ::genesys_cloud_core::encode_path_segment(&self.uc_integration_id)));
@@ -6762,11 +7629,13 @@ impl GetIntegrationsUnifiedcommunicationsClientapp {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UnifiedCommunicationsIntegration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UnifiedCommunicationsIntegration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6798,43 +7667,51 @@ pub struct GetIntegrationsUnifiedcommunicationsClientapps {
     previous_page: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsUnifiedcommunicationsClientapps {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsUnifiedcommunicationsClientapps").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsUnifiedcommunicationsClientapps {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsUnifiedcommunicationsClientapps {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsUnifiedcommunicationsClientapps {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6842,6 +7719,7 @@ impl GetIntegrationsUnifiedcommunicationsClientapps {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6849,6 +7727,7 @@ impl GetIntegrationsUnifiedcommunicationsClientapps {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6856,6 +7735,7 @@ impl GetIntegrationsUnifiedcommunicationsClientapps {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6863,6 +7743,7 @@ impl GetIntegrationsUnifiedcommunicationsClientapps {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -6870,11 +7751,13 @@ impl GetIntegrationsUnifiedcommunicationsClientapps {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_UNIFIEDCOMMUNICATIONS_CLIENTAPPS, ::std::string::String::from("/api/v2/integrations/unifiedcommunications/clientapps"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -6899,15 +7782,18 @@ impl GetIntegrationsUnifiedcommunicationsClientapps {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UnifiedCommunicationsIntegrationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UnifiedCommunicationsIntegrationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UnifiedCommunicationsIntegrationListing, ::models::UnifiedCommunicationsIntegration> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6946,43 +7832,51 @@ pub struct GetIntegrationsUserapps {
     app_host: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntegrationsUserapps {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntegrationsUserapps").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntegrationsUserapps {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntegrationsUserapps {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntegrationsUserapps {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, app_host: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6990,6 +7884,7 @@ impl GetIntegrationsUserapps {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6997,6 +7892,7 @@ impl GetIntegrationsUserapps {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -7004,6 +7900,7 @@ impl GetIntegrationsUserapps {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7011,6 +7908,7 @@ impl GetIntegrationsUserapps {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -7018,6 +7916,7 @@ impl GetIntegrationsUserapps {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -7025,11 +7924,13 @@ impl GetIntegrationsUserapps {
     #[doc = " The type of UserApp to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `appHost`: string."]
+    #[inline]
     pub fn app_host(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app_host = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_USERAPPS, ::std::string::String::from("/api/v2/integrations/userapps"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -7057,15 +7958,18 @@ impl GetIntegrationsUserapps {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAppEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAppEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserAppEntityListing, ::models::UserApp> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7103,43 +8007,51 @@ pub struct PatchIntegration {
     body: ::std::option::Option<::models::Integration>,
 }
 impl ::std::fmt::Debug for PatchIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchIntegration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchIntegration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchIntegration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchIntegration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, body: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7147,6 +8059,7 @@ impl PatchIntegration {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7154,6 +8067,7 @@ impl PatchIntegration {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -7161,6 +8075,7 @@ impl PatchIntegration {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7168,6 +8083,7 @@ impl PatchIntegration {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -7175,6 +8091,7 @@ impl PatchIntegration {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -7182,11 +8099,13 @@ impl PatchIntegration {
     #[doc = " Integration Update"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::Integration) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchIntegration", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_INTEGRATION, ::std::format!("/api/v2/integrations/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -7215,11 +8134,13 @@ impl PatchIntegration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Integration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Integration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7243,41 +8164,49 @@ pub struct PatchIntegrationsAction {
     body: ::models::UpdateActionInput,
 }
 impl ::std::fmt::Debug for PatchIntegrationsAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchIntegrationsAction").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchIntegrationsAction {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchIntegrationsAction {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchIntegrationsAction {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::UpdateActionInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchIntegrationsAction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_INTEGRATIONS_ACTION, ::std::format!("/api/v2/integrations/actions/{}", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -7286,11 +8215,13 @@ impl PatchIntegrationsAction {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Action, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Action, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7314,41 +8245,49 @@ pub struct PatchIntegrationsActionDraft {
     body: ::models::UpdateDraftInput,
 }
 impl ::std::fmt::Debug for PatchIntegrationsActionDraft {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchIntegrationsActionDraft").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchIntegrationsActionDraft {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchIntegrationsActionDraft {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchIntegrationsActionDraft {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::UpdateDraftInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchIntegrationsActionDraft", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_INTEGRATIONS_ACTION_DRAFT, ::std::format!("/api/v2/integrations/actions/{}/draft", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -7357,11 +8296,13 @@ impl PatchIntegrationsActionDraft {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Action, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Action, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7384,48 +8325,57 @@ pub struct PostIntegrations {
     body: ::std::option::Option<::models::CreateIntegrationRequest>,
 }
 impl ::std::fmt::Debug for PostIntegrations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " Integration"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::CreateIntegrationRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS, ::std::string::String::from("/api/v2/integrations"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -7435,11 +8385,13 @@ impl PostIntegrations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Integration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Integration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7462,41 +8414,49 @@ pub struct PostIntegrationsActionDraft {
     action_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostIntegrationsActionDraft {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsActionDraft").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraft {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsActionDraft {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsActionDraft {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionDraft", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_DRAFT, ::std::format!("/api/v2/integrations/actions/{}/draft", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -7504,11 +8464,13 @@ impl PostIntegrationsActionDraft {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Action, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Action, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7532,41 +8494,49 @@ pub struct PostIntegrationsActionDraftFunctionUpload {
     body: ::models::FunctionUploadRequest,
 }
 impl ::std::fmt::Debug for PostIntegrationsActionDraftFunctionUpload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsActionDraftFunctionUpload").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftFunctionUpload {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsActionDraftFunctionUpload {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsActionDraftFunctionUpload {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::FunctionUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionDraftFunctionUpload", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_DRAFT_FUNCTION_UPLOAD, ::std::format!("/api/v2/integrations/actions/{}/draft/function/upload", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -7575,11 +8545,13 @@ impl PostIntegrationsActionDraftFunctionUpload {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FunctionUploadResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FunctionUploadResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7603,41 +8575,49 @@ pub struct PostIntegrationsActionDraftPublish {
     body: ::models::PublishDraftInput,
 }
 impl ::std::fmt::Debug for PostIntegrationsActionDraftPublish {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsActionDraftPublish").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftPublish {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsActionDraftPublish {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsActionDraftPublish {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::PublishDraftInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionDraftPublish", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_DRAFT_PUBLISH, ::std::format!("/api/v2/integrations/actions/{}/draft/publish", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -7646,11 +8626,13 @@ impl PostIntegrationsActionDraftPublish {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Action, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Action, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7675,48 +8657,57 @@ pub struct PostIntegrationsActionDraftTest {
     body: ::serde_json::Value,
 }
 impl ::std::fmt::Debug for PostIntegrationsActionDraftTest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsActionDraftTest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftTest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsActionDraftTest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsActionDraftTest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
     }
     #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
     #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
+    #[inline]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionDraftTest", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_DRAFT_TEST, ::std::format!("/api/v2/integrations/actions/{}/draft/test", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -7728,11 +8719,13 @@ impl PostIntegrationsActionDraftTest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TestExecutionResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TestExecutionResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7757,48 +8750,57 @@ pub struct PostIntegrationsActionExecute {
     body: ::serde_json::Value,
 }
 impl ::std::fmt::Debug for PostIntegrationsActionExecute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsActionExecute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsActionExecute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsActionExecute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsActionExecute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
     }
     #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
     #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
+    #[inline]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionExecute", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_EXECUTE, ::std::format!("/api/v2/integrations/actions/{}/execute", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -7810,11 +8812,13 @@ impl PostIntegrationsActionExecute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -7839,48 +8843,57 @@ pub struct PostIntegrationsActionTest {
     body: ::serde_json::Value,
 }
 impl ::std::fmt::Debug for PostIntegrationsActionTest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsActionTest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsActionTest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsActionTest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsActionTest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, flatten: ::std::option::Option::None, body }
     }
     #[doc = " Indicates the response should be reformatted, based on Architect's flattening format."]
     #[doc = ""]
     #[doc = " Query parameter `flatten`: boolean."]
+    #[inline]
     pub fn flatten(mut self, value: bool) -> Self {
         self.flatten = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionTest", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_TEST, ::std::format!("/api/v2/integrations/actions/{}/test", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -7892,11 +8905,13 @@ impl PostIntegrationsActionTest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TestExecutionResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TestExecutionResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7919,41 +8934,49 @@ pub struct PostIntegrationsActions {
     body: ::models::PostActionInput,
 }
 impl ::std::fmt::Debug for PostIntegrationsActions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsActions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsActions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsActions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsActions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PostActionInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTIONS, ::std::string::String::from("/api/v2/integrations/actions"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntegrationsActions"))?;
@@ -7961,11 +8984,13 @@ impl PostIntegrationsActions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Action, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Action, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7988,41 +9013,49 @@ pub struct PostIntegrationsActionsDrafts {
     body: ::models::PostActionInput,
 }
 impl ::std::fmt::Debug for PostIntegrationsActionsDrafts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsActionsDrafts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsActionsDrafts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsActionsDrafts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsActionsDrafts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PostActionInput) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTIONS_DRAFTS, ::std::string::String::from("/api/v2/integrations/actions/drafts"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntegrationsActionsDrafts"))?;
@@ -8030,11 +9063,13 @@ impl PostIntegrationsActionsDrafts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Action, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Action, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8059,41 +9094,49 @@ pub struct PostIntegrationsBotconnectorsIncomingMessages {
     body: ::models::IncomingMessageRequest,
 }
 impl ::std::fmt::Debug for PostIntegrationsBotconnectorsIncomingMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsBotconnectorsIncomingMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsBotconnectorsIncomingMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsBotconnectorsIncomingMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsBotconnectorsIncomingMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IncomingMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_BOTCONNECTORS_INCOMING_MESSAGES, ::std::string::String::from("/api/v2/integrations/botconnectors/incoming/messages"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntegrationsBotconnectorsIncomingMessages"))?;
@@ -8101,11 +9144,13 @@ impl PostIntegrationsBotconnectorsIncomingMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IncomingMessageResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IncomingMessageResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8130,41 +9175,49 @@ pub struct PostIntegrationsBotconnectorsOutgoingMessages {
     body: ::models::OutgoingMessageRequest,
 }
 impl ::std::fmt::Debug for PostIntegrationsBotconnectorsOutgoingMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsBotconnectorsOutgoingMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsBotconnectorsOutgoingMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsBotconnectorsOutgoingMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsBotconnectorsOutgoingMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutgoingMessageRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_BOTCONNECTORS_OUTGOING_MESSAGES, ::std::string::String::from("/api/v2/integrations/botconnectors/outgoing/messages"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntegrationsBotconnectorsOutgoingMessages"))?;
@@ -8172,11 +9225,13 @@ impl PostIntegrationsBotconnectorsOutgoingMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutgoingMessageResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutgoingMessageResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8199,48 +9254,57 @@ pub struct PostIntegrationsCredentials {
     body: ::std::option::Option<::models::Credential>,
 }
 impl ::std::fmt::Debug for PostIntegrationsCredentials {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsCredentials").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsCredentials {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsCredentials {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsCredentials {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " Credential"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::Credential) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_CREDENTIALS, ::std::string::String::from("/api/v2/integrations/credentials"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -8250,11 +9314,13 @@ impl PostIntegrationsCredentials {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CredentialInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CredentialInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8280,43 +9346,51 @@ pub struct PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
     body: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, bot_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, bot_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
     }
     #[doc = " expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -8324,11 +9398,13 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
     #[doc = " targetChannel"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::std::string::String) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs", "nuanceIntegrationId", &self.nuance_integration_id)?;
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs", "botId", &self.bot_id)?;
@@ -8343,11 +9419,13 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8373,43 +9451,51 @@ pub struct PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
     only_registered_bots: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, only_registered_bots: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8417,6 +9503,7 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8424,11 +9511,13 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
     #[doc = " Limit bots to the ones configured for Genesys Cloud usage"]
     #[doc = ""]
     #[doc = " Query parameter `onlyRegisteredBots`: boolean."]
+    #[inline]
     pub fn only_registered_bots(mut self, value: bool) -> Self {
         self.only_registered_bots = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs", "nuanceIntegrationId", &self.nuance_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_JOBS, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/jobs", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id)));
@@ -8445,11 +9534,13 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8473,41 +9564,49 @@ pub struct PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
     body: ::models::BotExecutionConfiguration,
 }
 impl ::std::fmt::Debug for PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, body: ::models::BotExecutionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate", "nuanceIntegrationId", &self.nuance_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_LAUNCH_VALIDATE, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/launch/validate", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id)));
@@ -8516,11 +9615,13 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -8546,41 +9647,49 @@ pub struct PostIntegrationsWebhookEvents {
     body: ::serde_json::Value,
 }
 impl ::std::fmt::Debug for PostIntegrationsWebhookEvents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsWebhookEvents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsWebhookEvents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsWebhookEvents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsWebhookEvents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, token_id: ::std::string::String, body: ::serde_json::Value) -> Self {
         Self { executor, options: ::std::default::Default::default(), token_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsWebhookEvents", "tokenId", &self.token_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_WEBHOOK_EVENTS, ::std::format!("/api/v2/integrations/webhooks/{}/events", ::genesys_cloud_core::encode_path_segment(&self.token_id)));
@@ -8589,11 +9698,13 @@ impl PostIntegrationsWebhookEvents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebhookInvocationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebhookInvocationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8617,48 +9728,57 @@ pub struct PutIntegrationConfigCurrent {
     body: ::std::option::Option<::models::IntegrationConfiguration>,
 }
 impl ::std::fmt::Debug for PutIntegrationConfigCurrent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIntegrationConfigCurrent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIntegrationConfigCurrent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIntegrationConfigCurrent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIntegrationConfigCurrent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body: ::std::option::Option::None }
     }
     #[doc = " Integration Configuration"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::IntegrationConfiguration) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putIntegrationConfigCurrent", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATION_CONFIG_CURRENT, ::std::format!("/api/v2/integrations/{}/config/current", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -8669,11 +9789,13 @@ impl PutIntegrationConfigCurrent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntegrationConfiguration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntegrationConfiguration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8697,41 +9819,49 @@ pub struct PutIntegrationsActionDraftFunction {
     body: ::models::Function,
 }
 impl ::std::fmt::Debug for PutIntegrationsActionDraftFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIntegrationsActionDraftFunction").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIntegrationsActionDraftFunction {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIntegrationsActionDraftFunction {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIntegrationsActionDraftFunction {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::Function) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putIntegrationsActionDraftFunction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_ACTION_DRAFT_FUNCTION, ::std::format!("/api/v2/integrations/actions/{}/draft/function", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -8740,11 +9870,13 @@ impl PutIntegrationsActionDraftFunction {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FunctionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FunctionConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8768,41 +9900,49 @@ pub struct PutIntegrationsBotconnectorIntegrationIdBots {
     body: ::models::BotList,
 }
 impl ::std::fmt::Debug for PutIntegrationsBotconnectorIntegrationIdBots {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIntegrationsBotconnectorIntegrationIdBots").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIntegrationsBotconnectorIntegrationIdBots {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIntegrationsBotconnectorIntegrationIdBots {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIntegrationsBotconnectorIntegrationIdBots {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String, body: ::models::BotList) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putIntegrationsBotconnectorIntegrationIdBots", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS, ::std::format!("/api/v2/integrations/botconnector/{}/bots", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -8811,11 +9951,13 @@ impl PutIntegrationsBotconnectorIntegrationIdBots {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -8839,48 +9981,57 @@ pub struct PutIntegrationsCredential {
     body: ::std::option::Option<::models::Credential>,
 }
 impl ::std::fmt::Debug for PutIntegrationsCredential {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIntegrationsCredential").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIntegrationsCredential {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIntegrationsCredential {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIntegrationsCredential {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, credential_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), credential_id, body: ::std::option::Option::None }
     }
     #[doc = " Credential"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::Credential) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putIntegrationsCredential", "credentialId", &self.credential_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_CREDENTIAL, ::std::format!("/api/v2/integrations/credentials/{}", ::genesys_cloud_core::encode_path_segment(&self.credential_id)));
@@ -8891,11 +10042,13 @@ impl PutIntegrationsCredential {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CredentialInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CredentialInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8919,41 +10072,49 @@ pub struct PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
     body: ::models::NuanceBotLaunchSettings,
 }
 impl ::std::fmt::Debug for PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, nuance_integration_id: ::std::string::String, body: ::models::NuanceBotLaunchSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), nuance_integration_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings", "nuanceIntegrationId", &self.nuance_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_LAUNCH_SETTINGS, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/launch/settings", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id)));
@@ -8962,11 +10123,13 @@ impl PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -8989,41 +10152,49 @@ pub struct PutIntegrationsSpeechTtsSettings {
     body: ::models::TtsSettings,
 }
 impl ::std::fmt::Debug for PutIntegrationsSpeechTtsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIntegrationsSpeechTtsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIntegrationsSpeechTtsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIntegrationsSpeechTtsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIntegrationsSpeechTtsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TtsSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_SPEECH_TTS_SETTINGS, ::std::string::String::from("/api/v2/integrations/speech/tts/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIntegrationsSpeechTtsSettings"))?;
@@ -9031,11 +10202,13 @@ impl PutIntegrationsSpeechTtsSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TtsSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TtsSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9061,41 +10234,49 @@ pub struct PutIntegrationsUnifiedcommunicationThirdpartypresences {
     body: ::std::vec::Vec<::models::UCThirdPartyPresence>,
 }
 impl ::std::fmt::Debug for PutIntegrationsUnifiedcommunicationThirdpartypresences {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutIntegrationsUnifiedcommunicationThirdpartypresences").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutIntegrationsUnifiedcommunicationThirdpartypresences {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutIntegrationsUnifiedcommunicationThirdpartypresences {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutIntegrationsUnifiedcommunicationThirdpartypresences {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, uc_integration_id: ::std::string::String, body: ::std::vec::Vec<::models::UCThirdPartyPresence>) -> Self {
         Self { executor, options: ::std::default::Default::default(), uc_integration_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putIntegrationsUnifiedcommunicationThirdpartypresences", "ucIntegrationId", &self.uc_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_UNIFIEDCOMMUNICATION_THIRDPARTYPRESENCES, ::std::format!("/api/v2/integrations/unifiedcommunications/{}/thirdpartypresences", ::genesys_cloud_core::encode_path_segment(&self.uc_integration_id)));
@@ -9104,11 +10285,13 @@ impl PutIntegrationsUnifiedcommunicationThirdpartypresences {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::string::String, ::genesys_cloud_core::executor::Text> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::string::String, ::genesys_cloud_core::executor::Text> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for IntentsApi {
 }
 impl IntentsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl IntentsApi {
     #[doc = " `DELETE /api/v2/intents/categories/{categoryId}` (deleteIntentsCategory): see [`DeleteIntentsCategory`]."]
     #[doc = ""]
     #[doc = " - `category_id`: Category id"]
+    #[inline]
     pub fn delete_intents_category(&self, category_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntentsCategory {
         DeleteIntentsCategory::new(self.executor.clone(), category_id.into())
     }
@@ -29,6 +31,7 @@ impl IntentsApi {
     #[doc = " `DELETE /api/v2/intents/customerintents/{customerIntentId}` (deleteIntentsCustomerintent): see [`DeleteIntentsCustomerintent`]."]
     #[doc = ""]
     #[doc = " - `customer_intent_id`: Customer Intent id"]
+    #[inline]
     pub fn delete_intents_customerintent(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>) -> DeleteIntentsCustomerintent {
         DeleteIntentsCustomerintent::new(self.executor.clone(), customer_intent_id.into())
     }
@@ -37,12 +40,14 @@ impl IntentsApi {
     #[doc = " `GET /api/v2/intents/assignments/externalcontacts/{externalContactId}` (getIntentsAssignmentsExternalcontact): see [`GetIntentsAssignmentsExternalcontact`]."]
     #[doc = ""]
     #[doc = " - `external_contact_id`: External Contact id"]
+    #[inline]
     pub fn get_intents_assignments_externalcontact(&self, external_contact_id: impl ::std::convert::Into<::std::string::String>) -> GetIntentsAssignmentsExternalcontact {
         GetIntentsAssignmentsExternalcontact::new(self.executor.clone(), external_contact_id.into())
     }
     #[doc = " Get categories"]
     #[doc = ""]
     #[doc = " `GET /api/v2/intents/categories` (getIntentsCategories): see [`GetIntentsCategories`]."]
+    #[inline]
     pub fn get_intents_categories(&self) -> GetIntentsCategories {
         GetIntentsCategories::new(self.executor.clone())
     }
@@ -51,6 +56,7 @@ impl IntentsApi {
     #[doc = " `GET /api/v2/intents/categories/{categoryId}` (getIntentsCategory): see [`GetIntentsCategory`]."]
     #[doc = ""]
     #[doc = " - `category_id`: Category id"]
+    #[inline]
     pub fn get_intents_category(&self, category_id: impl ::std::convert::Into<::std::string::String>) -> GetIntentsCategory {
         GetIntentsCategory::new(self.executor.clone(), category_id.into())
     }
@@ -59,6 +65,7 @@ impl IntentsApi {
     #[doc = " `GET /api/v2/intents/customerintents/{customerIntentId}` (getIntentsCustomerintent): see [`GetIntentsCustomerintent`]."]
     #[doc = ""]
     #[doc = " - `customer_intent_id`: Customer Intent id"]
+    #[inline]
     pub fn get_intents_customerintent(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>) -> GetIntentsCustomerintent {
         GetIntentsCustomerintent::new(self.executor.clone(), customer_intent_id.into())
     }
@@ -67,18 +74,21 @@ impl IntentsApi {
     #[doc = " `GET /api/v2/intents/customerintents/{customerIntentId}/sourceintents` (getIntentsCustomerintentSourceintents): see [`GetIntentsCustomerintentSourceintents`]."]
     #[doc = ""]
     #[doc = " - `customer_intent_id`: Customer Intent id"]
+    #[inline]
     pub fn get_intents_customerintent_sourceintents(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>) -> GetIntentsCustomerintentSourceintents {
         GetIntentsCustomerintentSourceintents::new(self.executor.clone(), customer_intent_id.into())
     }
     #[doc = " Get customer intents"]
     #[doc = ""]
     #[doc = " `GET /api/v2/intents/customerintents` (getIntentsCustomerintents): see [`GetIntentsCustomerintents`]."]
+    #[inline]
     pub fn get_intents_customerintents(&self) -> GetIntentsCustomerintents {
         GetIntentsCustomerintents::new(self.executor.clone())
     }
     #[doc = " Get all mapped source intents by type. If no type selected default is type Segment"]
     #[doc = ""]
     #[doc = " `GET /api/v2/intents/sourceintents` (getIntentsSourceintents): see [`GetIntentsSourceintents`]."]
+    #[inline]
     pub fn get_intents_sourceintents(&self) -> GetIntentsSourceintents {
         GetIntentsSourceintents::new(self.executor.clone())
     }
@@ -88,6 +98,7 @@ impl IntentsApi {
     #[doc = ""]
     #[doc = " - `category_id`: Category id"]
     #[doc = " - `body`: category"]
+    #[inline]
     pub fn patch_intents_category(&self, category_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IntentsCategoryPatch) -> PatchIntentsCategory {
         PatchIntentsCategory::new(self.executor.clone(), category_id.into(), body)
     }
@@ -97,6 +108,7 @@ impl IntentsApi {
     #[doc = ""]
     #[doc = " - `customer_intent_id`: Customer Intent id"]
     #[doc = " - `body`: Customer intent"]
+    #[inline]
     pub fn patch_intents_customerintent(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CustomerIntentPatch) -> PatchIntentsCustomerintent {
         PatchIntentsCustomerintent::new(self.executor.clone(), customer_intent_id.into(), body)
     }
@@ -107,6 +119,7 @@ impl IntentsApi {
     #[doc = " - `external_contact_id`: External Contact id"]
     #[doc = " - `customer_intent_id`: Customer Intent id"]
     #[doc = " - `body`: Customer intent assignment"]
+    #[inline]
     pub fn post_intents_assignments_externalcontact_customerintent_assignment(&self, external_contact_id: impl ::std::convert::Into<::std::string::String>, customer_intent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CustomerIntentAssignmentRequest) -> PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
         PostIntentsAssignmentsExternalcontactCustomerintentAssignment::new(self.executor.clone(), external_contact_id.into(), customer_intent_id.into(), body)
     }
@@ -115,6 +128,7 @@ impl IntentsApi {
     #[doc = " `POST /api/v2/intents/categories` (postIntentsCategories): see [`PostIntentsCategories`]."]
     #[doc = ""]
     #[doc = " - `body`: category"]
+    #[inline]
     pub fn post_intents_categories(&self, body: ::models::IntentsCategory) -> PostIntentsCategories {
         PostIntentsCategories::new(self.executor.clone(), body)
     }
@@ -124,6 +138,7 @@ impl IntentsApi {
     #[doc = ""]
     #[doc = " - `customer_intent_id`: Customer Intent id"]
     #[doc = " - `body`: Source intents to be added"]
+    #[inline]
     pub fn post_intents_customerintent_sourceintents_bulk_add(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkAddSourceIntentsRequest) -> PostIntentsCustomerintentSourceintentsBulkAdd {
         PostIntentsCustomerintentSourceintentsBulkAdd::new(self.executor.clone(), customer_intent_id.into(), body)
     }
@@ -133,6 +148,7 @@ impl IntentsApi {
     #[doc = ""]
     #[doc = " - `customer_intent_id`: Customer Intent id"]
     #[doc = " - `body`: Source intents to be removed"]
+    #[inline]
     pub fn post_intents_customerintent_sourceintents_bulk_remove(&self, customer_intent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkRemoveSourceIntentsRequest) -> PostIntentsCustomerintentSourceintentsBulkRemove {
         PostIntentsCustomerintentSourceintentsBulkRemove::new(self.executor.clone(), customer_intent_id.into(), body)
     }
@@ -141,6 +157,7 @@ impl IntentsApi {
     #[doc = " `POST /api/v2/intents/customerintents` (postIntentsCustomerintents): see [`PostIntentsCustomerintents`]."]
     #[doc = ""]
     #[doc = " - `body`: Customer intent"]
+    #[inline]
     pub fn post_intents_customerintents(&self, body: ::models::CustomerIntent) -> PostIntentsCustomerintents {
         PostIntentsCustomerintents::new(self.executor.clone(), body)
     }
@@ -149,6 +166,7 @@ impl IntentsApi {
     #[doc = " `POST /api/v2/intents/customerintents/bulk/retrieve` (postIntentsCustomerintentsBulkRetrieve): see [`PostIntentsCustomerintentsBulkRetrieve`]."]
     #[doc = ""]
     #[doc = " - `body`: Customer intent IDs to retrieve"]
+    #[inline]
     pub fn post_intents_customerintents_bulk_retrieve(&self, body: ::models::BatchGetCustomerIntentsRequest) -> PostIntentsCustomerintentsBulkRetrieve {
         PostIntentsCustomerintentsBulkRetrieve::new(self.executor.clone(), body)
     }
@@ -171,41 +189,49 @@ pub struct DeleteIntentsCategory {
     category_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteIntentsCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIntentsCategory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIntentsCategory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIntentsCategory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIntentsCategory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteIntentsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTENTS_CATEGORY, ::std::format!("/api/v2/intents/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
@@ -213,11 +239,13 @@ impl DeleteIntentsCategory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -240,41 +268,49 @@ pub struct DeleteIntentsCustomerintent {
     customer_intent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteIntentsCustomerintent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteIntentsCustomerintent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteIntentsCustomerintent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteIntentsCustomerintent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteIntentsCustomerintent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteIntentsCustomerintent", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTENTS_CUSTOMERINTENT, ::std::format!("/api/v2/intents/customerintents/{}", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
@@ -282,11 +318,13 @@ impl DeleteIntentsCustomerintent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -313,43 +351,51 @@ pub struct GetIntentsAssignmentsExternalcontact {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetIntentsAssignmentsExternalcontact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntentsAssignmentsExternalcontact").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntentsAssignmentsExternalcontact {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntentsAssignmentsExternalcontact {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntentsAssignmentsExternalcontact {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -357,11 +403,13 @@ impl GetIntentsAssignmentsExternalcontact {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntentsAssignmentsExternalcontact", "externalContactId", &self.external_contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_ASSIGNMENTS_EXTERNALCONTACT, ::std::format!("/api/v2/intents/assignments/externalcontacts/{}", ::genesys_cloud_core::encode_path_segment(&self.external_contact_id)));
@@ -375,15 +423,18 @@ impl GetIntentsAssignmentsExternalcontact {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomerIntentAssignmentListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomerIntentAssignmentListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CustomerIntentAssignmentListing, ::models::CustomerIntentAssignmentResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -418,43 +469,51 @@ pub struct GetIntentsCategories {
     query_value: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntentsCategories {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntentsCategories").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntentsCategories {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntentsCategories {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntentsCategories {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -462,6 +521,7 @@ impl GetIntentsCategories {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -469,11 +529,13 @@ impl GetIntentsCategories {
     #[doc = " Search query value to filter results by"]
     #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
+    #[inline]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_CATEGORIES, ::std::string::String::from("/api/v2/intents/categories"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -489,15 +551,18 @@ impl GetIntentsCategories {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntentsCategoryListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntentsCategoryListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::IntentsCategoryListing, ::models::IntentsCategory> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -528,41 +593,49 @@ pub struct GetIntentsCategory {
     category_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntentsCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntentsCategory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntentsCategory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntentsCategory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntentsCategory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntentsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_CATEGORY, ::std::format!("/api/v2/intents/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
@@ -570,11 +643,13 @@ impl GetIntentsCategory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntentsCategory, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntentsCategory, crate::JsonModel> {
         self.send().with_response()
     }
@@ -597,41 +672,49 @@ pub struct GetIntentsCustomerintent {
     customer_intent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetIntentsCustomerintent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntentsCustomerintent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntentsCustomerintent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntentsCustomerintent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntentsCustomerintent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntentsCustomerintent", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_CUSTOMERINTENT, ::std::format!("/api/v2/intents/customerintents/{}", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
@@ -639,11 +722,13 @@ impl GetIntentsCustomerintent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomerIntentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomerIntentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -671,43 +756,51 @@ pub struct GetIntentsCustomerintentSourceintents {
     query_value: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntentsCustomerintentSourceintents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntentsCustomerintentSourceintents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntentsCustomerintentSourceintents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntentsCustomerintentSourceintents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntentsCustomerintentSourceintents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -715,6 +808,7 @@ impl GetIntentsCustomerintentSourceintents {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -722,11 +816,13 @@ impl GetIntentsCustomerintentSourceintents {
     #[doc = " Search query value to filter results by"]
     #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
+    #[inline]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getIntentsCustomerintentSourceintents", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_CUSTOMERINTENT_SOURCEINTENTS, ::std::format!("/api/v2/intents/customerintents/{}/sourceintents", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
@@ -743,15 +839,18 @@ impl GetIntentsCustomerintentSourceintents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomerSourceIntentListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomerSourceIntentListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CustomerSourceIntentListing, ::models::CustomerSourceIntent> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -787,43 +886,51 @@ pub struct GetIntentsCustomerintents {
     category_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntentsCustomerintents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntentsCustomerintents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntentsCustomerintents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntentsCustomerintents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntentsCustomerintents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, query_value: ::std::option::Option::None, category_id: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -831,6 +938,7 @@ impl GetIntentsCustomerintents {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -838,6 +946,7 @@ impl GetIntentsCustomerintents {
     #[doc = " Search query value to filter results by"]
     #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
+    #[inline]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
         self
@@ -845,11 +954,13 @@ impl GetIntentsCustomerintents {
     #[doc = " CategoryId to filter query by"]
     #[doc = ""]
     #[doc = " Query parameter `categoryId`: string."]
+    #[inline]
     pub fn category_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.category_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_CUSTOMERINTENTS, ::std::string::String::from("/api/v2/intents/customerintents"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -868,15 +979,18 @@ impl GetIntentsCustomerintents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomerIntentListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomerIntentListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CustomerIntentListing, ::models::CustomerIntentResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -912,43 +1026,51 @@ pub struct GetIntentsSourceintents {
     source_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetIntentsSourceintents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetIntentsSourceintents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetIntentsSourceintents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetIntentsSourceintents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetIntentsSourceintents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, r#type: ::std::option::Option::None, source_id: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -956,6 +1078,7 @@ impl GetIntentsSourceintents {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -963,6 +1086,7 @@ impl GetIntentsSourceintents {
     #[doc = " Source Type to query by. If none selected default response will be for type Segment."]
     #[doc = ""]
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
@@ -970,11 +1094,13 @@ impl GetIntentsSourceintents {
     #[doc = " Source Id to query by. Only required for sourceType: Copilot, Bot, Digitalbot"]
     #[doc = ""]
     #[doc = " Query parameter `sourceId`: string."]
+    #[inline]
     pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.source_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_SOURCEINTENTS, ::std::string::String::from("/api/v2/intents/sourceintents"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -993,15 +1119,18 @@ impl GetIntentsSourceintents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomerSourceIntentListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomerSourceIntentListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CustomerSourceIntentListing, ::models::CustomerSourceIntent> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1033,41 +1162,49 @@ pub struct PatchIntentsCategory {
     body: ::models::IntentsCategoryPatch,
 }
 impl ::std::fmt::Debug for PatchIntentsCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchIntentsCategory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchIntentsCategory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchIntentsCategory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchIntentsCategory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String, body: ::models::IntentsCategoryPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchIntentsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_INTENTS_CATEGORY, ::std::format!("/api/v2/intents/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
@@ -1076,11 +1213,13 @@ impl PatchIntentsCategory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntentsCategory, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntentsCategory, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1104,41 +1243,49 @@ pub struct PatchIntentsCustomerintent {
     body: ::models::CustomerIntentPatch,
 }
 impl ::std::fmt::Debug for PatchIntentsCustomerintent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchIntentsCustomerintent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchIntentsCustomerintent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchIntentsCustomerintent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchIntentsCustomerintent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String, body: ::models::CustomerIntentPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchIntentsCustomerintent", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_INTENTS_CUSTOMERINTENT, ::std::format!("/api/v2/intents/customerintents/{}", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
@@ -1147,11 +1294,13 @@ impl PatchIntentsCustomerintent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomerIntentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomerIntentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1176,41 +1325,49 @@ pub struct PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
     body: ::models::CustomerIntentAssignmentRequest,
 }
 impl ::std::fmt::Debug for PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntentsAssignmentsExternalcontactCustomerintentAssignment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, external_contact_id: ::std::string::String, customer_intent_id: ::std::string::String, body: ::models::CustomerIntentAssignmentRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), external_contact_id, customer_intent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntentsAssignmentsExternalcontactCustomerintentAssignment", "externalContactId", &self.external_contact_id)?;
         ::genesys_cloud_core::encode::check_path_param("postIntentsAssignmentsExternalcontactCustomerintentAssignment", "customerIntentId", &self.customer_intent_id)?;
@@ -1220,11 +1377,13 @@ impl PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomerIntentAssignmentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomerIntentAssignmentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1247,41 +1406,49 @@ pub struct PostIntentsCategories {
     body: ::models::IntentsCategory,
 }
 impl ::std::fmt::Debug for PostIntentsCategories {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntentsCategories").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntentsCategories {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntentsCategories {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntentsCategories {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IntentsCategory) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTENTS_CATEGORIES, ::std::string::String::from("/api/v2/intents/categories"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntentsCategories"))?;
@@ -1289,11 +1456,13 @@ impl PostIntentsCategories {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IntentsCategory, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IntentsCategory, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1317,41 +1486,49 @@ pub struct PostIntentsCustomerintentSourceintentsBulkAdd {
     body: ::models::BulkAddSourceIntentsRequest,
 }
 impl ::std::fmt::Debug for PostIntentsCustomerintentSourceintentsBulkAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntentsCustomerintentSourceintentsBulkAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntentsCustomerintentSourceintentsBulkAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntentsCustomerintentSourceintentsBulkAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntentsCustomerintentSourceintentsBulkAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String, body: ::models::BulkAddSourceIntentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntentsCustomerintentSourceintentsBulkAdd", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTENTS_CUSTOMERINTENT_SOURCEINTENTS_BULK_ADD, ::std::format!("/api/v2/intents/customerintents/{}/sourceintents/bulk/add", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
@@ -1360,11 +1537,13 @@ impl PostIntentsCustomerintentSourceintentsBulkAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkSourceIntentsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkSourceIntentsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1388,41 +1567,49 @@ pub struct PostIntentsCustomerintentSourceintentsBulkRemove {
     body: ::models::BulkRemoveSourceIntentsRequest,
 }
 impl ::std::fmt::Debug for PostIntentsCustomerintentSourceintentsBulkRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntentsCustomerintentSourceintentsBulkRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntentsCustomerintentSourceintentsBulkRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntentsCustomerintentSourceintentsBulkRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntentsCustomerintentSourceintentsBulkRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, customer_intent_id: ::std::string::String, body: ::models::BulkRemoveSourceIntentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_intent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntentsCustomerintentSourceintentsBulkRemove", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTENTS_CUSTOMERINTENT_SOURCEINTENTS_BULK_REMOVE, ::std::format!("/api/v2/intents/customerintents/{}/sourceintents/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
@@ -1431,11 +1618,13 @@ impl PostIntentsCustomerintentSourceintentsBulkRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkSourceIntentsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkSourceIntentsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1458,41 +1647,49 @@ pub struct PostIntentsCustomerintents {
     body: ::models::CustomerIntent,
 }
 impl ::std::fmt::Debug for PostIntentsCustomerintents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntentsCustomerintents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntentsCustomerintents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntentsCustomerintents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntentsCustomerintents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CustomerIntent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTENTS_CUSTOMERINTENTS, ::std::string::String::from("/api/v2/intents/customerintents"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntentsCustomerintents"))?;
@@ -1500,11 +1697,13 @@ impl PostIntentsCustomerintents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CustomerIntentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CustomerIntentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1527,41 +1726,49 @@ pub struct PostIntentsCustomerintentsBulkRetrieve {
     body: ::models::BatchGetCustomerIntentsRequest,
 }
 impl ::std::fmt::Debug for PostIntentsCustomerintentsBulkRetrieve {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntentsCustomerintentsBulkRetrieve").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntentsCustomerintentsBulkRetrieve {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntentsCustomerintentsBulkRetrieve {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntentsCustomerintentsBulkRetrieve {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchGetCustomerIntentsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTENTS_CUSTOMERINTENTS_BULK_RETRIEVE, ::std::string::String::from("/api/v2/intents/customerintents/bulk/retrieve"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntentsCustomerintentsBulkRetrieve"))?;
@@ -1569,11 +1776,13 @@ impl PostIntentsCustomerintentsBulkRetrieve {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::CustomerIntentResponse>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::CustomerIntentResponse>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }

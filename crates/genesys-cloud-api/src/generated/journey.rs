@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for JourneyApi {
 }
 impl JourneyApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl JourneyApi {
     #[doc = " `DELETE /api/v2/analytics/journeys/aggregates/jobs/{jobId}` (deleteAnalyticsJourneysAggregatesJob): see [`DeleteAnalyticsJourneysAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_journeys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsJourneysAggregatesJob {
         DeleteAnalyticsJourneysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -29,6 +31,7 @@ impl JourneyApi {
     #[doc = " `DELETE /api/v2/journey/actionmaps/{actionMapId}` (deleteJourneyActionmap): see [`DeleteJourneyActionmap`]."]
     #[doc = ""]
     #[doc = " - `action_map_id`: ID of the action map."]
+    #[inline]
     pub fn delete_journey_actionmap(&self, action_map_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyActionmap {
         DeleteJourneyActionmap::new(self.executor.clone(), action_map_id.into())
     }
@@ -37,6 +40,7 @@ impl JourneyApi {
     #[doc = " `DELETE /api/v2/journey/actiontemplates/{actionTemplateId}` (deleteJourneyActiontemplate): see [`DeleteJourneyActiontemplate`]."]
     #[doc = ""]
     #[doc = " - `action_template_id`: ID of the action template."]
+    #[inline]
     pub fn delete_journey_actiontemplate(&self, action_template_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyActiontemplate {
         DeleteJourneyActiontemplate::new(self.executor.clone(), action_template_id.into())
     }
@@ -45,6 +49,7 @@ impl JourneyApi {
     #[doc = " `DELETE /api/v2/journey/externalevents/configurations/{configId}` (deleteJourneyExternaleventsConfiguration): see [`DeleteJourneyExternaleventsConfiguration`]."]
     #[doc = ""]
     #[doc = " - `config_id`: The ID of the external event configuration."]
+    #[inline]
     pub fn delete_journey_externalevents_configuration(&self, config_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyExternaleventsConfiguration {
         DeleteJourneyExternaleventsConfiguration::new(self.executor.clone(), config_id.into())
     }
@@ -53,6 +58,7 @@ impl JourneyApi {
     #[doc = " `DELETE /api/v2/journey/externalevents/schemas/{schemaId}` (deleteJourneyExternaleventsSchema): see [`DeleteJourneyExternaleventsSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn delete_journey_externalevents_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyExternaleventsSchema {
         DeleteJourneyExternaleventsSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -62,6 +68,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `outcome_id`: ID of the outcome."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn delete_journey_outcome(&self, outcome_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyOutcome {
         DeleteJourneyOutcome::new(self.executor.clone(), outcome_id.into())
     }
@@ -71,6 +78,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `predictor_id`: ID of predictor"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn delete_journey_outcomes_predictor(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyOutcomesPredictor {
         DeleteJourneyOutcomesPredictor::new(self.executor.clone(), predictor_id.into())
     }
@@ -79,6 +87,7 @@ impl JourneyApi {
     #[doc = " `DELETE /api/v2/journey/segments/{segmentId}` (deleteJourneySegment): see [`DeleteJourneySegment`]."]
     #[doc = ""]
     #[doc = " - `segment_id`: ID of the segment."]
+    #[inline]
     pub fn delete_journey_segment(&self, segment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneySegment {
         DeleteJourneySegment::new(self.executor.clone(), segment_id.into())
     }
@@ -87,6 +96,7 @@ impl JourneyApi {
     #[doc = " `DELETE /api/v2/journey/views/{viewId}` (deleteJourneyView): see [`DeleteJourneyView`]."]
     #[doc = ""]
     #[doc = " - `view_id`: viewId"]
+    #[inline]
     pub fn delete_journey_view(&self, view_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyView {
         DeleteJourneyView::new(self.executor.clone(), view_id.into())
     }
@@ -95,6 +105,7 @@ impl JourneyApi {
     #[doc = " `DELETE /api/v2/journey/views/{viewId}/schedules` (deleteJourneyViewSchedules): see [`DeleteJourneyViewSchedules`]."]
     #[doc = ""]
     #[doc = " - `view_id`: Journey View Id"]
+    #[inline]
     pub fn delete_journey_view_schedules(&self, view_id: impl ::std::convert::Into<::std::string::String>) -> DeleteJourneyViewSchedules {
         DeleteJourneyViewSchedules::new(self.executor.clone(), view_id.into())
     }
@@ -103,6 +114,7 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}` (getAnalyticsJourneysAggregatesJob): see [`GetAnalyticsJourneysAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_journeys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsJourneysAggregatesJob {
         GetAnalyticsJourneysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -111,6 +123,7 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}/results` (getAnalyticsJourneysAggregatesJobResults): see [`GetAnalyticsJourneysAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_journeys_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsJourneysAggregatesJobResults {
         GetAnalyticsJourneysAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -119,6 +132,7 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/segments` (getExternalcontactsContactJourneySegments): see [`GetExternalcontactsContactJourneySegments`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn get_externalcontacts_contact_journey_segments(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactJourneySegments {
         GetExternalcontactsContactJourneySegments::new(self.executor.clone(), contact_id.into())
     }
@@ -127,6 +141,7 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/externalcontacts/contacts/{contactId}/journey/sessions` (getExternalcontactsContactJourneySessions): see [`GetExternalcontactsContactJourneySessions`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn get_externalcontacts_contact_journey_sessions(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetExternalcontactsContactJourneySessions {
         GetExternalcontactsContactJourneySessions::new(self.executor.clone(), contact_id.into())
     }
@@ -135,12 +150,14 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/actionmaps/{actionMapId}` (getJourneyActionmap): see [`GetJourneyActionmap`]."]
     #[doc = ""]
     #[doc = " - `action_map_id`: ID of the action map."]
+    #[inline]
     pub fn get_journey_actionmap(&self, action_map_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyActionmap {
         GetJourneyActionmap::new(self.executor.clone(), action_map_id.into())
     }
     #[doc = " Retrieve all action maps."]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/actionmaps` (getJourneyActionmaps): see [`GetJourneyActionmaps`]."]
+    #[inline]
     pub fn get_journey_actionmaps(&self) -> GetJourneyActionmaps {
         GetJourneyActionmaps::new(self.executor.clone())
     }
@@ -150,6 +167,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `job_id`: ID of the job."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_actionmaps_estimates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyActionmapsEstimatesJob {
         GetJourneyActionmapsEstimatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -159,6 +177,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `job_id`: ID of the job."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_actionmaps_estimates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyActionmapsEstimatesJobResults {
         GetJourneyActionmapsEstimatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -168,6 +187,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `action_target_id`: ID of the action target."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_actiontarget(&self, action_target_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyActiontarget {
         GetJourneyActiontarget::new(self.executor.clone(), action_target_id.into())
     }
@@ -175,6 +195,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/actiontargets` (getJourneyActiontargets): see [`GetJourneyActiontargets`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_actiontargets(&self) -> GetJourneyActiontargets {
         GetJourneyActiontargets::new(self.executor.clone())
     }
@@ -183,12 +204,14 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/actiontemplates/{actionTemplateId}` (getJourneyActiontemplate): see [`GetJourneyActiontemplate`]."]
     #[doc = ""]
     #[doc = " - `action_template_id`: ID of the action template."]
+    #[inline]
     pub fn get_journey_actiontemplate(&self, action_template_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyActiontemplate {
         GetJourneyActiontemplate::new(self.executor.clone(), action_template_id.into())
     }
     #[doc = " Retrieve all action templates."]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/actiontemplates` (getJourneyActiontemplates): see [`GetJourneyActiontemplates`]."]
+    #[inline]
     pub fn get_journey_actiontemplates(&self) -> GetJourneyActiontemplates {
         GetJourneyActiontemplates::new(self.executor.clone())
     }
@@ -198,6 +221,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `deployment_id`: The ID of the deployment sending the ping."]
     #[doc = " - `customer_cookie_id`: ID of the customer associated with the ping."]
+    #[inline]
     pub fn get_journey_deployment_customer_ping(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, customer_cookie_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyDeploymentCustomerPing {
         GetJourneyDeploymentCustomerPing::new(self.executor.clone(), deployment_id.into(), customer_cookie_id.into())
     }
@@ -206,12 +230,14 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/externalevents/configurations/{configId}` (getJourneyExternaleventsConfiguration): see [`GetJourneyExternaleventsConfiguration`]."]
     #[doc = ""]
     #[doc = " - `config_id`: The ID of the external event configuration."]
+    #[inline]
     pub fn get_journey_externalevents_configuration(&self, config_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyExternaleventsConfiguration {
         GetJourneyExternaleventsConfiguration::new(self.executor.clone(), config_id.into())
     }
     #[doc = " Get all external event configurations."]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/configurations` (getJourneyExternaleventsConfigurations): see [`GetJourneyExternaleventsConfigurations`]."]
+    #[inline]
     pub fn get_journey_externalevents_configurations(&self) -> GetJourneyExternaleventsConfigurations {
         GetJourneyExternaleventsConfigurations::new(self.executor.clone())
     }
@@ -220,6 +246,7 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}` (getJourneyExternaleventsSchema): see [`GetJourneyExternaleventsSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_journey_externalevents_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyExternaleventsSchema {
         GetJourneyExternaleventsSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -229,6 +256,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `version_id`: Schema version"]
+    #[inline]
     pub fn get_journey_externalevents_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyExternaleventsSchemaVersion {
         GetJourneyExternaleventsSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
@@ -237,12 +265,14 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/externalevents/schemas/{schemaId}/versions` (getJourneyExternaleventsSchemaVersions): see [`GetJourneyExternaleventsSchemaVersions`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_journey_externalevents_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyExternaleventsSchemaVersions {
         GetJourneyExternaleventsSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
     #[doc = " Get a list of schemas."]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/schemas` (getJourneyExternaleventsSchemas): see [`GetJourneyExternaleventsSchemas`]."]
+    #[inline]
     pub fn get_journey_externalevents_schemas(&self) -> GetJourneyExternaleventsSchemas {
         GetJourneyExternaleventsSchemas::new(self.executor.clone())
     }
@@ -251,18 +281,21 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/externalevents/schemas/coretypes/{coreTypeName}` (getJourneyExternaleventsSchemasCoretype): see [`GetJourneyExternaleventsSchemasCoretype`]."]
     #[doc = ""]
     #[doc = " - `core_type_name`: Name of core type"]
+    #[inline]
     pub fn get_journey_externalevents_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetJourneyExternaleventsSchemasCoretype {
         GetJourneyExternaleventsSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
     #[doc = " Get the list of core types enabled for a specific namespace."]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/schemas/coretypes` (getJourneyExternaleventsSchemasCoretypes): see [`GetJourneyExternaleventsSchemasCoretypes`]."]
+    #[inline]
     pub fn get_journey_externalevents_schemas_coretypes(&self) -> GetJourneyExternaleventsSchemasCoretypes {
         GetJourneyExternaleventsSchemasCoretypes::new(self.executor.clone())
     }
     #[doc = " Get quantitative limits on schemas"]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/externalevents/schemas/limits` (getJourneyExternaleventsSchemasLimits): see [`GetJourneyExternaleventsSchemasLimits`]."]
+    #[inline]
     pub fn get_journey_externalevents_schemas_limits(&self) -> GetJourneyExternaleventsSchemasLimits {
         GetJourneyExternaleventsSchemasLimits::new(self.executor.clone())
     }
@@ -272,6 +305,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `outcome_id`: ID of the outcome."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_outcome(&self, outcome_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyOutcome {
         GetJourneyOutcome::new(self.executor.clone(), outcome_id.into())
     }
@@ -279,6 +313,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/outcomes` (getJourneyOutcomes): see [`GetJourneyOutcomes`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_outcomes(&self) -> GetJourneyOutcomes {
         GetJourneyOutcomes::new(self.executor.clone())
     }
@@ -288,6 +323,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `job_id`: ID of the job."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_outcomes_attributions_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyOutcomesAttributionsJob {
         GetJourneyOutcomesAttributionsJob::new(self.executor.clone(), job_id.into())
     }
@@ -297,6 +333,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `job_id`: ID of the job."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_outcomes_attributions_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyOutcomesAttributionsJobResults {
         GetJourneyOutcomesAttributionsJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -306,6 +343,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `predictor_id`: ID of predictor"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_outcomes_predictor(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyOutcomesPredictor {
         GetJourneyOutcomesPredictor::new(self.executor.clone(), predictor_id.into())
     }
@@ -313,6 +351,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/outcomes/predictors` (getJourneyOutcomesPredictors): see [`GetJourneyOutcomesPredictors`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_outcomes_predictors(&self) -> GetJourneyOutcomesPredictors {
         GetJourneyOutcomesPredictors::new(self.executor.clone())
     }
@@ -321,12 +360,14 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/segments/{segmentId}` (getJourneySegment): see [`GetJourneySegment`]."]
     #[doc = ""]
     #[doc = " - `segment_id`: ID of the segment."]
+    #[inline]
     pub fn get_journey_segment(&self, segment_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneySegment {
         GetJourneySegment::new(self.executor.clone(), segment_id.into())
     }
     #[doc = " Retrieve all segments."]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/segments` (getJourneySegments): see [`GetJourneySegments`]."]
+    #[inline]
     pub fn get_journey_segments(&self) -> GetJourneySegments {
         GetJourneySegments::new(self.executor.clone())
     }
@@ -335,6 +376,7 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/sessions/{sessionId}` (getJourneySession): see [`GetJourneySession`]."]
     #[doc = ""]
     #[doc = " - `session_id`: ID of the session."]
+    #[inline]
     pub fn get_journey_session(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneySession {
         GetJourneySession::new(self.executor.clone(), session_id.into())
     }
@@ -343,6 +385,7 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/sessions/{sessionId}/events` (getJourneySessionEvents): see [`GetJourneySessionEvents`]."]
     #[doc = ""]
     #[doc = " - `session_id`: System-generated UUID that represents the session the event is a part of."]
+    #[inline]
     pub fn get_journey_session_events(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneySessionEvents {
         GetJourneySessionEvents::new(self.executor.clone(), session_id.into())
     }
@@ -352,6 +395,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `session_id`: ID of the session."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_journey_session_outcomescores(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneySessionOutcomescores {
         GetJourneySessionOutcomescores::new(self.executor.clone(), session_id.into())
     }
@@ -360,6 +404,7 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/views/{viewId}` (getJourneyView): see [`GetJourneyView`]."]
     #[doc = ""]
     #[doc = " - `view_id`: viewId"]
+    #[inline]
     pub fn get_journey_view(&self, view_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyView {
         GetJourneyView::new(self.executor.clone(), view_id.into())
     }
@@ -368,6 +413,7 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/views/{viewId}/schedules` (getJourneyViewSchedules): see [`GetJourneyViewSchedules`]."]
     #[doc = ""]
     #[doc = " - `view_id`: Journey View Id"]
+    #[inline]
     pub fn get_journey_view_schedules(&self, view_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewSchedules {
         GetJourneyViewSchedules::new(self.executor.clone(), view_id.into())
     }
@@ -377,6 +423,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `view_id`: viewId"]
     #[doc = " - `version_id`: versionId"]
+    #[inline]
     pub fn get_journey_view_version(&self, view_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersion {
         GetJourneyViewVersion::new(self.executor.clone(), view_id.into(), version_id.into())
     }
@@ -387,6 +434,7 @@ impl JourneyApi {
     #[doc = " - `view_id`: viewId"]
     #[doc = " - `journey_view_version`: Journey View Version"]
     #[doc = " - `chart_id`: chartId"]
+    #[inline]
     pub fn get_journey_view_version_chart(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_view_version: impl ::std::convert::Into<::std::string::String>, chart_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionChart {
         GetJourneyViewVersionChart::new(self.executor.clone(), view_id.into(), journey_view_version.into(), chart_id.into())
     }
@@ -398,6 +446,7 @@ impl JourneyApi {
     #[doc = " - `journey_view_version`: Journey View Version"]
     #[doc = " - `chart_id`: chartId"]
     #[doc = " - `chart_version`: chartVersion"]
+    #[inline]
     pub fn get_journey_view_version_chart_version(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_view_version: impl ::std::convert::Into<::std::string::String>, chart_id: impl ::std::convert::Into<::std::string::String>, chart_version: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionChartVersion {
         GetJourneyViewVersionChartVersion::new(self.executor.clone(), view_id.into(), journey_view_version.into(), chart_id.into(), chart_version.into())
     }
@@ -408,6 +457,7 @@ impl JourneyApi {
     #[doc = " - `view_id`: Journey View Id"]
     #[doc = " - `journey_version_id`: Journey View Version"]
     #[doc = " - `job_id`: JobId"]
+    #[inline]
     pub fn get_journey_view_version_job(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_version_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionJob {
         GetJourneyViewVersionJob::new(self.executor.clone(), view_id.into(), journey_version_id.into(), job_id.into())
     }
@@ -418,6 +468,7 @@ impl JourneyApi {
     #[doc = " - `view_id`: JourneyViewResult id"]
     #[doc = " - `journey_view_version`: Journey View Version"]
     #[doc = " - `job_id`: Id of the executing job"]
+    #[inline]
     pub fn get_journey_view_version_job_results(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_view_version: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionJobResults {
         GetJourneyViewVersionJobResults::new(self.executor.clone(), view_id.into(), journey_view_version.into(), job_id.into())
     }
@@ -429,6 +480,7 @@ impl JourneyApi {
     #[doc = " - `journey_version_id`: Journey View Version"]
     #[doc = " - `job_id`: JobId"]
     #[doc = " - `chart_id`: ChartId"]
+    #[inline]
     pub fn get_journey_view_version_job_results_chart(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_version_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>, chart_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionJobResultsChart {
         GetJourneyViewVersionJobResultsChart::new(self.executor.clone(), view_id.into(), journey_version_id.into(), job_id.into(), chart_id.into())
     }
@@ -438,18 +490,21 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `view_id`: Journey View Id"]
     #[doc = " - `journey_version_id`: Journey View Version"]
+    #[inline]
     pub fn get_journey_view_version_jobs_latest(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_version_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewVersionJobsLatest {
         GetJourneyViewVersionJobsLatest::new(self.executor.clone(), view_id.into(), journey_version_id.into())
     }
     #[doc = " Get a list of Journey Views"]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/views` (getJourneyViews): see [`GetJourneyViews`]."]
+    #[inline]
     pub fn get_journey_views(&self) -> GetJourneyViews {
         GetJourneyViews::new(self.executor.clone())
     }
     #[doc = " Get details about the data available for journey queries including oldest and newest event dates"]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/data/details` (getJourneyViewsDataDetails): see [`GetJourneyViewsDataDetails`]."]
+    #[inline]
     pub fn get_journey_views_data_details(&self) -> GetJourneyViewsDataDetails {
         GetJourneyViewsDataDetails::new(self.executor.clone())
     }
@@ -458,42 +513,49 @@ impl JourneyApi {
     #[doc = " `GET /api/v2/journey/views/eventdefinitions/{eventDefinitionId}` (getJourneyViewsEventdefinition): see [`GetJourneyViewsEventdefinition`]."]
     #[doc = ""]
     #[doc = " - `event_definition_id`: Event Definition ID"]
+    #[inline]
     pub fn get_journey_views_eventdefinition(&self, event_definition_id: impl ::std::convert::Into<::std::string::String>) -> GetJourneyViewsEventdefinition {
         GetJourneyViewsEventdefinition::new(self.executor.clone(), event_definition_id.into())
     }
     #[doc = " Get a list of Event Definitions"]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/eventdefinitions` (getJourneyViewsEventdefinitions): see [`GetJourneyViewsEventdefinitions`]."]
+    #[inline]
     pub fn get_journey_views_eventdefinitions(&self) -> GetJourneyViewsEventdefinitions {
         GetJourneyViewsEventdefinitions::new(self.executor.clone())
     }
     #[doc = " Get external events for journey views"]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/eventdefinitions/external` (getJourneyViewsEventdefinitionsExternal): see [`GetJourneyViewsEventdefinitionsExternal`]."]
+    #[inline]
     pub fn get_journey_views_eventdefinitions_external(&self) -> GetJourneyViewsEventdefinitionsExternal {
         GetJourneyViewsEventdefinitionsExternal::new(self.executor.clone())
     }
     #[doc = " Get changes in external event definitions"]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/eventdefinitions/external/changes` (getJourneyViewsEventdefinitionsExternalChanges): see [`GetJourneyViewsEventdefinitionsExternalChanges`]."]
+    #[inline]
     pub fn get_journey_views_eventdefinitions_external_changes(&self) -> GetJourneyViewsEventdefinitionsExternalChanges {
         GetJourneyViewsEventdefinitionsExternalChanges::new(self.executor.clone())
     }
     #[doc = " Get the jobs for an organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/jobs` (getJourneyViewsJobs): see [`GetJourneyViewsJobs`]."]
+    #[inline]
     pub fn get_journey_views_jobs(&self) -> GetJourneyViewsJobs {
         GetJourneyViewsJobs::new(self.executor.clone())
     }
     #[doc = " Get my jobs"]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/jobs/me` (getJourneyViewsJobsMe): see [`GetJourneyViewsJobsMe`]."]
+    #[inline]
     pub fn get_journey_views_jobs_me(&self) -> GetJourneyViewsJobsMe {
         GetJourneyViewsJobsMe::new(self.executor.clone())
     }
     #[doc = " Get the journey schedules for an organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/journey/views/schedules` (getJourneyViewsSchedules): see [`GetJourneyViewsSchedules`]."]
+    #[inline]
     pub fn get_journey_views_schedules(&self) -> GetJourneyViewsSchedules {
         GetJourneyViewsSchedules::new(self.executor.clone())
     }
@@ -502,6 +564,7 @@ impl JourneyApi {
     #[doc = " `PATCH /api/v2/journey/actionmaps/{actionMapId}` (patchJourneyActionmap): see [`PatchJourneyActionmap`]."]
     #[doc = ""]
     #[doc = " - `action_map_id`: ID of the action map."]
+    #[inline]
     pub fn patch_journey_actionmap(&self, action_map_id: impl ::std::convert::Into<::std::string::String>) -> PatchJourneyActionmap {
         PatchJourneyActionmap::new(self.executor.clone(), action_map_id.into())
     }
@@ -510,6 +573,7 @@ impl JourneyApi {
     #[doc = " `PATCH /api/v2/journey/actiontemplates/{actionTemplateId}` (patchJourneyActiontemplate): see [`PatchJourneyActiontemplate`]."]
     #[doc = ""]
     #[doc = " - `action_template_id`: ID of the action template."]
+    #[inline]
     pub fn patch_journey_actiontemplate(&self, action_template_id: impl ::std::convert::Into<::std::string::String>) -> PatchJourneyActiontemplate {
         PatchJourneyActiontemplate::new(self.executor.clone(), action_template_id.into())
     }
@@ -518,6 +582,7 @@ impl JourneyApi {
     #[doc = " `PATCH /api/v2/journey/externalevents/configurations/{configId}` (patchJourneyExternaleventsConfiguration): see [`PatchJourneyExternaleventsConfiguration`]."]
     #[doc = ""]
     #[doc = " - `config_id`: The ID of the external event configuration."]
+    #[inline]
     pub fn patch_journey_externalevents_configuration(&self, config_id: impl ::std::convert::Into<::std::string::String>) -> PatchJourneyExternaleventsConfiguration {
         PatchJourneyExternaleventsConfiguration::new(self.executor.clone(), config_id.into())
     }
@@ -527,6 +592,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `outcome_id`: ID of the outcome."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn patch_journey_outcome(&self, outcome_id: impl ::std::convert::Into<::std::string::String>) -> PatchJourneyOutcome {
         PatchJourneyOutcome::new(self.executor.clone(), outcome_id.into())
     }
@@ -535,6 +601,7 @@ impl JourneyApi {
     #[doc = " `PATCH /api/v2/journey/segments/{segmentId}` (patchJourneySegment): see [`PatchJourneySegment`]."]
     #[doc = ""]
     #[doc = " - `segment_id`: ID of the segment."]
+    #[inline]
     pub fn patch_journey_segment(&self, segment_id: impl ::std::convert::Into<::std::string::String>) -> PatchJourneySegment {
         PatchJourneySegment::new(self.executor.clone(), segment_id.into())
     }
@@ -546,18 +613,21 @@ impl JourneyApi {
     #[doc = " - `journey_version_id`: Journey View Version"]
     #[doc = " - `job_id`: JobId"]
     #[doc = " - `body`: journeyViewJob"]
+    #[inline]
     pub fn patch_journey_view_version_job(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_version_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneyViewJob) -> PatchJourneyViewVersionJob {
         PatchJourneyViewVersionJob::new(self.executor.clone(), view_id.into(), journey_version_id.into(), job_id.into(), body)
     }
     #[doc = " Query for journey aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/journeys/aggregates/jobs` (postAnalyticsJourneysAggregatesJobs): see [`PostAnalyticsJourneysAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_journeys_aggregates_jobs(&self, body: ::models::JourneyAsyncAggregationQuery) -> PostAnalyticsJourneysAggregatesJobs {
         PostAnalyticsJourneysAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for journey aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/journeys/aggregates/query` (postAnalyticsJourneysAggregatesQuery): see [`PostAnalyticsJourneysAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_journeys_aggregates_query(&self, body: ::models::JourneyAggregationQuery) -> PostAnalyticsJourneysAggregatesQuery {
         PostAnalyticsJourneysAggregatesQuery::new(self.executor.clone(), body)
     }
@@ -566,12 +636,14 @@ impl JourneyApi {
     #[doc = " `POST /api/v2/externalcontacts/contacts/{contactId}/journey/segments` (postExternalcontactsContactJourneySegments): see [`PostExternalcontactsContactJourneySegments`]."]
     #[doc = ""]
     #[doc = " - `contact_id`: ExternalContact ID"]
+    #[inline]
     pub fn post_externalcontacts_contact_journey_segments(&self, contact_id: impl ::std::convert::Into<::std::string::String>) -> PostExternalcontactsContactJourneySegments {
         PostExternalcontactsContactJourneySegments::new(self.executor.clone(), contact_id.into())
     }
     #[doc = " Create an action map."]
     #[doc = ""]
     #[doc = " `POST /api/v2/journey/actionmaps` (postJourneyActionmaps): see [`PostJourneyActionmaps`]."]
+    #[inline]
     pub fn post_journey_actionmaps(&self) -> PostJourneyActionmaps {
         PostJourneyActionmaps::new(self.executor.clone())
     }
@@ -581,12 +653,14 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `body`: audience estimator request"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_journey_actionmaps_estimates_jobs(&self, body: ::models::ActionMapEstimateRequest) -> PostJourneyActionmapsEstimatesJobs {
         PostJourneyActionmapsEstimatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Create a single action template."]
     #[doc = ""]
     #[doc = " `POST /api/v2/journey/actiontemplates` (postJourneyActiontemplates): see [`PostJourneyActiontemplates`]."]
+    #[inline]
     pub fn post_journey_actiontemplates(&self) -> PostJourneyActiontemplates {
         PostJourneyActiontemplates::new(self.executor.clone())
     }
@@ -595,6 +669,7 @@ impl JourneyApi {
     #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/actionevent` (postJourneyDeploymentActionevent): see [`PostJourneyDeploymentActionevent`]."]
     #[doc = ""]
     #[doc = " - `deployment_id`: The ID of the deployment sending the beacon."]
+    #[inline]
     pub fn post_journey_deployment_actionevent(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ActionEventRequest) -> PostJourneyDeploymentActionevent {
         PostJourneyDeploymentActionevent::new(self.executor.clone(), deployment_id.into(), body)
     }
@@ -603,6 +678,7 @@ impl JourneyApi {
     #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/appevents` (postJourneyDeploymentAppevents): see [`PostJourneyDeploymentAppevents`]."]
     #[doc = ""]
     #[doc = " - `deployment_id`: The ID of the deployment sending the app event."]
+    #[inline]
     pub fn post_journey_deployment_appevents(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> PostJourneyDeploymentAppevents {
         PostJourneyDeploymentAppevents::new(self.executor.clone(), deployment_id.into())
     }
@@ -611,6 +687,7 @@ impl JourneyApi {
     #[doc = " `POST /api/v2/journey/deployments/{deploymentId}/webevents` (postJourneyDeploymentWebevents): see [`PostJourneyDeploymentWebevents`]."]
     #[doc = ""]
     #[doc = " - `deployment_id`: The ID of the deployment sending the web event."]
+    #[inline]
     pub fn post_journey_deployment_webevents(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> PostJourneyDeploymentWebevents {
         PostJourneyDeploymentWebevents::new(self.executor.clone(), deployment_id.into())
     }
@@ -619,12 +696,14 @@ impl JourneyApi {
     #[doc = " `POST /api/v2/journey/externalevents/configurations/{configurationId}/events` (postJourneyExternaleventsConfigurationEvents): see [`PostJourneyExternaleventsConfigurationEvents`]."]
     #[doc = ""]
     #[doc = " - `configuration_id`: The ID of the external event configuration."]
+    #[inline]
     pub fn post_journey_externalevents_configuration_events(&self, configuration_id: impl ::std::convert::Into<::std::string::String>) -> PostJourneyExternaleventsConfigurationEvents {
         PostJourneyExternaleventsConfigurationEvents::new(self.executor.clone(), configuration_id.into())
     }
     #[doc = " Create an external events configuration."]
     #[doc = ""]
     #[doc = " `POST /api/v2/journey/externalevents/configurations` (postJourneyExternaleventsConfigurations): see [`PostJourneyExternaleventsConfigurations`]."]
+    #[inline]
     pub fn post_journey_externalevents_configurations(&self) -> PostJourneyExternaleventsConfigurations {
         PostJourneyExternaleventsConfigurations::new(self.executor.clone())
     }
@@ -633,12 +712,14 @@ impl JourneyApi {
     #[doc = " `POST /api/v2/journey/externalevents/schemas` (postJourneyExternaleventsSchemas): see [`PostJourneyExternaleventsSchemas`]."]
     #[doc = ""]
     #[doc = " - `body`: Schema create request body"]
+    #[inline]
     pub fn post_journey_externalevents_schemas(&self, body: ::models::JourneyJsonSchemaRequest) -> PostJourneyExternaleventsSchemas {
         PostJourneyExternaleventsSchemas::new(self.executor.clone(), body)
     }
     #[doc = " Query for flow paths."]
     #[doc = ""]
     #[doc = " `POST /api/v2/journey/flows/paths/query` (postJourneyFlowsPathsQuery): see [`PostJourneyFlowsPathsQuery`]."]
+    #[inline]
     pub fn post_journey_flows_paths_query(&self) -> PostJourneyFlowsPathsQuery {
         PostJourneyFlowsPathsQuery::new(self.executor.clone())
     }
@@ -646,6 +727,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " `POST /api/v2/journey/outcomes` (postJourneyOutcomes): see [`PostJourneyOutcomes`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_journey_outcomes(&self) -> PostJourneyOutcomes {
         PostJourneyOutcomes::new(self.executor.clone())
     }
@@ -653,6 +735,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " `POST /api/v2/journey/outcomes/attributions/jobs` (postJourneyOutcomesAttributionsJobs): see [`PostJourneyOutcomesAttributionsJobs`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_journey_outcomes_attributions_jobs(&self) -> PostJourneyOutcomesAttributionsJobs {
         PostJourneyOutcomesAttributionsJobs::new(self.executor.clone())
     }
@@ -660,12 +743,14 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " `POST /api/v2/journey/outcomes/predictors` (postJourneyOutcomesPredictors): see [`PostJourneyOutcomesPredictors`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_journey_outcomes_predictors(&self) -> PostJourneyOutcomesPredictors {
         PostJourneyOutcomesPredictors::new(self.executor.clone())
     }
     #[doc = " Create a segment."]
     #[doc = ""]
     #[doc = " `POST /api/v2/journey/segments` (postJourneySegments): see [`PostJourneySegments`]."]
+    #[inline]
     pub fn post_journey_segments(&self) -> PostJourneySegments {
         PostJourneySegments::new(self.executor.clone())
     }
@@ -675,6 +760,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `view_id`: Journey View Id"]
     #[doc = " - `body`: journeyViewSchedule"]
+    #[inline]
     pub fn post_journey_view_schedules(&self, view_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneyViewSchedule) -> PostJourneyViewSchedules {
         PostJourneyViewSchedules::new(self.executor.clone(), view_id.into(), body)
     }
@@ -684,6 +770,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `view_id`: Journey View Id"]
     #[doc = " - `journey_version_id`: Journey View Version"]
+    #[inline]
     pub fn post_journey_view_version_jobs(&self, view_id: impl ::std::convert::Into<::std::string::String>, journey_version_id: impl ::std::convert::Into<::std::string::String>) -> PostJourneyViewVersionJobs {
         PostJourneyViewVersionJobs::new(self.executor.clone(), view_id.into(), journey_version_id.into())
     }
@@ -693,6 +780,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `view_id`: viewId"]
     #[doc = " - `body`: JourneyView"]
+    #[inline]
     pub fn post_journey_view_versions(&self, view_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneyView) -> PostJourneyViewVersions {
         PostJourneyViewVersions::new(self.executor.clone(), view_id.into(), body)
     }
@@ -701,12 +789,14 @@ impl JourneyApi {
     #[doc = " `POST /api/v2/journey/views` (postJourneyViews): see [`PostJourneyViews`]."]
     #[doc = ""]
     #[doc = " - `body`: JourneyView"]
+    #[inline]
     pub fn post_journey_views(&self, body: ::models::JourneyView) -> PostJourneyViews {
         PostJourneyViews::new(self.executor.clone(), body)
     }
     #[doc = " Validate whether an encoding exist for a label/value combination."]
     #[doc = ""]
     #[doc = " `POST /api/v2/journey/views/encodings/validate` (postJourneyViewsEncodingsValidate): see [`PostJourneyViewsEncodingsValidate`]."]
+    #[inline]
     pub fn post_journey_views_encodings_validate(&self) -> PostJourneyViewsEncodingsValidate {
         PostJourneyViewsEncodingsValidate::new(self.executor.clone())
     }
@@ -716,6 +806,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `body`: Schema update request body"]
+    #[inline]
     pub fn put_journey_externalevents_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneySchemaUpdateRequest) -> PutJourneyExternaleventsSchema {
         PutJourneyExternaleventsSchema::new(self.executor.clone(), schema_id.into(), body)
     }
@@ -725,6 +816,7 @@ impl JourneyApi {
     #[doc = ""]
     #[doc = " - `view_id`: Journey View Id"]
     #[doc = " - `body`: journeyViewSchedule"]
+    #[inline]
     pub fn put_journey_view_schedules(&self, view_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneyViewSchedule) -> PutJourneyViewSchedules {
         PutJourneyViewSchedules::new(self.executor.clone(), view_id.into(), body)
     }
@@ -735,6 +827,7 @@ impl JourneyApi {
     #[doc = " - `view_id`: viewId"]
     #[doc = " - `version_id`: versionId"]
     #[doc = " - `body`: JourneyView"]
+    #[inline]
     pub fn put_journey_view_version(&self, view_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::JourneyView) -> PutJourneyViewVersion {
         PutJourneyViewVersion::new(self.executor.clone(), view_id.into(), version_id.into(), body)
     }
@@ -743,6 +836,7 @@ impl JourneyApi {
     #[doc = " `PUT /api/v2/journey/views/eventdefinitions/{eventDefinitionId}` (putJourneyViewsEventdefinition): see [`PutJourneyViewsEventdefinition`]."]
     #[doc = ""]
     #[doc = " - `event_definition_id`: Event Definition ID"]
+    #[inline]
     pub fn put_journey_views_eventdefinition(&self, event_definition_id: impl ::std::convert::Into<::std::string::String>) -> PutJourneyViewsEventdefinition {
         PutJourneyViewsEventdefinition::new(self.executor.clone(), event_definition_id.into())
     }
@@ -751,6 +845,7 @@ impl JourneyApi {
     #[doc = " `PUT /api/v2/journey/views/eventdefinitions/{eventDefinitionId}/activate` (putJourneyViewsEventdefinitionActivate): see [`PutJourneyViewsEventdefinitionActivate`]."]
     #[doc = ""]
     #[doc = " - `event_definition_id`: Event Definition ID"]
+    #[inline]
     pub fn put_journey_views_eventdefinition_activate(&self, event_definition_id: impl ::std::convert::Into<::std::string::String>) -> PutJourneyViewsEventdefinitionActivate {
         PutJourneyViewsEventdefinitionActivate::new(self.executor.clone(), event_definition_id.into())
     }
@@ -773,41 +868,49 @@ pub struct DeleteAnalyticsJourneysAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsJourneysAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsJourneysAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsJourneysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_JOURNEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -815,11 +918,13 @@ impl DeleteAnalyticsJourneysAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -842,41 +947,49 @@ pub struct DeleteJourneyActionmap {
     action_map_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteJourneyActionmap {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteJourneyActionmap").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteJourneyActionmap {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteJourneyActionmap {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteJourneyActionmap {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_map_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_map_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteJourneyActionmap", "actionMapId", &self.action_map_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_ACTIONMAP, ::std::format!("/api/v2/journey/actionmaps/{}", ::genesys_cloud_core::encode_path_segment(&self.action_map_id)));
@@ -884,11 +997,13 @@ impl DeleteJourneyActionmap {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -912,48 +1027,57 @@ pub struct DeleteJourneyActiontemplate {
     hard_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteJourneyActiontemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteJourneyActiontemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteJourneyActiontemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteJourneyActiontemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteJourneyActiontemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_template_id, hard_delete: ::std::option::Option::None }
     }
     #[doc = " Determines whether Action Template should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
     #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
+    #[inline]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteJourneyActiontemplate", "actionTemplateId", &self.action_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_ACTIONTEMPLATE, ::std::format!("/api/v2/journey/actiontemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.action_template_id)));
@@ -964,11 +1088,13 @@ impl DeleteJourneyActiontemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -991,41 +1117,49 @@ pub struct DeleteJourneyExternaleventsConfiguration {
     config_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteJourneyExternaleventsConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteJourneyExternaleventsConfiguration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteJourneyExternaleventsConfiguration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteJourneyExternaleventsConfiguration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteJourneyExternaleventsConfiguration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, config_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), config_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteJourneyExternaleventsConfiguration", "configId", &self.config_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_EXTERNALEVENTS_CONFIGURATION, ::std::format!("/api/v2/journey/externalevents/configurations/{}", ::genesys_cloud_core::encode_path_segment(&self.config_id)));
@@ -1033,11 +1167,13 @@ impl DeleteJourneyExternaleventsConfiguration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1060,41 +1196,49 @@ pub struct DeleteJourneyExternaleventsSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteJourneyExternaleventsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteJourneyExternaleventsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteJourneyExternaleventsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteJourneyExternaleventsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteJourneyExternaleventsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteJourneyExternaleventsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_EXTERNALEVENTS_SCHEMA, ::std::format!("/api/v2/journey/externalevents/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -1102,11 +1246,13 @@ impl DeleteJourneyExternaleventsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1134,41 +1280,49 @@ pub struct DeleteJourneyOutcome {
     outcome_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteJourneyOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteJourneyOutcome").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteJourneyOutcome {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteJourneyOutcome {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteJourneyOutcome {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), outcome_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteJourneyOutcome", "outcomeId", &self.outcome_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_OUTCOME, ::std::format!("/api/v2/journey/outcomes/{}", ::genesys_cloud_core::encode_path_segment(&self.outcome_id)));
@@ -1176,11 +1330,13 @@ impl DeleteJourneyOutcome {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1208,41 +1364,49 @@ pub struct DeleteJourneyOutcomesPredictor {
     predictor_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteJourneyOutcomesPredictor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteJourneyOutcomesPredictor").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteJourneyOutcomesPredictor {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteJourneyOutcomesPredictor {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteJourneyOutcomesPredictor {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteJourneyOutcomesPredictor", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_OUTCOMES_PREDICTOR, ::std::format!("/api/v2/journey/outcomes/predictors/{}", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
@@ -1250,11 +1414,13 @@ impl DeleteJourneyOutcomesPredictor {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1277,41 +1443,49 @@ pub struct DeleteJourneySegment {
     segment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteJourneySegment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteJourneySegment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteJourneySegment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteJourneySegment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteJourneySegment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, segment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), segment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteJourneySegment", "segmentId", &self.segment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_SEGMENT, ::std::format!("/api/v2/journey/segments/{}", ::genesys_cloud_core::encode_path_segment(&self.segment_id)));
@@ -1319,11 +1493,13 @@ impl DeleteJourneySegment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1348,41 +1524,49 @@ pub struct DeleteJourneyView {
     view_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteJourneyView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteJourneyView").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteJourneyView {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteJourneyView {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteJourneyView {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteJourneyView", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_VIEW, ::std::format!("/api/v2/journey/views/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
@@ -1390,11 +1574,13 @@ impl DeleteJourneyView {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1417,41 +1603,49 @@ pub struct DeleteJourneyViewSchedules {
     view_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteJourneyViewSchedules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteJourneyViewSchedules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteJourneyViewSchedules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteJourneyViewSchedules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteJourneyViewSchedules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteJourneyViewSchedules", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_VIEW_SCHEDULES, ::std::format!("/api/v2/journey/views/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
@@ -1459,11 +1653,13 @@ impl DeleteJourneyViewSchedules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1486,41 +1682,49 @@ pub struct GetAnalyticsJourneysAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsJourneysAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsJourneysAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsJourneysAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsJourneysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1528,11 +1732,13 @@ impl GetAnalyticsJourneysAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1556,48 +1762,57 @@ pub struct GetAnalyticsJourneysAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsJourneysAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsJourneysAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsJourneysAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsJourneysAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsJourneysAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsJourneysAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1608,11 +1823,13 @@ impl GetAnalyticsJourneysAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1637,43 +1854,51 @@ pub struct GetExternalcontactsContactJourneySegments {
     limit: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactJourneySegments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactJourneySegments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactJourneySegments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactJourneySegments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactJourneySegments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, include_merged: ::std::option::Option::None, limit: ::std::option::Option::None }
     }
     #[doc = " Indicates whether to return segment assignments from all external contacts in the merge-set of the given one."]
     #[doc = ""]
     #[doc = " Query parameter `includeMerged`: boolean."]
+    #[inline]
     pub fn include_merged(mut self, value: bool) -> Self {
         self.include_merged = ::std::option::Option::Some(value);
         self
@@ -1681,11 +1906,13 @@ impl GetExternalcontactsContactJourneySegments {
     #[doc = " Number of entities to return. Default of 25, maximum of 500."]
     #[doc = ""]
     #[doc = " Query parameter `limit`: integer."]
+    #[inline]
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactJourneySegments", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/segments", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -1699,11 +1926,13 @@ impl GetExternalcontactsContactJourneySegments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SegmentAssignmentListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SegmentAssignmentListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1731,43 +1960,51 @@ pub struct GetExternalcontactsContactJourneySessions {
     include_merged: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetExternalcontactsContactJourneySessions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsContactJourneySessions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsContactJourneySessions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsContactJourneySessions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsContactJourneySessions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, include_merged: ::std::option::Option::None }
     }
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -1775,6 +2012,7 @@ impl GetExternalcontactsContactJourneySessions {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1782,11 +2020,13 @@ impl GetExternalcontactsContactJourneySessions {
     #[doc = " Indicates whether to return sessions from all external contacts in the merge-set of the given one."]
     #[doc = ""]
     #[doc = " Query parameter `includeMerged`: boolean."]
+    #[inline]
     pub fn include_merged(mut self, value: bool) -> Self {
         self.include_merged = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactJourneySessions", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SESSIONS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/sessions", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -1803,15 +2043,18 @@ impl GetExternalcontactsContactJourneySessions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SessionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SessionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SessionListing, ::models::Session> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1842,41 +2085,49 @@ pub struct GetJourneyActionmap {
     action_map_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyActionmap {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyActionmap").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyActionmap {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyActionmap {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyActionmap {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_map_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_map_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyActionmap", "actionMapId", &self.action_map_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONMAP, ::std::format!("/api/v2/journey/actionmaps/{}", ::genesys_cloud_core::encode_path_segment(&self.action_map_id)));
@@ -1884,11 +2135,13 @@ impl GetJourneyActionmap {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionMap, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionMap, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1920,43 +2173,51 @@ pub struct GetJourneyActionmaps {
     query_value: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetJourneyActionmaps {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyActionmaps").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyActionmaps {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyActionmaps {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyActionmaps {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, filter_field: ::std::option::Option::None, filter_value: ::std::option::Option::None, action_map_ids: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1964,6 +2225,7 @@ impl GetJourneyActionmaps {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1971,6 +2233,7 @@ impl GetJourneyActionmaps {
     #[doc = " Field(s) to sort by. Prefix with '-' for descending (e.g. sortBy=displayName,-createdDate)."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1978,6 +2241,7 @@ impl GetJourneyActionmaps {
     #[doc = " Field to filter by (e.g. filterField=weight or filterField=action.actionTemplate.id). Requires 'filterField' to also be set."]
     #[doc = ""]
     #[doc = " Query parameter `filterField`: string."]
+    #[inline]
     pub fn filter_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_field = ::std::option::Option::Some(value.into());
         self
@@ -1985,6 +2249,7 @@ impl GetJourneyActionmaps {
     #[doc = " Value to filter by. Requires 'filterValue' to also be set."]
     #[doc = ""]
     #[doc = " Query parameter `filterValue`: string."]
+    #[inline]
     pub fn filter_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_value = ::std::option::Option::Some(value.into());
         self
@@ -1992,6 +2257,7 @@ impl GetJourneyActionmaps {
     #[doc = " IDs of action maps to return. Use of this parameter is not compatible with pagination, filtering, sorting or querying. A maximum of 100 action maps are allowed per request."]
     #[doc = ""]
     #[doc = " Query parameter `actionMapIds`: array of string (multi)."]
+    #[inline]
     pub fn action_map_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.action_map_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1999,6 +2265,7 @@ impl GetJourneyActionmaps {
     #[doc = " Action Map field(s) to query on. Requires 'queryValue' to also be set."]
     #[doc = ""]
     #[doc = " Query parameter `queryFields`: array of string (multi)."]
+    #[inline]
     pub fn query_fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.query_fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2006,11 +2273,13 @@ impl GetJourneyActionmaps {
     #[doc = " Value to query on using fuzzy matching. Requires 'queryFields' to also be set."]
     #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
+    #[inline]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONMAPS, ::std::string::String::from("/api/v2/journey/actionmaps"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -2041,15 +2310,18 @@ impl GetJourneyActionmaps {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionMapListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionMapListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ActionMapListing, ::models::ActionMap> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2085,41 +2357,49 @@ pub struct GetJourneyActionmapsEstimatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyActionmapsEstimatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyActionmapsEstimatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyActionmapsEstimatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyActionmapsEstimatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyActionmapsEstimatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyActionmapsEstimatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONMAPS_ESTIMATES_JOB, ::std::format!("/api/v2/journey/actionmaps/estimates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2127,11 +2407,13 @@ impl GetJourneyActionmapsEstimatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::string::String, ::genesys_cloud_core::executor::Text> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::string::String, ::genesys_cloud_core::executor::Text> {
         self.send().with_response()
     }
@@ -2159,41 +2441,49 @@ pub struct GetJourneyActionmapsEstimatesJobResults {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyActionmapsEstimatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyActionmapsEstimatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyActionmapsEstimatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyActionmapsEstimatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyActionmapsEstimatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyActionmapsEstimatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONMAPS_ESTIMATES_JOB_RESULTS, ::std::format!("/api/v2/journey/actionmaps/estimates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2201,11 +2491,13 @@ impl GetJourneyActionmapsEstimatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionMapEstimateResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionMapEstimateResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2233,41 +2525,49 @@ pub struct GetJourneyActiontarget {
     action_target_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyActiontarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyActiontarget").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyActiontarget {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyActiontarget {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyActiontarget {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_target_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_target_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyActiontarget", "actionTargetId", &self.action_target_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONTARGET, ::std::format!("/api/v2/journey/actiontargets/{}", ::genesys_cloud_core::encode_path_segment(&self.action_target_id)));
@@ -2275,11 +2575,13 @@ impl GetJourneyActiontarget {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionTarget, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionTarget, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2310,43 +2612,51 @@ pub struct GetJourneyActiontargets {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetJourneyActiontargets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyActiontargets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyActiontargets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyActiontargets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyActiontargets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2354,11 +2664,13 @@ impl GetJourneyActiontargets {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONTARGETS, ::std::string::String::from("/api/v2/journey/actiontargets"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -2371,15 +2683,18 @@ impl GetJourneyActiontargets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionTargetListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionTargetListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ActionTargetListing, ::models::ActionTarget> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2410,41 +2725,49 @@ pub struct GetJourneyActiontemplate {
     action_template_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyActiontemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyActiontemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyActiontemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyActiontemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyActiontemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_template_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyActiontemplate", "actionTemplateId", &self.action_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONTEMPLATE, ::std::format!("/api/v2/journey/actiontemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.action_template_id)));
@@ -2452,11 +2775,13 @@ impl GetJourneyActiontemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2487,43 +2812,51 @@ pub struct GetJourneyActiontemplates {
     query_value: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetJourneyActiontemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyActiontemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyActiontemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyActiontemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyActiontemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, media_type: ::std::option::Option::None, state: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2531,6 +2864,7 @@ impl GetJourneyActiontemplates {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2538,6 +2872,7 @@ impl GetJourneyActiontemplates {
     #[doc = " Field(s) to sort by. Prefix with '-' for descending (e.g. sortBy=name,-createdDate)."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2545,6 +2880,7 @@ impl GetJourneyActiontemplates {
     #[doc = " Media type"]
     #[doc = ""]
     #[doc = " Query parameter `mediaType`: string."]
+    #[inline]
     pub fn media_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.media_type = ::std::option::Option::Some(value.into());
         self
@@ -2552,6 +2888,7 @@ impl GetJourneyActiontemplates {
     #[doc = " Action template state."]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
@@ -2559,6 +2896,7 @@ impl GetJourneyActiontemplates {
     #[doc = " ActionTemplate field(s) to query on. Requires 'queryValue' to also be set."]
     #[doc = ""]
     #[doc = " Query parameter `queryFields`: array of string (multi)."]
+    #[inline]
     pub fn query_fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.query_fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2566,11 +2904,13 @@ impl GetJourneyActiontemplates {
     #[doc = " Value to query on using fuzzy matching. Requires 'queryFields' to also be set."]
     #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
+    #[inline]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONTEMPLATES, ::std::string::String::from("/api/v2/journey/actiontemplates"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -2598,15 +2938,18 @@ impl GetJourneyActiontemplates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionTemplateListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionTemplateListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ActionTemplateListing, ::models::ActionTemplate> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2645,43 +2988,51 @@ pub struct GetJourneyDeploymentCustomerPing {
     since_last_beacon_milliseconds: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetJourneyDeploymentCustomerPing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyDeploymentCustomerPing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyDeploymentCustomerPing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyDeploymentCustomerPing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyDeploymentCustomerPing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, customer_cookie_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, customer_cookie_id, dl: ::std::option::Option::None, dt: ::std::option::Option::None, app_namespace: ::std::option::Option::None, session_id: ::std::option::Option::None, since_last_beacon_milliseconds: ::std::option::Option::None }
     }
     #[doc = " Document Location: 1) Web Page URL if overridden or URL fragment identifier (window.location.hash). OR 2) Application screen name that the ping request was sent from in the app. e.g. 'home' or 'help. Pings without this parameter will not return actions."]
     #[doc = ""]
     #[doc = " Query parameter `dl`: string."]
+    #[inline]
     pub fn dl(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dl = ::std::option::Option::Some(value.into());
         self
@@ -2689,6 +3040,7 @@ impl GetJourneyDeploymentCustomerPing {
     #[doc = " Document Title. A human readable name for the page or screen"]
     #[doc = ""]
     #[doc = " Query parameter `dt`: string."]
+    #[inline]
     pub fn dt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dt = ::std::option::Option::Some(value.into());
         self
@@ -2696,6 +3048,7 @@ impl GetJourneyDeploymentCustomerPing {
     #[doc = " Namespace of the application (e.g. com.genesys.bancodinero). Used for domain filtering in application sessions"]
     #[doc = ""]
     #[doc = " Query parameter `appNamespace`: string."]
+    #[inline]
     pub fn app_namespace(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app_namespace = ::std::option::Option::Some(value.into());
         self
@@ -2703,6 +3056,7 @@ impl GetJourneyDeploymentCustomerPing {
     #[doc = " UUID of the customer session. Use the same Session Id for all pings, AppEvents and ActionEvents in the session"]
     #[doc = ""]
     #[doc = " Query parameter `sessionId`: string."]
+    #[inline]
     pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.session_id = ::std::option::Option::Some(value.into());
         self
@@ -2710,11 +3064,13 @@ impl GetJourneyDeploymentCustomerPing {
     #[doc = " How long (milliseconds) since the last app event or beacon was sent. The response may return a pollInternvalMilliseconds to reduce the frequency of pings."]
     #[doc = ""]
     #[doc = " Query parameter `sinceLastBeaconMilliseconds`: integer."]
+    #[inline]
     pub fn since_last_beacon_milliseconds(mut self, value: i64) -> Self {
         self.since_last_beacon_milliseconds = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyDeploymentCustomerPing", "deploymentId", &self.deployment_id)?;
         ::genesys_cloud_core::encode::check_path_param("getJourneyDeploymentCustomerPing", "customerCookieId", &self.customer_cookie_id)?;
@@ -2738,11 +3094,13 @@ impl GetJourneyDeploymentCustomerPing {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DeploymentPing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DeploymentPing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2765,41 +3123,49 @@ pub struct GetJourneyExternaleventsConfiguration {
     config_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyExternaleventsConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyExternaleventsConfiguration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsConfiguration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyExternaleventsConfiguration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyExternaleventsConfiguration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, config_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), config_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsConfiguration", "configId", &self.config_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_CONFIGURATION, ::std::format!("/api/v2/journey/externalevents/configurations/{}", ::genesys_cloud_core::encode_path_segment(&self.config_id)));
@@ -2807,11 +3173,13 @@ impl GetJourneyExternaleventsConfiguration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalEventsConfiguration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalEventsConfiguration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2837,43 +3205,51 @@ pub struct GetJourneyExternaleventsConfigurations {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetJourneyExternaleventsConfigurations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyExternaleventsConfigurations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsConfigurations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyExternaleventsConfigurations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyExternaleventsConfigurations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2881,11 +3257,13 @@ impl GetJourneyExternaleventsConfigurations {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_CONFIGURATIONS, ::std::string::String::from("/api/v2/journey/externalevents/configurations"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2898,15 +3276,18 @@ impl GetJourneyExternaleventsConfigurations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalEventsConfigurationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalEventsConfigurationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ExternalEventsConfigurationListing, ::models::ExternalEventsConfiguration> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2937,41 +3318,49 @@ pub struct GetJourneyExternaleventsSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyExternaleventsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyExternaleventsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyExternaleventsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyExternaleventsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA, ::std::format!("/api/v2/journey/externalevents/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -2979,11 +3368,13 @@ impl GetJourneyExternaleventsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyExternalEventsSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyExternalEventsSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3007,41 +3398,49 @@ pub struct GetJourneyExternaleventsSchemaVersion {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyExternaleventsSchemaVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyExternaleventsSchemaVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemaVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyExternaleventsSchemaVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyExternaleventsSchemaVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsSchemaVersion", "schemaId", &self.schema_id)?;
         ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsSchemaVersion", "versionId", &self.version_id)?;
@@ -3050,11 +3449,13 @@ impl GetJourneyExternaleventsSchemaVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyExternalEventsSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyExternalEventsSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3077,41 +3478,49 @@ pub struct GetJourneyExternaleventsSchemaVersions {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyExternaleventsSchemaVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyExternaleventsSchemaVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemaVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyExternaleventsSchemaVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyExternaleventsSchemaVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA_VERSIONS, ::std::format!("/api/v2/journey/externalevents/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -3119,11 +3528,13 @@ impl GetJourneyExternaleventsSchemaVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyExternalEventsSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyExternalEventsSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3145,52 +3556,62 @@ pub struct GetJourneyExternaleventsSchemas {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetJourneyExternaleventsSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyExternaleventsSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyExternaleventsSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyExternaleventsSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS, ::std::string::String::from("/api/v2/journey/externalevents/schemas"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyExternalEventsSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyExternalEventsSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3213,41 +3634,49 @@ pub struct GetJourneyExternaleventsSchemasCoretype {
     core_type_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyExternaleventsSchemasCoretype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyExternaleventsSchemasCoretype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemasCoretype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyExternaleventsSchemasCoretype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyExternaleventsSchemasCoretype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS_CORETYPE, ::std::format!("/api/v2/journey/externalevents/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
@@ -3255,11 +3684,13 @@ impl GetJourneyExternaleventsSchemasCoretype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Coretype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Coretype, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3281,52 +3712,62 @@ pub struct GetJourneyExternaleventsSchemasCoretypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetJourneyExternaleventsSchemasCoretypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyExternaleventsSchemasCoretypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemasCoretypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyExternaleventsSchemasCoretypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyExternaleventsSchemasCoretypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS_CORETYPES, ::std::string::String::from("/api/v2/journey/externalevents/schemas/coretypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoretypeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoretypeListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3348,52 +3789,62 @@ pub struct GetJourneyExternaleventsSchemasLimits {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetJourneyExternaleventsSchemasLimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyExternaleventsSchemasLimits").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyExternaleventsSchemasLimits {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyExternaleventsSchemasLimits {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyExternaleventsSchemasLimits {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS_LIMITS, ::std::string::String::from("/api/v2/journey/externalevents/schemas/limits"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SchemaQuantityLimits, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SchemaQuantityLimits, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3421,41 +3872,49 @@ pub struct GetJourneyOutcome {
     outcome_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyOutcome").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyOutcome {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyOutcome {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyOutcome {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), outcome_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyOutcome", "outcomeId", &self.outcome_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_OUTCOME, ::std::format!("/api/v2/journey/outcomes/{}", ::genesys_cloud_core::encode_path_segment(&self.outcome_id)));
@@ -3463,11 +3922,13 @@ impl GetJourneyOutcome {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Outcome, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Outcome, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3502,43 +3963,51 @@ pub struct GetJourneyOutcomes {
     query_value: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetJourneyOutcomes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyOutcomes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyOutcomes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyOutcomes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyOutcomes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, outcome_ids: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3546,6 +4015,7 @@ impl GetJourneyOutcomes {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3553,6 +4023,7 @@ impl GetJourneyOutcomes {
     #[doc = " Field(s) to sort by. The response can be sorted by any first level property on the Outcome response. Prefix with '-' for descending (e.g. sortBy=displayName,-createdDate)."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3560,6 +4031,7 @@ impl GetJourneyOutcomes {
     #[doc = " IDs of outcomes to return. Use of this parameter is not compatible with pagination, sorting or querying. A maximum of 20 outcomes are allowed per request."]
     #[doc = ""]
     #[doc = " Query parameter `outcomeIds`: array of string (multi)."]
+    #[inline]
     pub fn outcome_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.outcome_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3567,6 +4039,7 @@ impl GetJourneyOutcomes {
     #[doc = " Outcome field(s) to query on. Requires 'queryValue' to also be set."]
     #[doc = ""]
     #[doc = " Query parameter `queryFields`: array of string (multi)."]
+    #[inline]
     pub fn query_fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.query_fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3574,11 +4047,13 @@ impl GetJourneyOutcomes {
     #[doc = " Value to query on using fuzzy matching. Requires 'queryFields' to also be set."]
     #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
+    #[inline]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_OUTCOMES, ::std::string::String::from("/api/v2/journey/outcomes"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -3603,15 +4078,18 @@ impl GetJourneyOutcomes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutcomeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutcomeListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OutcomeListing, ::models::Outcome> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3649,41 +4127,49 @@ pub struct GetJourneyOutcomesAttributionsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyOutcomesAttributionsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyOutcomesAttributionsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyOutcomesAttributionsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyOutcomesAttributionsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyOutcomesAttributionsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyOutcomesAttributionsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOB, ::std::format!("/api/v2/journey/outcomes/attributions/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3691,11 +4177,13 @@ impl GetJourneyOutcomesAttributionsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutcomeAttributionJobStateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutcomeAttributionJobStateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3725,41 +4213,49 @@ pub struct GetJourneyOutcomesAttributionsJobResults {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyOutcomesAttributionsJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyOutcomesAttributionsJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyOutcomesAttributionsJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyOutcomesAttributionsJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyOutcomesAttributionsJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyOutcomesAttributionsJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOB_RESULTS, ::std::format!("/api/v2/journey/outcomes/attributions/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3767,11 +4263,13 @@ impl GetJourneyOutcomesAttributionsJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutcomeAttributionResponseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutcomeAttributionResponseListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3799,41 +4297,49 @@ pub struct GetJourneyOutcomesPredictor {
     predictor_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyOutcomesPredictor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyOutcomesPredictor").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyOutcomesPredictor {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyOutcomesPredictor {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyOutcomesPredictor {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyOutcomesPredictor", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_OUTCOMES_PREDICTOR, ::std::format!("/api/v2/journey/outcomes/predictors/{}", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
@@ -3841,11 +4347,13 @@ impl GetJourneyOutcomesPredictor {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutcomePredictor, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutcomePredictor, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3872,52 +4380,62 @@ pub struct GetJourneyOutcomesPredictors {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetJourneyOutcomesPredictors {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyOutcomesPredictors").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyOutcomesPredictors {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyOutcomesPredictors {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyOutcomesPredictors {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_OUTCOMES_PREDICTORS, ::std::string::String::from("/api/v2/journey/outcomes/predictors"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutcomePredictorListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutcomePredictorListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3940,41 +4458,49 @@ pub struct GetJourneySegment {
     segment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneySegment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneySegment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneySegment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneySegment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneySegment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, segment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), segment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneySegment", "segmentId", &self.segment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_SEGMENT, ::std::format!("/api/v2/journey/segments/{}", ::genesys_cloud_core::encode_path_segment(&self.segment_id)));
@@ -3982,11 +4508,13 @@ impl GetJourneySegment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneySegment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneySegment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4017,43 +4545,51 @@ pub struct GetJourneySegments {
     query_value: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetJourneySegments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneySegments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneySegments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneySegments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneySegments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), sort_by: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, is_active: ::std::option::Option::None, segment_ids: ::std::option::Option::None, query_fields: ::std::option::Option::None, query_value: ::std::option::Option::None }
     }
     #[doc = " Field(s) to sort by. The response can be sorted by any first level property on the Outcome response. Prefix with '-' for descending (e.g. sortBy=displayName,-createdDate)."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4061,6 +4597,7 @@ impl GetJourneySegments {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4068,6 +4605,7 @@ impl GetJourneySegments {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4075,6 +4613,7 @@ impl GetJourneySegments {
     #[doc = " Determines whether or not to show only active segments."]
     #[doc = ""]
     #[doc = " Query parameter `isActive`: boolean."]
+    #[inline]
     pub fn is_active(mut self, value: bool) -> Self {
         self.is_active = ::std::option::Option::Some(value);
         self
@@ -4082,6 +4621,7 @@ impl GetJourneySegments {
     #[doc = " IDs of segments to return. Use of this parameter is not compatible with pagination, sorting or querying. A maximum of 100 segments are allowed per request."]
     #[doc = ""]
     #[doc = " Query parameter `segmentIds`: array of string (multi)."]
+    #[inline]
     pub fn segment_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.segment_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4089,6 +4629,7 @@ impl GetJourneySegments {
     #[doc = " Segment field(s) to query on. Requires 'queryValue' to also be set."]
     #[doc = ""]
     #[doc = " Query parameter `queryFields`: array of string (multi)."]
+    #[inline]
     pub fn query_fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.query_fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4096,11 +4637,13 @@ impl GetJourneySegments {
     #[doc = " Value to query on using fuzzy matching. Requires 'queryFields' to also be set."]
     #[doc = ""]
     #[doc = " Query parameter `queryValue`: string."]
+    #[inline]
     pub fn query_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_value = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_SEGMENTS, ::std::string::String::from("/api/v2/journey/segments"));
         if let ::std::option::Option::Some(v) = &self.sort_by {
@@ -4128,15 +4671,18 @@ impl GetJourneySegments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SegmentListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SegmentListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SegmentListing, ::models::JourneySegment> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4167,41 +4713,49 @@ pub struct GetJourneySession {
     session_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneySession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneySession").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneySession {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneySession {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneySession {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneySession", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_SESSION, ::std::format!("/api/v2/journey/sessions/{}", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
@@ -4209,11 +4763,13 @@ impl GetJourneySession {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Session, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Session, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4241,43 +4797,51 @@ pub struct GetJourneySessionEvents {
     event_type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetJourneySessionEvents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneySessionEvents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneySessionEvents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneySessionEvents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneySessionEvents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, event_type: ::std::option::Option::None }
     }
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -4285,6 +4849,7 @@ impl GetJourneySessionEvents {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4292,11 +4857,13 @@ impl GetJourneySessionEvents {
     #[doc = " A comma separated list of journey event types to include in the results."]
     #[doc = ""]
     #[doc = " Query parameter `eventType`: string."]
+    #[inline]
     pub fn event_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.event_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneySessionEvents", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_SESSION_EVENTS, ::std::format!("/api/v2/journey/sessions/{}/events", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
@@ -4313,15 +4880,18 @@ impl GetJourneySessionEvents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EventListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EventListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EventListing, ::models::Event> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4357,41 +4927,49 @@ pub struct GetJourneySessionOutcomescores {
     session_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneySessionOutcomescores {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneySessionOutcomescores").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneySessionOutcomescores {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneySessionOutcomescores {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneySessionOutcomescores {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneySessionOutcomescores", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_SESSION_OUTCOMESCORES, ::std::format!("/api/v2/journey/sessions/{}/outcomescores", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
@@ -4399,11 +4977,13 @@ impl GetJourneySessionOutcomescores {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutcomeScoresResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutcomeScoresResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4428,41 +5008,49 @@ pub struct GetJourneyView {
     view_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyView").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyView {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyView {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyView {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyView", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW, ::std::format!("/api/v2/journey/views/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
@@ -4470,11 +5058,13 @@ impl GetJourneyView {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4497,41 +5087,49 @@ pub struct GetJourneyViewSchedules {
     view_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyViewSchedules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewSchedules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewSchedules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewSchedules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewSchedules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewSchedules", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW_SCHEDULES, ::std::format!("/api/v2/journey/views/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
@@ -4539,11 +5137,13 @@ impl GetJourneyViewSchedules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4567,41 +5167,49 @@ pub struct GetJourneyViewVersion {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyViewVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersion", "viewId", &self.view_id)?;
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersion", "versionId", &self.version_id)?;
@@ -4610,11 +5218,13 @@ impl GetJourneyViewVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4641,41 +5251,49 @@ pub struct GetJourneyViewVersionChart {
     chart_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyViewVersionChart {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewVersionChart").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewVersionChart {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewVersionChart {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewVersionChart {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_view_version: ::std::string::String, chart_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_view_version, chart_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChart", "viewId", &self.view_id)?;
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChart", "journeyViewVersion", &self.journey_view_version)?;
@@ -4685,11 +5303,13 @@ impl GetJourneyViewVersionChart {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewChart, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewChart, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4715,41 +5335,49 @@ pub struct GetJourneyViewVersionChartVersion {
     chart_version: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyViewVersionChartVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewVersionChartVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewVersionChartVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewVersionChartVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewVersionChartVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_view_version: ::std::string::String, chart_id: ::std::string::String, chart_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_view_version, chart_id, chart_version }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChartVersion", "viewId", &self.view_id)?;
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChartVersion", "journeyViewVersion", &self.journey_view_version)?;
@@ -4760,11 +5388,13 @@ impl GetJourneyViewVersionChartVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewChart, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewChart, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4789,41 +5419,49 @@ pub struct GetJourneyViewVersionJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyViewVersionJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewVersionJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewVersionJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewVersionJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewVersionJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_version_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_version_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJob", "viewId", &self.view_id)?;
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJob", "journeyVersionId", &self.journey_version_id)?;
@@ -4833,11 +5471,13 @@ impl GetJourneyViewVersionJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4862,41 +5502,49 @@ pub struct GetJourneyViewVersionJobResults {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyViewVersionJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewVersionJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewVersionJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewVersionJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewVersionJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_view_version: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_view_version, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResults", "viewId", &self.view_id)?;
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResults", "journeyViewVersion", &self.journey_view_version)?;
@@ -4906,11 +5554,13 @@ impl GetJourneyViewVersionJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4936,41 +5586,49 @@ pub struct GetJourneyViewVersionJobResultsChart {
     chart_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyViewVersionJobResultsChart {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewVersionJobResultsChart").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewVersionJobResultsChart {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewVersionJobResultsChart {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewVersionJobResultsChart {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_version_id: ::std::string::String, job_id: ::std::string::String, chart_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_version_id, job_id, chart_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResultsChart", "viewId", &self.view_id)?;
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResultsChart", "journeyVersionId", &self.journey_version_id)?;
@@ -4981,11 +5639,13 @@ impl GetJourneyViewVersionJobResultsChart {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewChartResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewChartResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5009,41 +5669,49 @@ pub struct GetJourneyViewVersionJobsLatest {
     journey_version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyViewVersionJobsLatest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewVersionJobsLatest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewVersionJobsLatest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewVersionJobsLatest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewVersionJobsLatest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobsLatest", "viewId", &self.view_id)?;
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobsLatest", "journeyVersionId", &self.journey_version_id)?;
@@ -5052,11 +5720,13 @@ impl GetJourneyViewVersionJobsLatest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5085,43 +5755,51 @@ pub struct GetJourneyViews {
     id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetJourneyViews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, name_or_created_by: ::std::option::Option::None, expand: ::std::option::Option::None, id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5129,6 +5807,7 @@ impl GetJourneyViews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5136,6 +5815,7 @@ impl GetJourneyViews {
     #[doc = " Journey View Name or Created By"]
     #[doc = ""]
     #[doc = " Query parameter `nameOrCreatedBy`: string."]
+    #[inline]
     pub fn name_or_created_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_or_created_by = ::std::option::Option::Some(value.into());
         self
@@ -5143,6 +5823,7 @@ impl GetJourneyViews {
     #[doc = " Parameter to request additional data to return in Journey payload"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -5150,11 +5831,13 @@ impl GetJourneyViews {
     #[doc = " Parameter to request a list of Journey Views by id, separated by commas. Limit of 100 items."]
     #[doc = ""]
     #[doc = " Query parameter `id`: string."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEWS, ::std::string::String::from("/api/v2/journey/views"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5176,15 +5859,18 @@ impl GetJourneyViews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::JourneyViewListing, ::models::JourneyView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5214,52 +5900,62 @@ pub struct GetJourneyViewsDataDetails {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetJourneyViewsDataDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewsDataDetails").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewsDataDetails {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewsDataDetails {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewsDataDetails {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEWS_DATA_DETAILS, ::std::string::String::from("/api/v2/journey/views/data/details"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataRange, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataRange, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5282,41 +5978,49 @@ pub struct GetJourneyViewsEventdefinition {
     event_definition_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetJourneyViewsEventdefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewsEventdefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewsEventdefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewsEventdefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewsEventdefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_definition_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getJourneyViewsEventdefinition", "eventDefinitionId", &self.event_definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEWS_EVENTDEFINITION, ::std::format!("/api/v2/journey/views/eventdefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.event_definition_id)));
@@ -5324,11 +6028,13 @@ impl GetJourneyViewsEventdefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyEventDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyEventDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5350,52 +6056,62 @@ pub struct GetJourneyViewsEventdefinitions {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetJourneyViewsEventdefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewsEventdefinitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewsEventdefinitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewsEventdefinitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewsEventdefinitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEWS_EVENTDEFINITIONS, ::std::string::String::from("/api/v2/journey/views/eventdefinitions"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyEventDefinitionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyEventDefinitionListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5417,52 +6133,62 @@ pub struct GetJourneyViewsEventdefinitionsExternal {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetJourneyViewsEventdefinitionsExternal {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewsEventdefinitionsExternal").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewsEventdefinitionsExternal {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewsEventdefinitionsExternal {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewsEventdefinitionsExternal {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEWS_EVENTDEFINITIONS_EXTERNAL, ::std::string::String::from("/api/v2/journey/views/eventdefinitions/external"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetExternalEventsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetExternalEventsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5484,52 +6210,62 @@ pub struct GetJourneyViewsEventdefinitionsExternalChanges {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetJourneyViewsEventdefinitionsExternalChanges {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewsEventdefinitionsExternalChanges").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewsEventdefinitionsExternalChanges {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewsEventdefinitionsExternalChanges {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewsEventdefinitionsExternalChanges {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEWS_EVENTDEFINITIONS_EXTERNAL_CHANGES, ::std::string::String::from("/api/v2/journey/views/eventdefinitions/external/changes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalEventChangesResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalEventChangesResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5557,43 +6293,51 @@ pub struct GetJourneyViewsJobs {
     statuses: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetJourneyViewsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, statuses: ::std::option::Option::None }
     }
     #[doc = " The number of the page to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5601,6 +6345,7 @@ impl GetJourneyViewsJobs {
     #[doc = " Max number of entities to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5608,6 +6353,7 @@ impl GetJourneyViewsJobs {
     #[doc = " An absolute timeframe for filtering the jobs, expressed as an ISO 8601 interval."]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -5615,11 +6361,13 @@ impl GetJourneyViewsJobs {
     #[doc = " Job statuses to filter for"]
     #[doc = ""]
     #[doc = " Query parameter `statuses`: string."]
+    #[inline]
     pub fn statuses(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEWS_JOBS, ::std::string::String::from("/api/v2/journey/views/jobs"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5638,15 +6386,18 @@ impl GetJourneyViewsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewJobListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewJobListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::JourneyViewJobListing, ::models::JourneyViewJob> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5682,43 +6433,51 @@ pub struct GetJourneyViewsJobsMe {
     statuses: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetJourneyViewsJobsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewsJobsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewsJobsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewsJobsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewsJobsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, statuses: ::std::option::Option::None }
     }
     #[doc = " The number of the page to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5726,6 +6485,7 @@ impl GetJourneyViewsJobsMe {
     #[doc = " Max number of entities to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5733,6 +6493,7 @@ impl GetJourneyViewsJobsMe {
     #[doc = " An absolute timeframe for filtering the jobs, expressed as an ISO 8601 interval."]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -5740,11 +6501,13 @@ impl GetJourneyViewsJobsMe {
     #[doc = " Job statuses to filter for"]
     #[doc = ""]
     #[doc = " Query parameter `statuses`: string."]
+    #[inline]
     pub fn statuses(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEWS_JOBS_ME, ::std::string::String::from("/api/v2/journey/views/jobs/me"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5763,15 +6526,18 @@ impl GetJourneyViewsJobsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewJobListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewJobListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::JourneyViewJobListing, ::models::JourneyViewJob> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5805,43 +6571,51 @@ pub struct GetJourneyViewsSchedules {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetJourneyViewsSchedules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetJourneyViewsSchedules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetJourneyViewsSchedules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetJourneyViewsSchedules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetJourneyViewsSchedules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The number of the page to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5849,11 +6623,13 @@ impl GetJourneyViewsSchedules {
     #[doc = " Max number of entities to return"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEWS_SCHEDULES, ::std::string::String::from("/api/v2/journey/views/schedules"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5866,15 +6642,18 @@ impl GetJourneyViewsSchedules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewScheduleListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewScheduleListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::JourneyViewScheduleListing, ::models::JourneyViewSchedule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5906,46 +6685,55 @@ pub struct PatchJourneyActionmap {
     body: ::std::option::Option<::models::PatchActionMap>,
 }
 impl ::std::fmt::Debug for PatchJourneyActionmap {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchJourneyActionmap").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchJourneyActionmap {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchJourneyActionmap {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchJourneyActionmap {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_map_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_map_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::PatchActionMap) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchJourneyActionmap", "actionMapId", &self.action_map_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_ACTIONMAP, ::std::format!("/api/v2/journey/actionmaps/{}", ::genesys_cloud_core::encode_path_segment(&self.action_map_id)));
@@ -5956,11 +6744,13 @@ impl PatchJourneyActionmap {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionMap, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionMap, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5984,46 +6774,55 @@ pub struct PatchJourneyActiontemplate {
     body: ::std::option::Option<::models::PatchActionTemplate>,
 }
 impl ::std::fmt::Debug for PatchJourneyActiontemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchJourneyActiontemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchJourneyActiontemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchJourneyActiontemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchJourneyActiontemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_template_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::PatchActionTemplate) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchJourneyActiontemplate", "actionTemplateId", &self.action_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_ACTIONTEMPLATE, ::std::format!("/api/v2/journey/actiontemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.action_template_id)));
@@ -6034,11 +6833,13 @@ impl PatchJourneyActiontemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6062,46 +6863,55 @@ pub struct PatchJourneyExternaleventsConfiguration {
     body: ::std::option::Option<::models::UpdateExternalEventsConfigurationRequest>,
 }
 impl ::std::fmt::Debug for PatchJourneyExternaleventsConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchJourneyExternaleventsConfiguration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchJourneyExternaleventsConfiguration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchJourneyExternaleventsConfiguration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchJourneyExternaleventsConfiguration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, config_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), config_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::UpdateExternalEventsConfigurationRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchJourneyExternaleventsConfiguration", "configId", &self.config_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_EXTERNALEVENTS_CONFIGURATION, ::std::format!("/api/v2/journey/externalevents/configurations/{}", ::genesys_cloud_core::encode_path_segment(&self.config_id)));
@@ -6112,11 +6922,13 @@ impl PatchJourneyExternaleventsConfiguration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalEventsConfiguration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalEventsConfiguration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6145,46 +6957,55 @@ pub struct PatchJourneyOutcome {
     body: ::std::option::Option<::models::PatchOutcome>,
 }
 impl ::std::fmt::Debug for PatchJourneyOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchJourneyOutcome").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchJourneyOutcome {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchJourneyOutcome {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchJourneyOutcome {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, outcome_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), outcome_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::PatchOutcome) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchJourneyOutcome", "outcomeId", &self.outcome_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_OUTCOME, ::std::format!("/api/v2/journey/outcomes/{}", ::genesys_cloud_core::encode_path_segment(&self.outcome_id)));
@@ -6195,11 +7016,13 @@ impl PatchJourneyOutcome {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Outcome, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Outcome, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6223,46 +7046,55 @@ pub struct PatchJourneySegment {
     body: ::std::option::Option<::models::PatchSegment>,
 }
 impl ::std::fmt::Debug for PatchJourneySegment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchJourneySegment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchJourneySegment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchJourneySegment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchJourneySegment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, segment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), segment_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::PatchSegment) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchJourneySegment", "segmentId", &self.segment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_SEGMENT, ::std::format!("/api/v2/journey/segments/{}", ::genesys_cloud_core::encode_path_segment(&self.segment_id)));
@@ -6273,11 +7105,13 @@ impl PatchJourneySegment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneySegment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneySegment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6303,41 +7137,49 @@ pub struct PatchJourneyViewVersionJob {
     body: ::models::JourneyViewJob,
 }
 impl ::std::fmt::Debug for PatchJourneyViewVersionJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchJourneyViewVersionJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchJourneyViewVersionJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchJourneyViewVersionJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchJourneyViewVersionJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_version_id: ::std::string::String, job_id: ::std::string::String, body: ::models::JourneyViewJob) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_version_id, job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchJourneyViewVersionJob", "viewId", &self.view_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchJourneyViewVersionJob", "journeyVersionId", &self.journey_version_id)?;
@@ -6348,11 +7190,13 @@ impl PatchJourneyViewVersionJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6375,41 +7219,49 @@ pub struct PostAnalyticsJourneysAggregatesJobs {
     body: ::models::JourneyAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsJourneysAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsJourneysAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsJourneysAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsJourneysAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsJourneysAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_JOURNEYS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/journeys/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsJourneysAggregatesJobs"))?;
@@ -6417,11 +7269,13 @@ impl PostAnalyticsJourneysAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6444,41 +7298,49 @@ pub struct PostAnalyticsJourneysAggregatesQuery {
     body: ::models::JourneyAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsJourneysAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsJourneysAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsJourneysAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsJourneysAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsJourneysAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_JOURNEYS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/journeys/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsJourneysAggregatesQuery"))?;
@@ -6486,11 +7348,13 @@ impl PostAnalyticsJourneysAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6514,46 +7378,55 @@ pub struct PostExternalcontactsContactJourneySegments {
     body: ::std::option::Option<::models::UpdateSegmentAssignmentRequest>,
 }
 impl ::std::fmt::Debug for PostExternalcontactsContactJourneySegments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostExternalcontactsContactJourneySegments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostExternalcontactsContactJourneySegments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostExternalcontactsContactJourneySegments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostExternalcontactsContactJourneySegments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::UpdateSegmentAssignmentRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postExternalcontactsContactJourneySegments", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/segments", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
@@ -6564,11 +7437,13 @@ impl PostExternalcontactsContactJourneySegments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UpdateSegmentAssignmentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UpdateSegmentAssignmentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6591,46 +7466,55 @@ pub struct PostJourneyActionmaps {
     body: ::std::option::Option<::models::ActionMap>,
 }
 impl ::std::fmt::Debug for PostJourneyActionmaps {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyActionmaps").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyActionmaps {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyActionmaps {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyActionmaps {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ActionMap) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_ACTIONMAPS, ::std::string::String::from("/api/v2/journey/actionmaps"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -6640,11 +7524,13 @@ impl PostJourneyActionmaps {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionMap, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionMap, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6672,41 +7558,49 @@ pub struct PostJourneyActionmapsEstimatesJobs {
     body: ::models::ActionMapEstimateRequest,
 }
 impl ::std::fmt::Debug for PostJourneyActionmapsEstimatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyActionmapsEstimatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyActionmapsEstimatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyActionmapsEstimatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyActionmapsEstimatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ActionMapEstimateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_ACTIONMAPS_ESTIMATES_JOBS, ::std::string::String::from("/api/v2/journey/actionmaps/estimates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postJourneyActionmapsEstimatesJobs"))?;
@@ -6714,11 +7608,13 @@ impl PostJourneyActionmapsEstimatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EstimateJobAsyncResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EstimateJobAsyncResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6741,46 +7637,55 @@ pub struct PostJourneyActiontemplates {
     body: ::std::option::Option<::models::ActionTemplate>,
 }
 impl ::std::fmt::Debug for PostJourneyActiontemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyActiontemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyActiontemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyActiontemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyActiontemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ActionTemplate) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_ACTIONTEMPLATES, ::std::string::String::from("/api/v2/journey/actiontemplates"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -6790,11 +7695,13 @@ impl PostJourneyActiontemplates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActionTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActionTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6820,41 +7727,49 @@ pub struct PostJourneyDeploymentActionevent {
     body: ::models::ActionEventRequest,
 }
 impl ::std::fmt::Debug for PostJourneyDeploymentActionevent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyDeploymentActionevent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyDeploymentActionevent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyDeploymentActionevent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyDeploymentActionevent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, body: ::models::ActionEventRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postJourneyDeploymentActionevent", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_DEPLOYMENT_ACTIONEVENT, ::std::format!("/api/v2/journey/deployments/{}/actionevent", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
@@ -6863,11 +7778,13 @@ impl PostJourneyDeploymentActionevent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -6893,46 +7810,55 @@ pub struct PostJourneyDeploymentAppevents {
     body: ::std::option::Option<::models::AppEventRequest>,
 }
 impl ::std::fmt::Debug for PostJourneyDeploymentAppevents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyDeploymentAppevents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyDeploymentAppevents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyDeploymentAppevents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyDeploymentAppevents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::AppEventRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postJourneyDeploymentAppevents", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_DEPLOYMENT_APPEVENTS, ::std::format!("/api/v2/journey/deployments/{}/appevents", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
@@ -6943,11 +7869,13 @@ impl PostJourneyDeploymentAppevents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AppEventResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AppEventResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6973,46 +7901,55 @@ pub struct PostJourneyDeploymentWebevents {
     body: ::std::option::Option<::models::WebEventRequest>,
 }
 impl ::std::fmt::Debug for PostJourneyDeploymentWebevents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyDeploymentWebevents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyDeploymentWebevents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyDeploymentWebevents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyDeploymentWebevents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::WebEventRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postJourneyDeploymentWebevents", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_DEPLOYMENT_WEBEVENTS, ::std::format!("/api/v2/journey/deployments/{}/webevents", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
@@ -7023,11 +7960,13 @@ impl PostJourneyDeploymentWebevents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebEventResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebEventResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7051,46 +7990,55 @@ pub struct PostJourneyExternaleventsConfigurationEvents {
     body: ::std::option::Option<::models::ExternalEventsRequest>,
 }
 impl ::std::fmt::Debug for PostJourneyExternaleventsConfigurationEvents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyExternaleventsConfigurationEvents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyExternaleventsConfigurationEvents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyExternaleventsConfigurationEvents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyExternaleventsConfigurationEvents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ExternalEventsRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postJourneyExternaleventsConfigurationEvents", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_EXTERNALEVENTS_CONFIGURATION_EVENTS, ::std::format!("/api/v2/journey/externalevents/configurations/{}/events", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
@@ -7101,11 +8049,13 @@ impl PostJourneyExternaleventsConfigurationEvents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalEventsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalEventsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7128,46 +8078,55 @@ pub struct PostJourneyExternaleventsConfigurations {
     body: ::std::option::Option<::models::CreateExternalEventsConfigurationRequest>,
 }
 impl ::std::fmt::Debug for PostJourneyExternaleventsConfigurations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyExternaleventsConfigurations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyExternaleventsConfigurations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyExternaleventsConfigurations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyExternaleventsConfigurations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::CreateExternalEventsConfigurationRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_EXTERNALEVENTS_CONFIGURATIONS, ::std::string::String::from("/api/v2/journey/externalevents/configurations"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -7177,11 +8136,13 @@ impl PostJourneyExternaleventsConfigurations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalEventsConfiguration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalEventsConfiguration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7204,41 +8165,49 @@ pub struct PostJourneyExternaleventsSchemas {
     body: ::models::JourneyJsonSchemaRequest,
 }
 impl ::std::fmt::Debug for PostJourneyExternaleventsSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyExternaleventsSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyExternaleventsSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyExternaleventsSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyExternaleventsSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyJsonSchemaRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_EXTERNALEVENTS_SCHEMAS, ::std::string::String::from("/api/v2/journey/externalevents/schemas"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postJourneyExternaleventsSchemas"))?;
@@ -7246,11 +8215,13 @@ impl PostJourneyExternaleventsSchemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyExternalEventsSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyExternalEventsSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7273,46 +8244,55 @@ pub struct PostJourneyFlowsPathsQuery {
     body: ::std::option::Option<::models::FlowPathsQuery>,
 }
 impl ::std::fmt::Debug for PostJourneyFlowsPathsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyFlowsPathsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyFlowsPathsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyFlowsPathsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyFlowsPathsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::FlowPathsQuery) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_FLOWS_PATHS_QUERY, ::std::string::String::from("/api/v2/journey/flows/paths/query"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -7322,11 +8302,13 @@ impl PostJourneyFlowsPathsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FlowPaths, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FlowPaths, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7354,46 +8336,55 @@ pub struct PostJourneyOutcomes {
     body: ::std::option::Option<::models::OutcomeRequest>,
 }
 impl ::std::fmt::Debug for PostJourneyOutcomes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyOutcomes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyOutcomes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyOutcomes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyOutcomes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::OutcomeRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_OUTCOMES, ::std::string::String::from("/api/v2/journey/outcomes"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -7403,11 +8394,13 @@ impl PostJourneyOutcomes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Outcome, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Outcome, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7437,48 +8430,57 @@ pub struct PostJourneyOutcomesAttributionsJobs {
     body: ::std::option::Option<::models::OutcomeAttributionListing>,
 }
 impl ::std::fmt::Debug for PostJourneyOutcomesAttributionsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyOutcomesAttributionsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyOutcomesAttributionsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyOutcomesAttributionsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyOutcomesAttributionsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " outcome attribution request"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::OutcomeAttributionListing) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOBS, ::std::string::String::from("/api/v2/journey/outcomes/attributions/jobs"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -7488,11 +8490,13 @@ impl PostJourneyOutcomesAttributionsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutcomeAttributionAsyncResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutcomeAttributionAsyncResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7520,46 +8524,55 @@ pub struct PostJourneyOutcomesPredictors {
     body: ::std::option::Option<::models::OutcomePredictorRequest>,
 }
 impl ::std::fmt::Debug for PostJourneyOutcomesPredictors {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyOutcomesPredictors").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyOutcomesPredictors {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyOutcomesPredictors {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyOutcomesPredictors {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::OutcomePredictorRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_OUTCOMES_PREDICTORS, ::std::string::String::from("/api/v2/journey/outcomes/predictors"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -7569,11 +8582,13 @@ impl PostJourneyOutcomesPredictors {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutcomePredictor, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutcomePredictor, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7596,46 +8611,55 @@ pub struct PostJourneySegments {
     body: ::std::option::Option<::models::JourneySegmentRequest>,
 }
 impl ::std::fmt::Debug for PostJourneySegments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneySegments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneySegments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneySegments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneySegments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::JourneySegmentRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_SEGMENTS, ::std::string::String::from("/api/v2/journey/segments"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -7645,11 +8669,13 @@ impl PostJourneySegments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneySegment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneySegment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7673,41 +8699,49 @@ pub struct PostJourneyViewSchedules {
     body: ::models::JourneyViewSchedule,
 }
 impl ::std::fmt::Debug for PostJourneyViewSchedules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyViewSchedules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyViewSchedules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyViewSchedules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyViewSchedules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, body: ::models::JourneyViewSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postJourneyViewSchedules", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_VIEW_SCHEDULES, ::std::format!("/api/v2/journey/views/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
@@ -7716,11 +8750,13 @@ impl PostJourneyViewSchedules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7744,41 +8780,49 @@ pub struct PostJourneyViewVersionJobs {
     journey_version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostJourneyViewVersionJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyViewVersionJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyViewVersionJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyViewVersionJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyViewVersionJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, journey_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, journey_version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postJourneyViewVersionJobs", "viewId", &self.view_id)?;
         ::genesys_cloud_core::encode::check_path_param("postJourneyViewVersionJobs", "journeyVersionId", &self.journey_version_id)?;
@@ -7787,11 +8831,13 @@ impl PostJourneyViewVersionJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7817,41 +8863,49 @@ pub struct PostJourneyViewVersions {
     body: ::models::JourneyView,
 }
 impl ::std::fmt::Debug for PostJourneyViewVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyViewVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyViewVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyViewVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyViewVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, body: ::models::JourneyView) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postJourneyViewVersions", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_VIEW_VERSIONS, ::std::format!("/api/v2/journey/views/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
@@ -7860,11 +8914,13 @@ impl PostJourneyViewVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7887,41 +8943,49 @@ pub struct PostJourneyViews {
     body: ::models::JourneyView,
 }
 impl ::std::fmt::Debug for PostJourneyViews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyViews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyViews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyViews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyViews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::JourneyView) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_VIEWS, ::std::string::String::from("/api/v2/journey/views"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postJourneyViews"))?;
@@ -7929,11 +8993,13 @@ impl PostJourneyViews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7958,46 +9024,55 @@ pub struct PostJourneyViewsEncodingsValidate {
     body: ::std::option::Option<::std::vec::Vec<::models::Label>>,
 }
 impl ::std::fmt::Debug for PostJourneyViewsEncodingsValidate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostJourneyViewsEncodingsValidate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostJourneyViewsEncodingsValidate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostJourneyViewsEncodingsValidate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostJourneyViewsEncodingsValidate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::std::vec::Vec<::models::Label>) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_VIEWS_ENCODINGS_VALIDATE, ::std::string::String::from("/api/v2/journey/views/encodings/validate"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -8007,11 +9082,13 @@ impl PostJourneyViewsEncodingsValidate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8035,41 +9112,49 @@ pub struct PutJourneyExternaleventsSchema {
     body: ::models::JourneySchemaUpdateRequest,
 }
 impl ::std::fmt::Debug for PutJourneyExternaleventsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutJourneyExternaleventsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutJourneyExternaleventsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutJourneyExternaleventsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutJourneyExternaleventsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::JourneySchemaUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putJourneyExternaleventsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_JOURNEY_EXTERNALEVENTS_SCHEMA, ::std::format!("/api/v2/journey/externalevents/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -8078,11 +9163,13 @@ impl PutJourneyExternaleventsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyExternalEventsSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyExternalEventsSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8106,41 +9193,49 @@ pub struct PutJourneyViewSchedules {
     body: ::models::JourneyViewSchedule,
 }
 impl ::std::fmt::Debug for PutJourneyViewSchedules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutJourneyViewSchedules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutJourneyViewSchedules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutJourneyViewSchedules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutJourneyViewSchedules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, body: ::models::JourneyViewSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putJourneyViewSchedules", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_JOURNEY_VIEW_SCHEDULES, ::std::format!("/api/v2/journey/views/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
@@ -8149,11 +9244,13 @@ impl PutJourneyViewSchedules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyViewSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyViewSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8180,41 +9277,49 @@ pub struct PutJourneyViewVersion {
     body: ::models::JourneyView,
 }
 impl ::std::fmt::Debug for PutJourneyViewVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutJourneyViewVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutJourneyViewVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutJourneyViewVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutJourneyViewVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, view_id: ::std::string::String, version_id: ::std::string::String, body: ::models::JourneyView) -> Self {
         Self { executor, options: ::std::default::Default::default(), view_id, version_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putJourneyViewVersion", "viewId", &self.view_id)?;
         ::genesys_cloud_core::encode::check_path_param("putJourneyViewVersion", "versionId", &self.version_id)?;
@@ -8224,11 +9329,13 @@ impl PutJourneyViewVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JourneyView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JourneyView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8252,46 +9359,55 @@ pub struct PutJourneyViewsEventdefinition {
     body: ::std::option::Option<::models::UpdateExternalEventRequest>,
 }
 impl ::std::fmt::Debug for PutJourneyViewsEventdefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutJourneyViewsEventdefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutJourneyViewsEventdefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutJourneyViewsEventdefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutJourneyViewsEventdefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_definition_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::UpdateExternalEventRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putJourneyViewsEventdefinition", "eventDefinitionId", &self.event_definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_JOURNEY_VIEWS_EVENTDEFINITION, ::std::format!("/api/v2/journey/views/eventdefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.event_definition_id)));
@@ -8302,11 +9418,13 @@ impl PutJourneyViewsEventdefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UpdateExternalEventResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UpdateExternalEventResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8330,46 +9448,55 @@ pub struct PutJourneyViewsEventdefinitionActivate {
     body: ::std::option::Option<::models::ActivateExternalEventRequest>,
 }
 impl ::std::fmt::Debug for PutJourneyViewsEventdefinitionActivate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutJourneyViewsEventdefinitionActivate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutJourneyViewsEventdefinitionActivate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutJourneyViewsEventdefinitionActivate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutJourneyViewsEventdefinitionActivate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_definition_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ActivateExternalEventRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putJourneyViewsEventdefinitionActivate", "eventDefinitionId", &self.event_definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_JOURNEY_VIEWS_EVENTDEFINITION_ACTIVATE, ::std::format!("/api/v2/journey/views/eventdefinitions/{}/activate", ::genesys_cloud_core::encode_path_segment(&self.event_definition_id)));
@@ -8380,11 +9507,13 @@ impl PutJourneyViewsEventdefinitionActivate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ActivateExternalEventResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ActivateExternalEventResponse, crate::JsonModel> {
         self.send().with_response()
     }

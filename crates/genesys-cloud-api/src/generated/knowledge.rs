@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for KnowledgeApi {
 }
 impl KnowledgeApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl KnowledgeApi {
     #[doc = " `DELETE /api/v2/knowledge/connections/{connectionId}` (deleteKnowledgeConnection): see [`DeleteKnowledgeConnection`]."]
     #[doc = ""]
     #[doc = " - `connection_id`: Connection ID"]
+    #[inline]
     pub fn delete_knowledge_connection(&self, connection_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeConnection {
         DeleteKnowledgeConnection::new(self.executor.clone(), connection_id.into())
     }
@@ -29,6 +31,7 @@ impl KnowledgeApi {
     #[doc = " `DELETE /api/v2/knowledge/knowledgebases/{knowledgeBaseId}` (deleteKnowledgeKnowledgebase): see [`DeleteKnowledgeKnowledgebase`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn delete_knowledge_knowledgebase(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebase {
         DeleteKnowledgeKnowledgebase::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -38,6 +41,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `category_id`: Category ID"]
+    #[inline]
     pub fn delete_knowledge_knowledgebase_category(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, category_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseCategory {
         DeleteKnowledgeKnowledgebaseCategory::new(self.executor.clone(), knowledge_base_id.into(), category_id.into())
     }
@@ -47,6 +51,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     #[doc = " - `document_id`: Document ID."]
+    #[inline]
     pub fn delete_knowledge_knowledgebase_document(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseDocument {
         DeleteKnowledgeKnowledgebaseDocument::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
@@ -57,6 +62,7 @@ impl KnowledgeApi {
     #[doc = " - `knowledge_base_id`: Globally unique identifier for a knowledge base."]
     #[doc = " - `document_id`: Globally unique identifier for a document."]
     #[doc = " - `document_variation_id`: Globally unique identifier for a document variation."]
+    #[inline]
     pub fn delete_knowledge_knowledgebase_document_variation(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, document_variation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseDocumentVariation {
         DeleteKnowledgeKnowledgebaseDocumentVariation::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), document_variation_id.into())
     }
@@ -66,6 +72,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `export_job_id`: Export job ID"]
+    #[inline]
     pub fn delete_knowledge_knowledgebase_export_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, export_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseExportJob {
         DeleteKnowledgeKnowledgebaseExportJob::new(self.executor.clone(), knowledge_base_id.into(), export_job_id.into())
     }
@@ -75,6 +82,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `import_job_id`: Import job ID"]
+    #[inline]
     pub fn delete_knowledge_knowledgebase_import_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseImportJob {
         DeleteKnowledgeKnowledgebaseImportJob::new(self.executor.clone(), knowledge_base_id.into(), import_job_id.into())
     }
@@ -84,6 +92,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `label_id`: Label ID"]
+    #[inline]
     pub fn delete_knowledge_knowledgebase_label(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, label_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseLabel {
         DeleteKnowledgeKnowledgebaseLabel::new(self.executor.clone(), knowledge_base_id.into(), label_id.into())
     }
@@ -93,6 +102,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn delete_knowledge_knowledgebase_sources_salesforce_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
         DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
@@ -102,6 +112,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn delete_knowledge_knowledgebase_sources_servicenow_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
         DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
@@ -111,6 +122,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `sync_job_id`: Synchronization job ID"]
+    #[inline]
     pub fn delete_knowledge_knowledgebase_synchronize_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, sync_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeKnowledgebaseSynchronizeJob {
         DeleteKnowledgeKnowledgebaseSynchronizeJob::new(self.executor.clone(), knowledge_base_id.into(), sync_job_id.into())
     }
@@ -119,6 +131,7 @@ impl KnowledgeApi {
     #[doc = " `DELETE /api/v2/knowledge/settings/{knowledgeSettingId}` (deleteKnowledgeSetting): see [`DeleteKnowledgeSetting`]."]
     #[doc = ""]
     #[doc = " - `knowledge_setting_id`: Knowledge Setting ID."]
+    #[inline]
     pub fn delete_knowledge_setting(&self, knowledge_setting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeSetting {
         DeleteKnowledgeSetting::new(self.executor.clone(), knowledge_setting_id.into())
     }
@@ -127,6 +140,7 @@ impl KnowledgeApi {
     #[doc = " `DELETE /api/v2/knowledge/sources/{sourceId}` (deleteKnowledgeSource): see [`DeleteKnowledgeSource`]."]
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn delete_knowledge_source(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeSource {
         DeleteKnowledgeSource::new(self.executor.clone(), source_id.into())
     }
@@ -137,6 +151,7 @@ impl KnowledgeApi {
     #[doc = " - `source_id`: Source ID"]
     #[doc = " - `synchronization_id`: Synchronization ID"]
     #[doc = " - `file_id`: File ID"]
+    #[inline]
     pub fn delete_knowledge_source_synchronization_deletion(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, file_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeSourceSynchronizationDeletion {
         DeleteKnowledgeSourceSynchronizationDeletion::new(self.executor.clone(), source_id.into(), synchronization_id.into(), file_id.into())
     }
@@ -147,6 +162,7 @@ impl KnowledgeApi {
     #[doc = " - `source_id`: Source ID"]
     #[doc = " - `synchronization_id`: Synchronization ID"]
     #[doc = " - `file_id`: File ID"]
+    #[inline]
     pub fn delete_knowledge_source_synchronization_upload(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, file_id: impl ::std::convert::Into<::std::string::String>) -> DeleteKnowledgeSourceSynchronizationUpload {
         DeleteKnowledgeSourceSynchronizationUpload::new(self.executor.clone(), source_id.into(), synchronization_id.into(), file_id.into())
     }
@@ -155,6 +171,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/connections/{connectionId}` (getKnowledgeConnection): see [`GetKnowledgeConnection`]."]
     #[doc = ""]
     #[doc = " - `connection_id`: Connection ID"]
+    #[inline]
     pub fn get_knowledge_connection(&self, connection_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeConnection {
         GetKnowledgeConnection::new(self.executor.clone(), connection_id.into())
     }
@@ -163,12 +180,14 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/connections/{connectionId}/options` (getKnowledgeConnectionOptions): see [`GetKnowledgeConnectionOptions`]."]
     #[doc = ""]
     #[doc = " - `connection_id`: Connection ID"]
+    #[inline]
     pub fn get_knowledge_connection_options(&self, connection_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeConnectionOptions {
         GetKnowledgeConnectionOptions::new(self.executor.clone(), connection_id.into())
     }
     #[doc = " Get connections"]
     #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/connections` (getKnowledgeConnections): see [`GetKnowledgeConnections`]."]
+    #[inline]
     pub fn get_knowledge_connections(&self) -> GetKnowledgeConnections {
         GetKnowledgeConnections::new(self.executor.clone())
     }
@@ -177,6 +196,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/categories` (getKnowledgeGuestSessionCategories): see [`GetKnowledgeGuestSessionCategories`]."]
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[inline]
     pub fn get_knowledge_guest_session_categories(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeGuestSessionCategories {
         GetKnowledgeGuestSessionCategories::new(self.executor.clone(), session_id.into())
     }
@@ -186,6 +206,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
     #[doc = " - `document_id`: Document ID"]
+    #[inline]
     pub fn get_knowledge_guest_session_document(&self, session_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeGuestSessionDocument {
         GetKnowledgeGuestSessionDocument::new(self.executor.clone(), session_id.into(), document_id.into())
     }
@@ -194,6 +215,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/guest/sessions/{sessionId}/documents` (getKnowledgeGuestSessionDocuments): see [`GetKnowledgeGuestSessionDocuments`]."]
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[inline]
     pub fn get_knowledge_guest_session_documents(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeGuestSessionDocuments {
         GetKnowledgeGuestSessionDocuments::new(self.executor.clone(), session_id.into())
     }
@@ -202,6 +224,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/integrations/{integrationId}/options` (getKnowledgeIntegrationOptions): see [`GetKnowledgeIntegrationOptions`]."]
     #[doc = ""]
     #[doc = " - `integration_id`: Integration ID"]
+    #[inline]
     pub fn get_knowledge_integration_options(&self, integration_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeIntegrationOptions {
         GetKnowledgeIntegrationOptions::new(self.executor.clone(), integration_id.into())
     }
@@ -210,6 +233,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}` (getKnowledgeKnowledgebase): see [`GetKnowledgeKnowledgebase`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebase {
         GetKnowledgeKnowledgebase::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -218,6 +242,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories` (getKnowledgeKnowledgebaseCategories): see [`GetKnowledgeKnowledgebaseCategories`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_categories(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseCategories {
         GetKnowledgeKnowledgebaseCategories::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -227,6 +252,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `category_id`: Category ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_category(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, category_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseCategory {
         GetKnowledgeKnowledgebaseCategory::new(self.executor.clone(), knowledge_base_id.into(), category_id.into())
     }
@@ -236,6 +262,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     #[doc = " - `document_id`: Document ID."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_document(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocument {
         GetKnowledgeKnowledgebaseDocument::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
@@ -245,6 +272,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     #[doc = " - `document_id`: Document ID."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_document_feedback(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentFeedback {
         GetKnowledgeKnowledgebaseDocumentFeedback::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
@@ -255,6 +283,7 @@ impl KnowledgeApi {
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     #[doc = " - `document_id`: Document ID."]
     #[doc = " - `feedback_id`: Feedback ID."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_document_feedback_feedback_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, feedback_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
         GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), feedback_id.into())
     }
@@ -265,6 +294,7 @@ impl KnowledgeApi {
     #[doc = " - `knowledge_base_id`: Globally unique identifier for a knowledge base."]
     #[doc = " - `document_id`: Globally unique identifier for a document."]
     #[doc = " - `document_variation_id`: Globally unique identifier for a document variation."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_document_variation(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, document_variation_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVariation {
         GetKnowledgeKnowledgebaseDocumentVariation::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), document_variation_id.into())
     }
@@ -274,6 +304,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
     #[doc = " - `document_id`: Globally unique identifier for the document."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_document_variations(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVariations {
         GetKnowledgeKnowledgebaseDocumentVariations::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
@@ -284,6 +315,7 @@ impl KnowledgeApi {
     #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
     #[doc = " - `document_id`: Globally unique identifier for the document."]
     #[doc = " - `version_id`: Globally unique identifier for the document version."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_document_version(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVersion {
         GetKnowledgeKnowledgebaseDocumentVersion::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), version_id.into())
     }
@@ -295,6 +327,7 @@ impl KnowledgeApi {
     #[doc = " - `document_id`: Globally unique identifier for the document."]
     #[doc = " - `version_id`: Globally unique identifier for the document version."]
     #[doc = " - `variation_id`: Globally unique identifier for the document version variation."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_document_version_variation(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, variation_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVersionVariation {
         GetKnowledgeKnowledgebaseDocumentVersionVariation::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), version_id.into(), variation_id.into())
     }
@@ -305,6 +338,7 @@ impl KnowledgeApi {
     #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
     #[doc = " - `document_id`: Globally unique identifier for the document."]
     #[doc = " - `version_id`: Globally unique identifier for the document version."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_document_version_variations(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVersionVariations {
         GetKnowledgeKnowledgebaseDocumentVersionVariations::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), version_id.into())
     }
@@ -314,6 +348,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
     #[doc = " - `document_id`: Globally unique identifier for the document."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_document_versions(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentVersions {
         GetKnowledgeKnowledgebaseDocumentVersions::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
@@ -322,6 +357,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents` (getKnowledgeKnowledgebaseDocuments): see [`GetKnowledgeKnowledgebaseDocuments`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_documents(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocuments {
         GetKnowledgeKnowledgebaseDocuments::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -330,6 +366,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/feedback` (getKnowledgeKnowledgebaseDocumentsFeedback): see [`GetKnowledgeKnowledgebaseDocumentsFeedback`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_documents_feedback(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseDocumentsFeedback {
         GetKnowledgeKnowledgebaseDocumentsFeedback::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -339,6 +376,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `export_job_id`: Export job ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_export_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, export_job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseExportJob {
         GetKnowledgeKnowledgebaseExportJob::new(self.executor.clone(), knowledge_base_id.into(), export_job_id.into())
     }
@@ -348,6 +386,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `import_job_id`: Import job ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_import_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseImportJob {
         GetKnowledgeKnowledgebaseImportJob::new(self.executor.clone(), knowledge_base_id.into(), import_job_id.into())
     }
@@ -357,6 +396,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `label_id`: Label ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_label(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, label_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseLabel {
         GetKnowledgeKnowledgebaseLabel::new(self.executor.clone(), knowledge_base_id.into(), label_id.into())
     }
@@ -365,6 +405,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels` (getKnowledgeKnowledgebaseLabels): see [`GetKnowledgeKnowledgebaseLabels`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_labels(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseLabels {
         GetKnowledgeKnowledgebaseLabels::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -373,6 +414,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations` (getKnowledgeKnowledgebaseOperations): see [`GetKnowledgeKnowledgebaseOperations`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_operations(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseOperations {
         GetKnowledgeKnowledgebaseOperations::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -381,6 +423,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/operations/users/query` (getKnowledgeKnowledgebaseOperationsUsersQuery): see [`GetKnowledgeKnowledgebaseOperationsUsersQuery`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_operations_users_query(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseOperationsUsersQuery {
         GetKnowledgeKnowledgebaseOperationsUsersQuery::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -390,6 +433,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `parse_job_id`: Parse job ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_parse_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, parse_job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseParseJob {
         GetKnowledgeKnowledgebaseParseJob::new(self.executor.clone(), knowledge_base_id.into(), parse_job_id.into())
     }
@@ -398,6 +442,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources` (getKnowledgeKnowledgebaseSources): see [`GetKnowledgeKnowledgebaseSources`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_sources(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseSources {
         GetKnowledgeKnowledgebaseSources::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -407,6 +452,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_sources_salesforce_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
         GetKnowledgeKnowledgebaseSourcesSalesforceSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
@@ -416,6 +462,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_sources_servicenow_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
         GetKnowledgeKnowledgebaseSourcesServicenowSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
@@ -425,6 +472,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `sync_job_id`: Synchronization job ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_synchronize_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, sync_job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseSynchronizeJob {
         GetKnowledgeKnowledgebaseSynchronizeJob::new(self.executor.clone(), knowledge_base_id.into(), sync_job_id.into())
     }
@@ -434,6 +482,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `group_id`: The ID of the group to be retrieved."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_unanswered_group(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, group_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseUnansweredGroup {
         GetKnowledgeKnowledgebaseUnansweredGroup::new(self.executor.clone(), knowledge_base_id.into(), group_id.into())
     }
@@ -444,6 +493,7 @@ impl KnowledgeApi {
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `group_id`: The ID of the group to be retrieved."]
     #[doc = " - `phrase_group_id`: The ID of the phraseGroup to be retrieved."]
+    #[inline]
     pub fn get_knowledge_knowledgebase_unanswered_group_phrasegroup(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, group_id: impl ::std::convert::Into<::std::string::String>, phrase_group_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
         GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup::new(self.executor.clone(), knowledge_base_id.into(), group_id.into(), phrase_group_id.into())
     }
@@ -452,6 +502,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/unanswered/groups` (getKnowledgeKnowledgebaseUnansweredGroups): see [`GetKnowledgeKnowledgebaseUnansweredGroups`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_unanswered_groups(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseUnansweredGroups {
         GetKnowledgeKnowledgebaseUnansweredGroups::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -461,12 +512,14 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `job_id`: Upload job ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_uploads_urls_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseUploadsUrlsJob {
         GetKnowledgeKnowledgebaseUploadsUrlsJob::new(self.executor.clone(), knowledge_base_id.into(), job_id.into())
     }
     #[doc = " Get knowledge bases"]
     #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/knowledgebases` (getKnowledgeKnowledgebases): see [`GetKnowledgeKnowledgebases`]."]
+    #[inline]
     pub fn get_knowledge_knowledgebases(&self) -> GetKnowledgeKnowledgebases {
         GetKnowledgeKnowledgebases::new(self.executor.clone())
     }
@@ -475,12 +528,14 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/settings/{knowledgeSettingId}` (getKnowledgeSetting): see [`GetKnowledgeSetting`]."]
     #[doc = ""]
     #[doc = " - `knowledge_setting_id`: Knowledge Setting ID."]
+    #[inline]
     pub fn get_knowledge_setting(&self, knowledge_setting_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSetting {
         GetKnowledgeSetting::new(self.executor.clone(), knowledge_setting_id.into())
     }
     #[doc = " Get Knowledge settings."]
     #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/settings` (getKnowledgeSettings): see [`GetKnowledgeSettings`]."]
+    #[inline]
     pub fn get_knowledge_settings(&self) -> GetKnowledgeSettings {
         GetKnowledgeSettings::new(self.executor.clone())
     }
@@ -489,6 +544,7 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/sources/{sourceId}` (getKnowledgeSource): see [`GetKnowledgeSource`]."]
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn get_knowledge_source(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSource {
         GetKnowledgeSource::new(self.executor.clone(), source_id.into())
     }
@@ -498,6 +554,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
     #[doc = " - `synchronization_id`: Synchronization ID"]
+    #[inline]
     pub fn get_knowledge_source_synchronization(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronization {
         GetKnowledgeSourceSynchronization::new(self.executor.clone(), source_id.into(), synchronization_id.into())
     }
@@ -508,6 +565,7 @@ impl KnowledgeApi {
     #[doc = " - `source_id`: Source ID"]
     #[doc = " - `synchronization_id`: Synchronization ID"]
     #[doc = " - `file_id`: File ID"]
+    #[inline]
     pub fn get_knowledge_source_synchronization_deletion(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, file_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronizationDeletion {
         GetKnowledgeSourceSynchronizationDeletion::new(self.executor.clone(), source_id.into(), synchronization_id.into(), file_id.into())
     }
@@ -517,6 +575,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
     #[doc = " - `synchronization_id`: Synchronization ID"]
+    #[inline]
     pub fn get_knowledge_source_synchronization_deletions(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronizationDeletions {
         GetKnowledgeSourceSynchronizationDeletions::new(self.executor.clone(), source_id.into(), synchronization_id.into())
     }
@@ -527,6 +586,7 @@ impl KnowledgeApi {
     #[doc = " - `source_id`: Source ID"]
     #[doc = " - `synchronization_id`: Synchronization ID"]
     #[doc = " - `file_id`: File ID"]
+    #[inline]
     pub fn get_knowledge_source_synchronization_upload(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, file_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronizationUpload {
         GetKnowledgeSourceSynchronizationUpload::new(self.executor.clone(), source_id.into(), synchronization_id.into(), file_id.into())
     }
@@ -536,6 +596,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
     #[doc = " - `synchronization_id`: Synchronization ID"]
+    #[inline]
     pub fn get_knowledge_source_synchronization_uploads(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronizationUploads {
         GetKnowledgeSourceSynchronizationUploads::new(self.executor.clone(), source_id.into(), synchronization_id.into())
     }
@@ -544,18 +605,21 @@ impl KnowledgeApi {
     #[doc = " `GET /api/v2/knowledge/sources/{sourceId}/synchronizations` (getKnowledgeSourceSynchronizations): see [`GetKnowledgeSourceSynchronizations`]."]
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn get_knowledge_source_synchronizations(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeSourceSynchronizations {
         GetKnowledgeSourceSynchronizations::new(self.executor.clone(), source_id.into())
     }
     #[doc = " List sources"]
     #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources` (getKnowledgeSources): see [`GetKnowledgeSources`]."]
+    #[inline]
     pub fn get_knowledge_sources(&self) -> GetKnowledgeSources {
         GetKnowledgeSources::new(self.executor.clone())
     }
     #[doc = " Get synchronizations of all sources of the organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/knowledge/sources/synchronizations` (getKnowledgeSourcesSynchronizations): see [`GetKnowledgeSourcesSynchronizations`]."]
+    #[inline]
     pub fn get_knowledge_sources_synchronizations(&self) -> GetKnowledgeSourcesSynchronizations {
         GetKnowledgeSourcesSynchronizations::new(self.executor.clone())
     }
@@ -564,6 +628,7 @@ impl KnowledgeApi {
     #[doc = " `PATCH /api/v2/knowledge/connections/{connectionId}` (patchKnowledgeConnection): see [`PatchKnowledgeConnection`]."]
     #[doc = ""]
     #[doc = " - `connection_id`: Connection ID"]
+    #[inline]
     pub fn patch_knowledge_connection(&self, connection_id: impl ::std::convert::Into<::std::string::String>) -> PatchKnowledgeConnection {
         PatchKnowledgeConnection::new(self.executor.clone(), connection_id.into())
     }
@@ -573,6 +638,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
     #[doc = " - `search_id`: Search Result ID"]
+    #[inline]
     pub fn patch_knowledge_guest_session_documents_search_search_id(&self, session_id: impl ::std::convert::Into<::std::string::String>, search_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SearchUpdateRequest) -> PatchKnowledgeGuestSessionDocumentsSearchSearchId {
         PatchKnowledgeGuestSessionDocumentsSearchSearchId::new(self.executor.clone(), session_id.into(), search_id.into(), body)
     }
@@ -581,6 +647,7 @@ impl KnowledgeApi {
     #[doc = " `PATCH /api/v2/knowledge/knowledgebases/{knowledgeBaseId}` (patchKnowledgeKnowledgebase): see [`PatchKnowledgeKnowledgebase`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn patch_knowledge_knowledgebase(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeBaseUpdateRequest) -> PatchKnowledgeKnowledgebase {
         PatchKnowledgeKnowledgebase::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -590,6 +657,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `category_id`: Category ID"]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_category(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, category_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CategoryUpdateRequest) -> PatchKnowledgeKnowledgebaseCategory {
         PatchKnowledgeKnowledgebaseCategory::new(self.executor.clone(), knowledge_base_id.into(), category_id.into(), body)
     }
@@ -599,6 +667,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge Base ID"]
     #[doc = " - `search_id`: Unique identifier of search request"]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_chunks_search_search_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, search_id: impl ::std::convert::Into<::std::string::String>) -> PatchKnowledgeKnowledgebaseChunksSearchSearchId {
         PatchKnowledgeKnowledgebaseChunksSearchSearchId::new(self.executor.clone(), knowledge_base_id.into(), search_id.into())
     }
@@ -608,6 +677,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     #[doc = " - `document_id`: Document ID."]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_document(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentReq) -> PatchKnowledgeKnowledgebaseDocument {
         PatchKnowledgeKnowledgebaseDocument::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), body)
     }
@@ -618,6 +688,7 @@ impl KnowledgeApi {
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     #[doc = " - `document_id`: Document ID."]
     #[doc = " - `feedback_id`: Feedback ID."]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_document_feedback_feedback_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, feedback_id: impl ::std::convert::Into<::std::string::String>) -> PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
         PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), feedback_id.into())
     }
@@ -628,6 +699,7 @@ impl KnowledgeApi {
     #[doc = " - `knowledge_base_id`: Globally unique identifier for a knowledge base."]
     #[doc = " - `document_id`: Globally unique identifier for a document."]
     #[doc = " - `document_variation_id`: Globally unique identifier for a document variation."]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_document_variation(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, document_variation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DocumentVariationRequest) -> PatchKnowledgeKnowledgebaseDocumentVariation {
         PatchKnowledgeKnowledgebaseDocumentVariation::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), document_variation_id.into(), body)
     }
@@ -637,6 +709,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: The ID of knowledge base containing the documents to query."]
     #[doc = " - `search_id`: Search Result ID"]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_documents_search_search_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, search_id: impl ::std::convert::Into<::std::string::String>) -> PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
         PatchKnowledgeKnowledgebaseDocumentsSearchSearchId::new(self.executor.clone(), knowledge_base_id.into(), search_id.into())
     }
@@ -646,6 +719,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `import_job_id`: Import job ID"]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_import_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, import_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ImportStatusRequest) -> PatchKnowledgeKnowledgebaseImportJob {
         PatchKnowledgeKnowledgebaseImportJob::new(self.executor.clone(), knowledge_base_id.into(), import_job_id.into(), body)
     }
@@ -655,6 +729,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `label_id`: Label ID"]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_label(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, label_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LabelUpdateRequest) -> PatchKnowledgeKnowledgebaseLabel {
         PatchKnowledgeKnowledgebaseLabel::new(self.executor.clone(), knowledge_base_id.into(), label_id.into(), body)
     }
@@ -664,6 +739,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `parse_job_id`: Parse job ID"]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_parse_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, parse_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeParseJobRequestPatch) -> PatchKnowledgeKnowledgebaseParseJob {
         PatchKnowledgeKnowledgebaseParseJob::new(self.executor.clone(), knowledge_base_id.into(), parse_job_id.into(), body)
     }
@@ -673,6 +749,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `sync_job_id`: Synchronization job ID"]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_synchronize_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, sync_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SyncStatusRequest) -> PatchKnowledgeKnowledgebaseSynchronizeJob {
         PatchKnowledgeKnowledgebaseSynchronizeJob::new(self.executor.clone(), knowledge_base_id.into(), sync_job_id.into(), body)
     }
@@ -684,6 +761,7 @@ impl KnowledgeApi {
     #[doc = " - `group_id`: The ID of the group to be updated."]
     #[doc = " - `phrase_group_id`: The ID of the phraseGroup to be updated."]
     #[doc = " - `body`: Request body of the update unanswered group endpoint."]
+    #[inline]
     pub fn patch_knowledge_knowledgebase_unanswered_group_phrasegroup(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, group_id: impl ::std::convert::Into<::std::string::String>, phrase_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UnansweredPhraseGroupPatchRequestBody) -> PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
         PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup::new(self.executor.clone(), knowledge_base_id.into(), group_id.into(), phrase_group_id.into(), body)
     }
@@ -692,6 +770,7 @@ impl KnowledgeApi {
     #[doc = " `PATCH /api/v2/knowledge/settings/{knowledgeSettingId}` (patchKnowledgeSetting): see [`PatchKnowledgeSetting`]."]
     #[doc = ""]
     #[doc = " - `knowledge_setting_id`: Knowledge Setting ID."]
+    #[inline]
     pub fn patch_knowledge_setting(&self, knowledge_setting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeSettingsRequest) -> PatchKnowledgeSetting {
         PatchKnowledgeSetting::new(self.executor.clone(), knowledge_setting_id.into(), body)
     }
@@ -701,18 +780,21 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
     #[doc = " - `synchronization_id`: Synchronization ID"]
+    #[inline]
     pub fn patch_knowledge_source_synchronization(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::V3SynchronizationUpdateRequest) -> PatchKnowledgeSourceSynchronization {
         PatchKnowledgeSourceSynchronization::new(self.executor.clone(), source_id.into(), synchronization_id.into(), body)
     }
     #[doc = " Create new connection"]
     #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/connections` (postKnowledgeConnections): see [`PostKnowledgeConnections`]."]
+    #[inline]
     pub fn post_knowledge_connections(&self, body: ::models::ConnectionCreateRequest) -> PostKnowledgeConnections {
         PostKnowledgeConnections::new(self.executor.clone(), body)
     }
     #[doc = " Creates a presigned URL for uploading a knowledge import file with a set of documents"]
     #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/documentuploads` (postKnowledgeDocumentuploads): see [`PostKnowledgeDocumentuploads`]."]
+    #[inline]
     pub fn post_knowledge_documentuploads(&self, body: ::models::UploadUrlRequest) -> PostKnowledgeDocumentuploads {
         PostKnowledgeDocumentuploads::new(self.executor.clone(), body)
     }
@@ -722,6 +804,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
     #[doc = " - `document_id`: Document ID"]
+    #[inline]
     pub fn post_knowledge_guest_session_document_copies(&self, session_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentCopies {
         PostKnowledgeGuestSessionDocumentCopies::new(self.executor.clone(), session_id.into(), document_id.into())
     }
@@ -731,6 +814,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
     #[doc = " - `document_id`: Document ID."]
+    #[inline]
     pub fn post_knowledge_guest_session_document_feedback(&self, session_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentFeedback {
         PostKnowledgeGuestSessionDocumentFeedback::new(self.executor.clone(), session_id.into(), document_id.into())
     }
@@ -740,6 +824,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
     #[doc = " - `document_id`: Document ID"]
+    #[inline]
     pub fn post_knowledge_guest_session_document_views(&self, session_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentViews {
         PostKnowledgeGuestSessionDocumentViews::new(self.executor.clone(), session_id.into(), document_id.into())
     }
@@ -748,6 +833,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/answers` (postKnowledgeGuestSessionDocumentsAnswers): see [`PostKnowledgeGuestSessionDocumentsAnswers`]."]
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[inline]
     pub fn post_knowledge_guest_session_documents_answers(&self, session_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentsAnswerFilter) -> PostKnowledgeGuestSessionDocumentsAnswers {
         PostKnowledgeGuestSessionDocumentsAnswers::new(self.executor.clone(), session_id.into(), body)
     }
@@ -756,6 +842,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/presentations` (postKnowledgeGuestSessionDocumentsPresentations): see [`PostKnowledgeGuestSessionDocumentsPresentations`]."]
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[inline]
     pub fn post_knowledge_guest_session_documents_presentations(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentsPresentations {
         PostKnowledgeGuestSessionDocumentsPresentations::new(self.executor.clone(), session_id.into())
     }
@@ -764,6 +851,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/search` (postKnowledgeGuestSessionDocumentsSearch): see [`PostKnowledgeGuestSessionDocumentsSearch`]."]
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[inline]
     pub fn post_knowledge_guest_session_documents_search(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentsSearch {
         PostKnowledgeGuestSessionDocumentsSearch::new(self.executor.clone(), session_id.into())
     }
@@ -772,12 +860,14 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/search/suggestions` (postKnowledgeGuestSessionDocumentsSearchSuggestions): see [`PostKnowledgeGuestSessionDocumentsSearchSuggestions`]."]
     #[doc = ""]
     #[doc = " - `session_id`: Knowledge guest session ID."]
+    #[inline]
     pub fn post_knowledge_guest_session_documents_search_suggestions(&self, session_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeGuestSessionDocumentsSearchSuggestions {
         PostKnowledgeGuestSessionDocumentsSearchSuggestions::new(self.executor.clone(), session_id.into())
     }
     #[doc = " Create guest session"]
     #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/guest/sessions` (postKnowledgeGuestSessions): see [`PostKnowledgeGuestSessions`]."]
+    #[inline]
     pub fn post_knowledge_guest_sessions(&self, body: ::models::KnowledgeGuestSession) -> PostKnowledgeGuestSessions {
         PostKnowledgeGuestSessions::new(self.executor.clone(), body)
     }
@@ -786,6 +876,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/categories` (postKnowledgeKnowledgebaseCategories): see [`PostKnowledgeKnowledgebaseCategories`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_categories(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CategoryCreateRequest) -> PostKnowledgeKnowledgebaseCategories {
         PostKnowledgeKnowledgebaseCategories::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -794,6 +885,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/chunks/search` (postKnowledgeKnowledgebaseChunksSearch): see [`PostKnowledgeKnowledgebaseChunksSearch`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge Base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_chunks_search(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseChunksSearch {
         PostKnowledgeKnowledgebaseChunksSearch::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -803,6 +895,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     #[doc = " - `document_id`: Document ID."]
+    #[inline]
     pub fn post_knowledge_knowledgebase_document_copies(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentCopies {
         PostKnowledgeKnowledgebaseDocumentCopies::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
@@ -812,6 +905,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     #[doc = " - `document_id`: Document ID."]
+    #[inline]
     pub fn post_knowledge_knowledgebase_document_feedback(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentFeedback {
         PostKnowledgeKnowledgebaseDocumentFeedback::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
@@ -821,6 +915,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
     #[doc = " - `document_id`: Globally unique identifier for the document."]
+    #[inline]
     pub fn post_knowledge_knowledgebase_document_variations(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DocumentVariationRequest) -> PostKnowledgeKnowledgebaseDocumentVariations {
         PostKnowledgeKnowledgebaseDocumentVariations::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), body)
     }
@@ -830,6 +925,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Globally unique identifier for the knowledge base."]
     #[doc = " - `document_id`: Globally unique identifier for the document."]
+    #[inline]
     pub fn post_knowledge_knowledgebase_document_versions(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentVersion) -> PostKnowledgeKnowledgebaseDocumentVersions {
         PostKnowledgeKnowledgebaseDocumentVersions::new(self.executor.clone(), knowledge_base_id.into(), document_id.into(), body)
     }
@@ -839,6 +935,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
     #[doc = " - `document_id`: Document ID."]
+    #[inline]
     pub fn post_knowledge_knowledgebase_document_views(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, document_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentViews {
         PostKnowledgeKnowledgebaseDocumentViews::new(self.executor.clone(), knowledge_base_id.into(), document_id.into())
     }
@@ -847,6 +944,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents` (postKnowledgeKnowledgebaseDocuments): see [`PostKnowledgeKnowledgebaseDocuments`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_documents(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentReq) -> PostKnowledgeKnowledgebaseDocuments {
         PostKnowledgeKnowledgebaseDocuments::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -855,6 +953,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/answers` (postKnowledgeKnowledgebaseDocumentsAnswers): see [`PostKnowledgeKnowledgebaseDocumentsAnswers`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_documents_answers(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentsAnswerFilter) -> PostKnowledgeKnowledgebaseDocumentsAnswers {
         PostKnowledgeKnowledgebaseDocumentsAnswers::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -863,6 +962,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/remove` (postKnowledgeKnowledgebaseDocumentsBulkRemove): see [`PostKnowledgeKnowledgebaseDocumentsBulkRemove`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_documents_bulk_remove(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentBulkRemoveRequest) -> PostKnowledgeKnowledgebaseDocumentsBulkRemove {
         PostKnowledgeKnowledgebaseDocumentsBulkRemove::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -871,6 +971,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/bulk/update` (postKnowledgeKnowledgebaseDocumentsBulkUpdate): see [`PostKnowledgeKnowledgebaseDocumentsBulkUpdate`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_documents_bulk_update(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentBulkUpdateRequest) -> PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
         PostKnowledgeKnowledgebaseDocumentsBulkUpdate::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -879,6 +980,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/presentations` (postKnowledgeKnowledgebaseDocumentsPresentations): see [`PostKnowledgeKnowledgebaseDocumentsPresentations`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID."]
+    #[inline]
     pub fn post_knowledge_knowledgebase_documents_presentations(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentsPresentations {
         PostKnowledgeKnowledgebaseDocumentsPresentations::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -887,6 +989,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/query` (postKnowledgeKnowledgebaseDocumentsQuery): see [`PostKnowledgeKnowledgebaseDocumentsQuery`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge Base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_documents_query(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentsQuery {
         PostKnowledgeKnowledgebaseDocumentsQuery::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -895,6 +998,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search` (postKnowledgeKnowledgebaseDocumentsSearch): see [`PostKnowledgeKnowledgebaseDocumentsSearch`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: The ID of knowledge base containing the documents to query."]
+    #[inline]
     pub fn post_knowledge_knowledgebase_documents_search(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentsSearch {
         PostKnowledgeKnowledgebaseDocumentsSearch::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -903,6 +1007,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/search/suggestions` (postKnowledgeKnowledgebaseDocumentsSearchSuggestions): see [`PostKnowledgeKnowledgebaseDocumentsSearchSuggestions`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: The ID of knowledge base containing the documents to query."]
+    #[inline]
     pub fn post_knowledge_knowledgebase_documents_search_suggestions(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
         PostKnowledgeKnowledgebaseDocumentsSearchSuggestions::new(self.executor.clone(), knowledge_base_id.into())
     }
@@ -911,6 +1016,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/documents/versions/bulk/add` (postKnowledgeKnowledgebaseDocumentsVersionsBulkAdd): see [`PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_documents_versions_bulk_add(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeDocumentBulkVersionAddRequest) -> PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
         PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -919,6 +1025,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/export/jobs` (postKnowledgeKnowledgebaseExportJobs): see [`PostKnowledgeKnowledgebaseExportJobs`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_export_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeExportJobRequest) -> PostKnowledgeKnowledgebaseExportJobs {
         PostKnowledgeKnowledgebaseExportJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -927,6 +1034,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/import/jobs` (postKnowledgeKnowledgebaseImportJobs): see [`PostKnowledgeKnowledgebaseImportJobs`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_import_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeImportJobRequest) -> PostKnowledgeKnowledgebaseImportJobs {
         PostKnowledgeKnowledgebaseImportJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -935,6 +1043,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/labels` (postKnowledgeKnowledgebaseLabels): see [`PostKnowledgeKnowledgebaseLabels`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_labels(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LabelCreateRequest) -> PostKnowledgeKnowledgebaseLabels {
         PostKnowledgeKnowledgebaseLabels::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -944,6 +1053,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `parse_job_id`: Parse job ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_parse_job_import(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, parse_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeParseJobRequestImport) -> PostKnowledgeKnowledgebaseParseJobImport {
         PostKnowledgeKnowledgebaseParseJobImport::new(self.executor.clone(), knowledge_base_id.into(), parse_job_id.into(), body)
     }
@@ -952,6 +1062,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/parse/jobs` (postKnowledgeKnowledgebaseParseJobs): see [`PostKnowledgeKnowledgebaseParseJobs`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_parse_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeParseJobRequest) -> PostKnowledgeKnowledgebaseParseJobs {
         PostKnowledgeKnowledgebaseParseJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -960,6 +1071,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/salesforce` (postKnowledgeKnowledgebaseSourcesSalesforce): see [`PostKnowledgeKnowledgebaseSourcesSalesforce`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_sources_salesforce(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SalesforceSourceRequest) -> PostKnowledgeKnowledgebaseSourcesSalesforce {
         PostKnowledgeKnowledgebaseSourcesSalesforce::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -969,6 +1081,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_sources_salesforce_source_id_sync(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
         PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
@@ -977,6 +1090,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/sources/servicenow` (postKnowledgeKnowledgebaseSourcesServicenow): see [`PostKnowledgeKnowledgebaseSourcesServicenow`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_sources_servicenow(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ServiceNowSourceRequest) -> PostKnowledgeKnowledgebaseSourcesServicenow {
         PostKnowledgeKnowledgebaseSourcesServicenow::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -986,6 +1100,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_sources_servicenow_source_id_sync(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
         PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync::new(self.executor.clone(), knowledge_base_id.into(), source_id.into())
     }
@@ -994,6 +1109,7 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/knowledgebases/{knowledgeBaseId}/synchronize/jobs` (postKnowledgeKnowledgebaseSynchronizeJobs): see [`PostKnowledgeKnowledgebaseSynchronizeJobs`]."]
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_synchronize_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::KnowledgeSyncJobRequest) -> PostKnowledgeKnowledgebaseSynchronizeJobs {
         PostKnowledgeKnowledgebaseSynchronizeJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -1003,30 +1119,35 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `body`: uploadRequest"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_uploads_urls_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateUploadSourceUrlJobRequest) -> PostKnowledgeKnowledgebaseUploadsUrlsJobs {
         PostKnowledgeKnowledgebaseUploadsUrlsJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
     #[doc = " Create new knowledge base"]
     #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/knowledgebases` (postKnowledgeKnowledgebases): see [`PostKnowledgeKnowledgebases`]."]
+    #[inline]
     pub fn post_knowledge_knowledgebases(&self, body: ::models::KnowledgeBaseCreateRequest) -> PostKnowledgeKnowledgebases {
         PostKnowledgeKnowledgebases::new(self.executor.clone(), body)
     }
     #[doc = " Get Knowledge Search"]
     #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/search` (postKnowledgeSearch): see [`PostKnowledgeSearch`]."]
+    #[inline]
     pub fn post_knowledge_search(&self) -> PostKnowledgeSearch {
         PostKnowledgeSearch::new(self.executor.clone())
     }
     #[doc = " Get Knowledge Search Preview"]
     #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/search/preview` (postKnowledgeSearchPreview): see [`PostKnowledgeSearchPreview`]."]
+    #[inline]
     pub fn post_knowledge_search_preview(&self) -> PostKnowledgeSearchPreview {
         PostKnowledgeSearchPreview::new(self.executor.clone())
     }
     #[doc = " Create Knowledge setting."]
     #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/settings` (postKnowledgeSettings): see [`PostKnowledgeSettings`]."]
+    #[inline]
     pub fn post_knowledge_settings(&self) -> PostKnowledgeSettings {
         PostKnowledgeSettings::new(self.executor.clone())
     }
@@ -1036,6 +1157,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
     #[doc = " - `synchronization_id`: Synchronization ID"]
+    #[inline]
     pub fn post_knowledge_source_synchronization_deletions(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::V3SynchronizationFileDeletionRequest) -> PostKnowledgeSourceSynchronizationDeletions {
         PostKnowledgeSourceSynchronizationDeletions::new(self.executor.clone(), source_id.into(), synchronization_id.into(), body)
     }
@@ -1045,6 +1167,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
     #[doc = " - `synchronization_id`: Synchronization ID"]
+    #[inline]
     pub fn post_knowledge_source_synchronization_uploads(&self, source_id: impl ::std::convert::Into<::std::string::String>, synchronization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::V3SynchronizationUploadUrlRequest) -> PostKnowledgeSourceSynchronizationUploads {
         PostKnowledgeSourceSynchronizationUploads::new(self.executor.clone(), source_id.into(), synchronization_id.into(), body)
     }
@@ -1053,12 +1176,14 @@ impl KnowledgeApi {
     #[doc = " `POST /api/v2/knowledge/sources/{sourceId}/synchronizations` (postKnowledgeSourceSynchronizations): see [`PostKnowledgeSourceSynchronizations`]."]
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn post_knowledge_source_synchronizations(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> PostKnowledgeSourceSynchronizations {
         PostKnowledgeSourceSynchronizations::new(self.executor.clone(), source_id.into())
     }
     #[doc = " Create a new source"]
     #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/sources` (postKnowledgeSources): see [`PostKnowledgeSources`]."]
+    #[inline]
     pub fn post_knowledge_sources(&self, body: ::models::V3SourceCreateRequest) -> PostKnowledgeSources {
         PostKnowledgeSources::new(self.executor.clone(), body)
     }
@@ -1068,6 +1193,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn put_knowledge_knowledgebase_sources_salesforce_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SalesforceSourceRequest) -> PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
         PutKnowledgeKnowledgebaseSourcesSalesforceSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into(), body)
     }
@@ -1077,6 +1203,7 @@ impl KnowledgeApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn put_knowledge_knowledgebase_sources_servicenow_source_id(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ServiceNowSourceRequest) -> PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
         PutKnowledgeKnowledgebaseSourcesServicenowSourceId::new(self.executor.clone(), knowledge_base_id.into(), source_id.into(), body)
     }
@@ -1085,6 +1212,7 @@ impl KnowledgeApi {
     #[doc = " `PUT /api/v2/knowledge/sources/{sourceId}` (putKnowledgeSource): see [`PutKnowledgeSource`]."]
     #[doc = ""]
     #[doc = " - `source_id`: Source ID"]
+    #[inline]
     pub fn put_knowledge_source(&self, source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::V3SourceUpdateRequest) -> PutKnowledgeSource {
         PutKnowledgeSource::new(self.executor.clone(), source_id.into(), body)
     }
@@ -1107,41 +1235,49 @@ pub struct DeleteKnowledgeConnection {
     connection_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeConnection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeConnection").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeConnection {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeConnection {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeConnection {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeConnection", "connectionId", &self.connection_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_CONNECTION, ::std::format!("/api/v2/knowledge/connections/{}", ::genesys_cloud_core::encode_path_segment(&self.connection_id)));
@@ -1149,11 +1285,13 @@ impl DeleteKnowledgeConnection {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConnectionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConnectionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1176,41 +1314,49 @@ pub struct DeleteKnowledgeKnowledgebase {
     knowledge_base_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeKnowledgebase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeKnowledgebase").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebase {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeKnowledgebase {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeKnowledgebase {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebase", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE, ::std::format!("/api/v2/knowledge/knowledgebases/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -1218,11 +1364,13 @@ impl DeleteKnowledgeKnowledgebase {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1246,41 +1394,49 @@ pub struct DeleteKnowledgeKnowledgebaseCategory {
     category_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeKnowledgebaseCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeKnowledgebaseCategory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseCategory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeKnowledgebaseCategory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeKnowledgebaseCategory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, category_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseCategory", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseCategory", "categoryId", &self.category_id)?;
@@ -1289,11 +1445,13 @@ impl DeleteKnowledgeKnowledgebaseCategory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CategoryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CategoryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1317,41 +1475,49 @@ pub struct DeleteKnowledgeKnowledgebaseDocument {
     document_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeKnowledgebaseDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeKnowledgebaseDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeKnowledgebaseDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeKnowledgebaseDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseDocument", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseDocument", "documentId", &self.document_id)?;
@@ -1360,11 +1526,13 @@ impl DeleteKnowledgeKnowledgebaseDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1389,41 +1557,49 @@ pub struct DeleteKnowledgeKnowledgebaseDocumentVariation {
     document_variation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeKnowledgebaseDocumentVariation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeKnowledgebaseDocumentVariation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseDocumentVariation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeKnowledgebaseDocumentVariation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeKnowledgebaseDocumentVariation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, document_variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, document_variation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseDocumentVariation", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseDocumentVariation", "documentId", &self.document_id)?;
@@ -1433,11 +1609,13 @@ impl DeleteKnowledgeKnowledgebaseDocumentVariation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1461,41 +1639,49 @@ pub struct DeleteKnowledgeKnowledgebaseExportJob {
     export_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeKnowledgebaseExportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeKnowledgebaseExportJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseExportJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeKnowledgebaseExportJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeKnowledgebaseExportJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, export_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseExportJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseExportJob", "exportJobId", &self.export_job_id)?;
@@ -1504,11 +1690,13 @@ impl DeleteKnowledgeKnowledgebaseExportJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1532,41 +1720,49 @@ pub struct DeleteKnowledgeKnowledgebaseImportJob {
     import_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeKnowledgebaseImportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeKnowledgebaseImportJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseImportJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeKnowledgebaseImportJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeKnowledgebaseImportJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, import_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseImportJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseImportJob", "importJobId", &self.import_job_id)?;
@@ -1575,11 +1771,13 @@ impl DeleteKnowledgeKnowledgebaseImportJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1603,41 +1801,49 @@ pub struct DeleteKnowledgeKnowledgebaseLabel {
     label_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeKnowledgebaseLabel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeKnowledgebaseLabel").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseLabel {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeKnowledgebaseLabel {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeKnowledgebaseLabel {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, label_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseLabel", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseLabel", "labelId", &self.label_id)?;
@@ -1646,11 +1852,13 @@ impl DeleteKnowledgeKnowledgebaseLabel {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LabelResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LabelResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1674,41 +1882,49 @@ pub struct DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     source_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId", "sourceId", &self.source_id)?;
@@ -1717,11 +1933,13 @@ impl DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1745,41 +1963,49 @@ pub struct DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
     source_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSourcesServicenowSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSourcesServicenowSourceId", "sourceId", &self.source_id)?;
@@ -1788,11 +2014,13 @@ impl DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1816,41 +2044,49 @@ pub struct DeleteKnowledgeKnowledgebaseSynchronizeJob {
     sync_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeKnowledgebaseSynchronizeJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeKnowledgebaseSynchronizeJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeKnowledgebaseSynchronizeJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeKnowledgebaseSynchronizeJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeKnowledgebaseSynchronizeJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, sync_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, sync_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSynchronizeJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSynchronizeJob", "syncJobId", &self.sync_job_id)?;
@@ -1859,11 +2095,13 @@ impl DeleteKnowledgeKnowledgebaseSynchronizeJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1886,41 +2124,49 @@ pub struct DeleteKnowledgeSetting {
     knowledge_setting_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_setting_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSetting", "knowledgeSettingId", &self.knowledge_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_SETTING, ::std::format!("/api/v2/knowledge/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_setting_id)));
@@ -1928,11 +2174,13 @@ impl DeleteKnowledgeSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1955,41 +2203,49 @@ pub struct DeleteKnowledgeSource {
     source_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeSource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeSource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeSource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeSource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_SOURCE, ::std::format!("/api/v2/knowledge/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
@@ -1997,11 +2253,13 @@ impl DeleteKnowledgeSource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2026,41 +2284,49 @@ pub struct DeleteKnowledgeSourceSynchronizationDeletion {
     file_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeSourceSynchronizationDeletion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeSourceSynchronizationDeletion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeSourceSynchronizationDeletion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeSourceSynchronizationDeletion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeSourceSynchronizationDeletion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSourceSynchronizationDeletion", "sourceId", &self.source_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSourceSynchronizationDeletion", "synchronizationId", &self.synchronization_id)?;
@@ -2070,11 +2336,13 @@ impl DeleteKnowledgeSourceSynchronizationDeletion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2099,41 +2367,49 @@ pub struct DeleteKnowledgeSourceSynchronizationUpload {
     file_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteKnowledgeSourceSynchronizationUpload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteKnowledgeSourceSynchronizationUpload").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteKnowledgeSourceSynchronizationUpload {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteKnowledgeSourceSynchronizationUpload {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteKnowledgeSourceSynchronizationUpload {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSourceSynchronizationUpload", "sourceId", &self.source_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSourceSynchronizationUpload", "synchronizationId", &self.synchronization_id)?;
@@ -2143,11 +2419,13 @@ impl DeleteKnowledgeSourceSynchronizationUpload {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2171,48 +2449,57 @@ pub struct GetKnowledgeConnection {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeConnection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeConnection").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeConnection {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeConnection {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeConnection {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, expand: ::std::option::Option::None }
     }
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeConnection", "connectionId", &self.connection_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_CONNECTION, ::std::format!("/api/v2/knowledge/connections/{}", ::genesys_cloud_core::encode_path_segment(&self.connection_id)));
@@ -2223,11 +2510,13 @@ impl GetKnowledgeConnection {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConnectionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConnectionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2255,43 +2544,51 @@ pub struct GetKnowledgeConnectionOptions {
     parent_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeConnectionOptions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeConnectionOptions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeConnectionOptions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeConnectionOptions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeConnectionOptions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2299,6 +2596,7 @@ impl GetKnowledgeConnectionOptions {
     #[doc = " Number of results per page. Minimum: 25, Maximum: 500."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -2306,11 +2604,13 @@ impl GetKnowledgeConnectionOptions {
     #[doc = " The id of the parent option whose children to be listed."]
     #[doc = ""]
     #[doc = " Query parameter `parentId`: string."]
+    #[inline]
     pub fn parent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.parent_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeConnectionOptions", "connectionId", &self.connection_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_CONNECTION_OPTIONS, ::std::format!("/api/v2/knowledge/connections/{}/options", ::genesys_cloud_core::encode_path_segment(&self.connection_id)));
@@ -2327,15 +2627,18 @@ impl GetKnowledgeConnectionOptions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConnectionOptionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConnectionOptionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ConnectionOptionListing, ::models::ConnectionOption> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2365,52 +2668,62 @@ pub struct GetKnowledgeConnections {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetKnowledgeConnections {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeConnections").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeConnections {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeConnections {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeConnections {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_CONNECTIONS, ::std::string::String::from("/api/v2/knowledge/connections"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConnectionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConnectionListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2446,43 +2759,51 @@ pub struct GetKnowledgeGuestSessionCategories {
     include_document_count: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetKnowledgeGuestSessionCategories {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeGuestSessionCategories").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeGuestSessionCategories {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeGuestSessionCategories {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeGuestSessionCategories {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None, is_root: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -2490,6 +2811,7 @@ impl GetKnowledgeGuestSessionCategories {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2497,6 +2819,7 @@ impl GetKnowledgeGuestSessionCategories {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -2504,6 +2827,7 @@ impl GetKnowledgeGuestSessionCategories {
     #[doc = " If specified, retrieves the children categories by parent category ID."]
     #[doc = ""]
     #[doc = " Query parameter `parentId`: string."]
+    #[inline]
     pub fn parent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.parent_id = ::std::option::Option::Some(value.into());
         self
@@ -2511,6 +2835,7 @@ impl GetKnowledgeGuestSessionCategories {
     #[doc = " If specified, retrieves only the root categories."]
     #[doc = ""]
     #[doc = " Query parameter `isRoot`: boolean."]
+    #[inline]
     pub fn is_root(mut self, value: bool) -> Self {
         self.is_root = ::std::option::Option::Some(value);
         self
@@ -2518,6 +2843,7 @@ impl GetKnowledgeGuestSessionCategories {
     #[doc = " Filter to return the categories that starts with the given category name."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -2525,6 +2851,7 @@ impl GetKnowledgeGuestSessionCategories {
     #[doc = " Name: sort by category names alphabetically; Hierarchy: sort by the full path of hierarchical category names alphabetically"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2532,6 +2859,7 @@ impl GetKnowledgeGuestSessionCategories {
     #[doc = " The specified entity attribute will be filled. Supported value:\"Ancestors\": every ancestors will be filled via the parent attribute recursively,but only the id, name, parentId will be present for the ancestors."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -2539,11 +2867,13 @@ impl GetKnowledgeGuestSessionCategories {
     #[doc = " If specified, retrieves the number of documents related to category."]
     #[doc = ""]
     #[doc = " Query parameter `includeDocumentCount`: boolean."]
+    #[inline]
     pub fn include_document_count(mut self, value: bool) -> Self {
         self.include_document_count = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeGuestSessionCategories", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_GUEST_SESSION_CATEGORIES, ::std::format!("/api/v2/knowledge/guest/sessions/{}/categories", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
@@ -2578,15 +2908,18 @@ impl GetKnowledgeGuestSessionCategories {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GuestCategoryResponseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GuestCategoryResponseListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GuestCategoryResponseListing, ::models::GuestResponseCategory> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2620,41 +2953,49 @@ pub struct GetKnowledgeGuestSessionDocument {
     document_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeGuestSessionDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeGuestSessionDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeGuestSessionDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeGuestSessionDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeGuestSessionDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeGuestSessionDocument", "sessionId", &self.session_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeGuestSessionDocument", "documentId", &self.document_id)?;
@@ -2663,11 +3004,13 @@ impl GetKnowledgeGuestSessionDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeGuestDocumentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeGuestDocumentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2696,43 +3039,51 @@ pub struct GetKnowledgeGuestSessionDocuments {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetKnowledgeGuestSessionDocuments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeGuestSessionDocuments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeGuestSessionDocuments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeGuestSessionDocuments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeGuestSessionDocuments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, category_id: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " If specified, retrieves documents associated with category ids, comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `categoryId`: array of string (multi)."]
+    #[inline]
     pub fn category_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.category_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2740,11 +3091,13 @@ impl GetKnowledgeGuestSessionDocuments {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeGuestSessionDocuments", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_GUEST_SESSION_DOCUMENTS, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
@@ -2758,15 +3111,18 @@ impl GetKnowledgeGuestSessionDocuments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeGuestDocumentResponseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeGuestDocumentResponseListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::KnowledgeGuestDocumentResponseListing, ::models::KnowledgeGuestDocumentResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2798,48 +3154,57 @@ pub struct GetKnowledgeIntegrationOptions {
     knowledge_base_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeIntegrationOptions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeIntegrationOptions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeIntegrationOptions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeIntegrationOptions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeIntegrationOptions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, integration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), integration_id, knowledge_base_ids: ::std::option::Option::None }
     }
     #[doc = " Narrowing down filtering option results by knowledge base."]
     #[doc = ""]
     #[doc = " Query parameter `knowledgeBaseIds`: array of string (multi)."]
+    #[inline]
     pub fn knowledge_base_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.knowledge_base_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeIntegrationOptions", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_INTEGRATION_OPTIONS, ::std::format!("/api/v2/knowledge/integrations/{}/options", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
@@ -2850,11 +3215,13 @@ impl GetKnowledgeIntegrationOptions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeIntegrationOptionsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeIntegrationOptionsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2877,41 +3244,49 @@ pub struct GetKnowledgeKnowledgebase {
     knowledge_base_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebase").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebase {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebase {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebase {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebase", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE, ::std::format!("/api/v2/knowledge/knowledgebases/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -2919,11 +3294,13 @@ impl GetKnowledgeKnowledgebase {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2957,43 +3334,51 @@ pub struct GetKnowledgeKnowledgebaseCategories {
     include_document_count: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseCategories {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseCategories").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseCategories {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseCategories {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseCategories {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, parent_id: ::std::option::Option::None, is_root: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -3001,6 +3386,7 @@ impl GetKnowledgeKnowledgebaseCategories {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -3008,6 +3394,7 @@ impl GetKnowledgeKnowledgebaseCategories {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -3015,6 +3402,7 @@ impl GetKnowledgeKnowledgebaseCategories {
     #[doc = " If specified, retrieves the children categories by parent category ID."]
     #[doc = ""]
     #[doc = " Query parameter `parentId`: string."]
+    #[inline]
     pub fn parent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.parent_id = ::std::option::Option::Some(value.into());
         self
@@ -3022,6 +3410,7 @@ impl GetKnowledgeKnowledgebaseCategories {
     #[doc = " If specified, retrieves only the root categories."]
     #[doc = ""]
     #[doc = " Query parameter `isRoot`: boolean."]
+    #[inline]
     pub fn is_root(mut self, value: bool) -> Self {
         self.is_root = ::std::option::Option::Some(value);
         self
@@ -3029,6 +3418,7 @@ impl GetKnowledgeKnowledgebaseCategories {
     #[doc = " Filter to return the categories that starts with the given category name."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -3036,6 +3426,7 @@ impl GetKnowledgeKnowledgebaseCategories {
     #[doc = " Name: sort by category names alphabetically; Hierarchy: sort by the full path of hierarchical category names alphabetically"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3043,6 +3434,7 @@ impl GetKnowledgeKnowledgebaseCategories {
     #[doc = " The specified entity attribute will be filled. Supported value:\"Ancestors\": every ancestors will be filled via the parent attribute recursively,but only the id, name, parentId will be present for the ancestors."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -3050,11 +3442,13 @@ impl GetKnowledgeKnowledgebaseCategories {
     #[doc = " If specified, retrieves the number of documents related to category."]
     #[doc = ""]
     #[doc = " Query parameter `includeDocumentCount`: boolean."]
+    #[inline]
     pub fn include_document_count(mut self, value: bool) -> Self {
         self.include_document_count = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseCategories", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_CATEGORIES, ::std::format!("/api/v2/knowledge/knowledgebases/{}/categories", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -3089,15 +3483,18 @@ impl GetKnowledgeKnowledgebaseCategories {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CategoryResponseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CategoryResponseListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CategoryResponseListing, ::models::CategoryResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3129,41 +3526,49 @@ pub struct GetKnowledgeKnowledgebaseCategory {
     category_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseCategory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseCategory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseCategory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseCategory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, category_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseCategory", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseCategory", "categoryId", &self.category_id)?;
@@ -3172,11 +3577,13 @@ impl GetKnowledgeKnowledgebaseCategory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CategoryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CategoryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3202,43 +3609,51 @@ pub struct GetKnowledgeKnowledgebaseDocument {
     state: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, expand: ::std::option::Option::None, state: ::std::option::Option::None }
     }
     #[doc = " The specified entity attributes will be filled. Comma separated values expected. Max No. of variations that can be returned on expand is 20."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3246,11 +3661,13 @@ impl GetKnowledgeKnowledgebaseDocument {
     #[doc = " \"when state is \"Draft\", draft version of the document is returned,otherwise by default published version is returned in the response."]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocument", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocument", "documentId", &self.document_id)?;
@@ -3265,11 +3682,13 @@ impl GetKnowledgeKnowledgebaseDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3306,43 +3725,51 @@ pub struct GetKnowledgeKnowledgebaseDocumentFeedback {
     state: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocumentFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocumentFeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentFeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentFeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentFeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, only_commented: ::std::option::Option::None, document_version_id: ::std::option::Option::None, document_variation_id: ::std::option::Option::None, app_type: ::std::option::Option::None, query_type: ::std::option::Option::None, user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, state: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -3350,6 +3777,7 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -3357,6 +3785,7 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -3364,6 +3793,7 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     #[doc = " If true, only feedback records that have comment are returned. If false, feedback records with and without comment are returned. Default: false."]
     #[doc = ""]
     #[doc = " Query parameter `onlyCommented`: boolean."]
+    #[inline]
     pub fn only_commented(mut self, value: bool) -> Self {
         self.only_commented = ::std::option::Option::Some(value);
         self
@@ -3371,6 +3801,7 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     #[doc = " Document version ID to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `documentVersionId`: string."]
+    #[inline]
     pub fn document_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_version_id = ::std::option::Option::Some(value.into());
         self
@@ -3378,6 +3809,7 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     #[doc = " Document variation ID to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `documentVariationId`: string."]
+    #[inline]
     pub fn document_variation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_variation_id = ::std::option::Option::Some(value.into());
         self
@@ -3385,6 +3817,7 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     #[doc = " Application type to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `appType`: string."]
+    #[inline]
     pub fn app_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app_type = ::std::option::Option::Some(value.into());
         self
@@ -3392,6 +3825,7 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     #[doc = " Query type to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `queryType`: string."]
+    #[inline]
     pub fn query_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_type = ::std::option::Option::Some(value.into());
         self
@@ -3399,6 +3833,7 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     #[doc = " The ID of the user, who created the feedback, to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `userId`: string."]
+    #[inline]
     pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into());
         self
@@ -3406,6 +3841,7 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     #[doc = " Queue ID to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `queueId`: string."]
+    #[inline]
     pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.queue_id = ::std::option::Option::Some(value.into());
         self
@@ -3413,11 +3849,13 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     #[doc = " State to filter by. Supported only if onlyCommented=true is set. Default: Final"]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentFeedback", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentFeedback", "documentId", &self.document_id)?;
@@ -3459,15 +3897,18 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentFeedbackResponseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentFeedbackResponseListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::KnowledgeDocumentFeedbackResponseListing, ::models::KnowledgeDocumentFeedbackResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3500,41 +3941,49 @@ pub struct GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     feedback_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, feedback_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", "documentId", &self.document_id)?;
@@ -3544,11 +3993,13 @@ impl GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentFeedbackResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentFeedbackResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3575,43 +4026,51 @@ pub struct GetKnowledgeKnowledgebaseDocumentVariation {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocumentVariation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocumentVariation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVariation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVariation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVariation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, document_variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, document_variation_id, document_state: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " The state of the document."]
     #[doc = ""]
     #[doc = " Query parameter `documentState`: string."]
+    #[inline]
     pub fn document_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_state = ::std::option::Option::Some(value.into());
         self
@@ -3619,11 +4078,13 @@ impl GetKnowledgeKnowledgebaseDocumentVariation {
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVariation", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVariation", "documentId", &self.document_id)?;
@@ -3639,11 +4100,13 @@ impl GetKnowledgeKnowledgebaseDocumentVariation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DocumentVariationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DocumentVariationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3674,43 +4137,51 @@ pub struct GetKnowledgeKnowledgebaseDocumentVariations {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocumentVariations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocumentVariations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVariations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVariations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVariations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, document_state: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -3718,6 +4189,7 @@ impl GetKnowledgeKnowledgebaseDocumentVariations {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -3725,6 +4197,7 @@ impl GetKnowledgeKnowledgebaseDocumentVariations {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -3732,6 +4205,7 @@ impl GetKnowledgeKnowledgebaseDocumentVariations {
     #[doc = " The state of the document."]
     #[doc = ""]
     #[doc = " Query parameter `documentState`: string."]
+    #[inline]
     pub fn document_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_state = ::std::option::Option::Some(value.into());
         self
@@ -3739,11 +4213,13 @@ impl GetKnowledgeKnowledgebaseDocumentVariations {
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVariations", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVariations", "documentId", &self.document_id)?;
@@ -3767,15 +4243,18 @@ impl GetKnowledgeKnowledgebaseDocumentVariations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DocumentVariationResponseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DocumentVariationResponseListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DocumentVariationResponseListing, ::models::DocumentVariationResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3809,48 +4288,57 @@ pub struct GetKnowledgeKnowledgebaseDocumentVersion {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocumentVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocumentVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, expand: ::std::option::Option::None }
     }
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersion", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersion", "documentId", &self.document_id)?;
@@ -3863,11 +4351,13 @@ impl GetKnowledgeKnowledgebaseDocumentVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3893,41 +4383,49 @@ pub struct GetKnowledgeKnowledgebaseDocumentVersionVariation {
     variation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocumentVersionVariation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocumentVersionVariation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersionVariation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVersionVariation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVersionVariation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String, variation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, variation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariation", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariation", "documentId", &self.document_id)?;
@@ -3938,11 +4436,13 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentVersionVariation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentVersionVariation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3972,43 +4472,51 @@ pub struct GetKnowledgeKnowledgebaseDocumentVersionVariations {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocumentVersionVariations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocumentVersionVariations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersionVariations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, version_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -4016,6 +4524,7 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4023,11 +4532,13 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariations", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariations", "documentId", &self.document_id)?;
@@ -4046,15 +4557,18 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentVersionVariationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentVersionVariationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::KnowledgeDocumentVersionVariationListing, ::models::KnowledgeDocumentVersionVariation> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4092,43 +4606,51 @@ pub struct GetKnowledgeKnowledgebaseDocumentVersions {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocumentVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocumentVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -4136,6 +4658,7 @@ impl GetKnowledgeKnowledgebaseDocumentVersions {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4143,6 +4666,7 @@ impl GetKnowledgeKnowledgebaseDocumentVersions {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -4150,11 +4674,13 @@ impl GetKnowledgeKnowledgebaseDocumentVersions {
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersions", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersions", "documentId", &self.document_id)?;
@@ -4175,15 +4701,18 @@ impl GetKnowledgeKnowledgebaseDocumentVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentVersionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentVersionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::KnowledgeDocumentVersionListing, ::models::KnowledgeDocumentVersion> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4227,43 +4756,51 @@ pub struct GetKnowledgeKnowledgebaseDocuments {
     external_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocuments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocuments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocuments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocuments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocuments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, interval: ::std::option::Option::None, document_id: ::std::option::Option::None, category_id: ::std::option::Option::None, include_subcategories: ::std::option::Option::None, include_drafts: ::std::option::Option::None, label_ids: ::std::option::Option::None, expand: ::std::option::Option::None, external_ids: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -4271,6 +4808,7 @@ impl GetKnowledgeKnowledgebaseDocuments {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4278,6 +4816,7 @@ impl GetKnowledgeKnowledgebaseDocuments {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -4285,6 +4824,7 @@ impl GetKnowledgeKnowledgebaseDocuments {
     #[doc = " Retrieves the documents modified in specified date and time range. If the after and before cursor parameters are within this interval, it would return valid data, otherwise it throws an error.The dates in the interval are represented in ISO-8601 format: YYYY-MM-DDThh:mm:ssZ/YYYY-MM-DDThh:mm:ssZ"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -4292,6 +4832,7 @@ impl GetKnowledgeKnowledgebaseDocuments {
     #[doc = " Retrieves the specified documents, comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `documentId`: array of string (multi)."]
+    #[inline]
     pub fn document_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.document_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4299,6 +4840,7 @@ impl GetKnowledgeKnowledgebaseDocuments {
     #[doc = " If specified, retrieves documents associated with category ids, comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `categoryId`: array of string (multi)."]
+    #[inline]
     pub fn category_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.category_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4306,6 +4848,7 @@ impl GetKnowledgeKnowledgebaseDocuments {
     #[doc = " Works along with 'categoryId' query parameter. If specified, retrieves documents associated with category ids and its children categories."]
     #[doc = ""]
     #[doc = " Query parameter `includeSubcategories`: boolean."]
+    #[inline]
     pub fn include_subcategories(mut self, value: bool) -> Self {
         self.include_subcategories = ::std::option::Option::Some(value);
         self
@@ -4313,6 +4856,7 @@ impl GetKnowledgeKnowledgebaseDocuments {
     #[doc = " If includeDrafts is true, Documents in the draft state are also returned in the response."]
     #[doc = ""]
     #[doc = " Query parameter `includeDrafts`: boolean."]
+    #[inline]
     pub fn include_drafts(mut self, value: bool) -> Self {
         self.include_drafts = ::std::option::Option::Some(value);
         self
@@ -4320,6 +4864,7 @@ impl GetKnowledgeKnowledgebaseDocuments {
     #[doc = " If specified, retrieves documents associated with label ids, comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `labelIds`: array of string (multi)."]
+    #[inline]
     pub fn label_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.label_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4327,6 +4872,7 @@ impl GetKnowledgeKnowledgebaseDocuments {
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4334,11 +4880,13 @@ impl GetKnowledgeKnowledgebaseDocuments {
     #[doc = " If specified, retrieves documents associated with external ids, comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `externalIds`: array of string (multi)."]
+    #[inline]
     pub fn external_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.external_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocuments", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -4379,15 +4927,18 @@ impl GetKnowledgeKnowledgebaseDocuments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentResponseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentResponseListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::KnowledgeDocumentResponseListing, ::models::KnowledgeDocumentResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4431,43 +4982,51 @@ pub struct GetKnowledgeKnowledgebaseDocumentsFeedback {
     state: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseDocumentsFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseDocumentsFeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseDocumentsFeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseDocumentsFeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, only_commented: ::std::option::Option::None, document_version_id: ::std::option::Option::None, document_variation_id: ::std::option::Option::None, app_type: ::std::option::Option::None, query_type: ::std::option::Option::None, user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, state: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -4475,6 +5034,7 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4482,6 +5042,7 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -4489,6 +5050,7 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     #[doc = " If true, only feedback records that have comment are returned. If false, feedback records with and without comment are returned. Default: false."]
     #[doc = ""]
     #[doc = " Query parameter `onlyCommented`: boolean."]
+    #[inline]
     pub fn only_commented(mut self, value: bool) -> Self {
         self.only_commented = ::std::option::Option::Some(value);
         self
@@ -4496,6 +5058,7 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     #[doc = " Document version ID to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `documentVersionId`: string."]
+    #[inline]
     pub fn document_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_version_id = ::std::option::Option::Some(value.into());
         self
@@ -4503,6 +5066,7 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     #[doc = " Document variation ID to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `documentVariationId`: string."]
+    #[inline]
     pub fn document_variation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.document_variation_id = ::std::option::Option::Some(value.into());
         self
@@ -4510,6 +5074,7 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     #[doc = " Application type to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `appType`: string."]
+    #[inline]
     pub fn app_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app_type = ::std::option::Option::Some(value.into());
         self
@@ -4517,6 +5082,7 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     #[doc = " Query type to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `queryType`: string."]
+    #[inline]
     pub fn query_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.query_type = ::std::option::Option::Some(value.into());
         self
@@ -4524,6 +5090,7 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     #[doc = " The ID of the user, who created the feedback, to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `userId`: string."]
+    #[inline]
     pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into());
         self
@@ -4531,6 +5098,7 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     #[doc = " Queue ID to filter by. Supported only if onlyCommented=true is set."]
     #[doc = ""]
     #[doc = " Query parameter `queueId`: string."]
+    #[inline]
     pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.queue_id = ::std::option::Option::Some(value.into());
         self
@@ -4538,11 +5106,13 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     #[doc = " State to filter by. Supported only if onlyCommented=true is set. Default: Final"]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentsFeedback", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_FEEDBACK, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/feedback", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -4583,15 +5153,18 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentFeedbackResponseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentFeedbackResponseListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::KnowledgeDocumentFeedbackResponseListing, ::models::KnowledgeDocumentFeedbackResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4623,41 +5196,49 @@ pub struct GetKnowledgeKnowledgebaseExportJob {
     export_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseExportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseExportJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseExportJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseExportJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseExportJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, export_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, export_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseExportJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseExportJob", "exportJobId", &self.export_job_id)?;
@@ -4666,11 +5247,13 @@ impl GetKnowledgeKnowledgebaseExportJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeExportJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeExportJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4695,48 +5278,57 @@ pub struct GetKnowledgeKnowledgebaseImportJob {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseImportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseImportJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseImportJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseImportJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseImportJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, import_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, import_job_id, expand: ::std::option::Option::None }
     }
     #[doc = " If expand contains 'urls' downloadURL and failedEntitiesURL will be filled."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseImportJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseImportJob", "importJobId", &self.import_job_id)?;
@@ -4748,11 +5340,13 @@ impl GetKnowledgeKnowledgebaseImportJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeImportJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeImportJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4776,41 +5370,49 @@ pub struct GetKnowledgeKnowledgebaseLabel {
     label_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseLabel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseLabel").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseLabel {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseLabel {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseLabel {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, label_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseLabel", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseLabel", "labelId", &self.label_id)?;
@@ -4819,11 +5421,13 @@ impl GetKnowledgeKnowledgebaseLabel {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LabelResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LabelResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4853,43 +5457,51 @@ pub struct GetKnowledgeKnowledgebaseLabels {
     include_document_count: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseLabels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseLabels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseLabels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseLabels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseLabels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, include_document_count: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -4897,6 +5509,7 @@ impl GetKnowledgeKnowledgebaseLabels {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4904,6 +5517,7 @@ impl GetKnowledgeKnowledgebaseLabels {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -4911,6 +5525,7 @@ impl GetKnowledgeKnowledgebaseLabels {
     #[doc = " Filter to return the labels that contains the given phrase in the name."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4918,11 +5533,13 @@ impl GetKnowledgeKnowledgebaseLabels {
     #[doc = " If specified, retrieves the number of documents related to label."]
     #[doc = ""]
     #[doc = " Query parameter `includeDocumentCount`: boolean."]
+    #[inline]
     pub fn include_document_count(mut self, value: bool) -> Self {
         self.include_document_count = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseLabels", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_LABELS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/labels", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -4945,15 +5562,18 @@ impl GetKnowledgeKnowledgebaseLabels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LabelListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LabelListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LabelListing, ::models::LabelResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4994,43 +5614,51 @@ pub struct GetKnowledgeKnowledgebaseOperations {
     source_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseOperations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseOperations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseOperations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseOperations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseOperations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, user_id: ::std::option::Option::None, r#type: ::std::option::Option::None, status: ::std::option::Option::None, interval: ::std::option::Option::None, source_id: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -5038,6 +5666,7 @@ impl GetKnowledgeKnowledgebaseOperations {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -5045,6 +5674,7 @@ impl GetKnowledgeKnowledgebaseOperations {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -5052,6 +5682,7 @@ impl GetKnowledgeKnowledgebaseOperations {
     #[doc = " If specified, retrieves operations associated with user ids, comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `userId`: array of string (multi)."]
+    #[inline]
     pub fn user_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5059,6 +5690,7 @@ impl GetKnowledgeKnowledgebaseOperations {
     #[doc = " If specified, retrieves operations with specified operation type, comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `type`: array of string (multi)."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5066,6 +5698,7 @@ impl GetKnowledgeKnowledgebaseOperations {
     #[doc = " If specified, retrieves operations with specified operation status, comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `status`: array of string (multi)."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5073,6 +5706,7 @@ impl GetKnowledgeKnowledgebaseOperations {
     #[doc = " Retrieves the operations modified in specified date and time range. If the after and before cursor parameters are within this interval, it would return valid data, otherwise it throws an error.The dates in the interval are represented in ISO-8601 format: YYYY-MM-DDThh:mm:ssZ/YYYY-MM-DDThh:mm:ssZ"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -5080,11 +5714,13 @@ impl GetKnowledgeKnowledgebaseOperations {
     #[doc = " If specified, retrieves operations associated with source ids, comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `sourceId`: array of string (multi)."]
+    #[inline]
     pub fn source_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.source_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseOperations", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_OPERATIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/operations", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -5116,15 +5752,18 @@ impl GetKnowledgeKnowledgebaseOperations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OperationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OperationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OperationListing, ::models::OperationResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5155,41 +5794,49 @@ pub struct GetKnowledgeKnowledgebaseOperationsUsersQuery {
     knowledge_base_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseOperationsUsersQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseOperationsUsersQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseOperationsUsersQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseOperationsUsersQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseOperationsUsersQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseOperationsUsersQuery", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_OPERATIONS_USERS_QUERY, ::std::format!("/api/v2/knowledge/knowledgebases/{}/operations/users/query", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -5197,11 +5844,13 @@ impl GetKnowledgeKnowledgebaseOperationsUsersQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OperationCreatorUserResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OperationCreatorUserResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5226,48 +5875,57 @@ pub struct GetKnowledgeKnowledgebaseParseJob {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseParseJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseParseJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseParseJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseParseJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseParseJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, parse_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, parse_job_id, expand: ::std::option::Option::None }
     }
     #[doc = " If expand contains 'urls' downloadURL and failedEntitiesURL will be filled."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseParseJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseParseJob", "parseJobId", &self.parse_job_id)?;
@@ -5279,11 +5937,13 @@ impl GetKnowledgeKnowledgebaseParseJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeParseJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeParseJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5309,43 +5969,51 @@ pub struct GetKnowledgeKnowledgebaseSources {
     ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseSources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseSources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseSources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseSources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, r#type: ::std::option::Option::None, expand: ::std::option::Option::None, ids: ::std::option::Option::None }
     }
     #[doc = " If specified, retrieves integration sources with specified integration type."]
     #[doc = ""]
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
@@ -5353,6 +6021,7 @@ impl GetKnowledgeKnowledgebaseSources {
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5360,11 +6029,13 @@ impl GetKnowledgeKnowledgebaseSources {
     #[doc = " If specified, retrieves integration sources with specified IDs."]
     #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSources", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_SOURCES, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -5381,11 +6052,13 @@ impl GetKnowledgeKnowledgebaseSources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::SourceBaseResponse>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::SourceBaseResponse>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -5410,48 +6083,57 @@ pub struct GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseSourcesSalesforceSourceId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, expand: ::std::option::Option::None }
     }
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSourcesSalesforceSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSourcesSalesforceSourceId", "sourceId", &self.source_id)?;
@@ -5463,11 +6145,13 @@ impl GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SalesforceSourceResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SalesforceSourceResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5492,48 +6176,57 @@ pub struct GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseSourcesServicenowSourceId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, expand: ::std::option::Option::None }
     }
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSourcesServicenowSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSourcesServicenowSourceId", "sourceId", &self.source_id)?;
@@ -5545,11 +6238,13 @@ impl GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ServiceNowSourceResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ServiceNowSourceResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5573,41 +6268,49 @@ pub struct GetKnowledgeKnowledgebaseSynchronizeJob {
     sync_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseSynchronizeJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseSynchronizeJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseSynchronizeJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseSynchronizeJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseSynchronizeJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, sync_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, sync_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSynchronizeJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSynchronizeJob", "syncJobId", &self.sync_job_id)?;
@@ -5616,11 +6319,13 @@ impl GetKnowledgeKnowledgebaseSynchronizeJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSyncJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSyncJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5647,43 +6352,51 @@ pub struct GetKnowledgeKnowledgebaseUnansweredGroup {
     date_end: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseUnansweredGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseUnansweredGroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUnansweredGroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseUnansweredGroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseUnansweredGroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
     }
     #[doc = " The app value to be used for filtering phrases."]
     #[doc = ""]
     #[doc = " Query parameter `app`: string."]
+    #[inline]
     pub fn app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app = ::std::option::Option::Some(value.into());
         self
@@ -5691,6 +6404,7 @@ impl GetKnowledgeKnowledgebaseUnansweredGroup {
     #[doc = " The start date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -5698,11 +6412,13 @@ impl GetKnowledgeKnowledgebaseUnansweredGroup {
     #[doc = " The end date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroup", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroup", "groupId", &self.group_id)?;
@@ -5720,11 +6436,13 @@ impl GetKnowledgeKnowledgebaseUnansweredGroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UnansweredGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UnansweredGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5752,43 +6470,51 @@ pub struct GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     date_end: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String, phrase_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, phrase_group_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
     }
     #[doc = " The app value to be used for filtering phrases."]
     #[doc = ""]
     #[doc = " Query parameter `app`: string."]
+    #[inline]
     pub fn app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app = ::std::option::Option::Some(value.into());
         self
@@ -5796,6 +6522,7 @@ impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     #[doc = " The start date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -5803,11 +6530,13 @@ impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     #[doc = " The end date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", "groupId", &self.group_id)?;
@@ -5826,11 +6555,13 @@ impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UnansweredPhraseGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UnansweredPhraseGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5856,43 +6587,51 @@ pub struct GetKnowledgeKnowledgebaseUnansweredGroups {
     date_end: ::std::option::Option<::chrono::NaiveDate>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseUnansweredGroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseUnansweredGroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUnansweredGroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseUnansweredGroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseUnansweredGroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, app: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None }
     }
     #[doc = " The app value to be used for filtering phrases."]
     #[doc = ""]
     #[doc = " Query parameter `app`: string."]
+    #[inline]
     pub fn app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.app = ::std::option::Option::Some(value.into());
         self
@@ -5900,6 +6639,7 @@ impl GetKnowledgeKnowledgebaseUnansweredGroups {
     #[doc = " The start date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -5907,11 +6647,13 @@ impl GetKnowledgeKnowledgebaseUnansweredGroups {
     #[doc = " The end date to be used for filtering phrases. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroups", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUPS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/unanswered/groups", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -5928,11 +6670,13 @@ impl GetKnowledgeKnowledgebaseUnansweredGroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UnansweredGroups, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UnansweredGroups, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5956,41 +6700,49 @@ pub struct GetKnowledgeKnowledgebaseUploadsUrlsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseUploadsUrlsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseUploadsUrlsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUploadsUrlsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUploadsUrlsJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUploadsUrlsJob", "jobId", &self.job_id)?;
@@ -5999,11 +6751,13 @@ impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetUploadSourceUrlJobStatusResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetUploadSourceUrlJobStatusResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6036,43 +6790,51 @@ pub struct GetKnowledgeKnowledgebases {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebases {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebases").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebases {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebases {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebases {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, core_language: ::std::option::Option::None, published: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -6080,6 +6842,7 @@ impl GetKnowledgeKnowledgebases {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -6087,6 +6850,7 @@ impl GetKnowledgeKnowledgebases {
     #[doc = " Number of entities to return. Maximum of 100. Deprecated in favour of pageSize"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
+    #[inline]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
@@ -6094,6 +6858,7 @@ impl GetKnowledgeKnowledgebases {
     #[doc = " Number of entities to return. Maximum of 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -6101,6 +6866,7 @@ impl GetKnowledgeKnowledgebases {
     #[doc = " Filter by Name."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6108,6 +6874,7 @@ impl GetKnowledgeKnowledgebases {
     #[doc = " Filter by core language."]
     #[doc = ""]
     #[doc = " Query parameter `coreLanguage`: string."]
+    #[inline]
     pub fn core_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.core_language = ::std::option::Option::Some(value.into());
         self
@@ -6115,6 +6882,7 @@ impl GetKnowledgeKnowledgebases {
     #[doc = " Filter by published status."]
     #[doc = ""]
     #[doc = " Query parameter `published`: boolean."]
+    #[inline]
     pub fn published(mut self, value: bool) -> Self {
         self.published = ::std::option::Option::Some(value);
         self
@@ -6122,6 +6890,7 @@ impl GetKnowledgeKnowledgebases {
     #[doc = " Sort by."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6129,11 +6898,13 @@ impl GetKnowledgeKnowledgebases {
     #[doc = " Sort Order."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASES, ::std::string::String::from("/api/v2/knowledge/knowledgebases"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -6167,15 +6938,18 @@ impl GetKnowledgeKnowledgebases {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeBaseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeBaseListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::KnowledgeBaseListing, ::models::KnowledgeBase> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6206,41 +6980,49 @@ pub struct GetKnowledgeSetting {
     knowledge_setting_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_setting_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSetting", "knowledgeSettingId", &self.knowledge_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SETTING, ::std::format!("/api/v2/knowledge/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_setting_id)));
@@ -6248,11 +7030,13 @@ impl GetKnowledgeSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6283,43 +7067,51 @@ pub struct GetKnowledgeSettings {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, name: ::std::option::Option::None, source_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -6327,6 +7119,7 @@ impl GetKnowledgeSettings {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -6334,6 +7127,7 @@ impl GetKnowledgeSettings {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -6341,6 +7135,7 @@ impl GetKnowledgeSettings {
     #[doc = " Knowledge setting name to search upon."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6348,6 +7143,7 @@ impl GetKnowledgeSettings {
     #[doc = " Source ID to filter knowledge settings by."]
     #[doc = ""]
     #[doc = " Query parameter `sourceId`: string."]
+    #[inline]
     pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.source_id = ::std::option::Option::Some(value.into());
         self
@@ -6355,6 +7151,7 @@ impl GetKnowledgeSettings {
     #[doc = " Field to sort the knowledge settings on."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6362,11 +7159,13 @@ impl GetKnowledgeSettings {
     #[doc = " Sorting order for knowledge settings."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SETTINGS, ::std::string::String::from("/api/v2/knowledge/settings"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -6394,15 +7193,18 @@ impl GetKnowledgeSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSettingListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSettingListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::KnowledgeSettingListing, ::models::KnowledgeSettingsResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6434,48 +7236,57 @@ pub struct GetKnowledgeSource {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, expand: ::std::option::Option::None }
     }
     #[doc = " Optional fields to expand for the Source."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCE, ::std::format!("/api/v2/knowledge/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
@@ -6486,11 +7297,13 @@ impl GetKnowledgeSource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SourceExpandableResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SourceExpandableResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6514,41 +7327,49 @@ pub struct GetKnowledgeSourceSynchronization {
     synchronization_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeSourceSynchronization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSourceSynchronization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSourceSynchronization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSourceSynchronization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronization", "sourceId", &self.source_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronization", "synchronizationId", &self.synchronization_id)?;
@@ -6557,11 +7378,13 @@ impl GetKnowledgeSourceSynchronization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3Synchronization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3Synchronization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6586,41 +7409,49 @@ pub struct GetKnowledgeSourceSynchronizationDeletion {
     file_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeSourceSynchronizationDeletion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSourceSynchronizationDeletion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationDeletion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSourceSynchronizationDeletion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSourceSynchronizationDeletion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationDeletion", "sourceId", &self.source_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationDeletion", "synchronizationId", &self.synchronization_id)?;
@@ -6630,11 +7461,13 @@ impl GetKnowledgeSourceSynchronizationDeletion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SynchronizationDeletion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SynchronizationDeletion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6663,43 +7496,51 @@ pub struct GetKnowledgeSourceSynchronizationDeletions {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeSourceSynchronizationDeletions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSourceSynchronizationDeletions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationDeletions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSourceSynchronizationDeletions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSourceSynchronizationDeletions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -6707,6 +7548,7 @@ impl GetKnowledgeSourceSynchronizationDeletions {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -6714,11 +7556,13 @@ impl GetKnowledgeSourceSynchronizationDeletions {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationDeletions", "sourceId", &self.source_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationDeletions", "synchronizationId", &self.synchronization_id)?;
@@ -6736,15 +7580,18 @@ impl GetKnowledgeSourceSynchronizationDeletions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SynchronizationDeletionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SynchronizationDeletionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::V3SynchronizationDeletionListing, ::models::V3SynchronizationDeletion> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6777,41 +7624,49 @@ pub struct GetKnowledgeSourceSynchronizationUpload {
     file_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeSourceSynchronizationUpload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSourceSynchronizationUpload").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationUpload {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSourceSynchronizationUpload {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSourceSynchronizationUpload {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, file_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, file_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationUpload", "sourceId", &self.source_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationUpload", "synchronizationId", &self.synchronization_id)?;
@@ -6821,11 +7676,13 @@ impl GetKnowledgeSourceSynchronizationUpload {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SynchronizationUpload, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SynchronizationUpload, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6854,43 +7711,51 @@ pub struct GetKnowledgeSourceSynchronizationUploads {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeSourceSynchronizationUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSourceSynchronizationUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizationUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSourceSynchronizationUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSourceSynchronizationUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -6898,6 +7763,7 @@ impl GetKnowledgeSourceSynchronizationUploads {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -6905,11 +7771,13 @@ impl GetKnowledgeSourceSynchronizationUploads {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationUploads", "sourceId", &self.source_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationUploads", "synchronizationId", &self.synchronization_id)?;
@@ -6927,15 +7795,18 @@ impl GetKnowledgeSourceSynchronizationUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SynchronizationUploadListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SynchronizationUploadListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::V3SynchronizationUploadListing, ::models::V3SynchronizationUpload> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6971,43 +7842,51 @@ pub struct GetKnowledgeSourceSynchronizations {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeSourceSynchronizations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSourceSynchronizations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSourceSynchronizations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSourceSynchronizations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSourceSynchronizations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -7015,6 +7894,7 @@ impl GetKnowledgeSourceSynchronizations {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -7022,11 +7902,13 @@ impl GetKnowledgeSourceSynchronizations {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizations", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATIONS, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
@@ -7043,15 +7925,18 @@ impl GetKnowledgeSourceSynchronizations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SynchronizationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SynchronizationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::V3SynchronizationListing, ::models::V3Synchronization> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7082,48 +7967,57 @@ pub struct GetKnowledgeSources {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetKnowledgeSources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None }
     }
     #[doc = " Optional fields to expand for the Source."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCES, ::std::string::String::from("/api/v2/knowledge/sources"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -7133,11 +8027,13 @@ impl GetKnowledgeSources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SourceExpandableListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SourceExpandableListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7164,43 +8060,51 @@ pub struct GetKnowledgeSourcesSynchronizations {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetKnowledgeSourcesSynchronizations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeSourcesSynchronizations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeSourcesSynchronizations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeSourcesSynchronizations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeSourcesSynchronizations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -7208,6 +8112,7 @@ impl GetKnowledgeSourcesSynchronizations {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -7215,11 +8120,13 @@ impl GetKnowledgeSourcesSynchronizations {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCES_SYNCHRONIZATIONS, ::std::string::String::from("/api/v2/knowledge/sources/synchronizations"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -7235,15 +8142,18 @@ impl GetKnowledgeSourcesSynchronizations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SynchronizationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SynchronizationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::V3SynchronizationListing, ::models::V3Synchronization> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7275,46 +8185,55 @@ pub struct PatchKnowledgeConnection {
     body: ::std::option::Option<::models::ConnectionUpdateRequest>,
 }
 impl ::std::fmt::Debug for PatchKnowledgeConnection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeConnection").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeConnection {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeConnection {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeConnection {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, connection_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), connection_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ConnectionUpdateRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeConnection", "connectionId", &self.connection_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_CONNECTION, ::std::format!("/api/v2/knowledge/connections/{}", ::genesys_cloud_core::encode_path_segment(&self.connection_id)));
@@ -7325,11 +8244,13 @@ impl PatchKnowledgeConnection {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConnectionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConnectionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7356,41 +8277,49 @@ pub struct PatchKnowledgeGuestSessionDocumentsSearchSearchId {
     body: ::models::SearchUpdateRequest,
 }
 impl ::std::fmt::Debug for PatchKnowledgeGuestSessionDocumentsSearchSearchId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeGuestSessionDocumentsSearchSearchId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeGuestSessionDocumentsSearchSearchId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeGuestSessionDocumentsSearchSearchId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeGuestSessionDocumentsSearchSearchId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, search_id: ::std::string::String, body: ::models::SearchUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, search_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeGuestSessionDocumentsSearchSearchId", "sessionId", &self.session_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeGuestSessionDocumentsSearchSearchId", "searchId", &self.search_id)?;
@@ -7400,11 +8329,13 @@ impl PatchKnowledgeGuestSessionDocumentsSearchSearchId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -7428,41 +8359,49 @@ pub struct PatchKnowledgeKnowledgebase {
     body: ::models::KnowledgeBaseUpdateRequest,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebase").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebase {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebase {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebase {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeBaseUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebase", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE, ::std::format!("/api/v2/knowledge/knowledgebases/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -7471,11 +8410,13 @@ impl PatchKnowledgeKnowledgebase {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7500,41 +8441,49 @@ pub struct PatchKnowledgeKnowledgebaseCategory {
     body: ::models::CategoryUpdateRequest,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseCategory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseCategory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseCategory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseCategory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, category_id: ::std::string::String, body: ::models::CategoryUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, category_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseCategory", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseCategory", "categoryId", &self.category_id)?;
@@ -7544,11 +8493,13 @@ impl PatchKnowledgeKnowledgebaseCategory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CategoryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CategoryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7573,46 +8524,55 @@ pub struct PatchKnowledgeKnowledgebaseChunksSearchSearchId {
     body: ::std::option::Option<::models::ChunkSearchRegisterRequest>,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseChunksSearchSearchId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseChunksSearchSearchId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseChunksSearchSearchId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseChunksSearchSearchId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseChunksSearchSearchId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, search_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, search_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ChunkSearchRegisterRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseChunksSearchSearchId", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseChunksSearchSearchId", "searchId", &self.search_id)?;
@@ -7624,11 +8584,13 @@ impl PatchKnowledgeKnowledgebaseChunksSearchSearchId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -7653,41 +8615,49 @@ pub struct PatchKnowledgeKnowledgebaseDocument {
     body: ::models::KnowledgeDocumentReq,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseDocument").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocument {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseDocument {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseDocument {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, body: ::models::KnowledgeDocumentReq) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocument", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocument", "documentId", &self.document_id)?;
@@ -7697,11 +8667,13 @@ impl PatchKnowledgeKnowledgebaseDocument {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7727,46 +8699,55 @@ pub struct PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     body: ::std::option::Option<::models::KnowledgeDocumentFeedbackUpdateRequest>,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, feedback_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeDocumentFeedbackUpdateRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", "documentId", &self.document_id)?;
@@ -7779,11 +8760,13 @@ impl PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentFeedbackResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentFeedbackResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7809,41 +8792,49 @@ pub struct PatchKnowledgeKnowledgebaseDocumentVariation {
     body: ::models::DocumentVariationRequest,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseDocumentVariation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseDocumentVariation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocumentVariation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseDocumentVariation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseDocumentVariation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, document_variation_id: ::std::string::String, body: ::models::DocumentVariationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, document_variation_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentVariation", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentVariation", "documentId", &self.document_id)?;
@@ -7854,11 +8845,13 @@ impl PatchKnowledgeKnowledgebaseDocumentVariation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DocumentVariationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DocumentVariationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7883,46 +8876,55 @@ pub struct PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
     body: ::std::option::Option<::models::SearchUpdateRequest>,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseDocumentsSearchSearchId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, search_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, search_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::SearchUpdateRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentsSearchSearchId", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentsSearchSearchId", "searchId", &self.search_id)?;
@@ -7934,11 +8936,13 @@ impl PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -7963,41 +8967,49 @@ pub struct PatchKnowledgeKnowledgebaseImportJob {
     body: ::models::ImportStatusRequest,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseImportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseImportJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseImportJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseImportJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseImportJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, import_job_id: ::std::string::String, body: ::models::ImportStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, import_job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseImportJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseImportJob", "importJobId", &self.import_job_id)?;
@@ -8007,11 +9019,13 @@ impl PatchKnowledgeKnowledgebaseImportJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeImportJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeImportJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8036,41 +9050,49 @@ pub struct PatchKnowledgeKnowledgebaseLabel {
     body: ::models::LabelUpdateRequest,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseLabel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseLabel").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseLabel {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseLabel {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseLabel {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, label_id: ::std::string::String, body: ::models::LabelUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, label_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseLabel", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseLabel", "labelId", &self.label_id)?;
@@ -8080,11 +9102,13 @@ impl PatchKnowledgeKnowledgebaseLabel {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LabelResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LabelResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8109,41 +9133,49 @@ pub struct PatchKnowledgeKnowledgebaseParseJob {
     body: ::models::KnowledgeParseJobRequestPatch,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseParseJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseParseJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseParseJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseParseJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseParseJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, parse_job_id: ::std::string::String, body: ::models::KnowledgeParseJobRequestPatch) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, parse_job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseParseJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseParseJob", "parseJobId", &self.parse_job_id)?;
@@ -8153,11 +9185,13 @@ impl PatchKnowledgeKnowledgebaseParseJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -8182,41 +9216,49 @@ pub struct PatchKnowledgeKnowledgebaseSynchronizeJob {
     body: ::models::SyncStatusRequest,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseSynchronizeJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseSynchronizeJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseSynchronizeJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseSynchronizeJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseSynchronizeJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, sync_job_id: ::std::string::String, body: ::models::SyncStatusRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, sync_job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseSynchronizeJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseSynchronizeJob", "syncJobId", &self.sync_job_id)?;
@@ -8226,11 +9268,13 @@ impl PatchKnowledgeKnowledgebaseSynchronizeJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSyncJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSyncJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8256,41 +9300,49 @@ pub struct PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     body: ::models::UnansweredPhraseGroupPatchRequestBody,
 }
 impl ::std::fmt::Debug for PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, group_id: ::std::string::String, phrase_group_id: ::std::string::String, body: ::models::UnansweredPhraseGroupPatchRequestBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, group_id, phrase_group_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", "groupId", &self.group_id)?;
@@ -8301,11 +9353,13 @@ impl PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UnansweredPhraseGroupUpdateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UnansweredPhraseGroupUpdateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8329,41 +9383,49 @@ pub struct PatchKnowledgeSetting {
     body: ::models::KnowledgeSettingsRequest,
 }
 impl ::std::fmt::Debug for PatchKnowledgeSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_setting_id: ::std::string::String, body: ::models::KnowledgeSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_setting_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeSetting", "knowledgeSettingId", &self.knowledge_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_SETTING, ::std::format!("/api/v2/knowledge/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_setting_id)));
@@ -8372,11 +9434,13 @@ impl PatchKnowledgeSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8401,41 +9465,49 @@ pub struct PatchKnowledgeSourceSynchronization {
     body: ::models::V3SynchronizationUpdateRequest,
 }
 impl ::std::fmt::Debug for PatchKnowledgeSourceSynchronization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchKnowledgeSourceSynchronization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchKnowledgeSourceSynchronization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchKnowledgeSourceSynchronization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchKnowledgeSourceSynchronization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, body: ::models::V3SynchronizationUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeSourceSynchronization", "sourceId", &self.source_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchKnowledgeSourceSynchronization", "synchronizationId", &self.synchronization_id)?;
@@ -8445,11 +9517,13 @@ impl PatchKnowledgeSourceSynchronization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3Synchronization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3Synchronization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8472,41 +9546,49 @@ pub struct PostKnowledgeConnections {
     body: ::models::ConnectionCreateRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeConnections {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeConnections").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeConnections {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeConnections {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeConnections {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConnectionCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_CONNECTIONS, ::std::string::String::from("/api/v2/knowledge/connections"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeConnections"))?;
@@ -8514,11 +9596,13 @@ impl PostKnowledgeConnections {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConnectionCreateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConnectionCreateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8541,41 +9625,49 @@ pub struct PostKnowledgeDocumentuploads {
     body: ::models::UploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeDocumentuploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeDocumentuploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeDocumentuploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeDocumentuploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeDocumentuploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_DOCUMENTUPLOADS, ::std::string::String::from("/api/v2/knowledge/documentuploads"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeDocumentuploads"))?;
@@ -8583,11 +9675,13 @@ impl PostKnowledgeDocumentuploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8614,46 +9708,55 @@ pub struct PostKnowledgeGuestSessionDocumentCopies {
     body: ::std::option::Option<::models::KnowledgeGuestDocumentCopy>,
 }
 impl ::std::fmt::Debug for PostKnowledgeGuestSessionDocumentCopies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeGuestSessionDocumentCopies").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentCopies {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeGuestSessionDocumentCopies {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeGuestSessionDocumentCopies {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeGuestDocumentCopy) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentCopies", "sessionId", &self.session_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentCopies", "documentId", &self.document_id)?;
@@ -8665,11 +9768,13 @@ impl PostKnowledgeGuestSessionDocumentCopies {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -8696,46 +9801,55 @@ pub struct PostKnowledgeGuestSessionDocumentFeedback {
     body: ::std::option::Option<::models::KnowledgeGuestDocumentFeedback>,
 }
 impl ::std::fmt::Debug for PostKnowledgeGuestSessionDocumentFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeGuestSessionDocumentFeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentFeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeGuestSessionDocumentFeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeGuestSessionDocumentFeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeGuestDocumentFeedback) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentFeedback", "sessionId", &self.session_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentFeedback", "documentId", &self.document_id)?;
@@ -8747,11 +9861,13 @@ impl PostKnowledgeGuestSessionDocumentFeedback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeGuestDocumentFeedback, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeGuestDocumentFeedback, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8778,46 +9894,55 @@ pub struct PostKnowledgeGuestSessionDocumentViews {
     body: ::std::option::Option<::models::KnowledgeGuestDocumentView>,
 }
 impl ::std::fmt::Debug for PostKnowledgeGuestSessionDocumentViews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeGuestSessionDocumentViews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentViews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeGuestSessionDocumentViews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeGuestSessionDocumentViews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, document_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeGuestDocumentView) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentViews", "sessionId", &self.session_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentViews", "documentId", &self.document_id)?;
@@ -8829,11 +9954,13 @@ impl PostKnowledgeGuestSessionDocumentViews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -8859,41 +9986,49 @@ pub struct PostKnowledgeGuestSessionDocumentsAnswers {
     body: ::models::KnowledgeDocumentsAnswerFilter,
 }
 impl ::std::fmt::Debug for PostKnowledgeGuestSessionDocumentsAnswers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeGuestSessionDocumentsAnswers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsAnswers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeGuestSessionDocumentsAnswers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeGuestSessionDocumentsAnswers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, body: ::models::KnowledgeDocumentsAnswerFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentsAnswers", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_ANSWERS, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/answers", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
@@ -8902,11 +10037,13 @@ impl PostKnowledgeGuestSessionDocumentsAnswers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeGuestAnswerDocumentsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeGuestAnswerDocumentsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8932,46 +10069,55 @@ pub struct PostKnowledgeGuestSessionDocumentsPresentations {
     body: ::std::option::Option<::models::KnowledgeGuestDocumentPresentation>,
 }
 impl ::std::fmt::Debug for PostKnowledgeGuestSessionDocumentsPresentations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeGuestSessionDocumentsPresentations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsPresentations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeGuestSessionDocumentsPresentations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeGuestSessionDocumentsPresentations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeGuestDocumentPresentation) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentsPresentations", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_PRESENTATIONS, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/presentations", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
@@ -8982,11 +10128,13 @@ impl PostKnowledgeGuestSessionDocumentsPresentations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9013,53 +10161,63 @@ pub struct PostKnowledgeGuestSessionDocumentsSearch {
     body: ::std::option::Option<::models::KnowledgeDocumentGuestSearchRequest>,
 }
 impl ::std::fmt::Debug for PostKnowledgeGuestSessionDocumentsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeGuestSessionDocumentsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeGuestSessionDocumentsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeGuestSessionDocumentsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
     }
     #[doc = " Fields, if any, to expand for each document in the search result matching the query."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeDocumentGuestSearchRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentsSearch", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/search", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
@@ -9073,11 +10231,13 @@ impl PostKnowledgeGuestSessionDocumentsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentGuestSearch, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentGuestSearch, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9103,46 +10263,55 @@ pub struct PostKnowledgeGuestSessionDocumentsSearchSuggestions {
     body: ::std::option::Option<::models::KnowledgeGuestDocumentSuggestionRequest>,
 }
 impl ::std::fmt::Debug for PostKnowledgeGuestSessionDocumentsSearchSuggestions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeGuestSessionDocumentsSearchSuggestions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessionDocumentsSearchSuggestions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeGuestSessionDocumentsSearchSuggestions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeGuestSessionDocumentsSearchSuggestions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeGuestDocumentSuggestionRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentsSearchSuggestions", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH_SUGGESTIONS, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/search/suggestions", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
@@ -9153,11 +10322,13 @@ impl PostKnowledgeGuestSessionDocumentsSearchSuggestions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeGuestDocumentSuggestion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeGuestDocumentSuggestion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9182,41 +10353,49 @@ pub struct PostKnowledgeGuestSessions {
     body: ::models::KnowledgeGuestSession,
 }
 impl ::std::fmt::Debug for PostKnowledgeGuestSessions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeGuestSessions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeGuestSessions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeGuestSessions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeGuestSessions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KnowledgeGuestSession) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSIONS, ::std::string::String::from("/api/v2/knowledge/guest/sessions"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeGuestSessions"))?;
@@ -9224,11 +10403,13 @@ impl PostKnowledgeGuestSessions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeGuestSession, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeGuestSession, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9252,41 +10433,49 @@ pub struct PostKnowledgeKnowledgebaseCategories {
     body: ::models::CategoryCreateRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseCategories {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseCategories").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseCategories {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseCategories {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseCategories {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::CategoryCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseCategories", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_CATEGORIES, ::std::format!("/api/v2/knowledge/knowledgebases/{}/categories", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -9295,11 +10484,13 @@ impl PostKnowledgeKnowledgebaseCategories {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CategoryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CategoryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9323,46 +10514,55 @@ pub struct PostKnowledgeKnowledgebaseChunksSearch {
     body: ::std::option::Option<::models::KnowledgeDocumentChunkRequest>,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseChunksSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseChunksSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseChunksSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseChunksSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseChunksSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeDocumentChunkRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseChunksSearch", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_CHUNKS_SEARCH, ::std::format!("/api/v2/knowledge/knowledgebases/{}/chunks/search", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -9373,11 +10573,13 @@ impl PostKnowledgeKnowledgebaseChunksSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentChunkResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentChunkResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9402,46 +10604,55 @@ pub struct PostKnowledgeKnowledgebaseDocumentCopies {
     body: ::std::option::Option<::models::KnowledgeDocumentCopy>,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentCopies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentCopies").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentCopies {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentCopies {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentCopies {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeDocumentCopy) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentCopies", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentCopies", "documentId", &self.document_id)?;
@@ -9453,11 +10664,13 @@ impl PostKnowledgeKnowledgebaseDocumentCopies {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9482,46 +10695,55 @@ pub struct PostKnowledgeKnowledgebaseDocumentFeedback {
     body: ::std::option::Option<::models::KnowledgeDocumentFeedback>,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentFeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentFeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentFeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentFeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeDocumentFeedback) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentFeedback", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentFeedback", "documentId", &self.document_id)?;
@@ -9533,11 +10755,13 @@ impl PostKnowledgeKnowledgebaseDocumentFeedback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentFeedbackResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentFeedbackResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9562,41 +10786,49 @@ pub struct PostKnowledgeKnowledgebaseDocumentVariations {
     body: ::models::DocumentVariationRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentVariations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentVariations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentVariations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentVariations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentVariations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, body: ::models::DocumentVariationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentVariations", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentVariations", "documentId", &self.document_id)?;
@@ -9606,11 +10838,13 @@ impl PostKnowledgeKnowledgebaseDocumentVariations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DocumentVariationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DocumentVariationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9635,41 +10869,49 @@ pub struct PostKnowledgeKnowledgebaseDocumentVersions {
     body: ::models::KnowledgeDocumentVersion,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String, body: ::models::KnowledgeDocumentVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentVersions", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentVersions", "documentId", &self.document_id)?;
@@ -9679,11 +10921,13 @@ impl PostKnowledgeKnowledgebaseDocumentVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9708,46 +10952,55 @@ pub struct PostKnowledgeKnowledgebaseDocumentViews {
     body: ::std::option::Option<::models::KnowledgeDocumentView>,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentViews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentViews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentViews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentViews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentViews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, document_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, document_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeDocumentView) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentViews", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentViews", "documentId", &self.document_id)?;
@@ -9759,11 +11012,13 @@ impl PostKnowledgeKnowledgebaseDocumentViews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9787,41 +11042,49 @@ pub struct PostKnowledgeKnowledgebaseDocuments {
     body: ::models::KnowledgeDocumentReq,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocuments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocuments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocuments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocuments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocuments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentReq) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocuments", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -9830,11 +11093,13 @@ impl PostKnowledgeKnowledgebaseDocuments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9858,41 +11123,49 @@ pub struct PostKnowledgeKnowledgebaseDocumentsAnswers {
     body: ::models::KnowledgeDocumentsAnswerFilter,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentsAnswers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentsAnswers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsAnswers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsAnswers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsAnswers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentsAnswerFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsAnswers", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_ANSWERS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/answers", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -9901,11 +11174,13 @@ impl PostKnowledgeKnowledgebaseDocumentsAnswers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeAnswerDocumentsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeAnswerDocumentsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9929,41 +11204,49 @@ pub struct PostKnowledgeKnowledgebaseDocumentsBulkRemove {
     body: ::models::KnowledgeDocumentBulkRemoveRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentsBulkRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentsBulkRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsBulkRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsBulkRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsBulkRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentBulkRemoveRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsBulkRemove", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_BULK_REMOVE, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -9972,11 +11255,13 @@ impl PostKnowledgeKnowledgebaseDocumentsBulkRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10000,41 +11285,49 @@ pub struct PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
     body: ::models::KnowledgeDocumentBulkUpdateRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentsBulkUpdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentBulkUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsBulkUpdate", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_BULK_UPDATE, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/bulk/update", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10043,11 +11336,13 @@ impl PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10071,46 +11366,55 @@ pub struct PostKnowledgeKnowledgebaseDocumentsPresentations {
     body: ::std::option::Option<::models::KnowledgeDocumentPresentation>,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentsPresentations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentsPresentations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsPresentations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsPresentations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsPresentations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeDocumentPresentation) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsPresentations", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_PRESENTATIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/presentations", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10121,11 +11425,13 @@ impl PostKnowledgeKnowledgebaseDocumentsPresentations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -10150,53 +11456,63 @@ pub struct PostKnowledgeKnowledgebaseDocumentsQuery {
     body: ::std::option::Option<::models::KnowledgeDocumentQuery>,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
     }
     #[doc = " Fields, if any, to expand for each document in the search result matching the query."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeDocumentQuery) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsQuery", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_QUERY, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/query", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10210,11 +11526,13 @@ impl PostKnowledgeKnowledgebaseDocumentsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10239,53 +11557,63 @@ pub struct PostKnowledgeKnowledgebaseDocumentsSearch {
     body: ::std::option::Option<::models::KnowledgeDocumentSearchRequest>,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, expand: ::std::option::Option::None, body: ::std::option::Option::None }
     }
     #[doc = " Fields, if any, to expand for each document in the search result matching the query."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeDocumentSearchRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsSearch", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/search", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10299,11 +11627,13 @@ impl PostKnowledgeKnowledgebaseDocumentsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentSearch, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentSearch, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10327,46 +11657,55 @@ pub struct PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
     body: ::std::option::Option<::models::KnowledgeDocumentSuggestionRequest>,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentsSearchSuggestions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeDocumentSuggestionRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsSearchSuggestions", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH_SUGGESTIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/search/suggestions", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10377,11 +11716,13 @@ impl PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeDocumentSuggestion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeDocumentSuggestion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10405,41 +11746,49 @@ pub struct PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
     body: ::models::KnowledgeDocumentBulkVersionAddRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeDocumentBulkVersionAddRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsVersionsBulkAdd", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_VERSIONS_BULK_ADD, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/versions/bulk/add", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10448,11 +11797,13 @@ impl PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10476,41 +11827,49 @@ pub struct PostKnowledgeKnowledgebaseExportJobs {
     body: ::models::KnowledgeExportJobRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseExportJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseExportJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseExportJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseExportJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseExportJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeExportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseExportJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_EXPORT_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/export/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10519,11 +11878,13 @@ impl PostKnowledgeKnowledgebaseExportJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeExportJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeExportJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10547,41 +11908,49 @@ pub struct PostKnowledgeKnowledgebaseImportJobs {
     body: ::models::KnowledgeImportJobRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseImportJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseImportJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseImportJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseImportJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseImportJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeImportJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseImportJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/import/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10590,11 +11959,13 @@ impl PostKnowledgeKnowledgebaseImportJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeImportJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeImportJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10618,41 +11989,49 @@ pub struct PostKnowledgeKnowledgebaseLabels {
     body: ::models::LabelCreateRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseLabels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseLabels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseLabels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseLabels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseLabels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::LabelCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseLabels", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_LABELS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/labels", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10661,11 +12040,13 @@ impl PostKnowledgeKnowledgebaseLabels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LabelResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LabelResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10690,41 +12071,49 @@ pub struct PostKnowledgeKnowledgebaseParseJobImport {
     body: ::models::KnowledgeParseJobRequestImport,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseParseJobImport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseParseJobImport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseParseJobImport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseParseJobImport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseParseJobImport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, parse_job_id: ::std::string::String, body: ::models::KnowledgeParseJobRequestImport) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, parse_job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseParseJobImport", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseParseJobImport", "parseJobId", &self.parse_job_id)?;
@@ -10734,11 +12123,13 @@ impl PostKnowledgeKnowledgebaseParseJobImport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -10762,41 +12153,49 @@ pub struct PostKnowledgeKnowledgebaseParseJobs {
     body: ::models::KnowledgeParseJobRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseParseJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseParseJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseParseJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseParseJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseParseJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeParseJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseParseJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/parse/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10805,11 +12204,13 @@ impl PostKnowledgeKnowledgebaseParseJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeParseJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeParseJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10833,41 +12234,49 @@ pub struct PostKnowledgeKnowledgebaseSourcesSalesforce {
     body: ::models::SalesforceSourceRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseSourcesSalesforce {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseSourcesSalesforce").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesSalesforce {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseSourcesSalesforce {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseSourcesSalesforce {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::SalesforceSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesSalesforce", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/salesforce", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -10876,11 +12285,13 @@ impl PostKnowledgeKnowledgebaseSourcesSalesforce {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSyncJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSyncJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10905,46 +12316,55 @@ pub struct PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
     body: ::std::option::Option<::serde_json::Value>,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::serde_json::Value) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync", "sourceId", &self.source_id)?;
@@ -10956,11 +12376,13 @@ impl PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SourceSyncResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SourceSyncResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10984,41 +12406,49 @@ pub struct PostKnowledgeKnowledgebaseSourcesServicenow {
     body: ::models::ServiceNowSourceRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseSourcesServicenow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseSourcesServicenow").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesServicenow {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseSourcesServicenow {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseSourcesServicenow {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::ServiceNowSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesServicenow", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/servicenow", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -11027,11 +12457,13 @@ impl PostKnowledgeKnowledgebaseSourcesServicenow {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSyncJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSyncJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11056,46 +12488,55 @@ pub struct PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
     body: ::std::option::Option<::serde_json::Value>,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::serde_json::Value) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync", "sourceId", &self.source_id)?;
@@ -11107,11 +12548,13 @@ impl PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SourceSyncResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SourceSyncResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11135,41 +12578,49 @@ pub struct PostKnowledgeKnowledgebaseSynchronizeJobs {
     body: ::models::KnowledgeSyncJobRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseSynchronizeJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseSynchronizeJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseSynchronizeJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseSynchronizeJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseSynchronizeJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::KnowledgeSyncJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSynchronizeJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/synchronize/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -11178,11 +12629,13 @@ impl PostKnowledgeKnowledgebaseSynchronizeJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSyncJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSyncJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11206,41 +12659,49 @@ pub struct PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     body: ::models::CreateUploadSourceUrlJobRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseUploadsUrlsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseUploadsUrlsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseUploadsUrlsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::CreateUploadSourceUrlJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseUploadsUrlsJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/uploads/urls/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -11249,11 +12710,13 @@ impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CreateUploadSourceUrlJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CreateUploadSourceUrlJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11276,41 +12739,49 @@ pub struct PostKnowledgeKnowledgebases {
     body: ::models::KnowledgeBaseCreateRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebases {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebases").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebases {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebases {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebases {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KnowledgeBaseCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASES, ::std::string::String::from("/api/v2/knowledge/knowledgebases"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebases"))?;
@@ -11318,11 +12789,13 @@ impl PostKnowledgeKnowledgebases {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11345,46 +12818,55 @@ pub struct PostKnowledgeSearch {
     body: ::std::option::Option<::models::KnowledgeSourcesSearchRequest>,
 }
 impl ::std::fmt::Debug for PostKnowledgeSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeSourcesSearchRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_SEARCH, ::std::string::String::from("/api/v2/knowledge/search"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -11394,11 +12876,13 @@ impl PostKnowledgeSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSourcesSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSourcesSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11421,46 +12905,55 @@ pub struct PostKnowledgeSearchPreview {
     body: ::std::option::Option<::models::KnowledgeSearchPreviewRequest>,
 }
 impl ::std::fmt::Debug for PostKnowledgeSearchPreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeSearchPreview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeSearchPreview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeSearchPreview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeSearchPreview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeSearchPreviewRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_SEARCH_PREVIEW, ::std::string::String::from("/api/v2/knowledge/search/preview"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -11470,11 +12963,13 @@ impl PostKnowledgeSearchPreview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSearchPreviewResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSearchPreviewResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11497,46 +12992,55 @@ pub struct PostKnowledgeSettings {
     body: ::std::option::Option<::models::KnowledgeSettingsRequest>,
 }
 impl ::std::fmt::Debug for PostKnowledgeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::KnowledgeSettingsRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_SETTINGS, ::std::string::String::from("/api/v2/knowledge/settings"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -11546,11 +13050,13 @@ impl PostKnowledgeSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KnowledgeSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KnowledgeSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11575,41 +13081,49 @@ pub struct PostKnowledgeSourceSynchronizationDeletions {
     body: ::models::V3SynchronizationFileDeletionRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeSourceSynchronizationDeletions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeSourceSynchronizationDeletions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeSourceSynchronizationDeletions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeSourceSynchronizationDeletions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeSourceSynchronizationDeletions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, body: ::models::V3SynchronizationFileDeletionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeSourceSynchronizationDeletions", "sourceId", &self.source_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeSourceSynchronizationDeletions", "synchronizationId", &self.synchronization_id)?;
@@ -11619,11 +13133,13 @@ impl PostKnowledgeSourceSynchronizationDeletions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SynchronizationDeletion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SynchronizationDeletion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11648,41 +13164,49 @@ pub struct PostKnowledgeSourceSynchronizationUploads {
     body: ::models::V3SynchronizationUploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeSourceSynchronizationUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeSourceSynchronizationUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeSourceSynchronizationUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeSourceSynchronizationUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeSourceSynchronizationUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, synchronization_id: ::std::string::String, body: ::models::V3SynchronizationUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, synchronization_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeSourceSynchronizationUploads", "sourceId", &self.source_id)?;
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeSourceSynchronizationUploads", "synchronizationId", &self.synchronization_id)?;
@@ -11692,11 +13216,13 @@ impl PostKnowledgeSourceSynchronizationUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SynchronizationUploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SynchronizationUploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11720,46 +13246,55 @@ pub struct PostKnowledgeSourceSynchronizations {
     body: ::std::option::Option<::models::V3StartManualSyncRequest>,
 }
 impl ::std::fmt::Debug for PostKnowledgeSourceSynchronizations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeSourceSynchronizations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeSourceSynchronizations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeSourceSynchronizations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeSourceSynchronizations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::V3StartManualSyncRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeSourceSynchronizations", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_SOURCE_SYNCHRONIZATIONS, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
@@ -11770,11 +13305,13 @@ impl PostKnowledgeSourceSynchronizations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3Synchronization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3Synchronization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11797,41 +13334,49 @@ pub struct PostKnowledgeSources {
     body: ::models::V3SourceCreateRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeSources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeSources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeSources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeSources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeSources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::V3SourceCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_SOURCES, ::std::string::String::from("/api/v2/knowledge/sources"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeSources"))?;
@@ -11839,11 +13384,13 @@ impl PostKnowledgeSources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SourceDetailedResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SourceDetailedResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11868,41 +13415,49 @@ pub struct PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     body: ::models::SalesforceSourceRequest,
 }
 impl ::std::fmt::Debug for PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutKnowledgeKnowledgebaseSourcesSalesforceSourceId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String, body: ::models::SalesforceSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putKnowledgeKnowledgebaseSourcesSalesforceSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("putKnowledgeKnowledgebaseSourcesSalesforceSourceId", "sourceId", &self.source_id)?;
@@ -11912,11 +13467,13 @@ impl PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SalesforceSourceResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SalesforceSourceResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11941,41 +13498,49 @@ pub struct PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
     body: ::models::ServiceNowSourceRequest,
 }
 impl ::std::fmt::Debug for PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutKnowledgeKnowledgebaseSourcesServicenowSourceId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, source_id: ::std::string::String, body: ::models::ServiceNowSourceRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, source_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putKnowledgeKnowledgebaseSourcesServicenowSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("putKnowledgeKnowledgebaseSourcesServicenowSourceId", "sourceId", &self.source_id)?;
@@ -11985,11 +13550,13 @@ impl PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ServiceNowSourceResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ServiceNowSourceResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12013,41 +13580,49 @@ pub struct PutKnowledgeSource {
     body: ::models::V3SourceUpdateRequest,
 }
 impl ::std::fmt::Debug for PutKnowledgeSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutKnowledgeSource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutKnowledgeSource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutKnowledgeSource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutKnowledgeSource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, body: ::models::V3SourceUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putKnowledgeSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_KNOWLEDGE_SOURCE, ::std::format!("/api/v2/knowledge/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
@@ -12056,11 +13631,13 @@ impl PutKnowledgeSource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::V3SourceDetailedResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::V3SourceDetailedResponse, crate::JsonModel> {
         self.send().with_response()
     }

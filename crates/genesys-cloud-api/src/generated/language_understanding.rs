@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for LanguageUnderstandingApi {
 }
 impl LanguageUnderstandingApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `DELETE /api/v2/languageunderstanding/domains/{domainId}` (deleteLanguageunderstandingDomain): see [`DeleteLanguageunderstandingDomain`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[inline]
     pub fn delete_languageunderstanding_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguageunderstandingDomain {
         DeleteLanguageunderstandingDomain::new(self.executor.clone(), domain_id.into())
     }
@@ -30,6 +32,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `feedback_id`: ID of the Feedback"]
+    #[inline]
     pub fn delete_languageunderstanding_domain_feedback_feedback_id(&self, domain_id: impl ::std::convert::Into<::std::string::String>, feedback_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguageunderstandingDomainFeedbackFeedbackId {
         DeleteLanguageunderstandingDomainFeedbackFeedbackId::new(self.executor.clone(), domain_id.into(), feedback_id.into())
     }
@@ -39,6 +42,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `domain_version_id`: ID of the NLU domain version."]
+    #[inline]
     pub fn delete_languageunderstanding_domain_version(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguageunderstandingDomainVersion {
         DeleteLanguageunderstandingDomainVersion::new(self.executor.clone(), domain_id.into(), domain_version_id.into())
     }
@@ -47,6 +51,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `DELETE /api/v2/languageunderstanding/miners/{minerId}` (deleteLanguageunderstandingMiner): see [`DeleteLanguageunderstandingMiner`]."]
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
+    #[inline]
     pub fn delete_languageunderstanding_miner(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguageunderstandingMiner {
         DeleteLanguageunderstandingMiner::new(self.executor.clone(), miner_id.into())
     }
@@ -56,6 +61,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
     #[doc = " - `draft_id`: Draft ID"]
+    #[inline]
     pub fn delete_languageunderstanding_miner_draft(&self, miner_id: impl ::std::convert::Into<::std::string::String>, draft_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguageunderstandingMinerDraft {
         DeleteLanguageunderstandingMinerDraft::new(self.executor.clone(), miner_id.into(), draft_id.into())
     }
@@ -64,6 +70,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}` (getLanguageunderstandingDomain): see [`GetLanguageunderstandingDomain`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[inline]
     pub fn get_languageunderstanding_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomain {
         GetLanguageunderstandingDomain::new(self.executor.clone(), domain_id.into())
     }
@@ -72,6 +79,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/feedback` (getLanguageunderstandingDomainFeedback): see [`GetLanguageunderstandingDomainFeedback`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[inline]
     pub fn get_languageunderstanding_domain_feedback(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomainFeedback {
         GetLanguageunderstandingDomainFeedback::new(self.executor.clone(), domain_id.into())
     }
@@ -81,6 +89,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `feedback_id`: ID of the Feedback"]
+    #[inline]
     pub fn get_languageunderstanding_domain_feedback_feedback_id(&self, domain_id: impl ::std::convert::Into<::std::string::String>, feedback_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomainFeedbackFeedbackId {
         GetLanguageunderstandingDomainFeedbackFeedbackId::new(self.executor.clone(), domain_id.into(), feedback_id.into())
     }
@@ -90,6 +99,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `domain_version_id`: ID of the NLU domain version."]
+    #[inline]
     pub fn get_languageunderstanding_domain_version(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomainVersion {
         GetLanguageunderstandingDomainVersion::new(self.executor.clone(), domain_id.into(), domain_version_id.into())
     }
@@ -99,6 +109,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `domain_version_id`: ID of the NLU domain version."]
+    #[inline]
     pub fn get_languageunderstanding_domain_version_report(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomainVersionReport {
         GetLanguageunderstandingDomainVersionReport::new(self.executor.clone(), domain_id.into(), domain_version_id.into())
     }
@@ -107,12 +118,14 @@ impl LanguageUnderstandingApi {
     #[doc = " `GET /api/v2/languageunderstanding/domains/{domainId}/versions` (getLanguageunderstandingDomainVersions): see [`GetLanguageunderstandingDomainVersions`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
+    #[inline]
     pub fn get_languageunderstanding_domain_versions(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingDomainVersions {
         GetLanguageunderstandingDomainVersions::new(self.executor.clone(), domain_id.into())
     }
     #[doc = " Get all NLU Domains."]
     #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/domains` (getLanguageunderstandingDomains): see [`GetLanguageunderstandingDomains`]."]
+    #[inline]
     pub fn get_languageunderstanding_domains(&self) -> GetLanguageunderstandingDomains {
         GetLanguageunderstandingDomains::new(self.executor.clone())
     }
@@ -121,6 +134,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `GET /api/v2/languageunderstanding/ignorephrases/{languageCode}` (getLanguageunderstandingIgnorephrase): see [`GetLanguageunderstandingIgnorephrase`]."]
     #[doc = ""]
     #[doc = " - `language_code`: Language Code"]
+    #[inline]
     pub fn get_languageunderstanding_ignorephrase(&self, language_code: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingIgnorephrase {
         GetLanguageunderstandingIgnorephrase::new(self.executor.clone(), language_code.into())
     }
@@ -129,6 +143,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `GET /api/v2/languageunderstanding/ignoretopics/{languageCode}` (getLanguageunderstandingIgnoretopic): see [`GetLanguageunderstandingIgnoretopic`]."]
     #[doc = ""]
     #[doc = " - `language_code`: Language Code"]
+    #[inline]
     pub fn get_languageunderstanding_ignoretopic(&self, language_code: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingIgnoretopic {
         GetLanguageunderstandingIgnoretopic::new(self.executor.clone(), language_code.into())
     }
@@ -137,6 +152,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}` (getLanguageunderstandingMiner): see [`GetLanguageunderstandingMiner`]."]
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
+    #[inline]
     pub fn get_languageunderstanding_miner(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMiner {
         GetLanguageunderstandingMiner::new(self.executor.clone(), miner_id.into())
     }
@@ -146,6 +162,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
     #[doc = " - `draft_id`: Draft ID"]
+    #[inline]
     pub fn get_languageunderstanding_miner_draft(&self, miner_id: impl ::std::convert::Into<::std::string::String>, draft_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerDraft {
         GetLanguageunderstandingMinerDraft::new(self.executor.clone(), miner_id.into(), draft_id.into())
     }
@@ -154,6 +171,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/drafts` (getLanguageunderstandingMinerDrafts): see [`GetLanguageunderstandingMinerDrafts`]."]
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
+    #[inline]
     pub fn get_languageunderstanding_miner_drafts(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerDrafts {
         GetLanguageunderstandingMinerDrafts::new(self.executor.clone(), miner_id.into())
     }
@@ -163,6 +181,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
     #[doc = " - `intent_id`: The ID of the intent to be retrieved."]
+    #[inline]
     pub fn get_languageunderstanding_miner_intent(&self, miner_id: impl ::std::convert::Into<::std::string::String>, intent_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerIntent {
         GetLanguageunderstandingMinerIntent::new(self.executor.clone(), miner_id.into(), intent_id.into())
     }
@@ -171,6 +190,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/intents` (getLanguageunderstandingMinerIntents): see [`GetLanguageunderstandingMinerIntents`]."]
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
+    #[inline]
     pub fn get_languageunderstanding_miner_intents(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerIntents {
         GetLanguageunderstandingMinerIntents::new(self.executor.clone(), miner_id.into())
     }
@@ -180,6 +200,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
     #[doc = " - `topic_id`: The ID of the topic to be retrieved."]
+    #[inline]
     pub fn get_languageunderstanding_miner_topic(&self, miner_id: impl ::std::convert::Into<::std::string::String>, topic_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerTopic {
         GetLanguageunderstandingMinerTopic::new(self.executor.clone(), miner_id.into(), topic_id.into())
     }
@@ -190,6 +211,7 @@ impl LanguageUnderstandingApi {
     #[doc = " - `miner_id`: Miner ID"]
     #[doc = " - `topic_id`: The ID of the topic to be retrieved."]
     #[doc = " - `phrase_id`: The ID of the phrase to be retrieved."]
+    #[inline]
     pub fn get_languageunderstanding_miner_topic_phrase(&self, miner_id: impl ::std::convert::Into<::std::string::String>, topic_id: impl ::std::convert::Into<::std::string::String>, phrase_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerTopicPhrase {
         GetLanguageunderstandingMinerTopicPhrase::new(self.executor.clone(), miner_id.into(), topic_id.into(), phrase_id.into())
     }
@@ -198,18 +220,21 @@ impl LanguageUnderstandingApi {
     #[doc = " `GET /api/v2/languageunderstanding/miners/{minerId}/topics` (getLanguageunderstandingMinerTopics): see [`GetLanguageunderstandingMinerTopics`]."]
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
+    #[inline]
     pub fn get_languageunderstanding_miner_topics(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguageunderstandingMinerTopics {
         GetLanguageunderstandingMinerTopics::new(self.executor.clone(), miner_id.into())
     }
     #[doc = " Retrieve the list of miners created."]
     #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/miners` (getLanguageunderstandingMiners): see [`GetLanguageunderstandingMiners`]."]
+    #[inline]
     pub fn get_languageunderstanding_miners(&self) -> GetLanguageunderstandingMiners {
         GetLanguageunderstandingMiners::new(self.executor.clone())
     }
     #[doc = " Get Organization Configuration"]
     #[doc = ""]
     #[doc = " `GET /api/v2/languageunderstanding/settings` (getLanguageunderstandingSettings): see [`GetLanguageunderstandingSettings`]."]
+    #[inline]
     pub fn get_languageunderstanding_settings(&self) -> GetLanguageunderstandingSettings {
         GetLanguageunderstandingSettings::new(self.executor.clone())
     }
@@ -219,6 +244,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `body`: The updated NLU Domain."]
+    #[inline]
     pub fn patch_languageunderstanding_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NluDomain) -> PatchLanguageunderstandingDomain {
         PatchLanguageunderstandingDomain::new(self.executor.clone(), domain_id.into(), body)
     }
@@ -228,6 +254,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
     #[doc = " - `draft_id`: Draft ID"]
+    #[inline]
     pub fn patch_languageunderstanding_miner_draft(&self, miner_id: impl ::std::convert::Into<::std::string::String>, draft_id: impl ::std::convert::Into<::std::string::String>) -> PatchLanguageunderstandingMinerDraft {
         PatchLanguageunderstandingMinerDraft::new(self.executor.clone(), miner_id.into(), draft_id.into())
     }
@@ -237,6 +264,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `body`: The Feedback to create."]
+    #[inline]
     pub fn post_languageunderstanding_domain_feedback(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NluFeedbackRequest) -> PostLanguageunderstandingDomainFeedback {
         PostLanguageunderstandingDomainFeedback::new(self.executor.clone(), domain_id.into(), body)
     }
@@ -247,6 +275,7 @@ impl LanguageUnderstandingApi {
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `domain_version_id`: ID of the NLU domain version."]
     #[doc = " - `body`: The input data to perform detection on."]
+    #[inline]
     pub fn post_languageunderstanding_domain_version_detect(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NluDetectionRequest) -> PostLanguageunderstandingDomainVersionDetect {
         PostLanguageunderstandingDomainVersionDetect::new(self.executor.clone(), domain_id.into(), domain_version_id.into(), body)
     }
@@ -256,6 +285,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `domain_version_id`: ID of the NLU domain version."]
+    #[inline]
     pub fn post_languageunderstanding_domain_version_publish(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>) -> PostLanguageunderstandingDomainVersionPublish {
         PostLanguageunderstandingDomainVersionPublish::new(self.executor.clone(), domain_id.into(), domain_version_id.into())
     }
@@ -265,6 +295,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `domain_version_id`: ID of the NLU domain version."]
+    #[inline]
     pub fn post_languageunderstanding_domain_version_train(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>) -> PostLanguageunderstandingDomainVersionTrain {
         PostLanguageunderstandingDomainVersionTrain::new(self.executor.clone(), domain_id.into(), domain_version_id.into())
     }
@@ -274,6 +305,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `body`: The NLU Domain Version to create."]
+    #[inline]
     pub fn post_languageunderstanding_domain_versions(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NluDomainVersion) -> PostLanguageunderstandingDomainVersions {
         PostLanguageunderstandingDomainVersions::new(self.executor.clone(), domain_id.into(), body)
     }
@@ -282,6 +314,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `POST /api/v2/languageunderstanding/domains` (postLanguageunderstandingDomains): see [`PostLanguageunderstandingDomains`]."]
     #[doc = ""]
     #[doc = " - `body`: The NLU Domain to create."]
+    #[inline]
     pub fn post_languageunderstanding_domains(&self, body: ::models::NluDomain) -> PostLanguageunderstandingDomains {
         PostLanguageunderstandingDomains::new(self.executor.clone(), body)
     }
@@ -291,6 +324,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `language_code`: Language Code"]
     #[doc = " - `body`: Request body containing phrases to be ignored"]
+    #[inline]
     pub fn post_languageunderstanding_ignorephrase(&self, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::IgnorePhrasesRequest) -> PostLanguageunderstandingIgnorephrase {
         PostLanguageunderstandingIgnorephrase::new(self.executor.clone(), language_code.into(), body)
     }
@@ -300,6 +334,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `language_code`: Language Code"]
     #[doc = " - `body`: Request body containing entities to be removed"]
+    #[inline]
     pub fn post_languageunderstanding_ignorephrase_remove(&self, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::RemoveEntitiesRequest) -> PostLanguageunderstandingIgnorephraseRemove {
         PostLanguageunderstandingIgnorephraseRemove::new(self.executor.clone(), language_code.into(), body)
     }
@@ -309,6 +344,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `language_code`: Language Code"]
     #[doc = " - `body`: Request body containing topics to be ignored"]
+    #[inline]
     pub fn post_languageunderstanding_ignoretopic(&self, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::IgnoreTopicsRequest) -> PostLanguageunderstandingIgnoretopic {
         PostLanguageunderstandingIgnoretopic::new(self.executor.clone(), language_code.into(), body)
     }
@@ -318,6 +354,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `language_code`: Language Code"]
     #[doc = " - `body`: Request body containing entities to be removed"]
+    #[inline]
     pub fn post_languageunderstanding_ignoretopic_remove(&self, language_code: impl ::std::convert::Into<::std::string::String>, body: ::models::RemoveEntitiesRequest) -> PostLanguageunderstandingIgnoretopicRemove {
         PostLanguageunderstandingIgnoretopicRemove::new(self.executor.clone(), language_code.into(), body)
     }
@@ -327,6 +364,7 @@ impl LanguageUnderstandingApi {
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
     #[doc = " - `body`: Details for creating draft resource"]
+    #[inline]
     pub fn post_languageunderstanding_miner_drafts(&self, miner_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Draft) -> PostLanguageunderstandingMinerDrafts {
         PostLanguageunderstandingMinerDrafts::new(self.executor.clone(), miner_id.into(), body)
     }
@@ -335,6 +373,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/execute` (postLanguageunderstandingMinerExecute): see [`PostLanguageunderstandingMinerExecute`]."]
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
+    #[inline]
     pub fn post_languageunderstanding_miner_execute(&self, miner_id: impl ::std::convert::Into<::std::string::String>) -> PostLanguageunderstandingMinerExecute {
         PostLanguageunderstandingMinerExecute::new(self.executor.clone(), miner_id.into())
     }
@@ -343,6 +382,7 @@ impl LanguageUnderstandingApi {
     #[doc = " `POST /api/v2/languageunderstanding/miners` (postLanguageunderstandingMiners): see [`PostLanguageunderstandingMiners`]."]
     #[doc = ""]
     #[doc = " - `body`: Details for creating a new miner resource."]
+    #[inline]
     pub fn post_languageunderstanding_miners(&self, body: ::models::Miner) -> PostLanguageunderstandingMiners {
         PostLanguageunderstandingMiners::new(self.executor.clone(), body)
     }
@@ -353,6 +393,7 @@ impl LanguageUnderstandingApi {
     #[doc = " - `domain_id`: ID of the NLU domain."]
     #[doc = " - `domain_version_id`: ID of the NLU domain version."]
     #[doc = " - `body`: The updated NLU Domain Version."]
+    #[inline]
     pub fn put_languageunderstanding_domain_version(&self, domain_id: impl ::std::convert::Into<::std::string::String>, domain_version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::NluDomainVersion) -> PutLanguageunderstandingDomainVersion {
         PutLanguageunderstandingDomainVersion::new(self.executor.clone(), domain_id.into(), domain_version_id.into(), body)
     }
@@ -375,41 +416,49 @@ pub struct DeleteLanguageunderstandingDomain {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteLanguageunderstandingDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteLanguageunderstandingDomain").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingDomain {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteLanguageunderstandingDomain {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteLanguageunderstandingDomain {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LANGUAGEUNDERSTANDING_DOMAIN, ::std::format!("/api/v2/languageunderstanding/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -417,11 +466,13 @@ impl DeleteLanguageunderstandingDomain {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -445,41 +496,49 @@ pub struct DeleteLanguageunderstandingDomainFeedbackFeedbackId {
     feedback_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteLanguageunderstandingDomainFeedbackFeedbackId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteLanguageunderstandingDomainFeedbackFeedbackId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingDomainFeedbackFeedbackId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteLanguageunderstandingDomainFeedbackFeedbackId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteLanguageunderstandingDomainFeedbackFeedbackId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, feedback_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingDomainFeedbackFeedbackId", "domainId", &self.domain_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingDomainFeedbackFeedbackId", "feedbackId", &self.feedback_id)?;
@@ -488,11 +547,13 @@ impl DeleteLanguageunderstandingDomainFeedbackFeedbackId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -516,41 +577,49 @@ pub struct DeleteLanguageunderstandingDomainVersion {
     domain_version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteLanguageunderstandingDomainVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteLanguageunderstandingDomainVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingDomainVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteLanguageunderstandingDomainVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteLanguageunderstandingDomainVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingDomainVersion", "domainId", &self.domain_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingDomainVersion", "domainVersionId", &self.domain_version_id)?;
@@ -559,11 +628,13 @@ impl DeleteLanguageunderstandingDomainVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -586,41 +657,49 @@ pub struct DeleteLanguageunderstandingMiner {
     miner_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteLanguageunderstandingMiner {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteLanguageunderstandingMiner").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingMiner {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteLanguageunderstandingMiner {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteLanguageunderstandingMiner {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingMiner", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LANGUAGEUNDERSTANDING_MINER, ::std::format!("/api/v2/languageunderstanding/miners/{}", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
@@ -628,11 +707,13 @@ impl DeleteLanguageunderstandingMiner {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -656,41 +737,49 @@ pub struct DeleteLanguageunderstandingMinerDraft {
     draft_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteLanguageunderstandingMinerDraft {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteLanguageunderstandingMinerDraft").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteLanguageunderstandingMinerDraft {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteLanguageunderstandingMinerDraft {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteLanguageunderstandingMinerDraft {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, draft_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, draft_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingMinerDraft", "minerId", &self.miner_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingMinerDraft", "draftId", &self.draft_id)?;
@@ -699,11 +788,13 @@ impl DeleteLanguageunderstandingMinerDraft {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -726,41 +817,49 @@ pub struct GetLanguageunderstandingDomain {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingDomain").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomain {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingDomain {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingDomain {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_DOMAIN, ::std::format!("/api/v2/languageunderstanding/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -768,11 +867,13 @@ impl GetLanguageunderstandingDomain {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomain, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomain, crate::JsonModel> {
         self.send().with_response()
     }
@@ -809,43 +910,51 @@ pub struct GetLanguageunderstandingDomainFeedback {
     fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingDomainFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingDomainFeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainFeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingDomainFeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingDomainFeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, intent_name: ::std::option::Option::None, assessment: ::std::option::Option::None, date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, include_deleted: ::std::option::Option::None, language: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, enable_cursor_pagination: ::std::option::Option::None, include_training_utterances: ::std::option::Option::None, after: ::std::option::Option::None, fields: ::std::option::Option::None }
     }
     #[doc = " The top intent name to retrieve feedback for."]
     #[doc = ""]
     #[doc = " Query parameter `intentName`: string."]
+    #[inline]
     pub fn intent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.intent_name = ::std::option::Option::Some(value.into());
         self
@@ -853,6 +962,7 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " The top assessment to retrieve feedback for."]
     #[doc = ""]
     #[doc = " Query parameter `assessment`: string."]
+    #[inline]
     pub fn assessment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.assessment = ::std::option::Option::Some(value.into());
         self
@@ -860,6 +970,7 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " Begin of time window as ISO-8601 date."]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -867,6 +978,7 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " End of time window as ISO-8601 date."]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::NaiveDate) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
@@ -874,6 +986,7 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " Whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
@@ -881,6 +994,7 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " Whether to filter response based on the language, e.g. en-us, pt-br."]
     #[doc = ""]
     #[doc = " Query parameter `language`: string."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
@@ -888,6 +1002,7 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -895,6 +1010,7 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -902,6 +1018,7 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " Enable Cursor Pagination"]
     #[doc = ""]
     #[doc = " Query parameter `enableCursorPagination`: boolean."]
+    #[inline]
     pub fn enable_cursor_pagination(mut self, value: bool) -> Self {
         self.enable_cursor_pagination = ::std::option::Option::Some(value);
         self
@@ -909,6 +1026,7 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " Include Training Utterances. By default they're included."]
     #[doc = ""]
     #[doc = " Query parameter `includeTrainingUtterances`: boolean."]
+    #[inline]
     pub fn include_training_utterances(mut self, value: bool) -> Self {
         self.include_training_utterances = ::std::option::Option::Some(value);
         self
@@ -916,6 +1034,7 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " The cursor that points to the end of the set of entities that has been returned. This is considered only when enableCursorPagination=true"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -923,11 +1042,13 @@ impl GetLanguageunderstandingDomainFeedback {
     #[doc = " Fields and properties to get, comma-separated"]
     #[doc = ""]
     #[doc = " Query parameter `fields`: array of string (multi)."]
+    #[inline]
     pub fn fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainFeedback", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK, ::std::format!("/api/v2/languageunderstanding/domains/{}/feedback", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -971,15 +1092,18 @@ impl GetLanguageunderstandingDomainFeedback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluFeedbackListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluFeedbackListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::NluFeedbackListing, ::models::NluFeedbackResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1012,48 +1136,57 @@ pub struct GetLanguageunderstandingDomainFeedbackFeedbackId {
     fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingDomainFeedbackFeedbackId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingDomainFeedbackFeedbackId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainFeedbackFeedbackId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingDomainFeedbackFeedbackId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingDomainFeedbackFeedbackId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, feedback_id, fields: ::std::option::Option::None }
     }
     #[doc = " Fields and properties to get, comma-separated"]
     #[doc = ""]
     #[doc = " Query parameter `fields`: array of string (multi)."]
+    #[inline]
     pub fn fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainFeedbackFeedbackId", "domainId", &self.domain_id)?;
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainFeedbackFeedbackId", "feedbackId", &self.feedback_id)?;
@@ -1065,11 +1198,13 @@ impl GetLanguageunderstandingDomainFeedbackFeedbackId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluFeedbackResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluFeedbackResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1094,48 +1229,57 @@ pub struct GetLanguageunderstandingDomainVersion {
     include_utterances: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingDomainVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingDomainVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingDomainVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingDomainVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id, include_utterances: ::std::option::Option::None }
     }
     #[doc = " Whether utterances for intent definition should be included when marshalling response."]
     #[doc = ""]
     #[doc = " Query parameter `includeUtterances`: boolean."]
+    #[inline]
     pub fn include_utterances(mut self, value: bool) -> Self {
         self.include_utterances = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainVersion", "domainId", &self.domain_id)?;
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainVersion", "domainVersionId", &self.domain_version_id)?;
@@ -1147,11 +1291,13 @@ impl GetLanguageunderstandingDomainVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomainVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomainVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1175,41 +1321,49 @@ pub struct GetLanguageunderstandingDomainVersionReport {
     domain_version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingDomainVersionReport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingDomainVersionReport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainVersionReport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingDomainVersionReport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingDomainVersionReport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainVersionReport", "domainId", &self.domain_id)?;
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainVersionReport", "domainVersionId", &self.domain_version_id)?;
@@ -1218,11 +1372,13 @@ impl GetLanguageunderstandingDomainVersionReport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomainVersionQualityReport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomainVersionQualityReport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1250,43 +1406,51 @@ pub struct GetLanguageunderstandingDomainVersions {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingDomainVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingDomainVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomainVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingDomainVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingDomainVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, include_utterances: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Whether utterances for intent definition should be included when marshalling response."]
     #[doc = ""]
     #[doc = " Query parameter `includeUtterances`: boolean."]
+    #[inline]
     pub fn include_utterances(mut self, value: bool) -> Self {
         self.include_utterances = ::std::option::Option::Some(value);
         self
@@ -1294,6 +1458,7 @@ impl GetLanguageunderstandingDomainVersions {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1301,11 +1466,13 @@ impl GetLanguageunderstandingDomainVersions {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainVersions", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_DOMAIN_VERSIONS, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -1322,15 +1489,18 @@ impl GetLanguageunderstandingDomainVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomainVersionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomainVersionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::NluDomainVersionListing, ::models::NluDomainVersion> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1364,43 +1534,51 @@ pub struct GetLanguageunderstandingDomains {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingDomains {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingDomains").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingDomains {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingDomains {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingDomains {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1408,11 +1586,13 @@ impl GetLanguageunderstandingDomains {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_DOMAINS, ::std::string::String::from("/api/v2/languageunderstanding/domains"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -1425,15 +1605,18 @@ impl GetLanguageunderstandingDomains {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomainListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomainListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::NluDomainListing, ::models::NluDomain> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1471,43 +1654,51 @@ pub struct GetLanguageunderstandingIgnorephrase {
     sort_by: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingIgnorephrase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingIgnorephrase").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingIgnorephrase {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingIgnorephrase {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingIgnorephrase {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, text: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None }
     }
     #[doc = " The page size for the listing. The max that will be returned is 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1515,6 +1706,7 @@ impl GetLanguageunderstandingIgnorephrase {
     #[doc = " The page number for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1522,6 +1714,7 @@ impl GetLanguageunderstandingIgnorephrase {
     #[doc = " The phrase text filter applied to the listing"]
     #[doc = ""]
     #[doc = " Query parameter `text`: string."]
+    #[inline]
     pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.text = ::std::option::Option::Some(value.into());
         self
@@ -1529,6 +1722,7 @@ impl GetLanguageunderstandingIgnorephrase {
     #[doc = " The sort order for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -1536,11 +1730,13 @@ impl GetLanguageunderstandingIgnorephrase {
     #[doc = " The field to sort by for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingIgnorephrase", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_IGNOREPHRASE, ::std::format!("/api/v2/languageunderstanding/ignorephrases/{}", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
@@ -1563,15 +1759,18 @@ impl GetLanguageunderstandingIgnorephrase {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IgnoredMinedPhraseListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IgnoredMinedPhraseListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::IgnoredMinedPhraseListing, ::models::IgnoredMinedEntity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1609,43 +1808,51 @@ pub struct GetLanguageunderstandingIgnoretopic {
     sort_by: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingIgnoretopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingIgnoretopic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingIgnoretopic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingIgnoretopic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingIgnoretopic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, text: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None }
     }
     #[doc = " The page size for the listing. The max that will be returned is 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1653,6 +1860,7 @@ impl GetLanguageunderstandingIgnoretopic {
     #[doc = " The page number for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1660,6 +1868,7 @@ impl GetLanguageunderstandingIgnoretopic {
     #[doc = " The topic text filter applied to the listing"]
     #[doc = ""]
     #[doc = " Query parameter `text`: string."]
+    #[inline]
     pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.text = ::std::option::Option::Some(value.into());
         self
@@ -1667,6 +1876,7 @@ impl GetLanguageunderstandingIgnoretopic {
     #[doc = " The sort order for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -1674,11 +1884,13 @@ impl GetLanguageunderstandingIgnoretopic {
     #[doc = " The field to sort by for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingIgnoretopic", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_IGNORETOPIC, ::std::format!("/api/v2/languageunderstanding/ignoretopics/{}", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
@@ -1701,15 +1913,18 @@ impl GetLanguageunderstandingIgnoretopic {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IgnoredMinedTopicListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IgnoredMinedTopicListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::IgnoredMinedTopicListing, ::models::IgnoredMinedEntity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1740,41 +1955,49 @@ pub struct GetLanguageunderstandingMiner {
     miner_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingMiner {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingMiner").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMiner {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingMiner {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingMiner {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMiner", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER, ::std::format!("/api/v2/languageunderstanding/miners/{}", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
@@ -1782,11 +2005,13 @@ impl GetLanguageunderstandingMiner {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Miner, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Miner, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1812,43 +2037,51 @@ pub struct GetLanguageunderstandingMinerDraft {
     draft_topic_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingMinerDraft {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingMinerDraft").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerDraft {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingMinerDraft {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingMinerDraft {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, draft_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, draft_id, draft_intent_id: ::std::option::Option::None, draft_topic_id: ::std::option::Option::None }
     }
     #[doc = " Parameter to filter a specific intent."]
     #[doc = ""]
     #[doc = " Query parameter `draftIntentId`: string."]
+    #[inline]
     pub fn draft_intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.draft_intent_id = ::std::option::Option::Some(value.into());
         self
@@ -1856,11 +2089,13 @@ impl GetLanguageunderstandingMinerDraft {
     #[doc = " Parameter to filter a specific topic."]
     #[doc = ""]
     #[doc = " Query parameter `draftTopicId`: string."]
+    #[inline]
     pub fn draft_topic_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.draft_topic_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerDraft", "minerId", &self.miner_id)?;
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerDraft", "draftId", &self.draft_id)?;
@@ -1875,11 +2110,13 @@ impl GetLanguageunderstandingMinerDraft {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Draft, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Draft, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1904,41 +2141,49 @@ pub struct GetLanguageunderstandingMinerDrafts {
     miner_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingMinerDrafts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingMinerDrafts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerDrafts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingMinerDrafts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingMinerDrafts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerDrafts", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER_DRAFTS, ::std::format!("/api/v2/languageunderstanding/miners/{}/drafts", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
@@ -1946,15 +2191,18 @@ impl GetLanguageunderstandingMinerDrafts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DraftListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DraftListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DraftListing, ::models::Draft> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1987,48 +2235,57 @@ pub struct GetLanguageunderstandingMinerIntent {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingMinerIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingMinerIntent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerIntent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingMinerIntent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingMinerIntent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, intent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, intent_id, expand: ::std::option::Option::None }
     }
     #[doc = " Option to fetch utterances"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerIntent", "minerId", &self.miner_id)?;
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerIntent", "intentId", &self.intent_id)?;
@@ -2040,11 +2297,13 @@ impl GetLanguageunderstandingMinerIntent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MinerIntent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MinerIntent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2070,48 +2329,57 @@ pub struct GetLanguageunderstandingMinerIntents {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingMinerIntents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingMinerIntents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerIntents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingMinerIntents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingMinerIntents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, expand: ::std::option::Option::None }
     }
     #[doc = " Option to fetch utterances."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerIntents", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER_INTENTS, ::std::format!("/api/v2/languageunderstanding/miners/{}/intents", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
@@ -2122,15 +2390,18 @@ impl GetLanguageunderstandingMinerIntents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MinedIntentsListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MinedIntentsListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::MinedIntentsListing, ::models::MinerIntent> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2163,48 +2434,57 @@ pub struct GetLanguageunderstandingMinerTopic {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingMinerTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingMinerTopic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerTopic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingMinerTopic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingMinerTopic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, topic_id, expand: ::std::option::Option::None }
     }
     #[doc = " Option to fetch phrases"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopic", "minerId", &self.miner_id)?;
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopic", "topicId", &self.topic_id)?;
@@ -2216,11 +2496,13 @@ impl GetLanguageunderstandingMinerTopic {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MinerTopic, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MinerTopic, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2245,41 +2527,49 @@ pub struct GetLanguageunderstandingMinerTopicPhrase {
     phrase_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingMinerTopicPhrase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingMinerTopicPhrase").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerTopicPhrase {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingMinerTopicPhrase {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingMinerTopicPhrase {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, topic_id: ::std::string::String, phrase_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, topic_id, phrase_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopicPhrase", "minerId", &self.miner_id)?;
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopicPhrase", "topicId", &self.topic_id)?;
@@ -2289,11 +2579,13 @@ impl GetLanguageunderstandingMinerTopicPhrase {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MinerTopicPhrase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MinerTopicPhrase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2318,41 +2610,49 @@ pub struct GetLanguageunderstandingMinerTopics {
     miner_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingMinerTopics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingMinerTopics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMinerTopics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingMinerTopics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingMinerTopics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopics", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER_TOPICS, ::std::format!("/api/v2/languageunderstanding/miners/{}/topics", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
@@ -2360,15 +2660,18 @@ impl GetLanguageunderstandingMinerTopics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MinerTopicsListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MinerTopicsListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::MinerTopicsListing, ::models::MinerTopic> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2401,48 +2704,57 @@ pub struct GetLanguageunderstandingMiners {
     miner_type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingMiners {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingMiners").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingMiners {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingMiners {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingMiners {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_type: ::std::option::Option::None }
     }
     #[doc = " Type of miner, either intent or topic"]
     #[doc = ""]
     #[doc = " Query parameter `minerType`: string."]
+    #[inline]
     pub fn miner_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.miner_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINERS, ::std::string::String::from("/api/v2/languageunderstanding/miners"));
         if let ::std::option::Option::Some(v) = &self.miner_type {
@@ -2452,15 +2764,18 @@ impl GetLanguageunderstandingMiners {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MinerListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MinerListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::MinerListing, ::models::Miner> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2490,52 +2805,62 @@ pub struct GetLanguageunderstandingSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetLanguageunderstandingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguageunderstandingSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguageunderstandingSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguageunderstandingSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguageunderstandingSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_SETTINGS, ::std::string::String::from("/api/v2/languageunderstanding/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluOrganization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluOrganization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2559,41 +2884,49 @@ pub struct PatchLanguageunderstandingDomain {
     body: ::models::NluDomain,
 }
 impl ::std::fmt::Debug for PatchLanguageunderstandingDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchLanguageunderstandingDomain").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchLanguageunderstandingDomain {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchLanguageunderstandingDomain {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchLanguageunderstandingDomain {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::NluDomain) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchLanguageunderstandingDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_LANGUAGEUNDERSTANDING_DOMAIN, ::std::format!("/api/v2/languageunderstanding/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -2602,11 +2935,13 @@ impl PatchLanguageunderstandingDomain {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomain, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomain, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2631,46 +2966,55 @@ pub struct PatchLanguageunderstandingMinerDraft {
     body: ::std::option::Option<::models::DraftRequest>,
 }
 impl ::std::fmt::Debug for PatchLanguageunderstandingMinerDraft {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchLanguageunderstandingMinerDraft").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchLanguageunderstandingMinerDraft {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchLanguageunderstandingMinerDraft {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchLanguageunderstandingMinerDraft {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, draft_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, draft_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::DraftRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchLanguageunderstandingMinerDraft", "minerId", &self.miner_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchLanguageunderstandingMinerDraft", "draftId", &self.draft_id)?;
@@ -2682,11 +3026,13 @@ impl PatchLanguageunderstandingMinerDraft {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Draft, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Draft, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2710,41 +3056,49 @@ pub struct PostLanguageunderstandingDomainFeedback {
     body: ::models::NluFeedbackRequest,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingDomainFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingDomainFeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainFeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingDomainFeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingDomainFeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::NluFeedbackRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainFeedback", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK, ::std::format!("/api/v2/languageunderstanding/domains/{}/feedback", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -2753,11 +3107,13 @@ impl PostLanguageunderstandingDomainFeedback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluFeedbackResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluFeedbackResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2782,41 +3138,49 @@ pub struct PostLanguageunderstandingDomainVersionDetect {
     body: ::models::NluDetectionRequest,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingDomainVersionDetect {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingDomainVersionDetect").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersionDetect {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingDomainVersionDetect {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingDomainVersionDetect {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String, body: ::models::NluDetectionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionDetect", "domainId", &self.domain_id)?;
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionDetect", "domainVersionId", &self.domain_version_id)?;
@@ -2826,11 +3190,13 @@ impl PostLanguageunderstandingDomainVersionDetect {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDetectionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDetectionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2854,41 +3220,49 @@ pub struct PostLanguageunderstandingDomainVersionPublish {
     domain_version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingDomainVersionPublish {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingDomainVersionPublish").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersionPublish {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingDomainVersionPublish {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingDomainVersionPublish {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionPublish", "domainId", &self.domain_id)?;
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionPublish", "domainVersionId", &self.domain_version_id)?;
@@ -2897,11 +3271,13 @@ impl PostLanguageunderstandingDomainVersionPublish {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomainVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomainVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2925,41 +3301,49 @@ pub struct PostLanguageunderstandingDomainVersionTrain {
     domain_version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingDomainVersionTrain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingDomainVersionTrain").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersionTrain {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingDomainVersionTrain {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingDomainVersionTrain {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionTrain", "domainId", &self.domain_id)?;
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionTrain", "domainVersionId", &self.domain_version_id)?;
@@ -2968,11 +3352,13 @@ impl PostLanguageunderstandingDomainVersionTrain {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomainVersionTrainingResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomainVersionTrainingResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2997,48 +3383,57 @@ pub struct PostLanguageunderstandingDomainVersions {
     body: ::models::NluDomainVersion,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingDomainVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingDomainVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomainVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingDomainVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingDomainVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::NluDomainVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, include_utterances: ::std::option::Option::None, body }
     }
     #[doc = " Whether utterances for intent definition should be included when marshalling response."]
     #[doc = ""]
     #[doc = " Query parameter `includeUtterances`: boolean."]
+    #[inline]
     pub fn include_utterances(mut self, value: bool) -> Self {
         self.include_utterances = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersions", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSIONS, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -3050,11 +3445,13 @@ impl PostLanguageunderstandingDomainVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomainVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomainVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3077,41 +3474,49 @@ pub struct PostLanguageunderstandingDomains {
     body: ::models::NluDomain,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingDomains {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingDomains").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingDomains {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingDomains {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingDomains {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::NluDomain) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_DOMAINS, ::std::string::String::from("/api/v2/languageunderstanding/domains"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguageunderstandingDomains"))?;
@@ -3119,11 +3524,13 @@ impl PostLanguageunderstandingDomains {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomain, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomain, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3147,41 +3554,49 @@ pub struct PostLanguageunderstandingIgnorephrase {
     body: ::models::IgnorePhrasesRequest,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingIgnorephrase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingIgnorephrase").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnorephrase {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingIgnorephrase {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingIgnorephrase {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::IgnorePhrasesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingIgnorephrase", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_IGNOREPHRASE, ::std::format!("/api/v2/languageunderstanding/ignorephrases/{}", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
@@ -3190,11 +3605,13 @@ impl PostLanguageunderstandingIgnorephrase {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IgnorePhrasesResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IgnorePhrasesResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3218,41 +3635,49 @@ pub struct PostLanguageunderstandingIgnorephraseRemove {
     body: ::models::RemoveEntitiesRequest,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingIgnorephraseRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingIgnorephraseRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnorephraseRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingIgnorephraseRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingIgnorephraseRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::RemoveEntitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingIgnorephraseRemove", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_IGNOREPHRASE_REMOVE, ::std::format!("/api/v2/languageunderstanding/ignorephrases/{}/remove", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
@@ -3261,11 +3686,13 @@ impl PostLanguageunderstandingIgnorephraseRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3289,41 +3716,49 @@ pub struct PostLanguageunderstandingIgnoretopic {
     body: ::models::IgnoreTopicsRequest,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingIgnoretopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingIgnoretopic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnoretopic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingIgnoretopic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingIgnoretopic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::IgnoreTopicsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingIgnoretopic", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_IGNORETOPIC, ::std::format!("/api/v2/languageunderstanding/ignoretopics/{}", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
@@ -3332,11 +3767,13 @@ impl PostLanguageunderstandingIgnoretopic {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IgnoreTopicsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IgnoreTopicsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3360,41 +3797,49 @@ pub struct PostLanguageunderstandingIgnoretopicRemove {
     body: ::models::RemoveEntitiesRequest,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingIgnoretopicRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingIgnoretopicRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingIgnoretopicRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingIgnoretopicRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingIgnoretopicRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_code: ::std::string::String, body: ::models::RemoveEntitiesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_code, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingIgnoretopicRemove", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_IGNORETOPIC_REMOVE, ::std::format!("/api/v2/languageunderstanding/ignoretopics/{}/remove", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
@@ -3403,11 +3848,13 @@ impl PostLanguageunderstandingIgnoretopicRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3431,41 +3878,49 @@ pub struct PostLanguageunderstandingMinerDrafts {
     body: ::models::Draft,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingMinerDrafts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingMinerDrafts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMinerDrafts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingMinerDrafts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingMinerDrafts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, body: ::models::Draft) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingMinerDrafts", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_MINER_DRAFTS, ::std::format!("/api/v2/languageunderstanding/miners/{}/drafts", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
@@ -3474,11 +3929,13 @@ impl PostLanguageunderstandingMinerDrafts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Draft, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Draft, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3502,46 +3959,55 @@ pub struct PostLanguageunderstandingMinerExecute {
     body: ::std::option::Option<::models::MinerExecuteRequest>,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingMinerExecute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingMinerExecute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMinerExecute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingMinerExecute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingMinerExecute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::MinerExecuteRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingMinerExecute", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_MINER_EXECUTE, ::std::format!("/api/v2/languageunderstanding/miners/{}/execute", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
@@ -3552,11 +4018,13 @@ impl PostLanguageunderstandingMinerExecute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Miner, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Miner, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3579,41 +4047,49 @@ pub struct PostLanguageunderstandingMiners {
     body: ::models::Miner,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingMiners {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingMiners").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMiners {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingMiners {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingMiners {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Miner) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_MINERS, ::std::string::String::from("/api/v2/languageunderstanding/miners"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguageunderstandingMiners"))?;
@@ -3621,11 +4097,13 @@ impl PostLanguageunderstandingMiners {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Miner, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Miner, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3650,41 +4128,49 @@ pub struct PutLanguageunderstandingDomainVersion {
     body: ::models::NluDomainVersion,
 }
 impl ::std::fmt::Debug for PutLanguageunderstandingDomainVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutLanguageunderstandingDomainVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutLanguageunderstandingDomainVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutLanguageunderstandingDomainVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutLanguageunderstandingDomainVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, domain_version_id: ::std::string::String, body: ::models::NluDomainVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, domain_version_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putLanguageunderstandingDomainVersion", "domainId", &self.domain_id)?;
         ::genesys_cloud_core::encode::check_path_param("putLanguageunderstandingDomainVersion", "domainVersionId", &self.domain_version_id)?;
@@ -3694,11 +4180,13 @@ impl PutLanguageunderstandingDomainVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NluDomainVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NluDomainVersion, crate::JsonModel> {
         self.send().with_response()
     }

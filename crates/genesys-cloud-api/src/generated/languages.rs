@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for LanguagesApi {
 }
 impl LanguagesApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -22,6 +23,7 @@ impl LanguagesApi {
     #[doc = ""]
     #[doc = " - `language_id`: Language ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn delete_language(&self, language_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLanguage {
         DeleteLanguage::new(self.executor.clone(), language_id.into())
     }
@@ -31,6 +33,7 @@ impl LanguagesApi {
     #[doc = ""]
     #[doc = " - `language_id`: Language ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_language(&self, language_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguage {
         GetLanguage::new(self.executor.clone(), language_id.into())
     }
@@ -38,24 +41,28 @@ impl LanguagesApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/languages` (getLanguages): see [`GetLanguages`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_languages(&self) -> GetLanguages {
         GetLanguages::new(self.executor.clone())
     }
     #[doc = " Get all available languages for translation"]
     #[doc = ""]
     #[doc = " `GET /api/v2/languages/translations` (getLanguagesTranslations): see [`GetLanguagesTranslations`]."]
+    #[inline]
     pub fn get_languages_translations(&self) -> GetLanguagesTranslations {
         GetLanguagesTranslations::new(self.executor.clone())
     }
     #[doc = " Get the builtin translation for a language"]
     #[doc = ""]
     #[doc = " `GET /api/v2/languages/translations/builtin` (getLanguagesTranslationsBuiltin): see [`GetLanguagesTranslationsBuiltin`]."]
+    #[inline]
     pub fn get_languages_translations_builtin(&self) -> GetLanguagesTranslationsBuiltin {
         GetLanguagesTranslationsBuiltin::new(self.executor.clone())
     }
     #[doc = " Get effective translation for an organization by language"]
     #[doc = ""]
     #[doc = " `GET /api/v2/languages/translations/organization` (getLanguagesTranslationsOrganization): see [`GetLanguagesTranslationsOrganization`]."]
+    #[inline]
     pub fn get_languages_translations_organization(&self) -> GetLanguagesTranslationsOrganization {
         GetLanguagesTranslationsOrganization::new(self.executor.clone())
     }
@@ -64,6 +71,7 @@ impl LanguagesApi {
     #[doc = " `GET /api/v2/languages/translations/users/{userId}` (getLanguagesTranslationsUser): see [`GetLanguagesTranslationsUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: The user id"]
+    #[inline]
     pub fn get_languages_translations_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetLanguagesTranslationsUser {
         GetLanguagesTranslationsUser::new(self.executor.clone(), user_id.into())
     }
@@ -73,6 +81,7 @@ impl LanguagesApi {
     #[doc = ""]
     #[doc = " - `body`: Language"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_languages(&self, body: ::models::Language) -> PostLanguages {
         PostLanguages::new(self.executor.clone(), body)
     }
@@ -100,41 +109,49 @@ pub struct DeleteLanguage {
     language_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteLanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteLanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteLanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteLanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteLanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LANGUAGE, ::std::format!("/api/v2/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.language_id)));
@@ -142,11 +159,13 @@ impl DeleteLanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -174,41 +193,49 @@ pub struct GetLanguage {
     language_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGE, ::std::format!("/api/v2/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.language_id)));
@@ -216,11 +243,13 @@ impl GetLanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Language, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Language, crate::JsonModel> {
         self.send().with_response()
     }
@@ -253,43 +282,51 @@ pub struct GetLanguages {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetLanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -297,6 +334,7 @@ impl GetLanguages {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -304,6 +342,7 @@ impl GetLanguages {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -311,11 +350,13 @@ impl GetLanguages {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGES, ::std::string::String::from("/api/v2/languages"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -334,15 +375,18 @@ impl GetLanguages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LanguageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LanguageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LanguageEntityListing, ::models::Language> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -372,52 +416,62 @@ pub struct GetLanguagesTranslations {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetLanguagesTranslations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguagesTranslations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguagesTranslations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguagesTranslations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguagesTranslations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGES_TRANSLATIONS, ::std::string::String::from("/api/v2/languages/translations"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AvailableTranslations, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AvailableTranslations, crate::JsonModel> {
         self.send().with_response()
     }
@@ -440,48 +494,57 @@ pub struct GetLanguagesTranslationsBuiltin {
     language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetLanguagesTranslationsBuiltin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguagesTranslationsBuiltin").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguagesTranslationsBuiltin {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguagesTranslationsBuiltin {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguagesTranslationsBuiltin {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
     }
     #[doc = " The language of the builtin translation to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `language`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGES_TRANSLATIONS_BUILTIN, ::std::string::String::from("/api/v2/languages/translations/builtin"));
         let ::std::option::Option::Some(v) = &self.language else {
@@ -492,11 +555,13 @@ impl GetLanguagesTranslationsBuiltin {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -519,48 +584,57 @@ pub struct GetLanguagesTranslationsOrganization {
     language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetLanguagesTranslationsOrganization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguagesTranslationsOrganization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguagesTranslationsOrganization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguagesTranslationsOrganization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguagesTranslationsOrganization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), language: ::std::option::Option::None }
     }
     #[doc = " The language of the translation to retrieve for the organization"]
     #[doc = ""]
     #[doc = " Query parameter `language`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGES_TRANSLATIONS_ORGANIZATION, ::std::string::String::from("/api/v2/languages/translations/organization"));
         let ::std::option::Option::Some(v) = &self.language else {
@@ -571,11 +645,13 @@ impl GetLanguagesTranslationsOrganization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -598,41 +674,49 @@ pub struct GetLanguagesTranslationsUser {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLanguagesTranslationsUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLanguagesTranslationsUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLanguagesTranslationsUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLanguagesTranslationsUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLanguagesTranslationsUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLanguagesTranslationsUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGES_TRANSLATIONS_USER, ::std::format!("/api/v2/languages/translations/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -640,11 +724,13 @@ impl GetLanguagesTranslationsUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -672,41 +758,49 @@ pub struct PostLanguages {
     body: ::models::Language,
 }
 impl ::std::fmt::Debug for PostLanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Language) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGES, ::std::string::String::from("/api/v2/languages"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguages"))?;
@@ -714,11 +808,13 @@ impl PostLanguages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Language, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Language, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for LearningApi {
 }
 impl LearningApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl LearningApi {
     #[doc = " `DELETE /api/v2/learning/assignments/{assignmentId}` (deleteLearningAssignment): see [`DeleteLearningAssignment`]."]
     #[doc = ""]
     #[doc = " - `assignment_id`: The Learning Assignment ID"]
+    #[inline]
     pub fn delete_learning_assignment(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLearningAssignment {
         DeleteLearningAssignment::new(self.executor.clone(), assignment_id.into())
     }
@@ -29,6 +31,7 @@ impl LearningApi {
     #[doc = " `DELETE /api/v2/learning/modules/{moduleId}` (deleteLearningModule): see [`DeleteLearningModule`]."]
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
+    #[inline]
     pub fn delete_learning_module(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> DeleteLearningModule {
         DeleteLearningModule::new(self.executor.clone(), module_id.into())
     }
@@ -37,6 +40,7 @@ impl LearningApi {
     #[doc = " `GET /api/v2/learning/assignments/{assignmentId}` (getLearningAssignment): see [`GetLearningAssignment`]."]
     #[doc = ""]
     #[doc = " - `assignment_id`: The ID of Learning Assignment"]
+    #[inline]
     pub fn get_learning_assignment(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningAssignment {
         GetLearningAssignment::new(self.executor.clone(), assignment_id.into())
     }
@@ -46,18 +50,21 @@ impl LearningApi {
     #[doc = ""]
     #[doc = " - `assignment_id`: The ID of Learning Assignment"]
     #[doc = " - `step_id`: The ID of Learning Assignment Step"]
+    #[inline]
     pub fn get_learning_assignment_step(&self, assignment_id: impl ::std::convert::Into<::std::string::String>, step_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningAssignmentStep {
         GetLearningAssignmentStep::new(self.executor.clone(), assignment_id.into(), step_id.into())
     }
     #[doc = " List of Learning module Assignments"]
     #[doc = ""]
     #[doc = " `GET /api/v2/learning/assignments` (getLearningAssignments): see [`GetLearningAssignments`]."]
+    #[inline]
     pub fn get_learning_assignments(&self) -> GetLearningAssignments {
         GetLearningAssignments::new(self.executor.clone())
     }
     #[doc = " List of Learning Assignments assigned to current user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/learning/assignments/me` (getLearningAssignmentsMe): see [`GetLearningAssignmentsMe`]."]
+    #[inline]
     pub fn get_learning_assignments_me(&self) -> GetLearningAssignmentsMe {
         GetLearningAssignmentsMe::new(self.executor.clone())
     }
@@ -66,6 +73,7 @@ impl LearningApi {
     #[doc = " `GET /api/v2/learning/modules/{moduleId}` (getLearningModule): see [`GetLearningModule`]."]
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
+    #[inline]
     pub fn get_learning_module(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModule {
         GetLearningModule::new(self.executor.clone(), module_id.into())
     }
@@ -75,6 +83,7 @@ impl LearningApi {
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
     #[doc = " - `job_id`: The ID of the learning module job"]
+    #[inline]
     pub fn get_learning_module_job(&self, module_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModuleJob {
         GetLearningModuleJob::new(self.executor.clone(), module_id.into(), job_id.into())
     }
@@ -83,6 +92,7 @@ impl LearningApi {
     #[doc = " `GET /api/v2/learning/modules/{moduleId}/preview` (getLearningModulePreview): see [`GetLearningModulePreview`]."]
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
+    #[inline]
     pub fn get_learning_module_preview(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModulePreview {
         GetLearningModulePreview::new(self.executor.clone(), module_id.into())
     }
@@ -91,6 +101,7 @@ impl LearningApi {
     #[doc = " `GET /api/v2/learning/modules/{moduleId}/rule` (getLearningModuleRule): see [`GetLearningModuleRule`]."]
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
+    #[inline]
     pub fn get_learning_module_rule(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModuleRule {
         GetLearningModuleRule::new(self.executor.clone(), module_id.into())
     }
@@ -100,18 +111,21 @@ impl LearningApi {
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
     #[doc = " - `version_id`: The version of learning module"]
+    #[inline]
     pub fn get_learning_module_version(&self, module_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModuleVersion {
         GetLearningModuleVersion::new(self.executor.clone(), module_id.into(), version_id.into())
     }
     #[doc = " Get all learning modules of an organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/learning/modules` (getLearningModules): see [`GetLearningModules`]."]
+    #[inline]
     pub fn get_learning_modules(&self) -> GetLearningModules {
         GetLearningModules::new(self.executor.clone())
     }
     #[doc = " Get all learning modules of an organization including assignments for a specific user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/learning/modules/assignments` (getLearningModulesAssignments): see [`GetLearningModulesAssignments`]."]
+    #[inline]
     pub fn get_learning_modules_assignments(&self) -> GetLearningModulesAssignments {
         GetLearningModulesAssignments::new(self.executor.clone())
     }
@@ -120,6 +134,7 @@ impl LearningApi {
     #[doc = " `GET /api/v2/learning/modules/coverart/{coverArtId}` (getLearningModulesCoverartCoverArtId): see [`GetLearningModulesCoverartCoverArtId`]."]
     #[doc = ""]
     #[doc = " - `cover_art_id`: Key identifier for the cover art"]
+    #[inline]
     pub fn get_learning_modules_coverart_cover_art_id(&self, cover_art_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningModulesCoverartCoverArtId {
         GetLearningModulesCoverartCoverArtId::new(self.executor.clone(), cover_art_id.into())
     }
@@ -128,6 +143,7 @@ impl LearningApi {
     #[doc = " `GET /api/v2/learning/scheduleslots/jobs/{jobId}` (getLearningScheduleslotsJob): see [`GetLearningScheduleslotsJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: The ID of the job"]
+    #[inline]
     pub fn get_learning_scheduleslots_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningScheduleslotsJob {
         GetLearningScheduleslotsJob::new(self.executor.clone(), job_id.into())
     }
@@ -136,6 +152,7 @@ impl LearningApi {
     #[doc = " `GET /api/v2/learning/scorm/{scormId}` (getLearningScormScormId): see [`GetLearningScormScormId`]."]
     #[doc = ""]
     #[doc = " - `scorm_id`: The ID of the SCORM package"]
+    #[inline]
     pub fn get_learning_scorm_scorm_id(&self, scorm_id: impl ::std::convert::Into<::std::string::String>) -> GetLearningScormScormId {
         GetLearningScormScormId::new(self.executor.clone(), scorm_id.into())
     }
@@ -144,6 +161,7 @@ impl LearningApi {
     #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}` (patchLearningAssignment): see [`PatchLearningAssignment`]."]
     #[doc = ""]
     #[doc = " - `assignment_id`: The ID of Learning Assignment"]
+    #[inline]
     pub fn patch_learning_assignment(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> PatchLearningAssignment {
         PatchLearningAssignment::new(self.executor.clone(), assignment_id.into())
     }
@@ -152,6 +170,7 @@ impl LearningApi {
     #[doc = " `PATCH /api/v2/learning/assignments/{assignmentId}/reschedule` (patchLearningAssignmentReschedule): see [`PatchLearningAssignmentReschedule`]."]
     #[doc = ""]
     #[doc = " - `assignment_id`: The ID of Learning Assignment"]
+    #[inline]
     pub fn patch_learning_assignment_reschedule(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> PatchLearningAssignmentReschedule {
         PatchLearningAssignmentReschedule::new(self.executor.clone(), assignment_id.into())
     }
@@ -161,6 +180,7 @@ impl LearningApi {
     #[doc = ""]
     #[doc = " - `assignment_id`: The ID of Learning Assignment"]
     #[doc = " - `step_id`: The ID of Learning Assignment Step"]
+    #[inline]
     pub fn patch_learning_assignment_step(&self, assignment_id: impl ::std::convert::Into<::std::string::String>, step_id: impl ::std::convert::Into<::std::string::String>) -> PatchLearningAssignmentStep {
         PatchLearningAssignmentStep::new(self.executor.clone(), assignment_id.into(), step_id.into())
     }
@@ -171,6 +191,7 @@ impl LearningApi {
     #[doc = " - `module_id`: Key identifier for the module"]
     #[doc = " - `user_id`: Key identifier for the user"]
     #[doc = " - `body`: The learning request for updating the assignment"]
+    #[inline]
     pub fn patch_learning_module_user_assignments(&self, module_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LearningAssignmentExternalUpdate) -> PatchLearningModuleUserAssignments {
         PatchLearningModuleUserAssignments::new(self.executor.clone(), module_id.into(), user_id.into(), body)
     }
@@ -179,6 +200,7 @@ impl LearningApi {
     #[doc = " `POST /api/v2/learning/assessments/scoring` (postLearningAssessmentsScoring): see [`PostLearningAssessmentsScoring`]."]
     #[doc = ""]
     #[doc = " - `body`: Assessment form and answers to score"]
+    #[inline]
     pub fn post_learning_assessments_scoring(&self, body: ::models::LearningAssessmentScoringRequest) -> PostLearningAssessmentsScoring {
         PostLearningAssessmentsScoring::new(self.executor.clone(), body)
     }
@@ -187,6 +209,7 @@ impl LearningApi {
     #[doc = " `POST /api/v2/learning/assignments/{assignmentId}/reassign` (postLearningAssignmentReassign): see [`PostLearningAssignmentReassign`]."]
     #[doc = ""]
     #[doc = " - `assignment_id`: The Learning Assignment ID"]
+    #[inline]
     pub fn post_learning_assignment_reassign(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> PostLearningAssignmentReassign {
         PostLearningAssignmentReassign::new(self.executor.clone(), assignment_id.into())
     }
@@ -195,12 +218,14 @@ impl LearningApi {
     #[doc = " `POST /api/v2/learning/assignments/{assignmentId}/reset` (postLearningAssignmentReset): see [`PostLearningAssignmentReset`]."]
     #[doc = ""]
     #[doc = " - `assignment_id`: The Learning Assignment ID"]
+    #[inline]
     pub fn post_learning_assignment_reset(&self, assignment_id: impl ::std::convert::Into<::std::string::String>) -> PostLearningAssignmentReset {
         PostLearningAssignmentReset::new(self.executor.clone(), assignment_id.into())
     }
     #[doc = " Create Learning Assignment"]
     #[doc = ""]
     #[doc = " `POST /api/v2/learning/assignments` (postLearningAssignments): see [`PostLearningAssignments`]."]
+    #[inline]
     pub fn post_learning_assignments(&self) -> PostLearningAssignments {
         PostLearningAssignments::new(self.executor.clone())
     }
@@ -209,18 +234,21 @@ impl LearningApi {
     #[doc = " `POST /api/v2/learning/assignments/aggregates/query` (postLearningAssignmentsAggregatesQuery): see [`PostLearningAssignmentsAggregatesQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: Aggregate Request"]
+    #[inline]
     pub fn post_learning_assignments_aggregates_query(&self, body: ::models::LearningAssignmentAggregateParam) -> PostLearningAssignmentsAggregatesQuery {
         PostLearningAssignmentsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Add multiple learning assignments"]
     #[doc = ""]
     #[doc = " `POST /api/v2/learning/assignments/bulkadd` (postLearningAssignmentsBulkadd): see [`PostLearningAssignmentsBulkadd`]."]
+    #[inline]
     pub fn post_learning_assignments_bulkadd(&self) -> PostLearningAssignmentsBulkadd {
         PostLearningAssignmentsBulkadd::new(self.executor.clone())
     }
     #[doc = " Remove multiple Learning Assignments"]
     #[doc = ""]
     #[doc = " `POST /api/v2/learning/assignments/bulkremove` (postLearningAssignmentsBulkremove): see [`PostLearningAssignmentsBulkremove`]."]
+    #[inline]
     pub fn post_learning_assignments_bulkremove(&self) -> PostLearningAssignmentsBulkremove {
         PostLearningAssignmentsBulkremove::new(self.executor.clone())
     }
@@ -230,6 +258,7 @@ impl LearningApi {
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
     #[doc = " - `body`: The learning module job request"]
+    #[inline]
     pub fn post_learning_module_jobs(&self, module_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LearningModuleJobRequest) -> PostLearningModuleJobs {
         PostLearningModuleJobs::new(self.executor.clone(), module_id.into(), body)
     }
@@ -238,6 +267,7 @@ impl LearningApi {
     #[doc = " `POST /api/v2/learning/modules/{moduleId}/publish` (postLearningModulePublish): see [`PostLearningModulePublish`]."]
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
+    #[inline]
     pub fn post_learning_module_publish(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> PostLearningModulePublish {
         PostLearningModulePublish::new(self.executor.clone(), module_id.into())
     }
@@ -246,6 +276,7 @@ impl LearningApi {
     #[doc = " `POST /api/v2/learning/modules/{moduleId}/rule/migrate` (postLearningModuleRuleMigrate): see [`PostLearningModuleRuleMigrate`]."]
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
+    #[inline]
     pub fn post_learning_module_rule_migrate(&self, module_id: impl ::std::convert::Into<::std::string::String>) -> PostLearningModuleRuleMigrate {
         PostLearningModuleRuleMigrate::new(self.executor.clone(), module_id.into())
     }
@@ -254,6 +285,7 @@ impl LearningApi {
     #[doc = " `POST /api/v2/learning/modules` (postLearningModules): see [`PostLearningModules`]."]
     #[doc = ""]
     #[doc = " - `body`: The learning module to be created"]
+    #[inline]
     pub fn post_learning_modules(&self, body: ::models::LearningModuleRequest) -> PostLearningModules {
         PostLearningModules::new(self.executor.clone(), body)
     }
@@ -262,6 +294,7 @@ impl LearningApi {
     #[doc = " `POST /api/v2/learning/rules/query` (postLearningRulesQuery): see [`PostLearningRulesQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: The learning module rule to fetch users"]
+    #[inline]
     pub fn post_learning_rules_query(&self, body: ::models::LearningAssignmentUserQuery) -> PostLearningRulesQuery {
         PostLearningRulesQuery::new(self.executor.clone(), body)
     }
@@ -270,6 +303,7 @@ impl LearningApi {
     #[doc = " `POST /api/v2/learning/scheduleslots/jobs` (postLearningScheduleslotsJobs): see [`PostLearningScheduleslotsJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: The slots search request"]
+    #[inline]
     pub fn post_learning_scheduleslots_jobs(&self, body: ::models::LearningScheduleSlotsJobRequest) -> PostLearningScheduleslotsJobs {
         PostLearningScheduleslotsJobs::new(self.executor.clone(), body)
     }
@@ -278,12 +312,14 @@ impl LearningApi {
     #[doc = " `POST /api/v2/learning/scheduleslots/query` (postLearningScheduleslotsQuery): see [`PostLearningScheduleslotsQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: The slot search request"]
+    #[inline]
     pub fn post_learning_scheduleslots_query(&self, body: ::models::LearningScheduleSlotsQueryRequest) -> PostLearningScheduleslotsQuery {
         PostLearningScheduleslotsQuery::new(self.executor.clone(), body)
     }
     #[doc = " Create a SCORM package upload request"]
     #[doc = ""]
     #[doc = " `POST /api/v2/learning/scorm` (postLearningScorm): see [`PostLearningScorm`]."]
+    #[inline]
     pub fn post_learning_scorm(&self) -> PostLearningScorm {
         PostLearningScorm::new(self.executor.clone())
     }
@@ -293,6 +329,7 @@ impl LearningApi {
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
     #[doc = " - `body`: The learning module to be updated"]
+    #[inline]
     pub fn put_learning_module(&self, module_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LearningModuleRequest) -> PutLearningModule {
         PutLearningModule::new(self.executor.clone(), module_id.into(), body)
     }
@@ -302,6 +339,7 @@ impl LearningApi {
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
     #[doc = " - `body`: The learning module to be updated"]
+    #[inline]
     pub fn put_learning_module_preview(&self, module_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LearningModulePreviewUpdateRequest) -> PutLearningModulePreview {
         PutLearningModulePreview::new(self.executor.clone(), module_id.into(), body)
     }
@@ -311,6 +349,7 @@ impl LearningApi {
     #[doc = ""]
     #[doc = " - `module_id`: The ID of the learning module"]
     #[doc = " - `body`: The learning module rule to be updated"]
+    #[inline]
     pub fn put_learning_module_rule(&self, module_id: impl ::std::convert::Into<::std::string::String>, body: ::models::LearningModuleRule) -> PutLearningModuleRule {
         PutLearningModuleRule::new(self.executor.clone(), module_id.into(), body)
     }
@@ -333,41 +372,49 @@ pub struct DeleteLearningAssignment {
     assignment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteLearningAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteLearningAssignment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteLearningAssignment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteLearningAssignment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteLearningAssignment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteLearningAssignment", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LEARNING_ASSIGNMENT, ::std::format!("/api/v2/learning/assignments/{}", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
@@ -375,11 +422,13 @@ impl DeleteLearningAssignment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -404,41 +453,49 @@ pub struct DeleteLearningModule {
     module_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteLearningModule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteLearningModule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteLearningModule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteLearningModule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteLearningModule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteLearningModule", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LEARNING_MODULE, ::std::format!("/api/v2/learning/modules/{}", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
@@ -446,11 +503,13 @@ impl DeleteLearningModule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -476,48 +535,57 @@ pub struct GetLearningAssignment {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLearningAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningAssignment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningAssignment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningAssignment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningAssignment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, expand: ::std::option::Option::None }
     }
     #[doc = " Fields to expand in response"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLearningAssignment", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_ASSIGNMENT, ::std::format!("/api/v2/learning/assignments/{}", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
@@ -528,11 +596,13 @@ impl GetLearningAssignment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -561,43 +631,51 @@ pub struct GetLearningAssignmentStep {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLearningAssignmentStep {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningAssignmentStep").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningAssignmentStep {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningAssignmentStep {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningAssignmentStep {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, step_id, shareable_content_object_id: ::std::option::Option::None, default_shareable_content_object: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " The ID of SCO to load"]
     #[doc = ""]
     #[doc = " Query parameter `shareableContentObjectId`: string."]
+    #[inline]
     pub fn shareable_content_object_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.shareable_content_object_id = ::std::option::Option::Some(value.into());
         self
@@ -605,6 +683,7 @@ impl GetLearningAssignmentStep {
     #[doc = " The default SCO to retrieve"]
     #[doc = ""]
     #[doc = " Query parameter `defaultShareableContentObject`: string."]
+    #[inline]
     pub fn default_shareable_content_object(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.default_shareable_content_object = ::std::option::Option::Some(value.into());
         self
@@ -612,11 +691,13 @@ impl GetLearningAssignmentStep {
     #[doc = " Fields to expand in response"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLearningAssignmentStep", "assignmentId", &self.assignment_id)?;
         ::genesys_cloud_core::encode::check_path_param("getLearningAssignmentStep", "stepId", &self.step_id)?;
@@ -634,11 +715,13 @@ impl GetLearningAssignmentStep {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignmentStep, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignmentStep, crate::JsonModel> {
         self.send().with_response()
     }
@@ -679,43 +762,51 @@ pub struct GetLearningAssignments {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLearningAssignments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningAssignments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningAssignments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningAssignments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningAssignments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pass: ::std::option::Option::None, min_percentage_score: ::std::option::Option::None, max_percentage_score: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, user_id: ::std::option::Option::None, types: ::std::option::Option::None, states: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Specifies the ID of the learning module. Fetch assignments for learning module ID"]
     #[doc = ""]
     #[doc = " Query parameter `moduleId`: string."]
+    #[inline]
     pub fn module_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.module_id = ::std::option::Option::Some(value.into());
         self
@@ -723,6 +814,7 @@ impl GetLearningAssignments {
     #[doc = " Specifies the range of dueDates to be queried. Milliseconds will be truncated. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -730,6 +822,7 @@ impl GetLearningAssignments {
     #[doc = " Specifies the range of completion dates to be used for filtering. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
+    #[inline]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
@@ -737,6 +830,7 @@ impl GetLearningAssignments {
     #[doc = " Specifies if only the non-overdue (overdue is \"False\") or overdue (overdue is \"True\") assignments are returned. If overdue is \"Any\" or if the overdue parameter is not supplied, all assignments are returned"]
     #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
+    #[inline]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
@@ -744,6 +838,7 @@ impl GetLearningAssignments {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -751,6 +846,7 @@ impl GetLearningAssignments {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -758,6 +854,7 @@ impl GetLearningAssignments {
     #[doc = " Specifies if only the failed (pass is \"False\") or passed (pass is \"True\") assignments (completed with assessment)are returned. If pass is \"Any\" or if the pass parameter is not supplied, all assignments are returned"]
     #[doc = ""]
     #[doc = " Query parameter `pass`: string."]
+    #[inline]
     pub fn pass(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pass = ::std::option::Option::Some(value.into());
         self
@@ -765,6 +862,7 @@ impl GetLearningAssignments {
     #[doc = " The minimum assessment score for an assignment (completed with assessment) to be included in the results (inclusive)"]
     #[doc = ""]
     #[doc = " Query parameter `minPercentageScore`: number."]
+    #[inline]
     pub fn min_percentage_score(mut self, value: f64) -> Self {
         self.min_percentage_score = ::std::option::Option::Some(value);
         self
@@ -772,6 +870,7 @@ impl GetLearningAssignments {
     #[doc = " The maximum assessment score for an assignment (completed with assessment) to be included in the results (inclusive)"]
     #[doc = ""]
     #[doc = " Query parameter `maxPercentageScore`: number."]
+    #[inline]
     pub fn max_percentage_score(mut self, value: f64) -> Self {
         self.max_percentage_score = ::std::option::Option::Some(value);
         self
@@ -779,6 +878,7 @@ impl GetLearningAssignments {
     #[doc = " Specifies result set sort order; if not specified, default sort order is descending (Desc)"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -786,6 +886,7 @@ impl GetLearningAssignments {
     #[doc = " Specifies which field to sort the results by, default sort is by recommendedCompletionDate"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -793,6 +894,7 @@ impl GetLearningAssignments {
     #[doc = " Specifies the list of user IDs to be queried, up to 100 user IDs."]
     #[doc = ""]
     #[doc = " Query parameter `userId`: array of string (multi)."]
+    #[inline]
     pub fn user_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -800,6 +902,7 @@ impl GetLearningAssignments {
     #[doc = " Specifies the module types to filter by. Informational, AssessedContent and Assessment are deprecated"]
     #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi)."]
+    #[inline]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -807,6 +910,7 @@ impl GetLearningAssignments {
     #[doc = " Specifies the assignment states to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `states`: array of string (multi)."]
+    #[inline]
     pub fn states(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.states = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -814,11 +918,13 @@ impl GetLearningAssignments {
     #[doc = " Specifies the expand option for returning additional information"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_ASSIGNMENTS, ::std::string::String::from("/api/v2/learning/assignments"));
         if let ::std::option::Option::Some(v) = &self.module_id {
@@ -870,15 +976,18 @@ impl GetLearningAssignments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignmentsDomainEntity, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignmentsDomainEntity, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LearningAssignmentsDomainEntity, ::models::LearningAssignment> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -924,43 +1033,51 @@ pub struct GetLearningAssignmentsMe {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLearningAssignmentsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningAssignmentsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningAssignmentsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningAssignmentsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningAssignmentsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pass: ::std::option::Option::None, min_percentage_score: ::std::option::Option::None, max_percentage_score: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, types: ::std::option::Option::None, states: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Specifies the ID of the learning module. Fetch assignments for learning module ID"]
     #[doc = ""]
     #[doc = " Query parameter `moduleId`: string."]
+    #[inline]
     pub fn module_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.module_id = ::std::option::Option::Some(value.into());
         self
@@ -968,6 +1085,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " Specifies the range of dueDates to be queried. Milliseconds will be truncated. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -975,6 +1093,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " Specifies the range of completion dates to be used for filtering. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
+    #[inline]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
@@ -982,6 +1101,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " Specifies if only the non-overdue (overdue is \"False\") or overdue (overdue is \"True\") assignments are returned. If overdue is \"Any\" or if the overdue parameter is not supplied, all assignments are returned"]
     #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
+    #[inline]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
@@ -989,6 +1109,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -996,6 +1117,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1003,6 +1125,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " Specifies if only the failed (pass is \"False\") or passed (pass is \"True\") assignments (completed with assessment)are returned. If pass is \"Any\" or if the pass parameter is not supplied, all assignments are returned"]
     #[doc = ""]
     #[doc = " Query parameter `pass`: string."]
+    #[inline]
     pub fn pass(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pass = ::std::option::Option::Some(value.into());
         self
@@ -1010,6 +1133,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " The minimum assessment score for an assignment (completed with assessment) to be included in the results (inclusive)"]
     #[doc = ""]
     #[doc = " Query parameter `minPercentageScore`: number."]
+    #[inline]
     pub fn min_percentage_score(mut self, value: f64) -> Self {
         self.min_percentage_score = ::std::option::Option::Some(value);
         self
@@ -1017,6 +1141,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " The maximum assessment score for an assignment (completed with assessment) to be included in the results (inclusive)"]
     #[doc = ""]
     #[doc = " Query parameter `maxPercentageScore`: number."]
+    #[inline]
     pub fn max_percentage_score(mut self, value: f64) -> Self {
         self.max_percentage_score = ::std::option::Option::Some(value);
         self
@@ -1024,6 +1149,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " Specifies result set sort order; if not specified, default sort order is descending (Desc)"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -1031,6 +1157,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " Specifies which field to sort the results by, default sort is by recommendedCompletionDate"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1038,6 +1165,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " Specifies the module types to filter by. Informational, AssessedContent and Assessment are deprecated"]
     #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi)."]
+    #[inline]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1045,6 +1173,7 @@ impl GetLearningAssignmentsMe {
     #[doc = " Specifies the assignment states to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `states`: array of string (multi)."]
+    #[inline]
     pub fn states(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.states = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1052,11 +1181,13 @@ impl GetLearningAssignmentsMe {
     #[doc = " Specifies the expand option for returning additional information"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_ASSIGNMENTS_ME, ::std::string::String::from("/api/v2/learning/assignments/me"));
         if let ::std::option::Option::Some(v) = &self.module_id {
@@ -1105,15 +1236,18 @@ impl GetLearningAssignmentsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignmentsDomainEntity, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignmentsDomainEntity, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LearningAssignmentsDomainEntity, ::models::LearningAssignment> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1145,48 +1279,57 @@ pub struct GetLearningModule {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLearningModule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningModule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningModule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningModule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningModule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, expand: ::std::option::Option::None }
     }
     #[doc = " Fields to expand in response(case insensitive)"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLearningModule", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULE, ::std::format!("/api/v2/learning/modules/{}", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
@@ -1197,11 +1340,13 @@ impl GetLearningModule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1225,41 +1370,49 @@ pub struct GetLearningModuleJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLearningModuleJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningModuleJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningModuleJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningModuleJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningModuleJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLearningModuleJob", "moduleId", &self.module_id)?;
         ::genesys_cloud_core::encode::check_path_param("getLearningModuleJob", "jobId", &self.job_id)?;
@@ -1268,11 +1421,13 @@ impl GetLearningModuleJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModuleJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModuleJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1295,41 +1450,49 @@ pub struct GetLearningModulePreview {
     module_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLearningModulePreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningModulePreview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningModulePreview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningModulePreview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningModulePreview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLearningModulePreview", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULE_PREVIEW, ::std::format!("/api/v2/learning/modules/{}/preview", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
@@ -1337,11 +1500,13 @@ impl GetLearningModulePreview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModulePreviewGetResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModulePreviewGetResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1364,41 +1529,49 @@ pub struct GetLearningModuleRule {
     module_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLearningModuleRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningModuleRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningModuleRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningModuleRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningModuleRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLearningModuleRule", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULE_RULE, ::std::format!("/api/v2/learning/modules/{}/rule", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
@@ -1406,11 +1579,13 @@ impl GetLearningModuleRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModuleRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModuleRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1435,48 +1610,57 @@ pub struct GetLearningModuleVersion {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLearningModuleVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningModuleVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningModuleVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningModuleVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningModuleVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, version_id, expand: ::std::option::Option::None }
     }
     #[doc = " Fields to expand in response(case insensitive)"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLearningModuleVersion", "moduleId", &self.module_id)?;
         ::genesys_cloud_core::encode::check_path_param("getLearningModuleVersion", "versionId", &self.version_id)?;
@@ -1488,11 +1672,13 @@ impl GetLearningModuleVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1525,43 +1711,51 @@ pub struct GetLearningModules {
     external_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLearningModules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningModules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningModules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningModules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningModules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), types: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, search_term: ::std::option::Option::None, expand: ::std::option::Option::None, statuses: ::std::option::Option::None, external_ids: ::std::option::Option::None }
     }
     #[doc = " Specifies the module types. Informational, AssessedContent and Assessment are deprecated"]
     #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi)."]
+    #[inline]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1569,6 +1763,7 @@ impl GetLearningModules {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1576,6 +1771,7 @@ impl GetLearningModules {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1583,6 +1779,7 @@ impl GetLearningModules {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -1590,6 +1787,7 @@ impl GetLearningModules {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1597,6 +1795,7 @@ impl GetLearningModules {
     #[doc = " Search Term (searchable by name)"]
     #[doc = ""]
     #[doc = " Query parameter `searchTerm`: string."]
+    #[inline]
     pub fn search_term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.search_term = ::std::option::Option::Some(value.into());
         self
@@ -1604,6 +1803,7 @@ impl GetLearningModules {
     #[doc = " Fields to expand in response(case insensitive)"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1611,6 +1811,7 @@ impl GetLearningModules {
     #[doc = " Specifies the module statuses to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `statuses`: array of string (multi)."]
+    #[inline]
     pub fn statuses(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1618,11 +1819,13 @@ impl GetLearningModules {
     #[doc = " Specifies the module external IDs to filter by. Only one ID is allowed"]
     #[doc = ""]
     #[doc = " Query parameter `externalIds`: array of string (multi)."]
+    #[inline]
     pub fn external_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.external_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULES, ::std::string::String::from("/api/v2/learning/modules"));
         if let ::std::option::Option::Some(v) = &self.types {
@@ -1656,15 +1859,18 @@ impl GetLearningModules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModuleList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModuleList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LearningModuleList, ::models::LearningModule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1703,43 +1909,51 @@ pub struct GetLearningModulesAssignments {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLearningModulesAssignments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningModulesAssignments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningModulesAssignments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningModulesAssignments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningModulesAssignments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_ids: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, search_term: ::std::option::Option::None, overdue: ::std::option::Option::None, assignment_states: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " The IDs of the users to include"]
     #[doc = ""]
     #[doc = " Query parameter `userIds`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn user_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1747,6 +1961,7 @@ impl GetLearningModulesAssignments {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1754,6 +1969,7 @@ impl GetLearningModulesAssignments {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1761,6 +1977,7 @@ impl GetLearningModulesAssignments {
     #[doc = " Search Term (searches by name and description)"]
     #[doc = ""]
     #[doc = " Query parameter `searchTerm`: string."]
+    #[inline]
     pub fn search_term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.search_term = ::std::option::Option::Some(value.into());
         self
@@ -1768,6 +1985,7 @@ impl GetLearningModulesAssignments {
     #[doc = " Specifies if only modules with overdue/not overdue (overdue is \"True\" or \"False\") assignments are returned. If overdue is \"Any\" or omitted, both are returned and can including modules that are unassigned."]
     #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
+    #[inline]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
@@ -1775,6 +1993,7 @@ impl GetLearningModulesAssignments {
     #[doc = " Specifies the assignment states to return."]
     #[doc = ""]
     #[doc = " Query parameter `assignmentStates`: array of string (multi)."]
+    #[inline]
     pub fn assignment_states(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.assignment_states = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1782,11 +2001,13 @@ impl GetLearningModulesAssignments {
     #[doc = " Fields to expand in response(case insensitive)"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULES_ASSIGNMENTS, ::std::string::String::from("/api/v2/learning/modules/assignments"));
         let ::std::option::Option::Some(v) = &self.user_ids else {
@@ -1815,15 +2036,18 @@ impl GetLearningModulesAssignments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssignedLearningModuleDomainEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssignedLearningModuleDomainEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AssignedLearningModuleDomainEntityListing, ::models::AssignedLearningModule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1854,41 +2078,49 @@ pub struct GetLearningModulesCoverartCoverArtId {
     cover_art_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLearningModulesCoverartCoverArtId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningModulesCoverartCoverArtId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningModulesCoverartCoverArtId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningModulesCoverartCoverArtId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningModulesCoverartCoverArtId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, cover_art_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), cover_art_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLearningModulesCoverartCoverArtId", "coverArtId", &self.cover_art_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULES_COVERART_COVER_ART_ID, ::std::format!("/api/v2/learning/modules/coverart/{}", ::genesys_cloud_core::encode_path_segment(&self.cover_art_id)));
@@ -1896,11 +2128,13 @@ impl GetLearningModulesCoverartCoverArtId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModuleCoverArtResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModuleCoverArtResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1923,41 +2157,49 @@ pub struct GetLearningScheduleslotsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLearningScheduleslotsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningScheduleslotsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningScheduleslotsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningScheduleslotsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningScheduleslotsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLearningScheduleslotsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_SCHEDULESLOTS_JOB, ::std::format!("/api/v2/learning/scheduleslots/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1965,11 +2207,13 @@ impl GetLearningScheduleslotsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningScheduleSlotsJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningScheduleSlotsJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1992,41 +2236,49 @@ pub struct GetLearningScormScormId {
     scorm_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLearningScormScormId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLearningScormScormId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLearningScormScormId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLearningScormScormId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLearningScormScormId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scorm_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scorm_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLearningScormScormId", "scormId", &self.scorm_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_SCORM_SCORM_ID, ::std::format!("/api/v2/learning/scorm/{}", ::genesys_cloud_core::encode_path_segment(&self.scorm_id)));
@@ -2034,11 +2286,13 @@ impl GetLearningScormScormId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningScormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningScormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2062,48 +2316,57 @@ pub struct PatchLearningAssignment {
     body: ::std::option::Option<::models::LearningAssignmentUpdate>,
 }
 impl ::std::fmt::Debug for PatchLearningAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchLearningAssignment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchLearningAssignment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchLearningAssignment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchLearningAssignment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, body: ::std::option::Option::None }
     }
     #[doc = " The Learning Assignment to be updated"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::LearningAssignmentUpdate) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchLearningAssignment", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_LEARNING_ASSIGNMENT, ::std::format!("/api/v2/learning/assignments/{}", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
@@ -2114,11 +2377,13 @@ impl PatchLearningAssignment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2142,48 +2407,57 @@ pub struct PatchLearningAssignmentReschedule {
     body: ::std::option::Option<::models::LearningAssignmentReschedule>,
 }
 impl ::std::fmt::Debug for PatchLearningAssignmentReschedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchLearningAssignmentReschedule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchLearningAssignmentReschedule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchLearningAssignmentReschedule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchLearningAssignmentReschedule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, body: ::std::option::Option::None }
     }
     #[doc = " The Learning assignment reschedule model"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::LearningAssignmentReschedule) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchLearningAssignmentReschedule", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_LEARNING_ASSIGNMENT_RESCHEDULE, ::std::format!("/api/v2/learning/assignments/{}/reschedule", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
@@ -2194,11 +2468,13 @@ impl PatchLearningAssignmentReschedule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2225,48 +2501,57 @@ pub struct PatchLearningAssignmentStep {
     body: ::std::option::Option<::models::LearningAssignmentStep>,
 }
 impl ::std::fmt::Debug for PatchLearningAssignmentStep {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchLearningAssignmentStep").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchLearningAssignmentStep {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchLearningAssignmentStep {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchLearningAssignmentStep {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String, step_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id, step_id, body: ::std::option::Option::None }
     }
     #[doc = " The Learning Assignment Step to be updated"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::LearningAssignmentStep) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchLearningAssignmentStep", "assignmentId", &self.assignment_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchLearningAssignmentStep", "stepId", &self.step_id)?;
@@ -2278,11 +2563,13 @@ impl PatchLearningAssignmentStep {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignmentStep, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignmentStep, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2307,41 +2594,49 @@ pub struct PatchLearningModuleUserAssignments {
     body: ::models::LearningAssignmentExternalUpdate,
 }
 impl ::std::fmt::Debug for PatchLearningModuleUserAssignments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchLearningModuleUserAssignments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchLearningModuleUserAssignments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchLearningModuleUserAssignments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchLearningModuleUserAssignments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, user_id: ::std::string::String, body: ::models::LearningAssignmentExternalUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchLearningModuleUserAssignments", "moduleId", &self.module_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchLearningModuleUserAssignments", "userId", &self.user_id)?;
@@ -2351,11 +2646,13 @@ impl PatchLearningModuleUserAssignments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2378,41 +2675,49 @@ pub struct PostLearningAssessmentsScoring {
     body: ::models::LearningAssessmentScoringRequest,
 }
 impl ::std::fmt::Debug for PostLearningAssessmentsScoring {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningAssessmentsScoring").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningAssessmentsScoring {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningAssessmentsScoring {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningAssessmentsScoring {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningAssessmentScoringRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_ASSESSMENTS_SCORING, ::std::string::String::from("/api/v2/learning/assessments/scoring"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLearningAssessmentsScoring"))?;
@@ -2420,11 +2725,13 @@ impl PostLearningAssessmentsScoring {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssessmentScoringSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssessmentScoringSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2449,41 +2756,49 @@ pub struct PostLearningAssignmentReassign {
     assignment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostLearningAssignmentReassign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningAssignmentReassign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningAssignmentReassign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningAssignmentReassign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningAssignmentReassign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLearningAssignmentReassign", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_ASSIGNMENT_REASSIGN, ::std::format!("/api/v2/learning/assignments/{}/reassign", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
@@ -2491,11 +2806,13 @@ impl PostLearningAssignmentReassign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2520,41 +2837,49 @@ pub struct PostLearningAssignmentReset {
     assignment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostLearningAssignmentReset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningAssignmentReset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningAssignmentReset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningAssignmentReset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningAssignmentReset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assignment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assignment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLearningAssignmentReset", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_ASSIGNMENT_RESET, ::std::format!("/api/v2/learning/assignments/{}/reset", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
@@ -2562,11 +2887,13 @@ impl PostLearningAssignmentReset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2589,48 +2916,57 @@ pub struct PostLearningAssignments {
     body: ::std::option::Option<::models::LearningAssignmentCreate>,
 }
 impl ::std::fmt::Debug for PostLearningAssignments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningAssignments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningAssignments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningAssignments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningAssignments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The Learning Assignment to be created"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::LearningAssignmentCreate) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_ASSIGNMENTS, ::std::string::String::from("/api/v2/learning/assignments"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -2640,11 +2976,13 @@ impl PostLearningAssignments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2667,41 +3005,49 @@ pub struct PostLearningAssignmentsAggregatesQuery {
     body: ::models::LearningAssignmentAggregateParam,
 }
 impl ::std::fmt::Debug for PostLearningAssignmentsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningAssignmentsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningAssignmentsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningAssignmentsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningAssignmentsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningAssignmentAggregateParam) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_ASSIGNMENTS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/learning/assignments/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLearningAssignmentsAggregatesQuery"))?;
@@ -2709,11 +3055,13 @@ impl PostLearningAssignmentsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignmentAggregateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignmentAggregateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2736,48 +3084,57 @@ pub struct PostLearningAssignmentsBulkadd {
     body: ::std::option::Option<::std::vec::Vec<::models::LearningAssignmentItem>>,
 }
 impl ::std::fmt::Debug for PostLearningAssignmentsBulkadd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningAssignmentsBulkadd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningAssignmentsBulkadd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningAssignmentsBulkadd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningAssignmentsBulkadd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The learning assignments to be created"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::std::vec::Vec<::models::LearningAssignmentItem>) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_ASSIGNMENTS_BULKADD, ::std::string::String::from("/api/v2/learning/assignments/bulkadd"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -2787,11 +3144,13 @@ impl PostLearningAssignmentsBulkadd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignmentBulkAddResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignmentBulkAddResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2814,48 +3173,57 @@ pub struct PostLearningAssignmentsBulkremove {
     body: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for PostLearningAssignmentsBulkremove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningAssignmentsBulkremove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningAssignmentsBulkremove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningAssignmentsBulkremove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningAssignmentsBulkremove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The IDs of the learning assignments to be removed"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_ASSIGNMENTS_BULKREMOVE, ::std::string::String::from("/api/v2/learning/assignments/bulkremove"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -2865,11 +3233,13 @@ impl PostLearningAssignmentsBulkremove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignmentBulkRemoveResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignmentBulkRemoveResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2895,41 +3265,49 @@ pub struct PostLearningModuleJobs {
     body: ::models::LearningModuleJobRequest,
 }
 impl ::std::fmt::Debug for PostLearningModuleJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningModuleJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningModuleJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningModuleJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningModuleJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModuleJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLearningModuleJobs", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_MODULE_JOBS, ::std::format!("/api/v2/learning/modules/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
@@ -2938,11 +3316,13 @@ impl PostLearningModuleJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModuleJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModuleJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2966,48 +3346,57 @@ pub struct PostLearningModulePublish {
     body: ::std::option::Option<::models::LearningModulePublishRequest>,
 }
 impl ::std::fmt::Debug for PostLearningModulePublish {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningModulePublish").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningModulePublish {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningModulePublish {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningModulePublish {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::LearningModulePublishRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLearningModulePublish", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_MODULE_PUBLISH, ::std::format!("/api/v2/learning/modules/{}/publish", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
@@ -3018,11 +3407,13 @@ impl PostLearningModulePublish {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModulePublishResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModulePublishResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3047,41 +3438,49 @@ pub struct PostLearningModuleRuleMigrate {
     module_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostLearningModuleRuleMigrate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningModuleRuleMigrate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningModuleRuleMigrate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningModuleRuleMigrate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningModuleRuleMigrate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLearningModuleRuleMigrate", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_MODULE_RULE_MIGRATE, ::std::format!("/api/v2/learning/modules/{}/rule/migrate", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
@@ -3089,11 +3488,13 @@ impl PostLearningModuleRuleMigrate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModuleMigrateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModuleMigrateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3118,41 +3519,49 @@ pub struct PostLearningModules {
     body: ::models::LearningModuleRequest,
 }
 impl ::std::fmt::Debug for PostLearningModules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningModules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningModules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningModules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningModules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningModuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_MODULES, ::std::string::String::from("/api/v2/learning/modules"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLearningModules"))?;
@@ -3160,11 +3569,13 @@ impl PostLearningModules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3193,43 +3604,51 @@ pub struct PostLearningRulesQuery {
     body: ::models::LearningAssignmentUserQuery,
 }
 impl ::std::fmt::Debug for PostLearningRulesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningRulesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningRulesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningRulesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningRulesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningAssignmentUserQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3237,11 +3656,13 @@ impl PostLearningRulesQuery {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_RULES_QUERY, ::std::string::String::from("/api/v2/learning/rules/query"));
         let ::std::option::Option::Some(v) = &self.page_size else {
@@ -3257,15 +3678,18 @@ impl PostLearningRulesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningAssignmentUserListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningAssignmentUserListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LearningAssignmentUserListing, ::models::LearningAssignmentUser> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3296,41 +3720,49 @@ pub struct PostLearningScheduleslotsJobs {
     body: ::models::LearningScheduleSlotsJobRequest,
 }
 impl ::std::fmt::Debug for PostLearningScheduleslotsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningScheduleslotsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningScheduleslotsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningScheduleslotsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningScheduleslotsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningScheduleSlotsJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_SCHEDULESLOTS_JOBS, ::std::string::String::from("/api/v2/learning/scheduleslots/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLearningScheduleslotsJobs"))?;
@@ -3338,11 +3770,13 @@ impl PostLearningScheduleslotsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningScheduleSlotsJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningScheduleSlotsJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3365,41 +3799,49 @@ pub struct PostLearningScheduleslotsQuery {
     body: ::models::LearningScheduleSlotsQueryRequest,
 }
 impl ::std::fmt::Debug for PostLearningScheduleslotsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningScheduleslotsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningScheduleslotsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningScheduleslotsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningScheduleslotsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningScheduleSlotsQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_SCHEDULESLOTS_QUERY, ::std::string::String::from("/api/v2/learning/scheduleslots/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLearningScheduleslotsQuery"))?;
@@ -3407,11 +3849,13 @@ impl PostLearningScheduleslotsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningScheduleSlotsQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningScheduleSlotsQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3434,48 +3878,57 @@ pub struct PostLearningScorm {
     body: ::std::option::Option<::models::LearningScormUploadRequest>,
 }
 impl ::std::fmt::Debug for PostLearningScorm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLearningScorm").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLearningScorm {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLearningScorm {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLearningScorm {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The SCORM package to be uploaded"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::LearningScormUploadRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_SCORM, ::std::string::String::from("/api/v2/learning/scorm"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -3485,11 +3938,13 @@ impl PostLearningScorm {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningScormUploadResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningScormUploadResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3515,41 +3970,49 @@ pub struct PutLearningModule {
     body: ::models::LearningModuleRequest,
 }
 impl ::std::fmt::Debug for PutLearningModule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutLearningModule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutLearningModule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutLearningModule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutLearningModule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putLearningModule", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_LEARNING_MODULE, ::std::format!("/api/v2/learning/modules/{}", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
@@ -3558,11 +4021,13 @@ impl PutLearningModule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3588,41 +4053,49 @@ pub struct PutLearningModulePreview {
     body: ::models::LearningModulePreviewUpdateRequest,
 }
 impl ::std::fmt::Debug for PutLearningModulePreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutLearningModulePreview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutLearningModulePreview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutLearningModulePreview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutLearningModulePreview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModulePreviewUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putLearningModulePreview", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_LEARNING_MODULE_PREVIEW, ::std::format!("/api/v2/learning/modules/{}/preview", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
@@ -3631,11 +4104,13 @@ impl PutLearningModulePreview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModulePreviewUpdateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModulePreviewUpdateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3662,48 +4137,57 @@ pub struct PutLearningModuleRule {
     body: ::models::LearningModuleRule,
 }
 impl ::std::fmt::Debug for PutLearningModuleRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutLearningModuleRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutLearningModuleRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutLearningModuleRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutLearningModuleRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, module_id: ::std::string::String, body: ::models::LearningModuleRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id, assign: ::std::option::Option::None, body }
     }
     #[doc = " Whether to assign the module to users or not"]
     #[doc = ""]
     #[doc = " Query parameter `assign`: boolean."]
+    #[inline]
     pub fn assign(mut self, value: bool) -> Self {
         self.assign = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putLearningModuleRule", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_LEARNING_MODULE_RULE, ::std::format!("/api/v2/learning/modules/{}/rule", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
@@ -3715,11 +4199,13 @@ impl PutLearningModuleRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LearningModuleRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LearningModuleRule, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for LicenseApi {
 }
 impl LicenseApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,12 +22,14 @@ impl LicenseApi {
     #[doc = " `GET /api/v2/license/definitions/{licenseId}` (getLicenseDefinition): see [`GetLicenseDefinition`]."]
     #[doc = ""]
     #[doc = " - `license_id`: ID"]
+    #[inline]
     pub fn get_license_definition(&self, license_id: impl ::std::convert::Into<::std::string::String>) -> GetLicenseDefinition {
         GetLicenseDefinition::new(self.executor.clone(), license_id.into())
     }
     #[doc = " Get all PureCloud license definitions available for the organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/license/definitions` (getLicenseDefinitions): see [`GetLicenseDefinitions`]."]
+    #[inline]
     pub fn get_license_definitions(&self) -> GetLicenseDefinitions {
         GetLicenseDefinitions::new(self.executor.clone())
     }
@@ -35,6 +38,7 @@ impl LicenseApi {
     #[doc = " `GET /api/v2/license/toggles/{featureName}` (getLicenseToggle): see [`GetLicenseToggle`]."]
     #[doc = ""]
     #[doc = " - `feature_name`: featureName"]
+    #[inline]
     pub fn get_license_toggle(&self, feature_name: impl ::std::convert::Into<::std::string::String>) -> GetLicenseToggle {
         GetLicenseToggle::new(self.executor.clone(), feature_name.into())
     }
@@ -43,30 +47,35 @@ impl LicenseApi {
     #[doc = " `GET /api/v2/license/users/{userId}` (getLicenseUser): see [`GetLicenseUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: ID"]
+    #[inline]
     pub fn get_license_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetLicenseUser {
         GetLicenseUser::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Get a page of users and their licenses"]
     #[doc = ""]
     #[doc = " `GET /api/v2/license/users` (getLicenseUsers): see [`GetLicenseUsers`]."]
+    #[inline]
     pub fn get_license_users(&self) -> GetLicenseUsers {
         GetLicenseUsers::new(self.executor.clone())
     }
     #[doc = " Get a list of licenses inferred based on a list of roleIds"]
     #[doc = ""]
     #[doc = " `POST /api/v2/license/infer` (postLicenseInfer): see [`PostLicenseInfer`]."]
+    #[inline]
     pub fn post_license_infer(&self) -> PostLicenseInfer {
         PostLicenseInfer::new(self.executor.clone())
     }
     #[doc = " Get a list of licenses inferred based on a list of permissions"]
     #[doc = ""]
     #[doc = " `POST /api/v2/license/infer/permissions` (postLicenseInferPermissions): see [`PostLicenseInferPermissions`]."]
+    #[inline]
     pub fn post_license_infer_permissions(&self) -> PostLicenseInferPermissions {
         PostLicenseInferPermissions::new(self.executor.clone())
     }
     #[doc = " Update the organization's license assignments in a batch."]
     #[doc = ""]
     #[doc = " `POST /api/v2/license/organization` (postLicenseOrganization): see [`PostLicenseOrganization`]."]
+    #[inline]
     pub fn post_license_organization(&self) -> PostLicenseOrganization {
         PostLicenseOrganization::new(self.executor.clone())
     }
@@ -75,12 +84,14 @@ impl LicenseApi {
     #[doc = " `POST /api/v2/license/toggles/{featureName}` (postLicenseToggle): see [`PostLicenseToggle`]."]
     #[doc = ""]
     #[doc = " - `feature_name`: featureName"]
+    #[inline]
     pub fn post_license_toggle(&self, feature_name: impl ::std::convert::Into<::std::string::String>) -> PostLicenseToggle {
         PostLicenseToggle::new(self.executor.clone(), feature_name.into())
     }
     #[doc = " Fetch user licenses in a batch."]
     #[doc = ""]
     #[doc = " `POST /api/v2/license/users` (postLicenseUsers): see [`PostLicenseUsers`]."]
+    #[inline]
     pub fn post_license_users(&self) -> PostLicenseUsers {
         PostLicenseUsers::new(self.executor.clone())
     }
@@ -103,41 +114,49 @@ pub struct GetLicenseDefinition {
     license_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLicenseDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLicenseDefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLicenseDefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLicenseDefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLicenseDefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, license_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), license_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLicenseDefinition", "licenseId", &self.license_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LICENSE_DEFINITION, ::std::format!("/api/v2/license/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.license_id)));
@@ -145,11 +164,13 @@ impl GetLicenseDefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LicenseDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LicenseDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -171,52 +192,62 @@ pub struct GetLicenseDefinitions {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetLicenseDefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLicenseDefinitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLicenseDefinitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLicenseDefinitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLicenseDefinitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LICENSE_DEFINITIONS, ::std::string::String::from("/api/v2/license/definitions"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::LicenseDefinition>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::LicenseDefinition>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -239,41 +270,49 @@ pub struct GetLicenseToggle {
     feature_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLicenseToggle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLicenseToggle").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLicenseToggle {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLicenseToggle {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLicenseToggle {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, feature_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), feature_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLicenseToggle", "featureName", &self.feature_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LICENSE_TOGGLE, ::std::format!("/api/v2/license/toggles/{}", ::genesys_cloud_core::encode_path_segment(&self.feature_name)));
@@ -281,11 +320,13 @@ impl GetLicenseToggle {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LicenseOrgToggle, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LicenseOrgToggle, crate::JsonModel> {
         self.send().with_response()
     }
@@ -308,41 +349,49 @@ pub struct GetLicenseUser {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetLicenseUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLicenseUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLicenseUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLicenseUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLicenseUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getLicenseUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LICENSE_USER, ::std::format!("/api/v2/license/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -350,11 +399,13 @@ impl GetLicenseUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LicenseUser, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LicenseUser, crate::JsonModel> {
         self.send().with_response()
     }
@@ -382,43 +433,51 @@ pub struct GetLicenseUsers {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetLicenseUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLicenseUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLicenseUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLicenseUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLicenseUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -426,11 +485,13 @@ impl GetLicenseUsers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LICENSE_USERS, ::std::string::String::from("/api/v2/license/users"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -443,15 +504,18 @@ impl GetLicenseUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserLicensesEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserLicensesEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserLicensesEntityListing, ::models::UserLicenses> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -482,48 +546,57 @@ pub struct PostLicenseInfer {
     body: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for PostLicenseInfer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLicenseInfer").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLicenseInfer {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLicenseInfer {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLicenseInfer {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The roleIds to use while inferring licenses"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LICENSE_INFER, ::std::string::String::from("/api/v2/license/infer"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -533,11 +606,13 @@ impl PostLicenseInfer {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -562,48 +637,57 @@ pub struct PostLicenseInferPermissions {
     body: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for PostLicenseInferPermissions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLicenseInferPermissions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLicenseInferPermissions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLicenseInferPermissions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLicenseInferPermissions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The permissions to use while inferring licenses"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LICENSE_INFER_PERMISSIONS, ::std::string::String::from("/api/v2/license/infer/permissions"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -613,11 +697,13 @@ impl PostLicenseInferPermissions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -640,48 +726,57 @@ pub struct PostLicenseOrganization {
     body: ::std::option::Option<::models::LicenseBatchAssignmentRequest>,
 }
 impl ::std::fmt::Debug for PostLicenseOrganization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLicenseOrganization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLicenseOrganization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLicenseOrganization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLicenseOrganization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The license assignments to update."]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::LicenseBatchAssignmentRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LICENSE_ORGANIZATION, ::std::string::String::from("/api/v2/license/organization"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -691,11 +786,13 @@ impl PostLicenseOrganization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::LicenseUpdateStatus>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::LicenseUpdateStatus>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -718,41 +815,49 @@ pub struct PostLicenseToggle {
     feature_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostLicenseToggle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLicenseToggle").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLicenseToggle {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLicenseToggle {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLicenseToggle {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, feature_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), feature_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLicenseToggle", "featureName", &self.feature_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LICENSE_TOGGLE, ::std::format!("/api/v2/license/toggles/{}", ::genesys_cloud_core::encode_path_segment(&self.feature_name)));
@@ -760,11 +865,13 @@ impl PostLicenseToggle {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LicenseOrgToggle, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LicenseOrgToggle, crate::JsonModel> {
         self.send().with_response()
     }
@@ -787,48 +894,57 @@ pub struct PostLicenseUsers {
     body: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for PostLicenseUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLicenseUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLicenseUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLicenseUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLicenseUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The user IDs to fetch."]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::std::vec::Vec<::std::string::String>) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LICENSE_USERS, ::std::string::String::from("/api/v2/license/users"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -838,11 +954,13 @@ impl PostLicenseUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }

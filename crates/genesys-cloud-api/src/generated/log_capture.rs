@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for LogCaptureApi {
 }
 impl LogCaptureApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl LogCaptureApi {
     #[doc = " `DELETE /api/v2/diagnostics/logcapture/browser/users/{userId}` (deleteDiagnosticsLogcaptureBrowserUser): see [`DeleteDiagnosticsLogcaptureBrowserUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: The id of the user to disable browser log capture"]
+    #[inline]
     pub fn delete_diagnostics_logcapture_browser_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteDiagnosticsLogcaptureBrowserUser {
         DeleteDiagnosticsLogcaptureBrowserUser::new(self.executor.clone(), user_id.into())
     }
@@ -29,6 +31,7 @@ impl LogCaptureApi {
     #[doc = " `GET /api/v2/diagnostics/logcapture/browser/entries/download/jobs/{jobId}` (getDiagnosticsLogcaptureBrowserEntriesDownloadJob): see [`GetDiagnosticsLogcaptureBrowserEntriesDownloadJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: Job ID"]
+    #[inline]
     pub fn get_diagnostics_logcapture_browser_entries_download_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
         GetDiagnosticsLogcaptureBrowserEntriesDownloadJob::new(self.executor.clone(), job_id.into())
     }
@@ -37,24 +40,28 @@ impl LogCaptureApi {
     #[doc = " `GET /api/v2/diagnostics/logcapture/browser/users/{userId}` (getDiagnosticsLogcaptureBrowserUser): see [`GetDiagnosticsLogcaptureBrowserUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: The id of the user to get browser log capture configuration"]
+    #[inline]
     pub fn get_diagnostics_logcapture_browser_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetDiagnosticsLogcaptureBrowserUser {
         GetDiagnosticsLogcaptureBrowserUser::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Get all log capture enabled users for an org"]
     #[doc = ""]
     #[doc = " `GET /api/v2/diagnostics/logcapture/browser/users` (getDiagnosticsLogcaptureBrowserUsers): see [`GetDiagnosticsLogcaptureBrowserUsers`]."]
+    #[inline]
     pub fn get_diagnostics_logcapture_browser_users(&self) -> GetDiagnosticsLogcaptureBrowserUsers {
         GetDiagnosticsLogcaptureBrowserUsers::new(self.executor.clone())
     }
     #[doc = " Creates an async download execution"]
     #[doc = ""]
     #[doc = " `POST /api/v2/diagnostics/logcapture/browser/entries/download/jobs` (postDiagnosticsLogcaptureBrowserEntriesDownloadJobs): see [`PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs`]."]
+    #[inline]
     pub fn post_diagnostics_logcapture_browser_entries_download_jobs(&self) -> PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
         PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs::new(self.executor.clone())
     }
     #[doc = " Query collected log entries. It returns a limited amount of records, to get all records use download endpoint."]
     #[doc = ""]
     #[doc = " `POST /api/v2/diagnostics/logcapture/browser/entries/query` (postDiagnosticsLogcaptureBrowserEntriesQuery): see [`PostDiagnosticsLogcaptureBrowserEntriesQuery`]."]
+    #[inline]
     pub fn post_diagnostics_logcapture_browser_entries_query(&self) -> PostDiagnosticsLogcaptureBrowserEntriesQuery {
         PostDiagnosticsLogcaptureBrowserEntriesQuery::new(self.executor.clone())
     }
@@ -63,6 +70,7 @@ impl LogCaptureApi {
     #[doc = " `POST /api/v2/diagnostics/logcapture/browser/users/{userId}` (postDiagnosticsLogcaptureBrowserUser): see [`PostDiagnosticsLogcaptureBrowserUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: The id of the user to enable browser log capture"]
+    #[inline]
     pub fn post_diagnostics_logcapture_browser_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> PostDiagnosticsLogcaptureBrowserUser {
         PostDiagnosticsLogcaptureBrowserUser::new(self.executor.clone(), user_id.into())
     }
@@ -85,41 +93,49 @@ pub struct DeleteDiagnosticsLogcaptureBrowserUser {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteDiagnosticsLogcaptureBrowserUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteDiagnosticsLogcaptureBrowserUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteDiagnosticsLogcaptureBrowserUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteDiagnosticsLogcaptureBrowserUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteDiagnosticsLogcaptureBrowserUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteDiagnosticsLogcaptureBrowserUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER, ::std::format!("/api/v2/diagnostics/logcapture/browser/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -127,11 +143,13 @@ impl DeleteDiagnosticsLogcaptureBrowserUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -154,41 +172,49 @@ pub struct GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDiagnosticsLogcaptureBrowserEntriesDownloadJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getDiagnosticsLogcaptureBrowserEntriesDownloadJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_DOWNLOAD_JOB, ::std::format!("/api/v2/diagnostics/logcapture/browser/entries/download/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -196,11 +222,13 @@ impl GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LogCaptureDownloadExecutionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LogCaptureDownloadExecutionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -223,41 +251,49 @@ pub struct GetDiagnosticsLogcaptureBrowserUser {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetDiagnosticsLogcaptureBrowserUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDiagnosticsLogcaptureBrowserUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDiagnosticsLogcaptureBrowserUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDiagnosticsLogcaptureBrowserUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDiagnosticsLogcaptureBrowserUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getDiagnosticsLogcaptureBrowserUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER, ::std::format!("/api/v2/diagnostics/logcapture/browser/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -265,11 +301,13 @@ impl GetDiagnosticsLogcaptureBrowserUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LogCaptureUserConfigurationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LogCaptureUserConfigurationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -292,48 +330,57 @@ pub struct GetDiagnosticsLogcaptureBrowserUsers {
     include_expired: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetDiagnosticsLogcaptureBrowserUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDiagnosticsLogcaptureBrowserUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDiagnosticsLogcaptureBrowserUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDiagnosticsLogcaptureBrowserUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDiagnosticsLogcaptureBrowserUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_expired: ::std::option::Option::None }
     }
     #[doc = " Include expired users with log captures still available for search or download"]
     #[doc = ""]
     #[doc = " Query parameter `includeExpired`: boolean."]
+    #[inline]
     pub fn include_expired(mut self, value: bool) -> Self {
         self.include_expired = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_USERS, ::std::string::String::from("/api/v2/diagnostics/logcapture/browser/users"));
         if let ::std::option::Option::Some(v) = &self.include_expired {
@@ -343,11 +390,13 @@ impl GetDiagnosticsLogcaptureBrowserUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LogCaptureUserConfigurationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LogCaptureUserConfigurationListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -370,46 +419,55 @@ pub struct PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
     body: ::std::option::Option<::models::LogCaptureQueryRequest>,
 }
 impl ::std::fmt::Debug for PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::LogCaptureQueryRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_DOWNLOAD_JOBS, ::std::string::String::from("/api/v2/diagnostics/logcapture/browser/entries/download/jobs"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -419,11 +477,13 @@ impl PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LogCaptureDownloadExecutionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LogCaptureDownloadExecutionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -450,43 +510,51 @@ pub struct PostDiagnosticsLogcaptureBrowserEntriesQuery {
     body: ::std::option::Option<::models::LogCaptureQueryRequest>,
 }
 impl ::std::fmt::Debug for PostDiagnosticsLogcaptureBrowserEntriesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostDiagnosticsLogcaptureBrowserEntriesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostDiagnosticsLogcaptureBrowserEntriesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostDiagnosticsLogcaptureBrowserEntriesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostDiagnosticsLogcaptureBrowserEntriesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, body: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -494,16 +562,19 @@ impl PostDiagnosticsLogcaptureBrowserEntriesQuery {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::LogCaptureQueryRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_QUERY, ::std::string::String::from("/api/v2/diagnostics/logcapture/browser/entries/query"));
         if let ::std::option::Option::Some(v) = &self.after {
@@ -519,15 +590,18 @@ impl PostDiagnosticsLogcaptureBrowserEntriesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LogCaptureQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LogCaptureQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LogCaptureQueryResponse, ::models::LogEntry> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -559,46 +633,55 @@ pub struct PostDiagnosticsLogcaptureBrowserUser {
     body: ::std::option::Option<::models::LogCaptureUserConfiguration>,
 }
 impl ::std::fmt::Debug for PostDiagnosticsLogcaptureBrowserUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostDiagnosticsLogcaptureBrowserUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostDiagnosticsLogcaptureBrowserUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostDiagnosticsLogcaptureBrowserUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostDiagnosticsLogcaptureBrowserUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::LogCaptureUserConfiguration) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postDiagnosticsLogcaptureBrowserUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER, ::std::format!("/api/v2/diagnostics/logcapture/browser/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -609,11 +692,13 @@ impl PostDiagnosticsLogcaptureBrowserUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LogCaptureUserConfiguration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LogCaptureUserConfiguration, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for MessagingApi {
 }
 impl MessagingApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -22,6 +23,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " - `message_setting_id`: Message Settings ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn delete_messaging_setting(&self, message_setting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteMessagingSetting {
         DeleteMessagingSetting::new(self.executor.clone(), message_setting_id.into())
     }
@@ -29,6 +31,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " `DELETE /api/v2/messaging/settings/default` (deleteMessagingSettingsDefault): see [`DeleteMessagingSettingsDefault`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn delete_messaging_settings_default(&self) -> DeleteMessagingSettingsDefault {
         DeleteMessagingSettingsDefault::new(self.executor.clone())
     }
@@ -38,6 +41,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " - `supported_content_id`: Supported Content ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn delete_messaging_supportedcontent_supported_content_id(&self, supported_content_id: impl ::std::convert::Into<::std::string::String>) -> DeleteMessagingSupportedcontentSupportedContentId {
         DeleteMessagingSupportedcontentSupportedContentId::new(self.executor.clone(), supported_content_id.into())
     }
@@ -47,6 +51,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " - `message_setting_id`: Message Settings ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_messaging_setting(&self, message_setting_id: impl ::std::convert::Into<::std::string::String>) -> GetMessagingSetting {
         GetMessagingSetting::new(self.executor.clone(), message_setting_id.into())
     }
@@ -54,6 +59,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/messaging/settings` (getMessagingSettings): see [`GetMessagingSettings`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_messaging_settings(&self) -> GetMessagingSettings {
         GetMessagingSettings::new(self.executor.clone())
     }
@@ -61,6 +67,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/messaging/settings/default` (getMessagingSettingsDefault): see [`GetMessagingSettingsDefault`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_messaging_settings_default(&self) -> GetMessagingSettingsDefault {
         GetMessagingSettingsDefault::new(self.executor.clone())
     }
@@ -68,6 +75,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/messaging/supportedcontent` (getMessagingSupportedcontent): see [`GetMessagingSupportedcontent`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_messaging_supportedcontent(&self) -> GetMessagingSupportedcontent {
         GetMessagingSupportedcontent::new(self.executor.clone())
     }
@@ -77,6 +85,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " - `supported_content_id`: Supported Content ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_messaging_supportedcontent_supported_content_id(&self, supported_content_id: impl ::std::convert::Into<::std::string::String>) -> GetMessagingSupportedcontentSupportedContentId {
         GetMessagingSupportedcontentSupportedContentId::new(self.executor.clone(), supported_content_id.into())
     }
@@ -87,6 +96,7 @@ impl MessagingApi {
     #[doc = " - `message_setting_id`: Message Settings ID"]
     #[doc = " - `body`: MessagingSetting"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn patch_messaging_setting(&self, message_setting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MessagingSettingRequest) -> PatchMessagingSetting {
         PatchMessagingSetting::new(self.executor.clone(), message_setting_id.into(), body)
     }
@@ -97,6 +107,7 @@ impl MessagingApi {
     #[doc = " - `supported_content_id`: Supported Content ID"]
     #[doc = " - `body`: SupportedContent"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn patch_messaging_supportedcontent_supported_content_id(&self, supported_content_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SupportedContent) -> PatchMessagingSupportedcontentSupportedContentId {
         PatchMessagingSupportedcontentSupportedContentId::new(self.executor.clone(), supported_content_id.into(), body)
     }
@@ -106,6 +117,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " - `body`: MessagingSetting"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_messaging_settings(&self, body: ::models::MessagingSettingRequest) -> PostMessagingSettings {
         PostMessagingSettings::new(self.executor.clone(), body)
     }
@@ -115,6 +127,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " - `body`: SupportedContent"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_messaging_supportedcontent(&self, body: ::models::SupportedContent) -> PostMessagingSupportedcontent {
         PostMessagingSupportedcontent::new(self.executor.clone(), body)
     }
@@ -124,6 +137,7 @@ impl MessagingApi {
     #[doc = ""]
     #[doc = " - `body`: Messaging Setting ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn put_messaging_settings_default(&self, body: ::models::MessagingSettingDefaultRequest) -> PutMessagingSettingsDefault {
         PutMessagingSettingsDefault::new(self.executor.clone(), body)
     }
@@ -149,41 +163,49 @@ pub struct DeleteMessagingSetting {
     message_setting_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteMessagingSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteMessagingSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteMessagingSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteMessagingSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteMessagingSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteMessagingSetting", "messageSettingId", &self.message_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_MESSAGING_SETTING, ::std::format!("/api/v2/messaging/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.message_setting_id)));
@@ -191,11 +213,13 @@ impl DeleteMessagingSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -222,52 +246,62 @@ pub struct DeleteMessagingSettingsDefault {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteMessagingSettingsDefault {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteMessagingSettingsDefault").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteMessagingSettingsDefault {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteMessagingSettingsDefault {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteMessagingSettingsDefault {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_MESSAGING_SETTINGS_DEFAULT, ::std::string::String::from("/api/v2/messaging/settings/default"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -295,41 +329,49 @@ pub struct DeleteMessagingSupportedcontentSupportedContentId {
     supported_content_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteMessagingSupportedcontentSupportedContentId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteMessagingSupportedcontentSupportedContentId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteMessagingSupportedcontentSupportedContentId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteMessagingSupportedcontentSupportedContentId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteMessagingSupportedcontentSupportedContentId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteMessagingSupportedcontentSupportedContentId", "supportedContentId", &self.supported_content_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID, ::std::format!("/api/v2/messaging/supportedcontent/{}", ::genesys_cloud_core::encode_path_segment(&self.supported_content_id)));
@@ -337,11 +379,13 @@ impl DeleteMessagingSupportedcontentSupportedContentId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -367,41 +411,49 @@ pub struct GetMessagingSetting {
     message_setting_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetMessagingSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetMessagingSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetMessagingSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetMessagingSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetMessagingSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getMessagingSetting", "messageSettingId", &self.message_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_MESSAGING_SETTING, ::std::format!("/api/v2/messaging/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.message_setting_id)));
@@ -409,11 +461,13 @@ impl GetMessagingSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingSetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingSetting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -442,43 +496,51 @@ pub struct GetMessagingSettings {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetMessagingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetMessagingSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetMessagingSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetMessagingSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetMessagingSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -486,11 +548,13 @@ impl GetMessagingSettings {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_MESSAGING_SETTINGS, ::std::string::String::from("/api/v2/messaging/settings"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -503,15 +567,18 @@ impl GetMessagingSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingConfigListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingConfigListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::MessagingConfigListing, ::models::MessagingSetting> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -546,52 +613,62 @@ pub struct GetMessagingSettingsDefault {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetMessagingSettingsDefault {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetMessagingSettingsDefault").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetMessagingSettingsDefault {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetMessagingSettingsDefault {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetMessagingSettingsDefault {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_MESSAGING_SETTINGS_DEFAULT, ::std::string::String::from("/api/v2/messaging/settings/default"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingSetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingSetting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -622,43 +699,51 @@ pub struct GetMessagingSupportedcontent {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetMessagingSupportedcontent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetMessagingSupportedcontent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetMessagingSupportedcontent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetMessagingSupportedcontent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetMessagingSupportedcontent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -666,11 +751,13 @@ impl GetMessagingSupportedcontent {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_MESSAGING_SUPPORTEDCONTENT, ::std::string::String::from("/api/v2/messaging/supportedcontent"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -683,15 +770,18 @@ impl GetMessagingSupportedcontent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SupportedContentListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SupportedContentListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SupportedContentListing, ::models::SupportedContent> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -727,41 +817,49 @@ pub struct GetMessagingSupportedcontentSupportedContentId {
     supported_content_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetMessagingSupportedcontentSupportedContentId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetMessagingSupportedcontentSupportedContentId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetMessagingSupportedcontentSupportedContentId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetMessagingSupportedcontentSupportedContentId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetMessagingSupportedcontentSupportedContentId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getMessagingSupportedcontentSupportedContentId", "supportedContentId", &self.supported_content_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID, ::std::format!("/api/v2/messaging/supportedcontent/{}", ::genesys_cloud_core::encode_path_segment(&self.supported_content_id)));
@@ -769,11 +867,13 @@ impl GetMessagingSupportedcontentSupportedContentId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SupportedContent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SupportedContent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -800,41 +900,49 @@ pub struct PatchMessagingSetting {
     body: ::models::MessagingSettingRequest,
 }
 impl ::std::fmt::Debug for PatchMessagingSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchMessagingSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchMessagingSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchMessagingSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchMessagingSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_setting_id: ::std::string::String, body: ::models::MessagingSettingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_setting_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchMessagingSetting", "messageSettingId", &self.message_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_MESSAGING_SETTING, ::std::format!("/api/v2/messaging/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.message_setting_id)));
@@ -843,11 +951,13 @@ impl PatchMessagingSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingSetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingSetting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -876,41 +986,49 @@ pub struct PatchMessagingSupportedcontentSupportedContentId {
     body: ::models::SupportedContent,
 }
 impl ::std::fmt::Debug for PatchMessagingSupportedcontentSupportedContentId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchMessagingSupportedcontentSupportedContentId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchMessagingSupportedcontentSupportedContentId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchMessagingSupportedcontentSupportedContentId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchMessagingSupportedcontentSupportedContentId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, supported_content_id: ::std::string::String, body: ::models::SupportedContent) -> Self {
         Self { executor, options: ::std::default::Default::default(), supported_content_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchMessagingSupportedcontentSupportedContentId", "supportedContentId", &self.supported_content_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID, ::std::format!("/api/v2/messaging/supportedcontent/{}", ::genesys_cloud_core::encode_path_segment(&self.supported_content_id)));
@@ -919,11 +1037,13 @@ impl PatchMessagingSupportedcontentSupportedContentId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SupportedContent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SupportedContent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -949,41 +1069,49 @@ pub struct PostMessagingSettings {
     body: ::models::MessagingSettingRequest,
 }
 impl ::std::fmt::Debug for PostMessagingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostMessagingSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostMessagingSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostMessagingSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostMessagingSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingSettingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_MESSAGING_SETTINGS, ::std::string::String::from("/api/v2/messaging/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postMessagingSettings"))?;
@@ -991,11 +1119,13 @@ impl PostMessagingSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingSetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingSetting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1023,41 +1153,49 @@ pub struct PostMessagingSupportedcontent {
     body: ::models::SupportedContent,
 }
 impl ::std::fmt::Debug for PostMessagingSupportedcontent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostMessagingSupportedcontent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostMessagingSupportedcontent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostMessagingSupportedcontent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostMessagingSupportedcontent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SupportedContent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_MESSAGING_SUPPORTEDCONTENT, ::std::string::String::from("/api/v2/messaging/supportedcontent"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postMessagingSupportedcontent"))?;
@@ -1065,11 +1203,13 @@ impl PostMessagingSupportedcontent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SupportedContent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SupportedContent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1097,41 +1237,49 @@ pub struct PutMessagingSettingsDefault {
     body: ::models::MessagingSettingDefaultRequest,
 }
 impl ::std::fmt::Debug for PutMessagingSettingsDefault {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutMessagingSettingsDefault").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutMessagingSettingsDefault {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutMessagingSettingsDefault {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutMessagingSettingsDefault {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingSettingDefaultRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_MESSAGING_SETTINGS_DEFAULT, ::std::string::String::from("/api/v2/messaging/settings/default"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putMessagingSettingsDefault"))?;
@@ -1139,11 +1287,13 @@ impl PutMessagingSettingsDefault {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingSetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingSetting, crate::JsonModel> {
         self.send().with_response()
     }

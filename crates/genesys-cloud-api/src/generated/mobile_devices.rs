@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for MobileDevicesApi {
 }
 impl MobileDevicesApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -22,6 +23,7 @@ impl MobileDevicesApi {
     #[doc = ""]
     #[doc = " - `device_id`: Device ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn delete_mobiledevice(&self, device_id: impl ::std::convert::Into<::std::string::String>) -> DeleteMobiledevice {
         DeleteMobiledevice::new(self.executor.clone(), device_id.into())
     }
@@ -31,6 +33,7 @@ impl MobileDevicesApi {
     #[doc = ""]
     #[doc = " - `device_id`: Device ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_mobiledevice(&self, device_id: impl ::std::convert::Into<::std::string::String>) -> GetMobiledevice {
         GetMobiledevice::new(self.executor.clone(), device_id.into())
     }
@@ -38,6 +41,7 @@ impl MobileDevicesApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/mobiledevices` (getMobiledevices): see [`GetMobiledevices`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_mobiledevices(&self) -> GetMobiledevices {
         GetMobiledevices::new(self.executor.clone())
     }
@@ -47,6 +51,7 @@ impl MobileDevicesApi {
     #[doc = ""]
     #[doc = " - `body`: Device"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_mobiledevices(&self, body: ::models::UserDevice) -> PostMobiledevices {
         PostMobiledevices::new(self.executor.clone(), body)
     }
@@ -56,6 +61,7 @@ impl MobileDevicesApi {
     #[doc = ""]
     #[doc = " - `device_id`: Device ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn put_mobiledevice(&self, device_id: impl ::std::convert::Into<::std::string::String>) -> PutMobiledevice {
         PutMobiledevice::new(self.executor.clone(), device_id.into())
     }
@@ -81,41 +87,49 @@ pub struct DeleteMobiledevice {
     device_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteMobiledevice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteMobiledevice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteMobiledevice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteMobiledevice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteMobiledevice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, device_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), device_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteMobiledevice", "deviceId", &self.device_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_MOBILEDEVICE, ::std::format!("/api/v2/mobiledevices/{}", ::genesys_cloud_core::encode_path_segment(&self.device_id)));
@@ -123,11 +137,13 @@ impl DeleteMobiledevice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -153,41 +169,49 @@ pub struct GetMobiledevice {
     device_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetMobiledevice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetMobiledevice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetMobiledevice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetMobiledevice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetMobiledevice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, device_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), device_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getMobiledevice", "deviceId", &self.device_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_MOBILEDEVICE, ::std::format!("/api/v2/mobiledevices/{}", ::genesys_cloud_core::encode_path_segment(&self.device_id)));
@@ -195,11 +219,13 @@ impl GetMobiledevice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserDevice, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserDevice, crate::JsonModel> {
         self.send().with_response()
     }
@@ -229,43 +255,51 @@ pub struct GetMobiledevices {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetMobiledevices {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetMobiledevices").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetMobiledevices {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetMobiledevices {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetMobiledevices {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -273,6 +307,7 @@ impl GetMobiledevices {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -280,11 +315,13 @@ impl GetMobiledevices {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_MOBILEDEVICES, ::std::string::String::from("/api/v2/mobiledevices"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -300,15 +337,18 @@ impl GetMobiledevices {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DirectoryUserDevicesListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DirectoryUserDevicesListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DirectoryUserDevicesListing, ::models::UserDevice> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -342,41 +382,49 @@ pub struct PostMobiledevices {
     body: ::models::UserDevice,
 }
 impl ::std::fmt::Debug for PostMobiledevices {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostMobiledevices").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostMobiledevices {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostMobiledevices {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostMobiledevices {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserDevice) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_MOBILEDEVICES, ::std::string::String::from("/api/v2/mobiledevices"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postMobiledevices"))?;
@@ -384,11 +432,13 @@ impl PostMobiledevices {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserDevice, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserDevice, crate::JsonModel> {
         self.send().with_response()
     }
@@ -415,48 +465,57 @@ pub struct PutMobiledevice {
     body: ::std::option::Option<::models::UserDevice>,
 }
 impl ::std::fmt::Debug for PutMobiledevice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutMobiledevice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutMobiledevice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutMobiledevice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutMobiledevice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, device_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), device_id, body: ::std::option::Option::None }
     }
     #[doc = " Device"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::UserDevice) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putMobiledevice", "deviceId", &self.device_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_MOBILEDEVICE, ::std::format!("/api/v2/mobiledevices/{}", ::genesys_cloud_core::encode_path_segment(&self.device_id)));
@@ -467,11 +526,13 @@ impl PutMobiledevice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserDevice, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserDevice, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for NotificationsApi {
 }
 impl NotificationsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,12 +22,14 @@ impl NotificationsApi {
     #[doc = " `DELETE /api/v2/notifications/channels/{channelId}/subscriptions` (deleteNotificationsChannelSubscriptions): see [`DeleteNotificationsChannelSubscriptions`]."]
     #[doc = ""]
     #[doc = " - `channel_id`: Channel ID"]
+    #[inline]
     pub fn delete_notifications_channel_subscriptions(&self, channel_id: impl ::std::convert::Into<::std::string::String>) -> DeleteNotificationsChannelSubscriptions {
         DeleteNotificationsChannelSubscriptions::new(self.executor.clone(), channel_id.into())
     }
     #[doc = " Get available notification topics."]
     #[doc = ""]
     #[doc = " `GET /api/v2/notifications/availabletopics` (getNotificationsAvailabletopics): see [`GetNotificationsAvailabletopics`]."]
+    #[inline]
     pub fn get_notifications_availabletopics(&self) -> GetNotificationsAvailabletopics {
         GetNotificationsAvailabletopics::new(self.executor.clone())
     }
@@ -35,12 +38,14 @@ impl NotificationsApi {
     #[doc = " `GET /api/v2/notifications/channels/{channelId}/subscriptions` (getNotificationsChannelSubscriptions): see [`GetNotificationsChannelSubscriptions`]."]
     #[doc = ""]
     #[doc = " - `channel_id`: Channel ID"]
+    #[inline]
     pub fn get_notifications_channel_subscriptions(&self, channel_id: impl ::std::convert::Into<::std::string::String>) -> GetNotificationsChannelSubscriptions {
         GetNotificationsChannelSubscriptions::new(self.executor.clone(), channel_id.into())
     }
     #[doc = " The list of existing channels"]
     #[doc = ""]
     #[doc = " `GET /api/v2/notifications/channels` (getNotificationsChannels): see [`GetNotificationsChannels`]."]
+    #[inline]
     pub fn get_notifications_channels(&self) -> GetNotificationsChannels {
         GetNotificationsChannels::new(self.executor.clone())
     }
@@ -49,6 +54,7 @@ impl NotificationsApi {
     #[doc = " `HEAD /api/v2/notifications/channels/{channelId}` (headNotificationsChannel): see [`HeadNotificationsChannel`]."]
     #[doc = ""]
     #[doc = " - `channel_id`: Channel ID"]
+    #[inline]
     pub fn head_notifications_channel(&self, channel_id: impl ::std::convert::Into<::std::string::String>) -> HeadNotificationsChannel {
         HeadNotificationsChannel::new(self.executor.clone(), channel_id.into())
     }
@@ -57,12 +63,14 @@ impl NotificationsApi {
     #[doc = " `POST /api/v2/notifications/channels/{channelId}/subscriptions` (postNotificationsChannelSubscriptions): see [`PostNotificationsChannelSubscriptions`]."]
     #[doc = ""]
     #[doc = " - `channel_id`: Channel ID"]
+    #[inline]
     pub fn post_notifications_channel_subscriptions(&self, channel_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::ChannelTopic>) -> PostNotificationsChannelSubscriptions {
         PostNotificationsChannelSubscriptions::new(self.executor.clone(), channel_id.into(), body)
     }
     #[doc = " Create a new channel"]
     #[doc = ""]
     #[doc = " `POST /api/v2/notifications/channels` (postNotificationsChannels): see [`PostNotificationsChannels`]."]
+    #[inline]
     pub fn post_notifications_channels(&self) -> PostNotificationsChannels {
         PostNotificationsChannels::new(self.executor.clone())
     }
@@ -71,6 +79,7 @@ impl NotificationsApi {
     #[doc = " `PUT /api/v2/notifications/channels/{channelId}/subscriptions` (putNotificationsChannelSubscriptions): see [`PutNotificationsChannelSubscriptions`]."]
     #[doc = ""]
     #[doc = " - `channel_id`: Channel ID"]
+    #[inline]
     pub fn put_notifications_channel_subscriptions(&self, channel_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::ChannelTopic>) -> PutNotificationsChannelSubscriptions {
         PutNotificationsChannelSubscriptions::new(self.executor.clone(), channel_id.into(), body)
     }
@@ -93,41 +102,49 @@ pub struct DeleteNotificationsChannelSubscriptions {
     channel_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteNotificationsChannelSubscriptions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteNotificationsChannelSubscriptions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteNotificationsChannelSubscriptions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteNotificationsChannelSubscriptions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteNotificationsChannelSubscriptions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteNotificationsChannelSubscriptions", "channelId", &self.channel_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS, ::std::format!("/api/v2/notifications/channels/{}/subscriptions", ::genesys_cloud_core::encode_path_segment(&self.channel_id)));
@@ -135,11 +152,13 @@ impl DeleteNotificationsChannelSubscriptions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -163,43 +182,51 @@ pub struct GetNotificationsAvailabletopics {
     include_preview: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetNotificationsAvailabletopics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetNotificationsAvailabletopics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetNotificationsAvailabletopics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetNotificationsAvailabletopics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetNotificationsAvailabletopics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, include_preview: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -207,11 +234,13 @@ impl GetNotificationsAvailabletopics {
     #[doc = " Whether or not to include Preview topics"]
     #[doc = ""]
     #[doc = " Query parameter `includePreview`: boolean."]
+    #[inline]
     pub fn include_preview(mut self, value: bool) -> Self {
         self.include_preview = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_NOTIFICATIONS_AVAILABLETOPICS, ::std::string::String::from("/api/v2/notifications/availabletopics"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -224,11 +253,13 @@ impl GetNotificationsAvailabletopics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AvailableTopicEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AvailableTopicEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -251,41 +282,49 @@ pub struct GetNotificationsChannelSubscriptions {
     channel_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetNotificationsChannelSubscriptions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetNotificationsChannelSubscriptions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetNotificationsChannelSubscriptions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetNotificationsChannelSubscriptions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetNotificationsChannelSubscriptions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getNotificationsChannelSubscriptions", "channelId", &self.channel_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS, ::std::format!("/api/v2/notifications/channels/{}/subscriptions", ::genesys_cloud_core::encode_path_segment(&self.channel_id)));
@@ -293,11 +332,13 @@ impl GetNotificationsChannelSubscriptions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChannelTopicEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChannelTopicEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -320,48 +361,57 @@ pub struct GetNotificationsChannels {
     includechannels: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetNotificationsChannels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetNotificationsChannels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetNotificationsChannels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetNotificationsChannels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetNotificationsChannels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), includechannels: ::std::option::Option::None }
     }
     #[doc = " Show user's channels for this specific token or across all tokens for this user and app. Channel Ids for other access tokens will not be shown, but will be presented to show their existence."]
     #[doc = ""]
     #[doc = " Query parameter `includechannels`: string."]
+    #[inline]
     pub fn includechannels(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.includechannels = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_NOTIFICATIONS_CHANNELS, ::std::string::String::from("/api/v2/notifications/channels"));
         if let ::std::option::Option::Some(v) = &self.includechannels {
@@ -371,11 +421,13 @@ impl GetNotificationsChannels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChannelEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChannelEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -400,41 +452,49 @@ pub struct HeadNotificationsChannel {
     channel_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for HeadNotificationsChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("HeadNotificationsChannel").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for HeadNotificationsChannel {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl HeadNotificationsChannel {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl HeadNotificationsChannel {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("headNotificationsChannel", "channelId", &self.channel_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_HEAD_NOTIFICATIONS_CHANNEL, ::std::format!("/api/v2/notifications/channels/{}", ::genesys_cloud_core::encode_path_segment(&self.channel_id)));
@@ -442,11 +502,13 @@ impl HeadNotificationsChannel {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -471,48 +533,57 @@ pub struct PostNotificationsChannelSubscriptions {
     body: ::std::vec::Vec<::models::ChannelTopic>,
 }
 impl ::std::fmt::Debug for PostNotificationsChannelSubscriptions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostNotificationsChannelSubscriptions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostNotificationsChannelSubscriptions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostNotificationsChannelSubscriptions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostNotificationsChannelSubscriptions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String, body: ::std::vec::Vec<::models::ChannelTopic>) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id, ignore_errors: ::std::option::Option::None, body }
     }
     #[doc = " Optionally prevent throwing of errors for failed permissions checks."]
     #[doc = ""]
     #[doc = " Query parameter `ignoreErrors`: boolean."]
+    #[inline]
     pub fn ignore_errors(mut self, value: bool) -> Self {
         self.ignore_errors = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postNotificationsChannelSubscriptions", "channelId", &self.channel_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS, ::std::format!("/api/v2/notifications/channels/{}/subscriptions", ::genesys_cloud_core::encode_path_segment(&self.channel_id)));
@@ -524,11 +595,13 @@ impl PostNotificationsChannelSubscriptions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChannelTopicEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChannelTopicEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -552,52 +625,62 @@ pub struct PostNotificationsChannels {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for PostNotificationsChannels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostNotificationsChannels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostNotificationsChannels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostNotificationsChannels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostNotificationsChannels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_NOTIFICATIONS_CHANNELS, ::std::string::String::from("/api/v2/notifications/channels"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Channel, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Channel, crate::JsonModel> {
         self.send().with_response()
     }
@@ -622,48 +705,57 @@ pub struct PutNotificationsChannelSubscriptions {
     body: ::std::vec::Vec<::models::ChannelTopic>,
 }
 impl ::std::fmt::Debug for PutNotificationsChannelSubscriptions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutNotificationsChannelSubscriptions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutNotificationsChannelSubscriptions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutNotificationsChannelSubscriptions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutNotificationsChannelSubscriptions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, channel_id: ::std::string::String, body: ::std::vec::Vec<::models::ChannelTopic>) -> Self {
         Self { executor, options: ::std::default::Default::default(), channel_id, ignore_errors: ::std::option::Option::None, body }
     }
     #[doc = " Optionally prevent throwing of errors for failed permissions checks."]
     #[doc = ""]
     #[doc = " Query parameter `ignoreErrors`: boolean."]
+    #[inline]
     pub fn ignore_errors(mut self, value: bool) -> Self {
         self.ignore_errors = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putNotificationsChannelSubscriptions", "channelId", &self.channel_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS, ::std::format!("/api/v2/notifications/channels/{}/subscriptions", ::genesys_cloud_core::encode_path_segment(&self.channel_id)));
@@ -675,11 +767,13 @@ impl PutNotificationsChannelSubscriptions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChannelTopicEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChannelTopicEntityListing, crate::JsonModel> {
         self.send().with_response()
     }

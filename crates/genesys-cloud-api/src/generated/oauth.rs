@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for OAuthApi {
 }
 impl OAuthApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl OAuthApi {
     #[doc = " `DELETE /api/v2/oauth/clients/{clientId}` (deleteOauthClient): see [`DeleteOauthClient`]."]
     #[doc = ""]
     #[doc = " - `client_id`: Client ID"]
+    #[inline]
     pub fn delete_oauth_client(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOauthClient {
         DeleteOauthClient::new(self.executor.clone(), client_id.into())
     }
@@ -29,12 +31,14 @@ impl OAuthApi {
     #[doc = " `GET /api/v2/oauth/authorizations/{clientId}` (getOauthAuthorization): see [`GetOauthAuthorization`]."]
     #[doc = ""]
     #[doc = " - `client_id`: The ID of client"]
+    #[inline]
     pub fn get_oauth_authorization(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthAuthorization {
         GetOauthAuthorization::new(self.executor.clone(), client_id.into())
     }
     #[doc = " List clients that have been authorized, requested, or revoked by the resource owner"]
     #[doc = ""]
     #[doc = " `GET /api/v2/oauth/authorizations` (getOauthAuthorizations): see [`GetOauthAuthorizations`]."]
+    #[inline]
     pub fn get_oauth_authorizations(&self) -> GetOauthAuthorizations {
         GetOauthAuthorizations::new(self.executor.clone())
     }
@@ -43,6 +47,7 @@ impl OAuthApi {
     #[doc = " `GET /api/v2/oauth/clients/{clientId}` (getOauthClient): see [`GetOauthClient`]."]
     #[doc = ""]
     #[doc = " - `client_id`: Client ID"]
+    #[inline]
     pub fn get_oauth_client(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthClient {
         GetOauthClient::new(self.executor.clone(), client_id.into())
     }
@@ -52,6 +57,7 @@ impl OAuthApi {
     #[doc = ""]
     #[doc = " - `client_id`: Client ID"]
     #[doc = " - `execution_id`: ID of the query execution"]
+    #[inline]
     pub fn get_oauth_client_usage_query_result(&self, client_id: impl ::std::convert::Into<::std::string::String>, execution_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthClientUsageQueryResult {
         GetOauthClientUsageQueryResult::new(self.executor.clone(), client_id.into(), execution_id.into())
     }
@@ -60,12 +66,14 @@ impl OAuthApi {
     #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/summary` (getOauthClientUsageSummary): see [`GetOauthClientUsageSummary`]."]
     #[doc = ""]
     #[doc = " - `client_id`: Client ID"]
+    #[inline]
     pub fn get_oauth_client_usage_summary(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthClientUsageSummary {
         GetOauthClientUsageSummary::new(self.executor.clone(), client_id.into())
     }
     #[doc = " The list of OAuth clients"]
     #[doc = ""]
     #[doc = " `GET /api/v2/oauth/clients` (getOauthClients): see [`GetOauthClients`]."]
+    #[inline]
     pub fn get_oauth_clients(&self) -> GetOauthClients {
         GetOauthClients::new(self.executor.clone())
     }
@@ -74,12 +82,14 @@ impl OAuthApi {
     #[doc = " `GET /api/v2/oauth/scopes/{scopeId}` (getOauthScope): see [`GetOauthScope`]."]
     #[doc = ""]
     #[doc = " - `scope_id`: Scope ID"]
+    #[inline]
     pub fn get_oauth_scope(&self, scope_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthScope {
         GetOauthScope::new(self.executor.clone(), scope_id.into())
     }
     #[doc = " The list of OAuth scopes"]
     #[doc = ""]
     #[doc = " `GET /api/v2/oauth/scopes` (getOauthScopes): see [`GetOauthScopes`]."]
+    #[inline]
     pub fn get_oauth_scopes(&self) -> GetOauthScopes {
         GetOauthScopes::new(self.executor.clone())
     }
@@ -88,6 +98,7 @@ impl OAuthApi {
     #[doc = " `POST /api/v2/oauth/clients/{clientId}/secret` (postOauthClientSecret): see [`PostOauthClientSecret`]."]
     #[doc = ""]
     #[doc = " - `client_id`: Client ID"]
+    #[inline]
     pub fn post_oauth_client_secret(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> PostOauthClientSecret {
         PostOauthClientSecret::new(self.executor.clone(), client_id.into())
     }
@@ -96,6 +107,7 @@ impl OAuthApi {
     #[doc = " `POST /api/v2/oauth/clients/{clientId}/usage/query` (postOauthClientUsageQuery): see [`PostOauthClientUsageQuery`]."]
     #[doc = ""]
     #[doc = " - `client_id`: Client ID"]
+    #[inline]
     pub fn post_oauth_client_usage_query(&self, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ApiUsageClientQuery) -> PostOauthClientUsageQuery {
         PostOauthClientUsageQuery::new(self.executor.clone(), client_id.into(), body)
     }
@@ -104,6 +116,7 @@ impl OAuthApi {
     #[doc = " `POST /api/v2/oauth/clients` (postOauthClients): see [`PostOauthClients`]."]
     #[doc = ""]
     #[doc = " - `body`: Client"]
+    #[inline]
     pub fn post_oauth_clients(&self, body: ::models::OAuthClientRequest) -> PostOauthClients {
         PostOauthClients::new(self.executor.clone(), body)
     }
@@ -113,6 +126,7 @@ impl OAuthApi {
     #[doc = ""]
     #[doc = " - `client_id`: Client ID"]
     #[doc = " - `body`: Client"]
+    #[inline]
     pub fn put_oauth_client(&self, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OAuthClientRequest) -> PutOauthClient {
         PutOauthClient::new(self.executor.clone(), client_id.into(), body)
     }
@@ -135,41 +149,49 @@ pub struct DeleteOauthClient {
     client_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOauthClient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOauthClient").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOauthClient {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOauthClient {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOauthClient {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOauthClient", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OAUTH_CLIENT, ::std::format!("/api/v2/oauth/clients/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
@@ -177,11 +199,13 @@ impl DeleteOauthClient {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -205,48 +229,57 @@ pub struct GetOauthAuthorization {
     accept_language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOauthAuthorization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOauthAuthorization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOauthAuthorization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOauthAuthorization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOauthAuthorization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, accept_language: ::std::option::Option::None }
     }
     #[doc = " The language in which to display the client descriptions."]
     #[doc = ""]
     #[doc = " Header parameter `Accept-Language`: string."]
+    #[inline]
     pub fn accept_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.accept_language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOauthAuthorization", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_AUTHORIZATION, ::std::format!("/api/v2/oauth/authorizations/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
@@ -257,11 +290,13 @@ impl GetOauthAuthorization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OAuthAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OAuthAuthorization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -284,48 +319,57 @@ pub struct GetOauthAuthorizations {
     accept_language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOauthAuthorizations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOauthAuthorizations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOauthAuthorizations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOauthAuthorizations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOauthAuthorizations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), accept_language: ::std::option::Option::None }
     }
     #[doc = " The language in which to display the client descriptions."]
     #[doc = ""]
     #[doc = " Header parameter `Accept-Language`: string."]
+    #[inline]
     pub fn accept_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.accept_language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_AUTHORIZATIONS, ::std::string::String::from("/api/v2/oauth/authorizations"));
         if let ::std::option::Option::Some(v) = &self.accept_language {
@@ -335,11 +379,13 @@ impl GetOauthAuthorizations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OAuthAuthorizationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OAuthAuthorizationListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -362,41 +408,49 @@ pub struct GetOauthClient {
     client_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOauthClient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOauthClient").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOauthClient {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOauthClient {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOauthClient {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOauthClient", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_CLIENT, ::std::format!("/api/v2/oauth/clients/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
@@ -404,11 +458,13 @@ impl GetOauthClient {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OAuthClient, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OAuthClient, crate::JsonModel> {
         self.send().with_response()
     }
@@ -432,41 +488,49 @@ pub struct GetOauthClientUsageQueryResult {
     execution_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOauthClientUsageQueryResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOauthClientUsageQueryResult").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOauthClientUsageQueryResult {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOauthClientUsageQueryResult {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOauthClientUsageQueryResult {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, execution_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageQueryResult", "clientId", &self.client_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageQueryResult", "executionId", &self.execution_id)?;
@@ -475,11 +539,13 @@ impl GetOauthClientUsageQueryResult {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ApiUsageQueryResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ApiUsageQueryResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -505,48 +571,57 @@ pub struct GetOauthClientUsageSummary {
     days: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOauthClientUsageSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOauthClientUsageSummary").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOauthClientUsageSummary {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOauthClientUsageSummary {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOauthClientUsageSummary {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, days: ::std::option::Option::None }
     }
     #[doc = " Previous number of days to query"]
     #[doc = ""]
     #[doc = " Query parameter `days`: string."]
+    #[inline]
     pub fn days(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.days = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageSummary", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_CLIENT_USAGE_SUMMARY, ::std::format!("/api/v2/oauth/clients/{}/usage/summary", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
@@ -557,11 +632,13 @@ impl GetOauthClientUsageSummary {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsageExecutionResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsageExecutionResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -585,56 +662,67 @@ pub struct GetOauthClients {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOauthClients {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOauthClients").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOauthClients {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOauthClients {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOauthClients {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_CLIENTS, ::std::string::String::from("/api/v2/oauth/clients"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OAuthClientEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OAuthClientEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OAuthClientEntityListing, ::models::OAuthClient> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -666,48 +754,57 @@ pub struct GetOauthScope {
     accept_language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOauthScope {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOauthScope").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOauthScope {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOauthScope {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOauthScope {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scope_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scope_id, accept_language: ::std::option::Option::None }
     }
     #[doc = " The language with which to display the scope description."]
     #[doc = ""]
     #[doc = " Header parameter `Accept-Language`: string."]
+    #[inline]
     pub fn accept_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.accept_language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOauthScope", "scopeId", &self.scope_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_SCOPE, ::std::format!("/api/v2/oauth/scopes/{}", ::genesys_cloud_core::encode_path_segment(&self.scope_id)));
@@ -718,11 +815,13 @@ impl GetOauthScope {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OAuthScope, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OAuthScope, crate::JsonModel> {
         self.send().with_response()
     }
@@ -745,48 +844,57 @@ pub struct GetOauthScopes {
     accept_language: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOauthScopes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOauthScopes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOauthScopes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOauthScopes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOauthScopes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), accept_language: ::std::option::Option::None }
     }
     #[doc = " The language with which to display the scope descriptions."]
     #[doc = ""]
     #[doc = " Header parameter `Accept-Language`: string."]
+    #[inline]
     pub fn accept_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.accept_language = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_SCOPES, ::std::string::String::from("/api/v2/oauth/scopes"));
         if let ::std::option::Option::Some(v) = &self.accept_language {
@@ -796,11 +904,13 @@ impl GetOauthScopes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OAuthScopeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OAuthScopeListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -825,41 +935,49 @@ pub struct PostOauthClientSecret {
     client_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostOauthClientSecret {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOauthClientSecret").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOauthClientSecret {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOauthClientSecret {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOauthClientSecret {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOauthClientSecret", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OAUTH_CLIENT_SECRET, ::std::format!("/api/v2/oauth/clients/{}/secret", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
@@ -867,11 +985,13 @@ impl PostOauthClientSecret {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OAuthClient, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OAuthClient, crate::JsonModel> {
         self.send().with_response()
     }
@@ -897,41 +1017,49 @@ pub struct PostOauthClientUsageQuery {
     body: ::models::ApiUsageClientQuery,
 }
 impl ::std::fmt::Debug for PostOauthClientUsageQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOauthClientUsageQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOauthClientUsageQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOauthClientUsageQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOauthClientUsageQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, body: ::models::ApiUsageClientQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOauthClientUsageQuery", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OAUTH_CLIENT_USAGE_QUERY, ::std::format!("/api/v2/oauth/clients/{}/usage/query", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
@@ -940,11 +1068,13 @@ impl PostOauthClientUsageQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsageExecutionResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsageExecutionResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -969,41 +1099,49 @@ pub struct PostOauthClients {
     body: ::models::OAuthClientRequest,
 }
 impl ::std::fmt::Debug for PostOauthClients {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOauthClients").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOauthClients {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOauthClients {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOauthClients {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OAuthClientRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OAUTH_CLIENTS, ::std::string::String::from("/api/v2/oauth/clients"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOauthClients"))?;
@@ -1011,11 +1149,13 @@ impl PostOauthClients {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OAuthClient, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OAuthClient, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1039,41 +1179,49 @@ pub struct PutOauthClient {
     body: ::models::OAuthClientRequest,
 }
 impl ::std::fmt::Debug for PutOauthClient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOauthClient").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOauthClient {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOauthClient {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOauthClient {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, body: ::models::OAuthClientRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOauthClient", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OAUTH_CLIENT, ::std::format!("/api/v2/oauth/clients/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
@@ -1082,11 +1230,13 @@ impl PutOauthClient {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OAuthClient, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OAuthClient, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for ObjectsApi {
 }
 impl ObjectsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl ObjectsApi {
     #[doc = " `DELETE /api/v2/authorization/divisions/{divisionId}` (deleteAuthorizationDivision): see [`DeleteAuthorizationDivision`]."]
     #[doc = ""]
     #[doc = " - `division_id`: Division ID"]
+    #[inline]
     pub fn delete_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationDivision {
         DeleteAuthorizationDivision::new(self.executor.clone(), division_id.into())
     }
@@ -29,36 +31,42 @@ impl ObjectsApi {
     #[doc = " `GET /api/v2/authorization/divisions/{divisionId}` (getAuthorizationDivision): see [`GetAuthorizationDivision`]."]
     #[doc = ""]
     #[doc = " - `division_id`: Division ID"]
+    #[inline]
     pub fn get_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationDivision {
         GetAuthorizationDivision::new(self.executor.clone(), division_id.into())
     }
     #[doc = " Retrieve a list of all divisions defined for the organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions` (getAuthorizationDivisions): see [`GetAuthorizationDivisions`]."]
+    #[inline]
     pub fn get_authorization_divisions(&self) -> GetAuthorizationDivisions {
         GetAuthorizationDivisions::new(self.executor.clone())
     }
     #[doc = " Get a list of soft deleted divisions for the org"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/deleted` (getAuthorizationDivisionsDeleted): see [`GetAuthorizationDivisionsDeleted`]."]
+    #[inline]
     pub fn get_authorization_divisions_deleted(&self) -> GetAuthorizationDivisionsDeleted {
         GetAuthorizationDivisionsDeleted::new(self.executor.clone())
     }
     #[doc = " Retrieve the home division for the organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/home` (getAuthorizationDivisionsHome): see [`GetAuthorizationDivisionsHome`]."]
+    #[inline]
     pub fn get_authorization_divisions_home(&self) -> GetAuthorizationDivisionsHome {
         GetAuthorizationDivisionsHome::new(self.executor.clone())
     }
     #[doc = " Returns the maximum allowed number of divisions."]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/limit` (getAuthorizationDivisionsLimit): see [`GetAuthorizationDivisionsLimit`]."]
+    #[inline]
     pub fn get_authorization_divisions_limit(&self) -> GetAuthorizationDivisionsLimit {
         GetAuthorizationDivisionsLimit::new(self.executor.clone())
     }
     #[doc = " Retrieve a list of all divisions defined for the organization with cursor"]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisions/query` (getAuthorizationDivisionsQuery): see [`GetAuthorizationDivisionsQuery`]."]
+    #[inline]
     pub fn get_authorization_divisions_query(&self) -> GetAuthorizationDivisionsQuery {
         GetAuthorizationDivisionsQuery::new(self.executor.clone())
     }
@@ -69,6 +77,7 @@ impl ObjectsApi {
     #[doc = " - `division_id`: Division ID"]
     #[doc = " - `object_type`: The type of the objects. Must be one of the valid object types"]
     #[doc = " - `body`: Object Id List"]
+    #[inline]
     pub fn post_authorization_division_object(&self, division_id: impl ::std::convert::Into<::std::string::String>, object_type: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PostAuthorizationDivisionObject {
         PostAuthorizationDivisionObject::new(self.executor.clone(), division_id.into(), object_type.into(), body)
     }
@@ -78,6 +87,7 @@ impl ObjectsApi {
     #[doc = ""]
     #[doc = " - `division_id`: Division ID"]
     #[doc = " - `body`: Recreated division data"]
+    #[inline]
     pub fn post_authorization_division_restore(&self, division_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthzDivision) -> PostAuthorizationDivisionRestore {
         PostAuthorizationDivisionRestore::new(self.executor.clone(), division_id.into(), body)
     }
@@ -86,6 +96,7 @@ impl ObjectsApi {
     #[doc = " `POST /api/v2/authorization/divisions` (postAuthorizationDivisions): see [`PostAuthorizationDivisions`]."]
     #[doc = ""]
     #[doc = " - `body`: Division"]
+    #[inline]
     pub fn post_authorization_divisions(&self, body: ::models::AuthzDivision) -> PostAuthorizationDivisions {
         PostAuthorizationDivisions::new(self.executor.clone(), body)
     }
@@ -95,6 +106,7 @@ impl ObjectsApi {
     #[doc = ""]
     #[doc = " - `division_id`: Division ID"]
     #[doc = " - `body`: Updated division data"]
+    #[inline]
     pub fn put_authorization_division(&self, division_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AuthzDivision) -> PutAuthorizationDivision {
         PutAuthorizationDivision::new(self.executor.clone(), division_id.into(), body)
     }
@@ -118,48 +130,57 @@ pub struct DeleteAuthorizationDivision {
     force: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteAuthorizationDivision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAuthorizationDivision").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAuthorizationDivision {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAuthorizationDivision {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAuthorizationDivision {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, force: ::std::option::Option::None }
     }
     #[doc = " DEPRECATED - Force delete this division. Warning: This option may cause any remaining objects in this division to be inaccessible."]
     #[doc = ""]
     #[doc = " Query parameter `force`: boolean."]
+    #[inline]
     pub fn force(mut self, value: bool) -> Self {
         self.force = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
@@ -170,11 +191,13 @@ impl DeleteAuthorizationDivision {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -198,48 +221,57 @@ pub struct GetAuthorizationDivision {
     object_count: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivision").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivision {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivision {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivision {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_count: ::std::option::Option::None }
     }
     #[doc = " Get count of objects in this division, grouped by type"]
     #[doc = ""]
     #[doc = " Query parameter `objectCount`: boolean."]
+    #[inline]
     pub fn object_count(mut self, value: bool) -> Self {
         self.object_count = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
@@ -250,11 +282,13 @@ impl GetAuthorizationDivision {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivision, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivision, crate::JsonModel> {
         self.send().with_response()
     }
@@ -289,43 +323,51 @@ pub struct GetAuthorizationDivisions {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, object_count: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -333,6 +375,7 @@ impl GetAuthorizationDivisions {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -340,6 +383,7 @@ impl GetAuthorizationDivisions {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -347,6 +391,7 @@ impl GetAuthorizationDivisions {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -354,6 +399,7 @@ impl GetAuthorizationDivisions {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -361,6 +407,7 @@ impl GetAuthorizationDivisions {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -368,6 +415,7 @@ impl GetAuthorizationDivisions {
     #[doc = " Include the count of objects contained in the division"]
     #[doc = ""]
     #[doc = " Query parameter `objectCount`: boolean."]
+    #[inline]
     pub fn object_count(mut self, value: bool) -> Self {
         self.object_count = ::std::option::Option::Some(value);
         self
@@ -375,6 +423,7 @@ impl GetAuthorizationDivisions {
     #[doc = " Optionally request specific divisions by their IDs"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -382,11 +431,13 @@ impl GetAuthorizationDivisions {
     #[doc = " Search term to filter by division name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONS, ::std::string::String::from("/api/v2/authorization/divisions"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -420,15 +471,18 @@ impl GetAuthorizationDivisions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivisionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivisionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuthzDivisionEntityListing, ::models::AuthzDivision> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -462,43 +516,51 @@ pub struct GetAuthorizationDivisionsDeleted {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionsDeleted {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionsDeleted").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsDeleted {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionsDeleted {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionsDeleted {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -506,11 +568,13 @@ impl GetAuthorizationDivisionsDeleted {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONS_DELETED, ::std::string::String::from("/api/v2/authorization/divisions/deleted"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -523,15 +587,18 @@ impl GetAuthorizationDivisionsDeleted {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivisionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivisionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuthzDivisionEntityListing, ::models::AuthzDivision> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -563,52 +630,62 @@ pub struct GetAuthorizationDivisionsHome {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionsHome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionsHome").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsHome {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionsHome {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionsHome {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONS_HOME, ::std::string::String::from("/api/v2/authorization/divisions/home"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivision, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivision, crate::JsonModel> {
         self.send().with_response()
     }
@@ -630,52 +707,62 @@ pub struct GetAuthorizationDivisionsLimit {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionsLimit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionsLimit").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsLimit {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionsLimit {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionsLimit {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONS_LIMIT, ::std::string::String::from("/api/v2/authorization/divisions/limit"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<i64, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<i64, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -706,43 +793,51 @@ pub struct GetAuthorizationDivisionsQuery {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -750,6 +845,7 @@ impl GetAuthorizationDivisionsQuery {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -757,6 +853,7 @@ impl GetAuthorizationDivisionsQuery {
     #[doc = " Page size (max 200, default 25)"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -764,6 +861,7 @@ impl GetAuthorizationDivisionsQuery {
     #[doc = " Optionally request specific divisions by their IDs"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -771,11 +869,13 @@ impl GetAuthorizationDivisionsQuery {
     #[doc = " Optionally request specific divisions by division name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONS_QUERY, ::std::string::String::from("/api/v2/authorization/divisions/query"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -797,15 +897,18 @@ impl GetAuthorizationDivisionsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivisionCursorListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivisionCursorListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AuthzDivisionCursorListing, ::models::AuthzDivision> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -840,41 +943,49 @@ pub struct PostAuthorizationDivisionObject {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostAuthorizationDivisionObject {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationDivisionObject").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationDivisionObject {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationDivisionObject {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationDivisionObject {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, object_type: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, object_type, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionObject", "divisionId", &self.division_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionObject", "objectType", &self.object_type)?;
@@ -884,11 +995,13 @@ impl PostAuthorizationDivisionObject {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -912,41 +1025,49 @@ pub struct PostAuthorizationDivisionRestore {
     body: ::models::AuthzDivision,
 }
 impl ::std::fmt::Debug for PostAuthorizationDivisionRestore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationDivisionRestore").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationDivisionRestore {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationDivisionRestore {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationDivisionRestore {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionRestore", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_DIVISION_RESTORE, ::std::format!("/api/v2/authorization/divisions/{}/restore", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
@@ -955,11 +1076,13 @@ impl PostAuthorizationDivisionRestore {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivision, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivision, crate::JsonModel> {
         self.send().with_response()
     }
@@ -982,41 +1105,49 @@ pub struct PostAuthorizationDivisions {
     body: ::models::AuthzDivision,
 }
 impl ::std::fmt::Debug for PostAuthorizationDivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationDivisions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationDivisions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationDivisions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationDivisions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_DIVISIONS, ::std::string::String::from("/api/v2/authorization/divisions"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationDivisions"))?;
@@ -1024,11 +1155,13 @@ impl PostAuthorizationDivisions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivision, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivision, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1052,41 +1185,49 @@ pub struct PutAuthorizationDivision {
     body: ::models::AuthzDivision,
 }
 impl ::std::fmt::Debug for PutAuthorizationDivision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutAuthorizationDivision").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutAuthorizationDivision {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutAuthorizationDivision {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutAuthorizationDivision {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, division_id: ::std::string::String, body: ::models::AuthzDivision) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
@@ -1095,11 +1236,13 @@ impl PutAuthorizationDivision {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzDivision, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzDivision, crate::JsonModel> {
         self.send().with_response()
     }

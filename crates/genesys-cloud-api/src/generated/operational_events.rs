@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for OperationalEventsApi {
 }
 impl OperationalEventsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,24 +22,28 @@ impl OperationalEventsApi {
     #[doc = " `GET /api/v2/usage/events/definitions/{eventDefinitionId}` (getUsageEventsDefinition): see [`GetUsageEventsDefinition`]."]
     #[doc = ""]
     #[doc = " - `event_definition_id`: EventDefinition id"]
+    #[inline]
     pub fn get_usage_events_definition(&self, event_definition_id: impl ::std::convert::Into<::std::string::String>) -> GetUsageEventsDefinition {
         GetUsageEventsDefinition::new(self.executor.clone(), event_definition_id.into())
     }
     #[doc = " Get all operational event definitions"]
     #[doc = ""]
     #[doc = " `GET /api/v2/usage/events/definitions` (getUsageEventsDefinitions): see [`GetUsageEventsDefinitions`]."]
+    #[inline]
     pub fn get_usage_events_definitions(&self) -> GetUsageEventsDefinitions {
         GetUsageEventsDefinitions::new(self.executor.clone())
     }
     #[doc = " Get aggregates for operational events in a timeframe."]
     #[doc = ""]
     #[doc = " `POST /api/v2/usage/events/aggregates/query` (postUsageEventsAggregatesQuery): see [`PostUsageEventsAggregatesQuery`]."]
+    #[inline]
     pub fn post_usage_events_aggregates_query(&self) -> PostUsageEventsAggregatesQuery {
         PostUsageEventsAggregatesQuery::new(self.executor.clone())
     }
     #[doc = " Query operational events in a timeframe."]
     #[doc = ""]
     #[doc = " `POST /api/v2/usage/events/query` (postUsageEventsQuery): see [`PostUsageEventsQuery`]."]
+    #[inline]
     pub fn post_usage_events_query(&self) -> PostUsageEventsQuery {
         PostUsageEventsQuery::new(self.executor.clone())
     }
@@ -61,41 +66,49 @@ pub struct GetUsageEventsDefinition {
     event_definition_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsageEventsDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsageEventsDefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsageEventsDefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsageEventsDefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsageEventsDefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_definition_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsageEventsDefinition", "eventDefinitionId", &self.event_definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USAGE_EVENTS_DEFINITION, ::std::format!("/api/v2/usage/events/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.event_definition_id)));
@@ -103,11 +116,13 @@ impl GetUsageEventsDefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EventDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EventDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -129,52 +144,62 @@ pub struct GetUsageEventsDefinitions {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetUsageEventsDefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsageEventsDefinitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsageEventsDefinitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsageEventsDefinitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsageEventsDefinitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USAGE_EVENTS_DEFINITIONS, ::std::string::String::from("/api/v2/usage/events/definitions"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EventDefinitionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EventDefinitionListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -197,46 +222,55 @@ pub struct PostUsageEventsAggregatesQuery {
     body: ::std::option::Option<::models::EventAggregatesQueryRequest>,
 }
 impl ::std::fmt::Debug for PostUsageEventsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsageEventsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsageEventsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsageEventsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsageEventsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::EventAggregatesQueryRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USAGE_EVENTS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/usage/events/aggregates/query"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -246,11 +280,13 @@ impl PostUsageEventsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EventAggregatesResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EventAggregatesResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -278,43 +314,51 @@ pub struct PostUsageEventsQuery {
     body: ::std::option::Option<::models::EventQueryRequest>,
 }
 impl ::std::fmt::Debug for PostUsageEventsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsageEventsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsageEventsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsageEventsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsageEventsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, body: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -322,6 +366,7 @@ impl PostUsageEventsQuery {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -329,16 +374,19 @@ impl PostUsageEventsQuery {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::EventQueryRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USAGE_EVENTS_QUERY, ::std::string::String::from("/api/v2/usage/events/query"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -357,15 +405,18 @@ impl PostUsageEventsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EventQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EventQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EventQueryResponse, ::models::OperationalEvent> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for OrganizationApi {
 }
 impl OrganizationApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -20,12 +21,14 @@ impl OrganizationApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/fieldconfig` (getFieldconfig): see [`GetFieldconfig`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_fieldconfig(&self) -> GetFieldconfig {
         GetFieldconfig::new(self.executor.clone())
     }
     #[doc = " Gets the organization's settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/organizations/authentication/settings` (getOrganizationsAuthenticationSettings): see [`GetOrganizationsAuthenticationSettings`]."]
+    #[inline]
     pub fn get_organizations_authentication_settings(&self) -> GetOrganizationsAuthenticationSettings {
         GetOrganizationsAuthenticationSettings::new(self.executor.clone())
     }
@@ -33,6 +36,7 @@ impl OrganizationApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/organizations/embeddedintegration` (getOrganizationsEmbeddedintegration): see [`GetOrganizationsEmbeddedintegration`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_organizations_embeddedintegration(&self) -> GetOrganizationsEmbeddedintegration {
         GetOrganizationsEmbeddedintegration::new(self.executor.clone())
     }
@@ -40,6 +44,7 @@ impl OrganizationApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/organizations/ipaddressauthentication` (getOrganizationsIpaddressauthentication): see [`GetOrganizationsIpaddressauthentication`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_organizations_ipaddressauthentication(&self) -> GetOrganizationsIpaddressauthentication {
         GetOrganizationsIpaddressauthentication::new(self.executor.clone())
     }
@@ -48,24 +53,28 @@ impl OrganizationApi {
     #[doc = " `GET /api/v2/organizations/limits/changerequests/{requestId}` (getOrganizationsLimitsChangerequest): see [`GetOrganizationsLimitsChangerequest`]."]
     #[doc = ""]
     #[doc = " - `request_id`: Unique id for the limit change request"]
+    #[inline]
     pub fn get_organizations_limits_changerequest(&self, request_id: impl ::std::convert::Into<::std::string::String>) -> GetOrganizationsLimitsChangerequest {
         GetOrganizationsLimitsChangerequest::new(self.executor.clone(), request_id.into())
     }
     #[doc = " Get the available limit change requests"]
     #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/changerequests` (getOrganizationsLimitsChangerequests): see [`GetOrganizationsLimitsChangerequests`]."]
+    #[inline]
     pub fn get_organizations_limits_changerequests(&self) -> GetOrganizationsLimitsChangerequests {
         GetOrganizationsLimitsChangerequests::new(self.executor.clone())
     }
     #[doc = " Get limit documentation"]
     #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/docs` (getOrganizationsLimitsDocs): see [`GetOrganizationsLimitsDocs`]."]
+    #[inline]
     pub fn get_organizations_limits_docs(&self) -> GetOrganizationsLimitsDocs {
         GetOrganizationsLimitsDocs::new(self.executor.clone())
     }
     #[doc = " Get free trial limit documentation"]
     #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/docs/freetrial` (getOrganizationsLimitsDocsFreetrial): see [`GetOrganizationsLimitsDocsFreetrial`]."]
+    #[inline]
     pub fn get_organizations_limits_docs_freetrial(&self) -> GetOrganizationsLimitsDocsFreetrial {
         GetOrganizationsLimitsDocsFreetrial::new(self.executor.clone())
     }
@@ -74,6 +83,7 @@ impl OrganizationApi {
     #[doc = " `GET /api/v2/organizations/limits/namespaces/{namespaceName}` (getOrganizationsLimitsNamespace): see [`GetOrganizationsLimitsNamespace`]."]
     #[doc = ""]
     #[doc = " - `namespace_name`: The namespace to fetch limits for"]
+    #[inline]
     pub fn get_organizations_limits_namespace(&self, namespace_name: impl ::std::convert::Into<::std::string::String>) -> GetOrganizationsLimitsNamespace {
         GetOrganizationsLimitsNamespace::new(self.executor.clone(), namespace_name.into())
     }
@@ -82,18 +92,21 @@ impl OrganizationApi {
     #[doc = " `GET /api/v2/organizations/limits/namespaces/{namespaceName}/defaults` (getOrganizationsLimitsNamespaceDefaults): see [`GetOrganizationsLimitsNamespaceDefaults`]."]
     #[doc = ""]
     #[doc = " - `namespace_name`: The namespace to fetch defaults limits for"]
+    #[inline]
     pub fn get_organizations_limits_namespace_defaults(&self, namespace_name: impl ::std::convert::Into<::std::string::String>) -> GetOrganizationsLimitsNamespaceDefaults {
         GetOrganizationsLimitsNamespaceDefaults::new(self.executor.clone(), namespace_name.into())
     }
     #[doc = " Get the available limit namespaces"]
     #[doc = ""]
     #[doc = " `GET /api/v2/organizations/limits/namespaces` (getOrganizationsLimitsNamespaces): see [`GetOrganizationsLimitsNamespaces`]."]
+    #[inline]
     pub fn get_organizations_limits_namespaces(&self) -> GetOrganizationsLimitsNamespaces {
         GetOrganizationsLimitsNamespaces::new(self.executor.clone())
     }
     #[doc = " Get organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/organizations/me` (getOrganizationsMe): see [`GetOrganizationsMe`]."]
+    #[inline]
     pub fn get_organizations_me(&self) -> GetOrganizationsMe {
         GetOrganizationsMe::new(self.executor.clone())
     }
@@ -101,6 +114,7 @@ impl OrganizationApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/organizations/whitelist` (getOrganizationsWhitelist): see [`GetOrganizationsWhitelist`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_organizations_whitelist(&self) -> GetOrganizationsWhitelist {
         GetOrganizationsWhitelist::new(self.executor.clone())
     }
@@ -109,6 +123,7 @@ impl OrganizationApi {
     #[doc = " `PATCH /api/v2/organizations/authentication/settings` (patchOrganizationsAuthenticationSettings): see [`PatchOrganizationsAuthenticationSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Org settings"]
+    #[inline]
     pub fn patch_organizations_authentication_settings(&self, body: ::models::OrgAuthSettings) -> PatchOrganizationsAuthenticationSettings {
         PatchOrganizationsAuthenticationSettings::new(self.executor.clone(), body)
     }
@@ -118,6 +133,7 @@ impl OrganizationApi {
     #[doc = ""]
     #[doc = " - `feature_name`: Organization feature"]
     #[doc = " - `body`: New state of feature"]
+    #[inline]
     pub fn patch_organizations_feature(&self, feature_name: impl ::std::convert::Into<::std::string::String>, body: ::models::FeatureState) -> PatchOrganizationsFeature {
         PatchOrganizationsFeature::new(self.executor.clone(), feature_name.into(), body)
     }
@@ -127,6 +143,7 @@ impl OrganizationApi {
     #[doc = ""]
     #[doc = " - `body`: Whitelist settings"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn put_organizations_embeddedintegration(&self, body: ::models::EmbeddedIntegration) -> PutOrganizationsEmbeddedintegration {
         PutOrganizationsEmbeddedintegration::new(self.executor.clone(), body)
     }
@@ -136,12 +153,14 @@ impl OrganizationApi {
     #[doc = ""]
     #[doc = " - `body`: IP address Whitelist settings"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn put_organizations_ipaddressauthentication(&self, body: ::models::IpAddressAuthentication) -> PutOrganizationsIpaddressauthentication {
         PutOrganizationsIpaddressauthentication::new(self.executor.clone(), body)
     }
     #[doc = " Update organization."]
     #[doc = ""]
     #[doc = " `PUT /api/v2/organizations/me` (putOrganizationsMe): see [`PutOrganizationsMe`]."]
+    #[inline]
     pub fn put_organizations_me(&self) -> PutOrganizationsMe {
         PutOrganizationsMe::new(self.executor.clone())
     }
@@ -151,6 +170,7 @@ impl OrganizationApi {
     #[doc = ""]
     #[doc = " - `body`: Whitelist settings"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn put_organizations_whitelist(&self, body: ::models::OrgWhitelistSettings) -> PutOrganizationsWhitelist {
         PutOrganizationsWhitelist::new(self.executor.clone(), body)
     }
@@ -176,48 +196,57 @@ pub struct GetFieldconfig {
     r#type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFieldconfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFieldconfig").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFieldconfig {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFieldconfig {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFieldconfig {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
     }
     #[doc = " Field type"]
     #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FIELDCONFIG, ::std::string::String::from("/api/v2/fieldconfig"));
         let ::std::option::Option::Some(v) = &self.r#type else {
@@ -228,11 +257,13 @@ impl GetFieldconfig {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FieldConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FieldConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -254,52 +285,62 @@ pub struct GetOrganizationsAuthenticationSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOrganizationsAuthenticationSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsAuthenticationSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsAuthenticationSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsAuthenticationSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsAuthenticationSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_AUTHENTICATION_SETTINGS, ::std::string::String::from("/api/v2/organizations/authentication/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrgAuthSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrgAuthSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -326,52 +367,62 @@ pub struct GetOrganizationsEmbeddedintegration {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOrganizationsEmbeddedintegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsEmbeddedintegration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsEmbeddedintegration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsEmbeddedintegration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsEmbeddedintegration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_EMBEDDEDINTEGRATION, ::std::string::String::from("/api/v2/organizations/embeddedintegration"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmbeddedIntegration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmbeddedIntegration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -398,52 +449,62 @@ pub struct GetOrganizationsIpaddressauthentication {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOrganizationsIpaddressauthentication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsIpaddressauthentication").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsIpaddressauthentication {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsIpaddressauthentication {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsIpaddressauthentication {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_IPADDRESSAUTHENTICATION, ::std::string::String::from("/api/v2/organizations/ipaddressauthentication"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IpAddressAuthentication, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IpAddressAuthentication, crate::JsonModel> {
         self.send().with_response()
     }
@@ -466,41 +527,49 @@ pub struct GetOrganizationsLimitsChangerequest {
     request_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrganizationsLimitsChangerequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsLimitsChangerequest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsChangerequest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsLimitsChangerequest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsLimitsChangerequest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, request_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), request_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrganizationsLimitsChangerequest", "requestId", &self.request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_LIMITS_CHANGEREQUEST, ::std::format!("/api/v2/organizations/limits/changerequests/{}", ::genesys_cloud_core::encode_path_segment(&self.request_id)));
@@ -508,11 +577,13 @@ impl GetOrganizationsLimitsChangerequest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LimitChangeRequestDetails, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LimitChangeRequestDetails, crate::JsonModel> {
         self.send().with_response()
     }
@@ -543,43 +614,51 @@ pub struct GetOrganizationsLimitsChangerequests {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetOrganizationsLimitsChangerequests {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsLimitsChangerequests").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsChangerequests {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsLimitsChangerequests {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsLimitsChangerequests {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, before: ::std::option::Option::None, status: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Timestamp indicating the date to begin after when searching for requests."]
     #[doc = ""]
     #[doc = " Query parameter `after`: integer."]
+    #[inline]
     pub fn after(mut self, value: i64) -> Self {
         self.after = ::std::option::Option::Some(value);
         self
@@ -587,6 +666,7 @@ impl GetOrganizationsLimitsChangerequests {
     #[doc = " Timestamp indicating the date to end before when searching for requests."]
     #[doc = ""]
     #[doc = " Query parameter `before`: integer."]
+    #[inline]
     pub fn before(mut self, value: i64) -> Self {
         self.before = ::std::option::Option::Some(value);
         self
@@ -594,6 +674,7 @@ impl GetOrganizationsLimitsChangerequests {
     #[doc = " Status of the request to be filtered by"]
     #[doc = ""]
     #[doc = " Query parameter `status`: string."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
@@ -601,6 +682,7 @@ impl GetOrganizationsLimitsChangerequests {
     #[doc = " Page Size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -608,11 +690,13 @@ impl GetOrganizationsLimitsChangerequests {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_LIMITS_CHANGEREQUESTS, ::std::string::String::from("/api/v2/organizations/limits/changerequests"));
         if let ::std::option::Option::Some(v) = &self.after {
@@ -634,15 +718,18 @@ impl GetOrganizationsLimitsChangerequests {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LimitChangeRequestsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LimitChangeRequestsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LimitChangeRequestsEntityListing, ::models::LimitChangeRequestDetails> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -672,52 +759,62 @@ pub struct GetOrganizationsLimitsDocs {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOrganizationsLimitsDocs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsLimitsDocs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsDocs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsLimitsDocs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsLimitsDocs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_LIMITS_DOCS, ::std::string::String::from("/api/v2/organizations/limits/docs"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LimitDocumentation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LimitDocumentation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -739,52 +836,62 @@ pub struct GetOrganizationsLimitsDocsFreetrial {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOrganizationsLimitsDocsFreetrial {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsLimitsDocsFreetrial").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsDocsFreetrial {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsLimitsDocsFreetrial {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsLimitsDocsFreetrial {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_LIMITS_DOCS_FREETRIAL, ::std::string::String::from("/api/v2/organizations/limits/docs/freetrial"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FreeTrialLimitDocs, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FreeTrialLimitDocs, crate::JsonModel> {
         self.send().with_response()
     }
@@ -807,41 +914,49 @@ pub struct GetOrganizationsLimitsNamespace {
     namespace_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrganizationsLimitsNamespace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsLimitsNamespace").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsNamespace {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsLimitsNamespace {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsLimitsNamespace {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, namespace_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), namespace_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrganizationsLimitsNamespace", "namespaceName", &self.namespace_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_LIMITS_NAMESPACE, ::std::format!("/api/v2/organizations/limits/namespaces/{}", ::genesys_cloud_core::encode_path_segment(&self.namespace_name)));
@@ -849,11 +964,13 @@ impl GetOrganizationsLimitsNamespace {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LimitsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LimitsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -876,41 +993,49 @@ pub struct GetOrganizationsLimitsNamespaceDefaults {
     namespace_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrganizationsLimitsNamespaceDefaults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsLimitsNamespaceDefaults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsNamespaceDefaults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsLimitsNamespaceDefaults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsLimitsNamespaceDefaults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, namespace_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), namespace_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrganizationsLimitsNamespaceDefaults", "namespaceName", &self.namespace_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_LIMITS_NAMESPACE_DEFAULTS, ::std::format!("/api/v2/organizations/limits/namespaces/{}/defaults", ::genesys_cloud_core::encode_path_segment(&self.namespace_name)));
@@ -918,11 +1043,13 @@ impl GetOrganizationsLimitsNamespaceDefaults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LimitsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LimitsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -946,43 +1073,51 @@ pub struct GetOrganizationsLimitsNamespaces {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetOrganizationsLimitsNamespaces {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsLimitsNamespaces").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsLimitsNamespaces {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsLimitsNamespaces {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsLimitsNamespaces {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -990,11 +1125,13 @@ impl GetOrganizationsLimitsNamespaces {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_LIMITS_NAMESPACES, ::std::string::String::from("/api/v2/organizations/limits/namespaces"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -1007,11 +1144,13 @@ impl GetOrganizationsLimitsNamespaces {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1033,52 +1172,62 @@ pub struct GetOrganizationsMe {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOrganizationsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_ME, ::std::string::String::from("/api/v2/organizations/me"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Organization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Organization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1103,52 +1252,62 @@ pub struct GetOrganizationsWhitelist {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOrganizationsWhitelist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrganizationsWhitelist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrganizationsWhitelist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrganizationsWhitelist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrganizationsWhitelist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_WHITELIST, ::std::string::String::from("/api/v2/organizations/whitelist"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrgWhitelistSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrgWhitelistSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1171,41 +1330,49 @@ pub struct PatchOrganizationsAuthenticationSettings {
     body: ::models::OrgAuthSettings,
 }
 impl ::std::fmt::Debug for PatchOrganizationsAuthenticationSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchOrganizationsAuthenticationSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchOrganizationsAuthenticationSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchOrganizationsAuthenticationSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchOrganizationsAuthenticationSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrgAuthSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ORGANIZATIONS_AUTHENTICATION_SETTINGS, ::std::string::String::from("/api/v2/organizations/authentication/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchOrganizationsAuthenticationSettings"))?;
@@ -1213,11 +1380,13 @@ impl PatchOrganizationsAuthenticationSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrgAuthSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrgAuthSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1241,41 +1410,49 @@ pub struct PatchOrganizationsFeature {
     body: ::models::FeatureState,
 }
 impl ::std::fmt::Debug for PatchOrganizationsFeature {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchOrganizationsFeature").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchOrganizationsFeature {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchOrganizationsFeature {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchOrganizationsFeature {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, feature_name: ::std::string::String, body: ::models::FeatureState) -> Self {
         Self { executor, options: ::std::default::Default::default(), feature_name, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchOrganizationsFeature", "featureName", &self.feature_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ORGANIZATIONS_FEATURE, ::std::format!("/api/v2/organizations/features/{}", ::genesys_cloud_core::encode_path_segment(&self.feature_name)));
@@ -1284,11 +1461,13 @@ impl PatchOrganizationsFeature {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationFeatures, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationFeatures, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1316,41 +1495,49 @@ pub struct PutOrganizationsEmbeddedintegration {
     body: ::models::EmbeddedIntegration,
 }
 impl ::std::fmt::Debug for PutOrganizationsEmbeddedintegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrganizationsEmbeddedintegration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrganizationsEmbeddedintegration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrganizationsEmbeddedintegration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrganizationsEmbeddedintegration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EmbeddedIntegration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGANIZATIONS_EMBEDDEDINTEGRATION, ::std::string::String::from("/api/v2/organizations/embeddedintegration"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOrganizationsEmbeddedintegration"))?;
@@ -1358,11 +1545,13 @@ impl PutOrganizationsEmbeddedintegration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmbeddedIntegration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmbeddedIntegration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1390,41 +1579,49 @@ pub struct PutOrganizationsIpaddressauthentication {
     body: ::models::IpAddressAuthentication,
 }
 impl ::std::fmt::Debug for PutOrganizationsIpaddressauthentication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrganizationsIpaddressauthentication").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrganizationsIpaddressauthentication {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrganizationsIpaddressauthentication {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrganizationsIpaddressauthentication {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::IpAddressAuthentication) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGANIZATIONS_IPADDRESSAUTHENTICATION, ::std::string::String::from("/api/v2/organizations/ipaddressauthentication"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOrganizationsIpaddressauthentication"))?;
@@ -1432,11 +1629,13 @@ impl PutOrganizationsIpaddressauthentication {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IpAddressAuthentication, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IpAddressAuthentication, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1459,48 +1658,57 @@ pub struct PutOrganizationsMe {
     body: ::std::option::Option<::models::Organization>,
 }
 impl ::std::fmt::Debug for PutOrganizationsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrganizationsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrganizationsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrganizationsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrganizationsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " Organization"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::Organization) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGANIZATIONS_ME, ::std::string::String::from("/api/v2/organizations/me"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -1510,11 +1718,13 @@ impl PutOrganizationsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Organization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Organization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1540,41 +1750,49 @@ pub struct PutOrganizationsWhitelist {
     body: ::models::OrgWhitelistSettings,
 }
 impl ::std::fmt::Debug for PutOrganizationsWhitelist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrganizationsWhitelist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrganizationsWhitelist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrganizationsWhitelist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrganizationsWhitelist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrgWhitelistSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGANIZATIONS_WHITELIST, ::std::string::String::from("/api/v2/organizations/whitelist"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOrganizationsWhitelist"))?;
@@ -1582,11 +1800,13 @@ impl PutOrganizationsWhitelist {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrgWhitelistSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrgWhitelistSettings, crate::JsonModel> {
         self.send().with_response()
     }

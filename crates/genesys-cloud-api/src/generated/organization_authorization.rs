@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for OrganizationAuthorizationApi {
 }
 impl OrganizationAuthorizationApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `DELETE /api/v2/orgauthorization/trustees/{trusteeOrgId}` (deleteOrgauthorizationTrustee): see [`DeleteOrgauthorizationTrustee`]."]
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[inline]
     pub fn delete_orgauthorization_trustee(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrustee {
         DeleteOrgauthorizationTrustee::new(self.executor.clone(), trustee_org_id.into())
     }
@@ -30,6 +32,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_user_id`: Id of the cloned user to delete"]
+    #[inline]
     pub fn delete_orgauthorization_trustee_cloneduser(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrusteeCloneduser {
         DeleteOrgauthorizationTrusteeCloneduser::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into())
     }
@@ -39,6 +42,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_group_id`: Trustee Group Id"]
+    #[inline]
     pub fn delete_orgauthorization_trustee_group(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrusteeGroup {
         DeleteOrgauthorizationTrusteeGroup::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into())
     }
@@ -48,6 +52,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_group_id`: Trustee Group Id"]
+    #[inline]
     pub fn delete_orgauthorization_trustee_group_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrusteeGroupRoles {
         DeleteOrgauthorizationTrusteeGroupRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into())
     }
@@ -57,6 +62,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[inline]
     pub fn delete_orgauthorization_trustee_user(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrusteeUser {
         DeleteOrgauthorizationTrusteeUser::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into())
     }
@@ -66,12 +72,14 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[inline]
     pub fn delete_orgauthorization_trustee_user_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrusteeUserRoles {
         DeleteOrgauthorizationTrusteeUserRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into())
     }
     #[doc = " Delete Bulk Org Trustees"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustees` (deleteOrgauthorizationTrustees): see [`DeleteOrgauthorizationTrustees`]."]
+    #[inline]
     pub fn delete_orgauthorization_trustees(&self) -> DeleteOrgauthorizationTrustees {
         DeleteOrgauthorizationTrustees::new(self.executor.clone())
     }
@@ -80,6 +88,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `DELETE /api/v2/orgauthorization/trustors/{trustorOrgId}` (deleteOrgauthorizationTrustor): see [`DeleteOrgauthorizationTrustor`]."]
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[inline]
     pub fn delete_orgauthorization_trustor(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrustor {
         DeleteOrgauthorizationTrustor::new(self.executor.clone(), trustor_org_id.into())
     }
@@ -89,6 +98,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[inline]
     pub fn delete_orgauthorization_trustor_cloneduser(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrustorCloneduser {
         DeleteOrgauthorizationTrustorCloneduser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
@@ -98,6 +108,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     #[doc = " - `trustor_group_id`: Trustor Group Id"]
+    #[inline]
     pub fn delete_orgauthorization_trustor_group(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustor_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrustorGroup {
         DeleteOrgauthorizationTrustorGroup::new(self.executor.clone(), trustor_org_id.into(), trustor_group_id.into())
     }
@@ -107,12 +118,14 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[inline]
     pub fn delete_orgauthorization_trustor_user(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrgauthorizationTrustorUser {
         DeleteOrgauthorizationTrustorUser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
     #[doc = " Delete Bulk Org Trustors"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/orgauthorization/trustors` (deleteOrgauthorizationTrustors): see [`DeleteOrgauthorizationTrustors`]."]
+    #[inline]
     pub fn delete_orgauthorization_trustors(&self) -> DeleteOrgauthorizationTrustors {
         DeleteOrgauthorizationTrustors::new(self.executor.clone())
     }
@@ -121,6 +134,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `GET /api/v2/orgauthorization/pairings/{pairingId}` (getOrgauthorizationPairing): see [`GetOrgauthorizationPairing`]."]
     #[doc = ""]
     #[doc = " - `pairing_id`: Pairing Id"]
+    #[inline]
     pub fn get_orgauthorization_pairing(&self, pairing_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationPairing {
         GetOrgauthorizationPairing::new(self.executor.clone(), pairing_id.into())
     }
@@ -129,6 +143,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}` (getOrgauthorizationTrustee): see [`GetOrgauthorizationTrustee`]."]
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[inline]
     pub fn get_orgauthorization_trustee(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustee {
         GetOrgauthorizationTrustee::new(self.executor.clone(), trustee_org_id.into())
     }
@@ -137,6 +152,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/clonedusers` (getOrgauthorizationTrusteeClonedusers): see [`GetOrgauthorizationTrusteeClonedusers`]."]
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[inline]
     pub fn get_orgauthorization_trustee_clonedusers(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeClonedusers {
         GetOrgauthorizationTrusteeClonedusers::new(self.executor.clone(), trustee_org_id.into())
     }
@@ -146,6 +162,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_group_id`: Trustee Group Id"]
+    #[inline]
     pub fn get_orgauthorization_trustee_group(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeGroup {
         GetOrgauthorizationTrusteeGroup::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into())
     }
@@ -155,6 +172,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_group_id`: Trustee Group Id"]
+    #[inline]
     pub fn get_orgauthorization_trustee_group_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeGroupRoles {
         GetOrgauthorizationTrusteeGroupRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into())
     }
@@ -163,6 +181,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/groups` (getOrgauthorizationTrusteeGroups): see [`GetOrgauthorizationTrusteeGroups`]."]
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[inline]
     pub fn get_orgauthorization_trustee_groups(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeGroups {
         GetOrgauthorizationTrusteeGroups::new(self.executor.clone(), trustee_org_id.into())
     }
@@ -172,6 +191,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[inline]
     pub fn get_orgauthorization_trustee_user(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeUser {
         GetOrgauthorizationTrusteeUser::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into())
     }
@@ -181,6 +201,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[inline]
     pub fn get_orgauthorization_trustee_user_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeUserRoles {
         GetOrgauthorizationTrusteeUserRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into())
     }
@@ -189,24 +210,28 @@ impl OrganizationAuthorizationApi {
     #[doc = " `GET /api/v2/orgauthorization/trustees/{trusteeOrgId}/users` (getOrgauthorizationTrusteeUsers): see [`GetOrgauthorizationTrusteeUsers`]."]
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
+    #[inline]
     pub fn get_orgauthorization_trustee_users(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrusteeUsers {
         GetOrgauthorizationTrusteeUsers::new(self.executor.clone(), trustee_org_id.into())
     }
     #[doc = " The list of trustees for this organization (i.e. organizations granted access to this organization)."]
     #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees` (getOrgauthorizationTrustees): see [`GetOrgauthorizationTrustees`]."]
+    #[inline]
     pub fn get_orgauthorization_trustees(&self) -> GetOrgauthorizationTrustees {
         GetOrgauthorizationTrustees::new(self.executor.clone())
     }
     #[doc = " Get Customer Care organization ids."]
     #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/care` (getOrgauthorizationTrusteesCare): see [`GetOrgauthorizationTrusteesCare`]."]
+    #[inline]
     pub fn get_orgauthorization_trustees_care(&self) -> GetOrgauthorizationTrusteesCare {
         GetOrgauthorizationTrusteesCare::new(self.executor.clone())
     }
     #[doc = " Get organization authorization trust with Customer Care, if one exists."]
     #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustees/default` (getOrgauthorizationTrusteesDefault): see [`GetOrgauthorizationTrusteesDefault`]."]
+    #[inline]
     pub fn get_orgauthorization_trustees_default(&self) -> GetOrgauthorizationTrusteesDefault {
         GetOrgauthorizationTrusteesDefault::new(self.executor.clone())
     }
@@ -215,6 +240,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}` (getOrgauthorizationTrustor): see [`GetOrgauthorizationTrustor`]."]
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[inline]
     pub fn get_orgauthorization_trustor(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustor {
         GetOrgauthorizationTrustor::new(self.executor.clone(), trustor_org_id.into())
     }
@@ -224,6 +250,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[inline]
     pub fn get_orgauthorization_trustor_cloneduser(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorCloneduser {
         GetOrgauthorizationTrustorCloneduser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
@@ -232,6 +259,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/clonedusers` (getOrgauthorizationTrustorClonedusers): see [`GetOrgauthorizationTrustorClonedusers`]."]
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
+    #[inline]
     pub fn get_orgauthorization_trustor_clonedusers(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorClonedusers {
         GetOrgauthorizationTrustorClonedusers::new(self.executor.clone(), trustor_org_id.into())
     }
@@ -241,6 +269,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     #[doc = " - `trustor_group_id`: Trustor Group Id"]
+    #[inline]
     pub fn get_orgauthorization_trustor_group(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustor_group_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorGroup {
         GetOrgauthorizationTrustorGroup::new(self.executor.clone(), trustor_org_id.into(), trustor_group_id.into())
     }
@@ -249,6 +278,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/groups` (getOrgauthorizationTrustorGroups): see [`GetOrgauthorizationTrustorGroups`]."]
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustee Organization Id"]
+    #[inline]
     pub fn get_orgauthorization_trustor_groups(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorGroups {
         GetOrgauthorizationTrustorGroups::new(self.executor.clone(), trustor_org_id.into())
     }
@@ -258,6 +288,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[inline]
     pub fn get_orgauthorization_trustor_user(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorUser {
         GetOrgauthorizationTrustorUser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
@@ -266,12 +297,14 @@ impl OrganizationAuthorizationApi {
     #[doc = " `GET /api/v2/orgauthorization/trustors/{trustorOrgId}/users` (getOrgauthorizationTrustorUsers): see [`GetOrgauthorizationTrustorUsers`]."]
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustee Organization Id"]
+    #[inline]
     pub fn get_orgauthorization_trustor_users(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>) -> GetOrgauthorizationTrustorUsers {
         GetOrgauthorizationTrustorUsers::new(self.executor.clone(), trustor_org_id.into())
     }
     #[doc = " The list of organizations that have authorized/trusted your organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/orgauthorization/trustors` (getOrgauthorizationTrustors): see [`GetOrgauthorizationTrustors`]."]
+    #[inline]
     pub fn get_orgauthorization_trustors(&self) -> GetOrgauthorizationTrustors {
         GetOrgauthorizationTrustors::new(self.executor.clone())
     }
@@ -280,6 +313,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `POST /api/v2/orgauthorization/pairings` (postOrgauthorizationPairings): see [`PostOrgauthorizationPairings`]."]
     #[doc = ""]
     #[doc = " - `body`: Pairing Info"]
+    #[inline]
     pub fn post_orgauthorization_pairings(&self, body: ::models::TrustRequestCreate) -> PostOrgauthorizationPairings {
         PostOrgauthorizationPairings::new(self.executor.clone(), body)
     }
@@ -289,6 +323,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `body`: Trust"]
+    #[inline]
     pub fn post_orgauthorization_trustee_groups(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TrustMemberCreate) -> PostOrgauthorizationTrusteeGroups {
         PostOrgauthorizationTrusteeGroups::new(self.executor.clone(), trustee_org_id.into(), body)
     }
@@ -298,6 +333,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `body`: Trust"]
+    #[inline]
     pub fn post_orgauthorization_trustee_users(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TrustMemberCreate) -> PostOrgauthorizationTrusteeUsers {
         PostOrgauthorizationTrusteeUsers::new(self.executor.clone(), trustee_org_id.into(), body)
     }
@@ -306,6 +342,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `POST /api/v2/orgauthorization/trustees` (postOrgauthorizationTrustees): see [`PostOrgauthorizationTrustees`]."]
     #[doc = ""]
     #[doc = " - `body`: Trust"]
+    #[inline]
     pub fn post_orgauthorization_trustees(&self, body: ::models::TrustCreate) -> PostOrgauthorizationTrustees {
         PostOrgauthorizationTrustees::new(self.executor.clone(), body)
     }
@@ -314,18 +351,21 @@ impl OrganizationAuthorizationApi {
     #[doc = " `POST /api/v2/orgauthorization/trustees/audits` (postOrgauthorizationTrusteesAudits): see [`PostOrgauthorizationTrusteesAudits`]."]
     #[doc = ""]
     #[doc = " - `body`: Values to scope the request."]
+    #[inline]
     pub fn post_orgauthorization_trustees_audits(&self, body: ::models::TrusteeAuditQueryRequest) -> PostOrgauthorizationTrusteesAudits {
         PostOrgauthorizationTrusteesAudits::new(self.executor.clone(), body)
     }
     #[doc = " Create a new organization authorization trust with Customer Care. This is required to grant your regional Customer Care organization access to your organization."]
     #[doc = ""]
     #[doc = " `POST /api/v2/orgauthorization/trustees/care` (postOrgauthorizationTrusteesCare): see [`PostOrgauthorizationTrusteesCare`]."]
+    #[inline]
     pub fn post_orgauthorization_trustees_care(&self) -> PostOrgauthorizationTrusteesCare {
         PostOrgauthorizationTrusteesCare::new(self.executor.clone())
     }
     #[doc = " Create a new organization authorization trust with Customer Care. This is required to grant your regional Customer Care organization access to your organization."]
     #[doc = ""]
     #[doc = " `POST /api/v2/orgauthorization/trustees/default` (postOrgauthorizationTrusteesDefault): see [`PostOrgauthorizationTrusteesDefault`]."]
+    #[inline]
     pub fn post_orgauthorization_trustees_default(&self) -> PostOrgauthorizationTrusteesDefault {
         PostOrgauthorizationTrusteesDefault::new(self.executor.clone())
     }
@@ -334,6 +374,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " `POST /api/v2/orgauthorization/trustor/audits` (postOrgauthorizationTrustorAudits): see [`PostOrgauthorizationTrustorAudits`]."]
     #[doc = ""]
     #[doc = " - `body`: Values to scope the request."]
+    #[inline]
     pub fn post_orgauthorization_trustor_audits(&self, body: ::models::TrustorAuditQueryRequest) -> PostOrgauthorizationTrustorAudits {
         PostOrgauthorizationTrustorAudits::new(self.executor.clone(), body)
     }
@@ -343,6 +384,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `body`: Client"]
+    #[inline]
     pub fn put_orgauthorization_trustee(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TrustUpdate) -> PutOrgauthorizationTrustee {
         PutOrgauthorizationTrustee::new(self.executor.clone(), trustee_org_id.into(), body)
     }
@@ -353,6 +395,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_group_id`: Trustee Group Id"]
     #[doc = " - `body`: Set of roles with corresponding divisions to apply"]
+    #[inline]
     pub fn put_orgauthorization_trustee_group_roledivisions(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PutOrgauthorizationTrusteeGroupRoledivisions {
         PutOrgauthorizationTrusteeGroupRoledivisions::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into(), body)
     }
@@ -363,6 +406,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_group_id`: Trustee Group Id"]
     #[doc = " - `body`: List of roles"]
+    #[inline]
     pub fn put_orgauthorization_trustee_group_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_group_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutOrgauthorizationTrusteeGroupRoles {
         PutOrgauthorizationTrusteeGroupRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_group_id.into(), body)
     }
@@ -373,6 +417,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
     #[doc = " - `body`: Set of roles with corresponding divisions to apply"]
+    #[inline]
     pub fn put_orgauthorization_trustee_user_roledivisions(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PutOrgauthorizationTrusteeUserRoledivisions {
         PutOrgauthorizationTrusteeUserRoledivisions::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into(), body)
     }
@@ -383,6 +428,7 @@ impl OrganizationAuthorizationApi {
     #[doc = " - `trustee_org_id`: Trustee Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
     #[doc = " - `body`: List of roles"]
+    #[inline]
     pub fn put_orgauthorization_trustee_user_roles(&self, trustee_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutOrgauthorizationTrusteeUserRoles {
         PutOrgauthorizationTrusteeUserRoles::new(self.executor.clone(), trustee_org_id.into(), trustee_user_id.into(), body)
     }
@@ -392,6 +438,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[inline]
     pub fn put_orgauthorization_trustor_cloneduser(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> PutOrgauthorizationTrustorCloneduser {
         PutOrgauthorizationTrustorCloneduser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
@@ -401,6 +448,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     #[doc = " - `trustor_group_id`: Trustor Group Id"]
+    #[inline]
     pub fn put_orgauthorization_trustor_group(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustor_group_id: impl ::std::convert::Into<::std::string::String>) -> PutOrgauthorizationTrustorGroup {
         PutOrgauthorizationTrustorGroup::new(self.executor.clone(), trustor_org_id.into(), trustor_group_id.into())
     }
@@ -410,6 +458,7 @@ impl OrganizationAuthorizationApi {
     #[doc = ""]
     #[doc = " - `trustor_org_id`: Trustor Organization Id"]
     #[doc = " - `trustee_user_id`: Trustee User Id"]
+    #[inline]
     pub fn put_orgauthorization_trustor_user(&self, trustor_org_id: impl ::std::convert::Into<::std::string::String>, trustee_user_id: impl ::std::convert::Into<::std::string::String>) -> PutOrgauthorizationTrustorUser {
         PutOrgauthorizationTrustorUser::new(self.executor.clone(), trustor_org_id.into(), trustee_user_id.into())
     }
@@ -432,41 +481,49 @@ pub struct DeleteOrgauthorizationTrustee {
     trustee_org_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrustee {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrustee").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustee {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrustee {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrustee {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustee", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTEE, ::std::format!("/api/v2/orgauthorization/trustees/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
@@ -474,11 +531,13 @@ impl DeleteOrgauthorizationTrustee {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -502,41 +561,49 @@ pub struct DeleteOrgauthorizationTrusteeCloneduser {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrusteeCloneduser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrusteeCloneduser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeCloneduser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrusteeCloneduser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrusteeCloneduser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeCloneduser", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeCloneduser", "trusteeUserId", &self.trustee_user_id)?;
@@ -545,11 +612,13 @@ impl DeleteOrgauthorizationTrusteeCloneduser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -573,41 +642,49 @@ pub struct DeleteOrgauthorizationTrusteeGroup {
     trustee_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrusteeGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrusteeGroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeGroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrusteeGroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrusteeGroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeGroup", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeGroup", "trusteeGroupId", &self.trustee_group_id)?;
@@ -616,11 +693,13 @@ impl DeleteOrgauthorizationTrusteeGroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -644,41 +723,49 @@ pub struct DeleteOrgauthorizationTrusteeGroupRoles {
     trustee_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrusteeGroupRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrusteeGroupRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeGroupRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrusteeGroupRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrusteeGroupRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeGroupRoles", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeGroupRoles", "trusteeGroupId", &self.trustee_group_id)?;
@@ -687,11 +774,13 @@ impl DeleteOrgauthorizationTrusteeGroupRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -715,41 +804,49 @@ pub struct DeleteOrgauthorizationTrusteeUser {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrusteeUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrusteeUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrusteeUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrusteeUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeUser", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeUser", "trusteeUserId", &self.trustee_user_id)?;
@@ -758,11 +855,13 @@ impl DeleteOrgauthorizationTrusteeUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -786,41 +885,49 @@ pub struct DeleteOrgauthorizationTrusteeUserRoles {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrusteeUserRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrusteeUserRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrusteeUserRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrusteeUserRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrusteeUserRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeUserRoles", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeUserRoles", "trusteeUserId", &self.trustee_user_id)?;
@@ -829,11 +936,13 @@ impl DeleteOrgauthorizationTrusteeUserRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -858,48 +967,57 @@ pub struct DeleteOrgauthorizationTrustees {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrustees {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrustees").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustees {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrustees {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrustees {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " Comma separated list of trustee ids to remove"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTEES, ::std::string::String::from("/api/v2/orgauthorization/trustees"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -910,11 +1028,13 @@ impl DeleteOrgauthorizationTrustees {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -937,41 +1057,49 @@ pub struct DeleteOrgauthorizationTrustor {
     trustor_org_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrustor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrustor").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustor {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrustor {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrustor {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustor", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTOR, ::std::format!("/api/v2/orgauthorization/trustors/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
@@ -979,11 +1107,13 @@ impl DeleteOrgauthorizationTrustor {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1007,41 +1137,49 @@ pub struct DeleteOrgauthorizationTrustorCloneduser {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrustorCloneduser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrustorCloneduser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustorCloneduser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrustorCloneduser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrustorCloneduser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorCloneduser", "trustorOrgId", &self.trustor_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorCloneduser", "trusteeUserId", &self.trustee_user_id)?;
@@ -1050,11 +1188,13 @@ impl DeleteOrgauthorizationTrustorCloneduser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1078,41 +1218,49 @@ pub struct DeleteOrgauthorizationTrustorGroup {
     trustor_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrustorGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrustorGroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustorGroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrustorGroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrustorGroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustor_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustor_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorGroup", "trustorOrgId", &self.trustor_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorGroup", "trustorGroupId", &self.trustor_group_id)?;
@@ -1121,11 +1269,13 @@ impl DeleteOrgauthorizationTrustorGroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1149,41 +1299,49 @@ pub struct DeleteOrgauthorizationTrustorUser {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrustorUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrustorUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustorUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrustorUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrustorUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorUser", "trustorOrgId", &self.trustor_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorUser", "trusteeUserId", &self.trustee_user_id)?;
@@ -1192,11 +1350,13 @@ impl DeleteOrgauthorizationTrustorUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1221,48 +1381,57 @@ pub struct DeleteOrgauthorizationTrustors {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for DeleteOrgauthorizationTrustors {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrgauthorizationTrustors").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrgauthorizationTrustors {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrgauthorizationTrustors {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrgauthorizationTrustors {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " Comma separated list of trustor ids to remove"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTORS, ::std::string::String::from("/api/v2/orgauthorization/trustors"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -1273,11 +1442,13 @@ impl DeleteOrgauthorizationTrustors {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1300,41 +1471,49 @@ pub struct GetOrgauthorizationPairing {
     pairing_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationPairing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationPairing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationPairing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationPairing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationPairing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, pairing_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), pairing_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationPairing", "pairingId", &self.pairing_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_PAIRING, ::std::format!("/api/v2/orgauthorization/pairings/{}", ::genesys_cloud_core::encode_path_segment(&self.pairing_id)));
@@ -1342,11 +1521,13 @@ impl GetOrgauthorizationPairing {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustRequest, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustRequest, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1369,41 +1550,49 @@ pub struct GetOrgauthorizationTrustee {
     trustee_org_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrustee {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrustee").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustee {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrustee {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrustee {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustee", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE, ::std::format!("/api/v2/orgauthorization/trustees/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
@@ -1411,11 +1600,13 @@ impl GetOrgauthorizationTrustee {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Trustee, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Trustee, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1440,41 +1631,49 @@ pub struct GetOrgauthorizationTrusteeClonedusers {
     trustee_org_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrusteeClonedusers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrusteeClonedusers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeClonedusers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrusteeClonedusers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrusteeClonedusers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeClonedusers", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE_CLONEDUSERS, ::std::format!("/api/v2/orgauthorization/trustees/{}/clonedusers", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
@@ -1482,11 +1681,13 @@ impl GetOrgauthorizationTrusteeClonedusers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClonedUserEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClonedUserEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1510,41 +1711,49 @@ pub struct GetOrgauthorizationTrusteeGroup {
     trustee_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrusteeGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrusteeGroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeGroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrusteeGroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrusteeGroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeGroup", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeGroup", "trusteeGroupId", &self.trustee_group_id)?;
@@ -1553,11 +1762,13 @@ impl GetOrgauthorizationTrusteeGroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1581,41 +1792,49 @@ pub struct GetOrgauthorizationTrusteeGroupRoles {
     trustee_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrusteeGroupRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrusteeGroupRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeGroupRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrusteeGroupRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrusteeGroupRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeGroupRoles", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeGroupRoles", "trusteeGroupId", &self.trustee_group_id)?;
@@ -1624,11 +1843,13 @@ impl GetOrgauthorizationTrusteeGroupRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAuthorization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1655,43 +1876,51 @@ pub struct GetOrgauthorizationTrusteeGroups {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrusteeGroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrusteeGroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeGroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrusteeGroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrusteeGroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1699,11 +1928,13 @@ impl GetOrgauthorizationTrusteeGroups {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeGroups", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE_GROUPS, ::std::format!("/api/v2/orgauthorization/trustees/{}/groups", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
@@ -1717,15 +1948,18 @@ impl GetOrgauthorizationTrusteeGroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustGroupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustGroupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrustGroupEntityListing, ::models::TrustGroup> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1757,41 +1991,49 @@ pub struct GetOrgauthorizationTrusteeUser {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrusteeUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrusteeUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrusteeUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrusteeUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeUser", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeUser", "trusteeUserId", &self.trustee_user_id)?;
@@ -1800,11 +2042,13 @@ impl GetOrgauthorizationTrusteeUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustUser, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustUser, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1828,41 +2072,49 @@ pub struct GetOrgauthorizationTrusteeUserRoles {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrusteeUserRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrusteeUserRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeUserRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrusteeUserRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrusteeUserRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeUserRoles", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeUserRoles", "trusteeUserId", &self.trustee_user_id)?;
@@ -1871,11 +2123,13 @@ impl GetOrgauthorizationTrusteeUserRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAuthorization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1902,43 +2156,51 @@ pub struct GetOrgauthorizationTrusteeUsers {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrusteeUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrusteeUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteeUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrusteeUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrusteeUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1946,11 +2208,13 @@ impl GetOrgauthorizationTrusteeUsers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeUsers", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE_USERS, ::std::format!("/api/v2/orgauthorization/trustees/{}/users", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
@@ -1964,15 +2228,18 @@ impl GetOrgauthorizationTrusteeUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustUserEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustUserEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrustUserEntityListing, ::models::TrustUser> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2006,43 +2273,51 @@ pub struct GetOrgauthorizationTrustees {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrustees {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrustees").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustees {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrustees {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrustees {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2050,11 +2325,13 @@ impl GetOrgauthorizationTrustees {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEES, ::std::string::String::from("/api/v2/orgauthorization/trustees"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2067,15 +2344,18 @@ impl GetOrgauthorizationTrustees {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrustEntityListing, ::models::Trustee> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2105,52 +2385,62 @@ pub struct GetOrgauthorizationTrusteesCare {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrusteesCare {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrusteesCare").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteesCare {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrusteesCare {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrusteesCare {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEES_CARE, ::std::string::String::from("/api/v2/orgauthorization/trustees/care"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrusteeReferenceList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrusteeReferenceList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2172,52 +2462,62 @@ pub struct GetOrgauthorizationTrusteesDefault {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrusteesDefault {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrusteesDefault").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrusteesDefault {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrusteesDefault {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrusteesDefault {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEES_DEFAULT, ::std::string::String::from("/api/v2/orgauthorization/trustees/default"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Trustee, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Trustee, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2240,41 +2540,49 @@ pub struct GetOrgauthorizationTrustor {
     trustor_org_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrustor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrustor").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustor {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrustor {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrustor {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustor", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR, ::std::format!("/api/v2/orgauthorization/trustors/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
@@ -2282,11 +2590,13 @@ impl GetOrgauthorizationTrustor {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Trustor, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Trustor, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2310,41 +2620,49 @@ pub struct GetOrgauthorizationTrustorCloneduser {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrustorCloneduser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrustorCloneduser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorCloneduser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrustorCloneduser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrustorCloneduser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorCloneduser", "trustorOrgId", &self.trustor_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorCloneduser", "trusteeUserId", &self.trustee_user_id)?;
@@ -2353,11 +2671,13 @@ impl GetOrgauthorizationTrustorCloneduser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClonedUser, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClonedUser, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2380,41 +2700,49 @@ pub struct GetOrgauthorizationTrustorClonedusers {
     trustor_org_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrustorClonedusers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrustorClonedusers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorClonedusers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrustorClonedusers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrustorClonedusers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorClonedusers", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR_CLONEDUSERS, ::std::format!("/api/v2/orgauthorization/trustors/{}/clonedusers", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
@@ -2422,11 +2750,13 @@ impl GetOrgauthorizationTrustorClonedusers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClonedUserEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClonedUserEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2450,41 +2780,49 @@ pub struct GetOrgauthorizationTrustorGroup {
     trustor_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrustorGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrustorGroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorGroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrustorGroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrustorGroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustor_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustor_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorGroup", "trustorOrgId", &self.trustor_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorGroup", "trustorGroupId", &self.trustor_group_id)?;
@@ -2493,11 +2831,13 @@ impl GetOrgauthorizationTrustorGroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2524,43 +2864,51 @@ pub struct GetOrgauthorizationTrustorGroups {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrustorGroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrustorGroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorGroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrustorGroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrustorGroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2568,11 +2916,13 @@ impl GetOrgauthorizationTrustorGroups {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorGroups", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR_GROUPS, ::std::format!("/api/v2/orgauthorization/trustors/{}/groups", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
@@ -2586,15 +2936,18 @@ impl GetOrgauthorizationTrustorGroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustGroupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustGroupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrustGroupEntityListing, ::models::TrustGroup> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2626,41 +2979,49 @@ pub struct GetOrgauthorizationTrustorUser {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrustorUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrustorUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrustorUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrustorUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorUser", "trustorOrgId", &self.trustor_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorUser", "trusteeUserId", &self.trustee_user_id)?;
@@ -2669,11 +3030,13 @@ impl GetOrgauthorizationTrustorUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustUser, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustUser, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2700,43 +3063,51 @@ pub struct GetOrgauthorizationTrustorUsers {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrustorUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrustorUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustorUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrustorUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrustorUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2744,11 +3115,13 @@ impl GetOrgauthorizationTrustorUsers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorUsers", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR_USERS, ::std::format!("/api/v2/orgauthorization/trustors/{}/users", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
@@ -2762,15 +3135,18 @@ impl GetOrgauthorizationTrustorUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustUserEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustUserEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrustUserEntityListing, ::models::TrustUser> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2804,43 +3180,51 @@ pub struct GetOrgauthorizationTrustors {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetOrgauthorizationTrustors {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgauthorizationTrustors").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrgauthorizationTrustors {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrgauthorizationTrustors {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrgauthorizationTrustors {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2848,11 +3232,13 @@ impl GetOrgauthorizationTrustors {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTORS, ::std::string::String::from("/api/v2/orgauthorization/trustors"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2865,15 +3251,18 @@ impl GetOrgauthorizationTrustors {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustorEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustorEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrustorEntityListing, ::models::Trustor> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2904,41 +3293,49 @@ pub struct PostOrgauthorizationPairings {
     body: ::models::TrustRequestCreate,
 }
 impl ::std::fmt::Debug for PostOrgauthorizationPairings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOrgauthorizationPairings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOrgauthorizationPairings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOrgauthorizationPairings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOrgauthorizationPairings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrustRequestCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ORGAUTHORIZATION_PAIRINGS, ::std::string::String::from("/api/v2/orgauthorization/pairings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOrgauthorizationPairings"))?;
@@ -2946,11 +3343,13 @@ impl PostOrgauthorizationPairings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustRequest, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustRequest, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2974,41 +3373,49 @@ pub struct PostOrgauthorizationTrusteeGroups {
     body: ::models::TrustMemberCreate,
 }
 impl ::std::fmt::Debug for PostOrgauthorizationTrusteeGroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOrgauthorizationTrusteeGroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteeGroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOrgauthorizationTrusteeGroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOrgauthorizationTrusteeGroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, body: ::models::TrustMemberCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOrgauthorizationTrusteeGroups", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ORGAUTHORIZATION_TRUSTEE_GROUPS, ::std::format!("/api/v2/orgauthorization/trustees/{}/groups", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
@@ -3017,11 +3424,13 @@ impl PostOrgauthorizationTrusteeGroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3045,41 +3454,49 @@ pub struct PostOrgauthorizationTrusteeUsers {
     body: ::models::TrustMemberCreate,
 }
 impl ::std::fmt::Debug for PostOrgauthorizationTrusteeUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOrgauthorizationTrusteeUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteeUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOrgauthorizationTrusteeUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOrgauthorizationTrusteeUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, body: ::models::TrustMemberCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOrgauthorizationTrusteeUsers", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ORGAUTHORIZATION_TRUSTEE_USERS, ::std::format!("/api/v2/orgauthorization/trustees/{}/users", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
@@ -3088,11 +3505,13 @@ impl PostOrgauthorizationTrusteeUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustUser, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustUser, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3115,41 +3534,49 @@ pub struct PostOrgauthorizationTrustees {
     body: ::models::TrustCreate,
 }
 impl ::std::fmt::Debug for PostOrgauthorizationTrustees {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOrgauthorizationTrustees").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrustees {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOrgauthorizationTrustees {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOrgauthorizationTrustees {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrustCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ORGAUTHORIZATION_TRUSTEES, ::std::string::String::from("/api/v2/orgauthorization/trustees"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOrgauthorizationTrustees"))?;
@@ -3157,11 +3584,13 @@ impl PostOrgauthorizationTrustees {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Trustee, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Trustee, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3188,43 +3617,51 @@ pub struct PostOrgauthorizationTrusteesAudits {
     body: ::models::TrusteeAuditQueryRequest,
 }
 impl ::std::fmt::Debug for PostOrgauthorizationTrusteesAudits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOrgauthorizationTrusteesAudits").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteesAudits {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOrgauthorizationTrusteesAudits {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOrgauthorizationTrusteesAudits {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrusteeAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, body }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3232,6 +3669,7 @@ impl PostOrgauthorizationTrusteesAudits {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3239,6 +3677,7 @@ impl PostOrgauthorizationTrusteesAudits {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3246,11 +3685,13 @@ impl PostOrgauthorizationTrusteesAudits {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ORGAUTHORIZATION_TRUSTEES_AUDITS, ::std::string::String::from("/api/v2/orgauthorization/trustees/audits"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3270,11 +3711,13 @@ impl PostOrgauthorizationTrusteesAudits {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -3302,43 +3745,51 @@ pub struct PostOrgauthorizationTrusteesCare {
     allow_trusted_user_access: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for PostOrgauthorizationTrusteesCare {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOrgauthorizationTrusteesCare").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteesCare {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOrgauthorizationTrusteesCare {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOrgauthorizationTrusteesCare {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), assign_default_role: ::std::option::Option::None, auto_expire: ::std::option::Option::None, assign_full_access: ::std::option::Option::None, allow_trusted_user_access: ::std::option::Option::None }
     }
     #[doc = " Assign Admin role to default pairing with Customer Care"]
     #[doc = ""]
     #[doc = " Query parameter `assignDefaultRole`: boolean."]
+    #[inline]
     pub fn assign_default_role(mut self, value: bool) -> Self {
         self.assign_default_role = ::std::option::Option::Some(value);
         self
@@ -3346,6 +3797,7 @@ impl PostOrgauthorizationTrusteesCare {
     #[doc = " Automatically expire pairing after 30 days"]
     #[doc = ""]
     #[doc = " Query parameter `autoExpire`: boolean."]
+    #[inline]
     pub fn auto_expire(mut self, value: bool) -> Self {
         self.auto_expire = ::std::option::Option::Some(value);
         self
@@ -3353,6 +3805,7 @@ impl PostOrgauthorizationTrusteesCare {
     #[doc = " Grant Customer Care full access to the organization"]
     #[doc = ""]
     #[doc = " Query parameter `assignFullAccess`: boolean."]
+    #[inline]
     pub fn assign_full_access(mut self, value: bool) -> Self {
         self.assign_full_access = ::std::option::Option::Some(value);
         self
@@ -3360,11 +3813,13 @@ impl PostOrgauthorizationTrusteesCare {
     #[doc = " Make Customer Care a Trusted User"]
     #[doc = ""]
     #[doc = " Query parameter `allowTrustedUserAccess`: boolean."]
+    #[inline]
     pub fn allow_trusted_user_access(mut self, value: bool) -> Self {
         self.allow_trusted_user_access = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ORGAUTHORIZATION_TRUSTEES_CARE, ::std::string::String::from("/api/v2/orgauthorization/trustees/care"));
         if let ::std::option::Option::Some(v) = &self.assign_default_role {
@@ -3383,15 +3838,18 @@ impl PostOrgauthorizationTrusteesCare {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrustEntityListing, ::models::Trustee> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3423,43 +3881,51 @@ pub struct PostOrgauthorizationTrusteesDefault {
     auto_expire: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for PostOrgauthorizationTrusteesDefault {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOrgauthorizationTrusteesDefault").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrusteesDefault {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOrgauthorizationTrusteesDefault {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOrgauthorizationTrusteesDefault {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), assign_default_role: ::std::option::Option::None, auto_expire: ::std::option::Option::None }
     }
     #[doc = " Assign Admin role to default pairing with Customer Care"]
     #[doc = ""]
     #[doc = " Query parameter `assignDefaultRole`: boolean."]
+    #[inline]
     pub fn assign_default_role(mut self, value: bool) -> Self {
         self.assign_default_role = ::std::option::Option::Some(value);
         self
@@ -3467,11 +3933,13 @@ impl PostOrgauthorizationTrusteesDefault {
     #[doc = " Automatically expire pairing after 30 days"]
     #[doc = ""]
     #[doc = " Query parameter `autoExpire`: boolean."]
+    #[inline]
     pub fn auto_expire(mut self, value: bool) -> Self {
         self.auto_expire = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ORGAUTHORIZATION_TRUSTEES_DEFAULT, ::std::string::String::from("/api/v2/orgauthorization/trustees/default"));
         if let ::std::option::Option::Some(v) = &self.assign_default_role {
@@ -3484,11 +3952,13 @@ impl PostOrgauthorizationTrusteesDefault {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Trustee, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Trustee, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3515,43 +3985,51 @@ pub struct PostOrgauthorizationTrustorAudits {
     body: ::models::TrustorAuditQueryRequest,
 }
 impl ::std::fmt::Debug for PostOrgauthorizationTrustorAudits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOrgauthorizationTrustorAudits").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOrgauthorizationTrustorAudits {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOrgauthorizationTrustorAudits {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOrgauthorizationTrustorAudits {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrustorAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, body }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3559,6 +4037,7 @@ impl PostOrgauthorizationTrustorAudits {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3566,6 +4045,7 @@ impl PostOrgauthorizationTrustorAudits {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3573,11 +4053,13 @@ impl PostOrgauthorizationTrustorAudits {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ORGAUTHORIZATION_TRUSTOR_AUDITS, ::std::string::String::from("/api/v2/orgauthorization/trustor/audits"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3597,11 +4079,13 @@ impl PostOrgauthorizationTrustorAudits {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -3625,41 +4109,49 @@ pub struct PutOrgauthorizationTrustee {
     body: ::models::TrustUpdate,
 }
 impl ::std::fmt::Debug for PutOrgauthorizationTrustee {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrgauthorizationTrustee").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustee {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrgauthorizationTrustee {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrgauthorizationTrustee {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, body: ::models::TrustUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustee", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGAUTHORIZATION_TRUSTEE, ::std::format!("/api/v2/orgauthorization/trustees/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
@@ -3668,11 +4160,13 @@ impl PutOrgauthorizationTrustee {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Trustee, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Trustee, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3697,41 +4191,49 @@ pub struct PutOrgauthorizationTrusteeGroupRoledivisions {
     body: ::models::RoleDivisionGrants,
 }
 impl ::std::fmt::Debug for PutOrgauthorizationTrusteeGroupRoledivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrgauthorizationTrusteeGroupRoledivisions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeGroupRoledivisions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrgauthorizationTrusteeGroupRoledivisions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrgauthorizationTrusteeGroupRoledivisions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeGroupRoledivisions", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeGroupRoledivisions", "trusteeGroupId", &self.trustee_group_id)?;
@@ -3741,11 +4243,13 @@ impl PutOrgauthorizationTrusteeGroupRoledivisions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAuthorization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3770,41 +4274,49 @@ pub struct PutOrgauthorizationTrusteeGroupRoles {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PutOrgauthorizationTrusteeGroupRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrgauthorizationTrusteeGroupRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeGroupRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrgauthorizationTrusteeGroupRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrgauthorizationTrusteeGroupRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_group_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_group_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeGroupRoles", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeGroupRoles", "trusteeGroupId", &self.trustee_group_id)?;
@@ -3814,11 +4326,13 @@ impl PutOrgauthorizationTrusteeGroupRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAuthorization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3843,41 +4357,49 @@ pub struct PutOrgauthorizationTrusteeUserRoledivisions {
     body: ::models::RoleDivisionGrants,
 }
 impl ::std::fmt::Debug for PutOrgauthorizationTrusteeUserRoledivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrgauthorizationTrusteeUserRoledivisions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeUserRoledivisions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrgauthorizationTrusteeUserRoledivisions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrgauthorizationTrusteeUserRoledivisions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeUserRoledivisions", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeUserRoledivisions", "trusteeUserId", &self.trustee_user_id)?;
@@ -3887,11 +4409,13 @@ impl PutOrgauthorizationTrusteeUserRoledivisions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAuthorization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3916,41 +4440,49 @@ pub struct PutOrgauthorizationTrusteeUserRoles {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PutOrgauthorizationTrusteeUserRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrgauthorizationTrusteeUserRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrusteeUserRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrgauthorizationTrusteeUserRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrgauthorizationTrusteeUserRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustee_org_id: ::std::string::String, trustee_user_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustee_org_id, trustee_user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeUserRoles", "trusteeOrgId", &self.trustee_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeUserRoles", "trusteeUserId", &self.trustee_user_id)?;
@@ -3960,11 +4492,13 @@ impl PutOrgauthorizationTrusteeUserRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAuthorization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3988,41 +4522,49 @@ pub struct PutOrgauthorizationTrustorCloneduser {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PutOrgauthorizationTrustorCloneduser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrgauthorizationTrustorCloneduser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustorCloneduser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrgauthorizationTrustorCloneduser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrgauthorizationTrustorCloneduser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorCloneduser", "trustorOrgId", &self.trustor_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorCloneduser", "trusteeUserId", &self.trustee_user_id)?;
@@ -4031,11 +4573,13 @@ impl PutOrgauthorizationTrustorCloneduser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClonedUser, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClonedUser, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4059,41 +4603,49 @@ pub struct PutOrgauthorizationTrustorGroup {
     trustor_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PutOrgauthorizationTrustorGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrgauthorizationTrustorGroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustorGroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrgauthorizationTrustorGroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrgauthorizationTrustorGroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustor_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustor_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorGroup", "trustorOrgId", &self.trustor_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorGroup", "trustorGroupId", &self.trustor_group_id)?;
@@ -4102,11 +4654,13 @@ impl PutOrgauthorizationTrustorGroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4130,41 +4684,49 @@ pub struct PutOrgauthorizationTrustorUser {
     trustee_user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PutOrgauthorizationTrustorUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrgauthorizationTrustorUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrgauthorizationTrustorUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrgauthorizationTrustorUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrgauthorizationTrustorUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trustor_org_id: ::std::string::String, trustee_user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trustor_org_id, trustee_user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorUser", "trustorOrgId", &self.trustor_org_id)?;
         ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorUser", "trusteeUserId", &self.trustee_user_id)?;
@@ -4173,11 +4735,13 @@ impl PutOrgauthorizationTrustorUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustUser, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustUser, crate::JsonModel> {
         self.send().with_response()
     }

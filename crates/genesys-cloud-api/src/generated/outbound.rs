@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for OutboundApi {
 }
 impl OutboundApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/attemptlimits/{attemptLimitsId}` (deleteOutboundAttemptlimit): see [`DeleteOutboundAttemptlimit`]."]
     #[doc = ""]
     #[doc = " - `attempt_limits_id`: Attempt limits ID"]
+    #[inline]
     pub fn delete_outbound_attemptlimit(&self, attempt_limits_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundAttemptlimit {
         DeleteOutboundAttemptlimit::new(self.executor.clone(), attempt_limits_id.into())
     }
@@ -29,6 +31,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/callabletimesets/{callableTimeSetId}` (deleteOutboundCallabletimeset): see [`DeleteOutboundCallabletimeset`]."]
     #[doc = ""]
     #[doc = " - `callable_time_set_id`: Callable Time Set ID"]
+    #[inline]
     pub fn delete_outbound_callabletimeset(&self, callable_time_set_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundCallabletimeset {
         DeleteOutboundCallabletimeset::new(self.executor.clone(), callable_time_set_id.into())
     }
@@ -37,6 +40,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}` (deleteOutboundCallanalysisresponseset): see [`DeleteOutboundCallanalysisresponseset`]."]
     #[doc = ""]
     #[doc = " - `call_analysis_set_id`: Call Analysis Response Set ID"]
+    #[inline]
     pub fn delete_outbound_callanalysisresponseset(&self, call_analysis_set_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundCallanalysisresponseset {
         DeleteOutboundCallanalysisresponseset::new(self.executor.clone(), call_analysis_set_id.into())
     }
@@ -45,6 +49,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/campaigns/{campaignId}` (deleteOutboundCampaign): see [`DeleteOutboundCampaign`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn delete_outbound_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundCampaign {
         DeleteOutboundCampaign::new(self.executor.clone(), campaign_id.into())
     }
@@ -53,6 +58,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/campaigns/{campaignId}/progress` (deleteOutboundCampaignProgress): see [`DeleteOutboundCampaignProgress`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn delete_outbound_campaign_progress(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundCampaignProgress {
         DeleteOutboundCampaignProgress::new(self.executor.clone(), campaign_id.into())
     }
@@ -61,6 +67,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/campaignrules/{campaignRuleId}` (deleteOutboundCampaignrule): see [`DeleteOutboundCampaignrule`]."]
     #[doc = ""]
     #[doc = " - `campaign_rule_id`: Campaign Rule ID"]
+    #[inline]
     pub fn delete_outbound_campaignrule(&self, campaign_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundCampaignrule {
         DeleteOutboundCampaignrule::new(self.executor.clone(), campaign_rule_id.into())
     }
@@ -69,6 +76,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}` (deleteOutboundContactlist): see [`DeleteOutboundContactlist`]."]
     #[doc = ""]
     #[doc = " - `contact_list_id`: ContactList ID"]
+    #[inline]
     pub fn delete_outbound_contactlist(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundContactlist {
         DeleteOutboundContactlist::new(self.executor.clone(), contact_list_id.into())
     }
@@ -78,6 +86,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
     #[doc = " - `contact_id`: Contact ID"]
+    #[inline]
     pub fn delete_outbound_contactlist_contact(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, contact_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundContactlistContact {
         DeleteOutboundContactlistContact::new(self.executor.clone(), contact_list_id.into(), contact_id.into())
     }
@@ -86,6 +95,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/contactlists/{contactListId}/contacts` (deleteOutboundContactlistContacts): see [`DeleteOutboundContactlistContacts`]."]
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
+    #[inline]
     pub fn delete_outbound_contactlist_contacts(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundContactlistContacts {
         DeleteOutboundContactlistContacts::new(self.executor.clone(), contact_list_id.into())
     }
@@ -94,12 +104,14 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/contactlistfilters/{contactListFilterId}` (deleteOutboundContactlistfilter): see [`DeleteOutboundContactlistfilter`]."]
     #[doc = ""]
     #[doc = " - `contact_list_filter_id`: Contact List Filter ID"]
+    #[inline]
     pub fn delete_outbound_contactlistfilter(&self, contact_list_filter_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundContactlistfilter {
         DeleteOutboundContactlistfilter::new(self.executor.clone(), contact_list_filter_id.into())
     }
     #[doc = " Delete multiple contact lists."]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/contactlists` (deleteOutboundContactlists): see [`DeleteOutboundContactlists`]."]
+    #[inline]
     pub fn delete_outbound_contactlists(&self) -> DeleteOutboundContactlists {
         DeleteOutboundContactlists::new(self.executor.clone())
     }
@@ -108,12 +120,14 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/contactlisttemplates/{contactListTemplateId}` (deleteOutboundContactlisttemplate): see [`DeleteOutboundContactlisttemplate`]."]
     #[doc = ""]
     #[doc = " - `contact_list_template_id`: ContactListTemplate ID"]
+    #[inline]
     pub fn delete_outbound_contactlisttemplate(&self, contact_list_template_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundContactlisttemplate {
         DeleteOutboundContactlisttemplate::new(self.executor.clone(), contact_list_template_id.into())
     }
     #[doc = " Delete multiple contact list templates."]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/contactlisttemplates` (deleteOutboundContactlisttemplates): see [`DeleteOutboundContactlisttemplates`]."]
+    #[inline]
     pub fn delete_outbound_contactlisttemplates(&self) -> DeleteOutboundContactlisttemplates {
         DeleteOutboundContactlisttemplates::new(self.executor.clone())
     }
@@ -122,6 +136,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/digitalrulesets/{digitalRuleSetId}` (deleteOutboundDigitalruleset): see [`DeleteOutboundDigitalruleset`]."]
     #[doc = ""]
     #[doc = " - `digital_rule_set_id`: The Digital Rule Set ID"]
+    #[inline]
     pub fn delete_outbound_digitalruleset(&self, digital_rule_set_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDigitalruleset {
         DeleteOutboundDigitalruleset::new(self.executor.clone(), digital_rule_set_id.into())
     }
@@ -130,6 +145,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}` (deleteOutboundDnclist): see [`DeleteOutboundDnclist`]."]
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
+    #[inline]
     pub fn delete_outbound_dnclist(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDnclist {
         DeleteOutboundDnclist::new(self.executor.clone(), dnc_list_id.into())
     }
@@ -138,6 +154,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/customexclusioncolumns` (deleteOutboundDnclistCustomexclusioncolumns): see [`DeleteOutboundDnclistCustomexclusioncolumns`]."]
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
+    #[inline]
     pub fn delete_outbound_dnclist_customexclusioncolumns(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDnclistCustomexclusioncolumns {
         DeleteOutboundDnclistCustomexclusioncolumns::new(self.executor.clone(), dnc_list_id.into())
     }
@@ -146,6 +163,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/emailaddresses` (deleteOutboundDnclistEmailaddresses): see [`DeleteOutboundDnclistEmailaddresses`]."]
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
+    #[inline]
     pub fn delete_outbound_dnclist_emailaddresses(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDnclistEmailaddresses {
         DeleteOutboundDnclistEmailaddresses::new(self.executor.clone(), dnc_list_id.into())
     }
@@ -154,6 +172,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/phonenumbers` (deleteOutboundDnclistPhonenumbers): see [`DeleteOutboundDnclistPhonenumbers`]."]
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
+    #[inline]
     pub fn delete_outbound_dnclist_phonenumbers(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDnclistPhonenumbers {
         DeleteOutboundDnclistPhonenumbers::new(self.executor.clone(), dnc_list_id.into())
     }
@@ -162,6 +181,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/dnclists/{dncListId}/whatsappnumbers` (deleteOutboundDnclistWhatsappnumbers): see [`DeleteOutboundDnclistWhatsappnumbers`]."]
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
+    #[inline]
     pub fn delete_outbound_dnclist_whatsappnumbers(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundDnclistWhatsappnumbers {
         DeleteOutboundDnclistWhatsappnumbers::new(self.executor.clone(), dnc_list_id.into())
     }
@@ -170,12 +190,14 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}` (deleteOutboundFilespecificationtemplate): see [`DeleteOutboundFilespecificationtemplate`]."]
     #[doc = ""]
     #[doc = " - `file_specification_template_id`: File Specification Template ID"]
+    #[inline]
     pub fn delete_outbound_filespecificationtemplate(&self, file_specification_template_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundFilespecificationtemplate {
         DeleteOutboundFilespecificationtemplate::new(self.executor.clone(), file_specification_template_id.into())
     }
     #[doc = " Delete multiple file specification templates."]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/filespecificationtemplates/bulk` (deleteOutboundFilespecificationtemplatesBulk): see [`DeleteOutboundFilespecificationtemplatesBulk`]."]
+    #[inline]
     pub fn delete_outbound_filespecificationtemplates_bulk(&self) -> DeleteOutboundFilespecificationtemplatesBulk {
         DeleteOutboundFilespecificationtemplatesBulk::new(self.executor.clone())
     }
@@ -184,12 +206,14 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/importtemplates/{importTemplateId}` (deleteOutboundImporttemplate): see [`DeleteOutboundImporttemplate`]."]
     #[doc = ""]
     #[doc = " - `import_template_id`: Import Template ID"]
+    #[inline]
     pub fn delete_outbound_importtemplate(&self, import_template_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundImporttemplate {
         DeleteOutboundImporttemplate::new(self.executor.clone(), import_template_id.into())
     }
     #[doc = " Delete multiple import templates."]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/outbound/importtemplates` (deleteOutboundImporttemplates): see [`DeleteOutboundImporttemplates`]."]
+    #[inline]
     pub fn delete_outbound_importtemplates(&self) -> DeleteOutboundImporttemplates {
         DeleteOutboundImporttemplates::new(self.executor.clone())
     }
@@ -198,6 +222,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/messagingcampaigns/{messagingCampaignId}` (deleteOutboundMessagingcampaign): see [`DeleteOutboundMessagingcampaign`]."]
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
+    #[inline]
     pub fn delete_outbound_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundMessagingcampaign {
         DeleteOutboundMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into())
     }
@@ -206,6 +231,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress` (deleteOutboundMessagingcampaignProgress): see [`DeleteOutboundMessagingcampaignProgress`]."]
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
+    #[inline]
     pub fn delete_outbound_messagingcampaign_progress(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundMessagingcampaignProgress {
         DeleteOutboundMessagingcampaignProgress::new(self.executor.clone(), messaging_campaign_id.into())
     }
@@ -214,6 +240,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/rulesets/{ruleSetId}` (deleteOutboundRuleset): see [`DeleteOutboundRuleset`]."]
     #[doc = ""]
     #[doc = " - `rule_set_id`: Rule Set ID"]
+    #[inline]
     pub fn delete_outbound_ruleset(&self, rule_set_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundRuleset {
         DeleteOutboundRuleset::new(self.executor.clone(), rule_set_id.into())
     }
@@ -222,6 +249,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/schedules/campaigns/{campaignId}` (deleteOutboundSchedulesCampaign): see [`DeleteOutboundSchedulesCampaign`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn delete_outbound_schedules_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSchedulesCampaign {
         DeleteOutboundSchedulesCampaign::new(self.executor.clone(), campaign_id.into())
     }
@@ -230,6 +258,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}` (deleteOutboundSchedulesEmailcampaign): see [`DeleteOutboundSchedulesEmailcampaign`]."]
     #[doc = ""]
     #[doc = " - `email_campaign_id`: Email Campaign ID"]
+    #[inline]
     pub fn delete_outbound_schedules_emailcampaign(&self, email_campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSchedulesEmailcampaign {
         DeleteOutboundSchedulesEmailcampaign::new(self.executor.clone(), email_campaign_id.into())
     }
@@ -238,6 +267,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}` (deleteOutboundSchedulesMessagingcampaign): see [`DeleteOutboundSchedulesMessagingcampaign`]."]
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: Messaging Campaign ID"]
+    #[inline]
     pub fn delete_outbound_schedules_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSchedulesMessagingcampaign {
         DeleteOutboundSchedulesMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into())
     }
@@ -246,6 +276,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/schedules/sequences/{sequenceId}` (deleteOutboundSchedulesSequence): see [`DeleteOutboundSchedulesSequence`]."]
     #[doc = ""]
     #[doc = " - `sequence_id`: Sequence ID"]
+    #[inline]
     pub fn delete_outbound_schedules_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSchedulesSequence {
         DeleteOutboundSchedulesSequence::new(self.executor.clone(), sequence_id.into())
     }
@@ -254,6 +285,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}` (deleteOutboundSchedulesWhatsappcampaign): see [`DeleteOutboundSchedulesWhatsappcampaign`]."]
     #[doc = ""]
     #[doc = " - `whats_app_campaign_id`: WhatsApp Campaign ID"]
+    #[inline]
     pub fn delete_outbound_schedules_whatsappcampaign(&self, whats_app_campaign_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSchedulesWhatsappcampaign {
         DeleteOutboundSchedulesWhatsappcampaign::new(self.executor.clone(), whats_app_campaign_id.into())
     }
@@ -262,6 +294,7 @@ impl OutboundApi {
     #[doc = " `DELETE /api/v2/outbound/sequences/{sequenceId}` (deleteOutboundSequence): see [`DeleteOutboundSequence`]."]
     #[doc = ""]
     #[doc = " - `sequence_id`: Campaign Sequence ID"]
+    #[inline]
     pub fn delete_outbound_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOutboundSequence {
         DeleteOutboundSequence::new(self.executor.clone(), sequence_id.into())
     }
@@ -270,12 +303,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/attemptlimits/{attemptLimitsId}` (getOutboundAttemptlimit): see [`GetOutboundAttemptlimit`]."]
     #[doc = ""]
     #[doc = " - `attempt_limits_id`: Attempt limits ID"]
+    #[inline]
     pub fn get_outbound_attemptlimit(&self, attempt_limits_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundAttemptlimit {
         GetOutboundAttemptlimit::new(self.executor.clone(), attempt_limits_id.into())
     }
     #[doc = " Query attempt limits list"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/attemptlimits` (getOutboundAttemptlimits): see [`GetOutboundAttemptlimits`]."]
+    #[inline]
     pub fn get_outbound_attemptlimits(&self) -> GetOutboundAttemptlimits {
         GetOutboundAttemptlimits::new(self.executor.clone())
     }
@@ -284,12 +319,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/callabletimesets/{callableTimeSetId}` (getOutboundCallabletimeset): see [`GetOutboundCallabletimeset`]."]
     #[doc = ""]
     #[doc = " - `callable_time_set_id`: Callable Time Set ID"]
+    #[inline]
     pub fn get_outbound_callabletimeset(&self, callable_time_set_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCallabletimeset {
         GetOutboundCallabletimeset::new(self.executor.clone(), callable_time_set_id.into())
     }
     #[doc = " Query callable time set list"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/callabletimesets` (getOutboundCallabletimesets): see [`GetOutboundCallabletimesets`]."]
+    #[inline]
     pub fn get_outbound_callabletimesets(&self) -> GetOutboundCallabletimesets {
         GetOutboundCallabletimesets::new(self.executor.clone())
     }
@@ -298,12 +335,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/callanalysisresponsesets/{callAnalysisSetId}` (getOutboundCallanalysisresponseset): see [`GetOutboundCallanalysisresponseset`]."]
     #[doc = ""]
     #[doc = " - `call_analysis_set_id`: Call Analysis Response Set ID"]
+    #[inline]
     pub fn get_outbound_callanalysisresponseset(&self, call_analysis_set_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCallanalysisresponseset {
         GetOutboundCallanalysisresponseset::new(self.executor.clone(), call_analysis_set_id.into())
     }
     #[doc = " Query a list of dialer call analysis response sets."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/callanalysisresponsesets` (getOutboundCallanalysisresponsesets): see [`GetOutboundCallanalysisresponsesets`]."]
+    #[inline]
     pub fn get_outbound_callanalysisresponsesets(&self) -> GetOutboundCallanalysisresponsesets {
         GetOutboundCallanalysisresponsesets::new(self.executor.clone())
     }
@@ -312,6 +351,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}` (getOutboundCampaign): see [`GetOutboundCampaign`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaign {
         GetOutboundCampaign::new(self.executor.clone(), campaign_id.into())
     }
@@ -320,6 +360,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview/results` (getOutboundCampaignAgentownedmappingpreviewResults): see [`GetOutboundCampaignAgentownedmappingpreviewResults`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_campaign_agentownedmappingpreview_results(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignAgentownedmappingpreviewResults {
         GetOutboundCampaignAgentownedmappingpreviewResults::new(self.executor.clone(), campaign_id.into())
     }
@@ -328,6 +369,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/diagnostics` (getOutboundCampaignDiagnostics): see [`GetOutboundCampaignDiagnostics`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_campaign_diagnostics(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignDiagnostics {
         GetOutboundCampaignDiagnostics::new(self.executor.clone(), campaign_id.into())
     }
@@ -336,6 +378,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/interactions` (getOutboundCampaignInteractions): see [`GetOutboundCampaignInteractions`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_campaign_interactions(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignInteractions {
         GetOutboundCampaignInteractions::new(self.executor.clone(), campaign_id.into())
     }
@@ -344,6 +387,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/linedistribution` (getOutboundCampaignLinedistribution): see [`GetOutboundCampaignLinedistribution`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_campaign_linedistribution(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignLinedistribution {
         GetOutboundCampaignLinedistribution::new(self.executor.clone(), campaign_id.into())
     }
@@ -352,6 +396,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/progress` (getOutboundCampaignProgress): see [`GetOutboundCampaignProgress`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_campaign_progress(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignProgress {
         GetOutboundCampaignProgress::new(self.executor.clone(), campaign_id.into())
     }
@@ -360,6 +405,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/skillcombinations` (getOutboundCampaignSkillcombinations): see [`GetOutboundCampaignSkillcombinations`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_campaign_skillcombinations(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignSkillcombinations {
         GetOutboundCampaignSkillcombinations::new(self.executor.clone(), campaign_id.into())
     }
@@ -368,6 +414,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/campaigns/{campaignId}/stats` (getOutboundCampaignStats): see [`GetOutboundCampaignStats`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_campaign_stats(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignStats {
         GetOutboundCampaignStats::new(self.executor.clone(), campaign_id.into())
     }
@@ -376,30 +423,35 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/campaignrules/{campaignRuleId}` (getOutboundCampaignrule): see [`GetOutboundCampaignrule`]."]
     #[doc = ""]
     #[doc = " - `campaign_rule_id`: Campaign Rule ID"]
+    #[inline]
     pub fn get_outbound_campaignrule(&self, campaign_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignrule {
         GetOutboundCampaignrule::new(self.executor.clone(), campaign_rule_id.into())
     }
     #[doc = " Query Campaign Rule list"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaignrules` (getOutboundCampaignrules): see [`GetOutboundCampaignrules`]."]
+    #[inline]
     pub fn get_outbound_campaignrules(&self) -> GetOutboundCampaignrules {
         GetOutboundCampaignrules::new(self.executor.clone())
     }
     #[doc = " Query a list of dialer campaigns."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns` (getOutboundCampaigns): see [`GetOutboundCampaigns`]."]
+    #[inline]
     pub fn get_outbound_campaigns(&self) -> GetOutboundCampaigns {
         GetOutboundCampaigns::new(self.executor.clone())
     }
     #[doc = " Query across all types of campaigns by division"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/all` (getOutboundCampaignsAll): see [`GetOutboundCampaignsAll`]."]
+    #[inline]
     pub fn get_outbound_campaigns_all(&self) -> GetOutboundCampaignsAll {
         GetOutboundCampaignsAll::new(self.executor.clone())
     }
     #[doc = " Query across all types of campaigns"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/all/divisionviews` (getOutboundCampaignsAllDivisionviews): see [`GetOutboundCampaignsAllDivisionviews`]."]
+    #[inline]
     pub fn get_outbound_campaigns_all_divisionviews(&self) -> GetOutboundCampaignsAllDivisionviews {
         GetOutboundCampaignsAllDivisionviews::new(self.executor.clone())
     }
@@ -408,12 +460,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/campaigns/divisionviews/{campaignId}` (getOutboundCampaignsDivisionview): see [`GetOutboundCampaignsDivisionview`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_campaigns_divisionview(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundCampaignsDivisionview {
         GetOutboundCampaignsDivisionview::new(self.executor.clone(), campaign_id.into())
     }
     #[doc = " Query a list of basic Campaign information objects"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/campaigns/divisionviews` (getOutboundCampaignsDivisionviews): see [`GetOutboundCampaignsDivisionviews`]."]
+    #[inline]
     pub fn get_outbound_campaigns_divisionviews(&self) -> GetOutboundCampaignsDivisionviews {
         GetOutboundCampaignsDivisionviews::new(self.executor.clone())
     }
@@ -422,6 +476,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}` (getOutboundContactlist): see [`GetOutboundContactlist`]."]
     #[doc = ""]
     #[doc = " - `contact_list_id`: ContactList ID"]
+    #[inline]
     pub fn get_outbound_contactlist(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlist {
         GetOutboundContactlist::new(self.executor.clone(), contact_list_id.into())
     }
@@ -431,6 +486,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
     #[doc = " - `contact_id`: Contact ID"]
+    #[inline]
     pub fn get_outbound_contactlist_contact(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, contact_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistContact {
         GetOutboundContactlistContact::new(self.executor.clone(), contact_list_id.into(), contact_id.into())
     }
@@ -440,6 +496,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
     #[doc = " - `job_id`: Job ID"]
+    #[inline]
     pub fn get_outbound_contactlist_contacts_bulk_job(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistContactsBulkJob {
         GetOutboundContactlistContactsBulkJob::new(self.executor.clone(), contact_list_id.into(), job_id.into())
     }
@@ -448,6 +505,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/contacts/bulk/jobs` (getOutboundContactlistContactsBulkJobs): see [`GetOutboundContactlistContactsBulkJobs`]."]
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
+    #[inline]
     pub fn get_outbound_contactlist_contacts_bulk_jobs(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistContactsBulkJobs {
         GetOutboundContactlistContactsBulkJobs::new(self.executor.clone(), contact_list_id.into())
     }
@@ -456,6 +514,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/export` (getOutboundContactlistExport): see [`GetOutboundContactlistExport`]."]
     #[doc = ""]
     #[doc = " - `contact_list_id`: ContactList ID"]
+    #[inline]
     pub fn get_outbound_contactlist_export(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistExport {
         GetOutboundContactlistExport::new(self.executor.clone(), contact_list_id.into())
     }
@@ -464,6 +523,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/importstatus` (getOutboundContactlistImportstatus): see [`GetOutboundContactlistImportstatus`]."]
     #[doc = ""]
     #[doc = " - `contact_list_id`: ContactList ID"]
+    #[inline]
     pub fn get_outbound_contactlist_importstatus(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistImportstatus {
         GetOutboundContactlistImportstatus::new(self.executor.clone(), contact_list_id.into())
     }
@@ -472,6 +532,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/contactlists/{contactListId}/timezonemappingpreview` (getOutboundContactlistTimezonemappingpreview): see [`GetOutboundContactlistTimezonemappingpreview`]."]
     #[doc = ""]
     #[doc = " - `contact_list_id`: ContactList ID"]
+    #[inline]
     pub fn get_outbound_contactlist_timezonemappingpreview(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistTimezonemappingpreview {
         GetOutboundContactlistTimezonemappingpreview::new(self.executor.clone(), contact_list_id.into())
     }
@@ -480,18 +541,21 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/contactlistfilters/{contactListFilterId}` (getOutboundContactlistfilter): see [`GetOutboundContactlistfilter`]."]
     #[doc = ""]
     #[doc = " - `contact_list_filter_id`: Contact List Filter ID"]
+    #[inline]
     pub fn get_outbound_contactlistfilter(&self, contact_list_filter_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistfilter {
         GetOutboundContactlistfilter::new(self.executor.clone(), contact_list_filter_id.into())
     }
     #[doc = " Query Contact list filters"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlistfilters` (getOutboundContactlistfilters): see [`GetOutboundContactlistfilters`]."]
+    #[inline]
     pub fn get_outbound_contactlistfilters(&self) -> GetOutboundContactlistfilters {
         GetOutboundContactlistfilters::new(self.executor.clone())
     }
     #[doc = " Query a list of contact lists."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists` (getOutboundContactlists): see [`GetOutboundContactlists`]."]
+    #[inline]
     pub fn get_outbound_contactlists(&self) -> GetOutboundContactlists {
         GetOutboundContactlists::new(self.executor.clone())
     }
@@ -500,12 +564,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/contactlists/divisionviews/{contactListId}` (getOutboundContactlistsDivisionview): see [`GetOutboundContactlistsDivisionview`]."]
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contactlist ID"]
+    #[inline]
     pub fn get_outbound_contactlists_divisionview(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlistsDivisionview {
         GetOutboundContactlistsDivisionview::new(self.executor.clone(), contact_list_id.into())
     }
     #[doc = " Query a list of simplified contact list objects."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlists/divisionviews` (getOutboundContactlistsDivisionviews): see [`GetOutboundContactlistsDivisionviews`]."]
+    #[inline]
     pub fn get_outbound_contactlists_divisionviews(&self) -> GetOutboundContactlistsDivisionviews {
         GetOutboundContactlistsDivisionviews::new(self.executor.clone())
     }
@@ -514,12 +580,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/contactlisttemplates/{contactListTemplateId}` (getOutboundContactlisttemplate): see [`GetOutboundContactlisttemplate`]."]
     #[doc = ""]
     #[doc = " - `contact_list_template_id`: ContactListTemplate ID"]
+    #[inline]
     pub fn get_outbound_contactlisttemplate(&self, contact_list_template_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundContactlisttemplate {
         GetOutboundContactlisttemplate::new(self.executor.clone(), contact_list_template_id.into())
     }
     #[doc = " Query a list of contact list templates"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/contactlisttemplates` (getOutboundContactlisttemplates): see [`GetOutboundContactlisttemplates`]."]
+    #[inline]
     pub fn get_outbound_contactlisttemplates(&self) -> GetOutboundContactlisttemplates {
         GetOutboundContactlisttemplates::new(self.executor.clone())
     }
@@ -528,6 +596,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/diagnostics/campaigns/{campaignId}/summary` (getOutboundDiagnosticsCampaignSummary): see [`GetOutboundDiagnosticsCampaignSummary`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_diagnostics_campaign_summary(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDiagnosticsCampaignSummary {
         GetOutboundDiagnosticsCampaignSummary::new(self.executor.clone(), campaign_id.into())
     }
@@ -536,12 +605,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/digitalrulesets/{digitalRuleSetId}` (getOutboundDigitalruleset): see [`GetOutboundDigitalruleset`]."]
     #[doc = ""]
     #[doc = " - `digital_rule_set_id`: The Digital Rule Set ID"]
+    #[inline]
     pub fn get_outbound_digitalruleset(&self, digital_rule_set_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDigitalruleset {
         GetOutboundDigitalruleset::new(self.executor.clone(), digital_rule_set_id.into())
     }
     #[doc = " Query a list of Outbound Digital Rule Sets"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/digitalrulesets` (getOutboundDigitalrulesets): see [`GetOutboundDigitalrulesets`]."]
+    #[inline]
     pub fn get_outbound_digitalrulesets(&self) -> GetOutboundDigitalrulesets {
         GetOutboundDigitalrulesets::new(self.executor.clone())
     }
@@ -550,6 +621,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}` (getOutboundDnclist): see [`GetOutboundDnclist`]."]
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
+    #[inline]
     pub fn get_outbound_dnclist(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDnclist {
         GetOutboundDnclist::new(self.executor.clone(), dnc_list_id.into())
     }
@@ -558,6 +630,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}/export` (getOutboundDnclistExport): see [`GetOutboundDnclistExport`]."]
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
+    #[inline]
     pub fn get_outbound_dnclist_export(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDnclistExport {
         GetOutboundDnclistExport::new(self.executor.clone(), dnc_list_id.into())
     }
@@ -566,12 +639,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/dnclists/{dncListId}/importstatus` (getOutboundDnclistImportstatus): see [`GetOutboundDnclistImportstatus`]."]
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
+    #[inline]
     pub fn get_outbound_dnclist_importstatus(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDnclistImportstatus {
         GetOutboundDnclistImportstatus::new(self.executor.clone(), dnc_list_id.into())
     }
     #[doc = " Query dialer DNC lists"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/dnclists` (getOutboundDnclists): see [`GetOutboundDnclists`]."]
+    #[inline]
     pub fn get_outbound_dnclists(&self) -> GetOutboundDnclists {
         GetOutboundDnclists::new(self.executor.clone())
     }
@@ -580,12 +655,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/dnclists/divisionviews/{dncListId}` (getOutboundDnclistsDivisionview): see [`GetOutboundDnclistsDivisionview`]."]
     #[doc = ""]
     #[doc = " - `dnc_list_id`: Dnclist ID"]
+    #[inline]
     pub fn get_outbound_dnclists_divisionview(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundDnclistsDivisionview {
         GetOutboundDnclistsDivisionview::new(self.executor.clone(), dnc_list_id.into())
     }
     #[doc = " Query a list of simplified dnc list objects."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/dnclists/divisionviews` (getOutboundDnclistsDivisionviews): see [`GetOutboundDnclistsDivisionviews`]."]
+    #[inline]
     pub fn get_outbound_dnclists_divisionviews(&self) -> GetOutboundDnclistsDivisionviews {
         GetOutboundDnclistsDivisionviews::new(self.executor.clone())
     }
@@ -594,12 +671,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/events/{eventId}` (getOutboundEvent): see [`GetOutboundEvent`]."]
     #[doc = ""]
     #[doc = " - `event_id`: Event Log ID"]
+    #[inline]
     pub fn get_outbound_event(&self, event_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundEvent {
         GetOutboundEvent::new(self.executor.clone(), event_id.into())
     }
     #[doc = " Query Event Logs"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/events` (getOutboundEvents): see [`GetOutboundEvents`]."]
+    #[inline]
     pub fn get_outbound_events(&self) -> GetOutboundEvents {
         GetOutboundEvents::new(self.executor.clone())
     }
@@ -608,12 +687,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/filespecificationtemplates/{fileSpecificationTemplateId}` (getOutboundFilespecificationtemplate): see [`GetOutboundFilespecificationtemplate`]."]
     #[doc = ""]
     #[doc = " - `file_specification_template_id`: File Specification Template ID"]
+    #[inline]
     pub fn get_outbound_filespecificationtemplate(&self, file_specification_template_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundFilespecificationtemplate {
         GetOutboundFilespecificationtemplate::new(self.executor.clone(), file_specification_template_id.into())
     }
     #[doc = " Query File Specification Templates"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/filespecificationtemplates` (getOutboundFilespecificationtemplates): see [`GetOutboundFilespecificationtemplates`]."]
+    #[inline]
     pub fn get_outbound_filespecificationtemplates(&self) -> GetOutboundFilespecificationtemplates {
         GetOutboundFilespecificationtemplates::new(self.executor.clone())
     }
@@ -622,6 +703,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/importtemplates/{importTemplateId}` (getOutboundImporttemplate): see [`GetOutboundImporttemplate`]."]
     #[doc = ""]
     #[doc = " - `import_template_id`: Import Template ID"]
+    #[inline]
     pub fn get_outbound_importtemplate(&self, import_template_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundImporttemplate {
         GetOutboundImporttemplate::new(self.executor.clone(), import_template_id.into())
     }
@@ -630,12 +712,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/importtemplates/{importTemplateId}/importstatus` (getOutboundImporttemplateImportstatus): see [`GetOutboundImporttemplateImportstatus`]."]
     #[doc = ""]
     #[doc = " - `import_template_id`: importTemplateId"]
+    #[inline]
     pub fn get_outbound_importtemplate_importstatus(&self, import_template_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundImporttemplateImportstatus {
         GetOutboundImporttemplateImportstatus::new(self.executor.clone(), import_template_id.into())
     }
     #[doc = " Query Import Templates"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/importtemplates` (getOutboundImporttemplates): see [`GetOutboundImporttemplates`]."]
+    #[inline]
     pub fn get_outbound_importtemplates(&self) -> GetOutboundImporttemplates {
         GetOutboundImporttemplates::new(self.executor.clone())
     }
@@ -644,6 +728,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}` (getOutboundMessagingcampaign): see [`GetOutboundMessagingcampaign`]."]
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
+    #[inline]
     pub fn get_outbound_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundMessagingcampaign {
         GetOutboundMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into())
     }
@@ -652,6 +737,7 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/diagnostics` (getOutboundMessagingcampaignDiagnostics): see [`GetOutboundMessagingcampaignDiagnostics`]."]
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
+    #[inline]
     pub fn get_outbound_messagingcampaign_diagnostics(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundMessagingcampaignDiagnostics {
         GetOutboundMessagingcampaignDiagnostics::new(self.executor.clone(), messaging_campaign_id.into())
     }
@@ -660,12 +746,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/progress` (getOutboundMessagingcampaignProgress): see [`GetOutboundMessagingcampaignProgress`]."]
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
+    #[inline]
     pub fn get_outbound_messagingcampaign_progress(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundMessagingcampaignProgress {
         GetOutboundMessagingcampaignProgress::new(self.executor.clone(), messaging_campaign_id.into())
     }
     #[doc = " Query a list of Messaging Campaigns"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/messagingcampaigns` (getOutboundMessagingcampaigns): see [`GetOutboundMessagingcampaigns`]."]
+    #[inline]
     pub fn get_outbound_messagingcampaigns(&self) -> GetOutboundMessagingcampaigns {
         GetOutboundMessagingcampaigns::new(self.executor.clone())
     }
@@ -674,12 +762,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/messagingcampaigns/divisionviews/{messagingCampaignId}` (getOutboundMessagingcampaignsDivisionview): see [`GetOutboundMessagingcampaignsDivisionview`]."]
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
+    #[inline]
     pub fn get_outbound_messagingcampaigns_divisionview(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundMessagingcampaignsDivisionview {
         GetOutboundMessagingcampaignsDivisionview::new(self.executor.clone(), messaging_campaign_id.into())
     }
     #[doc = " Query a list of basic Messaging Campaign information objects"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/messagingcampaigns/divisionviews` (getOutboundMessagingcampaignsDivisionviews): see [`GetOutboundMessagingcampaignsDivisionviews`]."]
+    #[inline]
     pub fn get_outbound_messagingcampaigns_divisionviews(&self) -> GetOutboundMessagingcampaignsDivisionviews {
         GetOutboundMessagingcampaignsDivisionviews::new(self.executor.clone())
     }
@@ -688,12 +778,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/rulesets/{ruleSetId}` (getOutboundRuleset): see [`GetOutboundRuleset`]."]
     #[doc = ""]
     #[doc = " - `rule_set_id`: Rule Set ID"]
+    #[inline]
     pub fn get_outbound_ruleset(&self, rule_set_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundRuleset {
         GetOutboundRuleset::new(self.executor.clone(), rule_set_id.into())
     }
     #[doc = " Query a list of Rule Sets."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/rulesets` (getOutboundRulesets): see [`GetOutboundRulesets`]."]
+    #[inline]
     pub fn get_outbound_rulesets(&self) -> GetOutboundRulesets {
         GetOutboundRulesets::new(self.executor.clone())
     }
@@ -702,12 +794,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/schedules/campaigns/{campaignId}` (getOutboundSchedulesCampaign): see [`GetOutboundSchedulesCampaign`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn get_outbound_schedules_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSchedulesCampaign {
         GetOutboundSchedulesCampaign::new(self.executor.clone(), campaign_id.into())
     }
     #[doc = " Query for a list of dialer campaign schedules."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/campaigns` (getOutboundSchedulesCampaigns): see [`GetOutboundSchedulesCampaigns`]."]
+    #[inline]
     pub fn get_outbound_schedules_campaigns(&self) -> GetOutboundSchedulesCampaigns {
         GetOutboundSchedulesCampaigns::new(self.executor.clone())
     }
@@ -716,12 +810,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/schedules/emailcampaigns/{emailCampaignId}` (getOutboundSchedulesEmailcampaign): see [`GetOutboundSchedulesEmailcampaign`]."]
     #[doc = ""]
     #[doc = " - `email_campaign_id`: Email Campaign ID"]
+    #[inline]
     pub fn get_outbound_schedules_emailcampaign(&self, email_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSchedulesEmailcampaign {
         GetOutboundSchedulesEmailcampaign::new(self.executor.clone(), email_campaign_id.into())
     }
     #[doc = " Query for a list of email campaign schedules."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/emailcampaigns` (getOutboundSchedulesEmailcampaigns): see [`GetOutboundSchedulesEmailcampaigns`]."]
+    #[inline]
     pub fn get_outbound_schedules_emailcampaigns(&self) -> GetOutboundSchedulesEmailcampaigns {
         GetOutboundSchedulesEmailcampaigns::new(self.executor.clone())
     }
@@ -730,12 +826,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/schedules/messagingcampaigns/{messagingCampaignId}` (getOutboundSchedulesMessagingcampaign): see [`GetOutboundSchedulesMessagingcampaign`]."]
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: Messaging Campaign ID"]
+    #[inline]
     pub fn get_outbound_schedules_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSchedulesMessagingcampaign {
         GetOutboundSchedulesMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into())
     }
     #[doc = " Query for a list of messaging campaign schedules."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/messagingcampaigns` (getOutboundSchedulesMessagingcampaigns): see [`GetOutboundSchedulesMessagingcampaigns`]."]
+    #[inline]
     pub fn get_outbound_schedules_messagingcampaigns(&self) -> GetOutboundSchedulesMessagingcampaigns {
         GetOutboundSchedulesMessagingcampaigns::new(self.executor.clone())
     }
@@ -744,12 +842,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/schedules/sequences/{sequenceId}` (getOutboundSchedulesSequence): see [`GetOutboundSchedulesSequence`]."]
     #[doc = ""]
     #[doc = " - `sequence_id`: Sequence ID"]
+    #[inline]
     pub fn get_outbound_schedules_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSchedulesSequence {
         GetOutboundSchedulesSequence::new(self.executor.clone(), sequence_id.into())
     }
     #[doc = " Query for a list of dialer sequence schedules."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/sequences` (getOutboundSchedulesSequences): see [`GetOutboundSchedulesSequences`]."]
+    #[inline]
     pub fn get_outbound_schedules_sequences(&self) -> GetOutboundSchedulesSequences {
         GetOutboundSchedulesSequences::new(self.executor.clone())
     }
@@ -758,12 +858,14 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/schedules/whatsappcampaigns/{whatsAppCampaignId}` (getOutboundSchedulesWhatsappcampaign): see [`GetOutboundSchedulesWhatsappcampaign`]."]
     #[doc = ""]
     #[doc = " - `whats_app_campaign_id`: WhatsApp Campaign ID"]
+    #[inline]
     pub fn get_outbound_schedules_whatsappcampaign(&self, whats_app_campaign_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSchedulesWhatsappcampaign {
         GetOutboundSchedulesWhatsappcampaign::new(self.executor.clone(), whats_app_campaign_id.into())
     }
     #[doc = " Query for a list of WhatsApp campaign schedules."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/schedules/whatsappcampaigns` (getOutboundSchedulesWhatsappcampaigns): see [`GetOutboundSchedulesWhatsappcampaigns`]."]
+    #[inline]
     pub fn get_outbound_schedules_whatsappcampaigns(&self) -> GetOutboundSchedulesWhatsappcampaigns {
         GetOutboundSchedulesWhatsappcampaigns::new(self.executor.clone())
     }
@@ -772,24 +874,28 @@ impl OutboundApi {
     #[doc = " `GET /api/v2/outbound/sequences/{sequenceId}` (getOutboundSequence): see [`GetOutboundSequence`]."]
     #[doc = ""]
     #[doc = " - `sequence_id`: Campaign Sequence ID"]
+    #[inline]
     pub fn get_outbound_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>) -> GetOutboundSequence {
         GetOutboundSequence::new(self.executor.clone(), sequence_id.into())
     }
     #[doc = " Query a list of dialer campaign sequences."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/sequences` (getOutboundSequences): see [`GetOutboundSequences`]."]
+    #[inline]
     pub fn get_outbound_sequences(&self) -> GetOutboundSequences {
         GetOutboundSequences::new(self.executor.clone())
     }
     #[doc = " Get the outbound settings for this organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/settings` (getOutboundSettings): see [`GetOutboundSettings`]."]
+    #[inline]
     pub fn get_outbound_settings(&self) -> GetOutboundSettings {
         GetOutboundSettings::new(self.executor.clone())
     }
     #[doc = " Get the Dialer wrap up code mapping."]
     #[doc = ""]
     #[doc = " `GET /api/v2/outbound/wrapupcodemappings` (getOutboundWrapupcodemappings): see [`GetOutboundWrapupcodemappings`]."]
+    #[inline]
     pub fn get_outbound_wrapupcodemappings(&self) -> GetOutboundWrapupcodemappings {
         GetOutboundWrapupcodemappings::new(self.executor.clone())
     }
@@ -799,6 +905,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
     #[doc = " - `body`: CampaignPatchRequest"]
+    #[inline]
     pub fn patch_outbound_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CampaignPatchRequest) -> PatchOutboundCampaign {
         PatchOutboundCampaign::new(self.executor.clone(), campaign_id.into(), body)
     }
@@ -808,6 +915,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
     #[doc = " - `body`: DNC Custom exclusion column entries"]
+    #[inline]
     pub fn patch_outbound_dnclist_customexclusioncolumns(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DncPatchCustomExclusionColumnsRequest) -> PatchOutboundDnclistCustomexclusioncolumns {
         PatchOutboundDnclistCustomexclusioncolumns::new(self.executor.clone(), dnc_list_id.into(), body)
     }
@@ -817,6 +925,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
     #[doc = " - `body`: DNC Emails"]
+    #[inline]
     pub fn patch_outbound_dnclist_emailaddresses(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DncPatchEmailsRequest) -> PatchOutboundDnclistEmailaddresses {
         PatchOutboundDnclistEmailaddresses::new(self.executor.clone(), dnc_list_id.into(), body)
     }
@@ -826,6 +935,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
     #[doc = " - `body`: DNC Phone Numbers"]
+    #[inline]
     pub fn patch_outbound_dnclist_phonenumbers(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DncPatchPhoneNumbersRequest) -> PatchOutboundDnclistPhonenumbers {
         PatchOutboundDnclistPhonenumbers::new(self.executor.clone(), dnc_list_id.into(), body)
     }
@@ -835,6 +945,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
     #[doc = " - `body`: DNC whatsApp numbers"]
+    #[inline]
     pub fn patch_outbound_dnclist_whatsappnumbers(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DncPatchWhatsAppNumbersRequest) -> PatchOutboundDnclistWhatsappnumbers {
         PatchOutboundDnclistWhatsappnumbers::new(self.executor.clone(), dnc_list_id.into(), body)
     }
@@ -843,6 +954,7 @@ impl OutboundApi {
     #[doc = " `PATCH /api/v2/outbound/settings` (patchOutboundSettings): see [`PatchOutboundSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: outboundSettings"]
+    #[inline]
     pub fn patch_outbound_settings(&self, body: ::models::OutboundSettings) -> PatchOutboundSettings {
         PatchOutboundSettings::new(self.executor.clone(), body)
     }
@@ -851,6 +963,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/attemptlimits` (postOutboundAttemptlimits): see [`PostOutboundAttemptlimits`]."]
     #[doc = ""]
     #[doc = " - `body`: AttemptLimits"]
+    #[inline]
     pub fn post_outbound_attemptlimits(&self, body: ::models::AttemptLimits) -> PostOutboundAttemptlimits {
         PostOutboundAttemptlimits::new(self.executor.clone(), body)
     }
@@ -859,6 +972,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/callabletimesets` (postOutboundCallabletimesets): see [`PostOutboundCallabletimesets`]."]
     #[doc = ""]
     #[doc = " - `body`: DialerCallableTimeSet"]
+    #[inline]
     pub fn post_outbound_callabletimesets(&self, body: ::models::CallableTimeSet) -> PostOutboundCallabletimesets {
         PostOutboundCallabletimesets::new(self.executor.clone(), body)
     }
@@ -867,6 +981,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/callanalysisresponsesets` (postOutboundCallanalysisresponsesets): see [`PostOutboundCallanalysisresponsesets`]."]
     #[doc = ""]
     #[doc = " - `body`: ResponseSet"]
+    #[inline]
     pub fn post_outbound_callanalysisresponsesets(&self, body: ::models::ResponseSet) -> PostOutboundCallanalysisresponsesets {
         PostOutboundCallanalysisresponsesets::new(self.executor.clone(), body)
     }
@@ -875,6 +990,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/agentownedmappingpreview` (postOutboundCampaignAgentownedmappingpreview): see [`PostOutboundCampaignAgentownedmappingpreview`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn post_outbound_campaign_agentownedmappingpreview(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundCampaignAgentownedmappingpreview {
         PostOutboundCampaignAgentownedmappingpreview::new(self.executor.clone(), campaign_id.into())
     }
@@ -885,6 +1001,7 @@ impl OutboundApi {
     #[doc = " - `campaign_id`: Campaign ID"]
     #[doc = " - `body`: ContactCallbackRequest"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_outbound_campaign_callback_schedule(&self, campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactCallbackRequest) -> PostOutboundCampaignCallbackSchedule {
         PostOutboundCampaignCallbackSchedule::new(self.executor.clone(), campaign_id.into(), body)
     }
@@ -893,6 +1010,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/start` (postOutboundCampaignStart): see [`PostOutboundCampaignStart`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn post_outbound_campaign_start(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundCampaignStart {
         PostOutboundCampaignStart::new(self.executor.clone(), campaign_id.into())
     }
@@ -901,6 +1019,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/campaigns/{campaignId}/stop` (postOutboundCampaignStop): see [`PostOutboundCampaignStop`]."]
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
+    #[inline]
     pub fn post_outbound_campaign_stop(&self, campaign_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundCampaignStop {
         PostOutboundCampaignStop::new(self.executor.clone(), campaign_id.into())
     }
@@ -909,6 +1028,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/campaignrules` (postOutboundCampaignrules): see [`PostOutboundCampaignrules`]."]
     #[doc = ""]
     #[doc = " - `body`: CampaignRule"]
+    #[inline]
     pub fn post_outbound_campaignrules(&self, body: ::models::CampaignRule) -> PostOutboundCampaignrules {
         PostOutboundCampaignrules::new(self.executor.clone(), body)
     }
@@ -917,6 +1037,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/campaigns` (postOutboundCampaigns): see [`PostOutboundCampaigns`]."]
     #[doc = ""]
     #[doc = " - `body`: Campaign"]
+    #[inline]
     pub fn post_outbound_campaigns(&self, body: ::models::Campaign) -> PostOutboundCampaigns {
         PostOutboundCampaigns::new(self.executor.clone(), body)
     }
@@ -925,6 +1046,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/campaigns/performance/query` (postOutboundCampaignsPerformanceQuery): see [`PostOutboundCampaignsPerformanceQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: Campaign IDs. Maximum of 50 IDs allowed."]
+    #[inline]
     pub fn post_outbound_campaigns_performance_query(&self, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundCampaignsPerformanceQuery {
         PostOutboundCampaignsPerformanceQuery::new(self.executor.clone(), body)
     }
@@ -933,6 +1055,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/campaigns/progress` (postOutboundCampaignsProgress): see [`PostOutboundCampaignsProgress`]."]
     #[doc = ""]
     #[doc = " - `body`: Campaign IDs"]
+    #[inline]
     pub fn post_outbound_campaigns_progress(&self, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundCampaignsProgress {
         PostOutboundCampaignsProgress::new(self.executor.clone(), body)
     }
@@ -941,6 +1064,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/clear` (postOutboundContactlistClear): see [`PostOutboundContactlistClear`]."]
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
+    #[inline]
     pub fn post_outbound_contactlist_clear(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundContactlistClear {
         PostOutboundContactlistClear::new(self.executor.clone(), contact_list_id.into())
     }
@@ -950,6 +1074,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
     #[doc = " - `body`: Contact"]
+    #[inline]
     pub fn post_outbound_contactlist_contacts(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::WritableDialerContact>) -> PostOutboundContactlistContacts {
         PostOutboundContactlistContacts::new(self.executor.clone(), contact_list_id.into(), body)
     }
@@ -959,6 +1084,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
     #[doc = " - `body`: ContactIds to get."]
+    #[inline]
     pub fn post_outbound_contactlist_contacts_bulk(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundContactlistContactsBulk {
         PostOutboundContactlistContactsBulk::new(self.executor.clone(), contact_list_id.into(), body)
     }
@@ -968,6 +1094,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
     #[doc = " - `body`: Contact filter information."]
+    #[inline]
     pub fn post_outbound_contactlist_contacts_bulk_remove(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactBulkSearchParameters) -> PostOutboundContactlistContactsBulkRemove {
         PostOutboundContactlistContactsBulkRemove::new(self.executor.clone(), contact_list_id.into(), body)
     }
@@ -977,6 +1104,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
     #[doc = " - `body`: Contact bulk edit request information."]
+    #[inline]
     pub fn post_outbound_contactlist_contacts_bulk_update(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactBulkEditRequest) -> PostOutboundContactlistContactsBulkUpdate {
         PostOutboundContactlistContactsBulkUpdate::new(self.executor.clone(), contact_list_id.into(), body)
     }
@@ -986,6 +1114,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_id`: Contact List ID"]
     #[doc = " - `body`: Contact search parameters."]
+    #[inline]
     pub fn post_outbound_contactlist_contacts_search(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactListingRequest) -> PostOutboundContactlistContactsSearch {
         PostOutboundContactlistContactsSearch::new(self.executor.clone(), contact_list_id.into(), body)
     }
@@ -994,6 +1123,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlists/{contactListId}/export` (postOutboundContactlistExport): see [`PostOutboundContactlistExport`]."]
     #[doc = ""]
     #[doc = " - `contact_list_id`: ContactList ID"]
+    #[inline]
     pub fn post_outbound_contactlist_export(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundContactlistExport {
         PostOutboundContactlistExport::new(self.executor.clone(), contact_list_id.into())
     }
@@ -1002,6 +1132,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlistfilters` (postOutboundContactlistfilters): see [`PostOutboundContactlistfilters`]."]
     #[doc = ""]
     #[doc = " - `body`: ContactListFilter"]
+    #[inline]
     pub fn post_outbound_contactlistfilters(&self, body: ::models::ContactListFilter) -> PostOutboundContactlistfilters {
         PostOutboundContactlistfilters::new(self.executor.clone(), body)
     }
@@ -1010,6 +1141,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlistfilters/bulk/retrieve` (postOutboundContactlistfiltersBulkRetrieve): see [`PostOutboundContactlistfiltersBulkRetrieve`]."]
     #[doc = ""]
     #[doc = " - `body`: The contact list filters to retrieve"]
+    #[inline]
     pub fn post_outbound_contactlistfilters_bulk_retrieve(&self, body: ::models::ContactListFilterBulkRetrieveBody) -> PostOutboundContactlistfiltersBulkRetrieve {
         PostOutboundContactlistfiltersBulkRetrieve::new(self.executor.clone(), body)
     }
@@ -1018,6 +1150,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlistfilters/preview` (postOutboundContactlistfiltersPreview): see [`PostOutboundContactlistfiltersPreview`]."]
     #[doc = ""]
     #[doc = " - `body`: ContactListFilter"]
+    #[inline]
     pub fn post_outbound_contactlistfilters_preview(&self, body: ::models::ContactListFilter) -> PostOutboundContactlistfiltersPreview {
         PostOutboundContactlistfiltersPreview::new(self.executor.clone(), body)
     }
@@ -1026,6 +1159,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlists` (postOutboundContactlists): see [`PostOutboundContactlists`]."]
     #[doc = ""]
     #[doc = " - `body`: ContactList"]
+    #[inline]
     pub fn post_outbound_contactlists(&self, body: ::models::ContactList) -> PostOutboundContactlists {
         PostOutboundContactlists::new(self.executor.clone(), body)
     }
@@ -1034,6 +1168,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlists/bulk/update` (postOutboundContactlistsBulkUpdate): see [`PostOutboundContactlistsBulkUpdate`]."]
     #[doc = ""]
     #[doc = " - `body`: Contact lists bulk edit request."]
+    #[inline]
     pub fn post_outbound_contactlists_bulk_update(&self, body: ::models::ContactListsBulkEditRequest) -> PostOutboundContactlistsBulkUpdate {
         PostOutboundContactlistsBulkUpdate::new(self.executor.clone(), body)
     }
@@ -1042,6 +1177,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlists/uploads` (postOutboundContactlistsUploads): see [`PostOutboundContactlistsUploads`]."]
     #[doc = ""]
     #[doc = " - `body`: contactListUploadUrlRequest"]
+    #[inline]
     pub fn post_outbound_contactlists_uploads(&self, body: ::models::ContactListUploadUrlRequest) -> PostOutboundContactlistsUploads {
         PostOutboundContactlistsUploads::new(self.executor.clone(), body)
     }
@@ -1050,6 +1186,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlisttemplates` (postOutboundContactlisttemplates): see [`PostOutboundContactlisttemplates`]."]
     #[doc = ""]
     #[doc = " - `body`: ContactListTemplate"]
+    #[inline]
     pub fn post_outbound_contactlisttemplates(&self, body: ::models::ContactListTemplate) -> PostOutboundContactlisttemplates {
         PostOutboundContactlisttemplates::new(self.executor.clone(), body)
     }
@@ -1058,6 +1195,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlisttemplates/bulk/add` (postOutboundContactlisttemplatesBulkAdd): see [`PostOutboundContactlisttemplatesBulkAdd`]."]
     #[doc = ""]
     #[doc = " - `body`: contact list template(s) to add"]
+    #[inline]
     pub fn post_outbound_contactlisttemplates_bulk_add(&self, body: ::std::vec::Vec<::models::ContactListTemplate>) -> PostOutboundContactlisttemplatesBulkAdd {
         PostOutboundContactlisttemplatesBulkAdd::new(self.executor.clone(), body)
     }
@@ -1066,6 +1204,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/contactlisttemplates/bulk/retrieve` (postOutboundContactlisttemplatesBulkRetrieve): see [`PostOutboundContactlisttemplatesBulkRetrieve`]."]
     #[doc = ""]
     #[doc = " - `body`: contact list templates to get"]
+    #[inline]
     pub fn post_outbound_contactlisttemplates_bulk_retrieve(&self, body: ::models::ContactListTemplateBulkRetrieveBody) -> PostOutboundContactlisttemplatesBulkRetrieve {
         PostOutboundContactlisttemplatesBulkRetrieve::new(self.executor.clone(), body)
     }
@@ -1074,6 +1213,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/conversations/{conversationId}/dnc` (postOutboundConversationDnc): see [`PostOutboundConversationDnc`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
+    #[inline]
     pub fn post_outbound_conversation_dnc(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundConversationDnc {
         PostOutboundConversationDnc::new(self.executor.clone(), conversation_id.into())
     }
@@ -1082,6 +1222,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/digitalrulesets` (postOutboundDigitalrulesets): see [`PostOutboundDigitalrulesets`]."]
     #[doc = ""]
     #[doc = " - `body`: Digital Rule Set"]
+    #[inline]
     pub fn post_outbound_digitalrulesets(&self, body: ::models::DigitalRuleSet) -> PostOutboundDigitalrulesets {
         PostOutboundDigitalrulesets::new(self.executor.clone(), body)
     }
@@ -1091,6 +1232,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
     #[doc = " - `body`: DNC email addresses"]
+    #[inline]
     pub fn post_outbound_dnclist_emailaddresses(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundDnclistEmailaddresses {
         PostOutboundDnclistEmailaddresses::new(self.executor.clone(), dnc_list_id.into(), body)
     }
@@ -1099,6 +1241,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/dnclists/{dncListId}/export` (postOutboundDnclistExport): see [`PostOutboundDnclistExport`]."]
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
+    #[inline]
     pub fn post_outbound_dnclist_export(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundDnclistExport {
         PostOutboundDnclistExport::new(self.executor.clone(), dnc_list_id.into())
     }
@@ -1108,6 +1251,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
     #[doc = " - `body`: DNC Phone Numbers"]
+    #[inline]
     pub fn post_outbound_dnclist_phonenumbers(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundDnclistPhonenumbers {
         PostOutboundDnclistPhonenumbers::new(self.executor.clone(), dnc_list_id.into(), body)
     }
@@ -1116,6 +1260,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/dnclists` (postOutboundDnclists): see [`PostOutboundDnclists`]."]
     #[doc = ""]
     #[doc = " - `body`: DncList"]
+    #[inline]
     pub fn post_outbound_dnclists(&self, body: ::models::DncListCreate) -> PostOutboundDnclists {
         PostOutboundDnclists::new(self.executor.clone(), body)
     }
@@ -1124,6 +1269,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/dnclists/uploads` (postOutboundDnclistsUploads): see [`PostOutboundDnclistsUploads`]."]
     #[doc = ""]
     #[doc = " - `body`: dncListUploadUrlRequest"]
+    #[inline]
     pub fn post_outbound_dnclists_uploads(&self, body: ::models::DNCListUploadUrlRequest) -> PostOutboundDnclistsUploads {
         PostOutboundDnclistsUploads::new(self.executor.clone(), body)
     }
@@ -1132,6 +1278,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/filespecificationtemplates` (postOutboundFilespecificationtemplates): see [`PostOutboundFilespecificationtemplates`]."]
     #[doc = ""]
     #[doc = " - `body`: FileSpecificationTemplate"]
+    #[inline]
     pub fn post_outbound_filespecificationtemplates(&self, body: ::models::FileSpecificationTemplate) -> PostOutboundFilespecificationtemplates {
         PostOutboundFilespecificationtemplates::new(self.executor.clone(), body)
     }
@@ -1140,6 +1287,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/importtemplates` (postOutboundImporttemplates): see [`PostOutboundImporttemplates`]."]
     #[doc = ""]
     #[doc = " - `body`: ImportTemplate"]
+    #[inline]
     pub fn post_outbound_importtemplates(&self, body: ::models::ImportTemplate) -> PostOutboundImporttemplates {
         PostOutboundImporttemplates::new(self.executor.clone(), body)
     }
@@ -1148,6 +1296,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/importtemplates/bulk/add` (postOutboundImporttemplatesBulkAdd): see [`PostOutboundImporttemplatesBulkAdd`]."]
     #[doc = ""]
     #[doc = " - `body`: import template(s) to add"]
+    #[inline]
     pub fn post_outbound_importtemplates_bulk_add(&self, body: ::std::vec::Vec<::models::ImportTemplate>) -> PostOutboundImporttemplatesBulkAdd {
         PostOutboundImporttemplatesBulkAdd::new(self.executor.clone(), body)
     }
@@ -1156,6 +1305,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/start` (postOutboundMessagingcampaignStart): see [`PostOutboundMessagingcampaignStart`]."]
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
+    #[inline]
     pub fn post_outbound_messagingcampaign_start(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundMessagingcampaignStart {
         PostOutboundMessagingcampaignStart::new(self.executor.clone(), messaging_campaign_id.into())
     }
@@ -1164,6 +1314,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/messagingcampaigns/{messagingCampaignId}/stop` (postOutboundMessagingcampaignStop): see [`PostOutboundMessagingcampaignStop`]."]
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
+    #[inline]
     pub fn post_outbound_messagingcampaign_stop(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>) -> PostOutboundMessagingcampaignStop {
         PostOutboundMessagingcampaignStop::new(self.executor.clone(), messaging_campaign_id.into())
     }
@@ -1172,6 +1323,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/messagingcampaigns` (postOutboundMessagingcampaigns): see [`PostOutboundMessagingcampaigns`]."]
     #[doc = ""]
     #[doc = " - `body`: Messaging Campaign"]
+    #[inline]
     pub fn post_outbound_messagingcampaigns(&self, body: ::models::MessagingCampaign) -> PostOutboundMessagingcampaigns {
         PostOutboundMessagingcampaigns::new(self.executor.clone(), body)
     }
@@ -1180,6 +1332,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/messagingcampaigns/progress` (postOutboundMessagingcampaignsProgress): see [`PostOutboundMessagingcampaignsProgress`]."]
     #[doc = ""]
     #[doc = " - `body`: Messaging Campaign IDs"]
+    #[inline]
     pub fn post_outbound_messagingcampaigns_progress(&self, body: ::std::vec::Vec<::std::string::String>) -> PostOutboundMessagingcampaignsProgress {
         PostOutboundMessagingcampaignsProgress::new(self.executor.clone(), body)
     }
@@ -1188,6 +1341,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/rulesets` (postOutboundRulesets): see [`PostOutboundRulesets`]."]
     #[doc = ""]
     #[doc = " - `body`: RuleSet"]
+    #[inline]
     pub fn post_outbound_rulesets(&self, body: ::models::RuleSet) -> PostOutboundRulesets {
         PostOutboundRulesets::new(self.executor.clone(), body)
     }
@@ -1196,6 +1350,7 @@ impl OutboundApi {
     #[doc = " `POST /api/v2/outbound/sequences` (postOutboundSequences): see [`PostOutboundSequences`]."]
     #[doc = ""]
     #[doc = " - `body`: Organization"]
+    #[inline]
     pub fn post_outbound_sequences(&self, body: ::models::CampaignSequence) -> PostOutboundSequences {
         PostOutboundSequences::new(self.executor.clone(), body)
     }
@@ -1205,6 +1360,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `attempt_limits_id`: Attempt limits ID"]
     #[doc = " - `body`: AttemptLimits"]
+    #[inline]
     pub fn put_outbound_attemptlimit(&self, attempt_limits_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AttemptLimits) -> PutOutboundAttemptlimit {
         PutOutboundAttemptlimit::new(self.executor.clone(), attempt_limits_id.into(), body)
     }
@@ -1214,6 +1370,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `callable_time_set_id`: Callable Time Set ID"]
     #[doc = " - `body`: DialerCallableTimeSet"]
+    #[inline]
     pub fn put_outbound_callabletimeset(&self, callable_time_set_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CallableTimeSet) -> PutOutboundCallabletimeset {
         PutOutboundCallabletimeset::new(self.executor.clone(), callable_time_set_id.into(), body)
     }
@@ -1223,6 +1380,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `call_analysis_set_id`: Call Analysis Response Set ID"]
     #[doc = " - `body`: ResponseSet"]
+    #[inline]
     pub fn put_outbound_callanalysisresponseset(&self, call_analysis_set_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ResponseSet) -> PutOutboundCallanalysisresponseset {
         PutOutboundCallanalysisresponseset::new(self.executor.clone(), call_analysis_set_id.into(), body)
     }
@@ -1232,6 +1390,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
     #[doc = " - `body`: Campaign"]
+    #[inline]
     pub fn put_outbound_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Campaign) -> PutOutboundCampaign {
         PutOutboundCampaign::new(self.executor.clone(), campaign_id.into(), body)
     }
@@ -1242,6 +1401,7 @@ impl OutboundApi {
     #[doc = " - `campaign_id`: Campaign ID"]
     #[doc = " - `user_id`: Agent's user ID"]
     #[doc = " - `body`: agent"]
+    #[inline]
     pub fn put_outbound_campaign_agent(&self, campaign_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Agent) -> PutOutboundCampaignAgent {
         PutOutboundCampaignAgent::new(self.executor.clone(), campaign_id.into(), user_id.into(), body)
     }
@@ -1251,6 +1411,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `campaign_rule_id`: Campaign Rule ID"]
     #[doc = " - `body`: CampaignRule"]
+    #[inline]
     pub fn put_outbound_campaignrule(&self, campaign_rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CampaignRule) -> PutOutboundCampaignrule {
         PutOutboundCampaignrule::new(self.executor.clone(), campaign_rule_id.into(), body)
     }
@@ -1260,6 +1421,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_id`: ContactList ID"]
     #[doc = " - `body`: ContactList"]
+    #[inline]
     pub fn put_outbound_contactlist(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactList) -> PutOutboundContactlist {
         PutOutboundContactlist::new(self.executor.clone(), contact_list_id.into(), body)
     }
@@ -1270,6 +1432,7 @@ impl OutboundApi {
     #[doc = " - `contact_list_id`: Contact List ID"]
     #[doc = " - `contact_id`: Contact ID"]
     #[doc = " - `body`: Contact"]
+    #[inline]
     pub fn put_outbound_contactlist_contact(&self, contact_list_id: impl ::std::convert::Into<::std::string::String>, contact_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DialerContact) -> PutOutboundContactlistContact {
         PutOutboundContactlistContact::new(self.executor.clone(), contact_list_id.into(), contact_id.into(), body)
     }
@@ -1279,6 +1442,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_filter_id`: Contact List Filter ID"]
     #[doc = " - `body`: ContactListFilter"]
+    #[inline]
     pub fn put_outbound_contactlistfilter(&self, contact_list_filter_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactListFilter) -> PutOutboundContactlistfilter {
         PutOutboundContactlistfilter::new(self.executor.clone(), contact_list_filter_id.into(), body)
     }
@@ -1288,6 +1452,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `contact_list_template_id`: ContactListTemplate ID"]
     #[doc = " - `body`: ContactListTemplate"]
+    #[inline]
     pub fn put_outbound_contactlisttemplate(&self, contact_list_template_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ContactListTemplate) -> PutOutboundContactlisttemplate {
         PutOutboundContactlisttemplate::new(self.executor.clone(), contact_list_template_id.into(), body)
     }
@@ -1297,6 +1462,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `digital_rule_set_id`: The Digital Rule Set ID"]
     #[doc = " - `body`: Digital Rule Set"]
+    #[inline]
     pub fn put_outbound_digitalruleset(&self, digital_rule_set_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DigitalRuleSet) -> PutOutboundDigitalruleset {
         PutOutboundDigitalruleset::new(self.executor.clone(), digital_rule_set_id.into(), body)
     }
@@ -1306,6 +1472,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `dnc_list_id`: DncList ID"]
     #[doc = " - `body`: DncList"]
+    #[inline]
     pub fn put_outbound_dnclist(&self, dnc_list_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DncList) -> PutOutboundDnclist {
         PutOutboundDnclist::new(self.executor.clone(), dnc_list_id.into(), body)
     }
@@ -1315,6 +1482,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `file_specification_template_id`: File Specification Template ID"]
     #[doc = " - `body`: fileSpecificationTemplate"]
+    #[inline]
     pub fn put_outbound_filespecificationtemplate(&self, file_specification_template_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FileSpecificationTemplate) -> PutOutboundFilespecificationtemplate {
         PutOutboundFilespecificationtemplate::new(self.executor.clone(), file_specification_template_id.into(), body)
     }
@@ -1324,6 +1492,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `import_template_id`: Import Template ID"]
     #[doc = " - `body`: importTemplate"]
+    #[inline]
     pub fn put_outbound_importtemplate(&self, import_template_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ImportTemplate) -> PutOutboundImporttemplate {
         PutOutboundImporttemplate::new(self.executor.clone(), import_template_id.into(), body)
     }
@@ -1333,6 +1502,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: The Messaging Campaign ID"]
     #[doc = " - `body`: MessagingCampaign"]
+    #[inline]
     pub fn put_outbound_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MessagingCampaign) -> PutOutboundMessagingcampaign {
         PutOutboundMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into(), body)
     }
@@ -1342,6 +1512,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `rule_set_id`: Rule Set ID"]
     #[doc = " - `body`: RuleSet"]
+    #[inline]
     pub fn put_outbound_ruleset(&self, rule_set_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RuleSet) -> PutOutboundRuleset {
         PutOutboundRuleset::new(self.executor.clone(), rule_set_id.into(), body)
     }
@@ -1351,6 +1522,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `campaign_id`: Campaign ID"]
     #[doc = " - `body`: CampaignSchedule"]
+    #[inline]
     pub fn put_outbound_schedules_campaign(&self, campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CampaignSchedule) -> PutOutboundSchedulesCampaign {
         PutOutboundSchedulesCampaign::new(self.executor.clone(), campaign_id.into(), body)
     }
@@ -1360,6 +1532,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `email_campaign_id`: Email Campaign ID"]
     #[doc = " - `body`: EmailCampaignSchedule"]
+    #[inline]
     pub fn put_outbound_schedules_emailcampaign(&self, email_campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EmailCampaignSchedule) -> PutOutboundSchedulesEmailcampaign {
         PutOutboundSchedulesEmailcampaign::new(self.executor.clone(), email_campaign_id.into(), body)
     }
@@ -1369,6 +1542,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `messaging_campaign_id`: Messaging Campaign ID"]
     #[doc = " - `body`: MessagingCampaignSchedule"]
+    #[inline]
     pub fn put_outbound_schedules_messagingcampaign(&self, messaging_campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MessagingCampaignSchedule) -> PutOutboundSchedulesMessagingcampaign {
         PutOutboundSchedulesMessagingcampaign::new(self.executor.clone(), messaging_campaign_id.into(), body)
     }
@@ -1378,6 +1552,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `sequence_id`: Sequence ID"]
     #[doc = " - `body`: SequenceSchedule"]
+    #[inline]
     pub fn put_outbound_schedules_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SequenceSchedule) -> PutOutboundSchedulesSequence {
         PutOutboundSchedulesSequence::new(self.executor.clone(), sequence_id.into(), body)
     }
@@ -1387,6 +1562,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `whats_app_campaign_id`: WhatsApp Campaign ID"]
     #[doc = " - `body`: WhatsAppCampaignSchedule"]
+    #[inline]
     pub fn put_outbound_schedules_whatsappcampaign(&self, whats_app_campaign_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WhatsAppCampaignSchedule) -> PutOutboundSchedulesWhatsappcampaign {
         PutOutboundSchedulesWhatsappcampaign::new(self.executor.clone(), whats_app_campaign_id.into(), body)
     }
@@ -1396,6 +1572,7 @@ impl OutboundApi {
     #[doc = ""]
     #[doc = " - `sequence_id`: Campaign Sequence ID"]
     #[doc = " - `body`: Organization"]
+    #[inline]
     pub fn put_outbound_sequence(&self, sequence_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CampaignSequence) -> PutOutboundSequence {
         PutOutboundSequence::new(self.executor.clone(), sequence_id.into(), body)
     }
@@ -1404,6 +1581,7 @@ impl OutboundApi {
     #[doc = " `PUT /api/v2/outbound/wrapupcodemappings` (putOutboundWrapupcodemappings): see [`PutOutboundWrapupcodemappings`]."]
     #[doc = ""]
     #[doc = " - `body`: wrapUpCodeMapping"]
+    #[inline]
     pub fn put_outbound_wrapupcodemappings(&self, body: ::models::WrapUpCodeMapping) -> PutOutboundWrapupcodemappings {
         PutOutboundWrapupcodemappings::new(self.executor.clone(), body)
     }
@@ -1426,41 +1604,49 @@ pub struct DeleteOutboundAttemptlimit {
     attempt_limits_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundAttemptlimit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundAttemptlimit").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundAttemptlimit {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundAttemptlimit {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundAttemptlimit {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, attempt_limits_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), attempt_limits_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundAttemptlimit", "attemptLimitsId", &self.attempt_limits_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_ATTEMPTLIMIT, ::std::format!("/api/v2/outbound/attemptlimits/{}", ::genesys_cloud_core::encode_path_segment(&self.attempt_limits_id)));
@@ -1468,11 +1654,13 @@ impl DeleteOutboundAttemptlimit {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1495,41 +1683,49 @@ pub struct DeleteOutboundCallabletimeset {
     callable_time_set_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundCallabletimeset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundCallabletimeset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundCallabletimeset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundCallabletimeset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundCallabletimeset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, callable_time_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), callable_time_set_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundCallabletimeset", "callableTimeSetId", &self.callable_time_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CALLABLETIMESET, ::std::format!("/api/v2/outbound/callabletimesets/{}", ::genesys_cloud_core::encode_path_segment(&self.callable_time_set_id)));
@@ -1537,11 +1733,13 @@ impl DeleteOutboundCallabletimeset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1564,41 +1762,49 @@ pub struct DeleteOutboundCallanalysisresponseset {
     call_analysis_set_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundCallanalysisresponseset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundCallanalysisresponseset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundCallanalysisresponseset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundCallanalysisresponseset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundCallanalysisresponseset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, call_analysis_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), call_analysis_set_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundCallanalysisresponseset", "callAnalysisSetId", &self.call_analysis_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CALLANALYSISRESPONSESET, ::std::format!("/api/v2/outbound/callanalysisresponsesets/{}", ::genesys_cloud_core::encode_path_segment(&self.call_analysis_set_id)));
@@ -1606,11 +1812,13 @@ impl DeleteOutboundCallanalysisresponseset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1633,41 +1841,49 @@ pub struct DeleteOutboundCampaign {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundCampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundCampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundCampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundCampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundCampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CAMPAIGN, ::std::format!("/api/v2/outbound/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -1675,11 +1891,13 @@ impl DeleteOutboundCampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Campaign, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Campaign, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1702,41 +1920,49 @@ pub struct DeleteOutboundCampaignProgress {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundCampaignProgress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundCampaignProgress").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundCampaignProgress {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundCampaignProgress {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundCampaignProgress {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundCampaignProgress", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CAMPAIGN_PROGRESS, ::std::format!("/api/v2/outbound/campaigns/{}/progress", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -1744,11 +1970,13 @@ impl DeleteOutboundCampaignProgress {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1771,41 +1999,49 @@ pub struct DeleteOutboundCampaignrule {
     campaign_rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundCampaignrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundCampaignrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundCampaignrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundCampaignrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundCampaignrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundCampaignrule", "campaignRuleId", &self.campaign_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CAMPAIGNRULE, ::std::format!("/api/v2/outbound/campaignrules/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_rule_id)));
@@ -1813,11 +2049,13 @@ impl DeleteOutboundCampaignrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1840,41 +2078,49 @@ pub struct DeleteOutboundContactlist {
     contact_list_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundContactlist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundContactlist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundContactlist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundContactlist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundContactlist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlist", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLIST, ::std::format!("/api/v2/outbound/contactlists/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -1882,11 +2128,13 @@ impl DeleteOutboundContactlist {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1910,41 +2158,49 @@ pub struct DeleteOutboundContactlistContact {
     contact_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundContactlistContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundContactlistContact").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundContactlistContact {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundContactlistContact {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundContactlistContact {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlistContact", "contactListId", &self.contact_list_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlistContact", "contactId", &self.contact_id)?;
@@ -1953,11 +2209,13 @@ impl DeleteOutboundContactlistContact {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1981,48 +2239,57 @@ pub struct DeleteOutboundContactlistContacts {
     contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for DeleteOutboundContactlistContacts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundContactlistContacts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundContactlistContacts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundContactlistContacts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundContactlistContacts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_ids: ::std::option::Option::None }
     }
     #[doc = " ContactIds to delete."]
     #[doc = ""]
     #[doc = " Query parameter `contactIds`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn contact_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.contact_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlistContacts", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLIST_CONTACTS, ::std::format!("/api/v2/outbound/contactlists/{}/contacts", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -2034,11 +2301,13 @@ impl DeleteOutboundContactlistContacts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2061,41 +2330,49 @@ pub struct DeleteOutboundContactlistfilter {
     contact_list_filter_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundContactlistfilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundContactlistfilter").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundContactlistfilter {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundContactlistfilter {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundContactlistfilter {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_filter_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_filter_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlistfilter", "contactListFilterId", &self.contact_list_filter_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLISTFILTER, ::std::format!("/api/v2/outbound/contactlistfilters/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_filter_id)));
@@ -2103,11 +2380,13 @@ impl DeleteOutboundContactlistfilter {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2130,48 +2409,57 @@ pub struct DeleteOutboundContactlists {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for DeleteOutboundContactlists {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundContactlists").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundContactlists {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundContactlists {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundContactlists {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " contact list id(s) to delete"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLISTS, ::std::string::String::from("/api/v2/outbound/contactlists"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -2182,11 +2470,13 @@ impl DeleteOutboundContactlists {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2209,41 +2499,49 @@ pub struct DeleteOutboundContactlisttemplate {
     contact_list_template_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundContactlisttemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundContactlisttemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundContactlisttemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundContactlisttemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundContactlisttemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_template_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlisttemplate", "contactListTemplateId", &self.contact_list_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLISTTEMPLATE, ::std::format!("/api/v2/outbound/contactlisttemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_template_id)));
@@ -2251,11 +2549,13 @@ impl DeleteOutboundContactlisttemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2278,48 +2578,57 @@ pub struct DeleteOutboundContactlisttemplates {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for DeleteOutboundContactlisttemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundContactlisttemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundContactlisttemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundContactlisttemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundContactlisttemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " contact list template id(s) to delete"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLISTTEMPLATES, ::std::string::String::from("/api/v2/outbound/contactlisttemplates"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -2330,11 +2639,13 @@ impl DeleteOutboundContactlisttemplates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2357,41 +2668,49 @@ pub struct DeleteOutboundDigitalruleset {
     digital_rule_set_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundDigitalruleset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundDigitalruleset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundDigitalruleset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundDigitalruleset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundDigitalruleset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, digital_rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), digital_rule_set_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundDigitalruleset", "digitalRuleSetId", &self.digital_rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DIGITALRULESET, ::std::format!("/api/v2/outbound/digitalrulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.digital_rule_set_id)));
@@ -2399,11 +2718,13 @@ impl DeleteOutboundDigitalruleset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2426,41 +2747,49 @@ pub struct DeleteOutboundDnclist {
     dnc_list_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundDnclist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundDnclist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundDnclist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundDnclist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundDnclist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundDnclist", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DNCLIST, ::std::format!("/api/v2/outbound/dnclists/{}", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -2468,11 +2797,13 @@ impl DeleteOutboundDnclist {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2498,48 +2829,57 @@ pub struct DeleteOutboundDnclistCustomexclusioncolumns {
     expired_only: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteOutboundDnclistCustomexclusioncolumns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundDnclistCustomexclusioncolumns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistCustomexclusioncolumns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundDnclistCustomexclusioncolumns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundDnclistCustomexclusioncolumns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
     }
     #[doc = " Set to true to only remove DNC entries that are expired"]
     #[doc = ""]
     #[doc = " Query parameter `expiredOnly`: boolean."]
+    #[inline]
     pub fn expired_only(mut self, value: bool) -> Self {
         self.expired_only = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundDnclistCustomexclusioncolumns", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DNCLIST_CUSTOMEXCLUSIONCOLUMNS, ::std::format!("/api/v2/outbound/dnclists/{}/customexclusioncolumns", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -2550,11 +2890,13 @@ impl DeleteOutboundDnclistCustomexclusioncolumns {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2580,48 +2922,57 @@ pub struct DeleteOutboundDnclistEmailaddresses {
     expired_only: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteOutboundDnclistEmailaddresses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundDnclistEmailaddresses").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistEmailaddresses {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundDnclistEmailaddresses {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundDnclistEmailaddresses {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
     }
     #[doc = " Set to true to only remove DNC entries that are expired"]
     #[doc = ""]
     #[doc = " Query parameter `expiredOnly`: boolean."]
+    #[inline]
     pub fn expired_only(mut self, value: bool) -> Self {
         self.expired_only = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundDnclistEmailaddresses", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DNCLIST_EMAILADDRESSES, ::std::format!("/api/v2/outbound/dnclists/{}/emailaddresses", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -2632,11 +2983,13 @@ impl DeleteOutboundDnclistEmailaddresses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2662,48 +3015,57 @@ pub struct DeleteOutboundDnclistPhonenumbers {
     expired_only: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteOutboundDnclistPhonenumbers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundDnclistPhonenumbers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistPhonenumbers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundDnclistPhonenumbers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundDnclistPhonenumbers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
     }
     #[doc = " Set to true to only remove DNC entries that are expired"]
     #[doc = ""]
     #[doc = " Query parameter `expiredOnly`: boolean."]
+    #[inline]
     pub fn expired_only(mut self, value: bool) -> Self {
         self.expired_only = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundDnclistPhonenumbers", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DNCLIST_PHONENUMBERS, ::std::format!("/api/v2/outbound/dnclists/{}/phonenumbers", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -2714,11 +3076,13 @@ impl DeleteOutboundDnclistPhonenumbers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2744,48 +3108,57 @@ pub struct DeleteOutboundDnclistWhatsappnumbers {
     expired_only: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteOutboundDnclistWhatsappnumbers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundDnclistWhatsappnumbers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundDnclistWhatsappnumbers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundDnclistWhatsappnumbers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundDnclistWhatsappnumbers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expired_only: ::std::option::Option::None }
     }
     #[doc = " Set to true to only remove DNC whatsApp numbers that are expired"]
     #[doc = ""]
     #[doc = " Query parameter `expiredOnly`: boolean."]
+    #[inline]
     pub fn expired_only(mut self, value: bool) -> Self {
         self.expired_only = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundDnclistWhatsappnumbers", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DNCLIST_WHATSAPPNUMBERS, ::std::format!("/api/v2/outbound/dnclists/{}/whatsappnumbers", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -2796,11 +3169,13 @@ impl DeleteOutboundDnclistWhatsappnumbers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2823,41 +3198,49 @@ pub struct DeleteOutboundFilespecificationtemplate {
     file_specification_template_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundFilespecificationtemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundFilespecificationtemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundFilespecificationtemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundFilespecificationtemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundFilespecificationtemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, file_specification_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), file_specification_template_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundFilespecificationtemplate", "fileSpecificationTemplateId", &self.file_specification_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_FILESPECIFICATIONTEMPLATE, ::std::format!("/api/v2/outbound/filespecificationtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.file_specification_template_id)));
@@ -2865,11 +3248,13 @@ impl DeleteOutboundFilespecificationtemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2892,48 +3277,57 @@ pub struct DeleteOutboundFilespecificationtemplatesBulk {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for DeleteOutboundFilespecificationtemplatesBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundFilespecificationtemplatesBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundFilespecificationtemplatesBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundFilespecificationtemplatesBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundFilespecificationtemplatesBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " File Specification template id(s) to delete"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_FILESPECIFICATIONTEMPLATES_BULK, ::std::string::String::from("/api/v2/outbound/filespecificationtemplates/bulk"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -2944,11 +3338,13 @@ impl DeleteOutboundFilespecificationtemplatesBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2971,41 +3367,49 @@ pub struct DeleteOutboundImporttemplate {
     import_template_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundImporttemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundImporttemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundImporttemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundImporttemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundImporttemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundImporttemplate", "importTemplateId", &self.import_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_IMPORTTEMPLATE, ::std::format!("/api/v2/outbound/importtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.import_template_id)));
@@ -3013,11 +3417,13 @@ impl DeleteOutboundImporttemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3040,48 +3446,57 @@ pub struct DeleteOutboundImporttemplates {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for DeleteOutboundImporttemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundImporttemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundImporttemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundImporttemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundImporttemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " import template id(s) to delete"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_IMPORTTEMPLATES, ::std::string::String::from("/api/v2/outbound/importtemplates"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -3092,11 +3507,13 @@ impl DeleteOutboundImporttemplates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3119,41 +3536,49 @@ pub struct DeleteOutboundMessagingcampaign {
     messaging_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundMessagingcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundMessagingcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundMessagingcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundMessagingcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundMessagingcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -3161,11 +3586,13 @@ impl DeleteOutboundMessagingcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaign, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaign, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3190,41 +3617,49 @@ pub struct DeleteOutboundMessagingcampaignProgress {
     messaging_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundMessagingcampaignProgress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundMessagingcampaignProgress").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundMessagingcampaignProgress {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundMessagingcampaignProgress {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundMessagingcampaignProgress {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundMessagingcampaignProgress", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_MESSAGINGCAMPAIGN_PROGRESS, ::std::format!("/api/v2/outbound/messagingcampaigns/{}/progress", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -3232,11 +3667,13 @@ impl DeleteOutboundMessagingcampaignProgress {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3259,41 +3696,49 @@ pub struct DeleteOutboundRuleset {
     rule_set_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundRuleset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundRuleset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundRuleset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundRuleset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundRuleset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_set_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundRuleset", "ruleSetId", &self.rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_RULESET, ::std::format!("/api/v2/outbound/rulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_set_id)));
@@ -3301,11 +3746,13 @@ impl DeleteOutboundRuleset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3328,41 +3775,49 @@ pub struct DeleteOutboundSchedulesCampaign {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundSchedulesCampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundSchedulesCampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesCampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundSchedulesCampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundSchedulesCampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundSchedulesCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SCHEDULES_CAMPAIGN, ::std::format!("/api/v2/outbound/schedules/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -3370,11 +3825,13 @@ impl DeleteOutboundSchedulesCampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3397,41 +3854,49 @@ pub struct DeleteOutboundSchedulesEmailcampaign {
     email_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundSchedulesEmailcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundSchedulesEmailcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesEmailcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundSchedulesEmailcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundSchedulesEmailcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundSchedulesEmailcampaign", "emailCampaignId", &self.email_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SCHEDULES_EMAILCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/emailcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.email_campaign_id)));
@@ -3439,11 +3904,13 @@ impl DeleteOutboundSchedulesEmailcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3466,41 +3933,49 @@ pub struct DeleteOutboundSchedulesMessagingcampaign {
     messaging_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundSchedulesMessagingcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundSchedulesMessagingcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesMessagingcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundSchedulesMessagingcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundSchedulesMessagingcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundSchedulesMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -3508,11 +3983,13 @@ impl DeleteOutboundSchedulesMessagingcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3535,41 +4012,49 @@ pub struct DeleteOutboundSchedulesSequence {
     sequence_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundSchedulesSequence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundSchedulesSequence").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesSequence {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundSchedulesSequence {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundSchedulesSequence {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundSchedulesSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SCHEDULES_SEQUENCE, ::std::format!("/api/v2/outbound/schedules/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
@@ -3577,11 +4062,13 @@ impl DeleteOutboundSchedulesSequence {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3604,41 +4091,49 @@ pub struct DeleteOutboundSchedulesWhatsappcampaign {
     whats_app_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundSchedulesWhatsappcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundSchedulesWhatsappcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundSchedulesWhatsappcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundSchedulesWhatsappcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundSchedulesWhatsappcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, whats_app_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), whats_app_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundSchedulesWhatsappcampaign", "whatsAppCampaignId", &self.whats_app_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/whatsappcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.whats_app_campaign_id)));
@@ -3646,11 +4141,13 @@ impl DeleteOutboundSchedulesWhatsappcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3673,41 +4170,49 @@ pub struct DeleteOutboundSequence {
     sequence_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOutboundSequence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOutboundSequence").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOutboundSequence {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOutboundSequence {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOutboundSequence {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOutboundSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SEQUENCE, ::std::format!("/api/v2/outbound/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
@@ -3715,11 +4220,13 @@ impl DeleteOutboundSequence {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3742,41 +4249,49 @@ pub struct GetOutboundAttemptlimit {
     attempt_limits_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundAttemptlimit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundAttemptlimit").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundAttemptlimit {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundAttemptlimit {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundAttemptlimit {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, attempt_limits_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), attempt_limits_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundAttemptlimit", "attemptLimitsId", &self.attempt_limits_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_ATTEMPTLIMIT, ::std::format!("/api/v2/outbound/attemptlimits/{}", ::genesys_cloud_core::encode_path_segment(&self.attempt_limits_id)));
@@ -3784,11 +4299,13 @@ impl GetOutboundAttemptlimit {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AttemptLimits, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AttemptLimits, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3819,43 +4336,51 @@ pub struct GetOutboundAttemptlimits {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundAttemptlimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundAttemptlimits").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundAttemptlimits {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundAttemptlimits {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundAttemptlimits {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3863,6 +4388,7 @@ impl GetOutboundAttemptlimits {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3870,6 +4396,7 @@ impl GetOutboundAttemptlimits {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -3877,6 +4404,7 @@ impl GetOutboundAttemptlimits {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -3884,6 +4412,7 @@ impl GetOutboundAttemptlimits {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -3891,6 +4420,7 @@ impl GetOutboundAttemptlimits {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3898,11 +4428,13 @@ impl GetOutboundAttemptlimits {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_ATTEMPTLIMITS, ::std::string::String::from("/api/v2/outbound/attemptlimits"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3930,15 +4462,18 @@ impl GetOutboundAttemptlimits {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AttemptLimitsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AttemptLimitsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AttemptLimitsEntityListing, ::models::AttemptLimits> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3969,41 +4504,49 @@ pub struct GetOutboundCallabletimeset {
     callable_time_set_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundCallabletimeset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCallabletimeset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCallabletimeset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCallabletimeset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCallabletimeset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, callable_time_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), callable_time_set_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCallabletimeset", "callableTimeSetId", &self.callable_time_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CALLABLETIMESET, ::std::format!("/api/v2/outbound/callabletimesets/{}", ::genesys_cloud_core::encode_path_segment(&self.callable_time_set_id)));
@@ -4011,11 +4554,13 @@ impl GetOutboundCallabletimeset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CallableTimeSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CallableTimeSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4046,43 +4591,51 @@ pub struct GetOutboundCallabletimesets {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundCallabletimesets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCallabletimesets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCallabletimesets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCallabletimesets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCallabletimesets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4090,6 +4643,7 @@ impl GetOutboundCallabletimesets {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4097,6 +4651,7 @@ impl GetOutboundCallabletimesets {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -4104,6 +4659,7 @@ impl GetOutboundCallabletimesets {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -4111,6 +4667,7 @@ impl GetOutboundCallabletimesets {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4118,6 +4675,7 @@ impl GetOutboundCallabletimesets {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4125,11 +4683,13 @@ impl GetOutboundCallabletimesets {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CALLABLETIMESETS, ::std::string::String::from("/api/v2/outbound/callabletimesets"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4157,15 +4717,18 @@ impl GetOutboundCallabletimesets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CallableTimeSetEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CallableTimeSetEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CallableTimeSetEntityListing, ::models::CallableTimeSet> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4196,41 +4759,49 @@ pub struct GetOutboundCallanalysisresponseset {
     call_analysis_set_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundCallanalysisresponseset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCallanalysisresponseset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCallanalysisresponseset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCallanalysisresponseset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCallanalysisresponseset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, call_analysis_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), call_analysis_set_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCallanalysisresponseset", "callAnalysisSetId", &self.call_analysis_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CALLANALYSISRESPONSESET, ::std::format!("/api/v2/outbound/callanalysisresponsesets/{}", ::genesys_cloud_core::encode_path_segment(&self.call_analysis_set_id)));
@@ -4238,11 +4809,13 @@ impl GetOutboundCallanalysisresponseset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4273,43 +4846,51 @@ pub struct GetOutboundCallanalysisresponsesets {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundCallanalysisresponsesets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCallanalysisresponsesets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCallanalysisresponsesets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCallanalysisresponsesets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCallanalysisresponsesets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4317,6 +4898,7 @@ impl GetOutboundCallanalysisresponsesets {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4324,6 +4906,7 @@ impl GetOutboundCallanalysisresponsesets {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -4331,6 +4914,7 @@ impl GetOutboundCallanalysisresponsesets {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -4338,6 +4922,7 @@ impl GetOutboundCallanalysisresponsesets {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4345,6 +4930,7 @@ impl GetOutboundCallanalysisresponsesets {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4352,11 +4938,13 @@ impl GetOutboundCallanalysisresponsesets {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CALLANALYSISRESPONSESETS, ::std::string::String::from("/api/v2/outbound/callanalysisresponsesets"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4384,15 +4972,18 @@ impl GetOutboundCallanalysisresponsesets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseSetEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseSetEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ResponseSetEntityListing, ::models::ResponseSet> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4423,41 +5014,49 @@ pub struct GetOutboundCampaign {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundCampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN, ::std::format!("/api/v2/outbound/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -4465,11 +5064,13 @@ impl GetOutboundCampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Campaign, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Campaign, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4492,41 +5093,49 @@ pub struct GetOutboundCampaignAgentownedmappingpreviewResults {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignAgentownedmappingpreviewResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignAgentownedmappingpreviewResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignAgentownedmappingpreviewResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignAgentownedmappingpreviewResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignAgentownedmappingpreviewResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignAgentownedmappingpreviewResults", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_AGENTOWNEDMAPPINGPREVIEW_RESULTS, ::std::format!("/api/v2/outbound/campaigns/{}/agentownedmappingpreview/results", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -4534,11 +5143,13 @@ impl GetOutboundCampaignAgentownedmappingpreviewResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentOwnedMappingPreviewListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentOwnedMappingPreviewListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4561,41 +5172,49 @@ pub struct GetOutboundCampaignDiagnostics {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignDiagnostics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignDiagnostics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignDiagnostics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignDiagnostics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignDiagnostics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignDiagnostics", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_DIAGNOSTICS, ::std::format!("/api/v2/outbound/campaigns/{}/diagnostics", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -4603,11 +5222,13 @@ impl GetOutboundCampaignDiagnostics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignDiagnostics, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignDiagnostics, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4630,41 +5251,49 @@ pub struct GetOutboundCampaignInteractions {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignInteractions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignInteractions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignInteractions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignInteractions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignInteractions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignInteractions", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_INTERACTIONS, ::std::format!("/api/v2/outbound/campaigns/{}/interactions", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -4672,11 +5301,13 @@ impl GetOutboundCampaignInteractions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignInteractions, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignInteractions, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4705,43 +5336,51 @@ pub struct GetOutboundCampaignLinedistribution {
     outbound_line_count: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignLinedistribution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignLinedistribution").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignLinedistribution {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignLinedistribution {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignLinedistribution {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, include_only_active_campaigns: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, site_id: ::std::option::Option::None, use_weight: ::std::option::Option::None, relative_weight: ::std::option::Option::None, outbound_line_count: ::std::option::Option::None }
     }
     #[doc = " If true will return only active Campaigns"]
     #[doc = ""]
     #[doc = " Query parameter `includeOnlyActiveCampaigns`: boolean."]
+    #[inline]
     pub fn include_only_active_campaigns(mut self, value: bool) -> Self {
         self.include_only_active_campaigns = ::std::option::Option::Some(value);
         self
@@ -4749,6 +5388,7 @@ impl GetOutboundCampaignLinedistribution {
     #[doc = " Edge group to be used in line distribution calculations instead of current Campaign's Edge Group. Campaign's Site and Edge Group are mutually exclusive."]
     #[doc = ""]
     #[doc = " Query parameter `edgeGroupId`: string."]
+    #[inline]
     pub fn edge_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_group_id = ::std::option::Option::Some(value.into());
         self
@@ -4756,6 +5396,7 @@ impl GetOutboundCampaignLinedistribution {
     #[doc = " Site to be used in line distribution calculations instead of current Campaign's Site. Campaign's Site and Edge Group are mutually exclusive."]
     #[doc = ""]
     #[doc = " Query parameter `siteId`: string."]
+    #[inline]
     pub fn site_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.site_id = ::std::option::Option::Some(value.into());
         self
@@ -4763,6 +5404,7 @@ impl GetOutboundCampaignLinedistribution {
     #[doc = " Enable usage of weight, this value overrides current Campaign's setting in line distribution calculations"]
     #[doc = ""]
     #[doc = " Query parameter `useWeight`: boolean."]
+    #[inline]
     pub fn use_weight(mut self, value: bool) -> Self {
         self.use_weight = ::std::option::Option::Some(value);
         self
@@ -4770,6 +5412,7 @@ impl GetOutboundCampaignLinedistribution {
     #[doc = " Relative weight to be used in line distribution calculations instead of current Campaign's relative weight"]
     #[doc = ""]
     #[doc = " Query parameter `relativeWeight`: integer."]
+    #[inline]
     pub fn relative_weight(mut self, value: i64) -> Self {
         self.relative_weight = ::std::option::Option::Some(value);
         self
@@ -4777,11 +5420,13 @@ impl GetOutboundCampaignLinedistribution {
     #[doc = " The number of outbound lines to be used in line distribution calculations, instead of current Campaign's Outbound Lines Count"]
     #[doc = ""]
     #[doc = " Query parameter `outboundLineCount`: integer."]
+    #[inline]
     pub fn outbound_line_count(mut self, value: i64) -> Self {
         self.outbound_line_count = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignLinedistribution", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_LINEDISTRIBUTION, ::std::format!("/api/v2/outbound/campaigns/{}/linedistribution", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -4807,11 +5452,13 @@ impl GetOutboundCampaignLinedistribution {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignOutboundLinesDistribution, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignOutboundLinesDistribution, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4834,41 +5481,49 @@ pub struct GetOutboundCampaignProgress {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignProgress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignProgress").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignProgress {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignProgress {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignProgress {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignProgress", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_PROGRESS, ::std::format!("/api/v2/outbound/campaigns/{}/progress", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -4876,11 +5531,13 @@ impl GetOutboundCampaignProgress {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignProgress, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignProgress, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4907,43 +5564,51 @@ pub struct GetOutboundCampaignSkillcombinations {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignSkillcombinations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignSkillcombinations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignSkillcombinations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignSkillcombinations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignSkillcombinations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4951,11 +5616,13 @@ impl GetOutboundCampaignSkillcombinations {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignSkillcombinations", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_SKILLCOMBINATIONS, ::std::format!("/api/v2/outbound/campaigns/{}/skillcombinations", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -4969,15 +5636,18 @@ impl GetOutboundCampaignSkillcombinations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PagedSkillCombinationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PagedSkillCombinationListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PagedSkillCombinationListing, ::models::SkillCombinationInfo> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5008,41 +5678,49 @@ pub struct GetOutboundCampaignStats {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignStats {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignStats").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignStats {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignStats {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignStats {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignStats", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_STATS, ::std::format!("/api/v2/outbound/campaigns/{}/stats", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -5050,11 +5728,13 @@ impl GetOutboundCampaignStats {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignStats, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignStats, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5077,41 +5757,49 @@ pub struct GetOutboundCampaignrule {
     campaign_rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignrule", "campaignRuleId", &self.campaign_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGNRULE, ::std::format!("/api/v2/outbound/campaignrules/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_rule_id)));
@@ -5119,11 +5807,13 @@ impl GetOutboundCampaignrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5154,43 +5844,51 @@ pub struct GetOutboundCampaignrules {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignrules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignrules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignrules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignrules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignrules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5198,6 +5896,7 @@ impl GetOutboundCampaignrules {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5205,6 +5904,7 @@ impl GetOutboundCampaignrules {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -5212,6 +5912,7 @@ impl GetOutboundCampaignrules {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -5219,6 +5920,7 @@ impl GetOutboundCampaignrules {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5226,6 +5928,7 @@ impl GetOutboundCampaignrules {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -5233,11 +5936,13 @@ impl GetOutboundCampaignrules {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGNRULES, ::std::string::String::from("/api/v2/outbound/campaignrules"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -5265,15 +5970,18 @@ impl GetOutboundCampaignrules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignRuleEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignRuleEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CampaignRuleEntityListing, ::models::CampaignRule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5318,43 +6026,51 @@ pub struct GetOutboundCampaigns {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundCampaigns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaigns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaigns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaigns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaigns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, contact_list_id: ::std::option::Option::None, dnc_list_ids: ::std::option::Option::None, distribution_queue_id: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, call_analysis_response_set_id: ::std::option::Option::None, division_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5362,6 +6078,7 @@ impl GetOutboundCampaigns {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5369,6 +6086,7 @@ impl GetOutboundCampaigns {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -5376,6 +6094,7 @@ impl GetOutboundCampaigns {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5383,6 +6102,7 @@ impl GetOutboundCampaigns {
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5390,6 +6110,7 @@ impl GetOutboundCampaigns {
     #[doc = " Contact List ID"]
     #[doc = ""]
     #[doc = " Query parameter `contactListId`: string."]
+    #[inline]
     pub fn contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.contact_list_id = ::std::option::Option::Some(value.into());
         self
@@ -5397,6 +6118,7 @@ impl GetOutboundCampaigns {
     #[doc = " DNC list ID"]
     #[doc = ""]
     #[doc = " Query parameter `dncListIds`: string."]
+    #[inline]
     pub fn dnc_list_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dnc_list_ids = ::std::option::Option::Some(value.into());
         self
@@ -5404,6 +6126,7 @@ impl GetOutboundCampaigns {
     #[doc = " Distribution queue ID"]
     #[doc = ""]
     #[doc = " Query parameter `distributionQueueId`: string."]
+    #[inline]
     pub fn distribution_queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.distribution_queue_id = ::std::option::Option::Some(value.into());
         self
@@ -5411,6 +6134,7 @@ impl GetOutboundCampaigns {
     #[doc = " Edge group ID"]
     #[doc = ""]
     #[doc = " Query parameter `edgeGroupId`: string."]
+    #[inline]
     pub fn edge_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_group_id = ::std::option::Option::Some(value.into());
         self
@@ -5418,6 +6142,7 @@ impl GetOutboundCampaigns {
     #[doc = " Call analysis response set ID"]
     #[doc = ""]
     #[doc = " Query parameter `callAnalysisResponseSetId`: string."]
+    #[inline]
     pub fn call_analysis_response_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.call_analysis_response_set_id = ::std::option::Option::Some(value.into());
         self
@@ -5425,6 +6150,7 @@ impl GetOutboundCampaigns {
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5432,6 +6158,7 @@ impl GetOutboundCampaigns {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -5439,11 +6166,13 @@ impl GetOutboundCampaigns {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGNS, ::std::string::String::from("/api/v2/outbound/campaigns"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -5489,15 +6218,18 @@ impl GetOutboundCampaigns {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CampaignEntityListing, ::models::Campaign> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5536,43 +6268,51 @@ pub struct GetOutboundCampaignsAll {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignsAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignsAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignsAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignsAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignsAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None, media_type: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5580,6 +6320,7 @@ impl GetOutboundCampaignsAll {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5587,6 +6328,7 @@ impl GetOutboundCampaignsAll {
     #[doc = " Campaign ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5594,6 +6336,7 @@ impl GetOutboundCampaignsAll {
     #[doc = " Campaign name(s)"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5601,6 +6344,7 @@ impl GetOutboundCampaignsAll {
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5608,6 +6352,7 @@ impl GetOutboundCampaignsAll {
     #[doc = " Media type(s)"]
     #[doc = ""]
     #[doc = " Query parameter `mediaType`: array of string (multi)."]
+    #[inline]
     pub fn media_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.media_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5615,11 +6360,13 @@ impl GetOutboundCampaignsAll {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGNS_ALL, ::std::string::String::from("/api/v2/outbound/campaigns/all"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -5647,15 +6394,18 @@ impl GetOutboundCampaignsAll {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommonCampaignEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommonCampaignEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CommonCampaignEntityListing, ::models::CommonCampaign> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5694,43 +6444,51 @@ pub struct GetOutboundCampaignsAllDivisionviews {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignsAllDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignsAllDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignsAllDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignsAllDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignsAllDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None, media_type: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5738,6 +6496,7 @@ impl GetOutboundCampaignsAllDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5745,6 +6504,7 @@ impl GetOutboundCampaignsAllDivisionviews {
     #[doc = " Campaign ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5752,6 +6512,7 @@ impl GetOutboundCampaignsAllDivisionviews {
     #[doc = " Campaign name(s)"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5759,6 +6520,7 @@ impl GetOutboundCampaignsAllDivisionviews {
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5766,6 +6528,7 @@ impl GetOutboundCampaignsAllDivisionviews {
     #[doc = " Media type(s)"]
     #[doc = ""]
     #[doc = " Query parameter `mediaType`: array of string (multi)."]
+    #[inline]
     pub fn media_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.media_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5773,11 +6536,13 @@ impl GetOutboundCampaignsAllDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGNS_ALL_DIVISIONVIEWS, ::std::string::String::from("/api/v2/outbound/campaigns/all/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -5805,15 +6570,18 @@ impl GetOutboundCampaignsAllDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommonCampaignDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommonCampaignDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CommonCampaignDivisionViewEntityListing, ::models::CommonCampaignDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5846,41 +6614,49 @@ pub struct GetOutboundCampaignsDivisionview {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignsDivisionview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignsDivisionview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignsDivisionview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignsDivisionview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignsDivisionview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignsDivisionview", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGNS_DIVISIONVIEW, ::std::format!("/api/v2/outbound/campaigns/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -5888,11 +6664,13 @@ impl GetOutboundCampaignsDivisionview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignDivisionView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignDivisionView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5925,43 +6703,51 @@ pub struct GetOutboundCampaignsDivisionviews {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundCampaignsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundCampaignsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundCampaignsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundCampaignsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundCampaignsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5969,6 +6755,7 @@ impl GetOutboundCampaignsDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5976,6 +6763,7 @@ impl GetOutboundCampaignsDivisionviews {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -5983,6 +6771,7 @@ impl GetOutboundCampaignsDivisionviews {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5990,6 +6779,7 @@ impl GetOutboundCampaignsDivisionviews {
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5997,6 +6787,7 @@ impl GetOutboundCampaignsDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6004,11 +6795,13 @@ impl GetOutboundCampaignsDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGNS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/outbound/campaigns/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -6036,15 +6829,18 @@ impl GetOutboundCampaignsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignDivisionViewListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignDivisionViewListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CampaignDivisionViewListing, ::models::CampaignDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6077,43 +6873,51 @@ pub struct GetOutboundContactlist {
     include_size: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetOutboundContactlist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
     }
     #[doc = " Import status"]
     #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
+    #[inline]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
@@ -6121,11 +6925,13 @@ impl GetOutboundContactlist {
     #[doc = " Include size"]
     #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
+    #[inline]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlist", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST, ::std::format!("/api/v2/outbound/contactlists/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -6139,11 +6945,13 @@ impl GetOutboundContactlist {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6167,41 +6975,49 @@ pub struct GetOutboundContactlistContact {
     contact_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundContactlistContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlistContact").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlistContact {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlistContact {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlistContact {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, contact_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistContact", "contactListId", &self.contact_list_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistContact", "contactId", &self.contact_id)?;
@@ -6210,11 +7026,13 @@ impl GetOutboundContactlistContact {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DialerContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DialerContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6238,41 +7056,49 @@ pub struct GetOutboundContactlistContactsBulkJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundContactlistContactsBulkJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlistContactsBulkJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlistContactsBulkJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlistContactsBulkJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlistContactsBulkJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistContactsBulkJob", "contactListId", &self.contact_list_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistContactsBulkJob", "jobId", &self.job_id)?;
@@ -6281,11 +7107,13 @@ impl GetOutboundContactlistContactsBulkJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactsBulkOperationJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactsBulkOperationJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6308,41 +7136,49 @@ pub struct GetOutboundContactlistContactsBulkJobs {
     contact_list_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundContactlistContactsBulkJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlistContactsBulkJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlistContactsBulkJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlistContactsBulkJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlistContactsBulkJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistContactsBulkJobs", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST_CONTACTS_BULK_JOBS, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/bulk/jobs", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -6350,11 +7186,13 @@ impl GetOutboundContactlistContactsBulkJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactsBulkOperationJobListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactsBulkOperationJobListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6378,48 +7216,57 @@ pub struct GetOutboundContactlistExport {
     download: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundContactlistExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlistExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlistExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlistExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlistExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, download: ::std::option::Option::None }
     }
     #[doc = " Redirect to download uri"]
     #[doc = ""]
     #[doc = " Query parameter `download`: string."]
+    #[inline]
     pub fn download(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.download = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistExport", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST_EXPORT, ::std::format!("/api/v2/outbound/contactlists/{}/export", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -6430,11 +7277,13 @@ impl GetOutboundContactlistExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExportUri, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExportUri, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6457,41 +7306,49 @@ pub struct GetOutboundContactlistImportstatus {
     contact_list_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundContactlistImportstatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlistImportstatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlistImportstatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlistImportstatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlistImportstatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistImportstatus", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST_IMPORTSTATUS, ::std::format!("/api/v2/outbound/contactlists/{}/importstatus", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -6499,11 +7356,13 @@ impl GetOutboundContactlistImportstatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ImportStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ImportStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6526,41 +7385,49 @@ pub struct GetOutboundContactlistTimezonemappingpreview {
     contact_list_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundContactlistTimezonemappingpreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlistTimezonemappingpreview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlistTimezonemappingpreview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlistTimezonemappingpreview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlistTimezonemappingpreview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistTimezonemappingpreview", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST_TIMEZONEMAPPINGPREVIEW, ::std::format!("/api/v2/outbound/contactlists/{}/timezonemappingpreview", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -6568,11 +7435,13 @@ impl GetOutboundContactlistTimezonemappingpreview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TimeZoneMappingPreview, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TimeZoneMappingPreview, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6595,41 +7464,49 @@ pub struct GetOutboundContactlistfilter {
     contact_list_filter_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundContactlistfilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlistfilter").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlistfilter {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlistfilter {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlistfilter {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_filter_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_filter_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistfilter", "contactListFilterId", &self.contact_list_filter_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLISTFILTER, ::std::format!("/api/v2/outbound/contactlistfilters/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_filter_id)));
@@ -6637,11 +7514,13 @@ impl GetOutboundContactlistfilter {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListFilter, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListFilter, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6673,43 +7552,51 @@ pub struct GetOutboundContactlistfilters {
     contact_list_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundContactlistfilters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlistfilters").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlistfilters {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlistfilters {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlistfilters {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, contact_list_id: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6717,6 +7604,7 @@ impl GetOutboundContactlistfilters {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6724,6 +7612,7 @@ impl GetOutboundContactlistfilters {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -6731,6 +7620,7 @@ impl GetOutboundContactlistfilters {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -6738,6 +7628,7 @@ impl GetOutboundContactlistfilters {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6745,6 +7636,7 @@ impl GetOutboundContactlistfilters {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6752,6 +7644,7 @@ impl GetOutboundContactlistfilters {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6759,11 +7652,13 @@ impl GetOutboundContactlistfilters {
     #[doc = " Contact List ID"]
     #[doc = ""]
     #[doc = " Query parameter `contactListId`: string."]
+    #[inline]
     pub fn contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.contact_list_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLISTFILTERS, ::std::string::String::from("/api/v2/outbound/contactlistfilters"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -6794,15 +7689,18 @@ impl GetOutboundContactlistfilters {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListFilterEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListFilterEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListFilterEntityListing, ::models::ContactListFilter> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6849,43 +7747,51 @@ pub struct GetOutboundContactlists {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundContactlists {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlists").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlists {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlists {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlists {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, time_zone: ::std::option::Option::None, date_expiration: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Include import status"]
     #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
+    #[inline]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
@@ -6893,6 +7799,7 @@ impl GetOutboundContactlists {
     #[doc = " Include size"]
     #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
+    #[inline]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
@@ -6900,6 +7807,7 @@ impl GetOutboundContactlists {
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6907,6 +7815,7 @@ impl GetOutboundContactlists {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6914,6 +7823,7 @@ impl GetOutboundContactlists {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -6921,6 +7831,7 @@ impl GetOutboundContactlists {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -6928,6 +7839,7 @@ impl GetOutboundContactlists {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6935,6 +7847,7 @@ impl GetOutboundContactlists {
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6942,6 +7855,7 @@ impl GetOutboundContactlists {
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6949,6 +7863,7 @@ impl GetOutboundContactlists {
     #[doc = " Filter by time zone"]
     #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
+    #[inline]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
@@ -6956,6 +7871,7 @@ impl GetOutboundContactlists {
     #[doc = " Filter by expiration date. Supports filter type prefixes, e.g. greaterthan:2025-01-01T00:00:00Z. Multiple values narrow the range. See <https://developer.genesys.cloud/routing/outbound/filter-type>"]
     #[doc = ""]
     #[doc = " Query parameter `dateExpiration`: array of string (multi)."]
+    #[inline]
     pub fn date_expiration(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.date_expiration = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6963,6 +7879,7 @@ impl GetOutboundContactlists {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6970,11 +7887,13 @@ impl GetOutboundContactlists {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLISTS, ::std::string::String::from("/api/v2/outbound/contactlists"));
         if let ::std::option::Option::Some(v) = &self.include_import_status {
@@ -7020,15 +7939,18 @@ impl GetOutboundContactlists {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListEntityListing, ::models::ContactList> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7063,43 +7985,51 @@ pub struct GetOutboundContactlistsDivisionview {
     include_size: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetOutboundContactlistsDivisionview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlistsDivisionview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlistsDivisionview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlistsDivisionview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlistsDivisionview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
     }
     #[doc = " Include import status"]
     #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
+    #[inline]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
@@ -7107,11 +8037,13 @@ impl GetOutboundContactlistsDivisionview {
     #[doc = " Include size"]
     #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
+    #[inline]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistsDivisionview", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLISTS_DIVISIONVIEW, ::std::format!("/api/v2/outbound/contactlists/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -7125,11 +8057,13 @@ impl GetOutboundContactlistsDivisionview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListDivisionView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListDivisionView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7164,43 +8098,51 @@ pub struct GetOutboundContactlistsDivisionviews {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundContactlistsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlistsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlistsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlistsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlistsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Include import status"]
     #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
+    #[inline]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
@@ -7208,6 +8150,7 @@ impl GetOutboundContactlistsDivisionviews {
     #[doc = " Include size"]
     #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
+    #[inline]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
@@ -7215,6 +8158,7 @@ impl GetOutboundContactlistsDivisionviews {
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7222,6 +8166,7 @@ impl GetOutboundContactlistsDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7229,6 +8174,7 @@ impl GetOutboundContactlistsDivisionviews {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -7236,6 +8182,7 @@ impl GetOutboundContactlistsDivisionviews {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -7243,6 +8190,7 @@ impl GetOutboundContactlistsDivisionviews {
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7250,6 +8198,7 @@ impl GetOutboundContactlistsDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -7257,11 +8206,13 @@ impl GetOutboundContactlistsDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLISTS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/outbound/contactlists/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.include_import_status {
@@ -7295,15 +8246,18 @@ impl GetOutboundContactlistsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListDivisionViewListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListDivisionViewListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListDivisionViewListing, ::models::ContactListDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7334,41 +8288,49 @@ pub struct GetOutboundContactlisttemplate {
     contact_list_template_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundContactlisttemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlisttemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlisttemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlisttemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlisttemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_template_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundContactlisttemplate", "contactListTemplateId", &self.contact_list_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLISTTEMPLATE, ::std::format!("/api/v2/outbound/contactlisttemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_template_id)));
@@ -7376,11 +8338,13 @@ impl GetOutboundContactlisttemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7412,43 +8376,51 @@ pub struct GetOutboundContactlisttemplates {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundContactlisttemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundContactlisttemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundContactlisttemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundContactlisttemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundContactlisttemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, time_zone: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7456,6 +8428,7 @@ impl GetOutboundContactlisttemplates {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7463,6 +8436,7 @@ impl GetOutboundContactlisttemplates {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -7470,6 +8444,7 @@ impl GetOutboundContactlisttemplates {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -7477,6 +8452,7 @@ impl GetOutboundContactlisttemplates {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -7484,6 +8460,7 @@ impl GetOutboundContactlisttemplates {
     #[doc = " Filter by time zone"]
     #[doc = ""]
     #[doc = " Query parameter `timeZone`: string."]
+    #[inline]
     pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.time_zone = ::std::option::Option::Some(value.into());
         self
@@ -7491,6 +8468,7 @@ impl GetOutboundContactlisttemplates {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -7498,11 +8476,13 @@ impl GetOutboundContactlisttemplates {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLISTTEMPLATES, ::std::string::String::from("/api/v2/outbound/contactlisttemplates"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -7533,15 +8513,18 @@ impl GetOutboundContactlisttemplates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListTemplateEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListTemplateEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListTemplateEntityListing, ::models::ContactListTemplate> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7574,43 +8557,51 @@ pub struct GetOutboundDiagnosticsCampaignSummary {
     end: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundDiagnosticsCampaignSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundDiagnosticsCampaignSummary").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundDiagnosticsCampaignSummary {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundDiagnosticsCampaignSummary {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundDiagnosticsCampaignSummary {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, start: ::std::option::Option::None, end: ::std::option::Option::None }
     }
     #[doc = " Start datetime (ISO 8601 or Unix epoch)"]
     #[doc = ""]
     #[doc = " Query parameter `start`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.start = ::std::option::Option::Some(value.into());
         self
@@ -7618,11 +8609,13 @@ impl GetOutboundDiagnosticsCampaignSummary {
     #[doc = " End datetime (ISO 8601 or Unix epoch)"]
     #[doc = ""]
     #[doc = " Query parameter `end`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.end = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundDiagnosticsCampaignSummary", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DIAGNOSTICS_CAMPAIGN_SUMMARY, ::std::format!("/api/v2/outbound/diagnostics/campaigns/{}/summary", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -7638,11 +8631,13 @@ impl GetOutboundDiagnosticsCampaignSummary {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignDiagnosticSummary, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignDiagnosticSummary, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7665,41 +8660,49 @@ pub struct GetOutboundDigitalruleset {
     digital_rule_set_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundDigitalruleset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundDigitalruleset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundDigitalruleset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundDigitalruleset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundDigitalruleset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, digital_rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), digital_rule_set_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundDigitalruleset", "digitalRuleSetId", &self.digital_rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DIGITALRULESET, ::std::format!("/api/v2/outbound/digitalrulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.digital_rule_set_id)));
@@ -7707,11 +8710,13 @@ impl GetOutboundDigitalruleset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DigitalRuleSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DigitalRuleSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7741,43 +8746,51 @@ pub struct GetOutboundDigitalrulesets {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetOutboundDigitalrulesets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundDigitalrulesets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundDigitalrulesets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundDigitalrulesets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundDigitalrulesets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7785,6 +8798,7 @@ impl GetOutboundDigitalrulesets {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7792,6 +8806,7 @@ impl GetOutboundDigitalrulesets {
     #[doc = " The field to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -7799,6 +8814,7 @@ impl GetOutboundDigitalrulesets {
     #[doc = " The direction to sort"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -7806,6 +8822,7 @@ impl GetOutboundDigitalrulesets {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -7813,11 +8830,13 @@ impl GetOutboundDigitalrulesets {
     #[doc = " A list of digital rule set ids to bulk fetch"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DIGITALRULESETS, ::std::string::String::from("/api/v2/outbound/digitalrulesets"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -7842,15 +8861,18 @@ impl GetOutboundDigitalrulesets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DigitalRuleSetEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DigitalRuleSetEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DigitalRuleSetEntityListing, ::models::DigitalRuleSet> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7883,43 +8905,51 @@ pub struct GetOutboundDnclist {
     include_size: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetOutboundDnclist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundDnclist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundDnclist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundDnclist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundDnclist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
     }
     #[doc = " Import status"]
     #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
+    #[inline]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
@@ -7927,11 +8957,13 @@ impl GetOutboundDnclist {
     #[doc = " Include size"]
     #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
+    #[inline]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundDnclist", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DNCLIST, ::std::format!("/api/v2/outbound/dnclists/{}", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -7945,11 +8977,13 @@ impl GetOutboundDnclist {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DncList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DncList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7973,48 +9007,57 @@ pub struct GetOutboundDnclistExport {
     download: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundDnclistExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundDnclistExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundDnclistExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundDnclistExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundDnclistExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, download: ::std::option::Option::None }
     }
     #[doc = " Redirect to download uri"]
     #[doc = ""]
     #[doc = " Query parameter `download`: string."]
+    #[inline]
     pub fn download(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.download = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundDnclistExport", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DNCLIST_EXPORT, ::std::format!("/api/v2/outbound/dnclists/{}/export", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -8025,11 +9068,13 @@ impl GetOutboundDnclistExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExportUri, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExportUri, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8052,41 +9097,49 @@ pub struct GetOutboundDnclistImportstatus {
     dnc_list_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundDnclistImportstatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundDnclistImportstatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundDnclistImportstatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundDnclistImportstatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundDnclistImportstatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundDnclistImportstatus", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DNCLIST_IMPORTSTATUS, ::std::format!("/api/v2/outbound/dnclists/{}/importstatus", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -8094,11 +9147,13 @@ impl GetOutboundDnclistImportstatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ImportStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ImportStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8133,43 +9188,51 @@ pub struct GetOutboundDnclists {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundDnclists {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundDnclists").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundDnclists {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundDnclists {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundDnclists {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, dnc_source_type: ::std::option::Option::None, division_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Import status"]
     #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
+    #[inline]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
@@ -8177,6 +9240,7 @@ impl GetOutboundDnclists {
     #[doc = " Include size"]
     #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
+    #[inline]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
@@ -8184,6 +9248,7 @@ impl GetOutboundDnclists {
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8191,6 +9256,7 @@ impl GetOutboundDnclists {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8198,6 +9264,7 @@ impl GetOutboundDnclists {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -8205,6 +9272,7 @@ impl GetOutboundDnclists {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -8212,6 +9280,7 @@ impl GetOutboundDnclists {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -8219,6 +9288,7 @@ impl GetOutboundDnclists {
     #[doc = " DncSourceType"]
     #[doc = ""]
     #[doc = " Query parameter `dncSourceType`: string."]
+    #[inline]
     pub fn dnc_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dnc_source_type = ::std::option::Option::Some(value.into());
         self
@@ -8226,6 +9296,7 @@ impl GetOutboundDnclists {
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -8233,6 +9304,7 @@ impl GetOutboundDnclists {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -8240,11 +9312,13 @@ impl GetOutboundDnclists {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DNCLISTS, ::std::string::String::from("/api/v2/outbound/dnclists"));
         if let ::std::option::Option::Some(v) = &self.include_import_status {
@@ -8284,15 +9358,18 @@ impl GetOutboundDnclists {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DncListEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DncListEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DncListEntityListing, ::models::DncList> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8327,43 +9404,51 @@ pub struct GetOutboundDnclistsDivisionview {
     include_size: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetOutboundDnclistsDivisionview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundDnclistsDivisionview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundDnclistsDivisionview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundDnclistsDivisionview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundDnclistsDivisionview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None }
     }
     #[doc = " Include import status"]
     #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
+    #[inline]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
@@ -8371,11 +9456,13 @@ impl GetOutboundDnclistsDivisionview {
     #[doc = " Include size"]
     #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
+    #[inline]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundDnclistsDivisionview", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DNCLISTS_DIVISIONVIEW, ::std::format!("/api/v2/outbound/dnclists/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -8389,11 +9476,13 @@ impl GetOutboundDnclistsDivisionview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DncListDivisionView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DncListDivisionView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8429,43 +9518,51 @@ pub struct GetOutboundDnclistsDivisionviews {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundDnclistsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundDnclistsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundDnclistsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundDnclistsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundDnclistsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, include_size: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, dnc_source_type: ::std::option::Option::None, id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Include import status"]
     #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
+    #[inline]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
@@ -8473,6 +9570,7 @@ impl GetOutboundDnclistsDivisionviews {
     #[doc = " Include size"]
     #[doc = ""]
     #[doc = " Query parameter `includeSize`: boolean."]
+    #[inline]
     pub fn include_size(mut self, value: bool) -> Self {
         self.include_size = ::std::option::Option::Some(value);
         self
@@ -8480,6 +9578,7 @@ impl GetOutboundDnclistsDivisionviews {
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8487,6 +9586,7 @@ impl GetOutboundDnclistsDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8494,6 +9594,7 @@ impl GetOutboundDnclistsDivisionviews {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -8501,6 +9602,7 @@ impl GetOutboundDnclistsDivisionviews {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -8508,6 +9610,7 @@ impl GetOutboundDnclistsDivisionviews {
     #[doc = " DncSourceType"]
     #[doc = ""]
     #[doc = " Query parameter `dncSourceType`: string."]
+    #[inline]
     pub fn dnc_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dnc_source_type = ::std::option::Option::Some(value.into());
         self
@@ -8515,6 +9618,7 @@ impl GetOutboundDnclistsDivisionviews {
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -8522,6 +9626,7 @@ impl GetOutboundDnclistsDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -8529,11 +9634,13 @@ impl GetOutboundDnclistsDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DNCLISTS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/outbound/dnclists/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.include_import_status {
@@ -8570,15 +9677,18 @@ impl GetOutboundDnclistsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DncListDivisionViewListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DncListDivisionViewListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DncListDivisionViewListing, ::models::DncListDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8609,41 +9719,49 @@ pub struct GetOutboundEvent {
     event_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundEvent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundEvent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundEvent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundEvent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, event_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), event_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundEvent", "eventId", &self.event_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_EVENT, ::std::format!("/api/v2/outbound/events/{}", ::genesys_cloud_core::encode_path_segment(&self.event_id)));
@@ -8651,11 +9769,13 @@ impl GetOutboundEvent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EventLog, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EventLog, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8686,43 +9806,51 @@ pub struct GetOutboundEvents {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundEvents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundEvents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundEvents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundEvents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundEvents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter_type: ::std::option::Option::None, category: ::std::option::Option::None, level: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8730,6 +9858,7 @@ impl GetOutboundEvents {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8737,6 +9866,7 @@ impl GetOutboundEvents {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -8744,6 +9874,7 @@ impl GetOutboundEvents {
     #[doc = " Category"]
     #[doc = ""]
     #[doc = " Query parameter `category`: string."]
+    #[inline]
     pub fn category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.category = ::std::option::Option::Some(value.into());
         self
@@ -8751,6 +9882,7 @@ impl GetOutboundEvents {
     #[doc = " Level"]
     #[doc = ""]
     #[doc = " Query parameter `level`: string."]
+    #[inline]
     pub fn level(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.level = ::std::option::Option::Some(value.into());
         self
@@ -8758,6 +9890,7 @@ impl GetOutboundEvents {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -8765,11 +9898,13 @@ impl GetOutboundEvents {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_EVENTS, ::std::string::String::from("/api/v2/outbound/events"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -8797,15 +9932,18 @@ impl GetOutboundEvents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DialerEventEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DialerEventEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DialerEventEntityListing, ::models::EventLog> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8836,41 +9974,49 @@ pub struct GetOutboundFilespecificationtemplate {
     file_specification_template_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundFilespecificationtemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundFilespecificationtemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundFilespecificationtemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundFilespecificationtemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundFilespecificationtemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, file_specification_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), file_specification_template_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundFilespecificationtemplate", "fileSpecificationTemplateId", &self.file_specification_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_FILESPECIFICATIONTEMPLATE, ::std::format!("/api/v2/outbound/filespecificationtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.file_specification_template_id)));
@@ -8878,11 +10024,13 @@ impl GetOutboundFilespecificationtemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FileSpecificationTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FileSpecificationTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8913,43 +10061,51 @@ pub struct GetOutboundFilespecificationtemplates {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundFilespecificationtemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundFilespecificationtemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundFilespecificationtemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundFilespecificationtemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundFilespecificationtemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8957,6 +10113,7 @@ impl GetOutboundFilespecificationtemplates {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8964,6 +10121,7 @@ impl GetOutboundFilespecificationtemplates {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -8971,6 +10129,7 @@ impl GetOutboundFilespecificationtemplates {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -8978,6 +10137,7 @@ impl GetOutboundFilespecificationtemplates {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -8985,6 +10145,7 @@ impl GetOutboundFilespecificationtemplates {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -8992,11 +10153,13 @@ impl GetOutboundFilespecificationtemplates {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_FILESPECIFICATIONTEMPLATES, ::std::string::String::from("/api/v2/outbound/filespecificationtemplates"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -9024,15 +10187,18 @@ impl GetOutboundFilespecificationtemplates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FileSpecificationTemplateEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FileSpecificationTemplateEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FileSpecificationTemplateEntityListing, ::models::FileSpecificationTemplate> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -9064,48 +10230,57 @@ pub struct GetOutboundImporttemplate {
     include_import_status: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetOutboundImporttemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundImporttemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundImporttemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundImporttemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundImporttemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, include_import_status: ::std::option::Option::None }
     }
     #[doc = " Import status"]
     #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
+    #[inline]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundImporttemplate", "importTemplateId", &self.import_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_IMPORTTEMPLATE, ::std::format!("/api/v2/outbound/importtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.import_template_id)));
@@ -9116,11 +10291,13 @@ impl GetOutboundImporttemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ImportTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ImportTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9144,48 +10321,57 @@ pub struct GetOutboundImporttemplateImportstatus {
     list_name_prefix: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundImporttemplateImportstatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundImporttemplateImportstatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundImporttemplateImportstatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundImporttemplateImportstatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundImporttemplateImportstatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, list_name_prefix: ::std::option::Option::None }
     }
     #[doc = " listNamePrefix"]
     #[doc = ""]
     #[doc = " Query parameter `listNamePrefix`: string."]
+    #[inline]
     pub fn list_name_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.list_name_prefix = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundImporttemplateImportstatus", "importTemplateId", &self.import_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_IMPORTTEMPLATE_IMPORTSTATUS, ::std::format!("/api/v2/outbound/importtemplates/{}/importstatus", ::genesys_cloud_core::encode_path_segment(&self.import_template_id)));
@@ -9196,11 +10382,13 @@ impl GetOutboundImporttemplateImportstatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ImportStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ImportStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9233,43 +10421,51 @@ pub struct GetOutboundImporttemplates {
     contact_list_template_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundImporttemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundImporttemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundImporttemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundImporttemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundImporttemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_import_status: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, contact_list_template_id: ::std::option::Option::None }
     }
     #[doc = " Import status"]
     #[doc = ""]
     #[doc = " Query parameter `includeImportStatus`: boolean."]
+    #[inline]
     pub fn include_import_status(mut self, value: bool) -> Self {
         self.include_import_status = ::std::option::Option::Some(value);
         self
@@ -9277,6 +10473,7 @@ impl GetOutboundImporttemplates {
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -9284,6 +10481,7 @@ impl GetOutboundImporttemplates {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -9291,6 +10489,7 @@ impl GetOutboundImporttemplates {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -9298,6 +10497,7 @@ impl GetOutboundImporttemplates {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -9305,6 +10505,7 @@ impl GetOutboundImporttemplates {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -9312,6 +10513,7 @@ impl GetOutboundImporttemplates {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -9319,6 +10521,7 @@ impl GetOutboundImporttemplates {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -9326,11 +10529,13 @@ impl GetOutboundImporttemplates {
     #[doc = " Contact List Template ID"]
     #[doc = ""]
     #[doc = " Query parameter `contactListTemplateId`: string."]
+    #[inline]
     pub fn contact_list_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.contact_list_template_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_IMPORTTEMPLATES, ::std::string::String::from("/api/v2/outbound/importtemplates"));
         if let ::std::option::Option::Some(v) = &self.include_import_status {
@@ -9364,15 +10569,18 @@ impl GetOutboundImporttemplates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ImportTemplateEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ImportTemplateEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ImportTemplateEntityListing, ::models::ImportTemplate> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -9403,41 +10611,49 @@ pub struct GetOutboundMessagingcampaign {
     messaging_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundMessagingcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundMessagingcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundMessagingcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundMessagingcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -9445,11 +10661,13 @@ impl GetOutboundMessagingcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaign, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaign, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9472,41 +10690,49 @@ pub struct GetOutboundMessagingcampaignDiagnostics {
     messaging_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundMessagingcampaignDiagnostics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundMessagingcampaignDiagnostics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignDiagnostics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundMessagingcampaignDiagnostics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundMessagingcampaignDiagnostics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundMessagingcampaignDiagnostics", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_MESSAGINGCAMPAIGN_DIAGNOSTICS, ::std::format!("/api/v2/outbound/messagingcampaigns/{}/diagnostics", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -9514,11 +10740,13 @@ impl GetOutboundMessagingcampaignDiagnostics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaignDiagnostics, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaignDiagnostics, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9541,41 +10769,49 @@ pub struct GetOutboundMessagingcampaignProgress {
     messaging_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundMessagingcampaignProgress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundMessagingcampaignProgress").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignProgress {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundMessagingcampaignProgress {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundMessagingcampaignProgress {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundMessagingcampaignProgress", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_MESSAGINGCAMPAIGN_PROGRESS, ::std::format!("/api/v2/outbound/messagingcampaigns/{}/progress", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -9583,11 +10819,13 @@ impl GetOutboundMessagingcampaignProgress {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignProgress, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignProgress, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9624,43 +10862,51 @@ pub struct GetOutboundMessagingcampaigns {
     rule_set_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetOutboundMessagingcampaigns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundMessagingcampaigns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaigns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundMessagingcampaigns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundMessagingcampaigns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, contact_list_id: ::std::option::Option::None, division_id: ::std::option::Option::None, r#type: ::std::option::Option::None, sender_sms_phone_number: ::std::option::Option::None, id: ::std::option::Option::None, content_template_id: ::std::option::Option::None, campaign_status: ::std::option::Option::None, rule_set_ids: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -9668,6 +10914,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -9675,6 +10922,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " The field to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -9682,6 +10930,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " The direction to sort"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -9689,6 +10938,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -9696,6 +10946,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " Contact List ID"]
     #[doc = ""]
     #[doc = " Query parameter `contactListId`: string."]
+    #[inline]
     pub fn contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.contact_list_id = ::std::option::Option::Some(value.into());
         self
@@ -9703,6 +10954,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9710,6 +10962,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " Campaign Type"]
     #[doc = ""]
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
@@ -9717,6 +10970,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " Sender SMS Phone Number"]
     #[doc = ""]
     #[doc = " Query parameter `senderSmsPhoneNumber`: string."]
+    #[inline]
     pub fn sender_sms_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sender_sms_phone_number = ::std::option::Option::Some(value.into());
         self
@@ -9724,6 +10978,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " A list of messaging campaign ids to bulk fetch"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9731,6 +10986,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " Content template ID"]
     #[doc = ""]
     #[doc = " Query parameter `contentTemplateId`: string."]
+    #[inline]
     pub fn content_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.content_template_id = ::std::option::Option::Some(value.into());
         self
@@ -9738,6 +10994,7 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " Campaign Status"]
     #[doc = ""]
     #[doc = " Query parameter `campaignStatus`: string."]
+    #[inline]
     pub fn campaign_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.campaign_status = ::std::option::Option::Some(value.into());
         self
@@ -9745,11 +11002,13 @@ impl GetOutboundMessagingcampaigns {
     #[doc = " Ruleset ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `ruleSetIds`: array of string (multi)."]
+    #[inline]
     pub fn rule_set_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.rule_set_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_MESSAGINGCAMPAIGNS, ::std::string::String::from("/api/v2/outbound/messagingcampaigns"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -9795,15 +11054,18 @@ impl GetOutboundMessagingcampaigns {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaignEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaignEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::MessagingCampaignEntityListing, ::models::MessagingCampaign> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -9836,41 +11098,49 @@ pub struct GetOutboundMessagingcampaignsDivisionview {
     messaging_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundMessagingcampaignsDivisionview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundMessagingcampaignsDivisionview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignsDivisionview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundMessagingcampaignsDivisionview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundMessagingcampaignsDivisionview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundMessagingcampaignsDivisionview", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_MESSAGINGCAMPAIGNS_DIVISIONVIEW, ::std::format!("/api/v2/outbound/messagingcampaigns/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -9878,11 +11148,13 @@ impl GetOutboundMessagingcampaignsDivisionview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaignDivisionView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaignDivisionView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9917,43 +11189,51 @@ pub struct GetOutboundMessagingcampaignsDivisionviews {
     campaign_status: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundMessagingcampaignsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundMessagingcampaignsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundMessagingcampaignsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundMessagingcampaignsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundMessagingcampaignsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, r#type: ::std::option::Option::None, id: ::std::option::Option::None, sender_sms_phone_number: ::std::option::Option::None, content_template_id: ::std::option::Option::None, campaign_status: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -9961,6 +11241,7 @@ impl GetOutboundMessagingcampaignsDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -9968,6 +11249,7 @@ impl GetOutboundMessagingcampaignsDivisionviews {
     #[doc = " The direction to sort"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -9975,6 +11257,7 @@ impl GetOutboundMessagingcampaignsDivisionviews {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -9982,6 +11265,7 @@ impl GetOutboundMessagingcampaignsDivisionviews {
     #[doc = " Campaign Type"]
     #[doc = ""]
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
@@ -9989,6 +11273,7 @@ impl GetOutboundMessagingcampaignsDivisionviews {
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9996,6 +11281,7 @@ impl GetOutboundMessagingcampaignsDivisionviews {
     #[doc = " Sender SMS Phone Number"]
     #[doc = ""]
     #[doc = " Query parameter `senderSmsPhoneNumber`: string."]
+    #[inline]
     pub fn sender_sms_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sender_sms_phone_number = ::std::option::Option::Some(value.into());
         self
@@ -10003,6 +11289,7 @@ impl GetOutboundMessagingcampaignsDivisionviews {
     #[doc = " Content template ID"]
     #[doc = ""]
     #[doc = " Query parameter `contentTemplateId`: string."]
+    #[inline]
     pub fn content_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.content_template_id = ::std::option::Option::Some(value.into());
         self
@@ -10010,11 +11297,13 @@ impl GetOutboundMessagingcampaignsDivisionviews {
     #[doc = " Campaign Status"]
     #[doc = ""]
     #[doc = " Query parameter `campaignStatus`: string."]
+    #[inline]
     pub fn campaign_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.campaign_status = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_MESSAGINGCAMPAIGNS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/outbound/messagingcampaigns/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -10048,15 +11337,18 @@ impl GetOutboundMessagingcampaignsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaignDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaignDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::MessagingCampaignDivisionViewEntityListing, ::models::MessagingCampaignDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10087,41 +11379,49 @@ pub struct GetOutboundRuleset {
     rule_set_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundRuleset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundRuleset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundRuleset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundRuleset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundRuleset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_set_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_set_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundRuleset", "ruleSetId", &self.rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_RULESET, ::std::format!("/api/v2/outbound/rulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_set_id)));
@@ -10129,11 +11429,13 @@ impl GetOutboundRuleset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RuleSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RuleSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10164,43 +11466,51 @@ pub struct GetOutboundRulesets {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundRulesets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundRulesets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundRulesets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundRulesets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundRulesets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10208,6 +11518,7 @@ impl GetOutboundRulesets {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -10215,6 +11526,7 @@ impl GetOutboundRulesets {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -10222,6 +11534,7 @@ impl GetOutboundRulesets {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -10229,6 +11542,7 @@ impl GetOutboundRulesets {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -10236,6 +11550,7 @@ impl GetOutboundRulesets {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -10243,11 +11558,13 @@ impl GetOutboundRulesets {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_RULESETS, ::std::string::String::from("/api/v2/outbound/rulesets"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -10275,15 +11592,18 @@ impl GetOutboundRulesets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RuleSetEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RuleSetEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::RuleSetEntityListing, ::models::RuleSet> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10314,41 +11634,49 @@ pub struct GetOutboundSchedulesCampaign {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundSchedulesCampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSchedulesCampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSchedulesCampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSchedulesCampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSchedulesCampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundSchedulesCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_CAMPAIGN, ::std::format!("/api/v2/outbound/schedules/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -10356,11 +11684,13 @@ impl GetOutboundSchedulesCampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10382,52 +11712,62 @@ pub struct GetOutboundSchedulesCampaigns {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOutboundSchedulesCampaigns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSchedulesCampaigns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSchedulesCampaigns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSchedulesCampaigns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSchedulesCampaigns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_CAMPAIGNS, ::std::string::String::from("/api/v2/outbound/schedules/campaigns"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::CampaignSchedule>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::CampaignSchedule>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -10450,41 +11790,49 @@ pub struct GetOutboundSchedulesEmailcampaign {
     email_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundSchedulesEmailcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSchedulesEmailcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSchedulesEmailcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSchedulesEmailcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSchedulesEmailcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundSchedulesEmailcampaign", "emailCampaignId", &self.email_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_EMAILCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/emailcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.email_campaign_id)));
@@ -10492,11 +11840,13 @@ impl GetOutboundSchedulesEmailcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailCampaignSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailCampaignSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10520,56 +11870,67 @@ pub struct GetOutboundSchedulesEmailcampaigns {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOutboundSchedulesEmailcampaigns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSchedulesEmailcampaigns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSchedulesEmailcampaigns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSchedulesEmailcampaigns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSchedulesEmailcampaigns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_EMAILCAMPAIGNS, ::std::string::String::from("/api/v2/outbound/schedules/emailcampaigns"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailCampaignScheduleEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailCampaignScheduleEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EmailCampaignScheduleEntityListing, ::models::EmailCampaignSchedule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10600,41 +11961,49 @@ pub struct GetOutboundSchedulesMessagingcampaign {
     messaging_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundSchedulesMessagingcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSchedulesMessagingcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSchedulesMessagingcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSchedulesMessagingcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSchedulesMessagingcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundSchedulesMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -10642,11 +12011,13 @@ impl GetOutboundSchedulesMessagingcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaignSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaignSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10670,56 +12041,67 @@ pub struct GetOutboundSchedulesMessagingcampaigns {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOutboundSchedulesMessagingcampaigns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSchedulesMessagingcampaigns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSchedulesMessagingcampaigns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSchedulesMessagingcampaigns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSchedulesMessagingcampaigns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGNS, ::std::string::String::from("/api/v2/outbound/schedules/messagingcampaigns"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaignScheduleEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaignScheduleEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::MessagingCampaignScheduleEntityListing, ::models::MessagingCampaignSchedule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10750,41 +12132,49 @@ pub struct GetOutboundSchedulesSequence {
     sequence_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundSchedulesSequence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSchedulesSequence").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSchedulesSequence {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSchedulesSequence {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSchedulesSequence {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundSchedulesSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_SEQUENCE, ::std::format!("/api/v2/outbound/schedules/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
@@ -10792,11 +12182,13 @@ impl GetOutboundSchedulesSequence {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SequenceSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SequenceSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10818,52 +12210,62 @@ pub struct GetOutboundSchedulesSequences {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOutboundSchedulesSequences {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSchedulesSequences").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSchedulesSequences {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSchedulesSequences {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSchedulesSequences {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_SEQUENCES, ::std::string::String::from("/api/v2/outbound/schedules/sequences"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::SequenceSchedule>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::SequenceSchedule>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -10886,41 +12288,49 @@ pub struct GetOutboundSchedulesWhatsappcampaign {
     whats_app_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundSchedulesWhatsappcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSchedulesWhatsappcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSchedulesWhatsappcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSchedulesWhatsappcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSchedulesWhatsappcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, whats_app_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), whats_app_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundSchedulesWhatsappcampaign", "whatsAppCampaignId", &self.whats_app_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/whatsappcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.whats_app_campaign_id)));
@@ -10928,11 +12338,13 @@ impl GetOutboundSchedulesWhatsappcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WhatsAppCampaignSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WhatsAppCampaignSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10956,56 +12368,67 @@ pub struct GetOutboundSchedulesWhatsappcampaigns {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOutboundSchedulesWhatsappcampaigns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSchedulesWhatsappcampaigns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSchedulesWhatsappcampaigns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSchedulesWhatsappcampaigns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSchedulesWhatsappcampaigns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGNS, ::std::string::String::from("/api/v2/outbound/schedules/whatsappcampaigns"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WhatsAppCampaignScheduleEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WhatsAppCampaignScheduleEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WhatsAppCampaignScheduleEntityListing, ::models::WhatsAppCampaignSchedule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -11036,41 +12459,49 @@ pub struct GetOutboundSequence {
     sequence_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOutboundSequence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSequence").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSequence {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSequence {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSequence {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOutboundSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SEQUENCE, ::std::format!("/api/v2/outbound/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
@@ -11078,11 +12509,13 @@ impl GetOutboundSequence {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignSequence, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignSequence, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11113,43 +12546,51 @@ pub struct GetOutboundSequences {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOutboundSequences {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSequences").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSequences {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSequences {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSequences {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, allow_empty_result: ::std::option::Option::None, filter_type: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -11157,6 +12598,7 @@ impl GetOutboundSequences {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -11164,6 +12606,7 @@ impl GetOutboundSequences {
     #[doc = " Whether to return an empty page when there are no results for that page"]
     #[doc = ""]
     #[doc = " Query parameter `allowEmptyResult`: boolean."]
+    #[inline]
     pub fn allow_empty_result(mut self, value: bool) -> Self {
         self.allow_empty_result = ::std::option::Option::Some(value);
         self
@@ -11171,6 +12614,7 @@ impl GetOutboundSequences {
     #[doc = " Filter type"]
     #[doc = ""]
     #[doc = " Query parameter `filterType`: string."]
+    #[inline]
     pub fn filter_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter_type = ::std::option::Option::Some(value.into());
         self
@@ -11178,6 +12622,7 @@ impl GetOutboundSequences {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -11185,6 +12630,7 @@ impl GetOutboundSequences {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -11192,11 +12638,13 @@ impl GetOutboundSequences {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SEQUENCES, ::std::string::String::from("/api/v2/outbound/sequences"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -11224,15 +12672,18 @@ impl GetOutboundSequences {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignSequenceEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignSequenceEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CampaignSequenceEntityListing, ::models::CampaignSequence> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -11262,52 +12713,62 @@ pub struct GetOutboundSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOutboundSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SETTINGS, ::std::string::String::from("/api/v2/outbound/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutboundSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutboundSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11329,52 +12790,62 @@ pub struct GetOutboundWrapupcodemappings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetOutboundWrapupcodemappings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOutboundWrapupcodemappings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOutboundWrapupcodemappings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOutboundWrapupcodemappings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOutboundWrapupcodemappings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_WRAPUPCODEMAPPINGS, ::std::string::String::from("/api/v2/outbound/wrapupcodemappings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WrapUpCodeMapping, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WrapUpCodeMapping, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11398,41 +12869,49 @@ pub struct PatchOutboundCampaign {
     body: ::models::CampaignPatchRequest,
 }
 impl ::std::fmt::Debug for PatchOutboundCampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchOutboundCampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchOutboundCampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchOutboundCampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchOutboundCampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::CampaignPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchOutboundCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_CAMPAIGN, ::std::format!("/api/v2/outbound/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -11441,11 +12920,13 @@ impl PatchOutboundCampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11471,41 +12952,49 @@ pub struct PatchOutboundDnclistCustomexclusioncolumns {
     body: ::models::DncPatchCustomExclusionColumnsRequest,
 }
 impl ::std::fmt::Debug for PatchOutboundDnclistCustomexclusioncolumns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchOutboundDnclistCustomexclusioncolumns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchOutboundDnclistCustomexclusioncolumns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchOutboundDnclistCustomexclusioncolumns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchOutboundDnclistCustomexclusioncolumns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchCustomExclusionColumnsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchOutboundDnclistCustomexclusioncolumns", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_DNCLIST_CUSTOMEXCLUSIONCOLUMNS, ::std::format!("/api/v2/outbound/dnclists/{}/customexclusioncolumns", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -11514,11 +13003,13 @@ impl PatchOutboundDnclistCustomexclusioncolumns {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11544,41 +13035,49 @@ pub struct PatchOutboundDnclistEmailaddresses {
     body: ::models::DncPatchEmailsRequest,
 }
 impl ::std::fmt::Debug for PatchOutboundDnclistEmailaddresses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchOutboundDnclistEmailaddresses").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchOutboundDnclistEmailaddresses {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchOutboundDnclistEmailaddresses {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchOutboundDnclistEmailaddresses {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchEmailsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchOutboundDnclistEmailaddresses", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_DNCLIST_EMAILADDRESSES, ::std::format!("/api/v2/outbound/dnclists/{}/emailaddresses", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -11587,11 +13086,13 @@ impl PatchOutboundDnclistEmailaddresses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11617,41 +13118,49 @@ pub struct PatchOutboundDnclistPhonenumbers {
     body: ::models::DncPatchPhoneNumbersRequest,
 }
 impl ::std::fmt::Debug for PatchOutboundDnclistPhonenumbers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchOutboundDnclistPhonenumbers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchOutboundDnclistPhonenumbers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchOutboundDnclistPhonenumbers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchOutboundDnclistPhonenumbers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchPhoneNumbersRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchOutboundDnclistPhonenumbers", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_DNCLIST_PHONENUMBERS, ::std::format!("/api/v2/outbound/dnclists/{}/phonenumbers", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -11660,11 +13169,13 @@ impl PatchOutboundDnclistPhonenumbers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11690,41 +13201,49 @@ pub struct PatchOutboundDnclistWhatsappnumbers {
     body: ::models::DncPatchWhatsAppNumbersRequest,
 }
 impl ::std::fmt::Debug for PatchOutboundDnclistWhatsappnumbers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchOutboundDnclistWhatsappnumbers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchOutboundDnclistWhatsappnumbers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchOutboundDnclistWhatsappnumbers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchOutboundDnclistWhatsappnumbers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncPatchWhatsAppNumbersRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchOutboundDnclistWhatsappnumbers", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_DNCLIST_WHATSAPPNUMBERS, ::std::format!("/api/v2/outbound/dnclists/{}/whatsappnumbers", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -11733,11 +13252,13 @@ impl PatchOutboundDnclistWhatsappnumbers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11761,48 +13282,57 @@ pub struct PatchOutboundSettings {
     body: ::models::OutboundSettings,
 }
 impl ::std::fmt::Debug for PatchOutboundSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchOutboundSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchOutboundSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchOutboundSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchOutboundSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutboundSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
     }
     #[doc = " Use maxCallsPerAgent with decimal precision"]
     #[doc = ""]
     #[doc = " Query parameter `useMaxCallsPerAgentDecimal`: boolean."]
+    #[inline]
     pub fn use_max_calls_per_agent_decimal(mut self, value: bool) -> Self {
         self.use_max_calls_per_agent_decimal = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_SETTINGS, ::std::string::String::from("/api/v2/outbound/settings"));
         if let ::std::option::Option::Some(v) = &self.use_max_calls_per_agent_decimal {
@@ -11813,11 +13343,13 @@ impl PatchOutboundSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11840,41 +13372,49 @@ pub struct PostOutboundAttemptlimits {
     body: ::models::AttemptLimits,
 }
 impl ::std::fmt::Debug for PostOutboundAttemptlimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundAttemptlimits").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundAttemptlimits {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundAttemptlimits {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundAttemptlimits {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AttemptLimits) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_ATTEMPTLIMITS, ::std::string::String::from("/api/v2/outbound/attemptlimits"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundAttemptlimits"))?;
@@ -11882,11 +13422,13 @@ impl PostOutboundAttemptlimits {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AttemptLimits, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AttemptLimits, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11909,41 +13451,49 @@ pub struct PostOutboundCallabletimesets {
     body: ::models::CallableTimeSet,
 }
 impl ::std::fmt::Debug for PostOutboundCallabletimesets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundCallabletimesets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundCallabletimesets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundCallabletimesets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundCallabletimesets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CallableTimeSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CALLABLETIMESETS, ::std::string::String::from("/api/v2/outbound/callabletimesets"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundCallabletimesets"))?;
@@ -11951,11 +13501,13 @@ impl PostOutboundCallabletimesets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CallableTimeSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CallableTimeSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11978,41 +13530,49 @@ pub struct PostOutboundCallanalysisresponsesets {
     body: ::models::ResponseSet,
 }
 impl ::std::fmt::Debug for PostOutboundCallanalysisresponsesets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundCallanalysisresponsesets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundCallanalysisresponsesets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundCallanalysisresponsesets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundCallanalysisresponsesets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CALLANALYSISRESPONSESETS, ::std::string::String::from("/api/v2/outbound/callanalysisresponsesets"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundCallanalysisresponsesets"))?;
@@ -12020,11 +13580,13 @@ impl PostOutboundCallanalysisresponsesets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12047,41 +13609,49 @@ pub struct PostOutboundCampaignAgentownedmappingpreview {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostOutboundCampaignAgentownedmappingpreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundCampaignAgentownedmappingpreview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundCampaignAgentownedmappingpreview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundCampaignAgentownedmappingpreview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundCampaignAgentownedmappingpreview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundCampaignAgentownedmappingpreview", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGN_AGENTOWNEDMAPPINGPREVIEW, ::std::format!("/api/v2/outbound/campaigns/{}/agentownedmappingpreview", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -12089,11 +13659,13 @@ impl PostOutboundCampaignAgentownedmappingpreview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -12122,41 +13694,49 @@ pub struct PostOutboundCampaignCallbackSchedule {
     body: ::models::ContactCallbackRequest,
 }
 impl ::std::fmt::Debug for PostOutboundCampaignCallbackSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundCampaignCallbackSchedule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundCampaignCallbackSchedule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundCampaignCallbackSchedule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundCampaignCallbackSchedule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::ContactCallbackRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundCampaignCallbackSchedule", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGN_CALLBACK_SCHEDULE, ::std::format!("/api/v2/outbound/campaigns/{}/callback/schedule", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -12165,11 +13745,13 @@ impl PostOutboundCampaignCallbackSchedule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactCallbackRequest, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactCallbackRequest, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12192,41 +13774,49 @@ pub struct PostOutboundCampaignStart {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostOutboundCampaignStart {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundCampaignStart").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundCampaignStart {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundCampaignStart {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundCampaignStart {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundCampaignStart", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGN_START, ::std::format!("/api/v2/outbound/campaigns/{}/start", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -12234,11 +13824,13 @@ impl PostOutboundCampaignStart {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -12261,41 +13853,49 @@ pub struct PostOutboundCampaignStop {
     campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostOutboundCampaignStop {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundCampaignStop").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundCampaignStop {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundCampaignStop {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundCampaignStop {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundCampaignStop", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGN_STOP, ::std::format!("/api/v2/outbound/campaigns/{}/stop", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -12303,11 +13903,13 @@ impl PostOutboundCampaignStop {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -12330,41 +13932,49 @@ pub struct PostOutboundCampaignrules {
     body: ::models::CampaignRule,
 }
 impl ::std::fmt::Debug for PostOutboundCampaignrules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundCampaignrules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundCampaignrules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundCampaignrules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundCampaignrules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CampaignRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGNRULES, ::std::string::String::from("/api/v2/outbound/campaignrules"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundCampaignrules"))?;
@@ -12372,11 +13982,13 @@ impl PostOutboundCampaignrules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12400,48 +14012,57 @@ pub struct PostOutboundCampaigns {
     body: ::models::Campaign,
 }
 impl ::std::fmt::Debug for PostOutboundCampaigns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundCampaigns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundCampaigns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundCampaigns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundCampaigns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Campaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
     }
     #[doc = " Use maxCallsPerAgent with decimal precision"]
     #[doc = ""]
     #[doc = " Query parameter `useMaxCallsPerAgentDecimal`: boolean."]
+    #[inline]
     pub fn use_max_calls_per_agent_decimal(mut self, value: bool) -> Self {
         self.use_max_calls_per_agent_decimal = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGNS, ::std::string::String::from("/api/v2/outbound/campaigns"));
         if let ::std::option::Option::Some(v) = &self.use_max_calls_per_agent_decimal {
@@ -12452,11 +14073,13 @@ impl PostOutboundCampaigns {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Campaign, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Campaign, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12479,41 +14102,49 @@ pub struct PostOutboundCampaignsPerformanceQuery {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostOutboundCampaignsPerformanceQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundCampaignsPerformanceQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundCampaignsPerformanceQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundCampaignsPerformanceQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundCampaignsPerformanceQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGNS_PERFORMANCE_QUERY, ::std::string::String::from("/api/v2/outbound/campaigns/performance/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundCampaignsPerformanceQuery"))?;
@@ -12521,11 +14152,13 @@ impl PostOutboundCampaignsPerformanceQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignPerformanceDataListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignPerformanceDataListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12548,41 +14181,49 @@ pub struct PostOutboundCampaignsProgress {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostOutboundCampaignsProgress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundCampaignsProgress").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundCampaignsProgress {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundCampaignsProgress {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundCampaignsProgress {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGNS_PROGRESS, ::std::string::String::from("/api/v2/outbound/campaigns/progress"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundCampaignsProgress"))?;
@@ -12590,11 +14231,13 @@ impl PostOutboundCampaignsProgress {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::CampaignProgress>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::CampaignProgress>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -12617,41 +14260,49 @@ pub struct PostOutboundContactlistClear {
     contact_list_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistClear {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistClear").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistClear {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistClear {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistClear {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistClear", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CLEAR, ::std::format!("/api/v2/outbound/contactlists/{}/clear", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -12659,11 +14310,13 @@ impl PostOutboundContactlistClear {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -12690,43 +14343,51 @@ pub struct PostOutboundContactlistContacts {
     body: ::std::vec::Vec<::models::WritableDialerContact>,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistContacts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistContacts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistContacts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistContacts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistContacts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableDialerContact>) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, priority: ::std::option::Option::None, clear_system_data: ::std::option::Option::None, do_not_queue: ::std::option::Option::None, body }
     }
     #[doc = " Contact priority. True means the contact(s) will be dialed next; false means the contact will go to the end of the contact queue."]
     #[doc = ""]
     #[doc = " Query parameter `priority`: boolean."]
+    #[inline]
     pub fn priority(mut self, value: bool) -> Self {
         self.priority = ::std::option::Option::Some(value);
         self
@@ -12734,6 +14395,7 @@ impl PostOutboundContactlistContacts {
     #[doc = " Clear system data. True means the system columns (attempts, callable status, etc) stored on the contact will be cleared if the contact already exists; false means they won't."]
     #[doc = ""]
     #[doc = " Query parameter `clearSystemData`: boolean."]
+    #[inline]
     pub fn clear_system_data(mut self, value: bool) -> Self {
         self.clear_system_data = ::std::option::Option::Some(value);
         self
@@ -12741,11 +14403,13 @@ impl PostOutboundContactlistContacts {
     #[doc = " Do not queue. True means that updated contacts will not have their positions in the queue altered, so contacts that have already been dialed will not be redialed. For new contacts, this parameter has no effect; False means that updated contacts will be re-queued, according to the 'priority' parameter."]
     #[doc = ""]
     #[doc = " Query parameter `doNotQueue`: boolean."]
+    #[inline]
     pub fn do_not_queue(mut self, value: bool) -> Self {
         self.do_not_queue = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistContacts", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CONTACTS, ::std::format!("/api/v2/outbound/contactlists/{}/contacts", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -12763,11 +14427,13 @@ impl PostOutboundContactlistContacts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::DialerContact>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::DialerContact>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -12791,41 +14457,49 @@ pub struct PostOutboundContactlistContactsBulk {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistContactsBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistContactsBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistContactsBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistContactsBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistContactsBulk", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/bulk", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -12834,11 +14508,13 @@ impl PostOutboundContactlistContactsBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::DialerContact>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::DialerContact>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -12862,41 +14538,49 @@ pub struct PostOutboundContactlistContactsBulkRemove {
     body: ::models::ContactBulkSearchParameters,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistContactsBulkRemove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistContactsBulkRemove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsBulkRemove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistContactsBulkRemove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistContactsBulkRemove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactBulkSearchParameters) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistContactsBulkRemove", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK_REMOVE, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -12905,11 +14589,13 @@ impl PostOutboundContactlistContactsBulkRemove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactsBulkOperationJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactsBulkOperationJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12933,41 +14619,49 @@ pub struct PostOutboundContactlistContactsBulkUpdate {
     body: ::models::ContactBulkEditRequest,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistContactsBulkUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistContactsBulkUpdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsBulkUpdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistContactsBulkUpdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistContactsBulkUpdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactBulkEditRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistContactsBulkUpdate", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK_UPDATE, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/bulk/update", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -12976,11 +14670,13 @@ impl PostOutboundContactlistContactsBulkUpdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactsBulkOperationJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactsBulkOperationJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13006,41 +14702,49 @@ pub struct PostOutboundContactlistContactsSearch {
     body: ::models::ContactListingRequest,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistContactsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistContactsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistContactsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistContactsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistContactsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactListingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistContactsSearch", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CONTACTS_SEARCH, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/search", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -13049,15 +14753,18 @@ impl PostOutboundContactlistContactsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListingResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListingResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListingResponse, ::models::DialerContact> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -13091,48 +14798,57 @@ pub struct PostOutboundContactlistExport {
     body: ::std::option::Option<::models::ContactsExportRequest>,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body: ::std::option::Option::None }
     }
     #[doc = " Export information to get"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ContactsExportRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistExport", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_EXPORT, ::std::format!("/api/v2/outbound/contactlists/{}/export", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -13143,11 +14859,13 @@ impl PostOutboundContactlistExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainEntityRef, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainEntityRef, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13170,41 +14888,49 @@ pub struct PostOutboundContactlistfilters {
     body: ::models::ContactListFilter,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistfilters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistfilters").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistfilters {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistfilters {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistfilters {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLISTFILTERS, ::std::string::String::from("/api/v2/outbound/contactlistfilters"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlistfilters"))?;
@@ -13212,11 +14938,13 @@ impl PostOutboundContactlistfilters {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListFilter, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListFilter, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13241,41 +14969,49 @@ pub struct PostOutboundContactlistfiltersBulkRetrieve {
     body: ::models::ContactListFilterBulkRetrieveBody,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistfiltersBulkRetrieve {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistfiltersBulkRetrieve").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistfiltersBulkRetrieve {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistfiltersBulkRetrieve {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistfiltersBulkRetrieve {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListFilterBulkRetrieveBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLISTFILTERS_BULK_RETRIEVE, ::std::string::String::from("/api/v2/outbound/contactlistfilters/bulk/retrieve"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlistfiltersBulkRetrieve"))?;
@@ -13283,15 +15019,18 @@ impl PostOutboundContactlistfiltersBulkRetrieve {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListFilterEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListFilterEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListFilterEntityListing, ::models::ContactListFilter> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -13322,41 +15061,49 @@ pub struct PostOutboundContactlistfiltersPreview {
     body: ::models::ContactListFilter,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistfiltersPreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistfiltersPreview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistfiltersPreview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistfiltersPreview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistfiltersPreview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLISTFILTERS_PREVIEW, ::std::string::String::from("/api/v2/outbound/contactlistfilters/preview"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlistfiltersPreview"))?;
@@ -13364,11 +15111,13 @@ impl PostOutboundContactlistfiltersPreview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FilterPreviewResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FilterPreviewResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13391,41 +15140,49 @@ pub struct PostOutboundContactlists {
     body: ::models::ContactList,
 }
 impl ::std::fmt::Debug for PostOutboundContactlists {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlists").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlists {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlists {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlists {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactList) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLISTS, ::std::string::String::from("/api/v2/outbound/contactlists"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlists"))?;
@@ -13433,11 +15190,13 @@ impl PostOutboundContactlists {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13462,41 +15221,49 @@ pub struct PostOutboundContactlistsBulkUpdate {
     body: ::models::ContactListsBulkEditRequest,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistsBulkUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistsBulkUpdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistsBulkUpdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistsBulkUpdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistsBulkUpdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListsBulkEditRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLISTS_BULK_UPDATE, ::std::string::String::from("/api/v2/outbound/contactlists/bulk/update"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlistsBulkUpdate"))?;
@@ -13504,11 +15271,13 @@ impl PostOutboundContactlistsBulkUpdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListsBulkEditResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListsBulkEditResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13531,41 +15300,49 @@ pub struct PostOutboundContactlistsUploads {
     body: ::models::ContactListUploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostOutboundContactlistsUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlistsUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlistsUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlistsUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlistsUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLISTS_UPLOADS, ::std::string::String::from("/api/v2/outbound/contactlists/uploads"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlistsUploads"))?;
@@ -13573,11 +15350,13 @@ impl PostOutboundContactlistsUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13600,41 +15379,49 @@ pub struct PostOutboundContactlisttemplates {
     body: ::models::ContactListTemplate,
 }
 impl ::std::fmt::Debug for PostOutboundContactlisttemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlisttemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlisttemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlisttemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlisttemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLISTTEMPLATES, ::std::string::String::from("/api/v2/outbound/contactlisttemplates"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlisttemplates"))?;
@@ -13642,11 +15429,13 @@ impl PostOutboundContactlisttemplates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13671,41 +15460,49 @@ pub struct PostOutboundContactlisttemplatesBulkAdd {
     body: ::std::vec::Vec<::models::ContactListTemplate>,
 }
 impl ::std::fmt::Debug for PostOutboundContactlisttemplatesBulkAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlisttemplatesBulkAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlisttemplatesBulkAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlisttemplatesBulkAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlisttemplatesBulkAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::ContactListTemplate>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLISTTEMPLATES_BULK_ADD, ::std::string::String::from("/api/v2/outbound/contactlisttemplates/bulk/add"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlisttemplatesBulkAdd"))?;
@@ -13713,15 +15510,18 @@ impl PostOutboundContactlisttemplatesBulkAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListTemplateEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListTemplateEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListTemplateEntityListing, ::models::ContactListTemplate> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -13754,41 +15554,49 @@ pub struct PostOutboundContactlisttemplatesBulkRetrieve {
     body: ::models::ContactListTemplateBulkRetrieveBody,
 }
 impl ::std::fmt::Debug for PostOutboundContactlisttemplatesBulkRetrieve {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundContactlisttemplatesBulkRetrieve").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundContactlisttemplatesBulkRetrieve {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundContactlisttemplatesBulkRetrieve {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundContactlisttemplatesBulkRetrieve {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactListTemplateBulkRetrieveBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLISTTEMPLATES_BULK_RETRIEVE, ::std::string::String::from("/api/v2/outbound/contactlisttemplates/bulk/retrieve"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlisttemplatesBulkRetrieve"))?;
@@ -13796,15 +15604,18 @@ impl PostOutboundContactlisttemplatesBulkRetrieve {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListTemplateEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListTemplateEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ContactListTemplateEntityListing, ::models::ContactListTemplate> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -13835,41 +15646,49 @@ pub struct PostOutboundConversationDnc {
     conversation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostOutboundConversationDnc {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundConversationDnc").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundConversationDnc {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundConversationDnc {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundConversationDnc {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundConversationDnc", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONVERSATION_DNC, ::std::format!("/api/v2/outbound/conversations/{}/dnc", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -13877,11 +15696,13 @@ impl PostOutboundConversationDnc {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -13904,41 +15725,49 @@ pub struct PostOutboundDigitalrulesets {
     body: ::models::DigitalRuleSet,
 }
 impl ::std::fmt::Debug for PostOutboundDigitalrulesets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundDigitalrulesets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundDigitalrulesets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundDigitalrulesets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundDigitalrulesets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DigitalRuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_DIGITALRULESETS, ::std::string::String::from("/api/v2/outbound/digitalrulesets"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundDigitalrulesets"))?;
@@ -13946,11 +15775,13 @@ impl PostOutboundDigitalrulesets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DigitalRuleSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DigitalRuleSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13976,41 +15807,49 @@ pub struct PostOutboundDnclistEmailaddresses {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostOutboundDnclistEmailaddresses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundDnclistEmailaddresses").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundDnclistEmailaddresses {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundDnclistEmailaddresses {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundDnclistEmailaddresses {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundDnclistEmailaddresses", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_DNCLIST_EMAILADDRESSES, ::std::format!("/api/v2/outbound/dnclists/{}/emailaddresses", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -14019,11 +15858,13 @@ impl PostOutboundDnclistEmailaddresses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -14048,41 +15889,49 @@ pub struct PostOutboundDnclistExport {
     dnc_list_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostOutboundDnclistExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundDnclistExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundDnclistExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundDnclistExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundDnclistExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundDnclistExport", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_DNCLIST_EXPORT, ::std::format!("/api/v2/outbound/dnclists/{}/export", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -14090,11 +15939,13 @@ impl PostOutboundDnclistExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainEntityRef, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainEntityRef, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14121,48 +15972,57 @@ pub struct PostOutboundDnclistPhonenumbers {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostOutboundDnclistPhonenumbers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundDnclistPhonenumbers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundDnclistPhonenumbers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundDnclistPhonenumbers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundDnclistPhonenumbers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, expiration_date_time: ::std::option::Option::None, body }
     }
     #[doc = " Expiration date for DNC phone numbers in yyyy-MM-ddTHH:mmZ format"]
     #[doc = ""]
     #[doc = " Query parameter `expirationDateTime`: string."]
+    #[inline]
     pub fn expiration_date_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expiration_date_time = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundDnclistPhonenumbers", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_DNCLIST_PHONENUMBERS, ::std::format!("/api/v2/outbound/dnclists/{}/phonenumbers", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -14174,11 +16034,13 @@ impl PostOutboundDnclistPhonenumbers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -14201,41 +16063,49 @@ pub struct PostOutboundDnclists {
     body: ::models::DncListCreate,
 }
 impl ::std::fmt::Debug for PostOutboundDnclists {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundDnclists").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundDnclists {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundDnclists {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundDnclists {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DncListCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_DNCLISTS, ::std::string::String::from("/api/v2/outbound/dnclists"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundDnclists"))?;
@@ -14243,11 +16113,13 @@ impl PostOutboundDnclists {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DncList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DncList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14270,41 +16142,49 @@ pub struct PostOutboundDnclistsUploads {
     body: ::models::DNCListUploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostOutboundDnclistsUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundDnclistsUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundDnclistsUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundDnclistsUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundDnclistsUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DNCListUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_DNCLISTS_UPLOADS, ::std::string::String::from("/api/v2/outbound/dnclists/uploads"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundDnclistsUploads"))?;
@@ -14312,11 +16192,13 @@ impl PostOutboundDnclistsUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14339,41 +16221,49 @@ pub struct PostOutboundFilespecificationtemplates {
     body: ::models::FileSpecificationTemplate,
 }
 impl ::std::fmt::Debug for PostOutboundFilespecificationtemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundFilespecificationtemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundFilespecificationtemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundFilespecificationtemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundFilespecificationtemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FileSpecificationTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_FILESPECIFICATIONTEMPLATES, ::std::string::String::from("/api/v2/outbound/filespecificationtemplates"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundFilespecificationtemplates"))?;
@@ -14381,11 +16271,13 @@ impl PostOutboundFilespecificationtemplates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FileSpecificationTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FileSpecificationTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14408,41 +16300,49 @@ pub struct PostOutboundImporttemplates {
     body: ::models::ImportTemplate,
 }
 impl ::std::fmt::Debug for PostOutboundImporttemplates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundImporttemplates").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundImporttemplates {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundImporttemplates {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundImporttemplates {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ImportTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_IMPORTTEMPLATES, ::std::string::String::from("/api/v2/outbound/importtemplates"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundImporttemplates"))?;
@@ -14450,11 +16350,13 @@ impl PostOutboundImporttemplates {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ImportTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ImportTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14479,41 +16381,49 @@ pub struct PostOutboundImporttemplatesBulkAdd {
     body: ::std::vec::Vec<::models::ImportTemplate>,
 }
 impl ::std::fmt::Debug for PostOutboundImporttemplatesBulkAdd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundImporttemplatesBulkAdd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundImporttemplatesBulkAdd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundImporttemplatesBulkAdd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundImporttemplatesBulkAdd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::ImportTemplate>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_IMPORTTEMPLATES_BULK_ADD, ::std::string::String::from("/api/v2/outbound/importtemplates/bulk/add"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundImporttemplatesBulkAdd"))?;
@@ -14521,15 +16431,18 @@ impl PostOutboundImporttemplatesBulkAdd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ImportTemplateEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ImportTemplateEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ImportTemplateEntityListing, ::models::ImportTemplate> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -14562,41 +16475,49 @@ pub struct PostOutboundMessagingcampaignStart {
     messaging_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostOutboundMessagingcampaignStart {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundMessagingcampaignStart").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaignStart {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundMessagingcampaignStart {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundMessagingcampaignStart {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundMessagingcampaignStart", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_MESSAGINGCAMPAIGN_START, ::std::format!("/api/v2/outbound/messagingcampaigns/{}/start", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -14604,11 +16525,13 @@ impl PostOutboundMessagingcampaignStart {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -14633,41 +16556,49 @@ pub struct PostOutboundMessagingcampaignStop {
     messaging_campaign_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostOutboundMessagingcampaignStop {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundMessagingcampaignStop").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaignStop {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundMessagingcampaignStop {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundMessagingcampaignStop {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOutboundMessagingcampaignStop", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_MESSAGINGCAMPAIGN_STOP, ::std::format!("/api/v2/outbound/messagingcampaigns/{}/stop", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -14675,11 +16606,13 @@ impl PostOutboundMessagingcampaignStop {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -14702,41 +16635,49 @@ pub struct PostOutboundMessagingcampaigns {
     body: ::models::MessagingCampaign,
 }
 impl ::std::fmt::Debug for PostOutboundMessagingcampaigns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundMessagingcampaigns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaigns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundMessagingcampaigns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundMessagingcampaigns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::MessagingCampaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_MESSAGINGCAMPAIGNS, ::std::string::String::from("/api/v2/outbound/messagingcampaigns"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundMessagingcampaigns"))?;
@@ -14744,11 +16685,13 @@ impl PostOutboundMessagingcampaigns {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaign, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaign, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14771,41 +16714,49 @@ pub struct PostOutboundMessagingcampaignsProgress {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostOutboundMessagingcampaignsProgress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundMessagingcampaignsProgress").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundMessagingcampaignsProgress {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundMessagingcampaignsProgress {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundMessagingcampaignsProgress {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_MESSAGINGCAMPAIGNS_PROGRESS, ::std::string::String::from("/api/v2/outbound/messagingcampaigns/progress"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundMessagingcampaignsProgress"))?;
@@ -14813,11 +16764,13 @@ impl PostOutboundMessagingcampaignsProgress {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::CampaignProgress>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::CampaignProgress>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -14840,41 +16793,49 @@ pub struct PostOutboundRulesets {
     body: ::models::RuleSet,
 }
 impl ::std::fmt::Debug for PostOutboundRulesets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundRulesets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundRulesets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundRulesets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundRulesets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_RULESETS, ::std::string::String::from("/api/v2/outbound/rulesets"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundRulesets"))?;
@@ -14882,11 +16843,13 @@ impl PostOutboundRulesets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RuleSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RuleSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14909,41 +16872,49 @@ pub struct PostOutboundSequences {
     body: ::models::CampaignSequence,
 }
 impl ::std::fmt::Debug for PostOutboundSequences {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOutboundSequences").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOutboundSequences {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOutboundSequences {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOutboundSequences {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CampaignSequence) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_SEQUENCES, ::std::string::String::from("/api/v2/outbound/sequences"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundSequences"))?;
@@ -14951,11 +16922,13 @@ impl PostOutboundSequences {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignSequence, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignSequence, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14979,41 +16952,49 @@ pub struct PutOutboundAttemptlimit {
     body: ::models::AttemptLimits,
 }
 impl ::std::fmt::Debug for PutOutboundAttemptlimit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundAttemptlimit").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundAttemptlimit {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundAttemptlimit {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundAttemptlimit {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, attempt_limits_id: ::std::string::String, body: ::models::AttemptLimits) -> Self {
         Self { executor, options: ::std::default::Default::default(), attempt_limits_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundAttemptlimit", "attemptLimitsId", &self.attempt_limits_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_ATTEMPTLIMIT, ::std::format!("/api/v2/outbound/attemptlimits/{}", ::genesys_cloud_core::encode_path_segment(&self.attempt_limits_id)));
@@ -15022,11 +17003,13 @@ impl PutOutboundAttemptlimit {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AttemptLimits, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AttemptLimits, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15050,41 +17033,49 @@ pub struct PutOutboundCallabletimeset {
     body: ::models::CallableTimeSet,
 }
 impl ::std::fmt::Debug for PutOutboundCallabletimeset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundCallabletimeset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundCallabletimeset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundCallabletimeset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundCallabletimeset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, callable_time_set_id: ::std::string::String, body: ::models::CallableTimeSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), callable_time_set_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundCallabletimeset", "callableTimeSetId", &self.callable_time_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CALLABLETIMESET, ::std::format!("/api/v2/outbound/callabletimesets/{}", ::genesys_cloud_core::encode_path_segment(&self.callable_time_set_id)));
@@ -15093,11 +17084,13 @@ impl PutOutboundCallabletimeset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CallableTimeSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CallableTimeSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15121,41 +17114,49 @@ pub struct PutOutboundCallanalysisresponseset {
     body: ::models::ResponseSet,
 }
 impl ::std::fmt::Debug for PutOutboundCallanalysisresponseset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundCallanalysisresponseset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundCallanalysisresponseset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundCallanalysisresponseset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundCallanalysisresponseset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, call_analysis_set_id: ::std::string::String, body: ::models::ResponseSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), call_analysis_set_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundCallanalysisresponseset", "callAnalysisSetId", &self.call_analysis_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CALLANALYSISRESPONSESET, ::std::format!("/api/v2/outbound/callanalysisresponsesets/{}", ::genesys_cloud_core::encode_path_segment(&self.call_analysis_set_id)));
@@ -15164,11 +17165,13 @@ impl PutOutboundCallanalysisresponseset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15193,48 +17196,57 @@ pub struct PutOutboundCampaign {
     body: ::models::Campaign,
 }
 impl ::std::fmt::Debug for PutOutboundCampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundCampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundCampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundCampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundCampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::Campaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, use_max_calls_per_agent_decimal: ::std::option::Option::None, body }
     }
     #[doc = " Use maxCallsPerAgent with decimal precision"]
     #[doc = ""]
     #[doc = " Query parameter `useMaxCallsPerAgentDecimal`: boolean."]
+    #[inline]
     pub fn use_max_calls_per_agent_decimal(mut self, value: bool) -> Self {
         self.use_max_calls_per_agent_decimal = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CAMPAIGN, ::std::format!("/api/v2/outbound/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -15246,11 +17258,13 @@ impl PutOutboundCampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Campaign, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Campaign, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15277,41 +17291,49 @@ pub struct PutOutboundCampaignAgent {
     body: ::models::Agent,
 }
 impl ::std::fmt::Debug for PutOutboundCampaignAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundCampaignAgent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundCampaignAgent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundCampaignAgent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundCampaignAgent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, user_id: ::std::string::String, body: ::models::Agent) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundCampaignAgent", "campaignId", &self.campaign_id)?;
         ::genesys_cloud_core::encode::check_path_param("putOutboundCampaignAgent", "userId", &self.user_id)?;
@@ -15321,11 +17343,13 @@ impl PutOutboundCampaignAgent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::string::String, ::genesys_cloud_core::executor::Text> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::string::String, ::genesys_cloud_core::executor::Text> {
         self.send().with_response()
     }
@@ -15349,41 +17373,49 @@ pub struct PutOutboundCampaignrule {
     body: ::models::CampaignRule,
 }
 impl ::std::fmt::Debug for PutOutboundCampaignrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundCampaignrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundCampaignrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundCampaignrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundCampaignrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_rule_id: ::std::string::String, body: ::models::CampaignRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_rule_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundCampaignrule", "campaignRuleId", &self.campaign_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CAMPAIGNRULE, ::std::format!("/api/v2/outbound/campaignrules/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_rule_id)));
@@ -15392,11 +17424,13 @@ impl PutOutboundCampaignrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15420,41 +17454,49 @@ pub struct PutOutboundContactlist {
     body: ::models::ContactList,
 }
 impl ::std::fmt::Debug for PutOutboundContactlist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundContactlist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundContactlist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundContactlist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundContactlist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, body: ::models::ContactList) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundContactlist", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CONTACTLIST, ::std::format!("/api/v2/outbound/contactlists/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
@@ -15463,11 +17505,13 @@ impl PutOutboundContactlist {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15492,41 +17536,49 @@ pub struct PutOutboundContactlistContact {
     body: ::models::DialerContact,
 }
 impl ::std::fmt::Debug for PutOutboundContactlistContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundContactlistContact").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundContactlistContact {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundContactlistContact {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundContactlistContact {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_id: ::std::string::String, contact_id: ::std::string::String, body: ::models::DialerContact) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_id, contact_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundContactlistContact", "contactListId", &self.contact_list_id)?;
         ::genesys_cloud_core::encode::check_path_param("putOutboundContactlistContact", "contactId", &self.contact_id)?;
@@ -15536,11 +17588,13 @@ impl PutOutboundContactlistContact {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DialerContact, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DialerContact, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15564,41 +17618,49 @@ pub struct PutOutboundContactlistfilter {
     body: ::models::ContactListFilter,
 }
 impl ::std::fmt::Debug for PutOutboundContactlistfilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundContactlistfilter").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundContactlistfilter {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundContactlistfilter {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundContactlistfilter {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_filter_id: ::std::string::String, body: ::models::ContactListFilter) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_filter_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundContactlistfilter", "contactListFilterId", &self.contact_list_filter_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CONTACTLISTFILTER, ::std::format!("/api/v2/outbound/contactlistfilters/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_filter_id)));
@@ -15607,11 +17669,13 @@ impl PutOutboundContactlistfilter {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListFilter, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListFilter, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15635,41 +17699,49 @@ pub struct PutOutboundContactlisttemplate {
     body: ::models::ContactListTemplate,
 }
 impl ::std::fmt::Debug for PutOutboundContactlisttemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundContactlisttemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundContactlisttemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundContactlisttemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundContactlisttemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, contact_list_template_id: ::std::string::String, body: ::models::ContactListTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), contact_list_template_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundContactlisttemplate", "contactListTemplateId", &self.contact_list_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CONTACTLISTTEMPLATE, ::std::format!("/api/v2/outbound/contactlisttemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_template_id)));
@@ -15678,11 +17750,13 @@ impl PutOutboundContactlisttemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactListTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactListTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15706,41 +17780,49 @@ pub struct PutOutboundDigitalruleset {
     body: ::models::DigitalRuleSet,
 }
 impl ::std::fmt::Debug for PutOutboundDigitalruleset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundDigitalruleset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundDigitalruleset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundDigitalruleset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundDigitalruleset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, digital_rule_set_id: ::std::string::String, body: ::models::DigitalRuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), digital_rule_set_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundDigitalruleset", "digitalRuleSetId", &self.digital_rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_DIGITALRULESET, ::std::format!("/api/v2/outbound/digitalrulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.digital_rule_set_id)));
@@ -15749,11 +17831,13 @@ impl PutOutboundDigitalruleset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DigitalRuleSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DigitalRuleSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15777,41 +17861,49 @@ pub struct PutOutboundDnclist {
     body: ::models::DncList,
 }
 impl ::std::fmt::Debug for PutOutboundDnclist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundDnclist").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundDnclist {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundDnclist {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundDnclist {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dnc_list_id: ::std::string::String, body: ::models::DncList) -> Self {
         Self { executor, options: ::std::default::Default::default(), dnc_list_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundDnclist", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_DNCLIST, ::std::format!("/api/v2/outbound/dnclists/{}", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
@@ -15820,11 +17912,13 @@ impl PutOutboundDnclist {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DncList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DncList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15848,41 +17942,49 @@ pub struct PutOutboundFilespecificationtemplate {
     body: ::models::FileSpecificationTemplate,
 }
 impl ::std::fmt::Debug for PutOutboundFilespecificationtemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundFilespecificationtemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundFilespecificationtemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundFilespecificationtemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundFilespecificationtemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, file_specification_template_id: ::std::string::String, body: ::models::FileSpecificationTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), file_specification_template_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundFilespecificationtemplate", "fileSpecificationTemplateId", &self.file_specification_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_FILESPECIFICATIONTEMPLATE, ::std::format!("/api/v2/outbound/filespecificationtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.file_specification_template_id)));
@@ -15891,11 +17993,13 @@ impl PutOutboundFilespecificationtemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FileSpecificationTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FileSpecificationTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15919,41 +18023,49 @@ pub struct PutOutboundImporttemplate {
     body: ::models::ImportTemplate,
 }
 impl ::std::fmt::Debug for PutOutboundImporttemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundImporttemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundImporttemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundImporttemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundImporttemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, import_template_id: ::std::string::String, body: ::models::ImportTemplate) -> Self {
         Self { executor, options: ::std::default::Default::default(), import_template_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundImporttemplate", "importTemplateId", &self.import_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_IMPORTTEMPLATE, ::std::format!("/api/v2/outbound/importtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.import_template_id)));
@@ -15962,11 +18074,13 @@ impl PutOutboundImporttemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ImportTemplate, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ImportTemplate, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15990,41 +18104,49 @@ pub struct PutOutboundMessagingcampaign {
     body: ::models::MessagingCampaign,
 }
 impl ::std::fmt::Debug for PutOutboundMessagingcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundMessagingcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundMessagingcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundMessagingcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundMessagingcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String, body: ::models::MessagingCampaign) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -16033,11 +18155,13 @@ impl PutOutboundMessagingcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaign, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaign, crate::JsonModel> {
         self.send().with_response()
     }
@@ -16061,41 +18185,49 @@ pub struct PutOutboundRuleset {
     body: ::models::RuleSet,
 }
 impl ::std::fmt::Debug for PutOutboundRuleset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundRuleset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundRuleset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundRuleset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundRuleset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_set_id: ::std::string::String, body: ::models::RuleSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_set_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundRuleset", "ruleSetId", &self.rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_RULESET, ::std::format!("/api/v2/outbound/rulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_set_id)));
@@ -16104,11 +18236,13 @@ impl PutOutboundRuleset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RuleSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RuleSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -16132,41 +18266,49 @@ pub struct PutOutboundSchedulesCampaign {
     body: ::models::CampaignSchedule,
 }
 impl ::std::fmt::Debug for PutOutboundSchedulesCampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundSchedulesCampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundSchedulesCampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundSchedulesCampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundSchedulesCampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, campaign_id: ::std::string::String, body: ::models::CampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), campaign_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundSchedulesCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SCHEDULES_CAMPAIGN, ::std::format!("/api/v2/outbound/schedules/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
@@ -16175,11 +18317,13 @@ impl PutOutboundSchedulesCampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -16203,41 +18347,49 @@ pub struct PutOutboundSchedulesEmailcampaign {
     body: ::models::EmailCampaignSchedule,
 }
 impl ::std::fmt::Debug for PutOutboundSchedulesEmailcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundSchedulesEmailcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundSchedulesEmailcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundSchedulesEmailcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundSchedulesEmailcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_campaign_id: ::std::string::String, body: ::models::EmailCampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_campaign_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundSchedulesEmailcampaign", "emailCampaignId", &self.email_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SCHEDULES_EMAILCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/emailcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.email_campaign_id)));
@@ -16246,11 +18398,13 @@ impl PutOutboundSchedulesEmailcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailCampaignSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailCampaignSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -16274,41 +18428,49 @@ pub struct PutOutboundSchedulesMessagingcampaign {
     body: ::models::MessagingCampaignSchedule,
 }
 impl ::std::fmt::Debug for PutOutboundSchedulesMessagingcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundSchedulesMessagingcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundSchedulesMessagingcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundSchedulesMessagingcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundSchedulesMessagingcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, messaging_campaign_id: ::std::string::String, body: ::models::MessagingCampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), messaging_campaign_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundSchedulesMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
@@ -16317,11 +18479,13 @@ impl PutOutboundSchedulesMessagingcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MessagingCampaignSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MessagingCampaignSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -16345,41 +18509,49 @@ pub struct PutOutboundSchedulesSequence {
     body: ::models::SequenceSchedule,
 }
 impl ::std::fmt::Debug for PutOutboundSchedulesSequence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundSchedulesSequence").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundSchedulesSequence {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundSchedulesSequence {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundSchedulesSequence {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String, body: ::models::SequenceSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundSchedulesSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SCHEDULES_SEQUENCE, ::std::format!("/api/v2/outbound/schedules/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
@@ -16388,11 +18560,13 @@ impl PutOutboundSchedulesSequence {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SequenceSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SequenceSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -16416,41 +18590,49 @@ pub struct PutOutboundSchedulesWhatsappcampaign {
     body: ::models::WhatsAppCampaignSchedule,
 }
 impl ::std::fmt::Debug for PutOutboundSchedulesWhatsappcampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundSchedulesWhatsappcampaign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundSchedulesWhatsappcampaign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundSchedulesWhatsappcampaign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundSchedulesWhatsappcampaign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, whats_app_campaign_id: ::std::string::String, body: ::models::WhatsAppCampaignSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), whats_app_campaign_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundSchedulesWhatsappcampaign", "whatsAppCampaignId", &self.whats_app_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/whatsappcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.whats_app_campaign_id)));
@@ -16459,11 +18641,13 @@ impl PutOutboundSchedulesWhatsappcampaign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WhatsAppCampaignSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WhatsAppCampaignSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -16487,41 +18671,49 @@ pub struct PutOutboundSequence {
     body: ::models::CampaignSequence,
 }
 impl ::std::fmt::Debug for PutOutboundSequence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundSequence").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundSequence {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundSequence {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundSequence {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sequence_id: ::std::string::String, body: ::models::CampaignSequence) -> Self {
         Self { executor, options: ::std::default::Default::default(), sequence_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOutboundSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SEQUENCE, ::std::format!("/api/v2/outbound/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
@@ -16530,11 +18722,13 @@ impl PutOutboundSequence {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CampaignSequence, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CampaignSequence, crate::JsonModel> {
         self.send().with_response()
     }
@@ -16557,41 +18751,49 @@ pub struct PutOutboundWrapupcodemappings {
     body: ::models::WrapUpCodeMapping,
 }
 impl ::std::fmt::Debug for PutOutboundWrapupcodemappings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOutboundWrapupcodemappings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOutboundWrapupcodemappings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOutboundWrapupcodemappings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOutboundWrapupcodemappings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WrapUpCodeMapping) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_WRAPUPCODEMAPPINGS, ::std::string::String::from("/api/v2/outbound/wrapupcodemappings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundWrapupcodemappings"))?;
@@ -16599,11 +18801,13 @@ impl PutOutboundWrapupcodemappings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WrapUpCodeMapping, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WrapUpCodeMapping, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for PresenceApi {
 }
 impl PresenceApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl PresenceApi {
     #[doc = " `DELETE /api/v2/presence/definitions/{definitionId}` (deletePresenceDefinition): see [`DeletePresenceDefinition`]."]
     #[doc = ""]
     #[doc = " - `definition_id`: Presence Definition ID"]
+    #[inline]
     pub fn delete_presence_definition(&self, definition_id: impl ::std::convert::Into<::std::string::String>) -> DeletePresenceDefinition {
         DeletePresenceDefinition::new(self.executor.clone(), definition_id.into())
     }
@@ -29,6 +31,7 @@ impl PresenceApi {
     #[doc = " `DELETE /api/v2/presence/sources/{sourceId}` (deletePresenceSource): see [`DeletePresenceSource`]."]
     #[doc = ""]
     #[doc = " - `source_id`: Presence Source ID"]
+    #[inline]
     pub fn delete_presence_source(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> DeletePresenceSource {
         DeletePresenceSource::new(self.executor.clone(), source_id.into())
     }
@@ -38,6 +41,7 @@ impl PresenceApi {
     #[doc = ""]
     #[doc = " - `presence_id`: Organization Presence ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn delete_presencedefinition(&self, presence_id: impl ::std::convert::Into<::std::string::String>) -> DeletePresencedefinition {
         DeletePresencedefinition::new(self.executor.clone(), presence_id.into())
     }
@@ -46,18 +50,21 @@ impl PresenceApi {
     #[doc = " `GET /api/v2/presence/definitions/{definitionId}` (getPresenceDefinition): see [`GetPresenceDefinition`]."]
     #[doc = ""]
     #[doc = " - `definition_id`: Presence Definition ID"]
+    #[inline]
     pub fn get_presence_definition(&self, definition_id: impl ::std::convert::Into<::std::string::String>) -> GetPresenceDefinition {
         GetPresenceDefinition::new(self.executor.clone(), definition_id.into())
     }
     #[doc = " Get a list of Presence Definitions. View permission enforcement only applies to presence definitions assigned to a division"]
     #[doc = ""]
     #[doc = " `GET /api/v2/presence/definitions` (getPresenceDefinitions): see [`GetPresenceDefinitions`]."]
+    #[inline]
     pub fn get_presence_definitions(&self) -> GetPresenceDefinitions {
         GetPresenceDefinitions::new(self.executor.clone())
     }
     #[doc = " Get the presence settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/presence/settings` (getPresenceSettings): see [`GetPresenceSettings`]."]
+    #[inline]
     pub fn get_presence_settings(&self) -> GetPresenceSettings {
         GetPresenceSettings::new(self.executor.clone())
     }
@@ -66,12 +73,14 @@ impl PresenceApi {
     #[doc = " `GET /api/v2/presence/sources/{sourceId}` (getPresenceSource): see [`GetPresenceSource`]."]
     #[doc = ""]
     #[doc = " - `source_id`: Presence Source ID"]
+    #[inline]
     pub fn get_presence_source(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> GetPresenceSource {
         GetPresenceSource::new(self.executor.clone(), source_id.into())
     }
     #[doc = " Get a list of Presence Sources"]
     #[doc = ""]
     #[doc = " `GET /api/v2/presence/sources` (getPresenceSources): see [`GetPresenceSources`]."]
+    #[inline]
     pub fn get_presence_sources(&self) -> GetPresenceSources {
         GetPresenceSources::new(self.executor.clone())
     }
@@ -80,6 +89,7 @@ impl PresenceApi {
     #[doc = " `GET /api/v2/presence/users/{userId}/primarysource` (getPresenceUserPrimarysource): see [`GetPresenceUserPrimarysource`]."]
     #[doc = ""]
     #[doc = " - `user_id`: user ID"]
+    #[inline]
     pub fn get_presence_user_primarysource(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetPresenceUserPrimarysource {
         GetPresenceUserPrimarysource::new(self.executor.clone(), user_id.into())
     }
@@ -89,6 +99,7 @@ impl PresenceApi {
     #[doc = ""]
     #[doc = " - `presence_id`: Organization Presence ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_presencedefinition(&self, presence_id: impl ::std::convert::Into<::std::string::String>) -> GetPresencedefinition {
         GetPresencedefinition::new(self.executor.clone(), presence_id.into())
     }
@@ -96,12 +107,14 @@ impl PresenceApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/presencedefinitions` (getPresencedefinitions): see [`GetPresencedefinitions`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_presencedefinitions(&self) -> GetPresencedefinitions {
         GetPresencedefinitions::new(self.executor.clone())
     }
     #[doc = " Get the list of SystemPresences"]
     #[doc = ""]
     #[doc = " `GET /api/v2/systempresences` (getSystempresences): see [`GetSystempresences`]."]
+    #[inline]
     pub fn get_systempresences(&self) -> GetSystempresences {
         GetSystempresences::new(self.executor.clone())
     }
@@ -111,6 +124,7 @@ impl PresenceApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID (UUID)"]
     #[doc = " - `source_id`: Presence source ID"]
+    #[inline]
     pub fn get_user_presence(&self, user_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>) -> GetUserPresence {
         GetUserPresence::new(self.executor.clone(), user_id.into(), source_id.into())
     }
@@ -119,6 +133,7 @@ impl PresenceApi {
     #[doc = " `GET /api/v2/users/{userId}/presences/purecloud` (getUserPresencesPurecloud): see [`GetUserPresencesPurecloud`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID (UUID)"]
+    #[inline]
     pub fn get_user_presences_purecloud(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserPresencesPurecloud {
         GetUserPresencesPurecloud::new(self.executor.clone(), user_id.into())
     }
@@ -127,12 +142,14 @@ impl PresenceApi {
     #[doc = " `GET /api/v2/users/presences/{sourceId}/bulk` (getUsersPresenceBulk): see [`GetUsersPresenceBulk`]."]
     #[doc = ""]
     #[doc = " - `source_id`: The requested presence source ID."]
+    #[inline]
     pub fn get_users_presence_bulk(&self, source_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersPresenceBulk {
         GetUsersPresenceBulk::new(self.executor.clone(), source_id.into())
     }
     #[doc = " Get bulk user presences for a Genesys Cloud (PURECLOUD) presence source"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/presences/purecloud/bulk` (getUsersPresencesPurecloudBulk): see [`GetUsersPresencesPurecloudBulk`]."]
+    #[inline]
     pub fn get_users_presences_purecloud_bulk(&self) -> GetUsersPresencesPurecloudBulk {
         GetUsersPresencesPurecloudBulk::new(self.executor.clone())
     }
@@ -143,6 +160,7 @@ impl PresenceApi {
     #[doc = " - `user_id`: User ID (UUID)"]
     #[doc = " - `source_id`: Presence source ID"]
     #[doc = " - `body`: User presence"]
+    #[inline]
     pub fn patch_user_presence(&self, user_id: impl ::std::convert::Into<::std::string::String>, source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserPresence) -> PatchUserPresence {
         PatchUserPresence::new(self.executor.clone(), user_id.into(), source_id.into(), body)
     }
@@ -152,6 +170,7 @@ impl PresenceApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID (UUID)"]
     #[doc = " - `body`: User presence"]
+    #[inline]
     pub fn patch_user_presences_purecloud(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserPresence) -> PatchUserPresencesPurecloud {
         PatchUserPresencesPurecloud::new(self.executor.clone(), user_id.into(), body)
     }
@@ -160,6 +179,7 @@ impl PresenceApi {
     #[doc = " `POST /api/v2/presence/definitions` (postPresenceDefinitions): see [`PostPresenceDefinitions`]."]
     #[doc = ""]
     #[doc = " - `body`: The Presence Definition to create"]
+    #[inline]
     pub fn post_presence_definitions(&self, body: ::models::OrganizationPresenceDefinition) -> PostPresenceDefinitions {
         PostPresenceDefinitions::new(self.executor.clone(), body)
     }
@@ -168,6 +188,7 @@ impl PresenceApi {
     #[doc = " `POST /api/v2/presence/sources` (postPresenceSources): see [`PostPresenceSources`]."]
     #[doc = ""]
     #[doc = " - `body`: The Presence Source to create"]
+    #[inline]
     pub fn post_presence_sources(&self, body: ::models::Source) -> PostPresenceSources {
         PostPresenceSources::new(self.executor.clone(), body)
     }
@@ -177,6 +198,7 @@ impl PresenceApi {
     #[doc = ""]
     #[doc = " - `body`: The Presence Definition to create"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_presencedefinitions(&self, body: ::models::OrganizationPresence) -> PostPresencedefinitions {
         PostPresencedefinitions::new(self.executor.clone(), body)
     }
@@ -186,6 +208,7 @@ impl PresenceApi {
     #[doc = ""]
     #[doc = " - `definition_id`: Presence Definition ID"]
     #[doc = " - `body`: The updated Presence Definition"]
+    #[inline]
     pub fn put_presence_definition(&self, definition_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OrganizationPresenceDefinition) -> PutPresenceDefinition {
         PutPresenceDefinition::new(self.executor.clone(), definition_id.into(), body)
     }
@@ -194,6 +217,7 @@ impl PresenceApi {
     #[doc = " `PUT /api/v2/presence/settings` (putPresenceSettings): see [`PutPresenceSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Presence Settings"]
+    #[inline]
     pub fn put_presence_settings(&self, body: ::models::PresenceSettings) -> PutPresenceSettings {
         PutPresenceSettings::new(self.executor.clone(), body)
     }
@@ -203,6 +227,7 @@ impl PresenceApi {
     #[doc = ""]
     #[doc = " - `source_id`: Presence Source ID"]
     #[doc = " - `body`: The updated Presence Source"]
+    #[inline]
     pub fn put_presence_source(&self, source_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Source) -> PutPresenceSource {
         PutPresenceSource::new(self.executor.clone(), source_id.into(), body)
     }
@@ -212,6 +237,7 @@ impl PresenceApi {
     #[doc = ""]
     #[doc = " - `user_id`: user ID"]
     #[doc = " - `body`: Primary Source"]
+    #[inline]
     pub fn put_presence_user_primarysource(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserPrimarySource) -> PutPresenceUserPrimarysource {
         PutPresenceUserPrimarysource::new(self.executor.clone(), user_id.into(), body)
     }
@@ -222,6 +248,7 @@ impl PresenceApi {
     #[doc = " - `presence_id`: Organization Presence ID"]
     #[doc = " - `body`: The OrganizationPresence to update"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn put_presencedefinition(&self, presence_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OrganizationPresence) -> PutPresencedefinition {
         PutPresencedefinition::new(self.executor.clone(), presence_id.into(), body)
     }
@@ -230,6 +257,7 @@ impl PresenceApi {
     #[doc = " `PUT /api/v2/users/presences/bulk` (putUsersPresencesBulk): see [`PutUsersPresencesBulk`]."]
     #[doc = ""]
     #[doc = " - `body`: List of User presences"]
+    #[inline]
     pub fn put_users_presences_bulk(&self, body: ::std::vec::Vec<::models::MutableUserPresence>) -> PutUsersPresencesBulk {
         PutUsersPresencesBulk::new(self.executor.clone(), body)
     }
@@ -252,41 +280,49 @@ pub struct DeletePresenceDefinition {
     definition_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeletePresenceDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeletePresenceDefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeletePresenceDefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeletePresenceDefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeletePresenceDefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), definition_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deletePresenceDefinition", "definitionId", &self.definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_PRESENCE_DEFINITION, ::std::format!("/api/v2/presence/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.definition_id)));
@@ -294,11 +330,13 @@ impl DeletePresenceDefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -321,41 +359,49 @@ pub struct DeletePresenceSource {
     source_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeletePresenceSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeletePresenceSource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeletePresenceSource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeletePresenceSource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeletePresenceSource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deletePresenceSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_PRESENCE_SOURCE, ::std::format!("/api/v2/presence/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
@@ -363,11 +409,13 @@ impl DeletePresenceSource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -393,41 +441,49 @@ pub struct DeletePresencedefinition {
     presence_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeletePresencedefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeletePresencedefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeletePresencedefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeletePresencedefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeletePresencedefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, presence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), presence_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deletePresencedefinition", "presenceId", &self.presence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_PRESENCEDEFINITION, ::std::format!("/api/v2/presencedefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.presence_id)));
@@ -435,11 +491,13 @@ impl DeletePresencedefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -463,48 +521,57 @@ pub struct GetPresenceDefinition {
     locale_code: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetPresenceDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetPresenceDefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetPresenceDefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetPresenceDefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetPresenceDefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, definition_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), definition_id, locale_code: ::std::option::Option::None }
     }
     #[doc = " The locale code to fetch for the presence definition. Use ALL to fetch everything."]
     #[doc = ""]
     #[doc = " Query parameter `localeCode`: string."]
+    #[inline]
     pub fn locale_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale_code = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getPresenceDefinition", "definitionId", &self.definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCE_DEFINITION, ::std::format!("/api/v2/presence/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.definition_id)));
@@ -515,11 +582,13 @@ impl GetPresenceDefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationPresenceDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationPresenceDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -544,43 +613,51 @@ pub struct GetPresenceDefinitions {
     locale_code: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetPresenceDefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetPresenceDefinitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetPresenceDefinitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetPresenceDefinitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetPresenceDefinitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), deactivated: ::std::option::Option::None, division_id: ::std::option::Option::None, locale_code: ::std::option::Option::None }
     }
     #[doc = " Deactivated query can be TRUE or FALSE"]
     #[doc = ""]
     #[doc = " Query parameter `deactivated`: string."]
+    #[inline]
     pub fn deactivated(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.deactivated = ::std::option::Option::Some(value.into());
         self
@@ -588,6 +665,7 @@ impl GetPresenceDefinitions {
     #[doc = " One or more division IDs. If nothing is provided, the definitions associated withthe list of divisions that the user has access to will be returned."]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -595,11 +673,13 @@ impl GetPresenceDefinitions {
     #[doc = " The locale code to fetch for the presence definition. Use ALL to fetch everything."]
     #[doc = ""]
     #[doc = " Query parameter `localeCode`: string."]
+    #[inline]
     pub fn locale_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale_code = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCE_DEFINITIONS, ::std::string::String::from("/api/v2/presence/definitions"));
         if let ::std::option::Option::Some(v) = &self.deactivated {
@@ -615,11 +695,13 @@ impl GetPresenceDefinitions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationPresenceDefinitionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationPresenceDefinitionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -641,52 +723,62 @@ pub struct GetPresenceSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetPresenceSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetPresenceSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetPresenceSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetPresenceSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetPresenceSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCE_SETTINGS, ::std::string::String::from("/api/v2/presence/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PresenceSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PresenceSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -709,41 +801,49 @@ pub struct GetPresenceSource {
     source_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetPresenceSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetPresenceSource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetPresenceSource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetPresenceSource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetPresenceSource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getPresenceSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCE_SOURCE, ::std::format!("/api/v2/presence/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
@@ -751,11 +851,13 @@ impl GetPresenceSource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Source, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Source, crate::JsonModel> {
         self.send().with_response()
     }
@@ -778,48 +880,57 @@ pub struct GetPresenceSources {
     deactivated: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetPresenceSources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetPresenceSources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetPresenceSources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetPresenceSources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetPresenceSources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), deactivated: ::std::option::Option::None }
     }
     #[doc = " Deactivated query can be TRUE or FALSE"]
     #[doc = ""]
     #[doc = " Query parameter `deactivated`: string."]
+    #[inline]
     pub fn deactivated(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.deactivated = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCE_SOURCES, ::std::string::String::from("/api/v2/presence/sources"));
         if let ::std::option::Option::Some(v) = &self.deactivated {
@@ -829,11 +940,13 @@ impl GetPresenceSources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SourceEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SourceEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -856,41 +969,49 @@ pub struct GetPresenceUserPrimarysource {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetPresenceUserPrimarysource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetPresenceUserPrimarysource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetPresenceUserPrimarysource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetPresenceUserPrimarysource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetPresenceUserPrimarysource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getPresenceUserPrimarysource", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCE_USER_PRIMARYSOURCE, ::std::format!("/api/v2/presence/users/{}/primarysource", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -898,11 +1019,13 @@ impl GetPresenceUserPrimarysource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserPrimarySource, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserPrimarySource, crate::JsonModel> {
         self.send().with_response()
     }
@@ -929,48 +1052,57 @@ pub struct GetPresencedefinition {
     locale_code: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetPresencedefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetPresencedefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetPresencedefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetPresencedefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetPresencedefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, presence_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), presence_id, locale_code: ::std::option::Option::None }
     }
     #[doc = " The locale code to fetch for the presence definition. Use ALL to fetch everything."]
     #[doc = ""]
     #[doc = " Query parameter `localeCode`: string."]
+    #[inline]
     pub fn locale_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale_code = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getPresencedefinition", "presenceId", &self.presence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCEDEFINITION, ::std::format!("/api/v2/presencedefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.presence_id)));
@@ -981,11 +1113,13 @@ impl GetPresencedefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationPresence, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationPresence, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1016,43 +1150,51 @@ pub struct GetPresencedefinitions {
     locale_code: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetPresencedefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetPresencedefinitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetPresencedefinitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetPresencedefinitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetPresencedefinitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, deleted: ::std::option::Option::None, locale_code: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1060,6 +1202,7 @@ impl GetPresencedefinitions {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1067,6 +1210,7 @@ impl GetPresencedefinitions {
     #[doc = " Deleted query can be TRUE, FALSE or ALL"]
     #[doc = ""]
     #[doc = " Query parameter `deleted`: string."]
+    #[inline]
     pub fn deleted(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.deleted = ::std::option::Option::Some(value.into());
         self
@@ -1074,11 +1218,13 @@ impl GetPresencedefinitions {
     #[doc = " The locale code to fetch for each presence definition. Use ALL to fetch everything."]
     #[doc = ""]
     #[doc = " Query parameter `localeCode`: string."]
+    #[inline]
     pub fn locale_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale_code = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCEDEFINITIONS, ::std::string::String::from("/api/v2/presencedefinitions"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -1097,15 +1243,18 @@ impl GetPresencedefinitions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationPresenceEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationPresenceEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OrganizationPresenceEntityListing, ::models::OrganizationPresence> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1135,52 +1284,62 @@ pub struct GetSystempresences {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetSystempresences {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSystempresences").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSystempresences {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSystempresences {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSystempresences {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SYSTEMPRESENCES, ::std::string::String::from("/api/v2/systempresences"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::SystemPresence>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::SystemPresence>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1206,41 +1365,49 @@ pub struct GetUserPresence {
     source_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserPresence").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserPresence {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserPresence {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserPresence {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, source_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserPresence", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("getUserPresence", "sourceId", &self.source_id)?;
@@ -1249,11 +1416,13 @@ impl GetUserPresence {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserPresence, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserPresence, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1278,41 +1447,49 @@ pub struct GetUserPresencesPurecloud {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserPresencesPurecloud {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserPresencesPurecloud").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserPresencesPurecloud {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserPresencesPurecloud {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserPresencesPurecloud {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserPresencesPurecloud", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_PRESENCES_PURECLOUD, ::std::format!("/api/v2/users/{}/presences/purecloud", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1320,11 +1497,13 @@ impl GetUserPresencesPurecloud {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserPresence, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserPresence, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1348,48 +1527,57 @@ pub struct GetUsersPresenceBulk {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUsersPresenceBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersPresenceBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersPresenceBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersPresenceBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersPresenceBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, id: ::std::option::Option::None }
     }
     #[doc = " A comma separated list of user IDs to fetch their presence status in bulk. Limit 50."]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersPresenceBulk", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_PRESENCE_BULK, ::std::format!("/api/v2/users/presences/{}/bulk", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
@@ -1400,11 +1588,13 @@ impl GetUsersPresenceBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::UcUserPresence>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::UcUserPresence>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1427,48 +1617,57 @@ pub struct GetUsersPresencesPurecloudBulk {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUsersPresencesPurecloudBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersPresencesPurecloudBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersPresencesPurecloudBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersPresencesPurecloudBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersPresencesPurecloudBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " A comma separated list of user IDs to fetch their presence status in bulk. Limit 50."]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_PRESENCES_PURECLOUD_BULK, ::std::string::String::from("/api/v2/users/presences/purecloud/bulk"));
         if let ::std::option::Option::Some(v) = &self.id {
@@ -1478,11 +1677,13 @@ impl GetUsersPresencesPurecloudBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::UcUserPresence>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::UcUserPresence>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1509,41 +1710,49 @@ pub struct PatchUserPresence {
     body: ::models::UserPresence,
 }
 impl ::std::fmt::Debug for PatchUserPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserPresence").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserPresence {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserPresence {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserPresence {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, source_id: ::std::string::String, body: ::models::UserPresence) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, source_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserPresence", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchUserPresence", "sourceId", &self.source_id)?;
@@ -1553,11 +1762,13 @@ impl PatchUserPresence {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserPresence, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserPresence, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1583,41 +1794,49 @@ pub struct PatchUserPresencesPurecloud {
     body: ::models::UserPresence,
 }
 impl ::std::fmt::Debug for PatchUserPresencesPurecloud {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserPresencesPurecloud").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserPresencesPurecloud {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserPresencesPurecloud {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserPresencesPurecloud {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserPresence) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserPresencesPurecloud", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_PRESENCES_PURECLOUD, ::std::format!("/api/v2/users/{}/presences/purecloud", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1626,11 +1845,13 @@ impl PatchUserPresencesPurecloud {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserPresence, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserPresence, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1653,41 +1874,49 @@ pub struct PostPresenceDefinitions {
     body: ::models::OrganizationPresenceDefinition,
 }
 impl ::std::fmt::Debug for PostPresenceDefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostPresenceDefinitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostPresenceDefinitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostPresenceDefinitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostPresenceDefinitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrganizationPresenceDefinition) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_PRESENCE_DEFINITIONS, ::std::string::String::from("/api/v2/presence/definitions"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postPresenceDefinitions"))?;
@@ -1695,11 +1924,13 @@ impl PostPresenceDefinitions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationPresenceDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationPresenceDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1722,41 +1953,49 @@ pub struct PostPresenceSources {
     body: ::models::Source,
 }
 impl ::std::fmt::Debug for PostPresenceSources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostPresenceSources").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostPresenceSources {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostPresenceSources {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostPresenceSources {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Source) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_PRESENCE_SOURCES, ::std::string::String::from("/api/v2/presence/sources"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postPresenceSources"))?;
@@ -1764,11 +2003,13 @@ impl PostPresenceSources {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Source, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Source, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1794,41 +2035,49 @@ pub struct PostPresencedefinitions {
     body: ::models::OrganizationPresence,
 }
 impl ::std::fmt::Debug for PostPresencedefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostPresencedefinitions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostPresencedefinitions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostPresencedefinitions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostPresencedefinitions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrganizationPresence) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_PRESENCEDEFINITIONS, ::std::string::String::from("/api/v2/presencedefinitions"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postPresencedefinitions"))?;
@@ -1836,11 +2085,13 @@ impl PostPresencedefinitions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationPresence, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationPresence, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1864,41 +2115,49 @@ pub struct PutPresenceDefinition {
     body: ::models::OrganizationPresenceDefinition,
 }
 impl ::std::fmt::Debug for PutPresenceDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutPresenceDefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutPresenceDefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutPresenceDefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutPresenceDefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, definition_id: ::std::string::String, body: ::models::OrganizationPresenceDefinition) -> Self {
         Self { executor, options: ::std::default::Default::default(), definition_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putPresenceDefinition", "definitionId", &self.definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PRESENCE_DEFINITION, ::std::format!("/api/v2/presence/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.definition_id)));
@@ -1907,11 +2166,13 @@ impl PutPresenceDefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationPresenceDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationPresenceDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1934,41 +2195,49 @@ pub struct PutPresenceSettings {
     body: ::models::PresenceSettings,
 }
 impl ::std::fmt::Debug for PutPresenceSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutPresenceSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutPresenceSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutPresenceSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutPresenceSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PresenceSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PRESENCE_SETTINGS, ::std::string::String::from("/api/v2/presence/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putPresenceSettings"))?;
@@ -1976,11 +2245,13 @@ impl PutPresenceSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PresenceSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PresenceSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2004,41 +2275,49 @@ pub struct PutPresenceSource {
     body: ::models::Source,
 }
 impl ::std::fmt::Debug for PutPresenceSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutPresenceSource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutPresenceSource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutPresenceSource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutPresenceSource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, source_id: ::std::string::String, body: ::models::Source) -> Self {
         Self { executor, options: ::std::default::Default::default(), source_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putPresenceSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PRESENCE_SOURCE, ::std::format!("/api/v2/presence/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
@@ -2047,11 +2326,13 @@ impl PutPresenceSource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Source, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Source, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2075,41 +2356,49 @@ pub struct PutPresenceUserPrimarysource {
     body: ::models::UserPrimarySource,
 }
 impl ::std::fmt::Debug for PutPresenceUserPrimarysource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutPresenceUserPrimarysource").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutPresenceUserPrimarysource {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutPresenceUserPrimarysource {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutPresenceUserPrimarysource {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserPrimarySource) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putPresenceUserPrimarysource", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PRESENCE_USER_PRIMARYSOURCE, ::std::format!("/api/v2/presence/users/{}/primarysource", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2118,11 +2407,13 @@ impl PutPresenceUserPrimarysource {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserPrimarySource, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserPrimarySource, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2149,41 +2440,49 @@ pub struct PutPresencedefinition {
     body: ::models::OrganizationPresence,
 }
 impl ::std::fmt::Debug for PutPresencedefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutPresencedefinition").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutPresencedefinition {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutPresencedefinition {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutPresencedefinition {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, presence_id: ::std::string::String, body: ::models::OrganizationPresence) -> Self {
         Self { executor, options: ::std::default::Default::default(), presence_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putPresencedefinition", "presenceId", &self.presence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PRESENCEDEFINITION, ::std::format!("/api/v2/presencedefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.presence_id)));
@@ -2192,11 +2491,13 @@ impl PutPresencedefinition {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationPresence, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationPresence, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2219,41 +2520,49 @@ pub struct PutUsersPresencesBulk {
     body: ::std::vec::Vec<::models::MutableUserPresence>,
 }
 impl ::std::fmt::Debug for PutUsersPresencesBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUsersPresencesBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUsersPresencesBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUsersPresencesBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUsersPresencesBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::MutableUserPresence>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERS_PRESENCES_BULK, ::std::string::String::from("/api/v2/users/presences/bulk"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUsersPresencesBulk"))?;
@@ -2261,11 +2570,13 @@ impl PutUsersPresencesBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::UserPresence>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::UserPresence>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }

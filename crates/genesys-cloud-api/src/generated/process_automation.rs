@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for ProcessAutomationApi {
 }
 impl ProcessAutomationApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl ProcessAutomationApi {
     #[doc = " `DELETE /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}` (deleteProcessautomationScheduledtrigger): see [`DeleteProcessautomationScheduledtrigger`]."]
     #[doc = ""]
     #[doc = " - `scheduled_trigger_id`: scheduledTriggerId"]
+    #[inline]
     pub fn delete_processautomation_scheduledtrigger(&self, scheduled_trigger_id: impl ::std::convert::Into<::std::string::String>) -> DeleteProcessautomationScheduledtrigger {
         DeleteProcessautomationScheduledtrigger::new(self.executor.clone(), scheduled_trigger_id.into())
     }
@@ -29,6 +31,7 @@ impl ProcessAutomationApi {
     #[doc = " `DELETE /api/v2/processautomation/triggers/{triggerId}` (deleteProcessautomationTrigger): see [`DeleteProcessautomationTrigger`]."]
     #[doc = ""]
     #[doc = " - `trigger_id`: triggerId"]
+    #[inline]
     pub fn delete_processautomation_trigger(&self, trigger_id: impl ::std::convert::Into<::std::string::String>) -> DeleteProcessautomationTrigger {
         DeleteProcessautomationTrigger::new(self.executor.clone(), trigger_id.into())
     }
@@ -37,12 +40,14 @@ impl ProcessAutomationApi {
     #[doc = " `GET /api/v2/processautomation/scheduledtriggers/{scheduledTriggerId}` (getProcessautomationScheduledtrigger): see [`GetProcessautomationScheduledtrigger`]."]
     #[doc = ""]
     #[doc = " - `scheduled_trigger_id`: scheduledTriggerId"]
+    #[inline]
     pub fn get_processautomation_scheduledtrigger(&self, scheduled_trigger_id: impl ::std::convert::Into<::std::string::String>) -> GetProcessautomationScheduledtrigger {
         GetProcessautomationScheduledtrigger::new(self.executor.clone(), scheduled_trigger_id.into())
     }
     #[doc = " Retrieves all scheduled triggers, optionally filtered by query parameters."]
     #[doc = ""]
     #[doc = " `GET /api/v2/processautomation/scheduledtriggers` (getProcessautomationScheduledtriggers): see [`GetProcessautomationScheduledtriggers`]."]
+    #[inline]
     pub fn get_processautomation_scheduledtriggers(&self) -> GetProcessautomationScheduledtriggers {
         GetProcessautomationScheduledtriggers::new(self.executor.clone())
     }
@@ -51,18 +56,21 @@ impl ProcessAutomationApi {
     #[doc = " `GET /api/v2/processautomation/triggers/{triggerId}` (getProcessautomationTrigger): see [`GetProcessautomationTrigger`]."]
     #[doc = ""]
     #[doc = " - `trigger_id`: triggerId"]
+    #[inline]
     pub fn get_processautomation_trigger(&self, trigger_id: impl ::std::convert::Into<::std::string::String>) -> GetProcessautomationTrigger {
         GetProcessautomationTrigger::new(self.executor.clone(), trigger_id.into())
     }
     #[doc = " Retrieves all triggers, optionally filtered by query parameters."]
     #[doc = ""]
     #[doc = " `GET /api/v2/processautomation/triggers` (getProcessautomationTriggers): see [`GetProcessautomationTriggers`]."]
+    #[inline]
     pub fn get_processautomation_triggers(&self) -> GetProcessautomationTriggers {
         GetProcessautomationTriggers::new(self.executor.clone())
     }
     #[doc = " Get topics available for organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/processautomation/triggers/topics` (getProcessautomationTriggersTopics): see [`GetProcessautomationTriggersTopics`]."]
+    #[inline]
     pub fn get_processautomation_triggers_topics(&self) -> GetProcessautomationTriggersTopics {
         GetProcessautomationTriggersTopics::new(self.executor.clone())
     }
@@ -71,6 +79,7 @@ impl ProcessAutomationApi {
     #[doc = " `POST /api/v2/processautomation/scheduledtriggers` (postProcessautomationScheduledtriggers): see [`PostProcessautomationScheduledtriggers`]."]
     #[doc = ""]
     #[doc = " - `body`: Input used to create a Scheduled Trigger"]
+    #[inline]
     pub fn post_processautomation_scheduledtriggers(&self, body: ::models::CreateScheduledTriggerRequest) -> PostProcessautomationScheduledtriggers {
         PostProcessautomationScheduledtriggers::new(self.executor.clone(), body)
     }
@@ -79,6 +88,7 @@ impl ProcessAutomationApi {
     #[doc = " `POST /api/v2/processautomation/triggers/{triggerId}/test` (postProcessautomationTriggerTest): see [`PostProcessautomationTriggerTest`]."]
     #[doc = ""]
     #[doc = " - `trigger_id`: triggerId"]
+    #[inline]
     pub fn post_processautomation_trigger_test(&self, trigger_id: impl ::std::convert::Into<::std::string::String>) -> PostProcessautomationTriggerTest {
         PostProcessautomationTriggerTest::new(self.executor.clone(), trigger_id.into())
     }
@@ -87,6 +97,7 @@ impl ProcessAutomationApi {
     #[doc = " `POST /api/v2/processautomation/triggers` (postProcessautomationTriggers): see [`PostProcessautomationTriggers`]."]
     #[doc = ""]
     #[doc = " - `body`: Input used to create a Trigger."]
+    #[inline]
     pub fn post_processautomation_triggers(&self, body: ::models::CreateTriggerRequest) -> PostProcessautomationTriggers {
         PostProcessautomationTriggers::new(self.executor.clone(), body)
     }
@@ -95,6 +106,7 @@ impl ProcessAutomationApi {
     #[doc = " `POST /api/v2/processautomation/triggers/topics/{topicName}/test` (postProcessautomationTriggersTopicTest): see [`PostProcessautomationTriggersTopicTest`]."]
     #[doc = ""]
     #[doc = " - `topic_name`: topicName"]
+    #[inline]
     pub fn post_processautomation_triggers_topic_test(&self, topic_name: impl ::std::convert::Into<::std::string::String>) -> PostProcessautomationTriggersTopicTest {
         PostProcessautomationTriggersTopicTest::new(self.executor.clone(), topic_name.into())
     }
@@ -104,6 +116,7 @@ impl ProcessAutomationApi {
     #[doc = ""]
     #[doc = " - `scheduled_trigger_id`: scheduledTriggerId"]
     #[doc = " - `body`: Input to update Scheduled Trigger."]
+    #[inline]
     pub fn put_processautomation_scheduledtrigger(&self, scheduled_trigger_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateScheduledTriggerRequest) -> PutProcessautomationScheduledtrigger {
         PutProcessautomationScheduledtrigger::new(self.executor.clone(), scheduled_trigger_id.into(), body)
     }
@@ -113,6 +126,7 @@ impl ProcessAutomationApi {
     #[doc = ""]
     #[doc = " - `trigger_id`: triggerId"]
     #[doc = " - `body`: Input to update Trigger. (topicName cannot be updated, a new trigger must be created to use a new topicName)"]
+    #[inline]
     pub fn put_processautomation_trigger(&self, trigger_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateTriggerRequest) -> PutProcessautomationTrigger {
         PutProcessautomationTrigger::new(self.executor.clone(), trigger_id.into(), body)
     }
@@ -135,41 +149,49 @@ pub struct DeleteProcessautomationScheduledtrigger {
     scheduled_trigger_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteProcessautomationScheduledtrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteProcessautomationScheduledtrigger").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteProcessautomationScheduledtrigger {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteProcessautomationScheduledtrigger {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteProcessautomationScheduledtrigger {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scheduled_trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scheduled_trigger_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteProcessautomationScheduledtrigger", "scheduledTriggerId", &self.scheduled_trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_PROCESSAUTOMATION_SCHEDULEDTRIGGER, ::std::format!("/api/v2/processautomation/scheduledtriggers/{}", ::genesys_cloud_core::encode_path_segment(&self.scheduled_trigger_id)));
@@ -177,11 +199,13 @@ impl DeleteProcessautomationScheduledtrigger {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -204,41 +228,49 @@ pub struct DeleteProcessautomationTrigger {
     trigger_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteProcessautomationTrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteProcessautomationTrigger").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteProcessautomationTrigger {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteProcessautomationTrigger {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteProcessautomationTrigger {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteProcessautomationTrigger", "triggerId", &self.trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_PROCESSAUTOMATION_TRIGGER, ::std::format!("/api/v2/processautomation/triggers/{}", ::genesys_cloud_core::encode_path_segment(&self.trigger_id)));
@@ -246,11 +278,13 @@ impl DeleteProcessautomationTrigger {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -273,41 +307,49 @@ pub struct GetProcessautomationScheduledtrigger {
     scheduled_trigger_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetProcessautomationScheduledtrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetProcessautomationScheduledtrigger").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetProcessautomationScheduledtrigger {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetProcessautomationScheduledtrigger {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetProcessautomationScheduledtrigger {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scheduled_trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), scheduled_trigger_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getProcessautomationScheduledtrigger", "scheduledTriggerId", &self.scheduled_trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PROCESSAUTOMATION_SCHEDULEDTRIGGER, ::std::format!("/api/v2/processautomation/scheduledtriggers/{}", ::genesys_cloud_core::encode_path_segment(&self.scheduled_trigger_id)));
@@ -315,11 +357,13 @@ impl GetProcessautomationScheduledtrigger {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduledTrigger, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduledTrigger, crate::JsonModel> {
         self.send().with_response()
     }
@@ -347,43 +391,51 @@ pub struct GetProcessautomationScheduledtriggers {
     enabled: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetProcessautomationScheduledtriggers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetProcessautomationScheduledtriggers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetProcessautomationScheduledtriggers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetProcessautomationScheduledtriggers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetProcessautomationScheduledtriggers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, enabled: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -391,6 +443,7 @@ impl GetProcessautomationScheduledtriggers {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -398,6 +451,7 @@ impl GetProcessautomationScheduledtriggers {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -405,11 +459,13 @@ impl GetProcessautomationScheduledtriggers {
     #[doc = " Boolean indicating desired enabled state of scheduled triggers"]
     #[doc = ""]
     #[doc = " Query parameter `enabled`: boolean."]
+    #[inline]
     pub fn enabled(mut self, value: bool) -> Self {
         self.enabled = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PROCESSAUTOMATION_SCHEDULEDTRIGGERS, ::std::string::String::from("/api/v2/processautomation/scheduledtriggers"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -428,15 +484,18 @@ impl GetProcessautomationScheduledtriggers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduledTriggerEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduledTriggerEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ScheduledTriggerEntityListing, ::models::ScheduledTrigger> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -467,41 +526,49 @@ pub struct GetProcessautomationTrigger {
     trigger_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetProcessautomationTrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetProcessautomationTrigger").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetProcessautomationTrigger {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetProcessautomationTrigger {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetProcessautomationTrigger {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getProcessautomationTrigger", "triggerId", &self.trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PROCESSAUTOMATION_TRIGGER, ::std::format!("/api/v2/processautomation/triggers/{}", ::genesys_cloud_core::encode_path_segment(&self.trigger_id)));
@@ -509,11 +576,13 @@ impl GetProcessautomationTrigger {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Trigger, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Trigger, crate::JsonModel> {
         self.send().with_response()
     }
@@ -543,43 +612,51 @@ pub struct GetProcessautomationTriggers {
     has_delay_by: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetProcessautomationTriggers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetProcessautomationTriggers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetProcessautomationTriggers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetProcessautomationTriggers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetProcessautomationTriggers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, topic_name: ::std::option::Option::None, enabled: ::std::option::Option::None, has_delay_by: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -587,6 +664,7 @@ impl GetProcessautomationTriggers {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -594,6 +672,7 @@ impl GetProcessautomationTriggers {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -601,6 +680,7 @@ impl GetProcessautomationTriggers {
     #[doc = " Topic name(s). Separated by commas"]
     #[doc = ""]
     #[doc = " Query parameter `topicName`: string."]
+    #[inline]
     pub fn topic_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.topic_name = ::std::option::Option::Some(value.into());
         self
@@ -608,6 +688,7 @@ impl GetProcessautomationTriggers {
     #[doc = " Boolean indicating desired enabled state of triggers"]
     #[doc = ""]
     #[doc = " Query parameter `enabled`: boolean."]
+    #[inline]
     pub fn enabled(mut self, value: bool) -> Self {
         self.enabled = ::std::option::Option::Some(value);
         self
@@ -615,11 +696,13 @@ impl GetProcessautomationTriggers {
     #[doc = " Boolean to filter based on delayBySeconds being set in triggers. Default returns all, true returns only those with delayBySeconds set, false returns those without delayBySeconds set."]
     #[doc = ""]
     #[doc = " Query parameter `hasDelayBy`: boolean."]
+    #[inline]
     pub fn has_delay_by(mut self, value: bool) -> Self {
         self.has_delay_by = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PROCESSAUTOMATION_TRIGGERS, ::std::string::String::from("/api/v2/processautomation/triggers"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -644,15 +727,18 @@ impl GetProcessautomationTriggers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TriggerEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TriggerEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TriggerEntityListing, ::models::Trigger> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -687,43 +773,51 @@ pub struct GetProcessautomationTriggersTopics {
     page_size: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetProcessautomationTriggersTopics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetProcessautomationTriggersTopics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetProcessautomationTriggersTopics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetProcessautomationTriggersTopics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetProcessautomationTriggersTopics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -731,6 +825,7 @@ impl GetProcessautomationTriggersTopics {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -738,11 +833,13 @@ impl GetProcessautomationTriggersTopics {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PROCESSAUTOMATION_TRIGGERS_TOPICS, ::std::string::String::from("/api/v2/processautomation/triggers/topics"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -758,15 +855,18 @@ impl GetProcessautomationTriggersTopics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TopicCursorEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TopicCursorEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TopicCursorEntityListing, ::std::string::String> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -797,41 +897,49 @@ pub struct PostProcessautomationScheduledtriggers {
     body: ::models::CreateScheduledTriggerRequest,
 }
 impl ::std::fmt::Debug for PostProcessautomationScheduledtriggers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostProcessautomationScheduledtriggers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostProcessautomationScheduledtriggers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostProcessautomationScheduledtriggers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostProcessautomationScheduledtriggers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateScheduledTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_PROCESSAUTOMATION_SCHEDULEDTRIGGERS, ::std::string::String::from("/api/v2/processautomation/scheduledtriggers"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postProcessautomationScheduledtriggers"))?;
@@ -839,11 +947,13 @@ impl PostProcessautomationScheduledtriggers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduledTrigger, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduledTrigger, crate::JsonModel> {
         self.send().with_response()
     }
@@ -867,48 +977,57 @@ pub struct PostProcessautomationTriggerTest {
     body: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostProcessautomationTriggerTest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostProcessautomationTriggerTest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostProcessautomationTriggerTest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostProcessautomationTriggerTest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostProcessautomationTriggerTest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id, body: ::std::option::Option::None }
     }
     #[doc = " eventBody"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::std::string::String) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postProcessautomationTriggerTest", "triggerId", &self.trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_PROCESSAUTOMATION_TRIGGER_TEST, ::std::format!("/api/v2/processautomation/triggers/{}/test", ::genesys_cloud_core::encode_path_segment(&self.trigger_id)));
@@ -919,11 +1038,13 @@ impl PostProcessautomationTriggerTest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TestModeResults, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TestModeResults, crate::JsonModel> {
         self.send().with_response()
     }
@@ -946,41 +1067,49 @@ pub struct PostProcessautomationTriggers {
     body: ::models::CreateTriggerRequest,
 }
 impl ::std::fmt::Debug for PostProcessautomationTriggers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostProcessautomationTriggers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostProcessautomationTriggers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostProcessautomationTriggers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostProcessautomationTriggers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_PROCESSAUTOMATION_TRIGGERS, ::std::string::String::from("/api/v2/processautomation/triggers"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postProcessautomationTriggers"))?;
@@ -988,11 +1117,13 @@ impl PostProcessautomationTriggers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Trigger, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Trigger, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1016,48 +1147,57 @@ pub struct PostProcessautomationTriggersTopicTest {
     body: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostProcessautomationTriggersTopicTest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostProcessautomationTriggersTopicTest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostProcessautomationTriggersTopicTest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostProcessautomationTriggersTopicTest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostProcessautomationTriggersTopicTest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_name, body: ::std::option::Option::None }
     }
     #[doc = " eventBody"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::std::string::String) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postProcessautomationTriggersTopicTest", "topicName", &self.topic_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_PROCESSAUTOMATION_TRIGGERS_TOPIC_TEST, ::std::format!("/api/v2/processautomation/triggers/topics/{}/test", ::genesys_cloud_core::encode_path_segment(&self.topic_name)));
@@ -1068,11 +1208,13 @@ impl PostProcessautomationTriggersTopicTest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TestModeEventResults, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TestModeEventResults, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1096,41 +1238,49 @@ pub struct PutProcessautomationScheduledtrigger {
     body: ::models::UpdateScheduledTriggerRequest,
 }
 impl ::std::fmt::Debug for PutProcessautomationScheduledtrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutProcessautomationScheduledtrigger").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutProcessautomationScheduledtrigger {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutProcessautomationScheduledtrigger {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutProcessautomationScheduledtrigger {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, scheduled_trigger_id: ::std::string::String, body: ::models::UpdateScheduledTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), scheduled_trigger_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putProcessautomationScheduledtrigger", "scheduledTriggerId", &self.scheduled_trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PROCESSAUTOMATION_SCHEDULEDTRIGGER, ::std::format!("/api/v2/processautomation/scheduledtriggers/{}", ::genesys_cloud_core::encode_path_segment(&self.scheduled_trigger_id)));
@@ -1139,11 +1289,13 @@ impl PutProcessautomationScheduledtrigger {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScheduledTrigger, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScheduledTrigger, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1167,41 +1319,49 @@ pub struct PutProcessautomationTrigger {
     body: ::models::UpdateTriggerRequest,
 }
 impl ::std::fmt::Debug for PutProcessautomationTrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutProcessautomationTrigger").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutProcessautomationTrigger {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutProcessautomationTrigger {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutProcessautomationTrigger {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trigger_id: ::std::string::String, body: ::models::UpdateTriggerRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), trigger_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putProcessautomationTrigger", "triggerId", &self.trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PROCESSAUTOMATION_TRIGGER, ::std::format!("/api/v2/processautomation/triggers/{}", ::genesys_cloud_core::encode_path_segment(&self.trigger_id)));
@@ -1210,11 +1370,13 @@ impl PutProcessautomationTrigger {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Trigger, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Trigger, crate::JsonModel> {
         self.send().with_response()
     }

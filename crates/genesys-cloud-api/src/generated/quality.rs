@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for QualityApi {
 }
 impl QualityApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl QualityApi {
     #[doc = " `DELETE /api/v2/analytics/evaluations/aggregates/jobs/{jobId}` (deleteAnalyticsEvaluationsAggregatesJob): see [`DeleteAnalyticsEvaluationsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_evaluations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsEvaluationsAggregatesJob {
         DeleteAnalyticsEvaluationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -29,6 +31,7 @@ impl QualityApi {
     #[doc = " `DELETE /api/v2/analytics/surveys/aggregates/jobs/{jobId}` (deleteAnalyticsSurveysAggregatesJob): see [`DeleteAnalyticsSurveysAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_surveys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsSurveysAggregatesJob {
         DeleteAnalyticsSurveysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -37,6 +40,7 @@ impl QualityApi {
     #[doc = " `DELETE /api/v2/quality/calibrations/{calibrationId}` (deleteQualityCalibration): see [`DeleteQualityCalibration`]."]
     #[doc = ""]
     #[doc = " - `calibration_id`: Calibration ID"]
+    #[inline]
     pub fn delete_quality_calibration(&self, calibration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityCalibration {
         DeleteQualityCalibration::new(self.executor.clone(), calibration_id.into())
     }
@@ -46,6 +50,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: conversationId"]
     #[doc = " - `evaluation_id`: evaluationId"]
+    #[inline]
     pub fn delete_quality_conversation_evaluation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, evaluation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityConversationEvaluation {
         DeleteQualityConversationEvaluation::new(self.executor.clone(), conversation_id.into(), evaluation_id.into())
     }
@@ -55,6 +60,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn delete_quality_form(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityForm {
         DeleteQualityForm::new(self.executor.clone(), form_id.into())
     }
@@ -63,6 +69,7 @@ impl QualityApi {
     #[doc = " `DELETE /api/v2/quality/forms/evaluations/{formId}` (deleteQualityFormsEvaluation): see [`DeleteQualityFormsEvaluation`]."]
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
+    #[inline]
     pub fn delete_quality_forms_evaluation(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityFormsEvaluation {
         DeleteQualityFormsEvaluation::new(self.executor.clone(), form_id.into())
     }
@@ -71,6 +78,7 @@ impl QualityApi {
     #[doc = " `DELETE /api/v2/quality/forms/surveys/{formId}` (deleteQualityFormsSurvey): see [`DeleteQualityFormsSurvey`]."]
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
+    #[inline]
     pub fn delete_quality_forms_survey(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityFormsSurvey {
         DeleteQualityFormsSurvey::new(self.executor.clone(), form_id.into())
     }
@@ -80,6 +88,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `program_id`: Program ID from Speech and Text Analytics"]
     #[doc = " - `rule_id`: Agent Scoring Rule ID"]
+    #[inline]
     pub fn delete_quality_program_agentscoringrule(&self, program_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteQualityProgramAgentscoringrule {
         DeleteQualityProgramAgentscoringrule::new(self.executor.clone(), program_id.into(), rule_id.into())
     }
@@ -88,6 +97,7 @@ impl QualityApi {
     #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}` (getAnalyticsEvaluationsAggregatesJob): see [`GetAnalyticsEvaluationsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_evaluations_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsEvaluationsAggregatesJob {
         GetAnalyticsEvaluationsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -96,6 +106,7 @@ impl QualityApi {
     #[doc = " `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}/results` (getAnalyticsEvaluationsAggregatesJobResults): see [`GetAnalyticsEvaluationsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_evaluations_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsEvaluationsAggregatesJobResults {
         GetAnalyticsEvaluationsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -104,6 +115,7 @@ impl QualityApi {
     #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}` (getAnalyticsSurveysAggregatesJob): see [`GetAnalyticsSurveysAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_surveys_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSurveysAggregatesJob {
         GetAnalyticsSurveysAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -112,12 +124,14 @@ impl QualityApi {
     #[doc = " `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}/results` (getAnalyticsSurveysAggregatesJobResults): see [`GetAnalyticsSurveysAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_surveys_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsSurveysAggregatesJobResults {
         GetAnalyticsSurveysAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Gets a list of Agent Activities"]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/agents/activity` (getQualityAgentsActivity): see [`GetQualityAgentsActivity`]."]
+    #[inline]
     pub fn get_quality_agents_activity(&self) -> GetQualityAgentsActivity {
         GetQualityAgentsActivity::new(self.executor.clone())
     }
@@ -126,12 +140,14 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/calibrations/{calibrationId}` (getQualityCalibration): see [`GetQualityCalibration`]."]
     #[doc = ""]
     #[doc = " - `calibration_id`: Calibration ID"]
+    #[inline]
     pub fn get_quality_calibration(&self, calibration_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityCalibration {
         GetQualityCalibration::new(self.executor.clone(), calibration_id.into())
     }
     #[doc = " Get the list of calibrations"]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/calibrations` (getQualityCalibrations): see [`GetQualityCalibrations`]."]
+    #[inline]
     pub fn get_quality_calibrations(&self) -> GetQualityCalibrations {
         GetQualityCalibrations::new(self.executor.clone())
     }
@@ -141,6 +157,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: conversationId"]
     #[doc = " - `evaluation_id`: evaluationId"]
+    #[inline]
     pub fn get_quality_conversation_evaluation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, evaluation_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityConversationEvaluation {
         GetQualityConversationEvaluation::new(self.executor.clone(), conversation_id.into(), evaluation_id.into())
     }
@@ -149,6 +166,7 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/conversations/{conversationId}/surveys` (getQualityConversationSurveys): see [`GetQualityConversationSurveys`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: conversationId"]
+    #[inline]
     pub fn get_quality_conversation_surveys(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityConversationSurveys {
         GetQualityConversationSurveys::new(self.executor.clone(), conversation_id.into())
     }
@@ -157,6 +175,7 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/conversations/audits/query/{transactionId}` (getQualityConversationsAuditsQueryTransactionId): see [`GetQualityConversationsAuditsQueryTransactionId`]."]
     #[doc = ""]
     #[doc = " - `transaction_id`: Transaction ID"]
+    #[inline]
     pub fn get_quality_conversations_audits_query_transaction_id(&self, transaction_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityConversationsAuditsQueryTransactionId {
         GetQualityConversationsAuditsQueryTransactionId::new(self.executor.clone(), transaction_id.into())
     }
@@ -165,18 +184,21 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/conversations/audits/query/{transactionId}/results` (getQualityConversationsAuditsQueryTransactionIdResults): see [`GetQualityConversationsAuditsQueryTransactionIdResults`]."]
     #[doc = ""]
     #[doc = " - `transaction_id`: Transaction ID"]
+    #[inline]
     pub fn get_quality_conversations_audits_query_transaction_id_results(&self, transaction_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityConversationsAuditsQueryTransactionIdResults {
         GetQualityConversationsAuditsQueryTransactionIdResults::new(self.executor.clone(), transaction_id.into())
     }
     #[doc = " Queries Evaluations and returns a paged list"]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/evaluations/query` (getQualityEvaluationsQuery): see [`GetQualityEvaluationsQuery`]."]
+    #[inline]
     pub fn get_quality_evaluations_query(&self) -> GetQualityEvaluationsQuery {
         GetQualityEvaluationsQuery::new(self.executor.clone())
     }
     #[doc = " Get an evaluator activity. To ensure optimal performance and prevent timeouts when processing large datasets, startTime and endTime fields are highly recommended for all requests."]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/evaluators/activity` (getQualityEvaluatorsActivity): see [`GetQualityEvaluatorsActivity`]."]
+    #[inline]
     pub fn get_quality_evaluators_activity(&self) -> GetQualityEvaluatorsActivity {
         GetQualityEvaluatorsActivity::new(self.executor.clone())
     }
@@ -186,6 +208,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_quality_form(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityForm {
         GetQualityForm::new(self.executor.clone(), form_id.into())
     }
@@ -195,6 +218,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_quality_form_versions(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityFormVersions {
         GetQualityFormVersions::new(self.executor.clone(), form_id.into())
     }
@@ -202,6 +226,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms` (getQualityForms): see [`GetQualityForms`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_quality_forms(&self) -> GetQualityForms {
         GetQualityForms::new(self.executor.clone())
     }
@@ -210,6 +235,7 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/forms/evaluations/{formId}` (getQualityFormsEvaluation): see [`GetQualityFormsEvaluation`]."]
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
+    #[inline]
     pub fn get_quality_forms_evaluation(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityFormsEvaluation {
         GetQualityFormsEvaluation::new(self.executor.clone(), form_id.into())
     }
@@ -218,24 +244,28 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/forms/evaluations/{formId}/versions` (getQualityFormsEvaluationVersions): see [`GetQualityFormsEvaluationVersions`]."]
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
+    #[inline]
     pub fn get_quality_forms_evaluation_versions(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityFormsEvaluationVersions {
         GetQualityFormsEvaluationVersions::new(self.executor.clone(), form_id.into())
     }
     #[doc = " Get the list of evaluation forms"]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/evaluations` (getQualityFormsEvaluations): see [`GetQualityFormsEvaluations`]."]
+    #[inline]
     pub fn get_quality_forms_evaluations(&self) -> GetQualityFormsEvaluations {
         GetQualityFormsEvaluations::new(self.executor.clone())
     }
     #[doc = " Retrieve a list of evaluation forms by their ids"]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/evaluations/bulk` (getQualityFormsEvaluationsBulk): see [`GetQualityFormsEvaluationsBulk`]."]
+    #[inline]
     pub fn get_quality_forms_evaluations_bulk(&self) -> GetQualityFormsEvaluationsBulk {
         GetQualityFormsEvaluationsBulk::new(self.executor.clone())
     }
     #[doc = " Retrieve a list of the latest published evaluation form versions by context ids"]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/evaluations/bulk/contexts` (getQualityFormsEvaluationsBulkContexts): see [`GetQualityFormsEvaluationsBulkContexts`]."]
+    #[inline]
     pub fn get_quality_forms_evaluations_bulk_contexts(&self) -> GetQualityFormsEvaluationsBulkContexts {
         GetQualityFormsEvaluationsBulkContexts::new(self.executor.clone())
     }
@@ -244,6 +274,7 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/forms/surveys/{formId}` (getQualityFormsSurvey): see [`GetQualityFormsSurvey`]."]
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
+    #[inline]
     pub fn get_quality_forms_survey(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityFormsSurvey {
         GetQualityFormsSurvey::new(self.executor.clone(), form_id.into())
     }
@@ -252,24 +283,28 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/forms/surveys/{formId}/versions` (getQualityFormsSurveyVersions): see [`GetQualityFormsSurveyVersions`]."]
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
+    #[inline]
     pub fn get_quality_forms_survey_versions(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityFormsSurveyVersions {
         GetQualityFormsSurveyVersions::new(self.executor.clone(), form_id.into())
     }
     #[doc = " Get the list of survey forms. If you set \"expand=publishHistory\", then you will be able to get published versions for each corresponding survey form."]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/surveys` (getQualityFormsSurveys): see [`GetQualityFormsSurveys`]."]
+    #[inline]
     pub fn get_quality_forms_surveys(&self) -> GetQualityFormsSurveys {
         GetQualityFormsSurveys::new(self.executor.clone())
     }
     #[doc = " Retrieve a list of survey forms by their ids"]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/surveys/bulk` (getQualityFormsSurveysBulk): see [`GetQualityFormsSurveysBulk`]."]
+    #[inline]
     pub fn get_quality_forms_surveys_bulk(&self) -> GetQualityFormsSurveysBulk {
         GetQualityFormsSurveysBulk::new(self.executor.clone())
     }
     #[doc = " Retrieve a list of the latest form versions by context ids"]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/forms/surveys/bulk/contexts` (getQualityFormsSurveysBulkContexts): see [`GetQualityFormsSurveysBulkContexts`]."]
+    #[inline]
     pub fn get_quality_forms_surveys_bulk_contexts(&self) -> GetQualityFormsSurveysBulkContexts {
         GetQualityFormsSurveysBulkContexts::new(self.executor.clone())
     }
@@ -279,6 +314,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `program_id`: Program ID from Speech and Text Analytics"]
     #[doc = " - `rule_id`: Agent Scoring Rule ID"]
+    #[inline]
     pub fn get_quality_program_agentscoringrule(&self, program_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityProgramAgentscoringrule {
         GetQualityProgramAgentscoringrule::new(self.executor.clone(), program_id.into(), rule_id.into())
     }
@@ -287,6 +323,7 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/programs/{programId}/agentscoringrules` (getQualityProgramAgentscoringrules): see [`GetQualityProgramAgentscoringrules`]."]
     #[doc = ""]
     #[doc = " - `program_id`: Program ID from Speech and Text Analytics"]
+    #[inline]
     pub fn get_quality_program_agentscoringrules(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityProgramAgentscoringrules {
         GetQualityProgramAgentscoringrules::new(self.executor.clone(), program_id.into())
     }
@@ -296,6 +333,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_quality_publishedform(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityPublishedform {
         GetQualityPublishedform::new(self.executor.clone(), form_id.into())
     }
@@ -303,6 +341,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms` (getQualityPublishedforms): see [`GetQualityPublishedforms`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_quality_publishedforms(&self) -> GetQualityPublishedforms {
         GetQualityPublishedforms::new(self.executor.clone())
     }
@@ -311,12 +350,14 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/publishedforms/evaluations/{formId}` (getQualityPublishedformsEvaluation): see [`GetQualityPublishedformsEvaluation`]."]
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
+    #[inline]
     pub fn get_quality_publishedforms_evaluation(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityPublishedformsEvaluation {
         GetQualityPublishedformsEvaluation::new(self.executor.clone(), form_id.into())
     }
     #[doc = " Get the published evaluation forms."]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/evaluations` (getQualityPublishedformsEvaluations): see [`GetQualityPublishedformsEvaluations`]."]
+    #[inline]
     pub fn get_quality_publishedforms_evaluations(&self) -> GetQualityPublishedformsEvaluations {
         GetQualityPublishedformsEvaluations::new(self.executor.clone())
     }
@@ -325,12 +366,14 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/publishedforms/evaluations/divisionviews/{evaluationFormId}` (getQualityPublishedformsEvaluationsDivisionview): see [`GetQualityPublishedformsEvaluationsDivisionview`]."]
     #[doc = ""]
     #[doc = " - `evaluation_form_id`: Evaluation Form ID"]
+    #[inline]
     pub fn get_quality_publishedforms_evaluations_divisionview(&self, evaluation_form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityPublishedformsEvaluationsDivisionview {
         GetQualityPublishedformsEvaluationsDivisionview::new(self.executor.clone(), evaluation_form_id.into())
     }
     #[doc = " Get the published evaluation forms across any division."]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/evaluations/divisionviews` (getQualityPublishedformsEvaluationsDivisionviews): see [`GetQualityPublishedformsEvaluationsDivisionviews`]."]
+    #[inline]
     pub fn get_quality_publishedforms_evaluations_divisionviews(&self) -> GetQualityPublishedformsEvaluationsDivisionviews {
         GetQualityPublishedformsEvaluationsDivisionviews::new(self.executor.clone())
     }
@@ -339,12 +382,14 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/publishedforms/surveys/{formId}` (getQualityPublishedformsSurvey): see [`GetQualityPublishedformsSurvey`]."]
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
+    #[inline]
     pub fn get_quality_publishedforms_survey(&self, form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityPublishedformsSurvey {
         GetQualityPublishedformsSurvey::new(self.executor.clone(), form_id.into())
     }
     #[doc = " Get the published survey forms."]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/surveys` (getQualityPublishedformsSurveys): see [`GetQualityPublishedformsSurveys`]."]
+    #[inline]
     pub fn get_quality_publishedforms_surveys(&self) -> GetQualityPublishedformsSurveys {
         GetQualityPublishedformsSurveys::new(self.executor.clone())
     }
@@ -353,12 +398,14 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/publishedforms/surveys/divisionviews/{surveyFormId}` (getQualityPublishedformsSurveysDivisionview): see [`GetQualityPublishedformsSurveysDivisionview`]."]
     #[doc = ""]
     #[doc = " - `survey_form_id`: Survey Form ID"]
+    #[inline]
     pub fn get_quality_publishedforms_surveys_divisionview(&self, survey_form_id: impl ::std::convert::Into<::std::string::String>) -> GetQualityPublishedformsSurveysDivisionview {
         GetQualityPublishedformsSurveysDivisionview::new(self.executor.clone(), survey_form_id.into())
     }
     #[doc = " Get the published and enabled survey forms across any division."]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/publishedforms/surveys/divisionviews` (getQualityPublishedformsSurveysDivisionviews): see [`GetQualityPublishedformsSurveysDivisionviews`]."]
+    #[inline]
     pub fn get_quality_publishedforms_surveys_divisionviews(&self) -> GetQualityPublishedformsSurveysDivisionviews {
         GetQualityPublishedformsSurveysDivisionviews::new(self.executor.clone())
     }
@@ -367,12 +414,14 @@ impl QualityApi {
     #[doc = " `GET /api/v2/quality/surveys/{surveyId}` (getQualitySurvey): see [`GetQualitySurvey`]."]
     #[doc = ""]
     #[doc = " - `survey_id`: surveyId"]
+    #[inline]
     pub fn get_quality_survey(&self, survey_id: impl ::std::convert::Into<::std::string::String>) -> GetQualitySurvey {
         GetQualitySurvey::new(self.executor.clone(), survey_id.into())
     }
     #[doc = " Get a survey as an end-customer, for the purposes of scoring it."]
     #[doc = ""]
     #[doc = " `GET /api/v2/quality/surveys/scorable` (getQualitySurveysScorable): see [`GetQualitySurveysScorable`]."]
+    #[inline]
     pub fn get_quality_surveys_scorable(&self) -> GetQualitySurveysScorable {
         GetQualitySurveysScorable::new(self.executor.clone())
     }
@@ -382,30 +431,35 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
     #[doc = " - `body`: Survey form"]
+    #[inline]
     pub fn patch_quality_forms_survey(&self, form_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SurveyForm) -> PatchQualityFormsSurvey {
         PatchQualityFormsSurvey::new(self.executor.clone(), form_id.into(), body)
     }
     #[doc = " Query for evaluation aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/evaluations/aggregates/jobs` (postAnalyticsEvaluationsAggregatesJobs): see [`PostAnalyticsEvaluationsAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_evaluations_aggregates_jobs(&self, body: ::models::EvaluationAsyncAggregationQuery) -> PostAnalyticsEvaluationsAggregatesJobs {
         PostAnalyticsEvaluationsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for evaluation aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/evaluations/aggregates/query` (postAnalyticsEvaluationsAggregatesQuery): see [`PostAnalyticsEvaluationsAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_evaluations_aggregates_query(&self, body: ::models::EvaluationAggregationQuery) -> PostAnalyticsEvaluationsAggregatesQuery {
         PostAnalyticsEvaluationsAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for survey aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/surveys/aggregates/jobs` (postAnalyticsSurveysAggregatesJobs): see [`PostAnalyticsSurveysAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_surveys_aggregates_jobs(&self, body: ::models::SurveyAsyncAggregationQuery) -> PostAnalyticsSurveysAggregatesJobs {
         PostAnalyticsSurveysAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for survey aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/surveys/aggregates/query` (postAnalyticsSurveysAggregatesQuery): see [`PostAnalyticsSurveysAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_surveys_aggregates_query(&self, body: ::models::SurveyAggregationQuery) -> PostAnalyticsSurveysAggregatesQuery {
         PostAnalyticsSurveysAggregatesQuery::new(self.executor.clone(), body)
     }
@@ -414,6 +468,7 @@ impl QualityApi {
     #[doc = " `POST /api/v2/quality/calibrations` (postQualityCalibrations): see [`PostQualityCalibrations`]."]
     #[doc = ""]
     #[doc = " - `body`: calibration"]
+    #[inline]
     pub fn post_quality_calibrations(&self, body: ::models::CalibrationCreate) -> PostQualityCalibrations {
         PostQualityCalibrations::new(self.executor.clone(), body)
     }
@@ -423,18 +478,21 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: conversationId"]
     #[doc = " - `body`: evaluation"]
+    #[inline]
     pub fn post_quality_conversation_evaluations(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EvaluationCreateBody) -> PostQualityConversationEvaluations {
         PostQualityConversationEvaluations::new(self.executor.clone(), conversation_id.into(), body)
     }
     #[doc = " Create audit query execution"]
     #[doc = ""]
     #[doc = " `POST /api/v2/quality/conversations/audits/query` (postQualityConversationsAuditsQuery): see [`PostQualityConversationsAuditsQuery`]."]
+    #[inline]
     pub fn post_quality_conversations_audits_query(&self, body: ::models::QMAuditQueryRequest) -> PostQualityConversationsAuditsQuery {
         PostQualityConversationsAuditsQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for evaluation aggregates for the current user"]
     #[doc = ""]
     #[doc = " `POST /api/v2/quality/evaluations/aggregates/query/me` (postQualityEvaluationsAggregatesQueryMe): see [`PostQualityEvaluationsAggregatesQueryMe`]."]
+    #[inline]
     pub fn post_quality_evaluations_aggregates_query_me(&self, body: ::models::EvaluationAggregationQueryMe) -> PostQualityEvaluationsAggregatesQueryMe {
         PostQualityEvaluationsAggregatesQueryMe::new(self.executor.clone(), body)
     }
@@ -443,6 +501,7 @@ impl QualityApi {
     #[doc = " `POST /api/v2/quality/evaluations/scoring` (postQualityEvaluationsScoring): see [`PostQualityEvaluationsScoring`]."]
     #[doc = ""]
     #[doc = " - `body`: evaluationAndScoringSet"]
+    #[inline]
     pub fn post_quality_evaluations_scoring(&self, body: ::models::EvaluationFormAndScoringSet) -> PostQualityEvaluationsScoring {
         PostQualityEvaluationsScoring::new(self.executor.clone(), body)
     }
@@ -451,6 +510,7 @@ impl QualityApi {
     #[doc = " `POST /api/v2/quality/evaluations/search` (postQualityEvaluationsSearch): see [`PostQualityEvaluationsSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Evaluation search request"]
+    #[inline]
     pub fn post_quality_evaluations_search(&self, body: ::models::EvaluationSearchRequestDTO) -> PostQualityEvaluationsSearch {
         PostQualityEvaluationsSearch::new(self.executor.clone(), body)
     }
@@ -460,6 +520,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `body`: Evaluation form"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_quality_forms(&self, body: ::models::EvaluationForm) -> PostQualityForms {
         PostQualityForms::new(self.executor.clone(), body)
     }
@@ -468,6 +529,7 @@ impl QualityApi {
     #[doc = " `POST /api/v2/quality/forms/evaluations` (postQualityFormsEvaluations): see [`PostQualityFormsEvaluations`]."]
     #[doc = ""]
     #[doc = " - `body`: Evaluation form"]
+    #[inline]
     pub fn post_quality_forms_evaluations(&self, body: ::models::EvaluationForm) -> PostQualityFormsEvaluations {
         PostQualityFormsEvaluations::new(self.executor.clone(), body)
     }
@@ -476,6 +538,7 @@ impl QualityApi {
     #[doc = " `POST /api/v2/quality/forms/surveys` (postQualityFormsSurveys): see [`PostQualityFormsSurveys`]."]
     #[doc = ""]
     #[doc = " - `body`: Survey form"]
+    #[inline]
     pub fn post_quality_forms_surveys(&self, body: ::models::SurveyForm) -> PostQualityFormsSurveys {
         PostQualityFormsSurveys::new(self.executor.clone(), body)
     }
@@ -485,6 +548,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `program_id`: Program ID from Speech and Text Analytics"]
     #[doc = " - `body`: Agent Scoring Rule"]
+    #[inline]
     pub fn post_quality_program_agentscoringrules(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentScoringRule) -> PostQualityProgramAgentscoringrules {
         PostQualityProgramAgentscoringrules::new(self.executor.clone(), program_id.into(), body)
     }
@@ -494,6 +558,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `body`: Publish request containing id of form to publish"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_quality_publishedforms(&self, body: ::models::PublishForm) -> PostQualityPublishedforms {
         PostQualityPublishedforms::new(self.executor.clone(), body)
     }
@@ -502,6 +567,7 @@ impl QualityApi {
     #[doc = " `POST /api/v2/quality/publishedforms/evaluations` (postQualityPublishedformsEvaluations): see [`PostQualityPublishedformsEvaluations`]."]
     #[doc = ""]
     #[doc = " - `body`: Publish request containing id of form to publish"]
+    #[inline]
     pub fn post_quality_publishedforms_evaluations(&self, body: ::models::PublishForm) -> PostQualityPublishedformsEvaluations {
         PostQualityPublishedformsEvaluations::new(self.executor.clone(), body)
     }
@@ -510,6 +576,7 @@ impl QualityApi {
     #[doc = " `POST /api/v2/quality/publishedforms/surveys` (postQualityPublishedformsSurveys): see [`PostQualityPublishedformsSurveys`]."]
     #[doc = ""]
     #[doc = " - `body`: Survey form"]
+    #[inline]
     pub fn post_quality_publishedforms_surveys(&self, body: ::models::PublishForm) -> PostQualityPublishedformsSurveys {
         PostQualityPublishedformsSurveys::new(self.executor.clone(), body)
     }
@@ -518,6 +585,7 @@ impl QualityApi {
     #[doc = " `POST /api/v2/quality/surveys` (postQualitySurveys): see [`PostQualitySurveys`]."]
     #[doc = ""]
     #[doc = " - `body`: Survey creation request"]
+    #[inline]
     pub fn post_quality_surveys(&self, body: ::models::CreateSurveyRequest) -> PostQualitySurveys {
         PostQualitySurveys::new(self.executor.clone(), body)
     }
@@ -526,6 +594,7 @@ impl QualityApi {
     #[doc = " `POST /api/v2/quality/surveys/scoring` (postQualitySurveysScoring): see [`PostQualitySurveysScoring`]."]
     #[doc = ""]
     #[doc = " - `body`: surveyAndScoringSet"]
+    #[inline]
     pub fn post_quality_surveys_scoring(&self, body: ::models::SurveyFormAndScoringSet) -> PostQualitySurveysScoring {
         PostQualitySurveysScoring::new(self.executor.clone(), body)
     }
@@ -535,6 +604,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `calibration_id`: Calibration ID"]
     #[doc = " - `body`: Calibration"]
+    #[inline]
     pub fn put_quality_calibration(&self, calibration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Calibration) -> PutQualityCalibration {
         PutQualityCalibration::new(self.executor.clone(), calibration_id.into(), body)
     }
@@ -545,6 +615,7 @@ impl QualityApi {
     #[doc = " - `conversation_id`: conversationId"]
     #[doc = " - `evaluation_id`: evaluationId"]
     #[doc = " - `body`: evaluation"]
+    #[inline]
     pub fn put_quality_conversation_evaluation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, evaluation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Evaluation) -> PutQualityConversationEvaluation {
         PutQualityConversationEvaluation::new(self.executor.clone(), conversation_id.into(), evaluation_id.into(), body)
     }
@@ -555,6 +626,7 @@ impl QualityApi {
     #[doc = " - `form_id`: Form ID"]
     #[doc = " - `body`: Evaluation form"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn put_quality_form(&self, form_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EvaluationForm) -> PutQualityForm {
         PutQualityForm::new(self.executor.clone(), form_id.into(), body)
     }
@@ -564,6 +636,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
     #[doc = " - `body`: Evaluation form"]
+    #[inline]
     pub fn put_quality_forms_evaluation(&self, form_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EvaluationForm) -> PutQualityFormsEvaluation {
         PutQualityFormsEvaluation::new(self.executor.clone(), form_id.into(), body)
     }
@@ -573,6 +646,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
     #[doc = " - `body`: AI Scoring Settings"]
+    #[inline]
     pub fn put_quality_forms_evaluation_aiscoring_settings(&self, form_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AiScoringSettings) -> PutQualityFormsEvaluationAiscoringSettings {
         PutQualityFormsEvaluationAiscoringSettings::new(self.executor.clone(), form_id.into(), body)
     }
@@ -582,6 +656,7 @@ impl QualityApi {
     #[doc = ""]
     #[doc = " - `form_id`: Form ID"]
     #[doc = " - `body`: Survey form"]
+    #[inline]
     pub fn put_quality_forms_survey(&self, form_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SurveyForm) -> PutQualityFormsSurvey {
         PutQualityFormsSurvey::new(self.executor.clone(), form_id.into(), body)
     }
@@ -592,6 +667,7 @@ impl QualityApi {
     #[doc = " - `program_id`: Program ID from Speech and Text Analytics"]
     #[doc = " - `rule_id`: Agent Scoring Rule ID"]
     #[doc = " - `body`: Agent Scoring Rule"]
+    #[inline]
     pub fn put_quality_program_agentscoringrule(&self, program_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentScoringRule) -> PutQualityProgramAgentscoringrule {
         PutQualityProgramAgentscoringrule::new(self.executor.clone(), program_id.into(), rule_id.into(), body)
     }
@@ -600,6 +676,7 @@ impl QualityApi {
     #[doc = " `PUT /api/v2/quality/surveys/scorable` (putQualitySurveysScorable): see [`PutQualitySurveysScorable`]."]
     #[doc = ""]
     #[doc = " - `body`: survey"]
+    #[inline]
     pub fn put_quality_surveys_scorable(&self, body: ::models::ScorableSurvey) -> PutQualitySurveysScorable {
         PutQualitySurveysScorable::new(self.executor.clone(), body)
     }
@@ -622,41 +699,49 @@ pub struct DeleteAnalyticsEvaluationsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsEvaluationsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsEvaluationsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsEvaluationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_EVALUATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -664,11 +749,13 @@ impl DeleteAnalyticsEvaluationsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -691,41 +778,49 @@ pub struct DeleteAnalyticsSurveysAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsSurveysAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsSurveysAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsSurveysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_SURVEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -733,11 +828,13 @@ impl DeleteAnalyticsSurveysAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -761,48 +858,57 @@ pub struct DeleteQualityCalibration {
     calibrator_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for DeleteQualityCalibration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteQualityCalibration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteQualityCalibration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteQualityCalibration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteQualityCalibration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, calibrator_id: ::std::option::Option::None }
     }
     #[doc = " calibratorId"]
     #[doc = ""]
     #[doc = " Query parameter `calibratorId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn calibrator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.calibrator_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteQualityCalibration", "calibrationId", &self.calibration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_QUALITY_CALIBRATION, ::std::format!("/api/v2/quality/calibrations/{}", ::genesys_cloud_core::encode_path_segment(&self.calibration_id)));
@@ -814,11 +920,13 @@ impl DeleteQualityCalibration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Calibration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Calibration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -843,48 +951,57 @@ pub struct DeleteQualityConversationEvaluation {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for DeleteQualityConversationEvaluation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteQualityConversationEvaluation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteQualityConversationEvaluation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteQualityConversationEvaluation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteQualityConversationEvaluation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None }
     }
     #[doc = " evaluatorId, evaluationForm"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteQualityConversationEvaluation", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteQualityConversationEvaluation", "evaluationId", &self.evaluation_id)?;
@@ -896,11 +1013,13 @@ impl DeleteQualityConversationEvaluation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -926,41 +1045,49 @@ pub struct DeleteQualityForm {
     form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteQualityForm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteQualityForm").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteQualityForm {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteQualityForm {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteQualityForm {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteQualityForm", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_QUALITY_FORM, ::std::format!("/api/v2/quality/forms/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -968,11 +1095,13 @@ impl DeleteQualityForm {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -995,41 +1124,49 @@ pub struct DeleteQualityFormsEvaluation {
     form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteQualityFormsEvaluation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteQualityFormsEvaluation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteQualityFormsEvaluation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteQualityFormsEvaluation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteQualityFormsEvaluation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteQualityFormsEvaluation", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_QUALITY_FORMS_EVALUATION, ::std::format!("/api/v2/quality/forms/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -1037,11 +1174,13 @@ impl DeleteQualityFormsEvaluation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1064,41 +1203,49 @@ pub struct DeleteQualityFormsSurvey {
     form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteQualityFormsSurvey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteQualityFormsSurvey").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteQualityFormsSurvey {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteQualityFormsSurvey {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteQualityFormsSurvey {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteQualityFormsSurvey", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_QUALITY_FORMS_SURVEY, ::std::format!("/api/v2/quality/forms/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -1106,11 +1253,13 @@ impl DeleteQualityFormsSurvey {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1134,41 +1283,49 @@ pub struct DeleteQualityProgramAgentscoringrule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteQualityProgramAgentscoringrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteQualityProgramAgentscoringrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteQualityProgramAgentscoringrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteQualityProgramAgentscoringrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteQualityProgramAgentscoringrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteQualityProgramAgentscoringrule", "programId", &self.program_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteQualityProgramAgentscoringrule", "ruleId", &self.rule_id)?;
@@ -1177,11 +1334,13 @@ impl DeleteQualityProgramAgentscoringrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1204,41 +1363,49 @@ pub struct GetAnalyticsEvaluationsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsEvaluationsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsEvaluationsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsEvaluationsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsEvaluationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1246,11 +1413,13 @@ impl GetAnalyticsEvaluationsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1274,48 +1443,57 @@ pub struct GetAnalyticsEvaluationsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsEvaluationsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsEvaluationsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsEvaluationsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsEvaluationsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsEvaluationsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsEvaluationsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1326,11 +1504,13 @@ impl GetAnalyticsEvaluationsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1353,41 +1533,49 @@ pub struct GetAnalyticsSurveysAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsSurveysAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsSurveysAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsSurveysAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsSurveysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1395,11 +1583,13 @@ impl GetAnalyticsSurveysAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1423,48 +1613,57 @@ pub struct GetAnalyticsSurveysAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsSurveysAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsSurveysAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsSurveysAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsSurveysAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsSurveysAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsSurveysAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1475,11 +1674,13 @@ impl GetAnalyticsSurveysAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1520,43 +1721,51 @@ pub struct GetQualityAgentsActivity {
     user_state: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityAgentsActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityAgentsActivity").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityAgentsActivity {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityAgentsActivity {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityAgentsActivity {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, agent_user_id: ::std::option::Option::None, evaluator_user_id: ::std::option::Option::None, name: ::std::option::Option::None, group: ::std::option::Option::None, agent_team_id: ::std::option::Option::None, form_context_id: ::std::option::Option::None, user_state: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1564,6 +1773,7 @@ impl GetQualityAgentsActivity {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1571,6 +1781,7 @@ impl GetQualityAgentsActivity {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1578,6 +1789,7 @@ impl GetQualityAgentsActivity {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1585,6 +1797,7 @@ impl GetQualityAgentsActivity {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -1592,6 +1805,7 @@ impl GetQualityAgentsActivity {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -1599,6 +1813,7 @@ impl GetQualityAgentsActivity {
     #[doc = " Start time of agent activity based on assigned date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `startTime`: date-time."]
+    #[inline]
     pub fn start_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.start_time = ::std::option::Option::Some(value);
         self
@@ -1606,6 +1821,7 @@ impl GetQualityAgentsActivity {
     #[doc = " End time of agent activity based on assigned date. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `endTime`: date-time."]
+    #[inline]
     pub fn end_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.end_time = ::std::option::Option::Some(value);
         self
@@ -1613,6 +1829,7 @@ impl GetQualityAgentsActivity {
     #[doc = " user id of agent requested"]
     #[doc = ""]
     #[doc = " Query parameter `agentUserId`: array of string (multi)."]
+    #[inline]
     pub fn agent_user_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.agent_user_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1620,6 +1837,7 @@ impl GetQualityAgentsActivity {
     #[doc = " user id of the evaluator"]
     #[doc = ""]
     #[doc = " Query parameter `evaluatorUserId`: string."]
+    #[inline]
     pub fn evaluator_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.evaluator_user_id = ::std::option::Option::Some(value.into());
         self
@@ -1627,6 +1845,7 @@ impl GetQualityAgentsActivity {
     #[doc = " name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -1634,6 +1853,7 @@ impl GetQualityAgentsActivity {
     #[doc = " group id"]
     #[doc = ""]
     #[doc = " Query parameter `group`: string."]
+    #[inline]
     pub fn group(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.group = ::std::option::Option::Some(value.into());
         self
@@ -1641,6 +1861,7 @@ impl GetQualityAgentsActivity {
     #[doc = " team id of agents requested"]
     #[doc = ""]
     #[doc = " Query parameter `agentTeamId`: string."]
+    #[inline]
     pub fn agent_team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.agent_team_id = ::std::option::Option::Some(value.into());
         self
@@ -1648,6 +1869,7 @@ impl GetQualityAgentsActivity {
     #[doc = " shared id between form versions"]
     #[doc = ""]
     #[doc = " Query parameter `formContextId`: string."]
+    #[inline]
     pub fn form_context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.form_context_id = ::std::option::Option::Some(value.into());
         self
@@ -1655,11 +1877,13 @@ impl GetQualityAgentsActivity {
     #[doc = " 'Legacy' fetches active and inactive users when evaluatorUserId or no user filters are supplied; otherwise fetches active users. 'Any' fetches users of 'active', 'inactive' and 'deleted' states."]
     #[doc = ""]
     #[doc = " Query parameter `userState`: string."]
+    #[inline]
     pub fn user_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_state = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_AGENTS_ACTIVITY, ::std::string::String::from("/api/v2/quality/agents/activity"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -1711,15 +1935,18 @@ impl GetQualityAgentsActivity {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentActivityEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentActivityEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AgentActivityEntityListing, ::models::AgentActivity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1752,43 +1979,51 @@ pub struct GetQualityCalibration {
     conversation_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityCalibration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityCalibration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityCalibration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityCalibration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityCalibration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, calibrator_id: ::std::option::Option::None, conversation_id: ::std::option::Option::None }
     }
     #[doc = " calibratorId"]
     #[doc = ""]
     #[doc = " Query parameter `calibratorId`: string."]
+    #[inline]
     pub fn calibrator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.calibrator_id = ::std::option::Option::Some(value.into());
         self
@@ -1796,11 +2031,13 @@ impl GetQualityCalibration {
     #[doc = " conversationId"]
     #[doc = ""]
     #[doc = " Query parameter `conversationId`: string."]
+    #[inline]
     pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.conversation_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityCalibration", "calibrationId", &self.calibration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_CALIBRATION, ::std::format!("/api/v2/quality/calibrations/{}", ::genesys_cloud_core::encode_path_segment(&self.calibration_id)));
@@ -1814,11 +2051,13 @@ impl GetQualityCalibration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Calibration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Calibration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1854,43 +2093,51 @@ pub struct GetQualityCalibrations {
     end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
 impl ::std::fmt::Debug for GetQualityCalibrations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityCalibrations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityCalibrations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityCalibrations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityCalibrations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibrator_id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, conversation_id: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None }
     }
     #[doc = " user id of calibrator"]
     #[doc = ""]
     #[doc = " Query parameter `calibratorId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn calibrator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.calibrator_id = ::std::option::Option::Some(value.into());
         self
@@ -1898,6 +2145,7 @@ impl GetQualityCalibrations {
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1905,6 +2153,7 @@ impl GetQualityCalibrations {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1912,6 +2161,7 @@ impl GetQualityCalibrations {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1919,6 +2169,7 @@ impl GetQualityCalibrations {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1926,6 +2177,7 @@ impl GetQualityCalibrations {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -1933,6 +2185,7 @@ impl GetQualityCalibrations {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -1940,6 +2193,7 @@ impl GetQualityCalibrations {
     #[doc = " conversation id"]
     #[doc = ""]
     #[doc = " Query parameter `conversationId`: string."]
+    #[inline]
     pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.conversation_id = ::std::option::Option::Some(value.into());
         self
@@ -1947,6 +2201,7 @@ impl GetQualityCalibrations {
     #[doc = " Beginning of the calibration query. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `startTime`: date-time."]
+    #[inline]
     pub fn start_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.start_time = ::std::option::Option::Some(value);
         self
@@ -1954,11 +2209,13 @@ impl GetQualityCalibrations {
     #[doc = " end of the calibration query. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `endTime`: date-time."]
+    #[inline]
     pub fn end_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.end_time = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_CALIBRATIONS, ::std::string::String::from("/api/v2/quality/calibrations"));
         let ::std::option::Option::Some(v) = &self.calibrator_id else {
@@ -1996,15 +2253,18 @@ impl GetQualityCalibrations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CalibrationEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CalibrationEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CalibrationEntityListing, ::models::Calibration> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2037,48 +2297,57 @@ pub struct GetQualityConversationEvaluation {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityConversationEvaluation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityConversationEvaluation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityConversationEvaluation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityConversationEvaluation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityConversationEvaluation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None }
     }
     #[doc = " agent, assignee, evaluator, evaluationForm"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityConversationEvaluation", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("getQualityConversationEvaluation", "evaluationId", &self.evaluation_id)?;
@@ -2090,11 +2359,13 @@ impl GetQualityConversationEvaluation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2117,41 +2388,49 @@ pub struct GetQualityConversationSurveys {
     conversation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityConversationSurveys {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityConversationSurveys").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityConversationSurveys {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityConversationSurveys {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityConversationSurveys {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityConversationSurveys", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_CONVERSATION_SURVEYS, ::std::format!("/api/v2/quality/conversations/{}/surveys", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -2159,11 +2438,13 @@ impl GetQualityConversationSurveys {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::Survey>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::Survey>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -2186,41 +2467,49 @@ pub struct GetQualityConversationsAuditsQueryTransactionId {
     transaction_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityConversationsAuditsQueryTransactionId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityConversationsAuditsQueryTransactionId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityConversationsAuditsQueryTransactionId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityConversationsAuditsQueryTransactionId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityConversationsAuditsQueryTransactionId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityConversationsAuditsQueryTransactionId", "transactionId", &self.transaction_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_CONVERSATIONS_AUDITS_QUERY_TRANSACTION_ID, ::std::format!("/api/v2/quality/conversations/audits/query/{}", ::genesys_cloud_core::encode_path_segment(&self.transaction_id)));
@@ -2228,11 +2517,13 @@ impl GetQualityConversationsAuditsQueryTransactionId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QualityAuditQueryExecutionStatusResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QualityAuditQueryExecutionStatusResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2260,43 +2551,51 @@ pub struct GetQualityConversationsAuditsQueryTransactionIdResults {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetQualityConversationsAuditsQueryTransactionIdResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityConversationsAuditsQueryTransactionIdResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityConversationsAuditsQueryTransactionIdResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityConversationsAuditsQueryTransactionIdResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityConversationsAuditsQueryTransactionIdResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, transaction_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), transaction_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Indicates where to resume query results (not required for first page)"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -2304,6 +2603,7 @@ impl GetQualityConversationsAuditsQueryTransactionIdResults {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2311,11 +2611,13 @@ impl GetQualityConversationsAuditsQueryTransactionIdResults {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityConversationsAuditsQueryTransactionIdResults", "transactionId", &self.transaction_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_CONVERSATIONS_AUDITS_QUERY_TRANSACTION_ID_RESULTS, ::std::format!("/api/v2/quality/conversations/audits/query/{}/results", ::genesys_cloud_core::encode_path_segment(&self.transaction_id)));
@@ -2332,15 +2634,18 @@ impl GetQualityConversationsAuditsQueryTransactionIdResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QualityAuditQueryExecutionResultsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QualityAuditQueryExecutionResultsResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::QualityAuditQueryExecutionResultsResponse, ::models::QualityAuditLogMessage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2394,43 +2699,51 @@ pub struct GetQualityEvaluationsQuery {
     include_deleted_users: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetQualityEvaluationsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityEvaluationsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityEvaluationsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityEvaluationsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityEvaluationsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, previous_page: ::std::option::Option::None, conversation_id: ::std::option::Option::None, agent_user_id: ::std::option::Option::None, agent_team_id: ::std::option::Option::None, evaluator_user_id: ::std::option::Option::None, assignee_user_id: ::std::option::Option::None, queue_id: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, form_context_id: ::std::option::Option::None, evaluation_state: ::std::option::Option::None, is_released: ::std::option::Option::None, agent_has_read: ::std::option::Option::None, expand_answer_total_scores: ::std::option::Option::None, maximum: ::std::option::Option::None, sort_order: ::std::option::Option::None, include_deleted_users: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2438,6 +2751,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2445,6 +2759,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2452,6 +2767,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -2459,6 +2775,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " conversationId specified"]
     #[doc = ""]
     #[doc = " Query parameter `conversationId`: string."]
+    #[inline]
     pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.conversation_id = ::std::option::Option::Some(value.into());
         self
@@ -2466,6 +2783,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " user id of the agent"]
     #[doc = ""]
     #[doc = " Query parameter `agentUserId`: string."]
+    #[inline]
     pub fn agent_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.agent_user_id = ::std::option::Option::Some(value.into());
         self
@@ -2473,6 +2791,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " team id of the agent"]
     #[doc = ""]
     #[doc = " Query parameter `agentTeamId`: string."]
+    #[inline]
     pub fn agent_team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.agent_team_id = ::std::option::Option::Some(value.into());
         self
@@ -2480,6 +2799,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " evaluator user id"]
     #[doc = ""]
     #[doc = " Query parameter `evaluatorUserId`: string."]
+    #[inline]
     pub fn evaluator_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.evaluator_user_id = ::std::option::Option::Some(value.into());
         self
@@ -2487,6 +2807,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " assignee user id"]
     #[doc = ""]
     #[doc = " Query parameter `assigneeUserId`: string."]
+    #[inline]
     pub fn assignee_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.assignee_user_id = ::std::option::Option::Some(value.into());
         self
@@ -2494,6 +2815,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " queue id"]
     #[doc = ""]
     #[doc = " Query parameter `queueId`: string."]
+    #[inline]
     pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.queue_id = ::std::option::Option::Some(value.into());
         self
@@ -2501,6 +2823,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " start time of the evaluation query"]
     #[doc = ""]
     #[doc = " Query parameter `startTime`: string."]
+    #[inline]
     pub fn start_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.start_time = ::std::option::Option::Some(value.into());
         self
@@ -2508,6 +2831,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " end time of the evaluation query"]
     #[doc = ""]
     #[doc = " Query parameter `endTime`: string."]
+    #[inline]
     pub fn end_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.end_time = ::std::option::Option::Some(value.into());
         self
@@ -2515,11 +2839,13 @@ impl GetQualityEvaluationsQuery {
     #[doc = " shared id between form versions"]
     #[doc = ""]
     #[doc = " Query parameter `formContextId`: string."]
+    #[inline]
     pub fn form_context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.form_context_id = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `evaluationState`: array of string (multi)."]
+    #[inline]
     pub fn evaluation_state(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.evaluation_state = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2527,6 +2853,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " the evaluation has been released"]
     #[doc = ""]
     #[doc = " Query parameter `isReleased`: boolean."]
+    #[inline]
     pub fn is_released(mut self, value: bool) -> Self {
         self.is_released = ::std::option::Option::Some(value);
         self
@@ -2534,6 +2861,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " agent has the evaluation"]
     #[doc = ""]
     #[doc = " Query parameter `agentHasRead`: boolean."]
+    #[inline]
     pub fn agent_has_read(mut self, value: bool) -> Self {
         self.agent_has_read = ::std::option::Option::Some(value);
         self
@@ -2541,6 +2869,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " get the total scores for evaluations. NOTE: The answers will only be populated if this parameter is set to true in the request."]
     #[doc = ""]
     #[doc = " Query parameter `expandAnswerTotalScores`: boolean."]
+    #[inline]
     pub fn expand_answer_total_scores(mut self, value: bool) -> Self {
         self.expand_answer_total_scores = ::std::option::Option::Some(value);
         self
@@ -2548,6 +2877,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " the maximum number of results to return"]
     #[doc = ""]
     #[doc = " Query parameter `maximum`: integer."]
+    #[inline]
     pub fn maximum(mut self, value: i64) -> Self {
         self.maximum = ::std::option::Option::Some(value);
         self
@@ -2555,6 +2885,7 @@ impl GetQualityEvaluationsQuery {
     #[doc = " NOTE: Does not work when conversationId is supplied."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -2562,11 +2893,13 @@ impl GetQualityEvaluationsQuery {
     #[doc = " Allow returning an agent or evaluator user with a 'delete' status. Defaults to false."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeletedUsers`: boolean."]
+    #[inline]
     pub fn include_deleted_users(mut self, value: bool) -> Self {
         self.include_deleted_users = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_EVALUATIONS_QUERY, ::std::string::String::from("/api/v2/quality/evaluations/query"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2633,15 +2966,18 @@ impl GetQualityEvaluationsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EvaluationEntityListing, ::models::Evaluation> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2685,43 +3021,51 @@ pub struct GetQualityEvaluatorsActivity {
     agent_team_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityEvaluatorsActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityEvaluatorsActivity").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityEvaluatorsActivity {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityEvaluatorsActivity {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityEvaluatorsActivity {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, start_time: ::std::option::Option::None, end_time: ::std::option::Option::None, name: ::std::option::Option::None, permission: ::std::option::Option::None, group: ::std::option::Option::None, agent_team_id: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2729,6 +3073,7 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2736,6 +3081,7 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2743,6 +3089,7 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2750,6 +3097,7 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -2757,6 +3105,7 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -2764,6 +3113,7 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " The start time specified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `startTime`: date-time."]
+    #[inline]
     pub fn start_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.start_time = ::std::option::Option::Some(value);
         self
@@ -2771,6 +3121,7 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " The end time specified. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `endTime`: date-time."]
+    #[inline]
     pub fn end_time(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.end_time = ::std::option::Option::Some(value);
         self
@@ -2778,6 +3129,7 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " Evaluator name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -2785,6 +3137,7 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " permission strings"]
     #[doc = ""]
     #[doc = " Query parameter `permission`: array of string (multi)."]
+    #[inline]
     pub fn permission(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.permission = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2792,6 +3145,7 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " group id"]
     #[doc = ""]
     #[doc = " Query parameter `group`: string."]
+    #[inline]
     pub fn group(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.group = ::std::option::Option::Some(value.into());
         self
@@ -2799,11 +3153,13 @@ impl GetQualityEvaluatorsActivity {
     #[doc = " team id of agents to be considered"]
     #[doc = ""]
     #[doc = " Query parameter `agentTeamId`: string."]
+    #[inline]
     pub fn agent_team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.agent_team_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_EVALUATORS_ACTIVITY, ::std::string::String::from("/api/v2/quality/evaluators/activity"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2846,15 +3202,18 @@ impl GetQualityEvaluatorsActivity {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluatorActivityEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluatorActivityEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EvaluatorActivityEntityListing, ::models::EvaluatorActivity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2888,41 +3247,49 @@ pub struct GetQualityForm {
     form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityForm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityForm").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityForm {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityForm {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityForm {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityForm", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORM, ::std::format!("/api/v2/quality/forms/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -2930,11 +3297,13 @@ impl GetQualityForm {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2965,43 +3334,51 @@ pub struct GetQualityFormVersions {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityFormVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3009,6 +3386,7 @@ impl GetQualityFormVersions {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3016,11 +3394,13 @@ impl GetQualityFormVersions {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityFormVersions", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORM_VERSIONS, ::std::format!("/api/v2/quality/forms/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -3037,15 +3417,18 @@ impl GetQualityFormVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EvaluationFormResponseEntityListing, ::models::EvaluationFormResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3088,43 +3471,51 @@ pub struct GetQualityForms {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityForms {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityForms").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityForms {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityForms {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityForms {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3132,6 +3523,7 @@ impl GetQualityForms {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3139,6 +3531,7 @@ impl GetQualityForms {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3146,6 +3539,7 @@ impl GetQualityForms {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -3153,6 +3547,7 @@ impl GetQualityForms {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -3160,6 +3555,7 @@ impl GetQualityForms {
     #[doc = " If 'expand=publishHistory', then each unpublished evaluation form includes a listing of its published versions"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -3167,6 +3563,7 @@ impl GetQualityForms {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -3174,11 +3571,13 @@ impl GetQualityForms {
     #[doc = " Order to sort results, either asc or desc"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS, ::std::string::String::from("/api/v2/quality/forms"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3209,15 +3608,18 @@ impl GetQualityForms {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EvaluationFormResponseEntityListing, ::models::EvaluationFormResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3248,41 +3650,49 @@ pub struct GetQualityFormsEvaluation {
     form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityFormsEvaluation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormsEvaluation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormsEvaluation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormsEvaluation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityFormsEvaluation", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_EVALUATION, ::std::format!("/api/v2/quality/forms/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -3290,11 +3700,13 @@ impl GetQualityFormsEvaluation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3322,43 +3734,51 @@ pub struct GetQualityFormsEvaluationVersions {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityFormsEvaluationVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormsEvaluationVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluationVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormsEvaluationVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormsEvaluationVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3366,6 +3786,7 @@ impl GetQualityFormsEvaluationVersions {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3373,11 +3794,13 @@ impl GetQualityFormsEvaluationVersions {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityFormsEvaluationVersions", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_EVALUATION_VERSIONS, ::std::format!("/api/v2/quality/forms/evaluations/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -3394,15 +3817,18 @@ impl GetQualityFormsEvaluationVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EvaluationFormResponseEntityListing, ::models::EvaluationFormResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3444,43 +3870,51 @@ pub struct GetQualityFormsEvaluations {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityFormsEvaluations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormsEvaluations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormsEvaluations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormsEvaluations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3488,6 +3922,7 @@ impl GetQualityFormsEvaluations {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3495,6 +3930,7 @@ impl GetQualityFormsEvaluations {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3502,6 +3938,7 @@ impl GetQualityFormsEvaluations {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -3509,6 +3946,7 @@ impl GetQualityFormsEvaluations {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -3516,6 +3954,7 @@ impl GetQualityFormsEvaluations {
     #[doc = " If 'expand=publishHistory', then each unpublished evaluation form includes a listing of its published versions"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -3523,6 +3962,7 @@ impl GetQualityFormsEvaluations {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -3530,11 +3970,13 @@ impl GetQualityFormsEvaluations {
     #[doc = " Order to sort results, either asc or desc"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_EVALUATIONS, ::std::string::String::from("/api/v2/quality/forms/evaluations"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3565,15 +4007,18 @@ impl GetQualityFormsEvaluations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EvaluationFormResponseEntityListing, ::models::EvaluationFormResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3607,43 +4052,51 @@ pub struct GetQualityFormsEvaluationsBulk {
     include_latest_version_form_name: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetQualityFormsEvaluationsBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormsEvaluationsBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluationsBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormsEvaluationsBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormsEvaluationsBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, include_latest_version_form_name: ::std::option::Option::None }
     }
     #[doc = " A comma-delimited list of valid evaluation form ids. The maximum number of ids allowed in this list is 100"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3651,11 +4104,13 @@ impl GetQualityFormsEvaluationsBulk {
     #[doc = " Whether to include the name of the form's most recently published version"]
     #[doc = ""]
     #[doc = " Query parameter `includeLatestVersionFormName`: boolean."]
+    #[inline]
     pub fn include_latest_version_form_name(mut self, value: bool) -> Self {
         self.include_latest_version_form_name = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_EVALUATIONS_BULK, ::std::string::String::from("/api/v2/quality/forms/evaluations/bulk"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -3669,15 +4124,18 @@ impl GetQualityFormsEvaluationsBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EvaluationFormResponseEntityListing, ::models::EvaluationFormResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3708,48 +4166,57 @@ pub struct GetQualityFormsEvaluationsBulkContexts {
     context_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetQualityFormsEvaluationsBulkContexts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormsEvaluationsBulkContexts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormsEvaluationsBulkContexts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormsEvaluationsBulkContexts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormsEvaluationsBulkContexts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), context_id: ::std::option::Option::None }
     }
     #[doc = " A comma-delimited list of valid evaluation form context ids"]
     #[doc = ""]
     #[doc = " Query parameter `contextId`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn context_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.context_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_EVALUATIONS_BULK_CONTEXTS, ::std::string::String::from("/api/v2/quality/forms/evaluations/bulk/contexts"));
         let ::std::option::Option::Some(v) = &self.context_id else {
@@ -3760,11 +4227,13 @@ impl GetQualityFormsEvaluationsBulkContexts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::EvaluationFormResponse>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::EvaluationFormResponse>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -3787,41 +4256,49 @@ pub struct GetQualityFormsSurvey {
     form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityFormsSurvey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormsSurvey").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormsSurvey {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormsSurvey {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormsSurvey {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityFormsSurvey", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_SURVEY, ::std::format!("/api/v2/quality/forms/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -3829,11 +4306,13 @@ impl GetQualityFormsSurvey {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyForm, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyForm, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3860,43 +4339,51 @@ pub struct GetQualityFormsSurveyVersions {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetQualityFormsSurveyVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormsSurveyVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormsSurveyVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormsSurveyVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormsSurveyVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3904,11 +4391,13 @@ impl GetQualityFormsSurveyVersions {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityFormsSurveyVersions", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_SURVEY_VERSIONS, ::std::format!("/api/v2/quality/forms/surveys/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -3922,15 +4411,18 @@ impl GetQualityFormsSurveyVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyFormEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyFormEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SurveyFormEntityListing, ::models::SurveyForm> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3970,43 +4462,51 @@ pub struct GetQualityFormsSurveys {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityFormsSurveys {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormsSurveys").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormsSurveys {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormsSurveys {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormsSurveys {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4014,6 +4514,7 @@ impl GetQualityFormsSurveys {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4021,6 +4522,7 @@ impl GetQualityFormsSurveys {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4028,6 +4530,7 @@ impl GetQualityFormsSurveys {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -4035,6 +4538,7 @@ impl GetQualityFormsSurveys {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -4042,6 +4546,7 @@ impl GetQualityFormsSurveys {
     #[doc = " If 'expand=publishHistory', then each unpublished evaluation form includes a listing of its published versions"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -4049,6 +4554,7 @@ impl GetQualityFormsSurveys {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4056,11 +4562,13 @@ impl GetQualityFormsSurveys {
     #[doc = " Order to sort results, either asc or desc"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_SURVEYS, ::std::string::String::from("/api/v2/quality/forms/surveys"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4091,15 +4599,18 @@ impl GetQualityFormsSurveys {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyFormEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyFormEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SurveyFormEntityListing, ::models::SurveyForm> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4132,48 +4643,57 @@ pub struct GetQualityFormsSurveysBulk {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetQualityFormsSurveysBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormsSurveysBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormsSurveysBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormsSurveysBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormsSurveysBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " A comma-delimited list of valid survey form ids"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_SURVEYS_BULK, ::std::string::String::from("/api/v2/quality/forms/surveys/bulk"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -4184,15 +4704,18 @@ impl GetQualityFormsSurveysBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyFormEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyFormEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SurveyFormEntityListing, ::models::SurveyForm> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4224,43 +4747,51 @@ pub struct GetQualityFormsSurveysBulkContexts {
     published: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetQualityFormsSurveysBulkContexts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityFormsSurveysBulkContexts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityFormsSurveysBulkContexts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityFormsSurveysBulkContexts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityFormsSurveysBulkContexts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), context_id: ::std::option::Option::None, published: ::std::option::Option::None }
     }
     #[doc = " A comma-delimited list of valid survey form context ids. The maximum number of ids allowed in this list is 100."]
     #[doc = ""]
     #[doc = " Query parameter `contextId`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn context_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.context_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4268,11 +4799,13 @@ impl GetQualityFormsSurveysBulkContexts {
     #[doc = " If true, the latest published version will be included. If false, only the unpublished version will be included."]
     #[doc = ""]
     #[doc = " Query parameter `published`: boolean."]
+    #[inline]
     pub fn published(mut self, value: bool) -> Self {
         self.published = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_SURVEYS_BULK_CONTEXTS, ::std::string::String::from("/api/v2/quality/forms/surveys/bulk/contexts"));
         let ::std::option::Option::Some(v) = &self.context_id else {
@@ -4286,11 +4819,13 @@ impl GetQualityFormsSurveysBulkContexts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::SurveyForm>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::SurveyForm>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -4314,41 +4849,49 @@ pub struct GetQualityProgramAgentscoringrule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityProgramAgentscoringrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityProgramAgentscoringrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityProgramAgentscoringrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityProgramAgentscoringrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityProgramAgentscoringrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityProgramAgentscoringrule", "programId", &self.program_id)?;
         ::genesys_cloud_core::encode::check_path_param("getQualityProgramAgentscoringrule", "ruleId", &self.rule_id)?;
@@ -4357,11 +4900,13 @@ impl GetQualityProgramAgentscoringrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentScoringRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentScoringRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4386,41 +4931,49 @@ pub struct GetQualityProgramAgentscoringrules {
     program_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityProgramAgentscoringrules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityProgramAgentscoringrules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityProgramAgentscoringrules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityProgramAgentscoringrules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityProgramAgentscoringrules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityProgramAgentscoringrules", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PROGRAM_AGENTSCORINGRULES, ::std::format!("/api/v2/quality/programs/{}/agentscoringrules", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -4428,15 +4981,18 @@ impl GetQualityProgramAgentscoringrules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentScoringRuleEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentScoringRuleEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AgentScoringRuleEntityListing, ::models::AgentScoringRule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4470,41 +5026,49 @@ pub struct GetQualityPublishedform {
     form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityPublishedform {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityPublishedform").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityPublishedform {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityPublishedform {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityPublishedform {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityPublishedform", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORM, ::std::format!("/api/v2/quality/publishedforms/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -4512,11 +5076,13 @@ impl GetQualityPublishedform {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4547,43 +5113,51 @@ pub struct GetQualityPublishedforms {
     only_latest_per_context: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetQualityPublishedforms {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityPublishedforms").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityPublishedforms {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityPublishedforms {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityPublishedforms {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_per_context: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4591,6 +5165,7 @@ impl GetQualityPublishedforms {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4598,6 +5173,7 @@ impl GetQualityPublishedforms {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4605,11 +5181,13 @@ impl GetQualityPublishedforms {
     #[doc = " onlyLatestPerContext"]
     #[doc = ""]
     #[doc = " Query parameter `onlyLatestPerContext`: boolean."]
+    #[inline]
     pub fn only_latest_per_context(mut self, value: bool) -> Self {
         self.only_latest_per_context = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS, ::std::string::String::from("/api/v2/quality/publishedforms"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4628,15 +5206,18 @@ impl GetQualityPublishedforms {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EvaluationFormResponseEntityListing, ::models::EvaluationFormResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4667,41 +5248,49 @@ pub struct GetQualityPublishedformsEvaluation {
     form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityPublishedformsEvaluation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityPublishedformsEvaluation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityPublishedformsEvaluation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityPublishedformsEvaluation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityPublishedformsEvaluation", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_EVALUATION, ::std::format!("/api/v2/quality/publishedforms/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -4709,11 +5298,13 @@ impl GetQualityPublishedformsEvaluation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4741,43 +5332,51 @@ pub struct GetQualityPublishedformsEvaluations {
     only_latest_per_context: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetQualityPublishedformsEvaluations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityPublishedformsEvaluations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityPublishedformsEvaluations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityPublishedformsEvaluations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_per_context: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4785,6 +5384,7 @@ impl GetQualityPublishedformsEvaluations {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4792,6 +5392,7 @@ impl GetQualityPublishedformsEvaluations {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4799,11 +5400,13 @@ impl GetQualityPublishedformsEvaluations {
     #[doc = " onlyLatestPerContext"]
     #[doc = ""]
     #[doc = " Query parameter `onlyLatestPerContext`: boolean."]
+    #[inline]
     pub fn only_latest_per_context(mut self, value: bool) -> Self {
         self.only_latest_per_context = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_EVALUATIONS, ::std::string::String::from("/api/v2/quality/publishedforms/evaluations"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4822,15 +5425,18 @@ impl GetQualityPublishedformsEvaluations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EvaluationFormResponseEntityListing, ::models::EvaluationFormResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4861,41 +5467,49 @@ pub struct GetQualityPublishedformsEvaluationsDivisionview {
     evaluation_form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityPublishedformsEvaluationsDivisionview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityPublishedformsEvaluationsDivisionview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluationsDivisionview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityPublishedformsEvaluationsDivisionview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityPublishedformsEvaluationsDivisionview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, evaluation_form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), evaluation_form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityPublishedformsEvaluationsDivisionview", "evaluationFormId", &self.evaluation_form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_EVALUATIONS_DIVISIONVIEW, ::std::format!("/api/v2/quality/publishedforms/evaluations/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.evaluation_form_id)));
@@ -4903,11 +5517,13 @@ impl GetQualityPublishedformsEvaluationsDivisionview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormDivisionView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormDivisionView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4936,43 +5552,51 @@ pub struct GetQualityPublishedformsEvaluationsDivisionviews {
     division_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityPublishedformsEvaluationsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityPublishedformsEvaluationsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityPublishedformsEvaluationsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityPublishedformsEvaluationsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityPublishedformsEvaluationsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " A comma-delimited list of valid, published evaluation form ids"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4980,6 +5604,7 @@ impl GetQualityPublishedformsEvaluationsDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4987,6 +5612,7 @@ impl GetQualityPublishedformsEvaluationsDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4994,6 +5620,7 @@ impl GetQualityPublishedformsEvaluationsDivisionviews {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5001,11 +5628,13 @@ impl GetQualityPublishedformsEvaluationsDivisionviews {
     #[doc = " divisionId"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_EVALUATIONS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/quality/publishedforms/evaluations/divisionviews"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -5028,15 +5657,18 @@ impl GetQualityPublishedformsEvaluationsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormDivisionViewListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormDivisionViewListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EvaluationFormDivisionViewListing, ::models::EvaluationFormDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5067,41 +5699,49 @@ pub struct GetQualityPublishedformsSurvey {
     form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityPublishedformsSurvey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityPublishedformsSurvey").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurvey {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityPublishedformsSurvey {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityPublishedformsSurvey {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityPublishedformsSurvey", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_SURVEY, ::std::format!("/api/v2/quality/publishedforms/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -5109,11 +5749,13 @@ impl GetQualityPublishedformsSurvey {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyForm, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyForm, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5141,43 +5783,51 @@ pub struct GetQualityPublishedformsSurveys {
     only_latest_enabled_per_context: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetQualityPublishedformsSurveys {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityPublishedformsSurveys").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurveys {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityPublishedformsSurveys {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityPublishedformsSurveys {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, only_latest_enabled_per_context: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5185,6 +5835,7 @@ impl GetQualityPublishedformsSurveys {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5192,6 +5843,7 @@ impl GetQualityPublishedformsSurveys {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5199,11 +5851,13 @@ impl GetQualityPublishedformsSurveys {
     #[doc = " onlyLatestEnabledPerContext"]
     #[doc = ""]
     #[doc = " Query parameter `onlyLatestEnabledPerContext`: boolean."]
+    #[inline]
     pub fn only_latest_enabled_per_context(mut self, value: bool) -> Self {
         self.only_latest_enabled_per_context = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_SURVEYS, ::std::string::String::from("/api/v2/quality/publishedforms/surveys"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -5222,15 +5876,18 @@ impl GetQualityPublishedformsSurveys {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyFormEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyFormEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SurveyFormEntityListing, ::models::SurveyForm> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5261,41 +5918,49 @@ pub struct GetQualityPublishedformsSurveysDivisionview {
     survey_form_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualityPublishedformsSurveysDivisionview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityPublishedformsSurveysDivisionview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurveysDivisionview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityPublishedformsSurveysDivisionview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityPublishedformsSurveysDivisionview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, survey_form_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), survey_form_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualityPublishedformsSurveysDivisionview", "surveyFormId", &self.survey_form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_SURVEYS_DIVISIONVIEW, ::std::format!("/api/v2/quality/publishedforms/surveys/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.survey_form_id)));
@@ -5303,11 +5968,13 @@ impl GetQualityPublishedformsSurveysDivisionview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyFormDivisionView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyFormDivisionView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5336,43 +6003,51 @@ pub struct GetQualityPublishedformsSurveysDivisionviews {
     division_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualityPublishedformsSurveysDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualityPublishedformsSurveysDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualityPublishedformsSurveysDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualityPublishedformsSurveysDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualityPublishedformsSurveysDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " A comma-delimited list of valid, published evaluation form ids"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5380,6 +6055,7 @@ impl GetQualityPublishedformsSurveysDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5387,6 +6063,7 @@ impl GetQualityPublishedformsSurveysDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5394,6 +6071,7 @@ impl GetQualityPublishedformsSurveysDivisionviews {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5401,11 +6079,13 @@ impl GetQualityPublishedformsSurveysDivisionviews {
     #[doc = " divisionId"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: string."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_SURVEYS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/quality/publishedforms/surveys/divisionviews"));
         let ::std::option::Option::Some(v) = &self.id else {
@@ -5428,15 +6108,18 @@ impl GetQualityPublishedformsSurveysDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyFormDivisionViewListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyFormDivisionViewListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SurveyFormDivisionViewListing, ::models::SurveyFormDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5467,41 +6150,49 @@ pub struct GetQualitySurvey {
     survey_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetQualitySurvey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualitySurvey").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualitySurvey {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualitySurvey {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualitySurvey {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, survey_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), survey_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getQualitySurvey", "surveyId", &self.survey_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_SURVEY, ::std::format!("/api/v2/quality/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.survey_id)));
@@ -5509,11 +6200,13 @@ impl GetQualitySurvey {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Survey, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Survey, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5538,48 +6231,57 @@ pub struct GetQualitySurveysScorable {
     customer_survey_url: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQualitySurveysScorable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQualitySurveysScorable").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQualitySurveysScorable {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQualitySurveysScorable {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQualitySurveysScorable {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_survey_url: ::std::option::Option::None }
     }
     #[doc = " customerSurveyUrl"]
     #[doc = ""]
     #[doc = " Query parameter `customerSurveyUrl`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn customer_survey_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.customer_survey_url = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_SURVEYS_SCORABLE, ::std::string::String::from("/api/v2/quality/surveys/scorable"));
         let ::std::option::Option::Some(v) = &self.customer_survey_url else {
@@ -5590,11 +6292,13 @@ impl GetQualitySurveysScorable {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScorableSurvey, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScorableSurvey, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5618,41 +6322,49 @@ pub struct PatchQualityFormsSurvey {
     body: ::models::SurveyForm,
 }
 impl ::std::fmt::Debug for PatchQualityFormsSurvey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchQualityFormsSurvey").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchQualityFormsSurvey {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchQualityFormsSurvey {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchQualityFormsSurvey {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::SurveyForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchQualityFormsSurvey", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_QUALITY_FORMS_SURVEY, ::std::format!("/api/v2/quality/forms/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -5661,11 +6373,13 @@ impl PatchQualityFormsSurvey {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyForm, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyForm, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5688,41 +6402,49 @@ pub struct PostAnalyticsEvaluationsAggregatesJobs {
     body: ::models::EvaluationAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsEvaluationsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsEvaluationsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsEvaluationsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsEvaluationsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsEvaluationsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/evaluations/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsEvaluationsAggregatesJobs"))?;
@@ -5730,11 +6452,13 @@ impl PostAnalyticsEvaluationsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5757,41 +6481,49 @@ pub struct PostAnalyticsEvaluationsAggregatesQuery {
     body: ::models::EvaluationAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsEvaluationsAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsEvaluationsAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsEvaluationsAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsEvaluationsAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsEvaluationsAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_EVALUATIONS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/evaluations/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsEvaluationsAggregatesQuery"))?;
@@ -5799,11 +6531,13 @@ impl PostAnalyticsEvaluationsAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5826,41 +6560,49 @@ pub struct PostAnalyticsSurveysAggregatesJobs {
     body: ::models::SurveyAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsSurveysAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsSurveysAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsSurveysAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsSurveysAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsSurveysAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_SURVEYS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/surveys/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsSurveysAggregatesJobs"))?;
@@ -5868,11 +6610,13 @@ impl PostAnalyticsSurveysAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5895,41 +6639,49 @@ pub struct PostAnalyticsSurveysAggregatesQuery {
     body: ::models::SurveyAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsSurveysAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsSurveysAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsSurveysAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsSurveysAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsSurveysAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_SURVEYS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/surveys/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsSurveysAggregatesQuery"))?;
@@ -5937,11 +6689,13 @@ impl PostAnalyticsSurveysAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5965,48 +6719,57 @@ pub struct PostQualityCalibrations {
     body: ::models::CalibrationCreate,
 }
 impl ::std::fmt::Debug for PostQualityCalibrations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityCalibrations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityCalibrations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityCalibrations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityCalibrations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CalibrationCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " calibratorId"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_CALIBRATIONS, ::std::string::String::from("/api/v2/quality/calibrations"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -6017,11 +6780,13 @@ impl PostQualityCalibrations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Calibration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Calibration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6047,43 +6812,51 @@ pub struct PostQualityConversationEvaluations {
     body: ::models::EvaluationCreateBody,
 }
 impl ::std::fmt::Debug for PostQualityConversationEvaluations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityConversationEvaluations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityConversationEvaluations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityConversationEvaluations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityConversationEvaluations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::EvaluationCreateBody) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, idempotency_key: ::std::option::Option::None, expand: ::std::option::Option::None, body }
     }
     #[doc = " Idempotency key for request deduplication"]
     #[doc = ""]
     #[doc = " Header parameter `Idempotency-Key`: string."]
+    #[inline]
     pub fn idempotency_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.idempotency_key = ::std::option::Option::Some(value.into());
         self
@@ -6091,11 +6864,13 @@ impl PostQualityConversationEvaluations {
     #[doc = " evaluatorId"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postQualityConversationEvaluations", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_CONVERSATION_EVALUATIONS, ::std::format!("/api/v2/quality/conversations/{}/evaluations", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -6110,11 +6885,13 @@ impl PostQualityConversationEvaluations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Evaluation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Evaluation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6137,41 +6914,49 @@ pub struct PostQualityConversationsAuditsQuery {
     body: ::models::QMAuditQueryRequest,
 }
 impl ::std::fmt::Debug for PostQualityConversationsAuditsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityConversationsAuditsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityConversationsAuditsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityConversationsAuditsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityConversationsAuditsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QMAuditQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_CONVERSATIONS_AUDITS_QUERY, ::std::string::String::from("/api/v2/quality/conversations/audits/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityConversationsAuditsQuery"))?;
@@ -6179,11 +6964,13 @@ impl PostQualityConversationsAuditsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QualityAuditQueryExecutionStatusResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QualityAuditQueryExecutionStatusResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6206,41 +6993,49 @@ pub struct PostQualityEvaluationsAggregatesQueryMe {
     body: ::models::EvaluationAggregationQueryMe,
 }
 impl ::std::fmt::Debug for PostQualityEvaluationsAggregatesQueryMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityEvaluationsAggregatesQueryMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityEvaluationsAggregatesQueryMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityEvaluationsAggregatesQueryMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityEvaluationsAggregatesQueryMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationAggregationQueryMe) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_EVALUATIONS_AGGREGATES_QUERY_ME, ::std::string::String::from("/api/v2/quality/evaluations/aggregates/query/me"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityEvaluationsAggregatesQueryMe"))?;
@@ -6248,11 +7043,13 @@ impl PostQualityEvaluationsAggregatesQueryMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6275,41 +7072,49 @@ pub struct PostQualityEvaluationsScoring {
     body: ::models::EvaluationFormAndScoringSet,
 }
 impl ::std::fmt::Debug for PostQualityEvaluationsScoring {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityEvaluationsScoring").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityEvaluationsScoring {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityEvaluationsScoring {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityEvaluationsScoring {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationFormAndScoringSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_EVALUATIONS_SCORING, ::std::string::String::from("/api/v2/quality/evaluations/scoring"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityEvaluationsScoring"))?;
@@ -6317,11 +7122,13 @@ impl PostQualityEvaluationsScoring {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationScoringSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationScoringSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6346,41 +7153,49 @@ pub struct PostQualityEvaluationsSearch {
     body: ::models::EvaluationSearchRequestDTO,
 }
 impl ::std::fmt::Debug for PostQualityEvaluationsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityEvaluationsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityEvaluationsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityEvaluationsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityEvaluationsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationSearchRequestDTO) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_EVALUATIONS_SEARCH, ::std::string::String::from("/api/v2/quality/evaluations/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityEvaluationsSearch"))?;
@@ -6388,11 +7203,13 @@ impl PostQualityEvaluationsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6418,41 +7235,49 @@ pub struct PostQualityForms {
     body: ::models::EvaluationForm,
 }
 impl ::std::fmt::Debug for PostQualityForms {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityForms").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityForms {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityForms {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityForms {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_FORMS, ::std::string::String::from("/api/v2/quality/forms"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityForms"))?;
@@ -6460,11 +7285,13 @@ impl PostQualityForms {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6487,41 +7314,49 @@ pub struct PostQualityFormsEvaluations {
     body: ::models::EvaluationForm,
 }
 impl ::std::fmt::Debug for PostQualityFormsEvaluations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityFormsEvaluations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityFormsEvaluations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityFormsEvaluations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityFormsEvaluations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_FORMS_EVALUATIONS, ::std::string::String::from("/api/v2/quality/forms/evaluations"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityFormsEvaluations"))?;
@@ -6529,11 +7364,13 @@ impl PostQualityFormsEvaluations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6556,41 +7393,49 @@ pub struct PostQualityFormsSurveys {
     body: ::models::SurveyForm,
 }
 impl ::std::fmt::Debug for PostQualityFormsSurveys {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityFormsSurveys").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityFormsSurveys {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityFormsSurveys {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityFormsSurveys {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_FORMS_SURVEYS, ::std::string::String::from("/api/v2/quality/forms/surveys"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityFormsSurveys"))?;
@@ -6598,11 +7443,13 @@ impl PostQualityFormsSurveys {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyForm, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyForm, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6628,41 +7475,49 @@ pub struct PostQualityProgramAgentscoringrules {
     body: ::models::AgentScoringRule,
 }
 impl ::std::fmt::Debug for PostQualityProgramAgentscoringrules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityProgramAgentscoringrules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityProgramAgentscoringrules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityProgramAgentscoringrules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityProgramAgentscoringrules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::AgentScoringRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postQualityProgramAgentscoringrules", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_PROGRAM_AGENTSCORINGRULES, ::std::format!("/api/v2/quality/programs/{}/agentscoringrules", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -6671,11 +7526,13 @@ impl PostQualityProgramAgentscoringrules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentScoringRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentScoringRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6701,41 +7558,49 @@ pub struct PostQualityPublishedforms {
     body: ::models::PublishForm,
 }
 impl ::std::fmt::Debug for PostQualityPublishedforms {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityPublishedforms").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityPublishedforms {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityPublishedforms {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityPublishedforms {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PublishForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_PUBLISHEDFORMS, ::std::string::String::from("/api/v2/quality/publishedforms"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityPublishedforms"))?;
@@ -6743,11 +7608,13 @@ impl PostQualityPublishedforms {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6770,41 +7637,49 @@ pub struct PostQualityPublishedformsEvaluations {
     body: ::models::PublishForm,
 }
 impl ::std::fmt::Debug for PostQualityPublishedformsEvaluations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityPublishedformsEvaluations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityPublishedformsEvaluations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityPublishedformsEvaluations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityPublishedformsEvaluations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PublishForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_PUBLISHEDFORMS_EVALUATIONS, ::std::string::String::from("/api/v2/quality/publishedforms/evaluations"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityPublishedformsEvaluations"))?;
@@ -6812,11 +7687,13 @@ impl PostQualityPublishedformsEvaluations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6839,41 +7716,49 @@ pub struct PostQualityPublishedformsSurveys {
     body: ::models::PublishForm,
 }
 impl ::std::fmt::Debug for PostQualityPublishedformsSurveys {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualityPublishedformsSurveys").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualityPublishedformsSurveys {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualityPublishedformsSurveys {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualityPublishedformsSurveys {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PublishForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_PUBLISHEDFORMS_SURVEYS, ::std::string::String::from("/api/v2/quality/publishedforms/surveys"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityPublishedformsSurveys"))?;
@@ -6881,11 +7766,13 @@ impl PostQualityPublishedformsSurveys {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyForm, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyForm, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6908,41 +7795,49 @@ pub struct PostQualitySurveys {
     body: ::models::CreateSurveyRequest,
 }
 impl ::std::fmt::Debug for PostQualitySurveys {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualitySurveys").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualitySurveys {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualitySurveys {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualitySurveys {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateSurveyRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_SURVEYS, ::std::string::String::from("/api/v2/quality/surveys"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualitySurveys"))?;
@@ -6950,11 +7845,13 @@ impl PostQualitySurveys {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CreateSurveyResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CreateSurveyResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6977,41 +7874,49 @@ pub struct PostQualitySurveysScoring {
     body: ::models::SurveyFormAndScoringSet,
 }
 impl ::std::fmt::Debug for PostQualitySurveysScoring {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostQualitySurveysScoring").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostQualitySurveysScoring {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostQualitySurveysScoring {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostQualitySurveysScoring {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SurveyFormAndScoringSet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_SURVEYS_SCORING, ::std::string::String::from("/api/v2/quality/surveys/scoring"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualitySurveysScoring"))?;
@@ -7019,11 +7924,13 @@ impl PostQualitySurveysScoring {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyScoringSet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyScoringSet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7047,41 +7954,49 @@ pub struct PutQualityCalibration {
     body: ::models::Calibration,
 }
 impl ::std::fmt::Debug for PutQualityCalibration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutQualityCalibration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutQualityCalibration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutQualityCalibration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutQualityCalibration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, calibration_id: ::std::string::String, body: ::models::Calibration) -> Self {
         Self { executor, options: ::std::default::Default::default(), calibration_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putQualityCalibration", "calibrationId", &self.calibration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_CALIBRATION, ::std::format!("/api/v2/quality/calibrations/{}", ::genesys_cloud_core::encode_path_segment(&self.calibration_id)));
@@ -7090,11 +8005,13 @@ impl PutQualityCalibration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Calibration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Calibration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7122,48 +8039,57 @@ pub struct PutQualityConversationEvaluation {
     body: ::models::Evaluation,
 }
 impl ::std::fmt::Debug for PutQualityConversationEvaluation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutQualityConversationEvaluation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutQualityConversationEvaluation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutQualityConversationEvaluation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutQualityConversationEvaluation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, evaluation_id: ::std::string::String, body: ::models::Evaluation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, evaluation_id, expand: ::std::option::Option::None, body }
     }
     #[doc = " evaluatorId, evaluationForm, assignee, evaluator"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putQualityConversationEvaluation", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("putQualityConversationEvaluation", "evaluationId", &self.evaluation_id)?;
@@ -7176,11 +8102,13 @@ impl PutQualityConversationEvaluation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7207,41 +8135,49 @@ pub struct PutQualityForm {
     body: ::models::EvaluationForm,
 }
 impl ::std::fmt::Debug for PutQualityForm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutQualityForm").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutQualityForm {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutQualityForm {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutQualityForm {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putQualityForm", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_FORM, ::std::format!("/api/v2/quality/forms/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -7250,11 +8186,13 @@ impl PutQualityForm {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7278,41 +8216,49 @@ pub struct PutQualityFormsEvaluation {
     body: ::models::EvaluationForm,
 }
 impl ::std::fmt::Debug for PutQualityFormsEvaluation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutQualityFormsEvaluation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutQualityFormsEvaluation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutQualityFormsEvaluation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutQualityFormsEvaluation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::EvaluationForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putQualityFormsEvaluation", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_FORMS_EVALUATION, ::std::format!("/api/v2/quality/forms/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -7321,11 +8267,13 @@ impl PutQualityFormsEvaluation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EvaluationFormResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EvaluationFormResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7349,41 +8297,49 @@ pub struct PutQualityFormsEvaluationAiscoringSettings {
     body: ::models::AiScoringSettings,
 }
 impl ::std::fmt::Debug for PutQualityFormsEvaluationAiscoringSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutQualityFormsEvaluationAiscoringSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutQualityFormsEvaluationAiscoringSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutQualityFormsEvaluationAiscoringSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutQualityFormsEvaluationAiscoringSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::AiScoringSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putQualityFormsEvaluationAiscoringSettings", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_FORMS_EVALUATION_AISCORING_SETTINGS, ::std::format!("/api/v2/quality/forms/evaluations/{}/aiscoring/settings", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -7392,11 +8348,13 @@ impl PutQualityFormsEvaluationAiscoringSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AiScoringSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AiScoringSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7420,41 +8378,49 @@ pub struct PutQualityFormsSurvey {
     body: ::models::SurveyForm,
 }
 impl ::std::fmt::Debug for PutQualityFormsSurvey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutQualityFormsSurvey").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutQualityFormsSurvey {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutQualityFormsSurvey {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutQualityFormsSurvey {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, form_id: ::std::string::String, body: ::models::SurveyForm) -> Self {
         Self { executor, options: ::std::default::Default::default(), form_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putQualityFormsSurvey", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_FORMS_SURVEY, ::std::format!("/api/v2/quality/forms/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
@@ -7463,11 +8429,13 @@ impl PutQualityFormsSurvey {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SurveyForm, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SurveyForm, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7492,41 +8460,49 @@ pub struct PutQualityProgramAgentscoringrule {
     body: ::models::AgentScoringRule,
 }
 impl ::std::fmt::Debug for PutQualityProgramAgentscoringrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutQualityProgramAgentscoringrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutQualityProgramAgentscoringrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutQualityProgramAgentscoringrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutQualityProgramAgentscoringrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::AgentScoringRule) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, rule_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putQualityProgramAgentscoringrule", "programId", &self.program_id)?;
         ::genesys_cloud_core::encode::check_path_param("putQualityProgramAgentscoringrule", "ruleId", &self.rule_id)?;
@@ -7536,11 +8512,13 @@ impl PutQualityProgramAgentscoringrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentScoringRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentScoringRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7566,48 +8544,57 @@ pub struct PutQualitySurveysScorable {
     body: ::models::ScorableSurvey,
 }
 impl ::std::fmt::Debug for PutQualitySurveysScorable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutQualitySurveysScorable").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutQualitySurveysScorable {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutQualitySurveysScorable {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutQualitySurveysScorable {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScorableSurvey) -> Self {
         Self { executor, options: ::std::default::Default::default(), customer_survey_url: ::std::option::Option::None, body }
     }
     #[doc = " customerSurveyUrl"]
     #[doc = ""]
     #[doc = " Query parameter `customerSurveyUrl`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn customer_survey_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.customer_survey_url = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_SURVEYS_SCORABLE, ::std::string::String::from("/api/v2/quality/surveys/scorable"));
         let ::std::option::Option::Some(v) = &self.customer_survey_url else {
@@ -7619,11 +8606,13 @@ impl PutQualitySurveysScorable {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScorableSurvey, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScorableSurvey, crate::JsonModel> {
         self.send().with_response()
     }

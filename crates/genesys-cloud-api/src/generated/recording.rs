@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for RecordingApi {
 }
 impl RecordingApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -23,6 +24,7 @@ impl RecordingApi {
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `recording_id`: Recording ID"]
     #[doc = " - `annotation_id`: Annotation ID"]
+    #[inline]
     pub fn delete_conversation_recording_annotation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationRecordingAnnotation {
         DeleteConversationRecordingAnnotation::new(self.executor.clone(), conversation_id.into(), recording_id.into(), annotation_id.into())
     }
@@ -31,12 +33,14 @@ impl RecordingApi {
     #[doc = " `DELETE /api/v2/orphanrecordings/{orphanId}` (deleteOrphanrecording): see [`DeleteOrphanrecording`]."]
     #[doc = ""]
     #[doc = " - `orphan_id`: Orphan ID"]
+    #[inline]
     pub fn delete_orphanrecording(&self, orphan_id: impl ::std::convert::Into<::std::string::String>) -> DeleteOrphanrecording {
         DeleteOrphanrecording::new(self.executor.clone(), orphan_id.into())
     }
     #[doc = " Delete media retention policies"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/recording/crossplatform/mediaretentionpolicies` (deleteRecordingCrossplatformMediaretentionpolicies): see [`DeleteRecordingCrossplatformMediaretentionpolicies`]."]
+    #[inline]
     pub fn delete_recording_crossplatform_mediaretentionpolicies(&self) -> DeleteRecordingCrossplatformMediaretentionpolicies {
         DeleteRecordingCrossplatformMediaretentionpolicies::new(self.executor.clone())
     }
@@ -45,6 +49,7 @@ impl RecordingApi {
     #[doc = " `DELETE /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}` (deleteRecordingCrossplatformMediaretentionpolicy): see [`DeleteRecordingCrossplatformMediaretentionpolicy`]."]
     #[doc = ""]
     #[doc = " - `policy_id`: Policy ID"]
+    #[inline]
     pub fn delete_recording_crossplatform_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRecordingCrossplatformMediaretentionpolicy {
         DeleteRecordingCrossplatformMediaretentionpolicy::new(self.executor.clone(), policy_id.into())
     }
@@ -53,12 +58,14 @@ impl RecordingApi {
     #[doc = " `DELETE /api/v2/recording/jobs/{jobId}` (deleteRecordingJob): see [`DeleteRecordingJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_recording_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRecordingJob {
         DeleteRecordingJob::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Delete media retention policies"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/recording/mediaretentionpolicies` (deleteRecordingMediaretentionpolicies): see [`DeleteRecordingMediaretentionpolicies`]."]
+    #[inline]
     pub fn delete_recording_mediaretentionpolicies(&self) -> DeleteRecordingMediaretentionpolicies {
         DeleteRecordingMediaretentionpolicies::new(self.executor.clone())
     }
@@ -67,6 +74,7 @@ impl RecordingApi {
     #[doc = " `DELETE /api/v2/recording/mediaretentionpolicies/{policyId}` (deleteRecordingMediaretentionpolicy): see [`DeleteRecordingMediaretentionpolicy`]."]
     #[doc = ""]
     #[doc = " - `policy_id`: Policy ID"]
+    #[inline]
     pub fn delete_recording_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRecordingMediaretentionpolicy {
         DeleteRecordingMediaretentionpolicy::new(self.executor.clone(), policy_id.into())
     }
@@ -76,6 +84,7 @@ impl RecordingApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `recording_id`: Recording ID"]
+    #[inline]
     pub fn get_conversation_recording(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecording {
         GetConversationRecording::new(self.executor.clone(), conversation_id.into(), recording_id.into())
     }
@@ -86,6 +95,7 @@ impl RecordingApi {
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `recording_id`: Recording ID"]
     #[doc = " - `annotation_id`: Annotation ID"]
+    #[inline]
     pub fn get_conversation_recording_annotation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecordingAnnotation {
         GetConversationRecordingAnnotation::new(self.executor.clone(), conversation_id.into(), recording_id.into(), annotation_id.into())
     }
@@ -95,6 +105,7 @@ impl RecordingApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `recording_id`: Recording ID"]
+    #[inline]
     pub fn get_conversation_recording_annotations(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecordingAnnotations {
         GetConversationRecordingAnnotations::new(self.executor.clone(), conversation_id.into(), recording_id.into())
     }
@@ -103,6 +114,7 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/conversations/{conversationId}/recordingmetadata` (getConversationRecordingmetadata): see [`GetConversationRecordingmetadata`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
+    #[inline]
     pub fn get_conversation_recordingmetadata(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecordingmetadata {
         GetConversationRecordingmetadata::new(self.executor.clone(), conversation_id.into())
     }
@@ -112,6 +124,7 @@ impl RecordingApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `recording_id`: Recording ID"]
+    #[inline]
     pub fn get_conversation_recordingmetadata_recording_id(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecordingmetadataRecordingId {
         GetConversationRecordingmetadataRecordingId::new(self.executor.clone(), conversation_id.into(), recording_id.into())
     }
@@ -120,6 +133,7 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/conversations/{conversationId}/recordings` (getConversationRecordings): see [`GetConversationRecordings`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
+    #[inline]
     pub fn get_conversation_recordings(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationRecordings {
         GetConversationRecordings::new(self.executor.clone(), conversation_id.into())
     }
@@ -128,6 +142,7 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/orphanrecordings/{orphanId}` (getOrphanrecording): see [`GetOrphanrecording`]."]
     #[doc = ""]
     #[doc = " - `orphan_id`: Orphan ID"]
+    #[inline]
     pub fn get_orphanrecording(&self, orphan_id: impl ::std::convert::Into<::std::string::String>) -> GetOrphanrecording {
         GetOrphanrecording::new(self.executor.clone(), orphan_id.into())
     }
@@ -136,12 +151,14 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/orphanrecordings/{orphanId}/media` (getOrphanrecordingMedia): see [`GetOrphanrecordingMedia`]."]
     #[doc = ""]
     #[doc = " - `orphan_id`: Orphan ID"]
+    #[inline]
     pub fn get_orphanrecording_media(&self, orphan_id: impl ::std::convert::Into<::std::string::String>) -> GetOrphanrecordingMedia {
         GetOrphanrecordingMedia::new(self.executor.clone(), orphan_id.into())
     }
     #[doc = " Gets all orphan recordings. When querying without 'hasConversation = true', the results are capped at 500 orphan recordings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/orphanrecordings` (getOrphanrecordings): see [`GetOrphanrecordings`]."]
+    #[inline]
     pub fn get_orphanrecordings(&self) -> GetOrphanrecordings {
         GetOrphanrecordings::new(self.executor.clone())
     }
@@ -150,12 +167,14 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/recording/batchrequests/{jobId}` (getRecordingBatchrequest): see [`GetRecordingBatchrequest`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_recording_batchrequest(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingBatchrequest {
         GetRecordingBatchrequest::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Gets media retention policy list with query options to filter on name and enabled."]
     #[doc = ""]
     #[doc = " `GET /api/v2/recording/crossplatform/mediaretentionpolicies` (getRecordingCrossplatformMediaretentionpolicies): see [`GetRecordingCrossplatformMediaretentionpolicies`]."]
+    #[inline]
     pub fn get_recording_crossplatform_mediaretentionpolicies(&self) -> GetRecordingCrossplatformMediaretentionpolicies {
         GetRecordingCrossplatformMediaretentionpolicies::new(self.executor.clone())
     }
@@ -164,6 +183,7 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/recording/crossplatform/mediaretentionpolicies/{policyId}` (getRecordingCrossplatformMediaretentionpolicy): see [`GetRecordingCrossplatformMediaretentionpolicy`]."]
     #[doc = ""]
     #[doc = " - `policy_id`: Policy ID"]
+    #[inline]
     pub fn get_recording_crossplatform_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingCrossplatformMediaretentionpolicy {
         GetRecordingCrossplatformMediaretentionpolicy::new(self.executor.clone(), policy_id.into())
     }
@@ -172,6 +192,7 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/recording/jobs/{jobId}` (getRecordingJob): see [`GetRecordingJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_recording_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingJob {
         GetRecordingJob::new(self.executor.clone(), job_id.into())
     }
@@ -180,12 +201,14 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/recording/jobs/{jobId}/failedrecordings` (getRecordingJobFailedrecordings): see [`GetRecordingJobFailedrecordings`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_recording_job_failedrecordings(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingJobFailedrecordings {
         GetRecordingJobFailedrecordings::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Get the status of all jobs within the user's organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/recording/jobs` (getRecordingJobs): see [`GetRecordingJobs`]."]
+    #[inline]
     pub fn get_recording_jobs(&self) -> GetRecordingJobs {
         GetRecordingJobs::new(self.executor.clone())
     }
@@ -194,18 +217,21 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/recording/keyconfigurations/{keyConfigurationId}` (getRecordingKeyconfiguration): see [`GetRecordingKeyconfiguration`]."]
     #[doc = ""]
     #[doc = " - `key_configuration_id`: Key Configurations Id"]
+    #[inline]
     pub fn get_recording_keyconfiguration(&self, key_configuration_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingKeyconfiguration {
         GetRecordingKeyconfiguration::new(self.executor.clone(), key_configuration_id.into())
     }
     #[doc = " Get a list of key configurations data"]
     #[doc = ""]
     #[doc = " `GET /api/v2/recording/keyconfigurations` (getRecordingKeyconfigurations): see [`GetRecordingKeyconfigurations`]."]
+    #[inline]
     pub fn get_recording_keyconfigurations(&self) -> GetRecordingKeyconfigurations {
         GetRecordingKeyconfigurations::new(self.executor.clone())
     }
     #[doc = " Gets media retention policy list with query options to filter on name and enabled."]
     #[doc = ""]
     #[doc = " `GET /api/v2/recording/mediaretentionpolicies` (getRecordingMediaretentionpolicies): see [`GetRecordingMediaretentionpolicies`]."]
+    #[inline]
     pub fn get_recording_mediaretentionpolicies(&self) -> GetRecordingMediaretentionpolicies {
         GetRecordingMediaretentionpolicies::new(self.executor.clone())
     }
@@ -214,24 +240,28 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/recording/mediaretentionpolicies/{policyId}` (getRecordingMediaretentionpolicy): see [`GetRecordingMediaretentionpolicy`]."]
     #[doc = ""]
     #[doc = " - `policy_id`: Policy ID"]
+    #[inline]
     pub fn get_recording_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingMediaretentionpolicy {
         GetRecordingMediaretentionpolicy::new(self.executor.clone(), policy_id.into())
     }
     #[doc = " Get encryption key list"]
     #[doc = ""]
     #[doc = " `GET /api/v2/recording/recordingkeys` (getRecordingRecordingkeys): see [`GetRecordingRecordingkeys`]."]
+    #[inline]
     pub fn get_recording_recordingkeys(&self) -> GetRecordingRecordingkeys {
         GetRecordingRecordingkeys::new(self.executor.clone())
     }
     #[doc = " Get key rotation schedule"]
     #[doc = ""]
     #[doc = " `GET /api/v2/recording/recordingkeys/rotationschedule` (getRecordingRecordingkeysRotationschedule): see [`GetRecordingRecordingkeysRotationschedule`]."]
+    #[inline]
     pub fn get_recording_recordingkeys_rotationschedule(&self) -> GetRecordingRecordingkeysRotationschedule {
         GetRecordingRecordingkeysRotationschedule::new(self.executor.clone())
     }
     #[doc = " Get the Recording Settings for the Organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/recording/settings` (getRecordingSettings): see [`GetRecordingSettings`]."]
+    #[inline]
     pub fn get_recording_settings(&self) -> GetRecordingSettings {
         GetRecordingSettings::new(self.executor.clone())
     }
@@ -240,18 +270,21 @@ impl RecordingApi {
     #[doc = " `GET /api/v2/recording/uploads/reports/{reportId}` (getRecordingUploadsReport): see [`GetRecordingUploadsReport`]."]
     #[doc = ""]
     #[doc = " - `report_id`: reportId"]
+    #[inline]
     pub fn get_recording_uploads_report(&self, report_id: impl ::std::convert::Into<::std::string::String>) -> GetRecordingUploadsReport {
         GetRecordingUploadsReport::new(self.executor.clone(), report_id.into())
     }
     #[doc = " Query for recording retention data"]
     #[doc = ""]
     #[doc = " `GET /api/v2/recordings/retention/query` (getRecordingsRetentionQuery): see [`GetRecordingsRetentionQuery`]."]
+    #[inline]
     pub fn get_recordings_retention_query(&self) -> GetRecordingsRetentionQuery {
         GetRecordingsRetentionQuery::new(self.executor.clone())
     }
     #[doc = " Retrieves an object containing the total number of concurrent active screen recordings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/recordings/screensessions/details` (getRecordingsScreensessionsDetails): see [`GetRecordingsScreensessionsDetails`]."]
+    #[inline]
     pub fn get_recordings_screensessions_details(&self) -> GetRecordingsScreensessionsDetails {
         GetRecordingsScreensessionsDetails::new(self.executor.clone())
     }
@@ -261,6 +294,7 @@ impl RecordingApi {
     #[doc = ""]
     #[doc = " - `policy_id`: Policy ID"]
     #[doc = " - `body`: Policy"]
+    #[inline]
     pub fn patch_recording_crossplatform_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CrossPlatformPolicyUpdate) -> PatchRecordingCrossplatformMediaretentionpolicy {
         PatchRecordingCrossplatformMediaretentionpolicy::new(self.executor.clone(), policy_id.into(), body)
     }
@@ -270,6 +304,7 @@ impl RecordingApi {
     #[doc = ""]
     #[doc = " - `policy_id`: Policy ID"]
     #[doc = " - `body`: Policy"]
+    #[inline]
     pub fn patch_recording_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PolicyUpdate) -> PatchRecordingMediaretentionpolicy {
         PatchRecordingMediaretentionpolicy::new(self.executor.clone(), policy_id.into(), body)
     }
@@ -280,6 +315,7 @@ impl RecordingApi {
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `recording_id`: Recording ID"]
     #[doc = " - `body`: annotation"]
+    #[inline]
     pub fn post_conversation_recording_annotations(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Annotation) -> PostConversationRecordingAnnotations {
         PostConversationRecordingAnnotations::new(self.executor.clone(), conversation_id.into(), recording_id.into(), body)
     }
@@ -288,6 +324,7 @@ impl RecordingApi {
     #[doc = " `POST /api/v2/recording/batchrequests` (postRecordingBatchrequests): see [`PostRecordingBatchrequests`]."]
     #[doc = ""]
     #[doc = " - `body`: Job submission criteria"]
+    #[inline]
     pub fn post_recording_batchrequests(&self, body: ::models::BatchDownloadJobSubmission) -> PostRecordingBatchrequests {
         PostRecordingBatchrequests::new(self.executor.clone(), body)
     }
@@ -296,12 +333,14 @@ impl RecordingApi {
     #[doc = " `POST /api/v2/recording/crossplatform/mediaretentionpolicies` (postRecordingCrossplatformMediaretentionpolicies): see [`PostRecordingCrossplatformMediaretentionpolicies`]."]
     #[doc = ""]
     #[doc = " - `body`: Policy"]
+    #[inline]
     pub fn post_recording_crossplatform_mediaretentionpolicies(&self, body: ::models::CrossPlatformPolicyCreate) -> PostRecordingCrossplatformMediaretentionpolicies {
         PostRecordingCrossplatformMediaretentionpolicies::new(self.executor.clone(), body)
     }
     #[doc = " Create a recording bulk job."]
     #[doc = ""]
     #[doc = " `POST /api/v2/recording/jobs` (postRecordingJobs): see [`PostRecordingJobs`]."]
+    #[inline]
     pub fn post_recording_jobs(&self, body: ::models::RecordingJobsQuery) -> PostRecordingJobs {
         PostRecordingJobs::new(self.executor.clone(), body)
     }
@@ -310,6 +349,7 @@ impl RecordingApi {
     #[doc = " `POST /api/v2/recording/keyconfigurations` (postRecordingKeyconfigurations): see [`PostRecordingKeyconfigurations`]."]
     #[doc = ""]
     #[doc = " - `body`: Encryption Configuration"]
+    #[inline]
     pub fn post_recording_keyconfigurations(&self, body: ::models::RecordingEncryptionConfiguration) -> PostRecordingKeyconfigurations {
         PostRecordingKeyconfigurations::new(self.executor.clone(), body)
     }
@@ -318,6 +358,7 @@ impl RecordingApi {
     #[doc = " `POST /api/v2/recording/keyconfigurations/validate` (postRecordingKeyconfigurationsValidate): see [`PostRecordingKeyconfigurationsValidate`]."]
     #[doc = ""]
     #[doc = " - `body`: Encryption Configuration"]
+    #[inline]
     pub fn post_recording_keyconfigurations_validate(&self, body: ::models::RecordingEncryptionConfiguration) -> PostRecordingKeyconfigurationsValidate {
         PostRecordingKeyconfigurationsValidate::new(self.executor.clone(), body)
     }
@@ -326,6 +367,7 @@ impl RecordingApi {
     #[doc = " `POST /api/v2/recording/localkeys` (postRecordingLocalkeys): see [`PostRecordingLocalkeys`]."]
     #[doc = ""]
     #[doc = " - `body`: Local Encryption body"]
+    #[inline]
     pub fn post_recording_localkeys(&self, body: ::models::LocalEncryptionKeyRequest) -> PostRecordingLocalkeys {
         PostRecordingLocalkeys::new(self.executor.clone(), body)
     }
@@ -334,12 +376,14 @@ impl RecordingApi {
     #[doc = " `POST /api/v2/recording/mediaretentionpolicies` (postRecordingMediaretentionpolicies): see [`PostRecordingMediaretentionpolicies`]."]
     #[doc = ""]
     #[doc = " - `body`: Policy"]
+    #[inline]
     pub fn post_recording_mediaretentionpolicies(&self, body: ::models::PolicyCreate) -> PostRecordingMediaretentionpolicies {
         PostRecordingMediaretentionpolicies::new(self.executor.clone(), body)
     }
     #[doc = " Create encryption key"]
     #[doc = ""]
     #[doc = " `POST /api/v2/recording/recordingkeys` (postRecordingRecordingkeys): see [`PostRecordingRecordingkeys`]."]
+    #[inline]
     pub fn post_recording_recordingkeys(&self) -> PostRecordingRecordingkeys {
         PostRecordingRecordingkeys::new(self.executor.clone())
     }
@@ -348,6 +392,7 @@ impl RecordingApi {
     #[doc = " `POST /api/v2/recording/uploads/reports` (postRecordingUploadsReports): see [`PostRecordingUploadsReports`]."]
     #[doc = ""]
     #[doc = " - `body`: Report parameters"]
+    #[inline]
     pub fn post_recording_uploads_reports(&self, body: ::models::RecordingUploadReportRequest) -> PostRecordingUploadsReports {
         PostRecordingUploadsReports::new(self.executor.clone(), body)
     }
@@ -356,6 +401,7 @@ impl RecordingApi {
     #[doc = " `POST /api/v2/recordings/deletionprotection` (postRecordingsDeletionprotection): see [`PostRecordingsDeletionprotection`]."]
     #[doc = ""]
     #[doc = " - `body`: conversationIds"]
+    #[inline]
     pub fn post_recordings_deletionprotection(&self, body: ::models::ConversationDeletionProtectionQuery) -> PostRecordingsDeletionprotection {
         PostRecordingsDeletionprotection::new(self.executor.clone(), body)
     }
@@ -364,6 +410,7 @@ impl RecordingApi {
     #[doc = " `POST /api/v2/recordings/screensessions/acknowledge` (postRecordingsScreensessionsAcknowledge): see [`PostRecordingsScreensessionsAcknowledge`]."]
     #[doc = ""]
     #[doc = " - `body`: AcknowledgeScreenRecordingRequest"]
+    #[inline]
     pub fn post_recordings_screensessions_acknowledge(&self, body: ::models::AcknowledgeScreenRecordingRequest) -> PostRecordingsScreensessionsAcknowledge {
         PostRecordingsScreensessionsAcknowledge::new(self.executor.clone(), body)
     }
@@ -372,6 +419,7 @@ impl RecordingApi {
     #[doc = " `POST /api/v2/recordings/screensessions/metadata` (postRecordingsScreensessionsMetadata): see [`PostRecordingsScreensessionsMetadata`]."]
     #[doc = ""]
     #[doc = " - `body`: ScreenRecordingMetaDataRequest"]
+    #[inline]
     pub fn post_recordings_screensessions_metadata(&self, body: ::models::ScreenRecordingMetaDataRequest) -> PostRecordingsScreensessionsMetadata {
         PostRecordingsScreensessionsMetadata::new(self.executor.clone(), body)
     }
@@ -382,6 +430,7 @@ impl RecordingApi {
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `recording_id`: Recording ID"]
     #[doc = " - `body`: recording"]
+    #[inline]
     pub fn put_conversation_recording(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Recording) -> PutConversationRecording {
         PutConversationRecording::new(self.executor.clone(), conversation_id.into(), recording_id.into(), body)
     }
@@ -393,6 +442,7 @@ impl RecordingApi {
     #[doc = " - `recording_id`: Recording ID"]
     #[doc = " - `annotation_id`: Annotation ID"]
     #[doc = " - `body`: annotation"]
+    #[inline]
     pub fn put_conversation_recording_annotation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, recording_id: impl ::std::convert::Into<::std::string::String>, annotation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Annotation) -> PutConversationRecordingAnnotation {
         PutConversationRecordingAnnotation::new(self.executor.clone(), conversation_id.into(), recording_id.into(), annotation_id.into(), body)
     }
@@ -401,6 +451,7 @@ impl RecordingApi {
     #[doc = " `PUT /api/v2/orphanrecordings/{orphanId}` (putOrphanrecording): see [`PutOrphanrecording`]."]
     #[doc = ""]
     #[doc = " - `orphan_id`: Orphan ID"]
+    #[inline]
     pub fn put_orphanrecording(&self, orphan_id: impl ::std::convert::Into<::std::string::String>) -> PutOrphanrecording {
         PutOrphanrecording::new(self.executor.clone(), orphan_id.into())
     }
@@ -410,6 +461,7 @@ impl RecordingApi {
     #[doc = ""]
     #[doc = " - `policy_id`: Policy ID"]
     #[doc = " - `body`: Policy"]
+    #[inline]
     pub fn put_recording_crossplatform_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CrossPlatformPolicy) -> PutRecordingCrossplatformMediaretentionpolicy {
         PutRecordingCrossplatformMediaretentionpolicy::new(self.executor.clone(), policy_id.into(), body)
     }
@@ -418,6 +470,7 @@ impl RecordingApi {
     #[doc = " `PUT /api/v2/recording/jobs/{jobId}` (putRecordingJob): see [`PutRecordingJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn put_recording_job(&self, job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExecuteRecordingJobsQuery) -> PutRecordingJob {
         PutRecordingJob::new(self.executor.clone(), job_id.into(), body)
     }
@@ -427,6 +480,7 @@ impl RecordingApi {
     #[doc = ""]
     #[doc = " - `key_configuration_id`: Key Configurations Id"]
     #[doc = " - `body`: Encryption key configuration metadata"]
+    #[inline]
     pub fn put_recording_keyconfiguration(&self, key_configuration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RecordingEncryptionConfiguration) -> PutRecordingKeyconfiguration {
         PutRecordingKeyconfiguration::new(self.executor.clone(), key_configuration_id.into(), body)
     }
@@ -436,6 +490,7 @@ impl RecordingApi {
     #[doc = ""]
     #[doc = " - `policy_id`: Policy ID"]
     #[doc = " - `body`: Policy"]
+    #[inline]
     pub fn put_recording_mediaretentionpolicy(&self, policy_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Policy) -> PutRecordingMediaretentionpolicy {
         PutRecordingMediaretentionpolicy::new(self.executor.clone(), policy_id.into(), body)
     }
@@ -444,6 +499,7 @@ impl RecordingApi {
     #[doc = " `PUT /api/v2/recording/recordingkeys/rotationschedule` (putRecordingRecordingkeysRotationschedule): see [`PutRecordingRecordingkeysRotationschedule`]."]
     #[doc = ""]
     #[doc = " - `body`: KeyRotationSchedule"]
+    #[inline]
     pub fn put_recording_recordingkeys_rotationschedule(&self, body: ::models::KeyRotationSchedule) -> PutRecordingRecordingkeysRotationschedule {
         PutRecordingRecordingkeysRotationschedule::new(self.executor.clone(), body)
     }
@@ -452,12 +508,14 @@ impl RecordingApi {
     #[doc = " `PUT /api/v2/recording/settings` (putRecordingSettings): see [`PutRecordingSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Recording settings"]
+    #[inline]
     pub fn put_recording_settings(&self, body: ::models::RecordingSettings) -> PutRecordingSettings {
         PutRecordingSettings::new(self.executor.clone(), body)
     }
     #[doc = " Apply or revoke recording protection for conversations"]
     #[doc = ""]
     #[doc = " `PUT /api/v2/recordings/deletionprotection` (putRecordingsDeletionprotection): see [`PutRecordingsDeletionprotection`]."]
+    #[inline]
     pub fn put_recordings_deletionprotection(&self) -> PutRecordingsDeletionprotection {
         PutRecordingsDeletionprotection::new(self.executor.clone())
     }
@@ -482,41 +540,49 @@ pub struct DeleteConversationRecordingAnnotation {
     annotation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteConversationRecordingAnnotation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteConversationRecordingAnnotation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteConversationRecordingAnnotation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteConversationRecordingAnnotation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteConversationRecordingAnnotation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, annotation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteConversationRecordingAnnotation", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteConversationRecordingAnnotation", "recordingId", &self.recording_id)?;
@@ -526,11 +592,13 @@ impl DeleteConversationRecordingAnnotation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -553,41 +621,49 @@ pub struct DeleteOrphanrecording {
     orphan_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteOrphanrecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteOrphanrecording").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteOrphanrecording {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteOrphanrecording {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteOrphanrecording {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteOrphanrecording", "orphanId", &self.orphan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORPHANRECORDING, ::std::format!("/api/v2/orphanrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.orphan_id)));
@@ -595,11 +671,13 @@ impl DeleteOrphanrecording {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrphanRecording, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrphanRecording, crate::JsonModel> {
         self.send().with_response()
     }
@@ -624,46 +702,55 @@ pub struct DeleteRecordingCrossplatformMediaretentionpolicies {
     ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for DeleteRecordingCrossplatformMediaretentionpolicies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRecordingCrossplatformMediaretentionpolicies").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRecordingCrossplatformMediaretentionpolicies {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRecordingCrossplatformMediaretentionpolicies {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRecordingCrossplatformMediaretentionpolicies {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), ids: ::std::option::Option::None }
     }
     #[doc = " Query parameter `ids`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICIES, ::std::string::String::from("/api/v2/recording/crossplatform/mediaretentionpolicies"));
         let ::std::option::Option::Some(v) = &self.ids else {
@@ -674,11 +761,13 @@ impl DeleteRecordingCrossplatformMediaretentionpolicies {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -701,41 +790,49 @@ pub struct DeleteRecordingCrossplatformMediaretentionpolicy {
     policy_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRecordingCrossplatformMediaretentionpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRecordingCrossplatformMediaretentionpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRecordingCrossplatformMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/crossplatform/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -743,11 +840,13 @@ impl DeleteRecordingCrossplatformMediaretentionpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -770,41 +869,49 @@ pub struct DeleteRecordingJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRecordingJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRecordingJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRecordingJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRecordingJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRecordingJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRecordingJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RECORDING_JOB, ::std::format!("/api/v2/recording/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -812,11 +919,13 @@ impl DeleteRecordingJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -841,46 +950,55 @@ pub struct DeleteRecordingMediaretentionpolicies {
     ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for DeleteRecordingMediaretentionpolicies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRecordingMediaretentionpolicies").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRecordingMediaretentionpolicies {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRecordingMediaretentionpolicies {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRecordingMediaretentionpolicies {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), ids: ::std::option::Option::None }
     }
     #[doc = " Query parameter `ids`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RECORDING_MEDIARETENTIONPOLICIES, ::std::string::String::from("/api/v2/recording/mediaretentionpolicies"));
         let ::std::option::Option::Some(v) = &self.ids else {
@@ -891,11 +1009,13 @@ impl DeleteRecordingMediaretentionpolicies {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -918,41 +1038,49 @@ pub struct DeleteRecordingMediaretentionpolicy {
     policy_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRecordingMediaretentionpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRecordingMediaretentionpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRecordingMediaretentionpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRecordingMediaretentionpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRecordingMediaretentionpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRecordingMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RECORDING_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -960,11 +1088,13 @@ impl DeleteRecordingMediaretentionpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -998,43 +1128,51 @@ pub struct GetConversationRecording {
     media_formats: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetConversationRecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetConversationRecording").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetConversationRecording {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetConversationRecording {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetConversationRecording {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, format_id: ::std::option::Option::None, email_format_id: ::std::option::Option::None, chat_format_id: ::std::option::Option::None, message_format_id: ::std::option::Option::None, download: ::std::option::Option::None, file_name: ::std::option::Option::None, locale: ::std::option::Option::None, media_formats: ::std::option::Option::None }
     }
     #[doc = " The desired media format. Valid values:WAV,WEBM,WAV\\_ULAW,OGG\\_VORBIS,OGG\\_OPUS,MP3,NONE"]
     #[doc = ""]
     #[doc = " Query parameter `formatId`: string. Values: `WAV`, `WEBM`, `WAV_ULAW`, `OGG_VORBIS`, `OGG_OPUS`, `MP3`, `NONE`."]
+    #[inline]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
@@ -1042,6 +1180,7 @@ impl GetConversationRecording {
     #[doc = " The desired media format when downloading an email recording. Valid values:EML,NONE"]
     #[doc = ""]
     #[doc = " Query parameter `emailFormatId`: string. Values: `EML`, `NONE`."]
+    #[inline]
     pub fn email_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.email_format_id = ::std::option::Option::Some(value.into());
         self
@@ -1049,6 +1188,7 @@ impl GetConversationRecording {
     #[doc = " The desired media format when downloading a chat recording. Valid values:ZIP,NONE"]
     #[doc = ""]
     #[doc = " Query parameter `chatFormatId`: string. Values: `ZIP`, `NONE`."]
+    #[inline]
     pub fn chat_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.chat_format_id = ::std::option::Option::Some(value.into());
         self
@@ -1056,6 +1196,7 @@ impl GetConversationRecording {
     #[doc = " The desired media format when downloading a message recording. Valid values:ZIP,NONE"]
     #[doc = ""]
     #[doc = " Query parameter `messageFormatId`: string. Values: `ZIP`, `NONE`."]
+    #[inline]
     pub fn message_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.message_format_id = ::std::option::Option::Some(value.into());
         self
@@ -1063,6 +1204,7 @@ impl GetConversationRecording {
     #[doc = " requesting a download format of the recording. Valid values:true,false"]
     #[doc = ""]
     #[doc = " Query parameter `download`: boolean."]
+    #[inline]
     pub fn download(mut self, value: bool) -> Self {
         self.download = ::std::option::Option::Some(value);
         self
@@ -1070,6 +1212,7 @@ impl GetConversationRecording {
     #[doc = " the name of the downloaded fileName"]
     #[doc = ""]
     #[doc = " Query parameter `fileName`: string."]
+    #[inline]
     pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.file_name = ::std::option::Option::Some(value.into());
         self
@@ -1077,6 +1220,7 @@ impl GetConversationRecording {
     #[doc = " The locale for the requested file when downloading or for redacting sensitive information in requested files, as an ISO 639-1 code"]
     #[doc = ""]
     #[doc = " Query parameter `locale`: string."]
+    #[inline]
     pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale = ::std::option::Option::Some(value.into());
         self
@@ -1084,11 +1228,13 @@ impl GetConversationRecording {
     #[doc = " All acceptable media formats. Overrides formatId. Valid values:WAV,WEBM,WAV\\_ULAW,OGG\\_VORBIS,OGG\\_OPUS,MP3"]
     #[doc = ""]
     #[doc = " Query parameter `mediaFormats`: array of string (multi). Values: `WAV`, `WEBM`, `WAV_ULAW`, `OGG_VORBIS`, `OGG_OPUS`, `MP3`."]
+    #[inline]
     pub fn media_formats(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.media_formats = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getConversationRecording", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("getConversationRecording", "recordingId", &self.recording_id)?;
@@ -1121,11 +1267,13 @@ impl GetConversationRecording {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Recording, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Recording, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1150,41 +1298,49 @@ pub struct GetConversationRecordingAnnotation {
     annotation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetConversationRecordingAnnotation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetConversationRecordingAnnotation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetConversationRecordingAnnotation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetConversationRecordingAnnotation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetConversationRecordingAnnotation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, annotation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, annotation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getConversationRecordingAnnotation", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("getConversationRecordingAnnotation", "recordingId", &self.recording_id)?;
@@ -1194,11 +1350,13 @@ impl GetConversationRecordingAnnotation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Annotation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Annotation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1222,41 +1380,49 @@ pub struct GetConversationRecordingAnnotations {
     recording_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetConversationRecordingAnnotations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetConversationRecordingAnnotations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetConversationRecordingAnnotations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetConversationRecordingAnnotations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetConversationRecordingAnnotations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getConversationRecordingAnnotations", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("getConversationRecordingAnnotations", "recordingId", &self.recording_id)?;
@@ -1265,11 +1431,13 @@ impl GetConversationRecordingAnnotations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::Annotation>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::Annotation>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1292,41 +1460,49 @@ pub struct GetConversationRecordingmetadata {
     conversation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetConversationRecordingmetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetConversationRecordingmetadata").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetConversationRecordingmetadata {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetConversationRecordingmetadata {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetConversationRecordingmetadata {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getConversationRecordingmetadata", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_RECORDINGMETADATA, ::std::format!("/api/v2/conversations/{}/recordingmetadata", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -1334,11 +1510,13 @@ impl GetConversationRecordingmetadata {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::RecordingMetadata>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::RecordingMetadata>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1362,41 +1540,49 @@ pub struct GetConversationRecordingmetadataRecordingId {
     recording_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetConversationRecordingmetadataRecordingId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetConversationRecordingmetadataRecordingId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetConversationRecordingmetadataRecordingId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetConversationRecordingmetadataRecordingId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetConversationRecordingmetadataRecordingId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getConversationRecordingmetadataRecordingId", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("getConversationRecordingmetadataRecordingId", "recordingId", &self.recording_id)?;
@@ -1405,11 +1591,13 @@ impl GetConversationRecordingmetadataRecordingId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingMetadata, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingMetadata, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1439,43 +1627,51 @@ pub struct GetConversationRecordings {
     include_pause_annotations_for_screen_recordings: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetConversationRecordings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetConversationRecordings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetConversationRecordings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetConversationRecordings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetConversationRecordings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, max_wait_ms: ::std::option::Option::None, format_id: ::std::option::Option::None, media_formats: ::std::option::Option::None, locale: ::std::option::Option::None, include_pause_annotations_for_screen_recordings: ::std::option::Option::None }
     }
     #[doc = " The maximum number of milliseconds to wait for the recording to be ready. Must be a positive value."]
     #[doc = ""]
     #[doc = " Query parameter `maxWaitMs`: integer."]
+    #[inline]
     pub fn max_wait_ms(mut self, value: i64) -> Self {
         self.max_wait_ms = ::std::option::Option::Some(value);
         self
@@ -1483,6 +1679,7 @@ impl GetConversationRecordings {
     #[doc = " The desired media format. Valid values:WAV,WEBM,WAV\\_ULAW,OGG\\_VORBIS,OGG\\_OPUS,MP3,NONE."]
     #[doc = ""]
     #[doc = " Query parameter `formatId`: string. Values: `WAV`, `WEBM`, `WAV_ULAW`, `OGG_VORBIS`, `OGG_OPUS`, `MP3`, `NONE`."]
+    #[inline]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
@@ -1490,6 +1687,7 @@ impl GetConversationRecordings {
     #[doc = " All acceptable media formats. Overrides formatId. Valid values:WAV,WEBM,WAV\\_ULAW,OGG\\_VORBIS,OGG\\_OPUS,MP3."]
     #[doc = ""]
     #[doc = " Query parameter `mediaFormats`: array of string (multi). Values: `WAV`, `WEBM`, `WAV_ULAW`, `OGG_VORBIS`, `OGG_OPUS`, `MP3`."]
+    #[inline]
     pub fn media_formats(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.media_formats = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1497,6 +1695,7 @@ impl GetConversationRecordings {
     #[doc = " The locale used for redacting sensitive information in requested files, as an ISO 639-1 code"]
     #[doc = ""]
     #[doc = " Query parameter `locale`: string."]
+    #[inline]
     pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale = ::std::option::Option::Some(value.into());
         self
@@ -1504,11 +1703,13 @@ impl GetConversationRecordings {
     #[doc = " Include applicable Secure Pause annotations from all audio recordings to all screen recordings"]
     #[doc = ""]
     #[doc = " Query parameter `includePauseAnnotationsForScreenRecordings`: boolean."]
+    #[inline]
     pub fn include_pause_annotations_for_screen_recordings(mut self, value: bool) -> Self {
         self.include_pause_annotations_for_screen_recordings = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getConversationRecordings", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_RECORDINGS, ::std::format!("/api/v2/conversations/{}/recordings", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -1531,11 +1732,13 @@ impl GetConversationRecordings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::Recording>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::Recording>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1558,41 +1761,49 @@ pub struct GetOrphanrecording {
     orphan_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOrphanrecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrphanrecording").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrphanrecording {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrphanrecording {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrphanrecording {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrphanrecording", "orphanId", &self.orphan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORPHANRECORDING, ::std::format!("/api/v2/orphanrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.orphan_id)));
@@ -1600,11 +1811,13 @@ impl GetOrphanrecording {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrphanRecording, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrphanRecording, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1637,43 +1850,51 @@ pub struct GetOrphanrecordingMedia {
     media_formats: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetOrphanrecordingMedia {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrphanrecordingMedia").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrphanrecordingMedia {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrphanrecordingMedia {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrphanrecordingMedia {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id, format_id: ::std::option::Option::None, email_format_id: ::std::option::Option::None, chat_format_id: ::std::option::Option::None, message_format_id: ::std::option::Option::None, download: ::std::option::Option::None, file_name: ::std::option::Option::None, locale: ::std::option::Option::None, media_formats: ::std::option::Option::None }
     }
     #[doc = " The desired media format."]
     #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
+    #[inline]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
@@ -1681,6 +1902,7 @@ impl GetOrphanrecordingMedia {
     #[doc = " The desired media format when downloading an email recording."]
     #[doc = ""]
     #[doc = " Query parameter `emailFormatId`: string."]
+    #[inline]
     pub fn email_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.email_format_id = ::std::option::Option::Some(value.into());
         self
@@ -1688,6 +1910,7 @@ impl GetOrphanrecordingMedia {
     #[doc = " The desired media format when downloading a chat recording."]
     #[doc = ""]
     #[doc = " Query parameter `chatFormatId`: string."]
+    #[inline]
     pub fn chat_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.chat_format_id = ::std::option::Option::Some(value.into());
         self
@@ -1695,6 +1918,7 @@ impl GetOrphanrecordingMedia {
     #[doc = " The desired media format when downloading a message recording."]
     #[doc = ""]
     #[doc = " Query parameter `messageFormatId`: string."]
+    #[inline]
     pub fn message_format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.message_format_id = ::std::option::Option::Some(value.into());
         self
@@ -1702,6 +1926,7 @@ impl GetOrphanrecordingMedia {
     #[doc = " requesting a download format of the recording"]
     #[doc = ""]
     #[doc = " Query parameter `download`: boolean."]
+    #[inline]
     pub fn download(mut self, value: bool) -> Self {
         self.download = ::std::option::Option::Some(value);
         self
@@ -1709,6 +1934,7 @@ impl GetOrphanrecordingMedia {
     #[doc = " the name of the downloaded fileName"]
     #[doc = ""]
     #[doc = " Query parameter `fileName`: string."]
+    #[inline]
     pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.file_name = ::std::option::Option::Some(value.into());
         self
@@ -1716,6 +1942,7 @@ impl GetOrphanrecordingMedia {
     #[doc = " The locale for the requested file when downloading, as an ISO 639-1 code"]
     #[doc = ""]
     #[doc = " Query parameter `locale`: string."]
+    #[inline]
     pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.locale = ::std::option::Option::Some(value.into());
         self
@@ -1723,11 +1950,13 @@ impl GetOrphanrecordingMedia {
     #[doc = " All acceptable media formats. Overrides formatId. Valid values:WAV,WEBM,WAV\\_ULAW,OGG\\_VORBIS,OGG\\_OPUS,MP3"]
     #[doc = ""]
     #[doc = " Query parameter `mediaFormats`: array of string (multi). Values: `WAV`, `WEBM`, `WAV_ULAW`, `OGG_VORBIS`, `OGG_OPUS`, `MP3`."]
+    #[inline]
     pub fn media_formats(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.media_formats = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOrphanrecordingMedia", "orphanId", &self.orphan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORPHANRECORDING_MEDIA, ::std::format!("/api/v2/orphanrecordings/{}/media", ::genesys_cloud_core::encode_path_segment(&self.orphan_id)));
@@ -1759,11 +1988,13 @@ impl GetOrphanrecordingMedia {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Recording, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Recording, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1795,43 +2026,51 @@ pub struct GetOrphanrecordings {
     media: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOrphanrecordings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrphanrecordings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOrphanrecordings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOrphanrecordings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOrphanrecordings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, has_conversation: ::std::option::Option::None, media: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1839,6 +2078,7 @@ impl GetOrphanrecordings {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1846,6 +2086,7 @@ impl GetOrphanrecordings {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1853,6 +2094,7 @@ impl GetOrphanrecordings {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1860,6 +2102,7 @@ impl GetOrphanrecordings {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -1867,6 +2110,7 @@ impl GetOrphanrecordings {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -1874,6 +2118,7 @@ impl GetOrphanrecordings {
     #[doc = " Filter resulting orphans by whether the conversation is known. False returns all orphans for the organization, capped at 500 results."]
     #[doc = ""]
     #[doc = " Query parameter `hasConversation`: boolean."]
+    #[inline]
     pub fn has_conversation(mut self, value: bool) -> Self {
         self.has_conversation = ::std::option::Option::Some(value);
         self
@@ -1881,11 +2126,13 @@ impl GetOrphanrecordings {
     #[doc = " Filter resulting orphans based on their media type"]
     #[doc = ""]
     #[doc = " Query parameter `media`: string."]
+    #[inline]
     pub fn media(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.media = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORPHANRECORDINGS, ::std::string::String::from("/api/v2/orphanrecordings"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -1916,15 +2163,18 @@ impl GetOrphanrecordings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrphanRecordingListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrphanRecordingListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OrphanRecordingListing, ::models::OrphanRecording> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1955,41 +2205,49 @@ pub struct GetRecordingBatchrequest {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRecordingBatchrequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingBatchrequest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingBatchrequest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingBatchrequest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingBatchrequest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRecordingBatchrequest", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_BATCHREQUEST, ::std::format!("/api/v2/recording/batchrequests/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1997,11 +2255,13 @@ impl GetRecordingBatchrequest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BatchDownloadJobStatusResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BatchDownloadJobStatusResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2038,43 +2298,51 @@ pub struct GetRecordingCrossplatformMediaretentionpolicies {
     delete_days_threshold: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetRecordingCrossplatformMediaretentionpolicies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingCrossplatformMediaretentionpolicies").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingCrossplatformMediaretentionpolicies {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingCrossplatformMediaretentionpolicies {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingCrossplatformMediaretentionpolicies {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, enabled: ::std::option::Option::None, summary: ::std::option::Option::None, has_errors: ::std::option::Option::None, delete_days_threshold: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2082,6 +2350,7 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2089,6 +2358,7 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2096,6 +2366,7 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2103,6 +2374,7 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -2110,6 +2382,7 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -2117,6 +2390,7 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     #[doc = " the policy name - used for filtering results in searches."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -2124,6 +2398,7 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     #[doc = " checks to see if policy is enabled - use enabled = true or enabled = false"]
     #[doc = ""]
     #[doc = " Query parameter `enabled`: boolean."]
+    #[inline]
     pub fn enabled(mut self, value: bool) -> Self {
         self.enabled = ::std::option::Option::Some(value);
         self
@@ -2131,6 +2406,7 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     #[doc = " provides a less verbose response of policy lists."]
     #[doc = ""]
     #[doc = " Query parameter `summary`: boolean."]
+    #[inline]
     pub fn summary(mut self, value: bool) -> Self {
         self.summary = ::std::option::Option::Some(value);
         self
@@ -2138,6 +2414,7 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     #[doc = " provides a way to fetch all policies with errors or policies that do not have errors"]
     #[doc = ""]
     #[doc = " Query parameter `hasErrors`: boolean."]
+    #[inline]
     pub fn has_errors(mut self, value: bool) -> Self {
         self.has_errors = ::std::option::Option::Some(value);
         self
@@ -2145,11 +2422,13 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
     #[doc = " provides a way to fetch all policies with any actions having deleteDays exceeding the provided value"]
     #[doc = ""]
     #[doc = " Query parameter `deleteDaysThreshold`: integer."]
+    #[inline]
     pub fn delete_days_threshold(mut self, value: i64) -> Self {
         self.delete_days_threshold = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICIES, ::std::string::String::from("/api/v2/recording/crossplatform/mediaretentionpolicies"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2189,15 +2468,18 @@ impl GetRecordingCrossplatformMediaretentionpolicies {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PolicyEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PolicyEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PolicyEntityListing, ::models::Policy> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2228,41 +2510,49 @@ pub struct GetRecordingCrossplatformMediaretentionpolicy {
     policy_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingCrossplatformMediaretentionpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingCrossplatformMediaretentionpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRecordingCrossplatformMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/crossplatform/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -2270,11 +2560,13 @@ impl GetRecordingCrossplatformMediaretentionpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CrossPlatformPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CrossPlatformPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2297,41 +2589,49 @@ pub struct GetRecordingJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRecordingJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRecordingJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_JOB, ::std::format!("/api/v2/recording/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2339,11 +2639,13 @@ impl GetRecordingJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2372,43 +2674,51 @@ pub struct GetRecordingJobFailedrecordings {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRecordingJobFailedrecordings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingJobFailedrecordings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingJobFailedrecordings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingJobFailedrecordings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingJobFailedrecordings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, include_total: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
     #[doc = " Page size. Maximum is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2416,6 +2726,7 @@ impl GetRecordingJobFailedrecordings {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2423,6 +2734,7 @@ impl GetRecordingJobFailedrecordings {
     #[doc = " If false, cursor will be used to locate the page instead of pageNumber. It is recommended to set it to false for improved performance."]
     #[doc = ""]
     #[doc = " Query parameter `includeTotal`: boolean."]
+    #[inline]
     pub fn include_total(mut self, value: bool) -> Self {
         self.include_total = ::std::option::Option::Some(value);
         self
@@ -2430,11 +2742,13 @@ impl GetRecordingJobFailedrecordings {
     #[doc = " Indicates where to resume query results (not required for first page)"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRecordingJobFailedrecordings", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_JOB_FAILEDRECORDINGS, ::std::format!("/api/v2/recording/jobs/{}/failedrecordings", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2454,15 +2768,18 @@ impl GetRecordingJobFailedrecordings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FailedRecordingEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FailedRecordingEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FailedRecordingEntityListing, ::models::RecordingJobFailedRecording> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2502,43 +2819,51 @@ pub struct GetRecordingJobs {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRecordingJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, state: ::std::option::Option::None, show_only_my_jobs: ::std::option::Option::None, job_type: ::std::option::Option::None, include_total: ::std::option::Option::None, cursor: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2546,6 +2871,7 @@ impl GetRecordingJobs {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2553,6 +2879,7 @@ impl GetRecordingJobs {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2560,6 +2887,7 @@ impl GetRecordingJobs {
     #[doc = " Filter by state"]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
@@ -2567,6 +2895,7 @@ impl GetRecordingJobs {
     #[doc = " Show only my jobs"]
     #[doc = ""]
     #[doc = " Query parameter `showOnlyMyJobs`: boolean."]
+    #[inline]
     pub fn show_only_my_jobs(mut self, value: bool) -> Self {
         self.show_only_my_jobs = ::std::option::Option::Some(value);
         self
@@ -2574,6 +2903,7 @@ impl GetRecordingJobs {
     #[doc = " Job Type (Can be left empty for both)"]
     #[doc = ""]
     #[doc = " Query parameter `jobType`: string."]
+    #[inline]
     pub fn job_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.job_type = ::std::option::Option::Some(value.into());
         self
@@ -2581,6 +2911,7 @@ impl GetRecordingJobs {
     #[doc = " If false, cursor will be used to locate the page instead of pageNumber. It is recommended to set it to false for improved performance."]
     #[doc = ""]
     #[doc = " Query parameter `includeTotal`: boolean."]
+    #[inline]
     pub fn include_total(mut self, value: bool) -> Self {
         self.include_total = ::std::option::Option::Some(value);
         self
@@ -2588,11 +2919,13 @@ impl GetRecordingJobs {
     #[doc = " Indicates where to resume query results (not required for first page)"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_JOBS, ::std::string::String::from("/api/v2/recording/jobs"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2623,15 +2956,18 @@ impl GetRecordingJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingJobEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingJobEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::RecordingJobEntityListing, ::models::RecordingJob> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2662,41 +2998,49 @@ pub struct GetRecordingKeyconfiguration {
     key_configuration_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRecordingKeyconfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingKeyconfiguration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingKeyconfiguration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingKeyconfiguration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingKeyconfiguration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, key_configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), key_configuration_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRecordingKeyconfiguration", "keyConfigurationId", &self.key_configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_KEYCONFIGURATION, ::std::format!("/api/v2/recording/keyconfigurations/{}", ::genesys_cloud_core::encode_path_segment(&self.key_configuration_id)));
@@ -2704,11 +3048,13 @@ impl GetRecordingKeyconfiguration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingEncryptionConfiguration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingEncryptionConfiguration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2730,52 +3076,62 @@ pub struct GetRecordingKeyconfigurations {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRecordingKeyconfigurations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingKeyconfigurations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingKeyconfigurations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingKeyconfigurations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingKeyconfigurations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_KEYCONFIGURATIONS, ::std::string::String::from("/api/v2/recording/keyconfigurations"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingEncryptionConfigurationListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingEncryptionConfigurationListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2812,43 +3168,51 @@ pub struct GetRecordingMediaretentionpolicies {
     delete_days_threshold: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetRecordingMediaretentionpolicies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingMediaretentionpolicies").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingMediaretentionpolicies {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingMediaretentionpolicies {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingMediaretentionpolicies {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None, next_page: ::std::option::Option::None, previous_page: ::std::option::Option::None, name: ::std::option::Option::None, enabled: ::std::option::Option::None, summary: ::std::option::Option::None, has_errors: ::std::option::Option::None, delete_days_threshold: ::std::option::Option::None }
     }
     #[doc = " The total page size requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2856,6 +3220,7 @@ impl GetRecordingMediaretentionpolicies {
     #[doc = " The page number requested"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2863,6 +3228,7 @@ impl GetRecordingMediaretentionpolicies {
     #[doc = " variable name requested to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2870,6 +3236,7 @@ impl GetRecordingMediaretentionpolicies {
     #[doc = " variable name requested by expand list"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2877,6 +3244,7 @@ impl GetRecordingMediaretentionpolicies {
     #[doc = " next page token"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -2884,6 +3252,7 @@ impl GetRecordingMediaretentionpolicies {
     #[doc = " Previous page token"]
     #[doc = ""]
     #[doc = " Query parameter `previousPage`: string."]
+    #[inline]
     pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.previous_page = ::std::option::Option::Some(value.into());
         self
@@ -2891,6 +3260,7 @@ impl GetRecordingMediaretentionpolicies {
     #[doc = " the policy name - used for filtering results in searches."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -2898,6 +3268,7 @@ impl GetRecordingMediaretentionpolicies {
     #[doc = " checks to see if policy is enabled - use enabled = true or enabled = false"]
     #[doc = ""]
     #[doc = " Query parameter `enabled`: boolean."]
+    #[inline]
     pub fn enabled(mut self, value: bool) -> Self {
         self.enabled = ::std::option::Option::Some(value);
         self
@@ -2905,6 +3276,7 @@ impl GetRecordingMediaretentionpolicies {
     #[doc = " provides a less verbose response of policy lists."]
     #[doc = ""]
     #[doc = " Query parameter `summary`: boolean."]
+    #[inline]
     pub fn summary(mut self, value: bool) -> Self {
         self.summary = ::std::option::Option::Some(value);
         self
@@ -2912,6 +3284,7 @@ impl GetRecordingMediaretentionpolicies {
     #[doc = " provides a way to fetch all policies with errors or policies that do not have errors"]
     #[doc = ""]
     #[doc = " Query parameter `hasErrors`: boolean."]
+    #[inline]
     pub fn has_errors(mut self, value: bool) -> Self {
         self.has_errors = ::std::option::Option::Some(value);
         self
@@ -2919,11 +3292,13 @@ impl GetRecordingMediaretentionpolicies {
     #[doc = " provides a way to fetch all policies with any actions having deleteDays exceeding the provided value"]
     #[doc = ""]
     #[doc = " Query parameter `deleteDaysThreshold`: integer."]
+    #[inline]
     pub fn delete_days_threshold(mut self, value: i64) -> Self {
         self.delete_days_threshold = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_MEDIARETENTIONPOLICIES, ::std::string::String::from("/api/v2/recording/mediaretentionpolicies"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2963,15 +3338,18 @@ impl GetRecordingMediaretentionpolicies {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PolicyEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PolicyEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PolicyEntityListing, ::models::Policy> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3002,41 +3380,49 @@ pub struct GetRecordingMediaretentionpolicy {
     policy_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRecordingMediaretentionpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingMediaretentionpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingMediaretentionpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingMediaretentionpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingMediaretentionpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRecordingMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -3044,11 +3430,13 @@ impl GetRecordingMediaretentionpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Policy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Policy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3074,43 +3462,51 @@ pub struct GetRecordingRecordingkeys {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetRecordingRecordingkeys {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingRecordingkeys").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingRecordingkeys {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingRecordingkeys {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingRecordingkeys {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3118,11 +3514,13 @@ impl GetRecordingRecordingkeys {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_RECORDINGKEYS, ::std::string::String::from("/api/v2/recording/recordingkeys"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3135,15 +3533,18 @@ impl GetRecordingRecordingkeys {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EncryptionKeyEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EncryptionKeyEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EncryptionKeyEntityListing, ::models::EncryptionKey> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3173,52 +3574,62 @@ pub struct GetRecordingRecordingkeysRotationschedule {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRecordingRecordingkeysRotationschedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingRecordingkeysRotationschedule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingRecordingkeysRotationschedule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingRecordingkeysRotationschedule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingRecordingkeysRotationschedule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_RECORDINGKEYS_ROTATIONSCHEDULE, ::std::string::String::from("/api/v2/recording/recordingkeys/rotationschedule"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KeyRotationSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KeyRotationSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3241,48 +3652,57 @@ pub struct GetRecordingSettings {
     create_default: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetRecordingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), create_default: ::std::option::Option::None }
     }
     #[doc = " If no settings are found, a new one is created with default values"]
     #[doc = ""]
     #[doc = " Query parameter `createDefault`: boolean."]
+    #[inline]
     pub fn create_default(mut self, value: bool) -> Self {
         self.create_default = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_SETTINGS, ::std::string::String::from("/api/v2/recording/settings"));
         if let ::std::option::Option::Some(v) = &self.create_default {
@@ -3292,11 +3712,13 @@ impl GetRecordingSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3319,41 +3741,49 @@ pub struct GetRecordingUploadsReport {
     report_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRecordingUploadsReport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingUploadsReport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingUploadsReport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingUploadsReport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingUploadsReport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, report_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), report_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRecordingUploadsReport", "reportId", &self.report_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_UPLOADS_REPORT, ::std::format!("/api/v2/recording/uploads/reports/{}", ::genesys_cloud_core::encode_path_segment(&self.report_id)));
@@ -3361,11 +3791,13 @@ impl GetRecordingUploadsReport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingUploadReport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingUploadReport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3392,43 +3824,51 @@ pub struct GetRecordingsRetentionQuery {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetRecordingsRetentionQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingsRetentionQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingsRetentionQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingsRetentionQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingsRetentionQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), retention_threshold_days: ::std::option::Option::None, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Fetch retention data for recordings retained for more days than the provided value."]
     #[doc = ""]
     #[doc = " Query parameter `retentionThresholdDays`: integer, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn retention_threshold_days(mut self, value: i64) -> Self {
         self.retention_threshold_days = ::std::option::Option::Some(value);
         self
@@ -3436,6 +3876,7 @@ impl GetRecordingsRetentionQuery {
     #[doc = " Indicates where to resume query results (not required for first page)"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -3443,11 +3884,13 @@ impl GetRecordingsRetentionQuery {
     #[doc = " Page size. Maximum is 500."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDINGS_RETENTION_QUERY, ::std::string::String::from("/api/v2/recordings/retention/query"));
         let ::std::option::Option::Some(v) = &self.retention_threshold_days else {
@@ -3464,15 +3907,18 @@ impl GetRecordingsRetentionQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingRetentionCursorEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingRetentionCursorEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::RecordingRetentionCursorEntityListing, ::models::RecordingRetention> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3502,52 +3948,62 @@ pub struct GetRecordingsScreensessionsDetails {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRecordingsScreensessionsDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRecordingsScreensessionsDetails").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRecordingsScreensessionsDetails {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRecordingsScreensessionsDetails {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRecordingsScreensessionsDetails {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDINGS_SCREENSESSIONS_DETAILS, ::std::string::String::from("/api/v2/recordings/screensessions/details"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScreenRecordingActiveSessions, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScreenRecordingActiveSessions, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3571,41 +4027,49 @@ pub struct PatchRecordingCrossplatformMediaretentionpolicy {
     body: ::models::CrossPlatformPolicyUpdate,
 }
 impl ::std::fmt::Debug for PatchRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRecordingCrossplatformMediaretentionpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRecordingCrossplatformMediaretentionpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::CrossPlatformPolicyUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRecordingCrossplatformMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/crossplatform/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -3614,11 +4078,13 @@ impl PatchRecordingCrossplatformMediaretentionpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CrossPlatformPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CrossPlatformPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3642,41 +4108,49 @@ pub struct PatchRecordingMediaretentionpolicy {
     body: ::models::PolicyUpdate,
 }
 impl ::std::fmt::Debug for PatchRecordingMediaretentionpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRecordingMediaretentionpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRecordingMediaretentionpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRecordingMediaretentionpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRecordingMediaretentionpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::PolicyUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRecordingMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_RECORDING_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -3685,11 +4159,13 @@ impl PatchRecordingMediaretentionpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Policy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Policy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3716,41 +4192,49 @@ pub struct PostConversationRecordingAnnotations {
     body: ::models::Annotation,
 }
 impl ::std::fmt::Debug for PostConversationRecordingAnnotations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostConversationRecordingAnnotations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostConversationRecordingAnnotations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostConversationRecordingAnnotations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostConversationRecordingAnnotations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, body: ::models::Annotation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postConversationRecordingAnnotations", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("postConversationRecordingAnnotations", "recordingId", &self.recording_id)?;
@@ -3760,11 +4244,13 @@ impl PostConversationRecordingAnnotations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Annotation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Annotation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3787,41 +4273,49 @@ pub struct PostRecordingBatchrequests {
     body: ::models::BatchDownloadJobSubmission,
 }
 impl ::std::fmt::Debug for PostRecordingBatchrequests {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingBatchrequests").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingBatchrequests {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingBatchrequests {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingBatchrequests {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BatchDownloadJobSubmission) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDING_BATCHREQUESTS, ::std::string::String::from("/api/v2/recording/batchrequests"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingBatchrequests"))?;
@@ -3829,11 +4323,13 @@ impl PostRecordingBatchrequests {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BatchDownloadJobSubmissionResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BatchDownloadJobSubmissionResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3858,41 +4354,49 @@ pub struct PostRecordingCrossplatformMediaretentionpolicies {
     body: ::models::CrossPlatformPolicyCreate,
 }
 impl ::std::fmt::Debug for PostRecordingCrossplatformMediaretentionpolicies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingCrossplatformMediaretentionpolicies").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingCrossplatformMediaretentionpolicies {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingCrossplatformMediaretentionpolicies {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingCrossplatformMediaretentionpolicies {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CrossPlatformPolicyCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICIES, ::std::string::String::from("/api/v2/recording/crossplatform/mediaretentionpolicies"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingCrossplatformMediaretentionpolicies"))?;
@@ -3900,11 +4404,13 @@ impl PostRecordingCrossplatformMediaretentionpolicies {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CrossPlatformPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CrossPlatformPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3929,41 +4435,49 @@ pub struct PostRecordingJobs {
     body: ::models::RecordingJobsQuery,
 }
 impl ::std::fmt::Debug for PostRecordingJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingJobsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDING_JOBS, ::std::string::String::from("/api/v2/recording/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingJobs"))?;
@@ -3971,11 +4485,13 @@ impl PostRecordingJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3998,41 +4514,49 @@ pub struct PostRecordingKeyconfigurations {
     body: ::models::RecordingEncryptionConfiguration,
 }
 impl ::std::fmt::Debug for PostRecordingKeyconfigurations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingKeyconfigurations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingKeyconfigurations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingKeyconfigurations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingKeyconfigurations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDING_KEYCONFIGURATIONS, ::std::string::String::from("/api/v2/recording/keyconfigurations"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingKeyconfigurations"))?;
@@ -4040,11 +4564,13 @@ impl PostRecordingKeyconfigurations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingEncryptionConfiguration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingEncryptionConfiguration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4067,41 +4593,49 @@ pub struct PostRecordingKeyconfigurationsValidate {
     body: ::models::RecordingEncryptionConfiguration,
 }
 impl ::std::fmt::Debug for PostRecordingKeyconfigurationsValidate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingKeyconfigurationsValidate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingKeyconfigurationsValidate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingKeyconfigurationsValidate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingKeyconfigurationsValidate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDING_KEYCONFIGURATIONS_VALIDATE, ::std::string::String::from("/api/v2/recording/keyconfigurations/validate"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingKeyconfigurationsValidate"))?;
@@ -4109,11 +4643,13 @@ impl PostRecordingKeyconfigurationsValidate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingEncryptionConfiguration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingEncryptionConfiguration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4136,41 +4672,49 @@ pub struct PostRecordingLocalkeys {
     body: ::models::LocalEncryptionKeyRequest,
 }
 impl ::std::fmt::Debug for PostRecordingLocalkeys {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingLocalkeys").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingLocalkeys {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingLocalkeys {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingLocalkeys {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LocalEncryptionKeyRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDING_LOCALKEYS, ::std::string::String::from("/api/v2/recording/localkeys"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingLocalkeys"))?;
@@ -4178,11 +4722,13 @@ impl PostRecordingLocalkeys {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EncryptionKey, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EncryptionKey, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4207,41 +4753,49 @@ pub struct PostRecordingMediaretentionpolicies {
     body: ::models::PolicyCreate,
 }
 impl ::std::fmt::Debug for PostRecordingMediaretentionpolicies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingMediaretentionpolicies").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingMediaretentionpolicies {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingMediaretentionpolicies {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingMediaretentionpolicies {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PolicyCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDING_MEDIARETENTIONPOLICIES, ::std::string::String::from("/api/v2/recording/mediaretentionpolicies"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingMediaretentionpolicies"))?;
@@ -4249,11 +4803,13 @@ impl PostRecordingMediaretentionpolicies {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Policy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Policy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4275,52 +4831,62 @@ pub struct PostRecordingRecordingkeys {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for PostRecordingRecordingkeys {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingRecordingkeys").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingRecordingkeys {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingRecordingkeys {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingRecordingkeys {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDING_RECORDINGKEYS, ::std::string::String::from("/api/v2/recording/recordingkeys"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EncryptionKey, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EncryptionKey, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4343,41 +4909,49 @@ pub struct PostRecordingUploadsReports {
     body: ::models::RecordingUploadReportRequest,
 }
 impl ::std::fmt::Debug for PostRecordingUploadsReports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingUploadsReports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingUploadsReports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingUploadsReports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingUploadsReports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingUploadReportRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDING_UPLOADS_REPORTS, ::std::string::String::from("/api/v2/recording/uploads/reports"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingUploadsReports"))?;
@@ -4385,11 +4959,13 @@ impl PostRecordingUploadsReports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingUploadReport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingUploadReport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4412,41 +4988,49 @@ pub struct PostRecordingsDeletionprotection {
     body: ::models::ConversationDeletionProtectionQuery,
 }
 impl ::std::fmt::Debug for PostRecordingsDeletionprotection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingsDeletionprotection").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingsDeletionprotection {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingsDeletionprotection {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingsDeletionprotection {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationDeletionProtectionQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDINGS_DELETIONPROTECTION, ::std::string::String::from("/api/v2/recordings/deletionprotection"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingsDeletionprotection"))?;
@@ -4454,11 +5038,13 @@ impl PostRecordingsDeletionprotection {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::AddressableEntityRef>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::AddressableEntityRef>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -4481,41 +5067,49 @@ pub struct PostRecordingsScreensessionsAcknowledge {
     body: ::models::AcknowledgeScreenRecordingRequest,
 }
 impl ::std::fmt::Debug for PostRecordingsScreensessionsAcknowledge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingsScreensessionsAcknowledge").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingsScreensessionsAcknowledge {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingsScreensessionsAcknowledge {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingsScreensessionsAcknowledge {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AcknowledgeScreenRecordingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDINGS_SCREENSESSIONS_ACKNOWLEDGE, ::std::string::String::from("/api/v2/recordings/screensessions/acknowledge"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingsScreensessionsAcknowledge"))?;
@@ -4523,11 +5117,13 @@ impl PostRecordingsScreensessionsAcknowledge {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4550,41 +5146,49 @@ pub struct PostRecordingsScreensessionsMetadata {
     body: ::models::ScreenRecordingMetaDataRequest,
 }
 impl ::std::fmt::Debug for PostRecordingsScreensessionsMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRecordingsScreensessionsMetadata").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRecordingsScreensessionsMetadata {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRecordingsScreensessionsMetadata {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRecordingsScreensessionsMetadata {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScreenRecordingMetaDataRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RECORDINGS_SCREENSESSIONS_METADATA, ::std::string::String::from("/api/v2/recordings/screensessions/metadata"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRecordingsScreensessionsMetadata"))?;
@@ -4592,11 +5196,13 @@ impl PostRecordingsScreensessionsMetadata {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4624,48 +5230,57 @@ pub struct PutConversationRecording {
     body: ::models::Recording,
 }
 impl ::std::fmt::Debug for PutConversationRecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutConversationRecording").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutConversationRecording {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutConversationRecording {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutConversationRecording {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, body: ::models::Recording) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, clear_export: ::std::option::Option::None, body }
     }
     #[doc = " Whether to clear the pending export for the recording"]
     #[doc = ""]
     #[doc = " Query parameter `clearExport`: boolean."]
+    #[inline]
     pub fn clear_export(mut self, value: bool) -> Self {
         self.clear_export = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putConversationRecording", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("putConversationRecording", "recordingId", &self.recording_id)?;
@@ -4678,11 +5293,13 @@ impl PutConversationRecording {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Recording, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Recording, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4710,41 +5327,49 @@ pub struct PutConversationRecordingAnnotation {
     body: ::models::Annotation,
 }
 impl ::std::fmt::Debug for PutConversationRecordingAnnotation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutConversationRecordingAnnotation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutConversationRecordingAnnotation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutConversationRecordingAnnotation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutConversationRecordingAnnotation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, recording_id: ::std::string::String, annotation_id: ::std::string::String, body: ::models::Annotation) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, recording_id, annotation_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putConversationRecordingAnnotation", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("putConversationRecordingAnnotation", "recordingId", &self.recording_id)?;
@@ -4755,11 +5380,13 @@ impl PutConversationRecordingAnnotation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Annotation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Annotation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4785,46 +5412,55 @@ pub struct PutOrphanrecording {
     body: ::std::option::Option<::models::OrphanUpdateRequest>,
 }
 impl ::std::fmt::Debug for PutOrphanrecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutOrphanrecording").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutOrphanrecording {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutOrphanrecording {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutOrphanrecording {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, orphan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), orphan_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::OrphanUpdateRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putOrphanrecording", "orphanId", &self.orphan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORPHANRECORDING, ::std::format!("/api/v2/orphanrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.orphan_id)));
@@ -4835,11 +5471,13 @@ impl PutOrphanrecording {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Recording, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Recording, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4865,41 +5503,49 @@ pub struct PutRecordingCrossplatformMediaretentionpolicy {
     body: ::models::CrossPlatformPolicy,
 }
 impl ::std::fmt::Debug for PutRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRecordingCrossplatformMediaretentionpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRecordingCrossplatformMediaretentionpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRecordingCrossplatformMediaretentionpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::CrossPlatformPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRecordingCrossplatformMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/crossplatform/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -4908,11 +5554,13 @@ impl PutRecordingCrossplatformMediaretentionpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CrossPlatformPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CrossPlatformPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4938,41 +5586,49 @@ pub struct PutRecordingJob {
     body: ::models::ExecuteRecordingJobsQuery,
 }
 impl ::std::fmt::Debug for PutRecordingJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRecordingJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRecordingJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRecordingJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRecordingJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String, body: ::models::ExecuteRecordingJobsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRecordingJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDING_JOB, ::std::format!("/api/v2/recording/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4981,11 +5637,13 @@ impl PutRecordingJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5009,41 +5667,49 @@ pub struct PutRecordingKeyconfiguration {
     body: ::models::RecordingEncryptionConfiguration,
 }
 impl ::std::fmt::Debug for PutRecordingKeyconfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRecordingKeyconfiguration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRecordingKeyconfiguration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRecordingKeyconfiguration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRecordingKeyconfiguration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, key_configuration_id: ::std::string::String, body: ::models::RecordingEncryptionConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), key_configuration_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRecordingKeyconfiguration", "keyConfigurationId", &self.key_configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDING_KEYCONFIGURATION, ::std::format!("/api/v2/recording/keyconfigurations/{}", ::genesys_cloud_core::encode_path_segment(&self.key_configuration_id)));
@@ -5052,11 +5718,13 @@ impl PutRecordingKeyconfiguration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingEncryptionConfiguration, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingEncryptionConfiguration, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5082,41 +5750,49 @@ pub struct PutRecordingMediaretentionpolicy {
     body: ::models::Policy,
 }
 impl ::std::fmt::Debug for PutRecordingMediaretentionpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRecordingMediaretentionpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRecordingMediaretentionpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRecordingMediaretentionpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRecordingMediaretentionpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, policy_id: ::std::string::String, body: ::models::Policy) -> Self {
         Self { executor, options: ::std::default::Default::default(), policy_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRecordingMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDING_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
@@ -5125,11 +5801,13 @@ impl PutRecordingMediaretentionpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Policy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Policy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5152,41 +5830,49 @@ pub struct PutRecordingRecordingkeysRotationschedule {
     body: ::models::KeyRotationSchedule,
 }
 impl ::std::fmt::Debug for PutRecordingRecordingkeysRotationschedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRecordingRecordingkeysRotationschedule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRecordingRecordingkeysRotationschedule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRecordingRecordingkeysRotationschedule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRecordingRecordingkeysRotationschedule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::KeyRotationSchedule) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDING_RECORDINGKEYS_ROTATIONSCHEDULE, ::std::string::String::from("/api/v2/recording/recordingkeys/rotationschedule"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRecordingRecordingkeysRotationschedule"))?;
@@ -5194,11 +5880,13 @@ impl PutRecordingRecordingkeysRotationschedule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KeyRotationSchedule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KeyRotationSchedule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5221,41 +5909,49 @@ pub struct PutRecordingSettings {
     body: ::models::RecordingSettings,
 }
 impl ::std::fmt::Debug for PutRecordingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRecordingSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRecordingSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRecordingSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRecordingSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RecordingSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDING_SETTINGS, ::std::string::String::from("/api/v2/recording/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRecordingSettings"))?;
@@ -5263,11 +5959,13 @@ impl PutRecordingSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecordingSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecordingSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5291,53 +5989,63 @@ pub struct PutRecordingsDeletionprotection {
     body: ::std::option::Option<::models::ConversationDeletionProtectionQuery>,
 }
 impl ::std::fmt::Debug for PutRecordingsDeletionprotection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRecordingsDeletionprotection").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRecordingsDeletionprotection {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRecordingsDeletionprotection {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRecordingsDeletionprotection {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), protect: ::std::option::Option::None, body: ::std::option::Option::None }
     }
     #[doc = " Check for apply, uncheck for revoke (each action requires the respective permission)"]
     #[doc = ""]
     #[doc = " Query parameter `protect`: boolean."]
+    #[inline]
     pub fn protect(mut self, value: bool) -> Self {
         self.protect = ::std::option::Option::Some(value);
         self
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ConversationDeletionProtectionQuery) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDINGS_DELETIONPROTECTION, ::std::string::String::from("/api/v2/recordings/deletionprotection"));
         if let ::std::option::Option::Some(v) = &self.protect {
@@ -5350,11 +6058,13 @@ impl PutRecordingsDeletionprotection {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ManageDeleteProtectionResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ManageDeleteProtectionResult, crate::JsonModel> {
         self.send().with_response()
     }

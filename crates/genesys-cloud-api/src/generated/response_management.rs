@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for ResponseManagementApi {
 }
 impl ResponseManagementApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl ResponseManagementApi {
     #[doc = " `DELETE /api/v2/responsemanagement/libraries/{libraryId}` (deleteResponsemanagementLibrary): see [`DeleteResponsemanagementLibrary`]."]
     #[doc = ""]
     #[doc = " - `library_id`: Library ID"]
+    #[inline]
     pub fn delete_responsemanagement_library(&self, library_id: impl ::std::convert::Into<::std::string::String>) -> DeleteResponsemanagementLibrary {
         DeleteResponsemanagementLibrary::new(self.executor.clone(), library_id.into())
     }
@@ -29,6 +31,7 @@ impl ResponseManagementApi {
     #[doc = " `DELETE /api/v2/responsemanagement/responses/{responseId}` (deleteResponsemanagementResponse): see [`DeleteResponsemanagementResponse`]."]
     #[doc = ""]
     #[doc = " - `response_id`: Response ID"]
+    #[inline]
     pub fn delete_responsemanagement_response(&self, response_id: impl ::std::convert::Into<::std::string::String>) -> DeleteResponsemanagementResponse {
         DeleteResponsemanagementResponse::new(self.executor.clone(), response_id.into())
     }
@@ -37,12 +40,14 @@ impl ResponseManagementApi {
     #[doc = " `DELETE /api/v2/responsemanagement/responseassets/{responseAssetId}` (deleteResponsemanagementResponseasset): see [`DeleteResponsemanagementResponseasset`]."]
     #[doc = ""]
     #[doc = " - `response_asset_id`: Asset Id"]
+    #[inline]
     pub fn delete_responsemanagement_responseasset(&self, response_asset_id: impl ::std::convert::Into<::std::string::String>) -> DeleteResponsemanagementResponseasset {
         DeleteResponsemanagementResponseasset::new(self.executor.clone(), response_asset_id.into())
     }
     #[doc = " Gets a list of existing response libraries."]
     #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/libraries` (getResponsemanagementLibraries): see [`GetResponsemanagementLibraries`]."]
+    #[inline]
     pub fn get_responsemanagement_libraries(&self) -> GetResponsemanagementLibraries {
         GetResponsemanagementLibraries::new(self.executor.clone())
     }
@@ -51,12 +56,14 @@ impl ResponseManagementApi {
     #[doc = " `GET /api/v2/responsemanagement/libraries/divisionviews/{libraryId}` (getResponsemanagementLibrariesDivisionview): see [`GetResponsemanagementLibrariesDivisionview`]."]
     #[doc = ""]
     #[doc = " - `library_id`: Library ID"]
+    #[inline]
     pub fn get_responsemanagement_libraries_divisionview(&self, library_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementLibrariesDivisionview {
         GetResponsemanagementLibrariesDivisionview::new(self.executor.clone(), library_id.into())
     }
     #[doc = " Gets a list of existing response libraries."]
     #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/libraries/divisionviews` (getResponsemanagementLibrariesDivisionviews): see [`GetResponsemanagementLibrariesDivisionviews`]."]
+    #[inline]
     pub fn get_responsemanagement_libraries_divisionviews(&self) -> GetResponsemanagementLibrariesDivisionviews {
         GetResponsemanagementLibrariesDivisionviews::new(self.executor.clone())
     }
@@ -65,6 +72,7 @@ impl ResponseManagementApi {
     #[doc = " `GET /api/v2/responsemanagement/libraries/{libraryId}` (getResponsemanagementLibrary): see [`GetResponsemanagementLibrary`]."]
     #[doc = ""]
     #[doc = " - `library_id`: Library ID"]
+    #[inline]
     pub fn get_responsemanagement_library(&self, library_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementLibrary {
         GetResponsemanagementLibrary::new(self.executor.clone(), library_id.into())
     }
@@ -73,6 +81,7 @@ impl ResponseManagementApi {
     #[doc = " `GET /api/v2/responsemanagement/responses/{responseId}` (getResponsemanagementResponse): see [`GetResponsemanagementResponse`]."]
     #[doc = ""]
     #[doc = " - `response_id`: Response ID"]
+    #[inline]
     pub fn get_responsemanagement_response(&self, response_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementResponse {
         GetResponsemanagementResponse::new(self.executor.clone(), response_id.into())
     }
@@ -81,6 +90,7 @@ impl ResponseManagementApi {
     #[doc = " `GET /api/v2/responsemanagement/responseassets/{responseAssetId}` (getResponsemanagementResponseasset): see [`GetResponsemanagementResponseasset`]."]
     #[doc = ""]
     #[doc = " - `response_asset_id`: Asset Id"]
+    #[inline]
     pub fn get_responsemanagement_responseasset(&self, response_asset_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementResponseasset {
         GetResponsemanagementResponseasset::new(self.executor.clone(), response_asset_id.into())
     }
@@ -89,12 +99,14 @@ impl ResponseManagementApi {
     #[doc = " `GET /api/v2/responsemanagement/responseassets/status/{statusId}` (getResponsemanagementResponseassetsStatusStatusId): see [`GetResponsemanagementResponseassetsStatusStatusId`]."]
     #[doc = ""]
     #[doc = " - `status_id`: Status Id"]
+    #[inline]
     pub fn get_responsemanagement_responseassets_status_status_id(&self, status_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementResponseassetsStatusStatusId {
         GetResponsemanagementResponseassetsStatusStatusId::new(self.executor.clone(), status_id.into())
     }
     #[doc = " Gets a list of existing responses."]
     #[doc = ""]
     #[doc = " `GET /api/v2/responsemanagement/responses` (getResponsemanagementResponses): see [`GetResponsemanagementResponses`]."]
+    #[inline]
     pub fn get_responsemanagement_responses(&self) -> GetResponsemanagementResponses {
         GetResponsemanagementResponses::new(self.executor.clone())
     }
@@ -103,6 +115,7 @@ impl ResponseManagementApi {
     #[doc = " `GET /api/v2/responsemanagement/responses/divisionviews/{responseId}` (getResponsemanagementResponsesDivisionview): see [`GetResponsemanagementResponsesDivisionview`]."]
     #[doc = ""]
     #[doc = " - `response_id`: Response ID"]
+    #[inline]
     pub fn get_responsemanagement_responses_divisionview(&self, response_id: impl ::std::convert::Into<::std::string::String>) -> GetResponsemanagementResponsesDivisionview {
         GetResponsemanagementResponsesDivisionview::new(self.executor.clone(), response_id.into())
     }
@@ -111,6 +124,7 @@ impl ResponseManagementApi {
     #[doc = " `POST /api/v2/responsemanagement/libraries` (postResponsemanagementLibraries): see [`PostResponsemanagementLibraries`]."]
     #[doc = ""]
     #[doc = " - `body`: Library"]
+    #[inline]
     pub fn post_responsemanagement_libraries(&self, body: ::models::Library) -> PostResponsemanagementLibraries {
         PostResponsemanagementLibraries::new(self.executor.clone(), body)
     }
@@ -119,6 +133,7 @@ impl ResponseManagementApi {
     #[doc = " `POST /api/v2/responsemanagement/libraries/bulk` (postResponsemanagementLibrariesBulk): see [`PostResponsemanagementLibrariesBulk`]."]
     #[doc = ""]
     #[doc = " - `body`: LibraryIDs (max allowed 50)"]
+    #[inline]
     pub fn post_responsemanagement_libraries_bulk(&self, body: ::models::LibraryBatchRequest) -> PostResponsemanagementLibrariesBulk {
         PostResponsemanagementLibrariesBulk::new(self.executor.clone(), body)
     }
@@ -127,6 +142,7 @@ impl ResponseManagementApi {
     #[doc = " `POST /api/v2/responsemanagement/libraries/query` (postResponsemanagementLibrariesQuery): see [`PostResponsemanagementLibrariesQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: Query criteria"]
+    #[inline]
     pub fn post_responsemanagement_libraries_query(&self, body: ::models::QueryCriteriaQuery) -> PostResponsemanagementLibrariesQuery {
         PostResponsemanagementLibrariesQuery::new(self.executor.clone(), body)
     }
@@ -135,6 +151,7 @@ impl ResponseManagementApi {
     #[doc = " `POST /api/v2/responsemanagement/responseassets/bulk` (postResponsemanagementResponseassetsBulk): see [`PostResponsemanagementResponseassetsBulk`]."]
     #[doc = ""]
     #[doc = " - `body`: Asset IDs (max allowed 50)"]
+    #[inline]
     pub fn post_responsemanagement_responseassets_bulk(&self, body: ::models::ResponseAssetBulkRequest) -> PostResponsemanagementResponseassetsBulk {
         PostResponsemanagementResponseassetsBulk::new(self.executor.clone(), body)
     }
@@ -143,6 +160,7 @@ impl ResponseManagementApi {
     #[doc = " `POST /api/v2/responsemanagement/responseassets/search` (postResponsemanagementResponseassetsSearch): see [`PostResponsemanagementResponseassetsSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: request"]
+    #[inline]
     pub fn post_responsemanagement_responseassets_search(&self, body: ::models::ResponseAssetSearchRequest) -> PostResponsemanagementResponseassetsSearch {
         PostResponsemanagementResponseassetsSearch::new(self.executor.clone(), body)
     }
@@ -151,6 +169,7 @@ impl ResponseManagementApi {
     #[doc = " `POST /api/v2/responsemanagement/responseassets/uploads` (postResponsemanagementResponseassetsUploads): see [`PostResponsemanagementResponseassetsUploads`]."]
     #[doc = ""]
     #[doc = " - `body`: request"]
+    #[inline]
     pub fn post_responsemanagement_responseassets_uploads(&self, body: ::models::CreateResponseAssetRequest) -> PostResponsemanagementResponseassetsUploads {
         PostResponsemanagementResponseassetsUploads::new(self.executor.clone(), body)
     }
@@ -159,6 +178,7 @@ impl ResponseManagementApi {
     #[doc = " `POST /api/v2/responsemanagement/responses` (postResponsemanagementResponses): see [`PostResponsemanagementResponses`]."]
     #[doc = ""]
     #[doc = " - `body`: Response"]
+    #[inline]
     pub fn post_responsemanagement_responses(&self, body: ::models::Response) -> PostResponsemanagementResponses {
         PostResponsemanagementResponses::new(self.executor.clone(), body)
     }
@@ -167,6 +187,7 @@ impl ResponseManagementApi {
     #[doc = " `POST /api/v2/responsemanagement/responses/divisionviews/query` (postResponsemanagementResponsesDivisionviewsQuery): see [`PostResponsemanagementResponsesDivisionviewsQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: Response"]
+    #[inline]
     pub fn post_responsemanagement_responses_divisionviews_query(&self, body: ::models::ResponseQueryRequest) -> PostResponsemanagementResponsesDivisionviewsQuery {
         PostResponsemanagementResponsesDivisionviewsQuery::new(self.executor.clone(), body)
     }
@@ -175,6 +196,7 @@ impl ResponseManagementApi {
     #[doc = " `POST /api/v2/responsemanagement/responses/query` (postResponsemanagementResponsesQuery): see [`PostResponsemanagementResponsesQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: Response"]
+    #[inline]
     pub fn post_responsemanagement_responses_query(&self, body: ::models::ResponseQueryRequest) -> PostResponsemanagementResponsesQuery {
         PostResponsemanagementResponsesQuery::new(self.executor.clone(), body)
     }
@@ -184,6 +206,7 @@ impl ResponseManagementApi {
     #[doc = ""]
     #[doc = " - `library_id`: Library ID"]
     #[doc = " - `body`: Library"]
+    #[inline]
     pub fn put_responsemanagement_library(&self, library_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Library) -> PutResponsemanagementLibrary {
         PutResponsemanagementLibrary::new(self.executor.clone(), library_id.into(), body)
     }
@@ -193,6 +216,7 @@ impl ResponseManagementApi {
     #[doc = ""]
     #[doc = " - `response_id`: Response ID"]
     #[doc = " - `body`: Response"]
+    #[inline]
     pub fn put_responsemanagement_response(&self, response_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Response) -> PutResponsemanagementResponse {
         PutResponsemanagementResponse::new(self.executor.clone(), response_id.into(), body)
     }
@@ -202,6 +226,7 @@ impl ResponseManagementApi {
     #[doc = ""]
     #[doc = " - `response_asset_id`: Asset Id"]
     #[doc = " - `body`: request"]
+    #[inline]
     pub fn put_responsemanagement_responseasset(&self, response_asset_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ResponseAssetRequest) -> PutResponsemanagementResponseasset {
         PutResponsemanagementResponseasset::new(self.executor.clone(), response_asset_id.into(), body)
     }
@@ -226,41 +251,49 @@ pub struct DeleteResponsemanagementLibrary {
     library_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteResponsemanagementLibrary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteResponsemanagementLibrary").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteResponsemanagementLibrary {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteResponsemanagementLibrary {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteResponsemanagementLibrary {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteResponsemanagementLibrary", "libraryId", &self.library_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RESPONSEMANAGEMENT_LIBRARY, ::std::format!("/api/v2/responsemanagement/libraries/{}", ::genesys_cloud_core::encode_path_segment(&self.library_id)));
@@ -268,11 +301,13 @@ impl DeleteResponsemanagementLibrary {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -297,41 +332,49 @@ pub struct DeleteResponsemanagementResponse {
     response_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteResponsemanagementResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteResponsemanagementResponse").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteResponsemanagementResponse {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteResponsemanagementResponse {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteResponsemanagementResponse {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteResponsemanagementResponse", "responseId", &self.response_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RESPONSEMANAGEMENT_RESPONSE, ::std::format!("/api/v2/responsemanagement/responses/{}", ::genesys_cloud_core::encode_path_segment(&self.response_id)));
@@ -339,11 +382,13 @@ impl DeleteResponsemanagementResponse {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -366,41 +411,49 @@ pub struct DeleteResponsemanagementResponseasset {
     response_asset_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteResponsemanagementResponseasset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteResponsemanagementResponseasset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteResponsemanagementResponseasset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteResponsemanagementResponseasset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteResponsemanagementResponseasset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_asset_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_asset_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteResponsemanagementResponseasset", "responseAssetId", &self.response_asset_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RESPONSEMANAGEMENT_RESPONSEASSET, ::std::format!("/api/v2/responsemanagement/responseassets/{}", ::genesys_cloud_core::encode_path_segment(&self.response_asset_id)));
@@ -408,11 +461,13 @@ impl DeleteResponsemanagementResponseasset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -440,43 +495,51 @@ pub struct GetResponsemanagementLibraries {
     library_prefix: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetResponsemanagementLibraries {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetResponsemanagementLibraries").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetResponsemanagementLibraries {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetResponsemanagementLibraries {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetResponsemanagementLibraries {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, messaging_template_filter: ::std::option::Option::None, library_prefix: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -484,6 +547,7 @@ impl GetResponsemanagementLibraries {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -491,6 +555,7 @@ impl GetResponsemanagementLibraries {
     #[doc = " Returns a list of libraries that contain responses with at least one messaging template defined for a specific message channel"]
     #[doc = ""]
     #[doc = " Query parameter `messagingTemplateFilter`: string."]
+    #[inline]
     pub fn messaging_template_filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_template_filter = ::std::option::Option::Some(value.into());
         self
@@ -498,11 +563,13 @@ impl GetResponsemanagementLibraries {
     #[doc = " Returns a list of libraries that contain the prefix provided"]
     #[doc = ""]
     #[doc = " Query parameter `libraryPrefix`: string."]
+    #[inline]
     pub fn library_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.library_prefix = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_LIBRARIES, ::std::string::String::from("/api/v2/responsemanagement/libraries"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -521,15 +588,18 @@ impl GetResponsemanagementLibraries {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LibraryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LibraryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LibraryEntityListing, ::models::Library> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -560,41 +630,49 @@ pub struct GetResponsemanagementLibrariesDivisionview {
     library_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetResponsemanagementLibrariesDivisionview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetResponsemanagementLibrariesDivisionview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetResponsemanagementLibrariesDivisionview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetResponsemanagementLibrariesDivisionview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetResponsemanagementLibrariesDivisionview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getResponsemanagementLibrariesDivisionview", "libraryId", &self.library_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_LIBRARIES_DIVISIONVIEW, ::std::format!("/api/v2/responsemanagement/libraries/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.library_id)));
@@ -602,11 +680,13 @@ impl GetResponsemanagementLibrariesDivisionview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LibraryDivisionView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LibraryDivisionView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -634,43 +714,51 @@ pub struct GetResponsemanagementLibrariesDivisionviews {
     library_prefix: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetResponsemanagementLibrariesDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetResponsemanagementLibrariesDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetResponsemanagementLibrariesDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetResponsemanagementLibrariesDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetResponsemanagementLibrariesDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, messaging_template_filter: ::std::option::Option::None, library_prefix: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -678,6 +766,7 @@ impl GetResponsemanagementLibrariesDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -685,6 +774,7 @@ impl GetResponsemanagementLibrariesDivisionviews {
     #[doc = " Returns a list of libraries that contain responses with at least one messaging template defined for a specific message channel"]
     #[doc = ""]
     #[doc = " Query parameter `messagingTemplateFilter`: string."]
+    #[inline]
     pub fn messaging_template_filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messaging_template_filter = ::std::option::Option::Some(value.into());
         self
@@ -692,11 +782,13 @@ impl GetResponsemanagementLibrariesDivisionviews {
     #[doc = " Returns a list of libraries that contain the prefix provided"]
     #[doc = ""]
     #[doc = " Query parameter `libraryPrefix`: string."]
+    #[inline]
     pub fn library_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.library_prefix = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_LIBRARIES_DIVISIONVIEWS, ::std::string::String::from("/api/v2/responsemanagement/libraries/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -715,15 +807,18 @@ impl GetResponsemanagementLibrariesDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LibraryDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LibraryDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LibraryDivisionViewEntityListing, ::models::LibraryDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -754,41 +849,49 @@ pub struct GetResponsemanagementLibrary {
     library_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetResponsemanagementLibrary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetResponsemanagementLibrary").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetResponsemanagementLibrary {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetResponsemanagementLibrary {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetResponsemanagementLibrary {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getResponsemanagementLibrary", "libraryId", &self.library_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_LIBRARY, ::std::format!("/api/v2/responsemanagement/libraries/{}", ::genesys_cloud_core::encode_path_segment(&self.library_id)));
@@ -796,11 +899,13 @@ impl GetResponsemanagementLibrary {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Library, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Library, crate::JsonModel> {
         self.send().with_response()
     }
@@ -824,48 +929,57 @@ pub struct GetResponsemanagementResponse {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetResponsemanagementResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetResponsemanagementResponse").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetResponsemanagementResponse {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetResponsemanagementResponse {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetResponsemanagementResponse {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id, expand: ::std::option::Option::None }
     }
     #[doc = " Expand instructions for the return value."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getResponsemanagementResponse", "responseId", &self.response_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_RESPONSE, ::std::format!("/api/v2/responsemanagement/responses/{}", ::genesys_cloud_core::encode_path_segment(&self.response_id)));
@@ -876,11 +990,13 @@ impl GetResponsemanagementResponse {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Response, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Response, crate::JsonModel> {
         self.send().with_response()
     }
@@ -903,41 +1019,49 @@ pub struct GetResponsemanagementResponseasset {
     response_asset_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetResponsemanagementResponseasset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetResponsemanagementResponseasset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetResponsemanagementResponseasset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetResponsemanagementResponseasset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetResponsemanagementResponseasset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_asset_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_asset_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getResponsemanagementResponseasset", "responseAssetId", &self.response_asset_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_RESPONSEASSET, ::std::format!("/api/v2/responsemanagement/responseassets/{}", ::genesys_cloud_core::encode_path_segment(&self.response_asset_id)));
@@ -945,11 +1069,13 @@ impl GetResponsemanagementResponseasset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseAsset, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseAsset, crate::JsonModel> {
         self.send().with_response()
     }
@@ -972,41 +1098,49 @@ pub struct GetResponsemanagementResponseassetsStatusStatusId {
     status_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetResponsemanagementResponseassetsStatusStatusId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetResponsemanagementResponseassetsStatusStatusId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetResponsemanagementResponseassetsStatusStatusId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetResponsemanagementResponseassetsStatusStatusId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetResponsemanagementResponseassetsStatusStatusId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), status_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getResponsemanagementResponseassetsStatusStatusId", "statusId", &self.status_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_RESPONSEASSETS_STATUS_STATUS_ID, ::std::format!("/api/v2/responsemanagement/responseassets/status/{}", ::genesys_cloud_core::encode_path_segment(&self.status_id)));
@@ -1014,11 +1148,13 @@ impl GetResponsemanagementResponseassetsStatusStatusId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseAssetStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseAssetStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1046,43 +1182,51 @@ pub struct GetResponsemanagementResponses {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetResponsemanagementResponses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetResponsemanagementResponses").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetResponsemanagementResponses {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetResponsemanagementResponses {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetResponsemanagementResponses {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Library ID"]
     #[doc = ""]
     #[doc = " Query parameter `libraryId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn library_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.library_id = ::std::option::Option::Some(value.into());
         self
@@ -1090,6 +1234,7 @@ impl GetResponsemanagementResponses {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1097,6 +1242,7 @@ impl GetResponsemanagementResponses {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1104,11 +1250,13 @@ impl GetResponsemanagementResponses {
     #[doc = " Expand instructions for the return value."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_RESPONSES, ::std::string::String::from("/api/v2/responsemanagement/responses"));
         let ::std::option::Option::Some(v) = &self.library_id else {
@@ -1128,15 +1276,18 @@ impl GetResponsemanagementResponses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ResponseEntityListing, ::models::Response> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1167,41 +1318,49 @@ pub struct GetResponsemanagementResponsesDivisionview {
     response_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetResponsemanagementResponsesDivisionview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetResponsemanagementResponsesDivisionview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetResponsemanagementResponsesDivisionview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetResponsemanagementResponsesDivisionview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetResponsemanagementResponsesDivisionview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getResponsemanagementResponsesDivisionview", "responseId", &self.response_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_RESPONSES_DIVISIONVIEW, ::std::format!("/api/v2/responsemanagement/responses/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.response_id)));
@@ -1209,11 +1368,13 @@ impl GetResponsemanagementResponsesDivisionview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseDivisionView, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseDivisionView, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1236,41 +1397,49 @@ pub struct PostResponsemanagementLibraries {
     body: ::models::Library,
 }
 impl ::std::fmt::Debug for PostResponsemanagementLibraries {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostResponsemanagementLibraries").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostResponsemanagementLibraries {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostResponsemanagementLibraries {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostResponsemanagementLibraries {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Library) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RESPONSEMANAGEMENT_LIBRARIES, ::std::string::String::from("/api/v2/responsemanagement/libraries"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postResponsemanagementLibraries"))?;
@@ -1278,11 +1447,13 @@ impl PostResponsemanagementLibraries {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Library, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Library, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1307,41 +1478,49 @@ pub struct PostResponsemanagementLibrariesBulk {
     body: ::models::LibraryBatchRequest,
 }
 impl ::std::fmt::Debug for PostResponsemanagementLibrariesBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostResponsemanagementLibrariesBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostResponsemanagementLibrariesBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostResponsemanagementLibrariesBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostResponsemanagementLibrariesBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LibraryBatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RESPONSEMANAGEMENT_LIBRARIES_BULK, ::std::string::String::from("/api/v2/responsemanagement/libraries/bulk"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postResponsemanagementLibrariesBulk"))?;
@@ -1349,15 +1528,18 @@ impl PostResponsemanagementLibrariesBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LibraryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LibraryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LibraryEntityListing, ::models::Library> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1392,43 +1574,51 @@ pub struct PostResponsemanagementLibrariesQuery {
     body: ::models::QueryCriteriaQuery,
 }
 impl ::std::fmt::Debug for PostResponsemanagementLibrariesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostResponsemanagementLibrariesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostResponsemanagementLibrariesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostResponsemanagementLibrariesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostResponsemanagementLibrariesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueryCriteriaQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1436,11 +1626,13 @@ impl PostResponsemanagementLibrariesQuery {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RESPONSEMANAGEMENT_LIBRARIES_QUERY, ::std::string::String::from("/api/v2/responsemanagement/libraries/query"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -1454,15 +1646,18 @@ impl PostResponsemanagementLibrariesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LibraryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LibraryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LibraryEntityListing, ::models::Library> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1493,41 +1688,49 @@ pub struct PostResponsemanagementResponseassetsBulk {
     body: ::models::ResponseAssetBulkRequest,
 }
 impl ::std::fmt::Debug for PostResponsemanagementResponseassetsBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostResponsemanagementResponseassetsBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostResponsemanagementResponseassetsBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostResponsemanagementResponseassetsBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostResponsemanagementResponseassetsBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseAssetBulkRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RESPONSEMANAGEMENT_RESPONSEASSETS_BULK, ::std::string::String::from("/api/v2/responsemanagement/responseassets/bulk"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postResponsemanagementResponseassetsBulk"))?;
@@ -1535,11 +1738,13 @@ impl PostResponsemanagementResponseassetsBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseAssetEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseAssetEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1563,48 +1768,57 @@ pub struct PostResponsemanagementResponseassetsSearch {
     body: ::models::ResponseAssetSearchRequest,
 }
 impl ::std::fmt::Debug for PostResponsemanagementResponseassetsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostResponsemanagementResponseassetsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostResponsemanagementResponseassetsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostResponsemanagementResponseassetsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostResponsemanagementResponseassetsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseAssetSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RESPONSEMANAGEMENT_RESPONSEASSETS_SEARCH, ::std::string::String::from("/api/v2/responsemanagement/responseassets/search"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -1615,11 +1829,13 @@ impl PostResponsemanagementResponseassetsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseAssetSearchResults, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseAssetSearchResults, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1642,41 +1858,49 @@ pub struct PostResponsemanagementResponseassetsUploads {
     body: ::models::CreateResponseAssetRequest,
 }
 impl ::std::fmt::Debug for PostResponsemanagementResponseassetsUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostResponsemanagementResponseassetsUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostResponsemanagementResponseassetsUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostResponsemanagementResponseassetsUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostResponsemanagementResponseassetsUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateResponseAssetRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RESPONSEMANAGEMENT_RESPONSEASSETS_UPLOADS, ::std::string::String::from("/api/v2/responsemanagement/responseassets/uploads"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postResponsemanagementResponseassetsUploads"))?;
@@ -1684,11 +1908,13 @@ impl PostResponsemanagementResponseassetsUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CreateResponseAssetResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CreateResponseAssetResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1712,48 +1938,57 @@ pub struct PostResponsemanagementResponses {
     body: ::models::Response,
 }
 impl ::std::fmt::Debug for PostResponsemanagementResponses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostResponsemanagementResponses").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostResponsemanagementResponses {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostResponsemanagementResponses {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostResponsemanagementResponses {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Response) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, body }
     }
     #[doc = " Expand instructions for the return value."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RESPONSEMANAGEMENT_RESPONSES, ::std::string::String::from("/api/v2/responsemanagement/responses"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -1764,11 +1999,13 @@ impl PostResponsemanagementResponses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Response, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Response, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1791,41 +2028,49 @@ pub struct PostResponsemanagementResponsesDivisionviewsQuery {
     body: ::models::ResponseQueryRequest,
 }
 impl ::std::fmt::Debug for PostResponsemanagementResponsesDivisionviewsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostResponsemanagementResponsesDivisionviewsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostResponsemanagementResponsesDivisionviewsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostResponsemanagementResponsesDivisionviewsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostResponsemanagementResponsesDivisionviewsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RESPONSEMANAGEMENT_RESPONSES_DIVISIONVIEWS_QUERY, ::std::string::String::from("/api/v2/responsemanagement/responses/divisionviews/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postResponsemanagementResponsesDivisionviewsQuery"))?;
@@ -1833,11 +2078,13 @@ impl PostResponsemanagementResponsesDivisionviewsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseDivisionViewQueryResults, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseDivisionViewQueryResults, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1860,41 +2107,49 @@ pub struct PostResponsemanagementResponsesQuery {
     body: ::models::ResponseQueryRequest,
 }
 impl ::std::fmt::Debug for PostResponsemanagementResponsesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostResponsemanagementResponsesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostResponsemanagementResponsesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostResponsemanagementResponsesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostResponsemanagementResponsesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ResponseQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_RESPONSEMANAGEMENT_RESPONSES_QUERY, ::std::string::String::from("/api/v2/responsemanagement/responses/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postResponsemanagementResponsesQuery"))?;
@@ -1902,11 +2157,13 @@ impl PostResponsemanagementResponsesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseQueryResults, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseQueryResults, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1932,41 +2189,49 @@ pub struct PutResponsemanagementLibrary {
     body: ::models::Library,
 }
 impl ::std::fmt::Debug for PutResponsemanagementLibrary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutResponsemanagementLibrary").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutResponsemanagementLibrary {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutResponsemanagementLibrary {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutResponsemanagementLibrary {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, library_id: ::std::string::String, body: ::models::Library) -> Self {
         Self { executor, options: ::std::default::Default::default(), library_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putResponsemanagementLibrary", "libraryId", &self.library_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RESPONSEMANAGEMENT_LIBRARY, ::std::format!("/api/v2/responsemanagement/libraries/{}", ::genesys_cloud_core::encode_path_segment(&self.library_id)));
@@ -1975,11 +2240,13 @@ impl PutResponsemanagementLibrary {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Library, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Library, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2006,48 +2273,57 @@ pub struct PutResponsemanagementResponse {
     body: ::models::Response,
 }
 impl ::std::fmt::Debug for PutResponsemanagementResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutResponsemanagementResponse").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutResponsemanagementResponse {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutResponsemanagementResponse {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutResponsemanagementResponse {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_id: ::std::string::String, body: ::models::Response) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_id, expand: ::std::option::Option::None, body }
     }
     #[doc = " Expand instructions for the return value."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putResponsemanagementResponse", "responseId", &self.response_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RESPONSEMANAGEMENT_RESPONSE, ::std::format!("/api/v2/responsemanagement/responses/{}", ::genesys_cloud_core::encode_path_segment(&self.response_id)));
@@ -2059,11 +2335,13 @@ impl PutResponsemanagementResponse {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Response, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Response, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2087,41 +2365,49 @@ pub struct PutResponsemanagementResponseasset {
     body: ::models::ResponseAssetRequest,
 }
 impl ::std::fmt::Debug for PutResponsemanagementResponseasset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutResponsemanagementResponseasset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutResponsemanagementResponseasset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutResponsemanagementResponseasset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutResponsemanagementResponseasset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, response_asset_id: ::std::string::String, body: ::models::ResponseAssetRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), response_asset_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putResponsemanagementResponseasset", "responseAssetId", &self.response_asset_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RESPONSEMANAGEMENT_RESPONSEASSET, ::std::format!("/api/v2/responsemanagement/responseassets/{}", ::genesys_cloud_core::encode_path_segment(&self.response_asset_id)));
@@ -2130,11 +2416,13 @@ impl PutResponsemanagementResponseasset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ResponseAsset, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ResponseAsset, crate::JsonModel> {
         self.send().with_response()
     }

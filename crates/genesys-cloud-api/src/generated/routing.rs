@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for RoutingApi {
 }
 impl RoutingApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,12 +22,14 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/assessments/{assessmentId}` (deleteRoutingAssessment): see [`DeleteRoutingAssessment`]."]
     #[doc = ""]
     #[doc = " - `assessment_id`: Benefit Assessment ID"]
+    #[inline]
     pub fn delete_routing_assessment(&self, assessment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingAssessment {
         DeleteRoutingAssessment::new(self.executor.clone(), assessment_id.into())
     }
     #[doc = " Delete the user's Direct Routing Backup settings and revert to the Direct Routing Queue default."]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/directroutingbackup/settings/me` (deleteRoutingDirectroutingbackupSettingsMe): see [`DeleteRoutingDirectroutingbackupSettingsMe`]."]
+    #[inline]
     pub fn delete_routing_directroutingbackup_settings_me(&self) -> DeleteRoutingDirectroutingbackupSettingsMe {
         DeleteRoutingDirectroutingbackupSettingsMe::new(self.executor.clone())
     }
@@ -35,6 +38,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/email/domains/{domainId}` (deleteRoutingEmailDomain): see [`DeleteRoutingEmailDomain`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn delete_routing_email_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingEmailDomain {
         DeleteRoutingEmailDomain::new(self.executor.clone(), domain_id.into())
     }
@@ -44,6 +48,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `domain_name`: email domain"]
     #[doc = " - `route_id`: route ID"]
+    #[inline]
     pub fn delete_routing_email_domain_route(&self, domain_name: impl ::std::convert::Into<::std::string::String>, route_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingEmailDomainRoute {
         DeleteRoutingEmailDomainRoute::new(self.executor.clone(), domain_name.into(), route_id.into())
     }
@@ -52,6 +57,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/email/outbound/domains/{domainId}` (deleteRoutingEmailOutboundDomain): see [`DeleteRoutingEmailOutboundDomain`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn delete_routing_email_outbound_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingEmailOutboundDomain {
         DeleteRoutingEmailOutboundDomain::new(self.executor.clone(), domain_id.into())
     }
@@ -60,6 +66,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/email/setting/{emailSettingId}` (deleteRoutingEmailSettingEmailSettingId): see [`DeleteRoutingEmailSettingEmailSettingId`]."]
     #[doc = ""]
     #[doc = " - `email_setting_id`: Email Setting ID"]
+    #[inline]
     pub fn delete_routing_email_setting_email_setting_id(&self, email_setting_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingEmailSettingEmailSettingId {
         DeleteRoutingEmailSettingEmailSettingId::new(self.executor.clone(), email_setting_id.into())
     }
@@ -68,6 +75,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/languages/{languageId}` (deleteRoutingLanguage): see [`DeleteRoutingLanguage`]."]
     #[doc = ""]
     #[doc = " - `language_id`: Language ID"]
+    #[inline]
     pub fn delete_routing_language(&self, language_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingLanguage {
         DeleteRoutingLanguage::new(self.executor.clone(), language_id.into())
     }
@@ -76,6 +84,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/predictors/{predictorId}` (deleteRoutingPredictor): see [`DeleteRoutingPredictor`]."]
     #[doc = ""]
     #[doc = " - `predictor_id`: Predictor ID"]
+    #[inline]
     pub fn delete_routing_predictor(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingPredictor {
         DeleteRoutingPredictor::new(self.executor.clone(), predictor_id.into())
     }
@@ -84,6 +93,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/predictors/keyperformanceindicators/{kpiId}` (deleteRoutingPredictorsKeyperformanceindicator): see [`DeleteRoutingPredictorsKeyperformanceindicator`]."]
     #[doc = ""]
     #[doc = " - `kpi_id`: Key Performance Indicator ID"]
+    #[inline]
     pub fn delete_routing_predictors_keyperformanceindicator(&self, kpi_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingPredictorsKeyperformanceindicator {
         DeleteRoutingPredictorsKeyperformanceindicator::new(self.executor.clone(), kpi_id.into())
     }
@@ -92,6 +102,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/queues/{queueId}` (deleteRoutingQueue): see [`DeleteRoutingQueue`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn delete_routing_queue(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingQueue {
         DeleteRoutingQueue::new(self.executor.clone(), queue_id.into())
     }
@@ -101,6 +112,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `member_id`: Member ID"]
+    #[inline]
     pub fn delete_routing_queue_member(&self, queue_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingQueueMember {
         DeleteRoutingQueueMember::new(self.executor.clone(), queue_id.into(), member_id.into())
     }
@@ -111,6 +123,7 @@ impl RoutingApi {
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `member_id`: Member ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn delete_routing_queue_user(&self, queue_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingQueueUser {
         DeleteRoutingQueueUser::new(self.executor.clone(), queue_id.into(), member_id.into())
     }
@@ -120,12 +133,14 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `code_id`: Code ID"]
+    #[inline]
     pub fn delete_routing_queue_wrapupcode(&self, queue_id: impl ::std::convert::Into<::std::string::String>, code_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingQueueWrapupcode {
         DeleteRoutingQueueWrapupcode::new(self.executor.clone(), queue_id.into(), code_id.into())
     }
     #[doc = " Delete an organization's routing settings"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/settings` (deleteRoutingSettings): see [`DeleteRoutingSettings`]."]
+    #[inline]
     pub fn delete_routing_settings(&self) -> DeleteRoutingSettings {
         DeleteRoutingSettings::new(self.executor.clone())
     }
@@ -134,6 +149,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/skills/{skillId}` (deleteRoutingSkill): see [`DeleteRoutingSkill`]."]
     #[doc = ""]
     #[doc = " - `skill_id`: Skill ID"]
+    #[inline]
     pub fn delete_routing_skill(&self, skill_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingSkill {
         DeleteRoutingSkill::new(self.executor.clone(), skill_id.into())
     }
@@ -142,12 +158,14 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/skillexpressions/{expressionId}` (deleteRoutingSkillexpression): see [`DeleteRoutingSkillexpression`]."]
     #[doc = ""]
     #[doc = " - `expression_id`: Expression ID"]
+    #[inline]
     pub fn delete_routing_skillexpression(&self, expression_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingSkillexpression {
         DeleteRoutingSkillexpression::new(self.executor.clone(), expression_id.into())
     }
     #[doc = " Archive a set of skill expressions to remove them from the set of active expressions"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/skillexpressions` (deleteRoutingSkillexpressions): see [`DeleteRoutingSkillexpressions`]."]
+    #[inline]
     pub fn delete_routing_skillexpressions(&self) -> DeleteRoutingSkillexpressions {
         DeleteRoutingSkillexpressions::new(self.executor.clone())
     }
@@ -156,6 +174,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/skillgroups/{skillGroupId}` (deleteRoutingSkillgroup): see [`DeleteRoutingSkillgroup`]."]
     #[doc = ""]
     #[doc = " - `skill_group_id`: Skill Group ID"]
+    #[inline]
     pub fn delete_routing_skillgroup(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingSkillgroup {
         DeleteRoutingSkillgroup::new(self.executor.clone(), skill_group_id.into())
     }
@@ -164,6 +183,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/sms/addresses/{addressId}` (deleteRoutingSmsAddress): see [`DeleteRoutingSmsAddress`]."]
     #[doc = ""]
     #[doc = " - `address_id`: Address ID"]
+    #[inline]
     pub fn delete_routing_sms_address(&self, address_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingSmsAddress {
         DeleteRoutingSmsAddress::new(self.executor.clone(), address_id.into())
     }
@@ -172,6 +192,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/sms/phonenumbers/{phoneNumberId}` (deleteRoutingSmsPhonenumber): see [`DeleteRoutingSmsPhonenumber`]."]
     #[doc = ""]
     #[doc = " - `phone_number_id`: phone number"]
+    #[inline]
     pub fn delete_routing_sms_phonenumber(&self, phone_number_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingSmsPhonenumber {
         DeleteRoutingSmsPhonenumber::new(self.executor.clone(), phone_number_id.into())
     }
@@ -180,6 +201,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/users/{userId}/directroutingbackup/settings` (deleteRoutingUserDirectroutingbackupSettings): see [`DeleteRoutingUserDirectroutingbackupSettings`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn delete_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingUserDirectroutingbackupSettings {
         DeleteRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into())
     }
@@ -188,12 +210,14 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/users/{userId}/utilization` (deleteRoutingUserUtilization): see [`DeleteRoutingUserUtilization`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn delete_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingUserUtilization {
         DeleteRoutingUserUtilization::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Delete the organization-wide max utilization settings and revert to the system default."]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/utilization` (deleteRoutingUtilization): see [`DeleteRoutingUtilization`]."]
+    #[inline]
     pub fn delete_routing_utilization(&self) -> DeleteRoutingUtilization {
         DeleteRoutingUtilization::new(self.executor.clone())
     }
@@ -202,6 +226,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/utilization/labels/{labelId}` (deleteRoutingUtilizationLabel): see [`DeleteRoutingUtilizationLabel`]."]
     #[doc = ""]
     #[doc = " - `label_id`: Utilization Label ID"]
+    #[inline]
     pub fn delete_routing_utilization_label(&self, label_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingUtilizationLabel {
         DeleteRoutingUtilizationLabel::new(self.executor.clone(), label_id.into())
     }
@@ -210,6 +235,7 @@ impl RoutingApi {
     #[doc = " `DELETE /api/v2/routing/wrapupcodes/{codeId}` (deleteRoutingWrapupcode): see [`DeleteRoutingWrapupcode`]."]
     #[doc = ""]
     #[doc = " - `code_id`: Wrapup Code ID"]
+    #[inline]
     pub fn delete_routing_wrapupcode(&self, code_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingWrapupcode {
         DeleteRoutingWrapupcode::new(self.executor.clone(), code_id.into())
     }
@@ -219,6 +245,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `language_id`: languageId"]
+    #[inline]
     pub fn delete_user_routinglanguage(&self, user_id: impl ::std::convert::Into<::std::string::String>, language_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserRoutinglanguage {
         DeleteUserRoutinglanguage::new(self.executor.clone(), user_id.into(), language_id.into())
     }
@@ -228,6 +255,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `skill_id`: skillId"]
+    #[inline]
     pub fn delete_user_routingskill(&self, user_id: impl ::std::convert::Into<::std::string::String>, skill_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserRoutingskill {
         DeleteUserRoutingskill::new(self.executor.clone(), user_id.into(), skill_id.into())
     }
@@ -236,12 +264,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/assessments/{assessmentId}` (getRoutingAssessment): see [`GetRoutingAssessment`]."]
     #[doc = ""]
     #[doc = " - `assessment_id`: Benefit Assessment ID"]
+    #[inline]
     pub fn get_routing_assessment(&self, assessment_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingAssessment {
         GetRoutingAssessment::new(self.executor.clone(), assessment_id.into())
     }
     #[doc = " Retrieve all benefit assessments."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/assessments` (getRoutingAssessments): see [`GetRoutingAssessments`]."]
+    #[inline]
     pub fn get_routing_assessments(&self) -> GetRoutingAssessments {
         GetRoutingAssessments::new(self.executor.clone())
     }
@@ -250,24 +280,28 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/assessments/jobs/{jobId}` (getRoutingAssessmentsJob): see [`GetRoutingAssessmentsJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: Benefit Assessment Job ID"]
+    #[inline]
     pub fn get_routing_assessments_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingAssessmentsJob {
         GetRoutingAssessmentsJob::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Retrieve all benefit assessment jobs."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/assessments/jobs` (getRoutingAssessmentsJobs): see [`GetRoutingAssessmentsJobs`]."]
+    #[inline]
     pub fn get_routing_assessments_jobs(&self) -> GetRoutingAssessmentsJobs {
         GetRoutingAssessmentsJobs::new(self.executor.clone())
     }
     #[doc = " Get available media types"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/availablemediatypes` (getRoutingAvailablemediatypes): see [`GetRoutingAvailablemediatypes`]."]
+    #[inline]
     pub fn get_routing_availablemediatypes(&self) -> GetRoutingAvailablemediatypes {
         GetRoutingAvailablemediatypes::new(self.executor.clone())
     }
     #[doc = " Get the user's Direct Routing Backup settings."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/directroutingbackup/settings/me` (getRoutingDirectroutingbackupSettingsMe): see [`GetRoutingDirectroutingbackupSettingsMe`]."]
+    #[inline]
     pub fn get_routing_directroutingbackup_settings_me(&self) -> GetRoutingDirectroutingbackupSettingsMe {
         GetRoutingDirectroutingbackupSettingsMe::new(self.executor.clone())
     }
@@ -276,6 +310,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/email/domains/{domainId}` (getRoutingEmailDomain): see [`GetRoutingEmailDomain`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn get_routing_email_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomain {
         GetRoutingEmailDomain::new(self.executor.clone(), domain_id.into())
     }
@@ -284,6 +319,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/email/domains/{domainId}/dkim` (getRoutingEmailDomainDkim): see [`GetRoutingEmailDomainDkim`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn get_routing_email_domain_dkim(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainDkim {
         GetRoutingEmailDomainDkim::new(self.executor.clone(), domain_id.into())
     }
@@ -292,6 +328,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/email/domains/{domainId}/mailfrom` (getRoutingEmailDomainMailfrom): see [`GetRoutingEmailDomainMailfrom`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn get_routing_email_domain_mailfrom(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainMailfrom {
         GetRoutingEmailDomainMailfrom::new(self.executor.clone(), domain_id.into())
     }
@@ -301,6 +338,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `domain_name`: email domain"]
     #[doc = " - `route_id`: route ID"]
+    #[inline]
     pub fn get_routing_email_domain_route(&self, domain_name: impl ::std::convert::Into<::std::string::String>, route_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainRoute {
         GetRoutingEmailDomainRoute::new(self.executor.clone(), domain_name.into(), route_id.into())
     }
@@ -310,6 +348,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `domain_name`: email domain"]
     #[doc = " - `route_id`: route ID"]
+    #[inline]
     pub fn get_routing_email_domain_route_identityresolution(&self, domain_name: impl ::std::convert::Into<::std::string::String>, route_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainRouteIdentityresolution {
         GetRoutingEmailDomainRouteIdentityresolution::new(self.executor.clone(), domain_name.into(), route_id.into())
     }
@@ -318,6 +357,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/email/domains/{domainName}/routes` (getRoutingEmailDomainRoutes): see [`GetRoutingEmailDomainRoutes`]."]
     #[doc = ""]
     #[doc = " - `domain_name`: email domain"]
+    #[inline]
     pub fn get_routing_email_domain_routes(&self, domain_name: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainRoutes {
         GetRoutingEmailDomainRoutes::new(self.executor.clone(), domain_name.into())
     }
@@ -326,12 +366,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/email/domains/{domainId}/verification` (getRoutingEmailDomainVerification): see [`GetRoutingEmailDomainVerification`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn get_routing_email_domain_verification(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailDomainVerification {
         GetRoutingEmailDomainVerification::new(self.executor.clone(), domain_id.into())
     }
     #[doc = " Get domains"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/domains` (getRoutingEmailDomains): see [`GetRoutingEmailDomains`]."]
+    #[inline]
     pub fn get_routing_email_domains(&self) -> GetRoutingEmailDomains {
         GetRoutingEmailDomains::new(self.executor.clone())
     }
@@ -340,6 +382,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/email/outbound/domains/{domainId}` (getRoutingEmailOutboundDomain): see [`GetRoutingEmailOutboundDomain`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn get_routing_email_outbound_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailOutboundDomain {
         GetRoutingEmailOutboundDomain::new(self.executor.clone(), domain_id.into())
     }
@@ -348,18 +391,21 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/email/outbound/domains/{domainId}/activation` (getRoutingEmailOutboundDomainActivation): see [`GetRoutingEmailOutboundDomainActivation`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn get_routing_email_outbound_domain_activation(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailOutboundDomainActivation {
         GetRoutingEmailOutboundDomainActivation::new(self.executor.clone(), domain_id.into())
     }
     #[doc = " Get outbound domains"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/outbound/domains` (getRoutingEmailOutboundDomains): see [`GetRoutingEmailOutboundDomains`]."]
+    #[inline]
     pub fn get_routing_email_outbound_domains(&self) -> GetRoutingEmailOutboundDomains {
         GetRoutingEmailOutboundDomains::new(self.executor.clone())
     }
     #[doc = " Get a paged list of email routing settings."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/setting` (getRoutingEmailSetting): see [`GetRoutingEmailSetting`]."]
+    #[inline]
     pub fn get_routing_email_setting(&self) -> GetRoutingEmailSetting {
         GetRoutingEmailSetting::new(self.executor.clone())
     }
@@ -368,12 +414,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/email/setting/{emailSettingId}` (getRoutingEmailSettingEmailSettingId): see [`GetRoutingEmailSettingEmailSettingId`]."]
     #[doc = ""]
     #[doc = " - `email_setting_id`: Email Setting ID"]
+    #[inline]
     pub fn get_routing_email_setting_email_setting_id(&self, email_setting_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingEmailSettingEmailSettingId {
         GetRoutingEmailSettingEmailSettingId::new(self.executor.clone(), email_setting_id.into())
     }
     #[doc = " Get email setup"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/email/setup` (getRoutingEmailSetup): see [`GetRoutingEmailSetup`]."]
+    #[inline]
     pub fn get_routing_email_setup(&self) -> GetRoutingEmailSetup {
         GetRoutingEmailSetup::new(self.executor.clone())
     }
@@ -382,12 +430,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/languages/{languageId}` (getRoutingLanguage): see [`GetRoutingLanguage`]."]
     #[doc = ""]
     #[doc = " - `language_id`: Language ID"]
+    #[inline]
     pub fn get_routing_language(&self, language_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingLanguage {
         GetRoutingLanguage::new(self.executor.clone(), language_id.into())
     }
     #[doc = " Get the list of supported languages."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/languages` (getRoutingLanguages): see [`GetRoutingLanguages`]."]
+    #[inline]
     pub fn get_routing_languages(&self) -> GetRoutingLanguages {
         GetRoutingLanguages::new(self.executor.clone())
     }
@@ -396,12 +446,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/message/recipients/{recipientId}` (getRoutingMessageRecipient): see [`GetRoutingMessageRecipient`]."]
     #[doc = ""]
     #[doc = " - `recipient_id`: Recipient ID"]
+    #[inline]
     pub fn get_routing_message_recipient(&self, recipient_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingMessageRecipient {
         GetRoutingMessageRecipient::new(self.executor.clone(), recipient_id.into())
     }
     #[doc = " Get recipients"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/message/recipients` (getRoutingMessageRecipients): see [`GetRoutingMessageRecipients`]."]
+    #[inline]
     pub fn get_routing_message_recipients(&self) -> GetRoutingMessageRecipients {
         GetRoutingMessageRecipients::new(self.executor.clone())
     }
@@ -410,6 +462,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/predictors/{predictorId}` (getRoutingPredictor): see [`GetRoutingPredictor`]."]
     #[doc = ""]
     #[doc = " - `predictor_id`: Predictor ID"]
+    #[inline]
     pub fn get_routing_predictor(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingPredictor {
         GetRoutingPredictor::new(self.executor.clone(), predictor_id.into())
     }
@@ -419,6 +472,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `predictor_id`: Predictor ID"]
     #[doc = " - `model_id`: Model ID"]
+    #[inline]
     pub fn get_routing_predictor_model_features(&self, predictor_id: impl ::std::convert::Into<::std::string::String>, model_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingPredictorModelFeatures {
         GetRoutingPredictorModelFeatures::new(self.executor.clone(), predictor_id.into(), model_id.into())
     }
@@ -427,12 +481,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/predictors/{predictorId}/models` (getRoutingPredictorModels): see [`GetRoutingPredictorModels`]."]
     #[doc = ""]
     #[doc = " - `predictor_id`: Predictor ID"]
+    #[inline]
     pub fn get_routing_predictor_models(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingPredictorModels {
         GetRoutingPredictorModels::new(self.executor.clone(), predictor_id.into())
     }
     #[doc = " Retrieve all predictors."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/predictors` (getRoutingPredictors): see [`GetRoutingPredictors`]."]
+    #[inline]
     pub fn get_routing_predictors(&self) -> GetRoutingPredictors {
         GetRoutingPredictors::new(self.executor.clone())
     }
@@ -441,18 +497,21 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicators/{kpiId}` (getRoutingPredictorsKeyperformanceindicator): see [`GetRoutingPredictorsKeyperformanceindicator`]."]
     #[doc = ""]
     #[doc = " - `kpi_id`: Key Performance Indicator ID"]
+    #[inline]
     pub fn get_routing_predictors_keyperformanceindicator(&self, kpi_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingPredictorsKeyperformanceindicator {
         GetRoutingPredictorsKeyperformanceindicator::new(self.executor.clone(), kpi_id.into())
     }
     #[doc = " Get a list of Key Performance Indicators"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicators` (getRoutingPredictorsKeyperformanceindicators): see [`GetRoutingPredictorsKeyperformanceindicators`]."]
+    #[inline]
     pub fn get_routing_predictors_keyperformanceindicators(&self) -> GetRoutingPredictorsKeyperformanceindicators {
         GetRoutingPredictorsKeyperformanceindicators::new(self.executor.clone())
     }
     #[doc = " Get a list of Key Performance Indicators Types available."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/predictors/keyperformanceindicatortypes` (getRoutingPredictorsKeyperformanceindicatortypes): see [`GetRoutingPredictorsKeyperformanceindicatortypes`]."]
+    #[inline]
     pub fn get_routing_predictors_keyperformanceindicatortypes(&self) -> GetRoutingPredictorsKeyperformanceindicatortypes {
         GetRoutingPredictorsKeyperformanceindicatortypes::new(self.executor.clone())
     }
@@ -461,6 +520,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/queues/{queueId}` (getRoutingQueue): see [`GetRoutingQueue`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn get_routing_queue(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueue {
         GetRoutingQueue::new(self.executor.clone(), queue_id.into())
     }
@@ -469,6 +529,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/queues/{queueId}/assistant` (getRoutingQueueAssistant): see [`GetRoutingQueueAssistant`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn get_routing_queue_assistant(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueAssistant {
         GetRoutingQueueAssistant::new(self.executor.clone(), queue_id.into())
     }
@@ -478,6 +539,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `queue_id`: Queue id"]
     #[doc = " - `comparison_period_id`: ComparisonPeriod id"]
+    #[inline]
     pub fn get_routing_queue_comparisonperiod(&self, queue_id: impl ::std::convert::Into<::std::string::String>, comparison_period_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueComparisonperiod {
         GetRoutingQueueComparisonperiod::new(self.executor.clone(), queue_id.into(), comparison_period_id.into())
     }
@@ -486,6 +548,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/queues/{queueId}/comparisonperiods` (getRoutingQueueComparisonperiods): see [`GetRoutingQueueComparisonperiods`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: Queue id"]
+    #[inline]
     pub fn get_routing_queue_comparisonperiods(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueComparisonperiods {
         GetRoutingQueueComparisonperiods::new(self.executor.clone(), queue_id.into())
     }
@@ -494,6 +557,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/queues/{queueId}/estimatedwaittime` (getRoutingQueueEstimatedwaittime): see [`GetRoutingQueueEstimatedwaittime`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: queueId"]
+    #[inline]
     pub fn get_routing_queue_estimatedwaittime(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueEstimatedwaittime {
         GetRoutingQueueEstimatedwaittime::new(self.executor.clone(), queue_id.into())
     }
@@ -502,6 +566,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/queues/{queueId}/identityresolution` (getRoutingQueueIdentityresolution): see [`GetRoutingQueueIdentityresolution`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn get_routing_queue_identityresolution(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueIdentityresolution {
         GetRoutingQueueIdentityresolution::new(self.executor.clone(), queue_id.into())
     }
@@ -511,6 +576,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `queue_id`: queueId"]
     #[doc = " - `media_type`: mediaType"]
+    #[inline]
     pub fn get_routing_queue_mediatype_estimatedwaittime(&self, queue_id: impl ::std::convert::Into<::std::string::String>, media_type: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueMediatypeEstimatedwaittime {
         GetRoutingQueueMediatypeEstimatedwaittime::new(self.executor.clone(), queue_id.into(), media_type.into())
     }
@@ -519,6 +585,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/queues/{queueId}/members` (getRoutingQueueMembers): see [`GetRoutingQueueMembers`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn get_routing_queue_members(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueMembers {
         GetRoutingQueueMembers::new(self.executor.clone(), queue_id.into())
     }
@@ -528,6 +595,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_routing_queue_users(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueUsers {
         GetRoutingQueueUsers::new(self.executor.clone(), queue_id.into())
     }
@@ -536,48 +604,56 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/queues/{queueId}/wrapupcodes` (getRoutingQueueWrapupcodes): see [`GetRoutingQueueWrapupcodes`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn get_routing_queue_wrapupcodes(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingQueueWrapupcodes {
         GetRoutingQueueWrapupcodes::new(self.executor.clone(), queue_id.into())
     }
     #[doc = " Get list of queues."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues` (getRoutingQueues): see [`GetRoutingQueues`]."]
+    #[inline]
     pub fn get_routing_queues(&self) -> GetRoutingQueues {
         GetRoutingQueues::new(self.executor.clone())
     }
     #[doc = " Get a paged listing of simplified queue objects, filterable by name, queue ID(s), or division ID(s)."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/divisionviews` (getRoutingQueuesDivisionviews): see [`GetRoutingQueuesDivisionviews`]."]
+    #[inline]
     pub fn get_routing_queues_divisionviews(&self) -> GetRoutingQueuesDivisionviews {
         GetRoutingQueuesDivisionviews::new(self.executor.clone())
     }
     #[doc = " Get a paged listing of simplified queue objects, sorted by name. Can be used to get a digest of all queues in an organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/divisionviews/all` (getRoutingQueuesDivisionviewsAll): see [`GetRoutingQueuesDivisionviewsAll`]."]
+    #[inline]
     pub fn get_routing_queues_divisionviews_all(&self) -> GetRoutingQueuesDivisionviewsAll {
         GetRoutingQueuesDivisionviewsAll::new(self.executor.clone())
     }
     #[doc = " Get a paged listing of queues the user is a member of."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/queues/me` (getRoutingQueuesMe): see [`GetRoutingQueuesMe`]."]
+    #[inline]
     pub fn get_routing_queues_me(&self) -> GetRoutingQueuesMe {
         GetRoutingQueuesMe::new(self.executor.clone())
     }
     #[doc = " Get an organization's routing settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/settings` (getRoutingSettings): see [`GetRoutingSettings`]."]
+    #[inline]
     pub fn get_routing_settings(&self) -> GetRoutingSettings {
         GetRoutingSettings::new(self.executor.clone())
     }
     #[doc = " Get Contact Center Settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/settings/contactcenter` (getRoutingSettingsContactcenter): see [`GetRoutingSettingsContactcenter`]."]
+    #[inline]
     pub fn get_routing_settings_contactcenter(&self) -> GetRoutingSettingsContactcenter {
         GetRoutingSettingsContactcenter::new(self.executor.clone())
     }
     #[doc = " Get Transcription Settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/settings/transcription` (getRoutingSettingsTranscription): see [`GetRoutingSettingsTranscription`]."]
+    #[inline]
     pub fn get_routing_settings_transcription(&self) -> GetRoutingSettingsTranscription {
         GetRoutingSettingsTranscription::new(self.executor.clone())
     }
@@ -586,6 +662,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/skills/{skillId}` (getRoutingSkill): see [`GetRoutingSkill`]."]
     #[doc = ""]
     #[doc = " - `skill_id`: Skill ID"]
+    #[inline]
     pub fn get_routing_skill(&self, skill_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkill {
         GetRoutingSkill::new(self.executor.clone(), skill_id.into())
     }
@@ -594,12 +671,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/skillexpressions/{expressionId}` (getRoutingSkillexpression): see [`GetRoutingSkillexpression`]."]
     #[doc = ""]
     #[doc = " - `expression_id`: Expression ID"]
+    #[inline]
     pub fn get_routing_skillexpression(&self, expression_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkillexpression {
         GetRoutingSkillexpression::new(self.executor.clone(), expression_id.into())
     }
     #[doc = " Get skill expressions"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/skillexpressions` (getRoutingSkillexpressions): see [`GetRoutingSkillexpressions`]."]
+    #[inline]
     pub fn get_routing_skillexpressions(&self) -> GetRoutingSkillexpressions {
         GetRoutingSkillexpressions::new(self.executor.clone())
     }
@@ -608,6 +687,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/skillexpressions/queue/{queueId}` (getRoutingSkillexpressionsQueueQueueId): see [`GetRoutingSkillexpressionsQueueQueueId`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn get_routing_skillexpressions_queue_queue_id(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkillexpressionsQueueQueueId {
         GetRoutingSkillexpressionsQueueQueueId::new(self.executor.clone(), queue_id.into())
     }
@@ -616,6 +696,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}` (getRoutingSkillgroup): see [`GetRoutingSkillgroup`]."]
     #[doc = ""]
     #[doc = " - `skill_group_id`: Skill Group ID"]
+    #[inline]
     pub fn get_routing_skillgroup(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkillgroup {
         GetRoutingSkillgroup::new(self.executor.clone(), skill_group_id.into())
     }
@@ -624,6 +705,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}/members` (getRoutingSkillgroupMembers): see [`GetRoutingSkillgroupMembers`]."]
     #[doc = ""]
     #[doc = " - `skill_group_id`: Skill Group ID"]
+    #[inline]
     pub fn get_routing_skillgroup_members(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkillgroupMembers {
         GetRoutingSkillgroupMembers::new(self.executor.clone(), skill_group_id.into())
     }
@@ -632,18 +714,21 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/skillgroups/{skillGroupId}/members/divisions` (getRoutingSkillgroupMembersDivisions): see [`GetRoutingSkillgroupMembersDivisions`]."]
     #[doc = ""]
     #[doc = " - `skill_group_id`: Skill Group ID"]
+    #[inline]
     pub fn get_routing_skillgroup_members_divisions(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSkillgroupMembersDivisions {
         GetRoutingSkillgroupMembersDivisions::new(self.executor.clone(), skill_group_id.into())
     }
     #[doc = " Get skill group listing"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/skillgroups` (getRoutingSkillgroups): see [`GetRoutingSkillgroups`]."]
+    #[inline]
     pub fn get_routing_skillgroups(&self) -> GetRoutingSkillgroups {
         GetRoutingSkillgroups::new(self.executor.clone())
     }
     #[doc = " Get the list of routing skills. View permission enforcement only applies to skills assigned to a division."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/skills` (getRoutingSkills): see [`GetRoutingSkills`]."]
+    #[inline]
     pub fn get_routing_skills(&self) -> GetRoutingSkills {
         GetRoutingSkills::new(self.executor.clone())
     }
@@ -652,18 +737,21 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/sms/addresses/{addressId}` (getRoutingSmsAddress): see [`GetRoutingSmsAddress`]."]
     #[doc = ""]
     #[doc = " - `address_id`: Address ID"]
+    #[inline]
     pub fn get_routing_sms_address(&self, address_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSmsAddress {
         GetRoutingSmsAddress::new(self.executor.clone(), address_id.into())
     }
     #[doc = " Get a list of Addresses for SMS"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/sms/addresses` (getRoutingSmsAddresses): see [`GetRoutingSmsAddresses`]."]
+    #[inline]
     pub fn get_routing_sms_addresses(&self) -> GetRoutingSmsAddresses {
         GetRoutingSmsAddresses::new(self.executor.clone())
     }
     #[doc = " Get a list of available phone numbers for SMS provisioning."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/sms/availablephonenumbers` (getRoutingSmsAvailablephonenumbers): see [`GetRoutingSmsAvailablephonenumbers`]."]
+    #[inline]
     pub fn get_routing_sms_availablephonenumbers(&self) -> GetRoutingSmsAvailablephonenumbers {
         GetRoutingSmsAvailablephonenumbers::new(self.executor.clone())
     }
@@ -672,6 +760,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/sms/identityresolution/phonenumbers/{addressId}` (getRoutingSmsIdentityresolutionPhonenumber): see [`GetRoutingSmsIdentityresolutionPhonenumber`]."]
     #[doc = ""]
     #[doc = " - `address_id`: Address ID"]
+    #[inline]
     pub fn get_routing_sms_identityresolution_phonenumber(&self, address_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSmsIdentityresolutionPhonenumber {
         GetRoutingSmsIdentityresolutionPhonenumber::new(self.executor.clone(), address_id.into())
     }
@@ -680,12 +769,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/sms/phonenumbers/{phoneNumberId}` (getRoutingSmsPhonenumber): see [`GetRoutingSmsPhonenumber`]."]
     #[doc = ""]
     #[doc = " - `phone_number_id`: phone number"]
+    #[inline]
     pub fn get_routing_sms_phonenumber(&self, phone_number_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingSmsPhonenumber {
         GetRoutingSmsPhonenumber::new(self.executor.clone(), phone_number_id.into())
     }
     #[doc = " Get a list of provisioned phone numbers."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/sms/phonenumbers` (getRoutingSmsPhonenumbers): see [`GetRoutingSmsPhonenumbers`]."]
+    #[inline]
     pub fn get_routing_sms_phonenumbers(&self) -> GetRoutingSmsPhonenumbers {
         GetRoutingSmsPhonenumbers::new(self.executor.clone())
     }
@@ -694,6 +785,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/users/{userId}/directroutingbackup/settings` (getRoutingUserDirectroutingbackupSettings): see [`GetRoutingUserDirectroutingbackupSettings`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUserDirectroutingbackupSettings {
         GetRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into())
     }
@@ -702,12 +794,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/users/{userId}/utilization` (getRoutingUserUtilization): see [`GetRoutingUserUtilization`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUserUtilization {
         GetRoutingUserUtilization::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Get the organization-wide max utilization settings."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/utilization` (getRoutingUtilization): see [`GetRoutingUtilization`]."]
+    #[inline]
     pub fn get_routing_utilization(&self) -> GetRoutingUtilization {
         GetRoutingUtilization::new(self.executor.clone())
     }
@@ -716,6 +810,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/utilization/labels/{labelId}` (getRoutingUtilizationLabel): see [`GetRoutingUtilizationLabel`]."]
     #[doc = ""]
     #[doc = " - `label_id`: Utilization Label ID"]
+    #[inline]
     pub fn get_routing_utilization_label(&self, label_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUtilizationLabel {
         GetRoutingUtilizationLabel::new(self.executor.clone(), label_id.into())
     }
@@ -724,12 +819,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/utilization/labels/{labelId}/agents` (getRoutingUtilizationLabelAgents): see [`GetRoutingUtilizationLabelAgents`]."]
     #[doc = ""]
     #[doc = " - `label_id`: Utilization Label ID"]
+    #[inline]
     pub fn get_routing_utilization_label_agents(&self, label_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUtilizationLabelAgents {
         GetRoutingUtilizationLabelAgents::new(self.executor.clone(), label_id.into())
     }
     #[doc = " Get list of utilization labels"]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/utilization/labels` (getRoutingUtilizationLabels): see [`GetRoutingUtilizationLabels`]."]
+    #[inline]
     pub fn get_routing_utilization_labels(&self) -> GetRoutingUtilizationLabels {
         GetRoutingUtilizationLabels::new(self.executor.clone())
     }
@@ -738,12 +835,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/wrapupcodes/{codeId}` (getRoutingWrapupcode): see [`GetRoutingWrapupcode`]."]
     #[doc = ""]
     #[doc = " - `code_id`: Wrapup Code ID"]
+    #[inline]
     pub fn get_routing_wrapupcode(&self, code_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingWrapupcode {
         GetRoutingWrapupcode::new(self.executor.clone(), code_id.into())
     }
     #[doc = " Get list of wrapup codes."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/wrapupcodes` (getRoutingWrapupcodes): see [`GetRoutingWrapupcodes`]."]
+    #[inline]
     pub fn get_routing_wrapupcodes(&self) -> GetRoutingWrapupcodes {
         GetRoutingWrapupcodes::new(self.executor.clone())
     }
@@ -752,12 +851,14 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/routing/wrapupcodes/divisionviews/{codeId}` (getRoutingWrapupcodesDivisionview): see [`GetRoutingWrapupcodesDivisionview`]."]
     #[doc = ""]
     #[doc = " - `code_id`: Wrapup Code ID"]
+    #[inline]
     pub fn get_routing_wrapupcodes_divisionview(&self, code_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingWrapupcodesDivisionview {
         GetRoutingWrapupcodesDivisionview::new(self.executor.clone(), code_id.into())
     }
     #[doc = " Get a paged listing of simplified wrapup code objects, filterable by name, wrapup code ID(s), or division ID(s)."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/wrapupcodes/divisionviews` (getRoutingWrapupcodesDivisionviews): see [`GetRoutingWrapupcodesDivisionviews`]."]
+    #[inline]
     pub fn get_routing_wrapupcodes_divisionviews(&self) -> GetRoutingWrapupcodesDivisionviews {
         GetRoutingWrapupcodesDivisionviews::new(self.executor.clone())
     }
@@ -766,6 +867,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/users/{userId}/queues` (getUserQueues): see [`GetUserQueues`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_queues(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserQueues {
         GetUserQueues::new(self.executor.clone(), user_id.into())
     }
@@ -774,6 +876,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/users/{userId}/routinglanguages` (getUserRoutinglanguages): see [`GetUserRoutinglanguages`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_routinglanguages(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoutinglanguages {
         GetUserRoutinglanguages::new(self.executor.clone(), user_id.into())
     }
@@ -782,6 +885,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/users/{userId}/routingskills` (getUserRoutingskills): see [`GetUserRoutingskills`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_routingskills(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoutingskills {
         GetUserRoutingskills::new(self.executor.clone(), user_id.into())
     }
@@ -790,6 +894,7 @@ impl RoutingApi {
     #[doc = " `GET /api/v2/users/{userId}/skillgroups` (getUserSkillgroups): see [`GetUserSkillgroups`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_skillgroups(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserSkillgroups {
         GetUserSkillgroups::new(self.executor.clone(), user_id.into())
     }
@@ -799,6 +904,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `body`: Conversation Attributes"]
+    #[inline]
     pub fn patch_routing_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoutingConversationAttributesRequest) -> PatchRoutingConversation {
         PatchRoutingConversation::new(self.executor.clone(), conversation_id.into(), body)
     }
@@ -808,6 +914,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
     #[doc = " - `body`: Domain settings"]
+    #[inline]
     pub fn patch_routing_email_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InboundDomainPatchRequest) -> PatchRoutingEmailDomain {
         PatchRoutingEmailDomain::new(self.executor.clone(), domain_id.into(), body)
     }
@@ -817,6 +924,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
     #[doc = " - `body`: Domain settings"]
+    #[inline]
     pub fn patch_routing_email_domain_validate(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InboundDomainPatchRequest) -> PatchRoutingEmailDomainValidate {
         PatchRoutingEmailDomainValidate::new(self.executor.clone(), domain_id.into(), body)
     }
@@ -826,6 +934,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
     #[doc = " - `body`: Domain settings"]
+    #[inline]
     pub fn patch_routing_email_outbound_domain(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OutboundDomainPatchRequest) -> PatchRoutingEmailOutboundDomain {
         PatchRoutingEmailOutboundDomain::new(self.executor.clone(), domain_id.into(), body)
     }
@@ -835,6 +944,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `email_setting_id`: Email Setting ID"]
     #[doc = " - `body`: EmailSetting"]
+    #[inline]
     pub fn patch_routing_email_setting_email_setting_id(&self, email_setting_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EmailSetting) -> PatchRoutingEmailSettingEmailSettingId {
         PatchRoutingEmailSettingEmailSettingId::new(self.executor.clone(), email_setting_id.into(), body)
     }
@@ -843,6 +953,7 @@ impl RoutingApi {
     #[doc = " `PATCH /api/v2/routing/predictors/{predictorId}` (patchRoutingPredictor): see [`PatchRoutingPredictor`]."]
     #[doc = ""]
     #[doc = " - `predictor_id`: Predictor ID"]
+    #[inline]
     pub fn patch_routing_predictor(&self, predictor_id: impl ::std::convert::Into<::std::string::String>) -> PatchRoutingPredictor {
         PatchRoutingPredictor::new(self.executor.clone(), predictor_id.into())
     }
@@ -851,6 +962,7 @@ impl RoutingApi {
     #[doc = " `PATCH /api/v2/routing/predictors/keyperformanceindicators/{kpiId}` (patchRoutingPredictorsKeyperformanceindicator): see [`PatchRoutingPredictorsKeyperformanceindicator`]."]
     #[doc = ""]
     #[doc = " - `kpi_id`: Key Performance Indicator ID"]
+    #[inline]
     pub fn patch_routing_predictors_keyperformanceindicator(&self, kpi_id: impl ::std::convert::Into<::std::string::String>) -> PatchRoutingPredictorsKeyperformanceindicator {
         PatchRoutingPredictorsKeyperformanceindicator::new(self.executor.clone(), kpi_id.into())
     }
@@ -861,6 +973,7 @@ impl RoutingApi {
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `member_id`: Member ID"]
     #[doc = " - `body`: Queue Member"]
+    #[inline]
     pub fn patch_routing_queue_member(&self, queue_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueueMember) -> PatchRoutingQueueMember {
         PatchRoutingQueueMember::new(self.executor.clone(), queue_id.into(), member_id.into(), body)
     }
@@ -870,6 +983,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `body`: Queue Members"]
+    #[inline]
     pub fn patch_routing_queue_members(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::QueueMember>) -> PatchRoutingQueueMembers {
         PatchRoutingQueueMembers::new(self.executor.clone(), queue_id.into(), body)
     }
@@ -881,6 +995,7 @@ impl RoutingApi {
     #[doc = " - `member_id`: Member ID"]
     #[doc = " - `body`: Queue Member"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn patch_routing_queue_user(&self, queue_id: impl ::std::convert::Into<::std::string::String>, member_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueueMember) -> PatchRoutingQueueUser {
         PatchRoutingQueueUser::new(self.executor.clone(), queue_id.into(), member_id.into(), body)
     }
@@ -891,6 +1006,7 @@ impl RoutingApi {
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `body`: Queue Members"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn patch_routing_queue_users(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::QueueMember>) -> PatchRoutingQueueUsers {
         PatchRoutingQueueUsers::new(self.executor.clone(), queue_id.into(), body)
     }
@@ -899,6 +1015,7 @@ impl RoutingApi {
     #[doc = " `PATCH /api/v2/routing/settings/contactcenter` (patchRoutingSettingsContactcenter): see [`PatchRoutingSettingsContactcenter`]."]
     #[doc = ""]
     #[doc = " - `body`: Contact Center Settings"]
+    #[inline]
     pub fn patch_routing_settings_contactcenter(&self, body: ::models::ContactCenterSettings) -> PatchRoutingSettingsContactcenter {
         PatchRoutingSettingsContactcenter::new(self.executor.clone(), body)
     }
@@ -907,6 +1024,7 @@ impl RoutingApi {
     #[doc = " `PATCH /api/v2/routing/settings/transcription` (patchRoutingSettingsTranscription): see [`PatchRoutingSettingsTranscription`]."]
     #[doc = ""]
     #[doc = " - `body`: Organization Settings"]
+    #[inline]
     pub fn patch_routing_settings_transcription(&self, body: ::models::TranscriptionSettings) -> PatchRoutingSettingsTranscription {
         PatchRoutingSettingsTranscription::new(self.executor.clone(), body)
     }
@@ -916,6 +1034,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `skill_id`: Skill ID"]
     #[doc = " - `body`: updateSkillDivisionRequest"]
+    #[inline]
     pub fn patch_routing_skill(&self, skill_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateSkillDivisionRequest) -> PatchRoutingSkill {
         PatchRoutingSkill::new(self.executor.clone(), skill_id.into(), body)
     }
@@ -925,6 +1044,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `skill_group_id`: Skill Group ID"]
     #[doc = " - `body`: Update skill groups"]
+    #[inline]
     pub fn patch_routing_skillgroup(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SkillGroup) -> PatchRoutingSkillgroup {
         PatchRoutingSkillgroup::new(self.executor.clone(), skill_group_id.into(), body)
     }
@@ -934,6 +1054,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `phone_number_id`: phone number"]
     #[doc = " - `body`: SmsPhoneNumberPatchRequest"]
+    #[inline]
     pub fn patch_routing_sms_phonenumber(&self, phone_number_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SmsPhoneNumberPatchRequest) -> PatchRoutingSmsPhonenumber {
         PatchRoutingSmsPhonenumber::new(self.executor.clone(), phone_number_id.into(), body)
     }
@@ -944,6 +1065,7 @@ impl RoutingApi {
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `body`: Queue Member"]
+    #[inline]
     pub fn patch_user_queue(&self, user_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserQueue) -> PatchUserQueue {
         PatchUserQueue::new(self.executor.clone(), user_id.into(), queue_id.into(), body)
     }
@@ -953,6 +1075,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: User Queues"]
+    #[inline]
     pub fn patch_user_queues(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserQueue>) -> PatchUserQueues {
         PatchUserQueues::new(self.executor.clone(), user_id.into(), body)
     }
@@ -963,6 +1086,7 @@ impl RoutingApi {
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `language_id`: languageId"]
     #[doc = " - `body`: Language"]
+    #[inline]
     pub fn patch_user_routinglanguage(&self, user_id: impl ::std::convert::Into<::std::string::String>, language_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingLanguage) -> PatchUserRoutinglanguage {
         PatchUserRoutinglanguage::new(self.executor.clone(), user_id.into(), language_id.into(), body)
     }
@@ -972,6 +1096,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Language"]
+    #[inline]
     pub fn patch_user_routinglanguages_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingLanguagePost>) -> PatchUserRoutinglanguagesBulk {
         PatchUserRoutinglanguagesBulk::new(self.executor.clone(), user_id.into(), body)
     }
@@ -981,30 +1106,35 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Skill"]
+    #[inline]
     pub fn patch_user_routingskills_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> PatchUserRoutingskillsBulk {
         PatchUserRoutingskillsBulk::new(self.executor.clone(), user_id.into(), body)
     }
     #[doc = " Query for queue observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/queues/observations/query` (postAnalyticsQueuesObservationsQuery): see [`PostAnalyticsQueuesObservationsQuery`]."]
+    #[inline]
     pub fn post_analytics_queues_observations_query(&self, body: ::models::QueueObservationQuery) -> PostAnalyticsQueuesObservationsQuery {
         PostAnalyticsQueuesObservationsQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for user activity observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/routing/activity/query` (postAnalyticsRoutingActivityQuery): see [`PostAnalyticsRoutingActivityQuery`]."]
+    #[inline]
     pub fn post_analytics_routing_activity_query(&self, body: ::models::RoutingActivityQuery) -> PostAnalyticsRoutingActivityQuery {
         PostAnalyticsRoutingActivityQuery::new(self.executor.clone(), body)
     }
     #[doc = " Create a benefit assessment."]
     #[doc = ""]
     #[doc = " `POST /api/v2/routing/assessments` (postRoutingAssessments): see [`PostRoutingAssessments`]."]
+    #[inline]
     pub fn post_routing_assessments(&self) -> PostRoutingAssessments {
         PostRoutingAssessments::new(self.executor.clone())
     }
     #[doc = " Create a benefit assessment job."]
     #[doc = ""]
     #[doc = " `POST /api/v2/routing/assessments/jobs` (postRoutingAssessmentsJobs): see [`PostRoutingAssessmentsJobs`]."]
+    #[inline]
     pub fn post_routing_assessments_jobs(&self) -> PostRoutingAssessmentsJobs {
         PostRoutingAssessmentsJobs::new(self.executor.clone())
     }
@@ -1013,6 +1143,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/email/domains/{domainId}/dkim` (postRoutingEmailDomainDkim): see [`PostRoutingEmailDomainDkim`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn post_routing_email_domain_dkim(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> PostRoutingEmailDomainDkim {
         PostRoutingEmailDomainDkim::new(self.executor.clone(), domain_id.into())
     }
@@ -1022,6 +1153,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
     #[doc = " - `body`: Mail From Settings"]
+    #[inline]
     pub fn post_routing_email_domain_mailfrom(&self, domain_id: impl ::std::convert::Into<::std::string::String>, body: ::models::MailFromResult) -> PostRoutingEmailDomainMailfrom {
         PostRoutingEmailDomainMailfrom::new(self.executor.clone(), domain_id.into(), body)
     }
@@ -1031,6 +1163,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `domain_name`: email domain"]
     #[doc = " - `body`: Route"]
+    #[inline]
     pub fn post_routing_email_domain_routes(&self, domain_name: impl ::std::convert::Into<::std::string::String>, body: ::models::InboundRoute) -> PostRoutingEmailDomainRoutes {
         PostRoutingEmailDomainRoutes::new(self.executor.clone(), domain_name.into(), body)
     }
@@ -1039,6 +1172,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/email/domains/{domainId}/testconnection` (postRoutingEmailDomainTestconnection): see [`PostRoutingEmailDomainTestconnection`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn post_routing_email_domain_testconnection(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> PostRoutingEmailDomainTestconnection {
         PostRoutingEmailDomainTestconnection::new(self.executor.clone(), domain_id.into())
     }
@@ -1047,6 +1181,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/email/domains/{domainId}/verification` (postRoutingEmailDomainVerification): see [`PostRoutingEmailDomainVerification`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn post_routing_email_domain_verification(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> PostRoutingEmailDomainVerification {
         PostRoutingEmailDomainVerification::new(self.executor.clone(), domain_id.into())
     }
@@ -1055,6 +1190,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/email/domains` (postRoutingEmailDomains): see [`PostRoutingEmailDomains`]."]
     #[doc = ""]
     #[doc = " - `body`: Domain"]
+    #[inline]
     pub fn post_routing_email_domains(&self, body: ::models::InboundDomainCreateRequest) -> PostRoutingEmailDomains {
         PostRoutingEmailDomains::new(self.executor.clone(), body)
     }
@@ -1063,6 +1199,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/email/outbound/domains/{domainId}/testconnection` (postRoutingEmailOutboundDomainTestconnection): see [`PostRoutingEmailOutboundDomainTestconnection`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn post_routing_email_outbound_domain_testconnection(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> PostRoutingEmailOutboundDomainTestconnection {
         PostRoutingEmailOutboundDomainTestconnection::new(self.executor.clone(), domain_id.into())
     }
@@ -1071,6 +1208,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/email/outbound/domains` (postRoutingEmailOutboundDomains): see [`PostRoutingEmailOutboundDomains`]."]
     #[doc = ""]
     #[doc = " - `body`: Domain"]
+    #[inline]
     pub fn post_routing_email_outbound_domains(&self, body: ::models::OutboundDomainCreateRequest) -> PostRoutingEmailOutboundDomains {
         PostRoutingEmailOutboundDomains::new(self.executor.clone(), body)
     }
@@ -1079,6 +1217,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/email/outbound/domains/simulated` (postRoutingEmailOutboundDomainsSimulated): see [`PostRoutingEmailOutboundDomainsSimulated`]."]
     #[doc = ""]
     #[doc = " - `body`: Domain"]
+    #[inline]
     pub fn post_routing_email_outbound_domains_simulated(&self, body: ::models::OutboundDomainCreateRequest) -> PostRoutingEmailOutboundDomainsSimulated {
         PostRoutingEmailOutboundDomainsSimulated::new(self.executor.clone(), body)
     }
@@ -1087,6 +1226,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/email/setting` (postRoutingEmailSetting): see [`PostRoutingEmailSetting`]."]
     #[doc = ""]
     #[doc = " - `body`: EmailSetting"]
+    #[inline]
     pub fn post_routing_email_setting(&self, body: ::models::EmailSetting) -> PostRoutingEmailSetting {
         PostRoutingEmailSetting::new(self.executor.clone(), body)
     }
@@ -1095,12 +1235,14 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/languages` (postRoutingLanguages): see [`PostRoutingLanguages`]."]
     #[doc = ""]
     #[doc = " - `body`: Language"]
+    #[inline]
     pub fn post_routing_languages(&self, body: ::models::Language) -> PostRoutingLanguages {
         PostRoutingLanguages::new(self.executor.clone(), body)
     }
     #[doc = " Create a predictor."]
     #[doc = ""]
     #[doc = " `POST /api/v2/routing/predictors` (postRoutingPredictors): see [`PostRoutingPredictors`]."]
+    #[inline]
     pub fn post_routing_predictors(&self) -> PostRoutingPredictors {
         PostRoutingPredictors::new(self.executor.clone())
     }
@@ -1109,6 +1251,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/predictors/keyperformanceindicators` (postRoutingPredictorsKeyperformanceindicators): see [`PostRoutingPredictorsKeyperformanceindicators`]."]
     #[doc = ""]
     #[doc = " - `body`: request"]
+    #[inline]
     pub fn post_routing_predictors_keyperformanceindicators(&self, body: ::models::CreateKpiRequest) -> PostRoutingPredictorsKeyperformanceindicators {
         PostRoutingPredictorsKeyperformanceindicators::new(self.executor.clone(), body)
     }
@@ -1118,6 +1261,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `body`: Queue Members"]
+    #[inline]
     pub fn post_routing_queue_members(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::WritableEntity>) -> PostRoutingQueueMembers {
         PostRoutingQueueMembers::new(self.executor.clone(), queue_id.into(), body)
     }
@@ -1128,6 +1272,7 @@ impl RoutingApi {
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `body`: Queue Members"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn post_routing_queue_users(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::WritableEntity>) -> PostRoutingQueueUsers {
         PostRoutingQueueUsers::new(self.executor.clone(), queue_id.into(), body)
     }
@@ -1137,6 +1282,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `body`: List of wrapup codes"]
+    #[inline]
     pub fn post_routing_queue_wrapupcodes(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::WrapUpCodeReference>) -> PostRoutingQueueWrapupcodes {
         PostRoutingQueueWrapupcodes::new(self.executor.clone(), queue_id.into(), body)
     }
@@ -1145,6 +1291,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/queues` (postRoutingQueues): see [`PostRoutingQueues`]."]
     #[doc = ""]
     #[doc = " - `body`: Queue"]
+    #[inline]
     pub fn post_routing_queues(&self, body: ::models::CreateQueueRequest) -> PostRoutingQueues {
         PostRoutingQueues::new(self.executor.clone(), body)
     }
@@ -1153,6 +1300,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/skillexpressions/validate` (postRoutingSkillexpressionsValidate): see [`PostRoutingSkillexpressionsValidate`]."]
     #[doc = ""]
     #[doc = " - `body`: Skill expression data to validate"]
+    #[inline]
     pub fn post_routing_skillexpressions_validate(&self, body: ::models::SkillExpressionData) -> PostRoutingSkillexpressionsValidate {
         PostRoutingSkillexpressionsValidate::new(self.executor.clone(), body)
     }
@@ -1161,6 +1309,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/skillgroups/{skillGroupId}/members/divisions` (postRoutingSkillgroupMembersDivisions): see [`PostRoutingSkillgroupMembersDivisions`]."]
     #[doc = ""]
     #[doc = " - `skill_group_id`: Skill Group ID"]
+    #[inline]
     pub fn post_routing_skillgroup_members_divisions(&self, skill_group_id: impl ::std::convert::Into<::std::string::String>) -> PostRoutingSkillgroupMembersDivisions {
         PostRoutingSkillgroupMembersDivisions::new(self.executor.clone(), skill_group_id.into())
     }
@@ -1169,6 +1318,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/skillgroups` (postRoutingSkillgroups): see [`PostRoutingSkillgroups`]."]
     #[doc = ""]
     #[doc = " - `body`: Create skill group"]
+    #[inline]
     pub fn post_routing_skillgroups(&self, body: ::models::SkillGroupWithMemberDivisions) -> PostRoutingSkillgroups {
         PostRoutingSkillgroups::new(self.executor.clone(), body)
     }
@@ -1177,6 +1327,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/skills` (postRoutingSkills): see [`PostRoutingSkills`]."]
     #[doc = ""]
     #[doc = " - `body`: Skill"]
+    #[inline]
     pub fn post_routing_skills(&self, body: ::models::CreateRoutingSkill) -> PostRoutingSkills {
         PostRoutingSkills::new(self.executor.clone(), body)
     }
@@ -1185,6 +1336,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/sms/addresses` (postRoutingSmsAddresses): see [`PostRoutingSmsAddresses`]."]
     #[doc = ""]
     #[doc = " - `body`: SmsAddress"]
+    #[inline]
     pub fn post_routing_sms_addresses(&self, body: ::models::SmsAddressProvision) -> PostRoutingSmsAddresses {
         PostRoutingSmsAddresses::new(self.executor.clone(), body)
     }
@@ -1193,6 +1345,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/sms/phonenumbers` (postRoutingSmsPhonenumbers): see [`PostRoutingSmsPhonenumbers`]."]
     #[doc = ""]
     #[doc = " - `body`: SmsPhoneNumber"]
+    #[inline]
     pub fn post_routing_sms_phonenumbers(&self, body: ::models::SmsPhoneNumberProvision) -> PostRoutingSmsPhonenumbers {
         PostRoutingSmsPhonenumbers::new(self.executor.clone(), body)
     }
@@ -1201,6 +1354,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/sms/phonenumbers/alphanumeric` (postRoutingSmsPhonenumbersAlphanumeric): see [`PostRoutingSmsPhonenumbersAlphanumeric`]."]
     #[doc = ""]
     #[doc = " - `body`: SmsPhoneNumber"]
+    #[inline]
     pub fn post_routing_sms_phonenumbers_alphanumeric(&self, body: ::models::SmsAlphanumericProvision) -> PostRoutingSmsPhonenumbersAlphanumeric {
         PostRoutingSmsPhonenumbersAlphanumeric::new(self.executor.clone(), body)
     }
@@ -1209,6 +1363,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/sms/phonenumbers/import` (postRoutingSmsPhonenumbersImport): see [`PostRoutingSmsPhonenumbersImport`]."]
     #[doc = ""]
     #[doc = " - `body`: SmsPhoneNumber"]
+    #[inline]
     pub fn post_routing_sms_phonenumbers_import(&self, body: ::models::SmsPhoneNumberImport) -> PostRoutingSmsPhonenumbersImport {
         PostRoutingSmsPhonenumbersImport::new(self.executor.clone(), body)
     }
@@ -1217,6 +1372,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/utilization/labels` (postRoutingUtilizationLabels): see [`PostRoutingUtilizationLabels`]."]
     #[doc = ""]
     #[doc = " - `body`: UtilizationLabel"]
+    #[inline]
     pub fn post_routing_utilization_labels(&self, body: ::models::CreateUtilizationLabelRequest) -> PostRoutingUtilizationLabels {
         PostRoutingUtilizationLabels::new(self.executor.clone(), body)
     }
@@ -1225,6 +1381,7 @@ impl RoutingApi {
     #[doc = " `POST /api/v2/routing/wrapupcodes` (postRoutingWrapupcodes): see [`PostRoutingWrapupcodes`]."]
     #[doc = ""]
     #[doc = " - `body`: WrapupCode"]
+    #[inline]
     pub fn post_routing_wrapupcodes(&self, body: ::models::WrapupCodeRequest) -> PostRoutingWrapupcodes {
         PostRoutingWrapupcodes::new(self.executor.clone(), body)
     }
@@ -1234,6 +1391,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Language"]
+    #[inline]
     pub fn post_user_routinglanguages(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingLanguagePost) -> PostUserRoutinglanguages {
         PostUserRoutinglanguages::new(self.executor.clone(), user_id.into(), body)
     }
@@ -1243,6 +1401,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Skill"]
+    #[inline]
     pub fn post_user_routingskills(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingSkillPost) -> PostUserRoutingskills {
         PostUserRoutingskills::new(self.executor.clone(), user_id.into(), body)
     }
@@ -1251,6 +1410,7 @@ impl RoutingApi {
     #[doc = " `PUT /api/v2/routing/directroutingbackup/settings/me` (putRoutingDirectroutingbackupSettingsMe): see [`PutRoutingDirectroutingbackupSettingsMe`]."]
     #[doc = ""]
     #[doc = " - `body`: directRoutingBackup"]
+    #[inline]
     pub fn put_routing_directroutingbackup_settings_me(&self, body: ::models::AgentDirectRoutingBackupSettings) -> PutRoutingDirectroutingbackupSettingsMe {
         PutRoutingDirectroutingbackupSettingsMe::new(self.executor.clone(), body)
     }
@@ -1261,6 +1421,7 @@ impl RoutingApi {
     #[doc = " - `domain_name`: email domain"]
     #[doc = " - `route_id`: route ID"]
     #[doc = " - `body`: Route"]
+    #[inline]
     pub fn put_routing_email_domain_route(&self, domain_name: impl ::std::convert::Into<::std::string::String>, route_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InboundRoute) -> PutRoutingEmailDomainRoute {
         PutRoutingEmailDomainRoute::new(self.executor.clone(), domain_name.into(), route_id.into(), body)
     }
@@ -1270,6 +1431,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `domain_name`: email domain"]
     #[doc = " - `route_id`: route ID"]
+    #[inline]
     pub fn put_routing_email_domain_route_identityresolution(&self, domain_name: impl ::std::convert::Into<::std::string::String>, route_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RouteIdentityResolutionConfig) -> PutRoutingEmailDomainRouteIdentityresolution {
         PutRoutingEmailDomainRouteIdentityresolution::new(self.executor.clone(), domain_name.into(), route_id.into(), body)
     }
@@ -1278,6 +1440,7 @@ impl RoutingApi {
     #[doc = " `PUT /api/v2/routing/email/outbound/domains/{domainId}/activation` (putRoutingEmailOutboundDomainActivation): see [`PutRoutingEmailOutboundDomainActivation`]."]
     #[doc = ""]
     #[doc = " - `domain_id`: domain ID"]
+    #[inline]
     pub fn put_routing_email_outbound_domain_activation(&self, domain_id: impl ::std::convert::Into<::std::string::String>) -> PutRoutingEmailOutboundDomainActivation {
         PutRoutingEmailOutboundDomainActivation::new(self.executor.clone(), domain_id.into())
     }
@@ -1287,6 +1450,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `recipient_id`: Recipient ID"]
     #[doc = " - `body`: Recipient"]
+    #[inline]
     pub fn put_routing_message_recipient(&self, recipient_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RecipientRequest) -> PutRoutingMessageRecipient {
         PutRoutingMessageRecipient::new(self.executor.clone(), recipient_id.into(), body)
     }
@@ -1296,6 +1460,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `body`: Queue"]
+    #[inline]
     pub fn put_routing_queue(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::QueueRequest) -> PutRoutingQueue {
         PutRoutingQueue::new(self.executor.clone(), queue_id.into(), body)
     }
@@ -1304,6 +1469,7 @@ impl RoutingApi {
     #[doc = " `PUT /api/v2/routing/queues/{queueId}/identityresolution` (putRoutingQueueIdentityresolution): see [`PutRoutingQueueIdentityresolution`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn put_routing_queue_identityresolution(&self, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::IdentityResolutionQueueConfig) -> PutRoutingQueueIdentityresolution {
         PutRoutingQueueIdentityresolution::new(self.executor.clone(), queue_id.into(), body)
     }
@@ -1312,6 +1478,7 @@ impl RoutingApi {
     #[doc = " `PUT /api/v2/routing/settings` (putRoutingSettings): see [`PutRoutingSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Organization Settings"]
+    #[inline]
     pub fn put_routing_settings(&self, body: ::models::RoutingSettings) -> PutRoutingSettings {
         PutRoutingSettings::new(self.executor.clone(), body)
     }
@@ -1320,6 +1487,7 @@ impl RoutingApi {
     #[doc = " `PUT /api/v2/routing/settings/transcription` (putRoutingSettingsTranscription): see [`PutRoutingSettingsTranscription`]."]
     #[doc = ""]
     #[doc = " - `body`: Organization Settings"]
+    #[inline]
     pub fn put_routing_settings_transcription(&self, body: ::models::TranscriptionSettings) -> PutRoutingSettingsTranscription {
         PutRoutingSettingsTranscription::new(self.executor.clone(), body)
     }
@@ -1328,6 +1496,7 @@ impl RoutingApi {
     #[doc = " `PUT /api/v2/routing/sms/identityresolution/phonenumbers/{addressId}` (putRoutingSmsIdentityresolutionPhonenumber): see [`PutRoutingSmsIdentityresolutionPhonenumber`]."]
     #[doc = ""]
     #[doc = " - `address_id`: Address ID"]
+    #[inline]
     pub fn put_routing_sms_identityresolution_phonenumber(&self, address_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SmsIdentityResolutionConfig) -> PutRoutingSmsIdentityresolutionPhonenumber {
         PutRoutingSmsIdentityresolutionPhonenumber::new(self.executor.clone(), address_id.into(), body)
     }
@@ -1337,6 +1506,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: directRoutingBackup"]
+    #[inline]
     pub fn put_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentDirectRoutingBackupSettings) -> PutRoutingUserDirectroutingbackupSettings {
         PutRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into(), body)
     }
@@ -1346,6 +1516,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: utilization"]
+    #[inline]
     pub fn put_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UtilizationRequest) -> PutRoutingUserUtilization {
         PutRoutingUserUtilization::new(self.executor.clone(), user_id.into(), body)
     }
@@ -1354,6 +1525,7 @@ impl RoutingApi {
     #[doc = " `PUT /api/v2/routing/utilization` (putRoutingUtilization): see [`PutRoutingUtilization`]."]
     #[doc = ""]
     #[doc = " - `body`: utilization"]
+    #[inline]
     pub fn put_routing_utilization(&self, body: ::models::UtilizationRequest) -> PutRoutingUtilization {
         PutRoutingUtilization::new(self.executor.clone(), body)
     }
@@ -1363,6 +1535,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `label_id`: Utilization Label ID"]
     #[doc = " - `body`: UtilizationLabel"]
+    #[inline]
     pub fn put_routing_utilization_label(&self, label_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateUtilizationLabelRequest) -> PutRoutingUtilizationLabel {
         PutRoutingUtilizationLabel::new(self.executor.clone(), label_id.into(), body)
     }
@@ -1372,6 +1545,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `code_id`: Wrapup Code ID"]
     #[doc = " - `body`: WrapupCode"]
+    #[inline]
     pub fn put_routing_wrapupcode(&self, code_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WrapupCodeRequest) -> PutRoutingWrapupcode {
         PutRoutingWrapupcode::new(self.executor.clone(), code_id.into(), body)
     }
@@ -1382,6 +1556,7 @@ impl RoutingApi {
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `skill_id`: skillId"]
     #[doc = " - `body`: Skill"]
+    #[inline]
     pub fn put_user_routingskill(&self, user_id: impl ::std::convert::Into<::std::string::String>, skill_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingSkill) -> PutUserRoutingskill {
         PutUserRoutingskill::new(self.executor.clone(), user_id.into(), skill_id.into(), body)
     }
@@ -1391,6 +1566,7 @@ impl RoutingApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Skill"]
+    #[inline]
     pub fn put_user_routingskills_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> PutUserRoutingskillsBulk {
         PutUserRoutingskillsBulk::new(self.executor.clone(), user_id.into(), body)
     }
@@ -1413,41 +1589,49 @@ pub struct DeleteRoutingAssessment {
     assessment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingAssessment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingAssessment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingAssessment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingAssessment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingAssessment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assessment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assessment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingAssessment", "assessmentId", &self.assessment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_ASSESSMENT, ::std::format!("/api/v2/routing/assessments/{}", ::genesys_cloud_core::encode_path_segment(&self.assessment_id)));
@@ -1455,11 +1639,13 @@ impl DeleteRoutingAssessment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1481,52 +1667,62 @@ pub struct DeleteRoutingDirectroutingbackupSettingsMe {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingDirectroutingbackupSettingsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingDirectroutingbackupSettingsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME, ::std::string::String::from("/api/v2/routing/directroutingbackup/settings/me"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1549,41 +1745,49 @@ pub struct DeleteRoutingEmailDomain {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingEmailDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingEmailDomain").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingEmailDomain {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingEmailDomain {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingEmailDomain {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingEmailDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_EMAIL_DOMAIN, ::std::format!("/api/v2/routing/email/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -1591,11 +1795,13 @@ impl DeleteRoutingEmailDomain {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1619,41 +1825,49 @@ pub struct DeleteRoutingEmailDomainRoute {
     route_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingEmailDomainRoute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingEmailDomainRoute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingEmailDomainRoute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingEmailDomainRoute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingEmailDomainRoute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingEmailDomainRoute", "domainName", &self.domain_name)?;
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingEmailDomainRoute", "routeId", &self.route_id)?;
@@ -1662,11 +1876,13 @@ impl DeleteRoutingEmailDomainRoute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1689,41 +1905,49 @@ pub struct DeleteRoutingEmailOutboundDomain {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingEmailOutboundDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingEmailOutboundDomain").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingEmailOutboundDomain {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingEmailOutboundDomain {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingEmailOutboundDomain {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingEmailOutboundDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_EMAIL_OUTBOUND_DOMAIN, ::std::format!("/api/v2/routing/email/outbound/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -1731,11 +1955,13 @@ impl DeleteRoutingEmailOutboundDomain {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1758,41 +1984,49 @@ pub struct DeleteRoutingEmailSettingEmailSettingId {
     email_setting_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingEmailSettingEmailSettingId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingEmailSettingEmailSettingId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingEmailSettingEmailSettingId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingEmailSettingEmailSettingId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingEmailSettingEmailSettingId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_setting_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingEmailSettingEmailSettingId", "emailSettingId", &self.email_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID, ::std::format!("/api/v2/routing/email/setting/{}", ::genesys_cloud_core::encode_path_segment(&self.email_setting_id)));
@@ -1800,11 +2034,13 @@ impl DeleteRoutingEmailSettingEmailSettingId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1827,41 +2063,49 @@ pub struct DeleteRoutingLanguage {
     language_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingLanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingLanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingLanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingLanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingLanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_LANGUAGE, ::std::format!("/api/v2/routing/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.language_id)));
@@ -1869,11 +2113,13 @@ impl DeleteRoutingLanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1896,41 +2142,49 @@ pub struct DeleteRoutingPredictor {
     predictor_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingPredictor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingPredictor").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingPredictor {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingPredictor {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingPredictor {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingPredictor", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_PREDICTOR, ::std::format!("/api/v2/routing/predictors/{}", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
@@ -1938,11 +2192,13 @@ impl DeleteRoutingPredictor {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1965,41 +2221,49 @@ pub struct DeleteRoutingPredictorsKeyperformanceindicator {
     kpi_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingPredictorsKeyperformanceindicator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingPredictorsKeyperformanceindicator").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingPredictorsKeyperformanceindicator {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingPredictorsKeyperformanceindicator {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingPredictorsKeyperformanceindicator {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, kpi_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingPredictorsKeyperformanceindicator", "kpiId", &self.kpi_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR, ::std::format!("/api/v2/routing/predictors/keyperformanceindicators/{}", ::genesys_cloud_core::encode_path_segment(&self.kpi_id)));
@@ -2007,11 +2271,13 @@ impl DeleteRoutingPredictorsKeyperformanceindicator {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2035,48 +2301,57 @@ pub struct DeleteRoutingQueue {
     force_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteRoutingQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingQueue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingQueue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingQueue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingQueue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, force_delete: ::std::option::Option::None }
     }
     #[doc = " forceDelete"]
     #[doc = ""]
     #[doc = " Query parameter `forceDelete`: boolean."]
+    #[inline]
     pub fn force_delete(mut self, value: bool) -> Self {
         self.force_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_QUEUE, ::std::format!("/api/v2/routing/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -2087,11 +2362,13 @@ impl DeleteRoutingQueue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2115,41 +2392,49 @@ pub struct DeleteRoutingQueueMember {
     member_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingQueueMember {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingQueueMember").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingQueueMember {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingQueueMember {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingQueueMember {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueMember", "queueId", &self.queue_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueMember", "memberId", &self.member_id)?;
@@ -2158,11 +2443,13 @@ impl DeleteRoutingQueueMember {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2189,41 +2476,49 @@ pub struct DeleteRoutingQueueUser {
     member_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingQueueUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingQueueUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingQueueUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingQueueUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingQueueUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueUser", "queueId", &self.queue_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueUser", "memberId", &self.member_id)?;
@@ -2232,11 +2527,13 @@ impl DeleteRoutingQueueUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2260,41 +2557,49 @@ pub struct DeleteRoutingQueueWrapupcode {
     code_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingQueueWrapupcode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingQueueWrapupcode").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingQueueWrapupcode {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingQueueWrapupcode {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingQueueWrapupcode {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, code_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueWrapupcode", "queueId", &self.queue_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueWrapupcode", "codeId", &self.code_id)?;
@@ -2303,11 +2608,13 @@ impl DeleteRoutingQueueWrapupcode {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2329,52 +2636,62 @@ pub struct DeleteRoutingSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteRoutingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SETTINGS, ::std::string::String::from("/api/v2/routing/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2397,41 +2714,49 @@ pub struct DeleteRoutingSkill {
     skill_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingSkill {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingSkill").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingSkill {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingSkill {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingSkill {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingSkill", "skillId", &self.skill_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SKILL, ::std::format!("/api/v2/routing/skills/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_id)));
@@ -2439,11 +2764,13 @@ impl DeleteRoutingSkill {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2466,41 +2793,49 @@ pub struct DeleteRoutingSkillexpression {
     expression_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingSkillexpression {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingSkillexpression").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingSkillexpression {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingSkillexpression {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingSkillexpression {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, expression_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), expression_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingSkillexpression", "expressionId", &self.expression_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SKILLEXPRESSION, ::std::format!("/api/v2/routing/skillexpressions/{}", ::genesys_cloud_core::encode_path_segment(&self.expression_id)));
@@ -2508,11 +2843,13 @@ impl DeleteRoutingSkillexpression {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2535,48 +2872,57 @@ pub struct DeleteRoutingSkillexpressions {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for DeleteRoutingSkillexpressions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingSkillexpressions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingSkillexpressions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingSkillexpressions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingSkillexpressions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), id: ::std::option::Option::None }
     }
     #[doc = " Expression ID(s) to filter. Repeat for multiple or use comma-separated list."]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SKILLEXPRESSIONS, ::std::string::String::from("/api/v2/routing/skillexpressions"));
         if let ::std::option::Option::Some(v) = &self.id {
@@ -2586,11 +2932,13 @@ impl DeleteRoutingSkillexpressions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2613,41 +2961,49 @@ pub struct DeleteRoutingSkillgroup {
     skill_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingSkillgroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingSkillgroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingSkillgroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingSkillgroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingSkillgroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingSkillgroup", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SKILLGROUP, ::std::format!("/api/v2/routing/skillgroups/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
@@ -2655,11 +3011,13 @@ impl DeleteRoutingSkillgroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2682,41 +3040,49 @@ pub struct DeleteRoutingSmsAddress {
     address_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingSmsAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingSmsAddress").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingSmsAddress {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingSmsAddress {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingSmsAddress {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingSmsAddress", "addressId", &self.address_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SMS_ADDRESS, ::std::format!("/api/v2/routing/sms/addresses/{}", ::genesys_cloud_core::encode_path_segment(&self.address_id)));
@@ -2724,11 +3090,13 @@ impl DeleteRoutingSmsAddress {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2751,41 +3119,49 @@ pub struct DeleteRoutingSmsPhonenumber {
     phone_number_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingSmsPhonenumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingSmsPhonenumber").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingSmsPhonenumber {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingSmsPhonenumber {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingSmsPhonenumber {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_number_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingSmsPhonenumber", "phoneNumberId", &self.phone_number_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SMS_PHONENUMBER, ::std::format!("/api/v2/routing/sms/phonenumbers/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_number_id)));
@@ -2793,11 +3169,13 @@ impl DeleteRoutingSmsPhonenumber {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2820,41 +3198,49 @@ pub struct DeleteRoutingUserDirectroutingbackupSettings {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingUserDirectroutingbackupSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingUserDirectroutingbackupSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2862,11 +3248,13 @@ impl DeleteRoutingUserDirectroutingbackupSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2889,41 +3277,49 @@ pub struct DeleteRoutingUserUtilization {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingUserUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingUserUtilization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingUserUtilization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingUserUtilization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingUserUtilization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2931,11 +3327,13 @@ impl DeleteRoutingUserUtilization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2957,52 +3355,62 @@ pub struct DeleteRoutingUtilization {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteRoutingUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingUtilization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingUtilization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingUtilization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingUtilization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_UTILIZATION, ::std::string::String::from("/api/v2/routing/utilization"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3026,48 +3434,57 @@ pub struct DeleteRoutingUtilizationLabel {
     force_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteRoutingUtilizationLabel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingUtilizationLabel").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingUtilizationLabel {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingUtilizationLabel {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingUtilizationLabel {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id, force_delete: ::std::option::Option::None }
     }
     #[doc = " Remove all label usages (if found) without warning"]
     #[doc = ""]
     #[doc = " Query parameter `forceDelete`: boolean."]
+    #[inline]
     pub fn force_delete(mut self, value: bool) -> Self {
         self.force_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingUtilizationLabel", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_UTILIZATION_LABEL, ::std::format!("/api/v2/routing/utilization/labels/{}", ::genesys_cloud_core::encode_path_segment(&self.label_id)));
@@ -3078,11 +3495,13 @@ impl DeleteRoutingUtilizationLabel {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3105,41 +3524,49 @@ pub struct DeleteRoutingWrapupcode {
     code_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingWrapupcode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingWrapupcode").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingWrapupcode {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingWrapupcode {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingWrapupcode {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingWrapupcode", "codeId", &self.code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_WRAPUPCODE, ::std::format!("/api/v2/routing/wrapupcodes/{}", ::genesys_cloud_core::encode_path_segment(&self.code_id)));
@@ -3147,11 +3574,13 @@ impl DeleteRoutingWrapupcode {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3175,41 +3604,49 @@ pub struct DeleteUserRoutinglanguage {
     language_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserRoutinglanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserRoutinglanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserRoutinglanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserRoutinglanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserRoutinglanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, language_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserRoutinglanguage", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteUserRoutinglanguage", "languageId", &self.language_id)?;
@@ -3218,11 +3655,13 @@ impl DeleteUserRoutinglanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3246,41 +3685,49 @@ pub struct DeleteUserRoutingskill {
     skill_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserRoutingskill {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserRoutingskill").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserRoutingskill {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserRoutingskill {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserRoutingskill {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, skill_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserRoutingskill", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteUserRoutingskill", "skillId", &self.skill_id)?;
@@ -3289,11 +3736,13 @@ impl DeleteUserRoutingskill {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -3316,41 +3765,49 @@ pub struct GetRoutingAssessment {
     assessment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingAssessment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingAssessment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingAssessment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingAssessment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingAssessment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, assessment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), assessment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingAssessment", "assessmentId", &self.assessment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_ASSESSMENT, ::std::format!("/api/v2/routing/assessments/{}", ::genesys_cloud_core::encode_path_segment(&self.assessment_id)));
@@ -3358,11 +3815,13 @@ impl GetRoutingAssessment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BenefitAssessment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BenefitAssessment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3391,43 +3850,51 @@ pub struct GetRoutingAssessments {
     queue_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingAssessments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingAssessments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingAssessments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingAssessments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingAssessments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_id: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -3435,6 +3902,7 @@ impl GetRoutingAssessments {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -3442,6 +3910,7 @@ impl GetRoutingAssessments {
     #[doc = " Number of entities to return. Maximum of 200. Deprecated in favour of pageSize"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
+    #[inline]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
@@ -3449,6 +3918,7 @@ impl GetRoutingAssessments {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -3456,11 +3926,13 @@ impl GetRoutingAssessments {
     #[doc = " Queue ID(s) to filter assessments by."]
     #[doc = ""]
     #[doc = " Query parameter `queueId`: array of string (multi)."]
+    #[inline]
     pub fn queue_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.queue_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_ASSESSMENTS, ::std::string::String::from("/api/v2/routing/assessments"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -3482,15 +3954,18 @@ impl GetRoutingAssessments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssessmentListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssessmentListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AssessmentListing, ::models::BenefitAssessment> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3521,41 +3996,49 @@ pub struct GetRoutingAssessmentsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingAssessmentsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingAssessmentsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingAssessmentsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingAssessmentsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingAssessmentsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingAssessmentsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_ASSESSMENTS_JOB, ::std::format!("/api/v2/routing/assessments/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3563,11 +4046,13 @@ impl GetRoutingAssessmentsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BenefitAssessmentJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BenefitAssessmentJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3590,48 +4075,57 @@ pub struct GetRoutingAssessmentsJobs {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingAssessmentsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingAssessmentsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingAssessmentsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingAssessmentsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingAssessmentsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None }
     }
     #[doc = " Division ID(s) to filter assessment jobs by."]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_ASSESSMENTS_JOBS, ::std::string::String::from("/api/v2/routing/assessments/jobs"));
         if let ::std::option::Option::Some(v) = &self.division_id {
@@ -3641,11 +4135,13 @@ impl GetRoutingAssessmentsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssessmentJobListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssessmentJobListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3667,52 +4163,62 @@ pub struct GetRoutingAvailablemediatypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRoutingAvailablemediatypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingAvailablemediatypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingAvailablemediatypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingAvailablemediatypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingAvailablemediatypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_AVAILABLEMEDIATYPES, ::std::string::String::from("/api/v2/routing/availablemediatypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AvailableMediaTypeEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AvailableMediaTypeEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3734,52 +4240,62 @@ pub struct GetRoutingDirectroutingbackupSettingsMe {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingDirectroutingbackupSettingsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingDirectroutingbackupSettingsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME, ::std::string::String::from("/api/v2/routing/directroutingbackup/settings/me"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3803,48 +4319,57 @@ pub struct GetRoutingEmailDomain {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingEmailDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailDomain").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailDomain {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailDomain {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailDomain {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, expand: ::std::option::Option::None }
     }
     #[doc = " Expand options. Valid values: settings"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string. Values: `settings`."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN, ::std::format!("/api/v2/routing/email/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -3855,11 +4380,13 @@ impl GetRoutingEmailDomain {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InboundDomain, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InboundDomain, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3882,41 +4409,49 @@ pub struct GetRoutingEmailDomainDkim {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingEmailDomainDkim {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailDomainDkim").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainDkim {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailDomainDkim {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailDomainDkim {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainDkim", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN_DKIM, ::std::format!("/api/v2/routing/email/domains/{}/dkim", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -3924,11 +4459,13 @@ impl GetRoutingEmailDomainDkim {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VerificationResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VerificationResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3951,41 +4488,49 @@ pub struct GetRoutingEmailDomainMailfrom {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingEmailDomainMailfrom {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailDomainMailfrom").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainMailfrom {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailDomainMailfrom {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailDomainMailfrom {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainMailfrom", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN_MAILFROM, ::std::format!("/api/v2/routing/email/domains/{}/mailfrom", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -3993,11 +4538,13 @@ impl GetRoutingEmailDomainMailfrom {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MailFromResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MailFromResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4022,48 +4569,57 @@ pub struct GetRoutingEmailDomainRoute {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingEmailDomainRoute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailDomainRoute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainRoute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailDomainRoute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailDomainRoute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainRoute", "domainName", &self.domain_name)?;
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainRoute", "routeId", &self.route_id)?;
@@ -4075,11 +4631,13 @@ impl GetRoutingEmailDomainRoute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InboundRoute, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InboundRoute, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4103,41 +4661,49 @@ pub struct GetRoutingEmailDomainRouteIdentityresolution {
     route_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingEmailDomainRouteIdentityresolution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailDomainRouteIdentityresolution").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainRouteIdentityresolution {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailDomainRouteIdentityresolution {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailDomainRouteIdentityresolution {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainRouteIdentityresolution", "domainName", &self.domain_name)?;
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainRouteIdentityresolution", "routeId", &self.route_id)?;
@@ -4146,11 +4712,13 @@ impl GetRoutingEmailDomainRouteIdentityresolution {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RouteIdentityResolutionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RouteIdentityResolutionConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4179,43 +4747,51 @@ pub struct GetRoutingEmailDomainRoutes {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingEmailDomainRoutes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailDomainRoutes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainRoutes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailDomainRoutes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailDomainRoutes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, pattern: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4223,6 +4799,7 @@ impl GetRoutingEmailDomainRoutes {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4230,6 +4807,7 @@ impl GetRoutingEmailDomainRoutes {
     #[doc = " Filter routes by the route's pattern property"]
     #[doc = ""]
     #[doc = " Query parameter `pattern`: string."]
+    #[inline]
     pub fn pattern(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pattern = ::std::option::Option::Some(value.into());
         self
@@ -4237,11 +4815,13 @@ impl GetRoutingEmailDomainRoutes {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainRoutes", "domainName", &self.domain_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN_ROUTES, ::std::format!("/api/v2/routing/email/domains/{}/routes", ::genesys_cloud_core::encode_path_segment(&self.domain_name)));
@@ -4261,15 +4841,18 @@ impl GetRoutingEmailDomainRoutes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InboundRouteEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InboundRouteEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::InboundRouteEntityListing, ::models::InboundRoute> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4300,41 +4883,49 @@ pub struct GetRoutingEmailDomainVerification {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingEmailDomainVerification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailDomainVerification").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailDomainVerification {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailDomainVerification {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailDomainVerification {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainVerification", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN_VERIFICATION, ::std::format!("/api/v2/routing/email/domains/{}/verification", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -4342,11 +4933,13 @@ impl GetRoutingEmailDomainVerification {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VerificationResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VerificationResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4375,43 +4968,51 @@ pub struct GetRoutingEmailDomains {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingEmailDomains {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailDomains").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailDomains {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailDomains {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailDomains {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, exclude_status: ::std::option::Option::None, filter: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4419,6 +5020,7 @@ impl GetRoutingEmailDomains {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4426,6 +5028,7 @@ impl GetRoutingEmailDomains {
     #[doc = " Exclude MX record data"]
     #[doc = ""]
     #[doc = " Query parameter `excludeStatus`: boolean."]
+    #[inline]
     pub fn exclude_status(mut self, value: bool) -> Self {
         self.exclude_status = ::std::option::Option::Some(value);
         self
@@ -4433,6 +5036,7 @@ impl GetRoutingEmailDomains {
     #[doc = " Optional search filter that, if defined, use the \\*\\*filter\\*\\* syntax, eg: \\*\\*mySearchedPattern\\*\\*. Note that \\*\\*\\*\\* is considered no filter."]
     #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
+    #[inline]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
@@ -4440,11 +5044,13 @@ impl GetRoutingEmailDomains {
     #[doc = " Expand options. Valid values: settings"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string. Values: `settings`."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAINS, ::std::string::String::from("/api/v2/routing/email/domains"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4466,15 +5072,18 @@ impl GetRoutingEmailDomains {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InboundDomainEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InboundDomainEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::InboundDomainEntityListing, ::models::InboundDomain> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4506,48 +5115,57 @@ pub struct GetRoutingEmailOutboundDomain {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingEmailOutboundDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailOutboundDomain").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailOutboundDomain {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailOutboundDomain {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailOutboundDomain {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, expand: ::std::option::Option::None }
     }
     #[doc = " Expand options. Valid values: settings"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string. Values: `settings`."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailOutboundDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_OUTBOUND_DOMAIN, ::std::format!("/api/v2/routing/email/outbound/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -4558,11 +5176,13 @@ impl GetRoutingEmailOutboundDomain {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutboundDomain, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutboundDomain, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4585,41 +5205,49 @@ pub struct GetRoutingEmailOutboundDomainActivation {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingEmailOutboundDomainActivation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailOutboundDomainActivation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailOutboundDomainActivation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailOutboundDomainActivation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailOutboundDomainActivation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailOutboundDomainActivation", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_OUTBOUND_DOMAIN_ACTIVATION, ::std::format!("/api/v2/routing/email/outbound/domains/{}/activation", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -4627,11 +5255,13 @@ impl GetRoutingEmailOutboundDomainActivation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailOutboundDomainResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailOutboundDomainResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4659,43 +5289,51 @@ pub struct GetRoutingEmailOutboundDomains {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingEmailOutboundDomains {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailOutboundDomains").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailOutboundDomains {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailOutboundDomains {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailOutboundDomains {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, filter: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4703,6 +5341,7 @@ impl GetRoutingEmailOutboundDomains {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4710,6 +5349,7 @@ impl GetRoutingEmailOutboundDomains {
     #[doc = " Optional search filter that, if defined, use the \\*\\*filter\\*\\* syntax, eg: \\*\\*mySearchedPattern\\*\\*. Note that \\*\\*\\*\\* is considered no filter."]
     #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
+    #[inline]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
@@ -4717,11 +5357,13 @@ impl GetRoutingEmailOutboundDomains {
     #[doc = " Expand options. Valid values: settings"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string. Values: `settings`."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_OUTBOUND_DOMAINS, ::std::string::String::from("/api/v2/routing/email/outbound/domains"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4740,15 +5382,18 @@ impl GetRoutingEmailOutboundDomains {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutboundDomainEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutboundDomainEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OutboundDomainEntityListing, ::models::OutboundDomain> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4782,43 +5427,51 @@ pub struct GetRoutingEmailSetting {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetRoutingEmailSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4826,11 +5479,13 @@ impl GetRoutingEmailSetting {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_SETTING, ::std::string::String::from("/api/v2/routing/email/setting"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4843,15 +5498,18 @@ impl GetRoutingEmailSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailSettingEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailSettingEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EmailSettingEntityListing, ::models::EmailSetting> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4882,41 +5540,49 @@ pub struct GetRoutingEmailSettingEmailSettingId {
     email_setting_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingEmailSettingEmailSettingId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailSettingEmailSettingId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailSettingEmailSettingId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailSettingEmailSettingId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailSettingEmailSettingId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_setting_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_setting_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingEmailSettingEmailSettingId", "emailSettingId", &self.email_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID, ::std::format!("/api/v2/routing/email/setting/{}", ::genesys_cloud_core::encode_path_segment(&self.email_setting_id)));
@@ -4924,11 +5590,13 @@ impl GetRoutingEmailSettingEmailSettingId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailSetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailSetting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4950,52 +5618,62 @@ pub struct GetRoutingEmailSetup {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRoutingEmailSetup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingEmailSetup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingEmailSetup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingEmailSetup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingEmailSetup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_SETUP, ::std::string::String::from("/api/v2/routing/email/setup"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailSetup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailSetup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5018,41 +5696,49 @@ pub struct GetRoutingLanguage {
     language_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingLanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingLanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingLanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingLanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingLanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_LANGUAGE, ::std::format!("/api/v2/routing/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.language_id)));
@@ -5060,11 +5746,13 @@ impl GetRoutingLanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Language, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Language, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5093,43 +5781,51 @@ pub struct GetRoutingLanguages {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingLanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingLanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingLanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingLanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingLanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5137,6 +5833,7 @@ impl GetRoutingLanguages {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5144,6 +5841,7 @@ impl GetRoutingLanguages {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5151,6 +5849,7 @@ impl GetRoutingLanguages {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5158,11 +5857,13 @@ impl GetRoutingLanguages {
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_LANGUAGES, ::std::string::String::from("/api/v2/routing/languages"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -5184,15 +5885,18 @@ impl GetRoutingLanguages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LanguageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LanguageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LanguageEntityListing, ::models::Language> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5223,41 +5927,49 @@ pub struct GetRoutingMessageRecipient {
     recipient_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingMessageRecipient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingMessageRecipient").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingMessageRecipient {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingMessageRecipient {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingMessageRecipient {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recipient_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recipient_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingMessageRecipient", "recipientId", &self.recipient_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_MESSAGE_RECIPIENT, ::std::format!("/api/v2/routing/message/recipients/{}", ::genesys_cloud_core::encode_path_segment(&self.recipient_id)));
@@ -5265,11 +5977,13 @@ impl GetRoutingMessageRecipient {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Recipient, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Recipient, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5297,43 +6011,51 @@ pub struct GetRoutingMessageRecipients {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetRoutingMessageRecipients {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingMessageRecipients").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingMessageRecipients {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingMessageRecipients {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingMessageRecipients {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), messenger_type: ::std::option::Option::None, name: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Messenger Type"]
     #[doc = ""]
     #[doc = " Query parameter `messengerType`: string."]
+    #[inline]
     pub fn messenger_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.messenger_type = ::std::option::Option::Some(value.into());
         self
@@ -5341,6 +6063,7 @@ impl GetRoutingMessageRecipients {
     #[doc = " Recipient Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5348,6 +6071,7 @@ impl GetRoutingMessageRecipients {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5355,11 +6079,13 @@ impl GetRoutingMessageRecipients {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_MESSAGE_RECIPIENTS, ::std::string::String::from("/api/v2/routing/message/recipients"));
         if let ::std::option::Option::Some(v) = &self.messenger_type {
@@ -5378,15 +6104,18 @@ impl GetRoutingMessageRecipients {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RecipientListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RecipientListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::RecipientListing, ::models::Recipient> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5417,41 +6146,49 @@ pub struct GetRoutingPredictor {
     predictor_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingPredictor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingPredictor").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingPredictor {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingPredictor {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingPredictor {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingPredictor", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_PREDICTOR, ::std::format!("/api/v2/routing/predictors/{}", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
@@ -5459,11 +6196,13 @@ impl GetRoutingPredictor {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Predictor, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Predictor, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5487,41 +6226,49 @@ pub struct GetRoutingPredictorModelFeatures {
     model_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingPredictorModelFeatures {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingPredictorModelFeatures").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingPredictorModelFeatures {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingPredictorModelFeatures {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingPredictorModelFeatures {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String, model_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id, model_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingPredictorModelFeatures", "predictorId", &self.predictor_id)?;
         ::genesys_cloud_core::encode::check_path_param("getRoutingPredictorModelFeatures", "modelId", &self.model_id)?;
@@ -5530,11 +6277,13 @@ impl GetRoutingPredictorModelFeatures {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PredictorModelFeatureListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PredictorModelFeatureListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5557,41 +6306,49 @@ pub struct GetRoutingPredictorModels {
     predictor_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingPredictorModels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingPredictorModels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingPredictorModels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingPredictorModels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingPredictorModels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingPredictorModels", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_PREDICTOR_MODELS, ::std::format!("/api/v2/routing/predictors/{}/models", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
@@ -5599,11 +6356,13 @@ impl GetRoutingPredictorModels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PredictorModels, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PredictorModels, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5634,43 +6393,51 @@ pub struct GetRoutingPredictors {
     state: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingPredictors {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingPredictors").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingPredictors {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingPredictors {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingPredictors {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, limit: ::std::option::Option::None, page_size: ::std::option::Option::None, queue_id: ::std::option::Option::None, kpi_id: ::std::option::Option::None, state: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -5678,6 +6445,7 @@ impl GetRoutingPredictors {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -5685,6 +6453,7 @@ impl GetRoutingPredictors {
     #[doc = " Number of entities to return. Maximum of 200. Deprecated in favour of pageSize"]
     #[doc = ""]
     #[doc = " Query parameter `limit`: string."]
+    #[inline]
     pub fn limit(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.limit = ::std::option::Option::Some(value.into());
         self
@@ -5692,6 +6461,7 @@ impl GetRoutingPredictors {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -5699,6 +6469,7 @@ impl GetRoutingPredictors {
     #[doc = " Comma-separated list of queue Ids to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `queueId`: array of string (multi)."]
+    #[inline]
     pub fn queue_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.queue_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5706,6 +6477,7 @@ impl GetRoutingPredictors {
     #[doc = " Standard or custom KPI id used to filter predictors."]
     #[doc = ""]
     #[doc = " Query parameter `kpiId`: string."]
+    #[inline]
     pub fn kpi_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.kpi_id = ::std::option::Option::Some(value.into());
         self
@@ -5713,11 +6485,13 @@ impl GetRoutingPredictors {
     #[doc = " The state used to filter predictors."]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_PREDICTORS, ::std::string::String::from("/api/v2/routing/predictors"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -5745,15 +6519,18 @@ impl GetRoutingPredictors {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PredictorListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PredictorListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PredictorListing, ::models::Predictor> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5785,48 +6562,57 @@ pub struct GetRoutingPredictorsKeyperformanceindicator {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingPredictorsKeyperformanceindicator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingPredictorsKeyperformanceindicator").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingPredictorsKeyperformanceindicator {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingPredictorsKeyperformanceindicator {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingPredictorsKeyperformanceindicator {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, kpi_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_id, expand: ::std::option::Option::None }
     }
     #[doc = " Parameter to request additional data to return in KPI payload"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingPredictorsKeyperformanceindicator", "kpiId", &self.kpi_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR, ::std::format!("/api/v2/routing/predictors/keyperformanceindicators/{}", ::genesys_cloud_core::encode_path_segment(&self.kpi_id)));
@@ -5837,11 +6623,13 @@ impl GetRoutingPredictorsKeyperformanceindicator {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KeyPerformanceIndicator, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KeyPerformanceIndicator, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5865,43 +6653,51 @@ pub struct GetRoutingPredictorsKeyperformanceindicators {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingPredictorsKeyperformanceindicators {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingPredictorsKeyperformanceindicators").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingPredictorsKeyperformanceindicators {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingPredictorsKeyperformanceindicators {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingPredictorsKeyperformanceindicators {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_group: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " The Group of Key Performance Indicators to return"]
     #[doc = ""]
     #[doc = " Query parameter `kpiGroup`: string."]
+    #[inline]
     pub fn kpi_group(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.kpi_group = ::std::option::Option::Some(value.into());
         self
@@ -5909,11 +6705,13 @@ impl GetRoutingPredictorsKeyperformanceindicators {
     #[doc = " Parameter to request additional data to return in KPI payload"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATORS, ::std::string::String::from("/api/v2/routing/predictors/keyperformanceindicators"));
         if let ::std::option::Option::Some(v) = &self.kpi_group {
@@ -5926,11 +6724,13 @@ impl GetRoutingPredictorsKeyperformanceindicators {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KeyPerformanceIndicatorEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KeyPerformanceIndicatorEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5952,52 +6752,62 @@ pub struct GetRoutingPredictorsKeyperformanceindicatortypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRoutingPredictorsKeyperformanceindicatortypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingPredictorsKeyperformanceindicatortypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingPredictorsKeyperformanceindicatortypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingPredictorsKeyperformanceindicatortypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingPredictorsKeyperformanceindicatortypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATORTYPES, ::std::string::String::from("/api/v2/routing/predictors/keyperformanceindicatortypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::KeyPerformanceIndicatorType>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::KeyPerformanceIndicatorType>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -6021,48 +6831,57 @@ pub struct GetRoutingQueue {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE, ::std::format!("/api/v2/routing/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -6073,11 +6892,13 @@ impl GetRoutingQueue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Queue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Queue, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6103,43 +6924,51 @@ pub struct GetRoutingQueueAssistant {
     fallback_to_primary_assistant: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetRoutingQueueAssistant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueueAssistant").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueueAssistant {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueueAssistant {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueueAssistant {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, expand: ::std::option::Option::None, language_variation: ::std::option::Option::None, fallback_to_primary_assistant: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6147,6 +6976,7 @@ impl GetRoutingQueueAssistant {
     #[doc = " Language variation"]
     #[doc = ""]
     #[doc = " Query parameter `languageVariation`: string."]
+    #[inline]
     pub fn language_variation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language_variation = ::std::option::Option::Some(value.into());
         self
@@ -6154,11 +6984,13 @@ impl GetRoutingQueueAssistant {
     #[doc = " Fall back to primary assistant if specified variation is not found"]
     #[doc = ""]
     #[doc = " Query parameter `fallbackToPrimaryAssistant`: boolean."]
+    #[inline]
     pub fn fallback_to_primary_assistant(mut self, value: bool) -> Self {
         self.fallback_to_primary_assistant = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueAssistant", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_ASSISTANT, ::std::format!("/api/v2/routing/queues/{}/assistant", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -6175,11 +7007,13 @@ impl GetRoutingQueueAssistant {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AssistantQueue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AssistantQueue, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6203,41 +7037,49 @@ pub struct GetRoutingQueueComparisonperiod {
     comparison_period_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingQueueComparisonperiod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueueComparisonperiod").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueueComparisonperiod {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueueComparisonperiod {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueueComparisonperiod {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, comparison_period_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, comparison_period_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueComparisonperiod", "queueId", &self.queue_id)?;
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueComparisonperiod", "comparisonPeriodId", &self.comparison_period_id)?;
@@ -6246,11 +7088,13 @@ impl GetRoutingQueueComparisonperiod {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ComparisonPeriod, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ComparisonPeriod, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6273,41 +7117,49 @@ pub struct GetRoutingQueueComparisonperiods {
     queue_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingQueueComparisonperiods {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueueComparisonperiods").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueueComparisonperiods {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueueComparisonperiods {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueueComparisonperiods {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueComparisonperiods", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_COMPARISONPERIODS, ::std::format!("/api/v2/routing/queues/{}/comparisonperiods", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -6315,11 +7167,13 @@ impl GetRoutingQueueComparisonperiods {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ComparisonPeriodListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ComparisonPeriodListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6343,48 +7197,57 @@ pub struct GetRoutingQueueEstimatedwaittime {
     conversation_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingQueueEstimatedwaittime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueueEstimatedwaittime").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueueEstimatedwaittime {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueueEstimatedwaittime {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueueEstimatedwaittime {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, conversation_id: ::std::option::Option::None }
     }
     #[doc = " conversationId"]
     #[doc = ""]
     #[doc = " Query parameter `conversationId`: string."]
+    #[inline]
     pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.conversation_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueEstimatedwaittime", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_ESTIMATEDWAITTIME, ::std::format!("/api/v2/routing/queues/{}/estimatedwaittime", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -6395,11 +7258,13 @@ impl GetRoutingQueueEstimatedwaittime {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EstimatedWaitTimePredictions, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EstimatedWaitTimePredictions, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6422,41 +7287,49 @@ pub struct GetRoutingQueueIdentityresolution {
     queue_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingQueueIdentityresolution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueueIdentityresolution").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueueIdentityresolution {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueueIdentityresolution {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueueIdentityresolution {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueIdentityresolution", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_IDENTITYRESOLUTION, ::std::format!("/api/v2/routing/queues/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -6464,11 +7337,13 @@ impl GetRoutingQueueIdentityresolution {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityResolutionQueueConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityResolutionQueueConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6493,48 +7368,57 @@ pub struct GetRoutingQueueMediatypeEstimatedwaittime {
     label_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingQueueMediatypeEstimatedwaittime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueueMediatypeEstimatedwaittime").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueueMediatypeEstimatedwaittime {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueueMediatypeEstimatedwaittime {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueueMediatypeEstimatedwaittime {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, media_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, media_type, label_id: ::std::option::Option::None }
     }
     #[doc = " Unique id that represents the interaction label used with media type for EWT calculation"]
     #[doc = ""]
     #[doc = " Query parameter `labelId`: string."]
+    #[inline]
     pub fn label_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.label_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueMediatypeEstimatedwaittime", "queueId", &self.queue_id)?;
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueMediatypeEstimatedwaittime", "mediaType", &self.media_type)?;
@@ -6546,11 +7430,13 @@ impl GetRoutingQueueMediatypeEstimatedwaittime {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EstimatedWaitTimePredictions, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EstimatedWaitTimePredictions, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6587,41 +7473,49 @@ pub struct GetRoutingQueueMembers {
     joined: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetRoutingQueueMembers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueueMembers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueueMembers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueueMembers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueueMembers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, profile_skills: ::std::option::Option::None, skills: ::std::option::Option::None, languages: ::std::option::Option::None, routing_status: ::std::option::Option::None, presence: ::std::option::Option::None, member_by: ::std::option::Option::None, joined: ::std::option::Option::None }
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6629,6 +7523,7 @@ impl GetRoutingQueueMembers {
     #[doc = " Max value is 100"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6636,6 +7531,7 @@ impl GetRoutingQueueMembers {
     #[doc = " Note: results are sorted by name."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6643,6 +7539,7 @@ impl GetRoutingQueueMembers {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6650,6 +7547,7 @@ impl GetRoutingQueueMembers {
     #[doc = " Filter by queue member name (contains-style search)"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6657,6 +7555,7 @@ impl GetRoutingQueueMembers {
     #[doc = " Filter by profile skill (contains-style search)"]
     #[doc = ""]
     #[doc = " Query parameter `profileSkills`: array of string (multi)."]
+    #[inline]
     pub fn profile_skills(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.profile_skills = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6664,6 +7563,7 @@ impl GetRoutingQueueMembers {
     #[doc = " Filter by skill (contains-style search)"]
     #[doc = ""]
     #[doc = " Query parameter `skills`: array of string (multi)."]
+    #[inline]
     pub fn skills(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.skills = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6671,6 +7571,7 @@ impl GetRoutingQueueMembers {
     #[doc = " Filter by language (contains-style search)"]
     #[doc = ""]
     #[doc = " Query parameter `languages`: array of string (multi)."]
+    #[inline]
     pub fn languages(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.languages = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6678,6 +7579,7 @@ impl GetRoutingQueueMembers {
     #[doc = " Filter by routing status"]
     #[doc = ""]
     #[doc = " Query parameter `routingStatus`: array of string (multi)."]
+    #[inline]
     pub fn routing_status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.routing_status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6685,6 +7587,7 @@ impl GetRoutingQueueMembers {
     #[doc = " Filter by presence"]
     #[doc = ""]
     #[doc = " Query parameter `presence`: array of string (multi)."]
+    #[inline]
     pub fn presence(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.presence = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6692,6 +7595,7 @@ impl GetRoutingQueueMembers {
     #[doc = " Filter by member type"]
     #[doc = ""]
     #[doc = " Query parameter `memberBy`: string."]
+    #[inline]
     pub fn member_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.member_by = ::std::option::Option::Some(value.into());
         self
@@ -6699,11 +7603,13 @@ impl GetRoutingQueueMembers {
     #[doc = " Filter by joined status"]
     #[doc = ""]
     #[doc = " Query parameter `joined`: boolean."]
+    #[inline]
     pub fn joined(mut self, value: bool) -> Self {
         self.joined = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueMembers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_MEMBERS, ::std::format!("/api/v2/routing/queues/{}/members", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -6747,15 +7653,18 @@ impl GetRoutingQueueMembers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueueMemberEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueueMemberEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::QueueMemberEntityListing, ::models::QueueMember> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6802,41 +7711,49 @@ pub struct GetRoutingQueueUsers {
     presence: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingQueueUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueueUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueueUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueueUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueueUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, joined: ::std::option::Option::None, name: ::std::option::Option::None, profile_skills: ::std::option::Option::None, skills: ::std::option::Option::None, languages: ::std::option::Option::None, routing_status: ::std::option::Option::None, presence: ::std::option::Option::None }
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6844,6 +7761,7 @@ impl GetRoutingQueueUsers {
     #[doc = " Max value is 100"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6851,6 +7769,7 @@ impl GetRoutingQueueUsers {
     #[doc = " Note: results are sorted by name."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6858,6 +7777,7 @@ impl GetRoutingQueueUsers {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6865,6 +7785,7 @@ impl GetRoutingQueueUsers {
     #[doc = " Filter by joined status"]
     #[doc = ""]
     #[doc = " Query parameter `joined`: boolean."]
+    #[inline]
     pub fn joined(mut self, value: bool) -> Self {
         self.joined = ::std::option::Option::Some(value);
         self
@@ -6872,6 +7793,7 @@ impl GetRoutingQueueUsers {
     #[doc = " Filter by queue member name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6879,6 +7801,7 @@ impl GetRoutingQueueUsers {
     #[doc = " Filter by profile skill"]
     #[doc = ""]
     #[doc = " Query parameter `profileSkills`: array of string (multi)."]
+    #[inline]
     pub fn profile_skills(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.profile_skills = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6886,6 +7809,7 @@ impl GetRoutingQueueUsers {
     #[doc = " Filter by skill"]
     #[doc = ""]
     #[doc = " Query parameter `skills`: array of string (multi)."]
+    #[inline]
     pub fn skills(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.skills = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6893,6 +7817,7 @@ impl GetRoutingQueueUsers {
     #[doc = " Filter by language"]
     #[doc = ""]
     #[doc = " Query parameter `languages`: array of string (multi)."]
+    #[inline]
     pub fn languages(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.languages = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6900,6 +7825,7 @@ impl GetRoutingQueueUsers {
     #[doc = " Filter by routing status"]
     #[doc = ""]
     #[doc = " Query parameter `routingStatus`: array of string (multi)."]
+    #[inline]
     pub fn routing_status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.routing_status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6907,11 +7833,13 @@ impl GetRoutingQueueUsers {
     #[doc = " Filter by presence"]
     #[doc = ""]
     #[doc = " Query parameter `presence`: array of string (multi)."]
+    #[inline]
     pub fn presence(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.presence = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueUsers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_USERS, ::std::format!("/api/v2/routing/queues/{}/users", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -6952,15 +7880,18 @@ impl GetRoutingQueueUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueueMemberEntityListingV1, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueueMemberEntityListingV1, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::QueueMemberEntityListingV1, ::models::QueueMember> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6996,43 +7927,51 @@ pub struct GetRoutingQueueWrapupcodes {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingQueueWrapupcodes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueueWrapupcodes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueueWrapupcodes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueueWrapupcodes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueueWrapupcodes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7040,6 +7979,7 @@ impl GetRoutingQueueWrapupcodes {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7047,11 +7987,13 @@ impl GetRoutingQueueWrapupcodes {
     #[doc = " Wrapup code's name (trailing asterisks allowed)"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingQueueWrapupcodes", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_WRAPUPCODES, ::std::format!("/api/v2/routing/queues/{}/wrapupcodes", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -7068,15 +8010,18 @@ impl GetRoutingQueueWrapupcodes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WrapupCodeEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WrapupCodeEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WrapupCodeEntityListing, ::models::WrapupCode> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7118,43 +8063,51 @@ pub struct GetRoutingQueues {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingQueues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, peer_id: ::std::option::Option::None, canned_response_library_id: ::std::option::Option::None, has_peer: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7162,6 +8115,7 @@ impl GetRoutingQueues {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7169,6 +8123,7 @@ impl GetRoutingQueues {
     #[doc = " Note: results are sorted by name."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -7176,6 +8131,7 @@ impl GetRoutingQueues {
     #[doc = " Include only queues with the given name (leading and trailing asterisks allowed)"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -7183,6 +8139,7 @@ impl GetRoutingQueues {
     #[doc = " Include only queues with the specified ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7190,6 +8147,7 @@ impl GetRoutingQueues {
     #[doc = " Include only queues in the specified division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7197,6 +8155,7 @@ impl GetRoutingQueues {
     #[doc = " Include only queues with the specified peer ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `peerId`: array of string (multi)."]
+    #[inline]
     pub fn peer_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.peer_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7204,6 +8163,7 @@ impl GetRoutingQueues {
     #[doc = " Include only queues explicitly associated with the specified canned response library ID"]
     #[doc = ""]
     #[doc = " Query parameter `cannedResponseLibraryId`: string."]
+    #[inline]
     pub fn canned_response_library_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.canned_response_library_id = ::std::option::Option::Some(value.into());
         self
@@ -7211,6 +8171,7 @@ impl GetRoutingQueues {
     #[doc = " Include only queues with a peer ID"]
     #[doc = ""]
     #[doc = " Query parameter `hasPeer`: boolean."]
+    #[inline]
     pub fn has_peer(mut self, value: bool) -> Self {
         self.has_peer = ::std::option::Option::Some(value);
         self
@@ -7218,11 +8179,13 @@ impl GetRoutingQueues {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUES, ::std::string::String::from("/api/v2/routing/queues"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -7259,15 +8222,18 @@ impl GetRoutingQueues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueueEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueueEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::QueueEntityListing, ::models::Queue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7306,43 +8272,51 @@ pub struct GetRoutingQueuesDivisionviews {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingQueuesDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueuesDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueuesDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueuesDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueuesDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page size \\[max value is 100\\]"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7350,6 +8324,7 @@ impl GetRoutingQueuesDivisionviews {
     #[doc = " Page number \\[max value is 5\\]"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7357,6 +8332,7 @@ impl GetRoutingQueuesDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -7364,6 +8340,7 @@ impl GetRoutingQueuesDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -7371,6 +8348,7 @@ impl GetRoutingQueuesDivisionviews {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -7378,6 +8356,7 @@ impl GetRoutingQueuesDivisionviews {
     #[doc = " Queue ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7385,11 +8364,13 @@ impl GetRoutingQueuesDivisionviews {
     #[doc = " Division ID(s). Including '\\*' will query for all divisions"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUES_DIVISIONVIEWS, ::std::string::String::from("/api/v2/routing/queues/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -7417,15 +8398,18 @@ impl GetRoutingQueuesDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueueEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueueEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::QueueEntityListing, ::models::Queue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7460,43 +8444,51 @@ pub struct GetRoutingQueuesDivisionviewsAll {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingQueuesDivisionviewsAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueuesDivisionviewsAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueuesDivisionviewsAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueuesDivisionviewsAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueuesDivisionviewsAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size \\[max value is 500\\]"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7504,6 +8496,7 @@ impl GetRoutingQueuesDivisionviewsAll {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7511,11 +8504,13 @@ impl GetRoutingQueuesDivisionviewsAll {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUES_DIVISIONVIEWS_ALL, ::std::string::String::from("/api/v2/routing/queues/divisionviews/all"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -7531,15 +8526,18 @@ impl GetRoutingQueuesDivisionviewsAll {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueueEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueueEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::QueueEntityListing, ::models::Queue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7575,43 +8573,51 @@ pub struct GetRoutingQueuesMe {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingQueuesMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingQueuesMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingQueuesMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingQueuesMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingQueuesMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, joined: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7619,6 +8625,7 @@ impl GetRoutingQueuesMe {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7626,6 +8633,7 @@ impl GetRoutingQueuesMe {
     #[doc = " Filter by joined status."]
     #[doc = ""]
     #[doc = " Query parameter `joined`: boolean."]
+    #[inline]
     pub fn joined(mut self, value: bool) -> Self {
         self.joined = ::std::option::Option::Some(value);
         self
@@ -7633,11 +8641,13 @@ impl GetRoutingQueuesMe {
     #[doc = " Note: results are sorted by name."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUES_ME, ::std::string::String::from("/api/v2/routing/queues/me"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -7656,15 +8666,18 @@ impl GetRoutingQueuesMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserQueueEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserQueueEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserQueueEntityListing, ::models::UserQueue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7694,52 +8707,62 @@ pub struct GetRoutingSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRoutingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SETTINGS, ::std::string::String::from("/api/v2/routing/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoutingSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoutingSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7761,52 +8784,62 @@ pub struct GetRoutingSettingsContactcenter {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRoutingSettingsContactcenter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSettingsContactcenter").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSettingsContactcenter {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSettingsContactcenter {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSettingsContactcenter {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SETTINGS_CONTACTCENTER, ::std::string::String::from("/api/v2/routing/settings/contactcenter"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ContactCenterSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ContactCenterSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7828,52 +8861,62 @@ pub struct GetRoutingSettingsTranscription {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRoutingSettingsTranscription {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSettingsTranscription").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSettingsTranscription {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSettingsTranscription {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSettingsTranscription {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SETTINGS_TRANSCRIPTION, ::std::string::String::from("/api/v2/routing/settings/transcription"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TranscriptionSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TranscriptionSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7896,41 +8939,49 @@ pub struct GetRoutingSkill {
     skill_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingSkill {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSkill").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSkill {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSkill {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSkill {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingSkill", "skillId", &self.skill_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILL, ::std::format!("/api/v2/routing/skills/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_id)));
@@ -7938,11 +8989,13 @@ impl GetRoutingSkill {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoutingSkill, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoutingSkill, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7967,43 +9020,51 @@ pub struct GetRoutingSkillexpression {
     format: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingSkillexpression {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSkillexpression").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSkillexpression {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSkillexpression {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSkillexpression {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, expression_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), expression_id, include_archived: ::std::option::Option::None, format: ::std::option::Option::None }
     }
     #[doc = " Include archived"]
     #[doc = ""]
     #[doc = " Query parameter `includeArchived`: boolean."]
+    #[inline]
     pub fn include_archived(mut self, value: bool) -> Self {
         self.include_archived = ::std::option::Option::Some(value);
         self
@@ -8011,11 +9072,13 @@ impl GetRoutingSkillexpression {
     #[doc = " Response format: raw expression or normalized"]
     #[doc = ""]
     #[doc = " Query parameter `format`: string."]
+    #[inline]
     pub fn format(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingSkillexpression", "expressionId", &self.expression_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLEXPRESSION, ::std::format!("/api/v2/routing/skillexpressions/{}", ::genesys_cloud_core::encode_path_segment(&self.expression_id)));
@@ -8029,11 +9092,13 @@ impl GetRoutingSkillexpression {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillExpression, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillExpression, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8060,43 +9125,51 @@ pub struct GetRoutingSkillexpressions {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingSkillexpressions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSkillexpressions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSkillexpressions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSkillexpressions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSkillexpressions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), format: ::std::option::Option::None, include_archived: ::std::option::Option::None, id: ::std::option::Option::None }
     }
     #[doc = " Response format: raw expression or normalized"]
     #[doc = ""]
     #[doc = " Query parameter `format`: string."]
+    #[inline]
     pub fn format(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format = ::std::option::Option::Some(value.into());
         self
@@ -8104,6 +9177,7 @@ impl GetRoutingSkillexpressions {
     #[doc = " Include archived"]
     #[doc = ""]
     #[doc = " Query parameter `includeArchived`: boolean."]
+    #[inline]
     pub fn include_archived(mut self, value: bool) -> Self {
         self.include_archived = ::std::option::Option::Some(value);
         self
@@ -8111,11 +9185,13 @@ impl GetRoutingSkillexpressions {
     #[doc = " Expression ID(s) to filter. Repeat for multiple or use comma-separated list."]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLEXPRESSIONS, ::std::string::String::from("/api/v2/routing/skillexpressions"));
         if let ::std::option::Option::Some(v) = &self.format {
@@ -8131,15 +9207,18 @@ impl GetRoutingSkillexpressions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillExpressionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillExpressionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SkillExpressionEntityListing, ::models::SkillExpression> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8174,43 +9253,51 @@ pub struct GetRoutingSkillexpressionsQueueQueueId {
     include_archived: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetRoutingSkillexpressionsQueueQueueId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSkillexpressionsQueueQueueId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSkillexpressionsQueueQueueId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSkillexpressionsQueueQueueId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSkillexpressionsQueueQueueId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, format: ::std::option::Option::None, include_archived: ::std::option::Option::None }
     }
     #[doc = " Response format: raw expression or normalized"]
     #[doc = ""]
     #[doc = " Query parameter `format`: string."]
+    #[inline]
     pub fn format(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format = ::std::option::Option::Some(value.into());
         self
@@ -8218,11 +9305,13 @@ impl GetRoutingSkillexpressionsQueueQueueId {
     #[doc = " Include archived"]
     #[doc = ""]
     #[doc = " Query parameter `includeArchived`: boolean."]
+    #[inline]
     pub fn include_archived(mut self, value: bool) -> Self {
         self.include_archived = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingSkillexpressionsQueueQueueId", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLEXPRESSIONS_QUEUE_QUEUE_ID, ::std::format!("/api/v2/routing/skillexpressions/queue/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -8236,15 +9325,18 @@ impl GetRoutingSkillexpressionsQueueQueueId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillExpressionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillExpressionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SkillExpressionEntityListing, ::models::SkillExpression> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8275,41 +9367,49 @@ pub struct GetRoutingSkillgroup {
     skill_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingSkillgroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSkillgroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSkillgroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSkillgroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSkillgroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingSkillgroup", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLGROUP, ::std::format!("/api/v2/routing/skillgroups/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
@@ -8317,11 +9417,13 @@ impl GetRoutingSkillgroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8350,43 +9452,51 @@ pub struct GetRoutingSkillgroupMembers {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingSkillgroupMembers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSkillgroupMembers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSkillgroupMembers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSkillgroupMembers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSkillgroupMembers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8394,6 +9504,7 @@ impl GetRoutingSkillgroupMembers {
     #[doc = " The cursor that points to the next item"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -8401,6 +9512,7 @@ impl GetRoutingSkillgroupMembers {
     #[doc = " The cursor that points to the previous item"]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -8408,11 +9520,13 @@ impl GetRoutingSkillgroupMembers {
     #[doc = " Expand the name on each user"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingSkillgroupMembers", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLGROUP_MEMBERS, ::std::format!("/api/v2/routing/skillgroups/{}/members", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
@@ -8432,15 +9546,18 @@ impl GetRoutingSkillgroupMembers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillGroupMemberEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillGroupMemberEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SkillGroupMemberEntityListing, ::models::UserReferenceWithName> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8472,48 +9589,57 @@ pub struct GetRoutingSkillgroupMembersDivisions {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingSkillgroupMembersDivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSkillgroupMembersDivisions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSkillgroupMembersDivisions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSkillgroupMembersDivisions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSkillgroupMembersDivisions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, expand: ::std::option::Option::None }
     }
     #[doc = " Expand the name on each user"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingSkillgroupMembersDivisions", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLGROUP_MEMBERS_DIVISIONS, ::std::format!("/api/v2/routing/skillgroups/{}/members/divisions", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
@@ -8524,11 +9650,13 @@ impl GetRoutingSkillgroupMembersDivisions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillGroupMemberDivisionList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillGroupMemberDivisionList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8556,43 +9684,51 @@ pub struct GetRoutingSkillgroups {
     before: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingSkillgroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSkillgroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSkillgroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSkillgroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSkillgroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, name: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8600,6 +9736,7 @@ impl GetRoutingSkillgroups {
     #[doc = " Return only skill group names whose names start with this value (case-insensitive matching)"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -8607,6 +9744,7 @@ impl GetRoutingSkillgroups {
     #[doc = " The cursor that points to the next item"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -8614,11 +9752,13 @@ impl GetRoutingSkillgroups {
     #[doc = " The cursor that points to the previous item"]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLGROUPS, ::std::string::String::from("/api/v2/routing/skillgroups"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -8637,15 +9777,18 @@ impl GetRoutingSkillgroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillGroupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillGroupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SkillGroupEntityListing, ::models::SkillGroupDefinition> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8681,43 +9824,51 @@ pub struct GetRoutingSkills {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingSkills {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSkills").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSkills {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSkills {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSkills {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8725,6 +9876,7 @@ impl GetRoutingSkills {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8732,6 +9884,7 @@ impl GetRoutingSkills {
     #[doc = " Filter for results that start with this value"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -8739,11 +9892,13 @@ impl GetRoutingSkills {
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLS, ::std::string::String::from("/api/v2/routing/skills"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -8762,15 +9917,18 @@ impl GetRoutingSkills {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SkillEntityListing, ::models::RoutingSkill> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8801,41 +9959,49 @@ pub struct GetRoutingSmsAddress {
     address_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingSmsAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSmsAddress").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSmsAddress {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSmsAddress {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSmsAddress {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingSmsAddress", "addressId", &self.address_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SMS_ADDRESS, ::std::format!("/api/v2/routing/sms/addresses/{}", ::genesys_cloud_core::encode_path_segment(&self.address_id)));
@@ -8843,11 +10009,13 @@ impl GetRoutingSmsAddress {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsAddress, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsAddress, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8873,43 +10041,51 @@ pub struct GetRoutingSmsAddresses {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetRoutingSmsAddresses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSmsAddresses").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSmsAddresses {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSmsAddresses {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSmsAddresses {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8917,11 +10093,13 @@ impl GetRoutingSmsAddresses {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SMS_ADDRESSES, ::std::string::String::from("/api/v2/routing/sms/addresses"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -8934,15 +10112,18 @@ impl GetRoutingSmsAddresses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsAddressEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsAddressEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SmsAddressEntityListing, ::models::SmsAddress> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8981,43 +10162,51 @@ pub struct GetRoutingSmsAvailablephonenumbers {
     address_requirement: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingSmsAvailablephonenumbers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSmsAvailablephonenumbers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSmsAvailablephonenumbers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSmsAvailablephonenumbers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSmsAvailablephonenumbers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), country_code: ::std::option::Option::None, phone_number_type: ::std::option::Option::None, region: ::std::option::Option::None, city: ::std::option::Option::None, area_code: ::std::option::Option::None, pattern: ::std::option::Option::None, address_requirement: ::std::option::Option::None }
     }
     #[doc = " The ISO 3166-1 alpha-2 country code of the county for which available phone numbers should be returned"]
     #[doc = ""]
     #[doc = " Query parameter `countryCode`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.country_code = ::std::option::Option::Some(value.into());
         self
@@ -9025,6 +10214,7 @@ impl GetRoutingSmsAvailablephonenumbers {
     #[doc = " Type of available phone numbers searched"]
     #[doc = ""]
     #[doc = " Query parameter `phoneNumberType`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn phone_number_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_number_type = ::std::option::Option::Some(value.into());
         self
@@ -9032,6 +10222,7 @@ impl GetRoutingSmsAvailablephonenumbers {
     #[doc = " Region/province/state that can be used to restrict the numbers returned"]
     #[doc = ""]
     #[doc = " Query parameter `region`: string."]
+    #[inline]
     pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.region = ::std::option::Option::Some(value.into());
         self
@@ -9039,6 +10230,7 @@ impl GetRoutingSmsAvailablephonenumbers {
     #[doc = " City that can be used to restrict the numbers returned"]
     #[doc = ""]
     #[doc = " Query parameter `city`: string."]
+    #[inline]
     pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.city = ::std::option::Option::Some(value.into());
         self
@@ -9046,6 +10238,7 @@ impl GetRoutingSmsAvailablephonenumbers {
     #[doc = " Area code that can be used to restrict the numbers returned"]
     #[doc = ""]
     #[doc = " Query parameter `areaCode`: string."]
+    #[inline]
     pub fn area_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.area_code = ::std::option::Option::Some(value.into());
         self
@@ -9053,6 +10246,7 @@ impl GetRoutingSmsAvailablephonenumbers {
     #[doc = " A pattern to match phone numbers. Valid characters are '\\*' and \\[0-9a-zA-Z\\]. The '\\*' character will match any single digit."]
     #[doc = ""]
     #[doc = " Query parameter `pattern`: string."]
+    #[inline]
     pub fn pattern(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pattern = ::std::option::Option::Some(value.into());
         self
@@ -9060,11 +10254,13 @@ impl GetRoutingSmsAvailablephonenumbers {
     #[doc = " This indicates whether the phone number requires to have an Address registered."]
     #[doc = ""]
     #[doc = " Query parameter `addressRequirement`: string."]
+    #[inline]
     pub fn address_requirement(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.address_requirement = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SMS_AVAILABLEPHONENUMBERS, ::std::string::String::from("/api/v2/routing/sms/availablephonenumbers"));
         let ::std::option::Option::Some(v) = &self.country_code else {
@@ -9094,11 +10290,13 @@ impl GetRoutingSmsAvailablephonenumbers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SMSAvailablePhoneNumberEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SMSAvailablePhoneNumberEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9121,41 +10319,49 @@ pub struct GetRoutingSmsIdentityresolutionPhonenumber {
     address_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingSmsIdentityresolutionPhonenumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSmsIdentityresolutionPhonenumber").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSmsIdentityresolutionPhonenumber {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSmsIdentityresolutionPhonenumber {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSmsIdentityresolutionPhonenumber {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingSmsIdentityresolutionPhonenumber", "addressId", &self.address_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SMS_IDENTITYRESOLUTION_PHONENUMBER, ::std::format!("/api/v2/routing/sms/identityresolution/phonenumbers/{}", ::genesys_cloud_core::encode_path_segment(&self.address_id)));
@@ -9163,11 +10369,13 @@ impl GetRoutingSmsIdentityresolutionPhonenumber {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsIdentityResolutionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsIdentityResolutionConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9193,48 +10401,57 @@ pub struct GetRoutingSmsPhonenumber {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingSmsPhonenumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSmsPhonenumber").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSmsPhonenumber {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSmsPhonenumber {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSmsPhonenumber {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_number_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number_id, expand: ::std::option::Option::None }
     }
     #[doc = " Expand response with additional information"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingSmsPhonenumber", "phoneNumberId", &self.phone_number_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SMS_PHONENUMBER, ::std::format!("/api/v2/routing/sms/phonenumbers/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_number_id)));
@@ -9245,11 +10462,13 @@ impl GetRoutingSmsPhonenumber {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsPhoneNumber, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsPhoneNumber, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9287,43 +10506,51 @@ pub struct GetRoutingSmsPhonenumbers {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingSmsPhonenumbers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingSmsPhonenumbers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingSmsPhonenumbers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingSmsPhonenumbers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingSmsPhonenumbers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number: ::std::option::Option::None, phone_number_type: ::std::option::Option::None, phone_number_status: ::std::option::Option::None, country_code: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, language: ::std::option::Option::None, integration_id: ::std::option::Option::None, supported_content_id: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Filter on phone number address. Allowable characters are the digits '0-9' and the wild card character '\\\\\\*'. If just digits are present, a contains search is done on the address pattern. For example, '317' could be matched anywhere in the address. An '\\\\\\*' will match multiple digits. For example, to match a specific area code within the US a pattern like '1317\\*' could be used."]
     #[doc = ""]
     #[doc = " Query parameter `phoneNumber`: string."]
+    #[inline]
     pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_number = ::std::option::Option::Some(value.into());
         self
@@ -9331,6 +10558,7 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " Filter on phone number type"]
     #[doc = ""]
     #[doc = " Query parameter `phoneNumberType`: array of string (multi)."]
+    #[inline]
     pub fn phone_number_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.phone_number_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9338,6 +10566,7 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " Filter on phone number status"]
     #[doc = ""]
     #[doc = " Query parameter `phoneNumberStatus`: array of string (multi)."]
+    #[inline]
     pub fn phone_number_status(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.phone_number_status = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9345,6 +10574,7 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " Filter on country code"]
     #[doc = ""]
     #[doc = " Query parameter `countryCode`: array of string (multi)."]
+    #[inline]
     pub fn country_code(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.country_code = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -9352,6 +10582,7 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -9359,6 +10590,7 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -9366,6 +10598,7 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " Optional field to sort results"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -9373,6 +10606,7 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -9380,6 +10614,7 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " A language tag (which is sometimes referred to as a \"locale identifier\") to use to localize country field and sort operations"]
     #[doc = ""]
     #[doc = " Query parameter `language`: string."]
+    #[inline]
     pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.language = ::std::option::Option::Some(value.into());
         self
@@ -9387,6 +10622,7 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " Filter on the Genesys Cloud integration id to which the phone number belongs to"]
     #[doc = ""]
     #[doc = " Query parameter `integration.id`: string."]
+    #[inline]
     pub fn integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_id = ::std::option::Option::Some(value.into());
         self
@@ -9394,6 +10630,7 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " Filter based on the supported content ID"]
     #[doc = ""]
     #[doc = " Query parameter `supportedContent.id`: string."]
+    #[inline]
     pub fn supported_content_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.supported_content_id = ::std::option::Option::Some(value.into());
         self
@@ -9401,11 +10638,13 @@ impl GetRoutingSmsPhonenumbers {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SMS_PHONENUMBERS, ::std::string::String::from("/api/v2/routing/sms/phonenumbers"));
         if let ::std::option::Option::Some(v) = &self.phone_number {
@@ -9448,15 +10687,18 @@ impl GetRoutingSmsPhonenumbers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsPhoneNumberEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsPhoneNumberEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SmsPhoneNumberEntityListing, ::models::SmsPhoneNumber> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -9487,41 +10729,49 @@ pub struct GetRoutingUserDirectroutingbackupSettings {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingUserDirectroutingbackupSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingUserDirectroutingbackupSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -9529,11 +10779,13 @@ impl GetRoutingUserDirectroutingbackupSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9556,41 +10808,49 @@ pub struct GetRoutingUserUtilization {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingUserUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingUserUtilization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingUserUtilization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingUserUtilization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingUserUtilization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -9598,11 +10858,13 @@ impl GetRoutingUserUtilization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentMaxUtilizationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentMaxUtilizationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9624,52 +10886,62 @@ pub struct GetRoutingUtilization {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRoutingUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingUtilization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingUtilization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingUtilization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingUtilization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_UTILIZATION, ::std::string::String::from("/api/v2/routing/utilization"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UtilizationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UtilizationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9692,41 +10964,49 @@ pub struct GetRoutingUtilizationLabel {
     label_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingUtilizationLabel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingUtilizationLabel").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingUtilizationLabel {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingUtilizationLabel {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingUtilizationLabel {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingUtilizationLabel", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_UTILIZATION_LABEL, ::std::format!("/api/v2/routing/utilization/labels/{}", ::genesys_cloud_core::encode_path_segment(&self.label_id)));
@@ -9734,11 +11014,13 @@ impl GetRoutingUtilizationLabel {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UtilizationLabel, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UtilizationLabel, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9761,41 +11043,49 @@ pub struct GetRoutingUtilizationLabelAgents {
     label_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingUtilizationLabelAgents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingUtilizationLabelAgents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingUtilizationLabelAgents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingUtilizationLabelAgents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingUtilizationLabelAgents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingUtilizationLabelAgents", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_UTILIZATION_LABEL_AGENTS, ::std::format!("/api/v2/routing/utilization/labels/{}/agents", ::genesys_cloud_core::encode_path_segment(&self.label_id)));
@@ -9803,11 +11093,13 @@ impl GetRoutingUtilizationLabelAgents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -9835,43 +11127,51 @@ pub struct GetRoutingUtilizationLabels {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingUtilizationLabels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingUtilizationLabels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingUtilizationLabels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingUtilizationLabels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingUtilizationLabels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -9879,6 +11179,7 @@ impl GetRoutingUtilizationLabels {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -9886,6 +11187,7 @@ impl GetRoutingUtilizationLabels {
     #[doc = " Sort order by name"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -9893,11 +11195,13 @@ impl GetRoutingUtilizationLabels {
     #[doc = " Utilization label's name (Wildcard is supported, e.g., 'label1\\*', '\\*label\\*'"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_UTILIZATION_LABELS, ::std::string::String::from("/api/v2/routing/utilization/labels"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -9916,15 +11220,18 @@ impl GetRoutingUtilizationLabels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UtilizationLabelEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UtilizationLabelEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UtilizationLabelEntityListing, ::models::UtilizationLabel> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -9955,41 +11262,49 @@ pub struct GetRoutingWrapupcode {
     code_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingWrapupcode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingWrapupcode").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingWrapupcode {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingWrapupcode {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingWrapupcode {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingWrapupcode", "codeId", &self.code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_WRAPUPCODE, ::std::format!("/api/v2/routing/wrapupcodes/{}", ::genesys_cloud_core::encode_path_segment(&self.code_id)));
@@ -9997,11 +11312,13 @@ impl GetRoutingWrapupcode {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WrapupCode, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WrapupCode, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10032,43 +11349,51 @@ pub struct GetRoutingWrapupcodes {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetRoutingWrapupcodes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingWrapupcodes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingWrapupcodes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingWrapupcodes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingWrapupcodes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10076,6 +11401,7 @@ impl GetRoutingWrapupcodes {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -10083,6 +11409,7 @@ impl GetRoutingWrapupcodes {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -10090,6 +11417,7 @@ impl GetRoutingWrapupcodes {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -10097,6 +11425,7 @@ impl GetRoutingWrapupcodes {
     #[doc = " Wrapup code's name ('Sort by' param is ignored unless this field is provided)"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -10104,6 +11433,7 @@ impl GetRoutingWrapupcodes {
     #[doc = " Filter by wrapup code ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -10111,11 +11441,13 @@ impl GetRoutingWrapupcodes {
     #[doc = " Filter by division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_WRAPUPCODES, ::std::string::String::from("/api/v2/routing/wrapupcodes"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -10143,15 +11475,18 @@ impl GetRoutingWrapupcodes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WrapupCodeEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WrapupCodeEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WrapupCodeEntityListing, ::models::WrapupCode> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10182,41 +11517,49 @@ pub struct GetRoutingWrapupcodesDivisionview {
     code_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingWrapupcodesDivisionview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingWrapupcodesDivisionview").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingWrapupcodesDivisionview {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingWrapupcodesDivisionview {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingWrapupcodesDivisionview {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingWrapupcodesDivisionview", "codeId", &self.code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_WRAPUPCODES_DIVISIONVIEW, ::std::format!("/api/v2/routing/wrapupcodes/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.code_id)));
@@ -10224,11 +11567,13 @@ impl GetRoutingWrapupcodesDivisionview {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WrapupCode, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WrapupCode, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10260,43 +11605,51 @@ pub struct GetRoutingWrapupcodesDivisionviews {
     include_state: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetRoutingWrapupcodesDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingWrapupcodesDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingWrapupcodesDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingWrapupcodesDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingWrapupcodesDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, id: ::std::option::Option::None, division_id: ::std::option::Option::None, include_state: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10304,6 +11657,7 @@ impl GetRoutingWrapupcodesDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -10311,6 +11665,7 @@ impl GetRoutingWrapupcodesDivisionviews {
     #[doc = " Name (trailing asterisks allowed)"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -10318,6 +11673,7 @@ impl GetRoutingWrapupcodesDivisionviews {
     #[doc = " Wrapup code ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -10325,6 +11681,7 @@ impl GetRoutingWrapupcodesDivisionviews {
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -10332,11 +11689,13 @@ impl GetRoutingWrapupcodesDivisionviews {
     #[doc = " Wrapup code state(s) to include"]
     #[doc = ""]
     #[doc = " Query parameter `includeState`: string."]
+    #[inline]
     pub fn include_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.include_state = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_WRAPUPCODES_DIVISIONVIEWS, ::std::string::String::from("/api/v2/routing/wrapupcodes/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -10361,15 +11720,18 @@ impl GetRoutingWrapupcodesDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WrapupCodeEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WrapupCodeEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WrapupCodeEntityListing, ::models::WrapupCode> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10406,43 +11768,51 @@ pub struct GetUserQueues {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUserQueues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserQueues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserQueues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserQueues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserQueues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, joined: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10450,6 +11820,7 @@ impl GetUserQueues {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -10457,6 +11828,7 @@ impl GetUserQueues {
     #[doc = " Is joined to the queue"]
     #[doc = ""]
     #[doc = " Query parameter `joined`: boolean."]
+    #[inline]
     pub fn joined(mut self, value: bool) -> Self {
         self.joined = ::std::option::Option::Some(value);
         self
@@ -10464,11 +11836,13 @@ impl GetUserQueues {
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserQueues", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_QUEUES, ::std::format!("/api/v2/users/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -10488,15 +11862,18 @@ impl GetUserQueues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserQueueEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserQueueEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserQueueEntityListing, ::models::UserQueue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10532,43 +11909,51 @@ pub struct GetUserRoutinglanguages {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUserRoutinglanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserRoutinglanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserRoutinglanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserRoutinglanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserRoutinglanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10576,6 +11961,7 @@ impl GetUserRoutinglanguages {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -10583,11 +11969,13 @@ impl GetUserRoutinglanguages {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserRoutinglanguages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROUTINGLANGUAGES, ::std::format!("/api/v2/users/{}/routinglanguages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -10604,15 +11992,18 @@ impl GetUserRoutinglanguages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserLanguageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserLanguageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserLanguageEntityListing, ::models::UserRoutingLanguage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10648,43 +12039,51 @@ pub struct GetUserRoutingskills {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUserRoutingskills {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserRoutingskills").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserRoutingskills {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserRoutingskills {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserRoutingskills {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10692,6 +12091,7 @@ impl GetUserRoutingskills {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -10699,11 +12099,13 @@ impl GetUserRoutingskills {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserRoutingskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROUTINGSKILLS, ::std::format!("/api/v2/users/{}/routingskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -10720,15 +12122,18 @@ impl GetUserRoutingskills {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserSkillEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserSkillEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserSkillEntityListing, ::models::UserRoutingSkill> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10764,43 +12169,51 @@ pub struct GetUserSkillgroups {
     before: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUserSkillgroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserSkillgroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserSkillgroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserSkillgroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserSkillgroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -10808,6 +12221,7 @@ impl GetUserSkillgroups {
     #[doc = " The cursor that points to the next page"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -10815,11 +12229,13 @@ impl GetUserSkillgroups {
     #[doc = " The cursor that points to the previous page"]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserSkillgroups", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_SKILLGROUPS, ::std::format!("/api/v2/users/{}/skillgroups", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -10836,15 +12252,18 @@ impl GetUserSkillgroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserSkillGroupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserSkillGroupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserSkillGroupEntityListing, ::models::SkillGroup> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -10878,41 +12297,49 @@ pub struct PatchRoutingConversation {
     body: ::models::RoutingConversationAttributesRequest,
 }
 impl ::std::fmt::Debug for PatchRoutingConversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingConversation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingConversation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingConversation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingConversation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, body: ::models::RoutingConversationAttributesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_CONVERSATION, ::std::format!("/api/v2/routing/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -10921,11 +12348,13 @@ impl PatchRoutingConversation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoutingConversationAttributesResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoutingConversationAttributesResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10949,41 +12378,49 @@ pub struct PatchRoutingEmailDomain {
     body: ::models::InboundDomainPatchRequest,
 }
 impl ::std::fmt::Debug for PatchRoutingEmailDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingEmailDomain").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingEmailDomain {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingEmailDomain {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingEmailDomain {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::InboundDomainPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingEmailDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_EMAIL_DOMAIN, ::std::format!("/api/v2/routing/email/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -10992,11 +12429,13 @@ impl PatchRoutingEmailDomain {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InboundDomain, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InboundDomain, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11020,41 +12459,49 @@ pub struct PatchRoutingEmailDomainValidate {
     body: ::models::InboundDomainPatchRequest,
 }
 impl ::std::fmt::Debug for PatchRoutingEmailDomainValidate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingEmailDomainValidate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingEmailDomainValidate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingEmailDomainValidate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingEmailDomainValidate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::InboundDomainPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingEmailDomainValidate", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_EMAIL_DOMAIN_VALIDATE, ::std::format!("/api/v2/routing/email/domains/{}/validate", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -11063,11 +12510,13 @@ impl PatchRoutingEmailDomainValidate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InboundDomain, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InboundDomain, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11091,41 +12540,49 @@ pub struct PatchRoutingEmailOutboundDomain {
     body: ::models::OutboundDomainPatchRequest,
 }
 impl ::std::fmt::Debug for PatchRoutingEmailOutboundDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingEmailOutboundDomain").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingEmailOutboundDomain {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingEmailOutboundDomain {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingEmailOutboundDomain {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::OutboundDomainPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingEmailOutboundDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_EMAIL_OUTBOUND_DOMAIN, ::std::format!("/api/v2/routing/email/outbound/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -11134,11 +12591,13 @@ impl PatchRoutingEmailOutboundDomain {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutboundDomain, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutboundDomain, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11162,41 +12621,49 @@ pub struct PatchRoutingEmailSettingEmailSettingId {
     body: ::models::EmailSetting,
 }
 impl ::std::fmt::Debug for PatchRoutingEmailSettingEmailSettingId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingEmailSettingEmailSettingId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingEmailSettingEmailSettingId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingEmailSettingEmailSettingId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingEmailSettingEmailSettingId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, email_setting_id: ::std::string::String, body: ::models::EmailSetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), email_setting_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingEmailSettingEmailSettingId", "emailSettingId", &self.email_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID, ::std::format!("/api/v2/routing/email/setting/{}", ::genesys_cloud_core::encode_path_segment(&self.email_setting_id)));
@@ -11205,11 +12672,13 @@ impl PatchRoutingEmailSettingEmailSettingId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailSetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailSetting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11233,46 +12702,55 @@ pub struct PatchRoutingPredictor {
     body: ::std::option::Option<::models::PatchPredictorRequest>,
 }
 impl ::std::fmt::Debug for PatchRoutingPredictor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingPredictor").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingPredictor {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingPredictor {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingPredictor {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, predictor_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), predictor_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::PatchPredictorRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingPredictor", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_PREDICTOR, ::std::format!("/api/v2/routing/predictors/{}", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
@@ -11283,11 +12761,13 @@ impl PatchRoutingPredictor {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Predictor, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Predictor, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11311,46 +12791,55 @@ pub struct PatchRoutingPredictorsKeyperformanceindicator {
     body: ::std::option::Option<::models::UpdateKpiRequest>,
 }
 impl ::std::fmt::Debug for PatchRoutingPredictorsKeyperformanceindicator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingPredictorsKeyperformanceindicator").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingPredictorsKeyperformanceindicator {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingPredictorsKeyperformanceindicator {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingPredictorsKeyperformanceindicator {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, kpi_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), kpi_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::UpdateKpiRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingPredictorsKeyperformanceindicator", "kpiId", &self.kpi_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR, ::std::format!("/api/v2/routing/predictors/keyperformanceindicators/{}", ::genesys_cloud_core::encode_path_segment(&self.kpi_id)));
@@ -11361,11 +12850,13 @@ impl PatchRoutingPredictorsKeyperformanceindicator {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KeyPerformanceIndicator, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KeyPerformanceIndicator, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11390,41 +12881,49 @@ pub struct PatchRoutingQueueMember {
     body: ::models::QueueMember,
 }
 impl ::std::fmt::Debug for PatchRoutingQueueMember {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingQueueMember").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingQueueMember {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingQueueMember {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingQueueMember {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String, body: ::models::QueueMember) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueMember", "queueId", &self.queue_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueMember", "memberId", &self.member_id)?;
@@ -11434,11 +12933,13 @@ impl PatchRoutingQueueMember {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11466,41 +12967,49 @@ pub struct PatchRoutingQueueMembers {
     body: ::std::vec::Vec<::models::QueueMember>,
 }
 impl ::std::fmt::Debug for PatchRoutingQueueMembers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingQueueMembers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingQueueMembers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingQueueMembers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingQueueMembers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::QueueMember>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueMembers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_QUEUE_MEMBERS, ::std::format!("/api/v2/routing/queues/{}/members", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -11509,15 +13018,18 @@ impl PatchRoutingQueueMembers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueueMemberEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueueMemberEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::QueueMemberEntityListing, ::models::QueueMember> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -11553,41 +13065,49 @@ pub struct PatchRoutingQueueUser {
     body: ::models::QueueMember,
 }
 impl ::std::fmt::Debug for PatchRoutingQueueUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingQueueUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingQueueUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingQueueUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingQueueUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, member_id: ::std::string::String, body: ::models::QueueMember) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, member_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueUser", "queueId", &self.queue_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueUser", "memberId", &self.member_id)?;
@@ -11597,11 +13117,13 @@ impl PatchRoutingQueueUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11630,41 +13152,49 @@ pub struct PatchRoutingQueueUsers {
     body: ::std::vec::Vec<::models::QueueMember>,
 }
 impl ::std::fmt::Debug for PatchRoutingQueueUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingQueueUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingQueueUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingQueueUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingQueueUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::QueueMember>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueUsers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_QUEUE_USERS, ::std::format!("/api/v2/routing/queues/{}/users", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -11673,15 +13203,18 @@ impl PatchRoutingQueueUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueueMemberEntityListingV1, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueueMemberEntityListingV1, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::QueueMemberEntityListingV1, ::models::QueueMember> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -11712,41 +13245,49 @@ pub struct PatchRoutingSettingsContactcenter {
     body: ::models::ContactCenterSettings,
 }
 impl ::std::fmt::Debug for PatchRoutingSettingsContactcenter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingSettingsContactcenter").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingSettingsContactcenter {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingSettingsContactcenter {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingSettingsContactcenter {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ContactCenterSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_SETTINGS_CONTACTCENTER, ::std::string::String::from("/api/v2/routing/settings/contactcenter"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingSettingsContactcenter"))?;
@@ -11754,11 +13295,13 @@ impl PatchRoutingSettingsContactcenter {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11781,41 +13324,49 @@ pub struct PatchRoutingSettingsTranscription {
     body: ::models::TranscriptionSettings,
 }
 impl ::std::fmt::Debug for PatchRoutingSettingsTranscription {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingSettingsTranscription").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingSettingsTranscription {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingSettingsTranscription {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingSettingsTranscription {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptionSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_SETTINGS_TRANSCRIPTION, ::std::string::String::from("/api/v2/routing/settings/transcription"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingSettingsTranscription"))?;
@@ -11823,11 +13374,13 @@ impl PatchRoutingSettingsTranscription {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TranscriptionSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TranscriptionSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11851,41 +13404,49 @@ pub struct PatchRoutingSkill {
     body: ::models::UpdateSkillDivisionRequest,
 }
 impl ::std::fmt::Debug for PatchRoutingSkill {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingSkill").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingSkill {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingSkill {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingSkill {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_id: ::std::string::String, body: ::models::UpdateSkillDivisionRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingSkill", "skillId", &self.skill_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_SKILL, ::std::format!("/api/v2/routing/skills/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_id)));
@@ -11894,11 +13455,13 @@ impl PatchRoutingSkill {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoutingSkill, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoutingSkill, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11922,41 +13485,49 @@ pub struct PatchRoutingSkillgroup {
     body: ::models::SkillGroup,
 }
 impl ::std::fmt::Debug for PatchRoutingSkillgroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingSkillgroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingSkillgroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingSkillgroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingSkillgroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String, body: ::models::SkillGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingSkillgroup", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_SKILLGROUP, ::std::format!("/api/v2/routing/skillgroups/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
@@ -11965,11 +13536,13 @@ impl PatchRoutingSkillgroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11995,41 +13568,49 @@ pub struct PatchRoutingSmsPhonenumber {
     body: ::models::SmsPhoneNumberPatchRequest,
 }
 impl ::std::fmt::Debug for PatchRoutingSmsPhonenumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchRoutingSmsPhonenumber").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchRoutingSmsPhonenumber {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchRoutingSmsPhonenumber {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchRoutingSmsPhonenumber {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_number_id: ::std::string::String, body: ::models::SmsPhoneNumberPatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_number_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchRoutingSmsPhonenumber", "phoneNumberId", &self.phone_number_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_SMS_PHONENUMBER, ::std::format!("/api/v2/routing/sms/phonenumbers/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_number_id)));
@@ -12038,11 +13619,13 @@ impl PatchRoutingSmsPhonenumber {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsPhoneNumber, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsPhoneNumber, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12067,41 +13650,49 @@ pub struct PatchUserQueue {
     body: ::models::UserQueue,
 }
 impl ::std::fmt::Debug for PatchUserQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserQueue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserQueue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserQueue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserQueue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::UserQueue) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserQueue", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchUserQueue", "queueId", &self.queue_id)?;
@@ -12111,11 +13702,13 @@ impl PatchUserQueue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserQueue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserQueue, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12144,48 +13737,57 @@ pub struct PatchUserQueues {
     body: ::std::vec::Vec<::models::UserQueue>,
 }
 impl ::std::fmt::Debug for PatchUserQueues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserQueues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserQueues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserQueues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserQueues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserQueue>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, division_id: ::std::option::Option::None, body }
     }
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserQueues", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_QUEUES, ::std::format!("/api/v2/users/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -12197,15 +13799,18 @@ impl PatchUserQueues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserQueueEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserQueueEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserQueueEntityListing, ::models::UserQueue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -12238,41 +13843,49 @@ pub struct PatchUserRoutinglanguage {
     body: ::models::UserRoutingLanguage,
 }
 impl ::std::fmt::Debug for PatchUserRoutinglanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserRoutinglanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserRoutinglanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserRoutinglanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserRoutinglanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, language_id: ::std::string::String, body: ::models::UserRoutingLanguage) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, language_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguage", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguage", "languageId", &self.language_id)?;
@@ -12282,11 +13895,13 @@ impl PatchUserRoutinglanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRoutingLanguage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRoutingLanguage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12312,41 +13927,49 @@ pub struct PatchUserRoutinglanguagesBulk {
     body: ::std::vec::Vec<::models::UserRoutingLanguagePost>,
 }
 impl ::std::fmt::Debug for PatchUserRoutinglanguagesBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserRoutinglanguagesBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserRoutinglanguagesBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserRoutinglanguagesBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserRoutinglanguagesBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingLanguagePost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguagesBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_ROUTINGLANGUAGES_BULK, ::std::format!("/api/v2/users/{}/routinglanguages/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -12355,15 +13978,18 @@ impl PatchUserRoutinglanguagesBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserLanguageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserLanguageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserLanguageEntityListing, ::models::UserRoutingLanguage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -12397,41 +14023,49 @@ pub struct PatchUserRoutingskillsBulk {
     body: ::std::vec::Vec<::models::UserRoutingSkillPost>,
 }
 impl ::std::fmt::Debug for PatchUserRoutingskillsBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserRoutingskillsBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserRoutingskillsBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserRoutingskillsBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserRoutingskillsBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserRoutingskillsBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_ROUTINGSKILLS_BULK, ::std::format!("/api/v2/users/{}/routingskills/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -12440,15 +14074,18 @@ impl PatchUserRoutingskillsBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserSkillEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserSkillEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserSkillEntityListing, ::models::UserRoutingSkill> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -12479,41 +14116,49 @@ pub struct PostAnalyticsQueuesObservationsQuery {
     body: ::models::QueueObservationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsQueuesObservationsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsQueuesObservationsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsQueuesObservationsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsQueuesObservationsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsQueuesObservationsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::QueueObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_QUEUES_OBSERVATIONS_QUERY, ::std::string::String::from("/api/v2/analytics/queues/observations/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsQueuesObservationsQuery"))?;
@@ -12521,11 +14166,13 @@ impl PostAnalyticsQueuesObservationsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QueueObservationQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QueueObservationQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12550,43 +14197,51 @@ pub struct PostAnalyticsRoutingActivityQuery {
     body: ::models::RoutingActivityQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsRoutingActivityQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsRoutingActivityQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsRoutingActivityQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsRoutingActivityQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsRoutingActivityQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoutingActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
     #[doc = " The desired page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -12594,11 +14249,13 @@ impl PostAnalyticsRoutingActivityQuery {
     #[doc = " The desired page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_ROUTING_ACTIVITY_QUERY, ::std::string::String::from("/api/v2/analytics/routing/activity/query"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -12612,11 +14269,13 @@ impl PostAnalyticsRoutingActivityQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoutingActivityResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoutingActivityResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12639,46 +14298,55 @@ pub struct PostRoutingAssessments {
     body: ::std::option::Option<::models::CreateBenefitAssessmentRequest>,
 }
 impl ::std::fmt::Debug for PostRoutingAssessments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingAssessments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingAssessments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingAssessments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingAssessments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::CreateBenefitAssessmentRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_ASSESSMENTS, ::std::string::String::from("/api/v2/routing/assessments"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -12688,11 +14356,13 @@ impl PostRoutingAssessments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BenefitAssessment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BenefitAssessment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12717,46 +14387,55 @@ pub struct PostRoutingAssessmentsJobs {
     body: ::std::option::Option<::models::CreateBenefitAssessmentJobRequest>,
 }
 impl ::std::fmt::Debug for PostRoutingAssessmentsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingAssessmentsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingAssessmentsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingAssessmentsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingAssessmentsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::CreateBenefitAssessmentJobRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_ASSESSMENTS_JOBS, ::std::string::String::from("/api/v2/routing/assessments/jobs"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -12766,11 +14445,13 @@ impl PostRoutingAssessmentsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BenefitAssessmentJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BenefitAssessmentJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12793,41 +14474,49 @@ pub struct PostRoutingEmailDomainDkim {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostRoutingEmailDomainDkim {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingEmailDomainDkim").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainDkim {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingEmailDomainDkim {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingEmailDomainDkim {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postRoutingEmailDomainDkim", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAIN_DKIM, ::std::format!("/api/v2/routing/email/domains/{}/dkim", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -12835,11 +14524,13 @@ impl PostRoutingEmailDomainDkim {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VerificationResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VerificationResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12863,41 +14554,49 @@ pub struct PostRoutingEmailDomainMailfrom {
     body: ::models::MailFromResult,
 }
 impl ::std::fmt::Debug for PostRoutingEmailDomainMailfrom {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingEmailDomainMailfrom").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainMailfrom {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingEmailDomainMailfrom {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingEmailDomainMailfrom {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String, body: ::models::MailFromResult) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postRoutingEmailDomainMailfrom", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAIN_MAILFROM, ::std::format!("/api/v2/routing/email/domains/{}/mailfrom", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -12906,11 +14605,13 @@ impl PostRoutingEmailDomainMailfrom {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MailFromResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MailFromResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -12934,41 +14635,49 @@ pub struct PostRoutingEmailDomainRoutes {
     body: ::models::InboundRoute,
 }
 impl ::std::fmt::Debug for PostRoutingEmailDomainRoutes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingEmailDomainRoutes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainRoutes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingEmailDomainRoutes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingEmailDomainRoutes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, body: ::models::InboundRoute) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postRoutingEmailDomainRoutes", "domainName", &self.domain_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAIN_ROUTES, ::std::format!("/api/v2/routing/email/domains/{}/routes", ::genesys_cloud_core::encode_path_segment(&self.domain_name)));
@@ -12977,11 +14686,13 @@ impl PostRoutingEmailDomainRoutes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InboundRoute, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InboundRoute, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13007,48 +14718,57 @@ pub struct PostRoutingEmailDomainTestconnection {
     body: ::std::option::Option<::models::TestMessage>,
 }
 impl ::std::fmt::Debug for PostRoutingEmailDomainTestconnection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingEmailDomainTestconnection").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainTestconnection {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingEmailDomainTestconnection {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingEmailDomainTestconnection {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body: ::std::option::Option::None }
     }
     #[doc = " TestMessage"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::TestMessage) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postRoutingEmailDomainTestconnection", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAIN_TESTCONNECTION, ::std::format!("/api/v2/routing/email/domains/{}/testconnection", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -13059,11 +14779,13 @@ impl PostRoutingEmailDomainTestconnection {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TestMessage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TestMessage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13086,41 +14808,49 @@ pub struct PostRoutingEmailDomainVerification {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostRoutingEmailDomainVerification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingEmailDomainVerification").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingEmailDomainVerification {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingEmailDomainVerification {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingEmailDomainVerification {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postRoutingEmailDomainVerification", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAIN_VERIFICATION, ::std::format!("/api/v2/routing/email/domains/{}/verification", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -13128,11 +14858,13 @@ impl PostRoutingEmailDomainVerification {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VerificationResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VerificationResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13155,41 +14887,49 @@ pub struct PostRoutingEmailDomains {
     body: ::models::InboundDomainCreateRequest,
 }
 impl ::std::fmt::Debug for PostRoutingEmailDomains {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingEmailDomains").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingEmailDomains {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingEmailDomains {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingEmailDomains {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::InboundDomainCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAINS, ::std::string::String::from("/api/v2/routing/email/domains"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingEmailDomains"))?;
@@ -13197,11 +14937,13 @@ impl PostRoutingEmailDomains {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InboundDomain, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InboundDomain, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13227,48 +14969,57 @@ pub struct PostRoutingEmailOutboundDomainTestconnection {
     body: ::std::option::Option<::models::TestMessage>,
 }
 impl ::std::fmt::Debug for PostRoutingEmailOutboundDomainTestconnection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingEmailOutboundDomainTestconnection").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingEmailOutboundDomainTestconnection {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingEmailOutboundDomainTestconnection {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingEmailOutboundDomainTestconnection {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id, body: ::std::option::Option::None }
     }
     #[doc = " TestMessage"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::TestMessage) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postRoutingEmailOutboundDomainTestconnection", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_OUTBOUND_DOMAIN_TESTCONNECTION, ::std::format!("/api/v2/routing/email/outbound/domains/{}/testconnection", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -13279,11 +15030,13 @@ impl PostRoutingEmailOutboundDomainTestconnection {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TestMessage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TestMessage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13306,41 +15059,49 @@ pub struct PostRoutingEmailOutboundDomains {
     body: ::models::OutboundDomainCreateRequest,
 }
 impl ::std::fmt::Debug for PostRoutingEmailOutboundDomains {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingEmailOutboundDomains").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingEmailOutboundDomains {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingEmailOutboundDomains {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingEmailOutboundDomains {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutboundDomainCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_OUTBOUND_DOMAINS, ::std::string::String::from("/api/v2/routing/email/outbound/domains"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingEmailOutboundDomains"))?;
@@ -13348,11 +15109,13 @@ impl PostRoutingEmailOutboundDomains {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailOutboundDomainResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailOutboundDomainResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13375,41 +15138,49 @@ pub struct PostRoutingEmailOutboundDomainsSimulated {
     body: ::models::OutboundDomainCreateRequest,
 }
 impl ::std::fmt::Debug for PostRoutingEmailOutboundDomainsSimulated {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingEmailOutboundDomainsSimulated").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingEmailOutboundDomainsSimulated {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingEmailOutboundDomainsSimulated {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingEmailOutboundDomainsSimulated {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OutboundDomainCreateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_OUTBOUND_DOMAINS_SIMULATED, ::std::string::String::from("/api/v2/routing/email/outbound/domains/simulated"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingEmailOutboundDomainsSimulated"))?;
@@ -13417,11 +15188,13 @@ impl PostRoutingEmailOutboundDomainsSimulated {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailOutboundDomainResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailOutboundDomainResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13444,41 +15217,49 @@ pub struct PostRoutingEmailSetting {
     body: ::models::EmailSetting,
 }
 impl ::std::fmt::Debug for PostRoutingEmailSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingEmailSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingEmailSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingEmailSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingEmailSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EmailSetting) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_SETTING, ::std::string::String::from("/api/v2/routing/email/setting"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingEmailSetting"))?;
@@ -13486,11 +15267,13 @@ impl PostRoutingEmailSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailSetting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailSetting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13513,41 +15296,49 @@ pub struct PostRoutingLanguages {
     body: ::models::Language,
 }
 impl ::std::fmt::Debug for PostRoutingLanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingLanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingLanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingLanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingLanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Language) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_LANGUAGES, ::std::string::String::from("/api/v2/routing/languages"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingLanguages"))?;
@@ -13555,11 +15346,13 @@ impl PostRoutingLanguages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Language, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Language, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13582,46 +15375,55 @@ pub struct PostRoutingPredictors {
     body: ::std::option::Option<::models::CreatePredictorRequest>,
 }
 impl ::std::fmt::Debug for PostRoutingPredictors {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingPredictors").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingPredictors {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingPredictors {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingPredictors {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::CreatePredictorRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_PREDICTORS, ::std::string::String::from("/api/v2/routing/predictors"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -13631,11 +15433,13 @@ impl PostRoutingPredictors {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Predictor, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Predictor, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13658,41 +15462,49 @@ pub struct PostRoutingPredictorsKeyperformanceindicators {
     body: ::models::CreateKpiRequest,
 }
 impl ::std::fmt::Debug for PostRoutingPredictorsKeyperformanceindicators {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingPredictorsKeyperformanceindicators").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingPredictorsKeyperformanceindicators {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingPredictorsKeyperformanceindicators {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingPredictorsKeyperformanceindicators {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateKpiRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATORS, ::std::string::String::from("/api/v2/routing/predictors/keyperformanceindicators"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingPredictorsKeyperformanceindicators"))?;
@@ -13700,11 +15512,13 @@ impl PostRoutingPredictorsKeyperformanceindicators {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::KeyPerformanceIndicator, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::KeyPerformanceIndicator, crate::JsonModel> {
         self.send().with_response()
     }
@@ -13729,48 +15543,57 @@ pub struct PostRoutingQueueMembers {
     body: ::std::vec::Vec<::models::WritableEntity>,
 }
 impl ::std::fmt::Debug for PostRoutingQueueMembers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingQueueMembers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingQueueMembers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingQueueMembers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingQueueMembers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableEntity>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, delete: ::std::option::Option::None, body }
     }
     #[doc = " True to delete queue members"]
     #[doc = ""]
     #[doc = " Query parameter `delete`: boolean."]
+    #[inline]
     pub fn delete(mut self, value: bool) -> Self {
         self.delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postRoutingQueueMembers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_QUEUE_MEMBERS, ::std::format!("/api/v2/routing/queues/{}/members", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -13782,11 +15605,13 @@ impl PostRoutingQueueMembers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -13814,48 +15639,57 @@ pub struct PostRoutingQueueUsers {
     body: ::std::vec::Vec<::models::WritableEntity>,
 }
 impl ::std::fmt::Debug for PostRoutingQueueUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingQueueUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingQueueUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingQueueUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingQueueUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WritableEntity>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, delete: ::std::option::Option::None, body }
     }
     #[doc = " True to delete queue members"]
     #[doc = ""]
     #[doc = " Query parameter `delete`: boolean."]
+    #[inline]
     pub fn delete(mut self, value: bool) -> Self {
         self.delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postRoutingQueueUsers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_QUEUE_USERS, ::std::format!("/api/v2/routing/queues/{}/users", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -13867,11 +15701,13 @@ impl PostRoutingQueueUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -13895,41 +15731,49 @@ pub struct PostRoutingQueueWrapupcodes {
     body: ::std::vec::Vec<::models::WrapUpCodeReference>,
 }
 impl ::std::fmt::Debug for PostRoutingQueueWrapupcodes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingQueueWrapupcodes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingQueueWrapupcodes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingQueueWrapupcodes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingQueueWrapupcodes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::std::vec::Vec<::models::WrapUpCodeReference>) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postRoutingQueueWrapupcodes", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_QUEUE_WRAPUPCODES, ::std::format!("/api/v2/routing/queues/{}/wrapupcodes", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -13938,11 +15782,13 @@ impl PostRoutingQueueWrapupcodes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::WrapupCode>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::WrapupCode>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -13965,41 +15811,49 @@ pub struct PostRoutingQueues {
     body: ::models::CreateQueueRequest,
 }
 impl ::std::fmt::Debug for PostRoutingQueues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingQueues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingQueues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingQueues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingQueues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateQueueRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_QUEUES, ::std::string::String::from("/api/v2/routing/queues"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingQueues"))?;
@@ -14007,11 +15861,13 @@ impl PostRoutingQueues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Queue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Queue, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14034,41 +15890,49 @@ pub struct PostRoutingSkillexpressionsValidate {
     body: ::models::SkillExpressionData,
 }
 impl ::std::fmt::Debug for PostRoutingSkillexpressionsValidate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingSkillexpressionsValidate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingSkillexpressionsValidate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingSkillexpressionsValidate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingSkillexpressionsValidate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SkillExpressionData) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_SKILLEXPRESSIONS_VALIDATE, ::std::string::String::from("/api/v2/routing/skillexpressions/validate"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingSkillexpressionsValidate"))?;
@@ -14076,11 +15940,13 @@ impl PostRoutingSkillexpressionsValidate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillExpressionValidationResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillExpressionValidationResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14104,46 +15970,55 @@ pub struct PostRoutingSkillgroupMembersDivisions {
     body: ::std::option::Option<::models::SkillGroupMemberDivisions>,
 }
 impl ::std::fmt::Debug for PostRoutingSkillgroupMembersDivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingSkillgroupMembersDivisions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingSkillgroupMembersDivisions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingSkillgroupMembersDivisions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingSkillgroupMembersDivisions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, skill_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), skill_group_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::SkillGroupMemberDivisions) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postRoutingSkillgroupMembersDivisions", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_SKILLGROUP_MEMBERS_DIVISIONS, ::std::format!("/api/v2/routing/skillgroups/{}/members/divisions", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
@@ -14154,11 +16029,13 @@ impl PostRoutingSkillgroupMembersDivisions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -14181,41 +16058,49 @@ pub struct PostRoutingSkillgroups {
     body: ::models::SkillGroupWithMemberDivisions,
 }
 impl ::std::fmt::Debug for PostRoutingSkillgroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingSkillgroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingSkillgroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingSkillgroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingSkillgroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SkillGroupWithMemberDivisions) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_SKILLGROUPS, ::std::string::String::from("/api/v2/routing/skillgroups"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingSkillgroups"))?;
@@ -14223,11 +16108,13 @@ impl PostRoutingSkillgroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SkillGroupWithMemberDivisions, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SkillGroupWithMemberDivisions, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14250,41 +16137,49 @@ pub struct PostRoutingSkills {
     body: ::models::CreateRoutingSkill,
 }
 impl ::std::fmt::Debug for PostRoutingSkills {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingSkills").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingSkills {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingSkills {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingSkills {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateRoutingSkill) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_SKILLS, ::std::string::String::from("/api/v2/routing/skills"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingSkills"))?;
@@ -14292,11 +16187,13 @@ impl PostRoutingSkills {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoutingSkill, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoutingSkill, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14319,41 +16216,49 @@ pub struct PostRoutingSmsAddresses {
     body: ::models::SmsAddressProvision,
 }
 impl ::std::fmt::Debug for PostRoutingSmsAddresses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingSmsAddresses").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingSmsAddresses {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingSmsAddresses {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingSmsAddresses {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsAddressProvision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_SMS_ADDRESSES, ::std::string::String::from("/api/v2/routing/sms/addresses"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingSmsAddresses"))?;
@@ -14361,11 +16266,13 @@ impl PostRoutingSmsAddresses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsAddress, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsAddress, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14390,41 +16297,49 @@ pub struct PostRoutingSmsPhonenumbers {
     body: ::models::SmsPhoneNumberProvision,
 }
 impl ::std::fmt::Debug for PostRoutingSmsPhonenumbers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingSmsPhonenumbers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingSmsPhonenumbers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingSmsPhonenumbers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingSmsPhonenumbers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsPhoneNumberProvision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_SMS_PHONENUMBERS, ::std::string::String::from("/api/v2/routing/sms/phonenumbers"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingSmsPhonenumbers"))?;
@@ -14432,11 +16347,13 @@ impl PostRoutingSmsPhonenumbers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsPhoneNumber, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsPhoneNumber, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14461,41 +16378,49 @@ pub struct PostRoutingSmsPhonenumbersAlphanumeric {
     body: ::models::SmsAlphanumericProvision,
 }
 impl ::std::fmt::Debug for PostRoutingSmsPhonenumbersAlphanumeric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingSmsPhonenumbersAlphanumeric").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingSmsPhonenumbersAlphanumeric {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingSmsPhonenumbersAlphanumeric {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingSmsPhonenumbersAlphanumeric {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsAlphanumericProvision) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_SMS_PHONENUMBERS_ALPHANUMERIC, ::std::string::String::from("/api/v2/routing/sms/phonenumbers/alphanumeric"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingSmsPhonenumbersAlphanumeric"))?;
@@ -14503,11 +16428,13 @@ impl PostRoutingSmsPhonenumbersAlphanumeric {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsPhoneNumber, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsPhoneNumber, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14530,41 +16457,49 @@ pub struct PostRoutingSmsPhonenumbersImport {
     body: ::models::SmsPhoneNumberImport,
 }
 impl ::std::fmt::Debug for PostRoutingSmsPhonenumbersImport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingSmsPhonenumbersImport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingSmsPhonenumbersImport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingSmsPhonenumbersImport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingSmsPhonenumbersImport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SmsPhoneNumberImport) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_SMS_PHONENUMBERS_IMPORT, ::std::string::String::from("/api/v2/routing/sms/phonenumbers/import"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingSmsPhonenumbersImport"))?;
@@ -14572,11 +16507,13 @@ impl PostRoutingSmsPhonenumbersImport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsPhoneNumber, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsPhoneNumber, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14599,41 +16536,49 @@ pub struct PostRoutingUtilizationLabels {
     body: ::models::CreateUtilizationLabelRequest,
 }
 impl ::std::fmt::Debug for PostRoutingUtilizationLabels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingUtilizationLabels").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingUtilizationLabels {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingUtilizationLabels {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingUtilizationLabels {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateUtilizationLabelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_UTILIZATION_LABELS, ::std::string::String::from("/api/v2/routing/utilization/labels"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingUtilizationLabels"))?;
@@ -14641,11 +16586,13 @@ impl PostRoutingUtilizationLabels {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UtilizationLabel, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UtilizationLabel, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14668,41 +16615,49 @@ pub struct PostRoutingWrapupcodes {
     body: ::models::WrapupCodeRequest,
 }
 impl ::std::fmt::Debug for PostRoutingWrapupcodes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostRoutingWrapupcodes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostRoutingWrapupcodes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostRoutingWrapupcodes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostRoutingWrapupcodes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WrapupCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_WRAPUPCODES, ::std::string::String::from("/api/v2/routing/wrapupcodes"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingWrapupcodes"))?;
@@ -14710,11 +16665,13 @@ impl PostRoutingWrapupcodes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WrapupCode, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WrapupCode, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14738,41 +16695,49 @@ pub struct PostUserRoutinglanguages {
     body: ::models::UserRoutingLanguagePost,
 }
 impl ::std::fmt::Debug for PostUserRoutinglanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUserRoutinglanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUserRoutinglanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUserRoutinglanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUserRoutinglanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserRoutingLanguagePost) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUserRoutinglanguages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_ROUTINGLANGUAGES, ::std::format!("/api/v2/users/{}/routinglanguages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -14781,11 +16746,13 @@ impl PostUserRoutinglanguages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRoutingLanguage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRoutingLanguage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14809,41 +16776,49 @@ pub struct PostUserRoutingskills {
     body: ::models::UserRoutingSkillPost,
 }
 impl ::std::fmt::Debug for PostUserRoutingskills {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUserRoutingskills").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUserRoutingskills {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUserRoutingskills {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUserRoutingskills {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserRoutingSkillPost) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUserRoutingskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_ROUTINGSKILLS, ::std::format!("/api/v2/users/{}/routingskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -14852,11 +16827,13 @@ impl PostUserRoutingskills {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRoutingSkill, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRoutingSkill, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14879,41 +16856,49 @@ pub struct PutRoutingDirectroutingbackupSettingsMe {
     body: ::models::AgentDirectRoutingBackupSettings,
 }
 impl ::std::fmt::Debug for PutRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingDirectroutingbackupSettingsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingDirectroutingbackupSettingsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentDirectRoutingBackupSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME, ::std::string::String::from("/api/v2/routing/directroutingbackup/settings/me"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingDirectroutingbackupSettingsMe"))?;
@@ -14921,11 +16906,13 @@ impl PutRoutingDirectroutingbackupSettingsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -14950,41 +16937,49 @@ pub struct PutRoutingEmailDomainRoute {
     body: ::models::InboundRoute,
 }
 impl ::std::fmt::Debug for PutRoutingEmailDomainRoute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingEmailDomainRoute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingEmailDomainRoute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingEmailDomainRoute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingEmailDomainRoute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String, body: ::models::InboundRoute) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingEmailDomainRoute", "domainName", &self.domain_name)?;
         ::genesys_cloud_core::encode::check_path_param("putRoutingEmailDomainRoute", "routeId", &self.route_id)?;
@@ -14994,11 +16989,13 @@ impl PutRoutingEmailDomainRoute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InboundRoute, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InboundRoute, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15023,41 +17020,49 @@ pub struct PutRoutingEmailDomainRouteIdentityresolution {
     body: ::models::RouteIdentityResolutionConfig,
 }
 impl ::std::fmt::Debug for PutRoutingEmailDomainRouteIdentityresolution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingEmailDomainRouteIdentityresolution").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingEmailDomainRouteIdentityresolution {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingEmailDomainRouteIdentityresolution {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingEmailDomainRouteIdentityresolution {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_name: ::std::string::String, route_id: ::std::string::String, body: ::models::RouteIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_name, route_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingEmailDomainRouteIdentityresolution", "domainName", &self.domain_name)?;
         ::genesys_cloud_core::encode::check_path_param("putRoutingEmailDomainRouteIdentityresolution", "routeId", &self.route_id)?;
@@ -15067,11 +17072,13 @@ impl PutRoutingEmailDomainRouteIdentityresolution {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RouteIdentityResolutionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RouteIdentityResolutionConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15094,41 +17101,49 @@ pub struct PutRoutingEmailOutboundDomainActivation {
     domain_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PutRoutingEmailOutboundDomainActivation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingEmailOutboundDomainActivation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingEmailOutboundDomainActivation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingEmailOutboundDomainActivation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingEmailOutboundDomainActivation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, domain_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), domain_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingEmailOutboundDomainActivation", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_EMAIL_OUTBOUND_DOMAIN_ACTIVATION, ::std::format!("/api/v2/routing/email/outbound/domains/{}/activation", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
@@ -15136,11 +17151,13 @@ impl PutRoutingEmailOutboundDomainActivation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailOutboundDomainResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailOutboundDomainResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15164,41 +17181,49 @@ pub struct PutRoutingMessageRecipient {
     body: ::models::RecipientRequest,
 }
 impl ::std::fmt::Debug for PutRoutingMessageRecipient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingMessageRecipient").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingMessageRecipient {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingMessageRecipient {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingMessageRecipient {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recipient_id: ::std::string::String, body: ::models::RecipientRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), recipient_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingMessageRecipient", "recipientId", &self.recipient_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_MESSAGE_RECIPIENT, ::std::format!("/api/v2/routing/message/recipients/{}", ::genesys_cloud_core::encode_path_segment(&self.recipient_id)));
@@ -15207,11 +17232,13 @@ impl PutRoutingMessageRecipient {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Recipient, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Recipient, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15235,41 +17262,49 @@ pub struct PutRoutingQueue {
     body: ::models::QueueRequest,
 }
 impl ::std::fmt::Debug for PutRoutingQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingQueue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingQueue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingQueue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingQueue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::models::QueueRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_QUEUE, ::std::format!("/api/v2/routing/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -15278,11 +17313,13 @@ impl PutRoutingQueue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Queue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Queue, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15306,41 +17343,49 @@ pub struct PutRoutingQueueIdentityresolution {
     body: ::models::IdentityResolutionQueueConfig,
 }
 impl ::std::fmt::Debug for PutRoutingQueueIdentityresolution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingQueueIdentityresolution").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingQueueIdentityresolution {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingQueueIdentityresolution {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingQueueIdentityresolution {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String, body: ::models::IdentityResolutionQueueConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingQueueIdentityresolution", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_QUEUE_IDENTITYRESOLUTION, ::std::format!("/api/v2/routing/queues/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -15349,11 +17394,13 @@ impl PutRoutingQueueIdentityresolution {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::IdentityResolutionQueueConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::IdentityResolutionQueueConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15376,41 +17423,49 @@ pub struct PutRoutingSettings {
     body: ::models::RoutingSettings,
 }
 impl ::std::fmt::Debug for PutRoutingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::RoutingSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_SETTINGS, ::std::string::String::from("/api/v2/routing/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingSettings"))?;
@@ -15418,11 +17473,13 @@ impl PutRoutingSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoutingSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoutingSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15445,41 +17502,49 @@ pub struct PutRoutingSettingsTranscription {
     body: ::models::TranscriptionSettings,
 }
 impl ::std::fmt::Debug for PutRoutingSettingsTranscription {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingSettingsTranscription").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingSettingsTranscription {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingSettingsTranscription {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingSettingsTranscription {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptionSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_SETTINGS_TRANSCRIPTION, ::std::string::String::from("/api/v2/routing/settings/transcription"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingSettingsTranscription"))?;
@@ -15487,11 +17552,13 @@ impl PutRoutingSettingsTranscription {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TranscriptionSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TranscriptionSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15515,41 +17582,49 @@ pub struct PutRoutingSmsIdentityresolutionPhonenumber {
     body: ::models::SmsIdentityResolutionConfig,
 }
 impl ::std::fmt::Debug for PutRoutingSmsIdentityresolutionPhonenumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingSmsIdentityresolutionPhonenumber").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingSmsIdentityresolutionPhonenumber {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingSmsIdentityresolutionPhonenumber {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingSmsIdentityresolutionPhonenumber {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, address_id: ::std::string::String, body: ::models::SmsIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), address_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingSmsIdentityresolutionPhonenumber", "addressId", &self.address_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_SMS_IDENTITYRESOLUTION_PHONENUMBER, ::std::format!("/api/v2/routing/sms/identityresolution/phonenumbers/{}", ::genesys_cloud_core::encode_path_segment(&self.address_id)));
@@ -15558,11 +17633,13 @@ impl PutRoutingSmsIdentityresolutionPhonenumber {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SmsIdentityResolutionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SmsIdentityResolutionConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15586,41 +17663,49 @@ pub struct PutRoutingUserDirectroutingbackupSettings {
     body: ::models::AgentDirectRoutingBackupSettings,
 }
 impl ::std::fmt::Debug for PutRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingUserDirectroutingbackupSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingUserDirectroutingbackupSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::AgentDirectRoutingBackupSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -15629,11 +17714,13 @@ impl PutRoutingUserDirectroutingbackupSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15657,41 +17744,49 @@ pub struct PutRoutingUserUtilization {
     body: ::models::UtilizationRequest,
 }
 impl ::std::fmt::Debug for PutRoutingUserUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingUserUtilization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingUserUtilization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingUserUtilization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingUserUtilization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UtilizationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -15700,11 +17795,13 @@ impl PutRoutingUserUtilization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentMaxUtilizationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentMaxUtilizationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15727,41 +17824,49 @@ pub struct PutRoutingUtilization {
     body: ::models::UtilizationRequest,
 }
 impl ::std::fmt::Debug for PutRoutingUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingUtilization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingUtilization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingUtilization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingUtilization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UtilizationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_UTILIZATION, ::std::string::String::from("/api/v2/routing/utilization"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingUtilization"))?;
@@ -15769,11 +17874,13 @@ impl PutRoutingUtilization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UtilizationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UtilizationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15797,41 +17904,49 @@ pub struct PutRoutingUtilizationLabel {
     body: ::models::UpdateUtilizationLabelRequest,
 }
 impl ::std::fmt::Debug for PutRoutingUtilizationLabel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingUtilizationLabel").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingUtilizationLabel {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingUtilizationLabel {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingUtilizationLabel {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, label_id: ::std::string::String, body: ::models::UpdateUtilizationLabelRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), label_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingUtilizationLabel", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_UTILIZATION_LABEL, ::std::format!("/api/v2/routing/utilization/labels/{}", ::genesys_cloud_core::encode_path_segment(&self.label_id)));
@@ -15840,11 +17955,13 @@ impl PutRoutingUtilizationLabel {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UtilizationLabel, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UtilizationLabel, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15868,41 +17985,49 @@ pub struct PutRoutingWrapupcode {
     body: ::models::WrapupCodeRequest,
 }
 impl ::std::fmt::Debug for PutRoutingWrapupcode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingWrapupcode").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingWrapupcode {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingWrapupcode {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingWrapupcode {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, code_id: ::std::string::String, body: ::models::WrapupCodeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), code_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingWrapupcode", "codeId", &self.code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_WRAPUPCODE, ::std::format!("/api/v2/routing/wrapupcodes/{}", ::genesys_cloud_core::encode_path_segment(&self.code_id)));
@@ -15911,11 +18036,13 @@ impl PutRoutingWrapupcode {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WrapupCode, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WrapupCode, crate::JsonModel> {
         self.send().with_response()
     }
@@ -15940,41 +18067,49 @@ pub struct PutUserRoutingskill {
     body: ::models::UserRoutingSkill,
 }
 impl ::std::fmt::Debug for PutUserRoutingskill {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserRoutingskill").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserRoutingskill {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserRoutingskill {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserRoutingskill {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, skill_id: ::std::string::String, body: ::models::UserRoutingSkill) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, skill_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserRoutingskill", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("putUserRoutingskill", "skillId", &self.skill_id)?;
@@ -15984,11 +18119,13 @@ impl PutUserRoutingskill {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRoutingSkill, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRoutingSkill, crate::JsonModel> {
         self.send().with_response()
     }
@@ -16014,41 +18151,49 @@ pub struct PutUserRoutingskillsBulk {
     body: ::std::vec::Vec<::models::UserRoutingSkillPost>,
 }
 impl ::std::fmt::Debug for PutUserRoutingskillsBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserRoutingskillsBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserRoutingskillsBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserRoutingskillsBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserRoutingskillsBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserRoutingskillsBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROUTINGSKILLS_BULK, ::std::format!("/api/v2/users/{}/routingskills/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -16057,15 +18202,18 @@ impl PutUserRoutingskillsBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserSkillEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserSkillEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserSkillEntityListing, ::models::UserRoutingSkill> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {

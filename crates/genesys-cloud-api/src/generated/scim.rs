@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for ScimApi {
 }
 impl ScimApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl ScimApi {
     #[doc = " `DELETE /api/v2/scim/users/{userId}` (deleteScimUser): see [`DeleteScimUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/users."]
+    #[inline]
     pub fn delete_scim_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteScimUser {
         DeleteScimUser::new(self.executor.clone(), user_id.into())
     }
@@ -29,6 +31,7 @@ impl ScimApi {
     #[doc = " `DELETE /api/v2/scim/v2/users/{userId}` (deleteScimV2User): see [`DeleteScimV2User`]."]
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/v2/users."]
+    #[inline]
     pub fn delete_scim_v2_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteScimV2User {
         DeleteScimV2User::new(self.executor.clone(), user_id.into())
     }
@@ -37,12 +40,14 @@ impl ScimApi {
     #[doc = " `GET /api/v2/scim/groups/{groupId}` (getScimGroup): see [`GetScimGroup`]."]
     #[doc = ""]
     #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/groups."]
+    #[inline]
     pub fn get_scim_group(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetScimGroup {
         GetScimGroup::new(self.executor.clone(), group_id.into())
     }
     #[doc = " Get a list of groups"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scim/groups` (getScimGroups): see [`GetScimGroups`]."]
+    #[inline]
     pub fn get_scim_groups(&self) -> GetScimGroups {
         GetScimGroups::new(self.executor.clone())
     }
@@ -51,12 +56,14 @@ impl ScimApi {
     #[doc = " `GET /api/v2/scim/resourcetypes/{resourceType}` (getScimResourcetype): see [`GetScimResourcetype`]."]
     #[doc = ""]
     #[doc = " - `resource_type`: The type of resource. Returned with GET /api/v2/scim/resourcetypes."]
+    #[inline]
     pub fn get_scim_resourcetype(&self, resource_type: impl ::std::convert::Into<::std::string::String>) -> GetScimResourcetype {
         GetScimResourcetype::new(self.executor.clone(), resource_type.into())
     }
     #[doc = " Get a list of resource types"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scim/resourcetypes` (getScimResourcetypes): see [`GetScimResourcetypes`]."]
+    #[inline]
     pub fn get_scim_resourcetypes(&self) -> GetScimResourcetypes {
         GetScimResourcetypes::new(self.executor.clone())
     }
@@ -65,18 +72,21 @@ impl ScimApi {
     #[doc = " `GET /api/v2/scim/schemas/{schemaId}` (getScimSchema): see [`GetScimSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: The ID of a schema. Returned with GET /api/v2/scim/schemas."]
+    #[inline]
     pub fn get_scim_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetScimSchema {
         GetScimSchema::new(self.executor.clone(), schema_id.into())
     }
     #[doc = " Get a list of SCIM schemas"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scim/schemas` (getScimSchemas): see [`GetScimSchemas`]."]
+    #[inline]
     pub fn get_scim_schemas(&self) -> GetScimSchemas {
         GetScimSchemas::new(self.executor.clone())
     }
     #[doc = " Get a service provider's configuration"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scim/serviceproviderconfig` (getScimServiceproviderconfig): see [`GetScimServiceproviderconfig`]."]
+    #[inline]
     pub fn get_scim_serviceproviderconfig(&self) -> GetScimServiceproviderconfig {
         GetScimServiceproviderconfig::new(self.executor.clone())
     }
@@ -85,12 +95,14 @@ impl ScimApi {
     #[doc = " `GET /api/v2/scim/users/{userId}` (getScimUser): see [`GetScimUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/users."]
+    #[inline]
     pub fn get_scim_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetScimUser {
         GetScimUser::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Get a list of users"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scim/users` (getScimUsers): see [`GetScimUsers`]."]
+    #[inline]
     pub fn get_scim_users(&self) -> GetScimUsers {
         GetScimUsers::new(self.executor.clone())
     }
@@ -99,12 +111,14 @@ impl ScimApi {
     #[doc = " `GET /api/v2/scim/v2/groups/{groupId}` (getScimV2Group): see [`GetScimV2Group`]."]
     #[doc = ""]
     #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/v2/groups."]
+    #[inline]
     pub fn get_scim_v2_group(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetScimV2Group {
         GetScimV2Group::new(self.executor.clone(), group_id.into())
     }
     #[doc = " Get a list of groups"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/groups` (getScimV2Groups): see [`GetScimV2Groups`]."]
+    #[inline]
     pub fn get_scim_v2_groups(&self) -> GetScimV2Groups {
         GetScimV2Groups::new(self.executor.clone())
     }
@@ -113,12 +127,14 @@ impl ScimApi {
     #[doc = " `GET /api/v2/scim/v2/resourcetypes/{resourceType}` (getScimV2Resourcetype): see [`GetScimV2Resourcetype`]."]
     #[doc = ""]
     #[doc = " - `resource_type`: The type of resource. Returned with GET /api/v2/scim/v2/resourcetypes."]
+    #[inline]
     pub fn get_scim_v2_resourcetype(&self, resource_type: impl ::std::convert::Into<::std::string::String>) -> GetScimV2Resourcetype {
         GetScimV2Resourcetype::new(self.executor.clone(), resource_type.into())
     }
     #[doc = " Get a list of resource types"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/resourcetypes` (getScimV2Resourcetypes): see [`GetScimV2Resourcetypes`]."]
+    #[inline]
     pub fn get_scim_v2_resourcetypes(&self) -> GetScimV2Resourcetypes {
         GetScimV2Resourcetypes::new(self.executor.clone())
     }
@@ -127,18 +143,21 @@ impl ScimApi {
     #[doc = " `GET /api/v2/scim/v2/schemas/{schemaId}` (getScimV2Schema): see [`GetScimV2Schema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: The ID of a schema. Returned with GET /api/v2/scim/v2/schemas."]
+    #[inline]
     pub fn get_scim_v2_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetScimV2Schema {
         GetScimV2Schema::new(self.executor.clone(), schema_id.into())
     }
     #[doc = " Get a list of SCIM schemas"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/schemas` (getScimV2Schemas): see [`GetScimV2Schemas`]."]
+    #[inline]
     pub fn get_scim_v2_schemas(&self) -> GetScimV2Schemas {
         GetScimV2Schemas::new(self.executor.clone())
     }
     #[doc = " Get a service provider's configuration"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/serviceproviderconfig` (getScimV2Serviceproviderconfig): see [`GetScimV2Serviceproviderconfig`]."]
+    #[inline]
     pub fn get_scim_v2_serviceproviderconfig(&self) -> GetScimV2Serviceproviderconfig {
         GetScimV2Serviceproviderconfig::new(self.executor.clone())
     }
@@ -147,12 +166,14 @@ impl ScimApi {
     #[doc = " `GET /api/v2/scim/v2/users/{userId}` (getScimV2User): see [`GetScimV2User`]."]
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/v2/users."]
+    #[inline]
     pub fn get_scim_v2_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetScimV2User {
         GetScimV2User::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Get a list of users"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scim/v2/users` (getScimV2Users): see [`GetScimV2Users`]."]
+    #[inline]
     pub fn get_scim_v2_users(&self) -> GetScimV2Users {
         GetScimV2Users::new(self.executor.clone())
     }
@@ -162,6 +183,7 @@ impl ScimApi {
     #[doc = ""]
     #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/groups."]
     #[doc = " - `body`: The information used to modify a group."]
+    #[inline]
     pub fn patch_scim_group(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2PatchRequest) -> PatchScimGroup {
         PatchScimGroup::new(self.executor.clone(), group_id.into(), body)
     }
@@ -171,6 +193,7 @@ impl ScimApi {
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/users."]
     #[doc = " - `body`: The information used to modify a user."]
+    #[inline]
     pub fn patch_scim_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2PatchRequest) -> PatchScimUser {
         PatchScimUser::new(self.executor.clone(), user_id.into(), body)
     }
@@ -180,6 +203,7 @@ impl ScimApi {
     #[doc = ""]
     #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/v2/groups."]
     #[doc = " - `body`: The information used to modify a group."]
+    #[inline]
     pub fn patch_scim_v2_group(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2PatchRequest) -> PatchScimV2Group {
         PatchScimV2Group::new(self.executor.clone(), group_id.into(), body)
     }
@@ -189,6 +213,7 @@ impl ScimApi {
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/v2/users."]
     #[doc = " - `body`: The information used to modify a user."]
+    #[inline]
     pub fn patch_scim_v2_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2PatchRequest) -> PatchScimV2User {
         PatchScimV2User::new(self.executor.clone(), user_id.into(), body)
     }
@@ -197,6 +222,7 @@ impl ScimApi {
     #[doc = " `POST /api/v2/scim/users` (postScimUsers): see [`PostScimUsers`]."]
     #[doc = ""]
     #[doc = " - `body`: The information used to create a user."]
+    #[inline]
     pub fn post_scim_users(&self, body: ::models::ScimV2CreateUser) -> PostScimUsers {
         PostScimUsers::new(self.executor.clone(), body)
     }
@@ -205,6 +231,7 @@ impl ScimApi {
     #[doc = " `POST /api/v2/scim/v2/users` (postScimV2Users): see [`PostScimV2Users`]."]
     #[doc = ""]
     #[doc = " - `body`: The information used to create a user."]
+    #[inline]
     pub fn post_scim_v2_users(&self, body: ::models::ScimV2CreateUser) -> PostScimV2Users {
         PostScimV2Users::new(self.executor.clone(), body)
     }
@@ -214,6 +241,7 @@ impl ScimApi {
     #[doc = ""]
     #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/groups."]
     #[doc = " - `body`: The information used to replace a group."]
+    #[inline]
     pub fn put_scim_group(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2Group) -> PutScimGroup {
         PutScimGroup::new(self.executor.clone(), group_id.into(), body)
     }
@@ -223,6 +251,7 @@ impl ScimApi {
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/users."]
     #[doc = " - `body`: The information used to replace a user."]
+    #[inline]
     pub fn put_scim_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2User) -> PutScimUser {
         PutScimUser::new(self.executor.clone(), user_id.into(), body)
     }
@@ -232,6 +261,7 @@ impl ScimApi {
     #[doc = ""]
     #[doc = " - `group_id`: The ID of a group. Returned with GET /api/v2/scim/v2/groups."]
     #[doc = " - `body`: The information used to replace a group."]
+    #[inline]
     pub fn put_scim_v2_group(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2Group) -> PutScimV2Group {
         PutScimV2Group::new(self.executor.clone(), group_id.into(), body)
     }
@@ -241,6 +271,7 @@ impl ScimApi {
     #[doc = ""]
     #[doc = " - `user_id`: The ID of a user. Returned with GET /api/v2/scim/v2/users."]
     #[doc = " - `body`: The information used to replace a user."]
+    #[inline]
     pub fn put_scim_v2_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ScimV2User) -> PutScimV2User {
         PutScimV2User::new(self.executor.clone(), user_id.into(), body)
     }
@@ -264,48 +295,57 @@ pub struct DeleteScimUser {
     if_match: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for DeleteScimUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteScimUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteScimUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteScimUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteScimUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
     #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
+    #[inline]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteScimUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SCIM_USER, ::std::format!("/api/v2/scim/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -316,11 +356,13 @@ impl DeleteScimUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -344,48 +386,57 @@ pub struct DeleteScimV2User {
     if_match: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for DeleteScimV2User {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteScimV2User").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteScimV2User {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteScimV2User {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteScimV2User {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
     #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
+    #[inline]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteScimV2User", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SCIM_V2_USER, ::std::format!("/api/v2/scim/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -396,11 +447,13 @@ impl DeleteScimV2User {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -426,43 +479,51 @@ pub struct GetScimGroup {
     if_none_match: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimGroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimGroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimGroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimGroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
     }
     #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
+    #[inline]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -470,6 +531,7 @@ impl GetScimGroup {
     #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns \"id\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
+    #[inline]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -477,11 +539,13 @@ impl GetScimGroup {
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
     #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
+    #[inline]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScimGroup", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_GROUP, ::std::format!("/api/v2/scim/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -498,11 +562,13 @@ impl GetScimGroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2Group, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2Group, crate::JsonModel> {
         self.send().with_response()
     }
@@ -529,43 +595,51 @@ pub struct GetScimGroups {
     filter: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimGroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimGroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimGroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimGroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimGroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, filter: ::std::option::Option::None }
     }
     #[doc = " The 1-based index of the first query result."]
     #[doc = ""]
     #[doc = " Query parameter `startIndex`: integer."]
+    #[inline]
     pub fn start_index(mut self, value: i64) -> Self {
         self.start_index = ::std::option::Option::Some(value);
         self
@@ -573,6 +647,7 @@ impl GetScimGroups {
     #[doc = " The requested number of items per page. A value of 0 returns \"totalResults\". A page size over 25 may exceed internal resource limits and return a 429 error. For a page size over 25, use the \"excludedAttributes\" or \"attributes\" query parameters to exclude or only include secondary lookup values such as \"externalId\", \"roles\", \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages\", or \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills\"."]
     #[doc = ""]
     #[doc = " Query parameter `count`: integer."]
+    #[inline]
     pub fn count(mut self, value: i64) -> Self {
         self.count = ::std::option::Option::Some(value);
         self
@@ -580,6 +655,7 @@ impl GetScimGroups {
     #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
+    #[inline]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -587,6 +663,7 @@ impl GetScimGroups {
     #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns \"id\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
+    #[inline]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -594,11 +671,13 @@ impl GetScimGroups {
     #[doc = " Filters results. If nothing is specified, returns all groups. Examples of valid values: \"id eq 5f4bc742-a019-4e38-8e2a-d39d5bc0b0f3\", \"displayname eq Sales\"."]
     #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
+    #[inline]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_GROUPS, ::std::string::String::from("/api/v2/scim/groups"));
         if let ::std::option::Option::Some(v) = &self.start_index {
@@ -620,11 +699,13 @@ impl GetScimGroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimGroupListResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimGroupListResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -647,41 +728,49 @@ pub struct GetScimResourcetype {
     resource_type: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetScimResourcetype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimResourcetype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimResourcetype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimResourcetype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimResourcetype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, resource_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), resource_type }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScimResourcetype", "resourceType", &self.resource_type)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_RESOURCETYPE, ::std::format!("/api/v2/scim/resourcetypes/{}", ::genesys_cloud_core::encode_path_segment(&self.resource_type)));
@@ -689,11 +778,13 @@ impl GetScimResourcetype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimConfigResourceType, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimConfigResourceType, crate::JsonModel> {
         self.send().with_response()
     }
@@ -715,52 +806,62 @@ pub struct GetScimResourcetypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetScimResourcetypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimResourcetypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimResourcetypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimResourcetypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimResourcetypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_RESOURCETYPES, ::std::string::String::from("/api/v2/scim/resourcetypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimConfigResourceTypesListResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimConfigResourceTypesListResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -783,41 +884,49 @@ pub struct GetScimSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetScimSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScimSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_SCHEMA, ::std::format!("/api/v2/scim/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -825,11 +934,13 @@ impl GetScimSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2SchemaDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2SchemaDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -852,48 +963,57 @@ pub struct GetScimSchemas {
     filter: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter: ::std::option::Option::None }
     }
     #[doc = " Filtered results are invalid and return 403 Unauthorized."]
     #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
+    #[inline]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_SCHEMAS, ::std::string::String::from("/api/v2/scim/schemas"));
         if let ::std::option::Option::Some(v) = &self.filter {
@@ -903,11 +1023,13 @@ impl GetScimSchemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2SchemaListResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2SchemaListResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -930,48 +1052,57 @@ pub struct GetScimServiceproviderconfig {
     if_none_match: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimServiceproviderconfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimServiceproviderconfig").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimServiceproviderconfig {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimServiceproviderconfig {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimServiceproviderconfig {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), if_none_match: ::std::option::Option::None }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/serviceproviderconfig. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
     #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
+    #[inline]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_SERVICEPROVIDERCONFIG, ::std::string::String::from("/api/v2/scim/serviceproviderconfig"));
         if let ::std::option::Option::Some(v) = &self.if_none_match {
@@ -981,11 +1112,13 @@ impl GetScimServiceproviderconfig {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimServiceProviderConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimServiceProviderConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1011,43 +1144,51 @@ pub struct GetScimUser {
     if_none_match: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
     }
     #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
+    #[inline]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1055,6 +1196,7 @@ impl GetScimUser {
     #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
+    #[inline]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1062,11 +1204,13 @@ impl GetScimUser {
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
     #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
+    #[inline]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScimUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_USER, ::std::format!("/api/v2/scim/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1083,11 +1227,13 @@ impl GetScimUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1116,43 +1262,51 @@ pub struct GetScimUsers {
     filter: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, filter: ::std::option::Option::None }
     }
     #[doc = " The 1-based index of the first query result."]
     #[doc = ""]
     #[doc = " Query parameter `startIndex`: integer."]
+    #[inline]
     pub fn start_index(mut self, value: i64) -> Self {
         self.start_index = ::std::option::Option::Some(value);
         self
@@ -1160,6 +1314,7 @@ impl GetScimUsers {
     #[doc = " The requested number of items per page. A value of 0 returns \"totalResults\". A page size over 25 may exceed internal resource limits and return a 429 error. For a page size over 25, use the \"excludedAttributes\" or \"attributes\" query parameters to exclude or only include secondary lookup values such as \"externalId\", \"roles\", \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages\", or \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills\"."]
     #[doc = ""]
     #[doc = " Query parameter `count`: integer."]
+    #[inline]
     pub fn count(mut self, value: i64) -> Self {
         self.count = ::std::option::Option::Some(value);
         self
@@ -1167,6 +1322,7 @@ impl GetScimUsers {
     #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
+    #[inline]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1174,6 +1330,7 @@ impl GetScimUsers {
     #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
+    #[inline]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1181,11 +1338,13 @@ impl GetScimUsers {
     #[doc = " Filters results. If nothing is specified, returns all active users. Examples of valid values: \"id eq 857449b0-d9e7-4cd0-acbf-a6adfb9ef1e9\", \"userName eq search@sample.org\", \"manager eq 16e10e2f-1136-43fe-bb84-eac073168a49\", \"email eq search@sample.org\", \"division eq divisionName\", \"externalId eq 167844\", \"active eq false\", \"employeeNumber eq 9876543210\"."]
     #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
+    #[inline]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_USERS, ::std::string::String::from("/api/v2/scim/users"));
         if let ::std::option::Option::Some(v) = &self.start_index {
@@ -1207,11 +1366,13 @@ impl GetScimUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimUserListResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimUserListResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1237,43 +1398,51 @@ pub struct GetScimV2Group {
     if_none_match: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimV2Group {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimV2Group").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimV2Group {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimV2Group {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimV2Group {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
     }
     #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
+    #[inline]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1281,6 +1450,7 @@ impl GetScimV2Group {
     #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns \"id\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
+    #[inline]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1288,11 +1458,13 @@ impl GetScimV2Group {
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
     #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
+    #[inline]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScimV2Group", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_GROUP, ::std::format!("/api/v2/scim/v2/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -1309,11 +1481,13 @@ impl GetScimV2Group {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2Group, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2Group, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1340,43 +1514,51 @@ pub struct GetScimV2Groups {
     excluded_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetScimV2Groups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimV2Groups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimV2Groups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimV2Groups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimV2Groups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter: ::std::option::Option::None, start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None }
     }
     #[doc = " Filters results. If nothing is specified, returns all groups. Examples of valid values: \"id eq 5f4bc742-a019-4e38-8e2a-d39d5bc0b0f3\", \"displayname eq Sales\"."]
     #[doc = ""]
     #[doc = " Query parameter `filter`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
@@ -1384,6 +1566,7 @@ impl GetScimV2Groups {
     #[doc = " The 1-based index of the first query result."]
     #[doc = ""]
     #[doc = " Query parameter `startIndex`: integer."]
+    #[inline]
     pub fn start_index(mut self, value: i64) -> Self {
         self.start_index = ::std::option::Option::Some(value);
         self
@@ -1391,6 +1574,7 @@ impl GetScimV2Groups {
     #[doc = " The requested number of items per page. A value of 0 returns \"totalResults\". A page size over 25 may exceed internal resource limits and return a 429 error. For a page size over 25, use the \"excludedAttributes\" or \"attributes\" query parameters to exclude or only include secondary lookup values such as \"externalId\", \"roles\", \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages\", or \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills\"."]
     #[doc = ""]
     #[doc = " Query parameter `count`: integer."]
+    #[inline]
     pub fn count(mut self, value: i64) -> Self {
         self.count = ::std::option::Option::Some(value);
         self
@@ -1398,6 +1582,7 @@ impl GetScimV2Groups {
     #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
+    #[inline]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1405,11 +1590,13 @@ impl GetScimV2Groups {
     #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns \"id\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
+    #[inline]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_GROUPS, ::std::string::String::from("/api/v2/scim/v2/groups"));
         let ::std::option::Option::Some(v) = &self.filter else {
@@ -1432,11 +1619,13 @@ impl GetScimV2Groups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimGroupListResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimGroupListResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1459,41 +1648,49 @@ pub struct GetScimV2Resourcetype {
     resource_type: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetScimV2Resourcetype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimV2Resourcetype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimV2Resourcetype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimV2Resourcetype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimV2Resourcetype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, resource_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), resource_type }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScimV2Resourcetype", "resourceType", &self.resource_type)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_RESOURCETYPE, ::std::format!("/api/v2/scim/v2/resourcetypes/{}", ::genesys_cloud_core::encode_path_segment(&self.resource_type)));
@@ -1501,11 +1698,13 @@ impl GetScimV2Resourcetype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimConfigResourceType, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimConfigResourceType, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1527,52 +1726,62 @@ pub struct GetScimV2Resourcetypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetScimV2Resourcetypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimV2Resourcetypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimV2Resourcetypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimV2Resourcetypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimV2Resourcetypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_RESOURCETYPES, ::std::string::String::from("/api/v2/scim/v2/resourcetypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimConfigResourceTypesListResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimConfigResourceTypesListResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1595,41 +1804,49 @@ pub struct GetScimV2Schema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetScimV2Schema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimV2Schema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimV2Schema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimV2Schema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimV2Schema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScimV2Schema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_SCHEMA, ::std::format!("/api/v2/scim/v2/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -1637,11 +1854,13 @@ impl GetScimV2Schema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2SchemaDefinition, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2SchemaDefinition, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1664,48 +1883,57 @@ pub struct GetScimV2Schemas {
     filter: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimV2Schemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimV2Schemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimV2Schemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimV2Schemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimV2Schemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filter: ::std::option::Option::None }
     }
     #[doc = " Filtered results are invalid and return 403 Unauthorized."]
     #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
+    #[inline]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_SCHEMAS, ::std::string::String::from("/api/v2/scim/v2/schemas"));
         if let ::std::option::Option::Some(v) = &self.filter {
@@ -1715,11 +1943,13 @@ impl GetScimV2Schemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2SchemaListResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2SchemaListResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1742,48 +1972,57 @@ pub struct GetScimV2Serviceproviderconfig {
     if_none_match: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimV2Serviceproviderconfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimV2Serviceproviderconfig").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimV2Serviceproviderconfig {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimV2Serviceproviderconfig {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimV2Serviceproviderconfig {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), if_none_match: ::std::option::Option::None }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/serviceproviderconfig. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
     #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
+    #[inline]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_SERVICEPROVIDERCONFIG, ::std::string::String::from("/api/v2/scim/v2/serviceproviderconfig"));
         if let ::std::option::Option::Some(v) = &self.if_none_match {
@@ -1793,11 +2032,13 @@ impl GetScimV2Serviceproviderconfig {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimServiceProviderConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimServiceProviderConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1823,43 +2064,51 @@ pub struct GetScimV2User {
     if_none_match: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimV2User {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimV2User").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimV2User {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimV2User {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimV2User {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, if_none_match: ::std::option::Option::None }
     }
     #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
+    #[inline]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1867,6 +2116,7 @@ impl GetScimV2User {
     #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
+    #[inline]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1874,11 +2124,13 @@ impl GetScimV2User {
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified."]
     #[doc = ""]
     #[doc = " Header parameter `If-None-Match`: string."]
+    #[inline]
     pub fn if_none_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_none_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScimV2User", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_USER, ::std::format!("/api/v2/scim/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1895,11 +2147,13 @@ impl GetScimV2User {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1928,43 +2182,51 @@ pub struct GetScimV2Users {
     filter: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScimV2Users {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScimV2Users").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScimV2Users {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScimV2Users {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScimV2Users {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), start_index: ::std::option::Option::None, count: ::std::option::Option::None, attributes: ::std::option::Option::None, excluded_attributes: ::std::option::Option::None, filter: ::std::option::Option::None }
     }
     #[doc = " The 1-based index of the first query result."]
     #[doc = ""]
     #[doc = " Query parameter `startIndex`: integer."]
+    #[inline]
     pub fn start_index(mut self, value: i64) -> Self {
         self.start_index = ::std::option::Option::Some(value);
         self
@@ -1972,6 +2234,7 @@ impl GetScimV2Users {
     #[doc = " The requested number of items per page. A value of 0 returns \"totalResults\". A page size over 25 may exceed internal resource limits and return a 429 error. For a page size over 25, use the \"excludedAttributes\" or \"attributes\" query parameters to exclude or only include secondary lookup values such as \"externalId\", \"roles\", \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages\", or \"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills\"."]
     #[doc = ""]
     #[doc = " Query parameter `count`: integer."]
+    #[inline]
     pub fn count(mut self, value: i64) -> Self {
         self.count = ::std::option::Option::Some(value);
         self
@@ -1979,6 +2242,7 @@ impl GetScimV2Users {
     #[doc = " Indicates which attributes to include. Returns these attributes and the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"attributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `attributes`: array of string (multi)."]
+    #[inline]
     pub fn attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1986,6 +2250,7 @@ impl GetScimV2Users {
     #[doc = " Indicates which attributes to exclude. Returns the default attributes minus \"excludedAttributes\". Always returns the \"id\", \"userName\", \"active\", and \"meta\" attributes. Use \"excludedAttributes\" to avoid expensive secondary calls for the default attributes."]
     #[doc = ""]
     #[doc = " Query parameter `excludedAttributes`: array of string (multi)."]
+    #[inline]
     pub fn excluded_attributes(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.excluded_attributes = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -1993,11 +2258,13 @@ impl GetScimV2Users {
     #[doc = " Filters results. If nothing is specified, returns all active users. Examples of valid values: \"id eq 857449b0-d9e7-4cd0-acbf-a6adfb9ef1e9\", \"userName eq search@sample.org\", \"manager eq 16e10e2f-1136-43fe-bb84-eac073168a49\", \"email eq search@sample.org\", \"division eq divisionName\", \"externalId eq 167844\", \"active eq false\", \"employeeNumber eq 9876543210\"."]
     #[doc = ""]
     #[doc = " Query parameter `filter`: string."]
+    #[inline]
     pub fn filter(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filter = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_USERS, ::std::string::String::from("/api/v2/scim/v2/users"));
         if let ::std::option::Option::Some(v) = &self.start_index {
@@ -2019,11 +2286,13 @@ impl GetScimV2Users {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimUserListResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimUserListResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2048,48 +2317,57 @@ pub struct PatchScimGroup {
     body: ::models::ScimV2PatchRequest,
 }
 impl ::std::fmt::Debug for PatchScimGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchScimGroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchScimGroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchScimGroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchScimGroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
     #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
+    #[inline]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchScimGroup", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SCIM_GROUP, ::std::format!("/api/v2/scim/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -2101,11 +2379,13 @@ impl PatchScimGroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2Group, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2Group, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2130,48 +2410,57 @@ pub struct PatchScimUser {
     body: ::models::ScimV2PatchRequest,
 }
 impl ::std::fmt::Debug for PatchScimUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchScimUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchScimUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchScimUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchScimUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
     #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
+    #[inline]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchScimUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SCIM_USER, ::std::format!("/api/v2/scim/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2183,11 +2472,13 @@ impl PatchScimUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2212,48 +2503,57 @@ pub struct PatchScimV2Group {
     body: ::models::ScimV2PatchRequest,
 }
 impl ::std::fmt::Debug for PatchScimV2Group {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchScimV2Group").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchScimV2Group {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchScimV2Group {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchScimV2Group {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
     #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
+    #[inline]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchScimV2Group", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SCIM_V2_GROUP, ::std::format!("/api/v2/scim/v2/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -2265,11 +2565,13 @@ impl PatchScimV2Group {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2Group, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2Group, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2294,48 +2596,57 @@ pub struct PatchScimV2User {
     body: ::models::ScimV2PatchRequest,
 }
 impl ::std::fmt::Debug for PatchScimV2User {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchScimV2User").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchScimV2User {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchScimV2User {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchScimV2User {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2PatchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
     #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
+    #[inline]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchScimV2User", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SCIM_V2_USER, ::std::format!("/api/v2/scim/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2347,11 +2658,13 @@ impl PatchScimV2User {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2374,41 +2687,49 @@ pub struct PostScimUsers {
     body: ::models::ScimV2CreateUser,
 }
 impl ::std::fmt::Debug for PostScimUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostScimUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostScimUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostScimUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostScimUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScimV2CreateUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SCIM_USERS, ::std::string::String::from("/api/v2/scim/users"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postScimUsers"))?;
@@ -2416,11 +2737,13 @@ impl PostScimUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2443,41 +2766,49 @@ pub struct PostScimV2Users {
     body: ::models::ScimV2CreateUser,
 }
 impl ::std::fmt::Debug for PostScimV2Users {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostScimV2Users").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostScimV2Users {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostScimV2Users {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostScimV2Users {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScimV2CreateUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SCIM_V2_USERS, ::std::string::String::from("/api/v2/scim/v2/users"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postScimV2Users"))?;
@@ -2485,11 +2816,13 @@ impl PostScimV2Users {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2514,48 +2847,57 @@ pub struct PutScimGroup {
     body: ::models::ScimV2Group,
 }
 impl ::std::fmt::Debug for PutScimGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutScimGroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutScimGroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutScimGroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutScimGroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2Group) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
     #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
+    #[inline]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putScimGroup", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SCIM_GROUP, ::std::format!("/api/v2/scim/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -2567,11 +2909,13 @@ impl PutScimGroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2Group, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2Group, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2596,48 +2940,57 @@ pub struct PutScimUser {
     body: ::models::ScimV2User,
 }
 impl ::std::fmt::Debug for PutScimUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutScimUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutScimUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutScimUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutScimUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2User) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
     #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
+    #[inline]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putScimUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SCIM_USER, ::std::format!("/api/v2/scim/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2649,11 +3002,13 @@ impl PutScimUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2678,48 +3033,57 @@ pub struct PutScimV2Group {
     body: ::models::ScimV2Group,
 }
 impl ::std::fmt::Debug for PutScimV2Group {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutScimV2Group").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutScimV2Group {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutScimV2Group {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutScimV2Group {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::ScimV2Group) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, if_match: ::std::option::Option::None, body }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/groups/{groupId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
     #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
+    #[inline]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putScimV2Group", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SCIM_V2_GROUP, ::std::format!("/api/v2/scim/v2/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -2731,11 +3095,13 @@ impl PutScimV2Group {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2Group, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2Group, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2760,48 +3126,57 @@ pub struct PutScimV2User {
     body: ::models::ScimV2User,
 }
 impl ::std::fmt::Debug for PutScimV2User {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutScimV2User").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutScimV2User {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutScimV2User {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutScimV2User {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ScimV2User) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, if_match: ::std::option::Option::None, body }
     }
     #[doc = " The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: \"42\". If the ETag is different from the version on the server, returns 400 with a \"scimType\" of \"invalidVers\"."]
     #[doc = ""]
     #[doc = " Header parameter `If-Match`: string."]
+    #[inline]
     pub fn if_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.if_match = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putScimV2User", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SCIM_V2_USER, ::std::format!("/api/v2/scim/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2813,11 +3188,13 @@ impl PutScimV2User {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScimV2User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScimV2User, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for ScreenMonitoringApi {
 }
 impl ScreenMonitoringApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -23,6 +24,7 @@ impl ScreenMonitoringApi {
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `participant_id`: Participant ID"]
     #[doc = " - `screen_monitoring_id`: Screen Monitoring ID"]
+    #[inline]
     pub fn delete_conversation_participant_screenmonitors_session(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, screen_monitoring_id: impl ::std::convert::Into<::std::string::String>) -> DeleteConversationParticipantScreenmonitorsSession {
         DeleteConversationParticipantScreenmonitorsSession::new(self.executor.clone(), conversation_id.into(), participant_id.into(), screen_monitoring_id.into())
     }
@@ -32,6 +34,7 @@ impl ScreenMonitoringApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `screen_monitoring_id`: Screen Monitoring ID"]
+    #[inline]
     pub fn delete_user_screenmonitors_session(&self, user_id: impl ::std::convert::Into<::std::string::String>, screen_monitoring_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserScreenmonitorsSession {
         DeleteUserScreenmonitorsSession::new(self.executor.clone(), user_id.into(), screen_monitoring_id.into())
     }
@@ -42,18 +45,21 @@ impl ScreenMonitoringApi {
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `participant_id`: Participant ID"]
     #[doc = " - `screen_monitoring_id`: Screen Monitoring ID"]
+    #[inline]
     pub fn get_conversation_participant_screenmonitors_session(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>, screen_monitoring_id: impl ::std::convert::Into<::std::string::String>) -> GetConversationParticipantScreenmonitorsSession {
         GetConversationParticipantScreenmonitorsSession::new(self.executor.clone(), conversation_id.into(), participant_id.into(), screen_monitoring_id.into())
     }
     #[doc = " Get the details of all screen monitoring sessions for the current organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/screenmonitors/sessions/details` (getScreenmonitorsSessionsDetails): see [`GetScreenmonitorsSessionsDetails`]."]
+    #[inline]
     pub fn get_screenmonitors_sessions_details(&self) -> GetScreenmonitorsSessionsDetails {
         GetScreenmonitorsSessionsDetails::new(self.executor.clone())
     }
     #[doc = " Get the Screen Monitor Settings for the Organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/screenmonitors/settings` (getScreenmonitorsSettings): see [`GetScreenmonitorsSettings`]."]
+    #[inline]
     pub fn get_screenmonitors_settings(&self) -> GetScreenmonitorsSettings {
         GetScreenmonitorsSettings::new(self.executor.clone())
     }
@@ -62,6 +68,7 @@ impl ScreenMonitoringApi {
     #[doc = " `GET /api/v2/screenmonitors/users/{userId}/sessions` (getScreenmonitorsUserSessions): see [`GetScreenmonitorsUserSessions`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_screenmonitors_user_sessions(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetScreenmonitorsUserSessions {
         GetScreenmonitorsUserSessions::new(self.executor.clone(), user_id.into())
     }
@@ -71,6 +78,7 @@ impl ScreenMonitoringApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `screen_monitoring_id`: Screen Monitoring ID"]
+    #[inline]
     pub fn get_user_screenmonitors_session(&self, user_id: impl ::std::convert::Into<::std::string::String>, screen_monitoring_id: impl ::std::convert::Into<::std::string::String>) -> GetUserScreenmonitorsSession {
         GetUserScreenmonitorsSession::new(self.executor.clone(), user_id.into(), screen_monitoring_id.into())
     }
@@ -80,6 +88,7 @@ impl ScreenMonitoringApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `participant_id`: Participant ID"]
+    #[inline]
     pub fn post_conversation_participant_screenmonitors_sessions(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, participant_id: impl ::std::convert::Into<::std::string::String>) -> PostConversationParticipantScreenmonitorsSessions {
         PostConversationParticipantScreenmonitorsSessions::new(self.executor.clone(), conversation_id.into(), participant_id.into())
     }
@@ -88,6 +97,7 @@ impl ScreenMonitoringApi {
     #[doc = " `POST /api/v2/screenmonitors/sessions/users/details` (postScreenmonitorsSessionsUsersDetails): see [`PostScreenmonitorsSessionsUsersDetails`]."]
     #[doc = ""]
     #[doc = " - `body`: List of target user IDs"]
+    #[inline]
     pub fn post_screenmonitors_sessions_users_details(&self, body: ::std::vec::Vec<::std::string::String>) -> PostScreenmonitorsSessionsUsersDetails {
         PostScreenmonitorsSessionsUsersDetails::new(self.executor.clone(), body)
     }
@@ -96,6 +106,7 @@ impl ScreenMonitoringApi {
     #[doc = " `POST /api/v2/users/{userId}/screenmonitors/sessions` (postUserScreenmonitorsSessions): see [`PostUserScreenmonitorsSessions`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn post_user_screenmonitors_sessions(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> PostUserScreenmonitorsSessions {
         PostUserScreenmonitorsSessions::new(self.executor.clone(), user_id.into())
     }
@@ -104,6 +115,7 @@ impl ScreenMonitoringApi {
     #[doc = " `PUT /api/v2/screenmonitors/settings` (putScreenmonitorsSettings): see [`PutScreenmonitorsSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Screen Monitor settings"]
+    #[inline]
     pub fn put_screenmonitors_settings(&self, body: ::models::ScreenMonitorSettings) -> PutScreenmonitorsSettings {
         PutScreenmonitorsSettings::new(self.executor.clone(), body)
     }
@@ -128,41 +140,49 @@ pub struct DeleteConversationParticipantScreenmonitorsSession {
     screen_monitoring_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteConversationParticipantScreenmonitorsSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteConversationParticipantScreenmonitorsSession").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteConversationParticipantScreenmonitorsSession {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteConversationParticipantScreenmonitorsSession {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteConversationParticipantScreenmonitorsSession {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, screen_monitoring_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, screen_monitoring_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteConversationParticipantScreenmonitorsSession", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteConversationParticipantScreenmonitorsSession", "participantId", &self.participant_id)?;
@@ -172,11 +192,13 @@ impl DeleteConversationParticipantScreenmonitorsSession {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -200,41 +222,49 @@ pub struct DeleteUserScreenmonitorsSession {
     screen_monitoring_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserScreenmonitorsSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserScreenmonitorsSession").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserScreenmonitorsSession {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserScreenmonitorsSession {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserScreenmonitorsSession {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, screen_monitoring_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, screen_monitoring_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserScreenmonitorsSession", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteUserScreenmonitorsSession", "screenMonitoringId", &self.screen_monitoring_id)?;
@@ -243,11 +273,13 @@ impl DeleteUserScreenmonitorsSession {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -272,41 +304,49 @@ pub struct GetConversationParticipantScreenmonitorsSession {
     screen_monitoring_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetConversationParticipantScreenmonitorsSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetConversationParticipantScreenmonitorsSession").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetConversationParticipantScreenmonitorsSession {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetConversationParticipantScreenmonitorsSession {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetConversationParticipantScreenmonitorsSession {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String, screen_monitoring_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id, screen_monitoring_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getConversationParticipantScreenmonitorsSession", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("getConversationParticipantScreenmonitorsSession", "participantId", &self.participant_id)?;
@@ -316,11 +356,13 @@ impl GetConversationParticipantScreenmonitorsSession {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScreenMonitoringSession, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScreenMonitoringSession, crate::JsonModel> {
         self.send().with_response()
     }
@@ -342,52 +384,62 @@ pub struct GetScreenmonitorsSessionsDetails {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetScreenmonitorsSessionsDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScreenmonitorsSessionsDetails").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScreenmonitorsSessionsDetails {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScreenmonitorsSessionsDetails {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScreenmonitorsSessionsDetails {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCREENMONITORS_SESSIONS_DETAILS, ::std::string::String::from("/api/v2/screenmonitors/sessions/details"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScreenMonitoringDetails, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScreenMonitoringDetails, crate::JsonModel> {
         self.send().with_response()
     }
@@ -409,52 +461,62 @@ pub struct GetScreenmonitorsSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetScreenmonitorsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScreenmonitorsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScreenmonitorsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScreenmonitorsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScreenmonitorsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCREENMONITORS_SETTINGS, ::std::string::String::from("/api/v2/screenmonitors/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScreenMonitorSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScreenMonitorSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -477,41 +539,49 @@ pub struct GetScreenmonitorsUserSessions {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetScreenmonitorsUserSessions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScreenmonitorsUserSessions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScreenmonitorsUserSessions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScreenmonitorsUserSessions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScreenmonitorsUserSessions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScreenmonitorsUserSessions", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCREENMONITORS_USER_SESSIONS, ::std::format!("/api/v2/screenmonitors/users/{}/sessions", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -519,11 +589,13 @@ impl GetScreenmonitorsUserSessions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScreenMonitoringSessionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScreenMonitoringSessionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -547,41 +619,49 @@ pub struct GetUserScreenmonitorsSession {
     screen_monitoring_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserScreenmonitorsSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserScreenmonitorsSession").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserScreenmonitorsSession {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserScreenmonitorsSession {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserScreenmonitorsSession {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, screen_monitoring_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, screen_monitoring_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserScreenmonitorsSession", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("getUserScreenmonitorsSession", "screenMonitoringId", &self.screen_monitoring_id)?;
@@ -590,11 +670,13 @@ impl GetUserScreenmonitorsSession {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScreenMonitoringSession, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScreenMonitoringSession, crate::JsonModel> {
         self.send().with_response()
     }
@@ -618,41 +700,49 @@ pub struct PostConversationParticipantScreenmonitorsSessions {
     participant_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostConversationParticipantScreenmonitorsSessions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostConversationParticipantScreenmonitorsSessions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostConversationParticipantScreenmonitorsSessions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostConversationParticipantScreenmonitorsSessions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostConversationParticipantScreenmonitorsSessions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, participant_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, participant_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postConversationParticipantScreenmonitorsSessions", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("postConversationParticipantScreenmonitorsSessions", "participantId", &self.participant_id)?;
@@ -661,11 +751,13 @@ impl PostConversationParticipantScreenmonitorsSessions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::StartScreenMonitorResponseBody, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::StartScreenMonitorResponseBody, crate::JsonModel> {
         self.send().with_response()
     }
@@ -688,41 +780,49 @@ pub struct PostScreenmonitorsSessionsUsersDetails {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostScreenmonitorsSessionsUsersDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostScreenmonitorsSessionsUsersDetails").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostScreenmonitorsSessionsUsersDetails {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostScreenmonitorsSessionsUsersDetails {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostScreenmonitorsSessionsUsersDetails {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SCREENMONITORS_SESSIONS_USERS_DETAILS, ::std::string::String::from("/api/v2/screenmonitors/sessions/users/details"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postScreenmonitorsSessionsUsersDetails"))?;
@@ -730,11 +830,13 @@ impl PostScreenmonitorsSessionsUsersDetails {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScreenMonitoringUserDetailsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScreenMonitoringUserDetailsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -757,41 +859,49 @@ pub struct PostUserScreenmonitorsSessions {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostUserScreenmonitorsSessions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUserScreenmonitorsSessions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUserScreenmonitorsSessions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUserScreenmonitorsSessions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUserScreenmonitorsSessions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUserScreenmonitorsSessions", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_SCREENMONITORS_SESSIONS, ::std::format!("/api/v2/users/{}/screenmonitors/sessions", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -799,11 +909,13 @@ impl PostUserScreenmonitorsSessions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::StartScreenMonitorResponseBody, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::StartScreenMonitorResponseBody, crate::JsonModel> {
         self.send().with_response()
     }
@@ -826,41 +938,49 @@ pub struct PutScreenmonitorsSettings {
     body: ::models::ScreenMonitorSettings,
 }
 impl ::std::fmt::Debug for PutScreenmonitorsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutScreenmonitorsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutScreenmonitorsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutScreenmonitorsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutScreenmonitorsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ScreenMonitorSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SCREENMONITORS_SETTINGS, ::std::string::String::from("/api/v2/screenmonitors/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putScreenmonitorsSettings"))?;
@@ -868,11 +988,13 @@ impl PutScreenmonitorsSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for ScriptsApi {
 }
 impl ScriptsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl ScriptsApi {
     #[doc = " `GET /api/v2/scripts/{scriptId}` (getScript): see [`GetScript`]."]
     #[doc = ""]
     #[doc = " - `script_id`: Script ID"]
+    #[inline]
     pub fn get_script(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScript {
         GetScript::new(self.executor.clone(), script_id.into())
     }
@@ -30,6 +32,7 @@ impl ScriptsApi {
     #[doc = ""]
     #[doc = " - `script_id`: Script ID"]
     #[doc = " - `page_id`: Page ID"]
+    #[inline]
     pub fn get_script_page(&self, script_id: impl ::std::convert::Into<::std::string::String>, page_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptPage {
         GetScriptPage::new(self.executor.clone(), script_id.into(), page_id.into())
     }
@@ -38,24 +41,28 @@ impl ScriptsApi {
     #[doc = " `GET /api/v2/scripts/{scriptId}/pages` (getScriptPages): see [`GetScriptPages`]."]
     #[doc = ""]
     #[doc = " - `script_id`: Script ID"]
+    #[inline]
     pub fn get_script_pages(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptPages {
         GetScriptPages::new(self.executor.clone(), script_id.into())
     }
     #[doc = " Get the list of scripts"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scripts` (getScripts): see [`GetScripts`]."]
+    #[inline]
     pub fn get_scripts(&self) -> GetScripts {
         GetScripts::new(self.executor.clone())
     }
     #[doc = " Get the metadata for a list of scripts"]
     #[doc = ""]
     #[doc = " `GET /api/v2/scripts/divisionviews` (getScriptsDivisionviews): see [`GetScriptsDivisionviews`]."]
+    #[inline]
     pub fn get_scripts_divisionviews(&self) -> GetScriptsDivisionviews {
         GetScriptsDivisionviews::new(self.executor.clone())
     }
     #[doc = " Get the published scripts."]
     #[doc = ""]
     #[doc = " `GET /api/v2/scripts/published` (getScriptsPublished): see [`GetScriptsPublished`]."]
+    #[inline]
     pub fn get_scripts_published(&self) -> GetScriptsPublished {
         GetScriptsPublished::new(self.executor.clone())
     }
@@ -64,12 +71,14 @@ impl ScriptsApi {
     #[doc = " `GET /api/v2/scripts/published/divisionviews/{scriptId}/variables` (getScriptsPublishedDivisionviewVariables): see [`GetScriptsPublishedDivisionviewVariables`]."]
     #[doc = ""]
     #[doc = " - `script_id`: Script ID"]
+    #[inline]
     pub fn get_scripts_published_divisionview_variables(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsPublishedDivisionviewVariables {
         GetScriptsPublishedDivisionviewVariables::new(self.executor.clone(), script_id.into())
     }
     #[doc = " Get the published scripts metadata."]
     #[doc = ""]
     #[doc = " `GET /api/v2/scripts/published/divisionviews` (getScriptsPublishedDivisionviews): see [`GetScriptsPublishedDivisionviews`]."]
+    #[inline]
     pub fn get_scripts_published_divisionviews(&self) -> GetScriptsPublishedDivisionviews {
         GetScriptsPublishedDivisionviews::new(self.executor.clone())
     }
@@ -78,6 +87,7 @@ impl ScriptsApi {
     #[doc = " `GET /api/v2/scripts/published/{scriptId}` (getScriptsPublishedScriptId): see [`GetScriptsPublishedScriptId`]."]
     #[doc = ""]
     #[doc = " - `script_id`: Script ID"]
+    #[inline]
     pub fn get_scripts_published_script_id(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsPublishedScriptId {
         GetScriptsPublishedScriptId::new(self.executor.clone(), script_id.into())
     }
@@ -87,6 +97,7 @@ impl ScriptsApi {
     #[doc = ""]
     #[doc = " - `script_id`: Script ID"]
     #[doc = " - `page_id`: Page ID"]
+    #[inline]
     pub fn get_scripts_published_script_id_page(&self, script_id: impl ::std::convert::Into<::std::string::String>, page_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsPublishedScriptIdPage {
         GetScriptsPublishedScriptIdPage::new(self.executor.clone(), script_id.into(), page_id.into())
     }
@@ -95,6 +106,7 @@ impl ScriptsApi {
     #[doc = " `GET /api/v2/scripts/published/{scriptId}/pages` (getScriptsPublishedScriptIdPages): see [`GetScriptsPublishedScriptIdPages`]."]
     #[doc = ""]
     #[doc = " - `script_id`: Script ID"]
+    #[inline]
     pub fn get_scripts_published_script_id_pages(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsPublishedScriptIdPages {
         GetScriptsPublishedScriptIdPages::new(self.executor.clone(), script_id.into())
     }
@@ -103,6 +115,7 @@ impl ScriptsApi {
     #[doc = " `GET /api/v2/scripts/published/{scriptId}/variables` (getScriptsPublishedScriptIdVariables): see [`GetScriptsPublishedScriptIdVariables`]."]
     #[doc = ""]
     #[doc = " - `script_id`: Script ID"]
+    #[inline]
     pub fn get_scripts_published_script_id_variables(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsPublishedScriptIdVariables {
         GetScriptsPublishedScriptIdVariables::new(self.executor.clone(), script_id.into())
     }
@@ -111,6 +124,7 @@ impl ScriptsApi {
     #[doc = " `GET /api/v2/scripts/uploads/{uploadId}/status` (getScriptsUploadStatus): see [`GetScriptsUploadStatus`]."]
     #[doc = ""]
     #[doc = " - `upload_id`: Upload ID"]
+    #[inline]
     pub fn get_scripts_upload_status(&self, upload_id: impl ::std::convert::Into<::std::string::String>) -> GetScriptsUploadStatus {
         GetScriptsUploadStatus::new(self.executor.clone(), upload_id.into())
     }
@@ -119,12 +133,14 @@ impl ScriptsApi {
     #[doc = " `POST /api/v2/scripts/{scriptId}/export` (postScriptExport): see [`PostScriptExport`]."]
     #[doc = ""]
     #[doc = " - `script_id`: Script ID"]
+    #[inline]
     pub fn post_script_export(&self, script_id: impl ::std::convert::Into<::std::string::String>) -> PostScriptExport {
         PostScriptExport::new(self.executor.clone(), script_id.into())
     }
     #[doc = " Publish a script."]
     #[doc = ""]
     #[doc = " `POST /api/v2/scripts/published` (postScriptsPublished): see [`PostScriptsPublished`]."]
+    #[inline]
     pub fn post_scripts_published(&self) -> PostScriptsPublished {
         PostScriptsPublished::new(self.executor.clone())
     }
@@ -147,41 +163,49 @@ pub struct GetScript {
     script_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetScript {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScript").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScript {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScript {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScript {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScript", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPT, ::std::format!("/api/v2/scripts/{}", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
@@ -189,11 +213,13 @@ impl GetScript {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Script, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Script, crate::JsonModel> {
         self.send().with_response()
     }
@@ -218,48 +244,57 @@ pub struct GetScriptPage {
     script_data_version: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScriptPage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptPage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptPage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptPage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptPage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String, page_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, page_id, script_data_version: ::std::option::Option::None }
     }
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScriptPage", "scriptId", &self.script_id)?;
         ::genesys_cloud_core::encode::check_path_param("getScriptPage", "pageId", &self.page_id)?;
@@ -271,11 +306,13 @@ impl GetScriptPage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Page, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Page, crate::JsonModel> {
         self.send().with_response()
     }
@@ -299,48 +336,57 @@ pub struct GetScriptPages {
     script_data_version: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScriptPages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptPages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptPages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptPages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptPages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
     }
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScriptPages", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPT_PAGES, ::std::format!("/api/v2/scripts/{}/pages", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
@@ -351,11 +397,13 @@ impl GetScriptPages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::Page>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::Page>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -389,43 +437,51 @@ pub struct GetScripts {
     division_ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScripts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScripts").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScripts {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScripts {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScripts {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -433,6 +489,7 @@ impl GetScripts {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -440,6 +497,7 @@ impl GetScripts {
     #[doc = " Expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -447,6 +505,7 @@ impl GetScripts {
     #[doc = " Name filter"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -454,6 +513,7 @@ impl GetScripts {
     #[doc = " Feature filter"]
     #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
+    #[inline]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
@@ -461,6 +521,7 @@ impl GetScripts {
     #[doc = " Secure flow id filter"]
     #[doc = ""]
     #[doc = " Query parameter `flowId`: string."]
+    #[inline]
     pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_id = ::std::option::Option::Some(value.into());
         self
@@ -468,6 +529,7 @@ impl GetScripts {
     #[doc = " SortBy"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -475,6 +537,7 @@ impl GetScripts {
     #[doc = " SortOrder"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -482,6 +545,7 @@ impl GetScripts {
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
@@ -489,11 +553,13 @@ impl GetScripts {
     #[doc = " Filters scripts to requested divisionIds"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS, ::std::string::String::from("/api/v2/scripts"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -530,15 +596,18 @@ impl GetScripts {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScriptEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScriptEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ScriptEntityListing, ::models::Script> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -580,43 +649,51 @@ pub struct GetScriptsDivisionviews {
     division_ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScriptsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -624,6 +701,7 @@ impl GetScriptsDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -631,6 +709,7 @@ impl GetScriptsDivisionviews {
     #[doc = " Expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -638,6 +717,7 @@ impl GetScriptsDivisionviews {
     #[doc = " Name filter"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -645,6 +725,7 @@ impl GetScriptsDivisionviews {
     #[doc = " Feature filter"]
     #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
+    #[inline]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
@@ -652,6 +733,7 @@ impl GetScriptsDivisionviews {
     #[doc = " Secure flow id filter"]
     #[doc = ""]
     #[doc = " Query parameter `flowId`: string."]
+    #[inline]
     pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_id = ::std::option::Option::Some(value.into());
         self
@@ -659,6 +741,7 @@ impl GetScriptsDivisionviews {
     #[doc = " SortBy"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -666,6 +749,7 @@ impl GetScriptsDivisionviews {
     #[doc = " SortOrder"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -673,6 +757,7 @@ impl GetScriptsDivisionviews {
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
@@ -680,11 +765,13 @@ impl GetScriptsDivisionviews {
     #[doc = " Filters scripts to requested divisionIds"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/scripts/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -721,15 +808,18 @@ impl GetScriptsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScriptEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScriptEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ScriptEntityListing, ::models::Script> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -769,43 +859,51 @@ pub struct GetScriptsPublished {
     division_ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScriptsPublished {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptsPublished").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptsPublished {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptsPublished {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptsPublished {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -813,6 +911,7 @@ impl GetScriptsPublished {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -820,6 +919,7 @@ impl GetScriptsPublished {
     #[doc = " Expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -827,6 +927,7 @@ impl GetScriptsPublished {
     #[doc = " Name filter"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -834,6 +935,7 @@ impl GetScriptsPublished {
     #[doc = " Feature filter"]
     #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
+    #[inline]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
@@ -841,6 +943,7 @@ impl GetScriptsPublished {
     #[doc = " Secure flow id filter"]
     #[doc = ""]
     #[doc = " Query parameter `flowId`: string."]
+    #[inline]
     pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_id = ::std::option::Option::Some(value.into());
         self
@@ -848,6 +951,7 @@ impl GetScriptsPublished {
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
@@ -855,11 +959,13 @@ impl GetScriptsPublished {
     #[doc = " Filters scripts to requested divisionIds"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED, ::std::string::String::from("/api/v2/scripts/published"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -890,15 +996,18 @@ impl GetScriptsPublished {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScriptEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScriptEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ScriptEntityListing, ::models::Script> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -933,43 +1042,51 @@ pub struct GetScriptsPublishedDivisionviewVariables {
     script_data_version: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScriptsPublishedDivisionviewVariables {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptsPublishedDivisionviewVariables").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptsPublishedDivisionviewVariables {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptsPublishedDivisionviewVariables {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptsPublishedDivisionviewVariables {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, input: ::std::option::Option::None, output: ::std::option::Option::None, r#type: ::std::option::Option::None, script_data_version: ::std::option::Option::None }
     }
     #[doc = " input"]
     #[doc = ""]
     #[doc = " Query parameter `input`: string."]
+    #[inline]
     pub fn input(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.input = ::std::option::Option::Some(value.into());
         self
@@ -977,6 +1094,7 @@ impl GetScriptsPublishedDivisionviewVariables {
     #[doc = " output"]
     #[doc = ""]
     #[doc = " Query parameter `output`: string."]
+    #[inline]
     pub fn output(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.output = ::std::option::Option::Some(value.into());
         self
@@ -984,6 +1102,7 @@ impl GetScriptsPublishedDivisionviewVariables {
     #[doc = " type"]
     #[doc = ""]
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
@@ -991,11 +1110,13 @@ impl GetScriptsPublishedDivisionviewVariables {
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedDivisionviewVariables", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED_DIVISIONVIEW_VARIABLES, ::std::format!("/api/v2/scripts/published/divisionviews/{}/variables", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
@@ -1015,11 +1136,13 @@ impl GetScriptsPublishedDivisionviewVariables {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1051,43 +1174,51 @@ pub struct GetScriptsPublishedDivisionviews {
     division_ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScriptsPublishedDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptsPublishedDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptsPublishedDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptsPublishedDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptsPublishedDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None, feature: ::std::option::Option::None, flow_id: ::std::option::Option::None, script_data_version: ::std::option::Option::None, division_ids: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1095,6 +1226,7 @@ impl GetScriptsPublishedDivisionviews {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1102,6 +1234,7 @@ impl GetScriptsPublishedDivisionviews {
     #[doc = " Expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
@@ -1109,6 +1242,7 @@ impl GetScriptsPublishedDivisionviews {
     #[doc = " Name filter"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -1116,6 +1250,7 @@ impl GetScriptsPublishedDivisionviews {
     #[doc = " Feature filter"]
     #[doc = ""]
     #[doc = " Query parameter `feature`: string."]
+    #[inline]
     pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.feature = ::std::option::Option::Some(value.into());
         self
@@ -1123,6 +1258,7 @@ impl GetScriptsPublishedDivisionviews {
     #[doc = " Secure flow id filter"]
     #[doc = ""]
     #[doc = " Query parameter `flowId`: string."]
+    #[inline]
     pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.flow_id = ::std::option::Option::Some(value.into());
         self
@@ -1130,6 +1266,7 @@ impl GetScriptsPublishedDivisionviews {
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
@@ -1137,11 +1274,13 @@ impl GetScriptsPublishedDivisionviews {
     #[doc = " Filters scripts to requested divisionIds"]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: string."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED_DIVISIONVIEWS, ::std::string::String::from("/api/v2/scripts/published/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -1172,15 +1311,18 @@ impl GetScriptsPublishedDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ScriptEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ScriptEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ScriptEntityListing, ::models::Script> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1212,48 +1354,57 @@ pub struct GetScriptsPublishedScriptId {
     script_data_version: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScriptsPublishedScriptId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptsPublishedScriptId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptsPublishedScriptId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptsPublishedScriptId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
     }
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedScriptId", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID, ::std::format!("/api/v2/scripts/published/{}", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
@@ -1264,11 +1415,13 @@ impl GetScriptsPublishedScriptId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Script, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Script, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1293,48 +1446,57 @@ pub struct GetScriptsPublishedScriptIdPage {
     script_data_version: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScriptsPublishedScriptIdPage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptsPublishedScriptIdPage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptIdPage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptsPublishedScriptIdPage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptsPublishedScriptIdPage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String, page_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, page_id, script_data_version: ::std::option::Option::None }
     }
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedScriptIdPage", "scriptId", &self.script_id)?;
         ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedScriptIdPage", "pageId", &self.page_id)?;
@@ -1346,11 +1508,13 @@ impl GetScriptsPublishedScriptIdPage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Page, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Page, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1374,48 +1538,57 @@ pub struct GetScriptsPublishedScriptIdPages {
     script_data_version: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScriptsPublishedScriptIdPages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptsPublishedScriptIdPages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptIdPages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptsPublishedScriptIdPages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptsPublishedScriptIdPages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, script_data_version: ::std::option::Option::None }
     }
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedScriptIdPages", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_PAGES, ::std::format!("/api/v2/scripts/published/{}/pages", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
@@ -1426,11 +1599,13 @@ impl GetScriptsPublishedScriptIdPages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::Page>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::Page>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1457,43 +1632,51 @@ pub struct GetScriptsPublishedScriptIdVariables {
     script_data_version: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetScriptsPublishedScriptIdVariables {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptsPublishedScriptIdVariables").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptsPublishedScriptIdVariables {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptsPublishedScriptIdVariables {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptsPublishedScriptIdVariables {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, input: ::std::option::Option::None, output: ::std::option::Option::None, r#type: ::std::option::Option::None, script_data_version: ::std::option::Option::None }
     }
     #[doc = " input"]
     #[doc = ""]
     #[doc = " Query parameter `input`: string."]
+    #[inline]
     pub fn input(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.input = ::std::option::Option::Some(value.into());
         self
@@ -1501,6 +1684,7 @@ impl GetScriptsPublishedScriptIdVariables {
     #[doc = " output"]
     #[doc = ""]
     #[doc = " Query parameter `output`: string."]
+    #[inline]
     pub fn output(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.output = ::std::option::Option::Some(value.into());
         self
@@ -1508,6 +1692,7 @@ impl GetScriptsPublishedScriptIdVariables {
     #[doc = " type"]
     #[doc = ""]
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
@@ -1515,11 +1700,13 @@ impl GetScriptsPublishedScriptIdVariables {
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedScriptIdVariables", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_VARIABLES, ::std::format!("/api/v2/scripts/published/{}/variables", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
@@ -1539,11 +1726,13 @@ impl GetScriptsPublishedScriptIdVariables {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1567,48 +1756,57 @@ pub struct GetScriptsUploadStatus {
     long_poll: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetScriptsUploadStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetScriptsUploadStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetScriptsUploadStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetScriptsUploadStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetScriptsUploadStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, upload_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), upload_id, long_poll: ::std::option::Option::None }
     }
     #[doc = " Enable longPolling endpoint"]
     #[doc = ""]
     #[doc = " Query parameter `longPoll`: boolean."]
+    #[inline]
     pub fn long_poll(mut self, value: bool) -> Self {
         self.long_poll = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getScriptsUploadStatus", "uploadId", &self.upload_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_UPLOAD_STATUS, ::std::format!("/api/v2/scripts/uploads/{}/status", ::genesys_cloud_core::encode_path_segment(&self.upload_id)));
@@ -1619,11 +1817,13 @@ impl GetScriptsUploadStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ImportScriptStatusResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ImportScriptStatusResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1647,46 +1847,55 @@ pub struct PostScriptExport {
     body: ::std::option::Option<::models::ExportScriptRequest>,
 }
 impl ::std::fmt::Debug for PostScriptExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostScriptExport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostScriptExport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostScriptExport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostScriptExport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, script_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ExportScriptRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postScriptExport", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SCRIPT_EXPORT, ::std::format!("/api/v2/scripts/{}/export", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
@@ -1697,11 +1906,13 @@ impl PostScriptExport {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExportScriptResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExportScriptResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1725,53 +1936,63 @@ pub struct PostScriptsPublished {
     body: ::std::option::Option<::models::PublishScriptRequestData>,
 }
 impl ::std::fmt::Debug for PostScriptsPublished {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostScriptsPublished").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostScriptsPublished {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostScriptsPublished {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostScriptsPublished {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), script_data_version: ::std::option::Option::None, body: ::std::option::Option::None }
     }
     #[doc = " Advanced usage - controls the data version of the script"]
     #[doc = ""]
     #[doc = " Query parameter `scriptDataVersion`: string."]
+    #[inline]
     pub fn script_data_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.script_data_version = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::PublishScriptRequestData) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SCRIPTS_PUBLISHED, ::std::string::String::from("/api/v2/scripts/published"));
         if let ::std::option::Option::Some(v) = &self.script_data_version {
@@ -1784,11 +2005,13 @@ impl PostScriptsPublished {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Script, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Script, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,60 +13,70 @@ impl ::std::fmt::Debug for SearchApi {
 }
 impl SearchApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
     #[doc = " Search gkn documentation using the q64 value returned from a previous search"]
     #[doc = ""]
     #[doc = " `GET /api/v2/documentation/gkn/search` (getDocumentationGknSearch): see [`GetDocumentationGknSearch`]."]
+    #[inline]
     pub fn get_documentation_gkn_search(&self) -> GetDocumentationGknSearch {
         GetDocumentationGknSearch::new(self.executor.clone())
     }
     #[doc = " Search documentation using the q64 value returned from a previous search"]
     #[doc = ""]
     #[doc = " `GET /api/v2/documentation/search` (getDocumentationSearch): see [`GetDocumentationSearch`]."]
+    #[inline]
     pub fn get_documentation_search(&self) -> GetDocumentationSearch {
         GetDocumentationSearch::new(self.executor.clone())
     }
     #[doc = " Search groups using the q64 value returned from a previous search"]
     #[doc = ""]
     #[doc = " `GET /api/v2/groups/search` (getGroupsSearch): see [`GetGroupsSearch`]."]
+    #[inline]
     pub fn get_groups_search(&self) -> GetGroupsSearch {
         GetGroupsSearch::new(self.executor.clone())
     }
     #[doc = " Search locations using the q64 value returned from a previous search"]
     #[doc = ""]
     #[doc = " `GET /api/v2/locations/search` (getLocationsSearch): see [`GetLocationsSearch`]."]
+    #[inline]
     pub fn get_locations_search(&self) -> GetLocationsSearch {
         GetLocationsSearch::new(self.executor.clone())
     }
     #[doc = " Search using the q64 value returned from a previous search."]
     #[doc = ""]
     #[doc = " `GET /api/v2/search` (getSearch): see [`GetSearch`]."]
+    #[inline]
     pub fn get_search(&self) -> GetSearch {
         GetSearch::new(self.executor.clone())
     }
     #[doc = " Suggest resources using the q64 value returned from a previous suggest query."]
     #[doc = ""]
     #[doc = " `GET /api/v2/search/suggest` (getSearchSuggest): see [`GetSearchSuggest`]."]
+    #[inline]
     pub fn get_search_suggest(&self) -> GetSearchSuggest {
         GetSearchSuggest::new(self.executor.clone())
     }
     #[doc = " Search sites using the q64 value returned from a previous search"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/search` (getTelephonyProvidersEdgesSitesSearch): see [`GetTelephonyProvidersEdgesSitesSearch`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_sites_search(&self) -> GetTelephonyProvidersEdgesSitesSearch {
         GetTelephonyProvidersEdgesSitesSearch::new(self.executor.clone())
     }
     #[doc = " Search users using the q64 value returned from a previous search"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/search` (getUsersSearch): see [`GetUsersSearch`]."]
+    #[inline]
     pub fn get_users_search(&self) -> GetUsersSearch {
         GetUsersSearch::new(self.executor.clone())
     }
     #[doc = " Search voicemails using the q64 value returned from a previous search"]
     #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/search` (getVoicemailSearch): see [`GetVoicemailSearch`]."]
+    #[inline]
     pub fn get_voicemail_search(&self) -> GetVoicemailSearch {
         GetVoicemailSearch::new(self.executor.clone())
     }
@@ -75,6 +85,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/conversations/customattributes/search` (postConversationsCustomattributesSearch): see [`PostConversationsCustomattributesSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_conversations_customattributes_search(&self, body: ::models::ConversationCustomAttributesSearchRequest) -> PostConversationsCustomattributesSearch {
         PostConversationsCustomattributesSearch::new(self.executor.clone(), body)
     }
@@ -83,6 +94,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/conversations/participants/attributes/search` (postConversationsParticipantsAttributesSearch): see [`PostConversationsParticipantsAttributesSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_conversations_participants_attributes_search(&self, body: ::models::ConversationParticipantSearchRequest) -> PostConversationsParticipantsAttributesSearch {
         PostConversationsParticipantsAttributesSearch::new(self.executor.clone(), body)
     }
@@ -91,6 +103,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/documentation/all/search` (postDocumentationAllSearch): see [`PostDocumentationAllSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_documentation_all_search(&self, body: ::models::DocumentationV2SearchRequest) -> PostDocumentationAllSearch {
         PostDocumentationAllSearch::new(self.executor.clone(), body)
     }
@@ -99,6 +112,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/documentation/gkn/search` (postDocumentationGknSearch): see [`PostDocumentationGknSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_documentation_gkn_search(&self, body: ::models::GKNDocumentationSearchRequest) -> PostDocumentationGknSearch {
         PostDocumentationGknSearch::new(self.executor.clone(), body)
     }
@@ -107,6 +121,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/documentation/search` (postDocumentationSearch): see [`PostDocumentationSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_documentation_search(&self, body: ::models::DocumentationSearchRequest) -> PostDocumentationSearch {
         PostDocumentationSearch::new(self.executor.clone(), body)
     }
@@ -115,6 +130,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/groups/search` (postGroupsSearch): see [`PostGroupsSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_groups_search(&self, body: ::models::GroupSearchRequest) -> PostGroupsSearch {
         PostGroupsSearch::new(self.executor.clone(), body)
     }
@@ -123,6 +139,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/locations/search` (postLocationsSearch): see [`PostLocationsSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_locations_search(&self, body: ::models::LocationSearchRequest) -> PostLocationsSearch {
         PostLocationsSearch::new(self.executor.clone(), body)
     }
@@ -131,6 +148,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/search` (postSearch): see [`PostSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_search(&self, body: ::models::SearchRequest) -> PostSearch {
         PostSearch::new(self.executor.clone(), body)
     }
@@ -139,6 +157,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/search/suggest` (postSearchSuggest): see [`PostSearchSuggest`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_search_suggest(&self, body: ::models::SuggestSearchRequest) -> PostSearchSuggest {
         PostSearchSuggest::new(self.executor.clone(), body)
     }
@@ -147,6 +166,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/transcripts/search` (postSpeechandtextanalyticsTranscriptsSearch): see [`PostSpeechandtextanalyticsTranscriptsSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_speechandtextanalytics_transcripts_search(&self, body: ::models::TranscriptSearchRequest) -> PostSpeechandtextanalyticsTranscriptsSearch {
         PostSpeechandtextanalyticsTranscriptsSearch::new(self.executor.clone(), body)
     }
@@ -155,6 +175,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/teams/search` (postTeamsSearch): see [`PostTeamsSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_teams_search(&self, body: ::models::TeamSearchRequest) -> PostTeamsSearch {
         PostTeamsSearch::new(self.executor.clone(), body)
     }
@@ -163,6 +184,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/sites/search` (postTelephonyProvidersEdgesSitesSearch): see [`PostTelephonyProvidersEdgesSitesSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_telephony_providers_edges_sites_search(&self, body: ::models::SiteSearchRequest) -> PostTelephonyProvidersEdgesSitesSearch {
         PostTelephonyProvidersEdgesSitesSearch::new(self.executor.clone(), body)
     }
@@ -171,6 +193,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/users/search` (postUsersSearch): see [`PostUsersSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_users_search(&self, body: ::models::UserSearchRequest) -> PostUsersSearch {
         PostUsersSearch::new(self.executor.clone(), body)
     }
@@ -179,6 +202,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/users/search/conversation/target` (postUsersSearchConversationTarget): see [`PostUsersSearchConversationTarget`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_users_search_conversation_target(&self, body: ::models::UserSearchRequest) -> PostUsersSearchConversationTarget {
         PostUsersSearchConversationTarget::new(self.executor.clone(), body)
     }
@@ -187,6 +211,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/users/search/queuemembers/manage` (postUsersSearchQueuemembersManage): see [`PostUsersSearchQueuemembersManage`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_users_search_queuemembers_manage(&self, body: ::models::UserSearchRequest) -> PostUsersSearchQueuemembersManage {
         PostUsersSearchQueuemembersManage::new(self.executor.clone(), body)
     }
@@ -195,6 +220,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/users/search/teams/assign` (postUsersSearchTeamsAssign): see [`PostUsersSearchTeamsAssign`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_users_search_teams_assign(&self, body: ::models::UserSearchRequest) -> PostUsersSearchTeamsAssign {
         PostUsersSearchTeamsAssign::new(self.executor.clone(), body)
     }
@@ -203,6 +229,7 @@ impl SearchApi {
     #[doc = " `POST /api/v2/voicemail/search` (postVoicemailSearch): see [`PostVoicemailSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_voicemail_search(&self, body: ::models::VoicemailSearchRequest) -> PostVoicemailSearch {
         PostVoicemailSearch::new(self.executor.clone(), body)
     }
@@ -227,48 +254,57 @@ pub struct GetDocumentationGknSearch {
     q64: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetDocumentationGknSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDocumentationGknSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDocumentationGknSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDocumentationGknSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDocumentationGknSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DOCUMENTATION_GKN_SEARCH, ::std::string::String::from("/api/v2/documentation/gkn/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -279,11 +315,13 @@ impl GetDocumentationGknSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GKNDocumentationSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GKNDocumentationSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -308,48 +346,57 @@ pub struct GetDocumentationSearch {
     q64: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetDocumentationSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetDocumentationSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetDocumentationSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetDocumentationSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetDocumentationSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DOCUMENTATION_SEARCH, ::std::string::String::from("/api/v2/documentation/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -360,11 +407,13 @@ impl GetDocumentationSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DocumentationSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DocumentationSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -388,43 +437,51 @@ pub struct GetGroupsSearch {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetGroupsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetGroupsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetGroupsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetGroupsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetGroupsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -432,11 +489,13 @@ impl GetGroupsSearch {
     #[doc = " expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GROUPS_SEARCH, ::std::string::String::from("/api/v2/groups/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -450,11 +509,13 @@ impl GetGroupsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GroupsSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GroupsSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -478,43 +539,51 @@ pub struct GetLocationsSearch {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetLocationsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetLocationsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetLocationsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetLocationsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetLocationsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -522,11 +591,13 @@ impl GetLocationsSearch {
     #[doc = " Provides more details about a specified resource"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LOCATIONS_SEARCH, ::std::string::String::from("/api/v2/locations/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -540,11 +611,13 @@ impl GetLocationsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LocationsSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LocationsSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -569,43 +642,51 @@ pub struct GetSearch {
     profile: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -613,6 +694,7 @@ impl GetSearch {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -620,11 +702,13 @@ impl GetSearch {
     #[doc = " profile"]
     #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
+    #[inline]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SEARCH, ::std::string::String::from("/api/v2/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -641,11 +725,13 @@ impl GetSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonNodeSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonNodeSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -670,43 +756,51 @@ pub struct GetSearchSuggest {
     profile: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSearchSuggest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSearchSuggest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSearchSuggest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSearchSuggest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSearchSuggest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -714,6 +808,7 @@ impl GetSearchSuggest {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -721,11 +816,13 @@ impl GetSearchSuggest {
     #[doc = " profile"]
     #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
+    #[inline]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SEARCH_SUGGEST, ::std::string::String::from("/api/v2/search/suggest"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -742,11 +839,13 @@ impl GetSearchSuggest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonNodeSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonNodeSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -770,43 +869,51 @@ pub struct GetTelephonyProvidersEdgesSitesSearch {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesSitesSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesSitesSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -814,11 +921,13 @@ impl GetTelephonyProvidersEdgesSitesSearch {
     #[doc = " expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH, ::std::string::String::from("/api/v2/telephony/providers/edges/sites/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -832,11 +941,13 @@ impl GetTelephonyProvidersEdgesSitesSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SitesSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SitesSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -861,43 +972,51 @@ pub struct GetUsersSearch {
     integration_presence_source: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUsersSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -905,6 +1024,7 @@ impl GetUsersSearch {
     #[doc = " expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -912,11 +1032,13 @@ impl GetUsersSearch {
     #[doc = " integrationPresenceSource"]
     #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
+    #[inline]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_SEARCH, ::std::string::String::from("/api/v2/users/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -933,11 +1055,13 @@ impl GetUsersSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -961,43 +1085,51 @@ pub struct GetVoicemailSearch {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetVoicemailSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -1005,11 +1137,13 @@ impl GetVoicemailSearch {
     #[doc = " expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_SEARCH, ::std::string::String::from("/api/v2/voicemail/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -1023,11 +1157,13 @@ impl GetVoicemailSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailsSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailsSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1050,41 +1186,49 @@ pub struct PostConversationsCustomattributesSearch {
     body: ::models::ConversationCustomAttributesSearchRequest,
 }
 impl ::std::fmt::Debug for PostConversationsCustomattributesSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostConversationsCustomattributesSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostConversationsCustomattributesSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostConversationsCustomattributesSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostConversationsCustomattributesSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationCustomAttributesSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CUSTOMATTRIBUTES_SEARCH, ::std::string::String::from("/api/v2/conversations/customattributes/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCustomattributesSearch"))?;
@@ -1092,11 +1236,13 @@ impl PostConversationsCustomattributesSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1119,41 +1265,49 @@ pub struct PostConversationsParticipantsAttributesSearch {
     body: ::models::ConversationParticipantSearchRequest,
 }
 impl ::std::fmt::Debug for PostConversationsParticipantsAttributesSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostConversationsParticipantsAttributesSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostConversationsParticipantsAttributesSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostConversationsParticipantsAttributesSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostConversationsParticipantsAttributesSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ConversationParticipantSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_PARTICIPANTS_ATTRIBUTES_SEARCH, ::std::string::String::from("/api/v2/conversations/participants/attributes/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsParticipantsAttributesSearch"))?;
@@ -1161,11 +1315,13 @@ impl PostConversationsParticipantsAttributesSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonCursorSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonCursorSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1192,41 +1348,49 @@ pub struct PostDocumentationAllSearch {
     body: ::models::DocumentationV2SearchRequest,
 }
 impl ::std::fmt::Debug for PostDocumentationAllSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostDocumentationAllSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostDocumentationAllSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostDocumentationAllSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostDocumentationAllSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DocumentationV2SearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_DOCUMENTATION_ALL_SEARCH, ::std::string::String::from("/api/v2/documentation/all/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postDocumentationAllSearch"))?;
@@ -1234,11 +1398,13 @@ impl PostDocumentationAllSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonNodeSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonNodeSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1263,41 +1429,49 @@ pub struct PostDocumentationGknSearch {
     body: ::models::GKNDocumentationSearchRequest,
 }
 impl ::std::fmt::Debug for PostDocumentationGknSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostDocumentationGknSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostDocumentationGknSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostDocumentationGknSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostDocumentationGknSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GKNDocumentationSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_DOCUMENTATION_GKN_SEARCH, ::std::string::String::from("/api/v2/documentation/gkn/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postDocumentationGknSearch"))?;
@@ -1305,11 +1479,13 @@ impl PostDocumentationGknSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GKNDocumentationSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GKNDocumentationSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1334,41 +1510,49 @@ pub struct PostDocumentationSearch {
     body: ::models::DocumentationSearchRequest,
 }
 impl ::std::fmt::Debug for PostDocumentationSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostDocumentationSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostDocumentationSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostDocumentationSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostDocumentationSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DocumentationSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_DOCUMENTATION_SEARCH, ::std::string::String::from("/api/v2/documentation/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postDocumentationSearch"))?;
@@ -1376,11 +1560,13 @@ impl PostDocumentationSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DocumentationSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DocumentationSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1403,41 +1589,49 @@ pub struct PostGroupsSearch {
     body: ::models::GroupSearchRequest,
 }
 impl ::std::fmt::Debug for PostGroupsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGroupsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGroupsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGroupsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGroupsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GroupSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GROUPS_SEARCH, ::std::string::String::from("/api/v2/groups/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGroupsSearch"))?;
@@ -1445,11 +1639,13 @@ impl PostGroupsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GroupsSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GroupsSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1472,41 +1668,49 @@ pub struct PostLocationsSearch {
     body: ::models::LocationSearchRequest,
 }
 impl ::std::fmt::Debug for PostLocationsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLocationsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLocationsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLocationsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLocationsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LocationSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LOCATIONS_SEARCH, ::std::string::String::from("/api/v2/locations/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLocationsSearch"))?;
@@ -1514,11 +1718,13 @@ impl PostLocationsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LocationsSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LocationsSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1542,48 +1748,57 @@ pub struct PostSearch {
     body: ::models::SearchRequest,
 }
 impl ::std::fmt::Debug for PostSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
     }
     #[doc = " profile"]
     #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
+    #[inline]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SEARCH, ::std::string::String::from("/api/v2/search"));
         if let ::std::option::Option::Some(v) = &self.profile {
@@ -1594,11 +1809,13 @@ impl PostSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonNodeSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonNodeSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1622,48 +1839,57 @@ pub struct PostSearchSuggest {
     body: ::models::SuggestSearchRequest,
 }
 impl ::std::fmt::Debug for PostSearchSuggest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSearchSuggest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSearchSuggest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSearchSuggest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSearchSuggest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SuggestSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
     }
     #[doc = " profile"]
     #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
+    #[inline]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SEARCH_SUGGEST, ::std::string::String::from("/api/v2/search/suggest"));
         if let ::std::option::Option::Some(v) = &self.profile {
@@ -1674,11 +1900,13 @@ impl PostSearchSuggest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonNodeSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonNodeSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1701,41 +1929,49 @@ pub struct PostSpeechandtextanalyticsTranscriptsSearch {
     body: ::models::TranscriptSearchRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsTranscriptsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsTranscriptsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTranscriptsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsTranscriptsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsTranscriptsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_TRANSCRIPTS_SEARCH, ::std::string::String::from("/api/v2/speechandtextanalytics/transcripts/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsTranscriptsSearch"))?;
@@ -1743,11 +1979,13 @@ impl PostSpeechandtextanalyticsTranscriptsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1770,41 +2008,49 @@ pub struct PostTeamsSearch {
     body: ::models::TeamSearchRequest,
 }
 impl ::std::fmt::Debug for PostTeamsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTeamsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTeamsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTeamsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTeamsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TeamSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TEAMS_SEARCH, ::std::string::String::from("/api/v2/teams/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTeamsSearch"))?;
@@ -1812,11 +2058,13 @@ impl PostTeamsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TeamsSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TeamsSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1839,41 +2087,49 @@ pub struct PostTelephonyProvidersEdgesSitesSearch {
     body: ::models::SiteSearchRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesSitesSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesSitesSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SiteSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH, ::std::string::String::from("/api/v2/telephony/providers/edges/sites/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesSitesSearch"))?;
@@ -1881,11 +2137,13 @@ impl PostTelephonyProvidersEdgesSitesSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SitesSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SitesSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1908,41 +2166,49 @@ pub struct PostUsersSearch {
     body: ::models::UserSearchRequest,
 }
 impl ::std::fmt::Debug for PostUsersSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_SEARCH, ::std::string::String::from("/api/v2/users/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersSearch"))?;
@@ -1950,11 +2216,13 @@ impl PostUsersSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1979,41 +2247,49 @@ pub struct PostUsersSearchConversationTarget {
     body: ::models::UserSearchRequest,
 }
 impl ::std::fmt::Debug for PostUsersSearchConversationTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersSearchConversationTarget").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersSearchConversationTarget {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersSearchConversationTarget {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersSearchConversationTarget {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_SEARCH_CONVERSATION_TARGET, ::std::string::String::from("/api/v2/users/search/conversation/target"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersSearchConversationTarget"))?;
@@ -2021,11 +2297,13 @@ impl PostUsersSearchConversationTarget {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2050,41 +2328,49 @@ pub struct PostUsersSearchQueuemembersManage {
     body: ::models::UserSearchRequest,
 }
 impl ::std::fmt::Debug for PostUsersSearchQueuemembersManage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersSearchQueuemembersManage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersSearchQueuemembersManage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersSearchQueuemembersManage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersSearchQueuemembersManage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_SEARCH_QUEUEMEMBERS_MANAGE, ::std::string::String::from("/api/v2/users/search/queuemembers/manage"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersSearchQueuemembersManage"))?;
@@ -2092,11 +2378,13 @@ impl PostUsersSearchQueuemembersManage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2119,41 +2407,49 @@ pub struct PostUsersSearchTeamsAssign {
     body: ::models::UserSearchRequest,
 }
 impl ::std::fmt::Debug for PostUsersSearchTeamsAssign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersSearchTeamsAssign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersSearchTeamsAssign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersSearchTeamsAssign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersSearchTeamsAssign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_SEARCH_TEAMS_ASSIGN, ::std::string::String::from("/api/v2/users/search/teams/assign"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersSearchTeamsAssign"))?;
@@ -2161,11 +2457,13 @@ impl PostUsersSearchTeamsAssign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2188,41 +2486,49 @@ pub struct PostVoicemailSearch {
     body: ::models::VoicemailSearchRequest,
 }
 impl ::std::fmt::Debug for PostVoicemailSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostVoicemailSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostVoicemailSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostVoicemailSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostVoicemailSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::VoicemailSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_VOICEMAIL_SEARCH, ::std::string::String::from("/api/v2/voicemail/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postVoicemailSearch"))?;
@@ -2230,11 +2536,13 @@ impl PostVoicemailSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailsSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailsSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,18 +13,21 @@ impl ::std::fmt::Debug for SettingsApi {
 }
 impl SettingsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
     #[doc = " Reset email threading settings to default"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/emails/settings/threading` (deleteEmailsSettingsThreading): see [`DeleteEmailsSettingsThreading`]."]
+    #[inline]
     pub fn delete_emails_settings_threading(&self) -> DeleteEmailsSettingsThreading {
         DeleteEmailsSettingsThreading::new(self.executor.clone())
     }
     #[doc = " Delete settings"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/externalcontacts/settings` (deleteExternalcontactsSettings): see [`DeleteExternalcontactsSettings`]."]
+    #[inline]
     pub fn delete_externalcontacts_settings(&self) -> DeleteExternalcontactsSettings {
         DeleteExternalcontactsSettings::new(self.executor.clone())
     }
@@ -33,30 +36,35 @@ impl SettingsApi {
     #[doc = " `DELETE /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (deleteUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
     #[doc = ""]
     #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
+    #[inline]
     pub fn delete_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
         DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into())
     }
     #[doc = " Get email Contact Center settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/emails/settings` (getEmailsSettings): see [`GetEmailsSettings`]."]
+    #[inline]
     pub fn get_emails_settings(&self) -> GetEmailsSettings {
         GetEmailsSettings::new(self.executor.clone())
     }
     #[doc = " Get email threading settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/emails/settings/threading` (getEmailsSettingsThreading): see [`GetEmailsSettingsThreading`]."]
+    #[inline]
     pub fn get_emails_settings_threading(&self) -> GetEmailsSettingsThreading {
         GetEmailsSettingsThreading::new(self.executor.clone())
     }
     #[doc = " Get settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/externalcontacts/settings` (getExternalcontactsSettings): see [`GetExternalcontactsSettings`]."]
+    #[inline]
     pub fn get_externalcontacts_settings(&self) -> GetExternalcontactsSettings {
         GetExternalcontactsSettings::new(self.executor.clone())
     }
     #[doc = " Get the execution history enabled setting."]
     #[doc = ""]
     #[doc = " `GET /api/v2/settings/executiondata` (getSettingsExecutiondata): see [`GetSettingsExecutiondata`]."]
+    #[inline]
     pub fn get_settings_executiondata(&self) -> GetSettingsExecutiondata {
         GetSettingsExecutiondata::new(self.executor.clone())
     }
@@ -65,18 +73,21 @@ impl SettingsApi {
     #[doc = " `GET /api/v2/users/agentui/agents/autoanswer/{agentId}/settings` (getUsersAgentuiAgentsAutoanswerAgentIdSettings): see [`GetUsersAgentuiAgentsAutoanswerAgentIdSettings`]."]
     #[doc = ""]
     #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
+    #[inline]
     pub fn get_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
         GetUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into())
     }
     #[doc = " Patch email Contact Center settings"]
     #[doc = ""]
     #[doc = " `PATCH /api/v2/emails/settings` (patchEmailsSettings): see [`PatchEmailsSettings`]."]
+    #[inline]
     pub fn patch_emails_settings(&self) -> PatchEmailsSettings {
         PatchEmailsSettings::new(self.executor.clone())
     }
     #[doc = " Patch email threading settings"]
     #[doc = ""]
     #[doc = " `PATCH /api/v2/emails/settings/threading` (patchEmailsSettingsThreading): see [`PatchEmailsSettingsThreading`]."]
+    #[inline]
     pub fn patch_emails_settings_threading(&self) -> PatchEmailsSettingsThreading {
         PatchEmailsSettingsThreading::new(self.executor.clone())
     }
@@ -85,6 +96,7 @@ impl SettingsApi {
     #[doc = " `PATCH /api/v2/settings/executiondata` (patchSettingsExecutiondata): see [`PatchSettingsExecutiondata`]."]
     #[doc = ""]
     #[doc = " - `body`: New Execution Data Setting"]
+    #[inline]
     pub fn patch_settings_executiondata(&self, body: ::models::ExecutionDataSettingsRequest) -> PatchSettingsExecutiondata {
         PatchSettingsExecutiondata::new(self.executor.clone(), body)
     }
@@ -94,12 +106,14 @@ impl SettingsApi {
     #[doc = ""]
     #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
     #[doc = " - `body`: AutoAnswerSettings"]
+    #[inline]
     pub fn patch_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AutoAnswerSettings) -> PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
         PatchUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into(), body)
     }
     #[doc = " Set settings"]
     #[doc = ""]
     #[doc = " `PUT /api/v2/externalcontacts/settings` (putExternalcontactsSettings): see [`PutExternalcontactsSettings`]."]
+    #[inline]
     pub fn put_externalcontacts_settings(&self) -> PutExternalcontactsSettings {
         PutExternalcontactsSettings::new(self.executor.clone())
     }
@@ -109,6 +123,7 @@ impl SettingsApi {
     #[doc = ""]
     #[doc = " - `agent_id`: The agent to apply the auto answer settings to"]
     #[doc = " - `body`: AutoAnswerSettings"]
+    #[inline]
     pub fn put_users_agentui_agents_autoanswer_agent_id_settings(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AutoAnswerSettings) -> PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
         PutUsersAgentuiAgentsAutoanswerAgentIdSettings::new(self.executor.clone(), agent_id.into(), body)
     }
@@ -130,52 +145,62 @@ pub struct DeleteEmailsSettingsThreading {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteEmailsSettingsThreading {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteEmailsSettingsThreading").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteEmailsSettingsThreading {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteEmailsSettingsThreading {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteEmailsSettingsThreading {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EMAILS_SETTINGS_THREADING, ::std::string::String::from("/api/v2/emails/settings/threading"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -197,52 +222,62 @@ pub struct DeleteExternalcontactsSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteExternalcontactsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteExternalcontactsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteExternalcontactsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteExternalcontactsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteExternalcontactsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_SETTINGS, ::std::string::String::from("/api/v2/externalcontacts/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UpdatedSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UpdatedSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -265,41 +300,49 @@ pub struct DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
     agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -307,11 +350,13 @@ impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -333,52 +378,62 @@ pub struct GetEmailsSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetEmailsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetEmailsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetEmailsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetEmailsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetEmailsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EMAILS_SETTINGS, ::std::string::String::from("/api/v2/emails/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -400,52 +455,62 @@ pub struct GetEmailsSettingsThreading {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetEmailsSettingsThreading {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetEmailsSettingsThreading").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetEmailsSettingsThreading {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetEmailsSettingsThreading {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetEmailsSettingsThreading {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EMAILS_SETTINGS_THREADING, ::std::string::String::from("/api/v2/emails/settings/threading"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailThreadingSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailThreadingSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -467,52 +532,62 @@ pub struct GetExternalcontactsSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetExternalcontactsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetExternalcontactsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetExternalcontactsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetExternalcontactsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetExternalcontactsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_SETTINGS, ::std::string::String::from("/api/v2/externalcontacts/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExternalContactsSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExternalContactsSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -536,52 +611,62 @@ pub struct GetSettingsExecutiondata {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetSettingsExecutiondata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSettingsExecutiondata").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSettingsExecutiondata {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSettingsExecutiondata {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSettingsExecutiondata {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SETTINGS_EXECUTIONDATA, ::std::string::String::from("/api/v2/settings/executiondata"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExecutionDataGlobalSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExecutionDataGlobalSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -604,41 +689,49 @@ pub struct GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
     agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersAgentuiAgentsAutoanswerAgentIdSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -646,11 +739,13 @@ impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AutoAnswerSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AutoAnswerSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -673,46 +768,55 @@ pub struct PatchEmailsSettings {
     body: ::std::option::Option<::models::EmailSettings>,
 }
 impl ::std::fmt::Debug for PatchEmailsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchEmailsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchEmailsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchEmailsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchEmailsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::EmailSettings) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EMAILS_SETTINGS, ::std::string::String::from("/api/v2/emails/settings"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -722,11 +826,13 @@ impl PatchEmailsSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -749,46 +855,55 @@ pub struct PatchEmailsSettingsThreading {
     body: ::std::option::Option<::models::EmailThreadingSettings>,
 }
 impl ::std::fmt::Debug for PatchEmailsSettingsThreading {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchEmailsSettingsThreading").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchEmailsSettingsThreading {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchEmailsSettingsThreading {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchEmailsSettingsThreading {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::EmailThreadingSettings) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EMAILS_SETTINGS_THREADING, ::std::string::String::from("/api/v2/emails/settings/threading"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -798,11 +913,13 @@ impl PatchEmailsSettingsThreading {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EmailThreadingSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EmailThreadingSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -827,41 +944,49 @@ pub struct PatchSettingsExecutiondata {
     body: ::models::ExecutionDataSettingsRequest,
 }
 impl ::std::fmt::Debug for PatchSettingsExecutiondata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchSettingsExecutiondata").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchSettingsExecutiondata {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchSettingsExecutiondata {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchSettingsExecutiondata {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExecutionDataSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SETTINGS_EXECUTIONDATA, ::std::string::String::from("/api/v2/settings/executiondata"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchSettingsExecutiondata"))?;
@@ -869,11 +994,13 @@ impl PatchSettingsExecutiondata {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExecutionDataGlobalSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExecutionDataGlobalSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -897,41 +1024,49 @@ pub struct PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
     body: ::models::AutoAnswerSettings,
 }
 impl ::std::fmt::Debug for PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUsersAgentuiAgentsAutoanswerAgentIdSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AutoAnswerSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -940,11 +1075,13 @@ impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AutoAnswerSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AutoAnswerSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -967,46 +1104,55 @@ pub struct PutExternalcontactsSettings {
     body: ::std::option::Option<::models::ExternalContactsSettings>,
 }
 impl ::std::fmt::Debug for PutExternalcontactsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutExternalcontactsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutExternalcontactsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutExternalcontactsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutExternalcontactsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ExternalContactsSettings) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_SETTINGS, ::std::string::String::from("/api/v2/externalcontacts/settings"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -1016,11 +1162,13 @@ impl PutExternalcontactsSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UpdatedSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UpdatedSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1044,41 +1192,49 @@ pub struct PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
     body: ::models::AutoAnswerSettings,
 }
 impl ::std::fmt::Debug for PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUsersAgentuiAgentsAutoanswerAgentIdSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AutoAnswerSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -1087,11 +1243,13 @@ impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AutoAnswerSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AutoAnswerSettings, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for SocialMediaApi {
 }
 impl SocialMediaApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl SocialMediaApi {
     #[doc = " `DELETE /api/v2/socialmedia/escalationrules/{escalationRuleId}` (deleteSocialmediaEscalationrule): see [`DeleteSocialmediaEscalationrule`]."]
     #[doc = ""]
     #[doc = " - `escalation_rule_id`: escalationRuleId"]
+    #[inline]
     pub fn delete_socialmedia_escalationrule(&self, escalation_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaEscalationrule {
         DeleteSocialmediaEscalationrule::new(self.executor.clone(), escalation_rule_id.into())
     }
@@ -29,6 +31,7 @@ impl SocialMediaApi {
     #[doc = " `DELETE /api/v2/socialmedia/messages/{messageId}` (deleteSocialmediaMessage): see [`DeleteSocialmediaMessage`]."]
     #[doc = ""]
     #[doc = " - `message_id`: messageId"]
+    #[inline]
     pub fn delete_socialmedia_message(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaMessage {
         DeleteSocialmediaMessage::new(self.executor.clone(), message_id.into())
     }
@@ -37,6 +40,7 @@ impl SocialMediaApi {
     #[doc = " `DELETE /api/v2/socialmedia/topics/{topicId}` (deleteSocialmediaTopic): see [`DeleteSocialmediaTopic`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
+    #[inline]
     pub fn delete_socialmedia_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopic {
         DeleteSocialmediaTopic::new(self.executor.clone(), topic_id.into())
     }
@@ -46,6 +50,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
+    #[inline]
     pub fn delete_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into())
     }
@@ -55,6 +60,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
+    #[inline]
     pub fn delete_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
         DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into())
     }
@@ -64,6 +70,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
+    #[inline]
     pub fn delete_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into())
     }
@@ -73,6 +80,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `open_id`: openId"]
+    #[inline]
     pub fn delete_socialmedia_topic_dataingestionrules_open_open_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
         DeleteSocialmediaTopicDataingestionrulesOpenOpenId::new(self.executor.clone(), topic_id.into(), open_id.into())
     }
@@ -82,6 +90,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
+    #[inline]
     pub fn delete_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into())
     }
@@ -90,6 +99,7 @@ impl SocialMediaApi {
     #[doc = " `GET /api/v2/socialmedia/analytics/aggregates/jobs/{jobId}` (getSocialmediaAnalyticsAggregatesJob): see [`GetSocialmediaAnalyticsAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_socialmedia_analytics_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaAnalyticsAggregatesJob {
         GetSocialmediaAnalyticsAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -98,6 +108,7 @@ impl SocialMediaApi {
     #[doc = " `GET /api/v2/socialmedia/analytics/aggregates/jobs/{jobId}/results` (getSocialmediaAnalyticsAggregatesJobResults): see [`GetSocialmediaAnalyticsAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_socialmedia_analytics_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaAnalyticsAggregatesJobResults {
         GetSocialmediaAnalyticsAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -106,6 +117,7 @@ impl SocialMediaApi {
     #[doc = " `GET /api/v2/socialmedia/analytics/messages/jobs/{jobId}` (getSocialmediaAnalyticsMessagesJob): see [`GetSocialmediaAnalyticsMessagesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_socialmedia_analytics_messages_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaAnalyticsMessagesJob {
         GetSocialmediaAnalyticsMessagesJob::new(self.executor.clone(), job_id.into())
     }
@@ -114,6 +126,7 @@ impl SocialMediaApi {
     #[doc = " `GET /api/v2/socialmedia/analytics/messages/jobs/{jobId}/results` (getSocialmediaAnalyticsMessagesJobResults): see [`GetSocialmediaAnalyticsMessagesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_socialmedia_analytics_messages_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaAnalyticsMessagesJobResults {
         GetSocialmediaAnalyticsMessagesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -122,12 +135,14 @@ impl SocialMediaApi {
     #[doc = " `GET /api/v2/socialmedia/escalationrules/{escalationRuleId}` (getSocialmediaEscalationrule): see [`GetSocialmediaEscalationrule`]."]
     #[doc = ""]
     #[doc = " - `escalation_rule_id`: escalationRuleId"]
+    #[inline]
     pub fn get_socialmedia_escalationrule(&self, escalation_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaEscalationrule {
         GetSocialmediaEscalationrule::new(self.executor.clone(), escalation_rule_id.into())
     }
     #[doc = " Retrieve all escalation rules for a division."]
     #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/escalationrules` (getSocialmediaEscalationrules): see [`GetSocialmediaEscalationrules`]."]
+    #[inline]
     pub fn get_socialmedia_escalationrules(&self) -> GetSocialmediaEscalationrules {
         GetSocialmediaEscalationrules::new(self.executor.clone())
     }
@@ -136,6 +151,7 @@ impl SocialMediaApi {
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}` (getSocialmediaTopic): see [`GetSocialmediaTopic`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
+    #[inline]
     pub fn get_socialmedia_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopic {
         GetSocialmediaTopic::new(self.executor.clone(), topic_id.into())
     }
@@ -144,6 +160,7 @@ impl SocialMediaApi {
     #[doc = " `GET /api/v2/socialmedia/topics/{topicId}/dataingestionrules` (getSocialmediaTopicDataingestionrules): see [`GetSocialmediaTopicDataingestionrules`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrules {
         GetSocialmediaTopicDataingestionrules::new(self.executor.clone(), topic_id.into())
     }
@@ -153,6 +170,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into())
     }
@@ -163,6 +181,7 @@ impl SocialMediaApi {
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
     #[doc = " - `data_ingestion_rule_version`: version"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id_version(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>, data_ingestion_rule_version: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion {
         GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into(), data_ingestion_rule_version.into())
     }
@@ -172,6 +191,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id_versions(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions {
         GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into())
     }
@@ -181,6 +201,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
         GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into())
     }
@@ -191,6 +212,7 @@ impl SocialMediaApi {
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
     #[doc = " - `data_ingestion_rule_version`: version"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id_version(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>, data_ingestion_rule_version: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion {
         GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into(), data_ingestion_rule_version.into())
     }
@@ -200,6 +222,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id_versions(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions {
         GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into())
     }
@@ -209,6 +232,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into())
     }
@@ -219,6 +243,7 @@ impl SocialMediaApi {
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
     #[doc = " - `data_ingestion_rule_version`: version"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id_version(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>, data_ingestion_rule_version: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion {
         GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into(), data_ingestion_rule_version.into())
     }
@@ -228,6 +253,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id_versions(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions {
         GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into())
     }
@@ -237,6 +263,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `open_id`: openId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_open_open_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesOpenOpenId {
         GetSocialmediaTopicDataingestionrulesOpenOpenId::new(self.executor.clone(), topic_id.into(), open_id.into())
     }
@@ -247,6 +274,7 @@ impl SocialMediaApi {
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `open_id`: openId"]
     #[doc = " - `data_ingestion_rule_version`: version"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_open_open_id_version(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>, data_ingestion_rule_version: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
         GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion::new(self.executor.clone(), topic_id.into(), open_id.into(), data_ingestion_rule_version.into())
     }
@@ -256,6 +284,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `open_id`: openId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_open_open_id_versions(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
         GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions::new(self.executor.clone(), topic_id.into(), open_id.into())
     }
@@ -265,6 +294,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into())
     }
@@ -275,6 +305,7 @@ impl SocialMediaApi {
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
     #[doc = " - `data_ingestion_rule_version`: version"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id_version(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>, data_ingestion_rule_version: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
         GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into(), data_ingestion_rule_version.into())
     }
@@ -284,12 +315,14 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
+    #[inline]
     pub fn get_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id_versions(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions {
         GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into())
     }
     #[doc = " Retrieve all social topics."]
     #[doc = ""]
     #[doc = " `GET /api/v2/socialmedia/topics` (getSocialmediaTopics): see [`GetSocialmediaTopics`]."]
+    #[inline]
     pub fn get_socialmedia_topics(&self) -> GetSocialmediaTopics {
         GetSocialmediaTopics::new(self.executor.clone())
     }
@@ -298,6 +331,7 @@ impl SocialMediaApi {
     #[doc = " `PATCH /api/v2/socialmedia/topics/{topicId}` (patchSocialmediaTopic): see [`PatchSocialmediaTopic`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
+    #[inline]
     pub fn patch_socialmedia_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopic {
         PatchSocialmediaTopic::new(self.executor.clone(), topic_id.into())
     }
@@ -307,6 +341,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
+    #[inline]
     pub fn patch_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into())
     }
@@ -316,6 +351,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
+    #[inline]
     pub fn patch_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
         PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into())
     }
@@ -325,6 +361,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
+    #[inline]
     pub fn patch_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into())
     }
@@ -334,6 +371,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `open_id`: openId"]
+    #[inline]
     pub fn patch_socialmedia_topic_dataingestionrules_open_open_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopicDataingestionrulesOpenOpenId {
         PatchSocialmediaTopicDataingestionrulesOpenOpenId::new(self.executor.clone(), topic_id.into(), open_id.into())
     }
@@ -343,30 +381,35 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
+    #[inline]
     pub fn patch_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into())
     }
     #[doc = " Query for social media aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/analytics/aggregates/jobs` (postSocialmediaAnalyticsAggregatesJobs): see [`PostSocialmediaAnalyticsAggregatesJobs`]."]
+    #[inline]
     pub fn post_socialmedia_analytics_aggregates_jobs(&self, body: ::models::SocialMediaAsyncAggregationQuery) -> PostSocialmediaAnalyticsAggregatesJobs {
         PostSocialmediaAnalyticsAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for social media messages asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/analytics/messages/jobs` (postSocialmediaAnalyticsMessagesJobs): see [`PostSocialmediaAnalyticsMessagesJobs`]."]
+    #[inline]
     pub fn post_socialmedia_analytics_messages_jobs(&self, body: ::models::SocialMediaAsyncDetailQuery) -> PostSocialmediaAnalyticsMessagesJobs {
         PostSocialmediaAnalyticsMessagesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Create an escalation rule."]
     #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/escalationrules` (postSocialmediaEscalationrules): see [`PostSocialmediaEscalationrules`]."]
+    #[inline]
     pub fn post_socialmedia_escalationrules(&self) -> PostSocialmediaEscalationrules {
         PostSocialmediaEscalationrules::new(self.executor.clone())
     }
     #[doc = " Escalate message to a conversation manually"]
     #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/escalations/messages` (postSocialmediaEscalationsMessages): see [`PostSocialmediaEscalationsMessages`]."]
+    #[inline]
     pub fn post_socialmedia_escalations_messages(&self) -> PostSocialmediaEscalationsMessages {
         PostSocialmediaEscalationsMessages::new(self.executor.clone())
     }
@@ -375,6 +418,7 @@ impl SocialMediaApi {
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/facebook` (postSocialmediaTopicDataingestionrulesFacebook): see [`PostSocialmediaTopicDataingestionrulesFacebook`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
+    #[inline]
     pub fn post_socialmedia_topic_dataingestionrules_facebook(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PostSocialmediaTopicDataingestionrulesFacebook {
         PostSocialmediaTopicDataingestionrulesFacebook::new(self.executor.clone(), topic_id.into())
     }
@@ -383,6 +427,7 @@ impl SocialMediaApi {
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/googlebusinessprofile` (postSocialmediaTopicDataingestionrulesGooglebusinessprofile): see [`PostSocialmediaTopicDataingestionrulesGooglebusinessprofile`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
+    #[inline]
     pub fn post_socialmedia_topic_dataingestionrules_googlebusinessprofile(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
         PostSocialmediaTopicDataingestionrulesGooglebusinessprofile::new(self.executor.clone(), topic_id.into())
     }
@@ -391,6 +436,7 @@ impl SocialMediaApi {
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/instagram` (postSocialmediaTopicDataingestionrulesInstagram): see [`PostSocialmediaTopicDataingestionrulesInstagram`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
+    #[inline]
     pub fn post_socialmedia_topic_dataingestionrules_instagram(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PostSocialmediaTopicDataingestionrulesInstagram {
         PostSocialmediaTopicDataingestionrulesInstagram::new(self.executor.clone(), topic_id.into())
     }
@@ -399,6 +445,7 @@ impl SocialMediaApi {
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/open` (postSocialmediaTopicDataingestionrulesOpen): see [`PostSocialmediaTopicDataingestionrulesOpen`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
+    #[inline]
     pub fn post_socialmedia_topic_dataingestionrules_open(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PostSocialmediaTopicDataingestionrulesOpen {
         PostSocialmediaTopicDataingestionrulesOpen::new(self.executor.clone(), topic_id.into())
     }
@@ -409,6 +456,7 @@ impl SocialMediaApi {
     #[doc = " - `topic_id`: Topic ID"]
     #[doc = " - `rule_id`: Data Ingestion Rule ID"]
     #[doc = " - `body`: NormalizedMessage"]
+    #[inline]
     pub fn post_socialmedia_topic_dataingestionrules_open_rule_id_messages_bulk(&self, topic_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::OpenSocialMediaNormalizedMessage>) -> PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
         PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk::new(self.executor.clone(), topic_id.into(), rule_id.into(), body)
     }
@@ -419,6 +467,7 @@ impl SocialMediaApi {
     #[doc = " - `topic_id`: Topic ID"]
     #[doc = " - `rule_id`: Data Ingestion Rule ID"]
     #[doc = " - `body`: NormalizedEvent"]
+    #[inline]
     pub fn post_socialmedia_topic_dataingestionrules_open_rule_id_reactions_bulk(&self, topic_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OpenSocialMediaReactionsRequest) -> PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
         PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk::new(self.executor.clone(), topic_id.into(), rule_id.into(), body)
     }
@@ -427,12 +476,14 @@ impl SocialMediaApi {
     #[doc = " `POST /api/v2/socialmedia/topics/{topicId}/dataingestionrules/twitter` (postSocialmediaTopicDataingestionrulesTwitter): see [`PostSocialmediaTopicDataingestionrulesTwitter`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
+    #[inline]
     pub fn post_socialmedia_topic_dataingestionrules_twitter(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> PostSocialmediaTopicDataingestionrulesTwitter {
         PostSocialmediaTopicDataingestionrulesTwitter::new(self.executor.clone(), topic_id.into())
     }
     #[doc = " Create a social topic."]
     #[doc = ""]
     #[doc = " `POST /api/v2/socialmedia/topics` (postSocialmediaTopics): see [`PostSocialmediaTopics`]."]
+    #[inline]
     pub fn post_socialmedia_topics(&self) -> PostSocialmediaTopics {
         PostSocialmediaTopics::new(self.executor.clone())
     }
@@ -441,6 +492,7 @@ impl SocialMediaApi {
     #[doc = " `POST /api/v2/socialmedia/twitter/historical/tweets` (postSocialmediaTwitterHistoricalTweets): see [`PostSocialmediaTwitterHistoricalTweets`]."]
     #[doc = ""]
     #[doc = " - `body`: TwitterDataHistoricalTweetRequest"]
+    #[inline]
     pub fn post_socialmedia_twitter_historical_tweets(&self, body: ::models::TwitterDataHistoricalTweetRequest) -> PostSocialmediaTwitterHistoricalTweets {
         PostSocialmediaTwitterHistoricalTweets::new(self.executor.clone(), body)
     }
@@ -449,6 +501,7 @@ impl SocialMediaApi {
     #[doc = " `PUT /api/v2/socialmedia/escalationrules/{escalationRuleId}` (putSocialmediaEscalationrule): see [`PutSocialmediaEscalationrule`]."]
     #[doc = ""]
     #[doc = " - `escalation_rule_id`: escalationRuleId"]
+    #[inline]
     pub fn put_socialmedia_escalationrule(&self, escalation_rule_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaEscalationrule {
         PutSocialmediaEscalationrule::new(self.executor.clone(), escalation_rule_id.into())
     }
@@ -458,6 +511,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `facebook_ingestion_rule_id`: facebookIngestionRuleId"]
+    #[inline]
     pub fn put_socialmedia_topic_dataingestionrules_facebook_facebook_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, facebook_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId::new(self.executor.clone(), topic_id.into(), facebook_ingestion_rule_id.into())
     }
@@ -467,6 +521,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `google_business_profile_ingestion_rule_id`: googleBusinessProfileIngestionRuleId"]
+    #[inline]
     pub fn put_socialmedia_topic_dataingestionrules_googlebusinessprofile_google_business_profile_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, google_business_profile_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
         PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId::new(self.executor.clone(), topic_id.into(), google_business_profile_ingestion_rule_id.into())
     }
@@ -476,6 +531,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `instagram_ingestion_rule_id`: instagramIngestionRuleId"]
+    #[inline]
     pub fn put_socialmedia_topic_dataingestionrules_instagram_instagram_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, instagram_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId::new(self.executor.clone(), topic_id.into(), instagram_ingestion_rule_id.into())
     }
@@ -485,6 +541,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `open_id`: openId"]
+    #[inline]
     pub fn put_socialmedia_topic_dataingestionrules_open_open_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, open_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaTopicDataingestionrulesOpenOpenId {
         PutSocialmediaTopicDataingestionrulesOpenOpenId::new(self.executor.clone(), topic_id.into(), open_id.into())
     }
@@ -494,6 +551,7 @@ impl SocialMediaApi {
     #[doc = ""]
     #[doc = " - `topic_id`: topicId"]
     #[doc = " - `twitter_ingestion_rule_id`: twitterIngestionRuleId"]
+    #[inline]
     pub fn put_socialmedia_topic_dataingestionrules_twitter_twitter_ingestion_rule_id(&self, topic_id: impl ::std::convert::Into<::std::string::String>, twitter_ingestion_rule_id: impl ::std::convert::Into<::std::string::String>) -> PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId::new(self.executor.clone(), topic_id.into(), twitter_ingestion_rule_id.into())
     }
@@ -516,41 +574,49 @@ pub struct DeleteSocialmediaEscalationrule {
     escalation_rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteSocialmediaEscalationrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSocialmediaEscalationrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSocialmediaEscalationrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSocialmediaEscalationrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSocialmediaEscalationrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, escalation_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), escalation_rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaEscalationrule", "escalationRuleId", &self.escalation_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_ESCALATIONRULE, ::std::format!("/api/v2/socialmedia/escalationrules/{}", ::genesys_cloud_core::encode_path_segment(&self.escalation_rule_id)));
@@ -558,11 +624,13 @@ impl DeleteSocialmediaEscalationrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -587,41 +655,49 @@ pub struct DeleteSocialmediaMessage {
     message_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteSocialmediaMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSocialmediaMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSocialmediaMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSocialmediaMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSocialmediaMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_MESSAGE, ::std::format!("/api/v2/socialmedia/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
@@ -629,11 +705,13 @@ impl DeleteSocialmediaMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -657,48 +735,57 @@ pub struct DeleteSocialmediaTopic {
     hard_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteSocialmediaTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSocialmediaTopic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSocialmediaTopic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSocialmediaTopic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, hard_delete: ::std::option::Option::None }
     }
     #[doc = " Determines whether a Social topic should be soft-deleted or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
     #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
+    #[inline]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_TOPIC, ::std::format!("/api/v2/socialmedia/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -709,11 +796,13 @@ impl DeleteSocialmediaTopic {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -738,48 +827,57 @@ pub struct DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRule
     hard_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, hard_delete: ::std::option::Option::None }
     }
     #[doc = " Determines whether a Facebook data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
     #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
+    #[inline]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
@@ -791,11 +889,13 @@ impl DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -822,48 +922,57 @@ pub struct DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBu
     hard_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, hard_delete: ::std::option::Option::None }
     }
     #[doc = " Determines whether a Google Business Profile data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
     #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
+    #[inline]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
@@ -875,11 +984,13 @@ impl DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusiness
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -904,48 +1015,57 @@ pub struct DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRu
     hard_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, hard_delete: ::std::option::Option::None }
     }
     #[doc = " Determines whether a Instagram data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
     #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
+    #[inline]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
@@ -957,11 +1077,13 @@ impl DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -986,48 +1108,57 @@ pub struct DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
     hard_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSocialmediaTopicDataingestionrulesOpenOpenId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, hard_delete: ::std::option::Option::None }
     }
     #[doc = " Determines whether a open data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
     #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
+    #[inline]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesOpenOpenId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesOpenOpenId", "openId", &self.open_id)?;
@@ -1039,11 +1170,13 @@ impl DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1068,48 +1201,57 @@ pub struct DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId
     hard_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, hard_delete: ::std::option::Option::None }
     }
     #[doc = " Determines whether a X (formally Twitter) data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default."]
     #[doc = ""]
     #[doc = " Query parameter `hardDelete`: boolean."]
+    #[inline]
     pub fn hard_delete(mut self, value: bool) -> Self {
         self.hard_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
@@ -1121,11 +1263,13 @@ impl DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1148,41 +1292,49 @@ pub struct GetSocialmediaAnalyticsAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSocialmediaAnalyticsAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaAnalyticsAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaAnalyticsAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaAnalyticsAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaAnalyticsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOB, ::std::format!("/api/v2/socialmedia/analytics/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1190,11 +1342,13 @@ impl GetSocialmediaAnalyticsAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1218,48 +1372,57 @@ pub struct GetSocialmediaAnalyticsAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetSocialmediaAnalyticsAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaAnalyticsAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaAnalyticsAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaAnalyticsAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaAnalyticsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/socialmedia/analytics/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1270,11 +1433,13 @@ impl GetSocialmediaAnalyticsAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SocialMediaAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SocialMediaAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1297,41 +1462,49 @@ pub struct GetSocialmediaAnalyticsMessagesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSocialmediaAnalyticsMessagesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaAnalyticsMessagesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsMessagesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaAnalyticsMessagesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaAnalyticsMessagesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaAnalyticsMessagesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ANALYTICS_MESSAGES_JOB, ::std::format!("/api/v2/socialmedia/analytics/messages/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1339,11 +1512,13 @@ impl GetSocialmediaAnalyticsMessagesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1367,48 +1542,57 @@ pub struct GetSocialmediaAnalyticsMessagesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetSocialmediaAnalyticsMessagesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaAnalyticsMessagesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaAnalyticsMessagesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaAnalyticsMessagesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaAnalyticsMessagesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaAnalyticsMessagesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ANALYTICS_MESSAGES_JOB_RESULTS, ::std::format!("/api/v2/socialmedia/analytics/messages/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1419,11 +1603,13 @@ impl GetSocialmediaAnalyticsMessagesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SocialMediaAsyncDetailQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SocialMediaAsyncDetailQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1447,48 +1633,57 @@ pub struct GetSocialmediaEscalationrule {
     expand: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetSocialmediaEscalationrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaEscalationrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaEscalationrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaEscalationrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaEscalationrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, escalation_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), escalation_rule_id, expand: ::std::option::Option::None }
     }
     #[doc = " which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: string."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expand = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaEscalationrule", "escalationRuleId", &self.escalation_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ESCALATIONRULE, ::std::format!("/api/v2/socialmedia/escalationrules/{}", ::genesys_cloud_core::encode_path_segment(&self.escalation_rule_id)));
@@ -1499,11 +1694,13 @@ impl GetSocialmediaEscalationrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EscalationRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EscalationRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1530,43 +1727,51 @@ pub struct GetSocialmediaEscalationrules {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetSocialmediaEscalationrules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaEscalationrules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaEscalationrules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaEscalationrules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaEscalationrules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " One division ID"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
         self
@@ -1574,6 +1779,7 @@ impl GetSocialmediaEscalationrules {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1581,11 +1787,13 @@ impl GetSocialmediaEscalationrules {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ESCALATIONRULES, ::std::string::String::from("/api/v2/socialmedia/escalationrules"));
         let ::std::option::Option::Some(v) = &self.division_id else {
@@ -1602,15 +1810,18 @@ impl GetSocialmediaEscalationrules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SocialEscalationResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SocialEscalationResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SocialEscalationResponseEntityListing, ::models::EscalationRuleResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1642,48 +1853,57 @@ pub struct GetSocialmediaTopic {
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC, ::std::format!("/api/v2/socialmedia/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -1694,11 +1914,13 @@ impl GetSocialmediaTopic {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SocialTopicWithDataIngestionRuleMetadataResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SocialTopicWithDataIngestionRuleMetadataResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1726,43 +1948,51 @@ pub struct GetSocialmediaTopicDataingestionrules {
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1770,6 +2000,7 @@ impl GetSocialmediaTopicDataingestionrules {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1777,11 +2008,13 @@ impl GetSocialmediaTopicDataingestionrules {
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrules", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -1798,15 +2031,18 @@ impl GetSocialmediaTopicDataingestionrules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GenericDataIngestionRuleResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GenericDataIngestionRuleResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GenericDataIngestionRuleResponseEntityListing, ::models::GenericDataIngestionRuleResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1839,48 +2075,57 @@ pub struct GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId 
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
@@ -1892,11 +2137,13 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FacebookDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FacebookDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1922,48 +2169,57 @@ pub struct GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdV
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted item in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
@@ -1976,11 +2232,13 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FacebookDataIngestionRuleVersionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FacebookDataIngestionRuleVersionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2009,43 +2267,51 @@ pub struct GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdV
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2053,6 +2319,7 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2060,11 +2327,13 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
@@ -2082,15 +2351,18 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FacebookDataIngestionRuleVersionResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FacebookDataIngestionRuleVersionResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::FacebookDataIngestionRuleVersionResponseEntityListing, ::models::FacebookDataIngestionRuleVersionResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2125,48 +2397,57 @@ pub struct GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusin
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
@@ -2178,11 +2459,13 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GoogleBusinessProfileDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GoogleBusinessProfileDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2210,48 +2493,57 @@ pub struct GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusin
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted item in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
@@ -2264,11 +2556,13 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GoogleBusinessProfileDataIngestionRuleVersionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GoogleBusinessProfileDataIngestionRuleVersionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2299,43 +2593,51 @@ pub struct GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusin
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2343,6 +2645,7 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2350,11 +2653,13 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
@@ -2372,15 +2677,18 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GoogleBusinessProfileDataIngestionRuleVersionResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GoogleBusinessProfileDataIngestionRuleVersionResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::GoogleBusinessProfileDataIngestionRuleVersionResponseEntityListing, ::models::GoogleBusinessProfileDataIngestionRuleVersionResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2413,48 +2721,57 @@ pub struct GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleI
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
@@ -2466,11 +2783,13 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InstagramDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InstagramDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2496,48 +2815,57 @@ pub struct GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleI
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted item in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
@@ -2550,11 +2878,13 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InstagramDataIngestionRuleVersionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InstagramDataIngestionRuleVersionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2583,43 +2913,51 @@ pub struct GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleI
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2627,6 +2965,7 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2634,11 +2973,13 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
@@ -2656,15 +2997,18 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InstagramDataIngestionRuleVersionResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InstagramDataIngestionRuleVersionResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::InstagramDataIngestionRuleVersionResponseEntityListing, ::models::InstagramDataIngestionRuleVersionResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2697,48 +3041,57 @@ pub struct GetSocialmediaTopicDataingestionrulesOpenOpenId {
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesOpenOpenId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesOpenOpenId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenId", "openId", &self.open_id)?;
@@ -2750,11 +3103,13 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OpenDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OpenDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2780,48 +3135,57 @@ pub struct GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted item in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenIdVersion", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenIdVersion", "openId", &self.open_id)?;
@@ -2834,11 +3198,13 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OpenDataIngestionRuleVersionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OpenDataIngestionRuleVersionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2867,43 +3233,51 @@ pub struct GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2911,6 +3285,7 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2918,11 +3293,13 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenIdVersions", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenIdVersions", "openId", &self.open_id)?;
@@ -2940,15 +3317,18 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OpenDataIngestionRuleVersionResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OpenDataIngestionRuleVersionResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OpenDataIngestionRuleVersionResponseEntityListing, ::models::OpenDataIngestionRuleVersionResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2981,48 +3361,57 @@ pub struct GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
@@ -3034,11 +3423,13 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TwitterDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TwitterDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3064,48 +3455,57 @@ pub struct GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVer
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String, data_ingestion_rule_version: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, data_ingestion_rule_version, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Determines whether to include soft-deleted item in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
@@ -3118,11 +3518,13 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TwitterDataIngestionRuleVersionResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TwitterDataIngestionRuleVersionResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3151,43 +3553,51 @@ pub struct GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVer
     include_deleted: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, include_deleted: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3195,6 +3605,7 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions 
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3202,11 +3613,13 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions 
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
@@ -3224,15 +3637,18 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions 
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TwitterDataIngestionRuleVersionResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TwitterDataIngestionRuleVersionResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TwitterDataIngestionRuleVersionResponseEntityListing, ::models::TwitterDataIngestionRuleVersionResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3270,43 +3686,51 @@ pub struct GetSocialmediaTopics {
     ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetSocialmediaTopics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSocialmediaTopics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSocialmediaTopics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSocialmediaTopics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSocialmediaTopics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, division_ids: ::std::option::Option::None, include_deleted: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3314,6 +3738,7 @@ impl GetSocialmediaTopics {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3321,6 +3746,7 @@ impl GetSocialmediaTopics {
     #[doc = " One or more division IDs. If nothing is provided, the social topics associated withthe list of divisions that the user has access to will be returned."]
     #[doc = ""]
     #[doc = " Query parameter `divisionIds`: array of string (multi)."]
+    #[inline]
     pub fn division_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3328,6 +3754,7 @@ impl GetSocialmediaTopics {
     #[doc = " Determines whether to include soft-deleted items in the result."]
     #[doc = ""]
     #[doc = " Query parameter `includeDeleted`: boolean."]
+    #[inline]
     pub fn include_deleted(mut self, value: bool) -> Self {
         self.include_deleted = ::std::option::Option::Some(value);
         self
@@ -3335,6 +3762,7 @@ impl GetSocialmediaTopics {
     #[doc = " Search for topic by name that contains the given search string, search is case insensitive"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -3342,11 +3770,13 @@ impl GetSocialmediaTopics {
     #[doc = " One or more topic IDs to search through the topics."]
     #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPICS, ::std::string::String::from("/api/v2/socialmedia/topics"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -3371,15 +3801,18 @@ impl GetSocialmediaTopics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SocialTopicWithDataIngestionRuleMetadataResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SocialTopicWithDataIngestionRuleMetadataResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SocialTopicWithDataIngestionRuleMetadataResponseEntityListing, ::models::SocialTopicWithDataIngestionRuleMetadataResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3411,46 +3844,55 @@ pub struct PatchSocialmediaTopic {
     body: ::std::option::Option<::models::SocialTopicPatchRequest>,
 }
 impl ::std::fmt::Debug for PatchSocialmediaTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchSocialmediaTopic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchSocialmediaTopic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchSocialmediaTopic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchSocialmediaTopic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::SocialTopicPatchRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SOCIALMEDIA_TOPIC, ::std::format!("/api/v2/socialmedia/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -3461,11 +3903,13 @@ impl PatchSocialmediaTopic {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SocialTopicResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SocialTopicResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3490,46 +3934,55 @@ pub struct PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleI
     body: ::std::option::Option<::models::DataIngestionRuleStatusPatchRequest>,
 }
 impl ::std::fmt::Debug for PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::DataIngestionRuleStatusPatchRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
@@ -3541,11 +3994,13 @@ impl PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FacebookDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FacebookDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3572,46 +4027,55 @@ pub struct PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBus
     body: ::std::option::Option<::models::DataIngestionRuleStatusPatchRequest>,
 }
 impl ::std::fmt::Debug for PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::DataIngestionRuleStatusPatchRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
@@ -3623,11 +4087,13 @@ impl PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessP
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GoogleBusinessProfileDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GoogleBusinessProfileDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3652,46 +4118,55 @@ pub struct PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRul
     body: ::std::option::Option<::models::DataIngestionRuleStatusPatchRequest>,
 }
 impl ::std::fmt::Debug for PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::DataIngestionRuleStatusPatchRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
@@ -3703,11 +4178,13 @@ impl PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InstagramDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InstagramDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3732,46 +4209,55 @@ pub struct PatchSocialmediaTopicDataingestionrulesOpenOpenId {
     body: ::std::option::Option<::models::DataIngestionRuleStatusPatchRequest>,
 }
 impl ::std::fmt::Debug for PatchSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchSocialmediaTopicDataingestionrulesOpenOpenId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchSocialmediaTopicDataingestionrulesOpenOpenId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::DataIngestionRuleStatusPatchRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesOpenOpenId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesOpenOpenId", "openId", &self.open_id)?;
@@ -3783,11 +4269,13 @@ impl PatchSocialmediaTopicDataingestionrulesOpenOpenId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OpenDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OpenDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3812,46 +4300,55 @@ pub struct PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId 
     body: ::std::option::Option<::models::DataIngestionRuleStatusPatchRequest>,
 }
 impl ::std::fmt::Debug for PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::DataIngestionRuleStatusPatchRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
@@ -3863,11 +4360,13 @@ impl PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TwitterDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TwitterDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3890,41 +4389,49 @@ pub struct PostSocialmediaAnalyticsAggregatesJobs {
     body: ::models::SocialMediaAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostSocialmediaAnalyticsAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaAnalyticsAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaAnalyticsAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaAnalyticsAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaAnalyticsAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SocialMediaAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/socialmedia/analytics/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSocialmediaAnalyticsAggregatesJobs"))?;
@@ -3932,11 +4439,13 @@ impl PostSocialmediaAnalyticsAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3959,41 +4468,49 @@ pub struct PostSocialmediaAnalyticsMessagesJobs {
     body: ::models::SocialMediaAsyncDetailQuery,
 }
 impl ::std::fmt::Debug for PostSocialmediaAnalyticsMessagesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaAnalyticsMessagesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaAnalyticsMessagesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaAnalyticsMessagesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaAnalyticsMessagesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SocialMediaAsyncDetailQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_ANALYTICS_MESSAGES_JOBS, ::std::string::String::from("/api/v2/socialmedia/analytics/messages/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSocialmediaAnalyticsMessagesJobs"))?;
@@ -4001,11 +4518,13 @@ impl PostSocialmediaAnalyticsMessagesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4028,46 +4547,55 @@ pub struct PostSocialmediaEscalationrules {
     body: ::std::option::Option<::models::EscalationRuleRequest>,
 }
 impl ::std::fmt::Debug for PostSocialmediaEscalationrules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaEscalationrules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaEscalationrules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaEscalationrules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaEscalationrules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::EscalationRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_ESCALATIONRULES, ::std::string::String::from("/api/v2/socialmedia/escalationrules"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -4077,11 +4605,13 @@ impl PostSocialmediaEscalationrules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EscalationRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EscalationRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4105,53 +4635,63 @@ pub struct PostSocialmediaEscalationsMessages {
     body: ::std::option::Option<::models::ManualEscalationRequest>,
 }
 impl ::std::fmt::Debug for PostSocialmediaEscalationsMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaEscalationsMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaEscalationsMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaEscalationsMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaEscalationsMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), division_id: ::std::option::Option::None, body: ::std::option::Option::None }
     }
     #[doc = " One division ID"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::ManualEscalationRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_ESCALATIONS_MESSAGES, ::std::string::String::from("/api/v2/socialmedia/escalations/messages"));
         let ::std::option::Option::Some(v) = &self.division_id else {
@@ -4165,11 +4705,13 @@ impl PostSocialmediaEscalationsMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ManualEscalationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ManualEscalationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4193,46 +4735,55 @@ pub struct PostSocialmediaTopicDataingestionrulesFacebook {
     body: ::std::option::Option<::models::FacebookDataIngestionRuleRequest>,
 }
 impl ::std::fmt::Debug for PostSocialmediaTopicDataingestionrulesFacebook {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaTopicDataingestionrulesFacebook").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesFacebook {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaTopicDataingestionrulesFacebook {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaTopicDataingestionrulesFacebook {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::FacebookDataIngestionRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesFacebook", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/facebook", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -4243,11 +4794,13 @@ impl PostSocialmediaTopicDataingestionrulesFacebook {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FacebookDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FacebookDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4273,46 +4826,55 @@ pub struct PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
     body: ::std::option::Option<::models::GoogleBusinessProfileDataIngestionRuleRequest>,
 }
 impl ::std::fmt::Debug for PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaTopicDataingestionrulesGooglebusinessprofile").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::GoogleBusinessProfileDataIngestionRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesGooglebusinessprofile", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/googlebusinessprofile", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -4323,11 +4885,13 @@ impl PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GoogleBusinessProfileDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GoogleBusinessProfileDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4351,46 +4915,55 @@ pub struct PostSocialmediaTopicDataingestionrulesInstagram {
     body: ::std::option::Option<::models::InstagramDataIngestionRuleRequest>,
 }
 impl ::std::fmt::Debug for PostSocialmediaTopicDataingestionrulesInstagram {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaTopicDataingestionrulesInstagram").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesInstagram {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaTopicDataingestionrulesInstagram {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaTopicDataingestionrulesInstagram {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::InstagramDataIngestionRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesInstagram", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/instagram", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -4401,11 +4974,13 @@ impl PostSocialmediaTopicDataingestionrulesInstagram {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InstagramDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InstagramDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4429,46 +5004,55 @@ pub struct PostSocialmediaTopicDataingestionrulesOpen {
     body: ::std::option::Option<::models::OpenDataIngestionRuleRequest>,
 }
 impl ::std::fmt::Debug for PostSocialmediaTopicDataingestionrulesOpen {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaTopicDataingestionrulesOpen").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesOpen {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaTopicDataingestionrulesOpen {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaTopicDataingestionrulesOpen {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::OpenDataIngestionRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesOpen", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/open", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -4479,11 +5063,13 @@ impl PostSocialmediaTopicDataingestionrulesOpen {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OpenDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OpenDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4512,41 +5098,49 @@ pub struct PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
     body: ::std::vec::Vec<::models::OpenSocialMediaNormalizedMessage>,
 }
 impl ::std::fmt::Debug for PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, rule_id: ::std::string::String, body: ::std::vec::Vec<::models::OpenSocialMediaNormalizedMessage>) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, rule_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk", "ruleId", &self.rule_id)?;
@@ -4556,15 +5150,18 @@ impl PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OpenSocialNormalizedMessageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OpenSocialNormalizedMessageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OpenSocialNormalizedMessageEntityListing, ::models::OpenSocialMediaNormalizedMessage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4601,41 +5198,49 @@ pub struct PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
     body: ::models::OpenSocialMediaReactionsRequest,
 }
 impl ::std::fmt::Debug for PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::OpenSocialMediaReactionsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, rule_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk", "ruleId", &self.rule_id)?;
@@ -4645,15 +5250,18 @@ impl PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OpenSocialReactionsNormalizedEventEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OpenSocialReactionsNormalizedEventEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OpenSocialReactionsNormalizedEventEntityListing, ::models::OpenSocialMediaReactionsNormalizedEvent> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4685,46 +5293,55 @@ pub struct PostSocialmediaTopicDataingestionrulesTwitter {
     body: ::std::option::Option<::models::TwitterDataIngestionRuleRequest>,
 }
 impl ::std::fmt::Debug for PostSocialmediaTopicDataingestionrulesTwitter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaTopicDataingestionrulesTwitter").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaTopicDataingestionrulesTwitter {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaTopicDataingestionrulesTwitter {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaTopicDataingestionrulesTwitter {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::TwitterDataIngestionRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesTwitter", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/twitter", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -4735,11 +5352,13 @@ impl PostSocialmediaTopicDataingestionrulesTwitter {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TwitterDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TwitterDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4762,46 +5381,55 @@ pub struct PostSocialmediaTopics {
     body: ::std::option::Option<::models::SocialTopicRequest>,
 }
 impl ::std::fmt::Debug for PostSocialmediaTopics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaTopics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaTopics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaTopics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaTopics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::SocialTopicRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPICS, ::std::string::String::from("/api/v2/socialmedia/topics"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -4811,11 +5439,13 @@ impl PostSocialmediaTopics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SocialTopicResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SocialTopicResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4838,41 +5468,49 @@ pub struct PostSocialmediaTwitterHistoricalTweets {
     body: ::models::TwitterDataHistoricalTweetRequest,
 }
 impl ::std::fmt::Debug for PostSocialmediaTwitterHistoricalTweets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSocialmediaTwitterHistoricalTweets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSocialmediaTwitterHistoricalTweets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSocialmediaTwitterHistoricalTweets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSocialmediaTwitterHistoricalTweets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TwitterDataHistoricalTweetRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TWITTER_HISTORICAL_TWEETS, ::std::string::String::from("/api/v2/socialmedia/twitter/historical/tweets"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSocialmediaTwitterHistoricalTweets"))?;
@@ -4880,11 +5518,13 @@ impl PostSocialmediaTwitterHistoricalTweets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TwitterDataHistoricalTweetResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TwitterDataHistoricalTweetResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4908,46 +5548,55 @@ pub struct PutSocialmediaEscalationrule {
     body: ::std::option::Option<::models::EscalationRuleRequest>,
 }
 impl ::std::fmt::Debug for PutSocialmediaEscalationrule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSocialmediaEscalationrule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSocialmediaEscalationrule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSocialmediaEscalationrule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSocialmediaEscalationrule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, escalation_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), escalation_rule_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::EscalationRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaEscalationrule", "escalationRuleId", &self.escalation_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SOCIALMEDIA_ESCALATIONRULE, ::std::format!("/api/v2/socialmedia/escalationrules/{}", ::genesys_cloud_core::encode_path_segment(&self.escalation_rule_id)));
@@ -4958,11 +5607,13 @@ impl PutSocialmediaEscalationrule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EscalationRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EscalationRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4987,46 +5638,55 @@ pub struct PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId 
     body: ::std::option::Option<::models::FacebookDataIngestionRuleRequest>,
 }
 impl ::std::fmt::Debug for PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, facebook_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, facebook_ingestion_rule_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::FacebookDataIngestionRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
@@ -5038,11 +5698,13 @@ impl PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FacebookDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FacebookDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5069,46 +5731,55 @@ pub struct PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusin
     body: ::std::option::Option<::models::GoogleBusinessProfileDataIngestionRuleRequest>,
 }
 impl ::std::fmt::Debug for PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, google_business_profile_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, google_business_profile_ingestion_rule_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::GoogleBusinessProfileDataIngestionRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
@@ -5120,11 +5791,13 @@ impl PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GoogleBusinessProfileDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GoogleBusinessProfileDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5149,46 +5822,55 @@ pub struct PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleI
     body: ::std::option::Option<::models::InstagramDataIngestionRuleRequest>,
 }
 impl ::std::fmt::Debug for PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, instagram_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, instagram_ingestion_rule_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::InstagramDataIngestionRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
@@ -5200,11 +5882,13 @@ impl PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::InstagramDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::InstagramDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5229,46 +5913,55 @@ pub struct PutSocialmediaTopicDataingestionrulesOpenOpenId {
     body: ::std::option::Option<::models::OpenDataIngestionRuleRequest>,
 }
 impl ::std::fmt::Debug for PutSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSocialmediaTopicDataingestionrulesOpenOpenId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSocialmediaTopicDataingestionrulesOpenOpenId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSocialmediaTopicDataingestionrulesOpenOpenId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, open_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, open_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::OpenDataIngestionRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesOpenOpenId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesOpenOpenId", "openId", &self.open_id)?;
@@ -5280,11 +5973,13 @@ impl PutSocialmediaTopicDataingestionrulesOpenOpenId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OpenDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OpenDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5309,46 +6004,55 @@ pub struct PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     body: ::std::option::Option<::models::TwitterDataIngestionRuleRequest>,
 }
 impl ::std::fmt::Debug for PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, twitter_ingestion_rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, twitter_ingestion_rule_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::TwitterDataIngestionRuleRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "topicId", &self.topic_id)?;
         ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
@@ -5360,11 +6064,13 @@ impl PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TwitterDataIngestionRuleResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TwitterDataIngestionRuleResponse, crate::JsonModel> {
         self.send().with_response()
     }

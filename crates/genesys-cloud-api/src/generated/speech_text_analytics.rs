@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for SpeechTextAnalyticsApi {
 }
 impl SpeechTextAnalyticsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `DELETE /api/v2/speechandtextanalytics/categories/{categoryId}` (deleteSpeechandtextanalyticsCategory): see [`DeleteSpeechandtextanalyticsCategory`]."]
     #[doc = ""]
     #[doc = " - `category_id`: The id of the category"]
+    #[inline]
     pub fn delete_speechandtextanalytics_category(&self, category_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsCategory {
         DeleteSpeechandtextanalyticsCategory::new(self.executor.clone(), category_id.into())
     }
@@ -29,6 +31,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `DELETE /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}` (deleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId): see [`DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId`]."]
     #[doc = ""]
     #[doc = " - `dictionary_feedback_id`: The Id of the Dictionary Feedback"]
+    #[inline]
     pub fn delete_speechandtextanalytics_dictionaryfeedback_dictionary_feedback_id(&self, dictionary_feedback_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
         DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId::new(self.executor.clone(), dictionary_feedback_id.into())
     }
@@ -37,6 +40,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `DELETE /api/v2/speechandtextanalytics/programs/{programId}` (deleteSpeechandtextanalyticsProgram): see [`DeleteSpeechandtextanalyticsProgram`]."]
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
+    #[inline]
     pub fn delete_speechandtextanalytics_program(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsProgram {
         DeleteSpeechandtextanalyticsProgram::new(self.executor.clone(), program_id.into())
     }
@@ -45,12 +49,14 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `DELETE /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}` (deleteSpeechandtextanalyticsReprocessingJob): see [`DeleteSpeechandtextanalyticsReprocessingJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: The Id of the Reprocessing job"]
+    #[inline]
     pub fn delete_speechandtextanalytics_reprocessing_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsReprocessingJob {
         DeleteSpeechandtextanalyticsReprocessingJob::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Delete All Speech \\& Text Analytics SentimentFeedback"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/speechandtextanalytics/sentimentfeedback` (deleteSpeechandtextanalyticsSentimentfeedback): see [`DeleteSpeechandtextanalyticsSentimentfeedback`]."]
+    #[inline]
     pub fn delete_speechandtextanalytics_sentimentfeedback(&self) -> DeleteSpeechandtextanalyticsSentimentfeedback {
         DeleteSpeechandtextanalyticsSentimentfeedback::new(self.executor.clone())
     }
@@ -59,6 +65,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `DELETE /api/v2/speechandtextanalytics/sentimentfeedback/{sentimentFeedbackId}` (deleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId): see [`DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId`]."]
     #[doc = ""]
     #[doc = " - `sentiment_feedback_id`: The Id of the SentimentFeedback"]
+    #[inline]
     pub fn delete_speechandtextanalytics_sentimentfeedback_sentiment_feedback_id(&self, sentiment_feedback_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
         DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId::new(self.executor.clone(), sentiment_feedback_id.into())
     }
@@ -67,12 +74,14 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `DELETE /api/v2/speechandtextanalytics/topics/{topicId}` (deleteSpeechandtextanalyticsTopic): see [`DeleteSpeechandtextanalyticsTopic`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: The id of the topic"]
+    #[inline]
     pub fn delete_speechandtextanalytics_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> DeleteSpeechandtextanalyticsTopic {
         DeleteSpeechandtextanalyticsTopic::new(self.executor.clone(), topic_id.into())
     }
     #[doc = " Get the list of Speech and Text Analytics categories"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/categories` (getSpeechandtextanalyticsCategories): see [`GetSpeechandtextanalyticsCategories`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_categories(&self) -> GetSpeechandtextanalyticsCategories {
         GetSpeechandtextanalyticsCategories::new(self.executor.clone())
     }
@@ -81,6 +90,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/categories/{categoryId}` (getSpeechandtextanalyticsCategory): see [`GetSpeechandtextanalyticsCategory`]."]
     #[doc = ""]
     #[doc = " - `category_id`: The id of the category"]
+    #[inline]
     pub fn get_speechandtextanalytics_category(&self, category_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsCategory {
         GetSpeechandtextanalyticsCategory::new(self.executor.clone(), category_id.into())
     }
@@ -89,6 +99,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}` (getSpeechandtextanalyticsConversation): see [`GetSpeechandtextanalyticsConversation`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation Id"]
+    #[inline]
     pub fn get_speechandtextanalytics_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversation {
         GetSpeechandtextanalyticsConversation::new(self.executor.clone(), conversation_id.into())
     }
@@ -97,6 +108,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/categories` (getSpeechandtextanalyticsConversationCategories): see [`GetSpeechandtextanalyticsConversationCategories`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: The id of the conversation"]
+    #[inline]
     pub fn get_speechandtextanalytics_conversation_categories(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversationCategories {
         GetSpeechandtextanalyticsConversationCategories::new(self.executor.clone(), conversation_id.into())
     }
@@ -106,6 +118,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `communication_id`: Communication ID"]
+    #[inline]
     pub fn get_speechandtextanalytics_conversation_communication_transcripturl(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
         GetSpeechandtextanalyticsConversationCommunicationTranscripturl::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
@@ -115,6 +128,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation ID"]
     #[doc = " - `communication_id`: Communication ID"]
+    #[inline]
     pub fn get_speechandtextanalytics_conversation_communication_transcripturls(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
         GetSpeechandtextanalyticsConversationCommunicationTranscripturls::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
@@ -123,6 +137,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/sentiments` (getSpeechandtextanalyticsConversationSentiments): see [`GetSpeechandtextanalyticsConversationSentiments`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: The conversation ID of the sentiment data"]
+    #[inline]
     pub fn get_speechandtextanalytics_conversation_sentiments(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversationSentiments {
         GetSpeechandtextanalyticsConversationSentiments::new(self.executor.clone(), conversation_id.into())
     }
@@ -131,12 +146,14 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/conversations/{conversationId}/summaries` (getSpeechandtextanalyticsConversationSummaries): see [`GetSpeechandtextanalyticsConversationSummaries`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: The conversation ID of the summaries"]
+    #[inline]
     pub fn get_speechandtextanalytics_conversation_summaries(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsConversationSummaries {
         GetSpeechandtextanalyticsConversationSummaries::new(self.executor.clone(), conversation_id.into())
     }
     #[doc = " Get the list of Speech \\& Text Analytics dictionary feedbacks"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/dictionaryfeedback` (getSpeechandtextanalyticsDictionaryfeedback): see [`GetSpeechandtextanalyticsDictionaryfeedback`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_dictionaryfeedback(&self) -> GetSpeechandtextanalyticsDictionaryfeedback {
         GetSpeechandtextanalyticsDictionaryfeedback::new(self.executor.clone())
     }
@@ -145,6 +162,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}` (getSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId): see [`GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId`]."]
     #[doc = ""]
     #[doc = " - `dictionary_feedback_id`: The Id of the Dictionary Feedback"]
+    #[inline]
     pub fn get_speechandtextanalytics_dictionaryfeedback_dictionary_feedback_id(&self, dictionary_feedback_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
         GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId::new(self.executor.clone(), dictionary_feedback_id.into())
     }
@@ -153,6 +171,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}` (getSpeechandtextanalyticsProgram): see [`GetSpeechandtextanalyticsProgram`]."]
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
+    #[inline]
     pub fn get_speechandtextanalytics_program(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgram {
         GetSpeechandtextanalyticsProgram::new(self.executor.clone(), program_id.into())
     }
@@ -161,6 +180,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/mappings` (getSpeechandtextanalyticsProgramMappings): see [`GetSpeechandtextanalyticsProgramMappings`]."]
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
+    #[inline]
     pub fn get_speechandtextanalytics_program_mappings(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramMappings {
         GetSpeechandtextanalyticsProgramMappings::new(self.executor.clone(), program_id.into())
     }
@@ -169,6 +189,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/settings/insights` (getSpeechandtextanalyticsProgramSettingsInsights): see [`GetSpeechandtextanalyticsProgramSettingsInsights`]."]
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
+    #[inline]
     pub fn get_speechandtextanalytics_program_settings_insights(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramSettingsInsights {
         GetSpeechandtextanalyticsProgramSettingsInsights::new(self.executor.clone(), program_id.into())
     }
@@ -177,6 +198,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/settings/processing` (getSpeechandtextanalyticsProgramSettingsProcessing): see [`GetSpeechandtextanalyticsProgramSettingsProcessing`]."]
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
+    #[inline]
     pub fn get_speechandtextanalytics_program_settings_processing(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramSettingsProcessing {
         GetSpeechandtextanalyticsProgramSettingsProcessing::new(self.executor.clone(), program_id.into())
     }
@@ -185,12 +207,14 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/{programId}/transcriptionengines` (getSpeechandtextanalyticsProgramTranscriptionengines): see [`GetSpeechandtextanalyticsProgramTranscriptionengines`]."]
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
+    #[inline]
     pub fn get_speechandtextanalytics_program_transcriptionengines(&self, program_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramTranscriptionengines {
         GetSpeechandtextanalyticsProgramTranscriptionengines::new(self.executor.clone(), program_id.into())
     }
     #[doc = " Get the list of Speech \\& Text Analytics programs"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs` (getSpeechandtextanalyticsPrograms): see [`GetSpeechandtextanalyticsPrograms`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_programs(&self) -> GetSpeechandtextanalyticsPrograms {
         GetSpeechandtextanalyticsPrograms::new(self.executor.clone())
     }
@@ -199,12 +223,14 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/general/jobs/{jobId}` (getSpeechandtextanalyticsProgramsGeneralJob): see [`GetSpeechandtextanalyticsProgramsGeneralJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: The id of the publish programs job"]
+    #[inline]
     pub fn get_speechandtextanalytics_programs_general_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramsGeneralJob {
         GetSpeechandtextanalyticsProgramsGeneralJob::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Get the list of Speech \\& Text Analytics programs mappings to queues and flows"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/mappings` (getSpeechandtextanalyticsProgramsMappings): see [`GetSpeechandtextanalyticsProgramsMappings`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_programs_mappings(&self) -> GetSpeechandtextanalyticsProgramsMappings {
         GetSpeechandtextanalyticsProgramsMappings::new(self.executor.clone())
     }
@@ -213,18 +239,21 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/publishjobs/{jobId}` (getSpeechandtextanalyticsProgramsPublishjob): see [`GetSpeechandtextanalyticsProgramsPublishjob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: The id of the publish programs job"]
+    #[inline]
     pub fn get_speechandtextanalytics_programs_publishjob(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramsPublishjob {
         GetSpeechandtextanalyticsProgramsPublishjob::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Get the list of program AI Insights settings for the organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/settings/insights` (getSpeechandtextanalyticsProgramsSettingsInsights): see [`GetSpeechandtextanalyticsProgramsSettingsInsights`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_programs_settings_insights(&self) -> GetSpeechandtextanalyticsProgramsSettingsInsights {
         GetSpeechandtextanalyticsProgramsSettingsInsights::new(self.executor.clone())
     }
     #[doc = " Get the list of program processing settings for the organization"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/settings/processing` (getSpeechandtextanalyticsProgramsSettingsProcessing): see [`GetSpeechandtextanalyticsProgramsSettingsProcessing`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_programs_settings_processing(&self) -> GetSpeechandtextanalyticsProgramsSettingsProcessing {
         GetSpeechandtextanalyticsProgramsSettingsProcessing::new(self.executor.clone())
     }
@@ -233,18 +262,21 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/topiclinks/jobs/{jobId}` (getSpeechandtextanalyticsProgramsTopiclinksJob): see [`GetSpeechandtextanalyticsProgramsTopiclinksJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: The id of the program-topic links job"]
+    #[inline]
     pub fn get_speechandtextanalytics_programs_topiclinks_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsProgramsTopiclinksJob {
         GetSpeechandtextanalyticsProgramsTopiclinksJob::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Get supported dialects for each transcription engine"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/transcriptionengines/dialects` (getSpeechandtextanalyticsProgramsTranscriptionenginesDialects): see [`GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_programs_transcriptionengines_dialects(&self) -> GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
         GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects::new(self.executor.clone())
     }
     #[doc = " Get the list of Speech \\& Text Analytics unpublished programs"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/programs/unpublished` (getSpeechandtextanalyticsProgramsUnpublished): see [`GetSpeechandtextanalyticsProgramsUnpublished`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_programs_unpublished(&self) -> GetSpeechandtextanalyticsProgramsUnpublished {
         GetSpeechandtextanalyticsProgramsUnpublished::new(self.executor.clone())
     }
@@ -253,6 +285,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}` (getSpeechandtextanalyticsReprocessingJob): see [`GetSpeechandtextanalyticsReprocessingJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: The Id of the Reprocessing job"]
+    #[inline]
     pub fn get_speechandtextanalytics_reprocessing_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsReprocessingJob {
         GetSpeechandtextanalyticsReprocessingJob::new(self.executor.clone(), job_id.into())
     }
@@ -261,30 +294,35 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs/{jobId}/interactions` (getSpeechandtextanalyticsReprocessingJobInteractions): see [`GetSpeechandtextanalyticsReprocessingJobInteractions`]."]
     #[doc = ""]
     #[doc = " - `job_id`: The Id of the Reprocessing job"]
+    #[inline]
     pub fn get_speechandtextanalytics_reprocessing_job_interactions(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsReprocessingJobInteractions {
         GetSpeechandtextanalyticsReprocessingJobInteractions::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Get the list of Speech \\& Text Analytics reprocess jobs"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/reprocessing/jobs` (getSpeechandtextanalyticsReprocessingJobs): see [`GetSpeechandtextanalyticsReprocessingJobs`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_reprocessing_jobs(&self) -> GetSpeechandtextanalyticsReprocessingJobs {
         GetSpeechandtextanalyticsReprocessingJobs::new(self.executor.clone())
     }
     #[doc = " Get the list of Speech \\& Text Analytics sentiment supported dialects"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/sentiment/dialects` (getSpeechandtextanalyticsSentimentDialects): see [`GetSpeechandtextanalyticsSentimentDialects`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_sentiment_dialects(&self) -> GetSpeechandtextanalyticsSentimentDialects {
         GetSpeechandtextanalyticsSentimentDialects::new(self.executor.clone())
     }
     #[doc = " Get the list of Speech \\& Text Analytics SentimentFeedback"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/sentimentfeedback` (getSpeechandtextanalyticsSentimentfeedback): see [`GetSpeechandtextanalyticsSentimentfeedback`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_sentimentfeedback(&self) -> GetSpeechandtextanalyticsSentimentfeedback {
         GetSpeechandtextanalyticsSentimentfeedback::new(self.executor.clone())
     }
     #[doc = " Get Speech And Text Analytics Settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/settings` (getSpeechandtextanalyticsSettings): see [`GetSpeechandtextanalyticsSettings`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_settings(&self) -> GetSpeechandtextanalyticsSettings {
         GetSpeechandtextanalyticsSettings::new(self.executor.clone())
     }
@@ -293,30 +331,35 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/{topicId}` (getSpeechandtextanalyticsTopic): see [`GetSpeechandtextanalyticsTopic`]."]
     #[doc = ""]
     #[doc = " - `topic_id`: The id of the topic"]
+    #[inline]
     pub fn get_speechandtextanalytics_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsTopic {
         GetSpeechandtextanalyticsTopic::new(self.executor.clone(), topic_id.into())
     }
     #[doc = " Get the list of Speech \\& Text Analytics topics"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics` (getSpeechandtextanalyticsTopics): see [`GetSpeechandtextanalyticsTopics`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_topics(&self) -> GetSpeechandtextanalyticsTopics {
         GetSpeechandtextanalyticsTopics::new(self.executor.clone())
     }
     #[doc = " Get list of supported Speech \\& Text Analytics topics dialects"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/dialects` (getSpeechandtextanalyticsTopicsDialects): see [`GetSpeechandtextanalyticsTopicsDialects`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_topics_dialects(&self) -> GetSpeechandtextanalyticsTopicsDialects {
         GetSpeechandtextanalyticsTopicsDialects::new(self.executor.clone())
     }
     #[doc = " Get the Speech \\& Text Analytics general topics for a given dialect"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/general` (getSpeechandtextanalyticsTopicsGeneral): see [`GetSpeechandtextanalyticsTopicsGeneral`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_topics_general(&self) -> GetSpeechandtextanalyticsTopicsGeneral {
         GetSpeechandtextanalyticsTopicsGeneral::new(self.executor.clone())
     }
     #[doc = " Get the list of general topics from the org and the system with their current status"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/general/status` (getSpeechandtextanalyticsTopicsGeneralStatus): see [`GetSpeechandtextanalyticsTopicsGeneralStatus`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_topics_general_status(&self) -> GetSpeechandtextanalyticsTopicsGeneralStatus {
         GetSpeechandtextanalyticsTopicsGeneralStatus::new(self.executor.clone())
     }
@@ -325,6 +368,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/generatedphrases/jobs/{jobId}` (getSpeechandtextanalyticsTopicsGeneratedphrasesJob): see [`GetSpeechandtextanalyticsTopicsGeneratedphrasesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: the id of the GenAI phrases job"]
+    #[inline]
     pub fn get_speechandtextanalytics_topics_generatedphrases_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
         GetSpeechandtextanalyticsTopicsGeneratedphrasesJob::new(self.executor.clone(), job_id.into())
     }
@@ -333,6 +377,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/publishjobs/{jobId}` (getSpeechandtextanalyticsTopicsPublishjob): see [`GetSpeechandtextanalyticsTopicsPublishjob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: The id of the publish topics job"]
+    #[inline]
     pub fn get_speechandtextanalytics_topics_publishjob(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsTopicsPublishjob {
         GetSpeechandtextanalyticsTopicsPublishjob::new(self.executor.clone(), job_id.into())
     }
@@ -341,6 +386,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `GET /api/v2/speechandtextanalytics/topics/testphrase/jobs/{jobId}` (getSpeechandtextanalyticsTopicsTestphraseJob): see [`GetSpeechandtextanalyticsTopicsTestphraseJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: the id of the test topic phrase job"]
+    #[inline]
     pub fn get_speechandtextanalytics_topics_testphrase_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsTopicsTestphraseJob {
         GetSpeechandtextanalyticsTopicsTestphraseJob::new(self.executor.clone(), job_id.into())
     }
@@ -350,12 +396,14 @@ impl SpeechTextAnalyticsApi {
     #[doc = ""]
     #[doc = " - `language_id`: Target translation language"]
     #[doc = " - `conversation_id`: Conversation id"]
+    #[inline]
     pub fn get_speechandtextanalytics_translations_language_conversation(&self, language_id: impl ::std::convert::Into<::std::string::String>, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetSpeechandtextanalyticsTranslationsLanguageConversation {
         GetSpeechandtextanalyticsTranslationsLanguageConversation::new(self.executor.clone(), language_id.into(), conversation_id.into())
     }
     #[doc = " Get supported translation languages"]
     #[doc = ""]
     #[doc = " `GET /api/v2/speechandtextanalytics/translations/languages` (getSpeechandtextanalyticsTranslationsLanguages): see [`GetSpeechandtextanalyticsTranslationsLanguages`]."]
+    #[inline]
     pub fn get_speechandtextanalytics_translations_languages(&self) -> GetSpeechandtextanalyticsTranslationsLanguages {
         GetSpeechandtextanalyticsTranslationsLanguages::new(self.executor.clone())
     }
@@ -365,6 +413,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
     #[doc = " - `body`: Program processing settings"]
+    #[inline]
     pub fn patch_speechandtextanalytics_program_settings_processing(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ProcessingSettingsRequest) -> PatchSpeechandtextanalyticsProgramSettingsProcessing {
         PatchSpeechandtextanalyticsProgramSettingsProcessing::new(self.executor.clone(), program_id.into(), body)
     }
@@ -373,6 +422,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `PATCH /api/v2/speechandtextanalytics/settings` (patchSpeechandtextanalyticsSettings): see [`PatchSpeechandtextanalyticsSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Speech And Text Analytics Settings"]
+    #[inline]
     pub fn patch_speechandtextanalytics_settings(&self, body: ::models::SpeechTextAnalyticsSettingsRequest) -> PatchSpeechandtextanalyticsSettings {
         PatchSpeechandtextanalyticsSettings::new(self.executor.clone(), body)
     }
@@ -381,6 +431,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/categories` (postSpeechandtextanalyticsCategories): see [`PostSpeechandtextanalyticsCategories`]."]
     #[doc = ""]
     #[doc = " - `body`: The category to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_categories(&self, body: ::models::CategoryRequest) -> PostSpeechandtextanalyticsCategories {
         PostSpeechandtextanalyticsCategories::new(self.executor.clone(), body)
     }
@@ -389,6 +440,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/dictionaryfeedback` (postSpeechandtextanalyticsDictionaryfeedback): see [`PostSpeechandtextanalyticsDictionaryfeedback`]."]
     #[doc = ""]
     #[doc = " - `body`: The DictionaryFeedback to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_dictionaryfeedback(&self, body: ::models::DictionaryFeedback) -> PostSpeechandtextanalyticsDictionaryfeedback {
         PostSpeechandtextanalyticsDictionaryfeedback::new(self.executor.clone(), body)
     }
@@ -397,6 +449,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/programs` (postSpeechandtextanalyticsPrograms): see [`PostSpeechandtextanalyticsPrograms`]."]
     #[doc = ""]
     #[doc = " - `body`: The program to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_programs(&self, body: ::models::ProgramRequest) -> PostSpeechandtextanalyticsPrograms {
         PostSpeechandtextanalyticsPrograms::new(self.executor.clone(), body)
     }
@@ -405,6 +458,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/programs/general/jobs` (postSpeechandtextanalyticsProgramsGeneralJobs): see [`PostSpeechandtextanalyticsProgramsGeneralJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: The general programs job to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_programs_general_jobs(&self, body: ::models::GeneralProgramJobRequest) -> PostSpeechandtextanalyticsProgramsGeneralJobs {
         PostSpeechandtextanalyticsProgramsGeneralJobs::new(self.executor.clone(), body)
     }
@@ -413,6 +467,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/programs/publishjobs` (postSpeechandtextanalyticsProgramsPublishjobs): see [`PostSpeechandtextanalyticsProgramsPublishjobs`]."]
     #[doc = ""]
     #[doc = " - `body`: The publish programs job to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_programs_publishjobs(&self, body: ::models::ProgramJobRequest) -> PostSpeechandtextanalyticsProgramsPublishjobs {
         PostSpeechandtextanalyticsProgramsPublishjobs::new(self.executor.clone(), body)
     }
@@ -421,6 +476,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/reprocessing/jobs` (postSpeechandtextanalyticsReprocessingJobs): see [`PostSpeechandtextanalyticsReprocessingJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: The ReprocessJob to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_reprocessing_jobs(&self, body: ::models::CreateReprocessJobRequest) -> PostSpeechandtextanalyticsReprocessingJobs {
         PostSpeechandtextanalyticsReprocessingJobs::new(self.executor.clone(), body)
     }
@@ -429,6 +485,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/sentimentfeedback` (postSpeechandtextanalyticsSentimentfeedback): see [`PostSpeechandtextanalyticsSentimentfeedback`]."]
     #[doc = ""]
     #[doc = " - `body`: The SentimentFeedback to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_sentimentfeedback(&self, body: ::models::SentimentFeedback) -> PostSpeechandtextanalyticsSentimentfeedback {
         PostSpeechandtextanalyticsSentimentfeedback::new(self.executor.clone(), body)
     }
@@ -437,6 +494,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/topics` (postSpeechandtextanalyticsTopics): see [`PostSpeechandtextanalyticsTopics`]."]
     #[doc = ""]
     #[doc = " - `body`: The topic to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_topics(&self, body: ::models::TopicRequest) -> PostSpeechandtextanalyticsTopics {
         PostSpeechandtextanalyticsTopics::new(self.executor.clone(), body)
     }
@@ -445,6 +503,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/topics/generatedphrases/jobs` (postSpeechandtextanalyticsTopicsGeneratedphrasesJobs): see [`PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: The GenAI topic phrases generation job to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_topics_generatedphrases_jobs(&self, body: ::models::GenAIPhrasesJobRequest) -> PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
         PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs::new(self.executor.clone(), body)
     }
@@ -453,6 +512,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/topics/publishjobs` (postSpeechandtextanalyticsTopicsPublishjobs): see [`PostSpeechandtextanalyticsTopicsPublishjobs`]."]
     #[doc = ""]
     #[doc = " - `body`: The publish topics job to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_topics_publishjobs(&self, body: ::models::TopicJobRequest) -> PostSpeechandtextanalyticsTopicsPublishjobs {
         PostSpeechandtextanalyticsTopicsPublishjobs::new(self.executor.clone(), body)
     }
@@ -461,6 +521,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/topics/testphrase/jobs` (postSpeechandtextanalyticsTopicsTestphraseJobs): see [`PostSpeechandtextanalyticsTopicsTestphraseJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: The publish test topic phrase job to create"]
+    #[inline]
     pub fn post_speechandtextanalytics_topics_testphrase_jobs(&self, body: ::models::TestTopicPhraseJobRequest) -> PostSpeechandtextanalyticsTopicsTestphraseJobs {
         PostSpeechandtextanalyticsTopicsTestphraseJobs::new(self.executor.clone(), body)
     }
@@ -469,6 +530,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `POST /api/v2/speechandtextanalytics/transcripts/search` (postSpeechandtextanalyticsTranscriptsSearch): see [`PostSpeechandtextanalyticsTranscriptsSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_speechandtextanalytics_transcripts_search(&self, body: ::models::TranscriptSearchRequest) -> PostSpeechandtextanalyticsTranscriptsSearch {
         PostSpeechandtextanalyticsTranscriptsSearch::new(self.executor.clone(), body)
     }
@@ -478,6 +540,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = ""]
     #[doc = " - `category_id`: The id of the category"]
     #[doc = " - `body`: The updated category"]
+    #[inline]
     pub fn put_speechandtextanalytics_category(&self, category_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CategoryRequest) -> PutSpeechandtextanalyticsCategory {
         PutSpeechandtextanalyticsCategory::new(self.executor.clone(), category_id.into(), body)
     }
@@ -486,6 +549,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `PUT /api/v2/speechandtextanalytics/dictionaryfeedback/{dictionaryFeedbackId}` (putSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId): see [`PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId`]."]
     #[doc = ""]
     #[doc = " - `dictionary_feedback_id`: The Id of the Dictionary Feedback"]
+    #[inline]
     pub fn put_speechandtextanalytics_dictionaryfeedback_dictionary_feedback_id(&self, dictionary_feedback_id: impl ::std::convert::Into<::std::string::String>) -> PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
         PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId::new(self.executor.clone(), dictionary_feedback_id.into())
     }
@@ -495,6 +559,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
     #[doc = " - `body`: The program to update"]
+    #[inline]
     pub fn put_speechandtextanalytics_program(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ProgramRequest) -> PutSpeechandtextanalyticsProgram {
         PutSpeechandtextanalyticsProgram::new(self.executor.clone(), program_id.into(), body)
     }
@@ -504,6 +569,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
     #[doc = " - `body`: The program to set mappings for"]
+    #[inline]
     pub fn put_speechandtextanalytics_program_mappings(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ProgramMappingsRequest) -> PutSpeechandtextanalyticsProgramMappings {
         PutSpeechandtextanalyticsProgramMappings::new(self.executor.clone(), program_id.into(), body)
     }
@@ -513,6 +579,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
     #[doc = " - `body`: Program AI Insights setting"]
+    #[inline]
     pub fn put_speechandtextanalytics_program_settings_insights(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::InsightsSettingsRequest) -> PutSpeechandtextanalyticsProgramSettingsInsights {
         PutSpeechandtextanalyticsProgramSettingsInsights::new(self.executor.clone(), program_id.into(), body)
     }
@@ -522,6 +589,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = ""]
     #[doc = " - `program_id`: The id of the program"]
     #[doc = " - `body`: Program transcription engine setting"]
+    #[inline]
     pub fn put_speechandtextanalytics_program_transcriptionengines(&self, program_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TranscriptionEnginesRequest) -> PutSpeechandtextanalyticsProgramTranscriptionengines {
         PutSpeechandtextanalyticsProgramTranscriptionengines::new(self.executor.clone(), program_id.into(), body)
     }
@@ -530,6 +598,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = " `PUT /api/v2/speechandtextanalytics/settings` (putSpeechandtextanalyticsSettings): see [`PutSpeechandtextanalyticsSettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Speech And Text Analytics Settings"]
+    #[inline]
     pub fn put_speechandtextanalytics_settings(&self, body: ::models::SpeechTextAnalyticsSettingsRequest) -> PutSpeechandtextanalyticsSettings {
         PutSpeechandtextanalyticsSettings::new(self.executor.clone(), body)
     }
@@ -539,6 +608,7 @@ impl SpeechTextAnalyticsApi {
     #[doc = ""]
     #[doc = " - `topic_id`: The id of the topic"]
     #[doc = " - `body`: The topic to update"]
+    #[inline]
     pub fn put_speechandtextanalytics_topic(&self, topic_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TopicRequest) -> PutSpeechandtextanalyticsTopic {
         PutSpeechandtextanalyticsTopic::new(self.executor.clone(), topic_id.into(), body)
     }
@@ -561,41 +631,49 @@ pub struct DeleteSpeechandtextanalyticsCategory {
     category_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteSpeechandtextanalyticsCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSpeechandtextanalyticsCategory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsCategory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSpeechandtextanalyticsCategory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSpeechandtextanalyticsCategory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_CATEGORY, ::std::format!("/api/v2/speechandtextanalytics/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
@@ -603,11 +681,13 @@ impl DeleteSpeechandtextanalyticsCategory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -630,41 +710,49 @@ pub struct DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     dictionary_feedback_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dictionary_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dictionary_feedback_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", "dictionaryFeedbackId", &self.dictionary_feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID, ::std::format!("/api/v2/speechandtextanalytics/dictionaryfeedback/{}", ::genesys_cloud_core::encode_path_segment(&self.dictionary_feedback_id)));
@@ -672,11 +760,13 @@ impl DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -700,48 +790,57 @@ pub struct DeleteSpeechandtextanalyticsProgram {
     force_delete: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for DeleteSpeechandtextanalyticsProgram {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSpeechandtextanalyticsProgram").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsProgram {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSpeechandtextanalyticsProgram {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSpeechandtextanalyticsProgram {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, force_delete: ::std::option::Option::None }
     }
     #[doc = " Indicates whether the program is forced to be deleted or not. Required when the program to delete is the default program."]
     #[doc = ""]
     #[doc = " Query parameter `forceDelete`: boolean."]
+    #[inline]
     pub fn force_delete(mut self, value: bool) -> Self {
         self.force_delete = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsProgram", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_PROGRAM, ::std::format!("/api/v2/speechandtextanalytics/programs/{}", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -752,11 +851,13 @@ impl DeleteSpeechandtextanalyticsProgram {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DeleteProgramResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DeleteProgramResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -781,41 +882,49 @@ pub struct DeleteSpeechandtextanalyticsReprocessingJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteSpeechandtextanalyticsReprocessingJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSpeechandtextanalyticsReprocessingJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsReprocessingJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSpeechandtextanalyticsReprocessingJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSpeechandtextanalyticsReprocessingJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsReprocessingJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB, ::std::format!("/api/v2/speechandtextanalytics/reprocessing/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -823,11 +932,13 @@ impl DeleteSpeechandtextanalyticsReprocessingJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -849,52 +960,62 @@ pub struct DeleteSpeechandtextanalyticsSentimentfeedback {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteSpeechandtextanalyticsSentimentfeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSpeechandtextanalyticsSentimentfeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsSentimentfeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSpeechandtextanalyticsSentimentfeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSpeechandtextanalyticsSentimentfeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK, ::std::string::String::from("/api/v2/speechandtextanalytics/sentimentfeedback"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -917,41 +1038,49 @@ pub struct DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
     sentiment_feedback_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, sentiment_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), sentiment_feedback_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId", "sentimentFeedbackId", &self.sentiment_feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK_SENTIMENT_FEEDBACK_ID, ::std::format!("/api/v2/speechandtextanalytics/sentimentfeedback/{}", ::genesys_cloud_core::encode_path_segment(&self.sentiment_feedback_id)));
@@ -959,11 +1088,13 @@ impl DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -986,41 +1117,49 @@ pub struct DeleteSpeechandtextanalyticsTopic {
     topic_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteSpeechandtextanalyticsTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteSpeechandtextanalyticsTopic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteSpeechandtextanalyticsTopic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteSpeechandtextanalyticsTopic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteSpeechandtextanalyticsTopic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_TOPIC, ::std::format!("/api/v2/speechandtextanalytics/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -1028,11 +1167,13 @@ impl DeleteSpeechandtextanalyticsTopic {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1062,43 +1203,51 @@ pub struct GetSpeechandtextanalyticsCategories {
     ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsCategories {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsCategories").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsCategories {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsCategories {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsCategories {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_order: ::std::option::Option::None, sort_by: ::std::option::Option::None, ids: ::std::option::Option::None }
     }
     #[doc = " The page size for the listing. The max that will be returned is 25."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1106,6 +1255,7 @@ impl GetSpeechandtextanalyticsCategories {
     #[doc = " The page number for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -1113,6 +1263,7 @@ impl GetSpeechandtextanalyticsCategories {
     #[doc = " The category name filter applied to the listing"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -1120,6 +1271,7 @@ impl GetSpeechandtextanalyticsCategories {
     #[doc = " The sort order for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -1127,6 +1279,7 @@ impl GetSpeechandtextanalyticsCategories {
     #[doc = " The field to sort by for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -1134,11 +1287,13 @@ impl GetSpeechandtextanalyticsCategories {
     #[doc = " Comma separated Category IDs to filter by. Cannot be used with other filters. Maximum of 25 IDs allowed."]
     #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CATEGORIES, ::std::string::String::from("/api/v2/speechandtextanalytics/categories"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -1163,15 +1318,18 @@ impl GetSpeechandtextanalyticsCategories {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CategoriesEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CategoriesEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CategoriesEntityListing, ::models::StaCategory> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1202,41 +1360,49 @@ pub struct GetSpeechandtextanalyticsCategory {
     category_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsCategory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsCategory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsCategory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsCategory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CATEGORY, ::std::format!("/api/v2/speechandtextanalytics/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
@@ -1244,11 +1410,13 @@ impl GetSpeechandtextanalyticsCategory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::StaCategory, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::StaCategory, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1271,41 +1439,49 @@ pub struct GetSpeechandtextanalyticsConversation {
     conversation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsConversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsConversation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsConversation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsConversation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION, ::std::format!("/api/v2/speechandtextanalytics/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -1313,11 +1489,13 @@ impl GetSpeechandtextanalyticsConversation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConversationMetrics, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConversationMetrics, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1344,43 +1522,51 @@ pub struct GetSpeechandtextanalyticsConversationCategories {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsConversationCategories {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsConversationCategories").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationCategories {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsConversationCategories {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsConversationCategories {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " The page size for the listing. The max that will be returned is 50."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1388,11 +1574,13 @@ impl GetSpeechandtextanalyticsConversationCategories {
     #[doc = " The page number for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationCategories", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_CATEGORIES, ::std::format!("/api/v2/speechandtextanalytics/conversations/{}/categories", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -1406,15 +1594,18 @@ impl GetSpeechandtextanalyticsConversationCategories {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ConversationCategoriesEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ConversationCategoriesEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ConversationCategoriesEntityListing, ::models::ConversationCategory> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1446,41 +1637,49 @@ pub struct GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
     communication_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsConversationCommunicationTranscripturl").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationCommunicationTranscripturl", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationCommunicationTranscripturl", "communicationId", &self.communication_id)?;
@@ -1489,11 +1688,13 @@ impl GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TranscriptUrl, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TranscriptUrl, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1517,41 +1718,49 @@ pub struct GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
     communication_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsConversationCommunicationTranscripturls").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationCommunicationTranscripturls", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationCommunicationTranscripturls", "communicationId", &self.communication_id)?;
@@ -1560,11 +1769,13 @@ impl GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TranscriptUrls, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TranscriptUrls, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1587,41 +1798,49 @@ pub struct GetSpeechandtextanalyticsConversationSentiments {
     conversation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsConversationSentiments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsConversationSentiments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationSentiments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsConversationSentiments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsConversationSentiments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationSentiments", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_SENTIMENTS, ::std::format!("/api/v2/speechandtextanalytics/conversations/{}/sentiments", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -1629,11 +1848,13 @@ impl GetSpeechandtextanalyticsConversationSentiments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SentimentData, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SentimentData, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1656,41 +1877,49 @@ pub struct GetSpeechandtextanalyticsConversationSummaries {
     conversation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsConversationSummaries {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsConversationSummaries").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsConversationSummaries {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsConversationSummaries {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsConversationSummaries {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationSummaries", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_SUMMARIES, ::std::format!("/api/v2/speechandtextanalytics/conversations/{}/summaries", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -1698,11 +1927,13 @@ impl GetSpeechandtextanalyticsConversationSummaries {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SpeechTextAnalyticsConversationSummaryListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SpeechTextAnalyticsConversationSummaryListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1730,43 +1961,51 @@ pub struct GetSpeechandtextanalyticsDictionaryfeedback {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsDictionaryfeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsDictionaryfeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsDictionaryfeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsDictionaryfeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsDictionaryfeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None, transcription_engine: ::std::option::Option::None, next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The key for filter the listing by dialect, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
     #[doc = ""]
     #[doc = " Query parameter `dialect`: string."]
+    #[inline]
     pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dialect = ::std::option::Option::Some(value.into());
         self
@@ -1774,6 +2013,7 @@ impl GetSpeechandtextanalyticsDictionaryfeedback {
     #[doc = " Filter by transcription engine, If not provided, all transcription engines will be considered"]
     #[doc = ""]
     #[doc = " Query parameter `transcriptionEngine`: string."]
+    #[inline]
     pub fn transcription_engine(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.transcription_engine = ::std::option::Option::Some(value.into());
         self
@@ -1781,6 +2021,7 @@ impl GetSpeechandtextanalyticsDictionaryfeedback {
     #[doc = " The key for listing the next page"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -1788,11 +2029,13 @@ impl GetSpeechandtextanalyticsDictionaryfeedback {
     #[doc = " The page size for the listing. Default is 500 per page. Note: organizations may store up to 1000 dictionary terms per dialect; use nextPage to paginate beyond the first page when listing a full dialect vocabulary."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK, ::std::string::String::from("/api/v2/speechandtextanalytics/dictionaryfeedback"));
         if let ::std::option::Option::Some(v) = &self.dialect {
@@ -1811,15 +2054,18 @@ impl GetSpeechandtextanalyticsDictionaryfeedback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DictionaryFeedbackEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DictionaryFeedbackEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DictionaryFeedbackEntityListing, ::models::ListedDictionaryFeedback> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1850,41 +2096,49 @@ pub struct GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     dictionary_feedback_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dictionary_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dictionary_feedback_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", "dictionaryFeedbackId", &self.dictionary_feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID, ::std::format!("/api/v2/speechandtextanalytics/dictionaryfeedback/{}", ::genesys_cloud_core::encode_path_segment(&self.dictionary_feedback_id)));
@@ -1892,11 +2146,13 @@ impl GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DictionaryFeedback, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DictionaryFeedback, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1919,41 +2175,49 @@ pub struct GetSpeechandtextanalyticsProgram {
     program_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgram {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgram").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgram {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgram {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgram {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgram", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAM, ::std::format!("/api/v2/speechandtextanalytics/programs/{}", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -1961,11 +2225,13 @@ impl GetSpeechandtextanalyticsProgram {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Program, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Program, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1988,41 +2254,49 @@ pub struct GetSpeechandtextanalyticsProgramMappings {
     program_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramMappings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramMappings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramMappings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramMappings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramMappings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramMappings", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_MAPPINGS, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/mappings", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -2030,11 +2304,13 @@ impl GetSpeechandtextanalyticsProgramMappings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TopicsDefinitionsProgramMappings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TopicsDefinitionsProgramMappings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2057,41 +2333,49 @@ pub struct GetSpeechandtextanalyticsProgramSettingsInsights {
     program_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramSettingsInsights {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramSettingsInsights").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramSettingsInsights {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramSettingsInsights {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramSettingsInsights {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramSettingsInsights", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_INSIGHTS, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/settings/insights", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -2099,11 +2383,13 @@ impl GetSpeechandtextanalyticsProgramSettingsInsights {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramInsightsSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramInsightsSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2126,41 +2412,49 @@ pub struct GetSpeechandtextanalyticsProgramSettingsProcessing {
     program_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramSettingsProcessing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramSettingsProcessing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramSettingsProcessing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramSettingsProcessing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramSettingsProcessing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramSettingsProcessing", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_PROCESSING, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/settings/processing", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -2168,11 +2462,13 @@ impl GetSpeechandtextanalyticsProgramSettingsProcessing {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramProcessingSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramProcessingSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2195,41 +2491,49 @@ pub struct GetSpeechandtextanalyticsProgramTranscriptionengines {
     program_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramTranscriptionengines {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramTranscriptionengines").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramTranscriptionengines {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramTranscriptionengines {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramTranscriptionengines {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramTranscriptionengines", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_TRANSCRIPTIONENGINES, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/transcriptionengines", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -2237,11 +2541,13 @@ impl GetSpeechandtextanalyticsProgramTranscriptionengines {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramTranscriptionEngines, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramTranscriptionEngines, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2272,43 +2578,51 @@ pub struct GetSpeechandtextanalyticsPrograms {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsPrograms {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsPrograms").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsPrograms {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsPrograms {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsPrograms {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None, state: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The key for listing the next page"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -2316,6 +2630,7 @@ impl GetSpeechandtextanalyticsPrograms {
     #[doc = " The page size for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2323,6 +2638,7 @@ impl GetSpeechandtextanalyticsPrograms {
     #[doc = " Program state. Defaults to Latest"]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
@@ -2330,6 +2646,7 @@ impl GetSpeechandtextanalyticsPrograms {
     #[doc = " Case insensitive partial name to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -2337,6 +2654,7 @@ impl GetSpeechandtextanalyticsPrograms {
     #[doc = " Comma separated Program IDs to filter by. Cannot be used with pagination params. Maximum of 50 IDs allowed."]
     #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -2344,6 +2662,7 @@ impl GetSpeechandtextanalyticsPrograms {
     #[doc = " Sort results by. Defaults to name"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -2351,11 +2670,13 @@ impl GetSpeechandtextanalyticsPrograms {
     #[doc = " Sort order. Defaults to asc"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS, ::std::string::String::from("/api/v2/speechandtextanalytics/programs"));
         if let ::std::option::Option::Some(v) = &self.next_page {
@@ -2383,15 +2704,18 @@ impl GetSpeechandtextanalyticsPrograms {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ProgramsEntityListing, ::models::ListedProgram> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2422,41 +2746,49 @@ pub struct GetSpeechandtextanalyticsProgramsGeneralJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramsGeneralJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramsGeneralJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsGeneralJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramsGeneralJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramsGeneralJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramsGeneralJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_GENERAL_JOB, ::std::format!("/api/v2/speechandtextanalytics/programs/general/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2464,11 +2796,13 @@ impl GetSpeechandtextanalyticsProgramsGeneralJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GeneralProgramJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GeneralProgramJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2494,43 +2828,51 @@ pub struct GetSpeechandtextanalyticsProgramsMappings {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramsMappings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramsMappings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsMappings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramsMappings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramsMappings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The key for listing the next page"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -2538,11 +2880,13 @@ impl GetSpeechandtextanalyticsProgramsMappings {
     #[doc = " The page size for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_MAPPINGS, ::std::string::String::from("/api/v2/speechandtextanalytics/programs/mappings"));
         if let ::std::option::Option::Some(v) = &self.next_page {
@@ -2555,15 +2899,18 @@ impl GetSpeechandtextanalyticsProgramsMappings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TopicsDefinitionsProgramsMappingsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TopicsDefinitionsProgramsMappingsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TopicsDefinitionsProgramsMappingsEntityListing, ::models::TopicsDefinitionsProgramMappings> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2594,41 +2941,49 @@ pub struct GetSpeechandtextanalyticsProgramsPublishjob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramsPublishjob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramsPublishjob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsPublishjob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramsPublishjob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramsPublishjob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramsPublishjob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_PUBLISHJOB, ::std::format!("/api/v2/speechandtextanalytics/programs/publishjobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2636,11 +2991,13 @@ impl GetSpeechandtextanalyticsProgramsPublishjob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2667,43 +3024,51 @@ pub struct GetSpeechandtextanalyticsProgramsSettingsInsights {
     program_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramsSettingsInsights {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramsSettingsInsights").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsSettingsInsights {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramsSettingsInsights {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramsSettingsInsights {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, program_ids: ::std::option::Option::None }
     }
     #[doc = " The page size for the listing. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2711,6 +3076,7 @@ impl GetSpeechandtextanalyticsProgramsSettingsInsights {
     #[doc = " The page number for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2718,11 +3084,13 @@ impl GetSpeechandtextanalyticsProgramsSettingsInsights {
     #[doc = " Comma separated Program IDs to filter by. Maximum of 50 IDs allowed."]
     #[doc = ""]
     #[doc = " Query parameter `programIds`: array of string (multi)."]
+    #[inline]
     pub fn program_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.program_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_SETTINGS_INSIGHTS, ::std::string::String::from("/api/v2/speechandtextanalytics/programs/settings/insights"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2738,15 +3106,18 @@ impl GetSpeechandtextanalyticsProgramsSettingsInsights {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramInsightsSettingsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramInsightsSettingsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ProgramInsightsSettingsEntityListing, ::models::ProgramInsightsSettings> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2781,43 +3152,51 @@ pub struct GetSpeechandtextanalyticsProgramsSettingsProcessing {
     program_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramsSettingsProcessing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramsSettingsProcessing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsSettingsProcessing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, program_ids: ::std::option::Option::None }
     }
     #[doc = " The page size for the listing. The max that will be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2825,6 +3204,7 @@ impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
     #[doc = " The page number for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2832,11 +3212,13 @@ impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
     #[doc = " Comma separated Program IDs to filter by. Maximum of 50 IDs allowed."]
     #[doc = ""]
     #[doc = " Query parameter `programIds`: array of string (multi)."]
+    #[inline]
     pub fn program_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.program_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_SETTINGS_PROCESSING, ::std::string::String::from("/api/v2/speechandtextanalytics/programs/settings/processing"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -2852,15 +3234,18 @@ impl GetSpeechandtextanalyticsProgramsSettingsProcessing {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramProcessingSettingsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramProcessingSettingsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ProgramProcessingSettingsEntityListing, ::models::ProgramProcessingSettings> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2891,41 +3276,49 @@ pub struct GetSpeechandtextanalyticsProgramsTopiclinksJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramsTopiclinksJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramsTopiclinksJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsTopiclinksJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramsTopiclinksJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramsTopiclinksJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramsTopiclinksJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_TOPICLINKS_JOB, ::std::format!("/api/v2/speechandtextanalytics/programs/topiclinks/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2933,11 +3326,13 @@ impl GetSpeechandtextanalyticsProgramsTopiclinksJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramTopicLinksJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramTopicLinksJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2959,52 +3354,62 @@ pub struct GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_TRANSCRIPTIONENGINES_DIALECTS, ::std::string::String::from("/api/v2/speechandtextanalytics/programs/transcriptionengines/dialects"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SupportedDialectsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SupportedDialectsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3030,43 +3435,51 @@ pub struct GetSpeechandtextanalyticsProgramsUnpublished {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsProgramsUnpublished {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsProgramsUnpublished").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsProgramsUnpublished {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsProgramsUnpublished {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsProgramsUnpublished {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The key for listing the next page"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -3074,11 +3487,13 @@ impl GetSpeechandtextanalyticsProgramsUnpublished {
     #[doc = " The page size for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_UNPUBLISHED, ::std::string::String::from("/api/v2/speechandtextanalytics/programs/unpublished"));
         if let ::std::option::Option::Some(v) = &self.next_page {
@@ -3091,15 +3506,18 @@ impl GetSpeechandtextanalyticsProgramsUnpublished {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UnpublishedProgramsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UnpublishedProgramsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UnpublishedProgramsEntityListing, ::models::Program> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3132,41 +3550,49 @@ pub struct GetSpeechandtextanalyticsReprocessingJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsReprocessingJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsReprocessingJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsReprocessingJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsReprocessingJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsReprocessingJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsReprocessingJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB, ::std::format!("/api/v2/speechandtextanalytics/reprocessing/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3174,11 +3600,13 @@ impl GetSpeechandtextanalyticsReprocessingJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReprocessJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReprocessJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3203,41 +3631,49 @@ pub struct GetSpeechandtextanalyticsReprocessingJobInteractions {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsReprocessingJobInteractions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsReprocessingJobInteractions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsReprocessingJobInteractions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsReprocessingJobInteractions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsReprocessingJobInteractions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsReprocessingJobInteractions", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB_INTERACTIONS, ::std::format!("/api/v2/speechandtextanalytics/reprocessing/jobs/{}/interactions", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -3245,11 +3681,13 @@ impl GetSpeechandtextanalyticsReprocessingJobInteractions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReprocessInteractionsByJobIdResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReprocessInteractionsByJobIdResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3279,43 +3717,51 @@ pub struct GetSpeechandtextanalyticsReprocessingJobs {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsReprocessingJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsReprocessingJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsReprocessingJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsReprocessingJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsReprocessingJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " The page size for the listing. The max that will be returned is 100. Default is 25."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3323,6 +3769,7 @@ impl GetSpeechandtextanalyticsReprocessingJobs {
     #[doc = " The page number for the listing. Defaults to 1."]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3330,6 +3777,7 @@ impl GetSpeechandtextanalyticsReprocessingJobs {
     #[doc = " Results are sorted by dateCreated. Please choose the sort order. The default is descending (desc)."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -3337,11 +3785,13 @@ impl GetSpeechandtextanalyticsReprocessingJobs {
     #[doc = " Case insensitive partial name to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOBS, ::std::string::String::from("/api/v2/speechandtextanalytics/reprocessing/jobs"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3360,15 +3810,18 @@ impl GetSpeechandtextanalyticsReprocessingJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReprocessJobEntityListingResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReprocessJobEntityListingResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ReprocessJobEntityListingResponse, ::models::ReprocessJobResponse> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3398,52 +3851,62 @@ pub struct GetSpeechandtextanalyticsSentimentDialects {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsSentimentDialects {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsSentimentDialects").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsSentimentDialects {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsSentimentDialects {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsSentimentDialects {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_SENTIMENT_DIALECTS, ::std::string::String::from("/api/v2/speechandtextanalytics/sentiment/dialects"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3466,48 +3929,57 @@ pub struct GetSpeechandtextanalyticsSentimentfeedback {
     dialect: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsSentimentfeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsSentimentfeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsSentimentfeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsSentimentfeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsSentimentfeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
     }
     #[doc = " The key for filter the listing by dialect, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
     #[doc = ""]
     #[doc = " Query parameter `dialect`: string."]
+    #[inline]
     pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dialect = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK, ::std::string::String::from("/api/v2/speechandtextanalytics/sentimentfeedback"));
         if let ::std::option::Option::Some(v) = &self.dialect {
@@ -3517,11 +3989,13 @@ impl GetSpeechandtextanalyticsSentimentfeedback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SentimentFeedbackEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SentimentFeedbackEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3543,52 +4017,62 @@ pub struct GetSpeechandtextanalyticsSettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_SETTINGS, ::std::string::String::from("/api/v2/speechandtextanalytics/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SpeechTextAnalyticsSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SpeechTextAnalyticsSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3611,41 +4095,49 @@ pub struct GetSpeechandtextanalyticsTopic {
     topic_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsTopic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsTopic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsTopic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPIC, ::std::format!("/api/v2/speechandtextanalytics/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -3653,11 +4145,13 @@ impl GetSpeechandtextanalyticsTopic {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Topic, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Topic, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3690,43 +4184,51 @@ pub struct GetSpeechandtextanalyticsTopics {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsTopics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsTopics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsTopics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsTopics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), next_page: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, state: ::std::option::Option::None, name: ::std::option::Option::None, ids: ::std::option::Option::None, dialects: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The key for listing the next page"]
     #[doc = ""]
     #[doc = " Query parameter `nextPage`: string."]
+    #[inline]
     pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.next_page = ::std::option::Option::Some(value.into());
         self
@@ -3734,6 +4236,7 @@ impl GetSpeechandtextanalyticsTopics {
     #[doc = " The page size for the listing. The max that will be returned is 500."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3741,6 +4244,7 @@ impl GetSpeechandtextanalyticsTopics {
     #[doc = " The page number for the listing"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3748,6 +4252,7 @@ impl GetSpeechandtextanalyticsTopics {
     #[doc = " Topic state. Defaults to latest"]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
@@ -3755,6 +4260,7 @@ impl GetSpeechandtextanalyticsTopics {
     #[doc = " Case insensitive partial name to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -3762,6 +4268,7 @@ impl GetSpeechandtextanalyticsTopics {
     #[doc = " Comma separated Topic IDs to filter by. Cannot be used with other filters. Maximum of 50 IDs allowed."]
     #[doc = ""]
     #[doc = " Query parameter `ids`: array of string (multi)."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3769,6 +4276,7 @@ impl GetSpeechandtextanalyticsTopics {
     #[doc = " Comma separated dialect strings to filter by. Maximum of 15 dialects allowed."]
     #[doc = ""]
     #[doc = " Query parameter `dialects`: array of string (multi)."]
+    #[inline]
     pub fn dialects(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.dialects = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3776,6 +4284,7 @@ impl GetSpeechandtextanalyticsTopics {
     #[doc = " Sort results by. Defaults to name"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3783,11 +4292,13 @@ impl GetSpeechandtextanalyticsTopics {
     #[doc = " Sort order. Defaults to asc"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPICS, ::std::string::String::from("/api/v2/speechandtextanalytics/topics"));
         if let ::std::option::Option::Some(v) = &self.next_page {
@@ -3821,15 +4332,18 @@ impl GetSpeechandtextanalyticsTopics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TopicsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TopicsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TopicsEntityListing, ::models::ListedTopic> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3859,52 +4373,62 @@ pub struct GetSpeechandtextanalyticsTopicsDialects {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsTopicsDialects {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsTopicsDialects").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsDialects {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsTopicsDialects {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsTopicsDialects {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPICS_DIALECTS, ::std::string::String::from("/api/v2/speechandtextanalytics/topics/dialects"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3927,48 +4451,57 @@ pub struct GetSpeechandtextanalyticsTopicsGeneral {
     dialect: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsTopicsGeneral {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsTopicsGeneral").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsGeneral {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsTopicsGeneral {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsTopicsGeneral {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
     }
     #[doc = " The dialect of the general topics, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
     #[doc = ""]
     #[doc = " Query parameter `dialect`: string."]
+    #[inline]
     pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dialect = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPICS_GENERAL, ::std::string::String::from("/api/v2/speechandtextanalytics/topics/general"));
         if let ::std::option::Option::Some(v) = &self.dialect {
@@ -3978,11 +4511,13 @@ impl GetSpeechandtextanalyticsTopicsGeneral {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GeneralTopicsEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GeneralTopicsEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4005,48 +4540,57 @@ pub struct GetSpeechandtextanalyticsTopicsGeneralStatus {
     dialect: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsTopicsGeneralStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsTopicsGeneralStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsGeneralStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsTopicsGeneralStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsTopicsGeneralStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), dialect: ::std::option::Option::None }
     }
     #[doc = " The dialect of the general topics, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard"]
     #[doc = ""]
     #[doc = " Query parameter `dialect`: string."]
+    #[inline]
     pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.dialect = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPICS_GENERAL_STATUS, ::std::string::String::from("/api/v2/speechandtextanalytics/topics/general/status"));
         if let ::std::option::Option::Some(v) = &self.dialect {
@@ -4056,11 +4600,13 @@ impl GetSpeechandtextanalyticsTopicsGeneralStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UnifiedGeneralTopicEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UnifiedGeneralTopicEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4083,41 +4629,49 @@ pub struct GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsTopicsGeneratedphrasesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTopicsGeneratedphrasesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPICS_GENERATEDPHRASES_JOB, ::std::format!("/api/v2/speechandtextanalytics/topics/generatedphrases/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4125,11 +4679,13 @@ impl GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GenAIPhrasesJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GenAIPhrasesJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4152,41 +4708,49 @@ pub struct GetSpeechandtextanalyticsTopicsPublishjob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsTopicsPublishjob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsTopicsPublishjob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsPublishjob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsTopicsPublishjob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsTopicsPublishjob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTopicsPublishjob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPICS_PUBLISHJOB, ::std::format!("/api/v2/speechandtextanalytics/topics/publishjobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4194,11 +4758,13 @@ impl GetSpeechandtextanalyticsTopicsPublishjob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TopicJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TopicJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4221,41 +4787,49 @@ pub struct GetSpeechandtextanalyticsTopicsTestphraseJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsTopicsTestphraseJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsTopicsTestphraseJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTopicsTestphraseJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsTopicsTestphraseJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsTopicsTestphraseJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTopicsTestphraseJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPICS_TESTPHRASE_JOB, ::std::format!("/api/v2/speechandtextanalytics/topics/testphrase/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -4263,11 +4837,13 @@ impl GetSpeechandtextanalyticsTopicsTestphraseJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TestTopicPhraseJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TestTopicPhraseJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4293,43 +4869,51 @@ pub struct GetSpeechandtextanalyticsTranslationsLanguageConversation {
     recording_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsTranslationsLanguageConversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsTranslationsLanguageConversation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTranslationsLanguageConversation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, language_id: ::std::string::String, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), language_id, conversation_id, communication_id: ::std::option::Option::None, recording_id: ::std::option::Option::None }
     }
     #[doc = " Communication id associated with the conversation. Please provide a valid communicationId when requesting non-email interactions."]
     #[doc = ""]
     #[doc = " Query parameter `communicationId`: string."]
+    #[inline]
     pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.communication_id = ::std::option::Option::Some(value.into());
         self
@@ -4337,11 +4921,13 @@ impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
     #[doc = " Recording id associated with the communication. Please provide a valid recordingId when requesting voice interactions."]
     #[doc = ""]
     #[doc = " Query parameter `recordingId`: string."]
+    #[inline]
     pub fn recording_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.recording_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTranslationsLanguageConversation", "languageId", &self.language_id)?;
         ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTranslationsLanguageConversation", "conversationId", &self.conversation_id)?;
@@ -4356,11 +4942,13 @@ impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CommunicationTranslationList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CommunicationTranslationList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4382,52 +4970,62 @@ pub struct GetSpeechandtextanalyticsTranslationsLanguages {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetSpeechandtextanalyticsTranslationsLanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSpeechandtextanalyticsTranslationsLanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSpeechandtextanalyticsTranslationsLanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSpeechandtextanalyticsTranslationsLanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSpeechandtextanalyticsTranslationsLanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TRANSLATIONS_LANGUAGES, ::std::string::String::from("/api/v2/speechandtextanalytics/translations/languages"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TranslateSupportedLanguageList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TranslateSupportedLanguageList, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4451,41 +5049,49 @@ pub struct PatchSpeechandtextanalyticsProgramSettingsProcessing {
     body: ::models::ProcessingSettingsRequest,
 }
 impl ::std::fmt::Debug for PatchSpeechandtextanalyticsProgramSettingsProcessing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchSpeechandtextanalyticsProgramSettingsProcessing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchSpeechandtextanalyticsProgramSettingsProcessing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchSpeechandtextanalyticsProgramSettingsProcessing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchSpeechandtextanalyticsProgramSettingsProcessing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::ProcessingSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchSpeechandtextanalyticsProgramSettingsProcessing", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_PROCESSING, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/settings/processing", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -4494,11 +5100,13 @@ impl PatchSpeechandtextanalyticsProgramSettingsProcessing {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramProcessingSettingsPatchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramProcessingSettingsPatchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4521,41 +5129,49 @@ pub struct PatchSpeechandtextanalyticsSettings {
     body: ::models::SpeechTextAnalyticsSettingsRequest,
 }
 impl ::std::fmt::Debug for PatchSpeechandtextanalyticsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchSpeechandtextanalyticsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchSpeechandtextanalyticsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchSpeechandtextanalyticsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchSpeechandtextanalyticsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SpeechTextAnalyticsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SPEECHANDTEXTANALYTICS_SETTINGS, ::std::string::String::from("/api/v2/speechandtextanalytics/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchSpeechandtextanalyticsSettings"))?;
@@ -4563,11 +5179,13 @@ impl PatchSpeechandtextanalyticsSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SpeechTextAnalyticsSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SpeechTextAnalyticsSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4590,41 +5208,49 @@ pub struct PostSpeechandtextanalyticsCategories {
     body: ::models::CategoryRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsCategories {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsCategories").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsCategories {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsCategories {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsCategories {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CategoryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_CATEGORIES, ::std::string::String::from("/api/v2/speechandtextanalytics/categories"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsCategories"))?;
@@ -4632,11 +5258,13 @@ impl PostSpeechandtextanalyticsCategories {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::StaCategory, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::StaCategory, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4659,41 +5287,49 @@ pub struct PostSpeechandtextanalyticsDictionaryfeedback {
     body: ::models::DictionaryFeedback,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsDictionaryfeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsDictionaryfeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsDictionaryfeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsDictionaryfeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsDictionaryfeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DictionaryFeedback) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK, ::std::string::String::from("/api/v2/speechandtextanalytics/dictionaryfeedback"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsDictionaryfeedback"))?;
@@ -4701,11 +5337,13 @@ impl PostSpeechandtextanalyticsDictionaryfeedback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DictionaryFeedback, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DictionaryFeedback, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4728,41 +5366,49 @@ pub struct PostSpeechandtextanalyticsPrograms {
     body: ::models::ProgramRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsPrograms {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsPrograms").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsPrograms {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsPrograms {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsPrograms {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ProgramRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_PROGRAMS, ::std::string::String::from("/api/v2/speechandtextanalytics/programs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsPrograms"))?;
@@ -4770,11 +5416,13 @@ impl PostSpeechandtextanalyticsPrograms {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Program, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Program, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4797,41 +5445,49 @@ pub struct PostSpeechandtextanalyticsProgramsGeneralJobs {
     body: ::models::GeneralProgramJobRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsProgramsGeneralJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsProgramsGeneralJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsProgramsGeneralJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsProgramsGeneralJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsProgramsGeneralJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GeneralProgramJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_PROGRAMS_GENERAL_JOBS, ::std::string::String::from("/api/v2/speechandtextanalytics/programs/general/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsProgramsGeneralJobs"))?;
@@ -4839,11 +5495,13 @@ impl PostSpeechandtextanalyticsProgramsGeneralJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GeneralProgramJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GeneralProgramJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4866,41 +5524,49 @@ pub struct PostSpeechandtextanalyticsProgramsPublishjobs {
     body: ::models::ProgramJobRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsProgramsPublishjobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsProgramsPublishjobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsProgramsPublishjobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsProgramsPublishjobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsProgramsPublishjobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ProgramJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_PROGRAMS_PUBLISHJOBS, ::std::string::String::from("/api/v2/speechandtextanalytics/programs/publishjobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsProgramsPublishjobs"))?;
@@ -4908,11 +5574,13 @@ impl PostSpeechandtextanalyticsProgramsPublishjobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4937,41 +5605,49 @@ pub struct PostSpeechandtextanalyticsReprocessingJobs {
     body: ::models::CreateReprocessJobRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsReprocessingJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsReprocessingJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsReprocessingJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsReprocessingJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsReprocessingJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateReprocessJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_REPROCESSING_JOBS, ::std::string::String::from("/api/v2/speechandtextanalytics/reprocessing/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsReprocessingJobs"))?;
@@ -4979,11 +5655,13 @@ impl PostSpeechandtextanalyticsReprocessingJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ReprocessJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ReprocessJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5006,41 +5684,49 @@ pub struct PostSpeechandtextanalyticsSentimentfeedback {
     body: ::models::SentimentFeedback,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsSentimentfeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsSentimentfeedback").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsSentimentfeedback {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsSentimentfeedback {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsSentimentfeedback {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SentimentFeedback) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK, ::std::string::String::from("/api/v2/speechandtextanalytics/sentimentfeedback"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsSentimentfeedback"))?;
@@ -5048,11 +5734,13 @@ impl PostSpeechandtextanalyticsSentimentfeedback {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SentimentFeedback, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SentimentFeedback, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5075,41 +5763,49 @@ pub struct PostSpeechandtextanalyticsTopics {
     body: ::models::TopicRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsTopics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsTopics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsTopics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsTopics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TopicRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_TOPICS, ::std::string::String::from("/api/v2/speechandtextanalytics/topics"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsTopics"))?;
@@ -5117,11 +5813,13 @@ impl PostSpeechandtextanalyticsTopics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Topic, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Topic, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5144,41 +5842,49 @@ pub struct PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
     body: ::models::GenAIPhrasesJobRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GenAIPhrasesJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_TOPICS_GENERATEDPHRASES_JOBS, ::std::string::String::from("/api/v2/speechandtextanalytics/topics/generatedphrases/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsTopicsGeneratedphrasesJobs"))?;
@@ -5186,11 +5892,13 @@ impl PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GenAIPhrasesJobs, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GenAIPhrasesJobs, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5213,41 +5921,49 @@ pub struct PostSpeechandtextanalyticsTopicsPublishjobs {
     body: ::models::TopicJobRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsTopicsPublishjobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsTopicsPublishjobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopicsPublishjobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsTopicsPublishjobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsTopicsPublishjobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TopicJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_TOPICS_PUBLISHJOBS, ::std::string::String::from("/api/v2/speechandtextanalytics/topics/publishjobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsTopicsPublishjobs"))?;
@@ -5255,11 +5971,13 @@ impl PostSpeechandtextanalyticsTopicsPublishjobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TopicJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TopicJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5282,41 +6000,49 @@ pub struct PostSpeechandtextanalyticsTopicsTestphraseJobs {
     body: ::models::TestTopicPhraseJobRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsTopicsTestphraseJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsTopicsTestphraseJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTopicsTestphraseJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsTopicsTestphraseJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsTopicsTestphraseJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TestTopicPhraseJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_TOPICS_TESTPHRASE_JOBS, ::std::string::String::from("/api/v2/speechandtextanalytics/topics/testphrase/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsTopicsTestphraseJobs"))?;
@@ -5324,11 +6050,13 @@ impl PostSpeechandtextanalyticsTopicsTestphraseJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TestTopicPhraseJobs, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TestTopicPhraseJobs, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5351,41 +6079,49 @@ pub struct PostSpeechandtextanalyticsTranscriptsSearch {
     body: ::models::TranscriptSearchRequest,
 }
 impl ::std::fmt::Debug for PostSpeechandtextanalyticsTranscriptsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSpeechandtextanalyticsTranscriptsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSpeechandtextanalyticsTranscriptsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSpeechandtextanalyticsTranscriptsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSpeechandtextanalyticsTranscriptsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TranscriptSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SPEECHANDTEXTANALYTICS_TRANSCRIPTS_SEARCH, ::std::string::String::from("/api/v2/speechandtextanalytics/transcripts/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSpeechandtextanalyticsTranscriptsSearch"))?;
@@ -5393,11 +6129,13 @@ impl PostSpeechandtextanalyticsTranscriptsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5421,41 +6159,49 @@ pub struct PutSpeechandtextanalyticsCategory {
     body: ::models::CategoryRequest,
 }
 impl ::std::fmt::Debug for PutSpeechandtextanalyticsCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSpeechandtextanalyticsCategory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsCategory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSpeechandtextanalyticsCategory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSpeechandtextanalyticsCategory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, category_id: ::std::string::String, body: ::models::CategoryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), category_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_CATEGORY, ::std::format!("/api/v2/speechandtextanalytics/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
@@ -5464,11 +6210,13 @@ impl PutSpeechandtextanalyticsCategory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::StaCategory, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::StaCategory, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5492,46 +6240,55 @@ pub struct PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     body: ::std::option::Option<::models::DictionaryFeedback>,
 }
 impl ::std::fmt::Debug for PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, dictionary_feedback_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), dictionary_feedback_id, body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::DictionaryFeedback) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", "dictionaryFeedbackId", &self.dictionary_feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID, ::std::format!("/api/v2/speechandtextanalytics/dictionaryfeedback/{}", ::genesys_cloud_core::encode_path_segment(&self.dictionary_feedback_id)));
@@ -5542,11 +6299,13 @@ impl PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DictionaryFeedback, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DictionaryFeedback, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5570,41 +6329,49 @@ pub struct PutSpeechandtextanalyticsProgram {
     body: ::models::ProgramRequest,
 }
 impl ::std::fmt::Debug for PutSpeechandtextanalyticsProgram {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSpeechandtextanalyticsProgram").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgram {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSpeechandtextanalyticsProgram {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSpeechandtextanalyticsProgram {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::ProgramRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsProgram", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM, ::std::format!("/api/v2/speechandtextanalytics/programs/{}", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -5613,11 +6380,13 @@ impl PutSpeechandtextanalyticsProgram {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Program, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Program, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5641,41 +6410,49 @@ pub struct PutSpeechandtextanalyticsProgramMappings {
     body: ::models::ProgramMappingsRequest,
 }
 impl ::std::fmt::Debug for PutSpeechandtextanalyticsProgramMappings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSpeechandtextanalyticsProgramMappings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgramMappings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSpeechandtextanalyticsProgramMappings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSpeechandtextanalyticsProgramMappings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::ProgramMappingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsProgramMappings", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_MAPPINGS, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/mappings", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -5684,11 +6461,13 @@ impl PutSpeechandtextanalyticsProgramMappings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TopicsDefinitionsProgramMappings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TopicsDefinitionsProgramMappings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5712,41 +6491,49 @@ pub struct PutSpeechandtextanalyticsProgramSettingsInsights {
     body: ::models::InsightsSettingsRequest,
 }
 impl ::std::fmt::Debug for PutSpeechandtextanalyticsProgramSettingsInsights {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSpeechandtextanalyticsProgramSettingsInsights").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgramSettingsInsights {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSpeechandtextanalyticsProgramSettingsInsights {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSpeechandtextanalyticsProgramSettingsInsights {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::InsightsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsProgramSettingsInsights", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_INSIGHTS, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/settings/insights", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -5755,11 +6542,13 @@ impl PutSpeechandtextanalyticsProgramSettingsInsights {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramInsightsSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramInsightsSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5783,41 +6572,49 @@ pub struct PutSpeechandtextanalyticsProgramTranscriptionengines {
     body: ::models::TranscriptionEnginesRequest,
 }
 impl ::std::fmt::Debug for PutSpeechandtextanalyticsProgramTranscriptionengines {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSpeechandtextanalyticsProgramTranscriptionengines").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsProgramTranscriptionengines {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSpeechandtextanalyticsProgramTranscriptionengines {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSpeechandtextanalyticsProgramTranscriptionengines {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, program_id: ::std::string::String, body: ::models::TranscriptionEnginesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), program_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsProgramTranscriptionengines", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_TRANSCRIPTIONENGINES, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/transcriptionengines", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
@@ -5826,11 +6623,13 @@ impl PutSpeechandtextanalyticsProgramTranscriptionengines {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ProgramTranscriptionEngines, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ProgramTranscriptionEngines, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5853,41 +6652,49 @@ pub struct PutSpeechandtextanalyticsSettings {
     body: ::models::SpeechTextAnalyticsSettingsRequest,
 }
 impl ::std::fmt::Debug for PutSpeechandtextanalyticsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSpeechandtextanalyticsSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSpeechandtextanalyticsSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSpeechandtextanalyticsSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SpeechTextAnalyticsSettingsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_SETTINGS, ::std::string::String::from("/api/v2/speechandtextanalytics/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putSpeechandtextanalyticsSettings"))?;
@@ -5895,11 +6702,13 @@ impl PutSpeechandtextanalyticsSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SpeechTextAnalyticsSettingsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SpeechTextAnalyticsSettingsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5923,41 +6732,49 @@ pub struct PutSpeechandtextanalyticsTopic {
     body: ::models::TopicRequest,
 }
 impl ::std::fmt::Debug for PutSpeechandtextanalyticsTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutSpeechandtextanalyticsTopic").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutSpeechandtextanalyticsTopic {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutSpeechandtextanalyticsTopic {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutSpeechandtextanalyticsTopic {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, topic_id: ::std::string::String, body: ::models::TopicRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), topic_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_TOPIC, ::std::format!("/api/v2/speechandtextanalytics/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
@@ -5966,11 +6783,13 @@ impl PutSpeechandtextanalyticsTopic {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Topic, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Topic, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for StationsApi {
 }
 impl StationsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl StationsApi {
     #[doc = " `DELETE /api/v2/stations/{stationId}/associateduser` (deleteStationAssociateduser): see [`DeleteStationAssociateduser`]."]
     #[doc = ""]
     #[doc = " - `station_id`: Station ID"]
+    #[inline]
     pub fn delete_station_associateduser(&self, station_id: impl ::std::convert::Into<::std::string::String>) -> DeleteStationAssociateduser {
         DeleteStationAssociateduser::new(self.executor.clone(), station_id.into())
     }
@@ -29,12 +31,14 @@ impl StationsApi {
     #[doc = " `GET /api/v2/stations/{stationId}` (getStation): see [`GetStation`]."]
     #[doc = ""]
     #[doc = " - `station_id`: Station ID"]
+    #[inline]
     pub fn get_station(&self, station_id: impl ::std::convert::Into<::std::string::String>) -> GetStation {
         GetStation::new(self.executor.clone(), station_id.into())
     }
     #[doc = " Get the list of available stations."]
     #[doc = ""]
     #[doc = " `GET /api/v2/stations` (getStations): see [`GetStations`]."]
+    #[inline]
     pub fn get_stations(&self) -> GetStations {
         GetStations::new(self.executor.clone())
     }
@@ -57,41 +61,49 @@ pub struct DeleteStationAssociateduser {
     station_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteStationAssociateduser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteStationAssociateduser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteStationAssociateduser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteStationAssociateduser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteStationAssociateduser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, station_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), station_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteStationAssociateduser", "stationId", &self.station_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_STATION_ASSOCIATEDUSER, ::std::format!("/api/v2/stations/{}/associateduser", ::genesys_cloud_core::encode_path_segment(&self.station_id)));
@@ -99,11 +111,13 @@ impl DeleteStationAssociateduser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -126,41 +140,49 @@ pub struct GetStation {
     station_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetStation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetStation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetStation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetStation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetStation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, station_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), station_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getStation", "stationId", &self.station_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_STATION, ::std::format!("/api/v2/stations/{}", ::genesys_cloud_core::encode_path_segment(&self.station_id)));
@@ -168,11 +190,13 @@ impl GetStation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Station, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Station, crate::JsonModel> {
         self.send().with_response()
     }
@@ -204,43 +228,51 @@ pub struct GetStations {
     line_appearance_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetStations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetStations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetStations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetStations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetStations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, name: ::std::option::Option::None, user_selectable: ::std::option::Option::None, web_rtc_user_id: ::std::option::Option::None, id: ::std::option::Option::None, line_appearance_id: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -248,6 +280,7 @@ impl GetStations {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -255,6 +288,7 @@ impl GetStations {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -262,6 +296,7 @@ impl GetStations {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -269,6 +304,7 @@ impl GetStations {
     #[doc = " True for stations that the user can select otherwise false"]
     #[doc = ""]
     #[doc = " Query parameter `userSelectable`: string."]
+    #[inline]
     pub fn user_selectable(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.user_selectable = ::std::option::Option::Some(value.into());
         self
@@ -276,6 +312,7 @@ impl GetStations {
     #[doc = " Filter for the webRtc station of the webRtcUserId"]
     #[doc = ""]
     #[doc = " Query parameter `webRtcUserId`: string."]
+    #[inline]
     pub fn web_rtc_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.web_rtc_user_id = ::std::option::Option::Some(value.into());
         self
@@ -283,6 +320,7 @@ impl GetStations {
     #[doc = " Comma separated list of stationIds"]
     #[doc = ""]
     #[doc = " Query parameter `id`: string."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.id = ::std::option::Option::Some(value.into());
         self
@@ -290,11 +328,13 @@ impl GetStations {
     #[doc = " lineAppearanceId"]
     #[doc = ""]
     #[doc = " Query parameter `lineAppearanceId`: string."]
+    #[inline]
     pub fn line_appearance_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.line_appearance_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_STATIONS, ::std::string::String::from("/api/v2/stations"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -325,15 +365,18 @@ impl GetStations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::StationEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::StationEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::StationEntityListing, ::models::Station> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {

@@ -13,18 +13,21 @@ impl ::std::fmt::Debug for SuggestApi {
 }
 impl SuggestApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
     #[doc = " Search using the q64 value returned from a previous search."]
     #[doc = ""]
     #[doc = " `GET /api/v2/search` (getSearch): see [`GetSearch`]."]
+    #[inline]
     pub fn get_search(&self) -> GetSearch {
         GetSearch::new(self.executor.clone())
     }
     #[doc = " Suggest resources using the q64 value returned from a previous suggest query."]
     #[doc = ""]
     #[doc = " `GET /api/v2/search/suggest` (getSearchSuggest): see [`GetSearchSuggest`]."]
+    #[inline]
     pub fn get_search_suggest(&self) -> GetSearchSuggest {
         GetSearchSuggest::new(self.executor.clone())
     }
@@ -33,6 +36,7 @@ impl SuggestApi {
     #[doc = " `POST /api/v2/search` (postSearch): see [`PostSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_search(&self, body: ::models::SearchRequest) -> PostSearch {
         PostSearch::new(self.executor.clone(), body)
     }
@@ -41,6 +45,7 @@ impl SuggestApi {
     #[doc = " `POST /api/v2/search/suggest` (postSearchSuggest): see [`PostSearchSuggest`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_search_suggest(&self, body: ::models::SuggestSearchRequest) -> PostSearchSuggest {
         PostSearchSuggest::new(self.executor.clone(), body)
     }
@@ -65,43 +70,51 @@ pub struct GetSearch {
     profile: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -109,6 +122,7 @@ impl GetSearch {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -116,11 +130,13 @@ impl GetSearch {
     #[doc = " profile"]
     #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
+    #[inline]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SEARCH, ::std::string::String::from("/api/v2/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -137,11 +153,13 @@ impl GetSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonNodeSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonNodeSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -166,43 +184,51 @@ pub struct GetSearchSuggest {
     profile: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetSearchSuggest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetSearchSuggest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetSearchSuggest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetSearchSuggest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetSearchSuggest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, profile: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -210,6 +236,7 @@ impl GetSearchSuggest {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -217,11 +244,13 @@ impl GetSearchSuggest {
     #[doc = " profile"]
     #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
+    #[inline]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SEARCH_SUGGEST, ::std::string::String::from("/api/v2/search/suggest"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -238,11 +267,13 @@ impl GetSearchSuggest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonNodeSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonNodeSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -266,48 +297,57 @@ pub struct PostSearch {
     body: ::models::SearchRequest,
 }
 impl ::std::fmt::Debug for PostSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
     }
     #[doc = " profile"]
     #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
+    #[inline]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SEARCH, ::std::string::String::from("/api/v2/search"));
         if let ::std::option::Option::Some(v) = &self.profile {
@@ -318,11 +358,13 @@ impl PostSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonNodeSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonNodeSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -346,48 +388,57 @@ pub struct PostSearchSuggest {
     body: ::models::SuggestSearchRequest,
 }
 impl ::std::fmt::Debug for PostSearchSuggest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostSearchSuggest").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostSearchSuggest {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostSearchSuggest {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostSearchSuggest {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SuggestSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), profile: ::std::option::Option::None, body }
     }
     #[doc = " profile"]
     #[doc = ""]
     #[doc = " Query parameter `profile`: boolean."]
+    #[inline]
     pub fn profile(mut self, value: bool) -> Self {
         self.profile = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SEARCH_SUGGEST, ::std::string::String::from("/api/v2/search/suggest"));
         if let ::std::option::Option::Some(v) = &self.profile {
@@ -398,11 +449,13 @@ impl PostSearchSuggest {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::JsonNodeSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::JsonNodeSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }

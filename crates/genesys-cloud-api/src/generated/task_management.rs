@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for TaskManagementApi {
 }
 impl TaskManagementApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl TaskManagementApi {
     #[doc = " `DELETE /api/v2/taskmanagement/workbins/{workbinId}` (deleteTaskmanagementWorkbin): see [`DeleteTaskmanagementWorkbin`]."]
     #[doc = ""]
     #[doc = " - `workbin_id`: Workbin ID"]
+    #[inline]
     pub fn delete_taskmanagement_workbin(&self, workbin_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorkbin {
         DeleteTaskmanagementWorkbin::new(self.executor.clone(), workbin_id.into())
     }
@@ -29,6 +31,7 @@ impl TaskManagementApi {
     #[doc = " `DELETE /api/v2/taskmanagement/workitems/{workitemId}` (deleteTaskmanagementWorkitem): see [`DeleteTaskmanagementWorkitem`]."]
     #[doc = ""]
     #[doc = " - `workitem_id`: Workitem ID"]
+    #[inline]
     pub fn delete_taskmanagement_workitem(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorkitem {
         DeleteTaskmanagementWorkitem::new(self.executor.clone(), workitem_id.into())
     }
@@ -37,6 +40,7 @@ impl TaskManagementApi {
     #[doc = " `DELETE /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}` (deleteTaskmanagementWorkitemsBulkAddJob): see [`DeleteTaskmanagementWorkitemsBulkAddJob`]."]
     #[doc = ""]
     #[doc = " - `bulk_job_id`: Bulk job id"]
+    #[inline]
     pub fn delete_taskmanagement_workitems_bulk_add_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorkitemsBulkAddJob {
         DeleteTaskmanagementWorkitemsBulkAddJob::new(self.executor.clone(), bulk_job_id.into())
     }
@@ -45,6 +49,7 @@ impl TaskManagementApi {
     #[doc = " `DELETE /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}` (deleteTaskmanagementWorkitemsBulkTerminateJob): see [`DeleteTaskmanagementWorkitemsBulkTerminateJob`]."]
     #[doc = ""]
     #[doc = " - `bulk_job_id`: Bulk job id"]
+    #[inline]
     pub fn delete_taskmanagement_workitems_bulk_terminate_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorkitemsBulkTerminateJob {
         DeleteTaskmanagementWorkitemsBulkTerminateJob::new(self.executor.clone(), bulk_job_id.into())
     }
@@ -53,6 +58,7 @@ impl TaskManagementApi {
     #[doc = " `DELETE /api/v2/taskmanagement/workitems/schemas/{schemaId}` (deleteTaskmanagementWorkitemsSchema): see [`DeleteTaskmanagementWorkitemsSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn delete_taskmanagement_workitems_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorkitemsSchema {
         DeleteTaskmanagementWorkitemsSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -61,6 +67,7 @@ impl TaskManagementApi {
     #[doc = " `DELETE /api/v2/taskmanagement/worktypes/{worktypeId}` (deleteTaskmanagementWorktype): see [`DeleteTaskmanagementWorktype`]."]
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
+    #[inline]
     pub fn delete_taskmanagement_worktype(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorktype {
         DeleteTaskmanagementWorktype::new(self.executor.clone(), worktype_id.into())
     }
@@ -70,6 +77,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `rule_id`: ruleId"]
+    #[inline]
     pub fn delete_taskmanagement_worktype_flows_datebased_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorktypeFlowsDatebasedRule {
         DeleteTaskmanagementWorktypeFlowsDatebasedRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
@@ -79,6 +87,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `rule_id`: ruleId"]
+    #[inline]
     pub fn delete_taskmanagement_worktype_flows_onattributechange_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
         DeleteTaskmanagementWorktypeFlowsOnattributechangeRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
@@ -88,6 +97,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `rule_id`: ruleId"]
+    #[inline]
     pub fn delete_taskmanagement_worktype_flows_oncreate_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorktypeFlowsOncreateRule {
         DeleteTaskmanagementWorktypeFlowsOncreateRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
@@ -97,6 +107,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `status_id`: Status id"]
+    #[inline]
     pub fn delete_taskmanagement_worktype_status(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, status_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTaskmanagementWorktypeStatus {
         DeleteTaskmanagementWorktypeStatus::new(self.executor.clone(), worktype_id.into(), status_id.into())
     }
@@ -105,6 +116,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}` (getTaskmanagementWorkbin): see [`GetTaskmanagementWorkbin`]."]
     #[doc = ""]
     #[doc = " - `workbin_id`: Workbin ID"]
+    #[inline]
     pub fn get_taskmanagement_workbin(&self, workbin_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkbin {
         GetTaskmanagementWorkbin::new(self.executor.clone(), workbin_id.into())
     }
@@ -113,6 +125,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/history` (getTaskmanagementWorkbinHistory): see [`GetTaskmanagementWorkbinHistory`]."]
     #[doc = ""]
     #[doc = " - `workbin_id`: Workbin ID"]
+    #[inline]
     pub fn get_taskmanagement_workbin_history(&self, workbin_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkbinHistory {
         GetTaskmanagementWorkbinHistory::new(self.executor.clone(), workbin_id.into())
     }
@@ -122,6 +135,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `workbin_id`: Workbin ID"]
     #[doc = " - `entity_version`: Workbin version"]
+    #[inline]
     pub fn get_taskmanagement_workbin_version(&self, workbin_id: impl ::std::convert::Into<::std::string::String>, entity_version: i64) -> GetTaskmanagementWorkbinVersion {
         GetTaskmanagementWorkbinVersion::new(self.executor.clone(), workbin_id.into(), entity_version)
     }
@@ -130,6 +144,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workbins/{workbinId}/versions` (getTaskmanagementWorkbinVersions): see [`GetTaskmanagementWorkbinVersions`]."]
     #[doc = ""]
     #[doc = " - `workbin_id`: Workbin ID"]
+    #[inline]
     pub fn get_taskmanagement_workbin_versions(&self, workbin_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkbinVersions {
         GetTaskmanagementWorkbinVersions::new(self.executor.clone(), workbin_id.into())
     }
@@ -138,6 +153,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}` (getTaskmanagementWorkitem): see [`GetTaskmanagementWorkitem`]."]
     #[doc = ""]
     #[doc = " - `workitem_id`: Workitem ID"]
+    #[inline]
     pub fn get_taskmanagement_workitem(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitem {
         GetTaskmanagementWorkitem::new(self.executor.clone(), workitem_id.into())
     }
@@ -146,6 +162,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/history` (getTaskmanagementWorkitemHistory): see [`GetTaskmanagementWorkitemHistory`]."]
     #[doc = ""]
     #[doc = " - `workitem_id`: Workitem ID"]
+    #[inline]
     pub fn get_taskmanagement_workitem_history(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemHistory {
         GetTaskmanagementWorkitemHistory::new(self.executor.clone(), workitem_id.into())
     }
@@ -155,6 +172,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `workitem_id`: The ID of the Workitem."]
     #[doc = " - `user_id`: The ID of the user"]
+    #[inline]
     pub fn get_taskmanagement_workitem_user_wrapups(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemUserWrapups {
         GetTaskmanagementWorkitemUserWrapups::new(self.executor.clone(), workitem_id.into(), user_id.into())
     }
@@ -164,6 +182,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `workitem_id`: Workitem ID"]
     #[doc = " - `entity_version`: Workitem version"]
+    #[inline]
     pub fn get_taskmanagement_workitem_version(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, entity_version: i64) -> GetTaskmanagementWorkitemVersion {
         GetTaskmanagementWorkitemVersion::new(self.executor.clone(), workitem_id.into(), entity_version)
     }
@@ -172,6 +191,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/versions` (getTaskmanagementWorkitemVersions): see [`GetTaskmanagementWorkitemVersions`]."]
     #[doc = ""]
     #[doc = " - `workitem_id`: Workitem ID"]
+    #[inline]
     pub fn get_taskmanagement_workitem_versions(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemVersions {
         GetTaskmanagementWorkitemVersions::new(self.executor.clone(), workitem_id.into())
     }
@@ -180,6 +200,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/{workitemId}/wrapups` (getTaskmanagementWorkitemWrapups): see [`GetTaskmanagementWorkitemWrapups`]."]
     #[doc = ""]
     #[doc = " - `workitem_id`: The ID of the Workitem."]
+    #[inline]
     pub fn get_taskmanagement_workitem_wrapups(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemWrapups {
         GetTaskmanagementWorkitemWrapups::new(self.executor.clone(), workitem_id.into())
     }
@@ -188,6 +209,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}` (getTaskmanagementWorkitemsBulkAddJob): see [`GetTaskmanagementWorkitemsBulkAddJob`]."]
     #[doc = ""]
     #[doc = " - `bulk_job_id`: Bulk job id"]
+    #[inline]
     pub fn get_taskmanagement_workitems_bulk_add_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsBulkAddJob {
         GetTaskmanagementWorkitemsBulkAddJob::new(self.executor.clone(), bulk_job_id.into())
     }
@@ -196,12 +218,14 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}/results` (getTaskmanagementWorkitemsBulkAddJobResults): see [`GetTaskmanagementWorkitemsBulkAddJobResults`]."]
     #[doc = ""]
     #[doc = " - `bulk_job_id`: Bulk job id"]
+    #[inline]
     pub fn get_taskmanagement_workitems_bulk_add_job_results(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsBulkAddJobResults {
         GetTaskmanagementWorkitemsBulkAddJobResults::new(self.executor.clone(), bulk_job_id.into())
     }
     #[doc = " Get bulk jobs created by the currently logged in user."]
     #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/jobs/users/me` (getTaskmanagementWorkitemsBulkJobsUsersMe): see [`GetTaskmanagementWorkitemsBulkJobsUsersMe`]."]
+    #[inline]
     pub fn get_taskmanagement_workitems_bulk_jobs_users_me(&self) -> GetTaskmanagementWorkitemsBulkJobsUsersMe {
         GetTaskmanagementWorkitemsBulkJobsUsersMe::new(self.executor.clone())
     }
@@ -210,6 +234,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}` (getTaskmanagementWorkitemsBulkTerminateJob): see [`GetTaskmanagementWorkitemsBulkTerminateJob`]."]
     #[doc = ""]
     #[doc = " - `bulk_job_id`: Bulk job id"]
+    #[inline]
     pub fn get_taskmanagement_workitems_bulk_terminate_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsBulkTerminateJob {
         GetTaskmanagementWorkitemsBulkTerminateJob::new(self.executor.clone(), bulk_job_id.into())
     }
@@ -218,6 +243,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}/results` (getTaskmanagementWorkitemsBulkTerminateJobResults): see [`GetTaskmanagementWorkitemsBulkTerminateJobResults`]."]
     #[doc = ""]
     #[doc = " - `bulk_job_id`: Bulk job id"]
+    #[inline]
     pub fn get_taskmanagement_workitems_bulk_terminate_job_results(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsBulkTerminateJobResults {
         GetTaskmanagementWorkitemsBulkTerminateJobResults::new(self.executor.clone(), bulk_job_id.into())
     }
@@ -226,6 +252,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/query/jobs/{jobId}` (getTaskmanagementWorkitemsQueryJob): see [`GetTaskmanagementWorkitemsQueryJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_taskmanagement_workitems_query_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsQueryJob {
         GetTaskmanagementWorkitemsQueryJob::new(self.executor.clone(), job_id.into())
     }
@@ -234,6 +261,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/query/jobs/{jobId}/results` (getTaskmanagementWorkitemsQueryJobResults): see [`GetTaskmanagementWorkitemsQueryJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_taskmanagement_workitems_query_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsQueryJobResults {
         GetTaskmanagementWorkitemsQueryJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -242,6 +270,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}` (getTaskmanagementWorkitemsSchema): see [`GetTaskmanagementWorkitemsSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_taskmanagement_workitems_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsSchema {
         GetTaskmanagementWorkitemsSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -251,6 +280,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `version_id`: Schema version"]
+    #[inline]
     pub fn get_taskmanagement_workitems_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsSchemaVersion {
         GetTaskmanagementWorkitemsSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
@@ -259,12 +289,14 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/{schemaId}/versions` (getTaskmanagementWorkitemsSchemaVersions): see [`GetTaskmanagementWorkitemsSchemaVersions`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_taskmanagement_workitems_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsSchemaVersions {
         GetTaskmanagementWorkitemsSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
     #[doc = " Get a list of schemas."]
     #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas` (getTaskmanagementWorkitemsSchemas): see [`GetTaskmanagementWorkitemsSchemas`]."]
+    #[inline]
     pub fn get_taskmanagement_workitems_schemas(&self) -> GetTaskmanagementWorkitemsSchemas {
         GetTaskmanagementWorkitemsSchemas::new(self.executor.clone())
     }
@@ -273,18 +305,21 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/coretypes/{coreTypeName}` (getTaskmanagementWorkitemsSchemasCoretype): see [`GetTaskmanagementWorkitemsSchemasCoretype`]."]
     #[doc = ""]
     #[doc = " - `core_type_name`: Name of the core type"]
+    #[inline]
     pub fn get_taskmanagement_workitems_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorkitemsSchemasCoretype {
         GetTaskmanagementWorkitemsSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
     #[doc = " Get the core types from which all schemas are built."]
     #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/coretypes` (getTaskmanagementWorkitemsSchemasCoretypes): see [`GetTaskmanagementWorkitemsSchemasCoretypes`]."]
+    #[inline]
     pub fn get_taskmanagement_workitems_schemas_coretypes(&self) -> GetTaskmanagementWorkitemsSchemasCoretypes {
         GetTaskmanagementWorkitemsSchemasCoretypes::new(self.executor.clone())
     }
     #[doc = " Get quantitative limits on schemas"]
     #[doc = ""]
     #[doc = " `GET /api/v2/taskmanagement/workitems/schemas/limits` (getTaskmanagementWorkitemsSchemasLimits): see [`GetTaskmanagementWorkitemsSchemasLimits`]."]
+    #[inline]
     pub fn get_taskmanagement_workitems_schemas_limits(&self) -> GetTaskmanagementWorkitemsSchemasLimits {
         GetTaskmanagementWorkitemsSchemasLimits::new(self.executor.clone())
     }
@@ -293,6 +328,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}` (getTaskmanagementWorktype): see [`GetTaskmanagementWorktype`]."]
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
+    #[inline]
     pub fn get_taskmanagement_worktype(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktype {
         GetTaskmanagementWorktype::new(self.executor.clone(), worktype_id.into())
     }
@@ -302,6 +338,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `rule_id`: ruleId"]
+    #[inline]
     pub fn get_taskmanagement_worktype_flows_datebased_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsDatebasedRule {
         GetTaskmanagementWorktypeFlowsDatebasedRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
@@ -310,6 +347,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/datebased/rules` (getTaskmanagementWorktypeFlowsDatebasedRules): see [`GetTaskmanagementWorktypeFlowsDatebasedRules`]."]
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
+    #[inline]
     pub fn get_taskmanagement_worktype_flows_datebased_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsDatebasedRules {
         GetTaskmanagementWorktypeFlowsDatebasedRules::new(self.executor.clone(), worktype_id.into())
     }
@@ -319,6 +357,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `rule_id`: ruleId"]
+    #[inline]
     pub fn get_taskmanagement_worktype_flows_onattributechange_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsOnattributechangeRule {
         GetTaskmanagementWorktypeFlowsOnattributechangeRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
@@ -327,6 +366,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/onattributechange/rules` (getTaskmanagementWorktypeFlowsOnattributechangeRules): see [`GetTaskmanagementWorktypeFlowsOnattributechangeRules`]."]
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
+    #[inline]
     pub fn get_taskmanagement_worktype_flows_onattributechange_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsOnattributechangeRules {
         GetTaskmanagementWorktypeFlowsOnattributechangeRules::new(self.executor.clone(), worktype_id.into())
     }
@@ -336,6 +376,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `rule_id`: ruleId"]
+    #[inline]
     pub fn get_taskmanagement_worktype_flows_oncreate_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsOncreateRule {
         GetTaskmanagementWorktypeFlowsOncreateRule::new(self.executor.clone(), worktype_id.into(), rule_id.into())
     }
@@ -344,6 +385,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/flows/oncreate/rules` (getTaskmanagementWorktypeFlowsOncreateRules): see [`GetTaskmanagementWorktypeFlowsOncreateRules`]."]
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
+    #[inline]
     pub fn get_taskmanagement_worktype_flows_oncreate_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeFlowsOncreateRules {
         GetTaskmanagementWorktypeFlowsOncreateRules::new(self.executor.clone(), worktype_id.into())
     }
@@ -352,6 +394,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/history` (getTaskmanagementWorktypeHistory): see [`GetTaskmanagementWorktypeHistory`]."]
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
+    #[inline]
     pub fn get_taskmanagement_worktype_history(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeHistory {
         GetTaskmanagementWorktypeHistory::new(self.executor.clone(), worktype_id.into())
     }
@@ -361,6 +404,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `status_id`: Status id"]
+    #[inline]
     pub fn get_taskmanagement_worktype_status(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, status_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeStatus {
         GetTaskmanagementWorktypeStatus::new(self.executor.clone(), worktype_id.into(), status_id.into())
     }
@@ -369,6 +413,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses` (getTaskmanagementWorktypeStatuses): see [`GetTaskmanagementWorktypeStatuses`]."]
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
+    #[inline]
     pub fn get_taskmanagement_worktype_statuses(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeStatuses {
         GetTaskmanagementWorktypeStatuses::new(self.executor.clone(), worktype_id.into())
     }
@@ -378,6 +423,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `entity_version`: Worktype version"]
+    #[inline]
     pub fn get_taskmanagement_worktype_version(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, entity_version: i64) -> GetTaskmanagementWorktypeVersion {
         GetTaskmanagementWorktypeVersion::new(self.executor.clone(), worktype_id.into(), entity_version)
     }
@@ -386,6 +432,7 @@ impl TaskManagementApi {
     #[doc = " `GET /api/v2/taskmanagement/worktypes/{worktypeId}/versions` (getTaskmanagementWorktypeVersions): see [`GetTaskmanagementWorktypeVersions`]."]
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
+    #[inline]
     pub fn get_taskmanagement_worktype_versions(&self, worktype_id: impl ::std::convert::Into<::std::string::String>) -> GetTaskmanagementWorktypeVersions {
         GetTaskmanagementWorktypeVersions::new(self.executor.clone(), worktype_id.into())
     }
@@ -395,6 +442,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `workbin_id`: Workbin ID"]
     #[doc = " - `body`: Json with attributes and their new values: {\"description\":\"new description\", \"name\":\"new name\"}."]
+    #[inline]
     pub fn patch_taskmanagement_workbin(&self, workbin_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkbinUpdate) -> PatchTaskmanagementWorkbin {
         PatchTaskmanagementWorkbin::new(self.executor.clone(), workbin_id.into(), body)
     }
@@ -404,6 +452,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `workitem_id`: Workitem ID"]
     #[doc = " - `body`: Workitem"]
+    #[inline]
     pub fn patch_taskmanagement_workitem(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemUpdate) -> PatchTaskmanagementWorkitem {
         PatchTaskmanagementWorkitem::new(self.executor.clone(), workitem_id.into(), body)
     }
@@ -413,6 +462,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `workitem_id`: Workitem ID"]
     #[doc = " - `body`: Targeted user"]
+    #[inline]
     pub fn patch_taskmanagement_workitem_assignment(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemManualAssign) -> PatchTaskmanagementWorkitemAssignment {
         PatchTaskmanagementWorkitemAssignment::new(self.executor.clone(), workitem_id.into(), body)
     }
@@ -423,6 +473,7 @@ impl TaskManagementApi {
     #[doc = " - `workitem_id`: The ID of the Workitem."]
     #[doc = " - `user_id`: The ID of the user"]
     #[doc = " - `body`: Request body to add/remove a wrapup code for a workitem"]
+    #[inline]
     pub fn patch_taskmanagement_workitem_user_wrapups(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemWrapupUpdate) -> PatchTaskmanagementWorkitemUserWrapups {
         PatchTaskmanagementWorkitemUserWrapups::new(self.executor.clone(), workitem_id.into(), user_id.into(), body)
     }
@@ -432,6 +483,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `workitem_id`: The ID of the Workitem."]
     #[doc = " - `body`: Request body to add/remove the wrapup code for workitem"]
+    #[inline]
     pub fn patch_taskmanagement_workitem_users_me_wrapups(&self, workitem_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemWrapupUpdate) -> PatchTaskmanagementWorkitemUsersMeWrapups {
         PatchTaskmanagementWorkitemUsersMeWrapups::new(self.executor.clone(), workitem_id.into(), body)
     }
@@ -441,6 +493,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `bulk_job_id`: Bulk job id"]
     #[doc = " - `body`: Bulk add job update request"]
+    #[inline]
     pub fn patch_taskmanagement_workitems_bulk_add_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkJobUpdate) -> PatchTaskmanagementWorkitemsBulkAddJob {
         PatchTaskmanagementWorkitemsBulkAddJob::new(self.executor.clone(), bulk_job_id.into(), body)
     }
@@ -450,6 +503,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `bulk_job_id`: Bulk job id"]
     #[doc = " - `body`: Bulk job update request"]
+    #[inline]
     pub fn patch_taskmanagement_workitems_bulk_terminate_job(&self, bulk_job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::BulkJobUpdate) -> PatchTaskmanagementWorkitemsBulkTerminateJob {
         PatchTaskmanagementWorkitemsBulkTerminateJob::new(self.executor.clone(), bulk_job_id.into(), body)
     }
@@ -459,6 +513,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `body`: Worktype"]
+    #[inline]
     pub fn patch_taskmanagement_worktype(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorktypeUpdate) -> PatchTaskmanagementWorktype {
         PatchTaskmanagementWorktype::new(self.executor.clone(), worktype_id.into(), body)
     }
@@ -469,6 +524,7 @@ impl TaskManagementApi {
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `rule_id`: ruleId"]
     #[doc = " - `body`: Rule"]
+    #[inline]
     pub fn patch_taskmanagement_worktype_flows_datebased_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemDateBasedRuleUpdate) -> PatchTaskmanagementWorktypeFlowsDatebasedRule {
         PatchTaskmanagementWorktypeFlowsDatebasedRule::new(self.executor.clone(), worktype_id.into(), rule_id.into(), body)
     }
@@ -479,6 +535,7 @@ impl TaskManagementApi {
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `rule_id`: ruleId"]
     #[doc = " - `body`: Rule"]
+    #[inline]
     pub fn patch_taskmanagement_worktype_flows_onattributechange_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemOnAttributeChangeRuleUpdate) -> PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
         PatchTaskmanagementWorktypeFlowsOnattributechangeRule::new(self.executor.clone(), worktype_id.into(), rule_id.into(), body)
     }
@@ -489,6 +546,7 @@ impl TaskManagementApi {
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `rule_id`: ruleId"]
     #[doc = " - `body`: Rule"]
+    #[inline]
     pub fn patch_taskmanagement_worktype_flows_oncreate_rule(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemOnCreateRuleUpdate) -> PatchTaskmanagementWorktypeFlowsOncreateRule {
         PatchTaskmanagementWorktypeFlowsOncreateRule::new(self.executor.clone(), worktype_id.into(), rule_id.into(), body)
     }
@@ -499,6 +557,7 @@ impl TaskManagementApi {
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `status_id`: Status id"]
     #[doc = " - `body`: Status"]
+    #[inline]
     pub fn patch_taskmanagement_worktype_status(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, status_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemStatusUpdate) -> PatchTaskmanagementWorktypeStatus {
         PatchTaskmanagementWorktypeStatus::new(self.executor.clone(), worktype_id.into(), status_id.into(), body)
     }
@@ -507,6 +566,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workbins` (postTaskmanagementWorkbins): see [`PostTaskmanagementWorkbins`]."]
     #[doc = ""]
     #[doc = " - `body`: Workbin"]
+    #[inline]
     pub fn post_taskmanagement_workbins(&self, body: ::models::WorkbinCreate) -> PostTaskmanagementWorkbins {
         PostTaskmanagementWorkbins::new(self.executor.clone(), body)
     }
@@ -515,6 +575,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workbins/query` (postTaskmanagementWorkbinsQuery): see [`PostTaskmanagementWorkbinsQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: QueryPostRequest"]
+    #[inline]
     pub fn post_taskmanagement_workbins_query(&self, body: ::models::WorkbinQueryRequest) -> PostTaskmanagementWorkbinsQuery {
         PostTaskmanagementWorkbinsQuery::new(self.executor.clone(), body)
     }
@@ -523,6 +584,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/acd/cancel` (postTaskmanagementWorkitemAcdCancel): see [`PostTaskmanagementWorkitemAcdCancel`]."]
     #[doc = ""]
     #[doc = " - `workitem_id`: Workitem ID"]
+    #[inline]
     pub fn post_taskmanagement_workitem_acd_cancel(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> PostTaskmanagementWorkitemAcdCancel {
         PostTaskmanagementWorkitemAcdCancel::new(self.executor.clone(), workitem_id.into())
     }
@@ -531,6 +593,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/disconnect` (postTaskmanagementWorkitemDisconnect): see [`PostTaskmanagementWorkitemDisconnect`]."]
     #[doc = ""]
     #[doc = " - `workitem_id`: Workitem ID"]
+    #[inline]
     pub fn post_taskmanagement_workitem_disconnect(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> PostTaskmanagementWorkitemDisconnect {
         PostTaskmanagementWorkitemDisconnect::new(self.executor.clone(), workitem_id.into())
     }
@@ -539,6 +602,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workitems/{workitemId}/terminate` (postTaskmanagementWorkitemTerminate): see [`PostTaskmanagementWorkitemTerminate`]."]
     #[doc = ""]
     #[doc = " - `workitem_id`: Workitem ID"]
+    #[inline]
     pub fn post_taskmanagement_workitem_terminate(&self, workitem_id: impl ::std::convert::Into<::std::string::String>) -> PostTaskmanagementWorkitemTerminate {
         PostTaskmanagementWorkitemTerminate::new(self.executor.clone(), workitem_id.into())
     }
@@ -547,6 +611,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workitems` (postTaskmanagementWorkitems): see [`PostTaskmanagementWorkitems`]."]
     #[doc = ""]
     #[doc = " - `body`: Workitem"]
+    #[inline]
     pub fn post_taskmanagement_workitems(&self, body: ::models::WorkitemCreate) -> PostTaskmanagementWorkitems {
         PostTaskmanagementWorkitems::new(self.executor.clone(), body)
     }
@@ -555,6 +620,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workitems/bulk/add/jobs` (postTaskmanagementWorkitemsBulkAddJobs): see [`PostTaskmanagementWorkitemsBulkAddJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: Bulk job definition."]
+    #[inline]
     pub fn post_taskmanagement_workitems_bulk_add_jobs(&self, body: ::models::BulkJobAddRequest) -> PostTaskmanagementWorkitemsBulkAddJobs {
         PostTaskmanagementWorkitemsBulkAddJobs::new(self.executor.clone(), body)
     }
@@ -563,6 +629,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workitems/bulk/terminate/jobs` (postTaskmanagementWorkitemsBulkTerminateJobs): see [`PostTaskmanagementWorkitemsBulkTerminateJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: Bulk job definition."]
+    #[inline]
     pub fn post_taskmanagement_workitems_bulk_terminate_jobs(&self, body: ::models::BulkJobTerminateRequest) -> PostTaskmanagementWorkitemsBulkTerminateJobs {
         PostTaskmanagementWorkitemsBulkTerminateJobs::new(self.executor.clone(), body)
     }
@@ -571,6 +638,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workitems/query` (postTaskmanagementWorkitemsQuery): see [`PostTaskmanagementWorkitemsQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: WorkitemQueryPostRequest"]
+    #[inline]
     pub fn post_taskmanagement_workitems_query(&self, body: ::models::WorkitemQueryPostRequest) -> PostTaskmanagementWorkitemsQuery {
         PostTaskmanagementWorkitemsQuery::new(self.executor.clone(), body)
     }
@@ -579,6 +647,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workitems/query/jobs` (postTaskmanagementWorkitemsQueryJobs): see [`PostTaskmanagementWorkitemsQueryJobs`]."]
     #[doc = ""]
     #[doc = " - `body`: WorkitemQueryJobCreate"]
+    #[inline]
     pub fn post_taskmanagement_workitems_query_jobs(&self, body: ::models::WorkitemQueryJobCreate) -> PostTaskmanagementWorkitemsQueryJobs {
         PostTaskmanagementWorkitemsQueryJobs::new(self.executor.clone(), body)
     }
@@ -587,6 +656,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/workitems/schemas` (postTaskmanagementWorkitemsSchemas): see [`PostTaskmanagementWorkitemsSchemas`]."]
     #[doc = ""]
     #[doc = " - `body`: Schema"]
+    #[inline]
     pub fn post_taskmanagement_workitems_schemas(&self, body: ::models::DataSchema) -> PostTaskmanagementWorkitemsSchemas {
         PostTaskmanagementWorkitemsSchemas::new(self.executor.clone(), body)
     }
@@ -596,6 +666,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `body`: Rule"]
+    #[inline]
     pub fn post_taskmanagement_worktype_flows_datebased_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemDateBasedRuleCreate) -> PostTaskmanagementWorktypeFlowsDatebasedRules {
         PostTaskmanagementWorktypeFlowsDatebasedRules::new(self.executor.clone(), worktype_id.into(), body)
     }
@@ -605,6 +676,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `body`: Rule"]
+    #[inline]
     pub fn post_taskmanagement_worktype_flows_onattributechange_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemOnAttributeChangeRuleCreate) -> PostTaskmanagementWorktypeFlowsOnattributechangeRules {
         PostTaskmanagementWorktypeFlowsOnattributechangeRules::new(self.executor.clone(), worktype_id.into(), body)
     }
@@ -614,6 +686,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `body`: Rule"]
+    #[inline]
     pub fn post_taskmanagement_worktype_flows_oncreate_rules(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemOnCreateRuleCreate) -> PostTaskmanagementWorktypeFlowsOncreateRules {
         PostTaskmanagementWorktypeFlowsOncreateRules::new(self.executor.clone(), worktype_id.into(), body)
     }
@@ -623,6 +696,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `worktype_id`: Worktype id"]
     #[doc = " - `body`: Status"]
+    #[inline]
     pub fn post_taskmanagement_worktype_statuses(&self, worktype_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WorkitemStatusCreate) -> PostTaskmanagementWorktypeStatuses {
         PostTaskmanagementWorktypeStatuses::new(self.executor.clone(), worktype_id.into(), body)
     }
@@ -631,6 +705,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/worktypes` (postTaskmanagementWorktypes): see [`PostTaskmanagementWorktypes`]."]
     #[doc = ""]
     #[doc = " - `body`: Worktype"]
+    #[inline]
     pub fn post_taskmanagement_worktypes(&self, body: ::models::WorktypeCreate) -> PostTaskmanagementWorktypes {
         PostTaskmanagementWorktypes::new(self.executor.clone(), body)
     }
@@ -639,6 +714,7 @@ impl TaskManagementApi {
     #[doc = " `POST /api/v2/taskmanagement/worktypes/query` (postTaskmanagementWorktypesQuery): see [`PostTaskmanagementWorktypesQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: QueryPostRequest"]
+    #[inline]
     pub fn post_taskmanagement_worktypes_query(&self, body: ::models::WorktypeQueryRequest) -> PostTaskmanagementWorktypesQuery {
         PostTaskmanagementWorktypesQuery::new(self.executor.clone(), body)
     }
@@ -648,6 +724,7 @@ impl TaskManagementApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `body`: Data Schema"]
+    #[inline]
     pub fn put_taskmanagement_workitems_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataSchema) -> PutTaskmanagementWorkitemsSchema {
         PutTaskmanagementWorkitemsSchema::new(self.executor.clone(), schema_id.into(), body)
     }
@@ -670,41 +747,49 @@ pub struct DeleteTaskmanagementWorkbin {
     workbin_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTaskmanagementWorkbin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTaskmanagementWorkbin").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkbin {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTaskmanagementWorkbin {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTaskmanagementWorkbin {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorkbin", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKBIN, ::std::format!("/api/v2/taskmanagement/workbins/{}", ::genesys_cloud_core::encode_path_segment(&self.workbin_id)));
@@ -712,11 +797,13 @@ impl DeleteTaskmanagementWorkbin {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -739,41 +826,49 @@ pub struct DeleteTaskmanagementWorkitem {
     workitem_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTaskmanagementWorkitem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTaskmanagementWorkitem").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitem {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTaskmanagementWorkitem {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTaskmanagementWorkitem {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorkitem", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKITEM, ::std::format!("/api/v2/taskmanagement/workitems/{}", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -781,11 +876,13 @@ impl DeleteTaskmanagementWorkitem {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -808,41 +905,49 @@ pub struct DeleteTaskmanagementWorkitemsBulkAddJob {
     bulk_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTaskmanagementWorkitemsBulkAddJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTaskmanagementWorkitemsBulkAddJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitemsBulkAddJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTaskmanagementWorkitemsBulkAddJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTaskmanagementWorkitemsBulkAddJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorkitemsBulkAddJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/add/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
@@ -850,11 +955,13 @@ impl DeleteTaskmanagementWorkitemsBulkAddJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -877,41 +984,49 @@ pub struct DeleteTaskmanagementWorkitemsBulkTerminateJob {
     bulk_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTaskmanagementWorkitemsBulkTerminateJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTaskmanagementWorkitemsBulkTerminateJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitemsBulkTerminateJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTaskmanagementWorkitemsBulkTerminateJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTaskmanagementWorkitemsBulkTerminateJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorkitemsBulkTerminateJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
@@ -919,11 +1034,13 @@ impl DeleteTaskmanagementWorkitemsBulkTerminateJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -946,41 +1063,49 @@ pub struct DeleteTaskmanagementWorkitemsSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTaskmanagementWorkitemsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTaskmanagementWorkitemsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorkitemsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTaskmanagementWorkitemsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTaskmanagementWorkitemsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorkitemsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKITEMS_SCHEMA, ::std::format!("/api/v2/taskmanagement/workitems/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -988,11 +1113,13 @@ impl DeleteTaskmanagementWorkitemsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1015,41 +1142,49 @@ pub struct DeleteTaskmanagementWorktype {
     worktype_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTaskmanagementWorktype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTaskmanagementWorktype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTaskmanagementWorktype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTaskmanagementWorktype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktype", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKTYPE, ::std::format!("/api/v2/taskmanagement/worktypes/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -1057,11 +1192,13 @@ impl DeleteTaskmanagementWorktype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1085,41 +1222,49 @@ pub struct DeleteTaskmanagementWorktypeFlowsDatebasedRule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTaskmanagementWorktypeFlowsDatebasedRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTaskmanagementWorktypeFlowsDatebasedRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeFlowsDatebasedRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTaskmanagementWorktypeFlowsDatebasedRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTaskmanagementWorktypeFlowsDatebasedRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsDatebasedRule", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsDatebasedRule", "ruleId", &self.rule_id)?;
@@ -1128,11 +1273,13 @@ impl DeleteTaskmanagementWorktypeFlowsDatebasedRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1156,41 +1303,49 @@ pub struct DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTaskmanagementWorktypeFlowsOnattributechangeRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsOnattributechangeRule", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsOnattributechangeRule", "ruleId", &self.rule_id)?;
@@ -1199,11 +1354,13 @@ impl DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1227,41 +1384,49 @@ pub struct DeleteTaskmanagementWorktypeFlowsOncreateRule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTaskmanagementWorktypeFlowsOncreateRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTaskmanagementWorktypeFlowsOncreateRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeFlowsOncreateRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTaskmanagementWorktypeFlowsOncreateRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTaskmanagementWorktypeFlowsOncreateRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsOncreateRule", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsOncreateRule", "ruleId", &self.rule_id)?;
@@ -1270,11 +1435,13 @@ impl DeleteTaskmanagementWorktypeFlowsOncreateRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1298,41 +1465,49 @@ pub struct DeleteTaskmanagementWorktypeStatus {
     status_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTaskmanagementWorktypeStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTaskmanagementWorktypeStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTaskmanagementWorktypeStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTaskmanagementWorktypeStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTaskmanagementWorktypeStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, status_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeStatus", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeStatus", "statusId", &self.status_id)?;
@@ -1341,11 +1516,13 @@ impl DeleteTaskmanagementWorktypeStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1368,41 +1545,49 @@ pub struct GetTaskmanagementWorkbin {
     workbin_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkbin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkbin").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbin {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkbin {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkbin {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkbin", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKBIN, ::std::format!("/api/v2/taskmanagement/workbins/{}", ::genesys_cloud_core::encode_path_segment(&self.workbin_id)));
@@ -1410,11 +1595,13 @@ impl GetTaskmanagementWorkbin {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workbin, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workbin, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1442,43 +1629,51 @@ pub struct GetTaskmanagementWorkbinHistory {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkbinHistory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkbinHistory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbinHistory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkbinHistory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkbinHistory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1486,6 +1681,7 @@ impl GetTaskmanagementWorkbinHistory {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1493,11 +1689,13 @@ impl GetTaskmanagementWorkbinHistory {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkbinHistory", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKBIN_HISTORY, ::std::format!("/api/v2/taskmanagement/workbins/{}/history", ::genesys_cloud_core::encode_path_segment(&self.workbin_id)));
@@ -1514,15 +1712,18 @@ impl GetTaskmanagementWorkbinHistory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinChangeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinChangeListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkbinChangeListing, ::models::WorkitemsChangeWorkbinDelta> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1554,41 +1755,49 @@ pub struct GetTaskmanagementWorkbinVersion {
     entity_version: i64,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkbinVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkbinVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbinVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkbinVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkbinVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String, entity_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, entity_version }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkbinVersion", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKBIN_VERSION, ::std::format!("/api/v2/taskmanagement/workbins/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.workbin_id), ::genesys_cloud_core::encode_path_segment(&self.entity_version.to_string())));
@@ -1596,11 +1805,13 @@ impl GetTaskmanagementWorkbinVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1628,43 +1839,51 @@ pub struct GetTaskmanagementWorkbinVersions {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkbinVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkbinVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkbinVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkbinVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkbinVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1672,6 +1891,7 @@ impl GetTaskmanagementWorkbinVersions {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1679,11 +1899,13 @@ impl GetTaskmanagementWorkbinVersions {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkbinVersions", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKBIN_VERSIONS, ::std::format!("/api/v2/taskmanagement/workbins/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.workbin_id)));
@@ -1700,15 +1922,18 @@ impl GetTaskmanagementWorkbinVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinVersionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinVersionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkbinVersionListing, ::models::WorkbinVersion> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1740,48 +1965,57 @@ pub struct GetTaskmanagementWorkitem {
     expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitem").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitem {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitem {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitem {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, expands: ::std::option::Option::None }
     }
     #[doc = " Which fields to expand. Comma separated if more than one."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitem", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM, ::std::format!("/api/v2/taskmanagement/workitems/{}", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -1792,11 +2026,13 @@ impl GetTaskmanagementWorkitem {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1824,43 +2060,51 @@ pub struct GetTaskmanagementWorkitemHistory {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemHistory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemHistory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemHistory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemHistory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemHistory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1868,6 +2112,7 @@ impl GetTaskmanagementWorkitemHistory {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1875,11 +2120,13 @@ impl GetTaskmanagementWorkitemHistory {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemHistory", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM_HISTORY, ::std::format!("/api/v2/taskmanagement/workitems/{}/history", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -1896,15 +2143,18 @@ impl GetTaskmanagementWorkitemHistory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemChangeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemChangeListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkitemChangeListing, ::models::WorkitemsChangeWorkitemDelta> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1942,43 +2192,51 @@ pub struct GetTaskmanagementWorkitemUserWrapups {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemUserWrapups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemUserWrapups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemUserWrapups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemUserWrapups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemUserWrapups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, user_id, expands: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: string."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expands = ::std::option::Option::Some(value.into());
         self
@@ -1986,6 +2244,7 @@ impl GetTaskmanagementWorkitemUserWrapups {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1993,6 +2252,7 @@ impl GetTaskmanagementWorkitemUserWrapups {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 50."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2000,11 +2260,13 @@ impl GetTaskmanagementWorkitemUserWrapups {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemUserWrapups", "workitemId", &self.workitem_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemUserWrapups", "userId", &self.user_id)?;
@@ -2025,15 +2287,18 @@ impl GetTaskmanagementWorkitemUserWrapups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemWrapupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemWrapupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkitemWrapupEntityListing, ::models::WorkitemWrapup> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2065,41 +2330,49 @@ pub struct GetTaskmanagementWorkitemVersion {
     entity_version: i64,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, entity_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, entity_version }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemVersion", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM_VERSION, ::std::format!("/api/v2/taskmanagement/workitems/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.workitem_id), ::genesys_cloud_core::encode_path_segment(&self.entity_version.to_string())));
@@ -2107,11 +2380,13 @@ impl GetTaskmanagementWorkitemVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2139,43 +2414,51 @@ pub struct GetTaskmanagementWorkitemVersions {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2183,6 +2466,7 @@ impl GetTaskmanagementWorkitemVersions {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2190,11 +2474,13 @@ impl GetTaskmanagementWorkitemVersions {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemVersions", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM_VERSIONS, ::std::format!("/api/v2/taskmanagement/workitems/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -2211,15 +2497,18 @@ impl GetTaskmanagementWorkitemVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemVersionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemVersionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkitemVersionListing, ::models::WorkitemVersion> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2256,43 +2545,51 @@ pub struct GetTaskmanagementWorkitemWrapups {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemWrapups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemWrapups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemWrapups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemWrapups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemWrapups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, expands: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: string."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.expands = ::std::option::Option::Some(value.into());
         self
@@ -2300,6 +2597,7 @@ impl GetTaskmanagementWorkitemWrapups {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2307,6 +2605,7 @@ impl GetTaskmanagementWorkitemWrapups {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 50."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2314,11 +2613,13 @@ impl GetTaskmanagementWorkitemWrapups {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemWrapups", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM_WRAPUPS, ::std::format!("/api/v2/taskmanagement/workitems/{}/wrapups", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -2338,15 +2639,18 @@ impl GetTaskmanagementWorkitemWrapups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemWrapupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemWrapupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkitemWrapupEntityListing, ::models::WorkitemWrapup> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2377,41 +2681,49 @@ pub struct GetTaskmanagementWorkitemsBulkAddJob {
     bulk_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsBulkAddJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsBulkAddJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkAddJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsBulkAddJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsBulkAddJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsBulkAddJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/add/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
@@ -2419,11 +2731,13 @@ impl GetTaskmanagementWorkitemsBulkAddJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2446,41 +2760,49 @@ pub struct GetTaskmanagementWorkitemsBulkAddJobResults {
     bulk_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsBulkAddJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsBulkAddJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkAddJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsBulkAddJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsBulkAddJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsBulkAddJobResults", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB_RESULTS, ::std::format!("/api/v2/taskmanagement/workitems/bulk/add/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
@@ -2488,11 +2810,13 @@ impl GetTaskmanagementWorkitemsBulkAddJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJobAddResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJobAddResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2520,43 +2844,51 @@ pub struct GetTaskmanagementWorkitemsBulkJobsUsersMe {
     action: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsBulkJobsUsersMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsBulkJobsUsersMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkJobsUsersMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, action: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -2564,6 +2896,7 @@ impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -2571,6 +2904,7 @@ impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -2578,11 +2912,13 @@ impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
     #[doc = " The bulk job action."]
     #[doc = ""]
     #[doc = " Query parameter `action`: string."]
+    #[inline]
     pub fn action(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.action = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_BULK_JOBS_USERS_ME, ::std::string::String::from("/api/v2/taskmanagement/workitems/bulk/jobs/users/me"));
         if let ::std::option::Option::Some(v) = &self.after {
@@ -2601,15 +2937,18 @@ impl GetTaskmanagementWorkitemsBulkJobsUsersMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJobsListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJobsListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::BulkJobsListing, ::models::BulkJob> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2640,41 +2979,49 @@ pub struct GetTaskmanagementWorkitemsBulkTerminateJob {
     bulk_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsBulkTerminateJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsBulkTerminateJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkTerminateJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsBulkTerminateJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsBulkTerminateJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsBulkTerminateJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
@@ -2682,11 +3029,13 @@ impl GetTaskmanagementWorkitemsBulkTerminateJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2709,41 +3058,49 @@ pub struct GetTaskmanagementWorkitemsBulkTerminateJobResults {
     bulk_job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsBulkTerminateJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsBulkTerminateJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsBulkTerminateJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsBulkTerminateJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsBulkTerminateJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsBulkTerminateJobResults", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB_RESULTS, ::std::format!("/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
@@ -2751,11 +3108,13 @@ impl GetTaskmanagementWorkitemsBulkTerminateJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJobTerminateResultsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJobTerminateResultsResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2778,41 +3137,49 @@ pub struct GetTaskmanagementWorkitemsQueryJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsQueryJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsQueryJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsQueryJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsQueryJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsQueryJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsQueryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_QUERY_JOB, ::std::format!("/api/v2/taskmanagement/workitems/query/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2820,11 +3187,13 @@ impl GetTaskmanagementWorkitemsQueryJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemQueryJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemQueryJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2847,41 +3216,49 @@ pub struct GetTaskmanagementWorkitemsQueryJobResults {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsQueryJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsQueryJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsQueryJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsQueryJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsQueryJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsQueryJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_QUERY_JOB_RESULTS, ::std::format!("/api/v2/taskmanagement/workitems/query/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2889,11 +3266,13 @@ impl GetTaskmanagementWorkitemsQueryJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemPagedEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemPagedEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2916,41 +3295,49 @@ pub struct GetTaskmanagementWorkitemsSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA, ::std::format!("/api/v2/taskmanagement/workitems/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -2958,11 +3345,13 @@ impl GetTaskmanagementWorkitemsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2986,41 +3375,49 @@ pub struct GetTaskmanagementWorkitemsSchemaVersion {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsSchemaVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsSchemaVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemaVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsSchemaVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsSchemaVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsSchemaVersion", "schemaId", &self.schema_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsSchemaVersion", "versionId", &self.version_id)?;
@@ -3029,11 +3426,13 @@ impl GetTaskmanagementWorkitemsSchemaVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3056,41 +3455,49 @@ pub struct GetTaskmanagementWorkitemsSchemaVersions {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsSchemaVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsSchemaVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemaVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsSchemaVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsSchemaVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA_VERSIONS, ::std::format!("/api/v2/taskmanagement/workitems/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -3098,11 +3505,13 @@ impl GetTaskmanagementWorkitemsSchemaVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3124,52 +3533,62 @@ pub struct GetTaskmanagementWorkitemsSchemas {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS, ::std::string::String::from("/api/v2/taskmanagement/workitems/schemas"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3192,41 +3611,49 @@ pub struct GetTaskmanagementWorkitemsSchemasCoretype {
     core_type_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsSchemasCoretype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsSchemasCoretype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemasCoretype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsSchemasCoretype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsSchemasCoretype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS_CORETYPE, ::std::format!("/api/v2/taskmanagement/workitems/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
@@ -3234,11 +3661,13 @@ impl GetTaskmanagementWorkitemsSchemasCoretype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Coretype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Coretype, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3260,52 +3689,62 @@ pub struct GetTaskmanagementWorkitemsSchemasCoretypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsSchemasCoretypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsSchemasCoretypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemasCoretypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsSchemasCoretypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsSchemasCoretypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS_CORETYPES, ::std::string::String::from("/api/v2/taskmanagement/workitems/schemas/coretypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoretypeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoretypeListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3327,52 +3766,62 @@ pub struct GetTaskmanagementWorkitemsSchemasLimits {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorkitemsSchemasLimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorkitemsSchemasLimits").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorkitemsSchemasLimits {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorkitemsSchemasLimits {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorkitemsSchemasLimits {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS_LIMITS, ::std::string::String::from("/api/v2/taskmanagement/workitems/schemas/limits"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SchemaQuantityLimits, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SchemaQuantityLimits, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3396,48 +3845,57 @@ pub struct GetTaskmanagementWorktype {
     expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, expands: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expands`: array of string (multi)."]
+    #[inline]
     pub fn expands(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expands = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktype", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE, ::std::format!("/api/v2/taskmanagement/worktypes/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -3448,11 +3906,13 @@ impl GetTaskmanagementWorktype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Worktype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Worktype, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3476,41 +3936,49 @@ pub struct GetTaskmanagementWorktypeFlowsDatebasedRule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeFlowsDatebasedRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeFlowsDatebasedRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsDatebasedRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeFlowsDatebasedRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeFlowsDatebasedRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsDatebasedRule", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsDatebasedRule", "ruleId", &self.rule_id)?;
@@ -3519,11 +3987,13 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3550,43 +4020,51 @@ pub struct GetTaskmanagementWorktypeFlowsDatebasedRules {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeFlowsDatebasedRules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeFlowsDatebasedRules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsDatebasedRules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeFlowsDatebasedRules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeFlowsDatebasedRules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -3594,11 +4072,13 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRules {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsDatebasedRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/datebased/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -3612,15 +4092,18 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRuleListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRuleListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkitemDateBasedRuleListing, ::models::WorkitemDateBasedRule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3652,41 +4135,49 @@ pub struct GetTaskmanagementWorktypeFlowsOnattributechangeRule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeFlowsOnattributechangeRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeFlowsOnattributechangeRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOnattributechangeRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeFlowsOnattributechangeRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeFlowsOnattributechangeRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOnattributechangeRule", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOnattributechangeRule", "ruleId", &self.rule_id)?;
@@ -3695,11 +4186,13 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3726,43 +4219,51 @@ pub struct GetTaskmanagementWorktypeFlowsOnattributechangeRules {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeFlowsOnattributechangeRules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeFlowsOnattributechangeRules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOnattributechangeRules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -3770,11 +4271,13 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOnattributechangeRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/onattributechange/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -3788,15 +4291,18 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRuleListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRuleListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkitemOnAttributeChangeRuleListing, ::models::WorkitemOnAttributeChangeRule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3828,41 +4334,49 @@ pub struct GetTaskmanagementWorktypeFlowsOncreateRule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeFlowsOncreateRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeFlowsOncreateRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOncreateRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeFlowsOncreateRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeFlowsOncreateRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOncreateRule", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOncreateRule", "ruleId", &self.rule_id)?;
@@ -3871,11 +4385,13 @@ impl GetTaskmanagementWorktypeFlowsOncreateRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3902,43 +4418,51 @@ pub struct GetTaskmanagementWorktypeFlowsOncreateRules {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeFlowsOncreateRules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeFlowsOncreateRules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeFlowsOncreateRules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeFlowsOncreateRules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeFlowsOncreateRules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -3946,11 +4470,13 @@ impl GetTaskmanagementWorktypeFlowsOncreateRules {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOncreateRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/oncreate/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -3964,15 +4490,18 @@ impl GetTaskmanagementWorktypeFlowsOncreateRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRuleListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRuleListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkitemOnCreateRuleListing, ::models::WorkitemOnCreateRule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4009,43 +4538,51 @@ pub struct GetTaskmanagementWorktypeHistory {
     fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeHistory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeHistory").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeHistory {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeHistory {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeHistory {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, fields: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4053,6 +4590,7 @@ impl GetTaskmanagementWorktypeHistory {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4060,6 +4598,7 @@ impl GetTaskmanagementWorktypeHistory {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -4067,11 +4606,13 @@ impl GetTaskmanagementWorktypeHistory {
     #[doc = " Comma-separated list of fields. The response will contain only versions created as a result of changes to these fields."]
     #[doc = ""]
     #[doc = " Query parameter `fields`: array of string (multi)."]
+    #[inline]
     pub fn fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeHistory", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_HISTORY, ::std::format!("/api/v2/taskmanagement/worktypes/{}/history", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -4091,15 +4632,18 @@ impl GetTaskmanagementWorktypeHistory {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeChangeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeChangeListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorktypeChangeListing, ::models::WorkitemsChangeWorktypeDelta> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4131,41 +4675,49 @@ pub struct GetTaskmanagementWorktypeStatus {
     status_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, status_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, status_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeStatus", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeStatus", "statusId", &self.status_id)?;
@@ -4174,11 +4726,13 @@ impl GetTaskmanagementWorktypeStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4201,41 +4755,49 @@ pub struct GetTaskmanagementWorktypeStatuses {
     worktype_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeStatuses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeStatuses").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeStatuses {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeStatuses {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeStatuses {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeStatuses", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_STATUSES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/statuses", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -4243,11 +4805,13 @@ impl GetTaskmanagementWorktypeStatuses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatusListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatusListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4271,41 +4835,49 @@ pub struct GetTaskmanagementWorktypeVersion {
     entity_version: i64,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, entity_version: i64) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, entity_version }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeVersion", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_VERSION, ::std::format!("/api/v2/taskmanagement/worktypes/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.entity_version.to_string())));
@@ -4313,11 +4885,13 @@ impl GetTaskmanagementWorktypeVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4345,43 +4919,51 @@ pub struct GetTaskmanagementWorktypeVersions {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTaskmanagementWorktypeVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTaskmanagementWorktypeVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTaskmanagementWorktypeVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTaskmanagementWorktypeVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTaskmanagementWorktypeVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -4389,6 +4971,7 @@ impl GetTaskmanagementWorktypeVersions {
     #[doc = " Limit the number of entities to return. It is not guaranteed that the requested number of entities will be filled in a single request. If an `after` key is returned as part of the response it is possible that more entities that match the filter criteria exist. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4396,11 +4979,13 @@ impl GetTaskmanagementWorktypeVersions {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeVersions", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_VERSIONS, ::std::format!("/api/v2/taskmanagement/worktypes/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -4417,15 +5002,18 @@ impl GetTaskmanagementWorktypeVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeVersionListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeVersionListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorktypeVersionListing, ::models::WorktypeVersion> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4457,41 +5045,49 @@ pub struct PatchTaskmanagementWorkbin {
     body: ::models::WorkbinUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorkbin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorkbin").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkbin {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorkbin {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorkbin {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workbin_id: ::std::string::String, body: ::models::WorkbinUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workbin_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkbin", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKBIN, ::std::format!("/api/v2/taskmanagement/workbins/{}", ::genesys_cloud_core::encode_path_segment(&self.workbin_id)));
@@ -4500,11 +5096,13 @@ impl PatchTaskmanagementWorkbin {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workbin, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workbin, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4528,41 +5126,49 @@ pub struct PatchTaskmanagementWorkitem {
     body: ::models::WorkitemUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorkitem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorkitem").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitem {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorkitem {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorkitem {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, body: ::models::WorkitemUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitem", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEM, ::std::format!("/api/v2/taskmanagement/workitems/{}", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -4571,11 +5177,13 @@ impl PatchTaskmanagementWorkitem {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4599,41 +5207,49 @@ pub struct PatchTaskmanagementWorkitemAssignment {
     body: ::models::WorkitemManualAssign,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorkitemAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorkitemAssignment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemAssignment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorkitemAssignment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorkitemAssignment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, body: ::models::WorkitemManualAssign) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemAssignment", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEM_ASSIGNMENT, ::std::format!("/api/v2/taskmanagement/workitems/{}/assignment", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -4642,11 +5258,13 @@ impl PatchTaskmanagementWorkitemAssignment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4671,41 +5289,49 @@ pub struct PatchTaskmanagementWorkitemUserWrapups {
     body: ::models::WorkitemWrapupUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorkitemUserWrapups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorkitemUserWrapups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemUserWrapups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorkitemUserWrapups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorkitemUserWrapups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, user_id: ::std::string::String, body: ::models::WorkitemWrapupUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemUserWrapups", "workitemId", &self.workitem_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemUserWrapups", "userId", &self.user_id)?;
@@ -4715,11 +5341,13 @@ impl PatchTaskmanagementWorkitemUserWrapups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4743,41 +5371,49 @@ pub struct PatchTaskmanagementWorkitemUsersMeWrapups {
     body: ::models::WorkitemWrapupUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorkitemUsersMeWrapups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorkitemUsersMeWrapups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemUsersMeWrapups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorkitemUsersMeWrapups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorkitemUsersMeWrapups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String, body: ::models::WorkitemWrapupUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemUsersMeWrapups", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEM_USERS_ME_WRAPUPS, ::std::format!("/api/v2/taskmanagement/workitems/{}/users/me/wrapups", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -4786,11 +5422,13 @@ impl PatchTaskmanagementWorkitemUsersMeWrapups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -4814,41 +5452,49 @@ pub struct PatchTaskmanagementWorkitemsBulkAddJob {
     body: ::models::BulkJobUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorkitemsBulkAddJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorkitemsBulkAddJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemsBulkAddJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorkitemsBulkAddJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorkitemsBulkAddJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String, body: ::models::BulkJobUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemsBulkAddJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/add/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
@@ -4857,11 +5503,13 @@ impl PatchTaskmanagementWorkitemsBulkAddJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4885,41 +5533,49 @@ pub struct PatchTaskmanagementWorkitemsBulkTerminateJob {
     body: ::models::BulkJobUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorkitemsBulkTerminateJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorkitemsBulkTerminateJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorkitemsBulkTerminateJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorkitemsBulkTerminateJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorkitemsBulkTerminateJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, bulk_job_id: ::std::string::String, body: ::models::BulkJobUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), bulk_job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemsBulkTerminateJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
@@ -4928,11 +5584,13 @@ impl PatchTaskmanagementWorkitemsBulkTerminateJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4956,41 +5614,49 @@ pub struct PatchTaskmanagementWorktype {
     body: ::models::WorktypeUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorktype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorktype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorktype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorktype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorktypeUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktype", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKTYPE, ::std::format!("/api/v2/taskmanagement/worktypes/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -4999,11 +5665,13 @@ impl PatchTaskmanagementWorktype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Worktype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Worktype, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5028,41 +5696,49 @@ pub struct PatchTaskmanagementWorktypeFlowsDatebasedRule {
     body: ::models::WorkitemDateBasedRuleUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorktypeFlowsDatebasedRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorktypeFlowsDatebasedRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeFlowsDatebasedRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorktypeFlowsDatebasedRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorktypeFlowsDatebasedRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::WorkitemDateBasedRuleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsDatebasedRule", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsDatebasedRule", "ruleId", &self.rule_id)?;
@@ -5072,11 +5748,13 @@ impl PatchTaskmanagementWorktypeFlowsDatebasedRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5101,41 +5779,49 @@ pub struct PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
     body: ::models::WorkitemOnAttributeChangeRuleUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorktypeFlowsOnattributechangeRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::WorkitemOnAttributeChangeRuleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsOnattributechangeRule", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsOnattributechangeRule", "ruleId", &self.rule_id)?;
@@ -5145,11 +5831,13 @@ impl PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5174,41 +5862,49 @@ pub struct PatchTaskmanagementWorktypeFlowsOncreateRule {
     body: ::models::WorkitemOnCreateRuleUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorktypeFlowsOncreateRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorktypeFlowsOncreateRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeFlowsOncreateRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorktypeFlowsOncreateRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorktypeFlowsOncreateRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, rule_id: ::std::string::String, body: ::models::WorkitemOnCreateRuleUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, rule_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsOncreateRule", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsOncreateRule", "ruleId", &self.rule_id)?;
@@ -5218,11 +5914,13 @@ impl PatchTaskmanagementWorktypeFlowsOncreateRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5247,41 +5945,49 @@ pub struct PatchTaskmanagementWorktypeStatus {
     body: ::models::WorkitemStatusUpdate,
 }
 impl ::std::fmt::Debug for PatchTaskmanagementWorktypeStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTaskmanagementWorktypeStatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTaskmanagementWorktypeStatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTaskmanagementWorktypeStatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTaskmanagementWorktypeStatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, status_id: ::std::string::String, body: ::models::WorkitemStatusUpdate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, status_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeStatus", "worktypeId", &self.worktype_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeStatus", "statusId", &self.status_id)?;
@@ -5291,11 +5997,13 @@ impl PatchTaskmanagementWorktypeStatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5318,41 +6026,49 @@ pub struct PostTaskmanagementWorkbins {
     body: ::models::WorkbinCreate,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkbins {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkbins").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkbins {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkbins {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkbins {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkbinCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKBINS, ::std::string::String::from("/api/v2/taskmanagement/workbins"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorkbins"))?;
@@ -5360,11 +6076,13 @@ impl PostTaskmanagementWorkbins {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workbin, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workbin, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5389,41 +6107,49 @@ pub struct PostTaskmanagementWorkbinsQuery {
     body: ::models::WorkbinQueryRequest,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkbinsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkbinsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkbinsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkbinsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkbinsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkbinQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKBINS_QUERY, ::std::string::String::from("/api/v2/taskmanagement/workbins/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorkbinsQuery"))?;
@@ -5431,15 +6157,18 @@ impl PostTaskmanagementWorkbinsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkbinQueryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkbinQueryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkbinQueryEntityListing, ::models::Workbin> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5470,41 +6199,49 @@ pub struct PostTaskmanagementWorkitemAcdCancel {
     workitem_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkitemAcdCancel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkitemAcdCancel").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemAcdCancel {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkitemAcdCancel {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkitemAcdCancel {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorkitemAcdCancel", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEM_ACD_CANCEL, ::std::format!("/api/v2/taskmanagement/workitems/{}/acd/cancel", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -5512,11 +6249,13 @@ impl PostTaskmanagementWorkitemAcdCancel {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5539,41 +6278,49 @@ pub struct PostTaskmanagementWorkitemDisconnect {
     workitem_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkitemDisconnect {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkitemDisconnect").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemDisconnect {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkitemDisconnect {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkitemDisconnect {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorkitemDisconnect", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEM_DISCONNECT, ::std::format!("/api/v2/taskmanagement/workitems/{}/disconnect", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -5581,11 +6328,13 @@ impl PostTaskmanagementWorkitemDisconnect {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5609,48 +6358,57 @@ pub struct PostTaskmanagementWorkitemTerminate {
     body: ::std::option::Option<::models::WorkitemTerminate>,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkitemTerminate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkitemTerminate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemTerminate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkitemTerminate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkitemTerminate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, workitem_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), workitem_id, body: ::std::option::Option::None }
     }
     #[doc = " Terminated request"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::WorkitemTerminate) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorkitemTerminate", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEM_TERMINATE, ::std::format!("/api/v2/taskmanagement/workitems/{}/terminate", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
@@ -5661,11 +6419,13 @@ impl PostTaskmanagementWorkitemTerminate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5688,41 +6448,49 @@ pub struct PostTaskmanagementWorkitems {
     body: ::models::WorkitemCreate,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkitems {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkitems").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitems {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkitems {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkitems {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkitemCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEMS, ::std::string::String::from("/api/v2/taskmanagement/workitems"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorkitems"))?;
@@ -5730,11 +6498,13 @@ impl PostTaskmanagementWorkitems {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Workitem, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Workitem, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5757,41 +6527,49 @@ pub struct PostTaskmanagementWorkitemsBulkAddJobs {
     body: ::models::BulkJobAddRequest,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkitemsBulkAddJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkitemsBulkAddJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsBulkAddJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkitemsBulkAddJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkitemsBulkAddJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkJobAddRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOBS, ::std::string::String::from("/api/v2/taskmanagement/workitems/bulk/add/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorkitemsBulkAddJobs"))?;
@@ -5799,11 +6577,13 @@ impl PostTaskmanagementWorkitemsBulkAddJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5826,41 +6606,49 @@ pub struct PostTaskmanagementWorkitemsBulkTerminateJobs {
     body: ::models::BulkJobTerminateRequest,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkitemsBulkTerminateJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkitemsBulkTerminateJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsBulkTerminateJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkitemsBulkTerminateJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkitemsBulkTerminateJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkJobTerminateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOBS, ::std::string::String::from("/api/v2/taskmanagement/workitems/bulk/terminate/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorkitemsBulkTerminateJobs"))?;
@@ -5868,11 +6656,13 @@ impl PostTaskmanagementWorkitemsBulkTerminateJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5899,41 +6689,49 @@ pub struct PostTaskmanagementWorkitemsQuery {
     body: ::models::WorkitemQueryPostRequest,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkitemsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkitemsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkitemsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkitemsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkitemQueryPostRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEMS_QUERY, ::std::string::String::from("/api/v2/taskmanagement/workitems/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorkitemsQuery"))?;
@@ -5941,15 +6739,18 @@ impl PostTaskmanagementWorkitemsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemPostQueryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemPostQueryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorkitemPostQueryEntityListing, ::models::Workitem> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5980,41 +6781,49 @@ pub struct PostTaskmanagementWorkitemsQueryJobs {
     body: ::models::WorkitemQueryJobCreate,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkitemsQueryJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkitemsQueryJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsQueryJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkitemsQueryJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkitemsQueryJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorkitemQueryJobCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEMS_QUERY_JOBS, ::std::string::String::from("/api/v2/taskmanagement/workitems/query/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorkitemsQueryJobs"))?;
@@ -6022,11 +6831,13 @@ impl PostTaskmanagementWorkitemsQueryJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemQueryJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemQueryJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6049,41 +6860,49 @@ pub struct PostTaskmanagementWorkitemsSchemas {
     body: ::models::DataSchema,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorkitemsSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorkitemsSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorkitemsSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorkitemsSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorkitemsSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEMS_SCHEMAS, ::std::string::String::from("/api/v2/taskmanagement/workitems/schemas"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorkitemsSchemas"))?;
@@ -6091,11 +6910,13 @@ impl PostTaskmanagementWorkitemsSchemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6119,41 +6940,49 @@ pub struct PostTaskmanagementWorktypeFlowsDatebasedRules {
     body: ::models::WorkitemDateBasedRuleCreate,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorktypeFlowsDatebasedRules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorktypeFlowsDatebasedRules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeFlowsDatebasedRules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorktypeFlowsDatebasedRules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorktypeFlowsDatebasedRules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemDateBasedRuleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorktypeFlowsDatebasedRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/datebased/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -6162,11 +6991,13 @@ impl PostTaskmanagementWorktypeFlowsDatebasedRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemDateBasedRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemDateBasedRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6190,41 +7021,49 @@ pub struct PostTaskmanagementWorktypeFlowsOnattributechangeRules {
     body: ::models::WorkitemOnAttributeChangeRuleCreate,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorktypeFlowsOnattributechangeRules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorktypeFlowsOnattributechangeRules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeFlowsOnattributechangeRules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorktypeFlowsOnattributechangeRules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorktypeFlowsOnattributechangeRules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemOnAttributeChangeRuleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorktypeFlowsOnattributechangeRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/onattributechange/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -6233,11 +7072,13 @@ impl PostTaskmanagementWorktypeFlowsOnattributechangeRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnAttributeChangeRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6261,41 +7102,49 @@ pub struct PostTaskmanagementWorktypeFlowsOncreateRules {
     body: ::models::WorkitemOnCreateRuleCreate,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorktypeFlowsOncreateRules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorktypeFlowsOncreateRules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeFlowsOncreateRules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorktypeFlowsOncreateRules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorktypeFlowsOncreateRules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemOnCreateRuleCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorktypeFlowsOncreateRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/oncreate/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -6304,11 +7153,13 @@ impl PostTaskmanagementWorktypeFlowsOncreateRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemOnCreateRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemOnCreateRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6332,41 +7183,49 @@ pub struct PostTaskmanagementWorktypeStatuses {
     body: ::models::WorkitemStatusCreate,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorktypeStatuses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorktypeStatuses").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypeStatuses {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorktypeStatuses {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorktypeStatuses {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, worktype_id: ::std::string::String, body: ::models::WorkitemStatusCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), worktype_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorktypeStatuses", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKTYPE_STATUSES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/statuses", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
@@ -6375,11 +7234,13 @@ impl PostTaskmanagementWorktypeStatuses {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorkitemStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorkitemStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6402,41 +7263,49 @@ pub struct PostTaskmanagementWorktypes {
     body: ::models::WorktypeCreate,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorktypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorktypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorktypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorktypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorktypeCreate) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKTYPES, ::std::string::String::from("/api/v2/taskmanagement/worktypes"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorktypes"))?;
@@ -6444,11 +7313,13 @@ impl PostTaskmanagementWorktypes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Worktype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Worktype, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6475,41 +7346,49 @@ pub struct PostTaskmanagementWorktypesQuery {
     body: ::models::WorktypeQueryRequest,
 }
 impl ::std::fmt::Debug for PostTaskmanagementWorktypesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTaskmanagementWorktypesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTaskmanagementWorktypesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTaskmanagementWorktypesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTaskmanagementWorktypesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WorktypeQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKTYPES_QUERY, ::std::string::String::from("/api/v2/taskmanagement/worktypes/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorktypesQuery"))?;
@@ -6517,15 +7396,18 @@ impl PostTaskmanagementWorktypesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WorktypeQueryEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WorktypeQueryEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WorktypeQueryEntityListing, ::models::Worktype> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6557,41 +7439,49 @@ pub struct PutTaskmanagementWorkitemsSchema {
     body: ::models::DataSchema,
 }
 impl ::std::fmt::Debug for PutTaskmanagementWorkitemsSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTaskmanagementWorkitemsSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTaskmanagementWorkitemsSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTaskmanagementWorkitemsSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTaskmanagementWorkitemsSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTaskmanagementWorkitemsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TASKMANAGEMENT_WORKITEMS_SCHEMA, ::std::format!("/api/v2/taskmanagement/workitems/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -6600,11 +7490,13 @@ impl PutTaskmanagementWorkitemsSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for TelephonyApi {
 }
 impl TelephonyApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl TelephonyApi {
     #[doc = " `DELETE /api/v2/telephony/organization/link/{targetOrganizationId}` (deleteTelephonyOrganizationLinkTargetOrganizationId): see [`DeleteTelephonyOrganizationLinkTargetOrganizationId`]."]
     #[doc = ""]
     #[doc = " - `target_organization_id`: targetOrganizationId"]
+    #[inline]
     pub fn delete_telephony_organization_link_target_organization_id(&self, target_organization_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyOrganizationLinkTargetOrganizationId {
         DeleteTelephonyOrganizationLinkTargetOrganizationId::new(self.executor.clone(), target_organization_id.into())
     }
@@ -29,60 +31,70 @@ impl TelephonyApi {
     #[doc = " `GET /api/v2/telephony/agents/{agentId}/greetings` (getTelephonyAgentGreetings): see [`GetTelephonyAgentGreetings`]."]
     #[doc = ""]
     #[doc = " - `agent_id`: User ID"]
+    #[inline]
     pub fn get_telephony_agent_greetings(&self, agent_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyAgentGreetings {
         GetTelephonyAgentGreetings::new(self.executor.clone(), agent_id.into())
     }
     #[doc = " Get the agent's own greetings."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/agents/greetings/me` (getTelephonyAgentsGreetingsMe): see [`GetTelephonyAgentsGreetingsMe`]."]
+    #[inline]
     pub fn get_telephony_agents_greetings_me(&self) -> GetTelephonyAgentsGreetingsMe {
         GetTelephonyAgentsGreetingsMe::new(self.executor.clone())
     }
     #[doc = " Get the concurrent call metrics for a given organization."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/calls/metrics` (getTelephonyCallsMetrics): see [`GetTelephonyCallsMetrics`]."]
+    #[inline]
     pub fn get_telephony_calls_metrics(&self) -> GetTelephonyCallsMetrics {
         GetTelephonyCallsMetrics::new(self.executor.clone())
     }
     #[doc = " Retrieve the list of AWS regions media can stream through."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/mediaregions` (getTelephonyMediaregions): see [`GetTelephonyMediaregions`]."]
+    #[inline]
     pub fn get_telephony_mediaregions(&self) -> GetTelephonyMediaregions {
         GetTelephonyMediaregions::new(self.executor.clone())
     }
     #[doc = " Get Number Routings by organizationId"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/numbers/routing` (getTelephonyNumbersRouting): see [`GetTelephonyNumbersRouting`]."]
+    #[inline]
     pub fn get_telephony_numbers_routing(&self) -> GetTelephonyNumbersRouting {
         GetTelephonyNumbersRouting::new(self.executor.clone())
     }
     #[doc = " Get organization links"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/organization/link` (getTelephonyOrganizationLink): see [`GetTelephonyOrganizationLink`]."]
+    #[inline]
     pub fn get_telephony_organization_link(&self) -> GetTelephonyOrganizationLink {
         GetTelephonyOrganizationLink::new(self.executor.clone())
     }
     #[doc = " Get all the replica regions by primary region"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/organization/link/regions` (getTelephonyOrganizationLinkRegions): see [`GetTelephonyOrganizationLinkRegions`]."]
+    #[inline]
     pub fn get_telephony_organization_link_regions(&self) -> GetTelephonyOrganizationLinkRegions {
         GetTelephonyOrganizationLinkRegions::new(self.executor.clone())
     }
     #[doc = " Get prefixes"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/prefixes` (getTelephonyPrefixes): see [`GetTelephonyPrefixes`]."]
+    #[inline]
     pub fn get_telephony_prefixes(&self) -> GetTelephonyPrefixes {
         GetTelephonyPrefixes::new(self.executor.clone())
     }
     #[doc = " Simulate call to test fraud prefix functionality"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/prefixes/simulate/call` (getTelephonyPrefixesSimulateCall): see [`GetTelephonyPrefixesSimulateCall`]."]
+    #[inline]
     pub fn get_telephony_prefixes_simulate_call(&self) -> GetTelephonyPrefixesSimulateCall {
         GetTelephonyPrefixesSimulateCall::new(self.executor.clone())
     }
     #[doc = " Get the global telephony configuration."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/settings` (getTelephonySettings): see [`GetTelephonySettings`]."]
+    #[inline]
     pub fn get_telephony_settings(&self) -> GetTelephonySettings {
         GetTelephonySettings::new(self.executor.clone())
     }
@@ -91,6 +103,7 @@ impl TelephonyApi {
     #[doc = " `GET /api/v2/telephony/sipmessages/conversations/{conversationId}` (getTelephonySipmessagesConversation): see [`GetTelephonySipmessagesConversation`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation id"]
+    #[inline]
     pub fn get_telephony_sipmessages_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonySipmessagesConversation {
         GetTelephonySipmessagesConversation::new(self.executor.clone(), conversation_id.into())
     }
@@ -99,12 +112,14 @@ impl TelephonyApi {
     #[doc = " `GET /api/v2/telephony/sipmessages/conversations/{conversationId}/headers` (getTelephonySipmessagesConversationHeaders): see [`GetTelephonySipmessagesConversationHeaders`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: Conversation id"]
+    #[inline]
     pub fn get_telephony_sipmessages_conversation_headers(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonySipmessagesConversationHeaders {
         GetTelephonySipmessagesConversationHeaders::new(self.executor.clone(), conversation_id.into())
     }
     #[doc = " Fetch SIP metadata"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/siptraces` (getTelephonySiptraces): see [`GetTelephonySiptraces`]."]
+    #[inline]
     pub fn get_telephony_siptraces(&self) -> GetTelephonySiptraces {
         GetTelephonySiptraces::new(self.executor.clone())
     }
@@ -113,6 +128,7 @@ impl TelephonyApi {
     #[doc = " `GET /api/v2/telephony/siptraces/download/{downloadId}` (getTelephonySiptracesDownloadDownloadId): see [`GetTelephonySiptracesDownloadDownloadId`]."]
     #[doc = ""]
     #[doc = " - `download_id`: unique id for the downloaded file in S3"]
+    #[inline]
     pub fn get_telephony_siptraces_download_download_id(&self, download_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonySiptracesDownloadDownloadId {
         GetTelephonySiptracesDownloadDownloadId::new(self.executor.clone(), download_id.into())
     }
@@ -122,6 +138,7 @@ impl TelephonyApi {
     #[doc = ""]
     #[doc = " - `requesting_organization_id`: requestingOrganizationId"]
     #[doc = " - `body`: Approval request body"]
+    #[inline]
     pub fn patch_telephony_organization_link_approve_requesting_organization_id(&self, requesting_organization_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OrganizationLinkApprovalRequest) -> PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
         PatchTelephonyOrganizationLinkApproveRequestingOrganizationId::new(self.executor.clone(), requesting_organization_id.into(), body)
     }
@@ -130,6 +147,7 @@ impl TelephonyApi {
     #[doc = " `POST /api/v2/telephony/numbers/routing` (postTelephonyNumbersRouting): see [`PostTelephonyNumbersRouting`]."]
     #[doc = ""]
     #[doc = " - `body`: drRoutingList"]
+    #[inline]
     pub fn post_telephony_numbers_routing(&self, body: ::std::vec::Vec<::models::NumberRoutingRequest>) -> PostTelephonyNumbersRouting {
         PostTelephonyNumbersRouting::new(self.executor.clone(), body)
     }
@@ -138,6 +156,7 @@ impl TelephonyApi {
     #[doc = " `POST /api/v2/telephony/numbers/routing/all` (postTelephonyNumbersRoutingAll): see [`PostTelephonyNumbersRoutingAll`]."]
     #[doc = ""]
     #[doc = " - `body`: Value for all routing request body"]
+    #[inline]
     pub fn post_telephony_numbers_routing_all(&self, body: ::models::DisasterRecoveryAllRoutingRequest) -> PostTelephonyNumbersRoutingAll {
         PostTelephonyNumbersRoutingAll::new(self.executor.clone(), body)
     }
@@ -146,6 +165,7 @@ impl TelephonyApi {
     #[doc = " `POST /api/v2/telephony/numbers/routing/reset` (postTelephonyNumbersRoutingReset): see [`PostTelephonyNumbersRoutingReset`]."]
     #[doc = ""]
     #[doc = " - `body`: Value for bulk routing request body"]
+    #[inline]
     pub fn post_telephony_numbers_routing_reset(&self, body: ::models::NumberRoutingResetOrganizationRequest) -> PostTelephonyNumbersRoutingReset {
         PostTelephonyNumbersRoutingReset::new(self.executor.clone(), body)
     }
@@ -154,6 +174,7 @@ impl TelephonyApi {
     #[doc = " `POST /api/v2/telephony/organization/link` (postTelephonyOrganizationLink): see [`PostTelephonyOrganizationLink`]."]
     #[doc = ""]
     #[doc = " - `body`: CreateLinkOrg body"]
+    #[inline]
     pub fn post_telephony_organization_link(&self, body: ::models::CreateOrganizationLink) -> PostTelephonyOrganizationLink {
         PostTelephonyOrganizationLink::new(self.executor.clone(), body)
     }
@@ -162,12 +183,14 @@ impl TelephonyApi {
     #[doc = " `POST /api/v2/telephony/prefixes/bulk` (postTelephonyPrefixesBulk): see [`PostTelephonyPrefixesBulk`]."]
     #[doc = ""]
     #[doc = " - `body`: Bulk save request with list of prefixes"]
+    #[inline]
     pub fn post_telephony_prefixes_bulk(&self, body: ::models::BulkPrefixesRequest) -> PostTelephonyPrefixesBulk {
         PostTelephonyPrefixesBulk::new(self.executor.clone(), body)
     }
     #[doc = " Request a download of a pcap file to S3"]
     #[doc = ""]
     #[doc = " `POST /api/v2/telephony/siptraces/download` (postTelephonySiptracesDownload): see [`PostTelephonySiptracesDownload`]."]
+    #[inline]
     pub fn post_telephony_siptraces_download(&self, body: ::models::SIPSearchPublicRequest) -> PostTelephonySiptracesDownload {
         PostTelephonySiptracesDownload::new(self.executor.clone(), body)
     }
@@ -177,6 +200,7 @@ impl TelephonyApi {
     #[doc = ""]
     #[doc = " - `agent_id`: User ID"]
     #[doc = " - `body`: Agent Greeting"]
+    #[inline]
     pub fn put_telephony_agent_greetings(&self, agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentGreeting) -> PutTelephonyAgentGreetings {
         PutTelephonyAgentGreetings::new(self.executor.clone(), agent_id.into(), body)
     }
@@ -185,6 +209,7 @@ impl TelephonyApi {
     #[doc = " `PUT /api/v2/telephony/agents/greetings/me` (putTelephonyAgentsGreetingsMe): see [`PutTelephonyAgentsGreetingsMe`]."]
     #[doc = ""]
     #[doc = " - `body`: Agent Greeting"]
+    #[inline]
     pub fn put_telephony_agents_greetings_me(&self, body: ::models::SelfAgentGreeting) -> PutTelephonyAgentsGreetingsMe {
         PutTelephonyAgentsGreetingsMe::new(self.executor.clone(), body)
     }
@@ -193,6 +218,7 @@ impl TelephonyApi {
     #[doc = " `PUT /api/v2/telephony/settings` (putTelephonySettings): see [`PutTelephonySettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Telephony"]
+    #[inline]
     pub fn put_telephony_settings(&self, body: ::models::TelephonySettings) -> PutTelephonySettings {
         PutTelephonySettings::new(self.executor.clone(), body)
     }
@@ -215,41 +241,49 @@ pub struct DeleteTelephonyOrganizationLinkTargetOrganizationId {
     target_organization_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyOrganizationLinkTargetOrganizationId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyOrganizationLinkTargetOrganizationId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyOrganizationLinkTargetOrganizationId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyOrganizationLinkTargetOrganizationId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyOrganizationLinkTargetOrganizationId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, target_organization_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), target_organization_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyOrganizationLinkTargetOrganizationId", "targetOrganizationId", &self.target_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_ORGANIZATION_LINK_TARGET_ORGANIZATION_ID, ::std::format!("/api/v2/telephony/organization/link/{}", ::genesys_cloud_core::encode_path_segment(&self.target_organization_id)));
@@ -257,11 +291,13 @@ impl DeleteTelephonyOrganizationLinkTargetOrganizationId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -284,41 +320,49 @@ pub struct GetTelephonyAgentGreetings {
     agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyAgentGreetings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyAgentGreetings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyAgentGreetings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyAgentGreetings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyAgentGreetings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyAgentGreetings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_AGENT_GREETINGS, ::std::format!("/api/v2/telephony/agents/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -326,11 +370,13 @@ impl GetTelephonyAgentGreetings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentGreeting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentGreeting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -352,52 +398,62 @@ pub struct GetTelephonyAgentsGreetingsMe {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTelephonyAgentsGreetingsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyAgentsGreetingsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyAgentsGreetingsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyAgentsGreetingsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyAgentsGreetingsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_AGENTS_GREETINGS_ME, ::std::string::String::from("/api/v2/telephony/agents/greetings/me"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SelfAgentGreeting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SelfAgentGreeting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -420,48 +476,57 @@ pub struct GetTelephonyCallsMetrics {
     metric_type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyCallsMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyCallsMetrics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyCallsMetrics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyCallsMetrics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyCallsMetrics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), metric_type: ::std::option::Option::None }
     }
     #[doc = " Flag to indicate metric type to fetch."]
     #[doc = ""]
     #[doc = " Query parameter `metricType`: string."]
+    #[inline]
     pub fn metric_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.metric_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_CALLS_METRICS, ::std::string::String::from("/api/v2/telephony/calls/metrics"));
         if let ::std::option::Option::Some(v) = &self.metric_type {
@@ -471,11 +536,13 @@ impl GetTelephonyCallsMetrics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationCallMetrics, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationCallMetrics, crate::JsonModel> {
         self.send().with_response()
     }
@@ -497,52 +564,62 @@ pub struct GetTelephonyMediaregions {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTelephonyMediaregions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyMediaregions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyMediaregions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyMediaregions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyMediaregions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_MEDIAREGIONS, ::std::string::String::from("/api/v2/telephony/mediaregions"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MediaRegions, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MediaRegions, crate::JsonModel> {
         self.send().with_response()
     }
@@ -573,43 +650,51 @@ pub struct GetTelephonyNumbersRouting {
     status: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyNumbersRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyNumbersRouting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyNumbersRouting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyNumbersRouting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyNumbersRouting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, number_id: ::std::option::Option::None, active_routing_organization_id: ::std::option::Option::None, owner_organization_id: ::std::option::Option::None, status: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -617,6 +702,7 @@ impl GetTelephonyNumbersRouting {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -624,6 +710,7 @@ impl GetTelephonyNumbersRouting {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -631,6 +718,7 @@ impl GetTelephonyNumbersRouting {
     #[doc = " numberId"]
     #[doc = ""]
     #[doc = " Query parameter `numberId`: string."]
+    #[inline]
     pub fn number_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.number_id = ::std::option::Option::Some(value.into());
         self
@@ -638,6 +726,7 @@ impl GetTelephonyNumbersRouting {
     #[doc = " activeRoutingOrganizationId"]
     #[doc = ""]
     #[doc = " Query parameter `activeRoutingOrganizationId`: string."]
+    #[inline]
     pub fn active_routing_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.active_routing_organization_id = ::std::option::Option::Some(value.into());
         self
@@ -645,6 +734,7 @@ impl GetTelephonyNumbersRouting {
     #[doc = " ownerOrganizationId"]
     #[doc = ""]
     #[doc = " Query parameter `ownerOrganizationId`: string."]
+    #[inline]
     pub fn owner_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.owner_organization_id = ::std::option::Option::Some(value.into());
         self
@@ -652,11 +742,13 @@ impl GetTelephonyNumbersRouting {
     #[doc = " status"]
     #[doc = ""]
     #[doc = " Query parameter `status`: string."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_NUMBERS_ROUTING, ::std::string::String::from("/api/v2/telephony/numbers/routing"));
         if let ::std::option::Option::Some(v) = &self.before {
@@ -684,15 +776,18 @@ impl GetTelephonyNumbersRouting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NumberRoutingListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NumberRoutingListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::NumberRoutingListing, ::models::NumberRouting> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -722,52 +817,62 @@ pub struct GetTelephonyOrganizationLink {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTelephonyOrganizationLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyOrganizationLink").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyOrganizationLink {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyOrganizationLink {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyOrganizationLink {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_ORGANIZATION_LINK, ::std::string::String::from("/api/v2/telephony/organization/link"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::OrganizationLinkResponse>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::OrganizationLinkResponse>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -789,52 +894,62 @@ pub struct GetTelephonyOrganizationLinkRegions {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTelephonyOrganizationLinkRegions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyOrganizationLinkRegions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyOrganizationLinkRegions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyOrganizationLinkRegions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyOrganizationLinkRegions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_ORGANIZATION_LINK_REGIONS, ::std::string::String::from("/api/v2/telephony/organization/link/regions"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::RegionResponse>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::RegionResponse>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -863,43 +978,51 @@ pub struct GetTelephonyPrefixes {
     prefix: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyPrefixes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyPrefixes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyPrefixes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyPrefixes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyPrefixes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, page_size: ::std::option::Option::None, prefix: ::std::option::Option::None }
     }
     #[doc = " Filter by prefix type"]
     #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
@@ -907,6 +1030,7 @@ impl GetTelephonyPrefixes {
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -914,6 +1038,7 @@ impl GetTelephonyPrefixes {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -921,6 +1046,7 @@ impl GetTelephonyPrefixes {
     #[doc = " Number of entities to return. Maximum of 200."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -928,11 +1054,13 @@ impl GetTelephonyPrefixes {
     #[doc = " Filter by phone number prefix"]
     #[doc = ""]
     #[doc = " Query parameter `prefix`: string."]
+    #[inline]
     pub fn prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.prefix = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PREFIXES, ::std::string::String::from("/api/v2/telephony/prefixes"));
         let ::std::option::Option::Some(v) = &self.r#type else {
@@ -955,15 +1083,18 @@ impl GetTelephonyPrefixes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PrefixListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PrefixListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PrefixListing, ::models::PrefixListingItem> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -994,48 +1125,57 @@ pub struct GetTelephonyPrefixesSimulateCall {
     number: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyPrefixesSimulateCall {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyPrefixesSimulateCall").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyPrefixesSimulateCall {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyPrefixesSimulateCall {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyPrefixesSimulateCall {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), number: ::std::option::Option::None }
     }
     #[doc = " Phone number to simulate"]
     #[doc = ""]
     #[doc = " Query parameter `number`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.number = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PREFIXES_SIMULATE_CALL, ::std::string::String::from("/api/v2/telephony/prefixes/simulate/call"));
         let ::std::option::Option::Some(v) = &self.number else {
@@ -1046,11 +1186,13 @@ impl GetTelephonyPrefixesSimulateCall {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CallSimulationResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CallSimulationResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1072,52 +1214,62 @@ pub struct GetTelephonySettings {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTelephonySettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonySettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonySettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonySettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonySettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_SETTINGS, ::std::string::String::from("/api/v2/telephony/settings"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TelephonySettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TelephonySettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1142,41 +1294,49 @@ pub struct GetTelephonySipmessagesConversation {
     conversation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonySipmessagesConversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonySipmessagesConversation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonySipmessagesConversation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonySipmessagesConversation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonySipmessagesConversation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonySipmessagesConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_SIPMESSAGES_CONVERSATION, ::std::format!("/api/v2/telephony/sipmessages/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -1184,11 +1344,13 @@ impl GetTelephonySipmessagesConversation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Callmessage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Callmessage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1214,48 +1376,57 @@ pub struct GetTelephonySipmessagesConversationHeaders {
     keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonySipmessagesConversationHeaders {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonySipmessagesConversationHeaders").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonySipmessagesConversationHeaders {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonySipmessagesConversationHeaders {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonySipmessagesConversationHeaders {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, keys: ::std::option::Option::None }
     }
     #[doc = " comma-separated list of header identifiers to query. e.g. ruri,to,from"]
     #[doc = ""]
     #[doc = " Query parameter `keys`: array of string (multi)."]
+    #[inline]
     pub fn keys(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.keys = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonySipmessagesConversationHeaders", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_SIPMESSAGES_CONVERSATION_HEADERS, ::std::format!("/api/v2/telephony/sipmessages/conversations/{}/headers", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -1266,11 +1437,13 @@ impl GetTelephonySipmessagesConversationHeaders {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Callheader, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Callheader, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1300,43 +1473,51 @@ pub struct GetTelephonySiptraces {
     conversation_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonySiptraces {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonySiptraces").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonySiptraces {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonySiptraces {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonySiptraces {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), date_start: ::std::option::Option::None, date_end: ::std::option::Option::None, call_id: ::std::option::Option::None, to_user: ::std::option::Option::None, from_user: ::std::option::Option::None, conversation_id: ::std::option::Option::None }
     }
     #[doc = " Start date of the search. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `dateStart`: date-time, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn date_start(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_start = ::std::option::Option::Some(value);
         self
@@ -1344,6 +1525,7 @@ impl GetTelephonySiptraces {
     #[doc = " End date of the search. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z"]
     #[doc = ""]
     #[doc = " Query parameter `dateEnd`: date-time, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn date_end(mut self, value: ::chrono::DateTime<::chrono::Utc>) -> Self {
         self.date_end = ::std::option::Option::Some(value);
         self
@@ -1351,6 +1533,7 @@ impl GetTelephonySiptraces {
     #[doc = " unique identification of the placed call"]
     #[doc = ""]
     #[doc = " Query parameter `callId`: string."]
+    #[inline]
     pub fn call_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.call_id = ::std::option::Option::Some(value.into());
         self
@@ -1358,6 +1541,7 @@ impl GetTelephonySiptraces {
     #[doc = " User to who the call was placed"]
     #[doc = ""]
     #[doc = " Query parameter `toUser`: string."]
+    #[inline]
     pub fn to_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.to_user = ::std::option::Option::Some(value.into());
         self
@@ -1365,6 +1549,7 @@ impl GetTelephonySiptraces {
     #[doc = " user who placed the call"]
     #[doc = ""]
     #[doc = " Query parameter `fromUser`: string."]
+    #[inline]
     pub fn from_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.from_user = ::std::option::Option::Some(value.into());
         self
@@ -1372,11 +1557,13 @@ impl GetTelephonySiptraces {
     #[doc = " Unique identification of the conversation"]
     #[doc = ""]
     #[doc = " Query parameter `conversationId`: string."]
+    #[inline]
     pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.conversation_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_SIPTRACES, ::std::string::String::from("/api/v2/telephony/siptraces"));
         let ::std::option::Option::Some(v) = &self.date_start else {
@@ -1403,11 +1590,13 @@ impl GetTelephonySiptraces {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SipSearchResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SipSearchResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1430,41 +1619,49 @@ pub struct GetTelephonySiptracesDownloadDownloadId {
     download_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonySiptracesDownloadDownloadId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonySiptracesDownloadDownloadId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonySiptracesDownloadDownloadId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonySiptracesDownloadDownloadId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonySiptracesDownloadDownloadId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, download_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), download_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonySiptracesDownloadDownloadId", "downloadId", &self.download_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_SIPTRACES_DOWNLOAD_DOWNLOAD_ID, ::std::format!("/api/v2/telephony/siptraces/download/{}", ::genesys_cloud_core::encode_path_segment(&self.download_id)));
@@ -1472,11 +1669,13 @@ impl GetTelephonySiptracesDownloadDownloadId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SignedUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SignedUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1500,41 +1699,49 @@ pub struct PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
     body: ::models::OrganizationLinkApprovalRequest,
 }
 impl ::std::fmt::Debug for PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTelephonyOrganizationLinkApproveRequestingOrganizationId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, requesting_organization_id: ::std::string::String, body: ::models::OrganizationLinkApprovalRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), requesting_organization_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTelephonyOrganizationLinkApproveRequestingOrganizationId", "requestingOrganizationId", &self.requesting_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TELEPHONY_ORGANIZATION_LINK_APPROVE_REQUESTING_ORGANIZATION_ID, ::std::format!("/api/v2/telephony/organization/link/approve/{}", ::genesys_cloud_core::encode_path_segment(&self.requesting_organization_id)));
@@ -1543,11 +1750,13 @@ impl PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1570,41 +1779,49 @@ pub struct PostTelephonyNumbersRouting {
     body: ::std::vec::Vec<::models::NumberRoutingRequest>,
 }
 impl ::std::fmt::Debug for PostTelephonyNumbersRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyNumbersRouting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyNumbersRouting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyNumbersRouting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyNumbersRouting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::NumberRoutingRequest>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_NUMBERS_ROUTING, ::std::string::String::from("/api/v2/telephony/numbers/routing"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyNumbersRouting"))?;
@@ -1612,11 +1829,13 @@ impl PostTelephonyNumbersRouting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1639,41 +1858,49 @@ pub struct PostTelephonyNumbersRoutingAll {
     body: ::models::DisasterRecoveryAllRoutingRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyNumbersRoutingAll {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyNumbersRoutingAll").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyNumbersRoutingAll {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyNumbersRoutingAll {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyNumbersRoutingAll {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DisasterRecoveryAllRoutingRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_NUMBERS_ROUTING_ALL, ::std::string::String::from("/api/v2/telephony/numbers/routing/all"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyNumbersRoutingAll"))?;
@@ -1681,11 +1908,13 @@ impl PostTelephonyNumbersRoutingAll {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1708,41 +1937,49 @@ pub struct PostTelephonyNumbersRoutingReset {
     body: ::models::NumberRoutingResetOrganizationRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyNumbersRoutingReset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyNumbersRoutingReset").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyNumbersRoutingReset {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyNumbersRoutingReset {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyNumbersRoutingReset {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::NumberRoutingResetOrganizationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_NUMBERS_ROUTING_RESET, ::std::string::String::from("/api/v2/telephony/numbers/routing/reset"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyNumbersRoutingReset"))?;
@@ -1750,11 +1987,13 @@ impl PostTelephonyNumbersRoutingReset {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1777,41 +2016,49 @@ pub struct PostTelephonyOrganizationLink {
     body: ::models::CreateOrganizationLink,
 }
 impl ::std::fmt::Debug for PostTelephonyOrganizationLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyOrganizationLink").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyOrganizationLink {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyOrganizationLink {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyOrganizationLink {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateOrganizationLink) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_ORGANIZATION_LINK, ::std::string::String::from("/api/v2/telephony/organization/link"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyOrganizationLink"))?;
@@ -1819,11 +2066,13 @@ impl PostTelephonyOrganizationLink {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationLink, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationLink, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1846,41 +2095,49 @@ pub struct PostTelephonyPrefixesBulk {
     body: ::models::BulkPrefixesRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyPrefixesBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyPrefixesBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyPrefixesBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyPrefixesBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyPrefixesBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::BulkPrefixesRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PREFIXES_BULK, ::std::string::String::from("/api/v2/telephony/prefixes/bulk"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyPrefixesBulk"))?;
@@ -1888,11 +2145,13 @@ impl PostTelephonyPrefixesBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BulkPrefixesResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BulkPrefixesResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1915,41 +2174,49 @@ pub struct PostTelephonySiptracesDownload {
     body: ::models::SIPSearchPublicRequest,
 }
 impl ::std::fmt::Debug for PostTelephonySiptracesDownload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonySiptracesDownload").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonySiptracesDownload {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonySiptracesDownload {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonySiptracesDownload {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SIPSearchPublicRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_SIPTRACES_DOWNLOAD, ::std::string::String::from("/api/v2/telephony/siptraces/download"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonySiptracesDownload"))?;
@@ -1957,11 +2224,13 @@ impl PostTelephonySiptracesDownload {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SipDownloadResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SipDownloadResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1985,41 +2254,49 @@ pub struct PutTelephonyAgentGreetings {
     body: ::models::AgentGreeting,
 }
 impl ::std::fmt::Debug for PutTelephonyAgentGreetings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyAgentGreetings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyAgentGreetings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyAgentGreetings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyAgentGreetings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, agent_id: ::std::string::String, body: ::models::AgentGreeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), agent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyAgentGreetings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_AGENT_GREETINGS, ::std::format!("/api/v2/telephony/agents/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
@@ -2028,11 +2305,13 @@ impl PutTelephonyAgentGreetings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentGreeting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentGreeting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2055,41 +2334,49 @@ pub struct PutTelephonyAgentsGreetingsMe {
     body: ::models::SelfAgentGreeting,
 }
 impl ::std::fmt::Debug for PutTelephonyAgentsGreetingsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyAgentsGreetingsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyAgentsGreetingsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyAgentsGreetingsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyAgentsGreetingsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SelfAgentGreeting) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_AGENTS_GREETINGS_ME, ::std::string::String::from("/api/v2/telephony/agents/greetings/me"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyAgentsGreetingsMe"))?;
@@ -2097,11 +2384,13 @@ impl PutTelephonyAgentsGreetingsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SelfAgentGreeting, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SelfAgentGreeting, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2124,41 +2413,49 @@ pub struct PutTelephonySettings {
     body: ::models::TelephonySettings,
 }
 impl ::std::fmt::Debug for PutTelephonySettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonySettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonySettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonySettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonySettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TelephonySettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_SETTINGS, ::std::string::String::from("/api/v2/telephony/settings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonySettings"))?;
@@ -2166,11 +2463,13 @@ impl PutTelephonySettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TelephonySettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TelephonySettings, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for TelephonyProvidersEdgeApi {
 }
 impl TelephonyProvidersEdgeApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}` (deleteTelephonyProvidersEdge): see [`DeleteTelephonyProvidersEdge`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn delete_telephony_providers_edge(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdge {
         DeleteTelephonyProvidersEdge::new(self.executor.clone(), edge_id.into())
     }
@@ -30,6 +32,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
     #[doc = " - `interface_id`: Interface ID"]
+    #[inline]
     pub fn delete_telephony_providers_edge_logicalinterface(&self, edge_id: impl ::std::convert::Into<::std::string::String>, interface_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgeLogicalinterface {
         DeleteTelephonyProvidersEdgeLogicalinterface::new(self.executor.clone(), edge_id.into(), interface_id.into())
     }
@@ -38,12 +41,14 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `DELETE /api/v2/telephony/providers/edges/{edgeId}/softwareupdate` (deleteTelephonyProvidersEdgeSoftwareupdate): see [`DeleteTelephonyProvidersEdgeSoftwareupdate`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn delete_telephony_providers_edge_softwareupdate(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgeSoftwareupdate {
         DeleteTelephonyProvidersEdgeSoftwareupdate::new(self.executor.clone(), edge_id.into())
     }
     #[doc = " Deletes alertable presences overrides."]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/telephony/providers/edges/alertablepresences` (deleteTelephonyProvidersEdgesAlertablepresences): see [`DeleteTelephonyProvidersEdgesAlertablepresences`]."]
+    #[inline]
     pub fn delete_telephony_providers_edges_alertablepresences(&self) -> DeleteTelephonyProvidersEdgesAlertablepresences {
         DeleteTelephonyProvidersEdgesAlertablepresences::new(self.executor.clone())
     }
@@ -52,6 +57,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `DELETE /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}` (deleteTelephonyProvidersEdgesCertificateauthority): see [`DeleteTelephonyProvidersEdgesCertificateauthority`]."]
     #[doc = ""]
     #[doc = " - `certificate_id`: Certificate ID"]
+    #[inline]
     pub fn delete_telephony_providers_edges_certificateauthority(&self, certificate_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesCertificateauthority {
         DeleteTelephonyProvidersEdgesCertificateauthority::new(self.executor.clone(), certificate_id.into())
     }
@@ -60,6 +66,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `DELETE /api/v2/telephony/providers/edges/didpools/{didPoolId}` (deleteTelephonyProvidersEdgesDidpool): see [`DeleteTelephonyProvidersEdgesDidpool`]."]
     #[doc = ""]
     #[doc = " - `did_pool_id`: DID pool ID"]
+    #[inline]
     pub fn delete_telephony_providers_edges_didpool(&self, did_pool_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesDidpool {
         DeleteTelephonyProvidersEdgesDidpool::new(self.executor.clone(), did_pool_id.into())
     }
@@ -68,6 +75,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `DELETE /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}` (deleteTelephonyProvidersEdgesEdgegroup): see [`DeleteTelephonyProvidersEdgesEdgegroup`]."]
     #[doc = ""]
     #[doc = " - `edge_group_id`: Edge group ID"]
+    #[inline]
     pub fn delete_telephony_providers_edges_edgegroup(&self, edge_group_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesEdgegroup {
         DeleteTelephonyProvidersEdgesEdgegroup::new(self.executor.clone(), edge_group_id.into())
     }
@@ -76,6 +84,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `DELETE /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}` (deleteTelephonyProvidersEdgesExtensionpool): see [`DeleteTelephonyProvidersEdgesExtensionpool`]."]
     #[doc = ""]
     #[doc = " - `extension_pool_id`: Extension pool ID"]
+    #[inline]
     pub fn delete_telephony_providers_edges_extensionpool(&self, extension_pool_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesExtensionpool {
         DeleteTelephonyProvidersEdgesExtensionpool::new(self.executor.clone(), extension_pool_id.into())
     }
@@ -84,6 +93,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `DELETE /api/v2/telephony/providers/edges/phones/{phoneId}` (deleteTelephonyProvidersEdgesPhone): see [`DeleteTelephonyProvidersEdgesPhone`]."]
     #[doc = ""]
     #[doc = " - `phone_id`: Phone ID"]
+    #[inline]
     pub fn delete_telephony_providers_edges_phone(&self, phone_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesPhone {
         DeleteTelephonyProvidersEdgesPhone::new(self.executor.clone(), phone_id.into())
     }
@@ -92,6 +102,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `DELETE /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}` (deleteTelephonyProvidersEdgesPhonebasesetting): see [`DeleteTelephonyProvidersEdgesPhonebasesetting`]."]
     #[doc = ""]
     #[doc = " - `phone_base_id`: Phone base ID"]
+    #[inline]
     pub fn delete_telephony_providers_edges_phonebasesetting(&self, phone_base_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesPhonebasesetting {
         DeleteTelephonyProvidersEdgesPhonebasesetting::new(self.executor.clone(), phone_base_id.into())
     }
@@ -100,6 +111,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `DELETE /api/v2/telephony/providers/edges/sites/{siteId}` (deleteTelephonyProvidersEdgesSite): see [`DeleteTelephonyProvidersEdgesSite`]."]
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
+    #[inline]
     pub fn delete_telephony_providers_edges_site(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesSite {
         DeleteTelephonyProvidersEdgesSite::new(self.executor.clone(), site_id.into())
     }
@@ -109,6 +121,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
     #[doc = " - `outbound_route_id`: Outbound route ID"]
+    #[inline]
     pub fn delete_telephony_providers_edges_site_outboundroute(&self, site_id: impl ::std::convert::Into<::std::string::String>, outbound_route_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesSiteOutboundroute {
         DeleteTelephonyProvidersEdgesSiteOutboundroute::new(self.executor.clone(), site_id.into(), outbound_route_id.into())
     }
@@ -117,6 +130,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `DELETE /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}` (deleteTelephonyProvidersEdgesTrunkbasesetting): see [`DeleteTelephonyProvidersEdgesTrunkbasesetting`]."]
     #[doc = ""]
     #[doc = " - `trunk_base_settings_id`: Trunk Base ID"]
+    #[inline]
     pub fn delete_telephony_providers_edges_trunkbasesetting(&self, trunk_base_settings_id: impl ::std::convert::Into<::std::string::String>) -> DeleteTelephonyProvidersEdgesTrunkbasesetting {
         DeleteTelephonyProvidersEdgesTrunkbasesetting::new(self.executor.clone(), trunk_base_settings_id.into())
     }
@@ -125,6 +139,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}` (getTelephonyProvidersEdge): see [`GetTelephonyProvidersEdge`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn get_telephony_providers_edge(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdge {
         GetTelephonyProvidersEdge::new(self.executor.clone(), edge_id.into())
     }
@@ -133,6 +148,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/nslookup` (getTelephonyProvidersEdgeDiagnosticNslookup): see [`GetTelephonyProvidersEdgeDiagnosticNslookup`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
+    #[inline]
     pub fn get_telephony_providers_edge_diagnostic_nslookup(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeDiagnosticNslookup {
         GetTelephonyProvidersEdgeDiagnosticNslookup::new(self.executor.clone(), edge_id.into())
     }
@@ -141,6 +157,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/ping` (getTelephonyProvidersEdgeDiagnosticPing): see [`GetTelephonyProvidersEdgeDiagnosticPing`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
+    #[inline]
     pub fn get_telephony_providers_edge_diagnostic_ping(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeDiagnosticPing {
         GetTelephonyProvidersEdgeDiagnosticPing::new(self.executor.clone(), edge_id.into())
     }
@@ -149,6 +166,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/route` (getTelephonyProvidersEdgeDiagnosticRoute): see [`GetTelephonyProvidersEdgeDiagnosticRoute`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
+    #[inline]
     pub fn get_telephony_providers_edge_diagnostic_route(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeDiagnosticRoute {
         GetTelephonyProvidersEdgeDiagnosticRoute::new(self.executor.clone(), edge_id.into())
     }
@@ -157,6 +175,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/diagnostic/tracepath` (getTelephonyProvidersEdgeDiagnosticTracepath): see [`GetTelephonyProvidersEdgeDiagnosticTracepath`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
+    #[inline]
     pub fn get_telephony_providers_edge_diagnostic_tracepath(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeDiagnosticTracepath {
         GetTelephonyProvidersEdgeDiagnosticTracepath::new(self.executor.clone(), edge_id.into())
     }
@@ -166,6 +185,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
     #[doc = " - `interface_id`: Interface ID"]
+    #[inline]
     pub fn get_telephony_providers_edge_logicalinterface(&self, edge_id: impl ::std::convert::Into<::std::string::String>, interface_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeLogicalinterface {
         GetTelephonyProvidersEdgeLogicalinterface::new(self.executor.clone(), edge_id.into(), interface_id.into())
     }
@@ -174,6 +194,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/logicalinterfaces` (getTelephonyProvidersEdgeLogicalinterfaces): see [`GetTelephonyProvidersEdgeLogicalinterfaces`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn get_telephony_providers_edge_logicalinterfaces(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeLogicalinterfaces {
         GetTelephonyProvidersEdgeLogicalinterfaces::new(self.executor.clone(), edge_id.into())
     }
@@ -183,6 +204,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
     #[doc = " - `job_id`: Job ID"]
+    #[inline]
     pub fn get_telephony_providers_edge_logs_job(&self, edge_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeLogsJob {
         GetTelephonyProvidersEdgeLogsJob::new(self.executor.clone(), edge_id.into(), job_id.into())
     }
@@ -191,6 +213,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/metrics` (getTelephonyProvidersEdgeMetrics): see [`GetTelephonyProvidersEdgeMetrics`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
+    #[inline]
     pub fn get_telephony_providers_edge_metrics(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeMetrics {
         GetTelephonyProvidersEdgeMetrics::new(self.executor.clone(), edge_id.into())
     }
@@ -200,6 +223,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
     #[doc = " - `interface_id`: Interface ID"]
+    #[inline]
     pub fn get_telephony_providers_edge_physicalinterface(&self, edge_id: impl ::std::convert::Into<::std::string::String>, interface_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgePhysicalinterface {
         GetTelephonyProvidersEdgePhysicalinterface::new(self.executor.clone(), edge_id.into(), interface_id.into())
     }
@@ -208,6 +232,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/physicalinterfaces` (getTelephonyProvidersEdgePhysicalinterfaces): see [`GetTelephonyProvidersEdgePhysicalinterfaces`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn get_telephony_providers_edge_physicalinterfaces(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgePhysicalinterfaces {
         GetTelephonyProvidersEdgePhysicalinterfaces::new(self.executor.clone(), edge_id.into())
     }
@@ -216,6 +241,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/setuppackage` (getTelephonyProvidersEdgeSetuppackage): see [`GetTelephonyProvidersEdgeSetuppackage`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn get_telephony_providers_edge_setuppackage(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeSetuppackage {
         GetTelephonyProvidersEdgeSetuppackage::new(self.executor.clone(), edge_id.into())
     }
@@ -224,6 +250,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/softwareupdate` (getTelephonyProvidersEdgeSoftwareupdate): see [`GetTelephonyProvidersEdgeSoftwareupdate`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn get_telephony_providers_edge_softwareupdate(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeSoftwareupdate {
         GetTelephonyProvidersEdgeSoftwareupdate::new(self.executor.clone(), edge_id.into())
     }
@@ -232,6 +259,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/softwareversions` (getTelephonyProvidersEdgeSoftwareversions): see [`GetTelephonyProvidersEdgeSoftwareversions`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn get_telephony_providers_edge_softwareversions(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeSoftwareversions {
         GetTelephonyProvidersEdgeSoftwareversions::new(self.executor.clone(), edge_id.into())
     }
@@ -240,24 +268,28 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/{edgeId}/trunks` (getTelephonyProvidersEdgeTrunks): see [`GetTelephonyProvidersEdgeTrunks`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn get_telephony_providers_edge_trunks(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgeTrunks {
         GetTelephonyProvidersEdgeTrunks::new(self.executor.clone(), edge_id.into())
     }
     #[doc = " Get the list of edges."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges` (getTelephonyProvidersEdges): see [`GetTelephonyProvidersEdges`]."]
+    #[inline]
     pub fn get_telephony_providers_edges(&self) -> GetTelephonyProvidersEdges {
         GetTelephonyProvidersEdges::new(self.executor.clone())
     }
     #[doc = " Get the list alertable presences. The 'type' query parameter can be used to If there are any overrides, this is the list of overrides; if there are no overrides, it is the default list."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/alertablepresences` (getTelephonyProvidersEdgesAlertablepresences): see [`GetTelephonyProvidersEdgesAlertablepresences`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_alertablepresences(&self) -> GetTelephonyProvidersEdgesAlertablepresences {
         GetTelephonyProvidersEdgesAlertablepresences::new(self.executor.clone())
     }
     #[doc = " Get the list of certificate authorities."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/certificateauthorities` (getTelephonyProvidersEdgesCertificateauthorities): see [`GetTelephonyProvidersEdgesCertificateauthorities`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_certificateauthorities(&self) -> GetTelephonyProvidersEdgesCertificateauthorities {
         GetTelephonyProvidersEdgesCertificateauthorities::new(self.executor.clone())
     }
@@ -266,6 +298,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/certificateauthorities/{certificateId}` (getTelephonyProvidersEdgesCertificateauthority): see [`GetTelephonyProvidersEdgesCertificateauthority`]."]
     #[doc = ""]
     #[doc = " - `certificate_id`: Certificate ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_certificateauthority(&self, certificate_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesCertificateauthority {
         GetTelephonyProvidersEdgesCertificateauthority::new(self.executor.clone(), certificate_id.into())
     }
@@ -274,6 +307,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/dids/{didId}` (getTelephonyProvidersEdgesDid): see [`GetTelephonyProvidersEdgesDid`]."]
     #[doc = ""]
     #[doc = " - `did_id`: DID ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_did(&self, did_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesDid {
         GetTelephonyProvidersEdgesDid::new(self.executor.clone(), did_id.into())
     }
@@ -282,24 +316,28 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/didpools/{didPoolId}` (getTelephonyProvidersEdgesDidpool): see [`GetTelephonyProvidersEdgesDidpool`]."]
     #[doc = ""]
     #[doc = " - `did_pool_id`: DID pool ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_didpool(&self, did_pool_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesDidpool {
         GetTelephonyProvidersEdgesDidpool::new(self.executor.clone(), did_pool_id.into())
     }
     #[doc = " Get a listing of DID Pools"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/didpools` (getTelephonyProvidersEdgesDidpools): see [`GetTelephonyProvidersEdgesDidpools`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_didpools(&self) -> GetTelephonyProvidersEdgesDidpools {
         GetTelephonyProvidersEdgesDidpools::new(self.executor.clone())
     }
     #[doc = " Get a listing of unassigned and/or assigned numbers in a set of DID Pools."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/didpools/dids` (getTelephonyProvidersEdgesDidpoolsDids): see [`GetTelephonyProvidersEdgesDidpoolsDids`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_didpools_dids(&self) -> GetTelephonyProvidersEdgesDidpoolsDids {
         GetTelephonyProvidersEdgesDidpoolsDids::new(self.executor.clone())
     }
     #[doc = " Get a listing of DIDs"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/dids` (getTelephonyProvidersEdgesDids): see [`GetTelephonyProvidersEdgesDids`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_dids(&self) -> GetTelephonyProvidersEdgesDids {
         GetTelephonyProvidersEdgesDids::new(self.executor.clone())
     }
@@ -308,6 +346,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups/{edgeGroupId}` (getTelephonyProvidersEdgesEdgegroup): see [`GetTelephonyProvidersEdgesEdgegroup`]."]
     #[doc = ""]
     #[doc = " - `edge_group_id`: Edge group ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_edgegroup(&self, edge_group_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesEdgegroup {
         GetTelephonyProvidersEdgesEdgegroup::new(self.executor.clone(), edge_group_id.into())
     }
@@ -317,24 +356,28 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edgegroup_id`: Edge Group ID"]
     #[doc = " - `edgetrunkbase_id`: Edge Trunk Base ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_edgegroup_edgetrunkbase(&self, edgegroup_id: impl ::std::convert::Into<::std::string::String>, edgetrunkbase_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
         GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase::new(self.executor.clone(), edgegroup_id.into(), edgetrunkbase_id.into())
     }
     #[doc = " Get the list of edge groups."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/edgegroups` (getTelephonyProvidersEdgesEdgegroups): see [`GetTelephonyProvidersEdgesEdgegroups`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_edgegroups(&self) -> GetTelephonyProvidersEdgesEdgegroups {
         GetTelephonyProvidersEdgesEdgegroups::new(self.executor.clone())
     }
     #[doc = " Get the edge version report."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/edgeversionreport` (getTelephonyProvidersEdgesEdgeversionreport): see [`GetTelephonyProvidersEdgesEdgeversionreport`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_edgeversionreport(&self) -> GetTelephonyProvidersEdgesEdgeversionreport {
         GetTelephonyProvidersEdgesEdgeversionreport::new(self.executor.clone())
     }
     #[doc = " List of edges more than 4 edge versions behind the latest software."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/expired` (getTelephonyProvidersEdgesExpired): see [`GetTelephonyProvidersEdgesExpired`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_expired(&self) -> GetTelephonyProvidersEdgesExpired {
         GetTelephonyProvidersEdgesExpired::new(self.executor.clone())
     }
@@ -343,6 +386,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/extensions/{extensionId}` (getTelephonyProvidersEdgesExtension): see [`GetTelephonyProvidersEdgesExtension`]."]
     #[doc = ""]
     #[doc = " - `extension_id`: Extension ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_extension(&self, extension_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesExtension {
         GetTelephonyProvidersEdgesExtension::new(self.executor.clone(), extension_id.into())
     }
@@ -351,24 +395,28 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools/{extensionPoolId}` (getTelephonyProvidersEdgesExtensionpool): see [`GetTelephonyProvidersEdgesExtensionpool`]."]
     #[doc = ""]
     #[doc = " - `extension_pool_id`: Extension pool ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_extensionpool(&self, extension_pool_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesExtensionpool {
         GetTelephonyProvidersEdgesExtensionpool::new(self.executor.clone(), extension_pool_id.into())
     }
     #[doc = " Get a listing of extension pools"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools` (getTelephonyProvidersEdgesExtensionpools): see [`GetTelephonyProvidersEdgesExtensionpools`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_extensionpools(&self) -> GetTelephonyProvidersEdgesExtensionpools {
         GetTelephonyProvidersEdgesExtensionpools::new(self.executor.clone())
     }
     #[doc = " Get a pageable list of basic extension pool objects filterable by query parameters."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/extensionpools/divisionviews` (getTelephonyProvidersEdgesExtensionpoolsDivisionviews): see [`GetTelephonyProvidersEdgesExtensionpoolsDivisionviews`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_extensionpools_divisionviews(&self) -> GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
         GetTelephonyProvidersEdgesExtensionpoolsDivisionviews::new(self.executor.clone())
     }
     #[doc = " Get a listing of extensions"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/extensions` (getTelephonyProvidersEdgesExtensions): see [`GetTelephonyProvidersEdgesExtensions`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_extensions(&self) -> GetTelephonyProvidersEdgesExtensions {
         GetTelephonyProvidersEdgesExtensions::new(self.executor.clone())
     }
@@ -377,6 +425,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/lines/{lineId}` (getTelephonyProvidersEdgesLine): see [`GetTelephonyProvidersEdgesLine`]."]
     #[doc = ""]
     #[doc = " - `line_id`: Line ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_line(&self, line_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesLine {
         GetTelephonyProvidersEdgesLine::new(self.executor.clone(), line_id.into())
     }
@@ -385,30 +434,35 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/linebasesettings/{lineBaseId}` (getTelephonyProvidersEdgesLinebasesetting): see [`GetTelephonyProvidersEdgesLinebasesetting`]."]
     #[doc = ""]
     #[doc = " - `line_base_id`: Line base ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_linebasesetting(&self, line_base_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesLinebasesetting {
         GetTelephonyProvidersEdgesLinebasesetting::new(self.executor.clone(), line_base_id.into())
     }
     #[doc = " Get a listing of line base settings objects"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/linebasesettings` (getTelephonyProvidersEdgesLinebasesettings): see [`GetTelephonyProvidersEdgesLinebasesettings`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_linebasesettings(&self) -> GetTelephonyProvidersEdgesLinebasesettings {
         GetTelephonyProvidersEdgesLinebasesettings::new(self.executor.clone())
     }
     #[doc = " Get a list of Lines"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/lines` (getTelephonyProvidersEdgesLines): see [`GetTelephonyProvidersEdgesLines`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_lines(&self) -> GetTelephonyProvidersEdgesLines {
         GetTelephonyProvidersEdgesLines::new(self.executor.clone())
     }
     #[doc = " Get a Line instance template based on a Line Base Settings object. This object can then be modified and saved as a new Line instance"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/lines/template` (getTelephonyProvidersEdgesLinesTemplate): see [`GetTelephonyProvidersEdgesLinesTemplate`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_lines_template(&self) -> GetTelephonyProvidersEdgesLinesTemplate {
         GetTelephonyProvidersEdgesLinesTemplate::new(self.executor.clone())
     }
     #[doc = " Get edge logical interfaces."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/logicalinterfaces` (getTelephonyProvidersEdgesLogicalinterfaces): see [`GetTelephonyProvidersEdgesLogicalinterfaces`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_logicalinterfaces(&self) -> GetTelephonyProvidersEdgesLogicalinterfaces {
         GetTelephonyProvidersEdgesLogicalinterfaces::new(self.executor.clone())
     }
@@ -417,6 +471,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/mediastatistics/conversations/{conversationId}` (getTelephonyProvidersEdgesMediastatisticsConversation): see [`GetTelephonyProvidersEdgesMediastatisticsConversation`]."]
     #[doc = ""]
     #[doc = " - `conversation_id`: Identifier of the conversation"]
+    #[inline]
     pub fn get_telephony_providers_edges_mediastatistics_conversation(&self, conversation_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesMediastatisticsConversation {
         GetTelephonyProvidersEdgesMediastatisticsConversation::new(self.executor.clone(), conversation_id.into())
     }
@@ -426,18 +481,21 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `conversation_id`: Identifier of the conversation"]
     #[doc = " - `communication_id`: Identifier of the media session"]
+    #[inline]
     pub fn get_telephony_providers_edges_mediastatistics_conversation_communication(&self, conversation_id: impl ::std::convert::Into<::std::string::String>, communication_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
         GetTelephonyProvidersEdgesMediastatisticsConversationCommunication::new(self.executor.clone(), conversation_id.into(), communication_id.into())
     }
     #[doc = " Get the metrics for a list of edges."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/metrics` (getTelephonyProvidersEdgesMetrics): see [`GetTelephonyProvidersEdgesMetrics`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_metrics(&self) -> GetTelephonyProvidersEdgesMetrics {
         GetTelephonyProvidersEdgesMetrics::new(self.executor.clone())
     }
     #[doc = " Get outbound routes"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/outboundroutes` (getTelephonyProvidersEdgesOutboundroutes): see [`GetTelephonyProvidersEdgesOutboundroutes`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_outboundroutes(&self) -> GetTelephonyProvidersEdgesOutboundroutes {
         GetTelephonyProvidersEdgesOutboundroutes::new(self.executor.clone())
     }
@@ -446,6 +504,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/phones/{phoneId}` (getTelephonyProvidersEdgesPhone): see [`GetTelephonyProvidersEdgesPhone`]."]
     #[doc = ""]
     #[doc = " - `phone_id`: Phone ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_phone(&self, phone_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesPhone {
         GetTelephonyProvidersEdgesPhone::new(self.executor.clone(), phone_id.into())
     }
@@ -454,42 +513,49 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/{phoneBaseId}` (getTelephonyProvidersEdgesPhonebasesetting): see [`GetTelephonyProvidersEdgesPhonebasesetting`]."]
     #[doc = ""]
     #[doc = " - `phone_base_id`: Phone base ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_phonebasesetting(&self, phone_base_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesPhonebasesetting {
         GetTelephonyProvidersEdgesPhonebasesetting::new(self.executor.clone(), phone_base_id.into())
     }
     #[doc = " Get a list of Phone Base Settings objects"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings` (getTelephonyProvidersEdgesPhonebasesettings): see [`GetTelephonyProvidersEdgesPhonebasesettings`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_phonebasesettings(&self) -> GetTelephonyProvidersEdgesPhonebasesettings {
         GetTelephonyProvidersEdgesPhonebasesettings::new(self.executor.clone())
     }
     #[doc = " Get a list of available makes and models to create a new Phone Base Settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/availablemetabases` (getTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases): see [`GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_phonebasesettings_availablemetabases(&self) -> GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
         GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases::new(self.executor.clone())
     }
     #[doc = " Get a Phone Base Settings instance template from a given make and model. This object can then be modified and saved as a new Phone Base Settings instance"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phonebasesettings/template` (getTelephonyProvidersEdgesPhonebasesettingsTemplate): see [`GetTelephonyProvidersEdgesPhonebasesettingsTemplate`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_phonebasesettings_template(&self) -> GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
         GetTelephonyProvidersEdgesPhonebasesettingsTemplate::new(self.executor.clone())
     }
     #[doc = " Get a list of Phone Instances. A maximum of 10,000 results is returned when filtering the results or sorting by a field other than the ID. Sorting by only the ID has no result limit. Each filter supports a wildcard, \\*, as a value to search for partial values."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phones` (getTelephonyProvidersEdgesPhones): see [`GetTelephonyProvidersEdgesPhones`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_phones(&self) -> GetTelephonyProvidersEdgesPhones {
         GetTelephonyProvidersEdgesPhones::new(self.executor.clone())
     }
     #[doc = " Get a Phone instance template based on a Phone Base Settings object. This object can then be modified and saved as a new Phone instance"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/phones/template` (getTelephonyProvidersEdgesPhonesTemplate): see [`GetTelephonyProvidersEdgesPhonesTemplate`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_phones_template(&self) -> GetTelephonyProvidersEdgesPhonesTemplate {
         GetTelephonyProvidersEdgesPhonesTemplate::new(self.executor.clone())
     }
     #[doc = " Get physical interfaces for edges."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/physicalinterfaces` (getTelephonyProvidersEdgesPhysicalinterfaces): see [`GetTelephonyProvidersEdgesPhysicalinterfaces`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_physicalinterfaces(&self) -> GetTelephonyProvidersEdgesPhysicalinterfaces {
         GetTelephonyProvidersEdgesPhysicalinterfaces::new(self.executor.clone())
     }
@@ -498,6 +564,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}` (getTelephonyProvidersEdgesSite): see [`GetTelephonyProvidersEdgesSite`]."]
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_site(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSite {
         GetTelephonyProvidersEdgesSite::new(self.executor.clone(), site_id.into())
     }
@@ -507,6 +574,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
     #[doc = " - `number_plan_id`: Number Plan ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_site_numberplan(&self, site_id: impl ::std::convert::Into<::std::string::String>, number_plan_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteNumberplan {
         GetTelephonyProvidersEdgesSiteNumberplan::new(self.executor.clone(), site_id.into(), number_plan_id.into())
     }
@@ -515,6 +583,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans` (getTelephonyProvidersEdgesSiteNumberplans): see [`GetTelephonyProvidersEdgesSiteNumberplans`]."]
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_site_numberplans(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteNumberplans {
         GetTelephonyProvidersEdgesSiteNumberplans::new(self.executor.clone(), site_id.into())
     }
@@ -523,6 +592,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/numberplans/classifications` (getTelephonyProvidersEdgesSiteNumberplansClassifications): see [`GetTelephonyProvidersEdgesSiteNumberplansClassifications`]."]
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_site_numberplans_classifications(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteNumberplansClassifications {
         GetTelephonyProvidersEdgesSiteNumberplansClassifications::new(self.executor.clone(), site_id.into())
     }
@@ -532,6 +602,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
     #[doc = " - `outbound_route_id`: Outbound route ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_site_outboundroute(&self, site_id: impl ::std::convert::Into<::std::string::String>, outbound_route_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteOutboundroute {
         GetTelephonyProvidersEdgesSiteOutboundroute::new(self.executor.clone(), site_id.into(), outbound_route_id.into())
     }
@@ -540,6 +611,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/outboundroutes` (getTelephonyProvidersEdgesSiteOutboundroutes): see [`GetTelephonyProvidersEdgesSiteOutboundroutes`]."]
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_site_outboundroutes(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteOutboundroutes {
         GetTelephonyProvidersEdgesSiteOutboundroutes::new(self.executor.clone(), site_id.into())
     }
@@ -548,24 +620,28 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/{siteId}/siteconnections` (getTelephonyProvidersEdgesSiteSiteconnections): see [`GetTelephonyProvidersEdgesSiteSiteconnections`]."]
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_site_siteconnections(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesSiteSiteconnections {
         GetTelephonyProvidersEdgesSiteSiteconnections::new(self.executor.clone(), site_id.into())
     }
     #[doc = " Get the list of Sites."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites` (getTelephonyProvidersEdgesSites): see [`GetTelephonyProvidersEdgesSites`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_sites(&self) -> GetTelephonyProvidersEdgesSites {
         GetTelephonyProvidersEdgesSites::new(self.executor.clone())
     }
     #[doc = " Search sites using the q64 value returned from a previous search"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/sites/search` (getTelephonyProvidersEdgesSitesSearch): see [`GetTelephonyProvidersEdgesSitesSearch`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_sites_search(&self) -> GetTelephonyProvidersEdgesSitesSearch {
         GetTelephonyProvidersEdgesSitesSearch::new(self.executor.clone())
     }
     #[doc = " Get a list of Edge-compatible time zones"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/timezones` (getTelephonyProvidersEdgesTimezones): see [`GetTelephonyProvidersEdgesTimezones`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_timezones(&self) -> GetTelephonyProvidersEdgesTimezones {
         GetTelephonyProvidersEdgesTimezones::new(self.executor.clone())
     }
@@ -574,6 +650,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/trunks/{trunkId}` (getTelephonyProvidersEdgesTrunk): see [`GetTelephonyProvidersEdgesTrunk`]."]
     #[doc = ""]
     #[doc = " - `trunk_id`: Trunk ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_trunk(&self, trunk_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesTrunk {
         GetTelephonyProvidersEdgesTrunk::new(self.executor.clone(), trunk_id.into())
     }
@@ -582,6 +659,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/trunks/{trunkId}/metrics` (getTelephonyProvidersEdgesTrunkMetrics): see [`GetTelephonyProvidersEdgesTrunkMetrics`]."]
     #[doc = ""]
     #[doc = " - `trunk_id`: Trunk Id"]
+    #[inline]
     pub fn get_telephony_providers_edges_trunk_metrics(&self, trunk_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesTrunkMetrics {
         GetTelephonyProvidersEdgesTrunkMetrics::new(self.executor.clone(), trunk_id.into())
     }
@@ -590,18 +668,21 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/{trunkBaseSettingsId}` (getTelephonyProvidersEdgesTrunkbasesetting): see [`GetTelephonyProvidersEdgesTrunkbasesetting`]."]
     #[doc = ""]
     #[doc = " - `trunk_base_settings_id`: Trunk Base ID"]
+    #[inline]
     pub fn get_telephony_providers_edges_trunkbasesetting(&self, trunk_base_settings_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesTrunkbasesetting {
         GetTelephonyProvidersEdgesTrunkbasesetting::new(self.executor.clone(), trunk_base_settings_id.into())
     }
     #[doc = " Get Trunk Base Settings listing"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings` (getTelephonyProvidersEdgesTrunkbasesettings): see [`GetTelephonyProvidersEdgesTrunkbasesettings`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_trunkbasesettings(&self) -> GetTelephonyProvidersEdgesTrunkbasesettings {
         GetTelephonyProvidersEdgesTrunkbasesettings::new(self.executor.clone())
     }
     #[doc = " Get a list of available makes and models to create a new Trunk Base Settings"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/availablemetabases` (getTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases): see [`GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_trunkbasesettings_availablemetabases(&self) -> GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
         GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases::new(self.executor.clone())
     }
@@ -610,30 +691,35 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/site/{siteId}` (getTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId): see [`GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId`]."]
     #[doc = ""]
     #[doc = " - `site_id`: Site ID for trunk bases"]
+    #[inline]
     pub fn get_telephony_providers_edges_trunkbasesettings_site_site_id(&self, site_id: impl ::std::convert::Into<::std::string::String>) -> GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
         GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId::new(self.executor.clone(), site_id.into())
     }
     #[doc = " Get a Trunk Base Settings instance template from a given make and model. This object can then be modified and saved as a new Trunk Base Settings instance"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkbasesettings/template` (getTelephonyProvidersEdgesTrunkbasesettingsTemplate): see [`GetTelephonyProvidersEdgesTrunkbasesettingsTemplate`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_trunkbasesettings_template(&self) -> GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
         GetTelephonyProvidersEdgesTrunkbasesettingsTemplate::new(self.executor.clone())
     }
     #[doc = " Get the list of available trunks."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunks` (getTelephonyProvidersEdgesTrunks): see [`GetTelephonyProvidersEdgesTrunks`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_trunks(&self) -> GetTelephonyProvidersEdgesTrunks {
         GetTelephonyProvidersEdgesTrunks::new(self.executor.clone())
     }
     #[doc = " Get the metrics for a list of trunks."]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunks/metrics` (getTelephonyProvidersEdgesTrunksMetrics): see [`GetTelephonyProvidersEdgesTrunksMetrics`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_trunks_metrics(&self) -> GetTelephonyProvidersEdgesTrunksMetrics {
         GetTelephonyProvidersEdgesTrunksMetrics::new(self.executor.clone())
     }
     #[doc = " Get Counts of trunks that have recording disabled or enabled"]
     #[doc = ""]
     #[doc = " `GET /api/v2/telephony/providers/edges/trunkswithrecording` (getTelephonyProvidersEdgesTrunkswithrecording): see [`GetTelephonyProvidersEdgesTrunkswithrecording`]."]
+    #[inline]
     pub fn get_telephony_providers_edges_trunkswithrecording(&self) -> GetTelephonyProvidersEdgesTrunkswithrecording {
         GetTelephonyProvidersEdgesTrunkswithrecording::new(self.executor.clone())
     }
@@ -643,6 +729,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
     #[doc = " - `body`: Site"]
+    #[inline]
     pub fn patch_telephony_providers_edges_site_siteconnections(&self, site_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DisableSiteConnectionsRequest) -> PatchTelephonyProvidersEdgesSiteSiteconnections {
         PatchTelephonyProvidersEdgesSiteSiteconnections::new(self.executor.clone(), site_id.into(), body)
     }
@@ -652,6 +739,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
     #[doc = " - `body`: request payload to get network diagnostic"]
+    #[inline]
     pub fn post_telephony_providers_edge_diagnostic_nslookup(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeNetworkDiagnosticRequest) -> PostTelephonyProvidersEdgeDiagnosticNslookup {
         PostTelephonyProvidersEdgeDiagnosticNslookup::new(self.executor.clone(), edge_id.into(), body)
     }
@@ -661,6 +749,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
     #[doc = " - `body`: request payload to get network diagnostic"]
+    #[inline]
     pub fn post_telephony_providers_edge_diagnostic_ping(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeNetworkDiagnosticRequest) -> PostTelephonyProvidersEdgeDiagnosticPing {
         PostTelephonyProvidersEdgeDiagnosticPing::new(self.executor.clone(), edge_id.into(), body)
     }
@@ -670,6 +759,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
     #[doc = " - `body`: request payload to get network diagnostic"]
+    #[inline]
     pub fn post_telephony_providers_edge_diagnostic_route(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeNetworkDiagnosticRequest) -> PostTelephonyProvidersEdgeDiagnosticRoute {
         PostTelephonyProvidersEdgeDiagnosticRoute::new(self.executor.clone(), edge_id.into(), body)
     }
@@ -679,6 +769,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
     #[doc = " - `body`: request payload to get network diagnostic"]
+    #[inline]
     pub fn post_telephony_providers_edge_diagnostic_tracepath(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeNetworkDiagnosticRequest) -> PostTelephonyProvidersEdgeDiagnosticTracepath {
         PostTelephonyProvidersEdgeDiagnosticTracepath::new(self.executor.clone(), edge_id.into(), body)
     }
@@ -688,6 +779,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
     #[doc = " - `body`: Logical interface"]
+    #[inline]
     pub fn post_telephony_providers_edge_logicalinterfaces(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainLogicalInterface) -> PostTelephonyProvidersEdgeLogicalinterfaces {
         PostTelephonyProvidersEdgeLogicalinterfaces::new(self.executor.clone(), edge_id.into(), body)
     }
@@ -698,6 +790,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " - `edge_id`: Edge ID"]
     #[doc = " - `job_id`: Job ID"]
     #[doc = " - `body`: Log upload request"]
+    #[inline]
     pub fn post_telephony_providers_edge_logs_job_upload(&self, edge_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeLogsJobUploadRequest) -> PostTelephonyProvidersEdgeLogsJobUpload {
         PostTelephonyProvidersEdgeLogsJobUpload::new(self.executor.clone(), edge_id.into(), job_id.into(), body)
     }
@@ -707,6 +800,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
     #[doc = " - `body`: EdgeLogsJobRequest"]
+    #[inline]
     pub fn post_telephony_providers_edge_logs_jobs(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeLogsJobRequest) -> PostTelephonyProvidersEdgeLogsJobs {
         PostTelephonyProvidersEdgeLogsJobs::new(self.executor.clone(), edge_id.into(), body)
     }
@@ -716,6 +810,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
     #[doc = " - `body`: EdgeOfflineConfiguration"]
+    #[inline]
     pub fn post_telephony_providers_edge_offlineconfiguration(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeOfflineConfiguration) -> PostTelephonyProvidersEdgeOfflineconfiguration {
         PostTelephonyProvidersEdgeOfflineconfiguration::new(self.executor.clone(), edge_id.into(), body)
     }
@@ -724,6 +819,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/reboot` (postTelephonyProvidersEdgeReboot): see [`PostTelephonyProvidersEdgeReboot`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn post_telephony_providers_edge_reboot(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> PostTelephonyProvidersEdgeReboot {
         PostTelephonyProvidersEdgeReboot::new(self.executor.clone(), edge_id.into())
     }
@@ -733,6 +829,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
     #[doc = " - `body`: Software update request"]
+    #[inline]
     pub fn post_telephony_providers_edge_softwareupdate(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainEdgeSoftwareUpdateDto) -> PostTelephonyProvidersEdgeSoftwareupdate {
         PostTelephonyProvidersEdgeSoftwareupdate::new(self.executor.clone(), edge_id.into(), body)
     }
@@ -741,6 +838,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/statuscode` (postTelephonyProvidersEdgeStatuscode): see [`PostTelephonyProvidersEdgeStatuscode`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
+    #[inline]
     pub fn post_telephony_providers_edge_statuscode(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> PostTelephonyProvidersEdgeStatuscode {
         PostTelephonyProvidersEdgeStatuscode::new(self.executor.clone(), edge_id.into())
     }
@@ -749,6 +847,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/{edgeId}/unpair` (postTelephonyProvidersEdgeUnpair): see [`PostTelephonyProvidersEdgeUnpair`]."]
     #[doc = ""]
     #[doc = " - `edge_id`: Edge Id"]
+    #[inline]
     pub fn post_telephony_providers_edge_unpair(&self, edge_id: impl ::std::convert::Into<::std::string::String>) -> PostTelephonyProvidersEdgeUnpair {
         PostTelephonyProvidersEdgeUnpair::new(self.executor.clone(), edge_id.into())
     }
@@ -757,6 +856,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges` (postTelephonyProvidersEdges): see [`PostTelephonyProvidersEdges`]."]
     #[doc = ""]
     #[doc = " - `body`: Edge"]
+    #[inline]
     pub fn post_telephony_providers_edges(&self, body: ::models::Edge) -> PostTelephonyProvidersEdges {
         PostTelephonyProvidersEdges::new(self.executor.clone(), body)
     }
@@ -765,6 +865,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/addressvalidation` (postTelephonyProvidersEdgesAddressvalidation): see [`PostTelephonyProvidersEdgesAddressvalidation`]."]
     #[doc = ""]
     #[doc = " - `body`: Address"]
+    #[inline]
     pub fn post_telephony_providers_edges_addressvalidation(&self, body: ::models::ValidateAddressRequest) -> PostTelephonyProvidersEdgesAddressvalidation {
         PostTelephonyProvidersEdgesAddressvalidation::new(self.executor.clone(), body)
     }
@@ -773,6 +874,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/certificateauthorities` (postTelephonyProvidersEdgesCertificateauthorities): see [`PostTelephonyProvidersEdgesCertificateauthorities`]."]
     #[doc = ""]
     #[doc = " - `body`: CertificateAuthority"]
+    #[inline]
     pub fn post_telephony_providers_edges_certificateauthorities(&self, body: ::models::DomainCertificateAuthority) -> PostTelephonyProvidersEdgesCertificateauthorities {
         PostTelephonyProvidersEdgesCertificateauthorities::new(self.executor.clone(), body)
     }
@@ -781,6 +883,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/didpools` (postTelephonyProvidersEdgesDidpools): see [`PostTelephonyProvidersEdgesDidpools`]."]
     #[doc = ""]
     #[doc = " - `body`: DID pool"]
+    #[inline]
     pub fn post_telephony_providers_edges_didpools(&self, body: ::models::DIDPool) -> PostTelephonyProvidersEdgesDidpools {
         PostTelephonyProvidersEdgesDidpools::new(self.executor.clone(), body)
     }
@@ -789,6 +892,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/edgegroups` (postTelephonyProvidersEdgesEdgegroups): see [`PostTelephonyProvidersEdgesEdgegroups`]."]
     #[doc = ""]
     #[doc = " - `body`: EdgeGroup"]
+    #[inline]
     pub fn post_telephony_providers_edges_edgegroups(&self, body: ::models::EdgeGroup) -> PostTelephonyProvidersEdgesEdgegroups {
         PostTelephonyProvidersEdgesEdgegroups::new(self.executor.clone(), body)
     }
@@ -797,6 +901,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/extensionpools` (postTelephonyProvidersEdgesExtensionpools): see [`PostTelephonyProvidersEdgesExtensionpools`]."]
     #[doc = ""]
     #[doc = " - `body`: ExtensionPool"]
+    #[inline]
     pub fn post_telephony_providers_edges_extensionpools(&self, body: ::models::ExtensionPool) -> PostTelephonyProvidersEdgesExtensionpools {
         PostTelephonyProvidersEdgesExtensionpools::new(self.executor.clone(), body)
     }
@@ -805,6 +910,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/phones/{phoneId}/reboot` (postTelephonyProvidersEdgesPhoneReboot): see [`PostTelephonyProvidersEdgesPhoneReboot`]."]
     #[doc = ""]
     #[doc = " - `phone_id`: Phone Id"]
+    #[inline]
     pub fn post_telephony_providers_edges_phone_reboot(&self, phone_id: impl ::std::convert::Into<::std::string::String>) -> PostTelephonyProvidersEdgesPhoneReboot {
         PostTelephonyProvidersEdgesPhoneReboot::new(self.executor.clone(), phone_id.into())
     }
@@ -813,6 +919,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/phonebasesettings` (postTelephonyProvidersEdgesPhonebasesettings): see [`PostTelephonyProvidersEdgesPhonebasesettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Phone base settings"]
+    #[inline]
     pub fn post_telephony_providers_edges_phonebasesettings(&self, body: ::models::PhoneBase) -> PostTelephonyProvidersEdgesPhonebasesettings {
         PostTelephonyProvidersEdgesPhonebasesettings::new(self.executor.clone(), body)
     }
@@ -821,6 +928,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/phones` (postTelephonyProvidersEdgesPhones): see [`PostTelephonyProvidersEdgesPhones`]."]
     #[doc = ""]
     #[doc = " - `body`: Phone"]
+    #[inline]
     pub fn post_telephony_providers_edges_phones(&self, body: ::models::Phone) -> PostTelephonyProvidersEdgesPhones {
         PostTelephonyProvidersEdgesPhones::new(self.executor.clone(), body)
     }
@@ -829,6 +937,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/phones/reboot` (postTelephonyProvidersEdgesPhonesReboot): see [`PostTelephonyProvidersEdgesPhonesReboot`]."]
     #[doc = ""]
     #[doc = " - `body`: Phones"]
+    #[inline]
     pub fn post_telephony_providers_edges_phones_reboot(&self, body: ::models::PhonesReboot) -> PostTelephonyProvidersEdgesPhonesReboot {
         PostTelephonyProvidersEdgesPhonesReboot::new(self.executor.clone(), body)
     }
@@ -838,6 +947,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
     #[doc = " - `body`: OutboundRoute"]
+    #[inline]
     pub fn post_telephony_providers_edges_site_outboundroutes(&self, site_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OutboundRouteBase) -> PostTelephonyProvidersEdgesSiteOutboundroutes {
         PostTelephonyProvidersEdgesSiteOutboundroutes::new(self.executor.clone(), site_id.into(), body)
     }
@@ -846,6 +956,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/sites` (postTelephonyProvidersEdgesSites): see [`PostTelephonyProvidersEdgesSites`]."]
     #[doc = ""]
     #[doc = " - `body`: Site"]
+    #[inline]
     pub fn post_telephony_providers_edges_sites(&self, body: ::models::Site) -> PostTelephonyProvidersEdgesSites {
         PostTelephonyProvidersEdgesSites::new(self.executor.clone(), body)
     }
@@ -854,6 +965,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/sites/search` (postTelephonyProvidersEdgesSitesSearch): see [`PostTelephonyProvidersEdgesSitesSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_telephony_providers_edges_sites_search(&self, body: ::models::SiteSearchRequest) -> PostTelephonyProvidersEdgesSitesSearch {
         PostTelephonyProvidersEdgesSitesSearch::new(self.executor.clone(), body)
     }
@@ -862,6 +974,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/trunkbasesettings` (postTelephonyProvidersEdgesTrunkbasesettings): see [`PostTelephonyProvidersEdgesTrunkbasesettings`]."]
     #[doc = ""]
     #[doc = " - `body`: Trunk base settings"]
+    #[inline]
     pub fn post_telephony_providers_edges_trunkbasesettings(&self, body: ::models::TrunkBase) -> PostTelephonyProvidersEdgesTrunkbasesettings {
         PostTelephonyProvidersEdgesTrunkbasesettings::new(self.executor.clone(), body)
     }
@@ -870,6 +983,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/trunkbasesettings/search` (postTelephonyProvidersEdgesTrunkbasesettingsSearch): see [`PostTelephonyProvidersEdgesTrunkbasesettingsSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Telephony search request"]
+    #[inline]
     pub fn post_telephony_providers_edges_trunkbasesettings_search(&self, body: ::models::TelephonySearchRequest) -> PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
         PostTelephonyProvidersEdgesTrunkbasesettingsSearch::new(self.executor.clone(), body)
     }
@@ -878,6 +992,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `POST /api/v2/telephony/providers/edges/trunks/search` (postTelephonyProvidersEdgesTrunksSearch): see [`PostTelephonyProvidersEdgesTrunksSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Telephony search request"]
+    #[inline]
     pub fn post_telephony_providers_edges_trunks_search(&self, body: ::models::TelephonySearchRequest) -> PostTelephonyProvidersEdgesTrunksSearch {
         PostTelephonyProvidersEdgesTrunksSearch::new(self.executor.clone(), body)
     }
@@ -887,6 +1002,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_id`: Edge ID"]
     #[doc = " - `body`: Edge"]
+    #[inline]
     pub fn put_telephony_providers_edge(&self, edge_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Edge) -> PutTelephonyProvidersEdge {
         PutTelephonyProvidersEdge::new(self.executor.clone(), edge_id.into(), body)
     }
@@ -897,6 +1013,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " - `edge_id`: Edge ID"]
     #[doc = " - `interface_id`: Interface ID"]
     #[doc = " - `body`: Logical interface"]
+    #[inline]
     pub fn put_telephony_providers_edge_logicalinterface(&self, edge_id: impl ::std::convert::Into<::std::string::String>, interface_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainLogicalInterface) -> PutTelephonyProvidersEdgeLogicalinterface {
         PutTelephonyProvidersEdgeLogicalinterface::new(self.executor.clone(), edge_id.into(), interface_id.into(), body)
     }
@@ -905,6 +1022,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " `PUT /api/v2/telephony/providers/edges/alertablepresences` (putTelephonyProvidersEdgesAlertablepresences): see [`PutTelephonyProvidersEdgesAlertablepresences`]."]
     #[doc = ""]
     #[doc = " - `body`: Alertable Presences Overrides"]
+    #[inline]
     pub fn put_telephony_providers_edges_alertablepresences(&self, body: ::models::AlertablePresences) -> PutTelephonyProvidersEdgesAlertablepresences {
         PutTelephonyProvidersEdgesAlertablepresences::new(self.executor.clone(), body)
     }
@@ -914,6 +1032,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `certificate_id`: Certificate ID"]
     #[doc = " - `body`: Certificate authority"]
+    #[inline]
     pub fn put_telephony_providers_edges_certificateauthority(&self, certificate_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DomainCertificateAuthority) -> PutTelephonyProvidersEdgesCertificateauthority {
         PutTelephonyProvidersEdgesCertificateauthority::new(self.executor.clone(), certificate_id.into(), body)
     }
@@ -923,6 +1042,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `did_pool_id`: DID pool ID"]
     #[doc = " - `body`: DID pool"]
+    #[inline]
     pub fn put_telephony_providers_edges_didpool(&self, did_pool_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DIDPool) -> PutTelephonyProvidersEdgesDidpool {
         PutTelephonyProvidersEdgesDidpool::new(self.executor.clone(), did_pool_id.into(), body)
     }
@@ -932,6 +1052,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `edge_group_id`: Edge group ID"]
     #[doc = " - `body`: EdgeGroup"]
+    #[inline]
     pub fn put_telephony_providers_edges_edgegroup(&self, edge_group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeGroup) -> PutTelephonyProvidersEdgesEdgegroup {
         PutTelephonyProvidersEdgesEdgegroup::new(self.executor.clone(), edge_group_id.into(), body)
     }
@@ -942,6 +1063,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " - `edgegroup_id`: Edge Group ID"]
     #[doc = " - `edgetrunkbase_id`: Edge Trunk Base ID"]
     #[doc = " - `body`: EdgeTrunkBase"]
+    #[inline]
     pub fn put_telephony_providers_edges_edgegroup_edgetrunkbase(&self, edgegroup_id: impl ::std::convert::Into<::std::string::String>, edgetrunkbase_id: impl ::std::convert::Into<::std::string::String>, body: ::models::EdgeTrunkBase) -> PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
         PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase::new(self.executor.clone(), edgegroup_id.into(), edgetrunkbase_id.into(), body)
     }
@@ -951,6 +1073,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `extension_pool_id`: Extension pool ID"]
     #[doc = " - `body`: ExtensionPool"]
+    #[inline]
     pub fn put_telephony_providers_edges_extensionpool(&self, extension_pool_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ExtensionPool) -> PutTelephonyProvidersEdgesExtensionpool {
         PutTelephonyProvidersEdgesExtensionpool::new(self.executor.clone(), extension_pool_id.into(), body)
     }
@@ -960,6 +1083,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `phone_id`: Phone ID"]
     #[doc = " - `body`: Phone"]
+    #[inline]
     pub fn put_telephony_providers_edges_phone(&self, phone_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Phone) -> PutTelephonyProvidersEdgesPhone {
         PutTelephonyProvidersEdgesPhone::new(self.executor.clone(), phone_id.into(), body)
     }
@@ -969,6 +1093,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `phone_base_id`: Phone base ID"]
     #[doc = " - `body`: Phone base settings"]
+    #[inline]
     pub fn put_telephony_providers_edges_phonebasesetting(&self, phone_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PhoneBase) -> PutTelephonyProvidersEdgesPhonebasesetting {
         PutTelephonyProvidersEdgesPhonebasesetting::new(self.executor.clone(), phone_base_id.into(), body)
     }
@@ -978,6 +1103,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
     #[doc = " - `body`: Site"]
+    #[inline]
     pub fn put_telephony_providers_edges_site(&self, site_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Site) -> PutTelephonyProvidersEdgesSite {
         PutTelephonyProvidersEdgesSite::new(self.executor.clone(), site_id.into(), body)
     }
@@ -987,6 +1113,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
     #[doc = " - `body`: List of number plans"]
+    #[inline]
     pub fn put_telephony_providers_edges_site_numberplans(&self, site_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::NumberPlan>) -> PutTelephonyProvidersEdgesSiteNumberplans {
         PutTelephonyProvidersEdgesSiteNumberplans::new(self.executor.clone(), site_id.into(), body)
     }
@@ -997,6 +1124,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = " - `site_id`: Site ID"]
     #[doc = " - `outbound_route_id`: Outbound route ID"]
     #[doc = " - `body`: OutboundRoute"]
+    #[inline]
     pub fn put_telephony_providers_edges_site_outboundroute(&self, site_id: impl ::std::convert::Into<::std::string::String>, outbound_route_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OutboundRouteBase) -> PutTelephonyProvidersEdgesSiteOutboundroute {
         PutTelephonyProvidersEdgesSiteOutboundroute::new(self.executor.clone(), site_id.into(), outbound_route_id.into(), body)
     }
@@ -1006,6 +1134,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `site_id`: Site ID"]
     #[doc = " - `body`: Site"]
+    #[inline]
     pub fn put_telephony_providers_edges_site_siteconnections(&self, site_id: impl ::std::convert::Into<::std::string::String>, body: ::models::SiteConnections) -> PutTelephonyProvidersEdgesSiteSiteconnections {
         PutTelephonyProvidersEdgesSiteSiteconnections::new(self.executor.clone(), site_id.into(), body)
     }
@@ -1015,6 +1144,7 @@ impl TelephonyProvidersEdgeApi {
     #[doc = ""]
     #[doc = " - `trunk_base_settings_id`: Trunk Base ID"]
     #[doc = " - `body`: Trunk base settings"]
+    #[inline]
     pub fn put_telephony_providers_edges_trunkbasesetting(&self, trunk_base_settings_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TrunkBase) -> PutTelephonyProvidersEdgesTrunkbasesetting {
         PutTelephonyProvidersEdgesTrunkbasesetting::new(self.executor.clone(), trunk_base_settings_id.into(), body)
     }
@@ -1037,41 +1167,49 @@ pub struct DeleteTelephonyProvidersEdge {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdge").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdge {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdge {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdge {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdge", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGE, ::std::format!("/api/v2/telephony/providers/edges/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -1079,11 +1217,13 @@ impl DeleteTelephonyProvidersEdge {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1107,41 +1247,49 @@ pub struct DeleteTelephonyProvidersEdgeLogicalinterface {
     interface_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgeLogicalinterface {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgeLogicalinterface").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgeLogicalinterface {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgeLogicalinterface {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgeLogicalinterface {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgeLogicalinterface", "edgeId", &self.edge_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgeLogicalinterface", "interfaceId", &self.interface_id)?;
@@ -1150,11 +1298,13 @@ impl DeleteTelephonyProvidersEdgeLogicalinterface {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1177,41 +1327,49 @@ pub struct DeleteTelephonyProvidersEdgeSoftwareupdate {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgeSoftwareupdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgeSoftwareupdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgeSoftwareupdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgeSoftwareupdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgeSoftwareupdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgeSoftwareupdate", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE, ::std::format!("/api/v2/telephony/providers/edges/{}/softwareupdate", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -1219,11 +1377,13 @@ impl DeleteTelephonyProvidersEdgeSoftwareupdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1245,52 +1405,62 @@ pub struct DeleteTelephonyProvidersEdgesAlertablepresences {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgesAlertablepresences {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgesAlertablepresences").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesAlertablepresences {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgesAlertablepresences {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgesAlertablepresences {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_ALERTABLEPRESENCES, ::std::string::String::from("/api/v2/telephony/providers/edges/alertablepresences"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1313,41 +1483,49 @@ pub struct DeleteTelephonyProvidersEdgesCertificateauthority {
     certificate_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgesCertificateauthority {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgesCertificateauthority").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesCertificateauthority {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgesCertificateauthority {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgesCertificateauthority {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, certificate_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), certificate_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesCertificateauthority", "certificateId", &self.certificate_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY, ::std::format!("/api/v2/telephony/providers/edges/certificateauthorities/{}", ::genesys_cloud_core::encode_path_segment(&self.certificate_id)));
@@ -1355,11 +1533,13 @@ impl DeleteTelephonyProvidersEdgesCertificateauthority {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1382,41 +1562,49 @@ pub struct DeleteTelephonyProvidersEdgesDidpool {
     did_pool_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgesDidpool {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgesDidpool").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesDidpool {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgesDidpool {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgesDidpool {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_pool_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesDidpool", "didPoolId", &self.did_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_DIDPOOL, ::std::format!("/api/v2/telephony/providers/edges/didpools/{}", ::genesys_cloud_core::encode_path_segment(&self.did_pool_id)));
@@ -1424,11 +1612,13 @@ impl DeleteTelephonyProvidersEdgesDidpool {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1451,41 +1641,49 @@ pub struct DeleteTelephonyProvidersEdgesEdgegroup {
     edge_group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgesEdgegroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgesEdgegroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesEdgegroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgesEdgegroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgesEdgegroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesEdgegroup", "edgeGroupId", &self.edge_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP, ::std::format!("/api/v2/telephony/providers/edges/edgegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_group_id)));
@@ -1493,11 +1691,13 @@ impl DeleteTelephonyProvidersEdgesEdgegroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1520,41 +1720,49 @@ pub struct DeleteTelephonyProvidersEdgesExtensionpool {
     extension_pool_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgesExtensionpool {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgesExtensionpool").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesExtensionpool {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgesExtensionpool {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgesExtensionpool {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_pool_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesExtensionpool", "extensionPoolId", &self.extension_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL, ::std::format!("/api/v2/telephony/providers/edges/extensionpools/{}", ::genesys_cloud_core::encode_path_segment(&self.extension_pool_id)));
@@ -1562,11 +1770,13 @@ impl DeleteTelephonyProvidersEdgesExtensionpool {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1589,41 +1799,49 @@ pub struct DeleteTelephonyProvidersEdgesPhone {
     phone_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgesPhone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgesPhone").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesPhone {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgesPhone {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgesPhone {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesPhone", "phoneId", &self.phone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_PHONE, ::std::format!("/api/v2/telephony/providers/edges/phones/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_id)));
@@ -1631,11 +1849,13 @@ impl DeleteTelephonyProvidersEdgesPhone {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1658,41 +1878,49 @@ pub struct DeleteTelephonyProvidersEdgesPhonebasesetting {
     phone_base_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgesPhonebasesetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgesPhonebasesetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesPhonebasesetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgesPhonebasesetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgesPhonebasesetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesPhonebasesetting", "phoneBaseId", &self.phone_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/phonebasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_base_id)));
@@ -1700,11 +1928,13 @@ impl DeleteTelephonyProvidersEdgesPhonebasesetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1727,41 +1957,49 @@ pub struct DeleteTelephonyProvidersEdgesSite {
     site_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgesSite {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgesSite").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesSite {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgesSite {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgesSite {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesSite", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_SITE, ::std::format!("/api/v2/telephony/providers/edges/sites/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -1769,11 +2007,13 @@ impl DeleteTelephonyProvidersEdgesSite {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1797,41 +2037,49 @@ pub struct DeleteTelephonyProvidersEdgesSiteOutboundroute {
     outbound_route_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgesSiteOutboundroute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgesSiteOutboundroute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesSiteOutboundroute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgesSiteOutboundroute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgesSiteOutboundroute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, outbound_route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, outbound_route_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesSiteOutboundroute", "siteId", &self.site_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesSiteOutboundroute", "outboundRouteId", &self.outbound_route_id)?;
@@ -1840,11 +2088,13 @@ impl DeleteTelephonyProvidersEdgesSiteOutboundroute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1867,41 +2117,49 @@ pub struct DeleteTelephonyProvidersEdgesTrunkbasesetting {
     trunk_base_settings_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteTelephonyProvidersEdgesTrunkbasesetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteTelephonyProvidersEdgesTrunkbasesetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteTelephonyProvidersEdgesTrunkbasesetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteTelephonyProvidersEdgesTrunkbasesetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteTelephonyProvidersEdgesTrunkbasesetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_base_settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_base_settings_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesTrunkbasesetting", "trunkBaseSettingsId", &self.trunk_base_settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/trunkbasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.trunk_base_settings_id)));
@@ -1909,11 +2167,13 @@ impl DeleteTelephonyProvidersEdgesTrunkbasesetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1937,48 +2197,57 @@ pub struct GetTelephonyProvidersEdge {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdge").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdge {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdge {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdge {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, expand: ::std::option::Option::None }
     }
     #[doc = " Fields to expand in the response, comma-separated"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdge", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE, ::std::format!("/api/v2/telephony/providers/edges/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -1989,11 +2258,13 @@ impl GetTelephonyProvidersEdge {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Edge, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Edge, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2016,41 +2287,49 @@ pub struct GetTelephonyProvidersEdgeDiagnosticNslookup {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeDiagnosticNslookup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeDiagnosticNslookup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticNslookup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeDiagnosticNslookup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeDiagnosticNslookup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeDiagnosticNslookup", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_NSLOOKUP, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/nslookup", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -2058,11 +2337,13 @@ impl GetTelephonyProvidersEdgeDiagnosticNslookup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeNetworkDiagnosticResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeNetworkDiagnosticResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2085,41 +2366,49 @@ pub struct GetTelephonyProvidersEdgeDiagnosticPing {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeDiagnosticPing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeDiagnosticPing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticPing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeDiagnosticPing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeDiagnosticPing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeDiagnosticPing", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_PING, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/ping", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -2127,11 +2416,13 @@ impl GetTelephonyProvidersEdgeDiagnosticPing {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeNetworkDiagnosticResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeNetworkDiagnosticResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2154,41 +2445,49 @@ pub struct GetTelephonyProvidersEdgeDiagnosticRoute {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeDiagnosticRoute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeDiagnosticRoute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticRoute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeDiagnosticRoute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeDiagnosticRoute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeDiagnosticRoute", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_ROUTE, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/route", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -2196,11 +2495,13 @@ impl GetTelephonyProvidersEdgeDiagnosticRoute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeNetworkDiagnosticResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeNetworkDiagnosticResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2223,41 +2524,49 @@ pub struct GetTelephonyProvidersEdgeDiagnosticTracepath {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeDiagnosticTracepath {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeDiagnosticTracepath").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeDiagnosticTracepath {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeDiagnosticTracepath {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeDiagnosticTracepath {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeDiagnosticTracepath", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_TRACEPATH, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/tracepath", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -2265,11 +2574,13 @@ impl GetTelephonyProvidersEdgeDiagnosticTracepath {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeNetworkDiagnosticResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeNetworkDiagnosticResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2294,48 +2605,57 @@ pub struct GetTelephonyProvidersEdgeLogicalinterface {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeLogicalinterface {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeLogicalinterface").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeLogicalinterface {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeLogicalinterface {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeLogicalinterface {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id, expand: ::std::option::Option::None }
     }
     #[doc = " Field to expand in the response"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeLogicalinterface", "edgeId", &self.edge_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeLogicalinterface", "interfaceId", &self.interface_id)?;
@@ -2347,11 +2667,13 @@ impl GetTelephonyProvidersEdgeLogicalinterface {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainLogicalInterface, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainLogicalInterface, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2379,48 +2701,57 @@ pub struct GetTelephonyProvidersEdgeLogicalinterfaces {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeLogicalinterfaces {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeLogicalinterfaces").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeLogicalinterfaces {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeLogicalinterfaces {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeLogicalinterfaces {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, expand: ::std::option::Option::None }
     }
     #[doc = " Field to expand in the response"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeLogicalinterfaces", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACES, ::std::format!("/api/v2/telephony/providers/edges/{}/logicalinterfaces", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -2431,15 +2762,18 @@ impl GetTelephonyProvidersEdgeLogicalinterfaces {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LogicalInterfaceEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LogicalInterfaceEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LogicalInterfaceEntityListing, ::models::DomainLogicalInterface> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2471,41 +2805,49 @@ pub struct GetTelephonyProvidersEdgeLogsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeLogsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeLogsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeLogsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeLogsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeLogsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeLogsJob", "edgeId", &self.edge_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeLogsJob", "jobId", &self.job_id)?;
@@ -2514,11 +2856,13 @@ impl GetTelephonyProvidersEdgeLogsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeLogsJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeLogsJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2541,41 +2885,49 @@ pub struct GetTelephonyProvidersEdgeMetrics {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeMetrics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeMetrics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeMetrics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeMetrics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeMetrics", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_METRICS, ::std::format!("/api/v2/telephony/providers/edges/{}/metrics", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -2583,11 +2935,13 @@ impl GetTelephonyProvidersEdgeMetrics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeMetrics, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeMetrics, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2613,41 +2967,49 @@ pub struct GetTelephonyProvidersEdgePhysicalinterface {
     interface_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgePhysicalinterface {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgePhysicalinterface").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgePhysicalinterface {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgePhysicalinterface {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgePhysicalinterface {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgePhysicalinterface", "edgeId", &self.edge_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgePhysicalinterface", "interfaceId", &self.interface_id)?;
@@ -2656,11 +3018,13 @@ impl GetTelephonyProvidersEdgePhysicalinterface {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainPhysicalInterface, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainPhysicalInterface, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2685,41 +3049,49 @@ pub struct GetTelephonyProvidersEdgePhysicalinterfaces {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgePhysicalinterfaces {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgePhysicalinterfaces").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgePhysicalinterfaces {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgePhysicalinterfaces {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgePhysicalinterfaces {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgePhysicalinterfaces", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_PHYSICALINTERFACES, ::std::format!("/api/v2/telephony/providers/edges/{}/physicalinterfaces", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -2727,15 +3099,18 @@ impl GetTelephonyProvidersEdgePhysicalinterfaces {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PhysicalInterfaceEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PhysicalInterfaceEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PhysicalInterfaceEntityListing, ::models::DomainPhysicalInterface> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2766,41 +3141,49 @@ pub struct GetTelephonyProvidersEdgeSetuppackage {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeSetuppackage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeSetuppackage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeSetuppackage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeSetuppackage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeSetuppackage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeSetuppackage", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_SETUPPACKAGE, ::std::format!("/api/v2/telephony/providers/edges/{}/setuppackage", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -2808,11 +3191,13 @@ impl GetTelephonyProvidersEdgeSetuppackage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VmPairingInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VmPairingInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2835,41 +3220,49 @@ pub struct GetTelephonyProvidersEdgeSoftwareupdate {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeSoftwareupdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeSoftwareupdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeSoftwareupdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeSoftwareupdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeSoftwareupdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeSoftwareupdate", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE, ::std::format!("/api/v2/telephony/providers/edges/{}/softwareupdate", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -2877,11 +3270,13 @@ impl GetTelephonyProvidersEdgeSoftwareupdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainEdgeSoftwareUpdateDto, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainEdgeSoftwareUpdateDto, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2906,41 +3301,49 @@ pub struct GetTelephonyProvidersEdgeSoftwareversions {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeSoftwareversions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeSoftwareversions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeSoftwareversions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeSoftwareversions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeSoftwareversions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeSoftwareversions", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_SOFTWAREVERSIONS, ::std::format!("/api/v2/telephony/providers/edges/{}/softwareversions", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -2948,15 +3351,18 @@ impl GetTelephonyProvidersEdgeSoftwareversions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainEdgeSoftwareVersionDtoEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainEdgeSoftwareVersionDtoEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DomainEdgeSoftwareVersionDtoEntityListing, ::models::DomainEdgeSoftwareVersionDto> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2997,43 +3403,51 @@ pub struct GetTelephonyProvidersEdgeTrunks {
     trunk_type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgeTrunks {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgeTrunks").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgeTrunks {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgeTrunks {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgeTrunks {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, trunk_base_id: ::std::option::Option::None, trunk_type: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3041,6 +3455,7 @@ impl GetTelephonyProvidersEdgeTrunks {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3048,6 +3463,7 @@ impl GetTelephonyProvidersEdgeTrunks {
     #[doc = " Value by which to sort"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3055,6 +3471,7 @@ impl GetTelephonyProvidersEdgeTrunks {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -3062,6 +3479,7 @@ impl GetTelephonyProvidersEdgeTrunks {
     #[doc = " Filter by Trunk Base Ids"]
     #[doc = ""]
     #[doc = " Query parameter `trunkBase.id`: string."]
+    #[inline]
     pub fn trunk_base_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_base_id = ::std::option::Option::Some(value.into());
         self
@@ -3069,11 +3487,13 @@ impl GetTelephonyProvidersEdgeTrunks {
     #[doc = " Filter by a Trunk type"]
     #[doc = ""]
     #[doc = " Query parameter `trunkType`: string."]
+    #[inline]
     pub fn trunk_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeTrunks", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_TRUNKS, ::std::format!("/api/v2/telephony/providers/edges/{}/trunks", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -3099,15 +3519,18 @@ impl GetTelephonyProvidersEdgeTrunks {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrunkEntityListing, ::models::Trunk> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3147,43 +3570,51 @@ pub struct GetTelephonyProvidersEdges {
     show_cloud_media: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdges {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdges").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdges {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdges {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdges {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, site_id: ::std::option::Option::None, edge_group_id: ::std::option::Option::None, sort_by: ::std::option::Option::None, managed: ::std::option::Option::None, show_cloud_media: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3191,6 +3622,7 @@ impl GetTelephonyProvidersEdges {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3198,6 +3630,7 @@ impl GetTelephonyProvidersEdges {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -3205,6 +3638,7 @@ impl GetTelephonyProvidersEdges {
     #[doc = " Filter by site.id"]
     #[doc = ""]
     #[doc = " Query parameter `site.id`: string."]
+    #[inline]
     pub fn site_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.site_id = ::std::option::Option::Some(value.into());
         self
@@ -3212,6 +3646,7 @@ impl GetTelephonyProvidersEdges {
     #[doc = " Filter by edgeGroup.id"]
     #[doc = ""]
     #[doc = " Query parameter `edgeGroup.id`: string."]
+    #[inline]
     pub fn edge_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_group_id = ::std::option::Option::Some(value.into());
         self
@@ -3219,6 +3654,7 @@ impl GetTelephonyProvidersEdges {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3226,6 +3662,7 @@ impl GetTelephonyProvidersEdges {
     #[doc = " Filter by managed"]
     #[doc = ""]
     #[doc = " Query parameter `managed`: boolean."]
+    #[inline]
     pub fn managed(mut self, value: bool) -> Self {
         self.managed = ::std::option::Option::Some(value);
         self
@@ -3233,11 +3670,13 @@ impl GetTelephonyProvidersEdges {
     #[doc = " True to show the cloud media devices in the result."]
     #[doc = ""]
     #[doc = " Query parameter `showCloudMedia`: boolean."]
+    #[inline]
     pub fn show_cloud_media(mut self, value: bool) -> Self {
         self.show_cloud_media = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES, ::std::string::String::from("/api/v2/telephony/providers/edges"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3268,15 +3707,18 @@ impl GetTelephonyProvidersEdges {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EdgeEntityListing, ::models::Edge> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3307,46 +3749,55 @@ pub struct GetTelephonyProvidersEdgesAlertablepresences {
     r#type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesAlertablepresences {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesAlertablepresences").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesAlertablepresences {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesAlertablepresences {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesAlertablepresences {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
     }
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_ALERTABLEPRESENCES, ::std::string::String::from("/api/v2/telephony/providers/edges/alertablepresences"));
         if let ::std::option::Option::Some(v) = &self.r#type {
@@ -3356,11 +3807,13 @@ impl GetTelephonyProvidersEdgesAlertablepresences {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AlertablePresences, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AlertablePresences, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3384,56 +3837,67 @@ pub struct GetTelephonyProvidersEdgesCertificateauthorities {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesCertificateauthorities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesCertificateauthorities").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesCertificateauthorities {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesCertificateauthorities {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesCertificateauthorities {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITIES, ::std::string::String::from("/api/v2/telephony/providers/edges/certificateauthorities"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CertificateAuthorityEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CertificateAuthorityEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::CertificateAuthorityEntityListing, ::models::DomainCertificateAuthority> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3464,41 +3928,49 @@ pub struct GetTelephonyProvidersEdgesCertificateauthority {
     certificate_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesCertificateauthority {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesCertificateauthority").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesCertificateauthority {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesCertificateauthority {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesCertificateauthority {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, certificate_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), certificate_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesCertificateauthority", "certificateId", &self.certificate_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY, ::std::format!("/api/v2/telephony/providers/edges/certificateauthorities/{}", ::genesys_cloud_core::encode_path_segment(&self.certificate_id)));
@@ -3506,11 +3978,13 @@ impl GetTelephonyProvidersEdgesCertificateauthority {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainCertificateAuthority, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainCertificateAuthority, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3533,41 +4007,49 @@ pub struct GetTelephonyProvidersEdgesDid {
     did_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesDid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesDid").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDid {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesDid {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesDid {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesDid", "didId", &self.did_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_DID, ::std::format!("/api/v2/telephony/providers/edges/dids/{}", ::genesys_cloud_core::encode_path_segment(&self.did_id)));
@@ -3575,11 +4057,13 @@ impl GetTelephonyProvidersEdgesDid {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DID, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DID, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3602,41 +4086,49 @@ pub struct GetTelephonyProvidersEdgesDidpool {
     did_pool_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesDidpool {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesDidpool").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDidpool {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesDidpool {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesDidpool {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_pool_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesDidpool", "didPoolId", &self.did_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_DIDPOOL, ::std::format!("/api/v2/telephony/providers/edges/didpools/{}", ::genesys_cloud_core::encode_path_segment(&self.did_pool_id)));
@@ -3644,11 +4136,13 @@ impl GetTelephonyProvidersEdgesDidpool {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DIDPool, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DIDPool, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3676,43 +4170,51 @@ pub struct GetTelephonyProvidersEdgesDidpools {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesDidpools {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesDidpools").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDidpools {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesDidpools {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesDidpools {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, id: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3720,6 +4222,7 @@ impl GetTelephonyProvidersEdgesDidpools {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3727,6 +4230,7 @@ impl GetTelephonyProvidersEdgesDidpools {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -3734,11 +4238,13 @@ impl GetTelephonyProvidersEdgesDidpools {
     #[doc = " Filter by a specific list of ID's"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_DIDPOOLS, ::std::string::String::from("/api/v2/telephony/providers/edges/didpools"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3757,15 +4263,18 @@ impl GetTelephonyProvidersEdgesDidpools {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DIDPoolEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DIDPoolEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DIDPoolEntityListing, ::models::DIDPool> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3803,43 +4312,51 @@ pub struct GetTelephonyProvidersEdgesDidpoolsDids {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesDidpoolsDids {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesDidpoolsDids").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDidpoolsDids {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesDidpoolsDids {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesDidpoolsDids {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, id: ::std::option::Option::None, number_match: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The type of numbers to return."]
     #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
@@ -3847,6 +4364,7 @@ impl GetTelephonyProvidersEdgesDidpoolsDids {
     #[doc = " Filter by a specific list of DID Pools. If this is not provided, numbers from all DID Pools will be returned."]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3854,6 +4372,7 @@ impl GetTelephonyProvidersEdgesDidpoolsDids {
     #[doc = " A number to filter the results by."]
     #[doc = ""]
     #[doc = " Query parameter `numberMatch`: string."]
+    #[inline]
     pub fn number_match(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.number_match = ::std::option::Option::Some(value.into());
         self
@@ -3861,6 +4380,7 @@ impl GetTelephonyProvidersEdgesDidpoolsDids {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3868,6 +4388,7 @@ impl GetTelephonyProvidersEdgesDidpoolsDids {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3875,11 +4396,13 @@ impl GetTelephonyProvidersEdgesDidpoolsDids {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_DIDPOOLS_DIDS, ::std::string::String::from("/api/v2/telephony/providers/edges/didpools/dids"));
         let ::std::option::Option::Some(v) = &self.r#type else {
@@ -3905,15 +4428,18 @@ impl GetTelephonyProvidersEdgesDidpoolsDids {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DIDNumberEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DIDNumberEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DIDNumberEntityListing, ::models::DIDNumber> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3953,43 +4479,51 @@ pub struct GetTelephonyProvidersEdgesDids {
     id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesDids {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesDids").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesDids {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesDids {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesDids {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, phone_number: ::std::option::Option::None, owner_id: ::std::option::Option::None, did_pool_id: ::std::option::Option::None, id: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3997,6 +4531,7 @@ impl GetTelephonyProvidersEdgesDids {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4004,6 +4539,7 @@ impl GetTelephonyProvidersEdgesDids {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4011,6 +4547,7 @@ impl GetTelephonyProvidersEdgesDids {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -4018,6 +4555,7 @@ impl GetTelephonyProvidersEdgesDids {
     #[doc = " Filter by phoneNumber"]
     #[doc = ""]
     #[doc = " Query parameter `phoneNumber`: string."]
+    #[inline]
     pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_number = ::std::option::Option::Some(value.into());
         self
@@ -4025,6 +4563,7 @@ impl GetTelephonyProvidersEdgesDids {
     #[doc = " Filter by the owner of a phone number"]
     #[doc = ""]
     #[doc = " Query parameter `owner.id`: string."]
+    #[inline]
     pub fn owner_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.owner_id = ::std::option::Option::Some(value.into());
         self
@@ -4032,6 +4571,7 @@ impl GetTelephonyProvidersEdgesDids {
     #[doc = " Filter by the DID Pool assignment"]
     #[doc = ""]
     #[doc = " Query parameter `didPool.id`: string."]
+    #[inline]
     pub fn did_pool_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.did_pool_id = ::std::option::Option::Some(value.into());
         self
@@ -4039,11 +4579,13 @@ impl GetTelephonyProvidersEdgesDids {
     #[doc = " Filter by a specific list of ID's"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_DIDS, ::std::string::String::from("/api/v2/telephony/providers/edges/dids"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4074,15 +4616,18 @@ impl GetTelephonyProvidersEdgesDids {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DIDEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DIDEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DIDEntityListing, ::models::DID> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4114,48 +4659,57 @@ pub struct GetTelephonyProvidersEdgesEdgegroup {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesEdgegroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesEdgegroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgegroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesEdgegroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesEdgegroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_group_id, expand: ::std::option::Option::None }
     }
     #[doc = " Fields to expand in the response"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesEdgegroup", "edgeGroupId", &self.edge_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP, ::std::format!("/api/v2/telephony/providers/edges/edgegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_group_id)));
@@ -4166,11 +4720,13 @@ impl GetTelephonyProvidersEdgesEdgegroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4194,41 +4750,49 @@ pub struct GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     edgetrunkbase_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edgegroup_id: ::std::string::String, edgetrunkbase_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edgegroup_id, edgetrunkbase_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesEdgegroupEdgetrunkbase", "edgegroupId", &self.edgegroup_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesEdgegroupEdgetrunkbase", "edgetrunkbaseId", &self.edgetrunkbase_id)?;
@@ -4237,11 +4801,13 @@ impl GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeTrunkBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeTrunkBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4270,43 +4836,51 @@ pub struct GetTelephonyProvidersEdgesEdgegroups {
     managed: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesEdgegroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesEdgegroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgegroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesEdgegroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesEdgegroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, managed: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4314,6 +4888,7 @@ impl GetTelephonyProvidersEdgesEdgegroups {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4321,6 +4896,7 @@ impl GetTelephonyProvidersEdgesEdgegroups {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4328,6 +4904,7 @@ impl GetTelephonyProvidersEdgesEdgegroups {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4335,11 +4912,13 @@ impl GetTelephonyProvidersEdgesEdgegroups {
     #[doc = " Filter by managed"]
     #[doc = ""]
     #[doc = " Query parameter `managed`: boolean."]
+    #[inline]
     pub fn managed(mut self, value: bool) -> Self {
         self.managed = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEGROUPS, ::std::string::String::from("/api/v2/telephony/providers/edges/edgegroups"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4361,15 +4940,18 @@ impl GetTelephonyProvidersEdgesEdgegroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeGroupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeGroupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::EdgeGroupEntityListing, ::models::EdgeGroup> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4401,52 +4983,62 @@ pub struct GetTelephonyProvidersEdgesEdgeversionreport {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesEdgeversionreport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesEdgeversionreport").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesEdgeversionreport {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesEdgeversionreport {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesEdgeversionreport {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEVERSIONREPORT, ::std::string::String::from("/api/v2/telephony/providers/edges/edgeversionreport"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeVersionReport, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeVersionReport, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4468,52 +5060,62 @@ pub struct GetTelephonyProvidersEdgesExpired {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesExpired {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesExpired").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExpired {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesExpired {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesExpired {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EXPIRED, ::std::string::String::from("/api/v2/telephony/providers/edges/expired"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExpiredEdgeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExpiredEdgeListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4536,41 +5138,49 @@ pub struct GetTelephonyProvidersEdgesExtension {
     extension_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesExtension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesExtension").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtension {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesExtension {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesExtension {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesExtension", "extensionId", &self.extension_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSION, ::std::format!("/api/v2/telephony/providers/edges/extensions/{}", ::genesys_cloud_core::encode_path_segment(&self.extension_id)));
@@ -4578,11 +5188,13 @@ impl GetTelephonyProvidersEdgesExtension {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Extension, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Extension, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4605,41 +5217,49 @@ pub struct GetTelephonyProvidersEdgesExtensionpool {
     extension_pool_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesExtensionpool {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesExtensionpool").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensionpool {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesExtensionpool {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesExtensionpool {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_pool_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_pool_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesExtensionpool", "extensionPoolId", &self.extension_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL, ::std::format!("/api/v2/telephony/providers/edges/extensionpools/{}", ::genesys_cloud_core::encode_path_segment(&self.extension_pool_id)));
@@ -4647,11 +5267,13 @@ impl GetTelephonyProvidersEdgesExtensionpool {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExtensionPool, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExtensionPool, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4680,43 +5302,51 @@ pub struct GetTelephonyProvidersEdgesExtensionpools {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesExtensionpools {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesExtensionpools").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensionpools {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesExtensionpools {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesExtensionpools {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, number: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4724,6 +5354,7 @@ impl GetTelephonyProvidersEdgesExtensionpools {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4731,6 +5362,7 @@ impl GetTelephonyProvidersEdgesExtensionpools {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4738,6 +5370,7 @@ impl GetTelephonyProvidersEdgesExtensionpools {
     #[doc = " Deprecated, filtering by number not supported"]
     #[doc = ""]
     #[doc = " Query parameter `number`: string."]
+    #[inline]
     pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.number = ::std::option::Option::Some(value.into());
         self
@@ -4745,11 +5378,13 @@ impl GetTelephonyProvidersEdgesExtensionpools {
     #[doc = " List of divisionIds on which to filter."]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOLS, ::std::string::String::from("/api/v2/telephony/providers/edges/extensionpools"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -4771,15 +5406,18 @@ impl GetTelephonyProvidersEdgesExtensionpools {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExtensionPoolEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExtensionPoolEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ExtensionPoolEntityListing, ::models::ExtensionPool> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4820,43 +5458,51 @@ pub struct GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesExtensionpoolsDivisionviews").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, id: ::std::option::Option::None, name: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4864,6 +5510,7 @@ impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4871,6 +5518,7 @@ impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -4878,6 +5526,7 @@ impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -4885,6 +5534,7 @@ impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     #[doc = " ID of the Extension Pools to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4892,6 +5542,7 @@ impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     #[doc = " Name of the Extension Pools to filter by."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -4899,11 +5550,13 @@ impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
     #[doc = " List of divisionIds on which to filter."]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOLS_DIVISIONVIEWS, ::std::string::String::from("/api/v2/telephony/providers/edges/extensionpools/divisionviews"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -4931,15 +5584,18 @@ impl GetTelephonyProvidersEdgesExtensionpoolsDivisionviews {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExtensionPoolDivisionViewEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExtensionPoolDivisionViewEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ExtensionPoolDivisionViewEntityListing, ::models::ExtensionPoolDivisionView> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4976,43 +5632,51 @@ pub struct GetTelephonyProvidersEdgesExtensions {
     number: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesExtensions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesExtensions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesExtensions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesExtensions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesExtensions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5020,6 +5684,7 @@ impl GetTelephonyProvidersEdgesExtensions {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5027,6 +5692,7 @@ impl GetTelephonyProvidersEdgesExtensions {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -5034,6 +5700,7 @@ impl GetTelephonyProvidersEdgesExtensions {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5041,11 +5708,13 @@ impl GetTelephonyProvidersEdgesExtensions {
     #[doc = " Filter by number"]
     #[doc = ""]
     #[doc = " Query parameter `number`: string."]
+    #[inline]
     pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.number = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONS, ::std::string::String::from("/api/v2/telephony/providers/edges/extensions"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -5067,15 +5736,18 @@ impl GetTelephonyProvidersEdgesExtensions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExtensionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExtensionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ExtensionEntityListing, ::models::Extension> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5106,41 +5778,49 @@ pub struct GetTelephonyProvidersEdgesLine {
     line_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesLine {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesLine").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLine {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesLine {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesLine {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, line_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), line_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesLine", "lineId", &self.line_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_LINE, ::std::format!("/api/v2/telephony/providers/edges/lines/{}", ::genesys_cloud_core::encode_path_segment(&self.line_id)));
@@ -5148,11 +5828,13 @@ impl GetTelephonyProvidersEdgesLine {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Line, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Line, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5175,41 +5857,49 @@ pub struct GetTelephonyProvidersEdgesLinebasesetting {
     line_base_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesLinebasesetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesLinebasesetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLinebasesetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesLinebasesetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesLinebasesetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, line_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), line_base_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesLinebasesetting", "lineBaseId", &self.line_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_LINEBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/linebasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.line_base_id)));
@@ -5217,11 +5907,13 @@ impl GetTelephonyProvidersEdgesLinebasesetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LineBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LineBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5250,43 +5942,51 @@ pub struct GetTelephonyProvidersEdgesLinebasesettings {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesLinebasesettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesLinebasesettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLinebasesettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesLinebasesettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesLinebasesettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5294,6 +5994,7 @@ impl GetTelephonyProvidersEdgesLinebasesettings {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5301,6 +6002,7 @@ impl GetTelephonyProvidersEdgesLinebasesettings {
     #[doc = " Value by which to sort"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -5308,6 +6010,7 @@ impl GetTelephonyProvidersEdgesLinebasesettings {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5315,11 +6018,13 @@ impl GetTelephonyProvidersEdgesLinebasesettings {
     #[doc = " Fields to expand in the response, comma-separated"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_LINEBASESETTINGS, ::std::string::String::from("/api/v2/telephony/providers/edges/linebasesettings"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -5341,15 +6046,18 @@ impl GetTelephonyProvidersEdgesLinebasesettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LineBaseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LineBaseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LineBaseEntityListing, ::models::LineBase> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5386,43 +6094,51 @@ pub struct GetTelephonyProvidersEdgesLines {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesLines {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesLines").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLines {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesLines {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesLines {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, sort_by: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5430,6 +6146,7 @@ impl GetTelephonyProvidersEdgesLines {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5437,6 +6154,7 @@ impl GetTelephonyProvidersEdgesLines {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5444,6 +6162,7 @@ impl GetTelephonyProvidersEdgesLines {
     #[doc = " Value by which to sort"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -5451,11 +6170,13 @@ impl GetTelephonyProvidersEdgesLines {
     #[doc = " Fields to expand in the response, comma-separated. The edgeGroup value is deprecated."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_LINES, ::std::string::String::from("/api/v2/telephony/providers/edges/lines"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -5477,15 +6198,18 @@ impl GetTelephonyProvidersEdgesLines {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LineEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LineEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LineEntityListing, ::models::Line> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5516,48 +6240,57 @@ pub struct GetTelephonyProvidersEdgesLinesTemplate {
     line_base_settings_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesLinesTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesLinesTemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLinesTemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesLinesTemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesLinesTemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), line_base_settings_id: ::std::option::Option::None }
     }
     #[doc = " The id of a Line Base Settings object upon which to base this Line"]
     #[doc = ""]
     #[doc = " Query parameter `lineBaseSettingsId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn line_base_settings_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.line_base_settings_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_LINES_TEMPLATE, ::std::string::String::from("/api/v2/telephony/providers/edges/lines/template"));
         let ::std::option::Option::Some(v) = &self.line_base_settings_id else {
@@ -5568,11 +6301,13 @@ impl GetTelephonyProvidersEdgesLinesTemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Line, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Line, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5600,43 +6335,51 @@ pub struct GetTelephonyProvidersEdgesLogicalinterfaces {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesLogicalinterfaces {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesLogicalinterfaces").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesLogicalinterfaces {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesLogicalinterfaces {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesLogicalinterfaces {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Comma separated list of Edge Id's"]
     #[doc = ""]
     #[doc = " Query parameter `edgeIds`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn edge_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_ids = ::std::option::Option::Some(value.into());
         self
@@ -5644,11 +6387,13 @@ impl GetTelephonyProvidersEdgesLogicalinterfaces {
     #[doc = " Field to expand in the response"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_LOGICALINTERFACES, ::std::string::String::from("/api/v2/telephony/providers/edges/logicalinterfaces"));
         let ::std::option::Option::Some(v) = &self.edge_ids else {
@@ -5662,15 +6407,18 @@ impl GetTelephonyProvidersEdgesLogicalinterfaces {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::LogicalInterfaceEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::LogicalInterfaceEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::LogicalInterfaceEntityListing, ::models::DomainLogicalInterface> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5703,41 +6451,49 @@ pub struct GetTelephonyProvidersEdgesMediastatisticsConversation {
     conversation_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesMediastatisticsConversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesMediastatisticsConversation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesMediastatisticsConversation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesMediastatisticsConversation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesMediastatisticsConversation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesMediastatisticsConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_MEDIASTATISTICS_CONVERSATION, ::std::format!("/api/v2/telephony/providers/edges/mediastatistics/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
@@ -5745,11 +6501,13 @@ impl GetTelephonyProvidersEdgesMediastatisticsConversation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MediaStatisticsListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MediaStatisticsListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5775,41 +6533,49 @@ pub struct GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
     communication_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesMediastatisticsConversationCommunication").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, conversation_id: ::std::string::String, communication_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), conversation_id, communication_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesMediastatisticsConversationCommunication", "conversationId", &self.conversation_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesMediastatisticsConversationCommunication", "communicationId", &self.communication_id)?;
@@ -5818,11 +6584,13 @@ impl GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::MediaStatistics, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::MediaStatistics, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5845,48 +6613,57 @@ pub struct GetTelephonyProvidersEdgesMetrics {
     edge_ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesMetrics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesMetrics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesMetrics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesMetrics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None }
     }
     #[doc = " Comma separated list of Edge Id's. Maximum of 100 edge ids allowed."]
     #[doc = ""]
     #[doc = " Query parameter `edgeIds`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn edge_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_METRICS, ::std::string::String::from("/api/v2/telephony/providers/edges/metrics"));
         let ::std::option::Option::Some(v) = &self.edge_ids else {
@@ -5897,11 +6674,13 @@ impl GetTelephonyProvidersEdgesMetrics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::EdgeMetrics>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::EdgeMetrics>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -5931,43 +6710,51 @@ pub struct GetTelephonyProvidersEdgesOutboundroutes {
     sort_by: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesOutboundroutes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesOutboundroutes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesOutboundroutes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesOutboundroutes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesOutboundroutes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, site_id: ::std::option::Option::None, external_trunk_bases_ids: ::std::option::Option::None, sort_by: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5975,6 +6762,7 @@ impl GetTelephonyProvidersEdgesOutboundroutes {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5982,6 +6770,7 @@ impl GetTelephonyProvidersEdgesOutboundroutes {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -5989,6 +6778,7 @@ impl GetTelephonyProvidersEdgesOutboundroutes {
     #[doc = " Filter by site.id"]
     #[doc = ""]
     #[doc = " Query parameter `site.id`: string."]
+    #[inline]
     pub fn site_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.site_id = ::std::option::Option::Some(value.into());
         self
@@ -5996,6 +6786,7 @@ impl GetTelephonyProvidersEdgesOutboundroutes {
     #[doc = " Filter by externalTrunkBases.ids"]
     #[doc = ""]
     #[doc = " Query parameter `externalTrunkBases.ids`: string."]
+    #[inline]
     pub fn external_trunk_bases_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.external_trunk_bases_ids = ::std::option::Option::Some(value.into());
         self
@@ -6003,11 +6794,13 @@ impl GetTelephonyProvidersEdgesOutboundroutes {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_OUTBOUNDROUTES, ::std::string::String::from("/api/v2/telephony/providers/edges/outboundroutes"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -6032,15 +6825,18 @@ impl GetTelephonyProvidersEdgesOutboundroutes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutboundRouteEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutboundRouteEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OutboundRouteEntityListing, ::models::OutboundRoute> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6071,41 +6867,49 @@ pub struct GetTelephonyProvidersEdgesPhone {
     phone_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesPhone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesPhone").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhone {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesPhone {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesPhone {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesPhone", "phoneId", &self.phone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_PHONE, ::std::format!("/api/v2/telephony/providers/edges/phones/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_id)));
@@ -6113,11 +6917,13 @@ impl GetTelephonyProvidersEdgesPhone {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Phone, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Phone, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6140,41 +6946,49 @@ pub struct GetTelephonyProvidersEdgesPhonebasesetting {
     phone_base_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesPhonebasesetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesPhonebasesetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesPhonebasesetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesPhonebasesetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_base_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesPhonebasesetting", "phoneBaseId", &self.phone_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/phonebasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_base_id)));
@@ -6182,11 +6996,13 @@ impl GetTelephonyProvidersEdgesPhonebasesetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PhoneBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PhoneBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6216,43 +7032,51 @@ pub struct GetTelephonyProvidersEdgesPhonebasesettings {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesPhonebasesettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesPhonebasesettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesPhonebasesettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesPhonebasesettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6260,6 +7084,7 @@ impl GetTelephonyProvidersEdgesPhonebasesettings {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6267,6 +7092,7 @@ impl GetTelephonyProvidersEdgesPhonebasesettings {
     #[doc = " Value by which to sort"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6274,6 +7100,7 @@ impl GetTelephonyProvidersEdgesPhonebasesettings {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6281,6 +7108,7 @@ impl GetTelephonyProvidersEdgesPhonebasesettings {
     #[doc = " Fields to expand in the response, comma-separated"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6288,11 +7116,13 @@ impl GetTelephonyProvidersEdgesPhonebasesettings {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS, ::std::string::String::from("/api/v2/telephony/providers/edges/phonebasesettings"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -6317,15 +7147,18 @@ impl GetTelephonyProvidersEdgesPhonebasesettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PhoneBaseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PhoneBaseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PhoneBaseEntityListing, ::models::PhoneBase> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6359,43 +7192,51 @@ pub struct GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6403,11 +7244,13 @@ impl GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS_AVAILABLEMETABASES, ::std::string::String::from("/api/v2/telephony/providers/edges/phonebasesettings/availablemetabases"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -6420,15 +7263,18 @@ impl GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PhoneMetaBaseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PhoneMetaBaseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PhoneMetaBaseEntityListing, ::models::Metabase> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6459,48 +7305,57 @@ pub struct GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
     phone_metabase_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesPhonebasesettingsTemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_metabase_id: ::std::option::Option::None }
     }
     #[doc = " The id of a metabase object upon which to base this Phone Base Settings"]
     #[doc = ""]
     #[doc = " Query parameter `phoneMetabaseId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn phone_metabase_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_metabase_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS_TEMPLATE, ::std::string::String::from("/api/v2/telephony/providers/edges/phonebasesettings/template"));
         let ::std::option::Option::Some(v) = &self.phone_metabase_id else {
@@ -6511,11 +7366,13 @@ impl GetTelephonyProvidersEdgesPhonebasesettingsTemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PhoneBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PhoneBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6556,43 +7413,51 @@ pub struct GetTelephonyProvidersEdgesPhones {
     fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesPhones {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesPhones").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhones {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesPhones {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesPhones {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, site_id: ::std::option::Option::None, web_rtc_user_id: ::std::option::Option::None, phone_base_settings_id: ::std::option::Option::None, lines_logged_in_user_id: ::std::option::Option::None, lines_default_for_user_id: ::std::option::Option::None, phone_hardware_id: ::std::option::Option::None, lines_id: ::std::option::Option::None, lines_name: ::std::option::Option::None, name: ::std::option::Option::None, status_operational_status: ::std::option::Option::None, secondary_status_operational_status: ::std::option::Option::None, expand: ::std::option::Option::None, fields: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6600,6 +7465,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6607,6 +7473,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " The field to sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -6614,6 +7481,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6621,6 +7489,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Filter by site.id"]
     #[doc = ""]
     #[doc = " Query parameter `site.id`: string."]
+    #[inline]
     pub fn site_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.site_id = ::std::option::Option::Some(value.into());
         self
@@ -6628,6 +7497,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Filter by webRtcUser.id"]
     #[doc = ""]
     #[doc = " Query parameter `webRtcUser.id`: string."]
+    #[inline]
     pub fn web_rtc_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.web_rtc_user_id = ::std::option::Option::Some(value.into());
         self
@@ -6635,6 +7505,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Filter by phoneBaseSettings.id"]
     #[doc = ""]
     #[doc = " Query parameter `phoneBaseSettings.id`: string."]
+    #[inline]
     pub fn phone_base_settings_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_base_settings_id = ::std::option::Option::Some(value.into());
         self
@@ -6642,6 +7513,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Filter by lines.loggedInUser.id"]
     #[doc = ""]
     #[doc = " Query parameter `lines.loggedInUser.id`: string."]
+    #[inline]
     pub fn lines_logged_in_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.lines_logged_in_user_id = ::std::option::Option::Some(value.into());
         self
@@ -6649,6 +7521,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Filter by lines.defaultForUser.id"]
     #[doc = ""]
     #[doc = " Query parameter `lines.defaultForUser.id`: string."]
+    #[inline]
     pub fn lines_default_for_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.lines_default_for_user_id = ::std::option::Option::Some(value.into());
         self
@@ -6656,6 +7529,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Filter by phone\\_hardwareId"]
     #[doc = ""]
     #[doc = " Query parameter `phone_hardwareId`: string."]
+    #[inline]
     pub fn phone_hardware_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_hardware_id = ::std::option::Option::Some(value.into());
         self
@@ -6663,6 +7537,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Filter by lines.id"]
     #[doc = ""]
     #[doc = " Query parameter `lines.id`: string."]
+    #[inline]
     pub fn lines_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.lines_id = ::std::option::Option::Some(value.into());
         self
@@ -6670,6 +7545,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Filter by lines.name"]
     #[doc = ""]
     #[doc = " Query parameter `lines.name`: string."]
+    #[inline]
     pub fn lines_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.lines_name = ::std::option::Option::Some(value.into());
         self
@@ -6677,6 +7553,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Name of the Phone to filter by, comma-separated"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -6684,6 +7561,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " The primary status to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `status.operationalStatus`: string."]
+    #[inline]
     pub fn status_operational_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status_operational_status = ::std::option::Option::Some(value.into());
         self
@@ -6691,6 +7569,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " The secondary status to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `secondaryStatus.operationalStatus`: string."]
+    #[inline]
     pub fn secondary_status_operational_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.secondary_status_operational_status = ::std::option::Option::Some(value.into());
         self
@@ -6698,6 +7577,7 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Fields to expand in the response, comma-separated"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6705,11 +7585,13 @@ impl GetTelephonyProvidersEdgesPhones {
     #[doc = " Fields and properties to get, comma-separated"]
     #[doc = ""]
     #[doc = " Query parameter `fields`: array of string (multi)."]
+    #[inline]
     pub fn fields(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.fields = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_PHONES, ::std::string::String::from("/api/v2/telephony/providers/edges/phones"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -6767,15 +7649,18 @@ impl GetTelephonyProvidersEdgesPhones {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PhoneEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PhoneEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PhoneEntityListing, ::models::Phone> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6806,48 +7691,57 @@ pub struct GetTelephonyProvidersEdgesPhonesTemplate {
     phone_base_settings_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesPhonesTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesPhonesTemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhonesTemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesPhonesTemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesPhonesTemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_settings_id: ::std::option::Option::None }
     }
     #[doc = " The id of a Phone Base Settings object upon which to base this Phone"]
     #[doc = ""]
     #[doc = " Query parameter `phoneBaseSettingsId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn phone_base_settings_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.phone_base_settings_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_PHONES_TEMPLATE, ::std::string::String::from("/api/v2/telephony/providers/edges/phones/template"));
         let ::std::option::Option::Some(v) = &self.phone_base_settings_id else {
@@ -6858,11 +7752,13 @@ impl GetTelephonyProvidersEdgesPhonesTemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Phone, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Phone, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6889,48 +7785,57 @@ pub struct GetTelephonyProvidersEdgesPhysicalinterfaces {
     edge_ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesPhysicalinterfaces {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesPhysicalinterfaces").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesPhysicalinterfaces {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesPhysicalinterfaces {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesPhysicalinterfaces {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_ids: ::std::option::Option::None }
     }
     #[doc = " Comma separated list of Edge Id's"]
     #[doc = ""]
     #[doc = " Query parameter `edgeIds`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn edge_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_PHYSICALINTERFACES, ::std::string::String::from("/api/v2/telephony/providers/edges/physicalinterfaces"));
         let ::std::option::Option::Some(v) = &self.edge_ids else {
@@ -6941,15 +7846,18 @@ impl GetTelephonyProvidersEdgesPhysicalinterfaces {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PhysicalInterfaceEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PhysicalInterfaceEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::PhysicalInterfaceEntityListing, ::models::DomainPhysicalInterface> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6980,41 +7888,49 @@ pub struct GetTelephonyProvidersEdgesSite {
     site_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesSite {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesSite").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSite {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesSite {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesSite {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSite", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE, ::std::format!("/api/v2/telephony/providers/edges/sites/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -7022,11 +7938,13 @@ impl GetTelephonyProvidersEdgesSite {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Site, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Site, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7050,41 +7968,49 @@ pub struct GetTelephonyProvidersEdgesSiteNumberplan {
     number_plan_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesSiteNumberplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesSiteNumberplan").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteNumberplan {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesSiteNumberplan {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesSiteNumberplan {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, number_plan_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, number_plan_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteNumberplan", "siteId", &self.site_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteNumberplan", "numberPlanId", &self.number_plan_id)?;
@@ -7093,11 +8019,13 @@ impl GetTelephonyProvidersEdgesSiteNumberplan {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::NumberPlan, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::NumberPlan, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7120,41 +8048,49 @@ pub struct GetTelephonyProvidersEdgesSiteNumberplans {
     site_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesSiteNumberplans {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesSiteNumberplans").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteNumberplans {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesSiteNumberplans {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesSiteNumberplans {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteNumberplans", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/numberplans", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -7162,11 +8098,13 @@ impl GetTelephonyProvidersEdgesSiteNumberplans {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::NumberPlan>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::NumberPlan>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -7190,48 +8128,57 @@ pub struct GetTelephonyProvidersEdgesSiteNumberplansClassifications {
     classification: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesSiteNumberplansClassifications {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesSiteNumberplansClassifications").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteNumberplansClassifications {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesSiteNumberplansClassifications {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesSiteNumberplansClassifications {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, classification: ::std::option::Option::None }
     }
     #[doc = " Classification"]
     #[doc = ""]
     #[doc = " Query parameter `classification`: string."]
+    #[inline]
     pub fn classification(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.classification = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteNumberplansClassifications", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS_CLASSIFICATIONS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/numberplans/classifications", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -7242,11 +8189,13 @@ impl GetTelephonyProvidersEdgesSiteNumberplansClassifications {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -7270,41 +8219,49 @@ pub struct GetTelephonyProvidersEdgesSiteOutboundroute {
     outbound_route_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesSiteOutboundroute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesSiteOutboundroute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteOutboundroute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesSiteOutboundroute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesSiteOutboundroute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, outbound_route_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, outbound_route_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteOutboundroute", "siteId", &self.site_id)?;
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteOutboundroute", "outboundRouteId", &self.outbound_route_id)?;
@@ -7313,11 +8270,13 @@ impl GetTelephonyProvidersEdgesSiteOutboundroute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutboundRouteBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutboundRouteBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7347,43 +8306,51 @@ pub struct GetTelephonyProvidersEdgesSiteOutboundroutes {
     sort_by: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesSiteOutboundroutes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesSiteOutboundroutes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteOutboundroutes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesSiteOutboundroutes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesSiteOutboundroutes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, name: ::std::option::Option::None, external_trunk_bases_ids: ::std::option::Option::None, sort_by: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7391,6 +8358,7 @@ impl GetTelephonyProvidersEdgesSiteOutboundroutes {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7398,6 +8366,7 @@ impl GetTelephonyProvidersEdgesSiteOutboundroutes {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -7405,6 +8374,7 @@ impl GetTelephonyProvidersEdgesSiteOutboundroutes {
     #[doc = " externalTrunkBases.ids"]
     #[doc = ""]
     #[doc = " Query parameter `externalTrunkBases.ids`: string."]
+    #[inline]
     pub fn external_trunk_bases_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.external_trunk_bases_ids = ::std::option::Option::Some(value.into());
         self
@@ -7412,11 +8382,13 @@ impl GetTelephonyProvidersEdgesSiteOutboundroutes {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteOutboundroutes", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTES, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/outboundroutes", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -7439,15 +8411,18 @@ impl GetTelephonyProvidersEdgesSiteOutboundroutes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutboundRouteBaseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutboundRouteBaseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OutboundRouteBaseEntityListing, ::models::OutboundRouteBase> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7478,41 +8453,49 @@ pub struct GetTelephonyProvidersEdgesSiteSiteconnections {
     site_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesSiteSiteconnections {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesSiteSiteconnections").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSiteSiteconnections {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesSiteSiteconnections {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesSiteSiteconnections {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteSiteconnections", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/siteconnections", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -7520,11 +8503,13 @@ impl GetTelephonyProvidersEdgesSiteSiteconnections {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SiteConnections, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SiteConnections, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7556,43 +8541,51 @@ pub struct GetTelephonyProvidersEdgesSites {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesSites {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesSites").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSites {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesSites {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesSites {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, name: ::std::option::Option::None, location_id: ::std::option::Option::None, managed: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7600,6 +8593,7 @@ impl GetTelephonyProvidersEdgesSites {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -7607,6 +8601,7 @@ impl GetTelephonyProvidersEdgesSites {
     #[doc = " Sort by"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -7614,6 +8609,7 @@ impl GetTelephonyProvidersEdgesSites {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -7621,6 +8617,7 @@ impl GetTelephonyProvidersEdgesSites {
     #[doc = " Name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -7628,6 +8625,7 @@ impl GetTelephonyProvidersEdgesSites {
     #[doc = " Location Id"]
     #[doc = ""]
     #[doc = " Query parameter `location.id`: string."]
+    #[inline]
     pub fn location_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.location_id = ::std::option::Option::Some(value.into());
         self
@@ -7635,6 +8633,7 @@ impl GetTelephonyProvidersEdgesSites {
     #[doc = " Filter by managed"]
     #[doc = ""]
     #[doc = " Query parameter `managed`: boolean."]
+    #[inline]
     pub fn managed(mut self, value: bool) -> Self {
         self.managed = ::std::option::Option::Some(value);
         self
@@ -7642,11 +8641,13 @@ impl GetTelephonyProvidersEdgesSites {
     #[doc = " Fields to expand in the response, comma-separated"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITES, ::std::string::String::from("/api/v2/telephony/providers/edges/sites"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -7677,15 +8678,18 @@ impl GetTelephonyProvidersEdgesSites {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SiteEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SiteEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::SiteEntityListing, ::models::Site> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7717,43 +8721,51 @@ pub struct GetTelephonyProvidersEdgesSitesSearch {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesSitesSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesSitesSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -7761,11 +8773,13 @@ impl GetTelephonyProvidersEdgesSitesSearch {
     #[doc = " expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH, ::std::string::String::from("/api/v2/telephony/providers/edges/sites/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -7779,11 +8793,13 @@ impl GetTelephonyProvidersEdgesSitesSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SitesSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SitesSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7809,43 +8825,51 @@ pub struct GetTelephonyProvidersEdgesTimezones {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTimezones {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTimezones").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTimezones {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTimezones {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTimezones {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7853,11 +8877,13 @@ impl GetTelephonyProvidersEdgesTimezones {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TIMEZONES, ::std::string::String::from("/api/v2/telephony/providers/edges/timezones"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -7870,15 +8896,18 @@ impl GetTelephonyProvidersEdgesTimezones {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TimeZoneEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TimeZoneEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TimeZoneEntityListing, ::models::RegionTimeZone> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7909,41 +8938,49 @@ pub struct GetTelephonyProvidersEdgesTrunk {
     trunk_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTrunk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTrunk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTrunk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTrunk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesTrunk", "trunkId", &self.trunk_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNK, ::std::format!("/api/v2/telephony/providers/edges/trunks/{}", ::genesys_cloud_core::encode_path_segment(&self.trunk_id)));
@@ -7951,11 +8988,13 @@ impl GetTelephonyProvidersEdgesTrunk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Trunk, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Trunk, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7978,41 +9017,49 @@ pub struct GetTelephonyProvidersEdgesTrunkMetrics {
     trunk_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTrunkMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTrunkMetrics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkMetrics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTrunkMetrics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTrunkMetrics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesTrunkMetrics", "trunkId", &self.trunk_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNK_METRICS, ::std::format!("/api/v2/telephony/providers/edges/trunks/{}/metrics", ::genesys_cloud_core::encode_path_segment(&self.trunk_id)));
@@ -8020,11 +9067,13 @@ impl GetTelephonyProvidersEdgesTrunkMetrics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkMetrics, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkMetrics, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8050,48 +9099,57 @@ pub struct GetTelephonyProvidersEdgesTrunkbasesetting {
     ignore_hidden: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTrunkbasesetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTrunkbasesetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTrunkbasesetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTrunkbasesetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_base_settings_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_base_settings_id, ignore_hidden: ::std::option::Option::None }
     }
     #[doc = " Set this to true to not receive trunk properties that are meant to be hidden or for internal system usage only."]
     #[doc = ""]
     #[doc = " Query parameter `ignoreHidden`: boolean."]
+    #[inline]
     pub fn ignore_hidden(mut self, value: bool) -> Self {
         self.ignore_hidden = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesTrunkbasesetting", "trunkBaseSettingsId", &self.trunk_base_settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/trunkbasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.trunk_base_settings_id)));
@@ -8102,11 +9160,13 @@ impl GetTelephonyProvidersEdgesTrunkbasesetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8141,43 +9201,51 @@ pub struct GetTelephonyProvidersEdgesTrunkbasesettings {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTrunkbasesettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTrunkbasesettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTrunkbasesettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTrunkbasesettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, recording_enabled: ::std::option::Option::None, ignore_hidden: ::std::option::Option::None, managed: ::std::option::Option::None, expand: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8185,6 +9253,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8192,6 +9261,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
     #[doc = " Value by which to sort"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -8199,6 +9269,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -8206,6 +9277,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
     #[doc = " Filter trunks by recording enabled"]
     #[doc = ""]
     #[doc = " Query parameter `recordingEnabled`: boolean."]
+    #[inline]
     pub fn recording_enabled(mut self, value: bool) -> Self {
         self.recording_enabled = ::std::option::Option::Some(value);
         self
@@ -8213,6 +9285,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
     #[doc = " Set this to true to not receive trunk properties that are meant to be hidden or for internal system usage only."]
     #[doc = ""]
     #[doc = " Query parameter `ignoreHidden`: boolean."]
+    #[inline]
     pub fn ignore_hidden(mut self, value: bool) -> Self {
         self.ignore_hidden = ::std::option::Option::Some(value);
         self
@@ -8220,6 +9293,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
     #[doc = " Filter by managed"]
     #[doc = ""]
     #[doc = " Query parameter `managed`: boolean."]
+    #[inline]
     pub fn managed(mut self, value: bool) -> Self {
         self.managed = ::std::option::Option::Some(value);
         self
@@ -8227,6 +9301,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
     #[doc = " Fields to expand in the response, comma-separated"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -8234,11 +9309,13 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
     #[doc = " Name of the TrunkBase to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS, ::std::string::String::from("/api/v2/telephony/providers/edges/trunkbasesettings"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -8272,15 +9349,18 @@ impl GetTelephonyProvidersEdgesTrunkbasesettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkBaseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkBaseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrunkBaseEntityListing, ::models::TrunkBase> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8315,56 +9395,67 @@ pub struct GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_AVAILABLEMETABASES, ::std::string::String::from("/api/v2/telephony/providers/edges/trunkbasesettings/availablemetabases"));
         if let ::std::option::Option::Some(v) = &self.r#type {
@@ -8380,15 +9471,18 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkMetabaseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkMetabaseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrunkMetabaseEntityListing, ::models::Metabase> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8427,43 +9521,51 @@ pub struct GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8471,6 +9573,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8478,6 +9581,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
     #[doc = " Value by which to sort"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -8485,11 +9589,13 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_SITE_SITE_ID, ::std::format!("/api/v2/telephony/providers/edges/trunkbasesettings/site/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -8509,15 +9615,18 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkBaseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkBaseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrunkBaseEntityListing, ::models::TrunkBase> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8548,48 +9657,57 @@ pub struct GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
     trunk_metabase_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTrunkbasesettingsTemplate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_metabase_id: ::std::option::Option::None }
     }
     #[doc = " The id of a metabase object upon which to base this Trunk Base Settings"]
     #[doc = ""]
     #[doc = " Query parameter `trunkMetabaseId`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn trunk_metabase_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_metabase_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_TEMPLATE, ::std::string::String::from("/api/v2/telephony/providers/edges/trunkbasesettings/template"));
         let ::std::option::Option::Some(v) = &self.trunk_metabase_id else {
@@ -8600,11 +9718,13 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsTemplate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8637,43 +9757,51 @@ pub struct GetTelephonyProvidersEdgesTrunks {
     trunk_type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTrunks {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTrunks").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunks {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTrunks {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTrunks {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, edge_id: ::std::option::Option::None, trunk_base_id: ::std::option::Option::None, trunk_type: ::std::option::Option::None }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -8681,6 +9809,7 @@ impl GetTelephonyProvidersEdgesTrunks {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8688,6 +9817,7 @@ impl GetTelephonyProvidersEdgesTrunks {
     #[doc = " Value by which to sort"]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -8695,6 +9825,7 @@ impl GetTelephonyProvidersEdgesTrunks {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -8702,6 +9833,7 @@ impl GetTelephonyProvidersEdgesTrunks {
     #[doc = " Filter by Edge Ids"]
     #[doc = ""]
     #[doc = " Query parameter `edge.id`: string."]
+    #[inline]
     pub fn edge_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.edge_id = ::std::option::Option::Some(value.into());
         self
@@ -8709,6 +9841,7 @@ impl GetTelephonyProvidersEdgesTrunks {
     #[doc = " Filter by Trunk Base Ids"]
     #[doc = ""]
     #[doc = " Query parameter `trunkBase.id`: string."]
+    #[inline]
     pub fn trunk_base_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_base_id = ::std::option::Option::Some(value.into());
         self
@@ -8716,11 +9849,13 @@ impl GetTelephonyProvidersEdgesTrunks {
     #[doc = " Filter by a Trunk type"]
     #[doc = ""]
     #[doc = " Query parameter `trunkType`: string."]
+    #[inline]
     pub fn trunk_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKS, ::std::string::String::from("/api/v2/telephony/providers/edges/trunks"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -8748,15 +9883,18 @@ impl GetTelephonyProvidersEdgesTrunks {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrunkEntityListing, ::models::Trunk> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8787,48 +9925,57 @@ pub struct GetTelephonyProvidersEdgesTrunksMetrics {
     trunk_ids: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTrunksMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTrunksMetrics").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunksMetrics {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTrunksMetrics {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTrunksMetrics {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_ids: ::std::option::Option::None }
     }
     #[doc = " Comma separated list of Trunk Id's"]
     #[doc = ""]
     #[doc = " Query parameter `trunkIds`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn trunk_ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_ids = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKS_METRICS, ::std::string::String::from("/api/v2/telephony/providers/edges/trunks/metrics"));
         let ::std::option::Option::Some(v) = &self.trunk_ids else {
@@ -8839,11 +9986,13 @@ impl GetTelephonyProvidersEdgesTrunksMetrics {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::TrunkMetrics>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::TrunkMetrics>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -8866,48 +10015,57 @@ pub struct GetTelephonyProvidersEdgesTrunkswithrecording {
     trunk_type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetTelephonyProvidersEdgesTrunkswithrecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTelephonyProvidersEdgesTrunkswithrecording").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTelephonyProvidersEdgesTrunkswithrecording {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTelephonyProvidersEdgesTrunkswithrecording {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTelephonyProvidersEdgesTrunkswithrecording {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_type: ::std::option::Option::None }
     }
     #[doc = " The type of this trunk base."]
     #[doc = ""]
     #[doc = " Query parameter `trunkType`: string."]
+    #[inline]
     pub fn trunk_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.trunk_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKSWITHRECORDING, ::std::string::String::from("/api/v2/telephony/providers/edges/trunkswithrecording"));
         if let ::std::option::Option::Some(v) = &self.trunk_type {
@@ -8917,11 +10075,13 @@ impl GetTelephonyProvidersEdgesTrunkswithrecording {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkRecordingEnabledCount, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkRecordingEnabledCount, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8945,41 +10105,49 @@ pub struct PatchTelephonyProvidersEdgesSiteSiteconnections {
     body: ::models::DisableSiteConnectionsRequest,
 }
 impl ::std::fmt::Debug for PatchTelephonyProvidersEdgesSiteSiteconnections {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchTelephonyProvidersEdgesSiteSiteconnections").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchTelephonyProvidersEdgesSiteSiteconnections {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchTelephonyProvidersEdgesSiteSiteconnections {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchTelephonyProvidersEdgesSiteSiteconnections {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::DisableSiteConnectionsRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchTelephonyProvidersEdgesSiteSiteconnections", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/siteconnections", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -8988,11 +10156,13 @@ impl PatchTelephonyProvidersEdgesSiteSiteconnections {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SiteConnections, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SiteConnections, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9016,41 +10186,49 @@ pub struct PostTelephonyProvidersEdgeDiagnosticNslookup {
     body: ::models::EdgeNetworkDiagnosticRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeDiagnosticNslookup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeDiagnosticNslookup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticNslookup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeDiagnosticNslookup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeDiagnosticNslookup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeDiagnosticNslookup", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_NSLOOKUP, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/nslookup", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9059,11 +10237,13 @@ impl PostTelephonyProvidersEdgeDiagnosticNslookup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeNetworkDiagnostic, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeNetworkDiagnostic, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9087,41 +10267,49 @@ pub struct PostTelephonyProvidersEdgeDiagnosticPing {
     body: ::models::EdgeNetworkDiagnosticRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeDiagnosticPing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeDiagnosticPing").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticPing {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeDiagnosticPing {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeDiagnosticPing {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeDiagnosticPing", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_PING, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/ping", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9130,11 +10318,13 @@ impl PostTelephonyProvidersEdgeDiagnosticPing {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeNetworkDiagnostic, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeNetworkDiagnostic, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9158,41 +10348,49 @@ pub struct PostTelephonyProvidersEdgeDiagnosticRoute {
     body: ::models::EdgeNetworkDiagnosticRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeDiagnosticRoute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeDiagnosticRoute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticRoute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeDiagnosticRoute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeDiagnosticRoute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeDiagnosticRoute", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_ROUTE, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/route", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9201,11 +10399,13 @@ impl PostTelephonyProvidersEdgeDiagnosticRoute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeNetworkDiagnostic, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeNetworkDiagnostic, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9229,41 +10429,49 @@ pub struct PostTelephonyProvidersEdgeDiagnosticTracepath {
     body: ::models::EdgeNetworkDiagnosticRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeDiagnosticTracepath {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeDiagnosticTracepath").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeDiagnosticTracepath {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeDiagnosticTracepath {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeDiagnosticTracepath {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeNetworkDiagnosticRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeDiagnosticTracepath", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_TRACEPATH, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/tracepath", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9272,11 +10480,13 @@ impl PostTelephonyProvidersEdgeDiagnosticTracepath {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeNetworkDiagnostic, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeNetworkDiagnostic, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9302,41 +10512,49 @@ pub struct PostTelephonyProvidersEdgeLogicalinterfaces {
     body: ::models::DomainLogicalInterface,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeLogicalinterfaces {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeLogicalinterfaces").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeLogicalinterfaces {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeLogicalinterfaces {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeLogicalinterfaces {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::DomainLogicalInterface) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeLogicalinterfaces", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACES, ::std::format!("/api/v2/telephony/providers/edges/{}/logicalinterfaces", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9345,11 +10563,13 @@ impl PostTelephonyProvidersEdgeLogicalinterfaces {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainLogicalInterface, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainLogicalInterface, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9374,41 +10594,49 @@ pub struct PostTelephonyProvidersEdgeLogsJobUpload {
     body: ::models::EdgeLogsJobUploadRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeLogsJobUpload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeLogsJobUpload").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeLogsJobUpload {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeLogsJobUpload {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeLogsJobUpload {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, job_id: ::std::string::String, body: ::models::EdgeLogsJobUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, job_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeLogsJobUpload", "edgeId", &self.edge_id)?;
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeLogsJobUpload", "jobId", &self.job_id)?;
@@ -9418,11 +10646,13 @@ impl PostTelephonyProvidersEdgeLogsJobUpload {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9446,41 +10676,49 @@ pub struct PostTelephonyProvidersEdgeLogsJobs {
     body: ::models::EdgeLogsJobRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeLogsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeLogsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeLogsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeLogsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeLogsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeLogsJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeLogsJobs", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_LOGS_JOBS, ::std::format!("/api/v2/telephony/providers/edges/{}/logs/jobs", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9489,11 +10727,13 @@ impl PostTelephonyProvidersEdgeLogsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeLogsJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeLogsJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9517,41 +10757,49 @@ pub struct PostTelephonyProvidersEdgeOfflineconfiguration {
     body: ::models::EdgeOfflineConfiguration,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeOfflineconfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeOfflineconfiguration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeOfflineconfiguration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeOfflineconfiguration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeOfflineconfiguration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::EdgeOfflineConfiguration) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeOfflineconfiguration", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_OFFLINECONFIGURATION, ::std::format!("/api/v2/telephony/providers/edges/{}/offlineconfiguration", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9560,11 +10808,13 @@ impl PostTelephonyProvidersEdgeOfflineconfiguration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeOfflineConfigurationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeOfflineConfigurationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9588,48 +10838,57 @@ pub struct PostTelephonyProvidersEdgeReboot {
     body: ::std::option::Option<::models::EdgeRebootParameters>,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeReboot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeReboot").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeReboot {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeReboot {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeReboot {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body: ::std::option::Option::None }
     }
     #[doc = " Parameters for the edge reboot"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::EdgeRebootParameters) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeReboot", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_REBOOT, ::std::format!("/api/v2/telephony/providers/edges/{}/reboot", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9640,11 +10899,13 @@ impl PostTelephonyProvidersEdgeReboot {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::string::String, ::genesys_cloud_core::executor::Text> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::string::String, ::genesys_cloud_core::executor::Text> {
         self.send().with_response()
     }
@@ -9668,41 +10929,49 @@ pub struct PostTelephonyProvidersEdgeSoftwareupdate {
     body: ::models::DomainEdgeSoftwareUpdateDto,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeSoftwareupdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeSoftwareupdate").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeSoftwareupdate {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeSoftwareupdate {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeSoftwareupdate {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::DomainEdgeSoftwareUpdateDto) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeSoftwareupdate", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE, ::std::format!("/api/v2/telephony/providers/edges/{}/softwareupdate", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9711,11 +10980,13 @@ impl PostTelephonyProvidersEdgeSoftwareupdate {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainEdgeSoftwareUpdateDto, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainEdgeSoftwareUpdateDto, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9739,48 +11010,57 @@ pub struct PostTelephonyProvidersEdgeStatuscode {
     body: ::std::option::Option<::models::EdgeServiceStateRequest>,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeStatuscode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeStatuscode").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeStatuscode {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeStatuscode {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeStatuscode {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body: ::std::option::Option::None }
     }
     #[doc = " Edge Service State"]
     #[doc = ""]
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::EdgeServiceStateRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeStatuscode", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_STATUSCODE, ::std::format!("/api/v2/telephony/providers/edges/{}/statuscode", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9791,11 +11071,13 @@ impl PostTelephonyProvidersEdgeStatuscode {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::string::String, ::genesys_cloud_core::executor::Text> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::string::String, ::genesys_cloud_core::executor::Text> {
         self.send().with_response()
     }
@@ -9818,41 +11100,49 @@ pub struct PostTelephonyProvidersEdgeUnpair {
     edge_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgeUnpair {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgeUnpair").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgeUnpair {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgeUnpair {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgeUnpair {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeUnpair", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_UNPAIR, ::std::format!("/api/v2/telephony/providers/edges/{}/unpair", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -9860,11 +11150,13 @@ impl PostTelephonyProvidersEdgeUnpair {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::string::String, ::genesys_cloud_core::executor::Text> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::string::String, ::genesys_cloud_core::executor::Text> {
         self.send().with_response()
     }
@@ -9887,41 +11179,49 @@ pub struct PostTelephonyProvidersEdges {
     body: ::models::Edge,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdges {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdges").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdges {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdges {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdges {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Edge) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES, ::std::string::String::from("/api/v2/telephony/providers/edges"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdges"))?;
@@ -9929,11 +11229,13 @@ impl PostTelephonyProvidersEdges {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Edge, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Edge, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9956,41 +11258,49 @@ pub struct PostTelephonyProvidersEdgesAddressvalidation {
     body: ::models::ValidateAddressRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesAddressvalidation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesAddressvalidation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesAddressvalidation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesAddressvalidation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesAddressvalidation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ValidateAddressRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_ADDRESSVALIDATION, ::std::string::String::from("/api/v2/telephony/providers/edges/addressvalidation"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesAddressvalidation"))?;
@@ -9998,11 +11308,13 @@ impl PostTelephonyProvidersEdgesAddressvalidation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ValidateAddressResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ValidateAddressResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10025,41 +11337,49 @@ pub struct PostTelephonyProvidersEdgesCertificateauthorities {
     body: ::models::DomainCertificateAuthority,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesCertificateauthorities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesCertificateauthorities").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesCertificateauthorities {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesCertificateauthorities {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesCertificateauthorities {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DomainCertificateAuthority) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITIES, ::std::string::String::from("/api/v2/telephony/providers/edges/certificateauthorities"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesCertificateauthorities"))?;
@@ -10067,11 +11387,13 @@ impl PostTelephonyProvidersEdgesCertificateauthorities {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainCertificateAuthority, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainCertificateAuthority, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10094,41 +11416,49 @@ pub struct PostTelephonyProvidersEdgesDidpools {
     body: ::models::DIDPool,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesDidpools {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesDidpools").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesDidpools {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesDidpools {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesDidpools {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DIDPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_DIDPOOLS, ::std::string::String::from("/api/v2/telephony/providers/edges/didpools"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesDidpools"))?;
@@ -10136,11 +11466,13 @@ impl PostTelephonyProvidersEdgesDidpools {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DIDPool, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DIDPool, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10163,41 +11495,49 @@ pub struct PostTelephonyProvidersEdgesEdgegroups {
     body: ::models::EdgeGroup,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesEdgegroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesEdgegroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesEdgegroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesEdgegroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesEdgegroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::EdgeGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_EDGEGROUPS, ::std::string::String::from("/api/v2/telephony/providers/edges/edgegroups"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesEdgegroups"))?;
@@ -10205,11 +11545,13 @@ impl PostTelephonyProvidersEdgesEdgegroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10232,41 +11574,49 @@ pub struct PostTelephonyProvidersEdgesExtensionpools {
     body: ::models::ExtensionPool,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesExtensionpools {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesExtensionpools").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesExtensionpools {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesExtensionpools {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesExtensionpools {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ExtensionPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOLS, ::std::string::String::from("/api/v2/telephony/providers/edges/extensionpools"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesExtensionpools"))?;
@@ -10274,11 +11624,13 @@ impl PostTelephonyProvidersEdgesExtensionpools {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExtensionPool, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExtensionPool, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10301,41 +11653,49 @@ pub struct PostTelephonyProvidersEdgesPhoneReboot {
     phone_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesPhoneReboot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesPhoneReboot").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhoneReboot {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesPhoneReboot {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesPhoneReboot {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgesPhoneReboot", "phoneId", &self.phone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_PHONE_REBOOT, ::std::format!("/api/v2/telephony/providers/edges/phones/{}/reboot", ::genesys_cloud_core::encode_path_segment(&self.phone_id)));
@@ -10343,11 +11703,13 @@ impl PostTelephonyProvidersEdgesPhoneReboot {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -10370,41 +11732,49 @@ pub struct PostTelephonyProvidersEdgesPhonebasesettings {
     body: ::models::PhoneBase,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesPhonebasesettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesPhonebasesettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhonebasesettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesPhonebasesettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesPhonebasesettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PhoneBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTINGS, ::std::string::String::from("/api/v2/telephony/providers/edges/phonebasesettings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesPhonebasesettings"))?;
@@ -10412,11 +11782,13 @@ impl PostTelephonyProvidersEdgesPhonebasesettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PhoneBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PhoneBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10439,41 +11811,49 @@ pub struct PostTelephonyProvidersEdgesPhones {
     body: ::models::Phone,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesPhones {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesPhones").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhones {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesPhones {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesPhones {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Phone) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_PHONES, ::std::string::String::from("/api/v2/telephony/providers/edges/phones"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesPhones"))?;
@@ -10481,11 +11861,13 @@ impl PostTelephonyProvidersEdgesPhones {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Phone, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Phone, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10508,41 +11890,49 @@ pub struct PostTelephonyProvidersEdgesPhonesReboot {
     body: ::models::PhonesReboot,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesPhonesReboot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesPhonesReboot").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesPhonesReboot {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesPhonesReboot {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesPhonesReboot {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PhonesReboot) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_PHONES_REBOOT, ::std::string::String::from("/api/v2/telephony/providers/edges/phones/reboot"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesPhonesReboot"))?;
@@ -10550,11 +11940,13 @@ impl PostTelephonyProvidersEdgesPhonesReboot {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -10578,41 +11970,49 @@ pub struct PostTelephonyProvidersEdgesSiteOutboundroutes {
     body: ::models::OutboundRouteBase,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesSiteOutboundroutes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesSiteOutboundroutes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSiteOutboundroutes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesSiteOutboundroutes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesSiteOutboundroutes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::OutboundRouteBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgesSiteOutboundroutes", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTES, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/outboundroutes", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -10621,11 +12021,13 @@ impl PostTelephonyProvidersEdgesSiteOutboundroutes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutboundRouteBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutboundRouteBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10648,41 +12050,49 @@ pub struct PostTelephonyProvidersEdgesSites {
     body: ::models::Site,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesSites {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesSites").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSites {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesSites {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesSites {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Site) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_SITES, ::std::string::String::from("/api/v2/telephony/providers/edges/sites"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesSites"))?;
@@ -10690,11 +12100,13 @@ impl PostTelephonyProvidersEdgesSites {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Site, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Site, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10717,41 +12129,49 @@ pub struct PostTelephonyProvidersEdgesSitesSearch {
     body: ::models::SiteSearchRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesSitesSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesSitesSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesSitesSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::SiteSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_SITES_SEARCH, ::std::string::String::from("/api/v2/telephony/providers/edges/sites/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesSitesSearch"))?;
@@ -10759,11 +12179,13 @@ impl PostTelephonyProvidersEdgesSitesSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SitesSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SitesSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10786,41 +12208,49 @@ pub struct PostTelephonyProvidersEdgesTrunkbasesettings {
     body: ::models::TrunkBase,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesTrunkbasesettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesTrunkbasesettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesTrunkbasesettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesTrunkbasesettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesTrunkbasesettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TrunkBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS, ::std::string::String::from("/api/v2/telephony/providers/edges/trunkbasesettings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesTrunkbasesettings"))?;
@@ -10828,11 +12258,13 @@ impl PostTelephonyProvidersEdgesTrunkbasesettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10857,41 +12289,49 @@ pub struct PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
     body: ::models::TelephonySearchRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesTrunkbasesettingsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TelephonySearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_SEARCH, ::std::string::String::from("/api/v2/telephony/providers/edges/trunkbasesettings/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesTrunkbasesettingsSearch"))?;
@@ -10899,11 +12339,13 @@ impl PostTelephonyProvidersEdgesTrunkbasesettingsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkBasesSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkBasesSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10926,41 +12368,49 @@ pub struct PostTelephonyProvidersEdgesTrunksSearch {
     body: ::models::TelephonySearchRequest,
 }
 impl ::std::fmt::Debug for PostTelephonyProvidersEdgesTrunksSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTelephonyProvidersEdgesTrunksSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTelephonyProvidersEdgesTrunksSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTelephonyProvidersEdgesTrunksSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTelephonyProvidersEdgesTrunksSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TelephonySearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_TRUNKS_SEARCH, ::std::string::String::from("/api/v2/telephony/providers/edges/trunks/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesTrunksSearch"))?;
@@ -10968,11 +12418,13 @@ impl PostTelephonyProvidersEdgesTrunksSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkInstanceSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkInstanceSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10996,41 +12448,49 @@ pub struct PutTelephonyProvidersEdge {
     body: ::models::Edge,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdge").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdge {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdge {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdge {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, body: ::models::Edge) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdge", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGE, ::std::format!("/api/v2/telephony/providers/edges/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
@@ -11039,11 +12499,13 @@ impl PutTelephonyProvidersEdge {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Edge, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Edge, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11068,41 +12530,49 @@ pub struct PutTelephonyProvidersEdgeLogicalinterface {
     body: ::models::DomainLogicalInterface,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgeLogicalinterface {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgeLogicalinterface").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgeLogicalinterface {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgeLogicalinterface {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgeLogicalinterface {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_id: ::std::string::String, interface_id: ::std::string::String, body: ::models::DomainLogicalInterface) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_id, interface_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgeLogicalinterface", "edgeId", &self.edge_id)?;
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgeLogicalinterface", "interfaceId", &self.interface_id)?;
@@ -11112,11 +12582,13 @@ impl PutTelephonyProvidersEdgeLogicalinterface {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainLogicalInterface, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainLogicalInterface, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11139,41 +12611,49 @@ pub struct PutTelephonyProvidersEdgesAlertablepresences {
     body: ::models::AlertablePresences,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesAlertablepresences {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesAlertablepresences").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesAlertablepresences {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesAlertablepresences {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesAlertablepresences {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AlertablePresences) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_ALERTABLEPRESENCES, ::std::string::String::from("/api/v2/telephony/providers/edges/alertablepresences"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesAlertablepresences"))?;
@@ -11181,11 +12661,13 @@ impl PutTelephonyProvidersEdgesAlertablepresences {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11209,41 +12691,49 @@ pub struct PutTelephonyProvidersEdgesCertificateauthority {
     body: ::models::DomainCertificateAuthority,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesCertificateauthority {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesCertificateauthority").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesCertificateauthority {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesCertificateauthority {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesCertificateauthority {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, certificate_id: ::std::string::String, body: ::models::DomainCertificateAuthority) -> Self {
         Self { executor, options: ::std::default::Default::default(), certificate_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesCertificateauthority", "certificateId", &self.certificate_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY, ::std::format!("/api/v2/telephony/providers/edges/certificateauthorities/{}", ::genesys_cloud_core::encode_path_segment(&self.certificate_id)));
@@ -11252,11 +12742,13 @@ impl PutTelephonyProvidersEdgesCertificateauthority {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DomainCertificateAuthority, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DomainCertificateAuthority, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11280,41 +12772,49 @@ pub struct PutTelephonyProvidersEdgesDidpool {
     body: ::models::DIDPool,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesDidpool {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesDidpool").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesDidpool {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesDidpool {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesDidpool {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, did_pool_id: ::std::string::String, body: ::models::DIDPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), did_pool_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesDidpool", "didPoolId", &self.did_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_DIDPOOL, ::std::format!("/api/v2/telephony/providers/edges/didpools/{}", ::genesys_cloud_core::encode_path_segment(&self.did_pool_id)));
@@ -11323,11 +12823,13 @@ impl PutTelephonyProvidersEdgesDidpool {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DIDPool, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DIDPool, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11351,41 +12853,49 @@ pub struct PutTelephonyProvidersEdgesEdgegroup {
     body: ::models::EdgeGroup,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesEdgegroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesEdgegroup").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesEdgegroup {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesEdgegroup {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesEdgegroup {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edge_group_id: ::std::string::String, body: ::models::EdgeGroup) -> Self {
         Self { executor, options: ::std::default::Default::default(), edge_group_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesEdgegroup", "edgeGroupId", &self.edge_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP, ::std::format!("/api/v2/telephony/providers/edges/edgegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_group_id)));
@@ -11394,11 +12904,13 @@ impl PutTelephonyProvidersEdgesEdgegroup {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeGroup, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeGroup, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11423,41 +12935,49 @@ pub struct PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     body: ::models::EdgeTrunkBase,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, edgegroup_id: ::std::string::String, edgetrunkbase_id: ::std::string::String, body: ::models::EdgeTrunkBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), edgegroup_id, edgetrunkbase_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesEdgegroupEdgetrunkbase", "edgegroupId", &self.edgegroup_id)?;
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesEdgegroupEdgetrunkbase", "edgetrunkbaseId", &self.edgetrunkbase_id)?;
@@ -11467,11 +12987,13 @@ impl PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::EdgeTrunkBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::EdgeTrunkBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11495,41 +13017,49 @@ pub struct PutTelephonyProvidersEdgesExtensionpool {
     body: ::models::ExtensionPool,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesExtensionpool {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesExtensionpool").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesExtensionpool {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesExtensionpool {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesExtensionpool {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, extension_pool_id: ::std::string::String, body: ::models::ExtensionPool) -> Self {
         Self { executor, options: ::std::default::Default::default(), extension_pool_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesExtensionpool", "extensionPoolId", &self.extension_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL, ::std::format!("/api/v2/telephony/providers/edges/extensionpools/{}", ::genesys_cloud_core::encode_path_segment(&self.extension_pool_id)));
@@ -11538,11 +13068,13 @@ impl PutTelephonyProvidersEdgesExtensionpool {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExtensionPool, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExtensionPool, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11566,41 +13098,49 @@ pub struct PutTelephonyProvidersEdgesPhone {
     body: ::models::Phone,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesPhone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesPhone").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesPhone {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesPhone {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesPhone {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_id: ::std::string::String, body: ::models::Phone) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesPhone", "phoneId", &self.phone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_PHONE, ::std::format!("/api/v2/telephony/providers/edges/phones/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_id)));
@@ -11609,11 +13149,13 @@ impl PutTelephonyProvidersEdgesPhone {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Phone, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Phone, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11637,41 +13179,49 @@ pub struct PutTelephonyProvidersEdgesPhonebasesetting {
     body: ::models::PhoneBase,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesPhonebasesetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesPhonebasesetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesPhonebasesetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesPhonebasesetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesPhonebasesetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, phone_base_id: ::std::string::String, body: ::models::PhoneBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), phone_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesPhonebasesetting", "phoneBaseId", &self.phone_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/phonebasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_base_id)));
@@ -11680,11 +13230,13 @@ impl PutTelephonyProvidersEdgesPhonebasesetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PhoneBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PhoneBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11708,41 +13260,49 @@ pub struct PutTelephonyProvidersEdgesSite {
     body: ::models::Site,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesSite {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesSite").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSite {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesSite {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesSite {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::Site) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesSite", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE, ::std::format!("/api/v2/telephony/providers/edges/sites/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -11751,11 +13311,13 @@ impl PutTelephonyProvidersEdgesSite {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Site, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Site, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11779,41 +13341,49 @@ pub struct PutTelephonyProvidersEdgesSiteNumberplans {
     body: ::std::vec::Vec<::models::NumberPlan>,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesSiteNumberplans {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesSiteNumberplans").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSiteNumberplans {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesSiteNumberplans {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesSiteNumberplans {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::std::vec::Vec<::models::NumberPlan>) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesSiteNumberplans", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/numberplans", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -11822,11 +13392,13 @@ impl PutTelephonyProvidersEdgesSiteNumberplans {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::NumberPlan>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::NumberPlan>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -11851,41 +13423,49 @@ pub struct PutTelephonyProvidersEdgesSiteOutboundroute {
     body: ::models::OutboundRouteBase,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesSiteOutboundroute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesSiteOutboundroute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSiteOutboundroute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesSiteOutboundroute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesSiteOutboundroute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, outbound_route_id: ::std::string::String, body: ::models::OutboundRouteBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, outbound_route_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesSiteOutboundroute", "siteId", &self.site_id)?;
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesSiteOutboundroute", "outboundRouteId", &self.outbound_route_id)?;
@@ -11895,11 +13475,13 @@ impl PutTelephonyProvidersEdgesSiteOutboundroute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutboundRouteBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutboundRouteBase, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11923,41 +13505,49 @@ pub struct PutTelephonyProvidersEdgesSiteSiteconnections {
     body: ::models::SiteConnections,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesSiteSiteconnections {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesSiteSiteconnections").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesSiteSiteconnections {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesSiteSiteconnections {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesSiteSiteconnections {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, site_id: ::std::string::String, body: ::models::SiteConnections) -> Self {
         Self { executor, options: ::std::default::Default::default(), site_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesSiteSiteconnections", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/siteconnections", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
@@ -11966,11 +13556,13 @@ impl PutTelephonyProvidersEdgesSiteSiteconnections {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SiteConnections, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SiteConnections, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11994,41 +13586,49 @@ pub struct PutTelephonyProvidersEdgesTrunkbasesetting {
     body: ::models::TrunkBase,
 }
 impl ::std::fmt::Debug for PutTelephonyProvidersEdgesTrunkbasesetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutTelephonyProvidersEdgesTrunkbasesetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutTelephonyProvidersEdgesTrunkbasesetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutTelephonyProvidersEdgesTrunkbasesetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutTelephonyProvidersEdgesTrunkbasesetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, trunk_base_settings_id: ::std::string::String, body: ::models::TrunkBase) -> Self {
         Self { executor, options: ::std::default::Default::default(), trunk_base_settings_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesTrunkbasesetting", "trunkBaseSettingsId", &self.trunk_base_settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/trunkbasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.trunk_base_settings_id)));
@@ -12037,11 +13637,13 @@ impl PutTelephonyProvidersEdgesTrunkbasesetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrunkBase, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrunkBase, crate::JsonModel> {
         self.send().with_response()
     }

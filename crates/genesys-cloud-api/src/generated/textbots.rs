@@ -13,12 +13,14 @@ impl ::std::fmt::Debug for TextbotsApi {
 }
 impl TextbotsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
     #[doc = " Find bots using the currently configured friendly name or ID."]
     #[doc = ""]
     #[doc = " `GET /api/v2/textbots/bots/search` (getTextbotsBotsSearch): see [`GetTextbotsBotsSearch`]."]
+    #[inline]
     pub fn get_textbots_bots_search(&self) -> GetTextbotsBotsSearch {
         GetTextbotsBotsSearch::new(self.executor.clone())
     }
@@ -27,18 +29,21 @@ impl TextbotsApi {
     #[doc = " `POST /api/v2/textbots/botflows/sessions/{sessionId}/turns` (postTextbotsBotflowsSessionTurns): see [`PostTextbotsBotflowsSessionTurns`]."]
     #[doc = ""]
     #[doc = " - `session_id`: The bot flow session ID, typically obtained from 'POST /api/v2/textbots/botflows/sessions'"]
+    #[inline]
     pub fn post_textbots_botflows_session_turns(&self, session_id: impl ::std::convert::Into<::std::string::String>, body: ::models::TextBotFlowTurnRequest) -> PostTextbotsBotflowsSessionTurns {
         PostTextbotsBotflowsSessionTurns::new(self.executor.clone(), session_id.into(), body)
     }
     #[doc = " Create an execution instance of a bot flow definition."]
     #[doc = ""]
     #[doc = " `POST /api/v2/textbots/botflows/sessions` (postTextbotsBotflowsSessions): see [`PostTextbotsBotflowsSessions`]."]
+    #[inline]
     pub fn post_textbots_botflows_sessions(&self, body: ::models::TextBotFlowLaunchRequest) -> PostTextbotsBotflowsSessions {
         PostTextbotsBotflowsSessions::new(self.executor.clone(), body)
     }
     #[doc = " Send an intent to a bot to start a dialog/interact with it via text"]
     #[doc = ""]
     #[doc = " `POST /api/v2/textbots/bots/execute` (postTextbotsBotsExecute): see [`PostTextbotsBotsExecute`]."]
+    #[inline]
     pub fn post_textbots_bots_execute(&self, body: ::models::PostTextRequest) -> PostTextbotsBotsExecute {
         PostTextbotsBotsExecute::new(self.executor.clone(), body)
     }
@@ -67,43 +72,51 @@ pub struct GetTextbotsBotsSearch {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetTextbotsBotsSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTextbotsBotsSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetTextbotsBotsSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetTextbotsBotsSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetTextbotsBotsSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), bot_type: ::std::option::Option::None, bot_name: ::std::option::Option::None, bot_id: ::std::option::Option::None, virtual_agent_enabled: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Bot types"]
     #[doc = ""]
     #[doc = " Query parameter `botType`: array of string (multi)."]
+    #[inline]
     pub fn bot_type(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.bot_type = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -111,6 +124,7 @@ impl GetTextbotsBotsSearch {
     #[doc = " Bot name"]
     #[doc = ""]
     #[doc = " Query parameter `botName`: string."]
+    #[inline]
     pub fn bot_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.bot_name = ::std::option::Option::Some(value.into());
         self
@@ -118,6 +132,7 @@ impl GetTextbotsBotsSearch {
     #[doc = " Bot IDs. Maximum of 50"]
     #[doc = ""]
     #[doc = " Query parameter `botId`: array of string (multi)."]
+    #[inline]
     pub fn bot_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.bot_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -125,6 +140,7 @@ impl GetTextbotsBotsSearch {
     #[doc = " Include or exclude virtual agent flows, only applies to GenesysBotFlows or GenesysDigitalBotFlows"]
     #[doc = ""]
     #[doc = " Query parameter `virtualAgentEnabled`: boolean."]
+    #[inline]
     pub fn virtual_agent_enabled(mut self, value: bool) -> Self {
         self.virtual_agent_enabled = ::std::option::Option::Some(value);
         self
@@ -132,11 +148,13 @@ impl GetTextbotsBotsSearch {
     #[doc = " The maximum results to return. Maximum of 100"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TEXTBOTS_BOTS_SEARCH, ::std::string::String::from("/api/v2/textbots/bots/search"));
         if let ::std::option::Option::Some(v) = &self.bot_type {
@@ -158,11 +176,13 @@ impl GetTextbotsBotsSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BotSearchResponseEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BotSearchResponseEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -188,41 +208,49 @@ pub struct PostTextbotsBotflowsSessionTurns {
     body: ::models::TextBotFlowTurnRequest,
 }
 impl ::std::fmt::Debug for PostTextbotsBotflowsSessionTurns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTextbotsBotflowsSessionTurns").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTextbotsBotflowsSessionTurns {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTextbotsBotflowsSessionTurns {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTextbotsBotflowsSessionTurns {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, session_id: ::std::string::String, body: ::models::TextBotFlowTurnRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), session_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postTextbotsBotflowsSessionTurns", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TEXTBOTS_BOTFLOWS_SESSION_TURNS, ::std::format!("/api/v2/textbots/botflows/sessions/{}/turns", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
@@ -231,11 +259,13 @@ impl PostTextbotsBotflowsSessionTurns {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TextBotFlowTurnResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TextBotFlowTurnResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -260,41 +290,49 @@ pub struct PostTextbotsBotflowsSessions {
     body: ::models::TextBotFlowLaunchRequest,
 }
 impl ::std::fmt::Debug for PostTextbotsBotflowsSessions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTextbotsBotflowsSessions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTextbotsBotflowsSessions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTextbotsBotflowsSessions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTextbotsBotflowsSessions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::TextBotFlowLaunchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TEXTBOTS_BOTFLOWS_SESSIONS, ::std::string::String::from("/api/v2/textbots/botflows/sessions"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTextbotsBotflowsSessions"))?;
@@ -302,11 +340,13 @@ impl PostTextbotsBotflowsSessions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TextBotFlowLaunchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TextBotFlowLaunchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -331,41 +371,49 @@ pub struct PostTextbotsBotsExecute {
     body: ::models::PostTextRequest,
 }
 impl ::std::fmt::Debug for PostTextbotsBotsExecute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostTextbotsBotsExecute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostTextbotsBotsExecute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostTextbotsBotsExecute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostTextbotsBotsExecute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::PostTextRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TEXTBOTS_BOTS_EXECUTE, ::std::string::String::from("/api/v2/textbots/bots/execute"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTextbotsBotsExecute"))?;
@@ -373,11 +421,13 @@ impl PostTextbotsBotsExecute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::PostTextResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::PostTextResponse, crate::JsonModel> {
         self.send().with_response()
     }

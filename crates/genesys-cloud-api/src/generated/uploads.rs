@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for UploadsApi {
 }
 impl UploadsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -22,18 +23,21 @@ impl UploadsApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `job_id`: Upload job ID"]
+    #[inline]
     pub fn get_knowledge_knowledgebase_uploads_urls_job(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetKnowledgeKnowledgebaseUploadsUrlsJob {
         GetKnowledgeKnowledgebaseUploadsUrlsJob::new(self.executor.clone(), knowledge_base_id.into(), job_id.into())
     }
     #[doc = " Generates pre-signed URL to upload a prize image for gamification contests"]
     #[doc = ""]
     #[doc = " `POST /api/v2/gamification/contests/uploads/prizeimages` (postGamificationContestsUploadsPrizeimages): see [`PostGamificationContestsUploadsPrizeimages`]."]
+    #[inline]
     pub fn post_gamification_contests_uploads_prizeimages(&self, body: ::models::GamificationContestPrizeImageUploadUrlRequest) -> PostGamificationContestsUploadsPrizeimages {
         PostGamificationContestsUploadsPrizeimages::new(self.executor.clone(), body)
     }
     #[doc = " Generate presigned URL for uploading a file content to generate guide"]
     #[doc = ""]
     #[doc = " `POST /api/v2/guides/uploads` (postGuidesUploads): see [`PostGuidesUploads`]."]
+    #[inline]
     pub fn post_guides_uploads(&self, body: ::models::UploadUrlRequest) -> PostGuidesUploads {
         PostGuidesUploads::new(self.executor.clone(), body)
     }
@@ -43,12 +47,14 @@ impl UploadsApi {
     #[doc = ""]
     #[doc = " - `action_id`: actionId"]
     #[doc = " - `body`: Input used to request URL upload."]
+    #[inline]
     pub fn post_integrations_action_draft_function_upload(&self, action_id: impl ::std::convert::Into<::std::string::String>, body: ::models::FunctionUploadRequest) -> PostIntegrationsActionDraftFunctionUpload {
         PostIntegrationsActionDraftFunctionUpload::new(self.executor.clone(), action_id.into(), body)
     }
     #[doc = " Creates a presigned URL for uploading a knowledge import file with a set of documents"]
     #[doc = ""]
     #[doc = " `POST /api/v2/knowledge/documentuploads` (postKnowledgeDocumentuploads): see [`PostKnowledgeDocumentuploads`]."]
+    #[inline]
     pub fn post_knowledge_documentuploads(&self, body: ::models::UploadUrlRequest) -> PostKnowledgeDocumentuploads {
         PostKnowledgeDocumentuploads::new(self.executor.clone(), body)
     }
@@ -58,6 +64,7 @@ impl UploadsApi {
     #[doc = ""]
     #[doc = " - `knowledge_base_id`: Knowledge base ID"]
     #[doc = " - `body`: uploadRequest"]
+    #[inline]
     pub fn post_knowledge_knowledgebase_uploads_urls_jobs(&self, knowledge_base_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CreateUploadSourceUrlJobRequest) -> PostKnowledgeKnowledgebaseUploadsUrlsJobs {
         PostKnowledgeKnowledgebaseUploadsUrlsJobs::new(self.executor.clone(), knowledge_base_id.into(), body)
     }
@@ -66,30 +73,35 @@ impl UploadsApi {
     #[doc = " `POST /api/v2/languageunderstanding/miners/{minerId}/uploads` (postLanguageunderstandingMinerUploads): see [`PostLanguageunderstandingMinerUploads`]."]
     #[doc = ""]
     #[doc = " - `miner_id`: Miner ID"]
+    #[inline]
     pub fn post_languageunderstanding_miner_uploads(&self, miner_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Empty) -> PostLanguageunderstandingMinerUploads {
         PostLanguageunderstandingMinerUploads::new(self.executor.clone(), miner_id.into(), body)
     }
     #[doc = " Generates pre-signed URL to upload cover art for learning modules"]
     #[doc = ""]
     #[doc = " `POST /api/v2/uploads/learning/coverart` (postUploadsLearningCoverart): see [`PostUploadsLearningCoverart`]."]
+    #[inline]
     pub fn post_uploads_learning_coverart(&self, body: ::models::LearningCoverArtUploadUrlRequest) -> PostUploadsLearningCoverart {
         PostUploadsLearningCoverart::new(self.executor.clone(), body)
     }
     #[doc = " Creates presigned url for uploading a public asset image"]
     #[doc = ""]
     #[doc = " `POST /api/v2/uploads/publicassets/images` (postUploadsPublicassetsImages): see [`PostUploadsPublicassetsImages`]."]
+    #[inline]
     pub fn post_uploads_publicassets_images(&self, body: ::models::UploadUrlRequest) -> PostUploadsPublicassetsImages {
         PostUploadsPublicassetsImages::new(self.executor.clone(), body)
     }
     #[doc = " Creates presigned url for uploading a recording file"]
     #[doc = ""]
     #[doc = " `POST /api/v2/uploads/recordings` (postUploadsRecordings): see [`PostUploadsRecordings`]."]
+    #[inline]
     pub fn post_uploads_recordings(&self, body: ::models::UploadUrlRequest) -> PostUploadsRecordings {
         PostUploadsRecordings::new(self.executor.clone(), body)
     }
     #[doc = " Creates presigned url for uploading WFM historical data file. Requires data in csv format."]
     #[doc = ""]
     #[doc = " `POST /api/v2/uploads/workforcemanagement/historicaldata/csv` (postUploadsWorkforcemanagementHistoricaldataCsv): see [`PostUploadsWorkforcemanagementHistoricaldataCsv`]."]
+    #[inline]
     pub fn post_uploads_workforcemanagement_historicaldata_csv(&self, body: ::models::UploadUrlRequest) -> PostUploadsWorkforcemanagementHistoricaldataCsv {
         PostUploadsWorkforcemanagementHistoricaldataCsv::new(self.executor.clone(), body)
     }
@@ -113,41 +125,49 @@ pub struct GetKnowledgeKnowledgebaseUploadsUrlsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetKnowledgeKnowledgebaseUploadsUrlsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetKnowledgeKnowledgebaseUploadsUrlsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetKnowledgeKnowledgebaseUploadsUrlsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUploadsUrlsJob", "knowledgeBaseId", &self.knowledge_base_id)?;
         ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUploadsUrlsJob", "jobId", &self.job_id)?;
@@ -156,11 +176,13 @@ impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::GetUploadSourceUrlJobStatusResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::GetUploadSourceUrlJobStatusResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -183,41 +205,49 @@ pub struct PostGamificationContestsUploadsPrizeimages {
     body: ::models::GamificationContestPrizeImageUploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostGamificationContestsUploadsPrizeimages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGamificationContestsUploadsPrizeimages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGamificationContestsUploadsPrizeimages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGamificationContestsUploadsPrizeimages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGamificationContestsUploadsPrizeimages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::GamificationContestPrizeImageUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_CONTESTS_UPLOADS_PRIZEIMAGES, ::std::string::String::from("/api/v2/gamification/contests/uploads/prizeimages"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGamificationContestsUploadsPrizeimages"))?;
@@ -225,11 +255,13 @@ impl PostGamificationContestsUploadsPrizeimages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -252,41 +284,49 @@ pub struct PostGuidesUploads {
     body: ::models::UploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostGuidesUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostGuidesUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostGuidesUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostGuidesUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostGuidesUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GUIDES_UPLOADS, ::std::string::String::from("/api/v2/guides/uploads"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGuidesUploads"))?;
@@ -294,11 +334,13 @@ impl PostGuidesUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -322,41 +364,49 @@ pub struct PostIntegrationsActionDraftFunctionUpload {
     body: ::models::FunctionUploadRequest,
 }
 impl ::std::fmt::Debug for PostIntegrationsActionDraftFunctionUpload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostIntegrationsActionDraftFunctionUpload").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostIntegrationsActionDraftFunctionUpload {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostIntegrationsActionDraftFunctionUpload {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostIntegrationsActionDraftFunctionUpload {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, action_id: ::std::string::String, body: ::models::FunctionUploadRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), action_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionDraftFunctionUpload", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_DRAFT_FUNCTION_UPLOAD, ::std::format!("/api/v2/integrations/actions/{}/draft/function/upload", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
@@ -365,11 +415,13 @@ impl PostIntegrationsActionDraftFunctionUpload {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FunctionUploadResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FunctionUploadResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -392,41 +444,49 @@ pub struct PostKnowledgeDocumentuploads {
     body: ::models::UploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeDocumentuploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeDocumentuploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeDocumentuploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeDocumentuploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeDocumentuploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_DOCUMENTUPLOADS, ::std::string::String::from("/api/v2/knowledge/documentuploads"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeDocumentuploads"))?;
@@ -434,11 +494,13 @@ impl PostKnowledgeDocumentuploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -462,41 +524,49 @@ pub struct PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     body: ::models::CreateUploadSourceUrlJobRequest,
 }
 impl ::std::fmt::Debug for PostKnowledgeKnowledgebaseUploadsUrlsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostKnowledgeKnowledgebaseUploadsUrlsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostKnowledgeKnowledgebaseUploadsUrlsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, knowledge_base_id: ::std::string::String, body: ::models::CreateUploadSourceUrlJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), knowledge_base_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseUploadsUrlsJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/uploads/urls/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
@@ -505,11 +575,13 @@ impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CreateUploadSourceUrlJobResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CreateUploadSourceUrlJobResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -533,41 +605,49 @@ pub struct PostLanguageunderstandingMinerUploads {
     body: ::models::Empty,
 }
 impl ::std::fmt::Debug for PostLanguageunderstandingMinerUploads {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostLanguageunderstandingMinerUploads").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostLanguageunderstandingMinerUploads {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostLanguageunderstandingMinerUploads {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostLanguageunderstandingMinerUploads {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, miner_id: ::std::string::String, body: ::models::Empty) -> Self {
         Self { executor, options: ::std::default::Default::default(), miner_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingMinerUploads", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_MINER_UPLOADS, ::std::format!("/api/v2/languageunderstanding/miners/{}/uploads", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
@@ -576,11 +656,13 @@ impl PostLanguageunderstandingMinerUploads {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -603,41 +685,49 @@ pub struct PostUploadsLearningCoverart {
     body: ::models::LearningCoverArtUploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostUploadsLearningCoverart {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUploadsLearningCoverart").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUploadsLearningCoverart {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUploadsLearningCoverart {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUploadsLearningCoverart {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::LearningCoverArtUploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_UPLOADS_LEARNING_COVERART, ::std::string::String::from("/api/v2/uploads/learning/coverart"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUploadsLearningCoverart"))?;
@@ -645,11 +735,13 @@ impl PostUploadsLearningCoverart {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -672,41 +764,49 @@ pub struct PostUploadsPublicassetsImages {
     body: ::models::UploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostUploadsPublicassetsImages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUploadsPublicassetsImages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUploadsPublicassetsImages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUploadsPublicassetsImages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUploadsPublicassetsImages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_UPLOADS_PUBLICASSETS_IMAGES, ::std::string::String::from("/api/v2/uploads/publicassets/images"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUploadsPublicassetsImages"))?;
@@ -714,11 +814,13 @@ impl PostUploadsPublicassetsImages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -741,41 +843,49 @@ pub struct PostUploadsRecordings {
     body: ::models::UploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostUploadsRecordings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUploadsRecordings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUploadsRecordings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUploadsRecordings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUploadsRecordings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_UPLOADS_RECORDINGS, ::std::string::String::from("/api/v2/uploads/recordings"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUploadsRecordings"))?;
@@ -783,11 +893,13 @@ impl PostUploadsRecordings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -810,41 +922,49 @@ pub struct PostUploadsWorkforcemanagementHistoricaldataCsv {
     body: ::models::UploadUrlRequest,
 }
 impl ::std::fmt::Debug for PostUploadsWorkforcemanagementHistoricaldataCsv {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUploadsWorkforcemanagementHistoricaldataCsv").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUploadsWorkforcemanagementHistoricaldataCsv {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUploadsWorkforcemanagementHistoricaldataCsv {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUploadsWorkforcemanagementHistoricaldataCsv {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UploadUrlRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_UPLOADS_WORKFORCEMANAGEMENT_HISTORICALDATA_CSV, ::std::string::String::from("/api/v2/uploads/workforcemanagement/historicaldata/csv"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUploadsWorkforcemanagementHistoricaldataCsv"))?;
@@ -852,11 +972,13 @@ impl PostUploadsWorkforcemanagementHistoricaldataCsv {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UploadUrlResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UploadUrlResponse, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for UsageApi {
 }
 impl UsageApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -22,6 +23,7 @@ impl UsageApi {
     #[doc = ""]
     #[doc = " - `client_id`: Client ID"]
     #[doc = " - `execution_id`: ID of the query execution"]
+    #[inline]
     pub fn get_oauth_client_usage_query_result(&self, client_id: impl ::std::convert::Into<::std::string::String>, execution_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthClientUsageQueryResult {
         GetOauthClientUsageQueryResult::new(self.executor.clone(), client_id.into(), execution_id.into())
     }
@@ -30,6 +32,7 @@ impl UsageApi {
     #[doc = " `GET /api/v2/oauth/clients/{clientId}/usage/summary` (getOauthClientUsageSummary): see [`GetOauthClientUsageSummary`]."]
     #[doc = ""]
     #[doc = " - `client_id`: Client ID"]
+    #[inline]
     pub fn get_oauth_client_usage_summary(&self, client_id: impl ::std::convert::Into<::std::string::String>) -> GetOauthClientUsageSummary {
         GetOauthClientUsageSummary::new(self.executor.clone(), client_id.into())
     }
@@ -38,6 +41,7 @@ impl UsageApi {
     #[doc = " `GET /api/v2/usage/aggregates/query/jobs/{jobId}` (getUsageAggregatesQueryJob): see [`GetUsageAggregatesQueryJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_usage_aggregates_query_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetUsageAggregatesQueryJob {
         GetUsageAggregatesQueryJob::new(self.executor.clone(), job_id.into())
     }
@@ -47,6 +51,7 @@ impl UsageApi {
     #[doc = ""]
     #[doc = " - `client_id`: clientId"]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_usage_client_client_id_aggregates_query_job(&self, client_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetUsageClientClientIdAggregatesQueryJob {
         GetUsageClientClientIdAggregatesQueryJob::new(self.executor.clone(), client_id.into(), job_id.into())
     }
@@ -55,6 +60,7 @@ impl UsageApi {
     #[doc = " `GET /api/v2/usage/query/{executionId}/results` (getUsageQueryExecutionIdResults): see [`GetUsageQueryExecutionIdResults`]."]
     #[doc = ""]
     #[doc = " - `execution_id`: ID of the query execution"]
+    #[inline]
     pub fn get_usage_query_execution_id_results(&self, execution_id: impl ::std::convert::Into<::std::string::String>) -> GetUsageQueryExecutionIdResults {
         GetUsageQueryExecutionIdResults::new(self.executor.clone(), execution_id.into())
     }
@@ -63,6 +69,7 @@ impl UsageApi {
     #[doc = " `GET /api/v2/usage/simplesearch/{executionId}/results` (getUsageSimplesearchExecutionIdResults): see [`GetUsageSimplesearchExecutionIdResults`]."]
     #[doc = ""]
     #[doc = " - `execution_id`: ID of the search execution"]
+    #[inline]
     pub fn get_usage_simplesearch_execution_id_results(&self, execution_id: impl ::std::convert::Into<::std::string::String>) -> GetUsageSimplesearchExecutionIdResults {
         GetUsageSimplesearchExecutionIdResults::new(self.executor.clone(), execution_id.into())
     }
@@ -71,12 +78,14 @@ impl UsageApi {
     #[doc = " `POST /api/v2/oauth/clients/{clientId}/usage/query` (postOauthClientUsageQuery): see [`PostOauthClientUsageQuery`]."]
     #[doc = ""]
     #[doc = " - `client_id`: Client ID"]
+    #[inline]
     pub fn post_oauth_client_usage_query(&self, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ApiUsageClientQuery) -> PostOauthClientUsageQuery {
         PostOauthClientUsageQuery::new(self.executor.clone(), client_id.into(), body)
     }
     #[doc = " Query your organization's public api usage."]
     #[doc = ""]
     #[doc = " `POST /api/v2/usage/aggregates/query/jobs` (postUsageAggregatesQueryJobs): see [`PostUsageAggregatesQueryJobs`]."]
+    #[inline]
     pub fn post_usage_aggregates_query_jobs(&self, body: ::models::OrganizationPublicApiUsageQueryRequest) -> PostUsageAggregatesQueryJobs {
         PostUsageAggregatesQueryJobs::new(self.executor.clone(), body)
     }
@@ -85,12 +94,14 @@ impl UsageApi {
     #[doc = " `POST /api/v2/usage/client/{clientId}/aggregates/query/jobs` (postUsageClientClientIdAggregatesQueryJobs): see [`PostUsageClientClientIdAggregatesQueryJobs`]."]
     #[doc = ""]
     #[doc = " - `client_id`: clientId"]
+    #[inline]
     pub fn post_usage_client_client_id_aggregates_query_jobs(&self, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ClientPublicApiUsageQueryRequest) -> PostUsageClientClientIdAggregatesQueryJobs {
         PostUsageClientClientIdAggregatesQueryJobs::new(self.executor.clone(), client_id.into(), body)
     }
     #[doc = " Query organization API Usage -"]
     #[doc = ""]
     #[doc = " `POST /api/v2/usage/query` (postUsageQuery): see [`PostUsageQuery`]."]
+    #[inline]
     pub fn post_usage_query(&self, body: ::models::ApiUsageOrganizationQuery) -> PostUsageQuery {
         PostUsageQuery::new(self.executor.clone(), body)
     }
@@ -99,6 +110,7 @@ impl UsageApi {
     #[doc = " `POST /api/v2/usage/simplesearch` (postUsageSimplesearch): see [`PostUsageSimplesearch`]."]
     #[doc = ""]
     #[doc = " - `body`: SimpleSearch"]
+    #[inline]
     pub fn post_usage_simplesearch(&self, body: ::models::ApiUsageSimpleSearch) -> PostUsageSimplesearch {
         PostUsageSimplesearch::new(self.executor.clone(), body)
     }
@@ -122,41 +134,49 @@ pub struct GetOauthClientUsageQueryResult {
     execution_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetOauthClientUsageQueryResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOauthClientUsageQueryResult").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOauthClientUsageQueryResult {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOauthClientUsageQueryResult {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOauthClientUsageQueryResult {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, execution_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageQueryResult", "clientId", &self.client_id)?;
         ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageQueryResult", "executionId", &self.execution_id)?;
@@ -165,11 +185,13 @@ impl GetOauthClientUsageQueryResult {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ApiUsageQueryResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ApiUsageQueryResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -195,48 +217,57 @@ pub struct GetOauthClientUsageSummary {
     days: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetOauthClientUsageSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOauthClientUsageSummary").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetOauthClientUsageSummary {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetOauthClientUsageSummary {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetOauthClientUsageSummary {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, days: ::std::option::Option::None }
     }
     #[doc = " Previous number of days to query"]
     #[doc = ""]
     #[doc = " Query parameter `days`: string."]
+    #[inline]
     pub fn days(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.days = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageSummary", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_CLIENT_USAGE_SUMMARY, ::std::format!("/api/v2/oauth/clients/{}/usage/summary", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
@@ -247,11 +278,13 @@ impl GetOauthClientUsageSummary {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsageExecutionResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsageExecutionResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -278,43 +311,51 @@ pub struct GetUsageAggregatesQueryJob {
     after: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUsageAggregatesQueryJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsageAggregatesQueryJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsageAggregatesQueryJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsageAggregatesQueryJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsageAggregatesQueryJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None }
     }
     #[doc = " Page size of the results. Max is 1000."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -322,11 +363,13 @@ impl GetUsageAggregatesQueryJob {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsageAggregatesQueryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USAGE_AGGREGATES_QUERY_JOB, ::std::format!("/api/v2/usage/aggregates/query/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -340,15 +383,18 @@ impl GetUsageAggregatesQueryJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationPublicApiUsageResultsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationPublicApiUsageResultsResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::OrganizationPublicApiUsageResultsResponse, ::models::OrganizationPublicApiUsage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -384,43 +430,51 @@ pub struct GetUsageClientClientIdAggregatesQueryJob {
     after: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUsageClientClientIdAggregatesQueryJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsageClientClientIdAggregatesQueryJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsageClientClientIdAggregatesQueryJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsageClientClientIdAggregatesQueryJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsageClientClientIdAggregatesQueryJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, job_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None }
     }
     #[doc = " Page size of the results. Max is 1000."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -428,11 +482,13 @@ impl GetUsageClientClientIdAggregatesQueryJob {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsageClientClientIdAggregatesQueryJob", "clientId", &self.client_id)?;
         ::genesys_cloud_core::encode::check_path_param("getUsageClientClientIdAggregatesQueryJob", "jobId", &self.job_id)?;
@@ -447,15 +503,18 @@ impl GetUsageClientClientIdAggregatesQueryJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClientPublicApiUsageResultsResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClientPublicApiUsageResultsResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ClientPublicApiUsageResultsResponse, ::models::ClientPublicApiUsage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -486,41 +545,49 @@ pub struct GetUsageQueryExecutionIdResults {
     execution_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsageQueryExecutionIdResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsageQueryExecutionIdResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsageQueryExecutionIdResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsageQueryExecutionIdResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsageQueryExecutionIdResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), execution_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsageQueryExecutionIdResults", "executionId", &self.execution_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USAGE_QUERY_EXECUTION_ID_RESULTS, ::std::format!("/api/v2/usage/query/{}/results", ::genesys_cloud_core::encode_path_segment(&self.execution_id)));
@@ -528,11 +595,13 @@ impl GetUsageQueryExecutionIdResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ApiUsageQueryResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ApiUsageQueryResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -557,43 +626,51 @@ pub struct GetUsageSimplesearchExecutionIdResults {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetUsageSimplesearchExecutionIdResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsageSimplesearchExecutionIdResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsageSimplesearchExecutionIdResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsageSimplesearchExecutionIdResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsageSimplesearchExecutionIdResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, execution_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), execution_id, after: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The cursor that points to the end of the set of entities that has been returned"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -601,11 +678,13 @@ impl GetUsageSimplesearchExecutionIdResults {
     #[doc = " The max number of entities to be returned per request. Maximum page size of 1000"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsageSimplesearchExecutionIdResults", "executionId", &self.execution_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USAGE_SIMPLESEARCH_EXECUTION_ID_RESULTS, ::std::format!("/api/v2/usage/simplesearch/{}/results", ::genesys_cloud_core::encode_path_segment(&self.execution_id)));
@@ -619,11 +698,13 @@ impl GetUsageSimplesearchExecutionIdResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ApiUsageQueryResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ApiUsageQueryResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -649,41 +730,49 @@ pub struct PostOauthClientUsageQuery {
     body: ::models::ApiUsageClientQuery,
 }
 impl ::std::fmt::Debug for PostOauthClientUsageQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostOauthClientUsageQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostOauthClientUsageQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostOauthClientUsageQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostOauthClientUsageQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, body: ::models::ApiUsageClientQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postOauthClientUsageQuery", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OAUTH_CLIENT_USAGE_QUERY, ::std::format!("/api/v2/oauth/clients/{}/usage/query", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
@@ -692,11 +781,13 @@ impl PostOauthClientUsageQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsageExecutionResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsageExecutionResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -721,41 +812,49 @@ pub struct PostUsageAggregatesQueryJobs {
     body: ::models::OrganizationPublicApiUsageQueryRequest,
 }
 impl ::std::fmt::Debug for PostUsageAggregatesQueryJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsageAggregatesQueryJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsageAggregatesQueryJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsageAggregatesQueryJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsageAggregatesQueryJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::OrganizationPublicApiUsageQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USAGE_AGGREGATES_QUERY_JOBS, ::std::string::String::from("/api/v2/usage/aggregates/query/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsageAggregatesQueryJobs"))?;
@@ -763,11 +862,13 @@ impl PostUsageAggregatesQueryJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OrganizationUsageQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OrganizationUsageQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -793,41 +894,49 @@ pub struct PostUsageClientClientIdAggregatesQueryJobs {
     body: ::models::ClientPublicApiUsageQueryRequest,
 }
 impl ::std::fmt::Debug for PostUsageClientClientIdAggregatesQueryJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsageClientClientIdAggregatesQueryJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsageClientClientIdAggregatesQueryJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsageClientClientIdAggregatesQueryJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsageClientClientIdAggregatesQueryJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, client_id: ::std::string::String, body: ::models::ClientPublicApiUsageQueryRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), client_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUsageClientClientIdAggregatesQueryJobs", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USAGE_CLIENT_CLIENT_ID_AGGREGATES_QUERY_JOBS, ::std::format!("/api/v2/usage/client/{}/aggregates/query/jobs", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
@@ -836,11 +945,13 @@ impl PostUsageClientClientIdAggregatesQueryJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ClientUsageQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ClientUsageQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -865,41 +976,49 @@ pub struct PostUsageQuery {
     body: ::models::ApiUsageOrganizationQuery,
 }
 impl ::std::fmt::Debug for PostUsageQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsageQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsageQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsageQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsageQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ApiUsageOrganizationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USAGE_QUERY, ::std::string::String::from("/api/v2/usage/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsageQuery"))?;
@@ -907,11 +1026,13 @@ impl PostUsageQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsageExecutionResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsageExecutionResult, crate::JsonModel> {
         self.send().with_response()
     }
@@ -936,41 +1057,49 @@ pub struct PostUsageSimplesearch {
     body: ::models::ApiUsageSimpleSearch,
 }
 impl ::std::fmt::Debug for PostUsageSimplesearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsageSimplesearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsageSimplesearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsageSimplesearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsageSimplesearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ApiUsageSimpleSearch) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USAGE_SIMPLESEARCH, ::std::string::String::from("/api/v2/usage/simplesearch"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsageSimplesearch"))?;
@@ -978,11 +1107,13 @@ impl PostUsageSimplesearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsageExecutionResult, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsageExecutionResult, crate::JsonModel> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for UserRecordingsApi {
 }
 impl UserRecordingsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl UserRecordingsApi {
     #[doc = " `DELETE /api/v2/userrecordings/{recordingId}` (deleteUserrecording): see [`DeleteUserrecording`]."]
     #[doc = ""]
     #[doc = " - `recording_id`: User Recording ID"]
+    #[inline]
     pub fn delete_userrecording(&self, recording_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserrecording {
         DeleteUserrecording::new(self.executor.clone(), recording_id.into())
     }
@@ -29,6 +31,7 @@ impl UserRecordingsApi {
     #[doc = " `GET /api/v2/userrecordings/{recordingId}` (getUserrecording): see [`GetUserrecording`]."]
     #[doc = ""]
     #[doc = " - `recording_id`: User Recording ID"]
+    #[inline]
     pub fn get_userrecording(&self, recording_id: impl ::std::convert::Into<::std::string::String>) -> GetUserrecording {
         GetUserrecording::new(self.executor.clone(), recording_id.into())
     }
@@ -37,18 +40,21 @@ impl UserRecordingsApi {
     #[doc = " `GET /api/v2/userrecordings/{recordingId}/transcoding` (getUserrecordingTranscoding): see [`GetUserrecordingTranscoding`]."]
     #[doc = ""]
     #[doc = " - `recording_id`: User Recording ID"]
+    #[inline]
     pub fn get_userrecording_transcoding(&self, recording_id: impl ::std::convert::Into<::std::string::String>) -> GetUserrecordingTranscoding {
         GetUserrecordingTranscoding::new(self.executor.clone(), recording_id.into())
     }
     #[doc = " Get a list of user recordings."]
     #[doc = ""]
     #[doc = " `GET /api/v2/userrecordings` (getUserrecordings): see [`GetUserrecordings`]."]
+    #[inline]
     pub fn get_userrecordings(&self) -> GetUserrecordings {
         GetUserrecordings::new(self.executor.clone())
     }
     #[doc = " Get user recording summary"]
     #[doc = ""]
     #[doc = " `GET /api/v2/userrecordings/summary` (getUserrecordingsSummary): see [`GetUserrecordingsSummary`]."]
+    #[inline]
     pub fn get_userrecordings_summary(&self) -> GetUserrecordingsSummary {
         GetUserrecordingsSummary::new(self.executor.clone())
     }
@@ -58,6 +64,7 @@ impl UserRecordingsApi {
     #[doc = ""]
     #[doc = " - `recording_id`: User Recording ID"]
     #[doc = " - `body`: UserRecording"]
+    #[inline]
     pub fn put_userrecording(&self, recording_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRecording) -> PutUserrecording {
         PutUserrecording::new(self.executor.clone(), recording_id.into(), body)
     }
@@ -80,41 +87,49 @@ pub struct DeleteUserrecording {
     recording_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserrecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserrecording").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserrecording {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserrecording {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserrecording {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserrecording", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERRECORDING, ::std::format!("/api/v2/userrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
@@ -122,11 +137,13 @@ impl DeleteUserrecording {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -150,48 +167,57 @@ pub struct GetUserrecording {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUserrecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserrecording").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserrecording {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserrecording {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserrecording {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserrecording", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERRECORDING, ::std::format!("/api/v2/userrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
@@ -202,11 +228,13 @@ impl GetUserrecording {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRecording, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRecording, crate::JsonModel> {
         self.send().with_response()
     }
@@ -230,48 +258,57 @@ pub struct GetUserrecordingTranscoding {
     format_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUserrecordingTranscoding {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserrecordingTranscoding").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserrecordingTranscoding {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserrecordingTranscoding {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserrecordingTranscoding {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id, format_id: ::std::option::Option::None }
     }
     #[doc = " The desired media format."]
     #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
+    #[inline]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserrecordingTranscoding", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERRECORDING_TRANSCODING, ::std::format!("/api/v2/userrecordings/{}/transcoding", ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
@@ -282,11 +319,13 @@ impl GetUserrecordingTranscoding {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DownloadResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DownloadResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -313,43 +352,51 @@ pub struct GetUserrecordings {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUserrecordings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserrecordings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserrecordings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserrecordings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserrecordings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -357,6 +404,7 @@ impl GetUserrecordings {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -364,11 +412,13 @@ impl GetUserrecordings {
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERRECORDINGS, ::std::string::String::from("/api/v2/userrecordings"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -384,15 +434,18 @@ impl GetUserrecordings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRecordingEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRecordingEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserRecordingEntityListing, ::models::UserRecording> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -422,52 +475,62 @@ pub struct GetUserrecordingsSummary {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetUserrecordingsSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserrecordingsSummary").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserrecordingsSummary {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserrecordingsSummary {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserrecordingsSummary {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERRECORDINGS_SUMMARY, ::std::string::String::from("/api/v2/userrecordings/summary"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FaxSummary, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FaxSummary, crate::JsonModel> {
         self.send().with_response()
     }
@@ -492,48 +555,57 @@ pub struct PutUserrecording {
     body: ::models::UserRecording,
 }
 impl ::std::fmt::Debug for PutUserrecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserrecording").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserrecording {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserrecording {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserrecording {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, recording_id: ::std::string::String, body: ::models::UserRecording) -> Self {
         Self { executor, options: ::std::default::Default::default(), recording_id, expand: ::std::option::Option::None, body }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserrecording", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERRECORDING, ::std::format!("/api/v2/userrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
@@ -545,11 +617,13 @@ impl PutUserrecording {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRecording, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRecording, crate::JsonModel> {
         self.send().with_response()
     }

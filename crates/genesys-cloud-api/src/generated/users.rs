@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for UsersApi {
 }
 impl UsersApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl UsersApi {
     #[doc = " `DELETE /api/v2/analytics/users/aggregates/jobs/{jobId}` (deleteAnalyticsUsersAggregatesJob): see [`DeleteAnalyticsUsersAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_users_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsUsersAggregatesJob {
         DeleteAnalyticsUsersAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -29,6 +31,7 @@ impl UsersApi {
     #[doc = " `DELETE /api/v2/analytics/users/details/jobs/{jobId}` (deleteAnalyticsUsersDetailsJob): see [`DeleteAnalyticsUsersDetailsJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn delete_analytics_users_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAnalyticsUsersDetailsJob {
         DeleteAnalyticsUsersDetailsJob::new(self.executor.clone(), job_id.into())
     }
@@ -39,12 +42,14 @@ impl UsersApi {
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[doc = " - `division_id`: the id of the division of the grant"]
     #[doc = " - `role_id`: the id of the role of the grant"]
+    #[inline]
     pub fn delete_authorization_subject_division_role(&self, subject_id: impl ::std::convert::Into<::std::string::String>, division_id: impl ::std::convert::Into<::std::string::String>, role_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAuthorizationSubjectDivisionRole {
         DeleteAuthorizationSubjectDivisionRole::new(self.executor.clone(), subject_id.into(), division_id.into(), role_id.into())
     }
     #[doc = " Delete the user's Direct Routing Backup settings and revert to the Direct Routing Queue default."]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/routing/directroutingbackup/settings/me` (deleteRoutingDirectroutingbackupSettingsMe): see [`DeleteRoutingDirectroutingbackupSettingsMe`]."]
+    #[inline]
     pub fn delete_routing_directroutingbackup_settings_me(&self) -> DeleteRoutingDirectroutingbackupSettingsMe {
         DeleteRoutingDirectroutingbackupSettingsMe::new(self.executor.clone())
     }
@@ -53,6 +58,7 @@ impl UsersApi {
     #[doc = " `DELETE /api/v2/routing/users/{userId}/directroutingbackup/settings` (deleteRoutingUserDirectroutingbackupSettings): see [`DeleteRoutingUserDirectroutingbackupSettings`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn delete_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingUserDirectroutingbackupSettings {
         DeleteRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into())
     }
@@ -61,6 +67,7 @@ impl UsersApi {
     #[doc = " `DELETE /api/v2/routing/users/{userId}/utilization` (deleteRoutingUserUtilization): see [`DeleteRoutingUserUtilization`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn delete_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteRoutingUserUtilization {
         DeleteRoutingUserUtilization::new(self.executor.clone(), user_id.into())
     }
@@ -69,6 +76,7 @@ impl UsersApi {
     #[doc = " `DELETE /api/v2/users/{userId}` (deleteUser): see [`DeleteUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn delete_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUser {
         DeleteUser::new(self.executor.clone(), user_id.into())
     }
@@ -78,6 +86,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: user ID"]
     #[doc = " - `schema_id`: schemaId"]
+    #[inline]
     pub fn delete_user_customattribute(&self, user_id: impl ::std::convert::Into<::std::string::String>, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserCustomattribute {
         DeleteUserCustomattribute::new(self.executor.clone(), user_id.into(), schema_id.into())
     }
@@ -88,6 +97,7 @@ impl UsersApi {
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `authority_name`: Authority Name"]
     #[doc = " - `external_key`: External Key"]
+    #[inline]
     pub fn delete_user_externalid_authority_name_external_key(&self, user_id: impl ::std::convert::Into<::std::string::String>, authority_name: impl ::std::convert::Into<::std::string::String>, external_key: impl ::std::convert::Into<::std::string::String>) -> DeleteUserExternalidAuthorityNameExternalKey {
         DeleteUserExternalidAuthorityNameExternalKey::new(self.executor.clone(), user_id.into(), authority_name.into(), external_key.into())
     }
@@ -97,6 +107,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `language_id`: languageId"]
+    #[inline]
     pub fn delete_user_routinglanguage(&self, user_id: impl ::std::convert::Into<::std::string::String>, language_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserRoutinglanguage {
         DeleteUserRoutinglanguage::new(self.executor.clone(), user_id.into(), language_id.into())
     }
@@ -106,6 +117,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `skill_id`: skillId"]
+    #[inline]
     pub fn delete_user_routingskill(&self, user_id: impl ::std::convert::Into<::std::string::String>, skill_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserRoutingskill {
         DeleteUserRoutingskill::new(self.executor.clone(), user_id.into(), skill_id.into())
     }
@@ -114,6 +126,7 @@ impl UsersApi {
     #[doc = " `DELETE /api/v2/users/{userId}/station/associatedstation` (deleteUserStationAssociatedstation): see [`DeleteUserStationAssociatedstation`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn delete_user_station_associatedstation(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserStationAssociatedstation {
         DeleteUserStationAssociatedstation::new(self.executor.clone(), user_id.into())
     }
@@ -122,6 +135,7 @@ impl UsersApi {
     #[doc = " `DELETE /api/v2/users/{userId}/station/defaultstation` (deleteUserStationDefaultstation): see [`DeleteUserStationDefaultstation`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn delete_user_station_defaultstation(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserStationDefaultstation {
         DeleteUserStationDefaultstation::new(self.executor.clone(), user_id.into())
     }
@@ -131,6 +145,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `verifier_id`: Verifier ID"]
+    #[inline]
     pub fn delete_user_verifier(&self, user_id: impl ::std::convert::Into<::std::string::String>, verifier_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUserVerifier {
         DeleteUserVerifier::new(self.executor.clone(), user_id.into(), verifier_id.into())
     }
@@ -139,6 +154,7 @@ impl UsersApi {
     #[doc = " `DELETE /api/v2/users/customattributes/schemas/{schemaId}` (deleteUsersCustomattributesSchema): see [`DeleteUsersCustomattributesSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn delete_users_customattributes_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUsersCustomattributesSchema {
         DeleteUsersCustomattributesSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -147,12 +163,14 @@ impl UsersApi {
     #[doc = " `DELETE /api/v2/users/me/verifiers/{verifierId}` (deleteUsersMeVerifier): see [`DeleteUsersMeVerifier`]."]
     #[doc = ""]
     #[doc = " - `verifier_id`: Verifier ID"]
+    #[inline]
     pub fn delete_users_me_verifier(&self, verifier_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUsersMeVerifier {
         DeleteUsersMeVerifier::new(self.executor.clone(), verifier_id.into())
     }
     #[doc = " Clear self associated station"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/users/stations/me/associatedstation` (deleteUsersStationsMeAssociatedstation): see [`DeleteUsersStationsMeAssociatedstation`]."]
+    #[inline]
     pub fn delete_users_stations_me_associatedstation(&self) -> DeleteUsersStationsMeAssociatedstation {
         DeleteUsersStationsMeAssociatedstation::new(self.executor.clone())
     }
@@ -161,6 +179,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}` (getAnalyticsUsersAggregatesJob): see [`GetAnalyticsUsersAggregatesJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_users_aggregates_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersAggregatesJob {
         GetAnalyticsUsersAggregatesJob::new(self.executor.clone(), job_id.into())
     }
@@ -169,6 +188,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/analytics/users/aggregates/jobs/{jobId}/results` (getAnalyticsUsersAggregatesJobResults): see [`GetAnalyticsUsersAggregatesJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_users_aggregates_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersAggregatesJobResults {
         GetAnalyticsUsersAggregatesJobResults::new(self.executor.clone(), job_id.into())
     }
@@ -177,6 +197,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}` (getAnalyticsUsersDetailsJob): see [`GetAnalyticsUsersDetailsJob`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_users_details_job(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersDetailsJob {
         GetAnalyticsUsersDetailsJob::new(self.executor.clone(), job_id.into())
     }
@@ -185,12 +206,14 @@ impl UsersApi {
     #[doc = " `GET /api/v2/analytics/users/details/jobs/{jobId}/results` (getAnalyticsUsersDetailsJobResults): see [`GetAnalyticsUsersDetailsJobResults`]."]
     #[doc = ""]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_analytics_users_details_job_results(&self, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAnalyticsUsersDetailsJobResults {
         GetAnalyticsUsersDetailsJobResults::new(self.executor.clone(), job_id.into())
     }
     #[doc = " Lookup the datalake availability date and time"]
     #[doc = ""]
     #[doc = " `GET /api/v2/analytics/users/details/jobs/availability` (getAnalyticsUsersDetailsJobsAvailability): see [`GetAnalyticsUsersDetailsJobsAvailability`]."]
+    #[inline]
     pub fn get_analytics_users_details_jobs_availability(&self) -> GetAnalyticsUsersDetailsJobsAvailability {
         GetAnalyticsUsersDetailsJobsAvailability::new(self.executor.clone())
     }
@@ -198,12 +221,14 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisionspermitted/me` (getAuthorizationDivisionspermittedMe): see [`GetAuthorizationDivisionspermittedMe`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_authorization_divisionspermitted_me(&self) -> GetAuthorizationDivisionspermittedMe {
         GetAuthorizationDivisionspermittedMe::new(self.executor.clone())
     }
     #[doc = " Returns which divisions the current user has the given permission in."]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/divisionspermitted/paged/me` (getAuthorizationDivisionspermittedPagedMe): see [`GetAuthorizationDivisionspermittedPagedMe`]."]
+    #[inline]
     pub fn get_authorization_divisionspermitted_paged_me(&self) -> GetAuthorizationDivisionspermittedPagedMe {
         GetAuthorizationDivisionspermittedPagedMe::new(self.executor.clone())
     }
@@ -213,6 +238,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_authorization_divisionspermitted_paged_subject_id(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationDivisionspermittedPagedSubjectId {
         GetAuthorizationDivisionspermittedPagedSubjectId::new(self.executor.clone(), subject_id.into())
     }
@@ -221,12 +247,14 @@ impl UsersApi {
     #[doc = " `GET /api/v2/authorization/subjects/{subjectId}` (getAuthorizationSubject): see [`GetAuthorizationSubject`]."]
     #[doc = ""]
     #[doc = " - `subject_id`: Subject ID (user or group)"]
+    #[inline]
     pub fn get_authorization_subject(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetAuthorizationSubject {
         GetAuthorizationSubject::new(self.executor.clone(), subject_id.into())
     }
     #[doc = " Returns a listing of roles and permissions for the currently authenticated user."]
     #[doc = ""]
     #[doc = " `GET /api/v2/authorization/subjects/me` (getAuthorizationSubjectsMe): see [`GetAuthorizationSubjectsMe`]."]
+    #[inline]
     pub fn get_authorization_subjects_me(&self) -> GetAuthorizationSubjectsMe {
         GetAuthorizationSubjectsMe::new(self.executor.clone())
     }
@@ -234,6 +262,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/fieldconfig` (getFieldconfig): see [`GetFieldconfig`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_fieldconfig(&self) -> GetFieldconfig {
         GetFieldconfig::new(self.executor.clone())
     }
@@ -241,12 +270,14 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " `GET /api/v2/profiles/users` (getProfilesUsers): see [`GetProfilesUsers`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_profiles_users(&self) -> GetProfilesUsers {
         GetProfilesUsers::new(self.executor.clone())
     }
     #[doc = " Get the user's Direct Routing Backup settings."]
     #[doc = ""]
     #[doc = " `GET /api/v2/routing/directroutingbackup/settings/me` (getRoutingDirectroutingbackupSettingsMe): see [`GetRoutingDirectroutingbackupSettingsMe`]."]
+    #[inline]
     pub fn get_routing_directroutingbackup_settings_me(&self) -> GetRoutingDirectroutingbackupSettingsMe {
         GetRoutingDirectroutingbackupSettingsMe::new(self.executor.clone())
     }
@@ -255,6 +286,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/routing/users/{userId}/directroutingbackup/settings` (getRoutingUserDirectroutingbackupSettings): see [`GetRoutingUserDirectroutingbackupSettings`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUserDirectroutingbackupSettings {
         GetRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into())
     }
@@ -263,6 +295,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/routing/users/{userId}/utilization` (getRoutingUserUtilization): see [`GetRoutingUserUtilization`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetRoutingUserUtilization {
         GetRoutingUserUtilization::new(self.executor.clone(), user_id.into())
     }
@@ -271,6 +304,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}` (getUser): see [`GetUser`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUser {
         GetUser::new(self.executor.clone(), user_id.into())
     }
@@ -279,6 +313,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/adjacents` (getUserAdjacents): see [`GetUserAdjacents`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_adjacents(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserAdjacents {
         GetUserAdjacents::new(self.executor.clone(), user_id.into())
     }
@@ -287,6 +322,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/callforwarding` (getUserCallforwarding): see [`GetUserCallforwarding`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_callforwarding(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserCallforwarding {
         GetUserCallforwarding::new(self.executor.clone(), user_id.into())
     }
@@ -296,6 +332,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: user ID"]
     #[doc = " - `schema_id`: schemaId"]
+    #[inline]
     pub fn get_user_customattribute(&self, user_id: impl ::std::convert::Into<::std::string::String>, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetUserCustomattribute {
         GetUserCustomattribute::new(self.executor.clone(), user_id.into(), schema_id.into())
     }
@@ -304,6 +341,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/customattributes/bulk` (getUserCustomattributesBulk): see [`GetUserCustomattributesBulk`]."]
     #[doc = ""]
     #[doc = " - `user_id`: user ID"]
+    #[inline]
     pub fn get_user_customattributes_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserCustomattributesBulk {
         GetUserCustomattributesBulk::new(self.executor.clone(), user_id.into())
     }
@@ -312,6 +350,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/directreports` (getUserDirectreports): see [`GetUserDirectreports`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_directreports(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserDirectreports {
         GetUserDirectreports::new(self.executor.clone(), user_id.into())
     }
@@ -320,6 +359,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/externalid` (getUserExternalid): see [`GetUserExternalid`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_externalid(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserExternalid {
         GetUserExternalid::new(self.executor.clone(), user_id.into())
     }
@@ -329,6 +369,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `authority_name`: Authority Name"]
+    #[inline]
     pub fn get_user_externalid_authority_name(&self, user_id: impl ::std::convert::Into<::std::string::String>, authority_name: impl ::std::convert::Into<::std::string::String>) -> GetUserExternalidAuthorityName {
         GetUserExternalidAuthorityName::new(self.executor.clone(), user_id.into(), authority_name.into())
     }
@@ -338,6 +379,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_user_favorites(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserFavorites {
         GetUserFavorites::new(self.executor.clone(), user_id.into())
     }
@@ -347,6 +389,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: user Id"]
     #[doc = " - `client_id`: client Id"]
+    #[inline]
     pub fn get_user_geolocation(&self, user_id: impl ::std::convert::Into<::std::string::String>, client_id: impl ::std::convert::Into<::std::string::String>) -> GetUserGeolocation {
         GetUserGeolocation::new(self.executor.clone(), user_id.into(), client_id.into())
     }
@@ -355,6 +398,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/outofoffice` (getUserOutofoffice): see [`GetUserOutofoffice`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_outofoffice(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserOutofoffice {
         GetUserOutofoffice::new(self.executor.clone(), user_id.into())
     }
@@ -364,6 +408,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: userId"]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_user_profile(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserProfile {
         GetUserProfile::new(self.executor.clone(), user_id.into())
     }
@@ -372,6 +417,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/profileskills` (getUserProfileskills): see [`GetUserProfileskills`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_profileskills(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserProfileskills {
         GetUserProfileskills::new(self.executor.clone(), user_id.into())
     }
@@ -380,6 +426,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/queues` (getUserQueues): see [`GetUserQueues`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_queues(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserQueues {
         GetUserQueues::new(self.executor.clone(), user_id.into())
     }
@@ -388,6 +435,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{subjectId}/roles` (getUserRoles): see [`GetUserRoles`]."]
     #[doc = ""]
     #[doc = " - `subject_id`: User ID"]
+    #[inline]
     pub fn get_user_roles(&self, subject_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoles {
         GetUserRoles::new(self.executor.clone(), subject_id.into())
     }
@@ -396,6 +444,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/routinglanguages` (getUserRoutinglanguages): see [`GetUserRoutinglanguages`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_routinglanguages(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoutinglanguages {
         GetUserRoutinglanguages::new(self.executor.clone(), user_id.into())
     }
@@ -404,6 +453,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/routingskills` (getUserRoutingskills): see [`GetUserRoutingskills`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_routingskills(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoutingskills {
         GetUserRoutingskills::new(self.executor.clone(), user_id.into())
     }
@@ -412,6 +462,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/routingstatus` (getUserRoutingstatus): see [`GetUserRoutingstatus`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_routingstatus(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserRoutingstatus {
         GetUserRoutingstatus::new(self.executor.clone(), user_id.into())
     }
@@ -420,6 +471,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/skillgroups` (getUserSkillgroups): see [`GetUserSkillgroups`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_skillgroups(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserSkillgroups {
         GetUserSkillgroups::new(self.executor.clone(), user_id.into())
     }
@@ -428,6 +480,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/state` (getUserState): see [`GetUserState`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_state(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserState {
         GetUserState::new(self.executor.clone(), user_id.into())
     }
@@ -436,6 +489,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/station` (getUserStation): see [`GetUserStation`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_station(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserStation {
         GetUserStation::new(self.executor.clone(), user_id.into())
     }
@@ -444,6 +498,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/superiors` (getUserSuperiors): see [`GetUserSuperiors`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_superiors(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserSuperiors {
         GetUserSuperiors::new(self.executor.clone(), user_id.into())
     }
@@ -452,6 +507,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/trustors` (getUserTrustors): see [`GetUserTrustors`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_trustors(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserTrustors {
         GetUserTrustors::new(self.executor.clone(), user_id.into())
     }
@@ -460,18 +516,21 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/{userId}/verifiers` (getUserVerifiers): see [`GetUserVerifiers`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_user_verifiers(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetUserVerifiers {
         GetUserVerifiers::new(self.executor.clone(), user_id.into())
     }
     #[doc = " Get the list of available users."]
     #[doc = ""]
     #[doc = " `GET /api/v2/users` (getUsers): see [`GetUsers`]."]
+    #[inline]
     pub fn get_users(&self) -> GetUsers {
         GetUsers::new(self.executor.clone())
     }
     #[doc = " Get chats for a user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/chats/me` (getUsersChatsMe): see [`GetUsersChatsMe`]."]
+    #[inline]
     pub fn get_users_chats_me(&self) -> GetUsersChatsMe {
         GetUsersChatsMe::new(self.executor.clone())
     }
@@ -480,6 +539,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}` (getUsersCustomattributesSchema): see [`GetUsersCustomattributesSchema`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_users_customattributes_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersCustomattributesSchema {
         GetUsersCustomattributesSchema::new(self.executor.clone(), schema_id.into())
     }
@@ -489,6 +549,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `version_id`: Schema version"]
+    #[inline]
     pub fn get_users_customattributes_schema_version(&self, schema_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersCustomattributesSchemaVersion {
         GetUsersCustomattributesSchemaVersion::new(self.executor.clone(), schema_id.into(), version_id.into())
     }
@@ -497,12 +558,14 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/customattributes/schemas/{schemaId}/versions` (getUsersCustomattributesSchemaVersions): see [`GetUsersCustomattributesSchemaVersions`]."]
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
+    #[inline]
     pub fn get_users_customattributes_schema_versions(&self, schema_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersCustomattributesSchemaVersions {
         GetUsersCustomattributesSchemaVersions::new(self.executor.clone(), schema_id.into())
     }
     #[doc = " Get a list of schemas."]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/customattributes/schemas` (getUsersCustomattributesSchemas): see [`GetUsersCustomattributesSchemas`]."]
+    #[inline]
     pub fn get_users_customattributes_schemas(&self) -> GetUsersCustomattributesSchemas {
         GetUsersCustomattributesSchemas::new(self.executor.clone())
     }
@@ -511,30 +574,35 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/customattributes/schemas/coretypes/{coreTypeName}` (getUsersCustomattributesSchemasCoretype): see [`GetUsersCustomattributesSchemasCoretype`]."]
     #[doc = ""]
     #[doc = " - `core_type_name`: Name of the core type"]
+    #[inline]
     pub fn get_users_customattributes_schemas_coretype(&self, core_type_name: impl ::std::convert::Into<::std::string::String>) -> GetUsersCustomattributesSchemasCoretype {
         GetUsersCustomattributesSchemasCoretype::new(self.executor.clone(), core_type_name.into())
     }
     #[doc = " Get the list of core types enabled for a specific namespace."]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/customattributes/schemas/coretypes` (getUsersCustomattributesSchemasCoretypes): see [`GetUsersCustomattributesSchemasCoretypes`]."]
+    #[inline]
     pub fn get_users_customattributes_schemas_coretypes(&self) -> GetUsersCustomattributesSchemasCoretypes {
         GetUsersCustomattributesSchemasCoretypes::new(self.executor.clone())
     }
     #[doc = " Get quantitative limits on schemas"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/customattributes/schemas/limits` (getUsersCustomattributesSchemasLimits): see [`GetUsersCustomattributesSchemasLimits`]."]
+    #[inline]
     pub fn get_users_customattributes_schemas_limits(&self) -> GetUsersCustomattributesSchemasLimits {
         GetUsersCustomattributesSchemasLimits::new(self.executor.clone())
     }
     #[doc = " Get list of Development Activities"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/development/activities` (getUsersDevelopmentActivities): see [`GetUsersDevelopmentActivities`]."]
+    #[inline]
     pub fn get_users_development_activities(&self) -> GetUsersDevelopmentActivities {
         GetUsersDevelopmentActivities::new(self.executor.clone())
     }
     #[doc = " Get list of Development Activities for current user"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/development/activities/me` (getUsersDevelopmentActivitiesMe): see [`GetUsersDevelopmentActivitiesMe`]."]
+    #[inline]
     pub fn get_users_development_activities_me(&self) -> GetUsersDevelopmentActivitiesMe {
         GetUsersDevelopmentActivitiesMe::new(self.executor.clone())
     }
@@ -543,6 +611,7 @@ impl UsersApi {
     #[doc = " `GET /api/v2/users/development/activities/{activityId}` (getUsersDevelopmentActivity): see [`GetUsersDevelopmentActivity`]."]
     #[doc = ""]
     #[doc = " - `activity_id`: Specifies the activity ID, maps to either assignment or appointment ID"]
+    #[inline]
     pub fn get_users_development_activity(&self, activity_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersDevelopmentActivity {
         GetUsersDevelopmentActivity::new(self.executor.clone(), activity_id.into())
     }
@@ -552,36 +621,42 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `authority_name`: Authority Name"]
     #[doc = " - `external_key`: External Key"]
+    #[inline]
     pub fn get_users_externalid_authority_name_external_key(&self, authority_name: impl ::std::convert::Into<::std::string::String>, external_key: impl ::std::convert::Into<::std::string::String>) -> GetUsersExternalidAuthorityNameExternalKey {
         GetUsersExternalidAuthorityNameExternalKey::new(self.executor.clone(), authority_name.into(), external_key.into())
     }
     #[doc = " Get current user details."]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/me` (getUsersMe): see [`GetUsersMe`]."]
+    #[inline]
     pub fn get_users_me(&self) -> GetUsersMe {
         GetUsersMe::new(self.executor.clone())
     }
     #[doc = " Get a list of my verifiers"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/me/verifiers` (getUsersMeVerifiers): see [`GetUsersMeVerifiers`]."]
+    #[inline]
     pub fn get_users_me_verifiers(&self) -> GetUsersMeVerifiers {
         GetUsersMeVerifiers::new(self.executor.clone())
     }
     #[doc = " Get list of available users, paged by cursor token, No division filtering available so directory:user:view permission for all divisions is required"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/query` (getUsersQuery): see [`GetUsersQuery`]."]
+    #[inline]
     pub fn get_users_query(&self) -> GetUsersQuery {
         GetUsersQuery::new(self.executor.clone())
     }
     #[doc = " Search users using the q64 value returned from a previous search"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/search` (getUsersSearch): see [`GetUsersSearch`]."]
+    #[inline]
     pub fn get_users_search(&self) -> GetUsersSearch {
         GetUsersSearch::new(self.executor.clone())
     }
     #[doc = " Get station information for self"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/stations/me` (getUsersStationsMe): see [`GetUsersStationsMe`]."]
+    #[inline]
     pub fn get_users_stations_me(&self) -> GetUsersStationsMe {
         GetUsersStationsMe::new(self.executor.clone())
     }
@@ -591,6 +666,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: User"]
+    #[inline]
     pub fn patch_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateUser) -> PatchUser {
         PatchUser::new(self.executor.clone(), user_id.into(), body)
     }
@@ -600,6 +676,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Call forwarding"]
+    #[inline]
     pub fn patch_user_callforwarding(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CallForwarding) -> PatchUserCallforwarding {
         PatchUserCallforwarding::new(self.executor.clone(), user_id.into(), body)
     }
@@ -608,6 +685,7 @@ impl UsersApi {
     #[doc = " `PATCH /api/v2/users/{userId}/customattributes` (patchUserCustomattributes): see [`PatchUserCustomattributes`]."]
     #[doc = ""]
     #[doc = " - `user_id`: user ID"]
+    #[inline]
     pub fn patch_user_customattributes(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserCustomAttributesUpdateRequest) -> PatchUserCustomattributes {
         PatchUserCustomattributes::new(self.executor.clone(), user_id.into(), body)
     }
@@ -616,6 +694,7 @@ impl UsersApi {
     #[doc = " `PATCH /api/v2/users/{userId}/customattributes/bulk` (patchUserCustomattributesBulk): see [`PatchUserCustomattributesBulk`]."]
     #[doc = ""]
     #[doc = " - `user_id`: user ID"]
+    #[inline]
     pub fn patch_user_customattributes_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserCustomAttributesUpdateRequest>) -> PatchUserCustomattributesBulk {
         PatchUserCustomattributesBulk::new(self.executor.clone(), user_id.into(), body)
     }
@@ -626,6 +705,7 @@ impl UsersApi {
     #[doc = " - `user_id`: user Id"]
     #[doc = " - `client_id`: client Id"]
     #[doc = " - `body`: Geolocation"]
+    #[inline]
     pub fn patch_user_geolocation(&self, user_id: impl ::std::convert::Into<::std::string::String>, client_id: impl ::std::convert::Into<::std::string::String>, body: ::models::Geolocation) -> PatchUserGeolocation {
         PatchUserGeolocation::new(self.executor.clone(), user_id.into(), client_id.into(), body)
     }
@@ -636,6 +716,7 @@ impl UsersApi {
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `queue_id`: Queue ID"]
     #[doc = " - `body`: Queue Member"]
+    #[inline]
     pub fn patch_user_queue(&self, user_id: impl ::std::convert::Into<::std::string::String>, queue_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserQueue) -> PatchUserQueue {
         PatchUserQueue::new(self.executor.clone(), user_id.into(), queue_id.into(), body)
     }
@@ -645,6 +726,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: User Queues"]
+    #[inline]
     pub fn patch_user_queues(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserQueue>) -> PatchUserQueues {
         PatchUserQueues::new(self.executor.clone(), user_id.into(), body)
     }
@@ -655,6 +737,7 @@ impl UsersApi {
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `language_id`: languageId"]
     #[doc = " - `body`: Language"]
+    #[inline]
     pub fn patch_user_routinglanguage(&self, user_id: impl ::std::convert::Into<::std::string::String>, language_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingLanguage) -> PatchUserRoutinglanguage {
         PatchUserRoutinglanguage::new(self.executor.clone(), user_id.into(), language_id.into(), body)
     }
@@ -664,6 +747,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Language"]
+    #[inline]
     pub fn patch_user_routinglanguages_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingLanguagePost>) -> PatchUserRoutinglanguagesBulk {
         PatchUserRoutinglanguagesBulk::new(self.executor.clone(), user_id.into(), body)
     }
@@ -673,6 +757,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Skill"]
+    #[inline]
     pub fn patch_user_routingskills_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> PatchUserRoutingskillsBulk {
         PatchUserRoutingskillsBulk::new(self.executor.clone(), user_id.into(), body)
     }
@@ -681,42 +766,49 @@ impl UsersApi {
     #[doc = " `PATCH /api/v2/users/bulk` (patchUsersBulk): see [`PatchUsersBulk`]."]
     #[doc = ""]
     #[doc = " - `body`: Users"]
+    #[inline]
     pub fn patch_users_bulk(&self, body: ::std::vec::Vec<::models::PatchUser>) -> PatchUsersBulk {
         PatchUsersBulk::new(self.executor.clone(), body)
     }
     #[doc = " Query for user activity observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/activity/query` (postAnalyticsUsersActivityQuery): see [`PostAnalyticsUsersActivityQuery`]."]
+    #[inline]
     pub fn post_analytics_users_activity_query(&self, body: ::models::UserActivityQuery) -> PostAnalyticsUsersActivityQuery {
         PostAnalyticsUsersActivityQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for user aggregates asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/aggregates/jobs` (postAnalyticsUsersAggregatesJobs): see [`PostAnalyticsUsersAggregatesJobs`]."]
+    #[inline]
     pub fn post_analytics_users_aggregates_jobs(&self, body: ::models::UserAsyncAggregationQuery) -> PostAnalyticsUsersAggregatesJobs {
         PostAnalyticsUsersAggregatesJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for user aggregates"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/aggregates/query` (postAnalyticsUsersAggregatesQuery): see [`PostAnalyticsUsersAggregatesQuery`]."]
+    #[inline]
     pub fn post_analytics_users_aggregates_query(&self, body: ::models::UserAggregationQuery) -> PostAnalyticsUsersAggregatesQuery {
         PostAnalyticsUsersAggregatesQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for user details asynchronously"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/details/jobs` (postAnalyticsUsersDetailsJobs): see [`PostAnalyticsUsersDetailsJobs`]."]
+    #[inline]
     pub fn post_analytics_users_details_jobs(&self, body: ::models::AsyncUserDetailsQuery) -> PostAnalyticsUsersDetailsJobs {
         PostAnalyticsUsersDetailsJobs::new(self.executor.clone(), body)
     }
     #[doc = " Query for user details"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/details/query` (postAnalyticsUsersDetailsQuery): see [`PostAnalyticsUsersDetailsQuery`]."]
+    #[inline]
     pub fn post_analytics_users_details_query(&self, body: ::models::UserDetailsQuery) -> PostAnalyticsUsersDetailsQuery {
         PostAnalyticsUsersDetailsQuery::new(self.executor.clone(), body)
     }
     #[doc = " Query for user observations"]
     #[doc = ""]
     #[doc = " `POST /api/v2/analytics/users/observations/query` (postAnalyticsUsersObservationsQuery): see [`PostAnalyticsUsersObservationsQuery`]."]
+    #[inline]
     pub fn post_analytics_users_observations_query(&self, body: ::models::UserObservationQuery) -> PostAnalyticsUsersObservationsQuery {
         PostAnalyticsUsersObservationsQuery::new(self.executor.clone(), body)
     }
@@ -726,6 +818,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[doc = " - `body`: Pairs of role and division IDs"]
+    #[inline]
     pub fn post_authorization_subject_bulkadd(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkadd {
         PostAuthorizationSubjectBulkadd::new(self.executor.clone(), subject_id.into(), body)
     }
@@ -735,6 +828,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[doc = " - `body`: Pairs of role and division IDs"]
+    #[inline]
     pub fn post_authorization_subject_bulkremove(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkremove {
         PostAuthorizationSubjectBulkremove::new(self.executor.clone(), subject_id.into(), body)
     }
@@ -744,6 +838,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[doc = " - `body`: Pairs of role and division IDs"]
+    #[inline]
     pub fn post_authorization_subject_bulkreplace(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoleDivisionGrants) -> PostAuthorizationSubjectBulkreplace {
         PostAuthorizationSubjectBulkreplace::new(self.executor.clone(), subject_id.into(), body)
     }
@@ -754,6 +849,7 @@ impl UsersApi {
     #[doc = " - `subject_id`: Subject ID (user or group)"]
     #[doc = " - `division_id`: the id of the division to which to make the grant"]
     #[doc = " - `role_id`: the id of the role to grant"]
+    #[inline]
     pub fn post_authorization_subject_division_role(&self, subject_id: impl ::std::convert::Into<::std::string::String>, division_id: impl ::std::convert::Into<::std::string::String>, role_id: impl ::std::convert::Into<::std::string::String>) -> PostAuthorizationSubjectDivisionRole {
         PostAuthorizationSubjectDivisionRole::new(self.executor.clone(), subject_id.into(), division_id.into(), role_id.into())
     }
@@ -762,6 +858,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/{userId}/externalid` (postUserExternalid): see [`PostUserExternalid`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn post_user_externalid(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserExternalIdentifier) -> PostUserExternalid {
         PostUserExternalid::new(self.executor.clone(), user_id.into(), body)
     }
@@ -770,6 +867,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/{userId}/invite` (postUserInvite): see [`PostUserInvite`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn post_user_invite(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> PostUserInvite {
         PostUserInvite::new(self.executor.clone(), user_id.into())
     }
@@ -779,6 +877,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Password"]
+    #[inline]
     pub fn post_user_password(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ChangePasswordRequest) -> PostUserPassword {
         PostUserPassword::new(self.executor.clone(), user_id.into(), body)
     }
@@ -788,6 +887,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Language"]
+    #[inline]
     pub fn post_user_routinglanguages(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingLanguagePost) -> PostUserRoutinglanguages {
         PostUserRoutinglanguages::new(self.executor.clone(), user_id.into(), body)
     }
@@ -797,6 +897,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Skill"]
+    #[inline]
     pub fn post_user_routingskills(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingSkillPost) -> PostUserRoutingskills {
         PostUserRoutingskills::new(self.executor.clone(), user_id.into(), body)
     }
@@ -805,6 +906,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users` (postUsers): see [`PostUsers`]."]
     #[doc = ""]
     #[doc = " - `body`: User"]
+    #[inline]
     pub fn post_users(&self, body: ::models::CreateUser) -> PostUsers {
         PostUsers::new(self.executor.clone(), body)
     }
@@ -813,6 +915,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/customattributes/schemas` (postUsersCustomattributesSchemas): see [`PostUsersCustomattributesSchemas`]."]
     #[doc = ""]
     #[doc = " - `body`: Schema"]
+    #[inline]
     pub fn post_users_customattributes_schemas(&self, body: ::models::DataSchema) -> PostUsersCustomattributesSchemas {
         PostUsersCustomattributesSchemas::new(self.executor.clone(), body)
     }
@@ -821,6 +924,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/development/activities/aggregates/query` (postUsersDevelopmentActivitiesAggregatesQuery): see [`PostUsersDevelopmentActivitiesAggregatesQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: Aggregate Request"]
+    #[inline]
     pub fn post_users_development_activities_aggregates_query(&self, body: ::models::DevelopmentActivityAggregateParam) -> PostUsersDevelopmentActivitiesAggregatesQuery {
         PostUsersDevelopmentActivitiesAggregatesQuery::new(self.executor.clone(), body)
     }
@@ -829,6 +933,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/me/password` (postUsersMePassword): see [`PostUsersMePassword`]."]
     #[doc = ""]
     #[doc = " - `body`: Password"]
+    #[inline]
     pub fn post_users_me_password(&self, body: ::models::ChangeMyPasswordRequest) -> PostUsersMePassword {
         PostUsersMePassword::new(self.executor.clone(), body)
     }
@@ -837,6 +942,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/me/verifiers/totp` (postUsersMeVerifiersTotp): see [`PostUsersMeVerifiersTotp`]."]
     #[doc = ""]
     #[doc = " - `body`: Verifier"]
+    #[inline]
     pub fn post_users_me_verifiers_totp(&self, body: ::models::CreateVerifierRequest) -> PostUsersMeVerifiersTotp {
         PostUsersMeVerifiersTotp::new(self.executor.clone(), body)
     }
@@ -846,6 +952,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `verifier_id`: Verifier ID"]
     #[doc = " - `body`: Verifier Validate"]
+    #[inline]
     pub fn post_users_me_verifiers_totp_verifier_id(&self, verifier_id: impl ::std::convert::Into<::std::string::String>, body: ::models::ValidateVerifierRequest) -> PostUsersMeVerifiersTotpVerifierId {
         PostUsersMeVerifiersTotpVerifierId::new(self.executor.clone(), verifier_id.into(), body)
     }
@@ -854,12 +961,14 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/me/verifiers/webauthn/register` (postUsersMeVerifiersWebauthnRegister): see [`PostUsersMeVerifiersWebauthnRegister`]."]
     #[doc = ""]
     #[doc = " - `body`: WebAuthn registration result"]
+    #[inline]
     pub fn post_users_me_verifiers_webauthn_register(&self, body: ::models::FinishWebAuthnRegistrationRequest) -> PostUsersMeVerifiersWebauthnRegister {
         PostUsersMeVerifiersWebauthnRegister::new(self.executor.clone(), body)
     }
     #[doc = " Begin WebAuthn verifier registration"]
     #[doc = ""]
     #[doc = " `POST /api/v2/users/me/verifiers/webauthn/register/options` (postUsersMeVerifiersWebauthnRegisterOptions): see [`PostUsersMeVerifiersWebauthnRegisterOptions`]."]
+    #[inline]
     pub fn post_users_me_verifiers_webauthn_register_options(&self) -> PostUsersMeVerifiersWebauthnRegisterOptions {
         PostUsersMeVerifiersWebauthnRegisterOptions::new(self.executor.clone())
     }
@@ -868,6 +977,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/search` (postUsersSearch): see [`PostUsersSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_users_search(&self, body: ::models::UserSearchRequest) -> PostUsersSearch {
         PostUsersSearch::new(self.executor.clone(), body)
     }
@@ -876,6 +986,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/search/conversation/target` (postUsersSearchConversationTarget): see [`PostUsersSearchConversationTarget`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_users_search_conversation_target(&self, body: ::models::UserSearchRequest) -> PostUsersSearchConversationTarget {
         PostUsersSearchConversationTarget::new(self.executor.clone(), body)
     }
@@ -884,6 +995,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/search/queuemembers/manage` (postUsersSearchQueuemembersManage): see [`PostUsersSearchQueuemembersManage`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_users_search_queuemembers_manage(&self, body: ::models::UserSearchRequest) -> PostUsersSearchQueuemembersManage {
         PostUsersSearchQueuemembersManage::new(self.executor.clone(), body)
     }
@@ -892,6 +1004,7 @@ impl UsersApi {
     #[doc = " `POST /api/v2/users/search/teams/assign` (postUsersSearchTeamsAssign): see [`PostUsersSearchTeamsAssign`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_users_search_teams_assign(&self, body: ::models::UserSearchRequest) -> PostUsersSearchTeamsAssign {
         PostUsersSearchTeamsAssign::new(self.executor.clone(), body)
     }
@@ -900,6 +1013,7 @@ impl UsersApi {
     #[doc = " `PUT /api/v2/routing/directroutingbackup/settings/me` (putRoutingDirectroutingbackupSettingsMe): see [`PutRoutingDirectroutingbackupSettingsMe`]."]
     #[doc = ""]
     #[doc = " - `body`: directRoutingBackup"]
+    #[inline]
     pub fn put_routing_directroutingbackup_settings_me(&self, body: ::models::AgentDirectRoutingBackupSettings) -> PutRoutingDirectroutingbackupSettingsMe {
         PutRoutingDirectroutingbackupSettingsMe::new(self.executor.clone(), body)
     }
@@ -909,6 +1023,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: directRoutingBackup"]
+    #[inline]
     pub fn put_routing_user_directroutingbackup_settings(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgentDirectRoutingBackupSettings) -> PutRoutingUserDirectroutingbackupSettings {
         PutRoutingUserDirectroutingbackupSettings::new(self.executor.clone(), user_id.into(), body)
     }
@@ -918,6 +1033,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: utilization"]
+    #[inline]
     pub fn put_routing_user_utilization(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UtilizationRequest) -> PutRoutingUserUtilization {
         PutRoutingUserUtilization::new(self.executor.clone(), user_id.into(), body)
     }
@@ -927,6 +1043,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Call forwarding"]
+    #[inline]
     pub fn put_user_callforwarding(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::CallForwarding) -> PutUserCallforwarding {
         PutUserCallforwarding::new(self.executor.clone(), user_id.into(), body)
     }
@@ -935,6 +1052,7 @@ impl UsersApi {
     #[doc = " `PUT /api/v2/users/{userId}/customattributes` (putUserCustomattributes): see [`PutUserCustomattributes`]."]
     #[doc = ""]
     #[doc = " - `user_id`: user ID"]
+    #[inline]
     pub fn put_user_customattributes(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserCustomAttributesUpdateRequest) -> PutUserCustomattributes {
         PutUserCustomattributes::new(self.executor.clone(), user_id.into(), body)
     }
@@ -944,6 +1062,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: The updated OutOffOffice"]
+    #[inline]
     pub fn put_user_outofoffice(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::OutOfOffice) -> PutUserOutofoffice {
         PutUserOutofoffice::new(self.executor.clone(), user_id.into(), body)
     }
@@ -953,6 +1072,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Skills"]
+    #[inline]
     pub fn put_user_profileskills(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutUserProfileskills {
         PutUserProfileskills::new(self.executor.clone(), user_id.into(), body)
     }
@@ -962,6 +1082,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `subject_id`: User ID"]
     #[doc = " - `body`: List of roles"]
+    #[inline]
     pub fn put_user_roles(&self, subject_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::std::string::String>) -> PutUserRoles {
         PutUserRoles::new(self.executor.clone(), subject_id.into(), body)
     }
@@ -972,6 +1093,7 @@ impl UsersApi {
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `skill_id`: skillId"]
     #[doc = " - `body`: Skill"]
+    #[inline]
     pub fn put_user_routingskill(&self, user_id: impl ::std::convert::Into<::std::string::String>, skill_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserRoutingSkill) -> PutUserRoutingskill {
         PutUserRoutingskill::new(self.executor.clone(), user_id.into(), skill_id.into(), body)
     }
@@ -981,6 +1103,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Skill"]
+    #[inline]
     pub fn put_user_routingskills_bulk(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> PutUserRoutingskillsBulk {
         PutUserRoutingskillsBulk::new(self.executor.clone(), user_id.into(), body)
     }
@@ -990,6 +1113,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: Routing Status"]
+    #[inline]
     pub fn put_user_routingstatus(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::RoutingStatus) -> PutUserRoutingstatus {
         PutUserRoutingstatus::new(self.executor.clone(), user_id.into(), body)
     }
@@ -999,6 +1123,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: User"]
+    #[inline]
     pub fn put_user_state(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UserState) -> PutUserState {
         PutUserState::new(self.executor.clone(), user_id.into(), body)
     }
@@ -1008,6 +1133,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `station_id`: stationId"]
+    #[inline]
     pub fn put_user_station_associatedstation_station_id(&self, user_id: impl ::std::convert::Into<::std::string::String>, station_id: impl ::std::convert::Into<::std::string::String>) -> PutUserStationAssociatedstationStationId {
         PutUserStationAssociatedstationStationId::new(self.executor.clone(), user_id.into(), station_id.into())
     }
@@ -1017,6 +1143,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `station_id`: stationId"]
+    #[inline]
     pub fn put_user_station_defaultstation_station_id(&self, user_id: impl ::std::convert::Into<::std::string::String>, station_id: impl ::std::convert::Into<::std::string::String>) -> PutUserStationDefaultstationStationId {
         PutUserStationDefaultstationStationId::new(self.executor.clone(), user_id.into(), station_id.into())
     }
@@ -1027,6 +1154,7 @@ impl UsersApi {
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `verifier_id`: Verifier ID"]
     #[doc = " - `body`: Verifier Update"]
+    #[inline]
     pub fn put_user_verifier(&self, user_id: impl ::std::convert::Into<::std::string::String>, verifier_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateVerifierRequest) -> PutUserVerifier {
         PutUserVerifier::new(self.executor.clone(), user_id.into(), verifier_id.into(), body)
     }
@@ -1036,6 +1164,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `schema_id`: Schema ID"]
     #[doc = " - `body`: Data Schema"]
+    #[inline]
     pub fn put_users_customattributes_schema(&self, schema_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DataSchema) -> PutUsersCustomattributesSchema {
         PutUsersCustomattributesSchema::new(self.executor.clone(), schema_id.into(), body)
     }
@@ -1045,6 +1174,7 @@ impl UsersApi {
     #[doc = ""]
     #[doc = " - `verifier_id`: Verifier ID"]
     #[doc = " - `body`: Verifier Update"]
+    #[inline]
     pub fn put_users_me_verifier(&self, verifier_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateVerifierRequest) -> PutUsersMeVerifier {
         PutUsersMeVerifier::new(self.executor.clone(), verifier_id.into(), body)
     }
@@ -1053,6 +1183,7 @@ impl UsersApi {
     #[doc = " `PUT /api/v2/users/stations/me/associatedstation/{stationId}` (putUsersStationsMeAssociatedstationStationId): see [`PutUsersStationsMeAssociatedstationStationId`]."]
     #[doc = ""]
     #[doc = " - `station_id`: stationId"]
+    #[inline]
     pub fn put_users_stations_me_associatedstation_station_id(&self, station_id: impl ::std::convert::Into<::std::string::String>) -> PutUsersStationsMeAssociatedstationStationId {
         PutUsersStationsMeAssociatedstationStationId::new(self.executor.clone(), station_id.into())
     }
@@ -1075,41 +1206,49 @@ pub struct DeleteAnalyticsUsersAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsUsersAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsUsersAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsUsersAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsUsersAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsUsersAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsUsersAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_USERS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1117,11 +1256,13 @@ impl DeleteAnalyticsUsersAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1144,41 +1285,49 @@ pub struct DeleteAnalyticsUsersDetailsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAnalyticsUsersDetailsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAnalyticsUsersDetailsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAnalyticsUsersDetailsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAnalyticsUsersDetailsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAnalyticsUsersDetailsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsUsersDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_USERS_DETAILS_JOB, ::std::format!("/api/v2/analytics/users/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -1186,11 +1335,13 @@ impl DeleteAnalyticsUsersDetailsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1215,41 +1366,49 @@ pub struct DeleteAuthorizationSubjectDivisionRole {
     role_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAuthorizationSubjectDivisionRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAuthorizationSubjectDivisionRole").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAuthorizationSubjectDivisionRole {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAuthorizationSubjectDivisionRole {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAuthorizationSubjectDivisionRole {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationSubjectDivisionRole", "subjectId", &self.subject_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationSubjectDivisionRole", "divisionId", &self.division_id)?;
@@ -1259,11 +1418,13 @@ impl DeleteAuthorizationSubjectDivisionRole {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1285,52 +1446,62 @@ pub struct DeleteRoutingDirectroutingbackupSettingsMe {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingDirectroutingbackupSettingsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingDirectroutingbackupSettingsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME, ::std::string::String::from("/api/v2/routing/directroutingbackup/settings/me"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1353,41 +1524,49 @@ pub struct DeleteRoutingUserDirectroutingbackupSettings {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingUserDirectroutingbackupSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingUserDirectroutingbackupSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1395,11 +1574,13 @@ impl DeleteRoutingUserDirectroutingbackupSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1422,41 +1603,49 @@ pub struct DeleteRoutingUserUtilization {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteRoutingUserUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteRoutingUserUtilization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteRoutingUserUtilization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteRoutingUserUtilization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteRoutingUserUtilization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1464,11 +1653,13 @@ impl DeleteRoutingUserUtilization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1491,41 +1682,49 @@ pub struct DeleteUser {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER, ::std::format!("/api/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1533,11 +1732,13 @@ impl DeleteUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -1561,41 +1762,49 @@ pub struct DeleteUserCustomattribute {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserCustomattribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserCustomattribute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserCustomattribute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserCustomattribute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserCustomattribute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserCustomattribute", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteUserCustomattribute", "schemaId", &self.schema_id)?;
@@ -1604,11 +1813,13 @@ impl DeleteUserCustomattribute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1633,41 +1844,49 @@ pub struct DeleteUserExternalidAuthorityNameExternalKey {
     external_key: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserExternalidAuthorityNameExternalKey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserExternalidAuthorityNameExternalKey").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserExternalidAuthorityNameExternalKey {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserExternalidAuthorityNameExternalKey {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserExternalidAuthorityNameExternalKey {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, authority_name: ::std::string::String, external_key: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, authority_name, external_key }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserExternalidAuthorityNameExternalKey", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteUserExternalidAuthorityNameExternalKey", "authorityName", &self.authority_name)?;
@@ -1677,11 +1896,13 @@ impl DeleteUserExternalidAuthorityNameExternalKey {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1705,41 +1926,49 @@ pub struct DeleteUserRoutinglanguage {
     language_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserRoutinglanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserRoutinglanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserRoutinglanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserRoutinglanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserRoutinglanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, language_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, language_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserRoutinglanguage", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteUserRoutinglanguage", "languageId", &self.language_id)?;
@@ -1748,11 +1977,13 @@ impl DeleteUserRoutinglanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1776,41 +2007,49 @@ pub struct DeleteUserRoutingskill {
     skill_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserRoutingskill {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserRoutingskill").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserRoutingskill {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserRoutingskill {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserRoutingskill {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, skill_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, skill_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserRoutingskill", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteUserRoutingskill", "skillId", &self.skill_id)?;
@@ -1819,11 +2058,13 @@ impl DeleteUserRoutingskill {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1846,41 +2087,49 @@ pub struct DeleteUserStationAssociatedstation {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserStationAssociatedstation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserStationAssociatedstation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserStationAssociatedstation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserStationAssociatedstation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserStationAssociatedstation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserStationAssociatedstation", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_STATION_ASSOCIATEDSTATION, ::std::format!("/api/v2/users/{}/station/associatedstation", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1888,11 +2137,13 @@ impl DeleteUserStationAssociatedstation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1915,41 +2166,49 @@ pub struct DeleteUserStationDefaultstation {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserStationDefaultstation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserStationDefaultstation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserStationDefaultstation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserStationDefaultstation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserStationDefaultstation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserStationDefaultstation", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_STATION_DEFAULTSTATION, ::std::format!("/api/v2/users/{}/station/defaultstation", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1957,11 +2216,13 @@ impl DeleteUserStationDefaultstation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -1985,41 +2246,49 @@ pub struct DeleteUserVerifier {
     verifier_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUserVerifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUserVerifier").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUserVerifier {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUserVerifier {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUserVerifier {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, verifier_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, verifier_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUserVerifier", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteUserVerifier", "verifierId", &self.verifier_id)?;
@@ -2028,11 +2297,13 @@ impl DeleteUserVerifier {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2055,41 +2326,49 @@ pub struct DeleteUsersCustomattributesSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUsersCustomattributesSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUsersCustomattributesSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUsersCustomattributesSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUsersCustomattributesSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUsersCustomattributesSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUsersCustomattributesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERS_CUSTOMATTRIBUTES_SCHEMA, ::std::format!("/api/v2/users/customattributes/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -2097,11 +2376,13 @@ impl DeleteUsersCustomattributesSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2124,41 +2405,49 @@ pub struct DeleteUsersMeVerifier {
     verifier_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUsersMeVerifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUsersMeVerifier").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUsersMeVerifier {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUsersMeVerifier {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUsersMeVerifier {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, verifier_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), verifier_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUsersMeVerifier", "verifierId", &self.verifier_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERS_ME_VERIFIER, ::std::format!("/api/v2/users/me/verifiers/{}", ::genesys_cloud_core::encode_path_segment(&self.verifier_id)));
@@ -2166,11 +2455,13 @@ impl DeleteUsersMeVerifier {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2192,52 +2483,62 @@ pub struct DeleteUsersStationsMeAssociatedstation {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteUsersStationsMeAssociatedstation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUsersStationsMeAssociatedstation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUsersStationsMeAssociatedstation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUsersStationsMeAssociatedstation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUsersStationsMeAssociatedstation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERS_STATIONS_ME_ASSOCIATEDSTATION, ::std::string::String::from("/api/v2/users/stations/me/associatedstation"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -2260,41 +2561,49 @@ pub struct GetAnalyticsUsersAggregatesJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsUsersAggregatesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsUsersAggregatesJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsUsersAggregatesJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsUsersAggregatesJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsUsersAggregatesJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2302,11 +2611,13 @@ impl GetAnalyticsUsersAggregatesJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2330,48 +2641,57 @@ pub struct GetAnalyticsUsersAggregatesJobResults {
     cursor: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAnalyticsUsersAggregatesJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsUsersAggregatesJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsUsersAggregatesJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsUsersAggregatesJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsUsersAggregatesJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2382,11 +2702,13 @@ impl GetAnalyticsUsersAggregatesJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAsyncAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAsyncAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2409,41 +2731,49 @@ pub struct GetAnalyticsUsersDetailsJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAnalyticsUsersDetailsJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsUsersDetailsJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsUsersDetailsJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsUsersDetailsJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_DETAILS_JOB, ::std::format!("/api/v2/analytics/users/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2451,11 +2781,13 @@ impl GetAnalyticsUsersDetailsJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2480,43 +2812,51 @@ pub struct GetAnalyticsUsersDetailsJobResults {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAnalyticsUsersDetailsJobResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsUsersDetailsJobResults").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJobResults {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsUsersDetailsJobResults {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsUsersDetailsJobResults {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), job_id, cursor: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Indicates where to resume query results (not required for first page)"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -2524,11 +2864,13 @@ impl GetAnalyticsUsersDetailsJobResults {
     #[doc = " The desired maximum number of results"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersDetailsJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_DETAILS_JOB_RESULTS, ::std::format!("/api/v2/analytics/users/details/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
@@ -2542,11 +2884,13 @@ impl GetAnalyticsUsersDetailsJobResults {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsUserDetailsAsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsUserDetailsAsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2568,52 +2912,62 @@ pub struct GetAnalyticsUsersDetailsJobsAvailability {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetAnalyticsUsersDetailsJobsAvailability {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAnalyticsUsersDetailsJobsAvailability").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAnalyticsUsersDetailsJobsAvailability {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAnalyticsUsersDetailsJobsAvailability {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAnalyticsUsersDetailsJobsAvailability {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_DETAILS_JOBS_AVAILABILITY, ::std::string::String::from("/api/v2/analytics/users/details/jobs/availability"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataAvailabilityResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataAvailabilityResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2642,43 +2996,51 @@ pub struct GetAuthorizationDivisionspermittedMe {
     name: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionspermittedMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionspermittedMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionspermittedMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionspermittedMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, name: ::std::option::Option::None }
     }
     #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
     #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
@@ -2686,11 +3048,13 @@ impl GetAuthorizationDivisionspermittedMe {
     #[doc = " Search term to filter by division name"]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONSPERMITTED_ME, ::std::string::String::from("/api/v2/authorization/divisionspermitted/me"));
         let ::std::option::Option::Some(v) = &self.permission else {
@@ -2704,11 +3068,13 @@ impl GetAuthorizationDivisionspermittedMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::AuthzDivision>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::AuthzDivision>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -2735,43 +3101,51 @@ pub struct GetAuthorizationDivisionspermittedPagedMe {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionspermittedPagedMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionspermittedPagedMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedPagedMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionspermittedPagedMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionspermittedPagedMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
     #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
@@ -2779,6 +3153,7 @@ impl GetAuthorizationDivisionspermittedPagedMe {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2786,11 +3161,13 @@ impl GetAuthorizationDivisionspermittedPagedMe {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_ME, ::std::string::String::from("/api/v2/authorization/divisionspermitted/paged/me"));
         let ::std::option::Option::Some(v) = &self.permission else {
@@ -2807,15 +3184,18 @@ impl GetAuthorizationDivisionspermittedPagedMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DivsPermittedEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DivsPermittedEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DivsPermittedEntityListing, ::models::AuthzDivision> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2856,43 +3236,51 @@ pub struct GetAuthorizationDivisionspermittedPagedSubjectId {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAuthorizationDivisionspermittedPagedSubjectId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationDivisionspermittedPagedSubjectId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationDivisionspermittedPagedSubjectId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationDivisionspermittedPagedSubjectId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationDivisionspermittedPagedSubjectId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, permission: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " The permission string, including the object to access, e.g. routing:queue:view"]
     #[doc = ""]
     #[doc = " Query parameter `permission`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.permission = ::std::option::Option::Some(value.into());
         self
@@ -2900,6 +3288,7 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -2907,11 +3296,13 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationDivisionspermittedPagedSubjectId", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_SUBJECT_ID, ::std::format!("/api/v2/authorization/divisionspermitted/paged/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -2929,15 +3320,18 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DivsPermittedEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DivsPermittedEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DivsPermittedEntityListing, ::models::AuthzDivision> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -2970,43 +3364,51 @@ pub struct GetAuthorizationSubject {
     include_full_roles: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetAuthorizationSubject {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationSubject").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationSubject {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationSubject {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationSubject {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
     }
     #[doc = " Include multiple entries with the same role and division but different subjects"]
     #[doc = ""]
     #[doc = " Query parameter `includeDuplicates`: boolean."]
+    #[inline]
     pub fn include_duplicates(mut self, value: bool) -> Self {
         self.include_duplicates = ::std::option::Option::Some(value);
         self
@@ -3014,11 +3416,13 @@ impl GetAuthorizationSubject {
     #[doc = " Include full role data with permission policies for each grant"]
     #[doc = ""]
     #[doc = " Query parameter `includeFullRoles`: boolean."]
+    #[inline]
     pub fn include_full_roles(mut self, value: bool) -> Self {
         self.include_full_roles = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAuthorizationSubject", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_SUBJECT, ::std::format!("/api/v2/authorization/subjects/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -3032,11 +3436,13 @@ impl GetAuthorizationSubject {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzSubject, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzSubject, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3060,43 +3466,51 @@ pub struct GetAuthorizationSubjectsMe {
     include_full_roles: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetAuthorizationSubjectsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAuthorizationSubjectsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAuthorizationSubjectsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAuthorizationSubjectsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAuthorizationSubjectsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), include_duplicates: ::std::option::Option::None, include_full_roles: ::std::option::Option::None }
     }
     #[doc = " Include multiple entries with the same role and division but different subjects"]
     #[doc = ""]
     #[doc = " Query parameter `includeDuplicates`: boolean."]
+    #[inline]
     pub fn include_duplicates(mut self, value: bool) -> Self {
         self.include_duplicates = ::std::option::Option::Some(value);
         self
@@ -3104,11 +3518,13 @@ impl GetAuthorizationSubjectsMe {
     #[doc = " Include full role data with permission policies for each grant"]
     #[doc = ""]
     #[doc = " Query parameter `includeFullRoles`: boolean."]
+    #[inline]
     pub fn include_full_roles(mut self, value: bool) -> Self {
         self.include_full_roles = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_SUBJECTS_ME, ::std::string::String::from("/api/v2/authorization/subjects/me"));
         if let ::std::option::Option::Some(v) = &self.include_duplicates {
@@ -3121,11 +3537,13 @@ impl GetAuthorizationSubjectsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AuthzSubject, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AuthzSubject, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3151,48 +3569,57 @@ pub struct GetFieldconfig {
     r#type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetFieldconfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetFieldconfig").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetFieldconfig {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetFieldconfig {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetFieldconfig {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), r#type: ::std::option::Option::None }
     }
     #[doc = " Field type"]
     #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FIELDCONFIG, ::std::string::String::from("/api/v2/fieldconfig"));
         let ::std::option::Option::Some(v) = &self.r#type else {
@@ -3203,11 +3630,13 @@ impl GetFieldconfig {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::FieldConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::FieldConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3243,43 +3672,51 @@ pub struct GetProfilesUsers {
     integration_presence_source: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetProfilesUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetProfilesUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetProfilesUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetProfilesUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetProfilesUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, jid: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -3287,6 +3724,7 @@ impl GetProfilesUsers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -3294,6 +3732,7 @@ impl GetProfilesUsers {
     #[doc = " id"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3301,6 +3740,7 @@ impl GetProfilesUsers {
     #[doc = " jid"]
     #[doc = ""]
     #[doc = " Query parameter `jid`: array of string (multi)."]
+    #[inline]
     pub fn jid(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.jid = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3308,6 +3748,7 @@ impl GetProfilesUsers {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -3315,6 +3756,7 @@ impl GetProfilesUsers {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3322,11 +3764,13 @@ impl GetProfilesUsers {
     #[doc = " Gets an integration presence for users instead of their defaults. This parameter will only be used when presence is provided as an \"expand\"."]
     #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
+    #[inline]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PROFILES_USERS, ::std::string::String::from("/api/v2/profiles/users"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -3354,15 +3798,18 @@ impl GetProfilesUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserProfileEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserProfileEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserProfileEntityListing, ::models::UserProfile> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -3392,52 +3839,62 @@ pub struct GetRoutingDirectroutingbackupSettingsMe {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingDirectroutingbackupSettingsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingDirectroutingbackupSettingsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME, ::std::string::String::from("/api/v2/routing/directroutingbackup/settings/me"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3460,41 +3917,49 @@ pub struct GetRoutingUserDirectroutingbackupSettings {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingUserDirectroutingbackupSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingUserDirectroutingbackupSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -3502,11 +3967,13 @@ impl GetRoutingUserDirectroutingbackupSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3529,41 +3996,49 @@ pub struct GetRoutingUserUtilization {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetRoutingUserUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetRoutingUserUtilization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetRoutingUserUtilization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetRoutingUserUtilization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetRoutingUserUtilization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -3571,11 +4046,13 @@ impl GetRoutingUserUtilization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentMaxUtilizationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentMaxUtilizationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3602,43 +4079,51 @@ pub struct GetUser {
     state: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None, state: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand. Note, expand parameters are resolved with a best effort approach and not guaranteed to be returned. If requested expand information is absolutely required, it's recommended to use specific API requests instead."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3646,6 +4131,7 @@ impl GetUser {
     #[doc = " Gets an integration presence for a user instead of their default."]
     #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
+    #[inline]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
@@ -3653,6 +4139,7 @@ impl GetUser {
     #[doc = " Gets custom user attribute values for given schemas set for user. This parameter will only be used when customAttributes is provided as an \"expand\". The maximum number of schemaIds that can be requested is 100"]
     #[doc = ""]
     #[doc = " Query parameter `userCustomAttributeSchemaIds`: array of string (multi)."]
+    #[inline]
     pub fn user_custom_attribute_schema_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_custom_attribute_schema_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -3660,11 +4147,13 @@ impl GetUser {
     #[doc = " Search for a user with this state"]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER, ::std::format!("/api/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -3684,11 +4173,13 @@ impl GetUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3712,48 +4203,57 @@ pub struct GetUserAdjacents {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUserAdjacents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserAdjacents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserAdjacents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserAdjacents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserAdjacents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserAdjacents", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ADJACENTS, ::std::format!("/api/v2/users/{}/adjacents", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -3764,11 +4264,13 @@ impl GetUserAdjacents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Adjacents, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Adjacents, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3791,41 +4293,49 @@ pub struct GetUserCallforwarding {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserCallforwarding {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserCallforwarding").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserCallforwarding {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserCallforwarding {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserCallforwarding {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserCallforwarding", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_CALLFORWARDING, ::std::format!("/api/v2/users/{}/callforwarding", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -3833,11 +4343,13 @@ impl GetUserCallforwarding {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CallForwarding, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CallForwarding, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3861,41 +4373,49 @@ pub struct GetUserCustomattribute {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserCustomattribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserCustomattribute").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserCustomattribute {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserCustomattribute {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserCustomattribute {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserCustomattribute", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("getUserCustomattribute", "schemaId", &self.schema_id)?;
@@ -3904,11 +4424,13 @@ impl GetUserCustomattribute {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserCustomAttributes, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserCustomAttributes, crate::JsonModel> {
         self.send().with_response()
     }
@@ -3932,46 +4454,55 @@ pub struct GetUserCustomattributesBulk {
     schema_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUserCustomattributesBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserCustomattributesBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserCustomattributesBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserCustomattributesBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserCustomattributesBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, schema_ids: ::std::option::Option::None }
     }
     #[doc = " Query parameter `schemaIds`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn schema_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.schema_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserCustomattributesBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_CUSTOMATTRIBUTES_BULK, ::std::format!("/api/v2/users/{}/customattributes/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -3983,11 +4514,13 @@ impl GetUserCustomattributesBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::serde_json::Value>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -4011,48 +4544,57 @@ pub struct GetUserDirectreports {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUserDirectreports {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserDirectreports").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserDirectreports {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserDirectreports {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserDirectreports {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserDirectreports", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_DIRECTREPORTS, ::std::format!("/api/v2/users/{}/directreports", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -4063,11 +4605,13 @@ impl GetUserDirectreports {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::User>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::User>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -4090,41 +4634,49 @@ pub struct GetUserExternalid {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserExternalid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserExternalid").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserExternalid {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserExternalid {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserExternalid {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserExternalid", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_EXTERNALID, ::std::format!("/api/v2/users/{}/externalid", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -4132,11 +4684,13 @@ impl GetUserExternalid {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::UserExternalIdentifier>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::UserExternalIdentifier>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -4162,41 +4716,49 @@ pub struct GetUserExternalidAuthorityName {
     authority_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserExternalidAuthorityName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserExternalidAuthorityName").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserExternalidAuthorityName {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserExternalidAuthorityName {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserExternalidAuthorityName {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, authority_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, authority_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserExternalidAuthorityName", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("getUserExternalidAuthorityName", "authorityName", &self.authority_name)?;
@@ -4205,11 +4767,13 @@ impl GetUserExternalidAuthorityName {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserExternalIdentifier, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserExternalIdentifier, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4241,43 +4805,51 @@ pub struct GetUserFavorites {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUserFavorites {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserFavorites").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserFavorites {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserFavorites {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserFavorites {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4285,6 +4857,7 @@ impl GetUserFavorites {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4292,6 +4865,7 @@ impl GetUserFavorites {
     #[doc = " Sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -4299,11 +4873,13 @@ impl GetUserFavorites {
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserFavorites", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_FAVORITES, ::std::format!("/api/v2/users/{}/favorites", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -4323,15 +4899,18 @@ impl GetUserFavorites {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserEntityListing, ::models::User> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4363,41 +4942,49 @@ pub struct GetUserGeolocation {
     client_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserGeolocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserGeolocation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserGeolocation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserGeolocation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserGeolocation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, client_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, client_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserGeolocation", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("getUserGeolocation", "clientId", &self.client_id)?;
@@ -4406,11 +4993,13 @@ impl GetUserGeolocation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Geolocation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Geolocation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4433,41 +5022,49 @@ pub struct GetUserOutofoffice {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserOutofoffice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserOutofoffice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserOutofoffice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserOutofoffice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserOutofoffice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserOutofoffice", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_OUTOFOFFICE, ::std::format!("/api/v2/users/{}/outofoffice", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -4475,11 +5072,13 @@ impl GetUserOutofoffice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutOfOffice, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutOfOffice, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4509,43 +5108,51 @@ pub struct GetUserProfile {
     integration_presence_source: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUserProfile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserProfile").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserProfile {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserProfile {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserProfile {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -4553,11 +5160,13 @@ impl GetUserProfile {
     #[doc = " Gets an integration presence for a user instead of their default."]
     #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
+    #[inline]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserProfile", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_PROFILE, ::std::format!("/api/v2/users/{}/profile", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -4571,11 +5180,13 @@ impl GetUserProfile {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserProfile, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserProfile, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4598,41 +5209,49 @@ pub struct GetUserProfileskills {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserProfileskills {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserProfileskills").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserProfileskills {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserProfileskills {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserProfileskills {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserProfileskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_PROFILESKILLS, ::std::format!("/api/v2/users/{}/profileskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -4640,11 +5259,13 @@ impl GetUserProfileskills {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -4673,43 +5294,51 @@ pub struct GetUserQueues {
     division_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUserQueues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserQueues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserQueues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserQueues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserQueues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, joined: ::std::option::Option::None, division_id: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4717,6 +5346,7 @@ impl GetUserQueues {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4724,6 +5354,7 @@ impl GetUserQueues {
     #[doc = " Is joined to the queue"]
     #[doc = ""]
     #[doc = " Query parameter `joined`: boolean."]
+    #[inline]
     pub fn joined(mut self, value: bool) -> Self {
         self.joined = ::std::option::Option::Some(value);
         self
@@ -4731,11 +5362,13 @@ impl GetUserQueues {
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserQueues", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_QUEUES, ::std::format!("/api/v2/users/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -4755,15 +5388,18 @@ impl GetUserQueues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserQueueEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserQueueEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserQueueEntityListing, ::models::UserQueue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4794,41 +5430,49 @@ pub struct GetUserRoles {
     subject_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserRoles", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROLES, ::std::format!("/api/v2/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -4836,11 +5480,13 @@ impl GetUserRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAuthorization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -4868,43 +5514,51 @@ pub struct GetUserRoutinglanguages {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUserRoutinglanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserRoutinglanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserRoutinglanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserRoutinglanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserRoutinglanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -4912,6 +5566,7 @@ impl GetUserRoutinglanguages {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -4919,11 +5574,13 @@ impl GetUserRoutinglanguages {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserRoutinglanguages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROUTINGLANGUAGES, ::std::format!("/api/v2/users/{}/routinglanguages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -4940,15 +5597,18 @@ impl GetUserRoutinglanguages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserLanguageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserLanguageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserLanguageEntityListing, ::models::UserRoutingLanguage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -4984,43 +5644,51 @@ pub struct GetUserRoutingskills {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUserRoutingskills {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserRoutingskills").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserRoutingskills {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserRoutingskills {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserRoutingskills {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5028,6 +5696,7 @@ impl GetUserRoutingskills {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5035,11 +5704,13 @@ impl GetUserRoutingskills {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserRoutingskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROUTINGSKILLS, ::std::format!("/api/v2/users/{}/routingskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5056,15 +5727,18 @@ impl GetUserRoutingskills {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserSkillEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserSkillEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserSkillEntityListing, ::models::UserRoutingSkill> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5095,41 +5769,49 @@ pub struct GetUserRoutingstatus {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserRoutingstatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserRoutingstatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserRoutingstatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserRoutingstatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserRoutingstatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserRoutingstatus", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROUTINGSTATUS, ::std::format!("/api/v2/users/{}/routingstatus", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5137,11 +5819,13 @@ impl GetUserRoutingstatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoutingStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoutingStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5169,43 +5853,51 @@ pub struct GetUserSkillgroups {
     before: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUserSkillgroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserSkillgroups").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserSkillgroups {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserSkillgroups {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserSkillgroups {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, after: ::std::option::Option::None, before: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5213,6 +5905,7 @@ impl GetUserSkillgroups {
     #[doc = " The cursor that points to the next page"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -5220,11 +5913,13 @@ impl GetUserSkillgroups {
     #[doc = " The cursor that points to the previous page"]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserSkillgroups", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_SKILLGROUPS, ::std::format!("/api/v2/users/{}/skillgroups", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5241,15 +5936,18 @@ impl GetUserSkillgroups {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserSkillGroupEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserSkillGroupEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserSkillGroupEntityListing, ::models::SkillGroup> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5280,41 +5978,49 @@ pub struct GetUserState {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserState").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserState {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserState {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserState {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserState", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_STATE, ::std::format!("/api/v2/users/{}/state", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5322,11 +6028,13 @@ impl GetUserState {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserState, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserState, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5349,41 +6057,49 @@ pub struct GetUserStation {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserStation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserStation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserStation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserStation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserStation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserStation", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_STATION, ::std::format!("/api/v2/users/{}/station", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5391,11 +6107,13 @@ impl GetUserStation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserStations, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserStations, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5419,48 +6137,57 @@ pub struct GetUserSuperiors {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUserSuperiors {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserSuperiors").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserSuperiors {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserSuperiors {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserSuperiors {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserSuperiors", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_SUPERIORS, ::std::format!("/api/v2/users/{}/superiors", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5471,11 +6198,13 @@ impl GetUserSuperiors {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::User>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::User>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -5502,43 +6231,51 @@ pub struct GetUserTrustors {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetUserTrustors {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserTrustors").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserTrustors {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserTrustors {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserTrustors {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5546,11 +6283,13 @@ impl GetUserTrustors {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserTrustors", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_TRUSTORS, ::std::format!("/api/v2/users/{}/trustors", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5564,15 +6303,18 @@ impl GetUserTrustors {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::TrustorEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::TrustorEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::TrustorEntityListing, ::models::Trustor> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5603,41 +6345,49 @@ pub struct GetUserVerifiers {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUserVerifiers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUserVerifiers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUserVerifiers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUserVerifiers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUserVerifiers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUserVerifiers", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_VERIFIERS, ::std::format!("/api/v2/users/{}/verifiers", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -5645,11 +6395,13 @@ impl GetUserVerifiers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VerifierEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VerifierEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -5682,43 +6434,51 @@ pub struct GetUsers {
     state: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, id: ::std::option::Option::None, jabber_id: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None, state: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -5726,6 +6486,7 @@ impl GetUsers {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -5733,6 +6494,7 @@ impl GetUsers {
     #[doc = " A list of user IDs to fetch by bulk"]
     #[doc = ""]
     #[doc = " Query parameter `id`: array of string (multi)."]
+    #[inline]
     pub fn id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5740,6 +6502,7 @@ impl GetUsers {
     #[doc = " A list of jabberIds to fetch by bulk (cannot be used with the \"id\" parameter)"]
     #[doc = ""]
     #[doc = " Query parameter `jabberId`: array of string (multi)."]
+    #[inline]
     pub fn jabber_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.jabber_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5747,6 +6510,7 @@ impl GetUsers {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -5754,6 +6518,7 @@ impl GetUsers {
     #[doc = " Which fields, if any, to expand. Note, expand parameters are resolved with a best effort approach and not guaranteed to be returned. If requested expand information is absolutely required, it's recommended to use specific API requests instead."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5761,6 +6526,7 @@ impl GetUsers {
     #[doc = " Gets an integration presence for users instead of their defaults. This parameter will only be used when presence is provided as an \"expand\". When using this parameter the maximum number of users that can be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
+    #[inline]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
@@ -5768,6 +6534,7 @@ impl GetUsers {
     #[doc = " Gets custom user attribute values for given schemas set for user. This parameter will only be used when customAttributes is provided as an \"expand\". The maximum number of schemaIds that can be requested is 5"]
     #[doc = ""]
     #[doc = " Query parameter `userCustomAttributeSchemaIds`: array of string (multi)."]
+    #[inline]
     pub fn user_custom_attribute_schema_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_custom_attribute_schema_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -5775,11 +6542,13 @@ impl GetUsers {
     #[doc = " Only list users of this state"]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS, ::std::string::String::from("/api/v2/users"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -5813,15 +6582,18 @@ impl GetUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserEntityListing, ::models::User> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5857,43 +6629,51 @@ pub struct GetUsersChatsMe {
     after: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUsersChatsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersChatsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersChatsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersChatsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersChatsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), exclude_closed: ::std::option::Option::None, include_presence: ::std::option::Option::None, include_room_owners: ::std::option::Option::None, after: ::std::option::Option::None }
     }
     #[doc = " Whether or not to exclude closed chats"]
     #[doc = ""]
     #[doc = " Query parameter `excludeClosed`: boolean."]
+    #[inline]
     pub fn exclude_closed(mut self, value: bool) -> Self {
         self.exclude_closed = ::std::option::Option::Some(value);
         self
@@ -5901,6 +6681,7 @@ impl GetUsersChatsMe {
     #[doc = " Whether or not to include user presence"]
     #[doc = ""]
     #[doc = " Query parameter `includePresence`: boolean."]
+    #[inline]
     pub fn include_presence(mut self, value: bool) -> Self {
         self.include_presence = ::std::option::Option::Some(value);
         self
@@ -5908,6 +6689,7 @@ impl GetUsersChatsMe {
     #[doc = " Whether or not to include room owners"]
     #[doc = ""]
     #[doc = " Query parameter `includeRoomOwners`: boolean."]
+    #[inline]
     pub fn include_room_owners(mut self, value: bool) -> Self {
         self.include_room_owners = ::std::option::Option::Some(value);
         self
@@ -5915,11 +6697,13 @@ impl GetUsersChatsMe {
     #[doc = " The key to start after"]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CHATS_ME, ::std::string::String::from("/api/v2/users/chats/me"));
         if let ::std::option::Option::Some(v) = &self.exclude_closed {
@@ -5938,15 +6722,18 @@ impl GetUsersChatsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ChatItemCursorListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ChatItemCursorListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ChatItemCursorListing, ::models::ChatItem> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -5977,41 +6764,49 @@ pub struct GetUsersCustomattributesSchema {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsersCustomattributesSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersCustomattributesSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersCustomattributesSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersCustomattributesSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersCustomattributesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA, ::std::format!("/api/v2/users/customattributes/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -6019,11 +6814,13 @@ impl GetUsersCustomattributesSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6047,41 +6844,49 @@ pub struct GetUsersCustomattributesSchemaVersion {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsersCustomattributesSchemaVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersCustomattributesSchemaVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemaVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersCustomattributesSchemaVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersCustomattributesSchemaVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersCustomattributesSchemaVersion", "schemaId", &self.schema_id)?;
         ::genesys_cloud_core::encode::check_path_param("getUsersCustomattributesSchemaVersion", "versionId", &self.version_id)?;
@@ -6090,11 +6895,13 @@ impl GetUsersCustomattributesSchemaVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6117,41 +6924,49 @@ pub struct GetUsersCustomattributesSchemaVersions {
     schema_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsersCustomattributesSchemaVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersCustomattributesSchemaVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemaVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersCustomattributesSchemaVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersCustomattributesSchemaVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersCustomattributesSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA_VERSIONS, ::std::format!("/api/v2/users/customattributes/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -6159,11 +6974,13 @@ impl GetUsersCustomattributesSchemaVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6185,52 +7002,62 @@ pub struct GetUsersCustomattributesSchemas {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetUsersCustomattributesSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersCustomattributesSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersCustomattributesSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersCustomattributesSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS, ::std::string::String::from("/api/v2/users/customattributes/schemas"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchemaListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchemaListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6253,41 +7080,49 @@ pub struct GetUsersCustomattributesSchemasCoretype {
     core_type_name: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsersCustomattributesSchemasCoretype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersCustomattributesSchemasCoretype").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemasCoretype {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersCustomattributesSchemasCoretype {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersCustomattributesSchemasCoretype {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, core_type_name: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), core_type_name }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersCustomattributesSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPE, ::std::format!("/api/v2/users/customattributes/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
@@ -6295,11 +7130,13 @@ impl GetUsersCustomattributesSchemasCoretype {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Coretype, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Coretype, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6321,52 +7158,62 @@ pub struct GetUsersCustomattributesSchemasCoretypes {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetUsersCustomattributesSchemasCoretypes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersCustomattributesSchemasCoretypes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemasCoretypes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersCustomattributesSchemasCoretypes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersCustomattributesSchemasCoretypes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPES, ::std::string::String::from("/api/v2/users/customattributes/schemas/coretypes"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CoretypeListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CoretypeListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6388,52 +7235,62 @@ pub struct GetUsersCustomattributesSchemasLimits {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetUsersCustomattributesSchemasLimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersCustomattributesSchemasLimits").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersCustomattributesSchemasLimits {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersCustomattributesSchemasLimits {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersCustomattributesSchemasLimits {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS_LIMITS, ::std::string::String::from("/api/v2/users/customattributes/schemas/limits"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SchemaQuantityLimits, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SchemaQuantityLimits, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6471,43 +7328,51 @@ pub struct GetUsersDevelopmentActivities {
     relationship: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUsersDevelopmentActivities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersDevelopmentActivities").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersDevelopmentActivities {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersDevelopmentActivities {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersDevelopmentActivities {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id: ::std::option::Option::None, module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, pass: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, types: ::std::option::Option::None, statuses: ::std::option::Option::None, relationship: ::std::option::Option::None }
     }
     #[doc = " Specifies the list of user IDs to be queried, up to 100 user IDs. It searches for any relationship for the userId."]
     #[doc = ""]
     #[doc = " Query parameter `userId`: array of string (multi)."]
+    #[inline]
     pub fn user_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6515,6 +7380,7 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Specifies the ID of the learning module."]
     #[doc = ""]
     #[doc = " Query parameter `moduleId`: string."]
+    #[inline]
     pub fn module_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.module_id = ::std::option::Option::Some(value.into());
         self
@@ -6522,6 +7388,7 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Specifies the dateDue range to be queried. Milliseconds will be truncated. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -6529,6 +7396,7 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Specifies the range of completion dates to be used for filtering. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
+    #[inline]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
@@ -6536,6 +7404,7 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Specifies if non-overdue, overdue, or all activities are returned. If not specified, all activities are returned"]
     #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
+    #[inline]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
@@ -6543,6 +7412,7 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Specifies if only the failed (pass is \"False\") or passed (pass is \"True\") activities are returned. If pass is \"Any\" or if the pass parameter is not supplied, all activities are returned"]
     #[doc = ""]
     #[doc = " Query parameter `pass`: string."]
+    #[inline]
     pub fn pass(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pass = ::std::option::Option::Some(value.into());
         self
@@ -6550,6 +7420,7 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6557,6 +7428,7 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6564,6 +7436,7 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Specifies result set sort order sorted by the date due; if not specified, default sort order is descending (Desc)"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6571,6 +7444,7 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Specifies the activity types. Informational, AssessedContent and Assessment are deprecated"]
     #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi)."]
+    #[inline]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6578,6 +7452,7 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Specifies the activity statuses to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `statuses`: array of string (multi)."]
+    #[inline]
     pub fn statuses(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6585,11 +7460,13 @@ impl GetUsersDevelopmentActivities {
     #[doc = " Specifies how the current user relation should be interpreted, and filters the activities returned to only the activities that have the specified relationship. If a value besides Attendee is specified, it will only return Coaching Appointments. If not specified, no filtering is applied."]
     #[doc = ""]
     #[doc = " Query parameter `relationship`: array of string (multi)."]
+    #[inline]
     pub fn relationship(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.relationship = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_DEVELOPMENT_ACTIVITIES, ::std::string::String::from("/api/v2/users/development/activities"));
         if let ::std::option::Option::Some(v) = &self.user_id {
@@ -6632,15 +7509,18 @@ impl GetUsersDevelopmentActivities {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DevelopmentActivityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DevelopmentActivityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DevelopmentActivityListing, ::models::DevelopmentActivity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6685,43 +7565,51 @@ pub struct GetUsersDevelopmentActivitiesMe {
     relationship: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUsersDevelopmentActivitiesMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersDevelopmentActivitiesMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersDevelopmentActivitiesMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersDevelopmentActivitiesMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersDevelopmentActivitiesMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), module_id: ::std::option::Option::None, interval: ::std::option::Option::None, completion_interval: ::std::option::Option::None, overdue: ::std::option::Option::None, pass: ::std::option::Option::None, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None, types: ::std::option::Option::None, statuses: ::std::option::Option::None, relationship: ::std::option::Option::None }
     }
     #[doc = " Specifies the ID of the learning module."]
     #[doc = ""]
     #[doc = " Query parameter `moduleId`: string."]
+    #[inline]
     pub fn module_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.module_id = ::std::option::Option::Some(value.into());
         self
@@ -6729,6 +7617,7 @@ impl GetUsersDevelopmentActivitiesMe {
     #[doc = " Specifies the dateDue range to be queried. Milliseconds will be truncated. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `interval`: string."]
+    #[inline]
     pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.interval = ::std::option::Option::Some(value.into());
         self
@@ -6736,6 +7625,7 @@ impl GetUsersDevelopmentActivitiesMe {
     #[doc = " Specifies the range of completion dates to be used for filtering. A maximum of 1 year can be specified in the range. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss"]
     #[doc = ""]
     #[doc = " Query parameter `completionInterval`: string."]
+    #[inline]
     pub fn completion_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.completion_interval = ::std::option::Option::Some(value.into());
         self
@@ -6743,6 +7633,7 @@ impl GetUsersDevelopmentActivitiesMe {
     #[doc = " Specifies if non-overdue, overdue, or all activities are returned. If not specified, all activities are returned"]
     #[doc = ""]
     #[doc = " Query parameter `overdue`: string."]
+    #[inline]
     pub fn overdue(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.overdue = ::std::option::Option::Some(value.into());
         self
@@ -6750,6 +7641,7 @@ impl GetUsersDevelopmentActivitiesMe {
     #[doc = " Specifies if only the failed (pass is \"False\") or passed (pass is \"True\") activities are returned. If pass is \"Any\" or if the pass parameter is not supplied, all activities are returned"]
     #[doc = ""]
     #[doc = " Query parameter `pass`: string."]
+    #[inline]
     pub fn pass(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.pass = ::std::option::Option::Some(value.into());
         self
@@ -6757,6 +7649,7 @@ impl GetUsersDevelopmentActivitiesMe {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -6764,6 +7657,7 @@ impl GetUsersDevelopmentActivitiesMe {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -6771,6 +7665,7 @@ impl GetUsersDevelopmentActivitiesMe {
     #[doc = " Specifies result set sort order sorted by the date due; if not specified, default sort order is descending (Desc)"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -6778,6 +7673,7 @@ impl GetUsersDevelopmentActivitiesMe {
     #[doc = " Specifies the activity types. Informational, AssessedContent and Assessment are deprecated"]
     #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi)."]
+    #[inline]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6785,6 +7681,7 @@ impl GetUsersDevelopmentActivitiesMe {
     #[doc = " Specifies the activity statuses to filter by"]
     #[doc = ""]
     #[doc = " Query parameter `statuses`: array of string (multi)."]
+    #[inline]
     pub fn statuses(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.statuses = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -6792,11 +7689,13 @@ impl GetUsersDevelopmentActivitiesMe {
     #[doc = " Specifies how the current user relation should be interpreted, and filters the activities returned to only the activities that have the specified relationship. If a value besides Attendee is specified, it will only return Coaching Appointments. If not specified, no filtering is applied."]
     #[doc = ""]
     #[doc = " Query parameter `relationship`: array of string (multi)."]
+    #[inline]
     pub fn relationship(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.relationship = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_DEVELOPMENT_ACTIVITIES_ME, ::std::string::String::from("/api/v2/users/development/activities/me"));
         if let ::std::option::Option::Some(v) = &self.module_id {
@@ -6836,15 +7735,18 @@ impl GetUsersDevelopmentActivitiesMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DevelopmentActivityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DevelopmentActivityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::DevelopmentActivityListing, ::models::DevelopmentActivity> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -6878,48 +7780,57 @@ pub struct GetUsersDevelopmentActivity {
     r#type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUsersDevelopmentActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersDevelopmentActivity").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersDevelopmentActivity {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersDevelopmentActivity {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersDevelopmentActivity {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, activity_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), activity_id, r#type: ::std::option::Option::None }
     }
     #[doc = " Specifies the activity type. Informational, AssessedContent and Assessment are deprecated"]
     #[doc = ""]
     #[doc = " Query parameter `type`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersDevelopmentActivity", "activityId", &self.activity_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_DEVELOPMENT_ACTIVITY, ::std::format!("/api/v2/users/development/activities/{}", ::genesys_cloud_core::encode_path_segment(&self.activity_id)));
@@ -6931,11 +7842,13 @@ impl GetUsersDevelopmentActivity {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DevelopmentActivity, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DevelopmentActivity, crate::JsonModel> {
         self.send().with_response()
     }
@@ -6962,48 +7875,57 @@ pub struct GetUsersExternalidAuthorityNameExternalKey {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUsersExternalidAuthorityNameExternalKey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersExternalidAuthorityNameExternalKey").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersExternalidAuthorityNameExternalKey {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersExternalidAuthorityNameExternalKey {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersExternalidAuthorityNameExternalKey {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, authority_name: ::std::string::String, external_key: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), authority_name, external_key, expand: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersExternalidAuthorityNameExternalKey", "authorityName", &self.authority_name)?;
         ::genesys_cloud_core::encode::check_path_param("getUsersExternalidAuthorityNameExternalKey", "externalKey", &self.external_key)?;
@@ -7015,11 +7937,13 @@ impl GetUsersExternalidAuthorityNameExternalKey {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7046,43 +7970,51 @@ pub struct GetUsersMe {
     user_custom_attribute_schema_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetUsersMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None }
     }
     #[doc = " Which fields, if any, to expand."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7090,6 +8022,7 @@ impl GetUsersMe {
     #[doc = " Get your presence for a given integration. This parameter will only be used when presence is provided as an \"expand\"."]
     #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
+    #[inline]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
@@ -7097,11 +8030,13 @@ impl GetUsersMe {
     #[doc = " Gets custom user attribute values for given schemas set for user. This parameter will only be used when customAttributes is provided as an \"expand\". The maximum number of schemaIds that can be requested is 100"]
     #[doc = ""]
     #[doc = " Query parameter `userCustomAttributeSchemaIds`: array of string (multi)."]
+    #[inline]
     pub fn user_custom_attribute_schema_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_custom_attribute_schema_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_ME, ::std::string::String::from("/api/v2/users/me"));
         if let ::std::option::Option::Some(v) = &self.expand {
@@ -7117,11 +8052,13 @@ impl GetUsersMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserMe, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserMe, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7143,52 +8080,62 @@ pub struct GetUsersMeVerifiers {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetUsersMeVerifiers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersMeVerifiers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersMeVerifiers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersMeVerifiers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersMeVerifiers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_ME_VERIFIERS, ::std::string::String::from("/api/v2/users/me/verifiers"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VerifierEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VerifierEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7219,43 +8166,51 @@ pub struct GetUsersQuery {
     state: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUsersQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), cursor: ::std::option::Option::None, page_size: ::std::option::Option::None, sort_order: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None, user_custom_attribute_schema_ids: ::std::option::Option::None, state: ::std::option::Option::None }
     }
     #[doc = " Cursor token to retrieve next page"]
     #[doc = ""]
     #[doc = " Query parameter `cursor`: string."]
+    #[inline]
     pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.cursor = ::std::option::Option::Some(value.into());
         self
@@ -7263,6 +8218,7 @@ impl GetUsersQuery {
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -7270,6 +8226,7 @@ impl GetUsersQuery {
     #[doc = " Ascending or descending sort order"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -7277,6 +8234,7 @@ impl GetUsersQuery {
     #[doc = " Which fields, if any, to expand. Note, expand parameters are resolved with a best effort approach and not guaranteed to be returned. If requested expand information is absolutely required, it's recommended to use specific API requests instead."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7284,6 +8242,7 @@ impl GetUsersQuery {
     #[doc = " Gets an integration presence for users instead of their defaults. This parameter will only be used when presence is provided as an \"expand\". When using this parameter the maximum number of users that can be returned is 100."]
     #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
+    #[inline]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
@@ -7291,6 +8250,7 @@ impl GetUsersQuery {
     #[doc = " Gets custom user attribute values for given schemas set for user. This parameter will only be used when customAttributes is provided as an \"expand\". The maximum number of schemaIds that can be requested is 5"]
     #[doc = ""]
     #[doc = " Query parameter `userCustomAttributeSchemaIds`: array of string (multi)."]
+    #[inline]
     pub fn user_custom_attribute_schema_ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.user_custom_attribute_schema_ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7298,11 +8258,13 @@ impl GetUsersQuery {
     #[doc = " Only list users of this state"]
     #[doc = ""]
     #[doc = " Query parameter `state`: string."]
+    #[inline]
     pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.state = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_QUERY, ::std::string::String::from("/api/v2/users/query"));
         if let ::std::option::Option::Some(v) = &self.cursor {
@@ -7330,15 +8292,18 @@ impl GetUsersQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserCursorEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserCursorEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserCursorEntityListing, ::models::User> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -7371,43 +8336,51 @@ pub struct GetUsersSearch {
     integration_presence_source: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUsersSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None, integration_presence_source: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -7415,6 +8388,7 @@ impl GetUsersSearch {
     #[doc = " expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -7422,11 +8396,13 @@ impl GetUsersSearch {
     #[doc = " integrationPresenceSource"]
     #[doc = ""]
     #[doc = " Query parameter `integrationPresenceSource`: string."]
+    #[inline]
     pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.integration_presence_source = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_SEARCH, ::std::string::String::from("/api/v2/users/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -7443,11 +8419,13 @@ impl GetUsersSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7469,52 +8447,62 @@ pub struct GetUsersStationsMe {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetUsersStationsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersStationsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersStationsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersStationsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersStationsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_STATIONS_ME, ::std::string::String::from("/api/v2/users/stations/me"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserStations, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserStations, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7540,41 +8528,49 @@ pub struct PatchUser {
     body: ::models::UpdateUser,
 }
 impl ::std::fmt::Debug for PatchUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUser").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUser {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUser {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUser {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UpdateUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER, ::std::format!("/api/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -7583,11 +8579,13 @@ impl PatchUser {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7611,41 +8609,49 @@ pub struct PatchUserCallforwarding {
     body: ::models::CallForwarding,
 }
 impl ::std::fmt::Debug for PatchUserCallforwarding {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserCallforwarding").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserCallforwarding {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserCallforwarding {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserCallforwarding {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::CallForwarding) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserCallforwarding", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_CALLFORWARDING, ::std::format!("/api/v2/users/{}/callforwarding", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -7654,11 +8660,13 @@ impl PatchUserCallforwarding {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CallForwarding, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CallForwarding, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7682,41 +8690,49 @@ pub struct PatchUserCustomattributes {
     body: ::models::UserCustomAttributesUpdateRequest,
 }
 impl ::std::fmt::Debug for PatchUserCustomattributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserCustomattributes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserCustomattributes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserCustomattributes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserCustomattributes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserCustomAttributesUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserCustomattributes", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_CUSTOMATTRIBUTES, ::std::format!("/api/v2/users/{}/customattributes", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -7725,11 +8741,13 @@ impl PatchUserCustomattributes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserCustomAttributes, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserCustomAttributes, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7753,41 +8771,49 @@ pub struct PatchUserCustomattributesBulk {
     body: ::std::vec::Vec<::models::UserCustomAttributesUpdateRequest>,
 }
 impl ::std::fmt::Debug for PatchUserCustomattributesBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserCustomattributesBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserCustomattributesBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserCustomattributesBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserCustomattributesBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserCustomAttributesUpdateRequest>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserCustomattributesBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_CUSTOMATTRIBUTES_BULK, ::std::format!("/api/v2/users/{}/customattributes/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -7796,11 +8822,13 @@ impl PatchUserCustomattributesBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserCustomAttributes, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserCustomAttributes, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7827,41 +8855,49 @@ pub struct PatchUserGeolocation {
     body: ::models::Geolocation,
 }
 impl ::std::fmt::Debug for PatchUserGeolocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserGeolocation").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserGeolocation {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserGeolocation {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserGeolocation {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, client_id: ::std::string::String, body: ::models::Geolocation) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, client_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserGeolocation", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchUserGeolocation", "clientId", &self.client_id)?;
@@ -7871,11 +8907,13 @@ impl PatchUserGeolocation {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Geolocation, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Geolocation, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7900,41 +8938,49 @@ pub struct PatchUserQueue {
     body: ::models::UserQueue,
 }
 impl ::std::fmt::Debug for PatchUserQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserQueue").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserQueue {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserQueue {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserQueue {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, queue_id: ::std::string::String, body: ::models::UserQueue) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, queue_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserQueue", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchUserQueue", "queueId", &self.queue_id)?;
@@ -7944,11 +8990,13 @@ impl PatchUserQueue {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserQueue, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserQueue, crate::JsonModel> {
         self.send().with_response()
     }
@@ -7977,48 +9025,57 @@ pub struct PatchUserQueues {
     body: ::std::vec::Vec<::models::UserQueue>,
 }
 impl ::std::fmt::Debug for PatchUserQueues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserQueues").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserQueues {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserQueues {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserQueues {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserQueue>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, division_id: ::std::option::Option::None, body }
     }
     #[doc = " Division ID(s)"]
     #[doc = ""]
     #[doc = " Query parameter `divisionId`: array of string (multi)."]
+    #[inline]
     pub fn division_id(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.division_id = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserQueues", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_QUEUES, ::std::format!("/api/v2/users/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -8030,15 +9087,18 @@ impl PatchUserQueues {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserQueueEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserQueueEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserQueueEntityListing, ::models::UserQueue> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8071,41 +9131,49 @@ pub struct PatchUserRoutinglanguage {
     body: ::models::UserRoutingLanguage,
 }
 impl ::std::fmt::Debug for PatchUserRoutinglanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserRoutinglanguage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserRoutinglanguage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserRoutinglanguage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserRoutinglanguage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, language_id: ::std::string::String, body: ::models::UserRoutingLanguage) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, language_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguage", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguage", "languageId", &self.language_id)?;
@@ -8115,11 +9183,13 @@ impl PatchUserRoutinglanguage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRoutingLanguage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRoutingLanguage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8145,41 +9215,49 @@ pub struct PatchUserRoutinglanguagesBulk {
     body: ::std::vec::Vec<::models::UserRoutingLanguagePost>,
 }
 impl ::std::fmt::Debug for PatchUserRoutinglanguagesBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserRoutinglanguagesBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserRoutinglanguagesBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserRoutinglanguagesBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserRoutinglanguagesBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingLanguagePost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguagesBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_ROUTINGLANGUAGES_BULK, ::std::format!("/api/v2/users/{}/routinglanguages/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -8188,15 +9266,18 @@ impl PatchUserRoutinglanguagesBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserLanguageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserLanguageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserLanguageEntityListing, ::models::UserRoutingLanguage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8230,41 +9311,49 @@ pub struct PatchUserRoutingskillsBulk {
     body: ::std::vec::Vec<::models::UserRoutingSkillPost>,
 }
 impl ::std::fmt::Debug for PatchUserRoutingskillsBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUserRoutingskillsBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUserRoutingskillsBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUserRoutingskillsBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUserRoutingskillsBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUserRoutingskillsBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_ROUTINGSKILLS_BULK, ::std::format!("/api/v2/users/{}/routingskills/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -8273,15 +9362,18 @@ impl PatchUserRoutingskillsBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserSkillEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserSkillEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserSkillEntityListing, ::models::UserRoutingSkill> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8314,41 +9406,49 @@ pub struct PatchUsersBulk {
     body: ::std::vec::Vec<::models::PatchUser>,
 }
 impl ::std::fmt::Debug for PatchUsersBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUsersBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUsersBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUsersBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUsersBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::std::vec::Vec<::models::PatchUser>) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USERS_BULK, ::std::string::String::from("/api/v2/users/bulk"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUsersBulk"))?;
@@ -8356,15 +9456,18 @@ impl PatchUsersBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserEntityListing, ::models::User> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -8397,43 +9500,51 @@ pub struct PostAnalyticsUsersActivityQuery {
     body: ::models::UserActivityQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersActivityQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersActivityQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersActivityQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersActivityQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersActivityQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserActivityQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, body }
     }
     #[doc = " The desired page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -8441,11 +9552,13 @@ impl PostAnalyticsUsersActivityQuery {
     #[doc = " The desired page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_ACTIVITY_QUERY, ::std::string::String::from("/api/v2/analytics/users/activity/query"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -8459,11 +9572,13 @@ impl PostAnalyticsUsersActivityQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserActivityResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserActivityResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8486,41 +9601,49 @@ pub struct PostAnalyticsUsersAggregatesJobs {
     body: ::models::UserAsyncAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersAggregatesJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersAggregatesJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersAggregatesJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersAggregatesJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersAggregatesJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserAsyncAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_AGGREGATES_JOBS, ::std::string::String::from("/api/v2/analytics/users/aggregates/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsUsersAggregatesJobs"))?;
@@ -8528,11 +9651,13 @@ impl PostAnalyticsUsersAggregatesJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8555,41 +9680,49 @@ pub struct PostAnalyticsUsersAggregatesQuery {
     body: ::models::UserAggregationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserAggregationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/analytics/users/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsUsersAggregatesQuery"))?;
@@ -8597,11 +9730,13 @@ impl PostAnalyticsUsersAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAggregateQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAggregateQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8624,41 +9759,49 @@ pub struct PostAnalyticsUsersDetailsJobs {
     body: ::models::AsyncUserDetailsQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersDetailsJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersDetailsJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersDetailsJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersDetailsJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersDetailsJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AsyncUserDetailsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_DETAILS_JOBS, ::std::string::String::from("/api/v2/analytics/users/details/jobs"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsUsersDetailsJobs"))?;
@@ -8666,11 +9809,13 @@ impl PostAnalyticsUsersDetailsJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AsyncQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AsyncQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8693,41 +9838,49 @@ pub struct PostAnalyticsUsersDetailsQuery {
     body: ::models::UserDetailsQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersDetailsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersDetailsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersDetailsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersDetailsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersDetailsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserDetailsQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_DETAILS_QUERY, ::std::string::String::from("/api/v2/analytics/users/details/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsUsersDetailsQuery"))?;
@@ -8735,11 +9888,13 @@ impl PostAnalyticsUsersDetailsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AnalyticsUserDetailsQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AnalyticsUserDetailsQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8762,41 +9917,49 @@ pub struct PostAnalyticsUsersObservationsQuery {
     body: ::models::UserObservationQuery,
 }
 impl ::std::fmt::Debug for PostAnalyticsUsersObservationsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAnalyticsUsersObservationsQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAnalyticsUsersObservationsQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAnalyticsUsersObservationsQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAnalyticsUsersObservationsQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserObservationQuery) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_USERS_OBSERVATIONS_QUERY, ::std::string::String::from("/api/v2/analytics/users/observations/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsUsersObservationsQuery"))?;
@@ -8804,11 +9967,13 @@ impl PostAnalyticsUsersObservationsQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserObservationQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserObservationQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -8833,48 +9998,57 @@ pub struct PostAuthorizationSubjectBulkadd {
     body: ::models::RoleDivisionGrants,
 }
 impl ::std::fmt::Debug for PostAuthorizationSubjectBulkadd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationSubjectBulkadd").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkadd {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationSubjectBulkadd {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationSubjectBulkadd {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
     }
     #[doc = " what the type of the subject is (PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT)"]
     #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
+    #[inline]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkadd", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKADD, ::std::format!("/api/v2/authorization/subjects/{}/bulkadd", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -8886,11 +10060,13 @@ impl PostAuthorizationSubjectBulkadd {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -8914,41 +10090,49 @@ pub struct PostAuthorizationSubjectBulkremove {
     body: ::models::RoleDivisionGrants,
 }
 impl ::std::fmt::Debug for PostAuthorizationSubjectBulkremove {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationSubjectBulkremove").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkremove {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationSubjectBulkremove {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationSubjectBulkremove {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkremove", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKREMOVE, ::std::format!("/api/v2/authorization/subjects/{}/bulkremove", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -8957,11 +10141,13 @@ impl PostAuthorizationSubjectBulkremove {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -8988,48 +10174,57 @@ pub struct PostAuthorizationSubjectBulkreplace {
     body: ::models::RoleDivisionGrants,
 }
 impl ::std::fmt::Debug for PostAuthorizationSubjectBulkreplace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationSubjectBulkreplace").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectBulkreplace {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationSubjectBulkreplace {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationSubjectBulkreplace {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::models::RoleDivisionGrants) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, subject_type: ::std::option::Option::None, body }
     }
     #[doc = " what the type of the subject is (PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT)"]
     #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
+    #[inline]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkreplace", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKREPLACE, ::std::format!("/api/v2/authorization/subjects/{}/bulkreplace", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -9041,11 +10236,13 @@ impl PostAuthorizationSubjectBulkreplace {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9071,48 +10268,57 @@ pub struct PostAuthorizationSubjectDivisionRole {
     subject_type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for PostAuthorizationSubjectDivisionRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAuthorizationSubjectDivisionRole").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAuthorizationSubjectDivisionRole {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAuthorizationSubjectDivisionRole {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAuthorizationSubjectDivisionRole {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, division_id: ::std::string::String, role_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, division_id, role_id, subject_type: ::std::option::Option::None }
     }
     #[doc = " what the type of the subject is: PC\\_GROUP, PC\\_USER or PC\\_OAUTH\\_CLIENT (note: for cross-org authorization, please use the Organization Authorization endpoints)"]
     #[doc = ""]
     #[doc = " Query parameter `subjectType`: string."]
+    #[inline]
     pub fn subject_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectDivisionRole", "subjectId", &self.subject_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectDivisionRole", "divisionId", &self.division_id)?;
@@ -9125,11 +10331,13 @@ impl PostAuthorizationSubjectDivisionRole {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9155,41 +10363,49 @@ pub struct PostUserExternalid {
     body: ::models::UserExternalIdentifier,
 }
 impl ::std::fmt::Debug for PostUserExternalid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUserExternalid").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUserExternalid {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUserExternalid {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUserExternalid {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserExternalIdentifier) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUserExternalid", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_EXTERNALID, ::std::format!("/api/v2/users/{}/externalid", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -9198,11 +10414,13 @@ impl PostUserExternalid {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::UserExternalIdentifier>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::UserExternalIdentifier>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -9226,48 +10444,57 @@ pub struct PostUserInvite {
     force: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for PostUserInvite {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUserInvite").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUserInvite {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUserInvite {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUserInvite {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, force: ::std::option::Option::None }
     }
     #[doc = " Resend the invitation even if one is already outstanding"]
     #[doc = ""]
     #[doc = " Query parameter `force`: boolean."]
+    #[inline]
     pub fn force(mut self, value: bool) -> Self {
         self.force = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUserInvite", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_INVITE, ::std::format!("/api/v2/users/{}/invite", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -9278,11 +10505,13 @@ impl PostUserInvite {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9306,41 +10535,49 @@ pub struct PostUserPassword {
     body: ::models::ChangePasswordRequest,
 }
 impl ::std::fmt::Debug for PostUserPassword {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUserPassword").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUserPassword {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUserPassword {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUserPassword {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::ChangePasswordRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUserPassword", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_PASSWORD, ::std::format!("/api/v2/users/{}/password", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -9349,11 +10586,13 @@ impl PostUserPassword {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9377,41 +10616,49 @@ pub struct PostUserRoutinglanguages {
     body: ::models::UserRoutingLanguagePost,
 }
 impl ::std::fmt::Debug for PostUserRoutinglanguages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUserRoutinglanguages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUserRoutinglanguages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUserRoutinglanguages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUserRoutinglanguages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserRoutingLanguagePost) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUserRoutinglanguages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_ROUTINGLANGUAGES, ::std::format!("/api/v2/users/{}/routinglanguages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -9420,11 +10667,13 @@ impl PostUserRoutinglanguages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRoutingLanguage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRoutingLanguage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9448,41 +10697,49 @@ pub struct PostUserRoutingskills {
     body: ::models::UserRoutingSkillPost,
 }
 impl ::std::fmt::Debug for PostUserRoutingskills {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUserRoutingskills").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUserRoutingskills {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUserRoutingskills {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUserRoutingskills {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserRoutingSkillPost) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUserRoutingskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_ROUTINGSKILLS, ::std::format!("/api/v2/users/{}/routingskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -9491,11 +10748,13 @@ impl PostUserRoutingskills {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRoutingSkill, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRoutingSkill, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9520,41 +10779,49 @@ pub struct PostUsers {
     body: ::models::CreateUser,
 }
 impl ::std::fmt::Debug for PostUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsers").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsers {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsers {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsers {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS, ::std::string::String::from("/api/v2/users"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsers"))?;
@@ -9562,11 +10829,13 @@ impl PostUsers {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::User, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::User, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9589,41 +10858,49 @@ pub struct PostUsersCustomattributesSchemas {
     body: ::models::DataSchema,
 }
 impl ::std::fmt::Debug for PostUsersCustomattributesSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersCustomattributesSchemas").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersCustomattributesSchemas {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersCustomattributesSchemas {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersCustomattributesSchemas {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_CUSTOMATTRIBUTES_SCHEMAS, ::std::string::String::from("/api/v2/users/customattributes/schemas"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersCustomattributesSchemas"))?;
@@ -9631,11 +10908,13 @@ impl PostUsersCustomattributesSchemas {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9660,41 +10939,49 @@ pub struct PostUsersDevelopmentActivitiesAggregatesQuery {
     body: ::models::DevelopmentActivityAggregateParam,
 }
 impl ::std::fmt::Debug for PostUsersDevelopmentActivitiesAggregatesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersDevelopmentActivitiesAggregatesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersDevelopmentActivitiesAggregatesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersDevelopmentActivitiesAggregatesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersDevelopmentActivitiesAggregatesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::DevelopmentActivityAggregateParam) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_DEVELOPMENT_ACTIVITIES_AGGREGATES_QUERY, ::std::string::String::from("/api/v2/users/development/activities/aggregates/query"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersDevelopmentActivitiesAggregatesQuery"))?;
@@ -9702,11 +10989,13 @@ impl PostUsersDevelopmentActivitiesAggregatesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DevelopmentActivityAggregateResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DevelopmentActivityAggregateResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9729,41 +11018,49 @@ pub struct PostUsersMePassword {
     body: ::models::ChangeMyPasswordRequest,
 }
 impl ::std::fmt::Debug for PostUsersMePassword {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersMePassword").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersMePassword {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersMePassword {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersMePassword {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::ChangeMyPasswordRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_ME_PASSWORD, ::std::string::String::from("/api/v2/users/me/password"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersMePassword"))?;
@@ -9771,11 +11068,13 @@ impl PostUsersMePassword {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9798,41 +11097,49 @@ pub struct PostUsersMeVerifiersTotp {
     body: ::models::CreateVerifierRequest,
 }
 impl ::std::fmt::Debug for PostUsersMeVerifiersTotp {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersMeVerifiersTotp").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersMeVerifiersTotp {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersMeVerifiersTotp {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersMeVerifiersTotp {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateVerifierRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_ME_VERIFIERS_TOTP, ::std::string::String::from("/api/v2/users/me/verifiers/totp"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersMeVerifiersTotp"))?;
@@ -9840,11 +11147,13 @@ impl PostUsersMeVerifiersTotp {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CreateVerifierResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CreateVerifierResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -9868,41 +11177,49 @@ pub struct PostUsersMeVerifiersTotpVerifierId {
     body: ::models::ValidateVerifierRequest,
 }
 impl ::std::fmt::Debug for PostUsersMeVerifiersTotpVerifierId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersMeVerifiersTotpVerifierId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersMeVerifiersTotpVerifierId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersMeVerifiersTotpVerifierId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersMeVerifiersTotpVerifierId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, verifier_id: ::std::string::String, body: ::models::ValidateVerifierRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), verifier_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postUsersMeVerifiersTotpVerifierId", "verifierId", &self.verifier_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_ME_VERIFIERS_TOTP_VERIFIER_ID, ::std::format!("/api/v2/users/me/verifiers/totp/{}", ::genesys_cloud_core::encode_path_segment(&self.verifier_id)));
@@ -9911,11 +11228,13 @@ impl PostUsersMeVerifiersTotpVerifierId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -9940,41 +11259,49 @@ pub struct PostUsersMeVerifiersWebauthnRegister {
     body: ::models::FinishWebAuthnRegistrationRequest,
 }
 impl ::std::fmt::Debug for PostUsersMeVerifiersWebauthnRegister {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersMeVerifiersWebauthnRegister").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersMeVerifiersWebauthnRegister {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersMeVerifiersWebauthnRegister {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersMeVerifiersWebauthnRegister {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::FinishWebAuthnRegistrationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_ME_VERIFIERS_WEBAUTHN_REGISTER, ::std::string::String::from("/api/v2/users/me/verifiers/webauthn/register"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersMeVerifiersWebauthnRegister"))?;
@@ -9982,11 +11309,13 @@ impl PostUsersMeVerifiersWebauthnRegister {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Verifier, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Verifier, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10010,52 +11339,62 @@ pub struct PostUsersMeVerifiersWebauthnRegisterOptions {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for PostUsersMeVerifiersWebauthnRegisterOptions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersMeVerifiersWebauthnRegisterOptions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersMeVerifiersWebauthnRegisterOptions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersMeVerifiersWebauthnRegisterOptions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersMeVerifiersWebauthnRegisterOptions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_ME_VERIFIERS_WEBAUTHN_REGISTER_OPTIONS, ::std::string::String::from("/api/v2/users/me/verifiers/webauthn/register/options"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::BeginWebAuthnRegistrationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::BeginWebAuthnRegistrationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10078,41 +11417,49 @@ pub struct PostUsersSearch {
     body: ::models::UserSearchRequest,
 }
 impl ::std::fmt::Debug for PostUsersSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_SEARCH, ::std::string::String::from("/api/v2/users/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersSearch"))?;
@@ -10120,11 +11467,13 @@ impl PostUsersSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10149,41 +11498,49 @@ pub struct PostUsersSearchConversationTarget {
     body: ::models::UserSearchRequest,
 }
 impl ::std::fmt::Debug for PostUsersSearchConversationTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersSearchConversationTarget").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersSearchConversationTarget {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersSearchConversationTarget {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersSearchConversationTarget {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_SEARCH_CONVERSATION_TARGET, ::std::string::String::from("/api/v2/users/search/conversation/target"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersSearchConversationTarget"))?;
@@ -10191,11 +11548,13 @@ impl PostUsersSearchConversationTarget {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10220,41 +11579,49 @@ pub struct PostUsersSearchQueuemembersManage {
     body: ::models::UserSearchRequest,
 }
 impl ::std::fmt::Debug for PostUsersSearchQueuemembersManage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersSearchQueuemembersManage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersSearchQueuemembersManage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersSearchQueuemembersManage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersSearchQueuemembersManage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_SEARCH_QUEUEMEMBERS_MANAGE, ::std::string::String::from("/api/v2/users/search/queuemembers/manage"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersSearchQueuemembersManage"))?;
@@ -10262,11 +11629,13 @@ impl PostUsersSearchQueuemembersManage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10289,41 +11658,49 @@ pub struct PostUsersSearchTeamsAssign {
     body: ::models::UserSearchRequest,
 }
 impl ::std::fmt::Debug for PostUsersSearchTeamsAssign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersSearchTeamsAssign").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersSearchTeamsAssign {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersSearchTeamsAssign {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersSearchTeamsAssign {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UserSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_SEARCH_TEAMS_ASSIGN, ::std::string::String::from("/api/v2/users/search/teams/assign"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersSearchTeamsAssign"))?;
@@ -10331,11 +11708,13 @@ impl PostUsersSearchTeamsAssign {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10358,41 +11737,49 @@ pub struct PutRoutingDirectroutingbackupSettingsMe {
     body: ::models::AgentDirectRoutingBackupSettings,
 }
 impl ::std::fmt::Debug for PutRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingDirectroutingbackupSettingsMe").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingDirectroutingbackupSettingsMe {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingDirectroutingbackupSettingsMe {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::AgentDirectRoutingBackupSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_DIRECTROUTINGBACKUP_SETTINGS_ME, ::std::string::String::from("/api/v2/routing/directroutingbackup/settings/me"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingDirectroutingbackupSettingsMe"))?;
@@ -10400,11 +11787,13 @@ impl PutRoutingDirectroutingbackupSettingsMe {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10428,41 +11817,49 @@ pub struct PutRoutingUserDirectroutingbackupSettings {
     body: ::models::AgentDirectRoutingBackupSettings,
 }
 impl ::std::fmt::Debug for PutRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingUserDirectroutingbackupSettings").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingUserDirectroutingbackupSettings {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingUserDirectroutingbackupSettings {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::AgentDirectRoutingBackupSettings) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -10471,11 +11868,13 @@ impl PutRoutingUserDirectroutingbackupSettings {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentDirectRoutingBackupSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10499,41 +11898,49 @@ pub struct PutRoutingUserUtilization {
     body: ::models::UtilizationRequest,
 }
 impl ::std::fmt::Debug for PutRoutingUserUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutRoutingUserUtilization").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutRoutingUserUtilization {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutRoutingUserUtilization {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutRoutingUserUtilization {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UtilizationRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -10542,11 +11949,13 @@ impl PutRoutingUserUtilization {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgentMaxUtilizationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgentMaxUtilizationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10570,41 +11979,49 @@ pub struct PutUserCallforwarding {
     body: ::models::CallForwarding,
 }
 impl ::std::fmt::Debug for PutUserCallforwarding {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserCallforwarding").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserCallforwarding {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserCallforwarding {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserCallforwarding {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::CallForwarding) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserCallforwarding", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_CALLFORWARDING, ::std::format!("/api/v2/users/{}/callforwarding", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -10613,11 +12030,13 @@ impl PutUserCallforwarding {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CallForwarding, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CallForwarding, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10641,41 +12060,49 @@ pub struct PutUserCustomattributes {
     body: ::models::UserCustomAttributesUpdateRequest,
 }
 impl ::std::fmt::Debug for PutUserCustomattributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserCustomattributes").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserCustomattributes {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserCustomattributes {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserCustomattributes {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserCustomAttributesUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserCustomattributes", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_CUSTOMATTRIBUTES, ::std::format!("/api/v2/users/{}/customattributes", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -10684,11 +12111,13 @@ impl PutUserCustomattributes {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserCustomAttributes, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserCustomAttributes, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10712,41 +12141,49 @@ pub struct PutUserOutofoffice {
     body: ::models::OutOfOffice,
 }
 impl ::std::fmt::Debug for PutUserOutofoffice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserOutofoffice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserOutofoffice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserOutofoffice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserOutofoffice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::OutOfOffice) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserOutofoffice", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_OUTOFOFFICE, ::std::format!("/api/v2/users/{}/outofoffice", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -10755,11 +12192,13 @@ impl PutUserOutofoffice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::OutOfOffice, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::OutOfOffice, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10783,41 +12222,49 @@ pub struct PutUserProfileskills {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PutUserProfileskills {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserProfileskills").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserProfileskills {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserProfileskills {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserProfileskills {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserProfileskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_PROFILESKILLS, ::std::format!("/api/v2/users/{}/profileskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -10826,11 +12273,13 @@ impl PutUserProfileskills {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::std::string::String>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -10854,41 +12303,49 @@ pub struct PutUserRoles {
     body: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::fmt::Debug for PutUserRoles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserRoles").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserRoles {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserRoles {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserRoles {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, subject_id: ::std::string::String, body: ::std::vec::Vec<::std::string::String>) -> Self {
         Self { executor, options: ::std::default::Default::default(), subject_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserRoles", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROLES, ::std::format!("/api/v2/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
@@ -10897,11 +12354,13 @@ impl PutUserRoles {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserAuthorization, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserAuthorization, crate::JsonModel> {
         self.send().with_response()
     }
@@ -10926,41 +12385,49 @@ pub struct PutUserRoutingskill {
     body: ::models::UserRoutingSkill,
 }
 impl ::std::fmt::Debug for PutUserRoutingskill {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserRoutingskill").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserRoutingskill {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserRoutingskill {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserRoutingskill {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, skill_id: ::std::string::String, body: ::models::UserRoutingSkill) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, skill_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserRoutingskill", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("putUserRoutingskill", "skillId", &self.skill_id)?;
@@ -10970,11 +12437,13 @@ impl PutUserRoutingskill {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserRoutingSkill, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserRoutingSkill, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11000,41 +12469,49 @@ pub struct PutUserRoutingskillsBulk {
     body: ::std::vec::Vec<::models::UserRoutingSkillPost>,
 }
 impl ::std::fmt::Debug for PutUserRoutingskillsBulk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserRoutingskillsBulk").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserRoutingskillsBulk {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserRoutingskillsBulk {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserRoutingskillsBulk {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::std::vec::Vec<::models::UserRoutingSkillPost>) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserRoutingskillsBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROUTINGSKILLS_BULK, ::std::format!("/api/v2/users/{}/routingskills/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -11043,15 +12520,18 @@ impl PutUserRoutingskillsBulk {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserSkillEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserSkillEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UserSkillEntityListing, ::models::UserRoutingSkill> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -11083,41 +12563,49 @@ pub struct PutUserRoutingstatus {
     body: ::models::RoutingStatus,
 }
 impl ::std::fmt::Debug for PutUserRoutingstatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserRoutingstatus").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserRoutingstatus {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserRoutingstatus {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserRoutingstatus {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::RoutingStatus) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserRoutingstatus", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROUTINGSTATUS, ::std::format!("/api/v2/users/{}/routingstatus", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -11126,11 +12614,13 @@ impl PutUserRoutingstatus {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::RoutingStatus, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::RoutingStatus, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11154,41 +12644,49 @@ pub struct PutUserState {
     body: ::models::UserState,
 }
 impl ::std::fmt::Debug for PutUserState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserState").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserState {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserState {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserState {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UserState) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserState", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_STATE, ::std::format!("/api/v2/users/{}/state", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -11197,11 +12695,13 @@ impl PutUserState {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UserState, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UserState, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11225,41 +12725,49 @@ pub struct PutUserStationAssociatedstationStationId {
     station_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PutUserStationAssociatedstationStationId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserStationAssociatedstationStationId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserStationAssociatedstationStationId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserStationAssociatedstationStationId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserStationAssociatedstationStationId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, station_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, station_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserStationAssociatedstationStationId", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("putUserStationAssociatedstationStationId", "stationId", &self.station_id)?;
@@ -11268,11 +12776,13 @@ impl PutUserStationAssociatedstationStationId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11296,41 +12806,49 @@ pub struct PutUserStationDefaultstationStationId {
     station_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PutUserStationDefaultstationStationId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserStationDefaultstationStationId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserStationDefaultstationStationId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserStationDefaultstationStationId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserStationDefaultstationStationId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, station_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, station_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserStationDefaultstationStationId", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("putUserStationDefaultstationStationId", "stationId", &self.station_id)?;
@@ -11339,11 +12857,13 @@ impl PutUserStationDefaultstationStationId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -11368,41 +12888,49 @@ pub struct PutUserVerifier {
     body: ::models::UpdateVerifierRequest,
 }
 impl ::std::fmt::Debug for PutUserVerifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUserVerifier").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUserVerifier {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUserVerifier {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUserVerifier {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, verifier_id: ::std::string::String, body: ::models::UpdateVerifierRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, verifier_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUserVerifier", "userId", &self.user_id)?;
         ::genesys_cloud_core::encode::check_path_param("putUserVerifier", "verifierId", &self.verifier_id)?;
@@ -11412,11 +12940,13 @@ impl PutUserVerifier {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Verifier, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Verifier, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11440,41 +12970,49 @@ pub struct PutUsersCustomattributesSchema {
     body: ::models::DataSchema,
 }
 impl ::std::fmt::Debug for PutUsersCustomattributesSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUsersCustomattributesSchema").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUsersCustomattributesSchema {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUsersCustomattributesSchema {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUsersCustomattributesSchema {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, schema_id: ::std::string::String, body: ::models::DataSchema) -> Self {
         Self { executor, options: ::std::default::Default::default(), schema_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUsersCustomattributesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERS_CUSTOMATTRIBUTES_SCHEMA, ::std::format!("/api/v2/users/customattributes/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
@@ -11483,11 +13021,13 @@ impl PutUsersCustomattributesSchema {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DataSchema, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DataSchema, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11511,41 +13051,49 @@ pub struct PutUsersMeVerifier {
     body: ::models::UpdateVerifierRequest,
 }
 impl ::std::fmt::Debug for PutUsersMeVerifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUsersMeVerifier").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUsersMeVerifier {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUsersMeVerifier {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUsersMeVerifier {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, verifier_id: ::std::string::String, body: ::models::UpdateVerifierRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), verifier_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUsersMeVerifier", "verifierId", &self.verifier_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERS_ME_VERIFIER, ::std::format!("/api/v2/users/me/verifiers/{}", ::genesys_cloud_core::encode_path_segment(&self.verifier_id)));
@@ -11554,11 +13102,13 @@ impl PutUsersMeVerifier {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Verifier, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Verifier, crate::JsonModel> {
         self.send().with_response()
     }
@@ -11581,41 +13131,49 @@ pub struct PutUsersStationsMeAssociatedstationStationId {
     station_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PutUsersStationsMeAssociatedstationStationId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutUsersStationsMeAssociatedstationStationId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutUsersStationsMeAssociatedstationStationId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutUsersStationsMeAssociatedstationStationId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutUsersStationsMeAssociatedstationStationId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, station_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), station_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putUsersStationsMeAssociatedstationStationId", "stationId", &self.station_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERS_STATIONS_ME_ASSOCIATEDSTATION_STATION_ID, ::std::format!("/api/v2/users/stations/me/associatedstation/{}", ::genesys_cloud_core::encode_path_segment(&self.station_id)));
@@ -11623,11 +13181,13 @@ impl PutUsersStationsMeAssociatedstationStationId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for UsersRulesApi {
 }
 impl UsersRulesApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl UsersRulesApi {
     #[doc = " `DELETE /api/v2/users/rules/{ruleId}` (deleteUsersRule): see [`DeleteUsersRule`]."]
     #[doc = ""]
     #[doc = " - `rule_id`: The id of the rule"]
+    #[inline]
     pub fn delete_users_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> DeleteUsersRule {
         DeleteUsersRule::new(self.executor.clone(), rule_id.into())
     }
@@ -29,6 +31,7 @@ impl UsersRulesApi {
     #[doc = " `GET /api/v2/users/rules/{ruleId}` (getUsersRule): see [`GetUsersRule`]."]
     #[doc = ""]
     #[doc = " - `rule_id`: The ID of the rule to retrieve"]
+    #[inline]
     pub fn get_users_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersRule {
         GetUsersRule::new(self.executor.clone(), rule_id.into())
     }
@@ -39,6 +42,7 @@ impl UsersRulesApi {
     #[doc = " - `rule_id`: The ID of the rule for which to retrieve dependents"]
     #[doc = " - `rule_type`: The type of the dependent"]
     #[doc = " - `type_id`: The type ID of the dependent"]
+    #[inline]
     pub fn get_users_rule_dependent_type_id(&self, rule_id: impl ::std::convert::Into<::std::string::String>, rule_type: impl ::std::convert::Into<::std::string::String>, type_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersRuleDependentTypeId {
         GetUsersRuleDependentTypeId::new(self.executor.clone(), rule_id.into(), rule_type.into(), type_id.into())
     }
@@ -47,12 +51,14 @@ impl UsersRulesApi {
     #[doc = " `GET /api/v2/users/rules/{ruleId}/dependents` (getUsersRuleDependents): see [`GetUsersRuleDependents`]."]
     #[doc = ""]
     #[doc = " - `rule_id`: The ID of the rule for which to retrieve dependents"]
+    #[inline]
     pub fn get_users_rule_dependents(&self, rule_id: impl ::std::convert::Into<::std::string::String>) -> GetUsersRuleDependents {
         GetUsersRuleDependents::new(self.executor.clone(), rule_id.into())
     }
     #[doc = " Get the list of users rules"]
     #[doc = ""]
     #[doc = " `GET /api/v2/users/rules` (getUsersRules): see [`GetUsersRules`]."]
+    #[inline]
     pub fn get_users_rules(&self) -> GetUsersRules {
         GetUsersRules::new(self.executor.clone())
     }
@@ -61,6 +67,7 @@ impl UsersRulesApi {
     #[doc = " `GET /api/v2/users/rules/settings/{ruleType}` (getUsersRulesSetting): see [`GetUsersRulesSetting`]."]
     #[doc = ""]
     #[doc = " - `rule_type`: The type of the rule"]
+    #[inline]
     pub fn get_users_rules_setting(&self, rule_type: impl ::std::convert::Into<::std::string::String>) -> GetUsersRulesSetting {
         GetUsersRulesSetting::new(self.executor.clone(), rule_type.into())
     }
@@ -70,6 +77,7 @@ impl UsersRulesApi {
     #[doc = ""]
     #[doc = " - `rule_id`: The ID of the rule to update"]
     #[doc = " - `body`: updateRuleRequest"]
+    #[inline]
     pub fn patch_users_rule(&self, rule_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UsersRulesUpdateRuleRequest) -> PatchUsersRule {
         PatchUsersRule::new(self.executor.clone(), rule_id.into(), body)
     }
@@ -78,6 +86,7 @@ impl UsersRulesApi {
     #[doc = " `POST /api/v2/users/rules` (postUsersRules): see [`PostUsersRules`]."]
     #[doc = ""]
     #[doc = " - `body`: usersRulesCreateRuleRequest"]
+    #[inline]
     pub fn post_users_rules(&self, body: ::models::UsersRulesCreateRuleRequest) -> PostUsersRules {
         PostUsersRules::new(self.executor.clone(), body)
     }
@@ -86,6 +95,7 @@ impl UsersRulesApi {
     #[doc = " `POST /api/v2/users/rules/query` (postUsersRulesQuery): see [`PostUsersRulesQuery`]."]
     #[doc = ""]
     #[doc = " - `body`: usersRulesQueryRuleRequest"]
+    #[inline]
     pub fn post_users_rules_query(&self, body: ::models::UsersRulesQueryRuleRequest) -> PostUsersRulesQuery {
         PostUsersRulesQuery::new(self.executor.clone(), body)
     }
@@ -108,41 +118,49 @@ pub struct DeleteUsersRule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteUsersRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteUsersRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteUsersRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteUsersRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteUsersRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteUsersRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERS_RULE, ::std::format!("/api/v2/users/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
@@ -150,11 +168,13 @@ impl DeleteUsersRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -177,41 +197,49 @@ pub struct GetUsersRule {
     rule_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsersRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_RULE, ::std::format!("/api/v2/users/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
@@ -219,11 +247,13 @@ impl GetUsersRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersRulesRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersRulesRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -248,41 +278,49 @@ pub struct GetUsersRuleDependentTypeId {
     type_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsersRuleDependentTypeId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersRuleDependentTypeId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersRuleDependentTypeId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersRuleDependentTypeId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersRuleDependentTypeId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String, rule_type: ::std::string::String, type_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, rule_type, type_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersRuleDependentTypeId", "ruleId", &self.rule_id)?;
         ::genesys_cloud_core::encode::check_path_param("getUsersRuleDependentTypeId", "ruleType", &self.rule_type)?;
@@ -292,11 +330,13 @@ impl GetUsersRuleDependentTypeId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersRulesDependent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersRulesDependent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -324,43 +364,51 @@ pub struct GetUsersRuleDependents {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUsersRuleDependents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersRuleDependents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersRuleDependents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersRuleDependents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersRuleDependents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " Number of results per page"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -368,6 +416,7 @@ impl GetUsersRuleDependents {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -375,11 +424,13 @@ impl GetUsersRuleDependents {
     #[doc = " Sort order for dependents (by last run date, then created date)"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersRuleDependents", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_RULE_DEPENDENTS, ::std::format!("/api/v2/users/rules/{}/dependents", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
@@ -396,15 +447,18 @@ impl GetUsersRuleDependents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersRulesDependentList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersRulesDependentList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UsersRulesDependentList, ::models::UsersRulesDependent> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -443,43 +497,51 @@ pub struct GetUsersRules {
     sort_order: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetUsersRules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersRules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersRules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersRules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersRules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), types: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, expand: ::std::option::Option::None, enabled: ::std::option::Option::None, search_term: ::std::option::Option::None, sort_order: ::std::option::Option::None }
     }
     #[doc = " The types of the rule"]
     #[doc = ""]
     #[doc = " Query parameter `types`: array of string (multi), required (the call fails with a build error without it)."]
+    #[inline]
     pub fn types(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.types = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -487,6 +549,7 @@ impl GetUsersRules {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -494,6 +557,7 @@ impl GetUsersRules {
     #[doc = " Number of results per page"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -501,6 +565,7 @@ impl GetUsersRules {
     #[doc = " Fields to expand in response"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
@@ -508,6 +573,7 @@ impl GetUsersRules {
     #[doc = " Whether to list enabled or disabled rules"]
     #[doc = ""]
     #[doc = " Query parameter `enabled`: boolean."]
+    #[inline]
     pub fn enabled(mut self, value: bool) -> Self {
         self.enabled = ::std::option::Option::Some(value);
         self
@@ -515,6 +581,7 @@ impl GetUsersRules {
     #[doc = " a search term for finding a rule by name"]
     #[doc = ""]
     #[doc = " Query parameter `searchTerm`: string."]
+    #[inline]
     pub fn search_term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.search_term = ::std::option::Option::Some(value.into());
         self
@@ -522,11 +589,13 @@ impl GetUsersRules {
     #[doc = " sort rules by name, ascending, descending"]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_RULES, ::std::string::String::from("/api/v2/users/rules"));
         let ::std::option::Option::Some(v) = &self.types else {
@@ -555,15 +624,18 @@ impl GetUsersRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersRulesRuleList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersRulesRuleList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UsersRulesRuleList, ::models::UsersRulesRule> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -594,41 +666,49 @@ pub struct GetUsersRulesSetting {
     rule_type: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetUsersRulesSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetUsersRulesSetting").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetUsersRulesSetting {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetUsersRulesSetting {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetUsersRulesSetting {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_type: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_type }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getUsersRulesSetting", "ruleType", &self.rule_type)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_RULES_SETTING, ::std::format!("/api/v2/users/rules/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_type)));
@@ -636,11 +716,13 @@ impl GetUsersRulesSetting {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersRulesRuleSettings, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersRulesRuleSettings, crate::JsonModel> {
         self.send().with_response()
     }
@@ -666,41 +748,49 @@ pub struct PatchUsersRule {
     body: ::models::UsersRulesUpdateRuleRequest,
 }
 impl ::std::fmt::Debug for PatchUsersRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchUsersRule").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchUsersRule {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchUsersRule {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchUsersRule {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, rule_id: ::std::string::String, body: ::models::UsersRulesUpdateRuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), rule_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchUsersRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USERS_RULE, ::std::format!("/api/v2/users/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
@@ -709,11 +799,13 @@ impl PatchUsersRule {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersRulesRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersRulesRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -738,41 +830,49 @@ pub struct PostUsersRules {
     body: ::models::UsersRulesCreateRuleRequest,
 }
 impl ::std::fmt::Debug for PostUsersRules {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersRules").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersRules {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersRules {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersRules {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UsersRulesCreateRuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_RULES, ::std::string::String::from("/api/v2/users/rules"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersRules"))?;
@@ -780,11 +880,13 @@ impl PostUsersRules {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersRulesRule, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersRulesRule, crate::JsonModel> {
         self.send().with_response()
     }
@@ -813,43 +915,51 @@ pub struct PostUsersRulesQuery {
     body: ::models::UsersRulesQueryRuleRequest,
 }
 impl ::std::fmt::Debug for PostUsersRulesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostUsersRulesQuery").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostUsersRulesQuery {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostUsersRulesQuery {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostUsersRulesQuery {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::UsersRulesQueryRuleRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_number: ::std::option::Option::None, page_size: ::std::option::Option::None, body }
     }
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -857,11 +967,13 @@ impl PostUsersRulesQuery {
     #[doc = " Number of results per page"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_RULES_QUERY, ::std::string::String::from("/api/v2/users/rules/query"));
         if let ::std::option::Option::Some(v) = &self.page_number {
@@ -875,15 +987,18 @@ impl PostUsersRulesQuery {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::UsersRulesQueryResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::UsersRulesQueryResponse, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::UsersRulesQueryResponse, ::models::UserReference> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {

@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for VirtualAgentsApi {
 }
 impl VirtualAgentsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl VirtualAgentsApi {
     #[doc = " `DELETE /api/v2/agentic/virtualagents/{virtualAgentId}/jobs` (deleteAgenticVirtualagentJobs): see [`DeleteAgenticVirtualagentJobs`]."]
     #[doc = ""]
     #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
+    #[inline]
     pub fn delete_agentic_virtualagent_jobs(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>) -> DeleteAgenticVirtualagentJobs {
         DeleteAgenticVirtualagentJobs::new(self.executor.clone(), virtual_agent_id.into())
     }
@@ -29,6 +31,7 @@ impl VirtualAgentsApi {
     #[doc = " `GET /api/v2/agentic/virtualagents/{virtualAgentId}` (getAgenticVirtualagent): see [`GetAgenticVirtualagent`]."]
     #[doc = ""]
     #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
+    #[inline]
     pub fn get_agentic_virtualagent(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>) -> GetAgenticVirtualagent {
         GetAgenticVirtualagent::new(self.executor.clone(), virtual_agent_id.into())
     }
@@ -38,12 +41,14 @@ impl VirtualAgentsApi {
     #[doc = ""]
     #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
     #[doc = " - `job_id`: jobId"]
+    #[inline]
     pub fn get_agentic_virtualagent_job(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, job_id: impl ::std::convert::Into<::std::string::String>) -> GetAgenticVirtualagentJob {
         GetAgenticVirtualagentJob::new(self.executor.clone(), virtual_agent_id.into(), job_id.into())
     }
     #[doc = " Get all virtual agents."]
     #[doc = ""]
     #[doc = " `GET /api/v2/agentic/virtualagents` (getAgenticVirtualagents): see [`GetAgenticVirtualagents`]."]
+    #[inline]
     pub fn get_agentic_virtualagents(&self) -> GetAgenticVirtualagents {
         GetAgenticVirtualagents::new(self.executor.clone())
     }
@@ -52,6 +57,7 @@ impl VirtualAgentsApi {
     #[doc = " `PATCH /api/v2/agentic/virtualagents/{virtualAgentId}` (patchAgenticVirtualagent): see [`PatchAgenticVirtualagent`]."]
     #[doc = ""]
     #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
+    #[inline]
     pub fn patch_agentic_virtualagent(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateAgenticVirtualAgent) -> PatchAgenticVirtualagent {
         PatchAgenticVirtualagent::new(self.executor.clone(), virtual_agent_id.into(), body)
     }
@@ -61,12 +67,14 @@ impl VirtualAgentsApi {
     #[doc = ""]
     #[doc = " - `virtual_agent_id`: Virtual Agent ID"]
     #[doc = " - `version_id`: Version ID"]
+    #[inline]
     pub fn post_agentic_virtualagent_version_jobs(&self, virtual_agent_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>, body: ::models::AgenticVirtualAgentVersionPublishJobRequest) -> PostAgenticVirtualagentVersionJobs {
         PostAgenticVirtualagentVersionJobs::new(self.executor.clone(), virtual_agent_id.into(), version_id.into(), body)
     }
     #[doc = " Create a virtual agent."]
     #[doc = ""]
     #[doc = " `POST /api/v2/agentic/virtualagents` (postAgenticVirtualagents): see [`PostAgenticVirtualagents`]."]
+    #[inline]
     pub fn post_agentic_virtualagents(&self, body: ::models::CreateAgenticVirtualAgent) -> PostAgenticVirtualagents {
         PostAgenticVirtualagents::new(self.executor.clone(), body)
     }
@@ -89,41 +97,49 @@ pub struct DeleteAgenticVirtualagentJobs {
     virtual_agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteAgenticVirtualagentJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteAgenticVirtualagentJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteAgenticVirtualagentJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteAgenticVirtualagentJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteAgenticVirtualagentJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteAgenticVirtualagentJobs", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AGENTIC_VIRTUALAGENT_JOBS, ::std::format!("/api/v2/agentic/virtualagents/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
@@ -131,11 +147,13 @@ impl DeleteAgenticVirtualagentJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgentJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgentJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -158,41 +176,49 @@ pub struct GetAgenticVirtualagent {
     virtual_agent_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAgenticVirtualagent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAgenticVirtualagent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAgenticVirtualagent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAgenticVirtualagent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAgenticVirtualagent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagent", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AGENTIC_VIRTUALAGENT, ::std::format!("/api/v2/agentic/virtualagents/{}", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
@@ -200,11 +226,13 @@ impl GetAgenticVirtualagent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -228,41 +256,49 @@ pub struct GetAgenticVirtualagentJob {
     job_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetAgenticVirtualagentJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAgenticVirtualagentJob").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAgenticVirtualagentJob {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAgenticVirtualagentJob {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAgenticVirtualagentJob {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, job_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, job_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagentJob", "virtualAgentId", &self.virtual_agent_id)?;
         ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagentJob", "jobId", &self.job_id)?;
@@ -271,11 +307,13 @@ impl GetAgenticVirtualagentJob {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgentJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgentJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -306,43 +344,51 @@ pub struct GetAgenticVirtualagents {
     page_size: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetAgenticVirtualagents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetAgenticVirtualagents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetAgenticVirtualagents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetAgenticVirtualagents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetAgenticVirtualagents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), name: ::std::option::Option::None, name_contains: ::std::option::Option::None, status: ::std::option::Option::None, sort_by: ::std::option::Option::None, sort_order: ::std::option::Option::None, page_number: ::std::option::Option::None, page_size: ::std::option::Option::None }
     }
     #[doc = " Filter by matching name - case insensitive."]
     #[doc = ""]
     #[doc = " Query parameter `name`: string."]
+    #[inline]
     pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name = ::std::option::Option::Some(value.into());
         self
@@ -350,6 +396,7 @@ impl GetAgenticVirtualagents {
     #[doc = " Filter by name contains - case insensitive."]
     #[doc = ""]
     #[doc = " Query parameter `nameContains`: string."]
+    #[inline]
     pub fn name_contains(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.name_contains = ::std::option::Option::Some(value.into());
         self
@@ -357,6 +404,7 @@ impl GetAgenticVirtualagents {
     #[doc = " Filter by status."]
     #[doc = ""]
     #[doc = " Query parameter `status`: string."]
+    #[inline]
     pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.status = ::std::option::Option::Some(value.into());
         self
@@ -364,6 +412,7 @@ impl GetAgenticVirtualagents {
     #[doc = " Sort by. Default value dateModified."]
     #[doc = ""]
     #[doc = " Query parameter `sortBy`: string."]
+    #[inline]
     pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_by = ::std::option::Option::Some(value.into());
         self
@@ -371,6 +420,7 @@ impl GetAgenticVirtualagents {
     #[doc = " Sort Order. Default value desc."]
     #[doc = ""]
     #[doc = " Query parameter `sortOrder`: string."]
+    #[inline]
     pub fn sort_order(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.sort_order = ::std::option::Option::Some(value.into());
         self
@@ -378,6 +428,7 @@ impl GetAgenticVirtualagents {
     #[doc = " Page number."]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
@@ -385,11 +436,13 @@ impl GetAgenticVirtualagents {
     #[doc = " Page size. The maximum page size is 100."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AGENTIC_VIRTUALAGENTS, ::std::string::String::from("/api/v2/agentic/virtualagents"));
         if let ::std::option::Option::Some(v) = &self.name {
@@ -417,15 +470,18 @@ impl GetAgenticVirtualagents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgentEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgentEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::AgenticVirtualAgentEntityListing, ::models::AgenticVirtualAgent> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -457,41 +513,49 @@ pub struct PatchAgenticVirtualagent {
     body: ::models::UpdateAgenticVirtualAgent,
 }
 impl ::std::fmt::Debug for PatchAgenticVirtualagent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchAgenticVirtualagent").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchAgenticVirtualagent {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchAgenticVirtualagent {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchAgenticVirtualagent {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, body: ::models::UpdateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchAgenticVirtualagent", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_AGENTIC_VIRTUALAGENT, ::std::format!("/api/v2/agentic/virtualagents/{}", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
@@ -500,11 +564,13 @@ impl PatchAgenticVirtualagent {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgent, crate::JsonModel> {
         self.send().with_response()
     }
@@ -529,41 +595,49 @@ pub struct PostAgenticVirtualagentVersionJobs {
     body: ::models::AgenticVirtualAgentVersionPublishJobRequest,
 }
 impl ::std::fmt::Debug for PostAgenticVirtualagentVersionJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAgenticVirtualagentVersionJobs").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAgenticVirtualagentVersionJobs {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAgenticVirtualagentVersionJobs {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAgenticVirtualagentVersionJobs {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, virtual_agent_id: ::std::string::String, version_id: ::std::string::String, body: ::models::AgenticVirtualAgentVersionPublishJobRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), virtual_agent_id, version_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postAgenticVirtualagentVersionJobs", "virtualAgentId", &self.virtual_agent_id)?;
         ::genesys_cloud_core::encode::check_path_param("postAgenticVirtualagentVersionJobs", "versionId", &self.version_id)?;
@@ -573,11 +647,13 @@ impl PostAgenticVirtualagentVersionJobs {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgentVersionPublishJob, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgentVersionPublishJob, crate::JsonModel> {
         self.send().with_response()
     }
@@ -600,41 +676,49 @@ pub struct PostAgenticVirtualagents {
     body: ::models::CreateAgenticVirtualAgent,
 }
 impl ::std::fmt::Debug for PostAgenticVirtualagents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostAgenticVirtualagents").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostAgenticVirtualagents {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostAgenticVirtualagents {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostAgenticVirtualagents {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::CreateAgenticVirtualAgent) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AGENTIC_VIRTUALAGENTS, ::std::string::String::from("/api/v2/agentic/virtualagents"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAgenticVirtualagents"))?;
@@ -642,11 +726,13 @@ impl PostAgenticVirtualagents {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::AgenticVirtualAgent, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::AgenticVirtualAgent, crate::JsonModel> {
         self.send().with_response()
     }

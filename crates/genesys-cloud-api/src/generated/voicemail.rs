@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for VoicemailApi {
 }
 impl VoicemailApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,12 +22,14 @@ impl VoicemailApi {
     #[doc = " `DELETE /api/v2/voicemail/messages/{messageId}` (deleteVoicemailMessage): see [`DeleteVoicemailMessage`]."]
     #[doc = ""]
     #[doc = " - `message_id`: Message ID"]
+    #[inline]
     pub fn delete_voicemail_message(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> DeleteVoicemailMessage {
         DeleteVoicemailMessage::new(self.executor.clone(), message_id.into())
     }
     #[doc = " Delete all voicemail messages"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/voicemail/messages` (deleteVoicemailMessages): see [`DeleteVoicemailMessages`]."]
+    #[inline]
     pub fn delete_voicemail_messages(&self) -> DeleteVoicemailMessages {
         DeleteVoicemailMessages::new(self.executor.clone())
     }
@@ -35,6 +38,7 @@ impl VoicemailApi {
     #[doc = " `GET /api/v2/voicemail/groups/{groupId}/mailbox` (getVoicemailGroupMailbox): see [`GetVoicemailGroupMailbox`]."]
     #[doc = ""]
     #[doc = " - `group_id`: groupId"]
+    #[inline]
     pub fn get_voicemail_group_mailbox(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailGroupMailbox {
         GetVoicemailGroupMailbox::new(self.executor.clone(), group_id.into())
     }
@@ -43,6 +47,7 @@ impl VoicemailApi {
     #[doc = " `GET /api/v2/voicemail/groups/{groupId}/messages` (getVoicemailGroupMessages): see [`GetVoicemailGroupMessages`]."]
     #[doc = ""]
     #[doc = " - `group_id`: Group ID"]
+    #[inline]
     pub fn get_voicemail_group_messages(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailGroupMessages {
         GetVoicemailGroupMessages::new(self.executor.clone(), group_id.into())
     }
@@ -51,30 +56,35 @@ impl VoicemailApi {
     #[doc = " `GET /api/v2/voicemail/groups/{groupId}/policy` (getVoicemailGroupPolicy): see [`GetVoicemailGroupPolicy`]."]
     #[doc = ""]
     #[doc = " - `group_id`: Group ID"]
+    #[inline]
     pub fn get_voicemail_group_policy(&self, group_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailGroupPolicy {
         GetVoicemailGroupPolicy::new(self.executor.clone(), group_id.into())
     }
     #[doc = " Get the current user's mailbox information"]
     #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/mailbox` (getVoicemailMailbox): see [`GetVoicemailMailbox`]."]
+    #[inline]
     pub fn get_voicemail_mailbox(&self) -> GetVoicemailMailbox {
         GetVoicemailMailbox::new(self.executor.clone())
     }
     #[doc = " Get the current user's mailbox information"]
     #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/me/mailbox` (getVoicemailMeMailbox): see [`GetVoicemailMeMailbox`]."]
+    #[inline]
     pub fn get_voicemail_me_mailbox(&self) -> GetVoicemailMeMailbox {
         GetVoicemailMeMailbox::new(self.executor.clone())
     }
     #[doc = " List voicemail messages"]
     #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/me/messages` (getVoicemailMeMessages): see [`GetVoicemailMeMessages`]."]
+    #[inline]
     pub fn get_voicemail_me_messages(&self) -> GetVoicemailMeMessages {
         GetVoicemailMeMessages::new(self.executor.clone())
     }
     #[doc = " Get the current user's voicemail policy"]
     #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/me/policy` (getVoicemailMePolicy): see [`GetVoicemailMePolicy`]."]
+    #[inline]
     pub fn get_voicemail_me_policy(&self) -> GetVoicemailMePolicy {
         GetVoicemailMePolicy::new(self.executor.clone())
     }
@@ -83,6 +93,7 @@ impl VoicemailApi {
     #[doc = " `GET /api/v2/voicemail/messages/{messageId}` (getVoicemailMessage): see [`GetVoicemailMessage`]."]
     #[doc = ""]
     #[doc = " - `message_id`: Message ID"]
+    #[inline]
     pub fn get_voicemail_message(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailMessage {
         GetVoicemailMessage::new(self.executor.clone(), message_id.into())
     }
@@ -91,18 +102,21 @@ impl VoicemailApi {
     #[doc = " `GET /api/v2/voicemail/messages/{messageId}/media` (getVoicemailMessageMedia): see [`GetVoicemailMessageMedia`]."]
     #[doc = ""]
     #[doc = " - `message_id`: Message ID"]
+    #[inline]
     pub fn get_voicemail_message_media(&self, message_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailMessageMedia {
         GetVoicemailMessageMedia::new(self.executor.clone(), message_id.into())
     }
     #[doc = " List voicemail messages"]
     #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/messages` (getVoicemailMessages): see [`GetVoicemailMessages`]."]
+    #[inline]
     pub fn get_voicemail_messages(&self) -> GetVoicemailMessages {
         GetVoicemailMessages::new(self.executor.clone())
     }
     #[doc = " Get a policy"]
     #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/policy` (getVoicemailPolicy): see [`GetVoicemailPolicy`]."]
+    #[inline]
     pub fn get_voicemail_policy(&self) -> GetVoicemailPolicy {
         GetVoicemailPolicy::new(self.executor.clone())
     }
@@ -111,12 +125,14 @@ impl VoicemailApi {
     #[doc = " `GET /api/v2/voicemail/queues/{queueId}/messages` (getVoicemailQueueMessages): see [`GetVoicemailQueueMessages`]."]
     #[doc = ""]
     #[doc = " - `queue_id`: Queue ID"]
+    #[inline]
     pub fn get_voicemail_queue_messages(&self, queue_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailQueueMessages {
         GetVoicemailQueueMessages::new(self.executor.clone(), queue_id.into())
     }
     #[doc = " Search voicemails using the q64 value returned from a previous search"]
     #[doc = ""]
     #[doc = " `GET /api/v2/voicemail/search` (getVoicemailSearch): see [`GetVoicemailSearch`]."]
+    #[inline]
     pub fn get_voicemail_search(&self) -> GetVoicemailSearch {
         GetVoicemailSearch::new(self.executor.clone())
     }
@@ -125,6 +141,7 @@ impl VoicemailApi {
     #[doc = " `GET /api/v2/voicemail/users/{userId}/mailbox` (getVoicemailUserMailbox): see [`GetVoicemailUserMailbox`]."]
     #[doc = ""]
     #[doc = " - `user_id`: userId"]
+    #[inline]
     pub fn get_voicemail_user_mailbox(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailUserMailbox {
         GetVoicemailUserMailbox::new(self.executor.clone(), user_id.into())
     }
@@ -133,6 +150,7 @@ impl VoicemailApi {
     #[doc = " `GET /api/v2/voicemail/users/{userId}/messages` (getVoicemailUserMessages): see [`GetVoicemailUserMessages`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_voicemail_user_messages(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailUserMessages {
         GetVoicemailUserMessages::new(self.executor.clone(), user_id.into())
     }
@@ -141,6 +159,7 @@ impl VoicemailApi {
     #[doc = " `GET /api/v2/voicemail/userpolicies/{userId}` (getVoicemailUserpolicy): see [`GetVoicemailUserpolicy`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
+    #[inline]
     pub fn get_voicemail_userpolicy(&self, user_id: impl ::std::convert::Into<::std::string::String>) -> GetVoicemailUserpolicy {
         GetVoicemailUserpolicy::new(self.executor.clone(), user_id.into())
     }
@@ -150,6 +169,7 @@ impl VoicemailApi {
     #[doc = ""]
     #[doc = " - `group_id`: Group ID"]
     #[doc = " - `body`: The group's voicemail policy"]
+    #[inline]
     pub fn patch_voicemail_group_policy(&self, group_id: impl ::std::convert::Into<::std::string::String>, body: ::models::VoicemailGroupPolicy) -> PatchVoicemailGroupPolicy {
         PatchVoicemailGroupPolicy::new(self.executor.clone(), group_id.into(), body)
     }
@@ -158,6 +178,7 @@ impl VoicemailApi {
     #[doc = " `PATCH /api/v2/voicemail/me/policy` (patchVoicemailMePolicy): see [`PatchVoicemailMePolicy`]."]
     #[doc = ""]
     #[doc = " - `body`: The user's voicemail policy"]
+    #[inline]
     pub fn patch_voicemail_me_policy(&self, body: ::models::VoicemailUserPolicy) -> PatchVoicemailMePolicy {
         PatchVoicemailMePolicy::new(self.executor.clone(), body)
     }
@@ -167,6 +188,7 @@ impl VoicemailApi {
     #[doc = ""]
     #[doc = " - `message_id`: Message ID"]
     #[doc = " - `body`: VoicemailMessage"]
+    #[inline]
     pub fn patch_voicemail_message(&self, message_id: impl ::std::convert::Into<::std::string::String>, body: ::models::VoicemailMessage) -> PatchVoicemailMessage {
         PatchVoicemailMessage::new(self.executor.clone(), message_id.into(), body)
     }
@@ -176,12 +198,14 @@ impl VoicemailApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: The user's voicemail policy"]
+    #[inline]
     pub fn patch_voicemail_userpolicy(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::VoicemailUserPolicy) -> PatchVoicemailUserpolicy {
         PatchVoicemailUserpolicy::new(self.executor.clone(), user_id.into(), body)
     }
     #[doc = " Copy a voicemail message to a user or group"]
     #[doc = ""]
     #[doc = " `POST /api/v2/voicemail/messages` (postVoicemailMessages): see [`PostVoicemailMessages`]."]
+    #[inline]
     pub fn post_voicemail_messages(&self) -> PostVoicemailMessages {
         PostVoicemailMessages::new(self.executor.clone())
     }
@@ -190,6 +214,7 @@ impl VoicemailApi {
     #[doc = " `POST /api/v2/voicemail/search` (postVoicemailSearch): see [`PostVoicemailSearch`]."]
     #[doc = ""]
     #[doc = " - `body`: Search request options"]
+    #[inline]
     pub fn post_voicemail_search(&self, body: ::models::VoicemailSearchRequest) -> PostVoicemailSearch {
         PostVoicemailSearch::new(self.executor.clone(), body)
     }
@@ -199,6 +224,7 @@ impl VoicemailApi {
     #[doc = ""]
     #[doc = " - `message_id`: Message ID"]
     #[doc = " - `body`: VoicemailMessage"]
+    #[inline]
     pub fn put_voicemail_message(&self, message_id: impl ::std::convert::Into<::std::string::String>, body: ::models::VoicemailMessage) -> PutVoicemailMessage {
         PutVoicemailMessage::new(self.executor.clone(), message_id.into(), body)
     }
@@ -207,6 +233,7 @@ impl VoicemailApi {
     #[doc = " `PUT /api/v2/voicemail/policy` (putVoicemailPolicy): see [`PutVoicemailPolicy`]."]
     #[doc = ""]
     #[doc = " - `body`: Policy"]
+    #[inline]
     pub fn put_voicemail_policy(&self, body: ::models::VoicemailOrganizationPolicy) -> PutVoicemailPolicy {
         PutVoicemailPolicy::new(self.executor.clone(), body)
     }
@@ -216,6 +243,7 @@ impl VoicemailApi {
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: The user's voicemail policy"]
+    #[inline]
     pub fn put_voicemail_userpolicy(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::VoicemailUserPolicy) -> PutVoicemailUserpolicy {
         PutVoicemailUserpolicy::new(self.executor.clone(), user_id.into(), body)
     }
@@ -240,41 +268,49 @@ pub struct DeleteVoicemailMessage {
     message_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteVoicemailMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteVoicemailMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteVoicemailMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteVoicemailMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteVoicemailMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteVoicemailMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_VOICEMAIL_MESSAGE, ::std::format!("/api/v2/voicemail/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
@@ -282,11 +318,13 @@ impl DeleteVoicemailMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -308,52 +346,62 @@ pub struct DeleteVoicemailMessages {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for DeleteVoicemailMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteVoicemailMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteVoicemailMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteVoicemailMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteVoicemailMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_VOICEMAIL_MESSAGES, ::std::string::String::from("/api/v2/voicemail/messages"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -376,41 +424,49 @@ pub struct GetVoicemailGroupMailbox {
     group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetVoicemailGroupMailbox {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailGroupMailbox").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailGroupMailbox {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailGroupMailbox {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailGroupMailbox {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getVoicemailGroupMailbox", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_GROUP_MAILBOX, ::std::format!("/api/v2/voicemail/groups/{}/mailbox", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -418,11 +474,13 @@ impl GetVoicemailGroupMailbox {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMailboxInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMailboxInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -449,43 +507,51 @@ pub struct GetVoicemailGroupMessages {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetVoicemailGroupMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailGroupMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailGroupMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailGroupMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailGroupMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -493,11 +559,13 @@ impl GetVoicemailGroupMessages {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getVoicemailGroupMessages", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_GROUP_MESSAGES, ::std::format!("/api/v2/voicemail/groups/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -511,15 +579,18 @@ impl GetVoicemailGroupMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMessageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMessageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::VoicemailMessageEntityListing, ::models::VoicemailMessage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -550,41 +621,49 @@ pub struct GetVoicemailGroupPolicy {
     group_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetVoicemailGroupPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailGroupPolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailGroupPolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailGroupPolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailGroupPolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getVoicemailGroupPolicy", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_GROUP_POLICY, ::std::format!("/api/v2/voicemail/groups/{}/policy", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -592,11 +671,13 @@ impl GetVoicemailGroupPolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailGroupPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailGroupPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -618,52 +699,62 @@ pub struct GetVoicemailMailbox {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetVoicemailMailbox {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailMailbox").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailMailbox {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailMailbox {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailMailbox {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_MAILBOX, ::std::string::String::from("/api/v2/voicemail/mailbox"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMailboxInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMailboxInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -685,52 +776,62 @@ pub struct GetVoicemailMeMailbox {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetVoicemailMeMailbox {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailMeMailbox").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailMeMailbox {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailMeMailbox {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailMeMailbox {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_ME_MAILBOX, ::std::string::String::from("/api/v2/voicemail/me/mailbox"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMailboxInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMailboxInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -756,43 +857,51 @@ pub struct GetVoicemailMeMessages {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetVoicemailMeMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailMeMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailMeMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailMeMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailMeMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -800,11 +909,13 @@ impl GetVoicemailMeMessages {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_ME_MESSAGES, ::std::string::String::from("/api/v2/voicemail/me/messages"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -817,15 +928,18 @@ impl GetVoicemailMeMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMessageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMessageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::VoicemailMessageEntityListing, ::models::VoicemailMessage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -855,52 +969,62 @@ pub struct GetVoicemailMePolicy {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetVoicemailMePolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailMePolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailMePolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailMePolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailMePolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_ME_POLICY, ::std::string::String::from("/api/v2/voicemail/me/policy"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailUserPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailUserPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -924,48 +1048,57 @@ pub struct GetVoicemailMessage {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetVoicemailMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, expand: ::std::option::Option::None }
     }
     #[doc = " If the caller is a known user, which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getVoicemailMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_MESSAGE, ::std::format!("/api/v2/voicemail/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
@@ -976,11 +1109,13 @@ impl GetVoicemailMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMessage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMessage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1006,48 +1141,57 @@ pub struct GetVoicemailMessageMedia {
     format_id: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetVoicemailMessageMedia {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailMessageMedia").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailMessageMedia {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailMessageMedia {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailMessageMedia {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, format_id: ::std::option::Option::None }
     }
     #[doc = " The desired media format."]
     #[doc = ""]
     #[doc = " Query parameter `formatId`: string."]
+    #[inline]
     pub fn format_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.format_id = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getVoicemailMessageMedia", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_MESSAGE_MEDIA, ::std::format!("/api/v2/voicemail/messages/{}/media", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
@@ -1058,11 +1202,13 @@ impl GetVoicemailMessageMedia {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMediaInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMediaInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1088,43 +1234,51 @@ pub struct GetVoicemailMessages {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetVoicemailMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), ids: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " An optional comma separated list of VoicemailMessage ids"]
     #[doc = ""]
     #[doc = " Query parameter `ids`: string."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.ids = ::std::option::Option::Some(value.into());
         self
@@ -1132,11 +1286,13 @@ impl GetVoicemailMessages {
     #[doc = " If the caller is a known user, which fields, if any, to expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_MESSAGES, ::std::string::String::from("/api/v2/voicemail/messages"));
         if let ::std::option::Option::Some(v) = &self.ids {
@@ -1149,15 +1305,18 @@ impl GetVoicemailMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMessageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMessageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::VoicemailMessageEntityListing, ::models::VoicemailMessage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1187,52 +1346,62 @@ pub struct GetVoicemailPolicy {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetVoicemailPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailPolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailPolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailPolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailPolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_POLICY, ::std::string::String::from("/api/v2/voicemail/policy"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailOrganizationPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailOrganizationPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1259,43 +1428,51 @@ pub struct GetVoicemailQueueMessages {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetVoicemailQueueMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailQueueMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailQueueMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailQueueMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailQueueMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, queue_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), queue_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1303,11 +1480,13 @@ impl GetVoicemailQueueMessages {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getVoicemailQueueMessages", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_QUEUE_MESSAGES, ::std::format!("/api/v2/voicemail/queues/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
@@ -1321,15 +1500,18 @@ impl GetVoicemailQueueMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMessageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMessageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::VoicemailMessageEntityListing, ::models::VoicemailMessage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1361,43 +1543,51 @@ pub struct GetVoicemailSearch {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetVoicemailSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), q64: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " q64"]
     #[doc = ""]
     #[doc = " Query parameter `q64`: string, required (the call fails with a build error without it)."]
+    #[inline]
     pub fn q64(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.q64 = ::std::option::Option::Some(value.into());
         self
@@ -1405,11 +1595,13 @@ impl GetVoicemailSearch {
     #[doc = " expand"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_SEARCH, ::std::string::String::from("/api/v2/voicemail/search"));
         let ::std::option::Option::Some(v) = &self.q64 else {
@@ -1423,11 +1615,13 @@ impl GetVoicemailSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailsSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailsSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1450,41 +1644,49 @@ pub struct GetVoicemailUserMailbox {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetVoicemailUserMailbox {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailUserMailbox").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailUserMailbox {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailUserMailbox {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailUserMailbox {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getVoicemailUserMailbox", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_USER_MAILBOX, ::std::format!("/api/v2/voicemail/users/{}/mailbox", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1492,11 +1694,13 @@ impl GetVoicemailUserMailbox {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMailboxInfo, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMailboxInfo, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1523,43 +1727,51 @@ pub struct GetVoicemailUserMessages {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetVoicemailUserMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailUserMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailUserMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailUserMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailUserMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -1567,11 +1779,13 @@ impl GetVoicemailUserMessages {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getVoicemailUserMessages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_USER_MESSAGES, ::std::format!("/api/v2/voicemail/users/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1585,15 +1799,18 @@ impl GetVoicemailUserMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMessageEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMessageEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::VoicemailMessageEntityListing, ::models::VoicemailMessage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1624,41 +1841,49 @@ pub struct GetVoicemailUserpolicy {
     user_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetVoicemailUserpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetVoicemailUserpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetVoicemailUserpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetVoicemailUserpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetVoicemailUserpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getVoicemailUserpolicy", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_USERPOLICY, ::std::format!("/api/v2/voicemail/userpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1666,11 +1891,13 @@ impl GetVoicemailUserpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailUserPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailUserPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1694,41 +1921,49 @@ pub struct PatchVoicemailGroupPolicy {
     body: ::models::VoicemailGroupPolicy,
 }
 impl ::std::fmt::Debug for PatchVoicemailGroupPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchVoicemailGroupPolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchVoicemailGroupPolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchVoicemailGroupPolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchVoicemailGroupPolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, group_id: ::std::string::String, body: ::models::VoicemailGroupPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), group_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchVoicemailGroupPolicy", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_VOICEMAIL_GROUP_POLICY, ::std::format!("/api/v2/voicemail/groups/{}/policy", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
@@ -1737,11 +1972,13 @@ impl PatchVoicemailGroupPolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailGroupPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailGroupPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1764,41 +2001,49 @@ pub struct PatchVoicemailMePolicy {
     body: ::models::VoicemailUserPolicy,
 }
 impl ::std::fmt::Debug for PatchVoicemailMePolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchVoicemailMePolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchVoicemailMePolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchVoicemailMePolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchVoicemailMePolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::VoicemailUserPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_VOICEMAIL_ME_POLICY, ::std::string::String::from("/api/v2/voicemail/me/policy"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchVoicemailMePolicy"))?;
@@ -1806,11 +2051,13 @@ impl PatchVoicemailMePolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailUserPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailUserPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1836,41 +2083,49 @@ pub struct PatchVoicemailMessage {
     body: ::models::VoicemailMessage,
 }
 impl ::std::fmt::Debug for PatchVoicemailMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchVoicemailMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchVoicemailMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchVoicemailMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchVoicemailMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String, body: ::models::VoicemailMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchVoicemailMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_VOICEMAIL_MESSAGE, ::std::format!("/api/v2/voicemail/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
@@ -1879,11 +2134,13 @@ impl PatchVoicemailMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMessage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMessage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1907,41 +2164,49 @@ pub struct PatchVoicemailUserpolicy {
     body: ::models::VoicemailUserPolicy,
 }
 impl ::std::fmt::Debug for PatchVoicemailUserpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchVoicemailUserpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchVoicemailUserpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchVoicemailUserpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchVoicemailUserpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::VoicemailUserPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchVoicemailUserpolicy", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_VOICEMAIL_USERPOLICY, ::std::format!("/api/v2/voicemail/userpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -1950,11 +2215,13 @@ impl PatchVoicemailUserpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailUserPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailUserPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1977,46 +2244,55 @@ pub struct PostVoicemailMessages {
     body: ::std::option::Option<::models::CopyVoicemailMessage>,
 }
 impl ::std::fmt::Debug for PostVoicemailMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostVoicemailMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostVoicemailMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostVoicemailMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostVoicemailMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::CopyVoicemailMessage) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_VOICEMAIL_MESSAGES, ::std::string::String::from("/api/v2/voicemail/messages"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -2026,11 +2302,13 @@ impl PostVoicemailMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMessage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMessage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2053,41 +2331,49 @@ pub struct PostVoicemailSearch {
     body: ::models::VoicemailSearchRequest,
 }
 impl ::std::fmt::Debug for PostVoicemailSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostVoicemailSearch").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostVoicemailSearch {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostVoicemailSearch {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostVoicemailSearch {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::VoicemailSearchRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_VOICEMAIL_SEARCH, ::std::string::String::from("/api/v2/voicemail/search"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postVoicemailSearch"))?;
@@ -2095,11 +2381,13 @@ impl PostVoicemailSearch {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailsSearchResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailsSearchResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2125,41 +2413,49 @@ pub struct PutVoicemailMessage {
     body: ::models::VoicemailMessage,
 }
 impl ::std::fmt::Debug for PutVoicemailMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutVoicemailMessage").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutVoicemailMessage {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutVoicemailMessage {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutVoicemailMessage {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, message_id: ::std::string::String, body: ::models::VoicemailMessage) -> Self {
         Self { executor, options: ::std::default::Default::default(), message_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putVoicemailMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_VOICEMAIL_MESSAGE, ::std::format!("/api/v2/voicemail/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
@@ -2168,11 +2464,13 @@ impl PutVoicemailMessage {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailMessage, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailMessage, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2195,41 +2493,49 @@ pub struct PutVoicemailPolicy {
     body: ::models::VoicemailOrganizationPolicy,
 }
 impl ::std::fmt::Debug for PutVoicemailPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutVoicemailPolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutVoicemailPolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutVoicemailPolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutVoicemailPolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::VoicemailOrganizationPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_VOICEMAIL_POLICY, ::std::string::String::from("/api/v2/voicemail/policy"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putVoicemailPolicy"))?;
@@ -2237,11 +2543,13 @@ impl PutVoicemailPolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailOrganizationPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailOrganizationPolicy, crate::JsonModel> {
         self.send().with_response()
     }
@@ -2265,41 +2573,49 @@ pub struct PutVoicemailUserpolicy {
     body: ::models::VoicemailUserPolicy,
 }
 impl ::std::fmt::Debug for PutVoicemailUserpolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutVoicemailUserpolicy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutVoicemailUserpolicy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutVoicemailUserpolicy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutVoicemailUserpolicy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::VoicemailUserPolicy) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putVoicemailUserpolicy", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_VOICEMAIL_USERPOLICY, ::std::format!("/api/v2/voicemail/userpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
@@ -2308,11 +2624,13 @@ impl PutVoicemailUserpolicy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::VoicemailUserPolicy, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::VoicemailUserPolicy, crate::JsonModel> {
         self.send().with_response()
     }

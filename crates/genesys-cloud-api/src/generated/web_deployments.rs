@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for WebDeploymentsApi {
 }
 impl WebDeploymentsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -21,6 +22,7 @@ impl WebDeploymentsApi {
     #[doc = " `DELETE /api/v2/webdeployments/configurations/{configurationId}` (deleteWebdeploymentsConfiguration): see [`DeleteWebdeploymentsConfiguration`]."]
     #[doc = ""]
     #[doc = " - `configuration_id`: The configuration version ID"]
+    #[inline]
     pub fn delete_webdeployments_configuration(&self, configuration_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWebdeploymentsConfiguration {
         DeleteWebdeploymentsConfiguration::new(self.executor.clone(), configuration_id.into())
     }
@@ -29,6 +31,7 @@ impl WebDeploymentsApi {
     #[doc = " `DELETE /api/v2/webdeployments/deployments/{deploymentId}` (deleteWebdeploymentsDeployment): see [`DeleteWebdeploymentsDeployment`]."]
     #[doc = ""]
     #[doc = " - `deployment_id`: The deployment ID"]
+    #[inline]
     pub fn delete_webdeployments_deployment(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWebdeploymentsDeployment {
         DeleteWebdeploymentsDeployment::new(self.executor.clone(), deployment_id.into())
     }
@@ -38,12 +41,14 @@ impl WebDeploymentsApi {
     #[doc = ""]
     #[doc = " - `deployment_id`: WebMessaging deployment ID"]
     #[doc = " - `session_id`: Cobrowse session id or join code"]
+    #[inline]
     pub fn delete_webdeployments_deployment_cobrowse_session_id(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, session_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWebdeploymentsDeploymentCobrowseSessionId {
         DeleteWebdeploymentsDeploymentCobrowseSessionId::new(self.executor.clone(), deployment_id.into(), session_id.into())
     }
     #[doc = " Invalidate JWT"]
     #[doc = ""]
     #[doc = " `DELETE /api/v2/webdeployments/token/revoke` (deleteWebdeploymentsTokenRevoke): see [`DeleteWebdeploymentsTokenRevoke`]."]
+    #[inline]
     pub fn delete_webdeployments_token_revoke(&self) -> DeleteWebdeploymentsTokenRevoke {
         DeleteWebdeploymentsTokenRevoke::new(self.executor.clone())
     }
@@ -53,6 +58,7 @@ impl WebDeploymentsApi {
     #[doc = ""]
     #[doc = " - `configuration_id`: The configuration version ID"]
     #[doc = " - `version_id`: The version of the configuration to get"]
+    #[inline]
     pub fn get_webdeployments_configuration_version(&self, configuration_id: impl ::std::convert::Into<::std::string::String>, version_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsConfigurationVersion {
         GetWebdeploymentsConfigurationVersion::new(self.executor.clone(), configuration_id.into(), version_id.into())
     }
@@ -61,6 +67,7 @@ impl WebDeploymentsApi {
     #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions` (getWebdeploymentsConfigurationVersions): see [`GetWebdeploymentsConfigurationVersions`]."]
     #[doc = ""]
     #[doc = " - `configuration_id`: The configuration version ID"]
+    #[inline]
     pub fn get_webdeployments_configuration_versions(&self, configuration_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsConfigurationVersions {
         GetWebdeploymentsConfigurationVersions::new(self.executor.clone(), configuration_id.into())
     }
@@ -69,12 +76,14 @@ impl WebDeploymentsApi {
     #[doc = " `GET /api/v2/webdeployments/configurations/{configurationId}/versions/draft` (getWebdeploymentsConfigurationVersionsDraft): see [`GetWebdeploymentsConfigurationVersionsDraft`]."]
     #[doc = ""]
     #[doc = " - `configuration_id`: The configuration version ID"]
+    #[inline]
     pub fn get_webdeployments_configuration_versions_draft(&self, configuration_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsConfigurationVersionsDraft {
         GetWebdeploymentsConfigurationVersionsDraft::new(self.executor.clone(), configuration_id.into())
     }
     #[doc = " View configuration drafts"]
     #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/configurations` (getWebdeploymentsConfigurations): see [`GetWebdeploymentsConfigurations`]."]
+    #[inline]
     pub fn get_webdeployments_configurations(&self) -> GetWebdeploymentsConfigurations {
         GetWebdeploymentsConfigurations::new(self.executor.clone())
     }
@@ -83,6 +92,7 @@ impl WebDeploymentsApi {
     #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}` (getWebdeploymentsDeployment): see [`GetWebdeploymentsDeployment`]."]
     #[doc = ""]
     #[doc = " - `deployment_id`: The deployment ID"]
+    #[inline]
     pub fn get_webdeployments_deployment(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsDeployment {
         GetWebdeploymentsDeployment::new(self.executor.clone(), deployment_id.into())
     }
@@ -92,6 +102,7 @@ impl WebDeploymentsApi {
     #[doc = ""]
     #[doc = " - `deployment_id`: WebMessaging deployment ID"]
     #[doc = " - `session_id`: Cobrowse session id or join code"]
+    #[inline]
     pub fn get_webdeployments_deployment_cobrowse_session_id(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, session_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsDeploymentCobrowseSessionId {
         GetWebdeploymentsDeploymentCobrowseSessionId::new(self.executor.clone(), deployment_id.into(), session_id.into())
     }
@@ -100,6 +111,7 @@ impl WebDeploymentsApi {
     #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/configurations` (getWebdeploymentsDeploymentConfigurations): see [`GetWebdeploymentsDeploymentConfigurations`]."]
     #[doc = ""]
     #[doc = " - `deployment_id`: The deployment ID"]
+    #[inline]
     pub fn get_webdeployments_deployment_configurations(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsDeploymentConfigurations {
         GetWebdeploymentsDeploymentConfigurations::new(self.executor.clone(), deployment_id.into())
     }
@@ -108,12 +120,14 @@ impl WebDeploymentsApi {
     #[doc = " `GET /api/v2/webdeployments/deployments/{deploymentId}/identityresolution` (getWebdeploymentsDeploymentIdentityresolution): see [`GetWebdeploymentsDeploymentIdentityresolution`]."]
     #[doc = ""]
     #[doc = " - `deployment_id`: The deployment ID"]
+    #[inline]
     pub fn get_webdeployments_deployment_identityresolution(&self, deployment_id: impl ::std::convert::Into<::std::string::String>) -> GetWebdeploymentsDeploymentIdentityresolution {
         GetWebdeploymentsDeploymentIdentityresolution::new(self.executor.clone(), deployment_id.into())
     }
     #[doc = " Get deployments"]
     #[doc = ""]
     #[doc = " `GET /api/v2/webdeployments/deployments` (getWebdeploymentsDeployments): see [`GetWebdeploymentsDeployments`]."]
+    #[inline]
     pub fn get_webdeployments_deployments(&self) -> GetWebdeploymentsDeployments {
         GetWebdeploymentsDeployments::new(self.executor.clone())
     }
@@ -122,18 +136,21 @@ impl WebDeploymentsApi {
     #[doc = " `POST /api/v2/webdeployments/configurations/{configurationId}/versions/draft/publish` (postWebdeploymentsConfigurationVersionsDraftPublish): see [`PostWebdeploymentsConfigurationVersionsDraftPublish`]."]
     #[doc = ""]
     #[doc = " - `configuration_id`: The configuration version ID"]
+    #[inline]
     pub fn post_webdeployments_configuration_versions_draft_publish(&self, configuration_id: impl ::std::convert::Into<::std::string::String>) -> PostWebdeploymentsConfigurationVersionsDraftPublish {
         PostWebdeploymentsConfigurationVersionsDraftPublish::new(self.executor.clone(), configuration_id.into())
     }
     #[doc = " Create a configuration draft"]
     #[doc = ""]
     #[doc = " `POST /api/v2/webdeployments/configurations` (postWebdeploymentsConfigurations): see [`PostWebdeploymentsConfigurations`]."]
+    #[inline]
     pub fn post_webdeployments_configurations(&self, body: ::models::WebDeploymentConfigurationVersion) -> PostWebdeploymentsConfigurations {
         PostWebdeploymentsConfigurations::new(self.executor.clone(), body)
     }
     #[doc = " Create a deployment"]
     #[doc = ""]
     #[doc = " `POST /api/v2/webdeployments/deployments` (postWebdeploymentsDeployments): see [`PostWebdeploymentsDeployments`]."]
+    #[inline]
     pub fn post_webdeployments_deployments(&self, body: ::models::WebDeployment) -> PostWebdeploymentsDeployments {
         PostWebdeploymentsDeployments::new(self.executor.clone(), body)
     }
@@ -142,12 +159,14 @@ impl WebDeploymentsApi {
     #[doc = " `POST /api/v2/webdeployments/token/oauthcodegrantjwtexchange` (postWebdeploymentsTokenOauthcodegrantjwtexchange): see [`PostWebdeploymentsTokenOauthcodegrantjwtexchange`]."]
     #[doc = ""]
     #[doc = " - `body`: webDeploymentsOAuthExchangeRequest"]
+    #[inline]
     pub fn post_webdeployments_token_oauthcodegrantjwtexchange(&self, body: ::models::WebDeploymentsOAuthExchangeRequest) -> PostWebdeploymentsTokenOauthcodegrantjwtexchange {
         PostWebdeploymentsTokenOauthcodegrantjwtexchange::new(self.executor.clone(), body)
     }
     #[doc = " Refresh a JWT."]
     #[doc = ""]
     #[doc = " `POST /api/v2/webdeployments/token/refresh` (postWebdeploymentsTokenRefresh): see [`PostWebdeploymentsTokenRefresh`]."]
+    #[inline]
     pub fn post_webdeployments_token_refresh(&self) -> PostWebdeploymentsTokenRefresh {
         PostWebdeploymentsTokenRefresh::new(self.executor.clone())
     }
@@ -156,6 +175,7 @@ impl WebDeploymentsApi {
     #[doc = " `PUT /api/v2/webdeployments/configurations/{configurationId}/versions/draft` (putWebdeploymentsConfigurationVersionsDraft): see [`PutWebdeploymentsConfigurationVersionsDraft`]."]
     #[doc = ""]
     #[doc = " - `configuration_id`: The configuration version ID"]
+    #[inline]
     pub fn put_webdeployments_configuration_versions_draft(&self, configuration_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WebDeploymentConfigurationVersion) -> PutWebdeploymentsConfigurationVersionsDraft {
         PutWebdeploymentsConfigurationVersionsDraft::new(self.executor.clone(), configuration_id.into(), body)
     }
@@ -164,6 +184,7 @@ impl WebDeploymentsApi {
     #[doc = " `PUT /api/v2/webdeployments/deployments/{deploymentId}` (putWebdeploymentsDeployment): see [`PutWebdeploymentsDeployment`]."]
     #[doc = ""]
     #[doc = " - `deployment_id`: The deployment ID"]
+    #[inline]
     pub fn put_webdeployments_deployment(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::WebDeployment) -> PutWebdeploymentsDeployment {
         PutWebdeploymentsDeployment::new(self.executor.clone(), deployment_id.into(), body)
     }
@@ -172,6 +193,7 @@ impl WebDeploymentsApi {
     #[doc = " `PUT /api/v2/webdeployments/deployments/{deploymentId}/identityresolution` (putWebdeploymentsDeploymentIdentityresolution): see [`PutWebdeploymentsDeploymentIdentityresolution`]."]
     #[doc = ""]
     #[doc = " - `deployment_id`: The deployment ID"]
+    #[inline]
     pub fn put_webdeployments_deployment_identityresolution(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, body: ::models::DeploymentIdentityResolutionConfig) -> PutWebdeploymentsDeploymentIdentityresolution {
         PutWebdeploymentsDeploymentIdentityresolution::new(self.executor.clone(), deployment_id.into(), body)
     }
@@ -194,41 +216,49 @@ pub struct DeleteWebdeploymentsConfiguration {
     configuration_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteWebdeploymentsConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteWebdeploymentsConfiguration").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsConfiguration {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteWebdeploymentsConfiguration {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteWebdeploymentsConfiguration {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteWebdeploymentsConfiguration", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WEBDEPLOYMENTS_CONFIGURATION, ::std::format!("/api/v2/webdeployments/configurations/{}", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
@@ -236,11 +266,13 @@ impl DeleteWebdeploymentsConfiguration {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -263,41 +295,49 @@ pub struct DeleteWebdeploymentsDeployment {
     deployment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteWebdeploymentsDeployment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteWebdeploymentsDeployment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsDeployment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteWebdeploymentsDeployment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteWebdeploymentsDeployment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteWebdeploymentsDeployment", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WEBDEPLOYMENTS_DEPLOYMENT, ::std::format!("/api/v2/webdeployments/deployments/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
@@ -305,11 +345,13 @@ impl DeleteWebdeploymentsDeployment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -335,41 +377,49 @@ pub struct DeleteWebdeploymentsDeploymentCobrowseSessionId {
     session_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteWebdeploymentsDeploymentCobrowseSessionId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteWebdeploymentsDeploymentCobrowseSessionId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsDeploymentCobrowseSessionId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteWebdeploymentsDeploymentCobrowseSessionId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteWebdeploymentsDeploymentCobrowseSessionId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, session_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteWebdeploymentsDeploymentCobrowseSessionId", "deploymentId", &self.deployment_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteWebdeploymentsDeploymentCobrowseSessionId", "sessionId", &self.session_id)?;
@@ -378,11 +428,13 @@ impl DeleteWebdeploymentsDeploymentCobrowseSessionId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::serde_json::Value, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -408,43 +460,51 @@ pub struct DeleteWebdeploymentsTokenRevoke {
     x_journey_session_type: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for DeleteWebdeploymentsTokenRevoke {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteWebdeploymentsTokenRevoke").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteWebdeploymentsTokenRevoke {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteWebdeploymentsTokenRevoke {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteWebdeploymentsTokenRevoke {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), x_journey_session_id: ::std::option::Option::None, x_journey_session_type: ::std::option::Option::None }
     }
     #[doc = " The Customer's journey sessionId."]
     #[doc = ""]
     #[doc = " Header parameter `X-Journey-Session-Id`: string."]
+    #[inline]
     pub fn x_journey_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.x_journey_session_id = ::std::option::Option::Some(value.into());
         self
@@ -452,11 +512,13 @@ impl DeleteWebdeploymentsTokenRevoke {
     #[doc = " The Customer's journey session type."]
     #[doc = ""]
     #[doc = " Header parameter `X-Journey-Session-Type`: string."]
+    #[inline]
     pub fn x_journey_session_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.x_journey_session_type = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WEBDEPLOYMENTS_TOKEN_REVOKE, ::std::string::String::from("/api/v2/webdeployments/token/revoke"));
         if let ::std::option::Option::Some(v) = &self.x_journey_session_id {
@@ -469,11 +531,13 @@ impl DeleteWebdeploymentsTokenRevoke {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -497,41 +561,49 @@ pub struct GetWebdeploymentsConfigurationVersion {
     version_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetWebdeploymentsConfigurationVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetWebdeploymentsConfigurationVersion").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurationVersion {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetWebdeploymentsConfigurationVersion {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetWebdeploymentsConfigurationVersion {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String, version_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, version_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsConfigurationVersion", "configurationId", &self.configuration_id)?;
         ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsConfigurationVersion", "versionId", &self.version_id)?;
@@ -540,11 +612,13 @@ impl GetWebdeploymentsConfigurationVersion {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeploymentConfigurationVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeploymentConfigurationVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -572,43 +646,51 @@ pub struct GetWebdeploymentsConfigurationVersions {
     after: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetWebdeploymentsConfigurationVersions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetWebdeploymentsConfigurationVersions").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurationVersions {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetWebdeploymentsConfigurationVersions {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetWebdeploymentsConfigurationVersions {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None }
     }
     #[doc = " Number of entities to return. Defaults to 300."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -616,6 +698,7 @@ impl GetWebdeploymentsConfigurationVersions {
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -623,11 +706,13 @@ impl GetWebdeploymentsConfigurationVersions {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsConfigurationVersions", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS, ::std::format!("/api/v2/webdeployments/configurations/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
@@ -644,15 +729,18 @@ impl GetWebdeploymentsConfigurationVersions {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeploymentConfigurationVersionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeploymentConfigurationVersionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WebDeploymentConfigurationVersionEntityListing, ::models::WebDeploymentConfigurationVersion> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -683,41 +771,49 @@ pub struct GetWebdeploymentsConfigurationVersionsDraft {
     configuration_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetWebdeploymentsConfigurationVersionsDraft {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetWebdeploymentsConfigurationVersionsDraft").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurationVersionsDraft {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetWebdeploymentsConfigurationVersionsDraft {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetWebdeploymentsConfigurationVersionsDraft {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsConfigurationVersionsDraft", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT, ::std::format!("/api/v2/webdeployments/configurations/{}/versions/draft", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
@@ -725,11 +821,13 @@ impl GetWebdeploymentsConfigurationVersionsDraft {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeploymentConfigurationVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeploymentConfigurationVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -757,43 +855,51 @@ pub struct GetWebdeploymentsConfigurations {
     show_only_published: ::std::option::Option<bool>,
 }
 impl ::std::fmt::Debug for GetWebdeploymentsConfigurations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetWebdeploymentsConfigurations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetWebdeploymentsConfigurations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetWebdeploymentsConfigurations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetWebdeploymentsConfigurations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, show_only_published: ::std::option::Option::None }
     }
     #[doc = " Number of entities to return. Defaults to 300."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -801,6 +907,7 @@ impl GetWebdeploymentsConfigurations {
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -808,6 +915,7 @@ impl GetWebdeploymentsConfigurations {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -815,11 +923,13 @@ impl GetWebdeploymentsConfigurations {
     #[doc = " Filter by published status."]
     #[doc = ""]
     #[doc = " Query parameter `showOnlyPublished`: boolean."]
+    #[inline]
     pub fn show_only_published(mut self, value: bool) -> Self {
         self.show_only_published = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_CONFIGURATIONS, ::std::string::String::from("/api/v2/webdeployments/configurations"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -838,15 +948,18 @@ impl GetWebdeploymentsConfigurations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeploymentConfigurationVersionEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeploymentConfigurationVersionEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WebDeploymentConfigurationVersionEntityListing, ::models::WebDeploymentConfigurationVersion> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -878,48 +991,57 @@ pub struct GetWebdeploymentsDeployment {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetWebdeploymentsDeployment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetWebdeploymentsDeployment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeployment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetWebdeploymentsDeployment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetWebdeploymentsDeployment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, expand: ::std::option::Option::None }
     }
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsDeployment", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_DEPLOYMENT, ::std::format!("/api/v2/webdeployments/deployments/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
@@ -930,11 +1052,13 @@ impl GetWebdeploymentsDeployment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeployment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeployment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -960,41 +1084,49 @@ pub struct GetWebdeploymentsDeploymentCobrowseSessionId {
     session_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetWebdeploymentsDeploymentCobrowseSessionId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetWebdeploymentsDeploymentCobrowseSessionId").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeploymentCobrowseSessionId {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetWebdeploymentsDeploymentCobrowseSessionId {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetWebdeploymentsDeploymentCobrowseSessionId {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, session_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, session_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsDeploymentCobrowseSessionId", "deploymentId", &self.deployment_id)?;
         ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsDeploymentCobrowseSessionId", "sessionId", &self.session_id)?;
@@ -1003,11 +1135,13 @@ impl GetWebdeploymentsDeploymentCobrowseSessionId {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::CobrowseWebMessagingSession, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::CobrowseWebMessagingSession, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1032,43 +1166,51 @@ pub struct GetWebdeploymentsDeploymentConfigurations {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetWebdeploymentsDeploymentConfigurations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetWebdeploymentsDeploymentConfigurations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeploymentConfigurations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetWebdeploymentsDeploymentConfigurations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetWebdeploymentsDeploymentConfigurations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, r#type: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Get active configuration on a deployment"]
     #[doc = ""]
     #[doc = " Query parameter `type`: string."]
+    #[inline]
     pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.r#type = ::std::option::Option::Some(value.into());
         self
@@ -1076,11 +1218,13 @@ impl GetWebdeploymentsDeploymentConfigurations {
     #[doc = " Expand instructions for the return value"]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsDeploymentConfigurations", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_DEPLOYMENT_CONFIGURATIONS, ::std::format!("/api/v2/webdeployments/deployments/{}/configurations", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
@@ -1094,11 +1238,13 @@ impl GetWebdeploymentsDeploymentConfigurations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeploymentActiveConfigurationOnDeployment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeploymentActiveConfigurationOnDeployment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1121,41 +1267,49 @@ pub struct GetWebdeploymentsDeploymentIdentityresolution {
     deployment_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetWebdeploymentsDeploymentIdentityresolution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetWebdeploymentsDeploymentIdentityresolution").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeploymentIdentityresolution {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetWebdeploymentsDeploymentIdentityresolution {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetWebdeploymentsDeploymentIdentityresolution {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsDeploymentIdentityresolution", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_DEPLOYMENT_IDENTITYRESOLUTION, ::std::format!("/api/v2/webdeployments/deployments/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
@@ -1163,11 +1317,13 @@ impl GetWebdeploymentsDeploymentIdentityresolution {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DeploymentIdentityResolutionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DeploymentIdentityResolutionConfig, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1195,43 +1351,51 @@ pub struct GetWebdeploymentsDeployments {
     expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 impl ::std::fmt::Debug for GetWebdeploymentsDeployments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetWebdeploymentsDeployments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetWebdeploymentsDeployments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetWebdeploymentsDeployments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetWebdeploymentsDeployments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, before: ::std::option::Option::None, after: ::std::option::Option::None, expand: ::std::option::Option::None }
     }
     #[doc = " Number of entities to return. Defaults to 300."]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: string."]
+    #[inline]
     pub fn page_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.page_size = ::std::option::Option::Some(value.into());
         self
@@ -1239,6 +1403,7 @@ impl GetWebdeploymentsDeployments {
     #[doc = " The cursor that points to the start of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `before`: string."]
+    #[inline]
     pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.before = ::std::option::Option::Some(value.into());
         self
@@ -1246,6 +1411,7 @@ impl GetWebdeploymentsDeployments {
     #[doc = " The cursor that points to the end of the set of entities that has been returned."]
     #[doc = ""]
     #[doc = " Query parameter `after`: string."]
+    #[inline]
     pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.after = ::std::option::Option::Some(value.into());
         self
@@ -1253,11 +1419,13 @@ impl GetWebdeploymentsDeployments {
     #[doc = " The specified entity attributes will be filled. Comma separated values expected."]
     #[doc = ""]
     #[doc = " Query parameter `expand`: array of string (multi)."]
+    #[inline]
     pub fn expand(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.expand = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_DEPLOYMENTS, ::std::string::String::from("/api/v2/webdeployments/deployments"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -1276,15 +1444,18 @@ impl GetWebdeploymentsDeployments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::ExpandableWebDeploymentEntityListing, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::ExpandableWebDeploymentEntityListing, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::ExpandableWebDeploymentEntityListing, ::models::ExpandableWebDeployment> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -1315,41 +1486,49 @@ pub struct PostWebdeploymentsConfigurationVersionsDraftPublish {
     configuration_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for PostWebdeploymentsConfigurationVersionsDraftPublish {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostWebdeploymentsConfigurationVersionsDraftPublish").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostWebdeploymentsConfigurationVersionsDraftPublish {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostWebdeploymentsConfigurationVersionsDraftPublish {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostWebdeploymentsConfigurationVersionsDraftPublish {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postWebdeploymentsConfigurationVersionsDraftPublish", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT_PUBLISH, ::std::format!("/api/v2/webdeployments/configurations/{}/versions/draft/publish", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
@@ -1357,11 +1536,13 @@ impl PostWebdeploymentsConfigurationVersionsDraftPublish {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeploymentConfigurationVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeploymentConfigurationVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1384,41 +1565,49 @@ pub struct PostWebdeploymentsConfigurations {
     body: ::models::WebDeploymentConfigurationVersion,
 }
 impl ::std::fmt::Debug for PostWebdeploymentsConfigurations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostWebdeploymentsConfigurations").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostWebdeploymentsConfigurations {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostWebdeploymentsConfigurations {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostWebdeploymentsConfigurations {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WebDeploymentConfigurationVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WEBDEPLOYMENTS_CONFIGURATIONS, ::std::string::String::from("/api/v2/webdeployments/configurations"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWebdeploymentsConfigurations"))?;
@@ -1426,11 +1615,13 @@ impl PostWebdeploymentsConfigurations {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeploymentConfigurationVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeploymentConfigurationVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1453,41 +1644,49 @@ pub struct PostWebdeploymentsDeployments {
     body: ::models::WebDeployment,
 }
 impl ::std::fmt::Debug for PostWebdeploymentsDeployments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostWebdeploymentsDeployments").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostWebdeploymentsDeployments {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostWebdeploymentsDeployments {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostWebdeploymentsDeployments {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WebDeployment) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WEBDEPLOYMENTS_DEPLOYMENTS, ::std::string::String::from("/api/v2/webdeployments/deployments"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWebdeploymentsDeployments"))?;
@@ -1495,11 +1694,13 @@ impl PostWebdeploymentsDeployments {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeployment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeployment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1524,41 +1725,49 @@ pub struct PostWebdeploymentsTokenOauthcodegrantjwtexchange {
     body: ::models::WebDeploymentsOAuthExchangeRequest,
 }
 impl ::std::fmt::Debug for PostWebdeploymentsTokenOauthcodegrantjwtexchange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostWebdeploymentsTokenOauthcodegrantjwtexchange").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostWebdeploymentsTokenOauthcodegrantjwtexchange {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostWebdeploymentsTokenOauthcodegrantjwtexchange {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostWebdeploymentsTokenOauthcodegrantjwtexchange {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::WebDeploymentsOAuthExchangeRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WEBDEPLOYMENTS_TOKEN_OAUTHCODEGRANTJWTEXCHANGE, ::std::string::String::from("/api/v2/webdeployments/token/oauthcodegrantjwtexchange"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWebdeploymentsTokenOauthcodegrantjwtexchange"))?;
@@ -1566,11 +1775,13 @@ impl PostWebdeploymentsTokenOauthcodegrantjwtexchange {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeploymentsAuthorizationResponse, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeploymentsAuthorizationResponse, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1595,46 +1806,55 @@ pub struct PostWebdeploymentsTokenRefresh {
     body: ::std::option::Option<::models::WebDeploymentsRefreshJWTRequest>,
 }
 impl ::std::fmt::Debug for PostWebdeploymentsTokenRefresh {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostWebdeploymentsTokenRefresh").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostWebdeploymentsTokenRefresh {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostWebdeploymentsTokenRefresh {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostWebdeploymentsTokenRefresh {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), body: ::std::option::Option::None }
     }
     #[doc = " The request body (optional for this operation)."]
+    #[inline]
     pub fn body(mut self, value: ::models::WebDeploymentsRefreshJWTRequest) -> Self {
         self.body = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WEBDEPLOYMENTS_TOKEN_REFRESH, ::std::string::String::from("/api/v2/webdeployments/token/refresh"));
         if let ::std::option::Option::Some(body) = &self.body {
@@ -1644,11 +1864,13 @@ impl PostWebdeploymentsTokenRefresh {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::SignedData, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::SignedData, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1672,41 +1894,49 @@ pub struct PutWebdeploymentsConfigurationVersionsDraft {
     body: ::models::WebDeploymentConfigurationVersion,
 }
 impl ::std::fmt::Debug for PutWebdeploymentsConfigurationVersionsDraft {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutWebdeploymentsConfigurationVersionsDraft").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutWebdeploymentsConfigurationVersionsDraft {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutWebdeploymentsConfigurationVersionsDraft {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutWebdeploymentsConfigurationVersionsDraft {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, configuration_id: ::std::string::String, body: ::models::WebDeploymentConfigurationVersion) -> Self {
         Self { executor, options: ::std::default::Default::default(), configuration_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putWebdeploymentsConfigurationVersionsDraft", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT, ::std::format!("/api/v2/webdeployments/configurations/{}/versions/draft", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
@@ -1715,11 +1945,13 @@ impl PutWebdeploymentsConfigurationVersionsDraft {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeploymentConfigurationVersion, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeploymentConfigurationVersion, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1743,41 +1975,49 @@ pub struct PutWebdeploymentsDeployment {
     body: ::models::WebDeployment,
 }
 impl ::std::fmt::Debug for PutWebdeploymentsDeployment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutWebdeploymentsDeployment").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutWebdeploymentsDeployment {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutWebdeploymentsDeployment {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutWebdeploymentsDeployment {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, body: ::models::WebDeployment) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putWebdeploymentsDeployment", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_WEBDEPLOYMENTS_DEPLOYMENT, ::std::format!("/api/v2/webdeployments/deployments/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
@@ -1786,11 +2026,13 @@ impl PutWebdeploymentsDeployment {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebDeployment, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebDeployment, crate::JsonModel> {
         self.send().with_response()
     }
@@ -1814,41 +2056,49 @@ pub struct PutWebdeploymentsDeploymentIdentityresolution {
     body: ::models::DeploymentIdentityResolutionConfig,
 }
 impl ::std::fmt::Debug for PutWebdeploymentsDeploymentIdentityresolution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PutWebdeploymentsDeploymentIdentityresolution").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PutWebdeploymentsDeploymentIdentityresolution {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PutWebdeploymentsDeploymentIdentityresolution {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PutWebdeploymentsDeploymentIdentityresolution {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, body: ::models::DeploymentIdentityResolutionConfig) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("putWebdeploymentsDeploymentIdentityresolution", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_WEBDEPLOYMENTS_DEPLOYMENT_IDENTITYRESOLUTION, ::std::format!("/api/v2/webdeployments/deployments/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
@@ -1857,11 +2107,13 @@ impl PutWebdeploymentsDeploymentIdentityresolution {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::DeploymentIdentityResolutionConfig, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::DeploymentIdentityResolutionConfig, crate::JsonModel> {
         self.send().with_response()
     }

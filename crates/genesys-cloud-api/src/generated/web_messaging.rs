@@ -13,6 +13,7 @@ impl ::std::fmt::Debug for WebMessagingApi {
 }
 impl WebMessagingApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
@@ -22,12 +23,14 @@ impl WebMessagingApi {
     #[doc = ""]
     #[doc = " - `deployment_id`: WebMessaging deployment id"]
     #[doc = " - `token_id`: Device token id or cookie id"]
+    #[inline]
     pub fn delete_webmessaging_deployment_pushdevice(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, token_id: impl ::std::convert::Into<::std::string::String>) -> DeleteWebmessagingDeploymentPushdevice {
         DeleteWebmessagingDeploymentPushdevice::new(self.executor.clone(), deployment_id.into(), token_id.into())
     }
     #[doc = " Get the messages for a web messaging session."]
     #[doc = ""]
     #[doc = " `GET /api/v2/webmessaging/messages` (getWebmessagingMessages): see [`GetWebmessagingMessages`]."]
+    #[inline]
     pub fn get_webmessaging_messages(&self) -> GetWebmessagingMessages {
         GetWebmessagingMessages::new(self.executor.clone())
     }
@@ -38,6 +41,7 @@ impl WebMessagingApi {
     #[doc = " - `deployment_id`: WebMessaging deployment id"]
     #[doc = " - `token_id`: Device token id or cookie id"]
     #[doc = " - `body`: Request body"]
+    #[inline]
     pub fn patch_webmessaging_deployment_pushdevice(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, token_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PushDeviceUpdateRequest) -> PatchWebmessagingDeploymentPushdevice {
         PatchWebmessagingDeploymentPushdevice::new(self.executor.clone(), deployment_id.into(), token_id.into(), body)
     }
@@ -48,6 +52,7 @@ impl WebMessagingApi {
     #[doc = " - `deployment_id`: WebMessaging deployment id"]
     #[doc = " - `token_id`: Device token id or cookie id"]
     #[doc = " - `body`: Request body"]
+    #[inline]
     pub fn post_webmessaging_deployment_pushdevice(&self, deployment_id: impl ::std::convert::Into<::std::string::String>, token_id: impl ::std::convert::Into<::std::string::String>, body: ::models::PushDeviceInsertRequest) -> PostWebmessagingDeploymentPushdevice {
         PostWebmessagingDeploymentPushdevice::new(self.executor.clone(), deployment_id.into(), token_id.into(), body)
     }
@@ -73,41 +78,49 @@ pub struct DeleteWebmessagingDeploymentPushdevice {
     token_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for DeleteWebmessagingDeploymentPushdevice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("DeleteWebmessagingDeploymentPushdevice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for DeleteWebmessagingDeploymentPushdevice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl DeleteWebmessagingDeploymentPushdevice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl DeleteWebmessagingDeploymentPushdevice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, token_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, token_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("deleteWebmessagingDeploymentPushdevice", "deploymentId", &self.deployment_id)?;
         ::genesys_cloud_core::encode::check_path_param("deleteWebmessagingDeploymentPushdevice", "tokenId", &self.token_id)?;
@@ -116,11 +129,13 @@ impl DeleteWebmessagingDeploymentPushdevice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -148,43 +163,51 @@ pub struct GetWebmessagingMessages {
     page_number: ::std::option::Option<i64>,
 }
 impl ::std::fmt::Debug for GetWebmessagingMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetWebmessagingMessages").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetWebmessagingMessages {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetWebmessagingMessages {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetWebmessagingMessages {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), page_size: ::std::option::Option::None, page_number: ::std::option::Option::None }
     }
     #[doc = " Page size"]
     #[doc = ""]
     #[doc = " Query parameter `pageSize`: integer."]
+    #[inline]
     pub fn page_size(mut self, value: i64) -> Self {
         self.page_size = ::std::option::Option::Some(value);
         self
@@ -192,11 +215,13 @@ impl GetWebmessagingMessages {
     #[doc = " Page number"]
     #[doc = ""]
     #[doc = " Query parameter `pageNumber`: integer."]
+    #[inline]
     pub fn page_number(mut self, value: i64) -> Self {
         self.page_number = ::std::option::Option::Some(value);
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBMESSAGING_MESSAGES, ::std::string::String::from("/api/v2/webmessaging/messages"));
         if let ::std::option::Option::Some(v) = &self.page_size {
@@ -209,15 +234,18 @@ impl GetWebmessagingMessages {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::WebMessagingMessageEntityList, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::WebMessagingMessageEntityList, crate::JsonModel> {
         self.send().with_response()
     }
     /// Walks the listing page by page as a lazy stream: `.pages()` or `.items()`.
+    #[inline]
     pub fn into_paginator(self) -> ::genesys_cloud_core::pagination::Paginator<::models::WebMessagingMessageEntityList, ::models::WebMessagingMessage> {
         let executor = self.executor.clone();
         let build: ::genesys_cloud_core::pagination::BuildPage = ::std::sync::Arc::new(move |request: &::genesys_cloud_core::pagination::PageRequest| {
@@ -252,41 +280,49 @@ pub struct PatchWebmessagingDeploymentPushdevice {
     body: ::models::PushDeviceUpdateRequest,
 }
 impl ::std::fmt::Debug for PatchWebmessagingDeploymentPushdevice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PatchWebmessagingDeploymentPushdevice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PatchWebmessagingDeploymentPushdevice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PatchWebmessagingDeploymentPushdevice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PatchWebmessagingDeploymentPushdevice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, token_id: ::std::string::String, body: ::models::PushDeviceUpdateRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, token_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("patchWebmessagingDeploymentPushdevice", "deploymentId", &self.deployment_id)?;
         ::genesys_cloud_core::encode::check_path_param("patchWebmessagingDeploymentPushdevice", "tokenId", &self.token_id)?;
@@ -296,11 +332,13 @@ impl PatchWebmessagingDeploymentPushdevice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }
@@ -327,41 +365,49 @@ pub struct PostWebmessagingDeploymentPushdevice {
     body: ::models::PushDeviceInsertRequest,
 }
 impl ::std::fmt::Debug for PostWebmessagingDeploymentPushdevice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostWebmessagingDeploymentPushdevice").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostWebmessagingDeploymentPushdevice {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostWebmessagingDeploymentPushdevice {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostWebmessagingDeploymentPushdevice {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, deployment_id: ::std::string::String, token_id: ::std::string::String, body: ::models::PushDeviceInsertRequest) -> Self {
         Self { executor, options: ::std::default::Default::default(), deployment_id, token_id, body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("postWebmessagingDeploymentPushdevice", "deploymentId", &self.deployment_id)?;
         ::genesys_cloud_core::encode::check_path_param("postWebmessagingDeploymentPushdevice", "tokenId", &self.token_id)?;
@@ -371,11 +417,13 @@ impl PostWebmessagingDeploymentPushdevice {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<(), ::genesys_cloud_core::executor::Empty> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<(), ::genesys_cloud_core::executor::Empty> {
         self.send().with_response()
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorInput {
 impl crate::support::Model for AcceleratorInput {
     const NAME: &'static str = "AcceleratorInput";
     const FIELDS: &'static [&'static str] = &["acceleratorId", "dryRun", "parameters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AcceleratorInput {
     }
 }
 impl ::std::fmt::Debug for AcceleratorInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AcceleratorInput", &[("acceleratorId", &self.accelerator_id), ("dryRun", &self.dry_run), ("parameters", &self.parameters)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorMetadata {
 impl crate::support::Model for AcceleratorMetadata {
     const NAME: &'static str = "AcceleratorMetadata";
     const FIELDS: &'static [&'static str] = &["classification", "description", "id", "name", "origin", "selfUri", "tags", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for AcceleratorMetadata {
     }
 }
 impl ::std::fmt::Debug for AcceleratorMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AcceleratorMetadata", &[("classification", &self.classification), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("origin", &self.origin), ("selfUri", &self.self_uri), ("tags", &self.tags), ("type", &self.r#type)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl AcceleratorMetadataOrigin {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Community", "Partner", "Genesys"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AcceleratorMetadataOrigin {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Community" => Self::Community,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for AcceleratorMetadataOrigin {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Community => "Community",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for AcceleratorMetadataOrigin {
     }
 }
 impl ::std::convert::From<&str> for AcceleratorMetadataOrigin {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AcceleratorMetadataOrigin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -212,11 +221,13 @@ impl AcceleratorMetadataType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Module", "Accelerator", "Blueprint"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AcceleratorMetadataType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Module" => Self::Module,
@@ -225,9 +236,11 @@ impl crate::support::OpenEnum for AcceleratorMetadataType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Module => "Module",
@@ -238,11 +251,13 @@ impl crate::support::OpenEnum for AcceleratorMetadataType {
     }
 }
 impl ::std::convert::From<&str> for AcceleratorMetadataType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AcceleratorMetadataType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

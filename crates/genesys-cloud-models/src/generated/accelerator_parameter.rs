@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorParameter {
 impl crate::support::Model for AcceleratorParameter {
     const NAME: &'static str = "AcceleratorParameter";
     const FIELDS: &'static [&'static str] = &["name", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AcceleratorParameter {
     }
 }
 impl ::std::fmt::Debug for AcceleratorParameter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AcceleratorParameter", &[("name", &self.name), ("value", &self.value)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorSpecification {
 impl crate::support::Model for AcceleratorSpecification {
     const NAME: &'static str = "AcceleratorSpecification";
     const FIELDS: &'static [&'static str] = &["classification", "description", "documentation", "id", "name", "origin", "permissions", "presentation", "products", "results", "selfUri", "tags", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for AcceleratorSpecification {
     }
 }
 impl ::std::fmt::Debug for AcceleratorSpecification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AcceleratorSpecification", &[("classification", &self.classification), ("description", &self.description), ("documentation", &self.documentation), ("id", &self.id), ("name", &self.name), ("origin", &self.origin), ("permissions", &self.permissions), ("presentation", &self.presentation), ("products", &self.products), ("results", &self.results), ("selfUri", &self.self_uri), ("tags", &self.tags), ("type", &self.r#type)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl AcceleratorSpecificationOrigin {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Community", "Partner", "Genesys"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AcceleratorSpecificationOrigin {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Community" => Self::Community,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for AcceleratorSpecificationOrigin {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Community => "Community",
@@ -188,11 +195,13 @@ impl crate::support::OpenEnum for AcceleratorSpecificationOrigin {
     }
 }
 impl ::std::convert::From<&str> for AcceleratorSpecificationOrigin {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AcceleratorSpecificationOrigin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -242,11 +251,13 @@ impl AcceleratorSpecificationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Module", "Accelerator", "Blueprint"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AcceleratorSpecificationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Module" => Self::Module,
@@ -255,9 +266,11 @@ impl crate::support::OpenEnum for AcceleratorSpecificationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Module => "Module",
@@ -268,11 +281,13 @@ impl crate::support::OpenEnum for AcceleratorSpecificationType {
     }
 }
 impl ::std::convert::From<&str> for AcceleratorSpecificationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AcceleratorSpecificationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AccessRestriction {
 impl crate::support::Model for AccessRestriction {
     const NAME: &'static str = "AccessRestriction";
     const FIELDS: &'static [&'static str] = &["kind", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for AccessRestriction {
     }
 }
 impl ::std::fmt::Debug for AccessRestriction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AccessRestriction", &[("kind", &self.kind), ("values", &self.values)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for AcknowledgeScreenRecordingRequest {
 impl crate::support::Model for AcknowledgeScreenRecordingRequest {
     const NAME: &'static str = "AcknowledgeScreenRecordingRequest";
     const FIELDS: &'static [&'static str] = &["conversationId", "participantJid", "roomId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AcknowledgeScreenRecordingRequest {
     }
 }
 impl ::std::fmt::Debug for AcknowledgeScreenRecordingRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AcknowledgeScreenRecordingRequest", &[("conversationId", &self.conversation_id), ("participantJid", &self.participant_jid), ("roomId", &self.room_id)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for Action {
 impl crate::support::Model for Action {
     const NAME: &'static str = "Action";
     const FIELDS: &'static [&'static str] = &["category", "config", "contract", "id", "integrationId", "name", "secure", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for Action {
     }
 }
 impl ::std::fmt::Debug for Action {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Action", &[("category", &self.category), ("config", &self.config), ("contract", &self.contract), ("id", &self.id), ("integrationId", &self.integration_id), ("name", &self.name), ("secure", &self.secure), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

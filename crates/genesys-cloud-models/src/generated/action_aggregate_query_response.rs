@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionAggregateQueryResponse {
 impl crate::support::Model for ActionAggregateQueryResponse {
     const NAME: &'static str = "ActionAggregateQueryResponse";
     const FIELDS: &'static [&'static str] = &["results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for ActionAggregateQueryResponse {
     }
 }
 impl ::std::fmt::Debug for ActionAggregateQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionAggregateQueryResponse", &[("results", &self.results)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionAsyncAggregateQueryResponse {
 impl crate::support::Model for ActionAsyncAggregateQueryResponse {
     const NAME: &'static str = "ActionAsyncAggregateQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for ActionAsyncAggregateQueryResponse {
     }
 }
 impl ::std::fmt::Debug for ActionAsyncAggregateQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionAsyncAggregateQueryResponse", &[("cursor", &self.cursor), ("results", &self.results)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionCertificate {
 impl crate::support::Model for ActionCertificate {
     const NAME: &'static str = "ActionCertificate";
     const FIELDS: &'static [&'static str] = &["certificate", "signingAuthority", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ActionCertificate {
     }
 }
 impl ::std::fmt::Debug for ActionCertificate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionCertificate", &[("certificate", &self.certificate), ("signingAuthority", &self.signing_authority), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl ActionCertificateSigningAuthority {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DigiCert", "Genesys"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActionCertificateSigningAuthority {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DigiCert" => Self::DigiCert,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for ActionCertificateSigningAuthority {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DigiCert => "DigiCert",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for ActionCertificateSigningAuthority {
     }
 }
 impl ::std::convert::From<&str> for ActionCertificateSigningAuthority {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActionCertificateSigningAuthority {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -182,11 +191,13 @@ impl ActionCertificateStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Current", "Upcoming"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActionCertificateStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Current" => Self::Current,
@@ -194,9 +205,11 @@ impl crate::support::OpenEnum for ActionCertificateStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Current => "Current",
@@ -206,11 +219,13 @@ impl crate::support::OpenEnum for ActionCertificateStatus {
     }
 }
 impl ::std::convert::From<&str> for ActionCertificateStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActionCertificateStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -256,20 +271,24 @@ impl ActionCertificateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Client"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActionCertificateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Client" => Self::Client,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Client => "Client",
@@ -278,11 +297,13 @@ impl crate::support::OpenEnum for ActionCertificateType {
     }
 }
 impl ::std::convert::From<&str> for ActionCertificateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActionCertificateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionConfig {
 impl crate::support::Model for ActionConfig {
     const NAME: &'static str = "ActionConfig";
     const FIELDS: &'static [&'static str] = &["request", "response", "timeoutSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ActionConfig {
     }
 }
 impl ::std::fmt::Debug for ActionConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionConfig", &[("request", &self.request), ("response", &self.response), ("timeoutSeconds", &self.timeout_seconds)], &self._nulls)
     }

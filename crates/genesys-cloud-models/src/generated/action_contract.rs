@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionContract {
 impl crate::support::Model for ActionContract {
     const NAME: &'static str = "ActionContract";
     const FIELDS: &'static [&'static str] = &["input", "output"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ActionContract {
     }
 }
 impl ::std::fmt::Debug for ActionContract {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionContract", &[("input", &self.input), ("output", &self.output)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionEventActionMap {
 impl crate::support::Model for ActionEventActionMap {
     const NAME: &'static str = "ActionEventActionMap";
     const FIELDS: &'static [&'static str] = &["displayName", "id", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for ActionEventActionMap {
     }
 }
 impl ::std::fmt::Debug for ActionEventActionMap {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionEventActionMap", &[("displayName", &self.display_name), ("id", &self.id), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionEventRequest {
 impl crate::support::Model for ActionEventRequest {
     const NAME: &'static str = "ActionEventRequest";
     const FIELDS: &'static [&'static str] = &["actionId", "actionState", "errorCode", "errorMessage", "id", "selfUri", "sessionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ActionEventRequest {
     }
 }
 impl ::std::fmt::Debug for ActionEventRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionEventRequest", &[("actionId", &self.action_id), ("actionState", &self.action_state), ("errorCode", &self.error_code), ("errorMessage", &self.error_message), ("id", &self.id), ("selfUri", &self.self_uri), ("sessionId", &self.session_id)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl ActionEventRequestActionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["accepted", "rejected", "timedout", "errored", "ignored", "qualified", "offered", "started", "engaged", "qualifiedOutsideSchedule", "offeredOutsideSchedule", "abandoned", "completed", "frequencyCapReached"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActionEventRequestActionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "accepted" => Self::Accepted,
@@ -214,9 +219,11 @@ impl crate::support::OpenEnum for ActionEventRequestActionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Accepted => "accepted",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for ActionEventRequestActionState {
     }
 }
 impl ::std::convert::From<&str> for ActionEventRequestActionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActionEventRequestActionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionInput {
 impl crate::support::Model for ActionInput {
     const NAME: &'static str = "ActionInput";
     const FIELDS: &'static [&'static str] = &["inputSchema", "inputSchemaFlattened", "inputSchemaUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ActionInput {
     }
 }
 impl ::std::fmt::Debug for ActionInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionInput", &[("inputSchema", &self.input_schema), ("inputSchemaFlattened", &self.input_schema_flattened), ("inputSchemaUri", &self.input_schema_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionMapActionTemplate {
 impl crate::support::Model for ActionMapActionTemplate {
     const NAME: &'static str = "ActionMapActionTemplate";
     const FIELDS: &'static [&'static str] = &["id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ActionMapActionTemplate {
     }
 }
 impl ::std::fmt::Debug for ActionMapActionTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionMapActionTemplate", &[("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

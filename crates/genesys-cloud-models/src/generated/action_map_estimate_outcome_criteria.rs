@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionMapEstimateOutcomeCriteria {
 impl crate::support::Model for ActionMapEstimateOutcomeCriteria {
     const NAME: &'static str = "ActionMapEstimateOutcomeCriteria";
     const FIELDS: &'static [&'static str] = &["maxProbability", "maxQuantile", "outcomeId", "probability", "quantile"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ActionMapEstimateOutcomeCriteria {
     }
 }
 impl ::std::fmt::Debug for ActionMapEstimateOutcomeCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionMapEstimateOutcomeCriteria", &[("maxProbability", &self.max_probability), ("maxQuantile", &self.max_quantile), ("outcomeId", &self.outcome_id), ("probability", &self.probability), ("quantile", &self.quantile)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionMapEstimateRequest {
 impl crate::support::Model for ActionMapEstimateRequest {
     const NAME: &'static str = "ActionMapEstimateRequest";
     const FIELDS: &'static [&'static str] = &["outcomeCriteria", "segmentIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ActionMapEstimateRequest {
     }
 }
 impl ::std::fmt::Debug for ActionMapEstimateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionMapEstimateRequest", &[("outcomeCriteria", &self.outcome_criteria), ("segmentIds", &self.segment_ids)], &self._nulls)
     }

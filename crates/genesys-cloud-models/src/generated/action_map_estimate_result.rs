@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionMapEstimateResult {
 impl crate::support::Model for ActionMapEstimateResult {
     const NAME: &'static str = "ActionMapEstimateResult";
     const FIELDS: &'static [&'static str] = &["outcomesScoresCount", "perSegmentCounts", "qualifiedSessionCount", "totalSessionCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ActionMapEstimateResult {
     }
 }
 impl ::std::fmt::Debug for ActionMapEstimateResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionMapEstimateResult", &[("outcomesScoresCount", &self.outcomes_scores_count), ("perSegmentCounts", &self.per_segment_counts), ("qualifiedSessionCount", &self.qualified_session_count), ("totalSessionCount", &self.total_session_count)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionMapScheduleGroups {
 impl crate::support::Model for ActionMapScheduleGroups {
     const NAME: &'static str = "ActionMapScheduleGroups";
     const FIELDS: &'static [&'static str] = &["actionMapScheduleGroup", "emergencyActionMapScheduleGroup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ActionMapScheduleGroups {
     }
 }
 impl ::std::fmt::Debug for ActionMapScheduleGroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionMapScheduleGroups", &[("actionMapScheduleGroup", &self.action_map_schedule_group), ("emergencyActionMapScheduleGroup", &self.emergency_action_map_schedule_group)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionOutput {
 impl crate::support::Model for ActionOutput {
     const NAME: &'static str = "ActionOutput";
     const FIELDS: &'static [&'static str] = &["errorSchema", "errorSchemaFlattened", "errorSchemaUri", "successSchema", "successSchemaFlattened", "successSchemaUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ActionOutput {
     }
 }
 impl ::std::fmt::Debug for ActionOutput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionOutput", &[("errorSchema", &self.error_schema), ("errorSchemaFlattened", &self.error_schema_flattened), ("errorSchemaUri", &self.error_schema_uri), ("successSchema", &self.success_schema), ("successSchemaFlattened", &self.success_schema_flattened), ("successSchemaUri", &self.success_schema_uri)], &self._nulls)
     }

@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionTarget {
 impl crate::support::Model for ActionTarget {
     const NAME: &'static str = "ActionTarget";
     const FIELDS: &'static [&'static str] = &["createdDate", "description", "id", "modifiedDate", "name", "selfUri", "serviceLevel", "shortAbandonThreshold", "state", "supportedMediaTypes", "userData"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for ActionTarget {
     }
 }
 impl ::std::fmt::Debug for ActionTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionTarget", &[("createdDate", &self.created_date), ("description", &self.description), ("id", &self.id), ("modifiedDate", &self.modified_date), ("name", &self.name), ("selfUri", &self.self_uri), ("serviceLevel", &self.service_level), ("shortAbandonThreshold", &self.short_abandon_threshold), ("state", &self.state), ("supportedMediaTypes", &self.supported_media_types), ("userData", &self.user_data)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl ActionTargetState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActionTargetState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -161,9 +166,11 @@ impl crate::support::OpenEnum for ActionTargetState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for ActionTargetState {
     }
 }
 impl ::std::convert::From<&str> for ActionTargetState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActionTargetState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

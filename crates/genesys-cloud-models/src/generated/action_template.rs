@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ActionTemplate {
 impl crate::support::Model for ActionTemplate {
     const NAME: &'static str = "ActionTemplate";
     const FIELDS: &'static [&'static str] = &["contentOffer", "createdDate", "description", "id", "mediaType", "modifiedDate", "name", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ActionTemplate {
     }
 }
 impl ::std::fmt::Debug for ActionTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActionTemplate", &[("contentOffer", &self.content_offer), ("createdDate", &self.created_date), ("description", &self.description), ("id", &self.id), ("mediaType", &self.media_type), ("modifiedDate", &self.modified_date), ("name", &self.name), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -208,11 +211,13 @@ impl ActionTemplateMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["webMessagingOffer", "contentOffer", "integrationAction", "architectFlow", "openAction"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActionTemplateMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "webMessagingOffer" => Self::WebMessagingOffer,
@@ -223,9 +228,11 @@ impl crate::support::OpenEnum for ActionTemplateMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WebMessagingOffer => "webMessagingOffer",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for ActionTemplateMediaType {
     }
 }
 impl ::std::convert::From<&str> for ActionTemplateMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActionTemplateMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -292,11 +301,13 @@ impl ActionTemplateState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive", "Deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActionTemplateState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -305,9 +316,11 @@ impl crate::support::OpenEnum for ActionTemplateState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -318,11 +331,13 @@ impl crate::support::OpenEnum for ActionTemplateState {
     }
 }
 impl ::std::convert::From<&str> for ActionTemplateState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActionTemplateState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for Actions {
 impl crate::support::Model for Actions {
     const NAME: &'static str = "Actions";
     const FIELDS: &'static [&'static str] = &["skillsToRemove"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for Actions {
     }
 }
 impl ::std::fmt::Debug for Actions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Actions", &[("skillsToRemove", &self.skills_to_remove)], &self._nulls)
     }

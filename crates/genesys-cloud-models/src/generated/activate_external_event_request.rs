@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivateExternalEventRequest {
 impl crate::support::Model for ActivateExternalEventRequest {
     const NAME: &'static str = "ActivateExternalEventRequest";
     const FIELDS: &'static [&'static str] = &["displayName", "rank"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ActivateExternalEventRequest {
     }
 }
 impl ::std::fmt::Debug for ActivateExternalEventRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivateExternalEventRequest", &[("displayName", &self.display_name), ("rank", &self.rank)], &self._nulls)
     }

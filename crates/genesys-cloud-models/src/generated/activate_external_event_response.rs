@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivateExternalEventResponse {
 impl crate::support::Model for ActivateExternalEventResponse {
     const NAME: &'static str = "ActivateExternalEventResponse";
     const FIELDS: &'static [&'static str] = &["activationStatus", "displayName", "eventName", "rank", "schemaId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ActivateExternalEventResponse {
     }
 }
 impl ::std::fmt::Debug for ActivateExternalEventResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivateExternalEventResponse", &[("activationStatus", &self.activation_status), ("displayName", &self.display_name), ("eventName", &self.event_name), ("rank", &self.rank), ("schemaId", &self.schema_id)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl ActivateExternalEventResponseActivationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Activated", "Deactivated"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivateExternalEventResponseActivationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Activated" => Self::Activated,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for ActivateExternalEventResponseActivationStatus 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Activated => "Activated",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for ActivateExternalEventResponseActivationStatus 
     }
 }
 impl ::std::convert::From<&str> for ActivateExternalEventResponseActivationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivateExternalEventResponseActivationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

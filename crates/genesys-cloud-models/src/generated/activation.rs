@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Activation {
 impl crate::support::Model for Activation {
     const NAME: &'static str = "Activation";
     const FIELDS: &'static [&'static str] = &["delayInSeconds", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Activation {
     }
 }
 impl ::std::fmt::Debug for Activation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Activation", &[("delayInSeconds", &self.delay_in_seconds), ("type", &self.r#type)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivationTrigger {
 impl crate::support::Model for ActivationTrigger {
     const NAME: &'static str = "ActivationTrigger";
     const FIELDS: &'static [&'static str] = &["intentId", "intentName", "triggerDate", "triggerType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ActivationTrigger {
     }
 }
 impl ::std::fmt::Debug for ActivationTrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivationTrigger", &[("intentId", &self.intent_id), ("intentName", &self.intent_name), ("triggerDate", &self.trigger_date), ("triggerType", &self.trigger_type)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl ActivationTriggerTriggerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Intent", "ConversationStart"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivationTriggerTriggerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Intent" => Self::Intent,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for ActivationTriggerTriggerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Intent => "Intent",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for ActivationTriggerTriggerType {
     }
 }
 impl ::std::convert::From<&str> for ActivationTriggerTriggerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivationTriggerTriggerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

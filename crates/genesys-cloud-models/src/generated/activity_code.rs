@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityCode {
 impl crate::support::Model for ActivityCode {
     const NAME: &'static str = "ActivityCode";
     const FIELDS: &'static [&'static str] = &["agentTimeOffSelectable", "category", "countsAsPaidTime", "countsAsWorkTime", "id", "isActive", "isDefault", "lengthInMinutes", "metadata", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for ActivityCode {
     }
 }
 impl ::std::fmt::Debug for ActivityCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityCode", &[("agentTimeOffSelectable", &self.agent_time_off_selectable), ("category", &self.category), ("countsAsPaidTime", &self.counts_as_paid_time), ("countsAsWorkTime", &self.counts_as_work_time), ("id", &self.id), ("isActive", &self.is_active), ("isDefault", &self.is_default), ("lengthInMinutes", &self.length_in_minutes), ("metadata", &self.metadata), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -160,11 +163,13 @@ impl ActivityCodeCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivityCodeCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for ActivityCodeCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for ActivityCodeCategory {
     }
 }
 impl ::std::convert::From<&str> for ActivityCodeCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivityCodeCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

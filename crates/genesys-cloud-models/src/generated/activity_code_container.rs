@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityCodeContainer {
 impl crate::support::Model for ActivityCodeContainer {
     const NAME: &'static str = "ActivityCodeContainer";
     const FIELDS: &'static [&'static str] = &["activityCodes", "metadata"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ActivityCodeContainer {
     }
 }
 impl ::std::fmt::Debug for ActivityCodeContainer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityCodeContainer", &[("activityCodes", &self.activity_codes), ("metadata", &self.metadata)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityCodeSummary {
 impl crate::support::Model for ActivityCodeSummary {
     const NAME: &'static str = "ActivityCodeSummary";
     const FIELDS: &'static [&'static str] = &["id", "name", "secondaryPresences", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for ActivityCodeSummary {
     }
 }
 impl ::std::fmt::Debug for ActivityCodeSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityCodeSummary", &[("id", &self.id), ("name", &self.name), ("secondaryPresences", &self.secondary_presences), ("selfUri", &self.self_uri)], &self._nulls)
     }

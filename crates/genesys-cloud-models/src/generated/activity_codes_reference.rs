@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityCodesReference {
 impl crate::support::Model for ActivityCodesReference {
     const NAME: &'static str = "ActivityCodesReference";
     const FIELDS: &'static [&'static str] = &["ids", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ActivityCodesReference {
     }
 }
 impl ::std::fmt::Debug for ActivityCodesReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityCodesReference", &[("ids", &self.ids), ("selfUri", &self.self_uri)], &self._nulls)
     }

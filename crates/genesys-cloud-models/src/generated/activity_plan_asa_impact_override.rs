@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanAsaImpactOverride {
 impl crate::support::Model for ActivityPlanAsaImpactOverride {
     const NAME: &'static str = "ActivityPlanAsaImpactOverride";
     const FIELDS: &'static [&'static str] = &["increaseByPercent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ActivityPlanAsaImpactOverride {
     }
 }
 impl ::std::fmt::Debug for ActivityPlanAsaImpactOverride {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityPlanAsaImpactOverride", &[("increaseByPercent", &self.increase_by_percent)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanJobException {
 impl crate::support::Model for ActivityPlanJobException {
     const NAME: &'static str = "ActivityPlanJobException";
     const FIELDS: &'static [&'static str] = &["exceptionType", "occurrences"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ActivityPlanJobException {
     }
 }
 impl ::std::fmt::Debug for ActivityPlanJobException {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityPlanJobException", &[("exceptionType", &self.exception_type), ("occurrences", &self.occurrences)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl ActivityPlanJobExceptionExceptionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UnscheduledAttendees", "SessionsNotDeleted", "InvalidUserIds", "InvalidFacilitatorId", "RuleError", "InvalidOccurrence", "NoScheduleFound", "SessionUsersNotRemoved"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivityPlanJobExceptionExceptionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UnscheduledAttendees" => Self::UnscheduledAttendees,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for ActivityPlanJobExceptionExceptionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnscheduledAttendees => "UnscheduledAttendees",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ActivityPlanJobExceptionExceptionType {
     }
 }
 impl ::std::convert::From<&str> for ActivityPlanJobExceptionExceptionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivityPlanJobExceptionExceptionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

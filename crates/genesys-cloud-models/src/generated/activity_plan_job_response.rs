@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanJobResponse {
 impl crate::support::Model for ActivityPlanJobResponse {
     const NAME: &'static str = "ActivityPlanJobResponse";
     const FIELDS: &'static [&'static str] = &["activityPlan", "error", "exceptions", "id", "occurrence", "selfUri", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ActivityPlanJobResponse {
     }
 }
 impl ::std::fmt::Debug for ActivityPlanJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityPlanJobResponse", &[("activityPlan", &self.activity_plan), ("error", &self.error), ("exceptions", &self.exceptions), ("id", &self.id), ("occurrence", &self.occurrence), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl ActivityPlanJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivityPlanJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for ActivityPlanJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ActivityPlanJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ActivityPlanJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivityPlanJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -224,11 +233,13 @@ impl ActivityPlanJobResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["RunPlan", "DeleteActivityPlan", "DeleteOccurrence", "DeleteOccurrences", "DeleteSessions", "DeleteSessionUsers", "RunOccurrence", "CreateSession", "EditSession"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivityPlanJobResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "RunPlan" => Self::RunPlan,
@@ -243,9 +254,11 @@ impl crate::support::OpenEnum for ActivityPlanJobResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RunPlan => "RunPlan",
@@ -262,11 +275,13 @@ impl crate::support::OpenEnum for ActivityPlanJobResponseType {
     }
 }
 impl ::std::convert::From<&str> for ActivityPlanJobResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivityPlanJobResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanListItem {
 impl crate::support::Model for ActivityPlanListItem {
     const NAME: &'static str = "ActivityPlanListItem";
     const FIELDS: &'static [&'static str] = &["activityCode", "createdBy", "createdDate", "description", "id", "initialSchedulePeriod", "lastRunBy", "lastRunDate", "managementUnits", "modifiedBy", "modifiedDate", "name", "optimizationObjective", "recurrenceSettings", "selfUri", "state", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for ActivityPlanListItem {
     }
 }
 impl ::std::fmt::Debug for ActivityPlanListItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityPlanListItem", &[("activityCode", &self.activity_code), ("createdBy", &self.created_by), ("createdDate", &self.created_date), ("description", &self.description), ("id", &self.id), ("initialSchedulePeriod", &self.initial_schedule_period), ("lastRunBy", &self.last_run_by), ("lastRunDate", &self.last_run_date), ("managementUnits", &self.management_units), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("name", &self.name), ("optimizationObjective", &self.optimization_objective), ("recurrenceSettings", &self.recurrence_settings), ("selfUri", &self.self_uri), ("state", &self.state), ("type", &self.r#type)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl ActivityPlanListItemOptimizationObjective {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FavorServiceGoals", "FavorSchedulingAll"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivityPlanListItemOptimizationObjective {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FavorServiceGoals" => Self::FavorServiceGoals,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for ActivityPlanListItemOptimizationObjective {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FavorServiceGoals => "FavorServiceGoals",
@@ -208,11 +215,13 @@ impl crate::support::OpenEnum for ActivityPlanListItemOptimizationObjective {
     }
 }
 impl ::std::convert::From<&str> for ActivityPlanListItemOptimizationObjective {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivityPlanListItemOptimizationObjective {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -260,11 +269,13 @@ impl ActivityPlanListItemState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivityPlanListItemState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -272,9 +283,11 @@ impl crate::support::OpenEnum for ActivityPlanListItemState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -284,11 +297,13 @@ impl crate::support::OpenEnum for ActivityPlanListItemState {
     }
 }
 impl ::std::convert::From<&str> for ActivityPlanListItemState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivityPlanListItemState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -336,11 +351,13 @@ impl ActivityPlanListItemType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Individual", "Group"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivityPlanListItemType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Individual" => Self::Individual,
@@ -348,9 +365,11 @@ impl crate::support::OpenEnum for ActivityPlanListItemType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Individual => "Individual",
@@ -360,11 +379,13 @@ impl crate::support::OpenEnum for ActivityPlanListItemType {
     }
 }
 impl ::std::convert::From<&str> for ActivityPlanListItemType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivityPlanListItemType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

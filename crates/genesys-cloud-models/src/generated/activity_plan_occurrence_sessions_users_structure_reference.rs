@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanOccurrenceSessionsUsersStruc
 impl crate::support::Model for ActivityPlanOccurrenceSessionsUsersStructureReference {
     const NAME: &'static str = "ActivityPlanOccurrenceSessionsUsersStructureReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "sessions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ActivityPlanOccurrenceSessionsUsersStructureRefer
     }
 }
 impl ::std::fmt::Debug for ActivityPlanOccurrenceSessionsUsersStructureReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityPlanOccurrenceSessionsUsersStructureReference", &[("id", &self.id), ("selfUri", &self.self_uri), ("sessions", &self.sessions)], &self._nulls)
     }

@@ -128,9 +128,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanResponse {
 impl crate::support::Model for ActivityPlanResponse {
     const NAME: &'static str = "ActivityPlanResponse";
     const FIELDS: &'static [&'static str] = &["activityCode", "attendeesSearchRule", "countsAsPaidTime", "createdBy", "createdDate", "description", "facilitated", "facilitatorsSearchRule", "fixedAvailability", "groupSettings", "id", "initialSchedulePeriod", "lastRunBy", "lastRunDate", "lengthMinutes", "managementUnits", "modifiedBy", "modifiedDate", "name", "optimizationObjective", "recurrenceSettings", "selfUri", "serviceGoalImpactOverrides", "startTimeIncrementMinutes", "state", "transitionTimeMinutes", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -200,6 +202,7 @@ impl crate::support::Model for ActivityPlanResponse {
     }
 }
 impl ::std::fmt::Debug for ActivityPlanResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityPlanResponse", &[("activityCode", &self.activity_code), ("attendeesSearchRule", &self.attendees_search_rule), ("countsAsPaidTime", &self.counts_as_paid_time), ("createdBy", &self.created_by), ("createdDate", &self.created_date), ("description", &self.description), ("facilitated", &self.facilitated), ("facilitatorsSearchRule", &self.facilitators_search_rule), ("fixedAvailability", &self.fixed_availability), ("groupSettings", &self.group_settings), ("id", &self.id), ("initialSchedulePeriod", &self.initial_schedule_period), ("lastRunBy", &self.last_run_by), ("lastRunDate", &self.last_run_date), ("lengthMinutes", &self.length_minutes), ("managementUnits", &self.management_units), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("name", &self.name), ("optimizationObjective", &self.optimization_objective), ("recurrenceSettings", &self.recurrence_settings), ("selfUri", &self.self_uri), ("serviceGoalImpactOverrides", &self.service_goal_impact_overrides), ("startTimeIncrementMinutes", &self.start_time_increment_minutes), ("state", &self.state), ("transitionTimeMinutes", &self.transition_time_minutes), ("type", &self.r#type)], &self._nulls)
     }
@@ -244,11 +247,13 @@ impl ActivityPlanResponseOptimizationObjective {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FavorServiceGoals", "FavorSchedulingAll"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivityPlanResponseOptimizationObjective {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FavorServiceGoals" => Self::FavorServiceGoals,
@@ -256,9 +261,11 @@ impl crate::support::OpenEnum for ActivityPlanResponseOptimizationObjective {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FavorServiceGoals => "FavorServiceGoals",
@@ -268,11 +275,13 @@ impl crate::support::OpenEnum for ActivityPlanResponseOptimizationObjective {
     }
 }
 impl ::std::convert::From<&str> for ActivityPlanResponseOptimizationObjective {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivityPlanResponseOptimizationObjective {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -320,11 +329,13 @@ impl ActivityPlanResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivityPlanResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -332,9 +343,11 @@ impl crate::support::OpenEnum for ActivityPlanResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -344,11 +357,13 @@ impl crate::support::OpenEnum for ActivityPlanResponseState {
     }
 }
 impl ::std::convert::From<&str> for ActivityPlanResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivityPlanResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -396,11 +411,13 @@ impl ActivityPlanResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Individual", "Group"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ActivityPlanResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Individual" => Self::Individual,
@@ -408,9 +425,11 @@ impl crate::support::OpenEnum for ActivityPlanResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Individual => "Individual",
@@ -420,11 +439,13 @@ impl crate::support::OpenEnum for ActivityPlanResponseType {
     }
 }
 impl ::std::convert::From<&str> for ActivityPlanResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ActivityPlanResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

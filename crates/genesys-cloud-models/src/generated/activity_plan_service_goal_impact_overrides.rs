@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanServiceGoalImpactOverrides {
 impl crate::support::Model for ActivityPlanServiceGoalImpactOverrides {
     const NAME: &'static str = "ActivityPlanServiceGoalImpactOverrides";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "serviceLevel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ActivityPlanServiceGoalImpactOverrides {
     }
 }
 impl ::std::fmt::Debug for ActivityPlanServiceGoalImpactOverrides {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityPlanServiceGoalImpactOverrides", &[("abandonRate", &self.abandon_rate), ("averageSpeedOfAnswer", &self.average_speed_of_answer), ("serviceLevel", &self.service_level)], &self._nulls)
     }

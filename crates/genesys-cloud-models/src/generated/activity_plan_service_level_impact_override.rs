@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanServiceLevelImpactOverride {
 impl crate::support::Model for ActivityPlanServiceLevelImpactOverride {
     const NAME: &'static str = "ActivityPlanServiceLevelImpactOverride";
     const FIELDS: &'static [&'static str] = &["decreaseByPercent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ActivityPlanServiceLevelImpactOverride {
     }
 }
 impl ::std::fmt::Debug for ActivityPlanServiceLevelImpactOverride {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityPlanServiceLevelImpactOverride", &[("decreaseByPercent", &self.decrease_by_percent)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanSessionStructureReference {
 impl crate::support::Model for ActivityPlanSessionStructureReference {
     const NAME: &'static str = "ActivityPlanSessionStructureReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "users"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ActivityPlanSessionStructureReference {
     }
 }
 impl ::std::fmt::Debug for ActivityPlanSessionStructureReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityPlanSessionStructureReference", &[("id", &self.id), ("selfUri", &self.self_uri), ("users", &self.users)], &self._nulls)
     }

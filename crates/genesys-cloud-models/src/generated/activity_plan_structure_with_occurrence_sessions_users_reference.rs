@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanStructureWithOccurrenceSessi
 impl crate::support::Model for ActivityPlanStructureWithOccurrenceSessionsUsersReference {
     const NAME: &'static str = "ActivityPlanStructureWithOccurrenceSessionsUsersReference";
     const FIELDS: &'static [&'static str] = &["id", "occurrences", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ActivityPlanStructureWithOccurrenceSessionsUsersR
     }
 }
 impl ::std::fmt::Debug for ActivityPlanStructureWithOccurrenceSessionsUsersReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ActivityPlanStructureWithOccurrenceSessionsUsersReference", &[("id", &self.id), ("occurrences", &self.occurrences), ("selfUri", &self.self_uri)], &self._nulls)
     }

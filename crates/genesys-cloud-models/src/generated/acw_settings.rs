@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AcwSettings {
 impl crate::support::Model for AcwSettings {
     const NAME: &'static str = "AcwSettings";
     const FIELDS: &'static [&'static str] = &["timeoutMs", "wrapupPrompt"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AcwSettings {
     }
 }
 impl ::std::fmt::Debug for AcwSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AcwSettings", &[("timeoutMs", &self.timeout_ms), ("wrapupPrompt", &self.wrapup_prompt)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl AcwSettingsWrapupPrompt {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MANDATORY", "OPTIONAL", "MANDATORY_TIMEOUT", "MANDATORY_FORCED_TIMEOUT", "AGENT_REQUESTED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AcwSettingsWrapupPrompt {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MANDATORY" => Self::Mandatory,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for AcwSettingsWrapupPrompt {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Mandatory => "MANDATORY",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for AcwSettingsWrapupPrompt {
     }
 }
 impl ::std::convert::From<&str> for AcwSettingsWrapupPrompt {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AcwSettingsWrapupPrompt {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

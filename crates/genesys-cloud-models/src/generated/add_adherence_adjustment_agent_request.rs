@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AddAdherenceAdjustmentAgentRequest {
 impl crate::support::Model for AddAdherenceAdjustmentAgentRequest {
     const NAME: &'static str = "AddAdherenceAdjustmentAgentRequest";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "reasonCodeId", "startDate", "submitterNotes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AddAdherenceAdjustmentAgentRequest {
     }
 }
 impl ::std::fmt::Debug for AddAdherenceAdjustmentAgentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AddAdherenceAdjustmentAgentRequest", &[("lengthMinutes", &self.length_minutes), ("reasonCodeId", &self.reason_code_id), ("startDate", &self.start_date), ("submitterNotes", &self.submitter_notes)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AddAdherenceExplanationAdminRequest {
 impl crate::support::Model for AddAdherenceExplanationAdminRequest {
     const NAME: &'static str = "AddAdherenceExplanationAdminRequest";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "notes", "startDate", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AddAdherenceExplanationAdminRequest {
     }
 }
 impl ::std::fmt::Debug for AddAdherenceExplanationAdminRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AddAdherenceExplanationAdminRequest", &[("lengthMinutes", &self.length_minutes), ("notes", &self.notes), ("startDate", &self.start_date), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl AddAdherenceExplanationAdminRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Approved", "Denied"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AddAdherenceExplanationAdminRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for AddAdherenceExplanationAdminRequestStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for AddAdherenceExplanationAdminRequestStatus {
     }
 }
 impl ::std::convert::From<&str> for AddAdherenceExplanationAdminRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AddAdherenceExplanationAdminRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -220,20 +229,24 @@ impl AddAdherenceExplanationAdminRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Late"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AddAdherenceExplanationAdminRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Late" => Self::Late,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Late => "Late",
@@ -242,11 +255,13 @@ impl crate::support::OpenEnum for AddAdherenceExplanationAdminRequestType {
     }
 }
 impl ::std::convert::From<&str> for AddAdherenceExplanationAdminRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AddAdherenceExplanationAdminRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AddAdherenceExplanationAgentRequest {
 impl crate::support::Model for AddAdherenceExplanationAgentRequest {
     const NAME: &'static str = "AddAdherenceExplanationAgentRequest";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "notes", "startDate", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AddAdherenceExplanationAgentRequest {
     }
 }
 impl ::std::fmt::Debug for AddAdherenceExplanationAgentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AddAdherenceExplanationAgentRequest", &[("lengthMinutes", &self.length_minutes), ("notes", &self.notes), ("startDate", &self.start_date), ("type", &self.r#type)], &self._nulls)
     }
@@ -128,20 +131,24 @@ impl AddAdherenceExplanationAgentRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Late"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AddAdherenceExplanationAgentRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Late" => Self::Late,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Late => "Late",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for AddAdherenceExplanationAgentRequestType {
     }
 }
 impl ::std::convert::From<&str> for AddAdherenceExplanationAgentRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AddAdherenceExplanationAgentRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AddConversationRequest {
 impl crate::support::Model for AddConversationRequest {
     const NAME: &'static str = "AddConversationRequest";
     const FIELDS: &'static [&'static str] = &["conversationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AddConversationRequest {
     }
 }
 impl ::std::fmt::Debug for AddConversationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AddConversationRequest", &[("conversationId", &self.conversation_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AddConversationResponse {
 impl crate::support::Model for AddConversationResponse {
     const NAME: &'static str = "AddConversationResponse";
     const FIELDS: &'static [&'static str] = &["appointment", "conversation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AddConversationResponse {
     }
 }
 impl ::std::fmt::Debug for AddConversationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AddConversationResponse", &[("appointment", &self.appointment), ("conversation", &self.conversation)], &self._nulls)
     }

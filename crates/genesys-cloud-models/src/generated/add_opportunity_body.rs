@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for AddOpportunityBody {
 impl crate::support::Model for AddOpportunityBody {
     const NAME: &'static str = "AddOpportunityBody";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "approvalType", "capacity", "deadlineDate", "description", "endDate", "name", "openDate", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for AddOpportunityBody {
     }
 }
 impl ::std::fmt::Debug for AddOpportunityBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AddOpportunityBody", &[("activityCodeId", &self.activity_code_id), ("approvalType", &self.approval_type), ("capacity", &self.capacity), ("deadlineDate", &self.deadline_date), ("description", &self.description), ("endDate", &self.end_date), ("name", &self.name), ("openDate", &self.open_date), ("startDate", &self.start_date)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl AddOpportunityBodyApprovalType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Automatic", "Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AddOpportunityBodyApprovalType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Automatic" => Self::Automatic,
@@ -202,9 +207,11 @@ impl crate::support::OpenEnum for AddOpportunityBodyApprovalType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Automatic => "Automatic",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for AddOpportunityBodyApprovalType {
     }
 }
 impl ::std::convert::From<&str> for AddOpportunityBodyApprovalType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AddOpportunityBodyApprovalType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

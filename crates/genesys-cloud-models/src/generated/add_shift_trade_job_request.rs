@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AddShiftTradeJobRequest {
 impl crate::support::Model for AddShiftTradeJobRequest {
     const NAME: &'static str = "AddShiftTradeJobRequest";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expirationDate", "initiatingShift", "reviewNote", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AddShiftTradeJobRequest {
     }
 }
 impl ::std::fmt::Debug for AddShiftTradeJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AddShiftTradeJobRequest", &[("acceptableIntervals", &self.acceptable_intervals), ("expirationDate", &self.expiration_date), ("initiatingShift", &self.initiating_shift), ("reviewNote", &self.review_note), ("target", &self.target)], &self._nulls)
     }

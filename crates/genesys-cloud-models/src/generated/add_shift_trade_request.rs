@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AddShiftTradeRequest {
 impl crate::support::Model for AddShiftTradeRequest {
     const NAME: &'static str = "AddShiftTradeRequest";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expiration", "initiatingShiftId", "receivingUserId", "scheduleId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AddShiftTradeRequest {
     }
 }
 impl ::std::fmt::Debug for AddShiftTradeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AddShiftTradeRequest", &[("acceptableIntervals", &self.acceptable_intervals), ("expiration", &self.expiration), ("initiatingShiftId", &self.initiating_shift_id), ("receivingUserId", &self.receiving_user_id), ("scheduleId", &self.schedule_id)], &self._nulls)
     }

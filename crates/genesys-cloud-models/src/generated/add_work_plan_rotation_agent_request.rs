@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AddWorkPlanRotationAgentRequest {
 impl crate::support::Model for AddWorkPlanRotationAgentRequest {
     const NAME: &'static str = "AddWorkPlanRotationAgentRequest";
     const FIELDS: &'static [&'static str] = &["dateRange", "position", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AddWorkPlanRotationAgentRequest {
     }
 }
 impl ::std::fmt::Debug for AddWorkPlanRotationAgentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AddWorkPlanRotationAgentRequest", &[("dateRange", &self.date_range), ("position", &self.position), ("userId", &self.user_id)], &self._nulls)
     }

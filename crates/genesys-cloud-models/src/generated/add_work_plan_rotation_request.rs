@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AddWorkPlanRotationRequest {
 impl crate::support::Model for AddWorkPlanRotationRequest {
     const NAME: &'static str = "AddWorkPlanRotationRequest";
     const FIELDS: &'static [&'static str] = &["agents", "dateRange", "name", "pattern"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AddWorkPlanRotationRequest {
     }
 }
 impl ::std::fmt::Debug for AddWorkPlanRotationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AddWorkPlanRotationRequest", &[("agents", &self.agents), ("dateRange", &self.date_range), ("name", &self.name), ("pattern", &self.pattern)], &self._nulls)
     }

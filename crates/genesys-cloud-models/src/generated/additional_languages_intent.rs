@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AdditionalLanguagesIntent {
 impl crate::support::Model for AdditionalLanguagesIntent {
     const NAME: &'static str = "AdditionalLanguagesIntent";
     const FIELDS: &'static [&'static str] = &["id", "utterances"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AdditionalLanguagesIntent {
     }
 }
 impl ::std::fmt::Debug for AdditionalLanguagesIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdditionalLanguagesIntent", &[("id", &self.id), ("utterances", &self.utterances)], &self._nulls)
     }

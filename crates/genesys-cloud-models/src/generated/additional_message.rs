@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AdditionalMessage {
 impl crate::support::Model for AdditionalMessage {
     const NAME: &'static str = "AdditionalMessage";
     const FIELDS: &'static [&'static str] = &["mediaIds", "messagingTemplate", "textBody"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AdditionalMessage {
     }
 }
 impl ::std::fmt::Debug for AdditionalMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdditionalMessage", &[("mediaIds", &self.media_ids), ("messagingTemplate", &self.messaging_template), ("textBody", &self.text_body)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AdditionalSocialMediaMessage {
 impl crate::support::Model for AdditionalSocialMediaMessage {
     const NAME: &'static str = "AdditionalSocialMediaMessage";
     const FIELDS: &'static [&'static str] = &["inReplyToMessageId", "mediaIds", "textBody"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AdditionalSocialMediaMessage {
     }
 }
 impl ::std::fmt::Debug for AdditionalSocialMediaMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdditionalSocialMediaMessage", &[("inReplyToMessageId", &self.in_reply_to_message_id), ("mediaIds", &self.media_ids), ("textBody", &self.text_body)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for Address {
 impl crate::support::Model for Address {
     const NAME: &'static str = "Address";
     const FIELDS: &'static [&'static str] = &["addressDisplayable", "addressNormalized", "addressRaw", "name", "nameRaw"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for Address {
     }
 }
 impl ::std::fmt::Debug for Address {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Address", &[("addressDisplayable", &self.address_displayable), ("addressNormalized", &self.address_normalized), ("addressRaw", &self.address_raw), ("name", &self.name), ("nameRaw", &self.name_raw)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceAdjustmentsReasonCode {
 impl crate::support::Model for AdherenceAdjustmentsReasonCode {
     const NAME: &'static str = "AdherenceAdjustmentsReasonCode";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "name", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for AdherenceAdjustmentsReasonCode {
     }
 }
 impl ::std::fmt::Debug for AdherenceAdjustmentsReasonCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdherenceAdjustmentsReasonCode", &[("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl AdherenceAdjustmentsReasonCodeState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Deleted", "Inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdherenceAdjustmentsReasonCodeState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -125,9 +130,11 @@ impl crate::support::OpenEnum for AdherenceAdjustmentsReasonCodeState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for AdherenceAdjustmentsReasonCodeState {
     }
 }
 impl ::std::convert::From<&str> for AdherenceAdjustmentsReasonCodeState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdherenceAdjustmentsReasonCodeState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceExplanationJob {
 impl crate::support::Model for AdherenceExplanationJob {
     const NAME: &'static str = "AdherenceExplanationJob";
     const FIELDS: &'static [&'static str] = &["adherenceExplanation", "agentQueryResponseTemplate", "buQueryResponseTemplate", "downloadUrl", "error", "id", "selfUri", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for AdherenceExplanationJob {
     }
 }
 impl ::std::fmt::Debug for AdherenceExplanationJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdherenceExplanationJob", &[("adherenceExplanation", &self.adherence_explanation), ("agentQueryResponseTemplate", &self.agent_query_response_template), ("buQueryResponseTemplate", &self.bu_query_response_template), ("downloadUrl", &self.download_url), ("error", &self.error), ("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl AdherenceExplanationJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdherenceExplanationJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for AdherenceExplanationJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for AdherenceExplanationJobStatus {
     }
 }
 impl ::std::convert::From<&str> for AdherenceExplanationJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdherenceExplanationJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -220,11 +229,13 @@ impl AdherenceExplanationJobType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AddExplanation", "UpdateExplanation", "QueryAgentExplanations", "QueryBuExplanations"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdherenceExplanationJobType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AddExplanation" => Self::AddExplanation,
@@ -234,9 +245,11 @@ impl crate::support::OpenEnum for AdherenceExplanationJobType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AddExplanation => "AddExplanation",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for AdherenceExplanationJobType {
     }
 }
 impl ::std::convert::From<&str> for AdherenceExplanationJobType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdherenceExplanationJobType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

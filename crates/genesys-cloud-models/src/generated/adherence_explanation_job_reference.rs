@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceExplanationJobReference {
 impl crate::support::Model for AdherenceExplanationJobReference {
     const NAME: &'static str = "AdherenceExplanationJobReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AdherenceExplanationJobReference {
     }
 }
 impl ::std::fmt::Debug for AdherenceExplanationJobReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdherenceExplanationJobReference", &[("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl AdherenceExplanationJobReferenceStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdherenceExplanationJobReferenceStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for AdherenceExplanationJobReferenceStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for AdherenceExplanationJobReferenceStatus {
     }
 }
 impl ::std::convert::From<&str> for AdherenceExplanationJobReferenceStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdherenceExplanationJobReferenceStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -190,11 +199,13 @@ impl AdherenceExplanationJobReferenceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AddExplanation", "UpdateExplanation", "QueryAgentExplanations", "QueryBuExplanations"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdherenceExplanationJobReferenceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AddExplanation" => Self::AddExplanation,
@@ -204,9 +215,11 @@ impl crate::support::OpenEnum for AdherenceExplanationJobReferenceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AddExplanation => "AddExplanation",
@@ -218,11 +231,13 @@ impl crate::support::OpenEnum for AdherenceExplanationJobReferenceType {
     }
 }
 impl ::std::convert::From<&str> for AdherenceExplanationJobReferenceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdherenceExplanationJobReferenceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceExplanationNotification {
 impl crate::support::Model for AdherenceExplanationNotification {
     const NAME: &'static str = "AdherenceExplanationNotification";
     const FIELDS: &'static [&'static str] = &["agent", "businessUnit", "id", "lengthMinutes", "managementUnit", "notes", "selfUri", "startDate", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for AdherenceExplanationNotification {
     }
 }
 impl ::std::fmt::Debug for AdherenceExplanationNotification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdherenceExplanationNotification", &[("agent", &self.agent), ("businessUnit", &self.business_unit), ("id", &self.id), ("lengthMinutes", &self.length_minutes), ("managementUnit", &self.management_unit), ("notes", &self.notes), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl AdherenceExplanationNotificationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Approved", "Denied"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdherenceExplanationNotificationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -217,9 +222,11 @@ impl crate::support::OpenEnum for AdherenceExplanationNotificationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for AdherenceExplanationNotificationStatus {
     }
 }
 impl ::std::convert::From<&str> for AdherenceExplanationNotificationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdherenceExplanationNotificationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -280,20 +289,24 @@ impl AdherenceExplanationNotificationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Late"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdherenceExplanationNotificationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Late" => Self::Late,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Late => "Late",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for AdherenceExplanationNotificationType {
     }
 }
 impl ::std::convert::From<&str> for AdherenceExplanationNotificationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdherenceExplanationNotificationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceExplanationResponse {
 impl crate::support::Model for AdherenceExplanationResponse {
     const NAME: &'static str = "AdherenceExplanationResponse";
     const FIELDS: &'static [&'static str] = &["agent", "businessUnit", "id", "lengthMinutes", "managementUnit", "notes", "reviewedBy", "reviewedDate", "selfUri", "startDate", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for AdherenceExplanationResponse {
     }
 }
 impl ::std::fmt::Debug for AdherenceExplanationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdherenceExplanationResponse", &[("agent", &self.agent), ("businessUnit", &self.business_unit), ("id", &self.id), ("lengthMinutes", &self.length_minutes), ("managementUnit", &self.management_unit), ("notes", &self.notes), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl AdherenceExplanationResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Approved", "Denied"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdherenceExplanationResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for AdherenceExplanationResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for AdherenceExplanationResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for AdherenceExplanationResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdherenceExplanationResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -232,20 +241,24 @@ impl AdherenceExplanationResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Late"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdherenceExplanationResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Late" => Self::Late,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Late => "Late",
@@ -254,11 +267,13 @@ impl crate::support::OpenEnum for AdherenceExplanationResponseType {
     }
 }
 impl ::std::convert::From<&str> for AdherenceExplanationResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdherenceExplanationResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceSettings {
 impl crate::support::Model for AdherenceSettings {
     const NAME: &'static str = "AdherenceSettings";
     const FIELDS: &'static [&'static str] = &["adherenceExceptionThresholdSeconds", "adherenceTargetPercent", "ignoredActivityCategories", "ignoredActivityCodeIds", "nonOnQueueActivitiesEquivalent", "severeAlertThresholdMinutes", "trackOnQueueActivity"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AdherenceSettings {
     }
 }
 impl ::std::fmt::Debug for AdherenceSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdherenceSettings", &[("adherenceExceptionThresholdSeconds", &self.adherence_exception_threshold_seconds), ("adherenceTargetPercent", &self.adherence_target_percent), ("ignoredActivityCategories", &self.ignored_activity_categories), ("ignoredActivityCodeIds", &self.ignored_activity_code_ids), ("nonOnQueueActivitiesEquivalent", &self.non_on_queue_activities_equivalent), ("severeAlertThresholdMinutes", &self.severe_alert_threshold_minutes), ("trackOnQueueActivity", &self.track_on_queue_activity)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for Adjacents {
 impl crate::support::Model for Adjacents {
     const NAME: &'static str = "Adjacents";
     const FIELDS: &'static [&'static str] = &["directReports", "siblings", "superiors"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Adjacents {
     }
 }
 impl ::std::fmt::Debug for Adjacents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Adjacents", &[("directReports", &self.direct_reports), ("siblings", &self.siblings), ("superiors", &self.superiors)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AdjustableLiveSpeakerDetection {
 impl crate::support::Model for AdjustableLiveSpeakerDetection {
     const NAME: &'static str = "AdjustableLiveSpeakerDetection";
     const FIELDS: &'static [&'static str] = &["eventName", "isPersonLikely", "lineConnected", "mode", "preconnectDuration", "totalRingbacks"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AdjustableLiveSpeakerDetection {
     }
 }
 impl ::std::fmt::Debug for AdjustableLiveSpeakerDetection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdjustableLiveSpeakerDetection", &[("eventName", &self.event_name), ("isPersonLikely", &self.is_person_likely), ("lineConnected", &self.line_connected), ("mode", &self.mode), ("preconnectDuration", &self.preconnect_duration), ("totalRingbacks", &self.total_ringbacks)], &self._nulls)
     }
@@ -160,11 +163,13 @@ impl AdjustableLiveSpeakerDetectionMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["unknown", "disabled", "low", "medium", "high"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdjustableLiveSpeakerDetectionMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "unknown" => Self::UnknownValue,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for AdjustableLiveSpeakerDetectionMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "unknown",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for AdjustableLiveSpeakerDetectionMode {
     }
 }
 impl ::std::convert::From<&str> for AdjustableLiveSpeakerDetectionMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdjustableLiveSpeakerDetectionMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AdminAgentScheduleBidBiddingPreference {
 impl crate::support::Model for AdminAgentScheduleBidBiddingPreference {
     const NAME: &'static str = "AdminAgentScheduleBidBiddingPreference";
     const FIELDS: &'static [&'static str] = &["agent", "agentScheduleBidPreferencePriorities", "assignedScheduleSetId", "endDate", "overriddenScheduleSetId", "overrideReason", "submitted"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AdminAgentScheduleBidBiddingPreference {
     }
 }
 impl ::std::fmt::Debug for AdminAgentScheduleBidBiddingPreference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdminAgentScheduleBidBiddingPreference", &[("agent", &self.agent), ("agentScheduleBidPreferencePriorities", &self.agent_schedule_bid_preference_priorities), ("assignedScheduleSetId", &self.assigned_schedule_set_id), ("endDate", &self.end_date), ("overriddenScheduleSetId", &self.overridden_schedule_set_id), ("overrideReason", &self.override_reason), ("submitted", &self.submitted)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl AdminAgentScheduleBidBiddingPreferenceOverrideReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UnableToBid", "ChangeOfCircumstance", "NewHire", "EmployeeMove"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdminAgentScheduleBidBiddingPreferenceOverrideReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UnableToBid" => Self::UnableToBid,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for AdminAgentScheduleBidBiddingPreferenceOverride
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnableToBid => "UnableToBid",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for AdminAgentScheduleBidBiddingPreferenceOverride
     }
 }
 impl ::std::convert::From<&str> for AdminAgentScheduleBidBiddingPreferenceOverrideReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdminAgentScheduleBidBiddingPreferenceOverrideReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

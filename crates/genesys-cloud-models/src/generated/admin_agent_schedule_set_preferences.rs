@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AdminAgentScheduleSetPreferences {
 impl crate::support::Model for AdminAgentScheduleSetPreferences {
     const NAME: &'static str = "AdminAgentScheduleSetPreferences";
     const FIELDS: &'static [&'static str] = &["agentsScheduleBidPreferences", "bid", "bidGroup", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AdminAgentScheduleSetPreferences {
     }
 }
 impl ::std::fmt::Debug for AdminAgentScheduleSetPreferences {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdminAgentScheduleSetPreferences", &[("agentsScheduleBidPreferences", &self.agents_schedule_bid_preferences), ("bid", &self.bid), ("bidGroup", &self.bid_group), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AdminAgentWorkPlanBiddingPreference {
 impl crate::support::Model for AdminAgentWorkPlanBiddingPreference {
     const NAME: &'static str = "AdminAgentWorkPlanBiddingPreference";
     const FIELDS: &'static [&'static str] = &["agent", "assignedWorkPlan", "overriddenWorkPlan", "overrideReason", "priorities", "submitted"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AdminAgentWorkPlanBiddingPreference {
     }
 }
 impl ::std::fmt::Debug for AdminAgentWorkPlanBiddingPreference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdminAgentWorkPlanBiddingPreference", &[("agent", &self.agent), ("assignedWorkPlan", &self.assigned_work_plan), ("overriddenWorkPlan", &self.overridden_work_plan), ("overrideReason", &self.override_reason), ("priorities", &self.priorities), ("submitted", &self.submitted)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl AdminAgentWorkPlanBiddingPreferenceOverrideReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UnableToBid", "ChangeOfCircumstance", "NewHire", "EmployeeMove"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdminAgentWorkPlanBiddingPreferenceOverrideReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UnableToBid" => Self::UnableToBid,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for AdminAgentWorkPlanBiddingPreferenceOverrideRea
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnableToBid => "UnableToBid",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for AdminAgentWorkPlanBiddingPreferenceOverrideRea
     }
 }
 impl ::std::convert::From<&str> for AdminAgentWorkPlanBiddingPreferenceOverrideReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdminAgentWorkPlanBiddingPreferenceOverrideReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

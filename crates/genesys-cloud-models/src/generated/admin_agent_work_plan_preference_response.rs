@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AdminAgentWorkPlanPreferenceResponse {
 impl crate::support::Model for AdminAgentWorkPlanPreferenceResponse {
     const NAME: &'static str = "AdminAgentWorkPlanPreferenceResponse";
     const FIELDS: &'static [&'static str] = &["agentWorkPlanBidPreferences", "id", "selfUri", "workPlans"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AdminAgentWorkPlanPreferenceResponse {
     }
 }
 impl ::std::fmt::Debug for AdminAgentWorkPlanPreferenceResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdminAgentWorkPlanPreferenceResponse", &[("agentWorkPlanBidPreferences", &self.agent_work_plan_bid_preferences), ("id", &self.id), ("selfUri", &self.self_uri), ("workPlans", &self.work_plans)], &self._nulls)
     }

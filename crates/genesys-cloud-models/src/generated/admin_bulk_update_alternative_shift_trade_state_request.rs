@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for AdminBulkUpdateAlternativeShiftTradeStat
 impl crate::support::Model for AdminBulkUpdateAlternativeShiftTradeStateRequest {
     const NAME: &'static str = "AdminBulkUpdateAlternativeShiftTradeStateRequest";
     const FIELDS: &'static [&'static str] = &["entities", "managementUnitId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for AdminBulkUpdateAlternativeShiftTradeStateRequest 
     }
 }
 impl ::std::fmt::Debug for AdminBulkUpdateAlternativeShiftTradeStateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdminBulkUpdateAlternativeShiftTradeStateRequest", &[("entities", &self.entities), ("managementUnitId", &self.management_unit_id)], &self._nulls)
     }

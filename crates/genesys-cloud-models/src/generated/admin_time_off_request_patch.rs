@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for AdminTimeOffRequestPatch {
 impl crate::support::Model for AdminTimeOffRequestPatch {
     const NAME: &'static str = "AdminTimeOffRequestPatch";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dailyDurationMinutes", "durationMinutes", "fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "fullDayManagementUnitDates", "metadata", "notes", "paid", "partialDayStartDateTimes", "payableMinutes", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for AdminTimeOffRequestPatch {
     }
 }
 impl ::std::fmt::Debug for AdminTimeOffRequestPatch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AdminTimeOffRequestPatch", &[("activityCodeId", &self.activity_code_id), ("dailyDurationMinutes", &self.daily_duration_minutes), ("durationMinutes", &self.duration_minutes), ("fullDayEarliestStartOffsetMinutes", &self.full_day_earliest_start_offset_minutes), ("fullDayLatestEndOffsetMinutes", &self.full_day_latest_end_offset_minutes), ("fullDayManagementUnitDates", &self.full_day_management_unit_dates), ("metadata", &self.metadata), ("notes", &self.notes), ("paid", &self.paid), ("partialDayStartDateTimes", &self.partial_day_start_date_times), ("payableMinutes", &self.payable_minutes), ("status", &self.status)], &self._nulls)
     }
@@ -228,11 +231,13 @@ impl AdminTimeOffRequestPatchStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PENDING", "APPROVED", "DENIED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AdminTimeOffRequestPatchStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PENDING" => Self::Pending,
@@ -241,9 +246,11 @@ impl crate::support::OpenEnum for AdminTimeOffRequestPatchStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "PENDING",
@@ -254,11 +261,13 @@ impl crate::support::OpenEnum for AdminTimeOffRequestPatchStatus {
     }
 }
 impl ::std::convert::From<&str> for AdminTimeOffRequestPatchStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AdminTimeOffRequestPatchStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for AfterCallWork {
 impl crate::support::Model for AfterCallWork {
     const NAME: &'static str = "AfterCallWork";
     const FIELDS: &'static [&'static str] = &["endTime", "startTime", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for AfterCallWork {
     }
 }
 impl ::std::fmt::Debug for AfterCallWork {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AfterCallWork", &[("endTime", &self.end_time), ("startTime", &self.start_time), ("state", &self.state)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl AfterCallWorkState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["unknown", "notApplicable", "skipped", "pending", "complete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AfterCallWorkState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "unknown" => Self::UnknownValue,
@@ -137,9 +142,11 @@ impl crate::support::OpenEnum for AfterCallWorkState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "unknown",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for AfterCallWorkState {
     }
 }
 impl ::std::convert::From<&str> for AfterCallWorkState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AfterCallWorkState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

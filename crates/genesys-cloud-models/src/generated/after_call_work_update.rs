@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AfterCallWorkUpdate {
 impl crate::support::Model for AfterCallWorkUpdate {
     const NAME: &'static str = "AfterCallWorkUpdate";
     const FIELDS: &'static [&'static str] = &["afterCallWorkRequired"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AfterCallWorkUpdate {
     }
 }
 impl ::std::fmt::Debug for AfterCallWorkUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AfterCallWorkUpdate", &[("afterCallWorkRequired", &self.after_call_work_required)], &self._nulls)
     }

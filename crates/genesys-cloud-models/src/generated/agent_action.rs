@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentAction {
 impl crate::support::Model for AgentAction {
     const NAME: &'static str = "AgentAction";
     const FIELDS: &'static [&'static str] = &["agentAction", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AgentAction {
     }
 }
 impl ::std::fmt::Debug for AgentAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentAction", &[("agentAction", &self.agent_action), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl AgentActionAgentAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Ticked", "Unticked"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentActionAgentAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Ticked" => Self::Ticked,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for AgentActionAgentAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ticked => "Ticked",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for AgentActionAgentAction {
     }
 }
 impl ::std::convert::From<&str> for AgentActionAgentAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentActionAgentAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

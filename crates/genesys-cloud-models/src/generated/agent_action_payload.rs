@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentActionPayload {
 impl crate::support::Model for AgentActionPayload {
     const NAME: &'static str = "AgentActionPayload";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "checklistItems"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentActionPayload {
     }
 }
 impl ::std::fmt::Debug for AgentActionPayload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentActionPayload", &[("afterCallWork", &self.after_call_work), ("checklistItems", &self.checklist_items)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentActivity {
 impl crate::support::Model for AgentActivity {
     const NAME: &'static str = "AgentActivity";
     const FIELDS: &'static [&'static str] = &["agent", "agentEvaluatorActivityList", "averageCriticalScore", "averageEvaluationScore", "highestCriticalScore", "highestEvaluationScore", "id", "lowestCriticalScore", "lowestEvaluationScore", "name", "numCriticalEvaluations", "numEvaluations", "numEvaluationsWithoutViewPermission", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for AgentActivity {
     }
 }
 impl ::std::fmt::Debug for AgentActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentActivity", &[("agent", &self.agent), ("agentEvaluatorActivityList", &self.agent_evaluator_activity_list), ("averageCriticalScore", &self.average_critical_score), ("averageEvaluationScore", &self.average_evaluation_score), ("highestCriticalScore", &self.highest_critical_score), ("highestEvaluationScore", &self.highest_evaluation_score), ("id", &self.id), ("lowestCriticalScore", &self.lowest_critical_score), ("lowestEvaluationScore", &self.lowest_evaluation_score), ("name", &self.name), ("numCriticalEvaluations", &self.num_critical_evaluations), ("numEvaluations", &self.num_evaluations), ("numEvaluationsWithoutViewPermission", &self.num_evaluations_without_view_permission), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentAddOpportunityEnrollment {
 impl crate::support::Model for AgentAddOpportunityEnrollment {
     const NAME: &'static str = "AgentAddOpportunityEnrollment";
     const FIELDS: &'static [&'static str] = &["opportunityId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AgentAddOpportunityEnrollment {
     }
 }
 impl ::std::fmt::Debug for AgentAddOpportunityEnrollment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentAddOpportunityEnrollment", &[("opportunityId", &self.opportunity_id)], &self._nulls)
     }

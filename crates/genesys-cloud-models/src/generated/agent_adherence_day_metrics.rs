@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentAdherenceDayMetrics {
 impl crate::support::Model for AgentAdherenceDayMetrics {
     const NAME: &'static str = "AgentAdherenceDayMetrics";
     const FIELDS: &'static [&'static str] = &["actualLengthSeconds", "adherencePercentage", "adherenceScheduleSeconds", "conformanceActualSeconds", "conformancePercentage", "conformanceScheduleSeconds", "dayStartOffsetSeconds", "exceptionCount", "exceptionDurationSeconds", "impactSeconds", "scheduleLengthSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for AgentAdherenceDayMetrics {
     }
 }
 impl ::std::fmt::Debug for AgentAdherenceDayMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentAdherenceDayMetrics", &[("actualLengthSeconds", &self.actual_length_seconds), ("adherencePercentage", &self.adherence_percentage), ("adherenceScheduleSeconds", &self.adherence_schedule_seconds), ("conformanceActualSeconds", &self.conformance_actual_seconds), ("conformancePercentage", &self.conformance_percentage), ("conformanceScheduleSeconds", &self.conformance_schedule_seconds), ("dayStartOffsetSeconds", &self.day_start_offset_seconds), ("exceptionCount", &self.exception_count), ("exceptionDurationSeconds", &self.exception_duration_seconds), ("impactSeconds", &self.impact_seconds), ("scheduleLengthSeconds", &self.schedule_length_seconds)], &self._nulls)
     }

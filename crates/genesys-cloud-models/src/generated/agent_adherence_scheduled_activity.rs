@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentAdherenceScheduledActivity {
 impl crate::support::Model for AgentAdherenceScheduledActivity {
     const NAME: &'static str = "AgentAdherenceScheduledActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "endOffsetSeconds", "startOffsetSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentAdherenceScheduledActivity {
     }
 }
 impl ::std::fmt::Debug for AgentAdherenceScheduledActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentAdherenceScheduledActivity", &[("activityCodeId", &self.activity_code_id), ("endOffsetSeconds", &self.end_offset_seconds), ("startOffsetSeconds", &self.start_offset_seconds)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentAssignedScheduleSetList {
 impl crate::support::Model for AgentAssignedScheduleSetList {
     const NAME: &'static str = "AgentAssignedScheduleSetList";
     const FIELDS: &'static [&'static str] = &["agentAssignedShiftSets"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AgentAssignedScheduleSetList {
     }
 }
 impl ::std::fmt::Debug for AgentAssignedScheduleSetList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentAssignedScheduleSetList", &[("agentAssignedShiftSets", &self.agent_assigned_shift_sets)], &self._nulls)
     }

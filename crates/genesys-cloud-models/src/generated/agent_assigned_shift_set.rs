@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentAssignedShiftSet {
 impl crate::support::Model for AgentAssignedShiftSet {
     const NAME: &'static str = "AgentAssignedShiftSet";
     const FIELDS: &'static [&'static str] = &["agents", "effectiveWorkPlan", "id", "shifts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AgentAssignedShiftSet {
     }
 }
 impl ::std::fmt::Debug for AgentAssignedShiftSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentAssignedShiftSet", &[("agents", &self.agents), ("effectiveWorkPlan", &self.effective_work_plan), ("id", &self.id), ("shifts", &self.shifts)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentBidScheduleSetOverrideRequest {
 impl crate::support::Model for AgentBidScheduleSetOverrideRequest {
     const NAME: &'static str = "AgentBidScheduleSetOverrideRequest";
     const FIELDS: &'static [&'static str] = &["agentId", "overrideReason", "overrideScheduleSetId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentBidScheduleSetOverrideRequest {
     }
 }
 impl ::std::fmt::Debug for AgentBidScheduleSetOverrideRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentBidScheduleSetOverrideRequest", &[("agentId", &self.agent_id), ("overrideReason", &self.override_reason), ("overrideScheduleSetId", &self.override_schedule_set_id)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl AgentBidScheduleSetOverrideRequestOverrideReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UnableToBid", "ChangeOfCircumstance", "NewHire", "EmployeeMove"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentBidScheduleSetOverrideRequestOverrideReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UnableToBid" => Self::UnableToBid,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for AgentBidScheduleSetOverrideRequestOverrideReas
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnableToBid => "UnableToBid",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for AgentBidScheduleSetOverrideRequestOverrideReas
     }
 }
 impl ::std::convert::From<&str> for AgentBidScheduleSetOverrideRequestOverrideReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentBidScheduleSetOverrideRequestOverrideReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

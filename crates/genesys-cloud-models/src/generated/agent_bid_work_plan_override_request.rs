@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentBidWorkPlanOverrideRequest {
 impl crate::support::Model for AgentBidWorkPlanOverrideRequest {
     const NAME: &'static str = "AgentBidWorkPlanOverrideRequest";
     const FIELDS: &'static [&'static str] = &["agentId", "overrideReason", "overrideWorkPlanId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentBidWorkPlanOverrideRequest {
     }
 }
 impl ::std::fmt::Debug for AgentBidWorkPlanOverrideRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentBidWorkPlanOverrideRequest", &[("agentId", &self.agent_id), ("overrideReason", &self.override_reason), ("overrideWorkPlanId", &self.override_work_plan_id)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl AgentBidWorkPlanOverrideRequestOverrideReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UnableToBid", "ChangeOfCircumstance", "NewHire", "EmployeeMove"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentBidWorkPlanOverrideRequestOverrideReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UnableToBid" => Self::UnableToBid,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for AgentBidWorkPlanOverrideRequestOverrideReason 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnableToBid => "UnableToBid",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for AgentBidWorkPlanOverrideRequestOverrideReason 
     }
 }
 impl ::std::convert::From<&str> for AgentBidWorkPlanOverrideRequestOverrideReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentBidWorkPlanOverrideRequestOverrideReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentBulkAddOpportunityEnrollment {
 impl crate::support::Model for AgentBulkAddOpportunityEnrollment {
     const NAME: &'static str = "AgentBulkAddOpportunityEnrollment";
     const FIELDS: &'static [&'static str] = &["id", "opportunityId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentBulkAddOpportunityEnrollment {
     }
 }
 impl ::std::fmt::Debug for AgentBulkAddOpportunityEnrollment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentBulkAddOpportunityEnrollment", &[("id", &self.id), ("opportunityId", &self.opportunity_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentBulkAddOpportunityEnrollmentsReques
 impl crate::support::Model for AgentBulkAddOpportunityEnrollmentsRequest {
     const NAME: &'static str = "AgentBulkAddOpportunityEnrollmentsRequest";
     const FIELDS: &'static [&'static str] = &["enrollments"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AgentBulkAddOpportunityEnrollmentsRequest {
     }
 }
 impl ::std::fmt::Debug for AgentBulkAddOpportunityEnrollmentsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentBulkAddOpportunityEnrollmentsRequest", &[("enrollments", &self.enrollments)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentBulkStatusUpdateOpportunityEnrollme
 impl crate::support::Model for AgentBulkStatusUpdateOpportunityEnrollmentsRequest {
     const NAME: &'static str = "AgentBulkStatusUpdateOpportunityEnrollmentsRequest";
     const FIELDS: &'static [&'static str] = &["enrollmentIds", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentBulkStatusUpdateOpportunityEnrollmentsReques
     }
 }
 impl ::std::fmt::Debug for AgentBulkStatusUpdateOpportunityEnrollmentsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentBulkStatusUpdateOpportunityEnrollmentsRequest", &[("enrollmentIds", &self.enrollment_ids), ("status", &self.status)], &self._nulls)
     }
@@ -104,20 +107,24 @@ impl AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Withdrawn"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Withdrawn" => Self::Withdrawn,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Withdrawn => "Withdrawn",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for AgentBulkStatusUpdateOpportunityEnrollmentsReq
     }
 }
 impl ::std::convert::From<&str> for AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentBusinessUnitOpportunities {
 impl crate::support::Model for AgentBusinessUnitOpportunities {
     const NAME: &'static str = "AgentBusinessUnitOpportunities";
     const FIELDS: &'static [&'static str] = &["id", "opportunities", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentBusinessUnitOpportunities {
     }
 }
 impl ::std::fmt::Debug for AgentBusinessUnitOpportunities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentBusinessUnitOpportunities", &[("id", &self.id), ("opportunities", &self.opportunities), ("selfUri", &self.self_uri)], &self._nulls)
     }

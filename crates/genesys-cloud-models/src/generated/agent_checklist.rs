@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentChecklist {
 impl crate::support::Model for AgentChecklist {
     const NAME: &'static str = "AgentChecklist";
     const FIELDS: &'static [&'static str] = &["checklistItems", "createdBy", "dateCreated", "dateModified", "id", "language", "modifiedBy", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for AgentChecklist {
     }
 }
 impl ::std::fmt::Debug for AgentChecklist {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentChecklist", &[("checklistItems", &self.checklist_items), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("language", &self.language), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

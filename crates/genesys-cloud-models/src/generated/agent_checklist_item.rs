@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentChecklistItem {
 impl crate::support::Model for AgentChecklistItem {
     const NAME: &'static str = "AgentChecklistItem";
     const FIELDS: &'static [&'static str] = &["automatedCheckEnabled", "description", "exactPhraseMatch", "id", "important", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AgentChecklistItem {
     }
 }
 impl ::std::fmt::Debug for AgentChecklistItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentChecklistItem", &[("automatedCheckEnabled", &self.automated_check_enabled), ("description", &self.description), ("exactPhraseMatch", &self.exact_phrase_match), ("id", &self.id), ("important", &self.important), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

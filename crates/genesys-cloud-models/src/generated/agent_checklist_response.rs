@@ -108,9 +108,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentChecklistResponse {
 impl crate::support::Model for AgentChecklistResponse {
     const NAME: &'static str = "AgentChecklistResponse";
     const FIELDS: &'static [&'static str] = &["activationTriggers", "agentId", "assistantId", "checklistItems", "direction", "errorCode", "errorMessage", "evaluationFinalizedDate", "evaluationFinalizedWithAcwDate", "evaluationLastModifiedDate", "evaluationStartDate", "exitReason", "id", "language", "mediaType", "name", "participantId", "preview", "queueId", "selfUri", "status", "success"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -170,6 +172,7 @@ impl crate::support::Model for AgentChecklistResponse {
     }
 }
 impl ::std::fmt::Debug for AgentChecklistResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentChecklistResponse", &[("activationTriggers", &self.activation_triggers), ("agentId", &self.agent_id), ("assistantId", &self.assistant_id), ("checklistItems", &self.checklist_items), ("direction", &self.direction), ("errorCode", &self.error_code), ("errorMessage", &self.error_message), ("evaluationFinalizedDate", &self.evaluation_finalized_date), ("evaluationFinalizedWithAcwDate", &self.evaluation_finalized_with_acw_date), ("evaluationLastModifiedDate", &self.evaluation_last_modified_date), ("evaluationStartDate", &self.evaluation_start_date), ("exitReason", &self.exit_reason), ("id", &self.id), ("language", &self.language), ("mediaType", &self.media_type), ("name", &self.name), ("participantId", &self.participant_id), ("preview", &self.preview), ("queueId", &self.queue_id), ("selfUri", &self.self_uri), ("status", &self.status), ("success", &self.success)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl AgentChecklistResponseDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Inbound", "Outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentChecklistResponseDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Inbound" => Self::Inbound,
@@ -226,9 +231,11 @@ impl crate::support::OpenEnum for AgentChecklistResponseDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "Inbound",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for AgentChecklistResponseDirection {
     }
 }
 impl ::std::convert::From<&str> for AgentChecklistResponseDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentChecklistResponseDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -292,11 +301,13 @@ impl AgentChecklistResponseMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Message", "Email"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentChecklistResponseMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -305,9 +316,11 @@ impl crate::support::OpenEnum for AgentChecklistResponseMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -318,11 +331,13 @@ impl crate::support::OpenEnum for AgentChecklistResponseMediaType {
     }
 }
 impl ::std::convert::From<&str> for AgentChecklistResponseMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentChecklistResponseMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -374,11 +389,13 @@ impl AgentChecklistResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EvaluationStarted", "EvaluationInProgress", "EvaluationFinalized", "EvaluationFinalizedWithAcw"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentChecklistResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EvaluationStarted" => Self::EvaluationStarted,
@@ -388,9 +405,11 @@ impl crate::support::OpenEnum for AgentChecklistResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EvaluationStarted => "EvaluationStarted",
@@ -402,11 +421,13 @@ impl crate::support::OpenEnum for AgentChecklistResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for AgentChecklistResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentChecklistResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentCopilotAggregateQueryPredicate {
 impl crate::support::Model for AgentCopilotAggregateQueryPredicate {
     const NAME: &'static str = "AgentCopilotAggregateQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "operator", "range", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AgentCopilotAggregateQueryPredicate {
     }
 }
 impl ::std::fmt::Debug for AgentCopilotAggregateQueryPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentCopilotAggregateQueryPredicate", &[("dimension", &self.dimension), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -188,11 +191,13 @@ impl AgentCopilotAggregateQueryPredicateDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["agentAssistantId", "cannedResponseId", "cannedResponseLibraryId", "chunkCount", "conversationId", "engagementType", "externalContactId", "feedbackRating", "hasAnswerHighlight", "hasGeneratedAnswer", "knowledgeBaseDocumentId", "knowledgeBaseDocumentVersionId", "knowledgeSettingId", "mediaType", "messageId", "queueId", "scriptId", "scriptPageId", "searchId", "state", "suggestionId", "suggestionType", "triggerType", "userId", "utteranceId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentCopilotAggregateQueryPredicateDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "agentAssistantId" => Self::AgentAssistantId,
@@ -223,9 +228,11 @@ impl crate::support::OpenEnum for AgentCopilotAggregateQueryPredicateDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AgentAssistantId => "agentAssistantId",
@@ -258,11 +265,13 @@ impl crate::support::OpenEnum for AgentCopilotAggregateQueryPredicateDimension {
     }
 }
 impl ::std::convert::From<&str> for AgentCopilotAggregateQueryPredicateDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentCopilotAggregateQueryPredicateDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -312,11 +321,13 @@ impl AgentCopilotAggregateQueryPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["matches", "exists", "notExists"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentCopilotAggregateQueryPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "matches" => Self::Matches,
@@ -325,9 +336,11 @@ impl crate::support::OpenEnum for AgentCopilotAggregateQueryPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Matches => "matches",
@@ -338,11 +351,13 @@ impl crate::support::OpenEnum for AgentCopilotAggregateQueryPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for AgentCopilotAggregateQueryPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentCopilotAggregateQueryPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -392,11 +407,13 @@ impl AgentCopilotAggregateQueryPredicateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dimension", "property", "metric"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentCopilotAggregateQueryPredicateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dimension" => Self::Dimension,
@@ -405,9 +422,11 @@ impl crate::support::OpenEnum for AgentCopilotAggregateQueryPredicateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Dimension => "dimension",
@@ -418,11 +437,13 @@ impl crate::support::OpenEnum for AgentCopilotAggregateQueryPredicateType {
     }
 }
 impl ::std::convert::From<&str> for AgentCopilotAggregateQueryPredicateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentCopilotAggregateQueryPredicateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

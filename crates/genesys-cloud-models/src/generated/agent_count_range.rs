@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentCountRange {
 impl crate::support::Model for AgentCountRange {
     const NAME: &'static str = "AgentCountRange";
     const FIELDS: &'static [&'static str] = &["maximum", "minimum"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentCountRange {
     }
 }
 impl ::std::fmt::Debug for AgentCountRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentCountRange", &[("maximum", &self.maximum), ("minimum", &self.minimum)], &self._nulls)
     }

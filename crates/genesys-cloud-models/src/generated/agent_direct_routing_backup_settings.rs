@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentDirectRoutingBackupSettings {
 impl crate::support::Model for AgentDirectRoutingBackupSettings {
     const NAME: &'static str = "AgentDirectRoutingBackupSettings";
     const FIELDS: &'static [&'static str] = &["agentWaitSeconds", "backedUpUsers", "queueId", "userId", "waitForAgent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AgentDirectRoutingBackupSettings {
     }
 }
 impl ::std::fmt::Debug for AgentDirectRoutingBackupSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentDirectRoutingBackupSettings", &[("agentWaitSeconds", &self.agent_wait_seconds), ("backedUpUsers", &self.backed_up_users), ("queueId", &self.queue_id), ("userId", &self.user_id), ("waitForAgent", &self.wait_for_agent)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentEffectiveBid {
 impl crate::support::Model for AgentEffectiveBid {
     const NAME: &'static str = "AgentEffectiveBid";
     const FIELDS: &'static [&'static str] = &["downloadTemplate", "downloadUrl", "effectiveDate", "endDate", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for AgentEffectiveBid {
     }
 }
 impl ::std::fmt::Debug for AgentEffectiveBid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentEffectiveBid", &[("downloadTemplate", &self.download_template), ("downloadUrl", &self.download_url), ("effectiveDate", &self.effective_date), ("endDate", &self.end_date), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentEvaluatorActivity {
 impl crate::support::Model for AgentEvaluatorActivity {
     const NAME: &'static str = "AgentEvaluatorActivity";
     const FIELDS: &'static [&'static str] = &["agent", "averageEvaluationScore", "evaluator", "id", "name", "numEvaluations", "numEvaluationsWithoutViewPermission", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AgentEvaluatorActivity {
     }
 }
 impl ::std::fmt::Debug for AgentEvaluatorActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentEvaluatorActivity", &[("agent", &self.agent), ("averageEvaluationScore", &self.average_evaluation_score), ("evaluator", &self.evaluator), ("id", &self.id), ("name", &self.name), ("numEvaluations", &self.num_evaluations), ("numEvaluationsWithoutViewPermission", &self.num_evaluations_without_view_permission), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentGreeting {
 impl crate::support::Model for AgentGreeting {
     const NAME: &'static str = "AgentGreeting";
     const FIELDS: &'static [&'static str] = &["id", "inboundPrompt", "inboundPromptDefaultLanguage", "outboundPrompt", "outboundPromptDefaultLanguage", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AgentGreeting {
     }
 }
 impl ::std::fmt::Debug for AgentGreeting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentGreeting", &[("id", &self.id), ("inboundPrompt", &self.inbound_prompt), ("inboundPromptDefaultLanguage", &self.inbound_prompt_default_language), ("outboundPrompt", &self.outbound_prompt), ("outboundPromptDefaultLanguage", &self.outbound_prompt_default_language), ("selfUri", &self.self_uri)], &self._nulls)
     }

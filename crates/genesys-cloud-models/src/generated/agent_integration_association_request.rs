@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentIntegrationAssociationRequest {
 impl crate::support::Model for AgentIntegrationAssociationRequest {
     const NAME: &'static str = "AgentIntegrationAssociationRequest";
     const FIELDS: &'static [&'static str] = &["agentExternalId", "integrationId", "locked"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentIntegrationAssociationRequest {
     }
 }
 impl ::std::fmt::Debug for AgentIntegrationAssociationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentIntegrationAssociationRequest", &[("agentExternalId", &self.agent_external_id), ("integrationId", &self.integration_id), ("locked", &self.locked)], &self._nulls)
     }

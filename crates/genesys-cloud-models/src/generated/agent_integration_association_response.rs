@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentIntegrationAssociationResponse {
 impl crate::support::Model for AgentIntegrationAssociationResponse {
     const NAME: &'static str = "AgentIntegrationAssociationResponse";
     const FIELDS: &'static [&'static str] = &["agentExternalId", "integration", "locked"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentIntegrationAssociationResponse {
     }
 }
 impl ::std::fmt::Debug for AgentIntegrationAssociationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentIntegrationAssociationResponse", &[("agentExternalId", &self.agent_external_id), ("integration", &self.integration), ("locked", &self.locked)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentIntegrationsRequest {
 impl crate::support::Model for AgentIntegrationsRequest {
     const NAME: &'static str = "AgentIntegrationsRequest";
     const FIELDS: &'static [&'static str] = &["associatedIntegrations", "selectedIntegrationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentIntegrationsRequest {
     }
 }
 impl ::std::fmt::Debug for AgentIntegrationsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentIntegrationsRequest", &[("associatedIntegrations", &self.associated_integrations), ("selectedIntegrationId", &self.selected_integration_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentIntegrationsResponse {
 impl crate::support::Model for AgentIntegrationsResponse {
     const NAME: &'static str = "AgentIntegrationsResponse";
     const FIELDS: &'static [&'static str] = &["agent", "associatedIntegrations", "selectedIntegration", "userSelected"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AgentIntegrationsResponse {
     }
 }
 impl ::std::fmt::Debug for AgentIntegrationsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentIntegrationsResponse", &[("agent", &self.agent), ("associatedIntegrations", &self.associated_integrations), ("selectedIntegration", &self.selected_integration), ("userSelected", &self.user_selected)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentManagementUnitReference {
 impl crate::support::Model for AgentManagementUnitReference {
     const NAME: &'static str = "AgentManagementUnitReference";
     const FIELDS: &'static [&'static str] = &["businessUnit", "managementUnit", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentManagementUnitReference {
     }
 }
 impl ::std::fmt::Debug for AgentManagementUnitReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentManagementUnitReference", &[("businessUnit", &self.business_unit), ("managementUnit", &self.management_unit), ("user", &self.user)], &self._nulls)
     }

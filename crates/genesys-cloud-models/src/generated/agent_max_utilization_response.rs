@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentMaxUtilizationResponse {
 impl crate::support::Model for AgentMaxUtilizationResponse {
     const NAME: &'static str = "AgentMaxUtilizationResponse";
     const FIELDS: &'static [&'static str] = &["labelUtilizations", "level", "maxInboundCalls", "utilization"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for AgentMaxUtilizationResponse {
     }
 }
 impl ::std::fmt::Debug for AgentMaxUtilizationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentMaxUtilizationResponse", &[("labelUtilizations", &self.label_utilizations), ("level", &self.level), ("maxInboundCalls", &self.max_inbound_calls), ("utilization", &self.utilization)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl AgentMaxUtilizationResponseLevel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Agent", "Organization"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentMaxUtilizationResponseLevel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Agent" => Self::Agent,
@@ -116,9 +121,11 @@ impl crate::support::OpenEnum for AgentMaxUtilizationResponseLevel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Agent => "Agent",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for AgentMaxUtilizationResponseLevel {
     }
 }
 impl ::std::convert::From<&str> for AgentMaxUtilizationResponseLevel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentMaxUtilizationResponseLevel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

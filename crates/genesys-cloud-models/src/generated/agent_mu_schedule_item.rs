@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentMuScheduleItem {
 impl crate::support::Model for AgentMuScheduleItem {
     const NAME: &'static str = "AgentMuScheduleItem";
     const FIELDS: &'static [&'static str] = &["agent", "fullDayTimeOffMarkerDates", "shifts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentMuScheduleItem {
     }
 }
 impl ::std::fmt::Debug for AgentMuScheduleItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentMuScheduleItem", &[("agent", &self.agent), ("fullDayTimeOffMarkerDates", &self.full_day_time_off_marker_dates), ("shifts", &self.shifts)], &self._nulls)
     }

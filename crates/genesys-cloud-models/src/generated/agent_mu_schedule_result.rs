@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentMuScheduleResult {
 impl crate::support::Model for AgentMuScheduleResult {
     const NAME: &'static str = "AgentMuScheduleResult";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "referenceStartDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentMuScheduleResult {
     }
 }
 impl ::std::fmt::Debug for AgentMuScheduleResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentMuScheduleResult", &[("agentSchedules", &self.agent_schedules), ("referenceStartDate", &self.reference_start_date)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentMuScheduleShift {
 impl crate::support::Model for AgentMuScheduleShift {
     const NAME: &'static str = "AgentMuScheduleShift";
     const FIELDS: &'static [&'static str] = &["activities", "lengthMinutes", "startOffsetMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentMuScheduleShift {
     }
 }
 impl ::std::fmt::Debug for AgentMuScheduleShift {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentMuScheduleShift", &[("activities", &self.activities), ("lengthMinutes", &self.length_minutes), ("startOffsetMinutes", &self.start_offset_minutes)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentOpportunityEnrollmentResult {
 impl crate::support::Model for AgentOpportunityEnrollmentResult {
     const NAME: &'static str = "AgentOpportunityEnrollmentResult";
     const FIELDS: &'static [&'static str] = &["denialCode", "id", "metadata", "reviewNote", "schedule", "status", "systemMessageCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AgentOpportunityEnrollmentResult {
     }
 }
 impl ::std::fmt::Debug for AgentOpportunityEnrollmentResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentOpportunityEnrollmentResult", &[("denialCode", &self.denial_code), ("id", &self.id), ("metadata", &self.metadata), ("reviewNote", &self.review_note), ("schedule", &self.schedule), ("status", &self.status), ("systemMessageCode", &self.system_message_code)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl AgentOpportunityEnrollmentResultDenialCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ManuallyDenied", "AutomaticallyClosed", "ManuallyClosed", "CapacityFull", "ScheduleConflict"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentOpportunityEnrollmentResultDenialCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ManuallyDenied" => Self::ManuallyDenied,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for AgentOpportunityEnrollmentResultDenialCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ManuallyDenied => "ManuallyDenied",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for AgentOpportunityEnrollmentResultDenialCode {
     }
 }
 impl ::std::convert::From<&str> for AgentOpportunityEnrollmentResultDenialCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentOpportunityEnrollmentResultDenialCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -218,11 +227,13 @@ impl AgentOpportunityEnrollmentResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Approved", "Denied", "Withdrawn", "Processing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentOpportunityEnrollmentResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -233,9 +244,11 @@ impl crate::support::OpenEnum for AgentOpportunityEnrollmentResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for AgentOpportunityEnrollmentResultStatus {
     }
 }
 impl ::std::convert::From<&str> for AgentOpportunityEnrollmentResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentOpportunityEnrollmentResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -360,11 +375,13 @@ impl AgentOpportunityEnrollmentResultSystemMessageCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityChanged", "AgentEnrollmentsHourlyLimitExceeded", "BatchLimitExceeded", "BusinessUnitEnrollmentsHourlyLimitExceeded", "BusinessUnitNotFound", "BusinessUnitOpportunityHourlyLimitExceeded", "CapacityFull", "Conflict", "DateMustBeInFuture", "DeadlineMustBeAfterOpenTime", "DeadlineMustBeBeforeOrEqualToStartTime", "EndTimeMustBeAfterStartTime", "EnrollmentNotFound", "InternalError", "InternalErrorAutoApproval", "InternalErrorDenial", "InternalErrorScheduleUpdate", "InvalidOpportunityLength", "InvalidOpportunityStatus", "InvalidRequest", "InvalidStatusTransition", "InvalidTime", "NoInvitationsForPublish", "OpenTimeMustBeBeforeStartTime", "OpportunityClosed", "OpportunityNotFound", "OpportunityNotOpen", "ScheduleConflict", "ScheduleNotFound", "ServiceUnavailable", "StartTimeMustBeWithinOneYear", "StatusNotDraft"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentOpportunityEnrollmentResultSystemMessageCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityChanged" => Self::ActivityChanged,
@@ -402,9 +419,11 @@ impl crate::support::OpenEnum for AgentOpportunityEnrollmentResultSystemMessageC
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityChanged => "ActivityChanged",
@@ -444,11 +463,13 @@ impl crate::support::OpenEnum for AgentOpportunityEnrollmentResultSystemMessageC
     }
 }
 impl ::std::convert::From<&str> for AgentOpportunityEnrollmentResultSystemMessageCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentOpportunityEnrollmentResultSystemMessageCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentOwnedMappingPreview {
 impl crate::support::Model for AgentOwnedMappingPreview {
     const NAME: &'static str = "AgentOwnedMappingPreview";
     const FIELDS: &'static [&'static str] = &["agentOwnedColumn", "email", "exists", "isQueueMember", "recordCount", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AgentOwnedMappingPreview {
     }
 }
 impl ::std::fmt::Debug for AgentOwnedMappingPreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentOwnedMappingPreview", &[("agentOwnedColumn", &self.agent_owned_column), ("email", &self.email), ("exists", &self.exists), ("isQueueMember", &self.is_queue_member), ("recordCount", &self.record_count), ("userId", &self.user_id)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentOwnedRouting {
 impl crate::support::Model for AgentOwnedRouting {
     const NAME: &'static str = "AgentOwnedRouting";
     const FIELDS: &'static [&'static str] = &["enableAgentOwnedCallbacks", "maxOwnedCallbackDelayHours", "maxOwnedCallbackHours"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentOwnedRouting {
     }
 }
 impl ::std::fmt::Debug for AgentOwnedRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentOwnedRouting", &[("enableAgentOwnedCallbacks", &self.enable_agent_owned_callbacks), ("maxOwnedCallbackDelayHours", &self.max_owned_callback_delay_hours), ("maxOwnedCallbackHours", &self.max_owned_callback_hours)], &self._nulls)
     }

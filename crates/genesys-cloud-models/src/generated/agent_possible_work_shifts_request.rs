@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentPossibleWorkShiftsRequest {
 impl crate::support::Model for AgentPossibleWorkShiftsRequest {
     const NAME: &'static str = "AgentPossibleWorkShiftsRequest";
     const FIELDS: &'static [&'static str] = &["weekCount", "weekStartDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentPossibleWorkShiftsRequest {
     }
 }
 impl ::std::fmt::Debug for AgentPossibleWorkShiftsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentPossibleWorkShiftsRequest", &[("weekCount", &self.week_count), ("weekStartDate", &self.week_start_date)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentPossibleWorkShiftsResponse {
 impl crate::support::Model for AgentPossibleWorkShiftsResponse {
     const NAME: &'static str = "AgentPossibleWorkShiftsResponse";
     const FIELDS: &'static [&'static str] = &["pattern", "schedulerIntervalLengthMinutes", "timeZone", "weekStartDate", "weeklyPossibleWorkShifts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AgentPossibleWorkShiftsResponse {
     }
 }
 impl ::std::fmt::Debug for AgentPossibleWorkShiftsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentPossibleWorkShiftsResponse", &[("pattern", &self.pattern), ("schedulerIntervalLengthMinutes", &self.scheduler_interval_length_minutes), ("timeZone", &self.time_zone), ("weekStartDate", &self.week_start_date), ("weeklyPossibleWorkShifts", &self.weekly_possible_work_shifts)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentQueryAdherenceAdjustmentsRequest {
 impl crate::support::Model for AgentQueryAdherenceAdjustmentsRequest {
     const NAME: &'static str = "AgentQueryAdherenceAdjustmentsRequest";
     const FIELDS: &'static [&'static str] = &["endDate", "reasonCodeIds", "startDate", "statuses"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AgentQueryAdherenceAdjustmentsRequest {
     }
 }
 impl ::std::fmt::Debug for AgentQueryAdherenceAdjustmentsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentQueryAdherenceAdjustmentsRequest", &[("endDate", &self.end_date), ("reasonCodeIds", &self.reason_code_ids), ("startDate", &self.start_date), ("statuses", &self.statuses)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentQueryAdherenceExplanationsResponse 
 impl crate::support::Model for AgentQueryAdherenceExplanationsResponse {
     const NAME: &'static str = "AgentQueryAdherenceExplanationsResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "job", "result"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentQueryAdherenceExplanationsResponse {
     }
 }
 impl ::std::fmt::Debug for AgentQueryAdherenceExplanationsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentQueryAdherenceExplanationsResponse", &[("downloadUrl", &self.download_url), ("job", &self.job), ("result", &self.result)], &self._nulls)
     }

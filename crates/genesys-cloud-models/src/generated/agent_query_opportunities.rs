@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentQueryOpportunities {
 impl crate::support::Model for AgentQueryOpportunities {
     const NAME: &'static str = "AgentQueryOpportunities";
     const FIELDS: &'static [&'static str] = &["businessUnits", "nextStartDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentQueryOpportunities {
     }
 }
 impl ::std::fmt::Debug for AgentQueryOpportunities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentQueryOpportunities", &[("businessUnits", &self.business_units), ("nextStartDate", &self.next_start_date)], &self._nulls)
     }

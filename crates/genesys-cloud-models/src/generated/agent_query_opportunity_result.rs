@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentQueryOpportunityResult {
 impl crate::support::Model for AgentQueryOpportunityResult {
     const NAME: &'static str = "AgentQueryOpportunityResult";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "capacity", "deadlineDate", "description", "endDate", "enrollment", "enrollmentCounts", "id", "metadata", "name", "startDate", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for AgentQueryOpportunityResult {
     }
 }
 impl ::std::fmt::Debug for AgentQueryOpportunityResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentQueryOpportunityResult", &[("activityCodeId", &self.activity_code_id), ("capacity", &self.capacity), ("deadlineDate", &self.deadline_date), ("description", &self.description), ("endDate", &self.end_date), ("enrollment", &self.enrollment), ("enrollmentCounts", &self.enrollment_counts), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("startDate", &self.start_date), ("status", &self.status)], &self._nulls)
     }
@@ -160,11 +163,13 @@ impl AgentQueryOpportunityResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Published", "Open", "Pending", "Closed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentQueryOpportunityResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for AgentQueryOpportunityResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for AgentQueryOpportunityResultStatus {
     }
 }
 impl ::std::convert::From<&str> for AgentQueryOpportunityResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentQueryOpportunityResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

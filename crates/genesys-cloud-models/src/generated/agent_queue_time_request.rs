@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentQueueTimeRequest {
 impl crate::support::Model for AgentQueueTimeRequest {
     const NAME: &'static str = "AgentQueueTimeRequest";
     const FIELDS: &'static [&'static str] = &["agentId", "onQueueActivityCodeIds", "onQueueLengthMinutesPerInterval", "startOffsetMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AgentQueueTimeRequest {
     }
 }
 impl ::std::fmt::Debug for AgentQueueTimeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentQueueTimeRequest", &[("agentId", &self.agent_id), ("onQueueActivityCodeIds", &self.on_queue_activity_code_ids), ("onQueueLengthMinutesPerInterval", &self.on_queue_length_minutes_per_interval), ("startOffsetMinutes", &self.start_offset_minutes)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBid {
 impl crate::support::Model for AgentScheduleBid {
     const NAME: &'static str = "AgentScheduleBid";
     const FIELDS: &'static [&'static str] = &["bidType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "id", "name", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for AgentScheduleBid {
     }
 }
 impl ::std::fmt::Debug for AgentScheduleBid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentScheduleBid", &[("bidType", &self.bid_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("effectiveDate", &self.effective_date), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl AgentScheduleBidBidType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WorkPlanBid", "ScheduleBid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentScheduleBidBidType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WorkPlanBid" => Self::WorkPlanBid,
@@ -140,9 +145,11 @@ impl crate::support::OpenEnum for AgentScheduleBidBidType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WorkPlanBid => "WorkPlanBid",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for AgentScheduleBidBidType {
     }
 }
 impl ::std::convert::From<&str> for AgentScheduleBidBidType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentScheduleBidBidType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -216,11 +225,13 @@ impl AgentScheduleBidStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Locked", "Optimized", "Scheduled", "Open", "Closed", "Processed", "Published"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentScheduleBidStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -234,9 +245,11 @@ impl crate::support::OpenEnum for AgentScheduleBidStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -252,11 +265,13 @@ impl crate::support::OpenEnum for AgentScheduleBidStatus {
     }
 }
 impl ::std::convert::From<&str> for AgentScheduleBidStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentScheduleBidStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

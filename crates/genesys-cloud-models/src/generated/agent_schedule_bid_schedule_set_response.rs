@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBidScheduleSetResponse {
 impl crate::support::Model for AgentScheduleBidScheduleSetResponse {
     const NAME: &'static str = "AgentScheduleBidScheduleSetResponse";
     const FIELDS: &'static [&'static str] = &["downloadTemplate", "downloadUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentScheduleBidScheduleSetResponse {
     }
 }
 impl ::std::fmt::Debug for AgentScheduleBidScheduleSetResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentScheduleBidScheduleSetResponse", &[("downloadTemplate", &self.download_template), ("downloadUrl", &self.download_url)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBiddingPreferencePriority {
 impl crate::support::Model for AgentScheduleBiddingPreferencePriority {
     const NAME: &'static str = "AgentScheduleBiddingPreferencePriority";
     const FIELDS: &'static [&'static str] = &["priority", "scheduleSetId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentScheduleBiddingPreferencePriority {
     }
 }
 impl ::std::fmt::Debug for AgentScheduleBiddingPreferencePriority {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentScheduleBiddingPreferencePriority", &[("priority", &self.priority), ("scheduleSetId", &self.schedule_set_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBids {
 impl crate::support::Model for AgentScheduleBids {
     const NAME: &'static str = "AgentScheduleBids";
     const FIELDS: &'static [&'static str] = &["agentScheduleBids", "businessUnit", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AgentScheduleBids {
     }
 }
 impl ::std::fmt::Debug for AgentScheduleBids {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentScheduleBids", &[("agentScheduleBids", &self.agent_schedule_bids), ("businessUnit", &self.business_unit), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

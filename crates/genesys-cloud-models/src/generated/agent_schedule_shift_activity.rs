@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleShiftActivity {
 impl crate::support::Model for AgentScheduleShiftActivity {
     const NAME: &'static str = "AgentScheduleShiftActivity";
     const FIELDS: &'static [&'static str] = &["activityCategory", "lengthMinutes", "startOffsetMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentScheduleShiftActivity {
     }
 }
 impl ::std::fmt::Debug for AgentScheduleShiftActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentScheduleShiftActivity", &[("activityCategory", &self.activity_category), ("lengthMinutes", &self.length_minutes), ("startOffsetMinutes", &self.start_offset_minutes)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl AgentScheduleShiftActivityActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentScheduleShiftActivityActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for AgentScheduleShiftActivityActivityCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for AgentScheduleShiftActivityActivityCategory {
     }
 }
 impl ::std::convert::From<&str> for AgentScheduleShiftActivityActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentScheduleShiftActivityActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleUnavailableTime {
 impl crate::support::Model for AgentScheduleUnavailableTime {
     const NAME: &'static str = "AgentScheduleUnavailableTime";
     const FIELDS: &'static [&'static str] = &["notes", "timeSpan"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentScheduleUnavailableTime {
     }
 }
 impl ::std::fmt::Debug for AgentScheduleUnavailableTime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentScheduleUnavailableTime", &[("notes", &self.notes), ("timeSpan", &self.time_span)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentSchedulingPreference {
 impl crate::support::Model for AgentSchedulingPreference {
     const NAME: &'static str = "AgentSchedulingPreference";
     const FIELDS: &'static [&'static str] = &["id", "preferenceLevel", "timeSpan"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentSchedulingPreference {
     }
 }
 impl ::std::fmt::Debug for AgentSchedulingPreference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentSchedulingPreference", &[("id", &self.id), ("preferenceLevel", &self.preference_level), ("timeSpan", &self.time_span)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl AgentSchedulingPreferencePreferenceLevel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["StronglyPrefer", "Prefer", "Avoid", "StronglyAvoid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentSchedulingPreferencePreferenceLevel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "StronglyPrefer" => Self::StronglyPrefer,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for AgentSchedulingPreferencePreferenceLevel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::StronglyPrefer => "StronglyPrefer",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for AgentSchedulingPreferencePreferenceLevel {
     }
 }
 impl ::std::convert::From<&str> for AgentSchedulingPreferencePreferenceLevel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentSchedulingPreferencePreferenceLevel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentScoringRule {
 impl crate::support::Model for AgentScoringRule {
     const NAME: &'static str = "AgentScoringRule";
     const FIELDS: &'static [&'static str] = &["agentToScore", "dateCreated", "dateModified", "enabled", "evaluationFormContextId", "evaluator", "id", "programId", "published", "samplingPercentage", "samplingType", "selfUri", "submissionType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for AgentScoringRule {
     }
 }
 impl ::std::fmt::Debug for AgentScoringRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentScoringRule", &[("agentToScore", &self.agent_to_score), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("enabled", &self.enabled), ("evaluationFormContextId", &self.evaluation_form_context_id), ("evaluator", &self.evaluator), ("id", &self.id), ("programId", &self.program_id), ("published", &self.published), ("samplingPercentage", &self.sampling_percentage), ("samplingType", &self.sampling_type), ("selfUri", &self.self_uri), ("submissionType", &self.submission_type)], &self._nulls)
     }
@@ -240,11 +243,13 @@ impl AgentScoringRuleAgentToScore {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["First", "Last", "Each"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentScoringRuleAgentToScore {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "First" => Self::First,
@@ -253,9 +258,11 @@ impl crate::support::OpenEnum for AgentScoringRuleAgentToScore {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::First => "First",
@@ -266,11 +273,13 @@ impl crate::support::OpenEnum for AgentScoringRuleAgentToScore {
     }
 }
 impl ::std::convert::From<&str> for AgentScoringRuleAgentToScore {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentScoringRuleAgentToScore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -318,11 +327,13 @@ impl AgentScoringRuleSamplingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["All", "Percentage"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentScoringRuleSamplingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "All" => Self::All,
@@ -330,9 +341,11 @@ impl crate::support::OpenEnum for AgentScoringRuleSamplingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::All => "All",
@@ -342,11 +355,13 @@ impl crate::support::OpenEnum for AgentScoringRuleSamplingType {
     }
 }
 impl ::std::convert::From<&str> for AgentScoringRuleSamplingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentScoringRuleSamplingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -394,11 +409,13 @@ impl AgentScoringRuleSubmissionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Automated", "Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentScoringRuleSubmissionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Automated" => Self::Automated,
@@ -406,9 +423,11 @@ impl crate::support::OpenEnum for AgentScoringRuleSubmissionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Automated => "Automated",
@@ -418,11 +437,13 @@ impl crate::support::OpenEnum for AgentScoringRuleSubmissionType {
     }
 }
 impl ::std::convert::From<&str> for AgentScoringRuleSubmissionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentScoringRuleSubmissionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateActivityCategoryCount {
 impl crate::support::Model for AgentStateActivityCategoryCount {
     const NAME: &'static str = "AgentStateActivityCategoryCount";
     const FIELDS: &'static [&'static str] = &["activityCategory", "count"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentStateActivityCategoryCount {
     }
 }
 impl ::std::fmt::Debug for AgentStateActivityCategoryCount {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentStateActivityCategoryCount", &[("activityCategory", &self.activity_category), ("count", &self.count)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl AgentStateActivityCategoryCountActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable", "Unscheduled", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentStateActivityCategoryCountActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for AgentStateActivityCategoryCountActivityCategor
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for AgentStateActivityCategoryCountActivityCategor
     }
 }
 impl ::std::convert::From<&str> for AgentStateActivityCategoryCountActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentStateActivityCategoryCountActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateAdherenceStateCount {
 impl crate::support::Model for AgentStateAdherenceStateCount {
     const NAME: &'static str = "AgentStateAdherenceStateCount";
     const FIELDS: &'static [&'static str] = &["adherenceState", "count"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentStateAdherenceStateCount {
     }
 }
 impl ::std::fmt::Debug for AgentStateAdherenceStateCount {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentStateAdherenceStateCount", &[("adherenceState", &self.adherence_state), ("count", &self.count)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl AgentStateAdherenceStateCountAdherenceState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InAdherence", "OutOfAdherence", "Unscheduled", "Unknown", "Ignored", "Explained"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentStateAdherenceStateCountAdherenceState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InAdherence" => Self::InAdherence,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for AgentStateAdherenceStateCountAdherenceState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InAdherence => "InAdherence",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for AgentStateAdherenceStateCountAdherenceState {
     }
 }
 impl ::std::convert::From<&str> for AgentStateAdherenceStateCountAdherenceState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentStateAdherenceStateCountAdherenceState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

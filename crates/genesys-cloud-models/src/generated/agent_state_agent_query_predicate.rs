@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateAgentQueryPredicate {
 impl crate::support::Model for AgentStateAgentQueryPredicate {
     const NAME: &'static str = "AgentStateAgentQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentStateAgentQueryPredicate {
     }
 }
 impl ::std::fmt::Debug for AgentStateAgentQueryPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentStateAgentQueryPredicate", &[("dimension", &self.dimension), ("value", &self.value)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl AgentStateAgentQueryPredicateDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["activeQueueId", "inactiveQueueId", "queueId", "assignedSkillId", "assignedLanguageId", "divisionId", "userId", "managerId", "systemPresence", "organizationPresenceId", "routingStatus", "isOutOfOffice", "online", "teamId", "managementUnitId", "businessUnitId", "adherenceState", "adherenceImpact", "scheduledActivityCodeId", "scheduledActivityCategory", "actualActivityCategory"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentStateAgentQueryPredicateDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "activeQueueId" => Self::ActiveQueueId,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for AgentStateAgentQueryPredicateDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActiveQueueId => "activeQueueId",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for AgentStateAgentQueryPredicateDimension {
     }
 }
 impl ::std::convert::From<&str> for AgentStateAgentQueryPredicateDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentStateAgentQueryPredicateDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

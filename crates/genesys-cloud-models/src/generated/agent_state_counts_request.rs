@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateCountsRequest {
 impl crate::support::Model for AgentStateCountsRequest {
     const NAME: &'static str = "AgentStateCountsRequest";
     const FIELDS: &'static [&'static str] = &["sessionFilter", "userFilter"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentStateCountsRequest {
     }
 }
 impl ::std::fmt::Debug for AgentStateCountsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentStateCountsRequest", &[("sessionFilter", &self.session_filter), ("userFilter", &self.user_filter)], &self._nulls)
     }

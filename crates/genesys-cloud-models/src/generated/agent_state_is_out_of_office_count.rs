@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateIsOutOfOfficeCount {
 impl crate::support::Model for AgentStateIsOutOfOfficeCount {
     const NAME: &'static str = "AgentStateIsOutOfOfficeCount";
     const FIELDS: &'static [&'static str] = &["count", "isOutOfOffice"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentStateIsOutOfOfficeCount {
     }
 }
 impl ::std::fmt::Debug for AgentStateIsOutOfOfficeCount {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentStateIsOutOfOfficeCount", &[("count", &self.count), ("isOutOfOffice", &self.is_out_of_office)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentStatePresenceCount {
 impl crate::support::Model for AgentStatePresenceCount {
     const NAME: &'static str = "AgentStatePresenceCount";
     const FIELDS: &'static [&'static str] = &["count", "organizationPresenceId", "systemPresence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentStatePresenceCount {
     }
 }
 impl ::std::fmt::Debug for AgentStatePresenceCount {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentStatePresenceCount", &[("count", &self.count), ("organizationPresenceId", &self.organization_presence_id), ("systemPresence", &self.system_presence)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl AgentStatePresenceCountSystemPresence {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UNKNOWN", "AVAILABLE", "AWAY", "BUSY", "OFFLINE", "IDLE", "ON_QUEUE", "MEAL", "TRAINING", "MEETING", "BREAK"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentStatePresenceCountSystemPresence {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UNKNOWN" => Self::UnknownValue,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for AgentStatePresenceCountSystemPresence {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "UNKNOWN",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for AgentStatePresenceCountSystemPresence {
     }
 }
 impl ::std::convert::From<&str> for AgentStatePresenceCountSystemPresence {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentStatePresenceCountSystemPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

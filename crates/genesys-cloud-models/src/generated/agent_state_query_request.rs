@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateQueryRequest {
 impl crate::support::Model for AgentStateQueryRequest {
     const NAME: &'static str = "AgentStateQueryRequest";
     const FIELDS: &'static [&'static str] = &["sessionFilter", "sessionOrder", "sessionOrderBy", "userFilter", "userOrder", "userOrderBy"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AgentStateQueryRequest {
     }
 }
 impl ::std::fmt::Debug for AgentStateQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentStateQueryRequest", &[("sessionFilter", &self.session_filter), ("sessionOrder", &self.session_order), ("sessionOrderBy", &self.session_order_by), ("userFilter", &self.user_filter), ("userOrder", &self.user_order), ("userOrderBy", &self.user_order_by)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl AgentStateQueryRequestSessionOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["asc", "desc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentStateQueryRequestSessionOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "asc" => Self::Asc,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for AgentStateQueryRequestSessionOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "asc",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for AgentStateQueryRequestSessionOrder {
     }
 }
 impl ::std::convert::From<&str> for AgentStateQueryRequestSessionOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentStateQueryRequestSessionOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -230,11 +239,13 @@ impl AgentStateQueryRequestSessionOrderBy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["segmentStart", "sessionStart"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentStateQueryRequestSessionOrderBy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "segmentStart" => Self::SegmentStart,
@@ -242,9 +253,11 @@ impl crate::support::OpenEnum for AgentStateQueryRequestSessionOrderBy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SegmentStart => "segmentStart",
@@ -254,11 +267,13 @@ impl crate::support::OpenEnum for AgentStateQueryRequestSessionOrderBy {
     }
 }
 impl ::std::convert::From<&str> for AgentStateQueryRequestSessionOrderBy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentStateQueryRequestSessionOrderBy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -306,11 +321,13 @@ impl AgentStateQueryRequestUserOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["asc", "desc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentStateQueryRequestUserOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "asc" => Self::Asc,
@@ -318,9 +335,11 @@ impl crate::support::OpenEnum for AgentStateQueryRequestUserOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "asc",
@@ -330,11 +349,13 @@ impl crate::support::OpenEnum for AgentStateQueryRequestUserOrder {
     }
 }
 impl ::std::convert::From<&str> for AgentStateQueryRequestUserOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentStateQueryRequestUserOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -396,11 +417,13 @@ impl AgentStateQueryRequestUserOrderBy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["userName", "segmentStart", "sessionStart", "presenceDate", "routingStatusDate", "systemPresence", "routingStatus", "organizationPresenceId", "adherenceDate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentStateQueryRequestUserOrderBy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "userName" => Self::UserName,
@@ -415,9 +438,11 @@ impl crate::support::OpenEnum for AgentStateQueryRequestUserOrderBy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UserName => "userName",
@@ -434,11 +459,13 @@ impl crate::support::OpenEnum for AgentStateQueryRequestUserOrderBy {
     }
 }
 impl ::std::convert::From<&str> for AgentStateQueryRequestUserOrderBy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentStateQueryRequestUserOrderBy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

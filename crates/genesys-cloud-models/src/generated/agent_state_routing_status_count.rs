@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateRoutingStatusCount {
 impl crate::support::Model for AgentStateRoutingStatusCount {
     const NAME: &'static str = "AgentStateRoutingStatusCount";
     const FIELDS: &'static [&'static str] = &["count", "routingStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentStateRoutingStatusCount {
     }
 }
 impl ::std::fmt::Debug for AgentStateRoutingStatusCount {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentStateRoutingStatusCount", &[("count", &self.count), ("routingStatus", &self.routing_status)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl AgentStateRoutingStatusCountRoutingStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UNKNOWN", "OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentStateRoutingStatusCountRoutingStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UNKNOWN" => Self::UnknownValue,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for AgentStateRoutingStatusCountRoutingStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "UNKNOWN",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for AgentStateRoutingStatusCountRoutingStatus {
     }
 }
 impl ::std::convert::From<&str> for AgentStateRoutingStatusCountRoutingStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentStateRoutingStatusCountRoutingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

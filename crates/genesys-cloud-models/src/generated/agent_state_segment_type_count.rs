@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateSegmentTypeCount {
 impl crate::support::Model for AgentStateSegmentTypeCount {
     const NAME: &'static str = "AgentStateSegmentTypeCount";
     const FIELDS: &'static [&'static str] = &["count", "segmentType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentStateSegmentTypeCount {
     }
 }
 impl ::std::fmt::Debug for AgentStateSegmentTypeCount {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentStateSegmentTypeCount", &[("count", &self.count), ("segmentType", &self.segment_type)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl AgentStateSegmentTypeCountSegmentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alert", "barging", "callback", "coaching", "contacting", "converting", "delay", "dialing", "hold", "interact", "ivr", "monitoring", "parked", "scheduled", "screenmonitoring", "sharing", "system", "transmitting", "unknown", "uploading", "voicemail", "wrapup"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentStateSegmentTypeCountSegmentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alert" => Self::Alert,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for AgentStateSegmentTypeCountSegmentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alert => "alert",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for AgentStateSegmentTypeCountSegmentType {
     }
 }
 impl ::std::convert::From<&str> for AgentStateSegmentTypeCountSegmentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentStateSegmentTypeCountSegmentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentTimeOffRequestPatch {
 impl crate::support::Model for AgentTimeOffRequestPatch {
     const NAME: &'static str = "AgentTimeOffRequestPatch";
     const FIELDS: &'static [&'static str] = &["fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "markedAsRead", "notes", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AgentTimeOffRequestPatch {
     }
 }
 impl ::std::fmt::Debug for AgentTimeOffRequestPatch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentTimeOffRequestPatch", &[("fullDayEarliestStartOffsetMinutes", &self.full_day_earliest_start_offset_minutes), ("fullDayLatestEndOffsetMinutes", &self.full_day_latest_end_offset_minutes), ("markedAsRead", &self.marked_as_read), ("notes", &self.notes), ("status", &self.status)], &self._nulls)
     }
@@ -140,20 +143,24 @@ impl AgentTimeOffRequestPatchStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CANCELED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentTimeOffRequestPatchStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CANCELED" => Self::Canceled,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Canceled => "CANCELED",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for AgentTimeOffRequestPatchStatus {
     }
 }
 impl ::std::convert::From<&str> for AgentTimeOffRequestPatchStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentTimeOffRequestPatchStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentUpdateAlternativeShiftTradeRequest 
 impl crate::support::Model for AgentUpdateAlternativeShiftTradeRequest {
     const NAME: &'static str = "AgentUpdateAlternativeShiftTradeRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "reviewNote", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgentUpdateAlternativeShiftTradeRequest {
     }
 }
 impl ::std::fmt::Debug for AgentUpdateAlternativeShiftTradeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentUpdateAlternativeShiftTradeRequest", &[("metadata", &self.metadata), ("reviewNote", &self.review_note), ("state", &self.state)], &self._nulls)
     }
@@ -116,20 +119,24 @@ impl AgentUpdateAlternativeShiftTradeRequestState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Canceled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentUpdateAlternativeShiftTradeRequestState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Canceled" => Self::Canceled,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Canceled => "Canceled",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for AgentUpdateAlternativeShiftTradeRequestState {
     }
 }
 impl ::std::convert::From<&str> for AgentUpdateAlternativeShiftTradeRequestState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentUpdateAlternativeShiftTradeRequestState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

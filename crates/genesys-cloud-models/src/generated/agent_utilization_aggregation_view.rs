@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentUtilizationAggregationView {
 impl crate::support::Model for AgentUtilizationAggregationView {
     const NAME: &'static str = "AgentUtilizationAggregationView";
     const FIELDS: &'static [&'static str] = &["function", "name", "range", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AgentUtilizationAggregationView {
     }
 }
 impl ::std::fmt::Debug for AgentUtilizationAggregationView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentUtilizationAggregationView", &[("function", &self.function), ("name", &self.name), ("range", &self.range), ("target", &self.target)], &self._nulls)
     }
@@ -128,20 +131,24 @@ impl AgentUtilizationAggregationViewFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["rangeBound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentUtilizationAggregationViewFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "rangeBound" => Self::RangeBound,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RangeBound => "rangeBound",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for AgentUtilizationAggregationViewFunction {
     }
 }
 impl ::std::convert::From<&str> for AgentUtilizationAggregationViewFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentUtilizationAggregationViewFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -204,11 +213,13 @@ impl AgentUtilizationAggregationViewTarget {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oAgentAvailableUtilization", "oAgentMaxUtilization", "oAgentUtilizationPercentage"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentUtilizationAggregationViewTarget {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oAgentAvailableUtilization" => Self::OAgentAvailableUtilization,
@@ -217,9 +228,11 @@ impl crate::support::OpenEnum for AgentUtilizationAggregationViewTarget {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OAgentAvailableUtilization => "oAgentAvailableUtilization",
@@ -230,11 +243,13 @@ impl crate::support::OpenEnum for AgentUtilizationAggregationViewTarget {
     }
 }
 impl ::std::convert::From<&str> for AgentUtilizationAggregationViewTarget {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentUtilizationAggregationViewTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentUtilizationAsyncAggregateQueryRespo
 impl crate::support::Model for AgentUtilizationAsyncAggregateQueryResponse {
     const NAME: &'static str = "AgentUtilizationAsyncAggregateQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for AgentUtilizationAsyncAggregateQueryResponse {
     }
 }
 impl ::std::fmt::Debug for AgentUtilizationAsyncAggregateQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentUtilizationAsyncAggregateQueryResponse", &[("cursor", &self.cursor), ("results", &self.results)], &self._nulls)
     }

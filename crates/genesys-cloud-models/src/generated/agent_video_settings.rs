@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentVideoSettings {
 impl crate::support::Model for AgentVideoSettings {
     const NAME: &'static str = "AgentVideoSettings";
     const FIELDS: &'static [&'static str] = &["allowCamera", "allowMicrophone", "allowScreenShare", "background", "backgroundImage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AgentVideoSettings {
     }
 }
 impl ::std::fmt::Debug for AgentVideoSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentVideoSettings", &[("allowCamera", &self.allow_camera), ("allowMicrophone", &self.allow_microphone), ("allowScreenShare", &self.allow_screen_share), ("background", &self.background), ("backgroundImage", &self.background_image)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl AgentVideoSettingsBackground {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BLUR", "NONE", "IMAGE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentVideoSettingsBackground {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BLUR" => Self::Blur,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for AgentVideoSettingsBackground {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Blur => "BLUR",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for AgentVideoSettingsBackground {
     }
 }
 impl ::std::convert::From<&str> for AgentVideoSettingsBackground {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentVideoSettingsBackground {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

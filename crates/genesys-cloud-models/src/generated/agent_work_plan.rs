@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlan {
 impl crate::support::Model for AgentWorkPlan {
     const NAME: &'static str = "AgentWorkPlan";
     const FIELDS: &'static [&'static str] = &["constrainWeeklyPaidTime", "flexibleWeeklyPaidTime", "id", "name", "optionalDays", "selfUri", "shifts", "weeklyExactPaidMinutes", "weeklyMaximumPaidMinutes", "weeklyMinimumPaidMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for AgentWorkPlan {
     }
 }
 impl ::std::fmt::Debug for AgentWorkPlan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentWorkPlan", &[("constrainWeeklyPaidTime", &self.constrain_weekly_paid_time), ("flexibleWeeklyPaidTime", &self.flexible_weekly_paid_time), ("id", &self.id), ("name", &self.name), ("optionalDays", &self.optional_days), ("selfUri", &self.self_uri), ("shifts", &self.shifts), ("weeklyExactPaidMinutes", &self.weekly_exact_paid_minutes), ("weeklyMaximumPaidMinutes", &self.weekly_maximum_paid_minutes), ("weeklyMinimumPaidMinutes", &self.weekly_minimum_paid_minutes)], &self._nulls)
     }

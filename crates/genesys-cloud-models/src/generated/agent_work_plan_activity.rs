@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanActivity {
 impl crate::support::Model for AgentWorkPlanActivity {
     const NAME: &'static str = "AgentWorkPlanActivity";
     const FIELDS: &'static [&'static str] = &["countsAsPaidTime", "lengthMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentWorkPlanActivity {
     }
 }
 impl ::std::fmt::Debug for AgentWorkPlanActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentWorkPlanActivity", &[("countsAsPaidTime", &self.counts_as_paid_time), ("lengthMinutes", &self.length_minutes)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanBid {
 impl crate::support::Model for AgentWorkPlanBid {
     const NAME: &'static str = "AgentWorkPlanBid";
     const FIELDS: &'static [&'static str] = &["bidType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "id", "name", "selfUri", "status", "workPlanFieldsVisibleToAgents"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for AgentWorkPlanBid {
     }
 }
 impl ::std::fmt::Debug for AgentWorkPlanBid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentWorkPlanBid", &[("bidType", &self.bid_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("effectiveDate", &self.effective_date), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status), ("workPlanFieldsVisibleToAgents", &self.work_plan_fields_visible_to_agents)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl AgentWorkPlanBidBidType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WorkPlanBid", "ScheduleBid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentWorkPlanBidBidType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WorkPlanBid" => Self::WorkPlanBid,
@@ -146,9 +151,11 @@ impl crate::support::OpenEnum for AgentWorkPlanBidBidType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WorkPlanBid => "WorkPlanBid",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for AgentWorkPlanBidBidType {
     }
 }
 impl ::std::convert::From<&str> for AgentWorkPlanBidBidType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentWorkPlanBidBidType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -222,11 +231,13 @@ impl AgentWorkPlanBidStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Locked", "Optimized", "Scheduled", "Open", "Closed", "Processed", "Published"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentWorkPlanBidStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -240,9 +251,11 @@ impl crate::support::OpenEnum for AgentWorkPlanBidStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -258,11 +271,13 @@ impl crate::support::OpenEnum for AgentWorkPlanBidStatus {
     }
 }
 impl ::std::convert::From<&str> for AgentWorkPlanBidStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentWorkPlanBidStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

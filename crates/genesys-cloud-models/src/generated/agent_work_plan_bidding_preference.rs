@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanBiddingPreference {
 impl crate::support::Model for AgentWorkPlanBiddingPreference {
     const NAME: &'static str = "AgentWorkPlanBiddingPreference";
     const FIELDS: &'static [&'static str] = &["priority", "workPlan"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentWorkPlanBiddingPreference {
     }
 }
 impl ::std::fmt::Debug for AgentWorkPlanBiddingPreference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentWorkPlanBiddingPreference", &[("priority", &self.priority), ("workPlan", &self.work_plan)], &self._nulls)
     }

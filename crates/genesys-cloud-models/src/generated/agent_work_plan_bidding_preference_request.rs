@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanBiddingPreferenceRequest {
 impl crate::support::Model for AgentWorkPlanBiddingPreferenceRequest {
     const NAME: &'static str = "AgentWorkPlanBiddingPreferenceRequest";
     const FIELDS: &'static [&'static str] = &["priority", "workPlanId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentWorkPlanBiddingPreferenceRequest {
     }
 }
 impl ::std::fmt::Debug for AgentWorkPlanBiddingPreferenceRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentWorkPlanBiddingPreferenceRequest", &[("priority", &self.priority), ("workPlanId", &self.work_plan_id)], &self._nulls)
     }

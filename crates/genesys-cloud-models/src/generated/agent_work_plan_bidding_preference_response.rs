@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanBiddingPreferenceResponse {
 impl crate::support::Model for AgentWorkPlanBiddingPreferenceResponse {
     const NAME: &'static str = "AgentWorkPlanBiddingPreferenceResponse";
     const FIELDS: &'static [&'static str] = &["agentWorkPlanBidPreferences", "assignedWorkPlan", "id", "overriddenWorkPlan", "overrideReason", "selfUri", "submitted"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AgentWorkPlanBiddingPreferenceResponse {
     }
 }
 impl ::std::fmt::Debug for AgentWorkPlanBiddingPreferenceResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentWorkPlanBiddingPreferenceResponse", &[("agentWorkPlanBidPreferences", &self.agent_work_plan_bid_preferences), ("assignedWorkPlan", &self.assigned_work_plan), ("id", &self.id), ("overriddenWorkPlan", &self.overridden_work_plan), ("overrideReason", &self.override_reason), ("selfUri", &self.self_uri), ("submitted", &self.submitted)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl AgentWorkPlanBiddingPreferenceResponseOverrideReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UnableToBid", "ChangeOfCircumstance", "NewHire", "EmployeeMove"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentWorkPlanBiddingPreferenceResponseOverrideReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UnableToBid" => Self::UnableToBid,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for AgentWorkPlanBiddingPreferenceResponseOverride
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnableToBid => "UnableToBid",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for AgentWorkPlanBiddingPreferenceResponseOverride
     }
 }
 impl ::std::convert::From<&str> for AgentWorkPlanBiddingPreferenceResponseOverrideReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentWorkPlanBiddingPreferenceResponseOverrideReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

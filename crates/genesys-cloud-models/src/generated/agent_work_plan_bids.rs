@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanBids {
 impl crate::support::Model for AgentWorkPlanBids {
     const NAME: &'static str = "AgentWorkPlanBids";
     const FIELDS: &'static [&'static str] = &["agentWorkPlanBids", "businessUnit", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AgentWorkPlanBids {
     }
 }
 impl ::std::fmt::Debug for AgentWorkPlanBids {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentWorkPlanBids", &[("agentWorkPlanBids", &self.agent_work_plan_bids), ("businessUnit", &self.business_unit), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanListResponse {
 impl crate::support::Model for AgentWorkPlanListResponse {
     const NAME: &'static str = "AgentWorkPlanListResponse";
     const FIELDS: &'static [&'static str] = &["entities", "managementUnit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for AgentWorkPlanListResponse {
     }
 }
 impl ::std::fmt::Debug for AgentWorkPlanListResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentWorkPlanListResponse", &[("entities", &self.entities), ("managementUnit", &self.management_unit)], &self._nulls)
     }

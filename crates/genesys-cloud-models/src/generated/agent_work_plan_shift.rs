@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanShift {
 impl crate::support::Model for AgentWorkPlanShift {
     const NAME: &'static str = "AgentWorkPlanShift";
     const FIELDS: &'static [&'static str] = &["activities", "constrainLatestStopTime", "days", "earliestStartTimeMinutesFromMidnight", "earliestStopTimeMinutesFromMidnight", "exactPaidTimeMinutes", "exactStartTimeMinutesFromMidnight", "flexiblePaidTime", "flexibleStartTime", "latestStartTimeMinutesFromMidnight", "latestStopTimeMinutesFromMidnight", "maximumPaidTimeMinutes", "minimumPaidTimeMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for AgentWorkPlanShift {
     }
 }
 impl ::std::fmt::Debug for AgentWorkPlanShift {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentWorkPlanShift", &[("activities", &self.activities), ("constrainLatestStopTime", &self.constrain_latest_stop_time), ("days", &self.days), ("earliestStartTimeMinutesFromMidnight", &self.earliest_start_time_minutes_from_midnight), ("earliestStopTimeMinutesFromMidnight", &self.earliest_stop_time_minutes_from_midnight), ("exactPaidTimeMinutes", &self.exact_paid_time_minutes), ("exactStartTimeMinutesFromMidnight", &self.exact_start_time_minutes_from_midnight), ("flexiblePaidTime", &self.flexible_paid_time), ("flexibleStartTime", &self.flexible_start_time), ("latestStartTimeMinutesFromMidnight", &self.latest_start_time_minutes_from_midnight), ("latestStopTimeMinutesFromMidnight", &self.latest_stop_time_minutes_from_midnight), ("maximumPaidTimeMinutes", &self.maximum_paid_time_minutes), ("minimumPaidTimeMinutes", &self.minimum_paid_time_minutes)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlans {
 impl crate::support::Model for AgentWorkPlans {
     const NAME: &'static str = "AgentWorkPlans";
     const FIELDS: &'static [&'static str] = &["user", "workPlanLookupKeysPerWeek"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgentWorkPlans {
     }
 }
 impl ::std::fmt::Debug for AgentWorkPlans {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentWorkPlans", &[("user", &self.user), ("workPlanLookupKeysPerWeek", &self.work_plan_lookup_keys_per_week)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVersionAddressableEntity {
 impl crate::support::Model for AgenticVersionAddressableEntity {
     const NAME: &'static str = "AgenticVersionAddressableEntity";
     const FIELDS: &'static [&'static str] = &["selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for AgenticVersionAddressableEntity {
     }
 }
 impl ::std::fmt::Debug for AgenticVersionAddressableEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVersionAddressableEntity", &[("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

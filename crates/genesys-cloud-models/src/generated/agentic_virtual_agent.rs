@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgent {
 impl crate::support::Model for AgenticVirtualAgent {
     const NAME: &'static str = "AgenticVirtualAgent";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "imageUri", "latestProductionReadyVersion", "latestSavedVersion", "name", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for AgenticVirtualAgent {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgent", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("imageUri", &self.image_uri), ("latestProductionReadyVersion", &self.latest_production_ready_version), ("latestSavedVersion", &self.latest_saved_version), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl AgenticVirtualAgentStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Published"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgenticVirtualAgentStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -146,9 +151,11 @@ impl crate::support::OpenEnum for AgenticVirtualAgentStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for AgenticVirtualAgentStatus {
     }
 }
 impl ::std::convert::From<&str> for AgenticVirtualAgentStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgenticVirtualAgentStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentAgentCardSkill {
 impl crate::support::Model for AgenticVirtualAgentAgentCardSkill {
     const NAME: &'static str = "AgenticVirtualAgentAgentCardSkill";
     const FIELDS: &'static [&'static str] = &["description", "examples", "id", "inputModes", "name", "outputModes", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AgenticVirtualAgentAgentCardSkill {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentAgentCardSkill {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentAgentCardSkill", &[("description", &self.description), ("examples", &self.examples), ("id", &self.id), ("inputModes", &self.input_modes), ("name", &self.name), ("outputModes", &self.output_modes), ("tags", &self.tags)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentDataActionSchemas {
 impl crate::support::Model for AgenticVirtualAgentDataActionSchemas {
     const NAME: &'static str = "AgenticVirtualAgentDataActionSchemas";
     const FIELDS: &'static [&'static str] = &["inputs", "outputs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgenticVirtualAgentDataActionSchemas {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentDataActionSchemas {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentDataActionSchemas", &[("inputs", &self.inputs), ("outputs", &self.outputs)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentDynamicTurnInstructio
 impl crate::support::Model for AgenticVirtualAgentDynamicTurnInstructions {
     const NAME: &'static str = "AgenticVirtualAgentDynamicTurnInstructions";
     const FIELDS: &'static [&'static str] = &["repetitionChecks"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AgenticVirtualAgentDynamicTurnInstructions {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentDynamicTurnInstructions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentDynamicTurnInstructions", &[("repetitionChecks", &self.repetition_checks)], &self._nulls)
     }

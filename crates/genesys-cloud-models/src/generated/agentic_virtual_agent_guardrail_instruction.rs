@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentGuardrailInstruction 
 impl crate::support::Model for AgenticVirtualAgentGuardrailInstruction {
     const NAME: &'static str = "AgenticVirtualAgentGuardrailInstruction";
     const FIELDS: &'static [&'static str] = &["enabled", "instruction"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgenticVirtualAgentGuardrailInstruction {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentGuardrailInstruction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentGuardrailInstruction", &[("enabled", &self.enabled), ("instruction", &self.instruction)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentPropertyDefinition {
 impl crate::support::Model for AgenticVirtualAgentPropertyDefinition {
     const NAME: &'static str = "AgenticVirtualAgentPropertyDefinition";
     const FIELDS: &'static [&'static str] = &["description", "items", "mapping", "name", "required", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AgenticVirtualAgentPropertyDefinition {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentPropertyDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentPropertyDefinition", &[("description", &self.description), ("items", &self.items), ("mapping", &self.mapping), ("name", &self.name), ("required", &self.required), ("type", &self.r#type)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentRepetitionCheck {
 impl crate::support::Model for AgenticVirtualAgentRepetitionCheck {
     const NAME: &'static str = "AgenticVirtualAgentRepetitionCheck";
     const FIELDS: &'static [&'static str] = &["instruction", "messages", "similarity", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AgenticVirtualAgentRepetitionCheck {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentRepetitionCheck {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentRepetitionCheck", &[("instruction", &self.instruction), ("messages", &self.messages), ("similarity", &self.similarity), ("type", &self.r#type)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl AgenticVirtualAgentRepetitionCheckSimilarity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Loose", "Moderate", "Strict", "VeryStrict"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgenticVirtualAgentRepetitionCheckSimilarity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Loose" => Self::Loose,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for AgenticVirtualAgentRepetitionCheckSimilarity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Loose => "Loose",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for AgenticVirtualAgentRepetitionCheckSimilarity {
     }
 }
 impl ::std::convert::From<&str> for AgenticVirtualAgentRepetitionCheckSimilarity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgenticVirtualAgentRepetitionCheckSimilarity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -190,11 +199,13 @@ impl AgenticVirtualAgentRepetitionCheckType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["User", "Agent"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgenticVirtualAgentRepetitionCheckType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "User" => Self::User,
@@ -202,9 +213,11 @@ impl crate::support::OpenEnum for AgenticVirtualAgentRepetitionCheckType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "User",
@@ -214,11 +227,13 @@ impl crate::support::OpenEnum for AgenticVirtualAgentRepetitionCheckType {
     }
 }
 impl ::std::convert::From<&str> for AgenticVirtualAgentRepetitionCheckType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgenticVirtualAgentRepetitionCheckType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

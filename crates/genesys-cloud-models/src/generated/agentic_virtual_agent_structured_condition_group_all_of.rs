@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentStructuredConditionGr
 impl crate::support::Model for AgenticVirtualAgentStructuredConditionGroupAllOf {
     const NAME: &'static str = "AgenticVirtualAgentStructuredConditionGroupAllOf";
     const FIELDS: &'static [&'static str] = &["group", "rules"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AgenticVirtualAgentStructuredConditionGroupAllOf 
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentStructuredConditionGroupAllOf {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentStructuredConditionGroupAllOf", &[("group", &self.group), ("rules", &self.rules)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl AgenticVirtualAgentStructuredConditionGroupAllOfGroup {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["And", "Or"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgenticVirtualAgentStructuredConditionGroupAllOfGroup {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "And" => Self::And,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for AgenticVirtualAgentStructuredConditionGroupAll
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "And",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for AgenticVirtualAgentStructuredConditionGroupAll
     }
 }
 impl ::std::convert::From<&str> for AgenticVirtualAgentStructuredConditionGroupAllOfGroup {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgenticVirtualAgentStructuredConditionGroupAllOfGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentStructuredOutputRule 
 impl crate::support::Model for AgenticVirtualAgentStructuredOutputRule {
     const NAME: &'static str = "AgenticVirtualAgentStructuredOutputRule";
     const FIELDS: &'static [&'static str] = &["mapping", "operator", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AgenticVirtualAgentStructuredOutputRule {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentStructuredOutputRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentStructuredOutputRule", &[("mapping", &self.mapping), ("operator", &self.operator), ("value", &self.value)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl AgenticVirtualAgentStructuredOutputRuleOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["IsNull", "IsNotNull", "IsEmpty", "IsNotEmpty", "Equal", "NotEqual", "LessThan", "LessThanOrEqual", "GreaterThan", "GreaterThanOrEqual", "In", "NotIn", "Contains", "DoesntContain", "BeginsWith", "EndsWith"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgenticVirtualAgentStructuredOutputRuleOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "IsNull" => Self::IsNull,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for AgenticVirtualAgentStructuredOutputRuleOperato
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::IsNull => "IsNull",
@@ -180,11 +187,13 @@ impl crate::support::OpenEnum for AgenticVirtualAgentStructuredOutputRuleOperato
     }
 }
 impl ::std::convert::From<&str> for AgenticVirtualAgentStructuredOutputRuleOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgenticVirtualAgentStructuredOutputRuleOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

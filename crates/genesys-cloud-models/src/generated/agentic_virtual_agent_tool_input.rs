@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentToolInput {
 impl crate::support::Model for AgenticVirtualAgentToolInput {
     const NAME: &'static str = "AgenticVirtualAgentToolInput";
     const FIELDS: &'static [&'static str] = &["fallbackToUser", "mapping", "required", "source", "targetName", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AgenticVirtualAgentToolInput {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentToolInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentToolInput", &[("fallbackToUser", &self.fallback_to_user), ("mapping", &self.mapping), ("required", &self.required), ("source", &self.source), ("targetName", &self.target_name), ("type", &self.r#type)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl AgenticVirtualAgentToolInputSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["User", "ToolInput", "ToolOutput", "External"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgenticVirtualAgentToolInputSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "User" => Self::User,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for AgenticVirtualAgentToolInputSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "User",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for AgenticVirtualAgentToolInputSource {
     }
 }
 impl ::std::convert::From<&str> for AgenticVirtualAgentToolInputSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgenticVirtualAgentToolInputSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentTypeDefinition {
 impl crate::support::Model for AgenticVirtualAgentTypeDefinition {
     const NAME: &'static str = "AgenticVirtualAgentTypeDefinition";
     const FIELDS: &'static [&'static str] = &["defaultInstruction", "description", "direction", "enum", "items", "name", "properties", "statusCodes", "type", "undisclosed", "userUtteranceSubstring"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for AgenticVirtualAgentTypeDefinition {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentTypeDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentTypeDefinition", &[("defaultInstruction", &self.default_instruction), ("description", &self.description), ("direction", &self.direction), ("enum", &self.r#enum), ("items", &self.items), ("name", &self.name), ("properties", &self.properties), ("statusCodes", &self.status_codes), ("type", &self.r#type), ("undisclosed", &self.undisclosed), ("userUtteranceSubstring", &self.user_utterance_substring)], &self._nulls)
     }
@@ -152,11 +155,13 @@ impl AgenticVirtualAgentTypeDefinitionDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Input", "Output", "AgentInput", "AgentOutput"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgenticVirtualAgentTypeDefinitionDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Input" => Self::Input,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for AgenticVirtualAgentTypeDefinitionDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Input => "Input",
@@ -180,11 +187,13 @@ impl crate::support::OpenEnum for AgenticVirtualAgentTypeDefinitionDirection {
     }
 }
 impl ::std::convert::From<&str> for AgenticVirtualAgentTypeDefinitionDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgenticVirtualAgentTypeDefinitionDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -244,11 +253,13 @@ impl AgenticVirtualAgentTypeDefinitionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["string", "integer", "number", "boolean", "null", "object", "array", "DataActionHttpError"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgenticVirtualAgentTypeDefinitionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "string" => Self::String,
@@ -262,9 +273,11 @@ impl crate::support::OpenEnum for AgenticVirtualAgentTypeDefinitionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::String => "string",
@@ -280,11 +293,13 @@ impl crate::support::OpenEnum for AgenticVirtualAgentTypeDefinitionType {
     }
 }
 impl ::std::convert::From<&str> for AgenticVirtualAgentTypeDefinitionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgenticVirtualAgentTypeDefinitionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentVersionPublishJobRequ
 impl crate::support::Model for AgenticVirtualAgentVersionPublishJobRequest {
     const NAME: &'static str = "AgenticVirtualAgentVersionPublishJobRequest";
     const FIELDS: &'static [&'static str] = &["virtualAgentVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AgenticVirtualAgentVersionPublishJobRequest {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentVersionPublishJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentVersionPublishJobRequest", &[("virtualAgentVersion", &self.virtual_agent_version)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentVersionSettings {
 impl crate::support::Model for AgenticVirtualAgentVersionSettings {
     const NAME: &'static str = "AgenticVirtualAgentVersionSettings";
     const FIELDS: &'static [&'static str] = &["comfortStatement"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AgenticVirtualAgentVersionSettings {
     }
 }
 impl ::std::fmt::Debug for AgenticVirtualAgentVersionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgenticVirtualAgentVersionSettings", &[("comfortStatement", &self.comfort_statement)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentlessEmailSendRequestDto {
 impl crate::support::Model for AgentlessEmailSendRequestDto {
     const NAME: &'static str = "AgentlessEmailSendRequestDto";
     const FIELDS: &'static [&'static str] = &["conversationId", "fromAddress", "htmlBody", "replyToAddress", "senderType", "subject", "textBody", "toAddresses"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for AgentlessEmailSendRequestDto {
     }
 }
 impl ::std::fmt::Debug for AgentlessEmailSendRequestDto {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentlessEmailSendRequestDto", &[("conversationId", &self.conversation_id), ("fromAddress", &self.from_address), ("htmlBody", &self.html_body), ("replyToAddress", &self.reply_to_address), ("senderType", &self.sender_type), ("subject", &self.subject), ("textBody", &self.text_body), ("toAddresses", &self.to_addresses)], &self._nulls)
     }
@@ -176,20 +179,24 @@ impl AgentlessEmailSendRequestDtoSenderType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentlessEmailSendRequestDtoSenderType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Outbound" => Self::Outbound,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Outbound => "Outbound",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for AgentlessEmailSendRequestDtoSenderType {
     }
 }
 impl ::std::convert::From<&str> for AgentlessEmailSendRequestDtoSenderType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentlessEmailSendRequestDtoSenderType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

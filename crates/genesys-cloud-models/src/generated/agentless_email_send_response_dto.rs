@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentlessEmailSendResponseDto {
 impl crate::support::Model for AgentlessEmailSendResponseDto {
     const NAME: &'static str = "AgentlessEmailSendResponseDto";
     const FIELDS: &'static [&'static str] = &["conversationId", "dateCreated", "fromAddress", "id", "replyToAddress", "selfUri", "senderType", "subject", "toAddresses"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for AgentlessEmailSendResponseDto {
     }
 }
 impl ::std::fmt::Debug for AgentlessEmailSendResponseDto {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentlessEmailSendResponseDto", &[("conversationId", &self.conversation_id), ("dateCreated", &self.date_created), ("fromAddress", &self.from_address), ("id", &self.id), ("replyToAddress", &self.reply_to_address), ("selfUri", &self.self_uri), ("senderType", &self.sender_type), ("subject", &self.subject), ("toAddresses", &self.to_addresses)], &self._nulls)
     }
@@ -134,20 +137,24 @@ impl AgentlessEmailSendResponseDtoSenderType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AgentlessEmailSendResponseDtoSenderType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Outbound" => Self::Outbound,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Outbound => "Outbound",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for AgentlessEmailSendResponseDtoSenderType {
     }
 }
 impl ::std::convert::From<&str> for AgentlessEmailSendResponseDtoSenderType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AgentlessEmailSendResponseDtoSenderType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

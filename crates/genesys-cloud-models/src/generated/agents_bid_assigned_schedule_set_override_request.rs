@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentsBidAssignedScheduleSetOverrideRequ
 impl crate::support::Model for AgentsBidAssignedScheduleSetOverrideRequest {
     const NAME: &'static str = "AgentsBidAssignedScheduleSetOverrideRequest";
     const FIELDS: &'static [&'static str] = &["agentScheduleSetOverrides"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AgentsBidAssignedScheduleSetOverrideRequest {
     }
 }
 impl ::std::fmt::Debug for AgentsBidAssignedScheduleSetOverrideRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentsBidAssignedScheduleSetOverrideRequest", &[("agentScheduleSetOverrides", &self.agent_schedule_set_overrides)], &self._nulls)
     }

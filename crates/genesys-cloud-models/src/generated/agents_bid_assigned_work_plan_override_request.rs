@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentsBidAssignedWorkPlanOverrideRequest
 impl crate::support::Model for AgentsBidAssignedWorkPlanOverrideRequest {
     const NAME: &'static str = "AgentsBidAssignedWorkPlanOverrideRequest";
     const FIELDS: &'static [&'static str] = &["agentWorkPlanOverrides"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AgentsBidAssignedWorkPlanOverrideRequest {
     }
 }
 impl ::std::fmt::Debug for AgentsBidAssignedWorkPlanOverrideRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentsBidAssignedWorkPlanOverrideRequest", &[("agentWorkPlanOverrides", &self.agent_work_plan_overrides)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentsEffectiveScheduleSetResponse {
 impl crate::support::Model for AgentsEffectiveScheduleSetResponse {
     const NAME: &'static str = "AgentsEffectiveScheduleSetResponse";
     const FIELDS: &'static [&'static str] = &["effectiveBids"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AgentsEffectiveScheduleSetResponse {
     }
 }
 impl ::std::fmt::Debug for AgentsEffectiveScheduleSetResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentsEffectiveScheduleSetResponse", &[("effectiveBids", &self.effective_bids)], &self._nulls)
     }

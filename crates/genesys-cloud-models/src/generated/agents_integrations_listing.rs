@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for AgentsIntegrationsListing {
 impl crate::support::Model for AgentsIntegrationsListing {
     const NAME: &'static str = "AgentsIntegrationsListing";
     const FIELDS: &'static [&'static str] = &["entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for AgentsIntegrationsListing {
     }
 }
 impl ::std::fmt::Debug for AgentsIntegrationsListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AgentsIntegrationsListing", &[("entities", &self.entities)], &self._nulls)
     }

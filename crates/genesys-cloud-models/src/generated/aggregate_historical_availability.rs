@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AggregateHistoricalAvailability {
 impl crate::support::Model for AggregateHistoricalAvailability {
     const NAME: &'static str = "AggregateHistoricalAvailability";
     const FIELDS: &'static [&'static str] = &["weekly", "yearly"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AggregateHistoricalAvailability {
     }
 }
 impl ::std::fmt::Debug for AggregateHistoricalAvailability {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AggregateHistoricalAvailability", &[("weekly", &self.weekly), ("yearly", &self.yearly)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for AggregateMetricData {
 impl crate::support::Model for AggregateMetricData {
     const NAME: &'static str = "AggregateMetricData";
     const FIELDS: &'static [&'static str] = &["metric", "qualifier", "stats"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AggregateMetricData {
     }
 }
 impl ::std::fmt::Debug for AggregateMetricData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AggregateMetricData", &[("metric", &self.metric), ("qualifier", &self.qualifier), ("stats", &self.stats)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AggregateViewData {
 impl crate::support::Model for AggregateViewData {
     const NAME: &'static str = "AggregateViewData";
     const FIELDS: &'static [&'static str] = &["name", "stats"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for AggregateViewData {
     }
 }
 impl ::std::fmt::Debug for AggregateViewData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AggregateViewData", &[("name", &self.name), ("stats", &self.stats)], &self._nulls)
     }

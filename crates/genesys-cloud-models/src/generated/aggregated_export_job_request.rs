@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AggregatedExportJobRequest {
 impl crate::support::Model for AggregatedExportJobRequest {
     const NAME: &'static str = "AggregatedExportJobRequest";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "delimiter", "granularity", "planningGroupIds", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AggregatedExportJobRequest {
     }
 }
 impl ::std::fmt::Debug for AggregatedExportJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AggregatedExportJobRequest", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("delimiter", &self.delimiter), ("granularity", &self.granularity), ("planningGroupIds", &self.planning_group_ids), ("timeZone", &self.time_zone)], &self._nulls)
     }
@@ -160,11 +163,13 @@ impl AggregatedExportJobRequestGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FifteenMinutes", "ThirtyMinutes", "SixtyMinutes", "Day", "Week"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AggregatedExportJobRequestGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FifteenMinutes" => Self::FifteenMinutes,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for AggregatedExportJobRequestGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FifteenMinutes => "FifteenMinutes",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for AggregatedExportJobRequestGranularity {
     }
 }
 impl ::std::convert::From<&str> for AggregatedExportJobRequestGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AggregatedExportJobRequestGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

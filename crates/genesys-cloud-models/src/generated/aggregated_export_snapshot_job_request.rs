@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AggregatedExportSnapshotJobRequest {
 impl crate::support::Model for AggregatedExportSnapshotJobRequest {
     const NAME: &'static str = "AggregatedExportSnapshotJobRequest";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "delimiter", "granularity", "planningGroupIds", "snapshotId", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AggregatedExportSnapshotJobRequest {
     }
 }
 impl ::std::fmt::Debug for AggregatedExportSnapshotJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AggregatedExportSnapshotJobRequest", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("delimiter", &self.delimiter), ("granularity", &self.granularity), ("planningGroupIds", &self.planning_group_ids), ("snapshotId", &self.snapshot_id), ("timeZone", &self.time_zone)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl AggregatedExportSnapshotJobRequestGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FifteenMinutes", "ThirtyMinutes", "SixtyMinutes", "Day", "Week"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AggregatedExportSnapshotJobRequestGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FifteenMinutes" => Self::FifteenMinutes,
@@ -187,9 +192,11 @@ impl crate::support::OpenEnum for AggregatedExportSnapshotJobRequestGranularity 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FifteenMinutes => "FifteenMinutes",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for AggregatedExportSnapshotJobRequestGranularity 
     }
 }
 impl ::std::convert::From<&str> for AggregatedExportSnapshotJobRequestGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AggregatedExportSnapshotJobRequestGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -266,11 +275,13 @@ impl AggregatedExportSnapshotJobRequestSnapshotId {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OneDayAgo", "OneWeekAgo", "OneMonthAgo", "ThreeMonthsAgo", "SixMonthsAgo", "OneYearAgo", "EighteenMonthsAgo", "TwoYearsAgo"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AggregatedExportSnapshotJobRequestSnapshotId {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OneDayAgo" => Self::OneDayAgo,
@@ -284,9 +295,11 @@ impl crate::support::OpenEnum for AggregatedExportSnapshotJobRequestSnapshotId {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OneDayAgo => "OneDayAgo",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for AggregatedExportSnapshotJobRequestSnapshotId {
     }
 }
 impl ::std::convert::From<&str> for AggregatedExportSnapshotJobRequestSnapshotId {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AggregatedExportSnapshotJobRequestSnapshotId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

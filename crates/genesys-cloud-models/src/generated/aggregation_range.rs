@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AggregationRange {
 impl crate::support::Model for AggregationRange {
     const NAME: &'static str = "AggregationRange";
     const FIELDS: &'static [&'static str] = &["gte", "lt"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AggregationRange {
     }
 }
 impl ::std::fmt::Debug for AggregationRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AggregationRange", &[("gte", &self.gte), ("lt", &self.lt)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for AggregationResult {
 impl crate::support::Model for AggregationResult {
     const NAME: &'static str = "AggregationResult";
     const FIELDS: &'static [&'static str] = &["count", "dimension", "metric", "results", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AggregationResult {
     }
 }
 impl ::std::fmt::Debug for AggregationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AggregationResult", &[("count", &self.count), ("dimension", &self.dimension), ("metric", &self.metric), ("results", &self.results), ("type", &self.r#type)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl AggregationResultType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["termFrequency", "numericRange"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AggregationResultType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "termFrequency" => Self::TermFrequency,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for AggregationResultType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TermFrequency => "termFrequency",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for AggregationResultType {
     }
 }
 impl ::std::convert::From<&str> for AggregationResultType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AggregationResultType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

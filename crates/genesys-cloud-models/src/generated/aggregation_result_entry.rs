@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for AggregationResultEntry {
 impl crate::support::Model for AggregationResultEntry {
     const NAME: &'static str = "AggregationResultEntry";
     const FIELDS: &'static [&'static str] = &["count", "gte", "lt", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for AggregationResultEntry {
     }
 }
 impl ::std::fmt::Debug for AggregationResultEntry {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AggregationResultEntry", &[("count", &self.count), ("gte", &self.gte), ("lt", &self.lt), ("value", &self.value)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AiAnswer {
 impl crate::support::Model for AiAnswer {
     const NAME: &'static str = "AiAnswer";
     const FIELDS: &'static [&'static str] = &["answerId", "explanation", "failureType", "markedNotApplicable"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AiAnswer {
     }
 }
 impl ::std::fmt::Debug for AiAnswer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AiAnswer", &[("answerId", &self.answer_id), ("explanation", &self.explanation), ("failureType", &self.failure_type), ("markedNotApplicable", &self.marked_not_applicable)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl AiAnswerFailureType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["LowConfidenceError", "ParsingError", "ServiceError", "LowHistoricalAccuracyError"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AiAnswerFailureType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "LowConfidenceError" => Self::LowConfidenceError,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for AiAnswerFailureType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::LowConfidenceError => "LowConfidenceError",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for AiAnswerFailureType {
     }
 }
 impl ::std::convert::From<&str> for AiAnswerFailureType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AiAnswerFailureType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

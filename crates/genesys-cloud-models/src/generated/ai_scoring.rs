@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AiScoring {
 impl crate::support::Model for AiScoring {
     const NAME: &'static str = "AiScoring";
     const FIELDS: &'static [&'static str] = &["dateLastChanged", "failureType", "pending"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AiScoring {
     }
 }
 impl ::std::fmt::Debug for AiScoring {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AiScoring", &[("dateLastChanged", &self.date_last_changed), ("failureType", &self.failure_type), ("pending", &self.pending)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl AiScoringFailureType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["QuotaReached", "ParsingError", "ServiceError", "InvalidRequest", "DuplicateFormSameAgent", "Unauthorized", "DuplicateAutomatedFormWithCopiedScore"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AiScoringFailureType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "QuotaReached" => Self::QuotaReached,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for AiScoringFailureType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::QuotaReached => "QuotaReached",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for AiScoringFailureType {
     }
 }
 impl ::std::convert::From<&str> for AiScoringFailureType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AiScoringFailureType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

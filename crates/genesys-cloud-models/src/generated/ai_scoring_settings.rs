@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for AiScoringSettings {
 impl crate::support::Model for AiScoringSettings {
     const NAME: &'static str = "AiScoringSettings";
     const FIELDS: &'static [&'static str] = &["id", "questionGroupSettings", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for AiScoringSettings {
     }
 }
 impl ::std::fmt::Debug for AiScoringSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AiScoringSettings", &[("id", &self.id), ("questionGroupSettings", &self.question_group_settings), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AlertNotification {
 impl crate::support::Model for AlertNotification {
     const NAME: &'static str = "AlertNotification";
     const FIELDS: &'static [&'static str] = &["locale", "notificationTypes", "recipient"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AlertNotification {
     }
 }
 impl ::std::fmt::Debug for AlertNotification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlertNotification", &[("locale", &self.locale), ("notificationTypes", &self.notification_types), ("recipient", &self.recipient)], &self._nulls)
     }

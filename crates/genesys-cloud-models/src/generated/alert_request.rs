@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for AlertRequest {
 impl crate::support::Model for AlertRequest {
     const NAME: &'static str = "AlertRequest";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "type", "unread", "validRequest"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for AlertRequest {
     }
 }
 impl ::std::fmt::Debug for AlertRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlertRequest", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("type", &self.r#type), ("unread", &self.unread), ("validRequest", &self.valid_request)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl AlertRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Mute", "Snooze", "Unread", "Close"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlertRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Mute" => Self::Mute,
@@ -158,9 +163,11 @@ impl crate::support::OpenEnum for AlertRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Mute => "Mute",
@@ -172,11 +179,13 @@ impl crate::support::OpenEnum for AlertRequestType {
     }
 }
 impl ::std::convert::From<&str> for AlertRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlertRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

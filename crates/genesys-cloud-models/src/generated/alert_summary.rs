@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AlertSummary {
 impl crate::support::Model for AlertSummary {
     const NAME: &'static str = "AlertSummary";
     const FIELDS: &'static [&'static str] = &["conversation", "entities", "entitiesAreTeamMembers", "metricType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AlertSummary {
     }
 }
 impl ::std::fmt::Debug for AlertSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlertSummary", &[("conversation", &self.conversation), ("entities", &self.entities), ("entitiesAreTeamMembers", &self.entities_are_team_members), ("metricType", &self.metric_type)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl AlertSummaryMetricType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Interval", "Instance"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlertSummaryMetricType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Interval" => Self::Interval,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for AlertSummaryMetricType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Interval => "Interval",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for AlertSummaryMetricType {
     }
 }
 impl ::std::convert::From<&str> for AlertSummaryMetricType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlertSummaryMetricType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

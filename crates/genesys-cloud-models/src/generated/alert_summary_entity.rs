@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AlertSummaryEntity {
 impl crate::support::Model for AlertSummaryEntity {
     const NAME: &'static str = "AlertSummaryEntity";
     const FIELDS: &'static [&'static str] = &["alerting", "entityType", "group", "queue", "team", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AlertSummaryEntity {
     }
 }
 impl ::std::fmt::Debug for AlertSummaryEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlertSummaryEntity", &[("alerting", &self.alerting), ("entityType", &self.entity_type), ("group", &self.group), ("queue", &self.queue), ("team", &self.team), ("user", &self.user)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl AlertSummaryEntityEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["User", "Group", "Queue", "Team", "TeamMembers", "Organization"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlertSummaryEntityEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "User" => Self::User,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for AlertSummaryEntityEntityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "User",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for AlertSummaryEntityEntityType {
     }
 }
 impl ::std::convert::From<&str> for AlertSummaryEntityEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlertSummaryEntityEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

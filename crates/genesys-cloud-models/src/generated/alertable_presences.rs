@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AlertablePresences {
 impl crate::support::Model for AlertablePresences {
     const NAME: &'static str = "AlertablePresences";
     const FIELDS: &'static [&'static str] = &["alertablePresences"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AlertablePresences {
     }
 }
 impl ::std::fmt::Debug for AlertablePresences {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlertablePresences", &[("alertablePresences", &self.alertable_presences)], &self._nulls)
     }

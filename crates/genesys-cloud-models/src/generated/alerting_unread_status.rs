@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AlertingUnreadStatus {
 impl crate::support::Model for AlertingUnreadStatus {
     const NAME: &'static str = "AlertingUnreadStatus";
     const FIELDS: &'static [&'static str] = &["unread"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AlertingUnreadStatus {
     }
 }
 impl ::std::fmt::Debug for AlertingUnreadStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlertingUnreadStatus", &[("unread", &self.unread)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AllTimePoints {
 impl crate::support::Model for AllTimePoints {
     const NAME: &'static str = "AllTimePoints";
     const FIELDS: &'static [&'static str] = &["allTimePoints", "dateEndWorkday", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AllTimePoints {
     }
 }
 impl ::std::fmt::Debug for AllTimePoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AllTimePoints", &[("allTimePoints", &self.all_time_points), ("dateEndWorkday", &self.date_end_workday), ("user", &self.user)], &self._nulls)
     }

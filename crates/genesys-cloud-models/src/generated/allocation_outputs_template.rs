@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AllocationOutputsTemplate {
 impl crate::support::Model for AllocationOutputsTemplate {
     const NAME: &'static str = "AllocationOutputsTemplate";
     const FIELDS: &'static [&'static str] = &["calculationIntervalLengthMinutes", "calculationStartDate", "planningGroupAllocationResults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AllocationOutputsTemplate {
     }
 }
 impl ::std::fmt::Debug for AllocationOutputsTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AllocationOutputsTemplate", &[("calculationIntervalLengthMinutes", &self.calculation_interval_length_minutes), ("calculationStartDate", &self.calculation_start_date), ("planningGroupAllocationResults", &self.planning_group_allocation_results)], &self._nulls)
     }

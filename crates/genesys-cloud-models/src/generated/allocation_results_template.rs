@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AllocationResultsTemplate {
 impl crate::support::Model for AllocationResultsTemplate {
     const NAME: &'static str = "AllocationResultsTemplate";
     const FIELDS: &'static [&'static str] = &["assignedAgentsPerInterval", "headcountMultiplierPerInterval", "planningGroupId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AllocationResultsTemplate {
     }
 }
 impl ::std::fmt::Debug for AllocationResultsTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AllocationResultsTemplate", &[("assignedAgentsPerInterval", &self.assigned_agents_per_interval), ("headcountMultiplierPerInterval", &self.headcount_multiplier_per_interval), ("planningGroupId", &self.planning_group_id)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftAgentScheduledShift {
 impl crate::support::Model for AlternativeShiftAgentScheduledShift {
     const NAME: &'static str = "AlternativeShiftAgentScheduledShift";
     const FIELDS: &'static [&'static str] = &["activities", "dayIndex", "lengthMinutes", "referenceKey", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AlternativeShiftAgentScheduledShift {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftAgentScheduledShift {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftAgentScheduledShift", &[("activities", &self.activities), ("dayIndex", &self.day_index), ("lengthMinutes", &self.length_minutes), ("referenceKey", &self.reference_key), ("startDate", &self.start_date)], &self._nulls)
     }

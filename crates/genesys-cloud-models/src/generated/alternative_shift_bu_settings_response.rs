@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftBuSettingsResponse {
 impl crate::support::Model for AlternativeShiftBuSettingsResponse {
     const NAME: &'static str = "AlternativeShiftBuSettingsResponse";
     const FIELDS: &'static [&'static str] = &["enabledGranularities", "metadata", "minMinutesBeforeStartTime", "retainedActivityCategories"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AlternativeShiftBuSettingsResponse {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftBuSettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftBuSettingsResponse", &[("enabledGranularities", &self.enabled_granularities), ("metadata", &self.metadata), ("minMinutesBeforeStartTime", &self.min_minutes_before_start_time), ("retainedActivityCategories", &self.retained_activity_categories)], &self._nulls)
     }

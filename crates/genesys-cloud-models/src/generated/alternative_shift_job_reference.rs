@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftJobReference {
 impl crate::support::Model for AlternativeShiftJobReference {
     const NAME: &'static str = "AlternativeShiftJobReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AlternativeShiftJobReference {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftJobReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftJobReference", &[("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl AlternativeShiftJobReferenceStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlternativeShiftJobReferenceStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for AlternativeShiftJobReferenceStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for AlternativeShiftJobReferenceStatus {
     }
 }
 impl ::std::convert::From<&str> for AlternativeShiftJobReferenceStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlternativeShiftJobReferenceStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -192,11 +201,13 @@ impl AlternativeShiftJobReferenceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ListOffers", "SearchOffers", "ListUserTrades", "SearchTrades", "BulkUpdateTrades"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlternativeShiftJobReferenceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ListOffers" => Self::ListOffers,
@@ -207,9 +218,11 @@ impl crate::support::OpenEnum for AlternativeShiftJobReferenceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ListOffers => "ListOffers",
@@ -222,11 +235,13 @@ impl crate::support::OpenEnum for AlternativeShiftJobReferenceType {
     }
 }
 impl ::std::convert::From<&str> for AlternativeShiftJobReferenceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlternativeShiftJobReferenceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

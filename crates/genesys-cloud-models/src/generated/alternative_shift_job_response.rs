@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftJobResponse {
 impl crate::support::Model for AlternativeShiftJobResponse {
     const NAME: &'static str = "AlternativeShiftJobResponse";
     const FIELDS: &'static [&'static str] = &["bulkUpdateTradesResults", "downloadUrl", "error", "id", "selfUri", "status", "type", "viewOffersResults", "viewTradesResults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for AlternativeShiftJobResponse {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftJobResponse", &[("bulkUpdateTradesResults", &self.bulk_update_trades_results), ("downloadUrl", &self.download_url), ("error", &self.error), ("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type), ("viewOffersResults", &self.view_offers_results), ("viewTradesResults", &self.view_trades_results)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl AlternativeShiftJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlternativeShiftJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for AlternativeShiftJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for AlternativeShiftJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for AlternativeShiftJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlternativeShiftJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -222,11 +231,13 @@ impl AlternativeShiftJobResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ListOffers", "SearchOffers", "ListUserTrades", "SearchTrades", "BulkUpdateTrades"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlternativeShiftJobResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ListOffers" => Self::ListOffers,
@@ -237,9 +248,11 @@ impl crate::support::OpenEnum for AlternativeShiftJobResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ListOffers => "ListOffers",
@@ -252,11 +265,13 @@ impl crate::support::OpenEnum for AlternativeShiftJobResponseType {
     }
 }
 impl ::std::convert::From<&str> for AlternativeShiftJobResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlternativeShiftJobResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

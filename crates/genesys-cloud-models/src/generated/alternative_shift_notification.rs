@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftNotification {
 impl crate::support::Model for AlternativeShiftNotification {
     const NAME: &'static str = "AlternativeShiftNotification";
     const FIELDS: &'static [&'static str] = &["granularity", "id", "initiatingShiftDate", "initiatingUser", "newState", "receivingShiftDate", "receivingUser", "selfUri", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for AlternativeShiftNotification {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftNotification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftNotification", &[("granularity", &self.granularity), ("id", &self.id), ("initiatingShiftDate", &self.initiating_shift_date), ("initiatingUser", &self.initiating_user), ("newState", &self.new_state), ("receivingShiftDate", &self.receiving_shift_date), ("receivingUser", &self.receiving_user), ("selfUri", &self.self_uri), ("weekDate", &self.week_date)], &self._nulls)
     }
@@ -188,20 +191,24 @@ impl AlternativeShiftNotificationGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlternativeShiftNotificationGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for AlternativeShiftNotificationGranularity {
     }
 }
 impl ::std::convert::From<&str> for AlternativeShiftNotificationGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlternativeShiftNotificationGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -268,11 +277,13 @@ impl AlternativeShiftNotificationNewState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Canceled", "Denied", "Expired", "Submitted", "Approved"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlternativeShiftNotificationNewState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Canceled" => Self::Canceled,
@@ -283,9 +294,11 @@ impl crate::support::OpenEnum for AlternativeShiftNotificationNewState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Canceled => "Canceled",
@@ -298,11 +311,13 @@ impl crate::support::OpenEnum for AlternativeShiftNotificationNewState {
     }
 }
 impl ::std::convert::From<&str> for AlternativeShiftNotificationNewState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlternativeShiftNotificationNewState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

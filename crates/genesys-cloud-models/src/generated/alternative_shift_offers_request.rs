@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftOffersRequest {
 impl crate::support::Model for AlternativeShiftOffersRequest {
     const NAME: &'static str = "AlternativeShiftOffersRequest";
     const FIELDS: &'static [&'static str] = &["queryWeekDate", "schedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AlternativeShiftOffersRequest {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftOffersRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftOffersRequest", &[("queryWeekDate", &self.query_week_date), ("schedule", &self.schedule)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftOffersViewResponseTempla
 impl crate::support::Model for AlternativeShiftOffersViewResponseTemplate {
     const NAME: &'static str = "AlternativeShiftOffersViewResponseTemplate";
     const FIELDS: &'static [&'static str] = &["agentId", "alternativeDays", "businessUnitId", "jobId", "managementUnitId", "offerWeekDate", "schedule", "shifts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for AlternativeShiftOffersViewResponseTemplate {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftOffersViewResponseTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftOffersViewResponseTemplate", &[("agentId", &self.agent_id), ("alternativeDays", &self.alternative_days), ("businessUnitId", &self.business_unit_id), ("jobId", &self.job_id), ("managementUnitId", &self.management_unit_id), ("offerWeekDate", &self.offer_week_date), ("schedule", &self.schedule), ("shifts", &self.shifts)], &self._nulls)
     }

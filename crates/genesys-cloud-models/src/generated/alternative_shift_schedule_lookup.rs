@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftScheduleLookup {
 impl crate::support::Model for AlternativeShiftScheduleLookup {
     const NAME: &'static str = "AlternativeShiftScheduleLookup";
     const FIELDS: &'static [&'static str] = &["id", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AlternativeShiftScheduleLookup {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftScheduleLookup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftScheduleLookup", &[("id", &self.id), ("weekDate", &self.week_date)], &self._nulls)
     }

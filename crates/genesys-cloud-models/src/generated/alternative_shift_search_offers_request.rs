@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftSearchOffersRequest {
 impl crate::support::Model for AlternativeShiftSearchOffersRequest {
     const NAME: &'static str = "AlternativeShiftSearchOffersRequest";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "initiatingShift", "queryWeekDate", "schedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AlternativeShiftSearchOffersRequest {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftSearchOffersRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftSearchOffersRequest", &[("acceptableIntervals", &self.acceptable_intervals), ("initiatingShift", &self.initiating_shift), ("queryWeekDate", &self.query_week_date), ("schedule", &self.schedule)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftTradeBulkUpdateTemplateI
 impl crate::support::Model for AlternativeShiftTradeBulkUpdateTemplateItem {
     const NAME: &'static str = "AlternativeShiftTradeBulkUpdateTemplateItem";
     const FIELDS: &'static [&'static str] = &["adminDateReviewed", "adminReviewedBy", "failureReason", "metadata", "state", "tradeId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AlternativeShiftTradeBulkUpdateTemplateItem {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftTradeBulkUpdateTemplateItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftTradeBulkUpdateTemplateItem", &[("adminDateReviewed", &self.admin_date_reviewed), ("adminReviewedBy", &self.admin_reviewed_by), ("failureReason", &self.failure_reason), ("metadata", &self.metadata), ("state", &self.state), ("tradeId", &self.trade_id)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl AlternativeShiftTradeBulkUpdateTemplateItemFailureReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TransitionNotAllowed", "NotAuthorized"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlternativeShiftTradeBulkUpdateTemplateItemFailureReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TransitionNotAllowed" => Self::TransitionNotAllowed,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for AlternativeShiftTradeBulkUpdateTemplateItemFai
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TransitionNotAllowed => "TransitionNotAllowed",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for AlternativeShiftTradeBulkUpdateTemplateItemFai
     }
 }
 impl ::std::convert::From<&str> for AlternativeShiftTradeBulkUpdateTemplateItemFailureReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlternativeShiftTradeBulkUpdateTemplateItemFailureReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -200,11 +209,13 @@ impl AlternativeShiftTradeBulkUpdateTemplateItemState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Canceled", "Denied", "Expired", "Submitted", "Approved"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlternativeShiftTradeBulkUpdateTemplateItemState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Canceled" => Self::Canceled,
@@ -215,9 +226,11 @@ impl crate::support::OpenEnum for AlternativeShiftTradeBulkUpdateTemplateItemSta
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Canceled => "Canceled",
@@ -230,11 +243,13 @@ impl crate::support::OpenEnum for AlternativeShiftTradeBulkUpdateTemplateItemSta
     }
 }
 impl ::std::convert::From<&str> for AlternativeShiftTradeBulkUpdateTemplateItemState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlternativeShiftTradeBulkUpdateTemplateItemState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftTradeResponse {
 impl crate::support::Model for AlternativeShiftTradeResponse {
     const NAME: &'static str = "AlternativeShiftTradeResponse";
     const FIELDS: &'static [&'static str] = &["adminDateReviewed", "adminReviewedBy", "existingShifts", "expirationDate", "id", "managementUnit", "metadata", "offeredShifts", "processingStatus", "reviewNote", "schedule", "selfUri", "shiftOfferJobId", "state", "systemDateReviewed", "user", "violations", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for AlternativeShiftTradeResponse {
     }
 }
 impl ::std::fmt::Debug for AlternativeShiftTradeResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AlternativeShiftTradeResponse", &[("adminDateReviewed", &self.admin_date_reviewed), ("adminReviewedBy", &self.admin_reviewed_by), ("existingShifts", &self.existing_shifts), ("expirationDate", &self.expiration_date), ("id", &self.id), ("managementUnit", &self.management_unit), ("metadata", &self.metadata), ("offeredShifts", &self.offered_shifts), ("processingStatus", &self.processing_status), ("reviewNote", &self.review_note), ("schedule", &self.schedule), ("selfUri", &self.self_uri), ("shiftOfferJobId", &self.shift_offer_job_id), ("state", &self.state), ("systemDateReviewed", &self.system_date_reviewed), ("user", &self.user), ("violations", &self.violations), ("weekDate", &self.week_date)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl AlternativeShiftTradeResponseProcessingStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Error", "WaitingForScheduleUpdate", "ScheduleUpdating", "ScheduleUpdated", "WaitingForReview", "Reviewing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlternativeShiftTradeResponseProcessingStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Error" => Self::Error,
@@ -214,9 +219,11 @@ impl crate::support::OpenEnum for AlternativeShiftTradeResponseProcessingStatus 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Error => "Error",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for AlternativeShiftTradeResponseProcessingStatus 
     }
 }
 impl ::std::convert::From<&str> for AlternativeShiftTradeResponseProcessingStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlternativeShiftTradeResponseProcessingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -288,11 +297,13 @@ impl AlternativeShiftTradeResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Canceled", "Denied", "Expired", "Submitted", "Approved"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AlternativeShiftTradeResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Canceled" => Self::Canceled,
@@ -303,9 +314,11 @@ impl crate::support::OpenEnum for AlternativeShiftTradeResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Canceled => "Canceled",
@@ -318,11 +331,13 @@ impl crate::support::OpenEnum for AlternativeShiftTradeResponseState {
     }
 }
 impl ::std::convert::From<&str> for AlternativeShiftTradeResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AlternativeShiftTradeResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

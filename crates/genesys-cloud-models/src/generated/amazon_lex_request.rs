@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AmazonLexRequest {
 impl crate::support::Model for AmazonLexRequest {
     const NAME: &'static str = "AmazonLexRequest";
     const FIELDS: &'static [&'static str] = &["requestAttributes", "sessionAttributes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AmazonLexRequest {
     }
 }
 impl ::std::fmt::Debug for AmazonLexRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AmazonLexRequest", &[("requestAttributes", &self.request_attributes), ("sessionAttributes", &self.session_attributes)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentGroup {
 impl crate::support::Model for AnalyticsAgentGroup {
     const NAME: &'static str = "AnalyticsAgentGroup";
     const FIELDS: &'static [&'static str] = &["agentGroupId", "agentGroupType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AnalyticsAgentGroup {
     }
 }
 impl ::std::fmt::Debug for AnalyticsAgentGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsAgentGroup", &[("agentGroupId", &self.agent_group_id), ("agentGroupType", &self.agent_group_type)], &self._nulls)
     }
@@ -96,11 +99,13 @@ impl AnalyticsAgentGroupAgentGroupType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Group", "SkillGroup", "Team"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsAgentGroupAgentGroupType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Group" => Self::Group,
@@ -109,9 +114,11 @@ impl crate::support::OpenEnum for AnalyticsAgentGroupAgentGroupType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Group => "Group",
@@ -122,11 +129,13 @@ impl crate::support::OpenEnum for AnalyticsAgentGroupAgentGroupType {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsAgentGroupAgentGroupType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsAgentGroupAgentGroupType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

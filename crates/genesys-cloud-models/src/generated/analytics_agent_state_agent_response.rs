@@ -100,9 +100,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentResponse {
 impl crate::support::Model for AnalyticsAgentStateAgentResponse {
     const NAME: &'static str = "AnalyticsAgentStateAgentResponse";
     const FIELDS: &'static [&'static str] = &["actualActivityCategory", "adherenceDate", "adherenceImpact", "adherenceState", "businessUnitId", "divisionId", "isOutOfOffice", "managementUnitId", "managerId", "organizationPresenceId", "presenceDate", "routingStatus", "routingStatusDate", "scheduledActivityCategory", "scheduledActivityCodeId", "sessionCount", "sessions", "systemPresence", "userId", "userName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -158,6 +160,7 @@ impl crate::support::Model for AnalyticsAgentStateAgentResponse {
     }
 }
 impl ::std::fmt::Debug for AnalyticsAgentStateAgentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsAgentStateAgentResponse", &[("actualActivityCategory", &self.actual_activity_category), ("adherenceDate", &self.adherence_date), ("adherenceImpact", &self.adherence_impact), ("adherenceState", &self.adherence_state), ("businessUnitId", &self.business_unit_id), ("divisionId", &self.division_id), ("isOutOfOffice", &self.is_out_of_office), ("managementUnitId", &self.management_unit_id), ("managerId", &self.manager_id), ("organizationPresenceId", &self.organization_presence_id), ("presenceDate", &self.presence_date), ("routingStatus", &self.routing_status), ("routingStatusDate", &self.routing_status_date), ("scheduledActivityCategory", &self.scheduled_activity_category), ("scheduledActivityCodeId", &self.scheduled_activity_code_id), ("sessionCount", &self.session_count), ("sessions", &self.sessions), ("systemPresence", &self.system_presence), ("userId", &self.user_id), ("userName", &self.user_name)], &self._nulls)
     }
@@ -218,11 +221,13 @@ impl AnalyticsAgentStateAgentResponseActualActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable", "Unscheduled", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseActualActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -238,9 +243,11 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseActualActivity
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -258,11 +265,13 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseActualActivity
     }
 }
 impl ::std::convert::From<&str> for AnalyticsAgentStateAgentResponseActualActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsAgentStateAgentResponseActualActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -314,11 +323,13 @@ impl AnalyticsAgentStateAgentResponseAdherenceImpact {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Positive", "Negative", "Neutral", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseAdherenceImpact {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Positive" => Self::Positive,
@@ -328,9 +339,11 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseAdherenceImpac
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Positive => "Positive",
@@ -342,11 +355,13 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseAdherenceImpac
     }
 }
 impl ::std::convert::From<&str> for AnalyticsAgentStateAgentResponseAdherenceImpact {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsAgentStateAgentResponseAdherenceImpact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -402,11 +417,13 @@ impl AnalyticsAgentStateAgentResponseAdherenceState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InAdherence", "OutOfAdherence", "Unscheduled", "Unknown", "Ignored", "Explained"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseAdherenceState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InAdherence" => Self::InAdherence,
@@ -418,9 +435,11 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseAdherenceState
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InAdherence => "InAdherence",
@@ -434,11 +453,13 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseAdherenceState
     }
 }
 impl ::std::convert::From<&str> for AnalyticsAgentStateAgentResponseAdherenceState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsAgentStateAgentResponseAdherenceState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -494,11 +515,13 @@ impl AnalyticsAgentStateAgentResponseRoutingStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UNKNOWN", "OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseRoutingStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UNKNOWN" => Self::UnknownValue,
@@ -510,9 +533,11 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseRoutingStatus 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "UNKNOWN",
@@ -526,11 +551,13 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseRoutingStatus 
     }
 }
 impl ::std::convert::From<&str> for AnalyticsAgentStateAgentResponseRoutingStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsAgentStateAgentResponseRoutingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -594,11 +621,13 @@ impl AnalyticsAgentStateAgentResponseScheduledActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable", "Unscheduled", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseScheduledActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -614,9 +643,11 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseScheduledActiv
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -634,11 +665,13 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseScheduledActiv
     }
 }
 impl ::std::convert::From<&str> for AnalyticsAgentStateAgentResponseScheduledActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsAgentStateAgentResponseScheduledActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -704,11 +737,13 @@ impl AnalyticsAgentStateAgentResponseSystemPresence {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UNKNOWN", "AVAILABLE", "AWAY", "BUSY", "OFFLINE", "IDLE", "ON_QUEUE", "MEAL", "TRAINING", "MEETING", "BREAK"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseSystemPresence {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UNKNOWN" => Self::UnknownValue,
@@ -725,9 +760,11 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseSystemPresence
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "UNKNOWN",
@@ -746,11 +783,13 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentResponseSystemPresence
     }
 }
 impl ::std::convert::From<&str> for AnalyticsAgentStateAgentResponseSystemPresence {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsAgentStateAgentResponseSystemPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

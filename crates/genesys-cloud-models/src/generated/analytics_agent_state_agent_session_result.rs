@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentSessionResult {
 impl crate::support::Model for AnalyticsAgentStateAgentSessionResult {
     const NAME: &'static str = "AnalyticsAgentStateAgentSessionResult";
     const FIELDS: &'static [&'static str] = &["conversationId", "mediaType", "originatingDirection", "requestedLanguageId", "requestedRoutingSkillIds", "routedQueueId", "segmentStart", "segmentType", "sessionId", "sessionStart"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for AnalyticsAgentStateAgentSessionResult {
     }
 }
 impl ::std::fmt::Debug for AnalyticsAgentStateAgentSessionResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsAgentStateAgentSessionResult", &[("conversationId", &self.conversation_id), ("mediaType", &self.media_type), ("originatingDirection", &self.originating_direction), ("requestedLanguageId", &self.requested_language_id), ("requestedRoutingSkillIds", &self.requested_routing_skill_ids), ("routedQueueId", &self.routed_queue_id), ("segmentStart", &self.segment_start), ("segmentType", &self.segment_type), ("sessionId", &self.session_id), ("sessionStart", &self.session_start)], &self._nulls)
     }
@@ -160,11 +163,13 @@ impl AnalyticsAgentStateAgentSessionResultMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["callback", "chat", "cobrowse", "email", "internalmessage", "message", "screenmonitoring", "screenshare", "unknown", "video", "voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsAgentStateAgentSessionResultMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "callback" => Self::Callback,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentSessionResultMediaType
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Callback => "callback",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentSessionResultMediaType
     }
 }
 impl ::std::convert::From<&str> for AnalyticsAgentStateAgentSessionResultMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsAgentStateAgentSessionResultMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -254,11 +263,13 @@ impl AnalyticsAgentStateAgentSessionResultOriginatingDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsAgentStateAgentSessionResultOriginatingDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -266,9 +277,11 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentSessionResultOriginati
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -278,11 +291,13 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentSessionResultOriginati
     }
 }
 impl ::std::convert::From<&str> for AnalyticsAgentStateAgentSessionResultOriginatingDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsAgentStateAgentSessionResultOriginatingDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -370,11 +385,13 @@ impl AnalyticsAgentStateAgentSessionResultSegmentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alert", "barging", "callback", "coaching", "contacting", "converting", "delay", "dialing", "hold", "interact", "ivr", "monitoring", "parked", "scheduled", "screenmonitoring", "sharing", "system", "transmitting", "unknown", "uploading", "voicemail", "wrapup"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsAgentStateAgentSessionResultSegmentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alert" => Self::Alert,
@@ -402,9 +419,11 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentSessionResultSegmentTy
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alert => "alert",
@@ -434,11 +453,13 @@ impl crate::support::OpenEnum for AnalyticsAgentStateAgentSessionResultSegmentTy
     }
 }
 impl ::std::convert::From<&str> for AnalyticsAgentStateAgentSessionResultSegmentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsAgentStateAgentSessionResultSegmentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateCountsResponse {
 impl crate::support::Model for AnalyticsAgentStateCountsResponse {
     const NAME: &'static str = "AnalyticsAgentStateCountsResponse";
     const FIELDS: &'static [&'static str] = &["actualActivityCategoryCounts", "adherenceStateCounts", "isOutOfOfficeCounts", "presenceCounts", "routingStatusCounts", "scheduledActivityCategoryCounts", "segmentCounts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AnalyticsAgentStateCountsResponse {
     }
 }
 impl ::std::fmt::Debug for AnalyticsAgentStateCountsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsAgentStateCountsResponse", &[("actualActivityCategoryCounts", &self.actual_activity_category_counts), ("adherenceStateCounts", &self.adherence_state_counts), ("isOutOfOfficeCounts", &self.is_out_of_office_counts), ("presenceCounts", &self.presence_counts), ("routingStatusCounts", &self.routing_status_counts), ("scheduledActivityCategoryCounts", &self.scheduled_activity_category_counts), ("segmentCounts", &self.segment_counts)], &self._nulls)
     }

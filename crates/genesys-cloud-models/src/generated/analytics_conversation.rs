@@ -108,9 +108,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversation {
 impl crate::support::Model for AnalyticsConversation {
     const NAME: &'static str = "AnalyticsConversation";
     const FIELDS: &'static [&'static str] = &["accessAttributes", "associatedConversationId", "conferenceStart", "consultationConversationIds", "conversationEnd", "conversationId", "conversationInitiator", "conversationStart", "customerParticipation", "divisionIds", "evaluations", "externalTag", "inactivityTimeout", "knowledgeBaseIds", "mediaStatsMinConversationMos", "mediaStatsMinConversationRFactor", "originatingDirection", "originatingSocialMediaPublic", "participants", "resolutions", "selfServed", "surveys"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -170,6 +172,7 @@ impl crate::support::Model for AnalyticsConversation {
     }
 }
 impl ::std::fmt::Debug for AnalyticsConversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsConversation", &[("accessAttributes", &self.access_attributes), ("associatedConversationId", &self.associated_conversation_id), ("conferenceStart", &self.conference_start), ("consultationConversationIds", &self.consultation_conversation_ids), ("conversationEnd", &self.conversation_end), ("conversationId", &self.conversation_id), ("conversationInitiator", &self.conversation_initiator), ("conversationStart", &self.conversation_start), ("customerParticipation", &self.customer_participation), ("divisionIds", &self.division_ids), ("evaluations", &self.evaluations), ("externalTag", &self.external_tag), ("inactivityTimeout", &self.inactivity_timeout), ("knowledgeBaseIds", &self.knowledge_base_ids), ("mediaStatsMinConversationMos", &self.media_stats_min_conversation_mos), ("mediaStatsMinConversationRFactor", &self.media_stats_min_conversation_r_factor), ("originatingDirection", &self.originating_direction), ("originatingSocialMediaPublic", &self.originating_social_media_public), ("participants", &self.participants), ("resolutions", &self.resolutions), ("selfServed", &self.self_served), ("surveys", &self.surveys)], &self._nulls)
     }
@@ -248,11 +251,13 @@ impl AnalyticsConversationConversationInitiator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["acd", "agent", "api", "botflow", "campaign", "customer", "dialer", "external", "fax", "group", "inbound", "ivr", "manual", "outbound", "station", "user", "voicemail", "voicesurveyflow", "workflow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsConversationConversationInitiator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "acd" => Self::Acd,
@@ -277,9 +282,11 @@ impl crate::support::OpenEnum for AnalyticsConversationConversationInitiator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Acd => "acd",
@@ -306,11 +313,13 @@ impl crate::support::OpenEnum for AnalyticsConversationConversationInitiator {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsConversationConversationInitiator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsConversationConversationInitiator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -358,11 +367,13 @@ impl AnalyticsConversationOriginatingDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsConversationOriginatingDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -370,9 +381,11 @@ impl crate::support::OpenEnum for AnalyticsConversationOriginatingDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -382,11 +395,13 @@ impl crate::support::OpenEnum for AnalyticsConversationOriginatingDirection {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsConversationOriginatingDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsConversationOriginatingDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

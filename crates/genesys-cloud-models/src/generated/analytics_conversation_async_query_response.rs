@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationAsyncQueryResponse 
 impl crate::support::Model for AnalyticsConversationAsyncQueryResponse {
     const NAME: &'static str = "AnalyticsConversationAsyncQueryResponse";
     const FIELDS: &'static [&'static str] = &["conversations", "cursor", "dataAvailabilityDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for AnalyticsConversationAsyncQueryResponse {
     }
 }
 impl ::std::fmt::Debug for AnalyticsConversationAsyncQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsConversationAsyncQueryResponse", &[("conversations", &self.conversations), ("cursor", &self.cursor), ("dataAvailabilityDate", &self.data_availability_date)], &self._nulls)
     }

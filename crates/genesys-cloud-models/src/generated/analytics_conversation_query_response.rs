@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationQueryResponse {
 impl crate::support::Model for AnalyticsConversationQueryResponse {
     const NAME: &'static str = "AnalyticsConversationQueryResponse";
     const FIELDS: &'static [&'static str] = &["aggregations", "conversations", "totalHits"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AnalyticsConversationQueryResponse {
     }
 }
 impl ::std::fmt::Debug for AnalyticsConversationQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsConversationQueryResponse", &[("aggregations", &self.aggregations), ("conversations", &self.conversations), ("totalHits", &self.total_hits)], &self._nulls)
     }

@@ -120,9 +120,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationSegment {
 impl crate::support::Model for AnalyticsConversationSegment {
     const NAME: &'static str = "AnalyticsConversationSegment";
     const FIELDS: &'static [&'static str] = &["audioMuted", "conference", "destinationConversationId", "destinationSessionId", "disconnectType", "errorCode", "groupId", "properties", "q850ResponseCodes", "queueId", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutingUserIds", "scoredAgents", "segmentEnd", "segmentStart", "segmentType", "sipResponseCodes", "sourceConversationId", "sourceSessionId", "subject", "videoMuted", "wrapUpCode", "wrapUpNote", "wrapUpTags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -188,6 +190,7 @@ impl crate::support::Model for AnalyticsConversationSegment {
     }
 }
 impl ::std::fmt::Debug for AnalyticsConversationSegment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsConversationSegment", &[("audioMuted", &self.audio_muted), ("conference", &self.conference), ("destinationConversationId", &self.destination_conversation_id), ("destinationSessionId", &self.destination_session_id), ("disconnectType", &self.disconnect_type), ("errorCode", &self.error_code), ("groupId", &self.group_id), ("properties", &self.properties), ("q850ResponseCodes", &self.q850_response_codes), ("queueId", &self.queue_id), ("requestedLanguageId", &self.requested_language_id), ("requestedRoutingSkillIds", &self.requested_routing_skill_ids), ("requestedRoutingUserIds", &self.requested_routing_user_ids), ("scoredAgents", &self.scored_agents), ("segmentEnd", &self.segment_end), ("segmentStart", &self.segment_start), ("segmentType", &self.segment_type), ("sipResponseCodes", &self.sip_response_codes), ("sourceConversationId", &self.source_conversation_id), ("sourceSessionId", &self.source_session_id), ("subject", &self.subject), ("videoMuted", &self.video_muted), ("wrapUpCode", &self.wrap_up_code), ("wrapUpNote", &self.wrap_up_note), ("wrapUpTags", &self.wrap_up_tags)], &self._nulls)
     }
@@ -270,11 +273,13 @@ impl AnalyticsConversationSegmentDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["client", "conferenceTransfer", "consultTransfer", "dndEndpoint", "dndTransfer", "endpoint", "error", "forwardTransfer", "inactivity", "noAnswerTransfer", "notAvailableTransfer", "other", "peer", "sessionExpired", "spam", "system", "takeover", "timeout", "transfer", "transportFailure", "uncallable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsConversationSegmentDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "client" => Self::Client,
@@ -301,9 +306,11 @@ impl crate::support::OpenEnum for AnalyticsConversationSegmentDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Client => "client",
@@ -332,11 +339,13 @@ impl crate::support::OpenEnum for AnalyticsConversationSegmentDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsConversationSegmentDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsConversationSegmentDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -424,11 +433,13 @@ impl AnalyticsConversationSegmentSegmentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alert", "barging", "callback", "coaching", "contacting", "converting", "delay", "dialing", "hold", "interact", "ivr", "monitoring", "parked", "scheduled", "screenmonitoring", "sharing", "system", "transmitting", "unknown", "uploading", "voicemail", "wrapup"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsConversationSegmentSegmentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alert" => Self::Alert,
@@ -456,9 +467,11 @@ impl crate::support::OpenEnum for AnalyticsConversationSegmentSegmentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alert => "alert",
@@ -488,11 +501,13 @@ impl crate::support::OpenEnum for AnalyticsConversationSegmentSegmentType {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsConversationSegmentSegmentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsConversationSegmentSegmentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

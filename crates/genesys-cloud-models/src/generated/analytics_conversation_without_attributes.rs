@@ -108,9 +108,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationWithoutAttributes {
 impl crate::support::Model for AnalyticsConversationWithoutAttributes {
     const NAME: &'static str = "AnalyticsConversationWithoutAttributes";
     const FIELDS: &'static [&'static str] = &["accessAttributes", "associatedConversationId", "conferenceStart", "consultationConversationIds", "conversationEnd", "conversationId", "conversationInitiator", "conversationStart", "customerParticipation", "divisionIds", "evaluations", "externalTag", "inactivityTimeout", "knowledgeBaseIds", "mediaStatsMinConversationMos", "mediaStatsMinConversationRFactor", "originatingDirection", "originatingSocialMediaPublic", "participants", "resolutions", "selfServed", "surveys"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -170,6 +172,7 @@ impl crate::support::Model for AnalyticsConversationWithoutAttributes {
     }
 }
 impl ::std::fmt::Debug for AnalyticsConversationWithoutAttributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsConversationWithoutAttributes", &[("accessAttributes", &self.access_attributes), ("associatedConversationId", &self.associated_conversation_id), ("conferenceStart", &self.conference_start), ("consultationConversationIds", &self.consultation_conversation_ids), ("conversationEnd", &self.conversation_end), ("conversationId", &self.conversation_id), ("conversationInitiator", &self.conversation_initiator), ("conversationStart", &self.conversation_start), ("customerParticipation", &self.customer_participation), ("divisionIds", &self.division_ids), ("evaluations", &self.evaluations), ("externalTag", &self.external_tag), ("inactivityTimeout", &self.inactivity_timeout), ("knowledgeBaseIds", &self.knowledge_base_ids), ("mediaStatsMinConversationMos", &self.media_stats_min_conversation_mos), ("mediaStatsMinConversationRFactor", &self.media_stats_min_conversation_r_factor), ("originatingDirection", &self.originating_direction), ("originatingSocialMediaPublic", &self.originating_social_media_public), ("participants", &self.participants), ("resolutions", &self.resolutions), ("selfServed", &self.self_served), ("surveys", &self.surveys)], &self._nulls)
     }
@@ -248,11 +251,13 @@ impl AnalyticsConversationWithoutAttributesConversationInitiator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["acd", "agent", "api", "botflow", "campaign", "customer", "dialer", "external", "fax", "group", "inbound", "ivr", "manual", "outbound", "station", "user", "voicemail", "voicesurveyflow", "workflow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsConversationWithoutAttributesConversationInitiator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "acd" => Self::Acd,
@@ -277,9 +282,11 @@ impl crate::support::OpenEnum for AnalyticsConversationWithoutAttributesConversa
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Acd => "acd",
@@ -306,11 +313,13 @@ impl crate::support::OpenEnum for AnalyticsConversationWithoutAttributesConversa
     }
 }
 impl ::std::convert::From<&str> for AnalyticsConversationWithoutAttributesConversationInitiator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsConversationWithoutAttributesConversationInitiator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -358,11 +367,13 @@ impl AnalyticsConversationWithoutAttributesOriginatingDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsConversationWithoutAttributesOriginatingDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -370,9 +381,11 @@ impl crate::support::OpenEnum for AnalyticsConversationWithoutAttributesOriginat
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -382,11 +395,13 @@ impl crate::support::OpenEnum for AnalyticsConversationWithoutAttributesOriginat
     }
 }
 impl ::std::convert::From<&str> for AnalyticsConversationWithoutAttributesOriginatingDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsConversationWithoutAttributesOriginatingDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationWithoutAttributesMu
 impl crate::support::Model for AnalyticsConversationWithoutAttributesMultiGetResponse {
     const NAME: &'static str = "AnalyticsConversationWithoutAttributesMultiGetResponse";
     const FIELDS: &'static [&'static str] = &["conversations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for AnalyticsConversationWithoutAttributesMultiGetRes
     }
 }
 impl ::std::fmt::Debug for AnalyticsConversationWithoutAttributesMultiGetResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsConversationWithoutAttributesMultiGetResponse", &[("conversations", &self.conversations)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsDataRetentionResponse {
 impl crate::support::Model for AnalyticsDataRetentionResponse {
     const NAME: &'static str = "AnalyticsDataRetentionResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "retentionDays"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AnalyticsDataRetentionResponse {
     }
 }
 impl ::std::fmt::Debug for AnalyticsDataRetentionResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsDataRetentionResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("retentionDays", &self.retention_days)], &self._nulls)
     }

@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsEvaluation {
 impl crate::support::Model for AnalyticsEvaluation {
     const NAME: &'static str = "AnalyticsEvaluation";
     const FIELDS: &'static [&'static str] = &["assigneeApplicable", "assigneeId", "calibrationId", "contextId", "deleted", "evaluationId", "evaluationStatus", "evaluatorId", "eventTime", "formId", "formName", "oTotalCriticalScore", "oTotalScore", "queueId", "released", "rescored", "systemSubmitted", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -142,6 +144,7 @@ impl crate::support::Model for AnalyticsEvaluation {
     }
 }
 impl ::std::fmt::Debug for AnalyticsEvaluation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsEvaluation", &[("assigneeApplicable", &self.assignee_applicable), ("assigneeId", &self.assignee_id), ("calibrationId", &self.calibration_id), ("contextId", &self.context_id), ("deleted", &self.deleted), ("evaluationId", &self.evaluation_id), ("evaluationStatus", &self.evaluation_status), ("evaluatorId", &self.evaluator_id), ("eventTime", &self.event_time), ("formId", &self.form_id), ("formName", &self.form_name), ("oTotalCriticalScore", &self.o_total_critical_score), ("oTotalScore", &self.o_total_score), ("queueId", &self.queue_id), ("released", &self.released), ("rescored", &self.rescored), ("systemSubmitted", &self.system_submitted), ("userId", &self.user_id)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl AnalyticsEvaluationEvaluationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Finished", "InProgress", "InReview", "Pending", "Retracted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsEvaluationEvaluationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Finished" => Self::Finished,
@@ -207,9 +212,11 @@ impl crate::support::OpenEnum for AnalyticsEvaluationEvaluationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Finished => "Finished",
@@ -222,11 +229,13 @@ impl crate::support::OpenEnum for AnalyticsEvaluationEvaluationStatus {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsEvaluationEvaluationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsEvaluationEvaluationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsFlow {
 impl crate::support::Model for AnalyticsFlow {
     const NAME: &'static str = "AnalyticsFlow";
     const FIELDS: &'static [&'static str] = &["endingLanguage", "entryReason", "entryType", "exitReason", "flowId", "flowName", "flowType", "flowVersion", "issuedCallback", "outcomes", "recognitionFailureReason", "startingLanguage", "transferTargetAddress", "transferTargetName", "transferType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for AnalyticsFlow {
     }
 }
 impl ::std::fmt::Debug for AnalyticsFlow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsFlow", &[("endingLanguage", &self.ending_language), ("entryReason", &self.entry_reason), ("entryType", &self.entry_type), ("exitReason", &self.exit_reason), ("flowId", &self.flow_id), ("flowName", &self.flow_name), ("flowType", &self.flow_type), ("flowVersion", &self.flow_version), ("issuedCallback", &self.issued_callback), ("outcomes", &self.outcomes), ("recognitionFailureReason", &self.recognition_failure_reason), ("startingLanguage", &self.starting_language), ("transferTargetAddress", &self.transfer_target_address), ("transferTargetName", &self.transfer_target_name), ("transferType", &self.transfer_type)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl AnalyticsFlowEntryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["agent", "direct", "dnis", "flow", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsFlowEntryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "agent" => Self::Agent,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for AnalyticsFlowEntryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Agent => "agent",
@@ -208,11 +215,13 @@ impl crate::support::OpenEnum for AnalyticsFlowEntryType {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsFlowEntryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsFlowEntryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -298,11 +307,13 @@ impl AnalyticsFlowFlowType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BOT", "BUSINESSPROCESS", "COMMONMODULE", "DIGITALBOT", "EMAILSEND", "INBOUNDCALL", "INBOUNDCHAT", "INBOUNDEMAIL", "INBOUNDSHORTMESSAGE", "INQUEUECALL", "INQUEUEEMAIL", "INQUEUESHORTMESSAGE", "OUTBOUNDCALL", "SECURECALL", "SPEECH", "SURVEYINVITE", "VOICE", "VOICEMAIL", "VOICESURVEY", "WORKFLOW", "WORKITEM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsFlowFlowType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BOT" => Self::Bot,
@@ -329,9 +340,11 @@ impl crate::support::OpenEnum for AnalyticsFlowFlowType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bot => "BOT",
@@ -360,11 +373,13 @@ impl crate::support::OpenEnum for AnalyticsFlowFlowType {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsFlowFlowType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsFlowFlowType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsFlowOutcome {
 impl crate::support::Model for AnalyticsFlowOutcome {
     const NAME: &'static str = "AnalyticsFlowOutcome";
     const FIELDS: &'static [&'static str] = &["flowOutcome", "flowOutcomeEndTimestamp", "flowOutcomeId", "flowOutcomeStartTimestamp", "flowOutcomeValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AnalyticsFlowOutcome {
     }
 }
 impl ::std::fmt::Debug for AnalyticsFlowOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsFlowOutcome", &[("flowOutcome", &self.flow_outcome), ("flowOutcomeEndTimestamp", &self.flow_outcome_end_timestamp), ("flowOutcomeId", &self.flow_outcome_id), ("flowOutcomeStartTimestamp", &self.flow_outcome_start_timestamp), ("flowOutcomeValue", &self.flow_outcome_value)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsMediaEndpointStat {
 impl crate::support::Model for AnalyticsMediaEndpointStat {
     const NAME: &'static str = "AnalyticsMediaEndpointStat";
     const FIELDS: &'static [&'static str] = &["codecs", "discardedPackets", "duplicatePackets", "eventTime", "invalidPackets", "maxLatencyMs", "minMos", "minRFactor", "overrunPackets", "receivedPackets", "underrunPackets"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for AnalyticsMediaEndpointStat {
     }
 }
 impl ::std::fmt::Debug for AnalyticsMediaEndpointStat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsMediaEndpointStat", &[("codecs", &self.codecs), ("discardedPackets", &self.discarded_packets), ("duplicatePackets", &self.duplicate_packets), ("eventTime", &self.event_time), ("invalidPackets", &self.invalid_packets), ("maxLatencyMs", &self.max_latency_ms), ("minMos", &self.min_mos), ("minRFactor", &self.min_r_factor), ("overrunPackets", &self.overrun_packets), ("receivedPackets", &self.received_packets), ("underrunPackets", &self.underrun_packets)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsParticipant {
 impl crate::support::Model for AnalyticsParticipant {
     const NAME: &'static str = "AnalyticsParticipant";
     const FIELDS: &'static [&'static str] = &["attributes", "externalContactId", "externalOrganizationId", "flaggedReason", "participantId", "participantName", "purpose", "screenRecording", "sessions", "teamId", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for AnalyticsParticipant {
     }
 }
 impl ::std::fmt::Debug for AnalyticsParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsParticipant", &[("attributes", &self.attributes), ("externalContactId", &self.external_contact_id), ("externalOrganizationId", &self.external_organization_id), ("flaggedReason", &self.flagged_reason), ("participantId", &self.participant_id), ("participantName", &self.participant_name), ("purpose", &self.purpose), ("screenRecording", &self.screen_recording), ("sessions", &self.sessions), ("teamId", &self.team_id), ("userId", &self.user_id)], &self._nulls)
     }
@@ -146,20 +149,24 @@ impl AnalyticsParticipantFlaggedReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["general"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsParticipantFlaggedReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "general" => Self::General,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::General => "general",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for AnalyticsParticipantFlaggedReason {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsParticipantFlaggedReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsParticipantFlaggedReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -254,11 +263,13 @@ impl AnalyticsParticipantPurpose {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["acd", "agent", "api", "botflow", "campaign", "customer", "dialer", "external", "fax", "group", "inbound", "ivr", "manual", "outbound", "station", "user", "voicemail", "voicesurveyflow", "workflow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsParticipantPurpose {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "acd" => Self::Acd,
@@ -283,9 +294,11 @@ impl crate::support::OpenEnum for AnalyticsParticipantPurpose {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Acd => "acd",
@@ -312,11 +325,13 @@ impl crate::support::OpenEnum for AnalyticsParticipantPurpose {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsParticipantPurpose {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsParticipantPurpose {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

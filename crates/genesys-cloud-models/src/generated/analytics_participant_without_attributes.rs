@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsParticipantWithoutAttributes {
 impl crate::support::Model for AnalyticsParticipantWithoutAttributes {
     const NAME: &'static str = "AnalyticsParticipantWithoutAttributes";
     const FIELDS: &'static [&'static str] = &["externalContactId", "externalOrganizationId", "flaggedReason", "participantId", "participantName", "purpose", "screenRecording", "sessions", "teamId", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for AnalyticsParticipantWithoutAttributes {
     }
 }
 impl ::std::fmt::Debug for AnalyticsParticipantWithoutAttributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsParticipantWithoutAttributes", &[("externalContactId", &self.external_contact_id), ("externalOrganizationId", &self.external_organization_id), ("flaggedReason", &self.flagged_reason), ("participantId", &self.participant_id), ("participantName", &self.participant_name), ("purpose", &self.purpose), ("screenRecording", &self.screen_recording), ("sessions", &self.sessions), ("teamId", &self.team_id), ("userId", &self.user_id)], &self._nulls)
     }
@@ -140,20 +143,24 @@ impl AnalyticsParticipantWithoutAttributesFlaggedReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["general"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsParticipantWithoutAttributesFlaggedReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "general" => Self::General,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::General => "general",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for AnalyticsParticipantWithoutAttributesFlaggedRe
     }
 }
 impl ::std::convert::From<&str> for AnalyticsParticipantWithoutAttributesFlaggedReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsParticipantWithoutAttributesFlaggedReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -248,11 +257,13 @@ impl AnalyticsParticipantWithoutAttributesPurpose {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["acd", "agent", "api", "botflow", "campaign", "customer", "dialer", "external", "fax", "group", "inbound", "ivr", "manual", "outbound", "station", "user", "voicemail", "voicesurveyflow", "workflow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsParticipantWithoutAttributesPurpose {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "acd" => Self::Acd,
@@ -277,9 +288,11 @@ impl crate::support::OpenEnum for AnalyticsParticipantWithoutAttributesPurpose {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Acd => "acd",
@@ -306,11 +319,13 @@ impl crate::support::OpenEnum for AnalyticsParticipantWithoutAttributesPurpose {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsParticipantWithoutAttributesPurpose {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsParticipantWithoutAttributesPurpose {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsProposedAgent {
 impl crate::support::Model for AnalyticsProposedAgent {
     const NAME: &'static str = "AnalyticsProposedAgent";
     const FIELDS: &'static [&'static str] = &["agentRank", "proposedAgentId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AnalyticsProposedAgent {
     }
 }
 impl ::std::fmt::Debug for AnalyticsProposedAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsProposedAgent", &[("agentRank", &self.agent_rank), ("proposedAgentId", &self.proposed_agent_id)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsQueryAggregation {
 impl crate::support::Model for AnalyticsQueryAggregation {
     const NAME: &'static str = "AnalyticsQueryAggregation";
     const FIELDS: &'static [&'static str] = &["dimension", "metric", "ranges", "size", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AnalyticsQueryAggregation {
     }
 }
 impl ::std::fmt::Debug for AnalyticsQueryAggregation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsQueryAggregation", &[("dimension", &self.dimension), ("metric", &self.metric), ("ranges", &self.ranges), ("size", &self.size), ("type", &self.r#type)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl AnalyticsQueryAggregationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["termFrequency", "numericRange"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsQueryAggregationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "termFrequency" => Self::TermFrequency,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for AnalyticsQueryAggregationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TermFrequency => "termFrequency",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for AnalyticsQueryAggregationType {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsQueryAggregationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsQueryAggregationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

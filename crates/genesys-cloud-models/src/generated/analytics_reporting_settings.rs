@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsReportingSettings {
 impl crate::support::Model for AnalyticsReportingSettings {
     const NAME: &'static str = "AnalyticsReportingSettings";
     const FIELDS: &'static [&'static str] = &["myInteractionsPiiMaskingEnabled", "piiMaskingEnabled", "queueAgentAccessObfuscation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AnalyticsReportingSettings {
     }
 }
 impl ::std::fmt::Debug for AnalyticsReportingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsReportingSettings", &[("myInteractionsPiiMaskingEnabled", &self.my_interactions_pii_masking_enabled), ("piiMaskingEnabled", &self.pii_masking_enabled), ("queueAgentAccessObfuscation", &self.queue_agent_access_obfuscation)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsResolution {
 impl crate::support::Model for AnalyticsResolution {
     const NAME: &'static str = "AnalyticsResolution";
     const FIELDS: &'static [&'static str] = &["eventTime", "nNextContactAvoided", "queueId", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for AnalyticsResolution {
     }
 }
 impl ::std::fmt::Debug for AnalyticsResolution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsResolution", &[("eventTime", &self.event_time), ("nNextContactAvoided", &self.n_next_contact_avoided), ("queueId", &self.queue_id), ("userId", &self.user_id)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsRoutingStatusRecord {
 impl crate::support::Model for AnalyticsRoutingStatusRecord {
     const NAME: &'static str = "AnalyticsRoutingStatusRecord";
     const FIELDS: &'static [&'static str] = &["endTime", "routingStatus", "startTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AnalyticsRoutingStatusRecord {
     }
 }
 impl ::std::fmt::Debug for AnalyticsRoutingStatusRecord {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsRoutingStatusRecord", &[("endTime", &self.end_time), ("routingStatus", &self.routing_status), ("startTime", &self.start_time)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl AnalyticsRoutingStatusRecordRoutingStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsRoutingStatusRecordRoutingStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OFF_QUEUE" => Self::OffQueue,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for AnalyticsRoutingStatusRecordRoutingStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OffQueue => "OFF_QUEUE",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for AnalyticsRoutingStatusRecordRoutingStatus {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsRoutingStatusRecordRoutingStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsRoutingStatusRecordRoutingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

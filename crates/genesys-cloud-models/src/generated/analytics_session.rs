@@ -376,9 +376,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSession {
 impl crate::support::Model for AnalyticsSession {
     const NAME: &'static str = "AnalyticsSession";
     const FIELDS: &'static [&'static str] = &["activeSkillIds", "acwSkipped", "addressFrom", "addressOther", "addressSelf", "addressTo", "agentAssistantId", "agentBullseyeRing", "agentGroups", "agentOwned", "ani", "assignerId", "authenticated", "bargedParticipantId", "bcc", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "cc", "cleared", "coachedParticipantId", "cobrowseRole", "cobrowseRoomId", "deliveryPushed", "deliveryStatus", "deliveryStatusChangeDate", "destinationAddresses", "detectedSpeechEnd", "detectedSpeechStart", "direction", "dispositionAnalyzer", "dispositionName", "dnis", "edgeId", "eligibleAgentCounts", "engagementSource", "errorCodeDescription", "extendedDeliveryStatus", "flow", "flowInType", "flowOutType", "journeyActionId", "journeyActionMapId", "journeyActionMapVersion", "journeyCustomerId", "journeyCustomerIdType", "journeyCustomerSessionId", "journeyCustomerSessionIdType", "mediaBridgeId", "mediaCount", "mediaEndpointStats", "mediaType", "messageType", "metrics", "monitoredParticipantId", "outboundCampaignId", "outboundContactId", "outboundContactListId", "peerId", "proposedAgents", "protocolCallId", "provider", "recording", "remote", "remoteNameDisplayable", "removedSkillIds", "requestedRoutings", "roomId", "routingRing", "routingRule", "routingRuleType", "screenMonitoredUserId", "screenShareAddressSelf", "screenShareRoomId", "scriptId", "segments", "selectedAgentId", "selectedAgentRank", "sessionDnis", "sessionId", "sharingScreen", "skillExpressionId", "skipEnabled", "snippetRecording", "timeoutSeconds", "usedRouting", "videoAddressSelf", "videoRoomId", "waitingInteractionCounts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -572,6 +574,7 @@ impl crate::support::Model for AnalyticsSession {
     }
 }
 impl ::std::fmt::Debug for AnalyticsSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsSession", &[("activeSkillIds", &self.active_skill_ids), ("acwSkipped", &self.acw_skipped), ("addressFrom", &self.address_from), ("addressOther", &self.address_other), ("addressSelf", &self.address_self), ("addressTo", &self.address_to), ("agentAssistantId", &self.agent_assistant_id), ("agentBullseyeRing", &self.agent_bullseye_ring), ("agentGroups", &self.agent_groups), ("agentOwned", &self.agent_owned), ("ani", &self.ani), ("assignerId", &self.assigner_id), ("authenticated", &self.authenticated), ("bargedParticipantId", &self.barged_participant_id), ("bcc", &self.bcc), ("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("callbackUserName", &self.callback_user_name), ("cc", &self.cc), ("cleared", &self.cleared), ("coachedParticipantId", &self.coached_participant_id), ("cobrowseRole", &self.cobrowse_role), ("cobrowseRoomId", &self.cobrowse_room_id), ("deliveryPushed", &self.delivery_pushed), ("deliveryStatus", &self.delivery_status), ("deliveryStatusChangeDate", &self.delivery_status_change_date), ("destinationAddresses", &self.destination_addresses), ("detectedSpeechEnd", &self.detected_speech_end), ("detectedSpeechStart", &self.detected_speech_start), ("direction", &self.direction), ("dispositionAnalyzer", &self.disposition_analyzer), ("dispositionName", &self.disposition_name), ("dnis", &self.dnis), ("edgeId", &self.edge_id), ("eligibleAgentCounts", &self.eligible_agent_counts), ("engagementSource", &self.engagement_source), ("errorCodeDescription", &self.error_code_description), ("extendedDeliveryStatus", &self.extended_delivery_status), ("flow", &self.flow), ("flowInType", &self.flow_in_type), ("flowOutType", &self.flow_out_type), ("journeyActionId", &self.journey_action_id), ("journeyActionMapId", &self.journey_action_map_id), ("journeyActionMapVersion", &self.journey_action_map_version), ("journeyCustomerId", &self.journey_customer_id), ("journeyCustomerIdType", &self.journey_customer_id_type), ("journeyCustomerSessionId", &self.journey_customer_session_id), ("journeyCustomerSessionIdType", &self.journey_customer_session_id_type), ("mediaBridgeId", &self.media_bridge_id), ("mediaCount", &self.media_count), ("mediaEndpointStats", &self.media_endpoint_stats), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("metrics", &self.metrics), ("monitoredParticipantId", &self.monitored_participant_id), ("outboundCampaignId", &self.outbound_campaign_id), ("outboundContactId", &self.outbound_contact_id), ("outboundContactListId", &self.outbound_contact_list_id), ("peerId", &self.peer_id), ("proposedAgents", &self.proposed_agents), ("protocolCallId", &self.protocol_call_id), ("provider", &self.provider), ("recording", &self.recording), ("remote", &self.remote), ("remoteNameDisplayable", &self.remote_name_displayable), ("removedSkillIds", &self.removed_skill_ids), ("requestedRoutings", &self.requested_routings), ("roomId", &self.room_id), ("routingRing", &self.routing_ring), ("routingRule", &self.routing_rule), ("routingRuleType", &self.routing_rule_type), ("screenMonitoredUserId", &self.screen_monitored_user_id), ("screenShareAddressSelf", &self.screen_share_address_self), ("screenShareRoomId", &self.screen_share_room_id), ("scriptId", &self.script_id), ("segments", &self.segments), ("selectedAgentId", &self.selected_agent_id), ("selectedAgentRank", &self.selected_agent_rank), ("sessionDnis", &self.session_dnis), ("sessionId", &self.session_id), ("sharingScreen", &self.sharing_screen), ("skillExpressionId", &self.skill_expression_id), ("skipEnabled", &self.skip_enabled), ("snippetRecording", &self.snippet_recording), ("timeoutSeconds", &self.timeout_seconds), ("usedRouting", &self.used_routing), ("videoAddressSelf", &self.video_address_self), ("videoRoomId", &self.video_room_id), ("waitingInteractionCounts", &self.waiting_interaction_counts)], &self._nulls)
     }
@@ -630,11 +633,13 @@ impl AnalyticsSessionDeliveryStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DeliveryFailed", "DeliveryPushed", "DeliverySuccess", "Failed", "Published", "Queued", "Read", "Received", "Sent"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsSessionDeliveryStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DeliveryFailed" => Self::DeliveryFailed,
@@ -649,9 +654,11 @@ impl crate::support::OpenEnum for AnalyticsSessionDeliveryStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DeliveryFailed => "DeliveryFailed",
@@ -668,11 +675,13 @@ impl crate::support::OpenEnum for AnalyticsSessionDeliveryStatus {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsSessionDeliveryStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsSessionDeliveryStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -720,11 +729,13 @@ impl AnalyticsSessionDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsSessionDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -732,9 +743,11 @@ impl crate::support::OpenEnum for AnalyticsSessionDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -744,11 +757,13 @@ impl crate::support::OpenEnum for AnalyticsSessionDirection {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsSessionDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsSessionDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -860,11 +875,13 @@ impl AnalyticsSessionEngagementSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AppleMessagesForBusiness", "Discord", "Email", "Facebook", "FacebookMessenger", "Glassdoor", "GoogleBusinessProfile", "Instagram", "KakaoTalk", "Line", "LinkedIn", "MicrosoftTeams", "MobileChat", "Other", "QQ", "Reddit", "ServiceNow", "SFDC", "SMS", "Snapchat", "Telegram", "Threads", "Trustpilot", "Unspecified", "Viber", "WebChat", "WeChat", "Weibo", "WhatsApp", "X", "Yelp", "YouTube", "Zendesk", "OpenMessaging"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsSessionEngagementSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AppleMessagesForBusiness" => Self::AppleMessagesForBusiness,
@@ -904,9 +921,11 @@ impl crate::support::OpenEnum for AnalyticsSessionEngagementSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AppleMessagesForBusiness => "AppleMessagesForBusiness",
@@ -948,11 +967,13 @@ impl crate::support::OpenEnum for AnalyticsSessionEngagementSource {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsSessionEngagementSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsSessionEngagementSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -1018,11 +1039,13 @@ impl AnalyticsSessionMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["callback", "chat", "cobrowse", "email", "internalmessage", "message", "screenmonitoring", "screenshare", "unknown", "video", "voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsSessionMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "callback" => Self::Callback,
@@ -1039,9 +1062,11 @@ impl crate::support::OpenEnum for AnalyticsSessionMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Callback => "callback",
@@ -1060,11 +1085,13 @@ impl crate::support::OpenEnum for AnalyticsSessionMediaType {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsSessionMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsSessionMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -1116,11 +1143,13 @@ impl AnalyticsSessionRoutingRuleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Bullseye", "Conditional", "Predictive", "Preferred"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsSessionRoutingRuleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Bullseye" => Self::Bullseye,
@@ -1130,9 +1159,11 @@ impl crate::support::OpenEnum for AnalyticsSessionRoutingRuleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bullseye => "Bullseye",
@@ -1144,11 +1175,13 @@ impl crate::support::OpenEnum for AnalyticsSessionRoutingRuleType {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsSessionRoutingRuleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsSessionRoutingRuleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -1210,11 +1243,13 @@ impl AnalyticsSessionUsedRouting {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Bullseye", "Conditional", "Direct", "Last", "Manual", "Predictive", "Preferred", "Standard", "Vip"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsSessionUsedRouting {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Bullseye" => Self::Bullseye,
@@ -1229,9 +1264,11 @@ impl crate::support::OpenEnum for AnalyticsSessionUsedRouting {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bullseye => "Bullseye",
@@ -1248,11 +1285,13 @@ impl crate::support::OpenEnum for AnalyticsSessionUsedRouting {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsSessionUsedRouting {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsSessionUsedRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

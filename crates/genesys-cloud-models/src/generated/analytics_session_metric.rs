@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSessionMetric {
 impl crate::support::Model for AnalyticsSessionMetric {
     const NAME: &'static str = "AnalyticsSessionMetric";
     const FIELDS: &'static [&'static str] = &["emitDate", "name", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AnalyticsSessionMetric {
     }
 }
 impl ::std::fmt::Debug for AnalyticsSessionMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsSessionMetric", &[("emitDate", &self.emit_date), ("name", &self.name), ("value", &self.value)], &self._nulls)
     }

@@ -70,9 +70,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSurvey {
 impl crate::support::Model for AnalyticsSurvey {
     const NAME: &'static str = "AnalyticsSurvey";
     const FIELDS: &'static [&'static str] = &["eventTime", "oSurveyTotalScore", "queueId", "surveyCompletedDate", "surveyFormContextId", "surveyFormId", "surveyFormName", "surveyId", "surveyPartialResponse", "surveyPromoterScore", "surveyStatus", "surveyType", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -114,6 +116,7 @@ impl crate::support::Model for AnalyticsSurvey {
     }
 }
 impl ::std::fmt::Debug for AnalyticsSurvey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsSurvey", &[("eventTime", &self.event_time), ("oSurveyTotalScore", &self.o_survey_total_score), ("queueId", &self.queue_id), ("surveyCompletedDate", &self.survey_completed_date), ("surveyFormContextId", &self.survey_form_context_id), ("surveyFormId", &self.survey_form_id), ("surveyFormName", &self.survey_form_name), ("surveyId", &self.survey_id), ("surveyPartialResponse", &self.survey_partial_response), ("surveyPromoterScore", &self.survey_promoter_score), ("surveyStatus", &self.survey_status), ("surveyType", &self.survey_type), ("userId", &self.user_id)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl AnalyticsSurveySurveyType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Web", "Voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsSurveySurveyType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Web" => Self::Web,
@@ -170,9 +175,11 @@ impl crate::support::OpenEnum for AnalyticsSurveySurveyType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Web => "Web",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for AnalyticsSurveySurveyType {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsSurveySurveyType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsSurveySurveyType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsUserDetail {
 impl crate::support::Model for AnalyticsUserDetail {
     const NAME: &'static str = "AnalyticsUserDetail";
     const FIELDS: &'static [&'static str] = &["primaryPresence", "routingStatus", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AnalyticsUserDetail {
     }
 }
 impl ::std::fmt::Debug for AnalyticsUserDetail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsUserDetail", &[("primaryPresence", &self.primary_presence), ("routingStatus", &self.routing_status), ("userId", &self.user_id)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsUserDetailsAsyncQueryResponse {
 impl crate::support::Model for AnalyticsUserDetailsAsyncQueryResponse {
     const NAME: &'static str = "AnalyticsUserDetailsAsyncQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "dataAvailabilityDate", "userDetails"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for AnalyticsUserDetailsAsyncQueryResponse {
     }
 }
 impl ::std::fmt::Debug for AnalyticsUserDetailsAsyncQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsUserDetailsAsyncQueryResponse", &[("cursor", &self.cursor), ("dataAvailabilityDate", &self.data_availability_date), ("userDetails", &self.user_details)], &self._nulls)
     }

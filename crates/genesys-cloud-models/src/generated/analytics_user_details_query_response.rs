@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsUserDetailsQueryResponse {
 impl crate::support::Model for AnalyticsUserDetailsQueryResponse {
     const NAME: &'static str = "AnalyticsUserDetailsQueryResponse";
     const FIELDS: &'static [&'static str] = &["aggregations", "totalHits", "userDetails"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AnalyticsUserDetailsQueryResponse {
     }
 }
 impl ::std::fmt::Debug for AnalyticsUserDetailsQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsUserDetailsQueryResponse", &[("aggregations", &self.aggregations), ("totalHits", &self.total_hits), ("userDetails", &self.user_details)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsUserPresenceRecord {
 impl crate::support::Model for AnalyticsUserPresenceRecord {
     const NAME: &'static str = "AnalyticsUserPresenceRecord";
     const FIELDS: &'static [&'static str] = &["endTime", "organizationPresenceId", "startTime", "systemPresence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AnalyticsUserPresenceRecord {
     }
 }
 impl ::std::fmt::Debug for AnalyticsUserPresenceRecord {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnalyticsUserPresenceRecord", &[("endTime", &self.end_time), ("organizationPresenceId", &self.organization_presence_id), ("startTime", &self.start_time), ("systemPresence", &self.system_presence)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl AnalyticsUserPresenceRecordSystemPresence {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AVAILABLE", "AWAY", "BUSY", "OFFLINE", "IDLE", "ON_QUEUE", "MEAL", "TRAINING", "MEETING", "BREAK"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnalyticsUserPresenceRecordSystemPresence {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AVAILABLE" => Self::Available,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for AnalyticsUserPresenceRecordSystemPresence {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Available => "AVAILABLE",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for AnalyticsUserPresenceRecordSystemPresence {
     }
 }
 impl ::std::convert::From<&str> for AnalyticsUserPresenceRecordSystemPresence {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnalyticsUserPresenceRecordSystemPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

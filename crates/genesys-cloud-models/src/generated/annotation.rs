@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for Annotation {
 impl crate::support::Model for Annotation {
     const NAME: &'static str = "Annotation";
     const FIELDS: &'static [&'static str] = &["absoluteDurationMs", "absoluteLocation", "annotations", "description", "durationMs", "id", "location", "name", "realtimeLocation", "reason", "recordingDurationMs", "recordingLocation", "selfUri", "type", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -124,6 +126,7 @@ impl crate::support::Model for Annotation {
     }
 }
 impl ::std::fmt::Debug for Annotation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Annotation", &[("absoluteDurationMs", &self.absolute_duration_ms), ("absoluteLocation", &self.absolute_location), ("annotations", &self.annotations), ("description", &self.description), ("durationMs", &self.duration_ms), ("id", &self.id), ("location", &self.location), ("name", &self.name), ("realtimeLocation", &self.realtime_location), ("reason", &self.reason), ("recordingDurationMs", &self.recording_duration_ms), ("recordingLocation", &self.recording_location), ("selfUri", &self.self_uri), ("type", &self.r#type), ("user", &self.user)], &self._nulls)
     }
@@ -262,11 +265,13 @@ impl AnnotationReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Hold", "SecurePause", "FlowOrQueue", "Pause"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnnotationReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Hold" => Self::Hold,
@@ -276,9 +281,11 @@ impl crate::support::OpenEnum for AnnotationReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Hold => "Hold",
@@ -290,11 +297,13 @@ impl crate::support::OpenEnum for AnnotationReason {
     }
 }
 impl ::std::convert::From<&str> for AnnotationReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnnotationReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

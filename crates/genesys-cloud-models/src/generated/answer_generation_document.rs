@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AnswerGenerationDocument {
 impl crate::support::Model for AnswerGenerationDocument {
     const NAME: &'static str = "AnswerGenerationDocument";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AnswerGenerationDocument {
     }
 }
 impl ::std::fmt::Debug for AnswerGenerationDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnswerGenerationDocument", &[("id", &self.id), ("selfUri", &self.self_uri), ("title", &self.title)], &self._nulls)
     }

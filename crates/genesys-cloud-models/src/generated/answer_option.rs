@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for AnswerOption {
 impl crate::support::Model for AnswerOption {
     const NAME: &'static str = "AnswerOption";
     const FIELDS: &'static [&'static str] = &["assistanceConditions", "builtInType", "contextId", "id", "text", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AnswerOption {
     }
 }
 impl ::std::fmt::Debug for AnswerOption {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AnswerOption", &[("assistanceConditions", &self.assistance_conditions), ("builtInType", &self.built_in_type), ("contextId", &self.context_id), ("id", &self.id), ("text", &self.text), ("value", &self.value)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl AnswerOptionBuiltInType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Selected", "Unselected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AnswerOptionBuiltInType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Selected" => Self::Selected,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for AnswerOptionBuiltInType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Selected => "Selected",
@@ -172,11 +179,13 @@ impl crate::support::OpenEnum for AnswerOptionBuiltInType {
     }
 }
 impl ::std::convert::From<&str> for AnswerOptionBuiltInType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AnswerOptionBuiltInType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

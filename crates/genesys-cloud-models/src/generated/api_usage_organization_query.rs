@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ApiUsageOrganizationQuery {
 impl crate::support::Model for ApiUsageOrganizationQuery {
     const NAME: &'static str = "ApiUsageOrganizationQuery";
     const FIELDS: &'static [&'static str] = &["granularity", "groupBy", "interval", "metrics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ApiUsageOrganizationQuery {
     }
 }
 impl ::std::fmt::Debug for ApiUsageOrganizationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ApiUsageOrganizationQuery", &[("granularity", &self.granularity), ("groupBy", &self.group_by), ("interval", &self.interval), ("metrics", &self.metrics)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl ApiUsageOrganizationQueryGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Day", "Week", "Month"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ApiUsageOrganizationQueryGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Day" => Self::Day,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for ApiUsageOrganizationQueryGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Day => "Day",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ApiUsageOrganizationQueryGranularity {
     }
 }
 impl ::std::convert::From<&str> for ApiUsageOrganizationQueryGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ApiUsageOrganizationQueryGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

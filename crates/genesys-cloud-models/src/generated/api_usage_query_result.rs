@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ApiUsageQueryResult {
 impl crate::support::Model for ApiUsageQueryResult {
     const NAME: &'static str = "ApiUsageQueryResult";
     const FIELDS: &'static [&'static str] = &["cursors", "queryStatus", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ApiUsageQueryResult {
     }
 }
 impl ::std::fmt::Debug for ApiUsageQueryResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ApiUsageQueryResult", &[("cursors", &self.cursors), ("queryStatus", &self.query_status), ("results", &self.results)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl ApiUsageQueryResultQueryStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Complete", "Failed", "Running"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ApiUsageQueryResultQueryStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Complete" => Self::Complete,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for ApiUsageQueryResultQueryStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Complete => "Complete",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for ApiUsageQueryResultQueryStatus {
     }
 }
 impl ::std::convert::From<&str> for ApiUsageQueryResultQueryStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ApiUsageQueryResultQueryStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

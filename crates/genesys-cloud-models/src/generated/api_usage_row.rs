@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for ApiUsageRow {
 impl crate::support::Model for ApiUsageRow {
     const NAME: &'static str = "ApiUsageRow";
     const FIELDS: &'static [&'static str] = &["clientId", "clientName", "date", "httpMethod", "organizationId", "requests", "status200", "status300", "status400", "status429", "status500", "templateUri", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for ApiUsageRow {
     }
 }
 impl ::std::fmt::Debug for ApiUsageRow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ApiUsageRow", &[("clientId", &self.client_id), ("clientName", &self.client_name), ("date", &self.date), ("httpMethod", &self.http_method), ("organizationId", &self.organization_id), ("requests", &self.requests), ("status200", &self.status200), ("status300", &self.status300), ("status400", &self.status400), ("status429", &self.status429), ("status500", &self.status500), ("templateUri", &self.template_uri), ("userId", &self.user_id)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ApiUsageSimpleSearch {
 impl crate::support::Model for ApiUsageSimpleSearch {
     const NAME: &'static str = "ApiUsageSimpleSearch";
     const FIELDS: &'static [&'static str] = &["httpMethods", "interval", "metrics", "oauthClientNames", "templateUris"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ApiUsageSimpleSearch {
     }
 }
 impl ::std::fmt::Debug for ApiUsageSimpleSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ApiUsageSimpleSearch", &[("httpMethods", &self.http_methods), ("interval", &self.interval), ("metrics", &self.metrics), ("oauthClientNames", &self.oauth_client_names), ("templateUris", &self.template_uris)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for AppEvent {
 impl crate::support::Model for AppEvent {
     const NAME: &'static str = "AppEvent";
     const FIELDS: &'static [&'static str] = &["app", "attributes", "device", "eventName", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "networkConnectivity", "screenName", "sdkLibrary", "searchQuery", "traits"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for AppEvent {
     }
 }
 impl ::std::fmt::Debug for AppEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppEvent", &[("app", &self.app), ("attributes", &self.attributes), ("device", &self.device), ("eventName", &self.event_name), ("geolocation", &self.geolocation), ("ipAddress", &self.ip_address), ("ipOrganization", &self.ip_organization), ("mktCampaign", &self.mkt_campaign), ("networkConnectivity", &self.network_connectivity), ("screenName", &self.screen_name), ("sdkLibrary", &self.sdk_library), ("searchQuery", &self.search_query), ("traits", &self.traits)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for AppEventRequest {
 impl crate::support::Model for AppEventRequest {
     const NAME: &'static str = "AppEventRequest";
     const FIELDS: &'static [&'static str] = &["app", "attributes", "createdDate", "customerCookieId", "device", "eventName", "externalId", "networkConnectivity", "referrerUrl", "screenName", "sdkLibrary", "searchQuery", "traits"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for AppEventRequest {
     }
 }
 impl ::std::fmt::Debug for AppEventRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppEventRequest", &[("app", &self.app), ("attributes", &self.attributes), ("createdDate", &self.created_date), ("customerCookieId", &self.customer_cookie_id), ("device", &self.device), ("eventName", &self.event_name), ("externalId", &self.external_id), ("networkConnectivity", &self.network_connectivity), ("referrerUrl", &self.referrer_url), ("screenName", &self.screen_name), ("sdkLibrary", &self.sdk_library), ("searchQuery", &self.search_query), ("traits", &self.traits)], &self._nulls)
     }

@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for AppEventResponse {
 impl crate::support::Model for AppEventResponse {
     const NAME: &'static str = "AppEventResponse";
     const FIELDS: &'static [&'static str] = &["app", "attributes", "createdDate", "customerId", "customerIdType", "device", "eventName", "externalId", "geolocation", "id", "ipOrganization", "mktCampaign", "networkConnectivity", "screenName", "sdkLibrary", "searchQuery", "session", "traits"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for AppEventResponse {
     }
 }
 impl ::std::fmt::Debug for AppEventResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppEventResponse", &[("app", &self.app), ("attributes", &self.attributes), ("createdDate", &self.created_date), ("customerId", &self.customer_id), ("customerIdType", &self.customer_id_type), ("device", &self.device), ("eventName", &self.event_name), ("externalId", &self.external_id), ("geolocation", &self.geolocation), ("id", &self.id), ("ipOrganization", &self.ip_organization), ("mktCampaign", &self.mkt_campaign), ("networkConnectivity", &self.network_connectivity), ("screenName", &self.screen_name), ("sdkLibrary", &self.sdk_library), ("searchQuery", &self.search_query), ("session", &self.session), ("traits", &self.traits)], &self._nulls)
     }

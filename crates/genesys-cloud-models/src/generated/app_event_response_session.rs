@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AppEventResponseSession {
 impl crate::support::Model for AppEventResponseSession {
     const NAME: &'static str = "AppEventResponseSession";
     const FIELDS: &'static [&'static str] = &["createdDate", "durationInSeconds", "eventCount", "id", "referrer", "screenviewCount", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AppEventResponseSession {
     }
 }
 impl ::std::fmt::Debug for AppEventResponseSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppEventResponseSession", &[("createdDate", &self.created_date), ("durationInSeconds", &self.duration_in_seconds), ("eventCount", &self.event_count), ("id", &self.id), ("referrer", &self.referrer), ("screenviewCount", &self.screenview_count), ("selfUri", &self.self_uri)], &self._nulls)
     }

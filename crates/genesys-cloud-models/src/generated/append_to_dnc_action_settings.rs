@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AppendToDncActionSettings {
 impl crate::support::Model for AppendToDncActionSettings {
     const NAME: &'static str = "AppendToDncActionSettings";
     const FIELDS: &'static [&'static str] = &["expirationDuration", "expire", "listType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AppendToDncActionSettings {
     }
 }
 impl ::std::fmt::Debug for AppendToDncActionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppendToDncActionSettings", &[("expirationDuration", &self.expiration_duration), ("expire", &self.expire), ("listType", &self.list_type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl AppendToDncActionSettingsListType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Rds", "RdsCustom"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AppendToDncActionSettingsListType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Rds" => Self::Rds,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for AppendToDncActionSettingsListType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Rds => "Rds",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for AppendToDncActionSettingsListType {
     }
 }
 impl ::std::convert::From<&str> for AppendToDncActionSettingsListType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AppendToDncActionSettingsListType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

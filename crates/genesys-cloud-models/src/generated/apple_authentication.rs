@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AppleAuthentication {
 impl crate::support::Model for AppleAuthentication {
     const NAME: &'static str = "AppleAuthentication";
     const FIELDS: &'static [&'static str] = &["oauthClientId", "oauthClientSecret", "oauthScope", "oauthTokenUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AppleAuthentication {
     }
 }
 impl ::std::fmt::Debug for AppleAuthentication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppleAuthentication", &[("oauthClientId", &self.oauth_client_id), ("oauthClientSecret", &crate::support::Redacted(&self.oauth_client_secret)), ("oauthScope", &self.oauth_scope), ("oauthTokenUrl", &self.oauth_token_url)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AppleIMessageApp {
 impl crate::support::Model for AppleIMessageApp {
     const NAME: &'static str = "AppleIMessageApp";
     const FIELDS: &'static [&'static str] = &["applicationId", "applicationName", "bundleId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AppleIMessageApp {
     }
 }
 impl ::std::fmt::Debug for AppleIMessageApp {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppleIMessageApp", &[("applicationId", &self.application_id), ("applicationName", &self.application_name), ("bundleId", &self.bundle_id)], &self._nulls)
     }

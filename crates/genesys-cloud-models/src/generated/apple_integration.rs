@@ -98,9 +98,11 @@ impl<'de> ::serde::Deserialize<'de> for AppleIntegration {
 impl crate::support::Model for AppleIntegration {
     const NAME: &'static str = "AppleIntegration";
     const FIELDS: &'static [&'static str] = &["appleAuthentication", "appleIMessageApp", "applePay", "businessName", "createError", "createStatus", "createdBy", "dateCreated", "dateModified", "id", "identityResolution", "logoUrl", "messagesForBusinessId", "messagingSetting", "modifiedBy", "name", "recipient", "selfUri", "status", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -156,6 +158,7 @@ impl crate::support::Model for AppleIntegration {
     }
 }
 impl ::std::fmt::Debug for AppleIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppleIntegration", &[("appleAuthentication", &self.apple_authentication), ("appleIMessageApp", &self.apple_i_message_app), ("applePay", &self.apple_pay), ("businessName", &self.business_name), ("createError", &self.create_error), ("createStatus", &self.create_status), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("identityResolution", &self.identity_resolution), ("logoUrl", &self.logo_url), ("messagesForBusinessId", &self.messages_for_business_id), ("messagingSetting", &self.messaging_setting), ("modifiedBy", &self.modified_by), ("name", &self.name), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("status", &self.status), ("supportedContent", &self.supported_content)], &self._nulls)
     }
@@ -202,11 +205,13 @@ impl AppleIntegrationCreateStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Initiated", "Completed", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AppleIntegrationCreateStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Initiated" => Self::Initiated,
@@ -215,9 +220,11 @@ impl crate::support::OpenEnum for AppleIntegrationCreateStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Initiated => "Initiated",
@@ -228,11 +235,13 @@ impl crate::support::OpenEnum for AppleIntegrationCreateStatus {
     }
 }
 impl ::std::convert::From<&str> for AppleIntegrationCreateStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AppleIntegrationCreateStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for AppleIntegrationRequest {
 impl crate::support::Model for AppleIntegrationRequest {
     const NAME: &'static str = "AppleIntegrationRequest";
     const FIELDS: &'static [&'static str] = &["appleAuthentication", "appleIMessageApp", "applePay", "businessName", "id", "logoUrl", "messagesForBusinessId", "messagingSetting", "name", "selfUri", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for AppleIntegrationRequest {
     }
 }
 impl ::std::fmt::Debug for AppleIntegrationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppleIntegrationRequest", &[("appleAuthentication", &self.apple_authentication), ("appleIMessageApp", &self.apple_i_message_app), ("applePay", &self.apple_pay), ("businessName", &self.business_name), ("id", &self.id), ("logoUrl", &self.logo_url), ("messagesForBusinessId", &self.messages_for_business_id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content)], &self._nulls)
     }

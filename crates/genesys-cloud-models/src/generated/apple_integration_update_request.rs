@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for AppleIntegrationUpdateRequest {
 impl crate::support::Model for AppleIntegrationUpdateRequest {
     const NAME: &'static str = "AppleIntegrationUpdateRequest";
     const FIELDS: &'static [&'static str] = &["appleAuthentication", "appleIMessageApp", "applePay", "businessName", "id", "logoUrl", "messagingSetting", "name", "selfUri", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for AppleIntegrationUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for AppleIntegrationUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppleIntegrationUpdateRequest", &[("appleAuthentication", &self.apple_authentication), ("appleIMessageApp", &self.apple_i_message_app), ("applePay", &self.apple_pay), ("businessName", &self.business_name), ("id", &self.id), ("logoUrl", &self.logo_url), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AppleInvitation {
 impl crate::support::Model for AppleInvitation {
     const NAME: &'static str = "AppleInvitation";
     const FIELDS: &'static [&'static str] = &["businessName", "locale", "templateType", "transcriptMessage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AppleInvitation {
     }
 }
 impl ::std::fmt::Debug for AppleInvitation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppleInvitation", &[("businessName", &self.business_name), ("locale", &self.locale), ("templateType", &self.template_type), ("transcriptMessage", &self.transcript_message)], &self._nulls)
     }
@@ -128,20 +131,24 @@ impl AppleInvitationTemplateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WithImage"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AppleInvitationTemplateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WithImage" => Self::WithImage,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WithImage => "WithImage",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for AppleInvitationTemplateType {
     }
 }
 impl ::std::convert::From<&str> for AppleInvitationTemplateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AppleInvitationTemplateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AppleInvitationNotificationParameters {
 impl crate::support::Model for AppleInvitationNotificationParameters {
     const NAME: &'static str = "AppleInvitationNotificationParameters";
     const FIELDS: &'static [&'static str] = &["referenceId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AppleInvitationNotificationParameters {
     }
 }
 impl ::std::fmt::Debug for AppleInvitationNotificationParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AppleInvitationNotificationParameters", &[("referenceId", &self.reference_id)], &self._nulls)
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for ApplePay {
 impl crate::support::Model for ApplePay {
     const NAME: &'static str = "ApplePay";
     const FIELDS: &'static [&'static str] = &["domainName", "fallbackUrl", "merchantId", "orderTrackingUrl", "paymentCapabilities", "paymentCertificateCredentialId", "paymentGatewayUrl", "paymentMethodUpdateUrl", "shippingContactUpdateUrl", "shippingMethodUpdateUrl", "storeName", "supportedPaymentNetworks"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for ApplePay {
     }
 }
 impl ::std::fmt::Debug for ApplePay {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ApplePay", &[("domainName", &self.domain_name), ("fallbackUrl", &self.fallback_url), ("merchantId", &self.merchant_id), ("orderTrackingUrl", &self.order_tracking_url), ("paymentCapabilities", &self.payment_capabilities), ("paymentCertificateCredentialId", &self.payment_certificate_credential_id), ("paymentGatewayUrl", &self.payment_gateway_url), ("paymentMethodUpdateUrl", &self.payment_method_update_url), ("shippingContactUpdateUrl", &self.shipping_contact_update_url), ("shippingMethodUpdateUrl", &self.shipping_method_update_url), ("storeName", &self.store_name), ("supportedPaymentNetworks", &self.supported_payment_networks)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectFlowFields {
 impl crate::support::Model for ArchitectFlowFields {
     const NAME: &'static str = "ArchitectFlowFields";
     const FIELDS: &'static [&'static str] = &["architectFlow", "flowRequestMappings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ArchitectFlowFields {
     }
 }
 impl ::std::fmt::Debug for ArchitectFlowFields {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ArchitectFlowFields", &[("architectFlow", &self.architect_flow), ("flowRequestMappings", &self.flow_request_mappings)], &self._nulls)
     }

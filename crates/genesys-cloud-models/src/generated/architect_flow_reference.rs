@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectFlowReference {
 impl crate::support::Model for ArchitectFlowReference {
     const NAME: &'static str = "ArchitectFlowReference";
     const FIELDS: &'static [&'static str] = &["id", "name", "type", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ArchitectFlowReference {
     }
 }
 impl ::std::fmt::Debug for ArchitectFlowReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ArchitectFlowReference", &[("id", &self.id), ("name", &self.name), ("type", &self.r#type), ("version", &self.version)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl ArchitectFlowReferenceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BOT", "BUSINESSPROCESS", "COMMONMODULE", "DIGITALBOT", "EMAILSEND", "INBOUNDCALL", "INBOUNDCHAT", "INBOUNDEMAIL", "INBOUNDSHORTMESSAGE", "INQUEUECALL", "INQUEUEEMAIL", "INQUEUESHORTMESSAGE", "OUTBOUNDCALL", "SECURECALL", "SPEECH", "SURVEYINVITE", "VOICE", "VOICEMAIL", "VOICESURVEY", "WORKFLOW", "WORKITEM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ArchitectFlowReferenceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BOT" => Self::Bot,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for ArchitectFlowReferenceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bot => "BOT",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for ArchitectFlowReferenceType {
     }
 }
 impl ::std::convert::From<&str> for ArchitectFlowReferenceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ArchitectFlowReferenceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectJobMessage {
 impl crate::support::Model for ArchitectJobMessage {
     const NAME: &'static str = "ArchitectJobMessage";
     const FIELDS: &'static [&'static str] = &["dateTime", "details", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ArchitectJobMessage {
     }
 }
 impl ::std::fmt::Debug for ArchitectJobMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ArchitectJobMessage", &[("dateTime", &self.date_time), ("details", &self.details), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl ArchitectJobMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Error", "Warning", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ArchitectJobMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Error" => Self::Error,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for ArchitectJobMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Error => "Error",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for ArchitectJobMessageType {
     }
 }
 impl ::std::convert::From<&str> for ArchitectJobMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ArchitectJobMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

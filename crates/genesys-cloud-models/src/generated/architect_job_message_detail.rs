@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectJobMessageDetail {
 impl crate::support::Model for ArchitectJobMessageDetail {
     const NAME: &'static str = "ArchitectJobMessageDetail";
     const FIELDS: &'static [&'static str] = &["correlationId", "errorCode", "errorMessage", "method", "requestBody", "responseBody", "statusCode", "statusMessage", "type", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ArchitectJobMessageDetail {
     }
 }
 impl ::std::fmt::Debug for ArchitectJobMessageDetail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ArchitectJobMessageDetail", &[("correlationId", &self.correlation_id), ("errorCode", &self.error_code), ("errorMessage", &self.error_message), ("method", &self.method), ("requestBody", &self.request_body), ("responseBody", &self.response_body), ("statusCode", &self.status_code), ("statusMessage", &self.status_message), ("type", &self.r#type), ("url", &self.url)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl ArchitectJobMessageDetailType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NetworkDiagnostic", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ArchitectJobMessageDetailType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NetworkDiagnostic" => Self::NetworkDiagnostic,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for ArchitectJobMessageDetailType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NetworkDiagnostic => "NetworkDiagnostic",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for ArchitectJobMessageDetailType {
     }
 }
 impl ::std::convert::From<&str> for ArchitectJobMessageDetailType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ArchitectJobMessageDetailType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

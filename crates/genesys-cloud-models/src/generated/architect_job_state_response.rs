@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectJobStateResponse {
 impl crate::support::Model for ArchitectJobStateResponse {
     const NAME: &'static str = "ArchitectJobStateResponse";
     const FIELDS: &'static [&'static str] = &["command", "flow", "id", "messages", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ArchitectJobStateResponse {
     }
 }
 impl ::std::fmt::Debug for ArchitectJobStateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ArchitectJobStateResponse", &[("command", &self.command), ("flow", &self.flow), ("id", &self.id), ("messages", &self.messages), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl ArchitectJobStateResponseCommand {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Publish", "Create", "Update", "Export", "Validate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ArchitectJobStateResponseCommand {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Publish" => Self::Publish,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for ArchitectJobStateResponseCommand {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Publish => "Publish",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for ArchitectJobStateResponseCommand {
     }
 }
 impl ::std::convert::From<&str> for ArchitectJobStateResponseCommand {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ArchitectJobStateResponseCommand {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -210,11 +219,13 @@ impl ArchitectJobStateResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Registered", "Started", "Success", "Failure"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ArchitectJobStateResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Registered" => Self::Registered,
@@ -224,9 +235,11 @@ impl crate::support::OpenEnum for ArchitectJobStateResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Registered => "Registered",
@@ -238,11 +251,13 @@ impl crate::support::OpenEnum for ArchitectJobStateResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ArchitectJobStateResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ArchitectJobStateResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

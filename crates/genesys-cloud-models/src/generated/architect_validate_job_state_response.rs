@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectValidateJobStateResponse {
 impl crate::support::Model for ArchitectValidateJobStateResponse {
     const NAME: &'static str = "ArchitectValidateJobStateResponse";
     const FIELDS: &'static [&'static str] = &["command", "id", "messages", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ArchitectValidateJobStateResponse {
     }
 }
 impl ::std::fmt::Debug for ArchitectValidateJobStateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ArchitectValidateJobStateResponse", &[("command", &self.command), ("id", &self.id), ("messages", &self.messages), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl ArchitectValidateJobStateResponseCommand {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Publish", "Create", "Update", "Export", "Validate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ArchitectValidateJobStateResponseCommand {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Publish" => Self::Publish,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for ArchitectValidateJobStateResponseCommand {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Publish => "Publish",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for ArchitectValidateJobStateResponseCommand {
     }
 }
 impl ::std::convert::From<&str> for ArchitectValidateJobStateResponseCommand {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ArchitectValidateJobStateResponseCommand {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -204,11 +213,13 @@ impl ArchitectValidateJobStateResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Registered", "Started", "Success", "Failure"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ArchitectValidateJobStateResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Registered" => Self::Registered,
@@ -218,9 +229,11 @@ impl crate::support::OpenEnum for ArchitectValidateJobStateResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Registered => "Registered",
@@ -232,11 +245,13 @@ impl crate::support::OpenEnum for ArchitectValidateJobStateResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ArchitectValidateJobStateResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ArchitectValidateJobStateResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

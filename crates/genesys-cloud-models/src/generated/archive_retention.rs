@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ArchiveRetention {
 impl crate::support::Model for ArchiveRetention {
     const NAME: &'static str = "ArchiveRetention";
     const FIELDS: &'static [&'static str] = &["days", "storageMedium"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for ArchiveRetention {
     }
 }
 impl ::std::fmt::Debug for ArchiveRetention {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ArchiveRetention", &[("days", &self.days), ("storageMedium", &self.storage_medium)], &self._nulls)
     }
@@ -100,20 +103,24 @@ impl ArchiveRetentionStorageMedium {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CLOUDARCHIVE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ArchiveRetentionStorageMedium {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CLOUDARCHIVE" => Self::Cloudarchive,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Cloudarchive => "CLOUDARCHIVE",
@@ -122,11 +129,13 @@ impl crate::support::OpenEnum for ArchiveRetentionStorageMedium {
     }
 }
 impl ::std::convert::From<&str> for ArchiveRetentionStorageMedium {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ArchiveRetentionStorageMedium {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Article {
 impl crate::support::Model for Article {
     const NAME: &'static str = "Article";
     const FIELDS: &'static [&'static str] = &["confidence", "metadata", "snippets", "title", "uri", "variations", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for Article {
     }
 }
 impl ::std::fmt::Debug for Article {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Article", &[("confidence", &self.confidence), ("metadata", &self.metadata), ("snippets", &self.snippets), ("title", &self.title), ("uri", &self.uri), ("variations", &self.variations), ("version", &self.version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ArticlesFilter {
 impl crate::support::Model for ArticlesFilter {
     const NAME: &'static str = "ArticlesFilter";
     const FIELDS: &'static [&'static str] = &["categories", "labels"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ArticlesFilter {
     }
 }
 impl ::std::fmt::Debug for ArticlesFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ArticlesFilter", &[("categories", &self.categories), ("labels", &self.labels)], &self._nulls)
     }

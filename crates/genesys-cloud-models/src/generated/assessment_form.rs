@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AssessmentForm {
 impl crate::support::Model for AssessmentForm {
     const NAME: &'static str = "AssessmentForm";
     const FIELDS: &'static [&'static str] = &["contextId", "dateModified", "id", "passPercent", "published", "questionGroups", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AssessmentForm {
     }
 }
 impl ::std::fmt::Debug for AssessmentForm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssessmentForm", &[("contextId", &self.context_id), ("dateModified", &self.date_modified), ("id", &self.id), ("passPercent", &self.pass_percent), ("published", &self.published), ("questionGroups", &self.question_groups), ("selfUri", &self.self_uri)], &self._nulls)
     }

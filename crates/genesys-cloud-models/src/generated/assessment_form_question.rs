@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for AssessmentFormQuestion {
 impl crate::support::Model for AssessmentFormQuestion {
     const NAME: &'static str = "AssessmentFormQuestion";
     const FIELDS: &'static [&'static str] = &["answerOptions", "commentsRequired", "contextId", "helpText", "id", "isCritical", "isKill", "maxResponseCharacters", "naEnabled", "text", "type", "visibilityCondition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for AssessmentFormQuestion {
     }
 }
 impl ::std::fmt::Debug for AssessmentFormQuestion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssessmentFormQuestion", &[("answerOptions", &self.answer_options), ("commentsRequired", &self.comments_required), ("contextId", &self.context_id), ("helpText", &self.help_text), ("id", &self.id), ("isCritical", &self.is_critical), ("isKill", &self.is_kill), ("maxResponseCharacters", &self.max_response_characters), ("naEnabled", &self.na_enabled), ("text", &self.text), ("type", &self.r#type), ("visibilityCondition", &self.visibility_condition)], &self._nulls)
     }
@@ -218,11 +221,13 @@ impl AssessmentFormQuestionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["multipleChoiceQuestion", "freeTextQuestion", "npsQuestion", "readOnlyTextBlockQuestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AssessmentFormQuestionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "multipleChoiceQuestion" => Self::MultipleChoiceQuestion,
@@ -232,9 +237,11 @@ impl crate::support::OpenEnum for AssessmentFormQuestionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MultipleChoiceQuestion => "multipleChoiceQuestion",
@@ -246,11 +253,13 @@ impl crate::support::OpenEnum for AssessmentFormQuestionType {
     }
 }
 impl ::std::convert::From<&str> for AssessmentFormQuestionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AssessmentFormQuestionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for AssessmentFormQuestionGroup {
 impl crate::support::Model for AssessmentFormQuestionGroup {
     const NAME: &'static str = "AssessmentFormQuestionGroup";
     const FIELDS: &'static [&'static str] = &["contextId", "defaultAnswersToHighest", "defaultAnswersToNA", "id", "manualWeight", "naEnabled", "name", "questions", "selfUri", "type", "visibilityCondition", "weight"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for AssessmentFormQuestionGroup {
     }
 }
 impl ::std::fmt::Debug for AssessmentFormQuestionGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssessmentFormQuestionGroup", &[("contextId", &self.context_id), ("defaultAnswersToHighest", &self.default_answers_to_highest), ("defaultAnswersToNA", &self.default_answers_to_na), ("id", &self.id), ("manualWeight", &self.manual_weight), ("naEnabled", &self.na_enabled), ("name", &self.name), ("questions", &self.questions), ("selfUri", &self.self_uri), ("type", &self.r#type), ("visibilityCondition", &self.visibility_condition), ("weight", &self.weight)], &self._nulls)
     }

@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for AssessmentQuestionGroupScore {
 impl crate::support::Model for AssessmentQuestionGroupScore {
     const NAME: &'static str = "AssessmentQuestionGroupScore";
     const FIELDS: &'static [&'static str] = &["markedNA", "maxTotalCriticalScore", "maxTotalCriticalScoreUnweighted", "maxTotalNonCriticalScore", "maxTotalNonCriticalScoreUnweighted", "maxTotalScore", "maxTotalScoreUnweighted", "questionGroupId", "questionScores", "systemMarkedNA", "totalCriticalScore", "totalCriticalScoreUnweighted", "totalNonCriticalScore", "totalNonCriticalScoreUnweighted", "totalScore", "totalScoreUnweighted"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for AssessmentQuestionGroupScore {
     }
 }
 impl ::std::fmt::Debug for AssessmentQuestionGroupScore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssessmentQuestionGroupScore", &[("markedNA", &self.marked_na), ("maxTotalCriticalScore", &self.max_total_critical_score), ("maxTotalCriticalScoreUnweighted", &self.max_total_critical_score_unweighted), ("maxTotalNonCriticalScore", &self.max_total_non_critical_score), ("maxTotalNonCriticalScoreUnweighted", &self.max_total_non_critical_score_unweighted), ("maxTotalScore", &self.max_total_score), ("maxTotalScoreUnweighted", &self.max_total_score_unweighted), ("questionGroupId", &self.question_group_id), ("questionScores", &self.question_scores), ("systemMarkedNA", &self.system_marked_na), ("totalCriticalScore", &self.total_critical_score), ("totalCriticalScoreUnweighted", &self.total_critical_score_unweighted), ("totalNonCriticalScore", &self.total_non_critical_score), ("totalNonCriticalScoreUnweighted", &self.total_non_critical_score_unweighted), ("totalScore", &self.total_score), ("totalScoreUnweighted", &self.total_score_unweighted)], &self._nulls)
     }

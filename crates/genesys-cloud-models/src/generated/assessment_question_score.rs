@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for AssessmentQuestionScore {
 impl crate::support::Model for AssessmentQuestionScore {
     const NAME: &'static str = "AssessmentQuestionScore";
     const FIELDS: &'static [&'static str] = &["answerId", "comments", "failedKillQuestion", "freeTextAnswer", "markedNA", "questionId", "score", "systemMarkedNA"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for AssessmentQuestionScore {
     }
 }
 impl ::std::fmt::Debug for AssessmentQuestionScore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssessmentQuestionScore", &[("answerId", &self.answer_id), ("comments", &self.comments), ("failedKillQuestion", &self.failed_kill_question), ("freeTextAnswer", &self.free_text_answer), ("markedNA", &self.marked_na), ("questionId", &self.question_id), ("score", &self.score), ("systemMarkedNA", &self.system_marked_na)], &self._nulls)
     }

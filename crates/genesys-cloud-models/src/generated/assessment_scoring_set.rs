@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for AssessmentScoringSet {
 impl crate::support::Model for AssessmentScoringSet {
     const NAME: &'static str = "AssessmentScoringSet";
     const FIELDS: &'static [&'static str] = &["agentComments", "comments", "failureReasons", "isPassed", "questionGroupScores", "totalCriticalScore", "totalNonCriticalScore", "totalScore"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for AssessmentScoringSet {
     }
 }
 impl ::std::fmt::Debug for AssessmentScoringSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssessmentScoringSet", &[("agentComments", &self.agent_comments), ("comments", &self.comments), ("failureReasons", &self.failure_reasons), ("isPassed", &self.is_passed), ("questionGroupScores", &self.question_group_scores), ("totalCriticalScore", &self.total_critical_score), ("totalNonCriticalScore", &self.total_non_critical_score), ("totalScore", &self.total_score)], &self._nulls)
     }

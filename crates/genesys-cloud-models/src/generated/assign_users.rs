@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AssignUsers {
 impl crate::support::Model for AssignUsers {
     const NAME: &'static str = "AssignUsers";
     const FIELDS: &'static [&'static str] = &["membersToAssign", "membersToRemove"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AssignUsers {
     }
 }
 impl ::std::fmt::Debug for AssignUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssignUsers", &[("membersToAssign", &self.members_to_assign), ("membersToRemove", &self.members_to_remove)], &self._nulls)
     }

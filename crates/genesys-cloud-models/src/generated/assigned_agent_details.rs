@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AssignedAgentDetails {
 impl crate::support::Model for AssignedAgentDetails {
     const NAME: &'static str = "AssignedAgentDetails";
     const FIELDS: &'static [&'static str] = &["endDate", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AssignedAgentDetails {
     }
 }
 impl ::std::fmt::Debug for AssignedAgentDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssignedAgentDetails", &[("endDate", &self.end_date), ("id", &self.id)], &self._nulls)
     }

@@ -132,9 +132,11 @@ impl<'de> ::serde::Deserialize<'de> for AssignedLearningModule {
 impl crate::support::Model for AssignedLearningModule {
     const NAME: &'static str = "AssignedLearningModule";
     const FIELDS: &'static [&'static str] = &["archivalMode", "assessmentForm", "autoAssign", "completionTimeInDays", "coverArt", "createdBy", "currentAssignments", "dateCreated", "dateModified", "description", "enforceContentOrder", "excludedFromCatalog", "externalId", "id", "informSteps", "isArchived", "isPublished", "lengthInMinutes", "modifiedBy", "name", "reassignSummaryData", "reviewAssessmentResults", "rule", "selfUri", "source", "summaryData", "type", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -206,6 +208,7 @@ impl crate::support::Model for AssignedLearningModule {
     }
 }
 impl ::std::fmt::Debug for AssignedLearningModule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssignedLearningModule", &[("archivalMode", &self.archival_mode), ("assessmentForm", &self.assessment_form), ("autoAssign", &self.auto_assign), ("completionTimeInDays", &self.completion_time_in_days), ("coverArt", &self.cover_art), ("createdBy", &self.created_by), ("currentAssignments", &self.current_assignments), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("enforceContentOrder", &self.enforce_content_order), ("excludedFromCatalog", &self.excluded_from_catalog), ("externalId", &self.external_id), ("id", &self.id), ("informSteps", &self.inform_steps), ("isArchived", &self.is_archived), ("isPublished", &self.is_published), ("lengthInMinutes", &self.length_in_minutes), ("modifiedBy", &self.modified_by), ("name", &self.name), ("reassignSummaryData", &self.reassign_summary_data), ("reviewAssessmentResults", &self.review_assessment_results), ("rule", &self.rule), ("selfUri", &self.self_uri), ("source", &self.source), ("summaryData", &self.summary_data), ("type", &self.r#type), ("version", &self.version)], &self._nulls)
     }
@@ -250,11 +253,13 @@ impl AssignedLearningModuleArchivalMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Graceful", "Immediate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AssignedLearningModuleArchivalMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Graceful" => Self::Graceful,
@@ -262,9 +267,11 @@ impl crate::support::OpenEnum for AssignedLearningModuleArchivalMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Graceful => "Graceful",
@@ -274,11 +281,13 @@ impl crate::support::OpenEnum for AssignedLearningModuleArchivalMode {
     }
 }
 impl ::std::convert::From<&str> for AssignedLearningModuleArchivalMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AssignedLearningModuleArchivalMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -326,11 +335,13 @@ impl AssignedLearningModuleSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UserCreated", "GenesysBeyond"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AssignedLearningModuleSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UserCreated" => Self::UserCreated,
@@ -338,9 +349,11 @@ impl crate::support::OpenEnum for AssignedLearningModuleSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UserCreated => "UserCreated",
@@ -350,11 +363,13 @@ impl crate::support::OpenEnum for AssignedLearningModuleSource {
     }
 }
 impl ::std::convert::From<&str> for AssignedLearningModuleSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AssignedLearningModuleSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -408,11 +423,13 @@ impl AssignedLearningModuleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Informational", "AssessedContent", "Assessment", "External", "Native"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AssignedLearningModuleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Informational" => Self::Informational,
@@ -423,9 +440,11 @@ impl crate::support::OpenEnum for AssignedLearningModuleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Informational => "Informational",
@@ -438,11 +457,13 @@ impl crate::support::OpenEnum for AssignedLearningModuleType {
     }
 }
 impl ::std::convert::From<&str> for AssignedLearningModuleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AssignedLearningModuleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AssignedSegment {
 impl crate::support::Model for AssignedSegment {
     const NAME: &'static str = "AssignedSegment";
     const FIELDS: &'static [&'static str] = &["id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AssignedSegment {
     }
 }
 impl ::std::fmt::Debug for AssignedSegment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssignedSegment", &[("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AssignedWrapupCode {
 impl crate::support::Model for AssignedWrapupCode {
     const NAME: &'static str = "AssignedWrapupCode";
     const FIELDS: &'static [&'static str] = &["code", "durationSeconds", "endTime", "notes", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AssignedWrapupCode {
     }
 }
 impl ::std::fmt::Debug for AssignedWrapupCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssignedWrapupCode", &[("code", &self.code), ("durationSeconds", &self.duration_seconds), ("endTime", &self.end_time), ("notes", &self.notes), ("tags", &self.tags)], &self._nulls)
     }

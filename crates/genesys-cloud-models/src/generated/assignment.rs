@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Assignment {
 impl crate::support::Model for Assignment {
     const NAME: &'static str = "Assignment";
     const FIELDS: &'static [&'static str] = &["assignedMembers", "assignmentErrors", "removedMembers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Assignment {
     }
 }
 impl ::std::fmt::Debug for Assignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Assignment", &[("assignedMembers", &self.assigned_members), ("assignmentErrors", &self.assignment_errors), ("removedMembers", &self.removed_members)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AssignmentEffectiveDateRange {
 impl crate::support::Model for AssignmentEffectiveDateRange {
     const NAME: &'static str = "AssignmentEffectiveDateRange";
     const FIELDS: &'static [&'static str] = &["endDate", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AssignmentEffectiveDateRange {
     }
 }
 impl ::std::fmt::Debug for AssignmentEffectiveDateRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssignmentEffectiveDateRange", &[("endDate", &self.end_date), ("startDate", &self.start_date)], &self._nulls)
     }

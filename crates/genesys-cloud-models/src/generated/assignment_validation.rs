@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AssignmentValidation {
 impl crate::support::Model for AssignmentValidation {
     const NAME: &'static str = "AssignmentValidation";
     const FIELDS: &'static [&'static str] = &["invalidMemberAssignments", "membersAlreadyAssigned", "membersAlreadyAssignedToOther", "membersNotAssigned"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AssignmentValidation {
     }
 }
 impl ::std::fmt::Debug for AssignmentValidation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssignmentValidation", &[("invalidMemberAssignments", &self.invalid_member_assignments), ("membersAlreadyAssigned", &self.members_already_assigned), ("membersAlreadyAssignedToOther", &self.members_already_assigned_to_other), ("membersNotAssigned", &self.members_not_assigned)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for Assistant {
 impl crate::support::Model for Assistant {
     const NAME: &'static str = "Assistant";
     const FIELDS: &'static [&'static str] = &["copilot", "createdBy", "dateCreated", "dateModified", "googleDialogflowConfig", "id", "knowledgeSuggestionConfig", "modifiedBy", "name", "selfUri", "state", "transcriptionConfig", "variationParent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for Assistant {
     }
 }
 impl ::std::fmt::Debug for Assistant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Assistant", &[("copilot", &self.copilot), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("googleDialogflowConfig", &self.google_dialogflow_config), ("id", &self.id), ("knowledgeSuggestionConfig", &self.knowledge_suggestion_config), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("state", &self.state), ("transcriptionConfig", &self.transcription_config), ("variationParent", &self.variation_parent)], &self._nulls)
     }
@@ -238,11 +241,13 @@ impl AssistantState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AssistantState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -250,9 +255,11 @@ impl crate::support::OpenEnum for AssistantState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -262,11 +269,13 @@ impl crate::support::OpenEnum for AssistantState {
     }
 }
 impl ::std::convert::From<&str> for AssistantState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AssistantState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AssistantQueue {
 impl crate::support::Model for AssistantQueue {
     const NAME: &'static str = "AssistantQueue";
     const FIELDS: &'static [&'static str] = &["assistant", "dateCreated", "dateModified", "id", "mediaTypes", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AssistantQueue {
     }
 }
 impl ::std::fmt::Debug for AssistantQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssistantQueue", &[("assistant", &self.assistant), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("mediaTypes", &self.media_types), ("selfUri", &self.self_uri)], &self._nulls)
     }

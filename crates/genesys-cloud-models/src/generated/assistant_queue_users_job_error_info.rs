@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AssistantQueueUsersJobErrorInfo {
 impl crate::support::Model for AssistantQueueUsersJobErrorInfo {
     const NAME: &'static str = "AssistantQueueUsersJobErrorInfo";
     const FIELDS: &'static [&'static str] = &["code", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for AssistantQueueUsersJobErrorInfo {
     }
 }
 impl ::std::fmt::Debug for AssistantQueueUsersJobErrorInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssistantQueueUsersJobErrorInfo", &[("code", &self.code), ("message", &self.message)], &self._nulls)
     }

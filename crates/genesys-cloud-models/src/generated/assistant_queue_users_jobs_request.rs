@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AssistantQueueUsersJobsRequest {
 impl crate::support::Model for AssistantQueueUsersJobsRequest {
     const NAME: &'static str = "AssistantQueueUsersJobsRequest";
     const FIELDS: &'static [&'static str] = &["action"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AssistantQueueUsersJobsRequest {
     }
 }
 impl ::std::fmt::Debug for AssistantQueueUsersJobsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssistantQueueUsersJobsRequest", &[("action", &self.action)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl AssistantQueueUsersJobsRequestAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoAssignment", "ManualAssignment"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AssistantQueueUsersJobsRequestAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoAssignment" => Self::AutoAssignment,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for AssistantQueueUsersJobsRequestAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoAssignment => "AutoAssignment",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for AssistantQueueUsersJobsRequestAction {
     }
 }
 impl ::std::convert::From<&str> for AssistantQueueUsersJobsRequestAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AssistantQueueUsersJobsRequestAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AssistantQueueUsersQueryResponse {
 impl crate::support::Model for AssistantQueueUsersQueryResponse {
     const NAME: &'static str = "AssistantQueueUsersQueryResponse";
     const FIELDS: &'static [&'static str] = &["queue", "users"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AssistantQueueUsersQueryResponse {
     }
 }
 impl ::std::fmt::Debug for AssistantQueueUsersQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AssistantQueueUsersQueryResponse", &[("queue", &self.queue), ("users", &self.users)], &self._nulls)
     }

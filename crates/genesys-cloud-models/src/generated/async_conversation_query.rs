@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for AsyncConversationQuery {
 impl crate::support::Model for AsyncConversationQuery {
     const NAME: &'static str = "AsyncConversationQuery";
     const FIELDS: &'static [&'static str] = &["conversationFilters", "evaluationFilters", "interval", "limit", "order", "orderBy", "resolutionFilters", "segmentFilters", "startOfDayIntervalMatching", "surveyFilters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for AsyncConversationQuery {
     }
 }
 impl ::std::fmt::Debug for AsyncConversationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AsyncConversationQuery", &[("conversationFilters", &self.conversation_filters), ("evaluationFilters", &self.evaluation_filters), ("interval", &self.interval), ("limit", &self.limit), ("order", &self.order), ("orderBy", &self.order_by), ("resolutionFilters", &self.resolution_filters), ("segmentFilters", &self.segment_filters), ("startOfDayIntervalMatching", &self.start_of_day_interval_matching), ("surveyFilters", &self.survey_filters)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl AsyncConversationQueryOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["asc", "desc", "unordered"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AsyncConversationQueryOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "asc" => Self::Asc,
@@ -217,9 +222,11 @@ impl crate::support::OpenEnum for AsyncConversationQueryOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "asc",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for AsyncConversationQueryOrder {
     }
 }
 impl ::std::convert::From<&str> for AsyncConversationQueryOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AsyncConversationQueryOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -286,11 +295,13 @@ impl AsyncConversationQueryOrderBy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["conversationStart", "conversationEnd", "segmentStart", "segmentEnd"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AsyncConversationQueryOrderBy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "conversationStart" => Self::ConversationStart,
@@ -300,9 +311,11 @@ impl crate::support::OpenEnum for AsyncConversationQueryOrderBy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ConversationStart => "conversationStart",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for AsyncConversationQueryOrderBy {
     }
 }
 impl ::std::convert::From<&str> for AsyncConversationQueryOrderBy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AsyncConversationQueryOrderBy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

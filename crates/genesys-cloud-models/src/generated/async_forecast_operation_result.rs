@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AsyncForecastOperationResult {
 impl crate::support::Model for AsyncForecastOperationResult {
     const NAME: &'static str = "AsyncForecastOperationResult";
     const FIELDS: &'static [&'static str] = &["operationId", "progress", "result", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AsyncForecastOperationResult {
     }
 }
 impl ::std::fmt::Debug for AsyncForecastOperationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AsyncForecastOperationResult", &[("operationId", &self.operation_id), ("progress", &self.progress), ("result", &self.result), ("status", &self.status)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl AsyncForecastOperationResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Canceled", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AsyncForecastOperationResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for AsyncForecastOperationResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for AsyncForecastOperationResultStatus {
     }
 }
 impl ::std::convert::From<&str> for AsyncForecastOperationResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AsyncForecastOperationResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

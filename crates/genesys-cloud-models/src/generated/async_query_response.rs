@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AsyncQueryResponse {
 impl crate::support::Model for AsyncQueryResponse {
     const NAME: &'static str = "AsyncQueryResponse";
     const FIELDS: &'static [&'static str] = &["jobId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AsyncQueryResponse {
     }
 }
 impl ::std::fmt::Debug for AsyncQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AsyncQueryResponse", &[("jobId", &self.job_id)], &self._nulls)
     }

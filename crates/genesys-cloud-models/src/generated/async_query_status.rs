@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AsyncQueryStatus {
 impl crate::support::Model for AsyncQueryStatus {
     const NAME: &'static str = "AsyncQueryStatus";
     const FIELDS: &'static [&'static str] = &["completionDate", "errorMessage", "expirationDate", "state", "submissionDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AsyncQueryStatus {
     }
 }
 impl ::std::fmt::Debug for AsyncQueryStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AsyncQueryStatus", &[("completionDate", &self.completion_date), ("errorMessage", &self.error_message), ("expirationDate", &self.expiration_date), ("state", &self.state), ("submissionDate", &self.submission_date)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl AsyncQueryStatusState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["QUEUED", "PENDING", "FAILED", "CANCELLED", "FULFILLED", "EXPIRED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AsyncQueryStatusState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "QUEUED" => Self::Queued,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for AsyncQueryStatusState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Queued => "QUEUED",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for AsyncQueryStatusState {
     }
 }
 impl ::std::convert::From<&str> for AsyncQueryStatusState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AsyncQueryStatusState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

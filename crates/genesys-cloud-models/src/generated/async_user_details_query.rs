@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AsyncUserDetailsQuery {
 impl crate::support::Model for AsyncUserDetailsQuery {
     const NAME: &'static str = "AsyncUserDetailsQuery";
     const FIELDS: &'static [&'static str] = &["interval", "limit", "order", "presenceFilters", "routingStatusFilters", "userFilters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AsyncUserDetailsQuery {
     }
 }
 impl ::std::fmt::Debug for AsyncUserDetailsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AsyncUserDetailsQuery", &[("interval", &self.interval), ("limit", &self.limit), ("order", &self.order), ("presenceFilters", &self.presence_filters), ("routingStatusFilters", &self.routing_status_filters), ("userFilters", &self.user_filters)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl AsyncUserDetailsQueryOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["asc", "desc", "unordered"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AsyncUserDetailsQueryOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "asc" => Self::Asc,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for AsyncUserDetailsQueryOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "asc",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for AsyncUserDetailsQueryOrder {
     }
 }
 impl ::std::convert::From<&str> for AsyncUserDetailsQueryOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AsyncUserDetailsQueryOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for Attachment {
 impl crate::support::Model for Attachment {
     const NAME: &'static str = "Attachment";
     const FIELDS: &'static [&'static str] = &["attachmentId", "contentLength", "contentType", "contentUri", "inlineImage", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for Attachment {
     }
 }
 impl ::std::fmt::Debug for Attachment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Attachment", &[("attachmentId", &self.attachment_id), ("contentLength", &self.content_length), ("contentType", &self.content_type), ("contentUri", &self.content_uri), ("inlineImage", &self.inline_image), ("name", &self.name)], &self._nulls)
     }

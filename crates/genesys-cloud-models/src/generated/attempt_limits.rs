@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for AttemptLimits {
 impl crate::support::Model for AttemptLimits {
     const NAME: &'static str = "AttemptLimits";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "maxAttemptsPerContact", "maxAttemptsPerNumber", "name", "recallEntries", "resetPeriod", "selfUri", "timeZoneId", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for AttemptLimits {
     }
 }
 impl ::std::fmt::Debug for AttemptLimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AttemptLimits", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("maxAttemptsPerContact", &self.max_attempts_per_contact), ("maxAttemptsPerNumber", &self.max_attempts_per_number), ("name", &self.name), ("recallEntries", &self.recall_entries), ("resetPeriod", &self.reset_period), ("selfUri", &self.self_uri), ("timeZoneId", &self.time_zone_id), ("version", &self.version)], &self._nulls)
     }
@@ -270,11 +273,13 @@ impl AttemptLimitsResetPeriod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NEVER", "TODAY", "DAYS_2", "DAYS_3", "DAYS_4", "DAYS_5", "DAYS_6", "DAYS_7", "DAYS_8", "DAYS_9", "DAYS_10", "DAYS_11", "DAYS_12", "DAYS_13", "DAYS_14", "DAYS_15", "DAYS_16", "DAYS_17", "DAYS_18", "DAYS_19", "DAYS_20", "DAYS_21", "DAYS_22", "DAYS_23", "DAYS_24", "DAYS_25", "DAYS_26", "DAYS_27", "DAYS_28", "DAYS_29", "DAYS_30"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AttemptLimitsResetPeriod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NEVER" => Self::Never,
@@ -311,9 +316,11 @@ impl crate::support::OpenEnum for AttemptLimitsResetPeriod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "NEVER",
@@ -352,11 +359,13 @@ impl crate::support::OpenEnum for AttemptLimitsResetPeriod {
     }
 }
 impl ::std::convert::From<&str> for AttemptLimitsResetPeriod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AttemptLimitsResetPeriod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AttendanceStatus {
 impl crate::support::Model for AttendanceStatus {
     const NAME: &'static str = "AttendanceStatus";
     const FIELDS: &'static [&'static str] = &["attendanceStatusType", "dateWorkday", "hasEvaluation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AttendanceStatus {
     }
 }
 impl ::std::fmt::Debug for AttendanceStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AttendanceStatus", &[("attendanceStatusType", &self.attendance_status_type), ("dateWorkday", &self.date_workday), ("hasEvaluation", &self.has_evaluation)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl AttendanceStatusAttendanceStatusType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HasData", "Scheduled", "Absent", "Present", "NoSchedule"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AttendanceStatusAttendanceStatusType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HasData" => Self::HasData,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for AttendanceStatusAttendanceStatusType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HasData => "HasData",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for AttendanceStatusAttendanceStatusType {
     }
 }
 impl ::std::convert::From<&str> for AttendanceStatusAttendanceStatusType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AttendanceStatusAttendanceStatusType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -188,11 +197,13 @@ impl AttendanceStatusHasEvaluation {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HasQualityEvaluation", "NoQualityEvaluation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AttendanceStatusHasEvaluation {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HasQualityEvaluation" => Self::HasQualityEvaluation,
@@ -200,9 +211,11 @@ impl crate::support::OpenEnum for AttendanceStatusHasEvaluation {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HasQualityEvaluation => "HasQualityEvaluation",
@@ -212,11 +225,13 @@ impl crate::support::OpenEnum for AttendanceStatusHasEvaluation {
     }
 }
 impl ::std::convert::From<&str> for AttendanceStatusHasEvaluation {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AttendanceStatusHasEvaluation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

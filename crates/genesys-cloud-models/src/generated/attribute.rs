@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Attribute {
 impl crate::support::Model for Attribute {
     const NAME: &'static str = "Attribute";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "description", "id", "modifiedBy", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for Attribute {
     }
 }
 impl ::std::fmt::Debug for Attribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Attribute", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for AttributeFilterItem {
 impl crate::support::Model for AttributeFilterItem {
     const NAME: &'static str = "AttributeFilterItem";
     const FIELDS: &'static [&'static str] = &["id", "operator", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AttributeFilterItem {
     }
 }
 impl ::std::fmt::Debug for AttributeFilterItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AttributeFilterItem", &[("id", &self.id), ("operator", &self.operator), ("values", &self.values)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl AttributeFilterItemOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["IN", "RANGE", "EQUALS", "NOTEQUALS", "LESSTHAN", "LESSTHANEQUALS", "GREATERTHAN", "GREATERTHANEQUALS", "CONTAINS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AttributeFilterItemOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "IN" => Self::In,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for AttributeFilterItemOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::In => "IN",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for AttributeFilterItemOperator {
     }
 }
 impl ::std::convert::From<&str> for AttributeFilterItemOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AttributeFilterItemOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

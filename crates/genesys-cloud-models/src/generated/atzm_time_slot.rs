@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AtzmTimeSlot {
 impl crate::support::Model for AtzmTimeSlot {
     const NAME: &'static str = "AtzmTimeSlot";
     const FIELDS: &'static [&'static str] = &["earliestCallableTime", "latestCallableTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AtzmTimeSlot {
     }
 }
 impl ::std::fmt::Debug for AtzmTimeSlot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AtzmTimeSlot", &[("earliestCallableTime", &self.earliest_callable_time), ("latestCallableTime", &self.latest_callable_time)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AtzmTimeSlotWithTimeZone {
 impl crate::support::Model for AtzmTimeSlotWithTimeZone {
     const NAME: &'static str = "AtzmTimeSlotWithTimeZone";
     const FIELDS: &'static [&'static str] = &["earliestCallableTime", "latestCallableTime", "timeZoneId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AtzmTimeSlotWithTimeZone {
     }
 }
 impl ::std::fmt::Debug for AtzmTimeSlotWithTimeZone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AtzmTimeSlotWithTimeZone", &[("earliestCallableTime", &self.earliest_callable_time), ("latestCallableTime", &self.latest_callable_time), ("timeZoneId", &self.time_zone_id)], &self._nulls)
     }

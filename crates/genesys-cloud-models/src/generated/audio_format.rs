@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AudioFormat {
 impl crate::support::Model for AudioFormat {
     const NAME: &'static str = "AudioFormat";
     const FIELDS: &'static [&'static str] = &["bitsPerSample", "channels", "encoding", "sampleRate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AudioFormat {
     }
 }
 impl ::std::fmt::Debug for AudioFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AudioFormat", &[("bitsPerSample", &self.bits_per_sample), ("channels", &self.channels), ("encoding", &self.encoding), ("sampleRate", &self.sample_rate)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl AudioFormatEncoding {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ULAW", "ALAW", "PCM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AudioFormatEncoding {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ULAW" => Self::Ulaw,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for AudioFormatEncoding {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ulaw => "ULAW",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for AudioFormatEncoding {
     }
 }
 impl ::std::convert::From<&str> for AudioFormatEncoding {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AudioFormatEncoding {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AudioState {
 impl crate::support::Model for AudioState {
     const NAME: &'static str = "AudioState";
     const FIELDS: &'static [&'static str] = &["canHear", "canSpeak"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AudioState {
     }
 }
 impl ::std::fmt::Debug for AudioState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AudioState", &[("canHear", &self.can_hear), ("canSpeak", &self.can_speak)], &self._nulls)
     }

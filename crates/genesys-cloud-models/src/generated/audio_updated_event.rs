@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AudioUpdatedEvent {
 impl crate::support::Model for AudioUpdatedEvent {
     const NAME: &'static str = "AudioUpdatedEvent";
     const FIELDS: &'static [&'static str] = &["audioState", "communicationId", "conversationId", "eventDateTime", "eventId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AudioUpdatedEvent {
     }
 }
 impl ::std::fmt::Debug for AudioUpdatedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AudioUpdatedEvent", &[("audioState", &self.audio_state), ("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id)], &self._nulls)
     }

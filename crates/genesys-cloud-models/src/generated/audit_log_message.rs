@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for AuditLogMessage {
 impl crate::support::Model for AuditLogMessage {
     const NAME: &'static str = "AuditLogMessage";
     const FIELDS: &'static [&'static str] = &["action", "application", "client", "context", "entity", "entityChanges", "entityType", "eventDate", "id", "initiatingAction", "level", "message", "propertyChanges", "remoteIp", "serviceName", "status", "transactionInitiator", "user", "userHomeOrgId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for AuditLogMessage {
     }
 }
 impl ::std::fmt::Debug for AuditLogMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuditLogMessage", &[("action", &self.action), ("application", &self.application), ("client", &self.client), ("context", &self.context), ("entity", &self.entity), ("entityChanges", &self.entity_changes), ("entityType", &self.entity_type), ("eventDate", &self.event_date), ("id", &self.id), ("initiatingAction", &self.initiating_action), ("level", &self.level), ("message", &self.message), ("propertyChanges", &self.property_changes), ("remoteIp", &self.remote_ip), ("serviceName", &self.service_name), ("status", &self.status), ("transactionInitiator", &self.transaction_initiator), ("user", &self.user), ("userHomeOrgId", &self.user_home_org_id)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl AuditLogMessageLevel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["USER", "SYSTEM", "GENESYS_INTERNAL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AuditLogMessageLevel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "USER" => Self::User,
@@ -211,9 +216,11 @@ impl crate::support::OpenEnum for AuditLogMessageLevel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "USER",
@@ -224,11 +231,13 @@ impl crate::support::OpenEnum for AuditLogMessageLevel {
     }
 }
 impl ::std::convert::From<&str> for AuditLogMessageLevel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AuditLogMessageLevel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -278,11 +287,13 @@ impl AuditLogMessageStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SUCCESS", "FAILURE", "WARNING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AuditLogMessageStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SUCCESS" => Self::Success,
@@ -291,9 +302,11 @@ impl crate::support::OpenEnum for AuditLogMessageStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Success => "SUCCESS",
@@ -304,11 +317,13 @@ impl crate::support::OpenEnum for AuditLogMessageStatus {
     }
 }
 impl ::std::convert::From<&str> for AuditLogMessageStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AuditLogMessageStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AuditQueryEntity {
 impl crate::support::Model for AuditQueryEntity {
     const NAME: &'static str = "AuditQueryEntity";
     const FIELDS: &'static [&'static str] = &["actions", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AuditQueryEntity {
     }
 }
 impl ::std::fmt::Debug for AuditQueryEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuditQueryEntity", &[("actions", &self.actions), ("name", &self.name)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AuditQueryExecutionStatusResponse {
 impl crate::support::Model for AuditQueryExecutionStatusResponse {
     const NAME: &'static str = "AuditQueryExecutionStatusResponse";
     const FIELDS: &'static [&'static str] = &["filters", "id", "interval", "serviceName", "sort", "startDate", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for AuditQueryExecutionStatusResponse {
     }
 }
 impl ::std::fmt::Debug for AuditQueryExecutionStatusResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuditQueryExecutionStatusResponse", &[("filters", &self.filters), ("id", &self.id), ("interval", &self.interval), ("serviceName", &self.service_name), ("sort", &self.sort), ("startDate", &self.start_date), ("state", &self.state)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl AuditQueryExecutionStatusResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Queued", "Running", "Succeeded", "Failed", "Cancelled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AuditQueryExecutionStatusResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Queued" => Self::Queued,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for AuditQueryExecutionStatusResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Queued => "Queued",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for AuditQueryExecutionStatusResponseState {
     }
 }
 impl ::std::convert::From<&str> for AuditQueryExecutionStatusResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AuditQueryExecutionStatusResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

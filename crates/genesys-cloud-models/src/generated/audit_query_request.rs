@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AuditQueryRequest {
 impl crate::support::Model for AuditQueryRequest {
     const NAME: &'static str = "AuditQueryRequest";
     const FIELDS: &'static [&'static str] = &["filters", "interval", "serviceName", "sort"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AuditQueryRequest {
     }
 }
 impl ::std::fmt::Debug for AuditQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuditQueryRequest", &[("filters", &self.filters), ("interval", &self.interval), ("serviceName", &self.service_name), ("sort", &self.sort)], &self._nulls)
     }

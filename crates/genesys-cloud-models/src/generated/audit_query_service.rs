@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AuditQueryService {
 impl crate::support::Model for AuditQueryService {
     const NAME: &'static str = "AuditQueryService";
     const FIELDS: &'static [&'static str] = &["entities", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AuditQueryService {
     }
 }
 impl ::std::fmt::Debug for AuditQueryService {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuditQueryService", &[("entities", &self.entities), ("name", &self.name)], &self._nulls)
     }

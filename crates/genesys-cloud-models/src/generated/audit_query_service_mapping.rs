@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AuditQueryServiceMapping {
 impl crate::support::Model for AuditQueryServiceMapping {
     const NAME: &'static str = "AuditQueryServiceMapping";
     const FIELDS: &'static [&'static str] = &["services"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AuditQueryServiceMapping {
     }
 }
 impl ::std::fmt::Debug for AuditQueryServiceMapping {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuditQueryServiceMapping", &[("services", &self.services)], &self._nulls)
     }

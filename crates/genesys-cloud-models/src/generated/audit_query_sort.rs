@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AuditQuerySort {
 impl crate::support::Model for AuditQuerySort {
     const NAME: &'static str = "AuditQuerySort";
     const FIELDS: &'static [&'static str] = &["name", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AuditQuerySort {
     }
 }
 impl ::std::fmt::Debug for AuditQuerySort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuditQuerySort", &[("name", &self.name), ("sortOrder", &self.sort_order)], &self._nulls)
     }
@@ -104,20 +107,24 @@ impl AuditQuerySortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Timestamp"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AuditQuerySortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Timestamp" => Self::Timestamp,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Timestamp => "Timestamp",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for AuditQuerySortName {
     }
 }
 impl ::std::convert::From<&str> for AuditQuerySortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AuditQuerySortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -178,11 +187,13 @@ impl AuditQuerySortSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ascending", "descending"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AuditQuerySortSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ascending" => Self::Ascending,
@@ -190,9 +201,11 @@ impl crate::support::OpenEnum for AuditQuerySortSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ascending => "ascending",
@@ -202,11 +215,13 @@ impl crate::support::OpenEnum for AuditQuerySortSortOrder {
     }
 }
 impl ::std::convert::From<&str> for AuditQuerySortSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AuditQuerySortSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

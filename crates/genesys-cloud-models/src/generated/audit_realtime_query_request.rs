@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AuditRealtimeQueryRequest {
 impl crate::support::Model for AuditRealtimeQueryRequest {
     const NAME: &'static str = "AuditRealtimeQueryRequest";
     const FIELDS: &'static [&'static str] = &["filters", "interval", "pageNumber", "pageSize", "serviceName", "sort"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AuditRealtimeQueryRequest {
     }
 }
 impl ::std::fmt::Debug for AuditRealtimeQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuditRealtimeQueryRequest", &[("filters", &self.filters), ("interval", &self.interval), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("serviceName", &self.service_name), ("sort", &self.sort)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AuditRealtimeRelatedRequest {
 impl crate::support::Model for AuditRealtimeRelatedRequest {
     const NAME: &'static str = "AuditRealtimeRelatedRequest";
     const FIELDS: &'static [&'static str] = &["auditId", "sort", "trustorOrgId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AuditRealtimeRelatedRequest {
     }
 }
 impl ::std::fmt::Debug for AuditRealtimeRelatedRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuditRealtimeRelatedRequest", &[("auditId", &self.audit_id), ("sort", &self.sort), ("trustorOrgId", &self.trustor_org_id)], &self._nulls)
     }

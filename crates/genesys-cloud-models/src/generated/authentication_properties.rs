@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthenticationProperties {
 impl crate::support::Model for AuthenticationProperties {
     const NAME: &'static str = "AuthenticationProperties";
     const FIELDS: &'static [&'static str] = &["sharepoint"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for AuthenticationProperties {
     }
 }
 impl ::std::fmt::Debug for AuthenticationProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthenticationProperties", &[("sharepoint", &self.sharepoint)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthenticationSettings {
 impl crate::support::Model for AuthenticationSettings {
     const NAME: &'static str = "AuthenticationSettings";
     const FIELDS: &'static [&'static str] = &["allowSessionUpgrade", "enabled", "integrationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AuthenticationSettings {
     }
 }
 impl ::std::fmt::Debug for AuthenticationSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthenticationSettings", &[("allowSessionUpgrade", &self.allow_session_upgrade), ("enabled", &self.enabled), ("integrationId", &self.integration_id)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthenticatorAttestationResponse {
 impl crate::support::Model for AuthenticatorAttestationResponse {
     const NAME: &'static str = "AuthenticatorAttestationResponse";
     const FIELDS: &'static [&'static str] = &["attestationObject", "clientDataJSON", "transports"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AuthenticatorAttestationResponse {
     }
 }
 impl ::std::fmt::Debug for AuthenticatorAttestationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthenticatorAttestationResponse", &[("attestationObject", &self.attestation_object), ("clientDataJSON", &self.client_data_json), ("transports", &self.transports)], &self._nulls)
     }

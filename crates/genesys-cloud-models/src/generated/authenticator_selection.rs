@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthenticatorSelection {
 impl crate::support::Model for AuthenticatorSelection {
     const NAME: &'static str = "AuthenticatorSelection";
     const FIELDS: &'static [&'static str] = &["authenticatorAttachment", "requireResidentKey", "residentKey", "userVerification"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AuthenticatorSelection {
     }
 }
 impl ::std::fmt::Debug for AuthenticatorSelection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthenticatorSelection", &[("authenticatorAttachment", &self.authenticator_attachment), ("requireResidentKey", &self.require_resident_key), ("residentKey", &self.resident_key), ("userVerification", &self.user_verification)], &self._nulls)
     }

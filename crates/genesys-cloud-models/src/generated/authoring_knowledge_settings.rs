@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthoringKnowledgeSettings {
 impl crate::support::Model for AuthoringKnowledgeSettings {
     const NAME: &'static str = "AuthoringKnowledgeSettings";
     const FIELDS: &'static [&'static str] = &["description", "inheritFromExternal", "knowledgeId", "knowledgeType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AuthoringKnowledgeSettings {
     }
 }
 impl ::std::fmt::Debug for AuthoringKnowledgeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthoringKnowledgeSettings", &[("description", &self.description), ("inheritFromExternal", &self.inherit_from_external), ("knowledgeId", &self.knowledge_id), ("knowledgeType", &self.knowledge_type)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl AuthoringKnowledgeSettingsKnowledgeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Standard", "Enhanced"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AuthoringKnowledgeSettingsKnowledgeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Standard" => Self::Standard,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for AuthoringKnowledgeSettingsKnowledgeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Standard => "Standard",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for AuthoringKnowledgeSettingsKnowledgeType {
     }
 }
 impl ::std::convert::From<&str> for AuthoringKnowledgeSettingsKnowledgeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AuthoringKnowledgeSettingsKnowledgeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthorizationPolicy {
 impl crate::support::Model for AuthorizationPolicy {
     const NAME: &'static str = "AuthorizationPolicy";
     const FIELDS: &'static [&'static str] = &["active", "applyToClients", "condition", "dateModified", "description", "effect", "id", "name", "presetAttributes", "selfUri", "subject", "targetResource"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -106,6 +108,7 @@ impl crate::support::Model for AuthorizationPolicy {
     }
 }
 impl ::std::fmt::Debug for AuthorizationPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthorizationPolicy", &[("active", &self.active), ("applyToClients", &self.apply_to_clients), ("condition", &self.condition), ("dateModified", &self.date_modified), ("description", &self.description), ("effect", &self.effect), ("id", &self.id), ("name", &self.name), ("presetAttributes", &self.preset_attributes), ("selfUri", &self.self_uri), ("subject", &self.subject), ("targetResource", &self.target_resource)], &self._nulls)
     }
@@ -222,11 +225,13 @@ impl AuthorizationPolicyEffect {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ALLOW", "DENY"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AuthorizationPolicyEffect {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ALLOW" => Self::Allow,
@@ -234,9 +239,11 @@ impl crate::support::OpenEnum for AuthorizationPolicyEffect {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Allow => "ALLOW",
@@ -246,11 +253,13 @@ impl crate::support::OpenEnum for AuthorizationPolicyEffect {
     }
 }
 impl ::std::convert::From<&str> for AuthorizationPolicyEffect {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AuthorizationPolicyEffect {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

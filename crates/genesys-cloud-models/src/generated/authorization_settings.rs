@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthorizationSettings {
 impl crate::support::Model for AuthorizationSettings {
     const NAME: &'static str = "AuthorizationSettings";
     const FIELDS: &'static [&'static str] = &["analysisDays", "analysisEnabled", "dateLastActive", "dateLastCalculated", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AuthorizationSettings {
     }
 }
 impl ::std::fmt::Debug for AuthorizationSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthorizationSettings", &[("analysisDays", &self.analysis_days), ("analysisEnabled", &self.analysis_enabled), ("dateLastActive", &self.date_last_active), ("dateLastCalculated", &self.date_last_calculated), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthzDivision {
 impl crate::support::Model for AuthzDivision {
     const NAME: &'static str = "AuthzDivision";
     const FIELDS: &'static [&'static str] = &["description", "homeDivision", "id", "name", "objectCounts", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for AuthzDivision {
     }
 }
 impl ::std::fmt::Debug for AuthzDivision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthzDivision", &[("description", &self.description), ("homeDivision", &self.home_division), ("id", &self.id), ("name", &self.name), ("objectCounts", &self.object_counts), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthzGrant {
 impl crate::support::Model for AuthzGrant {
     const NAME: &'static str = "AuthzGrant";
     const FIELDS: &'static [&'static str] = &["division", "grantMadeAt", "role", "subjectId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AuthzGrant {
     }
 }
 impl ::std::fmt::Debug for AuthzGrant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthzGrant", &[("division", &self.division), ("grantMadeAt", &self.grant_made_at), ("role", &self.role), ("subjectId", &self.subject_id)], &self._nulls)
     }

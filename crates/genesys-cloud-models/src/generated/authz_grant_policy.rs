@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthzGrantPolicy {
 impl crate::support::Model for AuthzGrantPolicy {
     const NAME: &'static str = "AuthzGrantPolicy";
     const FIELDS: &'static [&'static str] = &["actions", "condition", "domain", "entityName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for AuthzGrantPolicy {
     }
 }
 impl ::std::fmt::Debug for AuthzGrantPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthzGrantPolicy", &[("actions", &self.actions), ("condition", &self.condition), ("domain", &self.domain), ("entityName", &self.entity_name)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthzGrantRole {
 impl crate::support::Model for AuthzGrantRole {
     const NAME: &'static str = "AuthzGrantRole";
     const FIELDS: &'static [&'static str] = &["default", "description", "id", "name", "policies", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for AuthzGrantRole {
     }
 }
 impl ::std::fmt::Debug for AuthzGrantRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthzGrantRole", &[("default", &self.default), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("policies", &self.policies), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthzSubject {
 impl crate::support::Model for AuthzSubject {
     const NAME: &'static str = "AuthzSubject";
     const FIELDS: &'static [&'static str] = &["grants", "id", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for AuthzSubject {
     }
 }
 impl ::std::fmt::Debug for AuthzSubject {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AuthzSubject", &[("grants", &self.grants), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

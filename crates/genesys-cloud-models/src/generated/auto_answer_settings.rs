@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AutoAnswerSettings {
 impl crate::support::Model for AutoAnswerSettings {
     const NAME: &'static str = "AutoAnswerSettings";
     const FIELDS: &'static [&'static str] = &["settings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for AutoAnswerSettings {
     }
 }
 impl ::std::fmt::Debug for AutoAnswerSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AutoAnswerSettings", &[("settings", &self.settings)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AutoStatusTransitionDetail {
 impl crate::support::Model for AutoStatusTransitionDetail {
     const NAME: &'static str = "AutoStatusTransitionDetail";
     const FIELDS: &'static [&'static str] = &["dateOfTransition", "errorDetails", "nextStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AutoStatusTransitionDetail {
     }
 }
 impl ::std::fmt::Debug for AutoStatusTransitionDetail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AutoStatusTransitionDetail", &[("dateOfTransition", &self.date_of_transition), ("errorDetails", &self.error_details), ("nextStatus", &self.next_status)], &self._nulls)
     }

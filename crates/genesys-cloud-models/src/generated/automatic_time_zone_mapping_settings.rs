@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AutomaticTimeZoneMappingSettings {
 impl crate::support::Model for AutomaticTimeZoneMappingSettings {
     const NAME: &'static str = "AutomaticTimeZoneMappingSettings";
     const FIELDS: &'static [&'static str] = &["callableWindows", "supportedCountries"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AutomaticTimeZoneMappingSettings {
     }
 }
 impl ::std::fmt::Debug for AutomaticTimeZoneMappingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AutomaticTimeZoneMappingSettings", &[("callableWindows", &self.callable_windows), ("supportedCountries", &self.supported_countries)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AvailabilityRange {
 impl crate::support::Model for AvailabilityRange {
     const NAME: &'static str = "AvailabilityRange";
     const FIELDS: &'static [&'static str] = &["earliestStartMinutesFromMidnight", "latestEndMinutesFromMidnight"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AvailabilityRange {
     }
 }
 impl ::std::fmt::Debug for AvailabilityRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AvailabilityRange", &[("earliestStartMinutesFromMidnight", &self.earliest_start_minutes_from_midnight), ("latestEndMinutesFromMidnight", &self.latest_end_minutes_from_midnight)], &self._nulls)
     }

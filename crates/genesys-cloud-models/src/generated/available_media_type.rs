@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for AvailableMediaType {
 impl crate::support::Model for AvailableMediaType {
     const NAME: &'static str = "AvailableMediaType";
     const FIELDS: &'static [&'static str] = &["availableSubTypes", "mediaType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for AvailableMediaType {
     }
 }
 impl ::std::fmt::Debug for AvailableMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AvailableMediaType", &[("availableSubTypes", &self.available_sub_types), ("mediaType", &self.media_type)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTime {
 impl crate::support::Model for AvailableTime {
     const NAME: &'static str = "AvailableTime";
     const FIELDS: &'static [&'static str] = &["activityCategory", "dateStart", "isPaid", "lengthInMinutes", "wfmSchedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for AvailableTime {
     }
 }
 impl ::std::fmt::Debug for AvailableTime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AvailableTime", &[("activityCategory", &self.activity_category), ("dateStart", &self.date_start), ("isPaid", &self.is_paid), ("lengthInMinutes", &self.length_in_minutes), ("wfmSchedule", &self.wfm_schedule)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl AvailableTimeActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AvailableTimeActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for AvailableTimeActivityCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for AvailableTimeActivityCategory {
     }
 }
 impl ::std::convert::From<&str> for AvailableTimeActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AvailableTimeActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTimeOffRange {
 impl crate::support::Model for AvailableTimeOffRange {
     const NAME: &'static str = "AvailableTimeOffRange";
     const FIELDS: &'static [&'static str] = &["availableMinutesPerInterval", "granularity", "startDate", "timeOffLimit", "waitlistEnabled", "waitlistedRequestsPerInterval"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for AvailableTimeOffRange {
     }
 }
 impl ::std::fmt::Debug for AvailableTimeOffRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AvailableTimeOffRange", &[("availableMinutesPerInterval", &self.available_minutes_per_interval), ("granularity", &self.granularity), ("startDate", &self.start_date), ("timeOffLimit", &self.time_off_limit), ("waitlistEnabled", &self.waitlist_enabled), ("waitlistedRequestsPerInterval", &self.waitlisted_requests_per_interval)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl AvailableTimeOffRangeGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "FifteenMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AvailableTimeOffRangeGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for AvailableTimeOffRangeGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for AvailableTimeOffRangeGranularity {
     }
 }
 impl ::std::convert::From<&str> for AvailableTimeOffRangeGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AvailableTimeOffRangeGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

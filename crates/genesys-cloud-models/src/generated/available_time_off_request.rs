@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTimeOffRequest {
 impl crate::support::Model for AvailableTimeOffRequest {
     const NAME: &'static str = "AvailableTimeOffRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dateRanges", "supportedGranularities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for AvailableTimeOffRequest {
     }
 }
 impl ::std::fmt::Debug for AvailableTimeOffRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AvailableTimeOffRequest", &[("activityCodeId", &self.activity_code_id), ("dateRanges", &self.date_ranges), ("supportedGranularities", &self.supported_granularities)], &self._nulls)
     }

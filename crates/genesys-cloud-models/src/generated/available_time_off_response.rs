@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTimeOffResponse {
 impl crate::support::Model for AvailableTimeOffResponse {
     const NAME: &'static str = "AvailableTimeOffResponse";
     const FIELDS: &'static [&'static str] = &["values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for AvailableTimeOffResponse {
     }
 }
 impl ::std::fmt::Debug for AvailableTimeOffResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AvailableTimeOffResponse", &[("values", &self.values)], &self._nulls)
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTopic {
 impl crate::support::Model for AvailableTopic {
     const NAME: &'static str = "AvailableTopic";
     const FIELDS: &'static [&'static str] = &["description", "enforced", "id", "permissionDetails", "publicApiTemplateUriPaths", "requiresAnyValidator", "requiresCurrentUser", "requiresCurrentUserOrPermission", "requiresDivisionPermissions", "requiresPermissions", "schema", "topicParameters", "transports", "visibility"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -114,6 +116,7 @@ impl crate::support::Model for AvailableTopic {
     }
 }
 impl ::std::fmt::Debug for AvailableTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AvailableTopic", &[("description", &self.description), ("enforced", &self.enforced), ("id", &self.id), ("permissionDetails", &self.permission_details), ("publicApiTemplateUriPaths", &self.public_api_template_uri_paths), ("requiresAnyValidator", &self.requires_any_validator), ("requiresCurrentUser", &self.requires_current_user), ("requiresCurrentUserOrPermission", &self.requires_current_user_or_permission), ("requiresDivisionPermissions", &self.requires_division_permissions), ("requiresPermissions", &self.requires_permissions), ("schema", &self.schema), ("topicParameters", &self.topic_parameters), ("transports", &self.transports), ("visibility", &self.visibility)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl AvailableTopicVisibility {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Public", "Preview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for AvailableTopicVisibility {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Public" => Self::Public,
@@ -170,9 +175,11 @@ impl crate::support::OpenEnum for AvailableTopicVisibility {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "Public",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for AvailableTopicVisibility {
     }
 }
 impl ::std::convert::From<&str> for AvailableTopicVisibility {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for AvailableTopicVisibility {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

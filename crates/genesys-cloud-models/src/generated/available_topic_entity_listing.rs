@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTopicEntityListing {
 impl crate::support::Model for AvailableTopicEntityListing {
     const NAME: &'static str = "AvailableTopicEntityListing";
     const FIELDS: &'static [&'static str] = &["entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for AvailableTopicEntityListing {
     }
 }
 impl ::std::fmt::Debug for AvailableTopicEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AvailableTopicEntityListing", &[("entities", &self.entities)], &self._nulls)
     }

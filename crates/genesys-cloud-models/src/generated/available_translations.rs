@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTranslations {
 impl crate::support::Model for AvailableTranslations {
     const NAME: &'static str = "AvailableTranslations";
     const FIELDS: &'static [&'static str] = &["builtin", "orgSpecific"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for AvailableTranslations {
     }
 }
 impl ::std::fmt::Debug for AvailableTranslations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "AvailableTranslations", &[("builtin", &self.builtin), ("orgSpecific", &self.org_specific)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BackgroundAssistantUserAuthenticatedInfo
 impl crate::support::Model for BackgroundAssistantUserAuthenticatedInfo {
     const NAME: &'static str = "BackgroundAssistantUserAuthenticatedInfo";
     const FIELDS: &'static [&'static str] = &["backgroundAssistantId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BackgroundAssistantUserAuthenticatedInfo {
     }
 }
 impl ::std::fmt::Debug for BackgroundAssistantUserAuthenticatedInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BackgroundAssistantUserAuthenticatedInfo", &[("backgroundAssistantId", &self.background_assistant_id)], &self._nulls)
     }

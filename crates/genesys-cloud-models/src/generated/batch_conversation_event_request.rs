@@ -148,9 +148,11 @@ impl<'de> ::serde::Deserialize<'de> for BatchConversationEventRequest {
 impl crate::support::Model for BatchConversationEventRequest {
     const NAME: &'static str = "BatchConversationEventRequest";
     const FIELDS: &'static [&'static str] = &["audioUpdatedEvents", "communicationAnsweredEvents", "communicationDispositionAppliedEvents", "communicationEndedEvents", "consultTransferEvents", "emailBeginTransmittingEvents", "emailCommunicationAnsweredEvents", "emailCommunicationDispositionAppliedEvents", "emailCommunicationEndedEvents", "emailCommunicationSentMessageEvents", "emailEndTransferEvents", "emailExternalEstablishedEvents", "emailFlowEstablishedEvents", "emailHoldUpdatedEvents", "emailProgressTransferEvents", "emailRoutingEstablishedEvents", "emailRoutingTransferEvents", "emailUserEstablishedEvents", "emailUserTransferEvents", "endConsultTransferEvents", "endTransferEvents", "externalEstablishedEvents", "holdUpdatedEvents", "ivrEstablishedEvents", "phoneEstablishedEvents", "phoneTransferEvents", "progressConsultTransferEvents", "progressTransferEvents", "routingEstablishedEvents", "routingTransferEvents", "userEstablishedEvents", "userTransferEvents"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -230,6 +232,7 @@ impl crate::support::Model for BatchConversationEventRequest {
     }
 }
 impl ::std::fmt::Debug for BatchConversationEventRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BatchConversationEventRequest", &[("audioUpdatedEvents", &self.audio_updated_events), ("communicationAnsweredEvents", &self.communication_answered_events), ("communicationDispositionAppliedEvents", &self.communication_disposition_applied_events), ("communicationEndedEvents", &self.communication_ended_events), ("consultTransferEvents", &self.consult_transfer_events), ("emailBeginTransmittingEvents", &self.email_begin_transmitting_events), ("emailCommunicationAnsweredEvents", &self.email_communication_answered_events), ("emailCommunicationDispositionAppliedEvents", &self.email_communication_disposition_applied_events), ("emailCommunicationEndedEvents", &self.email_communication_ended_events), ("emailCommunicationSentMessageEvents", &self.email_communication_sent_message_events), ("emailEndTransferEvents", &self.email_end_transfer_events), ("emailExternalEstablishedEvents", &self.email_external_established_events), ("emailFlowEstablishedEvents", &self.email_flow_established_events), ("emailHoldUpdatedEvents", &self.email_hold_updated_events), ("emailProgressTransferEvents", &self.email_progress_transfer_events), ("emailRoutingEstablishedEvents", &self.email_routing_established_events), ("emailRoutingTransferEvents", &self.email_routing_transfer_events), ("emailUserEstablishedEvents", &self.email_user_established_events), ("emailUserTransferEvents", &self.email_user_transfer_events), ("endConsultTransferEvents", &self.end_consult_transfer_events), ("endTransferEvents", &self.end_transfer_events), ("externalEstablishedEvents", &self.external_established_events), ("holdUpdatedEvents", &self.hold_updated_events), ("ivrEstablishedEvents", &self.ivr_established_events), ("phoneEstablishedEvents", &self.phone_established_events), ("phoneTransferEvents", &self.phone_transfer_events), ("progressConsultTransferEvents", &self.progress_consult_transfer_events), ("progressTransferEvents", &self.progress_transfer_events), ("routingEstablishedEvents", &self.routing_established_events), ("routingTransferEvents", &self.routing_transfer_events), ("userEstablishedEvents", &self.user_established_events), ("userTransferEvents", &self.user_transfer_events)], &self._nulls)
     }

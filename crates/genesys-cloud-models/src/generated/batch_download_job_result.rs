@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BatchDownloadJobResult {
 impl crate::support::Model for BatchDownloadJobResult {
     const NAME: &'static str = "BatchDownloadJobResult";
     const FIELDS: &'static [&'static str] = &["contentType", "conversationId", "errorMsg", "recordingId", "resultUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BatchDownloadJobResult {
     }
 }
 impl ::std::fmt::Debug for BatchDownloadJobResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BatchDownloadJobResult", &[("contentType", &self.content_type), ("conversationId", &self.conversation_id), ("errorMsg", &self.error_msg), ("recordingId", &self.recording_id), ("resultUrl", &self.result_url)], &self._nulls)
     }

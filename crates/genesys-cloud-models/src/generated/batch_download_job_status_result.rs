@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for BatchDownloadJobStatusResult {
 impl crate::support::Model for BatchDownloadJobStatusResult {
     const NAME: &'static str = "BatchDownloadJobStatusResult";
     const FIELDS: &'static [&'static str] = &["errorCount", "expectedResultCount", "id", "jobId", "resultCount", "results", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for BatchDownloadJobStatusResult {
     }
 }
 impl ::std::fmt::Debug for BatchDownloadJobStatusResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BatchDownloadJobStatusResult", &[("errorCount", &self.error_count), ("expectedResultCount", &self.expected_result_count), ("id", &self.id), ("jobId", &self.job_id), ("resultCount", &self.result_count), ("results", &self.results), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl BatchDownloadJobStatusResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Completed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BatchDownloadJobStatusResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for BatchDownloadJobStatusResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for BatchDownloadJobStatusResultStatus {
     }
 }
 impl ::std::convert::From<&str> for BatchDownloadJobStatusResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BatchDownloadJobStatusResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BatchDownloadJobSubmission {
 impl crate::support::Model for BatchDownloadJobSubmission {
     const NAME: &'static str = "BatchDownloadJobSubmission";
     const FIELDS: &'static [&'static str] = &["batchDownloadRequestList"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BatchDownloadJobSubmission {
     }
 }
 impl ::std::fmt::Debug for BatchDownloadJobSubmission {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BatchDownloadJobSubmission", &[("batchDownloadRequestList", &self.batch_download_request_list)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BatchDownloadRequest {
 impl crate::support::Model for BatchDownloadRequest {
     const NAME: &'static str = "BatchDownloadRequest";
     const FIELDS: &'static [&'static str] = &["conversationId", "recordingId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BatchDownloadRequest {
     }
 }
 impl ::std::fmt::Debug for BatchDownloadRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BatchDownloadRequest", &[("conversationId", &self.conversation_id), ("recordingId", &self.recording_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BatchPredictiveRoutingCustomKpiAttributi
 impl crate::support::Model for BatchPredictiveRoutingCustomKpiAttributionEventRequest {
     const NAME: &'static str = "BatchPredictiveRoutingCustomKpiAttributionEventRequest";
     const FIELDS: &'static [&'static str] = &["customKpiAttributionEvents"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BatchPredictiveRoutingCustomKpiAttributionEventRe
     }
 }
 impl ::std::fmt::Debug for BatchPredictiveRoutingCustomKpiAttributionEventRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BatchPredictiveRoutingCustomKpiAttributionEventRequest", &[("customKpiAttributionEvents", &self.custom_kpi_attribution_events)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BatchUserPresenceEventRequest {
 impl crate::support::Model for BatchUserPresenceEventRequest {
     const NAME: &'static str = "BatchUserPresenceEventRequest";
     const FIELDS: &'static [&'static str] = &["userPresenceEvents"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BatchUserPresenceEventRequest {
     }
 }
 impl ::std::fmt::Debug for BatchUserPresenceEventRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BatchUserPresenceEventRequest", &[("userPresenceEvents", &self.user_presence_events)], &self._nulls)
     }

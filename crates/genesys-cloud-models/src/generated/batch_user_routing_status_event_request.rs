@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BatchUserRoutingStatusEventRequest {
 impl crate::support::Model for BatchUserRoutingStatusEventRequest {
     const NAME: &'static str = "BatchUserRoutingStatusEventRequest";
     const FIELDS: &'static [&'static str] = &["userRoutingStatusEvents"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BatchUserRoutingStatusEventRequest {
     }
 }
 impl ::std::fmt::Debug for BatchUserRoutingStatusEventRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BatchUserRoutingStatusEventRequest", &[("userRoutingStatusEvents", &self.user_routing_status_events)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BeginWebAuthnRegistrationResponse {
 impl crate::support::Model for BeginWebAuthnRegistrationResponse {
     const NAME: &'static str = "BeginWebAuthnRegistrationResponse";
     const FIELDS: &'static [&'static str] = &["publicKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BeginWebAuthnRegistrationResponse {
     }
 }
 impl ::std::fmt::Debug for BeginWebAuthnRegistrationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BeginWebAuthnRegistrationResponse", &[("publicKey", &self.public_key)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for BenefitAssessment {
 impl crate::support::Model for BenefitAssessment {
     const NAME: &'static str = "BenefitAssessment";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "jobId", "kpiAssessments", "queues", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for BenefitAssessment {
     }
 }
 impl ::std::fmt::Debug for BenefitAssessment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BenefitAssessment", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("jobId", &self.job_id), ("kpiAssessments", &self.kpi_assessments), ("queues", &self.queues), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl BenefitAssessmentState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "Finished", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BenefitAssessmentState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for BenefitAssessmentState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for BenefitAssessmentState {
     }
 }
 impl ::std::convert::From<&str> for BenefitAssessmentState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BenefitAssessmentState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

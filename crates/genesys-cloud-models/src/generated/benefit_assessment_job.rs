@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BenefitAssessmentJob {
 impl crate::support::Model for BenefitAssessmentJob {
     const NAME: &'static str = "BenefitAssessmentJob";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BenefitAssessmentJob {
     }
 }
 impl ::std::fmt::Debug for BenefitAssessmentJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BenefitAssessmentJob", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl BenefitAssessmentJobState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "Finished"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BenefitAssessmentJobState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for BenefitAssessmentJobState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for BenefitAssessmentJobState {
     }
 }
 impl ::std::convert::From<&str> for BenefitAssessmentJobState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BenefitAssessmentJobState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BidGroupScheduleSet {
 impl crate::support::Model for BidGroupScheduleSet {
     const NAME: &'static str = "BidGroupScheduleSet";
     const FIELDS: &'static [&'static str] = &["shiftSets"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BidGroupScheduleSet {
     }
 }
 impl ::std::fmt::Debug for BidGroupScheduleSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BidGroupScheduleSet", &[("shiftSets", &self.shift_sets)], &self._nulls)
     }

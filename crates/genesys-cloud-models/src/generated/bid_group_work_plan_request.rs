@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BidGroupWorkPlanRequest {
 impl crate::support::Model for BidGroupWorkPlanRequest {
     const NAME: &'static str = "BidGroupWorkPlanRequest";
     const FIELDS: &'static [&'static str] = &["agentCountRange", "overrideAgentCount", "suggestedAgentCount", "workPlanId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BidGroupWorkPlanRequest {
     }
 }
 impl ::std::fmt::Debug for BidGroupWorkPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BidGroupWorkPlanRequest", &[("agentCountRange", &self.agent_count_range), ("overrideAgentCount", &self.override_agent_count), ("suggestedAgentCount", &self.suggested_agent_count), ("workPlanId", &self.work_plan_id)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for BidGroupWorkPlanResponse {
 impl crate::support::Model for BidGroupWorkPlanResponse {
     const NAME: &'static str = "BidGroupWorkPlanResponse";
     const FIELDS: &'static [&'static str] = &["agentCountRange", "id", "managementUnit", "overrideAgentCount", "selfUri", "suggestedAgentCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for BidGroupWorkPlanResponse {
     }
 }
 impl ::std::fmt::Debug for BidGroupWorkPlanResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BidGroupWorkPlanResponse", &[("agentCountRange", &self.agent_count_range), ("id", &self.id), ("managementUnit", &self.management_unit), ("overrideAgentCount", &self.override_agent_count), ("selfUri", &self.self_uri), ("suggestedAgentCount", &self.suggested_agent_count)], &self._nulls)
     }

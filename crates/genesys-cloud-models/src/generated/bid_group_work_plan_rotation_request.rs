@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BidGroupWorkPlanRotationRequest {
 impl crate::support::Model for BidGroupWorkPlanRotationRequest {
     const NAME: &'static str = "BidGroupWorkPlanRotationRequest";
     const FIELDS: &'static [&'static str] = &["agentCount", "workPlanRotationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BidGroupWorkPlanRotationRequest {
     }
 }
 impl ::std::fmt::Debug for BidGroupWorkPlanRotationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BidGroupWorkPlanRotationRequest", &[("agentCount", &self.agent_count), ("workPlanRotationId", &self.work_plan_rotation_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BidGroupWorkPlanRotationResponse {
 impl crate::support::Model for BidGroupWorkPlanRotationResponse {
     const NAME: &'static str = "BidGroupWorkPlanRotationResponse";
     const FIELDS: &'static [&'static str] = &["agentCount", "id", "managementUnit", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BidGroupWorkPlanRotationResponse {
     }
 }
 impl ::std::fmt::Debug for BidGroupWorkPlanRotationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BidGroupWorkPlanRotationResponse", &[("agentCount", &self.agent_count), ("id", &self.id), ("managementUnit", &self.management_unit), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingCharge {
 impl crate::support::Model for BillingCharge {
     const NAME: &'static str = "BillingCharge";
     const FIELDS: &'static [&'static str] = &["actualQuantity", "convertedTokenCount", "fairuseQuantity", "id", "name", "organizations", "overageCharge", "overageCurrency", "overageQuantity", "overageRate", "prepaidQuantity", "product", "tokenConversionRate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for BillingCharge {
     }
 }
 impl ::std::fmt::Debug for BillingCharge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingCharge", &[("actualQuantity", &self.actual_quantity), ("convertedTokenCount", &self.converted_token_count), ("fairuseQuantity", &self.fairuse_quantity), ("id", &self.id), ("name", &self.name), ("organizations", &self.organizations), ("overageCharge", &self.overage_charge), ("overageCurrency", &self.overage_currency), ("overageQuantity", &self.overage_quantity), ("overageRate", &self.overage_rate), ("prepaidQuantity", &self.prepaid_quantity), ("product", &self.product), ("tokenConversionRate", &self.token_conversion_rate)], &self._nulls)
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingContract {
 impl crate::support::Model for BillingContract {
     const NAME: &'static str = "BillingContract";
     const FIELDS: &'static [&'static str] = &["billToCustomer", "billingPeriods", "commercialModel", "dateEnd", "dateRampEnd", "dateRampStart", "dateStart", "endCustomer", "externalNumber", "id", "plans", "purchaseOrderNumbers", "soldToCustomer", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for BillingContract {
     }
 }
 impl ::std::fmt::Debug for BillingContract {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingContract", &[("billToCustomer", &self.bill_to_customer), ("billingPeriods", &self.billing_periods), ("commercialModel", &self.commercial_model), ("dateEnd", &self.date_end), ("dateRampEnd", &self.date_ramp_end), ("dateRampStart", &self.date_ramp_start), ("dateStart", &self.date_start), ("endCustomer", &self.end_customer), ("externalNumber", &self.external_number), ("id", &self.id), ("plans", &self.plans), ("purchaseOrderNumbers", &self.purchase_order_numbers), ("soldToCustomer", &self.sold_to_customer), ("status", &self.status)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl BillingContractStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BillingContractStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for BillingContractStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for BillingContractStatus {
     }
 }
 impl ::std::convert::From<&str> for BillingContractStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BillingContractStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingContractPeriod {
 impl crate::support::Model for BillingContractPeriod {
     const NAME: &'static str = "BillingContractPeriod";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "id", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BillingContractPeriod {
     }
 }
 impl ::std::fmt::Debug for BillingContractPeriod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingContractPeriod", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("id", &self.id), ("status", &self.status)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl BillingContractPeriodStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open", "Closed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BillingContractPeriodStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for BillingContractPeriodStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for BillingContractPeriodStatus {
     }
 }
 impl ::std::convert::From<&str> for BillingContractPeriodStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BillingContractPeriodStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingContractPeriodDetail {
 impl crate::support::Model for BillingContractPeriodDetail {
     const NAME: &'static str = "BillingContractPeriodDetail";
     const FIELDS: &'static [&'static str] = &["charges", "dateEnd", "dateStart", "id", "status", "wallets"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for BillingContractPeriodDetail {
     }
 }
 impl ::std::fmt::Debug for BillingContractPeriodDetail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingContractPeriodDetail", &[("charges", &self.charges), ("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("id", &self.id), ("status", &self.status), ("wallets", &self.wallets)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl BillingContractPeriodDetailStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open", "Closed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BillingContractPeriodDetailStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for BillingContractPeriodDetailStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for BillingContractPeriodDetailStatus {
     }
 }
 impl ::std::convert::From<&str> for BillingContractPeriodDetailStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BillingContractPeriodDetailStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingInvoice {
 impl crate::support::Model for BillingInvoice {
     const NAME: &'static str = "BillingInvoice";
     const FIELDS: &'static [&'static str] = &["amount", "billToAddress", "billToCustomer", "currencyIsoCode", "customerInvoiceType", "customerPoNumber", "dateInvoiced", "id", "paymentLink", "paymentStatus", "paymentTerms", "shipToAddress", "shipToCustomer", "soldToCustomer"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for BillingInvoice {
     }
 }
 impl ::std::fmt::Debug for BillingInvoice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingInvoice", &[("amount", &self.amount), ("billToAddress", &self.bill_to_address), ("billToCustomer", &self.bill_to_customer), ("currencyIsoCode", &self.currency_iso_code), ("customerInvoiceType", &self.customer_invoice_type), ("customerPoNumber", &self.customer_po_number), ("dateInvoiced", &self.date_invoiced), ("id", &self.id), ("paymentLink", &self.payment_link), ("paymentStatus", &self.payment_status), ("paymentTerms", &self.payment_terms), ("shipToAddress", &self.ship_to_address), ("shipToCustomer", &self.ship_to_customer), ("soldToCustomer", &self.sold_to_customer)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl BillingInvoicePaymentStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Paid", "Unpaid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BillingInvoicePaymentStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Paid" => Self::Paid,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for BillingInvoicePaymentStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Paid => "Paid",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for BillingInvoicePaymentStatus {
     }
 }
 impl ::std::convert::From<&str> for BillingInvoicePaymentStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BillingInvoicePaymentStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingInvoiceItem {
 impl crate::support::Model for BillingInvoiceItem {
     const NAME: &'static str = "BillingInvoiceItem";
     const FIELDS: &'static [&'static str] = &["amount", "dateEnd", "dateStart", "dateTransacted", "description", "id", "organization", "product", "quantity", "unitOfMeasure"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for BillingInvoiceItem {
     }
 }
 impl ::std::fmt::Debug for BillingInvoiceItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingInvoiceItem", &[("amount", &self.amount), ("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("dateTransacted", &self.date_transacted), ("description", &self.description), ("id", &self.id), ("organization", &self.organization), ("product", &self.product), ("quantity", &self.quantity), ("unitOfMeasure", &self.unit_of_measure)], &self._nulls)
     }
@@ -210,11 +213,13 @@ impl BillingInvoiceItemUnitOfMeasure {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Call", "Character", "Conversation", "Course", "Day", "EA", "Each", "Employee", "Engagement", "Evaluation", "Event", "Exam", "GB", "Guide", "Hour", "Ingestion", "Instance", "Interaction", "Invocation", "Message", "MillionCharacters", "Minute", "Person", "PhoneNumber", "Port", "RateTable", "Segment", "Session", "Stream", "Summary", "Token", "Transaction", "Translation", "Turn", "Unit", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BillingInvoiceItemUnitOfMeasure {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Call" => Self::Call,
@@ -256,9 +261,11 @@ impl crate::support::OpenEnum for BillingInvoiceItemUnitOfMeasure {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "Call",
@@ -302,11 +309,13 @@ impl crate::support::OpenEnum for BillingInvoiceItemUnitOfMeasure {
     }
 }
 impl ::std::convert::From<&str> for BillingInvoiceItemUnitOfMeasure {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BillingInvoiceItemUnitOfMeasure {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingPlan {
 impl crate::support::Model for BillingPlan {
     const NAME: &'static str = "BillingPlan";
     const FIELDS: &'static [&'static str] = &["id", "items", "name", "organizations", "product"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BillingPlan {
     }
 }
 impl ::std::fmt::Debug for BillingPlan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingPlan", &[("id", &self.id), ("items", &self.items), ("name", &self.name), ("organizations", &self.organizations), ("product", &self.product)], &self._nulls)
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingPlanItem {
 impl crate::support::Model for BillingPlanItem {
     const NAME: &'static str = "BillingPlanItem";
     const FIELDS: &'static [&'static str] = &["currencyIsoCode", "dateChargedThrough", "dateEffectiveEnd", "dateEffectiveStart", "description", "discountAmount", "function", "itemNumber", "name", "overagePrice", "price", "quantity", "type", "unitOfMeasure"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for BillingPlanItem {
     }
 }
 impl ::std::fmt::Debug for BillingPlanItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingPlanItem", &[("currencyIsoCode", &self.currency_iso_code), ("dateChargedThrough", &self.date_charged_through), ("dateEffectiveEnd", &self.date_effective_end), ("dateEffectiveStart", &self.date_effective_start), ("description", &self.description), ("discountAmount", &self.discount_amount), ("function", &self.function), ("itemNumber", &self.item_number), ("name", &self.name), ("overagePrice", &self.overage_price), ("price", &self.price), ("quantity", &self.quantity), ("type", &self.r#type), ("unitOfMeasure", &self.unit_of_measure)], &self._nulls)
     }
@@ -234,11 +237,13 @@ impl BillingPlanItemUnitOfMeasure {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Call", "Character", "Conversation", "Course", "Day", "EA", "Each", "Employee", "Engagement", "Evaluation", "Event", "Exam", "GB", "Guide", "Hour", "Ingestion", "Instance", "Interaction", "Invocation", "Message", "MillionCharacters", "Minute", "Person", "PhoneNumber", "Port", "RateTable", "Segment", "Session", "Stream", "Summary", "Token", "Transaction", "Translation", "Turn", "Unit", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BillingPlanItemUnitOfMeasure {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Call" => Self::Call,
@@ -280,9 +285,11 @@ impl crate::support::OpenEnum for BillingPlanItemUnitOfMeasure {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "Call",
@@ -326,11 +333,13 @@ impl crate::support::OpenEnum for BillingPlanItemUnitOfMeasure {
     }
 }
 impl ::std::convert::From<&str> for BillingPlanItemUnitOfMeasure {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BillingPlanItemUnitOfMeasure {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingProduct {
 impl crate::support::Model for BillingProduct {
     const NAME: &'static str = "BillingProduct";
     const FIELDS: &'static [&'static str] = &["id", "name", "sku", "unitOfMeasure"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BillingProduct {
     }
 }
 impl ::std::fmt::Debug for BillingProduct {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingProduct", &[("id", &self.id), ("name", &self.name), ("sku", &self.sku), ("unitOfMeasure", &self.unit_of_measure)], &self._nulls)
     }
@@ -174,11 +177,13 @@ impl BillingProductUnitOfMeasure {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Call", "Character", "Conversation", "Course", "Day", "EA", "Each", "Employee", "Engagement", "Evaluation", "Event", "Exam", "GB", "Guide", "Hour", "Ingestion", "Instance", "Interaction", "Invocation", "Message", "MillionCharacters", "Minute", "Person", "PhoneNumber", "Port", "RateTable", "Segment", "Session", "Stream", "Summary", "Token", "Transaction", "Translation", "Turn", "Unit", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BillingProductUnitOfMeasure {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Call" => Self::Call,
@@ -220,9 +225,11 @@ impl crate::support::OpenEnum for BillingProductUnitOfMeasure {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "Call",
@@ -266,11 +273,13 @@ impl crate::support::OpenEnum for BillingProductUnitOfMeasure {
     }
 }
 impl ::std::convert::From<&str> for BillingProductUnitOfMeasure {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BillingProductUnitOfMeasure {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

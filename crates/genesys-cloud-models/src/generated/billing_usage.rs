@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingUsage {
 impl crate::support::Model for BillingUsage {
     const NAME: &'static str = "BillingUsage";
     const FIELDS: &'static [&'static str] = &["name", "resources", "totalUsage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BillingUsage {
     }
 }
 impl ::std::fmt::Debug for BillingUsage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingUsage", &[("name", &self.name), ("resources", &self.resources), ("totalUsage", &self.total_usage)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingUsageReport {
 impl crate::support::Model for BillingUsageReport {
     const NAME: &'static str = "BillingUsageReport";
     const FIELDS: &'static [&'static str] = &["endDate", "id", "name", "selfUri", "startDate", "status", "usages"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for BillingUsageReport {
     }
 }
 impl ::std::fmt::Debug for BillingUsageReport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingUsageReport", &[("endDate", &self.end_date), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("status", &self.status), ("usages", &self.usages)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl BillingUsageReportStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Complete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BillingUsageReportStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -134,9 +139,11 @@ impl crate::support::OpenEnum for BillingUsageReportStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for BillingUsageReportStatus {
     }
 }
 impl ::std::convert::From<&str> for BillingUsageReportStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BillingUsageReportStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

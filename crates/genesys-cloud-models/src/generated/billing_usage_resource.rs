@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingUsageResource {
 impl crate::support::Model for BillingUsageResource {
     const NAME: &'static str = "BillingUsageResource";
     const FIELDS: &'static [&'static str] = &["date", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BillingUsageResource {
     }
 }
 impl ::std::fmt::Debug for BillingUsageResource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingUsageResource", &[("date", &self.date), ("name", &self.name)], &self._nulls)
     }

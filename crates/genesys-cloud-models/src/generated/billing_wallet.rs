@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for BillingWallet {
 impl crate::support::Model for BillingWallet {
     const NAME: &'static str = "BillingWallet";
     const FIELDS: &'static [&'static str] = &["balanceConsumption", "balanceDecrease", "balanceIncrease", "balanceOverage", "balanceOverageCharge", "balanceOverageCurrency", "balanceOverageRate", "endingBalance", "id", "name", "organizations", "product", "startingBalance", "unitOfMeasure"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for BillingWallet {
     }
 }
 impl ::std::fmt::Debug for BillingWallet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BillingWallet", &[("balanceConsumption", &self.balance_consumption), ("balanceDecrease", &self.balance_decrease), ("balanceIncrease", &self.balance_increase), ("balanceOverage", &self.balance_overage), ("balanceOverageCharge", &self.balance_overage_charge), ("balanceOverageCurrency", &self.balance_overage_currency), ("balanceOverageRate", &self.balance_overage_rate), ("endingBalance", &self.ending_balance), ("id", &self.id), ("name", &self.name), ("organizations", &self.organizations), ("product", &self.product), ("startingBalance", &self.starting_balance), ("unitOfMeasure", &self.unit_of_measure)], &self._nulls)
     }
@@ -234,11 +237,13 @@ impl BillingWalletUnitOfMeasure {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Call", "Character", "Conversation", "Course", "Day", "EA", "Each", "Employee", "Engagement", "Evaluation", "Event", "Exam", "GB", "Guide", "Hour", "Ingestion", "Instance", "Interaction", "Invocation", "Message", "MillionCharacters", "Minute", "Person", "PhoneNumber", "Port", "RateTable", "Segment", "Session", "Stream", "Summary", "Token", "Transaction", "Translation", "Turn", "Unit", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BillingWalletUnitOfMeasure {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Call" => Self::Call,
@@ -280,9 +285,11 @@ impl crate::support::OpenEnum for BillingWalletUnitOfMeasure {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "Call",
@@ -326,11 +333,13 @@ impl crate::support::OpenEnum for BillingWalletUnitOfMeasure {
     }
 }
 impl ::std::convert::From<&str> for BillingWalletUnitOfMeasure {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BillingWalletUnitOfMeasure {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

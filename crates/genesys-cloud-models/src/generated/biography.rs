@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for Biography {
 impl crate::support::Model for Biography {
     const NAME: &'static str = "Biography";
     const FIELDS: &'static [&'static str] = &["biography", "education", "hobbies", "interests", "spouse"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for Biography {
     }
 }
 impl ::std::fmt::Debug for Biography {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Biography", &[("biography", &self.biography), ("education", &self.education), ("hobbies", &self.hobbies), ("interests", &self.interests), ("spouse", &self.spouse)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Bot {
 impl crate::support::Model for Bot {
     const NAME: &'static str = "Bot";
     const FIELDS: &'static [&'static str] = &["botCompositeTag", "description", "id", "name", "provider", "selfUri", "versions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for Bot {
     }
 }
 impl ::std::fmt::Debug for Bot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Bot", &[("botCompositeTag", &self.bot_composite_tag), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("provider", &self.provider), ("selfUri", &self.self_uri), ("versions", &self.versions)], &self._nulls)
     }

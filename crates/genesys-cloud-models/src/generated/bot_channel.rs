@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BotChannel {
 impl crate::support::Model for BotChannel {
     const NAME: &'static str = "BotChannel";
     const FIELDS: &'static [&'static str] = &["inputModes", "name", "outputModes", "userAgent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BotChannel {
     }
 }
 impl ::std::fmt::Debug for BotChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotChannel", &[("inputModes", &self.input_modes), ("name", &self.name), ("outputModes", &self.output_modes), ("userAgent", &self.user_agent)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl BotChannelName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Chat", "Call", "Messaging"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BotChannelName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Chat" => Self::Chat,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for BotChannelName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Chat => "Chat",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for BotChannelName {
     }
 }
 impl ::std::convert::From<&str> for BotChannelName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BotChannelName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

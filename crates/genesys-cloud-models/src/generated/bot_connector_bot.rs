@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for BotConnectorBot {
 impl crate::support::Model for BotConnectorBot {
     const NAME: &'static str = "BotConnectorBot";
     const FIELDS: &'static [&'static str] = &["botCompositeTag", "description", "id", "name", "selfUri", "versions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for BotConnectorBot {
     }
 }
 impl ::std::fmt::Debug for BotConnectorBot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotConnectorBot", &[("botCompositeTag", &self.bot_composite_tag), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("versions", &self.versions)], &self._nulls)
     }

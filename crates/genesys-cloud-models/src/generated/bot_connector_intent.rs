@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BotConnectorIntent {
 impl crate::support::Model for BotConnectorIntent {
     const NAME: &'static str = "BotConnectorIntent";
     const FIELDS: &'static [&'static str] = &["entities", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BotConnectorIntent {
     }
 }
 impl ::std::fmt::Debug for BotConnectorIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotConnectorIntent", &[("entities", &self.entities), ("name", &self.name)], &self._nulls)
     }

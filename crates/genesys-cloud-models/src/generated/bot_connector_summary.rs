@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BotConnectorSummary {
 impl crate::support::Model for BotConnectorSummary {
     const NAME: &'static str = "BotConnectorSummary";
     const FIELDS: &'static [&'static str] = &["botCompositeTag", "description", "id", "name", "versions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BotConnectorSummary {
     }
 }
 impl ::std::fmt::Debug for BotConnectorSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotConnectorSummary", &[("botCompositeTag", &self.bot_composite_tag), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("versions", &self.versions)], &self._nulls)
     }

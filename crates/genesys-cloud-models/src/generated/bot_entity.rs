@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BotEntity {
 impl crate::support::Model for BotEntity {
     const NAME: &'static str = "BotEntity";
     const FIELDS: &'static [&'static str] = &["name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BotEntity {
     }
 }
 impl ::std::fmt::Debug for BotEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotEntity", &[("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl BotEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["String", "Integer", "Decimal", "Duration", "Boolean", "Currency", "Datetime", "StringCollection", "IntegerCollection", "DecimalCollection", "DurationCollection", "BooleanCollection", "CurrencyCollection", "DatetimeCollection"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BotEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "String" => Self::String,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for BotEntityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::String => "String",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for BotEntityType {
     }
 }
 impl ::std::convert::From<&str> for BotEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BotEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BotEntityValue {
 impl crate::support::Model for BotEntityValue {
     const NAME: &'static str = "BotEntityValue";
     const FIELDS: &'static [&'static str] = &["name", "type", "value", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BotEntityValue {
     }
 }
 impl ::std::fmt::Debug for BotEntityValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotEntityValue", &[("name", &self.name), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl BotEntityValueType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["String", "Integer", "Decimal", "Duration", "Boolean", "Currency", "Datetime", "StringCollection", "IntegerCollection", "DecimalCollection", "DurationCollection", "BooleanCollection", "CurrencyCollection", "DatetimeCollection"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BotEntityValueType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "String" => Self::String,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for BotEntityValueType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::String => "String",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for BotEntityValueType {
     }
 }
 impl ::std::convert::From<&str> for BotEntityValueType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BotEntityValueType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BotExecutionConfiguration {
 impl crate::support::Model for BotExecutionConfiguration {
     const NAME: &'static str = "BotExecutionConfiguration";
     const FIELDS: &'static [&'static str] = &["botCredentials", "botId", "executionHost"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BotExecutionConfiguration {
     }
 }
 impl ::std::fmt::Debug for BotExecutionConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotExecutionConfiguration", &[("botCredentials", &self.bot_credentials), ("botId", &self.bot_id), ("executionHost", &self.execution_host)], &self._nulls)
     }

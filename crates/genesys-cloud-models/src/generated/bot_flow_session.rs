@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for BotFlowSession {
 impl crate::support::Model for BotFlowSession {
     const NAME: &'static str = "BotFlowSession";
     const FIELDS: &'static [&'static str] = &["botResult", "botResultCategory", "channel", "conversation", "dateCompleted", "dateCreated", "endLanguage", "flow", "id", "language"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for BotFlowSession {
     }
 }
 impl ::std::fmt::Debug for BotFlowSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotFlowSession", &[("botResult", &self.bot_result), ("botResultCategory", &self.bot_result_category), ("channel", &self.channel), ("conversation", &self.conversation), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("endLanguage", &self.end_language), ("flow", &self.flow), ("id", &self.id), ("language", &self.language)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl BotFlowSessionBotResult {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "ExitRequestedByUser", "ExitRequestedByBot", "ExitError", "ExitRecognitionFailure", "DisconnectRequestedByUser", "DisconnectRequestedByBot", "DisconnectSessionExpired", "DisconnectError", "DisconnectRecognitionFailure", "TransferToACD", "TransferToUser", "TransferToGroup", "TransferToNumber", "TransferToUserVoicemail", "TransferToGroupVoicemail", "TransferToACDVoicemail"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BotFlowSessionBotResult {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for BotFlowSessionBotResult {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for BotFlowSessionBotResult {
     }
 }
 impl ::std::convert::From<&str> for BotFlowSessionBotResult {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BotFlowSessionBotResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -292,11 +301,13 @@ impl BotFlowSessionBotResultCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "UserExit", "BotExit", "Error", "RecognitionFailure", "UserDisconnect", "BotDisconnect", "SessionExpired", "Transfer"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BotFlowSessionBotResultCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -311,9 +322,11 @@ impl crate::support::OpenEnum for BotFlowSessionBotResultCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -330,11 +343,13 @@ impl crate::support::OpenEnum for BotFlowSessionBotResultCategory {
     }
 }
 impl ::std::convert::From<&str> for BotFlowSessionBotResultCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BotFlowSessionBotResultCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

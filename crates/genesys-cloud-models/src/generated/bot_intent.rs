@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BotIntent {
 impl crate::support::Model for BotIntent {
     const NAME: &'static str = "BotIntent";
     const FIELDS: &'static [&'static str] = &["name", "slots"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BotIntent {
     }
 }
 impl ::std::fmt::Debug for BotIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotIntent", &[("name", &self.name), ("slots", &self.slots)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BotList {
 impl crate::support::Model for BotList {
     const NAME: &'static str = "BotList";
     const FIELDS: &'static [&'static str] = &["chatBots"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BotList {
     }
 }
 impl ::std::fmt::Debug for BotList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotList", &[("chatBots", &self.chat_bots)], &self._nulls)
     }

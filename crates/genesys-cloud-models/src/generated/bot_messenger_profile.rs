@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BotMessengerProfile {
 impl crate::support::Model for BotMessengerProfile {
     const NAME: &'static str = "BotMessengerProfile";
     const FIELDS: &'static [&'static str] = &["avatarUrl", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BotMessengerProfile {
     }
 }
 impl ::std::fmt::Debug for BotMessengerProfile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotMessengerProfile", &[("avatarUrl", &self.avatar_url), ("name", &self.name)], &self._nulls)
     }

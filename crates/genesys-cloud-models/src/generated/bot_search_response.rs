@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for BotSearchResponse {
 impl crate::support::Model for BotSearchResponse {
     const NAME: &'static str = "BotSearchResponse";
     const FIELDS: &'static [&'static str] = &["botType", "description", "id", "name", "selfUri", "virtualAgentEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for BotSearchResponse {
     }
 }
 impl ::std::fmt::Debug for BotSearchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotSearchResponse", &[("botType", &self.bot_type), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("virtualAgentEnabled", &self.virtual_agent_enabled)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl BotSearchResponseBotType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GenesysBotConnector", "GenesysDialogEngine", "AmazonLex", "GoogleDialogFlowES", "GoogleDialogFlowCX", "NuanceDlg", "GenesysBotFlow", "GenesysDigitalBotFlow", "GenesysVoiceSurveyFlow", "GenesysDigitalBotConnector"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BotSearchResponseBotType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GenesysBotConnector" => Self::GenesysBotConnector,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for BotSearchResponseBotType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::GenesysBotConnector => "GenesysBotConnector",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for BotSearchResponseBotType {
     }
 }
 impl ::std::convert::From<&str> for BotSearchResponseBotType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BotSearchResponseBotType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BotSummary {
 impl crate::support::Model for BotSummary {
     const NAME: &'static str = "BotSummary";
     const FIELDS: &'static [&'static str] = &["botCompositeTag", "description", "id", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BotSummary {
     }
 }
 impl ::std::fmt::Debug for BotSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotSummary", &[("botCompositeTag", &self.bot_composite_tag), ("description", &self.description), ("id", &self.id), ("name", &self.name)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BotVersion {
 impl crate::support::Model for BotVersion {
     const NAME: &'static str = "BotVersion";
     const FIELDS: &'static [&'static str] = &["intents", "supportedLanguages", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BotVersion {
     }
 }
 impl ::std::fmt::Debug for BotVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotVersion", &[("intents", &self.intents), ("supportedLanguages", &self.supported_languages), ("version", &self.version)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BotVersionSummary {
 impl crate::support::Model for BotVersionSummary {
     const NAME: &'static str = "BotVersionSummary";
     const FIELDS: &'static [&'static str] = &["botCompositeTag", "description", "id", "name", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BotVersionSummary {
     }
 }
 impl ::std::fmt::Debug for BotVersionSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BotVersionSummary", &[("botCompositeTag", &self.bot_composite_tag), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("version", &self.version)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for Browser {
 impl crate::support::Model for Browser {
     const NAME: &'static str = "Browser";
     const FIELDS: &'static [&'static str] = &["family", "featuresFlash", "featuresJava", "featuresPdf", "featuresWebrtc", "fingerprint", "isMobile", "lang", "version", "viewHeight", "viewWidth"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for Browser {
     }
 }
 impl ::std::fmt::Debug for Browser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Browser", &[("family", &self.family), ("featuresFlash", &self.features_flash), ("featuresJava", &self.features_java), ("featuresPdf", &self.features_pdf), ("featuresWebrtc", &self.features_webrtc), ("fingerprint", &self.fingerprint), ("isMobile", &self.is_mobile), ("lang", &self.lang), ("version", &self.version), ("viewHeight", &self.view_height), ("viewWidth", &self.view_width)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAbandonRate {
 impl crate::support::Model for BuAbandonRate {
     const NAME: &'static str = "BuAbandonRate";
     const FIELDS: &'static [&'static str] = &["include", "percent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuAbandonRate {
     }
 }
 impl ::std::fmt::Debug for BuAbandonRate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAbandonRate", &[("include", &self.include), ("percent", &self.percent)], &self._nulls)
     }

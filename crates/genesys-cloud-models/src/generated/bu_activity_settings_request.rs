@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BuActivitySettingsRequest {
 impl crate::support::Model for BuActivitySettingsRequest {
     const NAME: &'static str = "BuActivitySettingsRequest";
     const FIELDS: &'static [&'static str] = &["defaultActivityCodeId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BuActivitySettingsRequest {
     }
 }
 impl ::std::fmt::Debug for BuActivitySettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuActivitySettingsRequest", &[("defaultActivityCodeId", &self.default_activity_code_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BuActivitySettingsResponse {
 impl crate::support::Model for BuActivitySettingsResponse {
     const NAME: &'static str = "BuActivitySettingsResponse";
     const FIELDS: &'static [&'static str] = &["defaultActivityCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BuActivitySettingsResponse {
     }
 }
 impl ::std::fmt::Debug for BuActivitySettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuActivitySettingsResponse", &[("defaultActivityCode", &self.default_activity_code)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAdherenceAdjustmentsQueryJob {
 impl crate::support::Model for BuAdherenceAdjustmentsQueryJob {
     const NAME: &'static str = "BuAdherenceAdjustmentsQueryJob";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "error", "id", "result", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for BuAdherenceAdjustmentsQueryJob {
     }
 }
 impl ::std::fmt::Debug for BuAdherenceAdjustmentsQueryJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAdherenceAdjustmentsQueryJob", &[("downloadUrl", &self.download_url), ("error", &self.error), ("id", &self.id), ("result", &self.result), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl BuAdherenceAdjustmentsQueryJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuAdherenceAdjustmentsQueryJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for BuAdherenceAdjustmentsQueryJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for BuAdherenceAdjustmentsQueryJobStatus {
     }
 }
 impl ::std::convert::From<&str> for BuAdherenceAdjustmentsQueryJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuAdherenceAdjustmentsQueryJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAdherenceAdjustmentsSettings {
 impl crate::support::Model for BuAdherenceAdjustmentsSettings {
     const NAME: &'static str = "BuAdherenceAdjustmentsSettings";
     const FIELDS: &'static [&'static str] = &["metadata", "submissionRangeConstraintDays"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuAdherenceAdjustmentsSettings {
     }
 }
 impl ::std::fmt::Debug for BuAdherenceAdjustmentsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAdherenceAdjustmentsSettings", &[("metadata", &self.metadata), ("submissionRangeConstraintDays", &self.submission_range_constraint_days)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleActivity {
 impl crate::support::Model for BuAgentScheduleActivity {
     const NAME: &'static str = "BuAgentScheduleActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "description", "externalActivityId", "externalActivityType", "lengthMinutes", "paid", "payableMinutes", "startDate", "timeOffRequestId", "timeOffRequestSyncVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for BuAgentScheduleActivity {
     }
 }
 impl ::std::fmt::Debug for BuAgentScheduleActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentScheduleActivity", &[("activityCodeId", &self.activity_code_id), ("description", &self.description), ("externalActivityId", &self.external_activity_id), ("externalActivityType", &self.external_activity_type), ("lengthMinutes", &self.length_minutes), ("paid", &self.paid), ("payableMinutes", &self.payable_minutes), ("startDate", &self.start_date), ("timeOffRequestId", &self.time_off_request_id), ("timeOffRequestSyncVersion", &self.time_off_request_sync_version)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl BuAgentScheduleActivityExternalActivityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityPlan", "Coaching", "Learning", "Opportunity"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuAgentScheduleActivityExternalActivityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityPlan" => Self::ActivityPlan,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for BuAgentScheduleActivityExternalActivityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityPlan => "ActivityPlan",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for BuAgentScheduleActivityExternalActivityType {
     }
 }
 impl ::std::convert::From<&str> for BuAgentScheduleActivityExternalActivityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuAgentScheduleActivityExternalActivityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

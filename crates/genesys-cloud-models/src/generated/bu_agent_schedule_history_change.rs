@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleHistoryChange {
 impl crate::support::Model for BuAgentScheduleHistoryChange {
     const NAME: &'static str = "BuAgentScheduleHistoryChange";
     const FIELDS: &'static [&'static str] = &["deletes", "fullDayTimeOffMarkers", "metadata", "shifts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuAgentScheduleHistoryChange {
     }
 }
 impl ::std::fmt::Debug for BuAgentScheduleHistoryChange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentScheduleHistoryChange", &[("deletes", &self.deletes), ("fullDayTimeOffMarkers", &self.full_day_time_off_markers), ("metadata", &self.metadata), ("shifts", &self.shifts)], &self._nulls)
     }

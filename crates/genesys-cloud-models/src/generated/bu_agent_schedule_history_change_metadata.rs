@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleHistoryChangeMetadata {
 impl crate::support::Model for BuAgentScheduleHistoryChangeMetadata {
     const NAME: &'static str = "BuAgentScheduleHistoryChangeMetadata";
     const FIELDS: &'static [&'static str] = &["dateModified", "modifiedBy"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuAgentScheduleHistoryChangeMetadata {
     }
 }
 impl ::std::fmt::Debug for BuAgentScheduleHistoryChangeMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentScheduleHistoryChangeMetadata", &[("dateModified", &self.date_modified), ("modifiedBy", &self.modified_by)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleHistoryDeletedChange {
 impl crate::support::Model for BuAgentScheduleHistoryDeletedChange {
     const NAME: &'static str = "BuAgentScheduleHistoryDeletedChange";
     const FIELDS: &'static [&'static str] = &["agentSchedule", "fullDayTimeOffMarkerDates", "shiftIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuAgentScheduleHistoryDeletedChange {
     }
 }
 impl ::std::fmt::Debug for BuAgentScheduleHistoryDeletedChange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentScheduleHistoryDeletedChange", &[("agentSchedule", &self.agent_schedule), ("fullDayTimeOffMarkerDates", &self.full_day_time_off_marker_dates), ("shiftIds", &self.shift_ids)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleHistoryDroppedChange {
 impl crate::support::Model for BuAgentScheduleHistoryDroppedChange {
     const NAME: &'static str = "BuAgentScheduleHistoryDroppedChange";
     const FIELDS: &'static [&'static str] = &["deletes", "fullDayTimeOffMarkerDates", "metadata", "shiftIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuAgentScheduleHistoryDroppedChange {
     }
 }
 impl ::std::fmt::Debug for BuAgentScheduleHistoryDroppedChange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentScheduleHistoryDroppedChange", &[("deletes", &self.deletes), ("fullDayTimeOffMarkerDates", &self.full_day_time_off_marker_dates), ("metadata", &self.metadata), ("shiftIds", &self.shift_ids)], &self._nulls)
     }

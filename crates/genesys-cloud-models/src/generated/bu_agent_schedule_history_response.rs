@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleHistoryResponse {
 impl crate::support::Model for BuAgentScheduleHistoryResponse {
     const NAME: &'static str = "BuAgentScheduleHistoryResponse";
     const FIELDS: &'static [&'static str] = &["basePublishedSchedule", "changes", "droppedChanges", "priorPublishedSchedules"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuAgentScheduleHistoryResponse {
     }
 }
 impl ::std::fmt::Debug for BuAgentScheduleHistoryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentScheduleHistoryResponse", &[("basePublishedSchedule", &self.base_published_schedule), ("changes", &self.changes), ("droppedChanges", &self.dropped_changes), ("priorPublishedSchedules", &self.prior_published_schedules)], &self._nulls)
     }

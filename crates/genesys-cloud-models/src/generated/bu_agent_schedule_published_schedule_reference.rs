@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentSchedulePublishedScheduleReferenc
 impl crate::support::Model for BuAgentSchedulePublishedScheduleReference {
     const NAME: &'static str = "BuAgentSchedulePublishedScheduleReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "weekCount", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuAgentSchedulePublishedScheduleReference {
     }
 }
 impl ::std::fmt::Debug for BuAgentSchedulePublishedScheduleReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentSchedulePublishedScheduleReference", &[("id", &self.id), ("selfUri", &self.self_uri), ("weekCount", &self.week_count), ("weekDate", &self.week_date)], &self._nulls)
     }

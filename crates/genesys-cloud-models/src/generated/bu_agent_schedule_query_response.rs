@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleQueryResponse {
 impl crate::support::Model for BuAgentScheduleQueryResponse {
     const NAME: &'static str = "BuAgentScheduleQueryResponse";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffMarkers", "metadata", "shifts", "user", "workPlan", "workPlansPerWeek"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for BuAgentScheduleQueryResponse {
     }
 }
 impl ::std::fmt::Debug for BuAgentScheduleQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentScheduleQueryResponse", &[("fullDayTimeOffMarkers", &self.full_day_time_off_markers), ("metadata", &self.metadata), ("shifts", &self.shifts), ("user", &self.user), ("workPlan", &self.work_plan), ("workPlansPerWeek", &self.work_plans_per_week)], &self._nulls)
     }

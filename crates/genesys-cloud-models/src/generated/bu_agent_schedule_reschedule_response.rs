@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleRescheduleResponse {
 impl crate::support::Model for BuAgentScheduleRescheduleResponse {
     const NAME: &'static str = "BuAgentScheduleRescheduleResponse";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffMarkers", "shifts", "user", "workPlan", "workPlansPerWeek"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BuAgentScheduleRescheduleResponse {
     }
 }
 impl ::std::fmt::Debug for BuAgentScheduleRescheduleResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentScheduleRescheduleResponse", &[("fullDayTimeOffMarkers", &self.full_day_time_off_markers), ("shifts", &self.shifts), ("user", &self.user), ("workPlan", &self.work_plan), ("workPlansPerWeek", &self.work_plans_per_week)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleSearchResponse {
 impl crate::support::Model for BuAgentScheduleSearchResponse {
     const NAME: &'static str = "BuAgentScheduleSearchResponse";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffMarkers", "shifts", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuAgentScheduleSearchResponse {
     }
 }
 impl ::std::fmt::Debug for BuAgentScheduleSearchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentScheduleSearchResponse", &[("fullDayTimeOffMarkers", &self.full_day_time_off_markers), ("shifts", &self.shifts), ("user", &self.user)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleShiftRequest {
 impl crate::support::Model for BuAgentScheduleShiftRequest {
     const NAME: &'static str = "BuAgentScheduleShiftRequest";
     const FIELDS: &'static [&'static str] = &["activities", "id", "lengthMinutes", "manuallyEdited", "schedule", "startDate", "workPlanId", "workPlanShiftId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for BuAgentScheduleShiftRequest {
     }
 }
 impl ::std::fmt::Debug for BuAgentScheduleShiftRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentScheduleShiftRequest", &[("activities", &self.activities), ("id", &self.id), ("lengthMinutes", &self.length_minutes), ("manuallyEdited", &self.manually_edited), ("schedule", &self.schedule), ("startDate", &self.start_date), ("workPlanId", &self.work_plan_id), ("workPlanShiftId", &self.work_plan_shift_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentSchedulesQueryResponse {
 impl crate::support::Model for BuAgentSchedulesQueryResponse {
     const NAME: &'static str = "BuAgentSchedulesQueryResponse";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "businessUnitTimeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuAgentSchedulesQueryResponse {
     }
 }
 impl ::std::fmt::Debug for BuAgentSchedulesQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentSchedulesQueryResponse", &[("agentSchedules", &self.agent_schedules), ("businessUnitTimeZone", &self.business_unit_time_zone)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentSchedulesSearchResponse {
 impl crate::support::Model for BuAgentSchedulesSearchResponse {
     const NAME: &'static str = "BuAgentSchedulesSearchResponse";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "businessUnitTimeZone", "publishedSchedules"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuAgentSchedulesSearchResponse {
     }
 }
 impl ::std::fmt::Debug for BuAgentSchedulesSearchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAgentSchedulesSearchResponse", &[("agentSchedules", &self.agent_schedules), ("businessUnitTimeZone", &self.business_unit_time_zone), ("publishedSchedules", &self.published_schedules)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAsyncAgentSchedulesQueryResponse {
 impl crate::support::Model for BuAsyncAgentSchedulesQueryResponse {
     const NAME: &'static str = "BuAsyncAgentSchedulesQueryResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "operationId", "progress", "result", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BuAsyncAgentSchedulesQueryResponse {
     }
 }
 impl ::std::fmt::Debug for BuAsyncAgentSchedulesQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAsyncAgentSchedulesQueryResponse", &[("downloadUrl", &self.download_url), ("operationId", &self.operation_id), ("progress", &self.progress), ("result", &self.result), ("status", &self.status)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl BuAsyncAgentSchedulesQueryResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Canceled", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuAsyncAgentSchedulesQueryResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for BuAsyncAgentSchedulesQueryResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -144,11 +151,13 @@ impl crate::support::OpenEnum for BuAsyncAgentSchedulesQueryResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for BuAsyncAgentSchedulesQueryResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuAsyncAgentSchedulesQueryResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuAverageSpeedOfAnswer {
 impl crate::support::Model for BuAverageSpeedOfAnswer {
     const NAME: &'static str = "BuAverageSpeedOfAnswer";
     const FIELDS: &'static [&'static str] = &["include", "seconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuAverageSpeedOfAnswer {
     }
 }
 impl ::std::fmt::Debug for BuAverageSpeedOfAnswer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuAverageSpeedOfAnswer", &[("include", &self.include), ("seconds", &self.seconds)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuConvertTimeOffLimitGranularityJobProgr
 impl crate::support::Model for BuConvertTimeOffLimitGranularityJobProgress {
     const NAME: &'static str = "BuConvertTimeOffLimitGranularityJobProgress";
     const FIELDS: &'static [&'static str] = &["dateEarliestComplete", "dateLatestComplete", "numberOfDaysComplete", "percentageComplete"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuConvertTimeOffLimitGranularityJobProgress {
     }
 }
 impl ::std::fmt::Debug for BuConvertTimeOffLimitGranularityJobProgress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuConvertTimeOffLimitGranularityJobProgress", &[("dateEarliestComplete", &self.date_earliest_complete), ("dateLatestComplete", &self.date_latest_complete), ("numberOfDaysComplete", &self.number_of_days_complete), ("percentageComplete", &self.percentage_complete)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuConvertTimeOffLimitGranularityJobReque
 impl crate::support::Model for BuConvertTimeOffLimitGranularityJobRequest {
     const NAME: &'static str = "BuConvertTimeOffLimitGranularityJobRequest";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffStartTime", "granularity"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuConvertTimeOffLimitGranularityJobRequest {
     }
 }
 impl ::std::fmt::Debug for BuConvertTimeOffLimitGranularityJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuConvertTimeOffLimitGranularityJobRequest", &[("fullDayTimeOffStartTime", &self.full_day_time_off_start_time), ("granularity", &self.granularity)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl BuConvertTimeOffLimitGranularityJobRequestGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "FifteenMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuConvertTimeOffLimitGranularityJobRequestGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for BuConvertTimeOffLimitGranularityJobRequestGran
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for BuConvertTimeOffLimitGranularityJobRequestGran
     }
 }
 impl ::std::convert::From<&str> for BuConvertTimeOffLimitGranularityJobRequestGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuConvertTimeOffLimitGranularityJobRequestGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

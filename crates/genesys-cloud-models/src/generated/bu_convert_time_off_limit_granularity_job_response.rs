@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for BuConvertTimeOffLimitGranularityJobRespo
 impl crate::support::Model for BuConvertTimeOffLimitGranularityJobResponse {
     const NAME: &'static str = "BuConvertTimeOffLimitGranularityJobResponse";
     const FIELDS: &'static [&'static str] = &["error", "id", "progress", "selfUri", "status", "timeOffLimit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for BuConvertTimeOffLimitGranularityJobResponse {
     }
 }
 impl ::std::fmt::Debug for BuConvertTimeOffLimitGranularityJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuConvertTimeOffLimitGranularityJobResponse", &[("error", &self.error), ("id", &self.id), ("progress", &self.progress), ("selfUri", &self.self_uri), ("status", &self.status), ("timeOffLimit", &self.time_off_limit)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl BuConvertTimeOffLimitGranularityJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Complete", "Error", "Processing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuConvertTimeOffLimitGranularityJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Complete" => Self::Complete,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for BuConvertTimeOffLimitGranularityJobResponseSta
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Complete => "Complete",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for BuConvertTimeOffLimitGranularityJobResponseSta
     }
 }
 impl ::std::convert::From<&str> for BuConvertTimeOffLimitGranularityJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuConvertTimeOffLimitGranularityJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuCopyScheduleRequest {
 impl crate::support::Model for BuCopyScheduleRequest {
     const NAME: &'static str = "BuCopyScheduleRequest";
     const FIELDS: &'static [&'static str] = &["description", "includeForecast", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuCopyScheduleRequest {
     }
 }
 impl ::std::fmt::Debug for BuCopyScheduleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuCopyScheduleRequest", &[("description", &self.description), ("includeForecast", &self.include_forecast), ("weekDate", &self.week_date)], &self._nulls)
     }

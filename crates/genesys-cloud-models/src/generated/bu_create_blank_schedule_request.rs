@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuCreateBlankScheduleRequest {
 impl crate::support::Model for BuCreateBlankScheduleRequest {
     const NAME: &'static str = "BuCreateBlankScheduleRequest";
     const FIELDS: &'static [&'static str] = &["description", "shortTermForecast", "weekCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuCreateBlankScheduleRequest {
     }
 }
 impl ::std::fmt::Debug for BuCreateBlankScheduleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuCreateBlankScheduleRequest", &[("description", &self.description), ("shortTermForecast", &self.short_term_forecast), ("weekCount", &self.week_count)], &self._nulls)
     }

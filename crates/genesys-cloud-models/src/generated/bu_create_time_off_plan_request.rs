@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for BuCreateTimeOffPlanRequest {
 impl crate::support::Model for BuCreateTimeOffPlanRequest {
     const NAME: &'static str = "BuCreateTimeOffPlanRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "autoApprovalRule", "autoPublishApprovedTimeOffRequests", "businessUnitAssociation", "countAgainstTimeOffLimits", "daysBeforeStartToExpireFromWaitlist", "enabled", "hrisTimeOffType", "managementUnitAssociation", "name", "overrideDates", "restrictedActivityCodeIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for BuCreateTimeOffPlanRequest {
     }
 }
 impl ::std::fmt::Debug for BuCreateTimeOffPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuCreateTimeOffPlanRequest", &[("activityCodeIds", &self.activity_code_ids), ("autoApprovalRule", &self.auto_approval_rule), ("autoPublishApprovedTimeOffRequests", &self.auto_publish_approved_time_off_requests), ("businessUnitAssociation", &self.business_unit_association), ("countAgainstTimeOffLimits", &self.count_against_time_off_limits), ("daysBeforeStartToExpireFromWaitlist", &self.days_before_start_to_expire_from_waitlist), ("enabled", &self.enabled), ("hrisTimeOffType", &self.hris_time_off_type), ("managementUnitAssociation", &self.management_unit_association), ("name", &self.name), ("overrideDates", &self.override_dates), ("restrictedActivityCodeIds", &self.restricted_activity_code_ids)], &self._nulls)
     }
@@ -232,11 +235,13 @@ impl BuCreateTimeOffPlanRequestAutoApprovalRule {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Always", "CheckLimits", "CheckActivityCodes", "CheckLimitsAndActivityCodes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuCreateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -247,9 +252,11 @@ impl crate::support::OpenEnum for BuCreateTimeOffPlanRequestAutoApprovalRule {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -262,11 +269,13 @@ impl crate::support::OpenEnum for BuCreateTimeOffPlanRequestAutoApprovalRule {
     }
 }
 impl ::std::convert::From<&str> for BuCreateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuCreateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for BuCurrentAgentScheduleSearchResponse {
 impl crate::support::Model for BuCurrentAgentScheduleSearchResponse {
     const NAME: &'static str = "BuCurrentAgentScheduleSearchResponse";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "businessUnitTimeZone", "endDate", "publishedSchedules", "startDate", "updates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for BuCurrentAgentScheduleSearchResponse {
     }
 }
 impl ::std::fmt::Debug for BuCurrentAgentScheduleSearchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuCurrentAgentScheduleSearchResponse", &[("agentSchedules", &self.agent_schedules), ("businessUnitTimeZone", &self.business_unit_time_zone), ("endDate", &self.end_date), ("publishedSchedules", &self.published_schedules), ("startDate", &self.start_date), ("updates", &self.updates)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastGenerationPlanningGroupResult 
 impl crate::support::Model for BuForecastGenerationPlanningGroupResult {
     const NAME: &'static str = "BuForecastGenerationPlanningGroupResult";
     const FIELDS: &'static [&'static str] = &["metricResults", "planningGroupId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuForecastGenerationPlanningGroupResult {
     }
 }
 impl ::std::fmt::Debug for BuForecastGenerationPlanningGroupResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuForecastGenerationPlanningGroupResult", &[("metricResults", &self.metric_results), ("planningGroupId", &self.planning_group_id)], &self._nulls)
     }

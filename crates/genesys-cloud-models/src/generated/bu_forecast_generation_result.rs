@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastGenerationResult {
 impl crate::support::Model for BuForecastGenerationResult {
     const NAME: &'static str = "BuForecastGenerationResult";
     const FIELDS: &'static [&'static str] = &["planningGroupResults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BuForecastGenerationResult {
     }
 }
 impl ::std::fmt::Debug for BuForecastGenerationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuForecastGenerationResult", &[("planningGroupResults", &self.planning_group_results)], &self._nulls)
     }

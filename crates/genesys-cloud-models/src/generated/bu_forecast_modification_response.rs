@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastModificationResponse {
 impl crate::support::Model for BuForecastModificationResponse {
     const NAME: &'static str = "BuForecastModificationResponse";
     const FIELDS: &'static [&'static str] = &["displayGranularity", "enabled", "endIntervalIndex", "granularity", "legacyMetric", "metric", "planningGroupIds", "secondaryGranularity", "secondaryValues", "startIntervalIndex", "type", "value", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for BuForecastModificationResponse {
     }
 }
 impl ::std::fmt::Debug for BuForecastModificationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuForecastModificationResponse", &[("displayGranularity", &self.display_granularity), ("enabled", &self.enabled), ("endIntervalIndex", &self.end_interval_index), ("granularity", &self.granularity), ("legacyMetric", &self.legacy_metric), ("metric", &self.metric), ("planningGroupIds", &self.planning_group_ids), ("secondaryGranularity", &self.secondary_granularity), ("secondaryValues", &self.secondary_values), ("startIntervalIndex", &self.start_interval_index), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl BuForecastModificationResponseLegacyMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AverageAfterCallWorkTimeSeconds", "AverageHandleTimeSeconds", "AverageTalkTimeSeconds", "Offered"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuForecastModificationResponseLegacyMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AverageAfterCallWorkTimeSeconds" => Self::AverageAfterCallWorkTimeSeconds,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for BuForecastModificationResponseLegacyMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AverageAfterCallWorkTimeSeconds => "AverageAfterCallWorkTimeSeconds",
@@ -192,11 +199,13 @@ impl crate::support::OpenEnum for BuForecastModificationResponseLegacyMetric {
     }
 }
 impl ::std::convert::From<&str> for BuForecastModificationResponseLegacyMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuForecastModificationResponseLegacyMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -244,11 +253,13 @@ impl BuForecastModificationResponseMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Offered", "AverageHandleTimeSeconds"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuForecastModificationResponseMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Offered" => Self::Offered,
@@ -256,9 +267,11 @@ impl crate::support::OpenEnum for BuForecastModificationResponseMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Offered => "Offered",
@@ -268,11 +281,13 @@ impl crate::support::OpenEnum for BuForecastModificationResponseMetric {
     }
 }
 impl ::std::convert::From<&str> for BuForecastModificationResponseMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuForecastModificationResponseMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -334,11 +349,13 @@ impl BuForecastModificationResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MinimumPerInterval", "MaximumPerInterval", "SetValuePerInterval", "ChangeValuePerInterval", "ChangePercentPerInterval", "SetValueOverRange", "ChangeValueOverRange", "SetValuesForIntervalSet", "SetMultiGranularityValuesForIntervalSet"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuForecastModificationResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MinimumPerInterval" => Self::MinimumPerInterval,
@@ -353,9 +370,11 @@ impl crate::support::OpenEnum for BuForecastModificationResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MinimumPerInterval => "MinimumPerInterval",
@@ -372,11 +391,13 @@ impl crate::support::OpenEnum for BuForecastModificationResponseType {
     }
 }
 impl ::std::convert::From<&str> for BuForecastModificationResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuForecastModificationResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastResult {
 impl crate::support::Model for BuForecastResult {
     const NAME: &'static str = "BuForecastResult";
     const FIELDS: &'static [&'static str] = &["planningGroups", "referenceStartDate", "weekCount", "weekNumber"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuForecastResult {
     }
 }
 impl ::std::fmt::Debug for BuForecastResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuForecastResult", &[("planningGroups", &self.planning_groups), ("referenceStartDate", &self.reference_start_date), ("weekCount", &self.week_count), ("weekNumber", &self.week_number)], &self._nulls)
     }

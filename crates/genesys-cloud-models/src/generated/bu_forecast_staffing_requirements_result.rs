@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastStaffingRequirementsResult {
 impl crate::support::Model for BuForecastStaffingRequirementsResult {
     const NAME: &'static str = "BuForecastStaffingRequirementsResult";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "downloadUrlExpirationDate", "planningGroupStaffingRequirements", "weekNumber"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuForecastStaffingRequirementsResult {
     }
 }
 impl ::std::fmt::Debug for BuForecastStaffingRequirementsResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuForecastStaffingRequirementsResult", &[("downloadUrl", &self.download_url), ("downloadUrlExpirationDate", &self.download_url_expiration_date), ("planningGroupStaffingRequirements", &self.planning_group_staffing_requirements), ("weekNumber", &self.week_number)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastStaffingRequirementsResultResp
 impl crate::support::Model for BuForecastStaffingRequirementsResultResponse {
     const NAME: &'static str = "BuForecastStaffingRequirementsResultResponse";
     const FIELDS: &'static [&'static str] = &["businessUnitId", "forecast", "intervalLengthMinutes", "referenceStartDate", "results", "state", "weekCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for BuForecastStaffingRequirementsResultResponse {
     }
 }
 impl ::std::fmt::Debug for BuForecastStaffingRequirementsResultResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuForecastStaffingRequirementsResultResponse", &[("businessUnitId", &self.business_unit_id), ("forecast", &self.forecast), ("intervalLengthMinutes", &self.interval_length_minutes), ("referenceStartDate", &self.reference_start_date), ("results", &self.results), ("state", &self.state), ("weekCount", &self.week_count)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl BuForecastStaffingRequirementsResultResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuForecastStaffingRequirementsResultResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for BuForecastStaffingRequirementsResultResponseSt
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for BuForecastStaffingRequirementsResultResponseSt
     }
 }
 impl ::std::convert::From<&str> for BuForecastStaffingRequirementsResultResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuForecastStaffingRequirementsResultResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastTimeSeriesResult {
 impl crate::support::Model for BuForecastTimeSeriesResult {
     const NAME: &'static str = "BuForecastTimeSeriesResult";
     const FIELDS: &'static [&'static str] = &["forecastType", "forecastingMethod", "metric"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuForecastTimeSeriesResult {
     }
 }
 impl ::std::fmt::Debug for BuForecastTimeSeriesResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuForecastTimeSeriesResult", &[("forecastType", &self.forecast_type), ("forecastingMethod", &self.forecasting_method), ("metric", &self.metric)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl BuForecastTimeSeriesResultForecastType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["LongTerm", "ShortTerm"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuForecastTimeSeriesResultForecastType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "LongTerm" => Self::LongTerm,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for BuForecastTimeSeriesResultForecastType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::LongTerm => "LongTerm",
@@ -124,11 +131,13 @@ impl crate::support::OpenEnum for BuForecastTimeSeriesResultForecastType {
     }
 }
 impl ::std::convert::From<&str> for BuForecastTimeSeriesResultForecastType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuForecastTimeSeriesResultForecastType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -224,11 +233,13 @@ impl BuForecastTimeSeriesResultForecastingMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoRegressiveIntegratedMovingAverage", "MovingAverage", "SingleExponentialSmoothing", "RandomWalk", "DecompositionUsingAdditiveSeasonality", "DecompositionUsingMultiplicativeSeasonality", "HoltWintersAdditiveSeasonality", "HoltWintersAdditiveSeasonalityWithDampedTrend", "HoltWintersMultiplicativeSeasonality", "HoltWintersMultiplicativeSeasonalityWithDampedTrend", "DampedLinearExponentialSmoothing", "DoubleExponentialSmoothing", "DoubleMovingAverage", "LinearExponentialSmoothing", "LinearWeightedMovingAverage", "PointEstimateUsingDampedLinearExponentialSmoothing", "PointEstimateUsingDoubleExponentialSmoothing", "PointEstimateUsingLatestWeek", "PointEstimateUsingLinearExponentialSmoothing", "PointEstimateUsingWeightedAverage", "CurveFit", "MultiLinearRegression", "DynamicHarmonicRegression", "Theta", "Ensemble", "Other"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuForecastTimeSeriesResultForecastingMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoRegressiveIntegratedMovingAverage" => Self::AutoRegressiveIntegratedMovingAverage,
@@ -260,9 +271,11 @@ impl crate::support::OpenEnum for BuForecastTimeSeriesResultForecastingMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoRegressiveIntegratedMovingAverage => "AutoRegressiveIntegratedMovingAverage",
@@ -296,11 +309,13 @@ impl crate::support::OpenEnum for BuForecastTimeSeriesResultForecastingMethod {
     }
 }
 impl ::std::convert::From<&str> for BuForecastTimeSeriesResultForecastingMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuForecastTimeSeriesResultForecastingMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -348,11 +363,13 @@ impl BuForecastTimeSeriesResultMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Offered", "AverageHandleTimeSeconds"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuForecastTimeSeriesResultMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Offered" => Self::Offered,
@@ -360,9 +377,11 @@ impl crate::support::OpenEnum for BuForecastTimeSeriesResultMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Offered => "Offered",
@@ -372,11 +391,13 @@ impl crate::support::OpenEnum for BuForecastTimeSeriesResultMetric {
     }
 }
 impl ::std::convert::From<&str> for BuForecastTimeSeriesResultMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuForecastTimeSeriesResultMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

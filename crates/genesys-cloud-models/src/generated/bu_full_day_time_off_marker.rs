@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for BuFullDayTimeOffMarker {
 impl crate::support::Model for BuFullDayTimeOffMarker {
     const NAME: &'static str = "BuFullDayTimeOffMarker";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "businessUnitDate", "delete", "description", "endOffsetMinutes", "lengthMinutes", "paid", "payableMinutes", "startOffsetMinutes", "timeOffRequestId", "timeOffRequestSyncVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for BuFullDayTimeOffMarker {
     }
 }
 impl ::std::fmt::Debug for BuFullDayTimeOffMarker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuFullDayTimeOffMarker", &[("activityCodeId", &self.activity_code_id), ("businessUnitDate", &self.business_unit_date), ("delete", &self.delete), ("description", &self.description), ("endOffsetMinutes", &self.end_offset_minutes), ("lengthMinutes", &self.length_minutes), ("paid", &self.paid), ("payableMinutes", &self.payable_minutes), ("startOffsetMinutes", &self.start_offset_minutes), ("timeOffRequestId", &self.time_off_request_id), ("timeOffRequestSyncVersion", &self.time_off_request_sync_version)], &self._nulls)
     }

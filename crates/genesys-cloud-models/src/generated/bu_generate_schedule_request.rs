@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuGenerateScheduleRequest {
 impl crate::support::Model for BuGenerateScheduleRequest {
     const NAME: &'static str = "BuGenerateScheduleRequest";
     const FIELDS: &'static [&'static str] = &["description", "options", "shortTermForecast", "weekCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuGenerateScheduleRequest {
     }
 }
 impl ::std::fmt::Debug for BuGenerateScheduleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuGenerateScheduleRequest", &[("description", &self.description), ("options", &self.options), ("shortTermForecast", &self.short_term_forecast), ("weekCount", &self.week_count)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for BuHeadcountForecastBuPlanningGroupHeadco
 impl crate::support::Model for BuHeadcountForecastBuPlanningGroupHeadcountForecastResult {
     const NAME: &'static str = "BuHeadcountForecastBuPlanningGroupHeadcountForecastResult";
     const FIELDS: &'static [&'static str] = &["entities", "referenceStartDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for BuHeadcountForecastBuPlanningGroupHeadcountForeca
     }
 }
 impl ::std::fmt::Debug for BuHeadcountForecastBuPlanningGroupHeadcountForecastResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuHeadcountForecastBuPlanningGroupHeadcountForecastResult", &[("entities", &self.entities), ("referenceStartDate", &self.reference_start_date)], &self._nulls)
     }

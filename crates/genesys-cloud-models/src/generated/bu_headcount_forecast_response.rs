@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuHeadcountForecastResponse {
 impl crate::support::Model for BuHeadcountForecastResponse {
     const NAME: &'static str = "BuHeadcountForecastResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "result"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuHeadcountForecastResponse {
     }
 }
 impl ::std::fmt::Debug for BuHeadcountForecastResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuHeadcountForecastResponse", &[("downloadUrl", &self.download_url), ("result", &self.result)], &self._nulls)
     }

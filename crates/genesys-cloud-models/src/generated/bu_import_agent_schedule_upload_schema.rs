@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BuImportAgentScheduleUploadSchema {
 impl crate::support::Model for BuImportAgentScheduleUploadSchema {
     const NAME: &'static str = "BuImportAgentScheduleUploadSchema";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffMarkers", "shifts", "userId", "workPlanId", "workPlanIdsPerWeek"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BuImportAgentScheduleUploadSchema {
     }
 }
 impl ::std::fmt::Debug for BuImportAgentScheduleUploadSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuImportAgentScheduleUploadSchema", &[("fullDayTimeOffMarkers", &self.full_day_time_off_markers), ("shifts", &self.shifts), ("userId", &self.user_id), ("workPlanId", &self.work_plan_id), ("workPlanIdsPerWeek", &self.work_plan_ids_per_week)], &self._nulls)
     }

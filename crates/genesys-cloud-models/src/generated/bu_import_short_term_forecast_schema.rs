@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BuImportShortTermForecastSchema {
 impl crate::support::Model for BuImportShortTermForecastSchema {
     const NAME: &'static str = "BuImportShortTermForecastSchema";
     const FIELDS: &'static [&'static str] = &["canUseForScheduling", "description", "longTermPlanningGroups", "planningGroups", "weekCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BuImportShortTermForecastSchema {
     }
 }
 impl ::std::fmt::Debug for BuImportShortTermForecastSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuImportShortTermForecastSchema", &[("canUseForScheduling", &self.can_use_for_scheduling), ("description", &self.description), ("longTermPlanningGroups", &self.long_term_planning_groups), ("planningGroups", &self.planning_groups), ("weekCount", &self.week_count)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuImportTimeOffLimitValue {
 impl crate::support::Model for BuImportTimeOffLimitValue {
     const NAME: &'static str = "BuImportTimeOffLimitValue";
     const FIELDS: &'static [&'static str] = &["importDateTime", "importMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuImportTimeOffLimitValue {
     }
 }
 impl ::std::fmt::Debug for BuImportTimeOffLimitValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuImportTimeOffLimitValue", &[("importDateTime", &self.import_date_time), ("importMinutes", &self.import_minutes)], &self._nulls)
     }

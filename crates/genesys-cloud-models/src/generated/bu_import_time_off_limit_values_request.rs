@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BuImportTimeOffLimitValuesRequest {
 impl crate::support::Model for BuImportTimeOffLimitValuesRequest {
     const NAME: &'static str = "BuImportTimeOffLimitValuesRequest";
     const FIELDS: &'static [&'static str] = &["uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BuImportTimeOffLimitValuesRequest {
     }
 }
 impl ::std::fmt::Debug for BuImportTimeOffLimitValuesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuImportTimeOffLimitValuesRequest", &[("uploadKey", &self.upload_key)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuImportTimeOffLimitValuesSchema {
 impl crate::support::Model for BuImportTimeOffLimitValuesSchema {
     const NAME: &'static str = "BuImportTimeOffLimitValuesSchema";
     const FIELDS: &'static [&'static str] = &["limitValues", "metadata"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuImportTimeOffLimitValuesSchema {
     }
 }
 impl ::std::fmt::Debug for BuImportTimeOffLimitValuesSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuImportTimeOffLimitValuesSchema", &[("limitValues", &self.limit_values), ("metadata", &self.metadata)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for BuIntradayDataGroup {
 impl crate::support::Model for BuIntradayDataGroup {
     const NAME: &'static str = "BuIntradayDataGroup";
     const FIELDS: &'static [&'static str] = &["forecastDataPerInterval", "forecastDataSummary", "mediaType", "performancePredictionDataPerInterval", "performancePredictionDataSummary", "scheduleDataPerInterval", "scheduleDataSummary"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for BuIntradayDataGroup {
     }
 }
 impl ::std::fmt::Debug for BuIntradayDataGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuIntradayDataGroup", &[("forecastDataPerInterval", &self.forecast_data_per_interval), ("forecastDataSummary", &self.forecast_data_summary), ("mediaType", &self.media_type), ("performancePredictionDataPerInterval", &self.performance_prediction_data_per_interval), ("performancePredictionDataSummary", &self.performance_prediction_data_summary), ("scheduleDataPerInterval", &self.schedule_data_per_interval), ("scheduleDataSummary", &self.schedule_data_summary)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl BuIntradayDataGroupMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Chat", "Email", "Callback", "Message", "Workitem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuIntradayDataGroupMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for BuIntradayDataGroupMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for BuIntradayDataGroupMediaType {
     }
 }
 impl ::std::convert::From<&str> for BuIntradayDataGroupMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuIntradayDataGroupMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuIntradayForecastData {
 impl crate::support::Model for BuIntradayForecastData {
     const NAME: &'static str = "BuIntradayForecastData";
     const FIELDS: &'static [&'static str] = &["averageHandleTimeSeconds", "offered"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuIntradayForecastData {
     }
 }
 impl ::std::fmt::Debug for BuIntradayForecastData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuIntradayForecastData", &[("averageHandleTimeSeconds", &self.average_handle_time_seconds), ("offered", &self.offered)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for BuIntradayResponse {
 impl crate::support::Model for BuIntradayResponse {
     const NAME: &'static str = "BuIntradayResponse";
     const FIELDS: &'static [&'static str] = &["categories", "endDate", "intervalLengthMinutes", "intradayDataGroupings", "noDataReason", "schedule", "shortTermForecast", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for BuIntradayResponse {
     }
 }
 impl ::std::fmt::Debug for BuIntradayResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuIntradayResponse", &[("categories", &self.categories), ("endDate", &self.end_date), ("intervalLengthMinutes", &self.interval_length_minutes), ("intradayDataGroupings", &self.intraday_data_groupings), ("noDataReason", &self.no_data_reason), ("schedule", &self.schedule), ("shortTermForecast", &self.short_term_forecast), ("startDate", &self.start_date)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl BuIntradayResponseNoDataReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NoPublishedSchedule", "NoSourceForecast"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuIntradayResponseNoDataReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NoPublishedSchedule" => Self::NoPublishedSchedule,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for BuIntradayResponseNoDataReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NoPublishedSchedule => "NoPublishedSchedule",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for BuIntradayResponseNoDataReason {
     }
 }
 impl ::std::convert::From<&str> for BuIntradayResponseNoDataReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuIntradayResponseNoDataReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

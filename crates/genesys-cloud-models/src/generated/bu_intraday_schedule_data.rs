@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BuIntradayScheduleData {
 impl crate::support::Model for BuIntradayScheduleData {
     const NAME: &'static str = "BuIntradayScheduleData";
     const FIELDS: &'static [&'static str] = &["onQueueTimeSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BuIntradayScheduleData {
     }
 }
 impl ::std::fmt::Debug for BuIntradayScheduleData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuIntradayScheduleData", &[("onQueueTimeSeconds", &self.on_queue_time_seconds)], &self._nulls)
     }

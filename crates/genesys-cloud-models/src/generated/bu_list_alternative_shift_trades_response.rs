@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuListAlternativeShiftTradesResponse {
 impl crate::support::Model for BuListAlternativeShiftTradesResponse {
     const NAME: &'static str = "BuListAlternativeShiftTradesResponse";
     const FIELDS: &'static [&'static str] = &["job", "result"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuListAlternativeShiftTradesResponse {
     }
 }
 impl ::std::fmt::Debug for BuListAlternativeShiftTradesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuListAlternativeShiftTradesResponse", &[("job", &self.job), ("result", &self.result)], &self._nulls)
     }

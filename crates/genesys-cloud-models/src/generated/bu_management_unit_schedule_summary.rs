@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BuManagementUnitScheduleSummary {
 impl crate::support::Model for BuManagementUnitScheduleSummary {
     const NAME: &'static str = "BuManagementUnitScheduleSummary";
     const FIELDS: &'static [&'static str] = &["agentCount", "agents", "endDate", "managementUnit", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BuManagementUnitScheduleSummary {
     }
 }
 impl ::std::fmt::Debug for BuManagementUnitScheduleSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuManagementUnitScheduleSummary", &[("agentCount", &self.agent_count), ("agents", &self.agents), ("endDate", &self.end_date), ("managementUnit", &self.management_unit), ("startDate", &self.start_date)], &self._nulls)
     }

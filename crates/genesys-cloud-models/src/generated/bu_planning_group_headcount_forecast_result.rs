@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuPlanningGroupHeadcountForecastResult {
 impl crate::support::Model for BuPlanningGroupHeadcountForecastResult {
     const NAME: &'static str = "BuPlanningGroupHeadcountForecastResult";
     const FIELDS: &'static [&'static str] = &["planningGroup", "requiredPerInterval", "requiredWithoutShrinkagePerInterval"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuPlanningGroupHeadcountForecastResult {
     }
 }
 impl ::std::fmt::Debug for BuPlanningGroupHeadcountForecastResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuPlanningGroupHeadcountForecastResult", &[("planningGroup", &self.planning_group), ("requiredPerInterval", &self.required_per_interval), ("requiredWithoutShrinkagePerInterval", &self.required_without_shrinkage_per_interval)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuPlanningGroupHeadcountForecastUploadSc
 impl crate::support::Model for BuPlanningGroupHeadcountForecastUploadSchema {
     const NAME: &'static str = "BuPlanningGroupHeadcountForecastUploadSchema";
     const FIELDS: &'static [&'static str] = &["planningGroupId", "requiredPerInterval", "requiredWithoutShrinkagePerInterval"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuPlanningGroupHeadcountForecastUploadSchema {
     }
 }
 impl ::std::fmt::Debug for BuPlanningGroupHeadcountForecastUploadSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuPlanningGroupHeadcountForecastUploadSchema", &[("planningGroupId", &self.planning_group_id), ("requiredPerInterval", &self.required_per_interval), ("requiredWithoutShrinkagePerInterval", &self.required_without_shrinkage_per_interval)], &self._nulls)
     }

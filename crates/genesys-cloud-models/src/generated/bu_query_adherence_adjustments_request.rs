@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for BuQueryAdherenceAdjustmentsRequest {
 impl crate::support::Model for BuQueryAdherenceAdjustmentsRequest {
     const NAME: &'static str = "BuQueryAdherenceAdjustmentsRequest";
     const FIELDS: &'static [&'static str] = &["endDate", "managementUnitIds", "reasonCodeIds", "startDate", "statuses", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for BuQueryAdherenceAdjustmentsRequest {
     }
 }
 impl ::std::fmt::Debug for BuQueryAdherenceAdjustmentsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuQueryAdherenceAdjustmentsRequest", &[("endDate", &self.end_date), ("managementUnitIds", &self.management_unit_ids), ("reasonCodeIds", &self.reason_code_ids), ("startDate", &self.start_date), ("statuses", &self.statuses), ("userIds", &self.user_ids)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuQueryAdherenceExplanationsRequest {
 impl crate::support::Model for BuQueryAdherenceExplanationsRequest {
     const NAME: &'static str = "BuQueryAdherenceExplanationsRequest";
     const FIELDS: &'static [&'static str] = &["agentIds", "endDate", "managementUnitIds", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuQueryAdherenceExplanationsRequest {
     }
 }
 impl ::std::fmt::Debug for BuQueryAdherenceExplanationsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuQueryAdherenceExplanationsRequest", &[("agentIds", &self.agent_ids), ("endDate", &self.end_date), ("managementUnitIds", &self.management_unit_ids), ("startDate", &self.start_date)], &self._nulls)
     }

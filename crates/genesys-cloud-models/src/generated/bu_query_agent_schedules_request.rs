@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuQueryAgentSchedulesRequest {
 impl crate::support::Model for BuQueryAgentSchedulesRequest {
     const NAME: &'static str = "BuQueryAgentSchedulesRequest";
     const FIELDS: &'static [&'static str] = &["managementUnitId", "teamIds", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuQueryAgentSchedulesRequest {
     }
 }
 impl ::std::fmt::Debug for BuQueryAgentSchedulesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuQueryAgentSchedulesRequest", &[("managementUnitId", &self.management_unit_id), ("teamIds", &self.team_ids), ("userIds", &self.user_ids)], &self._nulls)
     }

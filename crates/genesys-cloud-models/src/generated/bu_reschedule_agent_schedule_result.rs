@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuRescheduleAgentScheduleResult {
 impl crate::support::Model for BuRescheduleAgentScheduleResult {
     const NAME: &'static str = "BuRescheduleAgentScheduleResult";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrl", "managementUnit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuRescheduleAgentScheduleResult {
     }
 }
 impl ::std::fmt::Debug for BuRescheduleAgentScheduleResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuRescheduleAgentScheduleResult", &[("downloadResult", &self.download_result), ("downloadUrl", &self.download_url), ("managementUnit", &self.management_unit)], &self._nulls)
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for BuRescheduleRequest {
 impl crate::support::Model for BuRescheduleRequest {
     const NAME: &'static str = "BuRescheduleRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "activitySmoothingType", "agentIds", "doNotChangeDailyPaidTime", "doNotChangeManuallyEditedShifts", "doNotChangeShiftStartTimes", "doNotChangeWeeklyPaidTime", "endDate", "induceScheduleVariability", "managementUnitIds", "startDate", "useUnavailableTimesSnapshot"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for BuRescheduleRequest {
     }
 }
 impl ::std::fmt::Debug for BuRescheduleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuRescheduleRequest", &[("activityCodeIds", &self.activity_code_ids), ("activitySmoothingType", &self.activity_smoothing_type), ("agentIds", &self.agent_ids), ("doNotChangeDailyPaidTime", &self.do_not_change_daily_paid_time), ("doNotChangeManuallyEditedShifts", &self.do_not_change_manually_edited_shifts), ("doNotChangeShiftStartTimes", &self.do_not_change_shift_start_times), ("doNotChangeWeeklyPaidTime", &self.do_not_change_weekly_paid_time), ("endDate", &self.end_date), ("induceScheduleVariability", &self.induce_schedule_variability), ("managementUnitIds", &self.management_unit_ids), ("startDate", &self.start_date), ("useUnavailableTimesSnapshot", &self.use_unavailable_times_snapshot)], &self._nulls)
     }
@@ -228,11 +231,13 @@ impl BuRescheduleRequestActivitySmoothingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ReduceConcurrentActivitiesAcrossBu", "ReduceConcurrentActivitiesAcrossMu", "ConsistentServiceLevel"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuRescheduleRequestActivitySmoothingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ReduceConcurrentActivitiesAcrossBu" => Self::ReduceConcurrentActivitiesAcrossBu,
@@ -241,9 +246,11 @@ impl crate::support::OpenEnum for BuRescheduleRequestActivitySmoothingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ReduceConcurrentActivitiesAcrossBu => "ReduceConcurrentActivitiesAcrossBu",
@@ -254,11 +261,13 @@ impl crate::support::OpenEnum for BuRescheduleRequestActivitySmoothingType {
     }
 }
 impl ::std::convert::From<&str> for BuRescheduleRequestActivitySmoothingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuRescheduleRequestActivitySmoothingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

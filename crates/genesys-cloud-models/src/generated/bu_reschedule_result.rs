@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BuRescheduleResult {
 impl crate::support::Model for BuRescheduleResult {
     const NAME: &'static str = "BuRescheduleResult";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "generationResults", "generationResultsDownloadUrl", "headcountForecast", "headcountForecastDownloadUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BuRescheduleResult {
     }
 }
 impl ::std::fmt::Debug for BuRescheduleResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuRescheduleResult", &[("agentSchedules", &self.agent_schedules), ("generationResults", &self.generation_results), ("generationResultsDownloadUrl", &self.generation_results_download_url), ("headcountForecast", &self.headcount_forecast), ("headcountForecastDownloadUrl", &self.headcount_forecast_download_url)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleListItem {
 impl crate::support::Model for BuScheduleListItem {
     const NAME: &'static str = "BuScheduleListItem";
     const FIELDS: &'static [&'static str] = &["description", "generationResults", "id", "metadata", "published", "selfUri", "shortTermForecast", "weekCount", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for BuScheduleListItem {
     }
 }
 impl ::std::fmt::Debug for BuScheduleListItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuScheduleListItem", &[("description", &self.description), ("generationResults", &self.generation_results), ("id", &self.id), ("metadata", &self.metadata), ("published", &self.published), ("selfUri", &self.self_uri), ("shortTermForecast", &self.short_term_forecast), ("weekCount", &self.week_count), ("weekDate", &self.week_date)], &self._nulls)
     }

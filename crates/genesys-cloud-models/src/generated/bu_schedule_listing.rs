@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleListing {
 impl crate::support::Model for BuScheduleListing {
     const NAME: &'static str = "BuScheduleListing";
     const FIELDS: &'static [&'static str] = &["entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for BuScheduleListing {
     }
 }
 impl ::std::fmt::Debug for BuScheduleListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuScheduleListing", &[("entities", &self.entities)], &self._nulls)
     }

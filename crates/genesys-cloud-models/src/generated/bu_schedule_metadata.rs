@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleMetadata {
 impl crate::support::Model for BuScheduleMetadata {
     const NAME: &'static str = "BuScheduleMetadata";
     const FIELDS: &'static [&'static str] = &["description", "generationResults", "id", "managementUnits", "metadata", "published", "selfUri", "shortTermForecast", "weekCount", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for BuScheduleMetadata {
     }
 }
 impl ::std::fmt::Debug for BuScheduleMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuScheduleMetadata", &[("description", &self.description), ("generationResults", &self.generation_results), ("id", &self.id), ("managementUnits", &self.management_units), ("metadata", &self.metadata), ("published", &self.published), ("selfUri", &self.self_uri), ("shortTermForecast", &self.short_term_forecast), ("weekCount", &self.week_count), ("weekDate", &self.week_date)], &self._nulls)
     }

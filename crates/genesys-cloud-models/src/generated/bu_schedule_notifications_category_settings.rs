@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleNotificationsCategorySettings 
 impl crate::support::Model for BuScheduleNotificationsCategorySettings {
     const NAME: &'static str = "BuScheduleNotificationsCategorySettings";
     const FIELDS: &'static [&'static str] = &["activityCategory", "earlyReminderEnabled", "onTimeReminderEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuScheduleNotificationsCategorySettings {
     }
 }
 impl ::std::fmt::Debug for BuScheduleNotificationsCategorySettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuScheduleNotificationsCategorySettings", &[("activityCategory", &self.activity_category), ("earlyReminderEnabled", &self.early_reminder_enabled), ("onTimeReminderEnabled", &self.on_time_reminder_enabled)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl BuScheduleNotificationsCategorySettingsActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuScheduleNotificationsCategorySettingsActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for BuScheduleNotificationsCategorySettingsActivit
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for BuScheduleNotificationsCategorySettingsActivit
     }
 }
 impl ::std::convert::From<&str> for BuScheduleNotificationsCategorySettingsActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuScheduleNotificationsCategorySettingsActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

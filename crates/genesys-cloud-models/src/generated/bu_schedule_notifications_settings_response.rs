@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleNotificationsSettingsResponse 
 impl crate::support::Model for BuScheduleNotificationsSettingsResponse {
     const NAME: &'static str = "BuScheduleNotificationsSettingsResponse";
     const FIELDS: &'static [&'static str] = &["activityCategorySettings", "earlyReminderMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuScheduleNotificationsSettingsResponse {
     }
 }
 impl ::std::fmt::Debug for BuScheduleNotificationsSettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuScheduleNotificationsSettingsResponse", &[("activityCategorySettings", &self.activity_category_settings), ("earlyReminderMinutes", &self.early_reminder_minutes)], &self._nulls)
     }

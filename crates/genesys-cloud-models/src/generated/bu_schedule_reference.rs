@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleReference {
 impl crate::support::Model for BuScheduleReference {
     const NAME: &'static str = "BuScheduleReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuScheduleReference {
     }
 }
 impl ::std::fmt::Debug for BuScheduleReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuScheduleReference", &[("id", &self.id), ("selfUri", &self.self_uri), ("weekDate", &self.week_date)], &self._nulls)
     }

@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleRun {
 impl crate::support::Model for BuScheduleRun {
     const NAME: &'static str = "BuScheduleRun";
     const FIELDS: &'static [&'static str] = &["id", "intradayRescheduling", "messageCount", "messageSeverityCounts", "percentComplete", "reschedulingOptions", "reschedulingResultExpiration", "schedule", "scheduleDescription", "schedulerRunId", "schedulingCanceledBy", "schedulingCompletedTime", "schedulingStartTime", "schedulingStartedBy", "selfUri", "state", "targetWeek", "weekCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for BuScheduleRun {
     }
 }
 impl ::std::fmt::Debug for BuScheduleRun {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuScheduleRun", &[("id", &self.id), ("intradayRescheduling", &self.intraday_rescheduling), ("messageCount", &self.message_count), ("messageSeverityCounts", &self.message_severity_counts), ("percentComplete", &self.percent_complete), ("reschedulingOptions", &self.rescheduling_options), ("reschedulingResultExpiration", &self.rescheduling_result_expiration), ("schedule", &self.schedule), ("scheduleDescription", &self.schedule_description), ("schedulerRunId", &self.scheduler_run_id), ("schedulingCanceledBy", &self.scheduling_canceled_by), ("schedulingCompletedTime", &self.scheduling_completed_time), ("schedulingStartTime", &self.scheduling_start_time), ("schedulingStartedBy", &self.scheduling_started_by), ("selfUri", &self.self_uri), ("state", &self.state), ("targetWeek", &self.target_week), ("weekCount", &self.week_count)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl BuScheduleRunState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["None", "Queued", "Scheduling", "Canceled", "Failed", "Complete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuScheduleRunState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "None" => Self::None,
@@ -214,9 +219,11 @@ impl crate::support::OpenEnum for BuScheduleRunState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "None",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for BuScheduleRunState {
     }
 }
 impl ::std::convert::From<&str> for BuScheduleRunState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuScheduleRunState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BuSchedulerSettingsResponse {
 impl crate::support::Model for BuSchedulerSettingsResponse {
     const NAME: &'static str = "BuSchedulerSettingsResponse";
     const FIELDS: &'static [&'static str] = &["consistentServiceLevelSmoothing", "metadata"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BuSchedulerSettingsResponse {
     }
 }
 impl ::std::fmt::Debug for BuSchedulerSettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuSchedulerSettingsResponse", &[("consistentServiceLevelSmoothing", &self.consistent_service_level_smoothing), ("metadata", &self.metadata)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for BuSchedulingSettingsResponse {
 impl crate::support::Model for BuSchedulingSettingsResponse {
     const NAME: &'static str = "BuSchedulingSettingsResponse";
     const FIELDS: &'static [&'static str] = &["activitySmoothingType", "allowWorkPlanPerMinuteGranularity", "enableTimeOffFullDayEstimation", "induceScheduleVariability", "messageSeverities", "serviceGoalImpact", "syncTimeOffProperties"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for BuSchedulingSettingsResponse {
     }
 }
 impl ::std::fmt::Debug for BuSchedulingSettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuSchedulingSettingsResponse", &[("activitySmoothingType", &self.activity_smoothing_type), ("allowWorkPlanPerMinuteGranularity", &self.allow_work_plan_per_minute_granularity), ("enableTimeOffFullDayEstimation", &self.enable_time_off_full_day_estimation), ("induceScheduleVariability", &self.induce_schedule_variability), ("messageSeverities", &self.message_severities), ("serviceGoalImpact", &self.service_goal_impact), ("syncTimeOffProperties", &self.sync_time_off_properties)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl BuSchedulingSettingsResponseActivitySmoothingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ReduceConcurrentActivitiesAcrossBu", "ReduceConcurrentActivitiesAcrossMu", "ConsistentServiceLevel"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuSchedulingSettingsResponseActivitySmoothingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ReduceConcurrentActivitiesAcrossBu" => Self::ReduceConcurrentActivitiesAcrossBu,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for BuSchedulingSettingsResponseActivitySmoothingT
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ReduceConcurrentActivitiesAcrossBu => "ReduceConcurrentActivitiesAcrossBu",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for BuSchedulingSettingsResponseActivitySmoothingT
     }
 }
 impl ::std::convert::From<&str> for BuSchedulingSettingsResponseActivitySmoothingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuSchedulingSettingsResponseActivitySmoothingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

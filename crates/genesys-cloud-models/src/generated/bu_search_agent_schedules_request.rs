@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuSearchAgentSchedulesRequest {
 impl crate::support::Model for BuSearchAgentSchedulesRequest {
     const NAME: &'static str = "BuSearchAgentSchedulesRequest";
     const FIELDS: &'static [&'static str] = &["endDate", "startDate", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuSearchAgentSchedulesRequest {
     }
 }
 impl ::std::fmt::Debug for BuSearchAgentSchedulesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuSearchAgentSchedulesRequest", &[("endDate", &self.end_date), ("startDate", &self.start_date), ("userIds", &self.user_ids)], &self._nulls)
     }

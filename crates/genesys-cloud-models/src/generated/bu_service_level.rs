@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuServiceLevel {
 impl crate::support::Model for BuServiceLevel {
     const NAME: &'static str = "BuServiceLevel";
     const FIELDS: &'static [&'static str] = &["include", "percent", "seconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuServiceLevel {
     }
 }
 impl ::std::fmt::Debug for BuServiceLevel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuServiceLevel", &[("include", &self.include), ("percent", &self.percent), ("seconds", &self.seconds)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for BuSetTimeOffLimitValuesRequest {
 impl crate::support::Model for BuSetTimeOffLimitValuesRequest {
     const NAME: &'static str = "BuSetTimeOffLimitValuesRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for BuSetTimeOffLimitValuesRequest {
     }
 }
 impl ::std::fmt::Debug for BuSetTimeOffLimitValuesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuSetTimeOffLimitValuesRequest", &[("metadata", &self.metadata), ("values", &self.values)], &self._nulls)
     }

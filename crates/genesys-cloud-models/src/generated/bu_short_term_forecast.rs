@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for BuShortTermForecast {
 impl crate::support::Model for BuShortTermForecast {
     const NAME: &'static str = "BuShortTermForecast";
     const FIELDS: &'static [&'static str] = &["canUseForScheduling", "creationMethod", "description", "generationResults", "id", "legacy", "metadata", "modifications", "planningGroups", "planningGroupsVersion", "referenceStartDate", "selfUri", "sourceDays", "timeZone", "weekCount", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for BuShortTermForecast {
     }
 }
 impl ::std::fmt::Debug for BuShortTermForecast {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuShortTermForecast", &[("canUseForScheduling", &self.can_use_for_scheduling), ("creationMethod", &self.creation_method), ("description", &self.description), ("generationResults", &self.generation_results), ("id", &self.id), ("legacy", &self.legacy), ("metadata", &self.metadata), ("modifications", &self.modifications), ("planningGroups", &self.planning_groups), ("planningGroupsVersion", &self.planning_groups_version), ("referenceStartDate", &self.reference_start_date), ("selfUri", &self.self_uri), ("sourceDays", &self.source_days), ("timeZone", &self.time_zone), ("weekCount", &self.week_count), ("weekDate", &self.week_date)], &self._nulls)
     }
@@ -182,11 +185,13 @@ impl BuShortTermForecastCreationMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Import", "ImportedHistoricalWeightedAverage", "HistoricalWeightedAverage", "Advanced"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuShortTermForecastCreationMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Import" => Self::Import,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for BuShortTermForecastCreationMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Import => "Import",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for BuShortTermForecastCreationMethod {
     }
 }
 impl ::std::convert::From<&str> for BuShortTermForecastCreationMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuShortTermForecastCreationMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

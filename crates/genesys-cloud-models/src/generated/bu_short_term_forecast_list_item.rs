@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for BuShortTermForecastListItem {
 impl crate::support::Model for BuShortTermForecastListItem {
     const NAME: &'static str = "BuShortTermForecastListItem";
     const FIELDS: &'static [&'static str] = &["canUseForScheduling", "creationMethod", "description", "id", "legacy", "metadata", "selfUri", "weekCount", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for BuShortTermForecastListItem {
     }
 }
 impl ::std::fmt::Debug for BuShortTermForecastListItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuShortTermForecastListItem", &[("canUseForScheduling", &self.can_use_for_scheduling), ("creationMethod", &self.creation_method), ("description", &self.description), ("id", &self.id), ("legacy", &self.legacy), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("weekCount", &self.week_count), ("weekDate", &self.week_date)], &self._nulls)
     }
@@ -140,11 +143,13 @@ impl BuShortTermForecastListItemCreationMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Import", "ImportedHistoricalWeightedAverage", "HistoricalWeightedAverage", "Advanced"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuShortTermForecastListItemCreationMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Import" => Self::Import,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for BuShortTermForecastListItemCreationMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Import => "Import",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for BuShortTermForecastListItemCreationMethod {
     }
 }
 impl ::std::convert::From<&str> for BuShortTermForecastListItemCreationMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuShortTermForecastListItemCreationMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuShortTermForecastReference {
 impl crate::support::Model for BuShortTermForecastReference {
     const NAME: &'static str = "BuShortTermForecastReference";
     const FIELDS: &'static [&'static str] = &["description", "id", "selfUri", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuShortTermForecastReference {
     }
 }
 impl ::std::fmt::Debug for BuShortTermForecastReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuShortTermForecastReference", &[("description", &self.description), ("id", &self.id), ("selfUri", &self.self_uri), ("weekDate", &self.week_date)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BuShortTermForecastWeekReference {
 impl crate::support::Model for BuShortTermForecastWeekReference {
     const NAME: &'static str = "BuShortTermForecastWeekReference";
     const FIELDS: &'static [&'static str] = &["description", "id", "selfUri", "weekDate", "weekNumber"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BuShortTermForecastWeekReference {
     }
 }
 impl ::std::fmt::Debug for BuShortTermForecastWeekReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuShortTermForecastWeekReference", &[("description", &self.description), ("id", &self.id), ("selfUri", &self.self_uri), ("weekDate", &self.week_date), ("weekNumber", &self.week_number)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitRange {
 impl crate::support::Model for BuTimeOffLimitRange {
     const NAME: &'static str = "BuTimeOffLimitRange";
     const FIELDS: &'static [&'static str] = &["limitMinutesPerDay", "limitMinutesPerFifteenMinutes", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuTimeOffLimitRange {
     }
 }
 impl ::std::fmt::Debug for BuTimeOffLimitRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuTimeOffLimitRange", &[("limitMinutesPerDay", &self.limit_minutes_per_day), ("limitMinutesPerFifteenMinutes", &self.limit_minutes_per_fifteen_minutes), ("startDate", &self.start_date)], &self._nulls)
     }

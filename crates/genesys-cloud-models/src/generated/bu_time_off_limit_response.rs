@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitResponse {
 impl crate::support::Model for BuTimeOffLimitResponse {
     const NAME: &'static str = "BuTimeOffLimitResponse";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffStartTime", "granularity", "id", "managementUnit", "metadata", "selfUri", "staffingGroup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for BuTimeOffLimitResponse {
     }
 }
 impl ::std::fmt::Debug for BuTimeOffLimitResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuTimeOffLimitResponse", &[("fullDayTimeOffStartTime", &self.full_day_time_off_start_time), ("granularity", &self.granularity), ("id", &self.id), ("managementUnit", &self.management_unit), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("staffingGroup", &self.staffing_group)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl BuTimeOffLimitResponseGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "FifteenMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuTimeOffLimitResponseGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for BuTimeOffLimitResponseGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for BuTimeOffLimitResponseGranularity {
     }
 }
 impl ::std::convert::From<&str> for BuTimeOffLimitResponseGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuTimeOffLimitResponseGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitValueRange {
 impl crate::support::Model for BuTimeOffLimitValueRange {
     const NAME: &'static str = "BuTimeOffLimitValueRange";
     const FIELDS: &'static [&'static str] = &["allocatedMinutesPerInterval", "granularity", "id", "limitMinutesPerInterval", "metadata", "selfUri", "startDate", "timeOffLimit", "waitlistedMinutesPerInterval", "waitlistedRequestsPerInterval"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for BuTimeOffLimitValueRange {
     }
 }
 impl ::std::fmt::Debug for BuTimeOffLimitValueRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuTimeOffLimitValueRange", &[("allocatedMinutesPerInterval", &self.allocated_minutes_per_interval), ("granularity", &self.granularity), ("id", &self.id), ("limitMinutesPerInterval", &self.limit_minutes_per_interval), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("timeOffLimit", &self.time_off_limit), ("waitlistedMinutesPerInterval", &self.waitlisted_minutes_per_interval), ("waitlistedRequestsPerInterval", &self.waitlisted_requests_per_interval)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl BuTimeOffLimitValueRangeGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "FifteenMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuTimeOffLimitValueRangeGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for BuTimeOffLimitValueRangeGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for BuTimeOffLimitValueRangeGranularity {
     }
 }
 impl ::std::convert::From<&str> for BuTimeOffLimitValueRangeGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuTimeOffLimitValueRangeGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

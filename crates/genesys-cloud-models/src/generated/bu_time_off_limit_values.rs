@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitValues {
 impl crate::support::Model for BuTimeOffLimitValues {
     const NAME: &'static str = "BuTimeOffLimitValues";
     const FIELDS: &'static [&'static str] = &["startDate", "valuesPerDay", "valuesPerFifteenMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BuTimeOffLimitValues {
     }
 }
 impl ::std::fmt::Debug for BuTimeOffLimitValues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuTimeOffLimitValues", &[("startDate", &self.start_date), ("valuesPerDay", &self.values_per_day), ("valuesPerFifteenMinutes", &self.values_per_fifteen_minutes)], &self._nulls)
     }

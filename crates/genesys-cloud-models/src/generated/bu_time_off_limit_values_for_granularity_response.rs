@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitValuesForGranularityRespon
 impl crate::support::Model for BuTimeOffLimitValuesForGranularityResponse {
     const NAME: &'static str = "BuTimeOffLimitValuesForGranularityResponse";
     const FIELDS: &'static [&'static str] = &["granularity", "limitValues", "metadata", "timeOffLimit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for BuTimeOffLimitValuesForGranularityResponse {
     }
 }
 impl ::std::fmt::Debug for BuTimeOffLimitValuesForGranularityResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuTimeOffLimitValuesForGranularityResponse", &[("granularity", &self.granularity), ("limitValues", &self.limit_values), ("metadata", &self.metadata), ("timeOffLimit", &self.time_off_limit)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl BuTimeOffLimitValuesForGranularityResponseGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "FifteenMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuTimeOffLimitValuesForGranularityResponseGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for BuTimeOffLimitValuesForGranularityResponseGran
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for BuTimeOffLimitValuesForGranularityResponseGran
     }
 }
 impl ::std::convert::From<&str> for BuTimeOffLimitValuesForGranularityResponseGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuTimeOffLimitValuesForGranularityResponseGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

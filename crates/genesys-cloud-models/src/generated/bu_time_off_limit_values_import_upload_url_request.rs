@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitValuesImportUploadUrlReque
 impl crate::support::Model for BuTimeOffLimitValuesImportUploadUrlRequest {
     const NAME: &'static str = "BuTimeOffLimitValuesImportUploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["contentLengthBytes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BuTimeOffLimitValuesImportUploadUrlRequest {
     }
 }
 impl ::std::fmt::Debug for BuTimeOffLimitValuesImportUploadUrlRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuTimeOffLimitValuesImportUploadUrlRequest", &[("contentLengthBytes", &self.content_length_bytes)], &self._nulls)
     }

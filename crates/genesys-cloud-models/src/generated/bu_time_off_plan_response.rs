@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffPlanResponse {
 impl crate::support::Model for BuTimeOffPlanResponse {
     const NAME: &'static str = "BuTimeOffPlanResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "autoApprovalRule", "autoPublishApprovedTimeOffRequests", "businessUnitAssociation", "countAgainstTimeOffLimits", "daysBeforeStartToExpireFromWaitlist", "enabled", "hrisTimeOffType", "id", "managementUnitAssociation", "metadata", "name", "overrideDates", "restrictedActivityCodes", "selfUri", "timeOffLimits"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for BuTimeOffPlanResponse {
     }
 }
 impl ::std::fmt::Debug for BuTimeOffPlanResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuTimeOffPlanResponse", &[("activityCodeIds", &self.activity_code_ids), ("autoApprovalRule", &self.auto_approval_rule), ("autoPublishApprovedTimeOffRequests", &self.auto_publish_approved_time_off_requests), ("businessUnitAssociation", &self.business_unit_association), ("countAgainstTimeOffLimits", &self.count_against_time_off_limits), ("daysBeforeStartToExpireFromWaitlist", &self.days_before_start_to_expire_from_waitlist), ("enabled", &self.enabled), ("hrisTimeOffType", &self.hris_time_off_type), ("id", &self.id), ("managementUnitAssociation", &self.management_unit_association), ("metadata", &self.metadata), ("name", &self.name), ("overrideDates", &self.override_dates), ("restrictedActivityCodes", &self.restricted_activity_codes), ("selfUri", &self.self_uri), ("timeOffLimits", &self.time_off_limits)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl BuTimeOffPlanResponseAutoApprovalRule {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Always", "CheckLimits", "CheckActivityCodes", "CheckLimitsAndActivityCodes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuTimeOffPlanResponseAutoApprovalRule {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for BuTimeOffPlanResponseAutoApprovalRule {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for BuTimeOffPlanResponseAutoApprovalRule {
     }
 }
 impl ::std::convert::From<&str> for BuTimeOffPlanResponseAutoApprovalRule {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuTimeOffPlanResponseAutoApprovalRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

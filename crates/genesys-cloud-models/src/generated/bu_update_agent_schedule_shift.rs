@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for BuUpdateAgentScheduleShift {
 impl crate::support::Model for BuUpdateAgentScheduleShift {
     const NAME: &'static str = "BuUpdateAgentScheduleShift";
     const FIELDS: &'static [&'static str] = &["activities", "delete", "id", "lengthMinutes", "manuallyEdited", "schedule", "startDate", "workPlanId", "workPlanShiftId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for BuUpdateAgentScheduleShift {
     }
 }
 impl ::std::fmt::Debug for BuUpdateAgentScheduleShift {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuUpdateAgentScheduleShift", &[("activities", &self.activities), ("delete", &self.delete), ("id", &self.id), ("lengthMinutes", &self.length_minutes), ("manuallyEdited", &self.manually_edited), ("schedule", &self.schedule), ("startDate", &self.start_date), ("workPlanId", &self.work_plan_id), ("workPlanShiftId", &self.work_plan_shift_id)], &self._nulls)
     }

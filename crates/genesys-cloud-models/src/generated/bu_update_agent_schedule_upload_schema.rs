@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for BuUpdateAgentScheduleUploadSchema {
 impl crate::support::Model for BuUpdateAgentScheduleUploadSchema {
     const NAME: &'static str = "BuUpdateAgentScheduleUploadSchema";
     const FIELDS: &'static [&'static str] = &["delete", "fullDayTimeOffMarkers", "metadata", "shifts", "userId", "workPlanId", "workPlanIdsPerWeek"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for BuUpdateAgentScheduleUploadSchema {
     }
 }
 impl ::std::fmt::Debug for BuUpdateAgentScheduleUploadSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuUpdateAgentScheduleUploadSchema", &[("delete", &self.delete), ("fullDayTimeOffMarkers", &self.full_day_time_off_markers), ("metadata", &self.metadata), ("shifts", &self.shifts), ("userId", &self.user_id), ("workPlanId", &self.work_plan_id), ("workPlanIdsPerWeek", &self.work_plan_ids_per_week)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for BuUpdateTimeOffPlanRequest {
 impl crate::support::Model for BuUpdateTimeOffPlanRequest {
     const NAME: &'static str = "BuUpdateTimeOffPlanRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "autoApprovalRule", "autoPublishApprovedTimeOffRequests", "businessUnitAssociation", "countAgainstTimeOffLimits", "daysBeforeStartToExpireFromWaitlist", "enabled", "hrisTimeOffType", "managementUnitAssociation", "metadata", "name", "overrideDates", "restrictedActivityCodeIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for BuUpdateTimeOffPlanRequest {
     }
 }
 impl ::std::fmt::Debug for BuUpdateTimeOffPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuUpdateTimeOffPlanRequest", &[("activityCodeIds", &self.activity_code_ids), ("autoApprovalRule", &self.auto_approval_rule), ("autoPublishApprovedTimeOffRequests", &self.auto_publish_approved_time_off_requests), ("businessUnitAssociation", &self.business_unit_association), ("countAgainstTimeOffLimits", &self.count_against_time_off_limits), ("daysBeforeStartToExpireFromWaitlist", &self.days_before_start_to_expire_from_waitlist), ("enabled", &self.enabled), ("hrisTimeOffType", &self.hris_time_off_type), ("managementUnitAssociation", &self.management_unit_association), ("metadata", &self.metadata), ("name", &self.name), ("overrideDates", &self.override_dates), ("restrictedActivityCodeIds", &self.restricted_activity_code_ids)], &self._nulls)
     }
@@ -244,11 +247,13 @@ impl BuUpdateTimeOffPlanRequestAutoApprovalRule {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Always", "CheckLimits", "CheckActivityCodes", "CheckLimitsAndActivityCodes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BuUpdateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -259,9 +264,11 @@ impl crate::support::OpenEnum for BuUpdateTimeOffPlanRequestAutoApprovalRule {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -274,11 +281,13 @@ impl crate::support::OpenEnum for BuUpdateTimeOffPlanRequestAutoApprovalRule {
     }
 }
 impl ::std::convert::From<&str> for BuUpdateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BuUpdateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BuUserListing {
 impl crate::support::Model for BuUserListing {
     const NAME: &'static str = "BuUserListing";
     const FIELDS: &'static [&'static str] = &["managementUnits"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BuUserListing {
     }
 }
 impl ::std::fmt::Debug for BuUserListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BuUserListing", &[("managementUnits", &self.management_units)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkAddDecisionTableRowsRequest {
 impl crate::support::Model for BulkAddDecisionTableRowsRequest {
     const NAME: &'static str = "BulkAddDecisionTableRowsRequest";
     const FIELDS: &'static [&'static str] = &["rows"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BulkAddDecisionTableRowsRequest {
     }
 }
 impl ::std::fmt::Debug for BulkAddDecisionTableRowsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkAddDecisionTableRowsRequest", &[("rows", &self.rows)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkAddDecisionTableRowsResponse {
 impl crate::support::Model for BulkAddDecisionTableRowsResponse {
     const NAME: &'static str = "BulkAddDecisionTableRowsResponse";
     const FIELDS: &'static [&'static str] = &["rows", "totalCreated"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BulkAddDecisionTableRowsResponse {
     }
 }
 impl ::std::fmt::Debug for BulkAddDecisionTableRowsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkAddDecisionTableRowsResponse", &[("rows", &self.rows), ("totalCreated", &self.total_created)], &self._nulls)
     }

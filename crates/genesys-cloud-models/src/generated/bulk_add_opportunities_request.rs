@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkAddOpportunitiesRequest {
 impl crate::support::Model for BulkAddOpportunitiesRequest {
     const NAME: &'static str = "BulkAddOpportunitiesRequest";
     const FIELDS: &'static [&'static str] = &["agentIds", "opportunities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BulkAddOpportunitiesRequest {
     }
 }
 impl ::std::fmt::Debug for BulkAddOpportunitiesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkAddOpportunitiesRequest", &[("agentIds", &self.agent_ids), ("opportunities", &self.opportunities)], &self._nulls)
     }

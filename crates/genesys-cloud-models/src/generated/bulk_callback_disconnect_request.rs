@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkCallbackDisconnectRequest {
 impl crate::support::Model for BulkCallbackDisconnectRequest {
     const NAME: &'static str = "BulkCallbackDisconnectRequest";
     const FIELDS: &'static [&'static str] = &["callbackDisconnectIdentifiers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BulkCallbackDisconnectRequest {
     }
 }
 impl ::std::fmt::Debug for BulkCallbackDisconnectRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkCallbackDisconnectRequest", &[("callbackDisconnectIdentifiers", &self.callback_disconnect_identifiers)], &self._nulls)
     }

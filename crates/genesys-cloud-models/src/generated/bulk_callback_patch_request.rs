@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkCallbackPatchRequest {
 impl crate::support::Model for BulkCallbackPatchRequest {
     const NAME: &'static str = "BulkCallbackPatchRequest";
     const FIELDS: &'static [&'static str] = &["patchCallbackRequests"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BulkCallbackPatchRequest {
     }
 }
 impl ::std::fmt::Debug for BulkCallbackPatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkCallbackPatchRequest", &[("patchCallbackRequests", &self.patch_callback_requests)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkDeleteDecisionTableRowsRequest {
 impl crate::support::Model for BulkDeleteDecisionTableRowsRequest {
     const NAME: &'static str = "BulkDeleteDecisionTableRowsRequest";
     const FIELDS: &'static [&'static str] = &["rowIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BulkDeleteDecisionTableRowsRequest {
     }
 }
 impl ::std::fmt::Debug for BulkDeleteDecisionTableRowsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkDeleteDecisionTableRowsRequest", &[("rowIds", &self.row_ids)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkEntityErrorContactEnrichRequest {
 impl crate::support::Model for BulkEntityErrorContactEnrichRequest {
     const NAME: &'static str = "BulkEntityErrorContactEnrichRequest";
     const FIELDS: &'static [&'static str] = &["code", "details", "entity", "message", "retryable", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for BulkEntityErrorContactEnrichRequest {
     }
 }
 impl ::std::fmt::Debug for BulkEntityErrorContactEnrichRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkEntityErrorContactEnrichRequest", &[("code", &self.code), ("details", &self.details), ("entity", &self.entity), ("message", &self.message), ("retryable", &self.retryable), ("status", &self.status)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkErrorDetail {
 impl crate::support::Model for BulkErrorDetail {
     const NAME: &'static str = "BulkErrorDetail";
     const FIELDS: &'static [&'static str] = &["fieldName", "message", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BulkErrorDetail {
     }
 }
 impl ::std::fmt::Debug for BulkErrorDetail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkErrorDetail", &[("fieldName", &self.field_name), ("message", &self.message), ("value", &self.value)], &self._nulls)
     }

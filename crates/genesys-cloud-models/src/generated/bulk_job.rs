@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkJob {
 impl crate::support::Model for BulkJob {
     const NAME: &'static str = "BulkJob";
     const FIELDS: &'static [&'static str] = &["action", "dateFinished", "dateModified", "dateStarted", "failedCount", "id", "selfUri", "state", "successfulCount", "totalCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for BulkJob {
     }
 }
 impl ::std::fmt::Debug for BulkJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkJob", &[("action", &self.action), ("dateFinished", &self.date_finished), ("dateModified", &self.date_modified), ("dateStarted", &self.date_started), ("failedCount", &self.failed_count), ("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state), ("successfulCount", &self.successful_count), ("totalCount", &self.total_count)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl BulkJobAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TerminateWorkitems", "AddWorkitems"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BulkJobAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TerminateWorkitems" => Self::TerminateWorkitems,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for BulkJobAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TerminateWorkitems => "TerminateWorkitems",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for BulkJobAction {
     }
 }
 impl ::std::convert::From<&str> for BulkJobAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BulkJobAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -228,11 +237,13 @@ impl BulkJobState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Idle", "Queued", "Running", "Succeeded", "Failed", "Cancelled", "Terminated"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BulkJobState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Idle" => Self::Idle,
@@ -245,9 +256,11 @@ impl crate::support::OpenEnum for BulkJobState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Idle => "Idle",
@@ -262,11 +275,13 @@ impl crate::support::OpenEnum for BulkJobState {
     }
 }
 impl ::std::convert::From<&str> for BulkJobState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BulkJobState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

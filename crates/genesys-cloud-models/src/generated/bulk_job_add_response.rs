@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkJobAddResponse {
 impl crate::support::Model for BulkJobAddResponse {
     const NAME: &'static str = "BulkJobAddResponse";
     const FIELDS: &'static [&'static str] = &["errorCount", "errorIndexes", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BulkJobAddResponse {
     }
 }
 impl ::std::fmt::Debug for BulkJobAddResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkJobAddResponse", &[("errorCount", &self.error_count), ("errorIndexes", &self.error_indexes), ("results", &self.results)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkJobAddResult {
 impl crate::support::Model for BulkJobAddResult {
     const NAME: &'static str = "BulkJobAddResult";
     const FIELDS: &'static [&'static str] = &["entity", "error"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BulkJobAddResult {
     }
 }
 impl ::std::fmt::Debug for BulkJobAddResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkJobAddResult", &[("entity", &self.entity), ("error", &self.error)], &self._nulls)
     }

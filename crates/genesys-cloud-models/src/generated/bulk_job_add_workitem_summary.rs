@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkJobAddWorkitemSummary {
 impl crate::support::Model for BulkJobAddWorkitemSummary {
     const NAME: &'static str = "BulkJobAddWorkitemSummary";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "type", "workbin"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for BulkJobAddWorkitemSummary {
     }
 }
 impl ::std::fmt::Debug for BulkJobAddWorkitemSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkJobAddWorkitemSummary", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type), ("workbin", &self.workbin)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkJobUpdate {
 impl crate::support::Model for BulkJobUpdate {
     const NAME: &'static str = "BulkJobUpdate";
     const FIELDS: &'static [&'static str] = &["state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BulkJobUpdate {
     }
 }
 impl ::std::fmt::Debug for BulkJobUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkJobUpdate", &[("state", &self.state)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl BulkJobUpdateState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Queued", "Terminated"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BulkJobUpdateState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Queued" => Self::Queued,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for BulkJobUpdateState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Queued => "Queued",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for BulkJobUpdateState {
     }
 }
 impl ::std::convert::From<&str> for BulkJobUpdateState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BulkJobUpdateState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

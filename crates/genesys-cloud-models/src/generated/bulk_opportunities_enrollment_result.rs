@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkOpportunitiesEnrollmentResult {
 impl crate::support::Model for BulkOpportunitiesEnrollmentResult {
     const NAME: &'static str = "BulkOpportunitiesEnrollmentResult";
     const FIELDS: &'static [&'static str] = &["enrollment", "error", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BulkOpportunitiesEnrollmentResult {
     }
 }
 impl ::std::fmt::Debug for BulkOpportunitiesEnrollmentResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkOpportunitiesEnrollmentResult", &[("enrollment", &self.enrollment), ("error", &self.error), ("status", &self.status)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl BulkOpportunitiesEnrollmentResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BulkOpportunitiesEnrollmentResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Complete" => Self::Complete,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for BulkOpportunitiesEnrollmentResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Complete => "Complete",
@@ -124,11 +131,13 @@ impl crate::support::OpenEnum for BulkOpportunitiesEnrollmentResultStatus {
     }
 }
 impl ::std::convert::From<&str> for BulkOpportunitiesEnrollmentResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BulkOpportunitiesEnrollmentResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkOpportunitiesError {
 impl crate::support::Model for BulkOpportunitiesError {
     const NAME: &'static str = "BulkOpportunitiesError";
     const FIELDS: &'static [&'static str] = &["errorCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BulkOpportunitiesError {
     }
 }
 impl ::std::fmt::Debug for BulkOpportunitiesError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkOpportunitiesError", &[("errorCode", &self.error_code)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl BulkOpportunitiesErrorErrorCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityChanged", "AgentEnrollmentsHourlyLimitExceeded", "BatchLimitExceeded", "BusinessUnitEnrollmentsHourlyLimitExceeded", "BusinessUnitNotFound", "BusinessUnitOpportunityHourlyLimitExceeded", "CapacityFull", "Conflict", "DateMustBeInFuture", "DeadlineMustBeAfterOpenTime", "DeadlineMustBeBeforeOrEqualToStartTime", "EndTimeMustBeAfterStartTime", "EnrollmentNotFound", "InternalError", "InternalErrorAutoApproval", "InternalErrorDenial", "InternalErrorScheduleUpdate", "InvalidOpportunityLength", "InvalidOpportunityStatus", "InvalidRequest", "InvalidStatusTransition", "InvalidTime", "NoInvitationsForPublish", "OpenTimeMustBeBeforeStartTime", "OpportunityClosed", "OpportunityNotFound", "OpportunityNotOpen", "ScheduleConflict", "ScheduleNotFound", "ServiceUnavailable", "StartTimeMustBeWithinOneYear", "StatusNotDraft"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BulkOpportunitiesErrorErrorCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityChanged" => Self::ActivityChanged,
@@ -190,9 +195,11 @@ impl crate::support::OpenEnum for BulkOpportunitiesErrorErrorCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityChanged => "ActivityChanged",
@@ -232,11 +239,13 @@ impl crate::support::OpenEnum for BulkOpportunitiesErrorErrorCode {
     }
 }
 impl ::std::convert::From<&str> for BulkOpportunitiesErrorErrorCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BulkOpportunitiesErrorErrorCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkOpportunitiesStatusUpdateResponse {
 impl crate::support::Model for BulkOpportunitiesStatusUpdateResponse {
     const NAME: &'static str = "BulkOpportunitiesStatusUpdateResponse";
     const FIELDS: &'static [&'static str] = &["errorCount", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BulkOpportunitiesStatusUpdateResponse {
     }
 }
 impl ::std::fmt::Debug for BulkOpportunitiesStatusUpdateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkOpportunitiesStatusUpdateResponse", &[("errorCount", &self.error_count), ("results", &self.results)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkOpportunityEnrollmentsStatusUpdateRe
 impl crate::support::Model for BulkOpportunityEnrollmentsStatusUpdateRequest {
     const NAME: &'static str = "BulkOpportunityEnrollmentsStatusUpdateRequest";
     const FIELDS: &'static [&'static str] = &["enrollmentIds", "reviewNote", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BulkOpportunityEnrollmentsStatusUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for BulkOpportunityEnrollmentsStatusUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkOpportunityEnrollmentsStatusUpdateRequest", &[("enrollmentIds", &self.enrollment_ids), ("reviewNote", &self.review_note), ("status", &self.status)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl BulkOpportunityEnrollmentsStatusUpdateRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Approved", "Denied"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BulkOpportunityEnrollmentsStatusUpdateRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Approved" => Self::Approved,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for BulkOpportunityEnrollmentsStatusUpdateRequestS
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Approved => "Approved",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for BulkOpportunityEnrollmentsStatusUpdateRequestS
     }
 }
 impl ::std::convert::From<&str> for BulkOpportunityEnrollmentsStatusUpdateRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BulkOpportunityEnrollmentsStatusUpdateRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

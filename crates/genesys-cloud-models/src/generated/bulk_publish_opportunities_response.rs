@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkPublishOpportunitiesResponse {
 impl crate::support::Model for BulkPublishOpportunitiesResponse {
     const NAME: &'static str = "BulkPublishOpportunitiesResponse";
     const FIELDS: &'static [&'static str] = &["errorCount", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BulkPublishOpportunitiesResponse {
     }
 }
 impl ::std::fmt::Debug for BulkPublishOpportunitiesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkPublishOpportunitiesResponse", &[("errorCount", &self.error_count), ("results", &self.results)], &self._nulls)
     }

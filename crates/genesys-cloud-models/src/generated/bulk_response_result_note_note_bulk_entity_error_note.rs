@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkResponseResultNoteNoteBulkEntityErro
 impl crate::support::Model for BulkResponseResultNoteNoteBulkEntityErrorNote {
     const NAME: &'static str = "BulkResponseResultNoteNoteBulkEntityErrorNote";
     const FIELDS: &'static [&'static str] = &["entity", "error", "id", "status", "success"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for BulkResponseResultNoteNoteBulkEntityErrorNote {
     }
 }
 impl ::std::fmt::Debug for BulkResponseResultNoteNoteBulkEntityErrorNote {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkResponseResultNoteNoteBulkEntityErrorNote", &[("entity", &self.entity), ("error", &self.error), ("id", &self.id), ("status", &self.status), ("success", &self.success)], &self._nulls)
     }

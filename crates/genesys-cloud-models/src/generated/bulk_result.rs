@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkResult {
 impl crate::support::Model for BulkResult {
     const NAME: &'static str = "BulkResult";
     const FIELDS: &'static [&'static str] = &["entity", "error"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BulkResult {
     }
 }
 impl ::std::fmt::Debug for BulkResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkResult", &[("entity", &self.entity), ("error", &self.error)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkResults {
 impl crate::support::Model for BulkResults {
     const NAME: &'static str = "BulkResults";
     const FIELDS: &'static [&'static str] = &["id", "success"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BulkResults {
     }
 }
 impl ::std::fmt::Debug for BulkResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkResults", &[("id", &self.id), ("success", &self.success)], &self._nulls)
     }

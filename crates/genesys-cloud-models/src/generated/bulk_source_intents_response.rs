@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkSourceIntentsResponse {
 impl crate::support::Model for BulkSourceIntentsResponse {
     const NAME: &'static str = "BulkSourceIntentsResponse";
     const FIELDS: &'static [&'static str] = &["errorCount", "errorResultIds", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BulkSourceIntentsResponse {
     }
 }
 impl ::std::fmt::Debug for BulkSourceIntentsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkSourceIntentsResponse", &[("errorCount", &self.error_count), ("errorResultIds", &self.error_result_ids), ("results", &self.results)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateAgentUnavailableTimesResponse 
 impl crate::support::Model for BulkUpdateAgentUnavailableTimesResponse {
     const NAME: &'static str = "BulkUpdateAgentUnavailableTimesResponse";
     const FIELDS: &'static [&'static str] = &["error", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BulkUpdateAgentUnavailableTimesResponse {
     }
 }
 impl ::std::fmt::Debug for BulkUpdateAgentUnavailableTimesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkUpdateAgentUnavailableTimesResponse", &[("error", &self.error), ("results", &self.results)], &self._nulls)
     }

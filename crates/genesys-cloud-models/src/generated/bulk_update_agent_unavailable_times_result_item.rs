@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateAgentUnavailableTimesResultIte
 impl crate::support::Model for BulkUpdateAgentUnavailableTimesResultItem {
     const NAME: &'static str = "BulkUpdateAgentUnavailableTimesResultItem";
     const FIELDS: &'static [&'static str] = &["status", "unavailableTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BulkUpdateAgentUnavailableTimesResultItem {
     }
 }
 impl ::std::fmt::Debug for BulkUpdateAgentUnavailableTimesResultItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkUpdateAgentUnavailableTimesResultItem", &[("status", &self.status), ("unavailableTime", &self.unavailable_time)], &self._nulls)
     }
@@ -96,11 +99,13 @@ impl BulkUpdateAgentUnavailableTimesResultItemStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Complete", "Error", "Skipped"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BulkUpdateAgentUnavailableTimesResultItemStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Complete" => Self::Complete,
@@ -109,9 +114,11 @@ impl crate::support::OpenEnum for BulkUpdateAgentUnavailableTimesResultItemStatu
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Complete => "Complete",
@@ -122,11 +129,13 @@ impl crate::support::OpenEnum for BulkUpdateAgentUnavailableTimesResultItemStatu
     }
 }
 impl ::std::convert::From<&str> for BulkUpdateAgentUnavailableTimesResultItemStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BulkUpdateAgentUnavailableTimesResultItemStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

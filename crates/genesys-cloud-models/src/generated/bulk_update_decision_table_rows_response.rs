@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateDecisionTableRowsResponse {
 impl crate::support::Model for BulkUpdateDecisionTableRowsResponse {
     const NAME: &'static str = "BulkUpdateDecisionTableRowsResponse";
     const FIELDS: &'static [&'static str] = &["rows", "totalUpdated"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BulkUpdateDecisionTableRowsResponse {
     }
 }
 impl ::std::fmt::Debug for BulkUpdateDecisionTableRowsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkUpdateDecisionTableRowsResponse", &[("rows", &self.rows), ("totalUpdated", &self.total_updated)], &self._nulls)
     }

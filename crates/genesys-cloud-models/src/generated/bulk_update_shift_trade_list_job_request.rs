@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateShiftTradeListJobRequest {
 impl crate::support::Model for BulkUpdateShiftTradeListJobRequest {
     const NAME: &'static str = "BulkUpdateShiftTradeListJobRequest";
     const FIELDS: &'static [&'static str] = &["entities", "managementUnitIds", "weekDates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BulkUpdateShiftTradeListJobRequest {
     }
 }
 impl ::std::fmt::Debug for BulkUpdateShiftTradeListJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkUpdateShiftTradeListJobRequest", &[("entities", &self.entities), ("managementUnitIds", &self.management_unit_ids), ("weekDates", &self.week_dates)], &self._nulls)
     }

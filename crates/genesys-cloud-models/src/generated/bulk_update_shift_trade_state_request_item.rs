@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateShiftTradeStateRequestItem {
 impl crate::support::Model for BulkUpdateShiftTradeStateRequestItem {
     const NAME: &'static str = "BulkUpdateShiftTradeStateRequestItem";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BulkUpdateShiftTradeStateRequestItem {
     }
 }
 impl ::std::fmt::Debug for BulkUpdateShiftTradeStateRequestItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkUpdateShiftTradeStateRequestItem", &[("id", &self.id), ("metadata", &self.metadata), ("state", &self.state)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl BulkUpdateShiftTradeStateRequestItemState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unmatched", "Matched", "Approved", "Denied", "Expired", "Canceled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BulkUpdateShiftTradeStateRequestItemState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unmatched" => Self::Unmatched,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for BulkUpdateShiftTradeStateRequestItemState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Unmatched => "Unmatched",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for BulkUpdateShiftTradeStateRequestItemState {
     }
 }
 impl ::std::convert::From<&str> for BulkUpdateShiftTradeStateRequestItemState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BulkUpdateShiftTradeStateRequestItemState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

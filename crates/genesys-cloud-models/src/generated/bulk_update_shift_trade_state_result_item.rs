@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateShiftTradeStateResultItem {
 impl crate::support::Model for BulkUpdateShiftTradeStateResultItem {
     const NAME: &'static str = "BulkUpdateShiftTradeStateResultItem";
     const FIELDS: &'static [&'static str] = &["failureReason", "id", "metadata", "reviewedBy", "reviewedDate", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for BulkUpdateShiftTradeStateResultItem {
     }
 }
 impl ::std::fmt::Debug for BulkUpdateShiftTradeStateResultItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BulkUpdateShiftTradeStateResultItem", &[("failureReason", &self.failure_reason), ("id", &self.id), ("metadata", &self.metadata), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("state", &self.state)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl BulkUpdateShiftTradeStateResultItemFailureReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InitiatingAgentScheduleNotFound", "InitiatingAgentShiftHasExternalActivities", "InitiatingAgentShiftNotFound", "InitiatingExternalActivityOutsideReceivingShift", "ReceivingAgentNotFound", "ReceivingAgentScheduleNotFound", "ReceivingAgentShiftHasExternalActivities", "ReceivingAgentShiftNotFound", "ReceivingExternalActivityOutsideInitiatingShift", "ScheduleNotPublished", "TransitionNotAllowed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BulkUpdateShiftTradeStateResultItemFailureReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InitiatingAgentScheduleNotFound" => Self::InitiatingAgentScheduleNotFound,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for BulkUpdateShiftTradeStateResultItemFailureReas
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InitiatingAgentScheduleNotFound => "InitiatingAgentScheduleNotFound",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for BulkUpdateShiftTradeStateResultItemFailureReas
     }
 }
 impl ::std::convert::From<&str> for BulkUpdateShiftTradeStateResultItemFailureReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BulkUpdateShiftTradeStateResultItemFailureReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -238,11 +247,13 @@ impl BulkUpdateShiftTradeStateResultItemState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unmatched", "Matched", "Approved", "Denied", "Expired", "Canceled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BulkUpdateShiftTradeStateResultItemState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unmatched" => Self::Unmatched,
@@ -254,9 +265,11 @@ impl crate::support::OpenEnum for BulkUpdateShiftTradeStateResultItemState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Unmatched => "Unmatched",
@@ -270,11 +283,13 @@ impl crate::support::OpenEnum for BulkUpdateShiftTradeStateResultItemState {
     }
 }
 impl ::std::convert::From<&str> for BulkUpdateShiftTradeStateResultItemState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BulkUpdateShiftTradeStateResultItemState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for BusinessRulesDataSchema {
 impl crate::support::Model for BusinessRulesDataSchema {
     const NAME: &'static str = "BusinessRulesDataSchema";
     const FIELDS: &'static [&'static str] = &["appliesTo", "createdBy", "dateCreated", "enabled", "id", "jsonSchema", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for BusinessRulesDataSchema {
     }
 }
 impl ::std::fmt::Debug for BusinessRulesDataSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BusinessRulesDataSchema", &[("appliesTo", &self.applies_to), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("enabled", &self.enabled), ("id", &self.id), ("jsonSchema", &self.json_schema), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

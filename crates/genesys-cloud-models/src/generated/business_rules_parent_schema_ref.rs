@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for BusinessRulesParentSchemaRef {
 impl crate::support::Model for BusinessRulesParentSchemaRef {
     const NAME: &'static str = "BusinessRulesParentSchemaRef";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BusinessRulesParentSchemaRef {
     }
 }
 impl ::std::fmt::Debug for BusinessRulesParentSchemaRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BusinessRulesParentSchemaRef", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for BusinessRulesSchemaCreateRequest {
 impl crate::support::Model for BusinessRulesSchemaCreateRequest {
     const NAME: &'static str = "BusinessRulesSchemaCreateRequest";
     const FIELDS: &'static [&'static str] = &["jsonSchema"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for BusinessRulesSchemaCreateRequest {
     }
 }
 impl ::std::fmt::Debug for BusinessRulesSchemaCreateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BusinessRulesSchemaCreateRequest", &[("jsonSchema", &self.json_schema)], &self._nulls)
     }

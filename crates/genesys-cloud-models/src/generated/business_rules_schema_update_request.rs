@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for BusinessRulesSchemaUpdateRequest {
 impl crate::support::Model for BusinessRulesSchemaUpdateRequest {
     const NAME: &'static str = "BusinessRulesSchemaUpdateRequest";
     const FIELDS: &'static [&'static str] = &["enabled", "jsonSchema", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for BusinessRulesSchemaUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for BusinessRulesSchemaUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BusinessRulesSchemaUpdateRequest", &[("enabled", &self.enabled), ("jsonSchema", &self.json_schema), ("version", &self.version)], &self._nulls)
     }

@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for BusinessUnitActivityCode {
 impl crate::support::Model for BusinessUnitActivityCode {
     const NAME: &'static str = "BusinessUnitActivityCode";
     const FIELDS: &'static [&'static str] = &["active", "agentTimeOffSelectable", "category", "countsAsPaidTime", "countsAsWorkTime", "countsTowardShrinkage", "defaultCode", "id", "interruptible", "lengthInMinutes", "metadata", "name", "plannedShrinkage", "planningGroups", "secondaryPresences", "selfUri", "style"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -138,6 +140,7 @@ impl crate::support::Model for BusinessUnitActivityCode {
     }
 }
 impl ::std::fmt::Debug for BusinessUnitActivityCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BusinessUnitActivityCode", &[("active", &self.active), ("agentTimeOffSelectable", &self.agent_time_off_selectable), ("category", &self.category), ("countsAsPaidTime", &self.counts_as_paid_time), ("countsAsWorkTime", &self.counts_as_work_time), ("countsTowardShrinkage", &self.counts_toward_shrinkage), ("defaultCode", &self.default_code), ("id", &self.id), ("interruptible", &self.interruptible), ("lengthInMinutes", &self.length_in_minutes), ("metadata", &self.metadata), ("name", &self.name), ("plannedShrinkage", &self.planned_shrinkage), ("planningGroups", &self.planning_groups), ("secondaryPresences", &self.secondary_presences), ("selfUri", &self.self_uri), ("style", &self.style)], &self._nulls)
     }
@@ -194,11 +197,13 @@ impl BusinessUnitActivityCodeCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for BusinessUnitActivityCodeCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -212,9 +217,11 @@ impl crate::support::OpenEnum for BusinessUnitActivityCodeCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for BusinessUnitActivityCodeCategory {
     }
 }
 impl ::std::convert::From<&str> for BusinessUnitActivityCodeCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for BusinessUnitActivityCodeCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for BusinessUnitListItem {
 impl crate::support::Model for BusinessUnitListItem {
     const NAME: &'static str = "BusinessUnitListItem";
     const FIELDS: &'static [&'static str] = &["authorized", "division", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for BusinessUnitListItem {
     }
 }
 impl ::std::fmt::Debug for BusinessUnitListItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BusinessUnitListItem", &[("authorized", &self.authorized), ("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for BusinessUnitReference {
 impl crate::support::Model for BusinessUnitReference {
     const NAME: &'static str = "BusinessUnitReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for BusinessUnitReference {
     }
 }
 impl ::std::fmt::Debug for BusinessUnitReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BusinessUnitReference", &[("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

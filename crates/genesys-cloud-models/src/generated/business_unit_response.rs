@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for BusinessUnitResponse {
 impl crate::support::Model for BusinessUnitResponse {
     const NAME: &'static str = "BusinessUnitResponse";
     const FIELDS: &'static [&'static str] = &["division", "id", "name", "selfUri", "settings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for BusinessUnitResponse {
     }
 }
 impl ::std::fmt::Debug for BusinessUnitResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "BusinessUnitResponse", &[("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("settings", &self.settings)], &self._nulls)
     }

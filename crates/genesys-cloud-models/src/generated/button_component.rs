@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ButtonComponent {
 impl crate::support::Model for ButtonComponent {
     const NAME: &'static str = "ButtonComponent";
     const FIELDS: &'static [&'static str] = &["actions", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ButtonComponent {
     }
 }
 impl ::std::fmt::Debug for ButtonComponent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ButtonComponent", &[("actions", &self.actions), ("title", &self.title)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ButtonResponse {
 impl crate::support::Model for ButtonResponse {
     const NAME: &'static str = "ButtonResponse";
     const FIELDS: &'static [&'static str] = &["messageType", "originatingMessageId", "payload", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ButtonResponse {
     }
 }
 impl ::std::fmt::Debug for ButtonResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ButtonResponse", &[("messageType", &self.message_type), ("originatingMessageId", &self.originating_message_id), ("payload", &self.payload), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl ButtonResponseMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["QuickReply", "Card", "Carousel"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ButtonResponseMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "QuickReply" => Self::QuickReply,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for ButtonResponseMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::QuickReply => "QuickReply",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for ButtonResponseMessageType {
     }
 }
 impl ::std::convert::From<&str> for ButtonResponseMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ButtonResponseMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -228,11 +237,13 @@ impl ButtonResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Button", "QuickReply", "DatePicker", "ListPicker", "Form"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ButtonResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Button" => Self::Button,
@@ -243,9 +254,11 @@ impl crate::support::OpenEnum for ButtonResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Button => "Button",
@@ -258,11 +271,13 @@ impl crate::support::OpenEnum for ButtonResponseType {
     }
 }
 impl ::std::convert::From<&str> for ButtonResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ButtonResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for CachedMediaItem {
 impl crate::support::Model for CachedMediaItem {
     const NAME: &'static str = "CachedMediaItem";
     const FIELDS: &'static [&'static str] = &["contentLengthBytes", "dateCreated", "dateExpires", "downloadUrl", "id", "mediaType", "selfUri", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for CachedMediaItem {
     }
 }
 impl ::std::fmt::Debug for CachedMediaItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CachedMediaItem", &[("contentLengthBytes", &self.content_length_bytes), ("dateCreated", &self.date_created), ("dateExpires", &self.date_expires), ("downloadUrl", &self.download_url), ("id", &self.id), ("mediaType", &self.media_type), ("selfUri", &self.self_uri), ("url", &self.url)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CalibrationAssignment {
 impl crate::support::Model for CalibrationAssignment {
     const NAME: &'static str = "CalibrationAssignment";
     const FIELDS: &'static [&'static str] = &["calibrator", "evaluationForm", "evaluators", "expertEvaluator"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for CalibrationAssignment {
     }
 }
 impl ::std::fmt::Debug for CalibrationAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CalibrationAssignment", &[("calibrator", &self.calibrator), ("evaluationForm", &self.evaluation_form), ("evaluators", &self.evaluators), ("expertEvaluator", &self.expert_evaluator)], &self._nulls)
     }

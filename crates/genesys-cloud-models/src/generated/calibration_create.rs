@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for CalibrationCreate {
 impl crate::support::Model for CalibrationCreate {
     const NAME: &'static str = "CalibrationCreate";
     const FIELDS: &'static [&'static str] = &["agent", "averageScore", "calibrator", "contextId", "conversation", "createdDate", "evaluationForm", "evaluations", "evaluators", "expertEvaluator", "highScore", "id", "lowScore", "name", "scoringIndex", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for CalibrationCreate {
     }
 }
 impl ::std::fmt::Debug for CalibrationCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CalibrationCreate", &[("agent", &self.agent), ("averageScore", &self.average_score), ("calibrator", &self.calibrator), ("contextId", &self.context_id), ("conversation", &self.conversation), ("createdDate", &self.created_date), ("evaluationForm", &self.evaluation_form), ("evaluations", &self.evaluations), ("evaluators", &self.evaluators), ("expertEvaluator", &self.expert_evaluator), ("highScore", &self.high_score), ("id", &self.id), ("lowScore", &self.low_score), ("name", &self.name), ("scoringIndex", &self.scoring_index), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -162,9 +162,11 @@ impl<'de> ::serde::Deserialize<'de> for CallBasic {
 impl crate::support::Model for CallBasic {
     const NAME: &'static str = "CallBasic";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "clientIpAddress", "confined", "connectedTime", "direction", "disconnectReasons", "disconnectType", "disconnectedTime", "disposition", "documentId", "errorInfo", "faxStatus", "held", "id", "initialState", "muted", "other", "peerId", "provider", "queueMediaSettings", "recordersState", "recording", "recordingId", "recordingState", "scriptId", "securePause", "segments", "self", "startAlertingTime", "startHoldTime", "state", "transferSource", "uuiData", "wrapup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -252,6 +254,7 @@ impl crate::support::Model for CallBasic {
     }
 }
 impl ::std::fmt::Debug for CallBasic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallBasic", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("agentAssistantId", &self.agent_assistant_id), ("clientIpAddress", &self.client_ip_address), ("confined", &self.confined), ("connectedTime", &self.connected_time), ("direction", &self.direction), ("disconnectReasons", &self.disconnect_reasons), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("disposition", &self.disposition), ("documentId", &self.document_id), ("errorInfo", &self.error_info), ("faxStatus", &self.fax_status), ("held", &self.held), ("id", &self.id), ("initialState", &self.initial_state), ("muted", &self.muted), ("other", &self.other), ("peerId", &self.peer_id), ("provider", &self.provider), ("queueMediaSettings", &self.queue_media_settings), ("recordersState", &self.recorders_state), ("recording", &self.recording), ("recordingId", &self.recording_id), ("recordingState", &self.recording_state), ("scriptId", &self.script_id), ("securePause", &self.secure_pause), ("segments", &self.segments), ("self", &self.self_), ("startAlertingTime", &self.start_alerting_time), ("startHoldTime", &self.start_hold_time), ("state", &self.state), ("transferSource", &self.transfer_source), ("uuiData", &self.uui_data), ("wrapup", &self.wrapup)], &self._nulls)
     }
@@ -296,11 +299,13 @@ impl CallBasicDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallBasicDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -308,9 +313,11 @@ impl crate::support::OpenEnum for CallBasicDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -320,11 +327,13 @@ impl crate::support::OpenEnum for CallBasicDirection {
     }
 }
 impl ::std::convert::From<&str> for CallBasicDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallBasicDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -404,11 +413,13 @@ impl CallBasicDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["endpoint", "endpoint.donotdisturb", "client", "system", "timeout", "transfer", "transfer.conference", "transfer.consult", "transfer.donotdisturb", "transfer.forward", "transfer.noanswer", "transfer.notavailable", "transport.failure", "error", "peer", "other", "spam", "uncallable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallBasicDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "endpoint" => Self::Endpoint,
@@ -432,9 +443,11 @@ impl crate::support::OpenEnum for CallBasicDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Endpoint => "endpoint",
@@ -460,11 +473,13 @@ impl crate::support::OpenEnum for CallBasicDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for CallBasicDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallBasicDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -530,11 +545,13 @@ impl CallBasicInitialState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "converting", "uploading", "transmitting", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallBasicInitialState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -551,9 +568,11 @@ impl crate::support::OpenEnum for CallBasicInitialState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -572,11 +591,13 @@ impl crate::support::OpenEnum for CallBasicInitialState {
     }
 }
 impl ::std::convert::From<&str> for CallBasicInitialState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallBasicInitialState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -626,11 +647,13 @@ impl CallBasicRecordingState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["none", "active", "paused"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallBasicRecordingState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "none" => Self::None,
@@ -639,9 +662,11 @@ impl crate::support::OpenEnum for CallBasicRecordingState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "none",
@@ -652,11 +677,13 @@ impl crate::support::OpenEnum for CallBasicRecordingState {
     }
 }
 impl ::std::convert::From<&str> for CallBasicRecordingState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallBasicRecordingState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -722,11 +749,13 @@ impl CallBasicState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "converting", "uploading", "transmitting", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallBasicState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -743,9 +772,11 @@ impl crate::support::OpenEnum for CallBasicState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -764,11 +795,13 @@ impl crate::support::OpenEnum for CallBasicState {
     }
 }
 impl ::std::convert::From<&str> for CallBasicState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallBasicState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CallCommand {
 impl crate::support::Model for CallCommand {
     const NAME: &'static str = "CallCommand";
     const FIELDS: &'static [&'static str] = &["callNumber", "phoneColumn"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CallCommand {
     }
 }
 impl ::std::fmt::Debug for CallCommand {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallCommand", &[("callNumber", &self.call_number), ("phoneColumn", &self.phone_column)], &self._nulls)
     }

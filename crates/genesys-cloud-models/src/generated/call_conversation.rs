@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for CallConversation {
 impl crate::support::Model for CallConversation {
     const NAME: &'static str = "CallConversation";
     const FIELDS: &'static [&'static str] = &["divisions", "id", "inactivityTimeout", "maxParticipants", "name", "otherMediaUris", "participants", "recentTransfers", "recordingState", "securePause", "selfUri", "utilizationLabelId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -106,6 +108,7 @@ impl crate::support::Model for CallConversation {
     }
 }
 impl ::std::fmt::Debug for CallConversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallConversation", &[("divisions", &self.divisions), ("id", &self.id), ("inactivityTimeout", &self.inactivity_timeout), ("maxParticipants", &self.max_participants), ("name", &self.name), ("otherMediaUris", &self.other_media_uris), ("participants", &self.participants), ("recentTransfers", &self.recent_transfers), ("recordingState", &self.recording_state), ("securePause", &self.secure_pause), ("selfUri", &self.self_uri), ("utilizationLabelId", &self.utilization_label_id)], &self._nulls)
     }
@@ -152,11 +155,13 @@ impl CallConversationRecordingState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["none", "active", "paused"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallConversationRecordingState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "none" => Self::None,
@@ -165,9 +170,11 @@ impl crate::support::OpenEnum for CallConversationRecordingState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "none",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for CallConversationRecordingState {
     }
 }
 impl ::std::convert::From<&str> for CallConversationRecordingState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallConversationRecordingState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for CallForwarding {
 impl crate::support::Model for CallForwarding {
     const NAME: &'static str = "CallForwarding";
     const FIELDS: &'static [&'static str] = &["calls", "enabled", "id", "modifiedDate", "name", "phoneNumber", "selfUri", "user", "voicemail"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -88,6 +90,7 @@ impl crate::support::Model for CallForwarding {
     }
 }
 impl ::std::fmt::Debug for CallForwarding {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallForwarding", &[("calls", &self.calls), ("enabled", &self.enabled), ("id", &self.id), ("modifiedDate", &self.modified_date), ("name", &self.name), ("phoneNumber", &self.phone_number), ("selfUri", &self.self_uri), ("user", &self.user), ("voicemail", &self.voicemail)], &self._nulls)
     }
@@ -188,11 +191,13 @@ impl CallForwardingVoicemail {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PURECLOUD", "LASTCALL", "NONE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallForwardingVoicemail {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PURECLOUD" => Self::Purecloud,
@@ -201,9 +206,11 @@ impl crate::support::OpenEnum for CallForwardingVoicemail {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Purecloud => "PURECLOUD",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for CallForwardingVoicemail {
     }
 }
 impl ::std::convert::From<&str> for CallForwardingVoicemail {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallForwardingVoicemail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -70,9 +70,11 @@ impl<'de> ::serde::Deserialize<'de> for CallHistoryConversation {
 impl crate::support::Model for CallHistoryConversation {
     const NAME: &'static str = "CallHistoryConversation";
     const FIELDS: &'static [&'static str] = &["direction", "hadCobrowse", "hadScreenShare", "id", "missedCall", "name", "participants", "selfUri", "startTime", "wasCallback", "wasConference", "wasOutboundCampaign", "wentToVoicemail"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -114,6 +116,7 @@ impl crate::support::Model for CallHistoryConversation {
     }
 }
 impl ::std::fmt::Debug for CallHistoryConversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallHistoryConversation", &[("direction", &self.direction), ("hadCobrowse", &self.had_cobrowse), ("hadScreenShare", &self.had_screen_share), ("id", &self.id), ("missedCall", &self.missed_call), ("name", &self.name), ("participants", &self.participants), ("selfUri", &self.self_uri), ("startTime", &self.start_time), ("wasCallback", &self.was_callback), ("wasConference", &self.was_conference), ("wasOutboundCampaign", &self.was_outbound_campaign), ("wentToVoicemail", &self.went_to_voicemail)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl CallHistoryConversationDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallHistoryConversationDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -170,9 +175,11 @@ impl crate::support::OpenEnum for CallHistoryConversationDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for CallHistoryConversationDirection {
     }
 }
 impl ::std::convert::From<&str> for CallHistoryConversationDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallHistoryConversationDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for CallHistoryParticipant {
 impl crate::support::Model for CallHistoryParticipant {
     const NAME: &'static str = "CallHistoryParticipant";
     const FIELDS: &'static [&'static str] = &["address", "ani", "didInteract", "direction", "disconnectType", "dnis", "endTime", "externalContact", "externalOrganization", "flaggedReason", "group", "id", "name", "outboundCampaign", "purpose", "queue", "sipResponseCodes", "startTime", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for CallHistoryParticipant {
     }
 }
 impl ::std::fmt::Debug for CallHistoryParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallHistoryParticipant", &[("address", &self.address), ("ani", &self.ani), ("didInteract", &self.did_interact), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("dnis", &self.dnis), ("endTime", &self.end_time), ("externalContact", &self.external_contact), ("externalOrganization", &self.external_organization), ("flaggedReason", &self.flagged_reason), ("group", &self.group), ("id", &self.id), ("name", &self.name), ("outboundCampaign", &self.outbound_campaign), ("purpose", &self.purpose), ("queue", &self.queue), ("sipResponseCodes", &self.sip_response_codes), ("startTime", &self.start_time), ("user", &self.user)], &self._nulls)
     }
@@ -196,11 +199,13 @@ impl CallHistoryParticipantDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallHistoryParticipantDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -208,9 +213,11 @@ impl crate::support::OpenEnum for CallHistoryParticipantDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -220,11 +227,13 @@ impl crate::support::OpenEnum for CallHistoryParticipantDirection {
     }
 }
 impl ::std::convert::From<&str> for CallHistoryParticipantDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallHistoryParticipantDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -306,11 +315,13 @@ impl CallHistoryParticipantDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["endpoint", "endpoint.donotdisturb", "client", "system", "transfer", "transfer.conference", "transfer.consult", "transfer.donotdisturb", "transfer.forward", "transfer.noanswer", "transfer.notavailable", "transport.failure", "error", "peer", "other", "spam", "inactivity", "session.expired", "takeover"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallHistoryParticipantDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "endpoint" => Self::Endpoint,
@@ -335,9 +346,11 @@ impl crate::support::OpenEnum for CallHistoryParticipantDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Endpoint => "endpoint",
@@ -364,11 +377,13 @@ impl crate::support::OpenEnum for CallHistoryParticipantDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for CallHistoryParticipantDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallHistoryParticipantDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -414,20 +429,24 @@ impl CallHistoryParticipantFlaggedReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["general"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallHistoryParticipantFlaggedReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "general" => Self::General,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::General => "general",
@@ -436,11 +455,13 @@ impl crate::support::OpenEnum for CallHistoryParticipantFlaggedReason {
     }
 }
 impl ::std::convert::From<&str> for CallHistoryParticipantFlaggedReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallHistoryParticipantFlaggedReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -252,9 +252,11 @@ impl<'de> ::serde::Deserialize<'de> for CallMediaParticipant {
 impl crate::support::Model for CallMediaParticipant {
     const NAME: &'static str = "CallMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "ani", "attributes", "bargedParticipantId", "bargedTime", "clientIpAddress", "coachedParticipantId", "confined", "connectedTime", "consultParticipantId", "conversationRoutingData", "direction", "disconnectType", "disposition", "dnis", "documentId", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "faxStatus", "flaggedReason", "group", "held", "id", "journeyContext", "mediaRoles", "monitoredParticipantId", "muted", "name", "parkTime", "peer", "provider", "purpose", "queue", "recordersState", "recording", "recordingState", "resumeTime", "script", "securePause", "startAcwTime", "startAlertingTime", "startHoldTime", "startTime", "state", "team", "transferSource", "user", "uuiData", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -386,6 +388,7 @@ impl crate::support::Model for CallMediaParticipant {
     }
 }
 impl ::std::fmt::Debug for CallMediaParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallMediaParticipant", &[("address", &self.address), ("alertingTimeoutMs", &self.alerting_timeout_ms), ("ani", &self.ani), ("attributes", &self.attributes), ("bargedParticipantId", &self.barged_participant_id), ("bargedTime", &self.barged_time), ("clientIpAddress", &self.client_ip_address), ("coachedParticipantId", &self.coached_participant_id), ("confined", &self.confined), ("connectedTime", &self.connected_time), ("consultParticipantId", &self.consult_participant_id), ("conversationRoutingData", &self.conversation_routing_data), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("disposition", &self.disposition), ("dnis", &self.dnis), ("documentId", &self.document_id), ("endAcwTime", &self.end_acw_time), ("endTime", &self.end_time), ("errorInfo", &self.error_info), ("externalContact", &self.external_contact), ("externalContactInitialDivisionId", &self.external_contact_initial_division_id), ("externalOrganization", &self.external_organization), ("faxStatus", &self.fax_status), ("flaggedReason", &self.flagged_reason), ("group", &self.group), ("held", &self.held), ("id", &self.id), ("journeyContext", &self.journey_context), ("mediaRoles", &self.media_roles), ("monitoredParticipantId", &self.monitored_participant_id), ("muted", &self.muted), ("name", &self.name), ("parkTime", &self.park_time), ("peer", &self.peer), ("provider", &self.provider), ("purpose", &self.purpose), ("queue", &self.queue), ("recordersState", &self.recorders_state), ("recording", &self.recording), ("recordingState", &self.recording_state), ("resumeTime", &self.resume_time), ("script", &self.script), ("securePause", &self.secure_pause), ("startAcwTime", &self.start_acw_time), ("startAlertingTime", &self.start_alerting_time), ("startHoldTime", &self.start_hold_time), ("startTime", &self.start_time), ("state", &self.state), ("team", &self.team), ("transferSource", &self.transfer_source), ("user", &self.user), ("uuiData", &self.uui_data), ("wrapup", &self.wrapup), ("wrapupPrompt", &self.wrapup_prompt), ("wrapupRequired", &self.wrapup_required), ("wrapupSkipped", &self.wrapup_skipped), ("wrapupTimeoutMs", &self.wrapup_timeout_ms)], &self._nulls)
     }
@@ -430,11 +433,13 @@ impl CallMediaParticipantDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallMediaParticipantDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -442,9 +447,11 @@ impl crate::support::OpenEnum for CallMediaParticipantDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -454,11 +461,13 @@ impl crate::support::OpenEnum for CallMediaParticipantDirection {
     }
 }
 impl ::std::convert::From<&str> for CallMediaParticipantDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallMediaParticipantDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -540,11 +549,13 @@ impl CallMediaParticipantDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["endpoint", "endpoint.donotdisturb", "client", "system", "transfer", "transfer.conference", "transfer.consult", "transfer.donotdisturb", "transfer.forward", "transfer.noanswer", "transfer.notavailable", "transport.failure", "error", "peer", "other", "spam", "inactivity", "session.expired", "takeover"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallMediaParticipantDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "endpoint" => Self::Endpoint,
@@ -569,9 +580,11 @@ impl crate::support::OpenEnum for CallMediaParticipantDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Endpoint => "endpoint",
@@ -598,11 +611,13 @@ impl crate::support::OpenEnum for CallMediaParticipantDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for CallMediaParticipantDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallMediaParticipantDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -648,20 +663,24 @@ impl CallMediaParticipantFlaggedReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["general"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallMediaParticipantFlaggedReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "general" => Self::General,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::General => "general",
@@ -670,11 +689,13 @@ impl crate::support::OpenEnum for CallMediaParticipantFlaggedReason {
     }
 }
 impl ::std::convert::From<&str> for CallMediaParticipantFlaggedReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallMediaParticipantFlaggedReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -724,11 +745,13 @@ impl CallMediaParticipantRecordingState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["none", "active", "paused"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallMediaParticipantRecordingState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "none" => Self::None,
@@ -737,9 +760,11 @@ impl crate::support::OpenEnum for CallMediaParticipantRecordingState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "none",
@@ -750,11 +775,13 @@ impl crate::support::OpenEnum for CallMediaParticipantRecordingState {
     }
 }
 impl ::std::convert::From<&str> for CallMediaParticipantRecordingState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallMediaParticipantRecordingState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -822,11 +849,13 @@ impl CallMediaParticipantState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "converting", "uploading", "transmitting", "parked", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallMediaParticipantState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -844,9 +873,11 @@ impl crate::support::OpenEnum for CallMediaParticipantState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -866,11 +897,13 @@ impl crate::support::OpenEnum for CallMediaParticipantState {
     }
 }
 impl ::std::convert::From<&str> for CallMediaParticipantState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallMediaParticipantState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CallMediaPolicy {
 impl crate::support::Model for CallMediaPolicy {
     const NAME: &'static str = "CallMediaPolicy";
     const FIELDS: &'static [&'static str] = &["actions", "conditions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CallMediaPolicy {
     }
 }
 impl ::std::fmt::Debug for CallMediaPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallMediaPolicy", &[("actions", &self.actions), ("conditions", &self.conditions)], &self._nulls)
     }

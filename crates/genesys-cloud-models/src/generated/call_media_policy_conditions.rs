@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for CallMediaPolicyConditions {
 impl crate::support::Model for CallMediaPolicyConditions {
     const NAME: &'static str = "CallMediaPolicyConditions";
     const FIELDS: &'static [&'static str] = &["dateRanges", "directions", "duration", "forQueues", "forUsers", "languages", "teams", "timeAllowed", "wrapupCodes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for CallMediaPolicyConditions {
     }
 }
 impl ::std::fmt::Debug for CallMediaPolicyConditions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallMediaPolicyConditions", &[("dateRanges", &self.date_ranges), ("directions", &self.directions), ("duration", &self.duration), ("forQueues", &self.for_queues), ("forUsers", &self.for_users), ("languages", &self.languages), ("teams", &self.teams), ("timeAllowed", &self.time_allowed), ("wrapupCodes", &self.wrapup_codes)], &self._nulls)
     }

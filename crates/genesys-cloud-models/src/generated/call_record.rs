@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CallRecord {
 impl crate::support::Model for CallRecord {
     const NAME: &'static str = "CallRecord";
     const FIELDS: &'static [&'static str] = &["lastAttempt", "lastResult"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CallRecord {
     }
 }
 impl ::std::fmt::Debug for CallRecord {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallRecord", &[("lastAttempt", &self.last_attempt), ("lastResult", &self.last_result)], &self._nulls)
     }

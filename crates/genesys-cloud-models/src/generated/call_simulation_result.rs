@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CallSimulationResult {
 impl crate::support::Model for CallSimulationResult {
     const NAME: &'static str = "CallSimulationResult";
     const FIELDS: &'static [&'static str] = &["allowed", "level", "matchedPrefix"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CallSimulationResult {
     }
 }
 impl ::std::fmt::Debug for CallSimulationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallSimulationResult", &[("allowed", &self.allowed), ("level", &self.level), ("matchedPrefix", &self.matched_prefix)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl CallSimulationResultLevel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NGN", "BlockPrefixSupport", "AllowPrefix", "BlockPrefix", "HighCost"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallSimulationResultLevel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NGN" => Self::Ngn,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for CallSimulationResultLevel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ngn => "NGN",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for CallSimulationResultLevel {
     }
 }
 impl ::std::convert::From<&str> for CallSimulationResultLevel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallSimulationResultLevel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CallableContactsDiagnostic {
 impl crate::support::Model for CallableContactsDiagnostic {
     const NAME: &'static str = "CallableContactsDiagnostic";
     const FIELDS: &'static [&'static str] = &["attemptLimits", "callableTimeSet", "dncLists", "ruleSets"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CallableContactsDiagnostic {
     }
 }
 impl ::std::fmt::Debug for CallableContactsDiagnostic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallableContactsDiagnostic", &[("attemptLimits", &self.attempt_limits), ("callableTimeSet", &self.callable_time_set), ("dncLists", &self.dnc_lists), ("ruleSets", &self.rule_sets)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CallableTime {
 impl crate::support::Model for CallableTime {
     const NAME: &'static str = "CallableTime";
     const FIELDS: &'static [&'static str] = &["name", "timeSlots", "timeZoneId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CallableTime {
     }
 }
 impl ::std::fmt::Debug for CallableTime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallableTime", &[("name", &self.name), ("timeSlots", &self.time_slots), ("timeZoneId", &self.time_zone_id)], &self._nulls)
     }

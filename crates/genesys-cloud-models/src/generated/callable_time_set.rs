@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CallableTimeSet {
 impl crate::support::Model for CallableTimeSet {
     const NAME: &'static str = "CallableTimeSet";
     const FIELDS: &'static [&'static str] = &["callableTimes", "dateCreated", "dateModified", "id", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CallableTimeSet {
     }
 }
 impl ::std::fmt::Debug for CallableTimeSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallableTimeSet", &[("callableTimes", &self.callable_times), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CallableWindow {
 impl crate::support::Model for CallableWindow {
     const NAME: &'static str = "CallableWindow";
     const FIELDS: &'static [&'static str] = &["mapped", "unmapped"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CallableWindow {
     }
 }
 impl ::std::fmt::Debug for CallableWindow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallableWindow", &[("mapped", &self.mapped), ("unmapped", &self.unmapped)], &self._nulls)
     }

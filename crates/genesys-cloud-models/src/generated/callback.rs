@@ -136,9 +136,11 @@ impl<'de> ::serde::Deserialize<'de> for Callback {
 impl crate::support::Model for Callback {
     const NAME: &'static str = "Callback";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "automatedCallbackConfigId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "callerId", "callerIdName", "connectedTime", "dialerPreview", "direction", "disconnectType", "disconnectedTime", "externalCampaign", "held", "id", "initialState", "peerId", "provider", "queueMediaSettings", "scriptId", "segments", "skipEnabled", "startAlertingTime", "startHoldTime", "state", "timeoutSeconds", "voicemail", "wrapup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -212,6 +214,7 @@ impl crate::support::Model for Callback {
     }
 }
 impl ::std::fmt::Debug for Callback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Callback", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("automatedCallbackConfigId", &self.automated_callback_config_id), ("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("callbackUserName", &self.callback_user_name), ("callerId", &self.caller_id), ("callerIdName", &self.caller_id_name), ("connectedTime", &self.connected_time), ("dialerPreview", &self.dialer_preview), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("externalCampaign", &self.external_campaign), ("held", &self.held), ("id", &self.id), ("initialState", &self.initial_state), ("peerId", &self.peer_id), ("provider", &self.provider), ("queueMediaSettings", &self.queue_media_settings), ("scriptId", &self.script_id), ("segments", &self.segments), ("skipEnabled", &self.skip_enabled), ("startAlertingTime", &self.start_alerting_time), ("startHoldTime", &self.start_hold_time), ("state", &self.state), ("timeoutSeconds", &self.timeout_seconds), ("voicemail", &self.voicemail), ("wrapup", &self.wrapup)], &self._nulls)
     }
@@ -430,11 +433,13 @@ impl CallbackDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -442,9 +447,11 @@ impl crate::support::OpenEnum for CallbackDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -454,11 +461,13 @@ impl crate::support::OpenEnum for CallbackDirection {
     }
 }
 impl ::std::convert::From<&str> for CallbackDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -534,11 +543,13 @@ impl CallbackDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["endpoint", "client", "system", "timeout", "transfer", "transfer.conference", "transfer.consult", "transfer.forward", "transfer.noanswer", "transfer.notavailable", "transport.failure", "error", "peer", "other", "spam", "uncallable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "endpoint" => Self::Endpoint,
@@ -560,9 +571,11 @@ impl crate::support::OpenEnum for CallbackDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Endpoint => "endpoint",
@@ -586,11 +599,13 @@ impl crate::support::OpenEnum for CallbackDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for CallbackDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -652,11 +667,13 @@ impl CallbackInitialState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "scheduled", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackInitialState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -671,9 +688,11 @@ impl crate::support::OpenEnum for CallbackInitialState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -690,11 +709,13 @@ impl crate::support::OpenEnum for CallbackInitialState {
     }
 }
 impl ::std::convert::From<&str> for CallbackInitialState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackInitialState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -756,11 +777,13 @@ impl CallbackState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "scheduled", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -775,9 +798,11 @@ impl crate::support::OpenEnum for CallbackState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -794,11 +819,13 @@ impl crate::support::OpenEnum for CallbackState {
     }
 }
 impl ::std::convert::From<&str> for CallbackState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

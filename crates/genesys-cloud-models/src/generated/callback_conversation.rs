@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for CallbackConversation {
 impl crate::support::Model for CallbackConversation {
     const NAME: &'static str = "CallbackConversation";
     const FIELDS: &'static [&'static str] = &["divisions", "id", "inactivityTimeout", "name", "otherMediaUris", "participants", "recentTransfers", "selfUri", "utilizationLabelId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for CallbackConversation {
     }
 }
 impl ::std::fmt::Debug for CallbackConversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallbackConversation", &[("divisions", &self.divisions), ("id", &self.id), ("inactivityTimeout", &self.inactivity_timeout), ("name", &self.name), ("otherMediaUris", &self.other_media_uris), ("participants", &self.participants), ("recentTransfers", &self.recent_transfers), ("selfUri", &self.self_uri), ("utilizationLabelId", &self.utilization_label_id)], &self._nulls)
     }

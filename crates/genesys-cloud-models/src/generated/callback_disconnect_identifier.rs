@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CallbackDisconnectIdentifier {
 impl crate::support::Model for CallbackDisconnectIdentifier {
     const NAME: &'static str = "CallbackDisconnectIdentifier";
     const FIELDS: &'static [&'static str] = &["callbackId", "conversationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CallbackDisconnectIdentifier {
     }
 }
 impl ::std::fmt::Debug for CallbackDisconnectIdentifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallbackDisconnectIdentifier", &[("callbackId", &self.callback_id), ("conversationId", &self.conversation_id)], &self._nulls)
     }

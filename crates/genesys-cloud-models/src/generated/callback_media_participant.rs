@@ -208,9 +208,11 @@ impl<'de> ::serde::Deserialize<'de> for CallbackMediaParticipant {
 impl crate::support::Model for CallbackMediaParticipant {
     const NAME: &'static str = "CallbackMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "automatedCallbackConfigId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalCampaign", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "journeyContext", "mediaRoles", "name", "outboundPreview", "parkTime", "peer", "provider", "purpose", "queue", "resumeTime", "script", "skipEnabled", "startAcwTime", "startAlertingTime", "startHoldTime", "startTime", "state", "team", "timeoutSeconds", "user", "voicemail", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -320,6 +322,7 @@ impl crate::support::Model for CallbackMediaParticipant {
     }
 }
 impl ::std::fmt::Debug for CallbackMediaParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallbackMediaParticipant", &[("address", &self.address), ("alertingTimeoutMs", &self.alerting_timeout_ms), ("attributes", &self.attributes), ("automatedCallbackConfigId", &self.automated_callback_config_id), ("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("callbackUserName", &self.callback_user_name), ("connectedTime", &self.connected_time), ("conversationRoutingData", &self.conversation_routing_data), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("endAcwTime", &self.end_acw_time), ("endTime", &self.end_time), ("errorInfo", &self.error_info), ("externalCampaign", &self.external_campaign), ("externalContact", &self.external_contact), ("externalContactInitialDivisionId", &self.external_contact_initial_division_id), ("externalOrganization", &self.external_organization), ("flaggedReason", &self.flagged_reason), ("held", &self.held), ("id", &self.id), ("journeyContext", &self.journey_context), ("mediaRoles", &self.media_roles), ("name", &self.name), ("outboundPreview", &self.outbound_preview), ("parkTime", &self.park_time), ("peer", &self.peer), ("provider", &self.provider), ("purpose", &self.purpose), ("queue", &self.queue), ("resumeTime", &self.resume_time), ("script", &self.script), ("skipEnabled", &self.skip_enabled), ("startAcwTime", &self.start_acw_time), ("startAlertingTime", &self.start_alerting_time), ("startHoldTime", &self.start_hold_time), ("startTime", &self.start_time), ("state", &self.state), ("team", &self.team), ("timeoutSeconds", &self.timeout_seconds), ("user", &self.user), ("voicemail", &self.voicemail), ("wrapup", &self.wrapup), ("wrapupPrompt", &self.wrapup_prompt), ("wrapupRequired", &self.wrapup_required), ("wrapupSkipped", &self.wrapup_skipped), ("wrapupTimeoutMs", &self.wrapup_timeout_ms)], &self._nulls)
     }
@@ -364,11 +367,13 @@ impl CallbackMediaParticipantDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackMediaParticipantDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -376,9 +381,11 @@ impl crate::support::OpenEnum for CallbackMediaParticipantDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -388,11 +395,13 @@ impl crate::support::OpenEnum for CallbackMediaParticipantDirection {
     }
 }
 impl ::std::convert::From<&str> for CallbackMediaParticipantDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackMediaParticipantDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -474,11 +483,13 @@ impl CallbackMediaParticipantDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["endpoint", "endpoint.donotdisturb", "client", "system", "transfer", "transfer.conference", "transfer.consult", "transfer.donotdisturb", "transfer.forward", "transfer.noanswer", "transfer.notavailable", "transport.failure", "error", "peer", "other", "spam", "inactivity", "session.expired", "takeover"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackMediaParticipantDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "endpoint" => Self::Endpoint,
@@ -503,9 +514,11 @@ impl crate::support::OpenEnum for CallbackMediaParticipantDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Endpoint => "endpoint",
@@ -532,11 +545,13 @@ impl crate::support::OpenEnum for CallbackMediaParticipantDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for CallbackMediaParticipantDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackMediaParticipantDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -582,20 +597,24 @@ impl CallbackMediaParticipantFlaggedReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["general"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackMediaParticipantFlaggedReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "general" => Self::General,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::General => "general",
@@ -604,11 +623,13 @@ impl crate::support::OpenEnum for CallbackMediaParticipantFlaggedReason {
     }
 }
 impl ::std::convert::From<&str> for CallbackMediaParticipantFlaggedReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackMediaParticipantFlaggedReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -676,11 +697,13 @@ impl CallbackMediaParticipantState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "converting", "uploading", "transmitting", "parked", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackMediaParticipantState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -698,9 +721,11 @@ impl crate::support::OpenEnum for CallbackMediaParticipantState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -720,11 +745,13 @@ impl crate::support::OpenEnum for CallbackMediaParticipantState {
     }
 }
 impl ::std::convert::From<&str> for CallbackMediaParticipantState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackMediaParticipantState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for CallbackMediaSettings {
 impl crate::support::Model for CallbackMediaSettings {
     const NAME: &'static str = "CallbackMediaSettings";
     const FIELDS: &'static [&'static str] = &["alertingTimeoutSeconds", "answeringMachineFlow", "answeringMachineReactionType", "autoAnswerAlertToneSeconds", "autoDialDelaySeconds", "autoEndDelaySeconds", "edgeGroup", "enableAutoAnswer", "enableAutoDialAndEnd", "liveVoiceFlow", "liveVoiceReactionType", "manualAnswerAlertToneSeconds", "maxRetryCount", "mode", "pacingModifier", "retryDelaySeconds", "serviceLevel", "site"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for CallbackMediaSettings {
     }
 }
 impl ::std::fmt::Debug for CallbackMediaSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CallbackMediaSettings", &[("alertingTimeoutSeconds", &self.alerting_timeout_seconds), ("answeringMachineFlow", &self.answering_machine_flow), ("answeringMachineReactionType", &self.answering_machine_reaction_type), ("autoAnswerAlertToneSeconds", &self.auto_answer_alert_tone_seconds), ("autoDialDelaySeconds", &self.auto_dial_delay_seconds), ("autoEndDelaySeconds", &self.auto_end_delay_seconds), ("edgeGroup", &self.edge_group), ("enableAutoAnswer", &self.enable_auto_answer), ("enableAutoDialAndEnd", &self.enable_auto_dial_and_end), ("liveVoiceFlow", &self.live_voice_flow), ("liveVoiceReactionType", &self.live_voice_reaction_type), ("manualAnswerAlertToneSeconds", &self.manual_answer_alert_tone_seconds), ("maxRetryCount", &self.max_retry_count), ("mode", &self.mode), ("pacingModifier", &self.pacing_modifier), ("retryDelaySeconds", &self.retry_delay_seconds), ("serviceLevel", &self.service_level), ("site", &self.site)], &self._nulls)
     }
@@ -300,11 +303,13 @@ impl CallbackMediaSettingsAnsweringMachineReactionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HangUp", "TransferToQueue", "TransferToFlow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackMediaSettingsAnsweringMachineReactionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HangUp" => Self::HangUp,
@@ -313,9 +318,11 @@ impl crate::support::OpenEnum for CallbackMediaSettingsAnsweringMachineReactionT
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HangUp => "HangUp",
@@ -326,11 +333,13 @@ impl crate::support::OpenEnum for CallbackMediaSettingsAnsweringMachineReactionT
     }
 }
 impl ::std::convert::From<&str> for CallbackMediaSettingsAnsweringMachineReactionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackMediaSettingsAnsweringMachineReactionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -380,11 +389,13 @@ impl CallbackMediaSettingsLiveVoiceReactionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HangUp", "TransferToQueue", "TransferToFlow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackMediaSettingsLiveVoiceReactionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HangUp" => Self::HangUp,
@@ -393,9 +404,11 @@ impl crate::support::OpenEnum for CallbackMediaSettingsLiveVoiceReactionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HangUp => "HangUp",
@@ -406,11 +419,13 @@ impl crate::support::OpenEnum for CallbackMediaSettingsLiveVoiceReactionType {
     }
 }
 impl ::std::convert::From<&str> for CallbackMediaSettingsLiveVoiceReactionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackMediaSettingsLiveVoiceReactionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -458,11 +473,13 @@ impl CallbackMediaSettingsMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AgentFirst", "CustomerFirst"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CallbackMediaSettingsMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AgentFirst" => Self::AgentFirst,
@@ -470,9 +487,11 @@ impl crate::support::OpenEnum for CallbackMediaSettingsMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AgentFirst => "AgentFirst",
@@ -482,11 +501,13 @@ impl crate::support::OpenEnum for CallbackMediaSettingsMode {
     }
 }
 impl ::std::convert::From<&str> for CallbackMediaSettingsMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CallbackMediaSettingsMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for Callheader {
 impl crate::support::Model for Callheader {
     const NAME: &'static str = "Callheader";
     const FIELDS: &'static [&'static str] = &["headers", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for Callheader {
     }
 }
 impl ::std::fmt::Debug for Callheader {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Callheader", &[("headers", &self.headers), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

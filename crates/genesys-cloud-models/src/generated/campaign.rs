@@ -192,9 +192,11 @@ impl<'de> ::serde::Deserialize<'de> for Campaign {
 impl crate::support::Model for Campaign {
     const NAME: &'static str = "Campaign";
     const FIELDS: &'static [&'static str] = &["abandonRate", "agentOwnedColumn", "alwaysRunning", "callAnalysisLanguage", "callAnalysisResponseSet", "callableTimeSet", "callbackAutoAnswer", "callerAddress", "callerName", "campaignStatus", "contactList", "contactListFilters", "contactSort", "contactSorts", "dateCreated", "dateModified", "diagnosticsSettings", "dialingMode", "division", "dncLists", "dynamicContactQueueingSettings", "dynamicLineBalancingSettings", "edgeGroup", "errors", "id", "maxCallsPerAgent", "maxCallsPerAgentDecimal", "name", "noAnswerTimeout", "outboundLineCount", "phoneColumns", "preciseDialingEnabled", "previewAutoEnd", "previewTimeOutSeconds", "priority", "queue", "ruleSets", "script", "selfUri", "site", "skillColumns", "skipPreviewDisabled", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -296,6 +298,7 @@ impl crate::support::Model for Campaign {
     }
 }
 impl ::std::fmt::Debug for Campaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Campaign", &[("abandonRate", &self.abandon_rate), ("agentOwnedColumn", &self.agent_owned_column), ("alwaysRunning", &self.always_running), ("callAnalysisLanguage", &self.call_analysis_language), ("callAnalysisResponseSet", &self.call_analysis_response_set), ("callableTimeSet", &self.callable_time_set), ("callbackAutoAnswer", &self.callback_auto_answer), ("callerAddress", &self.caller_address), ("callerName", &self.caller_name), ("campaignStatus", &self.campaign_status), ("contactList", &self.contact_list), ("contactListFilters", &self.contact_list_filters), ("contactSort", &self.contact_sort), ("contactSorts", &self.contact_sorts), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("diagnosticsSettings", &self.diagnostics_settings), ("dialingMode", &self.dialing_mode), ("division", &self.division), ("dncLists", &self.dnc_lists), ("dynamicContactQueueingSettings", &self.dynamic_contact_queueing_settings), ("dynamicLineBalancingSettings", &self.dynamic_line_balancing_settings), ("edgeGroup", &self.edge_group), ("errors", &self.errors), ("id", &self.id), ("maxCallsPerAgent", &self.max_calls_per_agent), ("maxCallsPerAgentDecimal", &self.max_calls_per_agent_decimal), ("name", &self.name), ("noAnswerTimeout", &self.no_answer_timeout), ("outboundLineCount", &self.outbound_line_count), ("phoneColumns", &self.phone_columns), ("preciseDialingEnabled", &self.precise_dialing_enabled), ("previewAutoEnd", &self.preview_auto_end), ("previewTimeOutSeconds", &self.preview_time_out_seconds), ("priority", &self.priority), ("queue", &self.queue), ("ruleSets", &self.rule_sets), ("script", &self.script), ("selfUri", &self.self_uri), ("site", &self.site), ("skillColumns", &self.skill_columns), ("skipPreviewDisabled", &self.skip_preview_disabled), ("version", &self.version)], &self._nulls)
     }
@@ -608,11 +611,13 @@ impl CampaignCampaignStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["on", "stopping", "off", "complete", "invalid", "forced_off", "forced_stopping"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignCampaignStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "on" => Self::On,
@@ -625,9 +630,11 @@ impl crate::support::OpenEnum for CampaignCampaignStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::On => "on",
@@ -642,11 +649,13 @@ impl crate::support::OpenEnum for CampaignCampaignStatus {
     }
 }
 impl ::std::convert::From<&str> for CampaignCampaignStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignCampaignStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -702,11 +711,13 @@ impl CampaignDialingMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["agentless", "preview", "power", "predictive", "progressive", "external"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignDialingMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "agentless" => Self::Agentless,
@@ -718,9 +729,11 @@ impl crate::support::OpenEnum for CampaignDialingMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Agentless => "agentless",
@@ -734,11 +747,13 @@ impl crate::support::OpenEnum for CampaignDialingMode {
     }
 }
 impl ::std::convert::From<&str> for CampaignDialingMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignDialingMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignBusinessCategoryMetrics {
 impl crate::support::Model for CampaignBusinessCategoryMetrics {
     const NAME: &'static str = "CampaignBusinessCategoryMetrics";
     const FIELDS: &'static [&'static str] = &["failureCount", "neutralCount", "successCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CampaignBusinessCategoryMetrics {
     }
 }
 impl ::std::fmt::Debug for CampaignBusinessCategoryMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignBusinessCategoryMetrics", &[("failureCount", &self.failure_count), ("neutralCount", &self.neutral_count), ("successCount", &self.success_count)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticCampaignHealthState {
 impl crate::support::Model for CampaignDiagnosticCampaignHealthState {
     const NAME: &'static str = "CampaignDiagnosticCampaignHealthState";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CampaignDiagnosticCampaignHealthState {
     }
 }
 impl ::std::fmt::Debug for CampaignDiagnosticCampaignHealthState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignDiagnosticCampaignHealthState", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("state", &self.state)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl CampaignDiagnosticCampaignHealthStateState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["healthy", "WaitingForAgents", "WaitingForContacts", "WaitingForLines", "WarnThresholdCPS", "WarnMaxCPAalarm"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignDiagnosticCampaignHealthStateState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "healthy" => Self::Healthy,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for CampaignDiagnosticCampaignHealthStateState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Healthy => "healthy",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for CampaignDiagnosticCampaignHealthStateState {
     }
 }
 impl ::std::convert::From<&str> for CampaignDiagnosticCampaignHealthStateState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignDiagnosticCampaignHealthStateState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticCampaignState {
 impl crate::support::Model for CampaignDiagnosticCampaignState {
     const NAME: &'static str = "CampaignDiagnosticCampaignState";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "dialingMode", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CampaignDiagnosticCampaignState {
     }
 }
 impl ::std::fmt::Debug for CampaignDiagnosticCampaignState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignDiagnosticCampaignState", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("dialingMode", &self.dialing_mode), ("state", &self.state)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl CampaignDiagnosticCampaignStateDialingMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["agentless", "preview", "power", "predictive", "progressive", "external"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignDiagnosticCampaignStateDialingMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "agentless" => Self::Agentless,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for CampaignDiagnosticCampaignStateDialingMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Agentless => "agentless",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for CampaignDiagnosticCampaignStateDialingMode {
     }
 }
 impl ::std::convert::From<&str> for CampaignDiagnosticCampaignStateDialingMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignDiagnosticCampaignStateDialingMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -208,11 +217,13 @@ impl CampaignDiagnosticCampaignStateState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["on", "stopping", "off", "complete", "invalid", "forced_off", "forced_stopping"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignDiagnosticCampaignStateState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "on" => Self::On,
@@ -225,9 +236,11 @@ impl crate::support::OpenEnum for CampaignDiagnosticCampaignStateState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::On => "on",
@@ -242,11 +255,13 @@ impl crate::support::OpenEnum for CampaignDiagnosticCampaignStateState {
     }
 }
 impl ::std::convert::From<&str> for CampaignDiagnosticCampaignStateState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignDiagnosticCampaignStateState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

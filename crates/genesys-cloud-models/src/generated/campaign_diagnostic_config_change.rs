@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticConfigChange {
 impl crate::support::Model for CampaignDiagnosticConfigChange {
     const NAME: &'static str = "CampaignDiagnosticConfigChange";
     const FIELDS: &'static [&'static str] = &["action", "date", "field", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CampaignDiagnosticConfigChange {
     }
 }
 impl ::std::fmt::Debug for CampaignDiagnosticConfigChange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignDiagnosticConfigChange", &[("action", &self.action), ("date", &self.date), ("field", &self.field), ("value", &self.value)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl CampaignDiagnosticConfigChangeAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Update", "Create", "Delete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignDiagnosticConfigChangeAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Update" => Self::Update,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for CampaignDiagnosticConfigChangeAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Update => "Update",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for CampaignDiagnosticConfigChangeAction {
     }
 }
 impl ::std::convert::From<&str> for CampaignDiagnosticConfigChangeAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignDiagnosticConfigChangeAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

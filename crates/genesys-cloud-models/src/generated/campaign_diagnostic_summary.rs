@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticSummary {
 impl crate::support::Model for CampaignDiagnosticSummary {
     const NAME: &'static str = "CampaignDiagnosticSummary";
     const FIELDS: &'static [&'static str] = &["campaignHealthStates", "campaignId", "campaignInfo", "campaignStates", "configChanges", "dateEnd", "dateStart"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CampaignDiagnosticSummary {
     }
 }
 impl ::std::fmt::Debug for CampaignDiagnosticSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignDiagnosticSummary", &[("campaignHealthStates", &self.campaign_health_states), ("campaignId", &self.campaign_id), ("campaignInfo", &self.campaign_info), ("campaignStates", &self.campaign_states), ("configChanges", &self.config_changes), ("dateEnd", &self.date_end), ("dateStart", &self.date_start)], &self._nulls)
     }

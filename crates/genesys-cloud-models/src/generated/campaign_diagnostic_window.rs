@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticWindow {
 impl crate::support::Model for CampaignDiagnosticWindow {
     const NAME: &'static str = "CampaignDiagnosticWindow";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CampaignDiagnosticWindow {
     }
 }
 impl ::std::fmt::Debug for CampaignDiagnosticWindow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignDiagnosticWindow", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("state", &self.state)], &self._nulls)
     }
@@ -98,20 +101,24 @@ impl CampaignDiagnosticWindowState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WarnMaxCPAalarm"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignDiagnosticWindowState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WarnMaxCPAalarm" => Self::WarnMaxCpAalarm,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WarnMaxCpAalarm => "WarnMaxCPAalarm",
@@ -120,11 +127,13 @@ impl crate::support::OpenEnum for CampaignDiagnosticWindowState {
     }
 }
 impl ::std::convert::From<&str> for CampaignDiagnosticWindowState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignDiagnosticWindowState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

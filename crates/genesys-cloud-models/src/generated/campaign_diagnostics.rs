@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnostics {
 impl crate::support::Model for CampaignDiagnostics {
     const NAME: &'static str = "CampaignDiagnostics";
     const FIELDS: &'static [&'static str] = &["callableContacts", "campaignErrors", "campaignSkillStatistics", "effectiveIdleAgents", "filteredOutContactsCount", "idleAgents", "linesUtilization", "numberOfContactsCalled", "outstandingInteractionsCount", "queueUtilizationDiagnostic", "ruleSetDiagnostics", "scheduledInteractionsCount", "timeZoneRescheduledCallsCount", "totalNumberOfContacts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for CampaignDiagnostics {
     }
 }
 impl ::std::fmt::Debug for CampaignDiagnostics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignDiagnostics", &[("callableContacts", &self.callable_contacts), ("campaignErrors", &self.campaign_errors), ("campaignSkillStatistics", &self.campaign_skill_statistics), ("effectiveIdleAgents", &self.effective_idle_agents), ("filteredOutContactsCount", &self.filtered_out_contacts_count), ("idleAgents", &self.idle_agents), ("linesUtilization", &self.lines_utilization), ("numberOfContactsCalled", &self.number_of_contacts_called), ("outstandingInteractionsCount", &self.outstanding_interactions_count), ("queueUtilizationDiagnostic", &self.queue_utilization_diagnostic), ("ruleSetDiagnostics", &self.rule_set_diagnostics), ("scheduledInteractionsCount", &self.scheduled_interactions_count), ("timeZoneRescheduledCallsCount", &self.time_zone_rescheduled_calls_count), ("totalNumberOfContacts", &self.total_number_of_contacts)], &self._nulls)
     }

@@ -82,9 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignInteraction {
 impl crate::support::Model for CampaignInteraction {
     const NAME: &'static str = "CampaignInteraction";
     const FIELDS: &'static [&'static str] = &["activePreviewCall", "agent", "callPlacedTime", "callRoutedTime", "callerAddress", "callerName", "campaign", "contact", "conversation", "creationTime", "destinationAddress", "dialerSystemParticipantId", "dialingMode", "disposition", "id", "lastActivePreviewWrapupTime", "previewConnectedTime", "previewPopDeliveredTime", "queue", "script", "skills"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -142,6 +144,7 @@ impl crate::support::Model for CampaignInteraction {
     }
 }
 impl ::std::fmt::Debug for CampaignInteraction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignInteraction", &[("activePreviewCall", &self.active_preview_call), ("agent", &self.agent), ("callPlacedTime", &self.call_placed_time), ("callRoutedTime", &self.call_routed_time), ("callerAddress", &self.caller_address), ("callerName", &self.caller_name), ("campaign", &self.campaign), ("contact", &self.contact), ("conversation", &self.conversation), ("creationTime", &self.creation_time), ("destinationAddress", &self.destination_address), ("dialerSystemParticipantId", &self.dialer_system_participant_id), ("dialingMode", &self.dialing_mode), ("disposition", &self.disposition), ("id", &self.id), ("lastActivePreviewWrapupTime", &self.last_active_preview_wrapup_time), ("previewConnectedTime", &self.preview_connected_time), ("previewPopDeliveredTime", &self.preview_pop_delivered_time), ("queue", &self.queue), ("script", &self.script), ("skills", &self.skills)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl CampaignInteractionDisposition {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DISCONNECT", "LIVE_VOICE", "BUSY", "MACHINE", "NO_ANSWER", "SIT_CALLABLE", "SIT_UNCALLABLE", "FAX"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignInteractionDisposition {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DISCONNECT" => Self::Disconnect,
@@ -216,9 +221,11 @@ impl crate::support::OpenEnum for CampaignInteractionDisposition {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Disconnect => "DISCONNECT",
@@ -234,11 +241,13 @@ impl crate::support::OpenEnum for CampaignInteractionDisposition {
     }
 }
 impl ::std::convert::From<&str> for CampaignInteractionDisposition {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignInteractionDisposition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

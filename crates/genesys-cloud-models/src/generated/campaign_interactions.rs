@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignInteractions {
 impl crate::support::Model for CampaignInteractions {
     const NAME: &'static str = "CampaignInteractions";
     const FIELDS: &'static [&'static str] = &["campaign", "interactingInteractions", "pendingInteractions", "previewingInteractions", "proceedingInteractions", "scheduledInteractions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CampaignInteractions {
     }
 }
 impl ::std::fmt::Debug for CampaignInteractions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignInteractions", &[("campaign", &self.campaign), ("interactingInteractions", &self.interacting_interactions), ("pendingInteractions", &self.pending_interactions), ("previewingInteractions", &self.previewing_interactions), ("proceedingInteractions", &self.proceeding_interactions), ("scheduledInteractions", &self.scheduled_interactions)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignLinesUtilization {
 impl crate::support::Model for CampaignLinesUtilization {
     const NAME: &'static str = "CampaignLinesUtilization";
     const FIELDS: &'static [&'static str] = &["assignedOutboundLines", "totalAvailableOutboundLines"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CampaignLinesUtilization {
     }
 }
 impl ::std::fmt::Debug for CampaignLinesUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignLinesUtilization", &[("assignedOutboundLines", &self.assigned_outbound_lines), ("totalAvailableOutboundLines", &self.total_available_outbound_lines)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignOutboundLinesAllocation {
 impl crate::support::Model for CampaignOutboundLinesAllocation {
     const NAME: &'static str = "CampaignOutboundLinesAllocation";
     const FIELDS: &'static [&'static str] = &["campaign", "campaignWeight", "legacyWeight", "linesAssigned"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CampaignOutboundLinesAllocation {
     }
 }
 impl ::std::fmt::Debug for CampaignOutboundLinesAllocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignOutboundLinesAllocation", &[("campaign", &self.campaign), ("campaignWeight", &self.campaign_weight), ("legacyWeight", &self.legacy_weight), ("linesAssigned", &self.lines_assigned)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignOutboundLinesDistribution {
 impl crate::support::Model for CampaignOutboundLinesDistribution {
     const NAME: &'static str = "CampaignOutboundLinesDistribution";
     const FIELDS: &'static [&'static str] = &["availableOutboundLines", "campaign", "campaignsWithDynamicallyAllocatedLines", "campaignsWithReservedLines", "maxLineUtilization", "maxOutboundLineCount", "reservedLines"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CampaignOutboundLinesDistribution {
     }
 }
 impl ::std::fmt::Debug for CampaignOutboundLinesDistribution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignOutboundLinesDistribution", &[("availableOutboundLines", &self.available_outbound_lines), ("campaign", &self.campaign), ("campaignsWithDynamicallyAllocatedLines", &self.campaigns_with_dynamically_allocated_lines), ("campaignsWithReservedLines", &self.campaigns_with_reserved_lines), ("maxLineUtilization", &self.max_line_utilization), ("maxOutboundLineCount", &self.max_outbound_line_count), ("reservedLines", &self.reserved_lines)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignOutboundLinesReservation {
 impl crate::support::Model for CampaignOutboundLinesReservation {
     const NAME: &'static str = "CampaignOutboundLinesReservation";
     const FIELDS: &'static [&'static str] = &["campaign", "linesReserved"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CampaignOutboundLinesReservation {
     }
 }
 impl ::std::fmt::Debug for CampaignOutboundLinesReservation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignOutboundLinesReservation", &[("campaign", &self.campaign), ("linesReserved", &self.lines_reserved)], &self._nulls)
     }

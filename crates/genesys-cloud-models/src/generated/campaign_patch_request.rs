@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignPatchRequest {
 impl crate::support::Model for CampaignPatchRequest {
     const NAME: &'static str = "CampaignPatchRequest";
     const FIELDS: &'static [&'static str] = &["abandonRate", "dynamicLineBalancingSettings", "maxCallsPerAgent", "outboundLineCount", "queue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CampaignPatchRequest {
     }
 }
 impl ::std::fmt::Debug for CampaignPatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignPatchRequest", &[("abandonRate", &self.abandon_rate), ("dynamicLineBalancingSettings", &self.dynamic_line_balancing_settings), ("maxCallsPerAgent", &self.max_calls_per_agent), ("outboundLineCount", &self.outbound_line_count), ("queue", &self.queue)], &self._nulls)
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignPerformanceData {
 impl crate::support::Model for CampaignPerformanceData {
     const NAME: &'static str = "CampaignPerformanceData";
     const FIELDS: &'static [&'static str] = &["adjustedCallsPerAgent", "businessCategoryMetrics", "campaign", "campaignStatus", "contactRate", "dialingMode", "division", "effectiveIdleAgents", "idleAgents", "linesUtilization", "outstandingCalls", "progress", "rightPartyContactsCount", "scheduledCalls"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for CampaignPerformanceData {
     }
 }
 impl ::std::fmt::Debug for CampaignPerformanceData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignPerformanceData", &[("adjustedCallsPerAgent", &self.adjusted_calls_per_agent), ("businessCategoryMetrics", &self.business_category_metrics), ("campaign", &self.campaign), ("campaignStatus", &self.campaign_status), ("contactRate", &self.contact_rate), ("dialingMode", &self.dialing_mode), ("division", &self.division), ("effectiveIdleAgents", &self.effective_idle_agents), ("idleAgents", &self.idle_agents), ("linesUtilization", &self.lines_utilization), ("outstandingCalls", &self.outstanding_calls), ("progress", &self.progress), ("rightPartyContactsCount", &self.right_party_contacts_count), ("scheduledCalls", &self.scheduled_calls)], &self._nulls)
     }
@@ -176,11 +179,13 @@ impl CampaignPerformanceDataCampaignStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["on", "stopping", "off", "complete", "invalid", "forced_off", "forced_stopping"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignPerformanceDataCampaignStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "on" => Self::On,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for CampaignPerformanceDataCampaignStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::On => "on",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for CampaignPerformanceDataCampaignStatus {
     }
 }
 impl ::std::convert::From<&str> for CampaignPerformanceDataCampaignStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignPerformanceDataCampaignStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -270,11 +279,13 @@ impl CampaignPerformanceDataDialingMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["agentless", "preview", "power", "predictive", "progressive", "external"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignPerformanceDataDialingMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "agentless" => Self::Agentless,
@@ -286,9 +297,11 @@ impl crate::support::OpenEnum for CampaignPerformanceDataDialingMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Agentless => "agentless",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for CampaignPerformanceDataDialingMode {
     }
 }
 impl ::std::convert::From<&str> for CampaignPerformanceDataDialingMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignPerformanceDataDialingMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

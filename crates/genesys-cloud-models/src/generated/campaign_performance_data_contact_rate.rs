@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignPerformanceDataContactRate {
 impl crate::support::Model for CampaignPerformanceDataContactRate {
     const NAME: &'static str = "CampaignPerformanceDataContactRate";
     const FIELDS: &'static [&'static str] = &["connectRatio"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CampaignPerformanceDataContactRate {
     }
 }
 impl ::std::fmt::Debug for CampaignPerformanceDataContactRate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignPerformanceDataContactRate", &[("connectRatio", &self.connect_ratio)], &self._nulls)
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignPerformanceDataListing {
 impl crate::support::Model for CampaignPerformanceDataListing {
     const NAME: &'static str = "CampaignPerformanceDataListing";
     const FIELDS: &'static [&'static str] = &["entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for CampaignPerformanceDataListing {
     }
 }
 impl ::std::fmt::Debug for CampaignPerformanceDataListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignPerformanceDataListing", &[("entities", &self.entities)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignProgress {
 impl crate::support::Model for CampaignProgress {
     const NAME: &'static str = "CampaignProgress";
     const FIELDS: &'static [&'static str] = &["campaign", "contactList", "numberOfContactsCalled", "numberOfContactsMessaged", "numberOfContactsSkipped", "percentage", "totalNumberOfContacts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CampaignProgress {
     }
 }
 impl ::std::fmt::Debug for CampaignProgress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignProgress", &[("campaign", &self.campaign), ("contactList", &self.contact_list), ("numberOfContactsCalled", &self.number_of_contacts_called), ("numberOfContactsMessaged", &self.number_of_contacts_messaged), ("numberOfContactsSkipped", &self.number_of_contacts_skipped), ("percentage", &self.percentage), ("totalNumberOfContacts", &self.total_number_of_contacts)], &self._nulls)
     }

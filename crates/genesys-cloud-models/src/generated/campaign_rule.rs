@@ -82,9 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRule {
 impl crate::support::Model for CampaignRule {
     const NAME: &'static str = "CampaignRule";
     const FIELDS: &'static [&'static str] = &["campaignRuleActions", "campaignRuleConditions", "campaignRuleEntities", "campaignRuleProcessing", "conditionGroups", "dateCreated", "dateModified", "enabled", "executionSettings", "id", "matchAnyConditions", "name", "selfUri", "timeZoneId", "version", "warnings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -132,6 +134,7 @@ impl crate::support::Model for CampaignRule {
     }
 }
 impl ::std::fmt::Debug for CampaignRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRule", &[("campaignRuleActions", &self.campaign_rule_actions), ("campaignRuleConditions", &self.campaign_rule_conditions), ("campaignRuleEntities", &self.campaign_rule_entities), ("campaignRuleProcessing", &self.campaign_rule_processing), ("conditionGroups", &self.condition_groups), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("enabled", &self.enabled), ("executionSettings", &self.execution_settings), ("id", &self.id), ("matchAnyConditions", &self.match_any_conditions), ("name", &self.name), ("selfUri", &self.self_uri), ("timeZoneId", &self.time_zone_id), ("version", &self.version), ("warnings", &self.warnings)], &self._nulls)
     }
@@ -270,20 +273,24 @@ impl CampaignRuleCampaignRuleProcessing {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["v2"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignRuleCampaignRuleProcessing {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "v2" => Self::V2,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::V2 => "v2",
@@ -292,11 +299,13 @@ impl crate::support::OpenEnum for CampaignRuleCampaignRuleProcessing {
     }
 }
 impl ::std::convert::From<&str> for CampaignRuleCampaignRuleProcessing {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignRuleCampaignRuleProcessing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

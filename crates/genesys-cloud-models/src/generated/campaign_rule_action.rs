@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleAction {
 impl crate::support::Model for CampaignRuleAction {
     const NAME: &'static str = "CampaignRuleAction";
     const FIELDS: &'static [&'static str] = &["actionType", "campaignRuleActionEntities", "id", "parameters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for CampaignRuleAction {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleAction", &[("actionType", &self.action_type), ("campaignRuleActionEntities", &self.campaign_rule_action_entities), ("id", &self.id), ("parameters", &self.parameters)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl CampaignRuleActionActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["turnOnCampaign", "turnOffCampaign", "turnOnSequence", "turnOffSequence", "setCampaignPriority", "recycleCampaign", "setCampaignDialingMode", "setCampaignAbandonRate", "setCampaignNumberOfLines", "setCampaignWeight", "setCampaignMaxCallsPerAgent", "setCampaignMessagesPerMinute", "changeCampaignQueue", "changeCampaignTemplate", "setCampaignReservation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignRuleActionActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "turnOnCampaign" => Self::TurnOnCampaign,
@@ -179,9 +184,11 @@ impl crate::support::OpenEnum for CampaignRuleActionActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TurnOnCampaign => "turnOnCampaign",
@@ -204,11 +211,13 @@ impl crate::support::OpenEnum for CampaignRuleActionActionType {
     }
 }
 impl ::std::convert::From<&str> for CampaignRuleActionActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignRuleActionActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

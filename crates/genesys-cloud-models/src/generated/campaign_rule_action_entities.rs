@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleActionEntities {
 impl crate::support::Model for CampaignRuleActionEntities {
     const NAME: &'static str = "CampaignRuleActionEntities";
     const FIELDS: &'static [&'static str] = &["campaigns", "emailCampaigns", "sequences", "smsCampaigns", "useTriggeringEntity"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CampaignRuleActionEntities {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleActionEntities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleActionEntities", &[("campaigns", &self.campaigns), ("emailCampaigns", &self.email_campaigns), ("sequences", &self.sequences), ("smsCampaigns", &self.sms_campaigns), ("useTriggeringEntity", &self.use_triggering_entity)], &self._nulls)
     }

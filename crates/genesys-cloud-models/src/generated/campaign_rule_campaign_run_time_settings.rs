@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleCampaignRunTimeSettings {
 impl crate::support::Model for CampaignRuleCampaignRunTimeSettings {
     const NAME: &'static str = "CampaignRuleCampaignRunTimeSettings";
     const FIELDS: &'static [&'static str] = &["includeWaitingTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CampaignRuleCampaignRunTimeSettings {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleCampaignRunTimeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleCampaignRunTimeSettings", &[("includeWaitingTime", &self.include_waiting_time)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleCondition {
 impl crate::support::Model for CampaignRuleCondition {
     const NAME: &'static str = "CampaignRuleCondition";
     const FIELDS: &'static [&'static str] = &["campaignRunTimeSettings", "campaignWaitTimeSettings", "conditionType", "dateTimeParameters", "id", "parameters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for CampaignRuleCondition {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleCondition", &[("campaignRunTimeSettings", &self.campaign_run_time_settings), ("campaignWaitTimeSettings", &self.campaign_wait_time_settings), ("conditionType", &self.condition_type), ("dateTimeParameters", &self.date_time_parameters), ("id", &self.id), ("parameters", &self.parameters)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl CampaignRuleConditionConditionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["campaignProgress", "campaignAgents", "campaignRecordsAttempted", "campaignContactsMessaged", "campaignBusinessSuccess", "campaignBusinessFailure", "campaignBusinessNeutral", "campaignValidAttempts", "campaignRightPartyContacts", "timeOfDay", "dayOfWeek", "dayOfMonth", "weekDayOfMonth", "specificDate", "campaignRunTime", "campaignWaitTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignRuleConditionConditionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "campaignProgress" => Self::CampaignProgress,
@@ -206,9 +211,11 @@ impl crate::support::OpenEnum for CampaignRuleConditionConditionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::CampaignProgress => "campaignProgress",
@@ -232,11 +239,13 @@ impl crate::support::OpenEnum for CampaignRuleConditionConditionType {
     }
 }
 impl ::std::convert::From<&str> for CampaignRuleConditionConditionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignRuleConditionConditionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

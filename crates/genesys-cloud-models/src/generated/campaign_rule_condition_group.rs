@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleConditionGroup {
 impl crate::support::Model for CampaignRuleConditionGroup {
     const NAME: &'static str = "CampaignRuleConditionGroup";
     const FIELDS: &'static [&'static str] = &["conditions", "matchAnyConditions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CampaignRuleConditionGroup {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleConditionGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleConditionGroup", &[("conditions", &self.conditions), ("matchAnyConditions", &self.match_any_conditions)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleDateTimeConditionParameters 
 impl crate::support::Model for CampaignRuleDateTimeConditionParameters {
     const NAME: &'static str = "CampaignRuleDateTimeConditionParameters";
     const FIELDS: &'static [&'static str] = &["dayOfMonth", "dayOfWeek", "inverted", "specificDate", "timeOfDay", "weekDayOfMonth"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for CampaignRuleDateTimeConditionParameters {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleDateTimeConditionParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleDateTimeConditionParameters", &[("dayOfMonth", &self.day_of_month), ("dayOfWeek", &self.day_of_week), ("inverted", &self.inverted), ("specificDate", &self.specific_date), ("timeOfDay", &self.time_of_day), ("weekDayOfMonth", &self.week_day_of_month)], &self._nulls)
     }

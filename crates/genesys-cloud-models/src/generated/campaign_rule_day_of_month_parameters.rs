@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleDayOfMonthParameters {
 impl crate::support::Model for CampaignRuleDayOfMonthParameters {
     const NAME: &'static str = "CampaignRuleDayOfMonthParameters";
     const FIELDS: &'static [&'static str] = &["inSet", "interval", "thresholdValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CampaignRuleDayOfMonthParameters {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleDayOfMonthParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleDayOfMonthParameters", &[("inSet", &self.in_set), ("interval", &self.interval), ("thresholdValue", &self.threshold_value)], &self._nulls)
     }

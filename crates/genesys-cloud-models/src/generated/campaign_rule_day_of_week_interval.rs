@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleDayOfWeekInterval {
 impl crate::support::Model for CampaignRuleDayOfWeekInterval {
     const NAME: &'static str = "CampaignRuleDayOfWeekInterval";
     const FIELDS: &'static [&'static str] = &["max", "min"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CampaignRuleDayOfWeekInterval {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleDayOfWeekInterval {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleDayOfWeekInterval", &[("max", &self.max), ("min", &self.min)], &self._nulls)
     }

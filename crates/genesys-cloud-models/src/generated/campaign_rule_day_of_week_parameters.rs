@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleDayOfWeekParameters {
 impl crate::support::Model for CampaignRuleDayOfWeekParameters {
     const NAME: &'static str = "CampaignRuleDayOfWeekParameters";
     const FIELDS: &'static [&'static str] = &["inSet", "interval"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CampaignRuleDayOfWeekParameters {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleDayOfWeekParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleDayOfWeekParameters", &[("inSet", &self.in_set), ("interval", &self.interval)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleEntities {
 impl crate::support::Model for CampaignRuleEntities {
     const NAME: &'static str = "CampaignRuleEntities";
     const FIELDS: &'static [&'static str] = &["campaigns", "emailCampaigns", "sequences", "smsCampaigns"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CampaignRuleEntities {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleEntities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleEntities", &[("campaigns", &self.campaigns), ("emailCampaigns", &self.email_campaigns), ("sequences", &self.sequences), ("smsCampaigns", &self.sms_campaigns)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleExecutionSettings {
 impl crate::support::Model for CampaignRuleExecutionSettings {
     const NAME: &'static str = "CampaignRuleExecutionSettings";
     const FIELDS: &'static [&'static str] = &["frequency", "timeZoneId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CampaignRuleExecutionSettings {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleExecutionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleExecutionSettings", &[("frequency", &self.frequency), ("timeZoneId", &self.time_zone_id)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl CampaignRuleExecutionSettingsFrequency {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["onEachTrigger", "oncePerDay"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignRuleExecutionSettingsFrequency {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "onEachTrigger" => Self::OnEachTrigger,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for CampaignRuleExecutionSettingsFrequency {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnEachTrigger => "onEachTrigger",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for CampaignRuleExecutionSettingsFrequency {
     }
 }
 impl ::std::convert::From<&str> for CampaignRuleExecutionSettingsFrequency {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignRuleExecutionSettingsFrequency {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleParameters {
 impl crate::support::Model for CampaignRuleParameters {
     const NAME: &'static str = "CampaignRuleParameters";
     const FIELDS: &'static [&'static str] = &["abandonRate", "dialingMode", "emailContentTemplate", "emailMessagesPerMinute", "forDuration", "maxCallsPerAgent", "messagesPerMinute", "operator", "outboundLineCount", "priority", "queue", "relativeWeight", "smsContentTemplate", "smsMessagesPerMinute", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for CampaignRuleParameters {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleParameters", &[("abandonRate", &self.abandon_rate), ("dialingMode", &self.dialing_mode), ("emailContentTemplate", &self.email_content_template), ("emailMessagesPerMinute", &self.email_messages_per_minute), ("forDuration", &self.for_duration), ("maxCallsPerAgent", &self.max_calls_per_agent), ("messagesPerMinute", &self.messages_per_minute), ("operator", &self.operator), ("outboundLineCount", &self.outbound_line_count), ("priority", &self.priority), ("queue", &self.queue), ("relativeWeight", &self.relative_weight), ("smsContentTemplate", &self.sms_content_template), ("smsMessagesPerMinute", &self.sms_messages_per_minute), ("value", &self.value)], &self._nulls)
     }
@@ -270,11 +273,13 @@ impl CampaignRuleParametersDialingMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["agentless", "preview", "power", "predictive", "progressive", "external"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignRuleParametersDialingMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "agentless" => Self::Agentless,
@@ -286,9 +291,11 @@ impl crate::support::OpenEnum for CampaignRuleParametersDialingMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Agentless => "agentless",
@@ -302,11 +309,13 @@ impl crate::support::OpenEnum for CampaignRuleParametersDialingMode {
     }
 }
 impl ::std::convert::From<&str> for CampaignRuleParametersDialingMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignRuleParametersDialingMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -368,11 +377,13 @@ impl CampaignRuleParametersOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["equals", "greaterThan", "greaterThanEqualTo", "lessThan", "lessThanEqualTo", "before", "after", "between", "in"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignRuleParametersOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "equals" => Self::Equals,
@@ -387,9 +398,11 @@ impl crate::support::OpenEnum for CampaignRuleParametersOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "equals",
@@ -406,11 +419,13 @@ impl crate::support::OpenEnum for CampaignRuleParametersOperator {
     }
 }
 impl ::std::convert::From<&str> for CampaignRuleParametersOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignRuleParametersOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -464,11 +479,13 @@ impl CampaignRuleParametersPriority {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["1", "2", "3", "4", "5"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignRuleParametersPriority {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "1" => Self::V1,
@@ -479,9 +496,11 @@ impl crate::support::OpenEnum for CampaignRuleParametersPriority {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::V1 => "1",
@@ -494,11 +513,13 @@ impl crate::support::OpenEnum for CampaignRuleParametersPriority {
     }
 }
 impl ::std::convert::From<&str> for CampaignRuleParametersPriority {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignRuleParametersPriority {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleSpecificDateParameters {
 impl crate::support::Model for CampaignRuleSpecificDateParameters {
     const NAME: &'static str = "CampaignRuleSpecificDateParameters";
     const FIELDS: &'static [&'static str] = &["includeYear", "interval", "thresholdValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CampaignRuleSpecificDateParameters {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleSpecificDateParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleSpecificDateParameters", &[("includeYear", &self.include_year), ("interval", &self.interval), ("thresholdValue", &self.threshold_value)], &self._nulls)
     }

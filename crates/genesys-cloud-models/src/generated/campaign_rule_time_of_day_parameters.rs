@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleTimeOfDayParameters {
 impl crate::support::Model for CampaignRuleTimeOfDayParameters {
     const NAME: &'static str = "CampaignRuleTimeOfDayParameters";
     const FIELDS: &'static [&'static str] = &["interval", "thresholdValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CampaignRuleTimeOfDayParameters {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleTimeOfDayParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleTimeOfDayParameters", &[("interval", &self.interval), ("thresholdValue", &self.threshold_value)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWarning {
 impl crate::support::Model for CampaignRuleWarning {
     const NAME: &'static str = "CampaignRuleWarning";
     const FIELDS: &'static [&'static str] = &["code", "message", "params"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CampaignRuleWarning {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleWarning {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleWarning", &[("code", &self.code), ("message", &self.message), ("params", &self.params)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl CampaignRuleWarningCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ConditionsNoEntities", "ConditionsNoSequences", "ConditionsNoCampaigns", "ConditionsNoMessagingCampaigns", "ActionNoEntities", "ActionNoSequences", "ActionNoCampaigns", "ActionNoMessagingCampaigns", "NoQueue", "NoContentTemplates", "NoSmsContentTemplate", "NoEmailContentTemplate", "ConditionsWaitingForLinesOnlyPreviewOrExternal", "ConditionsWaitingForAgentsOnlyAgentless"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignRuleWarningCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ConditionsNoEntities" => Self::ConditionsNoEntities,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for CampaignRuleWarningCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ConditionsNoEntities => "ConditionsNoEntities",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for CampaignRuleWarningCode {
     }
 }
 impl ::std::convert::From<&str> for CampaignRuleWarningCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignRuleWarningCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

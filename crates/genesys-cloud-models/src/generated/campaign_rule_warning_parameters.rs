@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWarningParameters {
 impl crate::support::Model for CampaignRuleWarningParameters {
     const NAME: &'static str = "CampaignRuleWarningParameters";
     const FIELDS: &'static [&'static str] = &["actionId", "actionType", "conditionId", "conditionType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CampaignRuleWarningParameters {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleWarningParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleWarningParameters", &[("actionId", &self.action_id), ("actionType", &self.action_type), ("conditionId", &self.condition_id), ("conditionType", &self.condition_type)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl CampaignRuleWarningParametersActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["turnOnCampaign", "turnOffCampaign", "turnOnSequence", "turnOffSequence", "setCampaignPriority", "recycleCampaign", "setCampaignDialingMode", "setCampaignAbandonRate", "setCampaignNumberOfLines", "setCampaignWeight", "setCampaignMaxCallsPerAgent", "setCampaignMessagesPerMinute", "changeCampaignQueue", "changeCampaignTemplate", "setCampaignReservation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignRuleWarningParametersActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "turnOnCampaign" => Self::TurnOnCampaign,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for CampaignRuleWarningParametersActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TurnOnCampaign => "turnOnCampaign",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for CampaignRuleWarningParametersActionType {
     }
 }
 impl ::std::convert::From<&str> for CampaignRuleWarningParametersActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignRuleWarningParametersActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -286,11 +295,13 @@ impl CampaignRuleWarningParametersConditionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["campaignProgress", "campaignAgents", "campaignRecordsAttempted", "campaignContactsMessaged", "campaignBusinessSuccess", "campaignBusinessFailure", "campaignBusinessNeutral", "campaignValidAttempts", "campaignRightPartyContacts", "timeOfDay", "dayOfWeek", "dayOfMonth", "weekDayOfMonth", "specificDate", "campaignRunTime", "campaignWaitTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignRuleWarningParametersConditionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "campaignProgress" => Self::CampaignProgress,
@@ -312,9 +323,11 @@ impl crate::support::OpenEnum for CampaignRuleWarningParametersConditionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::CampaignProgress => "campaignProgress",
@@ -338,11 +351,13 @@ impl crate::support::OpenEnum for CampaignRuleWarningParametersConditionType {
     }
 }
 impl ::std::convert::From<&str> for CampaignRuleWarningParametersConditionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignRuleWarningParametersConditionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWeekDayOfMonth {
 impl crate::support::Model for CampaignRuleWeekDayOfMonth {
     const NAME: &'static str = "CampaignRuleWeekDayOfMonth";
     const FIELDS: &'static [&'static str] = &["dayOfWeek", "month", "occurrence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CampaignRuleWeekDayOfMonth {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleWeekDayOfMonth {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleWeekDayOfMonth", &[("dayOfWeek", &self.day_of_week), ("month", &self.month), ("occurrence", &self.occurrence)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWeekDayOfMonthParameters {
 impl crate::support::Model for CampaignRuleWeekDayOfMonthParameters {
     const NAME: &'static str = "CampaignRuleWeekDayOfMonthParameters";
     const FIELDS: &'static [&'static str] = &["interval", "thresholdValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CampaignRuleWeekDayOfMonthParameters {
     }
 }
 impl ::std::fmt::Debug for CampaignRuleWeekDayOfMonthParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignRuleWeekDayOfMonthParameters", &[("interval", &self.interval), ("thresholdValue", &self.threshold_value)], &self._nulls)
     }

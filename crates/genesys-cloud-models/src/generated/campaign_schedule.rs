@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignSchedule {
 impl crate::support::Model for CampaignSchedule {
     const NAME: &'static str = "CampaignSchedule";
     const FIELDS: &'static [&'static str] = &["campaign", "dateCreated", "dateModified", "id", "intervals", "name", "recurrences", "selfUri", "timeZone", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for CampaignSchedule {
     }
 }
 impl ::std::fmt::Debug for CampaignSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignSchedule", &[("campaign", &self.campaign), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("intervals", &self.intervals), ("name", &self.name), ("recurrences", &self.recurrences), ("selfUri", &self.self_uri), ("timeZone", &self.time_zone), ("version", &self.version)], &self._nulls)
     }

@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignSequence {
 impl crate::support::Model for CampaignSequence {
     const NAME: &'static str = "CampaignSequence";
     const FIELDS: &'static [&'static str] = &["campaigns", "currentCampaign", "dateCreated", "dateModified", "id", "name", "repeat", "selfUri", "status", "stopMessage", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for CampaignSequence {
     }
 }
 impl ::std::fmt::Debug for CampaignSequence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignSequence", &[("campaigns", &self.campaigns), ("currentCampaign", &self.current_campaign), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("name", &self.name), ("repeat", &self.repeat), ("selfUri", &self.self_uri), ("status", &self.status), ("stopMessage", &self.stop_message), ("version", &self.version)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl CampaignSequenceStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["on", "off", "complete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CampaignSequenceStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "on" => Self::On,
@@ -227,9 +232,11 @@ impl crate::support::OpenEnum for CampaignSequenceStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::On => "on",
@@ -240,11 +247,13 @@ impl crate::support::OpenEnum for CampaignSequenceStatus {
     }
 }
 impl ::std::convert::From<&str> for CampaignSequenceStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CampaignSequenceStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

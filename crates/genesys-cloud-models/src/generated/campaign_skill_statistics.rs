@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignSkillStatistics {
 impl crate::support::Model for CampaignSkillStatistics {
     const NAME: &'static str = "CampaignSkillStatistics";
     const FIELDS: &'static [&'static str] = &["eligibleSkilledAgents", "skillCombinations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CampaignSkillStatistics {
     }
 }
 impl ::std::fmt::Debug for CampaignSkillStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignSkillStatistics", &[("eligibleSkilledAgents", &self.eligible_skilled_agents), ("skillCombinations", &self.skill_combinations)], &self._nulls)
     }

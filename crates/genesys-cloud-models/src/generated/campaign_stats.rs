@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for CampaignStats {
 impl crate::support::Model for CampaignStats {
     const NAME: &'static str = "CampaignStats";
     const FIELDS: &'static [&'static str] = &["adjustedCallsPerAgent", "businessCategoryMetrics", "contactRate", "effectiveIdleAgents", "filteredOutContactsCount", "idleAgents", "linesUtilization", "outstandingCalls", "rightPartyContactsCount", "scheduledCalls", "timeZoneRescheduledCalls", "validAttempts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for CampaignStats {
     }
 }
 impl ::std::fmt::Debug for CampaignStats {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CampaignStats", &[("adjustedCallsPerAgent", &self.adjusted_calls_per_agent), ("businessCategoryMetrics", &self.business_category_metrics), ("contactRate", &self.contact_rate), ("effectiveIdleAgents", &self.effective_idle_agents), ("filteredOutContactsCount", &self.filtered_out_contacts_count), ("idleAgents", &self.idle_agents), ("linesUtilization", &self.lines_utilization), ("outstandingCalls", &self.outstanding_calls), ("rightPartyContactsCount", &self.right_party_contacts_count), ("scheduledCalls", &self.scheduled_calls), ("timeZoneRescheduledCalls", &self.time_zone_rescheduled_calls), ("validAttempts", &self.valid_attempts)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanDeleteRequest {
 impl crate::support::Model for CapacityPlanDeleteRequest {
     const NAME: &'static str = "CapacityPlanDeleteRequest";
     const FIELDS: &'static [&'static str] = &["capacityPlanIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CapacityPlanDeleteRequest {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanDeleteRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanDeleteRequest", &[("capacityPlanIds", &self.capacity_plan_ids)], &self._nulls)
     }

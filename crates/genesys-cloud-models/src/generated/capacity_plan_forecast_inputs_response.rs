@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanForecastInputsResponse {
 impl crate::support::Model for CapacityPlanForecastInputsResponse {
     const NAME: &'static str = "CapacityPlanForecastInputsResponse";
     const FIELDS: &'static [&'static str] = &["businessUnit", "capacityPlan", "downloadTemplate", "downloadUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CapacityPlanForecastInputsResponse {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanForecastInputsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanForecastInputsResponse", &[("businessUnit", &self.business_unit), ("capacityPlan", &self.capacity_plan), ("downloadTemplate", &self.download_template), ("downloadUrl", &self.download_url)], &self._nulls)
     }

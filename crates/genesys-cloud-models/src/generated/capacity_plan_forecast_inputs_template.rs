@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanForecastInputsTemplate {
 impl crate::support::Model for CapacityPlanForecastInputsTemplate {
     const NAME: &'static str = "CapacityPlanForecastInputsTemplate";
     const FIELDS: &'static [&'static str] = &["capacityPlanForecastSummary", "granularity", "months", "planningGroupsForecastData", "referenceBusinessUnitDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CapacityPlanForecastInputsTemplate {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanForecastInputsTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanForecastInputsTemplate", &[("capacityPlanForecastSummary", &self.capacity_plan_forecast_summary), ("granularity", &self.granularity), ("months", &self.months), ("planningGroupsForecastData", &self.planning_groups_forecast_data), ("referenceBusinessUnitDate", &self.reference_business_unit_date)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl CapacityPlanForecastInputsTemplateGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Weekly", "Monthly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CapacityPlanForecastInputsTemplateGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Weekly" => Self::Weekly,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for CapacityPlanForecastInputsTemplateGranularity 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Weekly => "Weekly",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for CapacityPlanForecastInputsTemplateGranularity 
     }
 }
 impl ::std::convert::From<&str> for CapacityPlanForecastInputsTemplateGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CapacityPlanForecastInputsTemplateGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

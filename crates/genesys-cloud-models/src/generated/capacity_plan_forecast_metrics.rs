@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanForecastMetrics {
 impl crate::support::Model for CapacityPlanForecastMetrics {
     const NAME: &'static str = "CapacityPlanForecastMetrics";
     const FIELDS: &'static [&'static str] = &["averageHandleTime", "volume"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CapacityPlanForecastMetrics {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanForecastMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanForecastMetrics", &[("averageHandleTime", &self.average_handle_time), ("volume", &self.volume)], &self._nulls)
     }

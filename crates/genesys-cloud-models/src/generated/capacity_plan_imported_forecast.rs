@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanImportedForecast {
 impl crate::support::Model for CapacityPlanImportedForecast {
     const NAME: &'static str = "CapacityPlanImportedForecast";
     const FIELDS: &'static [&'static str] = &["weekCount", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CapacityPlanImportedForecast {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanImportedForecast {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanImportedForecast", &[("weekCount", &self.week_count), ("weekDate", &self.week_date)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanImportedForecastRequest {
 impl crate::support::Model for CapacityPlanImportedForecastRequest {
     const NAME: &'static str = "CapacityPlanImportedForecastRequest";
     const FIELDS: &'static [&'static str] = &["dailyForecastUploadKey", "hourlyForecastUploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CapacityPlanImportedForecastRequest {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanImportedForecastRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanImportedForecastRequest", &[("dailyForecastUploadKey", &self.daily_forecast_upload_key), ("hourlyForecastUploadKey", &self.hourly_forecast_upload_key)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanListItem {
 impl crate::support::Model for CapacityPlanListItem {
     const NAME: &'static str = "CapacityPlanListItem";
     const FIELDS: &'static [&'static str] = &["endBusinessUnitDate", "id", "metadata", "name", "selfUri", "startBusinessUnitDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for CapacityPlanListItem {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanListItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanListItem", &[("endBusinessUnitDate", &self.end_business_unit_date), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("selfUri", &self.self_uri), ("startBusinessUnitDate", &self.start_business_unit_date)], &self._nulls)
     }

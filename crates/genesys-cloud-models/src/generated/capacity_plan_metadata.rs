@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanMetadata {
 impl crate::support::Model for CapacityPlanMetadata {
     const NAME: &'static str = "CapacityPlanMetadata";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "modifiedBy", "modifiedDate", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CapacityPlanMetadata {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanMetadata", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("version", &self.version)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanMetricsSummary {
 impl crate::support::Model for CapacityPlanMetricsSummary {
     const NAME: &'static str = "CapacityPlanMetricsSummary";
     const FIELDS: &'static [&'static str] = &["attritionFullTimeEquivalentCount", "attritionPercentage", "endOfMonthPlannedFullTimeEquivalentCount", "extraTimeUnderTimeFullTimeEquivalentCount", "netFullTimeEquivalentCount", "newHireFullTimeEquivalentCount", "plannedFullTimeEquivalentCount", "requiredStaffFullTimeEquivalentCount", "shrinkageFullTimeEquivalentCount", "shrinkagePercentage", "staffingOverUnderFullTimeEquivalentCount", "startingFullTimeEquivalentCount", "transfersFullTimeEquivalentCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for CapacityPlanMetricsSummary {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanMetricsSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanMetricsSummary", &[("attritionFullTimeEquivalentCount", &self.attrition_full_time_equivalent_count), ("attritionPercentage", &self.attrition_percentage), ("endOfMonthPlannedFullTimeEquivalentCount", &self.end_of_month_planned_full_time_equivalent_count), ("extraTimeUnderTimeFullTimeEquivalentCount", &self.extra_time_under_time_full_time_equivalent_count), ("netFullTimeEquivalentCount", &self.net_full_time_equivalent_count), ("newHireFullTimeEquivalentCount", &self.new_hire_full_time_equivalent_count), ("plannedFullTimeEquivalentCount", &self.planned_full_time_equivalent_count), ("requiredStaffFullTimeEquivalentCount", &self.required_staff_full_time_equivalent_count), ("shrinkageFullTimeEquivalentCount", &self.shrinkage_full_time_equivalent_count), ("shrinkagePercentage", &self.shrinkage_percentage), ("staffingOverUnderFullTimeEquivalentCount", &self.staffing_over_under_full_time_equivalent_count), ("startingFullTimeEquivalentCount", &self.starting_full_time_equivalent_count), ("transfersFullTimeEquivalentCount", &self.transfers_full_time_equivalent_count)], &self._nulls)
     }

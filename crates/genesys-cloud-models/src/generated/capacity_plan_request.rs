@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanRequest {
 impl crate::support::Model for CapacityPlanRequest {
     const NAME: &'static str = "CapacityPlanRequest";
     const FIELDS: &'static [&'static str] = &["description", "endBusinessUnitDate", "forecast", "fullTimeEquivalentWeeklyHours", "name", "staffingGroupAllocations", "startBusinessUnitDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CapacityPlanRequest {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanRequest", &[("description", &self.description), ("endBusinessUnitDate", &self.end_business_unit_date), ("forecast", &self.forecast), ("fullTimeEquivalentWeeklyHours", &self.full_time_equivalent_weekly_hours), ("name", &self.name), ("staffingGroupAllocations", &self.staffing_group_allocations), ("startBusinessUnitDate", &self.start_business_unit_date)], &self._nulls)
     }

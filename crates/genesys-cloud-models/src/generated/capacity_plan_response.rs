@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanResponse {
 impl crate::support::Model for CapacityPlanResponse {
     const NAME: &'static str = "CapacityPlanResponse";
     const FIELDS: &'static [&'static str] = &["description", "endBusinessUnitDate", "forecast", "fullTimeEquivalentWeeklyHours", "id", "metadata", "name", "selfUri", "startBusinessUnitDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for CapacityPlanResponse {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanResponse", &[("description", &self.description), ("endBusinessUnitDate", &self.end_business_unit_date), ("forecast", &self.forecast), ("fullTimeEquivalentWeeklyHours", &self.full_time_equivalent_weekly_hours), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("selfUri", &self.self_uri), ("startBusinessUnitDate", &self.start_business_unit_date)], &self._nulls)
     }

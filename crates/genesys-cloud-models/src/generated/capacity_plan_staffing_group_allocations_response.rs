@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanStaffingGroupAllocationsResp
 impl crate::support::Model for CapacityPlanStaffingGroupAllocationsResponse {
     const NAME: &'static str = "CapacityPlanStaffingGroupAllocationsResponse";
     const FIELDS: &'static [&'static str] = &["capacityPlan", "downloadTemplate", "downloadUrl", "fullTimeEquivalentWeeklyHours"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CapacityPlanStaffingGroupAllocationsResponse {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanStaffingGroupAllocationsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanStaffingGroupAllocationsResponse", &[("capacityPlan", &self.capacity_plan), ("downloadTemplate", &self.download_template), ("downloadUrl", &self.download_url), ("fullTimeEquivalentWeeklyHours", &self.full_time_equivalent_weekly_hours)], &self._nulls)
     }

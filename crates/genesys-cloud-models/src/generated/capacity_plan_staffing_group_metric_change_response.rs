@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanStaffingGroupMetricChangeRes
 impl crate::support::Model for CapacityPlanStaffingGroupMetricChangeResponse {
     const NAME: &'static str = "CapacityPlanStaffingGroupMetricChangeResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "metric", "notes", "numberOfWeeks", "staffingGroups", "transfersFullTimeEquivalent", "value", "version", "weekStartNumber"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for CapacityPlanStaffingGroupMetricChangeResponse {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanStaffingGroupMetricChangeResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanStaffingGroupMetricChangeResponse", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("metric", &self.metric), ("notes", &self.notes), ("numberOfWeeks", &self.number_of_weeks), ("staffingGroups", &self.staffing_groups), ("transfersFullTimeEquivalent", &self.transfers_full_time_equivalent), ("value", &self.value), ("version", &self.version), ("weekStartNumber", &self.week_start_number)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl CapacityPlanStaffingGroupMetricChangeResponseMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["StartingWeeklyFullTimeEquivalentCount", "NewHiresFullTimeEquivalentCount", "AttritionPercentage", "ShrinkagePercentage", "TransfersFullTimeEquivalentCount", "ExtraTimeUnderTimeFullTimeEquivalentCount"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CapacityPlanStaffingGroupMetricChangeResponseMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "StartingWeeklyFullTimeEquivalentCount" => Self::StartingWeeklyFullTimeEquivalentCount,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for CapacityPlanStaffingGroupMetricChangeResponseM
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::StartingWeeklyFullTimeEquivalentCount => "StartingWeeklyFullTimeEquivalentCount",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for CapacityPlanStaffingGroupMetricChangeResponseM
     }
 }
 impl ::std::convert::From<&str> for CapacityPlanStaffingGroupMetricChangeResponseMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CapacityPlanStaffingGroupMetricChangeResponseMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanStaffingRequirementResult {
 impl crate::support::Model for CapacityPlanStaffingRequirementResult {
     const NAME: &'static str = "CapacityPlanStaffingRequirementResult";
     const FIELDS: &'static [&'static str] = &["businessUnit", "capacityPlan", "downloadTemplate", "downloadUrl", "errorCode", "granularity", "referenceBusinessUnitDate", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for CapacityPlanStaffingRequirementResult {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanStaffingRequirementResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanStaffingRequirementResult", &[("businessUnit", &self.business_unit), ("capacityPlan", &self.capacity_plan), ("downloadTemplate", &self.download_template), ("downloadUrl", &self.download_url), ("errorCode", &self.error_code), ("granularity", &self.granularity), ("referenceBusinessUnitDate", &self.reference_business_unit_date), ("status", &self.status)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl CapacityPlanStaffingRequirementResultErrorCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TimedOut", "NoData", "ClientDataInvalid", "ConfigurationInvalid", "RequirementsFailed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CapacityPlanStaffingRequirementResultErrorCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TimedOut" => Self::TimedOut,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for CapacityPlanStaffingRequirementResultErrorCode
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TimedOut => "TimedOut",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for CapacityPlanStaffingRequirementResultErrorCode
     }
 }
 impl ::std::convert::From<&str> for CapacityPlanStaffingRequirementResultErrorCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CapacityPlanStaffingRequirementResultErrorCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -218,11 +227,13 @@ impl CapacityPlanStaffingRequirementResultGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Weekly", "Monthly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CapacityPlanStaffingRequirementResultGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Weekly" => Self::Weekly,
@@ -230,9 +241,11 @@ impl crate::support::OpenEnum for CapacityPlanStaffingRequirementResultGranulari
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Weekly => "Weekly",
@@ -242,11 +255,13 @@ impl crate::support::OpenEnum for CapacityPlanStaffingRequirementResultGranulari
     }
 }
 impl ::std::convert::From<&str> for CapacityPlanStaffingRequirementResultGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CapacityPlanStaffingRequirementResultGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -298,11 +313,13 @@ impl CapacityPlanStaffingRequirementResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Canceled", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CapacityPlanStaffingRequirementResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -312,9 +329,11 @@ impl crate::support::OpenEnum for CapacityPlanStaffingRequirementResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -326,11 +345,13 @@ impl crate::support::OpenEnum for CapacityPlanStaffingRequirementResultStatus {
     }
 }
 impl ::std::convert::From<&str> for CapacityPlanStaffingRequirementResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CapacityPlanStaffingRequirementResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanningPlanningGroupAllocation 
 impl crate::support::Model for CapacityPlanningPlanningGroupAllocation {
     const NAME: &'static str = "CapacityPlanningPlanningGroupAllocation";
     const FIELDS: &'static [&'static str] = &["overUnderFullTimeEquivalentCount", "planningGroupId", "requiredStaffFullTimeEquivalentCount", "staffingGroupFullTimeEquivalentContributions", "totalPlannedFullTimeEquivalentCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CapacityPlanningPlanningGroupAllocation {
     }
 }
 impl ::std::fmt::Debug for CapacityPlanningPlanningGroupAllocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CapacityPlanningPlanningGroupAllocation", &[("overUnderFullTimeEquivalentCount", &self.over_under_full_time_equivalent_count), ("planningGroupId", &self.planning_group_id), ("requiredStaffFullTimeEquivalentCount", &self.required_staff_full_time_equivalent_count), ("staffingGroupFullTimeEquivalentContributions", &self.staffing_group_full_time_equivalent_contributions), ("totalPlannedFullTimeEquivalentCount", &self.total_planned_full_time_equivalent_count)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CardAction {
 impl crate::support::Model for CardAction {
     const NAME: &'static str = "CardAction";
     const FIELDS: &'static [&'static str] = &["isSelected", "payload", "text", "type", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CardAction {
     }
 }
 impl ::std::fmt::Debug for CardAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CardAction", &[("isSelected", &self.is_selected), ("payload", &self.payload), ("text", &self.text), ("type", &self.r#type), ("url", &self.url)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl CardActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Link", "Postback"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CardActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Link" => Self::Link,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for CardActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Link => "Link",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for CardActionType {
     }
 }
 impl ::std::convert::From<&str> for CardActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CardActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

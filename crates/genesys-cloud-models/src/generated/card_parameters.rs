@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CardParameters {
 impl crate::support::Model for CardParameters {
     const NAME: &'static str = "CardParameters";
     const FIELDS: &'static [&'static str] = &["bodyParameters", "buttonUrlParameters", "index"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CardParameters {
     }
 }
 impl ::std::fmt::Debug for CardParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CardParameters", &[("bodyParameters", &self.body_parameters), ("buttonUrlParameters", &self.button_url_parameters), ("index", &self.index)], &self._nulls)
     }

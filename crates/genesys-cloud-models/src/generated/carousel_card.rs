@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CarouselCard {
 impl crate::support::Model for CarouselCard {
     const NAME: &'static str = "CarouselCard";
     const FIELDS: &'static [&'static str] = &["buttons", "cardBodyText", "header"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CarouselCard {
     }
 }
 impl ::std::fmt::Debug for CarouselCard {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CarouselCard", &[("buttons", &self.buttons), ("cardBodyText", &self.card_body_text), ("header", &self.header)], &self._nulls)
     }

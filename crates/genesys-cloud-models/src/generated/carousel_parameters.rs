@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CarouselParameters {
 impl crate::support::Model for CarouselParameters {
     const NAME: &'static str = "CarouselParameters";
     const FIELDS: &'static [&'static str] = &["cardParameters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CarouselParameters {
     }
 }
 impl ::std::fmt::Debug for CarouselParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CarouselParameters", &[("cardParameters", &self.card_parameters)], &self._nulls)
     }

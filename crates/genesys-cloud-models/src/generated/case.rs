@@ -112,9 +112,11 @@ impl<'de> ::serde::Deserialize<'de> for Case {
 impl crate::support::Model for Case {
     const NAME: &'static str = "Case";
     const FIELDS: &'static [&'static str] = &["caseplan", "creationStatus", "customerIntent", "dateClosed", "dateCreated", "dateDue", "dateModified", "dateStarted", "description", "division", "externalContact", "externalId", "failureReason", "id", "modifiedBy", "owner", "priority", "reference", "selfUri", "status", "summary", "ttlSeconds", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -176,6 +178,7 @@ impl crate::support::Model for Case {
     }
 }
 impl ::std::fmt::Debug for Case {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Case", &[("caseplan", &self.caseplan), ("creationStatus", &self.creation_status), ("customerIntent", &self.customer_intent), ("dateClosed", &self.date_closed), ("dateCreated", &self.date_created), ("dateDue", &self.date_due), ("dateModified", &self.date_modified), ("dateStarted", &self.date_started), ("description", &self.description), ("division", &self.division), ("externalContact", &self.external_contact), ("externalId", &self.external_id), ("failureReason", &self.failure_reason), ("id", &self.id), ("modifiedBy", &self.modified_by), ("owner", &self.owner), ("priority", &self.priority), ("reference", &self.reference), ("selfUri", &self.self_uri), ("status", &self.status), ("summary", &self.summary), ("ttlSeconds", &self.ttl_seconds), ("version", &self.version)], &self._nulls)
     }
@@ -224,11 +227,13 @@ impl CaseCreationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "InProgress", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CaseCreationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -238,9 +243,11 @@ impl crate::support::OpenEnum for CaseCreationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -252,11 +259,13 @@ impl crate::support::OpenEnum for CaseCreationStatus {
     }
 }
 impl ::std::convert::From<&str> for CaseCreationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CaseCreationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -310,11 +319,13 @@ impl CasePriority {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Urgent", "High", "Medium", "Low"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CasePriority {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -325,9 +336,11 @@ impl crate::support::OpenEnum for CasePriority {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -340,11 +353,13 @@ impl crate::support::OpenEnum for CasePriority {
     }
 }
 impl ::std::convert::From<&str> for CasePriority {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CasePriority {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -402,11 +417,13 @@ impl CaseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Open", "InProgress", "Terminating", "Terminated", "Closed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CaseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -419,9 +436,11 @@ impl crate::support::OpenEnum for CaseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -436,11 +455,13 @@ impl crate::support::OpenEnum for CaseStatus {
     }
 }
 impl ::std::convert::From<&str> for CaseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CaseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseAssociation {
 impl crate::support::Model for CaseAssociation {
     const NAME: &'static str = "CaseAssociation";
     const FIELDS: &'static [&'static str] = &["associationType", "case", "conversation", "dateAssociated", "id", "name", "selfUri", "stage", "step", "workitem"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for CaseAssociation {
     }
 }
 impl ::std::fmt::Debug for CaseAssociation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseAssociation", &[("associationType", &self.association_type), ("case", &self.case), ("conversation", &self.conversation), ("dateAssociated", &self.date_associated), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("stage", &self.stage), ("step", &self.step), ("workitem", &self.workitem)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl CaseAssociationAssociationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Activity", "Enquiry", "Initiation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CaseAssociationAssociationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Activity" => Self::Activity,
@@ -155,9 +160,11 @@ impl crate::support::OpenEnum for CaseAssociationAssociationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Activity => "Activity",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for CaseAssociationAssociationType {
     }
 }
 impl ::std::convert::From<&str> for CaseAssociationAssociationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CaseAssociationAssociationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

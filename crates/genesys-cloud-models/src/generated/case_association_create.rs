@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseAssociationCreate {
 impl crate::support::Model for CaseAssociationCreate {
     const NAME: &'static str = "CaseAssociationCreate";
     const FIELDS: &'static [&'static str] = &["conversationId", "workitemId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CaseAssociationCreate {
     }
 }
 impl ::std::fmt::Debug for CaseAssociationCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseAssociationCreate", &[("conversationId", &self.conversation_id), ("workitemId", &self.workitem_id)], &self._nulls)
     }

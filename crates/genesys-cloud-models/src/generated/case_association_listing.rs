@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseAssociationListing {
 impl crate::support::Model for CaseAssociationListing {
     const NAME: &'static str = "CaseAssociationListing";
     const FIELDS: &'static [&'static str] = &["entities", "nextUri", "previousUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for CaseAssociationListing {
     }
 }
 impl ::std::fmt::Debug for CaseAssociationListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseAssociationListing", &[("entities", &self.entities), ("nextUri", &self.next_uri), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

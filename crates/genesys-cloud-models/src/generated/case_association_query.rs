@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseAssociationQuery {
 impl crate::support::Model for CaseAssociationQuery {
     const NAME: &'static str = "CaseAssociationQuery";
     const FIELDS: &'static [&'static str] = &["after", "conversationId", "pageSize", "workitemId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CaseAssociationQuery {
     }
 }
 impl ::std::fmt::Debug for CaseAssociationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseAssociationQuery", &[("after", &self.after), ("conversationId", &self.conversation_id), ("pageSize", &self.page_size), ("workitemId", &self.workitem_id)], &self._nulls)
     }

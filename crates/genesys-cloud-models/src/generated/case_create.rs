@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseCreate {
 impl crate::support::Model for CaseCreate {
     const NAME: &'static str = "CaseCreate";
     const FIELDS: &'static [&'static str] = &["caseplanId", "conversationId", "description", "externalContactId", "externalId", "intake", "ownerId", "summary", "ttlSeconds", "workitemId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for CaseCreate {
     }
 }
 impl ::std::fmt::Debug for CaseCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseCreate", &[("caseplanId", &self.caseplan_id), ("conversationId", &self.conversation_id), ("description", &self.description), ("externalContactId", &self.external_contact_id), ("externalId", &self.external_id), ("intake", &self.intake), ("ownerId", &self.owner_id), ("summary", &self.summary), ("ttlSeconds", &self.ttl_seconds), ("workitemId", &self.workitem_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseDateDueUpdate {
 impl crate::support::Model for CaseDateDueUpdate {
     const NAME: &'static str = "CaseDateDueUpdate";
     const FIELDS: &'static [&'static str] = &["dateDue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CaseDateDueUpdate {
     }
 }
 impl ::std::fmt::Debug for CaseDateDueUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseDateDueUpdate", &[("dateDue", &self.date_due)], &self._nulls)
     }

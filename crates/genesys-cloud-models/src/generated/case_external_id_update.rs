@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseExternalIdUpdate {
 impl crate::support::Model for CaseExternalIdUpdate {
     const NAME: &'static str = "CaseExternalIdUpdate";
     const FIELDS: &'static [&'static str] = &["externalId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CaseExternalIdUpdate {
     }
 }
 impl ::std::fmt::Debug for CaseExternalIdUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseExternalIdUpdate", &[("externalId", &self.external_id)], &self._nulls)
     }

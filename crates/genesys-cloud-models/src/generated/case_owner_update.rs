@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseOwnerUpdate {
 impl crate::support::Model for CaseOwnerUpdate {
     const NAME: &'static str = "CaseOwnerUpdate";
     const FIELDS: &'static [&'static str] = &["ownerId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CaseOwnerUpdate {
     }
 }
 impl ::std::fmt::Debug for CaseOwnerUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseOwnerUpdate", &[("ownerId", &self.owner_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CasePriorityUpdate {
 impl crate::support::Model for CasePriorityUpdate {
     const NAME: &'static str = "CasePriorityUpdate";
     const FIELDS: &'static [&'static str] = &["priority"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CasePriorityUpdate {
     }
 }
 impl ::std::fmt::Debug for CasePriorityUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CasePriorityUpdate", &[("priority", &self.priority)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl CasePriorityUpdatePriority {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Urgent", "High", "Medium", "Low"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CasePriorityUpdatePriority {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for CasePriorityUpdatePriority {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for CasePriorityUpdatePriority {
     }
 }
 impl ::std::convert::From<&str> for CasePriorityUpdatePriority {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CasePriorityUpdatePriority {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

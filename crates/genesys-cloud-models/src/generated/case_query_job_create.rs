@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseQueryJobCreate {
 impl crate::support::Model for CaseQueryJobCreate {
     const NAME: &'static str = "CaseQueryJobCreate";
     const FIELDS: &'static [&'static str] = &["attributes", "expands", "filters", "pageNumber", "pageSize", "sort"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for CaseQueryJobCreate {
     }
 }
 impl ::std::fmt::Debug for CaseQueryJobCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseQueryJobCreate", &[("attributes", &self.attributes), ("expands", &self.expands), ("filters", &self.filters), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("sort", &self.sort)], &self._nulls)
     }

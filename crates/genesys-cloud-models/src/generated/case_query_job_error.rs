@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseQueryJobError {
 impl crate::support::Model for CaseQueryJobError {
     const NAME: &'static str = "CaseQueryJobError";
     const FIELDS: &'static [&'static str] = &["code", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CaseQueryJobError {
     }
 }
 impl ::std::fmt::Debug for CaseQueryJobError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseQueryJobError", &[("code", &self.code), ("message", &self.message)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseQueryJobFilter {
 impl crate::support::Model for CaseQueryJobFilter {
     const NAME: &'static str = "CaseQueryJobFilter";
     const FIELDS: &'static [&'static str] = &["name", "operator", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CaseQueryJobFilter {
     }
 }
 impl ::std::fmt::Debug for CaseQueryJobFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseQueryJobFilter", &[("name", &self.name), ("operator", &self.operator), ("values", &self.values)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl CaseQueryJobFilterOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EQ", "NEQ", "GT", "LT", "GTE", "LTE", "IN", "CONTAINS", "BETWEEN", "BEGINS_WITH"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CaseQueryJobFilterOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EQ" => Self::Eq,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for CaseQueryJobFilterOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Eq => "EQ",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for CaseQueryJobFilterOperator {
     }
 }
 impl ::std::convert::From<&str> for CaseQueryJobFilterOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CaseQueryJobFilterOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

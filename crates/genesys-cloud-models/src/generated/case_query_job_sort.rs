@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseQueryJobSort {
 impl crate::support::Model for CaseQueryJobSort {
     const NAME: &'static str = "CaseQueryJobSort";
     const FIELDS: &'static [&'static str] = &["ascending", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CaseQueryJobSort {
     }
 }
 impl ::std::fmt::Debug for CaseQueryJobSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseQueryJobSort", &[("ascending", &self.ascending), ("name", &self.name)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl CaseQueryJobSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dateCreated", "dateModified", "dateDue", "priority"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CaseQueryJobSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dateCreated" => Self::DateCreated,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for CaseQueryJobSortName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DateCreated => "dateCreated",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for CaseQueryJobSortName {
     }
 }
 impl ::std::convert::From<&str> for CaseQueryJobSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CaseQueryJobSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

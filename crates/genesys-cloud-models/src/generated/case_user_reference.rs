@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseUserReference {
 impl crate::support::Model for CaseUserReference {
     const NAME: &'static str = "CaseUserReference";
     const FIELDS: &'static [&'static str] = &["id", "images", "name", "presence", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for CaseUserReference {
     }
 }
 impl ::std::fmt::Debug for CaseUserReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseUserReference", &[("id", &self.id), ("images", &self.images), ("name", &self.name), ("presence", &self.presence), ("selfUri", &self.self_uri)], &self._nulls)
     }

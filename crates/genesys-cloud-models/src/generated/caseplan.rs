@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for Caseplan {
 impl crate::support::Model for Caseplan {
     const NAME: &'static str = "Caseplan";
     const FIELDS: &'static [&'static str] = &["customerIntent", "dateCreated", "dateModified", "datePublished", "defaultCaseOwner", "defaultDueDurationInSeconds", "defaultTtlSeconds", "description", "division", "id", "latest", "modifiedBy", "name", "published", "referencePrefix", "selfUri", "versionState"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for Caseplan {
     }
 }
 impl ::std::fmt::Debug for Caseplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Caseplan", &[("customerIntent", &self.customer_intent), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("defaultCaseOwner", &self.default_case_owner), ("defaultDueDurationInSeconds", &self.default_due_duration_in_seconds), ("defaultTtlSeconds", &self.default_ttl_seconds), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("latest", &self.latest), ("modifiedBy", &self.modified_by), ("name", &self.name), ("published", &self.published), ("referencePrefix", &self.reference_prefix), ("selfUri", &self.self_uri), ("versionState", &self.version_state)], &self._nulls)
     }
@@ -186,11 +189,13 @@ impl CaseplanVersionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Copying", "Draft", "Published"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CaseplanVersionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Copying" => Self::Copying,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for CaseplanVersionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Copying => "Copying",
@@ -212,11 +219,13 @@ impl crate::support::OpenEnum for CaseplanVersionState {
     }
 }
 impl ::std::convert::From<&str> for CaseplanVersionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CaseplanVersionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

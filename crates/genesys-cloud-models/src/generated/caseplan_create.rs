@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanCreate {
 impl crate::support::Model for CaseplanCreate {
     const NAME: &'static str = "CaseplanCreate";
     const FIELDS: &'static [&'static str] = &["customerIntentId", "dataSchemas", "defaultCaseOwnerId", "defaultDueDurationInSeconds", "defaultTtlSeconds", "description", "divisionId", "intakeSettings", "name", "referencePrefix"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for CaseplanCreate {
     }
 }
 impl ::std::fmt::Debug for CaseplanCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseplanCreate", &[("customerIntentId", &self.customer_intent_id), ("dataSchemas", &self.data_schemas), ("defaultCaseOwnerId", &self.default_case_owner_id), ("defaultDueDurationInSeconds", &self.default_due_duration_in_seconds), ("defaultTtlSeconds", &self.default_ttl_seconds), ("description", &self.description), ("divisionId", &self.division_id), ("intakeSettings", &self.intake_settings), ("name", &self.name), ("referencePrefix", &self.reference_prefix)], &self._nulls)
     }

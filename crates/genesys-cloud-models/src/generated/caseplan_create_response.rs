@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanCreateResponse {
 impl crate::support::Model for CaseplanCreateResponse {
     const NAME: &'static str = "CaseplanCreateResponse";
     const FIELDS: &'static [&'static str] = &["customerIntent", "dataSchemas", "dateCreated", "dateModified", "datePublished", "defaultCaseOwner", "defaultDueDurationInSeconds", "defaultTtlSeconds", "description", "division", "id", "intakeSettings", "latest", "modifiedBy", "name", "published", "referencePrefix", "selfUri", "versionState"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for CaseplanCreateResponse {
     }
 }
 impl ::std::fmt::Debug for CaseplanCreateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseplanCreateResponse", &[("customerIntent", &self.customer_intent), ("dataSchemas", &self.data_schemas), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("defaultCaseOwner", &self.default_case_owner), ("defaultDueDurationInSeconds", &self.default_due_duration_in_seconds), ("defaultTtlSeconds", &self.default_ttl_seconds), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("intakeSettings", &self.intake_settings), ("latest", &self.latest), ("modifiedBy", &self.modified_by), ("name", &self.name), ("published", &self.published), ("referencePrefix", &self.reference_prefix), ("selfUri", &self.self_uri), ("versionState", &self.version_state)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl CaseplanCreateResponseVersionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Copying", "Draft", "Published"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CaseplanCreateResponseVersionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Copying" => Self::Copying,
@@ -211,9 +216,11 @@ impl crate::support::OpenEnum for CaseplanCreateResponseVersionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Copying => "Copying",
@@ -224,11 +231,13 @@ impl crate::support::OpenEnum for CaseplanCreateResponseVersionState {
     }
 }
 impl ::std::convert::From<&str> for CaseplanCreateResponseVersionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CaseplanCreateResponseVersionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

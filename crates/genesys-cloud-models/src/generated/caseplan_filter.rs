@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanFilter {
 impl crate::support::Model for CaseplanFilter {
     const NAME: &'static str = "CaseplanFilter";
     const FIELDS: &'static [&'static str] = &["name", "operator", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CaseplanFilter {
     }
 }
 impl ::std::fmt::Debug for CaseplanFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseplanFilter", &[("name", &self.name), ("operator", &self.operator), ("values", &self.values)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl CaseplanFilterOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["IN", "CONTAINS", "BEGINS_WITH"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CaseplanFilterOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "IN" => Self::In,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for CaseplanFilterOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::In => "IN",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for CaseplanFilterOperator {
     }
 }
 impl ::std::convert::From<&str> for CaseplanFilterOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CaseplanFilterOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanQueryRequest {
 impl crate::support::Model for CaseplanQueryRequest {
     const NAME: &'static str = "CaseplanQueryRequest";
     const FIELDS: &'static [&'static str] = &["after", "attributes", "divisionIds", "filters", "name", "nameSearchType", "pageSize"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CaseplanQueryRequest {
     }
 }
 impl ::std::fmt::Debug for CaseplanQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseplanQueryRequest", &[("after", &self.after), ("attributes", &self.attributes), ("divisionIds", &self.division_ids), ("filters", &self.filters), ("name", &self.name), ("nameSearchType", &self.name_search_type), ("pageSize", &self.page_size)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl CaseplanQueryRequestNameSearchType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BEGINS_WITH", "CONTAINS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CaseplanQueryRequestNameSearchType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BEGINS_WITH" => Self::BeginsWith,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for CaseplanQueryRequestNameSearchType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::BeginsWith => "BEGINS_WITH",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for CaseplanQueryRequestNameSearchType {
     }
 }
 impl ::std::convert::From<&str> for CaseplanQueryRequestNameSearchType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CaseplanQueryRequestNameSearchType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanReference {
 impl crate::support::Model for CaseplanReference {
     const NAME: &'static str = "CaseplanReference";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for CaseplanReference {
     }
 }
 impl ::std::fmt::Debug for CaseplanReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseplanReference", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

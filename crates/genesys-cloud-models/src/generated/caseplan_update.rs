@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanUpdate {
 impl crate::support::Model for CaseplanUpdate {
     const NAME: &'static str = "CaseplanUpdate";
     const FIELDS: &'static [&'static str] = &["customerIntentId", "defaultCaseOwnerId", "defaultDueDurationInSeconds", "defaultTtlSeconds", "description", "divisionId", "name", "referencePrefix"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for CaseplanUpdate {
     }
 }
 impl ::std::fmt::Debug for CaseplanUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CaseplanUpdate", &[("customerIntentId", &self.customer_intent_id), ("defaultCaseOwnerId", &self.default_case_owner_id), ("defaultDueDurationInSeconds", &self.default_due_duration_in_seconds), ("defaultTtlSeconds", &self.default_ttl_seconds), ("description", &self.description), ("divisionId", &self.division_id), ("name", &self.name), ("referencePrefix", &self.reference_prefix)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for CategoryCreateRequest {
 impl crate::support::Model for CategoryCreateRequest {
     const NAME: &'static str = "CategoryCreateRequest";
     const FIELDS: &'static [&'static str] = &["description", "externalId", "id", "name", "parentCategoryId", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for CategoryCreateRequest {
     }
 }
 impl ::std::fmt::Debug for CategoryCreateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CategoryCreateRequest", &[("description", &self.description), ("externalId", &self.external_id), ("id", &self.id), ("name", &self.name), ("parentCategoryId", &self.parent_category_id), ("selfUri", &self.self_uri)], &self._nulls)
     }

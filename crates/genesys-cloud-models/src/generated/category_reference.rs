@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CategoryReference {
 impl crate::support::Model for CategoryReference {
     const NAME: &'static str = "CategoryReference";
     const FIELDS: &'static [&'static str] = &["id", "name", "parentCategory", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CategoryReference {
     }
 }
 impl ::std::fmt::Debug for CategoryReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CategoryReference", &[("id", &self.id), ("name", &self.name), ("parentCategory", &self.parent_category), ("selfUri", &self.self_uri)], &self._nulls)
     }

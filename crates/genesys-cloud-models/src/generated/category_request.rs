@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CategoryRequest {
 impl crate::support::Model for CategoryRequest {
     const NAME: &'static str = "CategoryRequest";
     const FIELDS: &'static [&'static str] = &["criteria", "description", "interactionType", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CategoryRequest {
     }
 }
 impl ::std::fmt::Debug for CategoryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CategoryRequest", &[("criteria", &self.criteria), ("description", &self.description), ("interactionType", &self.interaction_type), ("name", &self.name)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl CategoryRequestInteractionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Digital", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CategoryRequestInteractionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for CategoryRequestInteractionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for CategoryRequestInteractionType {
     }
 }
 impl ::std::convert::From<&str> for CategoryRequestInteractionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CategoryRequestInteractionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for CategoryResponse {
 impl crate::support::Model for CategoryResponse {
     const NAME: &'static str = "CategoryResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "documentCount", "externalId", "id", "knowledgeBase", "name", "parentCategory", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -94,6 +96,7 @@ impl crate::support::Model for CategoryResponse {
     }
 }
 impl ::std::fmt::Debug for CategoryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CategoryResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("documentCount", &self.document_count), ("externalId", &self.external_id), ("id", &self.id), ("knowledgeBase", &self.knowledge_base), ("name", &self.name), ("parentCategory", &self.parent_category), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for Celebration {
 impl crate::support::Model for Celebration {
     const NAME: &'static str = "Celebration";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "id", "note", "recipient", "selfUri", "sourceEntity", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for Celebration {
     }
 }
 impl ::std::fmt::Debug for Celebration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Celebration", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("id", &self.id), ("note", &self.note), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("sourceEntity", &self.source_entity), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl CelebrationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Recognition", "ContestComplete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CelebrationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Recognition" => Self::Recognition,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for CelebrationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Recognition => "Recognition",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for CelebrationType {
     }
 }
 impl ::std::convert::From<&str> for CelebrationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CelebrationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for CertificateDetails {
 impl crate::support::Model for CertificateDetails {
     const NAME: &'static str = "CertificateDetails";
     const FIELDS: &'static [&'static str] = &["expirationDate", "expired", "issueDate", "issuer", "signatureValid", "subject", "valid"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -76,6 +78,7 @@ impl crate::support::Model for CertificateDetails {
     }
 }
 impl ::std::fmt::Debug for CertificateDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CertificateDetails", &[("expirationDate", &self.expiration_date), ("expired", &self.expired), ("issueDate", &self.issue_date), ("issuer", &self.issuer), ("signatureValid", &self.signature_valid), ("subject", &self.subject), ("valid", &self.valid)], &self._nulls)
     }

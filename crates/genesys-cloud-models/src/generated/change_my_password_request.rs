@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ChangeMyPasswordRequest {
 impl crate::support::Model for ChangeMyPasswordRequest {
     const NAME: &'static str = "ChangeMyPasswordRequest";
     const FIELDS: &'static [&'static str] = &["newPassword", "oldPassword"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ChangeMyPasswordRequest {
     }
 }
 impl ::std::fmt::Debug for ChangeMyPasswordRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChangeMyPasswordRequest", &[("newPassword", &crate::support::Redacted(&self.new_password)), ("oldPassword", &crate::support::Redacted(&self.old_password))], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ChangePasswordRequest {
 impl crate::support::Model for ChangePasswordRequest {
     const NAME: &'static str = "ChangePasswordRequest";
     const FIELDS: &'static [&'static str] = &["newPassword"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ChangePasswordRequest {
     }
 }
 impl ::std::fmt::Debug for ChangePasswordRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChangePasswordRequest", &[("newPassword", &crate::support::Redacted(&self.new_password))], &self._nulls)
     }

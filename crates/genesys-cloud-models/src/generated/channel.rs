@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Channel {
 impl crate::support::Model for Channel {
     const NAME: &'static str = "Channel";
     const FIELDS: &'static [&'static str] = &["connectUri", "expires", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -52,6 +54,7 @@ impl crate::support::Model for Channel {
     }
 }
 impl ::std::fmt::Debug for Channel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Channel", &[("connectUri", &self.connect_uri), ("expires", &self.expires), ("id", &self.id)], &self._nulls)
     }

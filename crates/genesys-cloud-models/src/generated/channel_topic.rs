@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ChannelTopic {
 impl crate::support::Model for ChannelTopic {
     const NAME: &'static str = "ChannelTopic";
     const FIELDS: &'static [&'static str] = &["id", "missingPermissions", "rejectionReason", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for ChannelTopic {
     }
 }
 impl ::std::fmt::Debug for ChannelTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChannelTopic", &[("id", &self.id), ("missingPermissions", &self.missing_permissions), ("rejectionReason", &self.rejection_reason), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl ChannelTopicState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Permitted", "Rejected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChannelTopicState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Permitted" => Self::Permitted,
@@ -146,9 +151,11 @@ impl crate::support::OpenEnum for ChannelTopicState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Permitted => "Permitted",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ChannelTopicState {
     }
 }
 impl ::std::convert::From<&str> for ChannelTopicState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChannelTopicState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for ChannelTopicEntityListing {
 impl crate::support::Model for ChannelTopicEntityListing {
     const NAME: &'static str = "ChannelTopicEntityListing";
     const FIELDS: &'static [&'static str] = &["entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for ChannelTopicEntityListing {
     }
 }
 impl ::std::fmt::Debug for ChannelTopicEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChannelTopicEntityListing", &[("entities", &self.entities)], &self._nulls)
     }

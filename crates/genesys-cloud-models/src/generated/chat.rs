@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for Chat {
 impl crate::support::Model for Chat {
     const NAME: &'static str = "Chat";
     const FIELDS: &'static [&'static str] = &["jabberId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for Chat {
     }
 }
 impl ::std::fmt::Debug for Chat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Chat", &[("jabberId", &self.jabber_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatFavorite {
 impl crate::support::Model for ChatFavorite {
     const NAME: &'static str = "ChatFavorite";
     const FIELDS: &'static [&'static str] = &["externalId", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ChatFavorite {
     }
 }
 impl ::std::fmt::Debug for ChatFavorite {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatFavorite", &[("externalId", &self.external_id), ("id", &self.id)], &self._nulls)
     }

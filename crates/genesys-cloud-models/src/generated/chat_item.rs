@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatItem {
 impl crate::support::Model for ChatItem {
     const NAME: &'static str = "ChatItem";
     const FIELDS: &'static [&'static str] = &["chatType", "dateClosed", "dateLastMessage", "favorite", "id", "images", "name", "open", "room", "selfUri", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for ChatItem {
     }
 }
 impl ::std::fmt::Debug for ChatItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatItem", &[("chatType", &self.chat_type), ("dateClosed", &self.date_closed), ("dateLastMessage", &self.date_last_message), ("favorite", &self.favorite), ("id", &self.id), ("images", &self.images), ("name", &self.name), ("open", &self.open), ("room", &self.room), ("selfUri", &self.self_uri), ("user", &self.user)], &self._nulls)
     }
@@ -152,11 +155,13 @@ impl ChatItemChatType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["adhoc", "acd", "group", "oneOnOne", "supervisorAssistance"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChatItemChatType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "adhoc" => Self::Adhoc,
@@ -167,9 +172,11 @@ impl crate::support::OpenEnum for ChatItemChatType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Adhoc => "adhoc",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for ChatItemChatType {
     }
 }
 impl ::std::convert::From<&str> for ChatItemChatType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChatItemChatType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

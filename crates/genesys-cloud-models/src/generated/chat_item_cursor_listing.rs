@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatItemCursorListing {
 impl crate::support::Model for ChatItemCursorListing {
     const NAME: &'static str = "ChatItemCursorListing";
     const FIELDS: &'static [&'static str] = &["entities", "nextUri", "previousUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for ChatItemCursorListing {
     }
 }
 impl ::std::fmt::Debug for ChatItemCursorListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatItemCursorListing", &[("entities", &self.entities), ("nextUri", &self.next_uri), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatMediaPolicy {
 impl crate::support::Model for ChatMediaPolicy {
     const NAME: &'static str = "ChatMediaPolicy";
     const FIELDS: &'static [&'static str] = &["actions", "conditions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ChatMediaPolicy {
     }
 }
 impl ::std::fmt::Debug for ChatMediaPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatMediaPolicy", &[("actions", &self.actions), ("conditions", &self.conditions)], &self._nulls)
     }

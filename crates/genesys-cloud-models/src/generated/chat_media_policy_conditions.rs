@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatMediaPolicyConditions {
 impl crate::support::Model for ChatMediaPolicyConditions {
     const NAME: &'static str = "ChatMediaPolicyConditions";
     const FIELDS: &'static [&'static str] = &["dateRanges", "duration", "forQueues", "forUsers", "languages", "teams", "timeAllowed", "wrapupCodes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ChatMediaPolicyConditions {
     }
 }
 impl ::std::fmt::Debug for ChatMediaPolicyConditions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatMediaPolicyConditions", &[("dateRanges", &self.date_ranges), ("duration", &self.duration), ("forQueues", &self.for_queues), ("forUsers", &self.for_users), ("languages", &self.languages), ("teams", &self.teams), ("timeAllowed", &self.time_allowed), ("wrapupCodes", &self.wrapup_codes)], &self._nulls)
     }

@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatMessage {
 impl crate::support::Model for ChatMessage {
     const NAME: &'static str = "ChatMessage";
     const FIELDS: &'static [&'static str] = &["body", "bodyType", "chat", "from", "id", "message", "participantPurpose", "senderCommunicationId", "to", "type", "user", "utc"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for ChatMessage {
     }
 }
 impl ::std::fmt::Debug for ChatMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatMessage", &[("body", &self.body), ("bodyType", &self.body_type), ("chat", &self.chat), ("from", &self.from), ("id", &self.id), ("message", &self.message), ("participantPurpose", &self.participant_purpose), ("senderCommunicationId", &self.sender_communication_id), ("to", &self.to), ("type", &self.r#type), ("user", &self.user), ("utc", &self.utc)], &self._nulls)
     }
@@ -230,11 +233,13 @@ impl ChatMessageBodyType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["STANDARD", "ACTIVITY", "TYPING", "NOTICE", "MEMBERJOIN", "MEMBERLEAVE", "MEDIAREQUEST"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChatMessageBodyType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "STANDARD" => Self::Standard,
@@ -247,9 +252,11 @@ impl crate::support::OpenEnum for ChatMessageBodyType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Standard => "STANDARD",
@@ -264,11 +271,13 @@ impl crate::support::OpenEnum for ChatMessageBodyType {
     }
 }
 impl ::std::convert::From<&str> for ChatMessageBodyType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChatMessageBodyType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatMessageResponse {
 impl crate::support::Model for ChatMessageResponse {
     const NAME: &'static str = "ChatMessageResponse";
     const FIELDS: &'static [&'static str] = &["attachmentDeleted", "body", "dateCreated", "dateModified", "edited", "fileUri", "id", "jid", "mentions", "parentThread", "reactions", "thread", "toJid", "toUser", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for ChatMessageResponse {
     }
 }
 impl ::std::fmt::Debug for ChatMessageResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatMessageResponse", &[("attachmentDeleted", &self.attachment_deleted), ("body", &self.body), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("edited", &self.edited), ("fileUri", &self.file_uri), ("id", &self.id), ("jid", &self.jid), ("mentions", &self.mentions), ("parentThread", &self.parent_thread), ("reactions", &self.reactions), ("thread", &self.thread), ("toJid", &self.to_jid), ("toUser", &self.to_user), ("user", &self.user)], &self._nulls)
     }

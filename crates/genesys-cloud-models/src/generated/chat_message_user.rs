@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatMessageUser {
 impl crate::support::Model for ChatMessageUser {
     const NAME: &'static str = "ChatMessageUser";
     const FIELDS: &'static [&'static str] = &["displayName", "id", "images", "name", "username"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for ChatMessageUser {
     }
 }
 impl ::std::fmt::Debug for ChatMessageUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatMessageUser", &[("displayName", &self.display_name), ("id", &self.id), ("images", &self.images), ("name", &self.name), ("username", &self.username)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatPresence {
 impl crate::support::Model for ChatPresence {
     const NAME: &'static str = "ChatPresence";
     const FIELDS: &'static [&'static str] = &["dateModified", "message", "organizationPresence", "outOfOffice", "source", "systemPresence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for ChatPresence {
     }
 }
 impl ::std::fmt::Debug for ChatPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatPresence", &[("dateModified", &self.date_modified), ("message", &self.message), ("organizationPresence", &self.organization_presence), ("outOfOffice", &self.out_of_office), ("source", &self.source), ("systemPresence", &self.system_presence)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl ChatPresenceSystemPresence {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Available", "Away", "Busy", "Offline", "Idle", "OnQueue", "Meal", "Training", "Meeting", "Break"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChatPresenceSystemPresence {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Available" => Self::Available,
@@ -144,9 +149,11 @@ impl crate::support::OpenEnum for ChatPresenceSystemPresence {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Available => "Available",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for ChatPresenceSystemPresence {
     }
 }
 impl ::std::convert::From<&str> for ChatPresenceSystemPresence {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChatPresenceSystemPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatReaction {
 impl crate::support::Model for ChatReaction {
     const NAME: &'static str = "ChatReaction";
     const FIELDS: &'static [&'static str] = &["emoji", "users"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ChatReaction {
     }
 }
 impl ::std::fmt::Debug for ChatReaction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatReaction", &[("emoji", &self.emoji), ("users", &self.users)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatSettings {
 impl crate::support::Model for ChatSettings {
     const NAME: &'static str = "ChatSettings";
     const FIELDS: &'static [&'static str] = &["messageRetentionPeriodDays", "reactionsEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ChatSettings {
     }
 }
 impl ::std::fmt::Debug for ChatSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatSettings", &[("messageRetentionPeriodDays", &self.message_retention_period_days), ("reactionsEnabled", &self.reactions_enabled)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for ChatUserRef {
 impl crate::support::Model for ChatUserRef {
     const NAME: &'static str = "ChatUserRef";
     const FIELDS: &'static [&'static str] = &["id", "inactive", "integrations", "jid", "name", "presence", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for ChatUserRef {
     }
 }
 impl ::std::fmt::Debug for ChatUserRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChatUserRef", &[("id", &self.id), ("inactive", &self.inactive), ("integrations", &self.integrations), ("jid", &self.jid), ("name", &self.name), ("presence", &self.presence), ("selfUri", &self.self_uri)], &self._nulls)
     }

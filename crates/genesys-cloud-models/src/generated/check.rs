@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Check {
 impl crate::support::Model for Check {
     const NAME: &'static str = "Check";
     const FIELDS: &'static [&'static str] = &["result", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Check {
     }
 }
 impl ::std::fmt::Debug for Check {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Check", &[("result", &self.result), ("type", &self.r#type)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl CheckResult {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Passed", "Failed", "Unknown", "Skipped", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CheckResult {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Passed" => Self::Passed,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for CheckResult {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Passed => "Passed",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for CheckResult {
     }
 }
 impl ::std::convert::From<&str> for CheckResult {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CheckResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -200,11 +209,13 @@ impl CheckType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HandleTimeValue", "TransferRateValue", "SalesConversionRateValue", "SalesAmountValue", "RetentionRateValue", "ChurnRateValue", "NextContactAvoidanceRateValue", "InteractionVolume", "UserVariance", "DataCoverage", "ModelQuality"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CheckType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HandleTimeValue" => Self::HandleTimeValue,
@@ -221,9 +232,11 @@ impl crate::support::OpenEnum for CheckType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HandleTimeValue => "HandleTimeValue",
@@ -242,11 +255,13 @@ impl crate::support::OpenEnum for CheckType {
     }
 }
 impl ::std::convert::From<&str> for CheckType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CheckType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistActivationPayload {
 impl crate::support::Model for ChecklistActivationPayload {
     const NAME: &'static str = "ChecklistActivationPayload";
     const FIELDS: &'static [&'static str] = &["activationTriggerType", "agentId", "assistantId", "direction", "intentId", "intentName", "language", "mediaType", "participantId", "preview", "queueId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for ChecklistActivationPayload {
     }
 }
 impl ::std::fmt::Debug for ChecklistActivationPayload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChecklistActivationPayload", &[("activationTriggerType", &self.activation_trigger_type), ("agentId", &self.agent_id), ("assistantId", &self.assistant_id), ("direction", &self.direction), ("intentId", &self.intent_id), ("intentName", &self.intent_name), ("language", &self.language), ("mediaType", &self.media_type), ("participantId", &self.participant_id), ("preview", &self.preview), ("queueId", &self.queue_id)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl ChecklistActivationPayloadActivationTriggerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Intent", "ConversationStart"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChecklistActivationPayloadActivationTriggerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Intent" => Self::Intent,
@@ -226,9 +231,11 @@ impl crate::support::OpenEnum for ChecklistActivationPayloadActivationTriggerTyp
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Intent => "Intent",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for ChecklistActivationPayloadActivationTriggerTyp
     }
 }
 impl ::std::convert::From<&str> for ChecklistActivationPayloadActivationTriggerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChecklistActivationPayloadActivationTriggerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -290,11 +299,13 @@ impl ChecklistActivationPayloadDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Inbound", "Outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChecklistActivationPayloadDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Inbound" => Self::Inbound,
@@ -302,9 +313,11 @@ impl crate::support::OpenEnum for ChecklistActivationPayloadDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "Inbound",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for ChecklistActivationPayloadDirection {
     }
 }
 impl ::std::convert::From<&str> for ChecklistActivationPayloadDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChecklistActivationPayloadDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -368,11 +383,13 @@ impl ChecklistActivationPayloadMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Message", "Email"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChecklistActivationPayloadMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -381,9 +398,11 @@ impl crate::support::OpenEnum for ChecklistActivationPayloadMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -394,11 +413,13 @@ impl crate::support::OpenEnum for ChecklistActivationPayloadMediaType {
     }
 }
 impl ::std::convert::From<&str> for ChecklistActivationPayloadMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChecklistActivationPayloadMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

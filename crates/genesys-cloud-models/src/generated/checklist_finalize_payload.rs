@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistFinalizePayload {
 impl crate::support::Model for ChecklistFinalizePayload {
     const NAME: &'static str = "ChecklistFinalizePayload";
     const FIELDS: &'static [&'static str] = &["exitReason", "preview"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ChecklistFinalizePayload {
     }
 }
 impl ::std::fmt::Debug for ChecklistFinalizePayload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChecklistFinalizePayload", &[("exitReason", &self.exit_reason), ("preview", &self.preview)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistInferenceJobCreationResponse {
 impl crate::support::Model for ChecklistInferenceJobCreationResponse {
     const NAME: &'static str = "ChecklistInferenceJobCreationResponse";
     const FIELDS: &'static [&'static str] = &["jobId", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ChecklistInferenceJobCreationResponse {
     }
 }
 impl ::std::fmt::Debug for ChecklistInferenceJobCreationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChecklistInferenceJobCreationResponse", &[("jobId", &self.job_id), ("message", &self.message)], &self._nulls)
     }

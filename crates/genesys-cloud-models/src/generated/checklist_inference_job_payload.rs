@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistInferenceJobPayload {
 impl crate::support::Model for ChecklistInferenceJobPayload {
     const NAME: &'static str = "ChecklistInferenceJobPayload";
     const FIELDS: &'static [&'static str] = &["conversationContext", "preview"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ChecklistInferenceJobPayload {
     }
 }
 impl ::std::fmt::Debug for ChecklistInferenceJobPayload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChecklistInferenceJobPayload", &[("conversationContext", &self.conversation_context), ("preview", &self.preview)], &self._nulls)
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistInferenceJobResponse {
 impl crate::support::Model for ChecklistInferenceJobResponse {
     const NAME: &'static str = "ChecklistInferenceJobResponse";
     const FIELDS: &'static [&'static str] = &["agentChecklistInfo", "agentId", "assistantId", "direction", "error", "id", "jobEndTime", "jobStartTime", "language", "mediaType", "participantId", "preview", "queueId", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for ChecklistInferenceJobResponse {
     }
 }
 impl ::std::fmt::Debug for ChecklistInferenceJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChecklistInferenceJobResponse", &[("agentChecklistInfo", &self.agent_checklist_info), ("agentId", &self.agent_id), ("assistantId", &self.assistant_id), ("direction", &self.direction), ("error", &self.error), ("id", &self.id), ("jobEndTime", &self.job_end_time), ("jobStartTime", &self.job_start_time), ("language", &self.language), ("mediaType", &self.media_type), ("participantId", &self.participant_id), ("preview", &self.preview), ("queueId", &self.queue_id), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl ChecklistInferenceJobResponseDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Inbound", "Outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChecklistInferenceJobResponseDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Inbound" => Self::Inbound,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for ChecklistInferenceJobResponseDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "Inbound",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for ChecklistInferenceJobResponseDirection {
     }
 }
 impl ::std::convert::From<&str> for ChecklistInferenceJobResponseDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChecklistInferenceJobResponseDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -250,11 +259,13 @@ impl ChecklistInferenceJobResponseMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Message", "Email"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChecklistInferenceJobResponseMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -263,9 +274,11 @@ impl crate::support::OpenEnum for ChecklistInferenceJobResponseMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -276,11 +289,13 @@ impl crate::support::OpenEnum for ChecklistInferenceJobResponseMediaType {
     }
 }
 impl ::std::convert::From<&str> for ChecklistInferenceJobResponseMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChecklistInferenceJobResponseMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -330,11 +345,13 @@ impl ChecklistInferenceJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Error", "Complete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChecklistInferenceJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -343,9 +360,11 @@ impl crate::support::OpenEnum for ChecklistInferenceJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -356,11 +375,13 @@ impl crate::support::OpenEnum for ChecklistInferenceJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ChecklistInferenceJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChecklistInferenceJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistItem {
 impl crate::support::Model for ChecklistItem {
     const NAME: &'static str = "ChecklistItem";
     const FIELDS: &'static [&'static str] = &["automatedCheckEnabled", "dateLastModifiedByAgent", "dateLastModifiedByModel", "description", "exactPhraseMatch", "id", "important", "lastModifiedInAcw", "name", "selfUri", "stateFromAgent", "stateFromModel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for ChecklistItem {
     }
 }
 impl ::std::fmt::Debug for ChecklistItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChecklistItem", &[("automatedCheckEnabled", &self.automated_check_enabled), ("dateLastModifiedByAgent", &self.date_last_modified_by_agent), ("dateLastModifiedByModel", &self.date_last_modified_by_model), ("description", &self.description), ("exactPhraseMatch", &self.exact_phrase_match), ("id", &self.id), ("important", &self.important), ("lastModifiedInAcw", &self.last_modified_in_acw), ("name", &self.name), ("selfUri", &self.self_uri), ("stateFromAgent", &self.state_from_agent), ("stateFromModel", &self.state_from_model)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl ChecklistItemStateFromAgent {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Ticked", "Unticked"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChecklistItemStateFromAgent {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Ticked" => Self::Ticked,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for ChecklistItemStateFromAgent {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ticked => "Ticked",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for ChecklistItemStateFromAgent {
     }
 }
 impl ::std::convert::From<&str> for ChecklistItemStateFromAgent {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChecklistItemStateFromAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -230,11 +239,13 @@ impl ChecklistItemStateFromModel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Ticked", "Unticked"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ChecklistItemStateFromModel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Ticked" => Self::Ticked,
@@ -242,9 +253,11 @@ impl crate::support::OpenEnum for ChecklistItemStateFromModel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ticked => "Ticked",
@@ -254,11 +267,13 @@ impl crate::support::OpenEnum for ChecklistItemStateFromModel {
     }
 }
 impl ::std::convert::From<&str> for ChecklistItemStateFromModel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ChecklistItemStateFromModel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ChunkSearchRegisterRequest {
 impl crate::support::Model for ChunkSearchRegisterRequest {
     const NAME: &'static str = "ChunkSearchRegisterRequest";
     const FIELDS: &'static [&'static str] = &["answered", "selectedAnswers", "sessionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ChunkSearchRegisterRequest {
     }
 }
 impl ::std::fmt::Debug for ChunkSearchRegisterRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ChunkSearchRegisterRequest", &[("answered", &self.answered), ("selectedAnswers", &self.selected_answers), ("sessionId", &self.session_id)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ClientApp {
 impl crate::support::Model for ClientApp {
     const NAME: &'static str = "ClientApp";
     const FIELDS: &'static [&'static str] = &["attributes", "config", "id", "integrationType", "intendedState", "name", "notes", "reportedState", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ClientApp {
     }
 }
 impl ::std::fmt::Debug for ClientApp {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ClientApp", &[("attributes", &self.attributes), ("config", &self.config), ("id", &self.id), ("integrationType", &self.integration_type), ("intendedState", &self.intended_state), ("name", &self.name), ("notes", &self.notes), ("reportedState", &self.reported_state), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -140,11 +143,13 @@ impl ClientAppIntendedState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ENABLED", "DISABLED", "DELETED", "RESTORED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ClientAppIntendedState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ENABLED" => Self::Enabled,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for ClientAppIntendedState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Enabled => "ENABLED",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for ClientAppIntendedState {
     }
 }
 impl ::std::convert::From<&str> for ClientAppIntendedState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ClientAppIntendedState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

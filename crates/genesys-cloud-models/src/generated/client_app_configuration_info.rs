@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ClientAppConfigurationInfo {
 impl crate::support::Model for ClientAppConfigurationInfo {
     const NAME: &'static str = "ClientAppConfigurationInfo";
     const FIELDS: &'static [&'static str] = &["current", "effective"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ClientAppConfigurationInfo {
     }
 }
 impl ::std::fmt::Debug for ClientAppConfigurationInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ClientAppConfigurationInfo", &[("current", &self.current), ("effective", &self.effective)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for ClientPublicApiUsage {
 impl crate::support::Model for ClientPublicApiUsage {
     const NAME: &'static str = "ClientPublicApiUsage";
     const FIELDS: &'static [&'static str] = &["date", "httpMethod", "organizationId", "platform", "requestCount", "status200", "status300", "status400", "status429", "status500", "templateUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for ClientPublicApiUsage {
     }
 }
 impl ::std::fmt::Debug for ClientPublicApiUsage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ClientPublicApiUsage", &[("date", &self.date), ("httpMethod", &self.http_method), ("organizationId", &self.organization_id), ("platform", &self.platform), ("requestCount", &self.request_count), ("status200", &self.status200), ("status300", &self.status300), ("status400", &self.status400), ("status429", &self.status429), ("status500", &self.status500), ("templateUri", &self.template_uri)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl ClientPublicApiUsageHttpMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ClientPublicApiUsageHttpMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GET" => Self::Get,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for ClientPublicApiUsageHttpMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Get => "GET",
@@ -188,11 +195,13 @@ impl crate::support::OpenEnum for ClientPublicApiUsageHttpMethod {
     }
 }
 impl ::std::convert::From<&str> for ClientPublicApiUsageHttpMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ClientPublicApiUsageHttpMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ClientPublicApiUsageQueryRequest {
 impl crate::support::Model for ClientPublicApiUsageQueryRequest {
     const NAME: &'static str = "ClientPublicApiUsageQueryRequest";
     const FIELDS: &'static [&'static str] = &["granularity", "groupBy", "httpMethods", "interval", "metrics", "organizationIds", "platforms", "sortBy", "templateUris"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ClientPublicApiUsageQueryRequest {
     }
 }
 impl ::std::fmt::Debug for ClientPublicApiUsageQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ClientPublicApiUsageQueryRequest", &[("granularity", &self.granularity), ("groupBy", &self.group_by), ("httpMethods", &self.http_methods), ("interval", &self.interval), ("metrics", &self.metrics), ("organizationIds", &self.organization_ids), ("platforms", &self.platforms), ("sortBy", &self.sort_by), ("templateUris", &self.template_uris)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl ClientPublicApiUsageQueryRequestGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Day", "Week", "Month"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ClientPublicApiUsageQueryRequestGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Day" => Self::Day,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for ClientPublicApiUsageQueryRequestGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Day => "Day",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for ClientPublicApiUsageQueryRequestGranularity {
     }
 }
 impl ::std::convert::From<&str> for ClientPublicApiUsageQueryRequestGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ClientPublicApiUsageQueryRequestGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

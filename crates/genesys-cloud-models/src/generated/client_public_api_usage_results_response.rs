@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for ClientPublicApiUsageResultsResponse {
 impl crate::support::Model for ClientPublicApiUsageResultsResponse {
     const NAME: &'static str = "ClientPublicApiUsageResultsResponse";
     const FIELDS: &'static [&'static str] = &["entities", "errorBody", "name", "nextUri", "queryStatus", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for ClientPublicApiUsageResultsResponse {
     }
 }
 impl ::std::fmt::Debug for ClientPublicApiUsageResultsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ClientPublicApiUsageResultsResponse", &[("entities", &self.entities), ("errorBody", &self.error_body), ("name", &self.name), ("nextUri", &self.next_uri), ("queryStatus", &self.query_status), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl ClientPublicApiUsageResultsResponseQueryStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Queued", "Running", "Succeeded", "Failed", "Cancelled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ClientPublicApiUsageResultsResponseQueryStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Queued" => Self::Queued,
@@ -137,9 +142,11 @@ impl crate::support::OpenEnum for ClientPublicApiUsageResultsResponseQueryStatus
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Queued => "Queued",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for ClientPublicApiUsageResultsResponseQueryStatus
     }
 }
 impl ::std::convert::From<&str> for ClientPublicApiUsageResultsResponseQueryStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ClientPublicApiUsageResultsResponseQueryStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CloseButtonStyleProperties {
 impl crate::support::Model for CloseButtonStyleProperties {
     const NAME: &'static str = "CloseButtonStyleProperties";
     const FIELDS: &'static [&'static str] = &["color", "opacity"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CloseButtonStyleProperties {
     }
 }
 impl ::std::fmt::Debug for CloseButtonStyleProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CloseButtonStyleProperties", &[("color", &self.color), ("opacity", &self.opacity)], &self._nulls)
     }

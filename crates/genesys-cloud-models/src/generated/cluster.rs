@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Cluster {
 impl crate::support::Model for Cluster {
     const NAME: &'static str = "Cluster";
     const FIELDS: &'static [&'static str] = &["clusterScan", "dateCreated", "division", "graph", "id", "mergeInfo", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for Cluster {
     }
 }
 impl ::std::fmt::Debug for Cluster {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Cluster", &[("clusterScan", &self.cluster_scan), ("dateCreated", &self.date_created), ("division", &self.division), ("graph", &self.graph), ("id", &self.id), ("mergeInfo", &self.merge_info), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ClusterScan {
 impl crate::support::Model for ClusterScan {
     const NAME: &'static str = "ClusterScan";
     const FIELDS: &'static [&'static str] = &["dateCompleted", "id", "selfUri", "statistics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ClusterScan {
     }
 }
 impl ::std::fmt::Debug for ClusterScan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ClusterScan", &[("dateCompleted", &self.date_completed), ("id", &self.id), ("selfUri", &self.self_uri), ("statistics", &self.statistics)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ClusterScanStatistics {
 impl crate::support::Model for ClusterScanStatistics {
     const NAME: &'static str = "ClusterScanStatistics";
     const FIELDS: &'static [&'static str] = &["aggregated", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ClusterScanStatistics {
     }
 }
 impl ::std::fmt::Debug for ClusterScanStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ClusterScanStatistics", &[("aggregated", &self.aggregated), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ClusterStatistics {
 impl crate::support::Model for ClusterStatistics {
     const NAME: &'static str = "ClusterStatistics";
     const FIELDS: &'static [&'static str] = &["totalAutomaticMergeFailures", "totalAutomaticMergeSuccesses", "totalClusters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ClusterStatistics {
     }
 }
 impl ::std::fmt::Debug for ClusterStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ClusterStatistics", &[("totalAutomaticMergeFailures", &self.total_automatic_merge_failures), ("totalAutomaticMergeSuccesses", &self.total_automatic_merge_successes), ("totalClusters", &self.total_clusters)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingAnnotation {
 impl crate::support::Model for CoachingAnnotation {
     const NAME: &'static str = "CoachingAnnotation";
     const FIELDS: &'static [&'static str] = &["accessType", "createdBy", "dateCreated", "dateModified", "id", "isDeleted", "modifiedBy", "selfUri", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for CoachingAnnotation {
     }
 }
 impl ::std::fmt::Debug for CoachingAnnotation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingAnnotation", &[("accessType", &self.access_type), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("isDeleted", &self.is_deleted), ("modifiedBy", &self.modified_by), ("selfUri", &self.self_uri), ("text", &self.text)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl CoachingAnnotationAccessType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Public", "Private"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingAnnotationAccessType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Public" => Self::Public,
@@ -202,9 +207,11 @@ impl crate::support::OpenEnum for CoachingAnnotationAccessType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "Public",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for CoachingAnnotationAccessType {
     }
 }
 impl ::std::convert::From<&str> for CoachingAnnotationAccessType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingAnnotationAccessType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingAppointmentReference {
 impl crate::support::Model for CoachingAppointmentReference {
     const NAME: &'static str = "CoachingAppointmentReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CoachingAppointmentReference {
     }
 }
 impl ::std::fmt::Debug for CoachingAppointmentReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingAppointmentReference", &[("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

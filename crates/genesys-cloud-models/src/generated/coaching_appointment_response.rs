@@ -104,9 +104,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingAppointmentResponse {
 impl crate::support::Model for CoachingAppointmentResponse {
     const NAME: &'static str = "CoachingAppointmentResponse";
     const FIELDS: &'static [&'static str] = &["attendees", "conversations", "createdBy", "dateCompleted", "dateCreated", "dateModified", "dateStart", "description", "documents", "externalLinks", "facilitator", "id", "isOverdue", "lengthInMinutes", "location", "modifiedBy", "name", "selfUri", "shareInsightsData", "status", "wfmSchedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -164,6 +166,7 @@ impl crate::support::Model for CoachingAppointmentResponse {
     }
 }
 impl ::std::fmt::Debug for CoachingAppointmentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingAppointmentResponse", &[("attendees", &self.attendees), ("conversations", &self.conversations), ("createdBy", &self.created_by), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateStart", &self.date_start), ("description", &self.description), ("documents", &self.documents), ("externalLinks", &self.external_links), ("facilitator", &self.facilitator), ("id", &self.id), ("isOverdue", &self.is_overdue), ("lengthInMinutes", &self.length_in_minutes), ("location", &self.location), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("shareInsightsData", &self.share_insights_data), ("status", &self.status), ("wfmSchedule", &self.wfm_schedule)], &self._nulls)
     }
@@ -338,11 +341,13 @@ impl CoachingAppointmentResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "InProgress", "Completed", "InvalidSchedule"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingAppointmentResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -352,9 +357,11 @@ impl crate::support::OpenEnum for CoachingAppointmentResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -366,11 +373,13 @@ impl crate::support::OpenEnum for CoachingAppointmentResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for CoachingAppointmentResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingAppointmentResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingAppointmentStatusRequest {
 impl crate::support::Model for CoachingAppointmentStatusRequest {
     const NAME: &'static str = "CoachingAppointmentStatusRequest";
     const FIELDS: &'static [&'static str] = &["status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CoachingAppointmentStatusRequest {
     }
 }
 impl ::std::fmt::Debug for CoachingAppointmentStatusRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingAppointmentStatusRequest", &[("status", &self.status)], &self._nulls)
     }
@@ -96,11 +99,13 @@ impl CoachingAppointmentStatusRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "InProgress", "Completed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingAppointmentStatusRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -109,9 +114,11 @@ impl crate::support::OpenEnum for CoachingAppointmentStatusRequestStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -122,11 +129,13 @@ impl crate::support::OpenEnum for CoachingAppointmentStatusRequestStatus {
     }
 }
 impl ::std::convert::From<&str> for CoachingAppointmentStatusRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingAppointmentStatusRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

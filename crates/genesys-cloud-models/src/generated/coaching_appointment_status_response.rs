@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingAppointmentStatusResponse {
 impl crate::support::Model for CoachingAppointmentStatusResponse {
     const NAME: &'static str = "CoachingAppointmentStatusResponse";
     const FIELDS: &'static [&'static str] = &["appointment", "createdBy", "dateCreated", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CoachingAppointmentStatusResponse {
     }
 }
 impl ::std::fmt::Debug for CoachingAppointmentStatusResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingAppointmentStatusResponse", &[("appointment", &self.appointment), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("status", &self.status)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl CoachingAppointmentStatusResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "InProgress", "Completed", "InvalidSchedule"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingAppointmentStatusResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for CoachingAppointmentStatusResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for CoachingAppointmentStatusResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for CoachingAppointmentStatusResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingAppointmentStatusResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

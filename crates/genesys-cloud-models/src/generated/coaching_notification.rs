@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingNotification {
 impl crate::support::Model for CoachingNotification {
     const NAME: &'static str = "CoachingNotification";
     const FIELDS: &'static [&'static str] = &["actionType", "appointment", "dateStart", "id", "lengthInMinutes", "markedAsRead", "name", "relationship", "selfUri", "status", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for CoachingNotification {
     }
 }
 impl ::std::fmt::Debug for CoachingNotification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingNotification", &[("actionType", &self.action_type), ("appointment", &self.appointment), ("dateStart", &self.date_start), ("id", &self.id), ("lengthInMinutes", &self.length_in_minutes), ("markedAsRead", &self.marked_as_read), ("name", &self.name), ("relationship", &self.relationship), ("selfUri", &self.self_uri), ("status", &self.status), ("user", &self.user)], &self._nulls)
     }
@@ -224,11 +227,13 @@ impl CoachingNotificationActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Create", "Update", "Delete", "StatusChange", "AnnotationAdded", "AnnotationEdited", "AnnotationDeleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingNotificationActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Create" => Self::Create,
@@ -241,9 +246,11 @@ impl crate::support::OpenEnum for CoachingNotificationActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Create => "Create",
@@ -258,11 +265,13 @@ impl crate::support::OpenEnum for CoachingNotificationActionType {
     }
 }
 impl ::std::convert::From<&str> for CoachingNotificationActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingNotificationActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -312,11 +321,13 @@ impl CoachingNotificationRelationship {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attendee", "Creator", "Facilitator"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingNotificationRelationship {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attendee" => Self::Attendee,
@@ -325,9 +336,11 @@ impl crate::support::OpenEnum for CoachingNotificationRelationship {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attendee => "Attendee",
@@ -338,11 +351,13 @@ impl crate::support::OpenEnum for CoachingNotificationRelationship {
     }
 }
 impl ::std::convert::From<&str> for CoachingNotificationRelationship {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingNotificationRelationship {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -394,11 +409,13 @@ impl CoachingNotificationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "InProgress", "Completed", "InvalidSchedule"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingNotificationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -408,9 +425,11 @@ impl crate::support::OpenEnum for CoachingNotificationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -422,11 +441,13 @@ impl crate::support::OpenEnum for CoachingNotificationStatus {
     }
 }
 impl ::std::convert::From<&str> for CoachingNotificationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingNotificationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

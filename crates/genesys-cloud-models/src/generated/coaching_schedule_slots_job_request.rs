@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingScheduleSlotsJobRequest {
 impl crate::support::Model for CoachingScheduleSlotsJobRequest {
     const NAME: &'static str = "CoachingScheduleSlotsJobRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "attendeeIds", "facilitatorIds", "intervals", "lengthInMinutes", "slotsType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobRequest {
     }
 }
 impl ::std::fmt::Debug for CoachingScheduleSlotsJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingScheduleSlotsJobRequest", &[("activityCodeId", &self.activity_code_id), ("attendeeIds", &self.attendee_ids), ("facilitatorIds", &self.facilitator_ids), ("intervals", &self.intervals), ("lengthInMinutes", &self.length_in_minutes), ("slotsType", &self.slots_type)], &self._nulls)
     }
@@ -152,20 +155,24 @@ impl CoachingScheduleSlotsJobRequestSlotsType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BestTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingScheduleSlotsJobRequestSlotsType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BestTime" => Self::BestTime,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::BestTime => "BestTime",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for CoachingScheduleSlotsJobRequestSlotsType {
     }
 }
 impl ::std::convert::From<&str> for CoachingScheduleSlotsJobRequestSlotsType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingScheduleSlotsJobRequestSlotsType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

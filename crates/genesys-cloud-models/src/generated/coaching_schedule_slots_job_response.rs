@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingScheduleSlotsJobResponse {
 impl crate::support::Model for CoachingScheduleSlotsJobResponse {
     const NAME: &'static str = "CoachingScheduleSlotsJobResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "attendeeIds", "businessUnitId", "facilitatorIds", "id", "lengthInMinutes", "results", "selfUri", "slotsType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobResponse {
     }
 }
 impl ::std::fmt::Debug for CoachingScheduleSlotsJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingScheduleSlotsJobResponse", &[("activityCodeId", &self.activity_code_id), ("attendeeIds", &self.attendee_ids), ("businessUnitId", &self.business_unit_id), ("facilitatorIds", &self.facilitator_ids), ("id", &self.id), ("lengthInMinutes", &self.length_in_minutes), ("results", &self.results), ("selfUri", &self.self_uri), ("slotsType", &self.slots_type)], &self._nulls)
     }
@@ -134,20 +137,24 @@ impl CoachingScheduleSlotsJobResponseSlotsType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BestTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingScheduleSlotsJobResponseSlotsType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BestTime" => Self::BestTime,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::BestTime => "BestTime",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for CoachingScheduleSlotsJobResponseSlotsType {
     }
 }
 impl ::std::convert::From<&str> for CoachingScheduleSlotsJobResponseSlotsType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingScheduleSlotsJobResponseSlotsType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

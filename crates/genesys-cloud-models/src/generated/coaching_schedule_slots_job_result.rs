@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingScheduleSlotsJobResult {
 impl crate::support::Model for CoachingScheduleSlotsJobResult {
     const NAME: &'static str = "CoachingScheduleSlotsJobResult";
     const FIELDS: &'static [&'static str] = &["hasConflict", "interval", "slot", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobResult {
     }
 }
 impl ::std::fmt::Debug for CoachingScheduleSlotsJobResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingScheduleSlotsJobResult", &[("hasConflict", &self.has_conflict), ("interval", &self.interval), ("slot", &self.slot), ("status", &self.status)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl CoachingScheduleSlotsJobResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingScheduleSlotsJobResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for CoachingScheduleSlotsJobResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for CoachingScheduleSlotsJobResultStatus {
     }
 }
 impl ::std::convert::From<&str> for CoachingScheduleSlotsJobResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingScheduleSlotsJobResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

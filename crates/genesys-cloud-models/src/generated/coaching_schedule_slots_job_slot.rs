@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingScheduleSlotsJobSlot {
 impl crate::support::Model for CoachingScheduleSlotsJobSlot {
     const NAME: &'static str = "CoachingScheduleSlotsJobSlot";
     const FIELDS: &'static [&'static str] = &["dateStart", "schedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobSlot {
     }
 }
 impl ::std::fmt::Debug for CoachingScheduleSlotsJobSlot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingScheduleSlotsJobSlot", &[("dateStart", &self.date_start), ("schedule", &self.schedule)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingSlot {
 impl crate::support::Model for CoachingSlot {
     const NAME: &'static str = "CoachingSlot";
     const FIELDS: &'static [&'static str] = &["dateStart", "differenceRating", "lengthInMinutes", "staffingDifference", "wfmSchedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CoachingSlot {
     }
 }
 impl ::std::fmt::Debug for CoachingSlot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingSlot", &[("dateStart", &self.date_start), ("differenceRating", &self.difference_rating), ("lengthInMinutes", &self.length_in_minutes), ("staffingDifference", &self.staffing_difference), ("wfmSchedule", &self.wfm_schedule)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl CoachingSlotDifferenceRating {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Poor", "Neutral", "Good"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CoachingSlotDifferenceRating {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Poor" => Self::Poor,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for CoachingSlotDifferenceRating {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Poor => "Poor",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for CoachingSlotDifferenceRating {
     }
 }
 impl ::std::convert::From<&str> for CoachingSlotDifferenceRating {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CoachingSlotDifferenceRating {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

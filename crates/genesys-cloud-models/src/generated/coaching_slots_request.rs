@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingSlotsRequest {
 impl crate::support::Model for CoachingSlotsRequest {
     const NAME: &'static str = "CoachingSlotsRequest";
     const FIELDS: &'static [&'static str] = &["attendeeIds", "facilitatorIds", "interruptibleAppointmentIds", "interval", "lengthInMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CoachingSlotsRequest {
     }
 }
 impl ::std::fmt::Debug for CoachingSlotsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingSlotsRequest", &[("attendeeIds", &self.attendee_ids), ("facilitatorIds", &self.facilitator_ids), ("interruptibleAppointmentIds", &self.interruptible_appointment_ids), ("interval", &self.interval), ("lengthInMinutes", &self.length_in_minutes)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CoachingSlotsResponse {
 impl crate::support::Model for CoachingSlotsResponse {
     const NAME: &'static str = "CoachingSlotsResponse";
     const FIELDS: &'static [&'static str] = &["attendeeSchedules", "facilitatorSchedules", "suggestedSlots", "wfmScheduleActivities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CoachingSlotsResponse {
     }
 }
 impl ::std::fmt::Debug for CoachingSlotsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoachingSlotsResponse", &[("attendeeSchedules", &self.attendee_schedules), ("facilitatorSchedules", &self.facilitator_schedules), ("suggestedSlots", &self.suggested_slots), ("wfmScheduleActivities", &self.wfm_schedule_activities)], &self._nulls)
     }

@@ -192,9 +192,11 @@ impl<'de> ::serde::Deserialize<'de> for CobrowseMediaParticipant {
 impl crate::support::Model for CobrowseMediaParticipant {
     const NAME: &'static str = "CobrowseMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "cobrowseRole", "cobrowseSessionId", "connectedTime", "controlling", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "journeyContext", "mediaRoles", "name", "parkTime", "peer", "provider", "providerEventTime", "purpose", "queue", "resumeTime", "script", "startAcwTime", "startAlertingTime", "startHoldTime", "startTime", "state", "team", "user", "viewerUrl", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -296,6 +298,7 @@ impl crate::support::Model for CobrowseMediaParticipant {
     }
 }
 impl ::std::fmt::Debug for CobrowseMediaParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CobrowseMediaParticipant", &[("address", &self.address), ("alertingTimeoutMs", &self.alerting_timeout_ms), ("attributes", &self.attributes), ("cobrowseRole", &self.cobrowse_role), ("cobrowseSessionId", &self.cobrowse_session_id), ("connectedTime", &self.connected_time), ("controlling", &self.controlling), ("conversationRoutingData", &self.conversation_routing_data), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("endAcwTime", &self.end_acw_time), ("endTime", &self.end_time), ("errorInfo", &self.error_info), ("externalContact", &self.external_contact), ("externalContactInitialDivisionId", &self.external_contact_initial_division_id), ("externalOrganization", &self.external_organization), ("flaggedReason", &self.flagged_reason), ("held", &self.held), ("id", &self.id), ("journeyContext", &self.journey_context), ("mediaRoles", &self.media_roles), ("name", &self.name), ("parkTime", &self.park_time), ("peer", &self.peer), ("provider", &self.provider), ("providerEventTime", &self.provider_event_time), ("purpose", &self.purpose), ("queue", &self.queue), ("resumeTime", &self.resume_time), ("script", &self.script), ("startAcwTime", &self.start_acw_time), ("startAlertingTime", &self.start_alerting_time), ("startHoldTime", &self.start_hold_time), ("startTime", &self.start_time), ("state", &self.state), ("team", &self.team), ("user", &self.user), ("viewerUrl", &self.viewer_url), ("wrapup", &self.wrapup), ("wrapupPrompt", &self.wrapup_prompt), ("wrapupRequired", &self.wrapup_required), ("wrapupSkipped", &self.wrapup_skipped), ("wrapupTimeoutMs", &self.wrapup_timeout_ms)], &self._nulls)
     }
@@ -340,11 +343,13 @@ impl CobrowseMediaParticipantDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CobrowseMediaParticipantDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -352,9 +357,11 @@ impl crate::support::OpenEnum for CobrowseMediaParticipantDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -364,11 +371,13 @@ impl crate::support::OpenEnum for CobrowseMediaParticipantDirection {
     }
 }
 impl ::std::convert::From<&str> for CobrowseMediaParticipantDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CobrowseMediaParticipantDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -450,11 +459,13 @@ impl CobrowseMediaParticipantDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["endpoint", "endpoint.donotdisturb", "client", "system", "transfer", "transfer.conference", "transfer.consult", "transfer.donotdisturb", "transfer.forward", "transfer.noanswer", "transfer.notavailable", "transport.failure", "error", "peer", "other", "spam", "inactivity", "session.expired", "takeover"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CobrowseMediaParticipantDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "endpoint" => Self::Endpoint,
@@ -479,9 +490,11 @@ impl crate::support::OpenEnum for CobrowseMediaParticipantDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Endpoint => "endpoint",
@@ -508,11 +521,13 @@ impl crate::support::OpenEnum for CobrowseMediaParticipantDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for CobrowseMediaParticipantDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CobrowseMediaParticipantDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -558,20 +573,24 @@ impl CobrowseMediaParticipantFlaggedReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["general"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CobrowseMediaParticipantFlaggedReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "general" => Self::General,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::General => "general",
@@ -580,11 +599,13 @@ impl crate::support::OpenEnum for CobrowseMediaParticipantFlaggedReason {
     }
 }
 impl ::std::convert::From<&str> for CobrowseMediaParticipantFlaggedReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CobrowseMediaParticipantFlaggedReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -652,11 +673,13 @@ impl CobrowseMediaParticipantState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "converting", "uploading", "transmitting", "parked", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CobrowseMediaParticipantState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -674,9 +697,11 @@ impl crate::support::OpenEnum for CobrowseMediaParticipantState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -696,11 +721,13 @@ impl crate::support::OpenEnum for CobrowseMediaParticipantState {
     }
 }
 impl ::std::convert::From<&str> for CobrowseMediaParticipantState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CobrowseMediaParticipantState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for CobrowseSettings {
 impl crate::support::Model for CobrowseSettings {
     const NAME: &'static str = "CobrowseSettings";
     const FIELDS: &'static [&'static str] = &["allowAgentControl", "allowAgentNavigation", "allowDraw", "channels", "enabled", "maskSelectors", "pauseCriteria", "readonlySelectors"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for CobrowseSettings {
     }
 }
 impl ::std::fmt::Debug for CobrowseSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CobrowseSettings", &[("allowAgentControl", &self.allow_agent_control), ("allowAgentNavigation", &self.allow_agent_navigation), ("allowDraw", &self.allow_draw), ("channels", &self.channels), ("enabled", &self.enabled), ("maskSelectors", &self.mask_selectors), ("pauseCriteria", &self.pause_criteria), ("readonlySelectors", &self.readonly_selectors)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for CobrowseWebMessagingSession {
 impl crate::support::Model for CobrowseWebMessagingSession {
     const NAME: &'static str = "CobrowseWebMessagingSession";
     const FIELDS: &'static [&'static str] = &["communicationType", "dateOfferEnds", "id", "joinCode", "name", "selfUri", "websocketUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for CobrowseWebMessagingSession {
     }
 }
 impl ::std::fmt::Debug for CobrowseWebMessagingSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CobrowseWebMessagingSession", &[("communicationType", &self.communication_type), ("dateOfferEnds", &self.date_offer_ends), ("id", &self.id), ("joinCode", &self.join_code), ("name", &self.name), ("selfUri", &self.self_uri), ("websocketUrl", &self.websocket_url)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl CobrowseWebMessagingSessionCommunicationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Call", "Message", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CobrowseWebMessagingSessionCommunicationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Call" => Self::Call,
@@ -137,9 +142,11 @@ impl crate::support::OpenEnum for CobrowseWebMessagingSessionCommunicationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "Call",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for CobrowseWebMessagingSessionCommunicationType {
     }
 }
 impl ::std::convert::From<&str> for CobrowseWebMessagingSessionCommunicationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CobrowseWebMessagingSessionCommunicationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

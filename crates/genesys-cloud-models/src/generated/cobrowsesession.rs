@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for Cobrowsesession {
 impl crate::support::Model for Cobrowsesession {
     const NAME: &'static str = "Cobrowsesession";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "cobrowseRole", "cobrowseSessionId", "connectedTime", "controlling", "disconnectType", "disconnectedTime", "id", "initialState", "peerId", "provider", "providerEventTime", "segments", "self", "startAlertingTime", "state", "viewerUrl", "wrapup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for Cobrowsesession {
     }
 }
 impl ::std::fmt::Debug for Cobrowsesession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Cobrowsesession", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("cobrowseRole", &self.cobrowse_role), ("cobrowseSessionId", &self.cobrowse_session_id), ("connectedTime", &self.connected_time), ("controlling", &self.controlling), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("id", &self.id), ("initialState", &self.initial_state), ("peerId", &self.peer_id), ("provider", &self.provider), ("providerEventTime", &self.provider_event_time), ("segments", &self.segments), ("self", &self.self_), ("startAlertingTime", &self.start_alerting_time), ("state", &self.state), ("viewerUrl", &self.viewer_url), ("wrapup", &self.wrapup)], &self._nulls)
     }
@@ -334,11 +337,13 @@ impl CobrowsesessionDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["endpoint", "client", "system", "timeout", "transfer", "transfer.conference", "transfer.consult", "transfer.forward", "transport.failure", "error", "peer", "other", "spam", "uncallable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CobrowsesessionDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "endpoint" => Self::Endpoint,
@@ -358,9 +363,11 @@ impl crate::support::OpenEnum for CobrowsesessionDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Endpoint => "endpoint",
@@ -382,11 +389,13 @@ impl crate::support::OpenEnum for CobrowsesessionDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for CobrowsesessionDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CobrowsesessionDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -448,11 +457,13 @@ impl CobrowsesessionInitialState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "scheduled", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CobrowsesessionInitialState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -467,9 +478,11 @@ impl crate::support::OpenEnum for CobrowsesessionInitialState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -486,11 +499,13 @@ impl crate::support::OpenEnum for CobrowsesessionInitialState {
     }
 }
 impl ::std::convert::From<&str> for CobrowsesessionInitialState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CobrowsesessionInitialState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -552,11 +567,13 @@ impl CobrowsesessionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "scheduled", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CobrowsesessionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -571,9 +588,11 @@ impl crate::support::OpenEnum for CobrowsesessionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -590,11 +609,13 @@ impl crate::support::OpenEnum for CobrowsesessionState {
     }
 }
 impl ::std::convert::From<&str> for CobrowsesessionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CobrowsesessionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Column {
 impl crate::support::Model for Column {
     const NAME: &'static str = "Column";
     const FIELDS: &'static [&'static str] = &["columnName", "columnNumber", "length", "startPosition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for Column {
     }
 }
 impl ::std::fmt::Debug for Column {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Column", &[("columnName", &self.column_name), ("columnNumber", &self.column_number), ("length", &self.length), ("startPosition", &self.start_position)], &self._nulls)
     }

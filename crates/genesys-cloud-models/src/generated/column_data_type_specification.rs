@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ColumnDataTypeSpecification {
 impl crate::support::Model for ColumnDataTypeSpecification {
     const NAME: &'static str = "ColumnDataTypeSpecification";
     const FIELDS: &'static [&'static str] = &["columnDataType", "columnName", "max", "maxLength", "min"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ColumnDataTypeSpecification {
     }
 }
 impl ::std::fmt::Debug for ColumnDataTypeSpecification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ColumnDataTypeSpecification", &[("columnDataType", &self.column_data_type), ("columnName", &self.column_name), ("max", &self.max), ("maxLength", &self.max_length), ("min", &self.min)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl ColumnDataTypeSpecificationColumnDataType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NUMERIC", "TEXT", "TIMESTAMP", "DATETIME"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ColumnDataTypeSpecificationColumnDataType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NUMERIC" => Self::Numeric,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for ColumnDataTypeSpecificationColumnDataType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Numeric => "NUMERIC",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for ColumnDataTypeSpecificationColumnDataType {
     }
 }
 impl ::std::convert::From<&str> for ColumnDataTypeSpecificationColumnDataType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ColumnDataTypeSpecificationColumnDataType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for CommandStatus {
 impl crate::support::Model for CommandStatus {
     const NAME: &'static str = "CommandStatus";
     const FIELDS: &'static [&'static str] = &["commandType", "document", "expiration", "id", "name", "selfUri", "statusCode", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -76,6 +78,7 @@ impl crate::support::Model for CommandStatus {
     }
 }
 impl ::std::fmt::Debug for CommandStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommandStatus", &[("commandType", &self.command_type), ("document", &self.document), ("expiration", &self.expiration), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("statusCode", &self.status_code), ("userId", &self.user_id)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl CommandStatusCommandType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UPLOAD", "COPYDOCUMENT", "MOVEDOCUMENT", "DELETEWORKSPACE", "DELETEDOCUMENT", "DELETETAG", "UPDATETAG", "REINDEX", "CLEANUP", "REPLACEDOCUMENT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommandStatusCommandType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UPLOAD" => Self::Upload,
@@ -156,9 +161,11 @@ impl crate::support::OpenEnum for CommandStatusCommandType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Upload => "UPLOAD",
@@ -176,11 +183,13 @@ impl crate::support::OpenEnum for CommandStatusCommandType {
     }
 }
 impl ::std::convert::From<&str> for CommandStatusCommandType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommandStatusCommandType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -234,11 +243,13 @@ impl CommandStatusStatusCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["INPROGRESS", "COMPLETE", "ERROR", "CANCELING", "CANCELED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommandStatusStatusCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "INPROGRESS" => Self::Inprogress,
@@ -249,9 +260,11 @@ impl crate::support::OpenEnum for CommandStatusStatusCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inprogress => "INPROGRESS",
@@ -264,11 +277,13 @@ impl crate::support::OpenEnum for CommandStatusStatusCode {
     }
 }
 impl ::std::convert::From<&str> for CommandStatusStatusCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommandStatusStatusCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

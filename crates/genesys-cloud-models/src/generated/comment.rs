@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Comment {
 impl crate::support::Model for Comment {
     const NAME: &'static str = "Comment";
     const FIELDS: &'static [&'static str] = &["content", "dateCreated", "dateModified", "id", "modifiedBy", "selfUri", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for Comment {
     }
 }
 impl ::std::fmt::Debug for Comment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Comment", &[("content", &self.content), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("modifiedBy", &self.modified_by), ("selfUri", &self.self_uri), ("user", &self.user)], &self._nulls)
     }

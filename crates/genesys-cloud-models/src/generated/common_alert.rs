@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for CommonAlert {
 impl crate::support::Model for CommonAlert {
     const NAME: &'static str = "CommonAlert";
     const FIELDS: &'static [&'static str] = &["active", "alertSummary", "conditions", "conversationId", "dateEnd", "dateMutedUntil", "dateSnoozedUntil", "dateStart", "id", "muted", "name", "notifications", "rule", "ruleUri", "selfUri", "snoozed", "unread", "user", "waitBetweenNotificationMs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -148,6 +150,7 @@ impl crate::support::Model for CommonAlert {
     }
 }
 impl ::std::fmt::Debug for CommonAlert {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommonAlert", &[("active", &self.active), ("alertSummary", &self.alert_summary), ("conditions", &self.conditions), ("conversationId", &self.conversation_id), ("dateEnd", &self.date_end), ("dateMutedUntil", &self.date_muted_until), ("dateSnoozedUntil", &self.date_snoozed_until), ("dateStart", &self.date_start), ("id", &self.id), ("muted", &self.muted), ("name", &self.name), ("notifications", &self.notifications), ("rule", &self.rule), ("ruleUri", &self.rule_uri), ("selfUri", &self.self_uri), ("snoozed", &self.snoozed), ("unread", &self.unread), ("user", &self.user), ("waitBetweenNotificationMs", &self.wait_between_notification_ms)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CommonAlertBulkUpdateRequest {
 impl crate::support::Model for CommonAlertBulkUpdateRequest {
     const NAME: &'static str = "CommonAlertBulkUpdateRequest";
     const FIELDS: &'static [&'static str] = &["alertIds", "muteSnooze", "type", "unread"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CommonAlertBulkUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for CommonAlertBulkUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommonAlertBulkUpdateRequest", &[("alertIds", &self.alert_ids), ("muteSnooze", &self.mute_snooze), ("type", &self.r#type), ("unread", &self.unread)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl CommonAlertBulkUpdateRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Mute", "Snooze", "Unread", "Close"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonAlertBulkUpdateRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Mute" => Self::Mute,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for CommonAlertBulkUpdateRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Mute => "Mute",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for CommonAlertBulkUpdateRequestType {
     }
 }
 impl ::std::convert::From<&str> for CommonAlertBulkUpdateRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonAlertBulkUpdateRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CommonAllAlertUpdateRequest {
 impl crate::support::Model for CommonAllAlertUpdateRequest {
     const NAME: &'static str = "CommonAllAlertUpdateRequest";
     const FIELDS: &'static [&'static str] = &["type", "unread"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CommonAllAlertUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for CommonAllAlertUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommonAllAlertUpdateRequest", &[("type", &self.r#type), ("unread", &self.unread)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl CommonAllAlertUpdateRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Mute", "Snooze", "Unread", "Close"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonAllAlertUpdateRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Mute" => Self::Mute,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for CommonAllAlertUpdateRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Mute => "Mute",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for CommonAllAlertUpdateRequestType {
     }
 }
 impl ::std::convert::From<&str> for CommonAllAlertUpdateRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonAllAlertUpdateRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CommonCampaignDivisionView {
 impl crate::support::Model for CommonCampaignDivisionView {
     const NAME: &'static str = "CommonCampaignDivisionView";
     const FIELDS: &'static [&'static str] = &["division", "id", "mediaType", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CommonCampaignDivisionView {
     }
 }
 impl ::std::fmt::Debug for CommonCampaignDivisionView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommonCampaignDivisionView", &[("division", &self.division), ("id", &self.id), ("mediaType", &self.media_type), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl CommonCampaignDivisionViewMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["email", "sms", "voice", "whatsapp"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonCampaignDivisionViewMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "email" => Self::Email,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for CommonCampaignDivisionViewMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "email",
@@ -144,11 +151,13 @@ impl crate::support::OpenEnum for CommonCampaignDivisionViewMediaType {
     }
 }
 impl ::std::convert::From<&str> for CommonCampaignDivisionViewMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonCampaignDivisionViewMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for CommonRule {
 impl crate::support::Model for CommonRule {
     const NAME: &'static str = "CommonRule";
     const FIELDS: &'static [&'static str] = &["conditions", "dateCreated", "dateLastModified", "description", "enabled", "id", "inAlarm", "name", "notifications", "selfUri", "sendExitingAlarmNotifications", "type", "user", "version", "waitBetweenNotificationMs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for CommonRule {
     }
 }
 impl ::std::fmt::Debug for CommonRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommonRule", &[("conditions", &self.conditions), ("dateCreated", &self.date_created), ("dateLastModified", &self.date_last_modified), ("description", &self.description), ("enabled", &self.enabled), ("id", &self.id), ("inAlarm", &self.in_alarm), ("name", &self.name), ("notifications", &self.notifications), ("selfUri", &self.self_uri), ("sendExitingAlarmNotifications", &self.send_exiting_alarm_notifications), ("type", &self.r#type), ("user", &self.user), ("version", &self.version), ("waitBetweenNotificationMs", &self.wait_between_notification_ms)], &self._nulls)
     }
@@ -270,11 +273,13 @@ impl CommonRuleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ConversationMetrics", "UserPresence", "WorkforceManagement", "OperationalConsole", "Anomaly", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonRuleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ConversationMetrics" => Self::ConversationMetrics,
@@ -286,9 +291,11 @@ impl crate::support::OpenEnum for CommonRuleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ConversationMetrics => "ConversationMetrics",
@@ -302,11 +309,13 @@ impl crate::support::OpenEnum for CommonRuleType {
     }
 }
 impl ::std::convert::From<&str> for CommonRuleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonRuleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CommonRuleBulkDeleteRequest {
 impl crate::support::Model for CommonRuleBulkDeleteRequest {
     const NAME: &'static str = "CommonRuleBulkDeleteRequest";
     const FIELDS: &'static [&'static str] = &["ruleIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CommonRuleBulkDeleteRequest {
     }
 }
 impl ::std::fmt::Debug for CommonRuleBulkDeleteRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommonRuleBulkDeleteRequest", &[("ruleIds", &self.rule_ids)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CommonRuleBulkUpdateNotificationsRequest
 impl crate::support::Model for CommonRuleBulkUpdateNotificationsRequest {
     const NAME: &'static str = "CommonRuleBulkUpdateNotificationsRequest";
     const FIELDS: &'static [&'static str] = &["properties", "ruleIds", "typesToAdd", "typesToRemove"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CommonRuleBulkUpdateNotificationsRequest {
     }
 }
 impl ::std::fmt::Debug for CommonRuleBulkUpdateNotificationsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommonRuleBulkUpdateNotificationsRequest", &[("properties", &self.properties), ("ruleIds", &self.rule_ids), ("typesToAdd", &self.types_to_add), ("typesToRemove", &self.types_to_remove)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for CommonRulePredicate {
 impl crate::support::Model for CommonRulePredicate {
     const NAME: &'static str = "CommonRulePredicate";
     const FIELDS: &'static [&'static str] = &["characteristic", "comparisonOperator", "entity", "mediaType", "metric", "metricType", "metricValueType", "status", "topic", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for CommonRulePredicate {
     }
 }
 impl ::std::fmt::Debug for CommonRulePredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommonRulePredicate", &[("characteristic", &self.characteristic), ("comparisonOperator", &self.comparison_operator), ("entity", &self.entity), ("mediaType", &self.media_type), ("metric", &self.metric), ("metricType", &self.metric_type), ("metricValueType", &self.metric_value_type), ("status", &self.status), ("topic", &self.topic), ("value", &self.value)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl CommonRulePredicateCharacteristic {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Deviation", "Score", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonRulePredicateCharacteristic {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Deviation" => Self::Deviation,
@@ -217,9 +222,11 @@ impl crate::support::OpenEnum for CommonRulePredicateCharacteristic {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Deviation => "Deviation",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for CommonRulePredicateCharacteristic {
     }
 }
 impl ::std::convert::From<&str> for CommonRulePredicateCharacteristic {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonRulePredicateCharacteristic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -290,11 +299,13 @@ impl CommonRulePredicateComparisonOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Gt", "Gte", "Lt", "Lte", "Eq", "Ne"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonRulePredicateComparisonOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Gt" => Self::Gt,
@@ -306,9 +317,11 @@ impl crate::support::OpenEnum for CommonRulePredicateComparisonOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Gt => "Gt",
@@ -322,11 +335,13 @@ impl crate::support::OpenEnum for CommonRulePredicateComparisonOperator {
     }
 }
 impl ::std::convert::From<&str> for CommonRulePredicateComparisonOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonRulePredicateComparisonOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -380,11 +395,13 @@ impl CommonRulePredicateMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Chat", "Email", "Callback", "Message"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonRulePredicateMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -395,9 +412,11 @@ impl crate::support::OpenEnum for CommonRulePredicateMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -410,11 +429,13 @@ impl crate::support::OpenEnum for CommonRulePredicateMediaType {
     }
 }
 impl ::std::convert::From<&str> for CommonRulePredicateMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonRulePredicateMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -514,11 +535,13 @@ impl CommonRulePredicateMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nAbandon", "nConnected", "nInteractions", "nOffered", "nOutbound", "nTransferred", "serviceLevel", "oServiceLevel", "oWaiting", "tAbandon", "tAcw", "tAlert", "tAnswered", "tHandle", "tHeldComplete", "tTalkComplete", "tWait", "tTalk", "tHeld", "tOrganizationPresence", "tSystemPresence", "tAgentRoutingStatus", "oUserRoutingStatuses", "oUserPresences", "oInteracting", "tFlowOut", "tAdherenceStatus", "nEvents"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonRulePredicateMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nAbandon" => Self::NAbandon,
@@ -552,9 +575,11 @@ impl crate::support::OpenEnum for CommonRulePredicateMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NAbandon => "nAbandon",
@@ -590,11 +615,13 @@ impl crate::support::OpenEnum for CommonRulePredicateMetric {
     }
 }
 impl ::std::convert::From<&str> for CommonRulePredicateMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonRulePredicateMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -642,11 +669,13 @@ impl CommonRulePredicateMetricType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Interval", "Instance"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonRulePredicateMetricType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Interval" => Self::Interval,
@@ -654,9 +683,11 @@ impl crate::support::OpenEnum for CommonRulePredicateMetricType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Interval => "Interval",
@@ -666,11 +697,13 @@ impl crate::support::OpenEnum for CommonRulePredicateMetricType {
     }
 }
 impl ::std::convert::From<&str> for CommonRulePredicateMetricType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonRulePredicateMetricType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -728,11 +761,13 @@ impl CommonRulePredicateMetricValueType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Count", "Min", "Timer", "Max", "Percentage", "Average", "Observation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonRulePredicateMetricValueType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Count" => Self::Count,
@@ -745,9 +780,11 @@ impl crate::support::OpenEnum for CommonRulePredicateMetricValueType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Count => "Count",
@@ -762,11 +799,13 @@ impl crate::support::OpenEnum for CommonRulePredicateMetricValueType {
     }
 }
 impl ::std::convert::From<&str> for CommonRulePredicateMetricValueType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonRulePredicateMetricValueType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

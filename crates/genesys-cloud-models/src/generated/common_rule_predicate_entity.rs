@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CommonRulePredicateEntity {
 impl crate::support::Model for CommonRulePredicateEntity {
     const NAME: &'static str = "CommonRulePredicateEntity";
     const FIELDS: &'static [&'static str] = &["entityType", "group", "queue", "team", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CommonRulePredicateEntity {
     }
 }
 impl ::std::fmt::Debug for CommonRulePredicateEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommonRulePredicateEntity", &[("entityType", &self.entity_type), ("group", &self.group), ("queue", &self.queue), ("team", &self.team), ("user", &self.user)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl CommonRulePredicateEntityEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["User", "Group", "Queue", "Team", "TeamMembers", "Organization"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommonRulePredicateEntityEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "User" => Self::User,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for CommonRulePredicateEntityEntityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "User",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for CommonRulePredicateEntityEntityType {
     }
 }
 impl ::std::convert::From<&str> for CommonRulePredicateEntityEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommonRulePredicateEntityEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for CommunicationEndedEvent {
 impl crate::support::Model for CommunicationEndedEvent {
     const NAME: &'static str = "CommunicationEndedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "destinationConversationId", "disconnectType", "eventDateTime", "eventId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for CommunicationEndedEvent {
     }
 }
 impl ::std::fmt::Debug for CommunicationEndedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommunicationEndedEvent", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("destinationConversationId", &self.destination_conversation_id), ("disconnectType", &self.disconnect_type), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl CommunicationEndedEventDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Error", "Peer", "Self", "System", "Transfer", "TransferACD", "TransferConference", "TransferConsult", "TransferUser"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CommunicationEndedEventDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Error" => Self::Error,
@@ -187,9 +192,11 @@ impl crate::support::OpenEnum for CommunicationEndedEventDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Error => "Error",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for CommunicationEndedEventDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for CommunicationEndedEventDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CommunicationEndedEventDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CommunicationTranslation {
 impl crate::support::Model for CommunicationTranslation {
     const NAME: &'static str = "CommunicationTranslation";
     const FIELDS: &'static [&'static str] = &["communicationId", "transcripts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CommunicationTranslation {
     }
 }
 impl ::std::fmt::Debug for CommunicationTranslation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CommunicationTranslation", &[("communicationId", &self.communication_id), ("transcripts", &self.transcripts)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ComparisonPeriod {
 impl crate::support::Model for ComparisonPeriod {
     const NAME: &'static str = "ComparisonPeriod";
     const FIELDS: &'static [&'static str] = &["dateEnded", "dateStarted", "id", "kpi", "kpiResults", "percentageBenefit", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ComparisonPeriod {
     }
 }
 impl ::std::fmt::Debug for ComparisonPeriod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ComparisonPeriod", &[("dateEnded", &self.date_ended), ("dateStarted", &self.date_started), ("id", &self.id), ("kpi", &self.kpi), ("kpiResults", &self.kpi_results), ("percentageBenefit", &self.percentage_benefit), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Compliance {
 impl crate::support::Model for Compliance {
     const NAME: &'static str = "Compliance";
     const FIELDS: &'static [&'static str] = &["helpSettings", "optInSettings", "stopSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Compliance {
     }
 }
 impl ::std::fmt::Debug for Compliance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Compliance", &[("helpSettings", &self.help_settings), ("optInSettings", &self.opt_in_settings), ("stopSettings", &self.stop_settings)], &self._nulls)
     }

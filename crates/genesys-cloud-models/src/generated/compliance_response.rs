@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ComplianceResponse {
 impl crate::support::Model for ComplianceResponse {
     const NAME: &'static str = "ComplianceResponse";
     const FIELDS: &'static [&'static str] = &["message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ComplianceResponse {
     }
 }
 impl ::std::fmt::Debug for ComplianceResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ComplianceResponse", &[("message", &self.message)], &self._nulls)
     }

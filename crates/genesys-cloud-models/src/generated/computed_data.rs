@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ComputedData {
 impl crate::support::Model for ComputedData {
     const NAME: &'static str = "ComputedData";
     const FIELDS: &'static [&'static str] = &["quarterHour", "weekly"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ComputedData {
     }
 }
 impl ::std::fmt::Debug for ComputedData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ComputedData", &[("quarterHour", &self.quarter_hour), ("weekly", &self.weekly)], &self._nulls)
     }

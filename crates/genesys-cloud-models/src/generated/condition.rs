@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for Condition {
 impl crate::support::Model for Condition {
     const NAME: &'static str = "Condition";
     const FIELDS: &'static [&'static str] = &["agentWrapupField", "attributeName", "callAnalysisResultField", "codes", "contactColumnToDataActionFieldMappings", "contactIdField", "dataAction", "dataNotFoundResolution", "inverted", "matchAnyConditions", "operator", "predicates", "property", "propertyType", "subConditions", "timeZoneId", "type", "value", "valueType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for Condition {
     }
 }
 impl ::std::fmt::Debug for Condition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Condition", &[("agentWrapupField", &self.agent_wrapup_field), ("attributeName", &self.attribute_name), ("callAnalysisResultField", &self.call_analysis_result_field), ("codes", &self.codes), ("contactColumnToDataActionFieldMappings", &self.contact_column_to_data_action_field_mappings), ("contactIdField", &self.contact_id_field), ("dataAction", &self.data_action), ("dataNotFoundResolution", &self.data_not_found_resolution), ("inverted", &self.inverted), ("matchAnyConditions", &self.match_any_conditions), ("operator", &self.operator), ("predicates", &self.predicates), ("property", &self.property), ("propertyType", &self.property_type), ("subConditions", &self.sub_conditions), ("timeZoneId", &self.time_zone_id), ("type", &self.r#type), ("value", &self.value), ("valueType", &self.value_type)], &self._nulls)
     }
@@ -330,11 +333,13 @@ impl ConditionOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EQUALS", "LESS_THAN", "LESS_THAN_EQUALS", "GREATER_THAN", "GREATER_THAN_EQUALS", "CONTAINS", "BEGINS_WITH", "ENDS_WITH", "BEFORE", "AFTER", "IN", "BETWEEN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConditionOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EQUALS" => Self::Equals,
@@ -352,9 +357,11 @@ impl crate::support::OpenEnum for ConditionOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "EQUALS",
@@ -374,11 +381,13 @@ impl crate::support::OpenEnum for ConditionOperator {
     }
 }
 impl ::std::convert::From<&str> for ConditionOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConditionOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -430,11 +439,13 @@ impl ConditionPropertyType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["LAST_ATTEMPT_BY_COLUMN", "LAST_ATTEMPT_OVERALL", "LAST_WRAPUP_BY_COLUMN", "LAST_WRAPUP_OVERALL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConditionPropertyType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "LAST_ATTEMPT_BY_COLUMN" => Self::LastAttemptByColumn,
@@ -444,9 +455,11 @@ impl crate::support::OpenEnum for ConditionPropertyType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::LastAttemptByColumn => "LAST_ATTEMPT_BY_COLUMN",
@@ -458,11 +471,13 @@ impl crate::support::OpenEnum for ConditionPropertyType {
     }
 }
 impl ::std::convert::From<&str> for ConditionPropertyType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConditionPropertyType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -524,11 +539,13 @@ impl ConditionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["wrapupCondition", "systemDispositionCondition", "contactAttributeCondition", "phoneNumberCondition", "phoneNumberTypeCondition", "callAnalysisCondition", "contactPropertyCondition", "dataActionCondition", "timeAndDateCondition"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConditionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "wrapupCondition" => Self::WrapupCondition,
@@ -543,9 +560,11 @@ impl crate::support::OpenEnum for ConditionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WrapupCondition => "wrapupCondition",
@@ -562,11 +581,13 @@ impl crate::support::OpenEnum for ConditionType {
     }
 }
 impl ::std::convert::From<&str> for ConditionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConditionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -618,11 +639,13 @@ impl ConditionValueType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["STRING", "NUMERIC", "DATETIME", "PERIOD"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConditionValueType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "STRING" => Self::String,
@@ -632,9 +655,11 @@ impl crate::support::OpenEnum for ConditionValueType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::String => "STRING",
@@ -646,11 +671,13 @@ impl crate::support::OpenEnum for ConditionValueType {
     }
 }
 impl ::std::convert::From<&str> for ConditionValueType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConditionValueType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConditionalGroupActivation {
 impl crate::support::Model for ConditionalGroupActivation {
     const NAME: &'static str = "ConditionalGroupActivation";
     const FIELDS: &'static [&'static str] = &["pilotRule", "rules"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConditionalGroupActivation {
     }
 }
 impl ::std::fmt::Debug for ConditionalGroupActivation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConditionalGroupActivation", &[("pilotRule", &self.pilot_rule), ("rules", &self.rules)], &self._nulls)
     }

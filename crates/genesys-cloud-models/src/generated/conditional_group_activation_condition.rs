@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConditionalGroupActivationCondition {
 impl crate::support::Model for ConditionalGroupActivationCondition {
     const NAME: &'static str = "ConditionalGroupActivationCondition";
     const FIELDS: &'static [&'static str] = &["operator", "simpleMetric", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConditionalGroupActivationCondition {
     }
 }
 impl ::std::fmt::Debug for ConditionalGroupActivationCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConditionalGroupActivationCondition", &[("operator", &self.operator), ("simpleMetric", &self.simple_metric), ("value", &self.value)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl ConditionalGroupActivationConditionOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo", "EqualTo", "NotEqualTo"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConditionalGroupActivationConditionOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GreaterThan" => Self::GreaterThan,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ConditionalGroupActivationConditionOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::GreaterThan => "GreaterThan",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ConditionalGroupActivationConditionOperator {
     }
 }
 impl ::std::convert::From<&str> for ConditionalGroupActivationConditionOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConditionalGroupActivationConditionOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConditionalGroupActivationPilotRule {
 impl crate::support::Model for ConditionalGroupActivationPilotRule {
     const NAME: &'static str = "ConditionalGroupActivationPilotRule";
     const FIELDS: &'static [&'static str] = &["conditionExpression", "conditions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConditionalGroupActivationPilotRule {
     }
 }
 impl ::std::fmt::Debug for ConditionalGroupActivationPilotRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConditionalGroupActivationPilotRule", &[("conditionExpression", &self.condition_expression), ("conditions", &self.conditions)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConditionalGroupActivationRule {
 impl crate::support::Model for ConditionalGroupActivationRule {
     const NAME: &'static str = "ConditionalGroupActivationRule";
     const FIELDS: &'static [&'static str] = &["conditionExpression", "conditions", "groups"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConditionalGroupActivationRule {
     }
 }
 impl ::std::fmt::Debug for ConditionalGroupActivationRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConditionalGroupActivationRule", &[("conditionExpression", &self.condition_expression), ("conditions", &self.conditions), ("groups", &self.groups)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ConditionalGroupRoutingRule {
 impl crate::support::Model for ConditionalGroupRoutingRule {
     const NAME: &'static str = "ConditionalGroupRoutingRule";
     const FIELDS: &'static [&'static str] = &["conditionValue", "groups", "metric", "operator", "queue", "waitSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ConditionalGroupRoutingRule {
     }
 }
 impl ::std::fmt::Debug for ConditionalGroupRoutingRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConditionalGroupRoutingRule", &[("conditionValue", &self.condition_value), ("groups", &self.groups), ("metric", &self.metric), ("operator", &self.operator), ("queue", &self.queue), ("waitSeconds", &self.wait_seconds)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl ConditionalGroupRoutingRuleMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EstimatedWaitTime", "ServiceLevel"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConditionalGroupRoutingRuleMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EstimatedWaitTime" => Self::EstimatedWaitTime,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for ConditionalGroupRoutingRuleMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EstimatedWaitTime => "EstimatedWaitTime",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for ConditionalGroupRoutingRuleMetric {
     }
 }
 impl ::std::convert::From<&str> for ConditionalGroupRoutingRuleMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConditionalGroupRoutingRuleMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -234,11 +243,13 @@ impl ConditionalGroupRoutingRuleOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConditionalGroupRoutingRuleOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GreaterThan" => Self::GreaterThan,
@@ -248,9 +259,11 @@ impl crate::support::OpenEnum for ConditionalGroupRoutingRuleOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::GreaterThan => "GreaterThan",
@@ -262,11 +275,13 @@ impl crate::support::OpenEnum for ConditionalGroupRoutingRuleOperator {
     }
 }
 impl ::std::convert::From<&str> for ConditionalGroupRoutingRuleOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConditionalGroupRoutingRuleOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

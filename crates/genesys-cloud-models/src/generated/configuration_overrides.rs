@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ConfigurationOverrides {
 impl crate::support::Model for ConfigurationOverrides {
     const NAME: &'static str = "ConfigurationOverrides";
     const FIELDS: &'static [&'static str] = &["priority"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ConfigurationOverrides {
     }
 }
 impl ::std::fmt::Debug for ConfigurationOverrides {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConfigurationOverrides", &[("priority", &self.priority)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for ConfusionIntentDetails {
 impl crate::support::Model for ConfusionIntentDetails {
     const NAME: &'static str = "ConfusionIntentDetails";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "utteranceCount", "utterances"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for ConfusionIntentDetails {
     }
 }
 impl ::std::fmt::Debug for ConfusionIntentDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConfusionIntentDetails", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("utteranceCount", &self.utterance_count), ("utterances", &self.utterances)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConfusionIntentInfo {
 impl crate::support::Model for ConfusionIntentInfo {
     const NAME: &'static str = "ConfusionIntentInfo";
     const FIELDS: &'static [&'static str] = &["id", "name", "utteranceCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConfusionIntentInfo {
     }
 }
 impl ::std::fmt::Debug for ConfusionIntentInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConfusionIntentInfo", &[("id", &self.id), ("name", &self.name), ("utteranceCount", &self.utterance_count)], &self._nulls)
     }

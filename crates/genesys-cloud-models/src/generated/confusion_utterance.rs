@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConfusionUtterance {
 impl crate::support::Model for ConfusionUtterance {
     const NAME: &'static str = "ConfusionUtterance";
     const FIELDS: &'static [&'static str] = &["id", "similarity", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConfusionUtterance {
     }
 }
 impl ::std::fmt::Debug for ConfusionUtterance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConfusionUtterance", &[("id", &self.id), ("similarity", &self.similarity), ("text", &self.text)], &self._nulls)
     }

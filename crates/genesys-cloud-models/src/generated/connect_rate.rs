@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConnectRate {
 impl crate::support::Model for ConnectRate {
     const NAME: &'static str = "ConnectRate";
     const FIELDS: &'static [&'static str] = &["attempts", "connectRatio", "connects"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConnectRate {
     }
 }
 impl ::std::fmt::Debug for ConnectRate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConnectRate", &[("attempts", &self.attempts), ("connectRatio", &self.connect_ratio), ("connects", &self.connects)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ConnectedEdge {
 impl crate::support::Model for ConnectedEdge {
     const NAME: &'static str = "ConnectedEdge";
     const FIELDS: &'static [&'static str] = &["edgeConnectionList", "id", "interfaceIpAddress", "interfaceName", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for ConnectedEdge {
     }
 }
 impl ::std::fmt::Debug for ConnectedEdge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConnectedEdge", &[("edgeConnectionList", &self.edge_connection_list), ("id", &self.id), ("interfaceIpAddress", &self.interface_ip_address), ("interfaceName", &self.interface_name), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

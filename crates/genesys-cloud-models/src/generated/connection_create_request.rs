@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConnectionCreateRequest {
 impl crate::support::Model for ConnectionCreateRequest {
     const NAME: &'static str = "ConnectionCreateRequest";
     const FIELDS: &'static [&'static str] = &["integrationId", "name", "redirectUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConnectionCreateRequest {
     }
 }
 impl ::std::fmt::Debug for ConnectionCreateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConnectionCreateRequest", &[("integrationId", &self.integration_id), ("name", &self.name), ("redirectUrl", &self.redirect_url)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for ConnectionResponse {
 impl crate::support::Model for ConnectionResponse {
     const NAME: &'static str = "ConnectionResponse";
     const FIELDS: &'static [&'static str] = &["authenticationProperties", "createdBy", "dateCreated", "dateExpiry", "dateModified", "error", "id", "integration", "modifiedBy", "name", "selfUri", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for ConnectionResponse {
     }
 }
 impl ::std::fmt::Debug for ConnectionResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConnectionResponse", &[("authenticationProperties", &self.authentication_properties), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateExpiry", &self.date_expiry), ("dateModified", &self.date_modified), ("error", &self.error), ("id", &self.id), ("integration", &self.integration), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl ConnectionResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "Connected", "Expired", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConnectionResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for ConnectionResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -192,11 +199,13 @@ impl crate::support::OpenEnum for ConnectionResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ConnectionResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConnectionResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -242,20 +251,24 @@ impl ConnectionResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sharepoint"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConnectionResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sharepoint" => Self::Sharepoint,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sharepoint => "Sharepoint",
@@ -264,11 +277,13 @@ impl crate::support::OpenEnum for ConnectionResponseType {
     }
 }
 impl ::std::convert::From<&str> for ConnectionResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConnectionResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConnectionUpdateRequest {
 impl crate::support::Model for ConnectionUpdateRequest {
     const NAME: &'static str = "ConnectionUpdateRequest";
     const FIELDS: &'static [&'static str] = &["code", "error", "errorDescription"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConnectionUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for ConnectionUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConnectionUpdateRequest", &[("code", &self.code), ("error", &self.error), ("errorDescription", &self.error_description)], &self._nulls)
     }

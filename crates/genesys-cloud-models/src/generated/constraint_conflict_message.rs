@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConstraintConflictMessage {
 impl crate::support::Model for ConstraintConflictMessage {
     const NAME: &'static str = "ConstraintConflictMessage";
     const FIELDS: &'static [&'static str] = &["conflictedConstraintMessages", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConstraintConflictMessage {
     }
 }
 impl ::std::fmt::Debug for ConstraintConflictMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConstraintConflictMessage", &[("conflictedConstraintMessages", &self.conflicted_constraint_messages), ("message", &self.message)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransfer {
 impl crate::support::Model for ConsultTransfer {
     const NAME: &'static str = "ConsultTransfer";
     const FIELDS: &'static [&'static str] = &["consultingUserId", "destination", "speakTo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConsultTransfer {
     }
 }
 impl ::std::fmt::Debug for ConsultTransfer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConsultTransfer", &[("consultingUserId", &self.consulting_user_id), ("destination", &self.destination), ("speakTo", &self.speak_to)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl ConsultTransferSpeakTo {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DESTINATION", "OBJECT", "BOTH", "CONFERENCE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConsultTransferSpeakTo {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DESTINATION" => Self::Destination,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for ConsultTransferSpeakTo {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Destination => "DESTINATION",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for ConsultTransferSpeakTo {
     }
 }
 impl ::std::convert::From<&str> for ConsultTransferSpeakTo {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConsultTransferSpeakTo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

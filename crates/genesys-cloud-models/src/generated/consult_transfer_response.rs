@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransferResponse {
 impl crate::support::Model for ConsultTransferResponse {
     const NAME: &'static str = "ConsultTransferResponse";
     const FIELDS: &'static [&'static str] = &["destinationParticipantId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ConsultTransferResponse {
     }
 }
 impl ::std::fmt::Debug for ConsultTransferResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConsultTransferResponse", &[("destinationParticipantId", &self.destination_participant_id)], &self._nulls)
     }

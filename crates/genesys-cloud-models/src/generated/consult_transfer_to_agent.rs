@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransferToAgent {
 impl crate::support::Model for ConsultTransferToAgent {
     const NAME: &'static str = "ConsultTransferToAgent";
     const FIELDS: &'static [&'static str] = &["consultingUserId", "speakTo", "userDisplayName", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConsultTransferToAgent {
     }
 }
 impl ::std::fmt::Debug for ConsultTransferToAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConsultTransferToAgent", &[("consultingUserId", &self.consulting_user_id), ("speakTo", &self.speak_to), ("userDisplayName", &self.user_display_name), ("userId", &self.user_id)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl ConsultTransferToAgentSpeakTo {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DESTINATION", "OBJECT", "BOTH", "CONFERENCE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConsultTransferToAgentSpeakTo {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DESTINATION" => Self::Destination,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for ConsultTransferToAgentSpeakTo {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Destination => "DESTINATION",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for ConsultTransferToAgentSpeakTo {
     }
 }
 impl ::std::convert::From<&str> for ConsultTransferToAgentSpeakTo {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConsultTransferToAgentSpeakTo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransferToExternalContact {
 impl crate::support::Model for ConsultTransferToExternalContact {
     const NAME: &'static str = "ConsultTransferToExternalContact";
     const FIELDS: &'static [&'static str] = &["consultingUserId", "contactId", "phoneType", "speakTo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConsultTransferToExternalContact {
     }
 }
 impl ::std::fmt::Debug for ConsultTransferToExternalContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConsultTransferToExternalContact", &[("consultingUserId", &self.consulting_user_id), ("contactId", &self.contact_id), ("phoneType", &self.phone_type), ("speakTo", &self.speak_to)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl ConsultTransferToExternalContactPhoneType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WorkPhone", "CellPhone", "HomePhone", "OtherPhone"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConsultTransferToExternalContactPhoneType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WorkPhone" => Self::WorkPhone,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for ConsultTransferToExternalContactPhoneType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WorkPhone => "WorkPhone",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for ConsultTransferToExternalContactPhoneType {
     }
 }
 impl ::std::convert::From<&str> for ConsultTransferToExternalContactPhoneType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConsultTransferToExternalContactPhoneType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -218,11 +227,13 @@ impl ConsultTransferToExternalContactSpeakTo {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DESTINATION", "OBJECT", "BOTH", "CONFERENCE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConsultTransferToExternalContactSpeakTo {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DESTINATION" => Self::Destination,
@@ -232,9 +243,11 @@ impl crate::support::OpenEnum for ConsultTransferToExternalContactSpeakTo {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Destination => "DESTINATION",
@@ -246,11 +259,13 @@ impl crate::support::OpenEnum for ConsultTransferToExternalContactSpeakTo {
     }
 }
 impl ::std::convert::From<&str> for ConsultTransferToExternalContactSpeakTo {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConsultTransferToExternalContactSpeakTo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransferUpdate {
 impl crate::support::Model for ConsultTransferUpdate {
     const NAME: &'static str = "ConsultTransferUpdate";
     const FIELDS: &'static [&'static str] = &["consultingUserId", "speakTo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConsultTransferUpdate {
     }
 }
 impl ::std::fmt::Debug for ConsultTransferUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConsultTransferUpdate", &[("consultingUserId", &self.consulting_user_id), ("speakTo", &self.speak_to)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl ConsultTransferUpdateSpeakTo {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DESTINATION", "OBJECT", "BOTH", "CONFERENCE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConsultTransferUpdateSpeakTo {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DESTINATION" => Self::Destination,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for ConsultTransferUpdateSpeakTo {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Destination => "DESTINATION",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for ConsultTransferUpdateSpeakTo {
     }
 }
 impl ::std::convert::From<&str> for ConsultTransferUpdateSpeakTo {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConsultTransferUpdateSpeakTo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for Contact {
 impl crate::support::Model for Contact {
     const NAME: &'static str = "Contact";
     const FIELDS: &'static [&'static str] = &["address", "countryCode", "display", "extension", "integration", "mediaType", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -76,6 +78,7 @@ impl crate::support::Model for Contact {
     }
 }
 impl ::std::fmt::Debug for Contact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Contact", &[("address", &self.address), ("countryCode", &self.country_code), ("display", &self.display), ("extension", &self.extension), ("integration", &self.integration), ("mediaType", &self.media_type), ("type", &self.r#type)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl ContactMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PHONE", "EMAIL", "SMS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PHONE" => Self::Phone,
@@ -177,9 +182,11 @@ impl crate::support::OpenEnum for ContactMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Phone => "PHONE",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for ContactMediaType {
     }
 }
 impl ::std::convert::From<&str> for ContactMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -256,11 +265,13 @@ impl ContactType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PRIMARY", "WORK", "WORK2", "WORK3", "WORK4", "HOME", "MOBILE", "MAIN", "OTHER"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PRIMARY" => Self::Primary,
@@ -275,9 +286,11 @@ impl crate::support::OpenEnum for ContactType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Primary => "PRIMARY",
@@ -294,11 +307,13 @@ impl crate::support::OpenEnum for ContactType {
     }
 }
 impl ::std::convert::From<&str> for ContactType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

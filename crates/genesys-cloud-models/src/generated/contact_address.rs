@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactAddress {
 impl crate::support::Model for ContactAddress {
     const NAME: &'static str = "ContactAddress";
     const FIELDS: &'static [&'static str] = &["address1", "address2", "city", "countryCode", "postalCode", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ContactAddress {
     }
 }
 impl ::std::fmt::Debug for ContactAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactAddress", &[("address1", &self.address1), ("address2", &self.address2), ("city", &self.city), ("countryCode", &self.country_code), ("postalCode", &self.postal_code), ("state", &self.state)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactAddressTypeConditionSettings {
 impl crate::support::Model for ContactAddressTypeConditionSettings {
     const NAME: &'static str = "ContactAddressTypeConditionSettings";
     const FIELDS: &'static [&'static str] = &["operator", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContactAddressTypeConditionSettings {
     }
 }
 impl ::std::fmt::Debug for ContactAddressTypeConditionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactAddressTypeConditionSettings", &[("operator", &self.operator), ("value", &self.value)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl ContactAddressTypeConditionSettingsOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Equals", "Contains", "BeginsWith", "EndsWith"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactAddressTypeConditionSettingsOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Equals" => Self::Equals,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for ContactAddressTypeConditionSettingsOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "Equals",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for ContactAddressTypeConditionSettingsOperator {
     }
 }
 impl ::std::convert::From<&str> for ContactAddressTypeConditionSettingsOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactAddressTypeConditionSettingsOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactBulkEditRequest {
 impl crate::support::Model for ContactBulkEditRequest {
     const NAME: &'static str = "ContactBulkEditRequest";
     const FIELDS: &'static [&'static str] = &["contact", "contactIds", "contactListFilterId", "criteria", "generateDownloadURI"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ContactBulkEditRequest {
     }
 }
 impl ::std::fmt::Debug for ContactBulkEditRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactBulkEditRequest", &[("contact", &self.contact), ("contactIds", &self.contact_ids), ("contactListFilterId", &self.contact_list_filter_id), ("criteria", &self.criteria), ("generateDownloadURI", &self.generate_download_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactBulkSearchParameters {
 impl crate::support::Model for ContactBulkSearchParameters {
     const NAME: &'static str = "ContactBulkSearchParameters";
     const FIELDS: &'static [&'static str] = &["contactListFilterId", "criteria", "generateDownloadURI"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContactBulkSearchParameters {
     }
 }
 impl ::std::fmt::Debug for ContactBulkSearchParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactBulkSearchParameters", &[("contactListFilterId", &self.contact_list_filter_id), ("criteria", &self.criteria), ("generateDownloadURI", &self.generate_download_uri)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactCallbackRequest {
 impl crate::support::Model for ContactCallbackRequest {
     const NAME: &'static str = "ContactCallbackRequest";
     const FIELDS: &'static [&'static str] = &["campaignId", "contactId", "contactListId", "phoneColumn", "schedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ContactCallbackRequest {
     }
 }
 impl ::std::fmt::Debug for ContactCallbackRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactCallbackRequest", &[("campaignId", &self.campaign_id), ("contactId", &self.contact_id), ("contactListId", &self.contact_list_id), ("phoneColumn", &self.phone_column), ("schedule", &self.schedule)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactCenterSettings {
 impl crate::support::Model for ContactCenterSettings {
     const NAME: &'static str = "ContactCenterSettings";
     const FIELDS: &'static [&'static str] = &["removeSkillsFromBlindTransfer"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ContactCenterSettings {
     }
 }
 impl ::std::fmt::Debug for ContactCenterSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactCenterSettings", &[("removeSkillsFromBlindTransfer", &self.remove_skills_from_blind_transfer)], &self._nulls)
     }

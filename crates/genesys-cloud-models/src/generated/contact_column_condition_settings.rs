@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactColumnConditionSettings {
 impl crate::support::Model for ContactColumnConditionSettings {
     const NAME: &'static str = "ContactColumnConditionSettings";
     const FIELDS: &'static [&'static str] = &["columnName", "operator", "value", "valueType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ContactColumnConditionSettings {
     }
 }
 impl ::std::fmt::Debug for ContactColumnConditionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactColumnConditionSettings", &[("columnName", &self.column_name), ("operator", &self.operator), ("value", &self.value), ("valueType", &self.value_type)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl ContactColumnConditionSettingsOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Equals", "LessThan", "LessThanEquals", "GreaterThan", "GreaterThanEquals", "Contains", "BeginsWith", "EndsWith", "Before", "After"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactColumnConditionSettingsOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Equals" => Self::Equals,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for ContactColumnConditionSettingsOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "Equals",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for ContactColumnConditionSettingsOperator {
     }
 }
 impl ::std::convert::From<&str> for ContactColumnConditionSettingsOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactColumnConditionSettingsOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -242,11 +251,13 @@ impl ContactColumnConditionSettingsValueType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DateTime", "Numeric", "Period", "String"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactColumnConditionSettingsValueType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DateTime" => Self::DateTime,
@@ -256,9 +267,11 @@ impl crate::support::OpenEnum for ContactColumnConditionSettingsValueType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DateTime => "DateTime",
@@ -270,11 +283,13 @@ impl crate::support::OpenEnum for ContactColumnConditionSettingsValueType {
     }
 }
 impl ::std::convert::From<&str> for ContactColumnConditionSettingsValueType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactColumnConditionSettingsValueType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

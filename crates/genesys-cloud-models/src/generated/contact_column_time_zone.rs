@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactColumnTimeZone {
 impl crate::support::Model for ContactColumnTimeZone {
     const NAME: &'static str = "ContactColumnTimeZone";
     const FIELDS: &'static [&'static str] = &["columnType", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContactColumnTimeZone {
     }
 }
 impl ::std::fmt::Debug for ContactColumnTimeZone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactColumnTimeZone", &[("columnType", &self.column_type), ("timeZone", &self.time_zone)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl ContactColumnTimeZoneColumnType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PHONE", "ZIP"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactColumnTimeZoneColumnType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PHONE" => Self::Phone,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for ContactColumnTimeZoneColumnType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Phone => "PHONE",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for ContactColumnTimeZoneColumnType {
     }
 }
 impl ::std::convert::From<&str> for ContactColumnTimeZoneColumnType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactColumnTimeZoneColumnType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactColumnToDataActionFieldMapping {
 impl crate::support::Model for ContactColumnToDataActionFieldMapping {
     const NAME: &'static str = "ContactColumnToDataActionFieldMapping";
     const FIELDS: &'static [&'static str] = &["contactColumnName", "dataActionField"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContactColumnToDataActionFieldMapping {
     }
 }
 impl ::std::fmt::Debug for ContactColumnToDataActionFieldMapping {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactColumnToDataActionFieldMapping", &[("contactColumnName", &self.contact_column_name), ("dataActionField", &self.data_action_field)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactEnrichRequest {
 impl crate::support::Model for ContactEnrichRequest {
     const NAME: &'static str = "ContactEnrichRequest";
     const FIELDS: &'static [&'static str] = &["action", "contact", "division", "fieldRules", "id", "matchingIdentifiers", "options"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ContactEnrichRequest {
     }
 }
 impl ::std::fmt::Debug for ContactEnrichRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactEnrichRequest", &[("action", &self.action), ("contact", &self.contact), ("division", &self.division), ("fieldRules", &self.field_rules), ("id", &self.id), ("matchingIdentifiers", &self.matching_identifiers), ("options", &self.options)], &self._nulls)
     }
@@ -170,11 +173,13 @@ impl ContactEnrichRequestAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Merge", "Upsert", "Update", "Insert"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactEnrichRequestAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Merge" => Self::Merge,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for ContactEnrichRequestAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Merge => "Merge",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for ContactEnrichRequestAction {
     }
 }
 impl ::std::convert::From<&str> for ContactEnrichRequestAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactEnrichRequestAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

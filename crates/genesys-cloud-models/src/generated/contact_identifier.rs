@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactIdentifier {
 impl crate::support::Model for ContactIdentifier {
     const NAME: &'static str = "ContactIdentifier";
     const FIELDS: &'static [&'static str] = &["dateCreated", "division", "externalSource", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ContactIdentifier {
     }
 }
 impl ::std::fmt::Debug for ContactIdentifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactIdentifier", &[("dateCreated", &self.date_created), ("division", &self.division), ("externalSource", &self.external_source), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl ContactIdentifierType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SocialLine", "SocialFacebook", "SocialTwitter", "SocialWhatsapp", "SocialInstagram", "SocialWhatsappBsuid", "AppleOpaqueId", "Email", "Phone", "Cookie", "ExternalId", "SocialInstagramHandle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactIdentifierType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SocialLine" => Self::SocialLine,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for ContactIdentifierType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SocialLine => "SocialLine",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for ContactIdentifierType {
     }
 }
 impl ::std::convert::From<&str> for ContactIdentifierType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactIdentifierType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

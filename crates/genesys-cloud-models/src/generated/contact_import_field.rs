@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportField {
 impl crate::support::Model for ContactImportField {
     const NAME: &'static str = "ContactImportField";
     const FIELDS: &'static [&'static str] = &["included", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContactImportField {
     }
 }
 impl ::std::fmt::Debug for ContactImportField {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactImportField", &[("included", &self.included), ("name", &self.name)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportJobEntityListing {
 impl crate::support::Model for ContactImportJobEntityListing {
     const NAME: &'static str = "ContactImportJobEntityListing";
     const FIELDS: &'static [&'static str] = &["cursors", "entities", "nextUri", "previousUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for ContactImportJobEntityListing {
     }
 }
 impl ::std::fmt::Debug for ContactImportJobEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactImportJobEntityListing", &[("cursors", &self.cursors), ("entities", &self.entities), ("nextUri", &self.next_uri), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportJobMetadata {
 impl crate::support::Model for ContactImportJobMetadata {
     const NAME: &'static str = "ContactImportJobMetadata";
     const FIELDS: &'static [&'static str] = &["dryRunFailedCount", "dryRunReportDownloadUrl", "dryRunSuccessCount", "fileName", "importFailedCount", "importReportDownloadUrl", "importSuccessCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for ContactImportJobMetadata {
     }
 }
 impl ::std::fmt::Debug for ContactImportJobMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactImportJobMetadata", &[("dryRunFailedCount", &self.dry_run_failed_count), ("dryRunReportDownloadUrl", &self.dry_run_report_download_url), ("dryRunSuccessCount", &self.dry_run_success_count), ("fileName", &self.file_name), ("importFailedCount", &self.import_failed_count), ("importReportDownloadUrl", &self.import_report_download_url), ("importSuccessCount", &self.import_success_count)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportJobRequest {
 impl crate::support::Model for ContactImportJobRequest {
     const NAME: &'static str = "ContactImportJobRequest";
     const FIELDS: &'static [&'static str] = &["division", "settingsId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContactImportJobRequest {
     }
 }
 impl ::std::fmt::Debug for ContactImportJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactImportJobRequest", &[("division", &self.division), ("settingsId", &self.settings_id)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportJobResponse {
 impl crate::support::Model for ContactImportJobResponse {
     const NAME: &'static str = "ContactImportJobResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "division", "executionStep", "id", "metadata", "selfUri", "settings", "status", "statusDetails"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for ContactImportJobResponse {
     }
 }
 impl ::std::fmt::Debug for ContactImportJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactImportJobResponse", &[("dateCreated", &self.date_created), ("division", &self.division), ("executionStep", &self.execution_step), ("id", &self.id), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("settings", &self.settings), ("status", &self.status), ("statusDetails", &self.status_details)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl ContactImportJobResponseExecutionStep {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Validating", "Validated", "Importing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactImportJobResponseExecutionStep {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Validating" => Self::Validating,
@@ -149,9 +154,11 @@ impl crate::support::OpenEnum for ContactImportJobResponseExecutionStep {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Validating => "Validating",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for ContactImportJobResponseExecutionStep {
     }
 }
 impl ::std::convert::From<&str> for ContactImportJobResponseExecutionStep {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactImportJobResponseExecutionStep {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -220,11 +229,13 @@ impl ContactImportJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "Running", "Completed", "Failed", "Cancelled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactImportJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -235,9 +246,11 @@ impl crate::support::OpenEnum for ContactImportJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -250,11 +263,13 @@ impl crate::support::OpenEnum for ContactImportJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ContactImportJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactImportJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

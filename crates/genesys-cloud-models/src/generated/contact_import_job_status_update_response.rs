@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportJobStatusUpdateResponse {
 impl crate::support::Model for ContactImportJobStatusUpdateResponse {
     const NAME: &'static str = "ContactImportJobStatusUpdateResponse";
     const FIELDS: &'static [&'static str] = &["jobId", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for ContactImportJobStatusUpdateResponse {
     }
 }
 impl ::std::fmt::Debug for ContactImportJobStatusUpdateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactImportJobStatusUpdateResponse", &[("jobId", &self.job_id), ("status", &self.status)], &self._nulls)
     }
@@ -92,11 +95,13 @@ impl ContactImportJobStatusUpdateResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Continue", "Cancel", "Retry"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactImportJobStatusUpdateResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Continue" => Self::Continue,
@@ -105,9 +110,11 @@ impl crate::support::OpenEnum for ContactImportJobStatusUpdateResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Continue => "Continue",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for ContactImportJobStatusUpdateResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ContactImportJobStatusUpdateResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactImportJobStatusUpdateResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportSettings {
 impl crate::support::Model for ContactImportSettings {
     const NAME: &'static str = "ContactImportSettings";
     const FIELDS: &'static [&'static str] = &["dateCreated", "externalSourceId", "id", "importFields", "matchingCriteria", "mergeContacts", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ContactImportSettings {
     }
 }
 impl ::std::fmt::Debug for ContactImportSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactImportSettings", &[("dateCreated", &self.date_created), ("externalSourceId", &self.external_source_id), ("id", &self.id), ("importFields", &self.import_fields), ("matchingCriteria", &self.matching_criteria), ("mergeContacts", &self.merge_contacts), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportSettingsEntityListing {
 impl crate::support::Model for ContactImportSettingsEntityListing {
     const NAME: &'static str = "ContactImportSettingsEntityListing";
     const FIELDS: &'static [&'static str] = &["cursors", "entities", "nextUri", "previousUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for ContactImportSettingsEntityListing {
     }
 }
 impl ::std::fmt::Debug for ContactImportSettingsEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactImportSettingsEntityListing", &[("cursors", &self.cursors), ("entities", &self.entities), ("nextUri", &self.next_uri), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

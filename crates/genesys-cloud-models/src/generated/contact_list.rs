@@ -114,9 +114,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactList {
 impl crate::support::Model for ContactList {
     const NAME: &'static str = "ContactList";
     const FIELDS: &'static [&'static str] = &["attemptLimits", "automaticTimeZoneMapping", "columnDataTypeSpecifications", "columnNames", "dateCreated", "dateExpiration", "dateModified", "division", "emailColumns", "id", "importStatus", "name", "phoneColumns", "previewModeAcceptedValues", "previewModeColumnName", "retentionDays", "retentionType", "selfUri", "size", "timeZone", "trimWhitespace", "version", "whatsAppColumns", "zipCodeColumnName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -180,6 +182,7 @@ impl crate::support::Model for ContactList {
     }
 }
 impl ::std::fmt::Debug for ContactList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactList", &[("attemptLimits", &self.attempt_limits), ("automaticTimeZoneMapping", &self.automatic_time_zone_mapping), ("columnDataTypeSpecifications", &self.column_data_type_specifications), ("columnNames", &self.column_names), ("dateCreated", &self.date_created), ("dateExpiration", &self.date_expiration), ("dateModified", &self.date_modified), ("division", &self.division), ("emailColumns", &self.email_columns), ("id", &self.id), ("importStatus", &self.import_status), ("name", &self.name), ("phoneColumns", &self.phone_columns), ("previewModeAcceptedValues", &self.preview_mode_accepted_values), ("previewModeColumnName", &self.preview_mode_column_name), ("retentionDays", &self.retention_days), ("retentionType", &self.retention_type), ("selfUri", &self.self_uri), ("size", &self.size), ("timeZone", &self.time_zone), ("trimWhitespace", &self.trim_whitespace), ("version", &self.version), ("whatsAppColumns", &self.whats_app_columns), ("zipCodeColumnName", &self.zip_code_column_name)], &self._nulls)
     }
@@ -370,11 +373,13 @@ impl ContactListRetentionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Today", "RetentionDays"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactListRetentionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -383,9 +388,11 @@ impl crate::support::OpenEnum for ContactListRetentionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -396,11 +403,13 @@ impl crate::support::OpenEnum for ContactListRetentionType {
     }
 }
 impl ::std::convert::From<&str> for ContactListRetentionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactListRetentionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactListDivisionView {
 impl crate::support::Model for ContactListDivisionView {
     const NAME: &'static str = "ContactListDivisionView";
     const FIELDS: &'static [&'static str] = &["columnNames", "division", "emailColumns", "id", "importStatus", "name", "phoneColumns", "selfUri", "size", "whatsAppColumns"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for ContactListDivisionView {
     }
 }
 impl ::std::fmt::Debug for ContactListDivisionView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactListDivisionView", &[("columnNames", &self.column_names), ("division", &self.division), ("emailColumns", &self.email_columns), ("id", &self.id), ("importStatus", &self.import_status), ("name", &self.name), ("phoneColumns", &self.phone_columns), ("selfUri", &self.self_uri), ("size", &self.size), ("whatsAppColumns", &self.whats_app_columns)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilter {
 impl crate::support::Model for ContactListFilter {
     const NAME: &'static str = "ContactListFilter";
     const FIELDS: &'static [&'static str] = &["clauses", "contactList", "contactListTemplate", "dateCreated", "dateModified", "filterType", "id", "name", "selfUri", "sourceType", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for ContactListFilter {
     }
 }
 impl ::std::fmt::Debug for ContactListFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactListFilter", &[("clauses", &self.clauses), ("contactList", &self.contact_list), ("contactListTemplate", &self.contact_list_template), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("filterType", &self.filter_type), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("sourceType", &self.source_type), ("version", &self.version)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl ContactListFilterFilterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AND", "OR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactListFilterFilterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AND" => Self::And,
@@ -226,9 +231,11 @@ impl crate::support::OpenEnum for ContactListFilterFilterType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "AND",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for ContactListFilterFilterType {
     }
 }
 impl ::std::convert::From<&str> for ContactListFilterFilterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactListFilterFilterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -290,11 +299,13 @@ impl ContactListFilterSourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ContactList", "ContactListTemplate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactListFilterSourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ContactList" => Self::ContactList,
@@ -302,9 +313,11 @@ impl crate::support::OpenEnum for ContactListFilterSourceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ContactList => "ContactList",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for ContactListFilterSourceType {
     }
 }
 impl ::std::convert::From<&str> for ContactListFilterSourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactListFilterSourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

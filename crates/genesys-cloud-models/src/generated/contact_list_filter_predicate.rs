@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilterPredicate {
 impl crate::support::Model for ContactListFilterPredicate {
     const NAME: &'static str = "ContactListFilterPredicate";
     const FIELDS: &'static [&'static str] = &["column", "columnType", "inverted", "operator", "range", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ContactListFilterPredicate {
     }
 }
 impl ::std::fmt::Debug for ContactListFilterPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactListFilterPredicate", &[("column", &self.column), ("columnType", &self.column_type), ("inverted", &self.inverted), ("operator", &self.operator), ("range", &self.range), ("value", &self.value)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl ContactListFilterPredicateColumnType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["numeric", "alphabetic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactListFilterPredicateColumnType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "numeric" => Self::Numeric,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for ContactListFilterPredicateColumnType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Numeric => "numeric",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for ContactListFilterPredicateColumnType {
     }
 }
 impl ::std::convert::From<&str> for ContactListFilterPredicateColumnType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactListFilterPredicateColumnType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -250,11 +259,13 @@ impl ContactListFilterPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EQUALS", "LESS_THAN", "LESS_THAN_EQUALS", "GREATER_THAN", "GREATER_THAN_EQUALS", "CONTAINS", "BEGINS_WITH", "ENDS_WITH", "BEFORE", "AFTER", "BETWEEN", "IN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactListFilterPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EQUALS" => Self::Equals,
@@ -272,9 +283,11 @@ impl crate::support::OpenEnum for ContactListFilterPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "EQUALS",
@@ -294,11 +307,13 @@ impl crate::support::OpenEnum for ContactListFilterPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for ContactListFilterPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactListFilterPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

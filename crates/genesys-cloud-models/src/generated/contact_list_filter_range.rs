@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilterRange {
 impl crate::support::Model for ContactListFilterRange {
     const NAME: &'static str = "ContactListFilterRange";
     const FIELDS: &'static [&'static str] = &["inSet", "max", "maxInclusive", "min", "minInclusive"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ContactListFilterRange {
     }
 }
 impl ::std::fmt::Debug for ContactListFilterRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactListFilterRange", &[("inSet", &self.in_set), ("max", &self.max), ("maxInclusive", &self.max_inclusive), ("min", &self.min), ("minInclusive", &self.min_inclusive)], &self._nulls)
     }

@@ -98,9 +98,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactListTemplate {
 impl crate::support::Model for ContactListTemplate {
     const NAME: &'static str = "ContactListTemplate";
     const FIELDS: &'static [&'static str] = &["attemptLimits", "automaticTimeZoneMapping", "columnDataTypeSpecifications", "columnNames", "dateCreated", "dateModified", "emailColumns", "id", "name", "phoneColumns", "previewModeAcceptedValues", "previewModeColumnName", "retentionDays", "retentionType", "selfUri", "timeZone", "trimWhitespace", "version", "whatsAppColumns", "zipCodeColumnName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -156,6 +158,7 @@ impl crate::support::Model for ContactListTemplate {
     }
 }
 impl ::std::fmt::Debug for ContactListTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactListTemplate", &[("attemptLimits", &self.attempt_limits), ("automaticTimeZoneMapping", &self.automatic_time_zone_mapping), ("columnDataTypeSpecifications", &self.column_data_type_specifications), ("columnNames", &self.column_names), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("emailColumns", &self.email_columns), ("id", &self.id), ("name", &self.name), ("phoneColumns", &self.phone_columns), ("previewModeAcceptedValues", &self.preview_mode_accepted_values), ("previewModeColumnName", &self.preview_mode_column_name), ("retentionDays", &self.retention_days), ("retentionType", &self.retention_type), ("selfUri", &self.self_uri), ("timeZone", &self.time_zone), ("trimWhitespace", &self.trim_whitespace), ("version", &self.version), ("whatsAppColumns", &self.whats_app_columns), ("zipCodeColumnName", &self.zip_code_column_name)], &self._nulls)
     }
@@ -322,11 +325,13 @@ impl ContactListTemplateRetentionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Today", "RetentionDays"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactListTemplateRetentionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -335,9 +340,11 @@ impl crate::support::OpenEnum for ContactListTemplateRetentionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -348,11 +355,13 @@ impl crate::support::OpenEnum for ContactListTemplateRetentionType {
     }
 }
 impl ::std::convert::From<&str> for ContactListTemplateRetentionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactListTemplateRetentionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

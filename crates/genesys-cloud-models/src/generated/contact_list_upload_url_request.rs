@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactListUploadUrlRequest {
 impl crate::support::Model for ContactListUploadUrlRequest {
     const NAME: &'static str = "ContactListUploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["clearSystemData", "contactIdName", "contentType", "divisionIdForTargetContactLists", "fileSpecificationTemplateId", "id", "importTemplateId", "listNamePrefix", "retentionDateExpirationColumn", "retentionDaysColumn", "retentionTypeColumn", "signedUrlTimeoutSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for ContactListUploadUrlRequest {
     }
 }
 impl ::std::fmt::Debug for ContactListUploadUrlRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactListUploadUrlRequest", &[("clearSystemData", &self.clear_system_data), ("contactIdName", &self.contact_id_name), ("contentType", &self.content_type), ("divisionIdForTargetContactLists", &self.division_id_for_target_contact_lists), ("fileSpecificationTemplateId", &self.file_specification_template_id), ("id", &self.id), ("importTemplateId", &self.import_template_id), ("listNamePrefix", &self.list_name_prefix), ("retentionDateExpirationColumn", &self.retention_date_expiration_column), ("retentionDaysColumn", &self.retention_days_column), ("retentionTypeColumn", &self.retention_type_column), ("signedUrlTimeoutSeconds", &self.signed_url_timeout_seconds)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactListingRequest {
 impl crate::support::Model for ContactListingRequest {
     const NAME: &'static str = "ContactListingRequest";
     const FIELDS: &'static [&'static str] = &["contactListFilterId", "contactSorts", "criteria", "pageNumber", "pageSize"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ContactListingRequest {
     }
 }
 impl ::std::fmt::Debug for ContactListingRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactListingRequest", &[("contactListFilterId", &self.contact_list_filter_id), ("contactSorts", &self.contact_sorts), ("criteria", &self.criteria), ("pageNumber", &self.page_number), ("pageSize", &self.page_size)], &self._nulls)
     }

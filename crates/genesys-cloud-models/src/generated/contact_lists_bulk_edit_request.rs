@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactListsBulkEditRequest {
 impl crate::support::Model for ContactListsBulkEditRequest {
     const NAME: &'static str = "ContactListsBulkEditRequest";
     const FIELDS: &'static [&'static str] = &["contactList", "contactListIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContactListsBulkEditRequest {
     }
 }
 impl ::std::fmt::Debug for ContactListsBulkEditRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactListsBulkEditRequest", &[("contactList", &self.contact_list), ("contactListIds", &self.contact_list_ids)], &self._nulls)
     }

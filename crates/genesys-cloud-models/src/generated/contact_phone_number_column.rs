@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactPhoneNumberColumn {
 impl crate::support::Model for ContactPhoneNumberColumn {
     const NAME: &'static str = "ContactPhoneNumberColumn";
     const FIELDS: &'static [&'static str] = &["callableTimeColumn", "callableTimeColumnName", "columnName", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ContactPhoneNumberColumn {
     }
 }
 impl ::std::fmt::Debug for ContactPhoneNumberColumn {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactPhoneNumberColumn", &[("callableTimeColumn", &self.callable_time_column), ("callableTimeColumnName", &self.callable_time_column_name), ("columnName", &self.column_name), ("type", &self.r#type)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactSearchOperation {
 impl crate::support::Model for ContactSearchOperation {
     const NAME: &'static str = "ContactSearchOperation";
     const FIELDS: &'static [&'static str] = &["simpleSearch"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ContactSearchOperation {
     }
 }
 impl ::std::fmt::Debug for ContactSearchOperation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactSearchOperation", &[("simpleSearch", &self.simple_search)], &self._nulls)
     }

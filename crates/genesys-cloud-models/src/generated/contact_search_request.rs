@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactSearchRequest {
 impl crate::support::Model for ContactSearchRequest {
     const NAME: &'static str = "ContactSearchRequest";
     const FIELDS: &'static [&'static str] = &["divisionIds", "expand", "operation", "pageNumber", "pageSize"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ContactSearchRequest {
     }
 }
 impl ::std::fmt::Debug for ContactSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactSearchRequest", &[("divisionIds", &self.division_ids), ("expand", &self.expand), ("operation", &self.operation), ("pageNumber", &self.page_number), ("pageSize", &self.page_size)], &self._nulls)
     }

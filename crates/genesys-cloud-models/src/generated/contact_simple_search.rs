@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactSimpleSearch {
 impl crate::support::Model for ContactSimpleSearch {
     const NAME: &'static str = "ContactSimpleSearch";
     const FIELDS: &'static [&'static str] = &["ids", "query", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContactSimpleSearch {
     }
 }
 impl ::std::fmt::Debug for ContactSimpleSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactSimpleSearch", &[("ids", &self.ids), ("query", &self.query), ("sortOrder", &self.sort_order)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactSort {
 impl crate::support::Model for ContactSort {
     const NAME: &'static str = "ContactSort";
     const FIELDS: &'static [&'static str] = &["direction", "fieldName", "numeric"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for ContactSort {
     }
 }
 impl ::std::fmt::Debug for ContactSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactSort", &[("direction", &self.direction), ("fieldName", &self.field_name), ("numeric", &self.numeric)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl ContactSortDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactSortDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -128,9 +133,11 @@ impl crate::support::OpenEnum for ContactSortDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for ContactSortDirection {
     }
 }
 impl ::std::convert::From<&str> for ContactSortDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactSortDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactVertex {
 impl crate::support::Model for ContactVertex {
     const NAME: &'static str = "ContactVertex";
     const FIELDS: &'static [&'static str] = &["contact", "vertexId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContactVertex {
     }
 }
 impl ::std::fmt::Debug for ContactVertex {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactVertex", &[("contact", &self.contact), ("vertexId", &self.vertex_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactableStatus {
 impl crate::support::Model for ContactableStatus {
     const NAME: &'static str = "ContactableStatus";
     const FIELDS: &'static [&'static str] = &["columnStatus", "contactable"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContactableStatus {
     }
 }
 impl ::std::fmt::Debug for ContactableStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactableStatus", &[("columnStatus", &self.column_status), ("contactable", &self.contactable)], &self._nulls)
     }

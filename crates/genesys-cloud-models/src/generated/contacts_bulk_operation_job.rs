@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactsBulkOperationJob {
 impl crate::support::Model for ContactsBulkOperationJob {
     const NAME: &'static str = "ContactsBulkOperationJob";
     const FIELDS: &'static [&'static str] = &["completedRecords", "downloadURI", "failureReason", "id", "percentComplete", "selfUri", "state", "totalRecords", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ContactsBulkOperationJob {
     }
 }
 impl ::std::fmt::Debug for ContactsBulkOperationJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactsBulkOperationJob", &[("completedRecords", &self.completed_records), ("downloadURI", &self.download_uri), ("failureReason", &self.failure_reason), ("id", &self.id), ("percentComplete", &self.percent_complete), ("selfUri", &self.self_uri), ("state", &self.state), ("totalRecords", &self.total_records), ("type", &self.r#type)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl ContactsBulkOperationJobState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Complete", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactsBulkOperationJobState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for ContactsBulkOperationJobState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for ContactsBulkOperationJobState {
     }
 }
 impl ::std::convert::From<&str> for ContactsBulkOperationJobState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactsBulkOperationJobState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -216,11 +225,13 @@ impl ContactsBulkOperationJobType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BulkDelete", "BulkEdit"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactsBulkOperationJobType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BulkDelete" => Self::BulkDelete,
@@ -228,9 +239,11 @@ impl crate::support::OpenEnum for ContactsBulkOperationJobType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::BulkDelete => "BulkDelete",
@@ -240,11 +253,13 @@ impl crate::support::OpenEnum for ContactsBulkOperationJobType {
     }
 }
 impl ::std::convert::From<&str> for ContactsBulkOperationJobType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactsBulkOperationJobType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactsExportFieldFilter {
 impl crate::support::Model for ContactsExportFieldFilter {
     const NAME: &'static str = "ContactsExportFieldFilter";
     const FIELDS: &'static [&'static str] = &["field", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContactsExportFieldFilter {
     }
 }
 impl ::std::fmt::Debug for ContactsExportFieldFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactsExportFieldFilter", &[("field", &self.field), ("value", &self.value)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl ContactsExportFieldFilterField {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DivisionId", "ContactClassification", "ExternalOrganizationId", "ExternalSourceId", "SchemaId", "SchemaVersion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactsExportFieldFilterField {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DivisionId" => Self::DivisionId,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for ContactsExportFieldFilterField {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DivisionId => "DivisionId",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for ContactsExportFieldFilterField {
     }
 }
 impl ::std::convert::From<&str> for ContactsExportFieldFilterField {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactsExportFieldFilterField {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

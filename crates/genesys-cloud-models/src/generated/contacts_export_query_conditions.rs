@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactsExportQueryConditions {
 impl crate::support::Model for ContactsExportQueryConditions {
     const NAME: &'static str = "ContactsExportQueryConditions";
     const FIELDS: &'static [&'static str] = &["filters", "limit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContactsExportQueryConditions {
     }
 }
 impl ::std::fmt::Debug for ContactsExportQueryConditions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactsExportQueryConditions", &[("filters", &self.filters), ("limit", &self.limit)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactsExportRequest {
 impl crate::support::Model for ContactsExportRequest {
     const NAME: &'static str = "ContactsExportRequest";
     const FIELDS: &'static [&'static str] = &["contactIds", "contactListFilterId", "criteria"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContactsExportRequest {
     }
 }
 impl ::std::fmt::Debug for ContactsExportRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactsExportRequest", &[("contactIds", &self.contact_ids), ("contactListFilterId", &self.contact_list_filter_id), ("criteria", &self.criteria)], &self._nulls)
     }

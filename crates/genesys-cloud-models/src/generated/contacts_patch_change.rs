@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContactsPatchChange {
 impl crate::support::Model for ContactsPatchChange {
     const NAME: &'static str = "ContactsPatchChange";
     const FIELDS: &'static [&'static str] = &["action", "field", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContactsPatchChange {
     }
 }
 impl ::std::fmt::Debug for ContactsPatchChange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContactsPatchChange", &[("action", &self.action), ("field", &self.field), ("value", &self.value)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl ContactsPatchChangeAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UpdateIfEmpty", "UpdateIfExists", "Update", "AppendToCollection", "Remove", "RemoveFromCollection"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContactsPatchChangeAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UpdateIfEmpty" => Self::UpdateIfEmpty,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ContactsPatchChangeAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UpdateIfEmpty => "UpdateIfEmpty",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ContactsPatchChangeAction {
     }
 }
 impl ::std::convert::From<&str> for ContactsPatchChangeAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContactsPatchChangeAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

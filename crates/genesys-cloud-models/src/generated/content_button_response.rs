@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ContentButtonResponse {
 impl crate::support::Model for ContentButtonResponse {
     const NAME: &'static str = "ContentButtonResponse";
     const FIELDS: &'static [&'static str] = &["id", "payload", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ContentButtonResponse {
     }
 }
 impl ::std::fmt::Debug for ContentButtonResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContentButtonResponse", &[("id", &self.id), ("payload", &self.payload), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl ContentButtonResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Button", "QuickReply", "DatePicker"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContentButtonResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Button" => Self::Button,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for ContentButtonResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Button => "Button",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ContentButtonResponseType {
     }
 }
 impl ::std::convert::From<&str> for ContentButtonResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContentButtonResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

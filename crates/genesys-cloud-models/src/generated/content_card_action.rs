@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ContentCardAction {
 impl crate::support::Model for ContentCardAction {
     const NAME: &'static str = "ContentCardAction";
     const FIELDS: &'static [&'static str] = &["payload", "text", "type", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ContentCardAction {
     }
 }
 impl ::std::fmt::Debug for ContentCardAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContentCardAction", &[("payload", &self.payload), ("text", &self.text), ("type", &self.r#type), ("url", &self.url)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl ContentCardActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Link", "Postback"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContentCardActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Link" => Self::Link,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for ContentCardActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Link => "Link",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for ContentCardActionType {
     }
 }
 impl ::std::convert::From<&str> for ContentCardActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContentCardActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

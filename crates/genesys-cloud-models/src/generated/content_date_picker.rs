@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ContentDatePicker {
 impl crate::support::Model for ContentDatePicker {
     const NAME: &'static str = "ContentDatePicker";
     const FIELDS: &'static [&'static str] = &["availableTimes", "dateMaximum", "dateMinimum", "imageUrl", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ContentDatePicker {
     }
 }
 impl ::std::fmt::Debug for ContentDatePicker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContentDatePicker", &[("availableTimes", &self.available_times), ("dateMaximum", &self.date_maximum), ("dateMinimum", &self.date_minimum), ("imageUrl", &self.image_url), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContentDatePickerAvailableTime {
 impl crate::support::Model for ContentDatePickerAvailableTime {
     const NAME: &'static str = "ContentDatePickerAvailableTime";
     const FIELDS: &'static [&'static str] = &["dateTime", "duration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContentDatePickerAvailableTime {
     }
 }
 impl ::std::fmt::Debug for ContentDatePickerAvailableTime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContentDatePickerAvailableTime", &[("dateTime", &self.date_time), ("duration", &self.duration)], &self._nulls)
     }

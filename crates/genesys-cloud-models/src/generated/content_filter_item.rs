@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContentFilterItem {
 impl crate::support::Model for ContentFilterItem {
     const NAME: &'static str = "ContentFilterItem";
     const FIELDS: &'static [&'static str] = &["name", "operator", "type", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for ContentFilterItem {
     }
 }
 impl ::std::fmt::Debug for ContentFilterItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContentFilterItem", &[("name", &self.name), ("operator", &self.operator), ("type", &self.r#type), ("values", &self.values)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl ContentFilterItemOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["IN", "RANGE", "EQUALS", "NOTEQUALS", "LESSTHAN", "LESSTHANEQUALS", "GREATERTHAN", "GREATERTHANEQUALS", "CONTAINS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContentFilterItemOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "IN" => Self::In,
@@ -155,9 +160,11 @@ impl crate::support::OpenEnum for ContentFilterItemOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::In => "IN",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for ContentFilterItemOperator {
     }
 }
 impl ::std::convert::From<&str> for ContentFilterItemOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContentFilterItemOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -232,11 +241,13 @@ impl ContentFilterItemType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NUMBER", "STRING", "DATE", "BOOLEAN", "LIST"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContentFilterItemType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NUMBER" => Self::Number,
@@ -247,9 +258,11 @@ impl crate::support::OpenEnum for ContentFilterItemType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Number => "NUMBER",
@@ -262,11 +275,13 @@ impl crate::support::OpenEnum for ContentFilterItemType {
     }
 }
 impl ::std::convert::From<&str> for ContentFilterItemType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContentFilterItemType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

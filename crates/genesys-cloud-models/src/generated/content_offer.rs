@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ContentOffer {
 impl crate::support::Model for ContentOffer {
     const NAME: &'static str = "ContentOffer";
     const FIELDS: &'static [&'static str] = &["body", "callToAction", "displayMode", "headline", "imageAltText", "imageUrl", "layoutMode", "style", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ContentOffer {
     }
 }
 impl ::std::fmt::Debug for ContentOffer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContentOffer", &[("body", &self.body), ("callToAction", &self.call_to_action), ("displayMode", &self.display_mode), ("headline", &self.headline), ("imageAltText", &self.image_alt_text), ("imageUrl", &self.image_url), ("layoutMode", &self.layout_mode), ("style", &self.style), ("title", &self.title)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl ContentOfferDisplayMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Modal", "Overlay", "Toast"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContentOfferDisplayMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Modal" => Self::Modal,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for ContentOfferDisplayMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Modal => "Modal",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for ContentOfferDisplayMode {
     }
 }
 impl ::std::convert::From<&str> for ContentOfferDisplayMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContentOfferDisplayMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -278,11 +287,13 @@ impl ContentOfferLayoutMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TextOnly", "ImageOnly", "LeftText", "RightText", "TopText", "BottomText"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContentOfferLayoutMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TextOnly" => Self::TextOnly,
@@ -294,9 +305,11 @@ impl crate::support::OpenEnum for ContentOfferLayoutMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TextOnly => "TextOnly",
@@ -310,11 +323,13 @@ impl crate::support::OpenEnum for ContentOfferLayoutMode {
     }
 }
 impl ::std::convert::From<&str> for ContentOfferLayoutMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContentOfferLayoutMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

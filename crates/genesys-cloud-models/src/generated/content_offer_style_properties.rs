@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContentOfferStyleProperties {
 impl crate::support::Model for ContentOfferStyleProperties {
     const NAME: &'static str = "ContentOfferStyleProperties";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "color", "padding"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContentOfferStyleProperties {
     }
 }
 impl ::std::fmt::Debug for ContentOfferStyleProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContentOfferStyleProperties", &[("backgroundColor", &self.background_color), ("color", &self.color), ("padding", &self.padding)], &self._nulls)
     }

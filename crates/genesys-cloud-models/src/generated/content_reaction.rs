@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContentReaction {
 impl crate::support::Model for ContentReaction {
     const NAME: &'static str = "ContentReaction";
     const FIELDS: &'static [&'static str] = &["count", "reactionType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContentReaction {
     }
 }
 impl ::std::fmt::Debug for ContentReaction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContentReaction", &[("count", &self.count), ("reactionType", &self.reaction_type)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl ContentReactionReactionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Like", "Love", "Wow", "Haha", "Sad", "Angry", "Thankful", "Pride", "Care", "Share", "Comment", "View", "Rating"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContentReactionReactionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Like" => Self::Like,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for ContentReactionReactionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Like => "Like",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for ContentReactionReactionType {
     }
 }
 impl ::std::convert::From<&str> for ContentReactionReactionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContentReactionReactionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

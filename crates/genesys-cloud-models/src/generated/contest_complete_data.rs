@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestCompleteData {
 impl crate::support::Model for ContestCompleteData {
     const NAME: &'static str = "ContestCompleteData";
     const FIELDS: &'static [&'static str] = &["anonymization", "dateEnd", "metrics", "prizes", "winners"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ContestCompleteData {
     }
 }
 impl ::std::fmt::Debug for ContestCompleteData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestCompleteData", &[("anonymization", &self.anonymization), ("dateEnd", &self.date_end), ("metrics", &self.metrics), ("prizes", &self.prizes), ("winners", &self.winners)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl ContestCompleteDataAnonymization {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NoAnonymization", "All", "AllExceptTop"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContestCompleteDataAnonymization {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NoAnonymization" => Self::NoAnonymization,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for ContestCompleteDataAnonymization {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NoAnonymization => "NoAnonymization",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for ContestCompleteDataAnonymization {
     }
 }
 impl ::std::convert::From<&str> for ContestCompleteDataAnonymization {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContestCompleteDataAnonymization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

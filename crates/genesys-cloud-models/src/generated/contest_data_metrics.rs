@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestDataMetrics {
 impl crate::support::Model for ContestDataMetrics {
     const NAME: &'static str = "ContestDataMetrics";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContestDataMetrics {
     }
 }
 impl ::std::fmt::Debug for ContestDataMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestDataMetrics", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestDataPrizes {
 impl crate::support::Model for ContestDataPrizes {
     const NAME: &'static str = "ContestDataPrizes";
     const FIELDS: &'static [&'static str] = &["imageId", "name", "tier"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContestDataPrizes {
     }
 }
 impl ::std::fmt::Debug for ContestDataPrizes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestDataPrizes", &[("imageId", &self.image_id), ("name", &self.name), ("tier", &self.tier)], &self._nulls)
     }

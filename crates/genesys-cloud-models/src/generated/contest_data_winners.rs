@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestDataWinners {
 impl crate::support::Model for ContestDataWinners {
     const NAME: &'static str = "ContestDataWinners";
     const FIELDS: &'static [&'static str] = &["contestScore", "tier", "users", "winnersCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ContestDataWinners {
     }
 }
 impl ::std::fmt::Debug for ContestDataWinners {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestDataWinners", &[("contestScore", &self.contest_score), ("tier", &self.tier), ("users", &self.users), ("winnersCount", &self.winners_count)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestDataWinnersUsers {
 impl crate::support::Model for ContestDataWinnersUsers {
     const NAME: &'static str = "ContestDataWinnersUsers";
     const FIELDS: &'static [&'static str] = &["id", "rank", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContestDataWinnersUsers {
     }
 }
 impl ::std::fmt::Debug for ContestDataWinnersUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestDataWinnersUsers", &[("id", &self.id), ("rank", &self.rank), ("selfUri", &self.self_uri)], &self._nulls)
     }

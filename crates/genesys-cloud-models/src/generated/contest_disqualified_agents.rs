@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestDisqualifiedAgents {
 impl crate::support::Model for ContestDisqualifiedAgents {
     const NAME: &'static str = "ContestDisqualifiedAgents";
     const FIELDS: &'static [&'static str] = &["id", "note", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContestDisqualifiedAgents {
     }
 }
 impl ::std::fmt::Debug for ContestDisqualifiedAgents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestDisqualifiedAgents", &[("id", &self.id), ("note", &self.note), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestMetricScore {
 impl crate::support::Model for ContestMetricScore {
     const NAME: &'static str = "ContestMetricScore";
     const FIELDS: &'static [&'static str] = &["metric", "percentOfGoal", "score", "totalPoints"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ContestMetricScore {
     }
 }
 impl ::std::fmt::Debug for ContestMetricScore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestMetricScore", &[("metric", &self.metric), ("percentOfGoal", &self.percent_of_goal), ("score", &self.score), ("totalPoints", &self.total_points)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestMetricScoreRanked {
 impl crate::support::Model for ContestMetricScoreRanked {
     const NAME: &'static str = "ContestMetricScoreRanked";
     const FIELDS: &'static [&'static str] = &["metric", "percentOfGoal", "rank", "score", "totalPoints"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ContestMetricScoreRanked {
     }
 }
 impl ::std::fmt::Debug for ContestMetricScoreRanked {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestMetricScoreRanked", &[("metric", &self.metric), ("percentOfGoal", &self.percent_of_goal), ("rank", &self.rank), ("score", &self.score), ("totalPoints", &self.total_points)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestMetrics {
 impl crate::support::Model for ContestMetrics {
     const NAME: &'static str = "ContestMetrics";
     const FIELDS: &'static [&'static str] = &["id", "minimumQualifier", "name", "selfUri", "weight"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for ContestMetrics {
     }
 }
 impl ::std::fmt::Debug for ContestMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestMetrics", &[("id", &self.id), ("minimumQualifier", &self.minimum_qualifier), ("name", &self.name), ("selfUri", &self.self_uri), ("weight", &self.weight)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestPrizes {
 impl crate::support::Model for ContestPrizes {
     const NAME: &'static str = "ContestPrizes";
     const FIELDS: &'static [&'static str] = &["description", "imageId", "imageUrl", "name", "tier", "winnersCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ContestPrizes {
     }
 }
 impl ::std::fmt::Debug for ContestPrizes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestPrizes", &[("description", &self.description), ("imageId", &self.image_id), ("imageUrl", &self.image_url), ("name", &self.name), ("tier", &self.tier), ("winnersCount", &self.winners_count)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestRequesingParticipantDailyInfo {
 impl crate::support::Model for ContestRequesingParticipantDailyInfo {
     const NAME: &'static str = "ContestRequesingParticipantDailyInfo";
     const FIELDS: &'static [&'static str] = &["contestScore", "dateWorkday"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContestRequesingParticipantDailyInfo {
     }
 }
 impl ::std::fmt::Debug for ContestRequesingParticipantDailyInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestRequesingParticipantDailyInfo", &[("contestScore", &self.contest_score), ("dateWorkday", &self.date_workday)], &self._nulls)
     }

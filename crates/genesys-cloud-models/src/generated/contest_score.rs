@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestScore {
 impl crate::support::Model for ContestScore {
     const NAME: &'static str = "ContestScore";
     const FIELDS: &'static [&'static str] = &["percentOfGoal", "score", "totalPoints"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContestScore {
     }
 }
 impl ::std::fmt::Debug for ContestScore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestScore", &[("percentOfGoal", &self.percent_of_goal), ("score", &self.score), ("totalPoints", &self.total_points)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoreRanked {
 impl crate::support::Model for ContestScoreRanked {
     const NAME: &'static str = "ContestScoreRanked";
     const FIELDS: &'static [&'static str] = &["percentOfGoal", "rank", "score", "tier", "totalPoints"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ContestScoreRanked {
     }
 }
 impl ::std::fmt::Debug for ContestScoreRanked {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestScoreRanked", &[("percentOfGoal", &self.percent_of_goal), ("rank", &self.rank), ("score", &self.score), ("tier", &self.tier), ("totalPoints", &self.total_points)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoresAgentTrend {
 impl crate::support::Model for ContestScoresAgentTrend {
     const NAME: &'static str = "ContestScoresAgentTrend";
     const FIELDS: &'static [&'static str] = &["contestScore", "dateWorkday", "disqualified", "metricScores"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ContestScoresAgentTrend {
     }
 }
 impl ::std::fmt::Debug for ContestScoresAgentTrend {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestScoresAgentTrend", &[("contestScore", &self.contest_score), ("dateWorkday", &self.date_workday), ("disqualified", &self.disqualified), ("metricScores", &self.metric_scores)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoresAgentTrendList {
 impl crate::support::Model for ContestScoresAgentTrendList {
     const NAME: &'static str = "ContestScoresAgentTrendList";
     const FIELDS: &'static [&'static str] = &["entities", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for ContestScoresAgentTrendList {
     }
 }
 impl ::std::fmt::Debug for ContestScoresAgentTrendList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestScoresAgentTrendList", &[("entities", &self.entities), ("user", &self.user)], &self._nulls)
     }

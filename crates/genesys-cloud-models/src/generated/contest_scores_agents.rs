@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoresAgents {
 impl crate::support::Model for ContestScoresAgents {
     const NAME: &'static str = "ContestScoresAgents";
     const FIELDS: &'static [&'static str] = &["contestScore", "disqualified", "metricScores", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ContestScoresAgents {
     }
 }
 impl ::std::fmt::Debug for ContestScoresAgents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestScoresAgents", &[("contestScore", &self.contest_score), ("disqualified", &self.disqualified), ("metricScores", &self.metric_scores), ("user", &self.user)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoresAgentsPagedList {
 impl crate::support::Model for ContestScoresAgentsPagedList {
     const NAME: &'static str = "ContestScoresAgentsPagedList";
     const FIELDS: &'static [&'static str] = &["dateWorkday", "entities", "pageCount", "pageNumber", "pageSize", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for ContestScoresAgentsPagedList {
     }
 }
 impl ::std::fmt::Debug for ContestScoresAgentsPagedList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestScoresAgentsPagedList", &[("dateWorkday", &self.date_workday), ("entities", &self.entities), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("total", &self.total)], &self._nulls)
     }

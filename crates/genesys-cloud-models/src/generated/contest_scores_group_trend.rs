@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoresGroupTrend {
 impl crate::support::Model for ContestScoresGroupTrend {
     const NAME: &'static str = "ContestScoresGroupTrend";
     const FIELDS: &'static [&'static str] = &["contestScore", "dateWorkday", "metricScores"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContestScoresGroupTrend {
     }
 }
 impl ::std::fmt::Debug for ContestScoresGroupTrend {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestScoresGroupTrend", &[("contestScore", &self.contest_score), ("dateWorkday", &self.date_workday), ("metricScores", &self.metric_scores)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestUserRank {
 impl crate::support::Model for ContestUserRank {
     const NAME: &'static str = "ContestUserRank";
     const FIELDS: &'static [&'static str] = &["id", "rank", "score", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ContestUserRank {
     }
 }
 impl ::std::fmt::Debug for ContestUserRank {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestUserRank", &[("id", &self.id), ("rank", &self.rank), ("score", &self.score), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestWinners {
 impl crate::support::Model for ContestWinners {
     const NAME: &'static str = "ContestWinners";
     const FIELDS: &'static [&'static str] = &["tier", "users", "winnersCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContestWinners {
     }
 }
 impl ::std::fmt::Debug for ContestWinners {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestWinners", &[("tier", &self.tier), ("users", &self.users), ("winnersCount", &self.winners_count)], &self._nulls)
     }

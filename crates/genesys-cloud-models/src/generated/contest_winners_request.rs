@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestWinnersRequest {
 impl crate::support::Model for ContestWinnersRequest {
     const NAME: &'static str = "ContestWinnersRequest";
     const FIELDS: &'static [&'static str] = &["tier", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContestWinnersRequest {
     }
 }
 impl ::std::fmt::Debug for ContestWinnersRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestWinnersRequest", &[("tier", &self.tier), ("userIds", &self.user_ids)], &self._nulls)
     }

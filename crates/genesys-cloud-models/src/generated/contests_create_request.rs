@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestsCreateRequest {
 impl crate::support::Model for ContestsCreateRequest {
     const NAME: &'static str = "ContestsCreateRequest";
     const FIELDS: &'static [&'static str] = &["announcementTimezone", "anonymization", "dateAnnounced", "dateEnd", "dateStart", "description", "division", "id", "metrics", "participantIds", "prizes", "profileId", "selfUri", "title", "winningCriteria"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for ContestsCreateRequest {
     }
 }
 impl ::std::fmt::Debug for ContestsCreateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestsCreateRequest", &[("announcementTimezone", &self.announcement_timezone), ("anonymization", &self.anonymization), ("dateAnnounced", &self.date_announced), ("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("metrics", &self.metrics), ("participantIds", &self.participant_ids), ("prizes", &self.prizes), ("profileId", &self.profile_id), ("selfUri", &self.self_uri), ("title", &self.title), ("winningCriteria", &self.winning_criteria)], &self._nulls)
     }
@@ -264,11 +267,13 @@ impl ContestsCreateRequestAnonymization {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NoAnonymization", "All", "AllExceptTop"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContestsCreateRequestAnonymization {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NoAnonymization" => Self::NoAnonymization,
@@ -277,9 +282,11 @@ impl crate::support::OpenEnum for ContestsCreateRequestAnonymization {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NoAnonymization => "NoAnonymization",
@@ -290,11 +297,13 @@ impl crate::support::OpenEnum for ContestsCreateRequestAnonymization {
     }
 }
 impl ::std::convert::From<&str> for ContestsCreateRequestAnonymization {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContestsCreateRequestAnonymization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -342,11 +351,13 @@ impl ContestsCreateRequestWinningCriteria {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HighestOverallScore", "HighestOverallPercentOfGoal"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContestsCreateRequestWinningCriteria {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HighestOverallScore" => Self::HighestOverallScore,
@@ -354,9 +365,11 @@ impl crate::support::OpenEnum for ContestsCreateRequestWinningCriteria {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HighestOverallScore => "HighestOverallScore",
@@ -366,11 +379,13 @@ impl crate::support::OpenEnum for ContestsCreateRequestWinningCriteria {
     }
 }
 impl ::std::convert::From<&str> for ContestsCreateRequestWinningCriteria {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContestsCreateRequestWinningCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

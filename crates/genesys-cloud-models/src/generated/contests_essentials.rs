@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestsEssentials {
 impl crate::support::Model for ContestsEssentials {
     const NAME: &'static str = "ContestsEssentials";
     const FIELDS: &'static [&'static str] = &["dateAnnounced", "dateCancelled", "dateEnd", "dateFinalized", "dateModified", "dateScoresModified", "dateStart", "id", "metrics", "participantCount", "profile", "requestingParticipantContestInfo", "selfUri", "status", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for ContestsEssentials {
     }
 }
 impl ::std::fmt::Debug for ContestsEssentials {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestsEssentials", &[("dateAnnounced", &self.date_announced), ("dateCancelled", &self.date_cancelled), ("dateEnd", &self.date_end), ("dateFinalized", &self.date_finalized), ("dateModified", &self.date_modified), ("dateScoresModified", &self.date_scores_modified), ("dateStart", &self.date_start), ("id", &self.id), ("metrics", &self.metrics), ("participantCount", &self.participant_count), ("profile", &self.profile), ("requestingParticipantContestInfo", &self.requesting_participant_contest_info), ("selfUri", &self.self_uri), ("status", &self.status), ("title", &self.title)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl ContestsEssentialsStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Upcoming", "Ongoing", "Pending", "RecentlyCompleted", "Completed", "Cancelled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContestsEssentialsStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Upcoming" => Self::Upcoming,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for ContestsEssentialsStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Upcoming => "Upcoming",
@@ -212,11 +219,13 @@ impl crate::support::OpenEnum for ContestsEssentialsStatus {
     }
 }
 impl ::std::convert::From<&str> for ContestsEssentialsStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContestsEssentialsStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -120,9 +120,11 @@ impl<'de> ::serde::Deserialize<'de> for ContestsResponse {
 impl crate::support::Model for ContestsResponse {
     const NAME: &'static str = "ContestsResponse";
     const FIELDS: &'static [&'static str] = &["announcementTimezone", "anonymization", "createdBy", "dateAnnounced", "dateCancelled", "dateEnd", "dateFinalized", "dateModified", "dateScoresModified", "dateStart", "description", "disqualifiedAgents", "division", "id", "metrics", "participantCount", "participants", "prizes", "profile", "selfUri", "status", "title", "version", "winners", "winningCriteria"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -188,6 +190,7 @@ impl crate::support::Model for ContestsResponse {
     }
 }
 impl ::std::fmt::Debug for ContestsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContestsResponse", &[("announcementTimezone", &self.announcement_timezone), ("anonymization", &self.anonymization), ("createdBy", &self.created_by), ("dateAnnounced", &self.date_announced), ("dateCancelled", &self.date_cancelled), ("dateEnd", &self.date_end), ("dateFinalized", &self.date_finalized), ("dateModified", &self.date_modified), ("dateScoresModified", &self.date_scores_modified), ("dateStart", &self.date_start), ("description", &self.description), ("disqualifiedAgents", &self.disqualified_agents), ("division", &self.division), ("id", &self.id), ("metrics", &self.metrics), ("participantCount", &self.participant_count), ("participants", &self.participants), ("prizes", &self.prizes), ("profile", &self.profile), ("selfUri", &self.self_uri), ("status", &self.status), ("title", &self.title), ("version", &self.version), ("winners", &self.winners), ("winningCriteria", &self.winning_criteria)], &self._nulls)
     }
@@ -234,11 +237,13 @@ impl ContestsResponseAnonymization {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NoAnonymization", "All", "AllExceptTop"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContestsResponseAnonymization {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NoAnonymization" => Self::NoAnonymization,
@@ -247,9 +252,11 @@ impl crate::support::OpenEnum for ContestsResponseAnonymization {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NoAnonymization => "NoAnonymization",
@@ -260,11 +267,13 @@ impl crate::support::OpenEnum for ContestsResponseAnonymization {
     }
 }
 impl ::std::convert::From<&str> for ContestsResponseAnonymization {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContestsResponseAnonymization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -320,11 +329,13 @@ impl ContestsResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Upcoming", "Ongoing", "Pending", "RecentlyCompleted", "Completed", "Cancelled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContestsResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Upcoming" => Self::Upcoming,
@@ -336,9 +347,11 @@ impl crate::support::OpenEnum for ContestsResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Upcoming => "Upcoming",
@@ -352,11 +365,13 @@ impl crate::support::OpenEnum for ContestsResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ContestsResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContestsResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -404,11 +419,13 @@ impl ContestsResponseWinningCriteria {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HighestOverallScore", "HighestOverallPercentOfGoal"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContestsResponseWinningCriteria {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HighestOverallScore" => Self::HighestOverallScore,
@@ -416,9 +433,11 @@ impl crate::support::OpenEnum for ContestsResponseWinningCriteria {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HighestOverallScore => "HighestOverallScore",
@@ -428,11 +447,13 @@ impl crate::support::OpenEnum for ContestsResponseWinningCriteria {
     }
 }
 impl ::std::convert::From<&str> for ContestsResponseWinningCriteria {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContestsResponseWinningCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ContinuousForecastGetSessionResponse {
 impl crate::support::Model for ContinuousForecastGetSessionResponse {
     const NAME: &'static str = "ContinuousForecastGetSessionResponse";
     const FIELDS: &'static [&'static str] = &["errorCode", "lastSuccessfulSessionId", "sessionId", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ContinuousForecastGetSessionResponse {
     }
 }
 impl ::std::fmt::Debug for ContinuousForecastGetSessionResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContinuousForecastGetSessionResponse", &[("errorCode", &self.error_code), ("lastSuccessfulSessionId", &self.last_successful_session_id), ("sessionId", &self.session_id), ("state", &self.state)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl ContinuousForecastGetSessionResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Complete", "Processing", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContinuousForecastGetSessionResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Complete" => Self::Complete,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for ContinuousForecastGetSessionResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Complete => "Complete",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for ContinuousForecastGetSessionResponseState {
     }
 }
 impl ::std::convert::From<&str> for ContinuousForecastGetSessionResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContinuousForecastGetSessionResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

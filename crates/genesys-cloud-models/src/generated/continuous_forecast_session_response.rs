@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContinuousForecastSessionResponse {
 impl crate::support::Model for ContinuousForecastSessionResponse {
     const NAME: &'static str = "ContinuousForecastSessionResponse";
     const FIELDS: &'static [&'static str] = &["files", "sessionId", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContinuousForecastSessionResponse {
     }
 }
 impl ::std::fmt::Debug for ContinuousForecastSessionResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContinuousForecastSessionResponse", &[("files", &self.files), ("sessionId", &self.session_id), ("state", &self.state)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl ContinuousForecastSessionResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Complete", "Processing", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ContinuousForecastSessionResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Complete" => Self::Complete,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for ContinuousForecastSessionResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Complete => "Complete",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for ContinuousForecastSessionResponseState {
     }
 }
 impl ::std::convert::From<&str> for ContinuousForecastSessionResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ContinuousForecastSessionResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

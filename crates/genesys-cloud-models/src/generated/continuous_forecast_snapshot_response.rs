@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ContinuousForecastSnapshotResponse {
 impl crate::support::Model for ContinuousForecastSnapshotResponse {
     const NAME: &'static str = "ContinuousForecastSnapshotResponse";
     const FIELDS: &'static [&'static str] = &["files", "sessionId", "snapshotId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ContinuousForecastSnapshotResponse {
     }
 }
 impl ::std::fmt::Debug for ContinuousForecastSnapshotResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContinuousForecastSnapshotResponse", &[("files", &self.files), ("sessionId", &self.session_id), ("snapshotId", &self.snapshot_id)], &self._nulls)
     }

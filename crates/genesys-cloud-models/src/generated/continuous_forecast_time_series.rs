@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContinuousForecastTimeSeries {
 impl crate::support::Model for ContinuousForecastTimeSeries {
     const NAME: &'static str = "ContinuousForecastTimeSeries";
     const FIELDS: &'static [&'static str] = &["planningGroup", "weeks"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContinuousForecastTimeSeries {
     }
 }
 impl ::std::fmt::Debug for ContinuousForecastTimeSeries {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContinuousForecastTimeSeries", &[("planningGroup", &self.planning_group), ("weeks", &self.weeks)], &self._nulls)
     }

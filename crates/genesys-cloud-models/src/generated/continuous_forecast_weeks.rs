@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ContinuousForecastWeeks {
 impl crate::support::Model for ContinuousForecastWeeks {
     const NAME: &'static str = "ContinuousForecastWeeks";
     const FIELDS: &'static [&'static str] = &["values", "weekOffset"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ContinuousForecastWeeks {
     }
 }
 impl ::std::fmt::Debug for ContinuousForecastWeeks {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ContinuousForecastWeeks", &[("values", &self.values), ("weekOffset", &self.week_offset)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Contractual {
 impl crate::support::Model for Contractual {
     const NAME: &'static str = "Contractual";
     const FIELDS: &'static [&'static str] = &["contractual", "schemaPropertyKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Contractual {
     }
 }
 impl ::std::fmt::Debug for Contractual {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Contractual", &[("contractual", &self.contractual), ("schemaPropertyKey", &self.schema_property_key)], &self._nulls)
     }

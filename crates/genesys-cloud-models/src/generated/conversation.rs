@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for Conversation {
 impl crate::support::Model for Conversation {
     const NAME: &'static str = "Conversation";
     const FIELDS: &'static [&'static str] = &["address", "conversationIds", "divisions", "endTime", "externalTag", "id", "inactivityTimeout", "maxParticipants", "name", "participants", "recentTransfers", "recordingState", "securePause", "selfUri", "startTime", "state", "utilizationLabelId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -138,6 +140,7 @@ impl crate::support::Model for Conversation {
     }
 }
 impl ::std::fmt::Debug for Conversation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Conversation", &[("address", &self.address), ("conversationIds", &self.conversation_ids), ("divisions", &self.divisions), ("endTime", &self.end_time), ("externalTag", &self.external_tag), ("id", &self.id), ("inactivityTimeout", &self.inactivity_timeout), ("maxParticipants", &self.max_participants), ("name", &self.name), ("participants", &self.participants), ("recentTransfers", &self.recent_transfers), ("recordingState", &self.recording_state), ("securePause", &self.secure_pause), ("selfUri", &self.self_uri), ("startTime", &self.start_time), ("state", &self.state), ("utilizationLabelId", &self.utilization_label_id)], &self._nulls)
     }
@@ -286,11 +289,13 @@ impl ConversationRecordingState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ACTIVE", "PAUSED", "NONE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationRecordingState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ACTIVE" => Self::Active,
@@ -299,9 +304,11 @@ impl crate::support::OpenEnum for ConversationRecordingState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "ACTIVE",
@@ -312,11 +319,13 @@ impl crate::support::OpenEnum for ConversationRecordingState {
     }
 }
 impl ::std::convert::From<&str> for ConversationRecordingState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationRecordingState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -384,11 +393,13 @@ impl ConversationState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "converting", "uploading", "transmitting", "parked", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -406,9 +417,11 @@ impl crate::support::OpenEnum for ConversationState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -428,11 +441,13 @@ impl crate::support::OpenEnum for ConversationState {
     }
 }
 impl ::std::convert::From<&str> for ConversationState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

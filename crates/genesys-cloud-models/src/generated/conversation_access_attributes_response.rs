@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAccessAttributesResponse {
 impl crate::support::Model for ConversationAccessAttributesResponse {
     const NAME: &'static str = "ConversationAccessAttributesResponse";
     const FIELDS: &'static [&'static str] = &["accessAttributes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ConversationAccessAttributesResponse {
     }
 }
 impl ::std::fmt::Debug for ConversationAccessAttributesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationAccessAttributesResponse", &[("accessAttributes", &self.access_attributes)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAccessAttributesUpdate {
 impl crate::support::Model for ConversationAccessAttributesUpdate {
     const NAME: &'static str = "ConversationAccessAttributesUpdate";
     const FIELDS: &'static [&'static str] = &["accessAttributes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ConversationAccessAttributesUpdate {
     }
 }
 impl ::std::fmt::Debug for ConversationAccessAttributesUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationAccessAttributesUpdate", &[("accessAttributes", &self.access_attributes)], &self._nulls)
     }

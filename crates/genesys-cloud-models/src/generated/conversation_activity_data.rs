@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityData {
 impl crate::support::Model for ConversationActivityData {
     const NAME: &'static str = "ConversationActivityData";
     const FIELDS: &'static [&'static str] = &["data", "entities", "group", "truncated"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationActivityData {
     }
 }
 impl ::std::fmt::Debug for ConversationActivityData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationActivityData", &[("data", &self.data), ("entities", &self.entities), ("group", &self.group), ("truncated", &self.truncated)], &self._nulls)
     }

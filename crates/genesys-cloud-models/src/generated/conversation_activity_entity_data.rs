@@ -112,9 +112,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityEntityData {
 impl crate::support::Model for ConversationActivityEntityData {
     const NAME: &'static str = "ConversationActivityEntityData";
     const FIELDS: &'static [&'static str] = &["activeRouting", "activityDate", "addressFrom", "addressTo", "ani", "conversationId", "convertedFrom", "convertedTo", "direction", "dnis", "mediaType", "metric", "participantName", "queueId", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutings", "routingPriority", "scoredAgents", "sessionId", "teamId", "usedRouting", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -176,6 +178,7 @@ impl crate::support::Model for ConversationActivityEntityData {
     }
 }
 impl ::std::fmt::Debug for ConversationActivityEntityData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationActivityEntityData", &[("activeRouting", &self.active_routing), ("activityDate", &self.activity_date), ("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("ani", &self.ani), ("conversationId", &self.conversation_id), ("convertedFrom", &self.converted_from), ("convertedTo", &self.converted_to), ("direction", &self.direction), ("dnis", &self.dnis), ("mediaType", &self.media_type), ("metric", &self.metric), ("participantName", &self.participant_name), ("queueId", &self.queue_id), ("requestedLanguageId", &self.requested_language_id), ("requestedRoutingSkillIds", &self.requested_routing_skill_ids), ("requestedRoutings", &self.requested_routings), ("routingPriority", &self.routing_priority), ("scoredAgents", &self.scored_agents), ("sessionId", &self.session_id), ("teamId", &self.team_id), ("usedRouting", &self.used_routing), ("userId", &self.user_id)], &self._nulls)
     }
@@ -234,11 +237,13 @@ impl ConversationActivityEntityDataActiveRouting {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Bullseye", "Conditional", "Direct", "Last", "Manual", "Predictive", "Preferred", "Standard", "Vip"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationActivityEntityDataActiveRouting {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Bullseye" => Self::Bullseye,
@@ -253,9 +258,11 @@ impl crate::support::OpenEnum for ConversationActivityEntityDataActiveRouting {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bullseye => "Bullseye",
@@ -272,11 +279,13 @@ impl crate::support::OpenEnum for ConversationActivityEntityDataActiveRouting {
     }
 }
 impl ::std::convert::From<&str> for ConversationActivityEntityDataActiveRouting {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityEntityDataActiveRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -324,11 +333,13 @@ impl ConversationActivityEntityDataDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationActivityEntityDataDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -336,9 +347,11 @@ impl crate::support::OpenEnum for ConversationActivityEntityDataDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -348,11 +361,13 @@ impl crate::support::OpenEnum for ConversationActivityEntityDataDirection {
     }
 }
 impl ::std::convert::From<&str> for ConversationActivityEntityDataDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityEntityDataDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -418,11 +433,13 @@ impl ConversationActivityEntityDataMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["callback", "chat", "cobrowse", "email", "internalmessage", "message", "screenmonitoring", "screenshare", "unknown", "video", "voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationActivityEntityDataMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "callback" => Self::Callback,
@@ -439,9 +456,11 @@ impl crate::support::OpenEnum for ConversationActivityEntityDataMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Callback => "callback",
@@ -460,11 +479,13 @@ impl crate::support::OpenEnum for ConversationActivityEntityDataMediaType {
     }
 }
 impl ::std::convert::From<&str> for ConversationActivityEntityDataMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityEntityDataMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -518,11 +539,13 @@ impl ConversationActivityEntityDataMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oAlerting", "oInteracting", "oLongestInteracting", "oLongestWaiting", "oWaiting"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationActivityEntityDataMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oAlerting" => Self::OAlerting,
@@ -533,9 +556,11 @@ impl crate::support::OpenEnum for ConversationActivityEntityDataMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OAlerting => "oAlerting",
@@ -548,11 +573,13 @@ impl crate::support::OpenEnum for ConversationActivityEntityDataMetric {
     }
 }
 impl ::std::convert::From<&str> for ConversationActivityEntityDataMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityEntityDataMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -614,11 +641,13 @@ impl ConversationActivityEntityDataUsedRouting {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Bullseye", "Conditional", "Direct", "Last", "Manual", "Predictive", "Preferred", "Standard", "Vip"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationActivityEntityDataUsedRouting {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Bullseye" => Self::Bullseye,
@@ -633,9 +662,11 @@ impl crate::support::OpenEnum for ConversationActivityEntityDataUsedRouting {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bullseye => "Bullseye",
@@ -652,11 +683,13 @@ impl crate::support::OpenEnum for ConversationActivityEntityDataUsedRouting {
     }
 }
 impl ::std::convert::From<&str> for ConversationActivityEntityDataUsedRouting {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityEntityDataUsedRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityMetricValue {
 impl crate::support::Model for ConversationActivityMetricValue {
     const NAME: &'static str = "ConversationActivityMetricValue";
     const FIELDS: &'static [&'static str] = &["calculatedMetricValue", "count", "entityIds", "metric", "qualifier"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ConversationActivityMetricValue {
     }
 }
 impl ::std::fmt::Debug for ConversationActivityMetricValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationActivityMetricValue", &[("calculatedMetricValue", &self.calculated_metric_value), ("count", &self.count), ("entityIds", &self.entity_ids), ("metric", &self.metric), ("qualifier", &self.qualifier)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl ConversationActivityMetricValueMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oAlerting", "oInteracting", "oLongestInteracting", "oLongestWaiting", "oWaiting"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationActivityMetricValueMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oAlerting" => Self::OAlerting,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for ConversationActivityMetricValueMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OAlerting => "oAlerting",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for ConversationActivityMetricValueMetric {
     }
 }
 impl ::std::convert::From<&str> for ConversationActivityMetricValueMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityMetricValueMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

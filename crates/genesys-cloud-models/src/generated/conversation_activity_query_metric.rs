@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityQueryMetric {
 impl crate::support::Model for ConversationActivityQueryMetric {
     const NAME: &'static str = "ConversationActivityQueryMetric";
     const FIELDS: &'static [&'static str] = &["details", "metric"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationActivityQueryMetric {
     }
 }
 impl ::std::fmt::Debug for ConversationActivityQueryMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationActivityQueryMetric", &[("details", &self.details), ("metric", &self.metric)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl ConversationActivityQueryMetricMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oAlerting", "oInteracting", "oLongestInteracting", "oLongestWaiting", "oWaiting"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationActivityQueryMetricMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oAlerting" => Self::OAlerting,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for ConversationActivityQueryMetricMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OAlerting => "oAlerting",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ConversationActivityQueryMetricMetric {
     }
 }
 impl ::std::convert::From<&str> for ConversationActivityQueryMetricMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityQueryMetricMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

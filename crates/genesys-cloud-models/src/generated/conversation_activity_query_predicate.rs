@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityQueryPredicate {
 impl crate::support::Model for ConversationActivityQueryPredicate {
     const NAME: &'static str = "ConversationActivityQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "operator", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationActivityQueryPredicate {
     }
 }
 impl ::std::fmt::Debug for ConversationActivityQueryPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationActivityQueryPredicate", &[("dimension", &self.dimension), ("operator", &self.operator), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -170,11 +173,13 @@ impl ConversationActivityQueryPredicateDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["activeRouting", "addressFrom", "addressTo", "agentScore", "ani", "conversationId", "convertedFrom", "convertedTo", "direction", "dnis", "mediaType", "participantName", "queueId", "requestedLanguageId", "requestedRouting", "requestedRoutingSkillId", "routingPriority", "scoredAgentId", "sessionId", "teamId", "usedRouting", "userId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationActivityQueryPredicateDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "activeRouting" => Self::ActiveRouting,
@@ -202,9 +207,11 @@ impl crate::support::OpenEnum for ConversationActivityQueryPredicateDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActiveRouting => "activeRouting",
@@ -234,11 +241,13 @@ impl crate::support::OpenEnum for ConversationActivityQueryPredicateDimension {
     }
 }
 impl ::std::convert::From<&str> for ConversationActivityQueryPredicateDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityQueryPredicateDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -288,11 +297,13 @@ impl ConversationActivityQueryPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["matches", "exists", "notExists"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationActivityQueryPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "matches" => Self::Matches,
@@ -301,9 +312,11 @@ impl crate::support::OpenEnum for ConversationActivityQueryPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Matches => "matches",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for ConversationActivityQueryPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for ConversationActivityQueryPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityQueryPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -368,11 +383,13 @@ impl ConversationActivityQueryPredicateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dimension", "property", "metric"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationActivityQueryPredicateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dimension" => Self::Dimension,
@@ -381,9 +398,11 @@ impl crate::support::OpenEnum for ConversationActivityQueryPredicateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Dimension => "dimension",
@@ -394,11 +413,13 @@ impl crate::support::OpenEnum for ConversationActivityQueryPredicateType {
     }
 }
 impl ::std::convert::From<&str> for ConversationActivityQueryPredicateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationActivityQueryPredicateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAggregationQuery {
 impl crate::support::Model for ConversationAggregationQuery {
     const NAME: &'static str = "ConversationAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "limit", "metrics", "queryType", "sortMetric", "timeZone", "views"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -114,6 +116,7 @@ impl crate::support::Model for ConversationAggregationQuery {
     }
 }
 impl ::std::fmt::Debug for ConversationAggregationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationAggregationQuery", &[("alternateTimeDimension", &self.alternate_time_dimension), ("filter", &self.filter), ("flattenMultivaluedDimensions", &self.flatten_multivalued_dimensions), ("granularity", &self.granularity), ("groupBy", &self.group_by), ("interval", &self.interval), ("limit", &self.limit), ("metrics", &self.metrics), ("queryType", &self.query_type), ("sortMetric", &self.sort_metric), ("timeZone", &self.time_zone), ("views", &self.views)], &self._nulls)
     }
@@ -228,20 +231,24 @@ impl ConversationAggregationQueryAlternateTimeDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["eventTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "eventTime" => Self::EventTime,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EventTime => "eventTime",
@@ -250,11 +257,13 @@ impl crate::support::OpenEnum for ConversationAggregationQueryAlternateTimeDimen
     }
 }
 impl ::std::convert::From<&str> for ConversationAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -304,11 +313,13 @@ impl ConversationAggregationQueryQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["bottomN", "groupBy", "topN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationAggregationQueryQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "bottomN" => Self::BottomN,
@@ -317,9 +328,11 @@ impl crate::support::OpenEnum for ConversationAggregationQueryQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::BottomN => "bottomN",
@@ -330,11 +343,13 @@ impl crate::support::OpenEnum for ConversationAggregationQueryQueryType {
     }
 }
 impl ::std::convert::From<&str> for ConversationAggregationQueryQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationAggregationQueryQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAppSettings {
 impl crate::support::Model for ConversationAppSettings {
     const NAME: &'static str = "ConversationAppSettings";
     const FIELDS: &'static [&'static str] = &["autoStart", "conversationClear", "conversationDisconnect", "enabled", "humanize", "markdown", "notifications", "sessionDurationSeconds", "showAgentTypingIndicator", "showUserTypingIndicator"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ConversationAppSettings {
     }
 }
 impl ::std::fmt::Debug for ConversationAppSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationAppSettings", &[("autoStart", &self.auto_start), ("conversationClear", &self.conversation_clear), ("conversationDisconnect", &self.conversation_disconnect), ("enabled", &self.enabled), ("humanize", &self.humanize), ("markdown", &self.markdown), ("notifications", &self.notifications), ("sessionDurationSeconds", &self.session_duration_seconds), ("showAgentTypingIndicator", &self.show_agent_typing_indicator), ("showUserTypingIndicator", &self.show_user_typing_indicator)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAssociation {
 impl crate::support::Model for ConversationAssociation {
     const NAME: &'static str = "ConversationAssociation";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "externalContactId", "mediaType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationAssociation {
     }
 }
 impl ::std::fmt::Debug for ConversationAssociation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationAssociation", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("externalContactId", &self.external_contact_id), ("mediaType", &self.media_type)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl ConversationAssociationMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CALL", "CALLBACK", "CHAT", "COBROWSE", "EMAIL", "MESSAGE", "INTERNAL_MESSAGE", "SCREEN_MONITORING", "SOCIAL_EXPRESSION", "VIDEO", "SCREENSHARE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationAssociationMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CALL" => Self::Call,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for ConversationAssociationMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "CALL",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for ConversationAssociationMediaType {
     }
 }
 impl ::std::convert::From<&str> for ConversationAssociationMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationAssociationMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

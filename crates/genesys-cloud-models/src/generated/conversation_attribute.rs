@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAttribute {
 impl crate::support::Model for ConversationAttribute {
     const NAME: &'static str = "ConversationAttribute";
     const FIELDS: &'static [&'static str] = &["attributeName", "schema"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationAttribute {
     }
 }
 impl ::std::fmt::Debug for ConversationAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationAttribute", &[("attributeName", &self.attribute_name), ("schema", &self.schema)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAttributeProperties {
 impl crate::support::Model for ConversationAttributeProperties {
     const NAME: &'static str = "ConversationAttributeProperties";
     const FIELDS: &'static [&'static str] = &["name", "schema"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationAttributeProperties {
     }
 }
 impl ::std::fmt::Debug for ConversationAttributeProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationAttributeProperties", &[("name", &self.name), ("schema", &self.schema)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationBasic {
 impl crate::support::Model for ConversationBasic {
     const NAME: &'static str = "ConversationBasic";
     const FIELDS: &'static [&'static str] = &["divisions", "endTime", "externalTag", "id", "inactivityTimeout", "name", "participants", "securePause", "selfUri", "startTime", "utilizationLabelId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -100,6 +102,7 @@ impl crate::support::Model for ConversationBasic {
     }
 }
 impl ::std::fmt::Debug for ConversationBasic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationBasic", &[("divisions", &self.divisions), ("endTime", &self.end_time), ("externalTag", &self.external_tag), ("id", &self.id), ("inactivityTimeout", &self.inactivity_timeout), ("name", &self.name), ("participants", &self.participants), ("securePause", &self.secure_pause), ("selfUri", &self.self_uri), ("startTime", &self.start_time), ("utilizationLabelId", &self.utilization_label_id)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCategory {
 impl crate::support::Model for ConversationCategory {
     const NAME: &'static str = "ConversationCategory";
     const FIELDS: &'static [&'static str] = &["criteria", "description", "id", "interactionType", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ConversationCategory {
     }
 }
 impl ::std::fmt::Debug for ConversationCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationCategory", &[("criteria", &self.criteria), ("description", &self.description), ("id", &self.id), ("interactionType", &self.interaction_type), ("name", &self.name)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl ConversationCategoryInteractionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Digital", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationCategoryInteractionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for ConversationCategoryInteractionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for ConversationCategoryInteractionType {
     }
 }
 impl ::std::convert::From<&str> for ConversationCategoryInteractionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationCategoryInteractionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

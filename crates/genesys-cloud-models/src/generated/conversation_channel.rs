@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChannel {
 impl crate::support::Model for ConversationChannel {
     const NAME: &'static str = "ConversationChannel";
     const FIELDS: &'static [&'static str] = &["messageType", "platform", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationChannel {
     }
 }
 impl ::std::fmt::Debug for ConversationChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationChannel", &[("messageType", &self.message_type), ("platform", &self.platform), ("type", &self.r#type)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl ConversationChannelMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Sms", "Twitter", "Facebook", "Line", "WhatsApp", "WebMessaging", "Open", "Instagram", "Apple"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationChannelMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for ConversationChannelMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for ConversationChannelMessageType {
     }
 }
 impl ::std::convert::From<&str> for ConversationChannelMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationChannelMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -234,11 +243,13 @@ impl ConversationChannelType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Call", "Callback", "Email", "GenericObject", "Messaging", "Social", "Webchat", "Voice", "Chat", "Cobrowse", "Video", "Screenshare", "Message", "InternalMessage"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationChannelType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -259,9 +270,11 @@ impl crate::support::OpenEnum for ConversationChannelType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -284,11 +297,13 @@ impl crate::support::OpenEnum for ConversationChannelType {
     }
 }
 impl ::std::convert::From<&str> for ConversationChannelType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationChannelType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentAttachment {
 impl crate::support::Model for ConversationContentAttachment {
     const NAME: &'static str = "ConversationContentAttachment";
     const FIELDS: &'static [&'static str] = &["contentSizeBytes", "filename", "id", "mediaType", "mime", "sha256", "text", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ConversationContentAttachment {
     }
 }
 impl ::std::fmt::Debug for ConversationContentAttachment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentAttachment", &[("contentSizeBytes", &self.content_size_bytes), ("filename", &self.filename), ("id", &self.id), ("mediaType", &self.media_type), ("mime", &self.mime), ("sha256", &self.sha256), ("text", &self.text), ("url", &self.url)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl ConversationContentAttachmentMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Image", "Video", "Audio", "File", "Link"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentAttachmentMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Image" => Self::Image,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for ConversationContentAttachmentMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Image => "Image",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for ConversationContentAttachmentMediaType {
     }
 }
 impl ::std::convert::From<&str> for ConversationContentAttachmentMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentAttachmentMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

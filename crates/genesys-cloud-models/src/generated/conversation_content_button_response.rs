@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentButtonResponse {
 impl crate::support::Model for ConversationContentButtonResponse {
     const NAME: &'static str = "ConversationContentButtonResponse";
     const FIELDS: &'static [&'static str] = &["originatingMessageId", "payload", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationContentButtonResponse {
     }
 }
 impl ::std::fmt::Debug for ConversationContentButtonResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentButtonResponse", &[("originatingMessageId", &self.originating_message_id), ("payload", &self.payload), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl ConversationContentButtonResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Button", "QuickReply", "DatePicker", "ListPicker", "Form"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentButtonResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Button" => Self::Button,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for ConversationContentButtonResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Button => "Button",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for ConversationContentButtonResponseType {
     }
 }
 impl ::std::convert::From<&str> for ConversationContentButtonResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentButtonResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentCard {
 impl crate::support::Model for ConversationContentCard {
     const NAME: &'static str = "ConversationContentCard";
     const FIELDS: &'static [&'static str] = &["actions", "defaultAction", "description", "image", "title", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ConversationContentCard {
     }
 }
 impl ::std::fmt::Debug for ConversationContentCard {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentCard", &[("actions", &self.actions), ("defaultAction", &self.default_action), ("description", &self.description), ("image", &self.image), ("title", &self.title), ("video", &self.video)], &self._nulls)
     }

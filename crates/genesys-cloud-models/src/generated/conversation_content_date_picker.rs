@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentDatePicker {
 impl crate::support::Model for ConversationContentDatePicker {
     const NAME: &'static str = "ConversationContentDatePicker";
     const FIELDS: &'static [&'static str] = &["availableTimes", "dateDisplayFormat", "dateMaximum", "dateMinimum", "id", "imageUrl", "location", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ConversationContentDatePicker {
     }
 }
 impl ::std::fmt::Debug for ConversationContentDatePicker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentDatePicker", &[("availableTimes", &self.available_times), ("dateDisplayFormat", &self.date_display_format), ("dateMaximum", &self.date_maximum), ("dateMinimum", &self.date_minimum), ("id", &self.id), ("imageUrl", &self.image_url), ("location", &self.location), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl ConversationContentDatePickerDateDisplayFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dayMonthYear", "monthDayYear", "yearMonthDay"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentDatePickerDateDisplayFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dayMonthYear" => Self::DayMonthYear,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for ConversationContentDatePickerDateDisplayFormat
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DayMonthYear => "dayMonthYear",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for ConversationContentDatePickerDateDisplayFormat
     }
 }
 impl ::std::convert::From<&str> for ConversationContentDatePickerDateDisplayFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentDatePickerDateDisplayFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentForm {
 impl crate::support::Model for ConversationContentForm {
     const NAME: &'static str = "ConversationContentForm";
     const FIELDS: &'static [&'static str] = &["cannedResponseId", "formPages", "introduction", "originatingMessageId", "receivedMessage", "replyMessage", "response", "showSummary"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ConversationContentForm {
     }
 }
 impl ::std::fmt::Debug for ConversationContentForm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentForm", &[("cannedResponseId", &self.canned_response_id), ("formPages", &self.form_pages), ("introduction", &self.introduction), ("originatingMessageId", &self.originating_message_id), ("receivedMessage", &self.received_message), ("replyMessage", &self.reply_message), ("response", &self.response), ("showSummary", &self.show_summary)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentInput {
 impl crate::support::Model for ConversationContentInput {
     const NAME: &'static str = "ConversationContentInput";
     const FIELDS: &'static [&'static str] = &["autoCompleteType", "id", "isMultipleLine", "isRequired", "keyboardType", "placeholderText", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ConversationContentInput {
     }
 }
 impl ::std::fmt::Debug for ConversationContentInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentInput", &[("autoCompleteType", &self.auto_complete_type), ("id", &self.id), ("isMultipleLine", &self.is_multiple_line), ("isRequired", &self.is_required), ("keyboardType", &self.keyboard_type), ("placeholderText", &self.placeholder_text), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }
@@ -250,11 +253,13 @@ impl ConversationContentInputAutoCompleteType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Prefix", "Name", "GivenName", "MiddleName", "FamilyName", "Suffix", "Nickname", "Title", "Organization", "Location", "StreetAddress", "Addressline1", "Addressline2", "City", "State", "Country", "PostalCode", "Username", "OneTimeCode", "Email", "Phone", "PaymentCardNumber", "PaymentCardExpiration", "PaymentCardExpirationMonth", "PaymentCardExpirationYear", "PaymentCardSecurityCode", "PaymentCardType", "PaymentCardName", "PaymentCardGivenName", "PaymentCardMiddleName", "PaymentCardFamilyName", "Birthdate", "BirthdateDay", "BirthdateMonth", "BirthdateYear", "DateTime", "FlightNumber", "Url"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentInputAutoCompleteType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Prefix" => Self::Prefix,
@@ -298,9 +303,11 @@ impl crate::support::OpenEnum for ConversationContentInputAutoCompleteType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Prefix => "Prefix",
@@ -346,11 +353,13 @@ impl crate::support::OpenEnum for ConversationContentInputAutoCompleteType {
     }
 }
 impl ::std::convert::From<&str> for ConversationContentInputAutoCompleteType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentInputAutoCompleteType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -410,11 +419,13 @@ impl ConversationContentInputKeyboardType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Default", "NumberPunctuation", "Number", "Phone", "Email", "Decimal", "Websearch", "URL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentInputKeyboardType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Default" => Self::Default,
@@ -428,9 +439,11 @@ impl crate::support::OpenEnum for ConversationContentInputKeyboardType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Default => "Default",
@@ -446,11 +459,13 @@ impl crate::support::OpenEnum for ConversationContentInputKeyboardType {
     }
 }
 impl ::std::convert::From<&str> for ConversationContentInputKeyboardType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentInputKeyboardType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

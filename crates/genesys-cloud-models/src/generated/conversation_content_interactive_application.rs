@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentInteractiveApplicatio
 impl crate::support::Model for ConversationContentInteractiveApplication {
     const NAME: &'static str = "ConversationContentInteractiveApplication";
     const FIELDS: &'static [&'static str] = &["name", "receivedMessage", "replyMessage", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationContentInteractiveApplication {
     }
 }
 impl ::std::fmt::Debug for ConversationContentInteractiveApplication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentInteractiveApplication", &[("name", &self.name), ("receivedMessage", &self.received_message), ("replyMessage", &self.reply_message), ("url", &self.url)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentIntroduction {
 impl crate::support::Model for ConversationContentIntroduction {
     const NAME: &'static str = "ConversationContentIntroduction";
     const FIELDS: &'static [&'static str] = &["buttonText", "imageUrl", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationContentIntroduction {
     }
 }
 impl ::std::fmt::Debug for ConversationContentIntroduction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentIntroduction", &[("buttonText", &self.button_text), ("imageUrl", &self.image_url), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentLineItem {
 impl crate::support::Model for ConversationContentLineItem {
     const NAME: &'static str = "ConversationContentLineItem";
     const FIELDS: &'static [&'static str] = &["description", "identifier", "name", "price"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationContentLineItem {
     }
 }
 impl ::std::fmt::Debug for ConversationContentLineItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentLineItem", &[("description", &self.description), ("identifier", &self.identifier), ("name", &self.name), ("price", &self.price)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentListPicker {
 impl crate::support::Model for ConversationContentListPicker {
     const NAME: &'static str = "ConversationContentListPicker";
     const FIELDS: &'static [&'static str] = &["id", "receivedMessage", "replyMessage", "sections"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationContentListPicker {
     }
 }
 impl ::std::fmt::Debug for ConversationContentListPicker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentListPicker", &[("id", &self.id), ("receivedMessage", &self.received_message), ("replyMessage", &self.reply_message), ("sections", &self.sections)], &self._nulls)
     }

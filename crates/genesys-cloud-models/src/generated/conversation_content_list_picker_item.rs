@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentListPickerItem {
 impl crate::support::Model for ConversationContentListPickerItem {
     const NAME: &'static str = "ConversationContentListPickerItem";
     const FIELDS: &'static [&'static str] = &["id", "imageUrl", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationContentListPickerItem {
     }
 }
 impl ::std::fmt::Debug for ConversationContentListPickerItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentListPickerItem", &[("id", &self.id), ("imageUrl", &self.image_url), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentLocation {
 impl crate::support::Model for ConversationContentLocation {
     const NAME: &'static str = "ConversationContentLocation";
     const FIELDS: &'static [&'static str] = &["address", "latitude", "longitude", "text", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ConversationContentLocation {
     }
 }
 impl ::std::fmt::Debug for ConversationContentLocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentLocation", &[("address", &self.address), ("latitude", &self.latitude), ("longitude", &self.longitude), ("text", &self.text), ("url", &self.url)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentNotificationResponse 
 impl crate::support::Model for ConversationContentNotificationResponse {
     const NAME: &'static str = "ConversationContentNotificationResponse";
     const FIELDS: &'static [&'static str] = &["notificationStatus", "notificationText", "originatingMessageId", "referenceId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationContentNotificationResponse {
     }
 }
 impl ::std::fmt::Debug for ConversationContentNotificationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentNotificationResponse", &[("notificationStatus", &self.notification_status), ("notificationText", &self.notification_text), ("originatingMessageId", &self.originating_message_id), ("referenceId", &self.reference_id)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl ConversationContentNotificationResponseNotificationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Accepted", "Declined"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentNotificationResponseNotificationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Accepted" => Self::Accepted,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ConversationContentNotificationResponseNotific
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Accepted => "Accepted",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for ConversationContentNotificationResponseNotific
     }
 }
 impl ::std::convert::From<&str> for ConversationContentNotificationResponseNotificationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentNotificationResponseNotificationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

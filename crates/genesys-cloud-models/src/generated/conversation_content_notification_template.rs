@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentNotificationTemplate 
 impl crate::support::Model for ConversationContentNotificationTemplate {
     const NAME: &'static str = "ConversationContentNotificationTemplate";
     const FIELDS: &'static [&'static str] = &["body", "buttons", "footer", "header", "id", "language"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ConversationContentNotificationTemplate {
     }
 }
 impl ::std::fmt::Debug for ConversationContentNotificationTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentNotificationTemplate", &[("body", &self.body), ("buttons", &self.buttons), ("footer", &self.footer), ("header", &self.header), ("id", &self.id), ("language", &self.language)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentPaymentRequest {
 impl crate::support::Model for ConversationContentPaymentRequest {
     const NAME: &'static str = "ConversationContentPaymentRequest";
     const FIELDS: &'static [&'static str] = &["countryCode", "currencyCode", "lineItems", "orderTotal", "paymentPlatform", "receivedMessage", "replyMessage", "requiredContactFields", "shippingOptions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ConversationContentPaymentRequest {
     }
 }
 impl ::std::fmt::Debug for ConversationContentPaymentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentPaymentRequest", &[("countryCode", &self.country_code), ("currencyCode", &self.currency_code), ("lineItems", &self.line_items), ("orderTotal", &self.order_total), ("paymentPlatform", &self.payment_platform), ("receivedMessage", &self.received_message), ("replyMessage", &self.reply_message), ("requiredContactFields", &self.required_contact_fields), ("shippingOptions", &self.shipping_options)], &self._nulls)
     }
@@ -188,20 +191,24 @@ impl ConversationContentPaymentRequestPaymentPlatform {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ApplePay"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentPaymentRequestPaymentPlatform {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ApplePay" => Self::ApplePay,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ApplePay => "ApplePay",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for ConversationContentPaymentRequestPaymentPlatfo
     }
 }
 impl ::std::convert::From<&str> for ConversationContentPaymentRequestPaymentPlatform {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentPaymentRequestPaymentPlatform {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentPush {
 impl crate::support::Model for ConversationContentPush {
     const NAME: &'static str = "ConversationContentPush";
     const FIELDS: &'static [&'static str] = &["deviceToken", "deviceTokenId", "deviceType", "expiration", "failedMessages", "notificationMessage", "pushProviderIntegration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ConversationContentPush {
     }
 }
 impl ::std::fmt::Debug for ConversationContentPush {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentPush", &[("deviceToken", &crate::support::Redacted(&self.device_token)), ("deviceTokenId", &self.device_token_id), ("deviceType", &self.device_type), ("expiration", &self.expiration), ("failedMessages", &self.failed_messages), ("notificationMessage", &self.notification_message), ("pushProviderIntegration", &self.push_provider_integration)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl ConversationContentPushDeviceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Android", "IOS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentPushDeviceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Android" => Self::Android,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for ConversationContentPushDeviceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Android => "Android",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for ConversationContentPushDeviceType {
     }
 }
 impl ::std::convert::From<&str> for ConversationContentPushDeviceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentPushDeviceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

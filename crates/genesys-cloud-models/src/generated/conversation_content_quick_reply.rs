@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentQuickReply {
 impl crate::support::Model for ConversationContentQuickReply {
     const NAME: &'static str = "ConversationContentQuickReply";
     const FIELDS: &'static [&'static str] = &["action", "image", "payload", "summaryText", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ConversationContentQuickReply {
     }
 }
 impl ::std::fmt::Debug for ConversationContentQuickReply {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentQuickReply", &[("action", &self.action), ("image", &self.image), ("payload", &self.payload), ("summaryText", &self.summary_text), ("text", &self.text)], &self._nulls)
     }
@@ -140,20 +143,24 @@ impl ConversationContentQuickReplyAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Message"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentQuickReplyAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Message" => Self::Message,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Message => "Message",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for ConversationContentQuickReplyAction {
     }
 }
 impl ::std::convert::From<&str> for ConversationContentQuickReplyAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentQuickReplyAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentQuickReplyV2 {
 impl crate::support::Model for ConversationContentQuickReplyV2 {
     const NAME: &'static str = "ConversationContentQuickReplyV2";
     const FIELDS: &'static [&'static str] = &["actions", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationContentQuickReplyV2 {
     }
 }
 impl ::std::fmt::Debug for ConversationContentQuickReplyV2 {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentQuickReplyV2", &[("actions", &self.actions), ("title", &self.title)], &self._nulls)
     }

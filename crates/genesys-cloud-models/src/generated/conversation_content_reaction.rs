@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentReaction {
 impl crate::support::Model for ConversationContentReaction {
     const NAME: &'static str = "ConversationContentReaction";
     const FIELDS: &'static [&'static str] = &["count", "reactionType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationContentReaction {
     }
 }
 impl ::std::fmt::Debug for ConversationContentReaction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentReaction", &[("count", &self.count), ("reactionType", &self.reaction_type)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl ConversationContentReactionReactionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["None", "Like", "Love", "Wow", "Haha", "Sad", "Angry", "Thankful", "Pride", "Care", "Share", "Comment", "View", "Rating", "Repost", "Save"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentReactionReactionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "None" => Self::None,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for ConversationContentReactionReactionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "None",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for ConversationContentReactionReactionType {
     }
 }
 impl ::std::convert::From<&str> for ConversationContentReactionReactionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentReactionReactionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

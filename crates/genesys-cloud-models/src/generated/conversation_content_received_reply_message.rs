@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentReceivedReplyMessage 
 impl crate::support::Model for ConversationContentReceivedReplyMessage {
     const NAME: &'static str = "ConversationContentReceivedReplyMessage";
     const FIELDS: &'static [&'static str] = &["buttonLabel", "header", "imageUrl", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ConversationContentReceivedReplyMessage {
     }
 }
 impl ::std::fmt::Debug for ConversationContentReceivedReplyMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentReceivedReplyMessage", &[("buttonLabel", &self.button_label), ("header", &self.header), ("imageUrl", &self.image_url), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

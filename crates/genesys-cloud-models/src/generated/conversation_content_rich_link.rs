@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentRichLink {
 impl crate::support::Model for ConversationContentRichLink {
     const NAME: &'static str = "ConversationContentRichLink";
     const FIELDS: &'static [&'static str] = &["footer", "header", "text", "url", "urlLabel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ConversationContentRichLink {
     }
 }
 impl ::std::fmt::Debug for ConversationContentRichLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentRichLink", &[("footer", &self.footer), ("header", &self.header), ("text", &self.text), ("url", &self.url), ("urlLabel", &self.url_label)], &self._nulls)
     }

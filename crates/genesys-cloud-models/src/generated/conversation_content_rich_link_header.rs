@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentRichLinkHeader {
 impl crate::support::Model for ConversationContentRichLinkHeader {
     const NAME: &'static str = "ConversationContentRichLinkHeader";
     const FIELDS: &'static [&'static str] = &["type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationContentRichLinkHeader {
     }
 }
 impl ::std::fmt::Debug for ConversationContentRichLinkHeader {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentRichLinkHeader", &[("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -98,11 +101,13 @@ impl ConversationContentRichLinkHeaderType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["File", "Image", "Text", "Video"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentRichLinkHeaderType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "File" => Self::File,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for ConversationContentRichLinkHeaderType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::File => "File",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for ConversationContentRichLinkHeaderType {
     }
 }
 impl ::std::convert::From<&str> for ConversationContentRichLinkHeaderType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentRichLinkHeaderType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentText {
 impl crate::support::Model for ConversationContentText {
     const NAME: &'static str = "ConversationContentText";
     const FIELDS: &'static [&'static str] = &["body", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationContentText {
     }
 }
 impl ::std::fmt::Debug for ConversationContentText {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentText", &[("body", &self.body), ("type", &self.r#type)], &self._nulls)
     }
@@ -104,20 +107,24 @@ impl ConversationContentTextType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContentTextType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for ConversationContentTextType {
     }
 }
 impl ::std::convert::From<&str> for ConversationContentTextType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContentTextType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentThumbnail {
 impl crate::support::Model for ConversationContentThumbnail {
     const NAME: &'static str = "ConversationContentThumbnail";
     const FIELDS: &'static [&'static str] = &["contentSizeBytes", "mime", "sha256", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationContentThumbnail {
     }
 }
 impl ::std::fmt::Debug for ConversationContentThumbnail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentThumbnail", &[("contentSizeBytes", &self.content_size_bytes), ("mime", &self.mime), ("sha256", &self.sha256), ("url", &self.url)], &self._nulls)
     }

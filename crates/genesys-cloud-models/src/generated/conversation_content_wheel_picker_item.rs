@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentWheelPickerItem {
 impl crate::support::Model for ConversationContentWheelPickerItem {
     const NAME: &'static str = "ConversationContentWheelPickerItem";
     const FIELDS: &'static [&'static str] = &["id", "title", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationContentWheelPickerItem {
     }
 }
 impl ::std::fmt::Debug for ConversationContentWheelPickerItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContentWheelPickerItem", &[("id", &self.id), ("title", &self.title), ("value", &self.value)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContext {
 impl crate::support::Model for ConversationContext {
     const NAME: &'static str = "ConversationContext";
     const FIELDS: &'static [&'static str] = &["id", "participant", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationContext {
     }
 }
 impl ::std::fmt::Debug for ConversationContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationContext", &[("id", &self.id), ("participant", &self.participant), ("text", &self.text)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl ConversationContextParticipant {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Internal", "External"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationContextParticipant {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Internal" => Self::Internal,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for ConversationContextParticipant {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Internal => "Internal",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ConversationContextParticipant {
     }
 }
 impl ::std::convert::From<&str> for ConversationContextParticipant {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationContextParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

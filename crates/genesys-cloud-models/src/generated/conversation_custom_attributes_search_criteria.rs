@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCustomAttributesSearchCriter
 impl crate::support::Model for ConversationCustomAttributesSearchCriteria {
     const NAME: &'static str = "ConversationCustomAttributesSearchCriteria";
     const FIELDS: &'static [&'static str] = &["dateFormat", "endValue", "fields", "group", "operator", "startValue", "type", "value", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ConversationCustomAttributesSearchCriteria {
     }
 }
 impl ::std::fmt::Debug for ConversationCustomAttributesSearchCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationCustomAttributesSearchCriteria", &[("dateFormat", &self.date_format), ("endValue", &self.end_value), ("fields", &self.fields), ("group", &self.group), ("operator", &self.operator), ("startValue", &self.start_value), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl ConversationCustomAttributesSearchCriteriaOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AND", "OR", "NOT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationCustomAttributesSearchCriteriaOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AND" => Self::And,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for ConversationCustomAttributesSearchCriteriaOper
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "AND",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for ConversationCustomAttributesSearchCriteriaOper
     }
 }
 impl ::std::convert::From<&str> for ConversationCustomAttributesSearchCriteriaOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationCustomAttributesSearchCriteriaOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -222,11 +231,13 @@ impl ConversationCustomAttributesSearchCriteriaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EXACT", "REQUIRED_FIELDS", "RANGE", "DATE_RANGE", "SIMPLE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationCustomAttributesSearchCriteriaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EXACT" => Self::Exact,
@@ -237,9 +248,11 @@ impl crate::support::OpenEnum for ConversationCustomAttributesSearchCriteriaType
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Exact => "EXACT",
@@ -252,11 +265,13 @@ impl crate::support::OpenEnum for ConversationCustomAttributesSearchCriteriaType
     }
 }
 impl ::std::convert::From<&str> for ConversationCustomAttributesSearchCriteriaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationCustomAttributesSearchCriteriaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

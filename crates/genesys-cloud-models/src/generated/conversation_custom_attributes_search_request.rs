@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCustomAttributesSearchReques
 impl crate::support::Model for ConversationCustomAttributesSearchRequest {
     const NAME: &'static str = "ConversationCustomAttributesSearchRequest";
     const FIELDS: &'static [&'static str] = &["expand", "pageNumber", "pageSize", "sort", "sortBy", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ConversationCustomAttributesSearchRequest {
     }
 }
 impl ::std::fmt::Debug for ConversationCustomAttributesSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationCustomAttributesSearchRequest", &[("expand", &self.expand), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("sort", &self.sort), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl ConversationCustomAttributesSearchRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC", "SCORE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationCustomAttributesSearchRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for ConversationCustomAttributesSearchRequestSortO
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for ConversationCustomAttributesSearchRequestSortO
     }
 }
 impl ::std::convert::From<&str> for ConversationCustomAttributesSearchRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationCustomAttributesSearchRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

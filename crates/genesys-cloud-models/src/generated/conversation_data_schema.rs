@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationDataSchema {
 impl crate::support::Model for ConversationDataSchema {
     const NAME: &'static str = "ConversationDataSchema";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "enabled", "id", "jsonSchema", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ConversationDataSchema {
     }
 }
 impl ::std::fmt::Debug for ConversationDataSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationDataSchema", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("enabled", &self.enabled), ("id", &self.id), ("jsonSchema", &self.json_schema), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationDeletionProtectionQuery {
 impl crate::support::Model for ConversationDeletionProtectionQuery {
     const NAME: &'static str = "ConversationDeletionProtectionQuery";
     const FIELDS: &'static [&'static str] = &["conversationIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ConversationDeletionProtectionQuery {
     }
 }
 impl ::std::fmt::Debug for ConversationDeletionProtectionQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationDeletionProtectionQuery", &[("conversationIds", &self.conversation_ids)], &self._nulls)
     }

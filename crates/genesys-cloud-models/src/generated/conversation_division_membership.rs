@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationDivisionMembership {
 impl crate::support::Model for ConversationDivisionMembership {
     const NAME: &'static str = "ConversationDivisionMembership";
     const FIELDS: &'static [&'static str] = &["division", "entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationDivisionMembership {
     }
 }
 impl ::std::fmt::Debug for ConversationDivisionMembership {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationDivisionMembership", &[("division", &self.division), ("entities", &self.entities)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEditedInput {
 impl crate::support::Model for ConversationEditedInput {
     const NAME: &'static str = "ConversationEditedInput";
     const FIELDS: &'static [&'static str] = &["dateModified", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationEditedInput {
     }
 }
 impl ::std::fmt::Debug for ConversationEditedInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationEditedInput", &[("dateModified", &self.date_modified), ("text", &self.text)], &self._nulls)
     }

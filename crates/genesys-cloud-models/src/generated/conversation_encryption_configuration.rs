@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEncryptionConfiguration {
 impl crate::support::Model for ConversationEncryptionConfiguration {
     const NAME: &'static str = "ConversationEncryptionConfiguration";
     const FIELDS: &'static [&'static str] = &["id", "keyConfigurationType", "lastError", "selfUri", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ConversationEncryptionConfiguration {
     }
 }
 impl ::std::fmt::Debug for ConversationEncryptionConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationEncryptionConfiguration", &[("id", &self.id), ("keyConfigurationType", &self.key_configuration_type), ("lastError", &self.last_error), ("selfUri", &self.self_uri), ("url", &self.url)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl ConversationEncryptionConfigurationKeyConfigurationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["KmsSymmetric", "LocalKeyManager", "Native", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationEncryptionConfigurationKeyConfigurationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "KmsSymmetric" => Self::KmsSymmetric,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for ConversationEncryptionConfigurationKeyConfigur
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::KmsSymmetric => "KmsSymmetric",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for ConversationEncryptionConfigurationKeyConfigur
     }
 }
 impl ::std::convert::From<&str> for ConversationEncryptionConfigurationKeyConfigurationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationEncryptionConfigurationKeyConfigurationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

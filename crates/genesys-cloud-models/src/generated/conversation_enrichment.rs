@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEnrichment {
 impl crate::support::Model for ConversationEnrichment {
     const NAME: &'static str = "ConversationEnrichment";
     const FIELDS: &'static [&'static str] = &["language", "sentimentV2"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationEnrichment {
     }
 }
 impl ::std::fmt::Debug for ConversationEnrichment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationEnrichment", &[("language", &self.language), ("sentimentV2", &self.sentiment_v2)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEnrichmentSentimentV2 {
 impl crate::support::Model for ConversationEnrichmentSentimentV2 {
     const NAME: &'static str = "ConversationEnrichmentSentimentV2";
     const FIELDS: &'static [&'static str] = &["tag"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ConversationEnrichmentSentimentV2 {
     }
 }
 impl ::std::fmt::Debug for ConversationEnrichmentSentimentV2 {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationEnrichmentSentimentV2", &[("tag", &self.tag)], &self._nulls)
     }
@@ -92,11 +95,13 @@ impl ConversationEnrichmentSentimentV2Tag {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Positive", "Negative", "Neutral"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationEnrichmentSentimentV2Tag {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for ConversationEnrichmentSentimentV2Tag {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -120,11 +127,13 @@ impl crate::support::OpenEnum for ConversationEnrichmentSentimentV2Tag {
     }
 }
 impl ::std::convert::From<&str> for ConversationEnrichmentSentimentV2Tag {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationEnrichmentSentimentV2Tag {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventPresence {
 impl crate::support::Model for ConversationEventPresence {
     const NAME: &'static str = "ConversationEventPresence";
     const FIELDS: &'static [&'static str] = &["receivedMessage", "replyMessage", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationEventPresence {
     }
 }
 impl ::std::fmt::Debug for ConversationEventPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationEventPresence", &[("receivedMessage", &self.received_message), ("replyMessage", &self.reply_message), ("type", &self.r#type)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl ConversationEventPresenceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Join", "Disconnect", "Clear", "SignIn", "SessionExpired", "Authenticate", "AuthenticateFailure", "AuthenticateCancel"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationEventPresenceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Join" => Self::Join,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for ConversationEventPresenceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Join => "Join",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for ConversationEventPresenceType {
     }
 }
 impl ::std::convert::From<&str> for ConversationEventPresenceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationEventPresenceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventVideo {
 impl crate::support::Model for ConversationEventVideo {
     const NAME: &'static str = "ConversationEventVideo";
     const FIELDS: &'static [&'static str] = &["jwt", "offeringId", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationEventVideo {
     }
 }
 impl ::std::fmt::Debug for ConversationEventVideo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationEventVideo", &[("jwt", &self.jwt), ("offeringId", &self.offering_id), ("type", &self.r#type)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl ConversationEventVideoType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Offering", "OfferingExpired", "OfferingAccepted", "OfferingRejected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationEventVideoType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Offering" => Self::Offering,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for ConversationEventVideoType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Offering => "Offering",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for ConversationEventVideoType {
     }
 }
 impl ::std::convert::From<&str> for ConversationEventVideoType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationEventVideoType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

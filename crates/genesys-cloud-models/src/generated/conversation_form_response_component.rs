@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationFormResponseComponent {
 impl crate::support::Model for ConversationFormResponseComponent {
     const NAME: &'static str = "ConversationFormResponseComponent";
     const FIELDS: &'static [&'static str] = &["component", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationFormResponseComponent {
     }
 }
 impl ::std::fmt::Debug for ConversationFormResponseComponent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationFormResponseComponent", &[("component", &self.component), ("id", &self.id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationInsight {
 impl crate::support::Model for ConversationInsight {
     const NAME: &'static str = "ConversationInsight";
     const FIELDS: &'static [&'static str] = &["description", "outcome", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationInsight {
     }
 }
 impl ::std::fmt::Debug for ConversationInsight {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationInsight", &[("description", &self.description), ("outcome", &self.outcome), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl ConversationInsightType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Reason", "Resolution", "ActionItem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationInsightType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Reason" => Self::Reason,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for ConversationInsightType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Reason => "Reason",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for ConversationInsightType {
     }
 }
 impl ::std::convert::From<&str> for ConversationInsightType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationInsightType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationJsonSchemaRequest {
 impl crate::support::Model for ConversationJsonSchemaRequest {
     const NAME: &'static str = "ConversationJsonSchemaRequest";
     const FIELDS: &'static [&'static str] = &["$schema", "description", "properties", "required", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ConversationJsonSchemaRequest {
     }
 }
 impl ::std::fmt::Debug for ConversationJsonSchemaRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationJsonSchemaRequest", &[("$schema", &self.schema), ("description", &self.description), ("properties", &self.properties), ("required", &self.required), ("title", &self.title)], &self._nulls)
     }

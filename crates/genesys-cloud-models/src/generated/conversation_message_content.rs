@@ -100,9 +100,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageContent {
 impl crate::support::Model for ConversationMessageContent {
     const NAME: &'static str = "ConversationMessageContent";
     const FIELDS: &'static [&'static str] = &["attachment", "buttonResponse", "card", "carousel", "contentType", "datePicker", "form", "interactiveApplication", "listPicker", "location", "notificationResponse", "paymentRequest", "paymentResponse", "push", "quickReply", "quickReplyV2", "reactions", "story", "template", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -158,6 +160,7 @@ impl crate::support::Model for ConversationMessageContent {
     }
 }
 impl ::std::fmt::Debug for ConversationMessageContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationMessageContent", &[("attachment", &self.attachment), ("buttonResponse", &self.button_response), ("card", &self.card), ("carousel", &self.carousel), ("contentType", &self.content_type), ("datePicker", &self.date_picker), ("form", &self.form), ("interactiveApplication", &self.interactive_application), ("listPicker", &self.list_picker), ("location", &self.location), ("notificationResponse", &self.notification_response), ("paymentRequest", &self.payment_request), ("paymentResponse", &self.payment_response), ("push", &self.push), ("quickReply", &self.quick_reply), ("quickReplyV2", &self.quick_reply_v2), ("reactions", &self.reactions), ("story", &self.story), ("template", &self.template), ("text", &self.text)], &self._nulls)
     }
@@ -364,11 +367,13 @@ impl ConversationMessageContentContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Reactions", "Attachment", "Location", "QuickReply", "Notification", "ButtonResponse", "Story", "Mention", "Card", "Carousel", "Text", "QuickReplyV2", "DatePicker", "InteractiveApplication", "ListPicker", "PaymentRequest", "PaymentResponse", "Push", "Form", "RoadsideAssistance", "RichLink", "NotificationResponse", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationMessageContentContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Reactions" => Self::Reactions,
@@ -397,9 +402,11 @@ impl crate::support::OpenEnum for ConversationMessageContentContentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Reactions => "Reactions",
@@ -430,11 +437,13 @@ impl crate::support::OpenEnum for ConversationMessageContentContentType {
     }
 }
 impl ::std::convert::From<&str> for ConversationMessageContentContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessageContentContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageEvent {
 impl crate::support::Model for ConversationMessageEvent {
     const NAME: &'static str = "ConversationMessageEvent";
     const FIELDS: &'static [&'static str] = &["coBrowse", "eventType", "presence", "typing", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ConversationMessageEvent {
     }
 }
 impl ::std::fmt::Debug for ConversationMessageEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationMessageEvent", &[("coBrowse", &self.co_browse), ("eventType", &self.event_type), ("presence", &self.presence), ("typing", &self.typing), ("video", &self.video)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl ConversationMessageEventEventType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CoBrowse", "Typing", "Presence", "Video", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationMessageEventEventType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CoBrowse" => Self::CoBrowse,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for ConversationMessageEventEventType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::CoBrowse => "CoBrowse",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for ConversationMessageEventEventType {
     }
 }
 impl ::std::convert::From<&str> for ConversationMessageEventEventType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessageEventEventType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageMetadataContent {
 impl crate::support::Model for ConversationMessageMetadataContent {
     const NAME: &'static str = "ConversationMessageMetadataContent";
     const FIELDS: &'static [&'static str] = &["contentType", "subType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationMessageMetadataContent {
     }
 }
 impl ::std::fmt::Debug for ConversationMessageMetadataContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationMessageMetadataContent", &[("contentType", &self.content_type), ("subType", &self.sub_type)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl ConversationMessageMetadataContentContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Reactions", "Attachment", "Location", "QuickReply", "Notification", "ButtonResponse", "Story", "Mention", "Card", "Carousel", "Text", "QuickReplyV2", "DatePicker", "InteractiveApplication", "ListPicker", "PaymentRequest", "PaymentResponse", "Push", "Form", "RoadsideAssistance", "RichLink", "NotificationResponse", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationMessageMetadataContentContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Reactions" => Self::Reactions,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for ConversationMessageMetadataContentContentType 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Reactions => "Reactions",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for ConversationMessageMetadataContentContentType 
     }
 }
 impl ::std::convert::From<&str> for ConversationMessageMetadataContentContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessageMetadataContentContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -284,11 +293,13 @@ impl ConversationMessageMetadataContentSubType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Image", "Video", "Audio", "File", "Link", "Mention", "Reply", "Button", "QuickReply", "Postback", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationMessageMetadataContentSubType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Image" => Self::Image,
@@ -305,9 +316,11 @@ impl crate::support::OpenEnum for ConversationMessageMetadataContentSubType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Image => "Image",
@@ -326,11 +339,13 @@ impl crate::support::OpenEnum for ConversationMessageMetadataContentSubType {
     }
 }
 impl ::std::convert::From<&str> for ConversationMessageMetadataContentSubType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessageMetadataContentSubType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageMetadataEvent {
 impl crate::support::Model for ConversationMessageMetadataEvent {
     const NAME: &'static str = "ConversationMessageMetadataEvent";
     const FIELDS: &'static [&'static str] = &["eventType", "subType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationMessageMetadataEvent {
     }
 }
 impl ::std::fmt::Debug for ConversationMessageMetadataEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationMessageMetadataEvent", &[("eventType", &self.event_type), ("subType", &self.sub_type)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl ConversationMessageMetadataEventEventType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CoBrowse", "Typing", "Presence", "Video", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationMessageMetadataEventEventType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CoBrowse" => Self::CoBrowse,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for ConversationMessageMetadataEventEventType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::CoBrowse => "CoBrowse",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ConversationMessageMetadataEventEventType {
     }
 }
 impl ::std::convert::From<&str> for ConversationMessageMetadataEventEventType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessageMetadataEventEventType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -218,11 +227,13 @@ impl ConversationMessageMetadataEventSubType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["On", "Join", "Offering", "OfferingExpired", "OfferingAccepted", "OfferingRejected", "Disconnect", "Clear", "SignIn", "SessionExpired", "Authenticate", "AuthenticateFailure", "AuthenticateCancel", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationMessageMetadataEventSubType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "On" => Self::On,
@@ -242,9 +253,11 @@ impl crate::support::OpenEnum for ConversationMessageMetadataEventSubType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::On => "On",
@@ -266,11 +279,13 @@ impl crate::support::OpenEnum for ConversationMessageMetadataEventSubType {
     }
 }
 impl ::std::convert::From<&str> for ConversationMessageMetadataEventSubType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessageMetadataEventSubType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessagingChannel {
 impl crate::support::Model for ConversationMessagingChannel {
     const NAME: &'static str = "ConversationMessagingChannel";
     const FIELDS: &'static [&'static str] = &["dateDeleted", "dateModified", "from", "id", "messageId", "platform", "publicMetadata", "time", "to", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ConversationMessagingChannel {
     }
 }
 impl ::std::fmt::Debug for ConversationMessagingChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationMessagingChannel", &[("dateDeleted", &self.date_deleted), ("dateModified", &self.date_modified), ("from", &self.from), ("id", &self.id), ("messageId", &self.message_id), ("platform", &self.platform), ("publicMetadata", &self.public_metadata), ("time", &self.time), ("to", &self.to), ("type", &self.r#type)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl ConversationMessagingChannelPlatform {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Twitter", "Facebook", "Instagram", "Line", "Whatsapp", "WebMessaging", "Open", "Apple", "Sms", "LinkedIn"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationMessagingChannelPlatform {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Twitter" => Self::Twitter,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for ConversationMessagingChannelPlatform {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Twitter => "Twitter",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for ConversationMessagingChannelPlatform {
     }
 }
 impl ::std::convert::From<&str> for ConversationMessagingChannelPlatform {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessagingChannelPlatform {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -250,11 +259,13 @@ impl ConversationMessagingChannelType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Public", "Private"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationMessagingChannelType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Public" => Self::Public,
@@ -262,9 +273,11 @@ impl crate::support::OpenEnum for ConversationMessagingChannelType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "Public",
@@ -274,11 +287,13 @@ impl crate::support::OpenEnum for ConversationMessagingChannelType {
     }
 }
 impl ::std::convert::From<&str> for ConversationMessagingChannelType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessagingChannelType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

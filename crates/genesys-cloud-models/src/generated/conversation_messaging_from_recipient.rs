@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessagingFromRecipient {
 impl crate::support::Model for ConversationMessagingFromRecipient {
     const NAME: &'static str = "ConversationMessagingFromRecipient";
     const FIELDS: &'static [&'static str] = &["additionalIds", "email", "externalContactDivisionId", "externalContactId", "firstName", "id", "idType", "image", "lastName", "nickname"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ConversationMessagingFromRecipient {
     }
 }
 impl ::std::fmt::Debug for ConversationMessagingFromRecipient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationMessagingFromRecipient", &[("additionalIds", &self.additional_ids), ("email", &self.email), ("externalContactDivisionId", &self.external_contact_division_id), ("externalContactId", &self.external_contact_id), ("firstName", &self.first_name), ("id", &self.id), ("idType", &self.id_type), ("image", &self.image), ("lastName", &self.last_name), ("nickname", &self.nickname)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl ConversationMessagingFromRecipientIdType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Email", "Phone", "Opaque"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationMessagingFromRecipientIdType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Email" => Self::Email,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for ConversationMessagingFromRecipientIdType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "Email",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for ConversationMessagingFromRecipientIdType {
     }
 }
 impl ::std::convert::From<&str> for ConversationMessagingFromRecipientIdType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationMessagingFromRecipientIdType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

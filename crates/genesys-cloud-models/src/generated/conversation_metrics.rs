@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMetrics {
 impl crate::support::Model for ConversationMetrics {
     const NAME: &'static str = "ConversationMetrics";
     const FIELDS: &'static [&'static str] = &["conversation", "empathyScores", "participantMetrics", "sentimentScore", "sentimentTrend", "sentimentTrendClass"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ConversationMetrics {
     }
 }
 impl ::std::fmt::Debug for ConversationMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationMetrics", &[("conversation", &self.conversation), ("empathyScores", &self.empathy_scores), ("participantMetrics", &self.participant_metrics), ("sentimentScore", &self.sentiment_score), ("sentimentTrend", &self.sentiment_trend), ("sentimentTrendClass", &self.sentiment_trend_class)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl ConversationMetricsSentimentTrendClass {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NotCalculated", "Declining", "SlightlyDeclining", "NoChange", "SlightlyImproving", "Improving"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationMetricsSentimentTrendClass {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NotCalculated" => Self::NotCalculated,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ConversationMetricsSentimentTrendClass {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NotCalculated => "NotCalculated",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ConversationMetricsSentimentTrendClass {
     }
 }
 impl ::std::convert::From<&str> for ConversationMetricsSentimentTrendClass {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationMetricsSentimentTrendClass {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNormalizedMessage {
 impl crate::support::Model for ConversationNormalizedMessage {
     const NAME: &'static str = "ConversationNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["byoSmsIntegrationId", "channel", "content", "direction", "enrichment", "events", "id", "isFinalReceipt", "metadata", "originatingEntity", "reasons", "relatedMessages", "status", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for ConversationNormalizedMessage {
     }
 }
 impl ::std::fmt::Debug for ConversationNormalizedMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationNormalizedMessage", &[("byoSmsIntegrationId", &self.byo_sms_integration_id), ("channel", &self.channel), ("content", &self.content), ("direction", &self.direction), ("enrichment", &self.enrichment), ("events", &self.events), ("id", &self.id), ("isFinalReceipt", &self.is_final_receipt), ("metadata", &self.metadata), ("originatingEntity", &self.originating_entity), ("reasons", &self.reasons), ("relatedMessages", &self.related_messages), ("status", &self.status), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl ConversationNormalizedMessageDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Inbound", "Outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationNormalizedMessageDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Inbound" => Self::Inbound,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for ConversationNormalizedMessageDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "Inbound",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for ConversationNormalizedMessageDirection {
     }
 }
 impl ::std::convert::From<&str> for ConversationNormalizedMessageDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationNormalizedMessageDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -248,11 +257,13 @@ impl ConversationNormalizedMessageOriginatingEntity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Human", "Bot"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationNormalizedMessageOriginatingEntity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Human" => Self::Human,
@@ -260,9 +271,11 @@ impl crate::support::OpenEnum for ConversationNormalizedMessageOriginatingEntity
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Human => "Human",
@@ -272,11 +285,13 @@ impl crate::support::OpenEnum for ConversationNormalizedMessageOriginatingEntity
     }
 }
 impl ::std::convert::From<&str> for ConversationNormalizedMessageOriginatingEntity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationNormalizedMessageOriginatingEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -332,11 +347,13 @@ impl ConversationNormalizedMessageStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sent", "Delivered", "Read", "Failed", "Published", "Removed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationNormalizedMessageStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sent" => Self::Sent,
@@ -348,9 +365,11 @@ impl crate::support::OpenEnum for ConversationNormalizedMessageStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sent => "Sent",
@@ -364,11 +383,13 @@ impl crate::support::OpenEnum for ConversationNormalizedMessageStatus {
     }
 }
 impl ::std::convert::From<&str> for ConversationNormalizedMessageStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationNormalizedMessageStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -424,11 +445,13 @@ impl ConversationNormalizedMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text", "Structured", "Receipt", "Event", "Message", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationNormalizedMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
@@ -440,9 +463,11 @@ impl crate::support::OpenEnum for ConversationNormalizedMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -456,11 +481,13 @@ impl crate::support::OpenEnum for ConversationNormalizedMessageType {
     }
 }
 impl ::std::convert::From<&str> for ConversationNormalizedMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationNormalizedMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNotificationTemplateBody {
 impl crate::support::Model for ConversationNotificationTemplateBody {
     const NAME: &'static str = "ConversationNotificationTemplateBody";
     const FIELDS: &'static [&'static str] = &["parameters", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationNotificationTemplateBody {
     }
 }
 impl ::std::fmt::Debug for ConversationNotificationTemplateBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationNotificationTemplateBody", &[("parameters", &self.parameters), ("text", &self.text)], &self._nulls)
     }

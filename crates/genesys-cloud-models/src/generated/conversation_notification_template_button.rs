@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNotificationTemplateButton {
 impl crate::support::Model for ConversationNotificationTemplateButton {
     const NAME: &'static str = "ConversationNotificationTemplateButton";
     const FIELDS: &'static [&'static str] = &["index", "parameters", "payload", "phoneNumber", "text", "type", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ConversationNotificationTemplateButton {
     }
 }
 impl ::std::fmt::Debug for ConversationNotificationTemplateButton {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationNotificationTemplateButton", &[("index", &self.index), ("parameters", &self.parameters), ("payload", &self.payload), ("phoneNumber", &self.phone_number), ("text", &self.text), ("type", &self.r#type), ("url", &self.url)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl ConversationNotificationTemplateButtonType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["QuickReply", "PhoneNumber", "Url"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationNotificationTemplateButtonType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "QuickReply" => Self::QuickReply,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for ConversationNotificationTemplateButtonType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::QuickReply => "QuickReply",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for ConversationNotificationTemplateButtonType {
     }
 }
 impl ::std::convert::From<&str> for ConversationNotificationTemplateButtonType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationNotificationTemplateButtonType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

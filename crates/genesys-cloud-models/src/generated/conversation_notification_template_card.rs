@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNotificationTemplateCard {
 impl crate::support::Model for ConversationNotificationTemplateCard {
     const NAME: &'static str = "ConversationNotificationTemplateCard";
     const FIELDS: &'static [&'static str] = &["body", "buttons", "header"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationNotificationTemplateCard {
     }
 }
 impl ::std::fmt::Debug for ConversationNotificationTemplateCard {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationNotificationTemplateCard", &[("body", &self.body), ("buttons", &self.buttons), ("header", &self.header)], &self._nulls)
     }

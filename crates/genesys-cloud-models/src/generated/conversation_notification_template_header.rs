@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNotificationTemplateHeader {
 impl crate::support::Model for ConversationNotificationTemplateHeader {
     const NAME: &'static str = "ConversationNotificationTemplateHeader";
     const FIELDS: &'static [&'static str] = &["media", "parameters", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationNotificationTemplateHeader {
     }
 }
 impl ::std::fmt::Debug for ConversationNotificationTemplateHeader {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationNotificationTemplateHeader", &[("media", &self.media), ("parameters", &self.parameters), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl ConversationNotificationTemplateHeaderType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text", "Media"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationNotificationTemplateHeaderType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ConversationNotificationTemplateHeaderType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for ConversationNotificationTemplateHeaderType {
     }
 }
 impl ::std::convert::From<&str> for ConversationNotificationTemplateHeaderType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationNotificationTemplateHeaderType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

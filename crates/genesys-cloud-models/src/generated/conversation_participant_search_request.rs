@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationParticipantSearchRequest {
 impl crate::support::Model for ConversationParticipantSearchRequest {
     const NAME: &'static str = "ConversationParticipantSearchRequest";
     const FIELDS: &'static [&'static str] = &["cursor", "query", "returnFields", "sort", "sortBy", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ConversationParticipantSearchRequest {
     }
 }
 impl ::std::fmt::Debug for ConversationParticipantSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationParticipantSearchRequest", &[("cursor", &self.cursor), ("query", &self.query), ("returnFields", &self.return_fields), ("sort", &self.sort), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl ConversationParticipantSearchRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC", "SCORE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationParticipantSearchRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for ConversationParticipantSearchRequestSortOrder 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -176,11 +183,13 @@ impl crate::support::OpenEnum for ConversationParticipantSearchRequestSortOrder 
     }
 }
 impl ::std::convert::From<&str> for ConversationParticipantSearchRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationParticipantSearchRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

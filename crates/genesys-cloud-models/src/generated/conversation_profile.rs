@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationProfile {
 impl crate::support::Model for ConversationProfile {
     const NAME: &'static str = "ConversationProfile";
     const FIELDS: &'static [&'static str] = &["languageCode", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationProfile {
     }
 }
 impl ::std::fmt::Debug for ConversationProfile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationProfile", &[("languageCode", &self.language_code), ("name", &self.name)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl ConversationProfileLanguageCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["en", "en-AU", "en-CA", "en-GB", "en-IN", "en-US"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationProfileLanguageCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "en" => Self::En,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for ConversationProfileLanguageCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::En => "en",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for ConversationProfileLanguageCode {
     }
 }
 impl ::std::convert::From<&str> for ConversationProfileLanguageCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationProfileLanguageCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

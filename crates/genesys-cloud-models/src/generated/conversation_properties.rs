@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationProperties {
 impl crate::support::Model for ConversationProperties {
     const NAME: &'static str = "ConversationProperties";
     const FIELDS: &'static [&'static str] = &["filterWrapUpNotes", "isAcd", "isActive", "isCobrowse", "isFlagged", "isMonitored", "isPreferred", "isScreenMonitored", "isScreenshare", "isVoicemail", "isWaiting", "matchAll"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for ConversationProperties {
     }
 }
 impl ::std::fmt::Debug for ConversationProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationProperties", &[("filterWrapUpNotes", &self.filter_wrap_up_notes), ("isAcd", &self.is_acd), ("isActive", &self.is_active), ("isCobrowse", &self.is_cobrowse), ("isFlagged", &self.is_flagged), ("isMonitored", &self.is_monitored), ("isPreferred", &self.is_preferred), ("isScreenMonitored", &self.is_screen_monitored), ("isScreenshare", &self.is_screenshare), ("isVoicemail", &self.is_voicemail), ("isWaiting", &self.is_waiting), ("matchAll", &self.match_all)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationPublicMetadata {
 impl crate::support::Model for ConversationPublicMetadata {
     const NAME: &'static str = "ConversationPublicMetadata";
     const FIELDS: &'static [&'static str] = &["replyToId", "rootId", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationPublicMetadata {
     }
 }
 impl ::std::fmt::Debug for ConversationPublicMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationPublicMetadata", &[("replyToId", &self.reply_to_id), ("rootId", &self.root_id), ("url", &self.url)], &self._nulls)
     }

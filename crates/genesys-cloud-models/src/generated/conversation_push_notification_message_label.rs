@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationPushNotificationMessageLabel
 impl crate::support::Model for ConversationPushNotificationMessageLabel {
     const NAME: &'static str = "ConversationPushNotificationMessageLabel";
     const FIELDS: &'static [&'static str] = &["body", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationPushNotificationMessageLabel {
     }
 }
 impl ::std::fmt::Debug for ConversationPushNotificationMessageLabel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationPushNotificationMessageLabel", &[("body", &self.body), ("title", &self.title)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationPushProviderIntegration {
 impl crate::support::Model for ConversationPushProviderIntegration {
     const NAME: &'static str = "ConversationPushProviderIntegration";
     const FIELDS: &'static [&'static str] = &["id", "provider"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationPushProviderIntegration {
     }
 }
 impl ::std::fmt::Debug for ConversationPushProviderIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationPushProviderIntegration", &[("id", &self.id), ("provider", &self.provider)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl ConversationPushProviderIntegrationProvider {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FCM", "APNS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationPushProviderIntegrationProvider {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FCM" => Self::Fcm,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for ConversationPushProviderIntegrationProvider {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Fcm => "FCM",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for ConversationPushProviderIntegrationProvider {
     }
 }
 impl ::std::convert::From<&str> for ConversationPushProviderIntegrationProvider {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationPushProviderIntegrationProvider {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

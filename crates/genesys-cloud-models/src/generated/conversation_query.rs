@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationQuery {
 impl crate::support::Model for ConversationQuery {
     const NAME: &'static str = "ConversationQuery";
     const FIELDS: &'static [&'static str] = &["aggregations", "conversationFilters", "evaluationFilters", "interval", "order", "orderBy", "paging", "resolutionFilters", "segmentFilters", "surveyFilters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ConversationQuery {
     }
 }
 impl ::std::fmt::Debug for ConversationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationQuery", &[("aggregations", &self.aggregations), ("conversationFilters", &self.conversation_filters), ("evaluationFilters", &self.evaluation_filters), ("interval", &self.interval), ("order", &self.order), ("orderBy", &self.order_by), ("paging", &self.paging), ("resolutionFilters", &self.resolution_filters), ("segmentFilters", &self.segment_filters), ("surveyFilters", &self.survey_filters)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl ConversationQueryOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["asc", "desc", "unordered"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationQueryOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "asc" => Self::Asc,
@@ -217,9 +222,11 @@ impl crate::support::OpenEnum for ConversationQueryOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "asc",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for ConversationQueryOrder {
     }
 }
 impl ::std::convert::From<&str> for ConversationQueryOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationQueryOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -286,11 +295,13 @@ impl ConversationQueryOrderBy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["conversationStart", "conversationEnd", "segmentStart", "segmentEnd"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationQueryOrderBy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "conversationStart" => Self::ConversationStart,
@@ -300,9 +311,11 @@ impl crate::support::OpenEnum for ConversationQueryOrderBy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ConversationStart => "conversationStart",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for ConversationQueryOrderBy {
     }
 }
 impl ::std::convert::From<&str> for ConversationQueryOrderBy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationQueryOrderBy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

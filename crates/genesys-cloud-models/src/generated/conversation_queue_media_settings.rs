@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationQueueMediaSettings {
 impl crate::support::Model for ConversationQueueMediaSettings {
     const NAME: &'static str = "ConversationQueueMediaSettings";
     const FIELDS: &'static [&'static str] = &["alertingTimeoutSeconds", "autoAnswerAlertToneSeconds", "enableAutoAnswer", "manualAnswerAlertToneSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationQueueMediaSettings {
     }
 }
 impl ::std::fmt::Debug for ConversationQueueMediaSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationQueueMediaSettings", &[("alertingTimeoutSeconds", &self.alerting_timeout_seconds), ("autoAnswerAlertToneSeconds", &self.auto_answer_alert_tone_seconds), ("enableAutoAnswer", &self.enable_auto_answer), ("manualAnswerAlertToneSeconds", &self.manual_answer_alert_tone_seconds)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationRecipientAdditionalIdentifie
 impl crate::support::Model for ConversationRecipientAdditionalIdentifier {
     const NAME: &'static str = "ConversationRecipientAdditionalIdentifier";
     const FIELDS: &'static [&'static str] = &["type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationRecipientAdditionalIdentifier {
     }
 }
 impl ::std::fmt::Debug for ConversationRecipientAdditionalIdentifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationRecipientAdditionalIdentifier", &[("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl ConversationRecipientAdditionalIdentifierType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Deployment", "Subject", "Unknown", "Topic", "IngestionRule", "IngestionRuleVersion", "PhoneNumber", "Bsuid", "ParentBsuid", "Username"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationRecipientAdditionalIdentifierType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Deployment" => Self::Deployment,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for ConversationRecipientAdditionalIdentifierType 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Deployment => "Deployment",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for ConversationRecipientAdditionalIdentifierType 
     }
 }
 impl ::std::convert::From<&str> for ConversationRecipientAdditionalIdentifierType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationRecipientAdditionalIdentifierType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

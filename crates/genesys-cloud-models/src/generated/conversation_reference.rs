@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationReference {
 impl crate::support::Model for ConversationReference {
     const NAME: &'static str = "ConversationReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for ConversationReference {
     }
 }
 impl ::std::fmt::Debug for ConversationReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationReference", &[("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationRoutingData {
 impl crate::support::Model for ConversationRoutingData {
     const NAME: &'static str = "ConversationRoutingData";
     const FIELDS: &'static [&'static str] = &["label", "language", "priority", "queue", "scoredAgents", "skillExpression", "skillExpressionId", "skills"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ConversationRoutingData {
     }
 }
 impl ::std::fmt::Debug for ConversationRoutingData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationRoutingData", &[("label", &self.label), ("language", &self.language), ("priority", &self.priority), ("queue", &self.queue), ("scoredAgents", &self.scored_agents), ("skillExpression", &self.skill_expression), ("skillExpressionId", &self.skill_expression_id), ("skills", &self.skills)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSchemaUpdateRequest {
 impl crate::support::Model for ConversationSchemaUpdateRequest {
     const NAME: &'static str = "ConversationSchemaUpdateRequest";
     const FIELDS: &'static [&'static str] = &["enabled", "jsonSchema", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationSchemaUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for ConversationSchemaUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationSchemaUpdateRequest", &[("enabled", &self.enabled), ("jsonSchema", &self.json_schema), ("version", &self.version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSecureAttributes {
 impl crate::support::Model for ConversationSecureAttributes {
     const NAME: &'static str = "ConversationSecureAttributes";
     const FIELDS: &'static [&'static str] = &["attributes", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationSecureAttributes {
     }
 }
 impl ::std::fmt::Debug for ConversationSecureAttributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationSecureAttributes", &[("attributes", &self.attributes), ("version", &self.version)], &self._nulls)
     }

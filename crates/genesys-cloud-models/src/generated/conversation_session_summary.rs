@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSessionSummary {
 impl crate::support::Model for ConversationSessionSummary {
     const NAME: &'static str = "ConversationSessionSummary";
     const FIELDS: &'static [&'static str] = &["communication", "confidence", "dateCreated", "editedSummary", "followup", "id", "language", "mediaType", "participants", "predictedWrapupCodes", "reason", "resolution", "status", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for ConversationSessionSummary {
     }
 }
 impl ::std::fmt::Debug for ConversationSessionSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationSessionSummary", &[("communication", &self.communication), ("confidence", &self.confidence), ("dateCreated", &self.date_created), ("editedSummary", &self.edited_summary), ("followup", &self.followup), ("id", &self.id), ("language", &self.language), ("mediaType", &self.media_type), ("participants", &self.participants), ("predictedWrapupCodes", &self.predicted_wrapup_codes), ("reason", &self.reason), ("resolution", &self.resolution), ("status", &self.status), ("text", &self.text)], &self._nulls)
     }
@@ -174,11 +177,13 @@ impl ConversationSessionSummaryMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Email", "Call", "Chat", "Message", "Webmessaging", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationSessionSummaryMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Email" => Self::Email,
@@ -190,9 +195,11 @@ impl crate::support::OpenEnum for ConversationSessionSummaryMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "Email",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for ConversationSessionSummaryMediaType {
     }
 }
 impl ::std::convert::From<&str> for ConversationSessionSummaryMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationSessionSummaryMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -266,11 +275,13 @@ impl ConversationSessionSummaryStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Queued", "Started", "Completed", "Error", "Processing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationSessionSummaryStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -282,9 +293,11 @@ impl crate::support::OpenEnum for ConversationSessionSummaryStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -298,11 +311,13 @@ impl crate::support::OpenEnum for ConversationSessionSummaryStatus {
     }
 }
 impl ::std::convert::From<&str> for ConversationSessionSummaryStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationSessionSummaryStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

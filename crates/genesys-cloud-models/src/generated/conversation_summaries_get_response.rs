@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummariesGetResponse {
 impl crate::support::Model for ConversationSummariesGetResponse {
     const NAME: &'static str = "ConversationSummariesGetResponse";
     const FIELDS: &'static [&'static str] = &["conversation", "sessionSummaries", "summary"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationSummariesGetResponse {
     }
 }
 impl ::std::fmt::Debug for ConversationSummariesGetResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationSummariesGetResponse", &[("conversation", &self.conversation), ("sessionSummaries", &self.session_summaries), ("summary", &self.summary)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummary {
 impl crate::support::Model for ConversationSummary {
     const NAME: &'static str = "ConversationSummary";
     const FIELDS: &'static [&'static str] = &["confidence", "dateCreated", "editedSummary", "followup", "id", "language", "mediaType", "participants", "predictedWrapupCodes", "reason", "resolution", "status", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for ConversationSummary {
     }
 }
 impl ::std::fmt::Debug for ConversationSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationSummary", &[("confidence", &self.confidence), ("dateCreated", &self.date_created), ("editedSummary", &self.edited_summary), ("followup", &self.followup), ("id", &self.id), ("language", &self.language), ("mediaType", &self.media_type), ("participants", &self.participants), ("predictedWrapupCodes", &self.predicted_wrapup_codes), ("reason", &self.reason), ("resolution", &self.resolution), ("status", &self.status), ("text", &self.text)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl ConversationSummaryMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Email", "Call", "Chat", "Message", "Webmessaging", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationSummaryMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Email" => Self::Email,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for ConversationSummaryMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "Email",
@@ -200,11 +207,13 @@ impl crate::support::OpenEnum for ConversationSummaryMediaType {
     }
 }
 impl ::std::convert::From<&str> for ConversationSummaryMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationSummaryMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -260,11 +269,13 @@ impl ConversationSummaryStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Queued", "Started", "Completed", "Error", "Processing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationSummaryStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -276,9 +287,11 @@ impl crate::support::OpenEnum for ConversationSummaryStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -292,11 +305,13 @@ impl crate::support::OpenEnum for ConversationSummaryStatus {
     }
 }
 impl ::std::convert::From<&str> for ConversationSummaryStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationSummaryStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

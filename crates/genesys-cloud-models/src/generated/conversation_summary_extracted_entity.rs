@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryExtractedEntity {
 impl crate::support::Model for ConversationSummaryExtractedEntity {
     const NAME: &'static str = "ConversationSummaryExtractedEntity";
     const FIELDS: &'static [&'static str] = &["label", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationSummaryExtractedEntity {
     }
 }
 impl ::std::fmt::Debug for ConversationSummaryExtractedEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationSummaryExtractedEntity", &[("label", &self.label), ("value", &self.value)], &self._nulls)
     }

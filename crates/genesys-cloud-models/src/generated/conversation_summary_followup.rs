@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryFollowup {
 impl crate::support::Model for ConversationSummaryFollowup {
     const NAME: &'static str = "ConversationSummaryFollowup";
     const FIELDS: &'static [&'static str] = &["confidence", "description", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationSummaryFollowup {
     }
 }
 impl ::std::fmt::Debug for ConversationSummaryFollowup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationSummaryFollowup", &[("confidence", &self.confidence), ("description", &self.description), ("text", &self.text)], &self._nulls)
     }

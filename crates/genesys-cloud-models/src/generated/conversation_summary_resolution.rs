@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryResolution {
 impl crate::support::Model for ConversationSummaryResolution {
     const NAME: &'static str = "ConversationSummaryResolution";
     const FIELDS: &'static [&'static str] = &["confidence", "description", "outcome", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ConversationSummaryResolution {
     }
 }
 impl ::std::fmt::Debug for ConversationSummaryResolution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationSummaryResolution", &[("confidence", &self.confidence), ("description", &self.description), ("outcome", &self.outcome), ("text", &self.text)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTriggerSource {
 impl crate::support::Model for ConversationSummaryTriggerSource {
     const NAME: &'static str = "ConversationSummaryTriggerSource";
     const FIELDS: &'static [&'static str] = &["sourceId", "sourceOutcome", "sourceType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationSummaryTriggerSource {
     }
 }
 impl ::std::fmt::Debug for ConversationSummaryTriggerSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationSummaryTriggerSource", &[("sourceId", &self.source_id), ("sourceOutcome", &self.source_outcome), ("sourceType", &self.source_type)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl ConversationSummaryTriggerSourceSourceOutcome {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Contained", "Transfer"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationSummaryTriggerSourceSourceOutcome {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for ConversationSummaryTriggerSourceSourceOutcome 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for ConversationSummaryTriggerSourceSourceOutcome 
     }
 }
 impl ::std::convert::From<&str> for ConversationSummaryTriggerSourceSourceOutcome {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationSummaryTriggerSourceSourceOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -186,11 +195,13 @@ impl ConversationSummaryTriggerSourceSourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "AgentAssistant", "Program", "Flow", "Copilot"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationSummaryTriggerSourceSourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -201,9 +212,11 @@ impl crate::support::OpenEnum for ConversationSummaryTriggerSourceSourceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -216,11 +229,13 @@ impl crate::support::OpenEnum for ConversationSummaryTriggerSourceSourceType {
     }
 }
 impl ::std::convert::From<&str> for ConversationSummaryTriggerSourceSourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationSummaryTriggerSourceSourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationTagsUpdate {
 impl crate::support::Model for ConversationTagsUpdate {
     const NAME: &'static str = "ConversationTagsUpdate";
     const FIELDS: &'static [&'static str] = &["externalTag"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ConversationTagsUpdate {
     }
 }
 impl ::std::fmt::Debug for ConversationTagsUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationTagsUpdate", &[("externalTag", &self.external_tag)], &self._nulls)
     }

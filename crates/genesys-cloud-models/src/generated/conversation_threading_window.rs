@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationThreadingWindow {
 impl crate::support::Model for ConversationThreadingWindow {
     const NAME: &'static str = "ConversationThreadingWindow";
     const FIELDS: &'static [&'static str] = &["defaultTimeoutMinutes", "id", "settings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationThreadingWindow {
     }
 }
 impl ::std::fmt::Debug for ConversationThreadingWindow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationThreadingWindow", &[("defaultTimeoutMinutes", &self.default_timeout_minutes), ("id", &self.id), ("settings", &self.settings)], &self._nulls)
     }

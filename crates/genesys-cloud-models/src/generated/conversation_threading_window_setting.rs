@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationThreadingWindowSetting {
 impl crate::support::Model for ConversationThreadingWindowSetting {
     const NAME: &'static str = "ConversationThreadingWindowSetting";
     const FIELDS: &'static [&'static str] = &["messengerType", "timeoutInMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ConversationThreadingWindowSetting {
     }
 }
 impl ::std::fmt::Debug for ConversationThreadingWindowSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationThreadingWindowSetting", &[("messengerType", &self.messenger_type), ("timeoutInMinutes", &self.timeout_in_minutes)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl ConversationThreadingWindowSettingMessengerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["sms", "facebook", "twitter", "whatsapp", "webmessaging", "instagram", "open", "apple", "linkedin"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ConversationThreadingWindowSettingMessengerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "sms" => Self::Sms,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for ConversationThreadingWindowSettingMessengerTyp
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sms => "sms",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ConversationThreadingWindowSettingMessengerTyp
     }
 }
 impl ::std::convert::From<&str> for ConversationThreadingWindowSettingMessengerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ConversationThreadingWindowSettingMessengerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

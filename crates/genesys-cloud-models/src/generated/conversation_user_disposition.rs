@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationUserDisposition {
 impl crate::support::Model for ConversationUserDisposition {
     const NAME: &'static str = "ConversationUserDisposition";
     const FIELDS: &'static [&'static str] = &["code", "notes", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ConversationUserDisposition {
     }
 }
 impl ::std::fmt::Debug for ConversationUserDisposition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationUserDisposition", &[("code", &self.code), ("notes", &self.notes), ("user", &self.user)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ConversationUtilizationLabelUpdate {
 impl crate::support::Model for ConversationUtilizationLabelUpdate {
     const NAME: &'static str = "ConversationUtilizationLabelUpdate";
     const FIELDS: &'static [&'static str] = &["utilizationLabelId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ConversationUtilizationLabelUpdate {
     }
 }
 impl ::std::fmt::Debug for ConversationUtilizationLabelUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ConversationUtilizationLabelUpdate", &[("utilizationLabelId", &self.utilization_label_id)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for Copilot {
 impl crate::support::Model for Copilot {
     const NAME: &'static str = "Copilot";
     const FIELDS: &'static [&'static str] = &["answerGenerationConfig", "autoSearchConfig", "defaultLanguage", "enabled", "knowledgeAnswerConfig", "liveOnQueue", "manualSearchConfig", "nluConfig", "nluEngineType", "ruleEngineConfig", "selfUri", "summaryGenerationConfig", "wrapupCodePredictionConfig"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for Copilot {
     }
 }
 impl ::std::fmt::Debug for Copilot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Copilot", &[("answerGenerationConfig", &self.answer_generation_config), ("autoSearchConfig", &self.auto_search_config), ("defaultLanguage", &self.default_language), ("enabled", &self.enabled), ("knowledgeAnswerConfig", &self.knowledge_answer_config), ("liveOnQueue", &self.live_on_queue), ("manualSearchConfig", &self.manual_search_config), ("nluConfig", &self.nlu_config), ("nluEngineType", &self.nlu_engine_type), ("ruleEngineConfig", &self.rule_engine_config), ("selfUri", &self.self_uri), ("summaryGenerationConfig", &self.summary_generation_config), ("wrapupCodePredictionConfig", &self.wrapup_code_prediction_config)], &self._nulls)
     }
@@ -236,20 +239,24 @@ impl CopilotNluEngineType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NluV3"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotNluEngineType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NluV3" => Self::NluV3,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NluV3 => "NluV3",
@@ -258,11 +265,13 @@ impl crate::support::OpenEnum for CopilotNluEngineType {
     }
 }
 impl ::std::convert::From<&str> for CopilotNluEngineType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotNluEngineType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

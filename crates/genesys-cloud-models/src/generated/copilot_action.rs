@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotAction {
 impl crate::support::Model for CopilotAction {
     const NAME: &'static str = "CopilotAction";
     const FIELDS: &'static [&'static str] = &["actionType", "attributes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CopilotAction {
     }
 }
 impl ::std::fmt::Debug for CopilotAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotAction", &[("actionType", &self.action_type), ("attributes", &self.attributes)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl CopilotActionActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["KnowledgeArticle", "CannedResponse", "Script", "Checklist", "ThirdPartyAction"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotActionActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "KnowledgeArticle" => Self::KnowledgeArticle,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for CopilotActionActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::KnowledgeArticle => "KnowledgeArticle",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for CopilotActionActionType {
     }
 }
 impl ::std::convert::From<&str> for CopilotActionActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotActionActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotAggregationQuery {
 impl crate::support::Model for CopilotAggregationQuery {
     const NAME: &'static str = "CopilotAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "metrics", "timeZone", "views"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for CopilotAggregationQuery {
     }
 }
 impl ::std::fmt::Debug for CopilotAggregationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotAggregationQuery", &[("alternateTimeDimension", &self.alternate_time_dimension), ("filter", &self.filter), ("flattenMultivaluedDimensions", &self.flatten_multivalued_dimensions), ("granularity", &self.granularity), ("groupBy", &self.group_by), ("interval", &self.interval), ("metrics", &self.metrics), ("timeZone", &self.time_zone), ("views", &self.views)], &self._nulls)
     }
@@ -192,20 +195,24 @@ impl CopilotAggregationQueryAlternateTimeDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["eventTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "eventTime" => Self::EventTime,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EventTime => "eventTime",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for CopilotAggregationQueryAlternateTimeDimension 
     }
 }
 impl ::std::convert::From<&str> for CopilotAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

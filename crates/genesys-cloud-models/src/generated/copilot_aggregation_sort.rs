@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotAggregationSort {
 impl crate::support::Model for CopilotAggregationSort {
     const NAME: &'static str = "CopilotAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CopilotAggregationSort {
     }
 }
 impl ::std::fmt::Debug for CopilotAggregationSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl CopilotAggregationSortFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["average", "count", "max", "min", "sum"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotAggregationSortFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "average" => Self::Average,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for CopilotAggregationSortFunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Average => "average",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for CopilotAggregationSortFunction {
     }
 }
 impl ::std::convert::From<&str> for CopilotAggregationSortFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotAggregationSortFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -186,11 +195,13 @@ impl CopilotAggregationSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nCopilotMessages", "nCopilotSessions", "nCopilotToolInvocations", "nCopilotUsers"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotAggregationSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nCopilotMessages" => Self::NCopilotMessages,
@@ -200,9 +211,11 @@ impl crate::support::OpenEnum for CopilotAggregationSortName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NCopilotMessages => "nCopilotMessages",
@@ -214,11 +227,13 @@ impl crate::support::OpenEnum for CopilotAggregationSortName {
     }
 }
 impl ::std::convert::From<&str> for CopilotAggregationSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotAggregationSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotAggregationView {
 impl crate::support::Model for CopilotAggregationView {
     const NAME: &'static str = "CopilotAggregationView";
     const FIELDS: &'static [&'static str] = &["function", "name", "range", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CopilotAggregationView {
     }
 }
 impl ::std::fmt::Debug for CopilotAggregationView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotAggregationView", &[("function", &self.function), ("name", &self.name), ("range", &self.range), ("target", &self.target)], &self._nulls)
     }
@@ -128,20 +131,24 @@ impl CopilotAggregationViewFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["rangeBound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotAggregationViewFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "rangeBound" => Self::RangeBound,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RangeBound => "rangeBound",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for CopilotAggregationViewFunction {
     }
 }
 impl ::std::convert::From<&str> for CopilotAggregationViewFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotAggregationViewFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -206,11 +215,13 @@ impl CopilotAggregationViewTarget {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nCopilotMessages", "nCopilotSessions", "nCopilotToolInvocations", "nCopilotUsers"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotAggregationViewTarget {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nCopilotMessages" => Self::NCopilotMessages,
@@ -220,9 +231,11 @@ impl crate::support::OpenEnum for CopilotAggregationViewTarget {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NCopilotMessages => "nCopilotMessages",
@@ -234,11 +247,13 @@ impl crate::support::OpenEnum for CopilotAggregationViewTarget {
     }
 }
 impl ::std::convert::From<&str> for CopilotAggregationViewTarget {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotAggregationViewTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

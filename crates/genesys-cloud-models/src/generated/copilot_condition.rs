@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotCondition {
 impl crate::support::Model for CopilotCondition {
     const NAME: &'static str = "CopilotCondition";
     const FIELDS: &'static [&'static str] = &["conditionType", "conditionValues"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CopilotCondition {
     }
 }
 impl ::std::fmt::Debug for CopilotCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotCondition", &[("conditionType", &self.condition_type), ("conditionValues", &self.condition_values)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl CopilotConditionConditionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Intent", "ConversationStart", "ConversationTransfer", "ConversationEnd", "Sentiment"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotConditionConditionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Intent" => Self::Intent,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for CopilotConditionConditionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Intent => "Intent",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for CopilotConditionConditionType {
     }
 }
 impl ::std::convert::From<&str> for CopilotConditionConditionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotConditionConditionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

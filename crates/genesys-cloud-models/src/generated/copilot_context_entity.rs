@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotContextEntity {
 impl crate::support::Model for CopilotContextEntity {
     const NAME: &'static str = "CopilotContextEntity";
     const FIELDS: &'static [&'static str] = &["assistant", "contextValues"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CopilotContextEntity {
     }
 }
 impl ::std::fmt::Debug for CopilotContextEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotContextEntity", &[("assistant", &self.assistant), ("contextValues", &self.context_values)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotContextFilter {
 impl crate::support::Model for CopilotContextFilter {
     const NAME: &'static str = "CopilotContextFilter";
     const FIELDS: &'static [&'static str] = &["operator", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CopilotContextFilter {
     }
 }
 impl ::std::fmt::Debug for CopilotContextFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotContextFilter", &[("operator", &self.operator), ("values", &self.values)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl CopilotContextFilterOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MatchAll", "MatchAny"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotContextFilterOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MatchAll" => Self::MatchAll,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for CopilotContextFilterOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MatchAll => "MatchAll",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for CopilotContextFilterOperator {
     }
 }
 impl ::std::convert::From<&str> for CopilotContextFilterOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotContextFilterOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotContextValue {
 impl crate::support::Model for CopilotContextValue {
     const NAME: &'static str = "CopilotContextValue";
     const FIELDS: &'static [&'static str] = &["conversationAttributeProperties", "name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CopilotContextValue {
     }
 }
 impl ::std::fmt::Debug for CopilotContextValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotContextValue", &[("conversationAttributeProperties", &self.conversation_attribute_properties), ("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl CopilotContextValueType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActiveIntent", "ConversationAttribute"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotContextValueType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActiveIntent" => Self::ActiveIntent,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for CopilotContextValueType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActiveIntent => "ActiveIntent",
@@ -124,11 +131,13 @@ impl crate::support::OpenEnum for CopilotContextValueType {
     }
 }
 impl ::std::convert::From<&str> for CopilotContextValueType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotContextValueType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

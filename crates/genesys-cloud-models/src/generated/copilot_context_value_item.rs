@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotContextValueItem {
 impl crate::support::Model for CopilotContextValueItem {
     const NAME: &'static str = "CopilotContextValueItem";
     const FIELDS: &'static [&'static str] = &["name", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CopilotContextValueItem {
     }
 }
 impl ::std::fmt::Debug for CopilotContextValueItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotContextValueItem", &[("name", &self.name), ("value", &self.value)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotFallbackAction {
 impl crate::support::Model for CopilotFallbackAction {
     const NAME: &'static str = "CopilotFallbackAction";
     const FIELDS: &'static [&'static str] = &["actionType", "attributes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CopilotFallbackAction {
     }
 }
 impl ::std::fmt::Debug for CopilotFallbackAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotFallbackAction", &[("actionType", &self.action_type), ("attributes", &self.attributes)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl CopilotFallbackActionActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["KnowledgeArticle", "CannedResponse", "Script", "KnowledgeSearch", "ThirdPartyAction"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotFallbackActionActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "KnowledgeArticle" => Self::KnowledgeArticle,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for CopilotFallbackActionActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::KnowledgeArticle => "KnowledgeArticle",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for CopilotFallbackActionActionType {
     }
 }
 impl ::std::convert::From<&str> for CopilotFallbackActionActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotFallbackActionActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotNluDomain {
 impl crate::support::Model for CopilotNluDomain {
     const NAME: &'static str = "CopilotNluDomain";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "useLatestVersion", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CopilotNluDomain {
     }
 }
 impl ::std::fmt::Debug for CopilotNluDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotNluDomain", &[("id", &self.id), ("selfUri", &self.self_uri), ("useLatestVersion", &self.use_latest_version), ("version", &self.version)], &self._nulls)
     }

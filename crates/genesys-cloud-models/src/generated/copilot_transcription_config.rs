@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CopilotTranscriptionConfig {
 impl crate::support::Model for CopilotTranscriptionConfig {
     const NAME: &'static str = "CopilotTranscriptionConfig";
     const FIELDS: &'static [&'static str] = &["engine"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CopilotTranscriptionConfig {
     }
 }
 impl ::std::fmt::Debug for CopilotTranscriptionConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopilotTranscriptionConfig", &[("engine", &self.engine)], &self._nulls)
     }
@@ -88,11 +91,13 @@ impl CopilotTranscriptionConfigEngine {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Genesys", "GenesysExtended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CopilotTranscriptionConfigEngine {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Genesys" => Self::Genesys,
@@ -100,9 +105,11 @@ impl crate::support::OpenEnum for CopilotTranscriptionConfigEngine {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Genesys => "Genesys",
@@ -112,11 +119,13 @@ impl crate::support::OpenEnum for CopilotTranscriptionConfigEngine {
     }
 }
 impl ::std::convert::From<&str> for CopilotTranscriptionConfigEngine {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CopilotTranscriptionConfigEngine {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CopyAttachmentsRequest {
 impl crate::support::Model for CopyAttachmentsRequest {
     const NAME: &'static str = "CopyAttachmentsRequest";
     const FIELDS: &'static [&'static str] = &["attachments", "sourceMessage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CopyAttachmentsRequest {
     }
 }
 impl ::std::fmt::Debug for CopyAttachmentsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopyAttachmentsRequest", &[("attachments", &self.attachments), ("sourceMessage", &self.source_message)], &self._nulls)
     }

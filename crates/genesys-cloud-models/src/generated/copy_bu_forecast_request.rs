@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CopyBuForecastRequest {
 impl crate::support::Model for CopyBuForecastRequest {
     const NAME: &'static str = "CopyBuForecastRequest";
     const FIELDS: &'static [&'static str] = &["description", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CopyBuForecastRequest {
     }
 }
 impl ::std::fmt::Debug for CopyBuForecastRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopyBuForecastRequest", &[("description", &self.description), ("weekDate", &self.week_date)], &self._nulls)
     }

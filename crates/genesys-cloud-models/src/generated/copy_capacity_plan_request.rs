@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CopyCapacityPlanRequest {
 impl crate::support::Model for CopyCapacityPlanRequest {
     const NAME: &'static str = "CopyCapacityPlanRequest";
     const FIELDS: &'static [&'static str] = &["description", "endBusinessUnitDate", "forecast", "name", "startBusinessUnitDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CopyCapacityPlanRequest {
     }
 }
 impl ::std::fmt::Debug for CopyCapacityPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopyCapacityPlanRequest", &[("description", &self.description), ("endBusinessUnitDate", &self.end_business_unit_date), ("forecast", &self.forecast), ("name", &self.name), ("startBusinessUnitDate", &self.start_business_unit_date)], &self._nulls)
     }

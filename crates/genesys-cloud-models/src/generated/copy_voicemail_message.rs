@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CopyVoicemailMessage {
 impl crate::support::Model for CopyVoicemailMessage {
     const NAME: &'static str = "CopyVoicemailMessage";
     const FIELDS: &'static [&'static str] = &["groupId", "userId", "voicemailMessageId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CopyVoicemailMessage {
     }
 }
 impl ::std::fmt::Debug for CopyVoicemailMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopyVoicemailMessage", &[("groupId", &self.group_id), ("userId", &self.user_id), ("voicemailMessageId", &self.voicemail_message_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CopyWorkPlan {
 impl crate::support::Model for CopyWorkPlan {
     const NAME: &'static str = "CopyWorkPlan";
     const FIELDS: &'static [&'static str] = &["name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CopyWorkPlan {
     }
 }
 impl ::std::fmt::Debug for CopyWorkPlan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CopyWorkPlan", &[("name", &self.name)], &self._nulls)
     }

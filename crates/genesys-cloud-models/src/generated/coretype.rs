@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for Coretype {
 impl crate::support::Model for Coretype {
     const NAME: &'static str = "Coretype";
     const FIELDS: &'static [&'static str] = &["current", "dateCreated", "id", "itemValidationFields", "itemValidationLimits", "name", "schema", "selfUri", "validationFields", "validationLimits", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for Coretype {
     }
 }
 impl ::std::fmt::Debug for Coretype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Coretype", &[("current", &self.current), ("dateCreated", &self.date_created), ("id", &self.id), ("itemValidationFields", &self.item_validation_fields), ("itemValidationLimits", &self.item_validation_limits), ("name", &self.name), ("schema", &self.schema), ("selfUri", &self.self_uri), ("validationFields", &self.validation_fields), ("validationLimits", &self.validation_limits), ("version", &self.version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CoverSheet {
 impl crate::support::Model for CoverSheet {
     const NAME: &'static str = "CoverSheet";
     const FIELDS: &'static [&'static str] = &["locale", "notes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CoverSheet {
     }
 }
 impl ::std::fmt::Debug for CoverSheet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CoverSheet", &[("locale", &self.locale), ("notes", &self.notes)], &self._nulls)
     }

@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateActivityPlanRequest {
 impl crate::support::Model for CreateActivityPlanRequest {
     const NAME: &'static str = "CreateActivityPlanRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "attendeesSearchRule", "countsAsPaidTime", "description", "facilitated", "facilitatorsSearchRule", "fixedAvailability", "groupSettings", "initialSchedulePeriod", "lengthMinutes", "managementUnitIds", "name", "optimizationObjective", "recurrenceSettings", "serviceGoalImpactOverrides", "startTimeIncrementMinutes", "state", "transitionTimeMinutes", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for CreateActivityPlanRequest {
     }
 }
 impl ::std::fmt::Debug for CreateActivityPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateActivityPlanRequest", &[("activityCodeId", &self.activity_code_id), ("attendeesSearchRule", &self.attendees_search_rule), ("countsAsPaidTime", &self.counts_as_paid_time), ("description", &self.description), ("facilitated", &self.facilitated), ("facilitatorsSearchRule", &self.facilitators_search_rule), ("fixedAvailability", &self.fixed_availability), ("groupSettings", &self.group_settings), ("initialSchedulePeriod", &self.initial_schedule_period), ("lengthMinutes", &self.length_minutes), ("managementUnitIds", &self.management_unit_ids), ("name", &self.name), ("optimizationObjective", &self.optimization_objective), ("recurrenceSettings", &self.recurrence_settings), ("serviceGoalImpactOverrides", &self.service_goal_impact_overrides), ("startTimeIncrementMinutes", &self.start_time_increment_minutes), ("state", &self.state), ("transitionTimeMinutes", &self.transition_time_minutes), ("type", &self.r#type)], &self._nulls)
     }
@@ -310,11 +313,13 @@ impl CreateActivityPlanRequestOptimizationObjective {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FavorServiceGoals", "FavorSchedulingAll"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateActivityPlanRequestOptimizationObjective {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FavorServiceGoals" => Self::FavorServiceGoals,
@@ -322,9 +327,11 @@ impl crate::support::OpenEnum for CreateActivityPlanRequestOptimizationObjective
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FavorServiceGoals => "FavorServiceGoals",
@@ -334,11 +341,13 @@ impl crate::support::OpenEnum for CreateActivityPlanRequestOptimizationObjective
     }
 }
 impl ::std::convert::From<&str> for CreateActivityPlanRequestOptimizationObjective {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateActivityPlanRequestOptimizationObjective {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -386,11 +395,13 @@ impl CreateActivityPlanRequestState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateActivityPlanRequestState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -398,9 +409,11 @@ impl crate::support::OpenEnum for CreateActivityPlanRequestState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -410,11 +423,13 @@ impl crate::support::OpenEnum for CreateActivityPlanRequestState {
     }
 }
 impl ::std::convert::From<&str> for CreateActivityPlanRequestState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateActivityPlanRequestState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -462,11 +477,13 @@ impl CreateActivityPlanRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Individual", "Group"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateActivityPlanRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Individual" => Self::Individual,
@@ -474,9 +491,11 @@ impl crate::support::OpenEnum for CreateActivityPlanRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Individual => "Individual",
@@ -486,11 +505,13 @@ impl crate::support::OpenEnum for CreateActivityPlanRequestType {
     }
 }
 impl ::std::convert::From<&str> for CreateActivityPlanRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateActivityPlanRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

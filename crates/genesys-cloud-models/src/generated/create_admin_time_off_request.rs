@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateAdminTimeOffRequest {
 impl crate::support::Model for CreateAdminTimeOffRequest {
     const NAME: &'static str = "CreateAdminTimeOffRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dailyDurationMinutes", "durationMinutes", "fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "fullDayManagementUnitDates", "notes", "paid", "partialDayStartDateTimes", "payableMinutes", "status", "users"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for CreateAdminTimeOffRequest {
     }
 }
 impl ::std::fmt::Debug for CreateAdminTimeOffRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateAdminTimeOffRequest", &[("activityCodeId", &self.activity_code_id), ("dailyDurationMinutes", &self.daily_duration_minutes), ("durationMinutes", &self.duration_minutes), ("fullDayEarliestStartOffsetMinutes", &self.full_day_earliest_start_offset_minutes), ("fullDayLatestEndOffsetMinutes", &self.full_day_latest_end_offset_minutes), ("fullDayManagementUnitDates", &self.full_day_management_unit_dates), ("notes", &self.notes), ("paid", &self.paid), ("partialDayStartDateTimes", &self.partial_day_start_date_times), ("payableMinutes", &self.payable_minutes), ("status", &self.status), ("users", &self.users)], &self._nulls)
     }
@@ -226,11 +229,13 @@ impl CreateAdminTimeOffRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PENDING", "APPROVED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateAdminTimeOffRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PENDING" => Self::Pending,
@@ -238,9 +243,11 @@ impl crate::support::OpenEnum for CreateAdminTimeOffRequestStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "PENDING",
@@ -250,11 +257,13 @@ impl crate::support::OpenEnum for CreateAdminTimeOffRequestStatus {
     }
 }
 impl ::std::convert::From<&str> for CreateAdminTimeOffRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateAdminTimeOffRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateAgentTimeOffRequest {
 impl crate::support::Model for CreateAgentTimeOffRequest {
     const NAME: &'static str = "CreateAgentTimeOffRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dailyDurationMinutes", "durationMinutes", "fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "fullDayManagementUnitDates", "notes", "partialDayStartDateTimes", "payableMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for CreateAgentTimeOffRequest {
     }
 }
 impl ::std::fmt::Debug for CreateAgentTimeOffRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateAgentTimeOffRequest", &[("activityCodeId", &self.activity_code_id), ("dailyDurationMinutes", &self.daily_duration_minutes), ("durationMinutes", &self.duration_minutes), ("fullDayEarliestStartOffsetMinutes", &self.full_day_earliest_start_offset_minutes), ("fullDayLatestEndOffsetMinutes", &self.full_day_latest_end_offset_minutes), ("fullDayManagementUnitDates", &self.full_day_management_unit_dates), ("notes", &self.notes), ("partialDayStartDateTimes", &self.partial_day_start_date_times), ("payableMinutes", &self.payable_minutes)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateAgenticVirtualAgent {
 impl crate::support::Model for CreateAgenticVirtualAgent {
     const NAME: &'static str = "CreateAgenticVirtualAgent";
     const FIELDS: &'static [&'static str] = &["imageUri", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CreateAgenticVirtualAgent {
     }
 }
 impl ::std::fmt::Debug for CreateAgenticVirtualAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateAgenticVirtualAgent", &[("imageUri", &self.image_uri), ("name", &self.name)], &self._nulls)
     }

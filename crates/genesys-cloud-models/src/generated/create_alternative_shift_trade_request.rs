@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateAlternativeShiftTradeRequest {
 impl crate::support::Model for CreateAlternativeShiftTradeRequest {
     const NAME: &'static str = "CreateAlternativeShiftTradeRequest";
     const FIELDS: &'static [&'static str] = &["alternativeShiftTradeGranularity", "dropShiftReferenceKeys", "expirationDate", "jobId", "pickupShiftReferenceKeys", "reviewNote"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for CreateAlternativeShiftTradeRequest {
     }
 }
 impl ::std::fmt::Debug for CreateAlternativeShiftTradeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateAlternativeShiftTradeRequest", &[("alternativeShiftTradeGranularity", &self.alternative_shift_trade_granularity), ("dropShiftReferenceKeys", &self.drop_shift_reference_keys), ("expirationDate", &self.expiration_date), ("jobId", &self.job_id), ("pickupShiftReferenceKeys", &self.pickup_shift_reference_keys), ("reviewNote", &self.review_note)], &self._nulls)
     }
@@ -152,20 +155,24 @@ impl CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for CreateAlternativeShiftTradeRequestAlternativeS
     }
 }
 impl ::std::convert::From<&str> for CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

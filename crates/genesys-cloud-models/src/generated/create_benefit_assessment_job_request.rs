@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateBenefitAssessmentJobRequest {
 impl crate::support::Model for CreateBenefitAssessmentJobRequest {
     const NAME: &'static str = "CreateBenefitAssessmentJobRequest";
     const FIELDS: &'static [&'static str] = &["divisionIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CreateBenefitAssessmentJobRequest {
     }
 }
 impl ::std::fmt::Debug for CreateBenefitAssessmentJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateBenefitAssessmentJobRequest", &[("divisionIds", &self.division_ids)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateBenefitAssessmentRequest {
 impl crate::support::Model for CreateBenefitAssessmentRequest {
     const NAME: &'static str = "CreateBenefitAssessmentRequest";
     const FIELDS: &'static [&'static str] = &["queueIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CreateBenefitAssessmentRequest {
     }
 }
 impl ::std::fmt::Debug for CreateBenefitAssessmentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateBenefitAssessmentRequest", &[("queueIds", &self.queue_ids)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateBusinessUnitSettingsRequest {
 impl crate::support::Model for CreateBusinessUnitSettingsRequest {
     const NAME: &'static str = "CreateBusinessUnitSettingsRequest";
     const FIELDS: &'static [&'static str] = &["coaching", "learning", "notifications", "scheduling", "shortTermForecasting", "startDayOfWeek", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CreateBusinessUnitSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for CreateBusinessUnitSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateBusinessUnitSettingsRequest", &[("coaching", &self.coaching), ("learning", &self.learning), ("notifications", &self.notifications), ("scheduling", &self.scheduling), ("shortTermForecasting", &self.short_term_forecasting), ("startDayOfWeek", &self.start_day_of_week), ("timeZone", &self.time_zone)], &self._nulls)
     }
@@ -176,11 +179,13 @@ impl CreateBusinessUnitSettingsRequestStartDayOfWeek {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateBusinessUnitSettingsRequestStartDayOfWeek {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sunday" => Self::Sunday,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for CreateBusinessUnitSettingsRequestStartDayOfWee
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sunday => "Sunday",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for CreateBusinessUnitSettingsRequestStartDayOfWee
     }
 }
 impl ::std::convert::From<&str> for CreateBusinessUnitSettingsRequestStartDayOfWeek {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateBusinessUnitSettingsRequestStartDayOfWeek {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

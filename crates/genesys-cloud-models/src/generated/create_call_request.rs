@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateCallRequest {
 impl crate::support::Model for CreateCallRequest {
     const NAME: &'static str = "CreateCallRequest";
     const FIELDS: &'static [&'static str] = &["attributes", "callFromQueueId", "callQueueId", "callUserId", "callerId", "callerIdName", "conversationIds", "externalContactId", "label", "languageId", "participants", "phoneNumber", "priority", "routingSkillExpression", "routingSkillsIds", "uuiData"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for CreateCallRequest {
     }
 }
 impl ::std::fmt::Debug for CreateCallRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateCallRequest", &[("attributes", &self.attributes), ("callFromQueueId", &self.call_from_queue_id), ("callQueueId", &self.call_queue_id), ("callUserId", &self.call_user_id), ("callerId", &self.caller_id), ("callerIdName", &self.caller_id_name), ("conversationIds", &self.conversation_ids), ("externalContactId", &self.external_contact_id), ("label", &self.label), ("languageId", &self.language_id), ("participants", &self.participants), ("phoneNumber", &self.phone_number), ("priority", &self.priority), ("routingSkillExpression", &self.routing_skill_expression), ("routingSkillsIds", &self.routing_skills_ids), ("uuiData", &self.uui_data)], &self._nulls)
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateCallbackCommand {
 impl crate::support::Model for CreateCallbackCommand {
     const NAME: &'static str = "CreateCallbackCommand";
     const FIELDS: &'static [&'static str] = &["callbackNumbers", "callbackScheduledTime", "callbackUserName", "callerId", "callerIdName", "countryCode", "customerFirstCallbackDeliveryMode", "data", "queueId", "routingData", "scriptId", "validateCallbackNumbers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for CreateCallbackCommand {
     }
 }
 impl ::std::fmt::Debug for CreateCallbackCommand {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateCallbackCommand", &[("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("callbackUserName", &self.callback_user_name), ("callerId", &self.caller_id), ("callerIdName", &self.caller_id_name), ("countryCode", &self.country_code), ("customerFirstCallbackDeliveryMode", &self.customer_first_callback_delivery_mode), ("data", &self.data), ("queueId", &self.queue_id), ("routingData", &self.routing_data), ("scriptId", &self.script_id), ("validateCallbackNumbers", &self.validate_callback_numbers)], &self._nulls)
     }
@@ -228,11 +231,13 @@ impl CreateCallbackCommandCustomerFirstCallbackDeliveryMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UseQueueSetting", "UseAgentReservation", "NoAgentReservation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateCallbackCommandCustomerFirstCallbackDeliveryMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UseQueueSetting" => Self::UseQueueSetting,
@@ -241,9 +246,11 @@ impl crate::support::OpenEnum for CreateCallbackCommandCustomerFirstCallbackDeli
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UseQueueSetting => "UseQueueSetting",
@@ -254,11 +261,13 @@ impl crate::support::OpenEnum for CreateCallbackCommandCustomerFirstCallbackDeli
     }
 }
 impl ::std::convert::From<&str> for CreateCallbackCommandCustomerFirstCallbackDeliveryMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateCallbackCommandCustomerFirstCallbackDeliveryMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

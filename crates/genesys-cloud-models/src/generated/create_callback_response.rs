@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateCallbackResponse {
 impl crate::support::Model for CreateCallbackResponse {
     const NAME: &'static str = "CreateCallbackResponse";
     const FIELDS: &'static [&'static str] = &["callbackIdentifiers", "conversation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CreateCallbackResponse {
     }
 }
 impl ::std::fmt::Debug for CreateCallbackResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateCallbackResponse", &[("callbackIdentifiers", &self.callback_identifiers), ("conversation", &self.conversation)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateCapacityPlanStaffingGroupMetricCha
 impl crate::support::Model for CreateCapacityPlanStaffingGroupMetricChangeRequest {
     const NAME: &'static str = "CreateCapacityPlanStaffingGroupMetricChangeRequest";
     const FIELDS: &'static [&'static str] = &["metric", "notes", "numberOfWeeks", "staffingGroupIds", "transfersFullTimeEquivalent", "value", "version", "weekStartNumber"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for CreateCapacityPlanStaffingGroupMetricChangeReques
     }
 }
 impl ::std::fmt::Debug for CreateCapacityPlanStaffingGroupMetricChangeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateCapacityPlanStaffingGroupMetricChangeRequest", &[("metric", &self.metric), ("notes", &self.notes), ("numberOfWeeks", &self.number_of_weeks), ("staffingGroupIds", &self.staffing_group_ids), ("transfersFullTimeEquivalent", &self.transfers_full_time_equivalent), ("value", &self.value), ("version", &self.version), ("weekStartNumber", &self.week_start_number)], &self._nulls)
     }
@@ -186,11 +189,13 @@ impl CreateCapacityPlanStaffingGroupMetricChangeRequestMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["StartingWeeklyFullTimeEquivalentCount", "NewHiresFullTimeEquivalentCount", "AttritionPercentage", "ShrinkagePercentage", "TransfersFullTimeEquivalentCount", "ExtraTimeUnderTimeFullTimeEquivalentCount"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateCapacityPlanStaffingGroupMetricChangeRequestMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "StartingWeeklyFullTimeEquivalentCount" => Self::StartingWeeklyFullTimeEquivalentCount,
@@ -202,9 +207,11 @@ impl crate::support::OpenEnum for CreateCapacityPlanStaffingGroupMetricChangeReq
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::StartingWeeklyFullTimeEquivalentCount => "StartingWeeklyFullTimeEquivalentCount",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for CreateCapacityPlanStaffingGroupMetricChangeReq
     }
 }
 impl ::std::convert::From<&str> for CreateCapacityPlanStaffingGroupMetricChangeRequestMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateCapacityPlanStaffingGroupMetricChangeRequestMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateCoachingAppointmentRequest {
 impl crate::support::Model for CreateCoachingAppointmentRequest {
     const NAME: &'static str = "CreateCoachingAppointmentRequest";
     const FIELDS: &'static [&'static str] = &["addToSchedule", "attendeeIds", "conversationIds", "dateStart", "description", "documentIds", "externalLinks", "facilitatorId", "lengthInMinutes", "location", "name", "shareInsightsData", "wfmSchedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for CreateCoachingAppointmentRequest {
     }
 }
 impl ::std::fmt::Debug for CreateCoachingAppointmentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateCoachingAppointmentRequest", &[("addToSchedule", &self.add_to_schedule), ("attendeeIds", &self.attendee_ids), ("conversationIds", &self.conversation_ids), ("dateStart", &self.date_start), ("description", &self.description), ("documentIds", &self.document_ids), ("externalLinks", &self.external_links), ("facilitatorId", &self.facilitator_id), ("lengthInMinutes", &self.length_in_minutes), ("location", &self.location), ("name", &self.name), ("shareInsightsData", &self.share_insights_data), ("wfmSchedule", &self.wfm_schedule)], &self._nulls)
     }

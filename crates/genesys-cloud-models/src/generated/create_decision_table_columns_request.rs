@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateDecisionTableColumnsRequest {
 impl crate::support::Model for CreateDecisionTableColumnsRequest {
     const NAME: &'static str = "CreateDecisionTableColumnsRequest";
     const FIELDS: &'static [&'static str] = &["inputs", "outputs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CreateDecisionTableColumnsRequest {
     }
 }
 impl ::std::fmt::Debug for CreateDecisionTableColumnsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateDecisionTableColumnsRequest", &[("inputs", &self.inputs), ("outputs", &self.outputs)], &self._nulls)
     }

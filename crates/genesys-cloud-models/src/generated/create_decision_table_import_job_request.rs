@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateDecisionTableImportJobRequest {
 impl crate::support::Model for CreateDecisionTableImportJobRequest {
     const NAME: &'static str = "CreateDecisionTableImportJobRequest";
     const FIELDS: &'static [&'static str] = &["fileName", "importMode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CreateDecisionTableImportJobRequest {
     }
 }
 impl ::std::fmt::Debug for CreateDecisionTableImportJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateDecisionTableImportJobRequest", &[("fileName", &self.file_name), ("importMode", &self.import_mode)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl CreateDecisionTableImportJobRequestImportMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Append", "Replace"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateDecisionTableImportJobRequestImportMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Append" => Self::Append,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for CreateDecisionTableImportJobRequestImportMode 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Append => "Append",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for CreateDecisionTableImportJobRequestImportMode 
     }
 }
 impl ::std::convert::From<&str> for CreateDecisionTableImportJobRequestImportMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateDecisionTableImportJobRequestImportMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateDecisionTableRequest {
 impl crate::support::Model for CreateDecisionTableRequest {
     const NAME: &'static str = "CreateDecisionTableRequest";
     const FIELDS: &'static [&'static str] = &["columns", "description", "divisionId", "name", "schemaId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CreateDecisionTableRequest {
     }
 }
 impl ::std::fmt::Debug for CreateDecisionTableRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateDecisionTableRequest", &[("columns", &self.columns), ("description", &self.description), ("divisionId", &self.division_id), ("name", &self.name), ("schemaId", &self.schema_id)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateDecisionTableRowRequest {
 impl crate::support::Model for CreateDecisionTableRowRequest {
     const NAME: &'static str = "CreateDecisionTableRowRequest";
     const FIELDS: &'static [&'static str] = &["inputs", "outputs", "rowIndex"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CreateDecisionTableRowRequest {
     }
 }
 impl ::std::fmt::Debug for CreateDecisionTableRowRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateDecisionTableRowRequest", &[("inputs", &self.inputs), ("outputs", &self.outputs), ("rowIndex", &self.row_index)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateDecisionTableSnapshotRequest {
 impl crate::support::Model for CreateDecisionTableSnapshotRequest {
     const NAME: &'static str = "CreateDecisionTableSnapshotRequest";
     const FIELDS: &'static [&'static str] = &["notes", "snapshotName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CreateDecisionTableSnapshotRequest {
     }
 }
 impl ::std::fmt::Debug for CreateDecisionTableSnapshotRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateDecisionTableSnapshotRequest", &[("notes", &self.notes), ("snapshotName", &self.snapshot_name)], &self._nulls)
     }

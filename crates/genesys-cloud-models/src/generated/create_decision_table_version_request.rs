@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateDecisionTableVersionRequest {
 impl crate::support::Model for CreateDecisionTableVersionRequest {
     const NAME: &'static str = "CreateDecisionTableVersionRequest";
     const FIELDS: &'static [&'static str] = &["sourceVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CreateDecisionTableVersionRequest {
     }
 }
 impl ::std::fmt::Debug for CreateDecisionTableVersionRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateDecisionTableVersionRequest", &[("sourceVersion", &self.source_version)], &self._nulls)
     }

@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateEmailRequest {
 impl crate::support::Model for CreateEmailRequest {
     const NAME: &'static str = "CreateEmailRequest";
     const FIELDS: &'static [&'static str] = &["attributes", "direction", "externalContactId", "flowId", "fromAddress", "fromName", "htmlBody", "languageId", "priority", "provider", "queueId", "skillExpression", "skillIds", "subject", "textBody", "toAddress", "toName", "utilizationLabel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for CreateEmailRequest {
     }
 }
 impl ::std::fmt::Debug for CreateEmailRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateEmailRequest", &[("attributes", &self.attributes), ("direction", &self.direction), ("externalContactId", &self.external_contact_id), ("flowId", &self.flow_id), ("fromAddress", &self.from_address), ("fromName", &self.from_name), ("htmlBody", &self.html_body), ("languageId", &self.language_id), ("priority", &self.priority), ("provider", &self.provider), ("queueId", &self.queue_id), ("skillExpression", &self.skill_expression), ("skillIds", &self.skill_ids), ("subject", &self.subject), ("textBody", &self.text_body), ("toAddress", &self.to_address), ("toName", &self.to_name), ("utilizationLabel", &self.utilization_label)], &self._nulls)
     }
@@ -298,11 +301,13 @@ impl CreateEmailRequestDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OUTBOUND", "INBOUND"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateEmailRequestDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OUTBOUND" => Self::Outbound,
@@ -310,9 +315,11 @@ impl crate::support::OpenEnum for CreateEmailRequestDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Outbound => "OUTBOUND",
@@ -322,11 +329,13 @@ impl crate::support::OpenEnum for CreateEmailRequestDirection {
     }
 }
 impl ::std::convert::From<&str> for CreateEmailRequestDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateEmailRequestDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

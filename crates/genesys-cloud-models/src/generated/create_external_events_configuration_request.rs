@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateExternalEventsConfigurationRequest
 impl crate::support::Model for CreateExternalEventsConfigurationRequest {
     const NAME: &'static str = "CreateExternalEventsConfigurationRequest";
     const FIELDS: &'static [&'static str] = &["description", "divisionId", "name", "schemaId", "source"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CreateExternalEventsConfigurationRequest {
     }
 }
 impl ::std::fmt::Debug for CreateExternalEventsConfigurationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateExternalEventsConfigurationRequest", &[("description", &self.description), ("divisionId", &self.division_id), ("name", &self.name), ("schemaId", &self.schema_id), ("source", &self.source)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateGuideVersion {
 impl crate::support::Model for CreateGuideVersion {
     const NAME: &'static str = "CreateGuideVersion";
     const FIELDS: &'static [&'static str] = &["instruction", "knowledgeSettings", "resources", "variables"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CreateGuideVersion {
     }
 }
 impl ::std::fmt::Debug for CreateGuideVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateGuideVersion", &[("instruction", &self.instruction), ("knowledgeSettings", &self.knowledge_settings), ("resources", &self.resources), ("variables", &self.variables)], &self._nulls)
     }

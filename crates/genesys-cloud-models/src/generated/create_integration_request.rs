@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateIntegrationRequest {
 impl crate::support::Model for CreateIntegrationRequest {
     const NAME: &'static str = "CreateIntegrationRequest";
     const FIELDS: &'static [&'static str] = &["id", "integrationType", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CreateIntegrationRequest {
     }
 }
 impl ::std::fmt::Debug for CreateIntegrationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateIntegrationRequest", &[("id", &self.id), ("integrationType", &self.integration_type), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

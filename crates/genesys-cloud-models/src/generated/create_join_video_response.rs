@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateJoinVideoResponse {
 impl crate::support::Model for CreateJoinVideoResponse {
     const NAME: &'static str = "CreateJoinVideoResponse";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "joinCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CreateJoinVideoResponse {
     }
 }
 impl ::std::fmt::Debug for CreateJoinVideoResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateJoinVideoResponse", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("joinCode", &self.join_code)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateKpiRequest {
 impl crate::support::Model for CreateKpiRequest {
     const NAME: &'static str = "CreateKpiRequest";
     const FIELDS: &'static [&'static str] = &["description", "kpiType", "name", "source", "wrapUpCodeConfig"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CreateKpiRequest {
     }
 }
 impl ::std::fmt::Debug for CreateKpiRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateKpiRequest", &[("description", &self.description), ("kpiType", &self.kpi_type), ("name", &self.name), ("source", &self.source), ("wrapUpCodeConfig", &self.wrap_up_code_config)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl CreateKpiRequestKpiType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SalesConversion", "Churn", "Retention", "SalesValue"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateKpiRequestKpiType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SalesConversion" => Self::SalesConversion,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for CreateKpiRequestKpiType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SalesConversion => "SalesConversion",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for CreateKpiRequestKpiType {
     }
 }
 impl ::std::convert::From<&str> for CreateKpiRequestKpiType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateKpiRequestKpiType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -228,11 +237,13 @@ impl CreateKpiRequestSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WrapUpCode", "Outcome", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateKpiRequestSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WrapUpCode" => Self::WrapUpCode,
@@ -241,9 +252,11 @@ impl crate::support::OpenEnum for CreateKpiRequestSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WrapUpCode => "WrapUpCode",
@@ -254,11 +267,13 @@ impl crate::support::OpenEnum for CreateKpiRequestSource {
     }
 }
 impl ::std::convert::From<&str> for CreateKpiRequestSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateKpiRequestSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateManagementUnitApiRequest {
 impl crate::support::Model for CreateManagementUnitApiRequest {
     const NAME: &'static str = "CreateManagementUnitApiRequest";
     const FIELDS: &'static [&'static str] = &["businessUnitId", "divisionId", "name", "settings", "startDayOfWeek", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for CreateManagementUnitApiRequest {
     }
 }
 impl ::std::fmt::Debug for CreateManagementUnitApiRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateManagementUnitApiRequest", &[("businessUnitId", &self.business_unit_id), ("divisionId", &self.division_id), ("name", &self.name), ("settings", &self.settings), ("startDayOfWeek", &self.start_day_of_week), ("timeZone", &self.time_zone)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl CreateManagementUnitApiRequestStartDayOfWeek {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateManagementUnitApiRequestStartDayOfWeek {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sunday" => Self::Sunday,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for CreateManagementUnitApiRequestStartDayOfWeek {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sunday => "Sunday",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for CreateManagementUnitApiRequestStartDayOfWeek {
     }
 }
 impl ::std::convert::From<&str> for CreateManagementUnitApiRequestStartDayOfWeek {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateManagementUnitApiRequestStartDayOfWeek {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

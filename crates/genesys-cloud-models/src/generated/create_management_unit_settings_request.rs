@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateManagementUnitSettingsRequest {
 impl crate::support::Model for CreateManagementUnitSettingsRequest {
     const NAME: &'static str = "CreateManagementUnitSettingsRequest";
     const FIELDS: &'static [&'static str] = &["adherence", "scheduling", "shiftTrading", "shortTermForecasting", "timeOff"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CreateManagementUnitSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for CreateManagementUnitSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateManagementUnitSettingsRequest", &[("adherence", &self.adherence), ("scheduling", &self.scheduling), ("shiftTrading", &self.shift_trading), ("shortTermForecasting", &self.short_term_forecasting), ("timeOff", &self.time_off)], &self._nulls)
     }

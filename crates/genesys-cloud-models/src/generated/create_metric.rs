@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateMetric {
 impl crate::support::Model for CreateMetric {
     const NAME: &'static str = "CreateMetric";
     const FIELDS: &'static [&'static str] = &["externalMetricDefinitionId", "metricDefinitionId", "name", "objective", "performanceProfileId", "precision", "timeDisplayUnit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CreateMetric {
     }
 }
 impl ::std::fmt::Debug for CreateMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateMetric", &[("externalMetricDefinitionId", &self.external_metric_definition_id), ("metricDefinitionId", &self.metric_definition_id), ("name", &self.name), ("objective", &self.objective), ("performanceProfileId", &self.performance_profile_id), ("precision", &self.precision), ("timeDisplayUnit", &self.time_display_unit)], &self._nulls)
     }
@@ -170,11 +173,13 @@ impl CreateMetricTimeDisplayUnit {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["None", "Seconds", "Minutes", "Hours"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateMetricTimeDisplayUnit {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "None" => Self::None,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for CreateMetricTimeDisplayUnit {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "None",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for CreateMetricTimeDisplayUnit {
     }
 }
 impl ::std::convert::From<&str> for CreateMetricTimeDisplayUnit {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateMetricTimeDisplayUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

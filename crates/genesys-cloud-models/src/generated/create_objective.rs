@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateObjective {
 impl crate::support::Model for CreateObjective {
     const NAME: &'static str = "CreateObjective";
     const FIELDS: &'static [&'static str] = &["dateStart", "enabled", "evaluationFormContextIds", "id", "initialDirection", "mediaTypes", "queueIds", "templateId", "topicIds", "topicIdsFilterType", "zones"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for CreateObjective {
     }
 }
 impl ::std::fmt::Debug for CreateObjective {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateObjective", &[("dateStart", &self.date_start), ("enabled", &self.enabled), ("evaluationFormContextIds", &self.evaluation_form_context_ids), ("id", &self.id), ("initialDirection", &self.initial_direction), ("mediaTypes", &self.media_types), ("queueIds", &self.queue_ids), ("templateId", &self.template_id), ("topicIds", &self.topic_ids), ("topicIdsFilterType", &self.topic_ids_filter_type), ("zones", &self.zones)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl CreateObjectiveInitialDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateObjectiveInitialDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -226,9 +231,11 @@ impl crate::support::OpenEnum for CreateObjectiveInitialDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for CreateObjectiveInitialDirection {
     }
 }
 impl ::std::convert::From<&str> for CreateObjectiveInitialDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateObjectiveInitialDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -290,11 +299,13 @@ impl CreateObjectiveTopicIdsFilterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["and", "or"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateObjectiveTopicIdsFilterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "and" => Self::And,
@@ -302,9 +313,11 @@ impl crate::support::OpenEnum for CreateObjectiveTopicIdsFilterType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "and",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for CreateObjectiveTopicIdsFilterType {
     }
 }
 impl ::std::convert::From<&str> for CreateObjectiveTopicIdsFilterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateObjectiveTopicIdsFilterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

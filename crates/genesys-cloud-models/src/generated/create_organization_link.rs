@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateOrganizationLink {
 impl crate::support::Model for CreateOrganizationLink {
     const NAME: &'static str = "CreateOrganizationLink";
     const FIELDS: &'static [&'static str] = &["targetOrganizationId", "targetRegion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CreateOrganizationLink {
     }
 }
 impl ::std::fmt::Debug for CreateOrganizationLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateOrganizationLink", &[("targetOrganizationId", &self.target_organization_id), ("targetRegion", &self.target_region)], &self._nulls)
     }

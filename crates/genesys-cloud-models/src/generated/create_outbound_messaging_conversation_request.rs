@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateOutboundMessagingConversationReque
 impl crate::support::Model for CreateOutboundMessagingConversationRequest {
     const NAME: &'static str = "CreateOutboundMessagingConversationRequest";
     const FIELDS: &'static [&'static str] = &["externalContactId", "queueId", "toAddress", "toAddressMessengerType", "useExistingConversation", "useUserFromAddress"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for CreateOutboundMessagingConversationRequest {
     }
 }
 impl ::std::fmt::Debug for CreateOutboundMessagingConversationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateOutboundMessagingConversationRequest", &[("externalContactId", &self.external_contact_id), ("queueId", &self.queue_id), ("toAddress", &self.to_address), ("toAddressMessengerType", &self.to_address_messenger_type), ("useExistingConversation", &self.use_existing_conversation), ("useUserFromAddress", &self.use_user_from_address)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl CreateOutboundMessagingConversationRequestToAddressMessengerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["sms", "open", "whatsapp"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateOutboundMessagingConversationRequestToAddressMessengerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "sms" => Self::Sms,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for CreateOutboundMessagingConversationRequestToAd
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sms => "sms",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for CreateOutboundMessagingConversationRequestToAd
     }
 }
 impl ::std::convert::From<&str> for CreateOutboundMessagingConversationRequestToAddressMessengerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateOutboundMessagingConversationRequestToAddressMessengerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

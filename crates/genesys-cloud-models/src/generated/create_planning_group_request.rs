@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CreatePlanningGroupRequest {
 impl crate::support::Model for CreatePlanningGroupRequest {
     const NAME: &'static str = "CreatePlanningGroupRequest";
     const FIELDS: &'static [&'static str] = &["name", "routePaths", "serviceGoalTemplateId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CreatePlanningGroupRequest {
     }
 }
 impl ::std::fmt::Debug for CreatePlanningGroupRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreatePlanningGroupRequest", &[("name", &self.name), ("routePaths", &self.route_paths), ("serviceGoalTemplateId", &self.service_goal_template_id)], &self._nulls)
     }

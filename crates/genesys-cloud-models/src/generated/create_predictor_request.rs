@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CreatePredictorRequest {
 impl crate::support::Model for CreatePredictorRequest {
     const NAME: &'static str = "CreatePredictorRequest";
     const FIELDS: &'static [&'static str] = &["kpi", "queueIds", "routingTimeoutSeconds", "schedule", "workloadBalancingConfig"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CreatePredictorRequest {
     }
 }
 impl ::std::fmt::Debug for CreatePredictorRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreatePredictorRequest", &[("kpi", &self.kpi), ("queueIds", &self.queue_ids), ("routingTimeoutSeconds", &self.routing_timeout_seconds), ("schedule", &self.schedule), ("workloadBalancingConfig", &self.workload_balancing_config)], &self._nulls)
     }

@@ -192,9 +192,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateQueueRequest {
 impl crate::support::Model for CreateQueueRequest {
     const NAME: &'static str = "CreateQueueRequest";
     const FIELDS: &'static [&'static str] = &["acwSettings", "agentOwnedRouting", "autoAnswerOnly", "bullseye", "callingPartyName", "callingPartyNumber", "cannedResponseLibraries", "conditionalGroupActivation", "conditionalGroupRouting", "createdBy", "dateCreated", "dateModified", "defaultMediaLanguage", "defaultScripts", "description", "directRouting", "division", "emailInQueueFlow", "enableAudioMonitoring", "enableManualAssignment", "enableTranscription", "id", "joinedMemberCount", "lastAgentRoutingMode", "mediaSettings", "memberCount", "memberGroups", "messageInQueueFlow", "modifiedBy", "name", "onHoldPrompt", "outboundEmailAddress", "outboundMessagingAddresses", "peerId", "queueFlow", "routingRules", "scoringMethod", "selfUri", "skillEvaluationMethod", "sourceQueueId", "suppressInQueueCallRecording", "userMemberCount", "whisperPrompt"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -296,6 +298,7 @@ impl crate::support::Model for CreateQueueRequest {
     }
 }
 impl ::std::fmt::Debug for CreateQueueRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateQueueRequest", &[("acwSettings", &self.acw_settings), ("agentOwnedRouting", &self.agent_owned_routing), ("autoAnswerOnly", &self.auto_answer_only), ("bullseye", &self.bullseye), ("callingPartyName", &self.calling_party_name), ("callingPartyNumber", &self.calling_party_number), ("cannedResponseLibraries", &self.canned_response_libraries), ("conditionalGroupActivation", &self.conditional_group_activation), ("conditionalGroupRouting", &self.conditional_group_routing), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("defaultMediaLanguage", &self.default_media_language), ("defaultScripts", &self.default_scripts), ("description", &self.description), ("directRouting", &self.direct_routing), ("division", &self.division), ("emailInQueueFlow", &self.email_in_queue_flow), ("enableAudioMonitoring", &self.enable_audio_monitoring), ("enableManualAssignment", &self.enable_manual_assignment), ("enableTranscription", &self.enable_transcription), ("id", &self.id), ("joinedMemberCount", &self.joined_member_count), ("lastAgentRoutingMode", &self.last_agent_routing_mode), ("mediaSettings", &self.media_settings), ("memberCount", &self.member_count), ("memberGroups", &self.member_groups), ("messageInQueueFlow", &self.message_in_queue_flow), ("modifiedBy", &self.modified_by), ("name", &self.name), ("onHoldPrompt", &self.on_hold_prompt), ("outboundEmailAddress", &self.outbound_email_address), ("outboundMessagingAddresses", &self.outbound_messaging_addresses), ("peerId", &self.peer_id), ("queueFlow", &self.queue_flow), ("routingRules", &self.routing_rules), ("scoringMethod", &self.scoring_method), ("selfUri", &self.self_uri), ("skillEvaluationMethod", &self.skill_evaluation_method), ("sourceQueueId", &self.source_queue_id), ("suppressInQueueCallRecording", &self.suppress_in_queue_call_recording), ("userMemberCount", &self.user_member_count), ("whisperPrompt", &self.whisper_prompt)], &self._nulls)
     }
@@ -600,11 +603,13 @@ impl CreateQueueRequestLastAgentRoutingMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Disabled", "QueueMembersOnly", "AnyAgent"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateQueueRequestLastAgentRoutingMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Disabled" => Self::Disabled,
@@ -613,9 +618,11 @@ impl crate::support::OpenEnum for CreateQueueRequestLastAgentRoutingMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Disabled => "Disabled",
@@ -626,11 +633,13 @@ impl crate::support::OpenEnum for CreateQueueRequestLastAgentRoutingMode {
     }
 }
 impl ::std::convert::From<&str> for CreateQueueRequestLastAgentRoutingMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateQueueRequestLastAgentRoutingMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -678,11 +687,13 @@ impl CreateQueueRequestScoringMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TimestampAndPriority", "PriorityOnly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateQueueRequestScoringMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TimestampAndPriority" => Self::TimestampAndPriority,
@@ -690,9 +701,11 @@ impl crate::support::OpenEnum for CreateQueueRequestScoringMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TimestampAndPriority => "TimestampAndPriority",
@@ -702,11 +715,13 @@ impl crate::support::OpenEnum for CreateQueueRequestScoringMethod {
     }
 }
 impl ::std::convert::From<&str> for CreateQueueRequestScoringMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateQueueRequestScoringMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -756,11 +771,13 @@ impl CreateQueueRequestSkillEvaluationMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NONE", "BEST", "ALL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateQueueRequestSkillEvaluationMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NONE" => Self::None,
@@ -769,9 +786,11 @@ impl crate::support::OpenEnum for CreateQueueRequestSkillEvaluationMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "NONE",
@@ -782,11 +801,13 @@ impl crate::support::OpenEnum for CreateQueueRequestSkillEvaluationMethod {
     }
 }
 impl ::std::convert::From<&str> for CreateQueueRequestSkillEvaluationMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateQueueRequestSkillEvaluationMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

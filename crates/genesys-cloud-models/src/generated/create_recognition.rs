@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRecognition {
 impl crate::support::Model for CreateRecognition {
     const NAME: &'static str = "CreateRecognition";
     const FIELDS: &'static [&'static str] = &["contextId", "contextType", "note", "recipientId", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for CreateRecognition {
     }
 }
 impl ::std::fmt::Debug for CreateRecognition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateRecognition", &[("contextId", &self.context_id), ("contextType", &self.context_type), ("note", &self.note), ("recipientId", &self.recipient_id), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl CreateRecognitionContextType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Interaction", "Insights", "Development", "Scorecard"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateRecognitionContextType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Interaction" => Self::Interaction,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for CreateRecognitionContextType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Interaction => "Interaction",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for CreateRecognitionContextType {
     }
 }
 impl ::std::convert::From<&str> for CreateRecognitionContextType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateRecognitionContextType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -242,11 +251,13 @@ impl CreateRecognitionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ThankYou", "Congratulations", "HighPerformance", "CompanyValues"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateRecognitionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ThankYou" => Self::ThankYou,
@@ -256,9 +267,11 @@ impl crate::support::OpenEnum for CreateRecognitionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ThankYou => "ThankYou",
@@ -270,11 +283,13 @@ impl crate::support::OpenEnum for CreateRecognitionType {
     }
 }
 impl ::std::convert::From<&str> for CreateRecognitionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateRecognitionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateReprocessJobRequest {
 impl crate::support::Model for CreateReprocessJobRequest {
     const NAME: &'static str = "CreateReprocessJobRequest";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "description", "dialects", "mediaTypes", "name", "programs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CreateReprocessJobRequest {
     }
 }
 impl ::std::fmt::Debug for CreateReprocessJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateReprocessJobRequest", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("description", &self.description), ("dialects", &self.dialects), ("mediaTypes", &self.media_types), ("name", &self.name), ("programs", &self.programs)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateResponseAssetRequest {
 impl crate::support::Model for CreateResponseAssetRequest {
     const NAME: &'static str = "CreateResponseAssetRequest";
     const FIELDS: &'static [&'static str] = &["contentMd5", "divisionId", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CreateResponseAssetRequest {
     }
 }
 impl ::std::fmt::Debug for CreateResponseAssetRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateResponseAssetRequest", &[("contentMd5", &self.content_md5), ("divisionId", &self.division_id), ("name", &self.name)], &self._nulls)
     }

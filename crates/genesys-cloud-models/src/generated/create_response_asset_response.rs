@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateResponseAssetResponse {
 impl crate::support::Model for CreateResponseAssetResponse {
     const NAME: &'static str = "CreateResponseAssetResponse";
     const FIELDS: &'static [&'static str] = &["headers", "id", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CreateResponseAssetResponse {
     }
 }
 impl ::std::fmt::Debug for CreateResponseAssetResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateResponseAssetResponse", &[("headers", &self.headers), ("id", &self.id), ("url", &self.url)], &self._nulls)
     }

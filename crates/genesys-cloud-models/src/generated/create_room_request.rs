@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRoomRequest {
 impl crate::support::Model for CreateRoomRequest {
     const NAME: &'static str = "CreateRoomRequest";
     const FIELDS: &'static [&'static str] = &["description", "subject", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CreateRoomRequest {
     }
 }
 impl ::std::fmt::Debug for CreateRoomRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateRoomRequest", &[("description", &self.description), ("subject", &self.subject), ("userIds", &self.user_ids)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateRoomResponse {
 impl crate::support::Model for CreateRoomResponse {
     const NAME: &'static str = "CreateRoomResponse";
     const FIELDS: &'static [&'static str] = &["jid"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CreateRoomResponse {
     }
 }
 impl ::std::fmt::Debug for CreateRoomResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateRoomResponse", &[("jid", &self.jid)], &self._nulls)
     }

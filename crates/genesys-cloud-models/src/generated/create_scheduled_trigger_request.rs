@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateScheduledTriggerRequest {
 impl crate::support::Model for CreateScheduledTriggerRequest {
     const NAME: &'static str = "CreateScheduledTriggerRequest";
     const FIELDS: &'static [&'static str] = &["description", "enabled", "name", "schedule", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CreateScheduledTriggerRequest {
     }
 }
 impl ::std::fmt::Debug for CreateScheduledTriggerRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateScheduledTriggerRequest", &[("description", &self.description), ("enabled", &self.enabled), ("name", &self.name), ("schedule", &self.schedule), ("target", &self.target)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateSecureSession {
 impl crate::support::Model for CreateSecureSession {
     const NAME: &'static str = "CreateSecureSession";
     const FIELDS: &'static [&'static str] = &["disconnect", "flowId", "sourceParticipantId", "userData"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CreateSecureSession {
     }
 }
 impl ::std::fmt::Debug for CreateSecureSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateSecureSession", &[("disconnect", &self.disconnect), ("flowId", &self.flow_id), ("sourceParticipantId", &self.source_participant_id), ("userData", &self.user_data)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateServiceGoalTemplate {
 impl crate::support::Model for CreateServiceGoalTemplate {
     const NAME: &'static str = "CreateServiceGoalTemplate";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "impactOverride", "name", "serviceLevel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CreateServiceGoalTemplate {
     }
 }
 impl ::std::fmt::Debug for CreateServiceGoalTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateServiceGoalTemplate", &[("abandonRate", &self.abandon_rate), ("averageSpeedOfAnswer", &self.average_speed_of_answer), ("impactOverride", &self.impact_override), ("name", &self.name), ("serviceLevel", &self.service_level)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateShareRequest {
 impl crate::support::Model for CreateShareRequest {
     const NAME: &'static str = "CreateShareRequest";
     const FIELDS: &'static [&'static str] = &["member", "memberType", "members", "sharedEntity", "sharedEntityType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for CreateShareRequest {
     }
 }
 impl ::std::fmt::Debug for CreateShareRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateShareRequest", &[("member", &self.member), ("memberType", &self.member_type), ("members", &self.members), ("sharedEntity", &self.shared_entity), ("sharedEntityType", &self.shared_entity_type)], &self._nulls)
     }
@@ -140,11 +143,13 @@ impl CreateShareRequestMemberType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["USER", "GROUP", "PUBLIC"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateShareRequestMemberType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "USER" => Self::User,
@@ -153,9 +158,11 @@ impl crate::support::OpenEnum for CreateShareRequestMemberType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "USER",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for CreateShareRequestMemberType {
     }
 }
 impl ::std::convert::From<&str> for CreateShareRequestMemberType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateShareRequestMemberType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -216,20 +225,24 @@ impl CreateShareRequestSharedEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DOCUMENT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateShareRequestSharedEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DOCUMENT" => Self::Document,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Document => "DOCUMENT",
@@ -238,11 +251,13 @@ impl crate::support::OpenEnum for CreateShareRequestSharedEntityType {
     }
 }
 impl ::std::convert::From<&str> for CreateShareRequestSharedEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateShareRequestSharedEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

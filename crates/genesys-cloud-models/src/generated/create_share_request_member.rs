@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateShareRequestMember {
 impl crate::support::Model for CreateShareRequestMember {
     const NAME: &'static str = "CreateShareRequestMember";
     const FIELDS: &'static [&'static str] = &["member", "memberType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for CreateShareRequestMember {
     }
 }
 impl ::std::fmt::Debug for CreateShareRequestMember {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateShareRequestMember", &[("member", &self.member), ("memberType", &self.member_type)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl CreateShareRequestMemberMemberType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["USER", "GROUP", "PUBLIC"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateShareRequestMemberMemberType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "USER" => Self::User,
@@ -117,9 +122,11 @@ impl crate::support::OpenEnum for CreateShareRequestMemberMemberType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "USER",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for CreateShareRequestMemberMemberType {
     }
 }
 impl ::std::convert::From<&str> for CreateShareRequestMemberMemberType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateShareRequestMemberMemberType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

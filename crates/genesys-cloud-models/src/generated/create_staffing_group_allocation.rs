@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateStaffingGroupAllocation {
 impl crate::support::Model for CreateStaffingGroupAllocation {
     const NAME: &'static str = "CreateStaffingGroupAllocation";
     const FIELDS: &'static [&'static str] = &["initialAttritionPercentage", "initialShrinkagePercentage", "staffingGroupId", "startingWeeklyFullTimeEquivalentCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CreateStaffingGroupAllocation {
     }
 }
 impl ::std::fmt::Debug for CreateStaffingGroupAllocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateStaffingGroupAllocation", &[("initialAttritionPercentage", &self.initial_attrition_percentage), ("initialShrinkagePercentage", &self.initial_shrinkage_percentage), ("staffingGroupId", &self.staffing_group_id), ("startingWeeklyFullTimeEquivalentCount", &self.starting_weekly_full_time_equivalent_count)], &self._nulls)
     }

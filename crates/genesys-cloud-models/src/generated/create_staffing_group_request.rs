@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateStaffingGroupRequest {
 impl crate::support::Model for CreateStaffingGroupRequest {
     const NAME: &'static str = "CreateStaffingGroupRequest";
     const FIELDS: &'static [&'static str] = &["managementUnitId", "name", "planningGroupIds", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CreateStaffingGroupRequest {
     }
 }
 impl ::std::fmt::Debug for CreateStaffingGroupRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateStaffingGroupRequest", &[("managementUnitId", &self.management_unit_id), ("name", &self.name), ("planningGroupIds", &self.planning_group_ids), ("userIds", &self.user_ids)], &self._nulls)
     }

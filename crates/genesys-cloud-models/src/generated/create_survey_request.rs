@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateSurveyRequest {
 impl crate::support::Model for CreateSurveyRequest {
     const NAME: &'static str = "CreateSurveyRequest";
     const FIELDS: &'static [&'static str] = &["agentId", "conversationId", "queueId", "surveyFormContextId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CreateSurveyRequest {
     }
 }
 impl ::std::fmt::Debug for CreateSurveyRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateSurveyRequest", &[("agentId", &self.agent_id), ("conversationId", &self.conversation_id), ("queueId", &self.queue_id), ("surveyFormContextId", &self.survey_form_context_id)], &self._nulls)
     }

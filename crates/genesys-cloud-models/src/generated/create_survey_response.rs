@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateSurveyResponse {
 impl crate::support::Model for CreateSurveyResponse {
     const NAME: &'static str = "CreateSurveyResponse";
     const FIELDS: &'static [&'static str] = &["agent", "agentTeam", "answers", "completedDate", "conversation", "customerSurveyUrl", "flow", "id", "missingRequiredAnswer", "name", "queue", "selfUri", "status", "surveyErrorDetails", "surveyForm", "surveyType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for CreateSurveyResponse {
     }
 }
 impl ::std::fmt::Debug for CreateSurveyResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateSurveyResponse", &[("agent", &self.agent), ("agentTeam", &self.agent_team), ("answers", &self.answers), ("completedDate", &self.completed_date), ("conversation", &self.conversation), ("customerSurveyUrl", &self.customer_survey_url), ("flow", &self.flow), ("id", &self.id), ("missingRequiredAnswer", &self.missing_required_answer), ("name", &self.name), ("queue", &self.queue), ("selfUri", &self.self_uri), ("status", &self.status), ("surveyErrorDetails", &self.survey_error_details), ("surveyForm", &self.survey_form), ("surveyType", &self.survey_type)], &self._nulls)
     }
@@ -176,11 +179,13 @@ impl CreateSurveyResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Sent", "InProgress", "Finished", "OptOut", "Error", "Expired"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateSurveyResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for CreateSurveyResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for CreateSurveyResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for CreateSurveyResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateSurveyResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -262,11 +271,13 @@ impl CreateSurveyResponseSurveyType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Web", "Voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateSurveyResponseSurveyType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Web" => Self::Web,
@@ -274,9 +285,11 @@ impl crate::support::OpenEnum for CreateSurveyResponseSurveyType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Web => "Web",
@@ -286,11 +299,13 @@ impl crate::support::OpenEnum for CreateSurveyResponseSurveyType {
     }
 }
 impl ::std::convert::From<&str> for CreateSurveyResponseSurveyType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateSurveyResponseSurveyType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateTimeOffPlanBusinessUnitAssociation
 impl crate::support::Model for CreateTimeOffPlanBusinessUnitAssociation {
     const NAME: &'static str = "CreateTimeOffPlanBusinessUnitAssociation";
     const FIELDS: &'static [&'static str] = &["managementUnitIds", "staffingGroupIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CreateTimeOffPlanBusinessUnitAssociation {
     }
 }
 impl ::std::fmt::Debug for CreateTimeOffPlanBusinessUnitAssociation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateTimeOffPlanBusinessUnitAssociation", &[("managementUnitIds", &self.management_unit_ids), ("staffingGroupIds", &self.staffing_group_ids)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateTimeOffPlanManagementUnitAssociati
 impl crate::support::Model for CreateTimeOffPlanManagementUnitAssociation {
     const NAME: &'static str = "CreateTimeOffPlanManagementUnitAssociation";
     const FIELDS: &'static [&'static str] = &["managementUnitId", "staffingGroupIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CreateTimeOffPlanManagementUnitAssociation {
     }
 }
 impl ::std::fmt::Debug for CreateTimeOffPlanManagementUnitAssociation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateTimeOffPlanManagementUnitAssociation", &[("managementUnitId", &self.management_unit_id), ("staffingGroupIds", &self.staffing_group_ids)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateTimeOffPlanRequest {
 impl crate::support::Model for CreateTimeOffPlanRequest {
     const NAME: &'static str = "CreateTimeOffPlanRequest";
     const FIELDS: &'static [&'static str] = &["active", "activityCodeIds", "autoApprovalRule", "daysBeforeStartToExpireFromWaitlist", "hrisTimeOffType", "name", "timeOffLimitIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CreateTimeOffPlanRequest {
     }
 }
 impl ::std::fmt::Debug for CreateTimeOffPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateTimeOffPlanRequest", &[("active", &self.active), ("activityCodeIds", &self.activity_code_ids), ("autoApprovalRule", &self.auto_approval_rule), ("daysBeforeStartToExpireFromWaitlist", &self.days_before_start_to_expire_from_waitlist), ("hrisTimeOffType", &self.hris_time_off_type), ("name", &self.name), ("timeOffLimitIds", &self.time_off_limit_ids)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl CreateTimeOffPlanRequestAutoApprovalRule {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Always", "CheckLimits", "CheckActivityCodes", "CheckLimitsAndActivityCodes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -187,9 +192,11 @@ impl crate::support::OpenEnum for CreateTimeOffPlanRequestAutoApprovalRule {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for CreateTimeOffPlanRequestAutoApprovalRule {
     }
 }
 impl ::std::convert::From<&str> for CreateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateTriggerRequest {
 impl crate::support::Model for CreateTriggerRequest {
     const NAME: &'static str = "CreateTriggerRequest";
     const FIELDS: &'static [&'static str] = &["delayBySeconds", "description", "enabled", "eventTTLSeconds", "matchCriteria", "name", "target", "topicName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for CreateTriggerRequest {
     }
 }
 impl ::std::fmt::Debug for CreateTriggerRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateTriggerRequest", &[("delayBySeconds", &self.delay_by_seconds), ("description", &self.description), ("enabled", &self.enabled), ("eventTTLSeconds", &self.event_ttl_seconds), ("matchCriteria", &self.match_criteria), ("name", &self.name), ("target", &self.target), ("topicName", &self.topic_name)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateUploadSourceUrlJobRequest {
 impl crate::support::Model for CreateUploadSourceUrlJobRequest {
     const NAME: &'static str = "CreateUploadSourceUrlJobRequest";
     const FIELDS: &'static [&'static str] = &["uploadUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CreateUploadSourceUrlJobRequest {
     }
 }
 impl ::std::fmt::Debug for CreateUploadSourceUrlJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateUploadSourceUrlJobRequest", &[("uploadUrl", &self.upload_url)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateUser {
 impl crate::support::Model for CreateUser {
     const NAME: &'static str = "CreateUser";
     const FIELDS: &'static [&'static str] = &["addresses", "department", "divisionId", "email", "name", "password", "state", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -82,6 +84,7 @@ impl crate::support::Model for CreateUser {
     }
 }
 impl ::std::fmt::Debug for CreateUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateUser", &[("addresses", &self.addresses), ("department", &self.department), ("divisionId", &self.division_id), ("email", &self.email), ("name", &self.name), ("password", &crate::support::Redacted(&self.password)), ("state", &self.state), ("title", &self.title)], &self._nulls)
     }
@@ -176,11 +179,13 @@ impl CreateUserState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateUserState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -189,9 +194,11 @@ impl crate::support::OpenEnum for CreateUserState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for CreateUserState {
     }
 }
 impl ::std::convert::From<&str> for CreateUserState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateUserState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateUtilizationLabelRequest {
 impl crate::support::Model for CreateUtilizationLabelRequest {
     const NAME: &'static str = "CreateUtilizationLabelRequest";
     const FIELDS: &'static [&'static str] = &["name", "utilization"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CreateUtilizationLabelRequest {
     }
 }
 impl ::std::fmt::Debug for CreateUtilizationLabelRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateUtilizationLabelRequest", &[("name", &self.name), ("utilization", &self.utilization)], &self._nulls)
     }

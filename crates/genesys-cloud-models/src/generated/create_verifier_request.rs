@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateVerifierRequest {
 impl crate::support::Model for CreateVerifierRequest {
     const NAME: &'static str = "CreateVerifierRequest";
     const FIELDS: &'static [&'static str] = &["algorithm", "default", "digits", "enabled", "name", "period", "secretSize"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CreateVerifierRequest {
     }
 }
 impl ::std::fmt::Debug for CreateVerifierRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateVerifierRequest", &[("algorithm", &self.algorithm), ("default", &self.default), ("digits", &self.digits), ("enabled", &self.enabled), ("name", &self.name), ("period", &self.period), ("secretSize", &crate::support::Redacted(&self.secret_size))], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl CreateVerifierRequestAlgorithm {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SHA1", "SHA256", "SHA512"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateVerifierRequestAlgorithm {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SHA1" => Self::Sha1,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for CreateVerifierRequestAlgorithm {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sha1 => "SHA1",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for CreateVerifierRequestAlgorithm {
     }
 }
 impl ::std::convert::From<&str> for CreateVerifierRequestAlgorithm {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateVerifierRequestAlgorithm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateVerifierResponse {
 impl crate::support::Model for CreateVerifierResponse {
     const NAME: &'static str = "CreateVerifierResponse";
     const FIELDS: &'static [&'static str] = &["default", "enabled", "encodedQuickResponseCode", "id", "keyUri", "name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CreateVerifierResponse {
     }
 }
 impl ::std::fmt::Debug for CreateVerifierResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateVerifierResponse", &[("default", &self.default), ("enabled", &self.enabled), ("encodedQuickResponseCode", &self.encoded_quick_response_code), ("id", &self.id), ("keyUri", &self.key_uri), ("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl CreateVerifierResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["totp", "webauthn"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateVerifierResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "totp" => Self::Totp,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for CreateVerifierResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Totp => "totp",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for CreateVerifierResponseType {
     }
 }
 impl ::std::convert::From<&str> for CreateVerifierResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateVerifierResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateWorkPlanActivity {
 impl crate::support::Model for CreateWorkPlanActivity {
     const NAME: &'static str = "CreateWorkPlanActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "countsAsContiguousWorkTime", "countsAsPaidTime", "description", "earliestStartTimeMinutes", "exactStartTimeMinutes", "flexibleStartTime", "latestStartTimeMinutes", "lengthMinutes", "maximumLengthFromShiftEndMinutes", "minimumLengthFromShiftEndMinutes", "minimumLengthFromShiftStartMinutes", "startTimeIncrementMinutes", "startTimeIsRelativeToShiftStart"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for CreateWorkPlanActivity {
     }
 }
 impl ::std::fmt::Debug for CreateWorkPlanActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateWorkPlanActivity", &[("activityCodeId", &self.activity_code_id), ("countsAsContiguousWorkTime", &self.counts_as_contiguous_work_time), ("countsAsPaidTime", &self.counts_as_paid_time), ("description", &self.description), ("earliestStartTimeMinutes", &self.earliest_start_time_minutes), ("exactStartTimeMinutes", &self.exact_start_time_minutes), ("flexibleStartTime", &self.flexible_start_time), ("latestStartTimeMinutes", &self.latest_start_time_minutes), ("lengthMinutes", &self.length_minutes), ("maximumLengthFromShiftEndMinutes", &self.maximum_length_from_shift_end_minutes), ("minimumLengthFromShiftEndMinutes", &self.minimum_length_from_shift_end_minutes), ("minimumLengthFromShiftStartMinutes", &self.minimum_length_from_shift_start_minutes), ("startTimeIncrementMinutes", &self.start_time_increment_minutes), ("startTimeIsRelativeToShiftStart", &self.start_time_is_relative_to_shift_start)], &self._nulls)
     }

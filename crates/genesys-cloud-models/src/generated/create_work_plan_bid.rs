@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateWorkPlanBid {
 impl crate::support::Model for CreateWorkPlanBid {
     const NAME: &'static str = "CreateWorkPlanBid";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "endOverridesAndRotations", "forecast", "name", "rankingTiebreakerType", "workPlanFieldsVisibleToAgents"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for CreateWorkPlanBid {
     }
 }
 impl ::std::fmt::Debug for CreateWorkPlanBid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateWorkPlanBid", &[("agentRankingType", &self.agent_ranking_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("effectiveDate", &self.effective_date), ("endOverridesAndRotations", &self.end_overrides_and_rotations), ("forecast", &self.forecast), ("name", &self.name), ("rankingTiebreakerType", &self.ranking_tiebreaker_type), ("workPlanFieldsVisibleToAgents", &self.work_plan_fields_visible_to_agents)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl CreateWorkPlanBidAgentRankingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HireDate", "Performance"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateWorkPlanBidAgentRankingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HireDate" => Self::HireDate,
@@ -202,9 +207,11 @@ impl crate::support::OpenEnum for CreateWorkPlanBidAgentRankingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HireDate => "HireDate",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for CreateWorkPlanBidAgentRankingType {
     }
 }
 impl ::std::convert::From<&str> for CreateWorkPlanBidAgentRankingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateWorkPlanBidAgentRankingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -270,11 +279,13 @@ impl CreateWorkPlanBidRankingTiebreakerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HireDate", "Performance", "Custom", "RandomlyAssign"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateWorkPlanBidRankingTiebreakerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HireDate" => Self::HireDate,
@@ -284,9 +295,11 @@ impl crate::support::OpenEnum for CreateWorkPlanBidRankingTiebreakerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HireDate => "HireDate",
@@ -298,11 +311,13 @@ impl crate::support::OpenEnum for CreateWorkPlanBidRankingTiebreakerType {
     }
 }
 impl ::std::convert::From<&str> for CreateWorkPlanBidRankingTiebreakerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateWorkPlanBidRankingTiebreakerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -112,9 +112,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateWorkPlanShift {
 impl crate::support::Model for CreateWorkPlanShift {
     const NAME: &'static str = "CreateWorkPlanShift";
     const FIELDS: &'static [&'static str] = &["activities", "constrainContiguousWorkTime", "constrainDayOff", "constrainEarliestStopTime", "constrainLatestStopTime", "constrainStopTime", "dayOffRule", "days", "earliestStartTimeMinutesFromMidnight", "earliestStopTimeMinutesFromMidnight", "exactPaidTimeMinutes", "exactStartTimeMinutesFromMidnight", "flexiblePaidTime", "flexibleStartTime", "latestStartTimeMinutesFromMidnight", "latestStopTimeMinutesFromMidnight", "maximumContiguousWorkTimeMinutes", "maximumPaidTimeMinutes", "minimumContiguousWorkTimeMinutes", "minimumPaidTimeMinutes", "name", "planningPeriodConstraints", "startIncrementMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -176,6 +178,7 @@ impl crate::support::Model for CreateWorkPlanShift {
     }
 }
 impl ::std::fmt::Debug for CreateWorkPlanShift {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CreateWorkPlanShift", &[("activities", &self.activities), ("constrainContiguousWorkTime", &self.constrain_contiguous_work_time), ("constrainDayOff", &self.constrain_day_off), ("constrainEarliestStopTime", &self.constrain_earliest_stop_time), ("constrainLatestStopTime", &self.constrain_latest_stop_time), ("constrainStopTime", &self.constrain_stop_time), ("dayOffRule", &self.day_off_rule), ("days", &self.days), ("earliestStartTimeMinutesFromMidnight", &self.earliest_start_time_minutes_from_midnight), ("earliestStopTimeMinutesFromMidnight", &self.earliest_stop_time_minutes_from_midnight), ("exactPaidTimeMinutes", &self.exact_paid_time_minutes), ("exactStartTimeMinutesFromMidnight", &self.exact_start_time_minutes_from_midnight), ("flexiblePaidTime", &self.flexible_paid_time), ("flexibleStartTime", &self.flexible_start_time), ("latestStartTimeMinutesFromMidnight", &self.latest_start_time_minutes_from_midnight), ("latestStopTimeMinutesFromMidnight", &self.latest_stop_time_minutes_from_midnight), ("maximumContiguousWorkTimeMinutes", &self.maximum_contiguous_work_time_minutes), ("maximumPaidTimeMinutes", &self.maximum_paid_time_minutes), ("minimumContiguousWorkTimeMinutes", &self.minimum_contiguous_work_time_minutes), ("minimumPaidTimeMinutes", &self.minimum_paid_time_minutes), ("name", &self.name), ("planningPeriodConstraints", &self.planning_period_constraints), ("startIncrementMinutes", &self.start_increment_minutes)], &self._nulls)
     }
@@ -358,11 +361,13 @@ impl CreateWorkPlanShiftDayOffRule {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NextDayOff", "PreviousDayOff"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CreateWorkPlanShiftDayOffRule {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NextDayOff" => Self::NextDayOff,
@@ -370,9 +375,11 @@ impl crate::support::OpenEnum for CreateWorkPlanShiftDayOffRule {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NextDayOff => "NextDayOff",
@@ -382,11 +389,13 @@ impl crate::support::OpenEnum for CreateWorkPlanShiftDayOffRule {
     }
 }
 impl ::std::convert::From<&str> for CreateWorkPlanShiftDayOffRule {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CreateWorkPlanShiftDayOffRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

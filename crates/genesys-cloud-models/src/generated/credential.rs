@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Credential {
 impl crate::support::Model for Credential {
     const NAME: &'static str = "Credential";
     const FIELDS: &'static [&'static str] = &["credentialFields", "id", "name", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for Credential {
     }
 }
 impl ::std::fmt::Debug for Credential {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Credential", &[("credentialFields", &self.credential_fields), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CredentialDescriptor {
 impl crate::support::Model for CredentialDescriptor {
     const NAME: &'static str = "CredentialDescriptor";
     const FIELDS: &'static [&'static str] = &["id", "transports", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CredentialDescriptor {
     }
 }
 impl ::std::fmt::Debug for CredentialDescriptor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CredentialDescriptor", &[("id", &self.id), ("transports", &self.transports), ("type", &self.r#type)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for CredentialInfo {
 impl crate::support::Model for CredentialInfo {
     const NAME: &'static str = "CredentialInfo";
     const FIELDS: &'static [&'static str] = &["createdDate", "id", "modifiedDate", "name", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for CredentialInfo {
     }
 }
 impl ::std::fmt::Debug for CredentialInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CredentialInfo", &[("createdDate", &self.created_date), ("id", &self.id), ("modifiedDate", &self.modified_date), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CredentialSpecification {
 impl crate::support::Model for CredentialSpecification {
     const NAME: &'static str = "CredentialSpecification";
     const FIELDS: &'static [&'static str] = &["credentialTypes", "required", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CredentialSpecification {
     }
 }
 impl ::std::fmt::Debug for CredentialSpecification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CredentialSpecification", &[("credentialTypes", &self.credential_types), ("required", &self.required), ("title", &self.title)], &self._nulls)
     }

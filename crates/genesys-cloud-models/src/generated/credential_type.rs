@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for CredentialType {
 impl crate::support::Model for CredentialType {
     const NAME: &'static str = "CredentialType";
     const FIELDS: &'static [&'static str] = &["displayOrder", "id", "name", "properties", "required"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for CredentialType {
     }
 }
 impl ::std::fmt::Debug for CredentialType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CredentialType", &[("displayOrder", &self.display_order), ("id", &self.id), ("name", &self.name), ("properties", &self.properties), ("required", &self.required)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CriteriaCategoryInfo {
 impl crate::support::Model for CriteriaCategoryInfo {
     const NAME: &'static str = "CriteriaCategoryInfo";
     const FIELDS: &'static [&'static str] = &["categoryId", "displayOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for CriteriaCategoryInfo {
     }
 }
 impl ::std::fmt::Debug for CriteriaCategoryInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CriteriaCategoryInfo", &[("categoryId", &self.category_id), ("displayOrder", &self.display_order)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CriteriaGroup {
 impl crate::support::Model for CriteriaGroup {
     const NAME: &'static str = "CriteriaGroup";
     const FIELDS: &'static [&'static str] = &["and", "criteria", "not", "or"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CriteriaGroup {
     }
 }
 impl ::std::fmt::Debug for CriteriaGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CriteriaGroup", &[("and", &self.and), ("criteria", &self.criteria), ("not", &self.not), ("or", &self.or)], &self._nulls)
     }

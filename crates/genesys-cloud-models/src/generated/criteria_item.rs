@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CriteriaItem {
 impl crate::support::Model for CriteriaItem {
     const NAME: &'static str = "CriteriaItem";
     const FIELDS: &'static [&'static str] = &["key", "operator", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CriteriaItem {
     }
 }
 impl ::std::fmt::Debug for CriteriaItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CriteriaItem", &[("key", &self.key), ("operator", &self.operator), ("value", &self.value)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl CriteriaItemKey {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FlowStartDateTime", "FlowEndDateTime", "ConversationId", "WorkitemId", "FlowType", "FlowId", "FlowErrorReason", "FlowWarningReason", "FlowAlternateExecutionId", "FlowObjectExecutionId", "FlowActionId", "FlowActionType", "FlowActionOutputPathId", "FlowActionOutputPathName", "FlowActionIdOutputPathId", "FlowActionIdOutputPathName", "FlowActionTypeOutputPathId", "FlowActionTypeOutputPathName", "BotId", "BotErrorReason", "BotFlowExecutionId", "BotObjectExecutionId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CriteriaItemKey {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FlowStartDateTime" => Self::FlowStartDateTime,
@@ -190,9 +195,11 @@ impl crate::support::OpenEnum for CriteriaItemKey {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FlowStartDateTime => "FlowStartDateTime",
@@ -222,11 +229,13 @@ impl crate::support::OpenEnum for CriteriaItemKey {
     }
 }
 impl ::std::convert::From<&str> for CriteriaItemKey {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CriteriaItemKey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -286,11 +295,13 @@ impl CriteriaItemOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["eq", "gt", "gte", "lt", "lte", "not", "begins", "not_null"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CriteriaItemOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "eq" => Self::Eq,
@@ -304,9 +315,11 @@ impl crate::support::OpenEnum for CriteriaItemOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Eq => "eq",
@@ -322,11 +335,13 @@ impl crate::support::OpenEnum for CriteriaItemOperator {
     }
 }
 impl ::std::convert::From<&str> for CriteriaItemOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CriteriaItemOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

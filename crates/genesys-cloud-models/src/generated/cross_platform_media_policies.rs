@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CrossPlatformMediaPolicies {
 impl crate::support::Model for CrossPlatformMediaPolicies {
     const NAME: &'static str = "CrossPlatformMediaPolicies";
     const FIELDS: &'static [&'static str] = &["callPolicy", "chatPolicy", "emailPolicy", "messagePolicy"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CrossPlatformMediaPolicies {
     }
 }
 impl ::std::fmt::Debug for CrossPlatformMediaPolicies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CrossPlatformMediaPolicies", &[("callPolicy", &self.call_policy), ("chatPolicy", &self.chat_policy), ("emailPolicy", &self.email_policy), ("messagePolicy", &self.message_policy)], &self._nulls)
     }

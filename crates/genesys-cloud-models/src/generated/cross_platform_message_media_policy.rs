@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CrossPlatformMessageMediaPolicy {
 impl crate::support::Model for CrossPlatformMessageMediaPolicy {
     const NAME: &'static str = "CrossPlatformMessageMediaPolicy";
     const FIELDS: &'static [&'static str] = &["actions", "conditions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CrossPlatformMessageMediaPolicy {
     }
 }
 impl ::std::fmt::Debug for CrossPlatformMessageMediaPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CrossPlatformMessageMediaPolicy", &[("actions", &self.actions), ("conditions", &self.conditions)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for CrossPlatformPolicyActions {
 impl crate::support::Model for CrossPlatformPolicyActions {
     const NAME: &'static str = "CrossPlatformPolicyActions";
     const FIELDS: &'static [&'static str] = &["alwaysDelete", "assignCalibrations", "assignEvaluations", "assignMeteredAssignmentByAgent", "assignMeteredEvaluations", "deleteRecording", "integrationExport", "retainRecording", "retentionDuration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -82,6 +84,7 @@ impl crate::support::Model for CrossPlatformPolicyActions {
     }
 }
 impl ::std::fmt::Debug for CrossPlatformPolicyActions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CrossPlatformPolicyActions", &[("alwaysDelete", &self.always_delete), ("assignCalibrations", &self.assign_calibrations), ("assignEvaluations", &self.assign_evaluations), ("assignMeteredAssignmentByAgent", &self.assign_metered_assignment_by_agent), ("assignMeteredEvaluations", &self.assign_metered_evaluations), ("deleteRecording", &self.delete_recording), ("integrationExport", &self.integration_export), ("retainRecording", &self.retain_recording), ("retentionDuration", &self.retention_duration)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CsvExportErrorDetails {
 impl crate::support::Model for CsvExportErrorDetails {
     const NAME: &'static str = "CsvExportErrorDetails";
     const FIELDS: &'static [&'static str] = &["errorCode", "errorMessage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CsvExportErrorDetails {
     }
 }
 impl ::std::fmt::Debug for CsvExportErrorDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CsvExportErrorDetails", &[("errorCode", &self.error_code), ("errorMessage", &self.error_message)], &self._nulls)
     }

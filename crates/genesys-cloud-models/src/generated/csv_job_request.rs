@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CsvJobRequest {
 impl crate::support::Model for CsvJobRequest {
     const NAME: &'static str = "CsvJobRequest";
     const FIELDS: &'static [&'static str] = &["division", "settingsId", "uploadId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CsvJobRequest {
     }
 }
 impl ::std::fmt::Debug for CsvJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CsvJobRequest", &[("division", &self.division), ("settingsId", &self.settings_id), ("uploadId", &self.upload_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CsvMappingEntry {
 impl crate::support::Model for CsvMappingEntry {
     const NAME: &'static str = "CsvMappingEntry";
     const FIELDS: &'static [&'static str] = &["sourceField", "targetField"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CsvMappingEntry {
     }
 }
 impl ::std::fmt::Debug for CsvMappingEntry {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CsvMappingEntry", &[("sourceField", &self.source_field), ("targetField", &self.target_field)], &self._nulls)
     }

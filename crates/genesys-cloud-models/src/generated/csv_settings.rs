@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CsvSettings {
 impl crate::support::Model for CsvSettings {
     const NAME: &'static str = "CsvSettings";
     const FIELDS: &'static [&'static str] = &["externalSettingsId", "id", "mappings", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CsvSettings {
     }
 }
 impl ::std::fmt::Debug for CsvSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CsvSettings", &[("externalSettingsId", &self.external_settings_id), ("id", &self.id), ("mappings", &self.mappings), ("selfUri", &self.self_uri)], &self._nulls)
     }

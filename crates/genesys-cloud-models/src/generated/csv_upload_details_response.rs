@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CsvUploadDetailsResponse {
 impl crate::support::Model for CsvUploadDetailsResponse {
     const NAME: &'static str = "CsvUploadDetailsResponse";
     const FIELDS: &'static [&'static str] = &["fileName", "uploadId", "validationResult"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CsvUploadDetailsResponse {
     }
 }
 impl ::std::fmt::Debug for CsvUploadDetailsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CsvUploadDetailsResponse", &[("fileName", &self.file_name), ("uploadId", &self.upload_id), ("validationResult", &self.validation_result)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CsvUploadPreviewResponse {
 impl crate::support::Model for CsvUploadPreviewResponse {
     const NAME: &'static str = "CsvUploadPreviewResponse";
     const FIELDS: &'static [&'static str] = &["entries", "headers", "uploadId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CsvUploadPreviewResponse {
     }
 }
 impl ::std::fmt::Debug for CsvUploadPreviewResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CsvUploadPreviewResponse", &[("entries", &self.entries), ("headers", &self.headers), ("uploadId", &self.upload_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CsvUploadRequest {
 impl crate::support::Model for CsvUploadRequest {
     const NAME: &'static str = "CsvUploadRequest";
     const FIELDS: &'static [&'static str] = &["fileName", "fileSize"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CsvUploadRequest {
     }
 }
 impl ::std::fmt::Debug for CsvUploadRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CsvUploadRequest", &[("fileName", &self.file_name), ("fileSize", &self.file_size)], &self._nulls)
     }

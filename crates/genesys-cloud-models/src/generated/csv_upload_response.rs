@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CsvUploadResponse {
 impl crate::support::Model for CsvUploadResponse {
     const NAME: &'static str = "CsvUploadResponse";
     const FIELDS: &'static [&'static str] = &["uploadHeaders", "uploadId", "uploadUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CsvUploadResponse {
     }
 }
 impl ::std::fmt::Debug for CsvUploadResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CsvUploadResponse", &[("uploadHeaders", &self.upload_headers), ("uploadId", &self.upload_id), ("uploadUrl", &self.upload_url)], &self._nulls)
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for CurrentAgentAdherenceAdjustment {
 impl crate::support::Model for CurrentAgentAdherenceAdjustment {
     const NAME: &'static str = "CurrentAgentAdherenceAdjustment";
     const FIELDS: &'static [&'static str] = &["agent", "businessUnit", "expired", "id", "lengthMinutes", "managementUnit", "metadata", "reasonCode", "reviewedBy", "reviewedDate", "reviewerNotes", "selfUri", "startDate", "status", "submitterNotes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for CurrentAgentAdherenceAdjustment {
     }
 }
 impl ::std::fmt::Debug for CurrentAgentAdherenceAdjustment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CurrentAgentAdherenceAdjustment", &[("agent", &self.agent), ("businessUnit", &self.business_unit), ("expired", &self.expired), ("id", &self.id), ("lengthMinutes", &self.length_minutes), ("managementUnit", &self.management_unit), ("metadata", &self.metadata), ("reasonCode", &self.reason_code), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("reviewerNotes", &self.reviewer_notes), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("status", &self.status), ("submitterNotes", &self.submitter_notes)], &self._nulls)
     }
@@ -174,11 +177,13 @@ impl CurrentAgentAdherenceAdjustmentStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Approved", "Denied", "Pending"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CurrentAgentAdherenceAdjustmentStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Approved" => Self::Approved,
@@ -187,9 +192,11 @@ impl crate::support::OpenEnum for CurrentAgentAdherenceAdjustmentStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Approved => "Approved",
@@ -200,11 +207,13 @@ impl crate::support::OpenEnum for CurrentAgentAdherenceAdjustmentStatus {
     }
 }
 impl ::std::convert::From<&str> for CurrentAgentAdherenceAdjustmentStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CurrentAgentAdherenceAdjustmentStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CurrentUserScheduleRequestBody {
 impl crate::support::Model for CurrentUserScheduleRequestBody {
     const NAME: &'static str = "CurrentUserScheduleRequestBody";
     const FIELDS: &'static [&'static str] = &["endDate", "loadFullWeeks", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CurrentUserScheduleRequestBody {
     }
 }
 impl ::std::fmt::Debug for CurrentUserScheduleRequestBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CurrentUserScheduleRequestBody", &[("endDate", &self.end_date), ("loadFullWeeks", &self.load_full_weeks), ("startDate", &self.start_date)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CurrentUserTimeOffIntegrationStatusReque
 impl crate::support::Model for CurrentUserTimeOffIntegrationStatusRequest {
     const NAME: &'static str = "CurrentUserTimeOffIntegrationStatusRequest";
     const FIELDS: &'static [&'static str] = &["timeOffRequestIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CurrentUserTimeOffIntegrationStatusRequest {
     }
 }
 impl ::std::fmt::Debug for CurrentUserTimeOffIntegrationStatusRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CurrentUserTimeOffIntegrationStatusRequest", &[("timeOffRequestIds", &self.time_off_request_ids)], &self._nulls)
     }

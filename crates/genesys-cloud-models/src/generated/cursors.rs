@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for Cursors {
 impl crate::support::Model for Cursors {
     const NAME: &'static str = "Cursors";
     const FIELDS: &'static [&'static str] = &["after", "before"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for Cursors {
     }
 }
 impl ::std::fmt::Debug for Cursors {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Cursors", &[("after", &self.after), ("before", &self.before)], &self._nulls)
     }

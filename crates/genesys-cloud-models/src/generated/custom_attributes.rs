@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomAttributes {
 impl crate::support::Model for CustomAttributes {
     const NAME: &'static str = "CustomAttributes";
     const FIELDS: &'static [&'static str] = &["conversationId", "customAttributes", "customAttributesTimestamps", "dateCreated", "dateModified", "divisions", "id", "name", "schema", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for CustomAttributes {
     }
 }
 impl ::std::fmt::Debug for CustomAttributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomAttributes", &[("conversationId", &self.conversation_id), ("customAttributes", &self.custom_attributes), ("customAttributesTimestamps", &self.custom_attributes_timestamps), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("divisions", &self.divisions), ("id", &self.id), ("name", &self.name), ("schema", &self.schema), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomAttributesBulkUpdateResponse {
 impl crate::support::Model for CustomAttributesBulkUpdateResponse {
     const NAME: &'static str = "CustomAttributesBulkUpdateResponse";
     const FIELDS: &'static [&'static str] = &["attributes", "errorMessage", "statusCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CustomAttributesBulkUpdateResponse {
     }
 }
 impl ::std::fmt::Debug for CustomAttributesBulkUpdateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomAttributesBulkUpdateResponse", &[("attributes", &self.attributes), ("errorMessage", &self.error_message), ("statusCode", &self.status_code)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomAttributesBulkUpdateResponseMap {
 impl crate::support::Model for CustomAttributesBulkUpdateResponseMap {
     const NAME: &'static str = "CustomAttributesBulkUpdateResponseMap";
     const FIELDS: &'static [&'static str] = &["results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for CustomAttributesBulkUpdateResponseMap {
     }
 }
 impl ::std::fmt::Debug for CustomAttributesBulkUpdateResponseMap {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomAttributesBulkUpdateResponseMap", &[("results", &self.results)], &self._nulls)
     }

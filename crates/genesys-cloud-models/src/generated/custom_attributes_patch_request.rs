@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomAttributesPatchRequest {
 impl crate::support::Model for CustomAttributesPatchRequest {
     const NAME: &'static str = "CustomAttributesPatchRequest";
     const FIELDS: &'static [&'static str] = &["customAttributes", "divisions", "id", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CustomAttributesPatchRequest {
     }
 }
 impl ::std::fmt::Debug for CustomAttributesPatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomAttributesPatchRequest", &[("customAttributes", &self.custom_attributes), ("divisions", &self.divisions), ("id", &self.id), ("version", &self.version)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomAttributesUpdateRequest {
 impl crate::support::Model for CustomAttributesUpdateRequest {
     const NAME: &'static str = "CustomAttributesUpdateRequest";
     const FIELDS: &'static [&'static str] = &["customAttributes", "divisions", "id", "schemaId", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for CustomAttributesUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for CustomAttributesUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomAttributesUpdateRequest", &[("customAttributes", &self.custom_attributes), ("divisions", &self.divisions), ("id", &self.id), ("schemaId", &self.schema_id), ("version", &self.version)], &self._nulls)
     }

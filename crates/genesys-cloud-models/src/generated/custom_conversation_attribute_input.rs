@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomConversationAttributeInput {
 impl crate::support::Model for CustomConversationAttributeInput {
     const NAME: &'static str = "CustomConversationAttributeInput";
     const FIELDS: &'static [&'static str] = &["divisionIds", "recordIds", "schemaId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CustomConversationAttributeInput {
     }
 }
 impl ::std::fmt::Debug for CustomConversationAttributeInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomConversationAttributeInput", &[("divisionIds", &self.division_ids), ("recordIds", &self.record_ids), ("schemaId", &self.schema_id)], &self._nulls)
     }

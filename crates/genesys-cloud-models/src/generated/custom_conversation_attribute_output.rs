@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomConversationAttributeOutput {
 impl crate::support::Model for CustomConversationAttributeOutput {
     const NAME: &'static str = "CustomConversationAttributeOutput";
     const FIELDS: &'static [&'static str] = &["recordId", "schema", "updates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CustomConversationAttributeOutput {
     }
 }
 impl ::std::fmt::Debug for CustomConversationAttributeOutput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomConversationAttributeOutput", &[("recordId", &self.record_id), ("schema", &self.schema), ("updates", &self.updates)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomConversationAttributeUpdate {
 impl crate::support::Model for CustomConversationAttributeUpdate {
     const NAME: &'static str = "CustomConversationAttributeUpdate";
     const FIELDS: &'static [&'static str] = &["dateModified", "name", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CustomConversationAttributeUpdate {
     }
 }
 impl ::std::fmt::Debug for CustomConversationAttributeUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomConversationAttributeUpdate", &[("dateModified", &self.date_modified), ("name", &self.name), ("value", &self.value)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomEventAttribute {
 impl crate::support::Model for CustomEventAttribute {
     const NAME: &'static str = "CustomEventAttribute";
     const FIELDS: &'static [&'static str] = &["dataType", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CustomEventAttribute {
     }
 }
 impl ::std::fmt::Debug for CustomEventAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomEventAttribute", &[("dataType", &self.data_type), ("value", &self.value)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomEventAttributeList {
 impl crate::support::Model for CustomEventAttributeList {
     const NAME: &'static str = "CustomEventAttributeList";
     const FIELDS: &'static [&'static str] = &["dataType", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CustomEventAttributeList {
     }
 }
 impl ::std::fmt::Debug for CustomEventAttributeList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomEventAttributeList", &[("dataType", &self.data_type), ("values", &self.values)], &self._nulls)
     }

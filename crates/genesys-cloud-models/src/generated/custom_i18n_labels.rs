@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomI18nLabels {
 impl crate::support::Model for CustomI18nLabels {
     const NAME: &'static str = "CustomI18nLabels";
     const FIELDS: &'static [&'static str] = &["language", "localizedLabels"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CustomI18nLabels {
     }
 }
 impl ::std::fmt::Debug for CustomI18nLabels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomI18nLabels", &[("language", &self.language), ("localizedLabels", &self.localized_labels)], &self._nulls)
     }

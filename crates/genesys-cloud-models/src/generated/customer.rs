@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Customer {
 impl crate::support::Model for Customer {
     const NAME: &'static str = "Customer";
     const FIELDS: &'static [&'static str] = &["id", "name", "number"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Customer {
     }
 }
 impl ::std::fmt::Debug for Customer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Customer", &[("id", &self.id), ("name", &self.name), ("number", &self.number)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomerIntent {
 impl crate::support::Model for CustomerIntent {
     const NAME: &'static str = "CustomerIntent";
     const FIELDS: &'static [&'static str] = &["categoryId", "description", "expiryTime", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for CustomerIntent {
     }
 }
 impl ::std::fmt::Debug for CustomerIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomerIntent", &[("categoryId", &self.category_id), ("description", &self.description), ("expiryTime", &self.expiry_time), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

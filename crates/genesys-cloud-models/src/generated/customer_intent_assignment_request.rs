@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomerIntentAssignmentRequest {
 impl crate::support::Model for CustomerIntentAssignmentRequest {
     const NAME: &'static str = "CustomerIntentAssignmentRequest";
     const FIELDS: &'static [&'static str] = &["conversationId", "sessionId", "sourceId", "sourceType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for CustomerIntentAssignmentRequest {
     }
 }
 impl ::std::fmt::Debug for CustomerIntentAssignmentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomerIntentAssignmentRequest", &[("conversationId", &self.conversation_id), ("sessionId", &self.session_id), ("sourceId", &self.source_id), ("sourceType", &self.source_type)], &self._nulls)
     }
@@ -140,11 +143,13 @@ impl CustomerIntentAssignmentRequestSourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Bot", "Case", "Copilot", "Digitalbot", "Segment", "Topic", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for CustomerIntentAssignmentRequestSourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Bot" => Self::Bot,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for CustomerIntentAssignmentRequestSourceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bot => "Bot",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for CustomerIntentAssignmentRequestSourceType {
     }
 }
 impl ::std::convert::From<&str> for CustomerIntentAssignmentRequestSourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for CustomerIntentAssignmentRequestSourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomerIntentAssignmentResponse {
 impl crate::support::Model for CustomerIntentAssignmentResponse {
     const NAME: &'static str = "CustomerIntentAssignmentResponse";
     const FIELDS: &'static [&'static str] = &["category", "customerIntent", "dateMostRecentlyAssigned"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for CustomerIntentAssignmentResponse {
     }
 }
 impl ::std::fmt::Debug for CustomerIntentAssignmentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomerIntentAssignmentResponse", &[("category", &self.category), ("customerIntent", &self.customer_intent), ("dateMostRecentlyAssigned", &self.date_most_recently_assigned)], &self._nulls)
     }

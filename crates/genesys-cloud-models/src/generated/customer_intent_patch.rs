@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomerIntentPatch {
 impl crate::support::Model for CustomerIntentPatch {
     const NAME: &'static str = "CustomerIntentPatch";
     const FIELDS: &'static [&'static str] = &["categoryId", "description", "expiryTime", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for CustomerIntentPatch {
     }
 }
 impl ::std::fmt::Debug for CustomerIntentPatch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomerIntentPatch", &[("categoryId", &self.category_id), ("description", &self.description), ("expiryTime", &self.expiry_time), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomerIntentResponse {
 impl crate::support::Model for CustomerIntentResponse {
     const NAME: &'static str = "CustomerIntentResponse";
     const FIELDS: &'static [&'static str] = &["category", "dateCreated", "description", "expiryTime", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for CustomerIntentResponse {
     }
 }
 impl ::std::fmt::Debug for CustomerIntentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomerIntentResponse", &[("category", &self.category), ("dateCreated", &self.date_created), ("description", &self.description), ("expiryTime", &self.expiry_time), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

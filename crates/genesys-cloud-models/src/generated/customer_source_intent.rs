@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomerSourceIntent {
 impl crate::support::Model for CustomerSourceIntent {
     const NAME: &'static str = "CustomerSourceIntent";
     const FIELDS: &'static [&'static str] = &["customerIntent", "sourceIntent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for CustomerSourceIntent {
     }
 }
 impl ::std::fmt::Debug for CustomerSourceIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "CustomerSourceIntent", &[("customerIntent", &self.customer_intent), ("sourceIntent", &self.source_intent)], &self._nulls)
     }

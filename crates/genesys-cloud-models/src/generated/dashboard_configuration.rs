@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for DashboardConfiguration {
 impl crate::support::Model for DashboardConfiguration {
     const NAME: &'static str = "DashboardConfiguration";
     const FIELDS: &'static [&'static str] = &["columns", "createdBy", "dashboardsSharedWith", "dateCreated", "dateDeleted", "dateModified", "favorite", "id", "layoutType", "name", "publicDashboard", "restricted", "rows", "selfUri", "shared", "widgets"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for DashboardConfiguration {
     }
 }
 impl ::std::fmt::Debug for DashboardConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DashboardConfiguration", &[("columns", &self.columns), ("createdBy", &self.created_by), ("dashboardsSharedWith", &self.dashboards_shared_with), ("dateCreated", &self.date_created), ("dateDeleted", &self.date_deleted), ("dateModified", &self.date_modified), ("favorite", &self.favorite), ("id", &self.id), ("layoutType", &self.layout_type), ("name", &self.name), ("publicDashboard", &self.public_dashboard), ("restricted", &self.restricted), ("rows", &self.rows), ("selfUri", &self.self_uri), ("shared", &self.shared), ("widgets", &self.widgets)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl DashboardConfigurationLayoutType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Grid", "Flow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DashboardConfigurationLayoutType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Grid" => Self::Grid,
@@ -190,9 +195,11 @@ impl crate::support::OpenEnum for DashboardConfigurationLayoutType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Grid => "Grid",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for DashboardConfigurationLayoutType {
     }
 }
 impl ::std::convert::From<&str> for DashboardConfigurationLayoutType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DashboardConfigurationLayoutType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DashboardConfigurationBulkRequest {
 impl crate::support::Model for DashboardConfigurationBulkRequest {
     const NAME: &'static str = "DashboardConfigurationBulkRequest";
     const FIELDS: &'static [&'static str] = &["dashboardConfigurationIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DashboardConfigurationBulkRequest {
     }
 }
 impl ::std::fmt::Debug for DashboardConfigurationBulkRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DashboardConfigurationBulkRequest", &[("dashboardConfigurationIds", &self.dashboard_configuration_ids)], &self._nulls)
     }

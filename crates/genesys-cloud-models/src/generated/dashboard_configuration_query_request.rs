@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DashboardConfigurationQueryRequest {
 impl crate::support::Model for DashboardConfigurationQueryRequest {
     const NAME: &'static str = "DashboardConfigurationQueryRequest";
     const FIELDS: &'static [&'static str] = &["dashboardConfigurationIds", "pageNumber", "pageSize", "sortBy"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DashboardConfigurationQueryRequest {
     }
 }
 impl ::std::fmt::Debug for DashboardConfigurationQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DashboardConfigurationQueryRequest", &[("dashboardConfigurationIds", &self.dashboard_configuration_ids), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("sortBy", &self.sort_by)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl DashboardConfigurationQueryRequestSortBy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Asc", "Desc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DashboardConfigurationQueryRequestSortBy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Asc" => Self::Asc,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for DashboardConfigurationQueryRequestSortBy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "Asc",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for DashboardConfigurationQueryRequestSortBy {
     }
 }
 impl ::std::convert::From<&str> for DashboardConfigurationQueryRequestSortBy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DashboardConfigurationQueryRequestSortBy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

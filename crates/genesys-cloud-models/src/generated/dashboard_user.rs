@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for DashboardUser {
 impl crate::support::Model for DashboardUser {
     const NAME: &'static str = "DashboardUser";
     const FIELDS: &'static [&'static str] = &["dashboardCount", "id", "name", "publicDashboardCount", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for DashboardUser {
     }
 }
 impl ::std::fmt::Debug for DashboardUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DashboardUser", &[("dashboardCount", &self.dashboard_count), ("id", &self.id), ("name", &self.name), ("publicDashboardCount", &self.public_dashboard_count), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl DashboardUserState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DashboardUserState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -128,9 +133,11 @@ impl crate::support::OpenEnum for DashboardUserState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for DashboardUserState {
     }
 }
 impl ::std::convert::From<&str> for DashboardUserState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DashboardUserState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

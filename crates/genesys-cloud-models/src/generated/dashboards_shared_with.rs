@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DashboardsSharedWith {
 impl crate::support::Model for DashboardsSharedWith {
     const NAME: &'static str = "DashboardsSharedWith";
     const FIELDS: &'static [&'static str] = &["teamIds", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DashboardsSharedWith {
     }
 }
 impl ::std::fmt::Debug for DashboardsSharedWith {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DashboardsSharedWith", &[("teamIds", &self.team_ids), ("userIds", &self.user_ids)], &self._nulls)
     }

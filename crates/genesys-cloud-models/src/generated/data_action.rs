@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DataAction {
 impl crate::support::Model for DataAction {
     const NAME: &'static str = "DataAction";
     const FIELDS: &'static [&'static str] = &["description", "id", "label", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DataAction {
     }
 }
 impl ::std::fmt::Debug for DataAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataAction", &[("description", &self.description), ("id", &self.id), ("label", &self.label), ("selfUri", &self.self_uri)], &self._nulls)
     }

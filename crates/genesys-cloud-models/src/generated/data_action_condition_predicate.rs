@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DataActionConditionPredicate {
 impl crate::support::Model for DataActionConditionPredicate {
     const NAME: &'static str = "DataActionConditionPredicate";
     const FIELDS: &'static [&'static str] = &["comparisonValue", "inverted", "outputField", "outputFieldMissingResolution", "outputOperator"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DataActionConditionPredicate {
     }
 }
 impl ::std::fmt::Debug for DataActionConditionPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataActionConditionPredicate", &[("comparisonValue", &self.comparison_value), ("inverted", &self.inverted), ("outputField", &self.output_field), ("outputFieldMissingResolution", &self.output_field_missing_resolution), ("outputOperator", &self.output_operator)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl DataActionConditionPredicateOutputOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EQUALS", "LESS_THAN", "LESS_THAN_EQUALS", "GREATER_THAN", "GREATER_THAN_EQUALS", "CONTAINS", "BEGINS_WITH", "ENDS_WITH", "BEFORE", "AFTER"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DataActionConditionPredicateOutputOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EQUALS" => Self::Equals,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for DataActionConditionPredicateOutputOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "EQUALS",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for DataActionConditionPredicateOutputOperator {
     }
 }
 impl ::std::convert::From<&str> for DataActionConditionPredicateOutputOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DataActionConditionPredicateOutputOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

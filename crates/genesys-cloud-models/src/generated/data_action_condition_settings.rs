@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DataActionConditionSettings {
 impl crate::support::Model for DataActionConditionSettings {
     const NAME: &'static str = "DataActionConditionSettings";
     const FIELDS: &'static [&'static str] = &["contactColumnToDataActionFieldMappings", "contactIdField", "dataActionId", "dataNotFoundResolution", "predicates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DataActionConditionSettings {
     }
 }
 impl ::std::fmt::Debug for DataActionConditionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataActionConditionSettings", &[("contactColumnToDataActionFieldMappings", &self.contact_column_to_data_action_field_mappings), ("contactIdField", &self.contact_id_field), ("dataActionId", &self.data_action_id), ("dataNotFoundResolution", &self.data_not_found_resolution), ("predicates", &self.predicates)], &self._nulls)
     }

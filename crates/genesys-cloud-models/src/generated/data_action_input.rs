@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DataActionInput {
 impl crate::support::Model for DataActionInput {
     const NAME: &'static str = "DataActionInput";
     const FIELDS: &'static [&'static str] = &["parameterName", "variableName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DataActionInput {
     }
 }
 impl ::std::fmt::Debug for DataActionInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataActionInput", &[("parameterName", &self.parameter_name), ("variableName", &self.variable_name)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DataAvailabilityResponse {
 impl crate::support::Model for DataAvailabilityResponse {
     const NAME: &'static str = "DataAvailabilityResponse";
     const FIELDS: &'static [&'static str] = &["dataAvailabilityDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DataAvailabilityResponse {
     }
 }
 impl ::std::fmt::Debug for DataAvailabilityResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataAvailabilityResponse", &[("dataAvailabilityDate", &self.data_availability_date)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DataExtractionFileSchema {
 impl crate::support::Model for DataExtractionFileSchema {
     const NAME: &'static str = "DataExtractionFileSchema";
     const FIELDS: &'static [&'static str] = &["dataSchema", "dateCreated", "dateExpires", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DataExtractionFileSchema {
     }
 }
 impl ::std::fmt::Debug for DataExtractionFileSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataExtractionFileSchema", &[("dataSchema", &self.data_schema), ("dateCreated", &self.date_created), ("dateExpires", &self.date_expires), ("id", &self.id)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for DataExtractionFileSchemaListing {
 impl crate::support::Model for DataExtractionFileSchemaListing {
     const NAME: &'static str = "DataExtractionFileSchemaListing";
     const FIELDS: &'static [&'static str] = &["enabledDataSchemas", "entities", "errors", "nextUri", "previousUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for DataExtractionFileSchemaListing {
     }
 }
 impl ::std::fmt::Debug for DataExtractionFileSchemaListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataExtractionFileSchemaListing", &[("enabledDataSchemas", &self.enabled_data_schemas), ("entities", &self.entities), ("errors", &self.errors), ("nextUri", &self.next_uri), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DataExtractionFileUrl {
 impl crate::support::Model for DataExtractionFileUrl {
     const NAME: &'static str = "DataExtractionFileUrl";
     const FIELDS: &'static [&'static str] = &["id", "signedUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DataExtractionFileUrl {
     }
 }
 impl ::std::fmt::Debug for DataExtractionFileUrl {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataExtractionFileUrl", &[("id", &self.id), ("signedUrl", &self.signed_url)], &self._nulls)
     }

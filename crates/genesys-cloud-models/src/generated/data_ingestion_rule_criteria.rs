@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DataIngestionRuleCriteria {
 impl crate::support::Model for DataIngestionRuleCriteria {
     const NAME: &'static str = "DataIngestionRuleCriteria";
     const FIELDS: &'static [&'static str] = &["effectivePlatform", "id", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DataIngestionRuleCriteria {
     }
 }
 impl ::std::fmt::Debug for DataIngestionRuleCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataIngestionRuleCriteria", &[("effectivePlatform", &self.effective_platform), ("id", &self.id), ("name", &self.name)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl DataIngestionRuleCriteriaEffectivePlatform {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Facebook", "Instagram", "Twitter", "Open", "GoogleBusinessProfile", "LinkedIn"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DataIngestionRuleCriteriaEffectivePlatform {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Facebook" => Self::Facebook,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for DataIngestionRuleCriteriaEffectivePlatform {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Facebook => "Facebook",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for DataIngestionRuleCriteriaEffectivePlatform {
     }
 }
 impl ::std::convert::From<&str> for DataIngestionRuleCriteriaEffectivePlatform {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DataIngestionRuleCriteriaEffectivePlatform {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

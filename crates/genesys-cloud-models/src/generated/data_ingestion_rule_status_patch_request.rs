@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DataIngestionRuleStatusPatchRequest {
 impl crate::support::Model for DataIngestionRuleStatusPatchRequest {
     const NAME: &'static str = "DataIngestionRuleStatusPatchRequest";
     const FIELDS: &'static [&'static str] = &["status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DataIngestionRuleStatusPatchRequest {
     }
 }
 impl ::std::fmt::Debug for DataIngestionRuleStatusPatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataIngestionRuleStatusPatchRequest", &[("status", &self.status)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl DataIngestionRuleStatusPatchRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Paused"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DataIngestionRuleStatusPatchRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for DataIngestionRuleStatusPatchRequestStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for DataIngestionRuleStatusPatchRequestStatus {
     }
 }
 impl ::std::convert::From<&str> for DataIngestionRuleStatusPatchRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DataIngestionRuleStatusPatchRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DataIngestionRulesMetadata {
 impl crate::support::Model for DataIngestionRulesMetadata {
     const NAME: &'static str = "DataIngestionRulesMetadata";
     const FIELDS: &'static [&'static str] = &["countByStatus", "platform", "totalCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DataIngestionRulesMetadata {
     }
 }
 impl ::std::fmt::Debug for DataIngestionRulesMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataIngestionRulesMetadata", &[("countByStatus", &self.count_by_status), ("platform", &self.platform), ("totalCount", &self.total_count)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DataRange {
 impl crate::support::Model for DataRange {
     const NAME: &'static str = "DataRange";
     const FIELDS: &'static [&'static str] = &["dateMax", "dateMin"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DataRange {
     }
 }
 impl ::std::fmt::Debug for DataRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataRange", &[("dateMax", &self.date_max), ("dateMin", &self.date_min)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for DataSchema {
 impl crate::support::Model for DataSchema {
     const NAME: &'static str = "DataSchema";
     const FIELDS: &'static [&'static str] = &["appliesTo", "createdBy", "dateCreated", "enabled", "id", "jsonSchema", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for DataSchema {
     }
 }
 impl ::std::fmt::Debug for DataSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataSchema", &[("appliesTo", &self.applies_to), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("enabled", &self.enabled), ("id", &self.id), ("jsonSchema", &self.json_schema), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for DataSchemaRef {
 impl crate::support::Model for DataSchemaRef {
     const NAME: &'static str = "DataSchemaRef";
     const FIELDS: &'static [&'static str] = &["$ref"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for DataSchemaRef {
     }
 }
 impl ::std::fmt::Debug for DataSchemaRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataSchemaRef", &[("$ref", &self.r#ref)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for DataTable {
 impl crate::support::Model for DataTable {
     const NAME: &'static str = "DataTable";
     const FIELDS: &'static [&'static str] = &["description", "division", "id", "name", "schema", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for DataTable {
     }
 }
 impl ::std::fmt::Debug for DataTable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataTable", &[("description", &self.description), ("division", &self.division), ("id", &self.id), ("name", &self.name), ("schema", &self.schema), ("selfUri", &self.self_uri)], &self._nulls)
     }

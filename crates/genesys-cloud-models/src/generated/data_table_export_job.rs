@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for DataTableExportJob {
 impl crate::support::Model for DataTableExportJob {
     const NAME: &'static str = "DataTableExportJob";
     const FIELDS: &'static [&'static str] = &["countRecordsProcessed", "dateCompleted", "dateCreated", "downloadURI", "errorInformation", "id", "name", "owner", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for DataTableExportJob {
     }
 }
 impl ::std::fmt::Debug for DataTableExportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataTableExportJob", &[("countRecordsProcessed", &self.count_records_processed), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("downloadURI", &self.download_uri), ("errorInformation", &self.error_information), ("id", &self.id), ("name", &self.name), ("owner", &self.owner), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl DataTableExportJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Failed", "Succeeded"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DataTableExportJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -155,9 +160,11 @@ impl crate::support::OpenEnum for DataTableExportJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for DataTableExportJobStatus {
     }
 }
 impl ::std::convert::From<&str> for DataTableExportJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DataTableExportJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

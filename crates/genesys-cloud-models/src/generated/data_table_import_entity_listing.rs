@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for DataTableImportEntityListing {
 impl crate::support::Model for DataTableImportEntityListing {
     const NAME: &'static str = "DataTableImportEntityListing";
     const FIELDS: &'static [&'static str] = &["entities", "pageCount", "pageNumber", "pageSize", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for DataTableImportEntityListing {
     }
 }
 impl ::std::fmt::Debug for DataTableImportEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataTableImportEntityListing", &[("entities", &self.entities), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("total", &self.total)], &self._nulls)
     }

@@ -74,9 +74,11 @@ impl<'de> ::serde::Deserialize<'de> for DataTableImportJob {
 impl crate::support::Model for DataTableImportJob {
     const NAME: &'static str = "DataTableImportJob";
     const FIELDS: &'static [&'static str] = &["countRecordsDeleted", "countRecordsFailed", "countRecordsUpdated", "dateCompleted", "dateCreated", "errorInformation", "id", "importMode", "name", "owner", "selfUri", "status", "uploadHeaders", "uploadURI"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -120,6 +122,7 @@ impl crate::support::Model for DataTableImportJob {
     }
 }
 impl ::std::fmt::Debug for DataTableImportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DataTableImportJob", &[("countRecordsDeleted", &self.count_records_deleted), ("countRecordsFailed", &self.count_records_failed), ("countRecordsUpdated", &self.count_records_updated), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("errorInformation", &self.error_information), ("id", &self.id), ("importMode", &self.import_mode), ("name", &self.name), ("owner", &self.owner), ("selfUri", &self.self_uri), ("status", &self.status), ("uploadHeaders", &self.upload_headers), ("uploadURI", &self.upload_uri)], &self._nulls)
     }
@@ -248,11 +251,13 @@ impl DataTableImportJobImportMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ReplaceAll", "Append"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DataTableImportJobImportMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ReplaceAll" => Self::ReplaceAll,
@@ -260,9 +265,11 @@ impl crate::support::OpenEnum for DataTableImportJobImportMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ReplaceAll => "ReplaceAll",
@@ -272,11 +279,13 @@ impl crate::support::OpenEnum for DataTableImportJobImportMode {
     }
 }
 impl ::std::convert::From<&str> for DataTableImportJobImportMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DataTableImportJobImportMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -328,11 +337,13 @@ impl DataTableImportJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WaitingForUpload", "Processing", "Failed", "Succeeded"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DataTableImportJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WaitingForUpload" => Self::WaitingForUpload,
@@ -342,9 +353,11 @@ impl crate::support::OpenEnum for DataTableImportJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WaitingForUpload => "WaitingForUpload",
@@ -356,11 +369,13 @@ impl crate::support::OpenEnum for DataTableImportJobStatus {
     }
 }
 impl ::std::convert::From<&str> for DataTableImportJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DataTableImportJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

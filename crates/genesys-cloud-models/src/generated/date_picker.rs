@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DatePicker {
 impl crate::support::Model for DatePicker {
     const NAME: &'static str = "DatePicker";
     const FIELDS: &'static [&'static str] = &["datePickerAvailableDateTimes", "dateSelected", "id", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DatePicker {
     }
 }
 impl ::std::fmt::Debug for DatePicker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DatePicker", &[("datePickerAvailableDateTimes", &self.date_picker_available_date_times), ("dateSelected", &self.date_selected), ("id", &self.id), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DateRangeWithOptionalEnd {
 impl crate::support::Model for DateRangeWithOptionalEnd {
     const NAME: &'static str = "DateRangeWithOptionalEnd";
     const FIELDS: &'static [&'static str] = &["endBusinessUnitDate", "startBusinessUnitDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DateRangeWithOptionalEnd {
     }
 }
 impl ::std::fmt::Debug for DateRangeWithOptionalEnd {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DateRangeWithOptionalEnd", &[("endBusinessUnitDate", &self.end_business_unit_date), ("startBusinessUnitDate", &self.start_business_unit_date)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DayOfWeekMinimums {
 impl crate::support::Model for DayOfWeekMinimums {
     const NAME: &'static str = "DayOfWeekMinimums";
     const FIELDS: &'static [&'static str] = &["daysOfWeek", "minimumValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DayOfWeekMinimums {
     }
 }
 impl ::std::fmt::Debug for DayOfWeekMinimums {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DayOfWeekMinimums", &[("daysOfWeek", &self.days_of_week), ("minimumValue", &self.minimum_value)], &self._nulls)
     }

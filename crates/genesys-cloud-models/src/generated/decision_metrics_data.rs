@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsData {
 impl crate::support::Model for DecisionMetricsData {
     const NAME: &'static str = "DecisionMetricsData";
     const FIELDS: &'static [&'static str] = &["metadata", "performanceRank", "tieBreakerValue", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DecisionMetricsData {
     }
 }
 impl ::std::fmt::Debug for DecisionMetricsData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionMetricsData", &[("metadata", &self.metadata), ("performanceRank", &self.performance_rank), ("tieBreakerValue", &self.tie_breaker_value), ("user", &self.user)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsUpdateError {
 impl crate::support::Model for DecisionMetricsUpdateError {
     const NAME: &'static str = "DecisionMetricsUpdateError";
     const FIELDS: &'static [&'static str] = &["errors", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DecisionMetricsUpdateError {
     }
 }
 impl ::std::fmt::Debug for DecisionMetricsUpdateError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionMetricsUpdateError", &[("errors", &self.errors), ("user", &self.user)], &self._nulls)
     }

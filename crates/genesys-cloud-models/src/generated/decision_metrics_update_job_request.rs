@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsUpdateJobRequest {
 impl crate::support::Model for DecisionMetricsUpdateJobRequest {
     const NAME: &'static str = "DecisionMetricsUpdateJobRequest";
     const FIELDS: &'static [&'static str] = &["uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DecisionMetricsUpdateJobRequest {
     }
 }
 impl ::std::fmt::Debug for DecisionMetricsUpdateJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionMetricsUpdateJobRequest", &[("uploadKey", &self.upload_key)], &self._nulls)
     }

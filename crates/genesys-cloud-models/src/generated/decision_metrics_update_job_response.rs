@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsUpdateJobResponse {
 impl crate::support::Model for DecisionMetricsUpdateJobResponse {
     const NAME: &'static str = "DecisionMetricsUpdateJobResponse";
     const FIELDS: &'static [&'static str] = &["job", "metadata", "status", "updateErrors", "uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DecisionMetricsUpdateJobResponse {
     }
 }
 impl ::std::fmt::Debug for DecisionMetricsUpdateJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionMetricsUpdateJobResponse", &[("job", &self.job), ("metadata", &self.metadata), ("status", &self.status), ("updateErrors", &self.update_errors), ("uploadKey", &self.upload_key)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl DecisionMetricsUpdateJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionMetricsUpdateJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for DecisionMetricsUpdateJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for DecisionMetricsUpdateJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for DecisionMetricsUpdateJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionMetricsUpdateJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsUploadData {
 impl crate::support::Model for DecisionMetricsUploadData {
     const NAME: &'static str = "DecisionMetricsUploadData";
     const FIELDS: &'static [&'static str] = &["performanceRank", "tieBreakerValue", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DecisionMetricsUploadData {
     }
 }
 impl ::std::fmt::Debug for DecisionMetricsUploadData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionMetricsUploadData", &[("performanceRank", &self.performance_rank), ("tieBreakerValue", &self.tie_breaker_value), ("userId", &self.user_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsUploadSchema {
 impl crate::support::Model for DecisionMetricsUploadSchema {
     const NAME: &'static str = "DecisionMetricsUploadSchema";
     const FIELDS: &'static [&'static str] = &["userMetrics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DecisionMetricsUploadSchema {
     }
 }
 impl ::std::fmt::Debug for DecisionMetricsUploadSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionMetricsUploadSchema", &[("userMetrics", &self.user_metrics)], &self._nulls)
     }

@@ -74,9 +74,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTable {
 impl crate::support::Model for DecisionTable {
     const NAME: &'static str = "DecisionTable";
     const FIELDS: &'static [&'static str] = &["columns", "dateCreated", "dateModified", "datePublished", "description", "division", "id", "latest", "latestVersionStatus", "name", "published", "publishedContract", "selfUri", "snapshotCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -120,6 +122,7 @@ impl crate::support::Model for DecisionTable {
     }
 }
 impl ::std::fmt::Debug for DecisionTable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTable", &[("columns", &self.columns), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("latest", &self.latest), ("latestVersionStatus", &self.latest_version_status), ("name", &self.name), ("published", &self.published), ("publishedContract", &self.published_contract), ("selfUri", &self.self_uri), ("snapshotCount", &self.snapshot_count)], &self._nulls)
     }
@@ -170,11 +173,13 @@ impl DecisionTableLatestVersionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Published", "Error", "Preparing", "Superseded"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableLatestVersionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -185,9 +190,11 @@ impl crate::support::OpenEnum for DecisionTableLatestVersionStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -200,11 +207,13 @@ impl crate::support::OpenEnum for DecisionTableLatestVersionStatus {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableLatestVersionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableLatestVersionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableColumnDefaultRowValue {
 impl crate::support::Model for DecisionTableColumnDefaultRowValue {
     const NAME: &'static str = "DecisionTableColumnDefaultRowValue";
     const FIELDS: &'static [&'static str] = &["special", "value", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DecisionTableColumnDefaultRowValue {
     }
 }
 impl ::std::fmt::Debug for DecisionTableColumnDefaultRowValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableColumnDefaultRowValue", &[("special", &self.special), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl DecisionTableColumnDefaultRowValueSpecial {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Wildcard", "Null", "Empty", "CurrentTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableColumnDefaultRowValueSpecial {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Wildcard" => Self::Wildcard,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for DecisionTableColumnDefaultRowValueSpecial {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Wildcard => "Wildcard",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for DecisionTableColumnDefaultRowValueSpecial {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableColumnDefaultRowValueSpecial {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableColumnDefaultRowValueSpecial {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

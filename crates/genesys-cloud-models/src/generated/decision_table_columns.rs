@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableColumns {
 impl crate::support::Model for DecisionTableColumns {
     const NAME: &'static str = "DecisionTableColumns";
     const FIELDS: &'static [&'static str] = &["inputs", "outputs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DecisionTableColumns {
     }
 }
 impl ::std::fmt::Debug for DecisionTableColumns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableColumns", &[("inputs", &self.inputs), ("outputs", &self.outputs)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableContract {
 impl crate::support::Model for DecisionTableContract {
     const NAME: &'static str = "DecisionTableContract";
     const FIELDS: &'static [&'static str] = &["executionInputSchema", "executionOutputSchema", "parentSchema", "rowAuthoringSchema"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DecisionTableContract {
     }
 }
 impl ::std::fmt::Debug for DecisionTableContract {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableContract", &[("executionInputSchema", &self.execution_input_schema), ("executionOutputSchema", &self.execution_output_schema), ("parentSchema", &self.parent_schema), ("rowAuthoringSchema", &self.row_authoring_schema)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExecutionResponse {
 impl crate::support::Model for DecisionTableExecutionResponse {
     const NAME: &'static str = "DecisionTableExecutionResponse";
     const FIELDS: &'static [&'static str] = &["rowExecutionOutputs", "table", "topMatchRows", "totalMatchRowCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DecisionTableExecutionResponse {
     }
 }
 impl ::std::fmt::Debug for DecisionTableExecutionResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableExecutionResponse", &[("rowExecutionOutputs", &self.row_execution_outputs), ("table", &self.table), ("topMatchRows", &self.top_match_rows), ("totalMatchRowCount", &self.total_match_row_count)], &self._nulls)
     }

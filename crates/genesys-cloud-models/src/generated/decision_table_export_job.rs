@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJob {
 impl crate::support::Model for DecisionTableExportJob {
     const NAME: &'static str = "DecisionTableExportJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateDownloadExpires", "dateModified", "download", "error", "exportType", "fileName", "format", "id", "rowsExported", "selfUri", "status", "tableVersion", "totalRows"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for DecisionTableExportJob {
     }
 }
 impl ::std::fmt::Debug for DecisionTableExportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableExportJob", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateDownloadExpires", &self.date_download_expires), ("dateModified", &self.date_modified), ("download", &self.download), ("error", &self.error), ("exportType", &self.export_type), ("fileName", &self.file_name), ("format", &self.format), ("id", &self.id), ("rowsExported", &self.rows_exported), ("selfUri", &self.self_uri), ("status", &self.status), ("tableVersion", &self.table_version), ("totalRows", &self.total_rows)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl DecisionTableExportJobExportType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Template", "Populated"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableExportJobExportType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Template" => Self::Template,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for DecisionTableExportJobExportType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Template => "Template",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for DecisionTableExportJobExportType {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableExportJobExportType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableExportJobExportType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -246,20 +255,24 @@ impl DecisionTableExportJobFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Csv"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableExportJobFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Csv" => Self::Csv,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Csv => "Csv",
@@ -268,11 +281,13 @@ impl crate::support::OpenEnum for DecisionTableExportJobFormat {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableExportJobFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableExportJobFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -322,11 +337,13 @@ impl DecisionTableExportJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Complete", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableExportJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -335,9 +352,11 @@ impl crate::support::OpenEnum for DecisionTableExportJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -348,11 +367,13 @@ impl crate::support::OpenEnum for DecisionTableExportJobStatus {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableExportJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableExportJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

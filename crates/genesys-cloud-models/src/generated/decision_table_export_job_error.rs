@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJobError {
 impl crate::support::Model for DecisionTableExportJobError {
     const NAME: &'static str = "DecisionTableExportJobError";
     const FIELDS: &'static [&'static str] = &["errorCode", "errorMessage", "messageParams", "messageWithParams", "validationErrors"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DecisionTableExportJobError {
     }
 }
 impl ::std::fmt::Debug for DecisionTableExportJobError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableExportJobError", &[("errorCode", &self.error_code), ("errorMessage", &self.error_message), ("messageParams", &self.message_params), ("messageWithParams", &self.message_with_params), ("validationErrors", &self.validation_errors)], &self._nulls)
     }

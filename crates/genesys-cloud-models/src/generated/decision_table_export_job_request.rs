@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJobRequest {
 impl crate::support::Model for DecisionTableExportJobRequest {
     const NAME: &'static str = "DecisionTableExportJobRequest";
     const FIELDS: &'static [&'static str] = &["exportType", "format", "tableVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for DecisionTableExportJobRequest {
     }
 }
 impl ::std::fmt::Debug for DecisionTableExportJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableExportJobRequest", &[("exportType", &self.export_type), ("format", &self.format), ("tableVersion", &self.table_version)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl DecisionTableExportJobRequestExportType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Template", "Populated"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableExportJobRequestExportType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Template" => Self::Template,
@@ -128,9 +133,11 @@ impl crate::support::OpenEnum for DecisionTableExportJobRequestExportType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Template => "Template",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for DecisionTableExportJobRequestExportType {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableExportJobRequestExportType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableExportJobRequestExportType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -190,20 +199,24 @@ impl DecisionTableExportJobRequestFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Csv"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableExportJobRequestFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Csv" => Self::Csv,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Csv => "Csv",
@@ -212,11 +225,13 @@ impl crate::support::OpenEnum for DecisionTableExportJobRequestFormat {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableExportJobRequestFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableExportJobRequestFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

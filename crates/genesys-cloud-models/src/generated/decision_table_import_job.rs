@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableImportJob {
 impl crate::support::Model for DecisionTableImportJob {
     const NAME: &'static str = "DecisionTableImportJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCompleted", "dateCreated", "dateExpires", "dateModified", "error", "fileName", "id", "importMode", "rowMetrics", "selfUri", "status", "tableVersion", "uploadHeaders", "uploadUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for DecisionTableImportJob {
     }
 }
 impl ::std::fmt::Debug for DecisionTableImportJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableImportJob", &[("createdBy", &self.created_by), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateExpires", &self.date_expires), ("dateModified", &self.date_modified), ("error", &self.error), ("fileName", &self.file_name), ("id", &self.id), ("importMode", &self.import_mode), ("rowMetrics", &self.row_metrics), ("selfUri", &self.self_uri), ("status", &self.status), ("tableVersion", &self.table_version), ("uploadHeaders", &self.upload_headers), ("uploadUrl", &self.upload_url)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl DecisionTableImportJobImportMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Append", "Replace"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableImportJobImportMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Append" => Self::Append,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for DecisionTableImportJobImportMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Append => "Append",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for DecisionTableImportJobImportMode {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableImportJobImportMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableImportJobImportMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -254,11 +263,13 @@ impl DecisionTableImportJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Uploading", "Processing", "Complete", "Failed", "Cancelled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableImportJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Uploading" => Self::Uploading,
@@ -269,9 +280,11 @@ impl crate::support::OpenEnum for DecisionTableImportJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Uploading => "Uploading",
@@ -284,11 +297,13 @@ impl crate::support::OpenEnum for DecisionTableImportJobStatus {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableImportJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableImportJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableImportRowMetrics {
 impl crate::support::Model for DecisionTableImportRowMetrics {
     const NAME: &'static str = "DecisionTableImportRowMetrics";
     const FIELDS: &'static [&'static str] = &["rowCreateFailed", "rowDeleteFailed", "rowParseFailed", "rowUpdateFailed", "rowsCreated", "rowsDeleted", "rowsParsed", "rowsUpdated", "totalRows"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for DecisionTableImportRowMetrics {
     }
 }
 impl ::std::fmt::Debug for DecisionTableImportRowMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableImportRowMetrics", &[("rowCreateFailed", &self.row_create_failed), ("rowDeleteFailed", &self.row_delete_failed), ("rowParseFailed", &self.row_parse_failed), ("rowUpdateFailed", &self.row_update_failed), ("rowsCreated", &self.rows_created), ("rowsDeleted", &self.rows_deleted), ("rowsParsed", &self.rows_parsed), ("rowsUpdated", &self.rows_updated), ("totalRows", &self.total_rows)], &self._nulls)
     }

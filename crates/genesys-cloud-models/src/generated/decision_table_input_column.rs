@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableInputColumn {
 impl crate::support::Model for DecisionTableInputColumn {
     const NAME: &'static str = "DecisionTableInputColumn";
     const FIELDS: &'static [&'static str] = &["defaultsTo", "expression", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DecisionTableInputColumn {
     }
 }
 impl ::std::fmt::Debug for DecisionTableInputColumn {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableInputColumn", &[("defaultsTo", &self.defaults_to), ("expression", &self.expression), ("id", &self.id)], &self._nulls)
     }

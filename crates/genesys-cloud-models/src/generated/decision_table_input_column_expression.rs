@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableInputColumnExpression {
 impl crate::support::Model for DecisionTableInputColumnExpression {
     const NAME: &'static str = "DecisionTableInputColumnExpression";
     const FIELDS: &'static [&'static str] = &["comparator", "contractual"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DecisionTableInputColumnExpression {
     }
 }
 impl ::std::fmt::Debug for DecisionTableInputColumnExpression {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableInputColumnExpression", &[("comparator", &self.comparator), ("contractual", &self.contractual)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl DecisionTableInputColumnExpressionComparator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Equals", "NotEquals", "GreaterThan", "GreaterThanOrEquals", "LessThan", "LessThanOrEquals", "StartsWith", "NotStartsWith", "EndsWith", "NotEndsWith", "Contains", "NotContains", "ContainsAny", "NotContainsAny", "ContainsAll", "NotContainsAll", "ContainsExactly", "NotContainsExactly", "ContainsSequence", "NotContainsSequence", "IsSubset", "NotIsSubset", "IsSubsequence", "NotIsSubsequence"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableInputColumnExpressionComparator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Equals" => Self::Equals,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for DecisionTableInputColumnExpressionComparator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "Equals",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for DecisionTableInputColumnExpressionComparator {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableInputColumnExpressionComparator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableInputColumnExpressionComparator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableInputColumnRequest {
 impl crate::support::Model for DecisionTableInputColumnRequest {
     const NAME: &'static str = "DecisionTableInputColumnRequest";
     const FIELDS: &'static [&'static str] = &["defaultsTo", "expression"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DecisionTableInputColumnRequest {
     }
 }
 impl ::std::fmt::Debug for DecisionTableInputColumnRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableInputColumnRequest", &[("defaultsTo", &self.defaults_to), ("expression", &self.expression)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableOutputColumn {
 impl crate::support::Model for DecisionTableOutputColumn {
     const NAME: &'static str = "DecisionTableOutputColumn";
     const FIELDS: &'static [&'static str] = &["defaultsTo", "id", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DecisionTableOutputColumn {
     }
 }
 impl ::std::fmt::Debug for DecisionTableOutputColumn {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableOutputColumn", &[("defaultsTo", &self.defaults_to), ("id", &self.id), ("value", &self.value)], &self._nulls)
     }

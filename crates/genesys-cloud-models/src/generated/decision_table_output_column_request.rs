@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableOutputColumnRequest {
 impl crate::support::Model for DecisionTableOutputColumnRequest {
     const NAME: &'static str = "DecisionTableOutputColumnRequest";
     const FIELDS: &'static [&'static str] = &["defaultsTo", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DecisionTableOutputColumnRequest {
     }
 }
 impl ::std::fmt::Debug for DecisionTableOutputColumnRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableOutputColumnRequest", &[("defaultsTo", &self.defaults_to), ("value", &self.value)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableRow {
 impl crate::support::Model for DecisionTableRow {
     const NAME: &'static str = "DecisionTableRow";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "inputs", "outputs", "rowIndex", "selfUri", "table"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for DecisionTableRow {
     }
 }
 impl ::std::fmt::Debug for DecisionTableRow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableRow", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("inputs", &self.inputs), ("outputs", &self.outputs), ("rowIndex", &self.row_index), ("selfUri", &self.self_uri), ("table", &self.table)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableRowExecutionOutput {
 impl crate::support::Model for DecisionTableRowExecutionOutput {
     const NAME: &'static str = "DecisionTableRowExecutionOutput";
     const FIELDS: &'static [&'static str] = &["outputs", "rowId", "rowIndex"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DecisionTableRowExecutionOutput {
     }
 }
 impl ::std::fmt::Debug for DecisionTableRowExecutionOutput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableRowExecutionOutput", &[("outputs", &self.outputs), ("rowId", &self.row_id), ("rowIndex", &self.row_index)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableSnapshot {
 impl crate::support::Model for DecisionTableSnapshot {
     const NAME: &'static str = "DecisionTableSnapshot";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "name", "notes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DecisionTableSnapshot {
     }
 }
 impl ::std::fmt::Debug for DecisionTableSnapshot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableSnapshot", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("name", &self.name), ("notes", &self.notes)], &self._nulls)
     }

@@ -90,9 +90,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableVersion {
 impl crate::support::Model for DecisionTableVersion {
     const NAME: &'static str = "DecisionTableVersion";
     const FIELDS: &'static [&'static str] = &["columns", "contract", "createdBy", "dateCreated", "dateModified", "datePublished", "description", "division", "id", "name", "publishedBy", "rollbackReason", "rowCount", "rowsUri", "selfUri", "snapshot", "status", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -144,6 +146,7 @@ impl crate::support::Model for DecisionTableVersion {
     }
 }
 impl ::std::fmt::Debug for DecisionTableVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableVersion", &[("columns", &self.columns), ("contract", &self.contract), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("name", &self.name), ("publishedBy", &self.published_by), ("rollbackReason", &self.rollback_reason), ("rowCount", &self.row_count), ("rowsUri", &self.rows_uri), ("selfUri", &self.self_uri), ("snapshot", &self.snapshot), ("status", &self.status), ("version", &self.version)], &self._nulls)
     }
@@ -194,11 +197,13 @@ impl DecisionTableVersionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Published", "Error", "Preparing", "Superseded"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DecisionTableVersionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -209,9 +214,11 @@ impl crate::support::OpenEnum for DecisionTableVersionStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -224,11 +231,13 @@ impl crate::support::OpenEnum for DecisionTableVersionStatus {
     }
 }
 impl ::std::convert::From<&str> for DecisionTableVersionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DecisionTableVersionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableVersionEntity {
 impl crate::support::Model for DecisionTableVersionEntity {
     const NAME: &'static str = "DecisionTableVersionEntity";
     const FIELDS: &'static [&'static str] = &["division", "id", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for DecisionTableVersionEntity {
     }
 }
 impl ::std::fmt::Debug for DecisionTableVersionEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DecisionTableVersionEntity", &[("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DefaultAnswer {
 impl crate::support::Model for DefaultAnswer {
     const NAME: &'static str = "DefaultAnswer";
     const FIELDS: &'static [&'static str] = &["id", "notApplicable"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DefaultAnswer {
     }
 }
 impl ::std::fmt::Debug for DefaultAnswer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DefaultAnswer", &[("id", &self.id), ("notApplicable", &self.not_applicable)], &self._nulls)
     }

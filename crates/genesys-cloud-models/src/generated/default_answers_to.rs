@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DefaultAnswersTo {
 impl crate::support::Model for DefaultAnswersTo {
     const NAME: &'static str = "DefaultAnswersTo";
     const FIELDS: &'static [&'static str] = &["highestScore", "lowestScore", "notApplicable", "userDefined"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DefaultAnswersTo {
     }
 }
 impl ::std::fmt::Debug for DefaultAnswersTo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DefaultAnswersTo", &[("highestScore", &self.highest_score), ("lowestScore", &self.lowest_score), ("notApplicable", &self.not_applicable), ("userDefined", &self.user_defined)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for DefaultGreetingList {
 impl crate::support::Model for DefaultGreetingList {
     const NAME: &'static str = "DefaultGreetingList";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "greetings", "id", "modifiedBy", "modifiedDate", "name", "owner", "ownerType", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for DefaultGreetingList {
     }
 }
 impl ::std::fmt::Debug for DefaultGreetingList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DefaultGreetingList", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("greetings", &self.greetings), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("name", &self.name), ("owner", &self.owner), ("ownerType", &self.owner_type), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl DefaultGreetingListOwnerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["USER", "ORGANIZATION", "GROUP"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DefaultGreetingListOwnerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "USER" => Self::User,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for DefaultGreetingListOwnerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "USER",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for DefaultGreetingListOwnerType {
     }
 }
 impl ::std::convert::From<&str> for DefaultGreetingListOwnerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DefaultGreetingListOwnerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

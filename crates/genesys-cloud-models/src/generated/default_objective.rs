@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for DefaultObjective {
 impl crate::support::Model for DefaultObjective {
     const NAME: &'static str = "DefaultObjective";
     const FIELDS: &'static [&'static str] = &["enabled", "evaluationFormContextIds", "id", "initialDirection", "mediaTypes", "queues", "templateId", "topicIdsFilterType", "topics", "zones"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for DefaultObjective {
     }
 }
 impl ::std::fmt::Debug for DefaultObjective {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DefaultObjective", &[("enabled", &self.enabled), ("evaluationFormContextIds", &self.evaluation_form_context_ids), ("id", &self.id), ("initialDirection", &self.initial_direction), ("mediaTypes", &self.media_types), ("queues", &self.queues), ("templateId", &self.template_id), ("topicIdsFilterType", &self.topic_ids_filter_type), ("topics", &self.topics), ("zones", &self.zones)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl DefaultObjectiveInitialDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DefaultObjectiveInitialDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for DefaultObjectiveInitialDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for DefaultObjectiveInitialDirection {
     }
 }
 impl ::std::convert::From<&str> for DefaultObjectiveInitialDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DefaultObjectiveInitialDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -218,11 +227,13 @@ impl DefaultObjectiveTopicIdsFilterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["and", "or"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DefaultObjectiveTopicIdsFilterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "and" => Self::And,
@@ -230,9 +241,11 @@ impl crate::support::OpenEnum for DefaultObjectiveTopicIdsFilterType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "and",
@@ -242,11 +255,13 @@ impl crate::support::OpenEnum for DefaultObjectiveTopicIdsFilterType {
     }
 }
 impl ::std::convert::From<&str> for DefaultObjectiveTopicIdsFilterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DefaultObjectiveTopicIdsFilterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

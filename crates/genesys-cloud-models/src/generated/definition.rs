@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Definition {
 impl crate::support::Model for Definition {
     const NAME: &'static str = "Definition";
     const FIELDS: &'static [&'static str] = &["description", "items", "name", "pattern", "selfUri", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for Definition {
     }
 }
 impl ::std::fmt::Debug for Definition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Definition", &[("description", &self.description), ("items", &self.items), ("name", &self.name), ("pattern", &self.pattern), ("selfUri", &self.self_uri), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DeletableUserReference {
 impl crate::support::Model for DeletableUserReference {
     const NAME: &'static str = "DeletableUserReference";
     const FIELDS: &'static [&'static str] = &["delete", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DeletableUserReference {
     }
 }
 impl ::std::fmt::Debug for DeletableUserReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DeletableUserReference", &[("delete", &self.delete), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteProgramResponse {
 impl crate::support::Model for DeleteProgramResponse {
     const NAME: &'static str = "DeleteProgramResponse";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "topicLinksJob"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for DeleteProgramResponse {
     }
 }
 impl ::std::fmt::Debug for DeleteProgramResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DeleteProgramResponse", &[("id", &self.id), ("selfUri", &self.self_uri), ("topicLinksJob", &self.topic_links_job)], &self._nulls)
     }

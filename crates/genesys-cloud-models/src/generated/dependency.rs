@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for Dependency {
 impl crate::support::Model for Dependency {
     const NAME: &'static str = "Dependency";
     const FIELDS: &'static [&'static str] = &["deleted", "id", "name", "selfUri", "stateUnknown", "type", "updated", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for Dependency {
     }
 }
 impl ::std::fmt::Debug for Dependency {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Dependency", &[("deleted", &self.deleted), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("stateUnknown", &self.state_unknown), ("type", &self.r#type), ("updated", &self.updated), ("version", &self.version)], &self._nulls)
     }
@@ -292,11 +295,13 @@ impl DependencyTypeEnum {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ACDLANGUAGE", "ACDSKILL", "ACDWRAPUPCODE", "AGENTICVIRTUALAGENT", "AGENTICVIRTUALAGENTVERSION", "AUDIOCONNECTORBOT", "BOTCONNECTORBOT", "BOTCONNECTORINTEGRATION", "BOTFLOW", "BRIDGEACTION", "BUSINESSPROCESSFLOW", "COMMONMODULEFLOW", "COMPOSERSCRIPT", "CONTACTLIST", "CONVERSATIONCUSTOMATTRIBUTESCHEMA", "CONVERSATIONSUMMARYSETTING", "CUSTOMERSEGMENT", "DATAACTION", "DATATABLE", "DECISIONTABLE", "DIALOGENGINEBOT", "DIALOGENGINEBOTVERSION", "DIALOGFLOWAGENT", "DIALOGFLOWCXAGENT", "DIGITALAUDIO", "DIGITALBOTCONNECTOR", "DIGITALBOTCONNECTORINTEGRATION", "DIGITALBOTFLOW", "DIVISION", "EMAILROUTE", "EMAILSENDFLOW", "EMERGENCYGROUP", "FILE", "FLOWACTION", "FLOWDATATYPE", "FLOWMILESTONE", "FLOWOUTCOME", "GRAMMAR", "GROUP", "GUIDE", "GUIDEVERSION", "IMAGE", "INBOUNDCALLFLOW", "INBOUNDCHATFLOW", "INBOUNDEMAILFLOW", "INBOUNDSHORTMESSAGEFLOW", "INQUEUECALLFLOW", "INQUEUEEMAILFLOW", "INQUEUESHORTMESSAGEFLOW", "IVRCONFIGURATION", "KNOWLEDGEBASE", "KNOWLEDGEBASEDOCUMENT", "KNOWLEDGESETTING", "LANGUAGE", "LEXBOT", "LEXBOTALIAS", "LEXV2BOT", "LEXV2BOTALIAS", "NLUDOMAIN", "NUANCEMIXBOT", "NUANCEMIXINTEGRATION", "OAUTHCLIENT", "OUTBOUNDCALLFLOW", "QUEUE", "RECORDINGPOLICY", "RESPONSE", "RESPONSEASSET", "SCHEDULE", "SCHEDULEGROUP", "SECUREACTION", "SECURECALLFLOW", "SMSPHONENUMBER", "STTENGINE", "SURVEYFORM", "SURVEYINVITEFLOW", "SYSTEMPROMPT", "TTSENGINE", "TTSVOICE", "USER", "USERPROMPT", "UTILIZATIONLABEL", "VIDEO", "VOICEFLOW", "VOICEMAILFLOW", "VOICESURVEYFLOW", "WIDGET", "WORKFLOW", "WORKITEMFLOW", "WORKTYPE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DependencyTypeEnum {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ACDLANGUAGE" => Self::Acdlanguage,
@@ -391,9 +396,11 @@ impl crate::support::OpenEnum for DependencyTypeEnum {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Acdlanguage => "ACDLANGUAGE",
@@ -490,11 +497,13 @@ impl crate::support::OpenEnum for DependencyTypeEnum {
     }
 }
 impl ::std::convert::From<&str> for DependencyTypeEnum {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DependencyTypeEnum {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DependencyCount {
 impl crate::support::Model for DependencyCount {
     const NAME: &'static str = "DependencyCount";
     const FIELDS: &'static [&'static str] = &["estimatedCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DependencyCount {
     }
 }
 impl ::std::fmt::Debug for DependencyCount {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DependencyCount", &[("estimatedCount", &self.estimated_count)], &self._nulls)
     }

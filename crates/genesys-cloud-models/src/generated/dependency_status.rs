@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for DependencyStatus {
 impl crate::support::Model for DependencyStatus {
     const NAME: &'static str = "DependencyStatus";
     const FIELDS: &'static [&'static str] = &["buildId", "client", "dateCompleted", "dateStarted", "failedObjects", "id", "name", "selfUri", "status", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for DependencyStatus {
     }
 }
 impl ::std::fmt::Debug for DependencyStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DependencyStatus", &[("buildId", &self.build_id), ("client", &self.client), ("dateCompleted", &self.date_completed), ("dateStarted", &self.date_started), ("failedObjects", &self.failed_objects), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status), ("user", &self.user)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl DependencyStatusStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BUILDINCOMPLETE", "BUILDINITIALIZING", "BUILDINPROGRESS", "BUILDQUEUED", "NOTBUILT", "OPERATIONAL", "OPERATIONALNEEDSREBUILD"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DependencyStatusStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BUILDINCOMPLETE" => Self::Buildincomplete,
@@ -161,9 +166,11 @@ impl crate::support::OpenEnum for DependencyStatusStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Buildincomplete => "BUILDINCOMPLETE",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for DependencyStatusStatus {
     }
 }
 impl ::std::convert::From<&str> for DependencyStatusStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DependencyStatusStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DependencyType {
 impl crate::support::Model for DependencyType {
     const NAME: &'static str = "DependencyType";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "versioned"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for DependencyType {
     }
 }
 impl ::std::fmt::Debug for DependencyType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DependencyType", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("versioned", &self.versioned)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DeploymentIdentityResolutionConfig {
 impl crate::support::Model for DeploymentIdentityResolutionConfig {
     const NAME: &'static str = "DeploymentIdentityResolutionConfig";
     const FIELDS: &'static [&'static str] = &["automerge", "division", "externalSource", "resolveIdentities", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DeploymentIdentityResolutionConfig {
     }
 }
 impl ::std::fmt::Debug for DeploymentIdentityResolutionConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DeploymentIdentityResolutionConfig", &[("automerge", &self.automerge), ("division", &self.division), ("externalSource", &self.external_source), ("resolveIdentities", &self.resolve_identities), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DeploymentPing {
 impl crate::support::Model for DeploymentPing {
     const NAME: &'static str = "DeploymentPing";
     const FIELDS: &'static [&'static str] = &["actions", "pollIntervalMilliseconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DeploymentPing {
     }
 }
 impl ::std::fmt::Debug for DeploymentPing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DeploymentPing", &[("actions", &self.actions), ("pollIntervalMilliseconds", &self.poll_interval_milliseconds)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for DeploymentWebAction {
 impl crate::support::Model for DeploymentWebAction {
     const NAME: &'static str = "DeploymentWebAction";
     const FIELDS: &'static [&'static str] = &["actionMapId", "actionMapVersion", "contentOfferProperties", "customerId", "customerIdType", "id", "mediaType", "openActionProperties", "sessionId", "webMessagingOfferProperties"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for DeploymentWebAction {
     }
 }
 impl ::std::fmt::Debug for DeploymentWebAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DeploymentWebAction", &[("actionMapId", &self.action_map_id), ("actionMapVersion", &self.action_map_version), ("contentOfferProperties", &self.content_offer_properties), ("customerId", &self.customer_id), ("customerIdType", &self.customer_id_type), ("id", &self.id), ("mediaType", &self.media_type), ("openActionProperties", &self.open_action_properties), ("sessionId", &self.session_id), ("webMessagingOfferProperties", &self.web_messaging_offer_properties)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl DeploymentWebActionMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["webMessagingOffer", "contentOffer", "integrationAction", "architectFlow", "openAction"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DeploymentWebActionMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "webMessagingOffer" => Self::WebMessagingOffer,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for DeploymentWebActionMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WebMessagingOffer => "webMessagingOffer",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for DeploymentWebActionMediaType {
     }
 }
 impl ::std::convert::From<&str> for DeploymentWebActionMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DeploymentWebActionMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Destination {
 impl crate::support::Model for Destination {
     const NAME: &'static str = "Destination";
     const FIELDS: &'static [&'static str] = &["address", "name", "queueId", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for Destination {
     }
 }
 impl ::std::fmt::Debug for Destination {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Destination", &[("address", &self.address), ("name", &self.name), ("queueId", &self.queue_id), ("userId", &self.user_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Detail {
 impl crate::support::Model for Detail {
     const NAME: &'static str = "Detail";
     const FIELDS: &'static [&'static str] = &["entityId", "entityName", "errorCode", "fieldName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for Detail {
     }
 }
 impl ::std::fmt::Debug for Detail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Detail", &[("entityId", &self.entity_id), ("entityName", &self.entity_name), ("errorCode", &self.error_code), ("fieldName", &self.field_name)], &self._nulls)
     }

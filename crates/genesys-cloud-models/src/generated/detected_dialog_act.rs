@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DetectedDialogAct {
 impl crate::support::Model for DetectedDialogAct {
     const NAME: &'static str = "DetectedDialogAct";
     const FIELDS: &'static [&'static str] = &["name", "probability"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DetectedDialogAct {
     }
 }
 impl ::std::fmt::Debug for DetectedDialogAct {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DetectedDialogAct", &[("name", &self.name), ("probability", &self.probability)], &self._nulls)
     }

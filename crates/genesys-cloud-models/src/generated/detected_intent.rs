@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DetectedIntent {
 impl crate::support::Model for DetectedIntent {
     const NAME: &'static str = "DetectedIntent";
     const FIELDS: &'static [&'static str] = &["entities", "name", "probability"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DetectedIntent {
     }
 }
 impl ::std::fmt::Debug for DetectedIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DetectedIntent", &[("entities", &self.entities), ("name", &self.name), ("probability", &self.probability)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DetectedNamedEntity {
 impl crate::support::Model for DetectedNamedEntity {
     const NAME: &'static str = "DetectedNamedEntity";
     const FIELDS: &'static [&'static str] = &["entityType", "name", "probability", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DetectedNamedEntity {
     }
 }
 impl ::std::fmt::Debug for DetectedNamedEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DetectedNamedEntity", &[("entityType", &self.entity_type), ("name", &self.name), ("probability", &self.probability), ("value", &self.value)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DetectedNamedEntityValue {
 impl crate::support::Model for DetectedNamedEntityValue {
     const NAME: &'static str = "DetectedNamedEntityValue";
     const FIELDS: &'static [&'static str] = &["raw", "resolved", "unit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DetectedNamedEntityValue {
     }
 }
 impl ::std::fmt::Debug for DetectedNamedEntityValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DetectedNamedEntityValue", &[("raw", &self.raw), ("resolved", &self.resolved), ("unit", &self.unit)], &self._nulls)
     }

@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for DevelopmentActivity {
 impl crate::support::Model for DevelopmentActivity {
     const NAME: &'static str = "DevelopmentActivity";
     const FIELDS: &'static [&'static str] = &["archivalMode", "attendees", "createdBy", "dateCompleted", "dateCreated", "dateDue", "facilitator", "id", "isLatest", "isModuleArchived", "isOverdue", "isPassed", "name", "percentageScore", "selfUri", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for DevelopmentActivity {
     }
 }
 impl ::std::fmt::Debug for DevelopmentActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DevelopmentActivity", &[("archivalMode", &self.archival_mode), ("attendees", &self.attendees), ("createdBy", &self.created_by), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateDue", &self.date_due), ("facilitator", &self.facilitator), ("id", &self.id), ("isLatest", &self.is_latest), ("isModuleArchived", &self.is_module_archived), ("isOverdue", &self.is_overdue), ("isPassed", &self.is_passed), ("name", &self.name), ("percentageScore", &self.percentage_score), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl DevelopmentActivityArchivalMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Graceful", "Immediate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DevelopmentActivityArchivalMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Graceful" => Self::Graceful,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for DevelopmentActivityArchivalMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Graceful => "Graceful",
@@ -208,11 +215,13 @@ impl crate::support::OpenEnum for DevelopmentActivityArchivalMode {
     }
 }
 impl ::std::convert::From<&str> for DevelopmentActivityArchivalMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DevelopmentActivityArchivalMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -266,11 +275,13 @@ impl DevelopmentActivityStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Planned", "InProgress", "Completed", "InvalidSchedule", "NotCompleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DevelopmentActivityStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Planned" => Self::Planned,
@@ -281,9 +292,11 @@ impl crate::support::OpenEnum for DevelopmentActivityStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Planned => "Planned",
@@ -296,11 +309,13 @@ impl crate::support::OpenEnum for DevelopmentActivityStatus {
     }
 }
 impl ::std::convert::From<&str> for DevelopmentActivityStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DevelopmentActivityStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -356,11 +371,13 @@ impl DevelopmentActivityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Informational", "Coaching", "AssessedContent", "Assessment", "External", "Native"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DevelopmentActivityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Informational" => Self::Informational,
@@ -372,9 +389,11 @@ impl crate::support::OpenEnum for DevelopmentActivityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Informational => "Informational",
@@ -388,11 +407,13 @@ impl crate::support::OpenEnum for DevelopmentActivityType {
     }
 }
 impl ::std::convert::From<&str> for DevelopmentActivityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DevelopmentActivityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

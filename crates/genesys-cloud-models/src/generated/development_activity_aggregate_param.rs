@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for DevelopmentActivityAggregateParam {
 impl crate::support::Model for DevelopmentActivityAggregateParam {
     const NAME: &'static str = "DevelopmentActivityAggregateParam";
     const FIELDS: &'static [&'static str] = &["filter", "groupBy", "interval", "metrics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for DevelopmentActivityAggregateParam {
     }
 }
 impl ::std::fmt::Debug for DevelopmentActivityAggregateParam {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DevelopmentActivityAggregateParam", &[("filter", &self.filter), ("groupBy", &self.group_by), ("interval", &self.interval), ("metrics", &self.metrics)], &self._nulls)
     }

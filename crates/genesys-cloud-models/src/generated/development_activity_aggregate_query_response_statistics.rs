@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DevelopmentActivityAggregateQueryRespons
 impl crate::support::Model for DevelopmentActivityAggregateQueryResponseStatistics {
     const NAME: &'static str = "DevelopmentActivityAggregateQueryResponseStatistics";
     const FIELDS: &'static [&'static str] = &["count", "max", "min", "sum"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DevelopmentActivityAggregateQueryResponseStatisti
     }
 }
 impl ::std::fmt::Debug for DevelopmentActivityAggregateQueryResponseStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DevelopmentActivityAggregateQueryResponseStatistics", &[("count", &self.count), ("max", &self.max), ("min", &self.min), ("sum", &self.sum)], &self._nulls)
     }

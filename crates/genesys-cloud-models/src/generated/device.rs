@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for Device {
 impl crate::support::Model for Device {
     const NAME: &'static str = "Device";
     const FIELDS: &'static [&'static str] = &["category", "fingerprint", "isMobile", "manufacturer", "osFamily", "osVersion", "screenDensity", "screenHeight", "screenWidth", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for Device {
     }
 }
 impl ::std::fmt::Debug for Device {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Device", &[("category", &self.category), ("fingerprint", &self.fingerprint), ("isMobile", &self.is_mobile), ("manufacturer", &self.manufacturer), ("osFamily", &self.os_family), ("osVersion", &self.os_version), ("screenDensity", &self.screen_density), ("screenHeight", &self.screen_height), ("screenWidth", &self.screen_width), ("type", &self.r#type)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl DeviceCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["desktop", "mobile", "tablet", "other"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DeviceCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "desktop" => Self::Desktop,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for DeviceCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Desktop => "desktop",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for DeviceCategory {
     }
 }
 impl ::std::convert::From<&str> for DeviceCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DeviceCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

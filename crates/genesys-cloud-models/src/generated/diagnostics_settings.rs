@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DiagnosticsSettings {
 impl crate::support::Model for DiagnosticsSettings {
     const NAME: &'static str = "DiagnosticsSettings";
     const FIELDS: &'static [&'static str] = &["reportLowMaxCallsPerAgentAlert"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DiagnosticsSettings {
     }
 }
 impl ::std::fmt::Debug for DiagnosticsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DiagnosticsSettings", &[("reportLowMaxCallsPerAgentAlert", &self.report_low_max_calls_per_agent_alert)], &self._nulls)
     }

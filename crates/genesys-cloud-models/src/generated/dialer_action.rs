@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for DialerAction {
 impl crate::support::Model for DialerAction {
     const NAME: &'static str = "DialerAction";
     const FIELDS: &'static [&'static str] = &["actionTypeName", "agentWrapupField", "callAnalysisResultField", "contactColumnToDataActionFieldMappings", "contactIdField", "dataAction", "properties", "type", "updateOption"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for DialerAction {
     }
 }
 impl ::std::fmt::Debug for DialerAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DialerAction", &[("actionTypeName", &self.action_type_name), ("agentWrapupField", &self.agent_wrapup_field), ("callAnalysisResultField", &self.call_analysis_result_field), ("contactColumnToDataActionFieldMappings", &self.contact_column_to_data_action_field_mappings), ("contactIdField", &self.contact_id_field), ("dataAction", &self.data_action), ("properties", &self.properties), ("type", &self.r#type), ("updateOption", &self.update_option)], &self._nulls)
     }
@@ -208,11 +211,13 @@ impl DialerActionActionTypeName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DO_NOT_DIAL", "MODIFY_CONTACT_ATTRIBUTE", "SWITCH_TO_PREVIEW", "APPEND_NUMBER_TO_DNC_LIST", "APPEND_CUSTOM_ENTRY_TO_DNC_LIST", "SCHEDULE_CALLBACK", "CONTACT_UNCALLABLE", "NUMBER_UNCALLABLE", "SET_CALLER_ID", "SET_SKILLS", "DATA_ACTION"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DialerActionActionTypeName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DO_NOT_DIAL" => Self::DoNotDial,
@@ -229,9 +234,11 @@ impl crate::support::OpenEnum for DialerActionActionTypeName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DoNotDial => "DO_NOT_DIAL",
@@ -250,11 +257,13 @@ impl crate::support::OpenEnum for DialerActionActionTypeName {
     }
 }
 impl ::std::convert::From<&str> for DialerActionActionTypeName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DialerActionActionTypeName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -304,11 +313,13 @@ impl DialerActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Action", "modifyContactAttribute", "dataActionBehavior"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DialerActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Action" => Self::Action,
@@ -317,9 +328,11 @@ impl crate::support::OpenEnum for DialerActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Action => "Action",
@@ -330,11 +343,13 @@ impl crate::support::OpenEnum for DialerActionType {
     }
 }
 impl ::std::convert::From<&str> for DialerActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DialerActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -386,11 +401,13 @@ impl DialerActionUpdateOption {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SET", "INCREMENT", "DECREMENT", "CURRENT_TIME"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DialerActionUpdateOption {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SET" => Self::Set,
@@ -400,9 +417,11 @@ impl crate::support::OpenEnum for DialerActionUpdateOption {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Set => "SET",
@@ -414,11 +433,13 @@ impl crate::support::OpenEnum for DialerActionUpdateOption {
     }
 }
 impl ::std::convert::From<&str> for DialerActionUpdateOption {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DialerActionUpdateOption {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

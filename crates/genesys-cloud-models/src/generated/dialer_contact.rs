@@ -90,9 +90,11 @@ impl<'de> ::serde::Deserialize<'de> for DialerContact {
 impl crate::support::Model for DialerContact {
     const NAME: &'static str = "DialerContact";
     const FIELDS: &'static [&'static str] = &["callRecords", "callable", "configurationOverrides", "contactColumnTimeZones", "contactListId", "contactableStatus", "data", "dateCreated", "dateExpiration", "id", "latestEmailEvaluations", "latestSmsEvaluations", "latestWhatsAppEvaluations", "name", "phoneNumberStatus", "retentionDays", "retentionType", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -144,6 +146,7 @@ impl crate::support::Model for DialerContact {
     }
 }
 impl ::std::fmt::Debug for DialerContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DialerContact", &[("callRecords", &self.call_records), ("callable", &self.callable), ("configurationOverrides", &self.configuration_overrides), ("contactColumnTimeZones", &self.contact_column_time_zones), ("contactListId", &self.contact_list_id), ("contactableStatus", &self.contactable_status), ("data", &self.data), ("dateCreated", &self.date_created), ("dateExpiration", &self.date_expiration), ("id", &self.id), ("latestEmailEvaluations", &self.latest_email_evaluations), ("latestSmsEvaluations", &self.latest_sms_evaluations), ("latestWhatsAppEvaluations", &self.latest_whats_app_evaluations), ("name", &self.name), ("phoneNumberStatus", &self.phone_number_status), ("retentionDays", &self.retention_days), ("retentionType", &self.retention_type), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -300,11 +303,13 @@ impl DialerContactRetentionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Today", "RetentionDays", "DateExpiration"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DialerContactRetentionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -314,9 +319,11 @@ impl crate::support::OpenEnum for DialerContactRetentionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -328,11 +335,13 @@ impl crate::support::OpenEnum for DialerContactRetentionType {
     }
 }
 impl ::std::convert::From<&str> for DialerContactRetentionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DialerContactRetentionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DialerContactId {
 impl crate::support::Model for DialerContactId {
     const NAME: &'static str = "DialerContactId";
     const FIELDS: &'static [&'static str] = &["contactListId", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for DialerContactId {
     }
 }
 impl ::std::fmt::Debug for DialerContactId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DialerContactId", &[("contactListId", &self.contact_list_id), ("id", &self.id)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for DialerPreview {
 impl crate::support::Model for DialerPreview {
     const NAME: &'static str = "DialerPreview";
     const FIELDS: &'static [&'static str] = &["callbackAutoAnswer", "campaignId", "contactId", "contactListId", "id", "phoneNumberColumns"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for DialerPreview {
     }
 }
 impl ::std::fmt::Debug for DialerPreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DialerPreview", &[("callbackAutoAnswer", &self.callback_auto_answer), ("campaignId", &self.campaign_id), ("contactId", &self.contact_id), ("contactListId", &self.contact_list_id), ("id", &self.id), ("phoneNumberColumns", &self.phone_number_columns)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for DialogflowAgent {
 impl crate::support::Model for DialogflowAgent {
     const NAME: &'static str = "DialogflowAgent";
     const FIELDS: &'static [&'static str] = &["environments", "id", "integration", "intents", "languages", "name", "project", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for DialogflowAgent {
     }
 }
 impl ::std::fmt::Debug for DialogflowAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DialogflowAgent", &[("environments", &self.environments), ("id", &self.id), ("integration", &self.integration), ("intents", &self.intents), ("languages", &self.languages), ("name", &self.name), ("project", &self.project), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for DialogflowCXAgent {
 impl crate::support::Model for DialogflowCXAgent {
     const NAME: &'static str = "DialogflowCXAgent";
     const FIELDS: &'static [&'static str] = &["environments", "id", "integration", "languages", "name", "project", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for DialogflowCXAgent {
     }
 }
 impl ::std::fmt::Debug for DialogflowCXAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DialogflowCXAgent", &[("environments", &self.environments), ("id", &self.id), ("integration", &self.integration), ("languages", &self.languages), ("name", &self.name), ("project", &self.project), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for DialogflowCXAgentSummary {
 impl crate::support::Model for DialogflowCXAgentSummary {
     const NAME: &'static str = "DialogflowCXAgentSummary";
     const FIELDS: &'static [&'static str] = &["description", "id", "integration", "name", "project", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for DialogflowCXAgentSummary {
     }
 }
 impl ::std::fmt::Debug for DialogflowCXAgentSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DialogflowCXAgentSummary", &[("description", &self.description), ("id", &self.id), ("integration", &self.integration), ("name", &self.name), ("project", &self.project), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DialogflowCXProject {
 impl crate::support::Model for DialogflowCXProject {
     const NAME: &'static str = "DialogflowCXProject";
     const FIELDS: &'static [&'static str] = &["id", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for DialogflowCXProject {
     }
 }
 impl ::std::fmt::Debug for DialogflowCXProject {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DialogflowCXProject", &[("id", &self.id), ("name", &self.name)], &self._nulls)
     }

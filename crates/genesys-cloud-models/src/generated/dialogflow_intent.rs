@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DialogflowIntent {
 impl crate::support::Model for DialogflowIntent {
     const NAME: &'static str = "DialogflowIntent";
     const FIELDS: &'static [&'static str] = &["name", "parameters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DialogflowIntent {
     }
 }
 impl ::std::fmt::Debug for DialogflowIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DialogflowIntent", &[("name", &self.name), ("parameters", &self.parameters)], &self._nulls)
     }

@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for DictionaryFeedback {
 impl crate::support::Model for DictionaryFeedback {
     const NAME: &'static str = "DictionaryFeedback";
     const FIELDS: &'static [&'static str] = &["boostValue", "createdBy", "dateCreated", "dateModified", "dialect", "displayAs", "examplePhrases", "id", "invalidReason", "modifiedBy", "selfUri", "soundsLike", "source", "status", "term", "transcriptionEngine"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for DictionaryFeedback {
     }
 }
 impl ::std::fmt::Debug for DictionaryFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DictionaryFeedback", &[("boostValue", &self.boost_value), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dialect", &self.dialect), ("displayAs", &self.display_as), ("examplePhrases", &self.example_phrases), ("id", &self.id), ("invalidReason", &self.invalid_reason), ("modifiedBy", &self.modified_by), ("selfUri", &self.self_uri), ("soundsLike", &self.sounds_like), ("source", &self.source), ("status", &self.status), ("term", &self.term), ("transcriptionEngine", &self.transcription_engine)], &self._nulls)
     }
@@ -272,20 +275,24 @@ impl DictionaryFeedbackSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DictionaryFeedbackSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Manual" => Self::Manual,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Manual => "Manual",
@@ -294,11 +301,13 @@ impl crate::support::OpenEnum for DictionaryFeedbackSource {
     }
 }
 impl ::std::convert::From<&str> for DictionaryFeedbackSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DictionaryFeedbackSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -352,11 +361,13 @@ impl DictionaryFeedbackStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Pending", "Failed", "Saved", "Invalid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DictionaryFeedbackStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -367,9 +378,11 @@ impl crate::support::OpenEnum for DictionaryFeedbackStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -382,11 +395,13 @@ impl crate::support::OpenEnum for DictionaryFeedbackStatus {
     }
 }
 impl ::std::convert::From<&str> for DictionaryFeedbackStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DictionaryFeedbackStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -434,11 +449,13 @@ impl DictionaryFeedbackTranscriptionEngine {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Genesys", "GenesysExtended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DictionaryFeedbackTranscriptionEngine {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Genesys" => Self::Genesys,
@@ -446,9 +463,11 @@ impl crate::support::OpenEnum for DictionaryFeedbackTranscriptionEngine {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Genesys => "Genesys",
@@ -458,11 +477,13 @@ impl crate::support::OpenEnum for DictionaryFeedbackTranscriptionEngine {
     }
 }
 impl ::std::convert::From<&str> for DictionaryFeedbackTranscriptionEngine {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DictionaryFeedbackTranscriptionEngine {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

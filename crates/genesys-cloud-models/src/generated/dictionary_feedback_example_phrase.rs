@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DictionaryFeedbackExamplePhrase {
 impl crate::support::Model for DictionaryFeedbackExamplePhrase {
     const NAME: &'static str = "DictionaryFeedbackExamplePhrase";
     const FIELDS: &'static [&'static str] = &["phrase", "source"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DictionaryFeedbackExamplePhrase {
     }
 }
 impl ::std::fmt::Debug for DictionaryFeedbackExamplePhrase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DictionaryFeedbackExamplePhrase", &[("phrase", &self.phrase), ("source", &self.source)], &self._nulls)
     }
@@ -104,20 +107,24 @@ impl DictionaryFeedbackExamplePhraseSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DictionaryFeedbackExamplePhraseSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Manual" => Self::Manual,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Manual => "Manual",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for DictionaryFeedbackExamplePhraseSource {
     }
 }
 impl ::std::convert::From<&str> for DictionaryFeedbackExamplePhraseSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DictionaryFeedbackExamplePhraseSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -82,9 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for DID {
 impl crate::support::Model for DID {
     const NAME: &'static str = "DID";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "didPool", "division", "id", "modifiedBy", "modifiedByApp", "name", "owner", "ownerType", "phoneNumber", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for DID {
     }
 }
 impl ::std::fmt::Debug for DID {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DID", &[("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("didPool", &self.did_pool), ("division", &self.division), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("owner", &self.owner), ("ownerType", &self.owner_type), ("phoneNumber", &self.phone_number), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -182,11 +185,13 @@ impl DIDOwnerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["USER", "PHONE", "IVR_CONFIG", "GROUP"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DIDOwnerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "USER" => Self::User,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for DIDOwnerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "USER",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for DIDOwnerType {
     }
 }
 impl ::std::convert::From<&str> for DIDOwnerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DIDOwnerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -264,11 +273,13 @@ impl DIDState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DIDState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -277,9 +288,11 @@ impl crate::support::OpenEnum for DIDState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -290,11 +303,13 @@ impl crate::support::OpenEnum for DIDState {
     }
 }
 impl ::std::convert::From<&str> for DIDState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DIDState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

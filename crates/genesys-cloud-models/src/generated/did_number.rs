@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for DIDNumber {
 impl crate::support::Model for DIDNumber {
     const NAME: &'static str = "DIDNumber";
     const FIELDS: &'static [&'static str] = &["assigned", "didPool", "id", "name", "number", "owner", "ownerType", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for DIDNumber {
     }
 }
 impl ::std::fmt::Debug for DIDNumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DIDNumber", &[("assigned", &self.assigned), ("didPool", &self.did_pool), ("id", &self.id), ("name", &self.name), ("number", &self.number), ("owner", &self.owner), ("ownerType", &self.owner_type), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl DIDNumberOwnerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["USER", "PHONE", "IVR_CONFIG", "GROUP"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DIDNumberOwnerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "USER" => Self::User,
@@ -146,9 +151,11 @@ impl crate::support::OpenEnum for DIDNumberOwnerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "USER",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for DIDNumberOwnerType {
     }
 }
 impl ::std::convert::From<&str> for DIDNumberOwnerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DIDNumberOwnerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for DIDPool {
 impl crate::support::Model for DIDPool {
     const NAME: &'static str = "DIDPool";
     const FIELDS: &'static [&'static str] = &["comments", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "endPhoneNumber", "id", "modifiedBy", "modifiedByApp", "name", "provider", "selfUri", "startPhoneNumber", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -138,6 +140,7 @@ impl crate::support::Model for DIDPool {
     }
 }
 impl ::std::fmt::Debug for DIDPool {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DIDPool", &[("comments", &self.comments), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("endPhoneNumber", &self.end_phone_number), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("provider", &self.provider), ("selfUri", &self.self_uri), ("startPhoneNumber", &self.start_phone_number), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -284,11 +287,13 @@ impl DIDPoolProvider {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PURE_CLOUD", "PURE_CLOUD_VOICE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DIDPoolProvider {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PURE_CLOUD" => Self::PureCloud,
@@ -296,9 +301,11 @@ impl crate::support::OpenEnum for DIDPoolProvider {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::PureCloud => "PURE_CLOUD",
@@ -308,11 +315,13 @@ impl crate::support::OpenEnum for DIDPoolProvider {
     }
 }
 impl ::std::convert::From<&str> for DIDPoolProvider {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DIDPoolProvider {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -362,11 +371,13 @@ impl DIDPoolState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DIDPoolState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -375,9 +386,11 @@ impl crate::support::OpenEnum for DIDPoolState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -388,11 +401,13 @@ impl crate::support::OpenEnum for DIDPoolState {
     }
 }
 impl ::std::convert::From<&str> for DIDPoolState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DIDPoolState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for DigitalAction {
 impl crate::support::Model for DigitalAction {
     const NAME: &'static str = "DigitalAction";
     const FIELDS: &'static [&'static str] = &["appendToDncActionSettings", "doNotSendActionSettings", "markContactAddressUncontactableActionSettings", "markContactUncontactableActionSettings", "setContentTemplateActionSettings", "setSmsPhoneNumberActionSettings", "setWhatsAppIntegrationActionSettings", "updateContactColumnActionSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for DigitalAction {
     }
 }
 impl ::std::fmt::Debug for DigitalAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DigitalAction", &[("appendToDncActionSettings", &self.append_to_dnc_action_settings), ("doNotSendActionSettings", &self.do_not_send_action_settings), ("markContactAddressUncontactableActionSettings", &self.mark_contact_address_uncontactable_action_settings), ("markContactUncontactableActionSettings", &self.mark_contact_uncontactable_action_settings), ("setContentTemplateActionSettings", &self.set_content_template_action_settings), ("setSmsPhoneNumberActionSettings", &self.set_sms_phone_number_action_settings), ("setWhatsAppIntegrationActionSettings", &self.set_whats_app_integration_action_settings), ("updateContactColumnActionSettings", &self.update_contact_column_action_settings)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for DigitalCondition {
 impl crate::support::Model for DigitalCondition {
     const NAME: &'static str = "DigitalCondition";
     const FIELDS: &'static [&'static str] = &["contactAddressConditionSettings", "contactAddressTypeConditionSettings", "contactColumnConditionSettings", "dataActionConditionSettings", "inverted", "lastAttemptByColumnConditionSettings", "lastAttemptOverallConditionSettings", "lastResultByColumnConditionSettings", "lastResultOverallConditionSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for DigitalCondition {
     }
 }
 impl ::std::fmt::Debug for DigitalCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DigitalCondition", &[("contactAddressConditionSettings", &self.contact_address_condition_settings), ("contactAddressTypeConditionSettings", &self.contact_address_type_condition_settings), ("contactColumnConditionSettings", &self.contact_column_condition_settings), ("dataActionConditionSettings", &self.data_action_condition_settings), ("inverted", &self.inverted), ("lastAttemptByColumnConditionSettings", &self.last_attempt_by_column_condition_settings), ("lastAttemptOverallConditionSettings", &self.last_attempt_overall_condition_settings), ("lastResultByColumnConditionSettings", &self.last_result_by_column_condition_settings), ("lastResultOverallConditionSettings", &self.last_result_overall_condition_settings)], &self._nulls)
     }

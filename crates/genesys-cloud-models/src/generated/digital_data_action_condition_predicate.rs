@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DigitalDataActionConditionPredicate {
 impl crate::support::Model for DigitalDataActionConditionPredicate {
     const NAME: &'static str = "DigitalDataActionConditionPredicate";
     const FIELDS: &'static [&'static str] = &["comparisonValue", "inverted", "outputField", "outputFieldMissingResolution", "outputOperator"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DigitalDataActionConditionPredicate {
     }
 }
 impl ::std::fmt::Debug for DigitalDataActionConditionPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DigitalDataActionConditionPredicate", &[("comparisonValue", &self.comparison_value), ("inverted", &self.inverted), ("outputField", &self.output_field), ("outputFieldMissingResolution", &self.output_field_missing_resolution), ("outputOperator", &self.output_operator)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl DigitalDataActionConditionPredicateOutputOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Equals", "LessThan", "LessThanEquals", "GreaterThan", "GreaterThanEquals", "Contains", "BeginsWith", "EndsWith", "Before", "After"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DigitalDataActionConditionPredicateOutputOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Equals" => Self::Equals,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for DigitalDataActionConditionPredicateOutputOpera
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "Equals",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for DigitalDataActionConditionPredicateOutputOpera
     }
 }
 impl ::std::convert::From<&str> for DigitalDataActionConditionPredicateOutputOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DigitalDataActionConditionPredicateOutputOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

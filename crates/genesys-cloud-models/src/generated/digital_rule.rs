@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for DigitalRule {
 impl crate::support::Model for DigitalRule {
     const NAME: &'static str = "DigitalRule";
     const FIELDS: &'static [&'static str] = &["actions", "category", "conditions", "id", "name", "order"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for DigitalRule {
     }
 }
 impl ::std::fmt::Debug for DigitalRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DigitalRule", &[("actions", &self.actions), ("category", &self.category), ("conditions", &self.conditions), ("id", &self.id), ("name", &self.name), ("order", &self.order)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl DigitalRuleCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PreContact", "PostContact"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DigitalRuleCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PreContact" => Self::PreContact,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for DigitalRuleCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::PreContact => "PreContact",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for DigitalRuleCategory {
     }
 }
 impl ::std::convert::From<&str> for DigitalRuleCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DigitalRuleCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for DigitalRuleSet {
 impl crate::support::Model for DigitalRuleSet {
     const NAME: &'static str = "DigitalRuleSet";
     const FIELDS: &'static [&'static str] = &["contactList", "dateCreated", "dateModified", "id", "name", "rules", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for DigitalRuleSet {
     }
 }
 impl ::std::fmt::Debug for DigitalRuleSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DigitalRuleSet", &[("contactList", &self.contact_list), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("name", &self.name), ("rules", &self.rules), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

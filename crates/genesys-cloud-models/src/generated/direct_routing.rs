@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for DirectRouting {
 impl crate::support::Model for DirectRouting {
     const NAME: &'static str = "DirectRouting";
     const FIELDS: &'static [&'static str] = &["agentWaitSeconds", "backupQueueId", "callMediaSettings", "emailMediaSettings", "messageMediaSettings", "waitForAgent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for DirectRouting {
     }
 }
 impl ::std::fmt::Debug for DirectRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DirectRouting", &[("agentWaitSeconds", &self.agent_wait_seconds), ("backupQueueId", &self.backup_queue_id), ("callMediaSettings", &self.call_media_settings), ("emailMediaSettings", &self.email_media_settings), ("messageMediaSettings", &self.message_media_settings), ("waitForAgent", &self.wait_for_agent)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DirectRoutingMediaSettings {
 impl crate::support::Model for DirectRoutingMediaSettings {
     const NAME: &'static str = "DirectRoutingMediaSettings";
     const FIELDS: &'static [&'static str] = &["useAgentAddressOutbound"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DirectRoutingMediaSettings {
     }
 }
 impl ::std::fmt::Debug for DirectRoutingMediaSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DirectRoutingMediaSettings", &[("useAgentAddressOutbound", &self.use_agent_address_outbound)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DisallowedEntityLearningAssignmentItem {
 impl crate::support::Model for DisallowedEntityLearningAssignmentItem {
     const NAME: &'static str = "DisallowedEntityLearningAssignmentItem";
     const FIELDS: &'static [&'static str] = &["entity", "errorCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DisallowedEntityLearningAssignmentItem {
     }
 }
 impl ::std::fmt::Debug for DisallowedEntityLearningAssignmentItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DisallowedEntityLearningAssignmentItem", &[("entity", &self.entity), ("errorCode", &self.error_code)], &self._nulls)
     }

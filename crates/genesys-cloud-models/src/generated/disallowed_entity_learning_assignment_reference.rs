@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DisallowedEntityLearningAssignmentRefere
 impl crate::support::Model for DisallowedEntityLearningAssignmentReference {
     const NAME: &'static str = "DisallowedEntityLearningAssignmentReference";
     const FIELDS: &'static [&'static str] = &["entity", "errorCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DisallowedEntityLearningAssignmentReference {
     }
 }
 impl ::std::fmt::Debug for DisallowedEntityLearningAssignmentReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DisallowedEntityLearningAssignmentReference", &[("entity", &self.entity), ("errorCode", &self.error_code)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DisasterRecoveryAllRoutingRequest {
 impl crate::support::Model for DisasterRecoveryAllRoutingRequest {
     const NAME: &'static str = "DisasterRecoveryAllRoutingRequest";
     const FIELDS: &'static [&'static str] = &["sourceOrganizationId", "switchOrganizationId", "targetRegion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DisasterRecoveryAllRoutingRequest {
     }
 }
 impl ::std::fmt::Debug for DisasterRecoveryAllRoutingRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DisasterRecoveryAllRoutingRequest", &[("sourceOrganizationId", &self.source_organization_id), ("switchOrganizationId", &self.switch_organization_id), ("targetRegion", &self.target_region)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DisconnectReason {
 impl crate::support::Model for DisconnectReason {
     const NAME: &'static str = "DisconnectReason";
     const FIELDS: &'static [&'static str] = &["code", "phrase", "reason", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DisconnectReason {
     }
 }
 impl ::std::fmt::Debug for DisconnectReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DisconnectReason", &[("code", &self.code), ("phrase", &self.phrase), ("reason", &self.reason), ("type", &self.r#type)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl DisconnectReasonType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["q850", "sip"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DisconnectReasonType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "q850" => Self::Q850,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for DisconnectReasonType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Q850 => "q850",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for DisconnectReasonType {
     }
 }
 impl ::std::convert::From<&str> for DisconnectReasonType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DisconnectReasonType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

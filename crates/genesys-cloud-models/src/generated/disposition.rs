@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Disposition {
 impl crate::support::Model for Disposition {
     const NAME: &'static str = "Disposition";
     const FIELDS: &'static [&'static str] = &["amdTimeout", "analyzer", "detectedSpeechEnd", "detectedSpeechStart", "dispositionParameters", "name", "silentCallTimeout"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for Disposition {
     }
 }
 impl ::std::fmt::Debug for Disposition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Disposition", &[("amdTimeout", &self.amd_timeout), ("analyzer", &self.analyzer), ("detectedSpeechEnd", &self.detected_speech_end), ("detectedSpeechStart", &self.detected_speech_start), ("dispositionParameters", &self.disposition_parameters), ("name", &self.name), ("silentCallTimeout", &self.silent_call_timeout)], &self._nulls)
     }

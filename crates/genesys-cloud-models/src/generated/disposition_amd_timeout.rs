@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DispositionAmdTimeout {
 impl crate::support::Model for DispositionAmdTimeout {
     const NAME: &'static str = "DispositionAmdTimeout";
     const FIELDS: &'static [&'static str] = &["timeoutMs", "timerEndTime", "timerStartEvent", "timerStartTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DispositionAmdTimeout {
     }
 }
 impl ::std::fmt::Debug for DispositionAmdTimeout {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DispositionAmdTimeout", &[("timeoutMs", &self.timeout_ms), ("timerEndTime", &self.timer_end_time), ("timerStartEvent", &self.timer_start_event), ("timerStartTime", &self.timer_start_time)], &self._nulls)
     }

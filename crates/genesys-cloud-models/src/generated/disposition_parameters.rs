@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DispositionParameters {
 impl crate::support::Model for DispositionParameters {
     const NAME: &'static str = "DispositionParameters";
     const FIELDS: &'static [&'static str] = &["adjustableLiveSpeakerDetection"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DispositionParameters {
     }
 }
 impl ::std::fmt::Debug for DispositionParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DispositionParameters", &[("adjustableLiveSpeakerDetection", &self.adjustable_live_speaker_detection)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DispositionSilentCallTimeout {
 impl crate::support::Model for DispositionSilentCallTimeout {
     const NAME: &'static str = "DispositionSilentCallTimeout";
     const FIELDS: &'static [&'static str] = &["timeoutMs", "timerEndTime", "timerStartTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DispositionSilentCallTimeout {
     }
 }
 impl ::std::fmt::Debug for DispositionSilentCallTimeout {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DispositionSilentCallTimeout", &[("timeoutMs", &self.timeout_ms), ("timerEndTime", &self.timer_end_time), ("timerStartTime", &self.timer_start_time)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for DivisionEntityRef {
 impl crate::support::Model for DivisionEntityRef {
     const NAME: &'static str = "DivisionEntityRef";
     const FIELDS: &'static [&'static str] = &["dateDivisionUpdated", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DivisionEntityRef {
     }
 }
 impl ::std::fmt::Debug for DivisionEntityRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DivisionEntityRef", &[("dateDivisionUpdated", &self.date_division_updated), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

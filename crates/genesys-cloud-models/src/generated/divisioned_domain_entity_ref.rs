@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for DivisionedDomainEntityRef {
 impl crate::support::Model for DivisionedDomainEntityRef {
     const NAME: &'static str = "DivisionedDomainEntityRef";
     const FIELDS: &'static [&'static str] = &["division", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DivisionedDomainEntityRef {
     }
 }
 impl ::std::fmt::Debug for DivisionedDomainEntityRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DivisionedDomainEntityRef", &[("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DmarcResult {
 impl crate::support::Model for DmarcResult {
     const NAME: &'static str = "DmarcResult";
     const FIELDS: &'static [&'static str] = &["dateChecked", "detectedPolicy", "records", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DmarcResult {
     }
 }
 impl ::std::fmt::Debug for DmarcResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DmarcResult", &[("dateChecked", &self.date_checked), ("detectedPolicy", &self.detected_policy), ("records", &self.records), ("status", &self.status)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl DmarcResultDetectedPolicy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["unknown", "none", "quarantine", "reject"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DmarcResultDetectedPolicy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "unknown" => Self::UnknownValue,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for DmarcResultDetectedPolicy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "unknown",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for DmarcResultDetectedPolicy {
     }
 }
 impl ::std::convert::From<&str> for DmarcResultDetectedPolicy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DmarcResultDetectedPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -192,11 +201,13 @@ impl DmarcResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NotPresent", "Invalid", "Valid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DmarcResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NotPresent" => Self::NotPresent,
@@ -205,9 +216,11 @@ impl crate::support::OpenEnum for DmarcResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NotPresent => "NotPresent",
@@ -218,11 +231,13 @@ impl crate::support::OpenEnum for DmarcResultStatus {
     }
 }
 impl ::std::convert::From<&str> for DmarcResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DmarcResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for DncList {
 impl crate::support::Model for DncList {
     const NAME: &'static str = "DncList";
     const FIELDS: &'static [&'static str] = &["campaignId", "contactMethod", "customExclusionColumn", "dateCreated", "dateModified", "division", "dncCodes", "dncSourceType", "id", "importStatus", "licenseId", "loginId", "name", "selfUri", "size", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for DncList {
     }
 }
 impl ::std::fmt::Debug for DncList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DncList", &[("campaignId", &self.campaign_id), ("contactMethod", &self.contact_method), ("customExclusionColumn", &self.custom_exclusion_column), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("division", &self.division), ("dncCodes", &self.dnc_codes), ("dncSourceType", &self.dnc_source_type), ("id", &self.id), ("importStatus", &self.import_status), ("licenseId", &self.license_id), ("loginId", &self.login_id), ("name", &self.name), ("selfUri", &self.self_uri), ("size", &self.size), ("version", &self.version)], &self._nulls)
     }
@@ -278,11 +281,13 @@ impl DncListContactMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Email", "Phone", "Any", "WhatsApp"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DncListContactMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Email" => Self::Email,
@@ -292,9 +297,11 @@ impl crate::support::OpenEnum for DncListContactMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "Email",
@@ -306,11 +313,13 @@ impl crate::support::OpenEnum for DncListContactMethod {
     }
 }
 impl ::std::convert::From<&str> for DncListContactMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DncListContactMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -362,11 +371,13 @@ impl DncListDncSourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["rds", "rds_custom", "dnc.com", "gryphon"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DncListDncSourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "rds" => Self::Rds,
@@ -376,9 +387,11 @@ impl crate::support::OpenEnum for DncListDncSourceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Rds => "rds",
@@ -390,11 +403,13 @@ impl crate::support::OpenEnum for DncListDncSourceType {
     }
 }
 impl ::std::convert::From<&str> for DncListDncSourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DncListDncSourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for DncListDivisionView {
 impl crate::support::Model for DncListDivisionView {
     const NAME: &'static str = "DncListDivisionView";
     const FIELDS: &'static [&'static str] = &["contactMethod", "division", "dncSourceType", "id", "importStatus", "name", "selfUri", "size"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for DncListDivisionView {
     }
 }
 impl ::std::fmt::Debug for DncListDivisionView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DncListDivisionView", &[("contactMethod", &self.contact_method), ("division", &self.division), ("dncSourceType", &self.dnc_source_type), ("id", &self.id), ("importStatus", &self.import_status), ("name", &self.name), ("selfUri", &self.self_uri), ("size", &self.size)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl DncListDivisionViewContactMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Email", "Phone", "Any", "WhatsApp"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DncListDivisionViewContactMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Email" => Self::Email,
@@ -146,9 +151,11 @@ impl crate::support::OpenEnum for DncListDivisionViewContactMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "Email",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for DncListDivisionViewContactMethod {
     }
 }
 impl ::std::convert::From<&str> for DncListDivisionViewContactMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DncListDivisionViewContactMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -216,11 +225,13 @@ impl DncListDivisionViewDncSourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["rds", "rds_custom", "dnc.com", "gryphon"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DncListDivisionViewDncSourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "rds" => Self::Rds,
@@ -230,9 +241,11 @@ impl crate::support::OpenEnum for DncListDivisionViewDncSourceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Rds => "rds",
@@ -244,11 +257,13 @@ impl crate::support::OpenEnum for DncListDivisionViewDncSourceType {
     }
 }
 impl ::std::convert::From<&str> for DncListDivisionViewDncSourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DncListDivisionViewDncSourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

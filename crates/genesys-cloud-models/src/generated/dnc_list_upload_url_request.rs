@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for DNCListUploadUrlRequest {
 impl crate::support::Model for DNCListUploadUrlRequest {
     const NAME: &'static str = "DNCListUploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["contentType", "customExclusionColumns", "emailColumns", "expirationDateTimeColumn", "id", "phoneColumns", "signedUrlTimeoutSeconds", "whatsAppColumns"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for DNCListUploadUrlRequest {
     }
 }
 impl ::std::fmt::Debug for DNCListUploadUrlRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DNCListUploadUrlRequest", &[("contentType", &self.content_type), ("customExclusionColumns", &self.custom_exclusion_columns), ("emailColumns", &self.email_columns), ("expirationDateTimeColumn", &self.expiration_date_time_column), ("id", &self.id), ("phoneColumns", &self.phone_columns), ("signedUrlTimeoutSeconds", &self.signed_url_timeout_seconds), ("whatsAppColumns", &self.whats_app_columns)], &self._nulls)
     }

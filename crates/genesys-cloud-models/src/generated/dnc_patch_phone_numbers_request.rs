@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DncPatchPhoneNumbersRequest {
 impl crate::support::Model for DncPatchPhoneNumbersRequest {
     const NAME: &'static str = "DncPatchPhoneNumbersRequest";
     const FIELDS: &'static [&'static str] = &["action", "expirationDateTime", "phoneNumbers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DncPatchPhoneNumbersRequest {
     }
 }
 impl ::std::fmt::Debug for DncPatchPhoneNumbersRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DncPatchPhoneNumbersRequest", &[("action", &self.action), ("expirationDateTime", &self.expiration_date_time), ("phoneNumbers", &self.phone_numbers)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl DncPatchPhoneNumbersRequestAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Add", "Remove"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DncPatchPhoneNumbersRequestAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Add" => Self::Add,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for DncPatchPhoneNumbersRequestAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Add => "Add",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for DncPatchPhoneNumbersRequestAction {
     }
 }
 impl ::std::convert::From<&str> for DncPatchPhoneNumbersRequestAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DncPatchPhoneNumbersRequestAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DnsRecordEntry {
 impl crate::support::Model for DnsRecordEntry {
     const NAME: &'static str = "DnsRecordEntry";
     const FIELDS: &'static [&'static str] = &["host", "recordContents", "verificationStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DnsRecordEntry {
     }
 }
 impl ::std::fmt::Debug for DnsRecordEntry {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DnsRecordEntry", &[("host", &self.host), ("recordContents", &self.record_contents), ("verificationStatus", &self.verification_status)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl DnsRecordEntryVerificationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Verified", "Failed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DnsRecordEntryVerificationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for DnsRecordEntryVerificationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -132,11 +139,13 @@ impl crate::support::OpenEnum for DnsRecordEntryVerificationStatus {
     }
 }
 impl ::std::convert::From<&str> for DnsRecordEntryVerificationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DnsRecordEntryVerificationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

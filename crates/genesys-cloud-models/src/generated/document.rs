@@ -94,9 +94,11 @@ impl<'de> ::serde::Deserialize<'de> for Document {
 impl crate::support::Model for Document {
     const NAME: &'static str = "Document";
     const FIELDS: &'static [&'static str] = &["acl", "attributes", "callerAddress", "changeNumber", "contentLength", "contentType", "contentUri", "createdBy", "dateCreated", "dateModified", "dateUploaded", "downloadSharingUri", "filename", "id", "lockInfo", "name", "pageCount", "read", "receiverAddress", "selfUri", "sharingStatus", "sharingUri", "systemType", "tagValues", "tags", "thumbnails", "uploadDestinationUri", "uploadMethod", "uploadStatus", "uploadedBy", "workspace"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -174,6 +176,7 @@ impl crate::support::Model for Document {
     }
 }
 impl ::std::fmt::Debug for Document {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Document", &[("acl", &self.acl), ("attributes", &self.attributes), ("callerAddress", &self.caller_address), ("changeNumber", &self.change_number), ("contentLength", &self.content_length), ("contentType", &self.content_type), ("contentUri", &self.content_uri), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateUploaded", &self.date_uploaded), ("downloadSharingUri", &self.download_sharing_uri), ("filename", &self.filename), ("id", &self.id), ("lockInfo", &self.lock_info), ("name", &self.name), ("pageCount", &self.page_count), ("read", &self.read), ("receiverAddress", &self.receiver_address), ("selfUri", &self.self_uri), ("sharingStatus", &self.sharing_status), ("sharingUri", &self.sharing_uri), ("systemType", &self.system_type), ("tagValues", &self.tag_values), ("tags", &self.tags), ("thumbnails", &self.thumbnails), ("uploadDestinationUri", &self.upload_destination_uri), ("uploadMethod", &self.upload_method), ("uploadStatus", &self.upload_status), ("uploadedBy", &self.uploaded_by), ("workspace", &self.workspace)], &self._nulls)
     }
@@ -220,11 +223,13 @@ impl DocumentSharingStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NONE", "LIMITED", "PUBLIC"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentSharingStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NONE" => Self::None,
@@ -233,9 +238,11 @@ impl crate::support::OpenEnum for DocumentSharingStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "NONE",
@@ -246,11 +253,13 @@ impl crate::support::OpenEnum for DocumentSharingStatus {
     }
 }
 impl ::std::convert::From<&str> for DocumentSharingStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentSharingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -300,11 +309,13 @@ impl DocumentSystemType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DOCUMENT", "FAX", "RECORDING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentSystemType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DOCUMENT" => Self::Document,
@@ -313,9 +324,11 @@ impl crate::support::OpenEnum for DocumentSystemType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Document => "DOCUMENT",
@@ -326,11 +339,13 @@ impl crate::support::OpenEnum for DocumentSystemType {
     }
 }
 impl ::std::convert::From<&str> for DocumentSystemType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentSystemType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -378,11 +393,13 @@ impl DocumentUploadMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SINGLE_PUT", "MULTIPART_POST"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentUploadMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SINGLE_PUT" => Self::SinglePut,
@@ -390,9 +407,11 @@ impl crate::support::OpenEnum for DocumentUploadMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SinglePut => "SINGLE_PUT",
@@ -402,11 +421,13 @@ impl crate::support::OpenEnum for DocumentUploadMethod {
     }
 }
 impl ::std::convert::From<&str> for DocumentUploadMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentUploadMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

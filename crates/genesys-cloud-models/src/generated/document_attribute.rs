@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentAttribute {
 impl crate::support::Model for DocumentAttribute {
     const NAME: &'static str = "DocumentAttribute";
     const FIELDS: &'static [&'static str] = &["attribute", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for DocumentAttribute {
     }
 }
 impl ::std::fmt::Debug for DocumentAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentAttribute", &[("attribute", &self.attribute), ("values", &self.values)], &self._nulls)
     }

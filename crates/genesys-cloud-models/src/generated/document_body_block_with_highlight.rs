@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyBlockWithHighlight {
 impl crate::support::Model for DocumentBodyBlockWithHighlight {
     const NAME: &'static str = "DocumentBodyBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["image", "list", "paragraph", "table", "type", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for DocumentBodyBlockWithHighlight {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyBlockWithHighlight {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyBlockWithHighlight", &[("image", &self.image), ("list", &self.list), ("paragraph", &self.paragraph), ("table", &self.table), ("type", &self.r#type), ("video", &self.video)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl DocumentBodyBlockWithHighlightType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Paragraph", "Image", "Video", "OrderedList", "UnorderedList", "Table"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyBlockWithHighlightType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Paragraph" => Self::Paragraph,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for DocumentBodyBlockWithHighlightType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Paragraph => "Paragraph",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for DocumentBodyBlockWithHighlightType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyBlockWithHighlightType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyBlockWithHighlightType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

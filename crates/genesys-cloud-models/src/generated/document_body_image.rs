@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyImage {
 impl crate::support::Model for DocumentBodyImage {
     const NAME: &'static str = "DocumentBodyImage";
     const FIELDS: &'static [&'static str] = &["hyperlink", "properties", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DocumentBodyImage {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyImage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyImage", &[("hyperlink", &self.hyperlink), ("properties", &self.properties), ("url", &self.url)], &self._nulls)
     }

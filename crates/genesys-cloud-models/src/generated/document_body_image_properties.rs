@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyImageProperties {
 impl crate::support::Model for DocumentBodyImageProperties {
     const NAME: &'static str = "DocumentBodyImageProperties";
     const FIELDS: &'static [&'static str] = &["align", "altText", "backgroundColor", "indentation", "width", "widthWithUnit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for DocumentBodyImageProperties {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyImageProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyImageProperties", &[("align", &self.align), ("altText", &self.alt_text), ("backgroundColor", &self.background_color), ("indentation", &self.indentation), ("width", &self.width), ("widthWithUnit", &self.width_with_unit)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl DocumentBodyImagePropertiesAlign {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Center", "Left", "Right", "Justify"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyImagePropertiesAlign {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Center" => Self::Center,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for DocumentBodyImagePropertiesAlign {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Center => "Center",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for DocumentBodyImagePropertiesAlign {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyImagePropertiesAlign {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyImagePropertiesAlign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

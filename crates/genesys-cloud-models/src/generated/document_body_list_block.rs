@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListBlock {
 impl crate::support::Model for DocumentBodyListBlock {
     const NAME: &'static str = "DocumentBodyListBlock";
     const FIELDS: &'static [&'static str] = &["blocks", "properties", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DocumentBodyListBlock {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyListBlock {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyListBlock", &[("blocks", &self.blocks), ("properties", &self.properties), ("type", &self.r#type)], &self._nulls)
     }
@@ -116,20 +119,24 @@ impl DocumentBodyListBlockType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ListItem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyListBlockType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ListItem" => Self::ListItem,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ListItem => "ListItem",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for DocumentBodyListBlockType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyListBlockType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyListBlockType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

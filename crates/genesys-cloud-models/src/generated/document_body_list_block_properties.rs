@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListBlockProperties {
 impl crate::support::Model for DocumentBodyListBlockProperties {
     const NAME: &'static str = "DocumentBodyListBlockProperties";
     const FIELDS: &'static [&'static str] = &["orderedType", "unorderedType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DocumentBodyListBlockProperties {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyListBlockProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyListBlockProperties", &[("orderedType", &self.ordered_type), ("unorderedType", &self.unordered_type)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl DocumentBodyListBlockPropertiesOrderedType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Number", "LowerAlpha", "LowerGreek", "LowerRoman", "UpperAlpha", "UpperRoman", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyListBlockPropertiesOrderedType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Number" => Self::Number,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for DocumentBodyListBlockPropertiesOrderedType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Number => "Number",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for DocumentBodyListBlockPropertiesOrderedType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyListBlockPropertiesOrderedType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyListBlockPropertiesOrderedType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -206,11 +215,13 @@ impl DocumentBodyListBlockPropertiesUnorderedType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Normal", "Square", "Circle", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyListBlockPropertiesUnorderedType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Normal" => Self::Normal,
@@ -220,9 +231,11 @@ impl crate::support::OpenEnum for DocumentBodyListBlockPropertiesUnorderedType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Normal => "Normal",
@@ -234,11 +247,13 @@ impl crate::support::OpenEnum for DocumentBodyListBlockPropertiesUnorderedType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyListBlockPropertiesUnorderedType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyListBlockPropertiesUnorderedType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListBlockWithHighlight {
 impl crate::support::Model for DocumentBodyListBlockWithHighlight {
     const NAME: &'static str = "DocumentBodyListBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["blocks", "properties", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DocumentBodyListBlockWithHighlight {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyListBlockWithHighlight {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyListBlockWithHighlight", &[("blocks", &self.blocks), ("properties", &self.properties), ("type", &self.r#type)], &self._nulls)
     }
@@ -98,20 +101,24 @@ impl DocumentBodyListBlockWithHighlightType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ListItem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyListBlockWithHighlightType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ListItem" => Self::ListItem,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ListItem => "ListItem",
@@ -120,11 +127,13 @@ impl crate::support::OpenEnum for DocumentBodyListBlockWithHighlightType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyListBlockWithHighlightType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyListBlockWithHighlightType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListItemProperties {
 impl crate::support::Model for DocumentBodyListItemProperties {
     const NAME: &'static str = "DocumentBodyListItemProperties";
     const FIELDS: &'static [&'static str] = &["align", "backgroundColor", "fontSize", "fontType", "indentation", "orderedType", "textColor", "unorderedType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for DocumentBodyListItemProperties {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyListItemProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyListItemProperties", &[("align", &self.align), ("backgroundColor", &self.background_color), ("fontSize", &self.font_size), ("fontType", &self.font_type), ("indentation", &self.indentation), ("orderedType", &self.ordered_type), ("textColor", &self.text_color), ("unorderedType", &self.unordered_type)], &self._nulls)
     }
@@ -182,11 +185,13 @@ impl DocumentBodyListItemPropertiesAlign {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Center", "Left", "Right", "Justify"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyListItemPropertiesAlign {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Center" => Self::Center,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for DocumentBodyListItemPropertiesAlign {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Center => "Center",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for DocumentBodyListItemPropertiesAlign {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyListItemPropertiesAlign {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyListItemPropertiesAlign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -274,11 +283,13 @@ impl DocumentBodyListItemPropertiesFontSize {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["XxSmall", "XSmall", "Small", "Medium", "Large", "XLarge", "XxLarge", "XxxLarge"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyListItemPropertiesFontSize {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "XxSmall" => Self::XxSmall,
@@ -292,9 +303,11 @@ impl crate::support::OpenEnum for DocumentBodyListItemPropertiesFontSize {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::XxSmall => "XxSmall",
@@ -310,11 +323,13 @@ impl crate::support::OpenEnum for DocumentBodyListItemPropertiesFontSize {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyListItemPropertiesFontSize {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyListItemPropertiesFontSize {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -374,11 +389,13 @@ impl DocumentBodyListItemPropertiesFontType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Paragraph", "Heading1", "Heading2", "Heading3", "Heading4", "Heading5", "Heading6", "Preformatted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyListItemPropertiesFontType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Paragraph" => Self::Paragraph,
@@ -392,9 +409,11 @@ impl crate::support::OpenEnum for DocumentBodyListItemPropertiesFontType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Paragraph => "Paragraph",
@@ -410,11 +429,13 @@ impl crate::support::OpenEnum for DocumentBodyListItemPropertiesFontType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyListItemPropertiesFontType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyListItemPropertiesFontType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -472,11 +493,13 @@ impl DocumentBodyListItemPropertiesOrderedType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Number", "LowerAlpha", "LowerGreek", "LowerRoman", "UpperAlpha", "UpperRoman", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyListItemPropertiesOrderedType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Number" => Self::Number,
@@ -489,9 +512,11 @@ impl crate::support::OpenEnum for DocumentBodyListItemPropertiesOrderedType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Number => "Number",
@@ -506,11 +531,13 @@ impl crate::support::OpenEnum for DocumentBodyListItemPropertiesOrderedType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyListItemPropertiesOrderedType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyListItemPropertiesOrderedType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -562,11 +589,13 @@ impl DocumentBodyListItemPropertiesUnorderedType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Normal", "Square", "Circle", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyListItemPropertiesUnorderedType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Normal" => Self::Normal,
@@ -576,9 +605,11 @@ impl crate::support::OpenEnum for DocumentBodyListItemPropertiesUnorderedType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Normal => "Normal",
@@ -590,11 +621,13 @@ impl crate::support::OpenEnum for DocumentBodyListItemPropertiesUnorderedType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyListItemPropertiesUnorderedType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyListItemPropertiesUnorderedType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyParagraph {
 impl crate::support::Model for DocumentBodyParagraph {
     const NAME: &'static str = "DocumentBodyParagraph";
     const FIELDS: &'static [&'static str] = &["blocks", "properties"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DocumentBodyParagraph {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyParagraph {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyParagraph", &[("blocks", &self.blocks), ("properties", &self.properties)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyParagraphProperties {
 impl crate::support::Model for DocumentBodyParagraphProperties {
     const NAME: &'static str = "DocumentBodyParagraphProperties";
     const FIELDS: &'static [&'static str] = &["align", "backgroundColor", "fontSize", "fontType", "indentation", "textColor"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for DocumentBodyParagraphProperties {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyParagraphProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyParagraphProperties", &[("align", &self.align), ("backgroundColor", &self.background_color), ("fontSize", &self.font_size), ("fontType", &self.font_type), ("indentation", &self.indentation), ("textColor", &self.text_color)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl DocumentBodyParagraphPropertiesAlign {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Center", "Left", "Right", "Justify"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyParagraphPropertiesAlign {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Center" => Self::Center,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for DocumentBodyParagraphPropertiesAlign {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Center => "Center",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for DocumentBodyParagraphPropertiesAlign {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyParagraphPropertiesAlign {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyParagraphPropertiesAlign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -250,11 +259,13 @@ impl DocumentBodyParagraphPropertiesFontSize {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["XxSmall", "XSmall", "Small", "Medium", "Large", "XLarge", "XxLarge", "XxxLarge"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyParagraphPropertiesFontSize {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "XxSmall" => Self::XxSmall,
@@ -268,9 +279,11 @@ impl crate::support::OpenEnum for DocumentBodyParagraphPropertiesFontSize {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::XxSmall => "XxSmall",
@@ -286,11 +299,13 @@ impl crate::support::OpenEnum for DocumentBodyParagraphPropertiesFontSize {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyParagraphPropertiesFontSize {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyParagraphPropertiesFontSize {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -350,11 +365,13 @@ impl DocumentBodyParagraphPropertiesFontType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Paragraph", "Heading1", "Heading2", "Heading3", "Heading4", "Heading5", "Heading6", "Preformatted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyParagraphPropertiesFontType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Paragraph" => Self::Paragraph,
@@ -368,9 +385,11 @@ impl crate::support::OpenEnum for DocumentBodyParagraphPropertiesFontType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Paragraph => "Paragraph",
@@ -386,11 +405,13 @@ impl crate::support::OpenEnum for DocumentBodyParagraphPropertiesFontType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyParagraphPropertiesFontType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyParagraphPropertiesFontType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

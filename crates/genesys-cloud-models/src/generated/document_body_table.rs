@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTable {
 impl crate::support::Model for DocumentBodyTable {
     const NAME: &'static str = "DocumentBodyTable";
     const FIELDS: &'static [&'static str] = &["properties", "rows"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DocumentBodyTable {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyTable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyTable", &[("properties", &self.properties), ("rows", &self.rows)], &self._nulls)
     }

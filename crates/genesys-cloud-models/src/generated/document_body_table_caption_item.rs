@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableCaptionItem {
 impl crate::support::Model for DocumentBodyTableCaptionItem {
     const NAME: &'static str = "DocumentBodyTableCaptionItem";
     const FIELDS: &'static [&'static str] = &["image", "list", "paragraph", "text", "type", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for DocumentBodyTableCaptionItem {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyTableCaptionItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyTableCaptionItem", &[("image", &self.image), ("list", &self.list), ("paragraph", &self.paragraph), ("text", &self.text), ("type", &self.r#type), ("video", &self.video)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl DocumentBodyTableCaptionItemType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text", "Paragraph", "Image", "Video", "OrderedList", "UnorderedList"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTableCaptionItemType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for DocumentBodyTableCaptionItemType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for DocumentBodyTableCaptionItemType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTableCaptionItemType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTableCaptionItemType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

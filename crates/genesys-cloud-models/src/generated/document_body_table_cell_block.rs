@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableCellBlock {
 impl crate::support::Model for DocumentBodyTableCellBlock {
     const NAME: &'static str = "DocumentBodyTableCellBlock";
     const FIELDS: &'static [&'static str] = &["blocks", "properties"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DocumentBodyTableCellBlock {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyTableCellBlock {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyTableCellBlock", &[("blocks", &self.blocks), ("properties", &self.properties)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableCellBlockProperties {
 impl crate::support::Model for DocumentBodyTableCellBlockProperties {
     const NAME: &'static str = "DocumentBodyTableCellBlockProperties";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "borderColor", "borderStyle", "borderWidth", "cellType", "colSpan", "height", "horizontalAlign", "rowSpan", "scope", "verticalAlign", "width", "widthWithUnit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for DocumentBodyTableCellBlockProperties {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyTableCellBlockProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyTableCellBlockProperties", &[("backgroundColor", &self.background_color), ("borderColor", &self.border_color), ("borderStyle", &self.border_style), ("borderWidth", &self.border_width), ("cellType", &self.cell_type), ("colSpan", &self.col_span), ("height", &self.height), ("horizontalAlign", &self.horizontal_align), ("rowSpan", &self.row_span), ("scope", &self.scope), ("verticalAlign", &self.vertical_align), ("width", &self.width), ("widthWithUnit", &self.width_with_unit)], &self._nulls)
     }
@@ -254,11 +257,13 @@ impl DocumentBodyTableCellBlockPropertiesBorderStyle {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Solid", "Dotted", "Dashed", "Double", "Groove", "Ridge", "Inset", "Outset", "Hidden", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesBorderStyle {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Solid" => Self::Solid,
@@ -274,9 +279,11 @@ impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesBorderStyl
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Solid => "Solid",
@@ -294,11 +301,13 @@ impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesBorderStyl
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTableCellBlockPropertiesBorderStyle {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTableCellBlockPropertiesBorderStyle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -346,11 +355,13 @@ impl DocumentBodyTableCellBlockPropertiesCellType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Cell", "HeaderCell"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesCellType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Cell" => Self::Cell,
@@ -358,9 +369,11 @@ impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesCellType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Cell => "Cell",
@@ -370,11 +383,13 @@ impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesCellType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTableCellBlockPropertiesCellType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTableCellBlockPropertiesCellType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -424,11 +439,13 @@ impl DocumentBodyTableCellBlockPropertiesHorizontalAlign {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Center", "Left", "Right"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesHorizontalAlign {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Center" => Self::Center,
@@ -437,9 +454,11 @@ impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesHorizontal
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Center => "Center",
@@ -450,11 +469,13 @@ impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesHorizontal
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTableCellBlockPropertiesHorizontalAlign {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTableCellBlockPropertiesHorizontalAlign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -508,11 +529,13 @@ impl DocumentBodyTableCellBlockPropertiesScope {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Row", "Column", "RowGroup", "ColumnGroup", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesScope {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Row" => Self::Row,
@@ -523,9 +546,11 @@ impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesScope {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Row => "Row",
@@ -538,11 +563,13 @@ impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesScope {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTableCellBlockPropertiesScope {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTableCellBlockPropertiesScope {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -592,11 +619,13 @@ impl DocumentBodyTableCellBlockPropertiesVerticalAlign {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Top", "Middle", "Bottom"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesVerticalAlign {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Top" => Self::Top,
@@ -605,9 +634,11 @@ impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesVerticalAl
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Top => "Top",
@@ -618,11 +649,13 @@ impl crate::support::OpenEnum for DocumentBodyTableCellBlockPropertiesVerticalAl
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTableCellBlockPropertiesVerticalAlign {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTableCellBlockPropertiesVerticalAlign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableProperties {
 impl crate::support::Model for DocumentBodyTableProperties {
     const NAME: &'static str = "DocumentBodyTableProperties";
     const FIELDS: &'static [&'static str] = &["alignment", "backgroundColor", "borderColor", "borderStyle", "borderWidth", "caption", "cellPadding", "cellSpacing", "height", "width", "widthWithUnit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for DocumentBodyTableProperties {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyTableProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyTableProperties", &[("alignment", &self.alignment), ("backgroundColor", &self.background_color), ("borderColor", &self.border_color), ("borderStyle", &self.border_style), ("borderWidth", &self.border_width), ("caption", &self.caption), ("cellPadding", &self.cell_padding), ("cellSpacing", &self.cell_spacing), ("height", &self.height), ("width", &self.width), ("widthWithUnit", &self.width_with_unit)], &self._nulls)
     }
@@ -216,11 +219,13 @@ impl DocumentBodyTablePropertiesAlignment {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Center", "Left", "Right"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTablePropertiesAlignment {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Center" => Self::Center,
@@ -229,9 +234,11 @@ impl crate::support::OpenEnum for DocumentBodyTablePropertiesAlignment {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Center => "Center",
@@ -242,11 +249,13 @@ impl crate::support::OpenEnum for DocumentBodyTablePropertiesAlignment {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTablePropertiesAlignment {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTablePropertiesAlignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -310,11 +319,13 @@ impl DocumentBodyTablePropertiesBorderStyle {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Solid", "Dotted", "Dashed", "Double", "Groove", "Ridge", "Inset", "Outset", "Hidden", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTablePropertiesBorderStyle {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Solid" => Self::Solid,
@@ -330,9 +341,11 @@ impl crate::support::OpenEnum for DocumentBodyTablePropertiesBorderStyle {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Solid => "Solid",
@@ -350,11 +363,13 @@ impl crate::support::OpenEnum for DocumentBodyTablePropertiesBorderStyle {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTablePropertiesBorderStyle {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTablePropertiesBorderStyle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

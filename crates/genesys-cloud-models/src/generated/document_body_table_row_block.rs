@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableRowBlock {
 impl crate::support::Model for DocumentBodyTableRowBlock {
     const NAME: &'static str = "DocumentBodyTableRowBlock";
     const FIELDS: &'static [&'static str] = &["cells", "properties"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DocumentBodyTableRowBlock {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyTableRowBlock {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyTableRowBlock", &[("cells", &self.cells), ("properties", &self.properties)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableRowBlockProperties {
 impl crate::support::Model for DocumentBodyTableRowBlockProperties {
     const NAME: &'static str = "DocumentBodyTableRowBlockProperties";
     const FIELDS: &'static [&'static str] = &["alignment", "backgroundColor", "borderColor", "borderStyle", "height", "rowType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for DocumentBodyTableRowBlockProperties {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyTableRowBlockProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyTableRowBlockProperties", &[("alignment", &self.alignment), ("backgroundColor", &self.background_color), ("borderColor", &self.border_color), ("borderStyle", &self.border_style), ("height", &self.height), ("rowType", &self.row_type)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl DocumentBodyTableRowBlockPropertiesAlignment {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Center", "Left", "Right"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTableRowBlockPropertiesAlignment {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Center" => Self::Center,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for DocumentBodyTableRowBlockPropertiesAlignment {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Center => "Center",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for DocumentBodyTableRowBlockPropertiesAlignment {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTableRowBlockPropertiesAlignment {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTableRowBlockPropertiesAlignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -250,11 +259,13 @@ impl DocumentBodyTableRowBlockPropertiesBorderStyle {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Solid", "Dotted", "Dashed", "Double", "Groove", "Ridge", "Inset", "Outset", "Hidden", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTableRowBlockPropertiesBorderStyle {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Solid" => Self::Solid,
@@ -270,9 +281,11 @@ impl crate::support::OpenEnum for DocumentBodyTableRowBlockPropertiesBorderStyle
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Solid => "Solid",
@@ -290,11 +303,13 @@ impl crate::support::OpenEnum for DocumentBodyTableRowBlockPropertiesBorderStyle
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTableRowBlockPropertiesBorderStyle {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTableRowBlockPropertiesBorderStyle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -344,11 +359,13 @@ impl DocumentBodyTableRowBlockPropertiesRowType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Header", "Footer", "Body"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyTableRowBlockPropertiesRowType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Header" => Self::Header,
@@ -357,9 +374,11 @@ impl crate::support::OpenEnum for DocumentBodyTableRowBlockPropertiesRowType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Header => "Header",
@@ -370,11 +389,13 @@ impl crate::support::OpenEnum for DocumentBodyTableRowBlockPropertiesRowType {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyTableRowBlockPropertiesRowType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyTableRowBlockPropertiesRowType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

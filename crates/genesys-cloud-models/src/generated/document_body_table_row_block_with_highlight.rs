@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableRowBlockWithHighlight {
 impl crate::support::Model for DocumentBodyTableRowBlockWithHighlight {
     const NAME: &'static str = "DocumentBodyTableRowBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["cells", "properties"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DocumentBodyTableRowBlockWithHighlight {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyTableRowBlockWithHighlight {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyTableRowBlockWithHighlight", &[("cells", &self.cells), ("properties", &self.properties)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyVideo {
 impl crate::support::Model for DocumentBodyVideo {
     const NAME: &'static str = "DocumentBodyVideo";
     const FIELDS: &'static [&'static str] = &["properties", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DocumentBodyVideo {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyVideo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyVideo", &[("properties", &self.properties), ("url", &self.url)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyVideoProperties {
 impl crate::support::Model for DocumentBodyVideoProperties {
     const NAME: &'static str = "DocumentBodyVideoProperties";
     const FIELDS: &'static [&'static str] = &["align", "backgroundColor", "height", "indentation", "width"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DocumentBodyVideoProperties {
     }
 }
 impl ::std::fmt::Debug for DocumentBodyVideoProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentBodyVideoProperties", &[("align", &self.align), ("backgroundColor", &self.background_color), ("height", &self.height), ("indentation", &self.indentation), ("width", &self.width)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl DocumentBodyVideoPropertiesAlign {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Center", "Left", "Right", "Justify"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentBodyVideoPropertiesAlign {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Center" => Self::Center,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for DocumentBodyVideoPropertiesAlign {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Center => "Center",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for DocumentBodyVideoPropertiesAlign {
     }
 }
 impl ::std::convert::From<&str> for DocumentBodyVideoPropertiesAlign {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentBodyVideoPropertiesAlign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

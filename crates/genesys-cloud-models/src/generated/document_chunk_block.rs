@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentChunkBlock {
 impl crate::support::Model for DocumentChunkBlock {
     const NAME: &'static str = "DocumentChunkBlock";
     const FIELDS: &'static [&'static str] = &["confidence", "document", "id", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DocumentChunkBlock {
     }
 }
 impl ::std::fmt::Debug for DocumentChunkBlock {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentChunkBlock", &[("confidence", &self.confidence), ("document", &self.document), ("id", &self.id), ("text", &self.text)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentContentBlockWithHighlight {
 impl crate::support::Model for DocumentContentBlockWithHighlight {
     const NAME: &'static str = "DocumentContentBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["answerHighlight", "image", "text", "type", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DocumentContentBlockWithHighlight {
     }
 }
 impl ::std::fmt::Debug for DocumentContentBlockWithHighlight {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentContentBlockWithHighlight", &[("answerHighlight", &self.answer_highlight), ("image", &self.image), ("text", &self.text), ("type", &self.r#type), ("video", &self.video)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl DocumentContentBlockWithHighlightType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text", "Image", "Video"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentContentBlockWithHighlightType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for DocumentContentBlockWithHighlightType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for DocumentContentBlockWithHighlightType {
     }
 }
 impl ::std::convert::From<&str> for DocumentContentBlockWithHighlightType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentContentBlockWithHighlightType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

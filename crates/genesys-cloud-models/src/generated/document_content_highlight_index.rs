@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentContentHighlightIndex {
 impl crate::support::Model for DocumentContentHighlightIndex {
     const NAME: &'static str = "DocumentContentHighlightIndex";
     const FIELDS: &'static [&'static str] = &["endIndex", "startIndex"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DocumentContentHighlightIndex {
     }
 }
 impl ::std::fmt::Debug for DocumentContentHighlightIndex {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentContentHighlightIndex", &[("endIndex", &self.end_index), ("startIndex", &self.start_index)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentListContentBlock {
 impl crate::support::Model for DocumentListContentBlock {
     const NAME: &'static str = "DocumentListContentBlock";
     const FIELDS: &'static [&'static str] = &["image", "list", "text", "type", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DocumentListContentBlock {
     }
 }
 impl ::std::fmt::Debug for DocumentListContentBlock {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentListContentBlock", &[("image", &self.image), ("list", &self.list), ("text", &self.text), ("type", &self.r#type), ("video", &self.video)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl DocumentListContentBlockType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text", "Image", "OrderedList", "UnorderedList", "Video"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentListContentBlockType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for DocumentListContentBlockType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for DocumentListContentBlockType {
     }
 }
 impl ::std::convert::From<&str> for DocumentListContentBlockType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentListContentBlockType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentListContentBlockWithHighlight {
 impl crate::support::Model for DocumentListContentBlockWithHighlight {
     const NAME: &'static str = "DocumentListContentBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["answerHighlight", "image", "list", "text", "type", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for DocumentListContentBlockWithHighlight {
     }
 }
 impl ::std::fmt::Debug for DocumentListContentBlockWithHighlight {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentListContentBlockWithHighlight", &[("answerHighlight", &self.answer_highlight), ("image", &self.image), ("list", &self.list), ("text", &self.text), ("type", &self.r#type), ("video", &self.video)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl DocumentListContentBlockWithHighlightType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text", "Image", "OrderedList", "UnorderedList", "Video"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentListContentBlockWithHighlightType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for DocumentListContentBlockWithHighlightType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for DocumentListContentBlockWithHighlightType {
     }
 }
 impl ::std::convert::From<&str> for DocumentListContentBlockWithHighlightType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentListContentBlockWithHighlightType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

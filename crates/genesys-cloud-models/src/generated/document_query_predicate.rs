@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentQueryPredicate {
 impl crate::support::Model for DocumentQueryPredicate {
     const NAME: &'static str = "DocumentQueryPredicate";
     const FIELDS: &'static [&'static str] = &["fields", "type", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DocumentQueryPredicate {
     }
 }
 impl ::std::fmt::Debug for DocumentQueryPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentQueryPredicate", &[("fields", &self.fields), ("type", &self.r#type), ("values", &self.values)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl DocumentQueryPredicateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Equals", "NotEquals", "Contains", "MatchAll", "MatchAny"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentQueryPredicateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Equals" => Self::Equals,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for DocumentQueryPredicateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "Equals",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for DocumentQueryPredicateType {
     }
 }
 impl ::std::convert::From<&str> for DocumentQueryPredicateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentQueryPredicateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentTableContentBlock {
 impl crate::support::Model for DocumentTableContentBlock {
     const NAME: &'static str = "DocumentTableContentBlock";
     const FIELDS: &'static [&'static str] = &["image", "list", "paragraph", "table", "text", "type", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for DocumentTableContentBlock {
     }
 }
 impl ::std::fmt::Debug for DocumentTableContentBlock {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentTableContentBlock", &[("image", &self.image), ("list", &self.list), ("paragraph", &self.paragraph), ("table", &self.table), ("text", &self.text), ("type", &self.r#type), ("video", &self.video)], &self._nulls)
     }
@@ -176,11 +179,13 @@ impl DocumentTableContentBlockType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Paragraph", "Text", "Image", "Video", "OrderedList", "UnorderedList", "Table"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentTableContentBlockType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Paragraph" => Self::Paragraph,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for DocumentTableContentBlockType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Paragraph => "Paragraph",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for DocumentTableContentBlockType {
     }
 }
 impl ::std::convert::From<&str> for DocumentTableContentBlockType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentTableContentBlockType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentTableContentBlockWithHighlight {
 impl crate::support::Model for DocumentTableContentBlockWithHighlight {
     const NAME: &'static str = "DocumentTableContentBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["answerHighlight", "image", "list", "paragraph", "table", "text", "type", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for DocumentTableContentBlockWithHighlight {
     }
 }
 impl ::std::fmt::Debug for DocumentTableContentBlockWithHighlight {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentTableContentBlockWithHighlight", &[("answerHighlight", &self.answer_highlight), ("image", &self.image), ("list", &self.list), ("paragraph", &self.paragraph), ("table", &self.table), ("text", &self.text), ("type", &self.r#type), ("video", &self.video)], &self._nulls)
     }
@@ -140,11 +143,13 @@ impl DocumentTableContentBlockWithHighlightType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Paragraph", "Text", "Image", "Video", "OrderedList", "UnorderedList", "Table"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentTableContentBlockWithHighlightType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Paragraph" => Self::Paragraph,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for DocumentTableContentBlockWithHighlightType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Paragraph => "Paragraph",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for DocumentTableContentBlockWithHighlightType {
     }
 }
 impl ::std::convert::From<&str> for DocumentTableContentBlockWithHighlightType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentTableContentBlockWithHighlightType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

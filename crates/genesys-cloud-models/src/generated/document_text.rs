@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentText {
 impl crate::support::Model for DocumentText {
     const NAME: &'static str = "DocumentText";
     const FIELDS: &'static [&'static str] = &["hyperlink", "marks", "properties", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DocumentText {
     }
 }
 impl ::std::fmt::Debug for DocumentText {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentText", &[("hyperlink", &self.hyperlink), ("marks", &self.marks), ("properties", &self.properties), ("text", &self.text)], &self._nulls)
     }

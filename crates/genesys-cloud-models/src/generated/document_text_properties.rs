@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentTextProperties {
 impl crate::support::Model for DocumentTextProperties {
     const NAME: &'static str = "DocumentTextProperties";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "fontSize", "textColor"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DocumentTextProperties {
     }
 }
 impl ::std::fmt::Debug for DocumentTextProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentTextProperties", &[("backgroundColor", &self.background_color), ("fontSize", &self.font_size), ("textColor", &self.text_color)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl DocumentTextPropertiesFontSize {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["XxSmall", "XSmall", "Small", "Medium", "Large", "XLarge", "XxLarge", "XxxLarge"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentTextPropertiesFontSize {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "XxSmall" => Self::XxSmall,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for DocumentTextPropertiesFontSize {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::XxSmall => "XxSmall",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for DocumentTextPropertiesFontSize {
     }
 }
 impl ::std::convert::From<&str> for DocumentTextPropertiesFontSize {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentTextPropertiesFontSize {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentThumbnail {
 impl crate::support::Model for DocumentThumbnail {
     const NAME: &'static str = "DocumentThumbnail";
     const FIELDS: &'static [&'static str] = &["height", "imageUri", "resolution", "width"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for DocumentThumbnail {
     }
 }
 impl ::std::fmt::Debug for DocumentThumbnail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentThumbnail", &[("height", &self.height), ("imageUri", &self.image_uri), ("resolution", &self.resolution), ("width", &self.width)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentUpdate {
 impl crate::support::Model for DocumentUpdate {
     const NAME: &'static str = "DocumentUpdate";
     const FIELDS: &'static [&'static str] = &["addTagIds", "addTags", "changeNumber", "name", "read", "removeAttributes", "removeTagIds", "removeTags", "updateAttributes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -76,6 +78,7 @@ impl crate::support::Model for DocumentUpdate {
     }
 }
 impl ::std::fmt::Debug for DocumentUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentUpdate", &[("addTagIds", &self.add_tag_ids), ("addTags", &self.add_tags), ("changeNumber", &self.change_number), ("name", &self.name), ("read", &self.read), ("removeAttributes", &self.remove_attributes), ("removeTagIds", &self.remove_tag_ids), ("removeTags", &self.remove_tags), ("updateAttributes", &self.update_attributes)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentUpload {
 impl crate::support::Model for DocumentUpload {
     const NAME: &'static str = "DocumentUpload";
     const FIELDS: &'static [&'static str] = &["name", "tagIds", "tags", "workspace"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for DocumentUpload {
     }
 }
 impl ::std::fmt::Debug for DocumentUpload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentUpload", &[("name", &self.name), ("tagIds", &self.tag_ids), ("tags", &self.tags), ("workspace", &self.workspace)], &self._nulls)
     }

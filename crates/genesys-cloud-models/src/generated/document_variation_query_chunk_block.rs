@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentVariationQueryChunkBlock {
 impl crate::support::Model for DocumentVariationQueryChunkBlock {
     const NAME: &'static str = "DocumentVariationQueryChunkBlock";
     const FIELDS: &'static [&'static str] = &["id", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DocumentVariationQueryChunkBlock {
     }
 }
 impl ::std::fmt::Debug for DocumentVariationQueryChunkBlock {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentVariationQueryChunkBlock", &[("id", &self.id), ("text", &self.text)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentVariationResponse {
 impl crate::support::Model for DocumentVariationResponse {
     const NAME: &'static str = "DocumentVariationResponse";
     const FIELDS: &'static [&'static str] = &["body", "contexts", "dateCreated", "dateModified", "document", "documentVersion", "id", "name", "priority", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for DocumentVariationResponse {
     }
 }
 impl ::std::fmt::Debug for DocumentVariationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentVariationResponse", &[("body", &self.body), ("contexts", &self.contexts), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("document", &self.document), ("documentVersion", &self.document_version), ("id", &self.id), ("name", &self.name), ("priority", &self.priority), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentVariationSearchChunkBlock {
 impl crate::support::Model for DocumentVariationSearchChunkBlock {
     const NAME: &'static str = "DocumentVariationSearchChunkBlock";
     const FIELDS: &'static [&'static str] = &["confidence", "id", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for DocumentVariationSearchChunkBlock {
     }
 }
 impl ::std::fmt::Debug for DocumentVariationSearchChunkBlock {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentVariationSearchChunkBlock", &[("confidence", &self.confidence), ("id", &self.id), ("text", &self.text)], &self._nulls)
     }

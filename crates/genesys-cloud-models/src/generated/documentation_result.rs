@@ -100,9 +100,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentationResult {
 impl crate::support::Model for DocumentationResult {
     const NAME: &'static str = "DocumentationResult";
     const FIELDS: &'static [&'static str] = &["categories", "content", "description", "excerpt", "facet_feature", "facet_role", "facet_service", "faq_categories", "get_type", "id", "link", "modified", "name", "releasenote_category", "releasenote_tag", "service", "service-area", "slug", "title", "video_categories"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -158,6 +160,7 @@ impl crate::support::Model for DocumentationResult {
     }
 }
 impl ::std::fmt::Debug for DocumentationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentationResult", &[("categories", &self.categories), ("content", &self.content), ("description", &self.description), ("excerpt", &self.excerpt), ("facet_feature", &self.facet_feature), ("facet_role", &self.facet_role), ("facet_service", &self.facet_service), ("faq_categories", &self.faq_categories), ("get_type", &self.get_type), ("id", &self.id), ("link", &self.link), ("modified", &self.modified), ("name", &self.name), ("releasenote_category", &self.releasenote_category), ("releasenote_tag", &self.releasenote_tag), ("service", &self.service), ("service-area", &self.service_area), ("slug", &self.slug), ("title", &self.title), ("video_categories", &self.video_categories)], &self._nulls)
     }

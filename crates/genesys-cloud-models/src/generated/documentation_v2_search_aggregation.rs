@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentationV2SearchAggregation {
 impl crate::support::Model for DocumentationV2SearchAggregation {
     const NAME: &'static str = "DocumentationV2SearchAggregation";
     const FIELDS: &'static [&'static str] = &["field", "name", "order", "size", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for DocumentationV2SearchAggregation {
     }
 }
 impl ::std::fmt::Debug for DocumentationV2SearchAggregation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentationV2SearchAggregation", &[("field", &self.field), ("name", &self.name), ("order", &self.order), ("size", &self.size), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl DocumentationV2SearchAggregationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TERM", "COUNT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentationV2SearchAggregationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TERM" => Self::Term,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for DocumentationV2SearchAggregationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Term => "TERM",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for DocumentationV2SearchAggregationType {
     }
 }
 impl ::std::convert::From<&str> for DocumentationV2SearchAggregationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentationV2SearchAggregationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentationV2SearchCriteria {
 impl crate::support::Model for DocumentationV2SearchCriteria {
     const NAME: &'static str = "DocumentationV2SearchCriteria";
     const FIELDS: &'static [&'static str] = &["dateFormat", "endValue", "fields", "group", "operator", "startValue", "type", "value", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for DocumentationV2SearchCriteria {
     }
 }
 impl ::std::fmt::Debug for DocumentationV2SearchCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentationV2SearchCriteria", &[("dateFormat", &self.date_format), ("endValue", &self.end_value), ("fields", &self.fields), ("group", &self.group), ("operator", &self.operator), ("startValue", &self.start_value), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl DocumentationV2SearchCriteriaOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AND", "OR", "NOT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentationV2SearchCriteriaOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AND" => Self::And,
@@ -203,9 +208,11 @@ impl crate::support::OpenEnum for DocumentationV2SearchCriteriaOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "AND",
@@ -216,11 +223,13 @@ impl crate::support::OpenEnum for DocumentationV2SearchCriteriaOperator {
     }
 }
 impl ::std::convert::From<&str> for DocumentationV2SearchCriteriaOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentationV2SearchCriteriaOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -268,11 +277,13 @@ impl DocumentationV2SearchCriteriaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SIMPLE", "EXACT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentationV2SearchCriteriaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SIMPLE" => Self::Simple,
@@ -280,9 +291,11 @@ impl crate::support::OpenEnum for DocumentationV2SearchCriteriaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Simple => "SIMPLE",
@@ -292,11 +305,13 @@ impl crate::support::OpenEnum for DocumentationV2SearchCriteriaType {
     }
 }
 impl ::std::convert::From<&str> for DocumentationV2SearchCriteriaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentationV2SearchCriteriaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

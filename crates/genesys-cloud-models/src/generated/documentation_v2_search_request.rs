@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for DocumentationV2SearchRequest {
 impl crate::support::Model for DocumentationV2SearchRequest {
     const NAME: &'static str = "DocumentationV2SearchRequest";
     const FIELDS: &'static [&'static str] = &["aggregations", "pageNumber", "pageSize", "query", "sort", "sortBy", "sortOrder", "types"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for DocumentationV2SearchRequest {
     }
 }
 impl ::std::fmt::Debug for DocumentationV2SearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DocumentationV2SearchRequest", &[("aggregations", &self.aggregations), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("sort", &self.sort), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order), ("types", &self.types)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl DocumentationV2SearchRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC", "SCORE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DocumentationV2SearchRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for DocumentationV2SearchRequestSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for DocumentationV2SearchRequestSortOrder {
     }
 }
 impl ::std::convert::From<&str> for DocumentationV2SearchRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DocumentationV2SearchRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

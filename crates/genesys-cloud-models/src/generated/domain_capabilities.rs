@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainCapabilities {
 impl crate::support::Model for DomainCapabilities {
     const NAME: &'static str = "DomainCapabilities";
     const FIELDS: &'static [&'static str] = &["autoMetric", "dhcp", "enabled", "metric", "pingEnabled", "supportsMetric"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for DomainCapabilities {
     }
 }
 impl ::std::fmt::Debug for DomainCapabilities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainCapabilities", &[("autoMetric", &self.auto_metric), ("dhcp", &self.dhcp), ("enabled", &self.enabled), ("metric", &self.metric), ("pingEnabled", &self.ping_enabled), ("supportsMetric", &self.supports_metric)], &self._nulls)
     }

@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainCertificateAuthority {
 impl crate::support::Model for DomainCertificateAuthority {
     const NAME: &'static str = "DomainCertificateAuthority";
     const FIELDS: &'static [&'static str] = &["certificate", "certificateDetails", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "services", "state", "type", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for DomainCertificateAuthority {
     }
 }
 impl ::std::fmt::Debug for DomainCertificateAuthority {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainCertificateAuthority", &[("certificate", &self.certificate), ("certificateDetails", &self.certificate_details), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("selfUri", &self.self_uri), ("services", &self.services), ("state", &self.state), ("type", &self.r#type), ("version", &self.version)], &self._nulls)
     }
@@ -288,11 +291,13 @@ impl DomainCertificateAuthorityState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainCertificateAuthorityState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -301,9 +306,11 @@ impl crate::support::OpenEnum for DomainCertificateAuthorityState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -314,11 +321,13 @@ impl crate::support::OpenEnum for DomainCertificateAuthorityState {
     }
 }
 impl ::std::convert::From<&str> for DomainCertificateAuthorityState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainCertificateAuthorityState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -366,11 +375,13 @@ impl DomainCertificateAuthorityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MANAGED", "REMOTE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainCertificateAuthorityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MANAGED" => Self::Managed,
@@ -378,9 +389,11 @@ impl crate::support::OpenEnum for DomainCertificateAuthorityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Managed => "MANAGED",
@@ -390,11 +403,13 @@ impl crate::support::OpenEnum for DomainCertificateAuthorityType {
     }
 }
 impl ::std::convert::From<&str> for DomainCertificateAuthorityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainCertificateAuthorityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

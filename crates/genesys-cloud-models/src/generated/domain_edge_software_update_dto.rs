@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainEdgeSoftwareUpdateDto {
 impl crate::support::Model for DomainEdgeSoftwareUpdateDto {
     const NAME: &'static str = "DomainEdgeSoftwareUpdateDto";
     const FIELDS: &'static [&'static str] = &["callDrainingWaitTimeSeconds", "current", "downloadStartTime", "edgeUri", "executeOnIdle", "executeStartTime", "executeStopTime", "maxDownloadRate", "status", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for DomainEdgeSoftwareUpdateDto {
     }
 }
 impl ::std::fmt::Debug for DomainEdgeSoftwareUpdateDto {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainEdgeSoftwareUpdateDto", &[("callDrainingWaitTimeSeconds", &self.call_draining_wait_time_seconds), ("current", &self.current), ("downloadStartTime", &self.download_start_time), ("edgeUri", &self.edge_uri), ("executeOnIdle", &self.execute_on_idle), ("executeStartTime", &self.execute_start_time), ("executeStopTime", &self.execute_stop_time), ("maxDownloadRate", &self.max_download_rate), ("status", &self.status), ("version", &self.version)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl DomainEdgeSoftwareUpdateDtoStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NONE", "INIT", "IN_PROGRESS", "EXPIRED", "EXCEPTION", "ABORTED", "FAILED", "SUCCEEDED", "DELETE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainEdgeSoftwareUpdateDtoStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NONE" => Self::None,
@@ -223,9 +228,11 @@ impl crate::support::OpenEnum for DomainEdgeSoftwareUpdateDtoStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "NONE",
@@ -242,11 +249,13 @@ impl crate::support::OpenEnum for DomainEdgeSoftwareUpdateDtoStatus {
     }
 }
 impl ::std::convert::From<&str> for DomainEdgeSoftwareUpdateDtoStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainEdgeSoftwareUpdateDtoStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

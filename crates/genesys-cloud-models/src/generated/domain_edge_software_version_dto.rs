@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainEdgeSoftwareVersionDto {
 impl crate::support::Model for DomainEdgeSoftwareVersionDto {
     const NAME: &'static str = "DomainEdgeSoftwareVersionDto";
     const FIELDS: &'static [&'static str] = &["current", "edgeUri", "edgeVersion", "id", "latestRelease", "name", "publishDate", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -76,6 +78,7 @@ impl crate::support::Model for DomainEdgeSoftwareVersionDto {
     }
 }
 impl ::std::fmt::Debug for DomainEdgeSoftwareVersionDto {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainEdgeSoftwareVersionDto", &[("current", &self.current), ("edgeUri", &self.edge_uri), ("edgeVersion", &self.edge_version), ("id", &self.id), ("latestRelease", &self.latest_release), ("name", &self.name), ("publishDate", &self.publish_date), ("selfUri", &self.self_uri)], &self._nulls)
     }

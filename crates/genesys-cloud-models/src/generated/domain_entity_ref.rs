@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainEntityRef {
 impl crate::support::Model for DomainEntityRef {
     const NAME: &'static str = "DomainEntityRef";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DomainEntityRef {
     }
 }
 impl ::std::fmt::Debug for DomainEntityRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainEntityRef", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -170,9 +170,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainLogicalInterface {
 impl crate::support::Model for DomainLogicalInterface {
     const NAME: &'static str = "DomainLogicalInterface";
     const FIELDS: &'static [&'static str] = &["addresses", "commandResponses", "createdBy", "createdByApp", "currentState", "dateCreated", "dateModified", "description", "division", "edgeAssignedId", "edgeUri", "endDate", "externalTrunkBaseAssignments", "friendlyName", "hardwareAddress", "id", "ifStatus", "inheritPhoneTrunkBasesIPv4", "inheritPhoneTrunkBasesIPv6", "interfaceType", "ipv4Capabilities", "ipv6Capabilities", "lastModifiedCorrelationId", "lastModifiedUserId", "modifiedBy", "modifiedByApp", "name", "phoneTrunkBaseAssignments", "physicalAdapterId", "publicNatAddressIpV4", "publicNatAddressIpV6", "routes", "selfUri", "startDate", "state", "traceEnabled", "useForCloudProxyEdgeCommunication", "useForIndirectEdgeCommunication", "useForInternalEdgeCommunication", "useForWanInterface", "version", "vlanTagId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -272,6 +274,7 @@ impl crate::support::Model for DomainLogicalInterface {
     }
 }
 impl ::std::fmt::Debug for DomainLogicalInterface {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainLogicalInterface", &[("addresses", &self.addresses), ("commandResponses", &self.command_responses), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("currentState", &self.current_state), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("edgeAssignedId", &self.edge_assigned_id), ("edgeUri", &self.edge_uri), ("endDate", &self.end_date), ("externalTrunkBaseAssignments", &self.external_trunk_base_assignments), ("friendlyName", &self.friendly_name), ("hardwareAddress", &self.hardware_address), ("id", &self.id), ("ifStatus", &self.if_status), ("inheritPhoneTrunkBasesIPv4", &self.inherit_phone_trunk_bases_i_pv4), ("inheritPhoneTrunkBasesIPv6", &self.inherit_phone_trunk_bases_i_pv6), ("interfaceType", &self.interface_type), ("ipv4Capabilities", &self.ipv4_capabilities), ("ipv6Capabilities", &self.ipv6_capabilities), ("lastModifiedCorrelationId", &self.last_modified_correlation_id), ("lastModifiedUserId", &self.last_modified_user_id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("phoneTrunkBaseAssignments", &self.phone_trunk_base_assignments), ("physicalAdapterId", &self.physical_adapter_id), ("publicNatAddressIpV4", &self.public_nat_address_ip_v4), ("publicNatAddressIpV6", &self.public_nat_address_ip_v6), ("routes", &self.routes), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("state", &self.state), ("traceEnabled", &self.trace_enabled), ("useForCloudProxyEdgeCommunication", &self.use_for_cloud_proxy_edge_communication), ("useForIndirectEdgeCommunication", &self.use_for_indirect_edge_communication), ("useForInternalEdgeCommunication", &self.use_for_internal_edge_communication), ("useForWanInterface", &self.use_for_wan_interface), ("version", &self.version), ("vlanTagId", &self.vlan_tag_id)], &self._nulls)
     }
@@ -576,11 +579,13 @@ impl DomainLogicalInterfaceCurrentState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["INIT", "CREATING", "UPDATING", "OK", "EXCEPTION", "DELETING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainLogicalInterfaceCurrentState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "INIT" => Self::Init,
@@ -592,9 +597,11 @@ impl crate::support::OpenEnum for DomainLogicalInterfaceCurrentState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Init => "INIT",
@@ -608,11 +615,13 @@ impl crate::support::OpenEnum for DomainLogicalInterfaceCurrentState {
     }
 }
 impl ::std::convert::From<&str> for DomainLogicalInterfaceCurrentState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainLogicalInterfaceCurrentState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -660,11 +669,13 @@ impl DomainLogicalInterfaceInterfaceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DIAGNOSTIC", "SYSTEM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainLogicalInterfaceInterfaceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DIAGNOSTIC" => Self::Diagnostic,
@@ -672,9 +683,11 @@ impl crate::support::OpenEnum for DomainLogicalInterfaceInterfaceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Diagnostic => "DIAGNOSTIC",
@@ -684,11 +697,13 @@ impl crate::support::OpenEnum for DomainLogicalInterfaceInterfaceType {
     }
 }
 impl ::std::convert::From<&str> for DomainLogicalInterfaceInterfaceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainLogicalInterfaceInterfaceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -738,11 +753,13 @@ impl DomainLogicalInterfaceState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainLogicalInterfaceState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -751,9 +768,11 @@ impl crate::support::OpenEnum for DomainLogicalInterfaceState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -764,11 +783,13 @@ impl crate::support::OpenEnum for DomainLogicalInterfaceState {
     }
 }
 impl ::std::convert::From<&str> for DomainLogicalInterfaceState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainLogicalInterfaceState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainNetworkAddress {
 impl crate::support::Model for DomainNetworkAddress {
     const NAME: &'static str = "DomainNetworkAddress";
     const FIELDS: &'static [&'static str] = &["address", "family", "persistent", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DomainNetworkAddress {
     }
 }
 impl ::std::fmt::Debug for DomainNetworkAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainNetworkAddress", &[("address", &self.address), ("family", &self.family), ("persistent", &self.persistent), ("type", &self.r#type)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl DomainNetworkAddressFamily {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [i64] = &[2, 23];
     /// The wire value.
+    #[inline]
     pub fn as_i64(&self) -> i64 {
         crate::support::OpenIntEnum::wire(self)
     }
 }
 impl crate::support::OpenIntEnum for DomainNetworkAddressFamily {
+    #[inline]
     fn from_known(value: i64) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             2 => Self::V2,
@@ -142,9 +147,11 @@ impl crate::support::OpenIntEnum for DomainNetworkAddressFamily {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: i64) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> i64 {
         match self {
             Self::V2 => 2,
@@ -154,6 +161,7 @@ impl crate::support::OpenIntEnum for DomainNetworkAddressFamily {
     }
 }
 impl ::std::convert::From<i64> for DomainNetworkAddressFamily {
+    #[inline]
     fn from(value: i64) -> Self {
         <Self as crate::support::OpenIntEnum>::from_known(value).unwrap_or(Self::Unknown(value))
     }
@@ -205,11 +213,13 @@ impl DomainNetworkAddressType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ip", "dns", "gateway", "tdm"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainNetworkAddressType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ip" => Self::Ip,
@@ -219,9 +229,11 @@ impl crate::support::OpenEnum for DomainNetworkAddressType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ip => "ip",
@@ -233,11 +245,13 @@ impl crate::support::OpenEnum for DomainNetworkAddressType {
     }
 }
 impl ::std::convert::From<&str> for DomainNetworkAddressType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainNetworkAddressType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

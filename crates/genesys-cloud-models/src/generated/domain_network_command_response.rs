@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainNetworkCommandResponse {
 impl crate::support::Model for DomainNetworkCommandResponse {
     const NAME: &'static str = "DomainNetworkCommandResponse";
     const FIELDS: &'static [&'static str] = &["acknowledged", "commandName", "correlationId", "errorInfo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for DomainNetworkCommandResponse {
     }
 }
 impl ::std::fmt::Debug for DomainNetworkCommandResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainNetworkCommandResponse", &[("acknowledged", &self.acknowledged), ("commandName", &self.command_name), ("correlationId", &self.correlation_id), ("errorInfo", &self.error_info)], &self._nulls)
     }

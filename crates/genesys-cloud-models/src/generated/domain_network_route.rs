@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainNetworkRoute {
 impl crate::support::Model for DomainNetworkRoute {
     const NAME: &'static str = "DomainNetworkRoute";
     const FIELDS: &'static [&'static str] = &["family", "metric", "nexthop", "persistent", "prefix"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DomainNetworkRoute {
     }
 }
 impl ::std::fmt::Debug for DomainNetworkRoute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainNetworkRoute", &[("family", &self.family), ("metric", &self.metric), ("nexthop", &self.nexthop), ("persistent", &self.persistent), ("prefix", &self.prefix)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl DomainNetworkRouteFamily {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [i64] = &[2, 23];
     /// The wire value.
+    #[inline]
     pub fn as_i64(&self) -> i64 {
         crate::support::OpenIntEnum::wire(self)
     }
 }
 impl crate::support::OpenIntEnum for DomainNetworkRouteFamily {
+    #[inline]
     fn from_known(value: i64) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             2 => Self::V2,
@@ -154,9 +159,11 @@ impl crate::support::OpenIntEnum for DomainNetworkRouteFamily {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: i64) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> i64 {
         match self {
             Self::V2 => 2,
@@ -166,6 +173,7 @@ impl crate::support::OpenIntEnum for DomainNetworkRouteFamily {
     }
 }
 impl ::std::convert::From<i64> for DomainNetworkRouteFamily {
+    #[inline]
     fn from(value: i64) -> Self {
         <Self as crate::support::OpenIntEnum>::from_known(value).unwrap_or(Self::Unknown(value))
     }

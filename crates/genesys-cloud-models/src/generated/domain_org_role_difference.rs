@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainOrgRoleDifference {
 impl crate::support::Model for DomainOrgRoleDifference {
     const NAME: &'static str = "DomainOrgRoleDifference";
     const FIELDS: &'static [&'static str] = &["addedPermissionPolicies", "removedPermissionPolicies", "roleFromDefault", "samePermissionPolicies", "userOrgRole"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for DomainOrgRoleDifference {
     }
 }
 impl ::std::fmt::Debug for DomainOrgRoleDifference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainOrgRoleDifference", &[("addedPermissionPolicies", &self.added_permission_policies), ("removedPermissionPolicies", &self.removed_permission_policies), ("roleFromDefault", &self.role_from_default), ("samePermissionPolicies", &self.same_permission_policies), ("userOrgRole", &self.user_org_role)], &self._nulls)
     }

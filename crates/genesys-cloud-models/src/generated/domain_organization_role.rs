@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainOrganizationRole {
 impl crate::support::Model for DomainOrganizationRole {
     const NAME: &'static str = "DomainOrganizationRole";
     const FIELDS: &'static [&'static str] = &["addonLicenses", "base", "baseLicense", "dateLicenseLastUpdated", "default", "defaultRoleId", "description", "id", "name", "permissionPolicies", "permissions", "roleNeedsUpdate", "selfUri", "unusedPermissions", "userCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -112,6 +114,7 @@ impl crate::support::Model for DomainOrganizationRole {
     }
 }
 impl ::std::fmt::Debug for DomainOrganizationRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainOrganizationRole", &[("addonLicenses", &self.addon_licenses), ("base", &self.base), ("baseLicense", &self.base_license), ("dateLicenseLastUpdated", &self.date_license_last_updated), ("default", &self.default), ("defaultRoleId", &self.default_role_id), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("permissionPolicies", &self.permission_policies), ("permissions", &self.permissions), ("roleNeedsUpdate", &self.role_needs_update), ("selfUri", &self.self_uri), ("unusedPermissions", &self.unused_permissions), ("userCount", &self.user_count)], &self._nulls)
     }

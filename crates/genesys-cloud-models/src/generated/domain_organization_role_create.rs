@@ -66,9 +66,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainOrganizationRoleCreate {
 impl crate::support::Model for DomainOrganizationRoleCreate {
     const NAME: &'static str = "DomainOrganizationRoleCreate";
     const FIELDS: &'static [&'static str] = &["addonLicenses", "base", "baseLicense", "dateLicenseLastUpdated", "default", "defaultRoleId", "description", "id", "name", "permissionPolicies", "permissions", "roleNeedsUpdate", "selfUri", "unusedPermissions", "userCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -114,6 +116,7 @@ impl crate::support::Model for DomainOrganizationRoleCreate {
     }
 }
 impl ::std::fmt::Debug for DomainOrganizationRoleCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainOrganizationRoleCreate", &[("addonLicenses", &self.addon_licenses), ("base", &self.base), ("baseLicense", &self.base_license), ("dateLicenseLastUpdated", &self.date_license_last_updated), ("default", &self.default), ("defaultRoleId", &self.default_role_id), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("permissionPolicies", &self.permission_policies), ("permissions", &self.permissions), ("roleNeedsUpdate", &self.role_needs_update), ("selfUri", &self.self_uri), ("unusedPermissions", &self.unused_permissions), ("userCount", &self.user_count)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainOrganizationRoleUpdate {
 impl crate::support::Model for DomainOrganizationRoleUpdate {
     const NAME: &'static str = "DomainOrganizationRoleUpdate";
     const FIELDS: &'static [&'static str] = &["description", "id", "name", "permissionPolicies", "permissions", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for DomainOrganizationRoleUpdate {
     }
 }
 impl ::std::fmt::Debug for DomainOrganizationRoleUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainOrganizationRoleUpdate", &[("description", &self.description), ("id", &self.id), ("name", &self.name), ("permissionPolicies", &self.permission_policies), ("permissions", &self.permissions), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainPermission {
 impl crate::support::Model for DomainPermission {
     const NAME: &'static str = "DomainPermission";
     const FIELDS: &'static [&'static str] = &["action", "allowsConditions", "divisionAware", "domain", "entityType", "label"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DomainPermission {
     }
 }
 impl ::std::fmt::Debug for DomainPermission {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainPermission", &[("action", &self.action), ("allowsConditions", &self.allows_conditions), ("divisionAware", &self.division_aware), ("domain", &self.domain), ("entityType", &self.entity_type), ("label", &self.label)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainPermissionCollection {
 impl crate::support::Model for DomainPermissionCollection {
     const NAME: &'static str = "DomainPermissionCollection";
     const FIELDS: &'static [&'static str] = &["domain", "id", "name", "permissionMap", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DomainPermissionCollection {
     }
 }
 impl ::std::fmt::Debug for DomainPermissionCollection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainPermissionCollection", &[("domain", &self.domain), ("id", &self.id), ("name", &self.name), ("permissionMap", &self.permission_map), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainPermissionPolicy {
 impl crate::support::Model for DomainPermissionPolicy {
     const NAME: &'static str = "DomainPermissionPolicy";
     const FIELDS: &'static [&'static str] = &["actionSet", "allowConditions", "domain", "entityName", "namedResources", "policyDescription", "policyName", "resourceConditionNode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for DomainPermissionPolicy {
     }
 }
 impl ::std::fmt::Debug for DomainPermissionPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainPermissionPolicy", &[("actionSet", &self.action_set), ("allowConditions", &self.allow_conditions), ("domain", &self.domain), ("entityName", &self.entity_name), ("namedResources", &self.named_resources), ("policyDescription", &self.policy_description), ("policyName", &self.policy_name), ("resourceConditionNode", &self.resource_condition_node)], &self._nulls)
     }

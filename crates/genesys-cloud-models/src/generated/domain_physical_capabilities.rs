@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainPhysicalCapabilities {
 impl crate::support::Model for DomainPhysicalCapabilities {
     const NAME: &'static str = "DomainPhysicalCapabilities";
     const FIELDS: &'static [&'static str] = &["team", "vlan"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for DomainPhysicalCapabilities {
     }
 }
 impl ::std::fmt::Debug for DomainPhysicalCapabilities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainPhysicalCapabilities", &[("team", &self.team), ("vlan", &self.vlan)], &self._nulls)
     }

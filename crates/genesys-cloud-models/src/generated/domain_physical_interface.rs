@@ -82,9 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainPhysicalInterface {
 impl crate::support::Model for DomainPhysicalInterface {
     const NAME: &'static str = "DomainPhysicalInterface";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "edgeUri", "friendlyName", "hardwareAddress", "id", "modifiedBy", "modifiedByApp", "name", "physicalCapabilities", "portLabel", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -136,6 +138,7 @@ impl crate::support::Model for DomainPhysicalInterface {
     }
 }
 impl ::std::fmt::Debug for DomainPhysicalInterface {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainPhysicalInterface", &[("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("edgeUri", &self.edge_uri), ("friendlyName", &self.friendly_name), ("hardwareAddress", &self.hardware_address), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("physicalCapabilities", &self.physical_capabilities), ("portLabel", &self.port_label), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -182,11 +185,13 @@ impl DomainPhysicalInterfaceState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainPhysicalInterfaceState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -195,9 +200,11 @@ impl crate::support::OpenEnum for DomainPhysicalInterfaceState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -208,11 +215,13 @@ impl crate::support::OpenEnum for DomainPhysicalInterfaceState {
     }
 }
 impl ::std::convert::From<&str> for DomainPhysicalInterfaceState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainPhysicalInterfaceState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

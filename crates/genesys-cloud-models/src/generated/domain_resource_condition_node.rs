@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainResourceConditionNode {
 impl crate::support::Model for DomainResourceConditionNode {
     const NAME: &'static str = "DomainResourceConditionNode";
     const FIELDS: &'static [&'static str] = &["conjunction", "operands", "operator", "terms", "variableName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for DomainResourceConditionNode {
     }
 }
 impl ::std::fmt::Debug for DomainResourceConditionNode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainResourceConditionNode", &[("conjunction", &self.conjunction), ("operands", &self.operands), ("operator", &self.operator), ("terms", &self.terms), ("variableName", &self.variable_name)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl DomainResourceConditionNodeConjunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AND", "OR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainResourceConditionNodeConjunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AND" => Self::And,
@@ -144,9 +149,11 @@ impl crate::support::OpenEnum for DomainResourceConditionNodeConjunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "AND",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for DomainResourceConditionNodeConjunction {
     }
 }
 impl ::std::convert::From<&str> for DomainResourceConditionNodeConjunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainResourceConditionNodeConjunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -216,11 +225,13 @@ impl DomainResourceConditionNodeOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EQ", "IN", "GE", "GT", "LE", "LT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainResourceConditionNodeOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EQ" => Self::Eq,
@@ -232,9 +243,11 @@ impl crate::support::OpenEnum for DomainResourceConditionNodeOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Eq => "EQ",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for DomainResourceConditionNodeOperator {
     }
 }
 impl ::std::convert::From<&str> for DomainResourceConditionNodeOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainResourceConditionNodeOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for DomainResourceConditionValue {
 impl crate::support::Model for DomainResourceConditionValue {
     const NAME: &'static str = "DomainResourceConditionValue";
     const FIELDS: &'static [&'static str] = &["queue", "team", "type", "user", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for DomainResourceConditionValue {
     }
 }
 impl ::std::fmt::Debug for DomainResourceConditionValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DomainResourceConditionValue", &[("queue", &self.queue), ("team", &self.team), ("type", &self.r#type), ("user", &self.user), ("value", &self.value)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl DomainResourceConditionValueType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SCALAR", "VARIABLE", "USER", "TEAM", "QUEUE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DomainResourceConditionValueType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SCALAR" => Self::Scalar,
@@ -153,9 +158,11 @@ impl crate::support::OpenEnum for DomainResourceConditionValueType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scalar => "SCALAR",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for DomainResourceConditionValueType {
     }
 }
 impl ::std::convert::From<&str> for DomainResourceConditionValueType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DomainResourceConditionValueType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Domains {
 impl crate::support::Model for Domains {
     const NAME: &'static str = "Domains";
     const FIELDS: &'static [&'static str] = &["allowExistingEmailParticipants", "allowOutboundToAnyDomainAcd", "authorizedDomains"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Domains {
     }
 }
 impl ::std::fmt::Debug for Domains {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Domains", &[("allowExistingEmailParticipants", &self.allow_existing_email_participants), ("allowOutboundToAnyDomainAcd", &self.allow_outbound_to_any_domain_acd), ("authorizedDomains", &self.authorized_domains)], &self._nulls)
     }

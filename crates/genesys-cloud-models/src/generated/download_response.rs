@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for DownloadResponse {
 impl crate::support::Model for DownloadResponse {
     const NAME: &'static str = "DownloadResponse";
     const FIELDS: &'static [&'static str] = &["contentLocationUri", "id", "imageUri", "resultUri", "selfUri", "state", "thumbnails"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for DownloadResponse {
     }
 }
 impl ::std::fmt::Debug for DownloadResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DownloadResponse", &[("contentLocationUri", &self.content_location_uri), ("id", &self.id), ("imageUri", &self.image_uri), ("resultUri", &self.result_uri), ("selfUri", &self.self_uri), ("state", &self.state), ("thumbnails", &self.thumbnails)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl DownloadResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Running", "Completed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DownloadResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Running" => Self::Running,
@@ -122,9 +127,11 @@ impl crate::support::OpenEnum for DownloadResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "Running",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for DownloadResponseState {
     }
 }
 impl ::std::convert::From<&str> for DownloadResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DownloadResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

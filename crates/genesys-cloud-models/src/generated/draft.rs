@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for Draft {
 impl crate::support::Model for Draft {
     const NAME: &'static str = "Draft";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "intents", "miner", "name", "selfUri", "topics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for Draft {
     }
 }
 impl ::std::fmt::Debug for Draft {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Draft", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("intents", &self.intents), ("miner", &self.miner), ("name", &self.name), ("selfUri", &self.self_uri), ("topics", &self.topics)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DraftIntents {
 impl crate::support::Model for DraftIntents {
     const NAME: &'static str = "DraftIntents";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "utterances"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DraftIntents {
     }
 }
 impl ::std::fmt::Debug for DraftIntents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DraftIntents", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("utterances", &self.utterances)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DraftRequest {
 impl crate::support::Model for DraftRequest {
     const NAME: &'static str = "DraftRequest";
     const FIELDS: &'static [&'static str] = &["intents", "topics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DraftRequest {
     }
 }
 impl ::std::fmt::Debug for DraftRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DraftRequest", &[("intents", &self.intents), ("topics", &self.topics)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DraftTopicRequest {
 impl crate::support::Model for DraftTopicRequest {
     const NAME: &'static str = "DraftTopicRequest";
     const FIELDS: &'static [&'static str] = &["id", "name", "phrases", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DraftTopicRequest {
     }
 }
 impl ::std::fmt::Debug for DraftTopicRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DraftTopicRequest", &[("id", &self.id), ("name", &self.name), ("phrases", &self.phrases), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for DraftTopics {
 impl crate::support::Model for DraftTopics {
     const NAME: &'static str = "DraftTopics";
     const FIELDS: &'static [&'static str] = &["conversationCount", "conversationPercent", "id", "miner", "name", "phraseCount", "phrases", "selfUri", "utteranceCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for DraftTopics {
     }
 }
 impl ::std::fmt::Debug for DraftTopics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DraftTopics", &[("conversationCount", &self.conversation_count), ("conversationPercent", &self.conversation_percent), ("id", &self.id), ("miner", &self.miner), ("name", &self.name), ("phraseCount", &self.phrase_count), ("phrases", &self.phrases), ("selfUri", &self.self_uri), ("utteranceCount", &self.utterance_count)], &self._nulls)
     }

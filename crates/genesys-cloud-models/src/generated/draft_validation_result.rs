@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DraftValidationResult {
 impl crate::support::Model for DraftValidationResult {
     const NAME: &'static str = "DraftValidationResult";
     const FIELDS: &'static [&'static str] = &["errors", "valid"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DraftValidationResult {
     }
 }
 impl ::std::fmt::Debug for DraftValidationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DraftValidationResult", &[("errors", &self.errors), ("valid", &self.valid)], &self._nulls)
     }

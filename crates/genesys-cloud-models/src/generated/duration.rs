@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Duration {
 impl crate::support::Model for Duration {
     const NAME: &'static str = "Duration";
     const FIELDS: &'static [&'static str] = &["nano", "negative", "positive", "seconds", "units", "zero"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for Duration {
     }
 }
 impl ::std::fmt::Debug for Duration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Duration", &[("nano", &self.nano), ("negative", &self.negative), ("positive", &self.positive), ("seconds", &self.seconds), ("units", &self.units), ("zero", &self.zero)], &self._nulls)
     }

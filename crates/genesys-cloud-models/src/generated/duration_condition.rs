@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DurationCondition {
 impl crate::support::Model for DurationCondition {
     const NAME: &'static str = "DurationCondition";
     const FIELDS: &'static [&'static str] = &["durationMode", "durationOperator", "durationRange", "durationTarget"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for DurationCondition {
     }
 }
 impl ::std::fmt::Debug for DurationCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DurationCondition", &[("durationMode", &self.duration_mode), ("durationOperator", &self.duration_operator), ("durationRange", &self.duration_range), ("durationTarget", &self.duration_target)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl DurationConditionDurationMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Between", "Over", "Under"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DurationConditionDurationMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Between" => Self::Between,
@@ -137,9 +142,11 @@ impl crate::support::OpenEnum for DurationConditionDurationMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Between => "Between",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for DurationConditionDurationMode {
     }
 }
 impl ::std::convert::From<&str> for DurationConditionDurationMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DurationConditionDurationMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -202,11 +211,13 @@ impl DurationConditionDurationTarget {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DURATION", "DURATION_RANGE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DurationConditionDurationTarget {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DURATION" => Self::Duration,
@@ -214,9 +225,11 @@ impl crate::support::OpenEnum for DurationConditionDurationTarget {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Duration => "DURATION",
@@ -226,11 +239,13 @@ impl crate::support::OpenEnum for DurationConditionDurationTarget {
     }
 }
 impl ::std::convert::From<&str> for DurationConditionDurationTarget {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DurationConditionDurationTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DynamicContactQueueingSettings {
 impl crate::support::Model for DynamicContactQueueingSettings {
     const NAME: &'static str = "DynamicContactQueueingSettings";
     const FIELDS: &'static [&'static str] = &["filter", "sort"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DynamicContactQueueingSettings {
     }
 }
 impl ::std::fmt::Debug for DynamicContactQueueingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DynamicContactQueueingSettings", &[("filter", &self.filter), ("sort", &self.sort)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for DynamicGroupDefinition {
 impl crate::support::Model for DynamicGroupDefinition {
     const NAME: &'static str = "DynamicGroupDefinition";
     const FIELDS: &'static [&'static str] = &["dateModified", "group", "query", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for DynamicGroupDefinition {
     }
 }
 impl ::std::fmt::Debug for DynamicGroupDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DynamicGroupDefinition", &[("dateModified", &self.date_modified), ("group", &self.group), ("query", &self.query), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DynamicGroupQuery {
 impl crate::support::Model for DynamicGroupQuery {
     const NAME: &'static str = "DynamicGroupQuery";
     const FIELDS: &'static [&'static str] = &["skillConditions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DynamicGroupQuery {
     }
 }
 impl ::std::fmt::Debug for DynamicGroupQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DynamicGroupQuery", &[("skillConditions", &self.skill_conditions)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for DynamicGroupQueryPreview {
 impl crate::support::Model for DynamicGroupQueryPreview {
     const NAME: &'static str = "DynamicGroupQueryPreview";
     const FIELDS: &'static [&'static str] = &["userCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for DynamicGroupQueryPreview {
     }
 }
 impl ::std::fmt::Debug for DynamicGroupQueryPreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DynamicGroupQueryPreview", &[("userCount", &self.user_count)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DynamicLineBalancingSettings {
 impl crate::support::Model for DynamicLineBalancingSettings {
     const NAME: &'static str = "DynamicLineBalancingSettings";
     const FIELDS: &'static [&'static str] = &["enabled", "relativeWeight"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DynamicLineBalancingSettings {
     }
 }
 impl ::std::fmt::Debug for DynamicLineBalancingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DynamicLineBalancingSettings", &[("enabled", &self.enabled), ("relativeWeight", &self.relative_weight)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for DynamicLineBalancingSettingsPatchRequest
 impl crate::support::Model for DynamicLineBalancingSettingsPatchRequest {
     const NAME: &'static str = "DynamicLineBalancingSettingsPatchRequest";
     const FIELDS: &'static [&'static str] = &["enabled", "relativeWeight"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for DynamicLineBalancingSettingsPatchRequest {
     }
 }
 impl ::std::fmt::Debug for DynamicLineBalancingSettingsPatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DynamicLineBalancingSettingsPatchRequest", &[("enabled", &self.enabled), ("relativeWeight", &self.relative_weight)], &self._nulls)
     }

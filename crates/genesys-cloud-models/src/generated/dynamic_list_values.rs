@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for DynamicListValues {
 impl crate::support::Model for DynamicListValues {
     const NAME: &'static str = "DynamicListValues";
     const FIELDS: &'static [&'static str] = &["dataActionId", "fieldMapping", "inputs", "matchType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for DynamicListValues {
     }
 }
 impl ::std::fmt::Debug for DynamicListValues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "DynamicListValues", &[("dataActionId", &self.data_action_id), ("fieldMapping", &self.field_mapping), ("inputs", &self.inputs), ("matchType", &self.match_type)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl DynamicListValuesMatchType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Exact", "Semantic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DynamicListValuesMatchType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Exact" => Self::Exact,
@@ -116,9 +121,11 @@ impl crate::support::OpenEnum for DynamicListValuesMatchType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Exact => "Exact",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for DynamicListValuesMatchType {
     }
 }
 impl ::std::convert::From<&str> for DynamicListValuesMatchType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DynamicListValuesMatchType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -154,9 +154,11 @@ impl<'de> ::serde::Deserialize<'de> for Edge {
 impl crate::support::Model for Edge {
     const NAME: &'static str = "Edge";
     const FIELDS: &'static [&'static str] = &["apiVersion", "callDrainingState", "certType", "conversationCount", "createdBy", "createdByApp", "currentVersion", "dateCreated", "dateModified", "description", "division", "edgeDeploymentType", "edgeGroup", "fingerprint", "fingerprintHint", "fullSoftwareVersion", "id", "interfaces", "make", "managed", "model", "modifiedBy", "modifiedByApp", "name", "offlineConfigCalled", "onlineStatus", "osName", "pairingId", "patch", "physicalEdge", "proxy", "selfUri", "serialNumber", "site", "softwareStatus", "softwareVersion", "softwareVersionConfiguration", "softwareVersionPlatform", "softwareVersionTimestamp", "stagedVersion", "state", "statusCode", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -258,6 +260,7 @@ impl crate::support::Model for Edge {
     }
 }
 impl ::std::fmt::Debug for Edge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Edge", &[("apiVersion", &self.api_version), ("callDrainingState", &self.call_draining_state), ("certType", &self.cert_type), ("conversationCount", &self.conversation_count), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("currentVersion", &self.current_version), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("edgeDeploymentType", &self.edge_deployment_type), ("edgeGroup", &self.edge_group), ("fingerprint", &self.fingerprint), ("fingerprintHint", &self.fingerprint_hint), ("fullSoftwareVersion", &self.full_software_version), ("id", &self.id), ("interfaces", &self.interfaces), ("make", &self.make), ("managed", &self.managed), ("model", &self.model), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("offlineConfigCalled", &self.offline_config_called), ("onlineStatus", &self.online_status), ("osName", &self.os_name), ("pairingId", &self.pairing_id), ("patch", &self.patch), ("physicalEdge", &self.physical_edge), ("proxy", &self.proxy), ("selfUri", &self.self_uri), ("serialNumber", &self.serial_number), ("site", &self.site), ("softwareStatus", &self.software_status), ("softwareVersion", &self.software_version), ("softwareVersionConfiguration", &self.software_version_configuration), ("softwareVersionPlatform", &self.software_version_platform), ("softwareVersionTimestamp", &self.software_version_timestamp), ("stagedVersion", &self.staged_version), ("state", &self.state), ("statusCode", &self.status_code), ("version", &self.version)], &self._nulls)
     }
@@ -566,11 +569,13 @@ impl EdgeCallDrainingState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NONE", "WAIT", "WAIT_TIMEOUT", "TERMINATE", "COMPLETE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeCallDrainingState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NONE" => Self::None,
@@ -581,9 +586,11 @@ impl crate::support::OpenEnum for EdgeCallDrainingState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "NONE",
@@ -596,11 +603,13 @@ impl crate::support::OpenEnum for EdgeCallDrainingState {
     }
 }
 impl ::std::convert::From<&str> for EdgeCallDrainingState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeCallDrainingState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -652,11 +661,13 @@ impl EdgeCertType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PureCloud", "Public", "China", "NotRequested"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeCertType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PureCloud" => Self::PureCloud,
@@ -666,9 +677,11 @@ impl crate::support::OpenEnum for EdgeCertType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::PureCloud => "PureCloud",
@@ -680,11 +693,13 @@ impl crate::support::OpenEnum for EdgeCertType {
     }
 }
 impl ::std::convert::From<&str> for EdgeCertType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeCertType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -738,11 +753,13 @@ impl EdgeEdgeDeploymentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HARDWARE", "LDM", "CDM", "CHS", "INVALID"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeEdgeDeploymentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HARDWARE" => Self::Hardware,
@@ -753,9 +770,11 @@ impl crate::support::OpenEnum for EdgeEdgeDeploymentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Hardware => "HARDWARE",
@@ -768,11 +787,13 @@ impl crate::support::OpenEnum for EdgeEdgeDeploymentType {
     }
 }
 impl ::std::convert::From<&str> for EdgeEdgeDeploymentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeEdgeDeploymentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -820,11 +841,13 @@ impl EdgeOnlineStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ONLINE", "OFFLINE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeOnlineStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ONLINE" => Self::Online,
@@ -832,9 +855,11 @@ impl crate::support::OpenEnum for EdgeOnlineStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Online => "ONLINE",
@@ -844,11 +869,13 @@ impl crate::support::OpenEnum for EdgeOnlineStatus {
     }
 }
 impl ::std::convert::From<&str> for EdgeOnlineStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeOnlineStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -898,11 +925,13 @@ impl EdgeState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -911,9 +940,11 @@ impl crate::support::OpenEnum for EdgeState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -924,11 +955,13 @@ impl crate::support::OpenEnum for EdgeState {
     }
 }
 impl ::std::convert::From<&str> for EdgeState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -996,11 +1029,13 @@ impl EdgeStatusCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NEW", "AWAITING_CONNECTION", "AWAITING_FINGERPRINT", "AWAITING_FINGERPRINT_VERIFICATION", "FINGERPRINT_VERIFIED", "AWAITING_BOOTSTRAP", "ACTIVE", "INACTIVE", "RMA", "UNPAIRING", "UNPAIRED", "INITIALIZING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeStatusCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NEW" => Self::New,
@@ -1018,9 +1053,11 @@ impl crate::support::OpenEnum for EdgeStatusCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::New => "NEW",
@@ -1040,11 +1077,13 @@ impl crate::support::OpenEnum for EdgeStatusCode {
     }
 }
 impl ::std::convert::From<&str> for EdgeStatusCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeStatusCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeAutoUpdateConfig {
 impl crate::support::Model for EdgeAutoUpdateConfig {
     const NAME: &'static str = "EdgeAutoUpdateConfig";
     const FIELDS: &'static [&'static str] = &["end", "rrule", "start", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for EdgeAutoUpdateConfig {
     }
 }
 impl ::std::fmt::Debug for EdgeAutoUpdateConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeAutoUpdateConfig", &[("end", &self.end), ("rrule", &self.rrule), ("start", &self.start), ("timeZone", &self.time_zone)], &self._nulls)
     }

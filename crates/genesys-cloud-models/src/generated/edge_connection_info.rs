@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeConnectionInfo {
 impl crate::support::Model for EdgeConnectionInfo {
     const NAME: &'static str = "EdgeConnectionInfo";
     const FIELDS: &'static [&'static str] = &["connectionErrors", "id", "interfaceIpAddress", "interfaceName", "name", "selfUri", "site"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -76,6 +78,7 @@ impl crate::support::Model for EdgeConnectionInfo {
     }
 }
 impl ::std::fmt::Debug for EdgeConnectionInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeConnectionInfo", &[("connectionErrors", &self.connection_errors), ("id", &self.id), ("interfaceIpAddress", &self.interface_ip_address), ("interfaceName", &self.interface_name), ("name", &self.name), ("selfUri", &self.self_uri), ("site", &self.site)], &self._nulls)
     }

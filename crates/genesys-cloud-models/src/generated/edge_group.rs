@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeGroup {
 impl crate::support::Model for EdgeGroup {
     const NAME: &'static str = "EdgeGroup";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "edgeTrunkBaseAssignment", "hybrid", "id", "managed", "modifiedBy", "modifiedByApp", "name", "phoneTrunkBases", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for EdgeGroup {
     }
 }
 impl ::std::fmt::Debug for EdgeGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeGroup", &[("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("edgeTrunkBaseAssignment", &self.edge_trunk_base_assignment), ("hybrid", &self.hybrid), ("id", &self.id), ("managed", &self.managed), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("phoneTrunkBases", &self.phone_trunk_bases), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -288,11 +291,13 @@ impl EdgeGroupState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeGroupState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -301,9 +306,11 @@ impl crate::support::OpenEnum for EdgeGroupState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -314,11 +321,13 @@ impl crate::support::OpenEnum for EdgeGroupState {
     }
 }
 impl ::std::convert::From<&str> for EdgeGroupState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeGroupState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

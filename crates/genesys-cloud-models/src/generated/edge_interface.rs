@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeInterface {
 impl crate::support::Model for EdgeInterface {
     const NAME: &'static str = "EdgeInterface";
     const FIELDS: &'static [&'static str] = &["addressFamilyId", "endpoints", "ifName", "ipAddress", "lineTypes", "macAddress", "name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for EdgeInterface {
     }
 }
 impl ::std::fmt::Debug for EdgeInterface {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeInterface", &[("addressFamilyId", &self.address_family_id), ("endpoints", &self.endpoints), ("ifName", &self.if_name), ("ipAddress", &self.ip_address), ("lineTypes", &self.line_types), ("macAddress", &self.mac_address), ("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }

@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeLogsJobFile {
 impl crate::support::Model for EdgeLogsJobFile {
     const NAME: &'static str = "EdgeLogsJobFile";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "downloadId", "edgePath", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "sizeBytes", "state", "timeCreated", "timeModified", "uploadStatus", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for EdgeLogsJobFile {
     }
 }
 impl ::std::fmt::Debug for EdgeLogsJobFile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeLogsJobFile", &[("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("downloadId", &self.download_id), ("edgePath", &self.edge_path), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("selfUri", &self.self_uri), ("sizeBytes", &self.size_bytes), ("state", &self.state), ("timeCreated", &self.time_created), ("timeModified", &self.time_modified), ("uploadStatus", &self.upload_status), ("version", &self.version)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl EdgeLogsJobFileState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeLogsJobFileState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -211,9 +216,11 @@ impl crate::support::OpenEnum for EdgeLogsJobFileState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -224,11 +231,13 @@ impl crate::support::OpenEnum for EdgeLogsJobFileState {
     }
 }
 impl ::std::convert::From<&str> for EdgeLogsJobFileState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeLogsJobFileState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -280,11 +289,13 @@ impl EdgeLogsJobFileUploadStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UPLOADING", "NOT_UPLOADED", "UPLOADED", "ERROR_ON_UPLOAD"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeLogsJobFileUploadStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UPLOADING" => Self::Uploading,
@@ -294,9 +305,11 @@ impl crate::support::OpenEnum for EdgeLogsJobFileUploadStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Uploading => "UPLOADING",
@@ -308,11 +321,13 @@ impl crate::support::OpenEnum for EdgeLogsJobFileUploadStatus {
     }
 }
 impl ::std::convert::From<&str> for EdgeLogsJobFileUploadStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeLogsJobFileUploadStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeLogsJobRequest {
 impl crate::support::Model for EdgeLogsJobRequest {
     const NAME: &'static str = "EdgeLogsJobRequest";
     const FIELDS: &'static [&'static str] = &["path", "query", "recurse"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for EdgeLogsJobRequest {
     }
 }
 impl ::std::fmt::Debug for EdgeLogsJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeLogsJobRequest", &[("path", &self.path), ("query", &self.query), ("recurse", &self.recurse)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeLogsJobUploadRequest {
 impl crate::support::Model for EdgeLogsJobUploadRequest {
     const NAME: &'static str = "EdgeLogsJobUploadRequest";
     const FIELDS: &'static [&'static str] = &["fileIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for EdgeLogsJobUploadRequest {
     }
 }
 impl ::std::fmt::Debug for EdgeLogsJobUploadRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeLogsJobUploadRequest", &[("fileIds", &self.file_ids)], &self._nulls)
     }

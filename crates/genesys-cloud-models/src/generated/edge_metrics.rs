@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetrics {
 impl crate::support::Model for EdgeMetrics {
     const NAME: &'static str = "EdgeMetrics";
     const FIELDS: &'static [&'static str] = &["disks", "edge", "eventTime", "memory", "networks", "processors", "subsystems", "upTimeMsec"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for EdgeMetrics {
     }
 }
 impl ::std::fmt::Debug for EdgeMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeMetrics", &[("disks", &self.disks), ("edge", &self.edge), ("eventTime", &self.event_time), ("memory", &self.memory), ("networks", &self.networks), ("processors", &self.processors), ("subsystems", &self.subsystems), ("upTimeMsec", &self.up_time_msec)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetricsDisk {
 impl crate::support::Model for EdgeMetricsDisk {
     const NAME: &'static str = "EdgeMetricsDisk";
     const FIELDS: &'static [&'static str] = &["availableBytes", "partitionName", "totalBytes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for EdgeMetricsDisk {
     }
 }
 impl ::std::fmt::Debug for EdgeMetricsDisk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeMetricsDisk", &[("availableBytes", &self.available_bytes), ("partitionName", &self.partition_name), ("totalBytes", &self.total_bytes)], &self._nulls)
     }

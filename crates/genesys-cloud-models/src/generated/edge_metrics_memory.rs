@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetricsMemory {
 impl crate::support::Model for EdgeMetricsMemory {
     const NAME: &'static str = "EdgeMetricsMemory";
     const FIELDS: &'static [&'static str] = &["availableBytes", "totalBytes", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for EdgeMetricsMemory {
     }
 }
 impl ::std::fmt::Debug for EdgeMetricsMemory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeMetricsMemory", &[("availableBytes", &self.available_bytes), ("totalBytes", &self.total_bytes), ("type", &self.r#type)], &self._nulls)
     }

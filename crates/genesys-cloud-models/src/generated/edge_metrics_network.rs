@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetricsNetwork {
 impl crate::support::Model for EdgeMetricsNetwork {
     const NAME: &'static str = "EdgeMetricsNetwork";
     const FIELDS: &'static [&'static str] = &["bandwidthBitsPerSec", "ifname", "receivedBytesPerSec", "sentBytesPerSec", "utilizationPct"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for EdgeMetricsNetwork {
     }
 }
 impl ::std::fmt::Debug for EdgeMetricsNetwork {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeMetricsNetwork", &[("bandwidthBitsPerSec", &self.bandwidth_bits_per_sec), ("ifname", &self.ifname), ("receivedBytesPerSec", &self.received_bytes_per_sec), ("sentBytesPerSec", &self.sent_bytes_per_sec), ("utilizationPct", &self.utilization_pct)], &self._nulls)
     }

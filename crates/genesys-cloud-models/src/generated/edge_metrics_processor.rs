@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetricsProcessor {
 impl crate::support::Model for EdgeMetricsProcessor {
     const NAME: &'static str = "EdgeMetricsProcessor";
     const FIELDS: &'static [&'static str] = &["activeTimePct", "cpuId", "idleTimePct", "privilegedTimePct", "userTimePct"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for EdgeMetricsProcessor {
     }
 }
 impl ::std::fmt::Debug for EdgeMetricsProcessor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeMetricsProcessor", &[("activeTimePct", &self.active_time_pct), ("cpuId", &self.cpu_id), ("idleTimePct", &self.idle_time_pct), ("privilegedTimePct", &self.privileged_time_pct), ("userTimePct", &self.user_time_pct)], &self._nulls)
     }

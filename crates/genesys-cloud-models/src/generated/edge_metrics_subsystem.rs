@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetricsSubsystem {
 impl crate::support::Model for EdgeMetricsSubsystem {
     const NAME: &'static str = "EdgeMetricsSubsystem";
     const FIELDS: &'static [&'static str] = &["delayMs", "mediaSubsystem", "processName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for EdgeMetricsSubsystem {
     }
 }
 impl ::std::fmt::Debug for EdgeMetricsSubsystem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeMetricsSubsystem", &[("delayMs", &self.delay_ms), ("mediaSubsystem", &self.media_subsystem), ("processName", &self.process_name)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeNetworkDiagnostic {
 impl crate::support::Model for EdgeNetworkDiagnostic {
     const NAME: &'static str = "EdgeNetworkDiagnostic";
     const FIELDS: &'static [&'static str] = &["id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EdgeNetworkDiagnostic {
     }
 }
 impl ::std::fmt::Debug for EdgeNetworkDiagnostic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeNetworkDiagnostic", &[("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeNetworkDiagnosticResponse {
 impl crate::support::Model for EdgeNetworkDiagnosticResponse {
     const NAME: &'static str = "EdgeNetworkDiagnosticResponse";
     const FIELDS: &'static [&'static str] = &["commandCorrelationId", "diagnostics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EdgeNetworkDiagnosticResponse {
     }
 }
 impl ::std::fmt::Debug for EdgeNetworkDiagnosticResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeNetworkDiagnosticResponse", &[("commandCorrelationId", &self.command_correlation_id), ("diagnostics", &self.diagnostics)], &self._nulls)
     }

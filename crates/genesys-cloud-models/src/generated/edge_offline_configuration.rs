@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeOfflineConfiguration {
 impl crate::support::Model for EdgeOfflineConfiguration {
     const NAME: &'static str = "EdgeOfflineConfiguration";
     const FIELDS: &'static [&'static str] = &["certType", "network", "pairingId", "proxy", "site", "useVerificationCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for EdgeOfflineConfiguration {
     }
 }
 impl ::std::fmt::Debug for EdgeOfflineConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeOfflineConfiguration", &[("certType", &self.cert_type), ("network", &self.network), ("pairingId", &self.pairing_id), ("proxy", &self.proxy), ("site", &self.site), ("useVerificationCode", &self.use_verification_code)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl EdgeOfflineConfigurationCertType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PureCloud", "Public", "China", "NotRequested"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeOfflineConfigurationCertType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PureCloud" => Self::PureCloud,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for EdgeOfflineConfigurationCertType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::PureCloud => "PureCloud",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for EdgeOfflineConfigurationCertType {
     }
 }
 impl ::std::convert::From<&str> for EdgeOfflineConfigurationCertType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeOfflineConfigurationCertType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeOfflineConfigurationInterface {
 impl crate::support::Model for EdgeOfflineConfigurationInterface {
     const NAME: &'static str = "EdgeOfflineConfigurationInterface";
     const FIELDS: &'static [&'static str] = &["addresses", "ipv4Capabilities", "ipv6Capabilities", "routes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for EdgeOfflineConfigurationInterface {
     }
 }
 impl ::std::fmt::Debug for EdgeOfflineConfigurationInterface {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeOfflineConfigurationInterface", &[("addresses", &self.addresses), ("ipv4Capabilities", &self.ipv4_capabilities), ("ipv6Capabilities", &self.ipv6_capabilities), ("routes", &self.routes)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeRebootParameters {
 impl crate::support::Model for EdgeRebootParameters {
     const NAME: &'static str = "EdgeRebootParameters";
     const FIELDS: &'static [&'static str] = &["callDrainingWaitTimeSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for EdgeRebootParameters {
     }
 }
 impl ::std::fmt::Debug for EdgeRebootParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeRebootParameters", &[("callDrainingWaitTimeSeconds", &self.call_draining_wait_time_seconds)], &self._nulls)
     }

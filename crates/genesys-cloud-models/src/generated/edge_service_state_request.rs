@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeServiceStateRequest {
 impl crate::support::Model for EdgeServiceStateRequest {
     const NAME: &'static str = "EdgeServiceStateRequest";
     const FIELDS: &'static [&'static str] = &["callDrainingWaitTimeSeconds", "inService"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EdgeServiceStateRequest {
     }
 }
 impl ::std::fmt::Debug for EdgeServiceStateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeServiceStateRequest", &[("callDrainingWaitTimeSeconds", &self.call_draining_wait_time_seconds), ("inService", &self.in_service)], &self._nulls)
     }

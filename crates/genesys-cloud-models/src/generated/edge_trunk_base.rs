@@ -90,9 +90,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeTrunkBase {
 impl crate::support::Model for EdgeTrunkBase {
     const NAME: &'static str = "EdgeTrunkBase";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "inboundSite", "modifiedBy", "modifiedByApp", "name", "properties", "selfUri", "site", "state", "trunkMetabase", "trunkType", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -144,6 +146,7 @@ impl crate::support::Model for EdgeTrunkBase {
     }
 }
 impl ::std::fmt::Debug for EdgeTrunkBase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeTrunkBase", &[("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("inboundSite", &self.inbound_site), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("properties", &self.properties), ("selfUri", &self.self_uri), ("site", &self.site), ("state", &self.state), ("trunkMetabase", &self.trunk_metabase), ("trunkType", &self.trunk_type), ("version", &self.version)], &self._nulls)
     }
@@ -298,11 +301,13 @@ impl EdgeTrunkBaseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeTrunkBaseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -311,9 +316,11 @@ impl crate::support::OpenEnum for EdgeTrunkBaseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -324,11 +331,13 @@ impl crate::support::OpenEnum for EdgeTrunkBaseState {
     }
 }
 impl ::std::convert::From<&str> for EdgeTrunkBaseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeTrunkBaseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -378,11 +387,13 @@ impl EdgeTrunkBaseTrunkType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EXTERNAL", "PHONE", "EDGE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EdgeTrunkBaseTrunkType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EXTERNAL" => Self::External,
@@ -391,9 +402,11 @@ impl crate::support::OpenEnum for EdgeTrunkBaseTrunkType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::External => "EXTERNAL",
@@ -404,11 +417,13 @@ impl crate::support::OpenEnum for EdgeTrunkBaseTrunkType {
     }
 }
 impl ::std::convert::From<&str> for EdgeTrunkBaseTrunkType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EdgeTrunkBaseTrunkType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeVersionInformation {
 impl crate::support::Model for EdgeVersionInformation {
     const NAME: &'static str = "EdgeVersionInformation";
     const FIELDS: &'static [&'static str] = &["softwareVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for EdgeVersionInformation {
     }
 }
 impl ::std::fmt::Debug for EdgeVersionInformation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeVersionInformation", &[("softwareVersion", &self.software_version)], &self._nulls)
     }

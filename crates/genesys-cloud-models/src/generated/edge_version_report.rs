@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for EdgeVersionReport {
 impl crate::support::Model for EdgeVersionReport {
     const NAME: &'static str = "EdgeVersionReport";
     const FIELDS: &'static [&'static str] = &["newestVersion", "oldestVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for EdgeVersionReport {
     }
 }
 impl ::std::fmt::Debug for EdgeVersionReport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EdgeVersionReport", &[("newestVersion", &self.newest_version), ("oldestVersion", &self.oldest_version)], &self._nulls)
     }

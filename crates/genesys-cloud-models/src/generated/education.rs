@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Education {
 impl crate::support::Model for Education {
     const NAME: &'static str = "Education";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "fieldOfStudy", "notes", "school"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for Education {
     }
 }
 impl ::std::fmt::Debug for Education {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Education", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("fieldOfStudy", &self.field_of_study), ("notes", &self.notes), ("school", &self.school)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for EffectiveConfiguration {
 impl crate::support::Model for EffectiveConfiguration {
     const NAME: &'static str = "EffectiveConfiguration";
     const FIELDS: &'static [&'static str] = &["advanced", "credentials", "name", "notes", "properties"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for EffectiveConfiguration {
     }
 }
 impl ::std::fmt::Debug for EffectiveConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EffectiveConfiguration", &[("advanced", &self.advanced), ("credentials", &self.credentials), ("name", &self.name), ("notes", &self.notes), ("properties", &self.properties)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailAddress {
 impl crate::support::Model for EmailAddress {
     const NAME: &'static str = "EmailAddress";
     const FIELDS: &'static [&'static str] = &["email", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for EmailAddress {
     }
 }
 impl ::std::fmt::Debug for EmailAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailAddress", &[("email", &self.email), ("name", &self.name)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailAttachment {
 impl crate::support::Model for EmailAttachment {
     const NAME: &'static str = "EmailAttachment";
     const FIELDS: &'static [&'static str] = &["attachmentId", "contentLength", "contentPath", "contentType", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for EmailAttachment {
     }
 }
 impl ::std::fmt::Debug for EmailAttachment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailAttachment", &[("attachmentId", &self.attachment_id), ("contentLength", &self.content_length), ("contentPath", &self.content_path), ("contentType", &self.content_type), ("name", &self.name)], &self._nulls)
     }

@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailCampaignSchedule {
 impl crate::support::Model for EmailCampaignSchedule {
     const NAME: &'static str = "EmailCampaignSchedule";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "emailCampaign", "id", "intervals", "name", "recurrences", "selfUri", "timeZone", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for EmailCampaignSchedule {
     }
 }
 impl ::std::fmt::Debug for EmailCampaignSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailCampaignSchedule", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("emailCampaign", &self.email_campaign), ("id", &self.id), ("intervals", &self.intervals), ("name", &self.name), ("recurrences", &self.recurrences), ("selfUri", &self.self_uri), ("timeZone", &self.time_zone), ("version", &self.version)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailCommunicationAnsweredEvent {
 impl crate::support::Model for EmailCommunicationAnsweredEvent {
     const NAME: &'static str = "EmailCommunicationAnsweredEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "eventDateTime", "eventId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for EmailCommunicationAnsweredEvent {
     }
 }
 impl ::std::fmt::Debug for EmailCommunicationAnsweredEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailCommunicationAnsweredEvent", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id)], &self._nulls)
     }

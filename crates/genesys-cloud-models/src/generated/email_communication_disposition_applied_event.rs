@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailCommunicationDispositionAppliedEven
 impl crate::support::Model for EmailCommunicationDispositionAppliedEvent {
     const NAME: &'static str = "EmailCommunicationDispositionAppliedEvent";
     const FIELDS: &'static [&'static str] = &["code", "communicationId", "conversationId", "eventDateTime", "eventId", "notes", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for EmailCommunicationDispositionAppliedEvent {
     }
 }
 impl ::std::fmt::Debug for EmailCommunicationDispositionAppliedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailCommunicationDispositionAppliedEvent", &[("code", &self.code), ("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("notes", &self.notes), ("tags", &self.tags)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailCommunicationEndedEvent {
 impl crate::support::Model for EmailCommunicationEndedEvent {
     const NAME: &'static str = "EmailCommunicationEndedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "disconnectType", "eventDateTime", "eventId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for EmailCommunicationEndedEvent {
     }
 }
 impl ::std::fmt::Debug for EmailCommunicationEndedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailCommunicationEndedEvent", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("disconnectType", &self.disconnect_type), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl EmailCommunicationEndedEventDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Self", "Peer", "System", "Error", "Spam", "Transfer", "TransferACD", "TransferUser"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EmailCommunicationEndedEventDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for EmailCommunicationEndedEventDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for EmailCommunicationEndedEventDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for EmailCommunicationEndedEventDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EmailCommunicationEndedEventDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

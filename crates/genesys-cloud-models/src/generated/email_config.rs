@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailConfig {
 impl crate::support::Model for EmailConfig {
     const NAME: &'static str = "EmailConfig";
     const FIELDS: &'static [&'static str] = &["contentTemplate", "emailColumns", "fromAddress", "replyToAddress"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for EmailConfig {
     }
 }
 impl ::std::fmt::Debug for EmailConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailConfig", &[("contentTemplate", &self.content_template), ("emailColumns", &self.email_columns), ("fromAddress", &self.from_address), ("replyToAddress", &self.reply_to_address)], &self._nulls)
     }

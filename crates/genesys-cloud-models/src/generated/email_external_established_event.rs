@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailExternalEstablishedEvent {
 impl crate::support::Model for EmailExternalEstablishedEvent {
     const NAME: &'static str = "EmailExternalEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "displayName", "eventDateTime", "eventId", "includeMessage", "initialConfiguration", "sourceConfiguration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for EmailExternalEstablishedEvent {
     }
 }
 impl ::std::fmt::Debug for EmailExternalEstablishedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailExternalEstablishedEvent", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("displayName", &self.display_name), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("includeMessage", &self.include_message), ("initialConfiguration", &self.initial_configuration), ("sourceConfiguration", &self.source_configuration)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailFlowEstablishedEvent {
 impl crate::support::Model for EmailFlowEstablishedEvent {
     const NAME: &'static str = "EmailFlowEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "eventDateTime", "eventId", "initialConfiguration", "sourceConfiguration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for EmailFlowEstablishedEvent {
     }
 }
 impl ::std::fmt::Debug for EmailFlowEstablishedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailFlowEstablishedEvent", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initialConfiguration", &self.initial_configuration), ("sourceConfiguration", &self.source_configuration)], &self._nulls)
     }

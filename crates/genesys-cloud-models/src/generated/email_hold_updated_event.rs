@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailHoldUpdatedEvent {
 impl crate::support::Model for EmailHoldUpdatedEvent {
     const NAME: &'static str = "EmailHoldUpdatedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "eventDateTime", "eventId", "held"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for EmailHoldUpdatedEvent {
     }
 }
 impl ::std::fmt::Debug for EmailHoldUpdatedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailHoldUpdatedEvent", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("held", &self.held)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailInitialConfiguration {
 impl crate::support::Model for EmailInitialConfiguration {
     const NAME: &'static str = "EmailInitialConfiguration";
     const FIELDS: &'static [&'static str] = &["additionalInfo", "alerting", "bcc", "cc", "from", "held", "inbound", "invitedBy", "previousEmailId", "subject", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for EmailInitialConfiguration {
     }
 }
 impl ::std::fmt::Debug for EmailInitialConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailInitialConfiguration", &[("additionalInfo", &self.additional_info), ("alerting", &self.alerting), ("bcc", &self.bcc), ("cc", &self.cc), ("from", &self.from), ("held", &self.held), ("inbound", &self.inbound), ("invitedBy", &self.invited_by), ("previousEmailId", &self.previous_email_id), ("subject", &self.subject), ("to", &self.to)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailMediaSettings {
 impl crate::support::Model for EmailMediaSettings {
     const NAME: &'static str = "EmailMediaSettings";
     const FIELDS: &'static [&'static str] = &["alertingTimeoutSeconds", "allOutboundEmailAddresses", "autoAnswerAlertToneSeconds", "enableAutoAnswer", "manualAnswerAlertToneSeconds", "serviceLevel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for EmailMediaSettings {
     }
 }
 impl ::std::fmt::Debug for EmailMediaSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailMediaSettings", &[("alertingTimeoutSeconds", &self.alerting_timeout_seconds), ("allOutboundEmailAddresses", &self.all_outbound_email_addresses), ("autoAnswerAlertToneSeconds", &self.auto_answer_alert_tone_seconds), ("enableAutoAnswer", &self.enable_auto_answer), ("manualAnswerAlertToneSeconds", &self.manual_answer_alert_tone_seconds), ("serviceLevel", &self.service_level)], &self._nulls)
     }

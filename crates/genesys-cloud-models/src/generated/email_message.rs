@@ -90,9 +90,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailMessage {
 impl crate::support::Model for EmailMessage {
     const NAME: &'static str = "EmailMessage";
     const FIELDS: &'static [&'static str] = &["attachments", "bcc", "cc", "draftType", "emailSizeBytes", "from", "historyIncluded", "htmlBody", "id", "maxEmailSizeBytes", "name", "replyTo", "selfUri", "state", "subject", "textBody", "time", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -144,6 +146,7 @@ impl crate::support::Model for EmailMessage {
     }
 }
 impl ::std::fmt::Debug for EmailMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailMessage", &[("attachments", &self.attachments), ("bcc", &self.bcc), ("cc", &self.cc), ("draftType", &self.draft_type), ("emailSizeBytes", &self.email_size_bytes), ("from", &self.from), ("historyIncluded", &self.history_included), ("htmlBody", &self.html_body), ("id", &self.id), ("maxEmailSizeBytes", &self.max_email_size_bytes), ("name", &self.name), ("replyTo", &self.reply_to), ("selfUri", &self.self_uri), ("state", &self.state), ("subject", &self.subject), ("textBody", &self.text_body), ("time", &self.time), ("to", &self.to)], &self._nulls)
     }
@@ -298,11 +301,13 @@ impl EmailMessageDraftType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Reply", "ReplyAll", "Forward"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EmailMessageDraftType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Reply" => Self::Reply,
@@ -311,9 +316,11 @@ impl crate::support::OpenEnum for EmailMessageDraftType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Reply => "Reply",
@@ -324,11 +331,13 @@ impl crate::support::OpenEnum for EmailMessageDraftType {
     }
 }
 impl ::std::convert::From<&str> for EmailMessageDraftType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EmailMessageDraftType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -378,11 +387,13 @@ impl EmailMessageState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "Ready", "Edited"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EmailMessageState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -391,9 +402,11 @@ impl crate::support::OpenEnum for EmailMessageState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -404,11 +417,13 @@ impl crate::support::OpenEnum for EmailMessageState {
     }
 }
 impl ::std::convert::From<&str> for EmailMessageState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EmailMessageState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailMessagePreview {
 impl crate::support::Model for EmailMessagePreview {
     const NAME: &'static str = "EmailMessagePreview";
     const FIELDS: &'static [&'static str] = &["attachments", "bcc", "cc", "draftType", "emailSizeBytes", "from", "historyIncluded", "id", "maxEmailSizeBytes", "name", "replyTo", "selfUri", "state", "subject", "textBodyPreview", "time", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -138,6 +140,7 @@ impl crate::support::Model for EmailMessagePreview {
     }
 }
 impl ::std::fmt::Debug for EmailMessagePreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailMessagePreview", &[("attachments", &self.attachments), ("bcc", &self.bcc), ("cc", &self.cc), ("draftType", &self.draft_type), ("emailSizeBytes", &self.email_size_bytes), ("from", &self.from), ("historyIncluded", &self.history_included), ("id", &self.id), ("maxEmailSizeBytes", &self.max_email_size_bytes), ("name", &self.name), ("replyTo", &self.reply_to), ("selfUri", &self.self_uri), ("state", &self.state), ("subject", &self.subject), ("textBodyPreview", &self.text_body_preview), ("time", &self.time), ("to", &self.to)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl EmailMessagePreviewDraftType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Reply", "ReplyAll", "Forward"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EmailMessagePreviewDraftType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Reply" => Self::Reply,
@@ -197,9 +202,11 @@ impl crate::support::OpenEnum for EmailMessagePreviewDraftType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Reply => "Reply",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for EmailMessagePreviewDraftType {
     }
 }
 impl ::std::convert::From<&str> for EmailMessagePreviewDraftType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EmailMessagePreviewDraftType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -264,11 +273,13 @@ impl EmailMessagePreviewState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "Ready", "Edited"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EmailMessagePreviewState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -277,9 +288,11 @@ impl crate::support::OpenEnum for EmailMessagePreviewState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -290,11 +303,13 @@ impl crate::support::OpenEnum for EmailMessagePreviewState {
     }
 }
 impl ::std::convert::From<&str> for EmailMessagePreviewState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EmailMessagePreviewState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

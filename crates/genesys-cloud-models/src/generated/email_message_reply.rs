@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailMessageReply {
 impl crate::support::Model for EmailMessageReply {
     const NAME: &'static str = "EmailMessageReply";
     const FIELDS: &'static [&'static str] = &["attachments", "bcc", "cc", "emailSizeBytes", "from", "historyIncluded", "htmlBody", "maxEmailSizeBytes", "replyTo", "subject", "textBody", "time", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for EmailMessageReply {
     }
 }
 impl ::std::fmt::Debug for EmailMessageReply {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailMessageReply", &[("attachments", &self.attachments), ("bcc", &self.bcc), ("cc", &self.cc), ("emailSizeBytes", &self.email_size_bytes), ("from", &self.from), ("historyIncluded", &self.history_included), ("htmlBody", &self.html_body), ("maxEmailSizeBytes", &self.max_email_size_bytes), ("replyTo", &self.reply_to), ("subject", &self.subject), ("textBody", &self.text_body), ("time", &self.time), ("to", &self.to)], &self._nulls)
     }

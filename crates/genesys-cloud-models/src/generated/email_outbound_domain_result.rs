@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailOutboundDomainResult {
 impl crate::support::Model for EmailOutboundDomainResult {
     const NAME: &'static str = "EmailOutboundDomainResult";
     const FIELDS: &'static [&'static str] = &["dmarcVerificationResult", "dnsCnameBounceRecord", "dnsTxtSendingRecord", "domainName", "emailSetting", "senderStatus", "senderType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for EmailOutboundDomainResult {
     }
 }
 impl ::std::fmt::Debug for EmailOutboundDomainResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailOutboundDomainResult", &[("dmarcVerificationResult", &self.dmarc_verification_result), ("dnsCnameBounceRecord", &self.dns_cname_bounce_record), ("dnsTxtSendingRecord", &self.dns_txt_sending_record), ("domainName", &self.domain_name), ("emailSetting", &self.email_setting), ("senderStatus", &self.sender_status), ("senderType", &self.sender_type)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl EmailOutboundDomainResultSenderStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["RequestReceived", "ProvisionRequestSentVendor", "Provisioned", "Error", "Deprovisioned"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EmailOutboundDomainResultSenderStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "RequestReceived" => Self::RequestReceived,
@@ -135,9 +140,11 @@ impl crate::support::OpenEnum for EmailOutboundDomainResultSenderStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RequestReceived => "RequestReceived",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for EmailOutboundDomainResultSenderStatus {
     }
 }
 impl ::std::convert::From<&str> for EmailOutboundDomainResultSenderStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EmailOutboundDomainResultSenderStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -206,11 +215,13 @@ impl EmailOutboundDomainResultSenderType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "EmailDomain", "MockEmailDomain", "EmailSmtpDomain"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EmailOutboundDomainResultSenderType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -220,9 +231,11 @@ impl crate::support::OpenEnum for EmailOutboundDomainResultSenderType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -234,11 +247,13 @@ impl crate::support::OpenEnum for EmailOutboundDomainResultSenderType {
     }
 }
 impl ::std::convert::From<&str> for EmailOutboundDomainResultSenderType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EmailOutboundDomainResultSenderType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailRefinementConfig {
 impl crate::support::Model for EmailRefinementConfig {
     const NAME: &'static str = "EmailRefinementConfig";
     const FIELDS: &'static [&'static str] = &["enabled", "refinementSetting"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EmailRefinementConfig {
     }
 }
 impl ::std::fmt::Debug for EmailRefinementConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailRefinementConfig", &[("enabled", &self.enabled), ("refinementSetting", &self.refinement_setting)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailSettings {
 impl crate::support::Model for EmailSettings {
     const NAME: &'static str = "EmailSettings";
     const FIELDS: &'static [&'static str] = &["multipleRouteDestinationsOnInboundEmailEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for EmailSettings {
     }
 }
 impl ::std::fmt::Debug for EmailSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailSettings", &[("multipleRouteDestinationsOnInboundEmailEnabled", &self.multiple_route_destinations_on_inbound_email_enabled)], &self._nulls)
     }

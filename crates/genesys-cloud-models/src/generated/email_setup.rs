@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailSetup {
 impl crate::support::Model for EmailSetup {
     const NAME: &'static str = "EmailSetup";
     const FIELDS: &'static [&'static str] = &["rootDomain"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for EmailSetup {
     }
 }
 impl ::std::fmt::Debug for EmailSetup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailSetup", &[("rootDomain", &self.root_domain)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailSummaryGenerationConfig {
 impl crate::support::Model for EmailSummaryGenerationConfig {
     const NAME: &'static str = "EmailSummaryGenerationConfig";
     const FIELDS: &'static [&'static str] = &["enabled", "summarySetting"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EmailSummaryGenerationConfig {
     }
 }
 impl ::std::fmt::Debug for EmailSummaryGenerationConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailSummaryGenerationConfig", &[("enabled", &self.enabled), ("summarySetting", &self.summary_setting)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailThreadingSettings {
 impl crate::support::Model for EmailThreadingSettings {
     const NAME: &'static str = "EmailThreadingSettings";
     const FIELDS: &'static [&'static str] = &["startNewConversationOnSubjectChange", "timeoutInMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EmailThreadingSettings {
     }
 }
 impl ::std::fmt::Debug for EmailThreadingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailThreadingSettings", &[("startNewConversationOnSubjectChange", &self.start_new_conversation_on_subject_change), ("timeoutInMinutes", &self.timeout_in_minutes)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailUserEstablishedEvent {
 impl crate::support::Model for EmailUserEstablishedEvent {
     const NAME: &'static str = "EmailUserEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["afterCallWorkRequired", "communicationId", "conversationId", "eventDateTime", "eventId", "initialConfiguration", "queueId", "sourceConfiguration", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for EmailUserEstablishedEvent {
     }
 }
 impl ::std::fmt::Debug for EmailUserEstablishedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailUserEstablishedEvent", &[("afterCallWorkRequired", &self.after_call_work_required), ("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initialConfiguration", &self.initial_configuration), ("queueId", &self.queue_id), ("sourceConfiguration", &self.source_configuration), ("userId", &self.user_id)], &self._nulls)
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for EmailsSettings {
 impl crate::support::Model for EmailsSettings {
     const NAME: &'static str = "EmailsSettings";
     const FIELDS: &'static [&'static str] = &["sendingSizeLimit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for EmailsSettings {
     }
 }
 impl ::std::fmt::Debug for EmailsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmailsSettings", &[("sendingSizeLimit", &self.sending_size_limit)], &self._nulls)
     }

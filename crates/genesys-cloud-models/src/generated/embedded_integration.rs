@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for EmbeddedIntegration {
 impl crate::support::Model for EmbeddedIntegration {
     const NAME: &'static str = "EmbeddedIntegration";
     const FIELDS: &'static [&'static str] = &["domainWhitelist", "enableWhitelist"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for EmbeddedIntegration {
     }
 }
 impl ::std::fmt::Debug for EmbeddedIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmbeddedIntegration", &[("domainWhitelist", &self.domain_whitelist), ("enableWhitelist", &self.enable_whitelist)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EmergencyCallFlow {
 impl crate::support::Model for EmergencyCallFlow {
     const NAME: &'static str = "EmergencyCallFlow";
     const FIELDS: &'static [&'static str] = &["emergencyFlow", "ivrs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EmergencyCallFlow {
     }
 }
 impl ::std::fmt::Debug for EmergencyCallFlow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmergencyCallFlow", &[("emergencyFlow", &self.emergency_flow), ("ivrs", &self.ivrs)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for EmergencyLocation {
 impl crate::support::Model for EmergencyLocation {
     const NAME: &'static str = "EmergencyLocation";
     const FIELDS: &'static [&'static str] = &["address", "did", "id", "name", "selfUri", "source"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for EmergencyLocation {
     }
 }
 impl ::std::fmt::Debug for EmergencyLocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmergencyLocation", &[("address", &self.address), ("did", &self.did), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("source", &self.source)], &self._nulls)
     }
@@ -152,11 +155,13 @@ impl EmergencyLocationSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Admin", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EmergencyLocationSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Admin" => Self::Admin,
@@ -164,9 +169,11 @@ impl crate::support::OpenEnum for EmergencyLocationSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Admin => "Admin",
@@ -176,11 +183,13 @@ impl crate::support::OpenEnum for EmergencyLocationSource {
     }
 }
 impl ::std::convert::From<&str> for EmergencyLocationSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EmergencyLocationSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EmpathyScore {
 impl crate::support::Model for EmpathyScore {
     const NAME: &'static str = "EmpathyScore";
     const FIELDS: &'static [&'static str] = &["score", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EmpathyScore {
     }
 }
 impl ::std::fmt::Debug for EmpathyScore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmpathyScore", &[("score", &self.score), ("userId", &self.user_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EmployerInfo {
 impl crate::support::Model for EmployerInfo {
     const NAME: &'static str = "EmployerInfo";
     const FIELDS: &'static [&'static str] = &["dateHire", "employeeId", "employeeType", "officialName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for EmployerInfo {
     }
 }
 impl ::std::fmt::Debug for EmployerInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EmployerInfo", &[("dateHire", &self.date_hire), ("employeeId", &self.employee_id), ("employeeType", &self.employee_type), ("officialName", &self.official_name)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for EncryptionKey {
 impl crate::support::Model for EncryptionKey {
     const NAME: &'static str = "EncryptionKey";
     const FIELDS: &'static [&'static str] = &["createDate", "id", "keyConfigurationType", "keydataSummary", "kmsKeyArn", "localEncryptionConfiguration", "name", "selfUri", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for EncryptionKey {
     }
 }
 impl ::std::fmt::Debug for EncryptionKey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EncryptionKey", &[("createDate", &self.create_date), ("id", &self.id), ("keyConfigurationType", &self.key_configuration_type), ("keydataSummary", &self.keydata_summary), ("kmsKeyArn", &self.kms_key_arn), ("localEncryptionConfiguration", &self.local_encryption_configuration), ("name", &self.name), ("selfUri", &self.self_uri), ("user", &self.user)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl EncryptionKeyKeyConfigurationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["KmsSymmetric", "LocalKeyManager", "Native", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EncryptionKeyKeyConfigurationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "KmsSymmetric" => Self::KmsSymmetric,
@@ -152,9 +157,11 @@ impl crate::support::OpenEnum for EncryptionKeyKeyConfigurationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::KmsSymmetric => "KmsSymmetric",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for EncryptionKeyKeyConfigurationType {
     }
 }
 impl ::std::convert::From<&str> for EncryptionKeyKeyConfigurationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EncryptionKeyKeyConfigurationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for EndConsultTransferEvent {
 impl crate::support::Model for EndConsultTransferEvent {
     const NAME: &'static str = "EndConsultTransferEvent";
     const FIELDS: &'static [&'static str] = &["conversationId", "eventDateTime", "eventId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for EndConsultTransferEvent {
     }
 }
 impl ::std::fmt::Debug for EndConsultTransferEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EndConsultTransferEvent", &[("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id)], &self._nulls)
     }

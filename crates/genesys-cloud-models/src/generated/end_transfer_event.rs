@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for EndTransferEvent {
 impl crate::support::Model for EndTransferEvent {
     const NAME: &'static str = "EndTransferEvent";
     const FIELDS: &'static [&'static str] = &["commandId", "conversationId", "eventDateTime", "eventId", "finalState", "objectCommunicationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for EndTransferEvent {
     }
 }
 impl ::std::fmt::Debug for EndTransferEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EndTransferEvent", &[("commandId", &self.command_id), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("finalState", &self.final_state), ("objectCommunicationId", &self.object_communication_id)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl EndTransferEventFinalState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Completed", "Canceled", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EndTransferEventFinalState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Completed" => Self::Completed,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for EndTransferEventFinalState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Completed => "Completed",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for EndTransferEventFinalState {
     }
 }
 impl ::std::convert::From<&str> for EndTransferEventFinalState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EndTransferEventFinalState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

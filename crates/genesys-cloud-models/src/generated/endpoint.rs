@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for Endpoint {
 impl crate::support::Model for Endpoint {
     const NAME: &'static str = "Endpoint";
     const FIELDS: &'static [&'static str] = &["count", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "dids", "division", "enabled", "id", "modifiedBy", "modifiedByApp", "name", "properties", "schema", "selfUri", "site", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -142,6 +144,7 @@ impl crate::support::Model for Endpoint {
     }
 }
 impl ::std::fmt::Debug for Endpoint {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Endpoint", &[("count", &self.count), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("dids", &self.dids), ("division", &self.division), ("enabled", &self.enabled), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("properties", &self.properties), ("schema", &self.schema), ("selfUri", &self.self_uri), ("site", &self.site), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -188,11 +191,13 @@ impl EndpointState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EndpointState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -201,9 +206,11 @@ impl crate::support::OpenEnum for EndpointState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for EndpointState {
     }
 }
 impl ::std::convert::From<&str> for EndpointState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EndpointState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

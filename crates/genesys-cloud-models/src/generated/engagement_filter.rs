@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for EngagementFilter {
 impl crate::support::Model for EngagementFilter {
     const NAME: &'static str = "EngagementFilter";
     const FIELDS: &'static [&'static str] = &["from", "operator", "to", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for EngagementFilter {
     }
 }
 impl ::std::fmt::Debug for EngagementFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EngagementFilter", &[("from", &self.from), ("operator", &self.operator), ("to", &self.to), ("value", &self.value)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl EngagementFilterOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EqualTo", "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo", "Between"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EngagementFilterOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EqualTo" => Self::EqualTo,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for EngagementFilterOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EqualTo => "EqualTo",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for EngagementFilterOperator {
     }
 }
 impl ::std::convert::From<&str> for EngagementFilterOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EngagementFilterOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

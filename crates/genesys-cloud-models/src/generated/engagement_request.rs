@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EngagementRequest {
 impl crate::support::Model for EngagementRequest {
     const NAME: &'static str = "EngagementRequest";
     const FIELDS: &'static [&'static str] = &["status", "visibility"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EngagementRequest {
     }
 }
 impl ::std::fmt::Debug for EngagementRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EngagementRequest", &[("status", &self.status), ("visibility", &self.visibility)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl EngagementRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Copied", "NotCopied", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EngagementRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Copied" => Self::Copied,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for EngagementRequestStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Copied => "Copied",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for EngagementRequestStatus {
     }
 }
 impl ::std::convert::From<&str> for EngagementRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EngagementRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -188,11 +197,13 @@ impl EngagementRequestVisibility {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Presented", "NotPresented", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EngagementRequestVisibility {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Presented" => Self::Presented,
@@ -201,9 +212,11 @@ impl crate::support::OpenEnum for EngagementRequestVisibility {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Presented => "Presented",
@@ -214,11 +227,13 @@ impl crate::support::OpenEnum for EngagementRequestVisibility {
     }
 }
 impl ::std::convert::From<&str> for EngagementRequestVisibility {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EngagementRequestVisibility {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for EnrichFieldRule {
 impl crate::support::Model for EnrichFieldRule {
     const NAME: &'static str = "EnrichFieldRule";
     const FIELDS: &'static [&'static str] = &["action", "arrayAction", "field"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for EnrichFieldRule {
     }
 }
 impl ::std::fmt::Debug for EnrichFieldRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EnrichFieldRule", &[("action", &self.action), ("arrayAction", &self.array_action), ("field", &self.field)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl EnrichFieldRuleAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AlwaysUseProvided", "PreferExisting", "PreferProvided"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EnrichFieldRuleAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AlwaysUseProvided" => Self::AlwaysUseProvided,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for EnrichFieldRuleAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AlwaysUseProvided => "AlwaysUseProvided",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for EnrichFieldRuleAction {
     }
 }
 impl ::std::convert::From<&str> for EnrichFieldRuleAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EnrichFieldRuleAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -200,11 +209,13 @@ impl EnrichFieldRuleArrayAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Replace", "Extend", "Fill"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EnrichFieldRuleArrayAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Replace" => Self::Replace,
@@ -213,9 +224,11 @@ impl crate::support::OpenEnum for EnrichFieldRuleArrayAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Replace => "Replace",
@@ -226,11 +239,13 @@ impl crate::support::OpenEnum for EnrichFieldRuleArrayAction {
     }
 }
 impl ::std::convert::From<&str> for EnrichFieldRuleArrayAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EnrichFieldRuleArrayAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

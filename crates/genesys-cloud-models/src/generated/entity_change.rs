@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for EntityChange {
 impl crate::support::Model for EntityChange {
     const NAME: &'static str = "EntityChange";
     const FIELDS: &'static [&'static str] = &["entityId", "entityName", "entityType", "newValues", "oldValues"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for EntityChange {
     }
 }
 impl ::std::fmt::Debug for EntityChange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EntityChange", &[("entityId", &self.entity_id), ("entityName", &self.entity_name), ("entityType", &self.entity_type), ("newValues", &self.new_values), ("oldValues", &self.old_values)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for EntityTypeCriteria {
 impl crate::support::Model for EntityTypeCriteria {
     const NAME: &'static str = "EntityTypeCriteria";
     const FIELDS: &'static [&'static str] = &["entityType", "key", "operator", "shouldIgnoreCase", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for EntityTypeCriteria {
     }
 }
 impl ::std::fmt::Debug for EntityTypeCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EntityTypeCriteria", &[("entityType", &self.entity_type), ("key", &self.key), ("operator", &self.operator), ("shouldIgnoreCase", &self.should_ignore_case), ("values", &self.values)], &self._nulls)
     }
@@ -110,20 +113,24 @@ impl EntityTypeCriteriaEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["visit"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EntityTypeCriteriaEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "visit" => Self::Visit,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Visit => "visit",
@@ -132,11 +139,13 @@ impl crate::support::OpenEnum for EntityTypeCriteriaEntityType {
     }
 }
 impl ::std::convert::From<&str> for EntityTypeCriteriaEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EntityTypeCriteriaEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -204,11 +213,13 @@ impl EntityTypeCriteriaOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["containsAll", "containsAny", "notContainsAll", "notContainsAny", "equal", "notEqual", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "startsWith", "endsWith"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EntityTypeCriteriaOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "containsAll" => Self::ContainsAll,
@@ -226,9 +237,11 @@ impl crate::support::OpenEnum for EntityTypeCriteriaOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ContainsAll => "containsAll",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for EntityTypeCriteriaOperator {
     }
 }
 impl ::std::convert::From<&str> for EntityTypeCriteriaOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EntityTypeCriteriaOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

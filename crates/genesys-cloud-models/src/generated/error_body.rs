@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for ErrorBody {
 impl crate::support::Model for ErrorBody {
     const NAME: &'static str = "ErrorBody";
     const FIELDS: &'static [&'static str] = &["code", "contextId", "details", "entityId", "entityName", "errors", "limit", "message", "messageParams", "messageWithParams", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -82,6 +84,7 @@ impl crate::support::Model for ErrorBody {
     }
 }
 impl ::std::fmt::Debug for ErrorBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ErrorBody", &[("code", &self.code), ("contextId", &self.context_id), ("details", &self.details), ("entityId", &self.entity_id), ("entityName", &self.entity_name), ("errors", &self.errors), ("limit", &self.limit), ("message", &self.message), ("messageParams", &self.message_params), ("messageWithParams", &self.message_with_params), ("status", &self.status)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ErrorDetails {
 impl crate::support::Model for ErrorDetails {
     const NAME: &'static str = "ErrorDetails";
     const FIELDS: &'static [&'static str] = &["code", "contextId", "details", "message", "messageParams", "messageWithParams", "nested", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for ErrorDetails {
     }
 }
 impl ::std::fmt::Debug for ErrorDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ErrorDetails", &[("code", &self.code), ("contextId", &self.context_id), ("details", &self.details), ("message", &self.message), ("messageParams", &self.message_params), ("messageWithParams", &self.message_with_params), ("nested", &self.nested), ("status", &self.status)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ErrorInfo {
 impl crate::support::Model for ErrorInfo {
     const NAME: &'static str = "ErrorInfo";
     const FIELDS: &'static [&'static str] = &["code", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for ErrorInfo {
     }
 }
 impl ::std::fmt::Debug for ErrorInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ErrorInfo", &[("code", &self.code), ("message", &self.message)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for EscalationRuleRequest {
 impl crate::support::Model for EscalationRuleRequest {
     const NAME: &'static str = "EscalationRuleRequest";
     const FIELDS: &'static [&'static str] = &["description", "divisionId", "facebookEscalation", "googleBusinessProfileEscalation", "instagramEscalation", "matchCriteria", "name", "openEscalation", "priority", "status", "twitterEscalation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for EscalationRuleRequest {
     }
 }
 impl ::std::fmt::Debug for EscalationRuleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EscalationRuleRequest", &[("description", &self.description), ("divisionId", &self.division_id), ("facebookEscalation", &self.facebook_escalation), ("googleBusinessProfileEscalation", &self.google_business_profile_escalation), ("instagramEscalation", &self.instagram_escalation), ("matchCriteria", &self.match_criteria), ("name", &self.name), ("openEscalation", &self.open_escalation), ("priority", &self.priority), ("status", &self.status), ("twitterEscalation", &self.twitter_escalation)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl EscalationRuleRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Paused"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EscalationRuleRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -226,9 +231,11 @@ impl crate::support::OpenEnum for EscalationRuleRequestStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for EscalationRuleRequestStatus {
     }
 }
 impl ::std::convert::From<&str> for EscalationRuleRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EscalationRuleRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

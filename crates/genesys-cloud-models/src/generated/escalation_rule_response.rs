@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for EscalationRuleResponse {
 impl crate::support::Model for EscalationRuleResponse {
     const NAME: &'static str = "EscalationRuleResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "divisionId", "facebookEscalation", "googleBusinessProfileEscalation", "id", "instagramEscalation", "matchCriteria", "name", "openEscalation", "priority", "selfUri", "status", "twitterEscalation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for EscalationRuleResponse {
     }
 }
 impl ::std::fmt::Debug for EscalationRuleResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EscalationRuleResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("divisionId", &self.division_id), ("facebookEscalation", &self.facebook_escalation), ("googleBusinessProfileEscalation", &self.google_business_profile_escalation), ("id", &self.id), ("instagramEscalation", &self.instagram_escalation), ("matchCriteria", &self.match_criteria), ("name", &self.name), ("openEscalation", &self.open_escalation), ("priority", &self.priority), ("selfUri", &self.self_uri), ("status", &self.status), ("twitterEscalation", &self.twitter_escalation)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl EscalationRuleResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Paused"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EscalationRuleResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for EscalationRuleResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for EscalationRuleResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for EscalationRuleResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EscalationRuleResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

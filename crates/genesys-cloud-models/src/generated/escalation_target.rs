@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for EscalationTarget {
 impl crate::support::Model for EscalationTarget {
     const NAME: &'static str = "EscalationTarget";
     const FIELDS: &'static [&'static str] = &["destination", "override", "targetType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for EscalationTarget {
     }
 }
 impl ::std::fmt::Debug for EscalationTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EscalationTarget", &[("destination", &self.destination), ("override", &self.r#override), ("targetType", &self.target_type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl EscalationTargetDestination {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SourceIntegration", "OverrideIntegration"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EscalationTargetDestination {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SourceIntegration" => Self::SourceIntegration,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for EscalationTargetDestination {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SourceIntegration => "SourceIntegration",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for EscalationTargetDestination {
     }
 }
 impl ::std::convert::From<&str> for EscalationTargetDestination {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EscalationTargetDestination {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -192,20 +201,24 @@ impl EscalationTargetTargetType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Conversation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EscalationTargetTargetType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Conversation" => Self::Conversation,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Conversation => "Conversation",
@@ -214,11 +227,13 @@ impl crate::support::OpenEnum for EscalationTargetTargetType {
     }
 }
 impl ::std::convert::From<&str> for EscalationTargetTargetType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EscalationTargetTargetType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

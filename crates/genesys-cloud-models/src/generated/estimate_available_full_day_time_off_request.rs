@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailableFullDayTimeOffRequest {
 impl crate::support::Model for EstimateAvailableFullDayTimeOffRequest {
     const NAME: &'static str = "EstimateAvailableFullDayTimeOffRequest";
     const FIELDS: &'static [&'static str] = &["date", "requestedDurationMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EstimateAvailableFullDayTimeOffRequest {
     }
 }
 impl ::std::fmt::Debug for EstimateAvailableFullDayTimeOffRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EstimateAvailableFullDayTimeOffRequest", &[("date", &self.date), ("requestedDurationMinutes", &self.requested_duration_minutes)], &self._nulls)
     }

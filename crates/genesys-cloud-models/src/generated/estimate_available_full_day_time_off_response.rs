@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailableFullDayTimeOffResponse 
 impl crate::support::Model for EstimateAvailableFullDayTimeOffResponse {
     const NAME: &'static str = "EstimateAvailableFullDayTimeOffResponse";
     const FIELDS: &'static [&'static str] = &["date", "durationMinutes", "earliestStartOffsetMinutes", "flexible", "latestEndOffsetMinutes", "overrideDateType", "payableMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for EstimateAvailableFullDayTimeOffResponse {
     }
 }
 impl ::std::fmt::Debug for EstimateAvailableFullDayTimeOffResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EstimateAvailableFullDayTimeOffResponse", &[("date", &self.date), ("durationMinutes", &self.duration_minutes), ("earliestStartOffsetMinutes", &self.earliest_start_offset_minutes), ("flexible", &self.flexible), ("latestEndOffsetMinutes", &self.latest_end_offset_minutes), ("overrideDateType", &self.override_date_type), ("payableMinutes", &self.payable_minutes)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl EstimateAvailableFullDayTimeOffResponseOverrideDateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Blocked", "ManualReview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EstimateAvailableFullDayTimeOffResponseOverrideDateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Blocked" => Self::Blocked,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for EstimateAvailableFullDayTimeOffResponseOverrid
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Blocked => "Blocked",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for EstimateAvailableFullDayTimeOffResponseOverrid
     }
 }
 impl ::std::convert::From<&str> for EstimateAvailableFullDayTimeOffResponseOverrideDateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EstimateAvailableFullDayTimeOffResponseOverrideDateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailablePartialDayTimeOffReques
 impl crate::support::Model for EstimateAvailablePartialDayTimeOffRequest {
     const NAME: &'static str = "EstimateAvailablePartialDayTimeOffRequest";
     const FIELDS: &'static [&'static str] = &["date", "requestedDurationMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EstimateAvailablePartialDayTimeOffRequest {
     }
 }
 impl ::std::fmt::Debug for EstimateAvailablePartialDayTimeOffRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EstimateAvailablePartialDayTimeOffRequest", &[("date", &self.date), ("requestedDurationMinutes", &self.requested_duration_minutes)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailablePartialDayTimeOffRespon
 impl crate::support::Model for EstimateAvailablePartialDayTimeOffResponse {
     const NAME: &'static str = "EstimateAvailablePartialDayTimeOffResponse";
     const FIELDS: &'static [&'static str] = &["date", "durationMinutes", "flexible", "overrideDateType", "payableMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for EstimateAvailablePartialDayTimeOffResponse {
     }
 }
 impl ::std::fmt::Debug for EstimateAvailablePartialDayTimeOffResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EstimateAvailablePartialDayTimeOffResponse", &[("date", &self.date), ("durationMinutes", &self.duration_minutes), ("flexible", &self.flexible), ("overrideDateType", &self.override_date_type), ("payableMinutes", &self.payable_minutes)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl EstimateAvailablePartialDayTimeOffResponseOverrideDateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Blocked", "ManualReview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EstimateAvailablePartialDayTimeOffResponseOverrideDateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Blocked" => Self::Blocked,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for EstimateAvailablePartialDayTimeOffResponseOver
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Blocked => "Blocked",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for EstimateAvailablePartialDayTimeOffResponseOver
     }
 }
 impl ::std::convert::From<&str> for EstimateAvailablePartialDayTimeOffResponseOverrideDateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EstimateAvailablePartialDayTimeOffResponseOverrideDateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailableTimeOffRequest {
 impl crate::support::Model for EstimateAvailableTimeOffRequest {
     const NAME: &'static str = "EstimateAvailableTimeOffRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "fullDayDates", "paid", "partialDayDates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for EstimateAvailableTimeOffRequest {
     }
 }
 impl ::std::fmt::Debug for EstimateAvailableTimeOffRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EstimateAvailableTimeOffRequest", &[("activityCodeId", &self.activity_code_id), ("fullDayDates", &self.full_day_dates), ("paid", &self.paid), ("partialDayDates", &self.partial_day_dates)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailableTimeOffResponse {
 impl crate::support::Model for EstimateAvailableTimeOffResponse {
     const NAME: &'static str = "EstimateAvailableTimeOffResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "fullDayDates", "paid", "partialDayDates", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for EstimateAvailableTimeOffResponse {
     }
 }
 impl ::std::fmt::Debug for EstimateAvailableTimeOffResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EstimateAvailableTimeOffResponse", &[("activityCodeId", &self.activity_code_id), ("fullDayDates", &self.full_day_dates), ("paid", &self.paid), ("partialDayDates", &self.partial_day_dates), ("user", &self.user)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluatedShiftTradeResponseItem {
 impl crate::support::Model for EvaluatedShiftTradeResponseItem {
     const NAME: &'static str = "EvaluatedShiftTradeResponseItem";
     const FIELDS: &'static [&'static str] = &["matchReview", "trade"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EvaluatedShiftTradeResponseItem {
     }
 }
 impl ::std::fmt::Debug for EvaluatedShiftTradeResponseItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluatedShiftTradeResponseItem", &[("matchReview", &self.match_review), ("trade", &self.trade)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationAggregationQuery {
 impl crate::support::Model for EvaluationAggregationQuery {
     const NAME: &'static str = "EvaluationAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "metrics", "timeZone", "views"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for EvaluationAggregationQuery {
     }
 }
 impl ::std::fmt::Debug for EvaluationAggregationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationAggregationQuery", &[("alternateTimeDimension", &self.alternate_time_dimension), ("filter", &self.filter), ("flattenMultivaluedDimensions", &self.flatten_multivalued_dimensions), ("granularity", &self.granularity), ("groupBy", &self.group_by), ("interval", &self.interval), ("metrics", &self.metrics), ("timeZone", &self.time_zone), ("views", &self.views)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl EvaluationAggregationQueryAlternateTimeDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["conversationStart", "evaluationCreatedDate", "evaluationReleaseDate", "eventTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "conversationStart" => Self::ConversationStart,
@@ -212,9 +217,11 @@ impl crate::support::OpenEnum for EvaluationAggregationQueryAlternateTimeDimensi
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ConversationStart => "conversationStart",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for EvaluationAggregationQueryAlternateTimeDimensi
     }
 }
 impl ::std::convert::From<&str> for EvaluationAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationAggregationQueryMe {
 impl crate::support::Model for EvaluationAggregationQueryMe {
     const NAME: &'static str = "EvaluationAggregationQueryMe";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "contextId", "groupBy", "interval", "metrics", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for EvaluationAggregationQueryMe {
     }
 }
 impl ::std::fmt::Debug for EvaluationAggregationQueryMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationAggregationQueryMe", &[("alternateTimeDimension", &self.alternate_time_dimension), ("contextId", &self.context_id), ("groupBy", &self.group_by), ("interval", &self.interval), ("metrics", &self.metrics), ("timeZone", &self.time_zone)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl EvaluationAggregationQueryMeAlternateTimeDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["conversationStart", "evaluationCreatedDate", "evaluationReleaseDate", "eventTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationAggregationQueryMeAlternateTimeDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "conversationStart" => Self::ConversationStart,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for EvaluationAggregationQueryMeAlternateTimeDimen
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ConversationStart => "conversationStart",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for EvaluationAggregationQueryMeAlternateTimeDimen
     }
 }
 impl ::std::convert::From<&str> for EvaluationAggregationQueryMeAlternateTimeDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationAggregationQueryMeAlternateTimeDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

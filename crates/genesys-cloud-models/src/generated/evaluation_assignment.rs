@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationAssignment {
 impl crate::support::Model for EvaluationAssignment {
     const NAME: &'static str = "EvaluationAssignment";
     const FIELDS: &'static [&'static str] = &["evaluationForm", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for EvaluationAssignment {
     }
 }
 impl ::std::fmt::Debug for EvaluationAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationAssignment", &[("evaluationForm", &self.evaluation_form), ("user", &self.user)], &self._nulls)
     }

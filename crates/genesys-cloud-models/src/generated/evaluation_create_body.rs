@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationCreateBody {
 impl crate::support::Model for EvaluationCreateBody {
     const NAME: &'static str = "EvaluationCreateBody";
     const FIELDS: &'static [&'static str] = &["agent", "agentHasRead", "answers", "assignee", "calibration", "conversation", "dateAssigneeChanged", "evaluationContextId", "evaluationForm", "evaluationSource", "evaluator", "id", "neverRelease", "queue", "releaseDate", "rescore", "resourceType", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for EvaluationCreateBody {
     }
 }
 impl ::std::fmt::Debug for EvaluationCreateBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationCreateBody", &[("agent", &self.agent), ("agentHasRead", &self.agent_has_read), ("answers", &self.answers), ("assignee", &self.assignee), ("calibration", &self.calibration), ("conversation", &self.conversation), ("dateAssigneeChanged", &self.date_assignee_changed), ("evaluationContextId", &self.evaluation_context_id), ("evaluationForm", &self.evaluation_form), ("evaluationSource", &self.evaluation_source), ("evaluator", &self.evaluator), ("id", &self.id), ("neverRelease", &self.never_release), ("queue", &self.queue), ("releaseDate", &self.release_date), ("rescore", &self.rescore), ("resourceType", &self.resource_type), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -284,20 +287,24 @@ impl EvaluationCreateBodyResourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EMAIL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationCreateBodyResourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EMAIL" => Self::Email,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "EMAIL",
@@ -306,11 +313,13 @@ impl crate::support::OpenEnum for EvaluationCreateBodyResourceType {
     }
 }
 impl ::std::convert::From<&str> for EvaluationCreateBodyResourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationCreateBodyResourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -364,11 +373,13 @@ impl EvaluationCreateBodyStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PENDING", "INPROGRESS", "FINISHED", "INREVIEW", "RETRACTED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationCreateBodyStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PENDING" => Self::Pending,
@@ -379,9 +390,11 @@ impl crate::support::OpenEnum for EvaluationCreateBodyStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "PENDING",
@@ -394,11 +407,13 @@ impl crate::support::OpenEnum for EvaluationCreateBodyStatus {
     }
 }
 impl ::std::convert::From<&str> for EvaluationCreateBodyStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationCreateBodyStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

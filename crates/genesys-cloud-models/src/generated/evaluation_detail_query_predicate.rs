@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationDetailQueryPredicate {
 impl crate::support::Model for EvaluationDetailQueryPredicate {
     const NAME: &'static str = "EvaluationDetailQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "metric", "operator", "range", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for EvaluationDetailQueryPredicate {
     }
 }
 impl ::std::fmt::Debug for EvaluationDetailQueryPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationDetailQueryPredicate", &[("dimension", &self.dimension), ("metric", &self.metric), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -182,11 +185,13 @@ impl EvaluationDetailQueryPredicateDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["assigneeApplicable", "assigneeId", "calibrationId", "contextId", "deleted", "evaluationId", "evaluationStatus", "evaluatorId", "eventTime", "formId", "formName", "queueId", "released", "rescored", "systemSubmitted", "userId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationDetailQueryPredicateDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "assigneeApplicable" => Self::AssigneeApplicable,
@@ -208,9 +213,11 @@ impl crate::support::OpenEnum for EvaluationDetailQueryPredicateDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AssigneeApplicable => "assigneeApplicable",
@@ -234,11 +241,13 @@ impl crate::support::OpenEnum for EvaluationDetailQueryPredicateDimension {
     }
 }
 impl ::std::convert::From<&str> for EvaluationDetailQueryPredicateDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationDetailQueryPredicateDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -286,11 +295,13 @@ impl EvaluationDetailQueryPredicateMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oTotalCriticalScore", "oTotalScore"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationDetailQueryPredicateMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oTotalCriticalScore" => Self::OTotalCriticalScore,
@@ -298,9 +309,11 @@ impl crate::support::OpenEnum for EvaluationDetailQueryPredicateMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OTotalCriticalScore => "oTotalCriticalScore",
@@ -310,11 +323,13 @@ impl crate::support::OpenEnum for EvaluationDetailQueryPredicateMetric {
     }
 }
 impl ::std::convert::From<&str> for EvaluationDetailQueryPredicateMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationDetailQueryPredicateMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -364,11 +379,13 @@ impl EvaluationDetailQueryPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["matches", "exists", "notExists"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationDetailQueryPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "matches" => Self::Matches,
@@ -377,9 +394,11 @@ impl crate::support::OpenEnum for EvaluationDetailQueryPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Matches => "matches",
@@ -390,11 +409,13 @@ impl crate::support::OpenEnum for EvaluationDetailQueryPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for EvaluationDetailQueryPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationDetailQueryPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -444,11 +465,13 @@ impl EvaluationDetailQueryPredicateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dimension", "property", "metric"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationDetailQueryPredicateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dimension" => Self::Dimension,
@@ -457,9 +480,11 @@ impl crate::support::OpenEnum for EvaluationDetailQueryPredicateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Dimension => "dimension",
@@ -470,11 +495,13 @@ impl crate::support::OpenEnum for EvaluationDetailQueryPredicateType {
     }
 }
 impl ::std::convert::From<&str> for EvaluationDetailQueryPredicateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationDetailQueryPredicateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

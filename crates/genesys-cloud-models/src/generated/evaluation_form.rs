@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationForm {
 impl crate::support::Model for EvaluationForm {
     const NAME: &'static str = "EvaluationForm";
     const FIELDS: &'static [&'static str] = &["aiScoring", "contextId", "dialect", "division", "evaluationSettings", "id", "latestVersionFormName", "modifiedDate", "name", "published", "publishedVersions", "questionGroups", "redacted", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -118,6 +120,7 @@ impl crate::support::Model for EvaluationForm {
     }
 }
 impl ::std::fmt::Debug for EvaluationForm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationForm", &[("aiScoring", &self.ai_scoring), ("contextId", &self.context_id), ("dialect", &self.dialect), ("division", &self.division), ("evaluationSettings", &self.evaluation_settings), ("id", &self.id), ("latestVersionFormName", &self.latest_version_form_name), ("modifiedDate", &self.modified_date), ("name", &self.name), ("published", &self.published), ("publishedVersions", &self.published_versions), ("questionGroups", &self.question_groups), ("redacted", &self.redacted), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationFormAndScoringSet {
 impl crate::support::Model for EvaluationFormAndScoringSet {
     const NAME: &'static str = "EvaluationFormAndScoringSet";
     const FIELDS: &'static [&'static str] = &["answers", "evaluationForm"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for EvaluationFormAndScoringSet {
     }
 }
 impl ::std::fmt::Debug for EvaluationFormAndScoringSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationFormAndScoringSet", &[("answers", &self.answers), ("evaluationForm", &self.evaluation_form)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationFormDivisionView {
 impl crate::support::Model for EvaluationFormDivisionView {
     const NAME: &'static str = "EvaluationFormDivisionView";
     const FIELDS: &'static [&'static str] = &["contextId", "dialect", "division", "id", "modifiedDate", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for EvaluationFormDivisionView {
     }
 }
 impl ::std::fmt::Debug for EvaluationFormDivisionView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationFormDivisionView", &[("contextId", &self.context_id), ("dialect", &self.dialect), ("division", &self.division), ("id", &self.id), ("modifiedDate", &self.modified_date), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationFormResponse {
 impl crate::support::Model for EvaluationFormResponse {
     const NAME: &'static str = "EvaluationFormResponse";
     const FIELDS: &'static [&'static str] = &["aiScoring", "contextId", "dialect", "division", "evaluationSettings", "id", "latestVersionFormName", "modifiedDate", "name", "published", "publishedVersions", "questionGroups", "selfUri", "weightMode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -118,6 +120,7 @@ impl crate::support::Model for EvaluationFormResponse {
     }
 }
 impl ::std::fmt::Debug for EvaluationFormResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationFormResponse", &[("aiScoring", &self.ai_scoring), ("contextId", &self.context_id), ("dialect", &self.dialect), ("division", &self.division), ("evaluationSettings", &self.evaluation_settings), ("id", &self.id), ("latestVersionFormName", &self.latest_version_form_name), ("modifiedDate", &self.modified_date), ("name", &self.name), ("published", &self.published), ("publishedVersions", &self.published_versions), ("questionGroups", &self.question_groups), ("selfUri", &self.self_uri), ("weightMode", &self.weight_mode)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl EvaluationFormResponseWeightMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SCALED", "OFF"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationFormResponseWeightMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SCALED" => Self::Scaled,
@@ -174,9 +179,11 @@ impl crate::support::OpenEnum for EvaluationFormResponseWeightMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scaled => "SCALED",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for EvaluationFormResponseWeightMode {
     }
 }
 impl ::std::convert::From<&str> for EvaluationFormResponseWeightMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationFormResponseWeightMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationFormSearchResponse {
 impl crate::support::Model for EvaluationFormSearchResponse {
     const NAME: &'static str = "EvaluationFormSearchResponse";
     const FIELDS: &'static [&'static str] = &["aiScoring", "contextId", "dialect", "division", "evaluationSettings", "id", "latestVersionFormName", "modifiedDate", "published", "publishedVersions", "questionGroups", "selfUri", "weightMode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -112,6 +114,7 @@ impl crate::support::Model for EvaluationFormSearchResponse {
     }
 }
 impl ::std::fmt::Debug for EvaluationFormSearchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationFormSearchResponse", &[("aiScoring", &self.ai_scoring), ("contextId", &self.context_id), ("dialect", &self.dialect), ("division", &self.division), ("evaluationSettings", &self.evaluation_settings), ("id", &self.id), ("latestVersionFormName", &self.latest_version_form_name), ("modifiedDate", &self.modified_date), ("published", &self.published), ("publishedVersions", &self.published_versions), ("questionGroups", &self.question_groups), ("selfUri", &self.self_uri), ("weightMode", &self.weight_mode)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl EvaluationFormSearchResponseWeightMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SCALED", "OFF"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationFormSearchResponseWeightMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SCALED" => Self::Scaled,
@@ -168,9 +173,11 @@ impl crate::support::OpenEnum for EvaluationFormSearchResponseWeightMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scaled => "SCALED",
@@ -180,11 +187,13 @@ impl crate::support::OpenEnum for EvaluationFormSearchResponseWeightMode {
     }
 }
 impl ::std::convert::From<&str> for EvaluationFormSearchResponseWeightMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationFormSearchResponseWeightMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

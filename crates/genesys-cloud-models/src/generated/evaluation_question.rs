@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQuestion {
 impl crate::support::Model for EvaluationQuestion {
     const NAME: &'static str = "EvaluationQuestion";
     const FIELDS: &'static [&'static str] = &["answerOptions", "automatedScoringFocus", "commentsRequired", "contextId", "defaultAnswer", "helpText", "id", "isCritical", "isKill", "multipleSelectOptionQuestions", "naEnabled", "text", "type", "visibilityCondition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for EvaluationQuestion {
     }
 }
 impl ::std::fmt::Debug for EvaluationQuestion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationQuestion", &[("answerOptions", &self.answer_options), ("automatedScoringFocus", &self.automated_scoring_focus), ("commentsRequired", &self.comments_required), ("contextId", &self.context_id), ("defaultAnswer", &self.default_answer), ("helpText", &self.help_text), ("id", &self.id), ("isCritical", &self.is_critical), ("isKill", &self.is_kill), ("multipleSelectOptionQuestions", &self.multiple_select_option_questions), ("naEnabled", &self.na_enabled), ("text", &self.text), ("type", &self.r#type), ("visibilityCondition", &self.visibility_condition)], &self._nulls)
     }
@@ -232,11 +235,13 @@ impl EvaluationQuestionAutomatedScoringFocus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FullInteraction", "EvaluatedAgent"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationQuestionAutomatedScoringFocus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FullInteraction" => Self::FullInteraction,
@@ -244,9 +249,11 @@ impl crate::support::OpenEnum for EvaluationQuestionAutomatedScoringFocus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FullInteraction => "FullInteraction",
@@ -256,11 +263,13 @@ impl crate::support::OpenEnum for EvaluationQuestionAutomatedScoringFocus {
     }
 }
 impl ::std::convert::From<&str> for EvaluationQuestionAutomatedScoringFocus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationQuestionAutomatedScoringFocus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -314,11 +323,13 @@ impl EvaluationQuestionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["multipleChoiceQuestion", "multipleSelectQuestion", "freeTextQuestion", "npsQuestion", "readOnlyTextBlockQuestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationQuestionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "multipleChoiceQuestion" => Self::MultipleChoiceQuestion,
@@ -329,9 +340,11 @@ impl crate::support::OpenEnum for EvaluationQuestionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MultipleChoiceQuestion => "multipleChoiceQuestion",
@@ -344,11 +357,13 @@ impl crate::support::OpenEnum for EvaluationQuestionType {
     }
 }
 impl ::std::convert::From<&str> for EvaluationQuestionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationQuestionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQuestionGroup {
 impl crate::support::Model for EvaluationQuestionGroup {
     const NAME: &'static str = "EvaluationQuestionGroup";
     const FIELDS: &'static [&'static str] = &["contextId", "defaultAnswersTo", "defaultAnswersToHighest", "defaultAnswersToNA", "id", "manualWeight", "naEnabled", "name", "questions", "type", "visibilityCondition", "weight"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for EvaluationQuestionGroup {
     }
 }
 impl ::std::fmt::Debug for EvaluationQuestionGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationQuestionGroup", &[("contextId", &self.context_id), ("defaultAnswersTo", &self.default_answers_to), ("defaultAnswersToHighest", &self.default_answers_to_highest), ("defaultAnswersToNA", &self.default_answers_to_na), ("id", &self.id), ("manualWeight", &self.manual_weight), ("naEnabled", &self.na_enabled), ("name", &self.name), ("questions", &self.questions), ("type", &self.r#type), ("visibilityCondition", &self.visibility_condition), ("weight", &self.weight)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQuestionScore {
 impl crate::support::Model for EvaluationQuestionScore {
     const NAME: &'static str = "EvaluationQuestionScore";
     const FIELDS: &'static [&'static str] = &["aiAnswer", "answerId", "assistedAnswerId", "comments", "failedKillQuestion", "markedNA", "multipleSelectQuestionOptionScores", "questionId", "score", "systemMarkedNA"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -94,6 +96,7 @@ impl crate::support::Model for EvaluationQuestionScore {
     }
 }
 impl ::std::fmt::Debug for EvaluationQuestionScore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationQuestionScore", &[("aiAnswer", &self.ai_answer), ("answerId", &self.answer_id), ("assistedAnswerId", &self.assisted_answer_id), ("comments", &self.comments), ("failedKillQuestion", &self.failed_kill_question), ("markedNA", &self.marked_na), ("multipleSelectQuestionOptionScores", &self.multiple_select_question_option_scores), ("questionId", &self.question_id), ("score", &self.score), ("systemMarkedNA", &self.system_marked_na)], &self._nulls)
     }

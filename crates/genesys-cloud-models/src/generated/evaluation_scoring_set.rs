@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationScoringSet {
 impl crate::support::Model for EvaluationScoringSet {
     const NAME: &'static str = "EvaluationScoringSet";
     const FIELDS: &'static [&'static str] = &["agentComments", "anyFailedKillQuestions", "comments", "maxTotalRawCriticalScore", "maxTotalRawScore", "privateComments", "questionGroupScores", "totalCriticalScore", "totalNonCriticalScore", "totalScore", "transcriptTopics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for EvaluationScoringSet {
     }
 }
 impl ::std::fmt::Debug for EvaluationScoringSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationScoringSet", &[("agentComments", &self.agent_comments), ("anyFailedKillQuestions", &self.any_failed_kill_questions), ("comments", &self.comments), ("maxTotalRawCriticalScore", &self.max_total_raw_critical_score), ("maxTotalRawScore", &self.max_total_raw_score), ("privateComments", &self.private_comments), ("questionGroupScores", &self.question_group_scores), ("totalCriticalScore", &self.total_critical_score), ("totalNonCriticalScore", &self.total_non_critical_score), ("totalScore", &self.total_score), ("transcriptTopics", &self.transcript_topics)], &self._nulls)
     }

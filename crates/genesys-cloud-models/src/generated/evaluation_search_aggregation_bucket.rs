@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchAggregationBucket {
 impl crate::support::Model for EvaluationSearchAggregationBucket {
     const NAME: &'static str = "EvaluationSearchAggregationBucket";
     const FIELDS: &'static [&'static str] = &["average", "count", "documentCount", "from", "key", "keyAsString", "keyValue", "maximum", "minimum", "subAggregations", "sum", "to", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for EvaluationSearchAggregationBucket {
     }
 }
 impl ::std::fmt::Debug for EvaluationSearchAggregationBucket {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationSearchAggregationBucket", &[("average", &self.average), ("count", &self.count), ("documentCount", &self.document_count), ("from", &self.from), ("key", &self.key), ("keyAsString", &self.key_as_string), ("keyValue", &self.key_value), ("maximum", &self.maximum), ("minimum", &self.minimum), ("subAggregations", &self.sub_aggregations), ("sum", &self.sum), ("to", &self.to), ("value", &self.value)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchAggregationDTO {
 impl crate::support::Model for EvaluationSearchAggregationDTO {
     const NAME: &'static str = "EvaluationSearchAggregationDTO";
     const FIELDS: &'static [&'static str] = &["calendarInterval", "field", "format", "name", "ranges", "size", "subAggregations", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for EvaluationSearchAggregationDTO {
     }
 }
 impl ::std::fmt::Debug for EvaluationSearchAggregationDTO {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationSearchAggregationDTO", &[("calendarInterval", &self.calendar_interval), ("field", &self.field), ("format", &self.format), ("name", &self.name), ("ranges", &self.ranges), ("size", &self.size), ("subAggregations", &self.sub_aggregations), ("type", &self.r#type)], &self._nulls)
     }
@@ -240,11 +243,13 @@ impl EvaluationSearchAggregationDTOField {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["formId", "formIdReleased", "agentId", "evaluatorId", "contextId", "questionGroupId", "questionId", "questionAnswerId", "evaluationStatus", "aiScoringFailureType", "questionAiAnswerFailureType", "released", "questionGroupMarkedNA", "questionMarkedNA", "questionAiScored", "questionEaScored", "totalScore", "totalCriticalScore", "questionGroupScorePercentage", "criticalQuestionGroupScorePercentage", "questionGroupScore", "criticalQuestionGroupScore", "questionScore", "disputeCount", "rescoreCount", "eaSuggestionCount", "eaAcceptedSuggestionCount", "aiSuggestionCount", "aiAcceptedSuggestionCount", "conversationDate", "createdDate", "submittedDate", "releaseDate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchAggregationDTOField {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "formId" => Self::FormId,
@@ -283,9 +288,11 @@ impl crate::support::OpenEnum for EvaluationSearchAggregationDTOField {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FormId => "formId",
@@ -326,11 +333,13 @@ impl crate::support::OpenEnum for EvaluationSearchAggregationDTOField {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchAggregationDTOField {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchAggregationDTOField {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -388,11 +397,13 @@ impl EvaluationSearchAggregationDTOType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TERM", "STATS", "SUM", "COUNT", "AVERAGE", "RANGE", "DATE_HISTOGRAM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchAggregationDTOType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TERM" => Self::Term,
@@ -405,9 +416,11 @@ impl crate::support::OpenEnum for EvaluationSearchAggregationDTOType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Term => "TERM",
@@ -422,11 +435,13 @@ impl crate::support::OpenEnum for EvaluationSearchAggregationDTOType {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchAggregationDTOType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchAggregationDTOType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchAggregationResponse {
 impl crate::support::Model for EvaluationSearchAggregationResponse {
     const NAME: &'static str = "EvaluationSearchAggregationResponse";
     const FIELDS: &'static [&'static str] = &["average", "buckets", "count", "documentCountErrorUpperBound", "maximum", "minimum", "sum", "sumOtherDocumentCount", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for EvaluationSearchAggregationResponse {
     }
 }
 impl ::std::fmt::Debug for EvaluationSearchAggregationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationSearchAggregationResponse", &[("average", &self.average), ("buckets", &self.buckets), ("count", &self.count), ("documentCountErrorUpperBound", &self.document_count_error_upper_bound), ("maximum", &self.maximum), ("minimum", &self.minimum), ("sum", &self.sum), ("sumOtherDocumentCount", &self.sum_other_document_count), ("value", &self.value)], &self._nulls)
     }

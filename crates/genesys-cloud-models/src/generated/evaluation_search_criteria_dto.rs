@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchCriteriaDTO {
 impl crate::support::Model for EvaluationSearchCriteriaDTO {
     const NAME: &'static str = "EvaluationSearchCriteriaDTO";
     const FIELDS: &'static [&'static str] = &["endValue", "field", "operator", "startValue", "type", "value", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for EvaluationSearchCriteriaDTO {
     }
 }
 impl ::std::fmt::Debug for EvaluationSearchCriteriaDTO {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationSearchCriteriaDTO", &[("endValue", &self.end_value), ("field", &self.field), ("operator", &self.operator), ("startValue", &self.start_value), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
@@ -222,11 +225,13 @@ impl EvaluationSearchCriteriaDTOField {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["evaluationId", "conversationId", "contextId", "formId", "evaluationStatus", "queueId", "agentTeamId", "divisionId", "agentId", "evaluatorId", "assigneeId", "totalScore", "totalCriticalScore", "conversationDate", "createdDate", "submittedDate", "releaseDate", "released", "mediaType", "questionGroupId", "questionGroupMarkedNA", "questionGroupScore", "criticalQuestionGroupScore", "questionGroupScorePercentage", "criticalQuestionGroupScorePercentage", "questionId", "questionAnswerId", "questionScore", "questionMarkedNA", "failedKillQuestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchCriteriaDTOField {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "evaluationId" => Self::EvaluationId,
@@ -262,9 +267,11 @@ impl crate::support::OpenEnum for EvaluationSearchCriteriaDTOField {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EvaluationId => "evaluationId",
@@ -302,11 +309,13 @@ impl crate::support::OpenEnum for EvaluationSearchCriteriaDTOField {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchCriteriaDTOField {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchCriteriaDTOField {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -354,11 +363,13 @@ impl EvaluationSearchCriteriaDTOOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AND", "NOT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchCriteriaDTOOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AND" => Self::And,
@@ -366,9 +377,11 @@ impl crate::support::OpenEnum for EvaluationSearchCriteriaDTOOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "AND",
@@ -378,11 +391,13 @@ impl crate::support::OpenEnum for EvaluationSearchCriteriaDTOOperator {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchCriteriaDTOOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchCriteriaDTOOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -442,11 +457,13 @@ impl EvaluationSearchCriteriaDTOType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EXACT", "DATE_RANGE", "GREATER_THAN", "GREATER_THAN_EQUAL_TO", "LESS_THAN", "LESS_THAN_EQUAL_TO", "RANGE", "REQUIRED_FIELDS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchCriteriaDTOType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EXACT" => Self::Exact,
@@ -460,9 +477,11 @@ impl crate::support::OpenEnum for EvaluationSearchCriteriaDTOType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Exact => "EXACT",
@@ -478,11 +497,13 @@ impl crate::support::OpenEnum for EvaluationSearchCriteriaDTOType {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchCriteriaDTOType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchCriteriaDTOType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -166,9 +166,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchItemResponse {
 impl crate::support::Model for EvaluationSearchItemResponse {
     const NAME: &'static str = "EvaluationSearchItemResponse";
     const FIELDS: &'static [&'static str] = &["agent", "agentHasRead", "aiScoring", "answers", "assigned", "assignedDate", "assignee", "assigneeApplicable", "authorizedActions", "calibration", "changedDate", "conversation", "conversationDate", "conversationEndDate", "createdDate", "dateAssigneeChanged", "declinedReview", "disputeCount", "divisionIds", "evaluationContextId", "evaluationForm", "evaluationSource", "evaluator", "hasAssistanceFailed", "id", "isScoringIndex", "mediaType", "name", "neverRelease", "queue", "redacted", "releaseDate", "rescore", "resourceId", "resourceType", "retractedEvaluation", "revisionCreatedDate", "selfUri", "status", "submittedDate", "version", "versionHistory"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -268,6 +270,7 @@ impl crate::support::Model for EvaluationSearchItemResponse {
     }
 }
 impl ::std::fmt::Debug for EvaluationSearchItemResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationSearchItemResponse", &[("agent", &self.agent), ("agentHasRead", &self.agent_has_read), ("aiScoring", &self.ai_scoring), ("answers", &self.answers), ("assigned", &self.assigned), ("assignedDate", &self.assigned_date), ("assignee", &self.assignee), ("assigneeApplicable", &self.assignee_applicable), ("authorizedActions", &self.authorized_actions), ("calibration", &self.calibration), ("changedDate", &self.changed_date), ("conversation", &self.conversation), ("conversationDate", &self.conversation_date), ("conversationEndDate", &self.conversation_end_date), ("createdDate", &self.created_date), ("dateAssigneeChanged", &self.date_assignee_changed), ("declinedReview", &self.declined_review), ("disputeCount", &self.dispute_count), ("divisionIds", &self.division_ids), ("evaluationContextId", &self.evaluation_context_id), ("evaluationForm", &self.evaluation_form), ("evaluationSource", &self.evaluation_source), ("evaluator", &self.evaluator), ("hasAssistanceFailed", &self.has_assistance_failed), ("id", &self.id), ("isScoringIndex", &self.is_scoring_index), ("mediaType", &self.media_type), ("name", &self.name), ("neverRelease", &self.never_release), ("queue", &self.queue), ("redacted", &self.redacted), ("releaseDate", &self.release_date), ("rescore", &self.rescore), ("resourceId", &self.resource_id), ("resourceType", &self.resource_type), ("retractedEvaluation", &self.retracted_evaluation), ("revisionCreatedDate", &self.revision_created_date), ("selfUri", &self.self_uri), ("status", &self.status), ("submittedDate", &self.submitted_date), ("version", &self.version), ("versionHistory", &self.version_history)], &self._nulls)
     }
@@ -310,20 +313,24 @@ impl EvaluationSearchItemResponseResourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EMAIL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchItemResponseResourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EMAIL" => Self::Email,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "EMAIL",
@@ -332,11 +339,13 @@ impl crate::support::OpenEnum for EvaluationSearchItemResponseResourceType {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchItemResponseResourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchItemResponseResourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -390,11 +399,13 @@ impl EvaluationSearchItemResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PENDING", "INPROGRESS", "FINISHED", "INREVIEW", "RETRACTED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchItemResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PENDING" => Self::Pending,
@@ -405,9 +416,11 @@ impl crate::support::OpenEnum for EvaluationSearchItemResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "PENDING",
@@ -420,11 +433,13 @@ impl crate::support::OpenEnum for EvaluationSearchItemResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchItemResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchItemResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchRequestDTO {
 impl crate::support::Model for EvaluationSearchRequestDTO {
     const NAME: &'static str = "EvaluationSearchRequestDTO";
     const FIELDS: &'static [&'static str] = &["aggregations", "pageNumber", "pageSize", "query", "sortBy", "sortOrder", "systemSubmitted"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for EvaluationSearchRequestDTO {
     }
 }
 impl ::std::fmt::Debug for EvaluationSearchRequestDTO {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationSearchRequestDTO", &[("aggregations", &self.aggregations), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order), ("systemSubmitted", &self.system_submitted)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl EvaluationSearchRequestDTOSortBy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["conversationDate", "createdDate", "submittedDate", "releaseDate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchRequestDTOSortBy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "conversationDate" => Self::ConversationDate,
@@ -182,9 +187,11 @@ impl crate::support::OpenEnum for EvaluationSearchRequestDTOSortBy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ConversationDate => "conversationDate",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for EvaluationSearchRequestDTOSortBy {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchRequestDTOSortBy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchRequestDTOSortBy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -248,11 +257,13 @@ impl EvaluationSearchRequestDTOSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchRequestDTOSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -260,9 +271,11 @@ impl crate::support::OpenEnum for EvaluationSearchRequestDTOSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -272,11 +285,13 @@ impl crate::support::OpenEnum for EvaluationSearchRequestDTOSortOrder {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchRequestDTOSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchRequestDTOSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchResponse {
 impl crate::support::Model for EvaluationSearchResponse {
     const NAME: &'static str = "EvaluationSearchResponse";
     const FIELDS: &'static [&'static str] = &["aggregations", "pageNumber", "pageSize", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for EvaluationSearchResponse {
     }
 }
 impl ::std::fmt::Debug for EvaluationSearchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationSearchResponse", &[("aggregations", &self.aggregations), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("results", &self.results)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchSubAggregationDTO {
 impl crate::support::Model for EvaluationSearchSubAggregationDTO {
     const NAME: &'static str = "EvaluationSearchSubAggregationDTO";
     const FIELDS: &'static [&'static str] = &["calendarInterval", "field", "format", "name", "ranges", "size", "subAggregations", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for EvaluationSearchSubAggregationDTO {
     }
 }
 impl ::std::fmt::Debug for EvaluationSearchSubAggregationDTO {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationSearchSubAggregationDTO", &[("calendarInterval", &self.calendar_interval), ("field", &self.field), ("format", &self.format), ("name", &self.name), ("ranges", &self.ranges), ("size", &self.size), ("subAggregations", &self.sub_aggregations), ("type", &self.r#type)], &self._nulls)
     }
@@ -240,11 +243,13 @@ impl EvaluationSearchSubAggregationDTOField {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["formId", "formIdReleased", "agentId", "evaluatorId", "contextId", "questionGroupId", "questionId", "questionAnswerId", "evaluationStatus", "aiScoringFailureType", "questionAiAnswerFailureType", "released", "questionGroupMarkedNA", "questionMarkedNA", "questionAiScored", "questionEaScored", "totalScore", "totalCriticalScore", "questionGroupScorePercentage", "criticalQuestionGroupScorePercentage", "questionGroupScore", "criticalQuestionGroupScore", "questionScore", "disputeCount", "rescoreCount", "eaSuggestionCount", "eaAcceptedSuggestionCount", "aiSuggestionCount", "aiAcceptedSuggestionCount", "conversationDate", "createdDate", "submittedDate", "releaseDate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchSubAggregationDTOField {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "formId" => Self::FormId,
@@ -283,9 +288,11 @@ impl crate::support::OpenEnum for EvaluationSearchSubAggregationDTOField {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FormId => "formId",
@@ -326,11 +333,13 @@ impl crate::support::OpenEnum for EvaluationSearchSubAggregationDTOField {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchSubAggregationDTOField {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchSubAggregationDTOField {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -388,11 +397,13 @@ impl EvaluationSearchSubAggregationDTOType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TERM", "STATS", "SUM", "COUNT", "AVERAGE", "RANGE", "DATE_HISTOGRAM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSearchSubAggregationDTOType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TERM" => Self::Term,
@@ -405,9 +416,11 @@ impl crate::support::OpenEnum for EvaluationSearchSubAggregationDTOType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Term => "TERM",
@@ -422,11 +435,13 @@ impl crate::support::OpenEnum for EvaluationSearchSubAggregationDTOType {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSearchSubAggregationDTOType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSearchSubAggregationDTOType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

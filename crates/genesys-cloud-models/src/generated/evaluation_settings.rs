@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSettings {
 impl crate::support::Model for EvaluationSettings {
     const NAME: &'static str = "EvaluationSettings";
     const FIELDS: &'static [&'static str] = &["disputesAllowedPerEvaluation", "disputesAssignees", "disputesEnabled", "revisionsEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for EvaluationSettings {
     }
 }
 impl ::std::fmt::Debug for EvaluationSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationSettings", &[("disputesAllowedPerEvaluation", &self.disputes_allowed_per_evaluation), ("disputesAssignees", &self.disputes_assignees), ("disputesEnabled", &self.disputes_enabled), ("revisionsEnabled", &self.revisions_enabled)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSource {
 impl crate::support::Model for EvaluationSource {
     const NAME: &'static str = "EvaluationSource";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for EvaluationSource {
     }
 }
 impl ::std::fmt::Debug for EvaluationSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationSource", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl EvaluationSourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Policy", "User", "Unknown", "Program"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EvaluationSourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Policy" => Self::Policy,
@@ -146,9 +151,11 @@ impl crate::support::OpenEnum for EvaluationSourceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Policy => "Policy",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for EvaluationSourceType {
     }
 }
 impl ::std::convert::From<&str> for EvaluationSourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EvaluationSourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationVersion {
 impl crate::support::Model for EvaluationVersion {
     const NAME: &'static str = "EvaluationVersion";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for EvaluationVersion {
     }
 }
 impl ::std::fmt::Debug for EvaluationVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluationVersion", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for EvaluatorActivity {
 impl crate::support::Model for EvaluatorActivity {
     const NAME: &'static str = "EvaluatorActivity";
     const FIELDS: &'static [&'static str] = &["evaluator", "id", "name", "numCalibrationsAssigned", "numCalibrationsCompleted", "numCalibrationsStarted", "numEvaluationsAssigned", "numEvaluationsCompleted", "numEvaluationsStarted", "numEvaluationsWithoutViewPermission", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for EvaluatorActivity {
     }
 }
 impl ::std::fmt::Debug for EvaluatorActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EvaluatorActivity", &[("evaluator", &self.evaluator), ("id", &self.id), ("name", &self.name), ("numCalibrationsAssigned", &self.num_calibrations_assigned), ("numCalibrationsCompleted", &self.num_calibrations_completed), ("numCalibrationsStarted", &self.num_calibrations_started), ("numEvaluationsAssigned", &self.num_evaluations_assigned), ("numEvaluationsCompleted", &self.num_evaluations_completed), ("numEvaluationsStarted", &self.num_evaluations_started), ("numEvaluationsWithoutViewPermission", &self.num_evaluations_without_view_permission), ("selfUri", &self.self_uri)], &self._nulls)
     }

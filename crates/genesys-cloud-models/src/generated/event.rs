@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for Event {
 impl crate::support::Model for Event {
     const NAME: &'static str = "Event";
     const FIELDS: &'static [&'static str] = &["appEvent", "correlationId", "createdDate", "customerId", "customerIdType", "eventType", "id", "outcomeAchievedEvent", "segmentAssignmentEvent", "session", "webActionEvent", "webEvent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for Event {
     }
 }
 impl ::std::fmt::Debug for Event {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Event", &[("appEvent", &self.app_event), ("correlationId", &self.correlation_id), ("createdDate", &self.created_date), ("customerId", &self.customer_id), ("customerIdType", &self.customer_id_type), ("eventType", &self.event_type), ("id", &self.id), ("outcomeAchievedEvent", &self.outcome_achieved_event), ("segmentAssignmentEvent", &self.segment_assignment_event), ("session", &self.session), ("webActionEvent", &self.web_action_event), ("webEvent", &self.web_event)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for EventAction {
 impl crate::support::Model for EventAction {
     const NAME: &'static str = "EventAction";
     const FIELDS: &'static [&'static str] = &["createdDate", "id", "mediaType", "prompt", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for EventAction {
     }
 }
 impl ::std::fmt::Debug for EventAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EventAction", &[("createdDate", &self.created_date), ("id", &self.id), ("mediaType", &self.media_type), ("prompt", &self.prompt), ("state", &self.state)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl EventActionMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["webMessagingOffer", "contentOffer", "integrationAction", "architectFlow", "openAction"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EventActionMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "webMessagingOffer" => Self::WebMessagingOffer,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for EventActionMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WebMessagingOffer => "webMessagingOffer",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for EventActionMediaType {
     }
 }
 impl ::std::convert::From<&str> for EventActionMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EventActionMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -224,11 +233,13 @@ impl EventActionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["accepted", "rejected", "timedout", "errored", "ignored", "qualified", "offered", "started", "engaged", "qualifiedOutsideSchedule", "offeredOutsideSchedule", "abandoned", "completed", "frequencyCapReached"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EventActionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "accepted" => Self::Accepted,
@@ -248,9 +259,11 @@ impl crate::support::OpenEnum for EventActionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Accepted => "accepted",
@@ -272,11 +285,13 @@ impl crate::support::OpenEnum for EventActionState {
     }
 }
 impl ::std::convert::From<&str> for EventActionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EventActionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EventAggregatesResponse {
 impl crate::support::Model for EventAggregatesResponse {
     const NAME: &'static str = "EventAggregatesResponse";
     const FIELDS: &'static [&'static str] = &["eventDefinitionAggregates", "interval"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EventAggregatesResponse {
     }
 }
 impl ::std::fmt::Debug for EventAggregatesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EventAggregatesResponse", &[("eventDefinitionAggregates", &self.event_definition_aggregates), ("interval", &self.interval)], &self._nulls)
     }

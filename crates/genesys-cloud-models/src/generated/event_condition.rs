@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for EventCondition {
 impl crate::support::Model for EventCondition {
     const NAME: &'static str = "EventCondition";
     const FIELDS: &'static [&'static str] = &["eventName", "key", "operator", "sessionType", "streamType", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for EventCondition {
     }
 }
 impl ::std::fmt::Debug for EventCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EventCondition", &[("eventName", &self.event_name), ("key", &self.key), ("operator", &self.operator), ("sessionType", &self.session_type), ("streamType", &self.stream_type), ("values", &self.values)], &self._nulls)
     }
@@ -174,11 +177,13 @@ impl EventConditionOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["containsAll", "containsAny", "notContainsAll", "notContainsAny", "equal", "notEqual", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "startsWith", "endsWith"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EventConditionOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "containsAll" => Self::ContainsAll,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for EventConditionOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ContainsAll => "containsAll",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for EventConditionOperator {
     }
 }
 impl ::std::convert::From<&str> for EventConditionOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EventConditionOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -274,11 +283,13 @@ impl EventConditionStreamType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Web", "Custom", "Conversation", "App"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EventConditionStreamType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Web" => Self::Web,
@@ -288,9 +299,11 @@ impl crate::support::OpenEnum for EventConditionStreamType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Web => "Web",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for EventConditionStreamType {
     }
 }
 impl ::std::convert::From<&str> for EventConditionStreamType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EventConditionStreamType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

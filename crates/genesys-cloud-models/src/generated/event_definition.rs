@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for EventDefinition {
 impl crate::support::Model for EventDefinition {
     const NAME: &'static str = "EventDefinition";
     const FIELDS: &'static [&'static str] = &["description", "id", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for EventDefinition {
     }
 }
 impl ::std::fmt::Debug for EventDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EventDefinition", &[("description", &self.description), ("id", &self.id), ("name", &self.name)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for EventDefinitionAggregates {
 impl crate::support::Model for EventDefinitionAggregates {
     const NAME: &'static str = "EventDefinitionAggregates";
     const FIELDS: &'static [&'static str] = &["eventCount", "eventDefinition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for EventDefinitionAggregates {
     }
 }
 impl ::std::fmt::Debug for EventDefinitionAggregates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EventDefinitionAggregates", &[("eventCount", &self.event_count), ("eventDefinition", &self.event_definition)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for EventError {
 impl crate::support::Model for EventError {
     const NAME: &'static str = "EventError";
     const FIELDS: &'static [&'static str] = &["eventId", "message", "retryable"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for EventError {
     }
 }
 impl ::std::fmt::Debug for EventError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EventError", &[("eventId", &self.event_id), ("message", &self.message), ("retryable", &self.retryable)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for EventLog {
 impl crate::support::Model for EventLog {
     const NAME: &'static str = "EventLog";
     const FIELDS: &'static [&'static str] = &["category", "correlationId", "errorEntity", "eventMessage", "id", "level", "name", "relatedEntity", "selfUri", "timestamp"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for EventLog {
     }
 }
 impl ::std::fmt::Debug for EventLog {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EventLog", &[("category", &self.category), ("correlationId", &self.correlation_id), ("errorEntity", &self.error_entity), ("eventMessage", &self.event_message), ("id", &self.id), ("level", &self.level), ("name", &self.name), ("relatedEntity", &self.related_entity), ("selfUri", &self.self_uri), ("timestamp", &self.timestamp)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl EventLogCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CALLBACK", "CALL_RESTRICTION", "CALL_RULE", "CAMPAIGN", "CAMPAIGN_RULE", "CONTACT", "CONTACT_LIST_FILTER", "DIGITAL_RULE", "DNC_LIST", "ENTITY_LIMIT", "IMPORT_ERROR", "MESSAGE_RESTRICTION", "MESSAGING_CAMPAIGN", "IMPORT_TEMPLATE", "ORGANIZATION_CONFIGURATION", "SCHEDULE", "MESSAGING_CAMPAIGN_SCHEDULE", "EMAIL_CAMPAIGN_SCHEDULE", "WHATSAPP_CAMPAIGN_SCHEDULE", "RETENTION_POLICY"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EventLogCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CALLBACK" => Self::Callback,
@@ -194,9 +199,11 @@ impl crate::support::OpenEnum for EventLogCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Callback => "CALLBACK",
@@ -224,11 +231,13 @@ impl crate::support::OpenEnum for EventLogCategory {
     }
 }
 impl ::std::convert::From<&str> for EventLogCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EventLogCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -278,11 +287,13 @@ impl EventLogLevel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["INFO", "WARNING", "ERROR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EventLogLevel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "INFO" => Self::Info,
@@ -291,9 +302,11 @@ impl crate::support::OpenEnum for EventLogLevel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Info => "INFO",
@@ -304,11 +317,13 @@ impl crate::support::OpenEnum for EventLogLevel {
     }
 }
 impl ::std::convert::From<&str> for EventLogLevel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EventLogLevel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for EventQueryRequest {
 impl crate::support::Model for EventQueryRequest {
     const NAME: &'static str = "EventQueryRequest";
     const FIELDS: &'static [&'static str] = &["eventDefinitionIds", "interval", "searchTerm", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for EventQueryRequest {
     }
 }
 impl ::std::fmt::Debug for EventQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EventQueryRequest", &[("eventDefinitionIds", &self.event_definition_ids), ("interval", &self.interval), ("searchTerm", &self.search_term), ("sortOrder", &self.sort_order)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl EventQueryRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for EventQueryRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for EventQueryRequestSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for EventQueryRequestSortOrder {
     }
 }
 impl ::std::convert::From<&str> for EventQueryRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for EventQueryRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

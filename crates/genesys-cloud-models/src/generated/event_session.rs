@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for EventSession {
 impl crate::support::Model for EventSession {
     const NAME: &'static str = "EventSession";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for EventSession {
     }
 }
 impl ::std::fmt::Debug for EventSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "EventSession", &[("id", &self.id), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ExecuteRecordingJobsQuery {
 impl crate::support::Model for ExecuteRecordingJobsQuery {
     const NAME: &'static str = "ExecuteRecordingJobsQuery";
     const FIELDS: &'static [&'static str] = &["state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ExecuteRecordingJobsQuery {
     }
 }
 impl ::std::fmt::Debug for ExecuteRecordingJobsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExecuteRecordingJobsQuery", &[("state", &self.state)], &self._nulls)
     }
@@ -92,20 +95,24 @@ impl ExecuteRecordingJobsQueryState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PROCESSING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExecuteRecordingJobsQueryState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PROCESSING" => Self::Processing,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "PROCESSING",
@@ -114,11 +121,13 @@ impl crate::support::OpenEnum for ExecuteRecordingJobsQueryState {
     }
 }
 impl ::std::convert::From<&str> for ExecuteRecordingJobsQueryState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExecuteRecordingJobsQueryState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ExecutionDataEntity {
 impl crate::support::Model for ExecutionDataEntity {
     const NAME: &'static str = "ExecutionDataEntity";
     const FIELDS: &'static [&'static str] = &["downloadUri", "failed", "id", "statusCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ExecutionDataEntity {
     }
 }
 impl ::std::fmt::Debug for ExecutionDataEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExecutionDataEntity", &[("downloadUri", &self.download_uri), ("failed", &self.failed), ("id", &self.id), ("statusCode", &self.status_code)], &self._nulls)
     }

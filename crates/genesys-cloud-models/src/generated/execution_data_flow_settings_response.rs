@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for ExecutionDataFlowSettingsResponse {
 impl crate::support::Model for ExecutionDataFlowSettingsResponse {
     const NAME: &'static str = "ExecutionDataFlowSettingsResponse";
     const FIELDS: &'static [&'static str] = &["dateModified", "enabled", "id", "modifiedBy", "modifiedByClient", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for ExecutionDataFlowSettingsResponse {
     }
 }
 impl ::std::fmt::Debug for ExecutionDataFlowSettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExecutionDataFlowSettingsResponse", &[("dateModified", &self.date_modified), ("enabled", &self.enabled), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByClient", &self.modified_by_client), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for ExpandableWebDeployment {
 impl crate::support::Model for ExpandableWebDeployment {
     const NAME: &'static str = "ExpandableWebDeployment";
     const FIELDS: &'static [&'static str] = &["allowAllDomains", "allowedDomains", "configuration", "dateCreated", "dateModified", "description", "flow", "id", "lastModifiedUser", "name", "pushIntegrations", "selfUri", "snippet", "status", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for ExpandableWebDeployment {
     }
 }
 impl ::std::fmt::Debug for ExpandableWebDeployment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExpandableWebDeployment", &[("allowAllDomains", &self.allow_all_domains), ("allowedDomains", &self.allowed_domains), ("configuration", &self.configuration), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("flow", &self.flow), ("id", &self.id), ("lastModifiedUser", &self.last_modified_user), ("name", &self.name), ("pushIntegrations", &self.push_integrations), ("selfUri", &self.self_uri), ("snippet", &self.snippet), ("status", &self.status), ("supportedContent", &self.supported_content)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl ExpandableWebDeploymentStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Active", "Inactive", "Error", "Deleting"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExpandableWebDeploymentStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for ExpandableWebDeploymentStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -208,11 +215,13 @@ impl crate::support::OpenEnum for ExpandableWebDeploymentStatus {
     }
 }
 impl ::std::convert::From<&str> for ExpandableWebDeploymentStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExpandableWebDeploymentStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

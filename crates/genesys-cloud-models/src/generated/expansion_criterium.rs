@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ExpansionCriterium {
 impl crate::support::Model for ExpansionCriterium {
     const NAME: &'static str = "ExpansionCriterium";
     const FIELDS: &'static [&'static str] = &["threshold", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for ExpansionCriterium {
     }
 }
 impl ::std::fmt::Debug for ExpansionCriterium {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExpansionCriterium", &[("threshold", &self.threshold), ("type", &self.r#type)], &self._nulls)
     }
@@ -100,20 +103,24 @@ impl ExpansionCriteriumType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TIMEOUT_SECONDS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExpansionCriteriumType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TIMEOUT_SECONDS" => Self::TimeoutSeconds,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TimeoutSeconds => "TIMEOUT_SECONDS",
@@ -122,11 +129,13 @@ impl crate::support::OpenEnum for ExpansionCriteriumType {
     }
 }
 impl ::std::convert::From<&str> for ExpansionCriteriumType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExpansionCriteriumType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

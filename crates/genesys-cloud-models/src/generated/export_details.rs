@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ExportDetails {
 impl crate::support::Model for ExportDetails {
     const NAME: &'static str = "ExportDetails";
     const FIELDS: &'static [&'static str] = &["exportType", "fileName", "flow"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ExportDetails {
     }
 }
 impl ::std::fmt::Debug for ExportDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExportDetails", &[("exportType", &self.export_type), ("fileName", &self.file_name), ("flow", &self.flow)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl ExportDetailsExportType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Architect", "Yaml"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExportDetailsExportType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Architect" => Self::Architect,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for ExportDetailsExportType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Architect => "Architect",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ExportDetailsExportType {
     }
 }
 impl ::std::convert::From<&str> for ExportDetailsExportType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExportDetailsExportType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ExportScriptRequest {
 impl crate::support::Model for ExportScriptRequest {
     const NAME: &'static str = "ExportScriptRequest";
     const FIELDS: &'static [&'static str] = &["fileName", "versionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ExportScriptRequest {
     }
 }
 impl ::std::fmt::Debug for ExportScriptRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExportScriptRequest", &[("fileName", &self.file_name), ("versionId", &self.version_id)], &self._nulls)
     }

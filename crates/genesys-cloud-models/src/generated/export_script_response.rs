@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for ExportScriptResponse {
 impl crate::support::Model for ExportScriptResponse {
     const NAME: &'static str = "ExportScriptResponse";
     const FIELDS: &'static [&'static str] = &["url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for ExportScriptResponse {
     }
 }
 impl ::std::fmt::Debug for ExportScriptResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExportScriptResponse", &[("url", &self.url)], &self._nulls)
     }

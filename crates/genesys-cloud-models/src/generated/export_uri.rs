@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for ExportUri {
 impl crate::support::Model for ExportUri {
     const NAME: &'static str = "ExportUri";
     const FIELDS: &'static [&'static str] = &["exportTimestamp", "uri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for ExportUri {
     }
 }
 impl ::std::fmt::Debug for ExportUri {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExportUri", &[("exportTimestamp", &self.export_timestamp), ("uri", &self.uri)], &self._nulls)
     }

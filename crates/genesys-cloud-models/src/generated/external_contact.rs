@@ -156,9 +156,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContact {
 impl crate::support::Model for ExternalContact {
     const NAME: &'static str = "ExternalContact";
     const FIELDS: &'static [&'static str] = &["address", "appleOpaqueIds", "canonicalContact", "cellPhone", "createDate", "customFields", "division", "externalDataSources", "externalIds", "externalOrganization", "externalSystemUrl", "facebookId", "firstName", "homePhone", "id", "identifiers", "instagramId", "lastName", "lineId", "mergeOperation", "mergeSet", "mergedFrom", "mergedTo", "middleName", "modifyDate", "otherEmail", "otherPhone", "personalEmail", "salutation", "schema", "selfUri", "surveyOptOut", "title", "twitterId", "type", "whatsAppId", "workEmail", "workPhone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -250,6 +252,7 @@ impl crate::support::Model for ExternalContact {
     }
 }
 impl ::std::fmt::Debug for ExternalContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalContact", &[("address", &self.address), ("appleOpaqueIds", &self.apple_opaque_ids), ("canonicalContact", &self.canonical_contact), ("cellPhone", &self.cell_phone), ("createDate", &self.create_date), ("customFields", &self.custom_fields), ("division", &self.division), ("externalDataSources", &self.external_data_sources), ("externalIds", &self.external_ids), ("externalOrganization", &self.external_organization), ("externalSystemUrl", &self.external_system_url), ("facebookId", &self.facebook_id), ("firstName", &self.first_name), ("homePhone", &self.home_phone), ("id", &self.id), ("identifiers", &self.identifiers), ("instagramId", &self.instagram_id), ("lastName", &self.last_name), ("lineId", &self.line_id), ("mergeOperation", &self.merge_operation), ("mergeSet", &self.merge_set), ("mergedFrom", &self.merged_from), ("mergedTo", &self.merged_to), ("middleName", &self.middle_name), ("modifyDate", &self.modify_date), ("otherEmail", &self.other_email), ("otherPhone", &self.other_phone), ("personalEmail", &self.personal_email), ("salutation", &self.salutation), ("schema", &self.schema), ("selfUri", &self.self_uri), ("surveyOptOut", &self.survey_opt_out), ("title", &self.title), ("twitterId", &self.twitter_id), ("type", &self.r#type), ("whatsAppId", &self.whats_app_id), ("workEmail", &self.work_email), ("workPhone", &self.work_phone)], &self._nulls)
     }
@@ -524,11 +527,13 @@ impl ExternalContactType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Ephemeral", "Identified", "Curated"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalContactType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Ephemeral" => Self::Ephemeral,
@@ -537,9 +542,11 @@ impl crate::support::OpenEnum for ExternalContactType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ephemeral => "Ephemeral",
@@ -550,11 +557,13 @@ impl crate::support::OpenEnum for ExternalContactType {
     }
 }
 impl ::std::convert::From<&str> for ExternalContactType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalContactType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

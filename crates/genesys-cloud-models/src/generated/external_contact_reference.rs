@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactReference {
 impl crate::support::Model for ExternalContactReference {
     const NAME: &'static str = "ExternalContactReference";
     const FIELDS: &'static [&'static str] = &["firstName", "id", "lastName", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ExternalContactReference {
     }
 }
 impl ::std::fmt::Debug for ExternalContactReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalContactReference", &[("firstName", &self.first_name), ("id", &self.id), ("lastName", &self.last_name), ("selfUri", &self.self_uri)], &self._nulls)
     }

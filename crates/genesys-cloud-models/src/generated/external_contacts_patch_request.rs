@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsPatchRequest {
 impl crate::support::Model for ExternalContactsPatchRequest {
     const NAME: &'static str = "ExternalContactsPatchRequest";
     const FIELDS: &'static [&'static str] = &["changes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ExternalContactsPatchRequest {
     }
 }
 impl ::std::fmt::Debug for ExternalContactsPatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalContactsPatchRequest", &[("changes", &self.changes)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsSettings {
 impl crate::support::Model for ExternalContactsSettings {
     const NAME: &'static str = "ExternalContactsSettings";
     const FIELDS: &'static [&'static str] = &["manuallyAssignDivisionsToContacts", "manuallyAssignDivisionsToInteractions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for ExternalContactsSettings {
     }
 }
 impl ::std::fmt::Debug for ExternalContactsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalContactsSettings", &[("manuallyAssignDivisionsToContacts", &self.manually_assign_divisions_to_contacts), ("manuallyAssignDivisionsToInteractions", &self.manually_assign_divisions_to_interactions)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEstablishedEvent {
 impl crate::support::Model for ExternalEstablishedEvent {
     const NAME: &'static str = "ExternalEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["ani", "aniName", "communicationId", "conversationId", "dnis", "dnisName", "eventDateTime", "eventId", "initialConfiguration", "sourceConfiguration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ExternalEstablishedEvent {
     }
 }
 impl ::std::fmt::Debug for ExternalEstablishedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalEstablishedEvent", &[("ani", &self.ani), ("aniName", &self.ani_name), ("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("dnis", &self.dnis), ("dnisName", &self.dnis_name), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initialConfiguration", &self.initial_configuration), ("sourceConfiguration", &self.source_configuration)], &self._nulls)
     }

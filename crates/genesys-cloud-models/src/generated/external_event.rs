@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEvent {
 impl crate::support::Model for ExternalEvent {
     const NAME: &'static str = "ExternalEvent";
     const FIELDS: &'static [&'static str] = &["attributes", "dateCreated", "id", "identifiers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ExternalEvent {
     }
 }
 impl ::std::fmt::Debug for ExternalEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalEvent", &[("attributes", &self.attributes), ("dateCreated", &self.date_created), ("id", &self.id), ("identifiers", &self.identifiers)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventChange {
 impl crate::support::Model for ExternalEventChange {
     const NAME: &'static str = "ExternalEventChange";
     const FIELDS: &'static [&'static str] = &["changeCategory", "dateDetected", "errorCode", "errorDescription", "eventName", "schemaId", "systemStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ExternalEventChange {
     }
 }
 impl ::std::fmt::Debug for ExternalEventChange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalEventChange", &[("changeCategory", &self.change_category), ("dateDetected", &self.date_detected), ("errorCode", &self.error_code), ("errorDescription", &self.error_description), ("eventName", &self.event_name), ("schemaId", &self.schema_id), ("systemStatus", &self.system_status)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl ExternalEventChangeChangeCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Error", "Updated", "New"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalEventChangeChangeCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Error" => Self::Error,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for ExternalEventChangeChangeCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Error => "Error",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for ExternalEventChangeChangeCategory {
     }
 }
 impl ::std::convert::From<&str> for ExternalEventChangeChangeCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalEventChangeChangeCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -210,11 +219,13 @@ impl ExternalEventChangeSystemStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["New", "Updated", "Active", "Inactive", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalEventChangeSystemStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "New" => Self::New,
@@ -225,9 +236,11 @@ impl crate::support::OpenEnum for ExternalEventChangeSystemStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::New => "New",
@@ -240,11 +253,13 @@ impl crate::support::OpenEnum for ExternalEventChangeSystemStatus {
     }
 }
 impl ::std::convert::From<&str> for ExternalEventChangeSystemStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalEventChangeSystemStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

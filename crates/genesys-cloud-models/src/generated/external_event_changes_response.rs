@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventChangesResponse {
 impl crate::support::Model for ExternalEventChangesResponse {
     const NAME: &'static str = "ExternalEventChangesResponse";
     const FIELDS: &'static [&'static str] = &["changes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ExternalEventChangesResponse {
     }
 }
 impl ::std::fmt::Debug for ExternalEventChangesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalEventChangesResponse", &[("changes", &self.changes)], &self._nulls)
     }

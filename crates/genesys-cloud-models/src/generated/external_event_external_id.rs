@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventExternalId {
 impl crate::support::Model for ExternalEventExternalId {
     const NAME: &'static str = "ExternalEventExternalId";
     const FIELDS: &'static [&'static str] = &["externalSourceId", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ExternalEventExternalId {
     }
 }
 impl ::std::fmt::Debug for ExternalEventExternalId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalEventExternalId", &[("externalSourceId", &self.external_source_id), ("value", &self.value)], &self._nulls)
     }

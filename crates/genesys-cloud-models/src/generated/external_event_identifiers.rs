@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventIdentifiers {
 impl crate::support::Model for ExternalEventIdentifiers {
     const NAME: &'static str = "ExternalEventIdentifiers";
     const FIELDS: &'static [&'static str] = &["externalIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ExternalEventIdentifiers {
     }
 }
 impl ::std::fmt::Debug for ExternalEventIdentifiers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalEventIdentifiers", &[("externalIds", &self.external_ids)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventSummary {
 impl crate::support::Model for ExternalEventSummary {
     const NAME: &'static str = "ExternalEventSummary";
     const FIELDS: &'static [&'static str] = &["activationStatus", "dateCreated", "dateFirstActivated", "dateModified", "displayName", "eventName", "rank", "schemaId", "systemStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ExternalEventSummary {
     }
 }
 impl ::std::fmt::Debug for ExternalEventSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalEventSummary", &[("activationStatus", &self.activation_status), ("dateCreated", &self.date_created), ("dateFirstActivated", &self.date_first_activated), ("dateModified", &self.date_modified), ("displayName", &self.display_name), ("eventName", &self.event_name), ("rank", &self.rank), ("schemaId", &self.schema_id), ("systemStatus", &self.system_status)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl ExternalEventSummaryActivationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Activated", "Deactivated"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalEventSummaryActivationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Activated" => Self::Activated,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for ExternalEventSummaryActivationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Activated => "Activated",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for ExternalEventSummaryActivationStatus {
     }
 }
 impl ::std::convert::From<&str> for ExternalEventSummaryActivationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalEventSummaryActivationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -218,11 +227,13 @@ impl ExternalEventSummarySystemStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["New", "Updated", "Active", "Inactive", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalEventSummarySystemStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "New" => Self::New,
@@ -233,9 +244,11 @@ impl crate::support::OpenEnum for ExternalEventSummarySystemStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::New => "New",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for ExternalEventSummarySystemStatus {
     }
 }
 impl ::std::convert::From<&str> for ExternalEventSummarySystemStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalEventSummarySystemStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventsConfiguration {
 impl crate::support::Model for ExternalEventsConfiguration {
     const NAME: &'static str = "ExternalEventsConfiguration";
     const FIELDS: &'static [&'static str] = &["dateLastModified", "description", "divisionId", "divisionIdActive", "id", "name", "schemaActive", "schemaId", "selfUri", "source"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for ExternalEventsConfiguration {
     }
 }
 impl ::std::fmt::Debug for ExternalEventsConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalEventsConfiguration", &[("dateLastModified", &self.date_last_modified), ("description", &self.description), ("divisionId", &self.division_id), ("divisionIdActive", &self.division_id_active), ("id", &self.id), ("name", &self.name), ("schemaActive", &self.schema_active), ("schemaId", &self.schema_id), ("selfUri", &self.self_uri), ("source", &self.source)], &self._nulls)
     }

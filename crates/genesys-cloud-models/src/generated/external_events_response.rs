@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventsResponse {
 impl crate::support::Model for ExternalEventsResponse {
     const NAME: &'static str = "ExternalEventsResponse";
     const FIELDS: &'static [&'static str] = &["unprocessedEntities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ExternalEventsResponse {
     }
 }
 impl ::std::fmt::Debug for ExternalEventsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalEventsResponse", &[("unprocessedEntities", &self.unprocessed_entities)], &self._nulls)
     }

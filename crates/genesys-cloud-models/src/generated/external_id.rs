@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalId {
 impl crate::support::Model for ExternalId {
     const NAME: &'static str = "ExternalId";
     const FIELDS: &'static [&'static str] = &["externalSource", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ExternalId {
     }
 }
 impl ::std::fmt::Debug for ExternalId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalId", &[("externalSource", &self.external_source), ("value", &self.value)], &self._nulls)
     }

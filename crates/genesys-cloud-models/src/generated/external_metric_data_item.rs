@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDataItem {
 impl crate::support::Model for ExternalMetricDataItem {
     const NAME: &'static str = "ExternalMetricDataItem";
     const FIELDS: &'static [&'static str] = &["count", "dateOccurred", "metricId", "type", "userEmail", "userId", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ExternalMetricDataItem {
     }
 }
 impl ::std::fmt::Debug for ExternalMetricDataItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalMetricDataItem", &[("count", &self.count), ("dateOccurred", &self.date_occurred), ("metricId", &self.metric_id), ("type", &self.r#type), ("userEmail", &self.user_email), ("userId", &self.user_id), ("value", &self.value)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl ExternalMetricDataItemType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Total", "Cumulative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalMetricDataItemType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Total" => Self::Total,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for ExternalMetricDataItemType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Total => "Total",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for ExternalMetricDataItemType {
     }
 }
 impl ::std::convert::From<&str> for ExternalMetricDataItemType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalMetricDataItemType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

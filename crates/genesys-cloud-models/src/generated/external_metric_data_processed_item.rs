@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDataProcessedItem {
 impl crate::support::Model for ExternalMetricDataProcessedItem {
     const NAME: &'static str = "ExternalMetricDataProcessedItem";
     const FIELDS: &'static [&'static str] = &["count", "dateOccurred", "metricId", "totalCount", "totalValue", "type", "userEmail", "userId", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ExternalMetricDataProcessedItem {
     }
 }
 impl ::std::fmt::Debug for ExternalMetricDataProcessedItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalMetricDataProcessedItem", &[("count", &self.count), ("dateOccurred", &self.date_occurred), ("metricId", &self.metric_id), ("totalCount", &self.total_count), ("totalValue", &self.total_value), ("type", &self.r#type), ("userEmail", &self.user_email), ("userId", &self.user_id), ("value", &self.value)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl ExternalMetricDataProcessedItemType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Total", "Cumulative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalMetricDataProcessedItemType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Total" => Self::Total,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for ExternalMetricDataProcessedItemType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Total => "Total",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for ExternalMetricDataProcessedItemType {
     }
 }
 impl ::std::convert::From<&str> for ExternalMetricDataProcessedItemType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalMetricDataProcessedItemType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDataUnprocessedItem {
 impl crate::support::Model for ExternalMetricDataUnprocessedItem {
     const NAME: &'static str = "ExternalMetricDataUnprocessedItem";
     const FIELDS: &'static [&'static str] = &["code", "count", "dateOccurred", "message", "metricId", "type", "userEmail", "userId", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ExternalMetricDataUnprocessedItem {
     }
 }
 impl ::std::fmt::Debug for ExternalMetricDataUnprocessedItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalMetricDataUnprocessedItem", &[("code", &self.code), ("count", &self.count), ("dateOccurred", &self.date_occurred), ("message", &self.message), ("metricId", &self.metric_id), ("type", &self.r#type), ("userEmail", &self.user_email), ("userId", &self.user_id), ("value", &self.value)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl ExternalMetricDataUnprocessedItemType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Total", "Cumulative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalMetricDataUnprocessedItemType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Total" => Self::Total,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for ExternalMetricDataUnprocessedItemType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Total => "Total",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for ExternalMetricDataUnprocessedItemType {
     }
 }
 impl ::std::convert::From<&str> for ExternalMetricDataUnprocessedItemType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalMetricDataUnprocessedItemType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

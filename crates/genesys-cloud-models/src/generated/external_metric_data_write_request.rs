@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDataWriteRequest {
 impl crate::support::Model for ExternalMetricDataWriteRequest {
     const NAME: &'static str = "ExternalMetricDataWriteRequest";
     const FIELDS: &'static [&'static str] = &["items"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ExternalMetricDataWriteRequest {
     }
 }
 impl ::std::fmt::Debug for ExternalMetricDataWriteRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalMetricDataWriteRequest", &[("items", &self.items)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDataWriteResponse {
 impl crate::support::Model for ExternalMetricDataWriteResponse {
     const NAME: &'static str = "ExternalMetricDataWriteResponse";
     const FIELDS: &'static [&'static str] = &["processedEntities", "unprocessedEntities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ExternalMetricDataWriteResponse {
     }
 }
 impl ::std::fmt::Debug for ExternalMetricDataWriteResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalMetricDataWriteResponse", &[("processedEntities", &self.processed_entities), ("unprocessedEntities", &self.unprocessed_entities)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinition {
 impl crate::support::Model for ExternalMetricDefinition {
     const NAME: &'static str = "ExternalMetricDefinition";
     const FIELDS: &'static [&'static str] = &["dateLastRefreshed", "defaultObjectiveType", "enabled", "id", "inUse", "name", "precision", "retentionMonths", "selfUri", "unit", "unitDefinition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for ExternalMetricDefinition {
     }
 }
 impl ::std::fmt::Debug for ExternalMetricDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalMetricDefinition", &[("dateLastRefreshed", &self.date_last_refreshed), ("defaultObjectiveType", &self.default_objective_type), ("enabled", &self.enabled), ("id", &self.id), ("inUse", &self.in_use), ("name", &self.name), ("precision", &self.precision), ("retentionMonths", &self.retention_months), ("selfUri", &self.self_uri), ("unit", &self.unit), ("unitDefinition", &self.unit_definition)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl ExternalMetricDefinitionDefaultObjectiveType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HigherIsBetter", "LowerIsBetter", "TargetArea"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalMetricDefinitionDefaultObjectiveType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HigherIsBetter" => Self::HigherIsBetter,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for ExternalMetricDefinitionDefaultObjectiveType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HigherIsBetter => "HigherIsBetter",
@@ -176,11 +183,13 @@ impl crate::support::OpenEnum for ExternalMetricDefinitionDefaultObjectiveType {
     }
 }
 impl ::std::convert::From<&str> for ExternalMetricDefinitionDefaultObjectiveType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalMetricDefinitionDefaultObjectiveType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -232,11 +241,13 @@ impl ExternalMetricDefinitionUnit {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Seconds", "Percent", "Number", "Currency"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalMetricDefinitionUnit {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Seconds" => Self::Seconds,
@@ -246,9 +257,11 @@ impl crate::support::OpenEnum for ExternalMetricDefinitionUnit {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Seconds => "Seconds",
@@ -260,11 +273,13 @@ impl crate::support::OpenEnum for ExternalMetricDefinitionUnit {
     }
 }
 impl ::std::convert::From<&str> for ExternalMetricDefinitionUnit {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalMetricDefinitionUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

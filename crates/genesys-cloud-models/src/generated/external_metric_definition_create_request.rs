@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinitionCreateRequest {
 impl crate::support::Model for ExternalMetricDefinitionCreateRequest {
     const NAME: &'static str = "ExternalMetricDefinitionCreateRequest";
     const FIELDS: &'static [&'static str] = &["defaultObjectiveType", "enabled", "name", "precision", "unit", "unitDefinition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ExternalMetricDefinitionCreateRequest {
     }
 }
 impl ::std::fmt::Debug for ExternalMetricDefinitionCreateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalMetricDefinitionCreateRequest", &[("defaultObjectiveType", &self.default_objective_type), ("enabled", &self.enabled), ("name", &self.name), ("precision", &self.precision), ("unit", &self.unit), ("unitDefinition", &self.unit_definition)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl ExternalMetricDefinitionCreateRequestDefaultObjectiveType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HigherIsBetter", "LowerIsBetter", "TargetArea"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalMetricDefinitionCreateRequestDefaultObjectiveType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HigherIsBetter" => Self::HigherIsBetter,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for ExternalMetricDefinitionCreateRequestDefaultOb
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HigherIsBetter => "HigherIsBetter",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for ExternalMetricDefinitionCreateRequestDefaultOb
     }
 }
 impl ::std::convert::From<&str> for ExternalMetricDefinitionCreateRequestDefaultObjectiveType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalMetricDefinitionCreateRequestDefaultObjectiveType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -238,11 +247,13 @@ impl ExternalMetricDefinitionCreateRequestUnit {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Seconds", "Percent", "Number", "Currency"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalMetricDefinitionCreateRequestUnit {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Seconds" => Self::Seconds,
@@ -252,9 +263,11 @@ impl crate::support::OpenEnum for ExternalMetricDefinitionCreateRequestUnit {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Seconds => "Seconds",
@@ -266,11 +279,13 @@ impl crate::support::OpenEnum for ExternalMetricDefinitionCreateRequestUnit {
     }
 }
 impl ::std::convert::From<&str> for ExternalMetricDefinitionCreateRequestUnit {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalMetricDefinitionCreateRequestUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinitionUpdateRequest {
 impl crate::support::Model for ExternalMetricDefinitionUpdateRequest {
     const NAME: &'static str = "ExternalMetricDefinitionUpdateRequest";
     const FIELDS: &'static [&'static str] = &["defaultObjectiveType", "enabled", "name", "precision"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ExternalMetricDefinitionUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for ExternalMetricDefinitionUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalMetricDefinitionUpdateRequest", &[("defaultObjectiveType", &self.default_objective_type), ("enabled", &self.enabled), ("name", &self.name), ("precision", &self.precision)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl ExternalMetricDefinitionUpdateRequestDefaultObjectiveType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HigherIsBetter", "LowerIsBetter", "TargetArea"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalMetricDefinitionUpdateRequestDefaultObjectiveType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HigherIsBetter" => Self::HigherIsBetter,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for ExternalMetricDefinitionUpdateRequestDefaultOb
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HigherIsBetter => "HigherIsBetter",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ExternalMetricDefinitionUpdateRequestDefaultOb
     }
 }
 impl ::std::convert::From<&str> for ExternalMetricDefinitionUpdateRequestDefaultObjectiveType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalMetricDefinitionUpdateRequestDefaultObjectiveType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

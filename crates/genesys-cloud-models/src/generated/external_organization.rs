@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalOrganization {
 impl crate::support::Model for ExternalOrganization {
     const NAME: &'static str = "ExternalOrganization";
     const FIELDS: &'static [&'static str] = &["address", "companyType", "createDate", "customFields", "division", "employeeCount", "externalDataSources", "externalIds", "externalSystemUrl", "faxNumber", "id", "identifiers", "industry", "modifyDate", "name", "phoneNumber", "revenue", "schema", "selfUri", "tags", "tickers", "trustor", "twitterId", "websites"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -158,6 +160,7 @@ impl crate::support::Model for ExternalOrganization {
     }
 }
 impl ::std::fmt::Debug for ExternalOrganization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalOrganization", &[("address", &self.address), ("companyType", &self.company_type), ("createDate", &self.create_date), ("customFields", &self.custom_fields), ("division", &self.division), ("employeeCount", &self.employee_count), ("externalDataSources", &self.external_data_sources), ("externalIds", &self.external_ids), ("externalSystemUrl", &self.external_system_url), ("faxNumber", &self.fax_number), ("id", &self.id), ("identifiers", &self.identifiers), ("industry", &self.industry), ("modifyDate", &self.modify_date), ("name", &self.name), ("phoneNumber", &self.phone_number), ("revenue", &self.revenue), ("schema", &self.schema), ("selfUri", &self.self_uri), ("tags", &self.tags), ("tickers", &self.tickers), ("trustor", &self.trustor), ("twitterId", &self.twitter_id), ("websites", &self.websites)], &self._nulls)
     }

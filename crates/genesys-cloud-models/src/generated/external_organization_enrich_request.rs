@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalOrganizationEnrichRequest {
 impl crate::support::Model for ExternalOrganizationEnrichRequest {
     const NAME: &'static str = "ExternalOrganizationEnrichRequest";
     const FIELDS: &'static [&'static str] = &["action", "division", "externalOrganization", "fieldRules", "id", "matchingIdentifiers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ExternalOrganizationEnrichRequest {
     }
 }
 impl ::std::fmt::Debug for ExternalOrganizationEnrichRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalOrganizationEnrichRequest", &[("action", &self.action), ("division", &self.division), ("externalOrganization", &self.external_organization), ("fieldRules", &self.field_rules), ("id", &self.id), ("matchingIdentifiers", &self.matching_identifiers)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl ExternalOrganizationEnrichRequestAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Upsert", "Update", "Insert"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalOrganizationEnrichRequestAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Upsert" => Self::Upsert,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for ExternalOrganizationEnrichRequestAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Upsert => "Upsert",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for ExternalOrganizationEnrichRequestAction {
     }
 }
 impl ::std::convert::From<&str> for ExternalOrganizationEnrichRequestAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalOrganizationEnrichRequestAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalOrganizationIdentifier {
 impl crate::support::Model for ExternalOrganizationIdentifier {
     const NAME: &'static str = "ExternalOrganizationIdentifier";
     const FIELDS: &'static [&'static str] = &["dateCreated", "division", "externalSource", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ExternalOrganizationIdentifier {
     }
 }
 impl ::std::fmt::Debug for ExternalOrganizationIdentifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalOrganizationIdentifier", &[("dateCreated", &self.date_created), ("division", &self.division), ("externalSource", &self.external_source), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -140,20 +143,24 @@ impl ExternalOrganizationIdentifierType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ExternalId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ExternalOrganizationIdentifierType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ExternalId" => Self::ExternalId,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ExternalId => "ExternalId",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for ExternalOrganizationIdentifierType {
     }
 }
 impl ::std::convert::From<&str> for ExternalOrganizationIdentifierType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ExternalOrganizationIdentifierType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

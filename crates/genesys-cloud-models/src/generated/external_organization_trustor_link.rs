@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalOrganizationTrustorLink {
 impl crate::support::Model for ExternalOrganizationTrustorLink {
     const NAME: &'static str = "ExternalOrganizationTrustorLink";
     const FIELDS: &'static [&'static str] = &["dateCreated", "division", "externalOrganizationId", "externalOrganizationUri", "trustorOrgId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ExternalOrganizationTrustorLink {
     }
 }
 impl ::std::fmt::Debug for ExternalOrganizationTrustorLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalOrganizationTrustorLink", &[("dateCreated", &self.date_created), ("division", &self.division), ("externalOrganizationId", &self.external_organization_id), ("externalOrganizationUri", &self.external_organization_uri), ("trustorOrgId", &self.trustor_org_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalPageMetadata {
 impl crate::support::Model for ExternalPageMetadata {
     const NAME: &'static str = "ExternalPageMetadata";
     const FIELDS: &'static [&'static str] = &["name", "profilePictureUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ExternalPageMetadata {
     }
 }
 impl ::std::fmt::Debug for ExternalPageMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalPageMetadata", &[("name", &self.name), ("profilePictureUrl", &self.profile_picture_url)], &self._nulls)
     }

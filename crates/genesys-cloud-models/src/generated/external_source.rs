@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ExternalSource {
 impl crate::support::Model for ExternalSource {
     const NAME: &'static str = "ExternalSource";
     const FIELDS: &'static [&'static str] = &["active", "id", "linkConfiguration", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for ExternalSource {
     }
 }
 impl ::std::fmt::Debug for ExternalSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ExternalSource", &[("active", &self.active), ("id", &self.id), ("linkConfiguration", &self.link_configuration), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for FacebookDataIngestionRuleRequest {
 impl crate::support::Model for FacebookDataIngestionRuleRequest {
     const NAME: &'static str = "FacebookDataIngestionRuleRequest";
     const FIELDS: &'static [&'static str] = &["description", "integrationId", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for FacebookDataIngestionRuleRequest {
     }
 }
 impl ::std::fmt::Debug for FacebookDataIngestionRuleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FacebookDataIngestionRuleRequest", &[("description", &self.description), ("integrationId", &self.integration_id), ("name", &self.name)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FacebookId {
 impl crate::support::Model for FacebookId {
     const NAME: &'static str = "FacebookId";
     const FIELDS: &'static [&'static str] = &["displayName", "ids"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FacebookId {
     }
 }
 impl ::std::fmt::Debug for FacebookId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FacebookId", &[("displayName", &self.display_name), ("ids", &self.ids)], &self._nulls)
     }

@@ -90,9 +90,11 @@ impl<'de> ::serde::Deserialize<'de> for FacebookIntegration {
 impl crate::support::Model for FacebookIntegration {
     const NAME: &'static str = "FacebookIntegration";
     const FIELDS: &'static [&'static str] = &["appId", "createError", "createStatus", "createdBy", "dateCreated", "dateModified", "id", "messagingSetting", "modifiedBy", "name", "pageId", "pageName", "pageProfileImageUrl", "recipient", "selfUri", "status", "supportedContent", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -144,6 +146,7 @@ impl crate::support::Model for FacebookIntegration {
     }
 }
 impl ::std::fmt::Debug for FacebookIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FacebookIntegration", &[("appId", &self.app_id), ("createError", &self.create_error), ("createStatus", &self.create_status), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("modifiedBy", &self.modified_by), ("name", &self.name), ("pageId", &self.page_id), ("pageName", &self.page_name), ("pageProfileImageUrl", &self.page_profile_image_url), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("status", &self.status), ("supportedContent", &self.supported_content), ("version", &self.version)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl FacebookIntegrationCreateStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Initiated", "Completed", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FacebookIntegrationCreateStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Initiated" => Self::Initiated,
@@ -203,9 +208,11 @@ impl crate::support::OpenEnum for FacebookIntegrationCreateStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Initiated => "Initiated",
@@ -216,11 +223,13 @@ impl crate::support::OpenEnum for FacebookIntegrationCreateStatus {
     }
 }
 impl ::std::convert::From<&str> for FacebookIntegrationCreateStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FacebookIntegrationCreateStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FacebookPermission {
 impl crate::support::Model for FacebookPermission {
     const NAME: &'static str = "FacebookPermission";
     const FIELDS: &'static [&'static str] = &["name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FacebookPermission {
     }
 }
 impl ::std::fmt::Debug for FacebookPermission {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FacebookPermission", &[("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl FacebookPermissionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FacebookPrivate", "FacebookPublic", "InstagramPrivate", "InstagramPublic", "WhatsAppPrivate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FacebookPermissionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FacebookPrivate" => Self::FacebookPrivate,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for FacebookPermissionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FacebookPrivate => "FacebookPrivate",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for FacebookPermissionType {
     }
 }
 impl ::std::convert::From<&str> for FacebookPermissionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FacebookPermissionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

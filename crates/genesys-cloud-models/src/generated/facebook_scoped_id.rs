@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for FacebookScopedId {
 impl crate::support::Model for FacebookScopedId {
     const NAME: &'static str = "FacebookScopedId";
     const FIELDS: &'static [&'static str] = &["scopedId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for FacebookScopedId {
     }
 }
 impl ::std::fmt::Debug for FacebookScopedId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FacebookScopedId", &[("scopedId", &self.scoped_id)], &self._nulls)
     }

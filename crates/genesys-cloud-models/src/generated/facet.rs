@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Facet {
 impl crate::support::Model for Facet {
     const NAME: &'static str = "Facet";
     const FIELDS: &'static [&'static str] = &["name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Facet {
     }
 }
 impl ::std::fmt::Debug for Facet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Facet", &[("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }

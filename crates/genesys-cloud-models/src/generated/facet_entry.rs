@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FacetEntry {
 impl crate::support::Model for FacetEntry {
     const NAME: &'static str = "FacetEntry";
     const FIELDS: &'static [&'static str] = &["attribute", "missing", "other", "statistics", "termCount", "termType", "terms", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for FacetEntry {
     }
 }
 impl ::std::fmt::Debug for FacetEntry {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FacetEntry", &[("attribute", &self.attribute), ("missing", &self.missing), ("other", &self.other), ("statistics", &self.statistics), ("termCount", &self.term_count), ("termType", &self.term_type), ("terms", &self.terms), ("total", &self.total)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl FacetEntryTermType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TERM", "NUMBERRANGE", "NUMBERHISTOGRAM", "DATERANGE", "DATEHISTOGRAM", "ID"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FacetEntryTermType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TERM" => Self::Term,
@@ -138,9 +143,11 @@ impl crate::support::OpenEnum for FacetEntryTermType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Term => "TERM",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for FacetEntryTermType {
     }
 }
 impl ::std::convert::From<&str> for FacetEntryTermType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FacetEntryTermType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for FacetKeyAttribute {
 impl crate::support::Model for FacetKeyAttribute {
     const NAME: &'static str = "FacetKeyAttribute";
     const FIELDS: &'static [&'static str] = &["count", "id", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FacetKeyAttribute {
     }
 }
 impl ::std::fmt::Debug for FacetKeyAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FacetKeyAttribute", &[("count", &self.count), ("id", &self.id), ("name", &self.name)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for FacetStatistics {
 impl crate::support::Model for FacetStatistics {
     const NAME: &'static str = "FacetStatistics";
     const FIELDS: &'static [&'static str] = &["count", "dateMax", "dateMin", "max", "mean", "min", "stdDeviation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for FacetStatistics {
     }
 }
 impl ::std::fmt::Debug for FacetStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FacetStatistics", &[("count", &self.count), ("dateMax", &self.date_max), ("dateMin", &self.date_min), ("max", &self.max), ("mean", &self.mean), ("min", &self.min), ("stdDeviation", &self.std_deviation)], &self._nulls)
     }

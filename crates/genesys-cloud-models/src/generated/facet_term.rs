@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for FacetTerm {
 impl crate::support::Model for FacetTerm {
     const NAME: &'static str = "FacetTerm";
     const FIELDS: &'static [&'static str] = &["count", "id", "key", "name", "term", "time"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for FacetTerm {
     }
 }
 impl ::std::fmt::Debug for FacetTerm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FacetTerm", &[("count", &self.count), ("id", &self.id), ("key", &self.key), ("name", &self.name), ("term", &self.term), ("time", &self.time)], &self._nulls)
     }

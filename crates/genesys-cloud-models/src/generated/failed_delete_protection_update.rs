@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for FailedDeleteProtectionUpdate {
 impl crate::support::Model for FailedDeleteProtectionUpdate {
     const NAME: &'static str = "FailedDeleteProtectionUpdate";
     const FIELDS: &'static [&'static str] = &["conversation", "errorCode", "errorMessage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FailedDeleteProtectionUpdate {
     }
 }
 impl ::std::fmt::Debug for FailedDeleteProtectionUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FailedDeleteProtectionUpdate", &[("conversation", &self.conversation), ("errorCode", &self.error_code), ("errorMessage", &self.error_message)], &self._nulls)
     }

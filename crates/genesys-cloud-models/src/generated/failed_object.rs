@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FailedObject {
 impl crate::support::Model for FailedObject {
     const NAME: &'static str = "FailedObject";
     const FIELDS: &'static [&'static str] = &["errorCode", "id", "name", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for FailedObject {
     }
 }
 impl ::std::fmt::Debug for FailedObject {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FailedObject", &[("errorCode", &self.error_code), ("id", &self.id), ("name", &self.name), ("version", &self.version)], &self._nulls)
     }

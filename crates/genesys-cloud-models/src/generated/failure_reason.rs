@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FailureReason {
 impl crate::support::Model for FailureReason {
     const NAME: &'static str = "FailureReason";
     const FIELDS: &'static [&'static str] = &["code", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FailureReason {
     }
 }
 impl ::std::fmt::Debug for FailureReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FailureReason", &[("code", &self.code), ("message", &self.message)], &self._nulls)
     }

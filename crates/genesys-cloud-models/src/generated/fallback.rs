@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Fallback {
 impl crate::support::Model for Fallback {
     const NAME: &'static str = "Fallback";
     const FIELDS: &'static [&'static str] = &["actions", "enabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Fallback {
     }
 }
 impl ::std::fmt::Debug for Fallback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Fallback", &[("actions", &self.actions), ("enabled", &self.enabled)], &self._nulls)
     }

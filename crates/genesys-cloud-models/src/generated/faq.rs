@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for Faq {
 impl crate::support::Model for Faq {
     const NAME: &'static str = "Faq";
     const FIELDS: &'static [&'static str] = &["answer", "confidence", "documentDisplayName", "documentUrl", "question", "sourceUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for Faq {
     }
 }
 impl ::std::fmt::Debug for Faq {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Faq", &[("answer", &self.answer), ("confidence", &self.confidence), ("documentDisplayName", &self.document_display_name), ("documentUrl", &self.document_url), ("question", &self.question), ("sourceUri", &self.source_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FaxConfig {
 impl crate::support::Model for FaxConfig {
     const NAME: &'static str = "FaxConfig";
     const FIELDS: &'static [&'static str] = &["disableEmailPii", "sendEmailNotifications"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FaxConfig {
     }
 }
 impl ::std::fmt::Debug for FaxConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FaxConfig", &[("disableEmailPii", &self.disable_email_pii), ("sendEmailNotifications", &self.send_email_notifications)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for FaxDocument {
 impl crate::support::Model for FaxDocument {
     const NAME: &'static str = "FaxDocument";
     const FIELDS: &'static [&'static str] = &["callerAddress", "contentLength", "contentType", "contentUri", "createdBy", "dateCreated", "dateModified", "downloadSharingUri", "filename", "id", "name", "pageCount", "read", "receiverAddress", "selfUri", "sharingUri", "thumbnails", "workspace"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -118,6 +120,7 @@ impl crate::support::Model for FaxDocument {
     }
 }
 impl ::std::fmt::Debug for FaxDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FaxDocument", &[("callerAddress", &self.caller_address), ("contentLength", &self.content_length), ("contentType", &self.content_type), ("contentUri", &self.content_uri), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("downloadSharingUri", &self.download_sharing_uri), ("filename", &self.filename), ("id", &self.id), ("name", &self.name), ("pageCount", &self.page_count), ("read", &self.read), ("receiverAddress", &self.receiver_address), ("selfUri", &self.self_uri), ("sharingUri", &self.sharing_uri), ("thumbnails", &self.thumbnails), ("workspace", &self.workspace)], &self._nulls)
     }

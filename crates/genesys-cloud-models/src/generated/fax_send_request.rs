@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for FaxSendRequest {
 impl crate::support::Model for FaxSendRequest {
     const NAME: &'static str = "FaxSendRequest";
     const FIELDS: &'static [&'static str] = &["addresses", "contentType", "coverSheet", "documentId", "id", "name", "selfUri", "timeZoneOffsetMinutes", "workspace"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for FaxSendRequest {
     }
 }
 impl ::std::fmt::Debug for FaxSendRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FaxSendRequest", &[("addresses", &self.addresses), ("contentType", &self.content_type), ("coverSheet", &self.cover_sheet), ("documentId", &self.document_id), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("timeZoneOffsetMinutes", &self.time_zone_offset_minutes), ("workspace", &self.workspace)], &self._nulls)
     }
@@ -194,11 +197,13 @@ impl FaxSendRequestContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["application/pdf", "image/tiff", "application/msword", "application/vnd.oasis.opendocument.text", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FaxSendRequestContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "application/pdf" => Self::ApplicationPdf,
@@ -209,9 +214,11 @@ impl crate::support::OpenEnum for FaxSendRequestContentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ApplicationPdf => "application/pdf",
@@ -224,11 +231,13 @@ impl crate::support::OpenEnum for FaxSendRequestContentType {
     }
 }
 impl ::std::convert::From<&str> for FaxSendRequestContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FaxSendRequestContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

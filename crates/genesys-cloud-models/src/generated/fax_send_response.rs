@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FaxSendResponse {
 impl crate::support::Model for FaxSendResponse {
     const NAME: &'static str = "FaxSendResponse";
     const FIELDS: &'static [&'static str] = &["headers", "id", "name", "selfUri", "uploadDestinationUri", "uploadMethodType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for FaxSendResponse {
     }
 }
 impl ::std::fmt::Debug for FaxSendResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FaxSendResponse", &[("headers", &self.headers), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("uploadDestinationUri", &self.upload_destination_uri), ("uploadMethodType", &self.upload_method_type)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl FaxSendResponseUploadMethodType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SINGLE_PUT", "MULTIPART_POST"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FaxSendResponseUploadMethodType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SINGLE_PUT" => Self::SinglePut,
@@ -122,9 +127,11 @@ impl crate::support::OpenEnum for FaxSendResponseUploadMethodType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SinglePut => "SINGLE_PUT",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for FaxSendResponseUploadMethodType {
     }
 }
 impl ::std::convert::From<&str> for FaxSendResponseUploadMethodType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FaxSendResponseUploadMethodType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for FaxStatus {
 impl crate::support::Model for FaxStatus {
     const NAME: &'static str = "FaxStatus";
     const FIELDS: &'static [&'static str] = &["activePage", "baudRate", "bytesTransmitted", "direction", "expectedPages", "lineErrors", "linesTransmitted", "pageErrors"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for FaxStatus {
     }
 }
 impl ::std::fmt::Debug for FaxStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FaxStatus", &[("activePage", &self.active_page), ("baudRate", &self.baud_rate), ("bytesTransmitted", &self.bytes_transmitted), ("direction", &self.direction), ("expectedPages", &self.expected_pages), ("lineErrors", &self.line_errors), ("linesTransmitted", &self.lines_transmitted), ("pageErrors", &self.page_errors)], &self._nulls)
     }

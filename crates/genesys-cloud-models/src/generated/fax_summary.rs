@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for FaxSummary {
 impl crate::support::Model for FaxSummary {
     const NAME: &'static str = "FaxSummary";
     const FIELDS: &'static [&'static str] = &["readCount", "totalCount", "unreadCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FaxSummary {
     }
 }
 impl ::std::fmt::Debug for FaxSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FaxSummary", &[("readCount", &self.read_count), ("totalCount", &self.total_count), ("unreadCount", &self.unread_count)], &self._nulls)
     }

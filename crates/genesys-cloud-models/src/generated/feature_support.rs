@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for FeatureSupport {
 impl crate::support::Model for FeatureSupport {
     const NAME: &'static str = "FeatureSupport";
     const FIELDS: &'static [&'static str] = &["details", "feature", "supportLevel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for FeatureSupport {
     }
 }
 impl ::std::fmt::Debug for FeatureSupport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FeatureSupport", &[("details", &self.details), ("feature", &self.feature), ("supportLevel", &self.support_level)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl FeatureSupportSupportLevel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Supported", "NotSupported"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FeatureSupportSupportLevel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Supported" => Self::Supported,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for FeatureSupportSupportLevel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Supported => "Supported",
@@ -124,11 +131,13 @@ impl crate::support::OpenEnum for FeatureSupportSupportLevel {
     }
 }
 impl ::std::convert::From<&str> for FeatureSupportSupportLevel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FeatureSupportSupportLevel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Feedback {
 impl crate::support::Model for Feedback {
     const NAME: &'static str = "Feedback";
     const FIELDS: &'static [&'static str] = &["relevance", "suggestionId", "userProvided"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Feedback {
     }
 }
 impl ::std::fmt::Debug for Feedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Feedback", &[("relevance", &self.relevance), ("suggestionId", &self.suggestion_id), ("userProvided", &self.user_provided)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl FeedbackRelevance {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Relevant", "Irrelevant"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FeedbackRelevance {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for FeedbackRelevance {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for FeedbackRelevance {
     }
 }
 impl ::std::convert::From<&str> for FeedbackRelevance {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FeedbackRelevance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldConfig {
 impl crate::support::Model for FieldConfig {
     const NAME: &'static str = "FieldConfig";
     const FIELDS: &'static [&'static str] = &["entityType", "id", "name", "schemaVersion", "sections", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for FieldConfig {
     }
 }
 impl ::std::fmt::Debug for FieldConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FieldConfig", &[("entityType", &self.entity_type), ("id", &self.id), ("name", &self.name), ("schemaVersion", &self.schema_version), ("sections", &self.sections), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl FieldConfigEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["person", "group", "org"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FieldConfigEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "person" => Self::Person,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for FieldConfigEntityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Person => "person",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for FieldConfigEntityType {
     }
 }
 impl ::std::convert::From<&str> for FieldConfigEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FieldConfigEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldConfigs {
 impl crate::support::Model for FieldConfigs {
     const NAME: &'static str = "FieldConfigs";
     const FIELDS: &'static [&'static str] = &["group", "org", "person"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FieldConfigs {
     }
 }
 impl ::std::fmt::Debug for FieldConfigs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FieldConfigs", &[("group", &self.group), ("org", &self.org), ("person", &self.person)], &self._nulls)
     }

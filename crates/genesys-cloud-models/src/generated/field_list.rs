@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldList {
 impl crate::support::Model for FieldList {
     const NAME: &'static str = "FieldList";
     const FIELDS: &'static [&'static str] = &["customLabels", "gdpr", "instructionText", "key", "labelKeys", "params", "repeatable", "required", "state", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for FieldList {
     }
 }
 impl ::std::fmt::Debug for FieldList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FieldList", &[("customLabels", &self.custom_labels), ("gdpr", &self.gdpr), ("instructionText", &self.instruction_text), ("key", &self.key), ("labelKeys", &self.label_keys), ("params", &self.params), ("repeatable", &self.repeatable), ("required", &self.required), ("state", &self.state), ("type", &self.r#type)], &self._nulls)
     }

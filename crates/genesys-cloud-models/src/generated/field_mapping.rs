@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldMapping {
 impl crate::support::Model for FieldMapping {
     const NAME: &'static str = "FieldMapping";
     const FIELDS: &'static [&'static str] = &["dataActionSynonymName", "dataActionValueName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FieldMapping {
     }
 }
 impl ::std::fmt::Debug for FieldMapping {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FieldMapping", &[("dataActionSynonymName", &self.data_action_synonym_name), ("dataActionValueName", &self.data_action_value_name)], &self._nulls)
     }

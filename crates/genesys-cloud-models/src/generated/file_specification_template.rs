@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for FileSpecificationTemplate {
 impl crate::support::Model for FileSpecificationTemplate {
     const NAME: &'static str = "FileSpecificationTemplate";
     const FIELDS: &'static [&'static str] = &["columnInformation", "dateCreated", "dateModified", "delimiter", "delimiterValue", "description", "format", "header", "id", "name", "numberOfHeadingLinesSkipped", "numberOfTrailingLinesSkipped", "preprocessingRules", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for FileSpecificationTemplate {
     }
 }
 impl ::std::fmt::Debug for FileSpecificationTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FileSpecificationTemplate", &[("columnInformation", &self.column_information), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("delimiter", &self.delimiter), ("delimiterValue", &self.delimiter_value), ("description", &self.description), ("format", &self.format), ("header", &self.header), ("id", &self.id), ("name", &self.name), ("numberOfHeadingLinesSkipped", &self.number_of_heading_lines_skipped), ("numberOfTrailingLinesSkipped", &self.number_of_trailing_lines_skipped), ("preprocessingRules", &self.preprocessing_rules), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }
@@ -270,11 +273,13 @@ impl FileSpecificationTemplateDelimiter {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Comma", "Pipe", "Colon", "Tab", "Semicolon", "Custom"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FileSpecificationTemplateDelimiter {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Comma" => Self::Comma,
@@ -286,9 +291,11 @@ impl crate::support::OpenEnum for FileSpecificationTemplateDelimiter {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Comma => "Comma",
@@ -302,11 +309,13 @@ impl crate::support::OpenEnum for FileSpecificationTemplateDelimiter {
     }
 }
 impl ::std::convert::From<&str> for FileSpecificationTemplateDelimiter {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FileSpecificationTemplateDelimiter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -354,11 +363,13 @@ impl FileSpecificationTemplateFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FixedLength", "Delimited"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FileSpecificationTemplateFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FixedLength" => Self::FixedLength,
@@ -366,9 +377,11 @@ impl crate::support::OpenEnum for FileSpecificationTemplateFormat {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FixedLength => "FixedLength",
@@ -378,11 +391,13 @@ impl crate::support::OpenEnum for FileSpecificationTemplateFormat {
     }
 }
 impl ::std::convert::From<&str> for FileSpecificationTemplateFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FileSpecificationTemplateFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FileUploadMode {
 impl crate::support::Model for FileUploadMode {
     const NAME: &'static str = "FileUploadMode";
     const FIELDS: &'static [&'static str] = &["fileTypes", "maxFileSizeKB"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FileUploadMode {
     }
 }
 impl ::std::fmt::Debug for FileUploadMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FileUploadMode", &[("fileTypes", &self.file_types), ("maxFileSizeKB", &self.max_file_size_kb)], &self._nulls)
     }

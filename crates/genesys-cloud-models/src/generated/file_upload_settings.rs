@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FileUploadSettings {
 impl crate::support::Model for FileUploadSettings {
     const NAME: &'static str = "FileUploadSettings";
     const FIELDS: &'static [&'static str] = &["enableAttachments", "modes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FileUploadSettings {
     }
 }
 impl ::std::fmt::Debug for FileUploadSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FileUploadSettings", &[("enableAttachments", &self.enable_attachments), ("modes", &self.modes)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Filter {
 impl crate::support::Model for Filter {
     const NAME: &'static str = "Filter";
     const FIELDS: &'static [&'static str] = &["name", "operator", "type", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for Filter {
     }
 }
 impl ::std::fmt::Debug for Filter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Filter", &[("name", &self.name), ("operator", &self.operator), ("type", &self.r#type), ("values", &self.values)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for FilterPreviewResponse {
 impl crate::support::Model for FilterPreviewResponse {
     const NAME: &'static str = "FilterPreviewResponse";
     const FIELDS: &'static [&'static str] = &["filteredContacts", "preview", "totalContacts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FilterPreviewResponse {
     }
 }
 impl ::std::fmt::Debug for FilterPreviewResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FilterPreviewResponse", &[("filteredContacts", &self.filtered_contacts), ("preview", &self.preview), ("totalContacts", &self.total_contacts)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for FinishWebAuthnRegistrationRequest {
 impl crate::support::Model for FinishWebAuthnRegistrationRequest {
     const NAME: &'static str = "FinishWebAuthnRegistrationRequest";
     const FIELDS: &'static [&'static str] = &["credential", "default", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for FinishWebAuthnRegistrationRequest {
     }
 }
 impl ::std::fmt::Debug for FinishWebAuthnRegistrationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FinishWebAuthnRegistrationRequest", &[("credential", &self.credential), ("default", &self.default), ("name", &self.name)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for FixedAvailability {
 impl crate::support::Model for FixedAvailability {
     const NAME: &'static str = "FixedAvailability";
     const FIELDS: &'static [&'static str] = &["availabilityRange", "dateRange", "daysOfWeek"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for FixedAvailability {
     }
 }
 impl ::std::fmt::Debug for FixedAvailability {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FixedAvailability", &[("availabilityRange", &self.availability_range), ("dateRange", &self.date_range), ("daysOfWeek", &self.days_of_week)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for FlattenedJsonSchemaDocument {
 impl crate::support::Model for FlattenedJsonSchemaDocument {
     const NAME: &'static str = "FlattenedJsonSchemaDocument";
     const FIELDS: &'static [&'static str] = &["arrayProperties", "schema"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for FlattenedJsonSchemaDocument {
     }
 }
 impl ::std::fmt::Debug for FlattenedJsonSchemaDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlattenedJsonSchemaDocument", &[("arrayProperties", &self.array_properties), ("schema", &self.schema)], &self._nulls)
     }

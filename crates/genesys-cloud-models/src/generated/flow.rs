@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for Flow {
 impl crate::support::Model for Flow {
     const NAME: &'static str = "Flow";
     const FIELDS: &'static [&'static str] = &["active", "checkedInVersion", "compatibleFlowTypes", "currentOperation", "debugVersion", "deleted", "description", "division", "id", "inputSchema", "lockedClient", "lockedUser", "name", "nluInfo", "outputSchema", "publishedBy", "publishedVersion", "savedVersion", "selfUri", "supportedLanguages", "system", "type", "virtualAgentEnabled", "worktypeId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -158,6 +160,7 @@ impl crate::support::Model for Flow {
     }
 }
 impl ::std::fmt::Debug for Flow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Flow", &[("active", &self.active), ("checkedInVersion", &self.checked_in_version), ("compatibleFlowTypes", &self.compatible_flow_types), ("currentOperation", &self.current_operation), ("debugVersion", &self.debug_version), ("deleted", &self.deleted), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("inputSchema", &self.input_schema), ("lockedClient", &self.locked_client), ("lockedUser", &self.locked_user), ("name", &self.name), ("nluInfo", &self.nlu_info), ("outputSchema", &self.output_schema), ("publishedBy", &self.published_by), ("publishedVersion", &self.published_version), ("savedVersion", &self.saved_version), ("selfUri", &self.self_uri), ("supportedLanguages", &self.supported_languages), ("system", &self.system), ("type", &self.r#type), ("virtualAgentEnabled", &self.virtual_agent_enabled), ("worktypeId", &self.worktype_id)], &self._nulls)
     }
@@ -384,11 +387,13 @@ impl FlowType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BOT", "BUSINESSPROCESS", "COMMONMODULE", "DIGITALBOT", "EMAILSEND", "INBOUNDCALL", "INBOUNDCHAT", "INBOUNDEMAIL", "INBOUNDSHORTMESSAGE", "INQUEUECALL", "INQUEUEEMAIL", "INQUEUESHORTMESSAGE", "OUTBOUNDCALL", "SECURECALL", "SPEECH", "SURVEYINVITE", "VOICE", "VOICEMAIL", "VOICESURVEY", "WORKFLOW", "WORKITEM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BOT" => Self::Bot,
@@ -415,9 +420,11 @@ impl crate::support::OpenEnum for FlowType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bot => "BOT",
@@ -446,11 +453,13 @@ impl crate::support::OpenEnum for FlowType {
     }
 }
 impl ::std::convert::From<&str> for FlowType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

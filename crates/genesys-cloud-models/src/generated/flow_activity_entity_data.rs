@@ -120,9 +120,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowActivityEntityData {
 impl crate::support::Model for FlowActivityEntityData {
     const NAME: &'static str = "FlowActivityEntityData";
     const FIELDS: &'static [&'static str] = &["activeRouting", "activityDate", "addressFrom", "addressTo", "ani", "conversationId", "convertedFrom", "convertedTo", "direction", "dnis", "flowId", "flowType", "mediaType", "metric", "participantName", "queueId", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutings", "routingPriority", "scoredAgents", "sessionId", "teamId", "usedRouting", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -188,6 +190,7 @@ impl crate::support::Model for FlowActivityEntityData {
     }
 }
 impl ::std::fmt::Debug for FlowActivityEntityData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowActivityEntityData", &[("activeRouting", &self.active_routing), ("activityDate", &self.activity_date), ("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("ani", &self.ani), ("conversationId", &self.conversation_id), ("convertedFrom", &self.converted_from), ("convertedTo", &self.converted_to), ("direction", &self.direction), ("dnis", &self.dnis), ("flowId", &self.flow_id), ("flowType", &self.flow_type), ("mediaType", &self.media_type), ("metric", &self.metric), ("participantName", &self.participant_name), ("queueId", &self.queue_id), ("requestedLanguageId", &self.requested_language_id), ("requestedRoutingSkillIds", &self.requested_routing_skill_ids), ("requestedRoutings", &self.requested_routings), ("routingPriority", &self.routing_priority), ("scoredAgents", &self.scored_agents), ("sessionId", &self.session_id), ("teamId", &self.team_id), ("usedRouting", &self.used_routing), ("userId", &self.user_id)], &self._nulls)
     }
@@ -246,11 +249,13 @@ impl FlowActivityEntityDataActiveRouting {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Bullseye", "Conditional", "Direct", "Last", "Manual", "Predictive", "Preferred", "Standard", "Vip"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowActivityEntityDataActiveRouting {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Bullseye" => Self::Bullseye,
@@ -265,9 +270,11 @@ impl crate::support::OpenEnum for FlowActivityEntityDataActiveRouting {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bullseye => "Bullseye",
@@ -284,11 +291,13 @@ impl crate::support::OpenEnum for FlowActivityEntityDataActiveRouting {
     }
 }
 impl ::std::convert::From<&str> for FlowActivityEntityDataActiveRouting {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityEntityDataActiveRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -336,11 +345,13 @@ impl FlowActivityEntityDataDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowActivityEntityDataDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -348,9 +359,11 @@ impl crate::support::OpenEnum for FlowActivityEntityDataDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -360,11 +373,13 @@ impl crate::support::OpenEnum for FlowActivityEntityDataDirection {
     }
 }
 impl ::std::convert::From<&str> for FlowActivityEntityDataDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityEntityDataDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -450,11 +465,13 @@ impl FlowActivityEntityDataFlowType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BOT", "BUSINESSPROCESS", "COMMONMODULE", "DIGITALBOT", "EMAILSEND", "INBOUNDCALL", "INBOUNDCHAT", "INBOUNDEMAIL", "INBOUNDSHORTMESSAGE", "INQUEUECALL", "INQUEUEEMAIL", "INQUEUESHORTMESSAGE", "OUTBOUNDCALL", "SECURECALL", "SPEECH", "SURVEYINVITE", "VOICE", "VOICEMAIL", "VOICESURVEY", "WORKFLOW", "WORKITEM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowActivityEntityDataFlowType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BOT" => Self::Bot,
@@ -481,9 +498,11 @@ impl crate::support::OpenEnum for FlowActivityEntityDataFlowType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bot => "BOT",
@@ -512,11 +531,13 @@ impl crate::support::OpenEnum for FlowActivityEntityDataFlowType {
     }
 }
 impl ::std::convert::From<&str> for FlowActivityEntityDataFlowType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityEntityDataFlowType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -582,11 +603,13 @@ impl FlowActivityEntityDataMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["callback", "chat", "cobrowse", "email", "internalmessage", "message", "screenmonitoring", "screenshare", "unknown", "video", "voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowActivityEntityDataMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "callback" => Self::Callback,
@@ -603,9 +626,11 @@ impl crate::support::OpenEnum for FlowActivityEntityDataMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Callback => "callback",
@@ -624,11 +649,13 @@ impl crate::support::OpenEnum for FlowActivityEntityDataMediaType {
     }
 }
 impl ::std::convert::From<&str> for FlowActivityEntityDataMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityEntityDataMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -674,20 +701,24 @@ impl FlowActivityEntityDataMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oFlow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowActivityEntityDataMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oFlow" => Self::OFlow,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OFlow => "oFlow",
@@ -696,11 +727,13 @@ impl crate::support::OpenEnum for FlowActivityEntityDataMetric {
     }
 }
 impl ::std::convert::From<&str> for FlowActivityEntityDataMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityEntityDataMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -762,11 +795,13 @@ impl FlowActivityEntityDataUsedRouting {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Bullseye", "Conditional", "Direct", "Last", "Manual", "Predictive", "Preferred", "Standard", "Vip"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowActivityEntityDataUsedRouting {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Bullseye" => Self::Bullseye,
@@ -781,9 +816,11 @@ impl crate::support::OpenEnum for FlowActivityEntityDataUsedRouting {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bullseye => "Bullseye",
@@ -800,11 +837,13 @@ impl crate::support::OpenEnum for FlowActivityEntityDataUsedRouting {
     }
 }
 impl ::std::convert::From<&str> for FlowActivityEntityDataUsedRouting {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityEntityDataUsedRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

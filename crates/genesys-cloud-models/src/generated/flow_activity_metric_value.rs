@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowActivityMetricValue {
 impl crate::support::Model for FlowActivityMetricValue {
     const NAME: &'static str = "FlowActivityMetricValue";
     const FIELDS: &'static [&'static str] = &["count", "entityIds", "metric", "qualifier"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FlowActivityMetricValue {
     }
 }
 impl ::std::fmt::Debug for FlowActivityMetricValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowActivityMetricValue", &[("count", &self.count), ("entityIds", &self.entity_ids), ("metric", &self.metric), ("qualifier", &self.qualifier)], &self._nulls)
     }
@@ -104,20 +107,24 @@ impl FlowActivityMetricValueMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oFlow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowActivityMetricValueMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oFlow" => Self::OFlow,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OFlow => "oFlow",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for FlowActivityMetricValueMetric {
     }
 }
 impl ::std::convert::From<&str> for FlowActivityMetricValueMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityMetricValueMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowActivityQueryMetric {
 impl crate::support::Model for FlowActivityQueryMetric {
     const NAME: &'static str = "FlowActivityQueryMetric";
     const FIELDS: &'static [&'static str] = &["details", "metric"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FlowActivityQueryMetric {
     }
 }
 impl ::std::fmt::Debug for FlowActivityQueryMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowActivityQueryMetric", &[("details", &self.details), ("metric", &self.metric)], &self._nulls)
     }
@@ -104,20 +107,24 @@ impl FlowActivityQueryMetricMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oFlow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowActivityQueryMetricMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oFlow" => Self::OFlow,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OFlow => "oFlow",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for FlowActivityQueryMetricMetric {
     }
 }
 impl ::std::convert::From<&str> for FlowActivityQueryMetricMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityQueryMetricMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowActivityResponse {
 impl crate::support::Model for FlowActivityResponse {
     const NAME: &'static str = "FlowActivityResponse";
     const FIELDS: &'static [&'static str] = &["entityIdDimension", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FlowActivityResponse {
     }
 }
 impl ::std::fmt::Debug for FlowActivityResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowActivityResponse", &[("entityIdDimension", &self.entity_id_dimension), ("results", &self.results)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl FlowActivityResponseEntityIdDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["activeRouting", "addressFrom", "addressTo", "agentScore", "ani", "conversationId", "convertedFrom", "convertedTo", "direction", "dnis", "flowId", "flowType", "mediaType", "participantName", "queueId", "requestedLanguageId", "requestedRouting", "requestedRoutingSkillId", "routingPriority", "scoredAgentId", "sessionId", "teamId", "usedRouting", "userId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowActivityResponseEntityIdDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "activeRouting" => Self::ActiveRouting,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for FlowActivityResponseEntityIdDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActiveRouting => "activeRouting",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for FlowActivityResponseEntityIdDimension {
     }
 }
 impl ::std::convert::From<&str> for FlowActivityResponseEntityIdDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowActivityResponseEntityIdDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

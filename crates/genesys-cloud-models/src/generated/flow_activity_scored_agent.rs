@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowActivityScoredAgent {
 impl crate::support::Model for FlowActivityScoredAgent {
     const NAME: &'static str = "FlowActivityScoredAgent";
     const FIELDS: &'static [&'static str] = &["agentScore", "scoredAgentId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FlowActivityScoredAgent {
     }
 }
 impl ::std::fmt::Debug for FlowActivityScoredAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowActivityScoredAgent", &[("agentScore", &self.agent_score), ("scoredAgentId", &self.scored_agent_id)], &self._nulls)
     }

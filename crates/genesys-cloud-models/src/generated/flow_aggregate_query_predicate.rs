@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowAggregateQueryPredicate {
 impl crate::support::Model for FlowAggregateQueryPredicate {
     const NAME: &'static str = "FlowAggregateQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "operator", "range", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for FlowAggregateQueryPredicate {
     }
 }
 impl ::std::fmt::Debug for FlowAggregateQueryPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowAggregateQueryPredicate", &[("dimension", &self.dimension), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -340,11 +343,13 @@ impl FlowAggregateQueryPredicateDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["activeRouting", "activeSkillId", "addressFrom", "addressTo", "agentAssistantId", "agentBullseyeRing", "agentOwned", "agentRank", "agentScore", "ani", "assignerId", "authenticated", "canonicalExternalContactId", "conversationId", "conversationInitiator", "convertedFrom", "convertedTo", "customerParticipation", "deliveryStatus", "destinationAddress", "direction", "disconnectType", "divisionId", "dnis", "edgeId", "eligibleAgentCount", "endingLanguage", "entryReason", "entryType", "errorCode", "exitReason", "extendedDeliveryStatus", "externalContactId", "externalMediaCount", "externalOrganizationId", "externalTag", "firstQueue", "flaggedReason", "flowId", "flowInType", "flowMilestoneId", "flowName", "flowOutType", "flowOutcome", "flowOutcomeId", "flowOutcomeValue", "flowSubType", "flowType", "flowVersion", "groupId", "interactionType", "journeyActionId", "journeyActionMapId", "journeyActionMapVersion", "journeyCustomerId", "journeyCustomerIdType", "journeyCustomerSessionId", "journeyCustomerSessionIdType", "knowledgeBaseId", "mediaCount", "mediaType", "messageType", "originatingDirection", "outboundCampaignId", "outboundContactId", "outboundContactListId", "participantName", "peerId", "proposedAgentId", "provider", "purpose", "queueId", "recognitionFailureReason", "remote", "removedSkillId", "requestedLanguageId", "requestedRouting", "requestedRoutingSkillId", "roomId", "routingPriority", "routingRing", "routingRule", "routingRuleType", "scoredAgentId", "selectedAgentId", "selectedAgentRank", "selfServed", "sessionDnis", "sessionId", "skillExpressionId", "startingLanguage", "stationId", "teamId", "transferTargetAddress", "transferTargetName", "transferType", "usedRouting", "userId", "videoPresent", "waitingInteractionCount", "wrapUpCode"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowAggregateQueryPredicateDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "activeRouting" => Self::ActiveRouting,
@@ -451,9 +456,11 @@ impl crate::support::OpenEnum for FlowAggregateQueryPredicateDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActiveRouting => "activeRouting",
@@ -562,11 +569,13 @@ impl crate::support::OpenEnum for FlowAggregateQueryPredicateDimension {
     }
 }
 impl ::std::convert::From<&str> for FlowAggregateQueryPredicateDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowAggregateQueryPredicateDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -616,11 +625,13 @@ impl FlowAggregateQueryPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["matches", "exists", "notExists"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowAggregateQueryPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "matches" => Self::Matches,
@@ -629,9 +640,11 @@ impl crate::support::OpenEnum for FlowAggregateQueryPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Matches => "matches",
@@ -642,11 +655,13 @@ impl crate::support::OpenEnum for FlowAggregateQueryPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for FlowAggregateQueryPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowAggregateQueryPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -696,11 +711,13 @@ impl FlowAggregateQueryPredicateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dimension", "property", "metric"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowAggregateQueryPredicateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dimension" => Self::Dimension,
@@ -709,9 +726,11 @@ impl crate::support::OpenEnum for FlowAggregateQueryPredicateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Dimension => "dimension",
@@ -722,11 +741,13 @@ impl crate::support::OpenEnum for FlowAggregateQueryPredicateType {
     }
 }
 impl ::std::convert::From<&str> for FlowAggregateQueryPredicateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowAggregateQueryPredicateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

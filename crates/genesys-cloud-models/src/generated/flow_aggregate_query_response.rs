@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowAggregateQueryResponse {
 impl crate::support::Model for FlowAggregateQueryResponse {
     const NAME: &'static str = "FlowAggregateQueryResponse";
     const FIELDS: &'static [&'static str] = &["results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for FlowAggregateQueryResponse {
     }
 }
 impl ::std::fmt::Debug for FlowAggregateQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowAggregateQueryResponse", &[("results", &self.results)], &self._nulls)
     }

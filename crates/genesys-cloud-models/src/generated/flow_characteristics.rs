@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowCharacteristics {
 impl crate::support::Model for FlowCharacteristics {
     const NAME: &'static str = "FlowCharacteristics";
     const FIELDS: &'static [&'static str] = &["communications", "eventError", "eventOther", "eventWarning", "executionInputOutputs", "executionItems", "names", "variables"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for FlowCharacteristics {
     }
 }
 impl ::std::fmt::Debug for FlowCharacteristics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowCharacteristics", &[("communications", &self.communications), ("eventError", &self.event_error), ("eventOther", &self.event_other), ("eventWarning", &self.event_warning), ("executionInputOutputs", &self.execution_input_outputs), ("executionItems", &self.execution_items), ("names", &self.names), ("variables", &self.variables)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowDiagnosticInfo {
 impl crate::support::Model for FlowDiagnosticInfo {
     const NAME: &'static str = "FlowDiagnosticInfo";
     const FIELDS: &'static [&'static str] = &["lastActionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for FlowDiagnosticInfo {
     }
 }
 impl ::std::fmt::Debug for FlowDiagnosticInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowDiagnosticInfo", &[("lastActionId", &self.last_action_id)], &self._nulls)
     }

@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowDivisionView {
 impl crate::support::Model for FlowDivisionView {
     const NAME: &'static str = "FlowDivisionView";
     const FIELDS: &'static [&'static str] = &["debugVersion", "description", "division", "id", "inputSchema", "name", "outputSchema", "publishedVersion", "selfUri", "supportedLanguages", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for FlowDivisionView {
     }
 }
 impl ::std::fmt::Debug for FlowDivisionView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowDivisionView", &[("debugVersion", &self.debug_version), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("inputSchema", &self.input_schema), ("name", &self.name), ("outputSchema", &self.output_schema), ("publishedVersion", &self.published_version), ("selfUri", &self.self_uri), ("supportedLanguages", &self.supported_languages), ("type", &self.r#type)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl FlowDivisionViewType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BOT", "BUSINESSPROCESS", "COMMONMODULE", "DIGITALBOT", "EMAILSEND", "INBOUNDCALL", "INBOUNDCHAT", "INBOUNDEMAIL", "INBOUNDSHORTMESSAGE", "INQUEUECALL", "INQUEUEEMAIL", "INQUEUESHORTMESSAGE", "OUTBOUNDCALL", "SECURECALL", "SPEECH", "SURVEYINVITE", "VOICE", "VOICEMAIL", "VOICESURVEY", "WORKFLOW", "WORKITEM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowDivisionViewType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BOT" => Self::Bot,
@@ -215,9 +220,11 @@ impl crate::support::OpenEnum for FlowDivisionViewType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bot => "BOT",
@@ -246,11 +253,13 @@ impl crate::support::OpenEnum for FlowDivisionViewType {
     }
 }
 impl ::std::convert::From<&str> for FlowDivisionViewType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowDivisionViewType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

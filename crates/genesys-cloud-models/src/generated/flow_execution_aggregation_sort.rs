@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowExecutionAggregationSort {
 impl crate::support::Model for FlowExecutionAggregationSort {
     const NAME: &'static str = "FlowExecutionAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FlowExecutionAggregationSort {
     }
 }
 impl ::std::fmt::Debug for FlowExecutionAggregationSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowExecutionAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl FlowExecutionAggregationSortFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["average", "count", "max", "min", "sum"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowExecutionAggregationSortFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "average" => Self::Average,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for FlowExecutionAggregationSortFunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Average => "average",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for FlowExecutionAggregationSortFunction {
     }
 }
 impl ::std::convert::From<&str> for FlowExecutionAggregationSortFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowExecutionAggregationSortFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -180,20 +189,24 @@ impl FlowExecutionAggregationSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nFlowExecutions"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowExecutionAggregationSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nFlowExecutions" => Self::NFlowExecutions,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NFlowExecutions => "nFlowExecutions",
@@ -202,11 +215,13 @@ impl crate::support::OpenEnum for FlowExecutionAggregationSortName {
     }
 }
 impl ::std::convert::From<&str> for FlowExecutionAggregationSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowExecutionAggregationSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -70,9 +70,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowExecutionDataQueryResult {
 impl crate::support::Model for FlowExecutionDataQueryResult {
     const NAME: &'static str = "FlowExecutionDataQueryResult";
     const FIELDS: &'static [&'static str] = &["conversationId", "endDateTime", "flowErrorReason", "flowId", "flowName", "flowType", "flowVersion", "flowWarningReason", "id", "name", "selfUri", "startDateTime", "workitemId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -114,6 +116,7 @@ impl crate::support::Model for FlowExecutionDataQueryResult {
     }
 }
 impl ::std::fmt::Debug for FlowExecutionDataQueryResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowExecutionDataQueryResult", &[("conversationId", &self.conversation_id), ("endDateTime", &self.end_date_time), ("flowErrorReason", &self.flow_error_reason), ("flowId", &self.flow_id), ("flowName", &self.flow_name), ("flowType", &self.flow_type), ("flowVersion", &self.flow_version), ("flowWarningReason", &self.flow_warning_reason), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("startDateTime", &self.start_date_time), ("workitemId", &self.workitem_id)], &self._nulls)
     }
@@ -194,11 +197,13 @@ impl FlowExecutionDataQueryResultFlowType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["bot", "businessprocess", "commonmodule", "digitalbot", "emailsend", "inboundcall", "inboundchat", "inboundemail", "inboundshortmessage", "inqueuecall", "inqueueshortmessage", "inqueueemail", "outboundcall", "securecall", "surveyinvite", "voice", "voicemail", "voicesurvey", "workflow", "workitem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowExecutionDataQueryResultFlowType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "bot" => Self::Bot,
@@ -224,9 +229,11 @@ impl crate::support::OpenEnum for FlowExecutionDataQueryResultFlowType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bot => "bot",
@@ -254,11 +261,13 @@ impl crate::support::OpenEnum for FlowExecutionDataQueryResultFlowType {
     }
 }
 impl ::std::convert::From<&str> for FlowExecutionDataQueryResultFlowType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowExecutionDataQueryResultFlowType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

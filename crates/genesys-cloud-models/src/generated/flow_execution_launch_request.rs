@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowExecutionLaunchRequest {
 impl crate::support::Model for FlowExecutionLaunchRequest {
     const NAME: &'static str = "FlowExecutionLaunchRequest";
     const FIELDS: &'static [&'static str] = &["flowId", "flowVersion", "inputData", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FlowExecutionLaunchRequest {
     }
 }
 impl ::std::fmt::Debug for FlowExecutionLaunchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowExecutionLaunchRequest", &[("flowId", &self.flow_id), ("flowVersion", &self.flow_version), ("inputData", &self.input_data), ("name", &self.name)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowExecutionLaunchResponse {
 impl crate::support::Model for FlowExecutionLaunchResponse {
     const NAME: &'static str = "FlowExecutionLaunchResponse";
     const FIELDS: &'static [&'static str] = &["flowVersion", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FlowExecutionLaunchResponse {
     }
 }
 impl ::std::fmt::Debug for FlowExecutionLaunchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowExecutionLaunchResponse", &[("flowVersion", &self.flow_version), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealth {
 impl crate::support::Model for FlowHealth {
     const NAME: &'static str = "FlowHealth";
     const FIELDS: &'static [&'static str] = &["flowVersionInfo", "intents", "languageInfo", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FlowHealth {
     }
 }
 impl ::std::fmt::Debug for FlowHealth {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowHealth", &[("flowVersionInfo", &self.flow_version_info), ("intents", &self.intents), ("languageInfo", &self.language_info), ("selfUri", &self.self_uri)], &self._nulls)
     }

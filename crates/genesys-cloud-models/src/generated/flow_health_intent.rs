@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthIntent {
 impl crate::support::Model for FlowHealthIntent {
     const NAME: &'static str = "FlowHealthIntent";
     const FIELDS: &'static [&'static str] = &["flowVersionInfo", "health", "id", "language", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for FlowHealthIntent {
     }
 }
 impl ::std::fmt::Debug for FlowHealthIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowHealthIntent", &[("flowVersionInfo", &self.flow_version_info), ("health", &self.health), ("id", &self.id), ("language", &self.language), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl FlowHealthIntentLanguage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["en-us", "en-gb", "en-au", "en-za", "en-nz", "en-ie", "fr-ca", "fr-fr", "es-us", "es-es", "es-mx", "de-de", "it-it", "pt-br", "pt-pt", "nl-nl"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowHealthIntentLanguage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "en-us" => Self::EnUs,
@@ -170,9 +175,11 @@ impl crate::support::OpenEnum for FlowHealthIntentLanguage {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EnUs => "en-us",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for FlowHealthIntentLanguage {
     }
 }
 impl ::std::convert::From<&str> for FlowHealthIntentLanguage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowHealthIntentLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthIntentInfo {
 impl crate::support::Model for FlowHealthIntentInfo {
     const NAME: &'static str = "FlowHealthIntentInfo";
     const FIELDS: &'static [&'static str] = &["id", "languageHealth", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for FlowHealthIntentInfo {
     }
 }
 impl ::std::fmt::Debug for FlowHealthIntentInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowHealthIntentInfo", &[("id", &self.id), ("languageHealth", &self.language_health), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthIntentUtterance {
 impl crate::support::Model for FlowHealthIntentUtterance {
     const NAME: &'static str = "FlowHealthIntentUtterance";
     const FIELDS: &'static [&'static str] = &["confusionInfo", "id", "issueCount", "outlierInfo", "staticValidationResults", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for FlowHealthIntentUtterance {
     }
 }
 impl ::std::fmt::Debug for FlowHealthIntentUtterance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowHealthIntentUtterance", &[("confusionInfo", &self.confusion_info), ("id", &self.id), ("issueCount", &self.issue_count), ("outlierInfo", &self.outlier_info), ("staticValidationResults", &self.static_validation_results), ("text", &self.text)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthIntentVersionInfo {
 impl crate::support::Model for FlowHealthIntentVersionInfo {
     const NAME: &'static str = "FlowHealthIntentVersionInfo";
     const FIELDS: &'static [&'static str] = &["flowVersion", "nluDomain", "nluVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for FlowHealthIntentVersionInfo {
     }
 }
 impl ::std::fmt::Debug for FlowHealthIntentVersionInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowHealthIntentVersionInfo", &[("flowVersion", &self.flow_version), ("nluDomain", &self.nlu_domain), ("nluVersion", &self.nlu_version)], &self._nulls)
     }

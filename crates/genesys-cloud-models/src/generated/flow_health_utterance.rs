@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthUtterance {
 impl crate::support::Model for FlowHealthUtterance {
     const NAME: &'static str = "FlowHealthUtterance";
     const FIELDS: &'static [&'static str] = &["confusionInfo", "id", "issueCount", "language", "outlierInfo", "selfUri", "staticValidationResults", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for FlowHealthUtterance {
     }
 }
 impl ::std::fmt::Debug for FlowHealthUtterance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowHealthUtterance", &[("confusionInfo", &self.confusion_info), ("id", &self.id), ("issueCount", &self.issue_count), ("language", &self.language), ("outlierInfo", &self.outlier_info), ("selfUri", &self.self_uri), ("staticValidationResults", &self.static_validation_results), ("text", &self.text)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl FlowHealthUtteranceLanguage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["en-us", "en-gb", "en-au", "en-za", "en-nz", "en-ie", "fr-ca", "fr-fr", "es-us", "es-es", "es-mx", "de-de", "it-it", "pt-br", "pt-pt", "nl-nl"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowHealthUtteranceLanguage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "en-us" => Self::EnUs,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for FlowHealthUtteranceLanguage {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EnUs => "en-us",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for FlowHealthUtteranceLanguage {
     }
 }
 impl ::std::convert::From<&str> for FlowHealthUtteranceLanguage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowHealthUtteranceLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

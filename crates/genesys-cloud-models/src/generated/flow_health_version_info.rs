@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthVersionInfo {
 impl crate::support::Model for FlowHealthVersionInfo {
     const NAME: &'static str = "FlowHealthVersionInfo";
     const FIELDS: &'static [&'static str] = &["flowVersion", "nluDomain"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FlowHealthVersionInfo {
     }
 }
 impl ::std::fmt::Debug for FlowHealthVersionInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowHealthVersionInfo", &[("flowVersion", &self.flow_version), ("nluDomain", &self.nlu_domain)], &self._nulls)
     }

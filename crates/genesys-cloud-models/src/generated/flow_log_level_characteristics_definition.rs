@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowLogLevelCharacteristicsDefinition {
 impl crate::support::Model for FlowLogLevelCharacteristicsDefinition {
     const NAME: &'static str = "FlowLogLevelCharacteristicsDefinition";
     const FIELDS: &'static [&'static str] = &["dependsOn", "id", "minimumLevel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for FlowLogLevelCharacteristicsDefinition {
     }
 }
 impl ::std::fmt::Debug for FlowLogLevelCharacteristicsDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowLogLevelCharacteristicsDefinition", &[("dependsOn", &self.depends_on), ("id", &self.id), ("minimumLevel", &self.minimum_level)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl FlowLogLevelCharacteristicsDefinitionMinimumLevel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Disabled", "Base", "Notes", "VerboseNotes", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowLogLevelCharacteristicsDefinitionMinimumLevel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for FlowLogLevelCharacteristicsDefinitionMinimumLe
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for FlowLogLevelCharacteristicsDefinitionMinimumLe
     }
 }
 impl ::std::convert::From<&str> for FlowLogLevelCharacteristicsDefinitionMinimumLevel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowLogLevelCharacteristicsDefinitionMinimumLevel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowLogLevelCharacteristicsDefinitions {
 impl crate::support::Model for FlowLogLevelCharacteristicsDefinitions {
     const NAME: &'static str = "FlowLogLevelCharacteristicsDefinitions";
     const FIELDS: &'static [&'static str] = &["characteristics", "logLevels"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FlowLogLevelCharacteristicsDefinitions {
     }
 }
 impl ::std::fmt::Debug for FlowLogLevelCharacteristicsDefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowLogLevelCharacteristicsDefinitions", &[("characteristics", &self.characteristics), ("logLevels", &self.log_levels)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowLogLevelRequest {
 impl crate::support::Model for FlowLogLevelRequest {
     const NAME: &'static str = "FlowLogLevelRequest";
     const FIELDS: &'static [&'static str] = &["logLevelCharacteristics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for FlowLogLevelRequest {
     }
 }
 impl ::std::fmt::Debug for FlowLogLevelRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowLogLevelRequest", &[("logLevelCharacteristics", &self.log_level_characteristics)], &self._nulls)
     }

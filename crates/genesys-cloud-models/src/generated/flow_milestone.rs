@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowMilestone {
 impl crate::support::Model for FlowMilestone {
     const NAME: &'static str = "FlowMilestone";
     const FIELDS: &'static [&'static str] = &["description", "division", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for FlowMilestone {
     }
 }
 impl ::std::fmt::Debug for FlowMilestone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowMilestone", &[("description", &self.description), ("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowOutcome {
 impl crate::support::Model for FlowOutcome {
     const NAME: &'static str = "FlowOutcome";
     const FIELDS: &'static [&'static str] = &["currentOperation", "description", "division", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for FlowOutcome {
     }
 }
 impl ::std::fmt::Debug for FlowOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowOutcome", &[("currentOperation", &self.current_operation), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowOutcomeDivisionView {
 impl crate::support::Model for FlowOutcomeDivisionView {
     const NAME: &'static str = "FlowOutcomeDivisionView";
     const FIELDS: &'static [&'static str] = &["division", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FlowOutcomeDivisionView {
     }
 }
 impl ::std::fmt::Debug for FlowOutcomeDivisionView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowOutcomeDivisionView", &[("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowPaths {
 impl crate::support::Model for FlowPaths {
     const NAME: &'static str = "FlowPaths";
     const FIELDS: &'static [&'static str] = &["category", "dateEnd", "dateStart", "elements"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FlowPaths {
     }
 }
 impl ::std::fmt::Debug for FlowPaths {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowPaths", &[("category", &self.category), ("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("elements", &self.elements)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl FlowPathsCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["All", "Abandoned", "AgentEscalation", "Complete", "Disconnect", "Error", "RecognitionFailure", "Transfer"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowPathsCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "All" => Self::All,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for FlowPathsCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::All => "All",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for FlowPathsCategory {
     }
 }
 impl ::std::convert::From<&str> for FlowPathsCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowPathsCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowPathsElement {
 impl crate::support::Model for FlowPathsElement {
     const NAME: &'static str = "FlowPathsElement";
     const FIELDS: &'static [&'static str] = &["count", "flowMilestone", "flowOutcome", "flowOutcomeValue", "flows", "parentId", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for FlowPathsElement {
     }
 }
 impl ::std::fmt::Debug for FlowPathsElement {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowPathsElement", &[("count", &self.count), ("flowMilestone", &self.flow_milestone), ("flowOutcome", &self.flow_outcome), ("flowOutcomeValue", &self.flow_outcome_value), ("flows", &self.flows), ("parentId", &self.parent_id), ("type", &self.r#type)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl FlowPathsElementFlowOutcomeValue {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FAILURE", "SUCCESS", "UNKNOWN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowPathsElementFlowOutcomeValue {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FAILURE" => Self::Failure,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for FlowPathsElementFlowOutcomeValue {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Failure => "FAILURE",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for FlowPathsElementFlowOutcomeValue {
     }
 }
 impl ::std::convert::From<&str> for FlowPathsElementFlowOutcomeValue {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowPathsElementFlowOutcomeValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -238,11 +247,13 @@ impl FlowPathsElementType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Abandoned", "AgentEscalation", "Disconnect", "Error", "Exit", "Milestone", "Outcome", "RecognitionFailure", "Root", "TransferReturnToAgent", "TransferToAcd", "TransferToAcdVoicemail", "TransferToFlow", "TransferToGroup", "TransferToGroupVoicemail", "TransferToNumber", "TransferToSecureFlow", "TransferToUser", "TransferToUserVoicemail"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowPathsElementType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Abandoned" => Self::Abandoned,
@@ -267,9 +278,11 @@ impl crate::support::OpenEnum for FlowPathsElementType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Abandoned => "Abandoned",
@@ -296,11 +309,13 @@ impl crate::support::OpenEnum for FlowPathsElementType {
     }
 }
 impl ::std::convert::From<&str> for FlowPathsElementType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowPathsElementType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

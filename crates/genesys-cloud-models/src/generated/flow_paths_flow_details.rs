@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowPathsFlowDetails {
 impl crate::support::Model for FlowPathsFlowDetails {
     const NAME: &'static str = "FlowPathsFlowDetails";
     const FIELDS: &'static [&'static str] = &["count", "flow", "type", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FlowPathsFlowDetails {
     }
 }
 impl ::std::fmt::Debug for FlowPathsFlowDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowPathsFlowDetails", &[("count", &self.count), ("flow", &self.flow), ("type", &self.r#type), ("version", &self.version)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl FlowPathsFlowDetailsType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DigitalBot", "Bot", "InboundCall", "SecureCall", "InboundShortMessage", "InboundEmail", "OutboundCall"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowPathsFlowDetailsType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DigitalBot" => Self::DigitalBot,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for FlowPathsFlowDetailsType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DigitalBot => "DigitalBot",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for FlowPathsFlowDetailsType {
     }
 }
 impl ::std::convert::From<&str> for FlowPathsFlowDetailsType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowPathsFlowDetailsType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowPathsQuery {
 impl crate::support::Model for FlowPathsQuery {
     const NAME: &'static str = "FlowPathsQuery";
     const FIELDS: &'static [&'static str] = &["category", "flows"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FlowPathsQuery {
     }
 }
 impl ::std::fmt::Debug for FlowPathsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowPathsQuery", &[("category", &self.category), ("flows", &self.flows)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl FlowPathsQueryCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["All", "Abandoned", "AgentEscalation", "Complete", "Disconnect", "Error", "RecognitionFailure", "Transfer"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowPathsQueryCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "All" => Self::All,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for FlowPathsQueryCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::All => "All",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for FlowPathsQueryCategory {
     }
 }
 impl ::std::convert::From<&str> for FlowPathsQueryCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowPathsQueryCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

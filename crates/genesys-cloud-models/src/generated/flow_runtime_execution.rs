@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowRuntimeExecution {
 impl crate::support::Model for FlowRuntimeExecution {
     const NAME: &'static str = "FlowRuntimeExecution";
     const FIELDS: &'static [&'static str] = &["completionReason", "conversation", "dateCompleted", "dateLaunched", "flowErrorInfo", "flowVersion", "id", "name", "outputData", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for FlowRuntimeExecution {
     }
 }
 impl ::std::fmt::Debug for FlowRuntimeExecution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowRuntimeExecution", &[("completionReason", &self.completion_reason), ("conversation", &self.conversation), ("dateCompleted", &self.date_completed), ("dateLaunched", &self.date_launched), ("flowErrorInfo", &self.flow_error_info), ("flowVersion", &self.flow_version), ("id", &self.id), ("name", &self.name), ("outputData", &self.output_data), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl FlowRuntimeExecutionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UNKNOWN", "RUNNING", "ERROR", "TERMINATED", "COMPLETED", "FAILED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowRuntimeExecutionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UNKNOWN" => Self::UnknownValue,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for FlowRuntimeExecutionStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "UNKNOWN",
@@ -188,11 +195,13 @@ impl crate::support::OpenEnum for FlowRuntimeExecutionStatus {
     }
 }
 impl ::std::convert::From<&str> for FlowRuntimeExecutionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowRuntimeExecutionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowSettingsResponse {
 impl crate::support::Model for FlowSettingsResponse {
     const NAME: &'static str = "FlowSettingsResponse";
     const FIELDS: &'static [&'static str] = &["dateModified", "id", "logLevelCharacteristics", "modifiedBy", "modifiedByClient", "name", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for FlowSettingsResponse {
     }
 }
 impl ::std::fmt::Debug for FlowSettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowSettingsResponse", &[("dateModified", &self.date_modified), ("id", &self.id), ("logLevelCharacteristics", &self.log_level_characteristics), ("modifiedBy", &self.modified_by), ("modifiedByClient", &self.modified_by_client), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl FlowSettingsResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["bot", "businessprocess", "commonmodule", "digitalbot", "emailsend", "inboundcall", "inboundchat", "inboundemail", "inboundshortmessage", "inqueuecall", "inqueueshortmessage", "inqueueemail", "outboundcall", "securecall", "surveyinvite", "voice", "voicemail", "voicesurvey", "workflow", "workitem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowSettingsResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "bot" => Self::Bot,
@@ -194,9 +199,11 @@ impl crate::support::OpenEnum for FlowSettingsResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bot => "bot",
@@ -224,11 +231,13 @@ impl crate::support::OpenEnum for FlowSettingsResponseType {
     }
 }
 impl ::std::convert::From<&str> for FlowSettingsResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowSettingsResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowVersion {
 impl crate::support::Model for FlowVersion {
     const NAME: &'static str = "FlowVersion";
     const FIELDS: &'static [&'static str] = &["commitVersion", "compatibleFlowTypes", "configurationUri", "configurationVersion", "createdBy", "createdByClient", "dateCheckedIn", "dateCreated", "datePublished", "datePublishedEnd", "dateSaved", "debug", "generationId", "id", "inputSchema", "name", "nluInfo", "outputSchema", "publishResultUri", "secure", "selfUri", "supportedLanguages", "type", "virtualAgentEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -150,6 +152,7 @@ impl crate::support::Model for FlowVersion {
     }
 }
 impl ::std::fmt::Debug for FlowVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowVersion", &[("commitVersion", &self.commit_version), ("compatibleFlowTypes", &self.compatible_flow_types), ("configurationUri", &self.configuration_uri), ("configurationVersion", &self.configuration_version), ("createdBy", &self.created_by), ("createdByClient", &self.created_by_client), ("dateCheckedIn", &self.date_checked_in), ("dateCreated", &self.date_created), ("datePublished", &self.date_published), ("datePublishedEnd", &self.date_published_end), ("dateSaved", &self.date_saved), ("debug", &self.debug), ("generationId", &self.generation_id), ("id", &self.id), ("inputSchema", &self.input_schema), ("name", &self.name), ("nluInfo", &self.nlu_info), ("outputSchema", &self.output_schema), ("publishResultUri", &self.publish_result_uri), ("secure", &self.secure), ("selfUri", &self.self_uri), ("supportedLanguages", &self.supported_languages), ("type", &self.r#type), ("virtualAgentEnabled", &self.virtual_agent_enabled)], &self._nulls)
     }
@@ -340,11 +343,13 @@ impl FlowVersionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PUBLISH", "CHECKIN", "SAVE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FlowVersionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PUBLISH" => Self::Publish,
@@ -353,9 +358,11 @@ impl crate::support::OpenEnum for FlowVersionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Publish => "PUBLISH",
@@ -366,11 +373,13 @@ impl crate::support::OpenEnum for FlowVersionType {
     }
 }
 impl ::std::convert::From<&str> for FlowVersionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FlowVersionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

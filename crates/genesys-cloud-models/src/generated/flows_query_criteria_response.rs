@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for FlowsQueryCriteriaResponse {
 impl crate::support::Model for FlowsQueryCriteriaResponse {
     const NAME: &'static str = "FlowsQueryCriteriaResponse";
     const FIELDS: &'static [&'static str] = &["actionTypes", "criteria", "errorCodes", "flowTypes", "warningCodes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for FlowsQueryCriteriaResponse {
     }
 }
 impl ::std::fmt::Debug for FlowsQueryCriteriaResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FlowsQueryCriteriaResponse", &[("actionTypes", &self.action_types), ("criteria", &self.criteria), ("errorCodes", &self.error_codes), ("flowTypes", &self.flow_types), ("warningCodes", &self.warning_codes)], &self._nulls)
     }

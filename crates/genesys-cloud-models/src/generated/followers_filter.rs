@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FollowersFilter {
 impl crate::support::Model for FollowersFilter {
     const NAME: &'static str = "FollowersFilter";
     const FIELDS: &'static [&'static str] = &["from", "operator", "to", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FollowersFilter {
     }
 }
 impl ::std::fmt::Debug for FollowersFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FollowersFilter", &[("from", &self.from), ("operator", &self.operator), ("to", &self.to), ("value", &self.value)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl FollowersFilterOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EqualTo", "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo", "Between"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FollowersFilterOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EqualTo" => Self::EqualTo,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for FollowersFilterOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EqualTo => "EqualTo",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for FollowersFilterOperator {
     }
 }
 impl ::std::convert::From<&str> for FollowersFilterOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FollowersFilterOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

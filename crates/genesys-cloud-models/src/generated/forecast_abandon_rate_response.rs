@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ForecastAbandonRateResponse {
 impl crate::support::Model for ForecastAbandonRateResponse {
     const NAME: &'static str = "ForecastAbandonRateResponse";
     const FIELDS: &'static [&'static str] = &["percent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ForecastAbandonRateResponse {
     }
 }
 impl ::std::fmt::Debug for ForecastAbandonRateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ForecastAbandonRateResponse", &[("percent", &self.percent)], &self._nulls)
     }

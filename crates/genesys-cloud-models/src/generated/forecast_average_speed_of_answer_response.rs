@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ForecastAverageSpeedOfAnswerResponse {
 impl crate::support::Model for ForecastAverageSpeedOfAnswerResponse {
     const NAME: &'static str = "ForecastAverageSpeedOfAnswerResponse";
     const FIELDS: &'static [&'static str] = &["seconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ForecastAverageSpeedOfAnswerResponse {
     }
 }
 impl ::std::fmt::Debug for ForecastAverageSpeedOfAnswerResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ForecastAverageSpeedOfAnswerResponse", &[("seconds", &self.seconds)], &self._nulls)
     }

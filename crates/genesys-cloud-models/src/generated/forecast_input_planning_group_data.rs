@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ForecastInputPlanningGroupData {
 impl crate::support::Model for ForecastInputPlanningGroupData {
     const NAME: &'static str = "ForecastInputPlanningGroupData";
     const FIELDS: &'static [&'static str] = &["capacityPlanForecastMetrics", "planningGroupId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ForecastInputPlanningGroupData {
     }
 }
 impl ::std::fmt::Debug for ForecastInputPlanningGroupData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ForecastInputPlanningGroupData", &[("capacityPlanForecastMetrics", &self.capacity_plan_forecast_metrics), ("planningGroupId", &self.planning_group_id)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ForecastMetadata {
 impl crate::support::Model for ForecastMetadata {
     const NAME: &'static str = "ForecastMetadata";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateStart", "forecastId", "intervalLengthInMinutes", "source", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ForecastMetadata {
     }
 }
 impl ::std::fmt::Debug for ForecastMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ForecastMetadata", &[("dateCreated", &self.date_created), ("dateStart", &self.date_start), ("forecastId", &self.forecast_id), ("intervalLengthInMinutes", &self.interval_length_in_minutes), ("source", &self.source), ("timeZone", &self.time_zone)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl ForecastMetadataSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutomaticBestMethod", "MainForecast"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ForecastMetadataSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutomaticBestMethod" => Self::AutomaticBestMethod,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for ForecastMetadataSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutomaticBestMethod => "AutomaticBestMethod",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ForecastMetadataSource {
     }
 }
 impl ::std::convert::From<&str> for ForecastMetadataSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ForecastMetadataSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

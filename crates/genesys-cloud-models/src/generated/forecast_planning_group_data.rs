@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ForecastPlanningGroupData {
 impl crate::support::Model for ForecastPlanningGroupData {
     const NAME: &'static str = "ForecastPlanningGroupData";
     const FIELDS: &'static [&'static str] = &["averageHandleTimeSecondsPerInterval", "offeredPerInterval", "planningGroupId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ForecastPlanningGroupData {
     }
 }
 impl ::std::fmt::Debug for ForecastPlanningGroupData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ForecastPlanningGroupData", &[("averageHandleTimeSecondsPerInterval", &self.average_handle_time_seconds_per_interval), ("offeredPerInterval", &self.offered_per_interval), ("planningGroupId", &self.planning_group_id)], &self._nulls)
     }

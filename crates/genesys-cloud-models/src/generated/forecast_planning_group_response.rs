@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ForecastPlanningGroupResponse {
 impl crate::support::Model for ForecastPlanningGroupResponse {
     const NAME: &'static str = "ForecastPlanningGroupResponse";
     const FIELDS: &'static [&'static str] = &["id", "name", "routePaths", "serviceGoalTemplate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ForecastPlanningGroupResponse {
     }
 }
 impl ::std::fmt::Debug for ForecastPlanningGroupResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ForecastPlanningGroupResponse", &[("id", &self.id), ("name", &self.name), ("routePaths", &self.route_paths), ("serviceGoalTemplate", &self.service_goal_template)], &self._nulls)
     }

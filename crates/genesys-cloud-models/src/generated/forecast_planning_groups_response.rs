@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for ForecastPlanningGroupsResponse {
 impl crate::support::Model for ForecastPlanningGroupsResponse {
     const NAME: &'static str = "ForecastPlanningGroupsResponse";
     const FIELDS: &'static [&'static str] = &["businessUnitServiceGoalImpact", "entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for ForecastPlanningGroupsResponse {
     }
 }
 impl ::std::fmt::Debug for ForecastPlanningGroupsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ForecastPlanningGroupsResponse", &[("businessUnitServiceGoalImpact", &self.business_unit_service_goal_impact), ("entities", &self.entities)], &self._nulls)
     }

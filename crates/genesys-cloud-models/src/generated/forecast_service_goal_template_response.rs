@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ForecastServiceGoalTemplateResponse {
 impl crate::support::Model for ForecastServiceGoalTemplateResponse {
     const NAME: &'static str = "ForecastServiceGoalTemplateResponse";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "impactOverride", "serviceLevel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ForecastServiceGoalTemplateResponse {
     }
 }
 impl ::std::fmt::Debug for ForecastServiceGoalTemplateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ForecastServiceGoalTemplateResponse", &[("abandonRate", &self.abandon_rate), ("averageSpeedOfAnswer", &self.average_speed_of_answer), ("impactOverride", &self.impact_override), ("serviceLevel", &self.service_level)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ForecastServiceLevelResponse {
 impl crate::support::Model for ForecastServiceLevelResponse {
     const NAME: &'static str = "ForecastServiceLevelResponse";
     const FIELDS: &'static [&'static str] = &["percent", "seconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ForecastServiceLevelResponse {
     }
 }
 impl ::std::fmt::Debug for ForecastServiceLevelResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ForecastServiceLevelResponse", &[("percent", &self.percent), ("seconds", &self.seconds)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ForecastSourceDayPointer {
 impl crate::support::Model for ForecastSourceDayPointer {
     const NAME: &'static str = "ForecastSourceDayPointer";
     const FIELDS: &'static [&'static str] = &["dataKey", "date", "dayOfWeek", "fileName", "weight"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ForecastSourceDayPointer {
     }
 }
 impl ::std::fmt::Debug for ForecastSourceDayPointer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ForecastSourceDayPointer", &[("dataKey", &self.data_key), ("date", &self.date), ("dayOfWeek", &self.day_of_week), ("fileName", &self.file_name), ("weight", &self.weight)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl ForecastSourceDayPointerDayOfWeek {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "EighthDay"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ForecastSourceDayPointerDayOfWeek {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sunday" => Self::Sunday,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ForecastSourceDayPointerDayOfWeek {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sunday => "Sunday",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for ForecastSourceDayPointerDayOfWeek {
     }
 }
 impl ::std::convert::From<&str> for ForecastSourceDayPointerDayOfWeek {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ForecastSourceDayPointerDayOfWeek {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

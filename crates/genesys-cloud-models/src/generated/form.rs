@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for Form {
 impl crate::support::Model for Form {
     const NAME: &'static str = "Form";
     const FIELDS: &'static [&'static str] = &["formDescription", "formPages", "introduction", "receivedMessage", "replyMessage", "showSummary"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for Form {
     }
 }
 impl ::std::fmt::Debug for Form {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Form", &[("formDescription", &self.form_description), ("formPages", &self.form_pages), ("introduction", &self.introduction), ("receivedMessage", &self.received_message), ("replyMessage", &self.reply_message), ("showSummary", &self.show_summary)], &self._nulls)
     }

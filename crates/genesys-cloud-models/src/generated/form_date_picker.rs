@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FormDatePicker {
 impl crate::support::Model for FormDatePicker {
     const NAME: &'static str = "FormDatePicker";
     const FIELDS: &'static [&'static str] = &["dateDisplayFormat", "id", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FormDatePicker {
     }
 }
 impl ::std::fmt::Debug for FormDatePicker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FormDatePicker", &[("dateDisplayFormat", &self.date_display_format), ("id", &self.id), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FormListPicker {
 impl crate::support::Model for FormListPicker {
     const NAME: &'static str = "FormListPicker";
     const FIELDS: &'static [&'static str] = &["id", "sections"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FormListPicker {
     }
 }
 impl ::std::fmt::Debug for FormListPicker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FormListPicker", &[("id", &self.id), ("sections", &self.sections)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for FormListPickerItem {
 impl crate::support::Model for FormListPickerItem {
     const NAME: &'static str = "FormListPickerItem";
     const FIELDS: &'static [&'static str] = &["id", "imageUrl", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for FormListPickerItem {
     }
 }
 impl ::std::fmt::Debug for FormListPickerItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FormListPickerItem", &[("id", &self.id), ("imageUrl", &self.image_url), ("title", &self.title)], &self._nulls)
     }

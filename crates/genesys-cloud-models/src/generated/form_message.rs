@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for FormMessage {
 impl crate::support::Model for FormMessage {
     const NAME: &'static str = "FormMessage";
     const FIELDS: &'static [&'static str] = &["imageUrl", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for FormMessage {
     }
 }
 impl ::std::fmt::Debug for FormMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FormMessage", &[("imageUrl", &self.image_url), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

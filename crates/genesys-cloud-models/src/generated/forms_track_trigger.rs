@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FormsTrackTrigger {
 impl crate::support::Model for FormsTrackTrigger {
     const NAME: &'static str = "FormsTrackTrigger";
     const FIELDS: &'static [&'static str] = &["captureDataOnFormAbandon", "captureDataOnFormSubmit", "formName", "selector"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FormsTrackTrigger {
     }
 }
 impl ::std::fmt::Debug for FormsTrackTrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FormsTrackTrigger", &[("captureDataOnFormAbandon", &self.capture_data_on_form_abandon), ("captureDataOnFormSubmit", &self.capture_data_on_form_submit), ("formName", &self.form_name), ("selector", &self.selector)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FreeTrialLimit {
 impl crate::support::Model for FreeTrialLimit {
     const NAME: &'static str = "FreeTrialLimit";
     const FIELDS: &'static [&'static str] = &["defaultValue", "description", "key", "resource"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for FreeTrialLimit {
     }
 }
 impl ::std::fmt::Debug for FreeTrialLimit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FreeTrialLimit", &[("defaultValue", &self.default_value), ("description", &self.description), ("key", &self.key), ("resource", &self.resource)], &self._nulls)
     }

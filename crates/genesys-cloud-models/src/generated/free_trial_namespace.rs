@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for FreeTrialNamespace {
 impl crate::support::Model for FreeTrialNamespace {
     const NAME: &'static str = "FreeTrialNamespace";
     const FIELDS: &'static [&'static str] = &["friendlyName", "limits", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FreeTrialNamespace {
     }
 }
 impl ::std::fmt::Debug for FreeTrialNamespace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FreeTrialNamespace", &[("friendlyName", &self.friendly_name), ("limits", &self.limits), ("name", &self.name)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for FromEmailAddress {
 impl crate::support::Model for FromEmailAddress {
     const NAME: &'static str = "FromEmailAddress";
     const FIELDS: &'static [&'static str] = &["domain", "friendlyName", "localPart"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for FromEmailAddress {
     }
 }
 impl ::std::fmt::Debug for FromEmailAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FromEmailAddress", &[("domain", &self.domain), ("friendlyName", &self.friendly_name), ("localPart", &self.local_part)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for Function {
 impl crate::support::Model for Function {
     const NAME: &'static str = "Function";
     const FIELDS: &'static [&'static str] = &["dateCreated", "description", "handler", "id", "name", "runtime", "timeoutSeconds", "zipId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for Function {
     }
 }
 impl ::std::fmt::Debug for Function {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Function", &[("dateCreated", &self.date_created), ("description", &self.description), ("handler", &self.handler), ("id", &self.id), ("name", &self.name), ("runtime", &self.runtime), ("timeoutSeconds", &self.timeout_seconds), ("zipId", &self.zip_id)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for FunctionConfig {
 impl crate::support::Model for FunctionConfig {
     const NAME: &'static str = "FunctionConfig";
     const FIELDS: &'static [&'static str] = &["function", "id", "selfUri", "uploadExceptionHistory", "zip"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for FunctionConfig {
     }
 }
 impl ::std::fmt::Debug for FunctionConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FunctionConfig", &[("function", &self.function), ("id", &self.id), ("selfUri", &self.self_uri), ("uploadExceptionHistory", &self.upload_exception_history), ("zip", &self.zip)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for FunctionRuntime {
 impl crate::support::Model for FunctionRuntime {
     const NAME: &'static str = "FunctionRuntime";
     const FIELDS: &'static [&'static str] = &["dateEndOfLife", "description", "name", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for FunctionRuntime {
     }
 }
 impl ::std::fmt::Debug for FunctionRuntime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FunctionRuntime", &[("dateEndOfLife", &self.date_end_of_life), ("description", &self.description), ("name", &self.name), ("status", &self.status)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl FunctionRuntimeStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Available", "Deprecated", "Unavailable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FunctionRuntimeStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Available" => Self::Available,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for FunctionRuntimeStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Available => "Available",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for FunctionRuntimeStatus {
     }
 }
 impl ::std::convert::From<&str> for FunctionRuntimeStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FunctionRuntimeStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for FunctionUploadRequest {
 impl crate::support::Model for FunctionUploadRequest {
     const NAME: &'static str = "FunctionUploadRequest";
     const FIELDS: &'static [&'static str] = &["fileName", "signedUrlTimeoutSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for FunctionUploadRequest {
     }
 }
 impl ::std::fmt::Debug for FunctionUploadRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FunctionUploadRequest", &[("fileName", &self.file_name), ("signedUrlTimeoutSeconds", &self.signed_url_timeout_seconds)], &self._nulls)
     }

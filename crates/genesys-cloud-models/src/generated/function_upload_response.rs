@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for FunctionUploadResponse {
 impl crate::support::Model for FunctionUploadResponse {
     const NAME: &'static str = "FunctionUploadResponse";
     const FIELDS: &'static [&'static str] = &["headers", "signedUrlTimeoutSeconds", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for FunctionUploadResponse {
     }
 }
 impl ::std::fmt::Debug for FunctionUploadResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FunctionUploadResponse", &[("headers", &self.headers), ("signedUrlTimeoutSeconds", &self.signed_url_timeout_seconds), ("url", &self.url)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for FunctionZipConfig {
 impl crate::support::Model for FunctionZipConfig {
     const NAME: &'static str = "FunctionZipConfig";
     const FIELDS: &'static [&'static str] = &["dateCreated", "errorMessage", "id", "name", "requestId", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for FunctionZipConfig {
     }
 }
 impl ::std::fmt::Debug for FunctionZipConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "FunctionZipConfig", &[("dateCreated", &self.date_created), ("errorMessage", &self.error_message), ("id", &self.id), ("name", &self.name), ("requestId", &self.request_id), ("status", &self.status)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl FunctionZipConfigStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Transferring", "Available", "Unknown", "Invalid", "InvalidFormat", "InvalidFile"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for FunctionZipConfigStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for FunctionZipConfigStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for FunctionZipConfigStatus {
     }
 }
 impl ::std::convert::From<&str> for FunctionZipConfigStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for FunctionZipConfigStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for GSuite {
 impl crate::support::Model for GSuite {
     const NAME: &'static str = "GSuite";
     const FIELDS: &'static [&'static str] = &["certificate", "certificates", "disabled", "displayOnLogin", "forceAuthn", "id", "issuerURI", "logoImageData", "metadataURL", "name", "nameIdentifierFormat", "providerName", "relyingPartyIdentifier", "selfUri", "signAuthnRequests", "sloBinding", "sloURI", "ssoBinding", "ssoTargetURI"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -118,6 +120,7 @@ impl crate::support::Model for GSuite {
     }
 }
 impl ::std::fmt::Debug for GSuite {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GSuite", &[("certificate", &self.certificate), ("certificates", &self.certificates), ("disabled", &self.disabled), ("displayOnLogin", &self.display_on_login), ("forceAuthn", &self.force_authn), ("id", &self.id), ("issuerURI", &self.issuer_uri), ("logoImageData", &self.logo_image_data), ("metadataURL", &self.metadata_url), ("name", &self.name), ("nameIdentifierFormat", &self.name_identifier_format), ("providerName", &self.provider_name), ("relyingPartyIdentifier", &self.relying_party_identifier), ("selfUri", &self.self_uri), ("signAuthnRequests", &self.sign_authn_requests), ("sloBinding", &self.slo_binding), ("sloURI", &self.slo_uri), ("ssoBinding", &self.sso_binding), ("ssoTargetURI", &self.sso_target_uri)], &self._nulls)
     }
@@ -288,11 +291,13 @@ impl GSuiteNameIdentifierFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified", "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress", "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName", "urn:oasis:names:tc:SAML:1.1:nameid-format:WindowsDomainQualifiedName", "urn:oasis:names:tc:SAML:2.0:nameid-format:kerberos", "urn:oasis:names:tc:SAML:2.0:nameid-format:entity", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GSuiteNameIdentifierFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified" => Self::UrnOasisNamesTcSaml11NameidFormatUnspecified,
@@ -306,9 +311,11 @@ impl crate::support::OpenEnum for GSuiteNameIdentifierFormat {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UrnOasisNamesTcSaml11NameidFormatUnspecified => "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
@@ -324,11 +331,13 @@ impl crate::support::OpenEnum for GSuiteNameIdentifierFormat {
     }
 }
 impl ::std::convert::From<&str> for GSuiteNameIdentifierFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GSuiteNameIdentifierFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -376,11 +385,13 @@ impl GSuiteSsoBinding {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST", "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GSuiteSsoBinding {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" => Self::UrnOasisNamesTcSaml20BindingsHttpPost,
@@ -388,9 +399,11 @@ impl crate::support::OpenEnum for GSuiteSsoBinding {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UrnOasisNamesTcSaml20BindingsHttpPost => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
@@ -400,11 +413,13 @@ impl crate::support::OpenEnum for GSuiteSsoBinding {
     }
 }
 impl ::std::convert::From<&str> for GSuiteSsoBinding {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GSuiteSsoBinding {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for GamificationContestPrizeImageUploadUrlRe
 impl crate::support::Model for GamificationContestPrizeImageUploadUrlRequest {
     const NAME: &'static str = "GamificationContestPrizeImageUploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["contentLength", "contentMd5", "contentType", "fileName", "serverSideEncryption", "signedUrlTimeoutSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for GamificationContestPrizeImageUploadUrlRequest {
     }
 }
 impl ::std::fmt::Debug for GamificationContestPrizeImageUploadUrlRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GamificationContestPrizeImageUploadUrlRequest", &[("contentLength", &self.content_length), ("contentMd5", &self.content_md5), ("contentType", &self.content_type), ("fileName", &self.file_name), ("serverSideEncryption", &self.server_side_encryption), ("signedUrlTimeoutSeconds", &self.signed_url_timeout_seconds)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl GamificationContestPrizeImageUploadUrlRequestContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["image/jpeg", "image/jpg", "image/png"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GamificationContestPrizeImageUploadUrlRequestContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "image/jpeg" => Self::ImageJpeg,
@@ -167,9 +172,11 @@ impl crate::support::OpenEnum for GamificationContestPrizeImageUploadUrlRequestC
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ImageJpeg => "image/jpeg",
@@ -180,11 +187,13 @@ impl crate::support::OpenEnum for GamificationContestPrizeImageUploadUrlRequestC
     }
 }
 impl ::std::convert::From<&str> for GamificationContestPrizeImageUploadUrlRequestContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GamificationContestPrizeImageUploadUrlRequestContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -230,20 +239,24 @@ impl GamificationContestPrizeImageUploadUrlRequestServerSideEncryption {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AES256"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GamificationContestPrizeImageUploadUrlRequestServerSideEncryption {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AES256" => Self::Aes256,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Aes256 => "AES256",
@@ -252,11 +265,13 @@ impl crate::support::OpenEnum for GamificationContestPrizeImageUploadUrlRequestS
     }
 }
 impl ::std::convert::From<&str> for GamificationContestPrizeImageUploadUrlRequestServerSideEncryption {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GamificationContestPrizeImageUploadUrlRequestServerSideEncryption {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for GamificationStatus {
 impl crate::support::Model for GamificationStatus {
     const NAME: &'static str = "GamificationStatus";
     const FIELDS: &'static [&'static str] = &["automaticUserAssignment", "dateStart", "dateStartPersonalBest", "isActive"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for GamificationStatus {
     }
 }
 impl ::std::fmt::Debug for GamificationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GamificationStatus", &[("automaticUserAssignment", &self.automatic_user_assignment), ("dateStart", &self.date_start), ("dateStartPersonalBest", &self.date_start_personal_best), ("isActive", &self.is_active)], &self._nulls)
     }

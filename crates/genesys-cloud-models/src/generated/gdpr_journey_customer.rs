@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GDPRJourneyCustomer {
 impl crate::support::Model for GDPRJourneyCustomer {
     const NAME: &'static str = "GDPRJourneyCustomer";
     const FIELDS: &'static [&'static str] = &["id", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GDPRJourneyCustomer {
     }
 }
 impl ::std::fmt::Debug for GDPRJourneyCustomer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GDPRJourneyCustomer", &[("id", &self.id), ("type", &self.r#type)], &self._nulls)
     }

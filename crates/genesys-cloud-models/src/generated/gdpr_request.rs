@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for GDPRRequest {
 impl crate::support::Model for GDPRRequest {
     const NAME: &'static str = "GDPRRequest";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "id", "name", "replacementTerms", "requestType", "resultsUrl", "resultsUrls", "selfUri", "status", "subject"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for GDPRRequest {
     }
 }
 impl ::std::fmt::Debug for GDPRRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GDPRRequest", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("id", &self.id), ("name", &self.name), ("replacementTerms", &self.replacement_terms), ("requestType", &self.request_type), ("resultsUrl", &self.results_url), ("resultsUrls", &self.results_urls), ("selfUri", &self.self_uri), ("status", &self.status), ("subject", &self.subject)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl GDPRRequestRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GDPR_EXPORT", "GDPR_UPDATE", "GDPR_DELETE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GDPRRequestRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GDPR_EXPORT" => Self::GdprExport,
@@ -227,9 +232,11 @@ impl crate::support::OpenEnum for GDPRRequestRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::GdprExport => "GDPR_EXPORT",
@@ -240,11 +247,13 @@ impl crate::support::OpenEnum for GDPRRequestRequestType {
     }
 }
 impl ::std::convert::From<&str> for GDPRRequestRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GDPRRequestRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -302,11 +311,13 @@ impl GDPRRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["INITIATED", "SEARCHING", "UPDATING", "DELETING", "COMPLETED", "ERROR", "FINALIZING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GDPRRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "INITIATED" => Self::Initiated,
@@ -319,9 +330,11 @@ impl crate::support::OpenEnum for GDPRRequestStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Initiated => "INITIATED",
@@ -336,11 +349,13 @@ impl crate::support::OpenEnum for GDPRRequestStatus {
     }
 }
 impl ::std::convert::From<&str> for GDPRRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GDPRRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

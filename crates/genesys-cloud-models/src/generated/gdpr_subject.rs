@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for GDPRSubject {
 impl crate::support::Model for GDPRSubject {
     const NAME: &'static str = "GDPRSubject";
     const FIELDS: &'static [&'static str] = &["addresses", "dialerContactId", "emailAddresses", "externalContactId", "externalId", "journeyCustomer", "name", "phoneNumbers", "socialHandle", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for GDPRSubject {
     }
 }
 impl ::std::fmt::Debug for GDPRSubject {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GDPRSubject", &[("addresses", &self.addresses), ("dialerContactId", &self.dialer_contact_id), ("emailAddresses", &self.email_addresses), ("externalContactId", &self.external_contact_id), ("externalId", &self.external_id), ("journeyCustomer", &self.journey_customer), ("name", &self.name), ("phoneNumbers", &self.phone_numbers), ("socialHandle", &self.social_handle), ("userId", &self.user_id)], &self._nulls)
     }

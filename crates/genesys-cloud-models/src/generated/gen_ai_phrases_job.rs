@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for GenAIPhrasesJob {
 impl crate::support::Model for GenAIPhrasesJob {
     const NAME: &'static str = "GenAIPhrasesJob";
     const FIELDS: &'static [&'static str] = &["aiGeneratedPhrases", "createdBy", "dateCreated", "dateModified", "id", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -76,6 +78,7 @@ impl crate::support::Model for GenAIPhrasesJob {
     }
 }
 impl ::std::fmt::Debug for GenAIPhrasesJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GenAIPhrasesJob", &[("aiGeneratedPhrases", &self.ai_generated_phrases), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl GenAIPhrasesJobState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Running", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GenAIPhrasesJobState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Running" => Self::Running,
@@ -135,9 +140,11 @@ impl crate::support::OpenEnum for GenAIPhrasesJobState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "Running",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for GenAIPhrasesJobState {
     }
 }
 impl ::std::convert::From<&str> for GenAIPhrasesJobState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GenAIPhrasesJobState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

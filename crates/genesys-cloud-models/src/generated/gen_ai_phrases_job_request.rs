@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for GenAIPhrasesJobRequest {
 impl crate::support::Model for GenAIPhrasesJobRequest {
     const NAME: &'static str = "GenAIPhrasesJobRequest";
     const FIELDS: &'static [&'static str] = &["topic"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for GenAIPhrasesJobRequest {
     }
 }
 impl ::std::fmt::Debug for GenAIPhrasesJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GenAIPhrasesJobRequest", &[("topic", &self.topic)], &self._nulls)
     }

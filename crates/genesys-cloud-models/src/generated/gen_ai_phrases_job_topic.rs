@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for GenAIPhrasesJobTopic {
 impl crate::support::Model for GenAIPhrasesJobTopic {
     const NAME: &'static str = "GenAIPhrasesJobTopic";
     const FIELDS: &'static [&'static str] = &["description", "dialect", "name", "phrases"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for GenAIPhrasesJobTopic {
     }
 }
 impl ::std::fmt::Debug for GenAIPhrasesJobTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GenAIPhrasesJobTopic", &[("description", &self.description), ("dialect", &self.dialect), ("name", &self.name), ("phrases", &self.phrases)], &self._nulls)
     }

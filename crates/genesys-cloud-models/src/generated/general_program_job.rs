@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for GeneralProgramJob {
 impl crate::support::Model for GeneralProgramJob {
     const NAME: &'static str = "GeneralProgramJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for GeneralProgramJob {
     }
 }
 impl ::std::fmt::Debug for GeneralProgramJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GeneralProgramJob", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl GeneralProgramJobState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Running", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GeneralProgramJobState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Running" => Self::Running,
@@ -129,9 +134,11 @@ impl crate::support::OpenEnum for GeneralProgramJobState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "Running",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for GeneralProgramJobState {
     }
 }
 impl ::std::convert::From<&str> for GeneralProgramJobState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GeneralProgramJobState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

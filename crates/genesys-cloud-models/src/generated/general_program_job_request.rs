@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GeneralProgramJobRequest {
 impl crate::support::Model for GeneralProgramJobRequest {
     const NAME: &'static str = "GeneralProgramJobRequest";
     const FIELDS: &'static [&'static str] = &["dialect", "mode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GeneralProgramJobRequest {
     }
 }
 impl ::std::fmt::Debug for GeneralProgramJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GeneralProgramJobRequest", &[("dialect", &self.dialect), ("mode", &self.mode)], &self._nulls)
     }
@@ -182,11 +185,13 @@ impl GeneralProgramJobRequestDialect {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ar-001", "ar-AE", "ar-BH", "ar-EG", "ar-IL", "ar-SA", "ar-TN", "da-DK", "de-CH", "de-DE", "en-AU", "en-GB", "en-HK", "en-IE", "en-IN", "en-NZ", "en-SG", "en-US", "en-ZA", "es-ES", "es-US", "fi-FI", "fr-CA", "fr-FR", "he-IL", "hi-IN", "it-IT", "ja-JP", "ko-KR", "nb-NO", "nl-NL", "pl-PL", "pt-BR", "pt-PT", "sv-SE", "tr-TR", "zh-CN", "zh-HK", "zh-TW", "zu-ZA"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GeneralProgramJobRequestDialect {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ar-001" => Self::Ar001,
@@ -232,9 +237,11 @@ impl crate::support::OpenEnum for GeneralProgramJobRequestDialect {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ar001 => "ar-001",
@@ -282,11 +289,13 @@ impl crate::support::OpenEnum for GeneralProgramJobRequestDialect {
     }
 }
 impl ::std::convert::From<&str> for GeneralProgramJobRequestDialect {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GeneralProgramJobRequestDialect {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -336,11 +345,13 @@ impl GeneralProgramJobRequestMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Skip", "Merge", "ReplaceMerge"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GeneralProgramJobRequestMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Skip" => Self::Skip,
@@ -349,9 +360,11 @@ impl crate::support::OpenEnum for GeneralProgramJobRequestMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Skip => "Skip",
@@ -362,11 +375,13 @@ impl crate::support::OpenEnum for GeneralProgramJobRequestMode {
     }
 }
 impl ::std::convert::From<&str> for GeneralProgramJobRequestMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GeneralProgramJobRequestMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for GeneralTopic {
 impl crate::support::Model for GeneralTopic {
     const NAME: &'static str = "GeneralTopic";
     const FIELDS: &'static [&'static str] = &["name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for GeneralTopic {
     }
 }
 impl ::std::fmt::Debug for GeneralTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GeneralTopic", &[("name", &self.name)], &self._nulls)
     }

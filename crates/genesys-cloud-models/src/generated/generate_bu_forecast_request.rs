@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for GenerateBuForecastRequest {
 impl crate::support::Model for GenerateBuForecastRequest {
     const NAME: &'static str = "GenerateBuForecastRequest";
     const FIELDS: &'static [&'static str] = &["canUseForScheduling", "description", "weekCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for GenerateBuForecastRequest {
     }
 }
 impl ::std::fmt::Debug for GenerateBuForecastRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GenerateBuForecastRequest", &[("canUseForScheduling", &self.can_use_for_scheduling), ("description", &self.description), ("weekCount", &self.week_count)], &self._nulls)
     }

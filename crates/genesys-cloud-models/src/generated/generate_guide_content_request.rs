@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GenerateGuideContentRequest {
 impl crate::support::Model for GenerateGuideContentRequest {
     const NAME: &'static str = "GenerateGuideContentRequest";
     const FIELDS: &'static [&'static str] = &["description", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GenerateGuideContentRequest {
     }
 }
 impl ::std::fmt::Debug for GenerateGuideContentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GenerateGuideContentRequest", &[("description", &self.description), ("url", &self.url)], &self._nulls)
     }

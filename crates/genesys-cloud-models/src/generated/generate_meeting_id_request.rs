@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for GenerateMeetingIdRequest {
 impl crate::support::Model for GenerateMeetingIdRequest {
     const NAME: &'static str = "GenerateMeetingIdRequest";
     const FIELDS: &'static [&'static str] = &["conferenceId", "ephemeral", "expireTimeDays"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for GenerateMeetingIdRequest {
     }
 }
 impl ::std::fmt::Debug for GenerateMeetingIdRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GenerateMeetingIdRequest", &[("conferenceId", &self.conference_id), ("ephemeral", &self.ephemeral), ("expireTimeDays", &self.expire_time_days)], &self._nulls)
     }

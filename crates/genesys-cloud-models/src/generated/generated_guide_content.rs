@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for GeneratedGuideContent {
 impl crate::support::Model for GeneratedGuideContent {
     const NAME: &'static str = "GeneratedGuideContent";
     const FIELDS: &'static [&'static str] = &["instruction", "resources", "variables"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for GeneratedGuideContent {
     }
 }
 impl ::std::fmt::Debug for GeneratedGuideContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GeneratedGuideContent", &[("instruction", &self.instruction), ("resources", &self.resources), ("variables", &self.variables)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for GenericDataIngestionRuleResponse {
 impl crate::support::Model for GenericDataIngestionRuleResponse {
     const NAME: &'static str = "GenericDataIngestionRuleResponse";
     const FIELDS: &'static [&'static str] = &["countries", "dateCreated", "dateModified", "description", "id", "ingestionRuleInfo", "name", "platform", "selfUri", "status", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for GenericDataIngestionRuleResponse {
     }
 }
 impl ::std::fmt::Debug for GenericDataIngestionRuleResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GenericDataIngestionRuleResponse", &[("countries", &self.countries), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("ingestionRuleInfo", &self.ingestion_rule_info), ("name", &self.name), ("platform", &self.platform), ("selfUri", &self.self_uri), ("status", &self.status), ("version", &self.version)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl GenericDataIngestionRuleResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Deleted", "Error", "Paused", "Pending", "SystemPaused"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GenericDataIngestionRuleResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for GenericDataIngestionRuleResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -188,11 +195,13 @@ impl crate::support::OpenEnum for GenericDataIngestionRuleResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for GenericDataIngestionRuleResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GenericDataIngestionRuleResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

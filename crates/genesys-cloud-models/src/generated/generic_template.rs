@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for GenericTemplate {
 impl crate::support::Model for GenericTemplate {
     const NAME: &'static str = "GenericTemplate";
     const FIELDS: &'static [&'static str] = &["actions", "components", "description", "title", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for GenericTemplate {
     }
 }
 impl ::std::fmt::Debug for GenericTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GenericTemplate", &[("actions", &self.actions), ("components", &self.components), ("description", &self.description), ("title", &self.title), ("url", &self.url)], &self._nulls)
     }

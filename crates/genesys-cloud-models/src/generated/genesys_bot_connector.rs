@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for GenesysBotConnector {
 impl crate::support::Model for GenesysBotConnector {
     const NAME: &'static str = "GenesysBotConnector";
     const FIELDS: &'static [&'static str] = &["queryParameters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for GenesysBotConnector {
     }
 }
 impl ::std::fmt::Debug for GenesysBotConnector {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GenesysBotConnector", &[("queryParameters", &self.query_parameters)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for Geolocation {
 impl crate::support::Model for Geolocation {
     const NAME: &'static str = "Geolocation";
     const FIELDS: &'static [&'static str] = &["city", "country", "id", "latitude", "locations", "longitude", "name", "primary", "region", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for Geolocation {
     }
 }
 impl ::std::fmt::Debug for Geolocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Geolocation", &[("city", &self.city), ("country", &self.country), ("id", &self.id), ("latitude", &self.latitude), ("locations", &self.locations), ("longitude", &self.longitude), ("name", &self.name), ("primary", &self.primary), ("region", &self.region), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }

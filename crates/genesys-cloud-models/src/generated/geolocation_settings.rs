@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for GeolocationSettings {
 impl crate::support::Model for GeolocationSettings {
     const NAME: &'static str = "GeolocationSettings";
     const FIELDS: &'static [&'static str] = &["enabled", "id", "mapboxKey", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for GeolocationSettings {
     }
 }
 impl ::std::fmt::Debug for GeolocationSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GeolocationSettings", &[("enabled", &self.enabled), ("id", &self.id), ("mapboxKey", &self.mapbox_key), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for GetAgentsWorkPlansRequest {
 impl crate::support::Model for GetAgentsWorkPlansRequest {
     const NAME: &'static str = "GetAgentsWorkPlansRequest";
     const FIELDS: &'static [&'static str] = &["agentIds", "startDate", "weekCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for GetAgentsWorkPlansRequest {
     }
 }
 impl ::std::fmt::Debug for GetAgentsWorkPlansRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GetAgentsWorkPlansRequest", &[("agentIds", &self.agent_ids), ("startDate", &self.start_date), ("weekCount", &self.week_count)], &self._nulls)
     }

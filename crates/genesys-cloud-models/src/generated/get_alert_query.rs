@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for GetAlertQuery {
 impl crate::support::Model for GetAlertQuery {
     const NAME: &'static str = "GetAlertQuery";
     const FIELDS: &'static [&'static str] = &["alertStatus", "pageNumber", "pageSize", "queryType", "ruleType", "sortBy", "sortOrder", "viewedStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for GetAlertQuery {
     }
 }
 impl ::std::fmt::Debug for GetAlertQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GetAlertQuery", &[("alertStatus", &self.alert_status), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("queryType", &self.query_type), ("ruleType", &self.rule_type), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order), ("viewedStatus", &self.viewed_status)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl GetAlertQueryAlertStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetAlertQueryAlertStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for GetAlertQueryAlertStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for GetAlertQueryAlertStatus {
     }
 }
 impl ::std::convert::From<&str> for GetAlertQueryAlertStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetAlertQueryAlertStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -258,11 +267,13 @@ impl GetAlertQueryQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Info", "Count"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetAlertQueryQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Info" => Self::Info,
@@ -270,9 +281,11 @@ impl crate::support::OpenEnum for GetAlertQueryQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Info => "Info",
@@ -282,11 +295,13 @@ impl crate::support::OpenEnum for GetAlertQueryQueryType {
     }
 }
 impl ::std::convert::From<&str> for GetAlertQueryQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetAlertQueryQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -342,11 +357,13 @@ impl GetAlertQueryRuleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Conversation", "Presence", "WorkforceManagement", "OperationalConsole", "Anomaly", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetAlertQueryRuleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Conversation" => Self::Conversation,
@@ -358,9 +375,11 @@ impl crate::support::OpenEnum for GetAlertQueryRuleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Conversation => "Conversation",
@@ -374,11 +393,13 @@ impl crate::support::OpenEnum for GetAlertQueryRuleType {
     }
 }
 impl ::std::convert::From<&str> for GetAlertQueryRuleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetAlertQueryRuleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -426,11 +447,13 @@ impl GetAlertQuerySortBy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Name", "DateStart"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetAlertQuerySortBy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Name" => Self::Name,
@@ -438,9 +461,11 @@ impl crate::support::OpenEnum for GetAlertQuerySortBy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Name => "Name",
@@ -450,11 +475,13 @@ impl crate::support::OpenEnum for GetAlertQuerySortBy {
     }
 }
 impl ::std::convert::From<&str> for GetAlertQuerySortBy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetAlertQuerySortBy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -502,11 +529,13 @@ impl GetAlertQuerySortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Asc", "Desc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetAlertQuerySortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Asc" => Self::Asc,
@@ -514,9 +543,11 @@ impl crate::support::OpenEnum for GetAlertQuerySortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "Asc",
@@ -526,11 +557,13 @@ impl crate::support::OpenEnum for GetAlertQuerySortOrder {
     }
 }
 impl ::std::convert::From<&str> for GetAlertQuerySortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetAlertQuerySortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -580,11 +613,13 @@ impl GetAlertQueryViewedStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unread", "Read", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetAlertQueryViewedStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unread" => Self::Unread,
@@ -593,9 +628,11 @@ impl crate::support::OpenEnum for GetAlertQueryViewedStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Unread => "Unread",
@@ -606,11 +643,13 @@ impl crate::support::OpenEnum for GetAlertQueryViewedStatus {
     }
 }
 impl ::std::convert::From<&str> for GetAlertQueryViewedStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetAlertQueryViewedStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

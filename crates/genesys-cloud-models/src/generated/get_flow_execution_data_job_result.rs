@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for GetFlowExecutionDataJobResult {
 impl crate::support::Model for GetFlowExecutionDataJobResult {
     const NAME: &'static str = "GetFlowExecutionDataJobResult";
     const FIELDS: &'static [&'static str] = &["entities", "id", "jobState", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for GetFlowExecutionDataJobResult {
     }
 }
 impl ::std::fmt::Debug for GetFlowExecutionDataJobResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GetFlowExecutionDataJobResult", &[("entities", &self.entities), ("id", &self.id), ("jobState", &self.job_state), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl GetFlowExecutionDataJobResultJobState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Registered", "Running", "Success", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetFlowExecutionDataJobResultJobState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Registered" => Self::Registered,
@@ -128,9 +133,11 @@ impl crate::support::OpenEnum for GetFlowExecutionDataJobResultJobState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Registered => "Registered",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for GetFlowExecutionDataJobResultJobState {
     }
 }
 impl ::std::convert::From<&str> for GetFlowExecutionDataJobResultJobState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetFlowExecutionDataJobResultJobState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

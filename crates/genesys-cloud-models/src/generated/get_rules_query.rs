@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRulesQuery {
 impl crate::support::Model for GetRulesQuery {
     const NAME: &'static str = "GetRulesQuery";
     const FIELDS: &'static [&'static str] = &["enabledType", "nameSearchType", "pageNumber", "pageSize", "queryType", "ruleName", "ruleType", "sortBy", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for GetRulesQuery {
     }
 }
 impl ::std::fmt::Debug for GetRulesQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GetRulesQuery", &[("enabledType", &self.enabled_type), ("nameSearchType", &self.name_search_type), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("queryType", &self.query_type), ("ruleName", &self.rule_name), ("ruleType", &self.rule_type), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl GetRulesQueryEnabledType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Enabled", "Disabled", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetRulesQueryEnabledType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Enabled" => Self::Enabled,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for GetRulesQueryEnabledType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Enabled => "Enabled",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for GetRulesQueryEnabledType {
     }
 }
 impl ::std::convert::From<&str> for GetRulesQueryEnabledType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetRulesQueryEnabledType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -272,11 +281,13 @@ impl GetRulesQueryNameSearchType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Exact", "Contains", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetRulesQueryNameSearchType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Exact" => Self::Exact,
@@ -285,9 +296,11 @@ impl crate::support::OpenEnum for GetRulesQueryNameSearchType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Exact => "Exact",
@@ -298,11 +311,13 @@ impl crate::support::OpenEnum for GetRulesQueryNameSearchType {
     }
 }
 impl ::std::convert::From<&str> for GetRulesQueryNameSearchType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetRulesQueryNameSearchType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -350,11 +365,13 @@ impl GetRulesQueryQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Info", "Count"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetRulesQueryQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Info" => Self::Info,
@@ -362,9 +379,11 @@ impl crate::support::OpenEnum for GetRulesQueryQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Info => "Info",
@@ -374,11 +393,13 @@ impl crate::support::OpenEnum for GetRulesQueryQueryType {
     }
 }
 impl ::std::convert::From<&str> for GetRulesQueryQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetRulesQueryQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -434,11 +455,13 @@ impl GetRulesQueryRuleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Conversation", "Presence", "WorkforceManagement", "OperationalConsole", "Anomaly", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetRulesQueryRuleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Conversation" => Self::Conversation,
@@ -450,9 +473,11 @@ impl crate::support::OpenEnum for GetRulesQueryRuleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Conversation => "Conversation",
@@ -466,11 +491,13 @@ impl crate::support::OpenEnum for GetRulesQueryRuleType {
     }
 }
 impl ::std::convert::From<&str> for GetRulesQueryRuleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetRulesQueryRuleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -518,11 +545,13 @@ impl GetRulesQuerySortBy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Name", "DateCreated"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetRulesQuerySortBy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Name" => Self::Name,
@@ -530,9 +559,11 @@ impl crate::support::OpenEnum for GetRulesQuerySortBy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Name => "Name",
@@ -542,11 +573,13 @@ impl crate::support::OpenEnum for GetRulesQuerySortBy {
     }
 }
 impl ::std::convert::From<&str> for GetRulesQuerySortBy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetRulesQuerySortBy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -594,11 +627,13 @@ impl GetRulesQuerySortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Asc", "Desc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetRulesQuerySortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Asc" => Self::Asc,
@@ -606,9 +641,11 @@ impl crate::support::OpenEnum for GetRulesQuerySortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "Asc",
@@ -618,11 +655,13 @@ impl crate::support::OpenEnum for GetRulesQuerySortOrder {
     }
 }
 impl ::std::convert::From<&str> for GetRulesQuerySortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetRulesQuerySortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for GetUploadSourceUrlJobStatusResponse {
 impl crate::support::Model for GetUploadSourceUrlJobStatusResponse {
     const NAME: &'static str = "GetUploadSourceUrlJobStatusResponse";
     const FIELDS: &'static [&'static str] = &["errorInformation", "id", "selfUri", "status", "uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for GetUploadSourceUrlJobStatusResponse {
     }
 }
 impl ::std::fmt::Debug for GetUploadSourceUrlJobStatusResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GetUploadSourceUrlJobStatusResponse", &[("errorInformation", &self.error_information), ("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status), ("uploadKey", &self.upload_key)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl GetUploadSourceUrlJobStatusResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "InProgress", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GetUploadSourceUrlJobStatusResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for GetUploadSourceUrlJobStatusResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -144,11 +151,13 @@ impl crate::support::OpenEnum for GetUploadSourceUrlJobStatusResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for GetUploadSourceUrlJobStatusResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GetUploadSourceUrlJobStatusResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

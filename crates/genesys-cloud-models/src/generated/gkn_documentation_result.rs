@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for GKNDocumentationResult {
 impl crate::support::Model for GKNDocumentationResult {
     const NAME: &'static str = "GKNDocumentationResult";
     const FIELDS: &'static [&'static str] = &["_type", "content", "link", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for GKNDocumentationResult {
     }
 }
 impl ::std::fmt::Debug for GKNDocumentationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GKNDocumentationResult", &[("_type", &self.r#type), ("content", &self.content), ("link", &self.link), ("title", &self.title)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for GoogleAuthToken {
 impl crate::support::Model for GoogleAuthToken {
     const NAME: &'static str = "GoogleAuthToken";
     const FIELDS: &'static [&'static str] = &["clientId", "createdBy", "dateCreated", "id", "scopes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for GoogleAuthToken {
     }
 }
 impl ::std::fmt::Debug for GoogleAuthToken {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GoogleAuthToken", &[("clientId", &self.client_id), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("id", &self.id), ("scopes", &self.scopes)], &self._nulls)
     }

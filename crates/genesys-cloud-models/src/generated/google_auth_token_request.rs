@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GoogleAuthTokenRequest {
 impl crate::support::Model for GoogleAuthTokenRequest {
     const NAME: &'static str = "GoogleAuthTokenRequest";
     const FIELDS: &'static [&'static str] = &["code", "redirectUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GoogleAuthTokenRequest {
     }
 }
 impl ::std::fmt::Debug for GoogleAuthTokenRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GoogleAuthTokenRequest", &[("code", &self.code), ("redirectUri", &self.redirect_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for GoogleBusinessProfileDataIngestionRuleRe
 impl crate::support::Model for GoogleBusinessProfileDataIngestionRuleRequest {
     const NAME: &'static str = "GoogleBusinessProfileDataIngestionRuleRequest";
     const FIELDS: &'static [&'static str] = &["description", "externalSource", "integrationId", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for GoogleBusinessProfileDataIngestionRuleRequest {
     }
 }
 impl ::std::fmt::Debug for GoogleBusinessProfileDataIngestionRuleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GoogleBusinessProfileDataIngestionRuleRequest", &[("description", &self.description), ("externalSource", &self.external_source), ("integrationId", &self.integration_id), ("name", &self.name)], &self._nulls)
     }

@@ -78,9 +78,11 @@ impl<'de> ::serde::Deserialize<'de> for GoogleBusinessProfileOpenIntegration {
 impl crate::support::Model for GoogleBusinessProfileOpenIntegration {
     const NAME: &'static str = "GoogleBusinessProfileOpenIntegration";
     const FIELDS: &'static [&'static str] = &["account", "createError", "createStatus", "createdBy", "dateCreated", "dateModified", "id", "messagingSetting", "modifiedBy", "name", "recipient", "selfUri", "status", "supportedContent", "token"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -126,6 +128,7 @@ impl crate::support::Model for GoogleBusinessProfileOpenIntegration {
     }
 }
 impl ::std::fmt::Debug for GoogleBusinessProfileOpenIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GoogleBusinessProfileOpenIntegration", &[("account", &self.account), ("createError", &self.create_error), ("createStatus", &self.create_status), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("modifiedBy", &self.modified_by), ("name", &self.name), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("status", &self.status), ("supportedContent", &self.supported_content), ("token", &crate::support::Redacted(&self.token))], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl GoogleBusinessProfileOpenIntegrationCreateStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Initiated", "Completed", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GoogleBusinessProfileOpenIntegrationCreateStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Initiated" => Self::Initiated,
@@ -185,9 +190,11 @@ impl crate::support::OpenEnum for GoogleBusinessProfileOpenIntegrationCreateStat
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Initiated => "Initiated",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for GoogleBusinessProfileOpenIntegrationCreateStat
     }
 }
 impl ::std::convert::From<&str> for GoogleBusinessProfileOpenIntegrationCreateStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GoogleBusinessProfileOpenIntegrationCreateStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for GoogleBusinessProfileOpenIntegrationUpda
 impl crate::support::Model for GoogleBusinessProfileOpenIntegrationUpdateRequest {
     const NAME: &'static str = "GoogleBusinessProfileOpenIntegrationUpdateRequest";
     const FIELDS: &'static [&'static str] = &["account", "id", "messagingSetting", "name", "selfUri", "supportedContent", "token"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for GoogleBusinessProfileOpenIntegrationUpdateRequest
     }
 }
 impl ::std::fmt::Debug for GoogleBusinessProfileOpenIntegrationUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GoogleBusinessProfileOpenIntegrationUpdateRequest", &[("account", &self.account), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content), ("token", &crate::support::Redacted(&self.token))], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GoogleDialogflowConfig {
 impl crate::support::Model for GoogleDialogflowConfig {
     const NAME: &'static str = "GoogleDialogflowConfig";
     const FIELDS: &'static [&'static str] = &["conversationProfiles", "integrationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GoogleDialogflowConfig {
     }
 }
 impl ::std::fmt::Debug for GoogleDialogflowConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GoogleDialogflowConfig", &[("conversationProfiles", &self.conversation_profiles), ("integrationId", &self.integration_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for GoogleDialogflowCustomSettings {
 impl crate::support::Model for GoogleDialogflowCustomSettings {
     const NAME: &'static str = "GoogleDialogflowCustomSettings";
     const FIELDS: &'static [&'static str] = &["environment", "eventInputParameters", "eventName", "webhookQueryParameters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for GoogleDialogflowCustomSettings {
     }
 }
 impl ::std::fmt::Debug for GoogleDialogflowCustomSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GoogleDialogflowCustomSettings", &[("environment", &self.environment), ("eventInputParameters", &self.event_input_parameters), ("eventName", &self.event_name), ("webhookQueryParameters", &self.webhook_query_parameters)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GoogleOAuthSettingsResponse {
 impl crate::support::Model for GoogleOAuthSettingsResponse {
     const NAME: &'static str = "GoogleOAuthSettingsResponse";
     const FIELDS: &'static [&'static str] = &["clientId", "scopes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GoogleOAuthSettingsResponse {
     }
 }
 impl ::std::fmt::Debug for GoogleOAuthSettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GoogleOAuthSettingsResponse", &[("clientId", &self.client_id), ("scopes", &self.scopes)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Grammar {
 impl crate::support::Model for Grammar {
     const NAME: &'static str = "Grammar";
     const FIELDS: &'static [&'static str] = &["description", "id", "languages", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for Grammar {
     }
 }
 impl ::std::fmt::Debug for Grammar {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Grammar", &[("description", &self.description), ("id", &self.id), ("languages", &self.languages), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

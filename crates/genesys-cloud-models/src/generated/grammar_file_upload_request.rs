@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for GrammarFileUploadRequest {
 impl crate::support::Model for GrammarFileUploadRequest {
     const NAME: &'static str = "GrammarFileUploadRequest";
     const FIELDS: &'static [&'static str] = &["fileType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for GrammarFileUploadRequest {
     }
 }
 impl ::std::fmt::Debug for GrammarFileUploadRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GrammarFileUploadRequest", &[("fileType", &self.file_type)], &self._nulls)
     }
@@ -92,11 +95,13 @@ impl GrammarFileUploadRequestFileType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["gram", "grxml"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GrammarFileUploadRequestFileType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "gram" => Self::Gram,
@@ -104,9 +109,11 @@ impl crate::support::OpenEnum for GrammarFileUploadRequestFileType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Gram => "gram",
@@ -116,11 +123,13 @@ impl crate::support::OpenEnum for GrammarFileUploadRequestFileType {
     }
 }
 impl ::std::convert::From<&str> for GrammarFileUploadRequestFileType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GrammarFileUploadRequestFileType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for GrammarLanguage {
 impl crate::support::Model for GrammarLanguage {
     const NAME: &'static str = "GrammarLanguage";
     const FIELDS: &'static [&'static str] = &["dtmfFileMetadata", "dtmfFileUrl", "grammarId", "id", "language", "selfUri", "voiceFileMetadata", "voiceFileUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for GrammarLanguage {
     }
 }
 impl ::std::fmt::Debug for GrammarLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GrammarLanguage", &[("dtmfFileMetadata", &self.dtmf_file_metadata), ("dtmfFileUrl", &self.dtmf_file_url), ("grammarId", &self.grammar_id), ("id", &self.id), ("language", &self.language), ("selfUri", &self.self_uri), ("voiceFileMetadata", &self.voice_file_metadata), ("voiceFileUrl", &self.voice_file_url)], &self._nulls)
     }

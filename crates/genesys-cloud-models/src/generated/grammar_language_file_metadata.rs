@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for GrammarLanguageFileMetadata {
 impl crate::support::Model for GrammarLanguageFileMetadata {
     const NAME: &'static str = "GrammarLanguageFileMetadata";
     const FIELDS: &'static [&'static str] = &["dateUploaded", "fileName", "fileSizeBytes", "fileType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for GrammarLanguageFileMetadata {
     }
 }
 impl ::std::fmt::Debug for GrammarLanguageFileMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GrammarLanguageFileMetadata", &[("dateUploaded", &self.date_uploaded), ("fileName", &self.file_name), ("fileSizeBytes", &self.file_size_bytes), ("fileType", &self.file_type)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl GrammarLanguageFileMetadataFileType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Gram", "Grxml"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GrammarLanguageFileMetadataFileType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Gram" => Self::Gram,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for GrammarLanguageFileMetadataFileType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Gram => "Gram",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for GrammarLanguageFileMetadataFileType {
     }
 }
 impl ::std::convert::From<&str> for GrammarLanguageFileMetadataFileType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GrammarLanguageFileMetadataFileType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GrammarLanguageUpdate {
 impl crate::support::Model for GrammarLanguageUpdate {
     const NAME: &'static str = "GrammarLanguageUpdate";
     const FIELDS: &'static [&'static str] = &["dtmfFileMetadata", "voiceFileMetadata"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GrammarLanguageUpdate {
     }
 }
 impl ::std::fmt::Debug for GrammarLanguageUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GrammarLanguageUpdate", &[("dtmfFileMetadata", &self.dtmf_file_metadata), ("voiceFileMetadata", &self.voice_file_metadata)], &self._nulls)
     }

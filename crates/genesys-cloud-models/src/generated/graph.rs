@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Graph {
 impl crate::support::Model for Graph {
     const NAME: &'static str = "Graph";
     const FIELDS: &'static [&'static str] = &["edges", "vertices"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Graph {
     }
 }
 impl ::std::fmt::Debug for Graph {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Graph", &[("edges", &self.edges), ("vertices", &self.vertices)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for GraphApiSettings {
 impl crate::support::Model for GraphApiSettings {
     const NAME: &'static str = "GraphApiSettings";
     const FIELDS: &'static [&'static str] = &["errorInfo", "integration", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for GraphApiSettings {
     }
 }
 impl ::std::fmt::Debug for GraphApiSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GraphApiSettings", &[("errorInfo", &self.error_info), ("integration", &self.integration), ("status", &self.status)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl GraphApiSettingsStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Error", "Inactive", "IntegrationDeleted", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GraphApiSettingsStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for GraphApiSettingsStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for GraphApiSettingsStatus {
     }
 }
 impl ::std::convert::From<&str> for GraphApiSettingsStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GraphApiSettingsStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

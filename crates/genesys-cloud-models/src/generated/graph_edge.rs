@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GraphEdge {
 impl crate::support::Model for GraphEdge {
     const NAME: &'static str = "GraphEdge";
     const FIELDS: &'static [&'static str] = &["from", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GraphEdge {
     }
 }
 impl ::std::fmt::Debug for GraphEdge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GraphEdge", &[("from", &self.from), ("to", &self.to)], &self._nulls)
     }

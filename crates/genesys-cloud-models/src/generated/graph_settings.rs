@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for GraphSettings {
 impl crate::support::Model for GraphSettings {
     const NAME: &'static str = "GraphSettings";
     const FIELDS: &'static [&'static str] = &["automaticMergingEnabled", "dateModified", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for GraphSettings {
     }
 }
 impl ::std::fmt::Debug for GraphSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GraphSettings", &[("automaticMergingEnabled", &self.automatic_merging_enabled), ("dateModified", &self.date_modified), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GraphVertices {
 impl crate::support::Model for GraphVertices {
     const NAME: &'static str = "GraphVertices";
     const FIELDS: &'static [&'static str] = &["contacts", "identifiers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GraphVertices {
     }
 }
 impl ::std::fmt::Debug for GraphVertices {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GraphVertices", &[("contacts", &self.contacts), ("identifiers", &self.identifiers)], &self._nulls)
     }

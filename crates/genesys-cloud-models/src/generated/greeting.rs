@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for Greeting {
 impl crate::support::Model for Greeting {
     const NAME: &'static str = "Greeting";
     const FIELDS: &'static [&'static str] = &["audioFile", "audioTTS", "createdBy", "createdDate", "id", "modifiedBy", "modifiedDate", "name", "owner", "ownerType", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -100,6 +102,7 @@ impl crate::support::Model for Greeting {
     }
 }
 impl ::std::fmt::Debug for Greeting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Greeting", &[("audioFile", &self.audio_file), ("audioTTS", &self.audio_tts), ("createdBy", &self.created_by), ("createdDate", &self.created_date), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("name", &self.name), ("owner", &self.owner), ("ownerType", &self.owner_type), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -218,11 +221,13 @@ impl GreetingOwnerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["USER", "ORGANIZATION", "GROUP"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GreetingOwnerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "USER" => Self::User,
@@ -231,9 +236,11 @@ impl crate::support::OpenEnum for GreetingOwnerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "USER",
@@ -244,11 +251,13 @@ impl crate::support::OpenEnum for GreetingOwnerType {
     }
 }
 impl ::std::convert::From<&str> for GreetingOwnerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GreetingOwnerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -298,11 +307,13 @@ impl GreetingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["STATION", "VOICEMAIL", "NAME"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GreetingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "STATION" => Self::Station,
@@ -311,9 +322,11 @@ impl crate::support::OpenEnum for GreetingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Station => "STATION",
@@ -324,11 +337,13 @@ impl crate::support::OpenEnum for GreetingType {
     }
 }
 impl ::std::convert::From<&str> for GreetingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GreetingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for GreetingAudioFile {
 impl crate::support::Model for GreetingAudioFile {
     const NAME: &'static str = "GreetingAudioFile";
     const FIELDS: &'static [&'static str] = &["durationMilliseconds", "selfUri", "sizeBytes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GreetingAudioFile {
     }
 }
 impl ::std::fmt::Debug for GreetingAudioFile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GreetingAudioFile", &[("durationMilliseconds", &self.duration_milliseconds), ("selfUri", &self.self_uri), ("sizeBytes", &self.size_bytes)], &self._nulls)
     }

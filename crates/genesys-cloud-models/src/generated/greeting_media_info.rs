@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GreetingMediaInfo {
 impl crate::support::Model for GreetingMediaInfo {
     const NAME: &'static str = "GreetingMediaInfo";
     const FIELDS: &'static [&'static str] = &["id", "mediaFileUri", "mediaImageUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -52,6 +54,7 @@ impl crate::support::Model for GreetingMediaInfo {
     }
 }
 impl ::std::fmt::Debug for GreetingMediaInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GreetingMediaInfo", &[("id", &self.id), ("mediaFileUri", &self.media_file_uri), ("mediaImageUri", &self.media_image_uri)], &self._nulls)
     }

@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for Group {
 impl crate::support::Model for Group {
     const NAME: &'static str = "Group";
     const FIELDS: &'static [&'static str] = &["addresses", "callsEnabled", "dateModified", "description", "email", "id", "images", "includeOwners", "memberCount", "name", "owners", "rolesEnabled", "rulesVisible", "selfUri", "state", "type", "version", "visibility"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for Group {
     }
 }
 impl ::std::fmt::Debug for Group {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Group", &[("addresses", &self.addresses), ("callsEnabled", &self.calls_enabled), ("dateModified", &self.date_modified), ("description", &self.description), ("email", &self.email), ("id", &self.id), ("images", &self.images), ("includeOwners", &self.include_owners), ("memberCount", &self.member_count), ("name", &self.name), ("owners", &self.owners), ("rolesEnabled", &self.roles_enabled), ("rulesVisible", &self.rules_visible), ("selfUri", &self.self_uri), ("state", &self.state), ("type", &self.r#type), ("version", &self.version), ("visibility", &self.visibility)], &self._nulls)
     }
@@ -294,11 +297,13 @@ impl GroupState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -307,9 +312,11 @@ impl crate::support::OpenEnum for GroupState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -320,11 +327,13 @@ impl crate::support::OpenEnum for GroupState {
     }
 }
 impl ::std::convert::From<&str> for GroupState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -372,11 +381,13 @@ impl GroupType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["official", "social"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "official" => Self::Official,
@@ -384,9 +395,11 @@ impl crate::support::OpenEnum for GroupType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Official => "official",
@@ -396,11 +409,13 @@ impl crate::support::OpenEnum for GroupType {
     }
 }
 impl ::std::convert::From<&str> for GroupType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -450,11 +465,13 @@ impl GroupVisibility {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["public", "owners", "members"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupVisibility {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "public" => Self::Public,
@@ -463,9 +480,11 @@ impl crate::support::OpenEnum for GroupVisibility {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "public",
@@ -476,11 +495,13 @@ impl crate::support::OpenEnum for GroupVisibility {
     }
 }
 impl ::std::convert::From<&str> for GroupVisibility {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupVisibility {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GroupByAttribute {
 impl crate::support::Model for GroupByAttribute {
     const NAME: &'static str = "GroupByAttribute";
     const FIELDS: &'static [&'static str] = &["attribute", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GroupByAttribute {
     }
 }
 impl ::std::fmt::Debug for GroupByAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GroupByAttribute", &[("attribute", &self.attribute), ("value", &self.value)], &self._nulls)
     }

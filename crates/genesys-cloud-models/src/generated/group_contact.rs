@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for GroupContact {
 impl crate::support::Model for GroupContact {
     const NAME: &'static str = "GroupContact";
     const FIELDS: &'static [&'static str] = &["address", "display", "extension", "mediaType", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for GroupContact {
     }
 }
 impl ::std::fmt::Debug for GroupContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GroupContact", &[("address", &self.address), ("display", &self.display), ("extension", &self.extension), ("mediaType", &self.media_type), ("type", &self.r#type)], &self._nulls)
     }
@@ -140,20 +143,24 @@ impl GroupContactMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PHONE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupContactMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PHONE" => Self::Phone,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Phone => "PHONE",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for GroupContactMediaType {
     }
 }
 impl ::std::convert::From<&str> for GroupContactMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupContactMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -214,11 +223,13 @@ impl GroupContactType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GROUPRING", "GROUPPHONE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupContactType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GROUPRING" => Self::Groupring,
@@ -226,9 +237,11 @@ impl crate::support::OpenEnum for GroupContactType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Groupring => "GROUPRING",
@@ -238,11 +251,13 @@ impl crate::support::OpenEnum for GroupContactType {
     }
 }
 impl ::std::convert::From<&str> for GroupContactType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupContactType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

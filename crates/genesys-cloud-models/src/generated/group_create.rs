@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for GroupCreate {
 impl crate::support::Model for GroupCreate {
     const NAME: &'static str = "GroupCreate";
     const FIELDS: &'static [&'static str] = &["addresses", "callsEnabled", "dateModified", "description", "email", "id", "images", "includeOwners", "memberCount", "name", "ownerIds", "rolesEnabled", "rulesVisible", "selfUri", "state", "type", "version", "visibility"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for GroupCreate {
     }
 }
 impl ::std::fmt::Debug for GroupCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GroupCreate", &[("addresses", &self.addresses), ("callsEnabled", &self.calls_enabled), ("dateModified", &self.date_modified), ("description", &self.description), ("email", &self.email), ("id", &self.id), ("images", &self.images), ("includeOwners", &self.include_owners), ("memberCount", &self.member_count), ("name", &self.name), ("ownerIds", &self.owner_ids), ("rolesEnabled", &self.roles_enabled), ("rulesVisible", &self.rules_visible), ("selfUri", &self.self_uri), ("state", &self.state), ("type", &self.r#type), ("version", &self.version), ("visibility", &self.visibility)], &self._nulls)
     }
@@ -294,11 +297,13 @@ impl GroupCreateState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupCreateState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -307,9 +312,11 @@ impl crate::support::OpenEnum for GroupCreateState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -320,11 +327,13 @@ impl crate::support::OpenEnum for GroupCreateState {
     }
 }
 impl ::std::convert::From<&str> for GroupCreateState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupCreateState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -372,11 +381,13 @@ impl GroupCreateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["official", "social"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupCreateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "official" => Self::Official,
@@ -384,9 +395,11 @@ impl crate::support::OpenEnum for GroupCreateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Official => "official",
@@ -396,11 +409,13 @@ impl crate::support::OpenEnum for GroupCreateType {
     }
 }
 impl ::std::convert::From<&str> for GroupCreateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupCreateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -450,11 +465,13 @@ impl GroupCreateVisibility {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["public", "owners", "members"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupCreateVisibility {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "public" => Self::Public,
@@ -463,9 +480,11 @@ impl crate::support::OpenEnum for GroupCreateVisibility {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "public",
@@ -476,11 +495,13 @@ impl crate::support::OpenEnum for GroupCreateVisibility {
     }
 }
 impl ::std::convert::From<&str> for GroupCreateVisibility {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupCreateVisibility {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

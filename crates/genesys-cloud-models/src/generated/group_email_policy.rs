@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for GroupEmailPolicy {
 impl crate::support::Model for GroupEmailPolicy {
     const NAME: &'static str = "GroupEmailPolicy";
     const FIELDS: &'static [&'static str] = &["emailGroup", "emailMembers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for GroupEmailPolicy {
     }
 }
 impl ::std::fmt::Debug for GroupEmailPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GroupEmailPolicy", &[("emailGroup", &self.email_group), ("emailMembers", &self.email_members)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GroupMembersUpdate {
 impl crate::support::Model for GroupMembersUpdate {
     const NAME: &'static str = "GroupMembersUpdate";
     const FIELDS: &'static [&'static str] = &["memberIds", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GroupMembersUpdate {
     }
 }
 impl ::std::fmt::Debug for GroupMembersUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GroupMembersUpdate", &[("memberIds", &self.member_ids), ("version", &self.version)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for GroupSearchRequest {
 impl crate::support::Model for GroupSearchRequest {
     const NAME: &'static str = "GroupSearchRequest";
     const FIELDS: &'static [&'static str] = &["pageNumber", "pageSize", "query", "sort", "sortBy", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for GroupSearchRequest {
     }
 }
 impl ::std::fmt::Debug for GroupSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GroupSearchRequest", &[("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("sort", &self.sort), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl GroupSearchRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC", "SCORE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupSearchRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -167,9 +172,11 @@ impl crate::support::OpenEnum for GroupSearchRequestSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -180,11 +187,13 @@ impl crate::support::OpenEnum for GroupSearchRequestSortOrder {
     }
 }
 impl ::std::convert::From<&str> for GroupSearchRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupSearchRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for GroupSettings {
 impl crate::support::Model for GroupSettings {
     const NAME: &'static str = "GroupSettings";
     const FIELDS: &'static [&'static str] = &["maximumConcurrentSessions", "maximumGroupSize", "maximumTotalSessions", "minimumGroupSize"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for GroupSettings {
     }
 }
 impl ::std::fmt::Debug for GroupSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GroupSettings", &[("maximumConcurrentSessions", &self.maximum_concurrent_sessions), ("maximumGroupSize", &self.maximum_group_size), ("maximumTotalSessions", &self.maximum_total_sessions), ("minimumGroupSize", &self.minimum_group_size)], &self._nulls)
     }

@@ -74,9 +74,11 @@ impl<'de> ::serde::Deserialize<'de> for GroupUpdate {
 impl crate::support::Model for GroupUpdate {
     const NAME: &'static str = "GroupUpdate";
     const FIELDS: &'static [&'static str] = &["addresses", "callsEnabled", "description", "email", "id", "images", "includeOwners", "name", "ownerIds", "rolesEnabled", "rulesVisible", "selfUri", "state", "version", "visibility"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for GroupUpdate {
     }
 }
 impl ::std::fmt::Debug for GroupUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GroupUpdate", &[("addresses", &self.addresses), ("callsEnabled", &self.calls_enabled), ("description", &self.description), ("email", &self.email), ("id", &self.id), ("images", &self.images), ("includeOwners", &self.include_owners), ("name", &self.name), ("ownerIds", &self.owner_ids), ("rolesEnabled", &self.roles_enabled), ("rulesVisible", &self.rules_visible), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version), ("visibility", &self.visibility)], &self._nulls)
     }
@@ -258,11 +261,13 @@ impl GroupUpdateState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupUpdateState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -271,9 +276,11 @@ impl crate::support::OpenEnum for GroupUpdateState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -284,11 +291,13 @@ impl crate::support::OpenEnum for GroupUpdateState {
     }
 }
 impl ::std::convert::From<&str> for GroupUpdateState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupUpdateState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -338,11 +347,13 @@ impl GroupUpdateVisibility {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["public", "ownerIds", "members"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GroupUpdateVisibility {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "public" => Self::Public,
@@ -351,9 +362,11 @@ impl crate::support::OpenEnum for GroupUpdateVisibility {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "public",
@@ -364,11 +377,13 @@ impl crate::support::OpenEnum for GroupUpdateVisibility {
     }
 }
 impl ::std::convert::From<&str> for GroupUpdateVisibility {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GroupUpdateVisibility {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

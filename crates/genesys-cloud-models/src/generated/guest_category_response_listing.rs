@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for GuestCategoryResponseListing {
 impl crate::support::Model for GuestCategoryResponseListing {
     const NAME: &'static str = "GuestCategoryResponseListing";
     const FIELDS: &'static [&'static str] = &["entities", "nextUri", "previousUri", "selfUri", "sessionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for GuestCategoryResponseListing {
     }
 }
 impl ::std::fmt::Debug for GuestCategoryResponseListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuestCategoryResponseListing", &[("entities", &self.entities), ("nextUri", &self.next_uri), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri), ("sessionId", &self.session_id)], &self._nulls)
     }

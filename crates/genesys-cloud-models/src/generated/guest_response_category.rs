@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for GuestResponseCategory {
 impl crate::support::Model for GuestResponseCategory {
     const NAME: &'static str = "GuestResponseCategory";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "externalId", "id", "name", "parentCategory", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for GuestResponseCategory {
     }
 }
 impl ::std::fmt::Debug for GuestResponseCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuestResponseCategory", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("externalId", &self.external_id), ("id", &self.id), ("name", &self.name), ("parentCategory", &self.parent_category), ("selfUri", &self.self_uri)], &self._nulls)
     }

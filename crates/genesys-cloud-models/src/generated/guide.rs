@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for Guide {
 impl crate::support::Model for Guide {
     const NAME: &'static str = "Guide";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "latestProductionReadyVersion", "latestSavedVersion", "name", "selfUri", "source", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for Guide {
     }
 }
 impl ::std::fmt::Debug for Guide {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Guide", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("latestProductionReadyVersion", &self.latest_production_ready_version), ("latestSavedVersion", &self.latest_saved_version), ("name", &self.name), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status)], &self._nulls)
     }
@@ -140,11 +143,13 @@ impl GuideSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Manual", "Prompt", "Document", "Transcripts"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GuideSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Manual" => Self::Manual,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for GuideSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Manual => "Manual",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for GuideSource {
     }
 }
 impl ::std::convert::From<&str> for GuideSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GuideSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -220,11 +229,13 @@ impl GuideStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Published", "Draft"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GuideStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Published" => Self::Published,
@@ -232,9 +243,11 @@ impl crate::support::OpenEnum for GuideStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Published => "Published",
@@ -244,11 +257,13 @@ impl crate::support::OpenEnum for GuideStatus {
     }
 }
 impl ::std::convert::From<&str> for GuideStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GuideStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideContentGenerationJob {
 impl crate::support::Model for GuideContentGenerationJob {
     const NAME: &'static str = "GuideContentGenerationJob";
     const FIELDS: &'static [&'static str] = &["errors", "guide", "guideContent", "id", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for GuideContentGenerationJob {
     }
 }
 impl ::std::fmt::Debug for GuideContentGenerationJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideContentGenerationJob", &[("errors", &self.errors), ("guide", &self.guide), ("guideContent", &self.guide_content), ("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl GuideContentGenerationJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Succeeded", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GuideContentGenerationJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -129,9 +134,11 @@ impl crate::support::OpenEnum for GuideContentGenerationJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for GuideContentGenerationJobStatus {
     }
 }
 impl ::std::convert::From<&str> for GuideContentGenerationJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GuideContentGenerationJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideJob {
 impl crate::support::Model for GuideJob {
     const NAME: &'static str = "GuideJob";
     const FIELDS: &'static [&'static str] = &["errors", "guide", "id", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for GuideJob {
     }
 }
 impl ::std::fmt::Debug for GuideJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideJob", &[("errors", &self.errors), ("guide", &self.guide), ("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl GuideJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Succeeded", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GuideJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -125,9 +130,11 @@ impl crate::support::OpenEnum for GuideJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for GuideJobStatus {
     }
 }
 impl ::std::convert::From<&str> for GuideJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GuideJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

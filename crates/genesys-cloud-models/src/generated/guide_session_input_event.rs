@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionInputEvent {
 impl crate::support::Model for GuideSessionInputEvent {
     const NAME: &'static str = "GuideSessionInputEvent";
     const FIELDS: &'static [&'static str] = &["invocationId", "invocations", "mode", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for GuideSessionInputEvent {
     }
 }
 impl ::std::fmt::Debug for GuideSessionInputEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideSessionInputEvent", &[("invocationId", &self.invocation_id), ("invocations", &self.invocations), ("mode", &self.mode), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -140,20 +143,24 @@ impl GuideSessionInputEventMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GuideSessionInputEventMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for GuideSessionInputEventMode {
     }
 }
 impl ::std::convert::From<&str> for GuideSessionInputEventMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GuideSessionInputEventMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -216,11 +225,13 @@ impl GuideSessionInputEventType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UserInput", "ReturnControl", "NoOp"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GuideSessionInputEventType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UserInput" => Self::UserInput,
@@ -229,9 +240,11 @@ impl crate::support::OpenEnum for GuideSessionInputEventType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UserInput => "UserInput",
@@ -242,11 +255,13 @@ impl crate::support::OpenEnum for GuideSessionInputEventType {
     }
 }
 impl ::std::convert::From<&str> for GuideSessionInputEventType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GuideSessionInputEventType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnInvocationData {
 impl crate::support::Model for GuideSessionTurnInvocationData {
     const NAME: &'static str = "GuideSessionTurnInvocationData";
     const FIELDS: &'static [&'static str] = &["actionName", "group", "output"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for GuideSessionTurnInvocationData {
     }
 }
 impl ::std::fmt::Debug for GuideSessionTurnInvocationData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideSessionTurnInvocationData", &[("actionName", &self.action_name), ("group", &self.group), ("output", &self.output)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnInvocationParameters {
 impl crate::support::Model for GuideSessionTurnInvocationParameters {
     const NAME: &'static str = "GuideSessionTurnInvocationParameters";
     const FIELDS: &'static [&'static str] = &["name", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for GuideSessionTurnInvocationParameters {
     }
 }
 impl ::std::fmt::Debug for GuideSessionTurnInvocationParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideSessionTurnInvocationParameters", &[("name", &self.name), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl GuideSessionTurnInvocationParametersType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["String", "Integer", "Number", "Boolean", "Date", "List"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GuideSessionTurnInvocationParametersType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "String" => Self::String,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for GuideSessionTurnInvocationParametersType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::String => "String",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for GuideSessionTurnInvocationParametersType {
     }
 }
 impl ::std::convert::From<&str> for GuideSessionTurnInvocationParametersType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GuideSessionTurnInvocationParametersType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

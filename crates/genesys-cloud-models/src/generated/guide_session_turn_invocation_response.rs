@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnInvocationResponse {
 impl crate::support::Model for GuideSessionTurnInvocationResponse {
     const NAME: &'static str = "GuideSessionTurnInvocationResponse";
     const FIELDS: &'static [&'static str] = &["actionName", "group", "id", "parameters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for GuideSessionTurnInvocationResponse {
     }
 }
 impl ::std::fmt::Debug for GuideSessionTurnInvocationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideSessionTurnInvocationResponse", &[("actionName", &self.action_name), ("group", &self.group), ("id", &self.id), ("parameters", &self.parameters)], &self._nulls)
     }

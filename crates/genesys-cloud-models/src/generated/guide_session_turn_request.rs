@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnRequest {
 impl crate::support::Model for GuideSessionTurnRequest {
     const NAME: &'static str = "GuideSessionTurnRequest";
     const FIELDS: &'static [&'static str] = &["context", "inputEvent", "inputVariables", "knowledgeSettings", "languageCode", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for GuideSessionTurnRequest {
     }
 }
 impl ::std::fmt::Debug for GuideSessionTurnRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideSessionTurnRequest", &[("context", &self.context), ("inputEvent", &self.input_event), ("inputVariables", &self.input_variables), ("knowledgeSettings", &self.knowledge_settings), ("languageCode", &self.language_code), ("version", &self.version)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnRequestContext {
 impl crate::support::Model for GuideSessionTurnRequestContext {
     const NAME: &'static str = "GuideSessionTurnRequestContext";
     const FIELDS: &'static [&'static str] = &["customConversationAttributes", "knowledgeQueryDetected", "messages"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for GuideSessionTurnRequestContext {
     }
 }
 impl ::std::fmt::Debug for GuideSessionTurnRequestContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideSessionTurnRequestContext", &[("customConversationAttributes", &self.custom_conversation_attributes), ("knowledgeQueryDetected", &self.knowledge_query_detected), ("messages", &self.messages)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnResponse {
 impl crate::support::Model for GuideSessionTurnResponse {
     const NAME: &'static str = "GuideSessionTurnResponse";
     const FIELDS: &'static [&'static str] = &["context", "invocationId", "invocations", "outputVariables", "response", "result", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for GuideSessionTurnResponse {
     }
 }
 impl ::std::fmt::Debug for GuideSessionTurnResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideSessionTurnResponse", &[("context", &self.context), ("invocationId", &self.invocation_id), ("invocations", &self.invocations), ("outputVariables", &self.output_variables), ("response", &self.response), ("result", &self.result), ("status", &self.status)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl GuideSessionTurnResponseResult {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SUCCESSFUL_COLLECTION", "CONFIRMATION_REQUIRED", "ESCALATION_TRIGGERED", "CLIENT_ACTION_REQUIRED", "NO_MATCH"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GuideSessionTurnResponseResult {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SUCCESSFUL_COLLECTION" => Self::SuccessfulCollection,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for GuideSessionTurnResponseResult {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SuccessfulCollection => "SUCCESSFUL_COLLECTION",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for GuideSessionTurnResponseResult {
     }
 }
 impl ::std::convert::From<&str> for GuideSessionTurnResponseResult {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GuideSessionTurnResponseResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -214,11 +223,13 @@ impl GuideSessionTurnResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["IN_PROGRESS", "COMPLETED", "ERROR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GuideSessionTurnResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "IN_PROGRESS" => Self::InProgress,
@@ -227,9 +238,11 @@ impl crate::support::OpenEnum for GuideSessionTurnResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "IN_PROGRESS",
@@ -240,11 +253,13 @@ impl crate::support::OpenEnum for GuideSessionTurnResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for GuideSessionTurnResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GuideSessionTurnResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

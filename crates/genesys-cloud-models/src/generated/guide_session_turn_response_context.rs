@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnResponseContext {
 impl crate::support::Model for GuideSessionTurnResponseContext {
     const NAME: &'static str = "GuideSessionTurnResponseContext";
     const FIELDS: &'static [&'static str] = &["customConversationAttributes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for GuideSessionTurnResponseContext {
     }
 }
 impl ::std::fmt::Debug for GuideSessionTurnResponseContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideSessionTurnResponseContext", &[("customConversationAttributes", &self.custom_conversation_attributes)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnResponseData {
 impl crate::support::Model for GuideSessionTurnResponseData {
     const NAME: &'static str = "GuideSessionTurnResponseData";
     const FIELDS: &'static [&'static str] = &["text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for GuideSessionTurnResponseData {
     }
 }
 impl ::std::fmt::Debug for GuideSessionTurnResponseData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideSessionTurnResponseData", &[("text", &self.text)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionVariable {
 impl crate::support::Model for GuideSessionVariable {
     const NAME: &'static str = "GuideSessionVariable";
     const FIELDS: &'static [&'static str] = &["name", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GuideSessionVariable {
     }
 }
 impl ::std::fmt::Debug for GuideSessionVariable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideSessionVariable", &[("name", &self.name), ("value", &self.value)], &self._nulls)
     }

@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideVersion {
 impl crate::support::Model for GuideVersion {
     const NAME: &'static str = "GuideVersion";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "guide", "instruction", "knowledgeSettings", "resources", "selfUri", "state", "variables", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for GuideVersion {
     }
 }
 impl ::std::fmt::Debug for GuideVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideVersion", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("guide", &self.guide), ("instruction", &self.instruction), ("knowledgeSettings", &self.knowledge_settings), ("resources", &self.resources), ("selfUri", &self.self_uri), ("state", &self.state), ("variables", &self.variables), ("version", &self.version)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl GuideVersionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "TestReady", "ProductionReady"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for GuideVersionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -155,9 +160,11 @@ impl crate::support::OpenEnum for GuideVersionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for GuideVersionState {
     }
 }
 impl ::std::convert::From<&str> for GuideVersionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for GuideVersionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

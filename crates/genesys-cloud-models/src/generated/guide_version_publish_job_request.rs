@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideVersionPublishJobRequest {
 impl crate::support::Model for GuideVersionPublishJobRequest {
     const NAME: &'static str = "GuideVersionPublishJobRequest";
     const FIELDS: &'static [&'static str] = &["guideVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for GuideVersionPublishJobRequest {
     }
 }
 impl ::std::fmt::Debug for GuideVersionPublishJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideVersionPublishJobRequest", &[("guideVersion", &self.guide_version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideVersionRef {
 impl crate::support::Model for GuideVersionRef {
     const NAME: &'static str = "GuideVersionRef";
     const FIELDS: &'static [&'static str] = &["selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for GuideVersionRef {
     }
 }
 impl ::std::fmt::Debug for GuideVersionRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideVersionRef", &[("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

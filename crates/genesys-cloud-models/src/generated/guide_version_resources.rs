@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for GuideVersionResources {
 impl crate::support::Model for GuideVersionResources {
     const NAME: &'static str = "GuideVersionResources";
     const FIELDS: &'static [&'static str] = &["dataActions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for GuideVersionResources {
     }
 }
 impl ::std::fmt::Debug for GuideVersionResources {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "GuideVersionResources", &[("dataActions", &self.data_actions)], &self._nulls)
     }

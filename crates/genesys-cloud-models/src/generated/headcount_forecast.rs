@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for HeadcountForecast {
 impl crate::support::Model for HeadcountForecast {
     const NAME: &'static str = "HeadcountForecast";
     const FIELDS: &'static [&'static str] = &["required", "requiredWithoutShrinkage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for HeadcountForecast {
     }
 }
 impl ::std::fmt::Debug for HeadcountForecast {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HeadcountForecast", &[("required", &self.required), ("requiredWithoutShrinkage", &self.required_without_shrinkage)], &self._nulls)
     }

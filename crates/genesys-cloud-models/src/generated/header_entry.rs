@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for HeaderEntry {
 impl crate::support::Model for HeaderEntry {
     const NAME: &'static str = "HeaderEntry";
     const FIELDS: &'static [&'static str] = &["key", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for HeaderEntry {
     }
 }
 impl ::std::fmt::Debug for HeaderEntry {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HeaderEntry", &[("key", &self.key), ("value", &self.value)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for HealthInfo {
 impl crate::support::Model for HealthInfo {
     const NAME: &'static str = "HealthInfo";
     const FIELDS: &'static [&'static str] = &["errorInfo", "issueCount", "overallScore", "staticValidationResults", "status", "utterances"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for HealthInfo {
     }
 }
 impl ::std::fmt::Debug for HealthInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HealthInfo", &[("errorInfo", &self.error_info), ("issueCount", &self.issue_count), ("overallScore", &self.overall_score), ("staticValidationResults", &self.static_validation_results), ("status", &self.status), ("utterances", &self.utterances)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl HealthInfoStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Completed", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HealthInfoStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for HealthInfoStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for HealthInfoStatus {
     }
 }
 impl ::std::convert::From<&str> for HealthInfoStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HealthInfoStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for HelpLink {
 impl crate::support::Model for HelpLink {
     const NAME: &'static str = "HelpLink";
     const FIELDS: &'static [&'static str] = &["description", "title", "uri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for HelpLink {
     }
 }
 impl ::std::fmt::Debug for HelpLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HelpLink", &[("description", &self.description), ("title", &self.title), ("uri", &self.uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for HelpSettings {
 impl crate::support::Model for HelpSettings {
     const NAME: &'static str = "HelpSettings";
     const FIELDS: &'static [&'static str] = &["keyword", "response"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for HelpSettings {
     }
 }
 impl ::std::fmt::Debug for HelpSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HelpSettings", &[("keyword", &self.keyword), ("response", &self.response)], &self._nulls)
     }

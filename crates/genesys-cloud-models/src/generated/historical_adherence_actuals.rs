@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceActuals {
 impl crate::support::Model for HistoricalAdherenceActuals {
     const NAME: &'static str = "HistoricalAdherenceActuals";
     const FIELDS: &'static [&'static str] = &["actualActivityCategory", "actualSecondaryPresenceLookupId", "endOffsetSeconds", "startOffsetSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for HistoricalAdherenceActuals {
     }
 }
 impl ::std::fmt::Debug for HistoricalAdherenceActuals {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalAdherenceActuals", &[("actualActivityCategory", &self.actual_activity_category), ("actualSecondaryPresenceLookupId", &self.actual_secondary_presence_lookup_id), ("endOffsetSeconds", &self.end_offset_seconds), ("startOffsetSeconds", &self.start_offset_seconds)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl HistoricalAdherenceActualsActualActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable", "Unscheduled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalAdherenceActualsActualActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for HistoricalAdherenceActualsActualActivityCatego
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for HistoricalAdherenceActualsActualActivityCatego
     }
 }
 impl ::std::convert::From<&str> for HistoricalAdherenceActualsActualActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalAdherenceActualsActualActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceDayMetrics {
 impl crate::support::Model for HistoricalAdherenceDayMetrics {
     const NAME: &'static str = "HistoricalAdherenceDayMetrics";
     const FIELDS: &'static [&'static str] = &["actualLengthSecs", "adherencePercentage", "adherenceScheduleSecs", "conformanceActualSecs", "conformancePercentage", "conformanceScheduleSecs", "dayStartOffsetSecs", "exceptionCount", "exceptionDurationSecs", "impactSeconds", "scheduleLengthSecs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for HistoricalAdherenceDayMetrics {
     }
 }
 impl ::std::fmt::Debug for HistoricalAdherenceDayMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalAdherenceDayMetrics", &[("actualLengthSecs", &self.actual_length_secs), ("adherencePercentage", &self.adherence_percentage), ("adherenceScheduleSecs", &self.adherence_schedule_secs), ("conformanceActualSecs", &self.conformance_actual_secs), ("conformancePercentage", &self.conformance_percentage), ("conformanceScheduleSecs", &self.conformance_schedule_secs), ("dayStartOffsetSecs", &self.day_start_offset_secs), ("exceptionCount", &self.exception_count), ("exceptionDurationSecs", &self.exception_duration_secs), ("impactSeconds", &self.impact_seconds), ("scheduleLengthSecs", &self.schedule_length_secs)], &self._nulls)
     }

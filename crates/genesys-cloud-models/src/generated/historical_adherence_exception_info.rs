@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceExceptionInfo {
 impl crate::support::Model for HistoricalAdherenceExceptionInfo {
     const NAME: &'static str = "HistoricalAdherenceExceptionInfo";
     const FIELDS: &'static [&'static str] = &["actualActivityCategory", "actualActivityCodeId", "endOffsetSeconds", "impact", "routingStatus", "scheduledActivityCategory", "scheduledActivityCodeId", "scheduledSecondaryPresenceLookupIds", "secondaryPresenceLookupId", "startOffsetSeconds", "systemPresence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for HistoricalAdherenceExceptionInfo {
     }
 }
 impl ::std::fmt::Debug for HistoricalAdherenceExceptionInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalAdherenceExceptionInfo", &[("actualActivityCategory", &self.actual_activity_category), ("actualActivityCodeId", &self.actual_activity_code_id), ("endOffsetSeconds", &self.end_offset_seconds), ("impact", &self.impact), ("routingStatus", &self.routing_status), ("scheduledActivityCategory", &self.scheduled_activity_category), ("scheduledActivityCodeId", &self.scheduled_activity_code_id), ("scheduledSecondaryPresenceLookupIds", &self.scheduled_secondary_presence_lookup_ids), ("secondaryPresenceLookupId", &self.secondary_presence_lookup_id), ("startOffsetSeconds", &self.start_offset_seconds), ("systemPresence", &self.system_presence)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl HistoricalAdherenceExceptionInfoActualActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable", "Unscheduled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoActualActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoActualActivity
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -200,11 +207,13 @@ impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoActualActivity
     }
 }
 impl ::std::convert::From<&str> for HistoricalAdherenceExceptionInfoActualActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalAdherenceExceptionInfoActualActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -256,11 +265,13 @@ impl HistoricalAdherenceExceptionInfoImpact {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Positive", "Negative", "Neutral", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoImpact {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Positive" => Self::Positive,
@@ -270,9 +281,11 @@ impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoImpact {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Positive => "Positive",
@@ -284,11 +297,13 @@ impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoImpact {
     }
 }
 impl ::std::convert::From<&str> for HistoricalAdherenceExceptionInfoImpact {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalAdherenceExceptionInfoImpact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -342,11 +357,13 @@ impl HistoricalAdherenceExceptionInfoRoutingStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoRoutingStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OFF_QUEUE" => Self::OffQueue,
@@ -357,9 +374,11 @@ impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoRoutingStatus 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OffQueue => "OFF_QUEUE",
@@ -372,11 +391,13 @@ impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoRoutingStatus 
     }
 }
 impl ::std::convert::From<&str> for HistoricalAdherenceExceptionInfoRoutingStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalAdherenceExceptionInfoRoutingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -438,11 +459,13 @@ impl HistoricalAdherenceExceptionInfoScheduledActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable", "Unscheduled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoScheduledActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -457,9 +480,11 @@ impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoScheduledActiv
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -476,11 +501,13 @@ impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoScheduledActiv
     }
 }
 impl ::std::convert::From<&str> for HistoricalAdherenceExceptionInfoScheduledActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalAdherenceExceptionInfoScheduledActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -544,11 +571,13 @@ impl HistoricalAdherenceExceptionInfoSystemPresence {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Available", "Away", "Busy", "Offline", "Idle", "OnQueue", "Meal", "Training", "Meeting", "Break"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoSystemPresence {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Available" => Self::Available,
@@ -564,9 +593,11 @@ impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoSystemPresence
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Available => "Available",
@@ -584,11 +615,13 @@ impl crate::support::OpenEnum for HistoricalAdherenceExceptionInfoSystemPresence
     }
 }
 impl ::std::convert::From<&str> for HistoricalAdherenceExceptionInfoSystemPresence {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalAdherenceExceptionInfoSystemPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceQueryResult {
 impl crate::support::Model for HistoricalAdherenceQueryResult {
     const NAME: &'static str = "HistoricalAdherenceQueryResult";
     const FIELDS: &'static [&'static str] = &["actuals", "actualsEndDate", "adherencePercentage", "conformancePercentage", "dayMetrics", "endDate", "exceptionInfo", "impact", "managementUnitId", "startDate", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for HistoricalAdherenceQueryResult {
     }
 }
 impl ::std::fmt::Debug for HistoricalAdherenceQueryResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalAdherenceQueryResult", &[("actuals", &self.actuals), ("actualsEndDate", &self.actuals_end_date), ("adherencePercentage", &self.adherence_percentage), ("conformancePercentage", &self.conformance_percentage), ("dayMetrics", &self.day_metrics), ("endDate", &self.end_date), ("exceptionInfo", &self.exception_info), ("impact", &self.impact), ("managementUnitId", &self.management_unit_id), ("startDate", &self.start_date), ("userId", &self.user_id)], &self._nulls)
     }
@@ -152,11 +155,13 @@ impl HistoricalAdherenceQueryResultImpact {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Positive", "Negative", "Neutral", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalAdherenceQueryResultImpact {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Positive" => Self::Positive,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for HistoricalAdherenceQueryResultImpact {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Positive => "Positive",
@@ -180,11 +187,13 @@ impl crate::support::OpenEnum for HistoricalAdherenceQueryResultImpact {
     }
 }
 impl ::std::convert::From<&str> for HistoricalAdherenceQueryResultImpact {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalAdherenceQueryResultImpact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalData {
 impl crate::support::Model for HistoricalData {
     const NAME: &'static str = "HistoricalData";
     const FIELDS: &'static [&'static str] = &["daily", "quarterHour"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for HistoricalData {
     }
 }
 impl ::std::fmt::Debug for HistoricalData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalData", &[("daily", &self.daily), ("quarterHour", &self.quarter_hour)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalDataDeleteEntity {
 impl crate::support::Model for HistoricalDataDeleteEntity {
     const NAME: &'static str = "HistoricalDataDeleteEntity";
     const FIELDS: &'static [&'static str] = &["requestId", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for HistoricalDataDeleteEntity {
     }
 }
 impl ::std::fmt::Debug for HistoricalDataDeleteEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalDataDeleteEntity", &[("requestId", &self.request_id), ("status", &self.status)], &self._nulls)
     }
@@ -90,11 +93,13 @@ impl HistoricalDataDeleteEntityStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Success"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalDataDeleteEntityStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -102,9 +107,11 @@ impl crate::support::OpenEnum for HistoricalDataDeleteEntityStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -114,11 +121,13 @@ impl crate::support::OpenEnum for HistoricalDataDeleteEntityStatus {
     }
 }
 impl ::std::convert::From<&str> for HistoricalDataDeleteEntityStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalDataDeleteEntityStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

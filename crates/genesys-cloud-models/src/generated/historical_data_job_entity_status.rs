@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalDataJobEntityStatus {
 impl crate::support::Model for HistoricalDataJobEntityStatus {
     const NAME: &'static str = "HistoricalDataJobEntityStatus";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for HistoricalDataJobEntityStatus {
     }
 }
 impl ::std::fmt::Debug for HistoricalDataJobEntityStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalDataJobEntityStatus", &[("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl HistoricalDataJobEntityStatusState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalDataJobEntityStatusState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for HistoricalDataJobEntityStatusState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for HistoricalDataJobEntityStatusState {
     }
 }
 impl ::std::convert::From<&str> for HistoricalDataJobEntityStatusState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalDataJobEntityStatusState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalImportDeleteFilesJobRequest {
 impl crate::support::Model for HistoricalImportDeleteFilesJobRequest {
     const NAME: &'static str = "HistoricalImportDeleteFilesJobRequest";
     const FIELDS: &'static [&'static str] = &["requestIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for HistoricalImportDeleteFilesJobRequest {
     }
 }
 impl ::std::fmt::Debug for HistoricalImportDeleteFilesJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalImportDeleteFilesJobRequest", &[("requestIds", &self.request_ids)], &self._nulls)
     }

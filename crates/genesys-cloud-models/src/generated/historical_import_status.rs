@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalImportStatus {
 impl crate::support::Model for HistoricalImportStatus {
     const NAME: &'static str = "HistoricalImportStatus";
     const FIELDS: &'static [&'static str] = &["active", "dateCreated", "dateImportEnded", "dateImportStarted", "dateModified", "error", "fileName", "fileSize", "requestId", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for HistoricalImportStatus {
     }
 }
 impl ::std::fmt::Debug for HistoricalImportStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalImportStatus", &[("active", &self.active), ("dateCreated", &self.date_created), ("dateImportEnded", &self.date_import_ended), ("dateImportStarted", &self.date_import_started), ("dateModified", &self.date_modified), ("error", &self.error), ("fileName", &self.file_name), ("fileSize", &self.file_size), ("requestId", &self.request_id), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -160,11 +163,13 @@ impl HistoricalImportStatusStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Initiated", "InProgress", "Pending", "Success", "Failed", "Cancelled", "Purged", "PurgePending"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalImportStatusStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Initiated" => Self::Initiated,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for HistoricalImportStatusStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Initiated => "Initiated",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for HistoricalImportStatusStatus {
     }
 }
 impl ::std::convert::From<&str> for HistoricalImportStatusStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalImportStatusStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -248,11 +257,13 @@ impl HistoricalImportStatusType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Csv", "Json"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalImportStatusType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Csv" => Self::Csv,
@@ -260,9 +271,11 @@ impl crate::support::OpenEnum for HistoricalImportStatusType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Csv => "Csv",
@@ -272,11 +285,13 @@ impl crate::support::OpenEnum for HistoricalImportStatusType {
     }
 }
 impl ::std::convert::From<&str> for HistoricalImportStatusType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalImportStatusType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalImportStatusJobResponse {
 impl crate::support::Model for HistoricalImportStatusJobResponse {
     const NAME: &'static str = "HistoricalImportStatusJobResponse";
     const FIELDS: &'static [&'static str] = &["id", "importStatusResult", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for HistoricalImportStatusJobResponse {
     }
 }
 impl ::std::fmt::Debug for HistoricalImportStatusJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalImportStatusJobResponse", &[("id", &self.id), ("importStatusResult", &self.import_status_result), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalImportStatusListing {
 impl crate::support::Model for HistoricalImportStatusListing {
     const NAME: &'static str = "HistoricalImportStatusListing";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for HistoricalImportStatusListing {
     }
 }
 impl ::std::fmt::Debug for HistoricalImportStatusListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalImportStatusListing", &[("downloadUrl", &self.download_url), ("entities", &self.entities)], &self._nulls)
     }

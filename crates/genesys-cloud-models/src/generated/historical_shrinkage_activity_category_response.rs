@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalShrinkageActivityCategoryRespo
 impl crate::support::Model for HistoricalShrinkageActivityCategoryResponse {
     const NAME: &'static str = "HistoricalShrinkageActivityCategoryResponse";
     const FIELDS: &'static [&'static str] = &["activityCategory", "shrinkageForActivityCategory", "shrinkageForActivityCodes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for HistoricalShrinkageActivityCategoryResponse {
     }
 }
 impl ::std::fmt::Debug for HistoricalShrinkageActivityCategoryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalShrinkageActivityCategoryResponse", &[("activityCategory", &self.activity_category), ("shrinkageForActivityCategory", &self.shrinkage_for_activity_category), ("shrinkageForActivityCodes", &self.shrinkage_for_activity_codes)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl HistoricalShrinkageActivityCategoryResponseActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable", "Unscheduled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoricalShrinkageActivityCategoryResponseActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for HistoricalShrinkageActivityCategoryResponseAct
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for HistoricalShrinkageActivityCategoryResponseAct
     }
 }
 impl ::std::convert::From<&str> for HistoricalShrinkageActivityCategoryResponseActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoricalShrinkageActivityCategoryResponseActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalShrinkageActivityCodeResponse 
 impl crate::support::Model for HistoricalShrinkageActivityCodeResponse {
     const NAME: &'static str = "HistoricalShrinkageActivityCodeResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "shrinkageForActivityCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for HistoricalShrinkageActivityCodeResponse {
     }
 }
 impl ::std::fmt::Debug for HistoricalShrinkageActivityCodeResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalShrinkageActivityCodeResponse", &[("activityCodeId", &self.activity_code_id), ("shrinkageForActivityCode", &self.shrinkage_for_activity_code)], &self._nulls)
     }

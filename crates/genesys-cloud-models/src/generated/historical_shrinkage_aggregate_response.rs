@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalShrinkageAggregateResponse {
 impl crate::support::Model for HistoricalShrinkageAggregateResponse {
     const NAME: &'static str = "HistoricalShrinkageAggregateResponse";
     const FIELDS: &'static [&'static str] = &["actualShrinkagePercent", "actualShrinkageSeconds", "paidShrinkageSeconds", "plannedShrinkageSeconds", "scheduledShrinkagePercent", "scheduledShrinkageSeconds", "unpaidShrinkageSeconds", "unplannedShrinkageSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for HistoricalShrinkageAggregateResponse {
     }
 }
 impl ::std::fmt::Debug for HistoricalShrinkageAggregateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalShrinkageAggregateResponse", &[("actualShrinkagePercent", &self.actual_shrinkage_percent), ("actualShrinkageSeconds", &self.actual_shrinkage_seconds), ("paidShrinkageSeconds", &self.paid_shrinkage_seconds), ("plannedShrinkageSeconds", &self.planned_shrinkage_seconds), ("scheduledShrinkagePercent", &self.scheduled_shrinkage_percent), ("scheduledShrinkageSeconds", &self.scheduled_shrinkage_seconds), ("unpaidShrinkageSeconds", &self.unpaid_shrinkage_seconds), ("unplannedShrinkageSeconds", &self.unplanned_shrinkage_seconds)], &self._nulls)
     }

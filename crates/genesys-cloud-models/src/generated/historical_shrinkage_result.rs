@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalShrinkageResult {
 impl crate::support::Model for HistoricalShrinkageResult {
     const NAME: &'static str = "HistoricalShrinkageResult";
     const FIELDS: &'static [&'static str] = &["aggregatedShrinkage", "businessUnitIds", "endDate", "shrinkageForActivityCategories", "startDate", "totalLoggedInDurationSeconds", "totalScheduledDurationSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for HistoricalShrinkageResult {
     }
 }
 impl ::std::fmt::Debug for HistoricalShrinkageResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoricalShrinkageResult", &[("aggregatedShrinkage", &self.aggregated_shrinkage), ("businessUnitIds", &self.business_unit_ids), ("endDate", &self.end_date), ("shrinkageForActivityCategories", &self.shrinkage_for_activity_categories), ("startDate", &self.start_date), ("totalLoggedInDurationSeconds", &self.total_logged_in_duration_seconds), ("totalScheduledDurationSeconds", &self.total_scheduled_duration_seconds)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoryEntry {
 impl crate::support::Model for HistoryEntry {
     const NAME: &'static str = "HistoryEntry";
     const FIELDS: &'static [&'static str] = &["action", "agenticVirtualAgentEnabled", "client", "resource", "secure", "timestamp", "user", "version", "virtualAgentEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for HistoryEntry {
     }
 }
 impl ::std::fmt::Debug for HistoryEntry {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoryEntry", &[("action", &self.action), ("agenticVirtualAgentEnabled", &self.agentic_virtual_agent_enabled), ("client", &self.client), ("resource", &self.resource), ("secure", &self.secure), ("timestamp", &self.timestamp), ("user", &self.user), ("version", &self.version), ("virtualAgentEnabled", &self.virtual_agent_enabled)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl HistoryEntryAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CHECKIN", "CHECKOUT", "CREATE", "DEACTIVATE", "DEBUG", "DELETE", "PUBLISH", "REVERT", "SAVE", "TRANSCODE", "UPDATE", "UPLOAD"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoryEntryAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CHECKIN" => Self::Checkin,
@@ -170,9 +175,11 @@ impl crate::support::OpenEnum for HistoryEntryAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Checkin => "CHECKIN",
@@ -192,11 +199,13 @@ impl crate::support::OpenEnum for HistoryEntryAction {
     }
 }
 impl ::std::convert::From<&str> for HistoryEntryAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoryEntryAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoryHeadersTranslation {
 impl crate::support::Model for HistoryHeadersTranslation {
     const NAME: &'static str = "HistoryHeadersTranslation";
     const FIELDS: &'static [&'static str] = &["cc", "forwardPrefix", "from", "language", "replyPrefix", "sent", "subject", "timeZone", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for HistoryHeadersTranslation {
     }
 }
 impl ::std::fmt::Debug for HistoryHeadersTranslation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoryHeadersTranslation", &[("cc", &self.cc), ("forwardPrefix", &self.forward_prefix), ("from", &self.from), ("language", &self.language), ("replyPrefix", &self.reply_prefix), ("sent", &self.sent), ("subject", &self.subject), ("timeZone", &self.time_zone), ("to", &self.to)], &self._nulls)
     }

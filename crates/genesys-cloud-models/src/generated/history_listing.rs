@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for HistoryListing {
 impl crate::support::Model for HistoryListing {
     const NAME: &'static str = "HistoryListing";
     const FIELDS: &'static [&'static str] = &["actionName", "actionStatus", "client", "complete", "completed", "description", "entities", "errorCode", "errorDetails", "errorMessage", "errorMessageParams", "id", "name", "pageCount", "pageNumber", "pageSize", "started", "system", "total", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -126,6 +128,7 @@ impl crate::support::Model for HistoryListing {
     }
 }
 impl ::std::fmt::Debug for HistoryListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HistoryListing", &[("actionName", &self.action_name), ("actionStatus", &self.action_status), ("client", &self.client), ("complete", &self.complete), ("completed", &self.completed), ("description", &self.description), ("entities", &self.entities), ("errorCode", &self.error_code), ("errorDetails", &self.error_details), ("errorMessage", &self.error_message), ("errorMessageParams", &self.error_message_params), ("id", &self.id), ("name", &self.name), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("started", &self.started), ("system", &self.system), ("total", &self.total), ("user", &self.user)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl HistoryListingActionName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CREATE", "CHECKIN", "CHECKOUT", "DEBUG", "DELETE", "HISTORY", "PUBLISH", "REVERT", "SAVE", "STATE_CHANGE", "UPDATE", "VALIDATE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoryListingActionName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CREATE" => Self::Create,
@@ -212,9 +217,11 @@ impl crate::support::OpenEnum for HistoryListingActionName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Create => "CREATE",
@@ -234,11 +241,13 @@ impl crate::support::OpenEnum for HistoryListingActionName {
     }
 }
 impl ::std::convert::From<&str> for HistoryListingActionName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoryListingActionName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -296,11 +305,13 @@ impl HistoryListingActionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["LOCKED", "UNLOCKED", "STARTED", "PENDING_GENERATION", "PENDING_BACKEND_NOTIFICATION", "SUCCESS", "FAILURE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HistoryListingActionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "LOCKED" => Self::Locked,
@@ -313,9 +324,11 @@ impl crate::support::OpenEnum for HistoryListingActionStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Locked => "LOCKED",
@@ -330,11 +343,13 @@ impl crate::support::OpenEnum for HistoryListingActionStatus {
     }
 }
 impl ::std::convert::From<&str> for HistoryListingActionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HistoryListingActionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

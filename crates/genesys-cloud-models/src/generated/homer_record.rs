@@ -222,9 +222,11 @@ impl<'de> ::serde::Deserialize<'de> for HomerRecord {
 impl crate::support::Model for HomerRecord {
     const NAME: &'static str = "HomerRecord";
     const FIELDS: &'static [&'static str] = &["auth", "authUser", "callid", "callidAleg", "contactIp", "contactPort", "contactUser", "contentType", "conversationId", "correlationId", "cseq", "date", "dbnode", "destinationAlias", "destinationIp", "destinationPort", "diversion", "family", "fromDomain", "fromTag", "fromUser", "id", "method", "microTs", "milliTs", "msg", "name", "node", "originatorIp", "originatorPort", "participantId", "pidUser", "proto", "reason", "replyReason", "rtpStat", "ruri", "ruriDomain", "ruriUser", "selfUri", "sourceAlias", "sourceIp", "sourcePort", "toDomain", "toTag", "toUser", "trans", "type", "userAgent", "via1", "via1Branch"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -342,6 +344,7 @@ impl crate::support::Model for HomerRecord {
     }
 }
 impl ::std::fmt::Debug for HomerRecord {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HomerRecord", &[("auth", &self.auth), ("authUser", &self.auth_user), ("callid", &self.callid), ("callidAleg", &self.callid_aleg), ("contactIp", &self.contact_ip), ("contactPort", &self.contact_port), ("contactUser", &self.contact_user), ("contentType", &self.content_type), ("conversationId", &self.conversation_id), ("correlationId", &self.correlation_id), ("cseq", &self.cseq), ("date", &self.date), ("dbnode", &self.dbnode), ("destinationAlias", &self.destination_alias), ("destinationIp", &self.destination_ip), ("destinationPort", &self.destination_port), ("diversion", &self.diversion), ("family", &self.family), ("fromDomain", &self.from_domain), ("fromTag", &self.from_tag), ("fromUser", &self.from_user), ("id", &self.id), ("method", &self.method), ("microTs", &self.micro_ts), ("milliTs", &self.milli_ts), ("msg", &self.msg), ("name", &self.name), ("node", &self.node), ("originatorIp", &self.originator_ip), ("originatorPort", &self.originator_port), ("participantId", &self.participant_id), ("pidUser", &self.pid_user), ("proto", &self.proto), ("reason", &self.reason), ("replyReason", &self.reply_reason), ("rtpStat", &self.rtp_stat), ("ruri", &self.ruri), ("ruriDomain", &self.ruri_domain), ("ruriUser", &self.ruri_user), ("selfUri", &self.self_uri), ("sourceAlias", &self.source_alias), ("sourceIp", &self.source_ip), ("sourcePort", &self.source_port), ("toDomain", &self.to_domain), ("toTag", &self.to_tag), ("toUser", &self.to_user), ("trans", &self.trans), ("type", &self.r#type), ("userAgent", &self.user_agent), ("via1", &self.via1), ("via1Branch", &self.via1_branch)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for HrisTimeOffType {
 impl crate::support::Model for HrisTimeOffType {
     const NAME: &'static str = "HrisTimeOffType";
     const FIELDS: &'static [&'static str] = &["hrisIntegrationId", "id", "name", "secondaryId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for HrisTimeOffType {
     }
 }
 impl ::std::fmt::Debug for HrisTimeOffType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HrisTimeOffType", &[("hrisIntegrationId", &self.hris_integration_id), ("id", &self.id), ("name", &self.name), ("secondaryId", &self.secondary_id)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for HrisTimeOffTypeResponse {
 impl crate::support::Model for HrisTimeOffTypeResponse {
     const NAME: &'static str = "HrisTimeOffTypeResponse";
     const FIELDS: &'static [&'static str] = &["id", "name", "secondaryId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for HrisTimeOffTypeResponse {
     }
 }
 impl ::std::fmt::Debug for HrisTimeOffTypeResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HrisTimeOffTypeResponse", &[("id", &self.id), ("name", &self.name), ("secondaryId", &self.secondary_id)], &self._nulls)
     }

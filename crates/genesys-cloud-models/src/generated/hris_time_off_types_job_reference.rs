@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for HrisTimeOffTypesJobReference {
 impl crate::support::Model for HrisTimeOffTypesJobReference {
     const NAME: &'static str = "HrisTimeOffTypesJobReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for HrisTimeOffTypesJobReference {
     }
 }
 impl ::std::fmt::Debug for HrisTimeOffTypesJobReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HrisTimeOffTypesJobReference", &[("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl HrisTimeOffTypesJobReferenceStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for HrisTimeOffTypesJobReferenceStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for HrisTimeOffTypesJobReferenceStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for HrisTimeOffTypesJobReferenceStatus {
     }
 }
 impl ::std::convert::From<&str> for HrisTimeOffTypesJobReferenceStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for HrisTimeOffTypesJobReferenceStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

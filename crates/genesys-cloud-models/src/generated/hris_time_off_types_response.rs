@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for HrisTimeOffTypesResponse {
 impl crate::support::Model for HrisTimeOffTypesResponse {
     const NAME: &'static str = "HrisTimeOffTypesResponse";
     const FIELDS: &'static [&'static str] = &["entities", "job"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for HrisTimeOffTypesResponse {
     }
 }
 impl ::std::fmt::Debug for HrisTimeOffTypesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "HrisTimeOffTypesResponse", &[("entities", &self.entities), ("job", &self.job)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Humanize {
 impl crate::support::Model for Humanize {
     const NAME: &'static str = "Humanize";
     const FIELDS: &'static [&'static str] = &["bot", "enabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Humanize {
     }
 }
 impl ::std::fmt::Debug for Humanize {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Humanize", &[("bot", &self.bot), ("enabled", &self.enabled)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for IdentifierVertex {
 impl crate::support::Model for IdentifierVertex {
     const NAME: &'static str = "IdentifierVertex";
     const FIELDS: &'static [&'static str] = &["normalizedType", "normalizedValue", "vertexId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for IdentifierVertex {
     }
 }
 impl ::std::fmt::Debug for IdentifierVertex {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IdentifierVertex", &[("normalizedType", &self.normalized_type), ("normalizedValue", &self.normalized_value), ("vertexId", &self.vertex_id)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl IdentifierVertexNormalizedType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Phone", "Email", "ExternalId", "TwitterId", "TwitterHandle", "FacebookId", "InstagramId", "InstagramHandle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IdentifierVertexNormalizedType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Phone" => Self::Phone,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for IdentifierVertexNormalizedType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Phone => "Phone",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for IdentifierVertexNormalizedType {
     }
 }
 impl ::std::convert::From<&str> for IdentifierVertexNormalizedType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IdentifierVertexNormalizedType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for IdentityProvider {
 impl crate::support::Model for IdentityProvider {
     const NAME: &'static str = "IdentityProvider";
     const FIELDS: &'static [&'static str] = &["disabled", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for IdentityProvider {
     }
 }
 impl ::std::fmt::Debug for IdentityProvider {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IdentityProvider", &[("disabled", &self.disabled), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for IdentityResolutionAutomergeConfig {
 impl crate::support::Model for IdentityResolutionAutomergeConfig {
     const NAME: &'static str = "IdentityResolutionAutomergeConfig";
     const FIELDS: &'static [&'static str] = &["authenticatedWebMessaging", "webTracking"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for IdentityResolutionAutomergeConfig {
     }
 }
 impl ::std::fmt::Debug for IdentityResolutionAutomergeConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IdentityResolutionAutomergeConfig", &[("authenticatedWebMessaging", &self.authenticated_web_messaging), ("webTracking", &self.web_tracking)], &self._nulls)
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for IdentityResolutionQueueConfig {
 impl crate::support::Model for IdentityResolutionQueueConfig {
     const NAME: &'static str = "IdentityResolutionQueueConfig";
     const FIELDS: &'static [&'static str] = &["callOnBehalfOfQueue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for IdentityResolutionQueueConfig {
     }
 }
 impl ::std::fmt::Debug for IdentityResolutionQueueConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IdentityResolutionQueueConfig", &[("callOnBehalfOfQueue", &self.call_on_behalf_of_queue)], &self._nulls)
     }

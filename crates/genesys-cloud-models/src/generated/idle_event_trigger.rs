@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for IdleEventTrigger {
 impl crate::support::Model for IdleEventTrigger {
     const NAME: &'static str = "IdleEventTrigger";
     const FIELDS: &'static [&'static str] = &["eventName", "idleAfterSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for IdleEventTrigger {
     }
 }
 impl ::std::fmt::Debug for IdleEventTrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IdleEventTrigger", &[("eventName", &self.event_name), ("idleAfterSeconds", &self.idle_after_seconds)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for IdleTokenTimeout {
 impl crate::support::Model for IdleTokenTimeout {
     const NAME: &'static str = "IdleTokenTimeout";
     const FIELDS: &'static [&'static str] = &["enableIdleTokenTimeout", "idleTokenTimeoutSeconds", "inactivityTimeoutGroupBundles", "inactivityTimeoutGroupsEnabled", "inactivityTimeoutUnit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for IdleTokenTimeout {
     }
 }
 impl ::std::fmt::Debug for IdleTokenTimeout {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IdleTokenTimeout", &[("enableIdleTokenTimeout", &self.enable_idle_token_timeout), ("idleTokenTimeoutSeconds", &self.idle_token_timeout_seconds), ("inactivityTimeoutGroupBundles", &self.inactivity_timeout_group_bundles), ("inactivityTimeoutGroupsEnabled", &self.inactivity_timeout_groups_enabled), ("inactivityTimeoutUnit", &self.inactivity_timeout_unit)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl IdleTokenTimeoutInactivityTimeoutUnit {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Minutes", "Hours"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IdleTokenTimeoutInactivityTimeoutUnit {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Minutes" => Self::Minutes,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for IdleTokenTimeoutInactivityTimeoutUnit {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Minutes => "Minutes",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for IdleTokenTimeoutInactivityTimeoutUnit {
     }
 }
 impl ::std::convert::From<&str> for IdleTokenTimeoutInactivityTimeoutUnit {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IdleTokenTimeoutInactivityTimeoutUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

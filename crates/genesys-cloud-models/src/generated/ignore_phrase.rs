@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for IgnorePhrase {
 impl crate::support::Model for IgnorePhrase {
     const NAME: &'static str = "IgnorePhrase";
     const FIELDS: &'static [&'static str] = &["mediaType", "participant", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for IgnorePhrase {
     }
 }
 impl ::std::fmt::Debug for IgnorePhrase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IgnorePhrase", &[("mediaType", &self.media_type), ("participant", &self.participant), ("text", &self.text)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl IgnorePhraseMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Chat", "Call", "Message", "Email"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IgnorePhraseMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Chat" => Self::Chat,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for IgnorePhraseMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Chat => "Chat",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for IgnorePhraseMediaType {
     }
 }
 impl ::std::convert::From<&str> for IgnorePhraseMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IgnorePhraseMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -204,11 +213,13 @@ impl IgnorePhraseParticipant {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Customer", "Agent", "Both"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IgnorePhraseParticipant {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Customer" => Self::Customer,
@@ -217,9 +228,11 @@ impl crate::support::OpenEnum for IgnorePhraseParticipant {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Customer => "Customer",
@@ -230,11 +243,13 @@ impl crate::support::OpenEnum for IgnorePhraseParticipant {
     }
 }
 impl ::std::convert::From<&str> for IgnorePhraseParticipant {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IgnorePhraseParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for IgnorePhrasesResponse {
 impl crate::support::Model for IgnorePhrasesResponse {
     const NAME: &'static str = "IgnorePhrasesResponse";
     const FIELDS: &'static [&'static str] = &["addedPhrases", "totalPhrases", "updatedPhrases"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for IgnorePhrasesResponse {
     }
 }
 impl ::std::fmt::Debug for IgnorePhrasesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IgnorePhrasesResponse", &[("addedPhrases", &self.added_phrases), ("totalPhrases", &self.total_phrases), ("updatedPhrases", &self.updated_phrases)], &self._nulls)
     }

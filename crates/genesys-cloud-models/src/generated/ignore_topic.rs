@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for IgnoreTopic {
 impl crate::support::Model for IgnoreTopic {
     const NAME: &'static str = "IgnoreTopic";
     const FIELDS: &'static [&'static str] = &["mediaType", "participant", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for IgnoreTopic {
     }
 }
 impl ::std::fmt::Debug for IgnoreTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IgnoreTopic", &[("mediaType", &self.media_type), ("participant", &self.participant), ("text", &self.text)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl IgnoreTopicMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Chat", "Call", "Message", "Email"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IgnoreTopicMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Chat" => Self::Chat,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for IgnoreTopicMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Chat => "Chat",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for IgnoreTopicMediaType {
     }
 }
 impl ::std::convert::From<&str> for IgnoreTopicMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IgnoreTopicMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -204,11 +213,13 @@ impl IgnoreTopicParticipant {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Customer", "Agent", "Both"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IgnoreTopicParticipant {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Customer" => Self::Customer,
@@ -217,9 +228,11 @@ impl crate::support::OpenEnum for IgnoreTopicParticipant {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Customer => "Customer",
@@ -230,11 +243,13 @@ impl crate::support::OpenEnum for IgnoreTopicParticipant {
     }
 }
 impl ::std::convert::From<&str> for IgnoreTopicParticipant {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IgnoreTopicParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

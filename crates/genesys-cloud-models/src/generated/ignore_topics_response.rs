@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for IgnoreTopicsResponse {
 impl crate::support::Model for IgnoreTopicsResponse {
     const NAME: &'static str = "IgnoreTopicsResponse";
     const FIELDS: &'static [&'static str] = &["addedTopics", "totalTopics", "updatedTopics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for IgnoreTopicsResponse {
     }
 }
 impl ::std::fmt::Debug for IgnoreTopicsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IgnoreTopicsResponse", &[("addedTopics", &self.added_topics), ("totalTopics", &self.total_topics), ("updatedTopics", &self.updated_topics)], &self._nulls)
     }

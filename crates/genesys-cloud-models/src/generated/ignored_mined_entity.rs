@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for IgnoredMinedEntity {
 impl crate::support::Model for IgnoredMinedEntity {
     const NAME: &'static str = "IgnoredMinedEntity";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "mediaType", "participant", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for IgnoredMinedEntity {
     }
 }
 impl ::std::fmt::Debug for IgnoredMinedEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IgnoredMinedEntity", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("mediaType", &self.media_type), ("participant", &self.participant), ("text", &self.text)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl IgnoredMinedEntityMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Chat", "Call", "Message", "Email"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IgnoredMinedEntityMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Chat" => Self::Chat,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for IgnoredMinedEntityMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Chat => "Chat",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for IgnoredMinedEntityMediaType {
     }
 }
 impl ::std::convert::From<&str> for IgnoredMinedEntityMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IgnoredMinedEntityMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -204,11 +213,13 @@ impl IgnoredMinedEntityParticipant {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Customer", "Agent", "Both"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IgnoredMinedEntityParticipant {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Customer" => Self::Customer,
@@ -217,9 +228,11 @@ impl crate::support::OpenEnum for IgnoredMinedEntityParticipant {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Customer => "Customer",
@@ -230,11 +243,13 @@ impl crate::support::OpenEnum for IgnoredMinedEntityParticipant {
     }
 }
 impl ::std::convert::From<&str> for IgnoredMinedEntityParticipant {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IgnoredMinedEntityParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for Image {
 impl crate::support::Model for Image {
     const NAME: &'static str = "Image";
     const FIELDS: &'static [&'static str] = &["imageUri", "resolution"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for Image {
     }
 }
 impl ::std::fmt::Debug for Image {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Image", &[("imageUri", &self.image_uri), ("resolution", &self.resolution)], &self._nulls)
     }

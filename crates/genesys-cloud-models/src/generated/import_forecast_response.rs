@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ImportForecastResponse {
 impl crate::support::Model for ImportForecastResponse {
     const NAME: &'static str = "ImportForecastResponse";
     const FIELDS: &'static [&'static str] = &["operationId", "result", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ImportForecastResponse {
     }
 }
 impl ::std::fmt::Debug for ImportForecastResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ImportForecastResponse", &[("operationId", &self.operation_id), ("result", &self.result), ("status", &self.status)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl ImportForecastResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Canceled", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ImportForecastResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for ImportForecastResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -132,11 +139,13 @@ impl crate::support::OpenEnum for ImportForecastResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ImportForecastResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ImportForecastResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ImportScheduleUploadSchema {
 impl crate::support::Model for ImportScheduleUploadSchema {
     const NAME: &'static str = "ImportScheduleUploadSchema";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "description", "headcountForecast", "published", "shortTermForecast", "weekCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ImportScheduleUploadSchema {
     }
 }
 impl ::std::fmt::Debug for ImportScheduleUploadSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ImportScheduleUploadSchema", &[("agentSchedules", &self.agent_schedules), ("description", &self.description), ("headcountForecast", &self.headcount_forecast), ("published", &self.published), ("shortTermForecast", &self.short_term_forecast), ("weekCount", &self.week_count)], &self._nulls)
     }

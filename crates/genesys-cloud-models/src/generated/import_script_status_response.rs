@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for ImportScriptStatusResponse {
 impl crate::support::Model for ImportScriptStatusResponse {
     const NAME: &'static str = "ImportScriptStatusResponse";
     const FIELDS: &'static [&'static str] = &["message", "succeeded", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ImportScriptStatusResponse {
     }
 }
 impl ::std::fmt::Debug for ImportScriptStatusResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ImportScriptStatusResponse", &[("message", &self.message), ("succeeded", &self.succeeded), ("url", &self.url)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ImportStatus {
 impl crate::support::Model for ImportStatus {
     const NAME: &'static str = "ImportStatus";
     const FIELDS: &'static [&'static str] = &["completedRecords", "failureReason", "listNamePrefix", "percentComplete", "state", "targetContactListIds", "totalRecords"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ImportStatus {
     }
 }
 impl ::std::fmt::Debug for ImportStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ImportStatus", &[("completedRecords", &self.completed_records), ("failureReason", &self.failure_reason), ("listNamePrefix", &self.list_name_prefix), ("percentComplete", &self.percent_complete), ("state", &self.state), ("targetContactListIds", &self.target_contact_list_ids), ("totalRecords", &self.total_records)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl ImportStatusState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["IN_PROGRESS", "FAILED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ImportStatusState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "IN_PROGRESS" => Self::InProgress,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for ImportStatusState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "IN_PROGRESS",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for ImportStatusState {
     }
 }
 impl ::std::convert::From<&str> for ImportStatusState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ImportStatusState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

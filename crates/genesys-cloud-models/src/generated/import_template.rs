@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for ImportTemplate {
 impl crate::support::Model for ImportTemplate {
     const NAME: &'static str = "ImportTemplate";
     const FIELDS: &'static [&'static str] = &["contactListFilter", "contactListTemplate", "customListNameFormatValue", "dateCreated", "dateModified", "id", "importStatus", "listNameFormat", "name", "selfUri", "splittingInformation", "useSplittingCriteria", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for ImportTemplate {
     }
 }
 impl ::std::fmt::Debug for ImportTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ImportTemplate", &[("contactListFilter", &self.contact_list_filter), ("contactListTemplate", &self.contact_list_template), ("customListNameFormatValue", &self.custom_list_name_format_value), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("importStatus", &self.import_status), ("listNameFormat", &self.list_name_format), ("name", &self.name), ("selfUri", &self.self_uri), ("splittingInformation", &self.splitting_information), ("useSplittingCriteria", &self.use_splitting_criteria), ("version", &self.version)], &self._nulls)
     }
@@ -248,11 +251,13 @@ impl ImportTemplateListNameFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ListNamePrefix", "ListNamePrefixMonthDayYear", "ListNamePrefixMonthDayYearHourMinuteSecond", "ListNamePrefixPart", "ListNamePrefixMonthDayYearPart", "ListNamePrefixMonthDayYearHourMinuteSecondPart", "Custom"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ImportTemplateListNameFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ListNamePrefix" => Self::ListNamePrefix,
@@ -265,9 +270,11 @@ impl crate::support::OpenEnum for ImportTemplateListNameFormat {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ListNamePrefix => "ListNamePrefix",
@@ -282,11 +289,13 @@ impl crate::support::OpenEnum for ImportTemplateListNameFormat {
     }
 }
 impl ::std::convert::From<&str> for ImportTemplateListNameFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ImportTemplateListNameFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for InactivityTimeoutGroupBundle {
 impl crate::support::Model for InactivityTimeoutGroupBundle {
     const NAME: &'static str = "InactivityTimeoutGroupBundle";
     const FIELDS: &'static [&'static str] = &["groups", "inactivityTimeoutUnit", "priority", "timeoutSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for InactivityTimeoutGroupBundle {
     }
 }
 impl ::std::fmt::Debug for InactivityTimeoutGroupBundle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InactivityTimeoutGroupBundle", &[("groups", &self.groups), ("inactivityTimeoutUnit", &self.inactivity_timeout_unit), ("priority", &self.priority), ("timeoutSeconds", &self.timeout_seconds)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl InactivityTimeoutGroupBundleInactivityTimeoutUnit {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Minutes", "Hours"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InactivityTimeoutGroupBundleInactivityTimeoutUnit {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Minutes" => Self::Minutes,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for InactivityTimeoutGroupBundleInactivityTimeoutU
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Minutes => "Minutes",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for InactivityTimeoutGroupBundleInactivityTimeoutU
     }
 }
 impl ::std::convert::From<&str> for InactivityTimeoutGroupBundleInactivityTimeoutUnit {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InactivityTimeoutGroupBundleInactivityTimeoutUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

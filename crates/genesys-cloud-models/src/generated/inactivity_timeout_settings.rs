@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for InactivityTimeoutSettings {
 impl crate::support::Model for InactivityTimeoutSettings {
     const NAME: &'static str = "InactivityTimeoutSettings";
     const FIELDS: &'static [&'static str] = &["actionType", "flowId", "timeoutSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for InactivityTimeoutSettings {
     }
 }
 impl ::std::fmt::Debug for InactivityTimeoutSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InactivityTimeoutSettings", &[("actionType", &self.action_type), ("flowId", &self.flow_id), ("timeoutSeconds", &self.timeout_seconds)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl InactivityTimeoutSettingsActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DISCONNECT", "SEND_TO_ARCHITECT_FLOW"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InactivityTimeoutSettingsActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DISCONNECT" => Self::Disconnect,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for InactivityTimeoutSettingsActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Disconnect => "DISCONNECT",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for InactivityTimeoutSettingsActionType {
     }
 }
 impl ::std::convert::From<&str> for InactivityTimeoutSettingsActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InactivityTimeoutSettingsActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

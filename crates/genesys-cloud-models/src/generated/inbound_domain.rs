@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for InboundDomain {
 impl crate::support::Model for InboundDomain {
     const NAME: &'static str = "InboundDomain";
     const FIELDS: &'static [&'static str] = &["customSMTPServer", "dmarcVerificationResult", "emailSetting", "graphApiSettings", "id", "imapSettings", "mailFromSettings", "mxRecordStatus", "name", "selfUri", "subDomain"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for InboundDomain {
     }
 }
 impl ::std::fmt::Debug for InboundDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InboundDomain", &[("customSMTPServer", &self.custom_smtp_server), ("dmarcVerificationResult", &self.dmarc_verification_result), ("emailSetting", &self.email_setting), ("graphApiSettings", &self.graph_api_settings), ("id", &self.id), ("imapSettings", &self.imap_settings), ("mailFromSettings", &self.mail_from_settings), ("mxRecordStatus", &self.mx_record_status), ("name", &self.name), ("selfUri", &self.self_uri), ("subDomain", &self.sub_domain)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl InboundDomainMxRecordStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["VALID", "INVALID", "NOT_AVAILABLE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InboundDomainMxRecordStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "VALID" => Self::Valid,
@@ -161,9 +166,11 @@ impl crate::support::OpenEnum for InboundDomainMxRecordStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Valid => "VALID",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for InboundDomainMxRecordStatus {
     }
 }
 impl ::std::convert::From<&str> for InboundDomainMxRecordStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InboundDomainMxRecordStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for InboundDomainCreateRequest {
 impl crate::support::Model for InboundDomainCreateRequest {
     const NAME: &'static str = "InboundDomainCreateRequest";
     const FIELDS: &'static [&'static str] = &["customSMTPServer", "emailSetting", "graphApiSettings", "id", "imapSettings", "mailFromSettings", "subDomain"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for InboundDomainCreateRequest {
     }
 }
 impl ::std::fmt::Debug for InboundDomainCreateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InboundDomainCreateRequest", &[("customSMTPServer", &self.custom_smtp_server), ("emailSetting", &self.email_setting), ("graphApiSettings", &self.graph_api_settings), ("id", &self.id), ("imapSettings", &self.imap_settings), ("mailFromSettings", &self.mail_from_settings), ("subDomain", &self.sub_domain)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for InboundDomainPatchRequest {
 impl crate::support::Model for InboundDomainPatchRequest {
     const NAME: &'static str = "InboundDomainPatchRequest";
     const FIELDS: &'static [&'static str] = &["customSMTPServer", "emailSetting", "graphApiSettings", "imapSettings", "mailFromSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for InboundDomainPatchRequest {
     }
 }
 impl ::std::fmt::Debug for InboundDomainPatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InboundDomainPatchRequest", &[("customSMTPServer", &self.custom_smtp_server), ("emailSetting", &self.email_setting), ("graphApiSettings", &self.graph_api_settings), ("imapSettings", &self.imap_settings), ("mailFromSettings", &self.mail_from_settings)], &self._nulls)
     }

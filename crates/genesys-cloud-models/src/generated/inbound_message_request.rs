@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for InboundMessageRequest {
 impl crate::support::Model for InboundMessageRequest {
     const NAME: &'static str = "InboundMessageRequest";
     const FIELDS: &'static [&'static str] = &["attributes", "flowId", "fromAddress", "fromName", "languageId", "priority", "provider", "queueId", "skillIds", "subject", "toAddress", "toName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for InboundMessageRequest {
     }
 }
 impl ::std::fmt::Debug for InboundMessageRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InboundMessageRequest", &[("attributes", &self.attributes), ("flowId", &self.flow_id), ("fromAddress", &self.from_address), ("fromName", &self.from_name), ("languageId", &self.language_id), ("priority", &self.priority), ("provider", &self.provider), ("queueId", &self.queue_id), ("skillIds", &self.skill_ids), ("subject", &self.subject), ("toAddress", &self.to_address), ("toName", &self.to_name)], &self._nulls)
     }

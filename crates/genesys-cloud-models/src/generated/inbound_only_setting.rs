@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for InboundOnlySetting {
 impl crate::support::Model for InboundOnlySetting {
     const NAME: &'static str = "InboundOnlySetting";
     const FIELDS: &'static [&'static str] = &["inbound"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for InboundOnlySetting {
     }
 }
 impl ::std::fmt::Debug for InboundOnlySetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InboundOnlySetting", &[("inbound", &self.inbound)], &self._nulls)
     }
@@ -92,11 +95,13 @@ impl InboundOnlySettingInbound {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Enabled", "Disabled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InboundOnlySettingInbound {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Enabled" => Self::Enabled,
@@ -104,9 +109,11 @@ impl crate::support::OpenEnum for InboundOnlySettingInbound {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Enabled => "Enabled",
@@ -116,11 +123,13 @@ impl crate::support::OpenEnum for InboundOnlySettingInbound {
     }
 }
 impl ::std::convert::From<&str> for InboundOnlySettingInbound {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InboundOnlySettingInbound {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -94,9 +94,11 @@ impl<'de> ::serde::Deserialize<'de> for InboundRoute {
 impl crate::support::Model for InboundRoute {
     const NAME: &'static str = "InboundRoute";
     const FIELDS: &'static [&'static str] = &["allowMultipleActions", "autoBcc", "flow", "fromEmail", "fromName", "historyInclusion", "id", "language", "mailboxFolders", "name", "pattern", "priority", "queue", "replyEmailAddress", "selfUri", "signature", "skills", "spamFlow", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -150,6 +152,7 @@ impl crate::support::Model for InboundRoute {
     }
 }
 impl ::std::fmt::Debug for InboundRoute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InboundRoute", &[("allowMultipleActions", &self.allow_multiple_actions), ("autoBcc", &self.auto_bcc), ("flow", &self.flow), ("fromEmail", &self.from_email), ("fromName", &self.from_name), ("historyInclusion", &self.history_inclusion), ("id", &self.id), ("language", &self.language), ("mailboxFolders", &self.mailbox_folders), ("name", &self.name), ("pattern", &self.pattern), ("priority", &self.priority), ("queue", &self.queue), ("replyEmailAddress", &self.reply_email_address), ("selfUri", &self.self_uri), ("signature", &self.signature), ("skills", &self.skills), ("spamFlow", &self.spam_flow), ("status", &self.status)], &self._nulls)
     }
@@ -310,11 +313,13 @@ impl InboundRouteHistoryInclusion {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Include", "Exclude", "Optional"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InboundRouteHistoryInclusion {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Include" => Self::Include,
@@ -323,9 +328,11 @@ impl crate::support::OpenEnum for InboundRouteHistoryInclusion {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Include => "Include",
@@ -336,11 +343,13 @@ impl crate::support::OpenEnum for InboundRouteHistoryInclusion {
     }
 }
 impl ::std::convert::From<&str> for InboundRouteHistoryInclusion {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InboundRouteHistoryInclusion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -392,11 +401,13 @@ impl InboundRouteStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Active", "Removing", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InboundRouteStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -406,9 +417,11 @@ impl crate::support::OpenEnum for InboundRouteStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -420,11 +433,13 @@ impl crate::support::OpenEnum for InboundRouteStatus {
     }
 }
 impl ::std::convert::From<&str> for InboundRouteStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InboundRouteStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for IncomingMessageRequest {
 impl crate::support::Model for IncomingMessageRequest {
     const NAME: &'static str = "IncomingMessageRequest";
     const FIELDS: &'static [&'static str] = &["automateFlowExecId", "botId", "botName", "botSessionId", "botSessionTimeout", "botVersion", "channels", "conversationId", "inputMessage", "integrationId", "languageCode", "messagingPlatformType", "parameters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for IncomingMessageRequest {
     }
 }
 impl ::std::fmt::Debug for IncomingMessageRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IncomingMessageRequest", &[("automateFlowExecId", &self.automate_flow_exec_id), ("botId", &self.bot_id), ("botName", &self.bot_name), ("botSessionId", &self.bot_session_id), ("botSessionTimeout", &self.bot_session_timeout), ("botVersion", &self.bot_version), ("channels", &self.channels), ("conversationId", &self.conversation_id), ("inputMessage", &self.input_message), ("integrationId", &self.integration_id), ("languageCode", &self.language_code), ("messagingPlatformType", &self.messaging_platform_type), ("parameters", &self.parameters)], &self._nulls)
     }
@@ -270,11 +273,13 @@ impl IncomingMessageRequestMessagingPlatformType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Phone", "SMS", "GenesysWebWidget", "FacebookMessenger", "WeChat", "Whatsapp", "AppleBusinessChat", "Apple", "Telegram", "Slack", "Signal", "Line", "Discord", "TwitterDirectMessage", "Open", "Instagram", "Other", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IncomingMessageRequestMessagingPlatformType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Phone" => Self::Phone,
@@ -298,9 +303,11 @@ impl crate::support::OpenEnum for IncomingMessageRequestMessagingPlatformType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Phone => "Phone",
@@ -326,11 +333,13 @@ impl crate::support::OpenEnum for IncomingMessageRequestMessagingPlatformType {
     }
 }
 impl ::std::convert::From<&str> for IncomingMessageRequestMessagingPlatformType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IncomingMessageRequestMessagingPlatformType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for IncomingMessageResponse {
 impl crate::support::Model for IncomingMessageResponse {
     const NAME: &'static str = "IncomingMessageResponse";
     const FIELDS: &'static [&'static str] = &["messageId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for IncomingMessageResponse {
     }
 }
 impl ::std::fmt::Debug for IncomingMessageResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IncomingMessageResponse", &[("messageId", &self.message_id)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for InfrastructureascodeJob {
 impl crate::support::Model for InfrastructureascodeJob {
     const NAME: &'static str = "InfrastructureascodeJob";
     const FIELDS: &'static [&'static str] = &["acceleratorId", "dateSubmitted", "dryRun", "errorInfo", "id", "results", "rollbackResults", "selfUri", "status", "submittedBy"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for InfrastructureascodeJob {
     }
 }
 impl ::std::fmt::Debug for InfrastructureascodeJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InfrastructureascodeJob", &[("acceleratorId", &self.accelerator_id), ("dateSubmitted", &self.date_submitted), ("dryRun", &self.dry_run), ("errorInfo", &self.error_info), ("id", &self.id), ("results", &self.results), ("rollbackResults", &self.rollback_results), ("selfUri", &self.self_uri), ("status", &self.status), ("submittedBy", &self.submitted_by)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl InfrastructureascodeJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "Queued", "Running", "Complete", "InternalError", "Incomplete", "Failed", "RollbackFailed", "RollbackComplete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InfrastructureascodeJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for InfrastructureascodeJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for InfrastructureascodeJobStatus {
     }
 }
 impl ::std::convert::From<&str> for InfrastructureascodeJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InfrastructureascodeJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

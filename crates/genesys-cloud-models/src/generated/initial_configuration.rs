@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for InitialConfiguration {
 impl crate::support::Model for InitialConfiguration {
     const NAME: &'static str = "InitialConfiguration";
     const FIELDS: &'static [&'static str] = &["additionalInfo", "alerting", "audioState", "inbound", "invitedBy", "recordingActive"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for InitialConfiguration {
     }
 }
 impl ::std::fmt::Debug for InitialConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InitialConfiguration", &[("additionalInfo", &self.additional_info), ("alerting", &self.alerting), ("audioState", &self.audio_state), ("inbound", &self.inbound), ("invitedBy", &self.invited_by), ("recordingActive", &self.recording_active)], &self._nulls)
     }

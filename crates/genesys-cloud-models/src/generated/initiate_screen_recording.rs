@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for InitiateScreenRecording {
 impl crate::support::Model for InitiateScreenRecording {
     const NAME: &'static str = "InitiateScreenRecording";
     const FIELDS: &'static [&'static str] = &["archiveRetention", "deleteRetention", "recordACW"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for InitiateScreenRecording {
     }
 }
 impl ::std::fmt::Debug for InitiateScreenRecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InitiateScreenRecording", &[("archiveRetention", &self.archive_retention), ("deleteRetention", &self.delete_retention), ("recordACW", &self.record_acw)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for InitiatingAction {
 impl crate::support::Model for InitiatingAction {
     const NAME: &'static str = "InitiatingAction";
     const FIELDS: &'static [&'static str] = &["actionContext", "transactionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for InitiatingAction {
     }
 }
 impl ::std::fmt::Debug for InitiatingAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InitiatingAction", &[("actionContext", &self.action_context), ("transactionId", &self.transaction_id)], &self._nulls)
     }

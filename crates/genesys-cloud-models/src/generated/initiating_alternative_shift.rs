@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for InitiatingAlternativeShift {
 impl crate::support::Model for InitiatingAlternativeShift {
     const NAME: &'static str = "InitiatingAlternativeShift";
     const FIELDS: &'static [&'static str] = &["id", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for InitiatingAlternativeShift {
     }
 }
 impl ::std::fmt::Debug for InitiatingAlternativeShift {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InitiatingAlternativeShift", &[("id", &self.id), ("startDate", &self.start_date)], &self._nulls)
     }

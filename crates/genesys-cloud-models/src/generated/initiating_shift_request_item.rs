@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for InitiatingShiftRequestItem {
 impl crate::support::Model for InitiatingShiftRequestItem {
     const NAME: &'static str = "InitiatingShiftRequestItem";
     const FIELDS: &'static [&'static str] = &["id", "schedule", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for InitiatingShiftRequestItem {
     }
 }
 impl ::std::fmt::Debug for InitiatingShiftRequestItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InitiatingShiftRequestItem", &[("id", &self.id), ("schedule", &self.schedule), ("weekDate", &self.week_date)], &self._nulls)
     }

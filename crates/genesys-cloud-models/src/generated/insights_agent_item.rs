@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsAgentItem {
 impl crate::support::Model for InsightsAgentItem {
     const NAME: &'static str = "InsightsAgentItem";
     const FIELDS: &'static [&'static str] = &["id", "manager", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for InsightsAgentItem {
     }
 }
 impl ::std::fmt::Debug for InsightsAgentItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsAgentItem", &[("id", &self.id), ("manager", &self.manager), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

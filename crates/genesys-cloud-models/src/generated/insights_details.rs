@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsDetails {
 impl crate::support::Model for InsightsDetails {
     const NAME: &'static str = "InsightsDetails";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "division", "granularity", "metricData", "overallData", "performanceProfile", "primaryPeriod", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for InsightsDetails {
     }
 }
 impl ::std::fmt::Debug for InsightsDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsDetails", &[("comparativePeriod", &self.comparative_period), ("division", &self.division), ("granularity", &self.granularity), ("metricData", &self.metric_data), ("overallData", &self.overall_data), ("performanceProfile", &self.performance_profile), ("primaryPeriod", &self.primary_period), ("user", &self.user)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl InsightsDetailsGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "Weekly", "Monthly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InsightsDetailsGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for InsightsDetailsGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for InsightsDetailsGranularity {
     }
 }
 impl ::std::convert::From<&str> for InsightsDetailsGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InsightsDetailsGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsDetailsMetricPeriodPoints {
 impl crate::support::Model for InsightsDetailsMetricPeriodPoints {
     const NAME: &'static str = "InsightsDetailsMetricPeriodPoints";
     const FIELDS: &'static [&'static str] = &["dataPointCount", "maxPoints", "percentOfGoal", "points", "rankPercentagePoints", "rankTotalPoints", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for InsightsDetailsMetricPeriodPoints {
     }
 }
 impl ::std::fmt::Debug for InsightsDetailsMetricPeriodPoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsDetailsMetricPeriodPoints", &[("dataPointCount", &self.data_point_count), ("maxPoints", &self.max_points), ("percentOfGoal", &self.percent_of_goal), ("points", &self.points), ("rankPercentagePoints", &self.rank_percentage_points), ("rankTotalPoints", &self.rank_total_points), ("value", &self.value)], &self._nulls)
     }

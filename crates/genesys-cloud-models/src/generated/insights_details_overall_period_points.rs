@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsDetailsOverallPeriodPoints {
 impl crate::support::Model for InsightsDetailsOverallPeriodPoints {
     const NAME: &'static str = "InsightsDetailsOverallPeriodPoints";
     const FIELDS: &'static [&'static str] = &["dataPointCount", "maxPoints", "percentOfGoal", "points", "rankPercentagePoints", "rankTotalPoints"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for InsightsDetailsOverallPeriodPoints {
     }
 }
 impl ::std::fmt::Debug for InsightsDetailsOverallPeriodPoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsDetailsOverallPeriodPoints", &[("dataPointCount", &self.data_point_count), ("maxPoints", &self.max_points), ("percentOfGoal", &self.percent_of_goal), ("points", &self.points), ("rankPercentagePoints", &self.rank_percentage_points), ("rankTotalPoints", &self.rank_total_points)], &self._nulls)
     }

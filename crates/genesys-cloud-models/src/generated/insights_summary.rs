@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummary {
 impl crate::support::Model for InsightsSummary {
     const NAME: &'static str = "InsightsSummary";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "division", "entities", "granularity", "pageCount", "pageNumber", "pageSize", "performanceProfile", "primaryPeriod", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -88,6 +90,7 @@ impl crate::support::Model for InsightsSummary {
     }
 }
 impl ::std::fmt::Debug for InsightsSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsSummary", &[("comparativePeriod", &self.comparative_period), ("division", &self.division), ("entities", &self.entities), ("granularity", &self.granularity), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("performanceProfile", &self.performance_profile), ("primaryPeriod", &self.primary_period), ("total", &self.total)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl InsightsSummaryGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "Weekly", "Monthly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InsightsSummaryGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -147,9 +152,11 @@ impl crate::support::OpenEnum for InsightsSummaryGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for InsightsSummaryGranularity {
     }
 }
 impl ::std::convert::From<&str> for InsightsSummaryGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InsightsSummaryGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

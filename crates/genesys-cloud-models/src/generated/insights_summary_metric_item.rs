@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummaryMetricItem {
 impl crate::support::Model for InsightsSummaryMetricItem {
     const NAME: &'static str = "InsightsSummaryMetricItem";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "metric", "percentOfGoalChange", "primaryPeriod", "valueChange"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for InsightsSummaryMetricItem {
     }
 }
 impl ::std::fmt::Debug for InsightsSummaryMetricItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsSummaryMetricItem", &[("comparativePeriod", &self.comparative_period), ("metric", &self.metric), ("percentOfGoalChange", &self.percent_of_goal_change), ("primaryPeriod", &self.primary_period), ("valueChange", &self.value_change)], &self._nulls)
     }

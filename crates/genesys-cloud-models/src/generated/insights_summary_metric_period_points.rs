@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummaryMetricPeriodPoints {
 impl crate::support::Model for InsightsSummaryMetricPeriodPoints {
     const NAME: &'static str = "InsightsSummaryMetricPeriodPoints";
     const FIELDS: &'static [&'static str] = &["dataPointCount", "maxPoints", "percentOfGoal", "points", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for InsightsSummaryMetricPeriodPoints {
     }
 }
 impl ::std::fmt::Debug for InsightsSummaryMetricPeriodPoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsSummaryMetricPeriodPoints", &[("dataPointCount", &self.data_point_count), ("maxPoints", &self.max_points), ("percentOfGoal", &self.percent_of_goal), ("points", &self.points), ("value", &self.value)], &self._nulls)
     }

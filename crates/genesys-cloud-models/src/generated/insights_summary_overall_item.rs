@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummaryOverallItem {
 impl crate::support::Model for InsightsSummaryOverallItem {
     const NAME: &'static str = "InsightsSummaryOverallItem";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "percentOfGoalChange", "primaryPeriod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for InsightsSummaryOverallItem {
     }
 }
 impl ::std::fmt::Debug for InsightsSummaryOverallItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsSummaryOverallItem", &[("comparativePeriod", &self.comparative_period), ("percentOfGoalChange", &self.percent_of_goal_change), ("primaryPeriod", &self.primary_period)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummaryOverallPeriodPoints {
 impl crate::support::Model for InsightsSummaryOverallPeriodPoints {
     const NAME: &'static str = "InsightsSummaryOverallPeriodPoints";
     const FIELDS: &'static [&'static str] = &["dataPointCount", "maxPoints", "percentOfGoal", "points"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for InsightsSummaryOverallPeriodPoints {
     }
 }
 impl ::std::fmt::Debug for InsightsSummaryOverallPeriodPoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsSummaryOverallPeriodPoints", &[("dataPointCount", &self.data_point_count), ("maxPoints", &self.max_points), ("percentOfGoal", &self.percent_of_goal), ("points", &self.points)], &self._nulls)
     }

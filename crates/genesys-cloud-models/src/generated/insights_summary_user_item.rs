@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummaryUserItem {
 impl crate::support::Model for InsightsSummaryUserItem {
     const NAME: &'static str = "InsightsSummaryUserItem";
     const FIELDS: &'static [&'static str] = &["metricData", "overallData", "ranking", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for InsightsSummaryUserItem {
     }
 }
 impl ::std::fmt::Debug for InsightsSummaryUserItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsSummaryUserItem", &[("metricData", &self.metric_data), ("overallData", &self.overall_data), ("ranking", &self.ranking), ("user", &self.user)], &self._nulls)
     }

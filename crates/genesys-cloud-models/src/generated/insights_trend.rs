@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsTrend {
 impl crate::support::Model for InsightsTrend {
     const NAME: &'static str = "InsightsTrend";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "division", "entities", "granularity", "performanceProfile", "primaryPeriod", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for InsightsTrend {
     }
 }
 impl ::std::fmt::Debug for InsightsTrend {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsTrend", &[("comparativePeriod", &self.comparative_period), ("division", &self.division), ("entities", &self.entities), ("granularity", &self.granularity), ("performanceProfile", &self.performance_profile), ("primaryPeriod", &self.primary_period), ("total", &self.total)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl InsightsTrendGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "Weekly", "Monthly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InsightsTrendGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for InsightsTrendGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for InsightsTrendGranularity {
     }
 }
 impl ::std::convert::From<&str> for InsightsTrendGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InsightsTrendGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

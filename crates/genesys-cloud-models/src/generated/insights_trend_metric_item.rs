@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsTrendMetricItem {
 impl crate::support::Model for InsightsTrendMetricItem {
     const NAME: &'static str = "InsightsTrendMetricItem";
     const FIELDS: &'static [&'static str] = &["metric", "trends"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for InsightsTrendMetricItem {
     }
 }
 impl ::std::fmt::Debug for InsightsTrendMetricItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsTrendMetricItem", &[("metric", &self.metric), ("trends", &self.trends)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for InsightsTrends {
 impl crate::support::Model for InsightsTrends {
     const NAME: &'static str = "InsightsTrends";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "primaryPeriod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for InsightsTrends {
     }
 }
 impl ::std::fmt::Debug for InsightsTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InsightsTrends", &[("comparativePeriod", &self.comparative_period), ("primaryPeriod", &self.primary_period)], &self._nulls)
     }

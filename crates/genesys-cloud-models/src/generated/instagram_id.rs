@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for InstagramId {
 impl crate::support::Model for InstagramId {
     const NAME: &'static str = "InstagramId";
     const FIELDS: &'static [&'static str] = &["displayName", "handle", "ids"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for InstagramId {
     }
 }
 impl ::std::fmt::Debug for InstagramId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InstagramId", &[("displayName", &self.display_name), ("handle", &self.handle), ("ids", &self.ids)], &self._nulls)
     }

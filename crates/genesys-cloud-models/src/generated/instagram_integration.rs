@@ -98,9 +98,11 @@ impl<'de> ::serde::Deserialize<'de> for InstagramIntegration {
 impl crate::support::Model for InstagramIntegration {
     const NAME: &'static str = "InstagramIntegration";
     const FIELDS: &'static [&'static str] = &["appId", "createError", "createStatus", "createdBy", "dateCreated", "dateModified", "id", "instagramId", "instagramName", "instagramProfileImageUrl", "instagramUsername", "messagingSetting", "modifiedBy", "name", "pageId", "recipient", "selfUri", "status", "supportedContent", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -156,6 +158,7 @@ impl crate::support::Model for InstagramIntegration {
     }
 }
 impl ::std::fmt::Debug for InstagramIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InstagramIntegration", &[("appId", &self.app_id), ("createError", &self.create_error), ("createStatus", &self.create_status), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("instagramId", &self.instagram_id), ("instagramName", &self.instagram_name), ("instagramProfileImageUrl", &self.instagram_profile_image_url), ("instagramUsername", &self.instagram_username), ("messagingSetting", &self.messaging_setting), ("modifiedBy", &self.modified_by), ("name", &self.name), ("pageId", &self.page_id), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("status", &self.status), ("supportedContent", &self.supported_content), ("version", &self.version)], &self._nulls)
     }
@@ -202,11 +205,13 @@ impl InstagramIntegrationCreateStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Initiated", "Completed", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InstagramIntegrationCreateStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Initiated" => Self::Initiated,
@@ -215,9 +220,11 @@ impl crate::support::OpenEnum for InstagramIntegrationCreateStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Initiated => "Initiated",
@@ -228,11 +235,13 @@ impl crate::support::OpenEnum for InstagramIntegrationCreateStatus {
     }
 }
 impl ::std::convert::From<&str> for InstagramIntegrationCreateStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InstagramIntegrationCreateStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for InstagramIntegrationRequest {
 impl crate::support::Model for InstagramIntegrationRequest {
     const NAME: &'static str = "InstagramIntegrationRequest";
     const FIELDS: &'static [&'static str] = &["appId", "appSecret", "id", "messagingSetting", "name", "pageAccessToken", "pageId", "selfUri", "supportedContent", "userAccessToken"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for InstagramIntegrationRequest {
     }
 }
 impl ::std::fmt::Debug for InstagramIntegrationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InstagramIntegrationRequest", &[("appId", &self.app_id), ("appSecret", &crate::support::Redacted(&self.app_secret)), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("pageAccessToken", &crate::support::Redacted(&self.page_access_token)), ("pageId", &self.page_id), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content), ("userAccessToken", &crate::support::Redacted(&self.user_access_token))], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for InstagramIntegrationUpdateRequest {
 impl crate::support::Model for InstagramIntegrationUpdateRequest {
     const NAME: &'static str = "InstagramIntegrationUpdateRequest";
     const FIELDS: &'static [&'static str] = &["id", "messagingSetting", "name", "pageAccessToken", "selfUri", "supportedContent", "userAccessToken"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for InstagramIntegrationUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for InstagramIntegrationUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InstagramIntegrationUpdateRequest", &[("id", &self.id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("pageAccessToken", &crate::support::Redacted(&self.page_access_token)), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content), ("userAccessToken", &crate::support::Redacted(&self.user_access_token))], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for InstagramScopedId {
 impl crate::support::Model for InstagramScopedId {
     const NAME: &'static str = "InstagramScopedId";
     const FIELDS: &'static [&'static str] = &["scopedId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for InstagramScopedId {
     }
 }
 impl ::std::fmt::Debug for InstagramScopedId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InstagramScopedId", &[("scopedId", &self.scoped_id)], &self._nulls)
     }

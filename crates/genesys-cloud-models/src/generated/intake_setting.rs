@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for IntakeSetting {
 impl crate::support::Model for IntakeSetting {
     const NAME: &'static str = "IntakeSetting";
     const FIELDS: &'static [&'static str] = &["displayOrder", "property", "required"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for IntakeSetting {
     }
 }
 impl ::std::fmt::Debug for IntakeSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntakeSetting", &[("displayOrder", &self.display_order), ("property", &self.property), ("required", &self.required)], &self._nulls)
     }

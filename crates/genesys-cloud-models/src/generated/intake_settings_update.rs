@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for IntakeSettingsUpdate {
 impl crate::support::Model for IntakeSettingsUpdate {
     const NAME: &'static str = "IntakeSettingsUpdate";
     const FIELDS: &'static [&'static str] = &["intakeSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for IntakeSettingsUpdate {
     }
 }
 impl ::std::fmt::Debug for IntakeSettingsUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntakeSettingsUpdate", &[("intakeSettings", &self.intake_settings)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for Integration {
 impl crate::support::Model for Integration {
     const NAME: &'static str = "Integration";
     const FIELDS: &'static [&'static str] = &["attributes", "config", "id", "integrationType", "intendedState", "name", "notes", "reportedState", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for Integration {
     }
 }
 impl ::std::fmt::Debug for Integration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Integration", &[("attributes", &self.attributes), ("config", &self.config), ("id", &self.id), ("integrationType", &self.integration_type), ("intendedState", &self.intended_state), ("name", &self.name), ("notes", &self.notes), ("reportedState", &self.reported_state), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -194,11 +197,13 @@ impl IntegrationIntendedState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ENABLED", "DISABLED", "DELETED", "RESTORED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IntegrationIntendedState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ENABLED" => Self::Enabled,
@@ -208,9 +213,11 @@ impl crate::support::OpenEnum for IntegrationIntendedState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Enabled => "ENABLED",
@@ -222,11 +229,13 @@ impl crate::support::OpenEnum for IntegrationIntendedState {
     }
 }
 impl ::std::convert::From<&str> for IntegrationIntendedState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IntegrationIntendedState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for IntegrationConfiguration {
 impl crate::support::Model for IntegrationConfiguration {
     const NAME: &'static str = "IntegrationConfiguration";
     const FIELDS: &'static [&'static str] = &["advanced", "credentials", "id", "name", "notes", "properties", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for IntegrationConfiguration {
     }
 }
 impl ::std::fmt::Debug for IntegrationConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntegrationConfiguration", &[("advanced", &self.advanced), ("credentials", &self.credentials), ("id", &self.id), ("name", &self.name), ("notes", &self.notes), ("properties", &self.properties), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

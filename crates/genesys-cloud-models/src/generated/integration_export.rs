@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for IntegrationExport {
 impl crate::support::Model for IntegrationExport {
     const NAME: &'static str = "IntegrationExport";
     const FIELDS: &'static [&'static str] = &["integration", "shouldExportScreenRecordings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for IntegrationExport {
     }
 }
 impl ::std::fmt::Debug for IntegrationExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntegrationExport", &[("integration", &self.integration), ("shouldExportScreenRecordings", &self.should_export_screen_recordings)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for IntegrationStatusInfo {
 impl crate::support::Model for IntegrationStatusInfo {
     const NAME: &'static str = "IntegrationStatusInfo";
     const FIELDS: &'static [&'static str] = &["code", "detail", "effective", "lastUpdated"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for IntegrationStatusInfo {
     }
 }
 impl ::std::fmt::Debug for IntegrationStatusInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntegrationStatusInfo", &[("code", &self.code), ("detail", &self.detail), ("effective", &self.effective), ("lastUpdated", &self.last_updated)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl IntegrationStatusInfoCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ACTIVE", "ACTIVATING", "INACTIVE", "DEACTIVATING", "ERROR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IntegrationStatusInfoCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ACTIVE" => Self::Active,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for IntegrationStatusInfoCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "ACTIVE",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for IntegrationStatusInfoCode {
     }
 }
 impl ::std::convert::From<&str> for IntegrationStatusInfoCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IntegrationStatusInfoCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -114,9 +114,11 @@ impl<'de> ::serde::Deserialize<'de> for IntegrationType {
 impl crate::support::Model for IntegrationType {
     const NAME: &'static str = "IntegrationType";
     const FIELDS: &'static [&'static str] = &["category", "configAdvancedSchemaUri", "configPropertiesSchemaUri", "credentials", "description", "faqUri", "helpLinks", "helpUri", "id", "images", "marketplaceUri", "maxInstances", "name", "nonInstallable", "privacyPolicyUri", "provider", "salesContactUri", "selfUri", "supportContactUri", "termsOfServiceUri", "userPermissions", "vendorName", "vendorOAuthClientIds", "vendorWebsiteUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -180,6 +182,7 @@ impl crate::support::Model for IntegrationType {
     }
 }
 impl ::std::fmt::Debug for IntegrationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntegrationType", &[("category", &self.category), ("configAdvancedSchemaUri", &self.config_advanced_schema_uri), ("configPropertiesSchemaUri", &self.config_properties_schema_uri), ("credentials", &self.credentials), ("description", &self.description), ("faqUri", &self.faq_uri), ("helpLinks", &self.help_links), ("helpUri", &self.help_uri), ("id", &self.id), ("images", &self.images), ("marketplaceUri", &self.marketplace_uri), ("maxInstances", &self.max_instances), ("name", &self.name), ("nonInstallable", &self.non_installable), ("privacyPolicyUri", &self.privacy_policy_uri), ("provider", &self.provider), ("salesContactUri", &self.sales_contact_uri), ("selfUri", &self.self_uri), ("supportContactUri", &self.support_contact_uri), ("termsOfServiceUri", &self.terms_of_service_uri), ("userPermissions", &self.user_permissions), ("vendorName", &self.vendor_name), ("vendorOAuthClientIds", &self.vendor_o_auth_client_ids), ("vendorWebsiteUri", &self.vendor_website_uri)], &self._nulls)
     }

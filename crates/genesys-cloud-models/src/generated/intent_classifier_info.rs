@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for IntentClassifierInfo {
 impl crate::support::Model for IntentClassifierInfo {
     const NAME: &'static str = "IntentClassifierInfo";
     const FIELDS: &'static [&'static str] = &["classifierId", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for IntentClassifierInfo {
     }
 }
 impl ::std::fmt::Debug for IntentClassifierInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntentClassifierInfo", &[("classifierId", &self.classifier_id), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl IntentClassifierInfoState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "TestReady", "ProductionReady"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IntentClassifierInfoState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for IntentClassifierInfoState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for IntentClassifierInfoState {
     }
 }
 impl ::std::convert::From<&str> for IntentClassifierInfoState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IntentClassifierInfoState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for IntentDefinition {
 impl crate::support::Model for IntentDefinition {
     const NAME: &'static str = "IntentDefinition";
     const FIELDS: &'static [&'static str] = &["additionalLanguages", "description", "entityNameReferences", "entityTypeBindings", "id", "name", "utterances"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for IntentDefinition {
     }
 }
 impl ::std::fmt::Debug for IntentDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntentDefinition", &[("additionalLanguages", &self.additional_languages), ("description", &self.description), ("entityNameReferences", &self.entity_name_references), ("entityTypeBindings", &self.entity_type_bindings), ("id", &self.id), ("name", &self.name), ("utterances", &self.utterances)], &self._nulls)
     }

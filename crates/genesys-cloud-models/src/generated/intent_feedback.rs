@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for IntentFeedback {
 impl crate::support::Model for IntentFeedback {
     const NAME: &'static str = "IntentFeedback";
     const FIELDS: &'static [&'static str] = &["assessment", "entities", "name", "probability"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for IntentFeedback {
     }
 }
 impl ::std::fmt::Debug for IntentFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntentFeedback", &[("assessment", &self.assessment), ("entities", &self.entities), ("name", &self.name), ("probability", &self.probability)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl IntentFeedbackAssessment {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Incorrect", "Correct", "Unknown", "Disabled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IntentFeedbackAssessment {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Incorrect" => Self::Incorrect,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for IntentFeedbackAssessment {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Incorrect => "Incorrect",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for IntentFeedbackAssessment {
     }
 }
 impl ::std::convert::From<&str> for IntentFeedbackAssessment {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IntentFeedbackAssessment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for IntentsCategory {
 impl crate::support::Model for IntentsCategory {
     const NAME: &'static str = "IntentsCategory";
     const FIELDS: &'static [&'static str] = &["dateCreated", "description", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for IntentsCategory {
     }
 }
 impl ::std::fmt::Debug for IntentsCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntentsCategory", &[("dateCreated", &self.date_created), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

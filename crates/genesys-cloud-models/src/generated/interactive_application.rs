@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for InteractiveApplication {
 impl crate::support::Model for InteractiveApplication {
     const NAME: &'static str = "InteractiveApplication";
     const FIELDS: &'static [&'static str] = &["name", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for InteractiveApplication {
     }
 }
 impl ::std::fmt::Debug for InteractiveApplication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InteractiveApplication", &[("name", &self.name), ("url", &self.url)], &self._nulls)
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for InternalMessage {
 impl crate::support::Model for InternalMessage {
     const NAME: &'static str = "InternalMessage";
     const FIELDS: &'static [&'static str] = &["connectedTime", "disconnectType", "disconnectedTime", "fromAddress", "id", "initialState", "messages", "peerId", "provider", "segments", "sourceUserId", "startAlertingTime", "state", "targetUserId", "toAddress"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for InternalMessage {
     }
 }
 impl ::std::fmt::Debug for InternalMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InternalMessage", &[("connectedTime", &self.connected_time), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("fromAddress", &self.from_address), ("id", &self.id), ("initialState", &self.initial_state), ("messages", &self.messages), ("peerId", &self.peer_id), ("provider", &self.provider), ("segments", &self.segments), ("sourceUserId", &self.source_user_id), ("startAlertingTime", &self.start_alerting_time), ("state", &self.state), ("targetUserId", &self.target_user_id), ("toAddress", &self.to_address)], &self._nulls)
     }
@@ -266,11 +269,13 @@ impl InternalMessageDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["client", "system", "peer", "transfer"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InternalMessageDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "client" => Self::Client,
@@ -280,9 +285,11 @@ impl crate::support::OpenEnum for InternalMessageDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Client => "client",
@@ -294,11 +301,13 @@ impl crate::support::OpenEnum for InternalMessageDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for InternalMessageDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InternalMessageDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -348,11 +357,13 @@ impl InternalMessageInitialState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "connected", "disconnected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InternalMessageInitialState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -361,9 +372,11 @@ impl crate::support::OpenEnum for InternalMessageInitialState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -374,11 +387,13 @@ impl crate::support::OpenEnum for InternalMessageInitialState {
     }
 }
 impl ::std::convert::From<&str> for InternalMessageInitialState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InternalMessageInitialState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -428,11 +443,13 @@ impl InternalMessageState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "connected", "disconnected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InternalMessageState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -441,9 +458,11 @@ impl crate::support::OpenEnum for InternalMessageState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -454,11 +473,13 @@ impl crate::support::OpenEnum for InternalMessageState {
     }
 }
 impl ::std::convert::From<&str> for InternalMessageState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InternalMessageState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for InternalMessageData {
 impl crate::support::Model for InternalMessageData {
     const NAME: &'static str = "InternalMessageData";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversation", "id", "name", "normalizedMessage", "recipient", "selfUri", "sender", "timestamp"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for InternalMessageData {
     }
 }
 impl ::std::fmt::Debug for InternalMessageData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InternalMessageData", &[("communicationId", &self.communication_id), ("conversation", &self.conversation), ("id", &self.id), ("name", &self.name), ("normalizedMessage", &self.normalized_message), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("sender", &self.sender), ("timestamp", &self.timestamp)], &self._nulls)
     }

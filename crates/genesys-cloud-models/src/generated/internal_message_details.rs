@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for InternalMessageDetails {
 impl crate::support::Model for InternalMessageDetails {
     const NAME: &'static str = "InternalMessageDetails";
     const FIELDS: &'static [&'static str] = &["messageId", "messageTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for InternalMessageDetails {
     }
 }
 impl ::std::fmt::Debug for InternalMessageDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InternalMessageDetails", &[("messageId", &self.message_id), ("messageTime", &self.message_time)], &self._nulls)
     }

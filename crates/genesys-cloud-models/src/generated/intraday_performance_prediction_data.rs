@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for IntradayPerformancePredictionData {
 impl crate::support::Model for IntradayPerformancePredictionData {
     const NAME: &'static str = "IntradayPerformancePredictionData";
     const FIELDS: &'static [&'static str] = &["averageSpeedOfAnswerSeconds", "occupancyPercent", "serviceLevelPercent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for IntradayPerformancePredictionData {
     }
 }
 impl ::std::fmt::Debug for IntradayPerformancePredictionData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntradayPerformancePredictionData", &[("averageSpeedOfAnswerSeconds", &self.average_speed_of_answer_seconds), ("occupancyPercent", &self.occupancy_percent), ("serviceLevelPercent", &self.service_level_percent)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for IntradayPlanningGroupRequest {
 impl crate::support::Model for IntradayPlanningGroupRequest {
     const NAME: &'static str = "IntradayPlanningGroupRequest";
     const FIELDS: &'static [&'static str] = &["businessUnitDate", "categories", "intervalLengthMinutes", "planningGroupIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for IntradayPlanningGroupRequest {
     }
 }
 impl ::std::fmt::Debug for IntradayPlanningGroupRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IntradayPlanningGroupRequest", &[("businessUnitDate", &self.business_unit_date), ("categories", &self.categories), ("intervalLengthMinutes", &self.interval_length_minutes), ("planningGroupIds", &self.planning_group_ids)], &self._nulls)
     }

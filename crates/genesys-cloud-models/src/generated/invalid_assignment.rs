@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for InvalidAssignment {
 impl crate::support::Model for InvalidAssignment {
     const NAME: &'static str = "InvalidAssignment";
     const FIELDS: &'static [&'static str] = &["message", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for InvalidAssignment {
     }
 }
 impl ::std::fmt::Debug for InvalidAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InvalidAssignment", &[("message", &self.message), ("user", &self.user)], &self._nulls)
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for InvoiceAddress {
 impl crate::support::Model for InvoiceAddress {
     const NAME: &'static str = "InvoiceAddress";
     const FIELDS: &'static [&'static str] = &["addressType", "cityName", "citySubdivision1", "country", "countryCode", "currencyIsoCode", "dateEffective", "line1", "line2", "line3", "postalCode", "regionSubdivision1", "regionSubdivision2", "stateCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for InvoiceAddress {
     }
 }
 impl ::std::fmt::Debug for InvoiceAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "InvoiceAddress", &[("addressType", &self.address_type), ("cityName", &self.city_name), ("citySubdivision1", &self.city_subdivision1), ("country", &self.country), ("countryCode", &self.country_code), ("currencyIsoCode", &self.currency_iso_code), ("dateEffective", &self.date_effective), ("line1", &self.line1), ("line2", &self.line2), ("line3", &self.line3), ("postalCode", &self.postal_code), ("regionSubdivision1", &self.region_subdivision1), ("regionSubdivision2", &self.region_subdivision2), ("stateCode", &self.state_code)], &self._nulls)
     }
@@ -170,11 +173,13 @@ impl InvoiceAddressAddressType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BillTo", "ShipTo", "EndUser", "SoldTo"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for InvoiceAddressAddressType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BillTo" => Self::BillTo,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for InvoiceAddressAddressType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::BillTo => "BillTo",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for InvoiceAddressAddressType {
     }
 }
 impl ::std::convert::From<&str> for InvoiceAddressAddressType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for InvoiceAddressAddressType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

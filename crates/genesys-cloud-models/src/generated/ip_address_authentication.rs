@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for IpAddressAuthentication {
 impl crate::support::Model for IpAddressAuthentication {
     const NAME: &'static str = "IpAddressAuthentication";
     const FIELDS: &'static [&'static str] = &["networkWhitelist"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for IpAddressAuthentication {
     }
 }
 impl ::std::fmt::Debug for IpAddressAuthentication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IpAddressAuthentication", &[("networkWhitelist", &self.network_whitelist)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for IpAddressRange {
 impl crate::support::Model for IpAddressRange {
     const NAME: &'static str = "IpAddressRange";
     const FIELDS: &'static [&'static str] = &["cidr", "direction", "region", "service"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for IpAddressRange {
     }
 }
 impl ::std::fmt::Debug for IpAddressRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IpAddressRange", &[("cidr", &self.cidr), ("direction", &self.direction), ("region", &self.region), ("service", &self.service)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl IpAddressRangeDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound", "both"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IpAddressRangeDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for IpAddressRangeDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for IpAddressRangeDirection {
     }
 }
 impl ::std::convert::From<&str> for IpAddressRangeDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IpAddressRangeDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -202,11 +211,13 @@ impl IpAddressRangeService {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["api", "data-actions", "smtp", "imap", "graphapi", "audiohook", "open-messaging", "tts-connector", "audio-connector", "byot-stt", "bot-connector", "byo-smpp", "encryption"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IpAddressRangeService {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "api" => Self::Api,
@@ -225,9 +236,11 @@ impl crate::support::OpenEnum for IpAddressRangeService {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Api => "api",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for IpAddressRangeService {
     }
 }
 impl ::std::convert::From<&str> for IpAddressRangeService {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IpAddressRangeService {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for IpFilter {
 impl crate::support::Model for IpFilter {
     const NAME: &'static str = "IpFilter";
     const FIELDS: &'static [&'static str] = &["ipAddress", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for IpFilter {
     }
 }
 impl ::std::fmt::Debug for IpFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IpFilter", &[("ipAddress", &self.ip_address), ("name", &self.name)], &self._nulls)
     }

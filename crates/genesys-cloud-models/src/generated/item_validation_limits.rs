@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ItemValidationLimits {
 impl crate::support::Model for ItemValidationLimits {
     const NAME: &'static str = "ItemValidationLimits";
     const FIELDS: &'static [&'static str] = &["maxLength", "minLength"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ItemValidationLimits {
     }
 }
 impl ::std::fmt::Debug for ItemValidationLimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ItemValidationLimits", &[("maxLength", &self.max_length), ("minLength", &self.min_length)], &self._nulls)
     }

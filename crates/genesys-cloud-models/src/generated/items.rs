@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for Items {
 impl crate::support::Model for Items {
     const NAME: &'static str = "Items";
     const FIELDS: &'static [&'static str] = &["pattern", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for Items {
     }
 }
 impl ::std::fmt::Debug for Items {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Items", &[("pattern", &self.pattern), ("type", &self.r#type)], &self._nulls)
     }

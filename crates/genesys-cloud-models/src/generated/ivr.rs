@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for IVR {
 impl crate::support::Model for IVR {
     const NAME: &'static str = "IVR";
     const FIELDS: &'static [&'static str] = &["closedHoursFlow", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "dnis", "holidayHoursFlow", "id", "modifiedBy", "modifiedByApp", "name", "openHoursFlow", "scheduleGroup", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for IVR {
     }
 }
 impl ::std::fmt::Debug for IVR {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IVR", &[("closedHoursFlow", &self.closed_hours_flow), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("dnis", &self.dnis), ("holidayHoursFlow", &self.holiday_hours_flow), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("openHoursFlow", &self.open_hours_flow), ("scheduleGroup", &self.schedule_group), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -300,11 +303,13 @@ impl IVRState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for IVRState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -313,9 +318,11 @@ impl crate::support::OpenEnum for IVRState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -326,11 +333,13 @@ impl crate::support::OpenEnum for IVRState {
     }
 }
 impl ::std::convert::From<&str> for IVRState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for IVRState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

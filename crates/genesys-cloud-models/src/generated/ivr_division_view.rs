@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for IVRDivisionView {
 impl crate::support::Model for IVRDivisionView {
     const NAME: &'static str = "IVRDivisionView";
     const FIELDS: &'static [&'static str] = &["division", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for IVRDivisionView {
     }
 }
 impl ::std::fmt::Debug for IVRDivisionView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IVRDivisionView", &[("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for IvrEstablishedEvent {
 impl crate::support::Model for IvrEstablishedEvent {
     const NAME: &'static str = "IvrEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["ani", "communicationId", "conversationId", "dnis", "eventDateTime", "eventId", "initialConfiguration", "ivrName", "ivrPhoneNumber", "sourceConfiguration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for IvrEstablishedEvent {
     }
 }
 impl ::std::fmt::Debug for IvrEstablishedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "IvrEstablishedEvent", &[("ani", &self.ani), ("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("dnis", &self.dnis), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initialConfiguration", &self.initial_configuration), ("ivrName", &self.ivr_name), ("ivrPhoneNumber", &self.ivr_phone_number), ("sourceConfiguration", &self.source_configuration)], &self._nulls)
     }

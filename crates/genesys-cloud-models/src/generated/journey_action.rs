@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAction {
 impl crate::support::Model for JourneyAction {
     const NAME: &'static str = "JourneyAction";
     const FIELDS: &'static [&'static str] = &["actionMap", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyAction {
     }
 }
 impl ::std::fmt::Debug for JourneyAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyAction", &[("actionMap", &self.action_map), ("id", &self.id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyActionMap {
 impl crate::support::Model for JourneyActionMap {
     const NAME: &'static str = "JourneyActionMap";
     const FIELDS: &'static [&'static str] = &["id", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyActionMap {
     }
 }
 impl ::std::fmt::Debug for JourneyActionMap {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyActionMap", &[("id", &self.id), ("version", &self.version)], &self._nulls)
     }

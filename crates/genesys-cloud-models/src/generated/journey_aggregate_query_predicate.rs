@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAggregateQueryPredicate {
 impl crate::support::Model for JourneyAggregateQueryPredicate {
     const NAME: &'static str = "JourneyAggregateQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "operator", "range", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for JourneyAggregateQueryPredicate {
     }
 }
 impl ::std::fmt::Debug for JourneyAggregateQueryPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyAggregateQueryPredicate", &[("dimension", &self.dimension), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -218,11 +221,13 @@ impl JourneyAggregateQueryPredicateDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["containsAllCondition", "containsAnyCondition", "endsWithCondition", "equalCondition", "journeyActionId", "journeyActionMapId", "journeyActionMapVersion", "journeyActionMediaType", "journeyActionTargetId", "journeyActionTemplateId", "journeyBlockingActionMapId", "journeyBlockingEmergencyScheduleGroupId", "journeyBlockingReason", "journeyBlockingScheduleGroupId", "journeyDeviceCategory", "journeyDeviceType", "journeyFrequencyCapReason", "journeyIpGeolocationCountry", "journeyOutcomeId", "journeySegmentAssignmentState", "journeySegmentId", "journeySessionId", "journeySessionSegmentId", "journeySessionType", "notContainsAllCondition", "notContainsAnyCondition", "notEqualCondition", "startsWithCondition", "touchpointActionMapId", "touchpointAgentId", "touchpointAttributionScope", "touchpointChannelMessageType", "touchpointChannelPlatform", "touchpointChannelType", "touchpointConversationId", "touchpointInteractionType", "touchpointQueueId", "touchpointRequestedRouting", "touchpointUsedRouting", "touchpointWrapupCode"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyAggregateQueryPredicateDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "containsAllCondition" => Self::ContainsAllCondition,
@@ -268,9 +273,11 @@ impl crate::support::OpenEnum for JourneyAggregateQueryPredicateDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ContainsAllCondition => "containsAllCondition",
@@ -318,11 +325,13 @@ impl crate::support::OpenEnum for JourneyAggregateQueryPredicateDimension {
     }
 }
 impl ::std::convert::From<&str> for JourneyAggregateQueryPredicateDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyAggregateQueryPredicateDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -372,11 +381,13 @@ impl JourneyAggregateQueryPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["matches", "exists", "notExists"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyAggregateQueryPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "matches" => Self::Matches,
@@ -385,9 +396,11 @@ impl crate::support::OpenEnum for JourneyAggregateQueryPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Matches => "matches",
@@ -398,11 +411,13 @@ impl crate::support::OpenEnum for JourneyAggregateQueryPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for JourneyAggregateQueryPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyAggregateQueryPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -452,11 +467,13 @@ impl JourneyAggregateQueryPredicateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dimension", "property", "metric"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyAggregateQueryPredicateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dimension" => Self::Dimension,
@@ -465,9 +482,11 @@ impl crate::support::OpenEnum for JourneyAggregateQueryPredicateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Dimension => "dimension",
@@ -478,11 +497,13 @@ impl crate::support::OpenEnum for JourneyAggregateQueryPredicateType {
     }
 }
 impl ::std::convert::From<&str> for JourneyAggregateQueryPredicateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyAggregateQueryPredicateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAggregationSort {
 impl crate::support::Model for JourneyAggregationSort {
     const NAME: &'static str = "JourneyAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyAggregationSort {
     }
 }
 impl ::std::fmt::Debug for JourneyAggregationSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl JourneyAggregationSortFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["average", "count", "max", "min", "sum"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyAggregationSortFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "average" => Self::Average,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for JourneyAggregationSortFunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Average => "average",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for JourneyAggregationSortFunction {
     }
 }
 impl ::std::convert::From<&str> for JourneyAggregationSortFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyAggregationSortFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -220,11 +229,13 @@ impl JourneyAggregationSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nDistinctJourneyActions", "nDistinctJourneySessions", "nJourneyActionsBlocked", "nJourneyOutcomesAchieved", "nJourneyOutcomesAttributed", "nJourneySegmentsAssigned", "nJourneySessions", "nWebActionsAbandoned", "nWebActionsAccepted", "nWebActionsEngaged", "nWebActionsErrored", "nWebActionsFrequencyCapReached", "nWebActionsIgnored", "nWebActionsOffered", "nWebActionsOfferedOutsideSchedule", "nWebActionsQualified", "nWebActionsQualifiedOutsideSchedule", "nWebActionsRejected", "nWebActionsStarted", "oJourneyOutcomeTouchpointValue", "oJourneyOutcomeValue"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyAggregationSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nDistinctJourneyActions" => Self::NDistinctJourneyActions,
@@ -251,9 +262,11 @@ impl crate::support::OpenEnum for JourneyAggregationSortName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NDistinctJourneyActions => "nDistinctJourneyActions",
@@ -282,11 +295,13 @@ impl crate::support::OpenEnum for JourneyAggregationSortName {
     }
 }
 impl ::std::convert::From<&str> for JourneyAggregationSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyAggregationSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

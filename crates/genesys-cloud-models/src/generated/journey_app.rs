@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyApp {
 impl crate::support::Model for JourneyApp {
     const NAME: &'static str = "JourneyApp";
     const FIELDS: &'static [&'static str] = &["buildNumber", "name", "namespace", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for JourneyApp {
     }
 }
 impl ::std::fmt::Debug for JourneyApp {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyApp", &[("buildNumber", &self.build_number), ("name", &self.name), ("namespace", &self.namespace), ("version", &self.version)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyCampaign {
 impl crate::support::Model for JourneyCampaign {
     const NAME: &'static str = "JourneyCampaign";
     const FIELDS: &'static [&'static str] = &["clickId", "content", "medium", "name", "network", "source", "term"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for JourneyCampaign {
     }
 }
 impl ::std::fmt::Debug for JourneyCampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyCampaign", &[("clickId", &self.click_id), ("content", &self.content), ("medium", &self.medium), ("name", &self.name), ("network", &self.network), ("source", &self.source), ("term", &self.term)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyCaseAssociation {
 impl crate::support::Model for JourneyCaseAssociation {
     const NAME: &'static str = "JourneyCaseAssociation";
     const FIELDS: &'static [&'static str] = &["associatedCase", "caseReference", "dateAssociated", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for JourneyCaseAssociation {
     }
 }
 impl ::std::fmt::Debug for JourneyCaseAssociation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyCaseAssociation", &[("associatedCase", &self.associated_case), ("caseReference", &self.case_reference), ("dateAssociated", &self.date_associated), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyContext {
 impl crate::support::Model for JourneyContext {
     const NAME: &'static str = "JourneyContext";
     const FIELDS: &'static [&'static str] = &["customer", "customerSession", "triggeringAction"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for JourneyContext {
     }
 }
 impl ::std::fmt::Debug for JourneyContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyContext", &[("customer", &self.customer), ("customerSession", &self.customer_session), ("triggeringAction", &self.triggering_action)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyCustomer {
 impl crate::support::Model for JourneyCustomer {
     const NAME: &'static str = "JourneyCustomer";
     const FIELDS: &'static [&'static str] = &["id", "idType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyCustomer {
     }
 }
 impl ::std::fmt::Debug for JourneyCustomer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyCustomer", &[("id", &self.id), ("idType", &self.id_type)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyCustomerSession {
 impl crate::support::Model for JourneyCustomerSession {
     const NAME: &'static str = "JourneyCustomerSession";
     const FIELDS: &'static [&'static str] = &["id", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyCustomerSession {
     }
 }
 impl ::std::fmt::Debug for JourneyCustomerSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyCustomerSession", &[("id", &self.id), ("type", &self.r#type)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyEventDefinition {
 impl crate::support::Model for JourneyEventDefinition {
     const NAME: &'static str = "JourneyEventDefinition";
     const FIELDS: &'static [&'static str] = &["description", "displayName", "id", "jsonSchema", "name", "rank", "selfUri", "source"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for JourneyEventDefinition {
     }
 }
 impl ::std::fmt::Debug for JourneyEventDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyEventDefinition", &[("description", &self.description), ("displayName", &self.display_name), ("id", &self.id), ("jsonSchema", &self.json_schema), ("name", &self.name), ("rank", &self.rank), ("selfUri", &self.self_uri), ("source", &self.source)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl JourneyEventDefinitionSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Native", "External"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyEventDefinitionSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Native" => Self::Native,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for JourneyEventDefinitionSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Native => "Native",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for JourneyEventDefinitionSource {
     }
 }
 impl ::std::convert::From<&str> for JourneyEventDefinitionSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyEventDefinitionSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyEventsSettings {
 impl crate::support::Model for JourneyEventsSettings {
     const NAME: &'static str = "JourneyEventsSettings";
     const FIELDS: &'static [&'static str] = &["clickEvents", "enabled", "excludedQueryParameters", "formsTrackEvents", "idleEvents", "inViewportEvents", "pageviewConfig", "scrollDepthEvents", "searchQueryParameters", "shouldKeepUrlFragment", "trackingSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for JourneyEventsSettings {
     }
 }
 impl ::std::fmt::Debug for JourneyEventsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyEventsSettings", &[("clickEvents", &self.click_events), ("enabled", &self.enabled), ("excludedQueryParameters", &self.excluded_query_parameters), ("formsTrackEvents", &self.forms_track_events), ("idleEvents", &self.idle_events), ("inViewportEvents", &self.in_viewport_events), ("pageviewConfig", &self.pageview_config), ("scrollDepthEvents", &self.scroll_depth_events), ("searchQueryParameters", &self.search_query_parameters), ("shouldKeepUrlFragment", &self.should_keep_url_fragment), ("trackingSettings", &self.tracking_settings)], &self._nulls)
     }
@@ -216,11 +219,13 @@ impl JourneyEventsSettingsPageviewConfig {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Auto", "Once", "Off"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyEventsSettingsPageviewConfig {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Auto" => Self::Auto,
@@ -229,9 +234,11 @@ impl crate::support::OpenEnum for JourneyEventsSettingsPageviewConfig {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Auto => "Auto",
@@ -242,11 +249,13 @@ impl crate::support::OpenEnum for JourneyEventsSettingsPageviewConfig {
     }
 }
 impl ::std::convert::From<&str> for JourneyEventsSettingsPageviewConfig {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyEventsSettingsPageviewConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

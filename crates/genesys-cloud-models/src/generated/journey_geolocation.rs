@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyGeolocation {
 impl crate::support::Model for JourneyGeolocation {
     const NAME: &'static str = "JourneyGeolocation";
     const FIELDS: &'static [&'static str] = &["country", "countryName", "latitude", "locality", "longitude", "postalCode", "region", "regionName", "source", "timezone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for JourneyGeolocation {
     }
 }
 impl ::std::fmt::Debug for JourneyGeolocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyGeolocation", &[("country", &self.country), ("countryName", &self.country_name), ("latitude", &self.latitude), ("locality", &self.locality), ("longitude", &self.longitude), ("postalCode", &self.postal_code), ("region", &self.region), ("regionName", &self.region_name), ("source", &self.source), ("timezone", &self.timezone)], &self._nulls)
     }

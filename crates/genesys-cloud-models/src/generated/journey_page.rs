@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyPage {
 impl crate::support::Model for JourneyPage {
     const NAME: &'static str = "JourneyPage";
     const FIELDS: &'static [&'static str] = &["breadcrumb", "domain", "fragment", "hostname", "keywords", "lang", "pathname", "queryString", "title", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for JourneyPage {
     }
 }
 impl ::std::fmt::Debug for JourneyPage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyPage", &[("breadcrumb", &self.breadcrumb), ("domain", &self.domain), ("fragment", &self.fragment), ("hostname", &self.hostname), ("keywords", &self.keywords), ("lang", &self.lang), ("pathname", &self.pathname), ("queryString", &self.query_string), ("title", &self.title), ("url", &self.url)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyPattern {
 impl crate::support::Model for JourneyPattern {
     const NAME: &'static str = "JourneyPattern";
     const FIELDS: &'static [&'static str] = &["count", "criteria", "eventName", "sessionType", "streamType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for JourneyPattern {
     }
 }
 impl ::std::fmt::Debug for JourneyPattern {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyPattern", &[("count", &self.count), ("criteria", &self.criteria), ("eventName", &self.event_name), ("sessionType", &self.session_type), ("streamType", &self.stream_type)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl JourneyPatternStreamType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Web", "Custom", "Conversation", "App"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyPatternStreamType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Web" => Self::Web,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for JourneyPatternStreamType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Web => "Web",
@@ -144,11 +151,13 @@ impl crate::support::OpenEnum for JourneyPatternStreamType {
     }
 }
 impl ::std::convert::From<&str> for JourneyPatternStreamType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyPatternStreamType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

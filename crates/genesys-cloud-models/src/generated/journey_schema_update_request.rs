@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneySchemaUpdateRequest {
 impl crate::support::Model for JourneySchemaUpdateRequest {
     const NAME: &'static str = "JourneySchemaUpdateRequest";
     const FIELDS: &'static [&'static str] = &["enabled", "jsonSchema", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for JourneySchemaUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for JourneySchemaUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneySchemaUpdateRequest", &[("enabled", &self.enabled), ("jsonSchema", &self.json_schema), ("version", &self.version)], &self._nulls)
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneySegment {
 impl crate::support::Model for JourneySegment {
     const NAME: &'static str = "JourneySegment";
     const FIELDS: &'static [&'static str] = &["assignmentExpirationDays", "color", "context", "createdDate", "description", "displayName", "externalSegment", "id", "isActive", "journey", "modifiedDate", "scope", "selfUri", "shouldDisplayToAgent", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for JourneySegment {
     }
 }
 impl ::std::fmt::Debug for JourneySegment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneySegment", &[("assignmentExpirationDays", &self.assignment_expiration_days), ("color", &self.color), ("context", &self.context), ("createdDate", &self.created_date), ("description", &self.description), ("displayName", &self.display_name), ("externalSegment", &self.external_segment), ("id", &self.id), ("isActive", &self.is_active), ("journey", &self.journey), ("modifiedDate", &self.modified_date), ("scope", &self.scope), ("selfUri", &self.self_uri), ("shouldDisplayToAgent", &self.should_display_to_agent), ("version", &self.version)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl JourneySegmentScope {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Session", "Customer"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneySegmentScope {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Session" => Self::Session,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for JourneySegmentScope {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Session => "Session",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for JourneySegmentScope {
     }
 }
 impl ::std::convert::From<&str> for JourneySegmentScope {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneySegmentScope {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

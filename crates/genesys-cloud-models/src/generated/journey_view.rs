@@ -70,9 +70,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyView {
 impl crate::support::Model for JourneyView {
     const NAME: &'static str = "JourneyView";
     const FIELDS: &'static [&'static str] = &["charts", "createdBy", "dateCreated", "dateModified", "description", "duration", "elements", "id", "interval", "modifiedBy", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -114,6 +116,7 @@ impl crate::support::Model for JourneyView {
     }
 }
 impl ::std::fmt::Debug for JourneyView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyView", &[("charts", &self.charts), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("duration", &self.duration), ("elements", &self.elements), ("id", &self.id), ("interval", &self.interval), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

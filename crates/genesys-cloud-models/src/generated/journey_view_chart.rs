@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChart {
 impl crate::support::Model for JourneyViewChart {
     const NAME: &'static str = "JourneyViewChart";
     const FIELDS: &'static [&'static str] = &["displayAttributes", "groupByAttributes", "groupByMax", "groupByTime", "id", "metrics", "name", "rank", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for JourneyViewChart {
     }
 }
 impl ::std::fmt::Debug for JourneyViewChart {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewChart", &[("displayAttributes", &self.display_attributes), ("groupByAttributes", &self.group_by_attributes), ("groupByMax", &self.group_by_max), ("groupByTime", &self.group_by_time), ("id", &self.id), ("metrics", &self.metrics), ("name", &self.name), ("rank", &self.rank), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl JourneyViewChartGroupByTime {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Day", "Week", "Month", "Year"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyViewChartGroupByTime {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Day" => Self::Day,
@@ -218,9 +223,11 @@ impl crate::support::OpenEnum for JourneyViewChartGroupByTime {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Day => "Day",
@@ -232,11 +239,13 @@ impl crate::support::OpenEnum for JourneyViewChartGroupByTime {
     }
 }
 impl ::std::convert::From<&str> for JourneyViewChartGroupByTime {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyViewChartGroupByTime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

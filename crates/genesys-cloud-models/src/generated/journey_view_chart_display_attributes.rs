@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartDisplayAttributes {
 impl crate::support::Model for JourneyViewChartDisplayAttributes {
     const NAME: &'static str = "JourneyViewChartDisplayAttributes";
     const FIELDS: &'static [&'static str] = &["groupByTitle", "metricsTitle", "secondaryMetricsTitle", "showLegend", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for JourneyViewChartDisplayAttributes {
     }
 }
 impl ::std::fmt::Debug for JourneyViewChartDisplayAttributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewChartDisplayAttributes", &[("groupByTitle", &self.group_by_title), ("metricsTitle", &self.metrics_title), ("secondaryMetricsTitle", &self.secondary_metrics_title), ("showLegend", &self.show_legend), ("type", &self.r#type)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl JourneyViewChartDisplayAttributesType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Column", "Bar", "Line"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyViewChartDisplayAttributesType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Column" => Self::Column,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for JourneyViewChartDisplayAttributesType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Column => "Column",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for JourneyViewChartDisplayAttributesType {
     }
 }
 impl ::std::convert::From<&str> for JourneyViewChartDisplayAttributesType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyViewChartDisplayAttributesType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

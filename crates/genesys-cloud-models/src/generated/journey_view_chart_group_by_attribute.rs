@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartGroupByAttribute {
 impl crate::support::Model for JourneyViewChartGroupByAttribute {
     const NAME: &'static str = "JourneyViewChartGroupByAttribute";
     const FIELDS: &'static [&'static str] = &["attribute", "elementId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyViewChartGroupByAttribute {
     }
 }
 impl ::std::fmt::Debug for JourneyViewChartGroupByAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewChartGroupByAttribute", &[("attribute", &self.attribute), ("elementId", &self.element_id)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartMetric {
 impl crate::support::Model for JourneyViewChartMetric {
     const NAME: &'static str = "JourneyViewChartMetric";
     const FIELDS: &'static [&'static str] = &["aggregate", "attribute", "displayLabel", "elementId", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for JourneyViewChartMetric {
     }
 }
 impl ::std::fmt::Debug for JourneyViewChartMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewChartMetric", &[("aggregate", &self.aggregate), ("attribute", &self.attribute), ("displayLabel", &self.display_label), ("elementId", &self.element_id), ("id", &self.id)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl JourneyViewChartMetricAggregate {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EventCount", "CustomerCount", "Minimum", "Maximum", "Average", "Sum"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyViewChartMetricAggregate {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EventCount" => Self::EventCount,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for JourneyViewChartMetricAggregate {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EventCount => "EventCount",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for JourneyViewChartMetricAggregate {
     }
 }
 impl ::std::convert::From<&str> for JourneyViewChartMetricAggregate {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyViewChartMetricAggregate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

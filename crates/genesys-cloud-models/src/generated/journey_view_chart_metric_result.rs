@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartMetricResult {
 impl crate::support::Model for JourneyViewChartMetricResult {
     const NAME: &'static str = "JourneyViewChartMetricResult";
     const FIELDS: &'static [&'static str] = &["id", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyViewChartMetricResult {
     }
 }
 impl ::std::fmt::Debug for JourneyViewChartMetricResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewChartMetricResult", &[("id", &self.id), ("values", &self.values)], &self._nulls)
     }

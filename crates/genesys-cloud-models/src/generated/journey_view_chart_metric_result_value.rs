@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartMetricResultValue {
 impl crate::support::Model for JourneyViewChartMetricResultValue {
     const NAME: &'static str = "JourneyViewChartMetricResultValue";
     const FIELDS: &'static [&'static str] = &["groupByAttributes", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyViewChartMetricResultValue {
     }
 }
 impl ::std::fmt::Debug for JourneyViewChartMetricResultValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewChartMetricResultValue", &[("groupByAttributes", &self.group_by_attributes), ("value", &self.value)], &self._nulls)
     }

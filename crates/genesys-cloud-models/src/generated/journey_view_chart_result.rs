@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartResult {
 impl crate::support::Model for JourneyViewChartResult {
     const NAME: &'static str = "JourneyViewChartResult";
     const FIELDS: &'static [&'static str] = &["id", "metrics", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for JourneyViewChartResult {
     }
 }
 impl ::std::fmt::Debug for JourneyViewChartResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewChartResult", &[("id", &self.id), ("metrics", &self.metrics), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElement {
 impl crate::support::Model for JourneyViewElement {
     const NAME: &'static str = "JourneyViewElement";
     const FIELDS: &'static [&'static str] = &["attributes", "displayAttributes", "filter", "followedBy", "id", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for JourneyViewElement {
     }
 }
 impl ::std::fmt::Debug for JourneyViewElement {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewElement", &[("attributes", &self.attributes), ("displayAttributes", &self.display_attributes), ("filter", &self.filter), ("followedBy", &self.followed_by), ("id", &self.id), ("name", &self.name)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElementAttributes {
 impl crate::support::Model for JourneyViewElementAttributes {
     const NAME: &'static str = "JourneyViewElementAttributes";
     const FIELDS: &'static [&'static str] = &["id", "source", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for JourneyViewElementAttributes {
     }
 }
 impl ::std::fmt::Debug for JourneyViewElementAttributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewElementAttributes", &[("id", &self.id), ("source", &self.source), ("type", &self.r#type)], &self._nulls)
     }
@@ -116,20 +119,24 @@ impl JourneyViewElementAttributesType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Event"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyViewElementAttributesType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Event" => Self::Event,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Event => "Event",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for JourneyViewElementAttributesType {
     }
 }
 impl ::std::convert::From<&str> for JourneyViewElementAttributesType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyViewElementAttributesType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElementDisplayAttributes {
 impl crate::support::Model for JourneyViewElementDisplayAttributes {
     const NAME: &'static str = "JourneyViewElementDisplayAttributes";
     const FIELDS: &'static [&'static str] = &["col", "x", "y"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for JourneyViewElementDisplayAttributes {
     }
 }
 impl ::std::fmt::Debug for JourneyViewElementDisplayAttributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewElementDisplayAttributes", &[("col", &self.col), ("x", &self.x), ("y", &self.y)], &self._nulls)
     }

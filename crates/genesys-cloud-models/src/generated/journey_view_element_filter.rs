@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElementFilter {
 impl crate::support::Model for JourneyViewElementFilter {
     const NAME: &'static str = "JourneyViewElementFilter";
     const FIELDS: &'static [&'static str] = &["numberPredicates", "predicates", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for JourneyViewElementFilter {
     }
 }
 impl ::std::fmt::Debug for JourneyViewElementFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewElementFilter", &[("numberPredicates", &self.number_predicates), ("predicates", &self.predicates), ("type", &self.r#type)], &self._nulls)
     }
@@ -116,20 +119,24 @@ impl JourneyViewElementFilterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["And"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyViewElementFilterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "And" => Self::And,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "And",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for JourneyViewElementFilterType {
     }
 }
 impl ::std::convert::From<&str> for JourneyViewElementFilterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyViewElementFilterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

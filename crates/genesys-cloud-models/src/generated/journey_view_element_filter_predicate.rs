@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElementFilterPredicate {
 impl crate::support::Model for JourneyViewElementFilterPredicate {
     const NAME: &'static str = "JourneyViewElementFilterPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "noValue", "operator", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for JourneyViewElementFilterPredicate {
     }
 }
 impl ::std::fmt::Debug for JourneyViewElementFilterPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewElementFilterPredicate", &[("dimension", &self.dimension), ("noValue", &self.no_value), ("operator", &self.operator), ("values", &self.values)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl JourneyViewElementFilterPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Matches", "NotMatches"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyViewElementFilterPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Matches" => Self::Matches,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for JourneyViewElementFilterPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Matches => "Matches",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for JourneyViewElementFilterPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for JourneyViewElementFilterPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyViewElementFilterPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElementFilterRange {
 impl crate::support::Model for JourneyViewElementFilterRange {
     const NAME: &'static str = "JourneyViewElementFilterRange";
     const FIELDS: &'static [&'static str] = &["eq", "gt", "gte", "lt", "lte", "neq"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for JourneyViewElementFilterRange {
     }
 }
 impl ::std::fmt::Debug for JourneyViewElementFilterRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewElementFilterRange", &[("eq", &self.eq), ("gt", &self.gt), ("gte", &self.gte), ("lt", &self.lt), ("lte", &self.lte), ("neq", &self.neq)], &self._nulls)
     }

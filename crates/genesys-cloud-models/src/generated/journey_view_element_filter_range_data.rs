@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElementFilterRangeData {
 impl crate::support::Model for JourneyViewElementFilterRangeData {
     const NAME: &'static str = "JourneyViewElementFilterRangeData";
     const FIELDS: &'static [&'static str] = &["duration", "number"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyViewElementFilterRangeData {
     }
 }
 impl ::std::fmt::Debug for JourneyViewElementFilterRangeData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewElementFilterRangeData", &[("duration", &self.duration), ("number", &self.number)], &self._nulls)
     }

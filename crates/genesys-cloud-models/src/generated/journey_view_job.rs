@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewJob {
 impl crate::support::Model for JourneyViewJob {
     const NAME: &'static str = "JourneyViewJob";
     const FIELDS: &'static [&'static str] = &["dateCompleted", "dateCompletionEstimated", "dateCreated", "estimatedCompletionMargin", "id", "journeyView", "selfUri", "status", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for JourneyViewJob {
     }
 }
 impl ::std::fmt::Debug for JourneyViewJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewJob", &[("dateCompleted", &self.date_completed), ("dateCompletionEstimated", &self.date_completion_estimated), ("dateCreated", &self.date_created), ("estimatedCompletionMargin", &self.estimated_completion_margin), ("id", &self.id), ("journeyView", &self.journey_view), ("selfUri", &self.self_uri), ("status", &self.status), ("userId", &self.user_id)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl JourneyViewJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Accepted", "Executing", "Complete", "Failed", "Cancelled", "Scheduled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyViewJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Accepted" => Self::Accepted,
@@ -214,9 +219,11 @@ impl crate::support::OpenEnum for JourneyViewJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Accepted => "Accepted",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for JourneyViewJobStatus {
     }
 }
 impl ::std::convert::From<&str> for JourneyViewJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyViewJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

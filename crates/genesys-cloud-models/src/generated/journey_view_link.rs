@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewLink {
 impl crate::support::Model for JourneyViewLink {
     const NAME: &'static str = "JourneyViewLink";
     const FIELDS: &'static [&'static str] = &["constraintAfter", "constraintWithin", "eventCountType", "id", "joinAttributes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for JourneyViewLink {
     }
 }
 impl ::std::fmt::Debug for JourneyViewLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewLink", &[("constraintAfter", &self.constraint_after), ("constraintWithin", &self.constraint_within), ("eventCountType", &self.event_count_type), ("id", &self.id), ("joinAttributes", &self.join_attributes)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl JourneyViewLinkEventCountType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["All", "Concurrent", "Sequential"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyViewLinkEventCountType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "All" => Self::All,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for JourneyViewLinkEventCountType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::All => "All",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for JourneyViewLinkEventCountType {
     }
 }
 impl ::std::convert::From<&str> for JourneyViewLinkEventCountType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyViewLinkEventCountType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

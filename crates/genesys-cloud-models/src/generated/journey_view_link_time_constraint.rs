@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewLinkTimeConstraint {
 impl crate::support::Model for JourneyViewLinkTimeConstraint {
     const NAME: &'static str = "JourneyViewLinkTimeConstraint";
     const FIELDS: &'static [&'static str] = &["unit", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyViewLinkTimeConstraint {
     }
 }
 impl ::std::fmt::Debug for JourneyViewLinkTimeConstraint {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewLinkTimeConstraint", &[("unit", &self.unit), ("value", &self.value)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl JourneyViewLinkTimeConstraintUnit {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Seconds", "Minutes", "Hours", "Days", "Weeks", "Months"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyViewLinkTimeConstraintUnit {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Seconds" => Self::Seconds,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for JourneyViewLinkTimeConstraintUnit {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Seconds => "Seconds",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for JourneyViewLinkTimeConstraintUnit {
     }
 }
 impl ::std::convert::From<&str> for JourneyViewLinkTimeConstraintUnit {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyViewLinkTimeConstraintUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

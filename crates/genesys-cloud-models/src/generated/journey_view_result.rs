@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewResult {
 impl crate::support::Model for JourneyViewResult {
     const NAME: &'static str = "JourneyViewResult";
     const FIELDS: &'static [&'static str] = &["charts", "elements"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for JourneyViewResult {
     }
 }
 impl ::std::fmt::Debug for JourneyViewResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewResult", &[("charts", &self.charts), ("elements", &self.elements)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewResultElement {
 impl crate::support::Model for JourneyViewResultElement {
     const NAME: &'static str = "JourneyViewResultElement";
     const FIELDS: &'static [&'static str] = &["followedBy", "id", "metrics", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for JourneyViewResultElement {
     }
 }
 impl ::std::fmt::Debug for JourneyViewResultElement {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewResultElement", &[("followedBy", &self.followed_by), ("id", &self.id), ("metrics", &self.metrics), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewResultLink {
 impl crate::support::Model for JourneyViewResultLink {
     const NAME: &'static str = "JourneyViewResultLink";
     const FIELDS: &'static [&'static str] = &["connectionCount", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for JourneyViewResultLink {
     }
 }
 impl ::std::fmt::Debug for JourneyViewResultLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewResultLink", &[("connectionCount", &self.connection_count), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewResultMetrics {
 impl crate::support::Model for JourneyViewResultMetrics {
     const NAME: &'static str = "JourneyViewResultMetrics";
     const FIELDS: &'static [&'static str] = &["activeCount", "completedCount", "dropoutCount", "flowCount", "participantCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for JourneyViewResultMetrics {
     }
 }
 impl ::std::fmt::Debug for JourneyViewResultMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewResultMetrics", &[("activeCount", &self.active_count), ("completedCount", &self.completed_count), ("dropoutCount", &self.dropout_count), ("flowCount", &self.flow_count), ("participantCount", &self.participant_count)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewSchedule {
 impl crate::support::Model for JourneyViewSchedule {
     const NAME: &'static str = "JourneyViewSchedule";
     const FIELDS: &'static [&'static str] = &["dateModified", "frequency", "id", "selfUri", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for JourneyViewSchedule {
     }
 }
 impl ::std::fmt::Debug for JourneyViewSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewSchedule", &[("dateModified", &self.date_modified), ("frequency", &self.frequency), ("id", &self.id), ("selfUri", &self.self_uri), ("user", &self.user)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl JourneyViewScheduleFrequency {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "Weekly", "Monthly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for JourneyViewScheduleFrequency {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for JourneyViewScheduleFrequency {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for JourneyViewScheduleFrequency {
     }
 }
 impl ::std::convert::From<&str> for JourneyViewScheduleFrequency {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for JourneyViewScheduleFrequency {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

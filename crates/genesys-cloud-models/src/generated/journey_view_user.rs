@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewUser {
 impl crate::support::Model for JourneyViewUser {
     const NAME: &'static str = "JourneyViewUser";
     const FIELDS: &'static [&'static str] = &["emailAddress", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for JourneyViewUser {
     }
 }
 impl ::std::fmt::Debug for JourneyViewUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JourneyViewUser", &[("emailAddress", &self.email_address), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for JsonCursorSearchResponse {
 impl crate::support::Model for JsonCursorSearchResponse {
     const NAME: &'static str = "JsonCursorSearchResponse";
     const FIELDS: &'static [&'static str] = &["aggregations", "cursor", "results", "types"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for JsonCursorSearchResponse {
     }
 }
 impl ::std::fmt::Debug for JsonCursorSearchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JsonCursorSearchResponse", &[("aggregations", &self.aggregations), ("cursor", &self.cursor), ("results", &self.results), ("types", &self.types)], &self._nulls)
     }

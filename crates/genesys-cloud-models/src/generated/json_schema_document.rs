@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for JsonSchemaDocument {
 impl crate::support::Model for JsonSchemaDocument {
     const NAME: &'static str = "JsonSchemaDocument";
     const FIELDS: &'static [&'static str] = &["$schema", "additionalProperties", "description", "id", "properties", "required", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for JsonSchemaDocument {
     }
 }
 impl ::std::fmt::Debug for JsonSchemaDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JsonSchemaDocument", &[("$schema", &self.schema), ("additionalProperties", &self.additional_properties), ("description", &self.description), ("id", &self.id), ("properties", &self.properties), ("required", &self.required), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for JsonSchemaWithDefinitions {
 impl crate::support::Model for JsonSchemaWithDefinitions {
     const NAME: &'static str = "JsonSchemaWithDefinitions";
     const FIELDS: &'static [&'static str] = &["$schema", "additionalProperties", "definitions", "description", "id", "properties", "required", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for JsonSchemaWithDefinitions {
     }
 }
 impl ::std::fmt::Debug for JsonSchemaWithDefinitions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JsonSchemaWithDefinitions", &[("$schema", &self.schema), ("additionalProperties", &self.additional_properties), ("definitions", &self.definitions), ("description", &self.description), ("id", &self.id), ("properties", &self.properties), ("required", &self.required), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for JsonSearchResponse {
 impl crate::support::Model for JsonSearchResponse {
     const NAME: &'static str = "JsonSearchResponse";
     const FIELDS: &'static [&'static str] = &["aggregations", "pageCount", "pageNumber", "pageSize", "results", "total", "types"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for JsonSearchResponse {
     }
 }
 impl ::std::fmt::Debug for JsonSearchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "JsonSearchResponse", &[("aggregations", &self.aggregations), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("results", &self.results), ("total", &self.total), ("types", &self.types)], &self._nulls)
     }

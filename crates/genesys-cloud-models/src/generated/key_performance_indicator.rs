@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicator {
 impl crate::support::Model for KeyPerformanceIndicator {
     const NAME: &'static str = "KeyPerformanceIndicator";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "id", "kpiGroup", "kpiType", "name", "optimizationType", "outcomeConfig", "problemType", "queues", "selfUri", "source", "status", "wrapUpCodeConfig"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for KeyPerformanceIndicator {
     }
 }
 impl ::std::fmt::Debug for KeyPerformanceIndicator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KeyPerformanceIndicator", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("kpiGroup", &self.kpi_group), ("kpiType", &self.kpi_type), ("name", &self.name), ("optimizationType", &self.optimization_type), ("outcomeConfig", &self.outcome_config), ("problemType", &self.problem_type), ("queues", &self.queues), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status), ("wrapUpCodeConfig", &self.wrap_up_code_config)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl KeyPerformanceIndicatorKpiGroup {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Standard", "Custom"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KeyPerformanceIndicatorKpiGroup {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Standard" => Self::Standard,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorKpiGroup {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Standard => "Standard",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorKpiGroup {
     }
 }
 impl ::std::convert::From<&str> for KeyPerformanceIndicatorKpiGroup {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KeyPerformanceIndicatorKpiGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -256,11 +265,13 @@ impl KeyPerformanceIndicatorKpiType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SalesConversion", "Churn", "Retention", "SalesValue", "HandleTime", "NextContactAvoidance"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KeyPerformanceIndicatorKpiType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SalesConversion" => Self::SalesConversion,
@@ -272,9 +283,11 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorKpiType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SalesConversion => "SalesConversion",
@@ -288,11 +301,13 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorKpiType {
     }
 }
 impl ::std::convert::From<&str> for KeyPerformanceIndicatorKpiType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KeyPerformanceIndicatorKpiType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -340,11 +355,13 @@ impl KeyPerformanceIndicatorOptimizationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Maximization", "Minimization"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KeyPerformanceIndicatorOptimizationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Maximization" => Self::Maximization,
@@ -352,9 +369,11 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorOptimizationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Maximization => "Maximization",
@@ -364,11 +383,13 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorOptimizationType {
     }
 }
 impl ::std::convert::From<&str> for KeyPerformanceIndicatorOptimizationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KeyPerformanceIndicatorOptimizationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -416,11 +437,13 @@ impl KeyPerformanceIndicatorProblemType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Classification", "Regression"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KeyPerformanceIndicatorProblemType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Classification" => Self::Classification,
@@ -428,9 +451,11 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorProblemType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Classification => "Classification",
@@ -440,11 +465,13 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorProblemType {
     }
 }
 impl ::std::convert::From<&str> for KeyPerformanceIndicatorProblemType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KeyPerformanceIndicatorProblemType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -494,11 +521,13 @@ impl KeyPerformanceIndicatorSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WrapUpCode", "Outcome", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KeyPerformanceIndicatorSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WrapUpCode" => Self::WrapUpCode,
@@ -507,9 +536,11 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WrapUpCode => "WrapUpCode",
@@ -520,11 +551,13 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorSource {
     }
 }
 impl ::std::convert::From<&str> for KeyPerformanceIndicatorSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KeyPerformanceIndicatorSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -572,11 +605,13 @@ impl KeyPerformanceIndicatorStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Enabled", "Disabled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KeyPerformanceIndicatorStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Enabled" => Self::Enabled,
@@ -584,9 +619,11 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Enabled => "Enabled",
@@ -596,11 +633,13 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorStatus {
     }
 }
 impl ::std::convert::From<&str> for KeyPerformanceIndicatorStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KeyPerformanceIndicatorStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicatorAssessment {
 impl crate::support::Model for KeyPerformanceIndicatorAssessment {
     const NAME: &'static str = "KeyPerformanceIndicatorAssessment";
     const FIELDS: &'static [&'static str] = &["assessmentResult", "checks", "kpi"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KeyPerformanceIndicatorAssessment {
     }
 }
 impl ::std::fmt::Debug for KeyPerformanceIndicatorAssessment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KeyPerformanceIndicatorAssessment", &[("assessmentResult", &self.assessment_result), ("checks", &self.checks), ("kpi", &self.kpi)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl KeyPerformanceIndicatorAssessmentAssessmentResult {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "NotSupported", "High", "Low", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KeyPerformanceIndicatorAssessmentAssessmentResult {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorAssessmentAssessmentRes
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for KeyPerformanceIndicatorAssessmentAssessmentRes
     }
 }
 impl ::std::convert::From<&str> for KeyPerformanceIndicatorAssessmentAssessmentResult {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KeyPerformanceIndicatorAssessmentAssessmentResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for KeyRotationSchedule {
 impl crate::support::Model for KeyRotationSchedule {
     const NAME: &'static str = "KeyRotationSchedule";
     const FIELDS: &'static [&'static str] = &["id", "name", "period", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for KeyRotationSchedule {
     }
 }
 impl ::std::fmt::Debug for KeyRotationSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KeyRotationSchedule", &[("id", &self.id), ("name", &self.name), ("period", &self.period), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl KeyRotationSchedulePeriod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DISABLED", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KeyRotationSchedulePeriod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DISABLED" => Self::Disabled,
@@ -149,9 +154,11 @@ impl crate::support::OpenEnum for KeyRotationSchedulePeriod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Disabled => "DISABLED",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for KeyRotationSchedulePeriod {
     }
 }
 impl ::std::convert::From<&str> for KeyRotationSchedulePeriod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KeyRotationSchedulePeriod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

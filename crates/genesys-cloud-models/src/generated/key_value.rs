@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KeyValue {
 impl crate::support::Model for KeyValue {
     const NAME: &'static str = "KeyValue";
     const FIELDS: &'static [&'static str] = &["key", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KeyValue {
     }
 }
 impl ::std::fmt::Debug for KeyValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KeyValue", &[("key", &self.key), ("value", &self.value)], &self._nulls)
     }

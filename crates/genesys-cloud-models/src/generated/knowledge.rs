@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Knowledge {
 impl crate::support::Model for Knowledge {
     const NAME: &'static str = "Knowledge";
     const FIELDS: &'static [&'static str] = &["enabled", "knowledgeBase"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Knowledge {
     }
 }
 impl ::std::fmt::Debug for Knowledge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Knowledge", &[("enabled", &self.enabled), ("knowledgeBase", &self.knowledge_base)], &self._nulls)
     }

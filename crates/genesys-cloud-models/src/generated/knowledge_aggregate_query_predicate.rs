@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAggregateQueryPredicate {
 impl crate::support::Model for KnowledgeAggregateQueryPredicate {
     const NAME: &'static str = "KnowledgeAggregateQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "operator", "range", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for KnowledgeAggregateQueryPredicate {
     }
 }
 impl ::std::fmt::Debug for KnowledgeAggregateQueryPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeAggregateQueryPredicate", &[("dimension", &self.dimension), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -212,11 +215,13 @@ impl KnowledgeAggregateQueryPredicateDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["agentAssistantId", "answerGenerationEnabled", "appDeploymentId", "appType", "botFlowId", "conversationChannelType", "conversationId", "documentEngagementType", "externalContactId", "feedbackCategory", "feedbackId", "feedbackRating", "feedbackRatingType", "feedbackRatingValue", "feedbackReason", "feedbackType", "hasComment", "hasRetrievedReferences", "hasSearch", "knowledgeBaseDocumentId", "knowledgeBaseDocumentVariationId", "knowledgeBaseDocumentVersionId", "knowledgeBaseId", "knowledgeSettingId", "languageCode", "mediaType", "messageType", "presentedDocumentsCount", "queryType", "queryTypeV3", "queueId", "searchId", "searchQuery", "selfServed", "sessionId", "surfacingMethod", "userId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeAggregateQueryPredicateDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "agentAssistantId" => Self::AgentAssistantId,
@@ -259,9 +264,11 @@ impl crate::support::OpenEnum for KnowledgeAggregateQueryPredicateDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AgentAssistantId => "agentAssistantId",
@@ -306,11 +313,13 @@ impl crate::support::OpenEnum for KnowledgeAggregateQueryPredicateDimension {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeAggregateQueryPredicateDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeAggregateQueryPredicateDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -360,11 +369,13 @@ impl KnowledgeAggregateQueryPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["matches", "exists", "notExists"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeAggregateQueryPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "matches" => Self::Matches,
@@ -373,9 +384,11 @@ impl crate::support::OpenEnum for KnowledgeAggregateQueryPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Matches => "matches",
@@ -386,11 +399,13 @@ impl crate::support::OpenEnum for KnowledgeAggregateQueryPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeAggregateQueryPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeAggregateQueryPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -440,11 +455,13 @@ impl KnowledgeAggregateQueryPredicateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dimension", "property", "metric"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeAggregateQueryPredicateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dimension" => Self::Dimension,
@@ -453,9 +470,11 @@ impl crate::support::OpenEnum for KnowledgeAggregateQueryPredicateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Dimension => "dimension",
@@ -466,11 +485,13 @@ impl crate::support::OpenEnum for KnowledgeAggregateQueryPredicateType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeAggregateQueryPredicateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeAggregateQueryPredicateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAggregationSort {
 impl crate::support::Model for KnowledgeAggregationSort {
     const NAME: &'static str = "KnowledgeAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeAggregationSort {
     }
 }
 impl ::std::fmt::Debug for KnowledgeAggregationSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl KnowledgeAggregationSortFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["average", "count", "max", "min", "sum"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeAggregationSortFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "average" => Self::Average,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for KnowledgeAggregationSortFunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Average => "average",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for KnowledgeAggregationSortFunction {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeAggregationSortFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeAggregationSortFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -220,11 +229,13 @@ impl KnowledgeAggregationSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nDistinctKnowledgeSessions", "nKnowledgeDocumentCopied", "nKnowledgeDocumentFeedback", "nKnowledgeDocumentPresented", "nKnowledgeDocumentSurfaced", "nKnowledgeDocumentViewed", "nKnowledgeSearch", "nKnowledgeSearchAnswered", "nKnowledgeSearchFeedback", "nKnowledgeSearchUnanswered", "nKnowledgeSessions", "nKnowledgeV3Search", "oKnowledgeDocumentQuery", "oKnowledgeDocumentQuerySelfServed", "oKnowledgeSearch"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeAggregationSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nDistinctKnowledgeSessions" => Self::NDistinctKnowledgeSessions,
@@ -245,9 +256,11 @@ impl crate::support::OpenEnum for KnowledgeAggregationSortName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NDistinctKnowledgeSessions => "nDistinctKnowledgeSessions",
@@ -270,11 +283,13 @@ impl crate::support::OpenEnum for KnowledgeAggregationSortName {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeAggregationSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeAggregationSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAggregationView {
 impl crate::support::Model for KnowledgeAggregationView {
     const NAME: &'static str = "KnowledgeAggregationView";
     const FIELDS: &'static [&'static str] = &["function", "name", "range", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeAggregationView {
     }
 }
 impl ::std::fmt::Debug for KnowledgeAggregationView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeAggregationView", &[("function", &self.function), ("name", &self.name), ("range", &self.range), ("target", &self.target)], &self._nulls)
     }
@@ -128,20 +131,24 @@ impl KnowledgeAggregationViewFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["rangeBound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeAggregationViewFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "rangeBound" => Self::RangeBound,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RangeBound => "rangeBound",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for KnowledgeAggregationViewFunction {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeAggregationViewFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeAggregationViewFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -228,11 +237,13 @@ impl KnowledgeAggregationViewTarget {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nDistinctKnowledgeSessions", "nKnowledgeDocumentCopied", "nKnowledgeDocumentFeedback", "nKnowledgeDocumentPresented", "nKnowledgeDocumentSurfaced", "nKnowledgeDocumentViewed", "nKnowledgeSearch", "nKnowledgeSearchAnswered", "nKnowledgeSearchFeedback", "nKnowledgeSearchUnanswered", "nKnowledgeSessions", "nKnowledgeV3Search", "oKnowledgeDocumentQuery", "oKnowledgeDocumentQuerySelfServed", "oKnowledgeSearch"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeAggregationViewTarget {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nDistinctKnowledgeSessions" => Self::NDistinctKnowledgeSessions,
@@ -253,9 +264,11 @@ impl crate::support::OpenEnum for KnowledgeAggregationViewTarget {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NDistinctKnowledgeSessions => "nDistinctKnowledgeSessions",
@@ -278,11 +291,13 @@ impl crate::support::OpenEnum for KnowledgeAggregationViewTarget {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeAggregationViewTarget {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeAggregationViewTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAnswerDocumentsResponse {
 impl crate::support::Model for KnowledgeAnswerDocumentsResponse {
     const NAME: &'static str = "KnowledgeAnswerDocumentsResponse";
     const FIELDS: &'static [&'static str] = &["answerGeneration", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeAnswerDocumentsResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeAnswerDocumentsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeAnswerDocumentsResponse", &[("answerGeneration", &self.answer_generation), ("results", &self.results)], &self._nulls)
     }

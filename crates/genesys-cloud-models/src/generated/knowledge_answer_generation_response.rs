@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAnswerGenerationResponse {
 impl crate::support::Model for KnowledgeAnswerGenerationResponse {
     const NAME: &'static str = "KnowledgeAnswerGenerationResponse";
     const FIELDS: &'static [&'static str] = &["answer", "documents"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeAnswerGenerationResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeAnswerGenerationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeAnswerGenerationResponse", &[("answer", &self.answer), ("documents", &self.documents)], &self._nulls)
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAsyncAggregationQuery {
 impl crate::support::Model for KnowledgeAsyncAggregationQuery {
     const NAME: &'static str = "KnowledgeAsyncAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "limit", "metrics", "pageSize", "queryType", "sortMetric", "timeZone", "views"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -120,6 +122,7 @@ impl crate::support::Model for KnowledgeAsyncAggregationQuery {
     }
 }
 impl ::std::fmt::Debug for KnowledgeAsyncAggregationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeAsyncAggregationQuery", &[("alternateTimeDimension", &self.alternate_time_dimension), ("filter", &self.filter), ("flattenMultivaluedDimensions", &self.flatten_multivalued_dimensions), ("granularity", &self.granularity), ("groupBy", &self.group_by), ("interval", &self.interval), ("limit", &self.limit), ("metrics", &self.metrics), ("pageSize", &self.page_size), ("queryType", &self.query_type), ("sortMetric", &self.sort_metric), ("timeZone", &self.time_zone), ("views", &self.views)], &self._nulls)
     }
@@ -240,20 +243,24 @@ impl KnowledgeAsyncAggregationQueryAlternateTimeDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["eventTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeAsyncAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "eventTime" => Self::EventTime,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EventTime => "eventTime",
@@ -262,11 +269,13 @@ impl crate::support::OpenEnum for KnowledgeAsyncAggregationQueryAlternateTimeDim
     }
 }
 impl ::std::convert::From<&str> for KnowledgeAsyncAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeAsyncAggregationQueryAlternateTimeDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -316,11 +325,13 @@ impl KnowledgeAsyncAggregationQueryQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["bottomN", "groupBy", "topN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeAsyncAggregationQueryQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "bottomN" => Self::BottomN,
@@ -329,9 +340,11 @@ impl crate::support::OpenEnum for KnowledgeAsyncAggregationQueryQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::BottomN => "bottomN",
@@ -342,11 +355,13 @@ impl crate::support::OpenEnum for KnowledgeAsyncAggregationQueryQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeAsyncAggregationQueryQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeAsyncAggregationQueryQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -66,9 +66,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeBase {
 impl crate::support::Model for KnowledgeBase {
     const NAME: &'static str = "KnowledgeBase";
     const FIELDS: &'static [&'static str] = &["articleCount", "contentSearchEnabled", "coreLanguage", "dateCreated", "dateDocumentLastModified", "dateModified", "description", "faqCount", "id", "name", "published", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -108,6 +110,7 @@ impl crate::support::Model for KnowledgeBase {
     }
 }
 impl ::std::fmt::Debug for KnowledgeBase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeBase", &[("articleCount", &self.article_count), ("contentSearchEnabled", &self.content_search_enabled), ("coreLanguage", &self.core_language), ("dateCreated", &self.date_created), ("dateDocumentLastModified", &self.date_document_last_modified), ("dateModified", &self.date_modified), ("description", &self.description), ("faqCount", &self.faq_count), ("id", &self.id), ("name", &self.name), ("published", &self.published), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -252,11 +255,13 @@ impl KnowledgeBaseCoreLanguage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["en-US", "en-UK", "en-AU", "en-CA", "en-HK", "en-IN", "en-IE", "en-NZ", "en-PH", "en-SG", "en-ZA", "de-DE", "de-AT", "de-CH", "es-AR", "es-CO", "es-MX", "es-US", "es-ES", "fr-FR", "fr-BE", "fr-CA", "fr-CH", "pt-BR", "pt-PT", "nl-NL", "nl-BE", "it-IT", "ca-ES", "tr-TR", "sv-SE", "fi-FI", "nb-NO", "da-DK", "ja-JP", "ar-AE", "zh-CN", "zh-TW", "zh-HK", "ko-KR", "pl-PL", "hi-IN", "th-TH", "hu-HU", "vi-VN", "uk-UA", "cs-CZ", "fil-PH", "ms-MY", "he-IL", "el-GR", "ar-SA"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeBaseCoreLanguage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "en-US" => Self::EnUs,
@@ -314,9 +319,11 @@ impl crate::support::OpenEnum for KnowledgeBaseCoreLanguage {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EnUs => "en-US",
@@ -376,11 +383,13 @@ impl crate::support::OpenEnum for KnowledgeBaseCoreLanguage {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeBaseCoreLanguage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeBaseCoreLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseCreateRequest {
 impl crate::support::Model for KnowledgeBaseCreateRequest {
     const NAME: &'static str = "KnowledgeBaseCreateRequest";
     const FIELDS: &'static [&'static str] = &["contentSearchEnabled", "coreLanguage", "description", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeBaseCreateRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeBaseCreateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeBaseCreateRequest", &[("contentSearchEnabled", &self.content_search_enabled), ("coreLanguage", &self.core_language), ("description", &self.description), ("name", &self.name)], &self._nulls)
     }
@@ -230,11 +233,13 @@ impl KnowledgeBaseCreateRequestCoreLanguage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["en-US", "en-UK", "en-AU", "en-CA", "en-HK", "en-IN", "en-IE", "en-NZ", "en-PH", "en-SG", "en-ZA", "de-DE", "de-AT", "de-CH", "es-AR", "es-CO", "es-MX", "es-US", "es-ES", "fr-FR", "fr-BE", "fr-CA", "fr-CH", "pt-BR", "pt-PT", "nl-NL", "nl-BE", "it-IT", "ca-ES", "tr-TR", "sv-SE", "fi-FI", "nb-NO", "da-DK", "ja-JP", "ar-AE", "zh-CN", "zh-TW", "zh-HK", "ko-KR", "pl-PL", "hi-IN", "th-TH", "hu-HU", "vi-VN", "uk-UA", "cs-CZ", "fil-PH", "ms-MY", "he-IL", "el-GR", "ar-SA"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeBaseCreateRequestCoreLanguage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "en-US" => Self::EnUs,
@@ -292,9 +297,11 @@ impl crate::support::OpenEnum for KnowledgeBaseCreateRequestCoreLanguage {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EnUs => "en-US",
@@ -354,11 +361,13 @@ impl crate::support::OpenEnum for KnowledgeBaseCreateRequestCoreLanguage {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeBaseCreateRequestCoreLanguage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeBaseCreateRequestCoreLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

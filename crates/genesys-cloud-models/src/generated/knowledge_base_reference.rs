@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseReference {
 impl crate::support::Model for KnowledgeBaseReference {
     const NAME: &'static str = "KnowledgeBaseReference";
     const FIELDS: &'static [&'static str] = &["contentSearchEnabled", "id", "languageCode", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeBaseReference {
     }
 }
 impl ::std::fmt::Debug for KnowledgeBaseReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeBaseReference", &[("contentSearchEnabled", &self.content_search_enabled), ("id", &self.id), ("languageCode", &self.language_code), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -230,11 +233,13 @@ impl KnowledgeBaseReferenceLanguageCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["en-US", "en-UK", "en-AU", "en-CA", "en-HK", "en-IN", "en-IE", "en-NZ", "en-PH", "en-SG", "en-ZA", "de-DE", "de-AT", "de-CH", "es-AR", "es-CO", "es-MX", "es-US", "es-ES", "fr-FR", "fr-BE", "fr-CA", "fr-CH", "pt-BR", "pt-PT", "nl-NL", "nl-BE", "it-IT", "ca-ES", "tr-TR", "sv-SE", "fi-FI", "nb-NO", "da-DK", "ja-JP", "ar-AE", "zh-CN", "zh-TW", "zh-HK", "ko-KR", "pl-PL", "hi-IN", "th-TH", "hu-HU", "vi-VN", "uk-UA", "cs-CZ", "fil-PH", "ms-MY", "he-IL", "el-GR", "ar-SA"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeBaseReferenceLanguageCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "en-US" => Self::EnUs,
@@ -292,9 +297,11 @@ impl crate::support::OpenEnum for KnowledgeBaseReferenceLanguageCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EnUs => "en-US",
@@ -354,11 +361,13 @@ impl crate::support::OpenEnum for KnowledgeBaseReferenceLanguageCode {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeBaseReferenceLanguageCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeBaseReferenceLanguageCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseWithDialectReference {
 impl crate::support::Model for KnowledgeBaseWithDialectReference {
     const NAME: &'static str = "KnowledgeBaseWithDialectReference";
     const FIELDS: &'static [&'static str] = &["id", "languageCode", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeBaseWithDialectReference {
     }
 }
 impl ::std::fmt::Debug for KnowledgeBaseWithDialectReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeBaseWithDialectReference", &[("id", &self.id), ("languageCode", &self.language_code), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -194,11 +197,13 @@ impl KnowledgeBaseWithDialectReferenceLanguageCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["en-ZA", "en-AU", "en-GB", "en-IE", "en-IN", "en-US", "es-US", "es-ES", "nl-NL", "fr-CA", "fr-FR", "de-DE", "it-IT", "pt-PT", "pt-BR", "ar-AE", "ja-JP", "sv-SE", "de-AT", "de-CH", "da-DK", "fr-BE", "fr-CH", "es-MX", "es-CO", "ko-KR", "hi-IN", "tr-TR", "es-AR", "fi-FI", "nb-NO", "cs-CZ", "hu-HU", "th-TH", "pl-PL", "nl-BE", "fil-PH", "ms-MY", "he-IL", "el-GR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeBaseWithDialectReferenceLanguageCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "en-ZA" => Self::EnZa,
@@ -244,9 +249,11 @@ impl crate::support::OpenEnum for KnowledgeBaseWithDialectReferenceLanguageCode 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EnZa => "en-ZA",
@@ -294,11 +301,13 @@ impl crate::support::OpenEnum for KnowledgeBaseWithDialectReferenceLanguageCode 
     }
 }
 impl ::std::convert::From<&str> for KnowledgeBaseWithDialectReferenceLanguageCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeBaseWithDialectReferenceLanguageCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeConversationContextResponse {
 impl crate::support::Model for KnowledgeConversationContextResponse {
     const NAME: &'static str = "KnowledgeConversationContextResponse";
     const FIELDS: &'static [&'static str] = &["conversation", "externalContact", "mediaType", "queue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeConversationContextResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeConversationContextResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeConversationContextResponse", &[("conversation", &self.conversation), ("externalContact", &self.external_contact), ("mediaType", &self.media_type), ("queue", &self.queue)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl KnowledgeConversationContextResponseMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Callback", "Chat", "Cobrowse", "Email", "Message", "Screenshare", "Video", "Voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeConversationContextResponseMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for KnowledgeConversationContextResponseMediaType 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for KnowledgeConversationContextResponseMediaType 
     }
 }
 impl ::std::convert::From<&str> for KnowledgeConversationContextResponseMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeConversationContextResponseMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentAlternative {
 impl crate::support::Model for KnowledgeDocumentAlternative {
     const NAME: &'static str = "KnowledgeDocumentAlternative";
     const FIELDS: &'static [&'static str] = &["autocomplete", "phrase"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeDocumentAlternative {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentAlternative {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentAlternative", &[("autocomplete", &self.autocomplete), ("phrase", &self.phrase)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentBulkUpdateEntity {
 impl crate::support::Model for KnowledgeDocumentBulkUpdateEntity {
     const NAME: &'static str = "KnowledgeDocumentBulkUpdateEntity";
     const FIELDS: &'static [&'static str] = &["categoryId", "id", "labelIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeDocumentBulkUpdateEntity {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentBulkUpdateEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentBulkUpdateEntity", &[("categoryId", &self.category_id), ("id", &self.id), ("labelIds", &self.label_ids)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentBulkVersionAddEntity {
 impl crate::support::Model for KnowledgeDocumentBulkVersionAddEntity {
     const NAME: &'static str = "KnowledgeDocumentBulkVersionAddEntity";
     const FIELDS: &'static [&'static str] = &["id", "restoreFromVersionId", "restorePrevious"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeDocumentBulkVersionAddEntity {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentBulkVersionAddEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentBulkVersionAddEntity", &[("id", &self.id), ("restoreFromVersionId", &self.restore_from_version_id), ("restorePrevious", &self.restore_previous)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentBulkVersionAddRequest {
 impl crate::support::Model for KnowledgeDocumentBulkVersionAddRequest {
     const NAME: &'static str = "KnowledgeDocumentBulkVersionAddRequest";
     const FIELDS: &'static [&'static str] = &["entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for KnowledgeDocumentBulkVersionAddRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentBulkVersionAddRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentBulkVersionAddRequest", &[("entities", &self.entities)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentChunkRequest {
 impl crate::support::Model for KnowledgeDocumentChunkRequest {
     const NAME: &'static str = "KnowledgeDocumentChunkRequest";
     const FIELDS: &'static [&'static str] = &["application", "confidenceThreshold", "conversationContext", "filter", "includeDraftDocuments", "pageNumber", "pageSize", "preprocessQuery", "query", "queryType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for KnowledgeDocumentChunkRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentChunkRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentChunkRequest", &[("application", &self.application), ("confidenceThreshold", &self.confidence_threshold), ("conversationContext", &self.conversation_context), ("filter", &self.filter), ("includeDraftDocuments", &self.include_draft_documents), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("preprocessQuery", &self.preprocess_query), ("query", &self.query), ("queryType", &self.query_type)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl KnowledgeDocumentChunkRequestQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoSearch", "ManualSearch", "Suggestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentChunkRequestQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoSearch" => Self::AutoSearch,
@@ -217,9 +222,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentChunkRequestQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoSearch => "AutoSearch",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentChunkRequestQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentChunkRequestQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentChunkRequestQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentChunkResponse {
 impl crate::support::Model for KnowledgeDocumentChunkResponse {
     const NAME: &'static str = "KnowledgeDocumentChunkResponse";
     const FIELDS: &'static [&'static str] = &["application", "confidenceThreshold", "conversationContext", "pageCount", "pageNumber", "pageSize", "preprocessQuery", "query", "queryType", "results", "searchId", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for KnowledgeDocumentChunkResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentChunkResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentChunkResponse", &[("application", &self.application), ("confidenceThreshold", &self.confidence_threshold), ("conversationContext", &self.conversation_context), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("preprocessQuery", &self.preprocess_query), ("query", &self.query), ("queryType", &self.query_type), ("results", &self.results), ("searchId", &self.search_id), ("total", &self.total)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl KnowledgeDocumentChunkResponseQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoSearch", "ManualSearch", "Suggestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentChunkResponseQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoSearch" => Self::AutoSearch,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentChunkResponseQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoSearch => "AutoSearch",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentChunkResponseQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentChunkResponseQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentChunkResponseQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

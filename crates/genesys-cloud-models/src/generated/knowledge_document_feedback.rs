@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedback {
 impl crate::support::Model for KnowledgeDocumentFeedback {
     const NAME: &'static str = "KnowledgeDocumentFeedback";
     const FIELDS: &'static [&'static str] = &["application", "comment", "conversationContext", "dateCreated", "document", "documentVariation", "id", "queryType", "rating", "reason", "search", "selfUri", "sessionId", "state", "surfacingMethod", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for KnowledgeDocumentFeedback {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentFeedback", &[("application", &self.application), ("comment", &self.comment), ("conversationContext", &self.conversation_context), ("dateCreated", &self.date_created), ("document", &self.document), ("documentVariation", &self.document_variation), ("id", &self.id), ("queryType", &self.query_type), ("rating", &self.rating), ("reason", &self.reason), ("search", &self.search), ("selfUri", &self.self_uri), ("sessionId", &self.session_id), ("state", &self.state), ("surfacingMethod", &self.surfacing_method), ("userId", &self.user_id)], &self._nulls)
     }
@@ -286,11 +289,13 @@ impl KnowledgeDocumentFeedbackQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "AutoSearch", "Category", "ManualSearch", "Recommendation", "Suggestion", "ExpandedArticle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -304,9 +309,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -322,11 +329,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -374,11 +383,13 @@ impl KnowledgeDocumentFeedbackRating {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Negative", "Positive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackRating {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Negative" => Self::Negative,
@@ -386,9 +397,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackRating {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Negative => "Negative",
@@ -398,11 +411,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackRating {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackRating {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackRating {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -450,11 +465,13 @@ impl KnowledgeDocumentFeedbackReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DocumentContent", "SearchResults"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DocumentContent" => Self::DocumentContent,
@@ -462,9 +479,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DocumentContent => "DocumentContent",
@@ -474,11 +493,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackReason {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -526,11 +547,13 @@ impl KnowledgeDocumentFeedbackState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Final"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -538,9 +561,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -550,11 +575,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackState {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -608,11 +635,13 @@ impl KnowledgeDocumentFeedbackSurfacingMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "Snippet", "Highlight", "Generative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackSurfacingMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -623,9 +652,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackSurfacingMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -638,11 +669,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackSurfacingMethod {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackSurfacingMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackSurfacingMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackResponse {
 impl crate::support::Model for KnowledgeDocumentFeedbackResponse {
     const NAME: &'static str = "KnowledgeDocumentFeedbackResponse";
     const FIELDS: &'static [&'static str] = &["application", "comment", "conversationContext", "dateCreated", "document", "documentVariation", "id", "queryType", "rating", "reason", "search", "selfUri", "sessionId", "state", "surfacingMethod", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for KnowledgeDocumentFeedbackResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentFeedbackResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentFeedbackResponse", &[("application", &self.application), ("comment", &self.comment), ("conversationContext", &self.conversation_context), ("dateCreated", &self.date_created), ("document", &self.document), ("documentVariation", &self.document_variation), ("id", &self.id), ("queryType", &self.query_type), ("rating", &self.rating), ("reason", &self.reason), ("search", &self.search), ("selfUri", &self.self_uri), ("sessionId", &self.session_id), ("state", &self.state), ("surfacingMethod", &self.surfacing_method), ("user", &self.user)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl KnowledgeDocumentFeedbackResponseQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "AutoSearch", "Category", "ManualSearch", "Recommendation", "Suggestion", "ExpandedArticle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -208,9 +213,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackResponseQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackResponseQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -278,11 +287,13 @@ impl KnowledgeDocumentFeedbackResponseRating {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Negative", "Positive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseRating {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Negative" => Self::Negative,
@@ -290,9 +301,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseRating {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Negative => "Negative",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseRating {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackResponseRating {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackResponseRating {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -354,11 +369,13 @@ impl KnowledgeDocumentFeedbackResponseReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DocumentContent", "SearchResults"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DocumentContent" => Self::DocumentContent,
@@ -366,9 +383,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DocumentContent => "DocumentContent",
@@ -378,11 +397,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseReason {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackResponseReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackResponseReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -430,11 +451,13 @@ impl KnowledgeDocumentFeedbackResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Final"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -442,9 +465,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -454,11 +479,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseState {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -512,11 +539,13 @@ impl KnowledgeDocumentFeedbackResponseSurfacingMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "Snippet", "Highlight", "Generative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseSurfacingMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -527,9 +556,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseSurfacingMeth
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -542,11 +573,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackResponseSurfacingMeth
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackResponseSurfacingMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackResponseSurfacingMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

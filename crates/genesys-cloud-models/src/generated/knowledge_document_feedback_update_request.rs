@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackUpdateRequest {
 impl crate::support::Model for KnowledgeDocumentFeedbackUpdateRequest {
     const NAME: &'static str = "KnowledgeDocumentFeedbackUpdateRequest";
     const FIELDS: &'static [&'static str] = &["comment", "rating", "reason", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeDocumentFeedbackUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentFeedbackUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentFeedbackUpdateRequest", &[("comment", &self.comment), ("rating", &self.rating), ("reason", &self.reason), ("state", &self.state)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl KnowledgeDocumentFeedbackUpdateRequestRating {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Negative", "Positive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackUpdateRequestRating {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Negative" => Self::Negative,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackUpdateRequestRating {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Negative => "Negative",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackUpdateRequestRating {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackUpdateRequestRating {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackUpdateRequestRating {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -206,11 +215,13 @@ impl KnowledgeDocumentFeedbackUpdateRequestReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DocumentContent", "SearchResults"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackUpdateRequestReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DocumentContent" => Self::DocumentContent,
@@ -218,9 +229,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackUpdateRequestReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DocumentContent => "DocumentContent",
@@ -230,11 +243,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackUpdateRequestReason {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackUpdateRequestReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackUpdateRequestReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -282,11 +297,13 @@ impl KnowledgeDocumentFeedbackUpdateRequestState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Final"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentFeedbackUpdateRequestState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -294,9 +311,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackUpdateRequestState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -306,11 +325,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentFeedbackUpdateRequestState {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentFeedbackUpdateRequestState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentFeedbackUpdateRequestState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

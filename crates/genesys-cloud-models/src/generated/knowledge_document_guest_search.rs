@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentGuestSearch {
 impl crate::support::Model for KnowledgeDocumentGuestSearch {
     const NAME: &'static str = "KnowledgeDocumentGuestSearch";
     const FIELDS: &'static [&'static str] = &["pageCount", "pageNumber", "pageSize", "query", "queryType", "results", "searchId", "sessionId", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for KnowledgeDocumentGuestSearch {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentGuestSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentGuestSearch", &[("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("queryType", &self.query_type), ("results", &self.results), ("searchId", &self.search_id), ("sessionId", &self.session_id), ("total", &self.total)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl KnowledgeDocumentGuestSearchQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoSearch", "ManualSearch", "Suggestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentGuestSearchQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoSearch" => Self::AutoSearch,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentGuestSearchQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoSearch => "AutoSearch",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentGuestSearchQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentGuestSearchQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentGuestSearchQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

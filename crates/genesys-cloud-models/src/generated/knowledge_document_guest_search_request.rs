@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentGuestSearchRequest {
 impl crate::support::Model for KnowledgeDocumentGuestSearchRequest {
     const NAME: &'static str = "KnowledgeDocumentGuestSearchRequest";
     const FIELDS: &'static [&'static str] = &["answerHighlightTopResults", "includeDraftDocuments", "pageCount", "pageNumber", "pageSize", "query", "queryType", "searchId", "sessionId", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for KnowledgeDocumentGuestSearchRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentGuestSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentGuestSearchRequest", &[("answerHighlightTopResults", &self.answer_highlight_top_results), ("includeDraftDocuments", &self.include_draft_documents), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("queryType", &self.query_type), ("searchId", &self.search_id), ("sessionId", &self.session_id), ("total", &self.total)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl KnowledgeDocumentGuestSearchRequestQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoSearch", "ManualSearch", "Suggestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentGuestSearchRequestQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoSearch" => Self::AutoSearch,
@@ -217,9 +222,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentGuestSearchRequestQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoSearch => "AutoSearch",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentGuestSearchRequestQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentGuestSearchRequestQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentGuestSearchRequestQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

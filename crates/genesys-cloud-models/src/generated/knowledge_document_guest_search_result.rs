@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentGuestSearchResult {
 impl crate::support::Model for KnowledgeDocumentGuestSearchResult {
     const NAME: &'static str = "KnowledgeDocumentGuestSearchResult";
     const FIELDS: &'static [&'static str] = &["confidence", "document"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeDocumentGuestSearchResult {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentGuestSearchResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentGuestSearchResult", &[("confidence", &self.confidence), ("document", &self.document)], &self._nulls)
     }

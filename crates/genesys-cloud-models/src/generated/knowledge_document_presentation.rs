@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentPresentation {
 impl crate::support::Model for KnowledgeDocumentPresentation {
     const NAME: &'static str = "KnowledgeDocumentPresentation";
     const FIELDS: &'static [&'static str] = &["application", "conversationContext", "documents", "queryType", "searchId", "sessionId", "surfacingMethod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for KnowledgeDocumentPresentation {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentPresentation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentPresentation", &[("application", &self.application), ("conversationContext", &self.conversation_context), ("documents", &self.documents), ("queryType", &self.query_type), ("searchId", &self.search_id), ("sessionId", &self.session_id), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl KnowledgeDocumentPresentationQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "AutoSearch", "Category", "ManualSearch", "Recommendation", "Suggestion", "ExpandedArticle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentPresentationQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentPresentationQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentPresentationQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentPresentationQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentPresentationQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -272,11 +281,13 @@ impl KnowledgeDocumentPresentationSurfacingMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "Snippet", "Highlight", "Generative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentPresentationSurfacingMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -287,9 +298,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentPresentationSurfacingMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentPresentationSurfacingMethod {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentPresentationSurfacingMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentPresentationSurfacingMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

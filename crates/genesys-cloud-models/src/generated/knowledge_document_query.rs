@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentQuery {
 impl crate::support::Model for KnowledgeDocumentQuery {
     const NAME: &'static str = "KnowledgeDocumentQuery";
     const FIELDS: &'static [&'static str] = &["filter", "includeDraftDocuments", "includeVariations", "interval", "pageNumber", "pageSize", "sortBy", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for KnowledgeDocumentQuery {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentQuery", &[("filter", &self.filter), ("includeDraftDocuments", &self.include_draft_documents), ("includeVariations", &self.include_variations), ("interval", &self.interval), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl KnowledgeDocumentQueryIncludeVariations {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["All", "AllMatching", "SingleMostRelevant"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentQueryIncludeVariations {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "All" => Self::All,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentQueryIncludeVariations {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::All => "All",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentQueryIncludeVariations {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentQueryIncludeVariations {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentQueryIncludeVariations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -264,11 +273,13 @@ impl KnowledgeDocumentQuerySortBy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DateCreated", "DateModified", "CategoryName", "LabelName", "ViewCount"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentQuerySortBy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DateCreated" => Self::DateCreated,
@@ -279,9 +290,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentQuerySortBy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DateCreated => "DateCreated",
@@ -294,11 +307,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentQuerySortBy {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentQuerySortBy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentQuerySortBy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -346,11 +361,13 @@ impl KnowledgeDocumentQuerySortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Asc", "Desc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentQuerySortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Asc" => Self::Asc,
@@ -358,9 +375,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentQuerySortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "Asc",
@@ -370,11 +389,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentQuerySortOrder {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentQuerySortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentQuerySortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

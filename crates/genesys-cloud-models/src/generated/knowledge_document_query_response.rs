@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentQueryResponse {
 impl crate::support::Model for KnowledgeDocumentQueryResponse {
     const NAME: &'static str = "KnowledgeDocumentQueryResponse";
     const FIELDS: &'static [&'static str] = &["pageCount", "pageNumber", "pageSize", "results", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for KnowledgeDocumentQueryResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentQueryResponse", &[("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("results", &self.results), ("total", &self.total)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentQueryVariation {
 impl crate::support::Model for KnowledgeDocumentQueryVariation {
     const NAME: &'static str = "KnowledgeDocumentQueryVariation";
     const FIELDS: &'static [&'static str] = &["body", "chunks", "contexts", "dateCreated", "dateModified", "document", "documentVersion", "id", "name", "priority", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for KnowledgeDocumentQueryVariation {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentQueryVariation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentQueryVariation", &[("body", &self.body), ("chunks", &self.chunks), ("contexts", &self.contexts), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("document", &self.document), ("documentVersion", &self.document_version), ("id", &self.id), ("name", &self.name), ("priority", &self.priority), ("selfUri", &self.self_uri)], &self._nulls)
     }

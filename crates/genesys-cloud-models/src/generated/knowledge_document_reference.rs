@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentReference {
 impl crate::support::Model for KnowledgeDocumentReference {
     const NAME: &'static str = "KnowledgeDocumentReference";
     const FIELDS: &'static [&'static str] = &["id", "knowledgeBase", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeDocumentReference {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentReference", &[("id", &self.id), ("knowledgeBase", &self.knowledge_base), ("selfUri", &self.self_uri)], &self._nulls)
     }

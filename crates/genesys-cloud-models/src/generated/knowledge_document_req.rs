@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentReq {
 impl crate::support::Model for KnowledgeDocumentReq {
     const NAME: &'static str = "KnowledgeDocumentReq";
     const FIELDS: &'static [&'static str] = &["alternatives", "categoryId", "externalId", "externalUrl", "id", "labelIds", "selfUri", "title", "visible"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for KnowledgeDocumentReq {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentReq {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentReq", &[("alternatives", &self.alternatives), ("categoryId", &self.category_id), ("externalId", &self.external_id), ("externalUrl", &self.external_url), ("id", &self.id), ("labelIds", &self.label_ids), ("selfUri", &self.self_uri), ("title", &self.title), ("visible", &self.visible)], &self._nulls)
     }

@@ -108,9 +108,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentResponse {
 impl crate::support::Model for KnowledgeDocumentResponse {
     const NAME: &'static str = "KnowledgeDocumentResponse";
     const FIELDS: &'static [&'static str] = &["alternatives", "category", "createdBy", "dateCreated", "dateImported", "dateModified", "datePublished", "documentVersion", "externalId", "externalUrl", "id", "knowledgeBase", "labels", "lastPublishedVersionNumber", "modifiedBy", "readonly", "selfUri", "source", "state", "title", "variations", "visible"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -170,6 +172,7 @@ impl crate::support::Model for KnowledgeDocumentResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentResponse", &[("alternatives", &self.alternatives), ("category", &self.category), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateImported", &self.date_imported), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("documentVersion", &self.document_version), ("externalId", &self.external_id), ("externalUrl", &self.external_url), ("id", &self.id), ("knowledgeBase", &self.knowledge_base), ("labels", &self.labels), ("lastPublishedVersionNumber", &self.last_published_version_number), ("modifiedBy", &self.modified_by), ("readonly", &self.readonly), ("selfUri", &self.self_uri), ("source", &self.source), ("state", &self.state), ("title", &self.title), ("variations", &self.variations), ("visible", &self.visible)], &self._nulls)
     }
@@ -348,11 +351,13 @@ impl KnowledgeDocumentResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Published", "Archived"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -361,9 +366,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -374,11 +381,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentResponseState {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSearch {
 impl crate::support::Model for KnowledgeDocumentSearch {
     const NAME: &'static str = "KnowledgeDocumentSearch";
     const FIELDS: &'static [&'static str] = &["answerGeneration", "application", "confidenceThreshold", "conversationContext", "pageCount", "pageNumber", "pageSize", "preprocessQuery", "query", "queryType", "results", "searchId", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for KnowledgeDocumentSearch {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentSearch", &[("answerGeneration", &self.answer_generation), ("application", &self.application), ("confidenceThreshold", &self.confidence_threshold), ("conversationContext", &self.conversation_context), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("preprocessQuery", &self.preprocess_query), ("query", &self.query), ("queryType", &self.query_type), ("results", &self.results), ("searchId", &self.search_id), ("total", &self.total)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl KnowledgeDocumentSearchQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoSearch", "ManualSearch", "Suggestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentSearchQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoSearch" => Self::AutoSearch,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentSearchQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoSearch => "AutoSearch",
@@ -188,11 +195,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentSearchQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentSearchQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentSearchQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSearchRequest {
 impl crate::support::Model for KnowledgeDocumentSearchRequest {
     const NAME: &'static str = "KnowledgeDocumentSearchRequest";
     const FIELDS: &'static [&'static str] = &["answerHighlightTopResults", "answerMode", "application", "confidenceThreshold", "conversationContext", "filter", "includeDraftDocuments", "interval", "pageCount", "pageNumber", "pageSize", "preprocessQuery", "query", "queryType", "searchId", "sortBy", "sortOrder", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for KnowledgeDocumentSearchRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentSearchRequest", &[("answerHighlightTopResults", &self.answer_highlight_top_results), ("answerMode", &self.answer_mode), ("application", &self.application), ("confidenceThreshold", &self.confidence_threshold), ("conversationContext", &self.conversation_context), ("filter", &self.filter), ("includeDraftDocuments", &self.include_draft_documents), ("interval", &self.interval), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("preprocessQuery", &self.preprocess_query), ("query", &self.query), ("queryType", &self.query_type), ("searchId", &self.search_id), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order), ("total", &self.total)], &self._nulls)
     }
@@ -300,11 +303,13 @@ impl KnowledgeDocumentSearchRequestQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoSearch", "ManualSearch", "Suggestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentSearchRequestQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoSearch" => Self::AutoSearch,
@@ -313,9 +318,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentSearchRequestQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoSearch => "AutoSearch",
@@ -326,11 +333,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentSearchRequestQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentSearchRequestQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentSearchRequestQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -384,11 +393,13 @@ impl KnowledgeDocumentSearchRequestSortBy {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ConfidenceScore", "DateCreated", "DateModified", "CategoryName", "LabelName"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentSearchRequestSortBy {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ConfidenceScore" => Self::ConfidenceScore,
@@ -399,9 +410,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentSearchRequestSortBy {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ConfidenceScore => "ConfidenceScore",
@@ -414,11 +427,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentSearchRequestSortBy {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentSearchRequestSortBy {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentSearchRequestSortBy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -466,11 +481,13 @@ impl KnowledgeDocumentSearchRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Asc", "Desc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentSearchRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Asc" => Self::Asc,
@@ -478,9 +495,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentSearchRequestSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "Asc",
@@ -490,11 +509,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentSearchRequestSortOrder {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentSearchRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentSearchRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

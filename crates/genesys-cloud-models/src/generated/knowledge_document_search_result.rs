@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSearchResult {
 impl crate::support::Model for KnowledgeDocumentSearchResult {
     const NAME: &'static str = "KnowledgeDocumentSearchResult";
     const FIELDS: &'static [&'static str] = &["confidence", "document"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeDocumentSearchResult {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentSearchResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentSearchResult", &[("confidence", &self.confidence), ("document", &self.document)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSuggestion {
 impl crate::support::Model for KnowledgeDocumentSuggestion {
     const NAME: &'static str = "KnowledgeDocumentSuggestion";
     const FIELDS: &'static [&'static str] = &["pageSize", "query", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeDocumentSuggestion {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentSuggestion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentSuggestion", &[("pageSize", &self.page_size), ("query", &self.query), ("results", &self.results)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSuggestionRequest {
 impl crate::support::Model for KnowledgeDocumentSuggestionRequest {
     const NAME: &'static str = "KnowledgeDocumentSuggestionRequest";
     const FIELDS: &'static [&'static str] = &["filter", "includeDraftDocuments", "interval", "pageSize", "query"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for KnowledgeDocumentSuggestionRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentSuggestionRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentSuggestionRequest", &[("filter", &self.filter), ("includeDraftDocuments", &self.include_draft_documents), ("interval", &self.interval), ("pageSize", &self.page_size), ("query", &self.query)], &self._nulls)
     }

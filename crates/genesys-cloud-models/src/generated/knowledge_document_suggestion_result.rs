@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSuggestionResult {
 impl crate::support::Model for KnowledgeDocumentSuggestionResult {
     const NAME: &'static str = "KnowledgeDocumentSuggestionResult";
     const FIELDS: &'static [&'static str] = &["document", "matchedPhrase"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for KnowledgeDocumentSuggestionResult {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentSuggestionResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentSuggestionResult", &[("document", &self.document), ("matchedPhrase", &self.matched_phrase)], &self._nulls)
     }

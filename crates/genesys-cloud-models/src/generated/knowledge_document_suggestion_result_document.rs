@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSuggestionResultDocumen
 impl crate::support::Model for KnowledgeDocumentSuggestionResultDocument {
     const NAME: &'static str = "KnowledgeDocumentSuggestionResultDocument";
     const FIELDS: &'static [&'static str] = &["id", "knowledgeBase", "selfUri", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeDocumentSuggestionResultDocument {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentSuggestionResultDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentSuggestionResultDocument", &[("id", &self.id), ("knowledgeBase", &self.knowledge_base), ("selfUri", &self.self_uri), ("title", &self.title)], &self._nulls)
     }

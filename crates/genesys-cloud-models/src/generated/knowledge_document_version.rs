@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentVersion {
 impl crate::support::Model for KnowledgeDocumentVersion {
     const NAME: &'static str = "KnowledgeDocumentVersion";
     const FIELDS: &'static [&'static str] = &["dateExpires", "datePublished", "document", "id", "restoreFromVersionId", "selfUri", "versionNumber"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for KnowledgeDocumentVersion {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentVersion", &[("dateExpires", &self.date_expires), ("datePublished", &self.date_published), ("document", &self.document), ("id", &self.id), ("restoreFromVersionId", &self.restore_from_version_id), ("selfUri", &self.self_uri), ("versionNumber", &self.version_number)], &self._nulls)
     }

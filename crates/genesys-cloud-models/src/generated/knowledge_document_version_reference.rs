@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentVersionReference {
 impl crate::support::Model for KnowledgeDocumentVersionReference {
     const NAME: &'static str = "KnowledgeDocumentVersionReference";
     const FIELDS: &'static [&'static str] = &["id", "knowledgeBase", "selfUri", "versionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeDocumentVersionReference {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentVersionReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentVersionReference", &[("id", &self.id), ("knowledgeBase", &self.knowledge_base), ("selfUri", &self.self_uri), ("versionId", &self.version_id)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentVersionVariation {
 impl crate::support::Model for KnowledgeDocumentVersionVariation {
     const NAME: &'static str = "KnowledgeDocumentVersionVariation";
     const FIELDS: &'static [&'static str] = &["body", "contexts", "dateCreated", "dateModified", "documentVersion", "id", "name", "priority", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for KnowledgeDocumentVersionVariation {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentVersionVariation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentVersionVariation", &[("body", &self.body), ("contexts", &self.contexts), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("documentVersion", &self.document_version), ("id", &self.id), ("name", &self.name), ("priority", &self.priority), ("selfUri", &self.self_uri)], &self._nulls)
     }

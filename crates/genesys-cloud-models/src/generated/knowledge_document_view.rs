@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentView {
 impl crate::support::Model for KnowledgeDocumentView {
     const NAME: &'static str = "KnowledgeDocumentView";
     const FIELDS: &'static [&'static str] = &["application", "conversationContext", "documentVariationId", "documentVersionId", "queryType", "searchId", "sessionId", "surfacingMethod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for KnowledgeDocumentView {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentView", &[("application", &self.application), ("conversationContext", &self.conversation_context), ("documentVariationId", &self.document_variation_id), ("documentVersionId", &self.document_version_id), ("queryType", &self.query_type), ("searchId", &self.search_id), ("sessionId", &self.session_id), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl KnowledgeDocumentViewQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "AutoSearch", "Category", "ManualSearch", "Recommendation", "Suggestion", "ExpandedArticle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentViewQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -208,9 +213,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentViewQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentViewQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentViewQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentViewQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -284,11 +293,13 @@ impl KnowledgeDocumentViewSurfacingMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "Snippet", "Highlight", "Generative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentViewSurfacingMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -299,9 +310,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentViewSurfacingMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentViewSurfacingMethod {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentViewSurfacingMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentViewSurfacingMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentsAnswerFilter {
 impl crate::support::Model for KnowledgeDocumentsAnswerFilter {
     const NAME: &'static str = "KnowledgeDocumentsAnswerFilter";
     const FIELDS: &'static [&'static str] = &["answerMode", "appType", "insertHighlightIntoVariationContent", "language", "query", "queryType", "searchId", "variationIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for KnowledgeDocumentsAnswerFilter {
     }
 }
 impl ::std::fmt::Debug for KnowledgeDocumentsAnswerFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeDocumentsAnswerFilter", &[("answerMode", &self.answer_mode), ("appType", &self.app_type), ("insertHighlightIntoVariationContent", &self.insert_highlight_into_variation_content), ("language", &self.language), ("query", &self.query), ("queryType", &self.query_type), ("searchId", &self.search_id), ("variationIds", &self.variation_ids)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl KnowledgeDocumentsAnswerFilterAppType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Assistant", "BotFlow", "MessengerKnowledgeApp", "SmartAdvisor", "SupportCenter"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentsAnswerFilterAppType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Assistant" => Self::Assistant,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentsAnswerFilterAppType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Assistant => "Assistant",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentsAnswerFilterAppType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentsAnswerFilterAppType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentsAnswerFilterAppType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -366,11 +375,13 @@ impl KnowledgeDocumentsAnswerFilterLanguage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["en-US", "en-UK", "en-AU", "en-CA", "en-HK", "en-IN", "en-IE", "en-NZ", "en-PH", "en-SG", "en-ZA", "de-DE", "de-AT", "de-CH", "es-AR", "es-CO", "es-MX", "es-US", "es-ES", "fr-FR", "fr-BE", "fr-CA", "fr-CH", "pt-BR", "pt-PT", "nl-NL", "nl-BE", "it-IT", "ca-ES", "tr-TR", "sv-SE", "fi-FI", "nb-NO", "da-DK", "ja-JP", "ar-AE", "zh-CN", "zh-TW", "zh-HK", "ko-KR", "pl-PL", "hi-IN", "th-TH", "hu-HU", "vi-VN", "uk-UA", "cs-CZ", "fil-PH", "ms-MY", "he-IL", "el-GR", "ar-SA"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentsAnswerFilterLanguage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "en-US" => Self::EnUs,
@@ -428,9 +439,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentsAnswerFilterLanguage {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EnUs => "en-US",
@@ -490,11 +503,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentsAnswerFilterLanguage {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentsAnswerFilterLanguage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentsAnswerFilterLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -554,11 +569,13 @@ impl KnowledgeDocumentsAnswerFilterQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "AutoSearch", "Category", "ManualSearch", "Recommendation", "Suggestion", "ExpandedArticle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeDocumentsAnswerFilterQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -572,9 +589,11 @@ impl crate::support::OpenEnum for KnowledgeDocumentsAnswerFilterQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -590,11 +609,13 @@ impl crate::support::OpenEnum for KnowledgeDocumentsAnswerFilterQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeDocumentsAnswerFilterQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeDocumentsAnswerFilterQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobDocumentsFilter {
 impl crate::support::Model for KnowledgeExportJobDocumentsFilter {
     const NAME: &'static str = "KnowledgeExportJobDocumentsFilter";
     const FIELDS: &'static [&'static str] = &["entities", "interval", "sourceId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for KnowledgeExportJobDocumentsFilter {
     }
 }
 impl ::std::fmt::Debug for KnowledgeExportJobDocumentsFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeExportJobDocumentsFilter", &[("entities", &self.entities), ("interval", &self.interval), ("sourceId", &self.source_id)], &self._nulls)
     }

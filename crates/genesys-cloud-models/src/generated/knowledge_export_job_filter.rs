@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobFilter {
 impl crate::support::Model for KnowledgeExportJobFilter {
     const NAME: &'static str = "KnowledgeExportJobFilter";
     const FIELDS: &'static [&'static str] = &["documentsFilter", "exclude", "versionFilter"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeExportJobFilter {
     }
 }
 impl ::std::fmt::Debug for KnowledgeExportJobFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeExportJobFilter", &[("documentsFilter", &self.documents_filter), ("exclude", &self.exclude), ("versionFilter", &self.version_filter)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl KnowledgeExportJobFilterVersionFilter {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["All", "Latest"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeExportJobFilterVersionFilter {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "All" => Self::All,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for KnowledgeExportJobFilterVersionFilter {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::All => "All",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for KnowledgeExportJobFilterVersionFilter {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeExportJobFilterVersionFilter {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeExportJobFilterVersionFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobRequest {
 impl crate::support::Model for KnowledgeExportJobRequest {
     const NAME: &'static str = "KnowledgeExportJobRequest";
     const FIELDS: &'static [&'static str] = &["exportFilter", "fileType", "jsonFileVersion", "sourceId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeExportJobRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeExportJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeExportJobRequest", &[("exportFilter", &self.export_filter), ("fileType", &self.file_type), ("jsonFileVersion", &self.json_file_version), ("sourceId", &self.source_id)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl KnowledgeExportJobRequestFileType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Json", "Csv", "Xlsx"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeExportJobRequestFileType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Json" => Self::Json,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for KnowledgeExportJobRequestFileType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Json => "Json",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for KnowledgeExportJobRequestFileType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeExportJobRequestFileType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeExportJobRequestFileType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobResponse {
 impl crate::support::Model for KnowledgeExportJobResponse {
     const NAME: &'static str = "KnowledgeExportJobResponse";
     const FIELDS: &'static [&'static str] = &["countDocumentProcessed", "createdBy", "dateCreated", "dateModified", "downloadURL", "errorInformation", "exportFilter", "fileType", "id", "jsonFileVersion", "knowledgeBase", "selfUri", "source", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for KnowledgeExportJobResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeExportJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeExportJobResponse", &[("countDocumentProcessed", &self.count_document_processed), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("downloadURL", &self.download_url), ("errorInformation", &self.error_information), ("exportFilter", &self.export_filter), ("fileType", &self.file_type), ("id", &self.id), ("jsonFileVersion", &self.json_file_version), ("knowledgeBase", &self.knowledge_base), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl KnowledgeExportJobResponseFileType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Json", "Csv", "Xlsx"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeExportJobResponseFileType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Json" => Self::Json,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for KnowledgeExportJobResponseFileType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Json => "Json",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for KnowledgeExportJobResponseFileType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeExportJobResponseFileType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeExportJobResponseFileType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -264,11 +273,13 @@ impl KnowledgeExportJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "ValidationInProgress", "ValidationCompleted", "ValidationFailed", "Started", "InProgress", "Completed", "PartialCompleted", "Failed", "AbortRequested", "Aborted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeExportJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -285,9 +296,11 @@ impl crate::support::OpenEnum for KnowledgeExportJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -306,11 +319,13 @@ impl crate::support::OpenEnum for KnowledgeExportJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeExportJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeExportJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

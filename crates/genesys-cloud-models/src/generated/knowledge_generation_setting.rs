@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGenerationSetting {
 impl crate::support::Model for KnowledgeGenerationSetting {
     const NAME: &'static str = "KnowledgeGenerationSetting";
     const FIELDS: &'static [&'static str] = &["answerGeneration", "generationLanguage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeGenerationSetting {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGenerationSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGenerationSetting", &[("answerGeneration", &self.answer_generation), ("generationLanguage", &self.generation_language)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl KnowledgeGenerationSettingGenerationLanguage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ar-AE", "cs-CZ", "da-DK", "de-AT", "de-CH", "de-DE", "en-AU", "en-CA", "en-GB", "en-HK", "en-IE", "en-IN", "en-NZ", "en-PH", "en-SG", "en-US", "en-ZA", "es-AR", "es-CO", "es-ES", "es-MX", "es-US", "fi-FI", "fr-BE", "fr-CA", "fr-CH", "fr-FR", "hi-IN", "hu-HU", "it-IT", "ja-JP", "ko-KR", "nb-NO", "nl-BE", "nl-NL", "pt-BR", "pt-PT", "sv-SE", "tr-TR", "el-GR", "fil-PH", "he-IL", "ms-MY", "pl-PL", "th-TH"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGenerationSettingGenerationLanguage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ar-AE" => Self::ArAe,
@@ -247,9 +252,11 @@ impl crate::support::OpenEnum for KnowledgeGenerationSettingGenerationLanguage {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ArAe => "ar-AE",
@@ -302,11 +309,13 @@ impl crate::support::OpenEnum for KnowledgeGenerationSettingGenerationLanguage {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGenerationSettingGenerationLanguage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGenerationSettingGenerationLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGroupStatistics {
 impl crate::support::Model for KnowledgeGroupStatistics {
     const NAME: &'static str = "KnowledgeGroupStatistics";
     const FIELDS: &'static [&'static str] = &["totalPhraseHitCount", "unlinkedPhraseCount", "unlinkedPhraseHitCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeGroupStatistics {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGroupStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGroupStatistics", &[("totalPhraseHitCount", &self.total_phrase_hit_count), ("unlinkedPhraseCount", &self.unlinked_phrase_count), ("unlinkedPhraseHitCount", &self.unlinked_phrase_hit_count)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestAnswerDocumentResponse {
 impl crate::support::Model for KnowledgeGuestAnswerDocumentResponse {
     const NAME: &'static str = "KnowledgeGuestAnswerDocumentResponse";
     const FIELDS: &'static [&'static str] = &["answer", "id", "title", "variation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeGuestAnswerDocumentResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestAnswerDocumentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestAnswerDocumentResponse", &[("answer", &self.answer), ("id", &self.id), ("title", &self.title), ("variation", &self.variation)], &self._nulls)
     }

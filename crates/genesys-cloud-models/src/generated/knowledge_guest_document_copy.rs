@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentCopy {
 impl crate::support::Model for KnowledgeGuestDocumentCopy {
     const NAME: &'static str = "KnowledgeGuestDocumentCopy";
     const FIELDS: &'static [&'static str] = &["application", "documentVariationId", "documentVersionId", "queryType", "searchId", "sessionId", "surfacingMethod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for KnowledgeGuestDocumentCopy {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestDocumentCopy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentCopy", &[("application", &self.application), ("documentVariationId", &self.document_variation_id), ("documentVersionId", &self.document_version_id), ("queryType", &self.query_type), ("searchId", &self.search_id), ("sessionId", &self.session_id), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl KnowledgeGuestDocumentCopyQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "AutoSearch", "Category", "ManualSearch", "Recommendation", "Suggestion", "ExpandedArticle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentCopyQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentCopyQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentCopyQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentCopyQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentCopyQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -272,11 +281,13 @@ impl KnowledgeGuestDocumentCopySurfacingMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "Snippet", "Highlight", "Generative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentCopySurfacingMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -287,9 +298,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentCopySurfacingMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentCopySurfacingMethod {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentCopySurfacingMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentCopySurfacingMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

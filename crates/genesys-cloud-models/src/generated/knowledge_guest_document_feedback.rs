@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentFeedback {
 impl crate::support::Model for KnowledgeGuestDocumentFeedback {
     const NAME: &'static str = "KnowledgeGuestDocumentFeedback";
     const FIELDS: &'static [&'static str] = &["application", "comment", "dateCreated", "document", "documentVariation", "id", "queryType", "rating", "reason", "search", "sessionId", "state", "surfacingMethod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for KnowledgeGuestDocumentFeedback {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestDocumentFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentFeedback", &[("application", &self.application), ("comment", &self.comment), ("dateCreated", &self.date_created), ("document", &self.document), ("documentVariation", &self.document_variation), ("id", &self.id), ("queryType", &self.query_type), ("rating", &self.rating), ("reason", &self.reason), ("search", &self.search), ("sessionId", &self.session_id), ("state", &self.state), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
@@ -250,11 +253,13 @@ impl KnowledgeGuestDocumentFeedbackQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "AutoSearch", "Category", "ManualSearch", "Recommendation", "Suggestion", "ExpandedArticle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -268,9 +273,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -286,11 +293,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentFeedbackQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentFeedbackQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -338,11 +347,13 @@ impl KnowledgeGuestDocumentFeedbackRating {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Negative", "Positive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackRating {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Negative" => Self::Negative,
@@ -350,9 +361,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackRating {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Negative => "Negative",
@@ -362,11 +375,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackRating {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentFeedbackRating {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentFeedbackRating {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -414,11 +429,13 @@ impl KnowledgeGuestDocumentFeedbackReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DocumentContent", "SearchResults"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DocumentContent" => Self::DocumentContent,
@@ -426,9 +443,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DocumentContent => "DocumentContent",
@@ -438,11 +457,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackReason {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentFeedbackReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentFeedbackReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -490,11 +511,13 @@ impl KnowledgeGuestDocumentFeedbackState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Final"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -502,9 +525,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -514,11 +539,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackState {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentFeedbackState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentFeedbackState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -572,11 +599,13 @@ impl KnowledgeGuestDocumentFeedbackSurfacingMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "Snippet", "Highlight", "Generative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackSurfacingMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -587,9 +616,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackSurfacingMethod 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -602,11 +633,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentFeedbackSurfacingMethod 
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentFeedbackSurfacingMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentFeedbackSurfacingMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

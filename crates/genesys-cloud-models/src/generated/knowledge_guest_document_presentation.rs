@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentPresentation {
 impl crate::support::Model for KnowledgeGuestDocumentPresentation {
     const NAME: &'static str = "KnowledgeGuestDocumentPresentation";
     const FIELDS: &'static [&'static str] = &["application", "documents", "queryType", "searchId", "sessionId", "surfacingMethod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for KnowledgeGuestDocumentPresentation {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestDocumentPresentation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentPresentation", &[("application", &self.application), ("documents", &self.documents), ("queryType", &self.query_type), ("searchId", &self.search_id), ("sessionId", &self.session_id), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl KnowledgeGuestDocumentPresentationQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "AutoSearch", "Category", "ManualSearch", "Recommendation", "Suggestion", "ExpandedArticle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentPresentationQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentPresentationQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentPresentationQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentPresentationQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentPresentationQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -260,11 +269,13 @@ impl KnowledgeGuestDocumentPresentationSurfacingMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "Snippet", "Highlight", "Generative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentPresentationSurfacingMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -275,9 +286,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentPresentationSurfacingMet
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -290,11 +303,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentPresentationSurfacingMet
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentPresentationSurfacingMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentPresentationSurfacingMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

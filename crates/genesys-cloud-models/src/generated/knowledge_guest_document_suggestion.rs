@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentSuggestion {
 impl crate::support::Model for KnowledgeGuestDocumentSuggestion {
     const NAME: &'static str = "KnowledgeGuestDocumentSuggestion";
     const FIELDS: &'static [&'static str] = &["pageSize", "query", "results", "sessionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeGuestDocumentSuggestion {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestDocumentSuggestion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentSuggestion", &[("pageSize", &self.page_size), ("query", &self.query), ("results", &self.results), ("sessionId", &self.session_id)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentSuggestionRequest 
 impl crate::support::Model for KnowledgeGuestDocumentSuggestionRequest {
     const NAME: &'static str = "KnowledgeGuestDocumentSuggestionRequest";
     const FIELDS: &'static [&'static str] = &["includeDraftDocuments", "pageSize", "query"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeGuestDocumentSuggestionRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestDocumentSuggestionRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentSuggestionRequest", &[("includeDraftDocuments", &self.include_draft_documents), ("pageSize", &self.page_size), ("query", &self.query)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentSuggestionResult {
 impl crate::support::Model for KnowledgeGuestDocumentSuggestionResult {
     const NAME: &'static str = "KnowledgeGuestDocumentSuggestionResult";
     const FIELDS: &'static [&'static str] = &["matchedPhrase"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for KnowledgeGuestDocumentSuggestionResult {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestDocumentSuggestionResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentSuggestionResult", &[("matchedPhrase", &self.matched_phrase)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentVariation {
 impl crate::support::Model for KnowledgeGuestDocumentVariation {
     const NAME: &'static str = "KnowledgeGuestDocumentVariation";
     const FIELDS: &'static [&'static str] = &["body", "contexts", "dateCreated", "dateModified", "document", "documentVersion", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for KnowledgeGuestDocumentVariation {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestDocumentVariation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentVariation", &[("body", &self.body), ("contexts", &self.contexts), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("document", &self.document), ("documentVersion", &self.document_version), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

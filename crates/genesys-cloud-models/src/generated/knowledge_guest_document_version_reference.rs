@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentVersionReference {
 impl crate::support::Model for KnowledgeGuestDocumentVersionReference {
     const NAME: &'static str = "KnowledgeGuestDocumentVersionReference";
     const FIELDS: &'static [&'static str] = &["id", "versionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeGuestDocumentVersionReference {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestDocumentVersionReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentVersionReference", &[("id", &self.id), ("versionId", &self.version_id)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentView {
 impl crate::support::Model for KnowledgeGuestDocumentView {
     const NAME: &'static str = "KnowledgeGuestDocumentView";
     const FIELDS: &'static [&'static str] = &["documentVariationId", "documentVersionId", "queryType", "searchId", "surfacingMethod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for KnowledgeGuestDocumentView {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestDocumentView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentView", &[("documentVariationId", &self.document_variation_id), ("documentVersionId", &self.document_version_id), ("queryType", &self.query_type), ("searchId", &self.search_id), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl KnowledgeGuestDocumentViewQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "AutoSearch", "Category", "ManualSearch", "Recommendation", "Suggestion", "ExpandedArticle"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentViewQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentViewQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentViewQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentViewQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentViewQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -248,11 +257,13 @@ impl KnowledgeGuestDocumentViewSurfacingMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "Snippet", "Highlight", "Generative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestDocumentViewSurfacingMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -263,9 +274,11 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentViewSurfacingMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -278,11 +291,13 @@ impl crate::support::OpenEnum for KnowledgeGuestDocumentViewSurfacingMethod {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestDocumentViewSurfacingMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestDocumentViewSurfacingMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

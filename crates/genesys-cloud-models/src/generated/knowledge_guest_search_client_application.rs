@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestSearchClientApplication {
 impl crate::support::Model for KnowledgeGuestSearchClientApplication {
     const NAME: &'static str = "KnowledgeGuestSearchClientApplication";
     const FIELDS: &'static [&'static str] = &["assistant", "botFlow", "deployment", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeGuestSearchClientApplication {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestSearchClientApplication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestSearchClientApplication", &[("assistant", &self.assistant), ("botFlow", &self.bot_flow), ("deployment", &self.deployment), ("type", &self.r#type)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl KnowledgeGuestSearchClientApplicationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Assistant", "BotFlow", "MessengerKnowledgeApp", "SmartAdvisor", "SupportCenter"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestSearchClientApplicationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Assistant" => Self::Assistant,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for KnowledgeGuestSearchClientApplicationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Assistant => "Assistant",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for KnowledgeGuestSearchClientApplicationType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestSearchClientApplicationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestSearchClientApplicationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestSearchDocumentResponse {
 impl crate::support::Model for KnowledgeGuestSearchDocumentResponse {
     const NAME: &'static str = "KnowledgeGuestSearchDocumentResponse";
     const FIELDS: &'static [&'static str] = &["alternatives", "answer", "category", "createdBy", "dateCreated", "dateImported", "dateModified", "datePublished", "documentVersion", "id", "lastPublishedVersionNumber", "modifiedBy", "selfUri", "sessionId", "state", "title", "variations", "visible"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for KnowledgeGuestSearchDocumentResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestSearchDocumentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestSearchDocumentResponse", &[("alternatives", &self.alternatives), ("answer", &self.answer), ("category", &self.category), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateImported", &self.date_imported), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("documentVersion", &self.document_version), ("id", &self.id), ("lastPublishedVersionNumber", &self.last_published_version_number), ("modifiedBy", &self.modified_by), ("selfUri", &self.self_uri), ("sessionId", &self.session_id), ("state", &self.state), ("title", &self.title), ("variations", &self.variations), ("visible", &self.visible)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl KnowledgeGuestSearchDocumentResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Published", "Archived"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeGuestSearchDocumentResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for KnowledgeGuestSearchDocumentResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for KnowledgeGuestSearchDocumentResponseState {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeGuestSearchDocumentResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeGuestSearchDocumentResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

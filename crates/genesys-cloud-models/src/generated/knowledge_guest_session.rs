@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestSession {
 impl crate::support::Model for KnowledgeGuestSession {
     const NAME: &'static str = "KnowledgeGuestSession";
     const FIELDS: &'static [&'static str] = &["app", "contexts", "customerId", "id", "journeySessionId", "pageUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for KnowledgeGuestSession {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestSession", &[("app", &self.app), ("contexts", &self.contexts), ("customerId", &self.customer_id), ("id", &self.id), ("journeySessionId", &self.journey_session_id), ("pageUrl", &self.page_url)], &self._nulls)
     }

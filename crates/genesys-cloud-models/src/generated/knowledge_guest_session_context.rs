@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestSessionContext {
 impl crate::support::Model for KnowledgeGuestSessionContext {
     const NAME: &'static str = "KnowledgeGuestSessionContext";
     const FIELDS: &'static [&'static str] = &["id", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeGuestSessionContext {
     }
 }
 impl ::std::fmt::Debug for KnowledgeGuestSessionContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeGuestSessionContext", &[("id", &self.id), ("values", &self.values)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeImportJobReport {
 impl crate::support::Model for KnowledgeImportJobReport {
     const NAME: &'static str = "KnowledgeImportJobReport";
     const FIELDS: &'static [&'static str] = &["errors", "statistics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeImportJobReport {
     }
 }
 impl ::std::fmt::Debug for KnowledgeImportJobReport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeImportJobReport", &[("errors", &self.errors), ("statistics", &self.statistics)], &self._nulls)
     }

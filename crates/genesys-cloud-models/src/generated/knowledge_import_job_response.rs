@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeImportJobResponse {
 impl crate::support::Model for KnowledgeImportJobResponse {
     const NAME: &'static str = "KnowledgeImportJobResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "downloadURL", "failedEntitiesURL", "fileType", "id", "knowledgeBase", "report", "selfUri", "settings", "skipConfirmationStep", "status", "uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for KnowledgeImportJobResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeImportJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeImportJobResponse", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("downloadURL", &self.download_url), ("failedEntitiesURL", &self.failed_entities_url), ("fileType", &self.file_type), ("id", &self.id), ("knowledgeBase", &self.knowledge_base), ("report", &self.report), ("selfUri", &self.self_uri), ("settings", &self.settings), ("skipConfirmationStep", &self.skip_confirmation_step), ("status", &self.status), ("uploadKey", &self.upload_key)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl KnowledgeImportJobResponseFileType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Json", "Csv", "Xlsx"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeImportJobResponseFileType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Json" => Self::Json,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for KnowledgeImportJobResponseFileType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Json => "Json",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for KnowledgeImportJobResponseFileType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeImportJobResponseFileType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeImportJobResponseFileType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -264,11 +273,13 @@ impl KnowledgeImportJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "ValidationInProgress", "ValidationCompleted", "ValidationFailed", "Started", "InProgress", "Completed", "PartialCompleted", "Failed", "AbortRequested", "Aborted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeImportJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -285,9 +296,11 @@ impl crate::support::OpenEnum for KnowledgeImportJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -306,11 +319,13 @@ impl crate::support::OpenEnum for KnowledgeImportJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeImportJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeImportJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeImportJobSettings {
 impl crate::support::Model for KnowledgeImportJobSettings {
     const NAME: &'static str = "KnowledgeImportJobSettings";
     const FIELDS: &'static [&'static str] = &["categoryId", "importAsNew", "labelIds", "visible"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeImportJobSettings {
     }
 }
 impl ::std::fmt::Debug for KnowledgeImportJobSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeImportJobSettings", &[("categoryId", &self.category_id), ("importAsNew", &self.import_as_new), ("labelIds", &self.label_ids), ("visible", &self.visible)], &self._nulls)
     }

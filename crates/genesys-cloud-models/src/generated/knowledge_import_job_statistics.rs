@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeImportJobStatistics {
 impl crate::support::Model for KnowledgeImportJobStatistics {
     const NAME: &'static str = "KnowledgeImportJobStatistics";
     const FIELDS: &'static [&'static str] = &["countCategoryImportFailure", "countCategoryImportSuccess", "countCategoryValidationFailure", "countCategoryValidationSuccess", "countDocumentImportActivityCreate", "countDocumentImportActivityUpdate", "countDocumentImportFailure", "countDocumentImportSuccess", "countDocumentStateDraft", "countDocumentStatePublished", "countDocumentValidationFailure", "countDocumentValidationSuccess", "countLabelImportFailure", "countLabelImportSuccess", "countLabelValidationFailure", "countLabelValidationSuccess", "migrationDetected"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for KnowledgeImportJobStatistics {
     }
 }
 impl ::std::fmt::Debug for KnowledgeImportJobStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeImportJobStatistics", &[("countCategoryImportFailure", &self.count_category_import_failure), ("countCategoryImportSuccess", &self.count_category_import_success), ("countCategoryValidationFailure", &self.count_category_validation_failure), ("countCategoryValidationSuccess", &self.count_category_validation_success), ("countDocumentImportActivityCreate", &self.count_document_import_activity_create), ("countDocumentImportActivityUpdate", &self.count_document_import_activity_update), ("countDocumentImportFailure", &self.count_document_import_failure), ("countDocumentImportSuccess", &self.count_document_import_success), ("countDocumentStateDraft", &self.count_document_state_draft), ("countDocumentStatePublished", &self.count_document_state_published), ("countDocumentValidationFailure", &self.count_document_validation_failure), ("countDocumentValidationSuccess", &self.count_document_validation_success), ("countLabelImportFailure", &self.count_label_import_failure), ("countLabelImportSuccess", &self.count_label_import_success), ("countLabelValidationFailure", &self.count_label_validation_failure), ("countLabelValidationSuccess", &self.count_label_validation_success), ("migrationDetected", &self.migration_detected)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeIntegrationDefaultSettings {
 impl crate::support::Model for KnowledgeIntegrationDefaultSettings {
     const NAME: &'static str = "KnowledgeIntegrationDefaultSettings";
     const FIELDS: &'static [&'static str] = &["baseUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for KnowledgeIntegrationDefaultSettings {
     }
 }
 impl ::std::fmt::Debug for KnowledgeIntegrationDefaultSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeIntegrationDefaultSettings", &[("baseUrl", &self.base_url)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeIntegrationFilter {
 impl crate::support::Model for KnowledgeIntegrationFilter {
     const NAME: &'static str = "KnowledgeIntegrationFilter";
     const FIELDS: &'static [&'static str] = &["action", "name", "type", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeIntegrationFilter {
     }
 }
 impl ::std::fmt::Debug for KnowledgeIntegrationFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeIntegrationFilter", &[("action", &self.action), ("name", &self.name), ("type", &self.r#type), ("values", &self.values)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl KnowledgeIntegrationFilterAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["None", "FilterUpdate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeIntegrationFilterAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "None" => Self::None,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for KnowledgeIntegrationFilterAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "None",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for KnowledgeIntegrationFilterAction {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeIntegrationFilterAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeIntegrationFilterAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -184,11 +193,13 @@ impl KnowledgeIntegrationFilterName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["categories", "channel", "knowledgeBaseIds"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeIntegrationFilterName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "categories" => Self::Categories,
@@ -197,9 +208,11 @@ impl crate::support::OpenEnum for KnowledgeIntegrationFilterName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Categories => "categories",
@@ -210,11 +223,13 @@ impl crate::support::OpenEnum for KnowledgeIntegrationFilterName {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeIntegrationFilterName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeIntegrationFilterName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -262,11 +277,13 @@ impl KnowledgeIntegrationFilterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SingleSelect", "MultiSelect"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeIntegrationFilterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SingleSelect" => Self::SingleSelect,
@@ -274,9 +291,11 @@ impl crate::support::OpenEnum for KnowledgeIntegrationFilterType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SingleSelect => "SingleSelect",
@@ -286,11 +305,13 @@ impl crate::support::OpenEnum for KnowledgeIntegrationFilterType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeIntegrationFilterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeIntegrationFilterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

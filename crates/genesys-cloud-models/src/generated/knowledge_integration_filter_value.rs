@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeIntegrationFilterValue {
 impl crate::support::Model for KnowledgeIntegrationFilterValue {
     const NAME: &'static str = "KnowledgeIntegrationFilterValue";
     const FIELDS: &'static [&'static str] = &["key", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeIntegrationFilterValue {
     }
 }
 impl ::std::fmt::Debug for KnowledgeIntegrationFilterValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeIntegrationFilterValue", &[("key", &self.key), ("value", &self.value)], &self._nulls)
     }

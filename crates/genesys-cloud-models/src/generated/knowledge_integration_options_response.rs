@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeIntegrationOptionsResponse {
 impl crate::support::Model for KnowledgeIntegrationOptionsResponse {
     const NAME: &'static str = "KnowledgeIntegrationOptionsResponse";
     const FIELDS: &'static [&'static str] = &["filters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for KnowledgeIntegrationOptionsResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeIntegrationOptionsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeIntegrationOptionsResponse", &[("filters", &self.filters)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeIntegrationReference {
 impl crate::support::Model for KnowledgeIntegrationReference {
     const NAME: &'static str = "KnowledgeIntegrationReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeIntegrationReference {
     }
 }
 impl ::std::fmt::Debug for KnowledgeIntegrationReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeIntegrationReference", &[("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

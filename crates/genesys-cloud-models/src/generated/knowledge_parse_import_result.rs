@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeParseImportResult {
 impl crate::support::Model for KnowledgeParseImportResult {
     const NAME: &'static str = "KnowledgeParseImportResult";
     const FIELDS: &'static [&'static str] = &["errors", "failure", "success"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeParseImportResult {
     }
 }
 impl ::std::fmt::Debug for KnowledgeParseImportResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeParseImportResult", &[("errors", &self.errors), ("failure", &self.failure), ("success", &self.success)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeParseJobRequest {
 impl crate::support::Model for KnowledgeParseJobRequest {
     const NAME: &'static str = "KnowledgeParseJobRequest";
     const FIELDS: &'static [&'static str] = &["hints", "uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeParseJobRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeParseJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeParseJobRequest", &[("hints", &self.hints), ("uploadKey", &self.upload_key)], &self._nulls)
     }

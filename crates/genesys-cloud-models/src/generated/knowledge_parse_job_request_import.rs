@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeParseJobRequestImport {
 impl crate::support::Model for KnowledgeParseJobRequestImport {
     const NAME: &'static str = "KnowledgeParseJobRequestImport";
     const FIELDS: &'static [&'static str] = &["edits", "excludes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeParseJobRequestImport {
     }
 }
 impl ::std::fmt::Debug for KnowledgeParseJobRequestImport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeParseJobRequestImport", &[("edits", &self.edits), ("excludes", &self.excludes)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeParseJobResponse {
 impl crate::support::Model for KnowledgeParseJobResponse {
     const NAME: &'static str = "KnowledgeParseJobResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "downloadURL", "hints", "id", "importResult", "parseResults", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for KnowledgeParseJobResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeParseJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeParseJobResponse", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("downloadURL", &self.download_url), ("hints", &self.hints), ("id", &self.id), ("importResult", &self.import_result), ("parseResults", &self.parse_results), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl KnowledgeParseJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ReadyToParse", "ParseInProgress", "ParseCompleted", "ReadyToImport", "ImportInProgress", "ImportCompleted", "ImportPartialCompleted", "ImportFailed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeParseJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ReadyToParse" => Self::ReadyToParse,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for KnowledgeParseJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ReadyToParse => "ReadyToParse",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for KnowledgeParseJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeParseJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeParseJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

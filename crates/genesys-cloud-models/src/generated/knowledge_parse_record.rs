@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeParseRecord {
 impl crate::support::Model for KnowledgeParseRecord {
     const NAME: &'static str = "KnowledgeParseRecord";
     const FIELDS: &'static [&'static str] = &["body", "id", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeParseRecord {
     }
 }
 impl ::std::fmt::Debug for KnowledgeParseRecord {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeParseRecord", &[("body", &self.body), ("id", &self.id), ("title", &self.title)], &self._nulls)
     }

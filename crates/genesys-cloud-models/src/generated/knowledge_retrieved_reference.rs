@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeRetrievedReference {
 impl crate::support::Model for KnowledgeRetrievedReference {
     const NAME: &'static str = "KnowledgeRetrievedReference";
     const FIELDS: &'static [&'static str] = &["confidence", "fileName", "text", "url", "usedForGeneration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for KnowledgeRetrievedReference {
     }
 }
 impl ::std::fmt::Debug for KnowledgeRetrievedReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeRetrievedReference", &[("confidence", &self.confidence), ("fileName", &self.file_name), ("text", &self.text), ("url", &self.url), ("usedForGeneration", &self.used_for_generation)], &self._nulls)
     }

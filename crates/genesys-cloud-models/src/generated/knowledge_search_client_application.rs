@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSearchClientApplication {
 impl crate::support::Model for KnowledgeSearchClientApplication {
     const NAME: &'static str = "KnowledgeSearchClientApplication";
     const FIELDS: &'static [&'static str] = &["assistant", "botFlow", "deployment", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeSearchClientApplication {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSearchClientApplication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSearchClientApplication", &[("assistant", &self.assistant), ("botFlow", &self.bot_flow), ("deployment", &self.deployment), ("type", &self.r#type)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl KnowledgeSearchClientApplicationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Assistant", "BotFlow", "MessengerKnowledgeApp", "SmartAdvisor", "SupportCenter"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeSearchClientApplicationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Assistant" => Self::Assistant,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for KnowledgeSearchClientApplicationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Assistant => "Assistant",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for KnowledgeSearchClientApplicationType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeSearchClientApplicationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeSearchClientApplicationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSearchPreviewRequest {
 impl crate::support::Model for KnowledgeSearchPreviewRequest {
     const NAME: &'static str = "KnowledgeSearchPreviewRequest";
     const FIELDS: &'static [&'static str] = &["application", "conversationContext", "conversationTurns", "filter", "generationSetting", "query", "sources", "stateful"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for KnowledgeSearchPreviewRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSearchPreviewRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSearchPreviewRequest", &[("application", &self.application), ("conversationContext", &self.conversation_context), ("conversationTurns", &self.conversation_turns), ("filter", &self.filter), ("generationSetting", &self.generation_setting), ("query", &self.query), ("sources", &self.sources), ("stateful", &self.stateful)], &self._nulls)
     }

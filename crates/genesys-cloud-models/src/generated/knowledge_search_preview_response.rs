@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSearchPreviewResponse {
 impl crate::support::Model for KnowledgeSearchPreviewResponse {
     const NAME: &'static str = "KnowledgeSearchPreviewResponse";
     const FIELDS: &'static [&'static str] = &["application", "conversationContext", "query", "result", "searchId", "sessionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for KnowledgeSearchPreviewResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSearchPreviewResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSearchPreviewResponse", &[("application", &self.application), ("conversationContext", &self.conversation_context), ("query", &self.query), ("result", &self.result), ("searchId", &self.search_id), ("sessionId", &self.session_id)], &self._nulls)
     }

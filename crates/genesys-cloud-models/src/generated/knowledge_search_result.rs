@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSearchResult {
 impl crate::support::Model for KnowledgeSearchResult {
     const NAME: &'static str = "KnowledgeSearchResult";
     const FIELDS: &'static [&'static str] = &["generatedAnswer", "retrievedReferences"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeSearchResult {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSearchResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSearchResult", &[("generatedAnswer", &self.generated_answer), ("retrievedReferences", &self.retrieved_references)], &self._nulls)
     }

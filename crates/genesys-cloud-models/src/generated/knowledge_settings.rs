@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSettings {
 impl crate::support::Model for KnowledgeSettings {
     const NAME: &'static str = "KnowledgeSettings";
     const FIELDS: &'static [&'static str] = &["description", "knowledgeId", "knowledgeType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for KnowledgeSettings {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSettings", &[("description", &self.description), ("knowledgeId", &self.knowledge_id), ("knowledgeType", &self.knowledge_type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl KnowledgeSettingsKnowledgeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Standard", "Enhanced"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeSettingsKnowledgeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Standard" => Self::Standard,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for KnowledgeSettingsKnowledgeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Standard => "Standard",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for KnowledgeSettingsKnowledgeType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeSettingsKnowledgeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeSettingsKnowledgeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSettingsRequest {
 impl crate::support::Model for KnowledgeSettingsRequest {
     const NAME: &'static str = "KnowledgeSettingsRequest";
     const FIELDS: &'static [&'static str] = &["description", "filter", "generationSetting", "name", "sources", "stateful"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for KnowledgeSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSettingsRequest", &[("description", &self.description), ("filter", &self.filter), ("generationSetting", &self.generation_setting), ("name", &self.name), ("sources", &self.sources), ("stateful", &self.stateful)], &self._nulls)
     }

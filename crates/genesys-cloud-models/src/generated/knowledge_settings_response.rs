@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSettingsResponse {
 impl crate::support::Model for KnowledgeSettingsResponse {
     const NAME: &'static str = "KnowledgeSettingsResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "filter", "generationSetting", "id", "modifiedBy", "name", "selfUri", "sources", "stateful"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for KnowledgeSettingsResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSettingsResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("filter", &self.filter), ("generationSetting", &self.generation_setting), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("sources", &self.sources), ("stateful", &self.stateful)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSource {
 impl crate::support::Model for KnowledgeSource {
     const NAME: &'static str = "KnowledgeSource";
     const FIELDS: &'static [&'static str] = &["confidence", "sourceName", "text", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeSource {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSource", &[("confidence", &self.confidence), ("sourceName", &self.source_name), ("text", &self.text), ("url", &self.url)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSourcesSearchRequest {
 impl crate::support::Model for KnowledgeSourcesSearchRequest {
     const NAME: &'static str = "KnowledgeSourcesSearchRequest";
     const FIELDS: &'static [&'static str] = &["application", "conversationContext", "conversationTurns", "generationLanguage", "knowledgeSettingId", "query", "queryType", "sessionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for KnowledgeSourcesSearchRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSourcesSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSourcesSearchRequest", &[("application", &self.application), ("conversationContext", &self.conversation_context), ("conversationTurns", &self.conversation_turns), ("generationLanguage", &self.generation_language), ("knowledgeSettingId", &self.knowledge_setting_id), ("query", &self.query), ("queryType", &self.query_type), ("sessionId", &self.session_id)], &self._nulls)
     }
@@ -264,11 +267,13 @@ impl KnowledgeSourcesSearchRequestGenerationLanguage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ar-AE", "cs-CZ", "da-DK", "de-AT", "de-CH", "de-DE", "en-AU", "en-CA", "en-GB", "en-HK", "en-IE", "en-IN", "en-NZ", "en-PH", "en-SG", "en-US", "en-ZA", "es-AR", "es-CO", "es-ES", "es-MX", "es-US", "fi-FI", "fr-BE", "fr-CA", "fr-CH", "fr-FR", "hi-IN", "hu-HU", "it-IT", "ja-JP", "ko-KR", "nb-NO", "nl-BE", "nl-NL", "pt-BR", "pt-PT", "sv-SE", "tr-TR", "el-GR", "fil-PH", "he-IL", "ms-MY", "pl-PL", "th-TH"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeSourcesSearchRequestGenerationLanguage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ar-AE" => Self::ArAe,
@@ -319,9 +324,11 @@ impl crate::support::OpenEnum for KnowledgeSourcesSearchRequestGenerationLanguag
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ArAe => "ar-AE",
@@ -374,11 +381,13 @@ impl crate::support::OpenEnum for KnowledgeSourcesSearchRequestGenerationLanguag
     }
 }
 impl ::std::convert::From<&str> for KnowledgeSourcesSearchRequestGenerationLanguage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeSourcesSearchRequestGenerationLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -426,11 +435,13 @@ impl KnowledgeSourcesSearchRequestQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoSearch", "ManualSearch"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeSourcesSearchRequestQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoSearch" => Self::AutoSearch,
@@ -438,9 +449,11 @@ impl crate::support::OpenEnum for KnowledgeSourcesSearchRequestQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoSearch => "AutoSearch",
@@ -450,11 +463,13 @@ impl crate::support::OpenEnum for KnowledgeSourcesSearchRequestQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeSourcesSearchRequestQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeSourcesSearchRequestQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

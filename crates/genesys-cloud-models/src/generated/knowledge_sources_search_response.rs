@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSourcesSearchResponse {
 impl crate::support::Model for KnowledgeSourcesSearchResponse {
     const NAME: &'static str = "KnowledgeSourcesSearchResponse";
     const FIELDS: &'static [&'static str] = &["answerGeneration", "application", "conversationContext", "generationLanguage", "knowledgeSettingId", "query", "queryType", "result", "searchId", "sessionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for KnowledgeSourcesSearchResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSourcesSearchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSourcesSearchResponse", &[("answerGeneration", &self.answer_generation), ("application", &self.application), ("conversationContext", &self.conversation_context), ("generationLanguage", &self.generation_language), ("knowledgeSettingId", &self.knowledge_setting_id), ("query", &self.query), ("queryType", &self.query_type), ("result", &self.result), ("searchId", &self.search_id), ("sessionId", &self.session_id)], &self._nulls)
     }
@@ -228,11 +231,13 @@ impl KnowledgeSourcesSearchResponseGenerationLanguage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ar-AE", "cs-CZ", "da-DK", "de-AT", "de-CH", "de-DE", "en-AU", "en-CA", "en-GB", "en-HK", "en-IE", "en-IN", "en-NZ", "en-PH", "en-SG", "en-US", "en-ZA", "es-AR", "es-CO", "es-ES", "es-MX", "es-US", "fi-FI", "fr-BE", "fr-CA", "fr-CH", "fr-FR", "hi-IN", "hu-HU", "it-IT", "ja-JP", "ko-KR", "nb-NO", "nl-BE", "nl-NL", "pt-BR", "pt-PT", "sv-SE", "tr-TR", "el-GR", "fil-PH", "he-IL", "ms-MY", "pl-PL", "th-TH"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeSourcesSearchResponseGenerationLanguage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ar-AE" => Self::ArAe,
@@ -283,9 +288,11 @@ impl crate::support::OpenEnum for KnowledgeSourcesSearchResponseGenerationLangua
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ArAe => "ar-AE",
@@ -338,11 +345,13 @@ impl crate::support::OpenEnum for KnowledgeSourcesSearchResponseGenerationLangua
     }
 }
 impl ::std::convert::From<&str> for KnowledgeSourcesSearchResponseGenerationLanguage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeSourcesSearchResponseGenerationLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -390,11 +399,13 @@ impl KnowledgeSourcesSearchResponseQueryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoSearch", "ManualSearch"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeSourcesSearchResponseQueryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoSearch" => Self::AutoSearch,
@@ -402,9 +413,11 @@ impl crate::support::OpenEnum for KnowledgeSourcesSearchResponseQueryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoSearch => "AutoSearch",
@@ -414,11 +427,13 @@ impl crate::support::OpenEnum for KnowledgeSourcesSearchResponseQueryType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeSourcesSearchResponseQueryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeSourcesSearchResponseQueryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSuggestionConfig {
 impl crate::support::Model for KnowledgeSuggestionConfig {
     const NAME: &'static str = "KnowledgeSuggestionConfig";
     const FIELDS: &'static [&'static str] = &["knowledgeBase", "knowledgeBases", "receiveSegmentedArticles", "vendorName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeSuggestionConfig {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSuggestionConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSuggestionConfig", &[("knowledgeBase", &self.knowledge_base), ("knowledgeBases", &self.knowledge_bases), ("receiveSegmentedArticles", &self.receive_segmented_articles), ("vendorName", &self.vendor_name)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl KnowledgeSuggestionConfigVendorName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GoogleDialogflow", "GenesysKnowledge", "GenesysKnowledgeV3", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeSuggestionConfigVendorName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GoogleDialogflow" => Self::GoogleDialogflow,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for KnowledgeSuggestionConfigVendorName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::GoogleDialogflow => "GoogleDialogflow",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for KnowledgeSuggestionConfigVendorName {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeSuggestionConfigVendorName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeSuggestionConfigVendorName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

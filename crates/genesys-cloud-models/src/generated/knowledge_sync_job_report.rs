@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSyncJobReport {
 impl crate::support::Model for KnowledgeSyncJobReport {
     const NAME: &'static str = "KnowledgeSyncJobReport";
     const FIELDS: &'static [&'static str] = &["errors", "statistics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeSyncJobReport {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSyncJobReport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSyncJobReport", &[("errors", &self.errors), ("statistics", &self.statistics)], &self._nulls)
     }

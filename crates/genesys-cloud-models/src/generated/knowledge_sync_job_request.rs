@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSyncJobRequest {
 impl crate::support::Model for KnowledgeSyncJobRequest {
     const NAME: &'static str = "KnowledgeSyncJobRequest";
     const FIELDS: &'static [&'static str] = &["sourceId", "uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for KnowledgeSyncJobRequest {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSyncJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSyncJobRequest", &[("sourceId", &self.source_id), ("uploadKey", &self.upload_key)], &self._nulls)
     }

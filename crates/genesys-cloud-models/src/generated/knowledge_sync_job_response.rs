@@ -66,9 +66,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSyncJobResponse {
 impl crate::support::Model for KnowledgeSyncJobResponse {
     const NAME: &'static str = "KnowledgeSyncJobResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "downloadURL", "failedEntitiesURL", "id", "knowledgeBase", "report", "selfUri", "source", "status", "uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -108,6 +110,7 @@ impl crate::support::Model for KnowledgeSyncJobResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSyncJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSyncJobResponse", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("downloadURL", &self.download_url), ("failedEntitiesURL", &self.failed_entities_url), ("id", &self.id), ("knowledgeBase", &self.knowledge_base), ("report", &self.report), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status), ("uploadKey", &self.upload_key)], &self._nulls)
     }
@@ -170,11 +173,13 @@ impl KnowledgeSyncJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "ValidationInProgress", "ValidationCompleted", "ValidationFailed", "Started", "InProgress", "Completed", "PartialCompleted", "Failed", "AbortRequested", "Aborted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeSyncJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -191,9 +196,11 @@ impl crate::support::OpenEnum for KnowledgeSyncJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -212,11 +219,13 @@ impl crate::support::OpenEnum for KnowledgeSyncJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeSyncJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeSyncJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

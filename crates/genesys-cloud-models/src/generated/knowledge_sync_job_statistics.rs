@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSyncJobStatistics {
 impl crate::support::Model for KnowledgeSyncJobStatistics {
     const NAME: &'static str = "KnowledgeSyncJobStatistics";
     const FIELDS: &'static [&'static str] = &["countCategoryDeleteFailure", "countCategoryDeleteSuccess", "countCategoryImportFailure", "countCategoryImportSuccess", "countDocumentDeleteFailure", "countDocumentDeleteSuccess", "countDocumentImportActivityCreate", "countDocumentImportActivityUpdate", "countDocumentImportFailure", "countDocumentImportSuccess", "countDocumentStateDraft", "countDocumentStatePublished", "countLabelDeleteFailure", "countLabelDeleteSuccess", "countLabelImportFailure", "countLabelImportSuccess"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for KnowledgeSyncJobStatistics {
     }
 }
 impl ::std::fmt::Debug for KnowledgeSyncJobStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeSyncJobStatistics", &[("countCategoryDeleteFailure", &self.count_category_delete_failure), ("countCategoryDeleteSuccess", &self.count_category_delete_success), ("countCategoryImportFailure", &self.count_category_import_failure), ("countCategoryImportSuccess", &self.count_category_import_success), ("countDocumentDeleteFailure", &self.count_document_delete_failure), ("countDocumentDeleteSuccess", &self.count_document_delete_success), ("countDocumentImportActivityCreate", &self.count_document_import_activity_create), ("countDocumentImportActivityUpdate", &self.count_document_import_activity_update), ("countDocumentImportFailure", &self.count_document_import_failure), ("countDocumentImportSuccess", &self.count_document_import_success), ("countDocumentStateDraft", &self.count_document_state_draft), ("countDocumentStatePublished", &self.count_document_state_published), ("countLabelDeleteFailure", &self.count_label_delete_failure), ("countLabelDeleteSuccess", &self.count_label_delete_success), ("countLabelImportFailure", &self.count_label_import_failure), ("countLabelImportSuccess", &self.count_label_import_success)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeV3ConversationContext {
 impl crate::support::Model for KnowledgeV3ConversationContext {
     const NAME: &'static str = "KnowledgeV3ConversationContext";
     const FIELDS: &'static [&'static str] = &["conversationId", "externalContactId", "mediaType", "messageType", "queueId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for KnowledgeV3ConversationContext {
     }
 }
 impl ::std::fmt::Debug for KnowledgeV3ConversationContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeV3ConversationContext", &[("conversationId", &self.conversation_id), ("externalContactId", &self.external_contact_id), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("queueId", &self.queue_id)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl KnowledgeV3ConversationContextMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Call", "Chat", "Email", "Message", "Voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeV3ConversationContextMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Call" => Self::Call,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for KnowledgeV3ConversationContextMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "Call",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for KnowledgeV3ConversationContextMediaType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeV3ConversationContextMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeV3ConversationContextMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -262,11 +271,13 @@ impl KnowledgeV3ConversationContextMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Phone", "SMS", "GenesysChatWidget", "FacebookMessenger", "WeChat", "Whatsapp", "AppleBusinessChat", "Telegram", "Slack", "Signal", "Line", "Discord", "TwitterDirectMessage", "Other", "Open", "Instagram", "Apple"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeV3ConversationContextMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -290,9 +301,11 @@ impl crate::support::OpenEnum for KnowledgeV3ConversationContextMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -318,11 +331,13 @@ impl crate::support::OpenEnum for KnowledgeV3ConversationContextMessageType {
     }
 }
 impl ::std::convert::From<&str> for KnowledgeV3ConversationContextMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeV3ConversationContextMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeV3ConversationContextResponse {
 impl crate::support::Model for KnowledgeV3ConversationContextResponse {
     const NAME: &'static str = "KnowledgeV3ConversationContextResponse";
     const FIELDS: &'static [&'static str] = &["conversation", "externalContact", "mediaType", "queue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for KnowledgeV3ConversationContextResponse {
     }
 }
 impl ::std::fmt::Debug for KnowledgeV3ConversationContextResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeV3ConversationContextResponse", &[("conversation", &self.conversation), ("externalContact", &self.external_contact), ("mediaType", &self.media_type), ("queue", &self.queue)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl KnowledgeV3ConversationContextResponseMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Call", "Chat", "Email", "Message", "Voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeV3ConversationContextResponseMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Call" => Self::Call,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for KnowledgeV3ConversationContextResponseMediaTyp
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "Call",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for KnowledgeV3ConversationContextResponseMediaTyp
     }
 }
 impl ::std::convert::From<&str> for KnowledgeV3ConversationContextResponseMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeV3ConversationContextResponseMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

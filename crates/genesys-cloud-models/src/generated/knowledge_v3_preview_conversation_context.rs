@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeV3PreviewConversationContext {
 impl crate::support::Model for KnowledgeV3PreviewConversationContext {
     const NAME: &'static str = "KnowledgeV3PreviewConversationContext";
     const FIELDS: &'static [&'static str] = &["mediaType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for KnowledgeV3PreviewConversationContext {
     }
 }
 impl ::std::fmt::Debug for KnowledgeV3PreviewConversationContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KnowledgeV3PreviewConversationContext", &[("mediaType", &self.media_type)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl KnowledgeV3PreviewConversationContextMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Message"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KnowledgeV3PreviewConversationContextMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for KnowledgeV3PreviewConversationContextMediaType
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for KnowledgeV3PreviewConversationContextMediaType
     }
 }
 impl ::std::convert::From<&str> for KnowledgeV3PreviewConversationContextMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KnowledgeV3PreviewConversationContextMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

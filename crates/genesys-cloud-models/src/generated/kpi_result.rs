@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for KpiResult {
 impl crate::support::Model for KpiResult {
     const NAME: &'static str = "KpiResult";
     const FIELDS: &'static [&'static str] = &["interactionCountOff", "interactionCountOn", "kpiTotalOff", "kpiTotalOn", "mediaType", "percentageBenefit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for KpiResult {
     }
 }
 impl ::std::fmt::Debug for KpiResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "KpiResult", &[("interactionCountOff", &self.interaction_count_off), ("interactionCountOn", &self.interaction_count_on), ("kpiTotalOff", &self.kpi_total_off), ("kpiTotalOn", &self.kpi_total_on), ("mediaType", &self.media_type), ("percentageBenefit", &self.percentage_benefit)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl KpiResultMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["voice", "email", "message"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for KpiResultMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "voice" => Self::Voice,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for KpiResultMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "voice",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for KpiResultMediaType {
     }
 }
 impl ::std::convert::From<&str> for KpiResultMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for KpiResultMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

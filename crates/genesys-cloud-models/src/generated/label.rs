@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Label {
 impl crate::support::Model for Label {
     const NAME: &'static str = "Label";
     const FIELDS: &'static [&'static str] = &["encoded", "name", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Label {
     }
 }
 impl ::std::fmt::Debug for Label {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Label", &[("encoded", &self.encoded), ("name", &self.name), ("value", &self.value)], &self._nulls)
     }

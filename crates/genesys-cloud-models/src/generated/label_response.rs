@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for LabelResponse {
 impl crate::support::Model for LabelResponse {
     const NAME: &'static str = "LabelResponse";
     const FIELDS: &'static [&'static str] = &["color", "dateCreated", "dateModified", "documentCount", "externalId", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for LabelResponse {
     }
 }
 impl ::std::fmt::Debug for LabelResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LabelResponse", &[("color", &self.color), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("documentCount", &self.document_count), ("externalId", &self.external_id), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LabelUtilizationRequest {
 impl crate::support::Model for LabelUtilizationRequest {
     const NAME: &'static str = "LabelUtilizationRequest";
     const FIELDS: &'static [&'static str] = &["interruptingLabelIds", "maximumCapacity"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LabelUtilizationRequest {
     }
 }
 impl ::std::fmt::Debug for LabelUtilizationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LabelUtilizationRequest", &[("interruptingLabelIds", &self.interrupting_label_ids), ("maximumCapacity", &self.maximum_capacity)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LabelUtilizationResponse {
 impl crate::support::Model for LabelUtilizationResponse {
     const NAME: &'static str = "LabelUtilizationResponse";
     const FIELDS: &'static [&'static str] = &["interruptingLabelIds", "labelName", "maximumCapacity"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LabelUtilizationResponse {
     }
 }
 impl ::std::fmt::Debug for LabelUtilizationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LabelUtilizationResponse", &[("interruptingLabelIds", &self.interrupting_label_ids), ("labelName", &self.label_name), ("maximumCapacity", &self.maximum_capacity)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LanguageOverride {
 impl crate::support::Model for LanguageOverride {
     const NAME: &'static str = "LanguageOverride";
     const FIELDS: &'static [&'static str] = &["engine", "language", "voice"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LanguageOverride {
     }
 }
 impl ::std::fmt::Debug for LanguageOverride {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LanguageOverride", &[("engine", &self.engine), ("language", &self.language), ("voice", &self.voice)], &self._nulls)
     }

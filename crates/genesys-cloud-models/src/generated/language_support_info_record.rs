@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LanguageSupportInfoRecord {
 impl crate::support::Model for LanguageSupportInfoRecord {
     const NAME: &'static str = "LanguageSupportInfoRecord";
     const FIELDS: &'static [&'static str] = &["featureSupport", "language"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LanguageSupportInfoRecord {
     }
 }
 impl ::std::fmt::Debug for LanguageSupportInfoRecord {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LanguageSupportInfoRecord", &[("featureSupport", &self.feature_support), ("language", &self.language)], &self._nulls)
     }

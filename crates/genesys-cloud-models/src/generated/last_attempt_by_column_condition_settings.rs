@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for LastAttemptByColumnConditionSettings {
 impl crate::support::Model for LastAttemptByColumnConditionSettings {
     const NAME: &'static str = "LastAttemptByColumnConditionSettings";
     const FIELDS: &'static [&'static str] = &["emailColumnName", "operator", "smsColumnName", "value", "whatsAppColumnName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for LastAttemptByColumnConditionSettings {
     }
 }
 impl ::std::fmt::Debug for LastAttemptByColumnConditionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LastAttemptByColumnConditionSettings", &[("emailColumnName", &self.email_column_name), ("operator", &self.operator), ("smsColumnName", &self.sms_column_name), ("value", &self.value), ("whatsAppColumnName", &self.whats_app_column_name)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl LastAttemptByColumnConditionSettingsOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Before", "After"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LastAttemptByColumnConditionSettingsOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Before" => Self::Before,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for LastAttemptByColumnConditionSettingsOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Before => "Before",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for LastAttemptByColumnConditionSettingsOperator {
     }
 }
 impl ::std::convert::From<&str> for LastAttemptByColumnConditionSettingsOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LastAttemptByColumnConditionSettingsOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LastAttemptOverallConditionSettings {
 impl crate::support::Model for LastAttemptOverallConditionSettings {
     const NAME: &'static str = "LastAttemptOverallConditionSettings";
     const FIELDS: &'static [&'static str] = &["mediaTypes", "operator", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LastAttemptOverallConditionSettings {
     }
 }
 impl ::std::fmt::Debug for LastAttemptOverallConditionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LastAttemptOverallConditionSettings", &[("mediaTypes", &self.media_types), ("operator", &self.operator), ("value", &self.value)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl LastAttemptOverallConditionSettingsOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Before", "After"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LastAttemptOverallConditionSettingsOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Before" => Self::Before,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for LastAttemptOverallConditionSettingsOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Before => "Before",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for LastAttemptOverallConditionSettingsOperator {
     }
 }
 impl ::std::convert::From<&str> for LastAttemptOverallConditionSettingsOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LastAttemptOverallConditionSettingsOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

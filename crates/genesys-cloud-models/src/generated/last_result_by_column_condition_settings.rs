@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for LastResultByColumnConditionSettings {
 impl crate::support::Model for LastResultByColumnConditionSettings {
     const NAME: &'static str = "LastResultByColumnConditionSettings";
     const FIELDS: &'static [&'static str] = &["emailColumnName", "emailWrapupCodes", "smsColumnName", "smsWrapupCodes", "whatsAppColumnName", "whatsAppWrapupCodes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for LastResultByColumnConditionSettings {
     }
 }
 impl ::std::fmt::Debug for LastResultByColumnConditionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LastResultByColumnConditionSettings", &[("emailColumnName", &self.email_column_name), ("emailWrapupCodes", &self.email_wrapup_codes), ("smsColumnName", &self.sms_column_name), ("smsWrapupCodes", &self.sms_wrapup_codes), ("whatsAppColumnName", &self.whats_app_column_name), ("whatsAppWrapupCodes", &self.whats_app_wrapup_codes)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LastResultOverallConditionSettings {
 impl crate::support::Model for LastResultOverallConditionSettings {
     const NAME: &'static str = "LastResultOverallConditionSettings";
     const FIELDS: &'static [&'static str] = &["emailWrapupCodes", "smsWrapupCodes", "whatsAppWrapupCodes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LastResultOverallConditionSettings {
     }
 }
 impl ::std::fmt::Debug for LastResultOverallConditionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LastResultOverallConditionSettings", &[("emailWrapupCodes", &self.email_wrapup_codes), ("smsWrapupCodes", &self.sms_wrapup_codes), ("whatsAppWrapupCodes", &self.whats_app_wrapup_codes)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LauncherButtonSettings {
 impl crate::support::Model for LauncherButtonSettings {
     const NAME: &'static str = "LauncherButtonSettings";
     const FIELDS: &'static [&'static str] = &["displayType", "icon", "visibility"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LauncherButtonSettings {
     }
 }
 impl ::std::fmt::Debug for LauncherButtonSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LauncherButtonSettings", &[("displayType", &self.display_type), ("icon", &self.icon), ("visibility", &self.visibility)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl LauncherButtonSettingsDisplayType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["IconAndText", "Icon", "Text"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LauncherButtonSettingsDisplayType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "IconAndText" => Self::IconAndText,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for LauncherButtonSettingsDisplayType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::IconAndText => "IconAndText",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for LauncherButtonSettingsDisplayType {
     }
 }
 impl ::std::convert::From<&str> for LauncherButtonSettingsDisplayType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LauncherButtonSettingsDisplayType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -200,11 +209,13 @@ impl LauncherButtonSettingsVisibility {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["On", "Off", "OnDemand"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LauncherButtonSettingsVisibility {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "On" => Self::On,
@@ -213,9 +224,11 @@ impl crate::support::OpenEnum for LauncherButtonSettingsVisibility {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::On => "On",
@@ -226,11 +239,13 @@ impl crate::support::OpenEnum for LauncherButtonSettingsVisibility {
     }
 }
 impl ::std::convert::From<&str> for LauncherButtonSettingsVisibility {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LauncherButtonSettingsVisibility {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Leaderboard {
 impl crate::support::Model for Leaderboard {
     const NAME: &'static str = "Leaderboard";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateStartWorkday", "division", "leaders", "metric", "performanceProfile", "userRank"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for Leaderboard {
     }
 }
 impl ::std::fmt::Debug for Leaderboard {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Leaderboard", &[("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday), ("division", &self.division), ("leaders", &self.leaders), ("metric", &self.metric), ("performanceProfile", &self.performance_profile), ("userRank", &self.user_rank)], &self._nulls)
     }

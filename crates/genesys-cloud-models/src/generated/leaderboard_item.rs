@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LeaderboardItem {
 impl crate::support::Model for LeaderboardItem {
     const NAME: &'static str = "LeaderboardItem";
     const FIELDS: &'static [&'static str] = &["points", "rank", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LeaderboardItem {
     }
 }
 impl ::std::fmt::Debug for LeaderboardItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LeaderboardItem", &[("points", &self.points), ("rank", &self.rank), ("user", &self.user)], &self._nulls)
     }

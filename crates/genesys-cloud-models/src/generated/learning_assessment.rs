@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssessment {
 impl crate::support::Model for LearningAssessment {
     const NAME: &'static str = "LearningAssessment";
     const FIELDS: &'static [&'static str] = &["answers", "assessmentFormId", "assessmentId", "contextId", "dateCreated", "dateModified", "dateSubmitted", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for LearningAssessment {
     }
 }
 impl ::std::fmt::Debug for LearningAssessment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssessment", &[("answers", &self.answers), ("assessmentFormId", &self.assessment_form_id), ("assessmentId", &self.assessment_id), ("contextId", &self.context_id), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateSubmitted", &self.date_submitted), ("status", &self.status)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl LearningAssessmentStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "InProgress", "Finished"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningAssessmentStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for LearningAssessmentStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for LearningAssessmentStatus {
     }
 }
 impl ::std::convert::From<&str> for LearningAssessmentStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningAssessmentStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

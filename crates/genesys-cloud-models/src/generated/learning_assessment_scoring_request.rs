@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssessmentScoringRequest {
 impl crate::support::Model for LearningAssessmentScoringRequest {
     const NAME: &'static str = "LearningAssessmentScoringRequest";
     const FIELDS: &'static [&'static str] = &["answers", "assessmentForm"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningAssessmentScoringRequest {
     }
 }
 impl ::std::fmt::Debug for LearningAssessmentScoringRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssessmentScoringRequest", &[("answers", &self.answers), ("assessmentForm", &self.assessment_form)], &self._nulls)
     }

@@ -124,9 +124,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignment {
 impl crate::support::Model for LearningAssignment {
     const NAME: &'static str = "LearningAssignment";
     const FIELDS: &'static [&'static str] = &["assessment", "assessmentCompletionPercentage", "assessmentForm", "assessmentPercentageScore", "completionPercentage", "createdBy", "dateCompleted", "dateCreated", "dateModified", "dateRecommendedForCompletion", "id", "isLatest", "isManual", "isOverdue", "isPassed", "isRule", "lengthInMinutes", "modifiedBy", "module", "nextStep", "percentageScore", "selfUri", "state", "steps", "user", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -194,6 +196,7 @@ impl crate::support::Model for LearningAssignment {
     }
 }
 impl ::std::fmt::Debug for LearningAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignment", &[("assessment", &self.assessment), ("assessmentCompletionPercentage", &self.assessment_completion_percentage), ("assessmentForm", &self.assessment_form), ("assessmentPercentageScore", &self.assessment_percentage_score), ("completionPercentage", &self.completion_percentage), ("createdBy", &self.created_by), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateRecommendedForCompletion", &self.date_recommended_for_completion), ("id", &self.id), ("isLatest", &self.is_latest), ("isManual", &self.is_manual), ("isOverdue", &self.is_overdue), ("isPassed", &self.is_passed), ("isRule", &self.is_rule), ("lengthInMinutes", &self.length_in_minutes), ("modifiedBy", &self.modified_by), ("module", &self.module), ("nextStep", &self.next_step), ("percentageScore", &self.percentage_score), ("selfUri", &self.self_uri), ("state", &self.state), ("steps", &self.steps), ("user", &self.user), ("version", &self.version)], &self._nulls)
     }
@@ -246,11 +249,13 @@ impl LearningAssignmentState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Assigned", "InProgress", "Completed", "Deleted", "NotCompleted", "InvalidSchedule"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningAssignmentState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Assigned" => Self::Assigned,
@@ -262,9 +267,11 @@ impl crate::support::OpenEnum for LearningAssignmentState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Assigned => "Assigned",
@@ -278,11 +285,13 @@ impl crate::support::OpenEnum for LearningAssignmentState {
     }
 }
 impl ::std::convert::From<&str> for LearningAssignmentState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningAssignmentState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentAggregateParam {
 impl crate::support::Model for LearningAssignmentAggregateParam {
     const NAME: &'static str = "LearningAssignmentAggregateParam";
     const FIELDS: &'static [&'static str] = &["filter", "groupBy", "interval", "metrics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for LearningAssignmentAggregateParam {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentAggregateParam {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentAggregateParam", &[("filter", &self.filter), ("groupBy", &self.group_by), ("interval", &self.interval), ("metrics", &self.metrics)], &self._nulls)
     }

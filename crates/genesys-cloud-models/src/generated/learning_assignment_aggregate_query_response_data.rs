@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentAggregateQueryResponse
 impl crate::support::Model for LearningAssignmentAggregateQueryResponseData {
     const NAME: &'static str = "LearningAssignmentAggregateQueryResponseData";
     const FIELDS: &'static [&'static str] = &["interval", "metrics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningAssignmentAggregateQueryResponseData {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentAggregateQueryResponseData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentAggregateQueryResponseData", &[("interval", &self.interval), ("metrics", &self.metrics)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentAggregateQueryResponse
 impl crate::support::Model for LearningAssignmentAggregateQueryResponseMetric {
     const NAME: &'static str = "LearningAssignmentAggregateQueryResponseMetric";
     const FIELDS: &'static [&'static str] = &["metric", "stats"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningAssignmentAggregateQueryResponseMetric {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentAggregateQueryResponseMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentAggregateQueryResponseMetric", &[("metric", &self.metric), ("stats", &self.stats)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl LearningAssignmentAggregateQueryResponseMetricMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nActivities", "nPlannedActivities", "nInProgressActivities", "nCompleteActivities", "nOverdueActivities", "nInvalidScheduleActivities", "nPassedActivities", "nFailedActivities", "oActivityScore", "nNotCompletedActivities"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningAssignmentAggregateQueryResponseMetricMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nActivities" => Self::NActivities,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for LearningAssignmentAggregateQueryResponseMetric
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NActivities => "nActivities",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for LearningAssignmentAggregateQueryResponseMetric
     }
 }
 impl ::std::convert::From<&str> for LearningAssignmentAggregateQueryResponseMetricMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningAssignmentAggregateQueryResponseMetricMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

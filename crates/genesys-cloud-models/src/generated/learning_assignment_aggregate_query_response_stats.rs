@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentAggregateQueryResponse
 impl crate::support::Model for LearningAssignmentAggregateQueryResponseStats {
     const NAME: &'static str = "LearningAssignmentAggregateQueryResponseStats";
     const FIELDS: &'static [&'static str] = &["count", "max", "min", "sum"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LearningAssignmentAggregateQueryResponseStats {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentAggregateQueryResponseStats {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentAggregateQueryResponseStats", &[("count", &self.count), ("max", &self.max), ("min", &self.min), ("sum", &self.sum)], &self._nulls)
     }

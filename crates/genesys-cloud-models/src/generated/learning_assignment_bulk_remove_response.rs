@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentBulkRemoveResponse {
 impl crate::support::Model for LearningAssignmentBulkRemoveResponse {
     const NAME: &'static str = "LearningAssignmentBulkRemoveResponse";
     const FIELDS: &'static [&'static str] = &["disallowedEntities", "entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningAssignmentBulkRemoveResponse {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentBulkRemoveResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentBulkRemoveResponse", &[("disallowedEntities", &self.disallowed_entities), ("entities", &self.entities)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentCreate {
 impl crate::support::Model for LearningAssignmentCreate {
     const NAME: &'static str = "LearningAssignmentCreate";
     const FIELDS: &'static [&'static str] = &["addToSchedule", "lengthInMinutes", "moduleId", "recommendedCompletionDate", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for LearningAssignmentCreate {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentCreate", &[("addToSchedule", &self.add_to_schedule), ("lengthInMinutes", &self.length_in_minutes), ("moduleId", &self.module_id), ("recommendedCompletionDate", &self.recommended_completion_date), ("userId", &self.user_id)], &self._nulls)
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentEntity {
 impl crate::support::Model for LearningAssignmentEntity {
     const NAME: &'static str = "LearningAssignmentEntity";
     const FIELDS: &'static [&'static str] = &["assignmentId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for LearningAssignmentEntity {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentEntity", &[("assignmentId", &self.assignment_id)], &self._nulls)
     }

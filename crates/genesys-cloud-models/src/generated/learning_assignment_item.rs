@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentItem {
 impl crate::support::Model for LearningAssignmentItem {
     const NAME: &'static str = "LearningAssignmentItem";
     const FIELDS: &'static [&'static str] = &["moduleId", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningAssignmentItem {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentItem", &[("moduleId", &self.module_id), ("userId", &self.user_id)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentReassign {
 impl crate::support::Model for LearningAssignmentReassign {
     const NAME: &'static str = "LearningAssignmentReassign";
     const FIELDS: &'static [&'static str] = &["addToSchedule", "lengthInMinutes", "recommendedCompletionDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LearningAssignmentReassign {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentReassign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentReassign", &[("addToSchedule", &self.add_to_schedule), ("lengthInMinutes", &self.length_in_minutes), ("recommendedCompletionDate", &self.recommended_completion_date)], &self._nulls)
     }

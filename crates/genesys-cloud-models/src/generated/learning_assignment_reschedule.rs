@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentReschedule {
 impl crate::support::Model for LearningAssignmentReschedule {
     const NAME: &'static str = "LearningAssignmentReschedule";
     const FIELDS: &'static [&'static str] = &["addToSchedule", "dateRecommendedForCompletion", "lengthInMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LearningAssignmentReschedule {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentReschedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentReschedule", &[("addToSchedule", &self.add_to_schedule), ("dateRecommendedForCompletion", &self.date_recommended_for_completion), ("lengthInMinutes", &self.length_in_minutes)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentStep {
 impl crate::support::Model for LearningAssignmentStep {
     const NAME: &'static str = "LearningAssignmentStep";
     const FIELDS: &'static [&'static str] = &["completionPercentage", "completionStatus", "id", "moduleStep", "percentageScore", "selfUri", "shareableContentObject", "signedCookie", "structure", "successStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for LearningAssignmentStep {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentStep {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentStep", &[("completionPercentage", &self.completion_percentage), ("completionStatus", &self.completion_status), ("id", &self.id), ("moduleStep", &self.module_step), ("percentageScore", &self.percentage_score), ("selfUri", &self.self_uri), ("shareableContentObject", &self.shareable_content_object), ("signedCookie", &self.signed_cookie), ("structure", &self.structure), ("successStatus", &self.success_status)], &self._nulls)
     }
@@ -206,11 +209,13 @@ impl LearningAssignmentStepCompletionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Completed", "Incomplete", "NotAttempted", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningAssignmentStepCompletionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Completed" => Self::Completed,
@@ -220,9 +225,11 @@ impl crate::support::OpenEnum for LearningAssignmentStepCompletionStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Completed => "Completed",
@@ -234,11 +241,13 @@ impl crate::support::OpenEnum for LearningAssignmentStepCompletionStatus {
     }
 }
 impl ::std::convert::From<&str> for LearningAssignmentStepCompletionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningAssignmentStepCompletionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -288,11 +297,13 @@ impl LearningAssignmentStepSuccessStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Passed", "Failed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningAssignmentStepSuccessStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Passed" => Self::Passed,
@@ -301,9 +312,11 @@ impl crate::support::OpenEnum for LearningAssignmentStepSuccessStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Passed => "Passed",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for LearningAssignmentStepSuccessStatus {
     }
 }
 impl ::std::convert::From<&str> for LearningAssignmentStepSuccessStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningAssignmentStepSuccessStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

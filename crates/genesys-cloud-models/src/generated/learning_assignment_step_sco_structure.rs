@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentStepScoStructure {
 impl crate::support::Model for LearningAssignmentStepScoStructure {
     const NAME: &'static str = "LearningAssignmentStepScoStructure";
     const FIELDS: &'static [&'static str] = &["children", "completionStatus", "id", "name", "successStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for LearningAssignmentStepScoStructure {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentStepScoStructure {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentStepScoStructure", &[("children", &self.children), ("completionStatus", &self.completion_status), ("id", &self.id), ("name", &self.name), ("successStatus", &self.success_status)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl LearningAssignmentStepScoStructureCompletionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Completed", "Incomplete", "NotAttempted", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningAssignmentStepScoStructureCompletionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Completed" => Self::Completed,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for LearningAssignmentStepScoStructureCompletionSt
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Completed => "Completed",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for LearningAssignmentStepScoStructureCompletionSt
     }
 }
 impl ::std::convert::From<&str> for LearningAssignmentStepScoStructureCompletionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningAssignmentStepScoStructureCompletionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -228,11 +237,13 @@ impl LearningAssignmentStepScoStructureSuccessStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Passed", "Failed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningAssignmentStepScoStructureSuccessStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Passed" => Self::Passed,
@@ -241,9 +252,11 @@ impl crate::support::OpenEnum for LearningAssignmentStepScoStructureSuccessStatu
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Passed => "Passed",
@@ -254,11 +267,13 @@ impl crate::support::OpenEnum for LearningAssignmentStepScoStructureSuccessStatu
     }
 }
 impl ::std::convert::From<&str> for LearningAssignmentStepScoStructureSuccessStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningAssignmentStepScoStructureSuccessStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

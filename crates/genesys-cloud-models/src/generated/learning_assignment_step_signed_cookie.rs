@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentStepSignedCookie {
 impl crate::support::Model for LearningAssignmentStepSignedCookie {
     const NAME: &'static str = "LearningAssignmentStepSignedCookie";
     const FIELDS: &'static [&'static str] = &["cookieValues", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningAssignmentStepSignedCookie {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentStepSignedCookie {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentStepSignedCookie", &[("cookieValues", &self.cookie_values), ("url", &self.url)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentUserListing {
 impl crate::support::Model for LearningAssignmentUserListing {
     const NAME: &'static str = "LearningAssignmentUserListing";
     const FIELDS: &'static [&'static str] = &["entities", "firstUri", "lastUri", "nextUri", "pageCount", "pageNumber", "pageSize", "previousUri", "selfUri", "total", "unfilteredTotal"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for LearningAssignmentUserListing {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentUserListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentUserListing", &[("entities", &self.entities), ("firstUri", &self.first_uri), ("lastUri", &self.last_uri), ("nextUri", &self.next_uri), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri), ("total", &self.total), ("unfilteredTotal", &self.unfiltered_total)], &self._nulls)
     }

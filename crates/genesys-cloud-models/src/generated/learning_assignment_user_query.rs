@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentUserQuery {
 impl crate::support::Model for LearningAssignmentUserQuery {
     const NAME: &'static str = "LearningAssignmentUserQuery";
     const FIELDS: &'static [&'static str] = &["rule", "searchTerm"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningAssignmentUserQuery {
     }
 }
 impl ::std::fmt::Debug for LearningAssignmentUserQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningAssignmentUserQuery", &[("rule", &self.rule), ("searchTerm", &self.search_term)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningCoverArtThumbnail {
 impl crate::support::Model for LearningCoverArtThumbnail {
     const NAME: &'static str = "LearningCoverArtThumbnail";
     const FIELDS: &'static [&'static str] = &["resolution", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningCoverArtThumbnail {
     }
 }
 impl ::std::fmt::Debug for LearningCoverArtThumbnail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningCoverArtThumbnail", &[("resolution", &self.resolution), ("url", &self.url)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningCoverArtUploadUrlRequest {
 impl crate::support::Model for LearningCoverArtUploadUrlRequest {
     const NAME: &'static str = "LearningCoverArtUploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["contentMd5", "contentType", "fileName", "serverSideEncryption", "signedUrlTimeoutSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for LearningCoverArtUploadUrlRequest {
     }
 }
 impl ::std::fmt::Debug for LearningCoverArtUploadUrlRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningCoverArtUploadUrlRequest", &[("contentMd5", &self.content_md5), ("contentType", &self.content_type), ("fileName", &self.file_name), ("serverSideEncryption", &self.server_side_encryption), ("signedUrlTimeoutSeconds", &self.signed_url_timeout_seconds)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl LearningCoverArtUploadUrlRequestContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["image/bmp", "image/gif", "image/jpeg", "image/jpg", "image/png"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningCoverArtUploadUrlRequestContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "image/bmp" => Self::ImageBmp,
@@ -161,9 +166,11 @@ impl crate::support::OpenEnum for LearningCoverArtUploadUrlRequestContentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ImageBmp => "image/bmp",
@@ -176,11 +183,13 @@ impl crate::support::OpenEnum for LearningCoverArtUploadUrlRequestContentType {
     }
 }
 impl ::std::convert::From<&str> for LearningCoverArtUploadUrlRequestContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningCoverArtUploadUrlRequestContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -226,20 +235,24 @@ impl LearningCoverArtUploadUrlRequestServerSideEncryption {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AES256"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningCoverArtUploadUrlRequestServerSideEncryption {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AES256" => Self::Aes256,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Aes256 => "AES256",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for LearningCoverArtUploadUrlRequestServerSideEncr
     }
 }
 impl ::std::convert::From<&str> for LearningCoverArtUploadUrlRequestServerSideEncryption {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningCoverArtUploadUrlRequestServerSideEncryption {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -128,9 +128,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModule {
 impl crate::support::Model for LearningModule {
     const NAME: &'static str = "LearningModule";
     const FIELDS: &'static [&'static str] = &["archivalMode", "assessmentForm", "autoAssign", "completionTimeInDays", "coverArt", "createdBy", "dateCreated", "dateModified", "description", "enforceContentOrder", "excludedFromCatalog", "externalId", "id", "informSteps", "isArchived", "isPublished", "lengthInMinutes", "modifiedBy", "name", "reassignSummaryData", "reviewAssessmentResults", "rule", "selfUri", "source", "summaryData", "type", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -200,6 +202,7 @@ impl crate::support::Model for LearningModule {
     }
 }
 impl ::std::fmt::Debug for LearningModule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModule", &[("archivalMode", &self.archival_mode), ("assessmentForm", &self.assessment_form), ("autoAssign", &self.auto_assign), ("completionTimeInDays", &self.completion_time_in_days), ("coverArt", &self.cover_art), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("enforceContentOrder", &self.enforce_content_order), ("excludedFromCatalog", &self.excluded_from_catalog), ("externalId", &self.external_id), ("id", &self.id), ("informSteps", &self.inform_steps), ("isArchived", &self.is_archived), ("isPublished", &self.is_published), ("lengthInMinutes", &self.length_in_minutes), ("modifiedBy", &self.modified_by), ("name", &self.name), ("reassignSummaryData", &self.reassign_summary_data), ("reviewAssessmentResults", &self.review_assessment_results), ("rule", &self.rule), ("selfUri", &self.self_uri), ("source", &self.source), ("summaryData", &self.summary_data), ("type", &self.r#type), ("version", &self.version)], &self._nulls)
     }
@@ -244,11 +247,13 @@ impl LearningModuleArchivalMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Graceful", "Immediate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModuleArchivalMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Graceful" => Self::Graceful,
@@ -256,9 +261,11 @@ impl crate::support::OpenEnum for LearningModuleArchivalMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Graceful => "Graceful",
@@ -268,11 +275,13 @@ impl crate::support::OpenEnum for LearningModuleArchivalMode {
     }
 }
 impl ::std::convert::From<&str> for LearningModuleArchivalMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModuleArchivalMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -320,11 +329,13 @@ impl LearningModuleSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UserCreated", "GenesysBeyond"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModuleSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UserCreated" => Self::UserCreated,
@@ -332,9 +343,11 @@ impl crate::support::OpenEnum for LearningModuleSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UserCreated => "UserCreated",
@@ -344,11 +357,13 @@ impl crate::support::OpenEnum for LearningModuleSource {
     }
 }
 impl ::std::convert::From<&str> for LearningModuleSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModuleSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -402,11 +417,13 @@ impl LearningModuleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Informational", "AssessedContent", "Assessment", "External", "Native"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModuleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Informational" => Self::Informational,
@@ -417,9 +434,11 @@ impl crate::support::OpenEnum for LearningModuleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Informational => "Informational",
@@ -432,11 +451,13 @@ impl crate::support::OpenEnum for LearningModuleType {
     }
 }
 impl ::std::convert::From<&str> for LearningModuleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModuleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

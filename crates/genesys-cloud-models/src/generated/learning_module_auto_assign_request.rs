@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleAutoAssignRequest {
 impl crate::support::Model for LearningModuleAutoAssignRequest {
     const NAME: &'static str = "LearningModuleAutoAssignRequest";
     const FIELDS: &'static [&'static str] = &["enabled", "ruleId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningModuleAutoAssignRequest {
     }
 }
 impl ::std::fmt::Debug for LearningModuleAutoAssignRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleAutoAssignRequest", &[("enabled", &self.enabled), ("ruleId", &self.rule_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleAutoAssignResponse {
 impl crate::support::Model for LearningModuleAutoAssignResponse {
     const NAME: &'static str = "LearningModuleAutoAssignResponse";
     const FIELDS: &'static [&'static str] = &["enabled", "rule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningModuleAutoAssignResponse {
     }
 }
 impl ::std::fmt::Debug for LearningModuleAutoAssignResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleAutoAssignResponse", &[("enabled", &self.enabled), ("rule", &self.rule)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleCoverArtResponse {
 impl crate::support::Model for LearningModuleCoverArtResponse {
     const NAME: &'static str = "LearningModuleCoverArtResponse";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "thumbnails", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LearningModuleCoverArtResponse {
     }
 }
 impl ::std::fmt::Debug for LearningModuleCoverArtResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleCoverArtResponse", &[("id", &self.id), ("selfUri", &self.self_uri), ("thumbnails", &self.thumbnails), ("url", &self.url)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleInformStepRequest {
 impl crate::support::Model for LearningModuleInformStepRequest {
     const NAME: &'static str = "LearningModuleInformStepRequest";
     const FIELDS: &'static [&'static str] = &["contentType", "description", "displayName", "name", "order", "sharingUri", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for LearningModuleInformStepRequest {
     }
 }
 impl ::std::fmt::Debug for LearningModuleInformStepRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleInformStepRequest", &[("contentType", &self.content_type), ("description", &self.description), ("displayName", &self.display_name), ("name", &self.name), ("order", &self.order), ("sharingUri", &self.sharing_uri), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl LearningModuleInformStepRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Url", "Content", "GenesysBuiltInCourse", "RichText", "Scorm"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModuleInformStepRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Url" => Self::Url,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for LearningModuleInformStepRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Url => "Url",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for LearningModuleInformStepRequestType {
     }
 }
 impl ::std::convert::From<&str> for LearningModuleInformStepRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModuleInformStepRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleJobRequest {
 impl crate::support::Model for LearningModuleJobRequest {
     const NAME: &'static str = "LearningModuleJobRequest";
     const FIELDS: &'static [&'static str] = &["action"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for LearningModuleJobRequest {
     }
 }
 impl ::std::fmt::Debug for LearningModuleJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleJobRequest", &[("action", &self.action)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl LearningModuleJobRequestAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Reassign", "GracefulArchive", "ImmediateArchive", "Unarchive", "Assign"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModuleJobRequestAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Reassign" => Self::Reassign,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for LearningModuleJobRequestAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Reassign => "Reassign",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for LearningModuleJobRequestAction {
     }
 }
 impl ::std::convert::From<&str> for LearningModuleJobRequestAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModuleJobRequestAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

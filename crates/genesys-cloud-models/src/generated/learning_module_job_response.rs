@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleJobResponse {
 impl crate::support::Model for LearningModuleJobResponse {
     const NAME: &'static str = "LearningModuleJobResponse";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LearningModuleJobResponse {
     }
 }
 impl ::std::fmt::Debug for LearningModuleJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleJobResponse", &[("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl LearningModuleJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Accepted", "Running", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModuleJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Accepted" => Self::Accepted,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for LearningModuleJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Accepted => "Accepted",
@@ -132,11 +139,13 @@ impl crate::support::OpenEnum for LearningModuleJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for LearningModuleJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModuleJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleMigrateResponse {
 impl crate::support::Model for LearningModuleMigrateResponse {
     const NAME: &'static str = "LearningModuleMigrateResponse";
     const FIELDS: &'static [&'static str] = &["autoAssign"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for LearningModuleMigrateResponse {
     }
 }
 impl ::std::fmt::Debug for LearningModuleMigrateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleMigrateResponse", &[("autoAssign", &self.auto_assign)], &self._nulls)
     }

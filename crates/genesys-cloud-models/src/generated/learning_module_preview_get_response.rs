@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewGetResponse {
 impl crate::support::Model for LearningModulePreviewGetResponse {
     const NAME: &'static str = "LearningModulePreviewGetResponse";
     const FIELDS: &'static [&'static str] = &["assessmentForm", "assignment", "coverArt", "description", "enforceContentOrder", "id", "name", "reviewAssessmentResults", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for LearningModulePreviewGetResponse {
     }
 }
 impl ::std::fmt::Debug for LearningModulePreviewGetResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePreviewGetResponse", &[("assessmentForm", &self.assessment_form), ("assignment", &self.assignment), ("coverArt", &self.cover_art), ("description", &self.description), ("enforceContentOrder", &self.enforce_content_order), ("id", &self.id), ("name", &self.name), ("reviewAssessmentResults", &self.review_assessment_results), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewGetResponseAssignme
 impl crate::support::Model for LearningModulePreviewGetResponseAssignment {
     const NAME: &'static str = "LearningModulePreviewGetResponseAssignment";
     const FIELDS: &'static [&'static str] = &["assessmentCompletionPercentage", "assessmentPercentageScore", "completionPercentage", "isPassed", "percentageScore", "state", "steps"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for LearningModulePreviewGetResponseAssignment {
     }
 }
 impl ::std::fmt::Debug for LearningModulePreviewGetResponseAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePreviewGetResponseAssignment", &[("assessmentCompletionPercentage", &self.assessment_completion_percentage), ("assessmentPercentageScore", &self.assessment_percentage_score), ("completionPercentage", &self.completion_percentage), ("isPassed", &self.is_passed), ("percentageScore", &self.percentage_score), ("state", &self.state), ("steps", &self.steps)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl LearningModulePreviewGetResponseAssignmentState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Assigned", "InProgress", "Completed", "Deleted", "NotCompleted", "InvalidSchedule"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModulePreviewGetResponseAssignmentState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Assigned" => Self::Assigned,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for LearningModulePreviewGetResponseAssignmentStat
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Assigned => "Assigned",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for LearningModulePreviewGetResponseAssignmentStat
     }
 }
 impl ::std::convert::From<&str> for LearningModulePreviewGetResponseAssignmentState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModulePreviewGetResponseAssignmentState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

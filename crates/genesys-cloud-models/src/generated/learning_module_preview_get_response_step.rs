@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewGetResponseStep {
 impl crate::support::Model for LearningModulePreviewGetResponseStep {
     const NAME: &'static str = "LearningModulePreviewGetResponseStep";
     const FIELDS: &'static [&'static str] = &["completionPercentage", "completionStatus", "id", "moduleStep", "percentageScore", "signedCookie", "structure", "successStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for LearningModulePreviewGetResponseStep {
     }
 }
 impl ::std::fmt::Debug for LearningModulePreviewGetResponseStep {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePreviewGetResponseStep", &[("completionPercentage", &self.completion_percentage), ("completionStatus", &self.completion_status), ("id", &self.id), ("moduleStep", &self.module_step), ("percentageScore", &self.percentage_score), ("signedCookie", &self.signed_cookie), ("structure", &self.structure), ("successStatus", &self.success_status)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl LearningModulePreviewGetResponseStepCompletionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Completed", "Incomplete", "NotAttempted", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModulePreviewGetResponseStepCompletionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Completed" => Self::Completed,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for LearningModulePreviewGetResponseStepCompletion
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Completed => "Completed",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for LearningModulePreviewGetResponseStepCompletion
     }
 }
 impl ::std::convert::From<&str> for LearningModulePreviewGetResponseStepCompletionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModulePreviewGetResponseStepCompletionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -216,11 +225,13 @@ impl LearningModulePreviewGetResponseStepSuccessStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Passed", "Failed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModulePreviewGetResponseStepSuccessStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Passed" => Self::Passed,
@@ -229,9 +240,11 @@ impl crate::support::OpenEnum for LearningModulePreviewGetResponseStepSuccessSta
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Passed => "Passed",
@@ -242,11 +255,13 @@ impl crate::support::OpenEnum for LearningModulePreviewGetResponseStepSuccessSta
     }
 }
 impl ::std::convert::From<&str> for LearningModulePreviewGetResponseStepSuccessStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModulePreviewGetResponseStepSuccessStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

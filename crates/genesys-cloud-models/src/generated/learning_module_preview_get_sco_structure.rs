@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewGetScoStructure {
 impl crate::support::Model for LearningModulePreviewGetScoStructure {
     const NAME: &'static str = "LearningModulePreviewGetScoStructure";
     const FIELDS: &'static [&'static str] = &["children", "completionStatus", "id", "name", "percentageScore", "shareableContentObject", "successStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for LearningModulePreviewGetScoStructure {
     }
 }
 impl ::std::fmt::Debug for LearningModulePreviewGetScoStructure {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePreviewGetScoStructure", &[("children", &self.children), ("completionStatus", &self.completion_status), ("id", &self.id), ("name", &self.name), ("percentageScore", &self.percentage_score), ("shareableContentObject", &self.shareable_content_object), ("successStatus", &self.success_status)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl LearningModulePreviewGetScoStructureCompletionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Completed", "Incomplete", "NotAttempted", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModulePreviewGetScoStructureCompletionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Completed" => Self::Completed,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for LearningModulePreviewGetScoStructureCompletion
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Completed => "Completed",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for LearningModulePreviewGetScoStructureCompletion
     }
 }
 impl ::std::convert::From<&str> for LearningModulePreviewGetScoStructureCompletionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModulePreviewGetScoStructureCompletionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -210,11 +219,13 @@ impl LearningModulePreviewGetScoStructureSuccessStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Passed", "Failed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModulePreviewGetScoStructureSuccessStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Passed" => Self::Passed,
@@ -223,9 +234,11 @@ impl crate::support::OpenEnum for LearningModulePreviewGetScoStructureSuccessSta
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Passed => "Passed",
@@ -236,11 +249,13 @@ impl crate::support::OpenEnum for LearningModulePreviewGetScoStructureSuccessSta
     }
 }
 impl ::std::convert::From<&str> for LearningModulePreviewGetScoStructureSuccessStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModulePreviewGetScoStructureSuccessStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

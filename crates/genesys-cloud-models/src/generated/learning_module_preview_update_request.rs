@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateRequest {
 impl crate::support::Model for LearningModulePreviewUpdateRequest {
     const NAME: &'static str = "LearningModulePreviewUpdateRequest";
     const FIELDS: &'static [&'static str] = &["assessment", "assessmentForm", "currentStep", "state", "steps"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for LearningModulePreviewUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for LearningModulePreviewUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePreviewUpdateRequest", &[("assessment", &self.assessment), ("assessmentForm", &self.assessment_form), ("currentStep", &self.current_step), ("state", &self.state), ("steps", &self.steps)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl LearningModulePreviewUpdateRequestState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Assigned", "InProgress", "Completed", "Deleted", "NotCompleted", "InvalidSchedule"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModulePreviewUpdateRequestState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Assigned" => Self::Assigned,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for LearningModulePreviewUpdateRequestState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Assigned => "Assigned",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for LearningModulePreviewUpdateRequestState {
     }
 }
 impl ::std::convert::From<&str> for LearningModulePreviewUpdateRequestState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModulePreviewUpdateRequestState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateRequestCurren
 impl crate::support::Model for LearningModulePreviewUpdateRequestCurrentStep {
     const NAME: &'static str = "LearningModulePreviewUpdateRequestCurrentStep";
     const FIELDS: &'static [&'static str] = &["completionPercentage", "id", "shareableContentObject"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LearningModulePreviewUpdateRequestCurrentStep {
     }
 }
 impl ::std::fmt::Debug for LearningModulePreviewUpdateRequestCurrentStep {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePreviewUpdateRequestCurrentStep", &[("completionPercentage", &self.completion_percentage), ("id", &self.id), ("shareableContentObject", &self.shareable_content_object)], &self._nulls)
     }

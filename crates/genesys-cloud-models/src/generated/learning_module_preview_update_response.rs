@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateResponse {
 impl crate::support::Model for LearningModulePreviewUpdateResponse {
     const NAME: &'static str = "LearningModulePreviewUpdateResponse";
     const FIELDS: &'static [&'static str] = &["assignment", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningModulePreviewUpdateResponse {
     }
 }
 impl ::std::fmt::Debug for LearningModulePreviewUpdateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePreviewUpdateResponse", &[("assignment", &self.assignment), ("id", &self.id)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateResponseAssig
 impl crate::support::Model for LearningModulePreviewUpdateResponseAssignment {
     const NAME: &'static str = "LearningModulePreviewUpdateResponseAssignment";
     const FIELDS: &'static [&'static str] = &["assessmentCompletionPercentage", "assessmentPercentageScore", "completionPercentage", "currentStep", "isPassed", "percentageScore", "state", "steps"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for LearningModulePreviewUpdateResponseAssignment {
     }
 }
 impl ::std::fmt::Debug for LearningModulePreviewUpdateResponseAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePreviewUpdateResponseAssignment", &[("assessmentCompletionPercentage", &self.assessment_completion_percentage), ("assessmentPercentageScore", &self.assessment_percentage_score), ("completionPercentage", &self.completion_percentage), ("currentStep", &self.current_step), ("isPassed", &self.is_passed), ("percentageScore", &self.percentage_score), ("state", &self.state), ("steps", &self.steps)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl LearningModulePreviewUpdateResponseAssignmentState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Assigned", "InProgress", "Completed", "Deleted", "NotCompleted", "InvalidSchedule"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModulePreviewUpdateResponseAssignmentState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Assigned" => Self::Assigned,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for LearningModulePreviewUpdateResponseAssignmentS
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Assigned => "Assigned",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for LearningModulePreviewUpdateResponseAssignmentS
     }
 }
 impl ::std::convert::From<&str> for LearningModulePreviewUpdateResponseAssignmentState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModulePreviewUpdateResponseAssignmentState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

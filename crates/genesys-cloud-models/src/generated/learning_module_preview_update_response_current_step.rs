@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateResponseCurre
 impl crate::support::Model for LearningModulePreviewUpdateResponseCurrentStep {
     const NAME: &'static str = "LearningModulePreviewUpdateResponseCurrentStep";
     const FIELDS: &'static [&'static str] = &["shareableContentObject"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for LearningModulePreviewUpdateResponseCurrentStep {
     }
 }
 impl ::std::fmt::Debug for LearningModulePreviewUpdateResponseCurrentStep {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePreviewUpdateResponseCurrentStep", &[("shareableContentObject", &self.shareable_content_object)], &self._nulls)
     }

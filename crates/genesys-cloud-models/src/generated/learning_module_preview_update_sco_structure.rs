@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateScoStructure 
 impl crate::support::Model for LearningModulePreviewUpdateScoStructure {
     const NAME: &'static str = "LearningModulePreviewUpdateScoStructure";
     const FIELDS: &'static [&'static str] = &["children", "completionStatus", "id", "name", "percentageScore", "successStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for LearningModulePreviewUpdateScoStructure {
     }
 }
 impl ::std::fmt::Debug for LearningModulePreviewUpdateScoStructure {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePreviewUpdateScoStructure", &[("children", &self.children), ("completionStatus", &self.completion_status), ("id", &self.id), ("name", &self.name), ("percentageScore", &self.percentage_score), ("successStatus", &self.success_status)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl LearningModulePreviewUpdateScoStructureCompletionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Completed", "Incomplete", "NotAttempted", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModulePreviewUpdateScoStructureCompletionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Completed" => Self::Completed,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for LearningModulePreviewUpdateScoStructureComplet
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Completed => "Completed",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for LearningModulePreviewUpdateScoStructureComplet
     }
 }
 impl ::std::convert::From<&str> for LearningModulePreviewUpdateScoStructureCompletionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModulePreviewUpdateScoStructureCompletionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -240,11 +249,13 @@ impl LearningModulePreviewUpdateScoStructureSuccessStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Passed", "Failed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModulePreviewUpdateScoStructureSuccessStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Passed" => Self::Passed,
@@ -253,9 +264,11 @@ impl crate::support::OpenEnum for LearningModulePreviewUpdateScoStructureSuccess
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Passed => "Passed",
@@ -266,11 +279,13 @@ impl crate::support::OpenEnum for LearningModulePreviewUpdateScoStructureSuccess
     }
 }
 impl ::std::convert::From<&str> for LearningModulePreviewUpdateScoStructureSuccessStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModulePreviewUpdateScoStructureSuccessStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

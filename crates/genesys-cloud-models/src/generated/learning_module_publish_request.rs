@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePublishRequest {
 impl crate::support::Model for LearningModulePublishRequest {
     const NAME: &'static str = "LearningModulePublishRequest";
     const FIELDS: &'static [&'static str] = &["termsAndConditionsAccepted"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for LearningModulePublishRequest {
     }
 }
 impl ::std::fmt::Debug for LearningModulePublishRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePublishRequest", &[("termsAndConditionsAccepted", &self.terms_and_conditions_accepted)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePublishResponse {
 impl crate::support::Model for LearningModulePublishResponse {
     const NAME: &'static str = "LearningModulePublishResponse";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LearningModulePublishResponse {
     }
 }
 impl ::std::fmt::Debug for LearningModulePublishResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModulePublishResponse", &[("id", &self.id), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

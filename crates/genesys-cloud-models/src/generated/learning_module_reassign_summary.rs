@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleReassignSummary {
 impl crate::support::Model for LearningModuleReassignSummary {
     const NAME: &'static str = "LearningModuleReassignSummary";
     const FIELDS: &'static [&'static str] = &["assignedCount", "completedCount", "inProgressCount", "notCompletedCount", "totalReassigned"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for LearningModuleReassignSummary {
     }
 }
 impl ::std::fmt::Debug for LearningModuleReassignSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleReassignSummary", &[("assignedCount", &self.assigned_count), ("completedCount", &self.completed_count), ("inProgressCount", &self.in_progress_count), ("notCompletedCount", &self.not_completed_count), ("totalReassigned", &self.total_reassigned)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleRequest {
 impl crate::support::Model for LearningModuleRequest {
     const NAME: &'static str = "LearningModuleRequest";
     const FIELDS: &'static [&'static str] = &["assessmentForm", "autoAssign", "completionTimeInDays", "coverArt", "description", "enforceContentOrder", "excludedFromCatalog", "externalId", "informSteps", "lengthInMinutes", "name", "reviewAssessmentResults", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for LearningModuleRequest {
     }
 }
 impl ::std::fmt::Debug for LearningModuleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleRequest", &[("assessmentForm", &self.assessment_form), ("autoAssign", &self.auto_assign), ("completionTimeInDays", &self.completion_time_in_days), ("coverArt", &self.cover_art), ("description", &self.description), ("enforceContentOrder", &self.enforce_content_order), ("excludedFromCatalog", &self.excluded_from_catalog), ("externalId", &self.external_id), ("informSteps", &self.inform_steps), ("lengthInMinutes", &self.length_in_minutes), ("name", &self.name), ("reviewAssessmentResults", &self.review_assessment_results), ("type", &self.r#type)], &self._nulls)
     }
@@ -244,11 +247,13 @@ impl LearningModuleRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Informational", "AssessedContent", "Assessment", "External", "Native"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModuleRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Informational" => Self::Informational,
@@ -259,9 +264,11 @@ impl crate::support::OpenEnum for LearningModuleRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Informational => "Informational",
@@ -274,11 +281,13 @@ impl crate::support::OpenEnum for LearningModuleRequestType {
     }
 }
 impl ::std::convert::From<&str> for LearningModuleRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModuleRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleRule {
 impl crate::support::Model for LearningModuleRule {
     const NAME: &'static str = "LearningModuleRule";
     const FIELDS: &'static [&'static str] = &["id", "isActive", "parts", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LearningModuleRule {
     }
 }
 impl ::std::fmt::Debug for LearningModuleRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleRule", &[("id", &self.id), ("isActive", &self.is_active), ("parts", &self.parts), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleRuleParts {
 impl crate::support::Model for LearningModuleRuleParts {
     const NAME: &'static str = "LearningModuleRuleParts";
     const FIELDS: &'static [&'static str] = &["operation", "order", "selector", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LearningModuleRuleParts {
     }
 }
 impl ::std::fmt::Debug for LearningModuleRuleParts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleRuleParts", &[("operation", &self.operation), ("order", &self.order), ("selector", &self.selector), ("value", &self.value)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl LearningModuleRulePartsOperation {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Include", "Exclude"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModuleRulePartsOperation {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Include" => Self::Include,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for LearningModuleRulePartsOperation {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Include => "Include",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for LearningModuleRulePartsOperation {
     }
 }
 impl ::std::convert::From<&str> for LearningModuleRulePartsOperation {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModuleRulePartsOperation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -220,11 +229,13 @@ impl LearningModuleRulePartsSelector {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AcdSkills", "AgentName", "Division", "Group", "Location", "Queue", "Role", "Team", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningModuleRulePartsSelector {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AcdSkills" => Self::AcdSkills,
@@ -239,9 +250,11 @@ impl crate::support::OpenEnum for LearningModuleRulePartsSelector {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AcdSkills => "AcdSkills",
@@ -258,11 +271,13 @@ impl crate::support::OpenEnum for LearningModuleRulePartsSelector {
     }
 }
 impl ::std::convert::From<&str> for LearningModuleRulePartsSelector {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningModuleRulePartsSelector {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleSummary {
 impl crate::support::Model for LearningModuleSummary {
     const NAME: &'static str = "LearningModuleSummary";
     const FIELDS: &'static [&'static str] = &["assignedCount", "completedCount", "completedSum", "passedCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LearningModuleSummary {
     }
 }
 impl ::std::fmt::Debug for LearningModuleSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningModuleSummary", &[("assignedCount", &self.assigned_count), ("completedCount", &self.completed_count), ("completedSum", &self.completed_sum), ("passedCount", &self.passed_count)], &self._nulls)
     }

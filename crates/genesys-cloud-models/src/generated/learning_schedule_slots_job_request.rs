@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsJobRequest {
 impl crate::support::Model for LearningScheduleSlotsJobRequest {
     const NAME: &'static str = "LearningScheduleSlotsJobRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "intervals", "lengthInMinutes", "slotsType", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for LearningScheduleSlotsJobRequest {
     }
 }
 impl ::std::fmt::Debug for LearningScheduleSlotsJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningScheduleSlotsJobRequest", &[("activityCodeId", &self.activity_code_id), ("intervals", &self.intervals), ("lengthInMinutes", &self.length_in_minutes), ("slotsType", &self.slots_type), ("userIds", &self.user_ids)], &self._nulls)
     }
@@ -140,20 +143,24 @@ impl LearningScheduleSlotsJobRequestSlotsType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BestTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningScheduleSlotsJobRequestSlotsType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BestTime" => Self::BestTime,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::BestTime => "BestTime",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for LearningScheduleSlotsJobRequestSlotsType {
     }
 }
 impl ::std::convert::From<&str> for LearningScheduleSlotsJobRequestSlotsType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningScheduleSlotsJobRequestSlotsType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

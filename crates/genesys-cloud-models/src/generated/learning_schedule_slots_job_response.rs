@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsJobResponse {
 impl crate::support::Model for LearningScheduleSlotsJobResponse {
     const NAME: &'static str = "LearningScheduleSlotsJobResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "businessUnitId", "id", "lengthInMinutes", "results", "selfUri", "slotsType", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for LearningScheduleSlotsJobResponse {
     }
 }
 impl ::std::fmt::Debug for LearningScheduleSlotsJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningScheduleSlotsJobResponse", &[("activityCodeId", &self.activity_code_id), ("businessUnitId", &self.business_unit_id), ("id", &self.id), ("lengthInMinutes", &self.length_in_minutes), ("results", &self.results), ("selfUri", &self.self_uri), ("slotsType", &self.slots_type), ("userIds", &self.user_ids)], &self._nulls)
     }
@@ -128,20 +131,24 @@ impl LearningScheduleSlotsJobResponseSlotsType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BestTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningScheduleSlotsJobResponseSlotsType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BestTime" => Self::BestTime,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::BestTime => "BestTime",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for LearningScheduleSlotsJobResponseSlotsType {
     }
 }
 impl ::std::convert::From<&str> for LearningScheduleSlotsJobResponseSlotsType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningScheduleSlotsJobResponseSlotsType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsJobResult {
 impl crate::support::Model for LearningScheduleSlotsJobResult {
     const NAME: &'static str = "LearningScheduleSlotsJobResult";
     const FIELDS: &'static [&'static str] = &["interval", "slot", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LearningScheduleSlotsJobResult {
     }
 }
 impl ::std::fmt::Debug for LearningScheduleSlotsJobResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningScheduleSlotsJobResult", &[("interval", &self.interval), ("slot", &self.slot), ("status", &self.status)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl LearningScheduleSlotsJobResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningScheduleSlotsJobResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for LearningScheduleSlotsJobResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for LearningScheduleSlotsJobResultStatus {
     }
 }
 impl ::std::convert::From<&str> for LearningScheduleSlotsJobResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningScheduleSlotsJobResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

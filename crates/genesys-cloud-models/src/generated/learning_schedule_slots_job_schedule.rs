@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsJobSchedule {
 impl crate::support::Model for LearningScheduleSlotsJobSchedule {
     const NAME: &'static str = "LearningScheduleSlotsJobSchedule";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "weekCount", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for LearningScheduleSlotsJobSchedule {
     }
 }
 impl ::std::fmt::Debug for LearningScheduleSlotsJobSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningScheduleSlotsJobSchedule", &[("id", &self.id), ("selfUri", &self.self_uri), ("weekCount", &self.week_count), ("weekDate", &self.week_date)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsJobSlot {
 impl crate::support::Model for LearningScheduleSlotsJobSlot {
     const NAME: &'static str = "LearningScheduleSlotsJobSlot";
     const FIELDS: &'static [&'static str] = &["dateStart", "schedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningScheduleSlotsJobSlot {
     }
 }
 impl ::std::fmt::Debug for LearningScheduleSlotsJobSlot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningScheduleSlotsJobSlot", &[("dateStart", &self.date_start), ("schedule", &self.schedule)], &self._nulls)
     }

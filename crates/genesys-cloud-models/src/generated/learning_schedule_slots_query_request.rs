@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsQueryRequest {
 impl crate::support::Model for LearningScheduleSlotsQueryRequest {
     const NAME: &'static str = "LearningScheduleSlotsQueryRequest";
     const FIELDS: &'static [&'static str] = &["interruptibleAssignmentId", "interval", "lengthInMinutes", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LearningScheduleSlotsQueryRequest {
     }
 }
 impl ::std::fmt::Debug for LearningScheduleSlotsQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningScheduleSlotsQueryRequest", &[("interruptibleAssignmentId", &self.interruptible_assignment_id), ("interval", &self.interval), ("lengthInMinutes", &self.length_in_minutes), ("userIds", &self.user_ids)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsQueryResponse {
 impl crate::support::Model for LearningScheduleSlotsQueryResponse {
     const NAME: &'static str = "LearningScheduleSlotsQueryResponse";
     const FIELDS: &'static [&'static str] = &["suggestedSlots", "wfmScheduleActivities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LearningScheduleSlotsQueryResponse {
     }
 }
 impl ::std::fmt::Debug for LearningScheduleSlotsQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningScheduleSlotsQueryResponse", &[("suggestedSlots", &self.suggested_slots), ("wfmScheduleActivities", &self.wfm_schedule_activities)], &self._nulls)
     }

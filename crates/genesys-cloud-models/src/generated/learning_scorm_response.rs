@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningScormResponse {
 impl crate::support::Model for LearningScormResponse {
     const NAME: &'static str = "LearningScormResponse";
     const FIELDS: &'static [&'static str] = &["errorCode", "errorMessage", "id", "percentageUnpacked", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for LearningScormResponse {
     }
 }
 impl ::std::fmt::Debug for LearningScormResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningScormResponse", &[("errorCode", &self.error_code), ("errorMessage", &self.error_message), ("id", &self.id), ("percentageUnpacked", &self.percentage_unpacked), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl LearningScormResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UploadPending", "Unpacking", "Error", "Ready"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningScormResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UploadPending" => Self::UploadPending,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for LearningScormResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UploadPending => "UploadPending",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for LearningScormResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for LearningScormResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningScormResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningScormUploadRequest {
 impl crate::support::Model for LearningScormUploadRequest {
     const NAME: &'static str = "LearningScormUploadRequest";
     const FIELDS: &'static [&'static str] = &["contentMd5"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for LearningScormUploadRequest {
     }
 }
 impl ::std::fmt::Debug for LearningScormUploadRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningScormUploadRequest", &[("contentMd5", &self.content_md5)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningScormUploadResponse {
 impl crate::support::Model for LearningScormUploadResponse {
     const NAME: &'static str = "LearningScormUploadResponse";
     const FIELDS: &'static [&'static str] = &["headers", "id", "selfUri", "status", "uploadUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for LearningScormUploadResponse {
     }
 }
 impl ::std::fmt::Debug for LearningScormUploadResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningScormUploadResponse", &[("headers", &self.headers), ("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status), ("uploadUrl", &self.upload_url)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl LearningScormUploadResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UploadPending", "Unpacking", "Error", "Ready"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningScormUploadResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UploadPending" => Self::UploadPending,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for LearningScormUploadResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UploadPending => "UploadPending",
@@ -144,11 +151,13 @@ impl crate::support::OpenEnum for LearningScormUploadResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for LearningScormUploadResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningScormUploadResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningShareableContentObject {
 impl crate::support::Model for LearningShareableContentObject {
     const NAME: &'static str = "LearningShareableContentObject";
     const FIELDS: &'static [&'static str] = &["credit", "entry", "exit", "href", "id", "launchData", "lessonStatus", "location", "mode", "parameters", "scoreMax", "scoreMin", "scoreRaw", "sessionTime", "suspendData", "totalTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for LearningShareableContentObject {
     }
 }
 impl ::std::fmt::Debug for LearningShareableContentObject {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningShareableContentObject", &[("credit", &self.credit), ("entry", &self.entry), ("exit", &self.exit), ("href", &self.href), ("id", &self.id), ("launchData", &self.launch_data), ("lessonStatus", &self.lesson_status), ("location", &self.location), ("mode", &self.mode), ("parameters", &self.parameters), ("scoreMax", &self.score_max), ("scoreMin", &self.score_min), ("scoreRaw", &self.score_raw), ("sessionTime", &self.session_time), ("suspendData", &self.suspend_data), ("totalTime", &self.total_time)], &self._nulls)
     }
@@ -274,11 +277,13 @@ impl LearningShareableContentObjectCredit {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Credit", "NoCredit"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningShareableContentObjectCredit {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Credit" => Self::Credit,
@@ -286,9 +291,11 @@ impl crate::support::OpenEnum for LearningShareableContentObjectCredit {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Credit => "Credit",
@@ -298,11 +305,13 @@ impl crate::support::OpenEnum for LearningShareableContentObjectCredit {
     }
 }
 impl ::std::convert::From<&str> for LearningShareableContentObjectCredit {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningShareableContentObjectCredit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -352,11 +361,13 @@ impl LearningShareableContentObjectEntry {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AbInitio", "Resume", "Empty"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningShareableContentObjectEntry {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AbInitio" => Self::AbInitio,
@@ -365,9 +376,11 @@ impl crate::support::OpenEnum for LearningShareableContentObjectEntry {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AbInitio => "AbInitio",
@@ -378,11 +391,13 @@ impl crate::support::OpenEnum for LearningShareableContentObjectEntry {
     }
 }
 impl ::std::convert::From<&str> for LearningShareableContentObjectEntry {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningShareableContentObjectEntry {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -434,11 +449,13 @@ impl LearningShareableContentObjectExit {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Timeout", "Suspend", "Logout", "Empty"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningShareableContentObjectExit {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Timeout" => Self::Timeout,
@@ -448,9 +465,11 @@ impl crate::support::OpenEnum for LearningShareableContentObjectExit {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Timeout => "Timeout",
@@ -462,11 +481,13 @@ impl crate::support::OpenEnum for LearningShareableContentObjectExit {
     }
 }
 impl ::std::convert::From<&str> for LearningShareableContentObjectExit {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningShareableContentObjectExit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -522,11 +543,13 @@ impl LearningShareableContentObjectLessonStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Passed", "Completed", "Failed", "Incomplete", "Browsed", "NotAttempted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningShareableContentObjectLessonStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Passed" => Self::Passed,
@@ -538,9 +561,11 @@ impl crate::support::OpenEnum for LearningShareableContentObjectLessonStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Passed => "Passed",
@@ -554,11 +579,13 @@ impl crate::support::OpenEnum for LearningShareableContentObjectLessonStatus {
     }
 }
 impl ::std::convert::From<&str> for LearningShareableContentObjectLessonStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningShareableContentObjectLessonStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -608,11 +635,13 @@ impl LearningShareableContentObjectMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Browse", "Normal", "Review"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningShareableContentObjectMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Browse" => Self::Browse,
@@ -621,9 +650,11 @@ impl crate::support::OpenEnum for LearningShareableContentObjectMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Browse => "Browse",
@@ -634,11 +665,13 @@ impl crate::support::OpenEnum for LearningShareableContentObjectMode {
     }
 }
 impl ::std::convert::From<&str> for LearningShareableContentObjectMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningShareableContentObjectMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningSlot {
 impl crate::support::Model for LearningSlot {
     const NAME: &'static str = "LearningSlot";
     const FIELDS: &'static [&'static str] = &["dateStart", "differenceRating", "lengthInMinutes", "staffingDifference"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LearningSlot {
     }
 }
 impl ::std::fmt::Debug for LearningSlot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningSlot", &[("dateStart", &self.date_start), ("differenceRating", &self.difference_rating), ("lengthInMinutes", &self.length_in_minutes), ("staffingDifference", &self.staffing_difference)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl LearningSlotDifferenceRating {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Poor", "Neutral", "Good"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LearningSlotDifferenceRating {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Poor" => Self::Poor,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for LearningSlotDifferenceRating {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Poor => "Poor",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for LearningSlotDifferenceRating {
     }
 }
 impl ::std::convert::From<&str> for LearningSlotDifferenceRating {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LearningSlotDifferenceRating {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningSlotFullDayTimeOffMarker {
 impl crate::support::Model for LearningSlotFullDayTimeOffMarker {
     const NAME: &'static str = "LearningSlotFullDayTimeOffMarker";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "businessUnitDate", "description", "lengthMinutes", "paid", "timeOffRequestId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for LearningSlotFullDayTimeOffMarker {
     }
 }
 impl ::std::fmt::Debug for LearningSlotFullDayTimeOffMarker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningSlotFullDayTimeOffMarker", &[("activityCodeId", &self.activity_code_id), ("businessUnitDate", &self.business_unit_date), ("description", &self.description), ("lengthMinutes", &self.length_minutes), ("paid", &self.paid), ("timeOffRequestId", &self.time_off_request_id)], &self._nulls)
     }

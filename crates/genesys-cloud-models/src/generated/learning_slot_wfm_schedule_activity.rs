@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LearningSlotWfmScheduleActivity {
 impl crate::support::Model for LearningSlotWfmScheduleActivity {
     const NAME: &'static str = "LearningSlotWfmScheduleActivity";
     const FIELDS: &'static [&'static str] = &["activities", "fullDayTimeOffMarkers", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LearningSlotWfmScheduleActivity {
     }
 }
 impl ::std::fmt::Debug for LearningSlotWfmScheduleActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LearningSlotWfmScheduleActivity", &[("activities", &self.activities), ("fullDayTimeOffMarkers", &self.full_day_time_off_markers), ("user", &self.user)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for LexBotAlias {
 impl crate::support::Model for LexBotAlias {
     const NAME: &'static str = "LexBotAlias";
     const FIELDS: &'static [&'static str] = &["bot", "botVersion", "failureReason", "id", "intents", "language", "name", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for LexBotAlias {
     }
 }
 impl ::std::fmt::Debug for LexBotAlias {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LexBotAlias", &[("bot", &self.bot), ("botVersion", &self.bot_version), ("failureReason", &self.failure_reason), ("id", &self.id), ("intents", &self.intents), ("language", &self.language), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -132,20 +135,24 @@ impl LexBotAliasLanguage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["en-US"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LexBotAliasLanguage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "en-US" => Self::EnUs,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EnUs => "en-US",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for LexBotAliasLanguage {
     }
 }
 impl ::std::convert::From<&str> for LexBotAliasLanguage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LexBotAliasLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -210,11 +219,13 @@ impl LexBotAliasStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BUILDING", "READY", "FAILED", "NOT_BUILT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LexBotAliasStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BUILDING" => Self::Building,
@@ -224,9 +235,11 @@ impl crate::support::OpenEnum for LexBotAliasStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Building => "BUILDING",
@@ -238,11 +251,13 @@ impl crate::support::OpenEnum for LexBotAliasStatus {
     }
 }
 impl ::std::convert::From<&str> for LexBotAliasStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LexBotAliasStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

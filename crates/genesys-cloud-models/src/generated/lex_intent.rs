@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LexIntent {
 impl crate::support::Model for LexIntent {
     const NAME: &'static str = "LexIntent";
     const FIELDS: &'static [&'static str] = &["description", "name", "slots", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LexIntent {
     }
 }
 impl ::std::fmt::Debug for LexIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LexIntent", &[("description", &self.description), ("name", &self.name), ("slots", &self.slots), ("version", &self.version)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LexSlot {
 impl crate::support::Model for LexSlot {
     const NAME: &'static str = "LexSlot";
     const FIELDS: &'static [&'static str] = &["description", "name", "priority", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LexSlot {
     }
 }
 impl ::std::fmt::Debug for LexSlot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LexSlot", &[("description", &self.description), ("name", &self.name), ("priority", &self.priority), ("type", &self.r#type)], &self._nulls)
     }

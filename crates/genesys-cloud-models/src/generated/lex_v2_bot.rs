@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for LexV2Bot {
 impl crate::support::Model for LexV2Bot {
     const NAME: &'static str = "LexV2Bot";
     const FIELDS: &'static [&'static str] = &["botId", "description", "id", "name", "region", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for LexV2Bot {
     }
 }
 impl ::std::fmt::Debug for LexV2Bot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LexV2Bot", &[("botId", &self.bot_id), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("region", &self.region), ("selfUri", &self.self_uri)], &self._nulls)
     }

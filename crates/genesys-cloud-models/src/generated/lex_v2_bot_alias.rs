@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for LexV2BotAlias {
 impl crate::support::Model for LexV2BotAlias {
     const NAME: &'static str = "LexV2BotAlias";
     const FIELDS: &'static [&'static str] = &["aliasId", "bot", "botVersion", "id", "intents", "language", "name", "region", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for LexV2BotAlias {
     }
 }
 impl ::std::fmt::Debug for LexV2BotAlias {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LexV2BotAlias", &[("aliasId", &self.alias_id), ("bot", &self.bot), ("botVersion", &self.bot_version), ("id", &self.id), ("intents", &self.intents), ("language", &self.language), ("name", &self.name), ("region", &self.region), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl LexV2BotAliasStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Creating", "Available", "Deleting", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LexV2BotAliasStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Creating" => Self::Creating,
@@ -158,9 +163,11 @@ impl crate::support::OpenEnum for LexV2BotAliasStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Creating => "Creating",
@@ -172,11 +179,13 @@ impl crate::support::OpenEnum for LexV2BotAliasStatus {
     }
 }
 impl ::std::convert::From<&str> for LexV2BotAliasStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LexV2BotAliasStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

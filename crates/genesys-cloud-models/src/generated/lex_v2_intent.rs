@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LexV2Intent {
 impl crate::support::Model for LexV2Intent {
     const NAME: &'static str = "LexV2Intent";
     const FIELDS: &'static [&'static str] = &["description", "intentId", "intentName", "slots"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LexV2Intent {
     }
 }
 impl ::std::fmt::Debug for LexV2Intent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LexV2Intent", &[("description", &self.description), ("intentId", &self.intent_id), ("intentName", &self.intent_name), ("slots", &self.slots)], &self._nulls)
     }

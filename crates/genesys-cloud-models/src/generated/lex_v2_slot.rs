@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for LexV2Slot {
 impl crate::support::Model for LexV2Slot {
     const NAME: &'static str = "LexV2Slot";
     const FIELDS: &'static [&'static str] = &["description", "slotId", "slotName", "slotTypeId", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for LexV2Slot {
     }
 }
 impl ::std::fmt::Debug for LexV2Slot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LexV2Slot", &[("description", &self.description), ("slotId", &self.slot_id), ("slotName", &self.slot_name), ("slotTypeId", &self.slot_type_id), ("type", &self.r#type)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for Library {
 impl crate::support::Model for Library {
     const NAME: &'static str = "Library";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "division", "id", "name", "responseType", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for Library {
     }
 }
 impl ::std::fmt::Debug for Library {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Library", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("division", &self.division), ("id", &self.id), ("name", &self.name), ("responseType", &self.response_type), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }
@@ -186,11 +189,13 @@ impl LibraryResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MessagingTemplate", "CampaignSmsTemplate", "CampaignEmailTemplate", "Footer", "Form", "AppleInvitation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LibraryResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MessagingTemplate" => Self::MessagingTemplate,
@@ -202,9 +207,11 @@ impl crate::support::OpenEnum for LibraryResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MessagingTemplate => "MessagingTemplate",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for LibraryResponseType {
     }
 }
 impl ::std::convert::From<&str> for LibraryResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LibraryResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for LibraryBatchRequest {
 impl crate::support::Model for LibraryBatchRequest {
     const NAME: &'static str = "LibraryBatchRequest";
     const FIELDS: &'static [&'static str] = &["libraryIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for LibraryBatchRequest {
     }
 }
 impl ::std::fmt::Debug for LibraryBatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LibraryBatchRequest", &[("libraryIds", &self.library_ids)], &self._nulls)
     }

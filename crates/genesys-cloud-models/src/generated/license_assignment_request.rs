@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LicenseAssignmentRequest {
 impl crate::support::Model for LicenseAssignmentRequest {
     const NAME: &'static str = "LicenseAssignmentRequest";
     const FIELDS: &'static [&'static str] = &["licenseId", "userIdsAdd", "userIdsRemove"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LicenseAssignmentRequest {
     }
 }
 impl ::std::fmt::Debug for LicenseAssignmentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LicenseAssignmentRequest", &[("licenseId", &self.license_id), ("userIdsAdd", &self.user_ids_add), ("userIdsRemove", &self.user_ids_remove)], &self._nulls)
     }

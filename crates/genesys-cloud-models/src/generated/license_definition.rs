@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LicenseDefinition {
 impl crate::support::Model for LicenseDefinition {
     const NAME: &'static str = "LicenseDefinition";
     const FIELDS: &'static [&'static str] = &["comprises", "description", "id", "permissions", "prerequisites", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for LicenseDefinition {
     }
 }
 impl ::std::fmt::Debug for LicenseDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LicenseDefinition", &[("comprises", &self.comprises), ("description", &self.description), ("id", &self.id), ("permissions", &self.permissions), ("prerequisites", &self.prerequisites), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for LicenseOrgToggle {
 impl crate::support::Model for LicenseOrgToggle {
     const NAME: &'static str = "LicenseOrgToggle";
     const FIELDS: &'static [&'static str] = &["enabled", "featureName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for LicenseOrgToggle {
     }
 }
 impl ::std::fmt::Debug for LicenseOrgToggle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LicenseOrgToggle", &[("enabled", &self.enabled), ("featureName", &self.feature_name)], &self._nulls)
     }

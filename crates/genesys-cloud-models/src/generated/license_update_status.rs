@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for LicenseUpdateStatus {
 impl crate::support::Model for LicenseUpdateStatus {
     const NAME: &'static str = "LicenseUpdateStatus";
     const FIELDS: &'static [&'static str] = &["licenseId", "result", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LicenseUpdateStatus {
     }
 }
 impl ::std::fmt::Debug for LicenseUpdateStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LicenseUpdateStatus", &[("licenseId", &self.license_id), ("result", &self.result), ("userId", &self.user_id)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for LicenseUser {
 impl crate::support::Model for LicenseUser {
     const NAME: &'static str = "LicenseUser";
     const FIELDS: &'static [&'static str] = &["id", "licenses", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for LicenseUser {
     }
 }
 impl ::std::fmt::Debug for LicenseUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LicenseUser", &[("id", &self.id), ("licenses", &self.licenses), ("selfUri", &self.self_uri)], &self._nulls)
     }

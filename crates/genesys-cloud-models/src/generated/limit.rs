@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for Limit {
 impl crate::support::Model for Limit {
     const NAME: &'static str = "Limit";
     const FIELDS: &'static [&'static str] = &["key", "namespace", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Limit {
     }
 }
 impl ::std::fmt::Debug for Limit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Limit", &[("key", &self.key), ("namespace", &self.namespace), ("value", &self.value)], &self._nulls)
     }
@@ -298,11 +301,13 @@ impl LimitNamespace {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["users.rules", "voice.transcription", "agent.assistant", "agentic.virtual.agents", "analytics.agents", "analytics.alerting", "analytics.data.extraction", "analytics", "analytics.realtime", "analytics.reporting.settings", "anomaly.detection", "architect", "audiohook", "audiohook.monitor", "audit", "auth.api", "authorization", "automation.testing", "bots", "bots.voice", "business.rules", "callback", "case.management", "cobrowse", "content.management", "conversation", "copilot", "dataactions", "datatables", "directory", "dsar", "email", "employee.engagement", "event.orchestration", "external.contacts", "external.events.data.ingestion", "gamification", "gcv", "gdpr", "groups", "guides", "historical.adherence", "infrastructureascode", "integrations", "intent.miner", "internal.messaging", "journey", "knowledge", "language.understanding", "learning", "limit.registry", "marketplace", "mcp.analytics.aggregates", "mcp", "media.communications", "messaging", "micro.frontend", "multi.org", "notifications", "onboarding", "organization.notice", "outbound", "platform.api", "predictive.routing", "presence", "quality", "recording", "response.management", "routing", "scim", "screen.monitoring", "sda", "search", "secondary.automation.testing", "skills", "social.media", "speech.and.text.analytics", "speech.integration", "supportability", "task.management", "telephony.configuration", "usage", "users", "web.deployments", "web.messaging", "webchat", "webhooks", "workforce.management.adherence", "workforce.management.agent.availability", "workforce.management.forecast", "workforce.management", "workforce.management.scheduling.preferences", "workforce.management.self.schedule", "workforce.management.shift.trading", "system"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LimitNamespace {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "users.rules" => Self::UsersRules,
@@ -403,9 +408,11 @@ impl crate::support::OpenEnum for LimitNamespace {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UsersRules => "users.rules",
@@ -508,11 +515,13 @@ impl crate::support::OpenEnum for LimitNamespace {
     }
 }
 impl ::std::convert::From<&str> for LimitNamespace {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LimitNamespace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

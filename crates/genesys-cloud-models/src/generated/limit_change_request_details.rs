@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for LimitChangeRequestDetails {
 impl crate::support::Model for LimitChangeRequestDetails {
     const NAME: &'static str = "LimitChangeRequestDetails";
     const FIELDS: &'static [&'static str] = &["approvalNamespaces", "currentValue", "dateCompleted", "dateCreated", "description", "id", "key", "namespace", "rejectReason", "requestedValue", "selfUri", "status", "statusHistory", "supportCaseUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for LimitChangeRequestDetails {
     }
 }
 impl ::std::fmt::Debug for LimitChangeRequestDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LimitChangeRequestDetails", &[("approvalNamespaces", &self.approval_namespaces), ("currentValue", &self.current_value), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("description", &self.description), ("id", &self.id), ("key", &self.key), ("namespace", &self.namespace), ("rejectReason", &self.reject_reason), ("requestedValue", &self.requested_value), ("selfUri", &self.self_uri), ("status", &self.status), ("statusHistory", &self.status_history), ("supportCaseUrl", &self.support_case_url)], &self._nulls)
     }
@@ -352,11 +355,13 @@ impl LimitChangeRequestDetailsNamespace {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["users.rules", "voice.transcription", "agent.assistant", "agentic.virtual.agents", "analytics.agents", "analytics.alerting", "analytics.data.extraction", "analytics", "analytics.realtime", "analytics.reporting.settings", "anomaly.detection", "architect", "audiohook", "audiohook.monitor", "audit", "auth.api", "authorization", "automation.testing", "bots", "bots.voice", "business.rules", "callback", "case.management", "cobrowse", "content.management", "conversation", "copilot", "dataactions", "datatables", "directory", "dsar", "email", "employee.engagement", "event.orchestration", "external.contacts", "external.events.data.ingestion", "gamification", "gcv", "gdpr", "groups", "guides", "historical.adherence", "infrastructureascode", "integrations", "intent.miner", "internal.messaging", "journey", "knowledge", "language.understanding", "learning", "limit.registry", "marketplace", "mcp.analytics.aggregates", "mcp", "media.communications", "messaging", "micro.frontend", "multi.org", "notifications", "onboarding", "organization.notice", "outbound", "platform.api", "predictive.routing", "presence", "quality", "recording", "response.management", "routing", "scim", "screen.monitoring", "sda", "search", "secondary.automation.testing", "skills", "social.media", "speech.and.text.analytics", "speech.integration", "supportability", "task.management", "telephony.configuration", "usage", "users", "web.deployments", "web.messaging", "webchat", "webhooks", "workforce.management.adherence", "workforce.management.agent.availability", "workforce.management.forecast", "workforce.management", "workforce.management.scheduling.preferences", "workforce.management.self.schedule", "workforce.management.shift.trading", "system"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LimitChangeRequestDetailsNamespace {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "users.rules" => Self::UsersRules,
@@ -457,9 +462,11 @@ impl crate::support::OpenEnum for LimitChangeRequestDetailsNamespace {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UsersRules => "users.rules",
@@ -562,11 +569,13 @@ impl crate::support::OpenEnum for LimitChangeRequestDetailsNamespace {
     }
 }
 impl ::std::convert::From<&str> for LimitChangeRequestDetailsNamespace {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LimitChangeRequestDetailsNamespace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -620,11 +629,13 @@ impl LimitChangeRequestDetailsRejectReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AlternativeExists", "IncreaseNotRequired", "PlatformMisuse", "PlatformStability", "OtherReason"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LimitChangeRequestDetailsRejectReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AlternativeExists" => Self::AlternativeExists,
@@ -635,9 +646,11 @@ impl crate::support::OpenEnum for LimitChangeRequestDetailsRejectReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AlternativeExists => "AlternativeExists",
@@ -650,11 +663,13 @@ impl crate::support::OpenEnum for LimitChangeRequestDetailsRejectReason {
     }
 }
 impl ::std::convert::From<&str> for LimitChangeRequestDetailsRejectReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LimitChangeRequestDetailsRejectReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -724,11 +739,13 @@ impl LimitChangeRequestDetailsStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Approved", "Rejected", "Rollback", "Pending", "Open", "SecondaryApprovalNamespacesAdded", "ReviewerApproved", "ReviewerRejected", "ReviewerRollback", "ImplementingChange", "ChangeImplemented", "ImplementingRollback", "RollbackImplemented"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LimitChangeRequestDetailsStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Approved" => Self::Approved,
@@ -747,9 +764,11 @@ impl crate::support::OpenEnum for LimitChangeRequestDetailsStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Approved => "Approved",
@@ -770,11 +789,13 @@ impl crate::support::OpenEnum for LimitChangeRequestDetailsStatus {
     }
 }
 impl ::std::convert::From<&str> for LimitChangeRequestDetailsStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LimitChangeRequestDetailsStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LimitDocs {
 impl crate::support::Model for LimitDocs {
     const NAME: &'static str = "LimitDocs";
     const FIELDS: &'static [&'static str] = &["configurable", "defaultValue", "description", "key", "resource", "trackable"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LimitDocs {
     }
 }
 impl ::std::fmt::Debug for LimitDocs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LimitDocs", &[("configurable", &self.configurable), ("defaultValue", &self.default_value), ("description", &self.description), ("key", &self.key), ("resource", &self.resource), ("trackable", &self.trackable)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for LimitDocumentation {
 impl crate::support::Model for LimitDocumentation {
     const NAME: &'static str = "LimitDocumentation";
     const FIELDS: &'static [&'static str] = &["namespaces", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for LimitDocumentation {
     }
 }
 impl ::std::fmt::Debug for LimitDocumentation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LimitDocumentation", &[("namespaces", &self.namespaces), ("url", &self.url)], &self._nulls)
     }

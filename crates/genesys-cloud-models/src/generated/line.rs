@@ -100,9 +100,11 @@ impl<'de> ::serde::Deserialize<'de> for Line {
 impl crate::support::Model for Line {
     const NAME: &'static str = "Line";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "defaultForUser", "description", "division", "edgeGroup", "id", "lineBaseSettings", "loggedInUser", "modifiedBy", "modifiedByApp", "name", "primaryEdge", "properties", "secondaryEdge", "selfUri", "site", "state", "template", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -162,6 +164,7 @@ impl crate::support::Model for Line {
     }
 }
 impl ::std::fmt::Debug for Line {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Line", &[("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("defaultForUser", &self.default_for_user), ("description", &self.description), ("division", &self.division), ("edgeGroup", &self.edge_group), ("id", &self.id), ("lineBaseSettings", &self.line_base_settings), ("loggedInUser", &self.logged_in_user), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("primaryEdge", &self.primary_edge), ("properties", &self.properties), ("secondaryEdge", &self.secondary_edge), ("selfUri", &self.self_uri), ("site", &self.site), ("state", &self.state), ("template", &self.template), ("version", &self.version)], &self._nulls)
     }
@@ -340,11 +343,13 @@ impl LineState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LineState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -353,9 +358,11 @@ impl crate::support::OpenEnum for LineState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -366,11 +373,13 @@ impl crate::support::OpenEnum for LineState {
     }
 }
 impl ::std::convert::From<&str> for LineState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LineState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

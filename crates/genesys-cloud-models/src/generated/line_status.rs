@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for LineStatus {
 impl crate::support::Model for LineStatus {
     const NAME: &'static str = "LineStatus";
     const FIELDS: &'static [&'static str] = &["addressOfRecord", "contactAddresses", "id", "reachable", "reachableStateTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for LineStatus {
     }
 }
 impl ::std::fmt::Debug for LineStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LineStatus", &[("addressOfRecord", &self.address_of_record), ("contactAddresses", &self.contact_addresses), ("id", &self.id), ("reachable", &self.reachable), ("reachableStateTime", &self.reachable_state_time)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for LinkConfiguration {
 impl crate::support::Model for LinkConfiguration {
     const NAME: &'static str = "LinkConfiguration";
     const FIELDS: &'static [&'static str] = &["uriTemplate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for LinkConfiguration {
     }
 }
 impl ::std::fmt::Debug for LinkConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LinkConfiguration", &[("uriTemplate", &self.uri_template)], &self._nulls)
     }

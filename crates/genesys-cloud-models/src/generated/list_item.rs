@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ListItem {
 impl crate::support::Model for ListItem {
     const NAME: &'static str = "ListItem";
     const FIELDS: &'static [&'static str] = &["active", "description", "synonyms", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ListItem {
     }
 }
 impl ::std::fmt::Debug for ListItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ListItem", &[("active", &self.active), ("description", &self.description), ("synonyms", &self.synonyms), ("value", &self.value)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ListPicker {
 impl crate::support::Model for ListPicker {
     const NAME: &'static str = "ListPicker";
     const FIELDS: &'static [&'static str] = &["header", "id", "sections", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ListPicker {
     }
 }
 impl ::std::fmt::Debug for ListPicker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ListPicker", &[("header", &self.header), ("id", &self.id), ("sections", &self.sections), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ListPickerItem {
 impl crate::support::Model for ListPickerItem {
     const NAME: &'static str = "ListPickerItem";
     const FIELDS: &'static [&'static str] = &["id", "selected", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ListPickerItem {
     }
 }
 impl ::std::fmt::Debug for ListPickerItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ListPickerItem", &[("id", &self.id), ("selected", &self.selected), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

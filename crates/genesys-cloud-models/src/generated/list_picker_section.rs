@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ListPickerSection {
 impl crate::support::Model for ListPickerSection {
     const NAME: &'static str = "ListPickerSection";
     const FIELDS: &'static [&'static str] = &["items", "multipleSelection", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ListPickerSection {
     }
 }
 impl ::std::fmt::Debug for ListPickerSection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ListPickerSection", &[("items", &self.items), ("multipleSelection", &self.multiple_selection), ("title", &self.title)], &self._nulls)
     }

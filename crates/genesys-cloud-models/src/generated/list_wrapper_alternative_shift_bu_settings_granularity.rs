@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for ListWrapperAlternativeShiftBuSettingsGra
 impl crate::support::Model for ListWrapperAlternativeShiftBuSettingsGranularity {
     const NAME: &'static str = "ListWrapperAlternativeShiftBuSettingsGranularity";
     const FIELDS: &'static [&'static str] = &["values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for ListWrapperAlternativeShiftBuSettingsGranularity 
     }
 }
 impl ::std::fmt::Debug for ListWrapperAlternativeShiftBuSettingsGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ListWrapperAlternativeShiftBuSettingsGranularity", &[("values", &self.values)], &self._nulls)
     }

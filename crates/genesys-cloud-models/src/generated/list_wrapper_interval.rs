@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ListWrapperInterval {
 impl crate::support::Model for ListWrapperInterval {
     const NAME: &'static str = "ListWrapperInterval";
     const FIELDS: &'static [&'static str] = &["values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ListWrapperInterval {
     }
 }
 impl ::std::fmt::Debug for ListWrapperInterval {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ListWrapperInterval", &[("values", &self.values)], &self._nulls)
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for ListWrapperPlanningGroupMinimumsRequest 
 impl crate::support::Model for ListWrapperPlanningGroupMinimumsRequest {
     const NAME: &'static str = "ListWrapperPlanningGroupMinimumsRequest";
     const FIELDS: &'static [&'static str] = &["values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for ListWrapperPlanningGroupMinimumsRequest {
     }
 }
 impl ::std::fmt::Debug for ListWrapperPlanningGroupMinimumsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ListWrapperPlanningGroupMinimumsRequest", &[("values", &self.values)], &self._nulls)
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for ListedDictionaryFeedback {
 impl crate::support::Model for ListedDictionaryFeedback {
     const NAME: &'static str = "ListedDictionaryFeedback";
     const FIELDS: &'static [&'static str] = &["boostValue", "createdBy", "dateCreated", "dateModified", "dialect", "displayAs", "id", "invalidReason", "modifiedBy", "selfUri", "source", "status", "term", "transcriptionEngine"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for ListedDictionaryFeedback {
     }
 }
 impl ::std::fmt::Debug for ListedDictionaryFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ListedDictionaryFeedback", &[("boostValue", &self.boost_value), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dialect", &self.dialect), ("displayAs", &self.display_as), ("id", &self.id), ("invalidReason", &self.invalid_reason), ("modifiedBy", &self.modified_by), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status), ("term", &self.term), ("transcriptionEngine", &self.transcription_engine)], &self._nulls)
     }
@@ -164,20 +167,24 @@ impl ListedDictionaryFeedbackSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ListedDictionaryFeedbackSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Manual" => Self::Manual,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Manual => "Manual",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for ListedDictionaryFeedbackSource {
     }
 }
 impl ::std::convert::From<&str> for ListedDictionaryFeedbackSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ListedDictionaryFeedbackSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -244,11 +253,13 @@ impl ListedDictionaryFeedbackStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Pending", "Failed", "Saved", "Invalid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ListedDictionaryFeedbackStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -259,9 +270,11 @@ impl crate::support::OpenEnum for ListedDictionaryFeedbackStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -274,11 +287,13 @@ impl crate::support::OpenEnum for ListedDictionaryFeedbackStatus {
     }
 }
 impl ::std::convert::From<&str> for ListedDictionaryFeedbackStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ListedDictionaryFeedbackStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -326,11 +341,13 @@ impl ListedDictionaryFeedbackTranscriptionEngine {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Genesys", "GenesysExtended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ListedDictionaryFeedbackTranscriptionEngine {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Genesys" => Self::Genesys,
@@ -338,9 +355,11 @@ impl crate::support::OpenEnum for ListedDictionaryFeedbackTranscriptionEngine {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Genesys => "Genesys",
@@ -350,11 +369,13 @@ impl crate::support::OpenEnum for ListedDictionaryFeedbackTranscriptionEngine {
     }
 }
 impl ::std::convert::From<&str> for ListedDictionaryFeedbackTranscriptionEngine {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ListedDictionaryFeedbackTranscriptionEngine {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

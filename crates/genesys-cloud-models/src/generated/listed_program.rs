@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ListedProgram {
 impl crate::support::Model for ListedProgram {
     const NAME: &'static str = "ListedProgram";
     const FIELDS: &'static [&'static str] = &["dateModified", "description", "id", "modifiedBy", "name", "published", "selfUri", "tags", "topicsCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ListedProgram {
     }
 }
 impl ::std::fmt::Debug for ListedProgram {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ListedProgram", &[("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("published", &self.published), ("selfUri", &self.self_uri), ("tags", &self.tags), ("topicsCount", &self.topics_count)], &self._nulls)
     }

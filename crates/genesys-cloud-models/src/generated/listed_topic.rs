@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for ListedTopic {
 impl crate::support::Model for ListedTopic {
     const NAME: &'static str = "ListedTopic";
     const FIELDS: &'static [&'static str] = &["dateModified", "description", "dialect", "id", "matchingType", "modifiedBy", "name", "participants", "phrasesCount", "programsCount", "published", "selfUri", "strictness", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -100,6 +102,7 @@ impl crate::support::Model for ListedTopic {
     }
 }
 impl ::std::fmt::Debug for ListedTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ListedTopic", &[("dateModified", &self.date_modified), ("description", &self.description), ("dialect", &self.dialect), ("id", &self.id), ("matchingType", &self.matching_type), ("modifiedBy", &self.modified_by), ("name", &self.name), ("participants", &self.participants), ("phrasesCount", &self.phrases_count), ("programsCount", &self.programs_count), ("published", &self.published), ("selfUri", &self.self_uri), ("strictness", &self.strictness), ("tags", &self.tags)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl ListedTopicMatchingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Lexical", "Semantic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ListedTopicMatchingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Lexical" => Self::Lexical,
@@ -156,9 +161,11 @@ impl crate::support::OpenEnum for ListedTopicMatchingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Lexical => "Lexical",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for ListedTopicMatchingType {
     }
 }
 impl ::std::convert::From<&str> for ListedTopicMatchingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ListedTopicMatchingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -222,11 +231,13 @@ impl ListedTopicParticipants {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["External", "Internal", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ListedTopicParticipants {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "External" => Self::External,
@@ -235,9 +246,11 @@ impl crate::support::OpenEnum for ListedTopicParticipants {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::External => "External",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for ListedTopicParticipants {
     }
 }
 impl ::std::convert::From<&str> for ListedTopicParticipants {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ListedTopicParticipants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -308,11 +323,13 @@ impl ListedTopicStrictness {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["1", "55", "65", "72", "85", "90"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ListedTopicStrictness {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "1" => Self::V1,
@@ -324,9 +341,11 @@ impl crate::support::OpenEnum for ListedTopicStrictness {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::V1 => "1",
@@ -340,11 +359,13 @@ impl crate::support::OpenEnum for ListedTopicStrictness {
     }
 }
 impl ::std::convert::From<&str> for ListedTopicStrictness {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ListedTopicStrictness {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

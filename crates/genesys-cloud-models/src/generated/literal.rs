@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for Literal {
 impl crate::support::Model for Literal {
     const NAME: &'static str = "Literal";
     const FIELDS: &'static [&'static str] = &["boolean", "date", "datetime", "integer", "number", "special", "string", "strings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for Literal {
     }
 }
 impl ::std::fmt::Debug for Literal {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Literal", &[("boolean", &self.boolean), ("date", &self.date), ("datetime", &self.datetime), ("integer", &self.integer), ("number", &self.number), ("special", &self.special), ("string", &self.string), ("strings", &self.strings)], &self._nulls)
     }
@@ -182,11 +185,13 @@ impl LiteralSpecial {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Wildcard", "Null", "Empty", "CurrentTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LiteralSpecial {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Wildcard" => Self::Wildcard,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for LiteralSpecial {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Wildcard => "Wildcard",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for LiteralSpecial {
     }
 }
 impl ::std::convert::From<&str> for LiteralSpecial {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LiteralSpecial {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

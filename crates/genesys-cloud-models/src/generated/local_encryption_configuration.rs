@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for LocalEncryptionConfiguration {
 impl crate::support::Model for LocalEncryptionConfiguration {
     const NAME: &'static str = "LocalEncryptionConfiguration";
     const FIELDS: &'static [&'static str] = &["apiId", "apiKey", "id", "name", "selfUri", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for LocalEncryptionConfiguration {
     }
 }
 impl ::std::fmt::Debug for LocalEncryptionConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocalEncryptionConfiguration", &[("apiId", &self.api_id), ("apiKey", &crate::support::Redacted(&self.api_key)), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("url", &self.url)], &self._nulls)
     }

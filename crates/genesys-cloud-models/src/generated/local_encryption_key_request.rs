@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LocalEncryptionKeyRequest {
 impl crate::support::Model for LocalEncryptionKeyRequest {
     const NAME: &'static str = "LocalEncryptionKeyRequest";
     const FIELDS: &'static [&'static str] = &["configId", "keypairId", "publicKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LocalEncryptionKeyRequest {
     }
 }
 impl ::std::fmt::Debug for LocalEncryptionKeyRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocalEncryptionKeyRequest", &[("configId", &self.config_id), ("keypairId", &self.keypair_id), ("publicKey", &self.public_key)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for LocaleFlowVersionInfo {
 impl crate::support::Model for LocaleFlowVersionInfo {
     const NAME: &'static str = "LocaleFlowVersionInfo";
     const FIELDS: &'static [&'static str] = &["nluVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for LocaleFlowVersionInfo {
     }
 }
 impl ::std::fmt::Debug for LocaleFlowVersionInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocaleFlowVersionInfo", &[("nluVersion", &self.nlu_version)], &self._nulls)
     }

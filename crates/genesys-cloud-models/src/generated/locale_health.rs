@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LocaleHealth {
 impl crate::support::Model for LocaleHealth {
     const NAME: &'static str = "LocaleHealth";
     const FIELDS: &'static [&'static str] = &["issueCount", "overallScore", "staticValidationResults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LocaleHealth {
     }
 }
 impl ::std::fmt::Debug for LocaleHealth {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocaleHealth", &[("issueCount", &self.issue_count), ("overallScore", &self.overall_score), ("staticValidationResults", &self.static_validation_results)], &self._nulls)
     }

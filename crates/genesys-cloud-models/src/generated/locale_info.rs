@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LocaleInfo {
 impl crate::support::Model for LocaleInfo {
     const NAME: &'static str = "LocaleInfo";
     const FIELDS: &'static [&'static str] = &["errorInfo", "flowVersionInfo", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LocaleInfo {
     }
 }
 impl ::std::fmt::Debug for LocaleInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocaleInfo", &[("errorInfo", &self.error_info), ("flowVersionInfo", &self.flow_version_info), ("status", &self.status)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl LocaleInfoStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Completed", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LocaleInfoStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for LocaleInfoStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for LocaleInfoStatus {
     }
 }
 impl ::std::convert::From<&str> for LocaleInfoStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LocaleInfoStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LocalizedLabels {
 impl crate::support::Model for LocalizedLabels {
     const NAME: &'static str = "LocalizedLabels";
     const FIELDS: &'static [&'static str] = &["key", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LocalizedLabels {
     }
 }
 impl ::std::fmt::Debug for LocalizedLabels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocalizedLabels", &[("key", &self.key), ("value", &self.value)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl LocalizedLabelsKey {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MessengerHomeHeaderTitle", "MessengerHomeHeaderSubTitle", "PushNotificationTitle", "PushNotificationBody", "MessengerLauncherButtonText"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LocalizedLabelsKey {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MessengerHomeHeaderTitle" => Self::MessengerHomeHeaderTitle,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for LocalizedLabelsKey {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MessengerHomeHeaderTitle => "MessengerHomeHeaderTitle",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for LocalizedLabelsKey {
     }
 }
 impl ::std::convert::From<&str> for LocalizedLabelsKey {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LocalizedLabelsKey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for Location {
 impl crate::support::Model for Location {
     const NAME: &'static str = "Location";
     const FIELDS: &'static [&'static str] = &["coordinates", "floorplanId", "id", "locationDefinition", "notes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for Location {
     }
 }
 impl ::std::fmt::Debug for Location {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Location", &[("coordinates", &self.coordinates), ("floorplanId", &self.floorplan_id), ("id", &self.id), ("locationDefinition", &self.location_definition), ("notes", &self.notes)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for LocationAddress {
 impl crate::support::Model for LocationAddress {
     const NAME: &'static str = "LocationAddress";
     const FIELDS: &'static [&'static str] = &["city", "country", "countryName", "state", "street1", "street2", "zipcode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for LocationAddress {
     }
 }
 impl ::std::fmt::Debug for LocationAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocationAddress", &[("city", &self.city), ("country", &self.country), ("countryName", &self.country_name), ("state", &self.state), ("street1", &self.street1), ("street2", &self.street2), ("zipcode", &self.zipcode)], &self._nulls)
     }

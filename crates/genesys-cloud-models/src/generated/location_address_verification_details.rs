@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LocationAddressVerificationDetails {
 impl crate::support::Model for LocationAddressVerificationDetails {
     const NAME: &'static str = "LocationAddressVerificationDetails";
     const FIELDS: &'static [&'static str] = &["dateFinished", "dateStarted", "service", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LocationAddressVerificationDetails {
     }
 }
 impl ::std::fmt::Debug for LocationAddressVerificationDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocationAddressVerificationDetails", &[("dateFinished", &self.date_finished), ("dateStarted", &self.date_started), ("service", &self.service), ("status", &self.status)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl LocationAddressVerificationDetailsStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "InProgress", "Retry", "Complete", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LocationAddressVerificationDetailsStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for LocationAddressVerificationDetailsStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for LocationAddressVerificationDetailsStatus {
     }
 }
 impl ::std::convert::From<&str> for LocationAddressVerificationDetailsStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LocationAddressVerificationDetailsStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for LocationCreateDefinition {
 impl crate::support::Model for LocationCreateDefinition {
     const NAME: &'static str = "LocationCreateDefinition";
     const FIELDS: &'static [&'static str] = &["address", "contactUser", "emergencyNumber", "name", "notes", "path", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for LocationCreateDefinition {
     }
 }
 impl ::std::fmt::Debug for LocationCreateDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocationCreateDefinition", &[("address", &self.address), ("contactUser", &self.contact_user), ("emergencyNumber", &self.emergency_number), ("name", &self.name), ("notes", &self.notes), ("path", &self.path), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl LocationCreateDefinitionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LocationCreateDefinitionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -190,9 +195,11 @@ impl crate::support::OpenEnum for LocationCreateDefinitionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for LocationCreateDefinitionState {
     }
 }
 impl ::std::convert::From<&str> for LocationCreateDefinitionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LocationCreateDefinitionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

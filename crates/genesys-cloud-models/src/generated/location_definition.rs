@@ -78,9 +78,11 @@ impl<'de> ::serde::Deserialize<'de> for LocationDefinition {
 impl crate::support::Model for LocationDefinition {
     const NAME: &'static str = "LocationDefinition";
     const FIELDS: &'static [&'static str] = &["address", "addressStored", "addressVerificationDetails", "addressVerified", "contactUser", "emergencyNumber", "floorplanImage", "id", "images", "name", "notes", "path", "profileImage", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for LocationDefinition {
     }
 }
 impl ::std::fmt::Debug for LocationDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocationDefinition", &[("address", &self.address), ("addressStored", &self.address_stored), ("addressVerificationDetails", &self.address_verification_details), ("addressVerified", &self.address_verified), ("contactUser", &self.contact_user), ("emergencyNumber", &self.emergency_number), ("floorplanImage", &self.floorplan_image), ("id", &self.id), ("images", &self.images), ("name", &self.name), ("notes", &self.notes), ("path", &self.path), ("profileImage", &self.profile_image), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -268,11 +271,13 @@ impl LocationDefinitionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LocationDefinitionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -280,9 +285,11 @@ impl crate::support::OpenEnum for LocationDefinitionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -292,11 +299,13 @@ impl crate::support::OpenEnum for LocationDefinitionState {
     }
 }
 impl ::std::convert::From<&str> for LocationDefinitionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LocationDefinitionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

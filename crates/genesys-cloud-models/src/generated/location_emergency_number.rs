@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LocationEmergencyNumber {
 impl crate::support::Model for LocationEmergencyNumber {
     const NAME: &'static str = "LocationEmergencyNumber";
     const FIELDS: &'static [&'static str] = &["e164", "number", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -52,6 +54,7 @@ impl crate::support::Model for LocationEmergencyNumber {
     }
 }
 impl ::std::fmt::Debug for LocationEmergencyNumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocationEmergencyNumber", &[("e164", &self.e164), ("number", &self.number), ("type", &self.r#type)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl LocationEmergencyNumberType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["default", "elin"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LocationEmergencyNumberType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "default" => Self::Default,
@@ -126,9 +131,11 @@ impl crate::support::OpenEnum for LocationEmergencyNumberType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Default => "default",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for LocationEmergencyNumberType {
     }
 }
 impl ::std::convert::From<&str> for LocationEmergencyNumberType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LocationEmergencyNumberType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

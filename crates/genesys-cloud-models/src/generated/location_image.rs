@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for LocationImage {
 impl crate::support::Model for LocationImage {
     const NAME: &'static str = "LocationImage";
     const FIELDS: &'static [&'static str] = &["imageUri", "resolution"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for LocationImage {
     }
 }
 impl ::std::fmt::Debug for LocationImage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LocationImage", &[("imageUri", &self.image_uri), ("resolution", &self.resolution)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LockInfo {
 impl crate::support::Model for LockInfo {
     const NAME: &'static str = "LockInfo";
     const FIELDS: &'static [&'static str] = &["action", "dateCreated", "dateExpires", "lockedBy"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for LockInfo {
     }
 }
 impl ::std::fmt::Debug for LockInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LockInfo", &[("action", &self.action), ("dateCreated", &self.date_created), ("dateExpires", &self.date_expires), ("lockedBy", &self.locked_by)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl LockInfoAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UPDATE", "DELETE", "COPY", "MOVE", "REPLACE", "THUMBNAIL", "TEXT_EXTRACTION"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LockInfoAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UPDATE" => Self::Update,
@@ -129,9 +134,11 @@ impl crate::support::OpenEnum for LockInfoAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Update => "UPDATE",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for LockInfoAction {
     }
 }
 impl ::std::convert::From<&str> for LockInfoAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LockInfoAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for LogCaptureDownloadExecutionResponse {
 impl crate::support::Model for LogCaptureDownloadExecutionResponse {
     const NAME: &'static str = "LogCaptureDownloadExecutionResponse";
     const FIELDS: &'static [&'static str] = &["dateStart", "fileUrl", "id", "selfUri", "state", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for LogCaptureDownloadExecutionResponse {
     }
 }
 impl ::std::fmt::Debug for LogCaptureDownloadExecutionResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LogCaptureDownloadExecutionResponse", &[("dateStart", &self.date_start), ("fileUrl", &self.file_url), ("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state), ("user", &self.user)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl LogCaptureDownloadExecutionResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Running", "Failed", "Succeeded"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LogCaptureDownloadExecutionResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Running" => Self::Running,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for LogCaptureDownloadExecutionResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "Running",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for LogCaptureDownloadExecutionResponseState {
     }
 }
 impl ::std::convert::From<&str> for LogCaptureDownloadExecutionResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LogCaptureDownloadExecutionResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

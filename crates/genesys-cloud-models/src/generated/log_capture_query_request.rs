@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LogCaptureQueryRequest {
 impl crate::support::Model for LogCaptureQueryRequest {
     const NAME: &'static str = "LogCaptureQueryRequest";
     const FIELDS: &'static [&'static str] = &["interval", "sortOrder", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LogCaptureQueryRequest {
     }
 }
 impl ::std::fmt::Debug for LogCaptureQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LogCaptureQueryRequest", &[("interval", &self.interval), ("sortOrder", &self.sort_order), ("userId", &self.user_id)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl LogCaptureQueryRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LogCaptureQueryRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for LogCaptureQueryRequestSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for LogCaptureQueryRequestSortOrder {
     }
 }
 impl ::std::convert::From<&str> for LogCaptureQueryRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LogCaptureQueryRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for LogCaptureQueryResponse {
 impl crate::support::Model for LogCaptureQueryResponse {
     const NAME: &'static str = "LogCaptureQueryResponse";
     const FIELDS: &'static [&'static str] = &["entities", "nextUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LogCaptureQueryResponse {
     }
 }
 impl ::std::fmt::Debug for LogCaptureQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LogCaptureQueryResponse", &[("entities", &self.entities), ("nextUri", &self.next_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

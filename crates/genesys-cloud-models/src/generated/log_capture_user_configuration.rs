@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for LogCaptureUserConfiguration {
 impl crate::support::Model for LogCaptureUserConfiguration {
     const NAME: &'static str = "LogCaptureUserConfiguration";
     const FIELDS: &'static [&'static str] = &["captureMethod", "dateExpired", "dateStarted", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for LogCaptureUserConfiguration {
     }
 }
 impl ::std::fmt::Debug for LogCaptureUserConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LogCaptureUserConfiguration", &[("captureMethod", &self.capture_method), ("dateExpired", &self.date_expired), ("dateStarted", &self.date_started), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl LogCaptureUserConfigurationCaptureMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnDemand", "Scheduled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LogCaptureUserConfigurationCaptureMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnDemand" => Self::OnDemand,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for LogCaptureUserConfigurationCaptureMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnDemand => "OnDemand",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for LogCaptureUserConfigurationCaptureMethod {
     }
 }
 impl ::std::convert::From<&str> for LogCaptureUserConfigurationCaptureMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LogCaptureUserConfigurationCaptureMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

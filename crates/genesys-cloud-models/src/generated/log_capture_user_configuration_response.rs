@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LogCaptureUserConfigurationResponse {
 impl crate::support::Model for LogCaptureUserConfigurationResponse {
     const NAME: &'static str = "LogCaptureUserConfigurationResponse";
     const FIELDS: &'static [&'static str] = &["dateExpired", "dateStarted", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LogCaptureUserConfigurationResponse {
     }
 }
 impl ::std::fmt::Debug for LogCaptureUserConfigurationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LogCaptureUserConfigurationResponse", &[("dateExpired", &self.date_expired), ("dateStarted", &self.date_started), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LogEntry {
 impl crate::support::Model for LogEntry {
     const NAME: &'static str = "LogEntry";
     const FIELDS: &'static [&'static str] = &["level", "message", "timestamp"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LogEntry {
     }
 }
 impl ::std::fmt::Debug for LogEntry {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LogEntry", &[("level", &self.level), ("message", &self.message), ("timestamp", &self.timestamp)], &self._nulls)
     }

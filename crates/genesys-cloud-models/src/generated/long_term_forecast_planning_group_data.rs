@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LongTermForecastPlanningGroupData {
 impl crate::support::Model for LongTermForecastPlanningGroupData {
     const NAME: &'static str = "LongTermForecastPlanningGroupData";
     const FIELDS: &'static [&'static str] = &["averageHandleTimeSecondsPerDay", "offeredPerDay", "planningGroupId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LongTermForecastPlanningGroupData {
     }
 }
 impl ::std::fmt::Debug for LongTermForecastPlanningGroupData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LongTermForecastPlanningGroupData", &[("averageHandleTimeSecondsPerDay", &self.average_handle_time_seconds_per_day), ("offeredPerDay", &self.offered_per_day), ("planningGroupId", &self.planning_group_id)], &self._nulls)
     }

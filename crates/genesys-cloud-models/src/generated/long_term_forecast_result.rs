@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for LongTermForecastResult {
 impl crate::support::Model for LongTermForecastResult {
     const NAME: &'static str = "LongTermForecastResult";
     const FIELDS: &'static [&'static str] = &["planningGroups", "referenceStartDate", "weekCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for LongTermForecastResult {
     }
 }
 impl ::std::fmt::Debug for LongTermForecastResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LongTermForecastResult", &[("planningGroups", &self.planning_groups), ("referenceStartDate", &self.reference_start_date), ("weekCount", &self.week_count)], &self._nulls)
     }

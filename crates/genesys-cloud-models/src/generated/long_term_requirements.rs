@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirements {
 impl crate::support::Model for LongTermRequirements {
     const NAME: &'static str = "LongTermRequirements";
     const FIELDS: &'static [&'static str] = &["dateGenerationStarted", "forecastMetadata", "months", "requirementResults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LongTermRequirements {
     }
 }
 impl ::std::fmt::Debug for LongTermRequirements {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LongTermRequirements", &[("dateGenerationStarted", &self.date_generation_started), ("forecastMetadata", &self.forecast_metadata), ("months", &self.months), ("requirementResults", &self.requirement_results)], &self._nulls)
     }

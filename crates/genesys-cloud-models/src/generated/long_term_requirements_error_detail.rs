@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirementsErrorDetail {
 impl crate::support::Model for LongTermRequirementsErrorDetail {
     const NAME: &'static str = "LongTermRequirementsErrorDetail";
     const FIELDS: &'static [&'static str] = &["description", "internalErrorCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LongTermRequirementsErrorDetail {
     }
 }
 impl ::std::fmt::Debug for LongTermRequirementsErrorDetail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LongTermRequirementsErrorDetail", &[("description", &self.description), ("internalErrorCode", &self.internal_error_code)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl LongTermRequirementsErrorDetailInternalErrorCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TimedOut", "NoData", "ClientDataInvalid", "ConfigurationInvalid", "RequirementsFailed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LongTermRequirementsErrorDetailInternalErrorCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TimedOut" => Self::TimedOut,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for LongTermRequirementsErrorDetailInternalErrorCo
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TimedOut => "TimedOut",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for LongTermRequirementsErrorDetailInternalErrorCo
     }
 }
 impl ::std::convert::From<&str> for LongTermRequirementsErrorDetailInternalErrorCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LongTermRequirementsErrorDetailInternalErrorCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirementsResponse {
 impl crate::support::Model for LongTermRequirementsResponse {
     const NAME: &'static str = "LongTermRequirementsResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "errorCode", "longTermRequirements", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for LongTermRequirementsResponse {
     }
 }
 impl ::std::fmt::Debug for LongTermRequirementsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LongTermRequirementsResponse", &[("downloadUrl", &self.download_url), ("errorCode", &self.error_code), ("longTermRequirements", &self.long_term_requirements), ("status", &self.status)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl LongTermRequirementsResponseErrorCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TimedOut", "NoData", "ClientDataInvalid", "ConfigurationInvalid", "RequirementsFailed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LongTermRequirementsResponseErrorCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TimedOut" => Self::TimedOut,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for LongTermRequirementsResponseErrorCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TimedOut => "TimedOut",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for LongTermRequirementsResponseErrorCode {
     }
 }
 impl ::std::convert::From<&str> for LongTermRequirementsResponseErrorCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LongTermRequirementsResponseErrorCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -198,11 +207,13 @@ impl LongTermRequirementsResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Canceled", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for LongTermRequirementsResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -212,9 +223,11 @@ impl crate::support::OpenEnum for LongTermRequirementsResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -226,11 +239,13 @@ impl crate::support::OpenEnum for LongTermRequirementsResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for LongTermRequirementsResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for LongTermRequirementsResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

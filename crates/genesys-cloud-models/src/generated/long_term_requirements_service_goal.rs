@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirementsServiceGoal {
 impl crate::support::Model for LongTermRequirementsServiceGoal {
     const NAME: &'static str = "LongTermRequirementsServiceGoal";
     const FIELDS: &'static [&'static str] = &["abandonRateGoalPercent", "serviceLevelGoalPercent", "serviceLevelObjectiveSeconds", "targetAsaSec", "useAbandonRateGoal", "useAsaTarget", "useServiceLevelTarget"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for LongTermRequirementsServiceGoal {
     }
 }
 impl ::std::fmt::Debug for LongTermRequirementsServiceGoal {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LongTermRequirementsServiceGoal", &[("abandonRateGoalPercent", &self.abandon_rate_goal_percent), ("serviceLevelGoalPercent", &self.service_level_goal_percent), ("serviceLevelObjectiveSeconds", &self.service_level_objective_seconds), ("targetAsaSec", &self.target_asa_sec), ("useAbandonRateGoal", &self.use_abandon_rate_goal), ("useAsaTarget", &self.use_asa_target), ("useServiceLevelTarget", &self.use_service_level_target)], &self._nulls)
     }

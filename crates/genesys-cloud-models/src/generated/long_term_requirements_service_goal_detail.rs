@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirementsServiceGoalDetail {
 impl crate::support::Model for LongTermRequirementsServiceGoalDetail {
     const NAME: &'static str = "LongTermRequirementsServiceGoalDetail";
     const FIELDS: &'static [&'static str] = &["id", "serviceGoals"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for LongTermRequirementsServiceGoalDetail {
     }
 }
 impl ::std::fmt::Debug for LongTermRequirementsServiceGoalDetail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "LongTermRequirementsServiceGoalDetail", &[("id", &self.id), ("serviceGoals", &self.service_goals)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MailFromResult {
 impl crate::support::Model for MailFromResult {
     const NAME: &'static str = "MailFromResult";
     const FIELDS: &'static [&'static str] = &["mailFromDomain", "records", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MailFromResult {
     }
 }
 impl ::std::fmt::Debug for MailFromResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MailFromResult", &[("mailFromDomain", &self.mail_from_domain), ("records", &self.records), ("status", &self.status)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl MailFromResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FAILED", "PENDING", "VERIFIED", "UNKNOWN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MailFromResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FAILED" => Self::Failed,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for MailFromResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Failed => "FAILED",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for MailFromResultStatus {
     }
 }
 impl ::std::convert::From<&str> for MailFromResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MailFromResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

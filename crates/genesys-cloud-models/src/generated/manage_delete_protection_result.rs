@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ManageDeleteProtectionResult {
 impl crate::support::Model for ManageDeleteProtectionResult {
     const NAME: &'static str = "ManageDeleteProtectionResult";
     const FIELDS: &'static [&'static str] = &["failedUpdates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ManageDeleteProtectionResult {
     }
 }
 impl ::std::fmt::Debug for ManageDeleteProtectionResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ManageDeleteProtectionResult", &[("failedUpdates", &self.failed_updates)], &self._nulls)
     }

@@ -66,9 +66,11 @@ impl<'de> ::serde::Deserialize<'de> for ManagementUnit {
 impl crate::support::Model for ManagementUnit {
     const NAME: &'static str = "ManagementUnit";
     const FIELDS: &'static [&'static str] = &["businessUnit", "dateModified", "division", "id", "metadata", "modifiedBy", "name", "selfUri", "settings", "startDayOfWeek", "timeZone", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -108,6 +110,7 @@ impl crate::support::Model for ManagementUnit {
     }
 }
 impl ::std::fmt::Debug for ManagementUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ManagementUnit", &[("businessUnit", &self.business_unit), ("dateModified", &self.date_modified), ("division", &self.division), ("id", &self.id), ("metadata", &self.metadata), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("settings", &self.settings), ("startDayOfWeek", &self.start_day_of_week), ("timeZone", &self.time_zone), ("version", &self.version)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl ManagementUnitStartDayOfWeek {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ManagementUnitStartDayOfWeek {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sunday" => Self::Sunday,
@@ -179,9 +184,11 @@ impl crate::support::OpenEnum for ManagementUnitStartDayOfWeek {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sunday => "Sunday",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for ManagementUnitStartDayOfWeek {
     }
 }
 impl ::std::convert::From<&str> for ManagementUnitStartDayOfWeek {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ManagementUnitStartDayOfWeek {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ManagementUnitReference {
 impl crate::support::Model for ManagementUnitReference {
     const NAME: &'static str = "ManagementUnitReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ManagementUnitReference {
     }
 }
 impl ::std::fmt::Debug for ManagementUnitReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ManagementUnitReference", &[("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ManagementUnitSettingsRequest {
 impl crate::support::Model for ManagementUnitSettingsRequest {
     const NAME: &'static str = "ManagementUnitSettingsRequest";
     const FIELDS: &'static [&'static str] = &["adherence", "metadata", "scheduling", "shiftTrading", "shortTermForecasting", "timeOff"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ManagementUnitSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for ManagementUnitSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ManagementUnitSettingsRequest", &[("adherence", &self.adherence), ("metadata", &self.metadata), ("scheduling", &self.scheduling), ("shiftTrading", &self.shift_trading), ("shortTermForecasting", &self.short_term_forecasting), ("timeOff", &self.time_off)], &self._nulls)
     }

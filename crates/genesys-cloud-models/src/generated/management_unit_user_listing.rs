@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ManagementUnitUserListing {
 impl crate::support::Model for ManagementUnitUserListing {
     const NAME: &'static str = "ManagementUnitUserListing";
     const FIELDS: &'static [&'static str] = &["managementUnit", "users"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ManagementUnitUserListing {
     }
 }
 impl ::std::fmt::Debug for ManagementUnitUserListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ManagementUnitUserListing", &[("managementUnit", &self.management_unit), ("users", &self.users)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Manager {
 impl crate::support::Model for Manager {
     const NAME: &'static str = "Manager";
     const FIELDS: &'static [&'static str] = &["$ref", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Manager {
     }
 }
 impl ::std::fmt::Debug for Manager {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Manager", &[("$ref", &self.r#ref), ("value", &self.value)], &self._nulls)
     }

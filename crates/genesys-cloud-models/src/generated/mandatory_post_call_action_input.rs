@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MandatoryPostCallActionInput {
 impl crate::support::Model for MandatoryPostCallActionInput {
     const NAME: &'static str = "MandatoryPostCallActionInput";
     const FIELDS: &'static [&'static str] = &["destination", "invocationData"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MandatoryPostCallActionInput {
     }
 }
 impl ::std::fmt::Debug for MandatoryPostCallActionInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MandatoryPostCallActionInput", &[("destination", &self.destination), ("invocationData", &self.invocation_data)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ManualEscalationRequest {
 impl crate::support::Model for ManualEscalationRequest {
     const NAME: &'static str = "ManualEscalationRequest";
     const FIELDS: &'static [&'static str] = &["escalationTarget", "socialMediaNormalizedMessageId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ManualEscalationRequest {
     }
 }
 impl ::std::fmt::Debug for ManualEscalationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ManualEscalationRequest", &[("escalationTarget", &self.escalation_target), ("socialMediaNormalizedMessageId", &self.social_media_normalized_message_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ManualEscalationResponse {
 impl crate::support::Model for ManualEscalationResponse {
     const NAME: &'static str = "ManualEscalationResponse";
     const FIELDS: &'static [&'static str] = &["conversationNormalizedMessageId", "escalationStatus", "escalationTarget", "socialMediaNormalizedMessageId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ManualEscalationResponse {
     }
 }
 impl ::std::fmt::Debug for ManualEscalationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ManualEscalationResponse", &[("conversationNormalizedMessageId", &self.conversation_normalized_message_id), ("escalationStatus", &self.escalation_status), ("escalationTarget", &self.escalation_target), ("socialMediaNormalizedMessageId", &self.social_media_normalized_message_id)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl ManualEscalationResponseEscalationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Manual", "Throttled", "PreviouslyEscalated", "NotEscalated", "Automatic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ManualEscalationResponseEscalationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for ManualEscalationResponseEscalationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for ManualEscalationResponseEscalationStatus {
     }
 }
 impl ::std::convert::From<&str> for ManualEscalationResponseEscalationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ManualEscalationResponseEscalationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ManualSearchConfig {
 impl crate::support::Model for ManualSearchConfig {
     const NAME: &'static str = "ManualSearchConfig";
     const FIELDS: &'static [&'static str] = &["answerGeneration", "articlesWithAnswerHighlights"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ManualSearchConfig {
     }
 }
 impl ::std::fmt::Debug for ManualSearchConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ManualSearchConfig", &[("answerGeneration", &self.answer_generation), ("articlesWithAnswerHighlights", &self.articles_with_answer_highlights)], &self._nulls)
     }

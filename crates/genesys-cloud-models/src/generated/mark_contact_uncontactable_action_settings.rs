@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MarkContactUncontactableActionSettings {
 impl crate::support::Model for MarkContactUncontactableActionSettings {
     const NAME: &'static str = "MarkContactUncontactableActionSettings";
     const FIELDS: &'static [&'static str] = &["mediaTypes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MarkContactUncontactableActionSettings {
     }
 }
 impl ::std::fmt::Debug for MarkContactUncontactableActionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MarkContactUncontactableActionSettings", &[("mediaTypes", &self.media_types)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for MaskingRule {
 impl crate::support::Model for MaskingRule {
     const NAME: &'static str = "MaskingRule";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "definition", "description", "direction", "enabled", "id", "integrations", "name", "substituteCharacter", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for MaskingRule {
     }
 }
 impl ::std::fmt::Debug for MaskingRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MaskingRule", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("definition", &self.definition), ("description", &self.description), ("direction", &self.direction), ("enabled", &self.enabled), ("id", &self.id), ("integrations", &self.integrations), ("name", &self.name), ("substituteCharacter", &self.substitute_character), ("type", &self.r#type)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl MaskingRuleDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MaskingRuleDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -226,9 +231,11 @@ impl crate::support::OpenEnum for MaskingRuleDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for MaskingRuleDirection {
     }
 }
 impl ::std::convert::From<&str> for MaskingRuleDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MaskingRuleDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -292,11 +301,13 @@ impl MaskingRuleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Custom", "Predefined", "Default"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MaskingRuleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Custom" => Self::Custom,
@@ -305,9 +316,11 @@ impl crate::support::OpenEnum for MaskingRuleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Custom => "Custom",
@@ -318,11 +331,13 @@ impl crate::support::OpenEnum for MaskingRuleType {
     }
 }
 impl ::std::convert::From<&str> for MaskingRuleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MaskingRuleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

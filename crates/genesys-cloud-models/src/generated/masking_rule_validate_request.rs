@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MaskingRuleValidateRequest {
 impl crate::support::Model for MaskingRuleValidateRequest {
     const NAME: &'static str = "MaskingRuleValidateRequest";
     const FIELDS: &'static [&'static str] = &["definition", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MaskingRuleValidateRequest {
     }
 }
 impl ::std::fmt::Debug for MaskingRuleValidateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MaskingRuleValidateRequest", &[("definition", &self.definition), ("text", &self.text)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MaskingRuleValidateResponse {
 impl crate::support::Model for MaskingRuleValidateResponse {
     const NAME: &'static str = "MaskingRuleValidateResponse";
     const FIELDS: &'static [&'static str] = &["maskedText", "valid", "validationMessage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MaskingRuleValidateResponse {
     }
 }
 impl ::std::fmt::Debug for MaskingRuleValidateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MaskingRuleValidateResponse", &[("maskedText", &self.masked_text), ("valid", &self.valid), ("validationMessage", &self.validation_message)], &self._nulls)
     }

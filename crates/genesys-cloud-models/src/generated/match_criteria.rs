@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for MatchCriteria {
 impl crate::support::Model for MatchCriteria {
     const NAME: &'static str = "MatchCriteria";
     const FIELDS: &'static [&'static str] = &["jsonPath", "operator", "value", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for MatchCriteria {
     }
 }
 impl ::std::fmt::Debug for MatchCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MatchCriteria", &[("jsonPath", &self.json_path), ("operator", &self.operator), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl MatchCriteriaOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GreaterThanOrEqual", "LessThanOrEqual", "Equal", "NotEqual", "LessThan", "GreaterThan", "NotIn", "In", "Contains", "All", "Exists", "Size"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MatchCriteriaOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GreaterThanOrEqual" => Self::GreaterThanOrEqual,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for MatchCriteriaOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::GreaterThanOrEqual => "GreaterThanOrEqual",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for MatchCriteriaOperator {
     }
 }
 impl ::std::convert::From<&str> for MatchCriteriaOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MatchCriteriaOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

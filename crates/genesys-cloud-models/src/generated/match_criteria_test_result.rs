@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for MatchCriteriaTestResult {
 impl crate::support::Model for MatchCriteriaTestResult {
     const NAME: &'static str = "MatchCriteriaTestResult";
     const FIELDS: &'static [&'static str] = &["generatedJsonPathCondition", "jsonPath", "jsonPathExtraction", "match", "operator", "value", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for MatchCriteriaTestResult {
     }
 }
 impl ::std::fmt::Debug for MatchCriteriaTestResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MatchCriteriaTestResult", &[("generatedJsonPathCondition", &self.generated_json_path_condition), ("jsonPath", &self.json_path), ("jsonPathExtraction", &self.json_path_extraction), ("match", &self.r#match), ("operator", &self.operator), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl MatchCriteriaTestResultOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GreaterThanOrEqual", "LessThanOrEqual", "Equal", "NotEqual", "LessThan", "GreaterThan", "NotIn", "In", "Contains", "All", "Exists", "Size"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MatchCriteriaTestResultOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GreaterThanOrEqual" => Self::GreaterThanOrEqual,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for MatchCriteriaTestResultOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::GreaterThanOrEqual => "GreaterThanOrEqual",
@@ -188,11 +195,13 @@ impl crate::support::OpenEnum for MatchCriteriaTestResultOperator {
     }
 }
 impl ::std::convert::From<&str> for MatchCriteriaTestResultOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MatchCriteriaTestResultOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

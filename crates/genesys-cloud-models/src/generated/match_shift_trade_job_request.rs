@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for MatchShiftTradeJobRequest {
 impl crate::support::Model for MatchShiftTradeJobRequest {
     const NAME: &'static str = "MatchShiftTradeJobRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "receivingSchedule", "receivingShiftId", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for MatchShiftTradeJobRequest {
     }
 }
 impl ::std::fmt::Debug for MatchShiftTradeJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MatchShiftTradeJobRequest", &[("metadata", &self.metadata), ("receivingSchedule", &self.receiving_schedule), ("receivingShiftId", &self.receiving_shift_id), ("weekDate", &self.week_date)], &self._nulls)
     }

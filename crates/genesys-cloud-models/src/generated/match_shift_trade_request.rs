@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MatchShiftTradeRequest {
 impl crate::support::Model for MatchShiftTradeRequest {
     const NAME: &'static str = "MatchShiftTradeRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "receivingScheduleId", "receivingShiftId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MatchShiftTradeRequest {
     }
 }
 impl ::std::fmt::Debug for MatchShiftTradeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MatchShiftTradeRequest", &[("metadata", &self.metadata), ("receivingScheduleId", &self.receiving_schedule_id), ("receivingShiftId", &self.receiving_shift_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for MatchShiftTradeResponse {
 impl crate::support::Model for MatchShiftTradeResponse {
     const NAME: &'static str = "MatchShiftTradeResponse";
     const FIELDS: &'static [&'static str] = &["adminReviewViolations", "trade", "unevaluatedRules", "violations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for MatchShiftTradeResponse {
     }
 }
 impl ::std::fmt::Debug for MatchShiftTradeResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MatchShiftTradeResponse", &[("adminReviewViolations", &self.admin_review_violations), ("trade", &self.trade), ("unevaluatedRules", &self.unevaluated_rules), ("violations", &self.violations)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MatchTestResult {
 impl crate::support::Model for MatchTestResult {
     const NAME: &'static str = "MatchTestResult";
     const FIELDS: &'static [&'static str] = &["path", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MatchTestResult {
     }
 }
 impl ::std::fmt::Debug for MatchTestResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MatchTestResult", &[("path", &self.path), ("value", &self.value)], &self._nulls)
     }

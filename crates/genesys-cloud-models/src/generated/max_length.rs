@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MaxLength {
 impl crate::support::Model for MaxLength {
     const NAME: &'static str = "MaxLength";
     const FIELDS: &'static [&'static str] = &["max", "min"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MaxLength {
     }
 }
 impl ::std::fmt::Debug for MaxLength {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MaxLength", &[("max", &self.max), ("min", &self.min)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MaxParticipants {
 impl crate::support::Model for MaxParticipants {
     const NAME: &'static str = "MaxParticipants";
     const FIELDS: &'static [&'static str] = &["maxParticipants"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MaxParticipants {
     }
 }
 impl ::std::fmt::Debug for MaxParticipants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MaxParticipants", &[("maxParticipants", &self.max_participants)], &self._nulls)
     }

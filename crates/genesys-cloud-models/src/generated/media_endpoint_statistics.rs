@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaEndpointStatistics {
 impl crate::support::Model for MediaEndpointStatistics {
     const NAME: &'static str = "MediaEndpointStatistics";
     const FIELDS: &'static [&'static str] = &["clientInfo", "dateCreated", "dateProcessed", "ice", "reconnectAttempts", "rtp", "sourceType", "station", "trunk", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for MediaEndpointStatistics {
     }
 }
 impl ::std::fmt::Debug for MediaEndpointStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaEndpointStatistics", &[("clientInfo", &self.client_info), ("dateCreated", &self.date_created), ("dateProcessed", &self.date_processed), ("ice", &self.ice), ("reconnectAttempts", &self.reconnect_attempts), ("rtp", &self.rtp), ("sourceType", &self.source_type), ("station", &self.station), ("trunk", &self.trunk), ("user", &self.user)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl MediaEndpointStatisticsSourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Client", "Server"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MediaEndpointStatisticsSourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Client" => Self::Client,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for MediaEndpointStatisticsSourceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Client => "Client",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for MediaEndpointStatisticsSourceType {
     }
 }
 impl ::std::convert::From<&str> for MediaEndpointStatisticsSourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MediaEndpointStatisticsSourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaIceSelectedCandidate {
 impl crate::support::Model for MediaIceSelectedCandidate {
     const NAME: &'static str = "MediaIceSelectedCandidate";
     const FIELDS: &'static [&'static str] = &["address", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MediaIceSelectedCandidate {
     }
 }
 impl ::std::fmt::Debug for MediaIceSelectedCandidate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaIceSelectedCandidate", &[("address", &self.address), ("type", &self.r#type)], &self._nulls)
     }
@@ -98,11 +101,13 @@ impl MediaIceSelectedCandidateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["host", "srflx", "prflx", "relay"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MediaIceSelectedCandidateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "host" => Self::Host,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for MediaIceSelectedCandidateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Host => "host",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for MediaIceSelectedCandidateType {
     }
 }
 impl ::std::convert::From<&str> for MediaIceSelectedCandidateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MediaIceSelectedCandidateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaIceSelectedPair {
 impl crate::support::Model for MediaIceSelectedPair {
     const NAME: &'static str = "MediaIceSelectedPair";
     const FIELDS: &'static [&'static str] = &["candidatePairSelectedMilliseconds", "client", "server"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MediaIceSelectedPair {
     }
 }
 impl ::std::fmt::Debug for MediaIceSelectedPair {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaIceSelectedPair", &[("candidatePairSelectedMilliseconds", &self.candidate_pair_selected_milliseconds), ("client", &self.client), ("server", &self.server)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaIceStatistics {
 impl crate::support::Model for MediaIceStatistics {
     const NAME: &'static str = "MediaIceStatistics";
     const FIELDS: &'static [&'static str] = &["selectedPairs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MediaIceStatistics {
     }
 }
 impl ::std::fmt::Debug for MediaIceStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaIceStatistics", &[("selectedPairs", &self.selected_pairs)], &self._nulls)
     }

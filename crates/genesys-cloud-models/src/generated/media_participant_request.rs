@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaParticipantRequest {
 impl crate::support::Model for MediaParticipantRequest {
     const NAME: &'static str = "MediaParticipantRequest";
     const FIELDS: &'static [&'static str] = &["confined", "held", "muted", "recording", "resumeTime", "state", "wrapup", "wrapupSkipped"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for MediaParticipantRequest {
     }
 }
 impl ::std::fmt::Debug for MediaParticipantRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaParticipantRequest", &[("confined", &self.confined), ("held", &self.held), ("muted", &self.muted), ("recording", &self.recording), ("resumeTime", &self.resume_time), ("state", &self.state), ("wrapup", &self.wrapup), ("wrapupSkipped", &self.wrapup_skipped)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl MediaParticipantRequestState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "converting", "uploading", "transmitting", "parked", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MediaParticipantRequestState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -220,9 +225,11 @@ impl crate::support::OpenEnum for MediaParticipantRequestState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -242,11 +249,13 @@ impl crate::support::OpenEnum for MediaParticipantRequestState {
     }
 }
 impl ::std::convert::From<&str> for MediaParticipantRequestState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MediaParticipantRequestState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaPolicies {
 impl crate::support::Model for MediaPolicies {
     const NAME: &'static str = "MediaPolicies";
     const FIELDS: &'static [&'static str] = &["callPolicy", "chatPolicy", "emailPolicy", "messagePolicy"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for MediaPolicies {
     }
 }
 impl ::std::fmt::Debug for MediaPolicies {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaPolicies", &[("callPolicy", &self.call_policy), ("chatPolicy", &self.chat_policy), ("emailPolicy", &self.email_policy), ("messagePolicy", &self.message_policy)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaRegions {
 impl crate::support::Model for MediaRegions {
     const NAME: &'static str = "MediaRegions";
     const FIELDS: &'static [&'static str] = &["awsCoreRegions", "awsHomeRegion", "awsSatelliteRegions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MediaRegions {
     }
 }
 impl ::std::fmt::Debug for MediaRegions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaRegions", &[("awsCoreRegions", &self.aws_core_regions), ("awsHomeRegion", &self.aws_home_region), ("awsSatelliteRegions", &self.aws_satellite_regions)], &self._nulls)
     }

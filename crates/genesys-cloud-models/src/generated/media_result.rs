@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaResult {
 impl crate::support::Model for MediaResult {
     const NAME: &'static str = "MediaResult";
     const FIELDS: &'static [&'static str] = &["mediaUri", "waveformData"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for MediaResult {
     }
 }
 impl ::std::fmt::Debug for MediaResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaResult", &[("mediaUri", &self.media_uri), ("waveformData", &self.waveform_data)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaRtpStatistics {
 impl crate::support::Model for MediaRtpStatistics {
     const NAME: &'static str = "MediaRtpStatistics";
     const FIELDS: &'static [&'static str] = &["averageJitter", "estimatedAverageMos", "packetsReceived", "packetsSent", "rtpEventsReceived", "rtpEventsSent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for MediaRtpStatistics {
     }
 }
 impl ::std::fmt::Debug for MediaRtpStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaRtpStatistics", &[("averageJitter", &self.average_jitter), ("estimatedAverageMos", &self.estimated_average_mos), ("packetsReceived", &self.packets_received), ("packetsSent", &self.packets_sent), ("rtpEventsReceived", &self.rtp_events_received), ("rtpEventsSent", &self.rtp_events_sent)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaSettings {
 impl crate::support::Model for MediaSettings {
     const NAME: &'static str = "MediaSettings";
     const FIELDS: &'static [&'static str] = &["alertingTimeoutSeconds", "autoAnswerAlertToneSeconds", "enableAutoAnswer", "manualAnswerAlertToneSeconds", "serviceLevel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for MediaSettings {
     }
 }
 impl ::std::fmt::Debug for MediaSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaSettings", &[("alertingTimeoutSeconds", &self.alerting_timeout_seconds), ("autoAnswerAlertToneSeconds", &self.auto_answer_alert_tone_seconds), ("enableAutoAnswer", &self.enable_auto_answer), ("manualAnswerAlertToneSeconds", &self.manual_answer_alert_tone_seconds), ("serviceLevel", &self.service_level)], &self._nulls)
     }

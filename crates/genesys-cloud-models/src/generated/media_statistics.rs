@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaStatistics {
 impl crate::support::Model for MediaStatistics {
     const NAME: &'static str = "MediaStatistics";
     const FIELDS: &'static [&'static str] = &["communicationId", "creationMilliseconds", "dateStart", "effectiveRegion", "mediaStatistics", "preferredRegion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for MediaStatistics {
     }
 }
 impl ::std::fmt::Debug for MediaStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaStatistics", &[("communicationId", &self.communication_id), ("creationMilliseconds", &self.creation_milliseconds), ("dateStart", &self.date_start), ("effectiveRegion", &self.effective_region), ("mediaStatistics", &self.media_statistics), ("preferredRegion", &self.preferred_region)], &self._nulls)
     }

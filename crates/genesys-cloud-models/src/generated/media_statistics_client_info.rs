@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaStatisticsClientInfo {
 impl crate::support::Model for MediaStatisticsClientInfo {
     const NAME: &'static str = "MediaStatisticsClientInfo";
     const FIELDS: &'static [&'static str] = &["originAppId", "originAppName", "originAppVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MediaStatisticsClientInfo {
     }
 }
 impl ::std::fmt::Debug for MediaStatisticsClientInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaStatisticsClientInfo", &[("originAppId", &self.origin_app_id), ("originAppName", &self.origin_app_name), ("originAppVersion", &self.origin_app_version)], &self._nulls)
     }

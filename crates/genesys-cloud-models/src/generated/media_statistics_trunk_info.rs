@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaStatisticsTrunkInfo {
 impl crate::support::Model for MediaStatisticsTrunkInfo {
     const NAME: &'static str = "MediaStatisticsTrunkInfo";
     const FIELDS: &'static [&'static str] = &["id", "name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MediaStatisticsTrunkInfo {
     }
 }
 impl ::std::fmt::Debug for MediaStatisticsTrunkInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaStatisticsTrunkInfo", &[("id", &self.id), ("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl MediaStatisticsTrunkInfoType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["external", "external.pcv", "external.pcv.aws", "external.pcv.byoc.carrier", "external.pcv.byoc.pbx", "tie", "tie.direct", "tie.indirect", "tie.cloud.proxy", "tie.cloud.proxy.callsession", "station", "station.cdm", "station.cdm.webrtc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MediaStatisticsTrunkInfoType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "external" => Self::External,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for MediaStatisticsTrunkInfoType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::External => "external",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for MediaStatisticsTrunkInfoType {
     }
 }
 impl ::std::convert::From<&str> for MediaStatisticsTrunkInfoType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MediaStatisticsTrunkInfoType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaSummary {
 impl crate::support::Model for MediaSummary {
     const NAME: &'static str = "MediaSummary";
     const FIELDS: &'static [&'static str] = &["contactCenter", "enterprise"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for MediaSummary {
     }
 }
 impl ::std::fmt::Debug for MediaSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaSummary", &[("contactCenter", &self.contact_center), ("enterprise", &self.enterprise)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaSummaryDetail {
 impl crate::support::Model for MediaSummaryDetail {
     const NAME: &'static str = "MediaSummaryDetail";
     const FIELDS: &'static [&'static str] = &["active", "acw"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for MediaSummaryDetail {
     }
 }
 impl ::std::fmt::Debug for MediaSummaryDetail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaSummaryDetail", &[("active", &self.active), ("acw", &self.acw)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaType {
 impl crate::support::Model for MediaType {
     const NAME: &'static str = "MediaType";
     const FIELDS: &'static [&'static str] = &["type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MediaType {
     }
 }
 impl ::std::fmt::Debug for MediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaType", &[("type", &self.r#type)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaTypeAccess {
 impl crate::support::Model for MediaTypeAccess {
     const NAME: &'static str = "MediaTypeAccess";
     const FIELDS: &'static [&'static str] = &["inbound", "outbound"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MediaTypeAccess {
     }
 }
 impl ::std::fmt::Debug for MediaTypeAccess {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaTypeAccess", &[("inbound", &self.inbound), ("outbound", &self.outbound)], &self._nulls)
     }

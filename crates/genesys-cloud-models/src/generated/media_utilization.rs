@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaUtilization {
 impl crate::support::Model for MediaUtilization {
     const NAME: &'static str = "MediaUtilization";
     const FIELDS: &'static [&'static str] = &["includeNonAcd", "interruptableMediaTypes", "maximumCapacity"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MediaUtilization {
     }
 }
 impl ::std::fmt::Debug for MediaUtilization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MediaUtilization", &[("includeNonAcd", &self.include_non_acd), ("interruptableMediaTypes", &self.interruptable_media_types), ("maximumCapacity", &self.maximum_capacity)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for MeetingIdRecord {
 impl crate::support::Model for MeetingIdRecord {
     const NAME: &'static str = "MeetingIdRecord";
     const FIELDS: &'static [&'static str] = &["conferenceId", "dateExpired", "ephemeral", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for MeetingIdRecord {
     }
 }
 impl ::std::fmt::Debug for MeetingIdRecord {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MeetingIdRecord", &[("conferenceId", &self.conference_id), ("dateExpired", &self.date_expired), ("ephemeral", &self.ephemeral), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

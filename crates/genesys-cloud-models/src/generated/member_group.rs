@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for MemberGroup {
 impl crate::support::Model for MemberGroup {
     const NAME: &'static str = "MemberGroup";
     const FIELDS: &'static [&'static str] = &["division", "id", "memberCount", "name", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for MemberGroup {
     }
 }
 impl ::std::fmt::Debug for MemberGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MemberGroup", &[("division", &self.division), ("id", &self.id), ("memberCount", &self.member_count), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl MemberGroupType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TEAM", "GROUP", "SKILLGROUP"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MemberGroupType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TEAM" => Self::Team,
@@ -167,9 +172,11 @@ impl crate::support::OpenEnum for MemberGroupType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Team => "TEAM",
@@ -180,11 +187,13 @@ impl crate::support::OpenEnum for MemberGroupType {
     }
 }
 impl ::std::convert::From<&str> for MemberGroupType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MemberGroupType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

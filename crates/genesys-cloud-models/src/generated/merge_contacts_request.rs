@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MergeContactsRequest {
 impl crate::support::Model for MergeContactsRequest {
     const NAME: &'static str = "MergeContactsRequest";
     const FIELDS: &'static [&'static str] = &["contactIds", "valueOverride"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MergeContactsRequest {
     }
 }
 impl ::std::fmt::Debug for MergeContactsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MergeContactsRequest", &[("contactIds", &self.contact_ids), ("valueOverride", &self.value_override)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MergeError {
 impl crate::support::Model for MergeError {
     const NAME: &'static str = "MergeError";
     const FIELDS: &'static [&'static str] = &["code", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MergeError {
     }
 }
 impl ::std::fmt::Debug for MergeError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MergeError", &[("code", &self.code), ("message", &self.message)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MergeInfo {
 impl crate::support::Model for MergeInfo {
     const NAME: &'static str = "MergeInfo";
     const FIELDS: &'static [&'static str] = &["dateMerged", "error", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MergeInfo {
     }
 }
 impl ::std::fmt::Debug for MergeInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MergeInfo", &[("dateMerged", &self.date_merged), ("error", &self.error), ("status", &self.status)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl MergeInfoStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AutoQueued", "AutoSucceeded", "AutoFailed", "ManualQueued", "ManualSucceeded", "ManualFailed", "NotMerged"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MergeInfoStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AutoQueued" => Self::AutoQueued,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for MergeInfoStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AutoQueued => "AutoQueued",
@@ -144,11 +151,13 @@ impl crate::support::OpenEnum for MergeInfoStatus {
     }
 }
 impl ::std::convert::From<&str> for MergeInfoStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MergeInfoStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

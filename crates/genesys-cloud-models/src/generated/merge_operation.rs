@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MergeOperation {
 impl crate::support::Model for MergeOperation {
     const NAME: &'static str = "MergeOperation";
     const FIELDS: &'static [&'static str] = &["resultingContact", "sourceContact", "targetContact"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MergeOperation {
     }
 }
 impl ::std::fmt::Debug for MergeOperation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MergeOperation", &[("resultingContact", &self.resulting_contact), ("sourceContact", &self.source_contact), ("targetContact", &self.target_contact)], &self._nulls)
     }

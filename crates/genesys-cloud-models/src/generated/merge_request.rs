@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MergeRequest {
 impl crate::support::Model for MergeRequest {
     const NAME: &'static str = "MergeRequest";
     const FIELDS: &'static [&'static str] = &["sourceContactId", "targetContactId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MergeRequest {
     }
 }
 impl ::std::fmt::Debug for MergeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MergeRequest", &[("sourceContactId", &self.source_contact_id), ("targetContactId", &self.target_contact_id)], &self._nulls)
     }

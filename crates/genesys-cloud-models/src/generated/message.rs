@@ -148,9 +148,11 @@ impl<'de> ::serde::Deserialize<'de> for Message {
 impl crate::support::Model for Message {
     const NAME: &'static str = "Message";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "authenticated", "byoSmsIntegrationId", "connectedTime", "direction", "disconnectType", "disconnectedTime", "engagementSource", "errorInfo", "fromAddress", "held", "id", "initialState", "journeyContext", "messages", "parkTime", "peerId", "provider", "queueMediaSettings", "recipientCountry", "recipientType", "recordingId", "resumeTime", "scriptId", "segments", "startAlertingTime", "startHoldTime", "state", "toAddress", "type", "wrapup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -232,6 +234,7 @@ impl crate::support::Model for Message {
     }
 }
 impl ::std::fmt::Debug for Message {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Message", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("agentAssistantId", &self.agent_assistant_id), ("authenticated", &self.authenticated), ("byoSmsIntegrationId", &self.byo_sms_integration_id), ("connectedTime", &self.connected_time), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("engagementSource", &self.engagement_source), ("errorInfo", &self.error_info), ("fromAddress", &self.from_address), ("held", &self.held), ("id", &self.id), ("initialState", &self.initial_state), ("journeyContext", &self.journey_context), ("messages", &self.messages), ("parkTime", &self.park_time), ("peerId", &self.peer_id), ("provider", &self.provider), ("queueMediaSettings", &self.queue_media_settings), ("recipientCountry", &self.recipient_country), ("recipientType", &self.recipient_type), ("recordingId", &self.recording_id), ("resumeTime", &self.resume_time), ("scriptId", &self.script_id), ("segments", &self.segments), ("startAlertingTime", &self.start_alerting_time), ("startHoldTime", &self.start_hold_time), ("state", &self.state), ("toAddress", &self.to_address), ("type", &self.r#type), ("wrapup", &self.wrapup)], &self._nulls)
     }
@@ -474,11 +477,13 @@ impl MessageDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -486,9 +491,11 @@ impl crate::support::OpenEnum for MessageDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -498,11 +505,13 @@ impl crate::support::OpenEnum for MessageDirection {
     }
 }
 impl ::std::convert::From<&str> for MessageDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -584,11 +593,13 @@ impl MessageDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["endpoint", "client", "system", "timeout", "transfer", "transfer.conference", "transfer.consult", "transfer.forward", "transfer.noanswer", "transfer.notavailable", "transport.failure", "error", "peer", "other", "spam", "uncallable", "inactivity", "session.expired", "takeover"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "endpoint" => Self::Endpoint,
@@ -613,9 +624,11 @@ impl crate::support::OpenEnum for MessageDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Endpoint => "endpoint",
@@ -642,11 +655,13 @@ impl crate::support::OpenEnum for MessageDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for MessageDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -758,11 +773,13 @@ impl MessageEngagementSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AppleMessagesForBusiness", "Discord", "Email", "Facebook", "FacebookMessenger", "Glassdoor", "GoogleBusinessProfile", "Instagram", "KakaoTalk", "Line", "LinkedIn", "MicrosoftTeams", "MobileChat", "Other", "QQ", "Reddit", "ServiceNow", "SFDC", "SMS", "Snapchat", "Telegram", "Threads", "Trustpilot", "Unspecified", "Viber", "WebChat", "WeChat", "Weibo", "WhatsApp", "X", "Yelp", "YouTube", "Zendesk", "OpenMessaging"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageEngagementSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AppleMessagesForBusiness" => Self::AppleMessagesForBusiness,
@@ -802,9 +819,11 @@ impl crate::support::OpenEnum for MessageEngagementSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AppleMessagesForBusiness => "AppleMessagesForBusiness",
@@ -846,11 +865,13 @@ impl crate::support::OpenEnum for MessageEngagementSource {
     }
 }
 impl ::std::convert::From<&str> for MessageEngagementSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageEngagementSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -902,11 +923,13 @@ impl MessageInitialState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "connected", "parked", "disconnected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageInitialState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -916,9 +939,11 @@ impl crate::support::OpenEnum for MessageInitialState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -930,11 +955,13 @@ impl crate::support::OpenEnum for MessageInitialState {
     }
 }
 impl ::std::convert::From<&str> for MessageInitialState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageInitialState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -986,11 +1013,13 @@ impl MessageState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "connected", "parked", "disconnected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -1000,9 +1029,11 @@ impl crate::support::OpenEnum for MessageState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -1014,11 +1045,13 @@ impl crate::support::OpenEnum for MessageState {
     }
 }
 impl ::std::convert::From<&str> for MessageState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -1086,11 +1119,13 @@ impl MessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["apple", "facebook", "instagram", "kakao", "line", "open", "sms", "telegram", "twitter", "webmessaging", "whatsapp", "unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "apple" => Self::Apple,
@@ -1108,9 +1143,11 @@ impl crate::support::OpenEnum for MessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Apple => "apple",
@@ -1130,11 +1167,13 @@ impl crate::support::OpenEnum for MessageType {
     }
 }
 impl ::std::convert::From<&str> for MessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageDetails {
 impl crate::support::Model for MessageDetails {
     const NAME: &'static str = "MessageDetails";
     const FIELDS: &'static [&'static str] = &["errorInfo", "media", "messageId", "messageMetadata", "messageSegmentCount", "messageStatus", "messageTime", "messageURI", "socialVisibility", "stickers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for MessageDetails {
     }
 }
 impl ::std::fmt::Debug for MessageDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageDetails", &[("errorInfo", &self.error_info), ("media", &self.media), ("messageId", &self.message_id), ("messageMetadata", &self.message_metadata), ("messageSegmentCount", &self.message_segment_count), ("messageStatus", &self.message_status), ("messageTime", &self.message_time), ("messageURI", &self.message_uri), ("socialVisibility", &self.social_visibility), ("stickers", &self.stickers)], &self._nulls)
     }
@@ -216,11 +219,13 @@ impl MessageDetailsMessageStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["queued", "sent", "failed", "received", "delivery-success", "delivery-failed", "read", "removed", "published"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageDetailsMessageStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "queued" => Self::Queued,
@@ -235,9 +240,11 @@ impl crate::support::OpenEnum for MessageDetailsMessageStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Queued => "queued",
@@ -254,11 +261,13 @@ impl crate::support::OpenEnum for MessageDetailsMessageStatus {
     }
 }
 impl ::std::convert::From<&str> for MessageDetailsMessageStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageDetailsMessageStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -306,11 +315,13 @@ impl MessageDetailsSocialVisibility {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["private", "public"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageDetailsSocialVisibility {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "private" => Self::Private,
@@ -318,9 +329,11 @@ impl crate::support::OpenEnum for MessageDetailsSocialVisibility {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Private => "private",
@@ -330,11 +343,13 @@ impl crate::support::OpenEnum for MessageDetailsSocialVisibility {
     }
 }
 impl ::std::convert::From<&str> for MessageDetailsSocialVisibility {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageDetailsSocialVisibility {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

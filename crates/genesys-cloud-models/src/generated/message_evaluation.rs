@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageEvaluation {
 impl crate::support::Model for MessageEvaluation {
     const NAME: &'static str = "MessageEvaluation";
     const FIELDS: &'static [&'static str] = &["contactAddress", "contactColumn", "messageType", "timestamp", "wrapupCodeId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for MessageEvaluation {
     }
 }
 impl ::std::fmt::Debug for MessageEvaluation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageEvaluation", &[("contactAddress", &self.contact_address), ("contactColumn", &self.contact_column), ("messageType", &self.message_type), ("timestamp", &self.timestamp), ("wrapupCodeId", &self.wrapup_code_id)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl MessageEvaluationMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sms", "Email", "WhatsApp"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageEvaluationMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sms" => Self::Sms,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for MessageEvaluationMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sms => "Sms",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for MessageEvaluationMessageType {
     }
 }
 impl ::std::convert::From<&str> for MessageEvaluationMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageEvaluationMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

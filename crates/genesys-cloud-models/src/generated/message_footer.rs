@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageFooter {
 impl crate::support::Model for MessageFooter {
     const NAME: &'static str = "MessageFooter";
     const FIELDS: &'static [&'static str] = &["content", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MessageFooter {
     }
 }
 impl ::std::fmt::Debug for MessageFooter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageFooter", &[("content", &self.content), ("type", &self.r#type)], &self._nulls)
     }
@@ -104,20 +107,24 @@ impl MessageFooterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageFooterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for MessageFooterType {
     }
 }
 impl ::std::convert::From<&str> for MessageFooterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageFooterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

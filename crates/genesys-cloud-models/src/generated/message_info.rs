@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageInfo {
 impl crate::support::Model for MessageInfo {
     const NAME: &'static str = "MessageInfo";
     const FIELDS: &'static [&'static str] = &["localizableMessageCode", "message", "messageParams", "messageWithParams"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for MessageInfo {
     }
 }
 impl ::std::fmt::Debug for MessageInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageInfo", &[("localizableMessageCode", &self.localizable_message_code), ("message", &self.message), ("messageParams", &self.message_params), ("messageWithParams", &self.message_with_params)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageMedia {
 impl crate::support::Model for MessageMedia {
     const NAME: &'static str = "MessageMedia";
     const FIELDS: &'static [&'static str] = &["contentLengthBytes", "id", "mediaType", "name", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for MessageMedia {
     }
 }
 impl ::std::fmt::Debug for MessageMedia {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageMedia", &[("contentLengthBytes", &self.content_length_bytes), ("id", &self.id), ("mediaType", &self.media_type), ("name", &self.name), ("url", &self.url)], &self._nulls)
     }

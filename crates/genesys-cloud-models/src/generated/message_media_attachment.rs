@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageMediaAttachment {
 impl crate::support::Model for MessageMediaAttachment {
     const NAME: &'static str = "MessageMediaAttachment";
     const FIELDS: &'static [&'static str] = &["contentLength", "id", "mediaType", "name", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for MessageMediaAttachment {
     }
 }
 impl ::std::fmt::Debug for MessageMediaAttachment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageMediaAttachment", &[("contentLength", &self.content_length), ("id", &self.id), ("mediaType", &self.media_type), ("name", &self.name), ("url", &self.url)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl MessageMediaAttachmentMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["image/png", "image/jpeg", "image/gif"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageMediaAttachmentMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "image/png" => Self::ImagePng,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for MessageMediaAttachmentMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ImagePng => "image/png",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for MessageMediaAttachmentMediaType {
     }
 }
 impl ::std::convert::From<&str> for MessageMediaAttachmentMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageMediaAttachmentMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageMediaData {
 impl crate::support::Model for MessageMediaData {
     const NAME: &'static str = "MessageMediaData";
     const FIELDS: &'static [&'static str] = &["communicationId", "contentLengthBytes", "conversationId", "id", "mediaType", "name", "selfUri", "status", "uploadUrl", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for MessageMediaData {
     }
 }
 impl ::std::fmt::Debug for MessageMediaData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageMediaData", &[("communicationId", &self.communication_id), ("contentLengthBytes", &self.content_length_bytes), ("conversationId", &self.conversation_id), ("id", &self.id), ("mediaType", &self.media_type), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status), ("uploadUrl", &self.upload_url), ("url", &self.url)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl MessageMediaDataStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["uploading", "valid", "invalid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageMediaDataStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "uploading" => Self::Uploading,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for MessageMediaDataStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Uploading => "uploading",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for MessageMediaDataStatus {
     }
 }
 impl ::std::convert::From<&str> for MessageMediaDataStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageMediaDataStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -208,9 +208,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageMediaParticipant {
 impl crate::support::Model for MessageMediaParticipant {
     const NAME: &'static str = "MessageMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "authenticated", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "fromAddress", "held", "id", "journeyContext", "mediaRoles", "messages", "monitoredParticipant", "monitoredParticipantId", "name", "parkTime", "peer", "provider", "purpose", "queue", "recipientCountry", "recipientType", "resumeTime", "script", "startAcwTime", "startAlertingTime", "startHoldTime", "startTime", "state", "team", "toAddress", "type", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -320,6 +322,7 @@ impl crate::support::Model for MessageMediaParticipant {
     }
 }
 impl ::std::fmt::Debug for MessageMediaParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageMediaParticipant", &[("address", &self.address), ("alertingTimeoutMs", &self.alerting_timeout_ms), ("attributes", &self.attributes), ("authenticated", &self.authenticated), ("connectedTime", &self.connected_time), ("conversationRoutingData", &self.conversation_routing_data), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("endAcwTime", &self.end_acw_time), ("endTime", &self.end_time), ("errorInfo", &self.error_info), ("externalContact", &self.external_contact), ("externalContactInitialDivisionId", &self.external_contact_initial_division_id), ("externalOrganization", &self.external_organization), ("flaggedReason", &self.flagged_reason), ("fromAddress", &self.from_address), ("held", &self.held), ("id", &self.id), ("journeyContext", &self.journey_context), ("mediaRoles", &self.media_roles), ("messages", &self.messages), ("monitoredParticipant", &self.monitored_participant), ("monitoredParticipantId", &self.monitored_participant_id), ("name", &self.name), ("parkTime", &self.park_time), ("peer", &self.peer), ("provider", &self.provider), ("purpose", &self.purpose), ("queue", &self.queue), ("recipientCountry", &self.recipient_country), ("recipientType", &self.recipient_type), ("resumeTime", &self.resume_time), ("script", &self.script), ("startAcwTime", &self.start_acw_time), ("startAlertingTime", &self.start_alerting_time), ("startHoldTime", &self.start_hold_time), ("startTime", &self.start_time), ("state", &self.state), ("team", &self.team), ("toAddress", &self.to_address), ("type", &self.r#type), ("user", &self.user), ("wrapup", &self.wrapup), ("wrapupPrompt", &self.wrapup_prompt), ("wrapupRequired", &self.wrapup_required), ("wrapupSkipped", &self.wrapup_skipped), ("wrapupTimeoutMs", &self.wrapup_timeout_ms)], &self._nulls)
     }
@@ -364,11 +367,13 @@ impl MessageMediaParticipantDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageMediaParticipantDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -376,9 +381,11 @@ impl crate::support::OpenEnum for MessageMediaParticipantDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -388,11 +395,13 @@ impl crate::support::OpenEnum for MessageMediaParticipantDirection {
     }
 }
 impl ::std::convert::From<&str> for MessageMediaParticipantDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageMediaParticipantDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -474,11 +483,13 @@ impl MessageMediaParticipantDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["endpoint", "endpoint.donotdisturb", "client", "system", "transfer", "transfer.conference", "transfer.consult", "transfer.donotdisturb", "transfer.forward", "transfer.noanswer", "transfer.notavailable", "transport.failure", "error", "peer", "other", "spam", "inactivity", "session.expired", "takeover"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageMediaParticipantDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "endpoint" => Self::Endpoint,
@@ -503,9 +514,11 @@ impl crate::support::OpenEnum for MessageMediaParticipantDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Endpoint => "endpoint",
@@ -532,11 +545,13 @@ impl crate::support::OpenEnum for MessageMediaParticipantDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for MessageMediaParticipantDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageMediaParticipantDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -582,20 +597,24 @@ impl MessageMediaParticipantFlaggedReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["general"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageMediaParticipantFlaggedReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "general" => Self::General,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::General => "general",
@@ -604,11 +623,13 @@ impl crate::support::OpenEnum for MessageMediaParticipantFlaggedReason {
     }
 }
 impl ::std::convert::From<&str> for MessageMediaParticipantFlaggedReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageMediaParticipantFlaggedReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -676,11 +697,13 @@ impl MessageMediaParticipantState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "converting", "uploading", "transmitting", "parked", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageMediaParticipantState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -698,9 +721,11 @@ impl crate::support::OpenEnum for MessageMediaParticipantState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -720,11 +745,13 @@ impl crate::support::OpenEnum for MessageMediaParticipantState {
     }
 }
 impl ::std::convert::From<&str> for MessageMediaParticipantState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageMediaParticipantState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -792,11 +819,13 @@ impl MessageMediaParticipantType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["apple", "facebook", "instagram", "kakao", "line", "open", "sms", "telegram", "twitter", "webmessaging", "whatsapp", "unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageMediaParticipantType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "apple" => Self::Apple,
@@ -814,9 +843,11 @@ impl crate::support::OpenEnum for MessageMediaParticipantType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Apple => "apple",
@@ -836,11 +867,13 @@ impl crate::support::OpenEnum for MessageMediaParticipantType {
     }
 }
 impl ::std::convert::From<&str> for MessageMediaParticipantType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageMediaParticipantType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

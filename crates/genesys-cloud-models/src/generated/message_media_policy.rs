@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageMediaPolicy {
 impl crate::support::Model for MessageMediaPolicy {
     const NAME: &'static str = "MessageMediaPolicy";
     const FIELDS: &'static [&'static str] = &["actions", "conditions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MessageMediaPolicy {
     }
 }
 impl ::std::fmt::Debug for MessageMediaPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageMediaPolicy", &[("actions", &self.actions), ("conditions", &self.conditions)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageMediaPolicyConditions {
 impl crate::support::Model for MessageMediaPolicyConditions {
     const NAME: &'static str = "MessageMediaPolicyConditions";
     const FIELDS: &'static [&'static str] = &["customerParticipation", "dateRanges", "forQueues", "forUsers", "languages", "teams", "timeAllowed", "wrapupCodes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for MessageMediaPolicyConditions {
     }
 }
 impl ::std::fmt::Debug for MessageMediaPolicyConditions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageMediaPolicyConditions", &[("customerParticipation", &self.customer_participation), ("dateRanges", &self.date_ranges), ("forQueues", &self.for_queues), ("forUsers", &self.for_users), ("languages", &self.languages), ("teams", &self.teams), ("timeAllowed", &self.time_allowed), ("wrapupCodes", &self.wrapup_codes)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl MessageMediaPolicyConditionsCustomerParticipation {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["YES", "NO"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessageMediaPolicyConditionsCustomerParticipation {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "YES" => Self::Yes,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for MessageMediaPolicyConditionsCustomerParticipat
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Yes => "YES",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for MessageMediaPolicyConditionsCustomerParticipat
     }
 }
 impl ::std::convert::From<&str> for MessageMediaPolicyConditionsCustomerParticipation {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessageMediaPolicyConditionsCustomerParticipation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

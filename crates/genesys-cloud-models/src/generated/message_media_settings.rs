@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageMediaSettings {
 impl crate::support::Model for MessageMediaSettings {
     const NAME: &'static str = "MessageMediaSettings";
     const FIELDS: &'static [&'static str] = &["alertingTimeoutSeconds", "autoAnswerAlertToneSeconds", "enableAutoAnswer", "enableInactivityTimeout", "inactivityTimeoutSettings", "manualAnswerAlertToneSeconds", "serviceLevel", "subTypeSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for MessageMediaSettings {
     }
 }
 impl ::std::fmt::Debug for MessageMediaSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageMediaSettings", &[("alertingTimeoutSeconds", &self.alerting_timeout_seconds), ("autoAnswerAlertToneSeconds", &self.auto_answer_alert_tone_seconds), ("enableAutoAnswer", &self.enable_auto_answer), ("enableInactivityTimeout", &self.enable_inactivity_timeout), ("inactivityTimeoutSettings", &self.inactivity_timeout_settings), ("manualAnswerAlertToneSeconds", &self.manual_answer_alert_tone_seconds), ("serviceLevel", &self.service_level), ("subTypeSettings", &self.sub_type_settings)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageMediaUploadData {
 impl crate::support::Model for MessageMediaUploadData {
     const NAME: &'static str = "MessageMediaUploadData";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "uploadHeaders", "uploadUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for MessageMediaUploadData {
     }
 }
 impl ::std::fmt::Debug for MessageMediaUploadData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageMediaUploadData", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("uploadHeaders", &self.upload_headers), ("uploadUrl", &self.upload_url)], &self._nulls)
     }

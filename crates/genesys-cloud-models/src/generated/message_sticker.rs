@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageSticker {
 impl crate::support::Model for MessageSticker {
     const NAME: &'static str = "MessageSticker";
     const FIELDS: &'static [&'static str] = &["id", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MessageSticker {
     }
 }
 impl ::std::fmt::Debug for MessageSticker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageSticker", &[("id", &self.id), ("url", &self.url)], &self._nulls)
     }

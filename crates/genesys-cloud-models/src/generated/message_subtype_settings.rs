@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageSubtypeSettings {
 impl crate::support::Model for MessageSubtypeSettings {
     const NAME: &'static str = "MessageSubtypeSettings";
     const FIELDS: &'static [&'static str] = &["enableAutoAnswer", "enableInactivityTimeout"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MessageSubtypeSettings {
     }
 }
 impl ::std::fmt::Debug for MessageSubtypeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageSubtypeSettings", &[("enableAutoAnswer", &self.enable_auto_answer), ("enableInactivityTimeout", &self.enable_inactivity_timeout)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MessageTypingEventRequest {
 impl crate::support::Model for MessageTypingEventRequest {
     const NAME: &'static str = "MessageTypingEventRequest";
     const FIELDS: &'static [&'static str] = &["dateSent", "typing"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MessageTypingEventRequest {
     }
 }
 impl ::std::fmt::Debug for MessageTypingEventRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessageTypingEventRequest", &[("dateSent", &self.date_sent), ("typing", &self.typing)], &self._nulls)
     }

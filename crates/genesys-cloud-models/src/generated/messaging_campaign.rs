@@ -102,9 +102,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingCampaign {
 impl crate::support::Model for MessagingCampaign {
     const NAME: &'static str = "MessagingCampaign";
     const FIELDS: &'static [&'static str] = &["alwaysRunning", "callableTimeSet", "campaignStatus", "contactList", "contactListFilters", "contactSorts", "dateCreated", "dateModified", "division", "dncLists", "dynamicContactQueueingSettings", "emailConfig", "errors", "id", "messagesPerMinute", "name", "ruleSets", "selfUri", "smsConfig", "version", "whatsAppConfig"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -162,6 +164,7 @@ impl crate::support::Model for MessagingCampaign {
     }
 }
 impl ::std::fmt::Debug for MessagingCampaign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingCampaign", &[("alwaysRunning", &self.always_running), ("callableTimeSet", &self.callable_time_set), ("campaignStatus", &self.campaign_status), ("contactList", &self.contact_list), ("contactListFilters", &self.contact_list_filters), ("contactSorts", &self.contact_sorts), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("division", &self.division), ("dncLists", &self.dnc_lists), ("dynamicContactQueueingSettings", &self.dynamic_contact_queueing_settings), ("emailConfig", &self.email_config), ("errors", &self.errors), ("id", &self.id), ("messagesPerMinute", &self.messages_per_minute), ("name", &self.name), ("ruleSets", &self.rule_sets), ("selfUri", &self.self_uri), ("smsConfig", &self.sms_config), ("version", &self.version), ("whatsAppConfig", &self.whats_app_config)], &self._nulls)
     }
@@ -342,11 +345,13 @@ impl MessagingCampaignCampaignStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["on", "stopping", "off", "complete", "invalid", "forced_off", "forced_stopping"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessagingCampaignCampaignStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "on" => Self::On,
@@ -359,9 +364,11 @@ impl crate::support::OpenEnum for MessagingCampaignCampaignStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::On => "on",
@@ -376,11 +383,13 @@ impl crate::support::OpenEnum for MessagingCampaignCampaignStatus {
     }
 }
 impl ::std::convert::From<&str> for MessagingCampaignCampaignStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessagingCampaignCampaignStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

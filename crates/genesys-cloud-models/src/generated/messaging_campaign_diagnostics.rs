@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingCampaignDiagnostics {
 impl crate::support::Model for MessagingCampaignDiagnostics {
     const NAME: &'static str = "MessagingCampaignDiagnostics";
     const FIELDS: &'static [&'static str] = &["filteredOutContactsCount", "timeZoneRescheduledContactsCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MessagingCampaignDiagnostics {
     }
 }
 impl ::std::fmt::Debug for MessagingCampaignDiagnostics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingCampaignDiagnostics", &[("filteredOutContactsCount", &self.filtered_out_contacts_count), ("timeZoneRescheduledContactsCount", &self.time_zone_rescheduled_contacts_count)], &self._nulls)
     }

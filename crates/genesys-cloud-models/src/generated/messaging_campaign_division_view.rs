@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingCampaignDivisionView {
 impl crate::support::Model for MessagingCampaignDivisionView {
     const NAME: &'static str = "MessagingCampaignDivisionView";
     const FIELDS: &'static [&'static str] = &["division", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for MessagingCampaignDivisionView {
     }
 }
 impl ::std::fmt::Debug for MessagingCampaignDivisionView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingCampaignDivisionView", &[("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

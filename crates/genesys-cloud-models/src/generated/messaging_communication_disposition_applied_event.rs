@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingCommunicationDispositionApplied
 impl crate::support::Model for MessagingCommunicationDispositionAppliedEvent {
     const NAME: &'static str = "MessagingCommunicationDispositionAppliedEvent";
     const FIELDS: &'static [&'static str] = &["code", "communicationId", "conversationId", "eventDateTime", "eventId", "notes", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for MessagingCommunicationDispositionAppliedEvent {
     }
 }
 impl ::std::fmt::Debug for MessagingCommunicationDispositionAppliedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingCommunicationDispositionAppliedEvent", &[("code", &self.code), ("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("notes", &self.notes), ("tags", &self.tags)], &self._nulls)
     }

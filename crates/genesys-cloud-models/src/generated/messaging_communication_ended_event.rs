@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingCommunicationEndedEvent {
 impl crate::support::Model for MessagingCommunicationEndedEvent {
     const NAME: &'static str = "MessagingCommunicationEndedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "disconnectType", "eventDateTime", "eventId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for MessagingCommunicationEndedEvent {
     }
 }
 impl ::std::fmt::Debug for MessagingCommunicationEndedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingCommunicationEndedEvent", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("disconnectType", &self.disconnect_type), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl MessagingCommunicationEndedEventDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Self", "Peer", "System", "Error", "Transfer", "TransferACD", "TransferUser", "SessionExpired"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessagingCommunicationEndedEventDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for MessagingCommunicationEndedEventDisconnectType
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for MessagingCommunicationEndedEventDisconnectType
     }
 }
 impl ::std::convert::From<&str> for MessagingCommunicationEndedEventDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessagingCommunicationEndedEventDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingConferResponse {
 impl crate::support::Model for MessagingConferResponse {
     const NAME: &'static str = "MessagingConferResponse";
     const FIELDS: &'static [&'static str] = &["commandId", "communicationId", "conversation", "peerCommunicationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for MessagingConferResponse {
     }
 }
 impl ::std::fmt::Debug for MessagingConferResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingConferResponse", &[("commandId", &self.command_id), ("communicationId", &self.communication_id), ("conversation", &self.conversation), ("peerCommunicationId", &self.peer_communication_id)], &self._nulls)
     }

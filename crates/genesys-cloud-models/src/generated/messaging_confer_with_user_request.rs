@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingConferWithUserRequest {
 impl crate::support::Model for MessagingConferWithUserRequest {
     const NAME: &'static str = "MessagingConferWithUserRequest";
     const FIELDS: &'static [&'static str] = &["targetUserId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MessagingConferWithUserRequest {
     }
 }
 impl ::std::fmt::Debug for MessagingConferWithUserRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingConferWithUserRequest", &[("targetUserId", &self.target_user_id)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingEndTransferEvent {
 impl crate::support::Model for MessagingEndTransferEvent {
     const NAME: &'static str = "MessagingEndTransferEvent";
     const FIELDS: &'static [&'static str] = &["commandId", "conversationId", "eventDateTime", "eventId", "finalState", "objectCommunicationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for MessagingEndTransferEvent {
     }
 }
 impl ::std::fmt::Debug for MessagingEndTransferEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingEndTransferEvent", &[("commandId", &self.command_id), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("finalState", &self.final_state), ("objectCommunicationId", &self.object_communication_id)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl MessagingEndTransferEventFinalState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Completed", "Canceled", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessagingEndTransferEventFinalState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Completed" => Self::Completed,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for MessagingEndTransferEventFinalState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Completed => "Completed",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for MessagingEndTransferEventFinalState {
     }
 }
 impl ::std::convert::From<&str> for MessagingEndTransferEventFinalState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessagingEndTransferEventFinalState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingExternalEstablishedEvent {
 impl crate::support::Model for MessagingExternalEstablishedEvent {
     const NAME: &'static str = "MessagingExternalEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "displayName", "eventDateTime", "eventId", "initialConfiguration", "sourceConfiguration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for MessagingExternalEstablishedEvent {
     }
 }
 impl ::std::fmt::Debug for MessagingExternalEstablishedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingExternalEstablishedEvent", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("displayName", &self.display_name), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initialConfiguration", &self.initial_configuration), ("sourceConfiguration", &self.source_configuration)], &self._nulls)
     }

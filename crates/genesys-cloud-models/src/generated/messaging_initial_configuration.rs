@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingInitialConfiguration {
 impl crate::support::Model for MessagingInitialConfiguration {
     const NAME: &'static str = "MessagingInitialConfiguration";
     const FIELDS: &'static [&'static str] = &["additionalInfo", "alerting", "fromAddress", "held", "inbound", "invitedBy", "messageType", "toAddress"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for MessagingInitialConfiguration {
     }
 }
 impl ::std::fmt::Debug for MessagingInitialConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingInitialConfiguration", &[("additionalInfo", &self.additional_info), ("alerting", &self.alerting), ("fromAddress", &self.from_address), ("held", &self.held), ("inbound", &self.inbound), ("invitedBy", &self.invited_by), ("messageType", &self.message_type), ("toAddress", &self.to_address)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl MessagingInitialConfigurationMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sms", "Twitter", "Facebook", "Line", "WhatsApp", "WebMessage", "Open", "Instagram", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessagingInitialConfigurationMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sms" => Self::Sms,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for MessagingInitialConfigurationMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sms => "Sms",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for MessagingInitialConfigurationMessageType {
     }
 }
 impl ::std::convert::From<&str> for MessagingInitialConfigurationMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessagingInitialConfigurationMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -74,9 +74,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingIntegration {
 impl crate::support::Model for MessagingIntegration {
     const NAME: &'static str = "MessagingIntegration";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "messagingSetting", "messengerType", "modifiedBy", "name", "openExtensionType", "recipient", "selfUri", "status", "supportedContent", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -120,6 +122,7 @@ impl crate::support::Model for MessagingIntegration {
     }
 }
 impl ::std::fmt::Debug for MessagingIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingIntegration", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("messengerType", &self.messenger_type), ("modifiedBy", &self.modified_by), ("name", &self.name), ("openExtensionType", &self.open_extension_type), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("status", &self.status), ("supportedContent", &self.supported_content), ("version", &self.version)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl MessagingIntegrationMessengerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["sms", "facebook", "twitter", "whatsapp", "webmessaging", "instagram", "open", "apple", "linkedin"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessagingIntegrationMessengerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "sms" => Self::Sms,
@@ -197,9 +202,11 @@ impl crate::support::OpenEnum for MessagingIntegrationMessengerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sms => "sms",
@@ -216,11 +223,13 @@ impl crate::support::OpenEnum for MessagingIntegrationMessengerType {
     }
 }
 impl ::std::convert::From<&str> for MessagingIntegrationMessengerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessagingIntegrationMessengerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -270,11 +279,13 @@ impl MessagingIntegrationOpenExtensionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["None", "GoogleBusinessProfile", "YouTube"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessagingIntegrationOpenExtensionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "None" => Self::None,
@@ -283,9 +294,11 @@ impl crate::support::OpenEnum for MessagingIntegrationOpenExtensionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "None",
@@ -296,11 +309,13 @@ impl crate::support::OpenEnum for MessagingIntegrationOpenExtensionType {
     }
 }
 impl ::std::convert::From<&str> for MessagingIntegrationOpenExtensionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessagingIntegrationOpenExtensionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -360,11 +375,13 @@ impl MessagingIntegrationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive", "Error", "Starting", "Incomplete", "Deleting", "DeletionFailed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessagingIntegrationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -378,9 +395,11 @@ impl crate::support::OpenEnum for MessagingIntegrationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -396,11 +415,13 @@ impl crate::support::OpenEnum for MessagingIntegrationStatus {
     }
 }
 impl ::std::convert::From<&str> for MessagingIntegrationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessagingIntegrationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingProgressTransferEvent {
 impl crate::support::Model for MessagingProgressTransferEvent {
     const NAME: &'static str = "MessagingProgressTransferEvent";
     const FIELDS: &'static [&'static str] = &["commandId", "conversationId", "destinationCommunicationId", "eventDateTime", "eventId", "objectCommunicationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for MessagingProgressTransferEvent {
     }
 }
 impl ::std::fmt::Debug for MessagingProgressTransferEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingProgressTransferEvent", &[("commandId", &self.command_id), ("conversationId", &self.conversation_id), ("destinationCommunicationId", &self.destination_communication_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("objectCommunicationId", &self.object_communication_id)], &self._nulls)
     }

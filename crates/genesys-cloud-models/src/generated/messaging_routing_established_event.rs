@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingRoutingEstablishedEvent {
 impl crate::support::Model for MessagingRoutingEstablishedEvent {
     const NAME: &'static str = "MessagingRoutingEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "eventDateTime", "eventId", "initialConfiguration", "label", "languageId", "queueId", "skillIds", "sourceConfiguration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for MessagingRoutingEstablishedEvent {
     }
 }
 impl ::std::fmt::Debug for MessagingRoutingEstablishedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingRoutingEstablishedEvent", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initialConfiguration", &self.initial_configuration), ("label", &self.label), ("languageId", &self.language_id), ("queueId", &self.queue_id), ("skillIds", &self.skill_ids), ("sourceConfiguration", &self.source_configuration)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingSetting {
 impl crate::support::Model for MessagingSetting {
     const NAME: &'static str = "MessagingSetting";
     const FIELDS: &'static [&'static str] = &["content", "createdBy", "dateCreated", "dateModified", "event", "id", "name", "selfUri", "updatedBy", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for MessagingSetting {
     }
 }
 impl ::std::fmt::Debug for MessagingSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingSetting", &[("content", &self.content), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("event", &self.event), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("updatedBy", &self.updated_by), ("version", &self.version)], &self._nulls)
     }

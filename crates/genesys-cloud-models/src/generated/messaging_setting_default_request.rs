@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingSettingDefaultRequest {
 impl crate::support::Model for MessagingSettingDefaultRequest {
     const NAME: &'static str = "MessagingSettingDefaultRequest";
     const FIELDS: &'static [&'static str] = &["settingId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MessagingSettingDefaultRequest {
     }
 }
 impl ::std::fmt::Debug for MessagingSettingDefaultRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingSettingDefaultRequest", &[("settingId", &self.setting_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MessagingTemplate {
 impl crate::support::Model for MessagingTemplate {
     const NAME: &'static str = "MessagingTemplate";
     const FIELDS: &'static [&'static str] = &["whatsApp"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MessagingTemplate {
     }
 }
 impl ::std::fmt::Debug for MessagingTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessagingTemplate", &[("whatsApp", &self.whats_app)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MessengerApps {
 impl crate::support::Model for MessengerApps {
     const NAME: &'static str = "MessengerApps";
     const FIELDS: &'static [&'static str] = &["conversations", "knowledge"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MessengerApps {
     }
 }
 impl ::std::fmt::Debug for MessengerApps {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessengerApps", &[("conversations", &self.conversations), ("knowledge", &self.knowledge)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MessengerHomeScreen {
 impl crate::support::Model for MessengerHomeScreen {
     const NAME: &'static str = "MessengerHomeScreen";
     const FIELDS: &'static [&'static str] = &["enabled", "logoUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MessengerHomeScreen {
     }
 }
 impl ::std::fmt::Debug for MessengerHomeScreen {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessengerHomeScreen", &[("enabled", &self.enabled), ("logoUrl", &self.logo_url)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for MessengerSettings {
 impl crate::support::Model for MessengerSettings {
     const NAME: &'static str = "MessengerSettings";
     const FIELDS: &'static [&'static str] = &["apps", "enabled", "fileUpload", "homeScreen", "launcherButton", "sessionPersistenceType", "styles"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for MessengerSettings {
     }
 }
 impl ::std::fmt::Debug for MessengerSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessengerSettings", &[("apps", &self.apps), ("enabled", &self.enabled), ("fileUpload", &self.file_upload), ("homeScreen", &self.home_screen), ("launcherButton", &self.launcher_button), ("sessionPersistenceType", &self.session_persistence_type), ("styles", &self.styles)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl MessengerSettingsSessionPersistenceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AcrossSubdomains", "DomainOrSubdomainOnly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MessengerSettingsSessionPersistenceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AcrossSubdomains" => Self::AcrossSubdomains,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for MessengerSettingsSessionPersistenceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AcrossSubdomains => "AcrossSubdomains",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for MessengerSettingsSessionPersistenceType {
     }
 }
 impl ::std::convert::From<&str> for MessengerSettingsSessionPersistenceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MessengerSettingsSessionPersistenceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MessengerStyles {
 impl crate::support::Model for MessengerStyles {
     const NAME: &'static str = "MessengerStyles";
     const FIELDS: &'static [&'static str] = &["primaryColor"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MessengerStyles {
     }
 }
 impl ::std::fmt::Debug for MessengerStyles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MessengerStyles", &[("primaryColor", &self.primary_color)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for MetaData {
 impl crate::support::Model for MetaData {
     const NAME: &'static str = "MetaData";
     const FIELDS: &'static [&'static str] = &["pairing-token", "pairing-trust", "pairing-url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MetaData {
     }
 }
 impl ::std::fmt::Debug for MetaData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MetaData", &[("pairing-token", &crate::support::Redacted(&self.pairing_token)), ("pairing-trust", &self.pairing_trust), ("pairing-url", &self.pairing_url)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for Metabase {
 impl crate::support::Model for Metabase {
     const NAME: &'static str = "Metabase";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "state", "type", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -118,6 +120,7 @@ impl crate::support::Model for Metabase {
     }
 }
 impl ::std::fmt::Debug for Metabase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Metabase", &[("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("selfUri", &self.self_uri), ("state", &self.state), ("type", &self.r#type), ("version", &self.version)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl MetabaseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MetabaseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -177,9 +182,11 @@ impl crate::support::OpenEnum for MetabaseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for MetabaseState {
     }
 }
 impl ::std::convert::From<&str> for MetabaseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MetabaseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -264,11 +273,13 @@ impl MetabaseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EXTERNAL", "EXTERNAL_PCV", "EXTERNAL_PCV_AWS", "EXTERNAL_BYOC_CARRIER", "EXTERNAL_BYOC_PBX", "STATION_CDM", "STATION_CDM_WEBRTC", "STATION", "TIE", "TIE_DIRECT", "TIE_INDIRECT", "TIE_CLOUD_PROXY", "TIE_CLOUD_PROXY_CALLSESSION"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MetabaseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EXTERNAL" => Self::External,
@@ -287,9 +298,11 @@ impl crate::support::OpenEnum for MetabaseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::External => "EXTERNAL",
@@ -310,11 +323,13 @@ impl crate::support::OpenEnum for MetabaseType {
     }
 }
 impl ::std::convert::From<&str> for MetabaseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MetabaseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MetadataDocumentation {
 impl crate::support::Model for MetadataDocumentation {
     const NAME: &'static str = "MetadataDocumentation";
     const FIELDS: &'static [&'static str] = &["description", "location"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MetadataDocumentation {
     }
 }
 impl ::std::fmt::Debug for MetadataDocumentation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MetadataDocumentation", &[("description", &self.description), ("location", &self.location)], &self._nulls)
     }

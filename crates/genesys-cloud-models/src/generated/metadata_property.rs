@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for MetadataProperty {
 impl crate::support::Model for MetadataProperty {
     const NAME: &'static str = "MetadataProperty";
     const FIELDS: &'static [&'static str] = &["default", "description", "displayname", "enum", "help", "sensitive", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for MetadataProperty {
     }
 }
 impl ::std::fmt::Debug for MetadataProperty {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MetadataProperty", &[("default", &self.default), ("description", &self.description), ("displayname", &self.displayname), ("enum", &self.r#enum), ("help", &self.help), ("sensitive", &self.sensitive), ("type", &self.r#type)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MetadataResultEntity {
 impl crate::support::Model for MetadataResultEntity {
     const NAME: &'static str = "MetadataResultEntity";
     const FIELDS: &'static [&'static str] = &["description", "type", "visibility"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MetadataResultEntity {
     }
 }
 impl ::std::fmt::Debug for MetadataResultEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MetadataResultEntity", &[("description", &self.description), ("type", &self.r#type), ("visibility", &self.visibility)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl MetadataResultEntityVisibility {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Visible", "Hidden"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MetadataResultEntityVisibility {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Visible" => Self::Visible,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for MetadataResultEntityVisibility {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Visible => "Visible",
@@ -124,11 +131,13 @@ impl crate::support::OpenEnum for MetadataResultEntityVisibility {
     }
 }
 impl ::std::convert::From<&str> for MetadataResultEntityVisibility {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MetadataResultEntityVisibility {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for MetadataSchema {
 impl crate::support::Model for MetadataSchema {
     const NAME: &'static str = "MetadataSchema";
     const FIELDS: &'static [&'static str] = &["description", "properties", "required", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for MetadataSchema {
     }
 }
 impl ::std::fmt::Debug for MetadataSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MetadataSchema", &[("description", &self.description), ("properties", &self.properties), ("required", &self.required), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }

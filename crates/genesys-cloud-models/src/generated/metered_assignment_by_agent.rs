@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MeteredAssignmentByAgent {
 impl crate::support::Model for MeteredAssignmentByAgent {
     const NAME: &'static str = "MeteredAssignmentByAgent";
     const FIELDS: &'static [&'static str] = &["evaluationContextId", "evaluationForm", "evaluators", "maxNumberEvaluations", "timeInterval", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for MeteredAssignmentByAgent {
     }
 }
 impl ::std::fmt::Debug for MeteredAssignmentByAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MeteredAssignmentByAgent", &[("evaluationContextId", &self.evaluation_context_id), ("evaluationForm", &self.evaluation_form), ("evaluators", &self.evaluators), ("maxNumberEvaluations", &self.max_number_evaluations), ("timeInterval", &self.time_interval), ("timeZone", &self.time_zone)], &self._nulls)
     }

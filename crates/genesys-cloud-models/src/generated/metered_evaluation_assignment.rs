@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MeteredEvaluationAssignment {
 impl crate::support::Model for MeteredEvaluationAssignment {
     const NAME: &'static str = "MeteredEvaluationAssignment";
     const FIELDS: &'static [&'static str] = &["assignToActiveUser", "evaluationContextId", "evaluationForm", "evaluators", "maxNumberEvaluations", "timeInterval"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for MeteredEvaluationAssignment {
     }
 }
 impl ::std::fmt::Debug for MeteredEvaluationAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MeteredEvaluationAssignment", &[("assignToActiveUser", &self.assign_to_active_user), ("evaluationContextId", &self.evaluation_context_id), ("evaluationForm", &self.evaluation_form), ("evaluators", &self.evaluators), ("maxNumberEvaluations", &self.max_number_evaluations), ("timeInterval", &self.time_interval)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for Metric {
 impl crate::support::Model for Metric {
     const NAME: &'static str = "Metric";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateUnlinked", "externalMetricDefinitionId", "id", "linkedMetric", "metricDefinitionId", "name", "objective", "performanceProfileId", "precision", "selfUri", "sourcePerformanceProfile", "timeDisplayUnit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for Metric {
     }
 }
 impl ::std::fmt::Debug for Metric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Metric", &[("dateCreated", &self.date_created), ("dateUnlinked", &self.date_unlinked), ("externalMetricDefinitionId", &self.external_metric_definition_id), ("id", &self.id), ("linkedMetric", &self.linked_metric), ("metricDefinitionId", &self.metric_definition_id), ("name", &self.name), ("objective", &self.objective), ("performanceProfileId", &self.performance_profile_id), ("precision", &self.precision), ("selfUri", &self.self_uri), ("sourcePerformanceProfile", &self.source_performance_profile), ("timeDisplayUnit", &self.time_display_unit)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl MetricTimeDisplayUnit {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["None", "Seconds", "Minutes", "Hours"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MetricTimeDisplayUnit {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "None" => Self::None,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for MetricTimeDisplayUnit {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "None",
@@ -192,11 +199,13 @@ impl crate::support::OpenEnum for MetricTimeDisplayUnit {
     }
 }
 impl ::std::convert::From<&str> for MetricTimeDisplayUnit {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MetricTimeDisplayUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

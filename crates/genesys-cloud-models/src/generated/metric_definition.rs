@@ -66,9 +66,11 @@ impl<'de> ::serde::Deserialize<'de> for MetricDefinition {
 impl crate::support::Model for MetricDefinition {
     const NAME: &'static str = "MetricDefinition";
     const FIELDS: &'static [&'static str] = &["defaultObjective", "dividendMetrics", "divisorMetrics", "id", "initialDirectionFilteringAllowed", "lockTemplateId", "mediaTypeFilteringAllowed", "name", "queueFilteringAllowed", "selfUri", "shortName", "unitType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -108,6 +110,7 @@ impl crate::support::Model for MetricDefinition {
     }
 }
 impl ::std::fmt::Debug for MetricDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MetricDefinition", &[("defaultObjective", &self.default_objective), ("dividendMetrics", &self.dividend_metrics), ("divisorMetrics", &self.divisor_metrics), ("id", &self.id), ("initialDirectionFilteringAllowed", &self.initial_direction_filtering_allowed), ("lockTemplateId", &self.lock_template_id), ("mediaTypeFilteringAllowed", &self.media_type_filtering_allowed), ("name", &self.name), ("queueFilteringAllowed", &self.queue_filtering_allowed), ("selfUri", &self.self_uri), ("shortName", &self.short_name), ("unitType", &self.unit_type)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl MetricDefinitionUnitType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["None", "Percent", "Currency", "Seconds", "Number", "AttendanceStatus", "Unit"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MetricDefinitionUnitType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "None" => Self::None,
@@ -179,9 +184,11 @@ impl crate::support::OpenEnum for MetricDefinitionUnitType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "None",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for MetricDefinitionUnitType {
     }
 }
 impl ::std::convert::From<&str> for MetricDefinitionUnitType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MetricDefinitionUnitType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

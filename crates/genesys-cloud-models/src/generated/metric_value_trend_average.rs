@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for MetricValueTrendAverage {
 impl crate::support::Model for MetricValueTrendAverage {
     const NAME: &'static str = "MetricValueTrendAverage";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateReferenceWorkday", "dateStartWorkday", "division", "metric", "performanceProfile", "result", "timezone", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for MetricValueTrendAverage {
     }
 }
 impl ::std::fmt::Debug for MetricValueTrendAverage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MetricValueTrendAverage", &[("dateEndWorkday", &self.date_end_workday), ("dateReferenceWorkday", &self.date_reference_workday), ("dateStartWorkday", &self.date_start_workday), ("division", &self.division), ("metric", &self.metric), ("performanceProfile", &self.performance_profile), ("result", &self.result), ("timezone", &self.timezone), ("user", &self.user)], &self._nulls)
     }

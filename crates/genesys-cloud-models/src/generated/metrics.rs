@@ -94,9 +94,11 @@ impl<'de> ::serde::Deserialize<'de> for Metrics {
 impl crate::support::Model for Metrics {
     const NAME: &'static str = "Metrics";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateUnlinked", "enabled", "externalMetricDefinitionId", "id", "linkedMetric", "maxPoints", "metricDefinitionId", "metricDefinitionName", "name", "order", "performanceProfileId", "precision", "selfUri", "sourcePerformanceProfile", "templateName", "timeDisplayUnit", "unitDefinition", "unitType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -150,6 +152,7 @@ impl crate::support::Model for Metrics {
     }
 }
 impl ::std::fmt::Debug for Metrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Metrics", &[("dateCreated", &self.date_created), ("dateUnlinked", &self.date_unlinked), ("enabled", &self.enabled), ("externalMetricDefinitionId", &self.external_metric_definition_id), ("id", &self.id), ("linkedMetric", &self.linked_metric), ("maxPoints", &self.max_points), ("metricDefinitionId", &self.metric_definition_id), ("metricDefinitionName", &self.metric_definition_name), ("name", &self.name), ("order", &self.order), ("performanceProfileId", &self.performance_profile_id), ("precision", &self.precision), ("selfUri", &self.self_uri), ("sourcePerformanceProfile", &self.source_performance_profile), ("templateName", &self.template_name), ("timeDisplayUnit", &self.time_display_unit), ("unitDefinition", &self.unit_definition), ("unitType", &self.unit_type)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl MetricsTimeDisplayUnit {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["None", "Seconds", "Minutes", "Hours"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MetricsTimeDisplayUnit {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "None" => Self::None,
@@ -212,9 +217,11 @@ impl crate::support::OpenEnum for MetricsTimeDisplayUnit {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "None",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for MetricsTimeDisplayUnit {
     }
 }
 impl ::std::convert::From<&str> for MetricsTimeDisplayUnit {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MetricsTimeDisplayUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -288,11 +297,13 @@ impl MetricsUnitType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["None", "Percent", "Currency", "Seconds", "Number", "AttendanceStatus", "Unit"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MetricsUnitType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "None" => Self::None,
@@ -305,9 +316,11 @@ impl crate::support::OpenEnum for MetricsUnitType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "None",
@@ -322,11 +335,13 @@ impl crate::support::OpenEnum for MetricsUnitType {
     }
 }
 impl ::std::convert::From<&str> for MetricsUnitType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MetricsUnitType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -116,9 +116,11 @@ impl<'de> ::serde::Deserialize<'de> for Miner {
 impl crate::support::Model for Miner {
     const NAME: &'static str = "Miner";
     const FIELDS: &'static [&'static str] = &["conversationDataUploaded", "conversationsDateRangeEnd", "conversationsDateRangeStart", "conversationsFetchedCount", "conversationsValidCount", "dateCompleted", "dateCreated", "dateModified", "dateTriggered", "errorInfo", "getminedItemCount", "id", "language", "latestDraftVersion", "mediaType", "message", "minerType", "name", "participantType", "queueIds", "seeding", "selfUri", "status", "warningInfo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -182,6 +184,7 @@ impl crate::support::Model for Miner {
     }
 }
 impl ::std::fmt::Debug for Miner {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Miner", &[("conversationDataUploaded", &self.conversation_data_uploaded), ("conversationsDateRangeEnd", &self.conversations_date_range_end), ("conversationsDateRangeStart", &self.conversations_date_range_start), ("conversationsFetchedCount", &self.conversations_fetched_count), ("conversationsValidCount", &self.conversations_valid_count), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateTriggered", &self.date_triggered), ("errorInfo", &self.error_info), ("getminedItemCount", &self.getmined_item_count), ("id", &self.id), ("language", &self.language), ("latestDraftVersion", &self.latest_draft_version), ("mediaType", &self.media_type), ("message", &self.message), ("minerType", &self.miner_type), ("name", &self.name), ("participantType", &self.participant_type), ("queueIds", &self.queue_ids), ("seeding", &self.seeding), ("selfUri", &self.self_uri), ("status", &self.status), ("warningInfo", &self.warning_info)], &self._nulls)
     }
@@ -430,11 +433,13 @@ impl MinerLanguage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["en-us", "en-gb", "en-au", "en-in", "en-za", "es-us", "es-es", "fr-fr", "fr-ca", "de-de", "pt-pt", "pt-br", "it-it", "nl-nl", "de-ch", "ja-jp", "ko-kr", "hi-in", "ar-001", "ar-ae", "ar-bh", "ar-eg", "ar-il", "ar-sa", "ar-tn", "da-dk", "fi-fi", "sv-se", "nb-no", "tr-tr", "he-il", "zu-za"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MinerLanguage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "en-us" => Self::EnUs,
@@ -472,9 +477,11 @@ impl crate::support::OpenEnum for MinerLanguage {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EnUs => "en-us",
@@ -514,11 +521,13 @@ impl crate::support::OpenEnum for MinerLanguage {
     }
 }
 impl ::std::convert::From<&str> for MinerLanguage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MinerLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -570,11 +579,13 @@ impl MinerMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Chat", "Call", "Message", "Email"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MinerMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Chat" => Self::Chat,
@@ -584,9 +595,11 @@ impl crate::support::OpenEnum for MinerMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Chat => "Chat",
@@ -598,11 +611,13 @@ impl crate::support::OpenEnum for MinerMediaType {
     }
 }
 impl ::std::convert::From<&str> for MinerMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MinerMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -650,11 +665,13 @@ impl MinerMinerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Intent", "Topic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MinerMinerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Intent" => Self::Intent,
@@ -662,9 +679,11 @@ impl crate::support::OpenEnum for MinerMinerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Intent => "Intent",
@@ -674,11 +693,13 @@ impl crate::support::OpenEnum for MinerMinerType {
     }
 }
 impl ::std::convert::From<&str> for MinerMinerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MinerMinerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -728,11 +749,13 @@ impl MinerParticipantType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Customer", "Agent", "Both"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MinerParticipantType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Customer" => Self::Customer,
@@ -741,9 +764,11 @@ impl crate::support::OpenEnum for MinerParticipantType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Customer => "Customer",
@@ -754,11 +779,13 @@ impl crate::support::OpenEnum for MinerParticipantType {
     }
 }
 impl ::std::convert::From<&str> for MinerParticipantType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MinerParticipantType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -838,11 +865,13 @@ impl MinerStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NotStarted", "FetchingConversationIds", "ConversationIdsFetched", "ConversationIdsFetchError", "FetchingConversations", "ConversationsFetched", "ConversationsFetchError", "Queued", "QueuingError", "MiningStarted", "MaskingUtterances", "MaskingError", "ComputingAnalytics", "ComputingAnalyticsError", "MiningCompleted", "MiningError", "ModelValidationError", "Deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MinerStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NotStarted" => Self::NotStarted,
@@ -866,9 +895,11 @@ impl crate::support::OpenEnum for MinerStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NotStarted => "NotStarted",
@@ -894,11 +925,13 @@ impl crate::support::OpenEnum for MinerStatus {
     }
 }
 impl ::std::convert::From<&str> for MinerStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MinerStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MinerErrorInfo {
 impl crate::support::Model for MinerErrorInfo {
     const NAME: &'static str = "MinerErrorInfo";
     const FIELDS: &'static [&'static str] = &["code", "message", "messageParams", "messageWithParams"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for MinerErrorInfo {
     }
 }
 impl ::std::fmt::Debug for MinerErrorInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MinerErrorInfo", &[("code", &self.code), ("message", &self.message), ("messageParams", &self.message_params), ("messageWithParams", &self.message_with_params)], &self._nulls)
     }

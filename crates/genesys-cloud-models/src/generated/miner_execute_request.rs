@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for MinerExecuteRequest {
 impl crate::support::Model for MinerExecuteRequest {
     const NAME: &'static str = "MinerExecuteRequest";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "mediaType", "participantType", "queueIds", "uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for MinerExecuteRequest {
     }
 }
 impl ::std::fmt::Debug for MinerExecuteRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MinerExecuteRequest", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("mediaType", &self.media_type), ("participantType", &self.participant_type), ("queueIds", &self.queue_ids), ("uploadKey", &self.upload_key)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl MinerExecuteRequestMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Chat", "Call", "Message", "Email"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MinerExecuteRequestMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Chat" => Self::Chat,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for MinerExecuteRequestMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Chat => "Chat",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for MinerExecuteRequestMediaType {
     }
 }
 impl ::std::convert::From<&str> for MinerExecuteRequestMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MinerExecuteRequestMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -240,11 +249,13 @@ impl MinerExecuteRequestParticipantType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Customer", "Agent", "Both"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MinerExecuteRequestParticipantType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Customer" => Self::Customer,
@@ -253,9 +264,11 @@ impl crate::support::OpenEnum for MinerExecuteRequestParticipantType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Customer => "Customer",
@@ -266,11 +279,13 @@ impl crate::support::OpenEnum for MinerExecuteRequestParticipantType {
     }
 }
 impl ::std::convert::From<&str> for MinerExecuteRequestParticipantType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MinerExecuteRequestParticipantType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for MinerIntent {
 impl crate::support::Model for MinerIntent {
     const NAME: &'static str = "MinerIntent";
     const FIELDS: &'static [&'static str] = &["analyticVolumePercent", "id", "miner", "name", "selfUri", "utterances"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for MinerIntent {
     }
 }
 impl ::std::fmt::Debug for MinerIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MinerIntent", &[("analyticVolumePercent", &self.analytic_volume_percent), ("id", &self.id), ("miner", &self.miner), ("name", &self.name), ("selfUri", &self.self_uri), ("utterances", &self.utterances)], &self._nulls)
     }

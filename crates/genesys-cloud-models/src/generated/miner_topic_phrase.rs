@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for MinerTopicPhrase {
 impl crate::support::Model for MinerTopicPhrase {
     const NAME: &'static str = "MinerTopicPhrase";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "topic", "utteranceCount", "utterances"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for MinerTopicPhrase {
     }
 }
 impl ::std::fmt::Debug for MinerTopicPhrase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MinerTopicPhrase", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("topic", &self.topic), ("utteranceCount", &self.utterance_count), ("utterances", &self.utterances)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for MinimumStaffingRequest {
 impl crate::support::Model for MinimumStaffingRequest {
     const NAME: &'static str = "MinimumStaffingRequest";
     const FIELDS: &'static [&'static str] = &["applicableIntervals", "enabled", "minimumValue", "planningGroupOverrides"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for MinimumStaffingRequest {
     }
 }
 impl ::std::fmt::Debug for MinimumStaffingRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MinimumStaffingRequest", &[("applicableIntervals", &self.applicable_intervals), ("enabled", &self.enabled), ("minimumValue", &self.minimum_value), ("planningGroupOverrides", &self.planning_group_overrides)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl MinimumStaffingRequestApplicableIntervals {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AllIntervals", "VolumeOnlyIntervals"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MinimumStaffingRequestApplicableIntervals {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AllIntervals" => Self::AllIntervals,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for MinimumStaffingRequestApplicableIntervals {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AllIntervals => "AllIntervals",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for MinimumStaffingRequestApplicableIntervals {
     }
 }
 impl ::std::convert::From<&str> for MinimumStaffingRequestApplicableIntervals {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MinimumStaffingRequestApplicableIntervals {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for MinimumStaffingResponse {
 impl crate::support::Model for MinimumStaffingResponse {
     const NAME: &'static str = "MinimumStaffingResponse";
     const FIELDS: &'static [&'static str] = &["applicableIntervals", "enabled", "metadata", "minimumValue", "planningGroupOverrides"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for MinimumStaffingResponse {
     }
 }
 impl ::std::fmt::Debug for MinimumStaffingResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MinimumStaffingResponse", &[("applicableIntervals", &self.applicable_intervals), ("enabled", &self.enabled), ("metadata", &self.metadata), ("minimumValue", &self.minimum_value), ("planningGroupOverrides", &self.planning_group_overrides)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl MinimumStaffingResponseApplicableIntervals {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AllIntervals", "VolumeOnlyIntervals"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MinimumStaffingResponseApplicableIntervals {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AllIntervals" => Self::AllIntervals,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for MinimumStaffingResponseApplicableIntervals {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AllIntervals => "AllIntervals",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for MinimumStaffingResponseApplicableIntervals {
     }
 }
 impl ::std::convert::From<&str> for MinimumStaffingResponseApplicableIntervals {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MinimumStaffingResponseApplicableIntervals {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MobileSettings {
 impl crate::support::Model for MobileSettings {
     const NAME: &'static str = "MobileSettings";
     const FIELDS: &'static [&'static str] = &["notifications"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MobileSettings {
     }
 }
 impl ::std::fmt::Debug for MobileSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MobileSettings", &[("notifications", &self.notifications)], &self._nulls)
     }

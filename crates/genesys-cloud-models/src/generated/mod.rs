@@ -29,13 +29,13 @@ pub use self::accelerator_specification::*;
 mod access_restriction;
 #[cfg(feature = "unreferenced")]
 pub use self::access_restriction::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod acd_end_detail_event_topic_acd_end_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::acd_end_detail_event_topic_acd_end_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod acd_start_detail_event_topic_acd_start_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::acd_start_detail_event_topic_acd_start_event::*;
 #[cfg(any(feature = "external-contacts", feature = "journey"))]
 mod achieved_outcome;
@@ -309,9 +309,9 @@ pub use self::activity_plan_structure_with_occurrence_sessions_users_reference::
 mod activity_plan_structure_with_occurrences_reference;
 #[cfg(feature = "workforce-management")]
 pub use self::activity_plan_structure_with_occurrences_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod acw_detail_event_topic_after_call_work_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::acw_detail_event_topic_after_call_work_event::*;
 #[cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))]
 mod acw_settings;
@@ -445,25 +445,25 @@ pub use self::adherence_explanation_response::*;
 mod adherence_settings;
 #[cfg(feature = "workforce-management")]
 pub use self::adherence_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod adhoc_recording_topic_conversation_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::adhoc_recording_topic_conversation_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod adhoc_recording_topic_lock_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::adhoc_recording_topic_lock_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod adhoc_recording_topic_recording_data_v2;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::adhoc_recording_topic_recording_data_v2::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod adhoc_recording_topic_user_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::adhoc_recording_topic_user_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod adhoc_recording_topic_workspace_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::adhoc_recording_topic_workspace_data::*;
 #[cfg(feature = "users")]
 mod adjacents;
@@ -529,25 +529,25 @@ pub use self::agent_action_payload::*;
 mod agent_activity;
 #[cfg(feature = "quality")]
 pub use self::agent_activity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod agent_activity_changed_topic_agent_activity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::agent_activity_changed_topic_agent_activity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod agent_activity_changed_topic_organization_presence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::agent_activity_changed_topic_organization_presence::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod agent_activity_changed_topic_out_of_office;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::agent_activity_changed_topic_out_of_office::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod agent_activity_changed_topic_presence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::agent_activity_changed_topic_presence::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod agent_activity_changed_topic_routing_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::agent_activity_changed_topic_routing_status::*;
 #[cfg(feature = "quality")]
 mod agent_activity_entity_listing;
@@ -853,9 +853,9 @@ pub use self::agent_state_agent_query_predicate::*;
 mod agent_state_counts_request;
 #[cfg(feature = "analytics")]
 pub use self::agent_state_counts_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod agent_state_event_topic_agent_state_event_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::agent_state_event_topic_agent_state_event_notification::*;
 #[cfg(feature = "analytics")]
 mod agent_state_is_out_of_office_count;
@@ -1549,21 +1549,21 @@ pub use self::apple_pay::*;
 mod approval_namespace;
 #[cfg(feature = "organization")]
 pub use self::approval_namespace::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_dependency_tracking_build_notification_client;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_dependency_tracking_build_notification_client::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_dependency_tracking_build_notification_dependency_tracking_build_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_dependency_tracking_build_notification_dependency_tracking_build_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_dependency_tracking_build_notification_home_organization;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_dependency_tracking_build_notification_home_organization::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_dependency_tracking_build_notification_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_dependency_tracking_build_notification_user::*;
 #[cfg(feature = "architect")]
 mod architect_export_job_state_response;
@@ -1573,65 +1573,65 @@ pub use self::architect_export_job_state_response::*;
 mod architect_flow_fields;
 #[cfg(feature = "journey")]
 pub use self::architect_flow_fields::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_notification_architect_operation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_notification_architect_operation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_notification_client;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_notification_client::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_notification_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_notification_error_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_notification_error_message_params;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_notification_error_message_params::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_notification_flow_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_notification_flow_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_notification_flow_version;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_notification_flow_version::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_notification_home_organization;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_notification_home_organization::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_notification_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_notification_user::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_outcome_notification_architect_operation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_outcome_notification_architect_operation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_outcome_notification_client;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_outcome_notification_client::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_outcome_notification_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_outcome_notification_error_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_outcome_notification_error_message_params;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_outcome_notification_error_message_params::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_outcome_notification_flow_outcome_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_outcome_notification_flow_outcome_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_outcome_notification_home_organization;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_outcome_notification_home_organization::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod architect_flow_outcome_notification_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::architect_flow_outcome_notification_user::*;
 #[cfg(feature = "architect")]
 mod architect_flow_reference;
@@ -1649,49 +1649,49 @@ pub use self::architect_job_message_detail::*;
 mod architect_job_state_response;
 #[cfg(feature = "architect")]
 pub use self::architect_job_state_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_prompt_notification_architect_operation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_prompt_notification_architect_operation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_prompt_notification_client;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_prompt_notification_client::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_prompt_notification_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_prompt_notification_error_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_prompt_notification_error_message_params;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_prompt_notification_error_message_params::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_prompt_notification_home_organization;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_prompt_notification_home_organization::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_prompt_notification_prompt_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_prompt_notification_prompt_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_prompt_notification_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_prompt_notification_user::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_prompt_resource_notification_prompt_resource_audio_format;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_prompt_resource_notification_prompt_resource_audio_format::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_prompt_resource_notification_prompt_resource_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_prompt_resource_notification_prompt_resource_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_system_prompt_resource_notification_prompt_resource_audio_format;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_system_prompt_resource_notification_prompt_resource_audio_format::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 mod architect_system_prompt_resource_notification_system_prompt_resource_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
 pub use self::architect_system_prompt_resource_notification_system_prompt_resource_notification::*;
 #[cfg(feature = "architect")]
 mod architect_validate_job_state_response;
@@ -1901,13 +1901,13 @@ pub use self::attendance_status_listing::*;
 mod attribute;
 #[cfg(feature = "content-management")]
 pub use self::attribute::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod attribute_detail_event_topic_attribute_update_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::attribute_detail_event_topic_attribute_update_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod attribute_detail_event_topic_communication;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::attribute_detail_event_topic_communication::*;
 #[cfg(feature = "content-management")]
 mod attribute_filter_item;
@@ -2001,25 +2001,25 @@ pub use self::audit_realtime_related_request::*;
 mod audit_realtime_related_results_response;
 #[cfg(feature = "audit")]
 pub use self::audit_realtime_related_results_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
 mod audit_topic_addressable_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
 pub use self::audit_topic_addressable_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
 mod audit_topic_audit_log_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
 pub use self::audit_topic_audit_log_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
 mod audit_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
 pub use self::audit_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
 mod audit_topic_message_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
 pub use self::audit_topic_message_info::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
 mod audit_topic_property_change;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
 pub use self::audit_topic_property_change::*;
 #[cfg(feature = "knowledge")]
 mod authentication_properties;
@@ -3409,21 +3409,21 @@ pub use self::call_conversation_entity_listing::*;
 mod call_forwarding;
 #[cfg(feature = "users")]
 pub use self::call_forwarding::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod call_forwarding_event_call;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::call_forwarding_event_call::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod call_forwarding_event_call_forwarding;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::call_forwarding_event_call_forwarding::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod call_forwarding_event_target;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::call_forwarding_event_target::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod call_forwarding_event_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::call_forwarding_event_user::*;
 #[cfg(feature = "conversations")]
 mod call_history_conversation;
@@ -3821,17 +3821,17 @@ pub use self::capacity_plan_staffing_requirement_result::*;
 mod capacity_planning_planning_group_allocation;
 #[cfg(feature = "workforce-management")]
 pub use self::capacity_planning_planning_group_allocation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod capacity_planning_requirements_result_topic_business_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::capacity_planning_requirements_result_topic_business_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod capacity_planning_requirements_result_topic_capacity_plan_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::capacity_planning_requirements_result_topic_capacity_plan_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod capacity_planning_requirements_result_topic_staffing_requirements_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::capacity_planning_requirements_result_topic_staffing_requirements_notification::*;
 #[cfg(feature = "workforce-management")]
 mod capacity_plans_list_response;
@@ -4141,13 +4141,13 @@ pub use self::chart_column::*;
 mod chat;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
 pub use self::chat::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod chat_badge_topic_badge_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::chat_badge_topic_badge_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod chat_badge_topic_chat_badge;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::chat_badge_topic_chat_badge::*;
 #[cfg(feature = "users")]
 mod chat_favorite;
@@ -4421,21 +4421,21 @@ pub use self::cobrowse_web_messaging_session::*;
 mod cobrowsesession;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))]
 pub use self::cobrowsesession::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod collaborate_chat_adhoc_message_event_topic_collaborate_chat_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::collaborate_chat_adhoc_message_event_topic_collaborate_chat_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod collaborate_chat_adhoc_message_event_topic_collaborate_chat_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::collaborate_chat_adhoc_message_event_topic_collaborate_chat_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod collaborate_chat_group_message_event_topic_collaborate_chat_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::collaborate_chat_group_message_event_topic_collaborate_chat_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod collaborate_chat_group_message_event_topic_collaborate_chat_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::collaborate_chat_group_message_event_topic_collaborate_chat_message::*;
 #[cfg(feature = "outbound")]
 mod column;
@@ -4769,9 +4769,9 @@ pub use self::contact_column_time_zone::*;
 mod contact_column_to_data_action_field_mapping;
 #[cfg(feature = "outbound")]
 pub use self::contact_column_to_data_action_field_mapping::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod contact_detail_event_topic_contact_update_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::contact_detail_event_topic_contact_update_event::*;
 #[cfg(feature = "external-contacts")]
 mod contact_enrich_options;
@@ -4929,17 +4929,17 @@ pub use self::contact_vertex::*;
 mod contactable_status;
 #[cfg(feature = "outbound")]
 pub use self::contactable_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod contactlist_download_ready_export_uri;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::contactlist_download_ready_export_uri::*;
 #[cfg(feature = "unreferenced")]
 mod contactlist_download_ready_object;
 #[cfg(feature = "unreferenced")]
 pub use self::contactlist_download_ready_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod contactlist_import_status_import_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::contactlist_import_status_import_status::*;
 #[cfg(feature = "unreferenced")]
 mod contactlist_import_status_object;
@@ -5021,37 +5021,37 @@ pub use self::content_date_picker_available_time::*;
 mod content_filter_item;
 #[cfg(feature = "content-management")]
 pub use self::content_filter_item::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 mod content_management_single_document_topic_document_data_v2;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 pub use self::content_management_single_document_topic_document_data_v2::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 mod content_management_single_document_topic_lock_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 pub use self::content_management_single_document_topic_lock_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 mod content_management_single_document_topic_user_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 pub use self::content_management_single_document_topic_user_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 mod content_management_single_document_topic_workspace_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 pub use self::content_management_single_document_topic_workspace_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 mod content_management_workspace_documents_topic_document_data_v2;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 pub use self::content_management_workspace_documents_topic_document_data_v2::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 mod content_management_workspace_documents_topic_lock_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 pub use self::content_management_workspace_documents_topic_lock_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 mod content_management_workspace_documents_topic_user_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 pub use self::content_management_workspace_documents_topic_user_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 mod content_management_workspace_documents_topic_workspace_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
 pub use self::content_management_workspace_documents_topic_workspace_data::*;
 #[cfg(feature = "social-media")]
 mod content_moderation;
@@ -5349,181 +5349,181 @@ pub use self::conversation_attribute_schema::*;
 mod conversation_basic;
 #[cfg(feature = "outbound")]
 pub use self::conversation_basic::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_call_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_call_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_call_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_call_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_disposition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_disposition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_disposition_amd_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_disposition_amd_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_disposition_silent_call_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_fax_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_fax_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_recorders_state;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_recorders_state::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_call_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_call_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_callback_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_callback_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_callback_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_callback_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_dialer_preview;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_dialer_preview::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_phone_number_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_phone_number_column::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_voicemail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_voicemail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_callback_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_callback_event_topic_wrapup::*;
 #[cfg(feature = "speech-text-analytics")]
 mod conversation_categories_entity_listing;
@@ -5549,169 +5549,169 @@ pub use self::conversation_channel_metadata::*;
 mod conversation_chat;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))]
 pub use self::conversation_chat::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_chat_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_chat_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_chat_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_chat_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_chat_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_chat_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_checklist_topic_agent_checklist_activation_trigger;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_checklist_topic_agent_checklist_activation_trigger::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_checklist_topic_agent_checklist_item_state;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_checklist_topic_agent_checklist_item_state::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_checklist_topic_agent_checklist_runtime_event_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_checklist_topic_agent_checklist_runtime_event_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_checklist_topic_conversation_context_turn_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_checklist_topic_conversation_context_turn_info::*;
 #[cfg(feature = "web-deployments")]
 mod conversation_clear_settings;
 #[cfg(feature = "web-deployments")]
 pub use self::conversation_clear_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_cobrowse_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_cobrowse_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_cobrowse_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_cobrowse_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_cobrowse_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_cobrowse_event_topic_wrapup::*;
 #[cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots", feature = "unreferenced"))]
 mod conversation_content_attachment;
@@ -5885,9 +5885,9 @@ pub use self::conversation_detail_query_filter::*;
 mod conversation_detail_query_predicate;
 #[cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))]
 pub use self::conversation_detail_query_predicate::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod conversation_details_datalake_availability_topic_data_availability_change_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::conversation_details_datalake_availability_topic_data_availability_change_notification::*;
 #[cfg(feature = "web-deployments")]
 mod conversation_disconnect_settings;
@@ -5901,81 +5901,81 @@ pub use self::conversation_division_membership::*;
 mod conversation_edited_input;
 #[cfg(feature = "conversations")]
 pub use self::conversation_edited_input::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_attachment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_attachment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_email_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_email_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_email_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_email_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_email_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_email_event_topic_wrapup::*;
 #[cfg(feature = "conversations")]
 mod conversation_encryption_configuration;
@@ -6009,209 +6009,209 @@ pub use self::conversation_event_co_browse::*;
 mod conversation_event_presence;
 #[cfg(any(feature = "conversations", feature = "recording", feature = "social-media", feature = "textbots"))]
 pub use self::conversation_event_presence::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_after_call_work;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_after_call_work::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_attachment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_attachment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_call;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_call::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_callback;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_callback::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_chat;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_chat::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_cobrowse;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_cobrowse::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_dialer_preview;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_dialer_preview::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_disconnect_reason;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_disconnect_reason::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_disposition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_disposition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_disposition_amd_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_disposition_amd_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_disposition_silent_call_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_email;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_email::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_error_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_error_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_fax_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_fax_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_internal_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_internal_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_internal_message_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_internal_message_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_message_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_message_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_message_media;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_message_media::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_message_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_message_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_message_metadata_content;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_message_metadata_content::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_message_metadata_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_message_metadata_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_message_sticker;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_message_sticker::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_phone_number_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_phone_number_column::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_recorders_state;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_recorders_state::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_screen_monitoring;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_screen_monitoring::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_screen_share;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_screen_share::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_social_expression;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_social_expression::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_transfer_destination;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_transfer_destination::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_transfer_initiator;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_transfer_initiator::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_transfer_modifed_by;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_transfer_modifed_by::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_transfer_response;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_transfer_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_video;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_video::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_voicemail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_voicemail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_workflow;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_workflow::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_event_topic_wrapup::*;
 #[cfg(any(feature = "conversations", feature = "recording", feature = "social-media", feature = "textbots"))]
 mod conversation_event_typing;
@@ -6241,29 +6241,29 @@ pub use self::conversation_form_response_content::*;
 mod conversation_insight;
 #[cfg(feature = "speech-text-analytics")]
 pub use self::conversation_insight::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_intent_suggestions_topic_intent_suggestion_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_intent_suggestions_topic_intent_suggestion_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_intent_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_intent_suggestions_topic_query_reformulation_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_intent_suggestions_topic_suggested_intent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_intent_suggestions_topic_suggested_intent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_intent_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_intent_suggestions_topic_suggested_intent_slot::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_intent_suggestions_topic_suggestion_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_intent_suggestions_topic_suggestion_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_intent_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_intent_suggestions_topic_suggestion_feedback::*;
 #[cfg(feature = "conversations")]
 mod conversation_json_schema_document;
@@ -6273,69 +6273,69 @@ pub use self::conversation_json_schema_document::*;
 mod conversation_json_schema_request;
 #[cfg(feature = "conversations")]
 pub use self::conversation_json_schema_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_article_suggestions_topic_knowledge_answer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_article_suggestions_topic_knowledge_answer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_article_suggestions_topic_knowledge_article_suggestion_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_article_suggestions_topic_knowledge_article_suggestion_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_article_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_article_suggestions_topic_query_reformulation_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_article_suggestions_topic_suggested_article;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_article_suggestions_topic_suggested_article::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_article_suggestions_topic_suggested_intent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_article_suggestions_topic_suggested_intent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_article_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_article_suggestions_topic_suggested_intent_slot::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_article_suggestions_topic_suggestion_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_article_suggestions_topic_suggestion_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_article_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_article_suggestions_topic_suggestion_feedback::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_search_suggestions_topic_knowledge_answer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_search_suggestions_topic_knowledge_answer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_search_suggestions_topic_knowledge_search_suggestion_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_search_suggestions_topic_knowledge_search_suggestion_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_search_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_search_suggestions_topic_query_reformulation_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_search_suggestions_topic_suggested_intent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_search_suggestions_topic_suggested_intent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_search_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_search_suggestions_topic_suggested_intent_slot::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_search_suggestions_topic_suggested_search_result;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_search_suggestions_topic_suggested_search_result::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_search_suggestions_topic_suggestion_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_search_suggestions_topic_suggestion_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_knowledge_search_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_knowledge_search_suggestions_topic_suggestion_feedback::*;
 #[cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots"))]
 mod conversation_message_content;
@@ -6345,105 +6345,105 @@ pub use self::conversation_message_content::*;
 mod conversation_message_event;
 #[cfg(any(feature = "conversations", feature = "recording", feature = "social-media", feature = "textbots"))]
 pub use self::conversation_message_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_error_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_error_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_message_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_message_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_message_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_message_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_message_media;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_message_media::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_message_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_message_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_message_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_message_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_message_metadata_content;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_message_metadata_content::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_message_metadata_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_message_metadata_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_message_sticker;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_message_sticker::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_message_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_message_event_topic_wrapup::*;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))]
 mod conversation_message_metadata;
@@ -6473,17 +6473,17 @@ pub use self::conversation_messaging_to_recipient::*;
 mod conversation_metrics;
 #[cfg(feature = "speech-text-analytics")]
 pub use self::conversation_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod conversation_metrics_topic_conversation_metric_record;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::conversation_metrics_topic_conversation_metric_record::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod conversation_metrics_topic_conversation_proposed_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::conversation_metrics_topic_conversation_proposed_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod conversation_metrics_topic_conversation_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::conversation_metrics_topic_conversation_scored_agent::*;
 #[cfg(any(feature = "conversations", feature = "social-media"))]
 mod conversation_normalized_message;
@@ -6573,33 +6573,33 @@ pub use self::conversation_recipient_additional_provider_info::*;
 mod conversation_reference;
 #[cfg(any(feature = "case-management", feature = "coaching", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "search", feature = "user-recordings", feature = "voicemail"))]
 pub use self::conversation_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_response_suggestions_topic_canned_response_suggestion_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_response_suggestions_topic_canned_response_suggestion_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_response_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_response_suggestions_topic_query_reformulation_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_response_suggestions_topic_suggested_canned_response;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_response_suggestions_topic_suggested_canned_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_response_suggestions_topic_suggested_intent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_response_suggestions_topic_suggested_intent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_response_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_response_suggestions_topic_suggested_intent_slot::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_response_suggestions_topic_suggestion_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_response_suggestions_topic_suggestion_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_response_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_response_suggestions_topic_suggestion_feedback::*;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))]
 mod conversation_routing_data;
@@ -6613,105 +6613,105 @@ pub use self::conversation_schema_reference::*;
 mod conversation_schema_update_request;
 #[cfg(feature = "conversations")]
 pub use self::conversation_schema_update_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_screen_share_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_screen_share_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_screen_share_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_screen_share_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_screen_share_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_screen_share_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_script_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_script_suggestions_topic_query_reformulation_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_script_suggestions_topic_script_suggestion_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_script_suggestions_topic_script_suggestion_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_script_suggestions_topic_suggested_intent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_script_suggestions_topic_suggested_intent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_script_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_script_suggestions_topic_suggested_intent_slot::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_script_suggestions_topic_suggested_script;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_script_suggestions_topic_suggested_script::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_script_suggestions_topic_suggestion_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_script_suggestions_topic_suggestion_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_script_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_script_suggestions_topic_suggestion_feedback::*;
 #[cfg(feature = "conversations")]
 mod conversation_secure_attributes;
@@ -6721,77 +6721,77 @@ pub use self::conversation_secure_attributes::*;
 mod conversation_session_summary;
 #[cfg(feature = "conversations")]
 pub use self::conversation_session_summary::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_social_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_social_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_social_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_social_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_social_expression_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_social_expression_event_topic_wrapup::*;
 #[cfg(feature = "conversations")]
 mod conversation_summaries_get_response;
@@ -6825,93 +6825,93 @@ pub use self::conversation_summary_reason::*;
 mod conversation_summary_resolution;
 #[cfg(feature = "conversations")]
 pub use self::conversation_summary_resolution::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_conversation_followup_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_conversation_followup_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_conversation_headline;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_conversation_headline::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_conversation_reason;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_conversation_reason::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_conversation_resolution;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_conversation_resolution::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_conversation_summary;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_conversation_summary::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_conversation_summary_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_conversation_summary_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_conversation_summary_label;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_conversation_summary_label::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_conversation_summary_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_conversation_summary_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_conversation_wrap_up_code;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_conversation_wrap_up_code::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_summary_extracted_custom_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_summary_extracted_custom_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_summary_topic_trigger_source;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_trigger_source::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_conversation_followup_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_conversation_followup_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_conversation_headline;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_conversation_headline::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_conversation_reason;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_conversation_reason::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_conversation_resolution;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_conversation_resolution::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_conversation_summary;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_conversation_summary::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_conversation_summary_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_conversation_summary_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_conversation_summary_label;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_conversation_summary_label::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_conversation_summary_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_conversation_summary_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_conversation_wrap_up_code;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_conversation_wrap_up_code::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_summary_extracted_custom_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_summary_extracted_custom_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 mod conversation_summary_topic_virtual_agents_trigger_source;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
 pub use self::conversation_summary_topic_virtual_agents_trigger_source::*;
 #[cfg(feature = "unreferenced")]
 mod conversation_summary_trigger_source;
@@ -6925,37 +6925,37 @@ pub use self::conversation_summary_wrapup_code::*;
 mod conversation_tags_update;
 #[cfg(feature = "conversations")]
 pub use self::conversation_tags_update::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_third_party_action_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_third_party_action_suggestions_topic_query_reformulation_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_third_party_action_suggestions_topic_suggested_intent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_third_party_action_suggestions_topic_suggested_intent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_third_party_action_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_third_party_action_suggestions_topic_suggested_intent_slot::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_third_party_action_suggestions_topic_suggestion_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_third_party_action_suggestions_topic_suggestion_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_third_party_action_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_third_party_action_suggestions_topic_suggestion_feedback::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_third_party_action_suggestions_topic_third_party_action_suggestion_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_third_party_action_suggestions_topic_third_party_action_suggestion_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_third_party_action_suggestions_topic_third_party_suggestion;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_third_party_action_suggestions_topic_third_party_suggestion::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod conversation_third_party_action_suggestions_topic_third_party_suggestion_source;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::conversation_third_party_action_suggestions_topic_third_party_suggestion_source::*;
 #[cfg(feature = "conversations")]
 mod conversation_threading_window;
@@ -6977,77 +6977,77 @@ pub use self::conversation_user_disposition::*;
 mod conversation_utilization_label_update;
 #[cfg(feature = "conversations")]
 pub use self::conversation_utilization_label_update::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_video_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_video_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_video_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_video_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod conversation_video_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::conversation_video_event_topic_wrapup::*;
 #[cfg(any(feature = "agent-assistants", feature = "agent-copilot", feature = "assistant-copilot-variations", feature = "routing"))]
 mod copilot;
@@ -7305,21 +7305,21 @@ pub use self::create_email_request::*;
 mod create_external_events_configuration_request;
 #[cfg(feature = "journey")]
 pub use self::create_external_events_configuration_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod create_general_program_test_phrase_detected_phrase;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::create_general_program_test_phrase_detected_phrase::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod create_general_program_test_phrase_matched_transcript;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::create_general_program_test_phrase_matched_transcript::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod create_general_program_test_topic_phrase_results;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::create_general_program_test_topic_phrase_results::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod create_general_program_topics_definitions_job;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::create_general_program_topics_definitions_job::*;
 #[cfg(feature = "ai-studio")]
 mod create_guide;
@@ -7757,9 +7757,9 @@ pub use self::custom_smtp_server_request::*;
 mod customer;
 #[cfg(feature = "billing")]
 pub use self::customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod customer_end_detail_event_topic_customer_end_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::customer_end_detail_event_topic_customer_end_event::*;
 #[cfg(feature = "intents")]
 mod customer_intent;
@@ -7805,13 +7805,13 @@ pub use self::customer_source_intent::*;
 mod customer_source_intent_listing;
 #[cfg(feature = "intents")]
 pub use self::customer_source_intent_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod customer_start_detail_event_topic_customer_start_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::customer_start_detail_event_topic_customer_start_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod customer_start_detail_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::customer_start_detail_event_topic_journey_context::*;
 #[cfg(feature = "telephony-providers-edge")]
 mod did;
@@ -7989,17 +7989,17 @@ pub use self::date_range_with_optional_end::*;
 mod day_of_week_minimums;
 #[cfg(feature = "workforce-management")]
 pub use self::day_of_week_minimums::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod decision_metrics_admin_notification_topic_addressable_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::decision_metrics_admin_notification_topic_addressable_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod decision_metrics_admin_notification_topic_decision_metrics_job_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::decision_metrics_admin_notification_topic_decision_metrics_job_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod decision_metrics_admin_notification_topic_decision_metrics_update_error;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::decision_metrics_admin_notification_topic_decision_metrics_update_error::*;
 #[cfg(feature = "workforce-management")]
 mod decision_metrics_data;
@@ -8317,141 +8317,141 @@ pub use self::diagnostics_settings::*;
 mod dialer_action;
 #[cfg(feature = "outbound")]
 pub use self::dialer_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_attempt_limits_config_change_attempt_limits;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_attempt_limits_config_change_attempt_limits::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_attempt_limits_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_attempt_limits_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_attempt_limits_config_change_recall_entry;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_attempt_limits_config_change_recall_entry::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_callabletimeset_config_change_callable_time;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_callabletimeset_config_change_callable_time::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_callabletimeset_config_change_callable_time_set;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_callabletimeset_config_change_callable_time_set::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_callabletimeset_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_callabletimeset_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_callabletimeset_config_change_time_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_callabletimeset_config_change_time_slot::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_config_change_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_config_change_campaign::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_config_change_contact_sort;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_config_change_contact_sort::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_campaign_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_campaign_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_config_change_phone_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_config_change_phone_column::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_config_change_rest_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_config_change_rest_error_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_progress_event_campaign_progress;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_progress_event_campaign_progress::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_campaign_progress_event_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_campaign_progress_event_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_progress_event_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_progress_event_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_rule_config_change_campaign_rule;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_rule_config_change_campaign_rule::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_rule_config_change_campaign_rule_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_rule_config_change_campaign_rule_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_rule_config_change_campaign_rule_action_entities;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_rule_config_change_campaign_rule_action_entities::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_rule_config_change_campaign_rule_condition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_rule_config_change_campaign_rule_condition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_rule_config_change_campaign_rule_entities;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_rule_config_change_campaign_rule_entities::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_campaign_rule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_campaign_rule_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_rule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_rule_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_schedule_config_change_alteration;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_schedule_config_change_alteration::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_schedule_config_change_campaign_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_schedule_config_change_campaign_schedule::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_campaign_schedule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_campaign_schedule_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_schedule_config_change_recurrence_pattern;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_schedule_config_change_recurrence_pattern::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_schedule_config_change_recurrence_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_schedule_config_change_recurrence_range::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_schedule_config_change_schedule_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_schedule_config_change_schedule_interval::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_schedule_config_change_schedule_recurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_schedule_config_change_schedule_recurrence::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_schedule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_schedule_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_skill_combination_stats_event_campaign_skill_combination_stats;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_skill_combination_stats_event_campaign_skill_combination_stats::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_skill_combination_stats_event_skill_combination_detail_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_skill_combination_stats_event_skill_combination_detail_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_campaign_skill_combination_stats_event_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_campaign_skill_combination_stats_event_uri_reference::*;
 #[cfg(feature = "outbound")]
 mod dialer_contact;
@@ -8461,93 +8461,93 @@ pub use self::dialer_contact::*;
 mod dialer_contact_id;
 #[cfg(feature = "general-data-protection-regulation")]
 pub use self::dialer_contact_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_contactlist_config_change_contact_list;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_contactlist_config_change_contact_list::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_contactlist_config_change_contact_phone_number_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_contactlist_config_change_contact_phone_number_column::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_contactlist_config_change_email_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_contactlist_config_change_email_column::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_contactlist_config_change_import_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_contactlist_config_change_import_status::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_contactlist_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_contactlist_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_contactlist_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_contactlist_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_contactlistfilter_config_change_contact_list_filter;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_contactlistfilter_config_change_contact_list_filter::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_contactlistfilter_config_change_filter_clause;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_contactlistfilter_config_change_filter_clause::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_contactlistfilter_config_change_filter_predicate;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_contactlistfilter_config_change_filter_predicate::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_contactlistfilter_config_change_filter_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_contactlistfilter_config_change_filter_range::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_contactlistfilter_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_contactlistfilter_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_contactlistfilter_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_contactlistfilter_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_dnclist_config_change_dnc_list;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_dnclist_config_change_dnc_list::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_dnclist_config_change_import_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_dnclist_config_change_import_status::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_dnclist_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_dnclist_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_dnclist_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_dnclist_config_change_uri_reference::*;
 #[cfg(feature = "outbound")]
 mod dialer_event_entity_listing;
 #[cfg(feature = "outbound")]
 pub use self::dialer_event_entity_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_outbound_settings_config_change_atzm_time_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_outbound_settings_config_change_atzm_time_slot::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_outbound_settings_config_change_atzm_time_slot_with_time_zone;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_outbound_settings_config_change_atzm_time_slot_with_time_zone::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_outbound_settings_config_change_automatic_time_zone_mapping_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_outbound_settings_config_change_automatic_time_zone_mapping_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_outbound_settings_config_change_callable_window;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_outbound_settings_config_change_callable_window::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_outbound_settings_config_change_outbound_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_outbound_settings_config_change_outbound_settings::*;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))]
 mod dialer_preview;
@@ -8557,97 +8557,97 @@ pub use self::dialer_preview::*;
 mod dialer_responseset_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_responseset_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_responseset_config_change_reaction;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_responseset_config_change_reaction::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_responseset_config_change_response_set;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_responseset_config_change_response_set::*;
 #[cfg(feature = "outbound")]
 mod dialer_rule;
 #[cfg(feature = "outbound")]
 pub use self::dialer_rule::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_ruleset_config_change_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_ruleset_config_change_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_ruleset_config_change_condition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_ruleset_config_change_condition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_ruleset_config_change_contact_column_to_data_action_field_mapping;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_ruleset_config_change_contact_column_to_data_action_field_mapping::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_ruleset_config_change_data_action_condition_predicate;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_ruleset_config_change_data_action_condition_predicate::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_ruleset_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_ruleset_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_ruleset_config_change_rule;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_ruleset_config_change_rule::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_ruleset_config_change_rule_set;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_ruleset_config_change_rule_set::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_ruleset_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_ruleset_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_sequence_config_change_campaign_sequence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_sequence_config_change_campaign_sequence::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_sequence_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_sequence_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_sequence_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_sequence_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_sequence_schedule_config_change_alteration;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_sequence_schedule_config_change_alteration::*;
 #[cfg(feature = "unreferenced")]
 mod dialer_sequence_schedule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dialer_sequence_schedule_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_sequence_schedule_config_change_recurrence_pattern;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_sequence_schedule_config_change_recurrence_pattern::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_sequence_schedule_config_change_recurrence_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_sequence_schedule_config_change_recurrence_range::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_sequence_schedule_config_change_schedule_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_sequence_schedule_config_change_schedule_interval::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_sequence_schedule_config_change_schedule_recurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_sequence_schedule_config_change_schedule_recurrence::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_sequence_schedule_config_change_sequence_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_sequence_schedule_config_change_sequence_schedule::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_sequence_schedule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_sequence_schedule_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dialer_wrapupcodemapping_config_change_wrap_up_code_mapping;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dialer_wrapupcodemapping_config_change_wrap_up_code_mapping::*;
 #[cfg(feature = "integrations")]
 mod dialogflow_agent;
@@ -8845,17 +8845,17 @@ pub use self::dnc_patch_phone_numbers_request::*;
 mod dnc_patch_whats_app_numbers_request;
 #[cfg(feature = "outbound")]
 pub use self::dnc_patch_whats_app_numbers_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod dnclist_download_ready_export_uri;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::dnclist_download_ready_export_uri::*;
 #[cfg(feature = "unreferenced")]
 mod dnclist_download_ready_object;
 #[cfg(feature = "unreferenced")]
 pub use self::dnclist_download_ready_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod dnclist_import_status_import_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::dnclist_import_status_import_status::*;
 #[cfg(feature = "unreferenced")]
 mod dnclist_import_status_object;
@@ -9357,9 +9357,9 @@ pub use self::edge::*;
 mod edge_auto_update_config;
 #[cfg(any(feature = "search", feature = "telephony-providers-edge"))]
 pub use self::edge_auto_update_config::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_change_topic_edge;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_change_topic_edge::*;
 #[cfg(any(feature = "search", feature = "telephony-providers-edge"))]
 mod edge_connection_info;
@@ -9381,13 +9381,13 @@ pub use self::edge_group_entity_listing::*;
 mod edge_interface;
 #[cfg(any(feature = "search", feature = "telephony-providers-edge"))]
 pub use self::edge_interface::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_logical_interfaces_change_topic_domain_logical_interface_change;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_logical_interfaces_change_topic_domain_logical_interface_change::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_logical_interfaces_change_topic_error_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_logical_interfaces_change_topic_error_info::*;
 #[cfg(feature = "telephony-providers-edge")]
 mod edge_logs_job;
@@ -9433,37 +9433,37 @@ pub use self::edge_metrics_processor::*;
 mod edge_metrics_subsystem;
 #[cfg(feature = "telephony-providers-edge")]
 pub use self::edge_metrics_subsystem::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_metrics_topic_edge_metric_disk;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_metrics_topic_edge_metric_disk::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_metrics_topic_edge_metric_memory;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_metrics_topic_edge_metric_memory::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_metrics_topic_edge_metric_networks;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_metrics_topic_edge_metric_networks::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_metrics_topic_edge_metric_processor;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_metrics_topic_edge_metric_processor::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_metrics_topic_edge_metric_subsystem;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_metrics_topic_edge_metric_subsystem::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_metrics_topic_edge_metric_subsystem_media;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_metrics_topic_edge_metric_subsystem_media::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_metrics_topic_edge_metrics;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_metrics_topic_edge_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_metrics_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_metrics_topic_uri_reference::*;
 #[cfg(feature = "telephony-providers-edge")]
 mod edge_network_diagnostic;
@@ -9501,9 +9501,9 @@ pub use self::edge_reboot_parameters::*;
 mod edge_service_state_request;
 #[cfg(feature = "telephony-providers-edge")]
 pub use self::edge_service_state_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod edge_software_update_topic_domain_edge_software_update;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::edge_software_update_topic_domain_edge_software_update::*;
 #[cfg(feature = "telephony-providers-edge")]
 mod edge_trunk_base;
@@ -9545,37 +9545,37 @@ pub use self::email_begin_transmitting_event::*;
 mod email_campaign_schedule;
 #[cfg(feature = "outbound")]
 pub use self::email_campaign_schedule::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod email_campaign_schedule_config_change_alteration;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::email_campaign_schedule_config_change_alteration::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod email_campaign_schedule_config_change_email_campaign_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::email_campaign_schedule_config_change_email_campaign_schedule::*;
 #[cfg(feature = "unreferenced")]
 mod email_campaign_schedule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::email_campaign_schedule_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod email_campaign_schedule_config_change_recurrence_pattern;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::email_campaign_schedule_config_change_recurrence_pattern::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod email_campaign_schedule_config_change_recurrence_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::email_campaign_schedule_config_change_recurrence_range::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod email_campaign_schedule_config_change_schedule_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::email_campaign_schedule_config_change_schedule_interval::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod email_campaign_schedule_config_change_schedule_recurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::email_campaign_schedule_config_change_schedule_recurrence::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod email_campaign_schedule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::email_campaign_schedule_config_change_uri_reference::*;
 #[cfg(feature = "outbound")]
 mod email_campaign_schedule_entity_listing;
@@ -9765,9 +9765,9 @@ pub use self::emergency_location::*;
 mod empathy_score;
 #[cfg(feature = "speech-text-analytics")]
 pub use self::empathy_score::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-employeeperformance", feature = "unreferenced"))]
 mod employee_performance_external_metrics_definition_external_metrics_definition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-employeeperformance", feature = "unreferenced"))]
 pub use self::employee_performance_external_metrics_definition_external_metrics_definition::*;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
 mod employer_info;
@@ -10021,29 +10021,29 @@ pub use self::evaluation_form_response_entity_listing::*;
 mod evaluation_form_search_response;
 #[cfg(feature = "quality")]
 pub use self::evaluation_form_search_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 mod evaluation_quality_v2_topic_calibration;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 pub use self::evaluation_quality_v2_topic_calibration::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 mod evaluation_quality_v2_topic_evaluation_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 pub use self::evaluation_quality_v2_topic_evaluation_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 mod evaluation_quality_v2_topic_evaluation_scoring_set;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 pub use self::evaluation_quality_v2_topic_evaluation_scoring_set::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 mod evaluation_quality_v2_topic_evaluation_source;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 pub use self::evaluation_quality_v2_topic_evaluation_source::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 mod evaluation_quality_v2_topic_evaluation_v2;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 pub use self::evaluation_quality_v2_topic_evaluation_v2::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 mod evaluation_quality_v2_topic_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
 pub use self::evaluation_quality_v2_topic_user::*;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "search", feature = "user-recordings", feature = "voicemail"))]
 mod evaluation_question;
@@ -10281,273 +10281,273 @@ pub use self::external_contact::*;
 mod external_contact_reference;
 #[cfg(feature = "task-management")]
 pub use self::external_contact_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_apple_opaque_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_apple_opaque_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_contact;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_contact::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_contact_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_contact_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_data_schema;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_data_schema::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_division;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_division::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_external_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_external_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_external_organization;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_external_organization::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_external_source;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_external_source::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_facebook_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_facebook_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_facebook_scoped_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_facebook_scoped_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_instagram_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_instagram_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_instagram_scoped_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_instagram_scoped_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_line_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_line_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_line_user_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_line_user_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_merge_operation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_merge_operation::*;
 #[cfg(feature = "unreferenced")]
 mod external_contacts_contact_changed_topic_object;
 #[cfg(feature = "unreferenced")]
 pub use self::external_contacts_contact_changed_topic_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_phone_number;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_phone_number::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_ticker;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_ticker::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_twitter_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_twitter_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_whats_app_business_scoped_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_whats_app_business_scoped_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_changed_topic_whats_app_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_changed_topic_whats_app_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_note_changed_topic_division;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_note_changed_topic_division::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_note_changed_topic_note;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_note_changed_topic_note::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_contact_note_changed_topic_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_contact_note_changed_topic_user::*;
 #[cfg(feature = "external-contacts")]
 mod external_contacts_entity;
 #[cfg(feature = "external-contacts")]
 pub use self::external_contacts_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_organization_changed_topic_contact_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_organization_changed_topic_contact_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_organization_changed_topic_division;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_organization_changed_topic_division::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_organization_changed_topic_external_organization;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_organization_changed_topic_external_organization::*;
 #[cfg(feature = "unreferenced")]
 mod external_contacts_organization_changed_topic_object;
 #[cfg(feature = "unreferenced")]
 pub use self::external_contacts_organization_changed_topic_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_organization_changed_topic_phone_number;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_organization_changed_topic_phone_number::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_organization_changed_topic_ticker;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_organization_changed_topic_ticker::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_organization_changed_topic_twitter_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_organization_changed_topic_twitter_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_organization_note_changed_topic_division;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_organization_note_changed_topic_division::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_organization_note_changed_topic_note;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_organization_note_changed_topic_note::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_organization_note_changed_topic_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_organization_note_changed_topic_user::*;
 #[cfg(feature = "external-contacts")]
 mod external_contacts_patch_request;
 #[cfg(feature = "external-contacts")]
 pub use self::external_contacts_patch_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_relationship_changed_topic_contact_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_relationship_changed_topic_contact_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_relationship_changed_topic_division;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_relationship_changed_topic_division::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_relationship_changed_topic_external_organization;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_relationship_changed_topic_external_organization::*;
 #[cfg(feature = "unreferenced")]
 mod external_contacts_relationship_changed_topic_object;
 #[cfg(feature = "unreferenced")]
 pub use self::external_contacts_relationship_changed_topic_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_relationship_changed_topic_phone_number;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_relationship_changed_topic_phone_number::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_relationship_changed_topic_relationship;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_relationship_changed_topic_relationship::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_relationship_changed_topic_ticker;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_relationship_changed_topic_ticker::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_relationship_changed_topic_twitter_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_relationship_changed_topic_twitter_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_relationship_changed_topic_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_relationship_changed_topic_user::*;
 #[cfg(feature = "settings")]
 mod external_contacts_settings;
 #[cfg(feature = "settings")]
 pub use self::external_contacts_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_apple_opaque_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_apple_opaque_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_contact;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_contact::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_contact_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_contact_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_data_schema;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_data_schema::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_division;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_division::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_external_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_external_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_external_organization;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_external_organization::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_external_source;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_external_source::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_facebook_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_facebook_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_facebook_scoped_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_facebook_scoped_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_instagram_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_instagram_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_instagram_scoped_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_instagram_scoped_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_line_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_line_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_line_user_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_line_user_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_merge_operation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_merge_operation::*;
 #[cfg(feature = "unreferenced")]
 mod external_contacts_unresolved_contact_changed_topic_object;
 #[cfg(feature = "unreferenced")]
 pub use self::external_contacts_unresolved_contact_changed_topic_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_phone_number;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_phone_number::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_ticker;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_ticker::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_twitter_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_twitter_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_whats_app_business_scoped_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_whats_app_business_scoped_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod external_contacts_unresolved_contact_changed_topic_whats_app_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::external_contacts_unresolved_contact_changed_topic_whats_app_id::*;
 #[cfg(any(feature = "conversations", feature = "external-contacts", feature = "recording"))]
 mod external_data_source;
@@ -10809,21 +10809,21 @@ pub use self::fax_status::*;
 mod fax_summary;
 #[cfg(any(feature = "fax", feature = "user-recordings"))]
 pub use self::fax_summary::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod fax_topic_fax_data_v2;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::fax_topic_fax_data_v2::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod fax_topic_lock_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::fax_topic_lock_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod fax_topic_user_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::fax_topic_user_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod fax_topic_workspace_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::fax_topic_workspace_data::*;
 #[cfg(feature = "organization")]
 mod feature_state;
@@ -10997,9 +10997,9 @@ pub use self::flow_division_view::*;
 mod flow_division_view_entity_listing;
 #[cfg(feature = "architect")]
 pub use self::flow_division_view_entity_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod flow_end_detail_event_topic_flow_end_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::flow_end_detail_event_topic_flow_end_event::*;
 #[cfg(feature = "architect")]
 mod flow_entity_listing;
@@ -11105,21 +11105,21 @@ pub use self::flow_log_level_characteristics_definitions::*;
 mod flow_log_level_request;
 #[cfg(feature = "architect")]
 pub use self::flow_log_level_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod flow_metrics_topic_flow_metric_record;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::flow_metrics_topic_flow_metric_record::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod flow_metrics_topic_flow_outcome;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::flow_metrics_topic_flow_outcome::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod flow_metrics_topic_flow_proposed_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::flow_metrics_topic_flow_proposed_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod flow_metrics_topic_flow_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::flow_metrics_topic_flow_scored_agent::*;
 #[cfg(feature = "architect")]
 mod flow_milestone;
@@ -11165,13 +11165,13 @@ pub use self::flow_observation_query_response::*;
 mod flow_outcome;
 #[cfg(feature = "architect")]
 pub use self::flow_outcome::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod flow_outcome_detail_event_topic_flow_milestone;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::flow_outcome_detail_event_topic_flow_milestone::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod flow_outcome_detail_event_topic_flow_outcome_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::flow_outcome_detail_event_topic_flow_outcome_event::*;
 #[cfg(feature = "architect")]
 mod flow_outcome_division_view;
@@ -11221,9 +11221,9 @@ pub use self::flow_settings_response::*;
 mod flow_settings_response_entity_listing;
 #[cfg(feature = "architect")]
 pub use self::flow_settings_response_entity_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod flow_start_detail_event_topic_flow_start_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::flow_start_detail_event_topic_flow_start_event::*;
 #[cfg(any(feature = "architect", feature = "routing", feature = "web-deployments"))]
 mod flow_version;
@@ -11421,33 +11421,33 @@ pub use self::g_suite::*;
 mod gamification_contest_prize_image_upload_url_request;
 #[cfg(any(feature = "gamification", feature = "uploads"))]
 pub use self::gamification_contest_prize_image_upload_url_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
 mod gamification_scorecard_change_topic_evaluation_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
 pub use self::gamification_scorecard_change_topic_evaluation_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
 mod gamification_scorecard_change_topic_metric;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
 pub use self::gamification_scorecard_change_topic_metric::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
 mod gamification_scorecard_change_topic_performance_metric;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
 pub use self::gamification_scorecard_change_topic_performance_metric::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
 mod gamification_scorecard_change_topic_punctuality_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
 pub use self::gamification_scorecard_change_topic_punctuality_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
 mod gamification_scorecard_change_topic_scorecard_change;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
 pub use self::gamification_scorecard_change_topic_scorecard_change::*;
 #[cfg(feature = "gamification")]
 mod gamification_status;
 #[cfg(feature = "gamification")]
 pub use self::gamification_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod gcucc_teams_calendar_events_gcucc_teams_calendar_event_v2;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::gcucc_teams_calendar_events_gcucc_teams_calendar_event_v2::*;
 #[cfg(feature = "speech-text-analytics")]
 mod gen_ai_phrases_job;
@@ -11465,21 +11465,21 @@ pub use self::gen_ai_phrases_job_topic::*;
 mod gen_ai_phrases_jobs;
 #[cfg(feature = "speech-text-analytics")]
 pub use self::gen_ai_phrases_jobs::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod gen_ai_phrases_test_phrase_detected_phrase;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::gen_ai_phrases_test_phrase_detected_phrase::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod gen_ai_phrases_test_phrase_matched_transcript;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::gen_ai_phrases_test_phrase_matched_transcript::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod gen_ai_phrases_test_topic_phrase_results;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::gen_ai_phrases_test_topic_phrase_results::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod gen_ai_phrases_topics_definitions_job;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::gen_ai_phrases_topics_definitions_job::*;
 #[cfg(feature = "speech-text-analytics")]
 mod general_program_job;
@@ -11537,9 +11537,9 @@ pub use self::genesys_bot_connector::*;
 mod geolocation;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "geolocation", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
 pub use self::geolocation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod geolocation_event_geolocation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::geolocation_event_geolocation::*;
 #[cfg(any(feature = "geolocation", feature = "users"))]
 mod geolocation_settings;
@@ -11749,17 +11749,17 @@ pub use self::group_email_policy::*;
 mod group_entity_listing;
 #[cfg(feature = "groups")]
 pub use self::group_entity_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-groups", feature = "unreferenced"))]
 mod group_greeting_event_greeting;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-groups", feature = "unreferenced"))]
 pub use self::group_greeting_event_greeting::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-groups", feature = "unreferenced"))]
 mod group_greeting_event_greeting_audio_file;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-groups", feature = "unreferenced"))]
 pub use self::group_greeting_event_greeting_audio_file::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-groups", feature = "unreferenced"))]
 mod group_greeting_event_greeting_owner;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-groups", feature = "unreferenced"))]
 pub use self::group_greeting_event_greeting_owner::*;
 #[cfg(feature = "groups")]
 mod group_members_update;
@@ -12189,9 +12189,9 @@ pub use self::import_template::*;
 mod import_template_entity_listing;
 #[cfg(feature = "outbound")]
 pub use self::import_template_entity_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod import_template_import_status_import_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::import_template_import_status_import_status::*;
 #[cfg(feature = "unreferenced")]
 mod import_template_import_status_object;
@@ -12625,81 +12625,81 @@ pub use self::journey_aggregation_view::*;
 mod journey_app;
 #[cfg(any(feature = "external-contacts", feature = "journey"))]
 pub use self::journey_app::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_action_target;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_action_target::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_app;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_app::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_app_events_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_app_events_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_app_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_app_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_browser;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_browser::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_custom_event_attribute;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_custom_event_attribute::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_device;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_device::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_event_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_event_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_external_contact;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_external_contact::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_geo_location;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_geo_location::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_mkt_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_mkt_campaign::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_network_connectivity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_network_connectivity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_referrer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_referrer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_sdk_library;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_sdk_library::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_segment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_segment_assignment_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_segment_assignment_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_app_events_notification_web_action_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_app_events_notification_web_action_message::*;
 #[cfg(any(feature = "analytics", feature = "journey"))]
 mod journey_async_aggregate_query_response;
@@ -12761,45 +12761,45 @@ pub use self::journey_json_schema_document::*;
 mod journey_json_schema_request;
 #[cfg(feature = "journey")]
 pub use self::journey_json_schema_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_outcome_events_notification_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_outcome_events_notification_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_outcome_events_notification_associated_value;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_outcome_events_notification_associated_value::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_outcome_events_notification_external_contact;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_outcome_events_notification_external_contact::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_outcome_events_notification_outcome;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_outcome_events_notification_outcome::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_outcome_events_notification_outcome_attribution_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_outcome_events_notification_outcome_attribution_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_outcome_events_notification_outcome_events_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_outcome_events_notification_outcome_events_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_outcome_events_notification_outcome_touchpoint;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_outcome_events_notification_outcome_touchpoint::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_outcome_events_notification_outcome_touchpoint_channel;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_outcome_events_notification_outcome_touchpoint_channel::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_outcome_events_notification_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_outcome_events_notification_segment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_outcome_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_outcome_events_notification_session::*;
 #[cfg(any(feature = "external-contacts", feature = "journey"))]
 mod journey_page;
@@ -12817,121 +12817,121 @@ pub use self::journey_schema_update_request::*;
 mod journey_segment;
 #[cfg(feature = "journey")]
 pub use self::journey_segment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_segment_assignment_events_notification_external_contact;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_segment_assignment_events_notification_external_contact::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_segment_assignment_events_notification_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_segment_assignment_events_notification_segment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_segment_assignment_events_notification_segment_assignment_events_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_segment_assignment_events_notification_segment_assignment_events_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_segment_assignment_events_notification_segment_assignment_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_segment_assignment_events_notification_segment_assignment_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_segment_assignment_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_segment_assignment_events_notification_session::*;
 #[cfg(feature = "journey")]
 mod journey_segment_request;
 #[cfg(feature = "journey")]
 pub use self::journey_segment_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_app;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_app::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_browser;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_browser::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_case;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_case::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_case_association;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_case_association::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_connected_queue;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_connected_queue::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_conversation_channel;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_conversation_channel::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_conversation_user_disposition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_conversation_user_disposition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_device;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_device::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_external_contact;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_external_contact::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_geo_location;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_geo_location::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_mkt_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_mkt_campaign::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_network_connectivity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_network_connectivity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_outcome;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_outcome::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_outcome_achievement;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_outcome_achievement::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_page;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_page::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_referrer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_referrer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_sdk_library;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_sdk_library::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_segment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_segment_assignment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_segment_assignment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_session_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_session_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_session_last_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_session_last_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 mod journey_session_events_notification_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
 pub use self::journey_session_events_notification_user::*;
 #[cfg(feature = "journey")]
 mod journey_view;
@@ -13005,13 +13005,13 @@ pub use self::journey_view_job::*;
 mod journey_view_job_listing;
 #[cfg(feature = "journey")]
 pub use self::journey_view_job_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_view_job_notification_topic_journey_view;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_view_job_notification_topic_journey_view::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_view_job_notification_topic_journey_view_job_notification_event_v2;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_view_job_notification_topic_journey_view_job_notification_event_v2::*;
 #[cfg(feature = "journey")]
 mod journey_view_link;
@@ -13053,137 +13053,137 @@ pub use self::journey_view_schedule_listing::*;
 mod journey_view_user;
 #[cfg(feature = "journey")]
 pub use self::journey_view_user::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_action_map_page_url_condition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_action_map_page_url_condition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_action_target;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_action_target::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_blocked_web_action_offer_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_blocked_web_action_offer_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_browser;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_browser::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_device;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_device::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_emergency_group;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_emergency_group::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_event_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_event_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_external_contact;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_external_contact::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_geo_location;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_geo_location::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_mkt_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_mkt_campaign::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_referrer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_referrer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_schedule_group;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_schedule_group::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_web_action_events_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_web_action_events_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_action_events_notification_web_action_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_action_events_notification_web_action_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_action_target;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_action_target::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_browser;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_browser::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_custom_event_attribute;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_custom_event_attribute::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_device;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_device::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_event_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_event_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_external_contact;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_external_contact::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_geo_location;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_geo_location::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_mkt_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_mkt_campaign::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_page;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_page::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_referrer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_referrer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_segment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_segment_assignment_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_segment_assignment_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_web_action_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_web_action_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_web_events_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_web_events_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 mod journey_web_events_notification_web_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
 pub use self::journey_web_events_notification_web_message::*;
 #[cfg(any(feature = "conversations", feature = "search"))]
 mod json_cursor_search_response;
@@ -13945,17 +13945,17 @@ pub use self::learning_assignment_reference::*;
 mod learning_assignment_reschedule;
 #[cfg(feature = "learning")]
 pub use self::learning_assignment_reschedule::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-wem", feature = "unreferenced"))]
 mod learning_assignment_rule_run_topic_learning_assignment_rule_run_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-wem", feature = "unreferenced"))]
 pub use self::learning_assignment_rule_run_topic_learning_assignment_rule_run_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-wem", feature = "unreferenced"))]
 mod learning_assignment_rule_run_topic_learning_assignments_created;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-wem", feature = "unreferenced"))]
 pub use self::learning_assignment_rule_run_topic_learning_assignments_created::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-wem", feature = "unreferenced"))]
 mod learning_assignment_rule_run_topic_learning_module_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-wem", feature = "unreferenced"))]
 pub use self::learning_assignment_rule_run_topic_learning_module_reference::*;
 #[cfg(feature = "learning")]
 mod learning_assignment_step;
@@ -13969,17 +13969,17 @@ pub use self::learning_assignment_step_sco_structure::*;
 mod learning_assignment_step_signed_cookie;
 #[cfg(feature = "learning")]
 pub use self::learning_assignment_step_signed_cookie::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod learning_assignment_topic_learning_assignment_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::learning_assignment_topic_learning_assignment_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod learning_assignment_topic_learning_module_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::learning_assignment_topic_learning_module_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod learning_assignment_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::learning_assignment_topic_user_reference::*;
 #[cfg(feature = "learning")]
 mod learning_assignment_update;
@@ -14585,13 +14585,13 @@ pub use self::long_term_requirements_service_goal_detail::*;
 mod maestro_webhooks_invocation_topic_object;
 #[cfg(feature = "unreferenced")]
 pub use self::maestro_webhooks_invocation_topic_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-integrations", feature = "unreferenced"))]
 mod maestro_webhooks_invocation_topic_public_webhooks_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-integrations", feature = "unreferenced"))]
 pub use self::maestro_webhooks_invocation_topic_public_webhooks_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-integrations", feature = "unreferenced"))]
 mod maestro_webhooks_invocation_topic_webhooks_invocation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-integrations", feature = "unreferenced"))]
 pub use self::maestro_webhooks_invocation_topic_webhooks_invocation::*;
 #[cfg(feature = "routing")]
 mod mail_from_result;
@@ -14941,37 +14941,37 @@ pub use self::messaging_campaign_entity_listing::*;
 mod messaging_campaign_schedule;
 #[cfg(feature = "outbound")]
 pub use self::messaging_campaign_schedule::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod messaging_campaign_schedule_config_change_alteration;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::messaging_campaign_schedule_config_change_alteration::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod messaging_campaign_schedule_config_change_messaging_campaign_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::messaging_campaign_schedule_config_change_messaging_campaign_schedule::*;
 #[cfg(feature = "unreferenced")]
 mod messaging_campaign_schedule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::messaging_campaign_schedule_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod messaging_campaign_schedule_config_change_recurrence_pattern;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::messaging_campaign_schedule_config_change_recurrence_pattern::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod messaging_campaign_schedule_config_change_recurrence_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::messaging_campaign_schedule_config_change_recurrence_range::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod messaging_campaign_schedule_config_change_schedule_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::messaging_campaign_schedule_config_change_schedule_interval::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod messaging_campaign_schedule_config_change_schedule_recurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::messaging_campaign_schedule_config_change_schedule_recurrence::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod messaging_campaign_schedule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::messaging_campaign_schedule_config_change_uri_reference::*;
 #[cfg(feature = "outbound")]
 mod messaging_campaign_schedule_entity_listing;
@@ -15845,13 +15845,13 @@ pub use self::operation_response::*;
 mod operational_event;
 #[cfg(feature = "operational-events")]
 pub use self::operational_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-operations", feature = "unreferenced"))]
 mod operational_event_notification_topic_event_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-operations", feature = "unreferenced"))]
 pub use self::operational_event_notification_topic_event_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-operations", feature = "unreferenced"))]
 mod operational_event_notification_topic_operational_event_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-operations", feature = "unreferenced"))]
 pub use self::operational_event_notification_topic_operational_event_notification::*;
 #[cfg(feature = "speech-text-analytics")]
 mod operator_position;
@@ -16013,21 +16013,21 @@ pub use self::other_profile_assignment::*;
 mod out_of_office;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
 pub use self::out_of_office::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod out_of_office_event_out_of_office;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::out_of_office_event_out_of_office::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod out_of_office_event_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::out_of_office_event_user::*;
 #[cfg(feature = "unreferenced")]
 mod outbound_blending_settings;
 #[cfg(feature = "unreferenced")]
 pub use self::outbound_blending_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod outbound_detail_event_topic_outbound_init_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::outbound_detail_event_topic_outbound_init_event::*;
 #[cfg(feature = "routing")]
 mod outbound_domain;
@@ -16049,265 +16049,265 @@ pub use self::outbound_domain_patch_request::*;
 mod outbound_fax_status;
 #[cfg(feature = "fax")]
 pub use self::outbound_fax_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_post_contact_email_event_topic_email_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_post_contact_email_event_topic_email_attributes::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_post_contact_email_event_topic_outbound_messaging_campaign_post_contact_email_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_post_contact_email_event_topic_outbound_messaging_campaign_post_contact_email_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_post_contact_sms_event_topic_outbound_messaging_campaign_post_contact_sms_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_post_contact_sms_event_topic_outbound_messaging_campaign_post_contact_sms_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_post_contact_sms_event_topic_sms_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_post_contact_sms_event_topic_sms_attributes::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_post_contact_whatsapp_event_topic_outbound_messaging_campaign_post_contact_whats_app_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_post_contact_whatsapp_event_topic_outbound_messaging_campaign_post_contact_whats_app_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_post_contact_whatsapp_event_topic_whats_app_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_post_contact_whatsapp_event_topic_whats_app_attributes::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_pre_contact_email_event_topic_email_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_pre_contact_email_event_topic_email_attributes::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_pre_contact_email_event_topic_outbound_messaging_campaign_pre_contact_email_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_pre_contact_email_event_topic_outbound_messaging_campaign_pre_contact_email_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_pre_contact_sms_event_topic_outbound_messaging_campaign_pre_contact_sms_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_pre_contact_sms_event_topic_outbound_messaging_campaign_pre_contact_sms_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_pre_contact_sms_event_topic_sms_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_pre_contact_sms_event_topic_sms_attributes::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_pre_contact_whatsapp_event_topic_outbound_messaging_campaign_pre_contact_whats_app_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_pre_contact_whatsapp_event_topic_outbound_messaging_campaign_pre_contact_whats_app_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_campaign_pre_contact_whatsapp_event_topic_whats_app_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_campaign_pre_contact_whatsapp_event_topic_whats_app_attributes::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_contact_sort;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_contact_sort::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_email_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_email_config::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_error_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_from_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_from_email_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_integration_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_integration_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_messaging_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_messaging_campaign::*;
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_email_campaign_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::outbound_messaging_email_campaign_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_reply_to_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_reply_to_email_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_response_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_response_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_sms_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_sms_config::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_sms_phone_number_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_sms_phone_number_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_config_change_whats_app_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_config_change_whats_app_config::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_progress_event_campaign_progress;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_progress_event_campaign_progress::*;
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_email_campaign_progress_event_object;
 #[cfg(feature = "unreferenced")]
 pub use self::outbound_messaging_email_campaign_progress_event_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_email_campaign_progress_event_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_email_campaign_progress_event_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_contact_sort;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_contact_sort::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_email_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_email_config::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_error_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_from_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_from_email_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_integration_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_integration_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_messaging_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_messaging_campaign::*;
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_messaging_campaign_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::outbound_messaging_messaging_campaign_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_reply_to_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_reply_to_email_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_response_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_response_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_sms_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_sms_config::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_sms_phone_number_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_sms_phone_number_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_config_change_whats_app_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_config_change_whats_app_config::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_progress_event_campaign_progress;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_progress_event_campaign_progress::*;
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_messaging_campaign_progress_event_object;
 #[cfg(feature = "unreferenced")]
 pub use self::outbound_messaging_messaging_campaign_progress_event_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_messaging_campaign_progress_event_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_messaging_campaign_progress_event_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_contact_sort;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_contact_sort::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_email_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_email_config::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_error_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_from_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_from_email_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_integration_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_integration_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_messaging_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_messaging_campaign::*;
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_whatsapp_campaign_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_reply_to_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_reply_to_email_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_response_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_response_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_sms_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_sms_config::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_sms_phone_number_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_sms_phone_number_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_config_change_whats_app_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_config_change_whats_app_config::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_progress_event_campaign_progress;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_progress_event_campaign_progress::*;
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_whatsapp_campaign_progress_event_object;
 #[cfg(feature = "unreferenced")]
 pub use self::outbound_messaging_whatsapp_campaign_progress_event_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_messaging_whatsapp_campaign_progress_event_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_messaging_whatsapp_campaign_progress_event_uri_reference::*;
 #[cfg(feature = "unreferenced")]
 mod outbound_only_setting;
 #[cfg(feature = "unreferenced")]
 pub use self::outbound_only_setting::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_preview_campaign_post_contact_outbound_preview_campaign_post_contact_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_preview_campaign_post_contact_outbound_preview_campaign_post_contact_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_preview_campaign_post_contact_voice_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_preview_campaign_post_contact_voice_attributes::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_preview_campaign_pre_contact_outbound_preview_campaign_pre_contact_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_preview_campaign_pre_contact_outbound_preview_campaign_pre_contact_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_preview_campaign_pre_contact_voice_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_preview_campaign_pre_contact_voice_attributes::*;
 #[cfg(feature = "routing")]
 mod outbound_queue_identity_resolution_config;
@@ -16333,21 +16333,21 @@ pub use self::outbound_route_entity_listing::*;
 mod outbound_settings;
 #[cfg(feature = "outbound")]
 pub use self::outbound_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_voice_campaign_post_contact_outbound_voice_campaign_post_contact_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_voice_campaign_post_contact_outbound_voice_campaign_post_contact_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_voice_campaign_post_contact_voice_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_voice_campaign_post_contact_voice_attributes::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_voice_campaign_pre_contact_outbound_voice_campaign_pre_contact_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_voice_campaign_pre_contact_outbound_voice_campaign_pre_contact_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod outbound_voice_campaign_pre_contact_voice_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::outbound_voice_campaign_pre_contact_voice_attributes::*;
 #[cfg(feature = "journey")]
 mod outcome;
@@ -16705,25 +16705,25 @@ pub use self::payment_response::*;
 mod pending_and_approved_opportunity_enrollment_counts;
 #[cfg(feature = "workforce-management")]
 pub use self::pending_and_approved_opportunity_enrollment_counts::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod performance_prediction_complete_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::performance_prediction_complete_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod performance_prediction_complete_event_topic_performance_prediction_calculation_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::performance_prediction_complete_event_topic_performance_prediction_calculation_notification::*;
 #[cfg(feature = "workforce-management")]
 mod performance_prediction_outputs;
 #[cfg(feature = "workforce-management")]
 pub use self::performance_prediction_outputs::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod performance_prediction_recalculation_complete_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::performance_prediction_recalculation_complete_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod performance_prediction_recalculation_complete_event_topic_performance_prediction_user_recalculation_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::performance_prediction_recalculation_complete_event_topic_performance_prediction_user_recalculation_notification::*;
 #[cfg(feature = "workforce-management")]
 mod performance_prediction_recalculation_response;
@@ -16757,21 +16757,21 @@ pub use self::permission_details::*;
 mod permissions;
 #[cfg(feature = "license")]
 pub use self::permissions::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod persistent_connection_change_topic_error_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::persistent_connection_change_topic_error_info::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod persistent_connection_change_topic_error_info_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::persistent_connection_change_topic_error_info_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod persistent_connection_change_topic_error_location;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::persistent_connection_change_topic_error_location::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod persistent_connection_change_topic_persistent_connection_change_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::persistent_connection_change_topic_persistent_connection_change_event::*;
 #[cfg(feature = "telephony-providers-edge")]
 mod phone;
@@ -16793,29 +16793,29 @@ pub use self::phone_base_settings::*;
 mod phone_capabilities;
 #[cfg(feature = "telephony-providers-edge")]
 pub use self::phone_capabilities::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod phone_change_topic_edge_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::phone_change_topic_edge_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod phone_change_topic_line_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::phone_change_topic_line_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod phone_change_topic_phone;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::phone_change_topic_phone::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod phone_change_topic_phone_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::phone_change_topic_phone_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod phone_change_topic_provision_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::phone_change_topic_provision_info::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod phone_change_topic_user_agent_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::phone_change_topic_user_agent_info::*;
 #[cfg(any(feature = "conversations", feature = "outbound"))]
 mod phone_column;
@@ -17105,13 +17105,13 @@ pub use self::presence_detail_query_filter::*;
 mod presence_detail_query_predicate;
 #[cfg(any(feature = "analytics", feature = "users"))]
 pub use self::presence_detail_query_predicate::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod presence_event_organization_presence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::presence_event_organization_presence::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod presence_event_user_presence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::presence_event_user_presence::*;
 #[cfg(feature = "presence")]
 mod presence_settings;
@@ -17181,21 +17181,21 @@ pub use self::program_request::*;
 mod program_topic_links_job;
 #[cfg(feature = "speech-text-analytics")]
 pub use self::program_topic_links_job::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod program_topic_links_test_phrase_detected_phrase;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::program_topic_links_test_phrase_detected_phrase::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod program_topic_links_test_phrase_matched_transcript;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::program_topic_links_test_phrase_matched_transcript::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod program_topic_links_test_topic_phrase_results;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::program_topic_links_test_topic_phrase_results::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod program_topic_links_topics_definitions_job;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::program_topic_links_topics_definitions_job::*;
 #[cfg(feature = "speech-text-analytics")]
 mod program_transcription_engine;
@@ -17273,41 +17273,41 @@ pub use self::publish_draft_input::*;
 mod publish_form;
 #[cfg(feature = "quality")]
 pub use self::publish_form::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod publish_program_test_phrase_detected_phrase;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::publish_program_test_phrase_detected_phrase::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod publish_program_test_phrase_matched_transcript;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::publish_program_test_phrase_matched_transcript::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod publish_program_test_topic_phrase_results;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::publish_program_test_topic_phrase_results::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod publish_program_topics_definitions_job;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::publish_program_topics_definitions_job::*;
 #[cfg(feature = "scripts")]
 mod publish_script_request_data;
 #[cfg(feature = "scripts")]
 pub use self::publish_script_request_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod publish_topic_test_phrase_detected_phrase;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::publish_topic_test_phrase_detected_phrase::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod publish_topic_test_phrase_matched_transcript;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::publish_topic_test_phrase_matched_transcript::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod publish_topic_test_topic_phrase_results;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::publish_topic_test_topic_phrase_results::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod publish_topic_topics_definitions_job;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::publish_topic_topics_definitions_job::*;
 #[cfg(feature = "recording")]
 mod published_survey_form_reference;
@@ -17585,1185 +17585,1185 @@ pub use self::question_settings::*;
 mod queue;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "voicemail"))]
 pub use self::queue::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_call_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_call_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_call_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_call_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_disposition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_disposition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_disposition_amd_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_disposition_amd_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_disposition_silent_call_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_fax_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_fax_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_recorders_state;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_recorders_state::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_call_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_call_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_callback_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_callback_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_callback_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_callback_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_dialer_preview;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_dialer_preview::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_phone_number_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_phone_number_column::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_voicemail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_voicemail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_callback_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_callback_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_chat_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_chat_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_chat_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_chat_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_chat_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_chat_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_cobrowse_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_cobrowse_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_cobrowse_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_cobrowse_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_cobrowse_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_cobrowse_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_attachment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_attachment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_email_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_email_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_email_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_email_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_email_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_email_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_after_call_work;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_after_call_work::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_attachment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_attachment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_call;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_call::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_callback;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_callback::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_chat;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_chat::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_cobrowse;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_cobrowse::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_dialer_preview;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_dialer_preview::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_disconnect_reason;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_disconnect_reason::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_disposition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_disposition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_disposition_amd_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_disposition_amd_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_disposition_silent_call_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_email;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_email::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_error_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_error_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_fax_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_fax_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_internal_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_internal_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_internal_message_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_internal_message_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_message_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_message_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_message_media;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_message_media::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_message_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_message_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_message_metadata_content;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_message_metadata_content::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_message_metadata_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_message_metadata_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_message_sticker;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_message_sticker::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_phone_number_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_phone_number_column::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_recorders_state;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_recorders_state::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_screen_monitoring;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_screen_monitoring::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_screen_share;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_screen_share::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_social_expression;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_social_expression::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_transfer_destination;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_transfer_destination::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_transfer_initiator;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_transfer_initiator::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_transfer_modifed_by;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_transfer_modifed_by::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_transfer_response;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_transfer_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_video;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_video::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_voicemail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_voicemail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_workflow;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_workflow::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_error_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_error_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_message_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_message_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_message_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_message_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_message_media;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_message_media::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_message_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_message_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_message_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_message_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_message_metadata_content;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_message_metadata_content::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_message_metadata_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_message_metadata_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_message_sticker;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_message_sticker::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_message_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_message_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_limit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_limit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_screen_share_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_screen_share_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_screen_share_media_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_screen_share_media_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_screen_share_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_screen_share_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_after_call_work;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_after_call_work::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_attachment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_attachment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_call;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_call::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_callback;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_callback::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_chat;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_chat::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_cobrowse;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_cobrowse::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_dialer_preview;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_dialer_preview::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_disconnect_reason;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_disconnect_reason::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_disposition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_disposition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_disposition_amd_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_disposition_amd_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_disposition_silent_call_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_email;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_email::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_error_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_error_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_fax_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_fax_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_internal_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_internal_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_internal_message_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_internal_message_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_message_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_message_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_message_media;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_message_media::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_message_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_message_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_message_metadata_content;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_message_metadata_content::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_message_metadata_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_message_metadata_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_message_sticker;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_message_sticker::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_phone_number_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_phone_number_column::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_recorders_state;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_recorders_state::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_screen_monitoring;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_screen_monitoring::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_screen_share;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_screen_share::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_social_expression;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_social_expression::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_transfer_destination;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_transfer_destination::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_transfer_initiator;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_transfer_initiator::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_transfer_modifed_by;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_transfer_modifed_by::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_transfer_response;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_transfer_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_video;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_video::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_voicemail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_voicemail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_workflow;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_workflow::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_social_expression_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_social_expression_event_topic_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_after_call_work;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_after_call_work::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_attachment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_attachment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_call;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_call::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_callback;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_callback::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_chat;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_chat::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_cobrowse;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_cobrowse::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_conversation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_conversation_division_membership;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_conversation_division_membership::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_conversation_routing_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_conversation_routing_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_dialer_preview;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_dialer_preview::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_disconnect_reason;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_disconnect_reason::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_disposition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_disposition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_disposition_amd_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_disposition_amd_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_disposition_silent_call_timeout::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_division_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_division_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_domain_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_domain_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_email;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_email::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_error_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_error_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_fax_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_fax_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_internal_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_internal_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_internal_message_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_internal_message_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_journey_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_journey_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_journey_action_map;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_journey_action_map::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_journey_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_journey_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_journey_customer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_journey_customer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_journey_customer_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_journey_customer_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_message_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_message_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_message_media;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_message_media::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_message_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_message_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_message_metadata_content;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_message_metadata_content::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_message_metadata_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_message_metadata_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_message_sticker;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_message_sticker::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_phone_number_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_phone_number_column::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_queue_media_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_queue_media_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_recorders_state;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_recorders_state::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_screen_monitoring;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_screen_monitoring::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_screen_share;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_screen_share::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_social_expression;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_social_expression::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_transfer_destination;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_transfer_destination::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_transfer_initiator;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_transfer_initiator::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_transfer_modifed_by;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_transfer_modifed_by::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_transfer_response;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_transfer_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_video;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_video::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_voicemail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_voicemail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_workflow;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_workflow::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_conversation_video_event_topic_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_conversation_video_event_topic_wrapup::*;
 #[cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))]
 mod queue_email_address;
@@ -18833,13 +18833,13 @@ pub use self::queue_request::*;
 mod queue_user_event_topic_object;
 #[cfg(feature = "unreferenced")]
 pub use self::queue_user_event_topic_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_user_event_topic_queue_member;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_user_event_topic_queue_member::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 mod queue_user_event_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
 pub use self::queue_user_event_topic_user_reference::*;
 #[cfg(feature = "outbound")]
 mod queue_utilization_diagnostic;
@@ -18965,13 +18965,13 @@ pub use self::recording_annotation_flow::*;
 mod recording_annotation_queue;
 #[cfg(feature = "unreferenced")]
 pub use self::recording_annotation_queue::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod recording_archive_restore_topic_media_result;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::recording_archive_restore_topic_media_result::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod recording_archive_restore_topic_recording;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::recording_archive_restore_topic_recording::*;
 #[cfg(feature = "recording")]
 mod recording_attachment;
@@ -19001,13 +19001,13 @@ pub use self::recording_encryption_configuration::*;
 mod recording_encryption_configuration_listing;
 #[cfg(feature = "recording")]
 pub use self::recording_encryption_configuration_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod recording_event_media_result;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::recording_event_media_result::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod recording_event_recording;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::recording_event_recording::*;
 #[cfg(feature = "recording")]
 mod recording_form;
@@ -19121,13 +19121,13 @@ pub use self::recording_template_footer::*;
 mod recording_template_header;
 #[cfg(feature = "recording")]
 pub use self::recording_template_header::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod recording_transcode_complete_topic_media_result;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::recording_transcode_complete_topic_media_result::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod recording_transcode_complete_topic_recording;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::recording_transcode_complete_topic_recording::*;
 #[cfg(feature = "recording")]
 mod recording_upload_report;
@@ -19273,9 +19273,9 @@ pub use self::reply_message::*;
 mod reply_to_email_address;
 #[cfg(feature = "outbound")]
 pub use self::reply_to_email_address::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod reporting_data_export_topic_data_export_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::reporting_data_export_topic_data_export_notification::*;
 #[cfg(feature = "analytics")]
 mod reporting_export_job_listing;
@@ -19893,9 +19893,9 @@ pub use self::schedule_bid_scheduled_activity::*;
 mod schedule_bid_scheduled_shift;
 #[cfg(feature = "workforce-management")]
 pub use self::schedule_bid_scheduled_shift::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod schedule_bidding_admin_notification_topic_schedule_bidding_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::schedule_bidding_admin_notification_topic_schedule_bidding_notification::*;
 #[cfg(feature = "architect")]
 mod schedule_division_view_entity_listing;
@@ -21213,77 +21213,77 @@ pub use self::starrable_division::*;
 mod start_screen_monitor_response_body;
 #[cfg(feature = "screen-monitoring")]
 pub use self::start_screen_monitor_response_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod stat_event_campaign_topic_interval_metrics;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::stat_event_campaign_topic_interval_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod stat_event_campaign_topic_metric_stats;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::stat_event_campaign_topic_metric_stats::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod stat_event_campaign_topic_stats_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::stat_event_campaign_topic_stats_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_flow_outcome_topic_interval_metrics;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_flow_outcome_topic_interval_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_flow_outcome_topic_metric_stats;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_flow_outcome_topic_metric_stats::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_flow_outcome_topic_stats_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_flow_outcome_topic_stats_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_flow_topic_interval_metrics;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_flow_topic_interval_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_flow_topic_metric_stats;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_flow_topic_metric_stats::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_flow_topic_stats_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_flow_topic_stats_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_queue_topic_interval_metrics;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_queue_topic_interval_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_queue_topic_metric_stats;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_queue_topic_metric_stats::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_queue_topic_stats_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_queue_topic_stats_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_user_topic_interval_metrics;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_user_topic_interval_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_user_topic_metric_stats;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_user_topic_metric_stats::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_user_topic_stats_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_user_topic_stats_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_wrap_up_code_topic_interval_metrics;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_wrap_up_code_topic_interval_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_wrap_up_code_topic_metric_stats;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_wrap_up_code_topic_metric_stats::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod stat_event_wrap_up_code_topic_stats_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::stat_event_wrap_up_code_topic_stats_notification::*;
 #[cfg(feature = "unreferenced")]
 mod static_list_values;
@@ -21737,9 +21737,9 @@ pub use self::sync_status_request::*;
 mod system_message_object;
 #[cfg(feature = "unreferenced")]
 pub use self::system_message_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-system", feature = "unreferenced"))]
 mod system_message_system_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-system", feature = "unreferenced"))]
 pub use self::system_message_system_message::*;
 #[cfg(feature = "presence")]
 mod system_presence;
@@ -22041,25 +22041,25 @@ pub use self::test_topic_phrase_jobs::*;
 mod test_topic_phrase_phrase;
 #[cfg(feature = "speech-text-analytics")]
 pub use self::test_topic_phrase_phrase::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod test_topic_phrase_test_phrase_detected_phrase;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::test_topic_phrase_test_phrase_detected_phrase::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod test_topic_phrase_test_phrase_matched_transcript;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::test_topic_phrase_test_phrase_matched_transcript::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod test_topic_phrase_test_topic_phrase_results;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::test_topic_phrase_test_topic_phrase_results::*;
 #[cfg(feature = "speech-text-analytics")]
 mod test_topic_phrase_topic;
 #[cfg(feature = "speech-text-analytics")]
 pub use self::test_topic_phrase_topic::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod test_topic_phrase_topics_definitions_job;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::test_topic_phrase_topics_definitions_job::*;
 #[cfg(feature = "textbots")]
 mod text_bot_channel;
@@ -22469,25 +22469,25 @@ pub use self::transcription_engines_request::*;
 mod transcription_settings;
 #[cfg(feature = "routing")]
 pub use self::transcription_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod transcription_topic_transcript_alternative;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::transcription_topic_transcript_alternative::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod transcription_topic_transcript_result;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::transcription_topic_transcript_result::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod transcription_topic_transcript_word;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::transcription_topic_transcript_word::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod transcription_topic_transcription_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::transcription_topic_transcription_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 mod transcription_topic_transcription_request_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
 pub use self::transcription_topic_transcription_request_status::*;
 #[cfg(feature = "analytics")]
 mod transcripts;
@@ -22609,33 +22609,33 @@ pub use self::trunk_error_info_details::*;
 mod trunk_instance_search_response;
 #[cfg(feature = "telephony-providers-edge")]
 pub use self::trunk_instance_search_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_instance_topic_trunk;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_instance_topic_trunk::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_instance_topic_trunk_connected_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_instance_topic_trunk_connected_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_instance_topic_trunk_error_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_instance_topic_trunk_error_info::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_instance_topic_trunk_error_info_details;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_instance_topic_trunk_error_info_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_instance_topic_trunk_metrics_network_type_ip;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_instance_topic_trunk_metrics_network_type_ip::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_instance_topic_trunk_metrics_options;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_instance_topic_trunk_metrics_options::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_instance_topic_trunk_metrics_registers;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_instance_topic_trunk_metrics_registers::*;
 #[cfg(feature = "telephony-providers-edge")]
 mod trunk_metabase_entity_listing;
@@ -22665,21 +22665,21 @@ pub use self::trunk_metrics_qo_s::*;
 mod trunk_metrics_registers;
 #[cfg(feature = "telephony-providers-edge")]
 pub use self::trunk_metrics_registers::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_metrics_topic_trunk_metrics;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_metrics_topic_trunk_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_metrics_topic_trunk_metrics_calls;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_metrics_topic_trunk_metrics_calls::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_metrics_topic_trunk_metrics_qo_s;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_metrics_topic_trunk_metrics_qo_s::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 mod trunk_metrics_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
 pub use self::trunk_metrics_topic_uri_reference::*;
 #[cfg(feature = "telephony-providers-edge")]
 mod trunk_recording_enabled_count;
@@ -23257,9 +23257,9 @@ pub use self::updated_settings_response::*;
 mod updated_topic_object;
 #[cfg(feature = "unreferenced")]
 pub use self::updated_topic_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-subscription", feature = "unreferenced"))]
 mod updated_topic_system_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-subscription", feature = "unreferenced"))]
 pub use self::updated_topic_system_message::*;
 #[cfg(feature = "conversations")]
 mod upload_attachment_request;
@@ -23457,17 +23457,17 @@ pub use self::user_chat_settings_post::*;
 mod user_conversation_summary;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
 pub use self::user_conversation_summary::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_conversations_event_media_summary;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_conversations_event_media_summary::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_conversations_event_media_summary_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_conversations_event_media_summary_detail::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_conversations_event_user_conversation_summary;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_conversations_event_user_conversation_summary::*;
 #[cfg(feature = "users")]
 mod user_cursor_entity_listing;
@@ -23493,9 +23493,9 @@ pub use self::user_detail_query_filter::*;
 mod user_detail_query_predicate;
 #[cfg(any(feature = "analytics", feature = "users"))]
 pub use self::user_detail_query_predicate::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod user_details_datalake_availability_topic_data_availability_change_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::user_details_datalake_availability_topic_data_availability_change_notification::*;
 #[cfg(any(feature = "analytics", feature = "users"))]
 mod user_details_query;
@@ -23505,9 +23505,9 @@ pub use self::user_details_query::*;
 mod user_device;
 #[cfg(feature = "mobile-devices")]
 pub use self::user_device::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod user_end_detail_event_topic_user_end_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::user_end_detail_event_topic_user_end_event::*;
 #[cfg(feature = "users")]
 mod user_entity;
@@ -23533,17 +23533,17 @@ pub use self::user_external_identifier::*;
 mod user_full_reference;
 #[cfg(any(feature = "authorization", feature = "users"))]
 pub use self::user_full_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_greeting_event_greeting;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_greeting_event_greeting::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_greeting_event_greeting_audio_file;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_greeting_event_greeting_audio_file::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_greeting_event_greeting_owner;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_greeting_event_greeting_owner::*;
 #[cfg(feature = "gamification")]
 mod user_insights_trend;
@@ -23685,9 +23685,9 @@ pub use self::user_routing_skill::*;
 mod user_routing_skill_post;
 #[cfg(any(feature = "routing", feature = "users"))]
 pub use self::user_routing_skill_post::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_routing_status_error_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_routing_status_error_info::*;
 #[cfg(feature = "events")]
 mod user_routing_status_event;
@@ -23697,17 +23697,17 @@ pub use self::user_routing_status_event::*;
 mod user_routing_status_object;
 #[cfg(feature = "unreferenced")]
 pub use self::user_routing_status_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_routing_status_routing_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_routing_status_routing_status::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_routing_status_user_param;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_routing_status_user_param::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_routing_status_user_routing_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_routing_status_user_routing_status::*;
 #[cfg(feature = "workforce-management")]
 mod user_schedule;
@@ -23773,9 +23773,9 @@ pub use self::user_staffing_group_listing::*;
 mod user_staffing_group_response;
 #[cfg(feature = "workforce-management")]
 pub use self::user_staffing_group_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod user_start_detail_event_topic_user_start_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::user_start_detail_event_topic_user_start_event::*;
 #[cfg(feature = "users")]
 mod user_state;
@@ -23785,17 +23785,17 @@ pub use self::user_state::*;
 mod user_station;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
 pub use self::user_station::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_station_change_topic_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_station_change_topic_user::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_station_change_topic_user_station;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_station_change_topic_user_station::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_station_change_topic_user_stations;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_station_change_topic_user_stations::*;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
 mod user_stations;
@@ -23813,13 +23813,13 @@ pub use self::user_time_off_integration_status_response_listing::*;
 mod user_time_off_request_reference;
 #[cfg(feature = "workforce-management")]
 pub use self::user_time_off_request_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_tokens_topic_token_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_tokens_topic_token_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod user_tokens_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::user_tokens_topic_uri_reference::*;
 #[cfg(feature = "events")]
 mod user_transfer_event;
@@ -23933,337 +23933,337 @@ pub use self::utilization_response::*;
 mod utterance;
 #[cfg(feature = "language-understanding")]
 pub use self::utterance::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_event_typing;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_user_topic_conversation_event_typing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_message_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_user_topic_conversation_message_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_messaging_channel;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_user_topic_conversation_messaging_channel::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_messaging_from_recipient;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_user_topic_conversation_messaging_from_recipient::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_messaging_to_recipient;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_user_topic_conversation_messaging_to_recipient::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_normalized_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_user_topic_conversation_normalized_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_recipient_additional_identifier;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_user_topic_conversation_recipient_additional_identifier::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_user_topic_message_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_user_topic_message_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_event_typing;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_workflow_topic_conversation_event_typing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_message_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_workflow_topic_conversation_message_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_channel;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_channel::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_from_recipient;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_from_recipient::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_to_recipient;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_to_recipient::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_normalized_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_workflow_topic_conversation_normalized_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_recipient_additional_identifier;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_workflow_topic_conversation_recipient_additional_identifier::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 mod v2_conversation_message_typing_event_for_workflow_topic_message_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
 pub use self::v2_conversation_message_typing_event_for_workflow_topic_message_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod v2_flow_execution_data_flowid_topic_flow_error_warning_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::v2_flow_execution_data_flowid_topic_flow_error_warning_info::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod v2_flow_execution_data_flowid_topic_flow_execution_history;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::v2_flow_execution_data_flowid_topic_flow_execution_history::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod v2_flow_execution_data_flowid_topic_flow_execution_item;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::v2_flow_execution_data_flowid_topic_flow_execution_item::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod v2_flow_execution_data_flowid_topic_invoking_context_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::v2_flow_execution_data_flowid_topic_invoking_context_info::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod v2_flow_execution_data_flowid_topic_invoking_flow_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::v2_flow_execution_data_flowid_topic_invoking_flow_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod v2_flow_execution_data_flowid_topic_invoking_journey_action_map_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::v2_flow_execution_data_flowid_topic_invoking_journey_action_map_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod v2_flow_execution_data_flowid_topic_invoking_process_automation_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::v2_flow_execution_data_flowid_topic_invoking_process_automation_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod v2_flow_execution_data_flowid_topic_invoking_quality_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::v2_flow_execution_data_flowid_topic_invoking_quality_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 mod v2_flow_execution_data_flowid_topic_invoking_workitem_context;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
 pub use self::v2_flow_execution_data_flowid_topic_invoking_workitem_context::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_integration_presence_event_organization_presence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_integration_presence_event_organization_presence::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_integration_presence_event_presence_activity_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_integration_presence_event_presence_activity_event::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_addressable_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_addressable_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_alert;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_alert::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_alert_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_alert_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_alert_notification_recipient;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_alert_notification_recipient::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_alert_rule_properties;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_alert_rule_properties::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_alert_summary;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_alert_summary::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_alert_summary_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_alert_summary_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_alerting_addressable_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_alerting_addressable_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_condition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_condition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_condition_rule_predicate;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_condition_rule_predicate::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_alerts_topic_entity_properties;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_alerts_topic_entity_properties::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_rules_topic_alert_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_rules_topic_alert_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_rules_topic_alert_notification_recipient;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_rules_topic_alert_notification_recipient::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_rules_topic_alerting_addressable_entity_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_rules_topic_alerting_addressable_entity_ref::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_rules_topic_condition;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_rules_topic_condition::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_rules_topic_condition_rule_predicate;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_rules_topic_condition_rule_predicate::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_rules_topic_entity_properties;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_rules_topic_entity_properties::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_mobius_rules_topic_rule;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_mobius_rules_topic_rule::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod v2_queue_observation_metric_count_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::v2_queue_observation_metric_count_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod v2_queue_observation_metric_count_group;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::v2_queue_observation_metric_count_group::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 mod v2_queue_observation_observation_count_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
 pub use self::v2_queue_observation_observation_count_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod v2_reprocess_job_state_changed_topic_job_state_changed;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::v2_reprocess_job_state_changed_topic_job_state_changed::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_session_conversations_summary_settings_preview_event_conversation_followup_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_session_conversations_summary_settings_preview_event_conversation_followup_action::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_session_conversations_summary_settings_preview_event_conversation_reason_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_session_conversations_summary_settings_preview_event_conversation_reason_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_session_conversations_summary_settings_preview_event_conversation_resolution_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_session_conversations_summary_settings_preview_event_conversation_resolution_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_session_conversations_summary_settings_preview_event_conversation_summary_extracted_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_session_conversations_summary_settings_preview_event_conversation_summary_extracted_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_session_conversations_summary_settings_preview_event_conversation_summary_label;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_session_conversations_summary_settings_preview_event_conversation_summary_label::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_session_conversations_summary_settings_preview_event_conversation_summary_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_session_conversations_summary_settings_preview_event_conversation_summary_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_session_conversations_summary_settings_preview_event_conversation_summary_settings_preview_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_session_conversations_summary_settings_preview_event_conversation_summary_settings_preview_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod v2_sta_conversation_categories_sta_conversation_categories_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::v2_sta_conversation_categories_sta_conversation_categories_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod v2_sta_empathy_overall_topic_agent_empathy_score;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::v2_sta_empathy_overall_topic_agent_empathy_score::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod v2_sta_empathy_overall_topic_overall_empathy_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::v2_sta_empathy_overall_topic_overall_empathy_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod v2_sta_sentiment_overall_topic_overall_sentiment_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::v2_sta_sentiment_overall_topic_overall_sentiment_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod v2_sta_topics_detected_topic_participant;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::v2_sta_topics_detected_topic_participant::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod v2_sta_topics_detected_topic_topic_detected;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::v2_sta_topics_detected_topic_topic_detected::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 mod v2_sta_topics_detected_topic_topics_detected_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
 pub use self::v2_sta_topics_detected_topic_topics_detected_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-webmessaging", feature = "unreferenced"))]
 mod v2_web_messaging_undelivered_message_topic_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-webmessaging", feature = "unreferenced"))]
 pub use self::v2_web_messaging_undelivered_message_topic_message::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-webmessaging", feature = "unreferenced"))]
 mod v2_web_messaging_undelivered_message_topic_web_messaging_undelivered_message_event_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-webmessaging", feature = "unreferenced"))]
 pub use self::v2_web_messaging_undelivered_message_topic_web_messaging_undelivered_message_event_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_wem_engagement_celebration_updates_topic_contest_complete_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_wem_engagement_celebration_updates_topic_contest_complete_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_wem_engagement_celebration_updates_topic_contest_metrics;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_wem_engagement_celebration_updates_topic_contest_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_wem_engagement_celebration_updates_topic_contest_prizes;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_wem_engagement_celebration_updates_topic_contest_prizes::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_wem_engagement_celebration_updates_topic_contest_winners;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_wem_engagement_celebration_updates_topic_contest_winners::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_wem_engagement_celebration_updates_topic_contest_winners_score;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_wem_engagement_celebration_updates_topic_contest_winners_score::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_wem_engagement_celebration_updates_topic_contest_winners_users;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_wem_engagement_celebration_updates_topic_contest_winners_users::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_wem_engagement_celebration_updates_topic_engagement_celebration;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_wem_engagement_celebration_updates_topic_engagement_celebration::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_wem_engagement_celebration_updates_topic_source_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_wem_engagement_celebration_updates_topic_source_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod v2_wem_engagement_celebration_updates_topic_user_id;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::v2_wem_engagement_celebration_updates_topic_user_id::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod v2_wfm_agent_opportunity_topic_agent_opportunity_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::v2_wfm_agent_opportunity_topic_agent_opportunity_notification::*;
 #[cfg(feature = "unreferenced")]
 mod v2_wfm_continuous_forecast_session_event_continuous_forecast_session_notification;
 #[cfg(feature = "unreferenced")]
 pub use self::v2_wfm_continuous_forecast_session_event_continuous_forecast_session_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod v2_wfm_main_forecast_export_forecast_event_main_forecast_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::v2_wfm_main_forecast_export_forecast_event_main_forecast_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod v2_wfm_main_forecast_export_forecast_event_main_forecast_export_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::v2_wfm_main_forecast_export_forecast_event_main_forecast_export_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod v2_wfm_main_forecast_export_historical_event_main_forecast_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::v2_wfm_main_forecast_export_historical_event_main_forecast_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod v2_wfm_main_forecast_export_historical_event_main_forecast_export_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::v2_wfm_main_forecast_export_historical_event_main_forecast_export_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod v2_wfm_main_forecast_export_snapshot_event_main_forecast_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::v2_wfm_main_forecast_export_snapshot_event_main_forecast_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod v2_wfm_main_forecast_export_snapshot_event_main_forecast_export_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::v2_wfm_main_forecast_export_snapshot_event_main_forecast_export_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod v2_wfm_opportunity_topic_opportunity_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::v2_wfm_opportunity_topic_opportunity_notification::*;
 #[cfg(feature = "knowledge")]
 mod v3_knowledge_search_client_application;
@@ -24537,13 +24537,13 @@ pub use self::video::*;
 mod video_conference_details;
 #[cfg(feature = "conversations")]
 pub use self::video_conference_details::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-video", feature = "unreferenced"))]
 mod video_conference_update_topic_participant_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-video", feature = "unreferenced"))]
 pub use self::video_conference_update_topic_participant_info::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-video", feature = "unreferenced"))]
 mod video_conference_update_topic_video_conference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-video", feature = "unreferenced"))]
 pub use self::video_conference_update_topic_video_conference::*;
 #[cfg(feature = "web-deployments")]
 mod video_settings;
@@ -24569,9 +24569,9 @@ pub use self::voicemail::*;
 mod voicemail_copy_record;
 #[cfg(any(feature = "search", feature = "voicemail"))]
 pub use self::voicemail_copy_record::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod voicemail_end_detail_event_topic_voicemail_end_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::voicemail_end_detail_event_topic_voicemail_end_event::*;
 #[cfg(feature = "voicemail")]
 mod voicemail_group_policy;
@@ -24593,17 +24593,17 @@ pub use self::voicemail_message::*;
 mod voicemail_message_entity_listing;
 #[cfg(feature = "voicemail")]
 pub use self::voicemail_message_entity_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod voicemail_messages_topic_owner;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::voicemail_messages_topic_owner::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod voicemail_messages_topic_voicemail_copy_record;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::voicemail_messages_topic_voicemail_copy_record::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod voicemail_messages_topic_voicemail_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::voicemail_messages_topic_voicemail_message::*;
 #[cfg(feature = "voicemail")]
 mod voicemail_organization_policy;
@@ -24621,9 +24621,9 @@ pub use self::voicemail_search_criteria::*;
 mod voicemail_search_request;
 #[cfg(any(feature = "search", feature = "voicemail"))]
 pub use self::voicemail_search_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod voicemail_start_detail_event_topic_voicemail_start_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::voicemail_start_detail_event_topic_voicemail_start_event::*;
 #[cfg(feature = "voicemail")]
 mod voicemail_user_policy;
@@ -24689,17 +24689,17 @@ pub use self::web_deployment_headless_mode::*;
 mod web_deployments_authorization_response;
 #[cfg(feature = "web-deployments")]
 pub use self::web_deployments_authorization_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-webdeployments", feature = "unreferenced"))]
 mod web_deployments_config_topic_web_messaging_config_change_event_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-webdeployments", feature = "unreferenced"))]
 pub use self::web_deployments_config_topic_web_messaging_config_change_event_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-webdeployments", feature = "unreferenced"))]
 mod web_deployments_deployment_topic_web_messaging_config_change_event_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-webdeployments", feature = "unreferenced"))]
 pub use self::web_deployments_deployment_topic_web_messaging_config_change_event_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-webdeployments", feature = "unreferenced"))]
 mod web_deployments_deployment_topic_web_messaging_deployment_change_event_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-webdeployments", feature = "unreferenced"))]
 pub use self::web_deployments_deployment_topic_web_messaging_deployment_change_event_body::*;
 #[cfg(feature = "web-deployments")]
 mod web_deployments_journey_context;
@@ -24845,145 +24845,145 @@ pub use self::week_shift_trade_response::*;
 mod weekly;
 #[cfg(feature = "workforce-management")]
 pub use self::weekly::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
 mod wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_complete;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
 pub use self::wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_complete::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
 mod wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
 pub use self::wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
 mod wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
 pub use self::wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results_slot::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
 mod wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results_slot_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
 pub use self::wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results_slot_schedule::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wem_coaching_user_notification_topic_coaching_appointment_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wem_coaching_user_notification_topic_coaching_appointment_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wem_coaching_user_notification_topic_coaching_user_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wem_coaching_user_notification_topic_coaching_user_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_job_complete_topic_activity_plan_job_complete_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_job_complete_topic_activity_plan_job_complete_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_job_complete_topic_activity_plan_job_exception;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_job_complete_topic_activity_plan_job_exception::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_job_complete_topic_activity_plan_occurrence_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_job_complete_topic_activity_plan_occurrence_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_job_complete_topic_activity_plan_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_job_complete_topic_activity_plan_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_job_complete_topic_activity_plan_session_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_job_complete_topic_activity_plan_session_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_job_complete_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_job_complete_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_job_complete_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_job_complete_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_run_job_complete_topic_activity_plan_job_complete_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_run_job_complete_topic_activity_plan_job_complete_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_run_job_complete_topic_activity_plan_job_exception;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_run_job_complete_topic_activity_plan_job_exception::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_run_job_complete_topic_activity_plan_occurrence_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_run_job_complete_topic_activity_plan_occurrence_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_run_job_complete_topic_activity_plan_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_run_job_complete_topic_activity_plan_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_run_job_complete_topic_activity_plan_session_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_run_job_complete_topic_activity_plan_session_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_run_job_complete_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_run_job_complete_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_activity_plan_run_job_complete_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_activity_plan_run_job_complete_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_adherence_explanation_job_complete_topic_adherence_explanation_changed_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_adherence_explanation_job_complete_topic_adherence_explanation_changed_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_adherence_explanation_job_complete_topic_adherence_explanation_job_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_adherence_explanation_job_complete_topic_adherence_explanation_job_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_adherence_explanation_job_complete_topic_business_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_adherence_explanation_job_complete_topic_business_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_adherence_explanation_job_complete_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_adherence_explanation_job_complete_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_adherence_explanation_job_complete_topic_management_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_adherence_explanation_job_complete_topic_management_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_adherence_explanation_job_complete_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_adherence_explanation_job_complete_topic_user_reference::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_agent;
 #[cfg(feature = "workforce-management")]
 pub use self::wfm_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_adherence_explanation_changed_agent_topic_adherence_explanation_changed_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_adherence_explanation_changed_agent_topic_adherence_explanation_changed_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_adherence_explanation_changed_agent_topic_business_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_adherence_explanation_changed_agent_topic_business_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_adherence_explanation_changed_agent_topic_management_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_adherence_explanation_changed_agent_topic_management_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_adherence_explanation_changed_agent_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_adherence_explanation_changed_agent_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_adherence_explanation_changed_business_unit_topic_adherence_explanation_changed_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_adherence_explanation_changed_business_unit_topic_adherence_explanation_changed_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_adherence_explanation_changed_business_unit_topic_business_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_adherence_explanation_changed_business_unit_topic_business_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_adherence_explanation_changed_business_unit_topic_management_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_adherence_explanation_changed_business_unit_topic_management_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_adherence_explanation_changed_business_unit_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_adherence_explanation_changed_business_unit_topic_user_reference::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_agent_historical_adherence_job_reference;
@@ -24997,289 +24997,289 @@ pub use self::wfm_agent_historical_adherence_response::*;
 mod wfm_agent_historical_adherence_result;
 #[cfg(feature = "workforce-management")]
 pub use self::wfm_agent_historical_adherence_result::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_management_unit_schedule_changed_topic_agent_mu_schedule_changed_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_management_unit_schedule_changed_topic_agent_mu_schedule_changed_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_management_unit_schedule_changed_topic_agent_mu_schedule_visibility_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_management_unit_schedule_changed_topic_agent_mu_schedule_visibility_range::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_agent_management_unit_schedule_changed_topic_agent_mu_user_schedule_changed;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_agent_management_unit_schedule_changed_topic_agent_mu_user_schedule_changed::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_agent_mu_schedule_search_complete_topic_agent_mu_schedule_search_complete_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_agent_mu_schedule_search_complete_topic_agent_mu_schedule_search_complete_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_agent_mu_schedule_search_complete_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_agent_mu_schedule_search_complete_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_agent_schedule_update_topic_agent_schedule_shift_update;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_agent_schedule_update_topic_agent_schedule_shift_update::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_agent_schedule_update_topic_agent_schedule_update_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_agent_schedule_update_topic_agent_schedule_update_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_agent_schedule_update_topic_agent_schedule_visibility_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_agent_schedule_update_topic_agent_schedule_visibility_range::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_agent_schedule_update_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_agent_schedule_update_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_alternative_shift_job_complete_event_v3_alternative_shift_job_complete_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_alternative_shift_job_complete_event_v3_alternative_shift_job_complete_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_alternative_shift_job_complete_event_v3_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_alternative_shift_job_complete_event_v3_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 mod wfm_bu_intraday_data_update_topic_bu_intraday_data_group;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 pub use self::wfm_bu_intraday_data_update_topic_bu_intraday_data_group::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 mod wfm_bu_intraday_data_update_topic_bu_intraday_forecast_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 pub use self::wfm_bu_intraday_data_update_topic_bu_intraday_forecast_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 mod wfm_bu_intraday_data_update_topic_bu_intraday_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 pub use self::wfm_bu_intraday_data_update_topic_bu_intraday_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 mod wfm_bu_intraday_data_update_topic_bu_intraday_result;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 pub use self::wfm_bu_intraday_data_update_topic_bu_intraday_result::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 mod wfm_bu_intraday_data_update_topic_bu_intraday_schedule_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 pub use self::wfm_bu_intraday_data_update_topic_bu_intraday_schedule_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 mod wfm_bu_intraday_data_update_topic_bu_schedule_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 pub use self::wfm_bu_intraday_data_update_topic_bu_schedule_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 mod wfm_bu_intraday_data_update_topic_bu_short_term_forecast_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 pub use self::wfm_bu_intraday_data_update_topic_bu_short_term_forecast_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 mod wfm_bu_intraday_data_update_topic_intraday_performance_prediction_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
 pub use self::wfm_bu_intraday_data_update_topic_intraday_performance_prediction_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_query_result_topic_bu_schedule_search_result_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_query_result_topic_bu_schedule_search_result_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_run_topic_bu_schedule_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_run_topic_bu_schedule_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_run_topic_bu_schedule_run;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_run_topic_bu_schedule_run::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_run_topic_bu_scheduling_run_progress_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_run_topic_bu_scheduling_run_progress_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_run_topic_scheduler_message_severity_count;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_run_topic_scheduler_message_severity_count::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_run_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_run_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_search_result_topic_bu_schedule_search_result_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_search_result_topic_bu_schedule_search_result_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_topic_bu_management_unit_schedule_summary;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_topic_bu_management_unit_schedule_summary::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_topic_bu_schedule_generation_result_summary;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_topic_bu_schedule_generation_result_summary::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_topic_bu_schedule_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_topic_bu_schedule_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_topic_bu_schedule_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_topic_bu_schedule_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_topic_bu_short_term_forecast_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_topic_bu_short_term_forecast_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_topic_management_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_topic_management_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_topic_scheduler_message_severity_count;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_topic_scheduler_message_severity_count::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_schedule_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_schedule_topic_wfm_versioned_entity_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_copy_complete_topic_bu_forecast_modification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_copy_complete_topic_bu_forecast_modification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_copy_complete_topic_bu_short_term_forecast;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_copy_complete_topic_bu_short_term_forecast::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_copy_complete_topic_bu_short_term_forecast_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_copy_complete_topic_bu_short_term_forecast_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_copy_complete_topic_forecast_source_day_pointer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_copy_complete_topic_forecast_source_day_pointer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_copy_complete_topic_modification_interval_offset_value;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_copy_complete_topic_modification_interval_offset_value::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_copy_complete_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_copy_complete_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_copy_complete_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_copy_complete_topic_wfm_versioned_entity_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_generate_progress_topic_bu_forecast_modification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_generate_progress_topic_bu_forecast_modification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_generate_progress_topic_bu_short_term_forecast;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_generate_progress_topic_bu_short_term_forecast::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_generate_progress_topic_forecast_source_day_pointer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_generate_progress_topic_forecast_source_day_pointer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_generate_progress_topic_generate_bu_short_term_forecast_progress_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_generate_progress_topic_generate_bu_short_term_forecast_progress_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_generate_progress_topic_modification_interval_offset_value;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_generate_progress_topic_modification_interval_offset_value::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_generate_progress_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_generate_progress_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_generate_progress_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_generate_progress_topic_wfm_versioned_entity_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_import_complete_topic_bu_forecast_modification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_import_complete_topic_bu_forecast_modification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_import_complete_topic_bu_short_term_forecast;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_import_complete_topic_bu_short_term_forecast::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_import_complete_topic_bu_short_term_forecast_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_import_complete_topic_bu_short_term_forecast_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_import_complete_topic_forecast_source_day_pointer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_import_complete_topic_forecast_source_day_pointer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_import_complete_topic_modification_interval_offset_value;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_import_complete_topic_modification_interval_offset_value::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_import_complete_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_import_complete_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_import_complete_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_import_complete_topic_wfm_versioned_entity_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_forecast_short_term_staffing_requirements_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_forecast_short_term_staffing_requirements_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_forecast_short_term_staffing_requirements_results;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_forecast_short_term_staffing_requirements_results::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_short_term_forecast_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_short_term_forecast_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_update_complete_topic_bu_forecast_modification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_update_complete_topic_bu_forecast_modification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_update_complete_topic_bu_short_term_forecast;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_update_complete_topic_bu_short_term_forecast::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_update_complete_topic_bu_short_term_forecast_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_update_complete_topic_bu_short_term_forecast_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_update_complete_topic_forecast_source_day_pointer;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_update_complete_topic_forecast_source_day_pointer::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_update_complete_topic_modification_interval_offset_value;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_update_complete_topic_modification_interval_offset_value::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_update_complete_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_update_complete_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bu_short_term_forecast_update_complete_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bu_short_term_forecast_update_complete_topic_wfm_versioned_entity_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_result;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_result::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_result_listing;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_result_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bulk_shift_trade_state_update_notification_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bulk_shift_trade_state_update_notification_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_bulk_shift_trade_state_update_notification_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_bulk_shift_trade_state_update_notification_topic_wfm_versioned_entity_metadata::*;
 #[cfg(feature = "coaching")]
 mod wfm_business_unit_reference;
@@ -25293,45 +25293,45 @@ pub use self::wfm_entity_metadata::*;
 mod wfm_forecast_modification_interval_offset_value;
 #[cfg(feature = "workforce-management")]
 pub use self::wfm_forecast_modification_interval_offset_value::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_agent_calculations_complete_topic_secondary_presence_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_agent_calculations_complete_topic_secondary_presence_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_agent_calculations_complete_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_agent_calculations_complete_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_actuals;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_actuals::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_calculations_complete_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_calculations_complete_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_day_metrics;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_day_metrics::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_result;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_result::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_exception_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_exception_info::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_scheduled_activity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_scheduled_activity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_secondary_presence_lookup_item;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_agent_calculations_complete_topic_wfm_secondary_presence_lookup_item::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_bulk_calculations_complete_topic_wfm_historical_adherence_bulk_calculations_complete_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_bulk_calculations_complete_topic_wfm_historical_adherence_bulk_calculations_complete_notification::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_historical_adherence_bulk_item;
@@ -25361,9 +25361,9 @@ pub use self::wfm_historical_adherence_bulk_user_day_metrics::*;
 mod wfm_historical_adherence_bulk_user_result;
 #[cfg(feature = "workforce-management")]
 pub use self::wfm_historical_adherence_bulk_user_result::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_adherence_calculations_complete_topic_wfm_historical_adherence_calculations_complete_notice;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_adherence_calculations_complete_topic_wfm_historical_adherence_calculations_complete_notice::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_historical_adherence_query;
@@ -25385,29 +25385,29 @@ pub use self::wfm_historical_adherence_response::*;
 mod wfm_historical_adherence_result_wrapper;
 #[cfg(feature = "workforce-management")]
 pub use self::wfm_historical_adherence_result_wrapper::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_historical_data_import_purge_complete_topic_historical_data_delete_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_historical_data_import_purge_complete_topic_historical_data_delete_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_historical_data_import_purge_complete_topic_historical_data_disallowed_delete_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_historical_data_import_purge_complete_topic_historical_data_disallowed_delete_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_historical_data_import_purge_complete_topic_historical_data_purge_request_complete;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_historical_data_import_purge_complete_topic_historical_data_purge_request_complete::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_historical_data_upload_purge_request_status_topic_historical_data_upload_purge_request_update;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_historical_data_upload_purge_request_status_topic_historical_data_upload_purge_request_update::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_historical_data_upload_request_status_topic_historical_data_upload_request_update;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_historical_data_upload_request_status_topic_historical_data_upload_request_update::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_historical_shrinkage_calculations_complete_topic_historical_shrinkage_calculations_complete_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_historical_shrinkage_calculations_complete_topic_historical_shrinkage_calculations_complete_notification::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_historical_shrinkage_request;
@@ -25433,81 +25433,81 @@ pub use self::wfm_integration_reference::*;
 mod wfm_integration_response;
 #[cfg(feature = "workforce-management")]
 pub use self::wfm_integration_response::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_integrations_hris_time_off_types_job_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_integrations_hris_time_off_types_job_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_integrations_hris_time_off_types_job_topic_hris_time_off_type;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_integrations_hris_time_off_types_job_topic_hris_time_off_type::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_integrations_hris_time_off_types_job_topic_hris_time_off_types_job_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_integrations_hris_time_off_types_job_topic_hris_time_off_types_job_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 mod wfm_intraday_data_update_topic_intraday_data_group;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 pub use self::wfm_intraday_data_update_topic_intraday_data_group::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 mod wfm_intraday_data_update_topic_intraday_data_update;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 pub use self::wfm_intraday_data_update_topic_intraday_data_update::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 mod wfm_intraday_data_update_topic_intraday_forecast_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 pub use self::wfm_intraday_data_update_topic_intraday_forecast_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 mod wfm_intraday_data_update_topic_intraday_historical_agent_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 pub use self::wfm_intraday_data_update_topic_intraday_historical_agent_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 mod wfm_intraday_data_update_topic_intraday_historical_queue_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 pub use self::wfm_intraday_data_update_topic_intraday_historical_queue_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 mod wfm_intraday_data_update_topic_intraday_metric;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 pub use self::wfm_intraday_data_update_topic_intraday_metric::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 mod wfm_intraday_data_update_topic_intraday_performance_prediction_agent_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 pub use self::wfm_intraday_data_update_topic_intraday_performance_prediction_agent_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 mod wfm_intraday_data_update_topic_intraday_performance_prediction_queue_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 pub use self::wfm_intraday_data_update_topic_intraday_performance_prediction_queue_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 mod wfm_intraday_data_update_topic_intraday_schedule_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
 pub use self::wfm_intraday_data_update_topic_intraday_schedule_data::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_intraday_planning_group_listing;
 #[cfg(feature = "workforce-management")]
 pub use self::wfm_intraday_planning_group_listing::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_move_agents_complete_topic_management_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_move_agents_complete_topic_management_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_move_agents_complete_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_move_agents_complete_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_move_agents_complete_topic_wfm_move_agent_data;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_move_agents_complete_topic_wfm_move_agent_data::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_move_agents_complete_topic_wfm_move_agents_complete;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_move_agents_complete_topic_wfm_move_agents_complete::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_move_management_unit_topic_business_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_move_management_unit_topic_business_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_move_management_unit_topic_move_management_unit_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_move_management_unit_topic_move_management_unit_notification::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_process_upload_request;
@@ -25521,9 +25521,9 @@ pub use self::wfm_schedule_activity::*;
 mod wfm_schedule_reference;
 #[cfg(feature = "coaching")]
 pub use self::wfm_schedule_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_schedule_topic_wfm_schedule_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_schedule_topic_wfm_schedule_notification::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_service_goal_impact;
@@ -25533,69 +25533,69 @@ pub use self::wfm_service_goal_impact::*;
 mod wfm_service_goal_impact_settings;
 #[cfg(feature = "workforce-management")]
 pub use self::wfm_service_goal_impact_settings::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_shift_trading_job_complete_event_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_shift_trading_job_complete_event_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_shift_trading_job_complete_event_shift_trading_job_complete_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_shift_trading_job_complete_event_shift_trading_job_complete_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_shift_trading_job_complete_event_trade_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_shift_trading_job_complete_event_trade_entity::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_shift_trading_job_complete_event_trade_shift;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_shift_trading_job_complete_event_trade_shift::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_shift_trading_job_complete_event_trade_side;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_shift_trading_job_complete_event_trade_side::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_shift_trading_job_complete_event_week_summary;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_shift_trading_job_complete_event_week_summary::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_shift_trading_job_complete_event_week_summary_list;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_shift_trading_job_complete_event_week_summary_list::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_shift_trading_job_complete_event_wfm_date_time_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_shift_trading_job_complete_event_wfm_date_time_interval::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_shift_trading_job_complete_event_wfm_version_metadata;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_shift_trading_job_complete_event_wfm_version_metadata::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_time_off_balance_job_topic_error_body;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_time_off_balance_job_topic_error_body::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_time_off_balance_job_topic_time_off_balance;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_time_off_balance_job_topic_time_off_balance::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_time_off_balance_job_topic_time_off_balance_job_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_time_off_balance_job_topic_time_off_balance_job_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_time_off_request_update_topic_time_off_request_update;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_time_off_request_update_topic_time_off_request_update::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_time_off_request_update_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_time_off_request_update_topic_user_reference::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_time_span;
 #[cfg(feature = "workforce-management")]
 pub use self::wfm_time_span::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_update_agent_details_topic_wfm_update_agent_details_complete;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_update_agent_details_topic_wfm_update_agent_details_complete::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_user_entity_listing;
@@ -25605,133 +25605,133 @@ pub use self::wfm_user_entity_listing::*;
 mod wfm_user_notification;
 #[cfg(feature = "workforce-management")]
 pub use self::wfm_user_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_notification_topic_adherence_explanation_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_notification_topic_adherence_explanation_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_notification_topic_alternative_shift_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_notification_topic_alternative_shift_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_notification_topic_business_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_notification_topic_business_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_notification_topic_management_unit;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_notification_topic_management_unit::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_notification_topic_shift_trade_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_notification_topic_shift_trade_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_notification_topic_time_off_request_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_notification_topic_time_off_request_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_notification_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_notification_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_notification_topic_wfm_user_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_notification_topic_wfm_user_notification::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_mu_topic_activity_code_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_mu_topic_activity_code_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_mu_topic_queue_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_mu_topic_queue_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_mu_topic_real_time_adherence_explanation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_mu_topic_real_time_adherence_explanation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_mu_topic_secondary_presence_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_mu_topic_secondary_presence_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_mu_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_mu_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_mu_topic_user_next_activity_reminder;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_mu_topic_user_next_activity_reminder::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_mu_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_mu_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_mu_topic_user_schedule_adherence_update;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_mu_topic_user_schedule_adherence_update::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_team_topic_activity_code_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_team_topic_activity_code_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_team_topic_queue_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_team_topic_queue_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_team_topic_real_time_adherence_explanation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_team_topic_real_time_adherence_explanation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_team_topic_secondary_presence_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_team_topic_secondary_presence_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_team_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_team_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_team_topic_user_next_activity_reminder;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_team_topic_user_next_activity_reminder::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_team_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_team_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_team_topic_user_schedule_adherence_update;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_team_topic_user_schedule_adherence_update::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_topic_activity_code_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_topic_activity_code_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_topic_queue_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_topic_queue_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_topic_real_time_adherence_explanation;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_topic_real_time_adherence_explanation::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_topic_secondary_presence_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_topic_secondary_presence_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_topic_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_topic_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_topic_user_next_activity_reminder;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_topic_user_next_activity_reminder::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_topic_user_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_topic_user_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 mod wfm_user_schedule_adherence_updated_topic_user_schedule_adherence_update;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-users", feature = "unreferenced"))]
 pub use self::wfm_user_schedule_adherence_updated_topic_user_schedule_adherence_update::*;
 #[cfg(feature = "workforce-management")]
 mod wfm_versioned_entity_metadata;
@@ -25809,37 +25809,37 @@ pub use self::whats_app_integration_request::*;
 mod whats_app_integration_update_request;
 #[cfg(feature = "conversations")]
 pub use self::whats_app_integration_update_request::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod whatsapp_campaign_schedule_config_change_alteration;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::whatsapp_campaign_schedule_config_change_alteration::*;
 #[cfg(feature = "unreferenced")]
 mod whatsapp_campaign_schedule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use self::whatsapp_campaign_schedule_config_change_object::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod whatsapp_campaign_schedule_config_change_recurrence_pattern;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::whatsapp_campaign_schedule_config_change_recurrence_pattern::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod whatsapp_campaign_schedule_config_change_recurrence_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::whatsapp_campaign_schedule_config_change_recurrence_range::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod whatsapp_campaign_schedule_config_change_schedule_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::whatsapp_campaign_schedule_config_change_schedule_interval::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod whatsapp_campaign_schedule_config_change_schedule_recurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::whatsapp_campaign_schedule_config_change_schedule_recurrence::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod whatsapp_campaign_schedule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::whatsapp_campaign_schedule_config_change_uri_reference::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 mod whatsapp_campaign_schedule_config_change_whats_app_campaign_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
 pub use self::whatsapp_campaign_schedule_config_change_whats_app_campaign_schedule::*;
 #[cfg(feature = "response-management")]
 mod wheel_picker;
@@ -25901,9 +25901,9 @@ pub use self::work_plan_bid_metadata::*;
 mod work_plan_bid_ranks;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments", feature = "workforce-management"))]
 pub use self::work_plan_bid_ranks::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 mod work_plan_bidding_admin_notification_topic_work_plan_bidding_notification;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
 pub use self::work_plan_bidding_admin_notification_topic_work_plan_bidding_notification::*;
 #[cfg(feature = "workforce-management")]
 mod work_plan_configuration_violation_message;
@@ -26377,101 +26377,101 @@ pub use self::workitems_change_workitem_delta::*;
 mod workitems_change_worktype_delta;
 #[cfg(feature = "task-management")]
 pub use self::workitems_change_worktype_delta::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_events_notification_assignment_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_events_notification_assignment_segment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_events_notification_custom_attribute;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_events_notification_custom_attribute::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_events_notification_delta;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_events_notification_delta::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_events_notification_property_change;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_events_notification_property_change::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_events_notification_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_events_notification_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_events_notification_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_events_notification_workitem;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_events_notification_workitem::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_events_notification_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_events_notification_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_queue_events_notification_assignment_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_queue_events_notification_assignment_segment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_queue_events_notification_custom_attribute;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_queue_events_notification_custom_attribute::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_queue_events_notification_delta;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_queue_events_notification_delta::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_queue_events_notification_property_change;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_queue_events_notification_property_change::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_queue_events_notification_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_queue_events_notification_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_queue_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_queue_events_notification_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_queue_events_notification_workitem;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_queue_events_notification_workitem::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_queue_events_notification_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_queue_events_notification_wrapup::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_user_events_notification_assignment_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_user_events_notification_assignment_segment::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_user_events_notification_custom_attribute;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_user_events_notification_custom_attribute::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_user_events_notification_delta;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_user_events_notification_delta::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_user_events_notification_property_change;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_user_events_notification_property_change::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_user_events_notification_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_user_events_notification_scored_agent::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_user_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_user_events_notification_session::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_user_events_notification_workitem;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_user_events_notification_workitem::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 mod workitems_user_events_notification_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
 pub use self::workitems_user_events_notification_wrapup::*;
 #[cfg(any(feature = "content-management", feature = "conversations"))]
 mod workspace;
@@ -26577,9 +26577,9 @@ pub use self::wrapup_code_request::*;
 mod wrapup_delta;
 #[cfg(feature = "task-management")]
 pub use self::wrapup_delta::*;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 mod wrapup_detail_event_topic_wrapup_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
 pub use self::wrapup_detail_event_topic_wrapup_event::*;
 #[cfg(feature = "task-management")]
 mod wrapup_id_reference;

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ModelConfig {
 impl crate::support::Model for ModelConfig {
     const NAME: &'static str = "ModelConfig";
     const FIELDS: &'static [&'static str] = &["useLatestModel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ModelConfig {
     }
 }
 impl ::std::fmt::Debug for ModelConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ModelConfig", &[("useLatestModel", &self.use_latest_model)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ModelData {
 impl crate::support::Model for ModelData {
     const NAME: &'static str = "ModelData";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrls"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ModelData {
     }
 }
 impl ::std::fmt::Debug for ModelData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ModelData", &[("downloadResult", &self.download_result), ("downloadUrls", &self.download_urls)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ModelMetaDataResult {
 impl crate::support::Model for ModelMetaDataResult {
     const NAME: &'static str = "ModelMetaDataResult";
     const FIELDS: &'static [&'static str] = &["planningGroups", "sessionInfo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ModelMetaDataResult {
     }
 }
 impl ::std::fmt::Debug for ModelMetaDataResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ModelMetaDataResult", &[("planningGroups", &self.planning_groups), ("sessionInfo", &self.session_info)], &self._nulls)
     }

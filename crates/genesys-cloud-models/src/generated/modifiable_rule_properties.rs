@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ModifiableRuleProperties {
 impl crate::support::Model for ModifiableRuleProperties {
     const NAME: &'static str = "ModifiableRuleProperties";
     const FIELDS: &'static [&'static str] = &["conditions", "description", "enabled", "id", "name", "notifications", "selfUri", "sendExitingAlarmNotifications", "waitBetweenNotificationMs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ModifiableRuleProperties {
     }
 }
 impl ::std::fmt::Debug for ModifiableRuleProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ModifiableRuleProperties", &[("conditions", &self.conditions), ("description", &self.description), ("enabled", &self.enabled), ("id", &self.id), ("name", &self.name), ("notifications", &self.notifications), ("selfUri", &self.self_uri), ("sendExitingAlarmNotifications", &self.send_exiting_alarm_notifications), ("waitBetweenNotificationMs", &self.wait_between_notification_ms)], &self._nulls)
     }

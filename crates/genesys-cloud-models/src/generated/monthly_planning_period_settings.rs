@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MonthlyPlanningPeriodSettings {
 impl crate::support::Model for MonthlyPlanningPeriodSettings {
     const NAME: &'static str = "MonthlyPlanningPeriodSettings";
     const FIELDS: &'static [&'static str] = &["startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MonthlyPlanningPeriodSettings {
     }
 }
 impl ::std::fmt::Debug for MonthlyPlanningPeriodSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MonthlyPlanningPeriodSettings", &[("startDate", &self.start_date)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveAgentResponse {
 impl crate::support::Model for MoveAgentResponse {
     const NAME: &'static str = "MoveAgentResponse";
     const FIELDS: &'static [&'static str] = &["result", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MoveAgentResponse {
     }
 }
 impl ::std::fmt::Debug for MoveAgentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MoveAgentResponse", &[("result", &self.result), ("user", &self.user)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl MoveAgentResponseResult {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AlreadyMoved", "DestinationBusinessUnitAgentLimitExceeded", "DestinationManagementUnitAgentLimitExceeded", "DestinationManagementUnitDoesNotExist", "MoveSuccessful", "MovingToDifferentManagementUnit", "NothingToDo", "SourceManagementUnitNotAuthorized"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for MoveAgentResponseResult {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AlreadyMoved" => Self::AlreadyMoved,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for MoveAgentResponseResult {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AlreadyMoved => "AlreadyMoved",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for MoveAgentResponseResult {
     }
 }
 impl ::std::convert::From<&str> for MoveAgentResponseResult {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for MoveAgentResponseResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

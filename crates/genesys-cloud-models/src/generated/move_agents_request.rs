@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveAgentsRequest {
 impl crate::support::Model for MoveAgentsRequest {
     const NAME: &'static str = "MoveAgentsRequest";
     const FIELDS: &'static [&'static str] = &["destinationManagementUnitId", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MoveAgentsRequest {
     }
 }
 impl ::std::fmt::Debug for MoveAgentsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MoveAgentsRequest", &[("destinationManagementUnitId", &self.destination_management_unit_id), ("userIds", &self.user_ids)], &self._nulls)
     }

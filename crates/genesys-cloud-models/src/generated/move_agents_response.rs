@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveAgentsResponse {
 impl crate::support::Model for MoveAgentsResponse {
     const NAME: &'static str = "MoveAgentsResponse";
     const FIELDS: &'static [&'static str] = &["destinationManagementUnit", "requestingUser", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for MoveAgentsResponse {
     }
 }
 impl ::std::fmt::Debug for MoveAgentsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MoveAgentsResponse", &[("destinationManagementUnit", &self.destination_management_unit), ("requestingUser", &self.requesting_user), ("results", &self.results)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveManagementUnitRequest {
 impl crate::support::Model for MoveManagementUnitRequest {
     const NAME: &'static str = "MoveManagementUnitRequest";
     const FIELDS: &'static [&'static str] = &["businessUnitId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MoveManagementUnitRequest {
     }
 }
 impl ::std::fmt::Debug for MoveManagementUnitRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MoveManagementUnitRequest", &[("businessUnitId", &self.business_unit_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MuAgentQueueTimeRequest {
 impl crate::support::Model for MuAgentQueueTimeRequest {
     const NAME: &'static str = "MuAgentQueueTimeRequest";
     const FIELDS: &'static [&'static str] = &["agentOnQueueTimes", "managementUnitId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MuAgentQueueTimeRequest {
     }
 }
 impl ::std::fmt::Debug for MuAgentQueueTimeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MuAgentQueueTimeRequest", &[("agentOnQueueTimes", &self.agent_on_queue_times), ("managementUnitId", &self.management_unit_id)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for MuAgentsWorkPlansResult {
 impl crate::support::Model for MuAgentsWorkPlansResult {
     const NAME: &'static str = "MuAgentsWorkPlansResult";
     const FIELDS: &'static [&'static str] = &["entities", "referenceStartWeekDate", "workPlanLookup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for MuAgentsWorkPlansResult {
     }
 }
 impl ::std::fmt::Debug for MuAgentsWorkPlansResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MuAgentsWorkPlansResult", &[("entities", &self.entities), ("referenceStartWeekDate", &self.reference_start_week_date), ("workPlanLookup", &self.work_plan_lookup)], &self._nulls)
     }

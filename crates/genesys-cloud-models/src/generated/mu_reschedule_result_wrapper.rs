@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MuRescheduleResultWrapper {
 impl crate::support::Model for MuRescheduleResultWrapper {
     const NAME: &'static str = "MuRescheduleResultWrapper";
     const FIELDS: &'static [&'static str] = &["agentSchedules"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for MuRescheduleResultWrapper {
     }
 }
 impl ::std::fmt::Debug for MuRescheduleResultWrapper {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MuRescheduleResultWrapper", &[("agentSchedules", &self.agent_schedules)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for MuteSnoozeFields {
 impl crate::support::Model for MuteSnoozeFields {
     const NAME: &'static str = "MuteSnoozeFields";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for MuteSnoozeFields {
     }
 }
 impl ::std::fmt::Debug for MuteSnoozeFields {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MuteSnoozeFields", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NamedEntityDefinition {
 impl crate::support::Model for NamedEntityDefinition {
     const NAME: &'static str = "NamedEntityDefinition";
     const FIELDS: &'static [&'static str] = &["name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NamedEntityDefinition {
     }
 }
 impl ::std::fmt::Debug for NamedEntityDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NamedEntityDefinition", &[("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NamedEntityTypeBinding {
 impl crate::support::Model for NamedEntityTypeBinding {
     const NAME: &'static str = "NamedEntityTypeBinding";
     const FIELDS: &'static [&'static str] = &["entityName", "entityType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NamedEntityTypeBinding {
     }
 }
 impl ::std::fmt::Debug for NamedEntityTypeBinding {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NamedEntityTypeBinding", &[("entityName", &self.entity_name), ("entityType", &self.entity_type)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for NamedEntityTypeDefinition {
 impl crate::support::Model for NamedEntityTypeDefinition {
     const NAME: &'static str = "NamedEntityTypeDefinition";
     const FIELDS: &'static [&'static str] = &["description", "mechanism", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for NamedEntityTypeDefinition {
     }
 }
 impl ::std::fmt::Debug for NamedEntityTypeDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NamedEntityTypeDefinition", &[("description", &self.description), ("mechanism", &self.mechanism), ("name", &self.name)], &self._nulls)
     }

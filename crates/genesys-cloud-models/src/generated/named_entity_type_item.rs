@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for NamedEntityTypeItem {
 impl crate::support::Model for NamedEntityTypeItem {
     const NAME: &'static str = "NamedEntityTypeItem";
     const FIELDS: &'static [&'static str] = &["additionalLanguages", "synonyms", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for NamedEntityTypeItem {
     }
 }
 impl ::std::fmt::Debug for NamedEntityTypeItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NamedEntityTypeItem", &[("additionalLanguages", &self.additional_languages), ("synonyms", &self.synonyms), ("value", &self.value)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for NamedEntityTypeMechanism {
 impl crate::support::Model for NamedEntityTypeMechanism {
     const NAME: &'static str = "NamedEntityTypeMechanism";
     const FIELDS: &'static [&'static str] = &["allowSpecialChars", "examples", "items", "maxLength", "minLength", "restricted", "subType", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for NamedEntityTypeMechanism {
     }
 }
 impl ::std::fmt::Debug for NamedEntityTypeMechanism {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NamedEntityTypeMechanism", &[("allowSpecialChars", &self.allow_special_chars), ("examples", &self.examples), ("items", &self.items), ("maxLength", &self.max_length), ("minLength", &self.min_length), ("restricted", &self.restricted), ("subType", &self.sub_type), ("type", &self.r#type)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl NamedEntityTypeMechanismSubType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Alphanumeric", "NumberSequence", "FreeForm"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for NamedEntityTypeMechanismSubType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Alphanumeric" => Self::Alphanumeric,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for NamedEntityTypeMechanismSubType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alphanumeric => "Alphanumeric",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for NamedEntityTypeMechanismSubType {
     }
 }
 impl ::std::convert::From<&str> for NamedEntityTypeMechanismSubType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for NamedEntityTypeMechanismSubType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -266,11 +275,13 @@ impl NamedEntityTypeMechanismType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AI", "DynamicDateTime", "DynamicList", "List", "Regex", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for NamedEntityTypeMechanismType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AI" => Self::Ai,
@@ -282,9 +293,11 @@ impl crate::support::OpenEnum for NamedEntityTypeMechanismType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ai => "AI",
@@ -298,11 +311,13 @@ impl crate::support::OpenEnum for NamedEntityTypeMechanismType {
     }
 }
 impl ::std::convert::From<&str> for NamedEntityTypeMechanismType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for NamedEntityTypeMechanismType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

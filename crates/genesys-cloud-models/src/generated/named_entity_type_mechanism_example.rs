@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NamedEntityTypeMechanismExample {
 impl crate::support::Model for NamedEntityTypeMechanismExample {
     const NAME: &'static str = "NamedEntityTypeMechanismExample";
     const FIELDS: &'static [&'static str] = &["resolvedValue", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NamedEntityTypeMechanismExample {
     }
 }
 impl ::std::fmt::Debug for NamedEntityTypeMechanismExample {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NamedEntityTypeMechanismExample", &[("resolvedValue", &self.resolved_value), ("text", &self.text)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for NamespaceDocs {
 impl crate::support::Model for NamespaceDocs {
     const NAME: &'static str = "NamespaceDocs";
     const FIELDS: &'static [&'static str] = &["friendlyName", "limits", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NamespaceDocs {
     }
 }
 impl ::std::fmt::Debug for NamespaceDocs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NamespaceDocs", &[("friendlyName", &self.friendly_name), ("limits", &self.limits), ("name", &self.name)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for NetworkConnectivity {
 impl crate::support::Model for NetworkConnectivity {
     const NAME: &'static str = "NetworkConnectivity";
     const FIELDS: &'static [&'static str] = &["bluetoothEnabled", "carrier", "cellularEnabled", "wifiEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for NetworkConnectivity {
     }
 }
 impl ::std::fmt::Debug for NetworkConnectivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NetworkConnectivity", &[("bluetoothEnabled", &self.bluetooth_enabled), ("carrier", &self.carrier), ("cellularEnabled", &self.cellular_enabled), ("wifiEnabled", &self.wifi_enabled)], &self._nulls)
     }

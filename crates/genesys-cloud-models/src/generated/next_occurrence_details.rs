@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NextOccurrenceDetails {
 impl crate::support::Model for NextOccurrenceDetails {
     const NAME: &'static str = "NextOccurrenceDetails";
     const FIELDS: &'static [&'static str] = &["endOccurrenceDetails", "startOccurrenceDetails"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NextOccurrenceDetails {
     }
 }
 impl ::std::fmt::Debug for NextOccurrenceDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NextOccurrenceDetails", &[("endOccurrenceDetails", &self.end_occurrence_details), ("startOccurrenceDetails", &self.start_occurrence_details)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NluConfig {
 impl crate::support::Model for NluConfig {
     const NAME: &'static str = "NluConfig";
     const FIELDS: &'static [&'static str] = &["domain", "intentConfidenceThreshold"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NluConfig {
     }
 }
 impl ::std::fmt::Debug for NluConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluConfig", &[("domain", &self.domain), ("intentConfidenceThreshold", &self.intent_confidence_threshold)], &self._nulls)
     }

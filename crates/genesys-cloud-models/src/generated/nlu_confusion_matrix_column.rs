@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NluConfusionMatrixColumn {
 impl crate::support::Model for NluConfusionMatrixColumn {
     const NAME: &'static str = "NluConfusionMatrixColumn";
     const FIELDS: &'static [&'static str] = &["name", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NluConfusionMatrixColumn {
     }
 }
 impl ::std::fmt::Debug for NluConfusionMatrixColumn {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluConfusionMatrixColumn", &[("name", &self.name), ("value", &self.value)], &self._nulls)
     }

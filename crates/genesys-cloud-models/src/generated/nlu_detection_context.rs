@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NluDetectionContext {
 impl crate::support::Model for NluDetectionContext {
     const NAME: &'static str = "NluDetectionContext";
     const FIELDS: &'static [&'static str] = &["entity", "intent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NluDetectionContext {
     }
 }
 impl ::std::fmt::Debug for NluDetectionContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluDetectionContext", &[("entity", &self.entity), ("intent", &self.intent)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NluDetectionInput {
 impl crate::support::Model for NluDetectionInput {
     const NAME: &'static str = "NluDetectionInput";
     const FIELDS: &'static [&'static str] = &["language", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NluDetectionInput {
     }
 }
 impl ::std::fmt::Debug for NluDetectionInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluDetectionInput", &[("language", &self.language), ("text", &self.text)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NluDetectionOutput {
 impl crate::support::Model for NluDetectionOutput {
     const NAME: &'static str = "NluDetectionOutput";
     const FIELDS: &'static [&'static str] = &["dialogActs", "intents"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NluDetectionOutput {
     }
 }
 impl ::std::fmt::Debug for NluDetectionOutput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluDetectionOutput", &[("dialogActs", &self.dialog_acts), ("intents", &self.intents)], &self._nulls)
     }

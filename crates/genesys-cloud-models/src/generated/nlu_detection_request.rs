@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NluDetectionRequest {
 impl crate::support::Model for NluDetectionRequest {
     const NAME: &'static str = "NluDetectionRequest";
     const FIELDS: &'static [&'static str] = &["context", "input"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NluDetectionRequest {
     }
 }
 impl ::std::fmt::Debug for NluDetectionRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluDetectionRequest", &[("context", &self.context), ("input", &self.input)], &self._nulls)
     }

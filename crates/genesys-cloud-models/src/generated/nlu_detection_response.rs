@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NluDetectionResponse {
 impl crate::support::Model for NluDetectionResponse {
     const NAME: &'static str = "NluDetectionResponse";
     const FIELDS: &'static [&'static str] = &["input", "output", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -52,6 +54,7 @@ impl crate::support::Model for NluDetectionResponse {
     }
 }
 impl ::std::fmt::Debug for NluDetectionResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluDetectionResponse", &[("input", &self.input), ("output", &self.output), ("version", &self.version)], &self._nulls)
     }

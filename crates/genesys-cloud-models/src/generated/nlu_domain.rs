@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for NluDomain {
 impl crate::support::Model for NluDomain {
     const NAME: &'static str = "NluDomain";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "draftVersion", "engineVersion", "id", "language", "lastPublishedVersion", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for NluDomain {
     }
 }
 impl ::std::fmt::Debug for NluDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluDomain", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("draftVersion", &self.draft_version), ("engineVersion", &self.engine_version), ("id", &self.id), ("language", &self.language), ("lastPublishedVersion", &self.last_published_version), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for NluDomainVersion {
 impl crate::support::Model for NluDomainVersion {
     const NAME: &'static str = "NluDomainVersion";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "datePublished", "dateTrained", "description", "domain", "entities", "entityTypes", "evaluationStatus", "id", "intents", "language", "languageVersions", "published", "selfUri", "trainingStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for NluDomainVersion {
     }
 }
 impl ::std::fmt::Debug for NluDomainVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluDomainVersion", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("dateTrained", &self.date_trained), ("description", &self.description), ("domain", &self.domain), ("entities", &self.entities), ("entityTypes", &self.entity_types), ("evaluationStatus", &self.evaluation_status), ("id", &self.id), ("intents", &self.intents), ("language", &self.language), ("languageVersions", &self.language_versions), ("published", &self.published), ("selfUri", &self.self_uri), ("trainingStatus", &self.training_status)], &self._nulls)
     }
@@ -278,11 +281,13 @@ impl NluDomainVersionEvaluationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unevaluated", "Evaluating", "Evaluated", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for NluDomainVersionEvaluationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unevaluated" => Self::Unevaluated,
@@ -292,9 +297,11 @@ impl crate::support::OpenEnum for NluDomainVersionEvaluationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Unevaluated => "Unevaluated",
@@ -306,11 +313,13 @@ impl crate::support::OpenEnum for NluDomainVersionEvaluationStatus {
     }
 }
 impl ::std::convert::From<&str> for NluDomainVersionEvaluationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for NluDomainVersionEvaluationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -364,11 +373,13 @@ impl NluDomainVersionTrainingStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Untrained", "Training", "Trained", "Error", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for NluDomainVersionTrainingStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Untrained" => Self::Untrained,
@@ -379,9 +390,11 @@ impl crate::support::OpenEnum for NluDomainVersionTrainingStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Untrained => "Untrained",
@@ -394,11 +407,13 @@ impl crate::support::OpenEnum for NluDomainVersionTrainingStatus {
     }
 }
 impl ::std::convert::From<&str> for NluDomainVersionTrainingStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for NluDomainVersionTrainingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for NluDomainVersionQualityReport {
 impl crate::support::Model for NluDomainVersionQualityReport {
     const NAME: &'static str = "NluDomainVersionQualityReport";
     const FIELDS: &'static [&'static str] = &["confusionMatrix", "summary", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for NluDomainVersionQualityReport {
     }
 }
 impl ::std::fmt::Debug for NluDomainVersionQualityReport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluDomainVersionQualityReport", &[("confusionMatrix", &self.confusion_matrix), ("summary", &self.summary), ("version", &self.version)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for NluDomainVersionReference {
 impl crate::support::Model for NluDomainVersionReference {
     const NAME: &'static str = "NluDomainVersionReference";
     const FIELDS: &'static [&'static str] = &["domain", "id", "intents", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for NluDomainVersionReference {
     }
 }
 impl ::std::fmt::Debug for NluDomainVersionReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluDomainVersionReference", &[("domain", &self.domain), ("id", &self.id), ("intents", &self.intents), ("selfUri", &self.self_uri)], &self._nulls)
     }

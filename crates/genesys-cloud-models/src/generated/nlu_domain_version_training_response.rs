@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for NluDomainVersionTrainingResponse {
 impl crate::support::Model for NluDomainVersionTrainingResponse {
     const NAME: &'static str = "NluDomainVersionTrainingResponse";
     const FIELDS: &'static [&'static str] = &["message", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for NluDomainVersionTrainingResponse {
     }
 }
 impl ::std::fmt::Debug for NluDomainVersionTrainingResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluDomainVersionTrainingResponse", &[("message", &self.message), ("version", &self.version)], &self._nulls)
     }

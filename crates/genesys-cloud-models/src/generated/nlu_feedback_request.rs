@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for NluFeedbackRequest {
 impl crate::support::Model for NluFeedbackRequest {
     const NAME: &'static str = "NluFeedbackRequest";
     const FIELDS: &'static [&'static str] = &["intents", "language", "text", "versionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for NluFeedbackRequest {
     }
 }
 impl ::std::fmt::Debug for NluFeedbackRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluFeedbackRequest", &[("intents", &self.intents), ("language", &self.language), ("text", &self.text), ("versionId", &self.version_id)], &self._nulls)
     }

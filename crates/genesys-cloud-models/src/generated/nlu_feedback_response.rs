@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for NluFeedbackResponse {
 impl crate::support::Model for NluFeedbackResponse {
     const NAME: &'static str = "NluFeedbackResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "id", "intents", "language", "selfUri", "text", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for NluFeedbackResponse {
     }
 }
 impl ::std::fmt::Debug for NluFeedbackResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluFeedbackResponse", &[("dateCreated", &self.date_created), ("id", &self.id), ("intents", &self.intents), ("language", &self.language), ("selfUri", &self.self_uri), ("text", &self.text), ("version", &self.version)], &self._nulls)
     }

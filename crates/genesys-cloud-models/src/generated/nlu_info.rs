@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for NluInfo {
 impl crate::support::Model for NluInfo {
     const NAME: &'static str = "NluInfo";
     const FIELDS: &'static [&'static str] = &["domain", "engineVersion", "intents", "nluData", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for NluInfo {
     }
 }
 impl ::std::fmt::Debug for NluInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluInfo", &[("domain", &self.domain), ("engineVersion", &self.engine_version), ("intents", &self.intents), ("nluData", &self.nlu_data), ("version", &self.version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NluOrganization {
 impl crate::support::Model for NluOrganization {
     const NAME: &'static str = "NluOrganization";
     const FIELDS: &'static [&'static str] = &["limits", "supportedLanguagesInfo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NluOrganization {
     }
 }
 impl ::std::fmt::Debug for NluOrganization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluOrganization", &[("limits", &self.limits), ("supportedLanguagesInfo", &self.supported_languages_info)], &self._nulls)
     }

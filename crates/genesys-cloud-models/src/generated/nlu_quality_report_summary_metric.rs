@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NluQualityReportSummaryMetric {
 impl crate::support::Model for NluQualityReportSummaryMetric {
     const NAME: &'static str = "NluQualityReportSummaryMetric";
     const FIELDS: &'static [&'static str] = &["name", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NluQualityReportSummaryMetric {
     }
 }
 impl ::std::fmt::Debug for NluQualityReportSummaryMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluQualityReportSummaryMetric", &[("name", &self.name), ("value", &self.value)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for NluUtterance {
 impl crate::support::Model for NluUtterance {
     const NAME: &'static str = "NluUtterance";
     const FIELDS: &'static [&'static str] = &["id", "segments", "source"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for NluUtterance {
     }
 }
 impl ::std::fmt::Debug for NluUtterance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluUtterance", &[("id", &self.id), ("segments", &self.segments), ("source", &self.source)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl NluUtteranceSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Generated", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for NluUtteranceSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Generated" => Self::Generated,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for NluUtteranceSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Generated => "Generated",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for NluUtteranceSource {
     }
 }
 impl ::std::convert::From<&str> for NluUtteranceSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for NluUtteranceSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

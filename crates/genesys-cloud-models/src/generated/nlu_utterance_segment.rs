@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NluUtteranceSegment {
 impl crate::support::Model for NluUtteranceSegment {
     const NAME: &'static str = "NluUtteranceSegment";
     const FIELDS: &'static [&'static str] = &["entity", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NluUtteranceSegment {
     }
 }
 impl ::std::fmt::Debug for NluUtteranceSegment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NluUtteranceSegment", &[("entity", &self.entity), ("text", &self.text)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for Note {
 impl crate::support::Model for Note {
     const NAME: &'static str = "Note";
     const FIELDS: &'static [&'static str] = &["createDate", "createdBy", "division", "entityId", "entityType", "externalDataSources", "id", "modifyDate", "noteText", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for Note {
     }
 }
 impl ::std::fmt::Debug for Note {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Note", &[("createDate", &self.create_date), ("createdBy", &self.created_by), ("division", &self.division), ("entityId", &self.entity_id), ("entityType", &self.entity_type), ("externalDataSources", &self.external_data_sources), ("id", &self.id), ("modifyDate", &self.modify_date), ("noteText", &self.note_text), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -202,11 +205,13 @@ impl NoteEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["contact", "organization"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for NoteEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "contact" => Self::Contact,
@@ -214,9 +219,11 @@ impl crate::support::OpenEnum for NoteEntityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Contact => "contact",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for NoteEntityType {
     }
 }
 impl ::std::convert::From<&str> for NoteEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for NoteEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for NuanceApplication {
 impl crate::support::Model for NuanceApplication {
     const NAME: &'static str = "NuanceApplication";
     const FIELDS: &'static [&'static str] = &["id", "name", "tag"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for NuanceApplication {
     }
 }
 impl ::std::fmt::Debug for NuanceApplication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NuanceApplication", &[("id", &self.id), ("name", &self.name), ("tag", &self.tag)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for NuanceBot {
 impl crate::support::Model for NuanceBot {
     const NAME: &'static str = "NuanceBot";
     const FIELDS: &'static [&'static str] = &["application", "channels", "credentials", "geography", "id", "integrationId", "locales", "name", "nuanceEnvironment", "nuanceOrganization", "selfUri", "transferNodes", "variables"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for NuanceBot {
     }
 }
 impl ::std::fmt::Debug for NuanceBot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NuanceBot", &[("application", &self.application), ("channels", &self.channels), ("credentials", &self.credentials), ("geography", &self.geography), ("id", &self.id), ("integrationId", &self.integration_id), ("locales", &self.locales), ("name", &self.name), ("nuanceEnvironment", &self.nuance_environment), ("nuanceOrganization", &self.nuance_organization), ("selfUri", &self.self_uri), ("transferNodes", &self.transfer_nodes), ("variables", &self.variables)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for NuanceBotCredentials {
 impl crate::support::Model for NuanceBotCredentials {
     const NAME: &'static str = "NuanceBotCredentials";
     const FIELDS: &'static [&'static str] = &["appId", "clientId", "clientSecret", "clientSecretProvided"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for NuanceBotCredentials {
     }
 }
 impl ::std::fmt::Debug for NuanceBotCredentials {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NuanceBotCredentials", &[("appId", &self.app_id), ("clientId", &self.client_id), ("clientSecret", &crate::support::Redacted(&self.client_secret)), ("clientSecretProvided", &crate::support::Redacted(&self.client_secret_provided))], &self._nulls)
     }

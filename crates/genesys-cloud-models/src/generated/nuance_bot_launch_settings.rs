@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for NuanceBotLaunchSettings {
 impl crate::support::Model for NuanceBotLaunchSettings {
     const NAME: &'static str = "NuanceBotLaunchSettings";
     const FIELDS: &'static [&'static str] = &["botExecutionConfigurations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for NuanceBotLaunchSettings {
     }
 }
 impl ::std::fmt::Debug for NuanceBotLaunchSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NuanceBotLaunchSettings", &[("botExecutionConfigurations", &self.bot_execution_configurations)], &self._nulls)
     }

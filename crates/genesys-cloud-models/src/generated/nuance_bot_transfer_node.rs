@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for NuanceBotTransferNode {
 impl crate::support::Model for NuanceBotTransferNode {
     const NAME: &'static str = "NuanceBotTransferNode";
     const FIELDS: &'static [&'static str] = &["description", "id", "name", "requestVariables", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for NuanceBotTransferNode {
     }
 }
 impl ::std::fmt::Debug for NuanceBotTransferNode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NuanceBotTransferNode", &[("description", &self.description), ("id", &self.id), ("name", &self.name), ("requestVariables", &self.request_variables), ("type", &self.r#type)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl NuanceBotTransferNodeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["End", "Escalate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for NuanceBotTransferNodeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "End" => Self::End,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for NuanceBotTransferNodeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::End => "End",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for NuanceBotTransferNodeType {
     }
 }
 impl ::std::convert::From<&str> for NuanceBotTransferNodeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for NuanceBotTransferNodeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for NuanceBotVariable {
 impl crate::support::Model for NuanceBotVariable {
     const NAME: &'static str = "NuanceBotVariable";
     const FIELDS: &'static [&'static str] = &["complexGenericVariableInfo", "description", "id", "name", "reserved", "simpleVariableInfo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for NuanceBotVariable {
     }
 }
 impl ::std::fmt::Debug for NuanceBotVariable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NuanceBotVariable", &[("complexGenericVariableInfo", &self.complex_generic_variable_info), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("reserved", &self.reserved), ("simpleVariableInfo", &self.simple_variable_info)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for NuanceChannel {
 impl crate::support::Model for NuanceChannel {
     const NAME: &'static str = "NuanceChannel";
     const FIELDS: &'static [&'static str] = &["color", "id", "modes", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for NuanceChannel {
     }
 }
 impl ::std::fmt::Debug for NuanceChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NuanceChannel", &[("color", &self.color), ("id", &self.id), ("modes", &self.modes), ("name", &self.name)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for NuanceEnvironment {
 impl crate::support::Model for NuanceEnvironment {
     const NAME: &'static str = "NuanceEnvironment";
     const FIELDS: &'static [&'static str] = &["environmentDesignation", "executionHost", "id", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for NuanceEnvironment {
     }
 }
 impl ::std::fmt::Debug for NuanceEnvironment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NuanceEnvironment", &[("environmentDesignation", &self.environment_designation), ("executionHost", &self.execution_host), ("id", &self.id), ("name", &self.name)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for NuanceMixDlgSettings {
 impl crate::support::Model for NuanceMixDlgSettings {
     const NAME: &'static str = "NuanceMixDlgSettings";
     const FIELDS: &'static [&'static str] = &["channelId", "inputParameters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for NuanceMixDlgSettings {
     }
 }
 impl ::std::fmt::Debug for NuanceMixDlgSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NuanceMixDlgSettings", &[("channelId", &self.channel_id), ("inputParameters", &self.input_parameters)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for Number {
 impl crate::support::Model for Number {
     const NAME: &'static str = "Number";
     const FIELDS: &'static [&'static str] = &["end", "start"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for Number {
     }
 }
 impl ::std::fmt::Debug for Number {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Number", &[("end", &self.end), ("start", &self.start)], &self._nulls)
     }

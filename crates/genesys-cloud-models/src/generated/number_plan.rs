@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for NumberPlan {
 impl crate::support::Model for NumberPlan {
     const NAME: &'static str = "NumberPlan";
     const FIELDS: &'static [&'static str] = &["classification", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "digitLength", "division", "id", "match", "matchType", "modifiedBy", "modifiedByApp", "name", "normalizedFormat", "numbers", "priority", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -144,6 +146,7 @@ impl crate::support::Model for NumberPlan {
     }
 }
 impl ::std::fmt::Debug for NumberPlan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NumberPlan", &[("classification", &self.classification), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("digitLength", &self.digit_length), ("division", &self.division), ("id", &self.id), ("match", &self.r#match), ("matchType", &self.match_type), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("normalizedFormat", &self.normalized_format), ("numbers", &self.numbers), ("priority", &self.priority), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -310,11 +313,13 @@ impl NumberPlanState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for NumberPlanState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -323,9 +328,11 @@ impl crate::support::OpenEnum for NumberPlanState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -336,11 +343,13 @@ impl crate::support::OpenEnum for NumberPlanState {
     }
 }
 impl ::std::convert::From<&str> for NumberPlanState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for NumberPlanState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for NumberRouting {
 impl crate::support::Model for NumberRouting {
     const NAME: &'static str = "NumberRouting";
     const FIELDS: &'static [&'static str] = &["activeOrganizationId", "carrierCode", "linkedOrganizationIds", "numberId", "ownerOrganizationId", "pendingOrganizationId", "region", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for NumberRouting {
     }
 }
 impl ::std::fmt::Debug for NumberRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NumberRouting", &[("activeOrganizationId", &self.active_organization_id), ("carrierCode", &self.carrier_code), ("linkedOrganizationIds", &self.linked_organization_ids), ("numberId", &self.number_id), ("ownerOrganizationId", &self.owner_organization_id), ("pendingOrganizationId", &self.pending_organization_id), ("region", &self.region), ("status", &self.status)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl NumberRoutingStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Normal", "Redirected", "Pending"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for NumberRoutingStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Normal" => Self::Normal,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for NumberRoutingStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Normal => "Normal",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for NumberRoutingStatus {
     }
 }
 impl ::std::convert::From<&str> for NumberRoutingStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for NumberRoutingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

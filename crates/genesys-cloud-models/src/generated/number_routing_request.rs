@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for NumberRoutingRequest {
 impl crate::support::Model for NumberRoutingRequest {
     const NAME: &'static str = "NumberRoutingRequest";
     const FIELDS: &'static [&'static str] = &["numberId", "organizationId", "targetRegion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for NumberRoutingRequest {
     }
 }
 impl ::std::fmt::Debug for NumberRoutingRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NumberRoutingRequest", &[("numberId", &self.number_id), ("organizationId", &self.organization_id), ("targetRegion", &self.target_region)], &self._nulls)
     }

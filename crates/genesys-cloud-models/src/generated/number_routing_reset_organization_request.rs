@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for NumberRoutingResetOrganizationRequest {
 impl crate::support::Model for NumberRoutingResetOrganizationRequest {
     const NAME: &'static str = "NumberRoutingResetOrganizationRequest";
     const FIELDS: &'static [&'static str] = &["resetOrganizationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for NumberRoutingResetOrganizationRequest {
     }
 }
 impl ::std::fmt::Debug for NumberRoutingResetOrganizationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NumberRoutingResetOrganizationRequest", &[("resetOrganizationId", &self.reset_organization_id)], &self._nulls)
     }

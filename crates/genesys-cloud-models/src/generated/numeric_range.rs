@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for NumericRange {
 impl crate::support::Model for NumericRange {
     const NAME: &'static str = "NumericRange";
     const FIELDS: &'static [&'static str] = &["gt", "gte", "lt", "lte"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for NumericRange {
     }
 }
 impl ::std::fmt::Debug for NumericRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "NumericRange", &[("gt", &self.gt), ("gte", &self.gte), ("lt", &self.lt), ("lte", &self.lte)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OAuthAppleAuthorizationResponse {
 impl crate::support::Model for OAuthAppleAuthorizationResponse {
     const NAME: &'static str = "OAuthAppleAuthorizationResponse";
     const FIELDS: &'static [&'static str] = &["error", "redirectUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OAuthAppleAuthorizationResponse {
     }
 }
 impl ::std::fmt::Debug for OAuthAppleAuthorizationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OAuthAppleAuthorizationResponse", &[("error", &self.error), ("redirectUrl", &self.redirect_url)], &self._nulls)
     }

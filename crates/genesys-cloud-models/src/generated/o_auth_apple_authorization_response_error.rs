@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OAuthAppleAuthorizationResponseError {
 impl crate::support::Model for OAuthAppleAuthorizationResponseError {
     const NAME: &'static str = "OAuthAppleAuthorizationResponseError";
     const FIELDS: &'static [&'static str] = &["code", "details", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OAuthAppleAuthorizationResponseError {
     }
 }
 impl ::std::fmt::Debug for OAuthAppleAuthorizationResponseError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OAuthAppleAuthorizationResponseError", &[("code", &self.code), ("details", &self.details), ("message", &self.message)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for OAuthAuthorization {
 impl crate::support::Model for OAuthAuthorization {
     const NAME: &'static str = "OAuthAuthorization";
     const FIELDS: &'static [&'static str] = &["client", "createdBy", "dateCreated", "dateModified", "modifiedBy", "pending", "resourceOwner", "roles", "scope", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -88,6 +90,7 @@ impl crate::support::Model for OAuthAuthorization {
     }
 }
 impl ::std::fmt::Debug for OAuthAuthorization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OAuthAuthorization", &[("client", &self.client), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("modifiedBy", &self.modified_by), ("pending", &self.pending), ("resourceOwner", &self.resource_owner), ("roles", &self.roles), ("scope", &self.scope), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl OAuthAuthorizationState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unauthorized", "Requested", "Authorized", "Revoked"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OAuthAuthorizationState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unauthorized" => Self::Unauthorized,
@@ -150,9 +155,11 @@ impl crate::support::OpenEnum for OAuthAuthorizationState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Unauthorized => "Unauthorized",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for OAuthAuthorizationState {
     }
 }
 impl ::std::convert::From<&str> for OAuthAuthorizationState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OAuthAuthorizationState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for OAuthClient {
 impl crate::support::Model for OAuthClient {
     const NAME: &'static str = "OAuthClient";
     const FIELDS: &'static [&'static str] = &["accessTokenValiditySeconds", "authorizedGrantType", "createdBy", "dateCreated", "dateModified", "dateToDelete", "description", "id", "modifiedBy", "name", "registeredRedirectUri", "roleDivisions", "roleIds", "scope", "secret", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -138,6 +140,7 @@ impl crate::support::Model for OAuthClient {
     }
 }
 impl ::std::fmt::Debug for OAuthClient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OAuthClient", &[("accessTokenValiditySeconds", &self.access_token_validity_seconds), ("authorizedGrantType", &self.authorized_grant_type), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateToDelete", &self.date_to_delete), ("description", &self.description), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("registeredRedirectUri", &self.registered_redirect_uri), ("roleDivisions", &self.role_divisions), ("roleIds", &self.role_ids), ("scope", &self.scope), ("secret", &crate::support::Redacted(&self.secret)), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -188,11 +191,13 @@ impl OAuthClientAuthorizedGrantType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CODE", "TOKEN", "SAML2-BEARER", "PASSWORD", "CLIENT-CREDENTIALS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OAuthClientAuthorizedGrantType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CODE" => Self::Code,
@@ -203,9 +208,11 @@ impl crate::support::OpenEnum for OAuthClientAuthorizedGrantType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Code => "CODE",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for OAuthClientAuthorizedGrantType {
     }
 }
 impl ::std::convert::From<&str> for OAuthClientAuthorizedGrantType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OAuthClientAuthorizedGrantType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -272,11 +281,13 @@ impl OAuthClientState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "disabled", "inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OAuthClientState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -285,9 +296,11 @@ impl crate::support::OpenEnum for OAuthClientState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -298,11 +311,13 @@ impl crate::support::OpenEnum for OAuthClientState {
     }
 }
 impl ::std::convert::From<&str> for OAuthClientState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OAuthClientState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for OAuthClientRequest {
 impl crate::support::Model for OAuthClientRequest {
     const NAME: &'static str = "OAuthClientRequest";
     const FIELDS: &'static [&'static str] = &["accessTokenValiditySeconds", "authorizedGrantType", "dateToDelete", "description", "name", "registeredRedirectUri", "roleDivisions", "roleIds", "scope", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for OAuthClientRequest {
     }
 }
 impl ::std::fmt::Debug for OAuthClientRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OAuthClientRequest", &[("accessTokenValiditySeconds", &self.access_token_validity_seconds), ("authorizedGrantType", &self.authorized_grant_type), ("dateToDelete", &self.date_to_delete), ("description", &self.description), ("name", &self.name), ("registeredRedirectUri", &self.registered_redirect_uri), ("roleDivisions", &self.role_divisions), ("roleIds", &self.role_ids), ("scope", &self.scope), ("state", &self.state)], &self._nulls)
     }
@@ -206,11 +209,13 @@ impl OAuthClientRequestAuthorizedGrantType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CODE", "TOKEN", "SAML2-BEARER", "PASSWORD", "CLIENT-CREDENTIALS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OAuthClientRequestAuthorizedGrantType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CODE" => Self::Code,
@@ -221,9 +226,11 @@ impl crate::support::OpenEnum for OAuthClientRequestAuthorizedGrantType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Code => "CODE",
@@ -236,11 +243,13 @@ impl crate::support::OpenEnum for OAuthClientRequestAuthorizedGrantType {
     }
 }
 impl ::std::convert::From<&str> for OAuthClientRequestAuthorizedGrantType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OAuthClientRequestAuthorizedGrantType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -290,11 +299,13 @@ impl OAuthClientRequestState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "disabled", "inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OAuthClientRequestState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -303,9 +314,11 @@ impl crate::support::OpenEnum for OAuthClientRequestState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -316,11 +329,13 @@ impl crate::support::OpenEnum for OAuthClientRequestState {
     }
 }
 impl ::std::convert::From<&str> for OAuthClientRequestState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OAuthClientRequestState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for OAuthLastTokenIssued {
 impl crate::support::Model for OAuthLastTokenIssued {
     const NAME: &'static str = "OAuthLastTokenIssued";
     const FIELDS: &'static [&'static str] = &["dateIssued"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for OAuthLastTokenIssued {
     }
 }
 impl ::std::fmt::Debug for OAuthLastTokenIssued {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OAuthLastTokenIssued", &[("dateIssued", &self.date_issued)], &self._nulls)
     }

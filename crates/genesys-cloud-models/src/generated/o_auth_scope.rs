@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for OAuthScope {
 impl crate::support::Model for OAuthScope {
     const NAME: &'static str = "OAuthScope";
     const FIELDS: &'static [&'static str] = &["description", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for OAuthScope {
     }
 }
 impl ::std::fmt::Debug for OAuthScope {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OAuthScope", &[("description", &self.description), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for Objective {
 impl crate::support::Model for Objective {
     const NAME: &'static str = "Objective";
     const FIELDS: &'static [&'static str] = &["dateStart", "enabled", "evaluationFormContextIds", "id", "initialDirection", "mediaTypes", "queues", "templateId", "topicIdsFilterType", "topics", "zones"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for Objective {
     }
 }
 impl ::std::fmt::Debug for Objective {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Objective", &[("dateStart", &self.date_start), ("enabled", &self.enabled), ("evaluationFormContextIds", &self.evaluation_form_context_ids), ("id", &self.id), ("initialDirection", &self.initial_direction), ("mediaTypes", &self.media_types), ("queues", &self.queues), ("templateId", &self.template_id), ("topicIdsFilterType", &self.topic_ids_filter_type), ("topics", &self.topics), ("zones", &self.zones)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl ObjectiveInitialDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ObjectiveInitialDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for ObjectiveInitialDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -172,11 +179,13 @@ impl crate::support::OpenEnum for ObjectiveInitialDirection {
     }
 }
 impl ::std::convert::From<&str> for ObjectiveInitialDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ObjectiveInitialDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -224,11 +233,13 @@ impl ObjectiveTopicIdsFilterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["and", "or"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ObjectiveTopicIdsFilterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "and" => Self::And,
@@ -236,9 +247,11 @@ impl crate::support::OpenEnum for ObjectiveTopicIdsFilterType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "and",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for ObjectiveTopicIdsFilterType {
     }
 }
 impl ::std::convert::From<&str> for ObjectiveTopicIdsFilterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ObjectiveTopicIdsFilterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

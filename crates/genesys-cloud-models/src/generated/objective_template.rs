@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ObjectiveTemplate {
 impl crate::support::Model for ObjectiveTemplate {
     const NAME: &'static str = "ObjectiveTemplate";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "zones"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for ObjectiveTemplate {
     }
 }
 impl ::std::fmt::Debug for ObjectiveTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ObjectiveTemplate", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("zones", &self.zones)], &self._nulls)
     }

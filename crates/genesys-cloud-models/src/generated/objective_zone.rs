@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ObjectiveZone {
 impl crate::support::Model for ObjectiveZone {
     const NAME: &'static str = "ObjectiveZone";
     const FIELDS: &'static [&'static str] = &["directionType", "label", "lowerLimitPoints", "lowerLimitValue", "upperLimitPoints", "upperLimitValue", "zoneType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ObjectiveZone {
     }
 }
 impl ::std::fmt::Debug for ObjectiveZone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ObjectiveZone", &[("directionType", &self.direction_type), ("label", &self.label), ("lowerLimitPoints", &self.lower_limit_points), ("lowerLimitValue", &self.lower_limit_value), ("upperLimitPoints", &self.upper_limit_points), ("upperLimitValue", &self.upper_limit_value), ("zoneType", &self.zone_type)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl ObjectiveZoneDirectionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Up", "Down", "Flat"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ObjectiveZoneDirectionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Up" => Self::Up,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for ObjectiveZoneDirectionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Up => "Up",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for ObjectiveZoneDirectionType {
     }
 }
 impl ::std::convert::From<&str> for ObjectiveZoneDirectionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ObjectiveZoneDirectionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -250,11 +259,13 @@ impl ObjectiveZoneZoneType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Good", "Target", "Great", "Out"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ObjectiveZoneZoneType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Good" => Self::Good,
@@ -264,9 +275,11 @@ impl crate::support::OpenEnum for ObjectiveZoneZoneType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Good => "Good",
@@ -278,11 +291,13 @@ impl crate::support::OpenEnum for ObjectiveZoneZoneType {
     }
 }
 impl ::std::convert::From<&str> for ObjectiveZoneZoneType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ObjectiveZoneZoneType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for ObservationMetricData {
 impl crate::support::Model for ObservationMetricData {
     const NAME: &'static str = "ObservationMetricData";
     const FIELDS: &'static [&'static str] = &["metric", "observations", "qualifier", "stats", "truncated"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ObservationMetricData {
     }
 }
 impl ::std::fmt::Debug for ObservationMetricData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ObservationMetricData", &[("metric", &self.metric), ("observations", &self.observations), ("qualifier", &self.qualifier), ("stats", &self.stats), ("truncated", &self.truncated)], &self._nulls)
     }

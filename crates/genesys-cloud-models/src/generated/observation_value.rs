@@ -94,9 +94,11 @@ impl<'de> ::serde::Deserialize<'de> for ObservationValue {
 impl crate::support::Model for ObservationValue {
     const NAME: &'static str = "ObservationValue";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "conversationId", "convertedFrom", "convertedTo", "direction", "dnis", "observationDate", "participantName", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutings", "routingPriority", "scoredAgents", "sessionId", "teamId", "usedRouting", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -150,6 +152,7 @@ impl crate::support::Model for ObservationValue {
     }
 }
 impl ::std::fmt::Debug for ObservationValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ObservationValue", &[("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("ani", &self.ani), ("conversationId", &self.conversation_id), ("convertedFrom", &self.converted_from), ("convertedTo", &self.converted_to), ("direction", &self.direction), ("dnis", &self.dnis), ("observationDate", &self.observation_date), ("participantName", &self.participant_name), ("requestedLanguageId", &self.requested_language_id), ("requestedRoutingSkillIds", &self.requested_routing_skill_ids), ("requestedRoutings", &self.requested_routings), ("routingPriority", &self.routing_priority), ("scoredAgents", &self.scored_agents), ("sessionId", &self.session_id), ("teamId", &self.team_id), ("usedRouting", &self.used_routing), ("userId", &self.user_id)], &self._nulls)
     }
@@ -194,11 +197,13 @@ impl ObservationValueDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ObservationValueDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -206,9 +211,11 @@ impl crate::support::OpenEnum for ObservationValueDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for ObservationValueDirection {
     }
 }
 impl ::std::convert::From<&str> for ObservationValueDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ObservationValueDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -284,11 +293,13 @@ impl ObservationValueUsedRouting {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Bullseye", "Conditional", "Direct", "Last", "Manual", "Predictive", "Preferred", "Standard", "Vip"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ObservationValueUsedRouting {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Bullseye" => Self::Bullseye,
@@ -303,9 +314,11 @@ impl crate::support::OpenEnum for ObservationValueUsedRouting {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bullseye => "Bullseye",
@@ -322,11 +335,13 @@ impl crate::support::OpenEnum for ObservationValueUsedRouting {
     }
 }
 impl ::std::convert::From<&str> for ObservationValueUsedRouting {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ObservationValueUsedRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

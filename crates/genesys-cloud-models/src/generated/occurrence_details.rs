@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OccurrenceDetails {
 impl crate::support::Model for OccurrenceDetails {
     const NAME: &'static str = "OccurrenceDetails";
     const FIELDS: &'static [&'static str] = &["dateOfNextOccurrence", "numberOfOccurrences"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OccurrenceDetails {
     }
 }
 impl ::std::fmt::Debug for OccurrenceDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OccurrenceDetails", &[("dateOfNextOccurrence", &self.date_of_next_occurrence), ("numberOfOccurrences", &self.number_of_occurrences)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for OnDemandConversationSummaryRequest {
 impl crate::support::Model for OnDemandConversationSummaryRequest {
     const NAME: &'static str = "OnDemandConversationSummaryRequest";
     const FIELDS: &'static [&'static str] = &["locale"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for OnDemandConversationSummaryRequest {
     }
 }
 impl ::std::fmt::Debug for OnDemandConversationSummaryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OnDemandConversationSummaryRequest", &[("locale", &self.locale)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OnDemandSummaryAcceptedResponse {
 impl crate::support::Model for OnDemandSummaryAcceptedResponse {
     const NAME: &'static str = "OnDemandSummaryAcceptedResponse";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OnDemandSummaryAcceptedResponse {
     }
 }
 impl ::std::fmt::Debug for OnDemandSummaryAcceptedResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OnDemandSummaryAcceptedResponse", &[("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl OnDemandSummaryAcceptedResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Queued", "Started", "Completed", "Error", "Processing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OnDemandSummaryAcceptedResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for OnDemandSummaryAcceptedResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for OnDemandSummaryAcceptedResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for OnDemandSummaryAcceptedResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OnDemandSummaryAcceptedResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

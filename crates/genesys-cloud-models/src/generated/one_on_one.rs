@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for OneOnOne {
 impl crate::support::Model for OneOnOne {
     const NAME: &'static str = "OneOnOne";
     const FIELDS: &'static [&'static str] = &["pinnedMessages"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for OneOnOne {
     }
 }
 impl ::std::fmt::Debug for OneOnOne {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OneOnOne", &[("pinnedMessages", &self.pinned_messages)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenActionFields {
 impl crate::support::Model for OpenActionFields {
     const NAME: &'static str = "OpenActionFields";
     const FIELDS: &'static [&'static str] = &["configurationFields", "openAction"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OpenActionFields {
     }
 }
 impl ::std::fmt::Debug for OpenActionFields {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenActionFields", &[("configurationFields", &self.configuration_fields), ("openAction", &self.open_action)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenActionProperties {
 impl crate::support::Model for OpenActionProperties {
     const NAME: &'static str = "OpenActionProperties";
     const FIELDS: &'static [&'static str] = &["configurationFields", "openActionName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OpenActionProperties {
     }
 }
 impl ::std::fmt::Debug for OpenActionProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenActionProperties", &[("configurationFields", &self.configuration_fields), ("openActionName", &self.open_action_name)], &self._nulls)
     }

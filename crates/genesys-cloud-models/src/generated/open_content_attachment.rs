@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenContentAttachment {
 impl crate::support::Model for OpenContentAttachment {
     const NAME: &'static str = "OpenContentAttachment";
     const FIELDS: &'static [&'static str] = &["filename", "id", "mediaType", "mime", "sha256", "text", "thumbnail", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for OpenContentAttachment {
     }
 }
 impl ::std::fmt::Debug for OpenContentAttachment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenContentAttachment", &[("filename", &self.filename), ("id", &self.id), ("mediaType", &self.media_type), ("mime", &self.mime), ("sha256", &self.sha256), ("text", &self.text), ("thumbnail", &self.thumbnail), ("url", &self.url)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl OpenContentAttachmentMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Image", "Video", "Audio", "File", "Link"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenContentAttachmentMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Image" => Self::Image,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for OpenContentAttachmentMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Image => "Image",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for OpenContentAttachmentMediaType {
     }
 }
 impl ::std::convert::From<&str> for OpenContentAttachmentMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenContentAttachmentMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenDataIngestionRuleRequest {
 impl crate::support::Model for OpenDataIngestionRuleRequest {
     const NAME: &'static str = "OpenDataIngestionRuleRequest";
     const FIELDS: &'static [&'static str] = &["description", "externalSource", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OpenDataIngestionRuleRequest {
     }
 }
 impl ::std::fmt::Debug for OpenDataIngestionRuleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenDataIngestionRuleRequest", &[("description", &self.description), ("externalSource", &self.external_source), ("name", &self.name)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenEvent {
 impl crate::support::Model for OpenEvent {
     const NAME: &'static str = "OpenEvent";
     const FIELDS: &'static [&'static str] = &["eventType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for OpenEvent {
     }
 }
 impl ::std::fmt::Debug for OpenEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenEvent", &[("eventType", &self.event_type)], &self._nulls)
     }
@@ -92,20 +95,24 @@ impl OpenEventEventType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Typing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenEventEventType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Typing" => Self::Typing,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Typing => "Typing",
@@ -114,11 +121,13 @@ impl crate::support::OpenEnum for OpenEventEventType {
     }
 }
 impl ::std::convert::From<&str> for OpenEventEventType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenEventEventType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenEventNormalizedMessage {
 impl crate::support::Model for OpenEventNormalizedMessage {
     const NAME: &'static str = "OpenEventNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "events", "id", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for OpenEventNormalizedMessage {
     }
 }
 impl ::std::fmt::Debug for OpenEventNormalizedMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenEventNormalizedMessage", &[("channel", &self.channel), ("events", &self.events), ("id", &self.id), ("type", &self.r#type)], &self._nulls)
     }
@@ -104,20 +107,24 @@ impl OpenEventNormalizedMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Event"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenEventNormalizedMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Event" => Self::Event,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Event => "Event",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for OpenEventNormalizedMessageType {
     }
 }
 impl ::std::convert::From<&str> for OpenEventNormalizedMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenEventNormalizedMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundMessageMessagingChannel {
 impl crate::support::Model for OpenInboundMessageMessagingChannel {
     const NAME: &'static str = "OpenInboundMessageMessagingChannel";
     const FIELDS: &'static [&'static str] = &["from", "messageId", "metadata", "time"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for OpenInboundMessageMessagingChannel {
     }
 }
 impl ::std::fmt::Debug for OpenInboundMessageMessagingChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenInboundMessageMessagingChannel", &[("from", &self.from), ("messageId", &self.message_id), ("metadata", &self.metadata), ("time", &self.time)], &self._nulls)
     }

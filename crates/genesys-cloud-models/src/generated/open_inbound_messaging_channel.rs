@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundMessagingChannel {
 impl crate::support::Model for OpenInboundMessagingChannel {
     const NAME: &'static str = "OpenInboundMessagingChannel";
     const FIELDS: &'static [&'static str] = &["from", "time"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OpenInboundMessagingChannel {
     }
 }
 impl ::std::fmt::Debug for OpenInboundMessagingChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenInboundMessagingChannel", &[("from", &self.from), ("time", &self.time)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundMessagingReceiptChannel {
 impl crate::support::Model for OpenInboundMessagingReceiptChannel {
     const NAME: &'static str = "OpenInboundMessagingReceiptChannel";
     const FIELDS: &'static [&'static str] = &["time", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OpenInboundMessagingReceiptChannel {
     }
 }
 impl ::std::fmt::Debug for OpenInboundMessagingReceiptChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenInboundMessagingReceiptChannel", &[("time", &self.time), ("to", &self.to)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundNormalizedEvent {
 impl crate::support::Model for OpenInboundNormalizedEvent {
     const NAME: &'static str = "OpenInboundNormalizedEvent";
     const FIELDS: &'static [&'static str] = &["channel", "events"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OpenInboundNormalizedEvent {
     }
 }
 impl ::std::fmt::Debug for OpenInboundNormalizedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenInboundNormalizedEvent", &[("channel", &self.channel), ("events", &self.events)], &self._nulls)
     }

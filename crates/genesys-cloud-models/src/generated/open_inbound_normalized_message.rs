@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundNormalizedMessage {
 impl crate::support::Model for OpenInboundNormalizedMessage {
     const NAME: &'static str = "OpenInboundNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "metadata", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for OpenInboundNormalizedMessage {
     }
 }
 impl ::std::fmt::Debug for OpenInboundNormalizedMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenInboundNormalizedMessage", &[("channel", &self.channel), ("content", &self.content), ("metadata", &self.metadata), ("text", &self.text)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundNormalizedReceipt {
 impl crate::support::Model for OpenInboundNormalizedReceipt {
     const NAME: &'static str = "OpenInboundNormalizedReceipt";
     const FIELDS: &'static [&'static str] = &["channel", "id", "isFinalReceipt", "reasons", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for OpenInboundNormalizedReceipt {
     }
 }
 impl ::std::fmt::Debug for OpenInboundNormalizedReceipt {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenInboundNormalizedReceipt", &[("channel", &self.channel), ("id", &self.id), ("isFinalReceipt", &self.is_final_receipt), ("reasons", &self.reasons), ("status", &self.status)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl OpenInboundNormalizedReceiptStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sent", "Delivered", "Failed", "Published", "Removed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenInboundNormalizedReceiptStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sent" => Self::Sent,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for OpenInboundNormalizedReceiptStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sent => "Sent",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for OpenInboundNormalizedReceiptStatus {
     }
 }
 impl ::std::convert::From<&str> for OpenInboundNormalizedReceiptStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenInboundNormalizedReceiptStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundStructuredResponseMessage {
 impl crate::support::Model for OpenInboundStructuredResponseMessage {
     const NAME: &'static str = "OpenInboundStructuredResponseMessage";
     const FIELDS: &'static [&'static str] = &["buttonResponse", "channel", "originatingMessageId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OpenInboundStructuredResponseMessage {
     }
 }
 impl ::std::fmt::Debug for OpenInboundStructuredResponseMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenInboundStructuredResponseMessage", &[("buttonResponse", &self.button_response), ("channel", &self.channel), ("originatingMessageId", &self.originating_message_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundStructuredResponseNormalizedM
 impl crate::support::Model for OpenInboundStructuredResponseNormalizedMessageContent {
     const NAME: &'static str = "OpenInboundStructuredResponseNormalizedMessageContent";
     const FIELDS: &'static [&'static str] = &["buttonResponse", "contentType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OpenInboundStructuredResponseNormalizedMessageCon
     }
 }
 impl ::std::fmt::Debug for OpenInboundStructuredResponseNormalizedMessageContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenInboundStructuredResponseNormalizedMessageContent", &[("buttonResponse", &self.button_response), ("contentType", &self.content_type)], &self._nulls)
     }
@@ -92,20 +95,24 @@ impl OpenInboundStructuredResponseNormalizedMessageContentContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ButtonResponse"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenInboundStructuredResponseNormalizedMessageContentContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ButtonResponse" => Self::ButtonResponse,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ButtonResponse => "ButtonResponse",
@@ -114,11 +121,13 @@ impl crate::support::OpenEnum for OpenInboundStructuredResponseNormalizedMessage
     }
 }
 impl ::std::convert::From<&str> for OpenInboundStructuredResponseNormalizedMessageContentContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenInboundStructuredResponseNormalizedMessageContentContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

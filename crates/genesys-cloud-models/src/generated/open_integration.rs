@@ -82,9 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenIntegration {
 impl crate::support::Model for OpenIntegration {
     const NAME: &'static str = "OpenIntegration";
     const FIELDS: &'static [&'static str] = &["createError", "createStatus", "createdBy", "dateCreated", "dateModified", "id", "messagingSetting", "modifiedBy", "name", "outboundNotificationWebhookSignatureSecretToken", "outboundNotificationWebhookUrl", "recipient", "selfUri", "status", "supportedContent", "webhookHeaders"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -132,6 +134,7 @@ impl crate::support::Model for OpenIntegration {
     }
 }
 impl ::std::fmt::Debug for OpenIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenIntegration", &[("createError", &self.create_error), ("createStatus", &self.create_status), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("modifiedBy", &self.modified_by), ("name", &self.name), ("outboundNotificationWebhookSignatureSecretToken", &crate::support::Redacted(&self.outbound_notification_webhook_signature_secret_token)), ("outboundNotificationWebhookUrl", &self.outbound_notification_webhook_url), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("status", &self.status), ("supportedContent", &self.supported_content), ("webhookHeaders", &self.webhook_headers)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl OpenIntegrationCreateStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Initiated", "Completed", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenIntegrationCreateStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Initiated" => Self::Initiated,
@@ -191,9 +196,11 @@ impl crate::support::OpenEnum for OpenIntegrationCreateStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Initiated => "Initiated",
@@ -204,11 +211,13 @@ impl crate::support::OpenEnum for OpenIntegrationCreateStatus {
     }
 }
 impl ::std::convert::From<&str> for OpenIntegrationCreateStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenIntegrationCreateStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenIntegrationUpdateRequest {
 impl crate::support::Model for OpenIntegrationUpdateRequest {
     const NAME: &'static str = "OpenIntegrationUpdateRequest";
     const FIELDS: &'static [&'static str] = &["id", "messagingSetting", "name", "outboundNotificationWebhookSignatureSecretToken", "outboundNotificationWebhookUrl", "selfUri", "supportedContent", "webhookHeaders"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for OpenIntegrationUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for OpenIntegrationUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenIntegrationUpdateRequest", &[("id", &self.id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("outboundNotificationWebhookSignatureSecretToken", &crate::support::Redacted(&self.outbound_notification_webhook_signature_secret_token)), ("outboundNotificationWebhookUrl", &self.outbound_notification_webhook_url), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content), ("webhookHeaders", &self.webhook_headers)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenMessageNormalizedMessage {
 impl crate::support::Model for OpenMessageNormalizedMessage {
     const NAME: &'static str = "OpenMessageNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "conversationId", "id", "metadata", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for OpenMessageNormalizedMessage {
     }
 }
 impl ::std::fmt::Debug for OpenMessageNormalizedMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenMessageNormalizedMessage", &[("channel", &self.channel), ("content", &self.content), ("conversationId", &self.conversation_id), ("id", &self.id), ("metadata", &self.metadata), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -122,20 +125,24 @@ impl OpenMessageNormalizedMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenMessageNormalizedMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -144,11 +151,13 @@ impl crate::support::OpenEnum for OpenMessageNormalizedMessageType {
     }
 }
 impl ::std::convert::From<&str> for OpenMessageNormalizedMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenMessageNormalizedMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

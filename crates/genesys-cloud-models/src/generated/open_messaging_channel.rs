@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenMessagingChannel {
 impl crate::support::Model for OpenMessagingChannel {
     const NAME: &'static str = "OpenMessagingChannel";
     const FIELDS: &'static [&'static str] = &["from", "id", "messageId", "metadata", "platform", "time", "to", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for OpenMessagingChannel {
     }
 }
 impl ::std::fmt::Debug for OpenMessagingChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenMessagingChannel", &[("from", &self.from), ("id", &self.id), ("messageId", &self.message_id), ("metadata", &self.metadata), ("platform", &self.platform), ("time", &self.time), ("to", &self.to), ("type", &self.r#type)], &self._nulls)
     }
@@ -176,20 +179,24 @@ impl OpenMessagingChannelPlatform {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenMessagingChannelPlatform {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for OpenMessagingChannelPlatform {
     }
 }
 impl ::std::convert::From<&str> for OpenMessagingChannelPlatform {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenMessagingChannelPlatform {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -248,20 +257,24 @@ impl OpenMessagingChannelType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Private"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenMessagingChannelType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Private" => Self::Private,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Private => "Private",
@@ -270,11 +283,13 @@ impl crate::support::OpenEnum for OpenMessagingChannelType {
     }
 }
 impl ::std::convert::From<&str> for OpenMessagingChannelType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenMessagingChannelType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

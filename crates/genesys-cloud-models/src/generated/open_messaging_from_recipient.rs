@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenMessagingFromRecipient {
 impl crate::support::Model for OpenMessagingFromRecipient {
     const NAME: &'static str = "OpenMessagingFromRecipient";
     const FIELDS: &'static [&'static str] = &["email", "firstName", "id", "idType", "image", "lastName", "nickname"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for OpenMessagingFromRecipient {
     }
 }
 impl ::std::fmt::Debug for OpenMessagingFromRecipient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenMessagingFromRecipient", &[("email", &self.email), ("firstName", &self.first_name), ("id", &self.id), ("idType", &self.id_type), ("image", &self.image), ("lastName", &self.last_name), ("nickname", &self.nickname)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl OpenMessagingFromRecipientIdType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Email", "Phone", "Opaque"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenMessagingFromRecipientIdType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Email" => Self::Email,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for OpenMessagingFromRecipientIdType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "Email",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for OpenMessagingFromRecipientIdType {
     }
 }
 impl ::std::convert::From<&str> for OpenMessagingFromRecipientIdType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenMessagingFromRecipientIdType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

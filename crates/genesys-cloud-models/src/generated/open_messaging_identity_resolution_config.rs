@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenMessagingIdentityResolutionConfig {
 impl crate::support::Model for OpenMessagingIdentityResolutionConfig {
     const NAME: &'static str = "OpenMessagingIdentityResolutionConfig";
     const FIELDS: &'static [&'static str] = &["division", "externalSource", "resolveIdentities", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for OpenMessagingIdentityResolutionConfig {
     }
 }
 impl ::std::fmt::Debug for OpenMessagingIdentityResolutionConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenMessagingIdentityResolutionConfig", &[("division", &self.division), ("externalSource", &self.external_source), ("resolveIdentities", &self.resolve_identities), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenNormalizedMessage {
 impl crate::support::Model for OpenNormalizedMessage {
     const NAME: &'static str = "OpenNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "direction", "id", "isFinalReceipt", "metadata", "reasons", "status", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for OpenNormalizedMessage {
     }
 }
 impl ::std::fmt::Debug for OpenNormalizedMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenNormalizedMessage", &[("channel", &self.channel), ("content", &self.content), ("direction", &self.direction), ("id", &self.id), ("isFinalReceipt", &self.is_final_receipt), ("metadata", &self.metadata), ("reasons", &self.reasons), ("status", &self.status), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -202,11 +205,13 @@ impl OpenNormalizedMessageDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Inbound", "Outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenNormalizedMessageDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Inbound" => Self::Inbound,
@@ -214,9 +219,11 @@ impl crate::support::OpenEnum for OpenNormalizedMessageDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "Inbound",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for OpenNormalizedMessageDirection {
     }
 }
 impl ::std::convert::From<&str> for OpenNormalizedMessageDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenNormalizedMessageDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -286,11 +295,13 @@ impl OpenNormalizedMessageStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sent", "Delivered", "Read", "Failed", "Published", "Removed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenNormalizedMessageStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sent" => Self::Sent,
@@ -302,9 +313,11 @@ impl crate::support::OpenEnum for OpenNormalizedMessageStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sent => "Sent",
@@ -318,11 +331,13 @@ impl crate::support::OpenEnum for OpenNormalizedMessageStatus {
     }
 }
 impl ::std::convert::From<&str> for OpenNormalizedMessageStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenNormalizedMessageStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -370,11 +385,13 @@ impl OpenNormalizedMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text", "Receipt"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenNormalizedMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
@@ -382,9 +399,11 @@ impl crate::support::OpenEnum for OpenNormalizedMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -394,11 +413,13 @@ impl crate::support::OpenEnum for OpenNormalizedMessageType {
     }
 }
 impl ::std::convert::From<&str> for OpenNormalizedMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenNormalizedMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenReceiptNormalizedMessage {
 impl crate::support::Model for OpenReceiptNormalizedMessage {
     const NAME: &'static str = "OpenReceiptNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "direction", "id", "isFinalReceipt", "reasons", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for OpenReceiptNormalizedMessage {
     }
 }
 impl ::std::fmt::Debug for OpenReceiptNormalizedMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenReceiptNormalizedMessage", &[("channel", &self.channel), ("direction", &self.direction), ("id", &self.id), ("isFinalReceipt", &self.is_final_receipt), ("reasons", &self.reasons), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl OpenReceiptNormalizedMessageDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Inbound", "Outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenReceiptNormalizedMessageDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Inbound" => Self::Inbound,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for OpenReceiptNormalizedMessageDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "Inbound",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for OpenReceiptNormalizedMessageDirection {
     }
 }
 impl ::std::convert::From<&str> for OpenReceiptNormalizedMessageDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenReceiptNormalizedMessageDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -206,11 +215,13 @@ impl OpenReceiptNormalizedMessageStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sent", "Delivered", "Failed", "Published", "Removed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenReceiptNormalizedMessageStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sent" => Self::Sent,
@@ -221,9 +232,11 @@ impl crate::support::OpenEnum for OpenReceiptNormalizedMessageStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sent => "Sent",
@@ -236,11 +249,13 @@ impl crate::support::OpenEnum for OpenReceiptNormalizedMessageStatus {
     }
 }
 impl ::std::convert::From<&str> for OpenReceiptNormalizedMessageStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenReceiptNormalizedMessageStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -286,20 +301,24 @@ impl OpenReceiptNormalizedMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Receipt"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenReceiptNormalizedMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Receipt" => Self::Receipt,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Receipt => "Receipt",
@@ -308,11 +327,13 @@ impl crate::support::OpenEnum for OpenReceiptNormalizedMessageType {
     }
 }
 impl ::std::convert::From<&str> for OpenReceiptNormalizedMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenReceiptNormalizedMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenRichMediaSetting {
 impl crate::support::Model for OpenRichMediaSetting {
     const NAME: &'static str = "OpenRichMediaSetting";
     const FIELDS: &'static [&'static str] = &["cards", "quickReply"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OpenRichMediaSetting {
     }
 }
 impl ::std::fmt::Debug for OpenRichMediaSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenRichMediaSetting", &[("cards", &self.cards), ("quickReply", &self.quick_reply)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaChannel {
 impl crate::support::Model for OpenSocialMediaChannel {
     const NAME: &'static str = "OpenSocialMediaChannel";
     const FIELDS: &'static [&'static str] = &["from", "id", "messageId", "metadata", "platform", "publicMetadata", "time", "to", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for OpenSocialMediaChannel {
     }
 }
 impl ::std::fmt::Debug for OpenSocialMediaChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenSocialMediaChannel", &[("from", &self.from), ("id", &self.id), ("messageId", &self.message_id), ("metadata", &self.metadata), ("platform", &self.platform), ("publicMetadata", &self.public_metadata), ("time", &self.time), ("to", &self.to), ("type", &self.r#type)], &self._nulls)
     }
@@ -188,20 +191,24 @@ impl OpenSocialMediaChannelPlatform {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenSocialMediaChannelPlatform {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for OpenSocialMediaChannelPlatform {
     }
 }
 impl ::std::convert::From<&str> for OpenSocialMediaChannelPlatform {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenSocialMediaChannelPlatform {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -260,20 +269,24 @@ impl OpenSocialMediaChannelType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Public"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenSocialMediaChannelType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Public" => Self::Public,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "Public",
@@ -282,11 +295,13 @@ impl crate::support::OpenEnum for OpenSocialMediaChannelType {
     }
 }
 impl ::std::convert::From<&str> for OpenSocialMediaChannelType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenSocialMediaChannelType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

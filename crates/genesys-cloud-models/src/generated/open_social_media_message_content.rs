@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaMessageContent {
 impl crate::support::Model for OpenSocialMediaMessageContent {
     const NAME: &'static str = "OpenSocialMediaMessageContent";
     const FIELDS: &'static [&'static str] = &["attachment", "contentType", "reaction", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for OpenSocialMediaMessageContent {
     }
 }
 impl ::std::fmt::Debug for OpenSocialMediaMessageContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenSocialMediaMessageContent", &[("attachment", &self.attachment), ("contentType", &self.content_type), ("reaction", &self.reaction), ("text", &self.text)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl OpenSocialMediaMessageContentContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attachment", "Reactions", "Text"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenSocialMediaMessageContentContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attachment" => Self::Attachment,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for OpenSocialMediaMessageContentContentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attachment => "Attachment",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for OpenSocialMediaMessageContentContentType {
     }
 }
 impl ::std::convert::From<&str> for OpenSocialMediaMessageContentContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenSocialMediaMessageContentContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

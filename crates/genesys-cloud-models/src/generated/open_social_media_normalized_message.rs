@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaNormalizedMessage {
 impl crate::support::Model for OpenSocialMediaNormalizedMessage {
     const NAME: &'static str = "OpenSocialMediaNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "id", "metadata", "selfUri", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for OpenSocialMediaNormalizedMessage {
     }
 }
 impl ::std::fmt::Debug for OpenSocialMediaNormalizedMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenSocialMediaNormalizedMessage", &[("channel", &self.channel), ("content", &self.content), ("id", &self.id), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -164,20 +167,24 @@ impl OpenSocialMediaNormalizedMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenSocialMediaNormalizedMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for OpenSocialMediaNormalizedMessageType {
     }
 }
 impl ::std::convert::From<&str> for OpenSocialMediaNormalizedMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenSocialMediaNormalizedMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaPublicMetadata {
 impl crate::support::Model for OpenSocialMediaPublicMetadata {
     const NAME: &'static str = "OpenSocialMediaPublicMetadata";
     const FIELDS: &'static [&'static str] = &["mentionIds", "replyToId", "rootId", "source", "tagIds", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for OpenSocialMediaPublicMetadata {
     }
 }
 impl ::std::fmt::Debug for OpenSocialMediaPublicMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenSocialMediaPublicMetadata", &[("mentionIds", &self.mention_ids), ("replyToId", &self.reply_to_id), ("rootId", &self.root_id), ("source", &self.source), ("tagIds", &self.tag_ids), ("url", &self.url)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaReactionsChannel {
 impl crate::support::Model for OpenSocialMediaReactionsChannel {
     const NAME: &'static str = "OpenSocialMediaReactionsChannel";
     const FIELDS: &'static [&'static str] = &["id", "messageId", "platform", "time", "to", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for OpenSocialMediaReactionsChannel {
     }
 }
 impl ::std::fmt::Debug for OpenSocialMediaReactionsChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenSocialMediaReactionsChannel", &[("id", &self.id), ("messageId", &self.message_id), ("platform", &self.platform), ("time", &self.time), ("to", &self.to), ("type", &self.r#type)], &self._nulls)
     }
@@ -152,20 +155,24 @@ impl OpenSocialMediaReactionsChannelPlatform {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenSocialMediaReactionsChannelPlatform {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for OpenSocialMediaReactionsChannelPlatform {
     }
 }
 impl ::std::convert::From<&str> for OpenSocialMediaReactionsChannelPlatform {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenSocialMediaReactionsChannelPlatform {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -224,20 +233,24 @@ impl OpenSocialMediaReactionsChannelType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Public"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenSocialMediaReactionsChannelType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Public" => Self::Public,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "Public",
@@ -246,11 +259,13 @@ impl crate::support::OpenEnum for OpenSocialMediaReactionsChannelType {
     }
 }
 impl ::std::convert::From<&str> for OpenSocialMediaReactionsChannelType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenSocialMediaReactionsChannelType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

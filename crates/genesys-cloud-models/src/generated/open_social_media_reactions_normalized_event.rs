@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaReactionsNormalizedEvent 
 impl crate::support::Model for OpenSocialMediaReactionsNormalizedEvent {
     const NAME: &'static str = "OpenSocialMediaReactionsNormalizedEvent";
     const FIELDS: &'static [&'static str] = &["channel", "events", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for OpenSocialMediaReactionsNormalizedEvent {
     }
 }
 impl ::std::fmt::Debug for OpenSocialMediaReactionsNormalizedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenSocialMediaReactionsNormalizedEvent", &[("channel", &self.channel), ("events", &self.events), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaRecipient {
 impl crate::support::Model for OpenSocialMediaRecipient {
     const NAME: &'static str = "OpenSocialMediaRecipient";
     const FIELDS: &'static [&'static str] = &["additionalIds", "firstName", "id", "idType", "image", "lastName", "nickname"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for OpenSocialMediaRecipient {
     }
 }
 impl ::std::fmt::Debug for OpenSocialMediaRecipient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenSocialMediaRecipient", &[("additionalIds", &self.additional_ids), ("firstName", &self.first_name), ("id", &self.id), ("idType", &self.id_type), ("image", &self.image), ("lastName", &self.last_name), ("nickname", &self.nickname)], &self._nulls)
     }
@@ -170,11 +173,13 @@ impl OpenSocialMediaRecipientIdType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Email", "Phone", "Opaque", "Topic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenSocialMediaRecipientIdType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Email" => Self::Email,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for OpenSocialMediaRecipientIdType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "Email",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for OpenSocialMediaRecipientIdType {
     }
 }
 impl ::std::convert::From<&str> for OpenSocialMediaRecipientIdType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenSocialMediaRecipientIdType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for OpenStructuredResponseNormalizedMessage 
 impl crate::support::Model for OpenStructuredResponseNormalizedMessage {
     const NAME: &'static str = "OpenStructuredResponseNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "direction", "id", "metadata", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for OpenStructuredResponseNormalizedMessage {
     }
 }
 impl ::std::fmt::Debug for OpenStructuredResponseNormalizedMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpenStructuredResponseNormalizedMessage", &[("channel", &self.channel), ("content", &self.content), ("direction", &self.direction), ("id", &self.id), ("metadata", &self.metadata), ("type", &self.r#type)], &self._nulls)
     }
@@ -116,20 +119,24 @@ impl OpenStructuredResponseNormalizedMessageDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Inbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenStructuredResponseNormalizedMessageDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Inbound" => Self::Inbound,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "Inbound",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for OpenStructuredResponseNormalizedMessageDirecti
     }
 }
 impl ::std::convert::From<&str> for OpenStructuredResponseNormalizedMessageDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenStructuredResponseNormalizedMessageDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -188,20 +197,24 @@ impl OpenStructuredResponseNormalizedMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Structured"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpenStructuredResponseNormalizedMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Structured" => Self::Structured,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Structured => "Structured",
@@ -210,11 +223,13 @@ impl crate::support::OpenEnum for OpenStructuredResponseNormalizedMessageType {
     }
 }
 impl ::std::convert::From<&str> for OpenStructuredResponseNormalizedMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpenStructuredResponseNormalizedMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for Operand {
 impl crate::support::Model for Operand {
     const NAME: &'static str = "Operand";
     const FIELDS: &'static [&'static str] = &["digitalWordsPosition", "infixOperator", "inverted", "occurrence", "operands", "term", "topicId", "type", "voiceSecondsPosition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for Operand {
     }
 }
 impl ::std::fmt::Debug for Operand {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Operand", &[("digitalWordsPosition", &self.digital_words_position), ("infixOperator", &self.infix_operator), ("inverted", &self.inverted), ("occurrence", &self.occurrence), ("operands", &self.operands), ("term", &self.term), ("topicId", &self.topic_id), ("type", &self.r#type), ("voiceSecondsPosition", &self.voice_seconds_position)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl OperandType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Term", "Topic", "OperandGroup"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OperandType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Term" => Self::Term,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for OperandType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Term => "Term",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for OperandType {
     }
 }
 impl ::std::convert::From<&str> for OperandType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OperandType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for OperandPosition {
 impl crate::support::Model for OperandPosition {
     const NAME: &'static str = "OperandPosition";
     const FIELDS: &'static [&'static str] = &["endingPositionDirection", "endingPositionValue", "startingPositionDirection", "startingPositionValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for OperandPosition {
     }
 }
 impl ::std::fmt::Debug for OperandPosition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OperandPosition", &[("endingPositionDirection", &self.ending_position_direction), ("endingPositionValue", &self.ending_position_value), ("startingPositionDirection", &self.starting_position_direction), ("startingPositionValue", &self.starting_position_value)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl OperandPositionEndingPositionDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FromStart", "FromEnd"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OperandPositionEndingPositionDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FromStart" => Self::FromStart,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for OperandPositionEndingPositionDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FromStart => "FromStart",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for OperandPositionEndingPositionDirection {
     }
 }
 impl ::std::convert::From<&str> for OperandPositionEndingPositionDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OperandPositionEndingPositionDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -206,11 +215,13 @@ impl OperandPositionStartingPositionDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FromStart", "FromEnd"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OperandPositionStartingPositionDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FromStart" => Self::FromStart,
@@ -218,9 +229,11 @@ impl crate::support::OpenEnum for OperandPositionStartingPositionDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FromStart => "FromStart",
@@ -230,11 +243,13 @@ impl crate::support::OpenEnum for OperandPositionStartingPositionDirection {
     }
 }
 impl ::std::convert::From<&str> for OperandPositionStartingPositionDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OperandPositionStartingPositionDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

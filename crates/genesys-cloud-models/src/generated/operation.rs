@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for Operation {
 impl crate::support::Model for Operation {
     const NAME: &'static str = "Operation";
     const FIELDS: &'static [&'static str] = &["actionName", "actionStatus", "client", "complete", "errorCode", "errorDetails", "errorMessage", "errorMessageParams", "id", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -82,6 +84,7 @@ impl crate::support::Model for Operation {
     }
 }
 impl ::std::fmt::Debug for Operation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Operation", &[("actionName", &self.action_name), ("actionStatus", &self.action_status), ("client", &self.client), ("complete", &self.complete), ("errorCode", &self.error_code), ("errorDetails", &self.error_details), ("errorMessage", &self.error_message), ("errorMessageParams", &self.error_message_params), ("id", &self.id), ("user", &self.user)], &self._nulls)
     }
@@ -206,11 +209,13 @@ impl OperationActionName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CREATE", "CHECKIN", "CHECKOUT", "DEBUG", "DELETE", "HISTORY", "PUBLISH", "REVERT", "SAVE", "STATE_CHANGE", "UPDATE", "VALIDATE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OperationActionName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CREATE" => Self::Create,
@@ -228,9 +233,11 @@ impl crate::support::OpenEnum for OperationActionName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Create => "CREATE",
@@ -250,11 +257,13 @@ impl crate::support::OpenEnum for OperationActionName {
     }
 }
 impl ::std::convert::From<&str> for OperationActionName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OperationActionName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -312,11 +321,13 @@ impl OperationActionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["LOCKED", "UNLOCKED", "STARTED", "PENDING_GENERATION", "PENDING_BACKEND_NOTIFICATION", "SUCCESS", "FAILURE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OperationActionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "LOCKED" => Self::Locked,
@@ -329,9 +340,11 @@ impl crate::support::OpenEnum for OperationActionStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Locked => "LOCKED",
@@ -346,11 +359,13 @@ impl crate::support::OpenEnum for OperationActionStatus {
     }
 }
 impl ::std::convert::From<&str> for OperationActionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OperationActionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OperationCreatorUserResponse {
 impl crate::support::Model for OperationCreatorUserResponse {
     const NAME: &'static str = "OperationCreatorUserResponse";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OperationCreatorUserResponse {
     }
 }
 impl ::std::fmt::Debug for OperationCreatorUserResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OperationCreatorUserResponse", &[("id", &self.id), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl OperationCreatorUserResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["User", "OAuthClient"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OperationCreatorUserResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "User" => Self::User,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for OperationCreatorUserResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "User",
@@ -124,11 +131,13 @@ impl crate::support::OpenEnum for OperationCreatorUserResponseType {
     }
 }
 impl ::std::convert::From<&str> for OperationCreatorUserResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OperationCreatorUserResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

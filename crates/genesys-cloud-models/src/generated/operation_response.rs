@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for OperationResponse {
 impl crate::support::Model for OperationResponse {
     const NAME: &'static str = "OperationResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "selfUri", "source", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for OperationResponse {
     }
 }
 impl ::std::fmt::Debug for OperationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OperationResponse", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl OperationResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Import", "Export", "Parse", "Sync"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OperationResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Import" => Self::Import,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for OperationResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Import => "Import",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for OperationResponseType {
     }
 }
 impl ::std::convert::From<&str> for OperationResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OperationResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for OperationalEvent {
 impl crate::support::Model for OperationalEvent {
     const NAME: &'static str = "OperationalEvent";
     const FIELDS: &'static [&'static str] = &["conversation", "currentValue", "dateCreated", "dateModified", "entityId", "entityModifiedBy", "entityName", "entityToken", "entityVersion", "errorCode", "eventDefinition", "externalContactId", "parentEntityId", "phoneNumber", "previousValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for OperationalEvent {
     }
 }
 impl ::std::fmt::Debug for OperationalEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OperationalEvent", &[("conversation", &self.conversation), ("currentValue", &self.current_value), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("entityId", &self.entity_id), ("entityModifiedBy", &self.entity_modified_by), ("entityName", &self.entity_name), ("entityToken", &crate::support::Redacted(&self.entity_token)), ("entityVersion", &self.entity_version), ("errorCode", &self.error_code), ("eventDefinition", &self.event_definition), ("externalContactId", &self.external_contact_id), ("parentEntityId", &self.parent_entity_id), ("phoneNumber", &self.phone_number), ("previousValue", &self.previous_value)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OperatorPosition {
 impl crate::support::Model for OperatorPosition {
     const NAME: &'static str = "OperatorPosition";
     const FIELDS: &'static [&'static str] = &["digitalWordsPosition", "voiceSecondsPosition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OperatorPosition {
     }
 }
 impl ::std::fmt::Debug for OperatorPosition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OperatorPosition", &[("digitalWordsPosition", &self.digital_words_position), ("voiceSecondsPosition", &self.voice_seconds_position)], &self._nulls)
     }

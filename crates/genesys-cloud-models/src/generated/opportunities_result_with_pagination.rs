@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OpportunitiesResultWithPagination {
 impl crate::support::Model for OpportunitiesResultWithPagination {
     const NAME: &'static str = "OpportunitiesResultWithPagination";
     const FIELDS: &'static [&'static str] = &["nextStartDate", "opportunities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OpportunitiesResultWithPagination {
     }
 }
 impl ::std::fmt::Debug for OpportunitiesResultWithPagination {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpportunitiesResultWithPagination", &[("nextStartDate", &self.next_start_date), ("opportunities", &self.opportunities)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for OpportunityEnrollmentCounts {
 impl crate::support::Model for OpportunityEnrollmentCounts {
     const NAME: &'static str = "OpportunityEnrollmentCounts";
     const FIELDS: &'static [&'static str] = &["approved", "denied", "pending", "withdrawn"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for OpportunityEnrollmentCounts {
     }
 }
 impl ::std::fmt::Debug for OpportunityEnrollmentCounts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpportunityEnrollmentCounts", &[("approved", &self.approved), ("denied", &self.denied), ("pending", &self.pending), ("withdrawn", &self.withdrawn)], &self._nulls)
     }

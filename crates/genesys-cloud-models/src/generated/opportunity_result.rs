@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for OpportunityResult {
 impl crate::support::Model for OpportunityResult {
     const NAME: &'static str = "OpportunityResult";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "agentCount", "approvalType", "capacity", "closedDate", "deadlineDate", "description", "endDate", "enrollmentCounts", "enrollmentProcessingCount", "id", "metadata", "name", "openDate", "publishedDate", "selfUri", "startDate", "status", "systemMessageCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for OpportunityResult {
     }
 }
 impl ::std::fmt::Debug for OpportunityResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpportunityResult", &[("activityCodeId", &self.activity_code_id), ("agentCount", &self.agent_count), ("approvalType", &self.approval_type), ("capacity", &self.capacity), ("closedDate", &self.closed_date), ("deadlineDate", &self.deadline_date), ("description", &self.description), ("endDate", &self.end_date), ("enrollmentCounts", &self.enrollment_counts), ("enrollmentProcessingCount", &self.enrollment_processing_count), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("openDate", &self.open_date), ("publishedDate", &self.published_date), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("status", &self.status), ("systemMessageCode", &self.system_message_code)], &self._nulls)
     }
@@ -196,11 +199,13 @@ impl OpportunityResultApprovalType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Automatic", "Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpportunityResultApprovalType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Automatic" => Self::Automatic,
@@ -208,9 +213,11 @@ impl crate::support::OpenEnum for OpportunityResultApprovalType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Automatic => "Automatic",
@@ -220,11 +227,13 @@ impl crate::support::OpenEnum for OpportunityResultApprovalType {
     }
 }
 impl ::std::convert::From<&str> for OpportunityResultApprovalType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpportunityResultApprovalType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -278,11 +287,13 @@ impl OpportunityResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Published", "Open", "Pending", "Closed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpportunityResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -293,9 +304,11 @@ impl crate::support::OpenEnum for OpportunityResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -308,11 +321,13 @@ impl crate::support::OpenEnum for OpportunityResultStatus {
     }
 }
 impl ::std::convert::From<&str> for OpportunityResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpportunityResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -420,11 +435,13 @@ impl OpportunityResultSystemMessageCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityChanged", "AgentEnrollmentsHourlyLimitExceeded", "BatchLimitExceeded", "BusinessUnitEnrollmentsHourlyLimitExceeded", "BusinessUnitNotFound", "BusinessUnitOpportunityHourlyLimitExceeded", "CapacityFull", "Conflict", "DateMustBeInFuture", "DeadlineMustBeAfterOpenTime", "DeadlineMustBeBeforeOrEqualToStartTime", "EndTimeMustBeAfterStartTime", "EnrollmentNotFound", "InternalError", "InternalErrorAutoApproval", "InternalErrorDenial", "InternalErrorScheduleUpdate", "InvalidOpportunityLength", "InvalidOpportunityStatus", "InvalidRequest", "InvalidStatusTransition", "InvalidTime", "NoInvitationsForPublish", "OpenTimeMustBeBeforeStartTime", "OpportunityClosed", "OpportunityNotFound", "OpportunityNotOpen", "ScheduleConflict", "ScheduleNotFound", "ServiceUnavailable", "StartTimeMustBeWithinOneYear", "StatusNotDraft"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpportunityResultSystemMessageCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityChanged" => Self::ActivityChanged,
@@ -462,9 +479,11 @@ impl crate::support::OpenEnum for OpportunityResultSystemMessageCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityChanged => "ActivityChanged",
@@ -504,11 +523,13 @@ impl crate::support::OpenEnum for OpportunityResultSystemMessageCode {
     }
 }
 impl ::std::convert::From<&str> for OpportunityResultSystemMessageCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpportunityResultSystemMessageCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -100,9 +100,11 @@ impl<'de> ::serde::Deserialize<'de> for OpportunityResultWithAgentIds {
 impl crate::support::Model for OpportunityResultWithAgentIds {
     const NAME: &'static str = "OpportunityResultWithAgentIds";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "agentCount", "agentIds", "approvalType", "capacity", "closedDate", "deadlineDate", "description", "endDate", "enrollmentCounts", "enrollmentProcessingCount", "id", "metadata", "name", "openDate", "publishedDate", "selfUri", "startDate", "status", "systemMessageCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -158,6 +160,7 @@ impl crate::support::Model for OpportunityResultWithAgentIds {
     }
 }
 impl ::std::fmt::Debug for OpportunityResultWithAgentIds {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OpportunityResultWithAgentIds", &[("activityCodeId", &self.activity_code_id), ("agentCount", &self.agent_count), ("agentIds", &self.agent_ids), ("approvalType", &self.approval_type), ("capacity", &self.capacity), ("closedDate", &self.closed_date), ("deadlineDate", &self.deadline_date), ("description", &self.description), ("endDate", &self.end_date), ("enrollmentCounts", &self.enrollment_counts), ("enrollmentProcessingCount", &self.enrollment_processing_count), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("openDate", &self.open_date), ("publishedDate", &self.published_date), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("status", &self.status), ("systemMessageCode", &self.system_message_code)], &self._nulls)
     }
@@ -202,11 +205,13 @@ impl OpportunityResultWithAgentIdsApprovalType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Automatic", "Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpportunityResultWithAgentIdsApprovalType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Automatic" => Self::Automatic,
@@ -214,9 +219,11 @@ impl crate::support::OpenEnum for OpportunityResultWithAgentIdsApprovalType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Automatic => "Automatic",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for OpportunityResultWithAgentIdsApprovalType {
     }
 }
 impl ::std::convert::From<&str> for OpportunityResultWithAgentIdsApprovalType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpportunityResultWithAgentIdsApprovalType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -284,11 +293,13 @@ impl OpportunityResultWithAgentIdsStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Published", "Open", "Pending", "Closed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpportunityResultWithAgentIdsStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -299,9 +310,11 @@ impl crate::support::OpenEnum for OpportunityResultWithAgentIdsStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for OpportunityResultWithAgentIdsStatus {
     }
 }
 impl ::std::convert::From<&str> for OpportunityResultWithAgentIdsStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpportunityResultWithAgentIdsStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -426,11 +441,13 @@ impl OpportunityResultWithAgentIdsSystemMessageCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityChanged", "AgentEnrollmentsHourlyLimitExceeded", "BatchLimitExceeded", "BusinessUnitEnrollmentsHourlyLimitExceeded", "BusinessUnitNotFound", "BusinessUnitOpportunityHourlyLimitExceeded", "CapacityFull", "Conflict", "DateMustBeInFuture", "DeadlineMustBeAfterOpenTime", "DeadlineMustBeBeforeOrEqualToStartTime", "EndTimeMustBeAfterStartTime", "EnrollmentNotFound", "InternalError", "InternalErrorAutoApproval", "InternalErrorDenial", "InternalErrorScheduleUpdate", "InvalidOpportunityLength", "InvalidOpportunityStatus", "InvalidRequest", "InvalidStatusTransition", "InvalidTime", "NoInvitationsForPublish", "OpenTimeMustBeBeforeStartTime", "OpportunityClosed", "OpportunityNotFound", "OpportunityNotOpen", "ScheduleConflict", "ScheduleNotFound", "ServiceUnavailable", "StartTimeMustBeWithinOneYear", "StatusNotDraft"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OpportunityResultWithAgentIdsSystemMessageCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityChanged" => Self::ActivityChanged,
@@ -468,9 +485,11 @@ impl crate::support::OpenEnum for OpportunityResultWithAgentIdsSystemMessageCode
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityChanged => "ActivityChanged",
@@ -510,11 +529,13 @@ impl crate::support::OpenEnum for OpportunityResultWithAgentIdsSystemMessageCode
     }
 }
 impl ::std::convert::From<&str> for OpportunityResultWithAgentIdsSystemMessageCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OpportunityResultWithAgentIdsSystemMessageCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

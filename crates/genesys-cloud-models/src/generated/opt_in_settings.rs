@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OptInSettings {
 impl crate::support::Model for OptInSettings {
     const NAME: &'static str = "OptInSettings";
     const FIELDS: &'static [&'static str] = &["keyword", "response"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OptInSettings {
     }
 }
 impl ::std::fmt::Debug for OptInSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OptInSettings", &[("keyword", &self.keyword), ("response", &self.response)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for OrgAuthSettings {
 impl crate::support::Model for OrgAuthSettings {
     const NAME: &'static str = "OrgAuthSettings";
     const FIELDS: &'static [&'static str] = &["domainAllowlist", "domainAllowlistEnabled", "inactivityTimeoutExclusions", "ipAddressAllowlist", "multifactorAuthenticationRequired", "passwordRequirements", "tokenStorageLocation", "universalLogout"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for OrgAuthSettings {
     }
 }
 impl ::std::fmt::Debug for OrgAuthSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrgAuthSettings", &[("domainAllowlist", &self.domain_allowlist), ("domainAllowlistEnabled", &self.domain_allowlist_enabled), ("inactivityTimeoutExclusions", &self.inactivity_timeout_exclusions), ("ipAddressAllowlist", &self.ip_address_allowlist), ("multifactorAuthenticationRequired", &self.multifactor_authentication_required), ("passwordRequirements", &crate::support::Redacted(&self.password_requirements)), ("tokenStorageLocation", &self.token_storage_location), ("universalLogout", &self.universal_logout)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl OrgAuthSettingsTokenStorageLocation {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["persistent", "session"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrgAuthSettingsTokenStorageLocation {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "persistent" => Self::Persistent,
@@ -190,9 +195,11 @@ impl crate::support::OpenEnum for OrgAuthSettingsTokenStorageLocation {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Persistent => "persistent",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for OrgAuthSettingsTokenStorageLocation {
     }
 }
 impl ::std::convert::From<&str> for OrgAuthSettingsTokenStorageLocation {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrgAuthSettingsTokenStorageLocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for OrgOAuthClient {
 impl crate::support::Model for OrgOAuthClient {
     const NAME: &'static str = "OrgOAuthClient";
     const FIELDS: &'static [&'static str] = &["authorizedGrantType", "createdBy", "dateCreated", "dateModified", "dateToDelete", "id", "modifiedBy", "name", "organization", "roleDivisions", "scope", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for OrgOAuthClient {
     }
 }
 impl ::std::fmt::Debug for OrgOAuthClient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrgOAuthClient", &[("authorizedGrantType", &self.authorized_grant_type), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateToDelete", &self.date_to_delete), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("organization", &self.organization), ("roleDivisions", &self.role_divisions), ("scope", &self.scope), ("state", &self.state)], &self._nulls)
     }
@@ -160,11 +163,13 @@ impl OrgOAuthClientAuthorizedGrantType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CODE", "TOKEN", "SAML2-BEARER", "PASSWORD", "CLIENT-CREDENTIALS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrgOAuthClientAuthorizedGrantType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CODE" => Self::Code,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for OrgOAuthClientAuthorizedGrantType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Code => "CODE",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for OrgOAuthClientAuthorizedGrantType {
     }
 }
 impl ::std::convert::From<&str> for OrgOAuthClientAuthorizedGrantType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrgOAuthClientAuthorizedGrantType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -244,11 +253,13 @@ impl OrgOAuthClientState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "disabled", "inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrgOAuthClientState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -257,9 +268,11 @@ impl crate::support::OpenEnum for OrgOAuthClientState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -270,11 +283,13 @@ impl crate::support::OpenEnum for OrgOAuthClientState {
     }
 }
 impl ::std::convert::From<&str> for OrgOAuthClientState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrgOAuthClientState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for OrgWhitelistSettings {
 impl crate::support::Model for OrgWhitelistSettings {
     const NAME: &'static str = "OrgWhitelistSettings";
     const FIELDS: &'static [&'static str] = &["domainWhitelist", "enableWhitelist"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for OrgWhitelistSettings {
     }
 }
 impl ::std::fmt::Debug for OrgWhitelistSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrgWhitelistSettings", &[("domainWhitelist", &self.domain_whitelist), ("enableWhitelist", &self.enable_whitelist)], &self._nulls)
     }

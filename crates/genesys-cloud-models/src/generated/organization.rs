@@ -70,9 +70,11 @@ impl<'de> ::serde::Deserialize<'de> for Organization {
 impl crate::support::Model for Organization {
     const NAME: &'static str = "Organization";
     const FIELDS: &'static [&'static str] = &["defaultCountryCode", "defaultLanguage", "defaultSiteId", "domain", "features", "id", "name", "productPlatform", "selfUri", "state", "supportURI", "thirdPartyOrgName", "thirdPartyURI", "version", "voicemailEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -118,6 +120,7 @@ impl crate::support::Model for Organization {
     }
 }
 impl ::std::fmt::Debug for Organization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Organization", &[("defaultCountryCode", &self.default_country_code), ("defaultLanguage", &self.default_language), ("defaultSiteId", &self.default_site_id), ("domain", &self.domain), ("features", &self.features), ("id", &self.id), ("name", &self.name), ("productPlatform", &self.product_platform), ("selfUri", &self.self_uri), ("state", &self.state), ("supportURI", &self.support_uri), ("thirdPartyOrgName", &self.third_party_org_name), ("thirdPartyURI", &self.third_party_uri), ("version", &self.version), ("voicemailEnabled", &self.voicemail_enabled)], &self._nulls)
     }
@@ -262,11 +265,13 @@ impl OrganizationProductPlatform {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GenesysCloud", "PureCloud", "PureEngage", "PureEngageCloud", "PureConnect", "PureConnectCloud", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationProductPlatform {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GenesysCloud" => Self::GenesysCloud,
@@ -279,9 +284,11 @@ impl crate::support::OpenEnum for OrganizationProductPlatform {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::GenesysCloud => "GenesysCloud",
@@ -296,11 +303,13 @@ impl crate::support::OpenEnum for OrganizationProductPlatform {
     }
 }
 impl ::std::convert::From<&str> for OrganizationProductPlatform {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationProductPlatform {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -350,11 +359,13 @@ impl OrganizationState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -363,9 +374,11 @@ impl crate::support::OpenEnum for OrganizationState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -376,11 +389,13 @@ impl crate::support::OpenEnum for OrganizationState {
     }
 }
 impl ::std::convert::From<&str> for OrganizationState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

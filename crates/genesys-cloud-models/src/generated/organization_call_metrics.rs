@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationCallMetrics {
 impl crate::support::Model for OrganizationCallMetrics {
     const NAME: &'static str = "OrganizationCallMetrics";
     const FIELDS: &'static [&'static str] = &["autoScaleInProgress", "autoScalingTriggerPercentage", "concurrentCallCount", "concurrentCallSessionCount", "cpuIntensity", "maxCallCapacity", "maxCallSessionCapacity", "memoryIntensity", "usage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for OrganizationCallMetrics {
     }
 }
 impl ::std::fmt::Debug for OrganizationCallMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationCallMetrics", &[("autoScaleInProgress", &self.auto_scale_in_progress), ("autoScalingTriggerPercentage", &self.auto_scaling_trigger_percentage), ("concurrentCallCount", &self.concurrent_call_count), ("concurrentCallSessionCount", &self.concurrent_call_session_count), ("cpuIntensity", &self.cpu_intensity), ("maxCallCapacity", &self.max_call_capacity), ("maxCallSessionCapacity", &self.max_call_session_capacity), ("memoryIntensity", &self.memory_intensity), ("usage", &self.usage)], &self._nulls)
     }
@@ -140,11 +143,13 @@ impl OrganizationCallMetricsAutoScaleInProgress {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Up", "Down", "None", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationCallMetricsAutoScaleInProgress {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Up" => Self::Up,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for OrganizationCallMetricsAutoScaleInProgress {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Up => "Up",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for OrganizationCallMetricsAutoScaleInProgress {
     }
 }
 impl ::std::convert::From<&str> for OrganizationCallMetricsAutoScaleInProgress {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationCallMetricsAutoScaleInProgress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -224,11 +233,13 @@ impl OrganizationCallMetricsCpuIntensity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Low", "Medium", "High", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationCallMetricsCpuIntensity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Low" => Self::Low,
@@ -238,9 +249,11 @@ impl crate::support::OpenEnum for OrganizationCallMetricsCpuIntensity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Low => "Low",
@@ -252,11 +265,13 @@ impl crate::support::OpenEnum for OrganizationCallMetricsCpuIntensity {
     }
 }
 impl ::std::convert::From<&str> for OrganizationCallMetricsCpuIntensity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationCallMetricsCpuIntensity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -308,11 +323,13 @@ impl OrganizationCallMetricsMemoryIntensity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Low", "Medium", "High", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationCallMetricsMemoryIntensity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Low" => Self::Low,
@@ -322,9 +339,11 @@ impl crate::support::OpenEnum for OrganizationCallMetricsMemoryIntensity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Low => "Low",
@@ -336,11 +355,13 @@ impl crate::support::OpenEnum for OrganizationCallMetricsMemoryIntensity {
     }
 }
 impl ::std::convert::From<&str> for OrganizationCallMetricsMemoryIntensity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationCallMetricsMemoryIntensity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

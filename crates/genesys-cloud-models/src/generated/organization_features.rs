@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationFeatures {
 impl crate::support::Model for OrganizationFeatures {
     const NAME: &'static str = "OrganizationFeatures";
     const FIELDS: &'static [&'static str] = &["chat", "contactCenter", "custserv", "directory", "hipaa", "informalPhotos", "pci", "purecloud", "purecloudVoice", "realtimeCIC", "ucEnabled", "unifiedCommunications", "xmppFederation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for OrganizationFeatures {
     }
 }
 impl ::std::fmt::Debug for OrganizationFeatures {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationFeatures", &[("chat", &self.chat), ("contactCenter", &self.contact_center), ("custserv", &self.custserv), ("directory", &self.directory), ("hipaa", &self.hipaa), ("informalPhotos", &self.informal_photos), ("pci", &self.pci), ("purecloud", &self.purecloud), ("purecloudVoice", &self.purecloud_voice), ("realtimeCIC", &self.realtime_cic), ("ucEnabled", &self.uc_enabled), ("unifiedCommunications", &self.unified_communications), ("xmppFederation", &self.xmpp_federation)], &self._nulls)
     }

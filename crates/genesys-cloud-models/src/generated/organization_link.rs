@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationLink {
 impl crate::support::Model for OrganizationLink {
     const NAME: &'static str = "OrganizationLink";
     const FIELDS: &'static [&'static str] = &["sourceOrganizationId", "sourceRegion", "status", "targetOrganizationId", "targetRegion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for OrganizationLink {
     }
 }
 impl ::std::fmt::Debug for OrganizationLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationLink", &[("sourceOrganizationId", &self.source_organization_id), ("sourceRegion", &self.source_region), ("status", &self.status), ("targetOrganizationId", &self.target_organization_id), ("targetRegion", &self.target_region)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl OrganizationLinkStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Approved", "Pending", "ApprovalPending", "Rejected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationLinkStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Approved" => Self::Approved,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for OrganizationLinkStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Approved => "Approved",
@@ -144,11 +151,13 @@ impl crate::support::OpenEnum for OrganizationLinkStatus {
     }
 }
 impl ::std::convert::From<&str> for OrganizationLinkStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationLinkStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationLinkResponse {
 impl crate::support::Model for OrganizationLinkResponse {
     const NAME: &'static str = "OrganizationLinkResponse";
     const FIELDS: &'static [&'static str] = &["sourceOrganizationId", "sourceRegion", "status", "targetName", "targetOrganizationId", "targetRegion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for OrganizationLinkResponse {
     }
 }
 impl ::std::fmt::Debug for OrganizationLinkResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationLinkResponse", &[("sourceOrganizationId", &self.source_organization_id), ("sourceRegion", &self.source_region), ("status", &self.status), ("targetName", &self.target_name), ("targetOrganizationId", &self.target_organization_id), ("targetRegion", &self.target_region)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl OrganizationLinkResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Approved", "Pending", "ApprovalPending", "Rejected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationLinkResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Approved" => Self::Approved,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for OrganizationLinkResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Approved => "Approved",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for OrganizationLinkResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for OrganizationLinkResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationLinkResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

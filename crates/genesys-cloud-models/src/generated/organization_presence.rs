@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPresence {
 impl crate::support::Model for OrganizationPresence {
     const NAME: &'static str = "OrganizationPresence";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "deactivated", "id", "languageLabels", "modifiedBy", "modifiedDate", "name", "primary", "selfUri", "systemPresence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for OrganizationPresence {
     }
 }
 impl ::std::fmt::Debug for OrganizationPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationPresence", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("deactivated", &self.deactivated), ("id", &self.id), ("languageLabels", &self.language_labels), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("name", &self.name), ("primary", &self.primary), ("selfUri", &self.self_uri), ("systemPresence", &self.system_presence)], &self._nulls)
     }

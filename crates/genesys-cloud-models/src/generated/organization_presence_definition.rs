@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPresenceDefinition {
 impl crate::support::Model for OrganizationPresenceDefinition {
     const NAME: &'static str = "OrganizationPresenceDefinition";
     const FIELDS: &'static [&'static str] = &["deactivated", "divisionId", "id", "languageLabels", "name", "selfUri", "systemPresence", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for OrganizationPresenceDefinition {
     }
 }
 impl ::std::fmt::Debug for OrganizationPresenceDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationPresenceDefinition", &[("deactivated", &self.deactivated), ("divisionId", &self.division_id), ("id", &self.id), ("languageLabels", &self.language_labels), ("name", &self.name), ("selfUri", &self.self_uri), ("systemPresence", &self.system_presence), ("type", &self.r#type)], &self._nulls)
     }
@@ -186,11 +189,13 @@ impl OrganizationPresenceDefinitionSystemPresence {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Available", "Away", "Busy", "Offline", "Idle", "OnQueue", "Meal", "Training", "Meeting", "Break"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationPresenceDefinitionSystemPresence {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Available" => Self::Available,
@@ -206,9 +211,11 @@ impl crate::support::OpenEnum for OrganizationPresenceDefinitionSystemPresence {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Available => "Available",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for OrganizationPresenceDefinitionSystemPresence {
     }
 }
 impl ::std::convert::From<&str> for OrganizationPresenceDefinitionSystemPresence {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationPresenceDefinitionSystemPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -278,11 +287,13 @@ impl OrganizationPresenceDefinitionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["System", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationPresenceDefinitionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "System" => Self::System,
@@ -290,9 +301,11 @@ impl crate::support::OpenEnum for OrganizationPresenceDefinitionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::System => "System",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for OrganizationPresenceDefinitionType {
     }
 }
 impl ::std::convert::From<&str> for OrganizationPresenceDefinitionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationPresenceDefinitionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPublicApiUsage {
 impl crate::support::Model for OrganizationPublicApiUsage {
     const NAME: &'static str = "OrganizationPublicApiUsage";
     const FIELDS: &'static [&'static str] = &["date", "httpMethod", "oauthClient", "platform", "requestCount", "status200", "status300", "status400", "status429", "status500", "templateUri", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for OrganizationPublicApiUsage {
     }
 }
 impl ::std::fmt::Debug for OrganizationPublicApiUsage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationPublicApiUsage", &[("date", &self.date), ("httpMethod", &self.http_method), ("oauthClient", &self.oauth_client), ("platform", &self.platform), ("requestCount", &self.request_count), ("status200", &self.status200), ("status300", &self.status300), ("status400", &self.status400), ("status429", &self.status429), ("status500", &self.status500), ("templateUri", &self.template_uri), ("user", &self.user)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl OrganizationPublicApiUsageHttpMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationPublicApiUsageHttpMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GET" => Self::Get,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for OrganizationPublicApiUsageHttpMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Get => "GET",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for OrganizationPublicApiUsageHttpMethod {
     }
 }
 impl ::std::convert::From<&str> for OrganizationPublicApiUsageHttpMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationPublicApiUsageHttpMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

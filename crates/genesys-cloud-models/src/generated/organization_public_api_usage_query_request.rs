@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPublicApiUsageQueryRequest {
 impl crate::support::Model for OrganizationPublicApiUsageQueryRequest {
     const NAME: &'static str = "OrganizationPublicApiUsageQueryRequest";
     const FIELDS: &'static [&'static str] = &["granularity", "groupBy", "httpMethods", "interval", "metrics", "oauthClientIds", "platforms", "sortBy", "templateUris", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for OrganizationPublicApiUsageQueryRequest {
     }
 }
 impl ::std::fmt::Debug for OrganizationPublicApiUsageQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationPublicApiUsageQueryRequest", &[("granularity", &self.granularity), ("groupBy", &self.group_by), ("httpMethods", &self.http_methods), ("interval", &self.interval), ("metrics", &self.metrics), ("oauthClientIds", &self.oauth_client_ids), ("platforms", &self.platforms), ("sortBy", &self.sort_by), ("templateUris", &self.template_uris), ("userIds", &self.user_ids)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl OrganizationPublicApiUsageQueryRequestGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Day", "Week", "Month"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationPublicApiUsageQueryRequestGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Day" => Self::Day,
@@ -217,9 +222,11 @@ impl crate::support::OpenEnum for OrganizationPublicApiUsageQueryRequestGranular
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Day => "Day",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for OrganizationPublicApiUsageQueryRequestGranular
     }
 }
 impl ::std::convert::From<&str> for OrganizationPublicApiUsageQueryRequestGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationPublicApiUsageQueryRequestGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationUsageQueryResponse {
 impl crate::support::Model for OrganizationUsageQueryResponse {
     const NAME: &'static str = "OrganizationUsageQueryResponse";
     const FIELDS: &'static [&'static str] = &["id", "name", "resultsUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for OrganizationUsageQueryResponse {
     }
 }
 impl ::std::fmt::Debug for OrganizationUsageQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationUsageQueryResponse", &[("id", &self.id), ("name", &self.name), ("resultsUri", &self.results_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationsExport {
 impl crate::support::Model for OrganizationsExport {
     const NAME: &'static str = "OrganizationsExport";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCompletion", "dateCreated", "divisionIds", "downloadUrl", "id", "queryConditions", "resultRowCount", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for OrganizationsExport {
     }
 }
 impl ::std::fmt::Debug for OrganizationsExport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationsExport", &[("createdBy", &self.created_by), ("dateCompletion", &self.date_completion), ("dateCreated", &self.date_created), ("divisionIds", &self.division_ids), ("downloadUrl", &self.download_url), ("id", &self.id), ("queryConditions", &self.query_conditions), ("resultRowCount", &self.result_row_count), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl OrganizationsExportStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["RUNNING", "SUCCEEDED", "FAILED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationsExportStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "RUNNING" => Self::Running,
@@ -217,9 +222,11 @@ impl crate::support::OpenEnum for OrganizationsExportStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "RUNNING",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for OrganizationsExportStatus {
     }
 }
 impl ::std::convert::From<&str> for OrganizationsExportStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationsExportStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationsExportFieldListFilter {
 impl crate::support::Model for OrganizationsExportFieldListFilter {
     const NAME: &'static str = "OrganizationsExportFieldListFilter";
     const FIELDS: &'static [&'static str] = &["field", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OrganizationsExportFieldListFilter {
     }
 }
 impl ::std::fmt::Debug for OrganizationsExportFieldListFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationsExportFieldListFilter", &[("field", &self.field), ("values", &self.values)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl OrganizationsExportFieldListFilterField {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DivisionId", "SchemaId", "SchemaVersion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrganizationsExportFieldListFilterField {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DivisionId" => Self::DivisionId,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for OrganizationsExportFieldListFilterField {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DivisionId => "DivisionId",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for OrganizationsExportFieldListFilterField {
     }
 }
 impl ::std::convert::From<&str> for OrganizationsExportFieldListFilterField {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrganizationsExportFieldListFilterField {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

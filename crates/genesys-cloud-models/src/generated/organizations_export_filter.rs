@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationsExportFilter {
 impl crate::support::Model for OrganizationsExportFilter {
     const NAME: &'static str = "OrganizationsExportFilter";
     const FIELDS: &'static [&'static str] = &["and", "eq", "gte", "in", "lte", "not", "or"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for OrganizationsExportFilter {
     }
 }
 impl ::std::fmt::Debug for OrganizationsExportFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrganizationsExportFilter", &[("and", &self.and), ("eq", &self.eq), ("gte", &self.gte), ("in", &self.r#in), ("lte", &self.lte), ("not", &self.not), ("or", &self.or)], &self._nulls)
     }

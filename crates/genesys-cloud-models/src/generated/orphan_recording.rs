@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for OrphanRecording {
 impl crate::support::Model for OrphanRecording {
     const NAME: &'static str = "OrphanRecording";
     const FIELDS: &'static [&'static str] = &["createdTime", "fileState", "id", "mediaSizeBytes", "mediaSubject", "mediaSubtype", "mediaType", "name", "orphanStatus", "providerEndpoint", "providerType", "recording", "recoveredTime", "region", "selfUri", "sourceOrphaningId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -114,6 +116,7 @@ impl crate::support::Model for OrphanRecording {
     }
 }
 impl ::std::fmt::Debug for OrphanRecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrphanRecording", &[("createdTime", &self.created_time), ("fileState", &self.file_state), ("id", &self.id), ("mediaSizeBytes", &self.media_size_bytes), ("mediaSubject", &self.media_subject), ("mediaSubtype", &self.media_subtype), ("mediaType", &self.media_type), ("name", &self.name), ("orphanStatus", &self.orphan_status), ("providerEndpoint", &self.provider_endpoint), ("providerType", &self.provider_type), ("recording", &self.recording), ("recoveredTime", &self.recovered_time), ("region", &self.region), ("selfUri", &self.self_uri), ("sourceOrphaningId", &self.source_orphaning_id)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl OrphanRecordingFileState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ARCHIVED", "AVAILABLE", "DELETED", "RESTORED", "RESTORING", "UPLOADING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrphanRecordingFileState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ARCHIVED" => Self::Archived,
@@ -182,9 +187,11 @@ impl crate::support::OpenEnum for OrphanRecordingFileState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Archived => "ARCHIVED",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for OrphanRecordingFileState {
     }
 }
 impl ::std::convert::From<&str> for OrphanRecordingFileState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrphanRecordingFileState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -256,11 +265,13 @@ impl OrphanRecordingMediaSubtype {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Trunk", "Station", "Consult", "Screen", "Snippet"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrphanRecordingMediaSubtype {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Trunk" => Self::Trunk,
@@ -271,9 +282,11 @@ impl crate::support::OpenEnum for OrphanRecordingMediaSubtype {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Trunk => "Trunk",
@@ -286,11 +299,13 @@ impl crate::support::OpenEnum for OrphanRecordingMediaSubtype {
     }
 }
 impl ::std::convert::From<&str> for OrphanRecordingMediaSubtype {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrphanRecordingMediaSubtype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -342,11 +357,13 @@ impl OrphanRecordingMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CALL", "CHAT", "EMAIL", "SCREEN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrphanRecordingMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CALL" => Self::Call,
@@ -356,9 +373,11 @@ impl crate::support::OpenEnum for OrphanRecordingMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "CALL",
@@ -370,11 +389,13 @@ impl crate::support::OpenEnum for OrphanRecordingMediaType {
     }
 }
 impl ::std::convert::From<&str> for OrphanRecordingMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrphanRecordingMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -428,11 +449,13 @@ impl OrphanRecordingOrphanStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NO_CONVERSATION", "UNKNOWN_CONVERSATION", "CONVERSATION_NOT_COMPLETE", "CONVERSATION_NOT_EVALUATED", "EVALUATED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrphanRecordingOrphanStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NO_CONVERSATION" => Self::NoConversation,
@@ -443,9 +466,11 @@ impl crate::support::OpenEnum for OrphanRecordingOrphanStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NoConversation => "NO_CONVERSATION",
@@ -458,11 +483,13 @@ impl crate::support::OpenEnum for OrphanRecordingOrphanStatus {
     }
 }
 impl ::std::convert::From<&str> for OrphanRecordingOrphanStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrphanRecordingOrphanStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -518,11 +545,13 @@ impl OrphanRecordingProviderType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EDGE", "CHAT", "EMAIL", "SCREEN_RECORDING", "PUREENGAGE", "PURECONNECT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrphanRecordingProviderType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EDGE" => Self::Edge,
@@ -534,9 +563,11 @@ impl crate::support::OpenEnum for OrphanRecordingProviderType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Edge => "EDGE",
@@ -550,11 +581,13 @@ impl crate::support::OpenEnum for OrphanRecordingProviderType {
     }
 }
 impl ::std::convert::From<&str> for OrphanRecordingProviderType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrphanRecordingProviderType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -638,11 +671,13 @@ impl OrphanRecordingRegion {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ca-central-1", "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "me-central-1", "mx-central-1", "sa-east-1", "us-east-1", "us-west-2"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OrphanRecordingRegion {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "af-south-1" => Self::AfSouth1,
@@ -668,9 +703,11 @@ impl crate::support::OpenEnum for OrphanRecordingRegion {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AfSouth1 => "af-south-1",
@@ -698,11 +735,13 @@ impl crate::support::OpenEnum for OrphanRecordingRegion {
     }
 }
 impl ::std::convert::From<&str> for OrphanRecordingRegion {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OrphanRecordingRegion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for OrphanRecordingListing {
 impl crate::support::Model for OrphanRecordingListing {
     const NAME: &'static str = "OrphanRecordingListing";
     const FIELDS: &'static [&'static str] = &["entities", "firstUri", "lastUri", "nextUri", "pageCount", "pageNumber", "pageSize", "previousUri", "selfUri", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for OrphanRecordingListing {
     }
 }
 impl ::std::fmt::Debug for OrphanRecordingListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrphanRecordingListing", &[("entities", &self.entities), ("firstUri", &self.first_uri), ("lastUri", &self.last_uri), ("nextUri", &self.next_uri), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri), ("total", &self.total)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for OrphanUpdateRequest {
 impl crate::support::Model for OrphanUpdateRequest {
     const NAME: &'static str = "OrphanUpdateRequest";
     const FIELDS: &'static [&'static str] = &["archiveDate", "conversationId", "deleteDate", "exportDate", "integrationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for OrphanUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for OrphanUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OrphanUpdateRequest", &[("archiveDate", &self.archive_date), ("conversationId", &self.conversation_id), ("deleteDate", &self.delete_date), ("exportDate", &self.export_date), ("integrationId", &self.integration_id)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OtherProfileAssignment {
 impl crate::support::Model for OtherProfileAssignment {
     const NAME: &'static str = "OtherProfileAssignment";
     const FIELDS: &'static [&'static str] = &["currentProfile", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OtherProfileAssignment {
     }
 }
 impl ::std::fmt::Debug for OtherProfileAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OtherProfileAssignment", &[("currentProfile", &self.current_profile), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for OutOfOffice {
 impl crate::support::Model for OutOfOffice {
     const NAME: &'static str = "OutOfOffice";
     const FIELDS: &'static [&'static str] = &["active", "endDate", "id", "indefinite", "name", "selfUri", "startDate", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for OutOfOffice {
     }
 }
 impl ::std::fmt::Debug for OutOfOffice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutOfOffice", &[("active", &self.active), ("endDate", &self.end_date), ("id", &self.id), ("indefinite", &self.indefinite), ("name", &self.name), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("user", &self.user)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OutboundBlendingSettings {
 impl crate::support::Model for OutboundBlendingSettings {
     const NAME: &'static str = "OutboundBlendingSettings";
     const FIELDS: &'static [&'static str] = &["campaignReservationPercentage", "enabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OutboundBlendingSettings {
     }
 }
 impl ::std::fmt::Debug for OutboundBlendingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutboundBlendingSettings", &[("campaignReservationPercentage", &self.campaign_reservation_percentage), ("enabled", &self.enabled)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDomain {
 impl crate::support::Model for OutboundDomain {
     const NAME: &'static str = "OutboundDomain";
     const FIELDS: &'static [&'static str] = &["cnameVerificationResult", "dkimVerificationResult", "dmarcVerificationResult", "emailSetting", "id", "name", "selfUri", "senderType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for OutboundDomain {
     }
 }
 impl ::std::fmt::Debug for OutboundDomain {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutboundDomain", &[("cnameVerificationResult", &self.cname_verification_result), ("dkimVerificationResult", &self.dkim_verification_result), ("dmarcVerificationResult", &self.dmarc_verification_result), ("emailSetting", &self.email_setting), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("senderType", &self.sender_type)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl OutboundDomainSenderType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "EmailDomain", "MockEmailDomain", "EmailSmtpDomain"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutboundDomainSenderType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -146,9 +151,11 @@ impl crate::support::OpenEnum for OutboundDomainSenderType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for OutboundDomainSenderType {
     }
 }
 impl ::std::convert::From<&str> for OutboundDomainSenderType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutboundDomainSenderType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

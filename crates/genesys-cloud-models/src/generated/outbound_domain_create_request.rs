@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDomainCreateRequest {
 impl crate::support::Model for OutboundDomainCreateRequest {
     const NAME: &'static str = "OutboundDomainCreateRequest";
     const FIELDS: &'static [&'static str] = &["emailSetting", "id", "name", "senderType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for OutboundDomainCreateRequest {
     }
 }
 impl ::std::fmt::Debug for OutboundDomainCreateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutboundDomainCreateRequest", &[("emailSetting", &self.email_setting), ("id", &self.id), ("name", &self.name), ("senderType", &self.sender_type)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl OutboundDomainCreateRequestSenderType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "EmailDomain", "MockEmailDomain", "EmailSmtpDomain"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutboundDomainCreateRequestSenderType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for OutboundDomainCreateRequestSenderType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for OutboundDomainCreateRequestSenderType {
     }
 }
 impl ::std::convert::From<&str> for OutboundDomainCreateRequestSenderType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutboundDomainCreateRequestSenderType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDomainPatchRequest {
 impl crate::support::Model for OutboundDomainPatchRequest {
     const NAME: &'static str = "OutboundDomainPatchRequest";
     const FIELDS: &'static [&'static str] = &["customSMTPServer", "emailSetting", "senderType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OutboundDomainPatchRequest {
     }
 }
 impl ::std::fmt::Debug for OutboundDomainPatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutboundDomainPatchRequest", &[("customSMTPServer", &self.custom_smtp_server), ("emailSetting", &self.email_setting), ("senderType", &self.sender_type)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl OutboundDomainPatchRequestSenderType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "EmailDomain", "MockEmailDomain", "EmailSmtpDomain"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutboundDomainPatchRequestSenderType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for OutboundDomainPatchRequestSenderType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for OutboundDomainPatchRequestSenderType {
     }
 }
 impl ::std::convert::From<&str> for OutboundDomainPatchRequestSenderType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutboundDomainPatchRequestSenderType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

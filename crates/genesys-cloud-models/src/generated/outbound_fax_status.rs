@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for OutboundFaxStatus {
 impl crate::support::Model for OutboundFaxStatus {
     const NAME: &'static str = "OutboundFaxStatus";
     const FIELDS: &'static [&'static str] = &["auditTransactionId", "dateCreated", "expirationTime", "id", "initiatingUser", "result", "selfUri", "statusCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -82,6 +84,7 @@ impl crate::support::Model for OutboundFaxStatus {
     }
 }
 impl ::std::fmt::Debug for OutboundFaxStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutboundFaxStatus", &[("auditTransactionId", &self.audit_transaction_id), ("dateCreated", &self.date_created), ("expirationTime", &self.expiration_time), ("id", &self.id), ("initiatingUser", &self.initiating_user), ("result", &self.result), ("selfUri", &self.self_uri), ("statusCode", &self.status_code)], &self._nulls)
     }

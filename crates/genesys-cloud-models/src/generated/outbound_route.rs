@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for OutboundRoute {
 impl crate::support::Model for OutboundRoute {
     const NAME: &'static str = "OutboundRoute";
     const FIELDS: &'static [&'static str] = &["classificationTypes", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "distribution", "division", "enabled", "externalTrunkBases", "id", "managed", "modifiedBy", "modifiedByApp", "name", "selfUri", "site", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -148,6 +150,7 @@ impl crate::support::Model for OutboundRoute {
     }
 }
 impl ::std::fmt::Debug for OutboundRoute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutboundRoute", &[("classificationTypes", &self.classification_types), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("distribution", &self.distribution), ("division", &self.division), ("enabled", &self.enabled), ("externalTrunkBases", &self.external_trunk_bases), ("id", &self.id), ("managed", &self.managed), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("selfUri", &self.self_uri), ("site", &self.site), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl OutboundRouteDistribution {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SEQUENTIAL", "RANDOM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutboundRouteDistribution {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SEQUENTIAL" => Self::Sequential,
@@ -204,9 +209,11 @@ impl crate::support::OpenEnum for OutboundRouteDistribution {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sequential => "SEQUENTIAL",
@@ -216,11 +223,13 @@ impl crate::support::OpenEnum for OutboundRouteDistribution {
     }
 }
 impl ::std::convert::From<&str> for OutboundRouteDistribution {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutboundRouteDistribution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -270,11 +279,13 @@ impl OutboundRouteState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutboundRouteState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -283,9 +294,11 @@ impl crate::support::OpenEnum for OutboundRouteState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -296,11 +309,13 @@ impl crate::support::OpenEnum for OutboundRouteState {
     }
 }
 impl ::std::convert::From<&str> for OutboundRouteState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutboundRouteState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for OutboundRouteBase {
 impl crate::support::Model for OutboundRouteBase {
     const NAME: &'static str = "OutboundRouteBase";
     const FIELDS: &'static [&'static str] = &["classificationTypes", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "distribution", "division", "enabled", "externalTrunkBases", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -136,6 +138,7 @@ impl crate::support::Model for OutboundRouteBase {
     }
 }
 impl ::std::fmt::Debug for OutboundRouteBase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutboundRouteBase", &[("classificationTypes", &self.classification_types), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("distribution", &self.distribution), ("division", &self.division), ("enabled", &self.enabled), ("externalTrunkBases", &self.external_trunk_bases), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -282,11 +285,13 @@ impl OutboundRouteBaseDistribution {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SEQUENTIAL", "RANDOM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutboundRouteBaseDistribution {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SEQUENTIAL" => Self::Sequential,
@@ -294,9 +299,11 @@ impl crate::support::OpenEnum for OutboundRouteBaseDistribution {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sequential => "SEQUENTIAL",
@@ -306,11 +313,13 @@ impl crate::support::OpenEnum for OutboundRouteBaseDistribution {
     }
 }
 impl ::std::convert::From<&str> for OutboundRouteBaseDistribution {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutboundRouteBaseDistribution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -360,11 +369,13 @@ impl OutboundRouteBaseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutboundRouteBaseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -373,9 +384,11 @@ impl crate::support::OpenEnum for OutboundRouteBaseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -386,11 +399,13 @@ impl crate::support::OpenEnum for OutboundRouteBaseState {
     }
 }
 impl ::std::convert::From<&str> for OutboundRouteBaseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutboundRouteBaseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for OutboundSettings {
 impl crate::support::Model for OutboundSettings {
     const NAME: &'static str = "OutboundSettings";
     const FIELDS: &'static [&'static str] = &["abandonSeconds", "automaticTimeZoneMapping", "complianceAbandonRateDenominator", "contactListDefaultRetentionDays", "contactListDefaultRetentionType", "dateCreated", "dateModified", "id", "maxCallsPerAgent", "maxCallsPerAgentDecimal", "maxConfigurableCallsPerAgent", "maxLineUtilization", "name", "rescheduleTimeZoneSkippedContacts", "selfUri", "timeZone", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -138,6 +140,7 @@ impl crate::support::Model for OutboundSettings {
     }
 }
 impl ::std::fmt::Debug for OutboundSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutboundSettings", &[("abandonSeconds", &self.abandon_seconds), ("automaticTimeZoneMapping", &self.automatic_time_zone_mapping), ("complianceAbandonRateDenominator", &self.compliance_abandon_rate_denominator), ("contactListDefaultRetentionDays", &self.contact_list_default_retention_days), ("contactListDefaultRetentionType", &self.contact_list_default_retention_type), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("maxCallsPerAgent", &self.max_calls_per_agent), ("maxCallsPerAgentDecimal", &self.max_calls_per_agent_decimal), ("maxConfigurableCallsPerAgent", &self.max_configurable_calls_per_agent), ("maxLineUtilization", &self.max_line_utilization), ("name", &self.name), ("rescheduleTimeZoneSkippedContacts", &self.reschedule_time_zone_skipped_contacts), ("selfUri", &self.self_uri), ("timeZone", &self.time_zone), ("version", &self.version)], &self._nulls)
     }
@@ -284,11 +287,13 @@ impl OutboundSettingsComplianceAbandonRateDenominator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ALL_CALLS", "CALLS_THAT_REACHED_QUEUE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutboundSettingsComplianceAbandonRateDenominator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ALL_CALLS" => Self::AllCalls,
@@ -296,9 +301,11 @@ impl crate::support::OpenEnum for OutboundSettingsComplianceAbandonRateDenominat
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AllCalls => "ALL_CALLS",
@@ -308,11 +315,13 @@ impl crate::support::OpenEnum for OutboundSettingsComplianceAbandonRateDenominat
     }
 }
 impl ::std::convert::From<&str> for OutboundSettingsComplianceAbandonRateDenominator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutboundSettingsComplianceAbandonRateDenominator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -362,11 +371,13 @@ impl OutboundSettingsContactListDefaultRetentionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Today", "RetentionDays"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutboundSettingsContactListDefaultRetentionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -375,9 +386,11 @@ impl crate::support::OpenEnum for OutboundSettingsContactListDefaultRetentionTyp
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -388,11 +401,13 @@ impl crate::support::OpenEnum for OutboundSettingsContactListDefaultRetentionTyp
     }
 }
 impl ::std::convert::From<&str> for OutboundSettingsContactListDefaultRetentionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutboundSettingsContactListDefaultRetentionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for Outcome {
 impl crate::support::Model for Outcome {
     const NAME: &'static str = "Outcome";
     const FIELDS: &'static [&'static str] = &["associatedValueField", "context", "createdDate", "description", "displayName", "id", "isActive", "isPositive", "journey", "modifiedDate", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for Outcome {
     }
 }
 impl ::std::fmt::Debug for Outcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Outcome", &[("associatedValueField", &self.associated_value_field), ("context", &self.context), ("createdDate", &self.created_date), ("description", &self.description), ("displayName", &self.display_name), ("id", &self.id), ("isActive", &self.is_active), ("isPositive", &self.is_positive), ("journey", &self.journey), ("modifiedDate", &self.modified_date), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAchievedEvent {
 impl crate::support::Model for OutcomeAchievedEvent {
     const NAME: &'static str = "OutcomeAchievedEvent";
     const FIELDS: &'static [&'static str] = &["browser", "device", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "outcome", "userAgentString", "visitCreatedDate", "visitReferrer"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for OutcomeAchievedEvent {
     }
 }
 impl ::std::fmt::Debug for OutcomeAchievedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeAchievedEvent", &[("browser", &self.browser), ("device", &self.device), ("geolocation", &self.geolocation), ("ipAddress", &self.ip_address), ("ipOrganization", &self.ip_organization), ("mktCampaign", &self.mkt_campaign), ("outcome", &self.outcome), ("userAgentString", &self.user_agent_string), ("visitCreatedDate", &self.visit_created_date), ("visitReferrer", &self.visit_referrer)], &self._nulls)
     }

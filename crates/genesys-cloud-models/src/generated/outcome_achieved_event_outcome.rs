@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAchievedEventOutcome {
 impl crate::support::Model for OutcomeAchievedEventOutcome {
     const NAME: &'static str = "OutcomeAchievedEventOutcome";
     const FIELDS: &'static [&'static str] = &["displayName", "id", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for OutcomeAchievedEventOutcome {
     }
 }
 impl ::std::fmt::Debug for OutcomeAchievedEventOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeAchievedEventOutcome", &[("displayName", &self.display_name), ("id", &self.id), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

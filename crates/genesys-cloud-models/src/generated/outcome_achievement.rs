@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAchievement {
 impl crate::support::Model for OutcomeAchievement {
     const NAME: &'static str = "OutcomeAchievement";
     const FIELDS: &'static [&'static str] = &["achievedDate", "outcome"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OutcomeAchievement {
     }
 }
 impl ::std::fmt::Debug for OutcomeAchievement {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeAchievement", &[("achievedDate", &self.achieved_date), ("outcome", &self.outcome)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAttributionAsyncResponse {
 impl crate::support::Model for OutcomeAttributionAsyncResponse {
     const NAME: &'static str = "OutcomeAttributionAsyncResponse";
     const FIELDS: &'static [&'static str] = &["id", "percentFailedThreshold", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OutcomeAttributionAsyncResponse {
     }
 }
 impl ::std::fmt::Debug for OutcomeAttributionAsyncResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeAttributionAsyncResponse", &[("id", &self.id), ("percentFailedThreshold", &self.percent_failed_threshold), ("selfUri", &self.self_uri)], &self._nulls)
     }

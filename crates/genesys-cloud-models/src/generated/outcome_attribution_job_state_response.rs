@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAttributionJobStateResponse {
 impl crate::support::Model for OutcomeAttributionJobStateResponse {
     const NAME: &'static str = "OutcomeAttributionJobStateResponse";
     const FIELDS: &'static [&'static str] = &["createdDate", "id", "percentFailedThreshold", "resultsUri", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for OutcomeAttributionJobStateResponse {
     }
 }
 impl ::std::fmt::Debug for OutcomeAttributionJobStateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeAttributionJobStateResponse", &[("createdDate", &self.created_date), ("id", &self.id), ("percentFailedThreshold", &self.percent_failed_threshold), ("resultsUri", &self.results_uri), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl OutcomeAttributionJobStateResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Running", "Completed", "CompletedWithErrors", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutcomeAttributionJobStateResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Running" => Self::Running,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for OutcomeAttributionJobStateResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "Running",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for OutcomeAttributionJobStateResponseState {
     }
 }
 impl ::std::convert::From<&str> for OutcomeAttributionJobStateResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutcomeAttributionJobStateResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAttributionListing {
 impl crate::support::Model for OutcomeAttributionListing {
     const NAME: &'static str = "OutcomeAttributionListing";
     const FIELDS: &'static [&'static str] = &["entities", "percentFailedThreshold"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for OutcomeAttributionListing {
     }
 }
 impl ::std::fmt::Debug for OutcomeAttributionListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeAttributionListing", &[("entities", &self.entities), ("percentFailedThreshold", &self.percent_failed_threshold)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAttributionRequest {
 impl crate::support::Model for OutcomeAttributionRequest {
     const NAME: &'static str = "OutcomeAttributionRequest";
     const FIELDS: &'static [&'static str] = &["associatedValue", "createdDate", "externalContactId", "outcomeId", "touchpoints"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for OutcomeAttributionRequest {
     }
 }
 impl ::std::fmt::Debug for OutcomeAttributionRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeAttributionRequest", &[("associatedValue", &self.associated_value), ("createdDate", &self.created_date), ("externalContactId", &self.external_contact_id), ("outcomeId", &self.outcome_id), ("touchpoints", &self.touchpoints)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAttributionResultsResponse {
 impl crate::support::Model for OutcomeAttributionResultsResponse {
     const NAME: &'static str = "OutcomeAttributionResultsResponse";
     const FIELDS: &'static [&'static str] = &["associatedValue", "createdDate", "externalContactId", "index", "message", "outcomeId", "state", "touchpoints"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for OutcomeAttributionResultsResponse {
     }
 }
 impl ::std::fmt::Debug for OutcomeAttributionResultsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeAttributionResultsResponse", &[("associatedValue", &self.associated_value), ("createdDate", &self.created_date), ("externalContactId", &self.external_contact_id), ("index", &self.index), ("message", &self.message), ("outcomeId", &self.outcome_id), ("state", &self.state), ("touchpoints", &self.touchpoints)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl OutcomeAttributionResultsResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Completed", "Valid", "Invalid", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutcomeAttributionResultsResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Completed" => Self::Completed,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for OutcomeAttributionResultsResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Completed => "Completed",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for OutcomeAttributionResultsResponseState {
     }
 }
 impl ::std::convert::From<&str> for OutcomeAttributionResultsResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutcomeAttributionResultsResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

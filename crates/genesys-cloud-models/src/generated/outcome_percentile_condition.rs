@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomePercentileCondition {
 impl crate::support::Model for OutcomePercentileCondition {
     const NAME: &'static str = "OutcomePercentileCondition";
     const FIELDS: &'static [&'static str] = &["fallbackPercentile", "maximumPercentile", "outcomeId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OutcomePercentileCondition {
     }
 }
 impl ::std::fmt::Debug for OutcomePercentileCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomePercentileCondition", &[("fallbackPercentile", &self.fallback_percentile), ("maximumPercentile", &self.maximum_percentile), ("outcomeId", &self.outcome_id)], &self._nulls)
     }

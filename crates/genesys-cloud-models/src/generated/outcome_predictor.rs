@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomePredictor {
 impl crate::support::Model for OutcomePredictor {
     const NAME: &'static str = "OutcomePredictor";
     const FIELDS: &'static [&'static str] = &["id", "outcome", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OutcomePredictor {
     }
 }
 impl ::std::fmt::Debug for OutcomePredictor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomePredictor", &[("id", &self.id), ("outcome", &self.outcome), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomePredictorRequest {
 impl crate::support::Model for OutcomePredictorRequest {
     const NAME: &'static str = "OutcomePredictorRequest";
     const FIELDS: &'static [&'static str] = &["outcome"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for OutcomePredictorRequest {
     }
 }
 impl ::std::fmt::Debug for OutcomePredictorRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomePredictorRequest", &[("outcome", &self.outcome)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeProbabilityCondition {
 impl crate::support::Model for OutcomeProbabilityCondition {
     const NAME: &'static str = "OutcomeProbabilityCondition";
     const FIELDS: &'static [&'static str] = &["maximumProbability", "outcomeId", "probability"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OutcomeProbabilityCondition {
     }
 }
 impl ::std::fmt::Debug for OutcomeProbabilityCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeProbabilityCondition", &[("maximumProbability", &self.maximum_probability), ("outcomeId", &self.outcome_id), ("probability", &self.probability)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeQuantileCondition {
 impl crate::support::Model for OutcomeQuantileCondition {
     const NAME: &'static str = "OutcomeQuantileCondition";
     const FIELDS: &'static [&'static str] = &["fallbackQuantileThreshold", "maxQuantileThreshold", "outcomeId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OutcomeQuantileCondition {
     }
 }
 impl ::std::fmt::Debug for OutcomeQuantileCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeQuantileCondition", &[("fallbackQuantileThreshold", &self.fallback_quantile_threshold), ("maxQuantileThreshold", &self.max_quantile_threshold), ("outcomeId", &self.outcome_id)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeRequest {
 impl crate::support::Model for OutcomeRequest {
     const NAME: &'static str = "OutcomeRequest";
     const FIELDS: &'static [&'static str] = &["associatedValueField", "context", "description", "displayName", "isActive", "isPositive", "journey", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for OutcomeRequest {
     }
 }
 impl ::std::fmt::Debug for OutcomeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeRequest", &[("associatedValueField", &self.associated_value_field), ("context", &self.context), ("description", &self.description), ("displayName", &self.display_name), ("isActive", &self.is_active), ("isPositive", &self.is_positive), ("journey", &self.journey), ("version", &self.version)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeScore {
 impl crate::support::Model for OutcomeScore {
     const NAME: &'static str = "OutcomeScore";
     const FIELDS: &'static [&'static str] = &["outcome", "percentile", "probability", "quantile", "sessionMaxPercentile", "sessionMaxProbability", "sessionMaxQuantile"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for OutcomeScore {
     }
 }
 impl ::std::fmt::Debug for OutcomeScore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeScore", &[("outcome", &self.outcome), ("percentile", &self.percentile), ("probability", &self.probability), ("quantile", &self.quantile), ("sessionMaxPercentile", &self.session_max_percentile), ("sessionMaxProbability", &self.session_max_probability), ("sessionMaxQuantile", &self.session_max_quantile)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeScoresResult {
 impl crate::support::Model for OutcomeScoresResult {
     const NAME: &'static str = "OutcomeScoresResult";
     const FIELDS: &'static [&'static str] = &["modifiedDate", "outcomeScores"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OutcomeScoresResult {
     }
 }
 impl ::std::fmt::Debug for OutcomeScoresResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutcomeScoresResult", &[("modifiedDate", &self.modified_date), ("outcomeScores", &self.outcome_scores)], &self._nulls)
     }

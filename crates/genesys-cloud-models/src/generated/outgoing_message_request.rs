@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for OutgoingMessageRequest {
 impl crate::support::Model for OutgoingMessageRequest {
     const NAME: &'static str = "OutgoingMessageRequest";
     const FIELDS: &'static [&'static str] = &["botId", "botSessionId", "botState", "botVersion", "confidence", "entities", "errorInfo", "intent", "languageCode", "parameters", "replyMessages"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for OutgoingMessageRequest {
     }
 }
 impl ::std::fmt::Debug for OutgoingMessageRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutgoingMessageRequest", &[("botId", &self.bot_id), ("botSessionId", &self.bot_session_id), ("botState", &self.bot_state), ("botVersion", &self.bot_version), ("confidence", &self.confidence), ("entities", &self.entities), ("errorInfo", &self.error_info), ("intent", &self.intent), ("languageCode", &self.language_code), ("parameters", &self.parameters), ("replyMessages", &self.reply_messages)], &self._nulls)
     }
@@ -216,11 +219,13 @@ impl OutgoingMessageRequestBotState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Complete", "Failed", "MoreData"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutgoingMessageRequestBotState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Complete" => Self::Complete,
@@ -229,9 +234,11 @@ impl crate::support::OpenEnum for OutgoingMessageRequestBotState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Complete => "Complete",
@@ -242,11 +249,13 @@ impl crate::support::OpenEnum for OutgoingMessageRequestBotState {
     }
 }
 impl ::std::convert::From<&str> for OutgoingMessageRequestBotState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutgoingMessageRequestBotState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

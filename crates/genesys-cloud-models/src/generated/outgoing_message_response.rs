@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for OutgoingMessageResponse {
 impl crate::support::Model for OutgoingMessageResponse {
     const NAME: &'static str = "OutgoingMessageResponse";
     const FIELDS: &'static [&'static str] = &["messageId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for OutgoingMessageResponse {
     }
 }
 impl ::std::fmt::Debug for OutgoingMessageResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutgoingMessageResponse", &[("messageId", &self.message_id)], &self._nulls)
     }

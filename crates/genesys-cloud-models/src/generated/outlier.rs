@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Outlier {
 impl crate::support::Model for Outlier {
     const NAME: &'static str = "Outlier";
     const FIELDS: &'static [&'static str] = &["anomaly", "normalizedValue", "timestamp"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Outlier {
     }
 }
 impl ::std::fmt::Debug for Outlier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Outlier", &[("anomaly", &self.anomaly), ("normalizedValue", &self.normalized_value), ("timestamp", &self.timestamp)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl OutlierAnomaly {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AdditiveOutlier", "InnovativeOutlier", "LevelShift", "SeasonalLevelShift", "TemporaryChange"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OutlierAnomaly {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AdditiveOutlier" => Self::AdditiveOutlier,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for OutlierAnomaly {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AdditiveOutlier => "AdditiveOutlier",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for OutlierAnomaly {
     }
 }
 impl ::std::convert::From<&str> for OutlierAnomaly {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OutlierAnomaly {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OutlierData {
 impl crate::support::Model for OutlierData {
     const NAME: &'static str = "OutlierData";
     const FIELDS: &'static [&'static str] = &["downloadResultTemplate", "downloadUrls"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OutlierData {
     }
 }
 impl ::std::fmt::Debug for OutlierData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutlierData", &[("downloadResultTemplate", &self.download_result_template), ("downloadUrls", &self.download_urls)], &self._nulls)
     }

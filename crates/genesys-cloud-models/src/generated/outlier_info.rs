@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OutlierInfo {
 impl crate::support::Model for OutlierInfo {
     const NAME: &'static str = "OutlierInfo";
     const FIELDS: &'static [&'static str] = &["outlier", "score"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OutlierInfo {
     }
 }
 impl ::std::fmt::Debug for OutlierInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutlierInfo", &[("outlier", &self.outlier), ("score", &self.score)], &self._nulls)
     }

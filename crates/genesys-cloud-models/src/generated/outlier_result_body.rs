@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OutlierResultBody {
 impl crate::support::Model for OutlierResultBody {
     const NAME: &'static str = "OutlierResultBody";
     const FIELDS: &'static [&'static str] = &["outliers", "planningGroupId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OutlierResultBody {
     }
 }
 impl ::std::fmt::Debug for OutlierResultBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutlierResultBody", &[("outliers", &self.outliers), ("planningGroupId", &self.planning_group_id)], &self._nulls)
     }

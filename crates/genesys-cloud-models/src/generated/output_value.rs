@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OutputValue {
 impl crate::support::Model for OutputValue {
     const NAME: &'static str = "OutputValue";
     const FIELDS: &'static [&'static str] = &["properties", "schemaPropertyKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OutputValue {
     }
 }
 impl ::std::fmt::Debug for OutputValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OutputValue", &[("properties", &self.properties), ("schemaPropertyKey", &self.schema_property_key)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for OverallBestPoints {
 impl crate::support::Model for OverallBestPoints {
     const NAME: &'static str = "OverallBestPoints";
     const FIELDS: &'static [&'static str] = &["bestPoints", "division", "performanceProfile"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for OverallBestPoints {
     }
 }
 impl ::std::fmt::Debug for OverallBestPoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OverallBestPoints", &[("bestPoints", &self.best_points), ("division", &self.division), ("performanceProfile", &self.performance_profile)], &self._nulls)
     }

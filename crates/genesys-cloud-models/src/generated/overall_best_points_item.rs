@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for OverallBestPointsItem {
 impl crate::support::Model for OverallBestPointsItem {
     const NAME: &'static str = "OverallBestPointsItem";
     const FIELDS: &'static [&'static str] = &["count", "dateEndWorkday", "dateStartWorkday", "granularityType", "points", "users"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for OverallBestPointsItem {
     }
 }
 impl ::std::fmt::Debug for OverallBestPointsItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OverallBestPointsItem", &[("count", &self.count), ("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday), ("granularityType", &self.granularity_type), ("points", &self.points), ("users", &self.users)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl OverallBestPointsItemGranularityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "Weekly", "Monthly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OverallBestPointsItemGranularityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for OverallBestPointsItemGranularityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for OverallBestPointsItemGranularityType {
     }
 }
 impl ::std::convert::From<&str> for OverallBestPointsItemGranularityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OverallBestPointsItemGranularityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for OverrideDate {
 impl crate::support::Model for OverrideDate {
     const NAME: &'static str = "OverrideDate";
     const FIELDS: &'static [&'static str] = &["date", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for OverrideDate {
     }
 }
 impl ::std::fmt::Debug for OverrideDate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OverrideDate", &[("date", &self.date), ("type", &self.r#type)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl OverrideDateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Blocked", "ManualReview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for OverrideDateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Blocked" => Self::Blocked,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for OverrideDateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Blocked => "Blocked",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for OverrideDateType {
     }
 }
 impl ::std::convert::From<&str> for OverrideDateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for OverrideDateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

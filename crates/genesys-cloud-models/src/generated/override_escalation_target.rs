@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for OverrideEscalationTarget {
 impl crate::support::Model for OverrideEscalationTarget {
     const NAME: &'static str = "OverrideEscalationTarget";
     const FIELDS: &'static [&'static str] = &["integrationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for OverrideEscalationTarget {
     }
 }
 impl ::std::fmt::Debug for OverrideEscalationTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "OverrideEscalationTarget", &[("integrationId", &self.integration_id)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for Page {
 impl crate::support::Model for Page {
     const NAME: &'static str = "Page";
     const FIELDS: &'static [&'static str] = &["createdDate", "id", "modifiedDate", "name", "properties", "rootContainer", "selfUri", "versionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for Page {
     }
 }
 impl ::std::fmt::Debug for Page {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Page", &[("createdDate", &self.created_date), ("id", &self.id), ("modifiedDate", &self.modified_date), ("name", &self.name), ("properties", &self.properties), ("rootContainer", &self.root_container), ("selfUri", &self.self_uri), ("versionId", &self.version_id)], &self._nulls)
     }

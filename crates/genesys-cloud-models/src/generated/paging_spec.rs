@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PagingSpec {
 impl crate::support::Model for PagingSpec {
     const NAME: &'static str = "PagingSpec";
     const FIELDS: &'static [&'static str] = &["pageNumber", "pageSize"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PagingSpec {
     }
 }
 impl ::std::fmt::Debug for PagingSpec {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PagingSpec", &[("pageNumber", &self.page_number), ("pageSize", &self.page_size)], &self._nulls)
     }

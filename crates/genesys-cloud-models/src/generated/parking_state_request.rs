@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ParkingStateRequest {
 impl crate::support::Model for ParkingStateRequest {
     const NAME: &'static str = "ParkingStateRequest";
     const FIELDS: &'static [&'static str] = &["resumeTime", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ParkingStateRequest {
     }
 }
 impl ::std::fmt::Debug for ParkingStateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ParkingStateRequest", &[("resumeTime", &self.resume_time), ("state", &self.state)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl ParkingStateRequestState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "converting", "uploading", "transmitting", "parked", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ParkingStateRequestState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for ParkingStateRequestState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for ParkingStateRequestState {
     }
 }
 impl ::std::convert::From<&str> for ParkingStateRequestState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ParkingStateRequestState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

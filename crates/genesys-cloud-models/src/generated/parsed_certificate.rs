@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ParsedCertificate {
 impl crate::support::Model for ParsedCertificate {
     const NAME: &'static str = "ParsedCertificate";
     const FIELDS: &'static [&'static str] = &["certificateDetails"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ParsedCertificate {
     }
 }
 impl ::std::fmt::Debug for ParsedCertificate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ParsedCertificate", &[("certificateDetails", &self.certificate_details)], &self._nulls)
     }

@@ -196,9 +196,11 @@ impl<'de> ::serde::Deserialize<'de> for Participant {
 impl crate::support::Model for Participant {
     const NAME: &'static str = "Participant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "ani", "aniName", "attributes", "bargedParticipantId", "callbacks", "calls", "chats", "coachedParticipantId", "cobrowsesessions", "connectedTime", "consultParticipantId", "conversationRoutingData", "dnis", "emails", "endAcwTime", "endTime", "evaluations", "externalContactId", "externalContactInitialDivisionId", "externalOrganizationId", "flaggedReason", "groupId", "id", "internalMessages", "locale", "mediaRoles", "messages", "monitoredParticipantId", "name", "participantType", "purpose", "queueId", "queueName", "screenMonitorings", "screenRecordingState", "screenshares", "socialExpressions", "startAcwTime", "startTime", "teamId", "userId", "userUri", "videos", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -314,6 +316,7 @@ impl crate::support::Model for Participant {
     }
 }
 impl ::std::fmt::Debug for Participant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Participant", &[("address", &self.address), ("alertingTimeoutMs", &self.alerting_timeout_ms), ("ani", &self.ani), ("aniName", &self.ani_name), ("attributes", &self.attributes), ("bargedParticipantId", &self.barged_participant_id), ("callbacks", &self.callbacks), ("calls", &self.calls), ("chats", &self.chats), ("coachedParticipantId", &self.coached_participant_id), ("cobrowsesessions", &self.cobrowsesessions), ("connectedTime", &self.connected_time), ("consultParticipantId", &self.consult_participant_id), ("conversationRoutingData", &self.conversation_routing_data), ("dnis", &self.dnis), ("emails", &self.emails), ("endAcwTime", &self.end_acw_time), ("endTime", &self.end_time), ("evaluations", &self.evaluations), ("externalContactId", &self.external_contact_id), ("externalContactInitialDivisionId", &self.external_contact_initial_division_id), ("externalOrganizationId", &self.external_organization_id), ("flaggedReason", &self.flagged_reason), ("groupId", &self.group_id), ("id", &self.id), ("internalMessages", &self.internal_messages), ("locale", &self.locale), ("mediaRoles", &self.media_roles), ("messages", &self.messages), ("monitoredParticipantId", &self.monitored_participant_id), ("name", &self.name), ("participantType", &self.participant_type), ("purpose", &self.purpose), ("queueId", &self.queue_id), ("queueName", &self.queue_name), ("screenMonitorings", &self.screen_monitorings), ("screenRecordingState", &self.screen_recording_state), ("screenshares", &self.screenshares), ("socialExpressions", &self.social_expressions), ("startAcwTime", &self.start_acw_time), ("startTime", &self.start_time), ("teamId", &self.team_id), ("userId", &self.user_id), ("userUri", &self.user_uri), ("videos", &self.videos), ("wrapup", &self.wrapup), ("wrapupPrompt", &self.wrapup_prompt), ("wrapupRequired", &self.wrapup_required), ("wrapupSkipped", &self.wrapup_skipped), ("wrapupTimeoutMs", &self.wrapup_timeout_ms)], &self._nulls)
     }
@@ -656,20 +659,24 @@ impl ParticipantFlaggedReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["general"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ParticipantFlaggedReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "general" => Self::General,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::General => "general",
@@ -678,11 +685,13 @@ impl crate::support::OpenEnum for ParticipantFlaggedReason {
     }
 }
 impl ::std::convert::From<&str> for ParticipantFlaggedReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ParticipantFlaggedReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -738,11 +747,13 @@ impl ParticipantScreenRecordingState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["requested", "active", "paused", "stopped", "error", "timeout"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ParticipantScreenRecordingState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "requested" => Self::Requested,
@@ -754,9 +765,11 @@ impl crate::support::OpenEnum for ParticipantScreenRecordingState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Requested => "requested",
@@ -770,11 +783,13 @@ impl crate::support::OpenEnum for ParticipantScreenRecordingState {
     }
 }
 impl ::std::convert::From<&str> for ParticipantScreenRecordingState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ParticipantScreenRecordingState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -828,11 +843,13 @@ impl ParticipantWrapupPrompt {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["mandatory", "optional", "agentRequested", "timeout", "forcedTimeout"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ParticipantWrapupPrompt {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "mandatory" => Self::Mandatory,
@@ -843,9 +860,11 @@ impl crate::support::OpenEnum for ParticipantWrapupPrompt {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Mandatory => "mandatory",
@@ -858,11 +877,13 @@ impl crate::support::OpenEnum for ParticipantWrapupPrompt {
     }
 }
 impl ::std::convert::From<&str> for ParticipantWrapupPrompt {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ParticipantWrapupPrompt {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ParticipantInfo {
 impl crate::support::Model for ParticipantInfo {
     const NAME: &'static str = "ParticipantInfo";
     const FIELDS: &'static [&'static str] = &["activeParticipantCount", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ParticipantInfo {
     }
 }
 impl ::std::fmt::Debug for ParticipantInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ParticipantInfo", &[("activeParticipantCount", &self.active_participant_count), ("version", &self.version)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ParticipantMetrics {
 impl crate::support::Model for ParticipantMetrics {
     const NAME: &'static str = "ParticipantMetrics";
     const FIELDS: &'static [&'static str] = &["acdDurationPercentage", "agentDurationPercentage", "customerDurationPercentage", "ivrDurationPercentage", "otherDurationPercentage", "overtalkCount", "overtalkDurationPercentage", "silenceDurationPercentage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ParticipantMetrics {
     }
 }
 impl ::std::fmt::Debug for ParticipantMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ParticipantMetrics", &[("acdDurationPercentage", &self.acd_duration_percentage), ("agentDurationPercentage", &self.agent_duration_percentage), ("customerDurationPercentage", &self.customer_duration_percentage), ("ivrDurationPercentage", &self.ivr_duration_percentage), ("otherDurationPercentage", &self.other_duration_percentage), ("overtalkCount", &self.overtalk_count), ("overtalkDurationPercentage", &self.overtalk_duration_percentage), ("silenceDurationPercentage", &self.silence_duration_percentage)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PasswordRequirements {
 impl crate::support::Model for PasswordRequirements {
     const NAME: &'static str = "PasswordRequirements";
     const FIELDS: &'static [&'static str] = &["expirationDays", "minimumAgeSeconds", "minimumDigits", "minimumLength", "minimumLetters", "minimumLower", "minimumSpecials", "minimumUpper"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for PasswordRequirements {
     }
 }
 impl ::std::fmt::Debug for PasswordRequirements {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PasswordRequirements", &[("expirationDays", &self.expiration_days), ("minimumAgeSeconds", &self.minimum_age_seconds), ("minimumDigits", &self.minimum_digits), ("minimumLength", &self.minimum_length), ("minimumLetters", &self.minimum_letters), ("minimumLower", &self.minimum_lower), ("minimumSpecials", &self.minimum_specials), ("minimumUpper", &self.minimum_upper)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchAction {
 impl crate::support::Model for PatchAction {
     const NAME: &'static str = "PatchAction";
     const FIELDS: &'static [&'static str] = &["actionTemplate", "architectFlowFields", "mediaType", "openActionFields", "webMessagingOfferFields"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for PatchAction {
     }
 }
 impl ::std::fmt::Debug for PatchAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchAction", &[("actionTemplate", &self.action_template), ("architectFlowFields", &self.architect_flow_fields), ("mediaType", &self.media_type), ("openActionFields", &self.open_action_fields), ("webMessagingOfferFields", &self.web_messaging_offer_fields)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl PatchActionMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["webMessagingOffer", "contentOffer", "integrationAction", "architectFlow", "openAction"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchActionMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "webMessagingOffer" => Self::WebMessagingOffer,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for PatchActionMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WebMessagingOffer => "webMessagingOffer",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for PatchActionMediaType {
     }
 }
 impl ::std::convert::From<&str> for PatchActionMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchActionMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

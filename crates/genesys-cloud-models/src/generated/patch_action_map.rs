@@ -100,9 +100,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchActionMap {
 impl crate::support::Model for PatchActionMap {
     const NAME: &'static str = "PatchActionMap";
     const FIELDS: &'static [&'static str] = &["action", "actionMapScheduleGroups", "activation", "createdDate", "displayName", "endDate", "id", "ignoreFrequencyCap", "isActive", "modifiedDate", "pageUrlConditions", "selfUri", "startDate", "triggerWithEventConditions", "triggerWithOutcomePercentileConditions", "triggerWithOutcomeProbabilityConditions", "triggerWithOutcomeQuantileConditions", "triggerWithSegments", "version", "weight"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -158,6 +160,7 @@ impl crate::support::Model for PatchActionMap {
     }
 }
 impl ::std::fmt::Debug for PatchActionMap {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchActionMap", &[("action", &self.action), ("actionMapScheduleGroups", &self.action_map_schedule_groups), ("activation", &self.activation), ("createdDate", &self.created_date), ("displayName", &self.display_name), ("endDate", &self.end_date), ("id", &self.id), ("ignoreFrequencyCap", &self.ignore_frequency_cap), ("isActive", &self.is_active), ("modifiedDate", &self.modified_date), ("pageUrlConditions", &self.page_url_conditions), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("triggerWithEventConditions", &self.trigger_with_event_conditions), ("triggerWithOutcomePercentileConditions", &self.trigger_with_outcome_percentile_conditions), ("triggerWithOutcomeProbabilityConditions", &self.trigger_with_outcome_probability_conditions), ("triggerWithOutcomeQuantileConditions", &self.trigger_with_outcome_quantile_conditions), ("triggerWithSegments", &self.trigger_with_segments), ("version", &self.version), ("weight", &self.weight)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchActionMapScheduleGroups {
 impl crate::support::Model for PatchActionMapScheduleGroups {
     const NAME: &'static str = "PatchActionMapScheduleGroups";
     const FIELDS: &'static [&'static str] = &["actionMapScheduleGroup", "emergencyActionMapScheduleGroup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PatchActionMapScheduleGroups {
     }
 }
 impl ::std::fmt::Debug for PatchActionMapScheduleGroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchActionMapScheduleGroups", &[("actionMapScheduleGroup", &self.action_map_schedule_group), ("emergencyActionMapScheduleGroup", &self.emergency_action_map_schedule_group)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchActionTemplate {
 impl crate::support::Model for PatchActionTemplate {
     const NAME: &'static str = "PatchActionTemplate";
     const FIELDS: &'static [&'static str] = &["contentOffer", "description", "mediaType", "name", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for PatchActionTemplate {
     }
 }
 impl ::std::fmt::Debug for PatchActionTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchActionTemplate", &[("contentOffer", &self.content_offer), ("description", &self.description), ("mediaType", &self.media_type), ("name", &self.name), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -160,11 +163,13 @@ impl PatchActionTemplateMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["webMessagingOffer", "contentOffer", "integrationAction", "architectFlow", "openAction"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchActionTemplateMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "webMessagingOffer" => Self::WebMessagingOffer,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for PatchActionTemplateMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WebMessagingOffer => "webMessagingOffer",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for PatchActionTemplateMediaType {
     }
 }
 impl ::std::convert::From<&str> for PatchActionTemplateMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchActionTemplateMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -244,11 +253,13 @@ impl PatchActionTemplateState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive", "Deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchActionTemplateState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -257,9 +268,11 @@ impl crate::support::OpenEnum for PatchActionTemplateState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -270,11 +283,13 @@ impl crate::support::OpenEnum for PatchActionTemplateState {
     }
 }
 impl ::std::convert::From<&str> for PatchActionTemplateState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchActionTemplateState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

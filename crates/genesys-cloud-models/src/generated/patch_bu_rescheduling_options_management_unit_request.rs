@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchBuReschedulingOptionsManagementUnit
 impl crate::support::Model for PatchBuReschedulingOptionsManagementUnitRequest {
     const NAME: &'static str = "PatchBuReschedulingOptionsManagementUnitRequest";
     const FIELDS: &'static [&'static str] = &["applied", "managementUnitId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PatchBuReschedulingOptionsManagementUnitRequest {
     }
 }
 impl ::std::fmt::Debug for PatchBuReschedulingOptionsManagementUnitRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchBuReschedulingOptionsManagementUnitRequest", &[("applied", &self.applied), ("managementUnitId", &self.management_unit_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchBuReschedulingOptionsRequest {
 impl crate::support::Model for PatchBuReschedulingOptionsRequest {
     const NAME: &'static str = "PatchBuReschedulingOptionsRequest";
     const FIELDS: &'static [&'static str] = &["managementUnits"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PatchBuReschedulingOptionsRequest {
     }
 }
 impl ::std::fmt::Debug for PatchBuReschedulingOptionsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchBuReschedulingOptionsRequest", &[("managementUnits", &self.management_units)], &self._nulls)
     }

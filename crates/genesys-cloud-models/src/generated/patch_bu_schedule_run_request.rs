@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchBuScheduleRunRequest {
 impl crate::support::Model for PatchBuScheduleRunRequest {
     const NAME: &'static str = "PatchBuScheduleRunRequest";
     const FIELDS: &'static [&'static str] = &["reschedulingOptions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PatchBuScheduleRunRequest {
     }
 }
 impl ::std::fmt::Debug for PatchBuScheduleRunRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchBuScheduleRunRequest", &[("reschedulingOptions", &self.rescheduling_options)], &self._nulls)
     }

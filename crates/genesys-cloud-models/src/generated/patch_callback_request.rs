@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchCallbackRequest {
 impl crate::support::Model for PatchCallbackRequest {
     const NAME: &'static str = "PatchCallbackRequest";
     const FIELDS: &'static [&'static str] = &["agentId", "callbackNumbers", "callbackScheduledTime", "conversationId", "countryCode", "customerFirstCallbackDeliveryMode", "queueId", "validateCallbackNumbers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for PatchCallbackRequest {
     }
 }
 impl ::std::fmt::Debug for PatchCallbackRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchCallbackRequest", &[("agentId", &self.agent_id), ("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("conversationId", &self.conversation_id), ("countryCode", &self.country_code), ("customerFirstCallbackDeliveryMode", &self.customer_first_callback_delivery_mode), ("queueId", &self.queue_id), ("validateCallbackNumbers", &self.validate_callback_numbers)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl PatchCallbackRequestCustomerFirstCallbackDeliveryMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UseQueueSetting", "UseAgentReservation", "NoAgentReservation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchCallbackRequestCustomerFirstCallbackDeliveryMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UseQueueSetting" => Self::UseQueueSetting,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for PatchCallbackRequestCustomerFirstCallbackDeliv
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UseQueueSetting => "UseQueueSetting",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for PatchCallbackRequestCustomerFirstCallbackDeliv
     }
 }
 impl ::std::convert::From<&str> for PatchCallbackRequestCustomerFirstCallbackDeliveryMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchCallbackRequestCustomerFirstCallbackDeliveryMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchContentOffer {
 impl crate::support::Model for PatchContentOffer {
     const NAME: &'static str = "PatchContentOffer";
     const FIELDS: &'static [&'static str] = &["body", "callToAction", "displayMode", "headline", "imageAltText", "imageUrl", "layoutMode", "style", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for PatchContentOffer {
     }
 }
 impl ::std::fmt::Debug for PatchContentOffer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchContentOffer", &[("body", &self.body), ("callToAction", &self.call_to_action), ("displayMode", &self.display_mode), ("headline", &self.headline), ("imageAltText", &self.image_alt_text), ("imageUrl", &self.image_url), ("layoutMode", &self.layout_mode), ("style", &self.style), ("title", &self.title)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl PatchContentOfferDisplayMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Modal", "Overlay", "Toast"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchContentOfferDisplayMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Modal" => Self::Modal,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for PatchContentOfferDisplayMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Modal => "Modal",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for PatchContentOfferDisplayMode {
     }
 }
 impl ::std::convert::From<&str> for PatchContentOfferDisplayMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchContentOfferDisplayMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -278,11 +287,13 @@ impl PatchContentOfferLayoutMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TextOnly", "ImageOnly", "LeftText", "RightText", "TopText", "BottomText"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchContentOfferLayoutMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TextOnly" => Self::TextOnly,
@@ -294,9 +305,11 @@ impl crate::support::OpenEnum for PatchContentOfferLayoutMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TextOnly => "TextOnly",
@@ -310,11 +323,13 @@ impl crate::support::OpenEnum for PatchContentOfferLayoutMode {
     }
 }
 impl ::std::convert::From<&str> for PatchContentOfferLayoutMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchContentOfferLayoutMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchContentOfferStylingConfiguration {
 impl crate::support::Model for PatchContentOfferStylingConfiguration {
     const NAME: &'static str = "PatchContentOfferStylingConfiguration";
     const FIELDS: &'static [&'static str] = &["body", "closeButton", "ctaButton", "headline", "offer", "position", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for PatchContentOfferStylingConfiguration {
     }
 }
 impl ::std::fmt::Debug for PatchContentOfferStylingConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchContentOfferStylingConfiguration", &[("body", &self.body), ("closeButton", &self.close_button), ("ctaButton", &self.cta_button), ("headline", &self.headline), ("offer", &self.offer), ("position", &self.position), ("title", &self.title)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchContentPositionProperties {
 impl crate::support::Model for PatchContentPositionProperties {
     const NAME: &'static str = "PatchContentPositionProperties";
     const FIELDS: &'static [&'static str] = &["bottom", "left", "right", "top"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PatchContentPositionProperties {
     }
 }
 impl ::std::fmt::Debug for PatchContentPositionProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchContentPositionProperties", &[("bottom", &self.bottom), ("left", &self.left), ("right", &self.right), ("top", &self.top)], &self._nulls)
     }

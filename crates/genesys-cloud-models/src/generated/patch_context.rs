@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchContext {
 impl crate::support::Model for PatchContext {
     const NAME: &'static str = "PatchContext";
     const FIELDS: &'static [&'static str] = &["patterns"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PatchContext {
     }
 }
 impl ::std::fmt::Debug for PatchContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchContext", &[("patterns", &self.patterns)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchContextPattern {
 impl crate::support::Model for PatchContextPattern {
     const NAME: &'static str = "PatchContextPattern";
     const FIELDS: &'static [&'static str] = &["criteria"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PatchContextPattern {
     }
 }
 impl ::std::fmt::Debug for PatchContextPattern {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchContextPattern", &[("criteria", &self.criteria)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchCriteria {
 impl crate::support::Model for PatchCriteria {
     const NAME: &'static str = "PatchCriteria";
     const FIELDS: &'static [&'static str] = &["key", "operator", "shouldIgnoreCase", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PatchCriteria {
     }
 }
 impl ::std::fmt::Debug for PatchCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchCriteria", &[("key", &self.key), ("operator", &self.operator), ("shouldIgnoreCase", &self.should_ignore_case), ("values", &self.values)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl PatchCriteriaOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["containsAll", "containsAny", "notContainsAll", "notContainsAny", "equal", "notEqual", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "startsWith", "endsWith"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchCriteriaOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "containsAll" => Self::ContainsAll,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for PatchCriteriaOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ContainsAll => "containsAll",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for PatchCriteriaOperator {
     }
 }
 impl ::std::convert::From<&str> for PatchCriteriaOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchCriteriaOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

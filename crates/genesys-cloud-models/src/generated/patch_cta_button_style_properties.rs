@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchCtaButtonStyleProperties {
 impl crate::support::Model for PatchCtaButtonStyleProperties {
     const NAME: &'static str = "PatchCtaButtonStyleProperties";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "color", "font", "fontSize", "textAlign"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for PatchCtaButtonStyleProperties {
     }
 }
 impl ::std::fmt::Debug for PatchCtaButtonStyleProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchCtaButtonStyleProperties", &[("backgroundColor", &self.background_color), ("color", &self.color), ("font", &self.font), ("fontSize", &self.font_size), ("textAlign", &self.text_align)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl PatchCtaButtonStylePropertiesTextAlign {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Left", "Right", "Center"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchCtaButtonStylePropertiesTextAlign {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Left" => Self::Left,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for PatchCtaButtonStylePropertiesTextAlign {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Left => "Left",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for PatchCtaButtonStylePropertiesTextAlign {
     }
 }
 impl ::std::convert::From<&str> for PatchCtaButtonStylePropertiesTextAlign {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchCtaButtonStylePropertiesTextAlign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

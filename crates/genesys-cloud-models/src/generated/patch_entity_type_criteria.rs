@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchEntityTypeCriteria {
 impl crate::support::Model for PatchEntityTypeCriteria {
     const NAME: &'static str = "PatchEntityTypeCriteria";
     const FIELDS: &'static [&'static str] = &["entityType", "key", "operator", "shouldIgnoreCase", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for PatchEntityTypeCriteria {
     }
 }
 impl ::std::fmt::Debug for PatchEntityTypeCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchEntityTypeCriteria", &[("entityType", &self.entity_type), ("key", &self.key), ("operator", &self.operator), ("shouldIgnoreCase", &self.should_ignore_case), ("values", &self.values)], &self._nulls)
     }
@@ -140,20 +143,24 @@ impl PatchEntityTypeCriteriaEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["visit"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchEntityTypeCriteriaEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "visit" => Self::Visit,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Visit => "visit",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for PatchEntityTypeCriteriaEntityType {
     }
 }
 impl ::std::convert::From<&str> for PatchEntityTypeCriteriaEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchEntityTypeCriteriaEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -234,11 +243,13 @@ impl PatchEntityTypeCriteriaOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["containsAll", "containsAny", "notContainsAll", "notContainsAny", "equal", "notEqual", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "startsWith", "endsWith"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchEntityTypeCriteriaOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "containsAll" => Self::ContainsAll,
@@ -256,9 +267,11 @@ impl crate::support::OpenEnum for PatchEntityTypeCriteriaOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ContainsAll => "containsAll",
@@ -278,11 +291,13 @@ impl crate::support::OpenEnum for PatchEntityTypeCriteriaOperator {
     }
 }
 impl ::std::convert::From<&str> for PatchEntityTypeCriteriaOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchEntityTypeCriteriaOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

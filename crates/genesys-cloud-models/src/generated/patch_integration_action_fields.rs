@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchIntegrationActionFields {
 impl crate::support::Model for PatchIntegrationActionFields {
     const NAME: &'static str = "PatchIntegrationActionFields";
     const FIELDS: &'static [&'static str] = &["integrationAction", "requestMappings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PatchIntegrationActionFields {
     }
 }
 impl ::std::fmt::Debug for PatchIntegrationActionFields {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchIntegrationActionFields", &[("integrationAction", &self.integration_action), ("requestMappings", &self.request_mappings)], &self._nulls)
     }

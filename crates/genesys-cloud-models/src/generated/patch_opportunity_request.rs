@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchOpportunityRequest {
 impl crate::support::Model for PatchOpportunityRequest {
     const NAME: &'static str = "PatchOpportunityRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "agentIds", "approvalType", "capacity", "deadlineDate", "description", "endDate", "metadata", "name", "openDate", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for PatchOpportunityRequest {
     }
 }
 impl ::std::fmt::Debug for PatchOpportunityRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchOpportunityRequest", &[("activityCodeId", &self.activity_code_id), ("agentIds", &self.agent_ids), ("approvalType", &self.approval_type), ("capacity", &self.capacity), ("deadlineDate", &self.deadline_date), ("description", &self.description), ("endDate", &self.end_date), ("metadata", &self.metadata), ("name", &self.name), ("openDate", &self.open_date), ("startDate", &self.start_date)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl PatchOpportunityRequestApprovalType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Automatic", "Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PatchOpportunityRequestApprovalType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Automatic" => Self::Automatic,
@@ -226,9 +231,11 @@ impl crate::support::OpenEnum for PatchOpportunityRequestApprovalType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Automatic => "Automatic",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for PatchOpportunityRequestApprovalType {
     }
 }
 impl ::std::convert::From<&str> for PatchOpportunityRequestApprovalType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PatchOpportunityRequestApprovalType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchOutcome {
 impl crate::support::Model for PatchOutcome {
     const NAME: &'static str = "PatchOutcome";
     const FIELDS: &'static [&'static str] = &["associatedValueField", "context", "description", "displayName", "isActive", "isPositive", "journey", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for PatchOutcome {
     }
 }
 impl ::std::fmt::Debug for PatchOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchOutcome", &[("associatedValueField", &self.associated_value_field), ("context", &self.context), ("description", &self.description), ("displayName", &self.display_name), ("isActive", &self.is_active), ("isPositive", &self.is_positive), ("journey", &self.journey), ("version", &self.version)], &self._nulls)
     }

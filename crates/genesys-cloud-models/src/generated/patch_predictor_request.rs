@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchPredictorRequest {
 impl crate::support::Model for PatchPredictorRequest {
     const NAME: &'static str = "PatchPredictorRequest";
     const FIELDS: &'static [&'static str] = &["routingTimeoutSeconds", "schedule", "workloadBalancingConfig"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PatchPredictorRequest {
     }
 }
 impl ::std::fmt::Debug for PatchPredictorRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchPredictorRequest", &[("routingTimeoutSeconds", &self.routing_timeout_seconds), ("schedule", &self.schedule), ("workloadBalancingConfig", &self.workload_balancing_config)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchSegment {
 impl crate::support::Model for PatchSegment {
     const NAME: &'static str = "PatchSegment";
     const FIELDS: &'static [&'static str] = &["assignmentExpirationDays", "color", "context", "description", "displayName", "externalSegment", "isActive", "journey", "shouldDisplayToAgent", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for PatchSegment {
     }
 }
 impl ::std::fmt::Debug for PatchSegment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchSegment", &[("assignmentExpirationDays", &self.assignment_expiration_days), ("color", &self.color), ("context", &self.context), ("description", &self.description), ("displayName", &self.display_name), ("externalSegment", &self.external_segment), ("isActive", &self.is_active), ("journey", &self.journey), ("shouldDisplayToAgent", &self.should_display_to_agent), ("version", &self.version)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchShiftTradeRequest {
 impl crate::support::Model for PatchShiftTradeRequest {
     const NAME: &'static str = "PatchShiftTradeRequest";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expiration", "metadata", "receivingUserId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PatchShiftTradeRequest {
     }
 }
 impl ::std::fmt::Debug for PatchShiftTradeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchShiftTradeRequest", &[("acceptableIntervals", &self.acceptable_intervals), ("expiration", &self.expiration), ("metadata", &self.metadata), ("receivingUserId", &self.receiving_user_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchUser {
 impl crate::support::Model for PatchUser {
     const NAME: &'static str = "PatchUser";
     const FIELDS: &'static [&'static str] = &["acdAutoAnswer", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PatchUser {
     }
 }
 impl ::std::fmt::Debug for PatchUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchUser", &[("acdAutoAnswer", &self.acd_auto_answer), ("id", &self.id)], &self._nulls)
     }

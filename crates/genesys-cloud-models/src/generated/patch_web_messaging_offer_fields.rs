@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PatchWebMessagingOfferFields {
 impl crate::support::Model for PatchWebMessagingOfferFields {
     const NAME: &'static str = "PatchWebMessagingOfferFields";
     const FIELDS: &'static [&'static str] = &["architectFlow", "offerText"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PatchWebMessagingOfferFields {
     }
 }
 impl ::std::fmt::Debug for PatchWebMessagingOfferFields {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PatchWebMessagingOfferFields", &[("architectFlow", &self.architect_flow), ("offerText", &self.offer_text)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PauseCriteria {
 impl crate::support::Model for PauseCriteria {
     const NAME: &'static str = "PauseCriteria";
     const FIELDS: &'static [&'static str] = &["condition", "urlFragment"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for PauseCriteria {
     }
 }
 impl ::std::fmt::Debug for PauseCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PauseCriteria", &[("condition", &self.condition), ("urlFragment", &self.url_fragment)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl PauseCriteriaCondition {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Includes", "DoesNotInclude", "StartsWith", "EndsWith", "Equals"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PauseCriteriaCondition {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Includes" => Self::Includes,
@@ -123,9 +128,11 @@ impl crate::support::OpenEnum for PauseCriteriaCondition {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Includes => "Includes",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for PauseCriteriaCondition {
     }
 }
 impl ::std::convert::From<&str> for PauseCriteriaCondition {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PauseCriteriaCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

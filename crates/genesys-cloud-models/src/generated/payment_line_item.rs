@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PaymentLineItem {
 impl crate::support::Model for PaymentLineItem {
     const NAME: &'static str = "PaymentLineItem";
     const FIELDS: &'static [&'static str] = &["name", "price"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PaymentLineItem {
     }
 }
 impl ::std::fmt::Debug for PaymentLineItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PaymentLineItem", &[("name", &self.name), ("price", &self.price)], &self._nulls)
     }

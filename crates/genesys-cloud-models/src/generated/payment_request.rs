@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for PaymentRequest {
 impl crate::support::Model for PaymentRequest {
     const NAME: &'static str = "PaymentRequest";
     const FIELDS: &'static [&'static str] = &["countryCode", "currencyCode", "lineItems", "orderTotal", "paymentPlatform", "shippingOptions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for PaymentRequest {
     }
 }
 impl ::std::fmt::Debug for PaymentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PaymentRequest", &[("countryCode", &self.country_code), ("currencyCode", &self.currency_code), ("lineItems", &self.line_items), ("orderTotal", &self.order_total), ("paymentPlatform", &self.payment_platform), ("shippingOptions", &self.shipping_options)], &self._nulls)
     }
@@ -152,20 +155,24 @@ impl PaymentRequestPaymentPlatform {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ApplePay"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PaymentRequestPaymentPlatform {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ApplePay" => Self::ApplePay,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ApplePay => "ApplePay",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for PaymentRequestPaymentPlatform {
     }
 }
 impl ::std::convert::From<&str> for PaymentRequestPaymentPlatform {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PaymentRequestPaymentPlatform {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PaymentResponse {
 impl crate::support::Model for PaymentResponse {
     const NAME: &'static str = "PaymentResponse";
     const FIELDS: &'static [&'static str] = &["failureReason", "originatingMessageId", "paymentStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PaymentResponse {
     }
 }
 impl ::std::fmt::Debug for PaymentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PaymentResponse", &[("failureReason", &self.failure_reason), ("originatingMessageId", &self.originating_message_id), ("paymentStatus", &self.payment_status)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl PaymentResponsePaymentStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PaymentResponsePaymentStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Completed" => Self::Completed,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for PaymentResponsePaymentStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Completed => "Completed",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for PaymentResponsePaymentStatus {
     }
 }
 impl ::std::convert::From<&str> for PaymentResponsePaymentStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PaymentResponsePaymentStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

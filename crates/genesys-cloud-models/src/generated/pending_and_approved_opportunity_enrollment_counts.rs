@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PendingAndApprovedOpportunityEnrollmentC
 impl crate::support::Model for PendingAndApprovedOpportunityEnrollmentCounts {
     const NAME: &'static str = "PendingAndApprovedOpportunityEnrollmentCounts";
     const FIELDS: &'static [&'static str] = &["approved", "pending"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PendingAndApprovedOpportunityEnrollmentCounts {
     }
 }
 impl ::std::fmt::Debug for PendingAndApprovedOpportunityEnrollmentCounts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PendingAndApprovedOpportunityEnrollmentCounts", &[("approved", &self.approved), ("pending", &self.pending)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionOutputs {
 impl crate::support::Model for PerformancePredictionOutputs {
     const NAME: &'static str = "PerformancePredictionOutputs";
     const FIELDS: &'static [&'static str] = &["calculationIntervalLengthMinutes", "calculationStartDate", "planningGroupResults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PerformancePredictionOutputs {
     }
 }
 impl ::std::fmt::Debug for PerformancePredictionOutputs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PerformancePredictionOutputs", &[("calculationIntervalLengthMinutes", &self.calculation_interval_length_minutes), ("calculationStartDate", &self.calculation_start_date), ("planningGroupResults", &self.planning_group_results)], &self._nulls)
     }

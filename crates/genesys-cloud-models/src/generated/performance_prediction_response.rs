@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionResponse {
 impl crate::support::Model for PerformancePredictionResponse {
     const NAME: &'static str = "PerformancePredictionResponse";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrl", "id", "scheduleId", "selfUri", "state", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for PerformancePredictionResponse {
     }
 }
 impl ::std::fmt::Debug for PerformancePredictionResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PerformancePredictionResponse", &[("downloadResult", &self.download_result), ("downloadUrl", &self.download_url), ("id", &self.id), ("scheduleId", &self.schedule_id), ("selfUri", &self.self_uri), ("state", &self.state), ("weekDate", &self.week_date)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl PerformancePredictionResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PerformancePredictionResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for PerformancePredictionResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for PerformancePredictionResponseState {
     }
 }
 impl ::std::convert::From<&str> for PerformancePredictionResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PerformancePredictionResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionUploadSchema {
 impl crate::support::Model for PerformancePredictionUploadSchema {
     const NAME: &'static str = "PerformancePredictionUploadSchema";
     const FIELDS: &'static [&'static str] = &["calculationStartDate", "onQueueTimes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PerformancePredictionUploadSchema {
     }
 }
 impl ::std::fmt::Debug for PerformancePredictionUploadSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PerformancePredictionUploadSchema", &[("calculationStartDate", &self.calculation_start_date), ("onQueueTimes", &self.on_queue_times)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for PerformanceProfile {
 impl crate::support::Model for PerformanceProfile {
     const NAME: &'static str = "PerformanceProfile";
     const FIELDS: &'static [&'static str] = &["active", "dateCreated", "description", "division", "id", "maxLeaderboardRankSize", "memberCount", "metricOrders", "name", "reportingIntervals", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for PerformanceProfile {
     }
 }
 impl ::std::fmt::Debug for PerformanceProfile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PerformanceProfile", &[("active", &self.active), ("dateCreated", &self.date_created), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("maxLeaderboardRankSize", &self.max_leaderboard_rank_size), ("memberCount", &self.member_count), ("metricOrders", &self.metric_orders), ("name", &self.name), ("reportingIntervals", &self.reporting_intervals), ("selfUri", &self.self_uri)], &self._nulls)
     }

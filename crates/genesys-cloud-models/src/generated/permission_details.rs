@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PermissionDetails {
 impl crate::support::Model for PermissionDetails {
     const NAME: &'static str = "PermissionDetails";
     const FIELDS: &'static [&'static str] = &["allowsCurrentUser", "enforced", "permissions", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PermissionDetails {
     }
 }
 impl ::std::fmt::Debug for PermissionDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PermissionDetails", &[("allowsCurrentUser", &self.allows_current_user), ("enforced", &self.enforced), ("permissions", &self.permissions), ("type", &self.r#type)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl PermissionDetailsType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["requiresCurrentUser", "requiresPermissions", "requiresDivisionPermissions", "requiresAnyDivisionPermissions", "requiresUserBeConversationParticipant"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PermissionDetailsType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "requiresCurrentUser" => Self::RequiresCurrentUser,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for PermissionDetailsType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RequiresCurrentUser => "requiresCurrentUser",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for PermissionDetailsType {
     }
 }
 impl ::std::convert::From<&str> for PermissionDetailsType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PermissionDetailsType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -116,9 +116,11 @@ impl<'de> ::serde::Deserialize<'de> for Phone {
 impl crate::support::Model for Phone {
     const NAME: &'static str = "Phone";
     const FIELDS: &'static [&'static str] = &["capabilities", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "lineBaseSettings", "lines", "modifiedBy", "modifiedByApp", "name", "phoneBaseSettings", "phoneMetaBase", "primaryEdge", "properties", "secondaryEdge", "secondaryStatus", "selfUri", "site", "standAlone", "state", "status", "userAgentInfo", "version", "webRtcUser"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -188,6 +190,7 @@ impl crate::support::Model for Phone {
     }
 }
 impl ::std::fmt::Debug for Phone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Phone", &[("capabilities", &self.capabilities), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("lineBaseSettings", &self.line_base_settings), ("lines", &self.lines), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("phoneBaseSettings", &self.phone_base_settings), ("phoneMetaBase", &self.phone_meta_base), ("primaryEdge", &self.primary_edge), ("properties", &self.properties), ("secondaryEdge", &self.secondary_edge), ("secondaryStatus", &self.secondary_status), ("selfUri", &self.self_uri), ("site", &self.site), ("standAlone", &self.stand_alone), ("state", &self.state), ("status", &self.status), ("userAgentInfo", &self.user_agent_info), ("version", &self.version), ("webRtcUser", &self.web_rtc_user)], &self._nulls)
     }
@@ -396,11 +399,13 @@ impl PhoneState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PhoneState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -409,9 +414,11 @@ impl crate::support::OpenEnum for PhoneState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -422,11 +429,13 @@ impl crate::support::OpenEnum for PhoneState {
     }
 }
 impl ::std::convert::From<&str> for PhoneState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PhoneState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

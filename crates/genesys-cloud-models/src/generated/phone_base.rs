@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for PhoneBase {
 impl crate::support::Model for PhoneBase {
     const NAME: &'static str = "PhoneBase";
     const FIELDS: &'static [&'static str] = &["capabilities", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "lines", "modifiedBy", "modifiedByApp", "name", "phoneMetaBase", "properties", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -136,6 +138,7 @@ impl crate::support::Model for PhoneBase {
     }
 }
 impl ::std::fmt::Debug for PhoneBase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhoneBase", &[("capabilities", &self.capabilities), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("lines", &self.lines), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("phoneMetaBase", &self.phone_meta_base), ("properties", &self.properties), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -284,11 +287,13 @@ impl PhoneBaseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PhoneBaseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -297,9 +302,11 @@ impl crate::support::OpenEnum for PhoneBaseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -310,11 +317,13 @@ impl crate::support::OpenEnum for PhoneBaseState {
     }
 }
 impl ::std::convert::From<&str> for PhoneBaseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PhoneBaseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PhoneBaseSettings {
 impl crate::support::Model for PhoneBaseSettings {
     const NAME: &'static str = "PhoneBaseSettings";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -52,6 +54,7 @@ impl crate::support::Model for PhoneBaseSettings {
     }
 }
 impl ::std::fmt::Debug for PhoneBaseSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhoneBaseSettings", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

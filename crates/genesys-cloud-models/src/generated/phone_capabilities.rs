@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for PhoneCapabilities {
 impl crate::support::Model for PhoneCapabilities {
     const NAME: &'static str = "PhoneCapabilities";
     const FIELDS: &'static [&'static str] = &["allowReboot", "cdm", "dualRegisters", "hardwareIdType", "mediaCodecs", "noCloudProvisioning", "noRebalance", "provisions", "registers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for PhoneCapabilities {
     }
 }
 impl ::std::fmt::Debug for PhoneCapabilities {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhoneCapabilities", &[("allowReboot", &self.allow_reboot), ("cdm", &self.cdm), ("dualRegisters", &self.dual_registers), ("hardwareIdType", &self.hardware_id_type), ("mediaCodecs", &self.media_codecs), ("noCloudProvisioning", &self.no_cloud_provisioning), ("noRebalance", &self.no_rebalance), ("provisions", &self.provisions), ("registers", &self.registers)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PhoneColumn {
 impl crate::support::Model for PhoneColumn {
     const NAME: &'static str = "PhoneColumn";
     const FIELDS: &'static [&'static str] = &["columnName", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PhoneColumn {
     }
 }
 impl ::std::fmt::Debug for PhoneColumn {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhoneColumn", &[("columnName", &self.column_name), ("type", &self.r#type)], &self._nulls)
     }

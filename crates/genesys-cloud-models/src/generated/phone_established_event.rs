@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for PhoneEstablishedEvent {
 impl crate::support::Model for PhoneEstablishedEvent {
     const NAME: &'static str = "PhoneEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["ani", "communicationId", "conversationId", "dnis", "eventDateTime", "eventId", "initialConfiguration", "phoneNumber", "sourceConfiguration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for PhoneEstablishedEvent {
     }
 }
 impl ::std::fmt::Debug for PhoneEstablishedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhoneEstablishedEvent", &[("ani", &self.ani), ("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("dnis", &self.dnis), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initialConfiguration", &self.initial_configuration), ("phoneNumber", &self.phone_number), ("sourceConfiguration", &self.source_configuration)], &self._nulls)
     }

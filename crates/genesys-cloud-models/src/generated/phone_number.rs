@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for PhoneNumber {
 impl crate::support::Model for PhoneNumber {
     const NAME: &'static str = "PhoneNumber";
     const FIELDS: &'static [&'static str] = &["acceptsSMS", "countryCode", "display", "e164", "extension", "normalizationCountryCode", "userInput"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for PhoneNumber {
     }
 }
 impl ::std::fmt::Debug for PhoneNumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhoneNumber", &[("acceptsSMS", &self.accepts_sms), ("countryCode", &self.country_code), ("display", &self.display), ("e164", &self.e164), ("extension", &self.extension), ("normalizationCountryCode", &self.normalization_country_code), ("userInput", &self.user_input)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for PhoneNumberColumn {
 impl crate::support::Model for PhoneNumberColumn {
     const NAME: &'static str = "PhoneNumberColumn";
     const FIELDS: &'static [&'static str] = &["callableTimeColumnName", "columnName", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PhoneNumberColumn {
     }
 }
 impl ::std::fmt::Debug for PhoneNumberColumn {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhoneNumberColumn", &[("callableTimeColumnName", &self.callable_time_column_name), ("columnName", &self.column_name), ("type", &self.r#type)], &self._nulls)
     }

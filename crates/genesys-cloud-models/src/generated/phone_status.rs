@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for PhoneStatus {
 impl crate::support::Model for PhoneStatus {
     const NAME: &'static str = "PhoneStatus";
     const FIELDS: &'static [&'static str] = &["edge", "edgesStatus", "eventCreationTime", "id", "lineStatuses", "operationalStatus", "phoneAssignmentToEdgeType", "provision", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for PhoneStatus {
     }
 }
 impl ::std::fmt::Debug for PhoneStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhoneStatus", &[("edge", &self.edge), ("edgesStatus", &self.edges_status), ("eventCreationTime", &self.event_creation_time), ("id", &self.id), ("lineStatuses", &self.line_statuses), ("operationalStatus", &self.operational_status), ("phoneAssignmentToEdgeType", &self.phone_assignment_to_edge_type), ("provision", &self.provision), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl PhoneStatusEdgesStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["IN_SERVICE", "MIXED_SERVICE", "OUT_OF_SERVICE", "NO_EDGES"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PhoneStatusEdgesStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "IN_SERVICE" => Self::InService,
@@ -206,9 +211,11 @@ impl crate::support::OpenEnum for PhoneStatusEdgesStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InService => "IN_SERVICE",
@@ -220,11 +227,13 @@ impl crate::support::OpenEnum for PhoneStatusEdgesStatus {
     }
 }
 impl ::std::convert::From<&str> for PhoneStatusEdgesStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PhoneStatusEdgesStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -276,11 +285,13 @@ impl PhoneStatusOperationalStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OPERATIONAL", "DEGRADED", "OFFLINE", "UNKNOWN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PhoneStatusOperationalStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OPERATIONAL" => Self::Operational,
@@ -290,9 +301,11 @@ impl crate::support::OpenEnum for PhoneStatusOperationalStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Operational => "OPERATIONAL",
@@ -304,11 +317,13 @@ impl crate::support::OpenEnum for PhoneStatusOperationalStatus {
     }
 }
 impl ::std::convert::From<&str> for PhoneStatusOperationalStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PhoneStatusOperationalStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -356,11 +371,13 @@ impl PhoneStatusPhoneAssignmentToEdgeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PRIMARY", "SECONDARY"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PhoneStatusPhoneAssignmentToEdgeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PRIMARY" => Self::Primary,
@@ -368,9 +385,11 @@ impl crate::support::OpenEnum for PhoneStatusPhoneAssignmentToEdgeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Primary => "PRIMARY",
@@ -380,11 +399,13 @@ impl crate::support::OpenEnum for PhoneStatusPhoneAssignmentToEdgeType {
     }
 }
 impl ::std::convert::From<&str> for PhoneStatusPhoneAssignmentToEdgeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PhoneStatusPhoneAssignmentToEdgeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for PhoneTransferEvent {
 impl crate::support::Model for PhoneTransferEvent {
     const NAME: &'static str = "PhoneTransferEvent";
     const FIELDS: &'static [&'static str] = &["commandId", "conversationId", "destinationPhoneNumber", "eventDateTime", "eventId", "initiatingCommunicationId", "objectCommunicationId", "targetCommunicationId", "transferType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for PhoneTransferEvent {
     }
 }
 impl ::std::fmt::Debug for PhoneTransferEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhoneTransferEvent", &[("commandId", &self.command_id), ("conversationId", &self.conversation_id), ("destinationPhoneNumber", &self.destination_phone_number), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initiatingCommunicationId", &self.initiating_communication_id), ("objectCommunicationId", &self.object_communication_id), ("targetCommunicationId", &self.target_communication_id), ("transferType", &self.transfer_type)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl PhoneTransferEventTransferType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attended", "Unattended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PhoneTransferEventTransferType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attended" => Self::Attended,
@@ -202,9 +207,11 @@ impl crate::support::OpenEnum for PhoneTransferEventTransferType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attended => "Attended",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for PhoneTransferEventTransferType {
     }
 }
 impl ::std::convert::From<&str> for PhoneTransferEventTransferType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PhoneTransferEventTransferType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

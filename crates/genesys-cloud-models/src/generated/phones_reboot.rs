@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PhonesReboot {
 impl crate::support::Model for PhonesReboot {
     const NAME: &'static str = "PhonesReboot";
     const FIELDS: &'static [&'static str] = &["phoneIds", "siteId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PhonesReboot {
     }
 }
 impl ::std::fmt::Debug for PhonesReboot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhonesReboot", &[("phoneIds", &self.phone_ids), ("siteId", &self.site_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Phrase {
 impl crate::support::Model for Phrase {
     const NAME: &'static str = "Phrase";
     const FIELDS: &'static [&'static str] = &["isAIGenerated", "sentiment", "strictness", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for Phrase {
     }
 }
 impl ::std::fmt::Debug for Phrase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Phrase", &[("isAIGenerated", &self.is_ai_generated), ("sentiment", &self.sentiment), ("strictness", &self.strictness), ("text", &self.text)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl PhraseSentiment {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unspecified", "Positive", "Neutral", "Negative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PhraseSentiment {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unspecified" => Self::Unspecified,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for PhraseSentiment {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Unspecified => "Unspecified",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for PhraseSentiment {
     }
 }
 impl ::std::convert::From<&str> for PhraseSentiment {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PhraseSentiment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -222,11 +231,13 @@ impl PhraseStrictness {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["1", "55", "65", "72", "85", "90"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PhraseStrictness {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "1" => Self::V1,
@@ -238,9 +249,11 @@ impl crate::support::OpenEnum for PhraseStrictness {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::V1 => "1",
@@ -254,11 +267,13 @@ impl crate::support::OpenEnum for PhraseStrictness {
     }
 }
 impl ::std::convert::From<&str> for PhraseStrictness {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PhraseStrictness {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PhraseAssociations {
 impl crate::support::Model for PhraseAssociations {
     const NAME: &'static str = "PhraseAssociations";
     const FIELDS: &'static [&'static str] = &["documentId", "phraseId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PhraseAssociations {
     }
 }
 impl ::std::fmt::Debug for PhraseAssociations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhraseAssociations", &[("documentId", &self.document_id), ("phraseId", &self.phrase_id)], &self._nulls)
     }

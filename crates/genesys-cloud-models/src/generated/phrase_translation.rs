@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PhraseTranslation {
 impl crate::support::Model for PhraseTranslation {
     const NAME: &'static str = "PhraseTranslation";
     const FIELDS: &'static [&'static str] = &["participantPurpose", "startTimeMs", "translatedText"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PhraseTranslation {
     }
 }
 impl ::std::fmt::Debug for PhraseTranslation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PhraseTranslation", &[("participantPurpose", &self.participant_purpose), ("startTimeMs", &self.start_time_ms), ("translatedText", &self.translated_text)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PINConfiguration {
 impl crate::support::Model for PINConfiguration {
     const NAME: &'static str = "PINConfiguration";
     const FIELDS: &'static [&'static str] = &["maximumLength", "minimumLength"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for PINConfiguration {
     }
 }
 impl ::std::fmt::Debug for PINConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PINConfiguration", &[("maximumLength", &self.maximum_length), ("minimumLength", &self.minimum_length)], &self._nulls)
     }

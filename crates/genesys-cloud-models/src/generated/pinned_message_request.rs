@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PinnedMessageRequest {
 impl crate::support::Model for PinnedMessageRequest {
     const NAME: &'static str = "PinnedMessageRequest";
     const FIELDS: &'static [&'static str] = &["pinnedMessageIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PinnedMessageRequest {
     }
 }
 impl ::std::fmt::Debug for PinnedMessageRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PinnedMessageRequest", &[("pinnedMessageIds", &self.pinned_message_ids)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroup {
 impl crate::support::Model for PlanningGroup {
     const NAME: &'static str = "PlanningGroup";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "name", "routePaths", "selfUri", "serviceGoalTemplate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for PlanningGroup {
     }
 }
 impl ::std::fmt::Debug for PlanningGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PlanningGroup", &[("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("routePaths", &self.route_paths), ("selfUri", &self.self_uri), ("serviceGoalTemplate", &self.service_goal_template)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroupList {
 impl crate::support::Model for PlanningGroupList {
     const NAME: &'static str = "PlanningGroupList";
     const FIELDS: &'static [&'static str] = &["entities", "metadata"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for PlanningGroupList {
     }
 }
 impl ::std::fmt::Debug for PlanningGroupList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PlanningGroupList", &[("entities", &self.entities), ("metadata", &self.metadata)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroupMinimumsRequest {
 impl crate::support::Model for PlanningGroupMinimumsRequest {
     const NAME: &'static str = "PlanningGroupMinimumsRequest";
     const FIELDS: &'static [&'static str] = &["dayOfWeekMinimums", "planningGroupId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PlanningGroupMinimumsRequest {
     }
 }
 impl ::std::fmt::Debug for PlanningGroupMinimumsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PlanningGroupMinimumsRequest", &[("dayOfWeekMinimums", &self.day_of_week_minimums), ("planningGroupId", &self.planning_group_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroupMinimumsResponse {
 impl crate::support::Model for PlanningGroupMinimumsResponse {
     const NAME: &'static str = "PlanningGroupMinimumsResponse";
     const FIELDS: &'static [&'static str] = &["dayOfWeekMinimums", "planningGroup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PlanningGroupMinimumsResponse {
     }
 }
 impl ::std::fmt::Debug for PlanningGroupMinimumsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PlanningGroupMinimumsResponse", &[("dayOfWeekMinimums", &self.day_of_week_minimums), ("planningGroup", &self.planning_group)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroupModel {
 impl crate::support::Model for PlanningGroupModel {
     const NAME: &'static str = "PlanningGroupModel";
     const FIELDS: &'static [&'static str] = &["planningGroup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PlanningGroupModel {
     }
 }
 impl ::std::fmt::Debug for PlanningGroupModel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PlanningGroupModel", &[("planningGroup", &self.planning_group)], &self._nulls)
     }

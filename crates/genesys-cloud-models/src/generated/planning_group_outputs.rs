@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroupOutputs {
 impl crate::support::Model for PlanningGroupOutputs {
     const NAME: &'static str = "PlanningGroupOutputs";
     const FIELDS: &'static [&'static str] = &["abandonRatePerInterval", "averageSpeedOfAnswerSecondsPerInterval", "occupancyPerInterval", "planningGroupId", "serviceLevelPerInterval"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for PlanningGroupOutputs {
     }
 }
 impl ::std::fmt::Debug for PlanningGroupOutputs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PlanningGroupOutputs", &[("abandonRatePerInterval", &self.abandon_rate_per_interval), ("averageSpeedOfAnswerSecondsPerInterval", &self.average_speed_of_answer_seconds_per_interval), ("occupancyPerInterval", &self.occupancy_per_interval), ("planningGroupId", &self.planning_group_id), ("serviceLevelPerInterval", &self.service_level_per_interval)], &self._nulls)
     }

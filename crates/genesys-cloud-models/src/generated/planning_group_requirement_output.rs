@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroupRequirementOutput {
 impl crate::support::Model for PlanningGroupRequirementOutput {
     const NAME: &'static str = "PlanningGroupRequirementOutput";
     const FIELDS: &'static [&'static str] = &["errorDetails", "id", "intervals", "serviceGoalDetails"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PlanningGroupRequirementOutput {
     }
 }
 impl ::std::fmt::Debug for PlanningGroupRequirementOutput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PlanningGroupRequirementOutput", &[("errorDetails", &self.error_details), ("id", &self.id), ("intervals", &self.intervals), ("serviceGoalDetails", &self.service_goal_details)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroupToStaffingGroupsResponse {
 impl crate::support::Model for PlanningGroupToStaffingGroupsResponse {
     const NAME: &'static str = "PlanningGroupToStaffingGroupsResponse";
     const FIELDS: &'static [&'static str] = &["planningGroup", "staffingGroups"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PlanningGroupToStaffingGroupsResponse {
     }
 }
 impl ::std::fmt::Debug for PlanningGroupToStaffingGroupsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PlanningGroupToStaffingGroupsResponse", &[("planningGroup", &self.planning_group), ("staffingGroups", &self.staffing_groups)], &self._nulls)
     }

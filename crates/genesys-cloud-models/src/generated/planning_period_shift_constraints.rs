@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PlanningPeriodShiftConstraints {
 impl crate::support::Model for PlanningPeriodShiftConstraints {
     const NAME: &'static str = "PlanningPeriodShiftConstraints";
     const FIELDS: &'static [&'static str] = &["enabled", "maximumCount", "minimumCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PlanningPeriodShiftConstraints {
     }
 }
 impl ::std::fmt::Debug for PlanningPeriodShiftConstraints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PlanningPeriodShiftConstraints", &[("enabled", &self.enabled), ("maximumCount", &self.maximum_count), ("minimumCount", &self.minimum_count)], &self._nulls)
     }

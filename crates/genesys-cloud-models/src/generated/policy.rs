@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for Policy {
 impl crate::support::Model for Policy {
     const NAME: &'static str = "Policy";
     const FIELDS: &'static [&'static str] = &["actions", "conditions", "createdDate", "description", "enabled", "id", "mediaPolicies", "modifiedDate", "name", "order", "policyErrors", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -100,6 +102,7 @@ impl crate::support::Model for Policy {
     }
 }
 impl ::std::fmt::Debug for Policy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Policy", &[("actions", &self.actions), ("conditions", &self.conditions), ("createdDate", &self.created_date), ("description", &self.description), ("enabled", &self.enabled), ("id", &self.id), ("mediaPolicies", &self.media_policies), ("modifiedDate", &self.modified_date), ("name", &self.name), ("order", &self.order), ("policyErrors", &self.policy_errors), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for PolicyActions {
 impl crate::support::Model for PolicyActions {
     const NAME: &'static str = "PolicyActions";
     const FIELDS: &'static [&'static str] = &["alwaysDelete", "assignCalibrations", "assignEvaluations", "assignMeteredAssignmentByAgent", "assignMeteredEvaluations", "assignSurveys", "deleteRecording", "initiateScreenRecording", "integrationExport", "retainRecording", "retentionDuration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for PolicyActions {
     }
 }
 impl ::std::fmt::Debug for PolicyActions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PolicyActions", &[("alwaysDelete", &self.always_delete), ("assignCalibrations", &self.assign_calibrations), ("assignEvaluations", &self.assign_evaluations), ("assignMeteredAssignmentByAgent", &self.assign_metered_assignment_by_agent), ("assignMeteredEvaluations", &self.assign_metered_evaluations), ("assignSurveys", &self.assign_surveys), ("deleteRecording", &self.delete_recording), ("initiateScreenRecording", &self.initiate_screen_recording), ("integrationExport", &self.integration_export), ("retainRecording", &self.retain_recording), ("retentionDuration", &self.retention_duration)], &self._nulls)
     }

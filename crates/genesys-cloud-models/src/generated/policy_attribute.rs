@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PolicyAttribute {
 impl crate::support::Model for PolicyAttribute {
     const NAME: &'static str = "PolicyAttribute";
     const FIELDS: &'static [&'static str] = &["description", "featureToggle", "name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for PolicyAttribute {
     }
 }
 impl ::std::fmt::Debug for PolicyAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PolicyAttribute", &[("description", &self.description), ("featureToggle", &self.feature_toggle), ("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl PolicyAttributeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BOOLEAN", "NUMBER", "STRING", "STRING_LIST", "TIME", "RELATIVE_TIME", "DATE", "TIME_RANGE", "DAY_RANGE", "IP_ADDRESS", "IP_CIDR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PolicyAttributeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BOOLEAN" => Self::Boolean,
@@ -137,9 +142,11 @@ impl crate::support::OpenEnum for PolicyAttributeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Boolean => "BOOLEAN",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for PolicyAttributeType {
     }
 }
 impl ::std::convert::From<&str> for PolicyAttributeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PolicyAttributeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

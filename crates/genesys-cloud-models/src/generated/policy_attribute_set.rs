@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for PolicyAttributeSet {
 impl crate::support::Model for PolicyAttributeSet {
     const NAME: &'static str = "PolicyAttributeSet";
     const FIELDS: &'static [&'static str] = &["id", "name", "policyAttributes", "presetAttributes", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for PolicyAttributeSet {
     }
 }
 impl ::std::fmt::Debug for PolicyAttributeSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PolicyAttributeSet", &[("id", &self.id), ("name", &self.name), ("policyAttributes", &self.policy_attributes), ("presetAttributes", &self.preset_attributes), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PolicyConditionResult {
 impl crate::support::Model for PolicyConditionResult {
     const NAME: &'static str = "PolicyConditionResult";
     const FIELDS: &'static [&'static str] = &["name", "result"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PolicyConditionResult {
     }
 }
 impl ::std::fmt::Debug for PolicyConditionResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PolicyConditionResult", &[("name", &self.name), ("result", &self.result)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for PolicyConditions {
 impl crate::support::Model for PolicyConditions {
     const NAME: &'static str = "PolicyConditions";
     const FIELDS: &'static [&'static str] = &["customerParticipation", "dateRanges", "directions", "duration", "forQueues", "forUsers", "mediaTypes", "teams", "timeAllowed", "wrapupCodes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for PolicyConditions {
     }
 }
 impl ::std::fmt::Debug for PolicyConditions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PolicyConditions", &[("customerParticipation", &self.customer_participation), ("dateRanges", &self.date_ranges), ("directions", &self.directions), ("duration", &self.duration), ("forQueues", &self.for_queues), ("forUsers", &self.for_users), ("mediaTypes", &self.media_types), ("teams", &self.teams), ("timeAllowed", &self.time_allowed), ("wrapupCodes", &self.wrapup_codes)], &self._nulls)
     }
@@ -188,11 +191,13 @@ impl PolicyConditionsCustomerParticipation {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["YES", "NO"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PolicyConditionsCustomerParticipation {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "YES" => Self::Yes,
@@ -200,9 +205,11 @@ impl crate::support::OpenEnum for PolicyConditionsCustomerParticipation {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Yes => "YES",
@@ -212,11 +219,13 @@ impl crate::support::OpenEnum for PolicyConditionsCustomerParticipation {
     }
 }
 impl ::std::convert::From<&str> for PolicyConditionsCustomerParticipation {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PolicyConditionsCustomerParticipation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PolicyErrorMessage {
 impl crate::support::Model for PolicyErrorMessage {
     const NAME: &'static str = "PolicyErrorMessage";
     const FIELDS: &'static [&'static str] = &["correlationId", "errorCode", "insertDate", "statusCode", "userMessage", "userParams", "userParamsMessage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for PolicyErrorMessage {
     }
 }
 impl ::std::fmt::Debug for PolicyErrorMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PolicyErrorMessage", &[("correlationId", &self.correlation_id), ("errorCode", &self.error_code), ("insertDate", &self.insert_date), ("statusCode", &self.status_code), ("userMessage", &self.user_message), ("userParams", &self.user_params), ("userParamsMessage", &self.user_params_message)], &self._nulls)
     }

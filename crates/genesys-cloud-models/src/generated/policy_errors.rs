@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for PolicyErrors {
 impl crate::support::Model for PolicyErrors {
     const NAME: &'static str = "PolicyErrors";
     const FIELDS: &'static [&'static str] = &["policyErrorMessages"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for PolicyErrors {
     }
 }
 impl ::std::fmt::Debug for PolicyErrors {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PolicyErrors", &[("policyErrorMessages", &self.policy_error_messages)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PolicyTestPayload {
 impl crate::support::Model for PolicyTestPayload {
     const NAME: &'static str = "PolicyTestPayload";
     const FIELDS: &'static [&'static str] = &["attributeData"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PolicyTestPayload {
     }
 }
 impl ::std::fmt::Debug for PolicyTestPayload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PolicyTestPayload", &[("attributeData", &self.attribute_data)], &self._nulls)
     }

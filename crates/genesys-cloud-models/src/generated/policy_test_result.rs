@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PolicyTestResult {
 impl crate::support::Model for PolicyTestResult {
     const NAME: &'static str = "PolicyTestResult";
     const FIELDS: &'static [&'static str] = &["id", "name", "policyConditionResults", "result"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PolicyTestResult {
     }
 }
 impl ::std::fmt::Debug for PolicyTestResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PolicyTestResult", &[("id", &self.id), ("name", &self.name), ("policyConditionResults", &self.policy_condition_results), ("result", &self.result)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PositionSettings {
 impl crate::support::Model for PositionSettings {
     const NAME: &'static str = "PositionSettings";
     const FIELDS: &'static [&'static str] = &["alignment", "bottomSpace", "sideSpace"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PositionSettings {
     }
 }
 impl ::std::fmt::Debug for PositionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PositionSettings", &[("alignment", &self.alignment), ("bottomSpace", &self.bottom_space), ("sideSpace", &self.side_space)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl PositionSettingsAlignment {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Auto", "Left", "Right"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PositionSettingsAlignment {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Auto" => Self::Auto,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for PositionSettingsAlignment {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Auto => "Auto",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for PositionSettingsAlignment {
     }
 }
 impl ::std::convert::From<&str> for PositionSettingsAlignment {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PositionSettingsAlignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

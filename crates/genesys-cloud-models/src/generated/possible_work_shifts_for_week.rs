@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PossibleWorkShiftsForWeek {
 impl crate::support::Model for PossibleWorkShiftsForWeek {
     const NAME: &'static str = "PossibleWorkShiftsForWeek";
     const FIELDS: &'static [&'static str] = &["dailyPossibleShifts", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PossibleWorkShiftsForWeek {
     }
 }
 impl ::std::fmt::Debug for PossibleWorkShiftsForWeek {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PossibleWorkShiftsForWeek", &[("dailyPossibleShifts", &self.daily_possible_shifts), ("id", &self.id)], &self._nulls)
     }

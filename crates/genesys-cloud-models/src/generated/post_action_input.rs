@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for PostActionInput {
 impl crate::support::Model for PostActionInput {
     const NAME: &'static str = "PostActionInput";
     const FIELDS: &'static [&'static str] = &["category", "config", "contract", "integrationId", "name", "secure"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for PostActionInput {
     }
 }
 impl ::std::fmt::Debug for PostActionInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PostActionInput", &[("category", &self.category), ("config", &self.config), ("contract", &self.contract), ("integrationId", &self.integration_id), ("name", &self.name), ("secure", &self.secure)], &self._nulls)
     }

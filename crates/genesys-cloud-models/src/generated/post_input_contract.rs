@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PostInputContract {
 impl crate::support::Model for PostInputContract {
     const NAME: &'static str = "PostInputContract";
     const FIELDS: &'static [&'static str] = &["inputSchema"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PostInputContract {
     }
 }
 impl ::std::fmt::Debug for PostInputContract {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PostInputContract", &[("inputSchema", &self.input_schema)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PostOutputContract {
 impl crate::support::Model for PostOutputContract {
     const NAME: &'static str = "PostOutputContract";
     const FIELDS: &'static [&'static str] = &["successSchema"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PostOutputContract {
     }
 }
 impl ::std::fmt::Debug for PostOutputContract {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PostOutputContract", &[("successSchema", &self.success_schema)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PostTextMessage {
 impl crate::support::Model for PostTextMessage {
     const NAME: &'static str = "PostTextMessage";
     const FIELDS: &'static [&'static str] = &["content", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PostTextMessage {
     }
 }
 impl ::std::fmt::Debug for PostTextMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PostTextMessage", &[("content", &self.content), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl PostTextMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text", "Structured", "Receipt", "Event", "Message", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PostTextMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for PostTextMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for PostTextMessageType {
     }
 }
 impl ::std::convert::From<&str> for PostTextMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PostTextMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for PostTextRequest {
 impl crate::support::Model for PostTextRequest {
     const NAME: &'static str = "PostTextRequest";
     const FIELDS: &'static [&'static str] = &["amazonLexRequest", "botAlias", "botChannels", "botCorrelationId", "botId", "botSessionId", "botSessionTimeoutMinutes", "genesysBotConnector", "googleDialogflow", "integrationId", "languageCode", "messagingPlatformType", "nuanceMixDlg", "postTextMessage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for PostTextRequest {
     }
 }
 impl ::std::fmt::Debug for PostTextRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PostTextRequest", &[("amazonLexRequest", &self.amazon_lex_request), ("botAlias", &self.bot_alias), ("botChannels", &self.bot_channels), ("botCorrelationId", &self.bot_correlation_id), ("botId", &self.bot_id), ("botSessionId", &self.bot_session_id), ("botSessionTimeoutMinutes", &self.bot_session_timeout_minutes), ("genesysBotConnector", &self.genesys_bot_connector), ("googleDialogflow", &self.google_dialogflow), ("integrationId", &self.integration_id), ("languageCode", &self.language_code), ("messagingPlatformType", &self.messaging_platform_type), ("nuanceMixDlg", &self.nuance_mix_dlg), ("postTextMessage", &self.post_text_message)], &self._nulls)
     }
@@ -282,11 +285,13 @@ impl PostTextRequestMessagingPlatformType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Phone", "SMS", "GenesysWebWidget", "FacebookMessenger", "WeChat", "Whatsapp", "AppleBusinessChat", "Apple", "Telegram", "Slack", "Signal", "Line", "Discord", "TwitterDirectMessage", "Open", "Instagram", "Other", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PostTextRequestMessagingPlatformType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Phone" => Self::Phone,
@@ -310,9 +315,11 @@ impl crate::support::OpenEnum for PostTextRequestMessagingPlatformType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Phone => "Phone",
@@ -338,11 +345,13 @@ impl crate::support::OpenEnum for PostTextRequestMessagingPlatformType {
     }
 }
 impl ::std::convert::From<&str> for PostTextRequestMessagingPlatformType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PostTextRequestMessagingPlatformType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

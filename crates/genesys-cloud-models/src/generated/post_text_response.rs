@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for PostTextResponse {
 impl crate::support::Model for PostTextResponse {
     const NAME: &'static str = "PostTextResponse";
     const FIELDS: &'static [&'static str] = &["amazonLex", "botCorrelationId", "botState", "genesysBotConnector", "genesysDialogEngine", "googleDialogFlow", "intentName", "nuanceMixDlg", "replyMessages", "slots"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for PostTextResponse {
     }
 }
 impl ::std::fmt::Debug for PostTextResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PostTextResponse", &[("amazonLex", &self.amazon_lex), ("botCorrelationId", &self.bot_correlation_id), ("botState", &self.bot_state), ("genesysBotConnector", &self.genesys_bot_connector), ("genesysDialogEngine", &self.genesys_dialog_engine), ("googleDialogFlow", &self.google_dialog_flow), ("intentName", &self.intent_name), ("nuanceMixDlg", &self.nuance_mix_dlg), ("replyMessages", &self.reply_messages), ("slots", &self.slots)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl PostTextResponseBotState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Complete", "Failed", "MoreData"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PostTextResponseBotState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Complete" => Self::Complete,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for PostTextResponseBotState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Complete => "Complete",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for PostTextResponseBotState {
     }
 }
 impl ::std::convert::From<&str> for PostTextResponseBotState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PostTextResponseBotState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PredictionResults {
 impl crate::support::Model for PredictionResults {
     const NAME: &'static str = "PredictionResults";
     const FIELDS: &'static [&'static str] = &["estimatedWaitTimeSeconds", "formula", "intent", "label"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PredictionResults {
     }
 }
 impl ::std::fmt::Debug for PredictionResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PredictionResults", &[("estimatedWaitTimeSeconds", &self.estimated_wait_time_seconds), ("formula", &self.formula), ("intent", &self.intent), ("label", &self.label)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl PredictionResultsFormula {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BEST", "SIMPLE", "ABANDON", "PATIENCE_ABANDON", "AI-ADJUSTED-AHT", "POSITION-IN-QUEUE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PredictionResultsFormula {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BEST" => Self::Best,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for PredictionResultsFormula {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Best => "BEST",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for PredictionResultsFormula {
     }
 }
 impl ::std::convert::From<&str> for PredictionResultsFormula {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PredictionResultsFormula {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -210,11 +219,13 @@ impl PredictionResultsIntent {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ALL", "CALL", "CALLBACK", "CHAT", "EMAIL", "SOCIALEXPRESSION", "VIDEOCOMM", "MESSAGE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PredictionResultsIntent {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ALL" => Self::All,
@@ -228,9 +239,11 @@ impl crate::support::OpenEnum for PredictionResultsIntent {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::All => "ALL",
@@ -246,11 +259,13 @@ impl crate::support::OpenEnum for PredictionResultsIntent {
     }
 }
 impl ::std::convert::From<&str> for PredictionResultsIntent {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PredictionResultsIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PredictiveRouting {
 impl crate::support::Model for PredictiveRouting {
     const NAME: &'static str = "PredictiveRouting";
     const FIELDS: &'static [&'static str] = &["enableConversationScoreBiasing", "respectSkills"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PredictiveRouting {
     }
 }
 impl ::std::fmt::Debug for PredictiveRouting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PredictiveRouting", &[("enableConversationScoreBiasing", &self.enable_conversation_score_biasing), ("respectSkills", &self.respect_skills)], &self._nulls)
     }

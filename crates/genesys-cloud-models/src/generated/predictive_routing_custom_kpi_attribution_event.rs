@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for PredictiveRoutingCustomKpiAttributionEve
 impl crate::support::Model for PredictiveRoutingCustomKpiAttributionEvent {
     const NAME: &'static str = "PredictiveRoutingCustomKpiAttributionEvent";
     const FIELDS: &'static [&'static str] = &["agentId", "associatedValue", "conversationId", "eventDateTime", "eventId", "externalContactId", "kpiId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for PredictiveRoutingCustomKpiAttributionEvent {
     }
 }
 impl ::std::fmt::Debug for PredictiveRoutingCustomKpiAttributionEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PredictiveRoutingCustomKpiAttributionEvent", &[("agentId", &self.agent_id), ("associatedValue", &self.associated_value), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("externalContactId", &self.external_contact_id), ("kpiId", &self.kpi_id)], &self._nulls)
     }

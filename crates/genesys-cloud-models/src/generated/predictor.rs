@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for Predictor {
 impl crate::support::Model for Predictor {
     const NAME: &'static str = "Predictor";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "errorCode", "id", "kpi", "models", "queues", "routingTimeoutSeconds", "schedule", "selfUri", "state", "workloadBalancingConfig"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for Predictor {
     }
 }
 impl ::std::fmt::Debug for Predictor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Predictor", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("errorCode", &self.error_code), ("id", &self.id), ("kpi", &self.kpi), ("models", &self.models), ("queues", &self.queues), ("routingTimeoutSeconds", &self.routing_timeout_seconds), ("schedule", &self.schedule), ("selfUri", &self.self_uri), ("state", &self.state), ("workloadBalancingConfig", &self.workload_balancing_config)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl PredictorState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Created", "Error", "Active"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PredictorState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Created" => Self::Created,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for PredictorState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "Created",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for PredictorState {
     }
 }
 impl ::std::convert::From<&str> for PredictorState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PredictorState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModel {
 impl crate::support::Model for PredictorModel {
     const NAME: &'static str = "PredictorModel";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateTrained", "features", "id", "kpi", "mediaType", "queues"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for PredictorModel {
     }
 }
 impl ::std::fmt::Debug for PredictorModel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PredictorModel", &[("dateCreated", &self.date_created), ("dateTrained", &self.date_trained), ("features", &self.features), ("id", &self.id), ("kpi", &self.kpi), ("mediaType", &self.media_type), ("queues", &self.queues)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl PredictorModelMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["voice", "email", "message"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PredictorModelMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "voice" => Self::Voice,
@@ -137,9 +142,11 @@ impl crate::support::OpenEnum for PredictorModelMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "voice",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for PredictorModelMediaType {
     }
 }
 impl ::std::convert::From<&str> for PredictorModelMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PredictorModelMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

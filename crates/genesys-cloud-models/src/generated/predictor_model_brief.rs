@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModelBrief {
 impl crate::support::Model for PredictorModelBrief {
     const NAME: &'static str = "PredictorModelBrief";
     const FIELDS: &'static [&'static str] = &["dateModified", "mediaType", "retrainingErrors", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PredictorModelBrief {
     }
 }
 impl ::std::fmt::Debug for PredictorModelBrief {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PredictorModelBrief", &[("dateModified", &self.date_modified), ("mediaType", &self.media_type), ("retrainingErrors", &self.retraining_errors), ("state", &self.state)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl PredictorModelBriefMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["voice", "email", "message"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PredictorModelBriefMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "voice" => Self::Voice,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for PredictorModelBriefMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "voice",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for PredictorModelBriefMediaType {
     }
 }
 impl ::std::convert::From<&str> for PredictorModelBriefMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PredictorModelBriefMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -190,11 +199,13 @@ impl PredictorModelBriefState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Trained", "Error", "InvalidDataset", "Inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PredictorModelBriefState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Trained" => Self::Trained,
@@ -204,9 +215,11 @@ impl crate::support::OpenEnum for PredictorModelBriefState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Trained => "Trained",
@@ -218,11 +231,13 @@ impl crate::support::OpenEnum for PredictorModelBriefState {
     }
 }
 impl ::std::convert::From<&str> for PredictorModelBriefState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PredictorModelBriefState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

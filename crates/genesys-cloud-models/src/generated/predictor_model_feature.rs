@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModelFeature {
 impl crate::support::Model for PredictorModelFeature {
     const NAME: &'static str = "PredictorModelFeature";
     const FIELDS: &'static [&'static str] = &["id", "percentageImportance", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PredictorModelFeature {
     }
 }
 impl ::std::fmt::Debug for PredictorModelFeature {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PredictorModelFeature", &[("id", &self.id), ("percentageImportance", &self.percentage_importance), ("type", &self.r#type)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl PredictorModelFeatureType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["User", "Customer", "Other"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PredictorModelFeatureType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "User" => Self::User,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for PredictorModelFeatureType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "User",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for PredictorModelFeatureType {
     }
 }
 impl ::std::convert::From<&str> for PredictorModelFeatureType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PredictorModelFeatureType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModelRetrainingError {
 impl crate::support::Model for PredictorModelRetrainingError {
     const NAME: &'static str = "PredictorModelRetrainingError";
     const FIELDS: &'static [&'static str] = &["dateOfFirstOccurrence", "errorCode", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PredictorModelRetrainingError {
     }
 }
 impl ::std::fmt::Debug for PredictorModelRetrainingError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PredictorModelRetrainingError", &[("dateOfFirstOccurrence", &self.date_of_first_occurrence), ("errorCode", &self.error_code), ("id", &self.id)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl PredictorModelRetrainingErrorErrorCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NotEnoughData", "ServiceError", "UnknownError"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PredictorModelRetrainingErrorErrorCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NotEnoughData" => Self::NotEnoughData,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for PredictorModelRetrainingErrorErrorCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NotEnoughData => "NotEnoughData",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for PredictorModelRetrainingErrorErrorCode {
     }
 }
 impl ::std::convert::From<&str> for PredictorModelRetrainingErrorErrorCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PredictorModelRetrainingErrorErrorCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModels {
 impl crate::support::Model for PredictorModels {
     const NAME: &'static str = "PredictorModels";
     const FIELDS: &'static [&'static str] = &["entities", "predictorModels"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for PredictorModels {
     }
 }
 impl ::std::fmt::Debug for PredictorModels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PredictorModels", &[("entities", &self.entities), ("predictorModels", &self.predictor_models)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PredictorWorkloadBalancing {
 impl crate::support::Model for PredictorWorkloadBalancing {
     const NAME: &'static str = "PredictorWorkloadBalancing";
     const FIELDS: &'static [&'static str] = &["enabled", "maximumOccupancy", "minimumOccupancy"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PredictorWorkloadBalancing {
     }
 }
 impl ::std::fmt::Debug for PredictorWorkloadBalancing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PredictorWorkloadBalancing", &[("enabled", &self.enabled), ("maximumOccupancy", &self.maximum_occupancy), ("minimumOccupancy", &self.minimum_occupancy)], &self._nulls)
     }

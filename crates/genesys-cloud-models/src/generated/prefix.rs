@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Prefix {
 impl crate::support::Model for Prefix {
     const NAME: &'static str = "Prefix";
     const FIELDS: &'static [&'static str] = &["action", "countryCode", "number", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for Prefix {
     }
 }
 impl ::std::fmt::Debug for Prefix {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Prefix", &[("action", &self.action), ("countryCode", &self.country_code), ("number", &self.number), ("type", &self.r#type)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl PrefixAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Add", "Delete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PrefixAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Add" => Self::Add,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for PrefixAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Add => "Add",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for PrefixAction {
     }
 }
 impl ::std::convert::From<&str> for PrefixAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PrefixAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -206,11 +215,13 @@ impl PrefixType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Allow", "Block"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PrefixType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Allow" => Self::Allow,
@@ -218,9 +229,11 @@ impl crate::support::OpenEnum for PrefixType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Allow => "Allow",
@@ -230,11 +243,13 @@ impl crate::support::OpenEnum for PrefixType {
     }
 }
 impl ::std::convert::From<&str> for PrefixType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PrefixType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PrefixListingItem {
 impl crate::support::Model for PrefixListingItem {
     const NAME: &'static str = "PrefixListingItem";
     const FIELDS: &'static [&'static str] = &["countryCode", "number", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PrefixListingItem {
     }
 }
 impl ::std::fmt::Debug for PrefixListingItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PrefixListingItem", &[("countryCode", &self.country_code), ("number", &self.number), ("type", &self.r#type)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl PrefixListingItemType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Allow", "Block"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PrefixListingItemType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Allow" => Self::Allow,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for PrefixListingItemType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Allow => "Allow",
@@ -124,11 +131,13 @@ impl crate::support::OpenEnum for PrefixListingItemType {
     }
 }
 impl ::std::convert::From<&str> for PrefixListingItemType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PrefixListingItemType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

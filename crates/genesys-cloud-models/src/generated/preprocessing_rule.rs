@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PreprocessingRule {
 impl crate::support::Model for PreprocessingRule {
     const NAME: &'static str = "PreprocessingRule";
     const FIELDS: &'static [&'static str] = &["find", "global", "ignoreCase", "replaceWith"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PreprocessingRule {
     }
 }
 impl ::std::fmt::Debug for PreprocessingRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PreprocessingRule", &[("find", &self.find), ("global", &self.global), ("ignoreCase", &self.ignore_case), ("replaceWith", &self.replace_with)], &self._nulls)
     }

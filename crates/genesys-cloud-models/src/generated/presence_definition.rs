@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for PresenceDefinition {
 impl crate::support::Model for PresenceDefinition {
     const NAME: &'static str = "PresenceDefinition";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "systemPresence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for PresenceDefinition {
     }
 }
 impl ::std::fmt::Debug for PresenceDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PresenceDefinition", &[("id", &self.id), ("selfUri", &self.self_uri), ("systemPresence", &self.system_presence)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for PresenceSettings {
 impl crate::support::Model for PresenceSettings {
     const NAME: &'static str = "PresenceSettings";
     const FIELDS: &'static [&'static str] = &["defaultPrimaryPresenceRegisteredSourceId", "id", "name", "requestingOffQueueEnabled", "restorePresenceSettings", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for PresenceSettings {
     }
 }
 impl ::std::fmt::Debug for PresenceSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PresenceSettings", &[("defaultPrimaryPresenceRegisteredSourceId", &self.default_primary_presence_registered_source_id), ("id", &self.id), ("name", &self.name), ("requestingOffQueueEnabled", &self.requesting_off_queue_enabled), ("restorePresenceSettings", &self.restore_presence_settings), ("selfUri", &self.self_uri)], &self._nulls)
     }

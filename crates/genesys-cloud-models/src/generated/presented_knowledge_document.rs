@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PresentedKnowledgeDocument {
 impl crate::support::Model for PresentedKnowledgeDocument {
     const NAME: &'static str = "PresentedKnowledgeDocument";
     const FIELDS: &'static [&'static str] = &["documentId", "documentVariationId", "documentVersionId", "surfacingMethod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PresentedKnowledgeDocument {
     }
 }
 impl ::std::fmt::Debug for PresentedKnowledgeDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PresentedKnowledgeDocument", &[("documentId", &self.document_id), ("documentVariationId", &self.document_variation_id), ("documentVersionId", &self.document_version_id), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl PresentedKnowledgeDocumentSurfacingMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Article", "Snippet", "Highlight", "Generative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PresentedKnowledgeDocumentSurfacingMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for PresentedKnowledgeDocumentSurfacingMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for PresentedKnowledgeDocumentSurfacingMethod {
     }
 }
 impl ::std::convert::From<&str> for PresentedKnowledgeDocumentSurfacingMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PresentedKnowledgeDocumentSurfacingMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

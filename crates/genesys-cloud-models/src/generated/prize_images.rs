@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PrizeImages {
 impl crate::support::Model for PrizeImages {
     const NAME: &'static str = "PrizeImages";
     const FIELDS: &'static [&'static str] = &["imageUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PrizeImages {
     }
 }
 impl ::std::fmt::Debug for PrizeImages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PrizeImages", &[("imageUrl", &self.image_url)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ProcessScheduleUpdateUploadRequest {
 impl crate::support::Model for ProcessScheduleUpdateUploadRequest {
     const NAME: &'static str = "ProcessScheduleUpdateUploadRequest";
     const FIELDS: &'static [&'static str] = &["managementUnitIdsForAddedTeamUsers", "teamIds", "uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ProcessScheduleUpdateUploadRequest {
     }
 }
 impl ::std::fmt::Debug for ProcessScheduleUpdateUploadRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProcessScheduleUpdateUploadRequest", &[("managementUnitIdsForAddedTeamUsers", &self.management_unit_ids_for_added_team_users), ("teamIds", &self.team_ids), ("uploadKey", &self.upload_key)], &self._nulls)
     }

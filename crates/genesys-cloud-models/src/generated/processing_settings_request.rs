@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ProcessingSettingsRequest {
 impl crate::support::Model for ProcessingSettingsRequest {
     const NAME: &'static str = "ProcessingSettingsRequest";
     const FIELDS: &'static [&'static str] = &["agentEmpathyAnalysisEnabled", "sentimentAnalysisEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ProcessingSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for ProcessingSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProcessingSettingsRequest", &[("agentEmpathyAnalysisEnabled", &self.agent_empathy_analysis_enabled), ("sentimentAnalysisEnabled", &self.sentiment_analysis_enabled)], &self._nulls)
     }

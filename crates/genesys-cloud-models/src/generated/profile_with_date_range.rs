@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for ProfileWithDateRange {
 impl crate::support::Model for ProfileWithDateRange {
     const NAME: &'static str = "ProfileWithDateRange";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateStartWorkday", "division", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for ProfileWithDateRange {
     }
 }
 impl ::std::fmt::Debug for ProfileWithDateRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProfileWithDateRange", &[("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday), ("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

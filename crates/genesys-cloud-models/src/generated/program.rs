@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for Program {
 impl crate::support::Model for Program {
     const NAME: &'static str = "Program";
     const FIELDS: &'static [&'static str] = &["dateModified", "datePublished", "description", "id", "modifiedBy", "name", "published", "publishedBy", "selfUri", "tags", "topicLinksJob", "topics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -94,6 +96,7 @@ impl crate::support::Model for Program {
     }
 }
 impl ::std::fmt::Debug for Program {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Program", &[("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("description", &self.description), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("published", &self.published), ("publishedBy", &self.published_by), ("selfUri", &self.self_uri), ("tags", &self.tags), ("topicLinksJob", &self.topic_links_job), ("topics", &self.topics)], &self._nulls)
     }

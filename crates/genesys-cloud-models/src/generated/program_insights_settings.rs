@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ProgramInsightsSettings {
 impl crate::support::Model for ProgramInsightsSettings {
     const NAME: &'static str = "ProgramInsightsSettings";
     const FIELDS: &'static [&'static str] = &["enabled", "program"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ProgramInsightsSettings {
     }
 }
 impl ::std::fmt::Debug for ProgramInsightsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProgramInsightsSettings", &[("enabled", &self.enabled), ("program", &self.program)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ProgramJobRequest {
 impl crate::support::Model for ProgramJobRequest {
     const NAME: &'static str = "ProgramJobRequest";
     const FIELDS: &'static [&'static str] = &["programIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ProgramJobRequest {
     }
 }
 impl ::std::fmt::Debug for ProgramJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProgramJobRequest", &[("programIds", &self.program_ids)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ProgramMappingsRequest {
 impl crate::support::Model for ProgramMappingsRequest {
     const NAME: &'static str = "ProgramMappingsRequest";
     const FIELDS: &'static [&'static str] = &["flowIds", "queueIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ProgramMappingsRequest {
     }
 }
 impl ::std::fmt::Debug for ProgramMappingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProgramMappingsRequest", &[("flowIds", &self.flow_ids), ("queueIds", &self.queue_ids)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ProgramProcessingSettings {
 impl crate::support::Model for ProgramProcessingSettings {
     const NAME: &'static str = "ProgramProcessingSettings";
     const FIELDS: &'static [&'static str] = &["agentEmpathyAnalysisEnabled", "program", "sentimentAnalysisEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ProgramProcessingSettings {
     }
 }
 impl ::std::fmt::Debug for ProgramProcessingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProgramProcessingSettings", &[("agentEmpathyAnalysisEnabled", &self.agent_empathy_analysis_enabled), ("program", &self.program), ("sentimentAnalysisEnabled", &self.sentiment_analysis_enabled)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ProgramProcessingSettingsPatchResponse {
 impl crate::support::Model for ProgramProcessingSettingsPatchResponse {
     const NAME: &'static str = "ProgramProcessingSettingsPatchResponse";
     const FIELDS: &'static [&'static str] = &["agentEmpathyAnalysisEnabled", "program", "sentimentAnalysisEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ProgramProcessingSettingsPatchResponse {
     }
 }
 impl ::std::fmt::Debug for ProgramProcessingSettingsPatchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProgramProcessingSettingsPatchResponse", &[("agentEmpathyAnalysisEnabled", &self.agent_empathy_analysis_enabled), ("program", &self.program), ("sentimentAnalysisEnabled", &self.sentiment_analysis_enabled)], &self._nulls)
     }

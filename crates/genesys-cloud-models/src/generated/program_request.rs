@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ProgramRequest {
 impl crate::support::Model for ProgramRequest {
     const NAME: &'static str = "ProgramRequest";
     const FIELDS: &'static [&'static str] = &["description", "name", "tags", "topicIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ProgramRequest {
     }
 }
 impl ::std::fmt::Debug for ProgramRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProgramRequest", &[("description", &self.description), ("name", &self.name), ("tags", &self.tags), ("topicIds", &self.topic_ids)], &self._nulls)
     }

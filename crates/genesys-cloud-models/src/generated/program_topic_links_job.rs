@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for ProgramTopicLinksJob {
 impl crate::support::Model for ProgramTopicLinksJob {
     const NAME: &'static str = "ProgramTopicLinksJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "programId", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ProgramTopicLinksJob {
     }
 }
 impl ::std::fmt::Debug for ProgramTopicLinksJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProgramTopicLinksJob", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("programId", &self.program_id), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl ProgramTopicLinksJobState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Running", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ProgramTopicLinksJobState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Running" => Self::Running,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for ProgramTopicLinksJobState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "Running",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for ProgramTopicLinksJobState {
     }
 }
 impl ::std::convert::From<&str> for ProgramTopicLinksJobState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ProgramTopicLinksJobState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

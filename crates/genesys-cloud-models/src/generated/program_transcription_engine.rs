@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for ProgramTranscriptionEngine {
 impl crate::support::Model for ProgramTranscriptionEngine {
     const NAME: &'static str = "ProgramTranscriptionEngine";
     const FIELDS: &'static [&'static str] = &["dialects", "engine", "engineIntegration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ProgramTranscriptionEngine {
     }
 }
 impl ::std::fmt::Debug for ProgramTranscriptionEngine {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProgramTranscriptionEngine", &[("dialects", &self.dialects), ("engine", &self.engine), ("engineIntegration", &self.engine_integration)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl ProgramTranscriptionEngineEngine {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Genesys", "GenesysExtended", "TranscriptionConnector"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ProgramTranscriptionEngineEngine {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Genesys" => Self::Genesys,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for ProgramTranscriptionEngineEngine {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Genesys => "Genesys",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for ProgramTranscriptionEngineEngine {
     }
 }
 impl ::std::convert::From<&str> for ProgramTranscriptionEngineEngine {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ProgramTranscriptionEngineEngine {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ProgramTranscriptionEngines {
 impl crate::support::Model for ProgramTranscriptionEngines {
     const NAME: &'static str = "ProgramTranscriptionEngines";
     const FIELDS: &'static [&'static str] = &["dateModified", "id", "modifiedBy", "program", "selfUri", "transcriptionEngines"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ProgramTranscriptionEngines {
     }
 }
 impl ::std::fmt::Debug for ProgramTranscriptionEngines {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProgramTranscriptionEngines", &[("dateModified", &self.date_modified), ("id", &self.id), ("modifiedBy", &self.modified_by), ("program", &self.program), ("selfUri", &self.self_uri), ("transcriptionEngines", &self.transcription_engines)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ProgressConsultTransferEvent {
 impl crate::support::Model for ProgressConsultTransferEvent {
     const NAME: &'static str = "ProgressConsultTransferEvent";
     const FIELDS: &'static [&'static str] = &["conversationId", "destinationCommunicationId", "eventDateTime", "eventId", "initiatingCommunicationId", "objectCommunicationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ProgressConsultTransferEvent {
     }
 }
 impl ::std::fmt::Debug for ProgressConsultTransferEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProgressConsultTransferEvent", &[("conversationId", &self.conversation_id), ("destinationCommunicationId", &self.destination_communication_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initiatingCommunicationId", &self.initiating_communication_id), ("objectCommunicationId", &self.object_communication_id)], &self._nulls)
     }

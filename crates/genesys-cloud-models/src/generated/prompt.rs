@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for Prompt {
 impl crate::support::Model for Prompt {
     const NAME: &'static str = "Prompt";
     const FIELDS: &'static [&'static str] = &["currentOperation", "description", "division", "id", "name", "resources", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for Prompt {
     }
 }
 impl ::std::fmt::Debug for Prompt {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Prompt", &[("currentOperation", &self.current_operation), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("name", &self.name), ("resources", &self.resources), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -70,9 +70,11 @@ impl<'de> ::serde::Deserialize<'de> for PromptAsset {
 impl crate::support::Model for PromptAsset {
     const NAME: &'static str = "PromptAsset";
     const FIELDS: &'static [&'static str] = &["audioFormat", "durationSeconds", "id", "language", "languageDefault", "mediaUri", "name", "promptId", "selfUri", "tags", "text", "ttsString", "uploadStatus", "uploadUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for PromptAsset {
     }
 }
 impl ::std::fmt::Debug for PromptAsset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PromptAsset", &[("audioFormat", &self.audio_format), ("durationSeconds", &self.duration_seconds), ("id", &self.id), ("language", &self.language), ("languageDefault", &self.language_default), ("mediaUri", &self.media_uri), ("name", &self.name), ("promptId", &self.prompt_id), ("selfUri", &self.self_uri), ("tags", &self.tags), ("text", &self.text), ("ttsString", &self.tts_string), ("uploadStatus", &self.upload_status), ("uploadUri", &self.upload_uri)], &self._nulls)
     }
@@ -248,11 +251,13 @@ impl PromptAssetUploadStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["created", "uploaded", "transcoded", "transcodeFailed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PromptAssetUploadStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "created" => Self::Created,
@@ -262,9 +267,11 @@ impl crate::support::OpenEnum for PromptAssetUploadStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "created",
@@ -276,11 +283,13 @@ impl crate::support::OpenEnum for PromptAssetUploadStatus {
     }
 }
 impl ::std::convert::From<&str> for PromptAssetUploadStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PromptAssetUploadStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

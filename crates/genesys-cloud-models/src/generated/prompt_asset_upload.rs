@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PromptAssetUpload {
 impl crate::support::Model for PromptAssetUpload {
     const NAME: &'static str = "PromptAssetUpload";
     const FIELDS: &'static [&'static str] = &["headers", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PromptAssetUpload {
     }
 }
 impl ::std::fmt::Debug for PromptAssetUpload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PromptAssetUpload", &[("headers", &self.headers), ("url", &self.url)], &self._nulls)
     }

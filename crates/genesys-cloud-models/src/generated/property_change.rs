@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PropertyChange {
 impl crate::support::Model for PropertyChange {
     const NAME: &'static str = "PropertyChange";
     const FIELDS: &'static [&'static str] = &["newValues", "oldValues", "property"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PropertyChange {
     }
 }
 impl ::std::fmt::Debug for PropertyChange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PropertyChange", &[("newValues", &self.new_values), ("oldValues", &self.old_values), ("property", &self.property)], &self._nulls)
     }

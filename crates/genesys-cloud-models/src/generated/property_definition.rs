@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDefinition {
 impl crate::support::Model for PropertyDefinition {
     const NAME: &'static str = "PropertyDefinition";
     const FIELDS: &'static [&'static str] = &["description", "format", "items", "pattern", "properties", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for PropertyDefinition {
     }
 }
 impl ::std::fmt::Debug for PropertyDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PropertyDefinition", &[("description", &self.description), ("format", &self.format), ("items", &self.items), ("pattern", &self.pattern), ("properties", &self.properties), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PropertyIndexRequest {
 impl crate::support::Model for PropertyIndexRequest {
     const NAME: &'static str = "PropertyIndexRequest";
     const FIELDS: &'static [&'static str] = &["properties", "sessionId", "targetDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for PropertyIndexRequest {
     }
 }
 impl ::std::fmt::Debug for PropertyIndexRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PropertyIndexRequest", &[("properties", &self.properties), ("sessionId", &self.session_id), ("targetDate", &self.target_date)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ProvisionInfo {
 impl crate::support::Model for ProvisionInfo {
     const NAME: &'static str = "ProvisionInfo";
     const FIELDS: &'static [&'static str] = &["errorInfo", "source", "time"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ProvisionInfo {
     }
 }
 impl ::std::fmt::Debug for ProvisionInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ProvisionInfo", &[("errorInfo", &self.error_info), ("source", &self.source), ("time", &self.time)], &self._nulls)
     }

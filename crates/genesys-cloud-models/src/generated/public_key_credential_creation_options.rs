@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for PublicKeyCredentialCreationOptions {
 impl crate::support::Model for PublicKeyCredentialCreationOptions {
     const NAME: &'static str = "PublicKeyCredentialCreationOptions";
     const FIELDS: &'static [&'static str] = &["attestation", "attestationFormats", "authenticatorSelection", "challenge", "excludeCredentials", "extensions", "hints", "pubKeyCredParams", "rp", "timeout", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for PublicKeyCredentialCreationOptions {
     }
 }
 impl ::std::fmt::Debug for PublicKeyCredentialCreationOptions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PublicKeyCredentialCreationOptions", &[("attestation", &self.attestation), ("attestationFormats", &self.attestation_formats), ("authenticatorSelection", &self.authenticator_selection), ("challenge", &self.challenge), ("excludeCredentials", &self.exclude_credentials), ("extensions", &self.extensions), ("hints", &self.hints), ("pubKeyCredParams", &self.pub_key_cred_params), ("rp", &self.rp), ("timeout", &self.timeout), ("user", &self.user)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for PublicKeyCredentialCreationResponse {
 impl crate::support::Model for PublicKeyCredentialCreationResponse {
     const NAME: &'static str = "PublicKeyCredentialCreationResponse";
     const FIELDS: &'static [&'static str] = &["authenticatorAttachment", "clientExtensionResults", "id", "rawId", "response", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for PublicKeyCredentialCreationResponse {
     }
 }
 impl ::std::fmt::Debug for PublicKeyCredentialCreationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PublicKeyCredentialCreationResponse", &[("authenticatorAttachment", &self.authenticator_attachment), ("clientExtensionResults", &self.client_extension_results), ("id", &self.id), ("rawId", &self.raw_id), ("response", &self.response), ("type", &self.r#type)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for PublishDraftInput {
 impl crate::support::Model for PublishDraftInput {
     const NAME: &'static str = "PublishDraftInput";
     const FIELDS: &'static [&'static str] = &["version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for PublishDraftInput {
     }
 }
 impl ::std::fmt::Debug for PublishDraftInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PublishDraftInput", &[("version", &self.version)], &self._nulls)
     }

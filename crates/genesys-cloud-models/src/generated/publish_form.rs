@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PublishForm {
 impl crate::support::Model for PublishForm {
     const NAME: &'static str = "PublishForm";
     const FIELDS: &'static [&'static str] = &["id", "published"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PublishForm {
     }
 }
 impl ::std::fmt::Debug for PublishForm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PublishForm", &[("id", &self.id), ("published", &self.published)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for PublishScriptRequestData {
 impl crate::support::Model for PublishScriptRequestData {
     const NAME: &'static str = "PublishScriptRequestData";
     const FIELDS: &'static [&'static str] = &["scriptId", "versionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for PublishScriptRequestData {
     }
 }
 impl ::std::fmt::Debug for PublishScriptRequestData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PublishScriptRequestData", &[("scriptId", &self.script_id), ("versionId", &self.version_id)], &self._nulls)
     }

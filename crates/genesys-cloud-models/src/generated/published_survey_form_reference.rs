@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for PublishedSurveyFormReference {
 impl crate::support::Model for PublishedSurveyFormReference {
     const NAME: &'static str = "PublishedSurveyFormReference";
     const FIELDS: &'static [&'static str] = &["contextId", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for PublishedSurveyFormReference {
     }
 }
 impl ::std::fmt::Debug for PublishedSurveyFormReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PublishedSurveyFormReference", &[("contextId", &self.context_id), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

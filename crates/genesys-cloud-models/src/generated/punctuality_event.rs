@@ -66,9 +66,11 @@ impl<'de> ::serde::Deserialize<'de> for PunctualityEvent {
 impl crate::support::Model for PunctualityEvent {
     const NAME: &'static str = "PunctualityEvent";
     const FIELDS: &'static [&'static str] = &["activityCode", "activityCodeId", "activityColor", "activityName", "bullseye", "category", "dateScheduleStart", "dateStart", "delta", "description", "lengthMinutes", "points"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -108,6 +110,7 @@ impl crate::support::Model for PunctualityEvent {
     }
 }
 impl ::std::fmt::Debug for PunctualityEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PunctualityEvent", &[("activityCode", &self.activity_code), ("activityCodeId", &self.activity_code_id), ("activityColor", &self.activity_color), ("activityName", &self.activity_name), ("bullseye", &self.bullseye), ("category", &self.category), ("dateScheduleStart", &self.date_schedule_start), ("dateStart", &self.date_start), ("delta", &self.delta), ("description", &self.description), ("lengthMinutes", &self.length_minutes), ("points", &self.points)], &self._nulls)
     }

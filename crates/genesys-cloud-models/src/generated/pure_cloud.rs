@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for PureCloud {
 impl crate::support::Model for PureCloud {
     const NAME: &'static str = "PureCloud";
     const FIELDS: &'static [&'static str] = &["disabled", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for PureCloud {
     }
 }
 impl ::std::fmt::Debug for PureCloud {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PureCloud", &[("disabled", &self.disabled), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for PushDeviceInsertRequest {
 impl crate::support::Model for PushDeviceInsertRequest {
     const NAME: &'static str = "PushDeviceInsertRequest";
     const FIELDS: &'static [&'static str] = &["deviceToken", "deviceType", "language", "notificationProvider"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for PushDeviceInsertRequest {
     }
 }
 impl ::std::fmt::Debug for PushDeviceInsertRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PushDeviceInsertRequest", &[("deviceToken", &crate::support::Redacted(&self.device_token)), ("deviceType", &self.device_type), ("language", &self.language), ("notificationProvider", &self.notification_provider)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl PushDeviceInsertRequestDeviceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["android", "ios"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PushDeviceInsertRequestDeviceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "android" => Self::Android,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for PushDeviceInsertRequestDeviceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Android => "android",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for PushDeviceInsertRequestDeviceType {
     }
 }
 impl ::std::convert::From<&str> for PushDeviceInsertRequestDeviceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PushDeviceInsertRequestDeviceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -206,11 +215,13 @@ impl PushDeviceInsertRequestNotificationProvider {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FCM", "APNS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PushDeviceInsertRequestNotificationProvider {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FCM" => Self::Fcm,
@@ -218,9 +229,11 @@ impl crate::support::OpenEnum for PushDeviceInsertRequestNotificationProvider {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Fcm => "FCM",
@@ -230,11 +243,13 @@ impl crate::support::OpenEnum for PushDeviceInsertRequestNotificationProvider {
     }
 }
 impl ::std::convert::From<&str> for PushDeviceInsertRequestNotificationProvider {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PushDeviceInsertRequestNotificationProvider {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PushDeviceUpdateRequest {
 impl crate::support::Model for PushDeviceUpdateRequest {
     const NAME: &'static str = "PushDeviceUpdateRequest";
     const FIELDS: &'static [&'static str] = &["deviceToken", "language"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PushDeviceUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for PushDeviceUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PushDeviceUpdateRequest", &[("deviceToken", &crate::support::Redacted(&self.device_token)), ("language", &self.language)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for PutDecisionTableRowRequest {
 impl crate::support::Model for PutDecisionTableRowRequest {
     const NAME: &'static str = "PutDecisionTableRowRequest";
     const FIELDS: &'static [&'static str] = &["inputs", "outputs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for PutDecisionTableRowRequest {
     }
 }
 impl ::std::fmt::Debug for PutDecisionTableRowRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PutDecisionTableRowRequest", &[("inputs", &self.inputs), ("outputs", &self.outputs)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for QMAuditQueryRequest {
 impl crate::support::Model for QMAuditQueryRequest {
     const NAME: &'static str = "QMAuditQueryRequest";
     const FIELDS: &'static [&'static str] = &["filters", "interval", "sort"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for QMAuditQueryRequest {
     }
 }
 impl ::std::fmt::Debug for QMAuditQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QMAuditQueryRequest", &[("filters", &self.filters), ("interval", &self.interval), ("sort", &self.sort)], &self._nulls)
     }

@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditLogMessage {
 impl crate::support::Model for QualityAuditLogMessage {
     const NAME: &'static str = "QualityAuditLogMessage";
     const FIELDS: &'static [&'static str] = &["action", "client", "context", "entity", "entityType", "eventDate", "id", "level", "messageInfo", "propertyChanges", "remoteIps", "serviceName", "status", "user", "userHomeOrgId", "userTrusteeOrgId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for QualityAuditLogMessage {
     }
 }
 impl ::std::fmt::Debug for QualityAuditLogMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QualityAuditLogMessage", &[("action", &self.action), ("client", &self.client), ("context", &self.context), ("entity", &self.entity), ("entityType", &self.entity_type), ("eventDate", &self.event_date), ("id", &self.id), ("level", &self.level), ("messageInfo", &self.message_info), ("propertyChanges", &self.property_changes), ("remoteIps", &self.remote_ips), ("serviceName", &self.service_name), ("status", &self.status), ("user", &self.user), ("userHomeOrgId", &self.user_home_org_id), ("userTrusteeOrgId", &self.user_trustee_org_id)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl QualityAuditLogMessageAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Read", "Create", "Update", "Delete", "Abandon", "Archive", "Export", "Download", "RestoreRequest", "RestoreComplete", "ApplyProtection", "RevokeProtection", "UpdateRetention", "Start", "Stop"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QualityAuditLogMessageAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Read" => Self::Read,
@@ -229,9 +234,11 @@ impl crate::support::OpenEnum for QualityAuditLogMessageAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Read => "Read",
@@ -254,11 +261,13 @@ impl crate::support::OpenEnum for QualityAuditLogMessageAction {
     }
 }
 impl ::std::convert::From<&str> for QualityAuditLogMessageAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QualityAuditLogMessageAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -318,11 +327,13 @@ impl QualityAuditLogMessageEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Recording", "Evaluation", "Calibration", "Annotation", "ScreenRecording", "Survey", "SnippetRecording", "ScreenMonitoring"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QualityAuditLogMessageEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Recording" => Self::Recording,
@@ -336,9 +347,11 @@ impl crate::support::OpenEnum for QualityAuditLogMessageEntityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Recording => "Recording",
@@ -354,11 +367,13 @@ impl crate::support::OpenEnum for QualityAuditLogMessageEntityType {
     }
 }
 impl ::std::convert::From<&str> for QualityAuditLogMessageEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QualityAuditLogMessageEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -408,11 +423,13 @@ impl QualityAuditLogMessageLevel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["User", "System", "GENESYS_INTERNAL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QualityAuditLogMessageLevel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "User" => Self::User,
@@ -421,9 +438,11 @@ impl crate::support::OpenEnum for QualityAuditLogMessageLevel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "User",
@@ -434,11 +453,13 @@ impl crate::support::OpenEnum for QualityAuditLogMessageLevel {
     }
 }
 impl ::std::convert::From<&str> for QualityAuditLogMessageLevel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QualityAuditLogMessageLevel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -490,11 +511,13 @@ impl QualityAuditLogMessageServiceName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["RecordingService", "RecordingPlaybackService", "QualityService", "HorusService"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QualityAuditLogMessageServiceName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "RecordingService" => Self::RecordingService,
@@ -504,9 +527,11 @@ impl crate::support::OpenEnum for QualityAuditLogMessageServiceName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RecordingService => "RecordingService",
@@ -518,11 +543,13 @@ impl crate::support::OpenEnum for QualityAuditLogMessageServiceName {
     }
 }
 impl ::std::convert::From<&str> for QualityAuditLogMessageServiceName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QualityAuditLogMessageServiceName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -572,11 +599,13 @@ impl QualityAuditLogMessageStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Success", "Failure", "Warning"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QualityAuditLogMessageStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Success" => Self::Success,
@@ -585,9 +614,11 @@ impl crate::support::OpenEnum for QualityAuditLogMessageStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Success => "Success",
@@ -598,11 +629,13 @@ impl crate::support::OpenEnum for QualityAuditLogMessageStatus {
     }
 }
 impl ::std::convert::From<&str> for QualityAuditLogMessageStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QualityAuditLogMessageStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditQueryExecutionResultsRespons
 impl crate::support::Model for QualityAuditQueryExecutionResultsResponse {
     const NAME: &'static str = "QualityAuditQueryExecutionResultsResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "entities", "id", "pageSize"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for QualityAuditQueryExecutionResultsResponse {
     }
 }
 impl ::std::fmt::Debug for QualityAuditQueryExecutionResultsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QualityAuditQueryExecutionResultsResponse", &[("cursor", &self.cursor), ("entities", &self.entities), ("id", &self.id), ("pageSize", &self.page_size)], &self._nulls)
     }

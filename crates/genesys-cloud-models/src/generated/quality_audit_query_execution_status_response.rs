@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditQueryExecutionStatusResponse
 impl crate::support::Model for QualityAuditQueryExecutionStatusResponse {
     const NAME: &'static str = "QualityAuditQueryExecutionStatusResponse";
     const FIELDS: &'static [&'static str] = &["dateStart", "filters", "id", "interval", "sort", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for QualityAuditQueryExecutionStatusResponse {
     }
 }
 impl ::std::fmt::Debug for QualityAuditQueryExecutionStatusResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QualityAuditQueryExecutionStatusResponse", &[("dateStart", &self.date_start), ("filters", &self.filters), ("id", &self.id), ("interval", &self.interval), ("sort", &self.sort), ("state", &self.state)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl QualityAuditQueryExecutionStatusResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Queued", "Running", "Succeeded", "Failed", "Cancelled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QualityAuditQueryExecutionStatusResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Queued" => Self::Queued,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for QualityAuditQueryExecutionStatusResponseState 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Queued => "Queued",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for QualityAuditQueryExecutionStatusResponseState 
     }
 }
 impl ::std::convert::From<&str> for QualityAuditQueryExecutionStatusResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QualityAuditQueryExecutionStatusResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

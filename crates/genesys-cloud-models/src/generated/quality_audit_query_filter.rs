@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditQueryFilter {
 impl crate::support::Model for QualityAuditQueryFilter {
     const NAME: &'static str = "QualityAuditQueryFilter";
     const FIELDS: &'static [&'static str] = &["property", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QualityAuditQueryFilter {
     }
 }
 impl ::std::fmt::Debug for QualityAuditQueryFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QualityAuditQueryFilter", &[("property", &self.property), ("value", &self.value)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl QualityAuditQueryFilterProperty {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UserId", "TrusteeOrganizationId", "TrusteeOnlyAudits", "ClientId", "Action", "EntityType", "EntityId", "ConversationId", "ServiceName"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QualityAuditQueryFilterProperty {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UserId" => Self::UserId,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for QualityAuditQueryFilterProperty {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UserId => "UserId",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for QualityAuditQueryFilterProperty {
     }
 }
 impl ::std::convert::From<&str> for QualityAuditQueryFilterProperty {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QualityAuditQueryFilterProperty {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

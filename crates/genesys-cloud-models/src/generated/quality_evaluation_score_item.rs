@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for QualityEvaluationScoreItem {
 impl crate::support::Model for QualityEvaluationScoreItem {
     const NAME: &'static str = "QualityEvaluationScoreItem";
     const FIELDS: &'static [&'static str] = &["conversationDate", "conversationEndDate", "conversationId", "evaluationId", "evaluationScore", "formName", "maxPoints", "mediaTypes", "points"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for QualityEvaluationScoreItem {
     }
 }
 impl ::std::fmt::Debug for QualityEvaluationScoreItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QualityEvaluationScoreItem", &[("conversationDate", &self.conversation_date), ("conversationEndDate", &self.conversation_end_date), ("conversationId", &self.conversation_id), ("evaluationId", &self.evaluation_id), ("evaluationScore", &self.evaluation_score), ("formName", &self.form_name), ("maxPoints", &self.max_points), ("mediaTypes", &self.media_types), ("points", &self.points)], &self._nulls)
     }

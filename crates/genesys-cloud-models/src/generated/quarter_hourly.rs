@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QuarterHourly {
 impl crate::support::Model for QuarterHourly {
     const NAME: &'static str = "QuarterHourly";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrls"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QuarterHourly {
     }
 }
 impl ::std::fmt::Debug for QuarterHourly {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QuarterHourly", &[("downloadResult", &self.download_result), ("downloadUrls", &self.download_urls)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryAgentScheduleUnavailableTimesReques
 impl crate::support::Model for QueryAgentScheduleUnavailableTimesRequest {
     const NAME: &'static str = "QueryAgentScheduleUnavailableTimesRequest";
     const FIELDS: &'static [&'static str] = &["agentId", "schedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryAgentScheduleUnavailableTimesRequest {
     }
 }
 impl ::std::fmt::Debug for QueryAgentScheduleUnavailableTimesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryAgentScheduleUnavailableTimesRequest", &[("agentId", &self.agent_id), ("schedule", &self.schedule)], &self._nulls)
     }

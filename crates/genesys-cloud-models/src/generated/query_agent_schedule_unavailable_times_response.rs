@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryAgentScheduleUnavailableTimesRespon
 impl crate::support::Model for QueryAgentScheduleUnavailableTimesResponse {
     const NAME: &'static str = "QueryAgentScheduleUnavailableTimesResponse";
     const FIELDS: &'static [&'static str] = &["consideredInScheduleGeneration", "scheduleGenerationUnavailableTimes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryAgentScheduleUnavailableTimesResponse {
     }
 }
 impl ::std::fmt::Debug for QueryAgentScheduleUnavailableTimesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryAgentScheduleUnavailableTimesResponse", &[("consideredInScheduleGeneration", &self.considered_in_schedule_generation), ("scheduleGenerationUnavailableTimes", &self.schedule_generation_unavailable_times)], &self._nulls)
     }

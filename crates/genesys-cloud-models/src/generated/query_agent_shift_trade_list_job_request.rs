@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryAgentShiftTradeListJobRequest {
 impl crate::support::Model for QueryAgentShiftTradeListJobRequest {
     const NAME: &'static str = "QueryAgentShiftTradeListJobRequest";
     const FIELDS: &'static [&'static str] = &["weekDates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for QueryAgentShiftTradeListJobRequest {
     }
 }
 impl ::std::fmt::Debug for QueryAgentShiftTradeListJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryAgentShiftTradeListJobRequest", &[("weekDates", &self.week_dates)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryAgentUnavailableTimesValidationJobR
 impl crate::support::Model for QueryAgentUnavailableTimesValidationJobResponse {
     const NAME: &'static str = "QueryAgentUnavailableTimesValidationJobResponse";
     const FIELDS: &'static [&'static str] = &["agent", "error", "id", "result", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for QueryAgentUnavailableTimesValidationJobResponse {
     }
 }
 impl ::std::fmt::Debug for QueryAgentUnavailableTimesValidationJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryAgentUnavailableTimesValidationJobResponse", &[("agent", &self.agent), ("error", &self.error), ("id", &self.id), ("result", &self.result), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl QueryAgentUnavailableTimesValidationJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Canceled", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryAgentUnavailableTimesValidationJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for QueryAgentUnavailableTimesValidationJobRespons
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for QueryAgentUnavailableTimesValidationJobRespons
     }
 }
 impl ::std::convert::From<&str> for QueryAgentUnavailableTimesValidationJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryAgentUnavailableTimesValidationJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryAgentsIntegrationsRequest {
 impl crate::support::Model for QueryAgentsIntegrationsRequest {
     const NAME: &'static str = "QueryAgentsIntegrationsRequest";
     const FIELDS: &'static [&'static str] = &["agentIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for QueryAgentsIntegrationsRequest {
     }
 }
 impl ::std::fmt::Debug for QueryAgentsIntegrationsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryAgentsIntegrationsRequest", &[("agentIds", &self.agent_ids)], &self._nulls)
     }

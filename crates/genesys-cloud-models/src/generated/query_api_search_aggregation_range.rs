@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryApiSearchAggregationRange {
 impl crate::support::Model for QueryApiSearchAggregationRange {
     const NAME: &'static str = "QueryApiSearchAggregationRange";
     const FIELDS: &'static [&'static str] = &["from", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for QueryApiSearchAggregationRange {
     }
 }
 impl ::std::fmt::Debug for QueryApiSearchAggregationRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryApiSearchAggregationRange", &[("from", &self.from), ("to", &self.to)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryAvailabilityManagementUnitsSettings
 impl crate::support::Model for QueryAvailabilityManagementUnitsSettingsRequest {
     const NAME: &'static str = "QueryAvailabilityManagementUnitsSettingsRequest";
     const FIELDS: &'static [&'static str] = &["managementUnitIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for QueryAvailabilityManagementUnitsSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for QueryAvailabilityManagementUnitsSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryAvailabilityManagementUnitsSettingsRequest", &[("managementUnitIds", &self.management_unit_ids)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryAvailabilityManagementUnitsSettings
 impl crate::support::Model for QueryAvailabilityManagementUnitsSettingsResponse {
     const NAME: &'static str = "QueryAvailabilityManagementUnitsSettingsResponse";
     const FIELDS: &'static [&'static str] = &["managementUnits"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for QueryAvailabilityManagementUnitsSettingsResponse 
     }
 }
 impl ::std::fmt::Debug for QueryAvailabilityManagementUnitsSettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryAvailabilityManagementUnitsSettingsResponse", &[("managementUnits", &self.management_units)], &self._nulls)
     }

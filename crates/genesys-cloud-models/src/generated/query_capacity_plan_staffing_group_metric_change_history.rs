@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryCapacityPlanStaffingGroupMetricChan
 impl crate::support::Model for QueryCapacityPlanStaffingGroupMetricChangeHistory {
     const NAME: &'static str = "QueryCapacityPlanStaffingGroupMetricChangeHistory";
     const FIELDS: &'static [&'static str] = &["queryEndDate", "staffingGroupIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryCapacityPlanStaffingGroupMetricChangeHistory
     }
 }
 impl ::std::fmt::Debug for QueryCapacityPlanStaffingGroupMetricChangeHistory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryCapacityPlanStaffingGroupMetricChangeHistory", &[("queryEndDate", &self.query_end_date), ("staffingGroupIds", &self.staffing_group_ids)], &self._nulls)
     }

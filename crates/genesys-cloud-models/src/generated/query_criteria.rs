@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryCriteria {
 impl crate::support::Model for QueryCriteria {
     const NAME: &'static str = "QueryCriteria";
     const FIELDS: &'static [&'static str] = &["categoryInfo", "criteriaGroups", "criteriaKey", "dataType", "description", "operators"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for QueryCriteria {
     }
 }
 impl ::std::fmt::Debug for QueryCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryCriteria", &[("categoryInfo", &self.category_info), ("criteriaGroups", &self.criteria_groups), ("criteriaKey", &self.criteria_key), ("dataType", &self.data_type), ("description", &self.description), ("operators", &self.operators)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl QueryCriteriaCriteriaKey {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FlowStartDateTime", "FlowEndDateTime", "ConversationId", "WorkitemId", "FlowType", "FlowId", "FlowErrorReason", "FlowWarningReason", "FlowAlternateExecutionId", "FlowObjectExecutionId", "FlowActionId", "FlowActionType", "FlowActionOutputPathId", "FlowActionOutputPathName", "FlowActionIdOutputPathId", "FlowActionIdOutputPathName", "FlowActionTypeOutputPathId", "FlowActionTypeOutputPathName", "BotId", "BotErrorReason", "BotFlowExecutionId", "BotObjectExecutionId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryCriteriaCriteriaKey {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FlowStartDateTime" => Self::FlowStartDateTime,
@@ -190,9 +195,11 @@ impl crate::support::OpenEnum for QueryCriteriaCriteriaKey {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FlowStartDateTime => "FlowStartDateTime",
@@ -222,11 +229,13 @@ impl crate::support::OpenEnum for QueryCriteriaCriteriaKey {
     }
 }
 impl ::std::convert::From<&str> for QueryCriteriaCriteriaKey {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryCriteriaCriteriaKey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -276,11 +285,13 @@ impl QueryCriteriaDataType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["string", "guid", "dateTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryCriteriaDataType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "string" => Self::String,
@@ -289,9 +300,11 @@ impl crate::support::OpenEnum for QueryCriteriaDataType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::String => "string",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for QueryCriteriaDataType {
     }
 }
 impl ::std::convert::From<&str> for QueryCriteriaDataType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryCriteriaDataType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

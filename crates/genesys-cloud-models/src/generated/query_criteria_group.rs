@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryCriteriaGroup {
 impl crate::support::Model for QueryCriteriaGroup {
     const NAME: &'static str = "QueryCriteriaGroup";
     const FIELDS: &'static [&'static str] = &["and", "criteria", "not", "or"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for QueryCriteriaGroup {
     }
 }
 impl ::std::fmt::Debug for QueryCriteriaGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryCriteriaGroup", &[("and", &self.and), ("criteria", &self.criteria), ("not", &self.not), ("or", &self.or)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryCriteriaItem {
 impl crate::support::Model for QueryCriteriaItem {
     const NAME: &'static str = "QueryCriteriaItem";
     const FIELDS: &'static [&'static str] = &["key", "operator", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for QueryCriteriaItem {
     }
 }
 impl ::std::fmt::Debug for QueryCriteriaItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryCriteriaItem", &[("key", &self.key), ("operator", &self.operator), ("value", &self.value)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl QueryCriteriaItemKey {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Name", "DivisionId", "Id", "CreatedBy"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryCriteriaItemKey {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Name" => Self::Name,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for QueryCriteriaItemKey {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Name => "Name",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for QueryCriteriaItemKey {
     }
 }
 impl ::std::convert::From<&str> for QueryCriteriaItemKey {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryCriteriaItemKey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -210,11 +219,13 @@ impl QueryCriteriaItemOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["IN", "EQUALS", "NOTEQUALS", "BEGINS_WITH", "ENDS_WITH", "CONTAINS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryCriteriaItemOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "IN" => Self::In,
@@ -226,9 +237,11 @@ impl crate::support::OpenEnum for QueryCriteriaItemOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::In => "IN",
@@ -242,11 +255,13 @@ impl crate::support::OpenEnum for QueryCriteriaItemOperator {
     }
 }
 impl ::std::convert::From<&str> for QueryCriteriaItemOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryCriteriaItemOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryEffectiveScheduleSetsRequest {
 impl crate::support::Model for QueryEffectiveScheduleSetsRequest {
     const NAME: &'static str = "QueryEffectiveScheduleSetsRequest";
     const FIELDS: &'static [&'static str] = &["startDate", "weekCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryEffectiveScheduleSetsRequest {
     }
 }
 impl ::std::fmt::Debug for QueryEffectiveScheduleSetsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryEffectiveScheduleSetsRequest", &[("startDate", &self.start_date), ("weekCount", &self.week_count)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryEnrollmentOpportunityResult {
 impl crate::support::Model for QueryEnrollmentOpportunityResult {
     const NAME: &'static str = "QueryEnrollmentOpportunityResult";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "capacity", "deadlineDate", "endDate", "enrollmentCounts", "id", "name", "startDate", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for QueryEnrollmentOpportunityResult {
     }
 }
 impl ::std::fmt::Debug for QueryEnrollmentOpportunityResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryEnrollmentOpportunityResult", &[("activityCodeId", &self.activity_code_id), ("capacity", &self.capacity), ("deadlineDate", &self.deadline_date), ("endDate", &self.end_date), ("enrollmentCounts", &self.enrollment_counts), ("id", &self.id), ("name", &self.name), ("startDate", &self.start_date), ("status", &self.status)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl QueryEnrollmentOpportunityResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Published", "Open", "Pending", "Closed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryEnrollmentOpportunityResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for QueryEnrollmentOpportunityResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -172,11 +179,13 @@ impl crate::support::OpenEnum for QueryEnrollmentOpportunityResultStatus {
     }
 }
 impl ::std::convert::From<&str> for QueryEnrollmentOpportunityResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryEnrollmentOpportunityResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

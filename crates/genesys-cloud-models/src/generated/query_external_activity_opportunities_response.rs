@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryExternalActivityOpportunitiesRespon
 impl crate::support::Model for QueryExternalActivityOpportunitiesResponse {
     const NAME: &'static str = "QueryExternalActivityOpportunitiesResponse";
     const FIELDS: &'static [&'static str] = &["externalActivities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for QueryExternalActivityOpportunitiesResponse {
     }
 }
 impl ::std::fmt::Debug for QueryExternalActivityOpportunitiesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryExternalActivityOpportunitiesResponse", &[("externalActivities", &self.external_activities)], &self._nulls)
     }

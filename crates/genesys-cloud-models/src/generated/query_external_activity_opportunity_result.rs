@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryExternalActivityOpportunityResult {
 impl crate::support::Model for QueryExternalActivityOpportunityResult {
     const NAME: &'static str = "QueryExternalActivityOpportunityResult";
     const FIELDS: &'static [&'static str] = &["id", "opportunityName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryExternalActivityOpportunityResult {
     }
 }
 impl ::std::fmt::Debug for QueryExternalActivityOpportunityResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryExternalActivityOpportunityResult", &[("id", &self.id), ("opportunityName", &self.opportunity_name)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryFacetInfo {
 impl crate::support::Model for QueryFacetInfo {
     const NAME: &'static str = "QueryFacetInfo";
     const FIELDS: &'static [&'static str] = &["attributes", "facets"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for QueryFacetInfo {
     }
 }
 impl ::std::fmt::Debug for QueryFacetInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryFacetInfo", &[("attributes", &self.attributes), ("facets", &self.facets)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryOpportunityEnrollmentMetadata {
 impl crate::support::Model for QueryOpportunityEnrollmentMetadata {
     const NAME: &'static str = "QueryOpportunityEnrollmentMetadata";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "dateReviewed", "modifiedBy", "reviewedBy", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for QueryOpportunityEnrollmentMetadata {
     }
 }
 impl ::std::fmt::Debug for QueryOpportunityEnrollmentMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryOpportunityEnrollmentMetadata", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateReviewed", &self.date_reviewed), ("modifiedBy", &self.modified_by), ("reviewedBy", &self.reviewed_by), ("version", &self.version)], &self._nulls)
     }

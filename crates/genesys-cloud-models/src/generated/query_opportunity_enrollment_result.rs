@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryOpportunityEnrollmentResult {
 impl crate::support::Model for QueryOpportunityEnrollmentResult {
     const NAME: &'static str = "QueryOpportunityEnrollmentResult";
     const FIELDS: &'static [&'static str] = &["agent", "denialCode", "id", "metadata", "opportunityId", "reviewNote", "schedule", "status", "systemMessageCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for QueryOpportunityEnrollmentResult {
     }
 }
 impl ::std::fmt::Debug for QueryOpportunityEnrollmentResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryOpportunityEnrollmentResult", &[("agent", &self.agent), ("denialCode", &self.denial_code), ("id", &self.id), ("metadata", &self.metadata), ("opportunityId", &self.opportunity_id), ("reviewNote", &self.review_note), ("schedule", &self.schedule), ("status", &self.status), ("systemMessageCode", &self.system_message_code)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl QueryOpportunityEnrollmentResultDenialCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ManuallyDenied", "AutomaticallyClosed", "ManuallyClosed", "CapacityFull", "ScheduleConflict"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryOpportunityEnrollmentResultDenialCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ManuallyDenied" => Self::ManuallyDenied,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for QueryOpportunityEnrollmentResultDenialCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ManuallyDenied => "ManuallyDenied",
@@ -172,11 +179,13 @@ impl crate::support::OpenEnum for QueryOpportunityEnrollmentResultDenialCode {
     }
 }
 impl ::std::convert::From<&str> for QueryOpportunityEnrollmentResultDenialCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryOpportunityEnrollmentResultDenialCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -230,11 +239,13 @@ impl QueryOpportunityEnrollmentResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Approved", "Denied", "Withdrawn", "Processing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryOpportunityEnrollmentResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -245,9 +256,11 @@ impl crate::support::OpenEnum for QueryOpportunityEnrollmentResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -260,11 +273,13 @@ impl crate::support::OpenEnum for QueryOpportunityEnrollmentResultStatus {
     }
 }
 impl ::std::convert::From<&str> for QueryOpportunityEnrollmentResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryOpportunityEnrollmentResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -372,11 +387,13 @@ impl QueryOpportunityEnrollmentResultSystemMessageCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityChanged", "AgentEnrollmentsHourlyLimitExceeded", "BatchLimitExceeded", "BusinessUnitEnrollmentsHourlyLimitExceeded", "BusinessUnitNotFound", "BusinessUnitOpportunityHourlyLimitExceeded", "CapacityFull", "Conflict", "DateMustBeInFuture", "DeadlineMustBeAfterOpenTime", "DeadlineMustBeBeforeOrEqualToStartTime", "EndTimeMustBeAfterStartTime", "EnrollmentNotFound", "InternalError", "InternalErrorAutoApproval", "InternalErrorDenial", "InternalErrorScheduleUpdate", "InvalidOpportunityLength", "InvalidOpportunityStatus", "InvalidRequest", "InvalidStatusTransition", "InvalidTime", "NoInvitationsForPublish", "OpenTimeMustBeBeforeStartTime", "OpportunityClosed", "OpportunityNotFound", "OpportunityNotOpen", "ScheduleConflict", "ScheduleNotFound", "ServiceUnavailable", "StartTimeMustBeWithinOneYear", "StatusNotDraft"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryOpportunityEnrollmentResultSystemMessageCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityChanged" => Self::ActivityChanged,
@@ -414,9 +431,11 @@ impl crate::support::OpenEnum for QueryOpportunityEnrollmentResultSystemMessageC
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityChanged => "ActivityChanged",
@@ -456,11 +475,13 @@ impl crate::support::OpenEnum for QueryOpportunityEnrollmentResultSystemMessageC
     }
 }
 impl ::std::convert::From<&str> for QueryOpportunityEnrollmentResultSystemMessageCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryOpportunityEnrollmentResultSystemMessageCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

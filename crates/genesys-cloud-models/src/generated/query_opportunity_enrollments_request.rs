@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryOpportunityEnrollmentsRequest {
 impl crate::support::Model for QueryOpportunityEnrollmentsRequest {
     const NAME: &'static str = "QueryOpportunityEnrollmentsRequest";
     const FIELDS: &'static [&'static str] = &["opportunityId", "range"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryOpportunityEnrollmentsRequest {
     }
 }
 impl ::std::fmt::Debug for QueryOpportunityEnrollmentsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryOpportunityEnrollmentsRequest", &[("opportunityId", &self.opportunity_id), ("range", &self.range)], &self._nulls)
     }

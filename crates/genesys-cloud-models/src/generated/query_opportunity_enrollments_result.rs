@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryOpportunityEnrollmentsResult {
 impl crate::support::Model for QueryOpportunityEnrollmentsResult {
     const NAME: &'static str = "QueryOpportunityEnrollmentsResult";
     const FIELDS: &'static [&'static str] = &["enrollments", "nextStartDate", "opportunities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for QueryOpportunityEnrollmentsResult {
     }
 }
 impl ::std::fmt::Debug for QueryOpportunityEnrollmentsResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryOpportunityEnrollmentsResult", &[("enrollments", &self.enrollments), ("nextStartDate", &self.next_start_date), ("opportunities", &self.opportunities)], &self._nulls)
     }

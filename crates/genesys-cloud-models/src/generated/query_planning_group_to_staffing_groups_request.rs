@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryPlanningGroupToStaffingGroupsReques
 impl crate::support::Model for QueryPlanningGroupToStaffingGroupsRequest {
     const NAME: &'static str = "QueryPlanningGroupToStaffingGroupsRequest";
     const FIELDS: &'static [&'static str] = &["planningGroupIds", "staffingGroupIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryPlanningGroupToStaffingGroupsRequest {
     }
 }
 impl ::std::fmt::Debug for QueryPlanningGroupToStaffingGroupsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryPlanningGroupToStaffingGroupsRequest", &[("planningGroupIds", &self.planning_group_ids), ("staffingGroupIds", &self.staffing_group_ids)], &self._nulls)
     }

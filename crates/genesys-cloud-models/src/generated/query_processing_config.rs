@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryProcessingConfig {
 impl crate::support::Model for QueryProcessingConfig {
     const NAME: &'static str = "QueryProcessingConfig";
     const FIELDS: &'static [&'static str] = &["knowledgeQueryProcessing"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for QueryProcessingConfig {
     }
 }
 impl ::std::fmt::Debug for QueryProcessingConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryProcessingConfig", &[("knowledgeQueryProcessing", &self.knowledge_query_processing)], &self._nulls)
     }
@@ -90,11 +93,13 @@ impl QueryProcessingConfigKnowledgeQueryProcessing {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ClassificationOnly", "ClassificationAndReformulation", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryProcessingConfigKnowledgeQueryProcessing {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ClassificationOnly" => Self::ClassificationOnly,
@@ -103,9 +108,11 @@ impl crate::support::OpenEnum for QueryProcessingConfigKnowledgeQueryProcessing 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ClassificationOnly => "ClassificationOnly",
@@ -116,11 +123,13 @@ impl crate::support::OpenEnum for QueryProcessingConfigKnowledgeQueryProcessing 
     }
 }
 impl ::std::convert::From<&str> for QueryProcessingConfigKnowledgeQueryProcessing {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryProcessingConfigKnowledgeQueryProcessing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

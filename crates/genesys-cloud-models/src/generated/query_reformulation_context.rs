@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryReformulationContext {
 impl crate::support::Model for QueryReformulationContext {
     const NAME: &'static str = "QueryReformulationContext";
     const FIELDS: &'static [&'static str] = &["knowledgeClassification", "reformulatedQuery"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryReformulationContext {
     }
 }
 impl ::std::fmt::Debug for QueryReformulationContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryReformulationContext", &[("knowledgeClassification", &self.knowledge_classification), ("reformulatedQuery", &self.reformulated_query)], &self._nulls)
     }
@@ -98,11 +101,13 @@ impl QueryReformulationContextKnowledgeClassification {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Yes", "No", "Maybe"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryReformulationContextKnowledgeClassification {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for QueryReformulationContextKnowledgeClassificati
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for QueryReformulationContextKnowledgeClassificati
     }
 }
 impl ::std::convert::From<&str> for QueryReformulationContextKnowledgeClassification {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryReformulationContextKnowledgeClassification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryRequest {
 impl crate::support::Model for QueryRequest {
     const NAME: &'static str = "QueryRequest";
     const FIELDS: &'static [&'static str] = &["attributeFilters", "facetNameRequests", "filters", "includeShares", "pageNumber", "pageSize", "queryPhrase", "sort"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for QueryRequest {
     }
 }
 impl ::std::fmt::Debug for QueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryRequest", &[("attributeFilters", &self.attribute_filters), ("facetNameRequests", &self.facet_name_requests), ("filters", &self.filters), ("includeShares", &self.include_shares), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("queryPhrase", &self.query_phrase), ("sort", &self.sort)], &self._nulls)
     }

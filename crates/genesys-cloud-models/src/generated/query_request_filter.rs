@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryRequestFilter {
 impl crate::support::Model for QueryRequestFilter {
     const NAME: &'static str = "QueryRequestFilter";
     const FIELDS: &'static [&'static str] = &["clauses", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryRequestFilter {
     }
 }
 impl ::std::fmt::Debug for QueryRequestFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryRequestFilter", &[("clauses", &self.clauses), ("type", &self.r#type)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl QueryRequestFilterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["And", "Or"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryRequestFilterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "And" => Self::And,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for QueryRequestFilterType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "And",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for QueryRequestFilterType {
     }
 }
 impl ::std::convert::From<&str> for QueryRequestFilterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryRequestFilterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

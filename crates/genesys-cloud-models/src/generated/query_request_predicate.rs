@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryRequestPredicate {
 impl crate::support::Model for QueryRequestPredicate {
     const NAME: &'static str = "QueryRequestPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryRequestPredicate {
     }
 }
 impl ::std::fmt::Debug for QueryRequestPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryRequestPredicate", &[("dimension", &self.dimension), ("value", &self.value)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl QueryRequestPredicateDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["attendeeId", "facilitatorId", "status"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueryRequestPredicateDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "attendeeId" => Self::AttendeeId,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for QueryRequestPredicateDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AttendeeId => "attendeeId",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for QueryRequestPredicateDimension {
     }
 }
 impl ::std::convert::From<&str> for QueryRequestPredicateDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueryRequestPredicateDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

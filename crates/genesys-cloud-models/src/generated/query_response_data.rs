@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryResponseData {
 impl crate::support::Model for QueryResponseData {
     const NAME: &'static str = "QueryResponseData";
     const FIELDS: &'static [&'static str] = &["interval", "metrics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryResponseData {
     }
 }
 impl ::std::fmt::Debug for QueryResponseData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryResponseData", &[("interval", &self.interval), ("metrics", &self.metrics)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryResponseGroupedData {
 impl crate::support::Model for QueryResponseGroupedData {
     const NAME: &'static str = "QueryResponseGroupedData";
     const FIELDS: &'static [&'static str] = &["data", "group"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryResponseGroupedData {
     }
 }
 impl ::std::fmt::Debug for QueryResponseGroupedData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryResponseGroupedData", &[("data", &self.data), ("group", &self.group)], &self._nulls)
     }

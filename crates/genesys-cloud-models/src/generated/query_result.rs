@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryResult {
 impl crate::support::Model for QueryResult {
     const NAME: &'static str = "QueryResult";
     const FIELDS: &'static [&'static str] = &["body", "id", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for QueryResult {
     }
 }
 impl ::std::fmt::Debug for QueryResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryResult", &[("body", &self.body), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

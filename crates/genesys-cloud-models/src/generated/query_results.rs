@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryResults {
 impl crate::support::Model for QueryResults {
     const NAME: &'static str = "QueryResults";
     const FIELDS: &'static [&'static str] = &["facetInfo", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for QueryResults {
     }
 }
 impl ::std::fmt::Debug for QueryResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryResults", &[("facetInfo", &self.facet_info), ("results", &self.results)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryShiftTradeListJobRequest {
 impl crate::support::Model for QueryShiftTradeListJobRequest {
     const NAME: &'static str = "QueryShiftTradeListJobRequest";
     const FIELDS: &'static [&'static str] = &["managementUnitIds", "userIds", "weekDates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for QueryShiftTradeListJobRequest {
     }
 }
 impl ::std::fmt::Debug for QueryShiftTradeListJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryShiftTradeListJobRequest", &[("managementUnitIds", &self.management_unit_ids), ("userIds", &self.user_ids), ("weekDates", &self.week_dates)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryTimeOffIntegrationStatusRequest {
 impl crate::support::Model for QueryTimeOffIntegrationStatusRequest {
     const NAME: &'static str = "QueryTimeOffIntegrationStatusRequest";
     const FIELDS: &'static [&'static str] = &["timeOffRequestLookups"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for QueryTimeOffIntegrationStatusRequest {
     }
 }
 impl ::std::fmt::Debug for QueryTimeOffIntegrationStatusRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryTimeOffIntegrationStatusRequest", &[("timeOffRequestLookups", &self.time_off_request_lookups)], &self._nulls)
     }

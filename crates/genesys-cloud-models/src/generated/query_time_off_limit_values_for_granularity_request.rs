@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryTimeOffLimitValuesForGranularityReq
 impl crate::support::Model for QueryTimeOffLimitValuesForGranularityRequest {
     const NAME: &'static str = "QueryTimeOffLimitValuesForGranularityRequest";
     const FIELDS: &'static [&'static str] = &["dateRanges"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for QueryTimeOffLimitValuesForGranularityRequest {
     }
 }
 impl ::std::fmt::Debug for QueryTimeOffLimitValuesForGranularityRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryTimeOffLimitValuesForGranularityRequest", &[("dateRanges", &self.date_ranges)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryTimeOffLimitValuesRequest {
 impl crate::support::Model for QueryTimeOffLimitValuesRequest {
     const NAME: &'static str = "QueryTimeOffLimitValuesRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dateRanges", "timeOffLimitId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for QueryTimeOffLimitValuesRequest {
     }
 }
 impl ::std::fmt::Debug for QueryTimeOffLimitValuesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryTimeOffLimitValuesRequest", &[("activityCodeId", &self.activity_code_id), ("dateRanges", &self.date_ranges), ("timeOffLimitId", &self.time_off_limit_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryUserStaffingGroupListRequest {
 impl crate::support::Model for QueryUserStaffingGroupListRequest {
     const NAME: &'static str = "QueryUserStaffingGroupListRequest";
     const FIELDS: &'static [&'static str] = &["userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for QueryUserStaffingGroupListRequest {
     }
 }
 impl ::std::fmt::Debug for QueryUserStaffingGroupListRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryUserStaffingGroupListRequest", &[("userIds", &self.user_ids)], &self._nulls)
     }

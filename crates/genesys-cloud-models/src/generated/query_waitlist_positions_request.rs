@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryWaitlistPositionsRequest {
 impl crate::support::Model for QueryWaitlistPositionsRequest {
     const NAME: &'static str = "QueryWaitlistPositionsRequest";
     const FIELDS: &'static [&'static str] = &["timeOffRequests"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for QueryWaitlistPositionsRequest {
     }
 }
 impl ::std::fmt::Debug for QueryWaitlistPositionsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryWaitlistPositionsRequest", &[("timeOffRequests", &self.time_off_requests)], &self._nulls)
     }

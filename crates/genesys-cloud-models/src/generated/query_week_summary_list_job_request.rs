@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QueryWeekSummaryListJobRequest {
 impl crate::support::Model for QueryWeekSummaryListJobRequest {
     const NAME: &'static str = "QueryWeekSummaryListJobRequest";
     const FIELDS: &'static [&'static str] = &["managementUnitIds", "weekDates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueryWeekSummaryListJobRequest {
     }
 }
 impl ::std::fmt::Debug for QueryWeekSummaryListJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueryWeekSummaryListJobRequest", &[("managementUnitIds", &self.management_unit_ids), ("weekDates", &self.week_dates)], &self._nulls)
     }

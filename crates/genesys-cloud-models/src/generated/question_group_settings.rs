@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for QuestionGroupSettings {
 impl crate::support::Model for QuestionGroupSettings {
     const NAME: &'static str = "QuestionGroupSettings";
     const FIELDS: &'static [&'static str] = &["questionGroupContextId", "questionSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for QuestionGroupSettings {
     }
 }
 impl ::std::fmt::Debug for QuestionGroupSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QuestionGroupSettings", &[("questionGroupContextId", &self.question_group_context_id), ("questionSettings", &self.question_settings)], &self._nulls)
     }

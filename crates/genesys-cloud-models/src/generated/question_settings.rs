@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for QuestionSettings {
 impl crate::support::Model for QuestionSettings {
     const NAME: &'static str = "QuestionSettings";
     const FIELDS: &'static [&'static str] = &["questionContextId", "settings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for QuestionSettings {
     }
 }
 impl ::std::fmt::Debug for QuestionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QuestionSettings", &[("questionContextId", &self.question_context_id), ("settings", &self.settings)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for QueueEmailAddress {
 impl crate::support::Model for QueueEmailAddress {
     const NAME: &'static str = "QueueEmailAddress";
     const FIELDS: &'static [&'static str] = &["domain", "route"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for QueueEmailAddress {
     }
 }
 impl ::std::fmt::Debug for QueueEmailAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueueEmailAddress", &[("domain", &self.domain), ("route", &self.route)], &self._nulls)
     }

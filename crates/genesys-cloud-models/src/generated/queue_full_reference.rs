@@ -186,9 +186,11 @@ impl<'de> ::serde::Deserialize<'de> for QueueFullReference {
 impl crate::support::Model for QueueFullReference {
     const NAME: &'static str = "QueueFullReference";
     const FIELDS: &'static [&'static str] = &["acwSettings", "agentOwnedRouting", "autoAnswerOnly", "bullseye", "callingPartyName", "callingPartyNumber", "cannedResponseLibraries", "conditionalGroupActivation", "conditionalGroupRouting", "createdBy", "dateCreated", "dateModified", "defaultMediaLanguage", "defaultScripts", "description", "directRouting", "division", "emailInQueueFlow", "enableAudioMonitoring", "enableManualAssignment", "enableTranscription", "id", "joinedMemberCount", "lastAgentRoutingMode", "mediaSettings", "memberCount", "memberGroups", "messageInQueueFlow", "modifiedBy", "name", "onHoldPrompt", "outboundEmailAddress", "outboundMessagingAddresses", "peerId", "queueFlow", "routingRules", "scoringMethod", "selfUri", "skillEvaluationMethod", "suppressInQueueCallRecording", "userMemberCount", "whisperPrompt"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -288,6 +290,7 @@ impl crate::support::Model for QueueFullReference {
     }
 }
 impl ::std::fmt::Debug for QueueFullReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueueFullReference", &[("acwSettings", &self.acw_settings), ("agentOwnedRouting", &self.agent_owned_routing), ("autoAnswerOnly", &self.auto_answer_only), ("bullseye", &self.bullseye), ("callingPartyName", &self.calling_party_name), ("callingPartyNumber", &self.calling_party_number), ("cannedResponseLibraries", &self.canned_response_libraries), ("conditionalGroupActivation", &self.conditional_group_activation), ("conditionalGroupRouting", &self.conditional_group_routing), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("defaultMediaLanguage", &self.default_media_language), ("defaultScripts", &self.default_scripts), ("description", &self.description), ("directRouting", &self.direct_routing), ("division", &self.division), ("emailInQueueFlow", &self.email_in_queue_flow), ("enableAudioMonitoring", &self.enable_audio_monitoring), ("enableManualAssignment", &self.enable_manual_assignment), ("enableTranscription", &self.enable_transcription), ("id", &self.id), ("joinedMemberCount", &self.joined_member_count), ("lastAgentRoutingMode", &self.last_agent_routing_mode), ("mediaSettings", &self.media_settings), ("memberCount", &self.member_count), ("memberGroups", &self.member_groups), ("messageInQueueFlow", &self.message_in_queue_flow), ("modifiedBy", &self.modified_by), ("name", &self.name), ("onHoldPrompt", &self.on_hold_prompt), ("outboundEmailAddress", &self.outbound_email_address), ("outboundMessagingAddresses", &self.outbound_messaging_addresses), ("peerId", &self.peer_id), ("queueFlow", &self.queue_flow), ("routingRules", &self.routing_rules), ("scoringMethod", &self.scoring_method), ("selfUri", &self.self_uri), ("skillEvaluationMethod", &self.skill_evaluation_method), ("suppressInQueueCallRecording", &self.suppress_in_queue_call_recording), ("userMemberCount", &self.user_member_count), ("whisperPrompt", &self.whisper_prompt)], &self._nulls)
     }
@@ -586,11 +589,13 @@ impl QueueFullReferenceLastAgentRoutingMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Disabled", "QueueMembersOnly", "AnyAgent"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueueFullReferenceLastAgentRoutingMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Disabled" => Self::Disabled,
@@ -599,9 +604,11 @@ impl crate::support::OpenEnum for QueueFullReferenceLastAgentRoutingMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Disabled => "Disabled",
@@ -612,11 +619,13 @@ impl crate::support::OpenEnum for QueueFullReferenceLastAgentRoutingMode {
     }
 }
 impl ::std::convert::From<&str> for QueueFullReferenceLastAgentRoutingMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueueFullReferenceLastAgentRoutingMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -664,11 +673,13 @@ impl QueueFullReferenceScoringMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TimestampAndPriority", "PriorityOnly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueueFullReferenceScoringMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TimestampAndPriority" => Self::TimestampAndPriority,
@@ -676,9 +687,11 @@ impl crate::support::OpenEnum for QueueFullReferenceScoringMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TimestampAndPriority => "TimestampAndPriority",
@@ -688,11 +701,13 @@ impl crate::support::OpenEnum for QueueFullReferenceScoringMethod {
     }
 }
 impl ::std::convert::From<&str> for QueueFullReferenceScoringMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueueFullReferenceScoringMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -742,11 +757,13 @@ impl QueueFullReferenceSkillEvaluationMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NONE", "BEST", "ALL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QueueFullReferenceSkillEvaluationMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NONE" => Self::None,
@@ -755,9 +772,11 @@ impl crate::support::OpenEnum for QueueFullReferenceSkillEvaluationMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "NONE",
@@ -768,11 +787,13 @@ impl crate::support::OpenEnum for QueueFullReferenceSkillEvaluationMethod {
     }
 }
 impl ::std::convert::From<&str> for QueueFullReferenceSkillEvaluationMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QueueFullReferenceSkillEvaluationMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for QueueMediaSettings {
 impl crate::support::Model for QueueMediaSettings {
     const NAME: &'static str = "QueueMediaSettings";
     const FIELDS: &'static [&'static str] = &["call", "callback", "chat", "email", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for QueueMediaSettings {
     }
 }
 impl ::std::fmt::Debug for QueueMediaSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueueMediaSettings", &[("call", &self.call), ("callback", &self.callback), ("chat", &self.chat), ("email", &self.email), ("message", &self.message)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for QueueMember {
 impl crate::support::Model for QueueMember {
     const NAME: &'static str = "QueueMember";
     const FIELDS: &'static [&'static str] = &["id", "joined", "memberBy", "name", "ringNumber", "routingStatus", "selfUri", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for QueueMember {
     }
 }
 impl ::std::fmt::Debug for QueueMember {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueueMember", &[("id", &self.id), ("joined", &self.joined), ("memberBy", &self.member_by), ("name", &self.name), ("ringNumber", &self.ring_number), ("routingStatus", &self.routing_status), ("selfUri", &self.self_uri), ("user", &self.user)], &self._nulls)
     }

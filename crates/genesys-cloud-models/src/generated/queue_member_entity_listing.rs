@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for QueueMemberEntityListing {
 impl crate::support::Model for QueueMemberEntityListing {
     const NAME: &'static str = "QueueMemberEntityListing";
     const FIELDS: &'static [&'static str] = &["entities", "firstUri", "nextUri", "pageNumber", "pageSize", "previousUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for QueueMemberEntityListing {
     }
 }
 impl ::std::fmt::Debug for QueueMemberEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueueMemberEntityListing", &[("entities", &self.entities), ("firstUri", &self.first_uri), ("nextUri", &self.next_uri), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for QueueMessagingAddresses {
 impl crate::support::Model for QueueMessagingAddresses {
     const NAME: &'static str = "QueueMessagingAddresses";
     const FIELDS: &'static [&'static str] = &["openMessagingRecipient", "smsAddress", "whatsAppRecipient"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for QueueMessagingAddresses {
     }
 }
 impl ::std::fmt::Debug for QueueMessagingAddresses {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueueMessagingAddresses", &[("openMessagingRecipient", &self.open_messaging_recipient), ("smsAddress", &self.sms_address), ("whatsAppRecipient", &self.whats_app_recipient)], &self._nulls)
     }

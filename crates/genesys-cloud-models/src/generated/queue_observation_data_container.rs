@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for QueueObservationDataContainer {
 impl crate::support::Model for QueueObservationDataContainer {
     const NAME: &'static str = "QueueObservationDataContainer";
     const FIELDS: &'static [&'static str] = &["data", "group"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for QueueObservationDataContainer {
     }
 }
 impl ::std::fmt::Debug for QueueObservationDataContainer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueueObservationDataContainer", &[("data", &self.data), ("group", &self.group)], &self._nulls)
     }

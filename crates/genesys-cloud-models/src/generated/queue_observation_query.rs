@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for QueueObservationQuery {
 impl crate::support::Model for QueueObservationQuery {
     const NAME: &'static str = "QueueObservationQuery";
     const FIELDS: &'static [&'static str] = &["detailMetrics", "filter", "metrics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for QueueObservationQuery {
     }
 }
 impl ::std::fmt::Debug for QueueObservationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueueObservationQuery", &[("detailMetrics", &self.detail_metrics), ("filter", &self.filter), ("metrics", &self.metrics)], &self._nulls)
     }

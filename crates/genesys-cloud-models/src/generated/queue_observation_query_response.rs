@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for QueueObservationQueryResponse {
 impl crate::support::Model for QueueObservationQueryResponse {
     const NAME: &'static str = "QueueObservationQueryResponse";
     const FIELDS: &'static [&'static str] = &["results", "systemToOrganizationMappings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for QueueObservationQueryResponse {
     }
 }
 impl ::std::fmt::Debug for QueueObservationQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueueObservationQueryResponse", &[("results", &self.results), ("systemToOrganizationMappings", &self.system_to_organization_mappings)], &self._nulls)
     }

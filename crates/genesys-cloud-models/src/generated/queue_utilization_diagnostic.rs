@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for QueueUtilizationDiagnostic {
 impl crate::support::Model for QueueUtilizationDiagnostic {
     const NAME: &'static str = "QueueUtilizationDiagnostic";
     const FIELDS: &'static [&'static str] = &["activeUsersInQueue", "queue", "usersInQueue", "usersNotUtilized", "usersOnACampaignCall", "usersOnANonCampaignCall", "usersOnDifferentEdgeGroup", "usersOnQueue", "usersOnQueueWithStation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for QueueUtilizationDiagnostic {
     }
 }
 impl ::std::fmt::Debug for QueueUtilizationDiagnostic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QueueUtilizationDiagnostic", &[("activeUsersInQueue", &self.active_users_in_queue), ("queue", &self.queue), ("usersInQueue", &self.users_in_queue), ("usersNotUtilized", &self.users_not_utilized), ("usersOnACampaignCall", &self.users_on_a_campaign_call), ("usersOnANonCampaignCall", &self.users_on_a_non_campaign_call), ("usersOnDifferentEdgeGroup", &self.users_on_different_edge_group), ("usersOnQueue", &self.users_on_queue), ("usersOnQueueWithStation", &self.users_on_queue_with_station)], &self._nulls)
     }

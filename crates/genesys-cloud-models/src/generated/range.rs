@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Range {
 impl crate::support::Model for Range {
     const NAME: &'static str = "Range";
     const FIELDS: &'static [&'static str] = &["end", "numberOfOccurrences", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Range {
     }
 }
 impl ::std::fmt::Debug for Range {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Range", &[("end", &self.end), ("numberOfOccurrences", &self.number_of_occurrences), ("type", &self.r#type)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl RangeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NoEnd", "EndDate", "Numbered"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RangeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NoEnd" => Self::NoEnd,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for RangeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NoEnd => "NoEnd",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for RangeType {
     }
 }
 impl ::std::convert::From<&str> for RangeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RangeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

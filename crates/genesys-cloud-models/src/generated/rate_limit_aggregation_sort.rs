@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RateLimitAggregationSort {
 impl crate::support::Model for RateLimitAggregationSort {
     const NAME: &'static str = "RateLimitAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RateLimitAggregationSort {
     }
 }
 impl ::std::fmt::Debug for RateLimitAggregationSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RateLimitAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl RateLimitAggregationSortFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["average", "count", "max", "min", "sum"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RateLimitAggregationSortFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "average" => Self::Average,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for RateLimitAggregationSortFunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Average => "average",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for RateLimitAggregationSortFunction {
     }
 }
 impl ::std::convert::From<&str> for RateLimitAggregationSortFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RateLimitAggregationSortFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -180,20 +189,24 @@ impl RateLimitAggregationSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oRateLimitRecorded"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RateLimitAggregationSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oRateLimitRecorded" => Self::ORateLimitRecorded,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ORateLimitRecorded => "oRateLimitRecorded",
@@ -202,11 +215,13 @@ impl crate::support::OpenEnum for RateLimitAggregationSortName {
     }
 }
 impl ::std::convert::From<&str> for RateLimitAggregationSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RateLimitAggregationSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RateLimitAggregationView {
 impl crate::support::Model for RateLimitAggregationView {
     const NAME: &'static str = "RateLimitAggregationView";
     const FIELDS: &'static [&'static str] = &["function", "name", "range", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RateLimitAggregationView {
     }
 }
 impl ::std::fmt::Debug for RateLimitAggregationView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RateLimitAggregationView", &[("function", &self.function), ("name", &self.name), ("range", &self.range), ("target", &self.target)], &self._nulls)
     }
@@ -128,20 +131,24 @@ impl RateLimitAggregationViewFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["rangeBound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RateLimitAggregationViewFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "rangeBound" => Self::RangeBound,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RangeBound => "rangeBound",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for RateLimitAggregationViewFunction {
     }
 }
 impl ::std::convert::From<&str> for RateLimitAggregationViewFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RateLimitAggregationViewFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -200,20 +209,24 @@ impl RateLimitAggregationViewTarget {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oRateLimitRecorded"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RateLimitAggregationViewTarget {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oRateLimitRecorded" => Self::ORateLimitRecorded,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ORateLimitRecorded => "oRateLimitRecorded",
@@ -222,11 +235,13 @@ impl crate::support::OpenEnum for RateLimitAggregationViewTarget {
     }
 }
 impl ::std::convert::From<&str> for RateLimitAggregationViewTarget {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RateLimitAggregationViewTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

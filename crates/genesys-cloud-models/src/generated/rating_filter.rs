@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RatingFilter {
 impl crate::support::Model for RatingFilter {
     const NAME: &'static str = "RatingFilter";
     const FIELDS: &'static [&'static str] = &["operator", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RatingFilter {
     }
 }
 impl ::std::fmt::Debug for RatingFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RatingFilter", &[("operator", &self.operator), ("values", &self.values)], &self._nulls)
     }
@@ -92,20 +95,24 @@ impl RatingFilterOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EqualTo"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RatingFilterOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EqualTo" => Self::EqualTo,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EqualTo => "EqualTo",
@@ -114,11 +121,13 @@ impl crate::support::OpenEnum for RatingFilterOperator {
     }
 }
 impl ::std::convert::From<&str> for RatingFilterOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RatingFilterOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

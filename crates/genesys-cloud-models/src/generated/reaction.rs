@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Reaction {
 impl crate::support::Model for Reaction {
     const NAME: &'static str = "Reaction";
     const FIELDS: &'static [&'static str] = &["data", "name", "reactionType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Reaction {
     }
 }
 impl ::std::fmt::Debug for Reaction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Reaction", &[("data", &self.data), ("name", &self.name), ("reactionType", &self.reaction_type)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl ReactionReactionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["hangup", "transfer", "transfer_flow", "play_file"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReactionReactionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "hangup" => Self::Hangup,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for ReactionReactionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Hangup => "hangup",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for ReactionReactionType {
     }
 }
 impl ::std::convert::From<&str> for ReactionReactionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReactionReactionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

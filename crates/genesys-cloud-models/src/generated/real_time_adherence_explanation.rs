@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for RealTimeAdherenceExplanation {
 impl crate::support::Model for RealTimeAdherenceExplanation {
     const NAME: &'static str = "RealTimeAdherenceExplanation";
     const FIELDS: &'static [&'static str] = &["id", "lengthMinutes", "selfUri", "startDate", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for RealTimeAdherenceExplanation {
     }
 }
 impl ::std::fmt::Debug for RealTimeAdherenceExplanation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RealTimeAdherenceExplanation", &[("id", &self.id), ("lengthMinutes", &self.length_minutes), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("status", &self.status)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl RealTimeAdherenceExplanationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Approved", "Denied"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RealTimeAdherenceExplanationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for RealTimeAdherenceExplanationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for RealTimeAdherenceExplanationStatus {
     }
 }
 impl ::std::convert::From<&str> for RealTimeAdherenceExplanationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RealTimeAdherenceExplanationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Reason {
 impl crate::support::Model for Reason {
     const NAME: &'static str = "Reason";
     const FIELDS: &'static [&'static str] = &["code", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Reason {
     }
 }
 impl ::std::fmt::Debug for Reason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Reason", &[("code", &self.code), ("message", &self.message)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl ReasonCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MessageExpired", "RateLimited", "MessageNotAllowed", "GeneralError", "UnsupportedMessage", "UnknownMessage", "InvalidMessageStructure", "InvalidDestination", "ServerError", "MediaTypeNotAllowed", "InvalidMediaContentLength", "RecipientOptedOut", "DataFiltered"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReasonCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MessageExpired" => Self::MessageExpired,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for ReasonCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MessageExpired => "MessageExpired",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for ReasonCode {
     }
 }
 impl ::std::convert::From<&str> for ReasonCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReasonCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for RecallEntry {
 impl crate::support::Model for RecallEntry {
     const NAME: &'static str = "RecallEntry";
     const FIELDS: &'static [&'static str] = &["minutesBetweenAttempts", "nbrAttempts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for RecallEntry {
     }
 }
 impl ::std::fmt::Debug for RecallEntry {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecallEntry", &[("minutesBetweenAttempts", &self.minutes_between_attempts), ("nbrAttempts", &self.nbr_attempts)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ReceivedReplyMessage {
 impl crate::support::Model for ReceivedReplyMessage {
     const NAME: &'static str = "ReceivedReplyMessage";
     const FIELDS: &'static [&'static str] = &["subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ReceivedReplyMessage {
     }
 }
 impl ::std::fmt::Debug for ReceivedReplyMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReceivedReplyMessage", &[("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for Recipient {
 impl crate::support::Model for Recipient {
     const NAME: &'static str = "Recipient";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "flow", "id", "messengerType", "modifiedBy", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for Recipient {
     }
 }
 impl ::std::fmt::Debug for Recipient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Recipient", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("flow", &self.flow), ("id", &self.id), ("messengerType", &self.messenger_type), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl RecipientMessengerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["sms", "facebook", "twitter", "whatsapp", "webmessaging", "instagram", "open", "apple", "linkedin"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecipientMessengerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "sms" => Self::Sms,
@@ -167,9 +172,11 @@ impl crate::support::OpenEnum for RecipientMessengerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sms => "sms",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for RecipientMessengerType {
     }
 }
 impl ::std::convert::From<&str> for RecipientMessengerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecipientMessengerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RecipientAdditionalIdentifier {
 impl crate::support::Model for RecipientAdditionalIdentifier {
     const NAME: &'static str = "RecipientAdditionalIdentifier";
     const FIELDS: &'static [&'static str] = &["type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecipientAdditionalIdentifier {
     }
 }
 impl ::std::fmt::Debug for RecipientAdditionalIdentifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecipientAdditionalIdentifier", &[("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl RecipientAdditionalIdentifierType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Deployment", "Subject", "Topic", "IngestionRule", "IngestionRuleVersion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecipientAdditionalIdentifierType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Deployment" => Self::Deployment,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for RecipientAdditionalIdentifierType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Deployment => "Deployment",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for RecipientAdditionalIdentifierType {
     }
 }
 impl ::std::convert::From<&str> for RecipientAdditionalIdentifierType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecipientAdditionalIdentifierType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

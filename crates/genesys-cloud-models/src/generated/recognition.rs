@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for Recognition {
 impl crate::support::Model for Recognition {
     const NAME: &'static str = "Recognition";
     const FIELDS: &'static [&'static str] = &["contextId", "contextType", "createdBy", "dateAcknowledged", "dateCreated", "dateDisplayed", "id", "note", "recipient", "selfUri", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for Recognition {
     }
 }
 impl ::std::fmt::Debug for Recognition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Recognition", &[("contextId", &self.context_id), ("contextType", &self.context_type), ("createdBy", &self.created_by), ("dateAcknowledged", &self.date_acknowledged), ("dateCreated", &self.date_created), ("dateDisplayed", &self.date_displayed), ("id", &self.id), ("note", &self.note), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl RecognitionContextType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Interaction", "Insights", "Development", "Scorecard"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecognitionContextType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Interaction" => Self::Interaction,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for RecognitionContextType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Interaction => "Interaction",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for RecognitionContextType {
     }
 }
 impl ::std::convert::From<&str> for RecognitionContextType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecognitionContextType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -242,11 +251,13 @@ impl RecognitionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ThankYou", "Congratulations", "HighPerformance", "CompanyValues"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecognitionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ThankYou" => Self::ThankYou,
@@ -256,9 +267,11 @@ impl crate::support::OpenEnum for RecognitionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ThankYou => "ThankYou",
@@ -270,11 +283,13 @@ impl crate::support::OpenEnum for RecognitionType {
     }
 }
 impl ::std::convert::From<&str> for RecognitionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecognitionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

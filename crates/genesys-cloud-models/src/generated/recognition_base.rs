@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for RecognitionBase {
 impl crate::support::Model for RecognitionBase {
     const NAME: &'static str = "RecognitionBase";
     const FIELDS: &'static [&'static str] = &["contextId", "contextType", "createdBy", "dateCreated", "id", "note", "recipient", "selfUri", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for RecognitionBase {
     }
 }
 impl ::std::fmt::Debug for RecognitionBase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecognitionBase", &[("contextId", &self.context_id), ("contextType", &self.context_type), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("id", &self.id), ("note", &self.note), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl RecognitionBaseContextType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Interaction", "Insights", "Development", "Scorecard"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecognitionBaseContextType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Interaction" => Self::Interaction,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for RecognitionBaseContextType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Interaction => "Interaction",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for RecognitionBaseContextType {
     }
 }
 impl ::std::convert::From<&str> for RecognitionBaseContextType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecognitionBaseContextType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -230,11 +239,13 @@ impl RecognitionBaseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ThankYou", "Congratulations", "HighPerformance", "CompanyValues"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecognitionBaseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ThankYou" => Self::ThankYou,
@@ -244,9 +255,11 @@ impl crate::support::OpenEnum for RecognitionBaseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ThankYou => "ThankYou",
@@ -258,11 +271,13 @@ impl crate::support::OpenEnum for RecognitionBaseType {
     }
 }
 impl ::std::convert::From<&str> for RecognitionBaseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecognitionBaseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Record {
 impl crate::support::Model for Record {
     const NAME: &'static str = "Record";
     const FIELDS: &'static [&'static str] = &["name", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Record {
     }
 }
 impl ::std::fmt::Debug for Record {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Record", &[("name", &self.name), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordersState {
 impl crate::support::Model for RecordersState {
     const NAME: &'static str = "RecordersState";
     const FIELDS: &'static [&'static str] = &["adhocState", "agentExperienceState", "customerExperienceState", "snippetState"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RecordersState {
     }
 }
 impl ::std::fmt::Debug for RecordersState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordersState", &[("adhocState", &self.adhoc_state), ("agentExperienceState", &self.agent_experience_state), ("customerExperienceState", &self.customer_experience_state), ("snippetState", &self.snippet_state)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl RecordersStateAdhocState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ACTIVE", "PAUSED", "NONE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordersStateAdhocState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ACTIVE" => Self::Active,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for RecordersStateAdhocState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "ACTIVE",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for RecordersStateAdhocState {
     }
 }
 impl ::std::convert::From<&str> for RecordersStateAdhocState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordersStateAdhocState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -212,11 +221,13 @@ impl RecordersStateAgentExperienceState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ACTIVE", "PAUSED", "NONE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordersStateAgentExperienceState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ACTIVE" => Self::Active,
@@ -225,9 +236,11 @@ impl crate::support::OpenEnum for RecordersStateAgentExperienceState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "ACTIVE",
@@ -238,11 +251,13 @@ impl crate::support::OpenEnum for RecordersStateAgentExperienceState {
     }
 }
 impl ::std::convert::From<&str> for RecordersStateAgentExperienceState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordersStateAgentExperienceState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -292,11 +307,13 @@ impl RecordersStateCustomerExperienceState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ACTIVE", "PAUSED", "NONE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordersStateCustomerExperienceState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ACTIVE" => Self::Active,
@@ -305,9 +322,11 @@ impl crate::support::OpenEnum for RecordersStateCustomerExperienceState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "ACTIVE",
@@ -318,11 +337,13 @@ impl crate::support::OpenEnum for RecordersStateCustomerExperienceState {
     }
 }
 impl ::std::convert::From<&str> for RecordersStateCustomerExperienceState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordersStateCustomerExperienceState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -372,11 +393,13 @@ impl RecordersStateSnippetState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ACTIVE", "PAUSED", "NONE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordersStateSnippetState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ACTIVE" => Self::Active,
@@ -385,9 +408,11 @@ impl crate::support::OpenEnum for RecordersStateSnippetState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "ACTIVE",
@@ -398,11 +423,13 @@ impl crate::support::OpenEnum for RecordersStateSnippetState {
     }
 }
 impl ::std::convert::From<&str> for RecordersStateSnippetState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordersStateSnippetState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -150,9 +150,11 @@ impl<'de> ::serde::Deserialize<'de> for Recording {
 impl crate::support::Model for Recording {
     const NAME: &'static str = "Recording";
     const FIELDS: &'static [&'static str] = &["actualTranscodeTimeMs", "annotations", "archiveDate", "archiveMedium", "associatedConversationIds", "conversationId", "creationTime", "deleteDate", "emailTranscript", "endTime", "estimatedTranscodeTimeMs", "exportDate", "exportedDate", "fileState", "id", "maxAllowedRestorationsForOrg", "media", "mediaSubject", "mediaSubtype", "mediaUris", "messagingTranscript", "name", "originalRecordingStartTime", "outputDurationMs", "outputSizeInBytes", "path", "recordingErrorStatus", "recordingFileRole", "remainingRestorationsAllowedForOrg", "restoreExpirationTime", "selfUri", "sessionId", "startTime", "transcript", "users"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -238,6 +240,7 @@ impl crate::support::Model for Recording {
     }
 }
 impl ::std::fmt::Debug for Recording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Recording", &[("actualTranscodeTimeMs", &self.actual_transcode_time_ms), ("annotations", &self.annotations), ("archiveDate", &self.archive_date), ("archiveMedium", &self.archive_medium), ("associatedConversationIds", &self.associated_conversation_ids), ("conversationId", &self.conversation_id), ("creationTime", &self.creation_time), ("deleteDate", &self.delete_date), ("emailTranscript", &self.email_transcript), ("endTime", &self.end_time), ("estimatedTranscodeTimeMs", &self.estimated_transcode_time_ms), ("exportDate", &self.export_date), ("exportedDate", &self.exported_date), ("fileState", &self.file_state), ("id", &self.id), ("maxAllowedRestorationsForOrg", &self.max_allowed_restorations_for_org), ("media", &self.media), ("mediaSubject", &self.media_subject), ("mediaSubtype", &self.media_subtype), ("mediaUris", &self.media_uris), ("messagingTranscript", &self.messaging_transcript), ("name", &self.name), ("originalRecordingStartTime", &self.original_recording_start_time), ("outputDurationMs", &self.output_duration_ms), ("outputSizeInBytes", &self.output_size_in_bytes), ("path", &self.path), ("recordingErrorStatus", &self.recording_error_status), ("recordingFileRole", &self.recording_file_role), ("remainingRestorationsAllowedForOrg", &self.remaining_restorations_allowed_for_org), ("restoreExpirationTime", &self.restore_expiration_time), ("selfUri", &self.self_uri), ("sessionId", &self.session_id), ("startTime", &self.start_time), ("transcript", &self.transcript), ("users", &self.users)], &self._nulls)
     }
@@ -490,20 +493,24 @@ impl RecordingArchiveMedium {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CLOUDARCHIVE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingArchiveMedium {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CLOUDARCHIVE" => Self::Cloudarchive,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Cloudarchive => "CLOUDARCHIVE",
@@ -512,11 +519,13 @@ impl crate::support::OpenEnum for RecordingArchiveMedium {
     }
 }
 impl ::std::convert::From<&str> for RecordingArchiveMedium {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingArchiveMedium {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -574,11 +583,13 @@ impl RecordingFileState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ARCHIVED", "AVAILABLE", "DELETED", "RESTORED", "RESTORING", "UPLOADING", "ERROR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingFileState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ARCHIVED" => Self::Archived,
@@ -591,9 +602,11 @@ impl crate::support::OpenEnum for RecordingFileState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Archived => "ARCHIVED",
@@ -608,11 +621,13 @@ impl crate::support::OpenEnum for RecordingFileState {
     }
 }
 impl ::std::convert::From<&str> for RecordingFileState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingFileState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -666,11 +681,13 @@ impl RecordingMediaSubtype {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Trunk", "Station", "Consult", "Screen", "Snippet"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingMediaSubtype {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Trunk" => Self::Trunk,
@@ -681,9 +698,11 @@ impl crate::support::OpenEnum for RecordingMediaSubtype {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Trunk => "Trunk",
@@ -696,11 +715,13 @@ impl crate::support::OpenEnum for RecordingMediaSubtype {
     }
 }
 impl ::std::convert::From<&str> for RecordingMediaSubtype {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingMediaSubtype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -746,20 +767,24 @@ impl RecordingRecordingErrorStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EMAIL_TRANSCRIPT_TOO_LARGE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingRecordingErrorStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EMAIL_TRANSCRIPT_TOO_LARGE" => Self::EmailTranscriptTooLarge,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EmailTranscriptTooLarge => "EMAIL_TRANSCRIPT_TOO_LARGE",
@@ -768,11 +793,13 @@ impl crate::support::OpenEnum for RecordingRecordingErrorStatus {
     }
 }
 impl ::std::convert::From<&str> for RecordingRecordingErrorStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingRecordingErrorStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -820,11 +847,13 @@ impl RecordingRecordingFileRole {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CUSTOMER_EXPERIENCE", "ADHOC"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingRecordingFileRole {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CUSTOMER_EXPERIENCE" => Self::CustomerExperience,
@@ -832,9 +861,11 @@ impl crate::support::OpenEnum for RecordingRecordingFileRole {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::CustomerExperience => "CUSTOMER_EXPERIENCE",
@@ -844,11 +875,13 @@ impl crate::support::OpenEnum for RecordingRecordingFileRole {
     }
 }
 impl ::std::convert::From<&str> for RecordingRecordingFileRole {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingRecordingFileRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

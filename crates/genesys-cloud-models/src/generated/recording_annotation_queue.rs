@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingAnnotationQueue {
 impl crate::support::Model for RecordingAnnotationQueue {
     const NAME: &'static str = "RecordingAnnotationQueue";
     const FIELDS: &'static [&'static str] = &["id", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecordingAnnotationQueue {
     }
 }
 impl ::std::fmt::Debug for RecordingAnnotationQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingAnnotationQueue", &[("id", &self.id), ("name", &self.name)], &self._nulls)
     }

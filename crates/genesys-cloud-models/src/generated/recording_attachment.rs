@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingAttachment {
 impl crate::support::Model for RecordingAttachment {
     const NAME: &'static str = "RecordingAttachment";
     const FIELDS: &'static [&'static str] = &["fileName", "id", "mediaType", "mime", "text", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for RecordingAttachment {
     }
 }
 impl ::std::fmt::Debug for RecordingAttachment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingAttachment", &[("fileName", &self.file_name), ("id", &self.id), ("mediaType", &self.media_type), ("mime", &self.mime), ("text", &self.text), ("url", &self.url)], &self._nulls)
     }
@@ -160,11 +163,13 @@ impl RecordingAttachmentMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Image", "Video", "Audio", "File", "Link"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingAttachmentMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Image" => Self::Image,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for RecordingAttachmentMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Image => "Image",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for RecordingAttachmentMediaType {
     }
 }
 impl ::std::convert::From<&str> for RecordingAttachmentMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingAttachmentMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingButtonComponent {
 impl crate::support::Model for RecordingButtonComponent {
     const NAME: &'static str = "RecordingButtonComponent";
     const FIELDS: &'static [&'static str] = &["actions", "isSelected", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecordingButtonComponent {
     }
 }
 impl ::std::fmt::Debug for RecordingButtonComponent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingButtonComponent", &[("actions", &self.actions), ("isSelected", &self.is_selected), ("title", &self.title)], &self._nulls)
     }

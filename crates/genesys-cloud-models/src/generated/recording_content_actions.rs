@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingContentActions {
 impl crate::support::Model for RecordingContentActions {
     const NAME: &'static str = "RecordingContentActions";
     const FIELDS: &'static [&'static str] = &["textback", "url", "urlTarget"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for RecordingContentActions {
     }
 }
 impl ::std::fmt::Debug for RecordingContentActions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingContentActions", &[("textback", &self.textback), ("url", &self.url), ("urlTarget", &self.url_target)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingContentStory {
 impl crate::support::Model for RecordingContentStory {
     const NAME: &'static str = "RecordingContentStory";
     const FIELDS: &'static [&'static str] = &["replyToId", "type", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for RecordingContentStory {
     }
 }
 impl ::std::fmt::Debug for RecordingContentStory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingContentStory", &[("replyToId", &self.reply_to_id), ("type", &self.r#type), ("url", &self.url)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl RecordingContentStoryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Mention", "Reply"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingContentStoryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Mention" => Self::Mention,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for RecordingContentStoryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Mention => "Mention",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for RecordingContentStoryType {
     }
 }
 impl ::std::convert::From<&str> for RecordingContentStoryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingContentStoryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

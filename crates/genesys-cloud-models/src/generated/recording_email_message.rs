@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingEmailMessage {
 impl crate::support::Model for RecordingEmailMessage {
     const NAME: &'static str = "RecordingEmailMessage";
     const FIELDS: &'static [&'static str] = &["attachments", "bcc", "cc", "from", "htmlBody", "id", "replyTo", "subject", "textBody", "time", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for RecordingEmailMessage {
     }
 }
 impl ::std::fmt::Debug for RecordingEmailMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingEmailMessage", &[("attachments", &self.attachments), ("bcc", &self.bcc), ("cc", &self.cc), ("from", &self.from), ("htmlBody", &self.html_body), ("id", &self.id), ("replyTo", &self.reply_to), ("subject", &self.subject), ("textBody", &self.text_body), ("time", &self.time), ("to", &self.to)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingEncryptionConfiguration {
 impl crate::support::Model for RecordingEncryptionConfiguration {
     const NAME: &'static str = "RecordingEncryptionConfiguration";
     const FIELDS: &'static [&'static str] = &["apiId", "apiKey", "id", "keyConfigurationType", "lastError", "selfUri", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for RecordingEncryptionConfiguration {
     }
 }
 impl ::std::fmt::Debug for RecordingEncryptionConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingEncryptionConfiguration", &[("apiId", &self.api_id), ("apiKey", &crate::support::Redacted(&self.api_key)), ("id", &self.id), ("keyConfigurationType", &self.key_configuration_type), ("lastError", &self.last_error), ("selfUri", &self.self_uri), ("url", &self.url)], &self._nulls)
     }
@@ -170,11 +173,13 @@ impl RecordingEncryptionConfigurationKeyConfigurationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["KmsSymmetric", "LocalKeyManager", "Native", "None"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingEncryptionConfigurationKeyConfigurationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "KmsSymmetric" => Self::KmsSymmetric,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for RecordingEncryptionConfigurationKeyConfigurati
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::KmsSymmetric => "KmsSymmetric",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for RecordingEncryptionConfigurationKeyConfigurati
     }
 }
 impl ::std::convert::From<&str> for RecordingEncryptionConfigurationKeyConfigurationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingEncryptionConfigurationKeyConfigurationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

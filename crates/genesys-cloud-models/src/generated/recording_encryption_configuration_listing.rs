@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingEncryptionConfigurationListing 
 impl crate::support::Model for RecordingEncryptionConfigurationListing {
     const NAME: &'static str = "RecordingEncryptionConfigurationListing";
     const FIELDS: &'static [&'static str] = &["entities", "selfUri", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecordingEncryptionConfigurationListing {
     }
 }
 impl ::std::fmt::Debug for RecordingEncryptionConfigurationListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingEncryptionConfigurationListing", &[("entities", &self.entities), ("selfUri", &self.self_uri), ("total", &self.total)], &self._nulls)
     }

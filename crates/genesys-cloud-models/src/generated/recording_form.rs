@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingForm {
 impl crate::support::Model for RecordingForm {
     const NAME: &'static str = "RecordingForm";
     const FIELDS: &'static [&'static str] = &["cannedResponseId", "formPages", "introduction", "originatingMessageId", "receivedMessage", "replyMessage", "response"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for RecordingForm {
     }
 }
 impl ::std::fmt::Debug for RecordingForm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingForm", &[("cannedResponseId", &self.canned_response_id), ("formPages", &self.form_pages), ("introduction", &self.introduction), ("originatingMessageId", &self.originating_message_id), ("receivedMessage", &self.received_message), ("replyMessage", &self.reply_message), ("response", &self.response)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingFormPageComponent {
 impl crate::support::Model for RecordingFormPageComponent {
     const NAME: &'static str = "RecordingFormPageComponent";
     const FIELDS: &'static [&'static str] = &["datePicker", "formComponentType", "input", "listPicker", "wheelPicker"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for RecordingFormPageComponent {
     }
 }
 impl ::std::fmt::Debug for RecordingFormPageComponent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingFormPageComponent", &[("datePicker", &self.date_picker), ("formComponentType", &self.form_component_type), ("input", &self.input), ("listPicker", &self.list_picker), ("wheelPicker", &self.wheel_picker)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl RecordingFormPageComponentFormComponentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ListPicker", "DatePicker", "WheelPicker", "Input"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingFormPageComponentFormComponentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ListPicker" => Self::ListPicker,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for RecordingFormPageComponentFormComponentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ListPicker => "ListPicker",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for RecordingFormPageComponentFormComponentType {
     }
 }
 impl ::std::convert::From<&str> for RecordingFormPageComponentFormComponentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingFormPageComponentFormComponentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingFormResponseContent {
 impl crate::support::Model for RecordingFormResponseContent {
     const NAME: &'static str = "RecordingFormResponseContent";
     const FIELDS: &'static [&'static str] = &["buttonResponse", "contentType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecordingFormResponseContent {
     }
 }
 impl ::std::fmt::Debug for RecordingFormResponseContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingFormResponseContent", &[("buttonResponse", &self.button_response), ("contentType", &self.content_type)], &self._nulls)
     }
@@ -104,20 +107,24 @@ impl RecordingFormResponseContentContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ButtonResponse"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingFormResponseContentContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ButtonResponse" => Self::ButtonResponse,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ButtonResponse => "ButtonResponse",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for RecordingFormResponseContentContentType {
     }
 }
 impl ::std::convert::From<&str> for RecordingFormResponseContentContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingFormResponseContentContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingInput {
 impl crate::support::Model for RecordingInput {
     const NAME: &'static str = "RecordingInput";
     const FIELDS: &'static [&'static str] = &["id", "responseText", "subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RecordingInput {
     }
 }
 impl ::std::fmt::Debug for RecordingInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingInput", &[("id", &self.id), ("responseText", &self.response_text), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

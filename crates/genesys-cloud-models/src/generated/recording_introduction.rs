@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingIntroduction {
 impl crate::support::Model for RecordingIntroduction {
     const NAME: &'static str = "RecordingIntroduction";
     const FIELDS: &'static [&'static str] = &["subtitle", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecordingIntroduction {
     }
 }
 impl ::std::fmt::Debug for RecordingIntroduction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingIntroduction", &[("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingJob {
 impl crate::support::Model for RecordingJob {
     const NAME: &'static str = "RecordingJob";
     const FIELDS: &'static [&'static str] = &["dateCreated", "errorMessage", "failedRecordings", "id", "percentProgress", "recordingJobsQuery", "selfUri", "state", "totalConversations", "totalFailedRecordings", "totalProcessedRecordings", "totalRecordings", "totalSkippedRecordings", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for RecordingJob {
     }
 }
 impl ::std::fmt::Debug for RecordingJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingJob", &[("dateCreated", &self.date_created), ("errorMessage", &self.error_message), ("failedRecordings", &self.failed_recordings), ("id", &self.id), ("percentProgress", &self.percent_progress), ("recordingJobsQuery", &self.recording_jobs_query), ("selfUri", &self.self_uri), ("state", &self.state), ("totalConversations", &self.total_conversations), ("totalFailedRecordings", &self.total_failed_recordings), ("totalProcessedRecordings", &self.total_processed_recordings), ("totalRecordings", &self.total_recordings), ("totalSkippedRecordings", &self.total_skipped_recordings), ("user", &self.user)], &self._nulls)
     }
@@ -174,11 +177,13 @@ impl RecordingJobState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FULFILLED", "PENDING", "READY", "PROCESSING", "CANCELLED", "FAILED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingJobState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FULFILLED" => Self::Fulfilled,
@@ -190,9 +195,11 @@ impl crate::support::OpenEnum for RecordingJobState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Fulfilled => "FULFILLED",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for RecordingJobState {
     }
 }
 impl ::std::convert::From<&str> for RecordingJobState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingJobState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

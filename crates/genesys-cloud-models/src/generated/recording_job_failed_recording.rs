@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingJobFailedRecording {
 impl crate::support::Model for RecordingJobFailedRecording {
     const NAME: &'static str = "RecordingJobFailedRecording";
     const FIELDS: &'static [&'static str] = &["conversation", "recording"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecordingJobFailedRecording {
     }
 }
 impl ::std::fmt::Debug for RecordingJobFailedRecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingJobFailedRecording", &[("conversation", &self.conversation), ("recording", &self.recording)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingJobsQuery {
 impl crate::support::Model for RecordingJobsQuery {
     const NAME: &'static str = "RecordingJobsQuery";
     const FIELDS: &'static [&'static str] = &["action", "actionAge", "actionDate", "agedConversationInterval", "clearExport", "conversationQuery", "includePolicyBasedRecordings", "includeRecordingsWithSensitiveData", "includeScreenRecordings", "includeSnippetRecordings", "integrationId", "screenRecordingActionAge", "screenRecordingActionDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for RecordingJobsQuery {
     }
 }
 impl ::std::fmt::Debug for RecordingJobsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingJobsQuery", &[("action", &self.action), ("actionAge", &self.action_age), ("actionDate", &self.action_date), ("agedConversationInterval", &self.aged_conversation_interval), ("clearExport", &self.clear_export), ("conversationQuery", &self.conversation_query), ("includePolicyBasedRecordings", &self.include_policy_based_recordings), ("includeRecordingsWithSensitiveData", &self.include_recordings_with_sensitive_data), ("includeScreenRecordings", &self.include_screen_recordings), ("includeSnippetRecordings", &self.include_snippet_recordings), ("integrationId", &self.integration_id), ("screenRecordingActionAge", &self.screen_recording_action_age), ("screenRecordingActionDate", &self.screen_recording_action_date)], &self._nulls)
     }
@@ -240,11 +243,13 @@ impl RecordingJobsQueryAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ARCHIVE", "DELETE", "EXPORT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingJobsQueryAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ARCHIVE" => Self::Archive,
@@ -253,9 +258,11 @@ impl crate::support::OpenEnum for RecordingJobsQueryAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Archive => "ARCHIVE",
@@ -266,11 +273,13 @@ impl crate::support::OpenEnum for RecordingJobsQueryAction {
     }
 }
 impl ::std::convert::From<&str> for RecordingJobsQueryAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingJobsQueryAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

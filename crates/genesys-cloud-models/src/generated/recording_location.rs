@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingLocation {
 impl crate::support::Model for RecordingLocation {
     const NAME: &'static str = "RecordingLocation";
     const FIELDS: &'static [&'static str] = &["address", "latitude", "longitude", "text", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for RecordingLocation {
     }
 }
 impl ::std::fmt::Debug for RecordingLocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingLocation", &[("address", &self.address), ("latitude", &self.latitude), ("longitude", &self.longitude), ("text", &self.text), ("url", &self.url)], &self._nulls)
     }

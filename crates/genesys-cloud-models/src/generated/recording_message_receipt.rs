@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMessageReceipt {
 impl crate::support::Model for RecordingMessageReceipt {
     const NAME: &'static str = "RecordingMessageReceipt";
     const FIELDS: &'static [&'static str] = &["id", "reasons", "receiptTime", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RecordingMessageReceipt {
     }
 }
 impl ::std::fmt::Debug for RecordingMessageReceipt {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingMessageReceipt", &[("id", &self.id), ("reasons", &self.reasons), ("receiptTime", &self.receipt_time), ("status", &self.status)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl RecordingMessageReceiptStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sent", "Delivered", "Read", "Failed", "Published", "Removed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingMessageReceiptStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sent" => Self::Sent,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for RecordingMessageReceiptStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sent => "Sent",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for RecordingMessageReceiptStatus {
     }
 }
 impl ::std::convert::From<&str> for RecordingMessageReceiptStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingMessageReceiptStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -152,9 +152,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMessagingMessage {
 impl crate::support::Model for RecordingMessagingMessage {
     const NAME: &'static str = "RecordingMessagingMessage";
     const FIELDS: &'static [&'static str] = &["buttonResponse", "buttonResponses", "cards", "contentType", "datePicker", "events", "form", "from", "fromExternalContact", "fromUser", "id", "interactiveApplication", "listPicker", "messageMediaAttachments", "messageReceipts", "messageStickerAttachments", "messageText", "notificationResponse", "notificationTemplate", "participantId", "paymentRequest", "paymentResponse", "purpose", "queue", "quickReplies", "richLink", "roadsideAssistance", "socialVisibility", "status", "story", "timestamp", "to", "workflow"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -236,6 +238,7 @@ impl crate::support::Model for RecordingMessagingMessage {
     }
 }
 impl ::std::fmt::Debug for RecordingMessagingMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingMessagingMessage", &[("buttonResponse", &self.button_response), ("buttonResponses", &self.button_responses), ("cards", &self.cards), ("contentType", &self.content_type), ("datePicker", &self.date_picker), ("events", &self.events), ("form", &self.form), ("from", &self.from), ("fromExternalContact", &self.from_external_contact), ("fromUser", &self.from_user), ("id", &self.id), ("interactiveApplication", &self.interactive_application), ("listPicker", &self.list_picker), ("messageMediaAttachments", &self.message_media_attachments), ("messageReceipts", &self.message_receipts), ("messageStickerAttachments", &self.message_sticker_attachments), ("messageText", &self.message_text), ("notificationResponse", &self.notification_response), ("notificationTemplate", &self.notification_template), ("participantId", &self.participant_id), ("paymentRequest", &self.payment_request), ("paymentResponse", &self.payment_response), ("purpose", &self.purpose), ("queue", &self.queue), ("quickReplies", &self.quick_replies), ("richLink", &self.rich_link), ("roadsideAssistance", &self.roadside_assistance), ("socialVisibility", &self.social_visibility), ("status", &self.status), ("story", &self.story), ("timestamp", &self.timestamp), ("to", &self.to), ("workflow", &self.workflow)], &self._nulls)
     }
@@ -518,11 +521,13 @@ impl RecordingMessagingMessageContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["QuickReply", "Story", "Card", "Carousel", "Attachment", "Location", "Notification", "GenericTemplate", "ListTemplate", "Postback", "Reactions", "Mention", "ButtonResponse", "DatePicker", "ListPicker", "InteractiveApplication", "PaymentRequest", "PaymentResponse", "Form", "RichLink", "RoadsideAssistance", "NotificationResponse"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingMessagingMessageContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "QuickReply" => Self::QuickReply,
@@ -550,9 +555,11 @@ impl crate::support::OpenEnum for RecordingMessagingMessageContentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::QuickReply => "QuickReply",
@@ -582,11 +589,13 @@ impl crate::support::OpenEnum for RecordingMessagingMessageContentType {
     }
 }
 impl ::std::convert::From<&str> for RecordingMessagingMessageContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingMessagingMessageContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -634,11 +643,13 @@ impl RecordingMessagingMessageSocialVisibility {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Public", "Private"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingMessagingMessageSocialVisibility {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Public" => Self::Public,
@@ -646,9 +657,11 @@ impl crate::support::OpenEnum for RecordingMessagingMessageSocialVisibility {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "Public",
@@ -658,11 +671,13 @@ impl crate::support::OpenEnum for RecordingMessagingMessageSocialVisibility {
     }
 }
 impl ::std::convert::From<&str> for RecordingMessagingMessageSocialVisibility {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingMessagingMessageSocialVisibility {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -100,9 +100,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMetadata {
 impl crate::support::Model for RecordingMetadata {
     const NAME: &'static str = "RecordingMetadata";
     const FIELDS: &'static [&'static str] = &["annotations", "archiveDate", "archiveMedium", "conversationId", "deleteDate", "endTime", "exportDate", "exportedDate", "fileState", "id", "maxAllowedRestorationsForOrg", "media", "mediaSubject", "mediaSubtype", "name", "path", "region", "remainingRestorationsAllowedForOrg", "restoreExpirationTime", "selfUri", "sessionId", "startTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -162,6 +164,7 @@ impl crate::support::Model for RecordingMetadata {
     }
 }
 impl ::std::fmt::Debug for RecordingMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingMetadata", &[("annotations", &self.annotations), ("archiveDate", &self.archive_date), ("archiveMedium", &self.archive_medium), ("conversationId", &self.conversation_id), ("deleteDate", &self.delete_date), ("endTime", &self.end_time), ("exportDate", &self.export_date), ("exportedDate", &self.exported_date), ("fileState", &self.file_state), ("id", &self.id), ("maxAllowedRestorationsForOrg", &self.max_allowed_restorations_for_org), ("media", &self.media), ("mediaSubject", &self.media_subject), ("mediaSubtype", &self.media_subtype), ("name", &self.name), ("path", &self.path), ("region", &self.region), ("remainingRestorationsAllowedForOrg", &self.remaining_restorations_allowed_for_org), ("restoreExpirationTime", &self.restore_expiration_time), ("selfUri", &self.self_uri), ("sessionId", &self.session_id), ("startTime", &self.start_time)], &self._nulls)
     }
@@ -204,20 +207,24 @@ impl RecordingMetadataArchiveMedium {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CLOUDARCHIVE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingMetadataArchiveMedium {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CLOUDARCHIVE" => Self::Cloudarchive,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Cloudarchive => "CLOUDARCHIVE",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for RecordingMetadataArchiveMedium {
     }
 }
 impl ::std::convert::From<&str> for RecordingMetadataArchiveMedium {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingMetadataArchiveMedium {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -288,11 +297,13 @@ impl RecordingMetadataFileState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ARCHIVED", "AVAILABLE", "DELETED", "RESTORED", "RESTORING", "UPLOADING", "ERROR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingMetadataFileState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ARCHIVED" => Self::Archived,
@@ -305,9 +316,11 @@ impl crate::support::OpenEnum for RecordingMetadataFileState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Archived => "ARCHIVED",
@@ -322,11 +335,13 @@ impl crate::support::OpenEnum for RecordingMetadataFileState {
     }
 }
 impl ::std::convert::From<&str> for RecordingMetadataFileState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingMetadataFileState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -380,11 +395,13 @@ impl RecordingMetadataMediaSubtype {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Trunk", "Station", "Consult", "Screen", "Snippet"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingMetadataMediaSubtype {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Trunk" => Self::Trunk,
@@ -395,9 +412,11 @@ impl crate::support::OpenEnum for RecordingMetadataMediaSubtype {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Trunk => "Trunk",
@@ -410,11 +429,13 @@ impl crate::support::OpenEnum for RecordingMetadataMediaSubtype {
     }
 }
 impl ::std::convert::From<&str> for RecordingMetadataMediaSubtype {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingMetadataMediaSubtype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -498,11 +519,13 @@ impl RecordingMetadataRegion {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ca-central-1", "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "me-central-1", "mx-central-1", "sa-east-1", "us-east-1", "us-west-2"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingMetadataRegion {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "af-south-1" => Self::AfSouth1,
@@ -528,9 +551,11 @@ impl crate::support::OpenEnum for RecordingMetadataRegion {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AfSouth1 => "af-south-1",
@@ -558,11 +583,13 @@ impl crate::support::OpenEnum for RecordingMetadataRegion {
     }
 }
 impl ::std::convert::From<&str> for RecordingMetadataRegion {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingMetadataRegion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

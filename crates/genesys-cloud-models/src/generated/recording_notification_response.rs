@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingNotificationResponse {
 impl crate::support::Model for RecordingNotificationResponse {
     const NAME: &'static str = "RecordingNotificationResponse";
     const FIELDS: &'static [&'static str] = &["notificationStatus", "notificationText", "originatingMessageId", "referenceId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RecordingNotificationResponse {
     }
 }
 impl ::std::fmt::Debug for RecordingNotificationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingNotificationResponse", &[("notificationStatus", &self.notification_status), ("notificationText", &self.notification_text), ("originatingMessageId", &self.originating_message_id), ("referenceId", &self.reference_id)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl RecordingNotificationResponseNotificationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Accepted", "Declined"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingNotificationResponseNotificationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Accepted" => Self::Accepted,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for RecordingNotificationResponseNotificationStatu
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Accepted => "Accepted",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for RecordingNotificationResponseNotificationStatu
     }
 }
 impl ::std::convert::From<&str> for RecordingNotificationResponseNotificationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingNotificationResponseNotificationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingNotificationTemplate {
 impl crate::support::Model for RecordingNotificationTemplate {
     const NAME: &'static str = "RecordingNotificationTemplate";
     const FIELDS: &'static [&'static str] = &["body", "buttons", "carousel", "footer", "header", "id", "language"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for RecordingNotificationTemplate {
     }
 }
 impl ::std::fmt::Debug for RecordingNotificationTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingNotificationTemplate", &[("body", &self.body), ("buttons", &self.buttons), ("carousel", &self.carousel), ("footer", &self.footer), ("header", &self.header), ("id", &self.id), ("language", &self.language)], &self._nulls)
     }

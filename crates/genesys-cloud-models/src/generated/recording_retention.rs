@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingRetention {
 impl crate::support::Model for RecordingRetention {
     const NAME: &'static str = "RecordingRetention";
     const FIELDS: &'static [&'static str] = &["archiveDate", "archiveMedium", "conversationId", "creationTime", "deleteDate", "exportDate", "exportedDate", "recordingId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -82,6 +84,7 @@ impl crate::support::Model for RecordingRetention {
     }
 }
 impl ::std::fmt::Debug for RecordingRetention {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingRetention", &[("archiveDate", &self.archive_date), ("archiveMedium", &self.archive_medium), ("conversationId", &self.conversation_id), ("creationTime", &self.creation_time), ("deleteDate", &self.delete_date), ("exportDate", &self.export_date), ("exportedDate", &self.exported_date), ("recordingId", &self.recording_id)], &self._nulls)
     }
@@ -124,20 +127,24 @@ impl RecordingRetentionArchiveMedium {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CLOUDARCHIVE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingRetentionArchiveMedium {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CLOUDARCHIVE" => Self::Cloudarchive,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Cloudarchive => "CLOUDARCHIVE",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for RecordingRetentionArchiveMedium {
     }
 }
 impl ::std::convert::From<&str> for RecordingRetentionArchiveMedium {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingRetentionArchiveMedium {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingRoadsideAssistance {
 impl crate::support::Model for RecordingRoadsideAssistance {
     const NAME: &'static str = "RecordingRoadsideAssistance";
     const FIELDS: &'static [&'static str] = &["isDevicePhoneNumber", "location", "messageNumber", "phoneNumber", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for RecordingRoadsideAssistance {
     }
 }
 impl ::std::fmt::Debug for RecordingRoadsideAssistance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingRoadsideAssistance", &[("isDevicePhoneNumber", &self.is_device_phone_number), ("location", &self.location), ("messageNumber", &self.message_number), ("phoneNumber", &self.phone_number), ("text", &self.text)], &self._nulls)
     }

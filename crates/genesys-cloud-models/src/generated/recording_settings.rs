@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingSettings {
 impl crate::support::Model for RecordingSettings {
     const NAME: &'static str = "RecordingSettings";
     const FIELDS: &'static [&'static str] = &["maxConfigurableScreenRecordingStreams", "maxSimultaneousStreams", "recordingBatchDownloadUrlTtl", "recordingPlaybackUrlTtl", "regionalRecordingStorageEnabled", "stopRecordingWhenOnlyExternalParticipants"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for RecordingSettings {
     }
 }
 impl ::std::fmt::Debug for RecordingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingSettings", &[("maxConfigurableScreenRecordingStreams", &self.max_configurable_screen_recording_streams), ("maxSimultaneousStreams", &self.max_simultaneous_streams), ("recordingBatchDownloadUrlTtl", &self.recording_batch_download_url_ttl), ("recordingPlaybackUrlTtl", &self.recording_playback_url_ttl), ("regionalRecordingStorageEnabled", &self.regional_recording_storage_enabled), ("stopRecordingWhenOnlyExternalParticipants", &self.stop_recording_when_only_external_participants)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingTemplateButton {
 impl crate::support::Model for RecordingTemplateButton {
     const NAME: &'static str = "RecordingTemplateButton";
     const FIELDS: &'static [&'static str] = &["index", "isSelected", "phoneNumber", "text", "type", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for RecordingTemplateButton {
     }
 }
 impl ::std::fmt::Debug for RecordingTemplateButton {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingTemplateButton", &[("index", &self.index), ("isSelected", &self.is_selected), ("phoneNumber", &self.phone_number), ("text", &self.text), ("type", &self.r#type), ("url", &self.url)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl RecordingTemplateButtonType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["QuickReply", "PhoneNumber", "Url"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingTemplateButtonType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "QuickReply" => Self::QuickReply,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for RecordingTemplateButtonType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::QuickReply => "QuickReply",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for RecordingTemplateButtonType {
     }
 }
 impl ::std::convert::From<&str> for RecordingTemplateButtonType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingTemplateButtonType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingUploadReport {
 impl crate::support::Model for RecordingUploadReport {
     const NAME: &'static str = "RecordingUploadReport";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "signedUrl", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for RecordingUploadReport {
     }
 }
 impl ::std::fmt::Debug for RecordingUploadReport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingUploadReport", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("signedUrl", &self.signed_url), ("state", &self.state)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl RecordingUploadReportState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingUploadReportState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -125,9 +130,11 @@ impl crate::support::OpenEnum for RecordingUploadReportState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for RecordingUploadReportState {
     }
 }
 impl ::std::convert::From<&str> for RecordingUploadReportState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingUploadReportState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingUploadReportRequest {
 impl crate::support::Model for RecordingUploadReportRequest {
     const NAME: &'static str = "RecordingUploadReportRequest";
     const FIELDS: &'static [&'static str] = &["dateSince", "uploadStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecordingUploadReportRequest {
     }
 }
 impl ::std::fmt::Debug for RecordingUploadReportRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingUploadReportRequest", &[("dateSince", &self.date_since), ("uploadStatus", &self.upload_status)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl RecordingUploadReportRequestUploadStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Success", "Failure", "WaitForConversation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecordingUploadReportRequestUploadStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for RecordingUploadReportRequestUploadStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for RecordingUploadReportRequestUploadStatus {
     }
 }
 impl ::std::convert::From<&str> for RecordingUploadReportRequestUploadStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecordingUploadReportRequestUploadStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

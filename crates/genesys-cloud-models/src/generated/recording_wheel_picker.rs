@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingWheelPicker {
 impl crate::support::Model for RecordingWheelPicker {
     const NAME: &'static str = "RecordingWheelPicker";
     const FIELDS: &'static [&'static str] = &["id", "items"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecordingWheelPicker {
     }
 }
 impl ::std::fmt::Debug for RecordingWheelPicker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingWheelPicker", &[("id", &self.id), ("items", &self.items)], &self._nulls)
     }

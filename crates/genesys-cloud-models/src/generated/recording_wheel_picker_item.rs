@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RecordingWheelPickerItem {
 impl crate::support::Model for RecordingWheelPickerItem {
     const NAME: &'static str = "RecordingWheelPickerItem";
     const FIELDS: &'static [&'static str] = &["id", "isSelected", "title", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RecordingWheelPickerItem {
     }
 }
 impl ::std::fmt::Debug for RecordingWheelPickerItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecordingWheelPickerItem", &[("id", &self.id), ("isSelected", &self.is_selected), ("title", &self.title), ("value", &self.value)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RecurrenceEndSettings {
 impl crate::support::Model for RecurrenceEndSettings {
     const NAME: &'static str = "RecurrenceEndSettings";
     const FIELDS: &'static [&'static str] = &["lastDate", "noEndDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecurrenceEndSettings {
     }
 }
 impl ::std::fmt::Debug for RecurrenceEndSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecurrenceEndSettings", &[("lastDate", &self.last_date), ("noEndDate", &self.no_end_date)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RecurrencePeriod {
 impl crate::support::Model for RecurrencePeriod {
     const NAME: &'static str = "RecurrencePeriod";
     const FIELDS: &'static [&'static str] = &["granularity", "magnitude"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RecurrencePeriod {
     }
 }
 impl ::std::fmt::Debug for RecurrencePeriod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecurrencePeriod", &[("granularity", &self.granularity), ("magnitude", &self.magnitude)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl RecurrencePeriodGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Days", "Weeks"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RecurrencePeriodGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Days" => Self::Days,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for RecurrencePeriodGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Days => "Days",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for RecurrencePeriodGranularity {
     }
 }
 impl ::std::convert::From<&str> for RecurrencePeriodGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RecurrencePeriodGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RecurrenceSettings {
 impl crate::support::Model for RecurrenceSettings {
     const NAME: &'static str = "RecurrenceSettings";
     const FIELDS: &'static [&'static str] = &["endAfter", "minimumTimeBetweenOccurrences", "recurrencePeriod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for RecurrenceSettings {
     }
 }
 impl ::std::fmt::Debug for RecurrenceSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecurrenceSettings", &[("endAfter", &self.end_after), ("minimumTimeBetweenOccurrences", &self.minimum_time_between_occurrences), ("recurrencePeriod", &self.recurrence_period)], &self._nulls)
     }

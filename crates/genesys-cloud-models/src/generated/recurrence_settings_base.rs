@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for RecurrenceSettingsBase {
 impl crate::support::Model for RecurrenceSettingsBase {
     const NAME: &'static str = "RecurrenceSettingsBase";
     const FIELDS: &'static [&'static str] = &["endAfter"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for RecurrenceSettingsBase {
     }
 }
 impl ::std::fmt::Debug for RecurrenceSettingsBase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RecurrenceSettingsBase", &[("endAfter", &self.end_after)], &self._nulls)
     }

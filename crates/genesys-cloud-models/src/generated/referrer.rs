@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for Referrer {
 impl crate::support::Model for Referrer {
     const NAME: &'static str = "Referrer";
     const FIELDS: &'static [&'static str] = &["domain", "fragment", "hostname", "keywords", "medium", "name", "pathname", "queryString", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for Referrer {
     }
 }
 impl ::std::fmt::Debug for Referrer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Referrer", &[("domain", &self.domain), ("fragment", &self.fragment), ("hostname", &self.hostname), ("keywords", &self.keywords), ("medium", &self.medium), ("name", &self.name), ("pathname", &self.pathname), ("queryString", &self.query_string), ("url", &self.url)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl ReferrerMedium {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["internal", "search", "social", "email", "unknown", "paid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReferrerMedium {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "internal" => Self::Internal,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for ReferrerMedium {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Internal => "internal",
@@ -176,11 +183,13 @@ impl crate::support::OpenEnum for ReferrerMedium {
     }
 }
 impl ::std::convert::From<&str> for ReferrerMedium {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReferrerMedium {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for RegionResponse {
 impl crate::support::Model for RegionResponse {
     const NAME: &'static str = "RegionResponse";
     const FIELDS: &'static [&'static str] = &["regionName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for RegionResponse {
     }
 }
 impl ::std::fmt::Debug for RegionResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RegionResponse", &[("regionName", &self.region_name)], &self._nulls)
     }

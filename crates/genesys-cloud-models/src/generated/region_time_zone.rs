@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RegionTimeZone {
 impl crate::support::Model for RegionTimeZone {
     const NAME: &'static str = "RegionTimeZone";
     const FIELDS: &'static [&'static str] = &["canonicalId", "id", "name", "offset", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for RegionTimeZone {
     }
 }
 impl ::std::fmt::Debug for RegionTimeZone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RegionTimeZone", &[("canonicalId", &self.canonical_id), ("id", &self.id), ("name", &self.name), ("offset", &self.offset), ("selfUri", &self.self_uri)], &self._nulls)
     }

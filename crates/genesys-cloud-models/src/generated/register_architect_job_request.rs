@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterArchitectJobRequest {
 impl crate::support::Model for RegisterArchitectJobRequest {
     const NAME: &'static str = "RegisterArchitectJobRequest";
     const FIELDS: &'static [&'static str] = &["createStubs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for RegisterArchitectJobRequest {
     }
 }
 impl ::std::fmt::Debug for RegisterArchitectJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RegisterArchitectJobRequest", &[("createStubs", &self.create_stubs)], &self._nulls)
     }

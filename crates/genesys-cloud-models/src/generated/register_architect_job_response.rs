@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterArchitectJobResponse {
 impl crate::support::Model for RegisterArchitectJobResponse {
     const NAME: &'static str = "RegisterArchitectJobResponse";
     const FIELDS: &'static [&'static str] = &["headers", "id", "presignedUrl", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RegisterArchitectJobResponse {
     }
 }
 impl ::std::fmt::Debug for RegisterArchitectJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RegisterArchitectJobResponse", &[("headers", &self.headers), ("id", &self.id), ("presignedUrl", &self.presigned_url), ("selfUri", &self.self_uri)], &self._nulls)
     }

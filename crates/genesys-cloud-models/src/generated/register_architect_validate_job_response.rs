@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterArchitectValidateJobResponse {
 impl crate::support::Model for RegisterArchitectValidateJobResponse {
     const NAME: &'static str = "RegisterArchitectValidateJobResponse";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "status", "totalFlows"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RegisterArchitectValidateJobResponse {
     }
 }
 impl ::std::fmt::Debug for RegisterArchitectValidateJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RegisterArchitectValidateJobResponse", &[("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status), ("totalFlows", &self.total_flows)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl RegisterArchitectValidateJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Registered", "Started", "Success", "Failure"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RegisterArchitectValidateJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Registered" => Self::Registered,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for RegisterArchitectValidateJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Registered => "Registered",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for RegisterArchitectValidateJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for RegisterArchitectValidateJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RegisterArchitectValidateJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Relationship {
 impl crate::support::Model for Relationship {
     const NAME: &'static str = "Relationship";
     const FIELDS: &'static [&'static str] = &["division", "externalDataSources", "externalOrganization", "id", "relationship", "selfUri", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for Relationship {
     }
 }
 impl ::std::fmt::Debug for Relationship {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Relationship", &[("division", &self.division), ("externalDataSources", &self.external_data_sources), ("externalOrganization", &self.external_organization), ("id", &self.id), ("relationship", &self.relationship), ("selfUri", &self.self_uri), ("user", &self.user)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for RelationshipListing {
 impl crate::support::Model for RelationshipListing {
     const NAME: &'static str = "RelationshipListing";
     const FIELDS: &'static [&'static str] = &["entities", "firstUri", "lastUri", "nextUri", "pageCount", "pageNumber", "pageSize", "partialResults", "previousUri", "selfUri", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -82,6 +84,7 @@ impl crate::support::Model for RelationshipListing {
     }
 }
 impl ::std::fmt::Debug for RelationshipListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RelationshipListing", &[("entities", &self.entities), ("firstUri", &self.first_uri), ("lastUri", &self.last_uri), ("nextUri", &self.next_uri), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("partialResults", &self.partial_results), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri), ("total", &self.total)], &self._nulls)
     }

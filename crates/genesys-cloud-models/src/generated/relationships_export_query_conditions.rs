@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RelationshipsExportQueryConditions {
 impl crate::support::Model for RelationshipsExportQueryConditions {
     const NAME: &'static str = "RelationshipsExportQueryConditions";
     const FIELDS: &'static [&'static str] = &["filters", "limit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RelationshipsExportQueryConditions {
     }
 }
 impl ::std::fmt::Debug for RelationshipsExportQueryConditions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RelationshipsExportQueryConditions", &[("filters", &self.filters), ("limit", &self.limit)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for Reoccurrence {
 impl crate::support::Model for Reoccurrence {
     const NAME: &'static str = "Reoccurrence";
     const FIELDS: &'static [&'static str] = &["alterations", "end", "id", "nextOccurrenceDetails", "pattern", "range", "start", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for Reoccurrence {
     }
 }
 impl ::std::fmt::Debug for Reoccurrence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Reoccurrence", &[("alterations", &self.alterations), ("end", &self.end), ("id", &self.id), ("nextOccurrenceDetails", &self.next_occurrence_details), ("pattern", &self.pattern), ("range", &self.range), ("start", &self.start), ("timeZone", &self.time_zone)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for ReplaceRequest {
 impl crate::support::Model for ReplaceRequest {
     const NAME: &'static str = "ReplaceRequest";
     const FIELDS: &'static [&'static str] = &["authToken", "changeNumber", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ReplaceRequest {
     }
 }
 impl ::std::fmt::Debug for ReplaceRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReplaceRequest", &[("authToken", &crate::support::Redacted(&self.auth_token)), ("changeNumber", &self.change_number), ("name", &self.name)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ReplaceResponse {
 impl crate::support::Model for ReplaceResponse {
     const NAME: &'static str = "ReplaceResponse";
     const FIELDS: &'static [&'static str] = &["changeNumber", "id", "name", "uploadDestinationUri", "uploadMethod", "uploadStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ReplaceResponse {
     }
 }
 impl ::std::fmt::Debug for ReplaceResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReplaceResponse", &[("changeNumber", &self.change_number), ("id", &self.id), ("name", &self.name), ("uploadDestinationUri", &self.upload_destination_uri), ("uploadMethod", &self.upload_method), ("uploadStatus", &self.upload_status)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl ReplaceResponseUploadMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SINGLE_PUT", "MULTIPART_POST"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReplaceResponseUploadMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SINGLE_PUT" => Self::SinglePut,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for ReplaceResponseUploadMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SinglePut => "SINGLE_PUT",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for ReplaceResponseUploadMethod {
     }
 }
 impl ::std::convert::From<&str> for ReplaceResponseUploadMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReplaceResponseUploadMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ReplacementTerm {
 impl crate::support::Model for ReplacementTerm {
     const NAME: &'static str = "ReplacementTerm";
     const FIELDS: &'static [&'static str] = &["existingValue", "type", "updatedValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -52,6 +54,7 @@ impl crate::support::Model for ReplacementTerm {
     }
 }
 impl ::std::fmt::Debug for ReplacementTerm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReplacementTerm", &[("existingValue", &self.existing_value), ("type", &self.r#type), ("updatedValue", &self.updated_value)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl ReplacementTermType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NAME", "ADDRESS", "PHONE", "EMAIL", "TWITTER", "INSTAGRAM", "FACEBOOK", "APPLE_MESSAGES", "WHATSAPP", "EXTERNAL_ID"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReplacementTermType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NAME" => Self::Name,
@@ -150,9 +155,11 @@ impl crate::support::OpenEnum for ReplacementTermType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Name => "NAME",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for ReplacementTermType {
     }
 }
 impl ::std::convert::From<&str> for ReplacementTermType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReplacementTermType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ReplyToEmailAddress {
 impl crate::support::Model for ReplyToEmailAddress {
     const NAME: &'static str = "ReplyToEmailAddress";
     const FIELDS: &'static [&'static str] = &["domain", "route"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ReplyToEmailAddress {
     }
 }
 impl ::std::fmt::Debug for ReplyToEmailAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReplyToEmailAddress", &[("domain", &self.domain), ("route", &self.route)], &self._nulls)
     }

@@ -104,9 +104,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobRequest {
 impl crate::support::Model for ReportingExportJobRequest {
     const NAME: &'static str = "ReportingExportJobRequest";
     const FIELDS: &'static [&'static str] = &["chartColumns", "csvDelimiter", "durationFormat", "excludeEmptyRows", "exportFormat", "filter", "hasCustomParticipantAttributes", "hasFormatDurations", "hasSplitByMedia", "hasSplitFilters", "hasSummaryRow", "includeDurationFormatInHeader", "interval", "locale", "name", "period", "read", "recipientEmails", "selectedColumns", "timeZone", "viewType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -164,6 +166,7 @@ impl crate::support::Model for ReportingExportJobRequest {
     }
 }
 impl ::std::fmt::Debug for ReportingExportJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingExportJobRequest", &[("chartColumns", &self.chart_columns), ("csvDelimiter", &self.csv_delimiter), ("durationFormat", &self.duration_format), ("excludeEmptyRows", &self.exclude_empty_rows), ("exportFormat", &self.export_format), ("filter", &self.filter), ("hasCustomParticipantAttributes", &self.has_custom_participant_attributes), ("hasFormatDurations", &self.has_format_durations), ("hasSplitByMedia", &self.has_split_by_media), ("hasSplitFilters", &self.has_split_filters), ("hasSummaryRow", &self.has_summary_row), ("includeDurationFormatInHeader", &self.include_duration_format_in_header), ("interval", &self.interval), ("locale", &self.locale), ("name", &self.name), ("period", &self.period), ("read", &self.read), ("recipientEmails", &self.recipient_emails), ("selectedColumns", &self.selected_columns), ("timeZone", &self.time_zone), ("viewType", &self.view_type)], &self._nulls)
     }
@@ -334,11 +337,13 @@ impl ReportingExportJobRequestCsvDelimiter {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SEMICOLON", "COMMA"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingExportJobRequestCsvDelimiter {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SEMICOLON" => Self::Semicolon,
@@ -346,9 +351,11 @@ impl crate::support::OpenEnum for ReportingExportJobRequestCsvDelimiter {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Semicolon => "SEMICOLON",
@@ -358,11 +365,13 @@ impl crate::support::OpenEnum for ReportingExportJobRequestCsvDelimiter {
     }
 }
 impl ::std::convert::From<&str> for ReportingExportJobRequestCsvDelimiter {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingExportJobRequestCsvDelimiter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -414,11 +423,13 @@ impl ReportingExportJobRequestDurationFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Seconds", "Milliseconds", "Hhmmss", "Hms"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingExportJobRequestDurationFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Seconds" => Self::Seconds,
@@ -428,9 +439,11 @@ impl crate::support::OpenEnum for ReportingExportJobRequestDurationFormat {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Seconds => "Seconds",
@@ -442,11 +455,13 @@ impl crate::support::OpenEnum for ReportingExportJobRequestDurationFormat {
     }
 }
 impl ::std::convert::From<&str> for ReportingExportJobRequestDurationFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingExportJobRequestDurationFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -494,11 +509,13 @@ impl ReportingExportJobRequestExportFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CSV", "PDF"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingExportJobRequestExportFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CSV" => Self::Csv,
@@ -506,9 +523,11 @@ impl crate::support::OpenEnum for ReportingExportJobRequestExportFormat {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Csv => "CSV",
@@ -518,11 +537,13 @@ impl crate::support::OpenEnum for ReportingExportJobRequestExportFormat {
     }
 }
 impl ::std::convert::From<&str> for ReportingExportJobRequestExportFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingExportJobRequestExportFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -840,11 +861,13 @@ impl ReportingExportJobRequestViewType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["QUEUE_PERFORMANCE_SUMMARY_VIEW", "QUEUE_PERFORMANCE_DETAIL_VIEW", "INTERACTION_SEARCH_VIEW", "AGENT_PERFORMANCE_SUMMARY_VIEW", "AGENT_PERFORMANCE_DETAIL_VIEW", "AGENT_STATUS_SUMMARY_VIEW", "AGENT_STATUS_DETAIL_VIEW", "AGENT_EVALUATION_SUMMARY_VIEW", "AGENT_EVALUATION_DETAIL_VIEW", "AGENT_QUEUE_DETAIL_VIEW", "AGENT_INTERACTION_DETAIL_VIEW", "ABANDON_INSIGHTS_VIEW", "SKILLS_PERFORMANCE_VIEW", "SURVEY_FORM_PERFORMANCE_SUMMARY_VIEW", "SURVEY_FORM_PERFORMANCE_DETAIL_VIEW", "DNIS_PERFORMANCE_SUMMARY_VIEW", "DNIS_PERFORMANCE_DETAIL_VIEW", "WRAP_UP_PERFORMANCE_SUMMARY_VIEW", "AGENT_WRAP_UP_PERFORMANCE_DETAIL_VIEW", "QUEUE_ACTIVITY_SUMMARY_VIEW", "QUEUE_ACTIVITY_DETAIL_VIEW", "AGENT_QUEUE_ACTIVITY_SUMMARY_VIEW", "QUEUE_AGENT_DETAIL_VIEW", "QUEUE_INTERACTION_DETAIL_VIEW", "AGENT_SCHEDULE_DETAIL_VIEW", "IVR_PERFORMANCE_SUMMARY_VIEW", "IVR_PERFORMANCE_DETAIL_VIEW", "ANSWER_INSIGHTS_VIEW", "HANDLE_INSIGHTS_VIEW", "TALK_INSIGHTS_VIEW", "HOLD_INSIGHTS_VIEW", "ACW_INSIGHTS_VIEW", "WAIT_INSIGHTS_VIEW", "AGENT_WRAP_UP_PERFORMANCE_INTERVAL_DETAIL_VIEW", "FLOW_OUTCOME_SUMMARY_VIEW", "FLOW_OUTCOME_PERFORMANCE_DETAIL_VIEW", "FLOW_OUTCOME_PERFORMANCE_INTERVAL_DETAIL_VIEW", "FLOW_DESTINATION_SUMMARY_VIEW", "FLOW_DESTINATION_DETAIL_VIEW", "API_USAGE_VIEW", "SCHEDULED_CALLBACKS_VIEW", "CONTENT_SEARCH_VIEW", "LANDING_PAGE", "DASHBOARD_SUMMARY", "DASHBOARD_DETAIL", "DASHBOARD_USERS", "DASHBOARD_USERS_DETAIL", "JOURNEY_ACTION_MAP_SUMMARY_VIEW", "JOURNEY_OUTCOME_SUMMARY_VIEW", "JOURNEY_SEGMENT_SUMMARY_VIEW", "AGENT_DEVELOPMENT_DETAIL_VIEW", "AGENT_DEVELOPMENT_DETAIL_ME_VIEW", "AGENT_DEVELOPMENT_SUMMARY_VIEW", "AGENT_PERFORMANCE_ME_VIEW", "AGENT_STATUS_ME_VIEW", "AGENT_EVALUATION_ME_VIEW", "AGENT_SCORECARD_VIEW", "AGENT_SCORECARD_ME_VIEW", "AGENT_GAMIFICATION_LEADERSHIP_VIEW", "AGENT_SCHEDULE_ME_VIEW", "BOT_PERFORMANCE_SUMMARY_VIEW", "BOT_PERFORMANCE_DETAIL_VIEW", "SCHEDULED_EXPORTS_VIEW", "TOPIC_TREND_SUMMARY_VIEW", "TOPIC_TREND_DETAIL_VIEW", "ACTION_MAP_BLOCKED_CONSTRAINTS_DETAIL_VIEW", "ACTION_MAP_BLOCKED_CONSTRAINTS_INTERVAL_DETAIL_VIEW", "FLOW_MILESTONE_PERFORMANCE_DETAIL_VIEW", "FLOW_MILESTONE_PERFORMANCE_INTERVAL_DETAIL_VIEW", "AGENT_TOPIC_SUMMARY_VIEW", "AGENT_TOPIC_DETAIL_VIEW", "QUEUE_TOPIC_SUMMARY_VIEW", "QUEUE_TOPIC_DETAIL_VIEW", "FLOW_TOPIC_SUMMARY_VIEW", "FLOW_TOPIC_DETAIL_VIEW", "AGENT_INTERACTIONS_ME_VIEW", "ALERT_RULES_VIEW", "CONFIGURE_ALERT_RULE_VIEW", "PREDICTIVE_ROUTING_VIEW", "PREDICTIVE_ROUTING_QUEUE_OVERVIEW", "PREDICTIVE_ROUTING_MODEL_VIEW", "PREDICTIVE_ROUTING_IMPACT_VIEW", "DATA_ACTIONS_PERFORMANCE_SUMMARY_VIEW", "DATA_ACTIONS_PERFORMANCE_DETAIL_VIEW", "AGENT_TIMELINE_SUMMARY_VIEW", "AGENT_TIMELINE_DETAIL_VIEW", "AGENT_LOGIN_LOGOUT_SUMMARY_VIEW", "AGENT_LOGIN_LOGOUT_DETAIL_VIEW", "CAMPAIGN_PERFORMANCE_SUMMARY_VIEW", "CAMPAIGN_PERFORMANCE_DETAIL_VIEW", "KNOWLEDGE_PERFORMANCE_VIEW", "AGENT_SCORECARD_INSIGHTS_SUMMARY_VIEW", "AGENT_SCORECARD_INSIGHTS_DETAIL_VIEW", "QUEUE_WRAPUP_DETAIL_VIEW", "INTERACTION_DETAIL_VIEW", "CAMPAIGN_INTERACTION_DETAIL_VIEW", "CAMPAIGN_ATTEMPT_DETAIL_VIEW", "WORKITEM_PERFORMANCE_SUMMARY_VIEW", "AGENT_ASSIST_PERFORMANCE_VIEW", "CONTACT_CENTER_PERFORMANCE_VIEW", "QUEUE_ROUTING_PERFORMANCE_VIEW", "AGENT_WORKITEM_PERFORMANCE_SUMMARY_VIEW", "AGENT_WORKITEM_PERFORMANCE_DETAIL_VIEW", "QUEUE_WORKITEM_PERFORMANCE_SUMMARY_VIEW", "QUEUE_WORKITEM_PERFORMANCE_DETAIL_VIEW", "EMAIL_AGENT_PERFORMANCE_SUMMARY_VIEW", "EMAIL_AGENT_PERFORMANCE_DETAIL_VIEW", "MESSAGING_AGENT_PERFORMANCE_SUMMARY_VIEW", "MESSAGING_AGENT_PERFORMANCE_DETAIL_VIEW", "EMAIL_QUEUE_PERFORMANCE_SUMMARY_VIEW", "EMAIL_QUEUE_PERFORMANCE_DETAIL_VIEW", "MESSAGING_QUEUE_PERFORMANCE_SUMMARY_VIEW", "MESSAGING_QUEUE_PERFORMANCE_DETAIL_VIEW", "SOCIAL_LISTENING_VIEW", "SOCIAL_LISTENING_POSTS_VIEW", "AGENT_PERFORMANCE_TIMELINE_DETAIL_VIEW", "DASHBOARD_SLIDESHOWS", "DASHBOARD_SLIDESHOWS_DETAIL", "AGENT_COPILOT_PERFORMANCE_VIEW", "AGENT_ASSIGNED_EVALUATION_ME_VIEW", "VIRTUAL_AGENT_PERFORMANCE_VIEW", "CONTENT_EXPLORATION_VIEW", "EVALUATION_PERFORMANCE_SUMMARY_VIEW", "EVALUATION_PERFORMANCE_DETAIL_VIEW", "EVALUATION_PERFORMANCE_QUESTION_GROUP_DETAIL_VIEW", "EVALUATION_PERFORMANCE_QUESTION_DETAIL_VIEW", "QUEUE_WORKITEM_ACTIVITY_SUMMARY_VIEW", "QUEUE_WORKITEM_ACTIVITY_DETAIL_VIEW", "DIGITAL_ADOPTION_VIEW", "DIGITAL_INTENT_VIEW", "DIGITAL_PERFORMANCE_VIEW", "COPILOT_USAGE_VIEW", "PREDICTIVE_ROUTING_THROUGHPUT_VIEW", "QUEUE_SKILL_EXPRESSION_PERFORMANCE_VIEW", "AGENTIC_VIRTUAL_AGENT_PERFORMANCE_VIEW", "CALLBACK_QUEUE_PERFORMANCE_SUMMARY_VIEW", "CALLBACK_QUEUE_PERFORMANCE_DETAIL_VIEW"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingExportJobRequestViewType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "QUEUE_PERFORMANCE_SUMMARY_VIEW" => Self::QueuePerformanceSummaryView,
@@ -987,9 +1010,11 @@ impl crate::support::OpenEnum for ReportingExportJobRequestViewType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::QueuePerformanceSummaryView => "QUEUE_PERFORMANCE_SUMMARY_VIEW",
@@ -1134,11 +1159,13 @@ impl crate::support::OpenEnum for ReportingExportJobRequestViewType {
     }
 }
 impl ::std::convert::From<&str> for ReportingExportJobRequestViewType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingExportJobRequestViewType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -152,9 +152,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobResponse {
 impl crate::support::Model for ReportingExportJobResponse {
     const NAME: &'static str = "ReportingExportJobResponse";
     const FIELDS: &'static [&'static str] = &["chartColumns", "createdDateTime", "csvDelimiter", "downloadUrl", "durationFormat", "emailErrorDescription", "emailStatuses", "enabled", "excludeEmptyRows", "exportAllowedToRerun", "exportErrorMessagesType", "exportFormat", "filter", "hasCustomParticipantAttributes", "hasFormatDurations", "hasSplitByMedia", "hasSplitFilters", "hasSummaryRow", "id", "includeDurationFormatInHeader", "interval", "locale", "modifiedDateTime", "name", "percentageComplete", "period", "read", "recipientEmails", "runId", "selectedColumns", "selfUri", "status", "timeZone", "viewType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -238,6 +240,7 @@ impl crate::support::Model for ReportingExportJobResponse {
     }
 }
 impl ::std::fmt::Debug for ReportingExportJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingExportJobResponse", &[("chartColumns", &self.chart_columns), ("createdDateTime", &self.created_date_time), ("csvDelimiter", &self.csv_delimiter), ("downloadUrl", &self.download_url), ("durationFormat", &self.duration_format), ("emailErrorDescription", &self.email_error_description), ("emailStatuses", &self.email_statuses), ("enabled", &self.enabled), ("excludeEmptyRows", &self.exclude_empty_rows), ("exportAllowedToRerun", &self.export_allowed_to_rerun), ("exportErrorMessagesType", &self.export_error_messages_type), ("exportFormat", &self.export_format), ("filter", &self.filter), ("hasCustomParticipantAttributes", &self.has_custom_participant_attributes), ("hasFormatDurations", &self.has_format_durations), ("hasSplitByMedia", &self.has_split_by_media), ("hasSplitFilters", &self.has_split_filters), ("hasSummaryRow", &self.has_summary_row), ("id", &self.id), ("includeDurationFormatInHeader", &self.include_duration_format_in_header), ("interval", &self.interval), ("locale", &self.locale), ("modifiedDateTime", &self.modified_date_time), ("name", &self.name), ("percentageComplete", &self.percentage_complete), ("period", &self.period), ("read", &self.read), ("recipientEmails", &self.recipient_emails), ("runId", &self.run_id), ("selectedColumns", &self.selected_columns), ("selfUri", &self.self_uri), ("status", &self.status), ("timeZone", &self.time_zone), ("viewType", &self.view_type)], &self._nulls)
     }
@@ -282,11 +285,13 @@ impl ReportingExportJobResponseCsvDelimiter {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SEMICOLON", "COMMA"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingExportJobResponseCsvDelimiter {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SEMICOLON" => Self::Semicolon,
@@ -294,9 +299,11 @@ impl crate::support::OpenEnum for ReportingExportJobResponseCsvDelimiter {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Semicolon => "SEMICOLON",
@@ -306,11 +313,13 @@ impl crate::support::OpenEnum for ReportingExportJobResponseCsvDelimiter {
     }
 }
 impl ::std::convert::From<&str> for ReportingExportJobResponseCsvDelimiter {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingExportJobResponseCsvDelimiter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -362,11 +371,13 @@ impl ReportingExportJobResponseDurationFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Seconds", "Milliseconds", "Hhmmss", "Hms"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingExportJobResponseDurationFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Seconds" => Self::Seconds,
@@ -376,9 +387,11 @@ impl crate::support::OpenEnum for ReportingExportJobResponseDurationFormat {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Seconds => "Seconds",
@@ -390,11 +403,13 @@ impl crate::support::OpenEnum for ReportingExportJobResponseDurationFormat {
     }
 }
 impl ::std::convert::From<&str> for ReportingExportJobResponseDurationFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingExportJobResponseDurationFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -478,11 +493,13 @@ impl ReportingExportJobResponseExportErrorMessagesType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FAILED_CONVERTING_EXPORT_JOB", "FAILED_NO_DATA_EXPORT_JOB_FOUND", "FAILED_GETTING_DATA_FROM_SERVICE", "FAILED_GENERATING_TEMP_FILE", "FAILED_SAVING_FILE_TO_S3", "FAILED_NOTIFYING_SKYWALKER_OF_DOWNLOAD", "FAILED_BUILDING_DOWNLOAD_URL_FROM_SKYWALKER_RESPONSE", "FAILED_CONVERTING_EXPORT_JOB_TO_QUEUE_PERFORMANCE_JOB", "EXPORT_TYPE_NOT_IMPLEMENTED", "REACHED_MAXIMUM_ATTEMPT_OF_RETRY", "FAILED_LONG_RUNNING_EXPORT", "TOO_MANY_REQUESTS_FROM_AN_ORGANIZATION", "FAILED_AS_EXPORT_FILE_SIZE_IS_GREATER_THAN_10MB", "NOT_AUTHORIZED_TO_VIEW_EXPORT", "STATIC_LINK_EXPORT_FAILED", "TOO_MANY_SEARCH_CRITERIA", "SEARCH_CRITERIA_VALUES_EXCEED_LIMIT", "EXPORT_EMAIL_FILE_SIZE_EXCEEDED_LIMIT", "CIRCUIT_BREAKER_OPEN_FOR_VIEW_TYPE", "BAD_REQUEST_SCHEDULED_RUN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingExportJobResponseExportErrorMessagesType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FAILED_CONVERTING_EXPORT_JOB" => Self::FailedConvertingExportJob,
@@ -508,9 +525,11 @@ impl crate::support::OpenEnum for ReportingExportJobResponseExportErrorMessagesT
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FailedConvertingExportJob => "FAILED_CONVERTING_EXPORT_JOB",
@@ -538,11 +557,13 @@ impl crate::support::OpenEnum for ReportingExportJobResponseExportErrorMessagesT
     }
 }
 impl ::std::convert::From<&str> for ReportingExportJobResponseExportErrorMessagesType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingExportJobResponseExportErrorMessagesType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -590,11 +611,13 @@ impl ReportingExportJobResponseExportFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CSV", "PDF"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingExportJobResponseExportFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CSV" => Self::Csv,
@@ -602,9 +625,11 @@ impl crate::support::OpenEnum for ReportingExportJobResponseExportFormat {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Csv => "CSV",
@@ -614,11 +639,13 @@ impl crate::support::OpenEnum for ReportingExportJobResponseExportFormat {
     }
 }
 impl ::std::convert::From<&str> for ReportingExportJobResponseExportFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingExportJobResponseExportFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -676,11 +703,13 @@ impl ReportingExportJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SUBMITTED", "RUNNING", "CANCELLING", "CANCELLED", "COMPLETED", "COMPLETED_WITH_PARTIAL_RESULTS", "FAILED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingExportJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SUBMITTED" => Self::Submitted,
@@ -693,9 +722,11 @@ impl crate::support::OpenEnum for ReportingExportJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Submitted => "SUBMITTED",
@@ -710,11 +741,13 @@ impl crate::support::OpenEnum for ReportingExportJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ReportingExportJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingExportJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -1032,11 +1065,13 @@ impl ReportingExportJobResponseViewType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["QUEUE_PERFORMANCE_SUMMARY_VIEW", "QUEUE_PERFORMANCE_DETAIL_VIEW", "INTERACTION_SEARCH_VIEW", "AGENT_PERFORMANCE_SUMMARY_VIEW", "AGENT_PERFORMANCE_DETAIL_VIEW", "AGENT_STATUS_SUMMARY_VIEW", "AGENT_STATUS_DETAIL_VIEW", "AGENT_EVALUATION_SUMMARY_VIEW", "AGENT_EVALUATION_DETAIL_VIEW", "AGENT_QUEUE_DETAIL_VIEW", "AGENT_INTERACTION_DETAIL_VIEW", "ABANDON_INSIGHTS_VIEW", "SKILLS_PERFORMANCE_VIEW", "SURVEY_FORM_PERFORMANCE_SUMMARY_VIEW", "SURVEY_FORM_PERFORMANCE_DETAIL_VIEW", "DNIS_PERFORMANCE_SUMMARY_VIEW", "DNIS_PERFORMANCE_DETAIL_VIEW", "WRAP_UP_PERFORMANCE_SUMMARY_VIEW", "AGENT_WRAP_UP_PERFORMANCE_DETAIL_VIEW", "QUEUE_ACTIVITY_SUMMARY_VIEW", "QUEUE_ACTIVITY_DETAIL_VIEW", "AGENT_QUEUE_ACTIVITY_SUMMARY_VIEW", "QUEUE_AGENT_DETAIL_VIEW", "QUEUE_INTERACTION_DETAIL_VIEW", "AGENT_SCHEDULE_DETAIL_VIEW", "IVR_PERFORMANCE_SUMMARY_VIEW", "IVR_PERFORMANCE_DETAIL_VIEW", "ANSWER_INSIGHTS_VIEW", "HANDLE_INSIGHTS_VIEW", "TALK_INSIGHTS_VIEW", "HOLD_INSIGHTS_VIEW", "ACW_INSIGHTS_VIEW", "WAIT_INSIGHTS_VIEW", "AGENT_WRAP_UP_PERFORMANCE_INTERVAL_DETAIL_VIEW", "FLOW_OUTCOME_SUMMARY_VIEW", "FLOW_OUTCOME_PERFORMANCE_DETAIL_VIEW", "FLOW_OUTCOME_PERFORMANCE_INTERVAL_DETAIL_VIEW", "FLOW_DESTINATION_SUMMARY_VIEW", "FLOW_DESTINATION_DETAIL_VIEW", "API_USAGE_VIEW", "SCHEDULED_CALLBACKS_VIEW", "CONTENT_SEARCH_VIEW", "LANDING_PAGE", "DASHBOARD_SUMMARY", "DASHBOARD_DETAIL", "DASHBOARD_USERS", "DASHBOARD_USERS_DETAIL", "JOURNEY_ACTION_MAP_SUMMARY_VIEW", "JOURNEY_OUTCOME_SUMMARY_VIEW", "JOURNEY_SEGMENT_SUMMARY_VIEW", "AGENT_DEVELOPMENT_DETAIL_VIEW", "AGENT_DEVELOPMENT_DETAIL_ME_VIEW", "AGENT_DEVELOPMENT_SUMMARY_VIEW", "AGENT_PERFORMANCE_ME_VIEW", "AGENT_STATUS_ME_VIEW", "AGENT_EVALUATION_ME_VIEW", "AGENT_SCORECARD_VIEW", "AGENT_SCORECARD_ME_VIEW", "AGENT_GAMIFICATION_LEADERSHIP_VIEW", "AGENT_SCHEDULE_ME_VIEW", "BOT_PERFORMANCE_SUMMARY_VIEW", "BOT_PERFORMANCE_DETAIL_VIEW", "SCHEDULED_EXPORTS_VIEW", "TOPIC_TREND_SUMMARY_VIEW", "TOPIC_TREND_DETAIL_VIEW", "ACTION_MAP_BLOCKED_CONSTRAINTS_DETAIL_VIEW", "ACTION_MAP_BLOCKED_CONSTRAINTS_INTERVAL_DETAIL_VIEW", "FLOW_MILESTONE_PERFORMANCE_DETAIL_VIEW", "FLOW_MILESTONE_PERFORMANCE_INTERVAL_DETAIL_VIEW", "AGENT_TOPIC_SUMMARY_VIEW", "AGENT_TOPIC_DETAIL_VIEW", "QUEUE_TOPIC_SUMMARY_VIEW", "QUEUE_TOPIC_DETAIL_VIEW", "FLOW_TOPIC_SUMMARY_VIEW", "FLOW_TOPIC_DETAIL_VIEW", "AGENT_INTERACTIONS_ME_VIEW", "ALERT_RULES_VIEW", "CONFIGURE_ALERT_RULE_VIEW", "PREDICTIVE_ROUTING_VIEW", "PREDICTIVE_ROUTING_QUEUE_OVERVIEW", "PREDICTIVE_ROUTING_MODEL_VIEW", "PREDICTIVE_ROUTING_IMPACT_VIEW", "DATA_ACTIONS_PERFORMANCE_SUMMARY_VIEW", "DATA_ACTIONS_PERFORMANCE_DETAIL_VIEW", "AGENT_TIMELINE_SUMMARY_VIEW", "AGENT_TIMELINE_DETAIL_VIEW", "AGENT_LOGIN_LOGOUT_SUMMARY_VIEW", "AGENT_LOGIN_LOGOUT_DETAIL_VIEW", "CAMPAIGN_PERFORMANCE_SUMMARY_VIEW", "CAMPAIGN_PERFORMANCE_DETAIL_VIEW", "KNOWLEDGE_PERFORMANCE_VIEW", "AGENT_SCORECARD_INSIGHTS_SUMMARY_VIEW", "AGENT_SCORECARD_INSIGHTS_DETAIL_VIEW", "QUEUE_WRAPUP_DETAIL_VIEW", "INTERACTION_DETAIL_VIEW", "CAMPAIGN_INTERACTION_DETAIL_VIEW", "CAMPAIGN_ATTEMPT_DETAIL_VIEW", "WORKITEM_PERFORMANCE_SUMMARY_VIEW", "AGENT_ASSIST_PERFORMANCE_VIEW", "CONTACT_CENTER_PERFORMANCE_VIEW", "QUEUE_ROUTING_PERFORMANCE_VIEW", "AGENT_WORKITEM_PERFORMANCE_SUMMARY_VIEW", "AGENT_WORKITEM_PERFORMANCE_DETAIL_VIEW", "QUEUE_WORKITEM_PERFORMANCE_SUMMARY_VIEW", "QUEUE_WORKITEM_PERFORMANCE_DETAIL_VIEW", "EMAIL_AGENT_PERFORMANCE_SUMMARY_VIEW", "EMAIL_AGENT_PERFORMANCE_DETAIL_VIEW", "MESSAGING_AGENT_PERFORMANCE_SUMMARY_VIEW", "MESSAGING_AGENT_PERFORMANCE_DETAIL_VIEW", "EMAIL_QUEUE_PERFORMANCE_SUMMARY_VIEW", "EMAIL_QUEUE_PERFORMANCE_DETAIL_VIEW", "MESSAGING_QUEUE_PERFORMANCE_SUMMARY_VIEW", "MESSAGING_QUEUE_PERFORMANCE_DETAIL_VIEW", "SOCIAL_LISTENING_VIEW", "SOCIAL_LISTENING_POSTS_VIEW", "AGENT_PERFORMANCE_TIMELINE_DETAIL_VIEW", "DASHBOARD_SLIDESHOWS", "DASHBOARD_SLIDESHOWS_DETAIL", "AGENT_COPILOT_PERFORMANCE_VIEW", "AGENT_ASSIGNED_EVALUATION_ME_VIEW", "VIRTUAL_AGENT_PERFORMANCE_VIEW", "CONTENT_EXPLORATION_VIEW", "EVALUATION_PERFORMANCE_SUMMARY_VIEW", "EVALUATION_PERFORMANCE_DETAIL_VIEW", "EVALUATION_PERFORMANCE_QUESTION_GROUP_DETAIL_VIEW", "EVALUATION_PERFORMANCE_QUESTION_DETAIL_VIEW", "QUEUE_WORKITEM_ACTIVITY_SUMMARY_VIEW", "QUEUE_WORKITEM_ACTIVITY_DETAIL_VIEW", "DIGITAL_ADOPTION_VIEW", "DIGITAL_INTENT_VIEW", "DIGITAL_PERFORMANCE_VIEW", "COPILOT_USAGE_VIEW", "PREDICTIVE_ROUTING_THROUGHPUT_VIEW", "QUEUE_SKILL_EXPRESSION_PERFORMANCE_VIEW", "AGENTIC_VIRTUAL_AGENT_PERFORMANCE_VIEW", "CALLBACK_QUEUE_PERFORMANCE_SUMMARY_VIEW", "CALLBACK_QUEUE_PERFORMANCE_DETAIL_VIEW"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingExportJobResponseViewType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "QUEUE_PERFORMANCE_SUMMARY_VIEW" => Self::QueuePerformanceSummaryView,
@@ -1179,9 +1214,11 @@ impl crate::support::OpenEnum for ReportingExportJobResponseViewType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::QueuePerformanceSummaryView => "QUEUE_PERFORMANCE_SUMMARY_VIEW",
@@ -1326,11 +1363,13 @@ impl crate::support::OpenEnum for ReportingExportJobResponseViewType {
     }
 }
 impl ::std::convert::From<&str> for ReportingExportJobResponseViewType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingExportJobResponseViewType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

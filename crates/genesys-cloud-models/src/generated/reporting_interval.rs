@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingInterval {
 impl crate::support::Model for ReportingInterval {
     const NAME: &'static str = "ReportingInterval";
     const FIELDS: &'static [&'static str] = &["intervalType", "intervalValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ReportingInterval {
     }
 }
 impl ::std::fmt::Debug for ReportingInterval {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingInterval", &[("intervalType", &self.interval_type), ("intervalValue", &self.interval_value)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl ReportingIntervalIntervalType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Day", "Week", "Month"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingIntervalIntervalType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Day" => Self::Day,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for ReportingIntervalIntervalType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Day => "Day",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for ReportingIntervalIntervalType {
     }
 }
 impl ::std::convert::From<&str> for ReportingIntervalIntervalType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingIntervalIntervalType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

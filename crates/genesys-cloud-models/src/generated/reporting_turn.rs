@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurn {
 impl crate::support::Model for ReportingTurn {
     const NAME: &'static str = "ReportingTurn";
     const FIELDS: &'static [&'static str] = &["askAction", "askActionResult", "botPrompts", "conversation", "dateCompleted", "dateCreated", "intent", "knowledge", "knowledgeBaseEvents", "sessionEndDetails", "sessionId", "userInput"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for ReportingTurn {
     }
 }
 impl ::std::fmt::Debug for ReportingTurn {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurn", &[("askAction", &self.ask_action), ("askActionResult", &self.ask_action_result), ("botPrompts", &self.bot_prompts), ("conversation", &self.conversation), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("intent", &self.intent), ("knowledge", &self.knowledge), ("knowledgeBaseEvents", &self.knowledge_base_events), ("sessionEndDetails", &self.session_end_details), ("sessionId", &self.session_id), ("userInput", &self.user_input)], &self._nulls)
     }
@@ -188,11 +191,13 @@ impl ReportingTurnAskActionResult {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SuccessCollection", "SuccessConfirmationYes", "SuccessConfirmationNo", "SkippedCollection", "PartialCollection", "GuardrailsViolation", "NoMatchCollection", "NoMatchConfirmation", "AgentRequestedByUser", "ConfirmationRequired", "Error", "ExpressionError", "NoInputCollection", "NoInputConfirmation", "DisambiguationRequired", "SuccessDisambiguation", "SuccessDisambiguationNone", "NoMatchDisambiguation", "NoInputDisambiguation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnAskActionResult {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SuccessCollection" => Self::SuccessCollection,
@@ -217,9 +222,11 @@ impl crate::support::OpenEnum for ReportingTurnAskActionResult {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::SuccessCollection => "SuccessCollection",
@@ -246,11 +253,13 @@ impl crate::support::OpenEnum for ReportingTurnAskActionResult {
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnAskActionResult {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnAskActionResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

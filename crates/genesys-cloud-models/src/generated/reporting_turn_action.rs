@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnAction {
 impl crate::support::Model for ReportingTurnAction {
     const NAME: &'static str = "ReportingTurnAction";
     const FIELDS: &'static [&'static str] = &["actionId", "actionName", "actionNumber", "actionType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for ReportingTurnAction {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnAction", &[("actionId", &self.action_id), ("actionName", &self.action_name), ("actionNumber", &self.action_number), ("actionType", &self.action_type)], &self._nulls)
     }
@@ -276,11 +279,13 @@ impl ReportingTurnActionActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AskForAuthenticationAction", "AddFlowMilestoneAction", "AskForNLUIntentAction", "AskForBooleanAction", "AskForPaymentAction", "AskForSlotAction", "AskSurveyQuestionAction", "AskForNLUNextIntentAction", "AssignCustomerSegmentAction", "BotState", "CallAgenticVirtualAgentAction", "CallBotFlowAction", "CallDigitalBotFlowAction", "CallTaskAction", "CallGuideAction", "ClearSlotAction", "ClearUtilizationLabelAction", "DisconnectAction", "EndTaskAction", "ExitBotFlowAction", "UpdateVariableAction", "CommunicateAction", "DecisionAction", "FindEmergencyGroupAction", "FindGrammarAction", "FindGrammarByIdAction", "FindGroupAction", "FindLanguageSkillAction", "FindQueueAction", "FindQueueByIdAction", "FindScheduleAction", "FindScheduleGroupAction", "FindSkillAction", "FindSystemPromptAction", "FindUserAction", "FindUserByIdAction", "FindUsersByIdAction", "FindUserPromptAction", "FindUtilizationLabelAction", "FormAction", "SwitchAction", "DataAction", "DataTableLookupAction", "GetExternalContactAction", "GetExternalOrganizationAction", "GetAssignedCustomerSegmentsAction", "LoopAction", "ExitLoopAction", "NextLoopAction", "LoopUntilAction", "SetActiveIntentAction", "SetFlowOutcomeAction", "InitializeFlowOutcomeAction", "AskForStringAction", "SendResponseAction", "GetResponseAction", "ExtractSecureDataAction", "SecureAction", "TransferTaskAction", "DigitalMenuAction", "WaitForInputAction", "EvaluateScheduleAction", "EvaluateScheduleGroupAction", "PromoteExternalContactAction", "ShowKnowledgeArticleAction", "SendKnowledgeFeedbackAction", "SetLocaleAction", "ScreenPopAction", "SetUtilizationLabelAction", "SetWrapupCodeAction", "TransferPureMatchAction", "TransferUserAction", "TransferGroupAction", "TransferExternalAction", "GetAttributesAction", "SetAttributesAction", "SendInteractiveApplicationAction", "SendRichLinkAction", "SendDigitalContentAction", "AgenticAskForIntentAction", "AgenticAnythingElseAction", "CreateConversationAttributeAction", "GetConversationAttributeAction", "GetConversationAttributesAction", "UpdateConversationAttributeAction", "FindDivisionAction", "FindDivisionsAction", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnActionActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AskForAuthenticationAction" => Self::AskForAuthenticationAction,
@@ -374,9 +379,11 @@ impl crate::support::OpenEnum for ReportingTurnActionActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AskForAuthenticationAction => "AskForAuthenticationAction",
@@ -472,11 +479,13 @@ impl crate::support::OpenEnum for ReportingTurnActionActionType {
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnActionActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnActionActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

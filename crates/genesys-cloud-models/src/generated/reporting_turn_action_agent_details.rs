@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnActionAgentDetails {
 impl crate::support::Model for ReportingTurnActionAgentDetails {
     const NAME: &'static str = "ReportingTurnActionAgentDetails";
     const FIELDS: &'static [&'static str] = &["agentId", "agentName", "agentVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ReportingTurnActionAgentDetails {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnActionAgentDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnActionAgentDetails", &[("agentId", &self.agent_id), ("agentName", &self.agent_name), ("agentVersion", &self.agent_version)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnBotFlowInvocationEvent {
 impl crate::support::Model for ReportingTurnBotFlowInvocationEvent {
     const NAME: &'static str = "ReportingTurnBotFlowInvocationEvent";
     const FIELDS: &'static [&'static str] = &["action", "flow", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ReportingTurnBotFlowInvocationEvent {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnBotFlowInvocationEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnBotFlowInvocationEvent", &[("action", &self.action), ("flow", &self.flow), ("type", &self.r#type)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl ReportingTurnBotFlowInvocationEventType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Call", "ReturnTo", "ReturnFrom", "InitialInvoke"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnBotFlowInvocationEventType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Call" => Self::Call,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for ReportingTurnBotFlowInvocationEventType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "Call",
@@ -132,11 +139,13 @@ impl crate::support::OpenEnum for ReportingTurnBotFlowInvocationEventType {
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnBotFlowInvocationEventType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnBotFlowInvocationEventType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

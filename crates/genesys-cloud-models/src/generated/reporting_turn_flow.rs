@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnFlow {
 impl crate::support::Model for ReportingTurnFlow {
     const NAME: &'static str = "ReportingTurnFlow";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ReportingTurnFlow {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnFlow {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnFlow", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl ReportingTurnFlowType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Bot", "DigitalBot", "InboundCall", "SecureCall", "InboundShortMessage"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnFlowType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Bot" => Self::Bot,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for ReportingTurnFlowType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bot => "Bot",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ReportingTurnFlowType {
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnFlowType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnFlowType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

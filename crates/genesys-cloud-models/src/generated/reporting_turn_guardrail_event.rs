@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnGuardrailEvent {
 impl crate::support::Model for ReportingTurnGuardrailEvent {
     const NAME: &'static str = "ReportingTurnGuardrailEvent";
     const FIELDS: &'static [&'static str] = &["instruction", "type", "violationsThreshold", "violationsTriggered"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ReportingTurnGuardrailEvent {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnGuardrailEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnGuardrailEvent", &[("instruction", &self.instruction), ("type", &self.r#type), ("violationsThreshold", &self.violations_threshold), ("violationsTriggered", &self.violations_triggered)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl ReportingTurnGuardrailEventType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Custom", "Jailbreak", "Harmful", "Inappropriate", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnGuardrailEventType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Custom" => Self::Custom,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for ReportingTurnGuardrailEventType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Custom => "Custom",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ReportingTurnGuardrailEventType {
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnGuardrailEventType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnGuardrailEventType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

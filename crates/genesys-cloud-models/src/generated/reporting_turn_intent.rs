@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnIntent {
 impl crate::support::Model for ReportingTurnIntent {
     const NAME: &'static str = "ReportingTurnIntent";
     const FIELDS: &'static [&'static str] = &["confidence", "id", "name", "slots"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ReportingTurnIntent {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnIntent", &[("confidence", &self.confidence), ("id", &self.id), ("name", &self.name), ("slots", &self.slots)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnIntentSlot {
 impl crate::support::Model for ReportingTurnIntentSlot {
     const NAME: &'static str = "ReportingTurnIntentSlot";
     const FIELDS: &'static [&'static str] = &["confidence", "name", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ReportingTurnIntentSlot {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnIntentSlot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnIntentSlot", &[("confidence", &self.confidence), ("name", &self.name), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }

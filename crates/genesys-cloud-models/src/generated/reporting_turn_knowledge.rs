@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledge {
 impl crate::support::Model for ReportingTurnKnowledge {
     const NAME: &'static str = "ReportingTurnKnowledge";
     const FIELDS: &'static [&'static str] = &["feedback", "knowledgeBaseId", "search"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ReportingTurnKnowledge {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnKnowledge {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnKnowledge", &[("feedback", &self.feedback), ("knowledgeBaseId", &self.knowledge_base_id), ("search", &self.search)], &self._nulls)
     }

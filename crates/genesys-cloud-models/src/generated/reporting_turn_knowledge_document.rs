@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeDocument {
 impl crate::support::Model for ReportingTurnKnowledgeDocument {
     const NAME: &'static str = "ReportingTurnKnowledgeDocument";
     const FIELDS: &'static [&'static str] = &["answer", "confidence", "id", "question"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ReportingTurnKnowledgeDocument {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnKnowledgeDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnKnowledgeDocument", &[("answer", &self.answer), ("confidence", &self.confidence), ("id", &self.id), ("question", &self.question)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeEvents {
 impl crate::support::Model for ReportingTurnKnowledgeEvents {
     const NAME: &'static str = "ReportingTurnKnowledgeEvents";
     const FIELDS: &'static [&'static str] = &["feedback", "search"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ReportingTurnKnowledgeEvents {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnKnowledgeEvents {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnKnowledgeEvents", &[("feedback", &self.feedback), ("search", &self.search)], &self._nulls)
     }

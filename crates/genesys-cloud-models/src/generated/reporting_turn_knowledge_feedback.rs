@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeFeedback {
 impl crate::support::Model for ReportingTurnKnowledgeFeedback {
     const NAME: &'static str = "ReportingTurnKnowledgeFeedback";
     const FIELDS: &'static [&'static str] = &["documents", "rating", "searchId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ReportingTurnKnowledgeFeedback {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnKnowledgeFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnKnowledgeFeedback", &[("documents", &self.documents), ("rating", &self.rating), ("searchId", &self.search_id)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeFeedbackEvent {
 impl crate::support::Model for ReportingTurnKnowledgeFeedbackEvent {
     const NAME: &'static str = "ReportingTurnKnowledgeFeedbackEvent";
     const FIELDS: &'static [&'static str] = &["documentVariationId", "documentVersionId", "documents", "feedbackRating", "knowledgeBaseId", "searchId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ReportingTurnKnowledgeFeedbackEvent {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnKnowledgeFeedbackEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnKnowledgeFeedbackEvent", &[("documentVariationId", &self.document_variation_id), ("documentVersionId", &self.document_version_id), ("documents", &self.documents), ("feedbackRating", &self.feedback_rating), ("knowledgeBaseId", &self.knowledge_base_id), ("searchId", &self.search_id)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeMetadata {
 impl crate::support::Model for ReportingTurnKnowledgeMetadata {
     const NAME: &'static str = "ReportingTurnKnowledgeMetadata";
     const FIELDS: &'static [&'static str] = &["answerGenerationStatus", "failureReason", "generatedAnswer", "knowledgeId", "knowledgeName", "query", "retrievalStatus", "retrievedSources", "searchId", "topConfidence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ReportingTurnKnowledgeMetadata {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnKnowledgeMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnKnowledgeMetadata", &[("answerGenerationStatus", &self.answer_generation_status), ("failureReason", &self.failure_reason), ("generatedAnswer", &self.generated_answer), ("knowledgeId", &self.knowledge_id), ("knowledgeName", &self.knowledge_name), ("query", &self.query), ("retrievalStatus", &self.retrieval_status), ("retrievedSources", &self.retrieved_sources), ("searchId", &self.search_id), ("topConfidence", &self.top_confidence)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl ReportingTurnKnowledgeMetadataAnswerGenerationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Success", "Failure", "NotAttempted", "NoAnswerGenerated", "Timeout", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnKnowledgeMetadataAnswerGenerationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Success" => Self::Success,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for ReportingTurnKnowledgeMetadataAnswerGeneration
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Success => "Success",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for ReportingTurnKnowledgeMetadataAnswerGeneration
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnKnowledgeMetadataAnswerGenerationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnKnowledgeMetadataAnswerGenerationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -234,11 +243,13 @@ impl ReportingTurnKnowledgeMetadataFailureReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InternalError", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnKnowledgeMetadataFailureReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InternalError" => Self::InternalError,
@@ -246,9 +257,11 @@ impl crate::support::OpenEnum for ReportingTurnKnowledgeMetadataFailureReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InternalError => "InternalError",
@@ -258,11 +271,13 @@ impl crate::support::OpenEnum for ReportingTurnKnowledgeMetadataFailureReason {
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnKnowledgeMetadataFailureReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnKnowledgeMetadataFailureReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -316,11 +331,13 @@ impl ReportingTurnKnowledgeMetadataRetrievalStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Success", "Failure", "NoResults", "Timeout", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnKnowledgeMetadataRetrievalStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Success" => Self::Success,
@@ -331,9 +348,11 @@ impl crate::support::OpenEnum for ReportingTurnKnowledgeMetadataRetrievalStatus 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Success => "Success",
@@ -346,11 +365,13 @@ impl crate::support::OpenEnum for ReportingTurnKnowledgeMetadataRetrievalStatus 
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnKnowledgeMetadataRetrievalStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnKnowledgeMetadataRetrievalStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeSearch {
 impl crate::support::Model for ReportingTurnKnowledgeSearch {
     const NAME: &'static str = "ReportingTurnKnowledgeSearch";
     const FIELDS: &'static [&'static str] = &["documents", "query", "searchId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ReportingTurnKnowledgeSearch {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnKnowledgeSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnKnowledgeSearch", &[("documents", &self.documents), ("query", &self.query), ("searchId", &self.search_id)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeSearchEvent {
 impl crate::support::Model for ReportingTurnKnowledgeSearchEvent {
     const NAME: &'static str = "ReportingTurnKnowledgeSearchEvent";
     const FIELDS: &'static [&'static str] = &["answerDocumentId", "documents", "knowledgeBaseId", "searchId", "searchQuery"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ReportingTurnKnowledgeSearchEvent {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnKnowledgeSearchEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnKnowledgeSearchEvent", &[("answerDocumentId", &self.answer_document_id), ("documents", &self.documents), ("knowledgeBaseId", &self.knowledge_base_id), ("searchId", &self.search_id), ("searchQuery", &self.search_query)], &self._nulls)
     }

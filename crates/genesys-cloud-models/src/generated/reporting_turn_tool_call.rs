@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnToolCall {
 impl crate::support::Model for ReportingTurnToolCall {
     const NAME: &'static str = "ReportingTurnToolCall";
     const FIELDS: &'static [&'static str] = &["dateInvoked", "errorText", "knowledgeMetadata", "latencyMs", "origin", "status", "targetId", "toolId", "toolName", "toolType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ReportingTurnToolCall {
     }
 }
 impl ::std::fmt::Debug for ReportingTurnToolCall {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReportingTurnToolCall", &[("dateInvoked", &self.date_invoked), ("errorText", &self.error_text), ("knowledgeMetadata", &self.knowledge_metadata), ("latencyMs", &self.latency_ms), ("origin", &self.origin), ("status", &self.status), ("targetId", &self.target_id), ("toolId", &self.tool_id), ("toolName", &self.tool_name), ("toolType", &self.tool_type)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl ReportingTurnToolCallOrigin {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AvaTool", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnToolCallOrigin {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AvaTool" => Self::AvaTool,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for ReportingTurnToolCallOrigin {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AvaTool => "AvaTool",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for ReportingTurnToolCallOrigin {
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnToolCallOrigin {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnToolCallOrigin {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -222,11 +231,13 @@ impl ReportingTurnToolCallStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Success", "Failure", "Timeout", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnToolCallStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Success" => Self::Success,
@@ -236,9 +247,11 @@ impl crate::support::OpenEnum for ReportingTurnToolCallStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Success => "Success",
@@ -250,11 +263,13 @@ impl crate::support::OpenEnum for ReportingTurnToolCallStatus {
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnToolCallStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnToolCallStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -308,11 +323,13 @@ impl ReportingTurnToolCallToolType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["KnowledgeSetting", "KnowledgeBase", "DataAction", "ExternalA2AServer", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReportingTurnToolCallToolType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "KnowledgeSetting" => Self::KnowledgeSetting,
@@ -323,9 +340,11 @@ impl crate::support::OpenEnum for ReportingTurnToolCallToolType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::KnowledgeSetting => "KnowledgeSetting",
@@ -338,11 +357,13 @@ impl crate::support::OpenEnum for ReportingTurnToolCallToolType {
     }
 }
 impl ::std::convert::From<&str> for ReportingTurnToolCallToolType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReportingTurnToolCallToolType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -82,9 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for ReprocessJobResponse {
 impl crate::support::Model for ReprocessJobResponse {
     const NAME: &'static str = "ReprocessJobResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateEnd", "dateStart", "description", "dialects", "failedInteractionsCount", "id", "jobStatus", "mediaTypes", "name", "processedInteractionsCount", "programs", "queueOrder", "selfUri", "totalInteractionsCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -132,6 +134,7 @@ impl crate::support::Model for ReprocessJobResponse {
     }
 }
 impl ::std::fmt::Debug for ReprocessJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReprocessJobResponse", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("description", &self.description), ("dialects", &self.dialects), ("failedInteractionsCount", &self.failed_interactions_count), ("id", &self.id), ("jobStatus", &self.job_status), ("mediaTypes", &self.media_types), ("name", &self.name), ("processedInteractionsCount", &self.processed_interactions_count), ("programs", &self.programs), ("queueOrder", &self.queue_order), ("selfUri", &self.self_uri), ("totalInteractionsCount", &self.total_interactions_count)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl ReprocessJobResponseJobStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Queued", "InProgress", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ReprocessJobResponseJobStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Queued" => Self::Queued,
@@ -194,9 +199,11 @@ impl crate::support::OpenEnum for ReprocessJobResponseJobStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Queued => "Queued",
@@ -208,11 +215,13 @@ impl crate::support::OpenEnum for ReprocessJobResponseJobStatus {
     }
 }
 impl ::std::convert::From<&str> for ReprocessJobResponseJobStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ReprocessJobResponseJobStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

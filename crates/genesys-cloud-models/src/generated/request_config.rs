@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for RequestConfig {
 impl crate::support::Model for RequestConfig {
     const NAME: &'static str = "RequestConfig";
     const FIELDS: &'static [&'static str] = &["headers", "requestTemplate", "requestTemplateUri", "requestType", "requestUrlTemplate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for RequestConfig {
     }
 }
 impl ::std::fmt::Debug for RequestConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RequestConfig", &[("headers", &self.headers), ("requestTemplate", &self.request_template), ("requestTemplateUri", &self.request_template_uri), ("requestType", &self.request_type), ("requestUrlTemplate", &self.request_url_template)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for RequestDevice {
 impl crate::support::Model for RequestDevice {
     const NAME: &'static str = "RequestDevice";
     const FIELDS: &'static [&'static str] = &["category", "fingerprint", "isMobile", "manufacturer", "osFamily", "osVersion", "screenDensity", "screenHeight", "screenWidth", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for RequestDevice {
     }
 }
 impl ::std::fmt::Debug for RequestDevice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RequestDevice", &[("category", &self.category), ("fingerprint", &self.fingerprint), ("isMobile", &self.is_mobile), ("manufacturer", &self.manufacturer), ("osFamily", &self.os_family), ("osVersion", &self.os_version), ("screenDensity", &self.screen_density), ("screenHeight", &self.screen_height), ("screenWidth", &self.screen_width), ("type", &self.r#type)], &self._nulls)
     }
@@ -206,11 +209,13 @@ impl RequestDeviceCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["desktop", "mobile", "tablet", "other"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RequestDeviceCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "desktop" => Self::Desktop,
@@ -220,9 +225,11 @@ impl crate::support::OpenEnum for RequestDeviceCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Desktop => "desktop",
@@ -234,11 +241,13 @@ impl crate::support::OpenEnum for RequestDeviceCategory {
     }
 }
 impl ::std::convert::From<&str> for RequestDeviceCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RequestDeviceCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

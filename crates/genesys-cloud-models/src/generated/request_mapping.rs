@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RequestMapping {
 impl crate::support::Model for RequestMapping {
     const NAME: &'static str = "RequestMapping";
     const FIELDS: &'static [&'static str] = &["attributeType", "mappingType", "name", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RequestMapping {
     }
 }
 impl ::std::fmt::Debug for RequestMapping {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RequestMapping", &[("attributeType", &self.attribute_type), ("mappingType", &self.mapping_type), ("name", &self.name), ("value", &self.value)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl RequestMappingAttributeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["String", "Number", "Integer", "Boolean"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RequestMappingAttributeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "String" => Self::String,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for RequestMappingAttributeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::String => "String",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for RequestMappingAttributeType {
     }
 }
 impl ::std::convert::From<&str> for RequestMappingAttributeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RequestMappingAttributeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -214,11 +223,13 @@ impl RequestMappingMappingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Lookup", "HardCoded"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RequestMappingMappingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Lookup" => Self::Lookup,
@@ -226,9 +237,11 @@ impl crate::support::OpenEnum for RequestMappingMappingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Lookup => "Lookup",
@@ -238,11 +251,13 @@ impl crate::support::OpenEnum for RequestMappingMappingType {
     }
 }
 impl ::std::convert::From<&str> for RequestMappingMappingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RequestMappingMappingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RequestPage {
 impl crate::support::Model for RequestPage {
     const NAME: &'static str = "RequestPage";
     const FIELDS: &'static [&'static str] = &["keywords", "lang", "title", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RequestPage {
     }
 }
 impl ::std::fmt::Debug for RequestPage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RequestPage", &[("keywords", &self.keywords), ("lang", &self.lang), ("title", &self.title), ("url", &self.url)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RequestScoredAgent {
 impl crate::support::Model for RequestScoredAgent {
     const NAME: &'static str = "RequestScoredAgent";
     const FIELDS: &'static [&'static str] = &["id", "score"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RequestScoredAgent {
     }
 }
 impl ::std::fmt::Debug for RequestScoredAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RequestScoredAgent", &[("id", &self.id), ("score", &self.score)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RequiredLocalDateRange {
 impl crate::support::Model for RequiredLocalDateRange {
     const NAME: &'static str = "RequiredLocalDateRange";
     const FIELDS: &'static [&'static str] = &["endDate", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RequiredLocalDateRange {
     }
 }
 impl ::std::fmt::Debug for RequiredLocalDateRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RequiredLocalDateRange", &[("endDate", &self.end_date), ("startDate", &self.start_date)], &self._nulls)
     }

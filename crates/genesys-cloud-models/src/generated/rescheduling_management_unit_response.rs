@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ReschedulingManagementUnitResponse {
 impl crate::support::Model for ReschedulingManagementUnitResponse {
     const NAME: &'static str = "ReschedulingManagementUnitResponse";
     const FIELDS: &'static [&'static str] = &["applied", "managementUnit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ReschedulingManagementUnitResponse {
     }
 }
 impl ::std::fmt::Debug for ReschedulingManagementUnitResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReschedulingManagementUnitResponse", &[("applied", &self.applied), ("managementUnit", &self.management_unit)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ReschedulingOptionsRunResponse {
 impl crate::support::Model for ReschedulingOptionsRunResponse {
     const NAME: &'static str = "ReschedulingOptionsRunResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "agentCount", "doNotChangeDailyPaidTime", "doNotChangeManuallyEditedShifts", "doNotChangeShiftStartTimes", "doNotChangeWeeklyPaidTime", "endDate", "existingSchedule", "managementUnits", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ReschedulingOptionsRunResponse {
     }
 }
 impl ::std::fmt::Debug for ReschedulingOptionsRunResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReschedulingOptionsRunResponse", &[("activityCodeIds", &self.activity_code_ids), ("agentCount", &self.agent_count), ("doNotChangeDailyPaidTime", &self.do_not_change_daily_paid_time), ("doNotChangeManuallyEditedShifts", &self.do_not_change_manually_edited_shifts), ("doNotChangeShiftStartTimes", &self.do_not_change_shift_start_times), ("doNotChangeWeeklyPaidTime", &self.do_not_change_weekly_paid_time), ("endDate", &self.end_date), ("existingSchedule", &self.existing_schedule), ("managementUnits", &self.management_units), ("startDate", &self.start_date)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for ResourceConditionNode {
 impl crate::support::Model for ResourceConditionNode {
     const NAME: &'static str = "ResourceConditionNode";
     const FIELDS: &'static [&'static str] = &["conjunction", "operands", "operator", "terms", "variableName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for ResourceConditionNode {
     }
 }
 impl ::std::fmt::Debug for ResourceConditionNode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResourceConditionNode", &[("conjunction", &self.conjunction), ("operands", &self.operands), ("operator", &self.operator), ("terms", &self.terms), ("variableName", &self.variable_name)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl ResourceConditionNodeConjunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AND", "OR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResourceConditionNodeConjunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AND" => Self::And,
@@ -144,9 +149,11 @@ impl crate::support::OpenEnum for ResourceConditionNodeConjunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "AND",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for ResourceConditionNodeConjunction {
     }
 }
 impl ::std::convert::From<&str> for ResourceConditionNodeConjunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResourceConditionNodeConjunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -216,11 +225,13 @@ impl ResourceConditionNodeOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EQ", "IN", "GE", "GT", "LE", "LT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResourceConditionNodeOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EQ" => Self::Eq,
@@ -232,9 +243,11 @@ impl crate::support::OpenEnum for ResourceConditionNodeOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Eq => "EQ",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for ResourceConditionNodeOperator {
     }
 }
 impl ::std::convert::From<&str> for ResourceConditionNodeOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResourceConditionNodeOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ResourceConditionValue {
 impl crate::support::Model for ResourceConditionValue {
     const NAME: &'static str = "ResourceConditionValue";
     const FIELDS: &'static [&'static str] = &["type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for ResourceConditionValue {
     }
 }
 impl ::std::fmt::Debug for ResourceConditionValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResourceConditionValue", &[("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl ResourceConditionValueType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SCALAR", "VARIABLE", "USER", "QUEUE", "TEAM"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResourceConditionValueType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SCALAR" => Self::Scalar,
@@ -123,9 +128,11 @@ impl crate::support::OpenEnum for ResourceConditionValueType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scalar => "SCALAR",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for ResourceConditionValueType {
     }
 }
 impl ::std::convert::From<&str> for ResourceConditionValueType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResourceConditionValueType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for ResourcePermissionPolicy {
 impl crate::support::Model for ResourcePermissionPolicy {
     const NAME: &'static str = "ResourcePermissionPolicy";
     const FIELDS: &'static [&'static str] = &["actionSet", "actionSetKey", "allowConditions", "domain", "entityName", "id", "namedResources", "policyDescription", "policyName", "resourceCondition", "resourceConditionNode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -82,6 +84,7 @@ impl crate::support::Model for ResourcePermissionPolicy {
     }
 }
 impl ::std::fmt::Debug for ResourcePermissionPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResourcePermissionPolicy", &[("actionSet", &self.action_set), ("actionSetKey", &self.action_set_key), ("allowConditions", &self.allow_conditions), ("domain", &self.domain), ("entityName", &self.entity_name), ("id", &self.id), ("namedResources", &self.named_resources), ("policyDescription", &self.policy_description), ("policyName", &self.policy_name), ("resourceCondition", &self.resource_condition), ("resourceConditionNode", &self.resource_condition_node)], &self._nulls)
     }

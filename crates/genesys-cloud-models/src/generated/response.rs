@@ -86,9 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for Response {
 impl crate::support::Model for Response {
     const NAME: &'static str = "Response";
     const FIELDS: &'static [&'static str] = &["appleInvitation", "assets", "createdBy", "dateCreated", "footer", "form", "id", "interactionType", "libraries", "messagingTemplate", "name", "responseType", "selfUri", "substitutions", "substitutionsSchema", "texts", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -138,6 +140,7 @@ impl crate::support::Model for Response {
     }
 }
 impl ::std::fmt::Debug for Response {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Response", &[("appleInvitation", &self.apple_invitation), ("assets", &self.assets), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("footer", &self.footer), ("form", &self.form), ("id", &self.id), ("interactionType", &self.interaction_type), ("libraries", &self.libraries), ("messagingTemplate", &self.messaging_template), ("name", &self.name), ("responseType", &self.response_type), ("selfUri", &self.self_uri), ("substitutions", &self.substitutions), ("substitutionsSchema", &self.substitutions_schema), ("texts", &self.texts), ("version", &self.version)], &self._nulls)
     }
@@ -286,11 +289,13 @@ impl ResponseInteractionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["chat", "email", "twitter"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseInteractionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "chat" => Self::Chat,
@@ -299,9 +304,11 @@ impl crate::support::OpenEnum for ResponseInteractionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Chat => "chat",
@@ -312,11 +319,13 @@ impl crate::support::OpenEnum for ResponseInteractionType {
     }
 }
 impl ::std::convert::From<&str> for ResponseInteractionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseInteractionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -372,11 +381,13 @@ impl ResponseResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MessagingTemplate", "CampaignSmsTemplate", "CampaignEmailTemplate", "Footer", "Form", "AppleInvitation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MessagingTemplate" => Self::MessagingTemplate,
@@ -388,9 +399,11 @@ impl crate::support::OpenEnum for ResponseResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MessagingTemplate => "MessagingTemplate",
@@ -404,11 +417,13 @@ impl crate::support::OpenEnum for ResponseResponseType {
     }
 }
 impl ::std::convert::From<&str> for ResponseResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

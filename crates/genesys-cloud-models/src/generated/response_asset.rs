@@ -66,9 +66,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAsset {
 impl crate::support::Model for ResponseAsset {
     const NAME: &'static str = "ResponseAsset";
     const FIELDS: &'static [&'static str] = &["contentLength", "contentLocation", "contentType", "createdBy", "dateCreated", "dateModified", "division", "id", "modifiedBy", "name", "responses", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -108,6 +110,7 @@ impl crate::support::Model for ResponseAsset {
     }
 }
 impl ::std::fmt::Debug for ResponseAsset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseAsset", &[("contentLength", &self.content_length), ("contentLocation", &self.content_location), ("contentType", &self.content_type), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("division", &self.division), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("responses", &self.responses), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetBulkRequest {
 impl crate::support::Model for ResponseAssetBulkRequest {
     const NAME: &'static str = "ResponseAssetBulkRequest";
     const FIELDS: &'static [&'static str] = &["assetIds", "sortBy", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ResponseAssetBulkRequest {
     }
 }
 impl ::std::fmt::Debug for ResponseAssetBulkRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseAssetBulkRequest", &[("assetIds", &self.asset_ids), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl ResponseAssetBulkRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["asc", "desc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseAssetBulkRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "asc" => Self::Asc,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for ResponseAssetBulkRequestSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "asc",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ResponseAssetBulkRequestSortOrder {
     }
 }
 impl ::std::convert::From<&str> for ResponseAssetBulkRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseAssetBulkRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

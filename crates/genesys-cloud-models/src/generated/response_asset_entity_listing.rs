@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetEntityListing {
 impl crate::support::Model for ResponseAssetEntityListing {
     const NAME: &'static str = "ResponseAssetEntityListing";
     const FIELDS: &'static [&'static str] = &["entities", "notFound"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ResponseAssetEntityListing {
     }
 }
 impl ::std::fmt::Debug for ResponseAssetEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseAssetEntityListing", &[("entities", &self.entities), ("notFound", &self.not_found)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetFilter {
 impl crate::support::Model for ResponseAssetFilter {
     const NAME: &'static str = "ResponseAssetFilter";
     const FIELDS: &'static [&'static str] = &["endValue", "fields", "startValue", "type", "value", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ResponseAssetFilter {
     }
 }
 impl ::std::fmt::Debug for ResponseAssetFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseAssetFilter", &[("endValue", &self.end_value), ("fields", &self.fields), ("startValue", &self.start_value), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl ResponseAssetFilterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TERM", "TERMS", "STARTS_WITH", "RANGE", "GREATER_THAN_EQUAL_TO", "LESS_THAN_EQUAL_TO", "DATE_RANGE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseAssetFilterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TERM" => Self::Term,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for ResponseAssetFilterType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Term => "TERM",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for ResponseAssetFilterType {
     }
 }
 impl ::std::convert::From<&str> for ResponseAssetFilterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseAssetFilterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

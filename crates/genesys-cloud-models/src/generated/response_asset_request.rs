@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetRequest {
 impl crate::support::Model for ResponseAssetRequest {
     const NAME: &'static str = "ResponseAssetRequest";
     const FIELDS: &'static [&'static str] = &["divisionId", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ResponseAssetRequest {
     }
 }
 impl ::std::fmt::Debug for ResponseAssetRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseAssetRequest", &[("divisionId", &self.division_id), ("name", &self.name)], &self._nulls)
     }

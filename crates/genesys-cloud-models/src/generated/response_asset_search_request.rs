@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetSearchRequest {
 impl crate::support::Model for ResponseAssetSearchRequest {
     const NAME: &'static str = "ResponseAssetSearchRequest";
     const FIELDS: &'static [&'static str] = &["pageNumber", "pageSize", "query", "sortBy", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ResponseAssetSearchRequest {
     }
 }
 impl ::std::fmt::Debug for ResponseAssetSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseAssetSearchRequest", &[("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl ResponseAssetSearchRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseAssetSearchRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for ResponseAssetSearchRequestSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for ResponseAssetSearchRequestSortOrder {
     }
 }
 impl ::std::convert::From<&str> for ResponseAssetSearchRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseAssetSearchRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetStatus {
 impl crate::support::Model for ResponseAssetStatus {
     const NAME: &'static str = "ResponseAssetStatus";
     const FIELDS: &'static [&'static str] = &["errorCode", "errorMessage", "id", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ResponseAssetStatus {
     }
 }
 impl ::std::fmt::Debug for ResponseAssetStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseAssetStatus", &[("errorCode", &self.error_code), ("errorMessage", &self.error_message), ("id", &self.id), ("status", &self.status)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl ResponseAssetStatusStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Uploaded", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseAssetStatusStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for ResponseAssetStatusStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for ResponseAssetStatusStatus {
     }
 }
 impl ::std::convert::From<&str> for ResponseAssetStatusStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseAssetStatusStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseConfig {
 impl crate::support::Model for ResponseConfig {
     const NAME: &'static str = "ResponseConfig";
     const FIELDS: &'static [&'static str] = &["successTemplate", "successTemplateUri", "translationMap", "translationMapDefaults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ResponseConfig {
     }
 }
 impl ::std::fmt::Debug for ResponseConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseConfig", &[("successTemplate", &self.success_template), ("successTemplateUri", &self.success_template_uri), ("translationMap", &self.translation_map), ("translationMapDefaults", &self.translation_map_defaults)], &self._nulls)
     }

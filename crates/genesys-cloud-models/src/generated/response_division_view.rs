@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseDivisionView {
 impl crate::support::Model for ResponseDivisionView {
     const NAME: &'static str = "ResponseDivisionView";
     const FIELDS: &'static [&'static str] = &["form", "id", "libraries", "messagingTemplate", "name", "responseType", "selfUri", "substitutions", "substitutionsSchema"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for ResponseDivisionView {
     }
 }
 impl ::std::fmt::Debug for ResponseDivisionView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseDivisionView", &[("form", &self.form), ("id", &self.id), ("libraries", &self.libraries), ("messagingTemplate", &self.messaging_template), ("name", &self.name), ("responseType", &self.response_type), ("selfUri", &self.self_uri), ("substitutions", &self.substitutions), ("substitutionsSchema", &self.substitutions_schema)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl ResponseDivisionViewResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MessagingTemplate", "CampaignSmsTemplate", "CampaignEmailTemplate", "Footer", "Form", "AppleInvitation"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseDivisionViewResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MessagingTemplate" => Self::MessagingTemplate,
@@ -158,9 +163,11 @@ impl crate::support::OpenEnum for ResponseDivisionViewResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MessagingTemplate => "MessagingTemplate",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for ResponseDivisionViewResponseType {
     }
 }
 impl ::std::convert::From<&str> for ResponseDivisionViewResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseDivisionViewResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFilter {
 impl crate::support::Model for ResponseFilter {
     const NAME: &'static str = "ResponseFilter";
     const FIELDS: &'static [&'static str] = &["name", "operator", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ResponseFilter {
     }
 }
 impl ::std::fmt::Debug for ResponseFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseFilter", &[("name", &self.name), ("operator", &self.operator), ("values", &self.values)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl ResponseFilterOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["IN", "EQUALS", "NOTEQUALS", "BEGINS_WITH", "ENDS_WITH", "CONTAINS"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseFilterOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "IN" => Self::In,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ResponseFilterOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::In => "IN",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ResponseFilterOperator {
     }
 }
 impl ::std::convert::From<&str> for ResponseFilterOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseFilterOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

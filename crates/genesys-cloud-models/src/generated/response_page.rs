@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponsePage {
 impl crate::support::Model for ResponsePage {
     const NAME: &'static str = "ResponsePage";
     const FIELDS: &'static [&'static str] = &["domain", "fragment", "hostname", "keywords", "lang", "pathname", "queryString", "title", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ResponsePage {
     }
 }
 impl ::std::fmt::Debug for ResponsePage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponsePage", &[("domain", &self.domain), ("fragment", &self.fragment), ("hostname", &self.hostname), ("keywords", &self.keywords), ("lang", &self.lang), ("pathname", &self.pathname), ("queryString", &self.query_string), ("title", &self.title), ("url", &self.url)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseQueryRequest {
 impl crate::support::Model for ResponseQueryRequest {
     const NAME: &'static str = "ResponseQueryRequest";
     const FIELDS: &'static [&'static str] = &["filters", "pageNumber", "pageSize", "queryPhrase"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ResponseQueryRequest {
     }
 }
 impl ::std::fmt::Debug for ResponseQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseQueryRequest", &[("filters", &self.filters), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("queryPhrase", &self.query_phrase)], &self._nulls)
     }

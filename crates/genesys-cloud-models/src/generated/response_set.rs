@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseSet {
 impl crate::support::Model for ResponseSet {
     const NAME: &'static str = "ResponseSet";
     const FIELDS: &'static [&'static str] = &["amdSpeechDistinguishEnabled", "beepDetectionEnabled", "dateCreated", "dateModified", "id", "liveSpeakerDetectionMode", "name", "responses", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ResponseSet {
     }
 }
 impl ::std::fmt::Debug for ResponseSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseSet", &[("amdSpeechDistinguishEnabled", &self.amd_speech_distinguish_enabled), ("beepDetectionEnabled", &self.beep_detection_enabled), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("liveSpeakerDetectionMode", &self.live_speaker_detection_mode), ("name", &self.name), ("responses", &self.responses), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }
@@ -206,11 +209,13 @@ impl ResponseSetLiveSpeakerDetectionMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Disabled", "Low", "Medium", "High"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseSetLiveSpeakerDetectionMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Disabled" => Self::Disabled,
@@ -220,9 +225,11 @@ impl crate::support::OpenEnum for ResponseSetLiveSpeakerDetectionMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Disabled => "Disabled",
@@ -234,11 +241,13 @@ impl crate::support::OpenEnum for ResponseSetLiveSpeakerDetectionMode {
     }
 }
 impl ::std::convert::From<&str> for ResponseSetLiveSpeakerDetectionMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseSetLiveSpeakerDetectionMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseSubstitution {
 impl crate::support::Model for ResponseSubstitution {
     const NAME: &'static str = "ResponseSubstitution";
     const FIELDS: &'static [&'static str] = &["defaultValue", "description", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ResponseSubstitution {
     }
 }
 impl ::std::fmt::Debug for ResponseSubstitution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseSubstitution", &[("defaultValue", &self.default_value), ("description", &self.description), ("id", &self.id)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ResponseText {
 impl crate::support::Model for ResponseText {
     const NAME: &'static str = "ResponseText";
     const FIELDS: &'static [&'static str] = &["content", "contentType", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ResponseText {
     }
 }
 impl ::std::fmt::Debug for ResponseText {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ResponseText", &[("content", &self.content), ("contentType", &self.content_type), ("type", &self.r#type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl ResponseTextContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["text/plain", "text/html"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseTextContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "text/plain" => Self::TextPlain,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for ResponseTextContentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TextPlain => "text/plain",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ResponseTextContentType {
     }
 }
 impl ::std::convert::From<&str> for ResponseTextContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseTextContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -194,11 +203,13 @@ impl ResponseTextType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["body", "subject"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ResponseTextType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "body" => Self::Body,
@@ -206,9 +217,11 @@ impl crate::support::OpenEnum for ResponseTextType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Body => "body",
@@ -218,11 +231,13 @@ impl crate::support::OpenEnum for ResponseTextType {
     }
 }
 impl ::std::convert::From<&str> for ResponseTextType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ResponseTextType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

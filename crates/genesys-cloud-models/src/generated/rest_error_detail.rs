@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RestErrorDetail {
 impl crate::support::Model for RestErrorDetail {
     const NAME: &'static str = "RestErrorDetail";
     const FIELDS: &'static [&'static str] = &["details", "error", "userParams"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for RestErrorDetail {
     }
 }
 impl ::std::fmt::Debug for RestErrorDetail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RestErrorDetail", &[("details", &self.details), ("error", &self.error), ("userParams", &self.user_params)], &self._nulls)
     }

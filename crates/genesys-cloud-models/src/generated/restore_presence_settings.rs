@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RestorePresenceSettings {
 impl crate::support::Model for RestorePresenceSettings {
     const NAME: &'static str = "RestorePresenceSettings";
     const FIELDS: &'static [&'static str] = &["enabled", "restoreOnQueueEnabled", "restoreTimeMilliseconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for RestorePresenceSettings {
     }
 }
 impl ::std::fmt::Debug for RestorePresenceSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RestorePresenceSettings", &[("enabled", &self.enabled), ("restoreOnQueueEnabled", &self.restore_on_queue_enabled), ("restoreTimeMilliseconds", &self.restore_time_milliseconds)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for RetentionDuration {
 impl crate::support::Model for RetentionDuration {
     const NAME: &'static str = "RetentionDuration";
     const FIELDS: &'static [&'static str] = &["archiveRetention", "deleteRetention"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for RetentionDuration {
     }
 }
 impl ::std::fmt::Debug for RetentionDuration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RetentionDuration", &[("archiveRetention", &self.archive_retention), ("deleteRetention", &self.delete_retention)], &self._nulls)
     }

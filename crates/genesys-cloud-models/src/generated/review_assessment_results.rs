@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ReviewAssessmentResults {
 impl crate::support::Model for ReviewAssessmentResults {
     const NAME: &'static str = "ReviewAssessmentResults";
     const FIELDS: &'static [&'static str] = &["byAssignees", "byViewers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ReviewAssessmentResults {
     }
 }
 impl ::std::fmt::Debug for ReviewAssessmentResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ReviewAssessmentResults", &[("byAssignees", &self.by_assignees), ("byViewers", &self.by_viewers)], &self._nulls)
     }

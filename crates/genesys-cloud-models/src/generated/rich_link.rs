@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for RichLink {
 impl crate::support::Model for RichLink {
     const NAME: &'static str = "RichLink";
     const FIELDS: &'static [&'static str] = &["footer", "header", "id", "text", "url", "urlLabel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for RichLink {
     }
 }
 impl ::std::fmt::Debug for RichLink {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RichLink", &[("footer", &self.footer), ("header", &self.header), ("id", &self.id), ("text", &self.text), ("url", &self.url), ("urlLabel", &self.url_label)], &self._nulls)
     }

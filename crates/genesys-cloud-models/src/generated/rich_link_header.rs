@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RichLinkHeader {
 impl crate::support::Model for RichLinkHeader {
     const NAME: &'static str = "RichLinkHeader";
     const FIELDS: &'static [&'static str] = &["type", "url", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for RichLinkHeader {
     }
 }
 impl ::std::fmt::Debug for RichLinkHeader {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RichLinkHeader", &[("type", &self.r#type), ("url", &self.url), ("value", &self.value)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl RichLinkHeaderType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text", "Image", "File", "Video"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RichLinkHeaderType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for RichLinkHeaderType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for RichLinkHeaderType {
     }
 }
 impl ::std::convert::From<&str> for RichLinkHeaderType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RichLinkHeaderType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

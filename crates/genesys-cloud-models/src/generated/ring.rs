@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Ring {
 impl crate::support::Model for Ring {
     const NAME: &'static str = "Ring";
     const FIELDS: &'static [&'static str] = &["actions", "expansionCriteria", "memberGroups"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Ring {
     }
 }
 impl ::std::fmt::Debug for Ring {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Ring", &[("actions", &self.actions), ("expansionCriteria", &self.expansion_criteria), ("memberGroups", &self.member_groups)], &self._nulls)
     }

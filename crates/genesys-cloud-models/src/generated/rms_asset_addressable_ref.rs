@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RmsAssetAddressableRef {
 impl crate::support::Model for RmsAssetAddressableRef {
     const NAME: &'static str = "RmsAssetAddressableRef";
     const FIELDS: &'static [&'static str] = &["assetUsage", "contentLocation", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for RmsAssetAddressableRef {
     }
 }
 impl ::std::fmt::Debug for RmsAssetAddressableRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RmsAssetAddressableRef", &[("assetUsage", &self.asset_usage), ("contentLocation", &self.content_location), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -124,20 +127,24 @@ impl RmsAssetAddressableRefAssetUsage {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FileAttachments"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RmsAssetAddressableRefAssetUsage {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FileAttachments" => Self::FileAttachments,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FileAttachments => "FileAttachments",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for RmsAssetAddressableRefAssetUsage {
     }
 }
 impl ::std::convert::From<&str> for RmsAssetAddressableRefAssetUsage {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RmsAssetAddressableRefAssetUsage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

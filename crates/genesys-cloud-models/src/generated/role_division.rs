@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RoleDivision {
 impl crate::support::Model for RoleDivision {
     const NAME: &'static str = "RoleDivision";
     const FIELDS: &'static [&'static str] = &["divisionId", "roleId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RoleDivision {
     }
 }
 impl ::std::fmt::Debug for RoleDivision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoleDivision", &[("divisionId", &self.division_id), ("roleId", &self.role_id)], &self._nulls)
     }

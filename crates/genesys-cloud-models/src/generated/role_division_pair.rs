@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RoleDivisionPair {
 impl crate::support::Model for RoleDivisionPair {
     const NAME: &'static str = "RoleDivisionPair";
     const FIELDS: &'static [&'static str] = &["divisionId", "roleId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RoleDivisionPair {
     }
 }
 impl ::std::fmt::Debug for RoleDivisionPair {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoleDivisionPair", &[("divisionId", &self.division_id), ("roleId", &self.role_id)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for RoleSettings {
 impl crate::support::Model for RoleSettings {
     const NAME: &'static str = "RoleSettings";
     const FIELDS: &'static [&'static str] = &["authorizationGrantDivisionAware", "backfillEnabled", "genesysOrgPolicyBypass", "id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for RoleSettings {
     }
 }
 impl ::std::fmt::Debug for RoleSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoleSettings", &[("authorizationGrantDivisionAware", &self.authorization_grant_division_aware), ("backfillEnabled", &self.backfill_enabled), ("genesysOrgPolicyBypass", &self.genesys_org_policy_bypass), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for RollbackDecisionTableVersionRequest {
 impl crate::support::Model for RollbackDecisionTableVersionRequest {
     const NAME: &'static str = "RollbackDecisionTableVersionRequest";
     const FIELDS: &'static [&'static str] = &["rollbackReason"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for RollbackDecisionTableVersionRequest {
     }
 }
 impl ::std::fmt::Debug for RollbackDecisionTableVersionRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RollbackDecisionTableVersionRequest", &[("rollbackReason", &self.rollback_reason)], &self._nulls)
     }

@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for Room {
 impl crate::support::Model for Room {
     const NAME: &'static str = "Room";
     const FIELDS: &'static [&'static str] = &["dateCreated", "description", "id", "jid", "name", "owners", "participantLimit", "pinnedMessages", "roomType", "selfUri", "subject"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for Room {
     }
 }
 impl ::std::fmt::Debug for Room {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Room", &[("dateCreated", &self.date_created), ("description", &self.description), ("id", &self.id), ("jid", &self.jid), ("name", &self.name), ("owners", &self.owners), ("participantLimit", &self.participant_limit), ("pinnedMessages", &self.pinned_messages), ("roomType", &self.room_type), ("selfUri", &self.self_uri), ("subject", &self.subject)], &self._nulls)
     }
@@ -152,11 +155,13 @@ impl RoomRoomType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["adhoc", "acd", "group", "oneOnOne", "supervisorAssistance"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RoomRoomType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "adhoc" => Self::Adhoc,
@@ -167,9 +172,11 @@ impl crate::support::OpenEnum for RoomRoomType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Adhoc => "adhoc",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for RoomRoomType {
     }
 }
 impl ::std::convert::From<&str> for RoomRoomType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RoomRoomType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for RoomParticipant {
 impl crate::support::Model for RoomParticipant {
     const NAME: &'static str = "RoomParticipant";
     const FIELDS: &'static [&'static str] = &["participantJid"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for RoomParticipant {
     }
 }
 impl ::std::fmt::Debug for RoomParticipant {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoomParticipant", &[("participantJid", &self.participant_jid)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RoomParticipantResponse {
 impl crate::support::Model for RoomParticipantResponse {
     const NAME: &'static str = "RoomParticipantResponse";
     const FIELDS: &'static [&'static str] = &["jid", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RoomParticipantResponse {
     }
 }
 impl ::std::fmt::Debug for RoomParticipantResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoomParticipantResponse", &[("jid", &self.jid), ("user", &self.user)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RoomUpdateRequest {
 impl crate::support::Model for RoomUpdateRequest {
     const NAME: &'static str = "RoomUpdateRequest";
     const FIELDS: &'static [&'static str] = &["description", "ownerIds", "pinnedMessageIds", "subject"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RoomUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for RoomUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoomUpdateRequest", &[("description", &self.description), ("ownerIds", &self.owner_ids), ("pinnedMessageIds", &self.pinned_message_ids), ("subject", &self.subject)], &self._nulls)
     }

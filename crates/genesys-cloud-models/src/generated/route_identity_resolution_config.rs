@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RouteIdentityResolutionConfig {
 impl crate::support::Model for RouteIdentityResolutionConfig {
     const NAME: &'static str = "RouteIdentityResolutionConfig";
     const FIELDS: &'static [&'static str] = &["division", "resolveIdentities", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for RouteIdentityResolutionConfig {
     }
 }
 impl ::std::fmt::Debug for RouteIdentityResolutionConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RouteIdentityResolutionConfig", &[("division", &self.division), ("resolveIdentities", &self.resolve_identities), ("selfUri", &self.self_uri)], &self._nulls)
     }

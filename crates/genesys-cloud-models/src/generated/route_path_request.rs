@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutePathRequest {
 impl crate::support::Model for RoutePathRequest {
     const NAME: &'static str = "RoutePathRequest";
     const FIELDS: &'static [&'static str] = &["languageId", "mediaType", "queueId", "skillIds", "sourcePlanningGroup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for RoutePathRequest {
     }
 }
 impl ::std::fmt::Debug for RoutePathRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutePathRequest", &[("languageId", &self.language_id), ("mediaType", &self.media_type), ("queueId", &self.queue_id), ("skillIds", &self.skill_ids), ("sourcePlanningGroup", &self.source_planning_group)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl RoutePathRequestMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Chat", "Email", "Callback", "Message", "Workitem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RoutePathRequestMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for RoutePathRequestMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for RoutePathRequestMediaType {
     }
 }
 impl ::std::convert::From<&str> for RoutePathRequestMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RoutePathRequestMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutePathResponse {
 impl crate::support::Model for RoutePathResponse {
     const NAME: &'static str = "RoutePathResponse";
     const FIELDS: &'static [&'static str] = &["language", "mediaType", "queue", "skills"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RoutePathResponse {
     }
 }
 impl ::std::fmt::Debug for RoutePathResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutePathResponse", &[("language", &self.language), ("mediaType", &self.media_type), ("queue", &self.queue), ("skills", &self.skills)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl RoutePathResponseMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Chat", "Email", "Callback", "Message", "Workitem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RoutePathResponseMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for RoutePathResponseMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for RoutePathResponseMediaType {
     }
 }
 impl ::std::convert::From<&str> for RoutePathResponseMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RoutePathResponseMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

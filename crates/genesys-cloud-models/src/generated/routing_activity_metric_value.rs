@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutingActivityMetricValue {
 impl crate::support::Model for RoutingActivityMetricValue {
     const NAME: &'static str = "RoutingActivityMetricValue";
     const FIELDS: &'static [&'static str] = &["count", "entityIds", "metric", "qualifier", "secondaryQualifier"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for RoutingActivityMetricValue {
     }
 }
 impl ::std::fmt::Debug for RoutingActivityMetricValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutingActivityMetricValue", &[("count", &self.count), ("entityIds", &self.entity_ids), ("metric", &self.metric), ("qualifier", &self.qualifier), ("secondaryQualifier", &self.secondary_qualifier)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl RoutingActivityMetricValueMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oActiveUsers", "oMemberUsers", "oOffQueueUsers", "oOnQueueUsers", "oUserPresences", "oUserRoutingStatuses"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RoutingActivityMetricValueMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oActiveUsers" => Self::OActiveUsers,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for RoutingActivityMetricValueMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OActiveUsers => "oActiveUsers",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for RoutingActivityMetricValueMetric {
     }
 }
 impl ::std::convert::From<&str> for RoutingActivityMetricValueMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RoutingActivityMetricValueMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

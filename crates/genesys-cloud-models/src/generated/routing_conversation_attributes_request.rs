@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutingConversationAttributesRequest {
 impl crate::support::Model for RoutingConversationAttributesRequest {
     const NAME: &'static str = "RoutingConversationAttributesRequest";
     const FIELDS: &'static [&'static str] = &["labelId", "languageId", "priority", "requestScoredAgents", "skillExpression", "skillIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for RoutingConversationAttributesRequest {
     }
 }
 impl ::std::fmt::Debug for RoutingConversationAttributesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutingConversationAttributesRequest", &[("labelId", &self.label_id), ("languageId", &self.language_id), ("priority", &self.priority), ("requestScoredAgents", &self.request_scored_agents), ("skillExpression", &self.skill_expression), ("skillIds", &self.skill_ids)], &self._nulls)
     }

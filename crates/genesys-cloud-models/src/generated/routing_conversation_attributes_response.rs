@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutingConversationAttributesResponse {
 impl crate::support::Model for RoutingConversationAttributesResponse {
     const NAME: &'static str = "RoutingConversationAttributesResponse";
     const FIELDS: &'static [&'static str] = &["label", "language", "priority", "scoredAgents", "skillExpression", "skillExpressionId", "skills"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for RoutingConversationAttributesResponse {
     }
 }
 impl ::std::fmt::Debug for RoutingConversationAttributesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutingConversationAttributesResponse", &[("label", &self.label), ("language", &self.language), ("priority", &self.priority), ("scoredAgents", &self.scored_agents), ("skillExpression", &self.skill_expression), ("skillExpressionId", &self.skill_expression_id), ("skills", &self.skills)], &self._nulls)
     }

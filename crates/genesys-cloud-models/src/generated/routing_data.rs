@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutingData {
 impl crate::support::Model for RoutingData {
     const NAME: &'static str = "RoutingData";
     const FIELDS: &'static [&'static str] = &["label", "languageId", "preferredAgentIds", "priority", "queueId", "routingFlags", "scoredAgents", "skillExpression", "skillIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for RoutingData {
     }
 }
 impl ::std::fmt::Debug for RoutingData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutingData", &[("label", &self.label), ("languageId", &self.language_id), ("preferredAgentIds", &self.preferred_agent_ids), ("priority", &self.priority), ("queueId", &self.queue_id), ("routingFlags", &self.routing_flags), ("scoredAgents", &self.scored_agents), ("skillExpression", &self.skill_expression), ("skillIds", &self.skill_ids)], &self._nulls)
     }

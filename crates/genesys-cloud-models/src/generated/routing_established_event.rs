@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutingEstablishedEvent {
 impl crate::support::Model for RoutingEstablishedEvent {
     const NAME: &'static str = "RoutingEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["ani", "communicationId", "conversationId", "dnis", "eventDateTime", "eventId", "initialConfiguration", "languageId", "phoneNumber", "queueId", "skillIds", "sourceConfiguration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for RoutingEstablishedEvent {
     }
 }
 impl ::std::fmt::Debug for RoutingEstablishedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutingEstablishedEvent", &[("ani", &self.ani), ("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("dnis", &self.dnis), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initialConfiguration", &self.initial_configuration), ("languageId", &self.language_id), ("phoneNumber", &self.phone_number), ("queueId", &self.queue_id), ("skillIds", &self.skill_ids), ("sourceConfiguration", &self.source_configuration)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutingRule {
 impl crate::support::Model for RoutingRule {
     const NAME: &'static str = "RoutingRule";
     const FIELDS: &'static [&'static str] = &["operator", "threshold", "waitSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for RoutingRule {
     }
 }
 impl ::std::fmt::Debug for RoutingRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutingRule", &[("operator", &self.operator), ("threshold", &self.threshold), ("waitSeconds", &self.wait_seconds)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl RoutingRuleOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MEETS_THRESHOLD", "ANY"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RoutingRuleOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MEETS_THRESHOLD" => Self::MeetsThreshold,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for RoutingRuleOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MeetsThreshold => "MEETS_THRESHOLD",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for RoutingRuleOperator {
     }
 }
 impl ::std::convert::From<&str> for RoutingRuleOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RoutingRuleOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutingSettings {
 impl crate::support::Model for RoutingSettings {
     const NAME: &'static str = "RoutingSettings";
     const FIELDS: &'static [&'static str] = &["resetAgentScoreOnPresenceChange"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for RoutingSettings {
     }
 }
 impl ::std::fmt::Debug for RoutingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutingSettings", &[("resetAgentScoreOnPresenceChange", &self.reset_agent_score_on_presence_change)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutingSkill {
 impl crate::support::Model for RoutingSkill {
     const NAME: &'static str = "RoutingSkill";
     const FIELDS: &'static [&'static str] = &["dateModified", "division", "id", "name", "selfUri", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for RoutingSkill {
     }
 }
 impl ::std::fmt::Debug for RoutingSkill {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutingSkill", &[("dateModified", &self.date_modified), ("division", &self.division), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl RoutingSkillState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RoutingSkillState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for RoutingSkillState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for RoutingSkillState {
     }
 }
 impl ::std::convert::From<&str> for RoutingSkillState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RoutingSkillState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutingStatus {
 impl crate::support::Model for RoutingStatus {
     const NAME: &'static str = "RoutingStatus";
     const FIELDS: &'static [&'static str] = &["startTime", "status", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for RoutingStatus {
     }
 }
 impl ::std::fmt::Debug for RoutingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutingStatus", &[("startTime", &self.start_time), ("status", &self.status), ("userId", &self.user_id)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl RoutingStatusStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RoutingStatusStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OFF_QUEUE" => Self::OffQueue,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for RoutingStatusStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OffQueue => "OFF_QUEUE",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for RoutingStatusStatus {
     }
 }
 impl ::std::convert::From<&str> for RoutingStatusStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RoutingStatusStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for RoutingTransferEvent {
 impl crate::support::Model for RoutingTransferEvent {
     const NAME: &'static str = "RoutingTransferEvent";
     const FIELDS: &'static [&'static str] = &["commandId", "conversationId", "destinationQueueId", "eventDateTime", "eventId", "initiatingCommunicationId", "languageId", "objectCommunicationId", "skillIds", "targetCommunicationId", "transferType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for RoutingTransferEvent {
     }
 }
 impl ::std::fmt::Debug for RoutingTransferEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RoutingTransferEvent", &[("commandId", &self.command_id), ("conversationId", &self.conversation_id), ("destinationQueueId", &self.destination_queue_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initiatingCommunicationId", &self.initiating_communication_id), ("languageId", &self.language_id), ("objectCommunicationId", &self.object_communication_id), ("skillIds", &self.skill_ids), ("targetCommunicationId", &self.target_communication_id), ("transferType", &self.transfer_type)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl RoutingTransferEventTransferType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attended", "Unattended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RoutingTransferEventTransferType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attended" => Self::Attended,
@@ -226,9 +231,11 @@ impl crate::support::OpenEnum for RoutingTransferEventTransferType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attended => "Attended",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for RoutingTransferEventTransferType {
     }
 }
 impl ::std::convert::From<&str> for RoutingTransferEventTransferType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RoutingTransferEventTransferType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Row {
 impl crate::support::Model for Row {
     const NAME: &'static str = "Row";
     const FIELDS: &'static [&'static str] = &["inputs", "outputs", "rowId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Row {
     }
 }
 impl ::std::fmt::Debug for Row {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Row", &[("inputs", &self.inputs), ("outputs", &self.outputs), ("rowId", &self.row_id)], &self._nulls)
     }

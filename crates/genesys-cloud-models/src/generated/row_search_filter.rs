@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for RowSearchFilter {
 impl crate::support::Model for RowSearchFilter {
     const NAME: &'static str = "RowSearchFilter";
     const FIELDS: &'static [&'static str] = &["predicates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for RowSearchFilter {
     }
 }
 impl ::std::fmt::Debug for RowSearchFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RowSearchFilter", &[("predicates", &self.predicates)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for RowSearchPredicate {
 impl crate::support::Model for RowSearchPredicate {
     const NAME: &'static str = "RowSearchPredicate";
     const FIELDS: &'static [&'static str] = &["columnId", "operator", "special", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for RowSearchPredicate {
     }
 }
 impl ::std::fmt::Debug for RowSearchPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RowSearchPredicate", &[("columnId", &self.column_id), ("operator", &self.operator), ("special", &self.special), ("value", &self.value)], &self._nulls)
     }
@@ -140,11 +143,13 @@ impl RowSearchPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Equals", "StartsWith", "GreaterThan", "GreaterThanOrEquals", "LessThan", "LessThanOrEquals", "ContainsItem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RowSearchPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Equals" => Self::Equals,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for RowSearchPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "Equals",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for RowSearchPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for RowSearchPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RowSearchPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -230,11 +239,13 @@ impl RowSearchPredicateSpecial {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Wildcard", "Null", "Empty", "CurrentTime"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for RowSearchPredicateSpecial {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Wildcard" => Self::Wildcard,
@@ -244,9 +255,11 @@ impl crate::support::OpenEnum for RowSearchPredicateSpecial {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Wildcard => "Wildcard",
@@ -258,11 +271,13 @@ impl crate::support::OpenEnum for RowSearchPredicateSpecial {
     }
 }
 impl ::std::convert::From<&str> for RowSearchPredicateSpecial {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for RowSearchPredicateSpecial {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for RuleConfig {
 impl crate::support::Model for RuleConfig {
     const NAME: &'static str = "RuleConfig";
     const FIELDS: &'static [&'static str] = &["enabled", "id", "rule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for RuleConfig {
     }
 }
 impl ::std::fmt::Debug for RuleConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RuleConfig", &[("enabled", &self.enabled), ("id", &self.id), ("rule", &self.rule)], &self._nulls)
     }

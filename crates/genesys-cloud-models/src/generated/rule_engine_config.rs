@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RuleEngineConfig {
 impl crate::support::Model for RuleEngineConfig {
     const NAME: &'static str = "RuleEngineConfig";
     const FIELDS: &'static [&'static str] = &["fallback", "rules"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RuleEngineConfig {
     }
 }
 impl ::std::fmt::Debug for RuleEngineConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RuleEngineConfig", &[("fallback", &self.fallback), ("rules", &self.rules)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for RuleSet {
 impl crate::support::Model for RuleSet {
     const NAME: &'static str = "RuleSet";
     const FIELDS: &'static [&'static str] = &["contactList", "dateCreated", "dateModified", "id", "name", "queue", "rules", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for RuleSet {
     }
 }
 impl ::std::fmt::Debug for RuleSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RuleSet", &[("contactList", &self.contact_list), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("name", &self.name), ("queue", &self.queue), ("rules", &self.rules), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for RuleSetDiagnostic {
 impl crate::support::Model for RuleSetDiagnostic {
     const NAME: &'static str = "RuleSetDiagnostic";
     const FIELDS: &'static [&'static str] = &["ruleSet", "warnings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for RuleSetDiagnostic {
     }
 }
 impl ::std::fmt::Debug for RuleSetDiagnostic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "RuleSetDiagnostic", &[("ruleSet", &self.rule_set), ("warnings", &self.warnings)], &self._nulls)
     }

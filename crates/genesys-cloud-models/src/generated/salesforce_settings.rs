@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SalesforceSettings {
 impl crate::support::Model for SalesforceSettings {
     const NAME: &'static str = "SalesforceSettings";
     const FIELDS: &'static [&'static str] = &["baseUrl", "categories", "channel", "language"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SalesforceSettings {
     }
 }
 impl ::std::fmt::Debug for SalesforceSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SalesforceSettings", &[("baseUrl", &self.base_url), ("categories", &self.categories), ("channel", &self.channel), ("language", &self.language)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl SalesforceSettingsChannel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["App", "Pkb", "Csp", "Prm"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SalesforceSettingsChannel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "App" => Self::App,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for SalesforceSettingsChannel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::App => "App",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for SalesforceSettingsChannel {
     }
 }
 impl ::std::convert::From<&str> for SalesforceSettingsChannel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SalesforceSettingsChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for SalesforceSourceResponse {
 impl crate::support::Model for SalesforceSourceResponse {
     const NAME: &'static str = "SalesforceSourceResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "integration", "lastSync", "name", "schedulePeriod", "selfUri", "settings", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for SalesforceSourceResponse {
     }
 }
 impl ::std::fmt::Debug for SalesforceSourceResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SalesforceSourceResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("integration", &self.integration), ("lastSync", &self.last_sync), ("name", &self.name), ("schedulePeriod", &self.schedule_period), ("selfUri", &self.self_uri), ("settings", &self.settings), ("type", &self.r#type)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl SalesforceSourceResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Salesforce", "ServiceNow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SalesforceSourceResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Salesforce" => Self::Salesforce,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for SalesforceSourceResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Salesforce => "Salesforce",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for SalesforceSourceResponseType {
     }
 }
 impl ::std::convert::From<&str> for SalesforceSourceResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SalesforceSourceResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleActivity {
 impl crate::support::Model for ScheduleActivity {
     const NAME: &'static str = "ScheduleActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dateStart", "description", "externalActivityId", "externalActivityType", "lengthMinutes", "paid", "timeOffRequestId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ScheduleActivity {
     }
 }
 impl ::std::fmt::Debug for ScheduleActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleActivity", &[("activityCodeId", &self.activity_code_id), ("dateStart", &self.date_start), ("description", &self.description), ("externalActivityId", &self.external_activity_id), ("externalActivityType", &self.external_activity_type), ("lengthMinutes", &self.length_minutes), ("paid", &self.paid), ("timeOffRequestId", &self.time_off_request_id)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl ScheduleActivityExternalActivityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityPlan", "Coaching", "Learning", "Opportunity"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScheduleActivityExternalActivityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityPlan" => Self::ActivityPlan,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for ScheduleActivityExternalActivityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityPlan => "ActivityPlan",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for ScheduleActivityExternalActivityType {
     }
 }
 impl ::std::convert::From<&str> for ScheduleActivityExternalActivityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScheduleActivityExternalActivityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

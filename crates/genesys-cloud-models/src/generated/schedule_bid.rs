@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBid {
 impl crate::support::Model for ScheduleBid {
     const NAME: &'static str = "ScheduleBid";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "endDate", "endOverridesAndRotations", "forecast", "id", "metadata", "name", "publishedDate", "rankingTiebreakerType", "selfUri", "status", "weeksToSchedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for ScheduleBid {
     }
 }
 impl ::std::fmt::Debug for ScheduleBid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleBid", &[("agentRankingType", &self.agent_ranking_type), ("bidType", &self.bid_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("effectiveDate", &self.effective_date), ("endDate", &self.end_date), ("endOverridesAndRotations", &self.end_overrides_and_rotations), ("forecast", &self.forecast), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("publishedDate", &self.published_date), ("rankingTiebreakerType", &self.ranking_tiebreaker_type), ("selfUri", &self.self_uri), ("status", &self.status), ("weeksToSchedule", &self.weeks_to_schedule)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl ScheduleBidAgentRankingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HireDate", "Performance"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScheduleBidAgentRankingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HireDate" => Self::HireDate,
@@ -190,9 +195,11 @@ impl crate::support::OpenEnum for ScheduleBidAgentRankingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HireDate => "HireDate",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for ScheduleBidAgentRankingType {
     }
 }
 impl ::std::convert::From<&str> for ScheduleBidAgentRankingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScheduleBidAgentRankingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -254,11 +263,13 @@ impl ScheduleBidBidType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WorkPlanBid", "ScheduleBid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScheduleBidBidType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WorkPlanBid" => Self::WorkPlanBid,
@@ -266,9 +277,11 @@ impl crate::support::OpenEnum for ScheduleBidBidType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WorkPlanBid => "WorkPlanBid",
@@ -278,11 +291,13 @@ impl crate::support::OpenEnum for ScheduleBidBidType {
     }
 }
 impl ::std::convert::From<&str> for ScheduleBidBidType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScheduleBidBidType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -334,11 +349,13 @@ impl ScheduleBidRankingTiebreakerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HireDate", "Performance", "Custom", "RandomlyAssign"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScheduleBidRankingTiebreakerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HireDate" => Self::HireDate,
@@ -348,9 +365,11 @@ impl crate::support::OpenEnum for ScheduleBidRankingTiebreakerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HireDate => "HireDate",
@@ -362,11 +381,13 @@ impl crate::support::OpenEnum for ScheduleBidRankingTiebreakerType {
     }
 }
 impl ::std::convert::From<&str> for ScheduleBidRankingTiebreakerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScheduleBidRankingTiebreakerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -426,11 +447,13 @@ impl ScheduleBidStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Locked", "Optimized", "Scheduled", "Open", "Closed", "Processed", "Published"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScheduleBidStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -444,9 +467,11 @@ impl crate::support::OpenEnum for ScheduleBidStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -462,11 +487,13 @@ impl crate::support::OpenEnum for ScheduleBidStatus {
     }
 }
 impl ::std::convert::From<&str> for ScheduleBidStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScheduleBidStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidGroup {
 impl crate::support::Model for ScheduleBidGroup {
     const NAME: &'static str = "ScheduleBidGroup";
     const FIELDS: &'static [&'static str] = &["agents", "downloadTemplate", "downloadUrl", "managementUnit", "name", "planningGroups", "workPlanRotations", "workPlans"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ScheduleBidGroup {
     }
 }
 impl ::std::fmt::Debug for ScheduleBidGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleBidGroup", &[("agents", &self.agents), ("downloadTemplate", &self.download_template), ("downloadUrl", &self.download_url), ("managementUnit", &self.management_unit), ("name", &self.name), ("planningGroups", &self.planning_groups), ("workPlanRotations", &self.work_plan_rotations), ("workPlans", &self.work_plans)], &self._nulls)
     }

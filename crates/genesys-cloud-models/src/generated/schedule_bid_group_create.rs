@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidGroupCreate {
 impl crate::support::Model for ScheduleBidGroupCreate {
     const NAME: &'static str = "ScheduleBidGroupCreate";
     const FIELDS: &'static [&'static str] = &["agentIds", "managementUnitId", "name", "planningGroupIds", "workPlanIds", "workPlanRotations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ScheduleBidGroupCreate {
     }
 }
 impl ::std::fmt::Debug for ScheduleBidGroupCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleBidGroupCreate", &[("agentIds", &self.agent_ids), ("managementUnitId", &self.management_unit_id), ("name", &self.name), ("planningGroupIds", &self.planning_group_ids), ("workPlanIds", &self.work_plan_ids), ("workPlanRotations", &self.work_plan_rotations)], &self._nulls)
     }

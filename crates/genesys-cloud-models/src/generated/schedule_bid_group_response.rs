@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidGroupResponse {
 impl crate::support::Model for ScheduleBidGroupResponse {
     const NAME: &'static str = "ScheduleBidGroupResponse";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "scheduleBidGroup", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ScheduleBidGroupResponse {
     }
 }
 impl ::std::fmt::Debug for ScheduleBidGroupResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleBidGroupResponse", &[("id", &self.id), ("metadata", &self.metadata), ("scheduleBidGroup", &self.schedule_bid_group), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidGroupSummary {
 impl crate::support::Model for ScheduleBidGroupSummary {
     const NAME: &'static str = "ScheduleBidGroupSummary";
     const FIELDS: &'static [&'static str] = &["agentCount", "id", "managementUnit", "name", "planningGroupCount", "scheduleSetError", "selfUri", "workPlanCount", "workPlanRotationCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for ScheduleBidGroupSummary {
     }
 }
 impl ::std::fmt::Debug for ScheduleBidGroupSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleBidGroupSummary", &[("agentCount", &self.agent_count), ("id", &self.id), ("managementUnit", &self.management_unit), ("name", &self.name), ("planningGroupCount", &self.planning_group_count), ("scheduleSetError", &self.schedule_set_error), ("selfUri", &self.self_uri), ("workPlanCount", &self.work_plan_count), ("workPlanRotationCount", &self.work_plan_rotation_count)], &self._nulls)
     }

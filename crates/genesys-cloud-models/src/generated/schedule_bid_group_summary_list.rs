@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidGroupSummaryList {
 impl crate::support::Model for ScheduleBidGroupSummaryList {
     const NAME: &'static str = "ScheduleBidGroupSummaryList";
     const FIELDS: &'static [&'static str] = &["scheduleBidGroupSummaries"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ScheduleBidGroupSummaryList {
     }
 }
 impl ::std::fmt::Debug for ScheduleBidGroupSummaryList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleBidGroupSummaryList", &[("scheduleBidGroupSummaries", &self.schedule_bid_group_summaries)], &self._nulls)
     }

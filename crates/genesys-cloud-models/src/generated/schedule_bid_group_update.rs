@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidGroupUpdate {
 impl crate::support::Model for ScheduleBidGroupUpdate {
     const NAME: &'static str = "ScheduleBidGroupUpdate";
     const FIELDS: &'static [&'static str] = &["agentIds", "managementUnitId", "name", "planningGroupIds", "scheduleSets", "workPlanIds", "workPlanRotations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ScheduleBidGroupUpdate {
     }
 }
 impl ::std::fmt::Debug for ScheduleBidGroupUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleBidGroupUpdate", &[("agentIds", &self.agent_ids), ("managementUnitId", &self.management_unit_id), ("name", &self.name), ("planningGroupIds", &self.planning_group_ids), ("scheduleSets", &self.schedule_sets), ("workPlanIds", &self.work_plan_ids), ("workPlanRotations", &self.work_plan_rotations)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidScheduledActivity {
 impl crate::support::Model for ScheduleBidScheduledActivity {
     const NAME: &'static str = "ScheduleBidScheduledActivity";
     const FIELDS: &'static [&'static str] = &["activityCategory", "activityCodeId", "description", "lengthMinutes", "paid", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ScheduleBidScheduledActivity {
     }
 }
 impl ::std::fmt::Debug for ScheduleBidScheduledActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleBidScheduledActivity", &[("activityCategory", &self.activity_category), ("activityCodeId", &self.activity_code_id), ("description", &self.description), ("lengthMinutes", &self.length_minutes), ("paid", &self.paid), ("startDate", &self.start_date)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl ScheduleBidScheduledActivityActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScheduleBidScheduledActivityActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for ScheduleBidScheduledActivityActivityCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for ScheduleBidScheduledActivityActivityCategory {
     }
 }
 impl ::std::convert::From<&str> for ScheduleBidScheduledActivityActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScheduleBidScheduledActivityActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidScheduledShift {
 impl crate::support::Model for ScheduleBidScheduledShift {
     const NAME: &'static str = "ScheduleBidScheduledShift";
     const FIELDS: &'static [&'static str] = &["activities", "lengthMinutes", "startDate", "workPlanId", "workPlanShiftId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ScheduleBidScheduledShift {
     }
 }
 impl ::std::fmt::Debug for ScheduleBidScheduledShift {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleBidScheduledShift", &[("activities", &self.activities), ("lengthMinutes", &self.length_minutes), ("startDate", &self.start_date), ("workPlanId", &self.work_plan_id), ("workPlanShiftId", &self.work_plan_shift_id)], &self._nulls)
     }

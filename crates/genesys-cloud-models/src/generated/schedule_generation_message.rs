@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGenerationMessage {
 impl crate::support::Model for ScheduleGenerationMessage {
     const NAME: &'static str = "ScheduleGenerationMessage";
     const FIELDS: &'static [&'static str] = &["arguments", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScheduleGenerationMessage {
     }
 }
 impl ::std::fmt::Debug for ScheduleGenerationMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleGenerationMessage", &[("arguments", &self.arguments), ("type", &self.r#type)], &self._nulls)
     }
@@ -216,11 +219,13 @@ impl ScheduleGenerationMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AgentNotFound", "AgentNotInSelectedManagementUnit", "AgentNotLicensed", "AgentWithoutWorkPlan", "WorkPlanNotEnabled", "WorkPlanNotFound", "AgentWithoutCapability", "NoNeedDays", "UnableToProduceAgentSchedule", "UnableToScheduleMinCoverageForPlanningGroup", "UnableToScheduleMaxConsecutiveWorkingDays", "UnableToScheduleMaxConsecutiveWorkingWeekends", "UnableToScheduleMaxWeeklyPaidTime", "UnableToScheduleMaxWeeklyWorkDays", "UnableToScheduleMaxWorkDayPaidTime", "UnableToScheduleMinConsecutiveNonWorkingTimePerWeek", "UnableToScheduleMinIntershiftTime", "UnableToScheduleMinShiftStartDistance", "UnableToScheduleMinWeeklyPaidTime", "UnableToScheduleMinWeeklyWorkDays", "UnableToScheduleMinWorkDayPaidTime", "UnableToSchedulePlanningPeriodMaxDaysOff", "UnableToSchedulePlanningPeriodMaxPaidTime", "UnableToSchedulePlanningPeriodMinDaysOff", "UnableToSchedulePlanningPeriodMinPaidTime", "UnableToScheduleShiftVariance", "UnableToScheduleWorkDay", "UnableToScheduleMaxConsecutiveWorkingDaysFromAgentHistory", "UnableToScheduleMaxConsecutiveWorkingWeekendsFromAgentHistory", "UnableToScheduleMaxWeeklyPaidTimeFromTimeOff", "UnableToScheduleMaxWorkDayPaidTimeFromTimeOff", "UnableToScheduleMinIntershiftTimeFromAgentHistory", "UnableToScheduleMinIntershiftTimeFromDst", "UnableToScheduleMinShiftStartDistanceFromAgentHistory", "UnableToScheduleMinShiftStartDistanceFromDst", "UnableToScheduleMinWeeklyPaidTimeFromTimeOff", "UnableToScheduleMinWeeklyWorkDaysFromTimeOff", "UnableToScheduleMinWorkDayPaidTimeFromTimeOff", "UnableToSchedulePlanningPeriodMaxDaysOffFromAgentHistory", "UnableToSchedulePlanningPeriodMaxDaysOffFromTimeOff", "UnableToSchedulePlanningPeriodMaxPaidTimeFromAgentHistory", "UnableToSchedulePlanningPeriodMaxPaidTimeFromTimeOff", "UnableToSchedulePlanningPeriodMinDaysOffFromAgentHistory", "UnableToSchedulePlanningPeriodMinPaidTimeFromAgentHistory", "UnableToSchedulePlanningPeriodMinPaidTimeFromTimeOff", "UnableToScheduleWorkDayFromTimeOff", "AgentWithoutCapabilityToHandleActivityOnQueueWork", "UnableToProduceAgentScheduleDueToUnavailableTimes", "UnableToScheduleMaxActivityLengthFromShiftEndFromDst", "UnableToScheduleMaxActivityLengthFromShiftEndFromTimeOff", "UnableToScheduleMaxShiftStartAndPaidDurationVarianceFromTimeOff", "UnableToScheduleMaxShiftStartTimeVarianceFromDst", "UnableToScheduleMaxShiftStartTimeVarianceFromTimeOff", "UnableToScheduleMinActivityLengthFromShiftEndFromDst", "UnableToScheduleMinActivityLengthFromShiftStartFromDst", "UnableToSchedulePlanningPeriodMaxShiftStartAndPaidDurationVarianceFromAgentHistory", "UnableToSchedulePlanningPeriodMaxShiftStartAndPaidDurationVarianceFromTimeOff", "UnableToSchedulePlanningPeriodMaxShiftStartTimeVarianceFromAgentHistory", "UnableToSchedulePlanningPeriodMaxShiftStartTimeVarianceFromDst", "UnableToSchedulePlanningPeriodMaxShiftStartTimeVarianceFromTimeOff", "UnableToSchedulePlanningPeriodMaxWorkingWeekendsFromAgentHistory", "UnableToSchedulePlanningPeriodShiftMaxCountFromAgentHistory", "UnableToSchedulePlanningPeriodShiftMinCountFromAgentHistory"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScheduleGenerationMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AgentNotFound" => Self::AgentNotFound,
@@ -289,9 +294,11 @@ impl crate::support::OpenEnum for ScheduleGenerationMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AgentNotFound => "AgentNotFound",
@@ -362,11 +369,13 @@ impl crate::support::OpenEnum for ScheduleGenerationMessageType {
     }
 }
 impl ::std::convert::From<&str> for ScheduleGenerationMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScheduleGenerationMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGenerationResult {
 impl crate::support::Model for ScheduleGenerationResult {
     const NAME: &'static str = "ScheduleGenerationResult";
     const FIELDS: &'static [&'static str] = &["failed", "messageCount", "messageSeverities", "messages", "runId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ScheduleGenerationResult {
     }
 }
 impl ::std::fmt::Debug for ScheduleGenerationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleGenerationResult", &[("failed", &self.failed), ("messageCount", &self.message_count), ("messageSeverities", &self.message_severities), ("messages", &self.messages), ("runId", &self.run_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGenerationResultSummary {
 impl crate::support::Model for ScheduleGenerationResultSummary {
     const NAME: &'static str = "ScheduleGenerationResultSummary";
     const FIELDS: &'static [&'static str] = &["failed", "messageCount", "messageSeverityCounts", "runId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ScheduleGenerationResultSummary {
     }
 }
 impl ::std::fmt::Debug for ScheduleGenerationResultSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleGenerationResultSummary", &[("failed", &self.failed), ("messageCount", &self.message_count), ("messageSeverityCounts", &self.message_severity_counts), ("runId", &self.run_id)], &self._nulls)
     }

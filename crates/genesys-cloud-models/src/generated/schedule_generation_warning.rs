@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGenerationWarning {
 impl crate::support::Model for ScheduleGenerationWarning {
     const NAME: &'static str = "ScheduleGenerationWarning";
     const FIELDS: &'static [&'static str] = &["noNeedDays", "shiftsTooCloseTogether", "unableToMeetMaxDays", "unableToMeetMaxPaidForTheWeek", "unableToMeetMinPaidForTheWeek", "unableToScheduleRequiredDays", "userId", "userNotLicensed"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ScheduleGenerationWarning {
     }
 }
 impl ::std::fmt::Debug for ScheduleGenerationWarning {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleGenerationWarning", &[("noNeedDays", &self.no_need_days), ("shiftsTooCloseTogether", &self.shifts_too_close_together), ("unableToMeetMaxDays", &self.unable_to_meet_max_days), ("unableToMeetMaxPaidForTheWeek", &self.unable_to_meet_max_paid_for_the_week), ("unableToMeetMinPaidForTheWeek", &self.unable_to_meet_min_paid_for_the_week), ("unableToScheduleRequiredDays", &self.unable_to_schedule_required_days), ("userId", &self.user_id), ("userNotLicensed", &self.user_not_licensed)], &self._nulls)
     }

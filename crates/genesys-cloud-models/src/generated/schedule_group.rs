@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGroup {
 impl crate::support::Model for ScheduleGroup {
     const NAME: &'static str = "ScheduleGroup";
     const FIELDS: &'static [&'static str] = &["closedSchedules", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "holidaySchedules", "id", "modifiedBy", "modifiedByApp", "name", "openSchedules", "selfUri", "state", "timeZone", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for ScheduleGroup {
     }
 }
 impl ::std::fmt::Debug for ScheduleGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleGroup", &[("closedSchedules", &self.closed_schedules), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("holidaySchedules", &self.holiday_schedules), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("openSchedules", &self.open_schedules), ("selfUri", &self.self_uri), ("state", &self.state), ("timeZone", &self.time_zone), ("version", &self.version)], &self._nulls)
     }
@@ -288,11 +291,13 @@ impl ScheduleGroupState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScheduleGroupState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -301,9 +306,11 @@ impl crate::support::OpenEnum for ScheduleGroupState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -314,11 +321,13 @@ impl crate::support::OpenEnum for ScheduleGroupState {
     }
 }
 impl ::std::convert::From<&str> for ScheduleGroupState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScheduleGroupState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

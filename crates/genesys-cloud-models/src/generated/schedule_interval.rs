@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleInterval {
 impl crate::support::Model for ScheduleInterval {
     const NAME: &'static str = "ScheduleInterval";
     const FIELDS: &'static [&'static str] = &["end", "start"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScheduleInterval {
     }
 }
 impl ::std::fmt::Debug for ScheduleInterval {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleInterval", &[("end", &self.end), ("start", &self.start)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleReferenceWithBusinessUnit {
 impl crate::support::Model for ScheduleReferenceWithBusinessUnit {
     const NAME: &'static str = "ScheduleReferenceWithBusinessUnit";
     const FIELDS: &'static [&'static str] = &["businessUnit", "id", "selfUri", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ScheduleReferenceWithBusinessUnit {
     }
 }
 impl ::std::fmt::Debug for ScheduleReferenceWithBusinessUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleReferenceWithBusinessUnit", &[("businessUnit", &self.business_unit), ("id", &self.id), ("selfUri", &self.self_uri), ("weekDate", &self.week_date)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleSetError {
 impl crate::support::Model for ScheduleSetError {
     const NAME: &'static str = "ScheduleSetError";
     const FIELDS: &'static [&'static str] = &["errorCode", "workPlanRotations", "workPlans"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ScheduleSetError {
     }
 }
 impl ::std::fmt::Debug for ScheduleSetError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleSetError", &[("errorCode", &self.error_code), ("workPlanRotations", &self.work_plan_rotations), ("workPlans", &self.work_plans)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl ScheduleSetErrorErrorCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InvalidWorkPlans", "InvalidWorkPlanRotations"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScheduleSetErrorErrorCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InvalidWorkPlans" => Self::InvalidWorkPlans,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for ScheduleSetErrorErrorCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InvalidWorkPlans => "InvalidWorkPlans",
@@ -124,11 +131,13 @@ impl crate::support::OpenEnum for ScheduleSetErrorErrorCode {
     }
 }
 impl ::std::convert::From<&str> for ScheduleSetErrorErrorCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScheduleSetErrorErrorCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleSetRequest {
 impl crate::support::Model for ScheduleSetRequest {
     const NAME: &'static str = "ScheduleSetRequest";
     const FIELDS: &'static [&'static str] = &["overrideAgentCount", "scheduleSetId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScheduleSetRequest {
     }
 }
 impl ::std::fmt::Debug for ScheduleSetRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleSetRequest", &[("overrideAgentCount", &self.override_agent_count), ("scheduleSetId", &self.schedule_set_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleVisibilityRange {
 impl crate::support::Model for ScheduleVisibilityRange {
     const NAME: &'static str = "ScheduleVisibilityRange";
     const FIELDS: &'static [&'static str] = &["endBusinessUnitDate", "endDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScheduleVisibilityRange {
     }
 }
 impl ::std::fmt::Debug for ScheduleVisibilityRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleVisibilityRange", &[("endBusinessUnitDate", &self.end_business_unit_date), ("endDate", &self.end_date)], &self._nulls)
     }

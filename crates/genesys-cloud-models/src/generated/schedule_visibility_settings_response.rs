@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleVisibilitySettingsResponse {
 impl crate::support::Model for ScheduleVisibilitySettingsResponse {
     const NAME: &'static str = "ScheduleVisibilitySettingsResponse";
     const FIELDS: &'static [&'static str] = &["enabled", "futureWeeks"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScheduleVisibilitySettingsResponse {
     }
 }
 impl ::std::fmt::Debug for ScheduleVisibilitySettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduleVisibilitySettingsResponse", &[("enabled", &self.enabled), ("futureWeeks", &self.future_weeks)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ScheduledTrigger {
 impl crate::support::Model for ScheduledTrigger {
     const NAME: &'static str = "ScheduledTrigger";
     const FIELDS: &'static [&'static str] = &["description", "enabled", "id", "name", "schedule", "selfUri", "target", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ScheduledTrigger {
     }
 }
 impl ::std::fmt::Debug for ScheduledTrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScheduledTrigger", &[("description", &self.description), ("enabled", &self.enabled), ("id", &self.id), ("name", &self.name), ("schedule", &self.schedule), ("selfUri", &self.self_uri), ("target", &self.target), ("version", &self.version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SchedulerMessageArgument {
 impl crate::support::Model for SchedulerMessageArgument {
     const NAME: &'static str = "SchedulerMessageArgument";
     const FIELDS: &'static [&'static str] = &["type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SchedulerMessageArgument {
     }
 }
 impl ::std::fmt::Debug for SchedulerMessageArgument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchedulerMessageArgument", &[("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -96,11 +99,13 @@ impl SchedulerMessageArgumentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AgentId", "Date", "PlanningGroupId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SchedulerMessageArgumentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AgentId" => Self::AgentId,
@@ -109,9 +114,11 @@ impl crate::support::OpenEnum for SchedulerMessageArgumentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AgentId => "AgentId",
@@ -122,11 +129,13 @@ impl crate::support::OpenEnum for SchedulerMessageArgumentType {
     }
 }
 impl ::std::convert::From<&str> for SchedulerMessageArgumentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SchedulerMessageArgumentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SchedulerMessageSeverityCount {
 impl crate::support::Model for SchedulerMessageSeverityCount {
     const NAME: &'static str = "SchedulerMessageSeverityCount";
     const FIELDS: &'static [&'static str] = &["count", "severity"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SchedulerMessageSeverityCount {
     }
 }
 impl ::std::fmt::Debug for SchedulerMessageSeverityCount {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchedulerMessageSeverityCount", &[("count", &self.count), ("severity", &self.severity)], &self._nulls)
     }
@@ -98,11 +101,13 @@ impl SchedulerMessageSeverityCountSeverity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Ignore", "Information", "Warning", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SchedulerMessageSeverityCountSeverity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Ignore" => Self::Ignore,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for SchedulerMessageSeverityCountSeverity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ignore => "Ignore",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for SchedulerMessageSeverityCountSeverity {
     }
 }
 impl ::std::convert::From<&str> for SchedulerMessageSeverityCountSeverity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SchedulerMessageSeverityCountSeverity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SchedulerMessageTypeSeverity {
 impl crate::support::Model for SchedulerMessageTypeSeverity {
     const NAME: &'static str = "SchedulerMessageTypeSeverity";
     const FIELDS: &'static [&'static str] = &["severity", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SchedulerMessageTypeSeverity {
     }
 }
 impl ::std::fmt::Debug for SchedulerMessageTypeSeverity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchedulerMessageTypeSeverity", &[("severity", &self.severity), ("type", &self.r#type)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl SchedulerMessageTypeSeveritySeverity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Ignore", "Information", "Warning", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SchedulerMessageTypeSeveritySeverity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Ignore" => Self::Ignore,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for SchedulerMessageTypeSeveritySeverity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ignore => "Ignore",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for SchedulerMessageTypeSeveritySeverity {
     }
 }
 impl ::std::convert::From<&str> for SchedulerMessageTypeSeveritySeverity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SchedulerMessageTypeSeveritySeverity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -312,11 +321,13 @@ impl SchedulerMessageTypeSeverityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AgentNotFound", "AgentNotInSelectedManagementUnit", "AgentNotLicensed", "AgentWithoutWorkPlan", "WorkPlanNotEnabled", "WorkPlanNotFound", "AgentWithoutCapability", "NoNeedDays", "UnableToProduceAgentSchedule", "UnableToScheduleMinCoverageForPlanningGroup", "UnableToScheduleMaxConsecutiveWorkingDays", "UnableToScheduleMaxConsecutiveWorkingWeekends", "UnableToScheduleMaxWeeklyPaidTime", "UnableToScheduleMaxWeeklyWorkDays", "UnableToScheduleMaxWorkDayPaidTime", "UnableToScheduleMinConsecutiveNonWorkingTimePerWeek", "UnableToScheduleMinIntershiftTime", "UnableToScheduleMinShiftStartDistance", "UnableToScheduleMinWeeklyPaidTime", "UnableToScheduleMinWeeklyWorkDays", "UnableToScheduleMinWorkDayPaidTime", "UnableToSchedulePlanningPeriodMaxDaysOff", "UnableToSchedulePlanningPeriodMaxPaidTime", "UnableToSchedulePlanningPeriodMinDaysOff", "UnableToSchedulePlanningPeriodMinPaidTime", "UnableToScheduleShiftVariance", "UnableToScheduleWorkDay", "UnableToScheduleMaxConsecutiveWorkingDaysFromAgentHistory", "UnableToScheduleMaxConsecutiveWorkingWeekendsFromAgentHistory", "UnableToScheduleMaxWeeklyPaidTimeFromTimeOff", "UnableToScheduleMaxWorkDayPaidTimeFromTimeOff", "UnableToScheduleMinIntershiftTimeFromAgentHistory", "UnableToScheduleMinIntershiftTimeFromDst", "UnableToScheduleMinShiftStartDistanceFromAgentHistory", "UnableToScheduleMinShiftStartDistanceFromDst", "UnableToScheduleMinWeeklyPaidTimeFromTimeOff", "UnableToScheduleMinWeeklyWorkDaysFromTimeOff", "UnableToScheduleMinWorkDayPaidTimeFromTimeOff", "UnableToSchedulePlanningPeriodMaxDaysOffFromAgentHistory", "UnableToSchedulePlanningPeriodMaxDaysOffFromTimeOff", "UnableToSchedulePlanningPeriodMaxPaidTimeFromAgentHistory", "UnableToSchedulePlanningPeriodMaxPaidTimeFromTimeOff", "UnableToSchedulePlanningPeriodMinDaysOffFromAgentHistory", "UnableToSchedulePlanningPeriodMinPaidTimeFromAgentHistory", "UnableToSchedulePlanningPeriodMinPaidTimeFromTimeOff", "UnableToScheduleWorkDayFromTimeOff", "AgentWithoutCapabilityToHandleActivityOnQueueWork", "UnableToProduceAgentScheduleDueToUnavailableTimes", "UnableToScheduleMaxActivityLengthFromShiftEndFromDst", "UnableToScheduleMaxActivityLengthFromShiftEndFromTimeOff", "UnableToScheduleMaxShiftStartAndPaidDurationVarianceFromTimeOff", "UnableToScheduleMaxShiftStartTimeVarianceFromDst", "UnableToScheduleMaxShiftStartTimeVarianceFromTimeOff", "UnableToScheduleMinActivityLengthFromShiftEndFromDst", "UnableToScheduleMinActivityLengthFromShiftStartFromDst", "UnableToSchedulePlanningPeriodMaxShiftStartAndPaidDurationVarianceFromAgentHistory", "UnableToSchedulePlanningPeriodMaxShiftStartAndPaidDurationVarianceFromTimeOff", "UnableToSchedulePlanningPeriodMaxShiftStartTimeVarianceFromAgentHistory", "UnableToSchedulePlanningPeriodMaxShiftStartTimeVarianceFromDst", "UnableToSchedulePlanningPeriodMaxShiftStartTimeVarianceFromTimeOff", "UnableToSchedulePlanningPeriodMaxWorkingWeekendsFromAgentHistory", "UnableToSchedulePlanningPeriodShiftMaxCountFromAgentHistory", "UnableToSchedulePlanningPeriodShiftMinCountFromAgentHistory"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SchedulerMessageTypeSeverityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AgentNotFound" => Self::AgentNotFound,
@@ -385,9 +396,11 @@ impl crate::support::OpenEnum for SchedulerMessageTypeSeverityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AgentNotFound => "AgentNotFound",
@@ -458,11 +471,13 @@ impl crate::support::OpenEnum for SchedulerMessageTypeSeverityType {
     }
 }
 impl ::std::convert::From<&str> for SchedulerMessageTypeSeverityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SchedulerMessageTypeSeverityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingNoForecastOptionsRequest {
 impl crate::support::Model for SchedulingNoForecastOptionsRequest {
     const NAME: &'static str = "SchedulingNoForecastOptionsRequest";
     const FIELDS: &'static [&'static str] = &["shiftLength", "shiftStart"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SchedulingNoForecastOptionsRequest {
     }
 }
 impl ::std::fmt::Debug for SchedulingNoForecastOptionsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchedulingNoForecastOptionsRequest", &[("shiftLength", &self.shift_length), ("shiftStart", &self.shift_start)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl SchedulingNoForecastOptionsRequestShiftLength {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Shortest", "Median", "Longest", "Random"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SchedulingNoForecastOptionsRequestShiftLength {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Shortest" => Self::Shortest,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for SchedulingNoForecastOptionsRequestShiftLength 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Shortest => "Shortest",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for SchedulingNoForecastOptionsRequestShiftLength 
     }
 }
 impl ::std::convert::From<&str> for SchedulingNoForecastOptionsRequestShiftLength {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SchedulingNoForecastOptionsRequestShiftLength {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -194,11 +203,13 @@ impl SchedulingNoForecastOptionsRequestShiftStart {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Earliest", "Median", "Latest", "Random"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SchedulingNoForecastOptionsRequestShiftStart {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Earliest" => Self::Earliest,
@@ -208,9 +219,11 @@ impl crate::support::OpenEnum for SchedulingNoForecastOptionsRequestShiftStart {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Earliest => "Earliest",
@@ -222,11 +235,13 @@ impl crate::support::OpenEnum for SchedulingNoForecastOptionsRequestShiftStart {
     }
 }
 impl ::std::convert::From<&str> for SchedulingNoForecastOptionsRequestShiftStart {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SchedulingNoForecastOptionsRequestShiftStart {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingOptionsRequest {
 impl crate::support::Model for SchedulingOptionsRequest {
     const NAME: &'static str = "SchedulingOptionsRequest";
     const FIELDS: &'static [&'static str] = &["activitySmoothingType", "induceScheduleVariability", "noForecastOptions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SchedulingOptionsRequest {
     }
 }
 impl ::std::fmt::Debug for SchedulingOptionsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchedulingOptionsRequest", &[("activitySmoothingType", &self.activity_smoothing_type), ("induceScheduleVariability", &self.induce_schedule_variability), ("noForecastOptions", &self.no_forecast_options)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl SchedulingOptionsRequestActivitySmoothingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ReduceConcurrentActivitiesAcrossBu", "ReduceConcurrentActivitiesAcrossMu", "ConsistentServiceLevel"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SchedulingOptionsRequestActivitySmoothingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ReduceConcurrentActivitiesAcrossBu" => Self::ReduceConcurrentActivitiesAcrossBu,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for SchedulingOptionsRequestActivitySmoothingType 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ReduceConcurrentActivitiesAcrossBu => "ReduceConcurrentActivitiesAcrossBu",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for SchedulingOptionsRequestActivitySmoothingType 
     }
 }
 impl ::std::convert::From<&str> for SchedulingOptionsRequestActivitySmoothingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SchedulingOptionsRequestActivitySmoothingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingPeriod {
 impl crate::support::Model for SchedulingPeriod {
     const NAME: &'static str = "SchedulingPeriod";
     const FIELDS: &'static [&'static str] = &["earliestStartDate", "latestEndDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SchedulingPeriod {
     }
 }
 impl ::std::fmt::Debug for SchedulingPeriod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchedulingPeriod", &[("earliestStartDate", &self.earliest_start_date), ("latestEndDate", &self.latest_end_date)], &self._nulls)
     }

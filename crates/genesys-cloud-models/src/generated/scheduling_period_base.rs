@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingPeriodBase {
 impl crate::support::Model for SchedulingPeriodBase {
     const NAME: &'static str = "SchedulingPeriodBase";
     const FIELDS: &'static [&'static str] = &["latestEndDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SchedulingPeriodBase {
     }
 }
 impl ::std::fmt::Debug for SchedulingPeriodBase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchedulingPeriodBase", &[("latestEndDate", &self.latest_end_date)], &self._nulls)
     }

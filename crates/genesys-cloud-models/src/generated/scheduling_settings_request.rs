@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingSettingsRequest {
 impl crate::support::Model for SchedulingSettingsRequest {
     const NAME: &'static str = "SchedulingSettingsRequest";
     const FIELDS: &'static [&'static str] = &["defaultShrinkagePercent", "maxOccupancyPercentForDeferredWork", "monthlyPlanningPeriod", "planningPeriod", "scheduleVisibility", "shrinkageOverrides", "startDayOfWeekend"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for SchedulingSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for SchedulingSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchedulingSettingsRequest", &[("defaultShrinkagePercent", &self.default_shrinkage_percent), ("maxOccupancyPercentForDeferredWork", &self.max_occupancy_percent_for_deferred_work), ("monthlyPlanningPeriod", &self.monthly_planning_period), ("planningPeriod", &self.planning_period), ("scheduleVisibility", &self.schedule_visibility), ("shrinkageOverrides", &self.shrinkage_overrides), ("startDayOfWeekend", &self.start_day_of_weekend)], &self._nulls)
     }
@@ -176,11 +179,13 @@ impl SchedulingSettingsRequestStartDayOfWeekend {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SchedulingSettingsRequestStartDayOfWeekend {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sunday" => Self::Sunday,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for SchedulingSettingsRequestStartDayOfWeekend {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sunday => "Sunday",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for SchedulingSettingsRequestStartDayOfWeekend {
     }
 }
 impl ::std::convert::From<&str> for SchedulingSettingsRequestStartDayOfWeekend {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SchedulingSettingsRequestStartDayOfWeekend {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

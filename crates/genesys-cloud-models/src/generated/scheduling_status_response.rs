@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingStatusResponse {
 impl crate::support::Model for SchedulingStatusResponse {
     const NAME: &'static str = "SchedulingStatusResponse";
     const FIELDS: &'static [&'static str] = &["errorDetails", "id", "percentComplete", "schedulingResultUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SchedulingStatusResponse {
     }
 }
 impl ::std::fmt::Debug for SchedulingStatusResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchedulingStatusResponse", &[("errorDetails", &self.error_details), ("id", &self.id), ("percentComplete", &self.percent_complete), ("schedulingResultUri", &self.scheduling_result_uri), ("status", &self.status)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl SchedulingStatusResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Success", "Failed", "Ongoing", "PartialFailure"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SchedulingStatusResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for SchedulingStatusResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for SchedulingStatusResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for SchedulingStatusResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SchedulingStatusResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

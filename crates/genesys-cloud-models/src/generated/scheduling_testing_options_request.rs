@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingTestingOptionsRequest {
 impl crate::support::Model for SchedulingTestingOptionsRequest {
     const NAME: &'static str = "SchedulingTestingOptionsRequest";
     const FIELDS: &'static [&'static str] = &["delayScheduling", "failScheduling", "fastScheduling", "populateDeprecatedWarnings", "populateWarnings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SchedulingTestingOptionsRequest {
     }
 }
 impl ::std::fmt::Debug for SchedulingTestingOptionsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchedulingTestingOptionsRequest", &[("delayScheduling", &self.delay_scheduling), ("failScheduling", &self.fail_scheduling), ("fastScheduling", &self.fast_scheduling), ("populateDeprecatedWarnings", &self.populate_deprecated_warnings), ("populateWarnings", &self.populate_warnings)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for Schema {
 impl crate::support::Model for Schema {
     const NAME: &'static str = "Schema";
     const FIELDS: &'static [&'static str] = &["description", "items", "pattern", "title", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for Schema {
     }
 }
 impl ::std::fmt::Debug for Schema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Schema", &[("description", &self.description), ("items", &self.items), ("pattern", &self.pattern), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }

@@ -82,9 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for SchemaQuantityLimits {
 impl crate::support::Model for SchemaQuantityLimits {
     const NAME: &'static str = "SchemaQuantityLimits";
     const FIELDS: &'static [&'static str] = &["id", "maxFieldDescriptionCharacters", "maxFieldNameCharacters", "maxFieldTitleCharacters", "maxNumberOfFieldsPerOrg", "maxNumberOfFieldsPerSchema", "maxNumberOfSchemasPerOrg", "maxSchemaDescriptionCharacters", "maxSchemaNameCharacters", "minFieldDescriptionCharacters", "minFieldNameCharacters", "minFieldTitleCharacters", "minSchemaDescriptionCharacters", "minSchemaNameCharacters", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -132,6 +134,7 @@ impl crate::support::Model for SchemaQuantityLimits {
     }
 }
 impl ::std::fmt::Debug for SchemaQuantityLimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SchemaQuantityLimits", &[("id", &self.id), ("maxFieldDescriptionCharacters", &self.max_field_description_characters), ("maxFieldNameCharacters", &self.max_field_name_characters), ("maxFieldTitleCharacters", &self.max_field_title_characters), ("maxNumberOfFieldsPerOrg", &self.max_number_of_fields_per_org), ("maxNumberOfFieldsPerSchema", &self.max_number_of_fields_per_schema), ("maxNumberOfSchemasPerOrg", &self.max_number_of_schemas_per_org), ("maxSchemaDescriptionCharacters", &self.max_schema_description_characters), ("maxSchemaNameCharacters", &self.max_schema_name_characters), ("minFieldDescriptionCharacters", &self.min_field_description_characters), ("minFieldNameCharacters", &self.min_field_name_characters), ("minFieldTitleCharacters", &self.min_field_title_characters), ("minSchemaDescriptionCharacters", &self.min_schema_description_characters), ("minSchemaNameCharacters", &self.min_schema_name_characters), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

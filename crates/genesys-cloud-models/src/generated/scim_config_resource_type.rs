@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimConfigResourceType {
 impl crate::support::Model for ScimConfigResourceType {
     const NAME: &'static str = "ScimConfigResourceType";
     const FIELDS: &'static [&'static str] = &["description", "endpoint", "id", "meta", "name", "schema", "schemaExtensions", "schemas"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ScimConfigResourceType {
     }
 }
 impl ::std::fmt::Debug for ScimConfigResourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimConfigResourceType", &[("description", &self.description), ("endpoint", &self.endpoint), ("id", &self.id), ("meta", &self.meta), ("name", &self.name), ("schema", &self.schema), ("schemaExtensions", &self.schema_extensions), ("schemas", &self.schemas)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimConfigResourceTypeSchemaExtension {
 impl crate::support::Model for ScimConfigResourceTypeSchemaExtension {
     const NAME: &'static str = "ScimConfigResourceTypeSchemaExtension";
     const FIELDS: &'static [&'static str] = &["required", "schema"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScimConfigResourceTypeSchemaExtension {
     }
 }
 impl ::std::fmt::Debug for ScimConfigResourceTypeSchemaExtension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimConfigResourceTypeSchemaExtension", &[("required", &self.required), ("schema", &self.schema)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimError {
 impl crate::support::Model for ScimError {
     const NAME: &'static str = "ScimError";
     const FIELDS: &'static [&'static str] = &["detail", "schemas", "scimType", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ScimError {
     }
 }
 impl ::std::fmt::Debug for ScimError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimError", &[("detail", &self.detail), ("schemas", &self.schemas), ("scimType", &self.scim_type), ("status", &self.status)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl ScimErrorScimType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["invalidFilter", "tooMany", "uniqueness", "mutability", "invalidSyntax", "invalidPath", "noTarget", "invalidValue", "invalidVers", "sensitive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScimErrorScimType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "invalidFilter" => Self::InvalidFilter,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ScimErrorScimType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InvalidFilter => "invalidFilter",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for ScimErrorScimType {
     }
 }
 impl ::std::convert::From<&str> for ScimErrorScimType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScimErrorScimType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

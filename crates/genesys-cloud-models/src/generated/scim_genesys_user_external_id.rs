@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimGenesysUserExternalId {
 impl crate::support::Model for ScimGenesysUserExternalId {
     const NAME: &'static str = "ScimGenesysUserExternalId";
     const FIELDS: &'static [&'static str] = &["authority", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScimGenesysUserExternalId {
     }
 }
 impl ::std::fmt::Debug for ScimGenesysUserExternalId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimGenesysUserExternalId", &[("authority", &self.authority), ("value", &self.value)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimGroupListResponse {
 impl crate::support::Model for ScimGroupListResponse {
     const NAME: &'static str = "ScimGroupListResponse";
     const FIELDS: &'static [&'static str] = &["Resources", "itemsPerPage", "schemas", "startIndex", "totalResults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ScimGroupListResponse {
     }
 }
 impl ::std::fmt::Debug for ScimGroupListResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimGroupListResponse", &[("Resources", &self.resources), ("itemsPerPage", &self.items_per_page), ("schemas", &self.schemas), ("startIndex", &self.start_index), ("totalResults", &self.total_results)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimMetadata {
 impl crate::support::Model for ScimMetadata {
     const NAME: &'static str = "ScimMetadata";
     const FIELDS: &'static [&'static str] = &["lastModified", "location", "resourceType", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ScimMetadata {
     }
 }
 impl ::std::fmt::Debug for ScimMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimMetadata", &[("lastModified", &self.last_modified), ("location", &self.location), ("resourceType", &self.resource_type), ("version", &self.version)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl ScimMetadataResourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["User", "Group", "ServiceProviderConfig", "ResourceType", "Schema"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScimMetadataResourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "User" => Self::User,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for ScimMetadataResourceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "User",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for ScimMetadataResourceType {
     }
 }
 impl ::std::convert::From<&str> for ScimMetadataResourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScimMetadataResourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimPhoneNumber {
 impl crate::support::Model for ScimPhoneNumber {
     const NAME: &'static str = "ScimPhoneNumber";
     const FIELDS: &'static [&'static str] = &["primary", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ScimPhoneNumber {
     }
 }
 impl ::std::fmt::Debug for ScimPhoneNumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimPhoneNumber", &[("primary", &self.primary), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl ScimPhoneNumberType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["work", "work2", "work3", "work4", "home", "mobile", "other", "microsoftteams", "zoomphone", "eightbyeight", "ringcentral"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScimPhoneNumberType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "work" => Self::Work,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for ScimPhoneNumberType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Work => "work",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for ScimPhoneNumberType {
     }
 }
 impl ::std::convert::From<&str> for ScimPhoneNumberType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScimPhoneNumberType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimServiceProviderConfig {
 impl crate::support::Model for ScimServiceProviderConfig {
     const NAME: &'static str = "ScimServiceProviderConfig";
     const FIELDS: &'static [&'static str] = &["authenticationSchemes", "bulk", "changePassword", "documentationUri", "etag", "filter", "meta", "patch", "schemas", "sort"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for ScimServiceProviderConfig {
     }
 }
 impl ::std::fmt::Debug for ScimServiceProviderConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimServiceProviderConfig", &[("authenticationSchemes", &self.authentication_schemes), ("bulk", &self.bulk), ("changePassword", &crate::support::Redacted(&self.change_password)), ("documentationUri", &self.documentation_uri), ("etag", &self.etag), ("filter", &self.filter), ("meta", &self.meta), ("patch", &self.patch), ("schemas", &self.schemas), ("sort", &self.sort)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimServiceProviderConfigAuthenticationS
 impl crate::support::Model for ScimServiceProviderConfigAuthenticationScheme {
     const NAME: &'static str = "ScimServiceProviderConfigAuthenticationScheme";
     const FIELDS: &'static [&'static str] = &["description", "documentationUri", "name", "primary", "specUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ScimServiceProviderConfigAuthenticationScheme {
     }
 }
 impl ::std::fmt::Debug for ScimServiceProviderConfigAuthenticationScheme {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimServiceProviderConfigAuthenticationScheme", &[("description", &self.description), ("documentationUri", &self.documentation_uri), ("name", &self.name), ("primary", &self.primary), ("specUri", &self.spec_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl ScimServiceProviderConfigAuthenticationSchemeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oauth", "oauth2", "oauthbearertoken", "httpbasic", "httpdigest"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScimServiceProviderConfigAuthenticationSchemeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oauth" => Self::Oauth,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for ScimServiceProviderConfigAuthenticationSchemeT
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Oauth => "oauth",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for ScimServiceProviderConfigAuthenticationSchemeT
     }
 }
 impl ::std::convert::From<&str> for ScimServiceProviderConfigAuthenticationSchemeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScimServiceProviderConfigAuthenticationSchemeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimServiceProviderConfigBulkFeature {
 impl crate::support::Model for ScimServiceProviderConfigBulkFeature {
     const NAME: &'static str = "ScimServiceProviderConfigBulkFeature";
     const FIELDS: &'static [&'static str] = &["maxOperations", "maxPayloadSize", "supported"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ScimServiceProviderConfigBulkFeature {
     }
 }
 impl ::std::fmt::Debug for ScimServiceProviderConfigBulkFeature {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimServiceProviderConfigBulkFeature", &[("maxOperations", &self.max_operations), ("maxPayloadSize", &self.max_payload_size), ("supported", &self.supported)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimServiceProviderConfigFilterFeature {
 impl crate::support::Model for ScimServiceProviderConfigFilterFeature {
     const NAME: &'static str = "ScimServiceProviderConfigFilterFeature";
     const FIELDS: &'static [&'static str] = &["maxResults", "supported"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScimServiceProviderConfigFilterFeature {
     }
 }
 impl ::std::fmt::Debug for ScimServiceProviderConfigFilterFeature {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimServiceProviderConfigFilterFeature", &[("maxResults", &self.max_results), ("supported", &self.supported)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimUserExtensions {
 impl crate::support::Model for ScimUserExtensions {
     const NAME: &'static str = "ScimUserExtensions";
     const FIELDS: &'static [&'static str] = &["externalIds", "routingLanguages", "routingSkills"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ScimUserExtensions {
     }
 }
 impl ::std::fmt::Debug for ScimUserExtensions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimUserExtensions", &[("externalIds", &self.external_ids), ("routingLanguages", &self.routing_languages), ("routingSkills", &self.routing_skills)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimUserRoutingLanguage {
 impl crate::support::Model for ScimUserRoutingLanguage {
     const NAME: &'static str = "ScimUserRoutingLanguage";
     const FIELDS: &'static [&'static str] = &["name", "proficiency"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScimUserRoutingLanguage {
     }
 }
 impl ::std::fmt::Debug for ScimUserRoutingLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimUserRoutingLanguage", &[("name", &self.name), ("proficiency", &self.proficiency)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2CreateUser {
 impl crate::support::Model for ScimV2CreateUser {
     const NAME: &'static str = "ScimV2CreateUser";
     const FIELDS: &'static [&'static str] = &["active", "displayName", "emails", "externalId", "groups", "password", "phoneNumbers", "roles", "schemas", "title", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User", "userName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for ScimV2CreateUser {
     }
 }
 impl ::std::fmt::Debug for ScimV2CreateUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimV2CreateUser", &[("active", &self.active), ("displayName", &self.display_name), ("emails", &self.emails), ("externalId", &self.external_id), ("groups", &self.groups), ("password", &crate::support::Redacted(&self.password)), ("phoneNumbers", &self.phone_numbers), ("roles", &self.roles), ("schemas", &self.schemas), ("title", &self.title), ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", &self.urn_ietf_params_scim_schemas_extension_enterprise_2_0_user), ("urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User", &self.urn_ietf_params_scim_schemas_extension_genesys_purecloud_2_0_user), ("userName", &self.user_name)], &self._nulls)
     }

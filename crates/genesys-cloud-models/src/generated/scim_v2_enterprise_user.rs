@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2EnterpriseUser {
 impl crate::support::Model for ScimV2EnterpriseUser {
     const NAME: &'static str = "ScimV2EnterpriseUser";
     const FIELDS: &'static [&'static str] = &["dateHire", "department", "division", "employeeNumber", "manager"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ScimV2EnterpriseUser {
     }
 }
 impl ::std::fmt::Debug for ScimV2EnterpriseUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimV2EnterpriseUser", &[("dateHire", &self.date_hire), ("department", &self.department), ("division", &self.division), ("employeeNumber", &self.employee_number), ("manager", &self.manager)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2Group {
 impl crate::support::Model for ScimV2Group {
     const NAME: &'static str = "ScimV2Group";
     const FIELDS: &'static [&'static str] = &["displayName", "externalId", "id", "members", "meta", "schemas"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ScimV2Group {
     }
 }
 impl ::std::fmt::Debug for ScimV2Group {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimV2Group", &[("displayName", &self.display_name), ("externalId", &self.external_id), ("id", &self.id), ("members", &self.members), ("meta", &self.meta), ("schemas", &self.schemas)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2MemberReference {
 impl crate::support::Model for ScimV2MemberReference {
     const NAME: &'static str = "ScimV2MemberReference";
     const FIELDS: &'static [&'static str] = &["$ref", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ScimV2MemberReference {
     }
 }
 impl ::std::fmt::Debug for ScimV2MemberReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimV2MemberReference", &[("$ref", &self.r#ref), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl ScimV2MemberReferenceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["User", "Group", "ServiceProviderConfig", "ResourceType", "Schema"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScimV2MemberReferenceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "User" => Self::User,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for ScimV2MemberReferenceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "User",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for ScimV2MemberReferenceType {
     }
 }
 impl ::std::convert::From<&str> for ScimV2MemberReferenceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScimV2MemberReferenceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2PatchOperation {
 impl crate::support::Model for ScimV2PatchOperation {
     const NAME: &'static str = "ScimV2PatchOperation";
     const FIELDS: &'static [&'static str] = &["op", "path", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ScimV2PatchOperation {
     }
 }
 impl ::std::fmt::Debug for ScimV2PatchOperation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimV2PatchOperation", &[("op", &self.op), ("path", &self.path), ("value", &self.value)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl ScimV2PatchOperationOp {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["add", "replace", "remove"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScimV2PatchOperationOp {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "add" => Self::Add,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for ScimV2PatchOperationOp {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Add => "add",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for ScimV2PatchOperationOp {
     }
 }
 impl ::std::convert::From<&str> for ScimV2PatchOperationOp {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScimV2PatchOperationOp {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2PatchRequest {
 impl crate::support::Model for ScimV2PatchRequest {
     const NAME: &'static str = "ScimV2PatchRequest";
     const FIELDS: &'static [&'static str] = &["Operations", "schemas"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScimV2PatchRequest {
     }
 }
 impl ::std::fmt::Debug for ScimV2PatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimV2PatchRequest", &[("Operations", &self.operations), ("schemas", &self.schemas)], &self._nulls)
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2SchemaAttribute {
 impl crate::support::Model for ScimV2SchemaAttribute {
     const NAME: &'static str = "ScimV2SchemaAttribute";
     const FIELDS: &'static [&'static str] = &["canonicalValues", "caseExact", "description", "multiValued", "mutability", "name", "referenceTypes", "required", "returned", "subAttributes", "type", "uniqueness"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for ScimV2SchemaAttribute {
     }
 }
 impl ::std::fmt::Debug for ScimV2SchemaAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimV2SchemaAttribute", &[("canonicalValues", &self.canonical_values), ("caseExact", &self.case_exact), ("description", &self.description), ("multiValued", &self.multi_valued), ("mutability", &self.mutability), ("name", &self.name), ("referenceTypes", &self.reference_types), ("required", &self.required), ("returned", &self.returned), ("subAttributes", &self.sub_attributes), ("type", &self.r#type), ("uniqueness", &self.uniqueness)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl ScimV2SchemaAttributeMutability {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["readWrite", "readOnly", "immutable", "writeOnly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScimV2SchemaAttributeMutability {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "readWrite" => Self::ReadWrite,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for ScimV2SchemaAttributeMutability {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ReadWrite => "readWrite",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for ScimV2SchemaAttributeMutability {
     }
 }
 impl ::std::convert::From<&str> for ScimV2SchemaAttributeMutability {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScimV2SchemaAttributeMutability {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -242,11 +251,13 @@ impl ScimV2SchemaAttributeReturned {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["always", "never", "default", "request"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScimV2SchemaAttributeReturned {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "always" => Self::Always,
@@ -256,9 +267,11 @@ impl crate::support::OpenEnum for ScimV2SchemaAttributeReturned {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Always => "always",
@@ -270,11 +283,13 @@ impl crate::support::OpenEnum for ScimV2SchemaAttributeReturned {
     }
 }
 impl ::std::convert::From<&str> for ScimV2SchemaAttributeReturned {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScimV2SchemaAttributeReturned {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -332,11 +347,13 @@ impl ScimV2SchemaAttributeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["string", "boolean", "decimal", "integer", "dateTime", "reference", "complex"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScimV2SchemaAttributeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "string" => Self::String,
@@ -349,9 +366,11 @@ impl crate::support::OpenEnum for ScimV2SchemaAttributeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::String => "string",
@@ -366,11 +385,13 @@ impl crate::support::OpenEnum for ScimV2SchemaAttributeType {
     }
 }
 impl ::std::convert::From<&str> for ScimV2SchemaAttributeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScimV2SchemaAttributeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -420,11 +441,13 @@ impl ScimV2SchemaAttributeUniqueness {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["none", "server", "global"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScimV2SchemaAttributeUniqueness {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "none" => Self::None,
@@ -433,9 +456,11 @@ impl crate::support::OpenEnum for ScimV2SchemaAttributeUniqueness {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "none",
@@ -446,11 +471,13 @@ impl crate::support::OpenEnum for ScimV2SchemaAttributeUniqueness {
     }
 }
 impl ::std::convert::From<&str> for ScimV2SchemaAttributeUniqueness {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScimV2SchemaAttributeUniqueness {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2SchemaDefinition {
 impl crate::support::Model for ScimV2SchemaDefinition {
     const NAME: &'static str = "ScimV2SchemaDefinition";
     const FIELDS: &'static [&'static str] = &["attributes", "description", "id", "meta", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ScimV2SchemaDefinition {
     }
 }
 impl ::std::fmt::Debug for ScimV2SchemaDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimV2SchemaDefinition", &[("attributes", &self.attributes), ("description", &self.description), ("id", &self.id), ("meta", &self.meta), ("name", &self.name)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2SchemaListResponse {
 impl crate::support::Model for ScimV2SchemaListResponse {
     const NAME: &'static str = "ScimV2SchemaListResponse";
     const FIELDS: &'static [&'static str] = &["Resources", "itemsPerPage", "schemas", "startIndex", "totalResults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ScimV2SchemaListResponse {
     }
 }
 impl ::std::fmt::Debug for ScimV2SchemaListResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimV2SchemaListResponse", &[("Resources", &self.resources), ("itemsPerPage", &self.items_per_page), ("schemas", &self.schemas), ("startIndex", &self.start_index), ("totalResults", &self.total_results)], &self._nulls)
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2User {
 impl crate::support::Model for ScimV2User {
     const NAME: &'static str = "ScimV2User";
     const FIELDS: &'static [&'static str] = &["active", "displayName", "emails", "externalId", "groups", "id", "meta", "password", "phoneNumbers", "roles", "schemas", "title", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User", "userName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for ScimV2User {
     }
 }
 impl ::std::fmt::Debug for ScimV2User {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScimV2User", &[("active", &self.active), ("displayName", &self.display_name), ("emails", &self.emails), ("externalId", &self.external_id), ("groups", &self.groups), ("id", &self.id), ("meta", &self.meta), ("password", &crate::support::Redacted(&self.password)), ("phoneNumbers", &self.phone_numbers), ("roles", &self.roles), ("schemas", &self.schemas), ("title", &self.title), ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", &self.urn_ietf_params_scim_schemas_extension_enterprise_2_0_user), ("urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User", &self.urn_ietf_params_scim_schemas_extension_genesys_purecloud_2_0_user), ("userName", &self.user_name)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for ScorableSurvey {
 impl crate::support::Model for ScorableSurvey {
     const NAME: &'static str = "ScorableSurvey";
     const FIELDS: &'static [&'static str] = &["answers", "id", "name", "selfUri", "status", "surveyForm"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ScorableSurvey {
     }
 }
 impl ::std::fmt::Debug for ScorableSurvey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScorableSurvey", &[("answers", &self.answers), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status), ("surveyForm", &self.survey_form)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl ScorableSurveyStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Sent", "InProgress", "Finished", "OptOut", "Error", "Expired"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScorableSurveyStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for ScorableSurveyStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -192,11 +199,13 @@ impl crate::support::OpenEnum for ScorableSurveyStatus {
     }
 }
 impl ::std::convert::From<&str> for ScorableSurveyStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScorableSurveyStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScoredAgent {
 impl crate::support::Model for ScoredAgent {
     const NAME: &'static str = "ScoredAgent";
     const FIELDS: &'static [&'static str] = &["agent", "score"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScoredAgent {
     }
 }
 impl ::std::fmt::Debug for ScoredAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScoredAgent", &[("agent", &self.agent), ("score", &self.score)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ScreenMonitorSettings {
 impl crate::support::Model for ScreenMonitorSettings {
     const NAME: &'static str = "ScreenMonitorSettings";
     const FIELDS: &'static [&'static str] = &["enableAgentNotifications", "maxSimultaneousScreenMonitoringSessions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for ScreenMonitorSettings {
     }
 }
 impl ::std::fmt::Debug for ScreenMonitorSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScreenMonitorSettings", &[("enableAgentNotifications", &self.enable_agent_notifications), ("maxSimultaneousScreenMonitoringSessions", &self.max_simultaneous_screen_monitoring_sessions)], &self._nulls)
     }

@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for ScreenMonitoring {
 impl crate::support::Model for ScreenMonitoring {
     const NAME: &'static str = "ScreenMonitoring";
     const FIELDS: &'static [&'static str] = &["connectedTime", "count", "disconnectType", "disconnectedTime", "id", "initialState", "monitoringType", "provider", "screenMonitoring", "segments", "state", "targetUser"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for ScreenMonitoring {
     }
 }
 impl ::std::fmt::Debug for ScreenMonitoring {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScreenMonitoring", &[("connectedTime", &self.connected_time), ("count", &self.count), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("id", &self.id), ("initialState", &self.initial_state), ("monitoringType", &self.monitoring_type), ("provider", &self.provider), ("screenMonitoring", &self.screen_monitoring), ("segments", &self.segments), ("state", &self.state), ("targetUser", &self.target_user)], &self._nulls)
     }
@@ -224,20 +227,24 @@ impl ScreenMonitoringDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["system"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScreenMonitoringDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "system" => Self::System,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::System => "system",
@@ -246,11 +253,13 @@ impl crate::support::OpenEnum for ScreenMonitoringDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for ScreenMonitoringDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScreenMonitoringDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -300,11 +309,13 @@ impl ScreenMonitoringInitialState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["none", "connected", "disconnected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScreenMonitoringInitialState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "none" => Self::None,
@@ -313,9 +324,11 @@ impl crate::support::OpenEnum for ScreenMonitoringInitialState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "none",
@@ -326,11 +339,13 @@ impl crate::support::OpenEnum for ScreenMonitoringInitialState {
     }
 }
 impl ::std::convert::From<&str> for ScreenMonitoringInitialState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScreenMonitoringInitialState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -380,11 +395,13 @@ impl ScreenMonitoringMonitoringType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "AgentLevel", "ConversationLevel"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScreenMonitoringMonitoringType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -393,9 +410,11 @@ impl crate::support::OpenEnum for ScreenMonitoringMonitoringType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -406,11 +425,13 @@ impl crate::support::OpenEnum for ScreenMonitoringMonitoringType {
     }
 }
 impl ::std::convert::From<&str> for ScreenMonitoringMonitoringType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScreenMonitoringMonitoringType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -460,11 +481,13 @@ impl ScreenMonitoringState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["none", "connected", "disconnected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScreenMonitoringState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "none" => Self::None,
@@ -473,9 +496,11 @@ impl crate::support::OpenEnum for ScreenMonitoringState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "none",
@@ -486,11 +511,13 @@ impl crate::support::OpenEnum for ScreenMonitoringState {
     }
 }
 impl ::std::convert::From<&str> for ScreenMonitoringState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScreenMonitoringState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ScreenMonitoringSession {
 impl crate::support::Model for ScreenMonitoringSession {
     const NAME: &'static str = "ScreenMonitoringSession";
     const FIELDS: &'static [&'static str] = &["conversation", "dateCreated", "monitoringType", "participantId", "screenMonitoringId", "selfUri", "sourceUser", "targetUser"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ScreenMonitoringSession {
     }
 }
 impl ::std::fmt::Debug for ScreenMonitoringSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScreenMonitoringSession", &[("conversation", &self.conversation), ("dateCreated", &self.date_created), ("monitoringType", &self.monitoring_type), ("participantId", &self.participant_id), ("screenMonitoringId", &self.screen_monitoring_id), ("selfUri", &self.self_uri), ("sourceUser", &self.source_user), ("targetUser", &self.target_user)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl ScreenMonitoringSessionMonitoringType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AgentLevel", "ConversationLevel"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ScreenMonitoringSessionMonitoringType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AgentLevel" => Self::AgentLevel,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ScreenMonitoringSessionMonitoringType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AgentLevel => "AgentLevel",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for ScreenMonitoringSessionMonitoringType {
     }
 }
 impl ::std::convert::From<&str> for ScreenMonitoringSessionMonitoringType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ScreenMonitoringSessionMonitoringType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

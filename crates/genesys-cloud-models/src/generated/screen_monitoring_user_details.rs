@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for ScreenMonitoringUserDetails {
 impl crate::support::Model for ScreenMonitoringUserDetails {
     const NAME: &'static str = "ScreenMonitoringUserDetails";
     const FIELDS: &'static [&'static str] = &["count", "targetUser"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for ScreenMonitoringUserDetails {
     }
 }
 impl ::std::fmt::Debug for ScreenMonitoringUserDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScreenMonitoringUserDetails", &[("count", &self.count), ("targetUser", &self.target_user)], &self._nulls)
     }

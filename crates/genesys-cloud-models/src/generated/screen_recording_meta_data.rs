@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for ScreenRecordingMetaData {
 impl crate::support::Model for ScreenRecordingMetaData {
     const NAME: &'static str = "ScreenRecordingMetaData";
     const FIELDS: &'static [&'static str] = &["main", "mediaId", "originX", "originY", "primary", "screenId", "trackId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for ScreenRecordingMetaData {
     }
 }
 impl ::std::fmt::Debug for ScreenRecordingMetaData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScreenRecordingMetaData", &[("main", &self.main), ("mediaId", &self.media_id), ("originX", &self.origin_x), ("originY", &self.origin_y), ("primary", &self.primary), ("screenId", &self.screen_id), ("trackId", &self.track_id)], &self._nulls)
     }

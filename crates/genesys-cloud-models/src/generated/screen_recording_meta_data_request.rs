@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for ScreenRecordingMetaDataRequest {
 impl crate::support::Model for ScreenRecordingMetaDataRequest {
     const NAME: &'static str = "ScreenRecordingMetaDataRequest";
     const FIELDS: &'static [&'static str] = &["metaData", "participantJid", "roomId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScreenRecordingMetaDataRequest {
     }
 }
 impl ::std::fmt::Debug for ScreenRecordingMetaDataRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScreenRecordingMetaDataRequest", &[("metaData", &self.meta_data), ("participantJid", &self.participant_jid), ("roomId", &self.room_id)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for Script {
 impl crate::support::Model for Script {
     const NAME: &'static str = "Script";
     const FIELDS: &'static [&'static str] = &["createdDate", "customActions", "division", "features", "id", "modifiedDate", "name", "pages", "publishedDate", "selfUri", "startPageId", "startPageName", "variables", "versionDate", "versionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -112,6 +114,7 @@ impl crate::support::Model for Script {
     }
 }
 impl ::std::fmt::Debug for Script {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Script", &[("createdDate", &self.created_date), ("customActions", &self.custom_actions), ("division", &self.division), ("features", &self.features), ("id", &self.id), ("modifiedDate", &self.modified_date), ("name", &self.name), ("pages", &self.pages), ("publishedDate", &self.published_date), ("selfUri", &self.self_uri), ("startPageId", &self.start_page_id), ("startPageName", &self.start_page_name), ("variables", &self.variables), ("versionDate", &self.version_date), ("versionId", &self.version_id)], &self._nulls)
     }

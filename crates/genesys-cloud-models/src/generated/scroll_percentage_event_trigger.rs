@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ScrollPercentageEventTrigger {
 impl crate::support::Model for ScrollPercentageEventTrigger {
     const NAME: &'static str = "ScrollPercentageEventTrigger";
     const FIELDS: &'static [&'static str] = &["eventName", "percentage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ScrollPercentageEventTrigger {
     }
 }
 impl ::std::fmt::Debug for ScrollPercentageEventTrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ScrollPercentageEventTrigger", &[("eventName", &self.event_name), ("percentage", &self.percentage)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SdkLibrary {
 impl crate::support::Model for SdkLibrary {
     const NAME: &'static str = "SdkLibrary";
     const FIELDS: &'static [&'static str] = &["name", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SdkLibrary {
     }
 }
 impl ::std::fmt::Debug for SdkLibrary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SdkLibrary", &[("name", &self.name), ("version", &self.version)], &self._nulls)
     }

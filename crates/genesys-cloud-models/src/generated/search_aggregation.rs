@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchAggregation {
 impl crate::support::Model for SearchAggregation {
     const NAME: &'static str = "SearchAggregation";
     const FIELDS: &'static [&'static str] = &["field", "name", "order", "size", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SearchAggregation {
     }
 }
 impl ::std::fmt::Debug for SearchAggregation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SearchAggregation", &[("field", &self.field), ("name", &self.name), ("order", &self.order), ("size", &self.size), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl SearchAggregationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["COUNT", "SUM", "AVERAGE", "TERM", "CONTAINS", "STARTS_WITH", "ENDS_WITH"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SearchAggregationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "COUNT" => Self::Count,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for SearchAggregationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Count => "COUNT",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for SearchAggregationType {
     }
 }
 impl ::std::convert::From<&str> for SearchAggregationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SearchAggregationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchAlternativeShiftTradesRequest {
 impl crate::support::Model for SearchAlternativeShiftTradesRequest {
     const NAME: &'static str = "SearchAlternativeShiftTradesRequest";
     const FIELDS: &'static [&'static str] = &["agentIds", "managementUnitIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SearchAlternativeShiftTradesRequest {
     }
 }
 impl ::std::fmt::Debug for SearchAlternativeShiftTradesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SearchAlternativeShiftTradesRequest", &[("agentIds", &self.agent_ids), ("managementUnitIds", &self.management_unit_ids)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchCriteria {
 impl crate::support::Model for SearchCriteria {
     const NAME: &'static str = "SearchCriteria";
     const FIELDS: &'static [&'static str] = &["dateFormat", "endValue", "fields", "group", "operator", "startValue", "type", "value", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for SearchCriteria {
     }
 }
 impl ::std::fmt::Debug for SearchCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SearchCriteria", &[("dateFormat", &self.date_format), ("endValue", &self.end_value), ("fields", &self.fields), ("group", &self.group), ("operator", &self.operator), ("startValue", &self.start_value), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl SearchCriteriaOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AND", "OR", "NOT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SearchCriteriaOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AND" => Self::And,
@@ -203,9 +208,11 @@ impl crate::support::OpenEnum for SearchCriteriaOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "AND",
@@ -216,11 +223,13 @@ impl crate::support::OpenEnum for SearchCriteriaOperator {
     }
 }
 impl ::std::convert::From<&str> for SearchCriteriaOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SearchCriteriaOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -296,11 +305,13 @@ impl SearchCriteriaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EXACT", "CONTAINS", "STARTS_WITH", "REQUIRED_FIELDS", "RANGE", "DATE_RANGE", "LESS_THAN", "LESS_THAN_EQUAL_TO", "GREATER_THAN", "GREATER_THAN_EQUAL_TO", "SIMPLE", "TERM", "TERMS", "QUERY_STRING", "MATCH_ALL", "REGEX"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SearchCriteriaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EXACT" => Self::Exact,
@@ -322,9 +333,11 @@ impl crate::support::OpenEnum for SearchCriteriaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Exact => "EXACT",
@@ -348,11 +361,13 @@ impl crate::support::OpenEnum for SearchCriteriaType {
     }
 }
 impl ::std::convert::From<&str> for SearchCriteriaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SearchCriteriaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
 impl crate::support::Model for SearchRequest {
     const NAME: &'static str = "SearchRequest";
     const FIELDS: &'static [&'static str] = &["aggregations", "expand", "pageNumber", "pageSize", "query", "returnFields", "sort", "sortBy", "sortOrder", "types"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for SearchRequest {
     }
 }
 impl ::std::fmt::Debug for SearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SearchRequest", &[("aggregations", &self.aggregations), ("expand", &self.expand), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("returnFields", &self.return_fields), ("sort", &self.sort), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order), ("types", &self.types)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl SearchRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC", "SCORE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SearchRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -217,9 +222,11 @@ impl crate::support::OpenEnum for SearchRequestSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for SearchRequestSortOrder {
     }
 }
 impl ::std::convert::From<&str> for SearchRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SearchRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

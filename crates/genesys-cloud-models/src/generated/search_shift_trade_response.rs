@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchShiftTradeResponse {
 impl crate::support::Model for SearchShiftTradeResponse {
     const NAME: &'static str = "SearchShiftTradeResponse";
     const FIELDS: &'static [&'static str] = &["matchingReceivingShiftIds", "preview", "trade"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SearchShiftTradeResponse {
     }
 }
 impl ::std::fmt::Debug for SearchShiftTradeResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SearchShiftTradeResponse", &[("matchingReceivingShiftIds", &self.matching_receiving_shift_ids), ("preview", &self.preview), ("trade", &self.trade)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchShiftTradesRequest {
 impl crate::support::Model for SearchShiftTradesRequest {
     const NAME: &'static str = "SearchShiftTradesRequest";
     const FIELDS: &'static [&'static str] = &["receivingScheduleId", "receivingShiftIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SearchShiftTradesRequest {
     }
 }
 impl ::std::fmt::Debug for SearchShiftTradesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SearchShiftTradesRequest", &[("receivingScheduleId", &self.receiving_schedule_id), ("receivingShiftIds", &self.receiving_shift_ids)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchShiftTradesResponse {
 impl crate::support::Model for SearchShiftTradesResponse {
     const NAME: &'static str = "SearchShiftTradesResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "trades"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SearchShiftTradesResponse {
     }
 }
 impl ::std::fmt::Debug for SearchShiftTradesResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SearchShiftTradesResponse", &[("downloadUrl", &self.download_url), ("trades", &self.trades)], &self._nulls)
     }

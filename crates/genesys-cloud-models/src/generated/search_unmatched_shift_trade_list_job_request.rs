@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchUnmatchedShiftTradeListJobRequest 
 impl crate::support::Model for SearchUnmatchedShiftTradeListJobRequest {
     const NAME: &'static str = "SearchUnmatchedShiftTradeListJobRequest";
     const FIELDS: &'static [&'static str] = &["managementUnitIds", "receivingSchedule", "receivingShiftIds", "weekDates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SearchUnmatchedShiftTradeListJobRequest {
     }
 }
 impl ::std::fmt::Debug for SearchUnmatchedShiftTradeListJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SearchUnmatchedShiftTradeListJobRequest", &[("managementUnitIds", &self.management_unit_ids), ("receivingSchedule", &self.receiving_schedule), ("receivingShiftIds", &self.receiving_shift_ids), ("weekDates", &self.week_dates)], &self._nulls)
     }

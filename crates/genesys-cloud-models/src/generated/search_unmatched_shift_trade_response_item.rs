@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchUnmatchedShiftTradeResponseItem {
 impl crate::support::Model for SearchUnmatchedShiftTradeResponseItem {
     const NAME: &'static str = "SearchUnmatchedShiftTradeResponseItem";
     const FIELDS: &'static [&'static str] = &["receivingShiftMatches", "trade"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SearchUnmatchedShiftTradeResponseItem {
     }
 }
 impl ::std::fmt::Debug for SearchUnmatchedShiftTradeResponseItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SearchUnmatchedShiftTradeResponseItem", &[("receivingShiftMatches", &self.receiving_shift_matches), ("trade", &self.trade)], &self._nulls)
     }

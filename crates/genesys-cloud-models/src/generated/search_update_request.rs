@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchUpdateRequest {
 impl crate::support::Model for SearchUpdateRequest {
     const NAME: &'static str = "SearchUpdateRequest";
     const FIELDS: &'static [&'static str] = &["answered", "selectedAnswer", "selectedAnswers", "sessionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SearchUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for SearchUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SearchUpdateRequest", &[("answered", &self.answered), ("selectedAnswer", &self.selected_answer), ("selectedAnswers", &self.selected_answers), ("sessionId", &self.session_id)], &self._nulls)
     }

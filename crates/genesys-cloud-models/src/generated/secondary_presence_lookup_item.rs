@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SecondaryPresenceLookupItem {
 impl crate::support::Model for SecondaryPresenceLookupItem {
     const NAME: &'static str = "SecondaryPresenceLookupItem";
     const FIELDS: &'static [&'static str] = &["lookupId", "secondaryPresence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SecondaryPresenceLookupItem {
     }
 }
 impl ::std::fmt::Debug for SecondaryPresenceLookupItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SecondaryPresenceLookupItem", &[("lookupId", &self.lookup_id), ("secondaryPresence", &self.secondary_presence)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Section {
 impl crate::support::Model for Section {
     const NAME: &'static str = "Section";
     const FIELDS: &'static [&'static str] = &["fieldList", "instructionText", "key", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for Section {
     }
 }
 impl ::std::fmt::Debug for Section {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Section", &[("fieldList", &self.field_list), ("instructionText", &self.instruction_text), ("key", &self.key), ("state", &self.state)], &self._nulls)
     }

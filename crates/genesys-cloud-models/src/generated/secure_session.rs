@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for SecureSession {
 impl crate::support::Model for SecureSession {
     const NAME: &'static str = "SecureSession";
     const FIELDS: &'static [&'static str] = &["disconnect", "flow", "id", "selfUri", "sourceParticipantId", "state", "userData"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for SecureSession {
     }
 }
 impl ::std::fmt::Debug for SecureSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SecureSession", &[("disconnect", &self.disconnect), ("flow", &self.flow), ("id", &self.id), ("selfUri", &self.self_uri), ("sourceParticipantId", &self.source_participant_id), ("state", &self.state), ("userData", &self.user_data)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl SecureSessionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PENDING", "COMPLETED", "FAILED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SecureSessionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PENDING" => Self::Pending,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for SecureSessionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "PENDING",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for SecureSessionState {
     }
 }
 impl ::std::convert::From<&str> for SecureSessionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SecureSessionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SecurityProfile {
 impl crate::support::Model for SecurityProfile {
     const NAME: &'static str = "SecurityProfile";
     const FIELDS: &'static [&'static str] = &["id", "name", "permissions", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for SecurityProfile {
     }
 }
 impl ::std::fmt::Debug for SecurityProfile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SecurityProfile", &[("id", &self.id), ("name", &self.name), ("permissions", &self.permissions), ("selfUri", &self.self_uri)], &self._nulls)
     }

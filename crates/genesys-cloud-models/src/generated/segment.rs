@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for Segment {
 impl crate::support::Model for Segment {
     const NAME: &'static str = "Segment";
     const FIELDS: &'static [&'static str] = &["disconnectType", "endTime", "howEnded", "startTime", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for Segment {
     }
 }
 impl ::std::fmt::Debug for Segment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Segment", &[("disconnectType", &self.disconnect_type), ("endTime", &self.end_time), ("howEnded", &self.how_ended), ("startTime", &self.start_time), ("type", &self.r#type)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SegmentAssignment {
 impl crate::support::Model for SegmentAssignment {
     const NAME: &'static str = "SegmentAssignment";
     const FIELDS: &'static [&'static str] = &["dateAssigned", "dateForUnassignment", "externalContact", "segment", "session"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SegmentAssignment {
     }
 }
 impl ::std::fmt::Debug for SegmentAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SegmentAssignment", &[("dateAssigned", &self.date_assigned), ("dateForUnassignment", &self.date_for_unassignment), ("externalContact", &self.external_contact), ("segment", &self.segment), ("session", &self.session)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SegmentAssignmentSession {
 impl crate::support::Model for SegmentAssignmentSession {
     const NAME: &'static str = "SegmentAssignmentSession";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SegmentAssignmentSession {
     }
 }
 impl ::std::fmt::Debug for SegmentAssignmentSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SegmentAssignmentSession", &[("id", &self.id), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }

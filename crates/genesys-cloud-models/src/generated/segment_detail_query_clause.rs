@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SegmentDetailQueryClause {
 impl crate::support::Model for SegmentDetailQueryClause {
     const NAME: &'static str = "SegmentDetailQueryClause";
     const FIELDS: &'static [&'static str] = &["predicates", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SegmentDetailQueryClause {
     }
 }
 impl ::std::fmt::Debug for SegmentDetailQueryClause {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SegmentDetailQueryClause", &[("predicates", &self.predicates), ("type", &self.r#type)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl SegmentDetailQueryClauseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["and", "or"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SegmentDetailQueryClauseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "and" => Self::And,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for SegmentDetailQueryClauseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "and",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for SegmentDetailQueryClauseType {
     }
 }
 impl ::std::convert::From<&str> for SegmentDetailQueryClauseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SegmentDetailQueryClauseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for SegmentDetailQueryPredicate {
 impl crate::support::Model for SegmentDetailQueryPredicate {
     const NAME: &'static str = "SegmentDetailQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "metric", "operator", "property", "propertyType", "range", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for SegmentDetailQueryPredicate {
     }
 }
 impl ::std::fmt::Debug for SegmentDetailQueryPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SegmentDetailQueryPredicate", &[("dimension", &self.dimension), ("metric", &self.metric), ("operator", &self.operator), ("property", &self.property), ("propertyType", &self.property_type), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -334,11 +337,13 @@ impl SegmentDetailQueryPredicateDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["addressFrom", "addressTo", "agentAssistantId", "agentOwned", "ani", "authenticated", "bargedParticipantId", "callbackNumber", "callbackScheduledTime", "canonicalExternalContactId", "cleared", "coachedParticipantId", "conference", "deliveryPushed", "deliveryStatus", "destinationAddress", "destinationConversationId", "detectedSpeechEnd", "detectedSpeechStart", "direction", "disconnectType", "dnis", "edgeId", "engagementSource", "errorCode", "exitReason", "extendedDeliveryStatus", "externalContactId", "externalOrganizationId", "flaggedReason", "flowId", "flowName", "flowOutType", "flowOutcome", "flowOutcomeId", "flowOutcomeValue", "flowVersion", "groupId", "journeyActionId", "journeyActionMapId", "journeyCustomerId", "journeyCustomerIdType", "journeyCustomerSessionId", "mediaCount", "mediaType", "messageType", "monitoredParticipantId", "outboundCampaignId", "outboundContactId", "outboundContactListId", "participantName", "protocolCallId", "provider", "purpose", "queueId", "recording", "remote", "remoteNameDisplayable", "requestedLanguageId", "requestedRouting", "requestedRoutingSkillId", "scoredAgentId", "screenMonitoredUserId", "screenRecording", "scriptId", "segmentEnd", "segmentType", "sessionDnis", "sipResponseCode", "skillExpressionId", "snippetRecording", "subject", "teamId", "transferTargetAddress", "transferTargetName", "transferType", "usedRouting", "userId", "wrapUpCode", "wrapUpNote"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SegmentDetailQueryPredicateDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "addressFrom" => Self::AddressFrom,
@@ -424,9 +429,11 @@ impl crate::support::OpenEnum for SegmentDetailQueryPredicateDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AddressFrom => "addressFrom",
@@ -514,11 +521,13 @@ impl crate::support::OpenEnum for SegmentDetailQueryPredicateDimension {
     }
 }
 impl ::std::convert::From<&str> for SegmentDetailQueryPredicateDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SegmentDetailQueryPredicateDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -564,20 +573,24 @@ impl SegmentDetailQueryPredicateMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["tSegmentDuration"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SegmentDetailQueryPredicateMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "tSegmentDuration" => Self::TSegmentDuration,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TSegmentDuration => "tSegmentDuration",
@@ -586,11 +599,13 @@ impl crate::support::OpenEnum for SegmentDetailQueryPredicateMetric {
     }
 }
 impl ::std::convert::From<&str> for SegmentDetailQueryPredicateMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SegmentDetailQueryPredicateMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -640,11 +655,13 @@ impl SegmentDetailQueryPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["matches", "exists", "notExists"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SegmentDetailQueryPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "matches" => Self::Matches,
@@ -653,9 +670,11 @@ impl crate::support::OpenEnum for SegmentDetailQueryPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Matches => "matches",
@@ -666,11 +685,13 @@ impl crate::support::OpenEnum for SegmentDetailQueryPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for SegmentDetailQueryPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SegmentDetailQueryPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -726,11 +747,13 @@ impl SegmentDetailQueryPredicatePropertyType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["bool", "integer", "real", "date", "string", "uuid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SegmentDetailQueryPredicatePropertyType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "bool" => Self::Bool,
@@ -742,9 +765,11 @@ impl crate::support::OpenEnum for SegmentDetailQueryPredicatePropertyType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bool => "bool",
@@ -758,11 +783,13 @@ impl crate::support::OpenEnum for SegmentDetailQueryPredicatePropertyType {
     }
 }
 impl ::std::convert::From<&str> for SegmentDetailQueryPredicatePropertyType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SegmentDetailQueryPredicatePropertyType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -812,11 +839,13 @@ impl SegmentDetailQueryPredicateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dimension", "property", "metric"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SegmentDetailQueryPredicateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dimension" => Self::Dimension,
@@ -825,9 +854,11 @@ impl crate::support::OpenEnum for SegmentDetailQueryPredicateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Dimension => "dimension",
@@ -838,11 +869,13 @@ impl crate::support::OpenEnum for SegmentDetailQueryPredicateType {
     }
 }
 impl ::std::convert::From<&str> for SegmentDetailQueryPredicateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SegmentDetailQueryPredicateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

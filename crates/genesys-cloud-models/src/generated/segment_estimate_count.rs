@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SegmentEstimateCount {
 impl crate::support::Model for SegmentEstimateCount {
     const NAME: &'static str = "SegmentEstimateCount";
     const FIELDS: &'static [&'static str] = &["count", "segmentId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SegmentEstimateCount {
     }
 }
 impl ::std::fmt::Debug for SegmentEstimateCount {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SegmentEstimateCount", &[("count", &self.count), ("segmentId", &self.segment_id)], &self._nulls)
     }

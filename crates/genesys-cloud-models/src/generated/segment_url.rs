@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SegmentUrl {
 impl crate::support::Model for SegmentUrl {
     const NAME: &'static str = "SegmentUrl";
     const FIELDS: &'static [&'static str] = &["recording", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SegmentUrl {
     }
 }
 impl ::std::fmt::Debug for SegmentUrl {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SegmentUrl", &[("recording", &self.recording), ("url", &self.url)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SelectedColumns {
 impl crate::support::Model for SelectedColumns {
     const NAME: &'static str = "SelectedColumns";
     const FIELDS: &'static [&'static str] = &["columnName", "columnOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SelectedColumns {
     }
 }
 impl ::std::fmt::Debug for SelectedColumns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SelectedColumns", &[("columnName", &self.column_name), ("columnOrder", &self.column_order)], &self._nulls)
     }

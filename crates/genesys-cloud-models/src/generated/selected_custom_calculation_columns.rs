@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SelectedCustomCalculationColumns {
 impl crate::support::Model for SelectedCustomCalculationColumns {
     const NAME: &'static str = "SelectedCustomCalculationColumns";
     const FIELDS: &'static [&'static str] = &["customCalculation", "restricted", "softDeleted"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SelectedCustomCalculationColumns {
     }
 }
 impl ::std::fmt::Debug for SelectedCustomCalculationColumns {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SelectedCustomCalculationColumns", &[("customCalculation", &self.custom_calculation), ("restricted", &self.restricted), ("softDeleted", &self.soft_deleted)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SelectorEventTrigger {
 impl crate::support::Model for SelectorEventTrigger {
     const NAME: &'static str = "SelectorEventTrigger";
     const FIELDS: &'static [&'static str] = &["eventName", "selector"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SelectorEventTrigger {
     }
 }
 impl ::std::fmt::Debug for SelectorEventTrigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SelectorEventTrigger", &[("eventName", &self.event_name), ("selector", &self.selector)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SelfAgentGreeting {
 impl crate::support::Model for SelfAgentGreeting {
     const NAME: &'static str = "SelfAgentGreeting";
     const FIELDS: &'static [&'static str] = &["id", "inboundPrompt", "inboundPromptDefaultLanguage", "outboundPrompt", "outboundPromptDefaultLanguage", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SelfAgentGreeting {
     }
 }
 impl ::std::fmt::Debug for SelfAgentGreeting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SelfAgentGreeting", &[("id", &self.id), ("inboundPrompt", &self.inbound_prompt), ("inboundPromptDefaultLanguage", &self.inbound_prompt_default_language), ("outboundPrompt", &self.outbound_prompt), ("outboundPromptDefaultLanguage", &self.outbound_prompt_default_language), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for SendAgentlessOutboundMessageRequest {
 impl crate::support::Model for SendAgentlessOutboundMessageRequest {
     const NAME: &'static str = "SendAgentlessOutboundMessageRequest";
     const FIELDS: &'static [&'static str] = &["externalContactId", "fromAddress", "messagingTemplate", "textBody", "toAddress", "toAddressMessengerType", "useExistingActiveConversation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for SendAgentlessOutboundMessageRequest {
     }
 }
 impl ::std::fmt::Debug for SendAgentlessOutboundMessageRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SendAgentlessOutboundMessageRequest", &[("externalContactId", &self.external_contact_id), ("fromAddress", &self.from_address), ("messagingTemplate", &self.messaging_template), ("textBody", &self.text_body), ("toAddress", &self.to_address), ("toAddressMessengerType", &self.to_address_messenger_type), ("useExistingActiveConversation", &self.use_existing_active_conversation)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl SendAgentlessOutboundMessageRequestToAddressMessengerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["sms", "whatsapp", "open", "webmessaging", "apple"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SendAgentlessOutboundMessageRequestToAddressMessengerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "sms" => Self::Sms,
@@ -187,9 +192,11 @@ impl crate::support::OpenEnum for SendAgentlessOutboundMessageRequestToAddressMe
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sms => "sms",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for SendAgentlessOutboundMessageRequestToAddressMe
     }
 }
 impl ::std::convert::From<&str> for SendAgentlessOutboundMessageRequestToAddressMessengerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SendAgentlessOutboundMessageRequestToAddressMessengerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

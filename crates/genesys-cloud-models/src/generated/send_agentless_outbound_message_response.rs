@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for SendAgentlessOutboundMessageResponse {
 impl crate::support::Model for SendAgentlessOutboundMessageResponse {
     const NAME: &'static str = "SendAgentlessOutboundMessageResponse";
     const FIELDS: &'static [&'static str] = &["conversationId", "fromAddress", "id", "message", "messengerType", "selfUri", "timestamp", "toAddress", "useExistingActiveConversation", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for SendAgentlessOutboundMessageResponse {
     }
 }
 impl ::std::fmt::Debug for SendAgentlessOutboundMessageResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SendAgentlessOutboundMessageResponse", &[("conversationId", &self.conversation_id), ("fromAddress", &self.from_address), ("id", &self.id), ("message", &self.message), ("messengerType", &self.messenger_type), ("selfUri", &self.self_uri), ("timestamp", &self.timestamp), ("toAddress", &self.to_address), ("useExistingActiveConversation", &self.use_existing_active_conversation), ("user", &self.user)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl SendAgentlessOutboundMessageResponseMessengerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["sms", "whatsapp", "open", "webmessaging", "apple"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SendAgentlessOutboundMessageResponseMessengerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "sms" => Self::Sms,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for SendAgentlessOutboundMessageResponseMessengerT
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sms => "sms",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for SendAgentlessOutboundMessageResponseMessengerT
     }
 }
 impl ::std::convert::From<&str> for SendAgentlessOutboundMessageResponseMessengerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SendAgentlessOutboundMessageResponseMessengerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

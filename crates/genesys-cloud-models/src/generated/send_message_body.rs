@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SendMessageBody {
 impl crate::support::Model for SendMessageBody {
     const NAME: &'static str = "SendMessageBody";
     const FIELDS: &'static [&'static str] = &["mentions", "message", "threadId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SendMessageBody {
     }
 }
 impl ::std::fmt::Debug for SendMessageBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SendMessageBody", &[("mentions", &self.mentions), ("message", &self.message), ("threadId", &self.thread_id)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SendMessagingTemplateRequest {
 impl crate::support::Model for SendMessagingTemplateRequest {
     const NAME: &'static str = "SendMessagingTemplateRequest";
     const FIELDS: &'static [&'static str] = &["bodyParameters", "buttonUrlParameters", "carouselParameters", "headerParameters", "parameters", "responseId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SendMessagingTemplateRequest {
     }
 }
 impl ::std::fmt::Debug for SendMessagingTemplateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SendMessagingTemplateRequest", &[("bodyParameters", &self.body_parameters), ("buttonUrlParameters", &self.button_url_parameters), ("carouselParameters", &self.carousel_parameters), ("headerParameters", &self.header_parameters), ("parameters", &self.parameters), ("responseId", &self.response_id)], &self._nulls)
     }

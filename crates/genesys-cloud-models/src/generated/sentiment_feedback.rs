@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SentimentFeedback {
 impl crate::support::Model for SentimentFeedback {
     const NAME: &'static str = "SentimentFeedback";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dialect", "feedbackValue", "id", "phrase"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SentimentFeedback {
     }
 }
 impl ::std::fmt::Debug for SentimentFeedback {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SentimentFeedback", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dialect", &self.dialect), ("feedbackValue", &self.feedback_value), ("id", &self.id), ("phrase", &self.phrase)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl SentimentFeedbackFeedbackValue {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Neutral", "Positive", "Negative"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SentimentFeedbackFeedbackValue {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Neutral" => Self::Neutral,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for SentimentFeedbackFeedbackValue {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Neutral => "Neutral",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for SentimentFeedbackFeedbackValue {
     }
 }
 impl ::std::convert::From<&str> for SentimentFeedbackFeedbackValue {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SentimentFeedbackFeedbackValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

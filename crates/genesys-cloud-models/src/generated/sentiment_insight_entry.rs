@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SentimentInsightEntry {
 impl crate::support::Model for SentimentInsightEntry {
     const NAME: &'static str = "SentimentInsightEntry";
     const FIELDS: &'static [&'static str] = &["description", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SentimentInsightEntry {
     }
 }
 impl ::std::fmt::Debug for SentimentInsightEntry {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SentimentInsightEntry", &[("description", &self.description), ("title", &self.title)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SentimentInsights {
 impl crate::support::Model for SentimentInsights {
     const NAME: &'static str = "SentimentInsights";
     const FIELDS: &'static [&'static str] = &["negativeSentimentReasons", "positiveSentimentReasons"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SentimentInsights {
     }
 }
 impl ::std::fmt::Debug for SentimentInsights {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SentimentInsights", &[("negativeSentimentReasons", &self.negative_sentiment_reasons), ("positiveSentimentReasons", &self.positive_sentiment_reasons)], &self._nulls)
     }

@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for SequenceSchedule {
 impl crate::support::Model for SequenceSchedule {
     const NAME: &'static str = "SequenceSchedule";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "intervals", "name", "recurrences", "selfUri", "sequence", "timeZone", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for SequenceSchedule {
     }
 }
 impl ::std::fmt::Debug for SequenceSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SequenceSchedule", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("intervals", &self.intervals), ("name", &self.name), ("recurrences", &self.recurrences), ("selfUri", &self.self_uri), ("sequence", &self.sequence), ("timeZone", &self.time_zone), ("version", &self.version)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ServerDate {
 impl crate::support::Model for ServerDate {
     const NAME: &'static str = "ServerDate";
     const FIELDS: &'static [&'static str] = &["currentDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ServerDate {
     }
 }
 impl ::std::fmt::Debug for ServerDate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ServerDate", &[("currentDate", &self.current_date)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for ServiceGoalTemplate {
 impl crate::support::Model for ServiceGoalTemplate {
     const NAME: &'static str = "ServiceGoalTemplate";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "id", "impactOverride", "metadata", "name", "selfUri", "serviceLevel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for ServiceGoalTemplate {
     }
 }
 impl ::std::fmt::Debug for ServiceGoalTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ServiceGoalTemplate", &[("abandonRate", &self.abandon_rate), ("averageSpeedOfAnswer", &self.average_speed_of_answer), ("id", &self.id), ("impactOverride", &self.impact_override), ("metadata", &self.metadata), ("name", &self.name), ("selfUri", &self.self_uri), ("serviceLevel", &self.service_level)], &self._nulls)
     }

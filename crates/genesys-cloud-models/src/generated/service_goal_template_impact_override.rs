@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ServiceGoalTemplateImpactOverride {
 impl crate::support::Model for ServiceGoalTemplateImpactOverride {
     const NAME: &'static str = "ServiceGoalTemplateImpactOverride";
     const FIELDS: &'static [&'static str] = &["enabled", "impact"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ServiceGoalTemplateImpactOverride {
     }
 }
 impl ::std::fmt::Debug for ServiceGoalTemplateImpactOverride {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ServiceGoalTemplateImpactOverride", &[("enabled", &self.enabled), ("impact", &self.impact)], &self._nulls)
     }

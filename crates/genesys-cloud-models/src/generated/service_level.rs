@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ServiceLevel {
 impl crate::support::Model for ServiceLevel {
     const NAME: &'static str = "ServiceLevel";
     const FIELDS: &'static [&'static str] = &["durationMs", "percentage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ServiceLevel {
     }
 }
 impl ::std::fmt::Debug for ServiceLevel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ServiceLevel", &[("durationMs", &self.duration_ms), ("percentage", &self.percentage)], &self._nulls)
     }

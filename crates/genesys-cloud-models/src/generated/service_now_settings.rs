@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ServiceNowSettings {
 impl crate::support::Model for ServiceNowSettings {
     const NAME: &'static str = "ServiceNowSettings";
     const FIELDS: &'static [&'static str] = &["baseUrl", "categories", "knowledgeBaseIds", "language"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ServiceNowSettings {
     }
 }
 impl ::std::fmt::Debug for ServiceNowSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ServiceNowSettings", &[("baseUrl", &self.base_url), ("categories", &self.categories), ("knowledgeBaseIds", &self.knowledge_base_ids), ("language", &self.language)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ServiceNowSourceRequest {
 impl crate::support::Model for ServiceNowSourceRequest {
     const NAME: &'static str = "ServiceNowSourceRequest";
     const FIELDS: &'static [&'static str] = &["id", "integrationId", "name", "schedulePeriod", "selfUri", "settings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ServiceNowSourceRequest {
     }
 }
 impl ::std::fmt::Debug for ServiceNowSourceRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ServiceNowSourceRequest", &[("id", &self.id), ("integrationId", &self.integration_id), ("name", &self.name), ("schedulePeriod", &self.schedule_period), ("selfUri", &self.self_uri), ("settings", &self.settings)], &self._nulls)
     }

@@ -224,9 +224,11 @@ impl<'de> ::serde::Deserialize<'de> for Session {
 impl crate::support::Model for Session {
     const NAME: &'static str = "Session";
     const FIELDS: &'static [&'static str] = &["app", "attributeLists", "attributes", "authenticated", "awayDate", "browser", "caseAssociations", "caseEntity", "caseReference", "caseStatus", "conversation", "conversationChannels", "conversationSubject", "createdDate", "customerId", "customerIdType", "device", "divisionIds", "durationInSeconds", "endedDate", "eventCount", "externalContact", "externalId", "externalUrl", "geolocation", "id", "idleDate", "ipAddress", "ipOrganization", "lastAcdOutcome", "lastConnectedQueue", "lastConnectedUser", "lastEvent", "lastPage", "lastScreen", "lastUserDisconnectType", "lastUserDisposition", "mktCampaign", "networkConnectivity", "originatingDirection", "outcomeAchievements", "pageviewCount", "referrer", "screenviewCount", "sdkLibrary", "searchTerms", "segmentAssignments", "selfUri", "shortId", "type", "userAgentString"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -344,6 +346,7 @@ impl crate::support::Model for Session {
     }
 }
 impl ::std::fmt::Debug for Session {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Session", &[("app", &self.app), ("attributeLists", &self.attribute_lists), ("attributes", &self.attributes), ("authenticated", &self.authenticated), ("awayDate", &self.away_date), ("browser", &self.browser), ("caseAssociations", &self.case_associations), ("caseEntity", &self.case_entity), ("caseReference", &self.case_reference), ("caseStatus", &self.case_status), ("conversation", &self.conversation), ("conversationChannels", &self.conversation_channels), ("conversationSubject", &self.conversation_subject), ("createdDate", &self.created_date), ("customerId", &self.customer_id), ("customerIdType", &self.customer_id_type), ("device", &self.device), ("divisionIds", &self.division_ids), ("durationInSeconds", &self.duration_in_seconds), ("endedDate", &self.ended_date), ("eventCount", &self.event_count), ("externalContact", &self.external_contact), ("externalId", &self.external_id), ("externalUrl", &self.external_url), ("geolocation", &self.geolocation), ("id", &self.id), ("idleDate", &self.idle_date), ("ipAddress", &self.ip_address), ("ipOrganization", &self.ip_organization), ("lastAcdOutcome", &self.last_acd_outcome), ("lastConnectedQueue", &self.last_connected_queue), ("lastConnectedUser", &self.last_connected_user), ("lastEvent", &self.last_event), ("lastPage", &self.last_page), ("lastScreen", &self.last_screen), ("lastUserDisconnectType", &self.last_user_disconnect_type), ("lastUserDisposition", &self.last_user_disposition), ("mktCampaign", &self.mkt_campaign), ("networkConnectivity", &self.network_connectivity), ("originatingDirection", &self.originating_direction), ("outcomeAchievements", &self.outcome_achievements), ("pageviewCount", &self.pageview_count), ("referrer", &self.referrer), ("screenviewCount", &self.screenview_count), ("sdkLibrary", &self.sdk_library), ("searchTerms", &self.search_terms), ("segmentAssignments", &self.segment_assignments), ("selfUri", &self.self_uri), ("shortId", &self.short_id), ("type", &self.r#type), ("userAgentString", &self.user_agent_string)], &self._nulls)
     }
@@ -394,11 +397,13 @@ impl SessionCaseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Open", "InProgress", "Terminated", "Closed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SessionCaseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -409,9 +414,11 @@ impl crate::support::OpenEnum for SessionCaseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -424,11 +431,13 @@ impl crate::support::OpenEnum for SessionCaseStatus {
     }
 }
 impl ::std::convert::From<&str> for SessionCaseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SessionCaseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -480,11 +489,13 @@ impl SessionLastAcdOutcome {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Abandon", "Answered", "FlowOut"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SessionLastAcdOutcome {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -494,9 +505,11 @@ impl crate::support::OpenEnum for SessionLastAcdOutcome {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -508,11 +521,13 @@ impl crate::support::OpenEnum for SessionLastAcdOutcome {
     }
 }
 impl ::std::convert::From<&str> for SessionLastAcdOutcome {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SessionLastAcdOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -598,11 +613,13 @@ impl SessionLastUserDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Endpoint", "Client", "System", "Transfer", "Error", "Peer", "Other", "Spam", "Timeout", "TransportFailure", "ConferenceTransfer", "ConsultTransfer", "ForwardTransfer", "NoAnswerTransfer", "NotAvailableTransfer", "Uncallable", "DoNotDisturbEndpoint", "DoNotDisturbTransfer", "SessionExpired", "Takeover"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SessionLastUserDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -629,9 +646,11 @@ impl crate::support::OpenEnum for SessionLastUserDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -660,11 +679,13 @@ impl crate::support::OpenEnum for SessionLastUserDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for SessionLastUserDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SessionLastUserDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -714,11 +735,13 @@ impl SessionOriginatingDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Inbound", "Outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SessionOriginatingDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -727,9 +750,11 @@ impl crate::support::OpenEnum for SessionOriginatingDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -740,11 +765,13 @@ impl crate::support::OpenEnum for SessionOriginatingDirection {
     }
 }
 impl ::std::convert::From<&str> for SessionOriginatingDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SessionOriginatingDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

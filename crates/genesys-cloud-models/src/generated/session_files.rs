@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SessionFiles {
 impl crate::support::Model for SessionFiles {
     const NAME: &'static str = "SessionFiles";
     const FIELDS: &'static [&'static str] = &["averageHandleTime", "metaData", "offered"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SessionFiles {
     }
 }
 impl ::std::fmt::Debug for SessionFiles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SessionFiles", &[("averageHandleTime", &self.average_handle_time), ("metaData", &self.meta_data), ("offered", &self.offered)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SessionInfo {
 impl crate::support::Model for SessionInfo {
     const NAME: &'static str = "SessionInfo";
     const FIELDS: &'static [&'static str] = &["businessUnitId", "dateOfSession", "planningGroupsVersion", "sessionId", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SessionInfo {
     }
 }
 impl ::std::fmt::Debug for SessionInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SessionInfo", &[("businessUnitId", &self.business_unit_id), ("dateOfSession", &self.date_of_session), ("planningGroupsVersion", &self.planning_groups_version), ("sessionId", &self.session_id), ("version", &self.version)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SessionLastEvent {
 impl crate::support::Model for SessionLastEvent {
     const NAME: &'static str = "SessionLastEvent";
     const FIELDS: &'static [&'static str] = &["createdDate", "eventName", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SessionLastEvent {
     }
 }
 impl ::std::fmt::Debug for SessionLastEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SessionLastEvent", &[("createdDate", &self.created_date), ("eventName", &self.event_name), ("id", &self.id)], &self._nulls)
     }

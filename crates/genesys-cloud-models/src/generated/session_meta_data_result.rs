@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SessionMetaDataResult {
 impl crate::support::Model for SessionMetaDataResult {
     const NAME: &'static str = "SessionMetaDataResult";
     const FIELDS: &'static [&'static str] = &["aggregateAverageHandleTimeHistoricalAvailability", "aggregateOfferedHistoricalAvailability", "dateForecastStart", "dateHistoricalStart", "sessionInfo", "snapshots"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SessionMetaDataResult {
     }
 }
 impl ::std::fmt::Debug for SessionMetaDataResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SessionMetaDataResult", &[("aggregateAverageHandleTimeHistoricalAvailability", &self.aggregate_average_handle_time_historical_availability), ("aggregateOfferedHistoricalAvailability", &self.aggregate_offered_historical_availability), ("dateForecastStart", &self.date_forecast_start), ("dateHistoricalStart", &self.date_historical_start), ("sessionInfo", &self.session_info), ("snapshots", &self.snapshots)], &self._nulls)
     }

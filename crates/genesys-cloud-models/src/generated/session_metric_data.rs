@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SessionMetricData {
 impl crate::support::Model for SessionMetricData {
     const NAME: &'static str = "SessionMetricData";
     const FIELDS: &'static [&'static str] = &["computed", "historical", "model", "modelMetaData", "outliers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SessionMetricData {
     }
 }
 impl ::std::fmt::Debug for SessionMetricData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SessionMetricData", &[("computed", &self.computed), ("historical", &self.historical), ("model", &self.model), ("modelMetaData", &self.model_meta_data), ("outliers", &self.outliers)], &self._nulls)
     }

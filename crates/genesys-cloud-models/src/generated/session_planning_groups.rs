@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SessionPlanningGroups {
 impl crate::support::Model for SessionPlanningGroups {
     const NAME: &'static str = "SessionPlanningGroups";
     const FIELDS: &'static [&'static str] = &["downloadUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SessionPlanningGroups {
     }
 }
 impl ::std::fmt::Debug for SessionPlanningGroups {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SessionPlanningGroups", &[("downloadUrl", &self.download_url)], &self._nulls)
     }

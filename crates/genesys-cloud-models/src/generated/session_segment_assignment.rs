@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SessionSegmentAssignment {
 impl crate::support::Model for SessionSegmentAssignment {
     const NAME: &'static str = "SessionSegmentAssignment";
     const FIELDS: &'static [&'static str] = &["assignedDate", "segment"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SessionSegmentAssignment {
     }
 }
 impl ::std::fmt::Debug for SessionSegmentAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SessionSegmentAssignment", &[("assignedDate", &self.assigned_date), ("segment", &self.segment)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SetContentTemplateActionSettings {
 impl crate::support::Model for SetContentTemplateActionSettings {
     const NAME: &'static str = "SetContentTemplateActionSettings";
     const FIELDS: &'static [&'static str] = &["emailContentTemplateId", "smsContentTemplateId", "whatsAppContentTemplateId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SetContentTemplateActionSettings {
     }
 }
 impl ::std::fmt::Debug for SetContentTemplateActionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SetContentTemplateActionSettings", &[("emailContentTemplateId", &self.email_content_template_id), ("smsContentTemplateId", &self.sms_content_template_id), ("whatsAppContentTemplateId", &self.whats_app_content_template_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SetSmsPhoneNumberActionSettings {
 impl crate::support::Model for SetSmsPhoneNumberActionSettings {
     const NAME: &'static str = "SetSmsPhoneNumberActionSettings";
     const FIELDS: &'static [&'static str] = &["senderSmsPhoneNumber"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SetSmsPhoneNumberActionSettings {
     }
 }
 impl ::std::fmt::Debug for SetSmsPhoneNumberActionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SetSmsPhoneNumberActionSettings", &[("senderSmsPhoneNumber", &self.sender_sms_phone_number)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SetTimeOffIntegrationStatusRequest {
 impl crate::support::Model for SetTimeOffIntegrationStatusRequest {
     const NAME: &'static str = "SetTimeOffIntegrationStatusRequest";
     const FIELDS: &'static [&'static str] = &["integrationStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SetTimeOffIntegrationStatusRequest {
     }
 }
 impl ::std::fmt::Debug for SetTimeOffIntegrationStatusRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SetTimeOffIntegrationStatusRequest", &[("integrationStatus", &self.integration_status)], &self._nulls)
     }
@@ -98,11 +101,13 @@ impl SetTimeOffIntegrationStatusRequestIntegrationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Error", "AutomaticallyComplete", "ManuallyComplete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SetTimeOffIntegrationStatusRequestIntegrationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for SetTimeOffIntegrationStatusRequestIntegrationS
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for SetTimeOffIntegrationStatusRequestIntegrationS
     }
 }
 impl ::std::convert::From<&str> for SetTimeOffIntegrationStatusRequestIntegrationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SetTimeOffIntegrationStatusRequestIntegrationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for SetTimeOffLimitValuesRequest {
 impl crate::support::Model for SetTimeOffLimitValuesRequest {
     const NAME: &'static str = "SetTimeOffLimitValuesRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for SetTimeOffLimitValuesRequest {
     }
 }
 impl ::std::fmt::Debug for SetTimeOffLimitValuesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SetTimeOffLimitValuesRequest", &[("metadata", &self.metadata), ("values", &self.values)], &self._nulls)
     }

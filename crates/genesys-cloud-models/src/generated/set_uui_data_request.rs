@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SetUuiDataRequest {
 impl crate::support::Model for SetUuiDataRequest {
     const NAME: &'static str = "SetUuiDataRequest";
     const FIELDS: &'static [&'static str] = &["uuiData"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SetUuiDataRequest {
     }
 }
 impl ::std::fmt::Debug for SetUuiDataRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SetUuiDataRequest", &[("uuiData", &self.uui_data)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SetWhatsAppIntegrationActionSettings {
 impl crate::support::Model for SetWhatsAppIntegrationActionSettings {
     const NAME: &'static str = "SetWhatsAppIntegrationActionSettings";
     const FIELDS: &'static [&'static str] = &["whatsAppIntegrationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SetWhatsAppIntegrationActionSettings {
     }
 }
 impl ::std::fmt::Debug for SetWhatsAppIntegrationActionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SetWhatsAppIntegrationActionSettings", &[("whatsAppIntegrationId", &self.whats_app_integration_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SettingDirection {
 impl crate::support::Model for SettingDirection {
     const NAME: &'static str = "SettingDirection";
     const FIELDS: &'static [&'static str] = &["inbound", "outbound"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SettingDirection {
     }
 }
 impl ::std::fmt::Debug for SettingDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SettingDirection", &[("inbound", &self.inbound), ("outbound", &self.outbound)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl SettingDirectionInbound {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Enabled", "Disabled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SettingDirectionInbound {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Enabled" => Self::Enabled,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for SettingDirectionInbound {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Enabled => "Enabled",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for SettingDirectionInbound {
     }
 }
 impl ::std::convert::From<&str> for SettingDirectionInbound {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SettingDirectionInbound {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -182,11 +191,13 @@ impl SettingDirectionOutbound {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Enabled", "Disabled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SettingDirectionOutbound {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Enabled" => Self::Enabled,
@@ -194,9 +205,11 @@ impl crate::support::OpenEnum for SettingDirectionOutbound {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Enabled => "Enabled",
@@ -206,11 +219,13 @@ impl crate::support::OpenEnum for SettingDirectionOutbound {
     }
 }
 impl ::std::convert::From<&str> for SettingDirectionOutbound {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SettingDirectionOutbound {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

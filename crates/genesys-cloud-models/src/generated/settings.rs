@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for Settings {
 impl crate::support::Model for Settings {
     const NAME: &'static str = "Settings";
     const FIELDS: &'static [&'static str] = &["allowCallbackQueueSelection", "callbacksInheritRoutingFromInboundCall", "communicationBasedACW", "completeAcwWhenAgentTransitionsOffline", "includeNonAgentConversationSummary", "totalActiveCallback"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for Settings {
     }
 }
 impl ::std::fmt::Debug for Settings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Settings", &[("allowCallbackQueueSelection", &self.allow_callback_queue_selection), ("callbacksInheritRoutingFromInboundCall", &self.callbacks_inherit_routing_from_inbound_call), ("communicationBasedACW", &self.communication_based_acw), ("completeAcwWhenAgentTransitionsOffline", &self.complete_acw_when_agent_transitions_offline), ("includeNonAgentConversationSummary", &self.include_non_agent_conversation_summary), ("totalActiveCallback", &self.total_active_callback)], &self._nulls)
     }

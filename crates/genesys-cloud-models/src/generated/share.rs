@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for Share {
 impl crate::support::Model for Share {
     const NAME: &'static str = "Share";
     const FIELDS: &'static [&'static str] = &["group", "id", "member", "memberType", "name", "selfUri", "sharedBy", "sharedEntity", "sharedEntityType", "user", "workspace"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for Share {
     }
 }
 impl ::std::fmt::Debug for Share {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Share", &[("group", &self.group), ("id", &self.id), ("member", &self.member), ("memberType", &self.member_type), ("name", &self.name), ("selfUri", &self.self_uri), ("sharedBy", &self.shared_by), ("sharedEntity", &self.shared_entity), ("sharedEntityType", &self.shared_entity_type), ("user", &self.user), ("workspace", &self.workspace)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl ShareMemberType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["USER", "GROUP", "PUBLIC"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShareMemberType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "USER" => Self::User,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for ShareMemberType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "USER",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for ShareMemberType {
     }
 }
 impl ::std::convert::From<&str> for ShareMemberType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShareMemberType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -208,20 +217,24 @@ impl ShareSharedEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DOCUMENT"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShareSharedEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DOCUMENT" => Self::Document,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Document => "DOCUMENT",
@@ -230,11 +243,13 @@ impl crate::support::OpenEnum for ShareSharedEntityType {
     }
 }
 impl ::std::convert::From<&str> for ShareSharedEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShareSharedEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for SharedResponse {
 impl crate::support::Model for SharedResponse {
     const NAME: &'static str = "SharedResponse";
     const FIELDS: &'static [&'static str] = &["document", "downloadUri", "id", "share", "viewUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for SharedResponse {
     }
 }
 impl ::std::fmt::Debug for SharedResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SharedResponse", &[("document", &self.document), ("downloadUri", &self.download_uri), ("id", &self.id), ("share", &self.share), ("viewUri", &self.view_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SharepointAuthenticationProperties {
 impl crate::support::Model for SharepointAuthenticationProperties {
     const NAME: &'static str = "SharepointAuthenticationProperties";
     const FIELDS: &'static [&'static str] = &["authenticationUrl", "clientId", "redirectUrl", "tenantId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SharepointAuthenticationProperties {
     }
 }
 impl ::std::fmt::Debug for SharepointAuthenticationProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SharepointAuthenticationProperties", &[("authenticationUrl", &self.authentication_url), ("clientId", &self.client_id), ("redirectUrl", &self.redirect_url), ("tenantId", &self.tenant_id)], &self._nulls)
     }

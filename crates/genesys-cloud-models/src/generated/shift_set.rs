@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftSet {
 impl crate::support::Model for ShiftSet {
     const NAME: &'static str = "ShiftSet";
     const FIELDS: &'static [&'static str] = &["effectiveWorkPlan", "id", "name", "overrideAgentCount", "shifts", "suggestedAgentCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for ShiftSet {
     }
 }
 impl ::std::fmt::Debug for ShiftSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftSet", &[("effectiveWorkPlan", &self.effective_work_plan), ("id", &self.id), ("name", &self.name), ("overrideAgentCount", &self.override_agent_count), ("shifts", &self.shifts), ("suggestedAgentCount", &self.suggested_agent_count)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftSetEffectiveWorkPlan {
 impl crate::support::Model for ShiftSetEffectiveWorkPlan {
     const NAME: &'static str = "ShiftSetEffectiveWorkPlan";
     const FIELDS: &'static [&'static str] = &["positionInRotation", "workPlanId", "workPlanRotationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ShiftSetEffectiveWorkPlan {
     }
 }
 impl ::std::fmt::Debug for ShiftSetEffectiveWorkPlan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftSetEffectiveWorkPlan", &[("positionInRotation", &self.position_in_rotation), ("workPlanId", &self.work_plan_id), ("workPlanRotationId", &self.work_plan_rotation_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftStartVariance {
 impl crate::support::Model for ShiftStartVariance {
     const NAME: &'static str = "ShiftStartVariance";
     const FIELDS: &'static [&'static str] = &["applicableDays", "maxShiftStartVarianceMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ShiftStartVariance {
     }
 }
 impl ::std::fmt::Debug for ShiftStartVariance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftStartVariance", &[("applicableDays", &self.applicable_days), ("maxShiftStartVarianceMinutes", &self.max_shift_start_variance_minutes)], &self._nulls)
     }

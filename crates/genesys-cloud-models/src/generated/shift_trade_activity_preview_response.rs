@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeActivityPreviewResponse {
 impl crate::support::Model for ShiftTradeActivityPreviewResponse {
     const NAME: &'static str = "ShiftTradeActivityPreviewResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "countsAsPaidTime", "externalActivityId", "externalActivityType", "lengthMinutes", "payableMinutes", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ShiftTradeActivityPreviewResponse {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeActivityPreviewResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeActivityPreviewResponse", &[("activityCodeId", &self.activity_code_id), ("countsAsPaidTime", &self.counts_as_paid_time), ("externalActivityId", &self.external_activity_id), ("externalActivityType", &self.external_activity_type), ("lengthMinutes", &self.length_minutes), ("payableMinutes", &self.payable_minutes), ("startDate", &self.start_date)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl ShiftTradeActivityPreviewResponseExternalActivityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityPlan", "Coaching", "Learning", "Opportunity"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeActivityPreviewResponseExternalActivityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityPlan" => Self::ActivityPlan,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ShiftTradeActivityPreviewResponseExternalActiv
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityPlan => "ActivityPlan",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for ShiftTradeActivityPreviewResponseExternalActiv
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeActivityPreviewResponseExternalActivityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeActivityPreviewResponseExternalActivityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeActivityRule {
 impl crate::support::Model for ShiftTradeActivityRule {
     const NAME: &'static str = "ShiftTradeActivityRule";
     const FIELDS: &'static [&'static str] = &["action", "activityCategory", "activityCodeIdReplacement"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ShiftTradeActivityRule {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeActivityRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeActivityRule", &[("action", &self.action), ("activityCategory", &self.activity_category), ("activityCodeIdReplacement", &self.activity_code_id_replacement)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl ShiftTradeActivityRuleAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Replace", "DoNotAllowTrade", "KeepWithSchedule"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeActivityRuleAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Replace" => Self::Replace,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for ShiftTradeActivityRuleAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Replace => "Replace",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for ShiftTradeActivityRuleAction {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeActivityRuleAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeActivityRuleAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -210,11 +219,13 @@ impl ShiftTradeActivityRuleActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeActivityRuleActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -228,9 +239,11 @@ impl crate::support::OpenEnum for ShiftTradeActivityRuleActivityCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -246,11 +259,13 @@ impl crate::support::OpenEnum for ShiftTradeActivityRuleActivityCategory {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeActivityRuleActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeActivityRuleActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeExternalActivityRule {
 impl crate::support::Model for ShiftTradeExternalActivityRule {
     const NAME: &'static str = "ShiftTradeExternalActivityRule";
     const FIELDS: &'static [&'static str] = &["action", "activityCodeIdReplacement", "externalActivityType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ShiftTradeExternalActivityRule {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeExternalActivityRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeExternalActivityRule", &[("action", &self.action), ("activityCodeIdReplacement", &self.activity_code_id_replacement), ("externalActivityType", &self.external_activity_type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl ShiftTradeExternalActivityRuleAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["DoNotAllowTrade", "KeepWithAgent"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeExternalActivityRuleAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "DoNotAllowTrade" => Self::DoNotAllowTrade,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for ShiftTradeExternalActivityRuleAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DoNotAllowTrade => "DoNotAllowTrade",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for ShiftTradeExternalActivityRuleAction {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeExternalActivityRuleAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeExternalActivityRuleAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -198,11 +207,13 @@ impl ShiftTradeExternalActivityRuleExternalActivityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityPlan", "Coaching", "Learning", "Opportunity"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeExternalActivityRuleExternalActivityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityPlan" => Self::ActivityPlan,
@@ -212,9 +223,11 @@ impl crate::support::OpenEnum for ShiftTradeExternalActivityRuleExternalActivity
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityPlan => "ActivityPlan",
@@ -226,11 +239,13 @@ impl crate::support::OpenEnum for ShiftTradeExternalActivityRuleExternalActivity
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeExternalActivityRuleExternalActivityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeExternalActivityRuleExternalActivityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

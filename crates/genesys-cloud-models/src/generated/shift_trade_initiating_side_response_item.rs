@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeInitiatingSideResponseItem {
 impl crate::support::Model for ShiftTradeInitiatingSideResponseItem {
     const NAME: &'static str = "ShiftTradeInitiatingSideResponseItem";
     const FIELDS: &'static [&'static str] = &["managementUnit", "reviewNote", "schedule", "shift", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ShiftTradeInitiatingSideResponseItem {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeInitiatingSideResponseItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeInitiatingSideResponseItem", &[("managementUnit", &self.management_unit), ("reviewNote", &self.review_note), ("schedule", &self.schedule), ("shift", &self.shift), ("user", &self.user)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeMatchResponseItem {
 impl crate::support::Model for ShiftTradeMatchResponseItem {
     const NAME: &'static str = "ShiftTradeMatchResponseItem";
     const FIELDS: &'static [&'static str] = &["preview", "shiftIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ShiftTradeMatchResponseItem {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeMatchResponseItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeMatchResponseItem", &[("preview", &self.preview), ("shiftIds", &self.shift_ids)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeMatchReviewResponse {
 impl crate::support::Model for ShiftTradeMatchReviewResponse {
     const NAME: &'static str = "ShiftTradeMatchReviewResponse";
     const FIELDS: &'static [&'static str] = &["adminReviewViolations", "initiatingUser", "receivingUser", "unevaluatedRules", "violations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ShiftTradeMatchReviewResponse {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeMatchReviewResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeMatchReviewResponse", &[("adminReviewViolations", &self.admin_review_violations), ("initiatingUser", &self.initiating_user), ("receivingUser", &self.receiving_user), ("unevaluatedRules", &self.unevaluated_rules), ("violations", &self.violations)], &self._nulls)
     }

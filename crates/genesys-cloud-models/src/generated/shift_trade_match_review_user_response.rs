@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeMatchReviewUserResponse {
 impl crate::support::Model for ShiftTradeMatchReviewUserResponse {
     const NAME: &'static str = "ShiftTradeMatchReviewUserResponse";
     const FIELDS: &'static [&'static str] = &["postTradeNewShift", "postTradeSchedulePaidMinutes", "preTradeSchedulePaidMinutes", "weeklyMaximumPaidMinutes", "weeklyMinimumPaidMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for ShiftTradeMatchReviewUserResponse {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeMatchReviewUserResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeMatchReviewUserResponse", &[("postTradeNewShift", &self.post_trade_new_shift), ("postTradeSchedulePaidMinutes", &self.post_trade_schedule_paid_minutes), ("preTradeSchedulePaidMinutes", &self.pre_trade_schedule_paid_minutes), ("weeklyMaximumPaidMinutes", &self.weekly_maximum_paid_minutes), ("weeklyMinimumPaidMinutes", &self.weekly_minimum_paid_minutes)], &self._nulls)
     }

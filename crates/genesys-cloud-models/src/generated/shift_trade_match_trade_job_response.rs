@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeMatchTradeJobResponse {
 impl crate::support::Model for ShiftTradeMatchTradeJobResponse {
     const NAME: &'static str = "ShiftTradeMatchTradeJobResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "error", "id", "matchTradeResult", "selfUri", "status", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for ShiftTradeMatchTradeJobResponse {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeMatchTradeJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeMatchTradeJobResponse", &[("downloadUrl", &self.download_url), ("error", &self.error), ("id", &self.id), ("matchTradeResult", &self.match_trade_result), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl ShiftTradeMatchTradeJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Canceled", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeMatchTradeJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for ShiftTradeMatchTradeJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for ShiftTradeMatchTradeJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeMatchTradeJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeMatchTradeJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -224,11 +233,13 @@ impl ShiftTradeMatchTradeJobResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AddTrade", "BulkUpdateTradeStates", "EvaluateTrades", "MatchTrade", "QueryAgentTrades", "QueryTrades", "QueryWeekSummaries", "SearchUnmatchedTrades", "UpdateTrade", "UpdateTradeState"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeMatchTradeJobResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AddTrade" => Self::AddTrade,
@@ -244,9 +255,11 @@ impl crate::support::OpenEnum for ShiftTradeMatchTradeJobResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AddTrade => "AddTrade",
@@ -264,11 +277,13 @@ impl crate::support::OpenEnum for ShiftTradeMatchTradeJobResponseType {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeMatchTradeJobResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeMatchTradeJobResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

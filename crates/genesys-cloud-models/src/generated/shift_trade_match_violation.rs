@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeMatchViolation {
 impl crate::support::Model for ShiftTradeMatchViolation {
     const NAME: &'static str = "ShiftTradeMatchViolation";
     const FIELDS: &'static [&'static str] = &["params", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ShiftTradeMatchViolation {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeMatchViolation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeMatchViolation", &[("params", &self.params), ("type", &self.r#type)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl ShiftTradeMatchViolationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AgentCapabilityMismatch", "CannotTradeWithYourself", "DirectTradeForOtherUser", "InitiatingAgentMinimumTimeBetweenShifts", "InitiatingAgentScheduleDoesNotExist", "InitiatingExternalActivityCannotInterruptReceivingShift", "InitiatingExternalActivityOutsideReceivingShift", "InitiatingPlanningPeriodMaxPaidTime", "InitiatingPlanningPeriodMinPaidTime", "InitiatingShiftDisallowedActivityCategory", "InitiatingShiftDoesNotExist", "InitiatingShiftHasExternalActivities", "InitiatingShiftOverlapsExisting", "InitiatingShiftStartTooClose", "InitiatingShiftTimesChanged", "InitiatingWeeklyMaxPaidTime", "InitiatingWeeklyMinPaidTime", "InvalidState", "OneSidedTradeCreation", "ReceivingAgentMinimumTimeBetweenShifts", "ReceivingAgentScheduleDoesNotExist", "ReceivingExternalActivityCannotInterruptInitiatingShift", "ReceivingExternalActivityOutsideInitiatingShift", "ReceivingPlanningPeriodMaxPaidTime", "ReceivingPlanningPeriodMinPaidTime", "ReceivingShiftDisallowedActivityCategory", "ReceivingShiftDoesNotExist", "ReceivingShiftForOneSidedTrade", "ReceivingShiftHasExternalActivities", "ReceivingShiftMissingForTwoSidedTrade", "ReceivingShiftOutsideAcceptableIntervals", "ReceivingShiftOverlapsExisting", "ReceivingShiftStartTooClose", "ReceivingShiftTimesChanged", "ReceivingWeeklyMaxPaidTime", "ReceivingWeeklyMinPaidTime", "ShiftTradingNotEnabled", "UnequalPaidTime", "WeekScheduleDifferent", "WeekScheduleDoesNotExist", "WeekScheduleUnpublished"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeMatchViolationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AgentCapabilityMismatch" => Self::AgentCapabilityMismatch,
@@ -223,9 +228,11 @@ impl crate::support::OpenEnum for ShiftTradeMatchViolationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AgentCapabilityMismatch => "AgentCapabilityMismatch",
@@ -274,11 +281,13 @@ impl crate::support::OpenEnum for ShiftTradeMatchViolationType {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeMatchViolationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeMatchViolationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeNotification {
 impl crate::support::Model for ShiftTradeNotification {
     const NAME: &'static str = "ShiftTradeNotification";
     const FIELDS: &'static [&'static str] = &["initiatingShiftDate", "initiatingUser", "newState", "oneSided", "receivingShiftDate", "receivingUser", "tradeId", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for ShiftTradeNotification {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeNotification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeNotification", &[("initiatingShiftDate", &self.initiating_shift_date), ("initiatingUser", &self.initiating_user), ("newState", &self.new_state), ("oneSided", &self.one_sided), ("receivingShiftDate", &self.receiving_shift_date), ("receivingUser", &self.receiving_user), ("tradeId", &self.trade_id), ("weekDate", &self.week_date)], &self._nulls)
     }
@@ -186,11 +189,13 @@ impl ShiftTradeNotificationNewState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unmatched", "Matched", "Approved", "Denied", "Expired", "Canceled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeNotificationNewState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unmatched" => Self::Unmatched,
@@ -202,9 +207,11 @@ impl crate::support::OpenEnum for ShiftTradeNotificationNewState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Unmatched => "Unmatched",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for ShiftTradeNotificationNewState {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeNotificationNewState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeNotificationNewState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeReceivingSideResponseItem {
 impl crate::support::Model for ShiftTradeReceivingSideResponseItem {
     const NAME: &'static str = "ShiftTradeReceivingSideResponseItem";
     const FIELDS: &'static [&'static str] = &["shift", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ShiftTradeReceivingSideResponseItem {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeReceivingSideResponseItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeReceivingSideResponseItem", &[("shift", &self.shift), ("user", &self.user)], &self._nulls)
     }

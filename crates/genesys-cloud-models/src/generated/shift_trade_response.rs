@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeResponse {
 impl crate::support::Model for ShiftTradeResponse {
     const NAME: &'static str = "ShiftTradeResponse";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expiration", "id", "initiatingShiftEnd", "initiatingShiftId", "initiatingShiftStart", "initiatingUser", "metadata", "oneSided", "receivingShiftEnd", "receivingShiftId", "receivingShiftStart", "receivingUser", "receivingWeekDate", "reviewedBy", "reviewedDate", "schedule", "state", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for ShiftTradeResponse {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeResponse", &[("acceptableIntervals", &self.acceptable_intervals), ("expiration", &self.expiration), ("id", &self.id), ("initiatingShiftEnd", &self.initiating_shift_end), ("initiatingShiftId", &self.initiating_shift_id), ("initiatingShiftStart", &self.initiating_shift_start), ("initiatingUser", &self.initiating_user), ("metadata", &self.metadata), ("oneSided", &self.one_sided), ("receivingShiftEnd", &self.receiving_shift_end), ("receivingShiftId", &self.receiving_shift_id), ("receivingShiftStart", &self.receiving_shift_start), ("receivingUser", &self.receiving_user), ("receivingWeekDate", &self.receiving_week_date), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("schedule", &self.schedule), ("state", &self.state), ("weekDate", &self.week_date)], &self._nulls)
     }
@@ -204,11 +207,13 @@ impl ShiftTradeResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unmatched", "Matched", "Approved", "Denied", "Expired", "Canceled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unmatched" => Self::Unmatched,
@@ -220,9 +225,11 @@ impl crate::support::OpenEnum for ShiftTradeResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Unmatched => "Unmatched",
@@ -236,11 +243,13 @@ impl crate::support::OpenEnum for ShiftTradeResponseState {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeResponseItem {
 impl crate::support::Model for ShiftTradeResponseItem {
     const NAME: &'static str = "ShiftTradeResponseItem";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expirationDate", "id", "initiating", "metadata", "oneSided", "receiving", "reviewedBy", "reviewedDate", "state", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for ShiftTradeResponseItem {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeResponseItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeResponseItem", &[("acceptableIntervals", &self.acceptable_intervals), ("expirationDate", &self.expiration_date), ("id", &self.id), ("initiating", &self.initiating), ("metadata", &self.metadata), ("oneSided", &self.one_sided), ("receiving", &self.receiving), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("state", &self.state), ("target", &self.target)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl ShiftTradeResponseItemState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unmatched", "Matched", "Approved", "Denied", "Expired", "Canceled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeResponseItemState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unmatched" => Self::Unmatched,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for ShiftTradeResponseItemState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Unmatched => "Unmatched",
@@ -188,11 +195,13 @@ impl crate::support::OpenEnum for ShiftTradeResponseItemState {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeResponseItemState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeResponseItemState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

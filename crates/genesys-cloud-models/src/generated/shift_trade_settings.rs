@@ -104,9 +104,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeSettings {
 impl crate::support::Model for ShiftTradeSettings {
     const NAME: &'static str = "ShiftTradeSettings";
     const FIELDS: &'static [&'static str] = &["activityCategoryRules", "allowDirectTrades", "autoReview", "enabled", "externalActivityRuleIgnoresActivityCategoryRule", "externalActivityRules", "maxTradeSpanWeeks", "maxTradesPerAgentPerWeek", "minHoursInFuture", "minMinutesBetweenShifts", "minMinutesBetweenShiftsViolations", "oneSided", "planningPeriodMaxPaidViolations", "planningPeriodMinPaidViolations", "requiresMatchingLanguages", "requiresMatchingPlanningGroups", "requiresMatchingQueues", "requiresMatchingSkills", "unequalPaid", "weeklyMaxPaidViolations", "weeklyMinPaidViolations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -164,6 +166,7 @@ impl crate::support::Model for ShiftTradeSettings {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeSettings", &[("activityCategoryRules", &self.activity_category_rules), ("allowDirectTrades", &self.allow_direct_trades), ("autoReview", &self.auto_review), ("enabled", &self.enabled), ("externalActivityRuleIgnoresActivityCategoryRule", &self.external_activity_rule_ignores_activity_category_rule), ("externalActivityRules", &self.external_activity_rules), ("maxTradeSpanWeeks", &self.max_trade_span_weeks), ("maxTradesPerAgentPerWeek", &self.max_trades_per_agent_per_week), ("minHoursInFuture", &self.min_hours_in_future), ("minMinutesBetweenShifts", &self.min_minutes_between_shifts), ("minMinutesBetweenShiftsViolations", &self.min_minutes_between_shifts_violations), ("oneSided", &self.one_sided), ("planningPeriodMaxPaidViolations", &self.planning_period_max_paid_violations), ("planningPeriodMinPaidViolations", &self.planning_period_min_paid_violations), ("requiresMatchingLanguages", &self.requires_matching_languages), ("requiresMatchingPlanningGroups", &self.requires_matching_planning_groups), ("requiresMatchingQueues", &self.requires_matching_queues), ("requiresMatchingSkills", &self.requires_matching_skills), ("unequalPaid", &self.unequal_paid), ("weeklyMaxPaidViolations", &self.weekly_max_paid_violations), ("weeklyMinPaidViolations", &self.weekly_min_paid_violations)], &self._nulls)
     }
@@ -336,11 +339,13 @@ impl ShiftTradeSettingsMinMinutesBetweenShiftsViolations {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Allow", "Disallow", "AdminReview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeSettingsMinMinutesBetweenShiftsViolations {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Allow" => Self::Allow,
@@ -349,9 +354,11 @@ impl crate::support::OpenEnum for ShiftTradeSettingsMinMinutesBetweenShiftsViola
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Allow => "Allow",
@@ -362,11 +369,13 @@ impl crate::support::OpenEnum for ShiftTradeSettingsMinMinutesBetweenShiftsViola
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeSettingsMinMinutesBetweenShiftsViolations {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeSettingsMinMinutesBetweenShiftsViolations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -416,11 +425,13 @@ impl ShiftTradeSettingsOneSided {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Allow", "Disallow", "AdminReview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeSettingsOneSided {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Allow" => Self::Allow,
@@ -429,9 +440,11 @@ impl crate::support::OpenEnum for ShiftTradeSettingsOneSided {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Allow => "Allow",
@@ -442,11 +455,13 @@ impl crate::support::OpenEnum for ShiftTradeSettingsOneSided {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeSettingsOneSided {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeSettingsOneSided {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -496,11 +511,13 @@ impl ShiftTradeSettingsPlanningPeriodMaxPaidViolations {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Allow", "Disallow", "AdminReview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeSettingsPlanningPeriodMaxPaidViolations {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Allow" => Self::Allow,
@@ -509,9 +526,11 @@ impl crate::support::OpenEnum for ShiftTradeSettingsPlanningPeriodMaxPaidViolati
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Allow => "Allow",
@@ -522,11 +541,13 @@ impl crate::support::OpenEnum for ShiftTradeSettingsPlanningPeriodMaxPaidViolati
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeSettingsPlanningPeriodMaxPaidViolations {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeSettingsPlanningPeriodMaxPaidViolations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -576,11 +597,13 @@ impl ShiftTradeSettingsPlanningPeriodMinPaidViolations {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Allow", "Disallow", "AdminReview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeSettingsPlanningPeriodMinPaidViolations {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Allow" => Self::Allow,
@@ -589,9 +612,11 @@ impl crate::support::OpenEnum for ShiftTradeSettingsPlanningPeriodMinPaidViolati
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Allow => "Allow",
@@ -602,11 +627,13 @@ impl crate::support::OpenEnum for ShiftTradeSettingsPlanningPeriodMinPaidViolati
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeSettingsPlanningPeriodMinPaidViolations {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeSettingsPlanningPeriodMinPaidViolations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -656,11 +683,13 @@ impl ShiftTradeSettingsUnequalPaid {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Allow", "Disallow", "AdminReview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeSettingsUnequalPaid {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Allow" => Self::Allow,
@@ -669,9 +698,11 @@ impl crate::support::OpenEnum for ShiftTradeSettingsUnequalPaid {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Allow => "Allow",
@@ -682,11 +713,13 @@ impl crate::support::OpenEnum for ShiftTradeSettingsUnequalPaid {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeSettingsUnequalPaid {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeSettingsUnequalPaid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -736,11 +769,13 @@ impl ShiftTradeSettingsWeeklyMaxPaidViolations {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Allow", "Disallow", "AdminReview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeSettingsWeeklyMaxPaidViolations {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Allow" => Self::Allow,
@@ -749,9 +784,11 @@ impl crate::support::OpenEnum for ShiftTradeSettingsWeeklyMaxPaidViolations {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Allow => "Allow",
@@ -762,11 +799,13 @@ impl crate::support::OpenEnum for ShiftTradeSettingsWeeklyMaxPaidViolations {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeSettingsWeeklyMaxPaidViolations {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeSettingsWeeklyMaxPaidViolations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -816,11 +855,13 @@ impl ShiftTradeSettingsWeeklyMinPaidViolations {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Allow", "Disallow", "AdminReview"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ShiftTradeSettingsWeeklyMinPaidViolations {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Allow" => Self::Allow,
@@ -829,9 +870,11 @@ impl crate::support::OpenEnum for ShiftTradeSettingsWeeklyMinPaidViolations {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Allow => "Allow",
@@ -842,11 +885,13 @@ impl crate::support::OpenEnum for ShiftTradeSettingsWeeklyMinPaidViolations {
     }
 }
 impl ::std::convert::From<&str> for ShiftTradeSettingsWeeklyMinPaidViolations {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ShiftTradeSettingsWeeklyMinPaidViolations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

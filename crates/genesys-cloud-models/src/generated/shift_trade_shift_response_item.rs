@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeShiftResponseItem {
 impl crate::support::Model for ShiftTradeShiftResponseItem {
     const NAME: &'static str = "ShiftTradeShiftResponseItem";
     const FIELDS: &'static [&'static str] = &["endDate", "id", "startDate", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ShiftTradeShiftResponseItem {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeShiftResponseItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeShiftResponseItem", &[("endDate", &self.end_date), ("id", &self.id), ("startDate", &self.start_date), ("weekDate", &self.week_date)], &self._nulls)
     }

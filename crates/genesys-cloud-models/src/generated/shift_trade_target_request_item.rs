@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeTargetRequestItem {
 impl crate::support::Model for ShiftTradeTargetRequestItem {
     const NAME: &'static str = "ShiftTradeTargetRequestItem";
     const FIELDS: &'static [&'static str] = &["userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ShiftTradeTargetRequestItem {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeTargetRequestItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeTargetRequestItem", &[("userId", &self.user_id)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeWeekSummaryResponseItem {
 impl crate::support::Model for ShiftTradeWeekSummaryResponseItem {
     const NAME: &'static str = "ShiftTradeWeekSummaryResponseItem";
     const FIELDS: &'static [&'static str] = &["crossWeekReceivingMatchedCount", "initiatingMatchedCount", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ShiftTradeWeekSummaryResponseItem {
     }
 }
 impl ::std::fmt::Debug for ShiftTradeWeekSummaryResponseItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShiftTradeWeekSummaryResponseItem", &[("crossWeekReceivingMatchedCount", &self.cross_week_receiving_matched_count), ("initiatingMatchedCount", &self.initiating_matched_count), ("weekDate", &self.week_date)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for ShortTermForecastReference {
 impl crate::support::Model for ShortTermForecastReference {
     const NAME: &'static str = "ShortTermForecastReference";
     const FIELDS: &'static [&'static str] = &["description", "id", "selfUri", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ShortTermForecastReference {
     }
 }
 impl ::std::fmt::Debug for ShortTermForecastReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShortTermForecastReference", &[("description", &self.description), ("id", &self.id), ("selfUri", &self.self_uri), ("weekDate", &self.week_date)], &self._nulls)
     }

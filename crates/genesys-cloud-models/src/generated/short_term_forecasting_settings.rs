@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ShortTermForecastingSettings {
 impl crate::support::Model for ShortTermForecastingSettings {
     const NAME: &'static str = "ShortTermForecastingSettings";
     const FIELDS: &'static [&'static str] = &["defaultHistoryWeeks"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ShortTermForecastingSettings {
     }
 }
 impl ::std::fmt::Debug for ShortTermForecastingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShortTermForecastingSettings", &[("defaultHistoryWeeks", &self.default_history_weeks)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ShrinkageOverride {
 impl crate::support::Model for ShrinkageOverride {
     const NAME: &'static str = "ShrinkageOverride";
     const FIELDS: &'static [&'static str] = &["intervalIndex", "shrinkagePercent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ShrinkageOverride {
     }
 }
 impl ::std::fmt::Debug for ShrinkageOverride {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShrinkageOverride", &[("intervalIndex", &self.interval_index), ("shrinkagePercent", &self.shrinkage_percent)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ShrinkageOverrides {
 impl crate::support::Model for ShrinkageOverrides {
     const NAME: &'static str = "ShrinkageOverrides";
     const FIELDS: &'static [&'static str] = &["clear", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ShrinkageOverrides {
     }
 }
 impl ::std::fmt::Debug for ShrinkageOverrides {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ShrinkageOverrides", &[("clear", &self.clear), ("values", &self.values)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Signature {
 impl crate::support::Model for Signature {
     const NAME: &'static str = "Signature";
     const FIELDS: &'static [&'static str] = &["alwaysIncluded", "cannedResponseId", "enabled", "inclusionType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for Signature {
     }
 }
 impl ::std::fmt::Debug for Signature {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Signature", &[("alwaysIncluded", &self.always_included), ("cannedResponseId", &self.canned_response_id), ("enabled", &self.enabled), ("inclusionType", &self.inclusion_type)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl SignatureInclusionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Send", "SendOnce"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SignatureInclusionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for SignatureInclusionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for SignatureInclusionType {
     }
 }
 impl ::std::convert::From<&str> for SignatureInclusionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SignatureInclusionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

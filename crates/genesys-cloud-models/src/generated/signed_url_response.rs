@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for SignedUrlResponse {
 impl crate::support::Model for SignedUrlResponse {
     const NAME: &'static str = "SignedUrlResponse";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for SignedUrlResponse {
     }
 }
 impl ::std::fmt::Debug for SignedUrlResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SignedUrlResponse", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("url", &self.url)], &self._nulls)
     }

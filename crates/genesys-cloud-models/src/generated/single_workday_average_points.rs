@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SingleWorkdayAveragePoints {
 impl crate::support::Model for SingleWorkdayAveragePoints {
     const NAME: &'static str = "SingleWorkdayAveragePoints";
     const FIELDS: &'static [&'static str] = &["averagePoints", "dateWorkday", "division", "performanceProfile"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SingleWorkdayAveragePoints {
     }
 }
 impl ::std::fmt::Debug for SingleWorkdayAveragePoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SingleWorkdayAveragePoints", &[("averagePoints", &self.average_points), ("dateWorkday", &self.date_workday), ("division", &self.division), ("performanceProfile", &self.performance_profile)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SingleWorkdayAverageValues {
 impl crate::support::Model for SingleWorkdayAverageValues {
     const NAME: &'static str = "SingleWorkdayAverageValues";
     const FIELDS: &'static [&'static str] = &["dateWorkday", "division", "performanceProfile", "results", "timezone", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SingleWorkdayAverageValues {
     }
 }
 impl ::std::fmt::Debug for SingleWorkdayAverageValues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SingleWorkdayAverageValues", &[("dateWorkday", &self.date_workday), ("division", &self.division), ("performanceProfile", &self.performance_profile), ("results", &self.results), ("timezone", &self.timezone), ("user", &self.user)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SipDownloadResponse {
 impl crate::support::Model for SipDownloadResponse {
     const NAME: &'static str = "SipDownloadResponse";
     const FIELDS: &'static [&'static str] = &["documentId", "downloadId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SipDownloadResponse {
     }
 }
 impl ::std::fmt::Debug for SipDownloadResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SipDownloadResponse", &[("documentId", &self.document_id), ("downloadId", &self.download_id)], &self._nulls)
     }

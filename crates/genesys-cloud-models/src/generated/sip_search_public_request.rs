@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for SIPSearchPublicRequest {
 impl crate::support::Model for SIPSearchPublicRequest {
     const NAME: &'static str = "SIPSearchPublicRequest";
     const FIELDS: &'static [&'static str] = &["callId", "conversationId", "dateEnd", "dateStart", "fromUser", "id", "name", "participantId", "selfUri", "toUser"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for SIPSearchPublicRequest {
     }
 }
 impl ::std::fmt::Debug for SIPSearchPublicRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SIPSearchPublicRequest", &[("callId", &self.call_id), ("conversationId", &self.conversation_id), ("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("fromUser", &self.from_user), ("id", &self.id), ("name", &self.name), ("participantId", &self.participant_id), ("selfUri", &self.self_uri), ("toUser", &self.to_user)], &self._nulls)
     }

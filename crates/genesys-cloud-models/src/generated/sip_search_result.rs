@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for SipSearchResult {
 impl crate::support::Model for SipSearchResult {
     const NAME: &'static str = "SipSearchResult";
     const FIELDS: &'static [&'static str] = &["auth", "count", "data", "id", "message", "selfUri", "sid", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for SipSearchResult {
     }
 }
 impl ::std::fmt::Debug for SipSearchResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SipSearchResult", &[("auth", &self.auth), ("count", &self.count), ("data", &self.data), ("id", &self.id), ("message", &self.message), ("selfUri", &self.self_uri), ("sid", &self.sid), ("status", &self.status)], &self._nulls)
     }

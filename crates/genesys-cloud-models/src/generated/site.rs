@@ -128,9 +128,11 @@ impl<'de> ::serde::Deserialize<'de> for Site {
 impl crate::support::Model for Site {
     const NAME: &'static str = "Site";
     const FIELDS: &'static [&'static str] = &["addresses", "callerId", "callerName", "cloudProxyForceTurn", "coreSite", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "edgeAutoUpdateConfig", "edges", "id", "location", "managed", "mediaModel", "mediaRegions", "mediaRegionsUseLatencyBased", "modifiedBy", "modifiedByApp", "name", "ntpSettings", "primaryEdges", "primarySites", "secondaryEdges", "secondarySites", "selfUri", "siteConnections", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -208,6 +210,7 @@ impl crate::support::Model for Site {
     }
 }
 impl ::std::fmt::Debug for Site {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Site", &[("addresses", &self.addresses), ("callerId", &self.caller_id), ("callerName", &self.caller_name), ("cloudProxyForceTurn", &self.cloud_proxy_force_turn), ("coreSite", &self.core_site), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("edgeAutoUpdateConfig", &self.edge_auto_update_config), ("edges", &self.edges), ("id", &self.id), ("location", &self.location), ("managed", &self.managed), ("mediaModel", &self.media_model), ("mediaRegions", &self.media_regions), ("mediaRegionsUseLatencyBased", &self.media_regions_use_latency_based), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("ntpSettings", &self.ntp_settings), ("primaryEdges", &self.primary_edges), ("primarySites", &self.primary_sites), ("secondaryEdges", &self.secondary_edges), ("secondarySites", &self.secondary_sites), ("selfUri", &self.self_uri), ("siteConnections", &self.site_connections), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -438,11 +441,13 @@ impl SiteMediaModel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Premises", "Cloud"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SiteMediaModel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Premises" => Self::Premises,
@@ -450,9 +455,11 @@ impl crate::support::OpenEnum for SiteMediaModel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Premises => "Premises",
@@ -462,11 +469,13 @@ impl crate::support::OpenEnum for SiteMediaModel {
     }
 }
 impl ::std::convert::From<&str> for SiteMediaModel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SiteMediaModel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -516,11 +525,13 @@ impl SiteState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SiteState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -529,9 +540,11 @@ impl crate::support::OpenEnum for SiteState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -542,11 +555,13 @@ impl crate::support::OpenEnum for SiteState {
     }
 }
 impl ::std::convert::From<&str> for SiteState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SiteState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for SiteConnection {
 impl crate::support::Model for SiteConnection {
     const NAME: &'static str = "SiteConnection";
     const FIELDS: &'static [&'static str] = &["coreSite", "edgeList", "enabled", "id", "managed", "mediaModel", "name", "primaryCoreSites", "secondaryCoreSites", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for SiteConnection {
     }
 }
 impl ::std::fmt::Debug for SiteConnection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SiteConnection", &[("coreSite", &self.core_site), ("edgeList", &self.edge_list), ("enabled", &self.enabled), ("id", &self.id), ("managed", &self.managed), ("mediaModel", &self.media_model), ("name", &self.name), ("primaryCoreSites", &self.primary_core_sites), ("secondaryCoreSites", &self.secondary_core_sites), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -206,11 +209,13 @@ impl SiteConnectionMediaModel {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Premises", "Cloud"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SiteConnectionMediaModel {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Premises" => Self::Premises,
@@ -218,9 +223,11 @@ impl crate::support::OpenEnum for SiteConnectionMediaModel {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Premises => "Premises",
@@ -230,11 +237,13 @@ impl crate::support::OpenEnum for SiteConnectionMediaModel {
     }
 }
 impl ::std::convert::From<&str> for SiteConnectionMediaModel {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SiteConnectionMediaModel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -284,11 +293,13 @@ impl SiteConnectionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Direct", "Indirect", "CloudProxy"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SiteConnectionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Direct" => Self::Direct,
@@ -297,9 +308,11 @@ impl crate::support::OpenEnum for SiteConnectionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Direct => "Direct",
@@ -310,11 +323,13 @@ impl crate::support::OpenEnum for SiteConnectionType {
     }
 }
 impl ::std::convert::From<&str> for SiteConnectionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SiteConnectionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for SiteConnections {
 impl crate::support::Model for SiteConnections {
     const NAME: &'static str = "SiteConnections";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "siteConnections"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for SiteConnections {
     }
 }
 impl ::std::fmt::Debug for SiteConnections {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SiteConnections", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("siteConnections", &self.site_connections)], &self._nulls)
     }

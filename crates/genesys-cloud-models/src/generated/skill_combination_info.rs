@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillCombinationInfo {
 impl crate::support::Model for SkillCombinationInfo {
     const NAME: &'static str = "SkillCombinationInfo";
     const FIELDS: &'static [&'static str] = &["remainingCount", "skillCombination", "totalCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SkillCombinationInfo {
     }
 }
 impl ::std::fmt::Debug for SkillCombinationInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillCombinationInfo", &[("remainingCount", &self.remaining_count), ("skillCombination", &self.skill_combination), ("totalCount", &self.total_count)], &self._nulls)
     }

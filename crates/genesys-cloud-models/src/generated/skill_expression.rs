@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillExpression {
 impl crate::support::Model for SkillExpression {
     const NAME: &'static str = "SkillExpression";
     const FIELDS: &'static [&'static str] = &["expression", "id", "name", "queueId", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for SkillExpression {
     }
 }
 impl ::std::fmt::Debug for SkillExpression {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillExpression", &[("expression", &self.expression), ("id", &self.id), ("name", &self.name), ("queueId", &self.queue_id), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillExpressionData {
 impl crate::support::Model for SkillExpressionData {
     const NAME: &'static str = "SkillExpressionData";
     const FIELDS: &'static [&'static str] = &["expression"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SkillExpressionData {
     }
 }
 impl ::std::fmt::Debug for SkillExpressionData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillExpressionData", &[("expression", &self.expression)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillExpressionValidationError {
 impl crate::support::Model for SkillExpressionValidationError {
     const NAME: &'static str = "SkillExpressionValidationError";
     const FIELDS: &'static [&'static str] = &["code", "message", "position"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SkillExpressionValidationError {
     }
 }
 impl ::std::fmt::Debug for SkillExpressionValidationError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillExpressionValidationError", &[("code", &self.code), ("message", &self.message), ("position", &self.position)], &self._nulls)
     }

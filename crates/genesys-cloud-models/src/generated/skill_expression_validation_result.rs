@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillExpressionValidationResult {
 impl crate::support::Model for SkillExpressionValidationResult {
     const NAME: &'static str = "SkillExpressionValidationResult";
     const FIELDS: &'static [&'static str] = &["errors", "expression", "hint", "skills", "valid"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SkillExpressionValidationResult {
     }
 }
 impl ::std::fmt::Debug for SkillExpressionValidationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillExpressionValidationResult", &[("errors", &self.errors), ("expression", &self.expression), ("hint", &self.hint), ("skills", &self.skills), ("valid", &self.valid)], &self._nulls)
     }

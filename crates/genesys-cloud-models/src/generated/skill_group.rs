@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillGroup {
 impl crate::support::Model for SkillGroup {
     const NAME: &'static str = "SkillGroup";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "division", "id", "memberCount", "name", "selfUri", "skillConditions", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for SkillGroup {
     }
 }
 impl ::std::fmt::Debug for SkillGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillGroup", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("memberCount", &self.member_count), ("name", &self.name), ("selfUri", &self.self_uri), ("skillConditions", &self.skill_conditions), ("status", &self.status)], &self._nulls)
     }
@@ -202,11 +205,13 @@ impl SkillGroupStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Complete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SkillGroupStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -214,9 +219,11 @@ impl crate::support::OpenEnum for SkillGroupStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for SkillGroupStatus {
     }
 }
 impl ::std::convert::From<&str> for SkillGroupStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SkillGroupStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillGroupCondition {
 impl crate::support::Model for SkillGroupCondition {
     const NAME: &'static str = "SkillGroupCondition";
     const FIELDS: &'static [&'static str] = &["languageSkillConditions", "operation", "routingSkillConditions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SkillGroupCondition {
     }
 }
 impl ::std::fmt::Debug for SkillGroupCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillGroupCondition", &[("languageSkillConditions", &self.language_skill_conditions), ("operation", &self.operation), ("routingSkillConditions", &self.routing_skill_conditions)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl SkillGroupConditionOperation {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["And", "Not", "Or"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SkillGroupConditionOperation {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "And" => Self::And,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for SkillGroupConditionOperation {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "And",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for SkillGroupConditionOperation {
     }
 }
 impl ::std::convert::From<&str> for SkillGroupConditionOperation {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SkillGroupConditionOperation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

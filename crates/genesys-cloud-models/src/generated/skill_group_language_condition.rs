@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillGroupLanguageCondition {
 impl crate::support::Model for SkillGroupLanguageCondition {
     const NAME: &'static str = "SkillGroupLanguageCondition";
     const FIELDS: &'static [&'static str] = &["childConditions", "comparator", "languageSkill", "proficiency"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SkillGroupLanguageCondition {
     }
 }
 impl ::std::fmt::Debug for SkillGroupLanguageCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillGroupLanguageCondition", &[("childConditions", &self.child_conditions), ("comparator", &self.comparator), ("languageSkill", &self.language_skill), ("proficiency", &self.proficiency)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl SkillGroupLanguageConditionComparator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EqualTo", "NotEqualTo", "LessThan", "GreaterThan", "GreaterThanOrEqualTo", "LessThanOrEqualTo"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SkillGroupLanguageConditionComparator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EqualTo" => Self::EqualTo,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for SkillGroupLanguageConditionComparator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EqualTo => "EqualTo",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for SkillGroupLanguageConditionComparator {
     }
 }
 impl ::std::convert::From<&str> for SkillGroupLanguageConditionComparator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SkillGroupLanguageConditionComparator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillGroupMemberDivisions {
 impl crate::support::Model for SkillGroupMemberDivisions {
     const NAME: &'static str = "SkillGroupMemberDivisions";
     const FIELDS: &'static [&'static str] = &["addDivisionIds", "removeDivisionIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for SkillGroupMemberDivisions {
     }
 }
 impl ::std::fmt::Debug for SkillGroupMemberDivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillGroupMemberDivisions", &[("addDivisionIds", &self.add_division_ids), ("removeDivisionIds", &self.remove_division_ids)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillGroupWithMemberDivisions {
 impl crate::support::Model for SkillGroupWithMemberDivisions {
     const NAME: &'static str = "SkillGroupWithMemberDivisions";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "division", "id", "memberCount", "memberDivisions", "name", "selfUri", "skillConditions", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for SkillGroupWithMemberDivisions {
     }
 }
 impl ::std::fmt::Debug for SkillGroupWithMemberDivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillGroupWithMemberDivisions", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("memberCount", &self.member_count), ("memberDivisions", &self.member_divisions), ("name", &self.name), ("selfUri", &self.self_uri), ("skillConditions", &self.skill_conditions), ("status", &self.status)], &self._nulls)
     }
@@ -214,11 +217,13 @@ impl SkillGroupWithMemberDivisionsStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InProgress", "Complete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SkillGroupWithMemberDivisionsStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InProgress" => Self::InProgress,
@@ -226,9 +231,11 @@ impl crate::support::OpenEnum for SkillGroupWithMemberDivisionsStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InProgress => "InProgress",
@@ -238,11 +245,13 @@ impl crate::support::OpenEnum for SkillGroupWithMemberDivisionsStatus {
     }
 }
 impl ::std::convert::From<&str> for SkillGroupWithMemberDivisionsStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SkillGroupWithMemberDivisionsStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SkillReference {
 impl crate::support::Model for SkillReference {
     const NAME: &'static str = "SkillReference";
     const FIELDS: &'static [&'static str] = &["id", "isLanguageSkill", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SkillReference {
     }
 }
 impl ::std::fmt::Debug for SkillReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SkillReference", &[("id", &self.id), ("isLanguageSkill", &self.is_language_skill), ("name", &self.name)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsAddress {
 impl crate::support::Model for SmsAddress {
     const NAME: &'static str = "SmsAddress";
     const FIELDS: &'static [&'static str] = &["city", "countryCode", "id", "name", "postalCode", "region", "selfUri", "street", "validated"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for SmsAddress {
     }
 }
 impl ::std::fmt::Debug for SmsAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsAddress", &[("city", &self.city), ("countryCode", &self.country_code), ("id", &self.id), ("name", &self.name), ("postalCode", &self.postal_code), ("region", &self.region), ("selfUri", &self.self_uri), ("street", &self.street), ("validated", &self.validated)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsAddressProvision {
 impl crate::support::Model for SmsAddressProvision {
     const NAME: &'static str = "SmsAddressProvision";
     const FIELDS: &'static [&'static str] = &["autoCorrectAddress", "city", "countryCode", "id", "name", "postalCode", "region", "selfUri", "street"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for SmsAddressProvision {
     }
 }
 impl ::std::fmt::Debug for SmsAddressProvision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsAddressProvision", &[("autoCorrectAddress", &self.auto_correct_address), ("city", &self.city), ("countryCode", &self.country_code), ("id", &self.id), ("name", &self.name), ("postalCode", &self.postal_code), ("region", &self.region), ("selfUri", &self.self_uri), ("street", &self.street)], &self._nulls)
     }

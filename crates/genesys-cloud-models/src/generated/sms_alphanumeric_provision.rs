@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsAlphanumericProvision {
 impl crate::support::Model for SmsAlphanumericProvision {
     const NAME: &'static str = "SmsAlphanumericProvision";
     const FIELDS: &'static [&'static str] = &["id", "phoneNumber", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SmsAlphanumericProvision {
     }
 }
 impl ::std::fmt::Debug for SmsAlphanumericProvision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsAlphanumericProvision", &[("id", &self.id), ("phoneNumber", &self.phone_number), ("selfUri", &self.self_uri)], &self._nulls)
     }

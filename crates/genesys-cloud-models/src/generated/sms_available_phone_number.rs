@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsAvailablePhoneNumber {
 impl crate::support::Model for SmsAvailablePhoneNumber {
     const NAME: &'static str = "SmsAvailablePhoneNumber";
     const FIELDS: &'static [&'static str] = &["addressRequirement", "capabilities", "city", "countryCode", "id", "name", "phoneNumber", "phoneNumberType", "region", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for SmsAvailablePhoneNumber {
     }
 }
 impl ::std::fmt::Debug for SmsAvailablePhoneNumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsAvailablePhoneNumber", &[("addressRequirement", &self.address_requirement), ("capabilities", &self.capabilities), ("city", &self.city), ("countryCode", &self.country_code), ("id", &self.id), ("name", &self.name), ("phoneNumber", &self.phone_number), ("phoneNumberType", &self.phone_number_type), ("region", &self.region), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl SmsAvailablePhoneNumberAddressRequirement {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["none", "any", "local", "foreign"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SmsAvailablePhoneNumberAddressRequirement {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "none" => Self::None,
@@ -158,9 +163,11 @@ impl crate::support::OpenEnum for SmsAvailablePhoneNumberAddressRequirement {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "none",
@@ -172,11 +179,13 @@ impl crate::support::OpenEnum for SmsAvailablePhoneNumberAddressRequirement {
     }
 }
 impl ::std::convert::From<&str> for SmsAvailablePhoneNumberAddressRequirement {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SmsAvailablePhoneNumberAddressRequirement {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -230,11 +239,13 @@ impl SmsAvailablePhoneNumberPhoneNumberType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["local", "mobile", "tollfree", "shortcode", "alphanumeric"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SmsAvailablePhoneNumberPhoneNumberType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "local" => Self::Local,
@@ -245,9 +256,11 @@ impl crate::support::OpenEnum for SmsAvailablePhoneNumberPhoneNumberType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Local => "local",
@@ -260,11 +273,13 @@ impl crate::support::OpenEnum for SmsAvailablePhoneNumberPhoneNumberType {
     }
 }
 impl ::std::convert::From<&str> for SmsAvailablePhoneNumberPhoneNumberType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SmsAvailablePhoneNumberPhoneNumberType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsConfig {
 impl crate::support::Model for SmsConfig {
     const NAME: &'static str = "SmsConfig";
     const FIELDS: &'static [&'static str] = &["contentTemplate", "messageColumn", "phoneColumn", "senderSmsPhoneNumber"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SmsConfig {
     }
 }
 impl ::std::fmt::Debug for SmsConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsConfig", &[("contentTemplate", &self.content_template), ("messageColumn", &self.message_column), ("phoneColumn", &self.phone_column), ("senderSmsPhoneNumber", &self.sender_sms_phone_number)], &self._nulls)
     }

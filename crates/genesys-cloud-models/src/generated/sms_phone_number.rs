@@ -130,9 +130,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumber {
 impl crate::support::Model for SmsPhoneNumber {
     const NAME: &'static str = "SmsPhoneNumber";
     const FIELDS: &'static [&'static str] = &["addressId", "autoRenewable", "cancellationDate", "capabilities", "compliance", "country", "countryCode", "createdBy", "dateCreated", "dateModified", "id", "integration", "modifiedBy", "name", "phoneNumber", "phoneNumberStatus", "phoneNumberType", "provisionedThroughPureCloud", "provisioningStatus", "purchaseDate", "renewalDate", "selfUri", "shortCodeBillingType", "supportedContent", "supportsMms", "supportsSms", "supportsVoice", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -204,6 +206,7 @@ impl crate::support::Model for SmsPhoneNumber {
     }
 }
 impl ::std::fmt::Debug for SmsPhoneNumber {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsPhoneNumber", &[("addressId", &self.address_id), ("autoRenewable", &self.auto_renewable), ("cancellationDate", &self.cancellation_date), ("capabilities", &self.capabilities), ("compliance", &self.compliance), ("country", &self.country), ("countryCode", &self.country_code), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("integration", &self.integration), ("modifiedBy", &self.modified_by), ("name", &self.name), ("phoneNumber", &self.phone_number), ("phoneNumberStatus", &self.phone_number_status), ("phoneNumberType", &self.phone_number_type), ("provisionedThroughPureCloud", &self.provisioned_through_pure_cloud), ("provisioningStatus", &self.provisioning_status), ("purchaseDate", &self.purchase_date), ("renewalDate", &self.renewal_date), ("selfUri", &self.self_uri), ("shortCodeBillingType", &self.short_code_billing_type), ("supportedContent", &self.supported_content), ("supportsMms", &self.supports_mms), ("supportsSms", &self.supports_sms), ("supportsVoice", &self.supports_voice), ("version", &self.version)], &self._nulls)
     }
@@ -246,20 +249,24 @@ impl SmsPhoneNumberAutoRenewable {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Quarterly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SmsPhoneNumberAutoRenewable {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Quarterly" => Self::Quarterly,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Quarterly => "Quarterly",
@@ -268,11 +275,13 @@ impl crate::support::OpenEnum for SmsPhoneNumberAutoRenewable {
     }
 }
 impl ::std::convert::From<&str> for SmsPhoneNumberAutoRenewable {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SmsPhoneNumberAutoRenewable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -328,11 +337,13 @@ impl SmsPhoneNumberPhoneNumberStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["INVALID", "ACTIVE", "PORTING", "PENDING", "PENDING_CANCELLATION", "INITIATED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SmsPhoneNumberPhoneNumberStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "INVALID" => Self::Invalid,
@@ -344,9 +355,11 @@ impl crate::support::OpenEnum for SmsPhoneNumberPhoneNumberStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Invalid => "INVALID",
@@ -360,11 +373,13 @@ impl crate::support::OpenEnum for SmsPhoneNumberPhoneNumberStatus {
     }
 }
 impl ::std::convert::From<&str> for SmsPhoneNumberPhoneNumberStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SmsPhoneNumberPhoneNumberStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -418,11 +433,13 @@ impl SmsPhoneNumberPhoneNumberType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["local", "mobile", "tollfree", "shortcode", "alphanumeric"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SmsPhoneNumberPhoneNumberType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "local" => Self::Local,
@@ -433,9 +450,11 @@ impl crate::support::OpenEnum for SmsPhoneNumberPhoneNumberType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Local => "local",
@@ -448,11 +467,13 @@ impl crate::support::OpenEnum for SmsPhoneNumberPhoneNumberType {
     }
 }
 impl ::std::convert::From<&str> for SmsPhoneNumberPhoneNumberType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SmsPhoneNumberPhoneNumberType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -500,11 +521,13 @@ impl SmsPhoneNumberShortCodeBillingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Basic", "Vanity"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SmsPhoneNumberShortCodeBillingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Basic" => Self::Basic,
@@ -512,9 +535,11 @@ impl crate::support::OpenEnum for SmsPhoneNumberShortCodeBillingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Basic => "Basic",
@@ -524,11 +549,13 @@ impl crate::support::OpenEnum for SmsPhoneNumberShortCodeBillingType {
     }
 }
 impl ::std::convert::From<&str> for SmsPhoneNumberShortCodeBillingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SmsPhoneNumberShortCodeBillingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

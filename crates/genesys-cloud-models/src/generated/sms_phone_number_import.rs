@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumberImport {
 impl crate::support::Model for SmsPhoneNumberImport {
     const NAME: &'static str = "SmsPhoneNumberImport";
     const FIELDS: &'static [&'static str] = &["compliance", "countryCode", "id", "integrationId", "phoneNumber", "phoneNumberType", "selfUri", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for SmsPhoneNumberImport {
     }
 }
 impl ::std::fmt::Debug for SmsPhoneNumberImport {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsPhoneNumberImport", &[("compliance", &self.compliance), ("countryCode", &self.country_code), ("id", &self.id), ("integrationId", &self.integration_id), ("phoneNumber", &self.phone_number), ("phoneNumberType", &self.phone_number_type), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content)], &self._nulls)
     }
@@ -182,11 +185,13 @@ impl SmsPhoneNumberImportPhoneNumberType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["local", "mobile", "tollfree", "shortcode"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SmsPhoneNumberImportPhoneNumberType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "local" => Self::Local,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for SmsPhoneNumberImportPhoneNumberType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Local => "local",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for SmsPhoneNumberImportPhoneNumberType {
     }
 }
 impl ::std::convert::From<&str> for SmsPhoneNumberImportPhoneNumberType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SmsPhoneNumberImportPhoneNumberType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumberPatchRequest {
 impl crate::support::Model for SmsPhoneNumberPatchRequest {
     const NAME: &'static str = "SmsPhoneNumberPatchRequest";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SmsPhoneNumberPatchRequest {
     }
 }
 impl ::std::fmt::Debug for SmsPhoneNumberPatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsPhoneNumberPatchRequest", &[("id", &self.id), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content)], &self._nulls)
     }

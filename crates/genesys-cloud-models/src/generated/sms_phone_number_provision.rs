@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumberProvision {
 impl crate::support::Model for SmsPhoneNumberProvision {
     const NAME: &'static str = "SmsPhoneNumberProvision";
     const FIELDS: &'static [&'static str] = &["addressId", "countryCode", "id", "name", "phoneNumber", "phoneNumberType", "selfUri", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for SmsPhoneNumberProvision {
     }
 }
 impl ::std::fmt::Debug for SmsPhoneNumberProvision {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsPhoneNumberProvision", &[("addressId", &self.address_id), ("countryCode", &self.country_code), ("id", &self.id), ("name", &self.name), ("phoneNumber", &self.phone_number), ("phoneNumberType", &self.phone_number_type), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl SmsPhoneNumberProvisionPhoneNumberType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["local", "mobile", "tollfree", "shortcode"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SmsPhoneNumberProvisionPhoneNumberType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "local" => Self::Local,
@@ -194,9 +199,11 @@ impl crate::support::OpenEnum for SmsPhoneNumberProvisionPhoneNumberType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Local => "local",
@@ -208,11 +215,13 @@ impl crate::support::OpenEnum for SmsPhoneNumberProvisionPhoneNumberType {
     }
 }
 impl ::std::convert::From<&str> for SmsPhoneNumberProvisionPhoneNumberType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SmsPhoneNumberProvisionPhoneNumberType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

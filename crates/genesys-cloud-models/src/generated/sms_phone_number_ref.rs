@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumberRef {
 impl crate::support::Model for SmsPhoneNumberRef {
     const NAME: &'static str = "SmsPhoneNumberRef";
     const FIELDS: &'static [&'static str] = &["phoneNumber", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for SmsPhoneNumberRef {
     }
 }
 impl ::std::fmt::Debug for SmsPhoneNumberRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsPhoneNumberRef", &[("phoneNumber", &self.phone_number), ("selfUri", &self.self_uri)], &self._nulls)
     }

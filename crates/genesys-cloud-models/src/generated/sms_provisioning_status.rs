@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SmsProvisioningStatus {
 impl crate::support::Model for SmsProvisioningStatus {
     const NAME: &'static str = "SmsProvisioningStatus";
     const FIELDS: &'static [&'static str] = &["action", "error", "state", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SmsProvisioningStatus {
     }
 }
 impl ::std::fmt::Debug for SmsProvisioningStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SmsProvisioningStatus", &[("action", &self.action), ("error", &self.error), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl SmsProvisioningStatusAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Create", "Update", "Delete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SmsProvisioningStatusAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for SmsProvisioningStatusAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for SmsProvisioningStatusAction {
     }
 }
 impl ::std::convert::From<&str> for SmsProvisioningStatusAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SmsProvisioningStatusAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -192,11 +201,13 @@ impl SmsProvisioningStatusState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Running", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SmsProvisioningStatusState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Running" => Self::Running,
@@ -205,9 +216,11 @@ impl crate::support::OpenEnum for SmsProvisioningStatusState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "Running",
@@ -218,11 +231,13 @@ impl crate::support::OpenEnum for SmsProvisioningStatusState {
     }
 }
 impl ::std::convert::From<&str> for SmsProvisioningStatusState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SmsProvisioningStatusState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SnapshotFiles {
 impl crate::support::Model for SnapshotFiles {
     const NAME: &'static str = "SnapshotFiles";
     const FIELDS: &'static [&'static str] = &["averageHandleTime", "metaData", "offered"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SnapshotFiles {
     }
 }
 impl ::std::fmt::Debug for SnapshotFiles {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SnapshotFiles", &[("averageHandleTime", &self.average_handle_time), ("metaData", &self.meta_data), ("offered", &self.offered)], &self._nulls)
     }

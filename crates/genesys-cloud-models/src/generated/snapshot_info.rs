@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SnapshotInfo {
 impl crate::support::Model for SnapshotInfo {
     const NAME: &'static str = "SnapshotInfo";
     const FIELDS: &'static [&'static str] = &["businessUnitId", "dateSnapshot", "planningGroupsVersion", "snapshotId", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SnapshotInfo {
     }
 }
 impl ::std::fmt::Debug for SnapshotInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SnapshotInfo", &[("businessUnitId", &self.business_unit_id), ("dateSnapshot", &self.date_snapshot), ("planningGroupsVersion", &self.planning_groups_version), ("snapshotId", &self.snapshot_id), ("version", &self.version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SnapshotMetaData {
 impl crate::support::Model for SnapshotMetaData {
     const NAME: &'static str = "SnapshotMetaData";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SnapshotMetaData {
     }
 }
 impl ::std::fmt::Debug for SnapshotMetaData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SnapshotMetaData", &[("downloadResult", &self.download_result), ("downloadUrl", &self.download_url)], &self._nulls)
     }

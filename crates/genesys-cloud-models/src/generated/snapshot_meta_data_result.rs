@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SnapshotMetaDataResult {
 impl crate::support::Model for SnapshotMetaDataResult {
     const NAME: &'static str = "SnapshotMetaDataResult";
     const FIELDS: &'static [&'static str] = &["dateForecastStart", "snapshotInfo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SnapshotMetaDataResult {
     }
 }
 impl ::std::fmt::Debug for SnapshotMetaDataResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SnapshotMetaDataResult", &[("dateForecastStart", &self.date_forecast_start), ("snapshotInfo", &self.snapshot_info)], &self._nulls)
     }

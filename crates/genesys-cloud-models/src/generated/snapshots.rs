@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Snapshots {
 impl crate::support::Model for Snapshots {
     const NAME: &'static str = "Snapshots";
     const FIELDS: &'static [&'static str] = &["daysInPast", "id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Snapshots {
     }
 }
 impl ::std::fmt::Debug for Snapshots {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Snapshots", &[("daysInPast", &self.days_in_past), ("id", &self.id)], &self._nulls)
     }

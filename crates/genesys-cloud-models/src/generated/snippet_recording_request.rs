@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for SnippetRecordingRequest {
 impl crate::support::Model for SnippetRecordingRequest {
     const NAME: &'static str = "SnippetRecordingRequest";
     const FIELDS: &'static [&'static str] = &["record", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for SnippetRecordingRequest {
     }
 }
 impl ::std::fmt::Debug for SnippetRecordingRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SnippetRecordingRequest", &[("record", &self.record), ("type", &self.r#type)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl SnippetRecordingRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["snippet", "adhoc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SnippetRecordingRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "snippet" => Self::Snippet,
@@ -116,9 +121,11 @@ impl crate::support::OpenEnum for SnippetRecordingRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Snippet => "snippet",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for SnippetRecordingRequestType {
     }
 }
 impl ::std::convert::From<&str> for SnippetRecordingRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SnippetRecordingRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -100,9 +100,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialExpression {
 impl crate::support::Model for SocialExpression {
     const NAME: &'static str = "SocialExpression";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "connectedTime", "disconnectType", "disconnectedTime", "held", "id", "peerId", "previewText", "provider", "recordingId", "scriptId", "segments", "socialMediaHub", "socialMediaId", "socialUserName", "startAlertingTime", "startHoldTime", "state", "wrapup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -158,6 +160,7 @@ impl crate::support::Model for SocialExpression {
     }
 }
 impl ::std::fmt::Debug for SocialExpression {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialExpression", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("connectedTime", &self.connected_time), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("held", &self.held), ("id", &self.id), ("peerId", &self.peer_id), ("previewText", &self.preview_text), ("provider", &self.provider), ("recordingId", &self.recording_id), ("scriptId", &self.script_id), ("segments", &self.segments), ("socialMediaHub", &self.social_media_hub), ("socialMediaId", &self.social_media_id), ("socialUserName", &self.social_user_name), ("startAlertingTime", &self.start_alerting_time), ("startHoldTime", &self.start_hold_time), ("state", &self.state), ("wrapup", &self.wrapup)], &self._nulls)
     }
@@ -350,11 +353,13 @@ impl SocialExpressionDisconnectType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["endpoint", "client", "system", "timeout", "transfer", "transfer.conference", "transfer.consult", "transfer.forward", "transfer.noanswer", "transfer.notavailable", "transport.failure", "error", "peer", "other", "spam", "uncallable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SocialExpressionDisconnectType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "endpoint" => Self::Endpoint,
@@ -376,9 +381,11 @@ impl crate::support::OpenEnum for SocialExpressionDisconnectType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Endpoint => "endpoint",
@@ -402,11 +409,13 @@ impl crate::support::OpenEnum for SocialExpressionDisconnectType {
     }
 }
 impl ::std::convert::From<&str> for SocialExpressionDisconnectType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SocialExpressionDisconnectType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -466,11 +475,13 @@ impl SocialExpressionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SocialExpressionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "alerting" => Self::Alerting,
@@ -484,9 +495,11 @@ impl crate::support::OpenEnum for SocialExpressionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Alerting => "alerting",
@@ -502,11 +515,13 @@ impl crate::support::OpenEnum for SocialExpressionState {
     }
 }
 impl ::std::convert::From<&str> for SocialExpressionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SocialExpressionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

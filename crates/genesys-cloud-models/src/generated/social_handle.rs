@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialHandle {
 impl crate::support::Model for SocialHandle {
     const NAME: &'static str = "SocialHandle";
     const FIELDS: &'static [&'static str] = &["type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for SocialHandle {
     }
 }
 impl ::std::fmt::Debug for SocialHandle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialHandle", &[("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl SocialHandleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TWITTER", "INSTAGRAM", "FACEBOOK", "APPLE_MESSAGES", "WHATSAPP"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SocialHandleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TWITTER" => Self::Twitter,
@@ -125,9 +130,11 @@ impl crate::support::OpenEnum for SocialHandleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Twitter => "TWITTER",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for SocialHandleType {
     }
 }
 impl ::std::convert::From<&str> for SocialHandleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SocialHandleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaAggregateMetricData {
 impl crate::support::Model for SocialMediaAggregateMetricData {
     const NAME: &'static str = "SocialMediaAggregateMetricData";
     const FIELDS: &'static [&'static str] = &["metric", "qualifier", "stats"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SocialMediaAggregateMetricData {
     }
 }
 impl ::std::fmt::Debug for SocialMediaAggregateMetricData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialMediaAggregateMetricData", &[("metric", &self.metric), ("qualifier", &self.qualifier), ("stats", &self.stats)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaAsyncAggregationQuery {
 impl crate::support::Model for SocialMediaAsyncAggregationQuery {
     const NAME: &'static str = "SocialMediaAsyncAggregationQuery";
     const FIELDS: &'static [&'static str] = &["filter", "granularity", "groupBy", "interval", "metrics", "pageSize", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -82,6 +84,7 @@ impl crate::support::Model for SocialMediaAsyncAggregationQuery {
     }
 }
 impl ::std::fmt::Debug for SocialMediaAsyncAggregationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialMediaAsyncAggregationQuery", &[("filter", &self.filter), ("granularity", &self.granularity), ("groupBy", &self.group_by), ("interval", &self.interval), ("metrics", &self.metrics), ("pageSize", &self.page_size), ("timeZone", &self.time_zone)], &self._nulls)
     }

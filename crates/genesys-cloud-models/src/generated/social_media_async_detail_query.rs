@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaAsyncDetailQuery {
 impl crate::support::Model for SocialMediaAsyncDetailQuery {
     const NAME: &'static str = "SocialMediaAsyncDetailQuery";
     const FIELDS: &'static [&'static str] = &["filter", "interval", "order", "pageSize", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SocialMediaAsyncDetailQuery {
     }
 }
 impl ::std::fmt::Debug for SocialMediaAsyncDetailQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialMediaAsyncDetailQuery", &[("filter", &self.filter), ("interval", &self.interval), ("order", &self.order), ("pageSize", &self.page_size), ("timeZone", &self.time_zone)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl SocialMediaAsyncDetailQueryOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["asc", "desc"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SocialMediaAsyncDetailQueryOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "asc" => Self::Asc,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for SocialMediaAsyncDetailQueryOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "asc",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for SocialMediaAsyncDetailQueryOrder {
     }
 }
 impl ::std::convert::From<&str> for SocialMediaAsyncDetailQueryOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SocialMediaAsyncDetailQueryOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaDetailDataContainer {
 impl crate::support::Model for SocialMediaDetailDataContainer {
     const NAME: &'static str = "SocialMediaDetailDataContainer";
     const FIELDS: &'static [&'static str] = &["interval", "messages"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for SocialMediaDetailDataContainer {
     }
 }
 impl ::std::fmt::Debug for SocialMediaDetailDataContainer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialMediaDetailDataContainer", &[("interval", &self.interval), ("messages", &self.messages)], &self._nulls)
     }

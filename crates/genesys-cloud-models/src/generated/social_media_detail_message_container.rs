@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaDetailMessageContainer {
 impl crate::support::Model for SocialMediaDetailMessageContainer {
     const NAME: &'static str = "SocialMediaDetailMessageContainer";
     const FIELDS: &'static [&'static str] = &["contentModeration", "escalationInfo", "id", "normalizedMessage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for SocialMediaDetailMessageContainer {
     }
 }
 impl ::std::fmt::Debug for SocialMediaDetailMessageContainer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialMediaDetailMessageContainer", &[("contentModeration", &self.content_moderation), ("escalationInfo", &self.escalation_info), ("id", &self.id), ("normalizedMessage", &self.normalized_message)], &self._nulls)
     }

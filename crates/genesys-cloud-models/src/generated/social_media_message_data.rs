@@ -74,9 +74,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaMessageData {
 impl crate::support::Model for SocialMediaMessageData {
     const NAME: &'static str = "SocialMediaMessageData";
     const FIELDS: &'static [&'static str] = &["conversationId", "createdBy", "direction", "fromAddress", "id", "messengerType", "name", "normalizedMessage", "normalizedReceipts", "providerMessageId", "selfUri", "status", "timestamp", "toAddress"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -120,6 +122,7 @@ impl crate::support::Model for SocialMediaMessageData {
     }
 }
 impl ::std::fmt::Debug for SocialMediaMessageData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialMediaMessageData", &[("conversationId", &self.conversation_id), ("createdBy", &self.created_by), ("direction", &self.direction), ("fromAddress", &self.from_address), ("id", &self.id), ("messengerType", &self.messenger_type), ("name", &self.name), ("normalizedMessage", &self.normalized_message), ("normalizedReceipts", &self.normalized_receipts), ("providerMessageId", &self.provider_message_id), ("selfUri", &self.self_uri), ("status", &self.status), ("timestamp", &self.timestamp), ("toAddress", &self.to_address)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl SocialMediaMessageDataDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["inbound", "outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SocialMediaMessageDataDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "inbound" => Self::Inbound,
@@ -176,9 +181,11 @@ impl crate::support::OpenEnum for SocialMediaMessageDataDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "inbound",
@@ -188,11 +195,13 @@ impl crate::support::OpenEnum for SocialMediaMessageDataDirection {
     }
 }
 impl ::std::convert::From<&str> for SocialMediaMessageDataDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SocialMediaMessageDataDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -254,11 +263,13 @@ impl SocialMediaMessageDataMessengerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["sms", "facebook", "twitter", "whatsapp", "webmessaging", "instagram", "open", "apple", "linkedin"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SocialMediaMessageDataMessengerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "sms" => Self::Sms,
@@ -273,9 +284,11 @@ impl crate::support::OpenEnum for SocialMediaMessageDataMessengerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sms => "sms",
@@ -292,11 +305,13 @@ impl crate::support::OpenEnum for SocialMediaMessageDataMessengerType {
     }
 }
 impl ::std::convert::From<&str> for SocialMediaMessageDataMessengerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SocialMediaMessageDataMessengerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -358,11 +373,13 @@ impl SocialMediaMessageDataStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["queued", "sent", "failed", "received", "delivery-success", "delivery-failed", "read", "removed", "published"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SocialMediaMessageDataStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "queued" => Self::Queued,
@@ -377,9 +394,11 @@ impl crate::support::OpenEnum for SocialMediaMessageDataStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Queued => "queued",
@@ -396,11 +415,13 @@ impl crate::support::OpenEnum for SocialMediaMessageDataStatus {
     }
 }
 impl ::std::convert::From<&str> for SocialMediaMessageDataStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SocialMediaMessageDataStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

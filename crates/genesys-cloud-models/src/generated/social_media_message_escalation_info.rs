@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaMessageEscalationInfo {
 impl crate::support::Model for SocialMediaMessageEscalationInfo {
     const NAME: &'static str = "SocialMediaMessageEscalationInfo";
     const FIELDS: &'static [&'static str] = &["escalationStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for SocialMediaMessageEscalationInfo {
     }
 }
 impl ::std::fmt::Debug for SocialMediaMessageEscalationInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialMediaMessageEscalationInfo", &[("escalationStatus", &self.escalation_status)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl SocialMediaMessageEscalationInfoEscalationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Manual", "Throttled", "PreviouslyEscalated", "NotEscalated", "Automatic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SocialMediaMessageEscalationInfoEscalationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -110,9 +115,11 @@ impl crate::support::OpenEnum for SocialMediaMessageEscalationInfoEscalationStat
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for SocialMediaMessageEscalationInfoEscalationStat
     }
 }
 impl ::std::convert::From<&str> for SocialMediaMessageEscalationInfoEscalationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SocialMediaMessageEscalationInfoEscalationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaStatisticalResponse {
 impl crate::support::Model for SocialMediaStatisticalResponse {
     const NAME: &'static str = "SocialMediaStatisticalResponse";
     const FIELDS: &'static [&'static str] = &["interval", "metrics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for SocialMediaStatisticalResponse {
     }
 }
 impl ::std::fmt::Debug for SocialMediaStatisticalResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialMediaStatisticalResponse", &[("interval", &self.interval), ("metrics", &self.metrics)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaStatisticalSummary {
 impl crate::support::Model for SocialMediaStatisticalSummary {
     const NAME: &'static str = "SocialMediaStatisticalSummary";
     const FIELDS: &'static [&'static str] = &["average", "count", "countNegative", "countNeutral", "countPositive", "countUnknown", "current", "denominator", "max", "min", "numerator", "p95", "p99", "ratio", "sum", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for SocialMediaStatisticalSummary {
     }
 }
 impl ::std::fmt::Debug for SocialMediaStatisticalSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialMediaStatisticalSummary", &[("average", &self.average), ("count", &self.count), ("countNegative", &self.count_negative), ("countNeutral", &self.count_neutral), ("countPositive", &self.count_positive), ("countUnknown", &self.count_unknown), ("current", &self.current), ("denominator", &self.denominator), ("max", &self.max), ("min", &self.min), ("numerator", &self.numerator), ("p95", &self.p95), ("p99", &self.p99), ("ratio", &self.ratio), ("sum", &self.sum), ("target", &self.target)], &self._nulls)
     }

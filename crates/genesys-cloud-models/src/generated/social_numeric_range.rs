@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialNumericRange {
 impl crate::support::Model for SocialNumericRange {
     const NAME: &'static str = "SocialNumericRange";
     const FIELDS: &'static [&'static str] = &["eq", "gt", "gte", "lt", "lte"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SocialNumericRange {
     }
 }
 impl ::std::fmt::Debug for SocialNumericRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialNumericRange", &[("eq", &self.eq), ("gt", &self.gt), ("gte", &self.gte), ("lt", &self.lt), ("lte", &self.lte)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialTopicRequest {
 impl crate::support::Model for SocialTopicRequest {
     const NAME: &'static str = "SocialTopicRequest";
     const FIELDS: &'static [&'static str] = &["description", "divisionId", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SocialTopicRequest {
     }
 }
 impl ::std::fmt::Debug for SocialTopicRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialTopicRequest", &[("description", &self.description), ("divisionId", &self.division_id), ("name", &self.name)], &self._nulls)
     }

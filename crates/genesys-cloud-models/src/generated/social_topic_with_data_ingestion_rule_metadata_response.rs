@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for SocialTopicWithDataIngestionRuleMetadata
 impl crate::support::Model for SocialTopicWithDataIngestionRuleMetadataResponse {
     const NAME: &'static str = "SocialTopicWithDataIngestionRuleMetadataResponse";
     const FIELDS: &'static [&'static str] = &["dataIngestionRulesMetadata", "dateCreated", "dateModified", "description", "divisionId", "id", "name", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for SocialTopicWithDataIngestionRuleMetadataResponse 
     }
 }
 impl ::std::fmt::Debug for SocialTopicWithDataIngestionRuleMetadataResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SocialTopicWithDataIngestionRuleMetadataResponse", &[("dataIngestionRulesMetadata", &self.data_ingestion_rules_metadata), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("divisionId", &self.division_id), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl SocialTopicWithDataIngestionRuleMetadataResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Pending", "Deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SocialTopicWithDataIngestionRuleMetadataResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for SocialTopicWithDataIngestionRuleMetadataRespon
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for SocialTopicWithDataIngestionRuleMetadataRespon
     }
 }
 impl ::std::convert::From<&str> for SocialTopicWithDataIngestionRuleMetadataResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SocialTopicWithDataIngestionRuleMetadataResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

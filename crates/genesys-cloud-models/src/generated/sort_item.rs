@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SortItem {
 impl crate::support::Model for SortItem {
     const NAME: &'static str = "SortItem";
     const FIELDS: &'static [&'static str] = &["ascending", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for SortItem {
     }
 }
 impl ::std::fmt::Debug for SortItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SortItem", &[("ascending", &self.ascending), ("name", &self.name)], &self._nulls)
     }

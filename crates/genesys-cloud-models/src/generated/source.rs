@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for Source {
 impl crate::support::Model for Source {
     const NAME: &'static str = "Source";
     const FIELDS: &'static [&'static str] = &["deactivated", "description", "id", "name", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for Source {
     }
 }
 impl ::std::fmt::Debug for Source {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Source", &[("deactivated", &self.deactivated), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -152,11 +155,13 @@ impl SourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["System", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "System" => Self::System,
@@ -164,9 +169,11 @@ impl crate::support::OpenEnum for SourceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::System => "System",
@@ -176,11 +183,13 @@ impl crate::support::OpenEnum for SourceType {
     }
 }
 impl ::std::convert::From<&str> for SourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

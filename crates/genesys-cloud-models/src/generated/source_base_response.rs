@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for SourceBaseResponse {
 impl crate::support::Model for SourceBaseResponse {
     const NAME: &'static str = "SourceBaseResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "integration", "lastSync", "name", "schedulePeriod", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for SourceBaseResponse {
     }
 }
 impl ::std::fmt::Debug for SourceBaseResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SourceBaseResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("integration", &self.integration), ("lastSync", &self.last_sync), ("name", &self.name), ("schedulePeriod", &self.schedule_period), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl SourceBaseResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Salesforce", "ServiceNow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SourceBaseResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Salesforce" => Self::Salesforce,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for SourceBaseResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Salesforce => "Salesforce",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for SourceBaseResponseType {
     }
 }
 impl ::std::convert::From<&str> for SourceBaseResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SourceBaseResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

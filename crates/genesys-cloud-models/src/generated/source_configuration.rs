@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SourceConfiguration {
 impl crate::support::Model for SourceConfiguration {
     const NAME: &'static str = "SourceConfiguration";
     const FIELDS: &'static [&'static str] = &["interactionId", "sourceId", "tagId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SourceConfiguration {
     }
 }
 impl ::std::fmt::Debug for SourceConfiguration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SourceConfiguration", &[("interactionId", &self.interaction_id), ("sourceId", &self.source_id), ("tagId", &self.tag_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SourceEntity {
 impl crate::support::Model for SourceEntity {
     const NAME: &'static str = "SourceEntity";
     const FIELDS: &'static [&'static str] = &["contestCompleteData", "id", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SourceEntity {
     }
 }
 impl ::std::fmt::Debug for SourceEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SourceEntity", &[("contestCompleteData", &self.contest_complete_data), ("id", &self.id), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl SourceEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ThankYou", "Congratulations", "HighPerformance", "CompanyValues", "Competition", "Race", "Raffle", "TeamGoal"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SourceEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ThankYou" => Self::ThankYou,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for SourceEntityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ThankYou => "ThankYou",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for SourceEntityType {
     }
 }
 impl ::std::convert::From<&str> for SourceEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SourceEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SourceIntent {
 impl crate::support::Model for SourceIntent {
     const NAME: &'static str = "SourceIntent";
     const FIELDS: &'static [&'static str] = &["sourceId", "sourceIntentId", "sourceIntentName", "sourceName", "sourceType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SourceIntent {
     }
 }
 impl ::std::fmt::Debug for SourceIntent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SourceIntent", &[("sourceId", &self.source_id), ("sourceIntentId", &self.source_intent_id), ("sourceIntentName", &self.source_intent_name), ("sourceName", &self.source_name), ("sourceType", &self.source_type)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl SourceIntentSourceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Bot", "Copilot", "Digitalbot", "Segment", "Topic", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SourceIntentSourceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Bot" => Self::Bot,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for SourceIntentSourceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Bot => "Bot",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for SourceIntentSourceType {
     }
 }
 impl ::std::convert::From<&str> for SourceIntentSourceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SourceIntentSourceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SourceLastSync {
 impl crate::support::Model for SourceLastSync {
     const NAME: &'static str = "SourceLastSync";
     const FIELDS: &'static [&'static str] = &["dateEnded", "dateStarted", "error", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SourceLastSync {
     }
 }
 impl ::std::fmt::Debug for SourceLastSync {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SourceLastSync", &[("dateEnded", &self.date_ended), ("dateStarted", &self.date_started), ("error", &self.error), ("state", &self.state)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl SourceLastSyncState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Success", "Failed", "InProgress", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SourceLastSyncState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Success" => Self::Success,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for SourceLastSyncState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Success => "Success",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for SourceLastSyncState {
     }
 }
 impl ::std::convert::From<&str> for SourceLastSyncState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SourceLastSyncState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

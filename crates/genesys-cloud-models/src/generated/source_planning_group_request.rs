@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SourcePlanningGroupRequest {
 impl crate::support::Model for SourcePlanningGroupRequest {
     const NAME: &'static str = "SourcePlanningGroupRequest";
     const FIELDS: &'static [&'static str] = &["id", "metadata"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SourcePlanningGroupRequest {
     }
 }
 impl ::std::fmt::Debug for SourcePlanningGroupRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SourcePlanningGroupRequest", &[("id", &self.id), ("metadata", &self.metadata)], &self._nulls)
     }

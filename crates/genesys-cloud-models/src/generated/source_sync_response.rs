@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SourceSyncResponse {
 impl crate::support::Model for SourceSyncResponse {
     const NAME: &'static str = "SourceSyncResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "error", "knowledgeBase", "source", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SourceSyncResponse {
     }
 }
 impl ::std::fmt::Debug for SourceSyncResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SourceSyncResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("error", &self.error), ("knowledgeBase", &self.knowledge_base), ("source", &self.source), ("state", &self.state)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl SourceSyncResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Success", "Failed", "InProgress", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SourceSyncResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Success" => Self::Success,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for SourceSyncResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Success => "Success",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for SourceSyncResponseState {
     }
 }
 impl ::std::convert::From<&str> for SourceSyncResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SourceSyncResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for SpeechTextAnalyticsConversationSummary {
 impl crate::support::Model for SpeechTextAnalyticsConversationSummary {
     const NAME: &'static str = "SpeechTextAnalyticsConversationSummary";
     const FIELDS: &'static [&'static str] = &["agentId", "dateCreated", "generated", "insights", "language", "mediaType", "sourceId", "summary", "summaryId", "summaryType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for SpeechTextAnalyticsConversationSummary {
     }
 }
 impl ::std::fmt::Debug for SpeechTextAnalyticsConversationSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SpeechTextAnalyticsConversationSummary", &[("agentId", &self.agent_id), ("dateCreated", &self.date_created), ("generated", &self.generated), ("insights", &self.insights), ("language", &self.language), ("mediaType", &self.media_type), ("sourceId", &self.source_id), ("summary", &self.summary), ("summaryId", &self.summary_id), ("summaryType", &self.summary_type)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl SpeechTextAnalyticsConversationSummaryMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Message", "Call", "Email"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SpeechTextAnalyticsConversationSummaryMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for SpeechTextAnalyticsConversationSummaryMediaTyp
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for SpeechTextAnalyticsConversationSummaryMediaTyp
     }
 }
 impl ::std::convert::From<&str> for SpeechTextAnalyticsConversationSummaryMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SpeechTextAnalyticsConversationSummaryMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -228,11 +237,13 @@ impl SpeechTextAnalyticsConversationSummarySummaryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Conversation", "Agent", "VirtualAgent"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SpeechTextAnalyticsConversationSummarySummaryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Conversation" => Self::Conversation,
@@ -241,9 +252,11 @@ impl crate::support::OpenEnum for SpeechTextAnalyticsConversationSummarySummaryT
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Conversation => "Conversation",
@@ -254,11 +267,13 @@ impl crate::support::OpenEnum for SpeechTextAnalyticsConversationSummarySummaryT
     }
 }
 impl ::std::convert::From<&str> for SpeechTextAnalyticsConversationSummarySummaryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SpeechTextAnalyticsConversationSummarySummaryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

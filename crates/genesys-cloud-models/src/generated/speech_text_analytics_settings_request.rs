@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SpeechTextAnalyticsSettingsRequest {
 impl crate::support::Model for SpeechTextAnalyticsSettingsRequest {
     const NAME: &'static str = "SpeechTextAnalyticsSettingsRequest";
     const FIELDS: &'static [&'static str] = &["agentEmpathyEnabled", "defaultProgramId", "expectedDialects", "textAnalyticsEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SpeechTextAnalyticsSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for SpeechTextAnalyticsSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SpeechTextAnalyticsSettingsRequest", &[("agentEmpathyEnabled", &self.agent_empathy_enabled), ("defaultProgramId", &self.default_program_id), ("expectedDialects", &self.expected_dialects), ("textAnalyticsEnabled", &self.text_analytics_enabled)], &self._nulls)
     }

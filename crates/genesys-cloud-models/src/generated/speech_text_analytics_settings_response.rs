@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SpeechTextAnalyticsSettingsResponse {
 impl crate::support::Model for SpeechTextAnalyticsSettingsResponse {
     const NAME: &'static str = "SpeechTextAnalyticsSettingsResponse";
     const FIELDS: &'static [&'static str] = &["agentEmpathyEnabled", "defaultProgram", "expectedDialects", "textAnalyticsEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SpeechTextAnalyticsSettingsResponse {
     }
 }
 impl ::std::fmt::Debug for SpeechTextAnalyticsSettingsResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SpeechTextAnalyticsSettingsResponse", &[("agentEmpathyEnabled", &self.agent_empathy_enabled), ("defaultProgram", &self.default_program), ("expectedDialects", &self.expected_dialects), ("textAnalyticsEnabled", &self.text_analytics_enabled)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SplittingInformation {
 impl crate::support::Model for SplittingInformation {
     const NAME: &'static str = "SplittingInformation";
     const FIELDS: &'static [&'static str] = &["createRemainderContactList", "criteria", "criteriaValue", "useWaterfallRule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SplittingInformation {
     }
 }
 impl ::std::fmt::Debug for SplittingInformation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SplittingInformation", &[("createRemainderContactList", &self.create_remainder_contact_list), ("criteria", &self.criteria), ("criteriaValue", &self.criteria_value), ("useWaterfallRule", &self.use_waterfall_rule)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl SplittingInformationCriteria {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Percentage", "Quantity", "Column", "Custom"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SplittingInformationCriteria {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Percentage" => Self::Percentage,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for SplittingInformationCriteria {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Percentage => "Percentage",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for SplittingInformationCriteria {
     }
 }
 impl ::std::convert::From<&str> for SplittingInformationCriteria {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SplittingInformationCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

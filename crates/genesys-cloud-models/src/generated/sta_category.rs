@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for StaCategory {
 impl crate::support::Model for StaCategory {
     const NAME: &'static str = "StaCategory";
     const FIELDS: &'static [&'static str] = &["createdBy", "criteria", "dateCreated", "dateModified", "description", "id", "interactionType", "modifiedBy", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for StaCategory {
     }
 }
 impl ::std::fmt::Debug for StaCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StaCategory", &[("createdBy", &self.created_by), ("criteria", &self.criteria), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("interactionType", &self.interaction_type), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl StaCategoryInteractionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voice", "Digital", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StaCategoryInteractionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voice" => Self::Voice,
@@ -155,9 +160,11 @@ impl crate::support::OpenEnum for StaCategoryInteractionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voice => "Voice",
@@ -168,11 +175,13 @@ impl crate::support::OpenEnum for StaCategoryInteractionType {
     }
 }
 impl ::std::convert::From<&str> for StaCategoryInteractionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StaCategoryInteractionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for StaffingGroupAllocation {
 impl crate::support::Model for StaffingGroupAllocation {
     const NAME: &'static str = "StaffingGroupAllocation";
     const FIELDS: &'static [&'static str] = &["attritionFullTimeEquivalentCount", "attritionPercentages", "baseStartingFullTimeEquivalentCount", "endOfMonthPlannedFullTimeEquivalentCount", "extraTimeUnderTimeFullTimeEquivalentCount", "netFullTimeEquivalentCount", "newHiresFullTimeEquivalentCount", "planningGroupIds", "shrinkageFullTimeEquivalentCount", "shrinkagePercentages", "staffingGroupId", "staffingGroupPlannedFullTimeEquivalentCount", "startingWeeklyFullTimeEquivalentCount", "transfersFullTimeEquivalentCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for StaffingGroupAllocation {
     }
 }
 impl ::std::fmt::Debug for StaffingGroupAllocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StaffingGroupAllocation", &[("attritionFullTimeEquivalentCount", &self.attrition_full_time_equivalent_count), ("attritionPercentages", &self.attrition_percentages), ("baseStartingFullTimeEquivalentCount", &self.base_starting_full_time_equivalent_count), ("endOfMonthPlannedFullTimeEquivalentCount", &self.end_of_month_planned_full_time_equivalent_count), ("extraTimeUnderTimeFullTimeEquivalentCount", &self.extra_time_under_time_full_time_equivalent_count), ("netFullTimeEquivalentCount", &self.net_full_time_equivalent_count), ("newHiresFullTimeEquivalentCount", &self.new_hires_full_time_equivalent_count), ("planningGroupIds", &self.planning_group_ids), ("shrinkageFullTimeEquivalentCount", &self.shrinkage_full_time_equivalent_count), ("shrinkagePercentages", &self.shrinkage_percentages), ("staffingGroupId", &self.staffing_group_id), ("staffingGroupPlannedFullTimeEquivalentCount", &self.staffing_group_planned_full_time_equivalent_count), ("startingWeeklyFullTimeEquivalentCount", &self.starting_weekly_full_time_equivalent_count), ("transfersFullTimeEquivalentCount", &self.transfers_full_time_equivalent_count)], &self._nulls)
     }

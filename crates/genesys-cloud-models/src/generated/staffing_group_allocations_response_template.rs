@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for StaffingGroupAllocationsResponseTemplate
 impl crate::support::Model for StaffingGroupAllocationsResponseTemplate {
     const NAME: &'static str = "StaffingGroupAllocationsResponseTemplate";
     const FIELDS: &'static [&'static str] = &["capacityPlanMetricsSummary", "months", "planningGroupAllocations", "staffingGroupAllocations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for StaffingGroupAllocationsResponseTemplate {
     }
 }
 impl ::std::fmt::Debug for StaffingGroupAllocationsResponseTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StaffingGroupAllocationsResponseTemplate", &[("capacityPlanMetricsSummary", &self.capacity_plan_metrics_summary), ("months", &self.months), ("planningGroupAllocations", &self.planning_group_allocations), ("staffingGroupAllocations", &self.staffing_group_allocations)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for StaffingGroupFullTimeEquivalentContribut
 impl crate::support::Model for StaffingGroupFullTimeEquivalentContribution {
     const NAME: &'static str = "StaffingGroupFullTimeEquivalentContribution";
     const FIELDS: &'static [&'static str] = &["plannedFullTimeEquivalentContribution", "staffingGroupId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for StaffingGroupFullTimeEquivalentContribution {
     }
 }
 impl ::std::fmt::Debug for StaffingGroupFullTimeEquivalentContribution {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StaffingGroupFullTimeEquivalentContribution", &[("plannedFullTimeEquivalentContribution", &self.planned_full_time_equivalent_contribution), ("staffingGroupId", &self.staffing_group_id)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for StaffingGroupMetricChangeResponse {
 impl crate::support::Model for StaffingGroupMetricChangeResponse {
     const NAME: &'static str = "StaffingGroupMetricChangeResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "metric", "notes", "numberOfWeeks", "staffingGroups", "transfersFullTimeEquivalent", "value", "weekStartNumber"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for StaffingGroupMetricChangeResponse {
     }
 }
 impl ::std::fmt::Debug for StaffingGroupMetricChangeResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StaffingGroupMetricChangeResponse", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("metric", &self.metric), ("notes", &self.notes), ("numberOfWeeks", &self.number_of_weeks), ("staffingGroups", &self.staffing_groups), ("transfersFullTimeEquivalent", &self.transfers_full_time_equivalent), ("value", &self.value), ("weekStartNumber", &self.week_start_number)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl StaffingGroupMetricChangeResponseMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["StartingWeeklyFullTimeEquivalentCount", "NewHiresFullTimeEquivalentCount", "AttritionPercentage", "ShrinkagePercentage", "TransfersFullTimeEquivalentCount", "ExtraTimeUnderTimeFullTimeEquivalentCount"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StaffingGroupMetricChangeResponseMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "StartingWeeklyFullTimeEquivalentCount" => Self::StartingWeeklyFullTimeEquivalentCount,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for StaffingGroupMetricChangeResponseMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::StartingWeeklyFullTimeEquivalentCount => "StartingWeeklyFullTimeEquivalentCount",
@@ -176,11 +183,13 @@ impl crate::support::OpenEnum for StaffingGroupMetricChangeResponseMetric {
     }
 }
 impl ::std::convert::From<&str> for StaffingGroupMetricChangeResponseMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StaffingGroupMetricChangeResponseMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

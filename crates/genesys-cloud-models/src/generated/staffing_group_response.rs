@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for StaffingGroupResponse {
 impl crate::support::Model for StaffingGroupResponse {
     const NAME: &'static str = "StaffingGroupResponse";
     const FIELDS: &'static [&'static str] = &["id", "managementUnit", "metadata", "name", "planningGroups", "selfUri", "users"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for StaffingGroupResponse {
     }
 }
 impl ::std::fmt::Debug for StaffingGroupResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StaffingGroupResponse", &[("id", &self.id), ("managementUnit", &self.management_unit), ("metadata", &self.metadata), ("name", &self.name), ("planningGroups", &self.planning_groups), ("selfUri", &self.self_uri), ("users", &self.users)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for StaffingRequirementResultResponseTemplat
 impl crate::support::Model for StaffingRequirementResultResponseTemplate {
     const NAME: &'static str = "StaffingRequirementResultResponseTemplate";
     const FIELDS: &'static [&'static str] = &["requirementResults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for StaffingRequirementResultResponseTemplate {
     }
 }
 impl ::std::fmt::Debug for StaffingRequirementResultResponseTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StaffingRequirementResultResponseTemplate", &[("requirementResults", &self.requirement_results)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for StaffingRequirementsPlanningGroupData {
 impl crate::support::Model for StaffingRequirementsPlanningGroupData {
     const NAME: &'static str = "StaffingRequirementsPlanningGroupData";
     const FIELDS: &'static [&'static str] = &["effectiveStaffPerInterval", "minimumStaffPerInterval", "planningGroupId", "staffingRequirementsPerInterval"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for StaffingRequirementsPlanningGroupData {
     }
 }
 impl ::std::fmt::Debug for StaffingRequirementsPlanningGroupData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StaffingRequirementsPlanningGroupData", &[("effectiveStaffPerInterval", &self.effective_staff_per_interval), ("minimumStaffPerInterval", &self.minimum_staff_per_interval), ("planningGroupId", &self.planning_group_id), ("staffingRequirementsPerInterval", &self.staffing_requirements_per_interval)], &self._nulls)
     }

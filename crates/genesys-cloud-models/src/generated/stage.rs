@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for Stage {
 impl crate::support::Model for Stage {
     const NAME: &'static str = "Stage";
     const FIELDS: &'static [&'static str] = &["case", "dateCompleted", "dateCreated", "dateModified", "dateStarted", "description", "failureReason", "id", "modifiedBy", "name", "selfUri", "status", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for Stage {
     }
 }
 impl ::std::fmt::Debug for Stage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Stage", &[("case", &self.case), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateStarted", &self.date_started), ("description", &self.description), ("failureReason", &self.failure_reason), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status), ("version", &self.version)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl StageStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "InProgress", "Open", "Completed", "Terminated", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StageStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for StageStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -200,11 +207,13 @@ impl crate::support::OpenEnum for StageStatus {
     }
 }
 impl ::std::convert::From<&str> for StageStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StageStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

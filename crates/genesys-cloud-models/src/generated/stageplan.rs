@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for Stageplan {
 impl crate::support::Model for Stageplan {
     const NAME: &'static str = "Stageplan";
     const FIELDS: &'static [&'static str] = &["caseplan", "dateCreated", "dateModified", "description", "id", "modifiedBy", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for Stageplan {
     }
 }
 impl ::std::fmt::Debug for Stageplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Stageplan", &[("caseplan", &self.caseplan), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

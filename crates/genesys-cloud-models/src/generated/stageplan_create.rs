@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for StageplanCreate {
 impl crate::support::Model for StageplanCreate {
     const NAME: &'static str = "StageplanCreate";
     const FIELDS: &'static [&'static str] = &["after", "description", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for StageplanCreate {
     }
 }
 impl ::std::fmt::Debug for StageplanCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StageplanCreate", &[("after", &self.after), ("description", &self.description), ("name", &self.name)], &self._nulls)
     }

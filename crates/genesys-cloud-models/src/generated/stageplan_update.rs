@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for StageplanUpdate {
 impl crate::support::Model for StageplanUpdate {
     const NAME: &'static str = "StageplanUpdate";
     const FIELDS: &'static [&'static str] = &["description", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for StageplanUpdate {
     }
 }
 impl ::std::fmt::Debug for StageplanUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StageplanUpdate", &[("description", &self.description), ("name", &self.name)], &self._nulls)
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for StartScreenMonitorResponseBody {
 impl crate::support::Model for StartScreenMonitorResponseBody {
     const NAME: &'static str = "StartScreenMonitorResponseBody";
     const FIELDS: &'static [&'static str] = &["screenMonitoringId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for StartScreenMonitorResponseBody {
     }
 }
 impl ::std::fmt::Debug for StartScreenMonitorResponseBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StartScreenMonitorResponseBody", &[("screenMonitoringId", &self.screen_monitoring_id)], &self._nulls)
     }

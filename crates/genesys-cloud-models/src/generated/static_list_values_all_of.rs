@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for StaticListValuesAllOf {
 impl crate::support::Model for StaticListValuesAllOf {
     const NAME: &'static str = "StaticListValuesAllOf";
     const FIELDS: &'static [&'static str] = &["items", "matchType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for StaticListValuesAllOf {
     }
 }
 impl ::std::fmt::Debug for StaticListValuesAllOf {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StaticListValuesAllOf", &[("items", &self.items), ("matchType", &self.match_type)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl StaticListValuesAllOfMatchType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Exact", "Semantic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StaticListValuesAllOfMatchType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Exact" => Self::Exact,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for StaticListValuesAllOfMatchType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Exact => "Exact",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for StaticListValuesAllOfMatchType {
     }
 }
 impl ::std::convert::From<&str> for StaticListValuesAllOfMatchType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StaticListValuesAllOfMatchType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -70,9 +70,11 @@ impl<'de> ::serde::Deserialize<'de> for Station {
 impl crate::support::Model for Station {
     const NAME: &'static str = "Station";
     const FIELDS: &'static [&'static str] = &["description", "id", "lineAppearanceId", "name", "primaryEdge", "secondaryEdge", "selfUri", "status", "type", "userId", "webRtcCallAppearances", "webRtcForceTurn", "webRtcMediaDscp", "webRtcPersistentEnabled", "webRtcRequireMediaHelper", "webRtcUserId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -120,6 +122,7 @@ impl crate::support::Model for Station {
     }
 }
 impl ::std::fmt::Debug for Station {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Station", &[("description", &self.description), ("id", &self.id), ("lineAppearanceId", &self.line_appearance_id), ("name", &self.name), ("primaryEdge", &self.primary_edge), ("secondaryEdge", &self.secondary_edge), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type), ("userId", &self.user_id), ("webRtcCallAppearances", &self.web_rtc_call_appearances), ("webRtcForceTurn", &self.web_rtc_force_turn), ("webRtcMediaDscp", &self.web_rtc_media_dscp), ("webRtcPersistentEnabled", &self.web_rtc_persistent_enabled), ("webRtcRequireMediaHelper", &self.web_rtc_require_media_helper), ("webRtcUserId", &self.web_rtc_user_id)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl StationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AVAILABLE", "ASSOCIATED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AVAILABLE" => Self::Available,
@@ -176,9 +181,11 @@ impl crate::support::OpenEnum for StationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Available => "AVAILABLE",
@@ -188,11 +195,13 @@ impl crate::support::OpenEnum for StationStatus {
     }
 }
 impl ::std::convert::From<&str> for StationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for StatisticalResponse {
 impl crate::support::Model for StatisticalResponse {
     const NAME: &'static str = "StatisticalResponse";
     const FIELDS: &'static [&'static str] = &["interval", "metrics", "views"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for StatisticalResponse {
     }
 }
 impl ::std::fmt::Debug for StatisticalResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StatisticalResponse", &[("interval", &self.interval), ("metrics", &self.metrics), ("views", &self.views)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for StatisticalSummary {
 impl crate::support::Model for StatisticalSummary {
     const NAME: &'static str = "StatisticalSummary";
     const FIELDS: &'static [&'static str] = &["calculatedMetricValue", "count", "countNegative", "countPositive", "current", "denominator", "max", "min", "numerator", "p95", "p99", "ratio", "sum", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -94,6 +96,7 @@ impl crate::support::Model for StatisticalSummary {
     }
 }
 impl ::std::fmt::Debug for StatisticalSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StatisticalSummary", &[("calculatedMetricValue", &self.calculated_metric_value), ("count", &self.count), ("countNegative", &self.count_negative), ("countPositive", &self.count_positive), ("current", &self.current), ("denominator", &self.denominator), ("max", &self.max), ("min", &self.min), ("numerator", &self.numerator), ("p95", &self.p95), ("p99", &self.p99), ("ratio", &self.ratio), ("sum", &self.sum), ("target", &self.target)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for StatusChange {
 impl crate::support::Model for StatusChange {
     const NAME: &'static str = "StatusChange";
     const FIELDS: &'static [&'static str] = &["dateStatusChanged", "message", "namespace", "previousStatus", "rejectReason", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for StatusChange {
     }
 }
 impl ::std::fmt::Debug for StatusChange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StatusChange", &[("dateStatusChanged", &self.date_status_changed), ("message", &self.message), ("namespace", &self.namespace), ("previousStatus", &self.previous_status), ("rejectReason", &self.reject_reason), ("status", &self.status)], &self._nulls)
     }
@@ -304,11 +307,13 @@ impl StatusChangeNamespace {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["users.rules", "voice.transcription", "agent.assistant", "agentic.virtual.agents", "analytics.agents", "analytics.alerting", "analytics.data.extraction", "analytics", "analytics.realtime", "analytics.reporting.settings", "anomaly.detection", "architect", "audiohook", "audiohook.monitor", "audit", "auth.api", "authorization", "automation.testing", "bots", "bots.voice", "business.rules", "callback", "case.management", "cobrowse", "content.management", "conversation", "copilot", "dataactions", "datatables", "directory", "dsar", "email", "employee.engagement", "event.orchestration", "external.contacts", "external.events.data.ingestion", "gamification", "gcv", "gdpr", "groups", "guides", "historical.adherence", "infrastructureascode", "integrations", "intent.miner", "internal.messaging", "journey", "knowledge", "language.understanding", "learning", "limit.registry", "marketplace", "mcp.analytics.aggregates", "mcp", "media.communications", "messaging", "micro.frontend", "multi.org", "notifications", "onboarding", "organization.notice", "outbound", "platform.api", "predictive.routing", "presence", "quality", "recording", "response.management", "routing", "scim", "screen.monitoring", "sda", "search", "secondary.automation.testing", "skills", "social.media", "speech.and.text.analytics", "speech.integration", "supportability", "task.management", "telephony.configuration", "usage", "users", "web.deployments", "web.messaging", "webchat", "webhooks", "workforce.management.adherence", "workforce.management.agent.availability", "workforce.management.forecast", "workforce.management", "workforce.management.scheduling.preferences", "workforce.management.self.schedule", "workforce.management.shift.trading", "system"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StatusChangeNamespace {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "users.rules" => Self::UsersRules,
@@ -409,9 +414,11 @@ impl crate::support::OpenEnum for StatusChangeNamespace {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UsersRules => "users.rules",
@@ -514,11 +521,13 @@ impl crate::support::OpenEnum for StatusChangeNamespace {
     }
 }
 impl ::std::convert::From<&str> for StatusChangeNamespace {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StatusChangeNamespace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -588,11 +597,13 @@ impl StatusChangePreviousStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Approved", "Rejected", "Rollback", "Pending", "Open", "SecondaryApprovalNamespacesAdded", "ReviewerApproved", "ReviewerRejected", "ReviewerRollback", "ImplementingChange", "ChangeImplemented", "ImplementingRollback", "RollbackImplemented"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StatusChangePreviousStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Approved" => Self::Approved,
@@ -611,9 +622,11 @@ impl crate::support::OpenEnum for StatusChangePreviousStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Approved => "Approved",
@@ -634,11 +647,13 @@ impl crate::support::OpenEnum for StatusChangePreviousStatus {
     }
 }
 impl ::std::convert::From<&str> for StatusChangePreviousStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StatusChangePreviousStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -692,11 +707,13 @@ impl StatusChangeRejectReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AlternativeExists", "IncreaseNotRequired", "PlatformMisuse", "PlatformStability", "OtherReason"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StatusChangeRejectReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AlternativeExists" => Self::AlternativeExists,
@@ -707,9 +724,11 @@ impl crate::support::OpenEnum for StatusChangeRejectReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AlternativeExists => "AlternativeExists",
@@ -722,11 +741,13 @@ impl crate::support::OpenEnum for StatusChangeRejectReason {
     }
 }
 impl ::std::convert::From<&str> for StatusChangeRejectReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StatusChangeRejectReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -796,11 +817,13 @@ impl StatusChangeStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Approved", "Rejected", "Rollback", "Pending", "Open", "SecondaryApprovalNamespacesAdded", "ReviewerApproved", "ReviewerRejected", "ReviewerRollback", "ImplementingChange", "ChangeImplemented", "ImplementingRollback", "RollbackImplemented"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StatusChangeStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Approved" => Self::Approved,
@@ -819,9 +842,11 @@ impl crate::support::OpenEnum for StatusChangeStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Approved => "Approved",
@@ -842,11 +867,13 @@ impl crate::support::OpenEnum for StatusChangeStatus {
     }
 }
 impl ::std::convert::From<&str> for StatusChangeStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StatusChangeStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

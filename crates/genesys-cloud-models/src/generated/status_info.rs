@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for StatusInfo {
 impl crate::support::Model for StatusInfo {
     const NAME: &'static str = "StatusInfo";
     const FIELDS: &'static [&'static str] = &["code", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for StatusInfo {
     }
 }
 impl ::std::fmt::Debug for StatusInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StatusInfo", &[("code", &self.code), ("message", &self.message)], &self._nulls)
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for Step {
 impl crate::support::Model for Step {
     const NAME: &'static str = "Step";
     const FIELDS: &'static [&'static str] = &["case", "dateCompleted", "dateCreated", "dateModified", "dateStarted", "description", "failureReason", "id", "modifiedBy", "name", "selfUri", "stage", "status", "version", "workitemActivity"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for Step {
     }
 }
 impl ::std::fmt::Debug for Step {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Step", &[("case", &self.case), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateStarted", &self.date_started), ("description", &self.description), ("failureReason", &self.failure_reason), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("stage", &self.stage), ("status", &self.status), ("version", &self.version), ("workitemActivity", &self.workitem_activity)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl StepStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "InProgress", "Open", "Completed", "Terminated", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StepStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for StepStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -212,11 +219,13 @@ impl crate::support::OpenEnum for StepStatus {
     }
 }
 impl ::std::convert::From<&str> for StepStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StepStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

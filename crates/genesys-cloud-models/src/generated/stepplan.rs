@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for Stepplan {
 impl crate::support::Model for Stepplan {
     const NAME: &'static str = "Stepplan";
     const FIELDS: &'static [&'static str] = &["activityType", "caseplan", "dateCreated", "dateModified", "description", "id", "modifiedBy", "name", "selfUri", "stageplan", "workitemSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for Stepplan {
     }
 }
 impl ::std::fmt::Debug for Stepplan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Stepplan", &[("activityType", &self.activity_type), ("caseplan", &self.caseplan), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("stageplan", &self.stageplan), ("workitemSettings", &self.workitem_settings)], &self._nulls)
     }
@@ -150,11 +153,13 @@ impl StepplanActivityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "None", "Workitem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StepplanActivityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for StepplanActivityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -176,11 +183,13 @@ impl crate::support::OpenEnum for StepplanActivityType {
     }
 }
 impl ::std::convert::From<&str> for StepplanActivityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StepplanActivityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

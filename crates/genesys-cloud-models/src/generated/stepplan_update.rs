@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for StepplanUpdate {
 impl crate::support::Model for StepplanUpdate {
     const NAME: &'static str = "StepplanUpdate";
     const FIELDS: &'static [&'static str] = &["activityType", "description", "name", "workitemSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for StepplanUpdate {
     }
 }
 impl ::std::fmt::Debug for StepplanUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StepplanUpdate", &[("activityType", &self.activity_type), ("description", &self.description), ("name", &self.name), ("workitemSettings", &self.workitem_settings)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl StepplanUpdateActivityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "None", "Workitem"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for StepplanUpdateActivityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for StepplanUpdateActivityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for StepplanUpdateActivityType {
     }
 }
 impl ::std::convert::From<&str> for StepplanUpdateActivityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for StepplanUpdateActivityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

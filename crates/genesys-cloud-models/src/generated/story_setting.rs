@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for StorySetting {
 impl crate::support::Model for StorySetting {
     const NAME: &'static str = "StorySetting";
     const FIELDS: &'static [&'static str] = &["mention", "reply"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for StorySetting {
     }
 }
 impl ::std::fmt::Debug for StorySetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StorySetting", &[("mention", &self.mention), ("reply", &self.reply)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for StreetAddress {
 impl crate::support::Model for StreetAddress {
     const NAME: &'static str = "StreetAddress";
     const FIELDS: &'static [&'static str] = &["A1", "A3", "HNO", "LOC", "NAM", "PC", "RD", "country"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for StreetAddress {
     }
 }
 impl ::std::fmt::Debug for StreetAddress {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "StreetAddress", &[("A1", &self.a1), ("A3", &self.a3), ("HNO", &self.hno), ("LOC", &self.loc), ("NAM", &self.nam), ("PC", &self.pc), ("RD", &self.rd), ("country", &self.country)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for SttEngineEntity {
 impl crate::support::Model for SttEngineEntity {
     const NAME: &'static str = "SttEngineEntity";
     const FIELDS: &'static [&'static str] = &["grammarBased", "id", "name", "replacedBy", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for SttEngineEntity {
     }
 }
 impl ::std::fmt::Debug for SttEngineEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SttEngineEntity", &[("grammarBased", &self.grammar_based), ("id", &self.id), ("name", &self.name), ("replacedBy", &self.replaced_by), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for SubjectDivisionGrants {
 impl crate::support::Model for SubjectDivisionGrants {
     const NAME: &'static str = "SubjectDivisionGrants";
     const FIELDS: &'static [&'static str] = &["divisions", "id", "name", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SubjectDivisionGrants {
     }
 }
 impl ::std::fmt::Debug for SubjectDivisionGrants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SubjectDivisionGrants", &[("divisions", &self.divisions), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl SubjectDivisionGrantsType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PC_USER", "PC_GROUP", "PC_OAUTH_CLIENT", "PC_TRUSTEE_USER", "PC_TRUSTEE_GROUP", "UNKNOWN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SubjectDivisionGrantsType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PC_USER" => Self::PcUser,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for SubjectDivisionGrantsType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::PcUser => "PC_USER",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for SubjectDivisionGrantsType {
     }
 }
 impl ::std::convert::From<&str> for SubjectDivisionGrantsType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SubjectDivisionGrantsType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SubjectDivisions {
 impl crate::support::Model for SubjectDivisions {
     const NAME: &'static str = "SubjectDivisions";
     const FIELDS: &'static [&'static str] = &["divisionIds", "subjectIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SubjectDivisions {
     }
 }
 impl ::std::fmt::Debug for SubjectDivisions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SubjectDivisions", &[("divisionIds", &self.division_ids), ("subjectIds", &self.subject_ids)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SubscriberResponse {
 impl crate::support::Model for SubscriberResponse {
     const NAME: &'static str = "SubscriberResponse";
     const FIELDS: &'static [&'static str] = &["messageReturned", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SubscriberResponse {
     }
 }
 impl ::std::fmt::Debug for SubscriberResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SubscriberResponse", &[("messageReturned", &self.message_returned), ("status", &self.status)], &self._nulls)
     }

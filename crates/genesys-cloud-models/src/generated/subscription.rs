@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Subscription {
 impl crate::support::Model for Subscription {
     const NAME: &'static str = "Subscription";
     const FIELDS: &'static [&'static str] = &["id", "topic"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Subscription {
     }
 }
 impl ::std::fmt::Debug for Subscription {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Subscription", &[("id", &self.id), ("topic", &self.topic)], &self._nulls)
     }

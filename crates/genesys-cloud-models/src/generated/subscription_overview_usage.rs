@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for SubscriptionOverviewUsage {
 impl crate::support::Model for SubscriptionOverviewUsage {
     const NAME: &'static str = "SubscriptionOverviewUsage";
     const FIELDS: &'static [&'static str] = &["bundleQuantity", "grouping", "isCancellable", "isThirdParty", "name", "overagePrice", "partNumber", "prepayPrice", "prepayQuantity", "unitOfMeasureType", "usageNotes", "usageQuantity"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for SubscriptionOverviewUsage {
     }
 }
 impl ::std::fmt::Debug for SubscriptionOverviewUsage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SubscriptionOverviewUsage", &[("bundleQuantity", &self.bundle_quantity), ("grouping", &self.grouping), ("isCancellable", &self.is_cancellable), ("isThirdParty", &self.is_third_party), ("name", &self.name), ("overagePrice", &self.overage_price), ("partNumber", &self.part_number), ("prepayPrice", &self.prepay_price), ("prepayQuantity", &self.prepay_quantity), ("unitOfMeasureType", &self.unit_of_measure_type), ("usageNotes", &self.usage_notes), ("usageQuantity", &self.usage_quantity)], &self._nulls)
     }

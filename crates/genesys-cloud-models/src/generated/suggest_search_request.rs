@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SuggestSearchRequest {
 impl crate::support::Model for SuggestSearchRequest {
     const NAME: &'static str = "SuggestSearchRequest";
     const FIELDS: &'static [&'static str] = &["expand", "query", "types"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SuggestSearchRequest {
     }
 }
 impl ::std::fmt::Debug for SuggestSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SuggestSearchRequest", &[("expand", &self.expand), ("query", &self.query), ("types", &self.types)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SuggestedSearchChunk {
 impl crate::support::Model for SuggestedSearchChunk {
     const NAME: &'static str = "SuggestedSearchChunk";
     const FIELDS: &'static [&'static str] = &["chunkId", "confidence", "document", "text", "title", "uri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SuggestedSearchChunk {
     }
 }
 impl ::std::fmt::Debug for SuggestedSearchChunk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SuggestedSearchChunk", &[("chunkId", &self.chunk_id), ("confidence", &self.confidence), ("document", &self.document), ("text", &self.text), ("title", &self.title), ("uri", &self.uri)], &self._nulls)
     }

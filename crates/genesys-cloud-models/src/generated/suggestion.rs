@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for Suggestion {
 impl crate::support::Model for Suggestion {
     const NAME: &'static str = "Suggestion";
     const FIELDS: &'static [&'static str] = &["answerRecordId", "article", "assistant", "cannedResponse", "context", "conversation", "dateCreated", "faq", "id", "knowledgeArticle", "knowledgeSearch", "script", "selfUri", "state", "thirdPartySuggestion", "triggerType", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for Suggestion {
     }
 }
 impl ::std::fmt::Debug for Suggestion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Suggestion", &[("answerRecordId", &self.answer_record_id), ("article", &self.article), ("assistant", &self.assistant), ("cannedResponse", &self.canned_response), ("context", &self.context), ("conversation", &self.conversation), ("dateCreated", &self.date_created), ("faq", &self.faq), ("id", &self.id), ("knowledgeArticle", &self.knowledge_article), ("knowledgeSearch", &self.knowledge_search), ("script", &self.script), ("selfUri", &self.self_uri), ("state", &self.state), ("thirdPartySuggestion", &self.third_party_suggestion), ("triggerType", &self.trigger_type), ("type", &self.r#type)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl SuggestionState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Suggested", "Accepted", "Dismissed", "Failed", "Rated"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SuggestionState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Suggested" => Self::Suggested,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for SuggestionState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Suggested => "Suggested",
@@ -220,11 +227,13 @@ impl crate::support::OpenEnum for SuggestionState {
     }
 }
 impl ::std::convert::From<&str> for SuggestionState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SuggestionState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -280,11 +289,13 @@ impl SuggestionTriggerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Fallback", "ConversationStart", "ConversationTransfer", "ConversationEnd", "Intent"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SuggestionTriggerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -296,9 +307,11 @@ impl crate::support::OpenEnum for SuggestionTriggerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -312,11 +325,13 @@ impl crate::support::OpenEnum for SuggestionTriggerType {
     }
 }
 impl ::std::convert::From<&str> for SuggestionTriggerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SuggestionTriggerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -376,11 +391,13 @@ impl SuggestionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Faq", "Article", "KnowledgeArticle", "KnowledgeSearch", "CannedResponse", "Script", "SuggestedKnowledgeAnswer", "ThirdPartySuggestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SuggestionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Faq" => Self::Faq,
@@ -394,9 +411,11 @@ impl crate::support::OpenEnum for SuggestionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Faq => "Faq",
@@ -412,11 +431,13 @@ impl crate::support::OpenEnum for SuggestionType {
     }
 }
 impl ::std::convert::From<&str> for SuggestionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SuggestionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

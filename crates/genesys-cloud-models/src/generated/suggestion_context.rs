@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionContext {
 impl crate::support::Model for SuggestionContext {
     const NAME: &'static str = "SuggestionContext";
     const FIELDS: &'static [&'static str] = &["externalContact", "language", "mediaType", "message", "participantType", "queryStatement", "queue", "user", "utterance"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for SuggestionContext {
     }
 }
 impl ::std::fmt::Debug for SuggestionContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SuggestionContext", &[("externalContact", &self.external_contact), ("language", &self.language), ("mediaType", &self.media_type), ("message", &self.message), ("participantType", &self.participant_type), ("queryStatement", &self.query_statement), ("queue", &self.queue), ("user", &self.user), ("utterance", &self.utterance)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl SuggestionContextMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Message", "Voice", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SuggestionContextMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Message" => Self::Message,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for SuggestionContextMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Message => "Message",
@@ -164,11 +171,13 @@ impl crate::support::OpenEnum for SuggestionContextMediaType {
     }
 }
 impl ::std::convert::From<&str> for SuggestionContextMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SuggestionContextMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -218,11 +227,13 @@ impl SuggestionContextParticipantType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "Agent", "Customer"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SuggestionContextParticipantType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -231,9 +242,11 @@ impl crate::support::OpenEnum for SuggestionContextParticipantType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -244,11 +257,13 @@ impl crate::support::OpenEnum for SuggestionContextParticipantType {
     }
 }
 impl ::std::convert::From<&str> for SuggestionContextParticipantType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SuggestionContextParticipantType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

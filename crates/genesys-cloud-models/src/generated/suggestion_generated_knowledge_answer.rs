@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionGeneratedKnowledgeAnswer {
 impl crate::support::Model for SuggestionGeneratedKnowledgeAnswer {
     const NAME: &'static str = "SuggestionGeneratedKnowledgeAnswer";
     const FIELDS: &'static [&'static str] = &["knowledgeAnswerGenerated", "searchId", "suggestedSearchChunks"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SuggestionGeneratedKnowledgeAnswer {
     }
 }
 impl ::std::fmt::Debug for SuggestionGeneratedKnowledgeAnswer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SuggestionGeneratedKnowledgeAnswer", &[("knowledgeAnswerGenerated", &self.knowledge_answer_generated), ("searchId", &self.search_id), ("suggestedSearchChunks", &self.suggested_search_chunks)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionKnowledgeAnswer {
 impl crate::support::Model for SuggestionKnowledgeAnswer {
     const NAME: &'static str = "SuggestionKnowledgeAnswer";
     const FIELDS: &'static [&'static str] = &["answer", "endIndex", "startIndex"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SuggestionKnowledgeAnswer {
     }
 }
 impl ::std::fmt::Debug for SuggestionKnowledgeAnswer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SuggestionKnowledgeAnswer", &[("answer", &self.answer), ("endIndex", &self.end_index), ("startIndex", &self.start_index)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionKnowledgeArticle {
 impl crate::support::Model for SuggestionKnowledgeArticle {
     const NAME: &'static str = "SuggestionKnowledgeArticle";
     const FIELDS: &'static [&'static str] = &["document", "knowledgeAnswer", "snippets", "title", "variations", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SuggestionKnowledgeArticle {
     }
 }
 impl ::std::fmt::Debug for SuggestionKnowledgeArticle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SuggestionKnowledgeArticle", &[("document", &self.document), ("knowledgeAnswer", &self.knowledge_answer), ("snippets", &self.snippets), ("title", &self.title), ("variations", &self.variations), ("version", &self.version)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionKnowledgeSearch {
 impl crate::support::Model for SuggestionKnowledgeSearch {
     const NAME: &'static str = "SuggestionKnowledgeSearch";
     const FIELDS: &'static [&'static str] = &["confidence", "document", "knowledgeAnswer", "searchId", "snippets", "title", "variations", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for SuggestionKnowledgeSearch {
     }
 }
 impl ::std::fmt::Debug for SuggestionKnowledgeSearch {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SuggestionKnowledgeSearch", &[("confidence", &self.confidence), ("document", &self.document), ("knowledgeAnswer", &self.knowledge_answer), ("searchId", &self.search_id), ("snippets", &self.snippets), ("title", &self.title), ("variations", &self.variations), ("version", &self.version)], &self._nulls)
     }

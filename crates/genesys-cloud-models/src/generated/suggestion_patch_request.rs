@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionPatchRequest {
 impl crate::support::Model for SuggestionPatchRequest {
     const NAME: &'static str = "SuggestionPatchRequest";
     const FIELDS: &'static [&'static str] = &["thirdPartySuggestion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SuggestionPatchRequest {
     }
 }
 impl ::std::fmt::Debug for SuggestionPatchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SuggestionPatchRequest", &[("thirdPartySuggestion", &self.third_party_suggestion)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionScript {
 impl crate::support::Model for SuggestionScript {
     const NAME: &'static str = "SuggestionScript";
     const FIELDS: &'static [&'static str] = &["data", "page", "script"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SuggestionScript {
     }
 }
 impl ::std::fmt::Debug for SuggestionScript {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SuggestionScript", &[("data", &self.data), ("page", &self.page), ("script", &self.script)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SummaryAggregationSort {
 impl crate::support::Model for SummaryAggregationSort {
     const NAME: &'static str = "SummaryAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SummaryAggregationSort {
     }
 }
 impl ::std::fmt::Debug for SummaryAggregationSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SummaryAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl SummaryAggregationSortFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["average", "count", "max", "min", "sum"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SummaryAggregationSortFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "average" => Self::Average,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for SummaryAggregationSortFunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Average => "average",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for SummaryAggregationSortFunction {
     }
 }
 impl ::std::convert::From<&str> for SummaryAggregationSortFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SummaryAggregationSortFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -196,11 +205,13 @@ impl SummaryAggregationSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nConversationSummaries", "nConversationSummaryEngagements", "tConversationSummary"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SummaryAggregationSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nConversationSummaries" => Self::NConversationSummaries,
@@ -209,9 +220,11 @@ impl crate::support::OpenEnum for SummaryAggregationSortName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NConversationSummaries => "nConversationSummaries",
@@ -222,11 +235,13 @@ impl crate::support::OpenEnum for SummaryAggregationSortName {
     }
 }
 impl ::std::convert::From<&str> for SummaryAggregationSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SummaryAggregationSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

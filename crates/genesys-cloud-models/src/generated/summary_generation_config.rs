@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SummaryGenerationConfig {
 impl crate::support::Model for SummaryGenerationConfig {
     const NAME: &'static str = "SummaryGenerationConfig";
     const FIELDS: &'static [&'static str] = &["enabled", "modelConfig", "onDemandSummaryConfig", "retentionSeconds", "summarySetting"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SummaryGenerationConfig {
     }
 }
 impl ::std::fmt::Debug for SummaryGenerationConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SummaryGenerationConfig", &[("enabled", &self.enabled), ("modelConfig", &self.model_config), ("onDemandSummaryConfig", &self.on_demand_summary_config), ("retentionSeconds", &self.retention_seconds), ("summarySetting", &self.summary_setting)], &self._nulls)
     }

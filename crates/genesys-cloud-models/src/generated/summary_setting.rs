@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for SummarySetting {
 impl crate::support::Model for SummarySetting {
     const NAME: &'static str = "SummarySetting";
     const FIELDS: &'static [&'static str] = &["customEntities", "dateCreated", "dateModified", "format", "id", "integrationId", "interactionType", "language", "maskPII", "name", "participantLabels", "predefinedInsights", "prompt", "selfUri", "serviceType", "settingType", "summaryType", "timeoutDuration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for SummarySetting {
     }
 }
 impl ::std::fmt::Debug for SummarySetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SummarySetting", &[("customEntities", &self.custom_entities), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("format", &self.format), ("id", &self.id), ("integrationId", &self.integration_id), ("interactionType", &self.interaction_type), ("language", &self.language), ("maskPII", &self.mask_pii), ("name", &self.name), ("participantLabels", &self.participant_labels), ("predefinedInsights", &self.predefined_insights), ("prompt", &self.prompt), ("selfUri", &self.self_uri), ("serviceType", &self.service_type), ("settingType", &self.setting_type), ("summaryType", &self.summary_type), ("timeoutDuration", &self.timeout_duration)], &self._nulls)
     }
@@ -302,11 +305,13 @@ impl SummarySettingFormat {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TextBlock", "BulletPoints", "GroupedTextBlocks", "GroupedBulletPoints"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SummarySettingFormat {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TextBlock" => Self::TextBlock,
@@ -316,9 +321,11 @@ impl crate::support::OpenEnum for SummarySettingFormat {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TextBlock => "TextBlock",
@@ -330,11 +337,13 @@ impl crate::support::OpenEnum for SummarySettingFormat {
     }
 }
 impl ::std::convert::From<&str> for SummarySettingFormat {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SummarySettingFormat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -382,11 +391,13 @@ impl SummarySettingInteractionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Live", "Email"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SummarySettingInteractionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Live" => Self::Live,
@@ -394,9 +405,11 @@ impl crate::support::OpenEnum for SummarySettingInteractionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Live => "Live",
@@ -406,11 +419,13 @@ impl crate::support::OpenEnum for SummarySettingInteractionType {
     }
 }
 impl ::std::convert::From<&str> for SummarySettingInteractionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SummarySettingInteractionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -458,11 +473,13 @@ impl SummarySettingServiceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Native", "External"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SummarySettingServiceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Native" => Self::Native,
@@ -470,9 +487,11 @@ impl crate::support::OpenEnum for SummarySettingServiceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Native => "Native",
@@ -482,11 +501,13 @@ impl crate::support::OpenEnum for SummarySettingServiceType {
     }
 }
 impl ::std::convert::From<&str> for SummarySettingServiceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SummarySettingServiceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -534,11 +555,13 @@ impl SummarySettingSettingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Basic", "Prompt"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SummarySettingSettingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Basic" => Self::Basic,
@@ -546,9 +569,11 @@ impl crate::support::OpenEnum for SummarySettingSettingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Basic => "Basic",
@@ -558,11 +583,13 @@ impl crate::support::OpenEnum for SummarySettingSettingType {
     }
 }
 impl ::std::convert::From<&str> for SummarySettingSettingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SummarySettingSettingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -610,11 +637,13 @@ impl SummarySettingSummaryType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Concise", "Detailed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SummarySettingSummaryType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Concise" => Self::Concise,
@@ -622,9 +651,11 @@ impl crate::support::OpenEnum for SummarySettingSummaryType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Concise => "Concise",
@@ -634,11 +665,13 @@ impl crate::support::OpenEnum for SummarySettingSummaryType {
     }
 }
 impl ::std::convert::From<&str> for SummarySettingSummaryType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SummarySettingSummaryType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

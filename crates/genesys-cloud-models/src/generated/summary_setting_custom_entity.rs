@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingCustomEntity {
 impl crate::support::Model for SummarySettingCustomEntity {
     const NAME: &'static str = "SummarySettingCustomEntity";
     const FIELDS: &'static [&'static str] = &["description", "label"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SummarySettingCustomEntity {
     }
 }
 impl ::std::fmt::Debug for SummarySettingCustomEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SummarySettingCustomEntity", &[("description", &self.description), ("label", &self.label)], &self._nulls)
     }

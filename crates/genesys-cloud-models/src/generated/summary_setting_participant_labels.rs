@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingParticipantLabels {
 impl crate::support::Model for SummarySettingParticipantLabels {
     const NAME: &'static str = "SummarySettingParticipantLabels";
     const FIELDS: &'static [&'static str] = &["external", "internal", "virtualAgent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SummarySettingParticipantLabels {
     }
 }
 impl ::std::fmt::Debug for SummarySettingParticipantLabels {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SummarySettingParticipantLabels", &[("external", &self.external), ("internal", &self.internal), ("virtualAgent", &self.virtual_agent)], &self._nulls)
     }

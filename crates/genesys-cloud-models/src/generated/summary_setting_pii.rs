@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingPII {
 impl crate::support::Model for SummarySettingPII {
     const NAME: &'static str = "SummarySettingPII";
     const FIELDS: &'static [&'static str] = &["all"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SummarySettingPII {
     }
 }
 impl ::std::fmt::Debug for SummarySettingPII {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SummarySettingPII", &[("all", &self.all)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingWithTranscript {
 impl crate::support::Model for SummarySettingWithTranscript {
     const NAME: &'static str = "SummarySettingWithTranscript";
     const FIELDS: &'static [&'static str] = &["summaryPreviewSessionId", "summarySetting", "transcript"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SummarySettingWithTranscript {
     }
 }
 impl ::std::fmt::Debug for SummarySettingWithTranscript {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SummarySettingWithTranscript", &[("summaryPreviewSessionId", &self.summary_preview_session_id), ("summarySetting", &self.summary_setting), ("transcript", &self.transcript)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterCategory {
 impl crate::support::Model for SupportCenterCategory {
     const NAME: &'static str = "SupportCenterCategory";
     const FIELDS: &'static [&'static str] = &["id", "image", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -52,6 +54,7 @@ impl crate::support::Model for SupportCenterCategory {
     }
 }
 impl ::std::fmt::Debug for SupportCenterCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportCenterCategory", &[("id", &self.id), ("image", &self.image), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterDetailedCategoryModuleTempl
 impl crate::support::Model for SupportCenterDetailedCategoryModuleTemplate {
     const NAME: &'static str = "SupportCenterDetailedCategoryModuleTemplate";
     const FIELDS: &'static [&'static str] = &["active", "sidebar"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SupportCenterDetailedCategoryModuleTemplate {
     }
 }
 impl ::std::fmt::Debug for SupportCenterDetailedCategoryModuleTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportCenterDetailedCategoryModuleTemplate", &[("active", &self.active), ("sidebar", &self.sidebar)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterGlobalStyle {
 impl crate::support::Model for SupportCenterGlobalStyle {
     const NAME: &'static str = "SupportCenterGlobalStyle";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "fontFamily", "primaryColor", "primaryColorDark", "primaryColorLight", "textColor"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SupportCenterGlobalStyle {
     }
 }
 impl ::std::fmt::Debug for SupportCenterGlobalStyle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportCenterGlobalStyle", &[("backgroundColor", &self.background_color), ("fontFamily", &self.font_family), ("primaryColor", &self.primary_color), ("primaryColorDark", &self.primary_color_dark), ("primaryColorLight", &self.primary_color_light), ("textColor", &self.text_color)], &self._nulls)
     }

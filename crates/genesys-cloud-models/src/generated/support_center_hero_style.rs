@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterHeroStyle {
 impl crate::support::Model for SupportCenterHeroStyle {
     const NAME: &'static str = "SupportCenterHeroStyle";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "image", "textColor"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for SupportCenterHeroStyle {
     }
 }
 impl ::std::fmt::Debug for SupportCenterHeroStyle {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportCenterHeroStyle", &[("backgroundColor", &self.background_color), ("image", &self.image), ("textColor", &self.text_color)], &self._nulls)
     }

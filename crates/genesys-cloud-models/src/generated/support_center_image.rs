@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterImage {
 impl crate::support::Model for SupportCenterImage {
     const NAME: &'static str = "SupportCenterImage";
     const FIELDS: &'static [&'static str] = &["source"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SupportCenterImage {
     }
 }
 impl ::std::fmt::Debug for SupportCenterImage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportCenterImage", &[("source", &self.source)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterImageSource {
 impl crate::support::Model for SupportCenterImageSource {
     const NAME: &'static str = "SupportCenterImageSource";
     const FIELDS: &'static [&'static str] = &["defaultUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SupportCenterImageSource {
     }
 }
 impl ::std::fmt::Debug for SupportCenterImageSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportCenterImageSource", &[("defaultUrl", &self.default_url)], &self._nulls)
     }

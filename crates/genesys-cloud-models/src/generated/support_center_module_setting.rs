@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterModuleSetting {
 impl crate::support::Model for SupportCenterModuleSetting {
     const NAME: &'static str = "SupportCenterModuleSetting";
     const FIELDS: &'static [&'static str] = &["compactCategoryModuleTemplate", "detailedCategoryModuleTemplate", "enabled", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SupportCenterModuleSetting {
     }
 }
 impl ::std::fmt::Debug for SupportCenterModuleSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportCenterModuleSetting", &[("compactCategoryModuleTemplate", &self.compact_category_module_template), ("detailedCategoryModuleTemplate", &self.detailed_category_module_template), ("enabled", &self.enabled), ("type", &self.r#type)], &self._nulls)
     }
@@ -140,11 +143,13 @@ impl SupportCenterModuleSettingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Search", "Categories", "FAQ", "Contact", "Results", "Article", "TopViewedArticles"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SupportCenterModuleSettingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Search" => Self::Search,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for SupportCenterModuleSettingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Search => "Search",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for SupportCenterModuleSettingType {
     }
 }
 impl ::std::convert::From<&str> for SupportCenterModuleSettingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SupportCenterModuleSettingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

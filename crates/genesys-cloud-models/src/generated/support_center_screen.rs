@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterScreen {
 impl crate::support::Model for SupportCenterScreen {
     const NAME: &'static str = "SupportCenterScreen";
     const FIELDS: &'static [&'static str] = &["moduleSettings", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SupportCenterScreen {
     }
 }
 impl ::std::fmt::Debug for SupportCenterScreen {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportCenterScreen", &[("moduleSettings", &self.module_settings), ("type", &self.r#type)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl SupportCenterScreenType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Home", "Category", "SearchResults", "Article"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SupportCenterScreenType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Home" => Self::Home,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for SupportCenterScreenType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Home => "Home",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for SupportCenterScreenType {
     }
 }
 impl ::std::convert::From<&str> for SupportCenterScreenType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SupportCenterScreenType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

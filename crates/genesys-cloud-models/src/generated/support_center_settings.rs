@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterSettings {
 impl crate::support::Model for SupportCenterSettings {
     const NAME: &'static str = "SupportCenterSettings";
     const FIELDS: &'static [&'static str] = &["customMessages", "enabled", "enabledCategories", "feedback", "knowledgeBase", "labelFilter", "routerType", "screens", "styleSetting"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for SupportCenterSettings {
     }
 }
 impl ::std::fmt::Debug for SupportCenterSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportCenterSettings", &[("customMessages", &self.custom_messages), ("enabled", &self.enabled), ("enabledCategories", &self.enabled_categories), ("feedback", &self.feedback), ("knowledgeBase", &self.knowledge_base), ("labelFilter", &self.label_filter), ("routerType", &self.router_type), ("screens", &self.screens), ("styleSetting", &self.style_setting)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl SupportCenterSettingsRouterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Hash", "Browser"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SupportCenterSettingsRouterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Hash" => Self::Hash,
@@ -202,9 +207,11 @@ impl crate::support::OpenEnum for SupportCenterSettingsRouterType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Hash => "Hash",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for SupportCenterSettingsRouterType {
     }
 }
 impl ::std::convert::From<&str> for SupportCenterSettingsRouterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SupportCenterSettingsRouterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterStyleSetting {
 impl crate::support::Model for SupportCenterStyleSetting {
     const NAME: &'static str = "SupportCenterStyleSetting";
     const FIELDS: &'static [&'static str] = &["globalStyle", "heroStyle"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SupportCenterStyleSetting {
     }
 }
 impl ::std::fmt::Debug for SupportCenterStyleSetting {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportCenterStyleSetting", &[("globalStyle", &self.global_style), ("heroStyle", &self.hero_style)], &self._nulls)
     }

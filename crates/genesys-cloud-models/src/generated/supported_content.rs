@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportedContent {
 impl crate::support::Model for SupportedContent {
     const NAME: &'static str = "SupportedContent";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "mediaTypes", "modifiedBy", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for SupportedContent {
     }
 }
 impl ::std::fmt::Debug for SupportedContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportedContent", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("mediaTypes", &self.media_types), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

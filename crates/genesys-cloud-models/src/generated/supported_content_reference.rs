@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportedContentReference {
 impl crate::support::Model for SupportedContentReference {
     const NAME: &'static str = "SupportedContentReference";
     const FIELDS: &'static [&'static str] = &["id", "mediaTypes", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SupportedContentReference {
     }
 }
 impl ::std::fmt::Debug for SupportedContentReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportedContentReference", &[("id", &self.id), ("mediaTypes", &self.media_types), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

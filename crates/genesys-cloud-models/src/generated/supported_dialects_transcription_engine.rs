@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportedDialectsTranscriptionEngine {
 impl crate::support::Model for SupportedDialectsTranscriptionEngine {
     const NAME: &'static str = "SupportedDialectsTranscriptionEngine";
     const FIELDS: &'static [&'static str] = &["dialects", "engine", "engineIntegration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SupportedDialectsTranscriptionEngine {
     }
 }
 impl ::std::fmt::Debug for SupportedDialectsTranscriptionEngine {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportedDialectsTranscriptionEngine", &[("dialects", &self.dialects), ("engine", &self.engine), ("engineIntegration", &self.engine_integration)], &self._nulls)
     }
@@ -96,11 +99,13 @@ impl SupportedDialectsTranscriptionEngineEngine {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Genesys", "GenesysExtended", "TranscriptionConnector"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SupportedDialectsTranscriptionEngineEngine {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Genesys" => Self::Genesys,
@@ -109,9 +114,11 @@ impl crate::support::OpenEnum for SupportedDialectsTranscriptionEngineEngine {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Genesys => "Genesys",
@@ -122,11 +129,13 @@ impl crate::support::OpenEnum for SupportedDialectsTranscriptionEngineEngine {
     }
 }
 impl ::std::convert::From<&str> for SupportedDialectsTranscriptionEngineEngine {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SupportedDialectsTranscriptionEngineEngine {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

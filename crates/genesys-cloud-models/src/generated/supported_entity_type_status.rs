@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportedEntityTypeStatus {
 impl crate::support::Model for SupportedEntityTypeStatus {
     const NAME: &'static str = "SupportedEntityTypeStatus";
     const FIELDS: &'static [&'static str] = &["listSlotType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for SupportedEntityTypeStatus {
     }
 }
 impl ::std::fmt::Debug for SupportedEntityTypeStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportedEntityTypeStatus", &[("listSlotType", &self.list_slot_type)], &self._nulls)
     }
@@ -90,11 +93,13 @@ impl SupportedEntityTypeStatusListSlotType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["All", "Restricted", "Unrestricted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SupportedEntityTypeStatusListSlotType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "All" => Self::All,
@@ -103,9 +108,11 @@ impl crate::support::OpenEnum for SupportedEntityTypeStatusListSlotType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::All => "All",
@@ -116,11 +123,13 @@ impl crate::support::OpenEnum for SupportedEntityTypeStatusListSlotType {
     }
 }
 impl ::std::convert::From<&str> for SupportedEntityTypeStatusListSlotType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SupportedEntityTypeStatusListSlotType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportedLanguage {
 impl crate::support::Model for SupportedLanguage {
     const NAME: &'static str = "SupportedLanguage";
     const FIELDS: &'static [&'static str] = &["isDefault", "language"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SupportedLanguage {
     }
 }
 impl ::std::fmt::Debug for SupportedLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportedLanguage", &[("isDefault", &self.is_default), ("language", &self.language)], &self._nulls)
     }

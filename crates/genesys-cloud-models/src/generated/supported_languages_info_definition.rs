@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SupportedLanguagesInfoDefinition {
 impl crate::support::Model for SupportedLanguagesInfoDefinition {
     const NAME: &'static str = "SupportedLanguagesInfoDefinition";
     const FIELDS: &'static [&'static str] = &["intentClassification", "language", "status", "supportedEntityTypeConfiguration", "supportedEntityTypes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SupportedLanguagesInfoDefinition {
     }
 }
 impl ::std::fmt::Debug for SupportedLanguagesInfoDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SupportedLanguagesInfoDefinition", &[("intentClassification", &self.intent_classification), ("language", &self.language), ("status", &self.status), ("supportedEntityTypeConfiguration", &self.supported_entity_type_configuration), ("supportedEntityTypes", &self.supported_entity_types)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl SupportedLanguagesInfoDefinitionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EARLY_PREVIEW", "PREVIEW", "GA"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SupportedLanguagesInfoDefinitionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EARLY_PREVIEW" => Self::EarlyPreview,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for SupportedLanguagesInfoDefinitionStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EarlyPreview => "EARLY_PREVIEW",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for SupportedLanguagesInfoDefinitionStatus {
     }
 }
 impl ::std::convert::From<&str> for SupportedLanguagesInfoDefinitionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SupportedLanguagesInfoDefinitionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

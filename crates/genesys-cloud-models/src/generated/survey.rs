@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for Survey {
 impl crate::support::Model for Survey {
     const NAME: &'static str = "Survey";
     const FIELDS: &'static [&'static str] = &["agent", "agentTeam", "answers", "completedDate", "conversation", "flow", "id", "missingRequiredAnswer", "name", "queue", "selfUri", "status", "surveyErrorDetails", "surveyForm", "surveyType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for Survey {
     }
 }
 impl ::std::fmt::Debug for Survey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Survey", &[("agent", &self.agent), ("agentTeam", &self.agent_team), ("answers", &self.answers), ("completedDate", &self.completed_date), ("conversation", &self.conversation), ("flow", &self.flow), ("id", &self.id), ("missingRequiredAnswer", &self.missing_required_answer), ("name", &self.name), ("queue", &self.queue), ("selfUri", &self.self_uri), ("status", &self.status), ("surveyErrorDetails", &self.survey_error_details), ("surveyForm", &self.survey_form), ("surveyType", &self.survey_type)], &self._nulls)
     }
@@ -170,11 +173,13 @@ impl SurveyStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Sent", "InProgress", "Finished", "OptOut", "Error", "Expired"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveyStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -187,9 +192,11 @@ impl crate::support::OpenEnum for SurveyStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -204,11 +211,13 @@ impl crate::support::OpenEnum for SurveyStatus {
     }
 }
 impl ::std::convert::From<&str> for SurveyStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveyStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -256,11 +265,13 @@ impl SurveySurveyType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Web", "Voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveySurveyType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Web" => Self::Web,
@@ -268,9 +279,11 @@ impl crate::support::OpenEnum for SurveySurveyType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Web => "Web",
@@ -280,11 +293,13 @@ impl crate::support::OpenEnum for SurveySurveyType {
     }
 }
 impl ::std::convert::From<&str> for SurveySurveyType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveySurveyType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

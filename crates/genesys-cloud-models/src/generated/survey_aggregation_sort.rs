@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyAggregationSort {
 impl crate::support::Model for SurveyAggregationSort {
     const NAME: &'static str = "SurveyAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SurveyAggregationSort {
     }
 }
 impl ::std::fmt::Debug for SurveyAggregationSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl SurveyAggregationSortFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["average", "count", "max", "min", "sum"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveyAggregationSortFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "average" => Self::Average,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for SurveyAggregationSortFunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Average => "average",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for SurveyAggregationSortFunction {
     }
 }
 impl ::std::convert::From<&str> for SurveyAggregationSortFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveyAggregationSortFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -216,11 +225,13 @@ impl SurveyAggregationSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nSurveyErrors", "nSurveyFullResponses", "nSurveyNpsDetractors", "nSurveyNpsPromoters", "nSurveyNpsResponses", "nSurveyPartialResponses", "nSurveyQuestionGroupResponses", "nSurveyQuestionResponses", "nSurveyResponses", "nSurveysAbandoned", "nSurveysDeleted", "nSurveysExpired", "nSurveysSent", "nSurveysStarted", "nVoiceSurveys", "nWebSurveys", "oSurveyQuestionGroupScore", "oSurveyQuestionScore", "oSurveyTotalScore"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveyAggregationSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nSurveyErrors" => Self::NSurveyErrors,
@@ -245,9 +256,11 @@ impl crate::support::OpenEnum for SurveyAggregationSortName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NSurveyErrors => "nSurveyErrors",
@@ -274,11 +287,13 @@ impl crate::support::OpenEnum for SurveyAggregationSortName {
     }
 }
 impl ::std::convert::From<&str> for SurveyAggregationSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveyAggregationSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

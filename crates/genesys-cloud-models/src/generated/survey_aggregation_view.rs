@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyAggregationView {
 impl crate::support::Model for SurveyAggregationView {
     const NAME: &'static str = "SurveyAggregationView";
     const FIELDS: &'static [&'static str] = &["function", "name", "range", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SurveyAggregationView {
     }
 }
 impl ::std::fmt::Debug for SurveyAggregationView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyAggregationView", &[("function", &self.function), ("name", &self.name), ("range", &self.range), ("target", &self.target)], &self._nulls)
     }
@@ -128,20 +131,24 @@ impl SurveyAggregationViewFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["rangeBound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveyAggregationViewFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "rangeBound" => Self::RangeBound,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RangeBound => "rangeBound",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for SurveyAggregationViewFunction {
     }
 }
 impl ::std::convert::From<&str> for SurveyAggregationViewFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveyAggregationViewFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -236,11 +245,13 @@ impl SurveyAggregationViewTarget {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nSurveyErrors", "nSurveyFullResponses", "nSurveyNpsDetractors", "nSurveyNpsPromoters", "nSurveyNpsResponses", "nSurveyPartialResponses", "nSurveyQuestionGroupResponses", "nSurveyQuestionResponses", "nSurveyResponses", "nSurveysAbandoned", "nSurveysDeleted", "nSurveysExpired", "nSurveysSent", "nSurveysStarted", "nVoiceSurveys", "nWebSurveys", "oSurveyQuestionGroupScore", "oSurveyQuestionScore", "oSurveyTotalScore"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveyAggregationViewTarget {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nSurveyErrors" => Self::NSurveyErrors,
@@ -265,9 +276,11 @@ impl crate::support::OpenEnum for SurveyAggregationViewTarget {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NSurveyErrors => "nSurveyErrors",
@@ -294,11 +307,13 @@ impl crate::support::OpenEnum for SurveyAggregationViewTarget {
     }
 }
 impl ::std::convert::From<&str> for SurveyAggregationViewTarget {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveyAggregationViewTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

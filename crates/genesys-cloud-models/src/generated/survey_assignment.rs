@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyAssignment {
 impl crate::support::Model for SurveyAssignment {
     const NAME: &'static str = "SurveyAssignment";
     const FIELDS: &'static [&'static str] = &["flow", "inviteTimeInterval", "sendingDomain", "sendingUser", "surveyForm", "useThreadingTimelineForSendTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SurveyAssignment {
     }
 }
 impl ::std::fmt::Debug for SurveyAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyAssignment", &[("flow", &self.flow), ("inviteTimeInterval", &self.invite_time_interval), ("sendingDomain", &self.sending_domain), ("sendingUser", &self.sending_user), ("surveyForm", &self.survey_form), ("useThreadingTimelineForSendTime", &self.use_threading_timeline_for_send_time)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyAsyncAggregateQueryResponse {
 impl crate::support::Model for SurveyAsyncAggregateQueryResponse {
     const NAME: &'static str = "SurveyAsyncAggregateQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for SurveyAsyncAggregateQueryResponse {
     }
 }
 impl ::std::fmt::Debug for SurveyAsyncAggregateQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyAsyncAggregateQueryResponse", &[("cursor", &self.cursor), ("results", &self.results)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyDetailQueryPredicate {
 impl crate::support::Model for SurveyDetailQueryPredicate {
     const NAME: &'static str = "SurveyDetailQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "metric", "operator", "range", "type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for SurveyDetailQueryPredicate {
     }
 }
 impl ::std::fmt::Debug for SurveyDetailQueryPredicate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyDetailQueryPredicate", &[("dimension", &self.dimension), ("metric", &self.metric), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl SurveyDetailQueryPredicateDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["eventTime", "queueId", "surveyCompletedDate", "surveyFormContextId", "surveyFormId", "surveyId", "surveyPartialResponse", "surveyPromoterScore", "surveyStatus", "surveyType", "userId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveyDetailQueryPredicateDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "eventTime" => Self::EventTime,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for SurveyDetailQueryPredicateDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::EventTime => "eventTime",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for SurveyDetailQueryPredicateDimension {
     }
 }
 impl ::std::convert::From<&str> for SurveyDetailQueryPredicateDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveyDetailQueryPredicateDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -264,20 +273,24 @@ impl SurveyDetailQueryPredicateMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oSurveyTotalScore"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveyDetailQueryPredicateMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oSurveyTotalScore" => Self::OSurveyTotalScore,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OSurveyTotalScore => "oSurveyTotalScore",
@@ -286,11 +299,13 @@ impl crate::support::OpenEnum for SurveyDetailQueryPredicateMetric {
     }
 }
 impl ::std::convert::From<&str> for SurveyDetailQueryPredicateMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveyDetailQueryPredicateMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -340,11 +355,13 @@ impl SurveyDetailQueryPredicateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["matches", "exists", "notExists"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveyDetailQueryPredicateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "matches" => Self::Matches,
@@ -353,9 +370,11 @@ impl crate::support::OpenEnum for SurveyDetailQueryPredicateOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Matches => "matches",
@@ -366,11 +385,13 @@ impl crate::support::OpenEnum for SurveyDetailQueryPredicateOperator {
     }
 }
 impl ::std::convert::From<&str> for SurveyDetailQueryPredicateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveyDetailQueryPredicateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -420,11 +441,13 @@ impl SurveyDetailQueryPredicateType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dimension", "property", "metric"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveyDetailQueryPredicateType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dimension" => Self::Dimension,
@@ -433,9 +456,11 @@ impl crate::support::OpenEnum for SurveyDetailQueryPredicateType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Dimension => "dimension",
@@ -446,11 +471,13 @@ impl crate::support::OpenEnum for SurveyDetailQueryPredicateType {
     }
 }
 impl ::std::convert::From<&str> for SurveyDetailQueryPredicateType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveyDetailQueryPredicateType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyErrorDetails {
 impl crate::support::Model for SurveyErrorDetails {
     const NAME: &'static str = "SurveyErrorDetails";
     const FIELDS: &'static [&'static str] = &["flowDiagnosticInfo", "surveyErrorReason"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SurveyErrorDetails {
     }
 }
 impl ::std::fmt::Debug for SurveyErrorDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyErrorDetails", &[("flowDiagnosticInfo", &self.flow_diagnostic_info), ("surveyErrorReason", &self.survey_error_reason)], &self._nulls)
     }

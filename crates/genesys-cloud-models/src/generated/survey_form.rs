@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyForm {
 impl crate::support::Model for SurveyForm {
     const NAME: &'static str = "SurveyForm";
     const FIELDS: &'static [&'static str] = &["contextId", "disabled", "division", "footer", "header", "id", "language", "modifiedDate", "name", "published", "publishedVersions", "questionGroups", "redacted", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for SurveyForm {
     }
 }
 impl ::std::fmt::Debug for SurveyForm {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyForm", &[("contextId", &self.context_id), ("disabled", &self.disabled), ("division", &self.division), ("footer", &self.footer), ("header", &self.header), ("id", &self.id), ("language", &self.language), ("modifiedDate", &self.modified_date), ("name", &self.name), ("published", &self.published), ("publishedVersions", &self.published_versions), ("questionGroups", &self.question_groups), ("redacted", &self.redacted), ("selfUri", &self.self_uri)], &self._nulls)
     }

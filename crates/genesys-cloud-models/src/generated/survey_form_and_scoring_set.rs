@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyFormAndScoringSet {
 impl crate::support::Model for SurveyFormAndScoringSet {
     const NAME: &'static str = "SurveyFormAndScoringSet";
     const FIELDS: &'static [&'static str] = &["answers", "surveyForm"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for SurveyFormAndScoringSet {
     }
 }
 impl ::std::fmt::Debug for SurveyFormAndScoringSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyFormAndScoringSet", &[("answers", &self.answers), ("surveyForm", &self.survey_form)], &self._nulls)
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyFormDivisionView {
 impl crate::support::Model for SurveyFormDivisionView {
     const NAME: &'static str = "SurveyFormDivisionView";
     const FIELDS: &'static [&'static str] = &["contextId", "division", "id", "language", "modifiedDate", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for SurveyFormDivisionView {
     }
 }
 impl ::std::fmt::Debug for SurveyFormDivisionView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyFormDivisionView", &[("contextId", &self.context_id), ("division", &self.division), ("id", &self.id), ("language", &self.language), ("modifiedDate", &self.modified_date), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

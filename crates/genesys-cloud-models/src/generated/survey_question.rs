@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyQuestion {
 impl crate::support::Model for SurveyQuestion {
     const NAME: &'static str = "SurveyQuestion";
     const FIELDS: &'static [&'static str] = &["answerOptions", "contextId", "explanationPrompt", "helpText", "id", "maxResponseCharacters", "naEnabled", "text", "type", "visibilityCondition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for SurveyQuestion {
     }
 }
 impl ::std::fmt::Debug for SurveyQuestion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyQuestion", &[("answerOptions", &self.answer_options), ("contextId", &self.context_id), ("explanationPrompt", &self.explanation_prompt), ("helpText", &self.help_text), ("id", &self.id), ("maxResponseCharacters", &self.max_response_characters), ("naEnabled", &self.na_enabled), ("text", &self.text), ("type", &self.r#type), ("visibilityCondition", &self.visibility_condition)], &self._nulls)
     }
@@ -196,11 +199,13 @@ impl SurveyQuestionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["multipleChoiceQuestion", "multipleSelectQuestion", "freeTextQuestion", "npsQuestion", "readOnlyTextBlockQuestion"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SurveyQuestionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "multipleChoiceQuestion" => Self::MultipleChoiceQuestion,
@@ -211,9 +216,11 @@ impl crate::support::OpenEnum for SurveyQuestionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MultipleChoiceQuestion => "multipleChoiceQuestion",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for SurveyQuestionType {
     }
 }
 impl ::std::convert::From<&str> for SurveyQuestionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SurveyQuestionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyQuestionGroup {
 impl crate::support::Model for SurveyQuestionGroup {
     const NAME: &'static str = "SurveyQuestionGroup";
     const FIELDS: &'static [&'static str] = &["contextId", "id", "naEnabled", "name", "questions", "type", "visibilityCondition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for SurveyQuestionGroup {
     }
 }
 impl ::std::fmt::Debug for SurveyQuestionGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyQuestionGroup", &[("contextId", &self.context_id), ("id", &self.id), ("naEnabled", &self.na_enabled), ("name", &self.name), ("questions", &self.questions), ("type", &self.r#type), ("visibilityCondition", &self.visibility_condition)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyQuestionGroupScore {
 impl crate::support::Model for SurveyQuestionGroupScore {
     const NAME: &'static str = "SurveyQuestionGroupScore";
     const FIELDS: &'static [&'static str] = &["markedNA", "maxTotalScore", "questionGroupId", "questionScores", "systemMarkedNA", "totalScore"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for SurveyQuestionGroupScore {
     }
 }
 impl ::std::fmt::Debug for SurveyQuestionGroupScore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyQuestionGroupScore", &[("markedNA", &self.marked_na), ("maxTotalScore", &self.max_total_score), ("questionGroupId", &self.question_group_id), ("questionScores", &self.question_scores), ("systemMarkedNA", &self.system_marked_na), ("totalScore", &self.total_score)], &self._nulls)
     }

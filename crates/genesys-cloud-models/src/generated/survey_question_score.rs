@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyQuestionScore {
 impl crate::support::Model for SurveyQuestionScore {
     const NAME: &'static str = "SurveyQuestionScore";
     const FIELDS: &'static [&'static str] = &["answerId", "assistedAnswerId", "freeTextAnswer", "markedNA", "npsScore", "npsTextAnswer", "questionId", "score", "systemMarkedNA"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -82,6 +84,7 @@ impl crate::support::Model for SurveyQuestionScore {
     }
 }
 impl ::std::fmt::Debug for SurveyQuestionScore {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyQuestionScore", &[("answerId", &self.answer_id), ("assistedAnswerId", &self.assisted_answer_id), ("freeTextAnswer", &self.free_text_answer), ("markedNA", &self.marked_na), ("npsScore", &self.nps_score), ("npsTextAnswer", &self.nps_text_answer), ("questionId", &self.question_id), ("score", &self.score), ("systemMarkedNA", &self.system_marked_na)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for SurveyScoringSet {
 impl crate::support::Model for SurveyScoringSet {
     const NAME: &'static str = "SurveyScoringSet";
     const FIELDS: &'static [&'static str] = &["npsScore", "questionGroupScores", "totalScore"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for SurveyScoringSet {
     }
 }
 impl ::std::fmt::Debug for SurveyScoringSet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SurveyScoringSet", &[("npsScore", &self.nps_score), ("questionGroupScores", &self.question_group_scores), ("totalScore", &self.total_score)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for SwapRowIndexRequest {
 impl crate::support::Model for SwapRowIndexRequest {
     const NAME: &'static str = "SwapRowIndexRequest";
     const FIELDS: &'static [&'static str] = &["sourceRowId", "sourceRowIndex", "targetRowId", "targetRowIndex"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SwapRowIndexRequest {
     }
 }
 impl ::std::fmt::Debug for SwapRowIndexRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SwapRowIndexRequest", &[("sourceRowId", &self.source_row_id), ("sourceRowIndex", &self.source_row_index), ("targetRowId", &self.target_row_id), ("targetRowIndex", &self.target_row_index)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for SystemPrompt {
 impl crate::support::Model for SystemPrompt {
     const NAME: &'static str = "SystemPrompt";
     const FIELDS: &'static [&'static str] = &["description", "id", "name", "resources", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for SystemPrompt {
     }
 }
 impl ::std::fmt::Debug for SystemPrompt {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SystemPrompt", &[("description", &self.description), ("id", &self.id), ("name", &self.name), ("resources", &self.resources), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for SystemPromptAsset {
 impl crate::support::Model for SystemPromptAsset {
     const NAME: &'static str = "SystemPromptAsset";
     const FIELDS: &'static [&'static str] = &["audioFormat", "durationSeconds", "hasDefault", "id", "language", "languageDefault", "mediaUri", "name", "promptId", "selfUri", "tags", "text", "ttsString", "uploadStatus", "uploadUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -108,6 +110,7 @@ impl crate::support::Model for SystemPromptAsset {
     }
 }
 impl ::std::fmt::Debug for SystemPromptAsset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "SystemPromptAsset", &[("audioFormat", &self.audio_format), ("durationSeconds", &self.duration_seconds), ("hasDefault", &self.has_default), ("id", &self.id), ("language", &self.language), ("languageDefault", &self.language_default), ("mediaUri", &self.media_uri), ("name", &self.name), ("promptId", &self.prompt_id), ("selfUri", &self.self_uri), ("tags", &self.tags), ("text", &self.text), ("ttsString", &self.tts_string), ("uploadStatus", &self.upload_status), ("uploadUri", &self.upload_uri)], &self._nulls)
     }
@@ -246,11 +249,13 @@ impl SystemPromptAssetUploadStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["created", "uploaded", "transcoded", "transcodeFailed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for SystemPromptAssetUploadStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "created" => Self::Created,
@@ -260,9 +265,11 @@ impl crate::support::OpenEnum for SystemPromptAssetUploadStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "created",
@@ -274,11 +281,13 @@ impl crate::support::OpenEnum for SystemPromptAssetUploadStatus {
     }
 }
 impl ::std::convert::From<&str> for SystemPromptAssetUploadStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for SystemPromptAssetUploadStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

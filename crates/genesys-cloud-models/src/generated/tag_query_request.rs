@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for TagQueryRequest {
 impl crate::support::Model for TagQueryRequest {
     const NAME: &'static str = "TagQueryRequest";
     const FIELDS: &'static [&'static str] = &["pageNumber", "pageSize", "query"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TagQueryRequest {
     }
 }
 impl ::std::fmt::Debug for TagQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TagQueryRequest", &[("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TagValue {
 impl crate::support::Model for TagValue {
     const NAME: &'static str = "TagValue";
     const FIELDS: &'static [&'static str] = &["acl", "id", "inUse", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for TagValue {
     }
 }
 impl ::std::fmt::Debug for TagValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TagValue", &[("acl", &self.acl), ("id", &self.id), ("inUse", &self.in_use), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TargetAttributeValue {
 impl crate::support::Model for TargetAttributeValue {
     const NAME: &'static str = "TargetAttributeValue";
     const FIELDS: &'static [&'static str] = &["description", "policyAttributes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for TargetAttributeValue {
     }
 }
 impl ::std::fmt::Debug for TargetAttributeValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TargetAttributeValue", &[("description", &self.description), ("policyAttributes", &self.policy_attributes)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TargetAttributes {
 impl crate::support::Model for TargetAttributes {
     const NAME: &'static str = "TargetAttributes";
     const FIELDS: &'static [&'static str] = &["baseAttributes", "targetAttributes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TargetAttributes {
     }
 }
 impl ::std::fmt::Debug for TargetAttributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TargetAttributes", &[("baseAttributes", &self.base_attributes), ("targetAttributes", &self.target_attributes)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TargetPerformanceProfile {
 impl crate::support::Model for TargetPerformanceProfile {
     const NAME: &'static str = "TargetPerformanceProfile";
     const FIELDS: &'static [&'static str] = &["targetPerformanceProfileId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for TargetPerformanceProfile {
     }
 }
 impl ::std::fmt::Debug for TargetPerformanceProfile {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TargetPerformanceProfile", &[("targetPerformanceProfileId", &self.target_performance_profile_id)], &self._nulls)
     }

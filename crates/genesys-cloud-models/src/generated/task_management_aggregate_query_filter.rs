@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementAggregateQueryFilter {
 impl crate::support::Model for TaskManagementAggregateQueryFilter {
     const NAME: &'static str = "TaskManagementAggregateQueryFilter";
     const FIELDS: &'static [&'static str] = &["clauses", "predicates", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TaskManagementAggregateQueryFilter {
     }
 }
 impl ::std::fmt::Debug for TaskManagementAggregateQueryFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementAggregateQueryFilter", &[("clauses", &self.clauses), ("predicates", &self.predicates), ("type", &self.r#type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl TaskManagementAggregateQueryFilterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["and", "or"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TaskManagementAggregateQueryFilterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "and" => Self::And,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for TaskManagementAggregateQueryFilterType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "and",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for TaskManagementAggregateQueryFilterType {
     }
 }
 impl ::std::convert::From<&str> for TaskManagementAggregateQueryFilterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TaskManagementAggregateQueryFilterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

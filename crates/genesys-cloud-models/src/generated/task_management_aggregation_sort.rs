@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementAggregationSort {
 impl crate::support::Model for TaskManagementAggregationSort {
     const NAME: &'static str = "TaskManagementAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TaskManagementAggregationSort {
     }
 }
 impl ::std::fmt::Debug for TaskManagementAggregationSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl TaskManagementAggregationSortFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["average", "count", "max", "min", "sum"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TaskManagementAggregationSortFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "average" => Self::Average,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for TaskManagementAggregationSortFunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Average => "average",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for TaskManagementAggregationSortFunction {
     }
 }
 impl ::std::convert::From<&str> for TaskManagementAggregationSortFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TaskManagementAggregationSortFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -240,11 +249,13 @@ impl TaskManagementAggregationSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nWorkitemsAcdCancelled", "nWorkitemsAcdExpired", "nWorkitemsAcdStarted", "nWorkitemsAgentTransferred", "nWorkitemsCreated", "nWorkitemsDeclined", "nWorkitemsDeleted", "nWorkitemsDisconnected", "nWorkitemsOffered", "nWorkitemsOverSla", "nWorkitemsPurged", "nWorkitemsQueueTransferred", "nWorkitemsStatusChanged", "nWorkitemsTerminated", "nWorkitemsTimedout", "nWorkitemsTransferred", "nWorkitemsWrapupAdded", "nWorkitemsWrapupRemoved", "tWorkitemsAgentFocusComplete", "tWorkitemsAlert", "tWorkitemsAnswered", "tWorkitemsDirectAnswered", "tWorkitemsFocus", "tWorkitemsFocusComplete", "tWorkitemsHandled", "tWorkitemsHeld", "tWorkitemsHeldComplete", "tWorkitemsNotResponding", "tWorkitemsParked", "tWorkitemsQueueAnswered", "tWorkitemsStatus"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TaskManagementAggregationSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nWorkitemsAcdCancelled" => Self::NWorkitemsAcdCancelled,
@@ -281,9 +292,11 @@ impl crate::support::OpenEnum for TaskManagementAggregationSortName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NWorkitemsAcdCancelled => "nWorkitemsAcdCancelled",
@@ -322,11 +335,13 @@ impl crate::support::OpenEnum for TaskManagementAggregationSortName {
     }
 }
 impl ::std::convert::From<&str> for TaskManagementAggregationSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TaskManagementAggregationSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementAggregationView {
 impl crate::support::Model for TaskManagementAggregationView {
     const NAME: &'static str = "TaskManagementAggregationView";
     const FIELDS: &'static [&'static str] = &["function", "name", "range", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TaskManagementAggregationView {
     }
 }
 impl ::std::fmt::Debug for TaskManagementAggregationView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementAggregationView", &[("function", &self.function), ("name", &self.name), ("range", &self.range), ("target", &self.target)], &self._nulls)
     }
@@ -128,20 +131,24 @@ impl TaskManagementAggregationViewFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["rangeBound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TaskManagementAggregationViewFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "rangeBound" => Self::RangeBound,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RangeBound => "rangeBound",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for TaskManagementAggregationViewFunction {
     }
 }
 impl ::std::convert::From<&str> for TaskManagementAggregationViewFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TaskManagementAggregationViewFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -262,11 +271,13 @@ impl TaskManagementAggregationViewTarget {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nWorkitemsAcdCancelled", "nWorkitemsAcdExpired", "nWorkitemsAcdStarted", "nWorkitemsAgentTransferred", "nWorkitemsCreated", "nWorkitemsDeclined", "nWorkitemsDeleted", "nWorkitemsDisconnected", "nWorkitemsOffered", "nWorkitemsOverSla", "nWorkitemsPurged", "nWorkitemsQueueTransferred", "nWorkitemsStatusChanged", "nWorkitemsTerminated", "nWorkitemsTimedout", "nWorkitemsTransferred", "nWorkitemsWrapupAdded", "nWorkitemsWrapupRemoved", "oWorkitemsServiceLevel", "tWorkitemsAgentFocusComplete", "tWorkitemsAlert", "tWorkitemsAnswered", "tWorkitemsDirectAnswered", "tWorkitemsFocus", "tWorkitemsFocusComplete", "tWorkitemsHandled", "tWorkitemsHeld", "tWorkitemsHeldComplete", "tWorkitemsNotResponding", "tWorkitemsParked", "tWorkitemsQueueAnswered", "tWorkitemsStatus"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TaskManagementAggregationViewTarget {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nWorkitemsAcdCancelled" => Self::NWorkitemsAcdCancelled,
@@ -304,9 +315,11 @@ impl crate::support::OpenEnum for TaskManagementAggregationViewTarget {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NWorkitemsAcdCancelled => "nWorkitemsAcdCancelled",
@@ -346,11 +359,13 @@ impl crate::support::OpenEnum for TaskManagementAggregationViewTarget {
     }
 }
 impl ::std::convert::From<&str> for TaskManagementAggregationViewTarget {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TaskManagementAggregationViewTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementErrorDetails {
 impl crate::support::Model for TaskManagementErrorDetails {
     const NAME: &'static str = "TaskManagementErrorDetails";
     const FIELDS: &'static [&'static str] = &["code", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TaskManagementErrorDetails {
     }
 }
 impl ::std::fmt::Debug for TaskManagementErrorDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementErrorDetails", &[("code", &self.code), ("message", &self.message)], &self._nulls)
     }

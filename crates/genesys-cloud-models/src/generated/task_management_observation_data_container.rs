@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationDataContainer {
 impl crate::support::Model for TaskManagementObservationDataContainer {
     const NAME: &'static str = "TaskManagementObservationDataContainer";
     const FIELDS: &'static [&'static str] = &["metric", "qualifier", "stats"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TaskManagementObservationDataContainer {
     }
 }
 impl ::std::fmt::Debug for TaskManagementObservationDataContainer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementObservationDataContainer", &[("metric", &self.metric), ("qualifier", &self.qualifier), ("stats", &self.stats)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl TaskManagementObservationDataContainerMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oWorkitemsUnassigned", "oWorkitemsAssigned", "oWorkitemsConnected", "oWorkitemsParked", "oWorkitemsHeld", "oWorkitemsAcdStarted", "oWorkitemsDeclined", "oWorkitemsIdle", "oWorkitemsDisconnected", "oWorkitemsAcdExpired", "oWorkitemsDue", "oWorkitemsOverDue", "oWorkitemOldestUnassigned", "oWorkitemOldestAssigned"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TaskManagementObservationDataContainerMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oWorkitemsUnassigned" => Self::OWorkitemsUnassigned,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for TaskManagementObservationDataContainerMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OWorkitemsUnassigned => "oWorkitemsUnassigned",
@@ -172,11 +179,13 @@ impl crate::support::OpenEnum for TaskManagementObservationDataContainerMetric {
     }
 }
 impl ::std::convert::From<&str> for TaskManagementObservationDataContainerMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TaskManagementObservationDataContainerMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -224,11 +233,13 @@ impl TaskManagementObservationDataContainerQualifier {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Hours24", "Hours72"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TaskManagementObservationDataContainerQualifier {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Hours24" => Self::Hours24,
@@ -236,9 +247,11 @@ impl crate::support::OpenEnum for TaskManagementObservationDataContainerQualifie
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Hours24 => "Hours24",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for TaskManagementObservationDataContainerQualifie
     }
 }
 impl ::std::convert::From<&str> for TaskManagementObservationDataContainerQualifier {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TaskManagementObservationDataContainerQualifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationDetailContainer
 impl crate::support::Model for TaskManagementObservationDetailContainer {
     const NAME: &'static str = "TaskManagementObservationDetailContainer";
     const FIELDS: &'static [&'static str] = &["assigneeDetails", "typeDetails"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TaskManagementObservationDetailContainer {
     }
 }
 impl ::std::fmt::Debug for TaskManagementObservationDetailContainer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementObservationDetailContainer", &[("assigneeDetails", &self.assignee_details), ("typeDetails", &self.type_details)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationGroupResult {
 impl crate::support::Model for TaskManagementObservationGroupResult {
     const NAME: &'static str = "TaskManagementObservationGroupResult";
     const FIELDS: &'static [&'static str] = &["assigneeId", "queueId", "statusCategory", "typeId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TaskManagementObservationGroupResult {
     }
 }
 impl ::std::fmt::Debug for TaskManagementObservationGroupResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementObservationGroupResult", &[("assigneeId", &self.assignee_id), ("queueId", &self.queue_id), ("statusCategory", &self.status_category), ("typeId", &self.type_id)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl TaskManagementObservationGroupResultStatusCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open", "InProgress", "Waiting", "Closed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TaskManagementObservationGroupResultStatusCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for TaskManagementObservationGroupResultStatusCate
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for TaskManagementObservationGroupResultStatusCate
     }
 }
 impl ::std::convert::From<&str> for TaskManagementObservationGroupResultStatusCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TaskManagementObservationGroupResultStatusCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationMetricStats {
 impl crate::support::Model for TaskManagementObservationMetricStats {
     const NAME: &'static str = "TaskManagementObservationMetricStats";
     const FIELDS: &'static [&'static str] = &["count", "max"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TaskManagementObservationMetricStats {
     }
 }
 impl ::std::fmt::Debug for TaskManagementObservationMetricStats {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementObservationMetricStats", &[("count", &self.count), ("max", &self.max)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationQuery {
 impl crate::support::Model for TaskManagementObservationQuery {
     const NAME: &'static str = "TaskManagementObservationQuery";
     const FIELDS: &'static [&'static str] = &["expands", "filter", "groupBy", "metrics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for TaskManagementObservationQuery {
     }
 }
 impl ::std::fmt::Debug for TaskManagementObservationQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementObservationQuery", &[("expands", &self.expands), ("filter", &self.filter), ("groupBy", &self.group_by), ("metrics", &self.metrics)], &self._nulls)
     }

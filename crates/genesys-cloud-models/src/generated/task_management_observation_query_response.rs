@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationQueryResponse {
 impl crate::support::Model for TaskManagementObservationQueryResponse {
     const NAME: &'static str = "TaskManagementObservationQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursors", "details", "nextUri", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TaskManagementObservationQueryResponse {
     }
 }
 impl ::std::fmt::Debug for TaskManagementObservationQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementObservationQueryResponse", &[("cursors", &self.cursors), ("details", &self.details), ("nextUri", &self.next_uri), ("results", &self.results)], &self._nulls)
     }

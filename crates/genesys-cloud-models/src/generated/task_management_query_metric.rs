@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementQueryMetric {
 impl crate::support::Model for TaskManagementQueryMetric {
     const NAME: &'static str = "TaskManagementQueryMetric";
     const FIELDS: &'static [&'static str] = &["name", "qualifier"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TaskManagementQueryMetric {
     }
 }
 impl ::std::fmt::Debug for TaskManagementQueryMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TaskManagementQueryMetric", &[("name", &self.name), ("qualifier", &self.qualifier)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl TaskManagementQueryMetricName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oWorkitemsUnassigned", "oWorkitemsAssigned", "oWorkitemsConnected", "oWorkitemsParked", "oWorkitemsHeld", "oWorkitemsAcdStarted", "oWorkitemsDeclined", "oWorkitemsIdle", "oWorkitemsDisconnected", "oWorkitemsAcdExpired", "oWorkitemsDue", "oWorkitemsOverDue", "oWorkitemOldestUnassigned", "oWorkitemOldestAssigned"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TaskManagementQueryMetricName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oWorkitemsUnassigned" => Self::OWorkitemsUnassigned,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for TaskManagementQueryMetricName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OWorkitemsUnassigned => "oWorkitemsUnassigned",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for TaskManagementQueryMetricName {
     }
 }
 impl ::std::convert::From<&str> for TaskManagementQueryMetricName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TaskManagementQueryMetricName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -230,11 +239,13 @@ impl TaskManagementQueryMetricQualifier {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Hours24", "Hours72"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TaskManagementQueryMetricQualifier {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Hours24" => Self::Hours24,
@@ -242,9 +253,11 @@ impl crate::support::OpenEnum for TaskManagementQueryMetricQualifier {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Hours24 => "Hours24",
@@ -254,11 +267,13 @@ impl crate::support::OpenEnum for TaskManagementQueryMetricQualifier {
     }
 }
 impl ::std::convert::From<&str> for TaskManagementQueryMetricQualifier {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TaskManagementQueryMetricQualifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

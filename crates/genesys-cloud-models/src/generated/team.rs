@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for Team {
 impl crate::support::Model for Team {
     const NAME: &'static str = "Team";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "division", "id", "memberCount", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for Team {
     }
 }
 impl ::std::fmt::Debug for Team {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Team", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("memberCount", &self.member_count), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

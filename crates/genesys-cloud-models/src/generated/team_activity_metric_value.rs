@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for TeamActivityMetricValue {
 impl crate::support::Model for TeamActivityMetricValue {
     const NAME: &'static str = "TeamActivityMetricValue";
     const FIELDS: &'static [&'static str] = &["count", "entityIds", "metric", "qualifier", "secondaryQualifier"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for TeamActivityMetricValue {
     }
 }
 impl ::std::fmt::Debug for TeamActivityMetricValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TeamActivityMetricValue", &[("count", &self.count), ("entityIds", &self.entity_ids), ("metric", &self.metric), ("qualifier", &self.qualifier), ("secondaryQualifier", &self.secondary_qualifier)], &self._nulls)
     }
@@ -116,11 +119,13 @@ impl TeamActivityMetricValueMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oTeamOffQueueUsers", "oTeamOnQueueUsers", "oTeamPresences", "oTeamRoutingStatuses"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TeamActivityMetricValueMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oTeamOffQueueUsers" => Self::OTeamOffQueueUsers,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for TeamActivityMetricValueMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OTeamOffQueueUsers => "oTeamOffQueueUsers",
@@ -144,11 +151,13 @@ impl crate::support::OpenEnum for TeamActivityMetricValueMetric {
     }
 }
 impl ::std::convert::From<&str> for TeamActivityMetricValueMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TeamActivityMetricValueMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

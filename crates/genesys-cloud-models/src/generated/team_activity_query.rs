@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for TeamActivityQuery {
 impl crate::support::Model for TeamActivityQuery {
     const NAME: &'static str = "TeamActivityQuery";
     const FIELDS: &'static [&'static str] = &["filter", "groupBy", "metrics", "order"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for TeamActivityQuery {
     }
 }
 impl ::std::fmt::Debug for TeamActivityQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TeamActivityQuery", &[("filter", &self.filter), ("groupBy", &self.group_by), ("metrics", &self.metrics), ("order", &self.order)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl TeamActivityQueryOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["asc", "desc", "unordered"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TeamActivityQueryOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "asc" => Self::Asc,
@@ -147,9 +152,11 @@ impl crate::support::OpenEnum for TeamActivityQueryOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "asc",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for TeamActivityQueryOrder {
     }
 }
 impl ::std::convert::From<&str> for TeamActivityQueryOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TeamActivityQueryOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

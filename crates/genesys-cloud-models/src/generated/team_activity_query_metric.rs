@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TeamActivityQueryMetric {
 impl crate::support::Model for TeamActivityQueryMetric {
     const NAME: &'static str = "TeamActivityQueryMetric";
     const FIELDS: &'static [&'static str] = &["details", "metric"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TeamActivityQueryMetric {
     }
 }
 impl ::std::fmt::Debug for TeamActivityQueryMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TeamActivityQueryMetric", &[("details", &self.details), ("metric", &self.metric)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl TeamActivityQueryMetricMetric {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["oTeamOffQueueUsers", "oTeamOnQueueUsers", "oTeamPresences", "oTeamRoutingStatuses"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TeamActivityQueryMetricMetric {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "oTeamOffQueueUsers" => Self::OTeamOffQueueUsers,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for TeamActivityQueryMetricMetric {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OTeamOffQueueUsers => "oTeamOffQueueUsers",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for TeamActivityQueryMetricMetric {
     }
 }
 impl ::std::convert::From<&str> for TeamActivityQueryMetricMetric {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TeamActivityQueryMetricMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for TeamAddMemberFailure {
 impl crate::support::Model for TeamAddMemberFailure {
     const NAME: &'static str = "TeamAddMemberFailure";
     const FIELDS: &'static [&'static str] = &["id", "reason"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for TeamAddMemberFailure {
     }
 }
 impl ::std::fmt::Debug for TeamAddMemberFailure {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TeamAddMemberFailure", &[("id", &self.id), ("reason", &self.reason)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl TeamAddMemberFailureReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UserNotFound", "UserGroupLimitExceeded", "UserGroupDivisionMismatch"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TeamAddMemberFailureReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UserNotFound" => Self::UserNotFound,
@@ -107,9 +112,11 @@ impl crate::support::OpenEnum for TeamAddMemberFailureReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UserNotFound => "UserNotFound",
@@ -120,11 +127,13 @@ impl crate::support::OpenEnum for TeamAddMemberFailureReason {
     }
 }
 impl ::std::convert::From<&str> for TeamAddMemberFailureReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TeamAddMemberFailureReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for TeamFullReference {
 impl crate::support::Model for TeamFullReference {
     const NAME: &'static str = "TeamFullReference";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "division", "id", "memberCount", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for TeamFullReference {
     }
 }
 impl ::std::fmt::Debug for TeamFullReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TeamFullReference", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("memberCount", &self.member_count), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for TeamMemberAddListingResponse {
 impl crate::support::Model for TeamMemberAddListingResponse {
     const NAME: &'static str = "TeamMemberAddListingResponse";
     const FIELDS: &'static [&'static str] = &["entities", "failures"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for TeamMemberAddListingResponse {
     }
 }
 impl ::std::fmt::Debug for TeamMemberAddListingResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TeamMemberAddListingResponse", &[("entities", &self.entities), ("failures", &self.failures)], &self._nulls)
     }

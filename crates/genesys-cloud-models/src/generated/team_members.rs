@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TeamMembers {
 impl crate::support::Model for TeamMembers {
     const NAME: &'static str = "TeamMembers";
     const FIELDS: &'static [&'static str] = &["memberIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for TeamMembers {
     }
 }
 impl ::std::fmt::Debug for TeamMembers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TeamMembers", &[("memberIds", &self.member_ids)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TelephonySettings {
 impl crate::support::Model for TelephonySettings {
     const NAME: &'static str = "TelephonySettings";
     const FIELDS: &'static [&'static str] = &["blockCallerIdAccessCode", "persistentConnectionRequired"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TelephonySettings {
     }
 }
 impl ::std::fmt::Debug for TelephonySettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TelephonySettings", &[("blockCallerIdAccessCode", &self.block_caller_id_access_code), ("persistentConnectionRequired", &self.persistent_connection_required)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TemplateParameter {
 impl crate::support::Model for TemplateParameter {
     const NAME: &'static str = "TemplateParameter";
     const FIELDS: &'static [&'static str] = &["id", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TemplateParameter {
     }
 }
 impl ::std::fmt::Debug for TemplateParameter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TemplateParameter", &[("id", &self.id), ("value", &self.value)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TemporalUnit {
 impl crate::support::Model for TemporalUnit {
     const NAME: &'static str = "TemporalUnit";
     const FIELDS: &'static [&'static str] = &["dateBased", "duration", "durationEstimated", "timeBased"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for TemporalUnit {
     }
 }
 impl ::std::fmt::Debug for TemporalUnit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TemporalUnit", &[("dateBased", &self.date_based), ("duration", &self.duration), ("durationEstimated", &self.duration_estimated), ("timeBased", &self.time_based)], &self._nulls)
     }

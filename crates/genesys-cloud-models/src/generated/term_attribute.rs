@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for TermAttribute {
 impl crate::support::Model for TermAttribute {
     const NAME: &'static str = "TermAttribute";
     const FIELDS: &'static [&'static str] = &["id", "name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TermAttribute {
     }
 }
 impl ::std::fmt::Debug for TermAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TermAttribute", &[("id", &self.id), ("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl TermAttributeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NUMBER", "STRING", "DATE", "BOOLEAN", "LIST"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TermAttributeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NUMBER" => Self::Number,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for TermAttributeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Number => "NUMBER",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for TermAttributeType {
     }
 }
 impl ::std::convert::From<&str> for TermAttributeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TermAttributeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for TestExecutionOperationResult {
 impl crate::support::Model for TestExecutionOperationResult {
     const NAME: &'static str = "TestExecutionOperationResult";
     const FIELDS: &'static [&'static str] = &["error", "name", "result", "step", "success"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for TestExecutionOperationResult {
     }
 }
 impl ::std::fmt::Debug for TestExecutionOperationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestExecutionOperationResult", &[("error", &self.error), ("name", &self.name), ("result", &self.result), ("step", &self.step), ("success", &self.success)], &self._nulls)
     }

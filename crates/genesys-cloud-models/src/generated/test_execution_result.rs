@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TestExecutionResult {
 impl crate::support::Model for TestExecutionResult {
     const NAME: &'static str = "TestExecutionResult";
     const FIELDS: &'static [&'static str] = &["error", "finalResult", "operations", "success"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TestExecutionResult {
     }
 }
 impl ::std::fmt::Debug for TestExecutionResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestExecutionResult", &[("error", &self.error), ("finalResult", &self.final_result), ("operations", &self.operations), ("success", &self.success)], &self._nulls)
     }

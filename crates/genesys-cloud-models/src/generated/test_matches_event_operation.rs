@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TestMatchesEventOperation {
 impl crate::support::Model for TestMatchesEventOperation {
     const NAME: &'static str = "TestMatchesEventOperation";
     const FIELDS: &'static [&'static str] = &["matchedTriggers", "name", "step", "unmatchedTriggers"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TestMatchesEventOperation {
     }
 }
 impl ::std::fmt::Debug for TestMatchesEventOperation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestMatchesEventOperation", &[("matchedTriggers", &self.matched_triggers), ("name", &self.name), ("step", &self.step), ("unmatchedTriggers", &self.unmatched_triggers)], &self._nulls)
     }

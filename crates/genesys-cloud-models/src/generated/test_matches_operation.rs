@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TestMatchesOperation {
 impl crate::support::Model for TestMatchesOperation {
     const NAME: &'static str = "TestMatchesOperation";
     const FIELDS: &'static [&'static str] = &["details", "matches", "name", "step"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TestMatchesOperation {
     }
 }
 impl ::std::fmt::Debug for TestMatchesOperation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestMatchesOperation", &[("details", &self.details), ("matches", &self.matches), ("name", &self.name), ("step", &self.step)], &self._nulls)
     }

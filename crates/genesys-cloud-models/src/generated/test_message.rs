@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for TestMessage {
 impl crate::support::Model for TestMessage {
     const NAME: &'static str = "TestMessage";
     const FIELDS: &'static [&'static str] = &["from", "htmlBody", "id", "subject", "textBody", "time", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for TestMessage {
     }
 }
 impl ::std::fmt::Debug for TestMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestMessage", &[("from", &self.from), ("htmlBody", &self.html_body), ("id", &self.id), ("subject", &self.subject), ("textBody", &self.text_body), ("time", &self.time), ("to", &self.to)], &self._nulls)
     }

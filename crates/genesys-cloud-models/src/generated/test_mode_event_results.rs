@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TestModeEventResults {
 impl crate::support::Model for TestModeEventResults {
     const NAME: &'static str = "TestModeEventResults";
     const FIELDS: &'static [&'static str] = &["schemaValidation", "triggerMatchValidation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TestModeEventResults {
     }
 }
 impl ::std::fmt::Debug for TestModeEventResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestModeEventResults", &[("schemaValidation", &self.schema_validation), ("triggerMatchValidation", &self.trigger_match_validation)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TestModeResults {
 impl crate::support::Model for TestModeResults {
     const NAME: &'static str = "TestModeResults";
     const FIELDS: &'static [&'static str] = &["jsonPathValidation", "schemaValidation", "targetValidation", "triggerMatches"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TestModeResults {
     }
 }
 impl ::std::fmt::Debug for TestModeResults {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestModeResults", &[("jsonPathValidation", &self.json_path_validation), ("schemaValidation", &self.schema_validation), ("targetValidation", &self.target_validation), ("triggerMatches", &self.trigger_matches)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseJob {
 impl crate::support::Model for TestTopicPhraseJob {
     const NAME: &'static str = "TestTopicPhraseJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "matchedTranscriptsCount", "processedTranscriptsCount", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for TestTopicPhraseJob {
     }
 }
 impl ::std::fmt::Debug for TestTopicPhraseJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestTopicPhraseJob", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("matchedTranscriptsCount", &self.matched_transcripts_count), ("processedTranscriptsCount", &self.processed_transcripts_count), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl TestTopicPhraseJobState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Running", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TestTopicPhraseJobState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Running" => Self::Running,
@@ -137,9 +142,11 @@ impl crate::support::OpenEnum for TestTopicPhraseJobState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "Running",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for TestTopicPhraseJobState {
     }
 }
 impl ::std::convert::From<&str> for TestTopicPhraseJobState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TestTopicPhraseJobState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

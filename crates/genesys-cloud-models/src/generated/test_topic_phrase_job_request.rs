@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseJobRequest {
 impl crate::support::Model for TestTopicPhraseJobRequest {
     const NAME: &'static str = "TestTopicPhraseJobRequest";
     const FIELDS: &'static [&'static str] = &["topic", "transcriptsFilters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TestTopicPhraseJobRequest {
     }
 }
 impl ::std::fmt::Debug for TestTopicPhraseJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestTopicPhraseJobRequest", &[("topic", &self.topic), ("transcriptsFilters", &self.transcripts_filters)], &self._nulls)
     }

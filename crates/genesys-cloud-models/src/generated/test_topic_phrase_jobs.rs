@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseJobs {
 impl crate::support::Model for TestTopicPhraseJobs {
     const NAME: &'static str = "TestTopicPhraseJobs";
     const FIELDS: &'static [&'static str] = &["action", "createdBy", "dateCreated", "dateModified", "entityType", "id", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for TestTopicPhraseJobs {
     }
 }
 impl ::std::fmt::Debug for TestTopicPhraseJobs {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestTopicPhraseJobs", &[("action", &self.action), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("entityType", &self.entity_type), ("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl TestTopicPhraseJobsEntityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TOPIC", "PROGRAM", "PROGRAM_TOPIC_LINK", "TOPIC_PHRASE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TestTopicPhraseJobsEntityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TOPIC" => Self::Topic,
@@ -140,9 +145,11 @@ impl crate::support::OpenEnum for TestTopicPhraseJobsEntityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Topic => "TOPIC",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for TestTopicPhraseJobsEntityType {
     }
 }
 impl ::std::convert::From<&str> for TestTopicPhraseJobsEntityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TestTopicPhraseJobsEntityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -208,11 +217,13 @@ impl TestTopicPhraseJobsState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Running", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TestTopicPhraseJobsState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Running" => Self::Running,
@@ -221,9 +232,11 @@ impl crate::support::OpenEnum for TestTopicPhraseJobsState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "Running",
@@ -234,11 +247,13 @@ impl crate::support::OpenEnum for TestTopicPhraseJobsState {
     }
 }
 impl ::std::convert::From<&str> for TestTopicPhraseJobsState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TestTopicPhraseJobsState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

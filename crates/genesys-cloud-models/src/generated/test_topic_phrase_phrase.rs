@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhrasePhrase {
 impl crate::support::Model for TestTopicPhrasePhrase {
     const NAME: &'static str = "TestTopicPhrasePhrase";
     const FIELDS: &'static [&'static str] = &["strictness", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TestTopicPhrasePhrase {
     }
 }
 impl ::std::fmt::Debug for TestTopicPhrasePhrase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestTopicPhrasePhrase", &[("strictness", &self.strictness), ("text", &self.text)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl TestTopicPhrasePhraseStrictness {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["1", "55", "65", "72", "85", "90"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TestTopicPhrasePhraseStrictness {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "1" => Self::V1,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for TestTopicPhrasePhraseStrictness {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::V1 => "1",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for TestTopicPhrasePhraseStrictness {
     }
 }
 impl ::std::convert::From<&str> for TestTopicPhrasePhraseStrictness {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TestTopicPhrasePhraseStrictness {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseTopic {
 impl crate::support::Model for TestTopicPhraseTopic {
     const NAME: &'static str = "TestTopicPhraseTopic";
     const FIELDS: &'static [&'static str] = &["dialect", "matchingType", "participants", "phrase", "strictness"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for TestTopicPhraseTopic {
     }
 }
 impl ::std::fmt::Debug for TestTopicPhraseTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TestTopicPhraseTopic", &[("dialect", &self.dialect), ("matchingType", &self.matching_type), ("participants", &self.participants), ("phrase", &self.phrase), ("strictness", &self.strictness)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl TestTopicPhraseTopicMatchingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Lexical", "Semantic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TestTopicPhraseTopicMatchingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Lexical" => Self::Lexical,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for TestTopicPhraseTopicMatchingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Lexical => "Lexical",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for TestTopicPhraseTopicMatchingType {
     }
 }
 impl ::std::convert::From<&str> for TestTopicPhraseTopicMatchingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TestTopicPhraseTopicMatchingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -220,11 +229,13 @@ impl TestTopicPhraseTopicParticipants {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["External", "Internal", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TestTopicPhraseTopicParticipants {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "External" => Self::External,
@@ -233,9 +244,11 @@ impl crate::support::OpenEnum for TestTopicPhraseTopicParticipants {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::External => "External",
@@ -246,11 +259,13 @@ impl crate::support::OpenEnum for TestTopicPhraseTopicParticipants {
     }
 }
 impl ::std::convert::From<&str> for TestTopicPhraseTopicParticipants {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TestTopicPhraseTopicParticipants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -306,11 +321,13 @@ impl TestTopicPhraseTopicStrictness {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["1", "55", "65", "72", "85", "90"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TestTopicPhraseTopicStrictness {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "1" => Self::V1,
@@ -322,9 +339,11 @@ impl crate::support::OpenEnum for TestTopicPhraseTopicStrictness {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::V1 => "1",
@@ -338,11 +357,13 @@ impl crate::support::OpenEnum for TestTopicPhraseTopicStrictness {
     }
 }
 impl ::std::convert::From<&str> for TestTopicPhraseTopicStrictness {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TestTopicPhraseTopicStrictness {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotChannel {
 impl crate::support::Model for TextBotChannel {
     const NAME: &'static str = "TextBotChannel";
     const FIELDS: &'static [&'static str] = &["inputModes", "name", "outputModes", "userAgent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TextBotChannel {
     }
 }
 impl ::std::fmt::Debug for TextBotChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotChannel", &[("inputModes", &self.input_modes), ("name", &self.name), ("outputModes", &self.output_modes), ("userAgent", &self.user_agent)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl TextBotChannelName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Chat", "Call", "Messaging"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TextBotChannelName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Chat" => Self::Chat,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for TextBotChannelName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Chat => "Chat",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for TextBotChannelName {
     }
 }
 impl ::std::convert::From<&str> for TextBotChannelName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TextBotChannelName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotDisconnectAction {
 impl crate::support::Model for TextBotDisconnectAction {
     const NAME: &'static str = "TextBotDisconnectAction";
     const FIELDS: &'static [&'static str] = &["flowLocation", "flowOutcomes", "reason", "reasonExtendedInfo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TextBotDisconnectAction {
     }
 }
 impl ::std::fmt::Debug for TextBotDisconnectAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotDisconnectAction", &[("flowLocation", &self.flow_location), ("flowOutcomes", &self.flow_outcomes), ("reason", &self.reason), ("reasonExtendedInfo", &self.reason_extended_info)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl TextBotDisconnectActionReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TriggeredByUser", "TriggeredByFlow", "SessionExpired", "Error", "RecognitionFailure"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TextBotDisconnectActionReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TriggeredByUser" => Self::TriggeredByUser,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for TextBotDisconnectActionReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TriggeredByUser => "TriggeredByUser",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for TextBotDisconnectActionReason {
     }
 }
 impl ::std::convert::From<&str> for TextBotDisconnectActionReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TextBotDisconnectActionReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotExitAction {
 impl crate::support::Model for TextBotExitAction {
     const NAME: &'static str = "TextBotExitAction";
     const FIELDS: &'static [&'static str] = &["activeIntent", "flowLocation", "flowOutcomes", "outputData", "reason", "reasonExtendedInfo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for TextBotExitAction {
     }
 }
 impl ::std::fmt::Debug for TextBotExitAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotExitAction", &[("activeIntent", &self.active_intent), ("flowLocation", &self.flow_location), ("flowOutcomes", &self.flow_outcomes), ("outputData", &self.output_data), ("reason", &self.reason), ("reasonExtendedInfo", &self.reason_extended_info)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl TextBotExitActionReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TriggeredByUser", "AgentRequestedByUser", "TriggeredByFlow", "Error", "RecognitionFailure"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TextBotExitActionReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TriggeredByUser" => Self::TriggeredByUser,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for TextBotExitActionReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TriggeredByUser => "TriggeredByUser",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for TextBotExitActionReason {
     }
 }
 impl ::std::convert::From<&str> for TextBotExitActionReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TextBotExitActionReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

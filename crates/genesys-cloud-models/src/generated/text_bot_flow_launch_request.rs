@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowLaunchRequest {
 impl crate::support::Model for TextBotFlowLaunchRequest {
     const NAME: &'static str = "TextBotFlowLaunchRequest";
     const FIELDS: &'static [&'static str] = &["channel", "conversationId", "externalSessionId", "flow", "inputData", "language"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for TextBotFlowLaunchRequest {
     }
 }
 impl ::std::fmt::Debug for TextBotFlowLaunchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotFlowLaunchRequest", &[("channel", &self.channel), ("conversationId", &self.conversation_id), ("externalSessionId", &self.external_session_id), ("flow", &self.flow), ("inputData", &self.input_data), ("language", &self.language)], &self._nulls)
     }

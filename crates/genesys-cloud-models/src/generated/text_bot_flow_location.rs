@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowLocation {
 impl crate::support::Model for TextBotFlowLocation {
     const NAME: &'static str = "TextBotFlowLocation";
     const FIELDS: &'static [&'static str] = &["actionName", "actionNumber", "sequenceName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TextBotFlowLocation {
     }
 }
 impl ::std::fmt::Debug for TextBotFlowLocation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotFlowLocation", &[("actionName", &self.action_name), ("actionNumber", &self.action_number), ("sequenceName", &self.sequence_name)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowMilestone {
 impl crate::support::Model for TextBotFlowMilestone {
     const NAME: &'static str = "TextBotFlowMilestone";
     const FIELDS: &'static [&'static str] = &["dateReached", "id", "sequence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TextBotFlowMilestone {
     }
 }
 impl ::std::fmt::Debug for TextBotFlowMilestone {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotFlowMilestone", &[("dateReached", &self.date_reached), ("id", &self.id), ("sequence", &self.sequence)], &self._nulls)
     }

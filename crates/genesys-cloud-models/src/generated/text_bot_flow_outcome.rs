@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowOutcome {
 impl crate::support::Model for TextBotFlowOutcome {
     const NAME: &'static str = "TextBotFlowOutcome";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "milestones", "outcomeId", "outcomeValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for TextBotFlowOutcome {
     }
 }
 impl ::std::fmt::Debug for TextBotFlowOutcome {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotFlowOutcome", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("milestones", &self.milestones), ("outcomeId", &self.outcome_id), ("outcomeValue", &self.outcome_value)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl TextBotFlowOutcomeOutcomeValue {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["SUCCESS", "FAILURE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TextBotFlowOutcomeOutcomeValue {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "SUCCESS" => Self::Success,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for TextBotFlowOutcomeOutcomeValue {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Success => "SUCCESS",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for TextBotFlowOutcomeOutcomeValue {
     }
 }
 impl ::std::convert::From<&str> for TextBotFlowOutcomeOutcomeValue {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TextBotFlowOutcomeOutcomeValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

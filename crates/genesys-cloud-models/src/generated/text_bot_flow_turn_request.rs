@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowTurnRequest {
 impl crate::support::Model for TextBotFlowTurnRequest {
     const NAME: &'static str = "TextBotFlowTurnRequest";
     const FIELDS: &'static [&'static str] = &["inputEventError", "inputEventRichMedia", "inputEventType", "inputEventUserInput", "previousTurn"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for TextBotFlowTurnRequest {
     }
 }
 impl ::std::fmt::Debug for TextBotFlowTurnRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotFlowTurnRequest", &[("inputEventError", &self.input_event_error), ("inputEventRichMedia", &self.input_event_rich_media), ("inputEventType", &self.input_event_type), ("inputEventUserInput", &self.input_event_user_input), ("previousTurn", &self.previous_turn)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl TextBotFlowTurnRequestInputEventType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NoOp", "UserInput", "RichMediaInput", "Error", "NoMatch", "NoInput", "UserDisconnect", "ClientSessionExpired"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TextBotFlowTurnRequestInputEventType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NoOp" => Self::NoOp,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for TextBotFlowTurnRequestInputEventType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NoOp => "NoOp",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for TextBotFlowTurnRequestInputEventType {
     }
 }
 impl ::std::convert::From<&str> for TextBotFlowTurnRequestInputEventType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TextBotFlowTurnRequestInputEventType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowTurnResponse {
 impl crate::support::Model for TextBotFlowTurnResponse {
     const NAME: &'static str = "TextBotFlowTurnResponse";
     const FIELDS: &'static [&'static str] = &["id", "nextActionDisconnect", "nextActionExit", "nextActionType", "nextActionWaitForInput", "previousTurn", "prompts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for TextBotFlowTurnResponse {
     }
 }
 impl ::std::fmt::Debug for TextBotFlowTurnResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotFlowTurnResponse", &[("id", &self.id), ("nextActionDisconnect", &self.next_action_disconnect), ("nextActionExit", &self.next_action_exit), ("nextActionType", &self.next_action_type), ("nextActionWaitForInput", &self.next_action_wait_for_input), ("previousTurn", &self.previous_turn), ("prompts", &self.prompts)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl TextBotFlowTurnResponseNextActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NoOp", "Disconnect", "WaitForInput", "Exit"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TextBotFlowTurnResponseNextActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NoOp" => Self::NoOp,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for TextBotFlowTurnResponseNextActionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NoOp => "NoOp",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for TextBotFlowTurnResponseNextActionType {
     }
 }
 impl ::std::convert::From<&str> for TextBotFlowTurnResponseNextActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TextBotFlowTurnResponseNextActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotOutputPrompts {
 impl crate::support::Model for TextBotOutputPrompts {
     const NAME: &'static str = "TextBotOutputPrompts";
     const FIELDS: &'static [&'static str] = &["outputLanguage", "textPrompts"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TextBotOutputPrompts {
     }
 }
 impl ::std::fmt::Debug for TextBotOutputPrompts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotOutputPrompts", &[("outputLanguage", &self.output_language), ("textPrompts", &self.text_prompts)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotTextModeConstraints {
 impl crate::support::Model for TextBotTextModeConstraints {
     const NAME: &'static str = "TextBotTextModeConstraints";
     const FIELDS: &'static [&'static str] = &["languagePreferences", "noInputTimeoutMilliseconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TextBotTextModeConstraints {
     }
 }
 impl ::std::fmt::Debug for TextBotTextModeConstraints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotTextModeConstraints", &[("languagePreferences", &self.language_preferences), ("noInputTimeoutMilliseconds", &self.no_input_timeout_milliseconds)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotUserAgent {
 impl crate::support::Model for TextBotUserAgent {
     const NAME: &'static str = "TextBotUserAgent";
     const FIELDS: &'static [&'static str] = &["name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for TextBotUserAgent {
     }
 }
 impl ::std::fmt::Debug for TextBotUserAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotUserAgent", &[("name", &self.name)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl TextBotUserAgentName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Phone", "SMS", "GenesysWebWidget", "FacebookMessenger", "WeChat", "Whatsapp", "AppleBusinessChat", "Apple", "Telegram", "Slack", "Signal", "Line", "Discord", "TwitterDirectMessage", "Open", "Instagram", "Other", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TextBotUserAgentName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Phone" => Self::Phone,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for TextBotUserAgentName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Phone => "Phone",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for TextBotUserAgentName {
     }
 }
 impl ::std::convert::From<&str> for TextBotUserAgentName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TextBotUserAgentName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotWaitForInputAction {
 impl crate::support::Model for TextBotWaitForInputAction {
     const NAME: &'static str = "TextBotWaitForInputAction";
     const FIELDS: &'static [&'static str] = &["modeConstraints"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for TextBotWaitForInputAction {
     }
 }
 impl ::std::fmt::Debug for TextBotWaitForInputAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotWaitForInputAction", &[("modeConstraints", &self.mode_constraints)], &self._nulls)
     }

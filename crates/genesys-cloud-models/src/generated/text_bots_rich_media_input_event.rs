@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TextBotsRichMediaInputEvent {
 impl crate::support::Model for TextBotsRichMediaInputEvent {
     const NAME: &'static str = "TextBotsRichMediaInputEvent";
     const FIELDS: &'static [&'static str] = &["inputs", "messages"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TextBotsRichMediaInputEvent {
     }
 }
 impl ::std::fmt::Debug for TextBotsRichMediaInputEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextBotsRichMediaInputEvent", &[("inputs", &self.inputs), ("messages", &self.messages)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TextStyleProperties {
 impl crate::support::Model for TextStyleProperties {
     const NAME: &'static str = "TextStyleProperties";
     const FIELDS: &'static [&'static str] = &["color", "font", "fontSize", "textAlign"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TextStyleProperties {
     }
 }
 impl ::std::fmt::Debug for TextStyleProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TextStyleProperties", &[("color", &self.color), ("font", &self.font), ("fontSize", &self.font_size), ("textAlign", &self.text_align)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl TextStylePropertiesTextAlign {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Left", "Right", "Center"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TextStylePropertiesTextAlign {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Left" => Self::Left,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for TextStylePropertiesTextAlign {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Left => "Left",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for TextStylePropertiesTextAlign {
     }
 }
 impl ::std::convert::From<&str> for TextStylePropertiesTextAlign {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TextStylePropertiesTextAlign {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ThirdPartySuggestion {
 impl crate::support::Model for ThirdPartySuggestion {
     const NAME: &'static str = "ThirdPartySuggestion";
     const FIELDS: &'static [&'static str] = &["sources", "text", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ThirdPartySuggestion {
     }
 }
 impl ::std::fmt::Debug for ThirdPartySuggestion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ThirdPartySuggestion", &[("sources", &self.sources), ("text", &self.text), ("title", &self.title)], &self._nulls)
     }

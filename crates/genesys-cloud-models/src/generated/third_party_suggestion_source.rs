@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ThirdPartySuggestionSource {
 impl crate::support::Model for ThirdPartySuggestionSource {
     const NAME: &'static str = "ThirdPartySuggestionSource";
     const FIELDS: &'static [&'static str] = &["name", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ThirdPartySuggestionSource {
     }
 }
 impl ::std::fmt::Debug for ThirdPartySuggestionSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ThirdPartySuggestionSource", &[("name", &self.name), ("url", &self.url)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Ticker {
 impl crate::support::Model for Ticker {
     const NAME: &'static str = "Ticker";
     const FIELDS: &'static [&'static str] = &["exchange", "symbol"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Ticker {
     }
 }
 impl ::std::fmt::Debug for Ticker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Ticker", &[("exchange", &self.exchange), ("symbol", &self.symbol)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeAllowed {
 impl crate::support::Model for TimeAllowed {
     const NAME: &'static str = "TimeAllowed";
     const FIELDS: &'static [&'static str] = &["empty", "timeSlots", "timeZoneId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TimeAllowed {
     }
 }
 impl ::std::fmt::Debug for TimeAllowed {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeAllowed", &[("empty", &self.empty), ("timeSlots", &self.time_slots), ("timeZoneId", &self.time_zone_id)], &self._nulls)
     }

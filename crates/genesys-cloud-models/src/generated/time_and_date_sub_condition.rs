@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeAndDateSubCondition {
 impl crate::support::Model for TimeAndDateSubCondition {
     const NAME: &'static str = "TimeAndDateSubCondition";
     const FIELDS: &'static [&'static str] = &["includeYear", "inverted", "operator", "range", "thresholdValue", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for TimeAndDateSubCondition {
     }
 }
 impl ::std::fmt::Debug for TimeAndDateSubCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeAndDateSubCondition", &[("includeYear", &self.include_year), ("inverted", &self.inverted), ("operator", &self.operator), ("range", &self.range), ("thresholdValue", &self.threshold_value), ("type", &self.r#type)], &self._nulls)
     }
@@ -174,11 +177,13 @@ impl TimeAndDateSubConditionOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EQUALS", "LESS_THAN", "LESS_THAN_EQUALS", "GREATER_THAN", "GREATER_THAN_EQUALS", "CONTAINS", "BEGINS_WITH", "ENDS_WITH", "BEFORE", "AFTER", "IN", "BETWEEN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeAndDateSubConditionOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EQUALS" => Self::Equals,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for TimeAndDateSubConditionOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Equals => "EQUALS",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for TimeAndDateSubConditionOperator {
     }
 }
 impl ::std::convert::From<&str> for TimeAndDateSubConditionOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeAndDateSubConditionOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -274,11 +283,13 @@ impl TimeAndDateSubConditionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["timeOfDay", "dayOfWeek", "dayOfMonth", "specificDate"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeAndDateSubConditionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "timeOfDay" => Self::TimeOfDay,
@@ -288,9 +299,11 @@ impl crate::support::OpenEnum for TimeAndDateSubConditionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TimeOfDay => "timeOfDay",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for TimeAndDateSubConditionType {
     }
 }
 impl ::std::convert::From<&str> for TimeAndDateSubConditionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeAndDateSubConditionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeAndDateSubConditionRange {
 impl crate::support::Model for TimeAndDateSubConditionRange {
     const NAME: &'static str = "TimeAndDateSubConditionRange";
     const FIELDS: &'static [&'static str] = &["inSet", "max", "min"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TimeAndDateSubConditionRange {
     }
 }
 impl ::std::fmt::Debug for TimeAndDateSubConditionRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeAndDateSubConditionRange", &[("inSet", &self.in_set), ("max", &self.max), ("min", &self.min)], &self._nulls)
     }

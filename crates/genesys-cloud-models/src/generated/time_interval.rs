@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeInterval {
 impl crate::support::Model for TimeInterval {
     const NAME: &'static str = "TimeInterval";
     const FIELDS: &'static [&'static str] = &["days", "hours", "months", "weeks"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for TimeInterval {
     }
 }
 impl ::std::fmt::Debug for TimeInterval {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeInterval", &[("days", &self.days), ("hours", &self.hours), ("months", &self.months), ("weeks", &self.weeks)], &self._nulls)
     }

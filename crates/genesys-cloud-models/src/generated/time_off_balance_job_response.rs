@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffBalanceJobResponse {
 impl crate::support::Model for TimeOffBalanceJobResponse {
     const NAME: &'static str = "TimeOffBalanceJobResponse";
     const FIELDS: &'static [&'static str] = &["entities", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for TimeOffBalanceJobResponse {
     }
 }
 impl ::std::fmt::Debug for TimeOffBalanceJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffBalanceJobResponse", &[("entities", &self.entities), ("status", &self.status)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl TimeOffBalanceJobResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeOffBalanceJobResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -107,9 +112,11 @@ impl crate::support::OpenEnum for TimeOffBalanceJobResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -120,11 +127,13 @@ impl crate::support::OpenEnum for TimeOffBalanceJobResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for TimeOffBalanceJobResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeOffBalanceJobResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffBalanceRequest {
 impl crate::support::Model for TimeOffBalanceRequest {
     const NAME: &'static str = "TimeOffBalanceRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "dateRanges"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TimeOffBalanceRequest {
     }
 }
 impl ::std::fmt::Debug for TimeOffBalanceRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffBalanceRequest", &[("activityCodeIds", &self.activity_code_ids), ("dateRanges", &self.date_ranges)], &self._nulls)
     }

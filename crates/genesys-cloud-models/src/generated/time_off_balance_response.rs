@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffBalanceResponse {
 impl crate::support::Model for TimeOffBalanceResponse {
     const NAME: &'static str = "TimeOffBalanceResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "balanceMinutesPerDay", "hrisTimeOffTypeId", "hrisTimeOffTypeSecondaryId", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for TimeOffBalanceResponse {
     }
 }
 impl ::std::fmt::Debug for TimeOffBalanceResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffBalanceResponse", &[("activityCodeId", &self.activity_code_id), ("balanceMinutesPerDay", &self.balance_minutes_per_day), ("hrisTimeOffTypeId", &self.hris_time_off_type_id), ("hrisTimeOffTypeSecondaryId", &self.hris_time_off_type_secondary_id), ("startDate", &self.start_date)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffIntegrationStatusResponse {
 impl crate::support::Model for TimeOffIntegrationStatusResponse {
     const NAME: &'static str = "TimeOffIntegrationStatusResponse";
     const FIELDS: &'static [&'static str] = &["integrationStatus", "timeOffRequest"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TimeOffIntegrationStatusResponse {
     }
 }
 impl ::std::fmt::Debug for TimeOffIntegrationStatusResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffIntegrationStatusResponse", &[("integrationStatus", &self.integration_status), ("timeOffRequest", &self.time_off_request)], &self._nulls)
     }
@@ -98,11 +101,13 @@ impl TimeOffIntegrationStatusResponseIntegrationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Error", "AutomaticallyComplete", "ManuallyComplete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeOffIntegrationStatusResponseIntegrationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for TimeOffIntegrationStatusResponseIntegrationSta
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for TimeOffIntegrationStatusResponseIntegrationSta
     }
 }
 impl ::std::convert::From<&str> for TimeOffIntegrationStatusResponseIntegrationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeOffIntegrationStatusResponseIntegrationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffLimit {
 impl crate::support::Model for TimeOffLimit {
     const NAME: &'static str = "TimeOffLimit";
     const FIELDS: &'static [&'static str] = &["defaultLimitMinutes", "granularity", "id", "metadata", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for TimeOffLimit {
     }
 }
 impl ::std::fmt::Debug for TimeOffLimit {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffLimit", &[("defaultLimitMinutes", &self.default_limit_minutes), ("granularity", &self.granularity), ("id", &self.id), ("metadata", &self.metadata), ("selfUri", &self.self_uri)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl TimeOffLimitGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "FifteenMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeOffLimitGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for TimeOffLimitGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for TimeOffLimitGranularity {
     }
 }
 impl ::std::convert::From<&str> for TimeOffLimitGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeOffLimitGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

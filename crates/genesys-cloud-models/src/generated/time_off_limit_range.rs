@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffLimitRange {
 impl crate::support::Model for TimeOffLimitRange {
     const NAME: &'static str = "TimeOffLimitRange";
     const FIELDS: &'static [&'static str] = &["granularity", "limitMinutesPerInterval", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TimeOffLimitRange {
     }
 }
 impl ::std::fmt::Debug for TimeOffLimitRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffLimitRange", &[("granularity", &self.granularity), ("limitMinutesPerInterval", &self.limit_minutes_per_interval), ("startDate", &self.start_date)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl TimeOffLimitRangeGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "FifteenMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeOffLimitRangeGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for TimeOffLimitRangeGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for TimeOffLimitRangeGranularity {
     }
 }
 impl ::std::convert::From<&str> for TimeOffLimitRangeGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeOffLimitRangeGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffLimitValueRange {
 impl crate::support::Model for TimeOffLimitValueRange {
     const NAME: &'static str = "TimeOffLimitValueRange";
     const FIELDS: &'static [&'static str] = &["allocatedMinutesPerInterval", "granularity", "limitMinutesPerInterval", "metadata", "startDate", "timeOffLimit", "waitlistedMinutesPerInterval", "waitlistedRequestsPerInterval"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for TimeOffLimitValueRange {
     }
 }
 impl ::std::fmt::Debug for TimeOffLimitValueRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffLimitValueRange", &[("allocatedMinutesPerInterval", &self.allocated_minutes_per_interval), ("granularity", &self.granularity), ("limitMinutesPerInterval", &self.limit_minutes_per_interval), ("metadata", &self.metadata), ("startDate", &self.start_date), ("timeOffLimit", &self.time_off_limit), ("waitlistedMinutesPerInterval", &self.waitlisted_minutes_per_interval), ("waitlistedRequestsPerInterval", &self.waitlisted_requests_per_interval)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl TimeOffLimitValueRangeGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "FifteenMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeOffLimitValueRangeGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for TimeOffLimitValueRangeGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for TimeOffLimitValueRangeGranularity {
     }
 }
 impl ::std::convert::From<&str> for TimeOffLimitValueRangeGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeOffLimitValueRangeGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffLimitValues {
 impl crate::support::Model for TimeOffLimitValues {
     const NAME: &'static str = "TimeOffLimitValues";
     const FIELDS: &'static [&'static str] = &["allocatedMinutes", "limitMinutes", "waitlistedMinutes", "waitlistedRequests"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TimeOffLimitValues {
     }
 }
 impl ::std::fmt::Debug for TimeOffLimitValues {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffLimitValues", &[("allocatedMinutes", &self.allocated_minutes), ("limitMinutes", &self.limit_minutes), ("waitlistedMinutes", &self.waitlisted_minutes), ("waitlistedRequests", &self.waitlisted_requests)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffPlan {
 impl crate::support::Model for TimeOffPlan {
     const NAME: &'static str = "TimeOffPlan";
     const FIELDS: &'static [&'static str] = &["active", "activityCodeIds", "autoApprovalRule", "daysBeforeStartToExpireFromWaitlist", "hrisTimeOffType", "id", "metadata", "name", "selfUri", "timeOffLimits"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for TimeOffPlan {
     }
 }
 impl ::std::fmt::Debug for TimeOffPlan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffPlan", &[("active", &self.active), ("activityCodeIds", &self.activity_code_ids), ("autoApprovalRule", &self.auto_approval_rule), ("daysBeforeStartToExpireFromWaitlist", &self.days_before_start_to_expire_from_waitlist), ("hrisTimeOffType", &self.hris_time_off_type), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("selfUri", &self.self_uri), ("timeOffLimits", &self.time_off_limits)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl TimeOffPlanAutoApprovalRule {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Always", "CheckLimits", "CheckActivityCodes", "CheckLimitsAndActivityCodes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeOffPlanAutoApprovalRule {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for TimeOffPlanAutoApprovalRule {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for TimeOffPlanAutoApprovalRule {
     }
 }
 impl ::std::convert::From<&str> for TimeOffPlanAutoApprovalRule {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeOffPlanAutoApprovalRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

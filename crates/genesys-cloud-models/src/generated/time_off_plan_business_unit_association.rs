@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffPlanBusinessUnitAssociation {
 impl crate::support::Model for TimeOffPlanBusinessUnitAssociation {
     const NAME: &'static str = "TimeOffPlanBusinessUnitAssociation";
     const FIELDS: &'static [&'static str] = &["managementUnits", "staffingGroups"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TimeOffPlanBusinessUnitAssociation {
     }
 }
 impl ::std::fmt::Debug for TimeOffPlanBusinessUnitAssociation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffPlanBusinessUnitAssociation", &[("managementUnits", &self.management_units), ("staffingGroups", &self.staffing_groups)], &self._nulls)
     }

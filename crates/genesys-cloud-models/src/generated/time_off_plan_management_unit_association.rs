@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffPlanManagementUnitAssociation {
 impl crate::support::Model for TimeOffPlanManagementUnitAssociation {
     const NAME: &'static str = "TimeOffPlanManagementUnitAssociation";
     const FIELDS: &'static [&'static str] = &["managementUnit", "staffingGroups"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TimeOffPlanManagementUnitAssociation {
     }
 }
 impl ::std::fmt::Debug for TimeOffPlanManagementUnitAssociation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffPlanManagementUnitAssociation", &[("managementUnit", &self.management_unit), ("staffingGroups", &self.staffing_groups)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffRequestList {
 impl crate::support::Model for TimeOffRequestList {
     const NAME: &'static str = "TimeOffRequestList";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "timeOffRequests"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for TimeOffRequestList {
     }
 }
 impl ::std::fmt::Debug for TimeOffRequestList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffRequestList", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("timeOffRequests", &self.time_off_requests)], &self._nulls)
     }

@@ -112,9 +112,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffRequestListItem {
 impl crate::support::Model for TimeOffRequestListItem {
     const NAME: &'static str = "TimeOffRequestListItem";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dailyDurationMinutes", "durationMinutes", "fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "fullDayManagementUnitDates", "id", "isFullDayRequest", "markedAsRead", "metadata", "notes", "paid", "partialDayStartDateTimes", "payableMinutes", "reviewedBy", "reviewedDate", "selfUri", "status", "submittedBy", "submittedDate", "substatus", "syncVersion", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -176,6 +178,7 @@ impl crate::support::Model for TimeOffRequestListItem {
     }
 }
 impl ::std::fmt::Debug for TimeOffRequestListItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffRequestListItem", &[("activityCodeId", &self.activity_code_id), ("dailyDurationMinutes", &self.daily_duration_minutes), ("durationMinutes", &self.duration_minutes), ("fullDayEarliestStartOffsetMinutes", &self.full_day_earliest_start_offset_minutes), ("fullDayLatestEndOffsetMinutes", &self.full_day_latest_end_offset_minutes), ("fullDayManagementUnitDates", &self.full_day_management_unit_dates), ("id", &self.id), ("isFullDayRequest", &self.is_full_day_request), ("markedAsRead", &self.marked_as_read), ("metadata", &self.metadata), ("notes", &self.notes), ("paid", &self.paid), ("partialDayStartDateTimes", &self.partial_day_start_date_times), ("payableMinutes", &self.payable_minutes), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("selfUri", &self.self_uri), ("status", &self.status), ("submittedBy", &self.submitted_by), ("submittedDate", &self.submitted_date), ("substatus", &self.substatus), ("syncVersion", &self.sync_version), ("user", &self.user)], &self._nulls)
     }
@@ -224,11 +227,13 @@ impl TimeOffRequestListItemStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PENDING", "APPROVED", "DENIED", "CANCELED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeOffRequestListItemStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PENDING" => Self::Pending,
@@ -238,9 +243,11 @@ impl crate::support::OpenEnum for TimeOffRequestListItemStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "PENDING",
@@ -252,11 +259,13 @@ impl crate::support::OpenEnum for TimeOffRequestListItemStatus {
     }
 }
 impl ::std::convert::From<&str> for TimeOffRequestListItemStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeOffRequestListItemStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -322,11 +331,13 @@ impl TimeOffRequestListItemSubstatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AdvanceTimeElapsed", "AutoApproved", "BlockedDate", "InsufficientBalance", "InvalidDailyDuration", "ManualApproval", "OutsideShift", "OverlapsRestrictedActivityCode", "RemovedFromWaitlist", "ReviewDate", "Waitlisted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeOffRequestListItemSubstatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AdvanceTimeElapsed" => Self::AdvanceTimeElapsed,
@@ -343,9 +354,11 @@ impl crate::support::OpenEnum for TimeOffRequestListItemSubstatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AdvanceTimeElapsed => "AdvanceTimeElapsed",
@@ -364,11 +377,13 @@ impl crate::support::OpenEnum for TimeOffRequestListItemSubstatus {
     }
 }
 impl ::std::convert::From<&str> for TimeOffRequestListItemSubstatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeOffRequestListItemSubstatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffRequestListing {
 impl crate::support::Model for TimeOffRequestListing {
     const NAME: &'static str = "TimeOffRequestListing";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TimeOffRequestListing {
     }
 }
 impl ::std::fmt::Debug for TimeOffRequestListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffRequestListing", &[("downloadUrl", &self.download_url), ("entities", &self.entities)], &self._nulls)
     }

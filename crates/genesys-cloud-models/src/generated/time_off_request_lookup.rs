@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffRequestLookup {
 impl crate::support::Model for TimeOffRequestLookup {
     const NAME: &'static str = "TimeOffRequestLookup";
     const FIELDS: &'static [&'static str] = &["timeOffRequestId", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TimeOffRequestLookup {
     }
 }
 impl ::std::fmt::Debug for TimeOffRequestLookup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffRequestLookup", &[("timeOffRequestId", &self.time_off_request_id), ("userId", &self.user_id)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffRequestNotification {
 impl crate::support::Model for TimeOffRequestNotification {
     const NAME: &'static str = "TimeOffRequestNotification";
     const FIELDS: &'static [&'static str] = &["fullDayManagementUnitDates", "isFullDayRequest", "partialDayStartDateTimes", "status", "timeOffRequestId", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for TimeOffRequestNotification {
     }
 }
 impl ::std::fmt::Debug for TimeOffRequestNotification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffRequestNotification", &[("fullDayManagementUnitDates", &self.full_day_management_unit_dates), ("isFullDayRequest", &self.is_full_day_request), ("partialDayStartDateTimes", &self.partial_day_start_date_times), ("status", &self.status), ("timeOffRequestId", &self.time_off_request_id), ("user", &self.user)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl TimeOffRequestNotificationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PENDING", "APPROVED", "DENIED", "CANCELED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeOffRequestNotificationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PENDING" => Self::Pending,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for TimeOffRequestNotificationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "PENDING",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for TimeOffRequestNotificationStatus {
     }
 }
 impl ::std::convert::From<&str> for TimeOffRequestNotificationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeOffRequestNotificationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffRequestQueryBody {
 impl crate::support::Model for TimeOffRequestQueryBody {
     const NAME: &'static str = "TimeOffRequestQueryBody";
     const FIELDS: &'static [&'static str] = &["dateRange", "ids", "statuses", "substatuses", "teamIds", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for TimeOffRequestQueryBody {
     }
 }
 impl ::std::fmt::Debug for TimeOffRequestQueryBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffRequestQueryBody", &[("dateRange", &self.date_range), ("ids", &self.ids), ("statuses", &self.statuses), ("substatuses", &self.substatuses), ("teamIds", &self.team_ids), ("userIds", &self.user_ids)], &self._nulls)
     }

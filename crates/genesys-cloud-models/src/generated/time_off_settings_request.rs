@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffSettingsRequest {
 impl crate::support::Model for TimeOffSettingsRequest {
     const NAME: &'static str = "TimeOffSettingsRequest";
     const FIELDS: &'static [&'static str] = &["submissionEarliestDaysFromNow", "submissionLatestDate", "submissionLatestDaysFromNow", "submissionRangeEnforced", "submissionRangeType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for TimeOffSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for TimeOffSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeOffSettingsRequest", &[("submissionEarliestDaysFromNow", &self.submission_earliest_days_from_now), ("submissionLatestDate", &self.submission_latest_date), ("submissionLatestDaysFromNow", &self.submission_latest_days_from_now), ("submissionRangeEnforced", &self.submission_range_enforced), ("submissionRangeType", &self.submission_range_type)], &self._nulls)
     }
@@ -142,11 +145,13 @@ impl TimeOffSettingsRequestSubmissionRangeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Relative", "FixedEnd"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TimeOffSettingsRequestSubmissionRangeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Relative" => Self::Relative,
@@ -154,9 +159,11 @@ impl crate::support::OpenEnum for TimeOffSettingsRequestSubmissionRangeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Relative => "Relative",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for TimeOffSettingsRequestSubmissionRangeType {
     }
 }
 impl ::std::convert::From<&str> for TimeOffSettingsRequestSubmissionRangeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TimeOffSettingsRequestSubmissionRangeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

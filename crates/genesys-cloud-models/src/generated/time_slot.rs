@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeSlot {
 impl crate::support::Model for TimeSlot {
     const NAME: &'static str = "TimeSlot";
     const FIELDS: &'static [&'static str] = &["day", "startTime", "stopTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TimeSlot {
     }
 }
 impl ::std::fmt::Debug for TimeSlot {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeSlot", &[("day", &self.day), ("startTime", &self.start_time), ("stopTime", &self.stop_time)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for TimeZoneMappingPreview {
 impl crate::support::Model for TimeZoneMappingPreview {
     const NAME: &'static str = "TimeZoneMappingPreview";
     const FIELDS: &'static [&'static str] = &["contactList", "contactListSize", "contactsInDefaultWindow", "contactsMappedToASingleZone", "contactsMappedToASingleZoneUsingZipCode", "contactsMappedToMultipleZones", "contactsMappedToMultipleZonesUsingZipCode", "contactsMappedUsingZipCode", "contactsPerTimeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for TimeZoneMappingPreview {
     }
 }
 impl ::std::fmt::Debug for TimeZoneMappingPreview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TimeZoneMappingPreview", &[("contactList", &self.contact_list), ("contactListSize", &self.contact_list_size), ("contactsInDefaultWindow", &self.contacts_in_default_window), ("contactsMappedToASingleZone", &self.contacts_mapped_to_a_single_zone), ("contactsMappedToASingleZoneUsingZipCode", &self.contacts_mapped_to_a_single_zone_using_zip_code), ("contactsMappedToMultipleZones", &self.contacts_mapped_to_multiple_zones), ("contactsMappedToMultipleZonesUsingZipCode", &self.contacts_mapped_to_multiple_zones_using_zip_code), ("contactsMappedUsingZipCode", &self.contacts_mapped_using_zip_code), ("contactsPerTimeZone", &self.contacts_per_time_zone)], &self._nulls)
     }

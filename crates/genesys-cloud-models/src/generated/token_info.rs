@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for TokenInfo {
 impl crate::support::Model for TokenInfo {
     const NAME: &'static str = "TokenInfo";
     const FIELDS: &'static [&'static str] = &["OAuthClient", "authorizedScope", "clonedUser", "dateTokenIdles", "homeOrganization", "organization"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for TokenInfo {
     }
 }
 impl ::std::fmt::Debug for TokenInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TokenInfo", &[("OAuthClient", &self.o_auth_client), ("authorizedScope", &self.authorized_scope), ("clonedUser", &self.cloned_user), ("dateTokenIdles", &self.date_token_idles), ("homeOrganization", &self.home_organization), ("organization", &self.organization)], &self._nulls)
     }

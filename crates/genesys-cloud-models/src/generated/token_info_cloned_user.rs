@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TokenInfoClonedUser {
 impl crate::support::Model for TokenInfoClonedUser {
     const NAME: &'static str = "TokenInfoClonedUser";
     const FIELDS: &'static [&'static str] = &["id", "organization"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TokenInfoClonedUser {
     }
 }
 impl ::std::fmt::Debug for TokenInfoClonedUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TokenInfoClonedUser", &[("id", &self.id), ("organization", &self.organization)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for Topic {
 impl crate::support::Model for Topic {
     const NAME: &'static str = "Topic";
     const FIELDS: &'static [&'static str] = &["dateModified", "datePublished", "description", "dialect", "id", "matchingType", "modifiedBy", "name", "participants", "phrases", "programs", "published", "publishedBy", "selfUri", "strictness", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for Topic {
     }
 }
 impl ::std::fmt::Debug for Topic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Topic", &[("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("description", &self.description), ("dialect", &self.dialect), ("id", &self.id), ("matchingType", &self.matching_type), ("modifiedBy", &self.modified_by), ("name", &self.name), ("participants", &self.participants), ("phrases", &self.phrases), ("programs", &self.programs), ("published", &self.published), ("publishedBy", &self.published_by), ("selfUri", &self.self_uri), ("strictness", &self.strictness), ("tags", &self.tags)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl TopicMatchingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Lexical", "Semantic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TopicMatchingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Lexical" => Self::Lexical,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for TopicMatchingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Lexical => "Lexical",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for TopicMatchingType {
     }
 }
 impl ::std::convert::From<&str> for TopicMatchingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TopicMatchingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -232,11 +241,13 @@ impl TopicParticipants {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["External", "Internal", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TopicParticipants {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "External" => Self::External,
@@ -245,9 +256,11 @@ impl crate::support::OpenEnum for TopicParticipants {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::External => "External",
@@ -258,11 +271,13 @@ impl crate::support::OpenEnum for TopicParticipants {
     }
 }
 impl ::std::convert::From<&str> for TopicParticipants {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TopicParticipants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -318,11 +333,13 @@ impl TopicStrictness {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["1", "55", "65", "72", "85", "90"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TopicStrictness {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "1" => Self::V1,
@@ -334,9 +351,11 @@ impl crate::support::OpenEnum for TopicStrictness {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::V1 => "1",
@@ -350,11 +369,13 @@ impl crate::support::OpenEnum for TopicStrictness {
     }
 }
 impl ::std::convert::From<&str> for TopicStrictness {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TopicStrictness {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TopicCriteria {
 impl crate::support::Model for TopicCriteria {
     const NAME: &'static str = "TopicCriteria";
     const FIELDS: &'static [&'static str] = &["dataIngestionRules", "topicId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TopicCriteria {
     }
 }
 impl ::std::fmt::Debug for TopicCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicCriteria", &[("dataIngestionRules", &self.data_ingestion_rules), ("topicId", &self.topic_id)], &self._nulls)
     }

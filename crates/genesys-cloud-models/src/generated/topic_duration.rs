@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TopicDuration {
 impl crate::support::Model for TopicDuration {
     const NAME: &'static str = "TopicDuration";
     const FIELDS: &'static [&'static str] = &["totalMilliseconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for TopicDuration {
     }
 }
 impl ::std::fmt::Debug for TopicDuration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicDuration", &[("totalMilliseconds", &self.total_milliseconds)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for TopicJob {
 impl crate::support::Model for TopicJob {
     const NAME: &'static str = "TopicJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "selfUri", "state", "topics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for TopicJob {
     }
 }
 impl ::std::fmt::Debug for TopicJob {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicJob", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state), ("topics", &self.topics)], &self._nulls)
     }
@@ -120,11 +123,13 @@ impl TopicJobState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Running", "Completed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TopicJobState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Running" => Self::Running,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for TopicJobState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Running => "Running",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for TopicJobState {
     }
 }
 impl ::std::convert::From<&str> for TopicJobState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TopicJobState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

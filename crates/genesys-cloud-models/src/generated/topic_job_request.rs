@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TopicJobRequest {
 impl crate::support::Model for TopicJobRequest {
     const NAME: &'static str = "TopicJobRequest";
     const FIELDS: &'static [&'static str] = &["topicIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for TopicJobRequest {
     }
 }
 impl ::std::fmt::Debug for TopicJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicJobRequest", &[("topicIds", &self.topic_ids)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TopicOffset {
 impl crate::support::Model for TopicOffset {
     const NAME: &'static str = "TopicOffset";
     const FIELDS: &'static [&'static str] = &["characterCount", "wordCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TopicOffset {
     }
 }
 impl ::std::fmt::Debug for TopicOffset {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicOffset", &[("characterCount", &self.character_count), ("wordCount", &self.word_count)], &self._nulls)
     }

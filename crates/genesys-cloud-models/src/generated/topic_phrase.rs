@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for TopicPhrase {
 impl crate::support::Model for TopicPhrase {
     const NAME: &'static str = "TopicPhrase";
     const FIELDS: &'static [&'static str] = &["id", "text", "utteranceCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TopicPhrase {
     }
 }
 impl ::std::fmt::Debug for TopicPhrase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicPhrase", &[("id", &self.id), ("text", &self.text), ("utteranceCount", &self.utterance_count)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for TopicRequest {
 impl crate::support::Model for TopicRequest {
     const NAME: &'static str = "TopicRequest";
     const FIELDS: &'static [&'static str] = &["description", "dialect", "matchingType", "name", "participants", "phrases", "programIds", "strictness", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for TopicRequest {
     }
 }
 impl ::std::fmt::Debug for TopicRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicRequest", &[("description", &self.description), ("dialect", &self.dialect), ("matchingType", &self.matching_type), ("name", &self.name), ("participants", &self.participants), ("phrases", &self.phrases), ("programIds", &self.program_ids), ("strictness", &self.strictness), ("tags", &self.tags)], &self._nulls)
     }
@@ -190,11 +193,13 @@ impl TopicRequestMatchingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Lexical", "Semantic"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TopicRequestMatchingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Lexical" => Self::Lexical,
@@ -202,9 +207,11 @@ impl crate::support::OpenEnum for TopicRequestMatchingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Lexical => "Lexical",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for TopicRequestMatchingType {
     }
 }
 impl ::std::convert::From<&str> for TopicRequestMatchingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TopicRequestMatchingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -268,11 +277,13 @@ impl TopicRequestParticipants {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["External", "Internal", "All"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TopicRequestParticipants {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "External" => Self::External,
@@ -281,9 +292,11 @@ impl crate::support::OpenEnum for TopicRequestParticipants {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::External => "External",
@@ -294,11 +307,13 @@ impl crate::support::OpenEnum for TopicRequestParticipants {
     }
 }
 impl ::std::convert::From<&str> for TopicRequestParticipants {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TopicRequestParticipants {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -354,11 +369,13 @@ impl TopicRequestStrictness {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["1", "55", "65", "72", "85", "90"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TopicRequestStrictness {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "1" => Self::V1,
@@ -370,9 +387,11 @@ impl crate::support::OpenEnum for TopicRequestStrictness {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::V1 => "1",
@@ -386,11 +405,13 @@ impl crate::support::OpenEnum for TopicRequestStrictness {
     }
 }
 impl ::std::convert::From<&str> for TopicRequestStrictness {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TopicRequestStrictness {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

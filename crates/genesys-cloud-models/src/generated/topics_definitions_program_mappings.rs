@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TopicsDefinitionsProgramMappings {
 impl crate::support::Model for TopicsDefinitionsProgramMappings {
     const NAME: &'static str = "TopicsDefinitionsProgramMappings";
     const FIELDS: &'static [&'static str] = &["dateModified", "flows", "modifiedBy", "program", "queues"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for TopicsDefinitionsProgramMappings {
     }
 }
 impl ::std::fmt::Debug for TopicsDefinitionsProgramMappings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicsDefinitionsProgramMappings", &[("dateModified", &self.date_modified), ("flows", &self.flows), ("modifiedBy", &self.modified_by), ("program", &self.program), ("queues", &self.queues)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for Touchpoint {
 impl crate::support::Model for Touchpoint {
     const NAME: &'static str = "Touchpoint";
     const FIELDS: &'static [&'static str] = &["agentId", "associatedValue", "conversationId", "createdDate", "mediaType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for Touchpoint {
     }
 }
 impl ::std::fmt::Debug for Touchpoint {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Touchpoint", &[("agentId", &self.agent_id), ("associatedValue", &self.associated_value), ("conversationId", &self.conversation_id), ("createdDate", &self.created_date), ("mediaType", &self.media_type)], &self._nulls)
     }
@@ -144,11 +147,13 @@ impl TouchpointMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Email", "Message", "Voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TouchpointMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Email" => Self::Email,
@@ -157,9 +162,11 @@ impl crate::support::OpenEnum for TouchpointMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "Email",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for TouchpointMediaType {
     }
 }
 impl ::std::convert::From<&str> for TouchpointMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TouchpointMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for TouchpointResponse {
 impl crate::support::Model for TouchpointResponse {
     const NAME: &'static str = "TouchpointResponse";
     const FIELDS: &'static [&'static str] = &["agentId", "associatedValue", "conversationId", "createdDate", "mediaType", "message", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for TouchpointResponse {
     }
 }
 impl ::std::fmt::Debug for TouchpointResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TouchpointResponse", &[("agentId", &self.agent_id), ("associatedValue", &self.associated_value), ("conversationId", &self.conversation_id), ("createdDate", &self.created_date), ("mediaType", &self.media_type), ("message", &self.message), ("state", &self.state)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl TouchpointResponseMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Email", "Message", "Voice"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TouchpointResponseMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Email" => Self::Email,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for TouchpointResponseMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Email => "Email",
@@ -152,11 +159,13 @@ impl crate::support::OpenEnum for TouchpointResponseMediaType {
     }
 }
 impl ::std::convert::From<&str> for TouchpointResponseMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TouchpointResponseMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -208,11 +217,13 @@ impl TouchpointResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Completed", "Valid", "Invalid", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TouchpointResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Completed" => Self::Completed,
@@ -222,9 +233,11 @@ impl crate::support::OpenEnum for TouchpointResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Completed => "Completed",
@@ -236,11 +249,13 @@ impl crate::support::OpenEnum for TouchpointResponseState {
     }
 }
 impl ::std::convert::From<&str> for TouchpointResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TouchpointResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TrackingSettings {
 impl crate::support::Model for TrackingSettings {
     const NAME: &'static str = "TrackingSettings";
     const FIELDS: &'static [&'static str] = &["excludedQueryParameters", "ipFilters", "searchQueryParameters", "shouldKeepUrlFragment"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TrackingSettings {
     }
 }
 impl ::std::fmt::Debug for TrackingSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrackingSettings", &[("excludedQueryParameters", &self.excluded_query_parameters), ("ipFilters", &self.ip_filters), ("searchQueryParameters", &self.search_query_parameters), ("shouldKeepUrlFragment", &self.should_keep_url_fragment)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptAggregationSort {
 impl crate::support::Model for TranscriptAggregationSort {
     const NAME: &'static str = "TranscriptAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TranscriptAggregationSort {
     }
 }
 impl ::std::fmt::Debug for TranscriptAggregationSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl TranscriptAggregationSortFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["average", "count", "max", "min", "sum"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TranscriptAggregationSortFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "average" => Self::Average,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for TranscriptAggregationSortFunction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Average => "average",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for TranscriptAggregationSortFunction {
     }
 }
 impl ::std::convert::From<&str> for TranscriptAggregationSortFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TranscriptAggregationSortFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -212,11 +221,13 @@ impl TranscriptAggregationSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nSpeechTextAnalyzedConversations", "nTopicCommunications", "oCustomerSentiment", "oOverTalkSpeechInstances", "oSentimentScore", "tAgentSpeech", "tCustomerSpeech", "tOtherAudio", "tOverTalkSpeech", "tSilence", "tTotalSpeechAndSilence"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TranscriptAggregationSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nSpeechTextAnalyzedConversations" => Self::NSpeechTextAnalyzedConversations,
@@ -233,9 +244,11 @@ impl crate::support::OpenEnum for TranscriptAggregationSortName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NSpeechTextAnalyzedConversations => "nSpeechTextAnalyzedConversations",
@@ -254,11 +267,13 @@ impl crate::support::OpenEnum for TranscriptAggregationSortName {
     }
 }
 impl ::std::convert::From<&str> for TranscriptAggregationSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TranscriptAggregationSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptAggregationView {
 impl crate::support::Model for TranscriptAggregationView {
     const NAME: &'static str = "TranscriptAggregationView";
     const FIELDS: &'static [&'static str] = &["function", "name", "range", "target"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TranscriptAggregationView {
     }
 }
 impl ::std::fmt::Debug for TranscriptAggregationView {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptAggregationView", &[("function", &self.function), ("name", &self.name), ("range", &self.range), ("target", &self.target)], &self._nulls)
     }
@@ -128,20 +131,24 @@ impl TranscriptAggregationViewFunction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["rangeBound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TranscriptAggregationViewFunction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "rangeBound" => Self::RangeBound,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RangeBound => "rangeBound",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for TranscriptAggregationViewFunction {
     }
 }
 impl ::std::convert::From<&str> for TranscriptAggregationViewFunction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TranscriptAggregationViewFunction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -220,11 +229,13 @@ impl TranscriptAggregationViewTarget {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["nSpeechTextAnalyzedConversations", "nTopicCommunications", "oCustomerSentiment", "oOverTalkSpeechInstances", "oSentimentScore", "tAgentSpeech", "tCustomerSpeech", "tOtherAudio", "tOverTalkSpeech", "tSilence", "tTotalSpeechAndSilence"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TranscriptAggregationViewTarget {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "nSpeechTextAnalyzedConversations" => Self::NSpeechTextAnalyzedConversations,
@@ -241,9 +252,11 @@ impl crate::support::OpenEnum for TranscriptAggregationViewTarget {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NSpeechTextAnalyzedConversations => "nSpeechTextAnalyzedConversations",
@@ -262,11 +275,13 @@ impl crate::support::OpenEnum for TranscriptAggregationViewTarget {
     }
 }
 impl ::std::convert::From<&str> for TranscriptAggregationViewTarget {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TranscriptAggregationViewTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

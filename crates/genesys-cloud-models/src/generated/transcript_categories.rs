@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptCategories {
 impl crate::support::Model for TranscriptCategories {
     const NAME: &'static str = "TranscriptCategories";
     const FIELDS: &'static [&'static str] = &["excludes", "includes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TranscriptCategories {
     }
 }
 impl ::std::fmt::Debug for TranscriptCategories {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptCategories", &[("excludes", &self.excludes), ("includes", &self.includes)], &self._nulls)
     }

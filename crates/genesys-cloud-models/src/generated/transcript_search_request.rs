@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptSearchRequest {
 impl crate::support::Model for TranscriptSearchRequest {
     const NAME: &'static str = "TranscriptSearchRequest";
     const FIELDS: &'static [&'static str] = &["pageNumber", "pageSize", "query", "returnFields", "sort", "sortBy", "sortOrder", "types"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for TranscriptSearchRequest {
     }
 }
 impl ::std::fmt::Debug for TranscriptSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptSearchRequest", &[("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("returnFields", &self.return_fields), ("sort", &self.sort), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order), ("types", &self.types)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl TranscriptSearchRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC", "SCORE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TranscriptSearchRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -191,9 +196,11 @@ impl crate::support::OpenEnum for TranscriptSearchRequestSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -204,11 +211,13 @@ impl crate::support::OpenEnum for TranscriptSearchRequestSortOrder {
     }
 }
 impl ::std::convert::From<&str> for TranscriptSearchRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TranscriptSearchRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

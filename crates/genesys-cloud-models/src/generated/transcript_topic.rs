@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTopic {
 impl crate::support::Model for TranscriptTopic {
     const NAME: &'static str = "TranscriptTopic";
     const FIELDS: &'static [&'static str] = &["confidence", "duration", "id", "name", "offset", "recordingLocation", "startTimeMilliseconds", "topicPhrase", "transcriptPhrase"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for TranscriptTopic {
     }
 }
 impl ::std::fmt::Debug for TranscriptTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptTopic", &[("confidence", &self.confidence), ("duration", &self.duration), ("id", &self.id), ("name", &self.name), ("offset", &self.offset), ("recordingLocation", &self.recording_location), ("startTimeMilliseconds", &self.start_time_milliseconds), ("topicPhrase", &self.topic_phrase), ("transcriptPhrase", &self.transcript_phrase)], &self._nulls)
     }

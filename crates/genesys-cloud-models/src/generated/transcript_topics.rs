@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTopics {
 impl crate::support::Model for TranscriptTopics {
     const NAME: &'static str = "TranscriptTopics";
     const FIELDS: &'static [&'static str] = &["excludes", "includes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TranscriptTopics {
     }
 }
 impl ::std::fmt::Debug for TranscriptTopics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptTopics", &[("excludes", &self.excludes), ("includes", &self.includes)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTranslation {
 impl crate::support::Model for TranscriptTranslation {
     const NAME: &'static str = "TranscriptTranslation";
     const FIELDS: &'static [&'static str] = &["id", "phrases", "translateError"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TranscriptTranslation {
     }
 }
 impl ::std::fmt::Debug for TranscriptTranslation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptTranslation", &[("id", &self.id), ("phrases", &self.phrases), ("translateError", &self.translate_error)], &self._nulls)
     }

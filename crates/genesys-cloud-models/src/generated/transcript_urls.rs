@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptUrls {
 impl crate::support::Model for TranscriptUrls {
     const NAME: &'static str = "TranscriptUrls";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversation", "urls"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TranscriptUrls {
     }
 }
 impl ::std::fmt::Debug for TranscriptUrls {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptUrls", &[("communicationId", &self.communication_id), ("conversation", &self.conversation), ("urls", &self.urls)], &self._nulls)
     }

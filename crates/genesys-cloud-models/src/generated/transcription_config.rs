@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionConfig {
 impl crate::support::Model for TranscriptionConfig {
     const NAME: &'static str = "TranscriptionConfig";
     const FIELDS: &'static [&'static str] = &["vendorName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for TranscriptionConfig {
     }
 }
 impl ::std::fmt::Debug for TranscriptionConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptionConfig", &[("vendorName", &self.vendor_name)], &self._nulls)
     }
@@ -96,11 +99,13 @@ impl TranscriptionConfigVendorName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["GoogleDialogflow", "Unknown", "Genesys"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TranscriptionConfigVendorName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "GoogleDialogflow" => Self::GoogleDialogflow,
@@ -109,9 +114,11 @@ impl crate::support::OpenEnum for TranscriptionConfigVendorName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::GoogleDialogflow => "GoogleDialogflow",
@@ -122,11 +129,13 @@ impl crate::support::OpenEnum for TranscriptionConfigVendorName {
     }
 }
 impl ::std::convert::From<&str> for TranscriptionConfigVendorName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TranscriptionConfigVendorName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionEnginesRequest {
 impl crate::support::Model for TranscriptionEnginesRequest {
     const NAME: &'static str = "TranscriptionEnginesRequest";
     const FIELDS: &'static [&'static str] = &["transcriptionEngines"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for TranscriptionEnginesRequest {
     }
 }
 impl ::std::fmt::Debug for TranscriptionEnginesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptionEnginesRequest", &[("transcriptionEngines", &self.transcription_engines)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionSettings {
 impl crate::support::Model for TranscriptionSettings {
     const NAME: &'static str = "TranscriptionSettings";
     const FIELDS: &'static [&'static str] = &["contentSearchEnabled", "lowLatencyTranscriptionEnabled", "pciDssRedactionEnabled", "piiRedactionEnabled", "transcription", "transcriptionConfidenceThreshold"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for TranscriptionSettings {
     }
 }
 impl ::std::fmt::Debug for TranscriptionSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptionSettings", &[("contentSearchEnabled", &self.content_search_enabled), ("lowLatencyTranscriptionEnabled", &self.low_latency_transcription_enabled), ("pciDssRedactionEnabled", &self.pci_dss_redaction_enabled), ("piiRedactionEnabled", &self.pii_redaction_enabled), ("transcription", &self.transcription), ("transcriptionConfidenceThreshold", &self.transcription_confidence_threshold)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl TranscriptionSettingsTranscription {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Disabled", "EnabledGlobally", "EnabledQueueFlow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TranscriptionSettingsTranscription {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Disabled" => Self::Disabled,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for TranscriptionSettingsTranscription {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Disabled => "Disabled",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for TranscriptionSettingsTranscription {
     }
 }
 impl ::std::convert::From<&str> for TranscriptionSettingsTranscription {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TranscriptionSettingsTranscription {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

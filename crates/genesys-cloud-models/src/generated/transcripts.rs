@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for Transcripts {
 impl crate::support::Model for Transcripts {
     const NAME: &'static str = "Transcripts";
     const FIELDS: &'static [&'static str] = &["contains", "doesNotContain", "exactMatch", "notSimilarTo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for Transcripts {
     }
 }
 impl ::std::fmt::Debug for Transcripts {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Transcripts", &[("contains", &self.contains), ("doesNotContain", &self.does_not_contain), ("exactMatch", &self.exact_match), ("notSimilarTo", &self.not_similar_to)], &self._nulls)
     }

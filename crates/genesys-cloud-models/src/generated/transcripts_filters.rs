@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptsFilters {
 impl crate::support::Model for TranscriptsFilters {
     const NAME: &'static str = "TranscriptsFilters";
     const FIELDS: &'static [&'static str] = &["endTimeMs", "flows", "mediaType", "programs", "queues", "startTimeMs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for TranscriptsFilters {
     }
 }
 impl ::std::fmt::Debug for TranscriptsFilters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranscriptsFilters", &[("endTimeMs", &self.end_time_ms), ("flows", &self.flows), ("mediaType", &self.media_type), ("programs", &self.programs), ("queues", &self.queues), ("startTimeMs", &self.start_time_ms)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl TranscriptsFiltersMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["call", "message", "email", "chat", "callback", "all"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TranscriptsFiltersMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "call" => Self::Call,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for TranscriptsFiltersMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Call => "call",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for TranscriptsFiltersMediaType {
     }
 }
 impl ::std::convert::From<&str> for TranscriptsFiltersMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TranscriptsFiltersMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

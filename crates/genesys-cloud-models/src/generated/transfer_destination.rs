@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TransferDestination {
 impl crate::support::Model for TransferDestination {
     const NAME: &'static str = "TransferDestination";
     const FIELDS: &'static [&'static str] = &["address", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TransferDestination {
     }
 }
 impl ::std::fmt::Debug for TransferDestination {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TransferDestination", &[("address", &self.address), ("userId", &self.user_id)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TransferInitiator {
 impl crate::support::Model for TransferInitiator {
     const NAME: &'static str = "TransferInitiator";
     const FIELDS: &'static [&'static str] = &["userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for TransferInitiator {
     }
 }
 impl ::std::fmt::Debug for TransferInitiator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TransferInitiator", &[("userId", &self.user_id)], &self._nulls)
     }

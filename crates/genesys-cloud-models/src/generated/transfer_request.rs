@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
 impl crate::support::Model for TransferRequest {
     const NAME: &'static str = "TransferRequest";
     const FIELDS: &'static [&'static str] = &["address", "keepInternalMessageAlive", "queueId", "transferType", "userId", "userName", "voicemail"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for TransferRequest {
     }
 }
 impl ::std::fmt::Debug for TransferRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TransferRequest", &[("address", &self.address), ("keepInternalMessageAlive", &self.keep_internal_message_alive), ("queueId", &self.queue_id), ("transferType", &self.transfer_type), ("userId", &self.user_id), ("userName", &self.user_name), ("voicemail", &self.voicemail)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl TransferRequestTransferType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attended", "Unattended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TransferRequestTransferType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attended" => Self::Attended,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for TransferRequestTransferType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attended => "Attended",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for TransferRequestTransferType {
     }
 }
 impl ::std::convert::From<&str> for TransferRequestTransferType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TransferRequestTransferType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TransferToAddressRequest {
 impl crate::support::Model for TransferToAddressRequest {
     const NAME: &'static str = "TransferToAddressRequest";
     const FIELDS: &'static [&'static str] = &["address", "keepInternalMessageAlive", "transferType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TransferToAddressRequest {
     }
 }
 impl ::std::fmt::Debug for TransferToAddressRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TransferToAddressRequest", &[("address", &self.address), ("keepInternalMessageAlive", &self.keep_internal_message_alive), ("transferType", &self.transfer_type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl TransferToAddressRequestTransferType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attended", "Unattended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TransferToAddressRequestTransferType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attended" => Self::Attended,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for TransferToAddressRequestTransferType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attended => "Attended",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for TransferToAddressRequestTransferType {
     }
 }
 impl ::std::convert::From<&str> for TransferToAddressRequestTransferType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TransferToAddressRequestTransferType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

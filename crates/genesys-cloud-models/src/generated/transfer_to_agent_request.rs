@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TransferToAgentRequest {
 impl crate::support::Model for TransferToAgentRequest {
     const NAME: &'static str = "TransferToAgentRequest";
     const FIELDS: &'static [&'static str] = &["keepInternalMessageAlive", "transferType", "userDisplayName", "userId", "userName", "voicemail"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for TransferToAgentRequest {
     }
 }
 impl ::std::fmt::Debug for TransferToAgentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TransferToAgentRequest", &[("keepInternalMessageAlive", &self.keep_internal_message_alive), ("transferType", &self.transfer_type), ("userDisplayName", &self.user_display_name), ("userId", &self.user_id), ("userName", &self.user_name), ("voicemail", &self.voicemail)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl TransferToAgentRequestTransferType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attended", "Unattended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TransferToAgentRequestTransferType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attended" => Self::Attended,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for TransferToAgentRequestTransferType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attended => "Attended",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for TransferToAgentRequestTransferType {
     }
 }
 impl ::std::convert::From<&str> for TransferToAgentRequestTransferType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TransferToAgentRequestTransferType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TransferToExternalContactRequest {
 impl crate::support::Model for TransferToExternalContactRequest {
     const NAME: &'static str = "TransferToExternalContactRequest";
     const FIELDS: &'static [&'static str] = &["contactId", "keepInternalMessageAlive", "phoneType", "transferType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TransferToExternalContactRequest {
     }
 }
 impl ::std::fmt::Debug for TransferToExternalContactRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TransferToExternalContactRequest", &[("contactId", &self.contact_id), ("keepInternalMessageAlive", &self.keep_internal_message_alive), ("phoneType", &self.phone_type), ("transferType", &self.transfer_type)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl TransferToExternalContactRequestPhoneType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WorkPhone", "CellPhone", "HomePhone", "OtherPhone"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TransferToExternalContactRequestPhoneType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WorkPhone" => Self::WorkPhone,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for TransferToExternalContactRequestPhoneType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WorkPhone => "WorkPhone",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for TransferToExternalContactRequestPhoneType {
     }
 }
 impl ::std::convert::From<&str> for TransferToExternalContactRequestPhoneType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TransferToExternalContactRequestPhoneType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -214,11 +223,13 @@ impl TransferToExternalContactRequestTransferType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attended", "Unattended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TransferToExternalContactRequestTransferType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attended" => Self::Attended,
@@ -226,9 +237,11 @@ impl crate::support::OpenEnum for TransferToExternalContactRequestTransferType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attended => "Attended",
@@ -238,11 +251,13 @@ impl crate::support::OpenEnum for TransferToExternalContactRequestTransferType {
     }
 }
 impl ::std::convert::From<&str> for TransferToExternalContactRequestTransferType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TransferToExternalContactRequestTransferType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TransferToExternalRequest {
 impl crate::support::Model for TransferToExternalRequest {
     const NAME: &'static str = "TransferToExternalRequest";
     const FIELDS: &'static [&'static str] = &["address", "keepInternalMessageAlive", "transferType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TransferToExternalRequest {
     }
 }
 impl ::std::fmt::Debug for TransferToExternalRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TransferToExternalRequest", &[("address", &self.address), ("keepInternalMessageAlive", &self.keep_internal_message_alive), ("transferType", &self.transfer_type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl TransferToExternalRequestTransferType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attended", "Unattended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TransferToExternalRequestTransferType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attended" => Self::Attended,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for TransferToExternalRequestTransferType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attended => "Attended",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for TransferToExternalRequestTransferType {
     }
 }
 impl ::std::convert::From<&str> for TransferToExternalRequestTransferType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TransferToExternalRequestTransferType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TransferToQueueRequest {
 impl crate::support::Model for TransferToQueueRequest {
     const NAME: &'static str = "TransferToQueueRequest";
     const FIELDS: &'static [&'static str] = &["keepInternalMessageAlive", "queueId", "queueName", "transferType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TransferToQueueRequest {
     }
 }
 impl ::std::fmt::Debug for TransferToQueueRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TransferToQueueRequest", &[("keepInternalMessageAlive", &self.keep_internal_message_alive), ("queueId", &self.queue_id), ("queueName", &self.queue_name), ("transferType", &self.transfer_type)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl TransferToQueueRequestTransferType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attended", "Unattended"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TransferToQueueRequestTransferType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attended" => Self::Attended,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for TransferToQueueRequestTransferType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attended => "Attended",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for TransferToQueueRequestTransferType {
     }
 }
 impl ::std::convert::From<&str> for TransferToQueueRequestTransferType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TransferToQueueRequestTransferType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TranslateSupportedLanguage {
 impl crate::support::Model for TranslateSupportedLanguage {
     const NAME: &'static str = "TranslateSupportedLanguage";
     const FIELDS: &'static [&'static str] = &["languageCode", "languageName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TranslateSupportedLanguage {
     }
 }
 impl ::std::fmt::Debug for TranslateSupportedLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TranslateSupportedLanguage", &[("languageCode", &self.language_code), ("languageName", &self.language_name)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TrendData {
 impl crate::support::Model for TrendData {
     const NAME: &'static str = "TrendData";
     const FIELDS: &'static [&'static str] = &["averageValue", "dateEndWorkday", "dateStartWorkday", "percentOfGoal"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TrendData {
     }
 }
 impl ::std::fmt::Debug for TrendData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrendData", &[("averageValue", &self.average_value), ("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday), ("percentOfGoal", &self.percent_of_goal)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for Trigger {
 impl crate::support::Model for Trigger {
     const NAME: &'static str = "Trigger";
     const FIELDS: &'static [&'static str] = &["delayBySeconds", "description", "enabled", "eventTTLSeconds", "id", "matchCriteria", "name", "selfUri", "target", "topicName", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for Trigger {
     }
 }
 impl ::std::fmt::Debug for Trigger {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Trigger", &[("delayBySeconds", &self.delay_by_seconds), ("description", &self.description), ("enabled", &self.enabled), ("eventTTLSeconds", &self.event_ttl_seconds), ("id", &self.id), ("matchCriteria", &self.match_criteria), ("name", &self.name), ("selfUri", &self.self_uri), ("target", &self.target), ("topicName", &self.topic_name), ("version", &self.version)], &self._nulls)
     }

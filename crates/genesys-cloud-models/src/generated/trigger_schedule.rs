@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for TriggerSchedule {
 impl crate::support::Model for TriggerSchedule {
     const NAME: &'static str = "TriggerSchedule";
     const FIELDS: &'static [&'static str] = &["daysOfMonth", "daysOfWeek", "hours", "minutes", "months", "timezone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for TriggerSchedule {
     }
 }
 impl ::std::fmt::Debug for TriggerSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TriggerSchedule", &[("daysOfMonth", &self.days_of_month), ("daysOfWeek", &self.days_of_week), ("hours", &self.hours), ("minutes", &self.minutes), ("months", &self.months), ("timezone", &self.timezone)], &self._nulls)
     }

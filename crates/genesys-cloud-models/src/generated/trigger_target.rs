@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TriggerTarget {
 impl crate::support::Model for TriggerTarget {
     const NAME: &'static str = "TriggerTarget";
     const FIELDS: &'static [&'static str] = &["id", "type", "workflowTargetSettings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TriggerTarget {
     }
 }
 impl ::std::fmt::Debug for TriggerTarget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TriggerTarget", &[("id", &self.id), ("type", &self.r#type), ("workflowTargetSettings", &self.workflow_target_settings)], &self._nulls)
     }
@@ -116,20 +119,24 @@ impl TriggerTargetType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Workflow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TriggerTargetType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Workflow" => Self::Workflow,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Workflow => "Workflow",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for TriggerTargetType {
     }
 }
 impl ::std::convert::From<&str> for TriggerTargetType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TriggerTargetType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -136,9 +136,11 @@ impl<'de> ::serde::Deserialize<'de> for Trunk {
 impl crate::support::Model for Trunk {
     const NAME: &'static str = "Trunk";
     const FIELDS: &'static [&'static str] = &["connectedStatus", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "edge", "edgeGroup", "enabled", "family", "id", "inService", "ipStatus", "logicalInterface", "modifiedBy", "modifiedByApp", "name", "optionsEnabledStatus", "optionsStatus", "proxyAddressList", "registersEnabledStatus", "registersStatus", "selfUri", "state", "trunkBase", "trunkMetabase", "trunkType", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -212,6 +214,7 @@ impl crate::support::Model for Trunk {
     }
 }
 impl ::std::fmt::Debug for Trunk {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Trunk", &[("connectedStatus", &self.connected_status), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("edge", &self.edge), ("edgeGroup", &self.edge_group), ("enabled", &self.enabled), ("family", &self.family), ("id", &self.id), ("inService", &self.in_service), ("ipStatus", &self.ip_status), ("logicalInterface", &self.logical_interface), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("optionsEnabledStatus", &self.options_enabled_status), ("optionsStatus", &self.options_status), ("proxyAddressList", &self.proxy_address_list), ("registersEnabledStatus", &self.registers_enabled_status), ("registersStatus", &self.registers_status), ("selfUri", &self.self_uri), ("state", &self.state), ("trunkBase", &self.trunk_base), ("trunkMetabase", &self.trunk_metabase), ("trunkType", &self.trunk_type), ("version", &self.version)], &self._nulls)
     }
@@ -258,11 +261,13 @@ impl TrunkOptionsEnabledStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ENABLED", "DISABLED", "NOT_SUPPORTED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrunkOptionsEnabledStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ENABLED" => Self::Enabled,
@@ -271,9 +276,11 @@ impl crate::support::OpenEnum for TrunkOptionsEnabledStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Enabled => "ENABLED",
@@ -284,11 +291,13 @@ impl crate::support::OpenEnum for TrunkOptionsEnabledStatus {
     }
 }
 impl ::std::convert::From<&str> for TrunkOptionsEnabledStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrunkOptionsEnabledStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -338,11 +347,13 @@ impl TrunkRegistersEnabledStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ENABLED", "DISABLED", "NOT_SUPPORTED"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrunkRegistersEnabledStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ENABLED" => Self::Enabled,
@@ -351,9 +362,11 @@ impl crate::support::OpenEnum for TrunkRegistersEnabledStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Enabled => "ENABLED",
@@ -364,11 +377,13 @@ impl crate::support::OpenEnum for TrunkRegistersEnabledStatus {
     }
 }
 impl ::std::convert::From<&str> for TrunkRegistersEnabledStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrunkRegistersEnabledStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -418,11 +433,13 @@ impl TrunkState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrunkState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -431,9 +448,11 @@ impl crate::support::OpenEnum for TrunkState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -444,11 +463,13 @@ impl crate::support::OpenEnum for TrunkState {
     }
 }
 impl ::std::convert::From<&str> for TrunkState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrunkState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -498,11 +519,13 @@ impl TrunkTrunkType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EXTERNAL", "PHONE", "EDGE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrunkTrunkType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EXTERNAL" => Self::External,
@@ -511,9 +534,11 @@ impl crate::support::OpenEnum for TrunkTrunkType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::External => "EXTERNAL",
@@ -524,11 +549,13 @@ impl crate::support::OpenEnum for TrunkTrunkType {
     }
 }
 impl ::std::convert::From<&str> for TrunkTrunkType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrunkTrunkType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -94,9 +94,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkBase {
 impl crate::support::Model for TrunkBase {
     const NAME: &'static str = "TrunkBase";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "inboundSite", "managed", "modifiedBy", "modifiedByApp", "name", "properties", "selfUri", "site", "state", "trunkMetabase", "trunkType", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -150,6 +152,7 @@ impl crate::support::Model for TrunkBase {
     }
 }
 impl ::std::fmt::Debug for TrunkBase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkBase", &[("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("inboundSite", &self.inbound_site), ("managed", &self.managed), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("properties", &self.properties), ("selfUri", &self.self_uri), ("site", &self.site), ("state", &self.state), ("trunkMetabase", &self.trunk_metabase), ("trunkType", &self.trunk_type), ("version", &self.version)], &self._nulls)
     }
@@ -310,11 +313,13 @@ impl TrunkBaseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrunkBaseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -323,9 +328,11 @@ impl crate::support::OpenEnum for TrunkBaseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -336,11 +343,13 @@ impl crate::support::OpenEnum for TrunkBaseState {
     }
 }
 impl ::std::convert::From<&str> for TrunkBaseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrunkBaseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -390,11 +399,13 @@ impl TrunkBaseTrunkType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EXTERNAL", "PHONE", "EDGE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrunkBaseTrunkType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EXTERNAL" => Self::External,
@@ -403,9 +414,11 @@ impl crate::support::OpenEnum for TrunkBaseTrunkType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::External => "EXTERNAL",
@@ -416,11 +429,13 @@ impl crate::support::OpenEnum for TrunkBaseTrunkType {
     }
 }
 impl ::std::convert::From<&str> for TrunkBaseTrunkType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrunkBaseTrunkType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkBaseAssignment {
 impl crate::support::Model for TrunkBaseAssignment {
     const NAME: &'static str = "TrunkBaseAssignment";
     const FIELDS: &'static [&'static str] = &["family", "trunkBase"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TrunkBaseAssignment {
     }
 }
 impl ::std::fmt::Debug for TrunkBaseAssignment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkBaseAssignment", &[("family", &self.family), ("trunkBase", &self.trunk_base)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkConnectedStatus {
 impl crate::support::Model for TrunkConnectedStatus {
     const NAME: &'static str = "TrunkConnectedStatus";
     const FIELDS: &'static [&'static str] = &["connected", "connectedStateTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for TrunkConnectedStatus {
     }
 }
 impl ::std::fmt::Debug for TrunkConnectedStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkConnectedStatus", &[("connected", &self.connected), ("connectedStateTime", &self.connected_state_time)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkErrorInfo {
 impl crate::support::Model for TrunkErrorInfo {
     const NAME: &'static str = "TrunkErrorInfo";
     const FIELDS: &'static [&'static str] = &["code", "details", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TrunkErrorInfo {
     }
 }
 impl ::std::fmt::Debug for TrunkErrorInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkErrorInfo", &[("code", &self.code), ("details", &self.details), ("text", &self.text)], &self._nulls)
     }

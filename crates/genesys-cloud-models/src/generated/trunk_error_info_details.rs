@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkErrorInfoDetails {
 impl crate::support::Model for TrunkErrorInfoDetails {
     const NAME: &'static str = "TrunkErrorInfoDetails";
     const FIELDS: &'static [&'static str] = &["code", "hostname", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TrunkErrorInfoDetails {
     }
 }
 impl ::std::fmt::Debug for TrunkErrorInfoDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkErrorInfoDetails", &[("code", &self.code), ("hostname", &self.hostname), ("message", &self.message)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkMetrics {
 impl crate::support::Model for TrunkMetrics {
     const NAME: &'static str = "TrunkMetrics";
     const FIELDS: &'static [&'static str] = &["calls", "eventTime", "logicalInterface", "qos", "trunk"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for TrunkMetrics {
     }
 }
 impl ::std::fmt::Debug for TrunkMetrics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkMetrics", &[("calls", &self.calls), ("eventTime", &self.event_time), ("logicalInterface", &self.logical_interface), ("qos", &self.qos), ("trunk", &self.trunk)], &self._nulls)
     }

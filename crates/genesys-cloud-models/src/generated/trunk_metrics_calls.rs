@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkMetricsCalls {
 impl crate::support::Model for TrunkMetricsCalls {
     const NAME: &'static str = "TrunkMetricsCalls";
     const FIELDS: &'static [&'static str] = &["inboundCallCount", "outboundCallCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for TrunkMetricsCalls {
     }
 }
 impl ::std::fmt::Debug for TrunkMetricsCalls {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkMetricsCalls", &[("inboundCallCount", &self.inbound_call_count), ("outboundCallCount", &self.outbound_call_count)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkMetricsNetworkTypeIp {
 impl crate::support::Model for TrunkMetricsNetworkTypeIp {
     const NAME: &'static str = "TrunkMetricsNetworkTypeIp";
     const FIELDS: &'static [&'static str] = &["address", "errorInfo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TrunkMetricsNetworkTypeIp {
     }
 }
 impl ::std::fmt::Debug for TrunkMetricsNetworkTypeIp {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkMetricsNetworkTypeIp", &[("address", &self.address), ("errorInfo", &self.error_info)], &self._nulls)
     }

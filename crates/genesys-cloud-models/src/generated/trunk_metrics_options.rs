@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkMetricsOptions {
 impl crate::support::Model for TrunkMetricsOptions {
     const NAME: &'static str = "TrunkMetricsOptions";
     const FIELDS: &'static [&'static str] = &["errorInfo", "optionState", "optionStateTime", "proxyAddress"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for TrunkMetricsOptions {
     }
 }
 impl ::std::fmt::Debug for TrunkMetricsOptions {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkMetricsOptions", &[("errorInfo", &self.error_info), ("optionState", &self.option_state), ("optionStateTime", &self.option_state_time), ("proxyAddress", &self.proxy_address)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkMetricsQoS {
 impl crate::support::Model for TrunkMetricsQoS {
     const NAME: &'static str = "TrunkMetricsQoS";
     const FIELDS: &'static [&'static str] = &["mismatchCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for TrunkMetricsQoS {
     }
 }
 impl ::std::fmt::Debug for TrunkMetricsQoS {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkMetricsQoS", &[("mismatchCount", &self.mismatch_count)], &self._nulls)
     }

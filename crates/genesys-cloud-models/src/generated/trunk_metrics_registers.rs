@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkMetricsRegisters {
 impl crate::support::Model for TrunkMetricsRegisters {
     const NAME: &'static str = "TrunkMetricsRegisters";
     const FIELDS: &'static [&'static str] = &["errorInfo", "proxyAddress", "registerState", "registerStateTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for TrunkMetricsRegisters {
     }
 }
 impl ::std::fmt::Debug for TrunkMetricsRegisters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkMetricsRegisters", &[("errorInfo", &self.error_info), ("proxyAddress", &self.proxy_address), ("registerState", &self.register_state), ("registerStateTime", &self.register_state_time)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TrunkRecordingEnabledCount {
 impl crate::support::Model for TrunkRecordingEnabledCount {
     const NAME: &'static str = "TrunkRecordingEnabledCount";
     const FIELDS: &'static [&'static str] = &["disabledCount", "enabledCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TrunkRecordingEnabledCount {
     }
 }
 impl ::std::fmt::Debug for TrunkRecordingEnabledCount {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrunkRecordingEnabledCount", &[("disabledCount", &self.disabled_count), ("enabledCount", &self.enabled_count)], &self._nulls)
     }

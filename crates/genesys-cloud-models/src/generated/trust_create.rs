@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustCreate {
 impl crate::support::Model for TrustCreate {
     const NAME: &'static str = "TrustCreate";
     const FIELDS: &'static [&'static str] = &["dateExpired", "enabled", "groups", "pairingId", "users"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for TrustCreate {
     }
 }
 impl ::std::fmt::Debug for TrustCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustCreate", &[("dateExpired", &self.date_expired), ("enabled", &self.enabled), ("groups", &self.groups), ("pairingId", &self.pairing_id), ("users", &self.users)], &self._nulls)
     }

@@ -90,9 +90,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustGroup {
 impl crate::support::Model for TrustGroup {
     const NAME: &'static str = "TrustGroup";
     const FIELDS: &'static [&'static str] = &["addresses", "callsEnabled", "createdBy", "dateCreated", "dateModified", "description", "email", "id", "images", "includeOwners", "memberCount", "name", "owners", "rolesEnabled", "rulesVisible", "state", "type", "version", "visibility"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for TrustGroup {
     }
 }
 impl ::std::fmt::Debug for TrustGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustGroup", &[("addresses", &self.addresses), ("callsEnabled", &self.calls_enabled), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("email", &self.email), ("id", &self.id), ("images", &self.images), ("includeOwners", &self.include_owners), ("memberCount", &self.member_count), ("name", &self.name), ("owners", &self.owners), ("rolesEnabled", &self.roles_enabled), ("rulesVisible", &self.rules_visible), ("state", &self.state), ("type", &self.r#type), ("version", &self.version), ("visibility", &self.visibility)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl TrustGroupState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrustGroupState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for TrustGroupState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -218,11 +225,13 @@ impl crate::support::OpenEnum for TrustGroupState {
     }
 }
 impl ::std::convert::From<&str> for TrustGroupState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrustGroupState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -270,11 +279,13 @@ impl TrustGroupType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["official", "social"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrustGroupType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "official" => Self::Official,
@@ -282,9 +293,11 @@ impl crate::support::OpenEnum for TrustGroupType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Official => "official",
@@ -294,11 +307,13 @@ impl crate::support::OpenEnum for TrustGroupType {
     }
 }
 impl ::std::convert::From<&str> for TrustGroupType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrustGroupType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -348,11 +363,13 @@ impl TrustGroupVisibility {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["public", "owners", "members"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrustGroupVisibility {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "public" => Self::Public,
@@ -361,9 +378,11 @@ impl crate::support::OpenEnum for TrustGroupVisibility {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "public",
@@ -374,11 +393,13 @@ impl crate::support::OpenEnum for TrustGroupVisibility {
     }
 }
 impl ::std::convert::From<&str> for TrustGroupVisibility {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrustGroupVisibility {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustMemberCreate {
 impl crate::support::Model for TrustMemberCreate {
     const NAME: &'static str = "TrustMemberCreate";
     const FIELDS: &'static [&'static str] = &["id", "roleDivisions", "roleIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TrustMemberCreate {
     }
 }
 impl ::std::fmt::Debug for TrustMemberCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustMemberCreate", &[("id", &self.id), ("roleDivisions", &self.role_divisions), ("roleIds", &self.role_ids)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustRequest {
 impl crate::support::Model for TrustRequest {
     const NAME: &'static str = "TrustRequest";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "groups", "id", "selfUri", "trustee", "users"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for TrustRequest {
     }
 }
 impl ::std::fmt::Debug for TrustRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustRequest", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("groups", &self.groups), ("id", &self.id), ("selfUri", &self.self_uri), ("trustee", &self.trustee), ("users", &self.users)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustRequestCreate {
 impl crate::support::Model for TrustRequestCreate {
     const NAME: &'static str = "TrustRequestCreate";
     const FIELDS: &'static [&'static str] = &["groupIds", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TrustRequestCreate {
     }
 }
 impl ::std::fmt::Debug for TrustRequestCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustRequestCreate", &[("groupIds", &self.group_ids), ("userIds", &self.user_ids)], &self._nulls)
     }

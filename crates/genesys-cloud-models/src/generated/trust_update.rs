@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustUpdate {
 impl crate::support::Model for TrustUpdate {
     const NAME: &'static str = "TrustUpdate";
     const FIELDS: &'static [&'static str] = &["dateExpired", "enabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TrustUpdate {
     }
 }
 impl ::std::fmt::Debug for TrustUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustUpdate", &[("dateExpired", &self.date_expired), ("enabled", &self.enabled)], &self._nulls)
     }

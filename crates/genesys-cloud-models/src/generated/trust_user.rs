@@ -150,9 +150,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustUser {
 impl crate::support::Model for TrustUser {
     const NAME: &'static str = "TrustUser";
     const FIELDS: &'static [&'static str] = &["acdAutoAnswer", "addresses", "authorization", "biography", "certifications", "chat", "conversationSummary", "dateLastLogin", "dateWelcomeSent", "department", "division", "email", "employerInfo", "geolocation", "groups", "id", "images", "integrationPresence", "languagePreference", "languages", "lastTokenIssued", "locations", "manager", "name", "outOfOffice", "preferredName", "presence", "primaryContactInfo", "profileSkills", "routingStatus", "skills", "state", "station", "team", "title", "trustUserDetails", "username", "version", "workPlanBidRanks"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -246,6 +248,7 @@ impl crate::support::Model for TrustUser {
     }
 }
 impl ::std::fmt::Debug for TrustUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustUser", &[("acdAutoAnswer", &self.acd_auto_answer), ("addresses", &self.addresses), ("authorization", &self.authorization), ("biography", &self.biography), ("certifications", &self.certifications), ("chat", &self.chat), ("conversationSummary", &self.conversation_summary), ("dateLastLogin", &self.date_last_login), ("dateWelcomeSent", &self.date_welcome_sent), ("department", &self.department), ("division", &self.division), ("email", &self.email), ("employerInfo", &self.employer_info), ("geolocation", &self.geolocation), ("groups", &self.groups), ("id", &self.id), ("images", &self.images), ("integrationPresence", &self.integration_presence), ("languagePreference", &self.language_preference), ("languages", &self.languages), ("lastTokenIssued", &self.last_token_issued), ("locations", &self.locations), ("manager", &self.manager), ("name", &self.name), ("outOfOffice", &self.out_of_office), ("preferredName", &self.preferred_name), ("presence", &self.presence), ("primaryContactInfo", &self.primary_contact_info), ("profileSkills", &self.profile_skills), ("routingStatus", &self.routing_status), ("skills", &self.skills), ("state", &self.state), ("station", &self.station), ("team", &self.team), ("title", &self.title), ("trustUserDetails", &self.trust_user_details), ("username", &self.username), ("version", &self.version), ("workPlanBidRanks", &self.work_plan_bid_ranks)], &self._nulls)
     }
@@ -292,11 +295,13 @@ impl TrustUserState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrustUserState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -305,9 +310,11 @@ impl crate::support::OpenEnum for TrustUserState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -318,11 +325,13 @@ impl crate::support::OpenEnum for TrustUserState {
     }
 }
 impl ::std::convert::From<&str> for TrustUserState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrustUserState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

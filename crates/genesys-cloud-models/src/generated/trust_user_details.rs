@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustUserDetails {
 impl crate::support::Model for TrustUserDetails {
     const NAME: &'static str = "TrustUserDetails";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TrustUserDetails {
     }
 }
 impl ::std::fmt::Debug for TrustUserDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustUserDetails", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created)], &self._nulls)
     }

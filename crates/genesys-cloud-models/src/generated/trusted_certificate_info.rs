@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustedCertificateInfo {
 impl crate::support::Model for TrustedCertificateInfo {
     const NAME: &'static str = "TrustedCertificateInfo";
     const FIELDS: &'static [&'static str] = &["description", "serialNumber", "signature"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TrustedCertificateInfo {
     }
 }
 impl ::std::fmt::Debug for TrustedCertificateInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustedCertificateInfo", &[("description", &self.description), ("serialNumber", &self.serial_number), ("signature", &self.signature)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustedCertificates {
 impl crate::support::Model for TrustedCertificates {
     const NAME: &'static str = "TrustedCertificates";
     const FIELDS: &'static [&'static str] = &["entities", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TrustedCertificates {
     }
 }
 impl ::std::fmt::Debug for TrustedCertificates {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustedCertificates", &[("entities", &self.entities), ("total", &self.total)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for Trustee {
 impl crate::support::Model for Trustee {
     const NAME: &'static str = "Trustee";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateExpired", "enabled", "hasFullAccess", "id", "isTrustedUser", "organization", "selfUri", "usesDefaultRole"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for Trustee {
     }
 }
 impl ::std::fmt::Debug for Trustee {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Trustee", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateExpired", &self.date_expired), ("enabled", &self.enabled), ("hasFullAccess", &self.has_full_access), ("id", &self.id), ("isTrustedUser", &self.is_trusted_user), ("organization", &self.organization), ("selfUri", &self.self_uri), ("usesDefaultRole", &self.uses_default_role)], &self._nulls)
     }

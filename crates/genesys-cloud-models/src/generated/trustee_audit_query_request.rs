@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for TrusteeAuditQueryRequest {
 impl crate::support::Model for TrusteeAuditQueryRequest {
     const NAME: &'static str = "TrusteeAuditQueryRequest";
     const FIELDS: &'static [&'static str] = &["endDate", "facets", "filters", "queryPhrase", "startDate", "trusteeOrganizationIds", "trusteeUserIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for TrusteeAuditQueryRequest {
     }
 }
 impl ::std::fmt::Debug for TrusteeAuditQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrusteeAuditQueryRequest", &[("endDate", &self.end_date), ("facets", &self.facets), ("filters", &self.filters), ("queryPhrase", &self.query_phrase), ("startDate", &self.start_date), ("trusteeOrganizationIds", &self.trustee_organization_ids), ("trusteeUserIds", &self.trustee_user_ids)], &self._nulls)
     }

@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for TrusteeBillingOverview {
 impl crate::support::Model for TrusteeBillingOverview {
     const NAME: &'static str = "TrusteeBillingOverview";
     const FIELDS: &'static [&'static str] = &["billingPeriodEndDate", "billingPeriodStartDate", "contractAmendmentDate", "contractEffectiveDate", "contractEndDate", "currency", "enabledProducts", "id", "inRampPeriod", "minimumMonthlyAmount", "name", "organization", "rampPeriodEndDate", "rampPeriodStartDate", "selfUri", "subscriptionType", "usages"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -136,6 +138,7 @@ impl crate::support::Model for TrusteeBillingOverview {
     }
 }
 impl ::std::fmt::Debug for TrusteeBillingOverview {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrusteeBillingOverview", &[("billingPeriodEndDate", &self.billing_period_end_date), ("billingPeriodStartDate", &self.billing_period_start_date), ("contractAmendmentDate", &self.contract_amendment_date), ("contractEffectiveDate", &self.contract_effective_date), ("contractEndDate", &self.contract_end_date), ("currency", &self.currency), ("enabledProducts", &self.enabled_products), ("id", &self.id), ("inRampPeriod", &self.in_ramp_period), ("minimumMonthlyAmount", &self.minimum_monthly_amount), ("name", &self.name), ("organization", &self.organization), ("rampPeriodEndDate", &self.ramp_period_end_date), ("rampPeriodStartDate", &self.ramp_period_start_date), ("selfUri", &self.self_uri), ("subscriptionType", &self.subscription_type), ("usages", &self.usages)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl TrusteeBillingOverviewSubscriptionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ININ", "MONTH_TO_MONTH", "FREE_TRIAL_MONTH_TO_MONTH", "PREPAY_MONTHLY_COMMITMENT", "PREPAY", "DEV_ORG_MONTH_TO_MONTH", "DEV_ORG_PREPAY_MONTHLY_COMMITMENT", "DEV_ORG_PREPAY"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TrusteeBillingOverviewSubscriptionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ININ" => Self::Inin,
@@ -210,9 +215,11 @@ impl crate::support::OpenEnum for TrusteeBillingOverviewSubscriptionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inin => "ININ",
@@ -228,11 +235,13 @@ impl crate::support::OpenEnum for TrusteeBillingOverviewSubscriptionType {
     }
 }
 impl ::std::convert::From<&str> for TrusteeBillingOverviewSubscriptionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TrusteeBillingOverviewSubscriptionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Trustor {
 impl crate::support::Model for Trustor {
     const NAME: &'static str = "Trustor";
     const FIELDS: &'static [&'static str] = &["authorization", "createdBy", "dateCreated", "enabled", "id", "organization", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for Trustor {
     }
 }
 impl ::std::fmt::Debug for Trustor {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Trustor", &[("authorization", &self.authorization), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("enabled", &self.enabled), ("id", &self.id), ("organization", &self.organization), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for TrustorAuditQueryRequest {
 impl crate::support::Model for TrustorAuditQueryRequest {
     const NAME: &'static str = "TrustorAuditQueryRequest";
     const FIELDS: &'static [&'static str] = &["endDate", "facets", "filters", "queryPhrase", "startDate", "trusteeUserIds", "trustorOrganizationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for TrustorAuditQueryRequest {
     }
 }
 impl ::std::fmt::Debug for TrustorAuditQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TrustorAuditQueryRequest", &[("endDate", &self.end_date), ("facets", &self.facets), ("filters", &self.filters), ("queryPhrase", &self.query_phrase), ("startDate", &self.start_date), ("trusteeUserIds", &self.trustee_user_ids), ("trustorOrganizationId", &self.trustor_organization_id)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for TtsEngineEntity {
 impl crate::support::Model for TtsEngineEntity {
     const NAME: &'static str = "TtsEngineEntity";
     const FIELDS: &'static [&'static str] = &["id", "isDefault", "isSecure", "languages", "name", "outputFormats", "selfUri", "voices"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for TtsEngineEntity {
     }
 }
 impl ::std::fmt::Debug for TtsEngineEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TtsEngineEntity", &[("id", &self.id), ("isDefault", &self.is_default), ("isSecure", &self.is_secure), ("languages", &self.languages), ("name", &self.name), ("outputFormats", &self.output_formats), ("selfUri", &self.self_uri), ("voices", &self.voices)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TtsSettings {
 impl crate::support::Model for TtsSettings {
     const NAME: &'static str = "TtsSettings";
     const FIELDS: &'static [&'static str] = &["defaultEngine", "languageOverrides"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TtsSettings {
     }
 }
 impl ::std::fmt::Debug for TtsSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TtsSettings", &[("defaultEngine", &self.default_engine), ("languageOverrides", &self.language_overrides)], &self._nulls)
     }

@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for TtsVoiceEntity {
 impl crate::support::Model for TtsVoiceEntity {
     const NAME: &'static str = "TtsVoiceEntity";
     const FIELDS: &'static [&'static str] = &["displayName", "engine", "gender", "id", "isDefault", "language", "name", "provider", "selfUri", "supportedModels", "voiceType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for TtsVoiceEntity {
     }
 }
 impl ::std::fmt::Debug for TtsVoiceEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TtsVoiceEntity", &[("displayName", &self.display_name), ("engine", &self.engine), ("gender", &self.gender), ("id", &self.id), ("isDefault", &self.is_default), ("language", &self.language), ("name", &self.name), ("provider", &self.provider), ("selfUri", &self.self_uri), ("supportedModels", &self.supported_models), ("voiceType", &self.voice_type)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl TtsVoiceEntityVoiceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Standard", "Neural", "Wavenet", "Generative", "Chirp3", "Gemini", "LongForm", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TtsVoiceEntityVoiceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Standard" => Self::Standard,
@@ -176,9 +181,11 @@ impl crate::support::OpenEnum for TtsVoiceEntityVoiceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Standard => "Standard",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for TtsVoiceEntityVoiceType {
     }
 }
 impl ::std::convert::From<&str> for TtsVoiceEntityVoiceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TtsVoiceEntityVoiceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TweetUsage {
 impl crate::support::Model for TweetUsage {
     const NAME: &'static str = "TweetUsage";
     const FIELDS: &'static [&'static str] = &["dateStart", "ingestionLimit", "tweetCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TweetUsage {
     }
 }
 impl ::std::fmt::Debug for TweetUsage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TweetUsage", &[("dateStart", &self.date_start), ("ingestionLimit", &self.ingestion_limit), ("tweetCount", &self.tweet_count)], &self._nulls)
     }

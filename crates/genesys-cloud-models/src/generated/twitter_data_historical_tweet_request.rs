@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TwitterDataHistoricalTweetRequest {
 impl crate::support::Model for TwitterDataHistoricalTweetRequest {
     const NAME: &'static str = "TwitterDataHistoricalTweetRequest";
     const FIELDS: &'static [&'static str] = &["countries", "searchTerms"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TwitterDataHistoricalTweetRequest {
     }
 }
 impl ::std::fmt::Debug for TwitterDataHistoricalTweetRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TwitterDataHistoricalTweetRequest", &[("countries", &self.countries), ("searchTerms", &self.search_terms)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TwitterDataHistoricalTweetResponse {
 impl crate::support::Model for TwitterDataHistoricalTweetResponse {
     const NAME: &'static str = "TwitterDataHistoricalTweetResponse";
     const FIELDS: &'static [&'static str] = &["matchingTweets", "previousNumberOfDays", "usageStatistics"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TwitterDataHistoricalTweetResponse {
     }
 }
 impl ::std::fmt::Debug for TwitterDataHistoricalTweetResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TwitterDataHistoricalTweetResponse", &[("matchingTweets", &self.matching_tweets), ("previousNumberOfDays", &self.previous_number_of_days), ("usageStatistics", &self.usage_statistics)], &self._nulls)
     }

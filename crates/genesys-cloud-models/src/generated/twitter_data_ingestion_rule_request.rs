@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for TwitterDataIngestionRuleRequest {
 impl crate::support::Model for TwitterDataIngestionRuleRequest {
     const NAME: &'static str = "TwitterDataIngestionRuleRequest";
     const FIELDS: &'static [&'static str] = &["countries", "description", "name", "searchTerms"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for TwitterDataIngestionRuleRequest {
     }
 }
 impl ::std::fmt::Debug for TwitterDataIngestionRuleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TwitterDataIngestionRuleRequest", &[("countries", &self.countries), ("description", &self.description), ("name", &self.name), ("searchTerms", &self.search_terms)], &self._nulls)
     }

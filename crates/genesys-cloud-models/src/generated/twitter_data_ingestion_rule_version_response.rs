@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for TwitterDataIngestionRuleVersionResponse 
 impl crate::support::Model for TwitterDataIngestionRuleVersionResponse {
     const NAME: &'static str = "TwitterDataIngestionRuleVersionResponse";
     const FIELDS: &'static [&'static str] = &["countries", "dateCreated", "dateModified", "description", "id", "ingestionRuleInfo", "name", "platform", "searchTerms", "selfUri", "status", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for TwitterDataIngestionRuleVersionResponse {
     }
 }
 impl ::std::fmt::Debug for TwitterDataIngestionRuleVersionResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TwitterDataIngestionRuleVersionResponse", &[("countries", &self.countries), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("ingestionRuleInfo", &self.ingestion_rule_info), ("name", &self.name), ("platform", &self.platform), ("searchTerms", &self.search_terms), ("selfUri", &self.self_uri), ("status", &self.status), ("version", &self.version)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl TwitterDataIngestionRuleVersionResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Deleted", "Error", "Paused", "Pending", "SystemPaused"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TwitterDataIngestionRuleVersionResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for TwitterDataIngestionRuleVersionResponseStatus 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for TwitterDataIngestionRuleVersionResponseStatus 
     }
 }
 impl ::std::convert::From<&str> for TwitterDataIngestionRuleVersionResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TwitterDataIngestionRuleVersionResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for TwitterId {
 impl crate::support::Model for TwitterId {
     const NAME: &'static str = "TwitterId";
     const FIELDS: &'static [&'static str] = &["id", "name", "profileUrl", "screenName", "verified"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for TwitterId {
     }
 }
 impl ::std::fmt::Debug for TwitterId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TwitterId", &[("id", &self.id), ("name", &self.name), ("profileUrl", &self.profile_url), ("screenName", &self.screen_name), ("verified", &self.verified)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for TwitterIntegrationRequest {
 impl crate::support::Model for TwitterIntegrationRequest {
     const NAME: &'static str = "TwitterIntegrationRequest";
     const FIELDS: &'static [&'static str] = &["appId", "codeChallenge", "id", "messagingSetting", "name", "redirectUri", "selfUri", "signupCode", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for TwitterIntegrationRequest {
     }
 }
 impl ::std::fmt::Debug for TwitterIntegrationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TwitterIntegrationRequest", &[("appId", &self.app_id), ("codeChallenge", &self.code_challenge), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("redirectUri", &self.redirect_uri), ("selfUri", &self.self_uri), ("signupCode", &self.signup_code), ("supportedContent", &self.supported_content)], &self._nulls)
     }

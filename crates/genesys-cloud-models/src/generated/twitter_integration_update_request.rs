@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for TwitterIntegrationUpdateRequest {
 impl crate::support::Model for TwitterIntegrationUpdateRequest {
     const NAME: &'static str = "TwitterIntegrationUpdateRequest";
     const FIELDS: &'static [&'static str] = &["codeChallenge", "id", "messagingSetting", "name", "redirectUri", "selfUri", "signupCode", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for TwitterIntegrationUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for TwitterIntegrationUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TwitterIntegrationUpdateRequest", &[("codeChallenge", &self.code_challenge), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("redirectUri", &self.redirect_uri), ("selfUri", &self.self_uri), ("signupCode", &self.signup_code), ("supportedContent", &self.supported_content)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TwitterOAuthSettings {
 impl crate::support::Model for TwitterOAuthSettings {
     const NAME: &'static str = "TwitterOAuthSettings";
     const FIELDS: &'static [&'static str] = &["clientId", "scopes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for TwitterOAuthSettings {
     }
 }
 impl ::std::fmt::Debug for TwitterOAuthSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TwitterOAuthSettings", &[("clientId", &self.client_id), ("scopes", &self.scopes)], &self._nulls)
     }

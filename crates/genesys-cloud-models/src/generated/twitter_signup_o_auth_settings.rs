@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for TwitterSignupOAuthSettings {
 impl crate::support::Model for TwitterSignupOAuthSettings {
     const NAME: &'static str = "TwitterSignupOAuthSettings";
     const FIELDS: &'static [&'static str] = &["appId", "clientId", "scopes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for TwitterSignupOAuthSettings {
     }
 }
 impl ::std::fmt::Debug for TwitterSignupOAuthSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TwitterSignupOAuthSettings", &[("appId", &self.app_id), ("clientId", &self.client_id), ("scopes", &self.scopes)], &self._nulls)
     }

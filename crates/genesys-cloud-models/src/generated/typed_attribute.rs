@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for TypedAttribute {
 impl crate::support::Model for TypedAttribute {
     const NAME: &'static str = "TypedAttribute";
     const FIELDS: &'static [&'static str] = &["type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for TypedAttribute {
     }
 }
 impl ::std::fmt::Debug for TypedAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TypedAttribute", &[("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }

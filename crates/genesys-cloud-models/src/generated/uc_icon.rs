@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UCIcon {
 impl crate::support::Model for UCIcon {
     const NAME: &'static str = "UCIcon";
     const FIELDS: &'static [&'static str] = &["vector"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UCIcon {
     }
 }
 impl ::std::fmt::Debug for UCIcon {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UCIcon", &[("vector", &self.vector)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UCThirdPartyPresence {
 impl crate::support::Model for UCThirdPartyPresence {
     const NAME: &'static str = "UCThirdPartyPresence";
     const FIELDS: &'static [&'static str] = &["dateModified", "email", "message", "presence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UCThirdPartyPresence {
     }
 }
 impl ::std::fmt::Debug for UCThirdPartyPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UCThirdPartyPresence", &[("dateModified", &self.date_modified), ("email", &self.email), ("message", &self.message), ("presence", &self.presence)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for UcUserPresence {
 impl crate::support::Model for UcUserPresence {
     const NAME: &'static str = "UcUserPresence";
     const FIELDS: &'static [&'static str] = &["id", "message", "modifiedDate", "name", "presenceDefinition", "selfUri", "source", "sourceId", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for UcUserPresence {
     }
 }
 impl ::std::fmt::Debug for UcUserPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UcUserPresence", &[("id", &self.id), ("message", &self.message), ("modifiedDate", &self.modified_date), ("name", &self.name), ("presenceDefinition", &self.presence_definition), ("selfUri", &self.self_uri), ("source", &self.source), ("sourceId", &self.source_id), ("userId", &self.user_id)], &self._nulls)
     }

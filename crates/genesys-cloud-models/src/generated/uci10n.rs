@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for UCI10n {
 impl crate::support::Model for UCI10n {
     const NAME: &'static str = "UCI10n";
     const FIELDS: &'static [&'static str] = &["name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for UCI10n {
     }
 }
 impl ::std::fmt::Debug for UCI10n {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UCI10n", &[("name", &self.name)], &self._nulls)
     }

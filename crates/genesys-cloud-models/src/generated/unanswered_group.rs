@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UnansweredGroup {
 impl crate::support::Model for UnansweredGroup {
     const NAME: &'static str = "UnansweredGroup";
     const FIELDS: &'static [&'static str] = &["id", "label", "phraseGroups", "selfUri", "statistics", "suggestedDocuments"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UnansweredGroup {
     }
 }
 impl ::std::fmt::Debug for UnansweredGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnansweredGroup", &[("id", &self.id), ("label", &self.label), ("phraseGroups", &self.phrase_groups), ("selfUri", &self.self_uri), ("statistics", &self.statistics), ("suggestedDocuments", &self.suggested_documents)], &self._nulls)
     }

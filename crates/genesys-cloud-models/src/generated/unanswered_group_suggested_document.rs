@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UnansweredGroupSuggestedDocument {
 impl crate::support::Model for UnansweredGroupSuggestedDocument {
     const NAME: &'static str = "UnansweredGroupSuggestedDocument";
     const FIELDS: &'static [&'static str] = &["id", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UnansweredGroupSuggestedDocument {
     }
 }
 impl ::std::fmt::Debug for UnansweredGroupSuggestedDocument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnansweredGroupSuggestedDocument", &[("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }

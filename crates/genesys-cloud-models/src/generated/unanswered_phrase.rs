@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UnansweredPhrase {
 impl crate::support::Model for UnansweredPhrase {
     const NAME: &'static str = "UnansweredPhrase";
     const FIELDS: &'static [&'static str] = &["id", "text", "unlinkedPhraseHitCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UnansweredPhrase {
     }
 }
 impl ::std::fmt::Debug for UnansweredPhrase {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnansweredPhrase", &[("id", &self.id), ("text", &self.text), ("unlinkedPhraseHitCount", &self.unlinked_phrase_hit_count)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UnansweredPhraseGroup {
 impl crate::support::Model for UnansweredPhraseGroup {
     const NAME: &'static str = "UnansweredPhraseGroup";
     const FIELDS: &'static [&'static str] = &["id", "label", "phrases", "selfUri", "unlinkedPhraseCount", "unlinkedPhraseHitCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UnansweredPhraseGroup {
     }
 }
 impl ::std::fmt::Debug for UnansweredPhraseGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnansweredPhraseGroup", &[("id", &self.id), ("label", &self.label), ("phrases", &self.phrases), ("selfUri", &self.self_uri), ("unlinkedPhraseCount", &self.unlinked_phrase_count), ("unlinkedPhraseHitCount", &self.unlinked_phrase_hit_count)], &self._nulls)
     }

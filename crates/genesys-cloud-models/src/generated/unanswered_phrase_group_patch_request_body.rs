@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UnansweredPhraseGroupPatchRequestBody {
 impl crate::support::Model for UnansweredPhraseGroupPatchRequestBody {
     const NAME: &'static str = "UnansweredPhraseGroupPatchRequestBody";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "phraseAssociations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UnansweredPhraseGroupPatchRequestBody {
     }
 }
 impl ::std::fmt::Debug for UnansweredPhraseGroupPatchRequestBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnansweredPhraseGroupPatchRequestBody", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("phraseAssociations", &self.phrase_associations)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UnansweredPhraseGroupUpdateResponse {
 impl crate::support::Model for UnansweredPhraseGroupUpdateResponse {
     const NAME: &'static str = "UnansweredPhraseGroupUpdateResponse";
     const FIELDS: &'static [&'static str] = &["group", "phraseAssociations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UnansweredPhraseGroupUpdateResponse {
     }
 }
 impl ::std::fmt::Debug for UnansweredPhraseGroupUpdateResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnansweredPhraseGroupUpdateResponse", &[("group", &self.group), ("phraseAssociations", &self.phrase_associations)], &self._nulls)
     }

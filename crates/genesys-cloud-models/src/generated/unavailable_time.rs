@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UnavailableTime {
 impl crate::support::Model for UnavailableTime {
     const NAME: &'static str = "UnavailableTime";
     const FIELDS: &'static [&'static str] = &["id", "notes", "timeSpan"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UnavailableTime {
     }
 }
 impl ::std::fmt::Debug for UnavailableTime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnavailableTime", &[("id", &self.id), ("notes", &self.notes), ("timeSpan", &self.time_span)], &self._nulls)
     }

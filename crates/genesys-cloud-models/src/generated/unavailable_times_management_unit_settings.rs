@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UnavailableTimesManagementUnitSettings {
 impl crate::support::Model for UnavailableTimesManagementUnitSettings {
     const NAME: &'static str = "UnavailableTimesManagementUnitSettings";
     const FIELDS: &'static [&'static str] = &["enabled", "managementUnit"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UnavailableTimesManagementUnitSettings {
     }
 }
 impl ::std::fmt::Debug for UnavailableTimesManagementUnitSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnavailableTimesManagementUnitSettings", &[("enabled", &self.enabled), ("managementUnit", &self.management_unit)], &self._nulls)
     }

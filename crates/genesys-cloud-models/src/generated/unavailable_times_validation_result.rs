@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UnavailableTimesValidationResult {
 impl crate::support::Model for UnavailableTimesValidationResult {
     const NAME: &'static str = "UnavailableTimesValidationResult";
     const FIELDS: &'static [&'static str] = &["invalidWorkPlans", "valid", "workPlanConstraintsViolationMessage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UnavailableTimesValidationResult {
     }
 }
 impl ::std::fmt::Debug for UnavailableTimesValidationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnavailableTimesValidationResult", &[("invalidWorkPlans", &self.invalid_work_plans), ("valid", &self.valid), ("workPlanConstraintsViolationMessage", &self.work_plan_constraints_violation_message)], &self._nulls)
     }

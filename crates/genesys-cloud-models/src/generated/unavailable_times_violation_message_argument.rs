@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UnavailableTimesViolationMessageArgument
 impl crate::support::Model for UnavailableTimesViolationMessageArgument {
     const NAME: &'static str = "UnavailableTimesViolationMessageArgument";
     const FIELDS: &'static [&'static str] = &["type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UnavailableTimesViolationMessageArgument {
     }
 }
 impl ::std::fmt::Debug for UnavailableTimesViolationMessageArgument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnavailableTimesViolationMessageArgument", &[("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl UnavailableTimesViolationMessageArgumentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["PlanningPeriodType", "Minutes", "Date", "SecondDate", "SecondCount", "Count"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UnavailableTimesViolationMessageArgumentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "PlanningPeriodType" => Self::PlanningPeriodType,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for UnavailableTimesViolationMessageArgumentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::PlanningPeriodType => "PlanningPeriodType",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for UnavailableTimesViolationMessageArgumentType {
     }
 }
 impl ::std::convert::From<&str> for UnavailableTimesViolationMessageArgumentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UnavailableTimesViolationMessageArgumentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for UnifiedCommunicationsIntegration {
 impl crate::support::Model for UnifiedCommunicationsIntegration {
     const NAME: &'static str = "UnifiedCommunicationsIntegration";
     const FIELDS: &'static [&'static str] = &["badgeIcons", "i10n", "icon", "id", "includeBadge", "integrationPresenceSource", "name", "oauthScopes", "pbxPermission", "pollIntervalSec", "polledPresence", "selfUri", "ucIntegrationKey", "userPermissions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -118,6 +120,7 @@ impl crate::support::Model for UnifiedCommunicationsIntegration {
     }
 }
 impl ::std::fmt::Debug for UnifiedCommunicationsIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnifiedCommunicationsIntegration", &[("badgeIcons", &self.badge_icons), ("i10n", &self.i10n), ("icon", &self.icon), ("id", &self.id), ("includeBadge", &self.include_badge), ("integrationPresenceSource", &self.integration_presence_source), ("name", &self.name), ("oauthScopes", &self.oauth_scopes), ("pbxPermission", &self.pbx_permission), ("pollIntervalSec", &self.poll_interval_sec), ("polledPresence", &self.polled_presence), ("selfUri", &self.self_uri), ("ucIntegrationKey", &self.uc_integration_key), ("userPermissions", &self.user_permissions)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl UnifiedCommunicationsIntegrationIntegrationPresenceSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MicrosoftTeams", "ZoomPhone", "EightByEight", "RingCentral"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UnifiedCommunicationsIntegrationIntegrationPresenceSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MicrosoftTeams" => Self::MicrosoftTeams,
@@ -180,9 +185,11 @@ impl crate::support::OpenEnum for UnifiedCommunicationsIntegrationIntegrationPre
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MicrosoftTeams => "MicrosoftTeams",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for UnifiedCommunicationsIntegrationIntegrationPre
     }
 }
 impl ::std::convert::From<&str> for UnifiedCommunicationsIntegrationIntegrationPresenceSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UnifiedCommunicationsIntegrationIntegrationPresenceSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

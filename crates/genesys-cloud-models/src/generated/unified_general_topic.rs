@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UnifiedGeneralTopic {
 impl crate::support::Model for UnifiedGeneralTopic {
     const NAME: &'static str = "UnifiedGeneralTopic";
     const FIELDS: &'static [&'static str] = &["name", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for UnifiedGeneralTopic {
     }
 }
 impl ::std::fmt::Debug for UnifiedGeneralTopic {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnifiedGeneralTopic", &[("name", &self.name), ("status", &self.status)], &self._nulls)
     }
@@ -98,11 +101,13 @@ impl UnifiedGeneralTopicStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Deprecated", "Outdated", "Modified", "UpToDate", "ToBeCreated", "CreatedByUser"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UnifiedGeneralTopicStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Deprecated" => Self::Deprecated,
@@ -114,9 +119,11 @@ impl crate::support::OpenEnum for UnifiedGeneralTopicStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Deprecated => "Deprecated",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for UnifiedGeneralTopicStatus {
     }
 }
 impl ::std::convert::From<&str> for UnifiedGeneralTopicStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UnifiedGeneralTopicStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for UnprocessedExternalEvent {
 impl crate::support::Model for UnprocessedExternalEvent {
     const NAME: &'static str = "UnprocessedExternalEvent";
     const FIELDS: &'static [&'static str] = &["errorMessage", "event", "isRetryable", "originalRequestIndex", "statusCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for UnprocessedExternalEvent {
     }
 }
 impl ::std::fmt::Debug for UnprocessedExternalEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnprocessedExternalEvent", &[("errorMessage", &self.error_message), ("event", &self.event), ("isRetryable", &self.is_retryable), ("originalRequestIndex", &self.original_request_index), ("statusCode", &self.status_code)], &self._nulls)
     }

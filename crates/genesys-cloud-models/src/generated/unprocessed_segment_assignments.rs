@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UnprocessedSegmentAssignments {
 impl crate::support::Model for UnprocessedSegmentAssignments {
     const NAME: &'static str = "UnprocessedSegmentAssignments";
     const FIELDS: &'static [&'static str] = &["assign", "count", "unassign"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UnprocessedSegmentAssignments {
     }
 }
 impl ::std::fmt::Debug for UnprocessedSegmentAssignments {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnprocessedSegmentAssignments", &[("assign", &self.assign), ("count", &self.count), ("unassign", &self.unassign)], &self._nulls)
     }

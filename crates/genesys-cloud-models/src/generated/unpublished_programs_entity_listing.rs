@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UnpublishedProgramsEntityListing {
 impl crate::support::Model for UnpublishedProgramsEntityListing {
     const NAME: &'static str = "UnpublishedProgramsEntityListing";
     const FIELDS: &'static [&'static str] = &["entities", "nextUri", "pageCount", "pageSize", "selfUri", "total"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UnpublishedProgramsEntityListing {
     }
 }
 impl ::std::fmt::Debug for UnpublishedProgramsEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UnpublishedProgramsEntityListing", &[("entities", &self.entities), ("nextUri", &self.next_uri), ("pageCount", &self.page_count), ("pageSize", &self.page_size), ("selfUri", &self.self_uri), ("total", &self.total)], &self._nulls)
     }

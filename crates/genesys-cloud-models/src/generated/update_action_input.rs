@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateActionInput {
 impl crate::support::Model for UpdateActionInput {
     const NAME: &'static str = "UpdateActionInput";
     const FIELDS: &'static [&'static str] = &["category", "config", "name", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdateActionInput {
     }
 }
 impl ::std::fmt::Debug for UpdateActionInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateActionInput", &[("category", &self.category), ("config", &self.config), ("name", &self.name), ("version", &self.version)], &self._nulls)
     }

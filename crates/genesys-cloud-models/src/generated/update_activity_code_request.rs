@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateActivityCodeRequest {
 impl crate::support::Model for UpdateActivityCodeRequest {
     const NAME: &'static str = "UpdateActivityCodeRequest";
     const FIELDS: &'static [&'static str] = &["agentTimeOffSelectable", "category", "countsAsPaidTime", "countsAsWorkTime", "countsTowardShrinkage", "interruptible", "lengthInMinutes", "metadata", "name", "plannedShrinkage", "planningGroupIds", "secondaryPresences", "style"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for UpdateActivityCodeRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateActivityCodeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateActivityCodeRequest", &[("agentTimeOffSelectable", &self.agent_time_off_selectable), ("category", &self.category), ("countsAsPaidTime", &self.counts_as_paid_time), ("countsAsWorkTime", &self.counts_as_work_time), ("countsTowardShrinkage", &self.counts_toward_shrinkage), ("interruptible", &self.interruptible), ("lengthInMinutes", &self.length_in_minutes), ("metadata", &self.metadata), ("name", &self.name), ("plannedShrinkage", &self.planned_shrinkage), ("planningGroupIds", &self.planning_group_ids), ("secondaryPresences", &self.secondary_presences), ("style", &self.style)], &self._nulls)
     }
@@ -250,11 +253,13 @@ impl UpdateActivityCodeRequestCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateActivityCodeRequestCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -268,9 +273,11 @@ impl crate::support::OpenEnum for UpdateActivityCodeRequestCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -286,11 +293,13 @@ impl crate::support::OpenEnum for UpdateActivityCodeRequestCategory {
     }
 }
 impl ::std::convert::From<&str> for UpdateActivityCodeRequestCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateActivityCodeRequestCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

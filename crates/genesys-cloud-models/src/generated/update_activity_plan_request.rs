@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateActivityPlanRequest {
 impl crate::support::Model for UpdateActivityPlanRequest {
     const NAME: &'static str = "UpdateActivityPlanRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "attendeesSearchRule", "countsAsPaidTime", "description", "facilitatorsSearchRule", "fixedAvailability", "groupSettings", "lengthMinutes", "name", "optimizationObjective", "recurrenceSettings", "serviceGoalImpactOverrides", "state", "transitionTimeMinutes", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for UpdateActivityPlanRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateActivityPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateActivityPlanRequest", &[("activityCodeId", &self.activity_code_id), ("attendeesSearchRule", &self.attendees_search_rule), ("countsAsPaidTime", &self.counts_as_paid_time), ("description", &self.description), ("facilitatorsSearchRule", &self.facilitators_search_rule), ("fixedAvailability", &self.fixed_availability), ("groupSettings", &self.group_settings), ("lengthMinutes", &self.length_minutes), ("name", &self.name), ("optimizationObjective", &self.optimization_objective), ("recurrenceSettings", &self.recurrence_settings), ("serviceGoalImpactOverrides", &self.service_goal_impact_overrides), ("state", &self.state), ("transitionTimeMinutes", &self.transition_time_minutes), ("type", &self.r#type)], &self._nulls)
     }
@@ -262,11 +265,13 @@ impl UpdateActivityPlanRequestOptimizationObjective {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FavorServiceGoals", "FavorSchedulingAll"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateActivityPlanRequestOptimizationObjective {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FavorServiceGoals" => Self::FavorServiceGoals,
@@ -274,9 +279,11 @@ impl crate::support::OpenEnum for UpdateActivityPlanRequestOptimizationObjective
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::FavorServiceGoals => "FavorServiceGoals",
@@ -286,11 +293,13 @@ impl crate::support::OpenEnum for UpdateActivityPlanRequestOptimizationObjective
     }
 }
 impl ::std::convert::From<&str> for UpdateActivityPlanRequestOptimizationObjective {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateActivityPlanRequestOptimizationObjective {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -338,11 +347,13 @@ impl UpdateActivityPlanRequestState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateActivityPlanRequestState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -350,9 +361,11 @@ impl crate::support::OpenEnum for UpdateActivityPlanRequestState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -362,11 +375,13 @@ impl crate::support::OpenEnum for UpdateActivityPlanRequestState {
     }
 }
 impl ::std::convert::From<&str> for UpdateActivityPlanRequestState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateActivityPlanRequestState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -414,11 +429,13 @@ impl UpdateActivityPlanRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Individual", "Group"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateActivityPlanRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Individual" => Self::Individual,
@@ -426,9 +443,11 @@ impl crate::support::OpenEnum for UpdateActivityPlanRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Individual => "Individual",
@@ -438,11 +457,13 @@ impl crate::support::OpenEnum for UpdateActivityPlanRequestType {
     }
 }
 impl ::std::convert::From<&str> for UpdateActivityPlanRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateActivityPlanRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceAdjustmentAdminRequest {
 impl crate::support::Model for UpdateAdherenceAdjustmentAdminRequest {
     const NAME: &'static str = "UpdateAdherenceAdjustmentAdminRequest";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "metadata", "reasonCodeId", "reviewerNotes", "startDate", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentAdminRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateAdherenceAdjustmentAdminRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAdherenceAdjustmentAdminRequest", &[("lengthMinutes", &self.length_minutes), ("metadata", &self.metadata), ("reasonCodeId", &self.reason_code_id), ("reviewerNotes", &self.reviewer_notes), ("startDate", &self.start_date), ("status", &self.status)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl UpdateAdherenceAdjustmentAdminRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Approved", "Denied", "Pending"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateAdherenceAdjustmentAdminRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Approved" => Self::Approved,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for UpdateAdherenceAdjustmentAdminRequestStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Approved => "Approved",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for UpdateAdherenceAdjustmentAdminRequestStatus {
     }
 }
 impl ::std::convert::From<&str> for UpdateAdherenceAdjustmentAdminRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateAdherenceAdjustmentAdminRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceAdjustmentAgentRequest {
 impl crate::support::Model for UpdateAdherenceAdjustmentAgentRequest {
     const NAME: &'static str = "UpdateAdherenceAdjustmentAgentRequest";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "metadata", "reasonCodeId", "startDate", "submitterNotes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentAgentRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateAdherenceAdjustmentAgentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAdherenceAdjustmentAgentRequest", &[("lengthMinutes", &self.length_minutes), ("metadata", &self.metadata), ("reasonCodeId", &self.reason_code_id), ("startDate", &self.start_date), ("submitterNotes", &self.submitter_notes)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceAdjustmentsBulkItem {
 impl crate::support::Model for UpdateAdherenceAdjustmentsBulkItem {
     const NAME: &'static str = "UpdateAdherenceAdjustmentsBulkItem";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "reviewerNotes", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentsBulkItem {
     }
 }
 impl ::std::fmt::Debug for UpdateAdherenceAdjustmentsBulkItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAdherenceAdjustmentsBulkItem", &[("id", &self.id), ("metadata", &self.metadata), ("reviewerNotes", &self.reviewer_notes), ("status", &self.status)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl UpdateAdherenceAdjustmentsBulkItemStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Approved", "Denied", "Pending"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateAdherenceAdjustmentsBulkItemStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Approved" => Self::Approved,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for UpdateAdherenceAdjustmentsBulkItemStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Approved => "Approved",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for UpdateAdherenceAdjustmentsBulkItemStatus {
     }
 }
 impl ::std::convert::From<&str> for UpdateAdherenceAdjustmentsBulkItemStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateAdherenceAdjustmentsBulkItemStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceAdjustmentsReasonCodeRequ
 impl crate::support::Model for UpdateAdherenceAdjustmentsReasonCodeRequest {
     const NAME: &'static str = "UpdateAdherenceAdjustmentsReasonCodeRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "name", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentsReasonCodeRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateAdherenceAdjustmentsReasonCodeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAdherenceAdjustmentsReasonCodeRequest", &[("metadata", &self.metadata), ("name", &self.name), ("state", &self.state)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl UpdateAdherenceAdjustmentsReasonCodeRequestState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateAdherenceAdjustmentsReasonCodeRequestState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for UpdateAdherenceAdjustmentsReasonCodeRequestSta
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for UpdateAdherenceAdjustmentsReasonCodeRequestSta
     }
 }
 impl ::std::convert::From<&str> for UpdateAdherenceAdjustmentsReasonCodeRequestState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateAdherenceAdjustmentsReasonCodeRequestState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

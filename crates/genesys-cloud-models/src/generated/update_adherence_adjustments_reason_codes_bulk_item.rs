@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceAdjustmentsReasonCodesBul
 impl crate::support::Model for UpdateAdherenceAdjustmentsReasonCodesBulkItem {
     const NAME: &'static str = "UpdateAdherenceAdjustmentsReasonCodesBulkItem";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "name", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentsReasonCodesBulkItem {
     }
 }
 impl ::std::fmt::Debug for UpdateAdherenceAdjustmentsReasonCodesBulkItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAdherenceAdjustmentsReasonCodesBulkItem", &[("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("state", &self.state)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl UpdateAdherenceAdjustmentsReasonCodesBulkItemState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateAdherenceAdjustmentsReasonCodesBulkItemState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for UpdateAdherenceAdjustmentsReasonCodesBulkItemS
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for UpdateAdherenceAdjustmentsReasonCodesBulkItemS
     }
 }
 impl ::std::convert::From<&str> for UpdateAdherenceAdjustmentsReasonCodesBulkItemState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateAdherenceAdjustmentsReasonCodesBulkItemState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceAdjustmentsReasonCodesBul
 impl crate::support::Model for UpdateAdherenceAdjustmentsReasonCodesBulkRequest {
     const NAME: &'static str = "UpdateAdherenceAdjustmentsReasonCodesBulkRequest";
     const FIELDS: &'static [&'static str] = &["reasonCodes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentsReasonCodesBulkRequest 
     }
 }
 impl ::std::fmt::Debug for UpdateAdherenceAdjustmentsReasonCodesBulkRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAdherenceAdjustmentsReasonCodesBulkRequest", &[("reasonCodes", &self.reason_codes)], &self._nulls)
     }

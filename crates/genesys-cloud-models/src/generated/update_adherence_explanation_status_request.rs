@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceExplanationStatusRequest 
 impl crate::support::Model for UpdateAdherenceExplanationStatusRequest {
     const NAME: &'static str = "UpdateAdherenceExplanationStatusRequest";
     const FIELDS: &'static [&'static str] = &["status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UpdateAdherenceExplanationStatusRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateAdherenceExplanationStatusRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAdherenceExplanationStatusRequest", &[("status", &self.status)], &self._nulls)
     }
@@ -96,11 +99,13 @@ impl UpdateAdherenceExplanationStatusRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Approved", "Denied"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateAdherenceExplanationStatusRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -109,9 +114,11 @@ impl crate::support::OpenEnum for UpdateAdherenceExplanationStatusRequestStatus 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -122,11 +129,13 @@ impl crate::support::OpenEnum for UpdateAdherenceExplanationStatusRequestStatus 
     }
 }
 impl ::std::convert::From<&str> for UpdateAdherenceExplanationStatusRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateAdherenceExplanationStatusRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

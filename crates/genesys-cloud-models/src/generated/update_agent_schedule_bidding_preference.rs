@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAgentScheduleBiddingPreference {
 impl crate::support::Model for UpdateAgentScheduleBiddingPreference {
     const NAME: &'static str = "UpdateAgentScheduleBiddingPreference";
     const FIELDS: &'static [&'static str] = &["agentScheduleBidPreferences", "submitted"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UpdateAgentScheduleBiddingPreference {
     }
 }
 impl ::std::fmt::Debug for UpdateAgentScheduleBiddingPreference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAgentScheduleBiddingPreference", &[("agentScheduleBidPreferences", &self.agent_schedule_bid_preferences), ("submitted", &self.submitted)], &self._nulls)
     }

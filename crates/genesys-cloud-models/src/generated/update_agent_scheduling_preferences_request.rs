@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAgentSchedulingPreferencesRequest 
 impl crate::support::Model for UpdateAgentSchedulingPreferencesRequest {
     const NAME: &'static str = "UpdateAgentSchedulingPreferencesRequest";
     const FIELDS: &'static [&'static str] = &["preferenceIdsToRemove", "preferencesToAdd"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UpdateAgentSchedulingPreferencesRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateAgentSchedulingPreferencesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAgentSchedulingPreferencesRequest", &[("preferenceIdsToRemove", &self.preference_ids_to_remove), ("preferencesToAdd", &self.preferences_to_add)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAgentWorkPlanBiddingPreference {
 impl crate::support::Model for UpdateAgentWorkPlanBiddingPreference {
     const NAME: &'static str = "UpdateAgentWorkPlanBiddingPreference";
     const FIELDS: &'static [&'static str] = &["agentWorkPlanBidPreferences", "submitted"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UpdateAgentWorkPlanBiddingPreference {
     }
 }
 impl ::std::fmt::Debug for UpdateAgentWorkPlanBiddingPreference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAgentWorkPlanBiddingPreference", &[("agentWorkPlanBidPreferences", &self.agent_work_plan_bid_preferences), ("submitted", &self.submitted)], &self._nulls)
     }

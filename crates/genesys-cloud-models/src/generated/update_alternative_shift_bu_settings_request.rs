@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAlternativeShiftBuSettingsRequest 
 impl crate::support::Model for UpdateAlternativeShiftBuSettingsRequest {
     const NAME: &'static str = "UpdateAlternativeShiftBuSettingsRequest";
     const FIELDS: &'static [&'static str] = &["enabledGranularities", "metadata", "minMinutesBeforeStartTime", "retainedActivityCategories"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdateAlternativeShiftBuSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateAlternativeShiftBuSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAlternativeShiftBuSettingsRequest", &[("enabledGranularities", &self.enabled_granularities), ("metadata", &self.metadata), ("minMinutesBeforeStartTime", &self.min_minutes_before_start_time), ("retainedActivityCategories", &self.retained_activity_categories)], &self._nulls)
     }

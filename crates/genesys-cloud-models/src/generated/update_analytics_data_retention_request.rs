@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAnalyticsDataRetentionRequest {
 impl crate::support::Model for UpdateAnalyticsDataRetentionRequest {
     const NAME: &'static str = "UpdateAnalyticsDataRetentionRequest";
     const FIELDS: &'static [&'static str] = &["retentionDays"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UpdateAnalyticsDataRetentionRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateAnalyticsDataRetentionRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateAnalyticsDataRetentionRequest", &[("retentionDays", &self.retention_days)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateBusinessUnitRequest {
 impl crate::support::Model for UpdateBusinessUnitRequest {
     const NAME: &'static str = "UpdateBusinessUnitRequest";
     const FIELDS: &'static [&'static str] = &["divisionId", "name", "settings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UpdateBusinessUnitRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateBusinessUnitRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateBusinessUnitRequest", &[("divisionId", &self.division_id), ("name", &self.name), ("settings", &self.settings)], &self._nulls)
     }

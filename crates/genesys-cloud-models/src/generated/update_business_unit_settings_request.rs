@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateBusinessUnitSettingsRequest {
 impl crate::support::Model for UpdateBusinessUnitSettingsRequest {
     const NAME: &'static str = "UpdateBusinessUnitSettingsRequest";
     const FIELDS: &'static [&'static str] = &["coaching", "learning", "metadata", "notifications", "scheduling", "shortTermForecasting", "startDayOfWeek", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for UpdateBusinessUnitSettingsRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateBusinessUnitSettingsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateBusinessUnitSettingsRequest", &[("coaching", &self.coaching), ("learning", &self.learning), ("metadata", &self.metadata), ("notifications", &self.notifications), ("scheduling", &self.scheduling), ("shortTermForecasting", &self.short_term_forecasting), ("startDayOfWeek", &self.start_day_of_week), ("timeZone", &self.time_zone)], &self._nulls)
     }
@@ -188,11 +191,13 @@ impl UpdateBusinessUnitSettingsRequestStartDayOfWeek {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateBusinessUnitSettingsRequestStartDayOfWeek {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sunday" => Self::Sunday,
@@ -205,9 +210,11 @@ impl crate::support::OpenEnum for UpdateBusinessUnitSettingsRequestStartDayOfWee
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sunday => "Sunday",
@@ -222,11 +229,13 @@ impl crate::support::OpenEnum for UpdateBusinessUnitSettingsRequestStartDayOfWee
     }
 }
 impl ::std::convert::From<&str> for UpdateBusinessUnitSettingsRequestStartDayOfWeek {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateBusinessUnitSettingsRequestStartDayOfWeek {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCapacityPlanRequest {
 impl crate::support::Model for UpdateCapacityPlanRequest {
     const NAME: &'static str = "UpdateCapacityPlanRequest";
     const FIELDS: &'static [&'static str] = &["description", "endBusinessUnitDate", "forecast", "fullTimeEquivalentWeeklyHours", "metadata", "name", "startBusinessUnitDate", "useLatestPlanningGroupStaffingGroupAssociation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for UpdateCapacityPlanRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateCapacityPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateCapacityPlanRequest", &[("description", &self.description), ("endBusinessUnitDate", &self.end_business_unit_date), ("forecast", &self.forecast), ("fullTimeEquivalentWeeklyHours", &self.full_time_equivalent_weekly_hours), ("metadata", &self.metadata), ("name", &self.name), ("startBusinessUnitDate", &self.start_business_unit_date), ("useLatestPlanningGroupStaffingGroupAssociation", &self.use_latest_planning_group_staffing_group_association)], &self._nulls)
     }

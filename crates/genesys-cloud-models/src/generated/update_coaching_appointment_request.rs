@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCoachingAppointmentRequest {
 impl crate::support::Model for UpdateCoachingAppointmentRequest {
     const NAME: &'static str = "UpdateCoachingAppointmentRequest";
     const FIELDS: &'static [&'static str] = &["addToSchedule", "conversationIds", "dateStart", "description", "documentIds", "externalLinks", "lengthInMinutes", "location", "name", "shareInsightsData", "status", "wfmSchedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for UpdateCoachingAppointmentRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateCoachingAppointmentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateCoachingAppointmentRequest", &[("addToSchedule", &self.add_to_schedule), ("conversationIds", &self.conversation_ids), ("dateStart", &self.date_start), ("description", &self.description), ("documentIds", &self.document_ids), ("externalLinks", &self.external_links), ("lengthInMinutes", &self.length_in_minutes), ("location", &self.location), ("name", &self.name), ("shareInsightsData", &self.share_insights_data), ("status", &self.status), ("wfmSchedule", &self.wfm_schedule)], &self._nulls)
     }
@@ -228,11 +231,13 @@ impl UpdateCoachingAppointmentRequestStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "InProgress", "Completed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateCoachingAppointmentRequestStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -241,9 +246,11 @@ impl crate::support::OpenEnum for UpdateCoachingAppointmentRequestStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -254,11 +261,13 @@ impl crate::support::OpenEnum for UpdateCoachingAppointmentRequestStatus {
     }
 }
 impl ::std::convert::From<&str> for UpdateCoachingAppointmentRequestStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateCoachingAppointmentRequestStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

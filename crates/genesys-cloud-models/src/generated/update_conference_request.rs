@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateConferenceRequest {
 impl crate::support::Model for UpdateConferenceRequest {
     const NAME: &'static str = "UpdateConferenceRequest";
     const FIELDS: &'static [&'static str] = &["conversationIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UpdateConferenceRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateConferenceRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateConferenceRequest", &[("conversationIds", &self.conversation_ids)], &self._nulls)
     }

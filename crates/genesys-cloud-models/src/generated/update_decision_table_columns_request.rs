@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDecisionTableColumnsRequest {
 impl crate::support::Model for UpdateDecisionTableColumnsRequest {
     const NAME: &'static str = "UpdateDecisionTableColumnsRequest";
     const FIELDS: &'static [&'static str] = &["inputs", "outputs"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UpdateDecisionTableColumnsRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateDecisionTableColumnsRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateDecisionTableColumnsRequest", &[("inputs", &self.inputs), ("outputs", &self.outputs)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDecisionTableRequest {
 impl crate::support::Model for UpdateDecisionTableRequest {
     const NAME: &'static str = "UpdateDecisionTableRequest";
     const FIELDS: &'static [&'static str] = &["columns", "description", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UpdateDecisionTableRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateDecisionTableRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateDecisionTableRequest", &[("columns", &self.columns), ("description", &self.description), ("name", &self.name)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDecisionTableVersionRequest {
 impl crate::support::Model for UpdateDecisionTableVersionRequest {
     const NAME: &'static str = "UpdateDecisionTableVersionRequest";
     const FIELDS: &'static [&'static str] = &["rowIndexUpdate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UpdateDecisionTableVersionRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateDecisionTableVersionRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateDecisionTableVersionRequest", &[("rowIndexUpdate", &self.row_index_update)], &self._nulls)
     }

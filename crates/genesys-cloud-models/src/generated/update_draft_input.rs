@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDraftInput {
 impl crate::support::Model for UpdateDraftInput {
     const NAME: &'static str = "UpdateDraftInput";
     const FIELDS: &'static [&'static str] = &["category", "config", "contract", "name", "secure", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UpdateDraftInput {
     }
 }
 impl ::std::fmt::Debug for UpdateDraftInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateDraftInput", &[("category", &self.category), ("config", &self.config), ("contract", &self.contract), ("name", &self.name), ("secure", &self.secure), ("version", &self.version)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateGuideVersion {
 impl crate::support::Model for UpdateGuideVersion {
     const NAME: &'static str = "UpdateGuideVersion";
     const FIELDS: &'static [&'static str] = &["instruction", "knowledgeSettings", "resources", "variables"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdateGuideVersion {
     }
 }
 impl ::std::fmt::Debug for UpdateGuideVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateGuideVersion", &[("instruction", &self.instruction), ("knowledgeSettings", &self.knowledge_settings), ("resources", &self.resources), ("variables", &self.variables)], &self._nulls)
     }

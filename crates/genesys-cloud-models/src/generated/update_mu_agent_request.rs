@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateMuAgentRequest {
 impl crate::support::Model for UpdateMuAgentRequest {
     const NAME: &'static str = "UpdateMuAgentRequest";
     const FIELDS: &'static [&'static str] = &["schedulable", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UpdateMuAgentRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateMuAgentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateMuAgentRequest", &[("schedulable", &self.schedulable), ("userId", &self.user_id)], &self._nulls)
     }

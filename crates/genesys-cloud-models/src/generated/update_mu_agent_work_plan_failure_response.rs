@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateMuAgentWorkPlanFailureResponse {
 impl crate::support::Model for UpdateMuAgentWorkPlanFailureResponse {
     const NAME: &'static str = "UpdateMuAgentWorkPlanFailureResponse";
     const FIELDS: &'static [&'static str] = &["failure", "notFoundWorkPlanId", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UpdateMuAgentWorkPlanFailureResponse {
     }
 }
 impl ::std::fmt::Debug for UpdateMuAgentWorkPlanFailureResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateMuAgentWorkPlanFailureResponse", &[("failure", &self.failure), ("notFoundWorkPlanId", &self.not_found_work_plan_id), ("user", &self.user)], &self._nulls)
     }
@@ -106,11 +109,13 @@ impl UpdateMuAgentWorkPlanFailureResponseFailure {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AgentNotInManagementUnit", "OverlappingOverride", "OverrideNotFound", "TooManyOverrides", "WorkPlanNotFound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateMuAgentWorkPlanFailureResponseFailure {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AgentNotInManagementUnit" => Self::AgentNotInManagementUnit,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for UpdateMuAgentWorkPlanFailureResponseFailure {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AgentNotInManagementUnit => "AgentNotInManagementUnit",
@@ -136,11 +143,13 @@ impl crate::support::OpenEnum for UpdateMuAgentWorkPlanFailureResponseFailure {
     }
 }
 impl ::std::convert::From<&str> for UpdateMuAgentWorkPlanFailureResponseFailure {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateMuAgentWorkPlanFailureResponseFailure {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

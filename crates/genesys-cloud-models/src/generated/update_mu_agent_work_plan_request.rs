@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateMuAgentWorkPlanRequest {
 impl crate::support::Model for UpdateMuAgentWorkPlanRequest {
     const NAME: &'static str = "UpdateMuAgentWorkPlanRequest";
     const FIELDS: &'static [&'static str] = &["userId", "workPlanId", "workPlanOverrides"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UpdateMuAgentWorkPlanRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateMuAgentWorkPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateMuAgentWorkPlanRequest", &[("userId", &self.user_id), ("workPlanId", &self.work_plan_id), ("workPlanOverrides", &self.work_plan_overrides)], &self._nulls)
     }

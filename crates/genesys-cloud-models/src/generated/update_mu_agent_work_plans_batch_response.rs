@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateMuAgentWorkPlansBatchResponse {
 impl crate::support::Model for UpdateMuAgentWorkPlansBatchResponse {
     const NAME: &'static str = "UpdateMuAgentWorkPlansBatchResponse";
     const FIELDS: &'static [&'static str] = &["failures"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UpdateMuAgentWorkPlansBatchResponse {
     }
 }
 impl ::std::fmt::Debug for UpdateMuAgentWorkPlansBatchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateMuAgentWorkPlansBatchResponse", &[("failures", &self.failures)], &self._nulls)
     }

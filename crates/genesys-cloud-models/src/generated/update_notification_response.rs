@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateNotificationResponse {
 impl crate::support::Model for UpdateNotificationResponse {
     const NAME: &'static str = "UpdateNotificationResponse";
     const FIELDS: &'static [&'static str] = &["id", "mutableGroupId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UpdateNotificationResponse {
     }
 }
 impl ::std::fmt::Debug for UpdateNotificationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateNotificationResponse", &[("id", &self.id), ("mutableGroupId", &self.mutable_group_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdatePlanningGroupRequest {
 impl crate::support::Model for UpdatePlanningGroupRequest {
     const NAME: &'static str = "UpdatePlanningGroupRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "name", "routePaths", "serviceGoalTemplateId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdatePlanningGroupRequest {
     }
 }
 impl ::std::fmt::Debug for UpdatePlanningGroupRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdatePlanningGroupRequest", &[("metadata", &self.metadata), ("name", &self.name), ("routePaths", &self.route_paths), ("serviceGoalTemplateId", &self.service_goal_template_id)], &self._nulls)
     }

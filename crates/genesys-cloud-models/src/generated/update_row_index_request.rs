@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRowIndexRequest {
 impl crate::support::Model for UpdateRowIndexRequest {
     const NAME: &'static str = "UpdateRowIndexRequest";
     const FIELDS: &'static [&'static str] = &["rowId", "rowIndex"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UpdateRowIndexRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateRowIndexRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateRowIndexRequest", &[("rowId", &self.row_id), ("rowIndex", &self.row_index)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateScheduleUploadResponse {
 impl crate::support::Model for UpdateScheduleUploadResponse {
     const NAME: &'static str = "UpdateScheduleUploadResponse";
     const FIELDS: &'static [&'static str] = &["headers", "uploadBodySchema", "uploadKey", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdateScheduleUploadResponse {
     }
 }
 impl ::std::fmt::Debug for UpdateScheduleUploadResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateScheduleUploadResponse", &[("headers", &self.headers), ("uploadBodySchema", &self.upload_body_schema), ("uploadKey", &self.upload_key), ("url", &self.url)], &self._nulls)
     }

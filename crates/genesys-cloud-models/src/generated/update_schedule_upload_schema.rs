@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateScheduleUploadSchema {
 impl crate::support::Model for UpdateScheduleUploadSchema {
     const NAME: &'static str = "UpdateScheduleUploadSchema";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "description", "headcountForecast", "metadata", "published", "shortTermForecast"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UpdateScheduleUploadSchema {
     }
 }
 impl ::std::fmt::Debug for UpdateScheduleUploadSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateScheduleUploadSchema", &[("agentSchedules", &self.agent_schedules), ("description", &self.description), ("headcountForecast", &self.headcount_forecast), ("metadata", &self.metadata), ("published", &self.published), ("shortTermForecast", &self.short_term_forecast)], &self._nulls)
     }

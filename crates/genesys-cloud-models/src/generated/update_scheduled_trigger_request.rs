@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateScheduledTriggerRequest {
 impl crate::support::Model for UpdateScheduledTriggerRequest {
     const NAME: &'static str = "UpdateScheduledTriggerRequest";
     const FIELDS: &'static [&'static str] = &["description", "enabled", "name", "schedule", "target", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UpdateScheduledTriggerRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateScheduledTriggerRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateScheduledTriggerRequest", &[("description", &self.description), ("enabled", &self.enabled), ("name", &self.name), ("schedule", &self.schedule), ("target", &self.target), ("version", &self.version)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateSegmentAssignmentRequest {
 impl crate::support::Model for UpdateSegmentAssignmentRequest {
     const NAME: &'static str = "UpdateSegmentAssignmentRequest";
     const FIELDS: &'static [&'static str] = &["assign", "unassign"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UpdateSegmentAssignmentRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateSegmentAssignmentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateSegmentAssignmentRequest", &[("assign", &self.assign), ("unassign", &self.unassign)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateSegmentAssignmentResponse {
 impl crate::support::Model for UpdateSegmentAssignmentResponse {
     const NAME: &'static str = "UpdateSegmentAssignmentResponse";
     const FIELDS: &'static [&'static str] = &["unprocessedItems"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UpdateSegmentAssignmentResponse {
     }
 }
 impl ::std::fmt::Debug for UpdateSegmentAssignmentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateSegmentAssignmentResponse", &[("unprocessedItems", &self.unprocessed_items)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateServiceGoalTemplate {
 impl crate::support::Model for UpdateServiceGoalTemplate {
     const NAME: &'static str = "UpdateServiceGoalTemplate";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "impactOverride", "metadata", "name", "serviceLevel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UpdateServiceGoalTemplate {
     }
 }
 impl ::std::fmt::Debug for UpdateServiceGoalTemplate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateServiceGoalTemplate", &[("abandonRate", &self.abandon_rate), ("averageSpeedOfAnswer", &self.average_speed_of_answer), ("impactOverride", &self.impact_override), ("metadata", &self.metadata), ("name", &self.name), ("serviceLevel", &self.service_level)], &self._nulls)
     }

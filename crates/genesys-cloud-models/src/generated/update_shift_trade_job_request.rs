@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateShiftTradeJobRequest {
 impl crate::support::Model for UpdateShiftTradeJobRequest {
     const NAME: &'static str = "UpdateShiftTradeJobRequest";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expirationDate", "metadata", "reviewNote", "target", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UpdateShiftTradeJobRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateShiftTradeJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateShiftTradeJobRequest", &[("acceptableIntervals", &self.acceptable_intervals), ("expirationDate", &self.expiration_date), ("metadata", &self.metadata), ("reviewNote", &self.review_note), ("target", &self.target), ("weekDate", &self.week_date)], &self._nulls)
     }

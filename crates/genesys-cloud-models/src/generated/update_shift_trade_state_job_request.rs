@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateShiftTradeStateJobRequest {
 impl crate::support::Model for UpdateShiftTradeStateJobRequest {
     const NAME: &'static str = "UpdateShiftTradeStateJobRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "state", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UpdateShiftTradeStateJobRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateShiftTradeStateJobRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateShiftTradeStateJobRequest", &[("metadata", &self.metadata), ("state", &self.state), ("weekDate", &self.week_date)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl UpdateShiftTradeStateJobRequestState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unmatched", "Matched", "Approved", "Denied", "Expired", "Canceled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateShiftTradeStateJobRequestState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unmatched" => Self::Unmatched,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for UpdateShiftTradeStateJobRequestState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Unmatched => "Unmatched",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for UpdateShiftTradeStateJobRequestState {
     }
 }
 impl ::std::convert::From<&str> for UpdateShiftTradeStateJobRequestState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateShiftTradeStateJobRequestState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

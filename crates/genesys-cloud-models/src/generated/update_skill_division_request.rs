@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateSkillDivisionRequest {
 impl crate::support::Model for UpdateSkillDivisionRequest {
     const NAME: &'static str = "UpdateSkillDivisionRequest";
     const FIELDS: &'static [&'static str] = &["divisionId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UpdateSkillDivisionRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateSkillDivisionRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateSkillDivisionRequest", &[("divisionId", &self.division_id)], &self._nulls)
     }

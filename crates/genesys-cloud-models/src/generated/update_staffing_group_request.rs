@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStaffingGroupRequest {
 impl crate::support::Model for UpdateStaffingGroupRequest {
     const NAME: &'static str = "UpdateStaffingGroupRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "name", "planningGroupIds", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdateStaffingGroupRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateStaffingGroupRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateStaffingGroupRequest", &[("metadata", &self.metadata), ("name", &self.name), ("planningGroupIds", &self.planning_group_ids), ("userIds", &self.user_ids)], &self._nulls)
     }

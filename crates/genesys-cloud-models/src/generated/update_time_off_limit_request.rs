@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTimeOffLimitRequest {
 impl crate::support::Model for UpdateTimeOffLimitRequest {
     const NAME: &'static str = "UpdateTimeOffLimitRequest";
     const FIELDS: &'static [&'static str] = &["defaultLimitMinutes", "metadata"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UpdateTimeOffLimitRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateTimeOffLimitRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateTimeOffLimitRequest", &[("defaultLimitMinutes", &self.default_limit_minutes), ("metadata", &self.metadata)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTimeOffPlanBusinessUnitAssociation
 impl crate::support::Model for UpdateTimeOffPlanBusinessUnitAssociation {
     const NAME: &'static str = "UpdateTimeOffPlanBusinessUnitAssociation";
     const FIELDS: &'static [&'static str] = &["managementUnitIds", "staffingGroupIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UpdateTimeOffPlanBusinessUnitAssociation {
     }
 }
 impl ::std::fmt::Debug for UpdateTimeOffPlanBusinessUnitAssociation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateTimeOffPlanBusinessUnitAssociation", &[("managementUnitIds", &self.management_unit_ids), ("staffingGroupIds", &self.staffing_group_ids)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTimeOffPlanManagementUnitAssociati
 impl crate::support::Model for UpdateTimeOffPlanManagementUnitAssociation {
     const NAME: &'static str = "UpdateTimeOffPlanManagementUnitAssociation";
     const FIELDS: &'static [&'static str] = &["staffingGroupIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UpdateTimeOffPlanManagementUnitAssociation {
     }
 }
 impl ::std::fmt::Debug for UpdateTimeOffPlanManagementUnitAssociation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateTimeOffPlanManagementUnitAssociation", &[("staffingGroupIds", &self.staffing_group_ids)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTimeOffPlanRequest {
 impl crate::support::Model for UpdateTimeOffPlanRequest {
     const NAME: &'static str = "UpdateTimeOffPlanRequest";
     const FIELDS: &'static [&'static str] = &["active", "activityCodeIds", "autoApprovalRule", "daysBeforeStartToExpireFromWaitlist", "hrisTimeOffType", "metadata", "name", "timeOffLimitIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for UpdateTimeOffPlanRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateTimeOffPlanRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateTimeOffPlanRequest", &[("active", &self.active), ("activityCodeIds", &self.activity_code_ids), ("autoApprovalRule", &self.auto_approval_rule), ("daysBeforeStartToExpireFromWaitlist", &self.days_before_start_to_expire_from_waitlist), ("hrisTimeOffType", &self.hris_time_off_type), ("metadata", &self.metadata), ("name", &self.name), ("timeOffLimitIds", &self.time_off_limit_ids)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl UpdateTimeOffPlanRequestAutoApprovalRule {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Always", "CheckLimits", "CheckActivityCodes", "CheckLimitsAndActivityCodes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for UpdateTimeOffPlanRequestAutoApprovalRule {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for UpdateTimeOffPlanRequestAutoApprovalRule {
     }
 }
 impl ::std::convert::From<&str> for UpdateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateTimeOffPlanRequestAutoApprovalRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTriggerRequest {
 impl crate::support::Model for UpdateTriggerRequest {
     const NAME: &'static str = "UpdateTriggerRequest";
     const FIELDS: &'static [&'static str] = &["delayBySeconds", "description", "enabled", "eventTTLSeconds", "matchCriteria", "name", "target", "topicName", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for UpdateTriggerRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateTriggerRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateTriggerRequest", &[("delayBySeconds", &self.delay_by_seconds), ("description", &self.description), ("enabled", &self.enabled), ("eventTTLSeconds", &self.event_ttl_seconds), ("matchCriteria", &self.match_criteria), ("name", &self.name), ("target", &self.target), ("topicName", &self.topic_name), ("version", &self.version)], &self._nulls)
     }

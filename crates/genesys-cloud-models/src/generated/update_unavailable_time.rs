@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateUnavailableTime {
 impl crate::support::Model for UpdateUnavailableTime {
     const NAME: &'static str = "UpdateUnavailableTime";
     const FIELDS: &'static [&'static str] = &["delete", "id", "notes", "timeSpan"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdateUnavailableTime {
     }
 }
 impl ::std::fmt::Debug for UpdateUnavailableTime {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateUnavailableTime", &[("delete", &self.delete), ("id", &self.id), ("notes", &self.notes), ("timeSpan", &self.time_span)], &self._nulls)
     }

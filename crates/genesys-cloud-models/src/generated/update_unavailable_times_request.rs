@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateUnavailableTimesRequest {
 impl crate::support::Model for UpdateUnavailableTimesRequest {
     const NAME: &'static str = "UpdateUnavailableTimesRequest";
     const FIELDS: &'static [&'static str] = &["entities"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UpdateUnavailableTimesRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateUnavailableTimesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateUnavailableTimesRequest", &[("entities", &self.entities)], &self._nulls)
     }

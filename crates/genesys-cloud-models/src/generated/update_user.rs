@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateUser {
 impl crate::support::Model for UpdateUser {
     const NAME: &'static str = "UpdateUser";
     const FIELDS: &'static [&'static str] = &["acdAutoAnswer", "addresses", "biography", "certifications", "chat", "department", "email", "employerInfo", "groups", "id", "images", "locations", "manager", "name", "preferredName", "primaryContactInfo", "profileSkills", "selfUri", "state", "title", "username", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -150,6 +152,7 @@ impl crate::support::Model for UpdateUser {
     }
 }
 impl ::std::fmt::Debug for UpdateUser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateUser", &[("acdAutoAnswer", &self.acd_auto_answer), ("addresses", &self.addresses), ("biography", &self.biography), ("certifications", &self.certifications), ("chat", &self.chat), ("department", &self.department), ("email", &self.email), ("employerInfo", &self.employer_info), ("groups", &self.groups), ("id", &self.id), ("images", &self.images), ("locations", &self.locations), ("manager", &self.manager), ("name", &self.name), ("preferredName", &self.preferred_name), ("primaryContactInfo", &self.primary_contact_info), ("profileSkills", &self.profile_skills), ("selfUri", &self.self_uri), ("state", &self.state), ("title", &self.title), ("username", &self.username), ("version", &self.version)], &self._nulls)
     }
@@ -328,11 +331,13 @@ impl UpdateUserState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateUserState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -341,9 +346,11 @@ impl crate::support::OpenEnum for UpdateUserState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -354,11 +361,13 @@ impl crate::support::OpenEnum for UpdateUserState {
     }
 }
 impl ::std::convert::From<&str> for UpdateUserState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateUserState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateVerifierRequest {
 impl crate::support::Model for UpdateVerifierRequest {
     const NAME: &'static str = "UpdateVerifierRequest";
     const FIELDS: &'static [&'static str] = &["credential", "default", "enabled", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdateVerifierRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateVerifierRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateVerifierRequest", &[("credential", &self.credential), ("default", &self.default), ("enabled", &self.enabled), ("name", &self.name)], &self._nulls)
     }

@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateWorkPlanBid {
 impl crate::support::Model for UpdateWorkPlanBid {
     const NAME: &'static str = "UpdateWorkPlanBid";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "endOverridesAndRotations", "forecast", "name", "rankingTiebreakerType", "status", "workPlanFieldsVisibleToAgents"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for UpdateWorkPlanBid {
     }
 }
 impl ::std::fmt::Debug for UpdateWorkPlanBid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateWorkPlanBid", &[("agentRankingType", &self.agent_ranking_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("effectiveDate", &self.effective_date), ("endOverridesAndRotations", &self.end_overrides_and_rotations), ("forecast", &self.forecast), ("name", &self.name), ("rankingTiebreakerType", &self.ranking_tiebreaker_type), ("status", &self.status), ("workPlanFieldsVisibleToAgents", &self.work_plan_fields_visible_to_agents)], &self._nulls)
     }
@@ -202,11 +205,13 @@ impl UpdateWorkPlanBidAgentRankingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HireDate", "Performance"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateWorkPlanBidAgentRankingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HireDate" => Self::HireDate,
@@ -214,9 +219,11 @@ impl crate::support::OpenEnum for UpdateWorkPlanBidAgentRankingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HireDate => "HireDate",
@@ -226,11 +233,13 @@ impl crate::support::OpenEnum for UpdateWorkPlanBidAgentRankingType {
     }
 }
 impl ::std::convert::From<&str> for UpdateWorkPlanBidAgentRankingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateWorkPlanBidAgentRankingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -282,11 +291,13 @@ impl UpdateWorkPlanBidRankingTiebreakerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HireDate", "Performance", "Custom", "RandomlyAssign"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateWorkPlanBidRankingTiebreakerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HireDate" => Self::HireDate,
@@ -296,9 +307,11 @@ impl crate::support::OpenEnum for UpdateWorkPlanBidRankingTiebreakerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HireDate => "HireDate",
@@ -310,11 +323,13 @@ impl crate::support::OpenEnum for UpdateWorkPlanBidRankingTiebreakerType {
     }
 }
 impl ::std::convert::From<&str> for UpdateWorkPlanBidRankingTiebreakerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateWorkPlanBidRankingTiebreakerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -374,11 +389,13 @@ impl UpdateWorkPlanBidStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Locked", "Optimized", "Scheduled", "Open", "Closed", "Processed", "Published"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UpdateWorkPlanBidStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -392,9 +409,11 @@ impl crate::support::OpenEnum for UpdateWorkPlanBidStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -410,11 +429,13 @@ impl crate::support::OpenEnum for UpdateWorkPlanBidStatus {
     }
 }
 impl ::std::convert::From<&str> for UpdateWorkPlanBidStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UpdateWorkPlanBidStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateWorkPlanRotationAgentRequest {
 impl crate::support::Model for UpdateWorkPlanRotationAgentRequest {
     const NAME: &'static str = "UpdateWorkPlanRotationAgentRequest";
     const FIELDS: &'static [&'static str] = &["dateRange", "delete", "position", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UpdateWorkPlanRotationAgentRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateWorkPlanRotationAgentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateWorkPlanRotationAgentRequest", &[("dateRange", &self.date_range), ("delete", &self.delete), ("position", &self.position), ("userId", &self.user_id)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateWorkPlanRotationRequest {
 impl crate::support::Model for UpdateWorkPlanRotationRequest {
     const NAME: &'static str = "UpdateWorkPlanRotationRequest";
     const FIELDS: &'static [&'static str] = &["agents", "dateRange", "enabled", "metadata", "name", "pattern"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UpdateWorkPlanRotationRequest {
     }
 }
 impl ::std::fmt::Debug for UpdateWorkPlanRotationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UpdateWorkPlanRotationRequest", &[("agents", &self.agents), ("dateRange", &self.date_range), ("enabled", &self.enabled), ("metadata", &self.metadata), ("name", &self.name), ("pattern", &self.pattern)], &self._nulls)
     }

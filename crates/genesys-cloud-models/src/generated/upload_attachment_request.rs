@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadAttachmentRequest {
 impl crate::support::Model for UploadAttachmentRequest {
     const NAME: &'static str = "UploadAttachmentRequest";
     const FIELDS: &'static [&'static str] = &["contentLengthBytes", "contentMd5", "inlineImage", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UploadAttachmentRequest {
     }
 }
 impl ::std::fmt::Debug for UploadAttachmentRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UploadAttachmentRequest", &[("contentLengthBytes", &self.content_length_bytes), ("contentMd5", &self.content_md5), ("inlineImage", &self.inline_image), ("name", &self.name)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadAttachmentResponse {
 impl crate::support::Model for UploadAttachmentResponse {
     const NAME: &'static str = "UploadAttachmentResponse";
     const FIELDS: &'static [&'static str] = &["attachmentId", "conversationId", "headers", "name", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for UploadAttachmentResponse {
     }
 }
 impl ::std::fmt::Debug for UploadAttachmentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UploadAttachmentResponse", &[("attachmentId", &self.attachment_id), ("conversationId", &self.conversation_id), ("headers", &self.headers), ("name", &self.name), ("url", &self.url)], &self._nulls)
     }

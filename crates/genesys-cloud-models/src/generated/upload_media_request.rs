@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadMediaRequest {
 impl crate::support::Model for UploadMediaRequest {
     const NAME: &'static str = "UploadMediaRequest";
     const FIELDS: &'static [&'static str] = &["contentLengthBytes", "contentMd5", "fileName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UploadMediaRequest {
     }
 }
 impl ::std::fmt::Debug for UploadMediaRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UploadMediaRequest", &[("contentLengthBytes", &self.content_length_bytes), ("contentMd5", &self.content_md5), ("fileName", &self.file_name)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadUrlRequest {
 impl crate::support::Model for UploadUrlRequest {
     const NAME: &'static str = "UploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["contentMd5", "contentType", "fileName", "serverSideEncryption", "signedUrlTimeoutSeconds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for UploadUrlRequest {
     }
 }
 impl ::std::fmt::Debug for UploadUrlRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UploadUrlRequest", &[("contentMd5", &self.content_md5), ("contentType", &self.content_type), ("fileName", &self.file_name), ("serverSideEncryption", &self.server_side_encryption), ("signedUrlTimeoutSeconds", &self.signed_url_timeout_seconds)], &self._nulls)
     }
@@ -138,20 +141,24 @@ impl UploadUrlRequestServerSideEncryption {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AES256"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UploadUrlRequestServerSideEncryption {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AES256" => Self::Aes256,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Aes256 => "AES256",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for UploadUrlRequestServerSideEncryption {
     }
 }
 impl ::std::convert::From<&str> for UploadUrlRequestServerSideEncryption {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UploadUrlRequestServerSideEncryption {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadUrlRequestBody {
 impl crate::support::Model for UploadUrlRequestBody {
     const NAME: &'static str = "UploadUrlRequestBody";
     const FIELDS: &'static [&'static str] = &["contentLengthBytes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UploadUrlRequestBody {
     }
 }
 impl ::std::fmt::Debug for UploadUrlRequestBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UploadUrlRequestBody", &[("contentLengthBytes", &self.content_length_bytes)], &self._nulls)
     }

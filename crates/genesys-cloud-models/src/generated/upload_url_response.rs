@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadUrlResponse {
 impl crate::support::Model for UploadUrlResponse {
     const NAME: &'static str = "UploadUrlResponse";
     const FIELDS: &'static [&'static str] = &["headers", "uploadKey", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UploadUrlResponse {
     }
 }
 impl ::std::fmt::Debug for UploadUrlResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UploadUrlResponse", &[("headers", &self.headers), ("uploadKey", &self.upload_key), ("url", &self.url)], &self._nulls)
     }

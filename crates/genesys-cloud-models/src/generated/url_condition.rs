@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UrlCondition {
 impl crate::support::Model for UrlCondition {
     const NAME: &'static str = "UrlCondition";
     const FIELDS: &'static [&'static str] = &["operator", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UrlCondition {
     }
 }
 impl ::std::fmt::Debug for UrlCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UrlCondition", &[("operator", &self.operator), ("values", &self.values)], &self._nulls)
     }
@@ -126,11 +129,13 @@ impl UrlConditionOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["containsAll", "containsAny", "notContainsAll", "notContainsAny", "equal", "notEqual", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "startsWith", "endsWith"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UrlConditionOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "containsAll" => Self::ContainsAll,
@@ -148,9 +153,11 @@ impl crate::support::OpenEnum for UrlConditionOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ContainsAll => "containsAll",
@@ -170,11 +177,13 @@ impl crate::support::OpenEnum for UrlConditionOperator {
     }
 }
 impl ::std::convert::From<&str> for UrlConditionOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UrlConditionOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for Usage {
 impl crate::support::Model for Usage {
     const NAME: &'static str = "Usage";
     const FIELDS: &'static [&'static str] = &["types"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for Usage {
     }
 }
 impl ::std::fmt::Debug for Usage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Usage", &[("types", &self.types)], &self._nulls)
     }

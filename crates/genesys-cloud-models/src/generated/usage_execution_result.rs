@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UsageExecutionResult {
 impl crate::support::Model for UsageExecutionResult {
     const NAME: &'static str = "UsageExecutionResult";
     const FIELDS: &'static [&'static str] = &["executionId", "resultsUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UsageExecutionResult {
     }
 }
 impl ::std::fmt::Debug for UsageExecutionResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsageExecutionResult", &[("executionId", &self.execution_id), ("resultsUri", &self.results_uri)], &self._nulls)
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for UsageItem {
 impl crate::support::Model for UsageItem {
     const NAME: &'static str = "UsageItem";
     const FIELDS: &'static [&'static str] = &["totalDocumentByteCount", "totalDocumentCount", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UsageItem {
     }
 }
 impl ::std::fmt::Debug for UsageItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsageItem", &[("totalDocumentByteCount", &self.total_document_byte_count), ("totalDocumentCount", &self.total_document_count), ("type", &self.r#type)], &self._nulls)
     }
@@ -98,11 +101,13 @@ impl UsageItemType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["RECORDING", "FAX", "DOCUMENT", "ALL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UsageItemType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "RECORDING" => Self::Recording,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for UsageItemType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Recording => "RECORDING",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for UsageItemType {
     }
 }
 impl ::std::convert::From<&str> for UsageItemType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UsageItemType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UserActivity {
 impl crate::support::Model for UserActivity {
     const NAME: &'static str = "UserActivity";
     const FIELDS: &'static [&'static str] = &["activeQueueIds", "dateActiveQueuesChanged", "id", "outOfOffice", "presence", "routingStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UserActivity {
     }
 }
 impl ::std::fmt::Debug for UserActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserActivity", &[("activeQueueIds", &self.active_queue_ids), ("dateActiveQueuesChanged", &self.date_active_queues_changed), ("id", &self.id), ("outOfOffice", &self.out_of_office), ("presence", &self.presence), ("routingStatus", &self.routing_status)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UserActivityAdherencePresence {
 impl crate::support::Model for UserActivityAdherencePresence {
     const NAME: &'static str = "UserActivityAdherencePresence";
     const FIELDS: &'static [&'static str] = &["modifiedDate", "presenceDefinition", "presenceMessage"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UserActivityAdherencePresence {
     }
 }
 impl ::std::fmt::Debug for UserActivityAdherencePresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserActivityAdherencePresence", &[("modifiedDate", &self.modified_date), ("presenceDefinition", &self.presence_definition), ("presenceMessage", &self.presence_message)], &self._nulls)
     }

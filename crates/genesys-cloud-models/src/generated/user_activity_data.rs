@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UserActivityData {
 impl crate::support::Model for UserActivityData {
     const NAME: &'static str = "UserActivityData";
     const FIELDS: &'static [&'static str] = &["data", "entities", "group", "truncated"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UserActivityData {
     }
 }
 impl ::std::fmt::Debug for UserActivityData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserActivityData", &[("data", &self.data), ("entities", &self.entities), ("group", &self.group), ("truncated", &self.truncated)], &self._nulls)
     }

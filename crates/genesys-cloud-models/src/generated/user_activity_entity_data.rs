@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for UserActivityEntityData {
 impl crate::support::Model for UserActivityEntityData {
     const NAME: &'static str = "UserActivityEntityData";
     const FIELDS: &'static [&'static str] = &["activityDate", "organizationPresenceId", "presenceDate", "queueId", "queueMembershipStatus", "routingStatus", "routingStatusDate", "systemPresence", "teamId", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for UserActivityEntityData {
     }
 }
 impl ::std::fmt::Debug for UserActivityEntityData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserActivityEntityData", &[("activityDate", &self.activity_date), ("organizationPresenceId", &self.organization_presence_id), ("presenceDate", &self.presence_date), ("queueId", &self.queue_id), ("queueMembershipStatus", &self.queue_membership_status), ("routingStatus", &self.routing_status), ("routingStatusDate", &self.routing_status_date), ("systemPresence", &self.system_presence), ("teamId", &self.team_id), ("userId", &self.user_id)], &self._nulls)
     }

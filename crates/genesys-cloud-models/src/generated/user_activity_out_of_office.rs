@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserActivityOutOfOffice {
 impl crate::support::Model for UserActivityOutOfOffice {
     const NAME: &'static str = "UserActivityOutOfOffice";
     const FIELDS: &'static [&'static str] = &["active", "modifiedDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserActivityOutOfOffice {
     }
 }
 impl ::std::fmt::Debug for UserActivityOutOfOffice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserActivityOutOfOffice", &[("active", &self.active), ("modifiedDate", &self.modified_date)], &self._nulls)
     }

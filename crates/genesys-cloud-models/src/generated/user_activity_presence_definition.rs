@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserActivityPresenceDefinition {
 impl crate::support::Model for UserActivityPresenceDefinition {
     const NAME: &'static str = "UserActivityPresenceDefinition";
     const FIELDS: &'static [&'static str] = &["id", "systemPresence"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserActivityPresenceDefinition {
     }
 }
 impl ::std::fmt::Debug for UserActivityPresenceDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserActivityPresenceDefinition", &[("id", &self.id), ("systemPresence", &self.system_presence)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl UserActivityPresenceDefinitionSystemPresence {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AVAILABLE", "AWAY", "BUSY", "OFFLINE", "IDLE", "ON_QUEUE", "MEAL", "TRAINING", "MEETING", "BREAK"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserActivityPresenceDefinitionSystemPresence {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AVAILABLE" => Self::Available,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for UserActivityPresenceDefinitionSystemPresence {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Available => "AVAILABLE",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for UserActivityPresenceDefinitionSystemPresence {
     }
 }
 impl ::std::convert::From<&str> for UserActivityPresenceDefinitionSystemPresence {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserActivityPresenceDefinitionSystemPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

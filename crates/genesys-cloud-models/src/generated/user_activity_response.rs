@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserActivityResponse {
 impl crate::support::Model for UserActivityResponse {
     const NAME: &'static str = "UserActivityResponse";
     const FIELDS: &'static [&'static str] = &["entityIdDimension", "results"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserActivityResponse {
     }
 }
 impl ::std::fmt::Debug for UserActivityResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserActivityResponse", &[("entityIdDimension", &self.entity_id_dimension), ("results", &self.results)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl UserActivityResponseEntityIdDimension {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["organizationPresenceId", "presenceDate", "queueId", "queueMembershipStatus", "routingStatus", "routingStatusDate", "systemPresence", "teamId", "userId"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserActivityResponseEntityIdDimension {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "organizationPresenceId" => Self::OrganizationPresenceId,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for UserActivityResponseEntityIdDimension {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OrganizationPresenceId => "organizationPresenceId",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for UserActivityResponseEntityIdDimension {
     }
 }
 impl ::std::convert::From<&str> for UserActivityResponseEntityIdDimension {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserActivityResponseEntityIdDimension {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

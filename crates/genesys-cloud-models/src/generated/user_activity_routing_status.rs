@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserActivityRoutingStatus {
 impl crate::support::Model for UserActivityRoutingStatus {
     const NAME: &'static str = "UserActivityRoutingStatus";
     const FIELDS: &'static [&'static str] = &["startTime", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserActivityRoutingStatus {
     }
 }
 impl ::std::fmt::Debug for UserActivityRoutingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserActivityRoutingStatus", &[("startTime", &self.start_time), ("status", &self.status)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl UserActivityRoutingStatusStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserActivityRoutingStatusStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OFF_QUEUE" => Self::OffQueue,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for UserActivityRoutingStatusStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OffQueue => "OFF_QUEUE",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for UserActivityRoutingStatusStatus {
     }
 }
 impl ::std::convert::From<&str> for UserActivityRoutingStatusStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserActivityRoutingStatusStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

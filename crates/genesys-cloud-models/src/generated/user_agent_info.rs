@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UserAgentInfo {
 impl crate::support::Model for UserAgentInfo {
     const NAME: &'static str = "UserAgentInfo";
     const FIELDS: &'static [&'static str] = &["firmwareVersion", "manufacturer", "model"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UserAgentInfo {
     }
 }
 impl ::std::fmt::Debug for UserAgentInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserAgentInfo", &[("firmwareVersion", &self.firmware_version), ("manufacturer", &self.manufacturer), ("model", &self.model)], &self._nulls)
     }

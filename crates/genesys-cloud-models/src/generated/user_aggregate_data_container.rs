@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for UserAggregateDataContainer {
 impl crate::support::Model for UserAggregateDataContainer {
     const NAME: &'static str = "UserAggregateDataContainer";
     const FIELDS: &'static [&'static str] = &["data", "group"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for UserAggregateDataContainer {
     }
 }
 impl ::std::fmt::Debug for UserAggregateDataContainer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserAggregateDataContainer", &[("data", &self.data), ("group", &self.group)], &self._nulls)
     }

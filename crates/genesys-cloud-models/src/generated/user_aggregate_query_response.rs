@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for UserAggregateQueryResponse {
 impl crate::support::Model for UserAggregateQueryResponse {
     const NAME: &'static str = "UserAggregateQueryResponse";
     const FIELDS: &'static [&'static str] = &["results", "systemToOrganizationMappings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for UserAggregateQueryResponse {
     }
 }
 impl ::std::fmt::Debug for UserAggregateQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserAggregateQueryResponse", &[("results", &self.results), ("systemToOrganizationMappings", &self.system_to_organization_mappings)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for UserApp {
 impl crate::support::Model for UserApp {
     const NAME: &'static str = "UserApp";
     const FIELDS: &'static [&'static str] = &["config", "id", "integrationType", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for UserApp {
     }
 }
 impl ::std::fmt::Debug for UserApp {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserApp", &[("config", &self.config), ("id", &self.id), ("integrationType", &self.integration_type), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserAppConfigurationInfo {
 impl crate::support::Model for UserAppConfigurationInfo {
     const NAME: &'static str = "UserAppConfigurationInfo";
     const FIELDS: &'static [&'static str] = &["current", "effective"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserAppConfigurationInfo {
     }
 }
 impl ::std::fmt::Debug for UserAppConfigurationInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserAppConfigurationInfo", &[("current", &self.current), ("effective", &self.effective)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for UserAsyncAggregateQueryResponse {
 impl crate::support::Model for UserAsyncAggregateQueryResponse {
     const NAME: &'static str = "UserAsyncAggregateQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "results", "systemToOrganizationMappings"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for UserAsyncAggregateQueryResponse {
     }
 }
 impl ::std::fmt::Debug for UserAsyncAggregateQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserAsyncAggregateQueryResponse", &[("cursor", &self.cursor), ("results", &self.results), ("systemToOrganizationMappings", &self.system_to_organization_mappings)], &self._nulls)
     }

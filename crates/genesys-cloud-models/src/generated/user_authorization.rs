@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for UserAuthorization {
 impl crate::support::Model for UserAuthorization {
     const NAME: &'static str = "UserAuthorization";
     const FIELDS: &'static [&'static str] = &["permissionPolicies", "permissions", "roles", "unusedRoles"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for UserAuthorization {
     }
 }
 impl ::std::fmt::Debug for UserAuthorization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserAuthorization", &[("permissionPolicies", &self.permission_policies), ("permissions", &self.permissions), ("roles", &self.roles), ("unusedRoles", &self.unused_roles)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserAvailableTimes {
 impl crate::support::Model for UserAvailableTimes {
     const NAME: &'static str = "UserAvailableTimes";
     const FIELDS: &'static [&'static str] = &["availableTimes", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserAvailableTimes {
     }
 }
 impl ::std::fmt::Debug for UserAvailableTimes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserAvailableTimes", &[("availableTimes", &self.available_times), ("user", &self.user)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserBestPoints {
 impl crate::support::Model for UserBestPoints {
     const NAME: &'static str = "UserBestPoints";
     const FIELDS: &'static [&'static str] = &["bestPoints", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserBestPoints {
     }
 }
 impl ::std::fmt::Debug for UserBestPoints {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserBestPoints", &[("bestPoints", &self.best_points), ("user", &self.user)], &self._nulls)
     }

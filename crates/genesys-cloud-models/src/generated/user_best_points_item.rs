@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for UserBestPointsItem {
 impl crate::support::Model for UserBestPointsItem {
     const NAME: &'static str = "UserBestPointsItem";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateStartWorkday", "granularityType", "points", "rank"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for UserBestPointsItem {
     }
 }
 impl ::std::fmt::Debug for UserBestPointsItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserBestPointsItem", &[("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday), ("granularityType", &self.granularity_type), ("points", &self.points), ("rank", &self.rank)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl UserBestPointsItemGranularityType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "Weekly", "Monthly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserBestPointsItemGranularityType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for UserBestPointsItemGranularityType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for UserBestPointsItemGranularityType {
     }
 }
 impl ::std::convert::From<&str> for UserBestPointsItemGranularityType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserBestPointsItemGranularityType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UserChatSettings {
 impl crate::support::Model for UserChatSettings {
     const NAME: &'static str = "UserChatSettings";
     const FIELDS: &'static [&'static str] = &["mentionsOnly", "muted", "notifyOnReactions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UserChatSettings {
     }
 }
 impl ::std::fmt::Debug for UserChatSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserChatSettings", &[("mentionsOnly", &self.mentions_only), ("muted", &self.muted), ("notifyOnReactions", &self.notify_on_reactions)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UserConversationSummary {
 impl crate::support::Model for UserConversationSummary {
     const NAME: &'static str = "UserConversationSummary";
     const FIELDS: &'static [&'static str] = &["call", "callback", "chat", "email", "message", "socialExpression", "userId", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -70,6 +72,7 @@ impl crate::support::Model for UserConversationSummary {
     }
 }
 impl ::std::fmt::Debug for UserConversationSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserConversationSummary", &[("call", &self.call), ("callback", &self.callback), ("chat", &self.chat), ("email", &self.email), ("message", &self.message), ("socialExpression", &self.social_expression), ("userId", &self.user_id), ("video", &self.video)], &self._nulls)
     }

@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for UserCursorEntityListing {
 impl crate::support::Model for UserCursorEntityListing {
     const NAME: &'static str = "UserCursorEntityListing";
     const FIELDS: &'static [&'static str] = &["cursor", "entities", "nextUri", "results", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for UserCursorEntityListing {
     }
 }
 impl ::std::fmt::Debug for UserCursorEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserCursorEntityListing", &[("cursor", &self.cursor), ("entities", &self.entities), ("nextUri", &self.next_uri), ("results", &self.results), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for UserCustomAttributes {
 impl crate::support::Model for UserCustomAttributes {
     const NAME: &'static str = "UserCustomAttributes";
     const FIELDS: &'static [&'static str] = &["attributes", "id", "name", "schema", "selfUri", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for UserCustomAttributes {
     }
 }
 impl ::std::fmt::Debug for UserCustomAttributes {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserCustomAttributes", &[("attributes", &self.attributes), ("id", &self.id), ("name", &self.name), ("schema", &self.schema), ("selfUri", &self.self_uri), ("userId", &self.user_id)], &self._nulls)
     }

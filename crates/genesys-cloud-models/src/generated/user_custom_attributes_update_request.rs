@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UserCustomAttributesUpdateRequest {
 impl crate::support::Model for UserCustomAttributesUpdateRequest {
     const NAME: &'static str = "UserCustomAttributesUpdateRequest";
     const FIELDS: &'static [&'static str] = &["attributes", "schemaId", "schemaVersion"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UserCustomAttributesUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for UserCustomAttributesUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserCustomAttributesUpdateRequest", &[("attributes", &self.attributes), ("schemaId", &self.schema_id), ("schemaVersion", &self.schema_version)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for UserDetailsQuery {
 impl crate::support::Model for UserDetailsQuery {
     const NAME: &'static str = "UserDetailsQuery";
     const FIELDS: &'static [&'static str] = &["interval", "order", "paging", "presenceAggregations", "presenceFilters", "routingStatusAggregations", "routingStatusFilters", "userFilters"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for UserDetailsQuery {
     }
 }
 impl ::std::fmt::Debug for UserDetailsQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserDetailsQuery", &[("interval", &self.interval), ("order", &self.order), ("paging", &self.paging), ("presenceAggregations", &self.presence_aggregations), ("presenceFilters", &self.presence_filters), ("routingStatusAggregations", &self.routing_status_aggregations), ("routingStatusFilters", &self.routing_status_filters), ("userFilters", &self.user_filters)], &self._nulls)
     }
@@ -180,11 +183,13 @@ impl UserDetailsQueryOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["asc", "desc", "unordered"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserDetailsQueryOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "asc" => Self::Asc,
@@ -193,9 +198,11 @@ impl crate::support::OpenEnum for UserDetailsQueryOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "asc",
@@ -206,11 +213,13 @@ impl crate::support::OpenEnum for UserDetailsQueryOrder {
     }
 }
 impl ::std::convert::From<&str> for UserDetailsQueryOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserDetailsQueryOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

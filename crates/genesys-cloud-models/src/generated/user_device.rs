@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for UserDevice {
 impl crate::support::Model for UserDevice {
     const NAME: &'static str = "UserDevice";
     const FIELDS: &'static [&'static str] = &["acceptNotifications", "deviceToken", "id", "make", "model", "name", "notificationId", "selfUri", "sessionHash", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -94,6 +96,7 @@ impl crate::support::Model for UserDevice {
     }
 }
 impl ::std::fmt::Debug for UserDevice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserDevice", &[("acceptNotifications", &self.accept_notifications), ("deviceToken", &crate::support::Redacted(&self.device_token)), ("id", &self.id), ("make", &self.make), ("model", &self.model), ("name", &self.name), ("notificationId", &self.notification_id), ("selfUri", &self.self_uri), ("sessionHash", &self.session_hash), ("type", &self.r#type)], &self._nulls)
     }
@@ -198,11 +201,13 @@ impl UserDeviceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["android", "ios"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserDeviceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "android" => Self::Android,
@@ -210,9 +215,11 @@ impl crate::support::OpenEnum for UserDeviceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Android => "android",
@@ -222,11 +229,13 @@ impl crate::support::OpenEnum for UserDeviceType {
     }
 }
 impl ::std::convert::From<&str> for UserDeviceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserDeviceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

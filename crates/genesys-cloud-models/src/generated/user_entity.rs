@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UserEntity {
 impl crate::support::Model for UserEntity {
     const NAME: &'static str = "UserEntity";
     const FIELDS: &'static [&'static str] = &["displayName", "id", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UserEntity {
     }
 }
 impl ::std::fmt::Debug for UserEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserEntity", &[("displayName", &self.display_name), ("id", &self.id), ("name", &self.name)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for UserEstablishedEvent {
 impl crate::support::Model for UserEstablishedEvent {
     const NAME: &'static str = "UserEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["afterCallWorkRequired", "ani", "communicationId", "conversationId", "dnis", "eventDateTime", "eventId", "initialConfiguration", "phoneNumber", "queueId", "sourceConfiguration", "stationId", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for UserEstablishedEvent {
     }
 }
 impl ::std::fmt::Debug for UserEstablishedEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserEstablishedEvent", &[("afterCallWorkRequired", &self.after_call_work_required), ("ani", &self.ani), ("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("dnis", &self.dnis), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initialConfiguration", &self.initial_configuration), ("phoneNumber", &self.phone_number), ("queueId", &self.queue_id), ("sourceConfiguration", &self.source_configuration), ("stationId", &self.station_id), ("userId", &self.user_id)], &self._nulls)
     }

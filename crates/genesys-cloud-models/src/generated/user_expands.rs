@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for UserExpands {
 impl crate::support::Model for UserExpands {
     const NAME: &'static str = "UserExpands";
     const FIELDS: &'static [&'static str] = &["authorization", "conversationSummary", "geolocation", "integrationPresence", "outOfOffice", "presence", "routingStatus", "station"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for UserExpands {
     }
 }
 impl ::std::fmt::Debug for UserExpands {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserExpands", &[("authorization", &self.authorization), ("conversationSummary", &self.conversation_summary), ("geolocation", &self.geolocation), ("integrationPresence", &self.integration_presence), ("outOfOffice", &self.out_of_office), ("presence", &self.presence), ("routingStatus", &self.routing_status), ("station", &self.station)], &self._nulls)
     }

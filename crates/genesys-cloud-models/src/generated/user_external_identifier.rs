@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UserExternalIdentifier {
 impl crate::support::Model for UserExternalIdentifier {
     const NAME: &'static str = "UserExternalIdentifier";
     const FIELDS: &'static [&'static str] = &["authorityName", "externalKey", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UserExternalIdentifier {
     }
 }
 impl ::std::fmt::Debug for UserExternalIdentifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserExternalIdentifier", &[("authorityName", &self.authority_name), ("externalKey", &self.external_key), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserInsightsTrendMetricItem {
 impl crate::support::Model for UserInsightsTrendMetricItem {
     const NAME: &'static str = "UserInsightsTrendMetricItem";
     const FIELDS: &'static [&'static str] = &["metric", "trends"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserInsightsTrendMetricItem {
     }
 }
 impl ::std::fmt::Debug for UserInsightsTrendMetricItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserInsightsTrendMetricItem", &[("metric", &self.metric), ("trends", &self.trends)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserInsightsTrends {
 impl crate::support::Model for UserInsightsTrends {
     const NAME: &'static str = "UserInsightsTrends";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "primaryPeriod"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserInsightsTrends {
     }
 }
 impl ::std::fmt::Debug for UserInsightsTrends {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserInsightsTrends", &[("comparativePeriod", &self.comparative_period), ("primaryPeriod", &self.primary_period)], &self._nulls)
     }

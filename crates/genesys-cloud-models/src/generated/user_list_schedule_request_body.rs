@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UserListScheduleRequestBody {
 impl crate::support::Model for UserListScheduleRequestBody {
     const NAME: &'static str = "UserListScheduleRequestBody";
     const FIELDS: &'static [&'static str] = &["endDate", "loadFullWeeks", "startDate", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UserListScheduleRequestBody {
     }
 }
 impl ::std::fmt::Debug for UserListScheduleRequestBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserListScheduleRequestBody", &[("endDate", &self.end_date), ("loadFullWeeks", &self.load_full_weeks), ("startDate", &self.start_date), ("userIds", &self.user_ids)], &self._nulls)
     }

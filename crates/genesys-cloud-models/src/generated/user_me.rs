@@ -220,9 +220,11 @@ impl<'de> ::serde::Deserialize<'de> for UserMe {
 impl crate::support::Model for UserMe {
     const NAME: &'static str = "UserMe";
     const FIELDS: &'static [&'static str] = &["acdAutoAnswer", "addresses", "adjacents", "authorization", "autoAnswerSettings", "biography", "certifications", "chat", "conversationSummary", "date", "dateLastLogin", "dateWelcomeSent", "department", "directReports", "division", "divisionedPresenceDefinitions", "email", "employerInfo", "favorites", "fieldConfigs", "geolocation", "geolocationSettings", "groups", "id", "images", "integrationPresence", "languagePreference", "languages", "lastTokenIssued", "locationDefinitions", "locations", "manager", "name", "orgAuthorization", "orgProducts", "organization", "outOfOffice", "preferredName", "presence", "presenceDefinitions", "primaryContactInfo", "profileSkills", "routingSkills", "routingStatus", "selfUri", "skills", "state", "station", "superiors", "team", "title", "token", "trustors", "username", "version", "workPlanBidRanks"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -350,6 +352,7 @@ impl crate::support::Model for UserMe {
     }
 }
 impl ::std::fmt::Debug for UserMe {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserMe", &[("acdAutoAnswer", &self.acd_auto_answer), ("addresses", &self.addresses), ("adjacents", &self.adjacents), ("authorization", &self.authorization), ("autoAnswerSettings", &self.auto_answer_settings), ("biography", &self.biography), ("certifications", &self.certifications), ("chat", &self.chat), ("conversationSummary", &self.conversation_summary), ("date", &self.date), ("dateLastLogin", &self.date_last_login), ("dateWelcomeSent", &self.date_welcome_sent), ("department", &self.department), ("directReports", &self.direct_reports), ("division", &self.division), ("divisionedPresenceDefinitions", &self.divisioned_presence_definitions), ("email", &self.email), ("employerInfo", &self.employer_info), ("favorites", &self.favorites), ("fieldConfigs", &self.field_configs), ("geolocation", &self.geolocation), ("geolocationSettings", &self.geolocation_settings), ("groups", &self.groups), ("id", &self.id), ("images", &self.images), ("integrationPresence", &self.integration_presence), ("languagePreference", &self.language_preference), ("languages", &self.languages), ("lastTokenIssued", &self.last_token_issued), ("locationDefinitions", &self.location_definitions), ("locations", &self.locations), ("manager", &self.manager), ("name", &self.name), ("orgAuthorization", &self.org_authorization), ("orgProducts", &self.org_products), ("organization", &self.organization), ("outOfOffice", &self.out_of_office), ("preferredName", &self.preferred_name), ("presence", &self.presence), ("presenceDefinitions", &self.presence_definitions), ("primaryContactInfo", &self.primary_contact_info), ("profileSkills", &self.profile_skills), ("routingSkills", &self.routing_skills), ("routingStatus", &self.routing_status), ("selfUri", &self.self_uri), ("skills", &self.skills), ("state", &self.state), ("station", &self.station), ("superiors", &self.superiors), ("team", &self.team), ("title", &self.title), ("token", &crate::support::Redacted(&self.token)), ("trustors", &self.trustors), ("username", &self.username), ("version", &self.version), ("workPlanBidRanks", &self.work_plan_bid_ranks)], &self._nulls)
     }
@@ -396,11 +399,13 @@ impl UserMeState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserMeState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -409,9 +414,11 @@ impl crate::support::OpenEnum for UserMeState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -422,11 +429,13 @@ impl crate::support::OpenEnum for UserMeState {
     }
 }
 impl ::std::convert::From<&str> for UserMeState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserMeState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserNextActivityReminder {
 impl crate::support::Model for UserNextActivityReminder {
     const NAME: &'static str = "UserNextActivityReminder";
     const FIELDS: &'static [&'static str] = &["activityCategory", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserNextActivityReminder {
     }
 }
 impl ::std::fmt::Debug for UserNextActivityReminder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserNextActivityReminder", &[("activityCategory", &self.activity_category), ("startDate", &self.start_date)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl UserNextActivityReminderActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable", "Unscheduled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserNextActivityReminderActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for UserNextActivityReminderActivityCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for UserNextActivityReminderActivityCategory {
     }
 }
 impl ::std::convert::From<&str> for UserNextActivityReminderActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserNextActivityReminderActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

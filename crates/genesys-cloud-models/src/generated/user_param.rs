@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UserParam {
 impl crate::support::Model for UserParam {
     const NAME: &'static str = "UserParam";
     const FIELDS: &'static [&'static str] = &["key", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for UserParam {
     }
 }
 impl ::std::fmt::Debug for UserParam {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserParam", &[("key", &self.key), ("value", &self.value)], &self._nulls)
     }

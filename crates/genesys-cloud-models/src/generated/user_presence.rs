@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for UserPresence {
 impl crate::support::Model for UserPresence {
     const NAME: &'static str = "UserPresence";
     const FIELDS: &'static [&'static str] = &["futurePresenceDefinition", "id", "message", "modifiedDate", "name", "presenceDefinition", "primary", "selfUri", "source", "sourceId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for UserPresence {
     }
 }
 impl ::std::fmt::Debug for UserPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserPresence", &[("futurePresenceDefinition", &self.future_presence_definition), ("id", &self.id), ("message", &self.message), ("modifiedDate", &self.modified_date), ("name", &self.name), ("presenceDefinition", &self.presence_definition), ("primary", &self.primary), ("selfUri", &self.self_uri), ("source", &self.source), ("sourceId", &self.source_id)], &self._nulls)
     }

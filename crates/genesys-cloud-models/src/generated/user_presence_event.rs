@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UserPresenceEvent {
 impl crate::support::Model for UserPresenceEvent {
     const NAME: &'static str = "UserPresenceEvent";
     const FIELDS: &'static [&'static str] = &["eventDateTime", "eventId", "message", "presenceDefinitionId", "sourceId", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UserPresenceEvent {
     }
 }
 impl ::std::fmt::Debug for UserPresenceEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserPresenceEvent", &[("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("message", &self.message), ("presenceDefinitionId", &self.presence_definition_id), ("sourceId", &self.source_id), ("userId", &self.user_id)], &self._nulls)
     }

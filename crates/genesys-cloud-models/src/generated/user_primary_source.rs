@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for UserPrimarySource {
 impl crate::support::Model for UserPrimarySource {
     const NAME: &'static str = "UserPrimarySource";
     const FIELDS: &'static [&'static str] = &["id", "name", "registered", "selfUri", "sourceId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for UserPrimarySource {
     }
 }
 impl ::std::fmt::Debug for UserPrimarySource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserPrimarySource", &[("id", &self.id), ("name", &self.name), ("registered", &self.registered), ("selfUri", &self.self_uri), ("sourceId", &self.source_id)], &self._nulls)
     }

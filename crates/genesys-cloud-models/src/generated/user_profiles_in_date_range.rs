@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UserProfilesInDateRange {
 impl crate::support::Model for UserProfilesInDateRange {
     const NAME: &'static str = "UserProfilesInDateRange";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateStartWorkday", "profiles", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UserProfilesInDateRange {
     }
 }
 impl ::std::fmt::Debug for UserProfilesInDateRange {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserProfilesInDateRange", &[("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday), ("profiles", &self.profiles), ("user", &self.user)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UserProfilesInDateRangeRequest {
 impl crate::support::Model for UserProfilesInDateRangeRequest {
     const NAME: &'static str = "UserProfilesInDateRangeRequest";
     const FIELDS: &'static [&'static str] = &["endWorkday", "startWorkday"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UserProfilesInDateRangeRequest {
     }
 }
 impl ::std::fmt::Debug for UserProfilesInDateRangeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserProfilesInDateRangeRequest", &[("endWorkday", &self.end_workday), ("startWorkday", &self.start_workday)], &self._nulls)
     }

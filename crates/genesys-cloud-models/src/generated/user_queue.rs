@@ -184,9 +184,11 @@ impl<'de> ::serde::Deserialize<'de> for UserQueue {
 impl crate::support::Model for UserQueue {
     const NAME: &'static str = "UserQueue";
     const FIELDS: &'static [&'static str] = &["acwSettings", "agentOwnedRouting", "bullseye", "callingPartyName", "callingPartyNumber", "cannedResponseLibraries", "conditionalGroupActivation", "conditionalGroupRouting", "createdBy", "dateCreated", "dateModified", "defaultMediaLanguage", "defaultScripts", "description", "directRouting", "division", "emailInQueueFlow", "enableAudioMonitoring", "enableManualAssignment", "enableTranscription", "id", "joined", "joinedMemberCount", "lastAgentRoutingMode", "mediaSettings", "memberCount", "memberGroups", "messageInQueueFlow", "modifiedBy", "name", "onHoldPrompt", "outboundEmailAddress", "outboundMessagingAddresses", "peerId", "queueFlow", "routingRules", "scoringMethod", "selfUri", "skillEvaluationMethod", "suppressInQueueCallRecording", "userMemberCount", "whisperPrompt"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -286,6 +288,7 @@ impl crate::support::Model for UserQueue {
     }
 }
 impl ::std::fmt::Debug for UserQueue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserQueue", &[("acwSettings", &self.acw_settings), ("agentOwnedRouting", &self.agent_owned_routing), ("bullseye", &self.bullseye), ("callingPartyName", &self.calling_party_name), ("callingPartyNumber", &self.calling_party_number), ("cannedResponseLibraries", &self.canned_response_libraries), ("conditionalGroupActivation", &self.conditional_group_activation), ("conditionalGroupRouting", &self.conditional_group_routing), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("defaultMediaLanguage", &self.default_media_language), ("defaultScripts", &self.default_scripts), ("description", &self.description), ("directRouting", &self.direct_routing), ("division", &self.division), ("emailInQueueFlow", &self.email_in_queue_flow), ("enableAudioMonitoring", &self.enable_audio_monitoring), ("enableManualAssignment", &self.enable_manual_assignment), ("enableTranscription", &self.enable_transcription), ("id", &self.id), ("joined", &self.joined), ("joinedMemberCount", &self.joined_member_count), ("lastAgentRoutingMode", &self.last_agent_routing_mode), ("mediaSettings", &self.media_settings), ("memberCount", &self.member_count), ("memberGroups", &self.member_groups), ("messageInQueueFlow", &self.message_in_queue_flow), ("modifiedBy", &self.modified_by), ("name", &self.name), ("onHoldPrompt", &self.on_hold_prompt), ("outboundEmailAddress", &self.outbound_email_address), ("outboundMessagingAddresses", &self.outbound_messaging_addresses), ("peerId", &self.peer_id), ("queueFlow", &self.queue_flow), ("routingRules", &self.routing_rules), ("scoringMethod", &self.scoring_method), ("selfUri", &self.self_uri), ("skillEvaluationMethod", &self.skill_evaluation_method), ("suppressInQueueCallRecording", &self.suppress_in_queue_call_recording), ("userMemberCount", &self.user_member_count), ("whisperPrompt", &self.whisper_prompt)], &self._nulls)
     }
@@ -584,11 +587,13 @@ impl UserQueueLastAgentRoutingMode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Disabled", "QueueMembersOnly", "AnyAgent"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserQueueLastAgentRoutingMode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Disabled" => Self::Disabled,
@@ -597,9 +602,11 @@ impl crate::support::OpenEnum for UserQueueLastAgentRoutingMode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Disabled => "Disabled",
@@ -610,11 +617,13 @@ impl crate::support::OpenEnum for UserQueueLastAgentRoutingMode {
     }
 }
 impl ::std::convert::From<&str> for UserQueueLastAgentRoutingMode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserQueueLastAgentRoutingMode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -662,11 +671,13 @@ impl UserQueueScoringMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["TimestampAndPriority", "PriorityOnly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserQueueScoringMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "TimestampAndPriority" => Self::TimestampAndPriority,
@@ -674,9 +685,11 @@ impl crate::support::OpenEnum for UserQueueScoringMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::TimestampAndPriority => "TimestampAndPriority",
@@ -686,11 +699,13 @@ impl crate::support::OpenEnum for UserQueueScoringMethod {
     }
 }
 impl ::std::convert::From<&str> for UserQueueScoringMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserQueueScoringMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -740,11 +755,13 @@ impl UserQueueSkillEvaluationMethod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NONE", "BEST", "ALL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserQueueSkillEvaluationMethod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NONE" => Self::None,
@@ -753,9 +770,11 @@ impl crate::support::OpenEnum for UserQueueSkillEvaluationMethod {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "NONE",
@@ -766,11 +785,13 @@ impl crate::support::OpenEnum for UserQueueSkillEvaluationMethod {
     }
 }
 impl ::std::convert::From<&str> for UserQueueSkillEvaluationMethod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserQueueSkillEvaluationMethod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for UserRecording {
 impl crate::support::Model for UserRecording {
     const NAME: &'static str = "UserRecording";
     const FIELDS: &'static [&'static str] = &["contentLength", "conversation", "createdBy", "dateCreated", "dateModified", "durationMilliseconds", "id", "name", "read", "selfUri", "thumbnails", "workspace"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -94,6 +96,7 @@ impl crate::support::Model for UserRecording {
     }
 }
 impl ::std::fmt::Debug for UserRecording {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserRecording", &[("contentLength", &self.content_length), ("conversation", &self.conversation), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("durationMilliseconds", &self.duration_milliseconds), ("id", &self.id), ("name", &self.name), ("read", &self.read), ("selfUri", &self.self_uri), ("thumbnails", &self.thumbnails), ("workspace", &self.workspace)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for UserRoutingLanguage {
 impl crate::support::Model for UserRoutingLanguage {
     const NAME: &'static str = "UserRoutingLanguage";
     const FIELDS: &'static [&'static str] = &["id", "languageUri", "name", "proficiency", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for UserRoutingLanguage {
     }
 }
 impl ::std::fmt::Debug for UserRoutingLanguage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserRoutingLanguage", &[("id", &self.id), ("languageUri", &self.language_uri), ("name", &self.name), ("proficiency", &self.proficiency), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl UserRoutingLanguageState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserRoutingLanguageState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -167,9 +172,11 @@ impl crate::support::OpenEnum for UserRoutingLanguageState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -180,11 +187,13 @@ impl crate::support::OpenEnum for UserRoutingLanguageState {
     }
 }
 impl ::std::convert::From<&str> for UserRoutingLanguageState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserRoutingLanguageState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UserRoutingLanguagePost {
 impl crate::support::Model for UserRoutingLanguagePost {
     const NAME: &'static str = "UserRoutingLanguagePost";
     const FIELDS: &'static [&'static str] = &["id", "languageUri", "proficiency", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UserRoutingLanguagePost {
     }
 }
 impl ::std::fmt::Debug for UserRoutingLanguagePost {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserRoutingLanguagePost", &[("id", &self.id), ("languageUri", &self.language_uri), ("proficiency", &self.proficiency), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UserRoutingSkillPost {
 impl crate::support::Model for UserRoutingSkillPost {
     const NAME: &'static str = "UserRoutingSkillPost";
     const FIELDS: &'static [&'static str] = &["id", "proficiency", "selfUri", "skillUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UserRoutingSkillPost {
     }
 }
 impl ::std::fmt::Debug for UserRoutingSkillPost {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserRoutingSkillPost", &[("id", &self.id), ("proficiency", &self.proficiency), ("selfUri", &self.self_uri), ("skillUri", &self.skill_uri)], &self._nulls)
     }

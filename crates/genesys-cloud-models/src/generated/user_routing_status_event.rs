@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for UserRoutingStatusEvent {
 impl crate::support::Model for UserRoutingStatusEvent {
     const NAME: &'static str = "UserRoutingStatusEvent";
     const FIELDS: &'static [&'static str] = &["agentId", "eventDateTime", "eventId", "sourceId", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for UserRoutingStatusEvent {
     }
 }
 impl ::std::fmt::Debug for UserRoutingStatusEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserRoutingStatusEvent", &[("agentId", &self.agent_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("sourceId", &self.source_id), ("status", &self.status)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl UserRoutingStatusEventStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OffQueue", "Idle", "Interacting", "Communicating", "NotResponding"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserRoutingStatusEventStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OffQueue" => Self::OffQueue,
@@ -163,9 +168,11 @@ impl crate::support::OpenEnum for UserRoutingStatusEventStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OffQueue => "OffQueue",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for UserRoutingStatusEventStatus {
     }
 }
 impl ::std::convert::From<&str> for UserRoutingStatusEventStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserRoutingStatusEventStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for UserSchedule {
 impl crate::support::Model for UserSchedule {
     const NAME: &'static str = "UserSchedule";
     const FIELDS: &'static [&'static str] = &["delete", "fullDayTimeOffMarkers", "metadata", "shifts", "workPlanId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for UserSchedule {
     }
 }
 impl ::std::fmt::Debug for UserSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserSchedule", &[("delete", &self.delete), ("fullDayTimeOffMarkers", &self.full_day_time_off_markers), ("metadata", &self.metadata), ("shifts", &self.shifts), ("workPlanId", &self.work_plan_id)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleActivity {
 impl crate::support::Model for UserScheduleActivity {
     const NAME: &'static str = "UserScheduleActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "countsAsPaidTime", "description", "isDstFallback", "lengthInMinutes", "startDate", "timeOffRequestId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for UserScheduleActivity {
     }
 }
 impl ::std::fmt::Debug for UserScheduleActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserScheduleActivity", &[("activityCodeId", &self.activity_code_id), ("countsAsPaidTime", &self.counts_as_paid_time), ("description", &self.description), ("isDstFallback", &self.is_dst_fallback), ("lengthInMinutes", &self.length_in_minutes), ("startDate", &self.start_date), ("timeOffRequestId", &self.time_off_request_id)], &self._nulls)
     }

@@ -114,9 +114,11 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleAdherence {
 impl crate::support::Model for UserScheduleAdherence {
     const NAME: &'static str = "UserScheduleAdherence";
     const FIELDS: &'static [&'static str] = &["activeQueues", "activeQueuesModifiedTime", "actualActivityCategory", "adherenceExplanation", "adherenceState", "businessUnit", "id", "impact", "isOutOfOffice", "managementUnit", "name", "nextActivityReminders", "organizationSecondaryPresenceId", "presenceUpdateTime", "removedFromManagementUnit", "routingStatus", "scheduledActivityCategory", "scheduledActivityCode", "selfUri", "suppressOnTimeReminder", "systemPresence", "team", "timeOfAdherenceChange", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -180,6 +182,7 @@ impl crate::support::Model for UserScheduleAdherence {
     }
 }
 impl ::std::fmt::Debug for UserScheduleAdherence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserScheduleAdherence", &[("activeQueues", &self.active_queues), ("activeQueuesModifiedTime", &self.active_queues_modified_time), ("actualActivityCategory", &self.actual_activity_category), ("adherenceExplanation", &self.adherence_explanation), ("adherenceState", &self.adherence_state), ("businessUnit", &self.business_unit), ("id", &self.id), ("impact", &self.impact), ("isOutOfOffice", &self.is_out_of_office), ("managementUnit", &self.management_unit), ("name", &self.name), ("nextActivityReminders", &self.next_activity_reminders), ("organizationSecondaryPresenceId", &self.organization_secondary_presence_id), ("presenceUpdateTime", &self.presence_update_time), ("removedFromManagementUnit", &self.removed_from_management_unit), ("routingStatus", &self.routing_status), ("scheduledActivityCategory", &self.scheduled_activity_category), ("scheduledActivityCode", &self.scheduled_activity_code), ("selfUri", &self.self_uri), ("suppressOnTimeReminder", &self.suppress_on_time_reminder), ("systemPresence", &self.system_presence), ("team", &self.team), ("timeOfAdherenceChange", &self.time_of_adherence_change), ("user", &self.user)], &self._nulls)
     }
@@ -238,11 +241,13 @@ impl UserScheduleAdherenceActualActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable", "Unscheduled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserScheduleAdherenceActualActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -257,9 +262,11 @@ impl crate::support::OpenEnum for UserScheduleAdherenceActualActivityCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -276,11 +283,13 @@ impl crate::support::OpenEnum for UserScheduleAdherenceActualActivityCategory {
     }
 }
 impl ::std::convert::From<&str> for UserScheduleAdherenceActualActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserScheduleAdherenceActualActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -336,11 +345,13 @@ impl UserScheduleAdherenceAdherenceState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InAdherence", "OutOfAdherence", "Unscheduled", "Unknown", "Ignored", "Explained"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserScheduleAdherenceAdherenceState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InAdherence" => Self::InAdherence,
@@ -352,9 +363,11 @@ impl crate::support::OpenEnum for UserScheduleAdherenceAdherenceState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InAdherence => "InAdherence",
@@ -368,11 +381,13 @@ impl crate::support::OpenEnum for UserScheduleAdherenceAdherenceState {
     }
 }
 impl ::std::convert::From<&str> for UserScheduleAdherenceAdherenceState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserScheduleAdherenceAdherenceState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -424,11 +439,13 @@ impl UserScheduleAdherenceImpact {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Positive", "Negative", "Neutral", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserScheduleAdherenceImpact {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Positive" => Self::Positive,
@@ -438,9 +455,11 @@ impl crate::support::OpenEnum for UserScheduleAdherenceImpact {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Positive => "Positive",
@@ -452,11 +471,13 @@ impl crate::support::OpenEnum for UserScheduleAdherenceImpact {
     }
 }
 impl ::std::convert::From<&str> for UserScheduleAdherenceImpact {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserScheduleAdherenceImpact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -510,11 +531,13 @@ impl UserScheduleAdherenceRoutingStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserScheduleAdherenceRoutingStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OFF_QUEUE" => Self::OffQueue,
@@ -525,9 +548,11 @@ impl crate::support::OpenEnum for UserScheduleAdherenceRoutingStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OffQueue => "OFF_QUEUE",
@@ -540,11 +565,13 @@ impl crate::support::OpenEnum for UserScheduleAdherenceRoutingStatus {
     }
 }
 impl ::std::convert::From<&str> for UserScheduleAdherenceRoutingStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserScheduleAdherenceRoutingStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -606,11 +633,13 @@ impl UserScheduleAdherenceScheduledActivityCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnQueueWork", "Break", "Meal", "Meeting", "OffQueueWork", "TimeOff", "Training", "Unavailable", "Unscheduled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserScheduleAdherenceScheduledActivityCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnQueueWork" => Self::OnQueueWork,
@@ -625,9 +654,11 @@ impl crate::support::OpenEnum for UserScheduleAdherenceScheduledActivityCategory
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnQueueWork => "OnQueueWork",
@@ -644,11 +675,13 @@ impl crate::support::OpenEnum for UserScheduleAdherenceScheduledActivityCategory
     }
 }
 impl ::std::convert::From<&str> for UserScheduleAdherenceScheduledActivityCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserScheduleAdherenceScheduledActivityCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -712,11 +745,13 @@ impl UserScheduleAdherenceSystemPresence {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Available", "Away", "Busy", "Offline", "Idle", "OnQueue", "Meal", "Training", "Meeting", "Break"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserScheduleAdherenceSystemPresence {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Available" => Self::Available,
@@ -732,9 +767,11 @@ impl crate::support::OpenEnum for UserScheduleAdherenceSystemPresence {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Available => "Available",
@@ -752,11 +789,13 @@ impl crate::support::OpenEnum for UserScheduleAdherenceSystemPresence {
     }
 }
 impl ::std::convert::From<&str> for UserScheduleAdherenceSystemPresence {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserScheduleAdherenceSystemPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleContainer {
 impl crate::support::Model for UserScheduleContainer {
     const NAME: &'static str = "UserScheduleContainer";
     const FIELDS: &'static [&'static str] = &["managementUnitTimeZone", "publishedSchedules", "userSchedules"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UserScheduleContainer {
     }
 }
 impl ::std::fmt::Debug for UserScheduleContainer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserScheduleContainer", &[("managementUnitTimeZone", &self.management_unit_time_zone), ("publishedSchedules", &self.published_schedules), ("userSchedules", &self.user_schedules)], &self._nulls)
     }

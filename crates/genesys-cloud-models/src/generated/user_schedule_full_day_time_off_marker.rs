@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleFullDayTimeOffMarker {
 impl crate::support::Model for UserScheduleFullDayTimeOffMarker {
     const NAME: &'static str = "UserScheduleFullDayTimeOffMarker";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "delete", "description", "isPaid", "lengthInMinutes", "managementUnitDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UserScheduleFullDayTimeOffMarker {
     }
 }
 impl ::std::fmt::Debug for UserScheduleFullDayTimeOffMarker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserScheduleFullDayTimeOffMarker", &[("activityCodeId", &self.activity_code_id), ("delete", &self.delete), ("description", &self.description), ("isPaid", &self.is_paid), ("lengthInMinutes", &self.length_in_minutes), ("managementUnitDate", &self.management_unit_date)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleShift {
 impl crate::support::Model for UserScheduleShift {
     const NAME: &'static str = "UserScheduleShift";
     const FIELDS: &'static [&'static str] = &["activities", "delete", "id", "lengthInMinutes", "manuallyEdited", "startDate", "weekSchedule"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for UserScheduleShift {
     }
 }
 impl ::std::fmt::Debug for UserScheduleShift {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserScheduleShift", &[("activities", &self.activities), ("delete", &self.delete), ("id", &self.id), ("lengthInMinutes", &self.length_in_minutes), ("manuallyEdited", &self.manually_edited), ("startDate", &self.start_date), ("weekSchedule", &self.week_schedule)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for UserSearchRequest {
 impl crate::support::Model for UserSearchRequest {
     const NAME: &'static str = "UserSearchRequest";
     const FIELDS: &'static [&'static str] = &["enforcePermissions", "expand", "integrationPresenceSource", "pageNumber", "pageSize", "query", "sort", "sortBy", "sortOrder"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for UserSearchRequest {
     }
 }
 impl ::std::fmt::Debug for UserSearchRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserSearchRequest", &[("enforcePermissions", &self.enforce_permissions), ("expand", &self.expand), ("integrationPresenceSource", &self.integration_presence_source), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("sort", &self.sort), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
@@ -192,11 +195,13 @@ impl UserSearchRequestIntegrationPresenceSource {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["MicrosoftTeams", "ZoomPhone", "EightByEight", "RingCentral"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserSearchRequestIntegrationPresenceSource {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "MicrosoftTeams" => Self::MicrosoftTeams,
@@ -206,9 +211,11 @@ impl crate::support::OpenEnum for UserSearchRequestIntegrationPresenceSource {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::MicrosoftTeams => "MicrosoftTeams",
@@ -220,11 +227,13 @@ impl crate::support::OpenEnum for UserSearchRequestIntegrationPresenceSource {
     }
 }
 impl ::std::convert::From<&str> for UserSearchRequestIntegrationPresenceSource {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserSearchRequestIntegrationPresenceSource {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -274,11 +283,13 @@ impl UserSearchRequestSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ASC", "DESC", "SCORE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserSearchRequestSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ASC" => Self::Asc,
@@ -287,9 +298,11 @@ impl crate::support::OpenEnum for UserSearchRequestSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Asc => "ASC",
@@ -300,11 +313,13 @@ impl crate::support::OpenEnum for UserSearchRequestSortOrder {
     }
 }
 impl ::std::convert::From<&str> for UserSearchRequestSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserSearchRequestSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

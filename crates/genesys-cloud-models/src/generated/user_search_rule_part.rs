@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UserSearchRulePart {
 impl crate::support::Model for UserSearchRulePart {
     const NAME: &'static str = "UserSearchRulePart";
     const FIELDS: &'static [&'static str] = &["ids", "operation", "selector"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UserSearchRulePart {
     }
 }
 impl ::std::fmt::Debug for UserSearchRulePart {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserSearchRulePart", &[("ids", &self.ids), ("operation", &self.operation), ("selector", &self.selector)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl UserSearchRulePartOperation {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Include", "Exclude"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserSearchRulePartOperation {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Include" => Self::Include,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for UserSearchRulePartOperation {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Include => "Include",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for UserSearchRulePartOperation {
     }
 }
 impl ::std::convert::From<&str> for UserSearchRulePartOperation {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserSearchRulePartOperation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -202,11 +211,13 @@ impl UserSearchRulePartSelector {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AcdSkill", "User", "Group", "Queue", "Division", "ManagementUnit"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserSearchRulePartSelector {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AcdSkill" => Self::AcdSkill,
@@ -218,9 +229,11 @@ impl crate::support::OpenEnum for UserSearchRulePartSelector {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AcdSkill => "AcdSkill",
@@ -234,11 +247,13 @@ impl crate::support::OpenEnum for UserSearchRulePartSelector {
     }
 }
 impl ::std::convert::From<&str> for UserSearchRulePartSelector {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserSearchRulePartSelector {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

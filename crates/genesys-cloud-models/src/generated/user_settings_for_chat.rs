@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UserSettingsForChat {
 impl crate::support::Model for UserSettingsForChat {
     const NAME: &'static str = "UserSettingsForChat";
     const FIELDS: &'static [&'static str] = &["mentionsOnly", "mobile", "muted", "notifyOnReactions"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UserSettingsForChat {
     }
 }
 impl ::std::fmt::Debug for UserSettingsForChat {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserSettingsForChat", &[("mentionsOnly", &self.mentions_only), ("mobile", &self.mobile), ("muted", &self.muted), ("notifyOnReactions", &self.notify_on_reactions)], &self._nulls)
     }

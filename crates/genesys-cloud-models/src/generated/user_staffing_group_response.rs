@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UserStaffingGroupResponse {
 impl crate::support::Model for UserStaffingGroupResponse {
     const NAME: &'static str = "UserStaffingGroupResponse";
     const FIELDS: &'static [&'static str] = &["endDate", "staffingGroup", "startDate", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UserStaffingGroupResponse {
     }
 }
 impl ::std::fmt::Debug for UserStaffingGroupResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserStaffingGroupResponse", &[("endDate", &self.end_date), ("staffingGroup", &self.staffing_group), ("startDate", &self.start_date), ("user", &self.user)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UserState {
 impl crate::support::Model for UserState {
     const NAME: &'static str = "UserState";
     const FIELDS: &'static [&'static str] = &["state", "stateChangeDate", "stateChangeReason", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UserState {
     }
 }
 impl ::std::fmt::Debug for UserState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserState", &[("state", &self.state), ("stateChangeDate", &self.state_change_date), ("stateChangeReason", &self.state_change_reason), ("version", &self.version)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl UserStateState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserStateState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "active" => Self::Active,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for UserStateState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "active",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for UserStateState {
     }
 }
 impl ::std::convert::From<&str> for UserStateState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserStateState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -218,11 +227,13 @@ impl UserStateStateChangeReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Voluntary", "Seasonal", "Leave", "Performance", "Conduct", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UserStateStateChangeReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Voluntary" => Self::Voluntary,
@@ -234,9 +245,11 @@ impl crate::support::OpenEnum for UserStateStateChangeReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Voluntary => "Voluntary",
@@ -250,11 +263,13 @@ impl crate::support::OpenEnum for UserStateStateChangeReason {
     }
 }
 impl ::std::convert::From<&str> for UserStateStateChangeReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UserStateStateChangeReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

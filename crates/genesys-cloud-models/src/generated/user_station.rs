@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UserStation {
 impl crate::support::Model for UserStation {
     const NAME: &'static str = "UserStation";
     const FIELDS: &'static [&'static str] = &["associatedDate", "associatedUser", "defaultUser", "id", "name", "providerInfo", "type", "webRtcCallAppearances"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for UserStation {
     }
 }
 impl ::std::fmt::Debug for UserStation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserStation", &[("associatedDate", &self.associated_date), ("associatedUser", &self.associated_user), ("defaultUser", &self.default_user), ("id", &self.id), ("name", &self.name), ("providerInfo", &self.provider_info), ("type", &self.r#type), ("webRtcCallAppearances", &self.web_rtc_call_appearances)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UserStations {
 impl crate::support::Model for UserStations {
     const NAME: &'static str = "UserStations";
     const FIELDS: &'static [&'static str] = &["associatedStation", "defaultStation", "effectiveStation", "lastAssociatedStation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UserStations {
     }
 }
 impl ::std::fmt::Debug for UserStations {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserStations", &[("associatedStation", &self.associated_station), ("defaultStation", &self.default_station), ("effectiveStation", &self.effective_station), ("lastAssociatedStation", &self.last_associated_station)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UserTimeOffRequestReference {
 impl crate::support::Model for UserTimeOffRequestReference {
     const NAME: &'static str = "UserTimeOffRequestReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UserTimeOffRequestReference {
     }
 }
 impl ::std::fmt::Debug for UserTimeOffRequestReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserTimeOffRequestReference", &[("id", &self.id), ("selfUri", &self.self_uri), ("user", &self.user)], &self._nulls)
     }

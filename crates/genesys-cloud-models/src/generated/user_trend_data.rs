@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for UserTrendData {
 impl crate::support::Model for UserTrendData {
     const NAME: &'static str = "UserTrendData";
     const FIELDS: &'static [&'static str] = &["averageValue", "dateEndWorkday", "dateStartWorkday", "percentOfGoal", "rankPercentagePoints", "rankTotalPoints"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for UserTrendData {
     }
 }
 impl ::std::fmt::Debug for UserTrendData {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserTrendData", &[("averageValue", &self.average_value), ("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday), ("percentOfGoal", &self.percent_of_goal), ("rankPercentagePoints", &self.rank_percentage_points), ("rankTotalPoints", &self.rank_total_points)], &self._nulls)
     }

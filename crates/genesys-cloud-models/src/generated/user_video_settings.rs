@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UserVideoSettings {
 impl crate::support::Model for UserVideoSettings {
     const NAME: &'static str = "UserVideoSettings";
     const FIELDS: &'static [&'static str] = &["allowCamera", "allowMicrophone", "allowScreenShare"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UserVideoSettings {
     }
 }
 impl ::std::fmt::Debug for UserVideoSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UserVideoSettings", &[("allowCamera", &self.allow_camera), ("allowMicrophone", &self.allow_microphone), ("allowScreenShare", &self.allow_screen_share)], &self._nulls)
     }

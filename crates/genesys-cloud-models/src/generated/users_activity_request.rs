@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersActivityRequest {
 impl crate::support::Model for UsersActivityRequest {
     const NAME: &'static str = "UsersActivityRequest";
     const FIELDS: &'static [&'static str] = &["userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for UsersActivityRequest {
     }
 }
 impl ::std::fmt::Debug for UsersActivityRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersActivityRequest", &[("userIds", &self.user_ids)], &self._nulls)
     }

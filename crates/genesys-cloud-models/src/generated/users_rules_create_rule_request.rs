@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesCreateRuleRequest {
 impl crate::support::Model for UsersRulesCreateRuleRequest {
     const NAME: &'static str = "UsersRulesCreateRuleRequest";
     const FIELDS: &'static [&'static str] = &["criteria", "description", "name", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UsersRulesCreateRuleRequest {
     }
 }
 impl ::std::fmt::Debug for UsersRulesCreateRuleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesCreateRuleRequest", &[("criteria", &self.criteria), ("description", &self.description), ("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl UsersRulesCreateRuleRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Learning", "ActivityPlan"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UsersRulesCreateRuleRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Learning" => Self::Learning,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for UsersRulesCreateRuleRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Learning => "Learning",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for UsersRulesCreateRuleRequestType {
     }
 }
 impl ::std::convert::From<&str> for UsersRulesCreateRuleRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UsersRulesCreateRuleRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

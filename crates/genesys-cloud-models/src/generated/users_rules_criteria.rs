@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesCriteria {
 impl crate::support::Model for UsersRulesCriteria {
     const NAME: &'static str = "UsersRulesCriteria";
     const FIELDS: &'static [&'static str] = &["group", "id", "operator"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UsersRulesCriteria {
     }
 }
 impl ::std::fmt::Debug for UsersRulesCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesCriteria", &[("group", &self.group), ("id", &self.id), ("operator", &self.operator)], &self._nulls)
     }
@@ -116,20 +119,24 @@ impl UsersRulesCriteriaOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Or"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UsersRulesCriteriaOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Or" => Self::Or,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Or => "Or",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for UsersRulesCriteriaOperator {
     }
 }
 impl ::std::convert::From<&str> for UsersRulesCriteriaOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UsersRulesCriteriaOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesDependent {
 impl crate::support::Model for UsersRulesDependent {
     const NAME: &'static str = "UsersRulesDependent";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "lastRun", "recentRunCount", "rule", "selfUri", "type", "typeId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for UsersRulesDependent {
     }
 }
 impl ::std::fmt::Debug for UsersRulesDependent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesDependent", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("lastRun", &self.last_run), ("recentRunCount", &self.recent_run_count), ("rule", &self.rule), ("selfUri", &self.self_uri), ("type", &self.r#type), ("typeId", &self.type_id)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl UsersRulesDependentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Learning", "ActivityPlan"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UsersRulesDependentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Learning" => Self::Learning,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for UsersRulesDependentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Learning => "Learning",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for UsersRulesDependentType {
     }
 }
 impl ::std::convert::From<&str> for UsersRulesDependentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UsersRulesDependentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesGroupItem {
 impl crate::support::Model for UsersRulesGroupItem {
     const NAME: &'static str = "UsersRulesGroupItem";
     const FIELDS: &'static [&'static str] = &["container", "id", "operator", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UsersRulesGroupItem {
     }
 }
 impl ::std::fmt::Debug for UsersRulesGroupItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesGroupItem", &[("container", &self.container), ("id", &self.id), ("operator", &self.operator), ("values", &self.values)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl UsersRulesGroupItemContainer {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AcdSkill", "BusinessUnit", "DirectoryGroup", "Division", "Language", "Location", "ManagementUnit", "Queue", "ReportsTo", "Team", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UsersRulesGroupItemContainer {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AcdSkill" => Self::AcdSkill,
@@ -169,9 +174,11 @@ impl crate::support::OpenEnum for UsersRulesGroupItemContainer {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AcdSkill => "AcdSkill",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for UsersRulesGroupItemContainer {
     }
 }
 impl ::std::convert::From<&str> for UsersRulesGroupItemContainer {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UsersRulesGroupItemContainer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -242,11 +251,13 @@ impl UsersRulesGroupItemOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["And", "Not"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UsersRulesGroupItemOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "And" => Self::And,
@@ -254,9 +265,11 @@ impl crate::support::OpenEnum for UsersRulesGroupItemOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "And",
@@ -266,11 +279,13 @@ impl crate::support::OpenEnum for UsersRulesGroupItemOperator {
     }
 }
 impl ::std::convert::From<&str> for UsersRulesGroupItemOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UsersRulesGroupItemOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

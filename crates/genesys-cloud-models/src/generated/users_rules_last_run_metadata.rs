@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesLastRunMetadata {
 impl crate::support::Model for UsersRulesLastRunMetadata {
     const NAME: &'static str = "UsersRulesLastRunMetadata";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "id", "resultCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UsersRulesLastRunMetadata {
     }
 }
 impl ::std::fmt::Debug for UsersRulesLastRunMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesLastRunMetadata", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("id", &self.id), ("resultCount", &self.result_count)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesLockedCriteriaSettingsCriteria
 impl crate::support::Model for UsersRulesLockedCriteriaSettingsCriteria {
     const NAME: &'static str = "UsersRulesLockedCriteriaSettingsCriteria";
     const FIELDS: &'static [&'static str] = &["group", "operator"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UsersRulesLockedCriteriaSettingsCriteria {
     }
 }
 impl ::std::fmt::Debug for UsersRulesLockedCriteriaSettingsCriteria {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesLockedCriteriaSettingsCriteria", &[("group", &self.group), ("operator", &self.operator)], &self._nulls)
     }
@@ -92,20 +95,24 @@ impl UsersRulesLockedCriteriaSettingsCriteriaOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Or"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UsersRulesLockedCriteriaSettingsCriteriaOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Or" => Self::Or,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Or => "Or",
@@ -114,11 +121,13 @@ impl crate::support::OpenEnum for UsersRulesLockedCriteriaSettingsCriteriaOperat
     }
 }
 impl ::std::convert::From<&str> for UsersRulesLockedCriteriaSettingsCriteriaOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UsersRulesLockedCriteriaSettingsCriteriaOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

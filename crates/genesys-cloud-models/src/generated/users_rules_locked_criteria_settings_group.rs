@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesLockedCriteriaSettingsGroup {
 impl crate::support::Model for UsersRulesLockedCriteriaSettingsGroup {
     const NAME: &'static str = "UsersRulesLockedCriteriaSettingsGroup";
     const FIELDS: &'static [&'static str] = &["container", "maxIdCount", "operators"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UsersRulesLockedCriteriaSettingsGroup {
     }
 }
 impl ::std::fmt::Debug for UsersRulesLockedCriteriaSettingsGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesLockedCriteriaSettingsGroup", &[("container", &self.container), ("maxIdCount", &self.max_id_count), ("operators", &self.operators)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl UsersRulesLockedCriteriaSettingsGroupContainer {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AcdSkill", "BusinessUnit", "DirectoryGroup", "Division", "Language", "Location", "ManagementUnit", "Queue", "ReportsTo", "Team", "User"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UsersRulesLockedCriteriaSettingsGroupContainer {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AcdSkill" => Self::AcdSkill,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for UsersRulesLockedCriteriaSettingsGroupContainer
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AcdSkill => "AcdSkill",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for UsersRulesLockedCriteriaSettingsGroupContainer
     }
 }
 impl ::std::convert::From<&str> for UsersRulesLockedCriteriaSettingsGroupContainer {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UsersRulesLockedCriteriaSettingsGroupContainer {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesQueryResponse {
 impl crate::support::Model for UsersRulesQueryResponse {
     const NAME: &'static str = "UsersRulesQueryResponse";
     const FIELDS: &'static [&'static str] = &["entities", "nextUri", "pageNumber", "pageSize", "previousUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for UsersRulesQueryResponse {
     }
 }
 impl ::std::fmt::Debug for UsersRulesQueryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesQueryResponse", &[("entities", &self.entities), ("nextUri", &self.next_uri), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

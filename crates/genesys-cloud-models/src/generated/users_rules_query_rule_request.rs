@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesQueryRuleRequest {
 impl crate::support::Model for UsersRulesQueryRuleRequest {
     const NAME: &'static str = "UsersRulesQueryRuleRequest";
     const FIELDS: &'static [&'static str] = &["criteria", "type", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UsersRulesQueryRuleRequest {
     }
 }
 impl ::std::fmt::Debug for UsersRulesQueryRuleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesQueryRuleRequest", &[("criteria", &self.criteria), ("type", &self.r#type), ("userIds", &self.user_ids)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl UsersRulesQueryRuleRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Learning", "ActivityPlan"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UsersRulesQueryRuleRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Learning" => Self::Learning,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for UsersRulesQueryRuleRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Learning => "Learning",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for UsersRulesQueryRuleRequestType {
     }
 }
 impl ::std::convert::From<&str> for UsersRulesQueryRuleRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UsersRulesQueryRuleRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -70,9 +70,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesRule {
 impl crate::support::Model for UsersRulesRule {
     const NAME: &'static str = "UsersRulesRule";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "criteria", "dependentCount", "description", "id", "lastRun", "modifiedBy", "modifiedDate", "name", "recentRunCount", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -114,6 +116,7 @@ impl crate::support::Model for UsersRulesRule {
     }
 }
 impl ::std::fmt::Debug for UsersRulesRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesRule", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("criteria", &self.criteria), ("dependentCount", &self.dependent_count), ("description", &self.description), ("id", &self.id), ("lastRun", &self.last_run), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("name", &self.name), ("recentRunCount", &self.recent_run_count), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -158,11 +161,13 @@ impl UsersRulesRuleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Learning", "ActivityPlan"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for UsersRulesRuleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Learning" => Self::Learning,
@@ -170,9 +175,11 @@ impl crate::support::OpenEnum for UsersRulesRuleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Learning => "Learning",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for UsersRulesRuleType {
     }
 }
 impl ::std::convert::From<&str> for UsersRulesRuleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for UsersRulesRuleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesRuleSettings {
 impl crate::support::Model for UsersRulesRuleSettings {
     const NAME: &'static str = "UsersRulesRuleSettings";
     const FIELDS: &'static [&'static str] = &["allowedContainers", "lockedCriteria"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UsersRulesRuleSettings {
     }
 }
 impl ::std::fmt::Debug for UsersRulesRuleSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesRuleSettings", &[("allowedContainers", &self.allowed_containers), ("lockedCriteria", &self.locked_criteria)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesUpdateRuleRequest {
 impl crate::support::Model for UsersRulesUpdateRuleRequest {
     const NAME: &'static str = "UsersRulesUpdateRuleRequest";
     const FIELDS: &'static [&'static str] = &["criteria", "description", "lockedCriteria", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for UsersRulesUpdateRuleRequest {
     }
 }
 impl ::std::fmt::Debug for UsersRulesUpdateRuleRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesUpdateRuleRequest", &[("criteria", &self.criteria), ("description", &self.description), ("lockedCriteria", &self.locked_criteria), ("name", &self.name)], &self._nulls)
     }

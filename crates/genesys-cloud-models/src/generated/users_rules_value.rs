@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesValue {
 impl crate::support::Model for UsersRulesValue {
     const NAME: &'static str = "UsersRulesValue";
     const FIELDS: &'static [&'static str] = &["contextId", "ids"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for UsersRulesValue {
     }
 }
 impl ::std::fmt::Debug for UsersRulesValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UsersRulesValue", &[("contextId", &self.context_id), ("ids", &self.ids)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for UtilizationRequest {
 impl crate::support::Model for UtilizationRequest {
     const NAME: &'static str = "UtilizationRequest";
     const FIELDS: &'static [&'static str] = &["labelUtilizations", "maxInboundCalls", "utilization"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for UtilizationRequest {
     }
 }
 impl ::std::fmt::Debug for UtilizationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "UtilizationRequest", &[("labelUtilizations", &self.label_utilizations), ("maxInboundCalls", &self.max_inbound_calls), ("utilization", &self.utilization)], &self._nulls)
     }

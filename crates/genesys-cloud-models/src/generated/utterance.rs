@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for Utterance {
 impl crate::support::Model for Utterance {
     const NAME: &'static str = "Utterance";
     const FIELDS: &'static [&'static str] = &["utteranceText"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for Utterance {
     }
 }
 impl ::std::fmt::Debug for Utterance {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Utterance", &[("utteranceText", &self.utterance_text)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmContinuousForecastSessionEventConti
 impl crate::support::Model for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification {
     const NAME: &'static str = "V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification";
     const FIELDS: &'static [&'static str] = &["errorCode", "forecastDataState", "lastSuccessfulSessionId", "sessionId", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for V2WfmContinuousForecastSessionEventContinuousFore
     }
 }
 impl ::std::fmt::Debug for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification", &[("errorCode", &self.error_code), ("forecastDataState", &self.forecast_data_state), ("lastSuccessfulSessionId", &self.last_successful_session_id), ("sessionId", &self.session_id), ("state", &self.state)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationFor
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Current", "Stale", "Processing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Current" => Self::Current,
@@ -117,9 +122,11 @@ impl crate::support::OpenEnum for V2WfmContinuousForecastSessionEventContinuousF
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Current => "Current",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for V2WfmContinuousForecastSessionEventContinuousF
     }
 }
 impl ::std::convert::From<&str> for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -186,11 +195,13 @@ impl V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationSta
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Complete", "Processing", "Error", "Cancelled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Complete" => Self::Complete,
@@ -200,9 +211,11 @@ impl crate::support::OpenEnum for V2WfmContinuousForecastSessionEventContinuousF
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Complete => "Complete",
@@ -214,11 +227,13 @@ impl crate::support::OpenEnum for V2WfmContinuousForecastSessionEventContinuousF
     }
 }
 impl ::std::convert::From<&str> for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for V3KnowledgeSearchPreviewClientApplicatio
 impl crate::support::Model for V3KnowledgeSearchPreviewClientApplication {
     const NAME: &'static str = "V3KnowledgeSearchPreviewClientApplication";
     const FIELDS: &'static [&'static str] = &["type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for V3KnowledgeSearchPreviewClientApplication {
     }
 }
 impl ::std::fmt::Debug for V3KnowledgeSearchPreviewClientApplication {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3KnowledgeSearchPreviewClientApplication", &[("type", &self.r#type)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl V3KnowledgeSearchPreviewClientApplicationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["BotFlow", "SmartAdvisor"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3KnowledgeSearchPreviewClientApplicationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "BotFlow" => Self::BotFlow,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for V3KnowledgeSearchPreviewClientApplicationType 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::BotFlow => "BotFlow",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for V3KnowledgeSearchPreviewClientApplicationType 
     }
 }
 impl ::std::convert::From<&str> for V3KnowledgeSearchPreviewClientApplicationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3KnowledgeSearchPreviewClientApplicationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

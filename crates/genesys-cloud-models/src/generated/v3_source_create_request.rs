@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceCreateRequest {
 impl crate::support::Model for V3SourceCreateRequest {
     const NAME: &'static str = "V3SourceCreateRequest";
     const FIELDS: &'static [&'static str] = &["connectionId", "filters", "name", "scheduleSettings", "triggerType", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for V3SourceCreateRequest {
     }
 }
 impl ::std::fmt::Debug for V3SourceCreateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SourceCreateRequest", &[("connectionId", &self.connection_id), ("filters", &self.filters), ("name", &self.name), ("scheduleSettings", &self.schedule_settings), ("triggerType", &self.trigger_type), ("type", &self.r#type)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl V3SourceCreateRequestTriggerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceCreateRequestTriggerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for V3SourceCreateRequestTriggerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -178,11 +185,13 @@ impl crate::support::OpenEnum for V3SourceCreateRequestTriggerType {
     }
 }
 impl ::std::convert::From<&str> for V3SourceCreateRequestTriggerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceCreateRequestTriggerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -230,11 +239,13 @@ impl V3SourceCreateRequestType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sharepoint", "FileUpload"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceCreateRequestType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sharepoint" => Self::Sharepoint,
@@ -242,9 +253,11 @@ impl crate::support::OpenEnum for V3SourceCreateRequestType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sharepoint => "Sharepoint",
@@ -254,11 +267,13 @@ impl crate::support::OpenEnum for V3SourceCreateRequestType {
     }
 }
 impl ::std::convert::From<&str> for V3SourceCreateRequestType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceCreateRequestType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceDetailedResponse {
 impl crate::support::Model for V3SourceDetailedResponse {
     const NAME: &'static str = "V3SourceDetailedResponse";
     const FIELDS: &'static [&'static str] = &["connectionId", "createdBy", "dateCreated", "dateModified", "filterDetails", "filters", "id", "lastSync", "modifiedBy", "name", "scheduleSettings", "selfUri", "status", "triggerType", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for V3SourceDetailedResponse {
     }
 }
 impl ::std::fmt::Debug for V3SourceDetailedResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SourceDetailedResponse", &[("connectionId", &self.connection_id), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("filterDetails", &self.filter_details), ("filters", &self.filters), ("id", &self.id), ("lastSync", &self.last_sync), ("modifiedBy", &self.modified_by), ("name", &self.name), ("scheduleSettings", &self.schedule_settings), ("selfUri", &self.self_uri), ("status", &self.status), ("triggerType", &self.trigger_type), ("type", &self.r#type)], &self._nulls)
     }
@@ -174,11 +177,13 @@ impl V3SourceDetailedResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Errored", "Deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceDetailedResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -187,9 +192,11 @@ impl crate::support::OpenEnum for V3SourceDetailedResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -200,11 +207,13 @@ impl crate::support::OpenEnum for V3SourceDetailedResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for V3SourceDetailedResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceDetailedResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -252,11 +261,13 @@ impl V3SourceDetailedResponseTriggerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceDetailedResponseTriggerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -264,9 +275,11 @@ impl crate::support::OpenEnum for V3SourceDetailedResponseTriggerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -276,11 +289,13 @@ impl crate::support::OpenEnum for V3SourceDetailedResponseTriggerType {
     }
 }
 impl ::std::convert::From<&str> for V3SourceDetailedResponseTriggerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceDetailedResponseTriggerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -328,11 +343,13 @@ impl V3SourceDetailedResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sharepoint", "FileUpload"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceDetailedResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sharepoint" => Self::Sharepoint,
@@ -340,9 +357,11 @@ impl crate::support::OpenEnum for V3SourceDetailedResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sharepoint => "Sharepoint",
@@ -352,11 +371,13 @@ impl crate::support::OpenEnum for V3SourceDetailedResponseType {
     }
 }
 impl ::std::convert::From<&str> for V3SourceDetailedResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceDetailedResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

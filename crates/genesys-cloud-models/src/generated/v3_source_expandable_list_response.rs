@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceExpandableListResponse {
 impl crate::support::Model for V3SourceExpandableListResponse {
     const NAME: &'static str = "V3SourceExpandableListResponse";
     const FIELDS: &'static [&'static str] = &["connection", "connectionId", "createdBy", "dateCreated", "dateModified", "error", "id", "lastSync", "modifiedBy", "name", "selfUri", "status", "triggerType", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for V3SourceExpandableListResponse {
     }
 }
 impl ::std::fmt::Debug for V3SourceExpandableListResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SourceExpandableListResponse", &[("connection", &self.connection), ("connectionId", &self.connection_id), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("error", &self.error), ("id", &self.id), ("lastSync", &self.last_sync), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status), ("triggerType", &self.trigger_type), ("type", &self.r#type)], &self._nulls)
     }
@@ -168,11 +171,13 @@ impl V3SourceExpandableListResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Errored", "Deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceExpandableListResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -181,9 +186,11 @@ impl crate::support::OpenEnum for V3SourceExpandableListResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for V3SourceExpandableListResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for V3SourceExpandableListResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceExpandableListResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -246,11 +255,13 @@ impl V3SourceExpandableListResponseTriggerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceExpandableListResponseTriggerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -258,9 +269,11 @@ impl crate::support::OpenEnum for V3SourceExpandableListResponseTriggerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -270,11 +283,13 @@ impl crate::support::OpenEnum for V3SourceExpandableListResponseTriggerType {
     }
 }
 impl ::std::convert::From<&str> for V3SourceExpandableListResponseTriggerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceExpandableListResponseTriggerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -322,11 +337,13 @@ impl V3SourceExpandableListResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sharepoint", "FileUpload"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceExpandableListResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sharepoint" => Self::Sharepoint,
@@ -334,9 +351,11 @@ impl crate::support::OpenEnum for V3SourceExpandableListResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sharepoint => "Sharepoint",
@@ -346,11 +365,13 @@ impl crate::support::OpenEnum for V3SourceExpandableListResponseType {
     }
 }
 impl ::std::convert::From<&str> for V3SourceExpandableListResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceExpandableListResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

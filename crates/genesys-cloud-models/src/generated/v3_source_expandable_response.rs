@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceExpandableResponse {
 impl crate::support::Model for V3SourceExpandableResponse {
     const NAME: &'static str = "V3SourceExpandableResponse";
     const FIELDS: &'static [&'static str] = &["connection", "connectionId", "createdBy", "dateCreated", "dateModified", "error", "filterDetails", "filters", "id", "lastSync", "modifiedBy", "name", "scheduleSettings", "selfUri", "status", "triggerType", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for V3SourceExpandableResponse {
     }
 }
 impl ::std::fmt::Debug for V3SourceExpandableResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SourceExpandableResponse", &[("connection", &self.connection), ("connectionId", &self.connection_id), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("error", &self.error), ("filterDetails", &self.filter_details), ("filters", &self.filters), ("id", &self.id), ("lastSync", &self.last_sync), ("modifiedBy", &self.modified_by), ("name", &self.name), ("scheduleSettings", &self.schedule_settings), ("selfUri", &self.self_uri), ("status", &self.status), ("triggerType", &self.trigger_type), ("type", &self.r#type)], &self._nulls)
     }
@@ -186,11 +189,13 @@ impl V3SourceExpandableResponseStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Errored", "Deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceExpandableResponseStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for V3SourceExpandableResponseStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -212,11 +219,13 @@ impl crate::support::OpenEnum for V3SourceExpandableResponseStatus {
     }
 }
 impl ::std::convert::From<&str> for V3SourceExpandableResponseStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceExpandableResponseStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -264,11 +273,13 @@ impl V3SourceExpandableResponseTriggerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceExpandableResponseTriggerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -276,9 +287,11 @@ impl crate::support::OpenEnum for V3SourceExpandableResponseTriggerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -288,11 +301,13 @@ impl crate::support::OpenEnum for V3SourceExpandableResponseTriggerType {
     }
 }
 impl ::std::convert::From<&str> for V3SourceExpandableResponseTriggerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceExpandableResponseTriggerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -340,11 +355,13 @@ impl V3SourceExpandableResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sharepoint", "FileUpload"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceExpandableResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sharepoint" => Self::Sharepoint,
@@ -352,9 +369,11 @@ impl crate::support::OpenEnum for V3SourceExpandableResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sharepoint => "Sharepoint",
@@ -364,11 +383,13 @@ impl crate::support::OpenEnum for V3SourceExpandableResponseType {
     }
 }
 impl ::std::convert::From<&str> for V3SourceExpandableResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceExpandableResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

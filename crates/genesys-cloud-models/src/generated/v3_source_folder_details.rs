@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceFolderDetails {
 impl crate::support::Model for V3SourceFolderDetails {
     const NAME: &'static str = "V3SourceFolderDetails";
     const FIELDS: &'static [&'static str] = &["fullPath", "id", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for V3SourceFolderDetails {
     }
 }
 impl ::std::fmt::Debug for V3SourceFolderDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SourceFolderDetails", &[("fullPath", &self.full_path), ("id", &self.id), ("name", &self.name)], &self._nulls)
     }

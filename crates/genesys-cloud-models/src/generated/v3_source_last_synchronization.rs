@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceLastSynchronization {
 impl crate::support::Model for V3SourceLastSynchronization {
     const NAME: &'static str = "V3SourceLastSynchronization";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateSourceIntervalEnd", "dateSourceIntervalStart", "dateStart", "error", "id", "ingestionStatus", "selfUri", "statistics", "status", "triggerType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for V3SourceLastSynchronization {
     }
 }
 impl ::std::fmt::Debug for V3SourceLastSynchronization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SourceLastSynchronization", &[("dateEnd", &self.date_end), ("dateSourceIntervalEnd", &self.date_source_interval_end), ("dateSourceIntervalStart", &self.date_source_interval_start), ("dateStart", &self.date_start), ("error", &self.error), ("id", &self.id), ("ingestionStatus", &self.ingestion_status), ("selfUri", &self.self_uri), ("statistics", &self.statistics), ("status", &self.status), ("triggerType", &self.trigger_type)], &self._nulls)
     }
@@ -160,11 +163,13 @@ impl V3SourceLastSynchronizationIngestionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "InQueue", "Starting", "InProgress", "Complete", "Failed", "Stopping", "Stopped"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceLastSynchronizationIngestionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for V3SourceLastSynchronizationIngestionStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for V3SourceLastSynchronizationIngestionStatus {
     }
 }
 impl ::std::convert::From<&str> for V3SourceLastSynchronizationIngestionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceLastSynchronizationIngestionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -260,11 +269,13 @@ impl V3SourceLastSynchronizationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InQueue", "InProgress", "PostProcessing", "Completed", "Failed", "Unknown", "Cancelled", "Throttled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceLastSynchronizationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InQueue" => Self::InQueue,
@@ -278,9 +289,11 @@ impl crate::support::OpenEnum for V3SourceLastSynchronizationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InQueue => "InQueue",
@@ -296,11 +309,13 @@ impl crate::support::OpenEnum for V3SourceLastSynchronizationStatus {
     }
 }
 impl ::std::convert::From<&str> for V3SourceLastSynchronizationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceLastSynchronizationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -350,11 +365,13 @@ impl V3SourceLastSynchronizationTriggerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "Manual", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceLastSynchronizationTriggerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -363,9 +380,11 @@ impl crate::support::OpenEnum for V3SourceLastSynchronizationTriggerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -376,11 +395,13 @@ impl crate::support::OpenEnum for V3SourceLastSynchronizationTriggerType {
     }
 }
 impl ::std::convert::From<&str> for V3SourceLastSynchronizationTriggerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceLastSynchronizationTriggerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceScheduleSettings {
 impl crate::support::Model for V3SourceScheduleSettings {
     const NAME: &'static str = "V3SourceScheduleSettings";
     const FIELDS: &'static [&'static str] = &["dateStart", "period"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for V3SourceScheduleSettings {
     }
 }
 impl ::std::fmt::Debug for V3SourceScheduleSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SourceScheduleSettings", &[("dateStart", &self.date_start), ("period", &self.period)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceTagFilter {
 impl crate::support::Model for V3SourceTagFilter {
     const NAME: &'static str = "V3SourceTagFilter";
     const FIELDS: &'static [&'static str] = &["allOf", "anyOfGroups", "noneOf"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for V3SourceTagFilter {
     }
 }
 impl ::std::fmt::Debug for V3SourceTagFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SourceTagFilter", &[("allOf", &self.all_of), ("anyOfGroups", &self.any_of_groups), ("noneOf", &self.none_of)], &self._nulls)
     }

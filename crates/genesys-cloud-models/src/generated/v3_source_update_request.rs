@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceUpdateRequest {
 impl crate::support::Model for V3SourceUpdateRequest {
     const NAME: &'static str = "V3SourceUpdateRequest";
     const FIELDS: &'static [&'static str] = &["name", "scheduleSettings", "triggerType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for V3SourceUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for V3SourceUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SourceUpdateRequest", &[("name", &self.name), ("scheduleSettings", &self.schedule_settings), ("triggerType", &self.trigger_type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl V3SourceUpdateRequestTriggerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "Manual"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SourceUpdateRequestTriggerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -130,9 +135,11 @@ impl crate::support::OpenEnum for V3SourceUpdateRequestTriggerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for V3SourceUpdateRequestTriggerType {
     }
 }
 impl ::std::convert::From<&str> for V3SourceUpdateRequestTriggerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SourceUpdateRequestTriggerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

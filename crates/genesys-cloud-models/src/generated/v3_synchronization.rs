@@ -76,9 +76,11 @@ impl<'de> ::serde::Deserialize<'de> for V3Synchronization {
 impl crate::support::Model for V3Synchronization {
     const NAME: &'static str = "V3Synchronization";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateEnd", "dateSourceIntervalEnd", "dateSourceIntervalStart", "dateStart", "error", "id", "ingestionStatus", "selfUri", "source", "statistics", "status", "triggerType", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -122,6 +124,7 @@ impl crate::support::Model for V3Synchronization {
     }
 }
 impl ::std::fmt::Debug for V3Synchronization {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3Synchronization", &[("createdBy", &self.created_by), ("dateEnd", &self.date_end), ("dateSourceIntervalEnd", &self.date_source_interval_end), ("dateSourceIntervalStart", &self.date_source_interval_start), ("dateStart", &self.date_start), ("error", &self.error), ("id", &self.id), ("ingestionStatus", &self.ingestion_status), ("selfUri", &self.self_uri), ("source", &self.source), ("statistics", &self.statistics), ("status", &self.status), ("triggerType", &self.trigger_type), ("type", &self.r#type)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl V3SynchronizationIngestionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "InQueue", "Starting", "InProgress", "Complete", "Failed", "Stopping", "Stopped"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SynchronizationIngestionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for V3SynchronizationIngestionStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for V3SynchronizationIngestionStatus {
     }
 }
 impl ::std::convert::From<&str> for V3SynchronizationIngestionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SynchronizationIngestionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -278,11 +287,13 @@ impl V3SynchronizationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["InQueue", "InProgress", "PostProcessing", "Completed", "Failed", "Unknown", "Cancelled", "Throttled"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SynchronizationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "InQueue" => Self::InQueue,
@@ -296,9 +307,11 @@ impl crate::support::OpenEnum for V3SynchronizationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::InQueue => "InQueue",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for V3SynchronizationStatus {
     }
 }
 impl ::std::convert::From<&str> for V3SynchronizationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SynchronizationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -368,11 +383,13 @@ impl V3SynchronizationTriggerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Scheduled", "Manual", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SynchronizationTriggerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Scheduled" => Self::Scheduled,
@@ -381,9 +398,11 @@ impl crate::support::OpenEnum for V3SynchronizationTriggerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Scheduled => "Scheduled",
@@ -394,11 +413,13 @@ impl crate::support::OpenEnum for V3SynchronizationTriggerType {
     }
 }
 impl ::std::convert::From<&str> for V3SynchronizationTriggerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SynchronizationTriggerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -446,11 +467,13 @@ impl V3SynchronizationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Incremental", "Full"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for V3SynchronizationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Incremental" => Self::Incremental,
@@ -458,9 +481,11 @@ impl crate::support::OpenEnum for V3SynchronizationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Incremental => "Incremental",
@@ -470,11 +495,13 @@ impl crate::support::OpenEnum for V3SynchronizationType {
     }
 }
 impl ::std::convert::From<&str> for V3SynchronizationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for V3SynchronizationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

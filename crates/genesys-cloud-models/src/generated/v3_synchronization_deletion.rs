@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationDeletion {
 impl crate::support::Model for V3SynchronizationDeletion {
     const NAME: &'static str = "V3SynchronizationDeletion";
     const FIELDS: &'static [&'static str] = &["fileId", "fileName", "selfUri", "synchronization"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for V3SynchronizationDeletion {
     }
 }
 impl ::std::fmt::Debug for V3SynchronizationDeletion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SynchronizationDeletion", &[("fileId", &self.file_id), ("fileName", &self.file_name), ("selfUri", &self.self_uri), ("synchronization", &self.synchronization)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationFileDeletionRequest {
 impl crate::support::Model for V3SynchronizationFileDeletionRequest {
     const NAME: &'static str = "V3SynchronizationFileDeletionRequest";
     const FIELDS: &'static [&'static str] = &["fileId", "fileName"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for V3SynchronizationFileDeletionRequest {
     }
 }
 impl ::std::fmt::Debug for V3SynchronizationFileDeletionRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SynchronizationFileDeletionRequest", &[("fileId", &self.file_id), ("fileName", &self.file_name)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationRef {
 impl crate::support::Model for V3SynchronizationRef {
     const NAME: &'static str = "V3SynchronizationRef";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "source"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for V3SynchronizationRef {
     }
 }
 impl ::std::fmt::Debug for V3SynchronizationRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SynchronizationRef", &[("id", &self.id), ("selfUri", &self.self_uri), ("source", &self.source)], &self._nulls)
     }

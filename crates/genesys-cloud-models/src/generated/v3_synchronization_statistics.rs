@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationStatistics {
 impl crate::support::Model for V3SynchronizationStatistics {
     const NAME: &'static str = "V3SynchronizationStatistics";
     const FIELDS: &'static [&'static str] = &["failedItemCount", "synchronizedItemCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for V3SynchronizationStatistics {
     }
 }
 impl ::std::fmt::Debug for V3SynchronizationStatistics {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SynchronizationStatistics", &[("failedItemCount", &self.failed_item_count), ("synchronizedItemCount", &self.synchronized_item_count)], &self._nulls)
     }

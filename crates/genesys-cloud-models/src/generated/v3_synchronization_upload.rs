@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationUpload {
 impl crate::support::Model for V3SynchronizationUpload {
     const NAME: &'static str = "V3SynchronizationUpload";
     const FIELDS: &'static [&'static str] = &["fileId", "fileName", "metadata", "selfUri", "synchronization"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for V3SynchronizationUpload {
     }
 }
 impl ::std::fmt::Debug for V3SynchronizationUpload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SynchronizationUpload", &[("fileId", &self.file_id), ("fileName", &self.file_name), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("synchronization", &self.synchronization)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationUploadMetadata {
 impl crate::support::Model for V3SynchronizationUploadMetadata {
     const NAME: &'static str = "V3SynchronizationUploadMetadata";
     const FIELDS: &'static [&'static str] = &["originUri", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for V3SynchronizationUploadMetadata {
     }
 }
 impl ::std::fmt::Debug for V3SynchronizationUploadMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SynchronizationUploadMetadata", &[("originUri", &self.origin_uri), ("tags", &self.tags)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationUploadUrlRequest {
 impl crate::support::Model for V3SynchronizationUploadUrlRequest {
     const NAME: &'static str = "V3SynchronizationUploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["contentLength", "contentMd5", "contentType", "fileName", "metadata"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for V3SynchronizationUploadUrlRequest {
     }
 }
 impl ::std::fmt::Debug for V3SynchronizationUploadUrlRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SynchronizationUploadUrlRequest", &[("contentLength", &self.content_length), ("contentMd5", &self.content_md5), ("contentType", &self.content_type), ("fileName", &self.file_name), ("metadata", &self.metadata)], &self._nulls)
     }

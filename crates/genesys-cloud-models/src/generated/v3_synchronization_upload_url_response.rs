@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationUploadUrlResponse {
 impl crate::support::Model for V3SynchronizationUploadUrlResponse {
     const NAME: &'static str = "V3SynchronizationUploadUrlResponse";
     const FIELDS: &'static [&'static str] = &["fileId", "fileName", "headers", "metadata", "selfUri", "synchronization", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for V3SynchronizationUploadUrlResponse {
     }
 }
 impl ::std::fmt::Debug for V3SynchronizationUploadUrlResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "V3SynchronizationUploadUrlResponse", &[("fileId", &self.file_id), ("fileName", &self.file_name), ("headers", &self.headers), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("synchronization", &self.synchronization), ("url", &self.url)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidateAddressResponse {
 impl crate::support::Model for ValidateAddressResponse {
     const NAME: &'static str = "ValidateAddressResponse";
     const FIELDS: &'static [&'static str] = &["response", "valid"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ValidateAddressResponse {
     }
 }
 impl ::std::fmt::Debug for ValidateAddressResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidateAddressResponse", &[("response", &self.response), ("valid", &self.valid)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidateAgentUnavailableTimesRequest {
 impl crate::support::Model for ValidateAgentUnavailableTimesRequest {
     const NAME: &'static str = "ValidateAgentUnavailableTimesRequest";
     const FIELDS: &'static [&'static str] = &["unavailableTimes", "validationWeekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ValidateAgentUnavailableTimesRequest {
     }
 }
 impl ::std::fmt::Debug for ValidateAgentUnavailableTimesRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidateAgentUnavailableTimesRequest", &[("unavailableTimes", &self.unavailable_times), ("validationWeekDate", &self.validation_week_date)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidateAssignUsers {
 impl crate::support::Model for ValidateAssignUsers {
     const NAME: &'static str = "ValidateAssignUsers";
     const FIELDS: &'static [&'static str] = &["membersToAssign"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ValidateAssignUsers {
     }
 }
 impl ::std::fmt::Debug for ValidateAssignUsers {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidateAssignUsers", &[("membersToAssign", &self.members_to_assign)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidateVerifierRequest {
 impl crate::support::Model for ValidateVerifierRequest {
     const NAME: &'static str = "ValidateVerifierRequest";
     const FIELDS: &'static [&'static str] = &["enable", "token"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ValidateVerifierRequest {
     }
 }
 impl ::std::fmt::Debug for ValidateVerifierRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidateVerifierRequest", &[("enable", &self.enable), ("token", &crate::support::Redacted(&self.token))], &self._nulls)
     }

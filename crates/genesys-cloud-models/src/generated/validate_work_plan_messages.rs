@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidateWorkPlanMessages {
 impl crate::support::Model for ValidateWorkPlanMessages {
     const NAME: &'static str = "ValidateWorkPlanMessages";
     const FIELDS: &'static [&'static str] = &["constraintConflictMessage", "violationMessages"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ValidateWorkPlanMessages {
     }
 }
 impl ::std::fmt::Debug for ValidateWorkPlanMessages {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidateWorkPlanMessages", &[("constraintConflictMessage", &self.constraint_conflict_message), ("violationMessages", &self.violation_messages)], &self._nulls)
     }

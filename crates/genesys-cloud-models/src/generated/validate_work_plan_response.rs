@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidateWorkPlanResponse {
 impl crate::support::Model for ValidateWorkPlanResponse {
     const NAME: &'static str = "ValidateWorkPlanResponse";
     const FIELDS: &'static [&'static str] = &["messages", "valid", "workPlan"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ValidateWorkPlanResponse {
     }
 }
 impl ::std::fmt::Debug for ValidateWorkPlanResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidateWorkPlanResponse", &[("messages", &self.messages), ("valid", &self.valid), ("workPlan", &self.work_plan)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidationError {
 impl crate::support::Model for ValidationError {
     const NAME: &'static str = "ValidationError";
     const FIELDS: &'static [&'static str] = &["lineNumber", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ValidationError {
     }
 }
 impl ::std::fmt::Debug for ValidationError {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidationError", &[("lineNumber", &self.line_number), ("message", &self.message)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidationErrorResponse {
 impl crate::support::Model for ValidationErrorResponse {
     const NAME: &'static str = "ValidationErrorResponse";
     const FIELDS: &'static [&'static str] = &["arguments", "errorType", "message"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ValidationErrorResponse {
     }
 }
 impl ::std::fmt::Debug for ValidationErrorResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidationErrorResponse", &[("arguments", &self.arguments), ("errorType", &self.error_type), ("message", &self.message)], &self._nulls)
     }

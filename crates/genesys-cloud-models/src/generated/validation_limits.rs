@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidationLimits {
 impl crate::support::Model for ValidationLimits {
     const NAME: &'static str = "ValidationLimits";
     const FIELDS: &'static [&'static str] = &["maxItems", "maxLength", "maximum", "minItems", "minLength", "minimum"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for ValidationLimits {
     }
 }
 impl ::std::fmt::Debug for ValidationLimits {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidationLimits", &[("maxItems", &self.max_items), ("maxLength", &self.max_length), ("maximum", &self.maximum), ("minItems", &self.min_items), ("minLength", &self.min_length), ("minimum", &self.minimum)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidationResult {
 impl crate::support::Model for ValidationResult {
     const NAME: &'static str = "ValidationResult";
     const FIELDS: &'static [&'static str] = &["errors", "fileEncodingValid", "separatorValid"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for ValidationResult {
     }
 }
 impl ::std::fmt::Debug for ValidationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidationResult", &[("errors", &self.errors), ("fileEncodingValid", &self.file_encoding_valid), ("separatorValid", &self.separator_valid)], &self._nulls)
     }

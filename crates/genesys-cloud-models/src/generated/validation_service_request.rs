@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for ValidationServiceRequest {
 impl crate::support::Model for ValidationServiceRequest {
     const NAME: &'static str = "ValidationServiceRequest";
     const FIELDS: &'static [&'static str] = &["dateImportEnded", "uploadKey"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for ValidationServiceRequest {
     }
 }
 impl ::std::fmt::Debug for ValidationServiceRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValidationServiceRequest", &[("dateImportEnded", &self.date_import_ended), ("uploadKey", &self.upload_key)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for ValueWrapperActivityPlanServiceGoalImpac
 impl crate::support::Model for ValueWrapperActivityPlanServiceGoalImpactOverrides {
     const NAME: &'static str = "ValueWrapperActivityPlanServiceGoalImpactOverrides";
     const FIELDS: &'static [&'static str] = &["value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for ValueWrapperActivityPlanServiceGoalImpactOverride
     }
 }
 impl ::std::fmt::Debug for ValueWrapperActivityPlanServiceGoalImpactOverrides {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ValueWrapperActivityPlanServiceGoalImpactOverrides", &[("value", &self.value)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for Variable {
 impl crate::support::Model for Variable {
     const NAME: &'static str = "Variable";
     const FIELDS: &'static [&'static str] = &["customConversationAttributes", "description", "listValues", "listVariables", "name", "scope", "type", "validation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for Variable {
     }
 }
 impl ::std::fmt::Debug for Variable {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Variable", &[("customConversationAttributes", &self.custom_conversation_attributes), ("description", &self.description), ("listValues", &self.list_values), ("listVariables", &self.list_variables), ("name", &self.name), ("scope", &self.scope), ("type", &self.r#type), ("validation", &self.validation)], &self._nulls)
     }
@@ -182,11 +185,13 @@ impl VariableScope {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Input", "Output", "InputAndOutput", "GuideOnly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for VariableScope {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Input" => Self::Input,
@@ -196,9 +201,11 @@ impl crate::support::OpenEnum for VariableScope {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Input => "Input",
@@ -210,11 +217,13 @@ impl crate::support::OpenEnum for VariableScope {
     }
 }
 impl ::std::convert::From<&str> for VariableScope {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for VariableScope {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -270,11 +279,13 @@ impl VariableType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["String", "Integer", "Number", "Boolean", "Date", "List"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for VariableType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "String" => Self::String,
@@ -286,9 +297,11 @@ impl crate::support::OpenEnum for VariableType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::String => "String",
@@ -302,11 +315,13 @@ impl crate::support::OpenEnum for VariableType {
     }
 }
 impl ::std::convert::From<&str> for VariableType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for VariableType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for VerificationResult {
 impl crate::support::Model for VerificationResult {
     const NAME: &'static str = "VerificationResult";
     const FIELDS: &'static [&'static str] = &["records", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for VerificationResult {
     }
 }
 impl ::std::fmt::Debug for VerificationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VerificationResult", &[("records", &self.records), ("status", &self.status)], &self._nulls)
     }
@@ -98,11 +101,13 @@ impl VerificationResultStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["FAILED", "PENDING", "VERIFIED", "UNKNOWN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for VerificationResultStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "FAILED" => Self::Failed,
@@ -112,9 +117,11 @@ impl crate::support::OpenEnum for VerificationResultStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Failed => "FAILED",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for VerificationResultStatus {
     }
 }
 impl ::std::convert::From<&str> for VerificationResultStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for VerificationResultStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for Verifier {
 impl crate::support::Model for Verifier {
     const NAME: &'static str = "Verifier";
     const FIELDS: &'static [&'static str] = &["credential", "default", "enabled", "id", "name", "selfUri", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for Verifier {
     }
 }
 impl ::std::fmt::Debug for Verifier {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Verifier", &[("credential", &self.credential), ("default", &self.default), ("enabled", &self.enabled), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl VerifierType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["totp", "webauthn"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for VerifierType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "totp" => Self::Totp,
@@ -134,9 +139,11 @@ impl crate::support::OpenEnum for VerifierType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Totp => "totp",
@@ -146,11 +153,13 @@ impl crate::support::OpenEnum for VerifierType {
     }
 }
 impl ::std::convert::From<&str> for VerifierType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for VerifierType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

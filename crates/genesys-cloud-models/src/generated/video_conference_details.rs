@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for VideoConferenceDetails {
 impl crate::support::Model for VideoConferenceDetails {
     const NAME: &'static str = "VideoConferenceDetails";
     const FIELDS: &'static [&'static str] = &["conferenceId", "conversationId", "participantInfo"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for VideoConferenceDetails {
     }
 }
 impl ::std::fmt::Debug for VideoConferenceDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VideoConferenceDetails", &[("conferenceId", &self.conference_id), ("conversationId", &self.conversation_id), ("participantInfo", &self.participant_info)], &self._nulls)
     }

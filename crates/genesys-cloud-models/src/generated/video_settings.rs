@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for VideoSettings {
 impl crate::support::Model for VideoSettings {
     const NAME: &'static str = "VideoSettings";
     const FIELDS: &'static [&'static str] = &["agent", "channels", "enabled", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for VideoSettings {
     }
 }
 impl ::std::fmt::Debug for VideoSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VideoSettings", &[("agent", &self.agent), ("channels", &self.channels), ("enabled", &self.enabled), ("user", &self.user)], &self._nulls)
     }

@@ -1012,9 +1012,11 @@ impl<'de> ::serde::Deserialize<'de> for ViewFilter {
 impl crate::support::Model for ViewFilter {
     const NAME: &'static str = "ViewFilter";
     const FIELDS: &'static [&'static str] = &["abandonDurationsMilliseconds", "abandoned", "acdDurationMilliseconds", "acdDurationsMilliseconds", "acdPercentage", "actionCategoryName", "acw", "acwDurationsMilliseconds", "addressFroms", "addressTos", "agentCallbackOwnerIds", "agentEmpathyScore", "agentTalkDurationMilliseconds", "agentTalkPercentage", "alertRuleIds", "aniList", "answered", "assignedLanguageIds", "assignedSkillIds", "assistantIds", "availableDashboard", "blockedReasons", "botFinalIntentList", "botFlowTypes", "botIds", "botIntentList", "botMessageTypes", "botProductList", "botProviderList", "botRecognitionFailureReasonList", "botResultList", "botSlotList", "botVersions", "callbackInterval", "callbackNumberList", "canonicalContactIds", "categoryIds", "comparisonQueueIds", "conferenced", "contactIds", "contentModerationFlags", "conversationIds", "conversationInitiators", "conversationProperties", "customerSentimentScore", "customerSentimentTrend", "customerTalkDurationMilliseconds", "customerTalkPercentage", "dashboardAccessFilter", "dashboardState", "dashboardType", "dataActionIds", "deliveryPushed", "developmentActivityOverdue", "developmentModuleIds", "developmentName", "developmentRoleList", "developmentStatusList", "developmentTypeList", "directions", "divisionIds", "dnisList", "durationsMilliseconds", "emailDeliveryStatusList", "empathyScoreCategories", "engagementSources", "evaluatedAgentIds", "evaluationAssigned", "evaluationAssigneeIds", "evaluationCriticalScore", "evaluationFormContextIds", "evaluationFormIds", "evaluationRole", "evaluationScore", "evaluationStatuses", "evaluatorIds", "externalContactIds", "externalOrgIds", "externalTags", "favouriteDashboard", "filterQueuesByUserIds", "filterUsersByManagerIds", "filterUsersByQueueIds", "filterUsersByTeamIds", "flowDestinationTypes", "flowDisconnectReasons", "flowEntryReasons", "flowEntryTypes", "flowIds", "flowMilestoneIds", "flowOutTypes", "flowOutcomeIds", "flowOutcomeValues", "flowTransferTargets", "flowTypes", "flowVersions", "groupIds", "handleDurationsMilliseconds", "hasAgentAssistId", "hasCustomerParticipated", "hasEvaluation", "hasFax", "hasJourneyActionMapId", "hasJourneyCustomerId", "hasJourneyVisitId", "hasMedia", "hasPciData", "hasPiiData", "hasScoredEvaluation", "hasSensitiveData", "holdDurationsMilliseconds", "integrationIds", "isAcdInteraction", "isAgentOwnedCallback", "isAnalyzedForSensitiveData", "isAssessmentPassed", "isAuthenticated", "isBlindTransferred", "isCampaign", "isClearedByCustomer", "isConsultTransferred", "isConsulted", "isEnded", "isNotResponding", "isParked", "isRecorded", "isScreenRecorded", "isSnippetRecorded", "isSurveyed", "ivrDurationMilliseconds", "ivrPercentage", "journeyActionMapIds", "journeyActionMapTypes", "journeyActionTargetIds", "journeyBlockingActionMapIds", "journeyBlockingEmergencyScheduleGroupIds", "journeyBlockingScheduleGroupIds", "journeyFrequencyCapReasons", "journeyOutcomeIds", "journeySegmentIds", "journeyUrlContainsAllConditions", "journeyUrlContainsAnyConditions", "journeyUrlEndsWithConditions", "journeyUrlEqualConditions", "journeyUrlNotContainsAllConditions", "journeyUrlNotContainsAnyConditions", "journeyUrlNotEqualConditions", "journeyUrlStartsWithConditions", "knowledgeBaseIds", "languageGroups", "languageIds", "linkedInteraction", "locationIds", "managementUnitIds", "mediaTypes", "messageTypes", "mos", "myDashboard", "originatingDirections", "otherDurationMilliseconds", "otherPercentage", "outboundCampaignIds", "outboundContactListIds", "overtalkDurationMilliseconds", "overtalkInstances", "overtalkPercentage", "participantPurposes", "programIds", "promoterScores", "providerList", "queueIds", "recommendationSources", "remoteParticipants", "reportsTos", "requestedRoutingTypes", "responseStatuses", "roleIds", "screenMonitorUserIds", "screenMonitored", "segmentTypes", "sentimentScoreCategories", "sentimentTrendCategories", "sessionDnisList", "sessionExpired", "showFirstQueue", "silenceDurationMilliseconds", "silencePercentage", "sipCallIds", "skillGroups", "skillIds", "slideshowIds", "socialChannels", "socialClassifications", "socialContentType", "socialConversationCreated", "socialCountries", "socialEngagementComments", "socialEngagementLikes", "socialEngagementReposts", "socialEngagementSaves", "socialEngagementShares", "socialEngagementViews", "socialFollowerRange", "socialIngestionRuleIds", "socialKeywords", "socialLanguages", "socialPostEscalated", "socialPostTypes", "socialRatings", "socialSentimentCategory", "socialSourceTypes", "socialTopicIds", "socialVerificationStatus", "stationErrors", "subPath", "surveyFormContextIds", "surveyFormIds", "surveyNpsScore", "surveyPromoterScore", "surveyQuestionGroupScore", "surveyResponseStatuses", "surveyScores", "surveyStatuses", "surveyTotalScore", "surveyTypes", "takeover", "talkDurationsMilliseconds", "teamIds", "timelineCategories", "topicIds", "transcriptDurationMilliseconds", "transcriptLanguages", "transcriptTopics", "transcripts", "transferred", "usedRoutingTypes", "userIds", "userState", "video", "viewMetrics", "virtualAgentIds", "workbinIds", "workitemAssigneeIds", "workitemIds", "workitemStatuses", "workitemsStatuses", "worktypeIds", "wrapUpCodes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -1526,6 +1528,7 @@ impl crate::support::Model for ViewFilter {
     }
 }
 impl ::std::fmt::Debug for ViewFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "ViewFilter", &[("abandonDurationsMilliseconds", &self.abandon_durations_milliseconds), ("abandoned", &self.abandoned), ("acdDurationMilliseconds", &self.acd_duration_milliseconds), ("acdDurationsMilliseconds", &self.acd_durations_milliseconds), ("acdPercentage", &self.acd_percentage), ("actionCategoryName", &self.action_category_name), ("acw", &self.acw), ("acwDurationsMilliseconds", &self.acw_durations_milliseconds), ("addressFroms", &self.address_froms), ("addressTos", &self.address_tos), ("agentCallbackOwnerIds", &self.agent_callback_owner_ids), ("agentEmpathyScore", &self.agent_empathy_score), ("agentTalkDurationMilliseconds", &self.agent_talk_duration_milliseconds), ("agentTalkPercentage", &self.agent_talk_percentage), ("alertRuleIds", &self.alert_rule_ids), ("aniList", &self.ani_list), ("answered", &self.answered), ("assignedLanguageIds", &self.assigned_language_ids), ("assignedSkillIds", &self.assigned_skill_ids), ("assistantIds", &self.assistant_ids), ("availableDashboard", &self.available_dashboard), ("blockedReasons", &self.blocked_reasons), ("botFinalIntentList", &self.bot_final_intent_list), ("botFlowTypes", &self.bot_flow_types), ("botIds", &self.bot_ids), ("botIntentList", &self.bot_intent_list), ("botMessageTypes", &self.bot_message_types), ("botProductList", &self.bot_product_list), ("botProviderList", &self.bot_provider_list), ("botRecognitionFailureReasonList", &self.bot_recognition_failure_reason_list), ("botResultList", &self.bot_result_list), ("botSlotList", &self.bot_slot_list), ("botVersions", &self.bot_versions), ("callbackInterval", &self.callback_interval), ("callbackNumberList", &self.callback_number_list), ("canonicalContactIds", &self.canonical_contact_ids), ("categoryIds", &self.category_ids), ("comparisonQueueIds", &self.comparison_queue_ids), ("conferenced", &self.conferenced), ("contactIds", &self.contact_ids), ("contentModerationFlags", &self.content_moderation_flags), ("conversationIds", &self.conversation_ids), ("conversationInitiators", &self.conversation_initiators), ("conversationProperties", &self.conversation_properties), ("customerSentimentScore", &self.customer_sentiment_score), ("customerSentimentTrend", &self.customer_sentiment_trend), ("customerTalkDurationMilliseconds", &self.customer_talk_duration_milliseconds), ("customerTalkPercentage", &self.customer_talk_percentage), ("dashboardAccessFilter", &self.dashboard_access_filter), ("dashboardState", &self.dashboard_state), ("dashboardType", &self.dashboard_type), ("dataActionIds", &self.data_action_ids), ("deliveryPushed", &self.delivery_pushed), ("developmentActivityOverdue", &self.development_activity_overdue), ("developmentModuleIds", &self.development_module_ids), ("developmentName", &self.development_name), ("developmentRoleList", &self.development_role_list), ("developmentStatusList", &self.development_status_list), ("developmentTypeList", &self.development_type_list), ("directions", &self.directions), ("divisionIds", &self.division_ids), ("dnisList", &self.dnis_list), ("durationsMilliseconds", &self.durations_milliseconds), ("emailDeliveryStatusList", &self.email_delivery_status_list), ("empathyScoreCategories", &self.empathy_score_categories), ("engagementSources", &self.engagement_sources), ("evaluatedAgentIds", &self.evaluated_agent_ids), ("evaluationAssigned", &self.evaluation_assigned), ("evaluationAssigneeIds", &self.evaluation_assignee_ids), ("evaluationCriticalScore", &self.evaluation_critical_score), ("evaluationFormContextIds", &self.evaluation_form_context_ids), ("evaluationFormIds", &self.evaluation_form_ids), ("evaluationRole", &self.evaluation_role), ("evaluationScore", &self.evaluation_score), ("evaluationStatuses", &self.evaluation_statuses), ("evaluatorIds", &self.evaluator_ids), ("externalContactIds", &self.external_contact_ids), ("externalOrgIds", &self.external_org_ids), ("externalTags", &self.external_tags), ("favouriteDashboard", &self.favourite_dashboard), ("filterQueuesByUserIds", &self.filter_queues_by_user_ids), ("filterUsersByManagerIds", &self.filter_users_by_manager_ids), ("filterUsersByQueueIds", &self.filter_users_by_queue_ids), ("filterUsersByTeamIds", &self.filter_users_by_team_ids), ("flowDestinationTypes", &self.flow_destination_types), ("flowDisconnectReasons", &self.flow_disconnect_reasons), ("flowEntryReasons", &self.flow_entry_reasons), ("flowEntryTypes", &self.flow_entry_types), ("flowIds", &self.flow_ids), ("flowMilestoneIds", &self.flow_milestone_ids), ("flowOutTypes", &self.flow_out_types), ("flowOutcomeIds", &self.flow_outcome_ids), ("flowOutcomeValues", &self.flow_outcome_values), ("flowTransferTargets", &self.flow_transfer_targets), ("flowTypes", &self.flow_types), ("flowVersions", &self.flow_versions), ("groupIds", &self.group_ids), ("handleDurationsMilliseconds", &self.handle_durations_milliseconds), ("hasAgentAssistId", &self.has_agent_assist_id), ("hasCustomerParticipated", &self.has_customer_participated), ("hasEvaluation", &self.has_evaluation), ("hasFax", &self.has_fax), ("hasJourneyActionMapId", &self.has_journey_action_map_id), ("hasJourneyCustomerId", &self.has_journey_customer_id), ("hasJourneyVisitId", &self.has_journey_visit_id), ("hasMedia", &self.has_media), ("hasPciData", &self.has_pci_data), ("hasPiiData", &self.has_pii_data), ("hasScoredEvaluation", &self.has_scored_evaluation), ("hasSensitiveData", &self.has_sensitive_data), ("holdDurationsMilliseconds", &self.hold_durations_milliseconds), ("integrationIds", &self.integration_ids), ("isAcdInteraction", &self.is_acd_interaction), ("isAgentOwnedCallback", &self.is_agent_owned_callback), ("isAnalyzedForSensitiveData", &self.is_analyzed_for_sensitive_data), ("isAssessmentPassed", &self.is_assessment_passed), ("isAuthenticated", &self.is_authenticated), ("isBlindTransferred", &self.is_blind_transferred), ("isCampaign", &self.is_campaign), ("isClearedByCustomer", &self.is_cleared_by_customer), ("isConsultTransferred", &self.is_consult_transferred), ("isConsulted", &self.is_consulted), ("isEnded", &self.is_ended), ("isNotResponding", &self.is_not_responding), ("isParked", &self.is_parked), ("isRecorded", &self.is_recorded), ("isScreenRecorded", &self.is_screen_recorded), ("isSnippetRecorded", &self.is_snippet_recorded), ("isSurveyed", &self.is_surveyed), ("ivrDurationMilliseconds", &self.ivr_duration_milliseconds), ("ivrPercentage", &self.ivr_percentage), ("journeyActionMapIds", &self.journey_action_map_ids), ("journeyActionMapTypes", &self.journey_action_map_types), ("journeyActionTargetIds", &self.journey_action_target_ids), ("journeyBlockingActionMapIds", &self.journey_blocking_action_map_ids), ("journeyBlockingEmergencyScheduleGroupIds", &self.journey_blocking_emergency_schedule_group_ids), ("journeyBlockingScheduleGroupIds", &self.journey_blocking_schedule_group_ids), ("journeyFrequencyCapReasons", &self.journey_frequency_cap_reasons), ("journeyOutcomeIds", &self.journey_outcome_ids), ("journeySegmentIds", &self.journey_segment_ids), ("journeyUrlContainsAllConditions", &self.journey_url_contains_all_conditions), ("journeyUrlContainsAnyConditions", &self.journey_url_contains_any_conditions), ("journeyUrlEndsWithConditions", &self.journey_url_ends_with_conditions), ("journeyUrlEqualConditions", &self.journey_url_equal_conditions), ("journeyUrlNotContainsAllConditions", &self.journey_url_not_contains_all_conditions), ("journeyUrlNotContainsAnyConditions", &self.journey_url_not_contains_any_conditions), ("journeyUrlNotEqualConditions", &self.journey_url_not_equal_conditions), ("journeyUrlStartsWithConditions", &self.journey_url_starts_with_conditions), ("knowledgeBaseIds", &self.knowledge_base_ids), ("languageGroups", &self.language_groups), ("languageIds", &self.language_ids), ("linkedInteraction", &self.linked_interaction), ("locationIds", &self.location_ids), ("managementUnitIds", &self.management_unit_ids), ("mediaTypes", &self.media_types), ("messageTypes", &self.message_types), ("mos", &self.mos), ("myDashboard", &self.my_dashboard), ("originatingDirections", &self.originating_directions), ("otherDurationMilliseconds", &self.other_duration_milliseconds), ("otherPercentage", &self.other_percentage), ("outboundCampaignIds", &self.outbound_campaign_ids), ("outboundContactListIds", &self.outbound_contact_list_ids), ("overtalkDurationMilliseconds", &self.overtalk_duration_milliseconds), ("overtalkInstances", &self.overtalk_instances), ("overtalkPercentage", &self.overtalk_percentage), ("participantPurposes", &self.participant_purposes), ("programIds", &self.program_ids), ("promoterScores", &self.promoter_scores), ("providerList", &self.provider_list), ("queueIds", &self.queue_ids), ("recommendationSources", &self.recommendation_sources), ("remoteParticipants", &self.remote_participants), ("reportsTos", &self.reports_tos), ("requestedRoutingTypes", &self.requested_routing_types), ("responseStatuses", &self.response_statuses), ("roleIds", &self.role_ids), ("screenMonitorUserIds", &self.screen_monitor_user_ids), ("screenMonitored", &self.screen_monitored), ("segmentTypes", &self.segment_types), ("sentimentScoreCategories", &self.sentiment_score_categories), ("sentimentTrendCategories", &self.sentiment_trend_categories), ("sessionDnisList", &self.session_dnis_list), ("sessionExpired", &self.session_expired), ("showFirstQueue", &self.show_first_queue), ("silenceDurationMilliseconds", &self.silence_duration_milliseconds), ("silencePercentage", &self.silence_percentage), ("sipCallIds", &self.sip_call_ids), ("skillGroups", &self.skill_groups), ("skillIds", &self.skill_ids), ("slideshowIds", &self.slideshow_ids), ("socialChannels", &self.social_channels), ("socialClassifications", &self.social_classifications), ("socialContentType", &self.social_content_type), ("socialConversationCreated", &self.social_conversation_created), ("socialCountries", &self.social_countries), ("socialEngagementComments", &self.social_engagement_comments), ("socialEngagementLikes", &self.social_engagement_likes), ("socialEngagementReposts", &self.social_engagement_reposts), ("socialEngagementSaves", &self.social_engagement_saves), ("socialEngagementShares", &self.social_engagement_shares), ("socialEngagementViews", &self.social_engagement_views), ("socialFollowerRange", &self.social_follower_range), ("socialIngestionRuleIds", &self.social_ingestion_rule_ids), ("socialKeywords", &self.social_keywords), ("socialLanguages", &self.social_languages), ("socialPostEscalated", &self.social_post_escalated), ("socialPostTypes", &self.social_post_types), ("socialRatings", &self.social_ratings), ("socialSentimentCategory", &self.social_sentiment_category), ("socialSourceTypes", &self.social_source_types), ("socialTopicIds", &self.social_topic_ids), ("socialVerificationStatus", &self.social_verification_status), ("stationErrors", &self.station_errors), ("subPath", &self.sub_path), ("surveyFormContextIds", &self.survey_form_context_ids), ("surveyFormIds", &self.survey_form_ids), ("surveyNpsScore", &self.survey_nps_score), ("surveyPromoterScore", &self.survey_promoter_score), ("surveyQuestionGroupScore", &self.survey_question_group_score), ("surveyResponseStatuses", &self.survey_response_statuses), ("surveyScores", &self.survey_scores), ("surveyStatuses", &self.survey_statuses), ("surveyTotalScore", &self.survey_total_score), ("surveyTypes", &self.survey_types), ("takeover", &self.takeover), ("talkDurationsMilliseconds", &self.talk_durations_milliseconds), ("teamIds", &self.team_ids), ("timelineCategories", &self.timeline_categories), ("topicIds", &self.topic_ids), ("transcriptDurationMilliseconds", &self.transcript_duration_milliseconds), ("transcriptLanguages", &self.transcript_languages), ("transcriptTopics", &self.transcript_topics), ("transcripts", &self.transcripts), ("transferred", &self.transferred), ("usedRoutingTypes", &self.used_routing_types), ("userIds", &self.user_ids), ("userState", &self.user_state), ("video", &self.video), ("viewMetrics", &self.view_metrics), ("virtualAgentIds", &self.virtual_agent_ids), ("workbinIds", &self.workbin_ids), ("workitemAssigneeIds", &self.workitem_assignee_ids), ("workitemIds", &self.workitem_ids), ("workitemStatuses", &self.workitem_statuses), ("workitemsStatuses", &self.workitems_statuses), ("worktypeIds", &self.worktype_ids), ("wrapUpCodes", &self.wrap_up_codes)], &self._nulls)
     }
@@ -3058,11 +3061,13 @@ impl ViewFilterAvailableDashboard {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Public", "Private"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ViewFilterAvailableDashboard {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Public" => Self::Public,
@@ -3070,9 +3075,11 @@ impl crate::support::OpenEnum for ViewFilterAvailableDashboard {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Public => "Public",
@@ -3082,11 +3089,13 @@ impl crate::support::OpenEnum for ViewFilterAvailableDashboard {
     }
 }
 impl ::std::convert::From<&str> for ViewFilterAvailableDashboard {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ViewFilterAvailableDashboard {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -3136,11 +3145,13 @@ impl ViewFilterDashboardAccessFilter {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OwnedByMe", "OwnedByAnyone", "NotOwnedByMe"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ViewFilterDashboardAccessFilter {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OwnedByMe" => Self::OwnedByMe,
@@ -3149,9 +3160,11 @@ impl crate::support::OpenEnum for ViewFilterDashboardAccessFilter {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OwnedByMe => "OwnedByMe",
@@ -3162,11 +3175,13 @@ impl crate::support::OpenEnum for ViewFilterDashboardAccessFilter {
     }
 }
 impl ::std::convert::From<&str> for ViewFilterDashboardAccessFilter {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ViewFilterDashboardAccessFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -3214,11 +3229,13 @@ impl ViewFilterDashboardState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ViewFilterDashboardState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -3226,9 +3243,11 @@ impl crate::support::OpenEnum for ViewFilterDashboardState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -3238,11 +3257,13 @@ impl crate::support::OpenEnum for ViewFilterDashboardState {
     }
 }
 impl ::std::convert::From<&str> for ViewFilterDashboardState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ViewFilterDashboardState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -3296,11 +3317,13 @@ impl ViewFilterDashboardType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["All", "Public", "Private", "Shared", "Favorites"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ViewFilterDashboardType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "All" => Self::All,
@@ -3311,9 +3334,11 @@ impl crate::support::OpenEnum for ViewFilterDashboardType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::All => "All",
@@ -3326,11 +3351,13 @@ impl crate::support::OpenEnum for ViewFilterDashboardType {
     }
 }
 impl ::std::convert::From<&str> for ViewFilterDashboardType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ViewFilterDashboardType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -3378,11 +3405,13 @@ impl ViewFilterEvaluationRole {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Evaluator", "Supervisor"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ViewFilterEvaluationRole {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Evaluator" => Self::Evaluator,
@@ -3390,9 +3419,11 @@ impl crate::support::OpenEnum for ViewFilterEvaluationRole {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Evaluator => "Evaluator",
@@ -3402,11 +3433,13 @@ impl crate::support::OpenEnum for ViewFilterEvaluationRole {
     }
 }
 impl ::std::convert::From<&str> for ViewFilterEvaluationRole {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ViewFilterEvaluationRole {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -3458,11 +3491,13 @@ impl ViewFilterUserState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActiveAndInactive", "Active", "Inactive", "Deleted"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for ViewFilterUserState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActiveAndInactive" => Self::ActiveAndInactive,
@@ -3472,9 +3507,11 @@ impl crate::support::OpenEnum for ViewFilterUserState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActiveAndInactive => "ActiveAndInactive",
@@ -3486,11 +3523,13 @@ impl crate::support::OpenEnum for ViewFilterUserState {
     }
 }
 impl ::std::convert::From<&str> for ViewFilterUserState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for ViewFilterUserState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for VisibilityCondition {
 impl crate::support::Model for VisibilityCondition {
     const NAME: &'static str = "VisibilityCondition";
     const FIELDS: &'static [&'static str] = &["combiningOperation", "predicates"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for VisibilityCondition {
     }
 }
 impl ::std::fmt::Debug for VisibilityCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VisibilityCondition", &[("combiningOperation", &self.combining_operation), ("predicates", &self.predicates)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl VisibilityConditionCombiningOperation {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AND", "OR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for VisibilityConditionCombiningOperation {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AND" => Self::And,
@@ -116,9 +121,11 @@ impl crate::support::OpenEnum for VisibilityConditionCombiningOperation {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "AND",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for VisibilityConditionCombiningOperation {
     }
 }
 impl ::std::convert::From<&str> for VisibilityConditionCombiningOperation {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for VisibilityConditionCombiningOperation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

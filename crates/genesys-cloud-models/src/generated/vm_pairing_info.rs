@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for VmPairingInfo {
 impl crate::support::Model for VmPairingInfo {
     const NAME: &'static str = "VmPairingInfo";
     const FIELDS: &'static [&'static str] = &["auth-token", "edge-id", "meta-data", "org-id"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for VmPairingInfo {
     }
 }
 impl ::std::fmt::Debug for VmPairingInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VmPairingInfo", &[("auth-token", &crate::support::Redacted(&self.auth_token)), ("edge-id", &self.edge_id), ("meta-data", &self.meta_data), ("org-id", &self.org_id)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for Voicemail {
 impl crate::support::Model for Voicemail {
     const NAME: &'static str = "Voicemail";
     const FIELDS: &'static [&'static str] = &["id", "uploadStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for Voicemail {
     }
 }
 impl ::std::fmt::Debug for Voicemail {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Voicemail", &[("id", &self.id), ("uploadStatus", &self.upload_status)], &self._nulls)
     }
@@ -112,11 +115,13 @@ impl VoicemailUploadStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["pending", "complete", "failed", "timeout", "none"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for VoicemailUploadStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "pending" => Self::Pending,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for VoicemailUploadStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "pending",
@@ -142,11 +149,13 @@ impl crate::support::OpenEnum for VoicemailUploadStatus {
     }
 }
 impl ::std::convert::From<&str> for VoicemailUploadStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for VoicemailUploadStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailCopyRecord {
 impl crate::support::Model for VoicemailCopyRecord {
     const NAME: &'static str = "VoicemailCopyRecord";
     const FIELDS: &'static [&'static str] = &["date", "group", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for VoicemailCopyRecord {
     }
 }
 impl ::std::fmt::Debug for VoicemailCopyRecord {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VoicemailCopyRecord", &[("date", &self.date), ("group", &self.group), ("user", &self.user)], &self._nulls)
     }

@@ -78,9 +78,11 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailGroupPolicy {
 impl crate::support::Model for VoicemailGroupPolicy {
     const NAME: &'static str = "VoicemailGroupPolicy";
     const FIELDS: &'static [&'static str] = &["disableEmailPii", "emailPolicy", "enabled", "group", "groupAlertType", "includeEmailTranscriptions", "includeGroupNumberInUserCallerIdLists", "interactiveResponsePromptId", "interactiveResponseRequired", "languagePreference", "name", "overflowGroupId", "rotateCallsSecs", "sendEmailNotifications", "stopRingingAfterRotations"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -126,6 +128,7 @@ impl crate::support::Model for VoicemailGroupPolicy {
     }
 }
 impl ::std::fmt::Debug for VoicemailGroupPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VoicemailGroupPolicy", &[("disableEmailPii", &self.disable_email_pii), ("emailPolicy", &self.email_policy), ("enabled", &self.enabled), ("group", &self.group), ("groupAlertType", &self.group_alert_type), ("includeEmailTranscriptions", &self.include_email_transcriptions), ("includeGroupNumberInUserCallerIdLists", &self.include_group_number_in_user_caller_id_lists), ("interactiveResponsePromptId", &self.interactive_response_prompt_id), ("interactiveResponseRequired", &self.interactive_response_required), ("languagePreference", &self.language_preference), ("name", &self.name), ("overflowGroupId", &self.overflow_group_id), ("rotateCallsSecs", &self.rotate_calls_secs), ("sendEmailNotifications", &self.send_email_notifications), ("stopRingingAfterRotations", &self.stop_ringing_after_rotations)], &self._nulls)
     }
@@ -262,11 +265,13 @@ impl VoicemailGroupPolicyGroupAlertType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["RANDOM", "ROUND_ROBIN", "SEQUENTIAL"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for VoicemailGroupPolicyGroupAlertType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "RANDOM" => Self::Random,
@@ -275,9 +280,11 @@ impl crate::support::OpenEnum for VoicemailGroupPolicyGroupAlertType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Random => "RANDOM",
@@ -288,11 +295,13 @@ impl crate::support::OpenEnum for VoicemailGroupPolicyGroupAlertType {
     }
 }
 impl ::std::convert::From<&str> for VoicemailGroupPolicyGroupAlertType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for VoicemailGroupPolicyGroupAlertType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

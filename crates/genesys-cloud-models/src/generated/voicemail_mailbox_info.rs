@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailMailboxInfo {
 impl crate::support::Model for VoicemailMailboxInfo {
     const NAME: &'static str = "VoicemailMailboxInfo";
     const FIELDS: &'static [&'static str] = &["createdDate", "deletedCount", "id", "modifiedDate", "newestReadDate", "newestUnreadDate", "oldestReadDate", "oldestUnreadDate", "ownerType", "selfUri", "totalCount", "unreadCount", "usageSizeBytes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for VoicemailMailboxInfo {
     }
 }
 impl ::std::fmt::Debug for VoicemailMailboxInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VoicemailMailboxInfo", &[("createdDate", &self.created_date), ("deletedCount", &self.deleted_count), ("id", &self.id), ("modifiedDate", &self.modified_date), ("newestReadDate", &self.newest_read_date), ("newestUnreadDate", &self.newest_unread_date), ("oldestReadDate", &self.oldest_read_date), ("oldestUnreadDate", &self.oldest_unread_date), ("ownerType", &self.owner_type), ("selfUri", &self.self_uri), ("totalCount", &self.total_count), ("unreadCount", &self.unread_count), ("usageSizeBytes", &self.usage_size_bytes)], &self._nulls)
     }
@@ -162,11 +165,13 @@ impl VoicemailMailboxInfoOwnerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["User", "Group", "Queue"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for VoicemailMailboxInfoOwnerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "User" => Self::User,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for VoicemailMailboxInfoOwnerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "User",
@@ -188,11 +195,13 @@ impl crate::support::OpenEnum for VoicemailMailboxInfoOwnerType {
     }
 }
 impl ::std::convert::From<&str> for VoicemailMailboxInfoOwnerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for VoicemailMailboxInfoOwnerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailMediaInfo {
 impl crate::support::Model for VoicemailMediaInfo {
     const NAME: &'static str = "VoicemailMediaInfo";
     const FIELDS: &'static [&'static str] = &["id", "mediaFileUri", "mediaImageUri", "waveformData"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for VoicemailMediaInfo {
     }
 }
 impl ::std::fmt::Debug for VoicemailMediaInfo {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VoicemailMediaInfo", &[("id", &self.id), ("mediaFileUri", &self.media_file_uri), ("mediaImageUri", &self.media_image_uri), ("waveformData", &self.waveform_data)], &self._nulls)
     }

@@ -104,9 +104,11 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailMessage {
 impl crate::support::Model for VoicemailMessage {
     const NAME: &'static str = "VoicemailMessage";
     const FIELDS: &'static [&'static str] = &["audioRecordingDurationSeconds", "audioRecordingSizeBytes", "callerAddress", "callerName", "callerUser", "conversation", "copiedFrom", "copiedTo", "createdDate", "deleteRetentionPolicy", "deleted", "deletedDate", "group", "id", "modifiedDate", "note", "queue", "read", "selfUri", "transcription", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -164,6 +166,7 @@ impl crate::support::Model for VoicemailMessage {
     }
 }
 impl ::std::fmt::Debug for VoicemailMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VoicemailMessage", &[("audioRecordingDurationSeconds", &self.audio_recording_duration_seconds), ("audioRecordingSizeBytes", &self.audio_recording_size_bytes), ("callerAddress", &self.caller_address), ("callerName", &self.caller_name), ("callerUser", &self.caller_user), ("conversation", &self.conversation), ("copiedFrom", &self.copied_from), ("copiedTo", &self.copied_to), ("createdDate", &self.created_date), ("deleteRetentionPolicy", &self.delete_retention_policy), ("deleted", &self.deleted), ("deletedDate", &self.deleted_date), ("group", &self.group), ("id", &self.id), ("modifiedDate", &self.modified_date), ("note", &self.note), ("queue", &self.queue), ("read", &self.read), ("selfUri", &self.self_uri), ("transcription", &self.transcription), ("user", &self.user)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailOrganizationPolicy {
 impl crate::support::Model for VoicemailOrganizationPolicy {
     const NAME: &'static str = "VoicemailOrganizationPolicy";
     const FIELDS: &'static [&'static str] = &["alertTimeoutSeconds", "disableEmailPii", "enabled", "includeEmailTranscriptions", "interactiveResponseRequired", "maximumRecordingTimeSeconds", "modifiedDate", "pinConfiguration", "pinRequired", "sendEmailNotifications", "voicemailExtension"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for VoicemailOrganizationPolicy {
     }
 }
 impl ::std::fmt::Debug for VoicemailOrganizationPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VoicemailOrganizationPolicy", &[("alertTimeoutSeconds", &self.alert_timeout_seconds), ("disableEmailPii", &self.disable_email_pii), ("enabled", &self.enabled), ("includeEmailTranscriptions", &self.include_email_transcriptions), ("interactiveResponseRequired", &self.interactive_response_required), ("maximumRecordingTimeSeconds", &self.maximum_recording_time_seconds), ("modifiedDate", &self.modified_date), ("pinConfiguration", &self.pin_configuration), ("pinRequired", &self.pin_required), ("sendEmailNotifications", &self.send_email_notifications), ("voicemailExtension", &self.voicemail_extension)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailRetentionPolicy {
 impl crate::support::Model for VoicemailRetentionPolicy {
     const NAME: &'static str = "VoicemailRetentionPolicy";
     const FIELDS: &'static [&'static str] = &["numberOfDays", "voicemailRetentionPolicyType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for VoicemailRetentionPolicy {
     }
 }
 impl ::std::fmt::Debug for VoicemailRetentionPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VoicemailRetentionPolicy", &[("numberOfDays", &self.number_of_days), ("voicemailRetentionPolicyType", &self.voicemail_retention_policy_type)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl VoicemailRetentionPolicyVoicemailRetentionPolicyType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["RETAIN_INDEFINITELY", "RETAIN_WITH_TTL", "IMMEDIATE_DELETE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for VoicemailRetentionPolicyVoicemailRetentionPolicyType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "RETAIN_INDEFINITELY" => Self::RetainIndefinitely,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for VoicemailRetentionPolicyVoicemailRetentionPoli
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::RetainIndefinitely => "RETAIN_INDEFINITELY",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for VoicemailRetentionPolicyVoicemailRetentionPoli
     }
 }
 impl ::std::convert::From<&str> for VoicemailRetentionPolicyVoicemailRetentionPolicyType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for VoicemailRetentionPolicyVoicemailRetentionPolicyType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailUserPolicy {
 impl crate::support::Model for VoicemailUserPolicy {
     const NAME: &'static str = "VoicemailUserPolicy";
     const FIELDS: &'static [&'static str] = &["alertTimeoutSeconds", "enabled", "modifiedDate", "pin", "sendEmailNotifications"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for VoicemailUserPolicy {
     }
 }
 impl ::std::fmt::Debug for VoicemailUserPolicy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VoicemailUserPolicy", &[("alertTimeoutSeconds", &self.alert_timeout_seconds), ("enabled", &self.enabled), ("modifiedDate", &self.modified_date), ("pin", &self.pin), ("sendEmailNotifications", &self.send_email_notifications)], &self._nulls)
     }

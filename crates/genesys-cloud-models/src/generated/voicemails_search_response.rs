@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailsSearchResponse {
 impl crate::support::Model for VoicemailsSearchResponse {
     const NAME: &'static str = "VoicemailsSearchResponse";
     const FIELDS: &'static [&'static str] = &["currentPage", "nextPage", "pageCount", "pageNumber", "pageSize", "previousPage", "results", "total", "types"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for VoicemailsSearchResponse {
     }
 }
 impl ::std::fmt::Debug for VoicemailsSearchResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "VoicemailsSearchResponse", &[("currentPage", &self.current_page), ("nextPage", &self.next_page), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("previousPage", &self.previous_page), ("results", &self.results), ("total", &self.total), ("types", &self.types)], &self._nulls)
     }

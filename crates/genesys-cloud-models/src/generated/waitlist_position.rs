@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WaitlistPosition {
 impl crate::support::Model for WaitlistPosition {
     const NAME: &'static str = "WaitlistPosition";
     const FIELDS: &'static [&'static str] = &["date", "timeOffLimit", "timeOffRequest", "waitlistPosition"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WaitlistPosition {
     }
 }
 impl ::std::fmt::Debug for WaitlistPosition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WaitlistPosition", &[("date", &self.date), ("timeOffLimit", &self.time_off_limit), ("timeOffRequest", &self.time_off_request), ("waitlistPosition", &self.waitlist_position)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for Warning {
 impl crate::support::Model for Warning {
     const NAME: &'static str = "Warning";
     const FIELDS: &'static [&'static str] = &["color", "rangeType", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for Warning {
     }
 }
 impl ::std::fmt::Debug for Warning {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Warning", &[("color", &self.color), ("rangeType", &self.range_type), ("value", &self.value)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl WarningRangeType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OVER", "UNDER", "BETWEEN"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WarningRangeType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OVER" => Self::Over,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for WarningRangeType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Over => "OVER",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for WarningRangeType {
     }
 }
 impl ::std::convert::From<&str> for WarningRangeType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WarningRangeType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for WebActionEvent {
 impl crate::support::Model for WebActionEvent {
     const NAME: &'static str = "WebActionEvent";
     const FIELDS: &'static [&'static str] = &["action", "actionMap", "browser", "device", "errorCode", "errorMessage", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "timeToDisposition", "userAgentString", "visitReferrer"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for WebActionEvent {
     }
 }
 impl ::std::fmt::Debug for WebActionEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebActionEvent", &[("action", &self.action), ("actionMap", &self.action_map), ("browser", &self.browser), ("device", &self.device), ("errorCode", &self.error_code), ("errorMessage", &self.error_message), ("geolocation", &self.geolocation), ("ipAddress", &self.ip_address), ("ipOrganization", &self.ip_organization), ("mktCampaign", &self.mkt_campaign), ("timeToDisposition", &self.time_to_disposition), ("userAgentString", &self.user_agent_string), ("visitReferrer", &self.visit_referrer)], &self._nulls)
     }

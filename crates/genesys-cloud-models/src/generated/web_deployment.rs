@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for WebDeployment {
 impl crate::support::Model for WebDeployment {
     const NAME: &'static str = "WebDeployment";
     const FIELDS: &'static [&'static str] = &["allowAllDomains", "allowedDomains", "configuration", "dateCreated", "dateModified", "description", "flow", "id", "lastModifiedUser", "name", "pushIntegrations", "selfUri", "snippet", "status", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for WebDeployment {
     }
 }
 impl ::std::fmt::Debug for WebDeployment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebDeployment", &[("allowAllDomains", &self.allow_all_domains), ("allowedDomains", &self.allowed_domains), ("configuration", &self.configuration), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("flow", &self.flow), ("id", &self.id), ("lastModifiedUser", &self.last_modified_user), ("name", &self.name), ("pushIntegrations", &self.push_integrations), ("selfUri", &self.self_uri), ("snippet", &self.snippet), ("status", &self.status), ("supportedContent", &self.supported_content)], &self._nulls)
     }
@@ -268,11 +271,13 @@ impl WebDeploymentStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Active", "Inactive", "Error", "Deleting"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebDeploymentStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -283,9 +288,11 @@ impl crate::support::OpenEnum for WebDeploymentStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -298,11 +305,13 @@ impl crate::support::OpenEnum for WebDeploymentStatus {
     }
 }
 impl ::std::convert::From<&str> for WebDeploymentStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebDeploymentStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

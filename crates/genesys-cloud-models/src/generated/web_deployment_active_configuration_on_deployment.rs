@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentActiveConfigurationOnDeploy
 impl crate::support::Model for WebDeploymentActiveConfigurationOnDeployment {
     const NAME: &'static str = "WebDeploymentActiveConfigurationOnDeployment";
     const FIELDS: &'static [&'static str] = &["configurationVersion", "deployment"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WebDeploymentActiveConfigurationOnDeployment {
     }
 }
 impl ::std::fmt::Debug for WebDeploymentActiveConfigurationOnDeployment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebDeploymentActiveConfigurationOnDeployment", &[("configurationVersion", &self.configuration_version), ("deployment", &self.deployment)], &self._nulls)
     }

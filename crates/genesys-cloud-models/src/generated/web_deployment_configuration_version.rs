@@ -112,9 +112,11 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentConfigurationVersion {
 impl crate::support::Model for WebDeploymentConfigurationVersion {
     const NAME: &'static str = "WebDeploymentConfigurationVersion";
     const FIELDS: &'static [&'static str] = &["authenticationSettings", "cobrowse", "createdUser", "customI18nLabels", "dateCreated", "dateModified", "datePublished", "defaultLanguage", "description", "headlessMode", "id", "journeyEvents", "languages", "lastModifiedUser", "messenger", "name", "position", "publishedUser", "selfUri", "status", "supportCenter", "version", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -176,6 +178,7 @@ impl crate::support::Model for WebDeploymentConfigurationVersion {
     }
 }
 impl ::std::fmt::Debug for WebDeploymentConfigurationVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebDeploymentConfigurationVersion", &[("authenticationSettings", &self.authentication_settings), ("cobrowse", &self.cobrowse), ("createdUser", &self.created_user), ("customI18nLabels", &self.custom_i18n_labels), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("defaultLanguage", &self.default_language), ("description", &self.description), ("headlessMode", &self.headless_mode), ("id", &self.id), ("journeyEvents", &self.journey_events), ("languages", &self.languages), ("lastModifiedUser", &self.last_modified_user), ("messenger", &self.messenger), ("name", &self.name), ("position", &self.position), ("publishedUser", &self.published_user), ("selfUri", &self.self_uri), ("status", &self.status), ("supportCenter", &self.support_center), ("version", &self.version), ("video", &self.video)], &self._nulls)
     }
@@ -364,11 +367,13 @@ impl WebDeploymentConfigurationVersionStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Pending", "Active", "Inactive", "Error", "Deleting"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebDeploymentConfigurationVersionStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Pending" => Self::Pending,
@@ -379,9 +384,11 @@ impl crate::support::OpenEnum for WebDeploymentConfigurationVersionStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Pending => "Pending",
@@ -394,11 +401,13 @@ impl crate::support::OpenEnum for WebDeploymentConfigurationVersionStatus {
     }
 }
 impl ::std::convert::From<&str> for WebDeploymentConfigurationVersionStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebDeploymentConfigurationVersionStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

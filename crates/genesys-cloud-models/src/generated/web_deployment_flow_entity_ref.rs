@@ -38,9 +38,11 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentFlowEntityRef {
 impl crate::support::Model for WebDeploymentFlowEntityRef {
     const NAME: &'static str = "WebDeploymentFlowEntityRef";
     const FIELDS: &'static [&'static str] = &["flowDescription", "id", "name", "publishVersion", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -66,6 +68,7 @@ impl crate::support::Model for WebDeploymentFlowEntityRef {
     }
 }
 impl ::std::fmt::Debug for WebDeploymentFlowEntityRef {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebDeploymentFlowEntityRef", &[("flowDescription", &self.flow_description), ("id", &self.id), ("name", &self.name), ("publishVersion", &self.publish_version), ("selfUri", &self.self_uri)], &self._nulls)
     }

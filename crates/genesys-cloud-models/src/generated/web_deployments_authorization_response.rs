@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentsAuthorizationResponse {
 impl crate::support::Model for WebDeploymentsAuthorizationResponse {
     const NAME: &'static str = "WebDeploymentsAuthorizationResponse";
     const FIELDS: &'static [&'static str] = &["jwt", "refreshToken"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for WebDeploymentsAuthorizationResponse {
     }
 }
 impl ::std::fmt::Debug for WebDeploymentsAuthorizationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebDeploymentsAuthorizationResponse", &[("jwt", &self.jwt), ("refreshToken", &crate::support::Redacted(&self.refresh_token))], &self._nulls)
     }

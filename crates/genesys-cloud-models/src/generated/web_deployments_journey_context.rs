@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentsJourneyContext {
 impl crate::support::Model for WebDeploymentsJourneyContext {
     const NAME: &'static str = "WebDeploymentsJourneyContext";
     const FIELDS: &'static [&'static str] = &["customer", "customerSession", "journeyAction"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WebDeploymentsJourneyContext {
     }
 }
 impl ::std::fmt::Debug for WebDeploymentsJourneyContext {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebDeploymentsJourneyContext", &[("customer", &self.customer), ("customerSession", &self.customer_session), ("journeyAction", &self.journey_action)], &self._nulls)
     }

@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentsOAuthExchangeRequest {
 impl crate::support::Model for WebDeploymentsOAuthExchangeRequest {
     const NAME: &'static str = "WebDeploymentsOAuthExchangeRequest";
     const FIELDS: &'static [&'static str] = &["deploymentId", "journeyContext", "oauth"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for WebDeploymentsOAuthExchangeRequest {
     }
 }
 impl ::std::fmt::Debug for WebDeploymentsOAuthExchangeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebDeploymentsOAuthExchangeRequest", &[("deploymentId", &self.deployment_id), ("journeyContext", &self.journey_context), ("oauth", &self.oauth)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentsOAuthRequestParameters {
 impl crate::support::Model for WebDeploymentsOAuthRequestParameters {
     const NAME: &'static str = "WebDeploymentsOAuthRequestParameters";
     const FIELDS: &'static [&'static str] = &["code", "codeVerifier", "idToken", "iss", "maxAge", "nonce", "redirectUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for WebDeploymentsOAuthRequestParameters {
     }
 }
 impl ::std::fmt::Debug for WebDeploymentsOAuthRequestParameters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebDeploymentsOAuthRequestParameters", &[("code", &self.code), ("codeVerifier", &self.code_verifier), ("idToken", &crate::support::Redacted(&self.id_token)), ("iss", &self.iss), ("maxAge", &self.max_age), ("nonce", &self.nonce), ("redirectUri", &self.redirect_uri)], &self._nulls)
     }

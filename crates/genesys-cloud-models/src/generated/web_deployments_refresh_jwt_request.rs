@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentsRefreshJWTRequest {
 impl crate::support::Model for WebDeploymentsRefreshJWTRequest {
     const NAME: &'static str = "WebDeploymentsRefreshJWTRequest";
     const FIELDS: &'static [&'static str] = &["deploymentId", "refreshToken"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WebDeploymentsRefreshJWTRequest {
     }
 }
 impl ::std::fmt::Debug for WebDeploymentsRefreshJWTRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebDeploymentsRefreshJWTRequest", &[("deploymentId", &self.deployment_id), ("refreshToken", &crate::support::Redacted(&self.refresh_token))], &self._nulls)
     }

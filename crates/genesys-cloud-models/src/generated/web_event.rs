@@ -84,9 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for WebEvent {
 impl crate::support::Model for WebEvent {
     const NAME: &'static str = "WebEvent";
     const FIELDS: &'static [&'static str] = &["attributes", "authenticated", "browser", "device", "eventName", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "page", "referrer", "searchQuery", "totalEventCount", "totalPageviewCount", "traits", "userAgentString"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -134,6 +136,7 @@ impl crate::support::Model for WebEvent {
     }
 }
 impl ::std::fmt::Debug for WebEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebEvent", &[("attributes", &self.attributes), ("authenticated", &self.authenticated), ("browser", &self.browser), ("device", &self.device), ("eventName", &self.event_name), ("geolocation", &self.geolocation), ("ipAddress", &self.ip_address), ("ipOrganization", &self.ip_organization), ("mktCampaign", &self.mkt_campaign), ("page", &self.page), ("referrer", &self.referrer), ("searchQuery", &self.search_query), ("totalEventCount", &self.total_event_count), ("totalPageviewCount", &self.total_pageview_count), ("traits", &self.traits), ("userAgentString", &self.user_agent_string)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WebEventBrowser {
 impl crate::support::Model for WebEventBrowser {
     const NAME: &'static str = "WebEventBrowser";
     const FIELDS: &'static [&'static str] = &["family", "lang", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WebEventBrowser {
     }
 }
 impl ::std::fmt::Debug for WebEventBrowser {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebEventBrowser", &[("family", &self.family), ("lang", &self.lang), ("version", &self.version)], &self._nulls)
     }

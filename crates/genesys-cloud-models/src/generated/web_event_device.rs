@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for WebEventDevice {
 impl crate::support::Model for WebEventDevice {
     const NAME: &'static str = "WebEventDevice";
     const FIELDS: &'static [&'static str] = &["category", "isMobile", "manufacturer", "osFamily", "osVersion", "screenDensity", "screenHeight", "screenWidth", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for WebEventDevice {
     }
 }
 impl ::std::fmt::Debug for WebEventDevice {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebEventDevice", &[("category", &self.category), ("isMobile", &self.is_mobile), ("manufacturer", &self.manufacturer), ("osFamily", &self.os_family), ("osVersion", &self.os_version), ("screenDensity", &self.screen_density), ("screenHeight", &self.screen_height), ("screenWidth", &self.screen_width), ("type", &self.r#type)], &self._nulls)
     }
@@ -194,11 +197,13 @@ impl WebEventDeviceCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["desktop", "mobile", "tablet", "other"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebEventDeviceCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "desktop" => Self::Desktop,
@@ -208,9 +213,11 @@ impl crate::support::OpenEnum for WebEventDeviceCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Desktop => "desktop",
@@ -222,11 +229,13 @@ impl crate::support::OpenEnum for WebEventDeviceCategory {
     }
 }
 impl ::std::convert::From<&str> for WebEventDeviceCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebEventDeviceCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for WebEventRequest {
 impl crate::support::Model for WebEventRequest {
     const NAME: &'static str = "WebEventRequest";
     const FIELDS: &'static [&'static str] = &["attributes", "browser", "createdDate", "customerCookieId", "device", "eventName", "externalId", "ipAddress", "page", "referrerUrl", "searchQuery", "traits", "userAgentString"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for WebEventRequest {
     }
 }
 impl ::std::fmt::Debug for WebEventRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebEventRequest", &[("attributes", &self.attributes), ("browser", &self.browser), ("createdDate", &self.created_date), ("customerCookieId", &self.customer_cookie_id), ("device", &self.device), ("eventName", &self.event_name), ("externalId", &self.external_id), ("ipAddress", &self.ip_address), ("page", &self.page), ("referrerUrl", &self.referrer_url), ("searchQuery", &self.search_query), ("traits", &self.traits), ("userAgentString", &self.user_agent_string)], &self._nulls)
     }

@@ -92,9 +92,11 @@ impl<'de> ::serde::Deserialize<'de> for WebEventResponse {
 impl crate::support::Model for WebEventResponse {
     const NAME: &'static str = "WebEventResponse";
     const FIELDS: &'static [&'static str] = &["attributes", "authenticated", "browser", "createdDate", "customerId", "customerIdType", "device", "eventName", "externalId", "geolocation", "ipOrganization", "mktCampaign", "page", "referrer", "searchQuery", "session", "traits", "userAgentString"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -146,6 +148,7 @@ impl crate::support::Model for WebEventResponse {
     }
 }
 impl ::std::fmt::Debug for WebEventResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebEventResponse", &[("attributes", &self.attributes), ("authenticated", &self.authenticated), ("browser", &self.browser), ("createdDate", &self.created_date), ("customerId", &self.customer_id), ("customerIdType", &self.customer_id_type), ("device", &self.device), ("eventName", &self.event_name), ("externalId", &self.external_id), ("geolocation", &self.geolocation), ("ipOrganization", &self.ip_organization), ("mktCampaign", &self.mkt_campaign), ("page", &self.page), ("referrer", &self.referrer), ("searchQuery", &self.search_query), ("session", &self.session), ("traits", &self.traits), ("userAgentString", &self.user_agent_string)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for WebEventResponseSession {
 impl crate::support::Model for WebEventResponseSession {
     const NAME: &'static str = "WebEventResponseSession";
     const FIELDS: &'static [&'static str] = &["createdDate", "durationInSeconds", "eventCount", "id", "pageviewCount", "referrer", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for WebEventResponseSession {
     }
 }
 impl ::std::fmt::Debug for WebEventResponseSession {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebEventResponseSession", &[("createdDate", &self.created_date), ("durationInSeconds", &self.duration_in_seconds), ("eventCount", &self.event_count), ("id", &self.id), ("pageviewCount", &self.pageview_count), ("referrer", &self.referrer), ("selfUri", &self.self_uri)], &self._nulls)
     }

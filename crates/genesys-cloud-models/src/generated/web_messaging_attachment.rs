@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingAttachment {
 impl crate::support::Model for WebMessagingAttachment {
     const NAME: &'static str = "WebMessagingAttachment";
     const FIELDS: &'static [&'static str] = &["fileSize", "filename", "id", "mediaType", "mime", "sha256", "text", "url"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for WebMessagingAttachment {
     }
 }
 impl ::std::fmt::Debug for WebMessagingAttachment {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingAttachment", &[("fileSize", &self.file_size), ("filename", &self.filename), ("id", &self.id), ("mediaType", &self.media_type), ("mime", &self.mime), ("sha256", &self.sha256), ("text", &self.text), ("url", &self.url)], &self._nulls)
     }
@@ -136,11 +139,13 @@ impl WebMessagingAttachmentMediaType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Image", "Video", "Audio", "File", "Link"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingAttachmentMediaType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Image" => Self::Image,
@@ -151,9 +156,11 @@ impl crate::support::OpenEnum for WebMessagingAttachmentMediaType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Image => "Image",
@@ -166,11 +173,13 @@ impl crate::support::OpenEnum for WebMessagingAttachmentMediaType {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingAttachmentMediaType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingAttachmentMediaType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

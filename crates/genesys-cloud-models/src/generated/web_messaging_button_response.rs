@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingButtonResponse {
 impl crate::support::Model for WebMessagingButtonResponse {
     const NAME: &'static str = "WebMessagingButtonResponse";
     const FIELDS: &'static [&'static str] = &["id", "originatingMessageId", "payload", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WebMessagingButtonResponse {
     }
 }
 impl ::std::fmt::Debug for WebMessagingButtonResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingButtonResponse", &[("id", &self.id), ("originatingMessageId", &self.originating_message_id), ("payload", &self.payload), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl WebMessagingButtonResponseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Button", "QuickReply", "DatePicker", "ListPicker", "Form"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingButtonResponseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Button" => Self::Button,
@@ -133,9 +138,11 @@ impl crate::support::OpenEnum for WebMessagingButtonResponseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Button => "Button",
@@ -148,11 +155,13 @@ impl crate::support::OpenEnum for WebMessagingButtonResponseType {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingButtonResponseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingButtonResponseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingChannel {
 impl crate::support::Model for WebMessagingChannel {
     const NAME: &'static str = "WebMessagingChannel";
     const FIELDS: &'static [&'static str] = &["from", "messageId", "time", "to"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WebMessagingChannel {
     }
 }
 impl ::std::fmt::Debug for WebMessagingChannel {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingChannel", &[("from", &self.from), ("messageId", &self.message_id), ("time", &self.time), ("to", &self.to)], &self._nulls)
     }

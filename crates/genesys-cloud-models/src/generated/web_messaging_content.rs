@@ -60,9 +60,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingContent {
 impl crate::support::Model for WebMessagingContent {
     const NAME: &'static str = "WebMessagingContent";
     const FIELDS: &'static [&'static str] = &["attachment", "buttonResponse", "card", "carousel", "contentType", "datePicker", "form", "generic", "listPicker", "quickReply"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for WebMessagingContent {
     }
 }
 impl ::std::fmt::Debug for WebMessagingContent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingContent", &[("attachment", &self.attachment), ("buttonResponse", &self.button_response), ("card", &self.card), ("carousel", &self.carousel), ("contentType", &self.content_type), ("datePicker", &self.date_picker), ("form", &self.form), ("generic", &self.generic), ("listPicker", &self.list_picker), ("quickReply", &self.quick_reply)], &self._nulls)
     }
@@ -156,11 +159,13 @@ impl WebMessagingContentContentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Attachment", "QuickReply", "ButtonResponse", "GenericTemplate", "Card", "Carousel", "DatePicker", "ListPicker", "Form"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingContentContentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Attachment" => Self::Attachment,
@@ -175,9 +180,11 @@ impl crate::support::OpenEnum for WebMessagingContentContentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Attachment => "Attachment",
@@ -194,11 +201,13 @@ impl crate::support::OpenEnum for WebMessagingContentContentType {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingContentContentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingContentContentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingEvent {
 impl crate::support::Model for WebMessagingEvent {
     const NAME: &'static str = "WebMessagingEvent";
     const FIELDS: &'static [&'static str] = &["coBrowse", "eventType", "presence", "video"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WebMessagingEvent {
     }
 }
 impl ::std::fmt::Debug for WebMessagingEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingEvent", &[("coBrowse", &self.co_browse), ("eventType", &self.event_type), ("presence", &self.presence), ("video", &self.video)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl WebMessagingEventEventType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CoBrowse", "Presence", "Video"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingEventEventType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CoBrowse" => Self::CoBrowse,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for WebMessagingEventEventType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::CoBrowse => "CoBrowse",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for WebMessagingEventEventType {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingEventEventType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingEventEventType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingEventCoBrowse {
 impl crate::support::Model for WebMessagingEventCoBrowse {
     const NAME: &'static str = "WebMessagingEventCoBrowse";
     const FIELDS: &'static [&'static str] = &["sessionId", "sessionJoinToken", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WebMessagingEventCoBrowse {
     }
 }
 impl ::std::fmt::Debug for WebMessagingEventCoBrowse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingEventCoBrowse", &[("sessionId", &self.session_id), ("sessionJoinToken", &crate::support::Redacted(&self.session_join_token)), ("type", &self.r#type)], &self._nulls)
     }
@@ -104,11 +107,13 @@ impl WebMessagingEventCoBrowseType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Offering", "OfferingExpired", "OfferingAccepted", "OfferingRejected"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingEventCoBrowseType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Offering" => Self::Offering,
@@ -118,9 +123,11 @@ impl crate::support::OpenEnum for WebMessagingEventCoBrowseType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Offering => "Offering",
@@ -132,11 +139,13 @@ impl crate::support::OpenEnum for WebMessagingEventCoBrowseType {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingEventCoBrowseType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingEventCoBrowseType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingEventPresence {
 impl crate::support::Model for WebMessagingEventPresence {
     const NAME: &'static str = "WebMessagingEventPresence";
     const FIELDS: &'static [&'static str] = &["type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for WebMessagingEventPresence {
     }
 }
 impl ::std::fmt::Debug for WebMessagingEventPresence {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingEventPresence", &[("type", &self.r#type)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl WebMessagingEventPresenceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Join", "Disconnect", "Clear", "SignIn", "SessionExpired"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingEventPresenceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Join" => Self::Join,
@@ -109,9 +114,11 @@ impl crate::support::OpenEnum for WebMessagingEventPresenceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Join => "Join",
@@ -124,11 +131,13 @@ impl crate::support::OpenEnum for WebMessagingEventPresenceType {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingEventPresenceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingEventPresenceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

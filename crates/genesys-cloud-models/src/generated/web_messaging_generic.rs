@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingGeneric {
 impl crate::support::Model for WebMessagingGeneric {
     const NAME: &'static str = "WebMessagingGeneric";
     const FIELDS: &'static [&'static str] = &["actions", "components", "description", "image", "title"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WebMessagingGeneric {
     }
 }
 impl ::std::fmt::Debug for WebMessagingGeneric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingGeneric", &[("actions", &self.actions), ("components", &self.components), ("description", &self.description), ("image", &self.image), ("title", &self.title)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingMessage {
 impl crate::support::Model for WebMessagingMessage {
     const NAME: &'static str = "WebMessagingMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "direction", "events", "id", "metadata", "originatingEntity", "reasons", "status", "text", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for WebMessagingMessage {
     }
 }
 impl ::std::fmt::Debug for WebMessagingMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingMessage", &[("channel", &self.channel), ("content", &self.content), ("direction", &self.direction), ("events", &self.events), ("id", &self.id), ("metadata", &self.metadata), ("originatingEntity", &self.originating_entity), ("reasons", &self.reasons), ("status", &self.status), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
@@ -148,11 +151,13 @@ impl WebMessagingMessageDirection {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Inbound", "Outbound"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingMessageDirection {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Inbound" => Self::Inbound,
@@ -160,9 +165,11 @@ impl crate::support::OpenEnum for WebMessagingMessageDirection {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Inbound => "Inbound",
@@ -172,11 +179,13 @@ impl crate::support::OpenEnum for WebMessagingMessageDirection {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingMessageDirection {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingMessageDirection {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -224,11 +233,13 @@ impl WebMessagingMessageOriginatingEntity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Human", "Bot"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingMessageOriginatingEntity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Human" => Self::Human,
@@ -236,9 +247,11 @@ impl crate::support::OpenEnum for WebMessagingMessageOriginatingEntity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Human => "Human",
@@ -248,11 +261,13 @@ impl crate::support::OpenEnum for WebMessagingMessageOriginatingEntity {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingMessageOriginatingEntity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingMessageOriginatingEntity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -308,11 +323,13 @@ impl WebMessagingMessageStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sent", "Delivered", "Read", "Failed", "Published", "Removed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingMessageStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sent" => Self::Sent,
@@ -324,9 +341,11 @@ impl crate::support::OpenEnum for WebMessagingMessageStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sent => "Sent",
@@ -340,11 +359,13 @@ impl crate::support::OpenEnum for WebMessagingMessageStatus {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingMessageStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingMessageStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -396,11 +417,13 @@ impl WebMessagingMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Text", "Structured", "Receipt", "Event"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Text" => Self::Text,
@@ -410,9 +433,11 @@ impl crate::support::OpenEnum for WebMessagingMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Text => "Text",
@@ -424,11 +449,13 @@ impl crate::support::OpenEnum for WebMessagingMessageType {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingOfferProperties {
 impl crate::support::Model for WebMessagingOfferProperties {
     const NAME: &'static str = "WebMessagingOfferProperties";
     const FIELDS: &'static [&'static str] = &["offerText"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for WebMessagingOfferProperties {
     }
 }
 impl ::std::fmt::Debug for WebMessagingOfferProperties {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingOfferProperties", &[("offerText", &self.offer_text)], &self._nulls)
     }

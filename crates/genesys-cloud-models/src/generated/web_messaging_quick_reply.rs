@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingQuickReply {
 impl crate::support::Model for WebMessagingQuickReply {
     const NAME: &'static str = "WebMessagingQuickReply";
     const FIELDS: &'static [&'static str] = &["action", "image", "payload", "text"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WebMessagingQuickReply {
     }
 }
 impl ::std::fmt::Debug for WebMessagingQuickReply {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingQuickReply", &[("action", &self.action), ("image", &self.image), ("payload", &self.payload), ("text", &self.text)], &self._nulls)
     }
@@ -104,20 +107,24 @@ impl WebMessagingQuickReplyAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Message"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WebMessagingQuickReplyAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Message" => Self::Message,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Message => "Message",
@@ -126,11 +133,13 @@ impl crate::support::OpenEnum for WebMessagingQuickReplyAction {
     }
 }
 impl ::std::convert::From<&str> for WebMessagingQuickReplyAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WebMessagingQuickReplyAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingRecipient {
 impl crate::support::Model for WebMessagingRecipient {
     const NAME: &'static str = "WebMessagingRecipient";
     const FIELDS: &'static [&'static str] = &["additionalIds", "firstName", "image", "lastName", "nickname"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WebMessagingRecipient {
     }
 }
 impl ::std::fmt::Debug for WebMessagingRecipient {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebMessagingRecipient", &[("additionalIds", &self.additional_ids), ("firstName", &self.first_name), ("image", &self.image), ("lastName", &self.last_name), ("nickname", &self.nickname)], &self._nulls)
     }

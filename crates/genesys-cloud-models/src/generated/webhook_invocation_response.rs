@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WebhookInvocationResponse {
 impl crate::support::Model for WebhookInvocationResponse {
     const NAME: &'static str = "WebhookInvocationResponse";
     const FIELDS: &'static [&'static str] = &["invocationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for WebhookInvocationResponse {
     }
 }
 impl ::std::fmt::Debug for WebhookInvocationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WebhookInvocationResponse", &[("invocationId", &self.invocation_id)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for WeekSchedule {
 impl crate::support::Model for WeekSchedule {
     const NAME: &'static str = "WeekSchedule";
     const FIELDS: &'static [&'static str] = &["agentSchedulesVersion", "description", "generationResults", "headcountForecast", "id", "metadata", "published", "selfUri", "shortTermForecast", "userSchedules", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for WeekSchedule {
     }
 }
 impl ::std::fmt::Debug for WeekSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WeekSchedule", &[("agentSchedulesVersion", &self.agent_schedules_version), ("description", &self.description), ("generationResults", &self.generation_results), ("headcountForecast", &self.headcount_forecast), ("id", &self.id), ("metadata", &self.metadata), ("published", &self.published), ("selfUri", &self.self_uri), ("shortTermForecast", &self.short_term_forecast), ("userSchedules", &self.user_schedules), ("weekDate", &self.week_date)], &self._nulls)
     }

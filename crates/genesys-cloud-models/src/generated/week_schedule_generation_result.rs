@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WeekScheduleGenerationResult {
 impl crate::support::Model for WeekScheduleGenerationResult {
     const NAME: &'static str = "WeekScheduleGenerationResult";
     const FIELDS: &'static [&'static str] = &["agentWarningCount", "agentWarnings", "failed", "runId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WeekScheduleGenerationResult {
     }
 }
 impl ::std::fmt::Debug for WeekScheduleGenerationResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WeekScheduleGenerationResult", &[("agentWarningCount", &self.agent_warning_count), ("agentWarnings", &self.agent_warnings), ("failed", &self.failed), ("runId", &self.run_id)], &self._nulls)
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for WeekScheduleListItemResponse {
 impl crate::support::Model for WeekScheduleListItemResponse {
     const NAME: &'static str = "WeekScheduleListItemResponse";
     const FIELDS: &'static [&'static str] = &["description", "generationResults", "id", "metadata", "published", "selfUri", "shortTermForecast", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for WeekScheduleListItemResponse {
     }
 }
 impl ::std::fmt::Debug for WeekScheduleListItemResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WeekScheduleListItemResponse", &[("description", &self.description), ("generationResults", &self.generation_results), ("id", &self.id), ("metadata", &self.metadata), ("published", &self.published), ("selfUri", &self.self_uri), ("shortTermForecast", &self.short_term_forecast), ("weekDate", &self.week_date)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WeekShiftTradeMatchesSummaryResponse {
 impl crate::support::Model for WeekShiftTradeMatchesSummaryResponse {
     const NAME: &'static str = "WeekShiftTradeMatchesSummaryResponse";
     const FIELDS: &'static [&'static str] = &["count", "crossWeekReceivingCount", "weekDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WeekShiftTradeMatchesSummaryResponse {
     }
 }
 impl ::std::fmt::Debug for WeekShiftTradeMatchesSummaryResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WeekShiftTradeMatchesSummaryResponse", &[("count", &self.count), ("crossWeekReceivingCount", &self.cross_week_receiving_count), ("weekDate", &self.week_date)], &self._nulls)
     }

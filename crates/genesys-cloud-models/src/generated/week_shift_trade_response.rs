@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WeekShiftTradeResponse {
 impl crate::support::Model for WeekShiftTradeResponse {
     const NAME: &'static str = "WeekShiftTradeResponse";
     const FIELDS: &'static [&'static str] = &["matchReview", "trade"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WeekShiftTradeResponse {
     }
 }
 impl ::std::fmt::Debug for WeekShiftTradeResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WeekShiftTradeResponse", &[("matchReview", &self.match_review), ("trade", &self.trade)], &self._nulls)
     }

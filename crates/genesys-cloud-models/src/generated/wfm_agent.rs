@@ -68,9 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgent {
 impl crate::support::Model for WfmAgent {
     const NAME: &'static str = "WfmAgent";
     const FIELDS: &'static [&'static str] = &["acceptDirectShiftTrades", "id", "languages", "metadata", "queues", "schedulable", "selfUri", "skills", "user", "workPlan", "workPlanOverrides", "workPlanRotation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +112,7 @@ impl crate::support::Model for WfmAgent {
     }
 }
 impl ::std::fmt::Debug for WfmAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmAgent", &[("acceptDirectShiftTrades", &self.accept_direct_shift_trades), ("id", &self.id), ("languages", &self.languages), ("metadata", &self.metadata), ("queues", &self.queues), ("schedulable", &self.schedulable), ("selfUri", &self.self_uri), ("skills", &self.skills), ("user", &self.user), ("workPlan", &self.work_plan), ("workPlanOverrides", &self.work_plan_overrides), ("workPlanRotation", &self.work_plan_rotation)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgentHistoricalAdherenceJobReference 
 impl crate::support::Model for WfmAgentHistoricalAdherenceJobReference {
     const NAME: &'static str = "WfmAgentHistoricalAdherenceJobReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WfmAgentHistoricalAdherenceJobReference {
     }
 }
 impl ::std::fmt::Debug for WfmAgentHistoricalAdherenceJobReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmAgentHistoricalAdherenceJobReference", &[("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl WfmAgentHistoricalAdherenceJobReferenceStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WfmAgentHistoricalAdherenceJobReferenceStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for WfmAgentHistoricalAdherenceJobReferenceStatus 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for WfmAgentHistoricalAdherenceJobReferenceStatus 
     }
 }
 impl ::std::convert::From<&str> for WfmAgentHistoricalAdherenceJobReferenceStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WfmAgentHistoricalAdherenceJobReferenceStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

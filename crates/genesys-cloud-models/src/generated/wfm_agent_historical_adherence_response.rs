@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgentHistoricalAdherenceResponse {
 impl crate::support::Model for WfmAgentHistoricalAdherenceResponse {
     const NAME: &'static str = "WfmAgentHistoricalAdherenceResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrls", "job", "result"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WfmAgentHistoricalAdherenceResponse {
     }
 }
 impl ::std::fmt::Debug for WfmAgentHistoricalAdherenceResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmAgentHistoricalAdherenceResponse", &[("downloadUrls", &self.download_urls), ("job", &self.job), ("result", &self.result)], &self._nulls)
     }

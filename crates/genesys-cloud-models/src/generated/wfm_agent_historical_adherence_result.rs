@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgentHistoricalAdherenceResult {
 impl crate::support::Model for WfmAgentHistoricalAdherenceResult {
     const NAME: &'static str = "WfmAgentHistoricalAdherenceResult";
     const FIELDS: &'static [&'static str] = &["actuals", "adherencePercentage", "calculationsCompletedDate", "conformancePercentage", "dayMetrics", "endDate", "exceptionInfo", "impact", "scheduledActivities", "secondaryPresenceLookupItems", "startDate", "targetAdherencePercentage", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for WfmAgentHistoricalAdherenceResult {
     }
 }
 impl ::std::fmt::Debug for WfmAgentHistoricalAdherenceResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmAgentHistoricalAdherenceResult", &[("actuals", &self.actuals), ("adherencePercentage", &self.adherence_percentage), ("calculationsCompletedDate", &self.calculations_completed_date), ("conformancePercentage", &self.conformance_percentage), ("dayMetrics", &self.day_metrics), ("endDate", &self.end_date), ("exceptionInfo", &self.exception_info), ("impact", &self.impact), ("scheduledActivities", &self.scheduled_activities), ("secondaryPresenceLookupItems", &self.secondary_presence_lookup_items), ("startDate", &self.start_date), ("targetAdherencePercentage", &self.target_adherence_percentage), ("user", &self.user)], &self._nulls)
     }
@@ -164,11 +167,13 @@ impl WfmAgentHistoricalAdherenceResultImpact {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Positive", "Negative", "Neutral", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WfmAgentHistoricalAdherenceResultImpact {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Positive" => Self::Positive,
@@ -178,9 +183,11 @@ impl crate::support::OpenEnum for WfmAgentHistoricalAdherenceResultImpact {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Positive => "Positive",
@@ -192,11 +199,13 @@ impl crate::support::OpenEnum for WfmAgentHistoricalAdherenceResultImpact {
     }
 }
 impl ::std::convert::From<&str> for WfmAgentHistoricalAdherenceResultImpact {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WfmAgentHistoricalAdherenceResultImpact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmEntityMetadata {
 impl crate::support::Model for WfmEntityMetadata {
     const NAME: &'static str = "WfmEntityMetadata";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "modifiedBy"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WfmEntityMetadata {
     }
 }
 impl ::std::fmt::Debug for WfmEntityMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmEntityMetadata", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("modifiedBy", &self.modified_by)], &self._nulls)
     }

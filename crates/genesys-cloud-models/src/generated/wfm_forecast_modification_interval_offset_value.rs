@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmForecastModificationIntervalOffsetVal
 impl crate::support::Model for WfmForecastModificationIntervalOffsetValue {
     const NAME: &'static str = "WfmForecastModificationIntervalOffsetValue";
     const FIELDS: &'static [&'static str] = &["intervalIndex", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WfmForecastModificationIntervalOffsetValue {
     }
 }
 impl ::std::fmt::Debug for WfmForecastModificationIntervalOffsetValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmForecastModificationIntervalOffsetValue", &[("intervalIndex", &self.interval_index), ("value", &self.value)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceBulkItem {
 impl crate::support::Model for WfmHistoricalAdherenceBulkItem {
     const NAME: &'static str = "WfmHistoricalAdherenceBulkItem";
     const FIELDS: &'static [&'static str] = &["endDate", "includeActuals", "includeExceptions", "managementUnitId", "startDate", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkItem {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceBulkItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceBulkItem", &[("endDate", &self.end_date), ("includeActuals", &self.include_actuals), ("includeExceptions", &self.include_exceptions), ("managementUnitId", &self.management_unit_id), ("startDate", &self.start_date), ("userIds", &self.user_ids)], &self._nulls)
     }

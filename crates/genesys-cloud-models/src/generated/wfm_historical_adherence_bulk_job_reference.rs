@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceBulkJobReference {
 impl crate::support::Model for WfmHistoricalAdherenceBulkJobReference {
     const NAME: &'static str = "WfmHistoricalAdherenceBulkJobReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkJobReference {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceBulkJobReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceBulkJobReference", &[("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl WfmHistoricalAdherenceBulkJobReferenceStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WfmHistoricalAdherenceBulkJobReferenceStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for WfmHistoricalAdherenceBulkJobReferenceStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for WfmHistoricalAdherenceBulkJobReferenceStatus {
     }
 }
 impl ::std::convert::From<&str> for WfmHistoricalAdherenceBulkJobReferenceStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WfmHistoricalAdherenceBulkJobReferenceStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceBulkQuery {
 impl crate::support::Model for WfmHistoricalAdherenceBulkQuery {
     const NAME: &'static str = "WfmHistoricalAdherenceBulkQuery";
     const FIELDS: &'static [&'static str] = &["items", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkQuery {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceBulkQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceBulkQuery", &[("items", &self.items), ("timeZone", &self.time_zone)], &self._nulls)
     }

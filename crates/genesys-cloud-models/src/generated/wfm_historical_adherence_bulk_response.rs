@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceBulkResponse {
 impl crate::support::Model for WfmHistoricalAdherenceBulkResponse {
     const NAME: &'static str = "WfmHistoricalAdherenceBulkResponse";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrls", "job"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkResponse {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceBulkResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceBulkResponse", &[("downloadResult", &self.download_result), ("downloadUrls", &self.download_urls), ("job", &self.job)], &self._nulls)
     }

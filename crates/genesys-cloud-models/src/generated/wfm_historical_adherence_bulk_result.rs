@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceBulkResult {
 impl crate::support::Model for WfmHistoricalAdherenceBulkResult {
     const NAME: &'static str = "WfmHistoricalAdherenceBulkResult";
     const FIELDS: &'static [&'static str] = &["endDate", "lookupIdToSecondaryPresenceId", "managementUnitId", "startDate", "userResults"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkResult {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceBulkResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceBulkResult", &[("endDate", &self.end_date), ("lookupIdToSecondaryPresenceId", &self.lookup_id_to_secondary_presence_id), ("managementUnitId", &self.management_unit_id), ("startDate", &self.start_date), ("userResults", &self.user_results)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceBulkUserResult {
 impl crate::support::Model for WfmHistoricalAdherenceBulkUserResult {
     const NAME: &'static str = "WfmHistoricalAdherenceBulkUserResult";
     const FIELDS: &'static [&'static str] = &["actuals", "adherencePercentage", "conformancePercentage", "dayMetrics", "exceptionInfo", "impact", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkUserResult {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceBulkUserResult {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceBulkUserResult", &[("actuals", &self.actuals), ("adherencePercentage", &self.adherence_percentage), ("conformancePercentage", &self.conformance_percentage), ("dayMetrics", &self.day_metrics), ("exceptionInfo", &self.exception_info), ("impact", &self.impact), ("userId", &self.user_id)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl WfmHistoricalAdherenceBulkUserResultImpact {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Positive", "Negative", "Neutral", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WfmHistoricalAdherenceBulkUserResultImpact {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Positive" => Self::Positive,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for WfmHistoricalAdherenceBulkUserResultImpact {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Positive => "Positive",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for WfmHistoricalAdherenceBulkUserResultImpact {
     }
 }
 impl ::std::convert::From<&str> for WfmHistoricalAdherenceBulkUserResultImpact {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WfmHistoricalAdherenceBulkUserResultImpact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceQuery {
 impl crate::support::Model for WfmHistoricalAdherenceQuery {
     const NAME: &'static str = "WfmHistoricalAdherenceQuery";
     const FIELDS: &'static [&'static str] = &["endDate", "includeExceptions", "startDate", "teamIds", "timeZone", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for WfmHistoricalAdherenceQuery {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceQuery {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceQuery", &[("endDate", &self.end_date), ("includeExceptions", &self.include_exceptions), ("startDate", &self.start_date), ("teamIds", &self.team_ids), ("timeZone", &self.time_zone), ("userIds", &self.user_ids)], &self._nulls)
     }

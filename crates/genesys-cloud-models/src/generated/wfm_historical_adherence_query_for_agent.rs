@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceQueryForAgent {
 impl crate::support::Model for WfmHistoricalAdherenceQueryForAgent {
     const NAME: &'static str = "WfmHistoricalAdherenceQueryForAgent";
     const FIELDS: &'static [&'static str] = &["endDate", "startDate", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WfmHistoricalAdherenceQueryForAgent {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceQueryForAgent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceQueryForAgent", &[("endDate", &self.end_date), ("startDate", &self.start_date), ("timeZone", &self.time_zone)], &self._nulls)
     }

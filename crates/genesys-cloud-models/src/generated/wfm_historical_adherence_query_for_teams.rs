@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceQueryForTeams {
 impl crate::support::Model for WfmHistoricalAdherenceQueryForTeams {
     const NAME: &'static str = "WfmHistoricalAdherenceQueryForTeams";
     const FIELDS: &'static [&'static str] = &["endDate", "includeExceptions", "startDate", "timeZone", "userIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WfmHistoricalAdherenceQueryForTeams {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceQueryForTeams {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceQueryForTeams", &[("endDate", &self.end_date), ("includeExceptions", &self.include_exceptions), ("startDate", &self.start_date), ("timeZone", &self.time_zone), ("userIds", &self.user_ids)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceResponse {
 impl crate::support::Model for WfmHistoricalAdherenceResponse {
     const NAME: &'static str = "WfmHistoricalAdherenceResponse";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrl", "downloadUrls", "id", "queryState"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WfmHistoricalAdherenceResponse {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceResponse", &[("downloadResult", &self.download_result), ("downloadUrl", &self.download_url), ("downloadUrls", &self.download_urls), ("id", &self.id), ("queryState", &self.query_state)], &self._nulls)
     }
@@ -114,11 +117,13 @@ impl WfmHistoricalAdherenceResponseQueryState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WfmHistoricalAdherenceResponseQueryState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -127,9 +132,11 @@ impl crate::support::OpenEnum for WfmHistoricalAdherenceResponseQueryState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -140,11 +147,13 @@ impl crate::support::OpenEnum for WfmHistoricalAdherenceResponseQueryState {
     }
 }
 impl ::std::convert::From<&str> for WfmHistoricalAdherenceResponseQueryState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WfmHistoricalAdherenceResponseQueryState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceResultWrapper {
 impl crate::support::Model for WfmHistoricalAdherenceResultWrapper {
     const NAME: &'static str = "WfmHistoricalAdherenceResultWrapper";
     const FIELDS: &'static [&'static str] = &["data", "entityId", "lookupIdToSecondaryPresenceId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WfmHistoricalAdherenceResultWrapper {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalAdherenceResultWrapper {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceResultWrapper", &[("data", &self.data), ("entityId", &self.entity_id), ("lookupIdToSecondaryPresenceId", &self.lookup_id_to_secondary_presence_id)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalShrinkageRequest {
 impl crate::support::Model for WfmHistoricalShrinkageRequest {
     const NAME: &'static str = "WfmHistoricalShrinkageRequest";
     const FIELDS: &'static [&'static str] = &["endDate", "granularity", "startDate", "timeZone"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WfmHistoricalShrinkageRequest {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalShrinkageRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalShrinkageRequest", &[("endDate", &self.end_date), ("granularity", &self.granularity), ("startDate", &self.start_date), ("timeZone", &self.time_zone)], &self._nulls)
     }
@@ -130,11 +133,13 @@ impl WfmHistoricalShrinkageRequestGranularity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Daily", "Weekly"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WfmHistoricalShrinkageRequestGranularity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Daily" => Self::Daily,
@@ -142,9 +147,11 @@ impl crate::support::OpenEnum for WfmHistoricalShrinkageRequestGranularity {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Daily => "Daily",
@@ -154,11 +161,13 @@ impl crate::support::OpenEnum for WfmHistoricalShrinkageRequestGranularity {
     }
 }
 impl ::std::convert::From<&str> for WfmHistoricalShrinkageRequestGranularity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WfmHistoricalShrinkageRequestGranularity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalShrinkageResponse {
 impl crate::support::Model for WfmHistoricalShrinkageResponse {
     const NAME: &'static str = "WfmHistoricalShrinkageResponse";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrls", "operationId", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WfmHistoricalShrinkageResponse {
     }
 }
 impl ::std::fmt::Debug for WfmHistoricalShrinkageResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmHistoricalShrinkageResponse", &[("downloadResult", &self.download_result), ("downloadUrls", &self.download_urls), ("operationId", &self.operation_id), ("state", &self.state)], &self._nulls)
     }
@@ -108,11 +111,13 @@ impl WfmHistoricalShrinkageResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Processing", "Complete", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WfmHistoricalShrinkageResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Processing" => Self::Processing,
@@ -121,9 +126,11 @@ impl crate::support::OpenEnum for WfmHistoricalShrinkageResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Processing => "Processing",
@@ -134,11 +141,13 @@ impl crate::support::OpenEnum for WfmHistoricalShrinkageResponseState {
     }
 }
 impl ::std::convert::From<&str> for WfmHistoricalShrinkageResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WfmHistoricalShrinkageResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

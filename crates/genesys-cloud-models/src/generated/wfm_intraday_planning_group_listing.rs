@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmIntradayPlanningGroupListing {
 impl crate::support::Model for WfmIntradayPlanningGroupListing {
     const NAME: &'static str = "WfmIntradayPlanningGroupListing";
     const FIELDS: &'static [&'static str] = &["entities", "noDataReason"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for WfmIntradayPlanningGroupListing {
     }
 }
 impl ::std::fmt::Debug for WfmIntradayPlanningGroupListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmIntradayPlanningGroupListing", &[("entities", &self.entities), ("noDataReason", &self.no_data_reason)], &self._nulls)
     }
@@ -92,11 +95,13 @@ impl WfmIntradayPlanningGroupListingNoDataReason {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NoPublishedSchedule", "NoSourceForecast"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WfmIntradayPlanningGroupListingNoDataReason {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NoPublishedSchedule" => Self::NoPublishedSchedule,
@@ -104,9 +109,11 @@ impl crate::support::OpenEnum for WfmIntradayPlanningGroupListingNoDataReason {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NoPublishedSchedule => "NoPublishedSchedule",
@@ -116,11 +123,13 @@ impl crate::support::OpenEnum for WfmIntradayPlanningGroupListingNoDataReason {
     }
 }
 impl ::std::convert::From<&str> for WfmIntradayPlanningGroupListingNoDataReason {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WfmIntradayPlanningGroupListingNoDataReason {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmScheduleActivity {
 impl crate::support::Model for WfmScheduleActivity {
     const NAME: &'static str = "WfmScheduleActivity";
     const FIELDS: &'static [&'static str] = &["activities", "fullDayTimeOffMarkers", "userReference"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WfmScheduleActivity {
     }
 }
 impl ::std::fmt::Debug for WfmScheduleActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmScheduleActivity", &[("activities", &self.activities), ("fullDayTimeOffMarkers", &self.full_day_time_off_markers), ("userReference", &self.user_reference)], &self._nulls)
     }

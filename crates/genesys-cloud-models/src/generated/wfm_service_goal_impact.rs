@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmServiceGoalImpact {
 impl crate::support::Model for WfmServiceGoalImpact {
     const NAME: &'static str = "WfmServiceGoalImpact";
     const FIELDS: &'static [&'static str] = &["decreaseByPercent", "increaseByPercent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WfmServiceGoalImpact {
     }
 }
 impl ::std::fmt::Debug for WfmServiceGoalImpact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmServiceGoalImpact", &[("decreaseByPercent", &self.decrease_by_percent), ("increaseByPercent", &self.increase_by_percent)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmServiceGoalImpactSettings {
 impl crate::support::Model for WfmServiceGoalImpactSettings {
     const NAME: &'static str = "WfmServiceGoalImpactSettings";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "serviceLevel"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WfmServiceGoalImpactSettings {
     }
 }
 impl ::std::fmt::Debug for WfmServiceGoalImpactSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmServiceGoalImpactSettings", &[("abandonRate", &self.abandon_rate), ("averageSpeedOfAnswer", &self.average_speed_of_answer), ("serviceLevel", &self.service_level)], &self._nulls)
     }

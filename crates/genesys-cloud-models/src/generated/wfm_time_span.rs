@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmTimeSpan {
 impl crate::support::Model for WfmTimeSpan {
     const NAME: &'static str = "WfmTimeSpan";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "startDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WfmTimeSpan {
     }
 }
 impl ::std::fmt::Debug for WfmTimeSpan {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmTimeSpan", &[("lengthMinutes", &self.length_minutes), ("startDate", &self.start_date)], &self._nulls)
     }

@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserNotification {
 impl crate::support::Model for WfmUserNotification {
     const NAME: &'static str = "WfmUserNotification";
     const FIELDS: &'static [&'static str] = &["adherenceExplanation", "agentNotification", "alternativeShift", "id", "markedAsRead", "mutableGroupId", "otherNotificationIdsInGroup", "shiftTrade", "timeOffRequest", "timestamp", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for WfmUserNotification {
     }
 }
 impl ::std::fmt::Debug for WfmUserNotification {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmUserNotification", &[("adherenceExplanation", &self.adherence_explanation), ("agentNotification", &self.agent_notification), ("alternativeShift", &self.alternative_shift), ("id", &self.id), ("markedAsRead", &self.marked_as_read), ("mutableGroupId", &self.mutable_group_id), ("otherNotificationIdsInGroup", &self.other_notification_ids_in_group), ("shiftTrade", &self.shift_trade), ("timeOffRequest", &self.time_off_request), ("timestamp", &self.timestamp), ("type", &self.r#type)], &self._nulls)
     }
@@ -218,11 +221,13 @@ impl WfmUserNotificationType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AdherenceExplanation", "ShiftTrade", "TimeOffRequest", "AlternativeShift"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WfmUserNotificationType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AdherenceExplanation" => Self::AdherenceExplanation,
@@ -232,9 +237,11 @@ impl crate::support::OpenEnum for WfmUserNotificationType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AdherenceExplanation => "AdherenceExplanation",
@@ -246,11 +253,13 @@ impl crate::support::OpenEnum for WfmUserNotificationType {
     }
 }
 impl ::std::convert::From<&str> for WfmUserNotificationType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WfmUserNotificationType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WfmVersionedEntityMetadata {
 impl crate::support::Model for WfmVersionedEntityMetadata {
     const NAME: &'static str = "WfmVersionedEntityMetadata";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "modifiedBy", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WfmVersionedEntityMetadata {
     }
 }
 impl ::std::fmt::Debug for WfmVersionedEntityMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WfmVersionedEntityMetadata", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("modifiedBy", &self.modified_by), ("version", &self.version)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppAvailablePhoneNumberDetails {
 impl crate::support::Model for WhatsAppAvailablePhoneNumberDetails {
     const NAME: &'static str = "WhatsAppAvailablePhoneNumberDetails";
     const FIELDS: &'static [&'static str] = &["name", "phoneNumber", "status"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WhatsAppAvailablePhoneNumberDetails {
     }
 }
 impl ::std::fmt::Debug for WhatsAppAvailablePhoneNumberDetails {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppAvailablePhoneNumberDetails", &[("name", &self.name), ("phoneNumber", &self.phone_number), ("status", &self.status)], &self._nulls)
     }

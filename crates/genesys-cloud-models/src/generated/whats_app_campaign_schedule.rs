@@ -58,9 +58,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppCampaignSchedule {
 impl crate::support::Model for WhatsAppCampaignSchedule {
     const NAME: &'static str = "WhatsAppCampaignSchedule";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "intervals", "name", "recurrences", "selfUri", "timeZone", "version", "whatsAppCampaign"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for WhatsAppCampaignSchedule {
     }
 }
 impl ::std::fmt::Debug for WhatsAppCampaignSchedule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppCampaignSchedule", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("intervals", &self.intervals), ("name", &self.name), ("recurrences", &self.recurrences), ("selfUri", &self.self_uri), ("timeZone", &self.time_zone), ("version", &self.version), ("whatsAppCampaign", &self.whats_app_campaign)], &self._nulls)
     }

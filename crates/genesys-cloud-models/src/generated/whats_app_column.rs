@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppColumn {
 impl crate::support::Model for WhatsAppColumn {
     const NAME: &'static str = "WhatsAppColumn";
     const FIELDS: &'static [&'static str] = &["columnName", "contactableTimeColumn", "contactableTimeColumnName", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WhatsAppColumn {
     }
 }
 impl ::std::fmt::Debug for WhatsAppColumn {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppColumn", &[("columnName", &self.column_name), ("contactableTimeColumn", &self.contactable_time_column), ("contactableTimeColumnName", &self.contactable_time_column_name), ("type", &self.r#type)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppConfig {
 impl crate::support::Model for WhatsAppConfig {
     const NAME: &'static str = "WhatsAppConfig";
     const FIELDS: &'static [&'static str] = &["contentTemplate", "whatsAppColumns", "whatsAppIntegration"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WhatsAppConfig {
     }
 }
 impl ::std::fmt::Debug for WhatsAppConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppConfig", &[("contentTemplate", &self.content_template), ("whatsAppColumns", &self.whats_app_columns), ("whatsAppIntegration", &self.whats_app_integration)], &self._nulls)
     }

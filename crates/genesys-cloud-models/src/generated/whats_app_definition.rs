@@ -64,9 +64,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppDefinition {
 impl crate::support::Model for WhatsAppDefinition {
     const NAME: &'static str = "WhatsAppDefinition";
     const FIELDS: &'static [&'static str] = &["buttons", "carousel", "category", "header", "integrationId", "language", "messageFooter", "name", "namespace", "statusInfo", "templateStatus"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -104,6 +106,7 @@ impl crate::support::Model for WhatsAppDefinition {
     }
 }
 impl ::std::fmt::Debug for WhatsAppDefinition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppDefinition", &[("buttons", &self.buttons), ("carousel", &self.carousel), ("category", &self.category), ("header", &self.header), ("integrationId", &self.integration_id), ("language", &self.language), ("messageFooter", &self.message_footer), ("name", &self.name), ("namespace", &self.namespace), ("statusInfo", &self.status_info), ("templateStatus", &self.template_status)], &self._nulls)
     }
@@ -212,20 +215,24 @@ impl WhatsAppDefinitionCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["marketing"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WhatsAppDefinitionCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "marketing" => Self::Marketing,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Marketing => "marketing",
@@ -234,11 +241,13 @@ impl crate::support::OpenEnum for WhatsAppDefinitionCategory {
     }
 }
 impl ::std::convert::From<&str> for WhatsAppDefinitionCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WhatsAppDefinitionCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

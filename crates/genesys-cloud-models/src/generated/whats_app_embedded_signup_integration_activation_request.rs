@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppEmbeddedSignupIntegrationActivat
 impl crate::support::Model for WhatsAppEmbeddedSignupIntegrationActivationRequest {
     const NAME: &'static str = "WhatsAppEmbeddedSignupIntegrationActivationRequest";
     const FIELDS: &'static [&'static str] = &["id", "name", "phoneNumber", "pin", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WhatsAppEmbeddedSignupIntegrationActivationReques
     }
 }
 impl ::std::fmt::Debug for WhatsAppEmbeddedSignupIntegrationActivationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppEmbeddedSignupIntegrationActivationRequest", &[("id", &self.id), ("name", &self.name), ("phoneNumber", &self.phone_number), ("pin", &self.pin), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppEmbeddedSignupIntegrationRequest
 impl crate::support::Model for WhatsAppEmbeddedSignupIntegrationRequest {
     const NAME: &'static str = "WhatsAppEmbeddedSignupIntegrationRequest";
     const FIELDS: &'static [&'static str] = &["embeddedSignupAccessToken", "id", "messagingSetting", "name", "selfUri", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for WhatsAppEmbeddedSignupIntegrationRequest {
     }
 }
 impl ::std::fmt::Debug for WhatsAppEmbeddedSignupIntegrationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppEmbeddedSignupIntegrationRequest", &[("embeddedSignupAccessToken", &crate::support::Redacted(&self.embedded_signup_access_token)), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content)], &self._nulls)
     }

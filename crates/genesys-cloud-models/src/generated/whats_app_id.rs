@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppId {
 impl crate::support::Model for WhatsAppId {
     const NAME: &'static str = "WhatsAppId";
     const FIELDS: &'static [&'static str] = &["displayName", "phoneNumber"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WhatsAppId {
     }
 }
 impl ::std::fmt::Debug for WhatsAppId {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppId", &[("displayName", &self.display_name), ("phoneNumber", &self.phone_number)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppIdentityResolutionConfig {
 impl crate::support::Model for WhatsAppIdentityResolutionConfig {
     const NAME: &'static str = "WhatsAppIdentityResolutionConfig";
     const FIELDS: &'static [&'static str] = &["division", "resolveIdentities", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WhatsAppIdentityResolutionConfig {
     }
 }
 impl ::std::fmt::Debug for WhatsAppIdentityResolutionConfig {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppIdentityResolutionConfig", &[("division", &self.division), ("resolveIdentities", &self.resolve_identities), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -94,9 +94,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppIntegration {
 impl crate::support::Model for WhatsAppIntegration {
     const NAME: &'static str = "WhatsAppIntegration";
     const FIELDS: &'static [&'static str] = &["activationErrorInfo", "activationStatusCode", "availablePhoneNumbers", "createError", "createStatus", "createdBy", "dateCreated", "dateModified", "id", "messagingSetting", "modifiedBy", "name", "phoneNumber", "recipient", "selfUri", "status", "supportedContent", "version", "whatsAppBusinessAccountId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -150,6 +152,7 @@ impl crate::support::Model for WhatsAppIntegration {
     }
 }
 impl ::std::fmt::Debug for WhatsAppIntegration {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppIntegration", &[("activationErrorInfo", &self.activation_error_info), ("activationStatusCode", &self.activation_status_code), ("availablePhoneNumbers", &self.available_phone_numbers), ("createError", &self.create_error), ("createStatus", &self.create_status), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("modifiedBy", &self.modified_by), ("name", &self.name), ("phoneNumber", &self.phone_number), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("status", &self.status), ("supportedContent", &self.supported_content), ("version", &self.version), ("whatsAppBusinessAccountId", &self.whats_app_business_account_id)], &self._nulls)
     }
@@ -202,11 +205,13 @@ impl WhatsAppIntegrationActivationStatusCode {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["CodeSent", "WaitRequired", "ActivationFailed", "CodeConfirmed", "ConfirmationFailed", "ResendCode"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WhatsAppIntegrationActivationStatusCode {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "CodeSent" => Self::CodeSent,
@@ -218,9 +223,11 @@ impl crate::support::OpenEnum for WhatsAppIntegrationActivationStatusCode {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::CodeSent => "CodeSent",
@@ -234,11 +241,13 @@ impl crate::support::OpenEnum for WhatsAppIntegrationActivationStatusCode {
     }
 }
 impl ::std::convert::From<&str> for WhatsAppIntegrationActivationStatusCode {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WhatsAppIntegrationActivationStatusCode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -288,11 +297,13 @@ impl WhatsAppIntegrationCreateStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Initiated", "Completed", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WhatsAppIntegrationCreateStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Initiated" => Self::Initiated,
@@ -301,9 +312,11 @@ impl crate::support::OpenEnum for WhatsAppIntegrationCreateStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Initiated => "Initiated",
@@ -314,11 +327,13 @@ impl crate::support::OpenEnum for WhatsAppIntegrationCreateStatus {
     }
 }
 impl ::std::convert::From<&str> for WhatsAppIntegrationCreateStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WhatsAppIntegrationCreateStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -378,11 +393,13 @@ impl WhatsAppIntegrationStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Active", "Inactive", "Error", "Starting", "Incomplete", "Deleting", "DeletionFailed", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WhatsAppIntegrationStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Active" => Self::Active,
@@ -396,9 +413,11 @@ impl crate::support::OpenEnum for WhatsAppIntegrationStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Active => "Active",
@@ -414,11 +433,13 @@ impl crate::support::OpenEnum for WhatsAppIntegrationStatus {
     }
 }
 impl ::std::convert::From<&str> for WhatsAppIntegrationStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WhatsAppIntegrationStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

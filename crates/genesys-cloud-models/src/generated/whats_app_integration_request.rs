@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppIntegrationRequest {
 impl crate::support::Model for WhatsAppIntegrationRequest {
     const NAME: &'static str = "WhatsAppIntegrationRequest";
     const FIELDS: &'static [&'static str] = &["id", "messagingSetting", "name", "phoneNumber", "selfUri", "supportedContent", "wabaCertificate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for WhatsAppIntegrationRequest {
     }
 }
 impl ::std::fmt::Debug for WhatsAppIntegrationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppIntegrationRequest", &[("id", &self.id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("phoneNumber", &self.phone_number), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content), ("wabaCertificate", &self.waba_certificate)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppIntegrationUpdateRequest {
 impl crate::support::Model for WhatsAppIntegrationUpdateRequest {
     const NAME: &'static str = "WhatsAppIntegrationUpdateRequest";
     const FIELDS: &'static [&'static str] = &["id", "messagingSetting", "name", "selfUri", "supportedContent"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WhatsAppIntegrationUpdateRequest {
     }
 }
 impl ::std::fmt::Debug for WhatsAppIntegrationUpdateRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WhatsAppIntegrationUpdateRequest", &[("id", &self.id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WheelPicker {
 impl crate::support::Model for WheelPicker {
     const NAME: &'static str = "WheelPicker";
     const FIELDS: &'static [&'static str] = &["id", "items"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WheelPicker {
     }
 }
 impl ::std::fmt::Debug for WheelPicker {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WheelPicker", &[("id", &self.id), ("items", &self.items)], &self._nulls)
     }

@@ -136,9 +136,11 @@ impl<'de> ::serde::Deserialize<'de> for Widget {
 impl crate::support::Model for Widget {
     const NAME: &'static str = "Widget";
     const FIELDS: &'static [&'static str] = &["agentInteractionSortOrder", "column", "displayAggregates", "displayAsTable", "displayText", "displayTextColor", "entityLimit", "filter", "isFullWidth", "mediaTypes", "metrics", "periods", "row", "selectedSegmentTypes", "selectedStatuses", "showDuration", "showLongest", "showOfflineAgents", "showPercentageChange", "showProfilePicture", "showTimeInStatus", "sortKey", "sortOrder", "splitByMediaType", "splitFilters", "title", "type", "warnings", "webContentUrl"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -212,6 +214,7 @@ impl crate::support::Model for Widget {
     }
 }
 impl ::std::fmt::Debug for Widget {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Widget", &[("agentInteractionSortOrder", &self.agent_interaction_sort_order), ("column", &self.column), ("displayAggregates", &self.display_aggregates), ("displayAsTable", &self.display_as_table), ("displayText", &self.display_text), ("displayTextColor", &self.display_text_color), ("entityLimit", &self.entity_limit), ("filter", &self.filter), ("isFullWidth", &self.is_full_width), ("mediaTypes", &self.media_types), ("metrics", &self.metrics), ("periods", &self.periods), ("row", &self.row), ("selectedSegmentTypes", &self.selected_segment_types), ("selectedStatuses", &self.selected_statuses), ("showDuration", &self.show_duration), ("showLongest", &self.show_longest), ("showOfflineAgents", &self.show_offline_agents), ("showPercentageChange", &self.show_percentage_change), ("showProfilePicture", &self.show_profile_picture), ("showTimeInStatus", &self.show_time_in_status), ("sortKey", &self.sort_key), ("sortOrder", &self.sort_order), ("splitByMediaType", &self.split_by_media_type), ("splitFilters", &self.split_filters), ("title", &self.title), ("type", &self.r#type), ("warnings", &self.warnings), ("webContentUrl", &self.web_content_url)], &self._nulls)
     }
@@ -256,11 +259,13 @@ impl WidgetAgentInteractionSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ascending", "descending"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WidgetAgentInteractionSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ascending" => Self::Ascending,
@@ -268,9 +273,11 @@ impl crate::support::OpenEnum for WidgetAgentInteractionSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ascending => "ascending",
@@ -280,11 +287,13 @@ impl crate::support::OpenEnum for WidgetAgentInteractionSortOrder {
     }
 }
 impl ::std::convert::From<&str> for WidgetAgentInteractionSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WidgetAgentInteractionSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -332,11 +341,13 @@ impl WidgetSortKey {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Name", "Duration"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WidgetSortKey {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Name" => Self::Name,
@@ -344,9 +355,11 @@ impl crate::support::OpenEnum for WidgetSortKey {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Name => "Name",
@@ -356,11 +369,13 @@ impl crate::support::OpenEnum for WidgetSortKey {
     }
 }
 impl ::std::convert::From<&str> for WidgetSortKey {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WidgetSortKey {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -408,11 +423,13 @@ impl WidgetSortOrder {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ascending", "descending"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WidgetSortOrder {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ascending" => Self::Ascending,
@@ -420,9 +437,11 @@ impl crate::support::OpenEnum for WidgetSortOrder {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Ascending => "ascending",
@@ -432,11 +451,13 @@ impl crate::support::OpenEnum for WidgetSortOrder {
     }
 }
 impl ::std::convert::From<&str> for WidgetSortOrder {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WidgetSortOrder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -498,11 +519,13 @@ impl WidgetType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["METRIC", "CHART", "PIE", "HEAT_MAP", "FREE_TEXT", "AGENT_STATUS", "REALTIME_ADHERENCE", "WEB_CONTENT_URL", "AGENT_ACTIVITY"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WidgetType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "METRIC" => Self::Metric,
@@ -517,9 +540,11 @@ impl crate::support::OpenEnum for WidgetType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Metric => "METRIC",
@@ -536,11 +561,13 @@ impl crate::support::OpenEnum for WidgetType {
     }
 }
 impl ::std::convert::From<&str> for WidgetType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WidgetType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

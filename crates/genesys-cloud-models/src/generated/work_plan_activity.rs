@@ -88,9 +88,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanActivity {
 impl crate::support::Model for WorkPlanActivity {
     const NAME: &'static str = "WorkPlanActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "countsAsContiguousWorkTime", "countsAsPaidTime", "delete", "description", "earliestStartTimeMinutes", "exactStartTimeMinutes", "flexibleStartTime", "id", "latestStartTimeMinutes", "lengthMinutes", "maximumLengthFromShiftEndMinutes", "minimumLengthFromShiftEndMinutes", "minimumLengthFromShiftStartMinutes", "startTimeIncrementMinutes", "startTimeIsRelativeToShiftStart", "validationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -140,6 +142,7 @@ impl crate::support::Model for WorkPlanActivity {
     }
 }
 impl ::std::fmt::Debug for WorkPlanActivity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanActivity", &[("activityCodeId", &self.activity_code_id), ("countsAsContiguousWorkTime", &self.counts_as_contiguous_work_time), ("countsAsPaidTime", &self.counts_as_paid_time), ("delete", &self.delete), ("description", &self.description), ("earliestStartTimeMinutes", &self.earliest_start_time_minutes), ("exactStartTimeMinutes", &self.exact_start_time_minutes), ("flexibleStartTime", &self.flexible_start_time), ("id", &self.id), ("latestStartTimeMinutes", &self.latest_start_time_minutes), ("lengthMinutes", &self.length_minutes), ("maximumLengthFromShiftEndMinutes", &self.maximum_length_from_shift_end_minutes), ("minimumLengthFromShiftEndMinutes", &self.minimum_length_from_shift_end_minutes), ("minimumLengthFromShiftStartMinutes", &self.minimum_length_from_shift_start_minutes), ("startTimeIncrementMinutes", &self.start_time_increment_minutes), ("startTimeIsRelativeToShiftStart", &self.start_time_is_relative_to_shift_start), ("validationId", &self.validation_id)], &self._nulls)
     }

@@ -80,9 +80,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBid {
 impl crate::support::Model for WorkPlanBid {
     const NAME: &'static str = "WorkPlanBid";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "endOverridesAndRotations", "forecast", "id", "metadata", "name", "publishedDate", "rankingTiebreakerType", "selfUri", "status", "workPlanFieldsVisibleToAgents"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -128,6 +130,7 @@ impl crate::support::Model for WorkPlanBid {
     }
 }
 impl ::std::fmt::Debug for WorkPlanBid {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanBid", &[("agentRankingType", &self.agent_ranking_type), ("bidType", &self.bid_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("effectiveDate", &self.effective_date), ("endOverridesAndRotations", &self.end_overrides_and_rotations), ("forecast", &self.forecast), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("publishedDate", &self.published_date), ("rankingTiebreakerType", &self.ranking_tiebreaker_type), ("selfUri", &self.self_uri), ("status", &self.status), ("workPlanFieldsVisibleToAgents", &self.work_plan_fields_visible_to_agents)], &self._nulls)
     }
@@ -172,11 +175,13 @@ impl WorkPlanBidAgentRankingType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HireDate", "Performance"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanBidAgentRankingType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HireDate" => Self::HireDate,
@@ -184,9 +189,11 @@ impl crate::support::OpenEnum for WorkPlanBidAgentRankingType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HireDate => "HireDate",
@@ -196,11 +203,13 @@ impl crate::support::OpenEnum for WorkPlanBidAgentRankingType {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanBidAgentRankingType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanBidAgentRankingType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -248,11 +257,13 @@ impl WorkPlanBidBidType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["WorkPlanBid", "ScheduleBid"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanBidBidType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "WorkPlanBid" => Self::WorkPlanBid,
@@ -260,9 +271,11 @@ impl crate::support::OpenEnum for WorkPlanBidBidType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::WorkPlanBid => "WorkPlanBid",
@@ -272,11 +285,13 @@ impl crate::support::OpenEnum for WorkPlanBidBidType {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanBidBidType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanBidBidType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -328,11 +343,13 @@ impl WorkPlanBidRankingTiebreakerType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["HireDate", "Performance", "Custom", "RandomlyAssign"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanBidRankingTiebreakerType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "HireDate" => Self::HireDate,
@@ -342,9 +359,11 @@ impl crate::support::OpenEnum for WorkPlanBidRankingTiebreakerType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::HireDate => "HireDate",
@@ -356,11 +375,13 @@ impl crate::support::OpenEnum for WorkPlanBidRankingTiebreakerType {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanBidRankingTiebreakerType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanBidRankingTiebreakerType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -420,11 +441,13 @@ impl WorkPlanBidStatus {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Draft", "Locked", "Optimized", "Scheduled", "Open", "Closed", "Processed", "Published"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanBidStatus {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Draft" => Self::Draft,
@@ -438,9 +461,11 @@ impl crate::support::OpenEnum for WorkPlanBidStatus {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Draft => "Draft",
@@ -456,11 +481,13 @@ impl crate::support::OpenEnum for WorkPlanBidStatus {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanBidStatus {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanBidStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidGroup {
 impl crate::support::Model for WorkPlanBidGroup {
     const NAME: &'static str = "WorkPlanBidGroup";
     const FIELDS: &'static [&'static str] = &["agents", "managementUnit", "name", "planningGroups", "workPlans"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WorkPlanBidGroup {
     }
 }
 impl ::std::fmt::Debug for WorkPlanBidGroup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanBidGroup", &[("agents", &self.agents), ("managementUnit", &self.management_unit), ("name", &self.name), ("planningGroups", &self.planning_groups), ("workPlans", &self.work_plans)], &self._nulls)
     }

@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidGroupResponse {
 impl crate::support::Model for WorkPlanBidGroupResponse {
     const NAME: &'static str = "WorkPlanBidGroupResponse";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "selfUri", "workPlanBidGroup"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WorkPlanBidGroupResponse {
     }
 }
 impl ::std::fmt::Debug for WorkPlanBidGroupResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanBidGroupResponse", &[("id", &self.id), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("workPlanBidGroup", &self.work_plan_bid_group)], &self._nulls)
     }

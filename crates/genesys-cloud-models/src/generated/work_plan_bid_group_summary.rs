@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidGroupSummary {
 impl crate::support::Model for WorkPlanBidGroupSummary {
     const NAME: &'static str = "WorkPlanBidGroupSummary";
     const FIELDS: &'static [&'static str] = &["agentCount", "id", "managementUnit", "name", "planningGroupCount", "selfUri", "workPlanCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for WorkPlanBidGroupSummary {
     }
 }
 impl ::std::fmt::Debug for WorkPlanBidGroupSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanBidGroupSummary", &[("agentCount", &self.agent_count), ("id", &self.id), ("managementUnit", &self.management_unit), ("name", &self.name), ("planningGroupCount", &self.planning_group_count), ("selfUri", &self.self_uri), ("workPlanCount", &self.work_plan_count)], &self._nulls)
     }

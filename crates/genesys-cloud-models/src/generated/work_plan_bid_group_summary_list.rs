@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidGroupSummaryList {
 impl crate::support::Model for WorkPlanBidGroupSummaryList {
     const NAME: &'static str = "WorkPlanBidGroupSummaryList";
     const FIELDS: &'static [&'static str] = &["workPlanBidGroupSummaryList"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for WorkPlanBidGroupSummaryList {
     }
 }
 impl ::std::fmt::Debug for WorkPlanBidGroupSummaryList {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanBidGroupSummaryList", &[("workPlanBidGroupSummaryList", &self.work_plan_bid_group_summary_list)], &self._nulls)
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidGroupUpdate {
 impl crate::support::Model for WorkPlanBidGroupUpdate {
     const NAME: &'static str = "WorkPlanBidGroupUpdate";
     const FIELDS: &'static [&'static str] = &["agentIds", "managementUnitId", "name", "planningGroupIds", "workPlans"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WorkPlanBidGroupUpdate {
     }
 }
 impl ::std::fmt::Debug for WorkPlanBidGroupUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanBidGroupUpdate", &[("agentIds", &self.agent_ids), ("managementUnitId", &self.management_unit_id), ("name", &self.name), ("planningGroupIds", &self.planning_group_ids), ("workPlans", &self.work_plans)], &self._nulls)
     }

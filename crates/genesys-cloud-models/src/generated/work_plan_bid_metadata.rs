@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidMetadata {
 impl crate::support::Model for WorkPlanBidMetadata {
     const NAME: &'static str = "WorkPlanBidMetadata";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "modifiedBy", "modifiedDate"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WorkPlanBidMetadata {
     }
 }
 impl ::std::fmt::Debug for WorkPlanBidMetadata {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanBidMetadata", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date)], &self._nulls)
     }

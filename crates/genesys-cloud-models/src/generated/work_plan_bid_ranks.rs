@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidRanks {
 impl crate::support::Model for WorkPlanBidRanks {
     const NAME: &'static str = "WorkPlanBidRanks";
     const FIELDS: &'static [&'static str] = &["biddingTieBreaker", "id", "selfUri", "workPlanBiddingPerformance"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WorkPlanBidRanks {
     }
 }
 impl ::std::fmt::Debug for WorkPlanBidRanks {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanBidRanks", &[("biddingTieBreaker", &self.bidding_tie_breaker), ("id", &self.id), ("selfUri", &self.self_uri), ("workPlanBiddingPerformance", &self.work_plan_bidding_performance)], &self._nulls)
     }

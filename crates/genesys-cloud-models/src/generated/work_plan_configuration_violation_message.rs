@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanConfigurationViolationMessage {
 impl crate::support::Model for WorkPlanConfigurationViolationMessage {
     const NAME: &'static str = "WorkPlanConfigurationViolationMessage";
     const FIELDS: &'static [&'static str] = &["arguments", "severity", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WorkPlanConfigurationViolationMessage {
     }
 }
 impl ::std::fmt::Debug for WorkPlanConfigurationViolationMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanConfigurationViolationMessage", &[("arguments", &self.arguments), ("severity", &self.severity), ("type", &self.r#type)], &self._nulls)
     }
@@ -102,11 +105,13 @@ impl WorkPlanConfigurationViolationMessageSeverity {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Information", "Warning", "Error"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanConfigurationViolationMessageSeverity {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Information" => Self::Information,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for WorkPlanConfigurationViolationMessageSeverity 
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Information => "Information",
@@ -128,11 +135,13 @@ impl crate::support::OpenEnum for WorkPlanConfigurationViolationMessageSeverity 
     }
 }
 impl ::std::convert::From<&str> for WorkPlanConfigurationViolationMessageSeverity {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanConfigurationViolationMessageSeverity {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -254,11 +263,13 @@ impl WorkPlanConfigurationViolationMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivitiesOverlap", "ActivityEndGreaterThanShiftStop", "ActivityPaidTimeGreaterThanShiftPaidTime", "ActivityStartBeforeShiftStart", "ActivityStartGreaterThanEqualToShiftStop", "ActivityStartIncrementMinutesNotDivisibleByScheduleIntervalMinutes", "DailyExactPaidMinutes", "DailyMaxTotalLessThanWeeklyMin", "DailyMaxTotalLessThanWeeklyMinWithOptional", "DailyMaxTotalLessThanWeeklyMinWithoutOptional", "DailyMinTotalGreaterThanWeeklyMax", "DailyMinTotalGreaterThanWeeklyMaxWithOptional", "DailyMinTotalGreaterThanWeeklyMaxWithoutOptional", "DailyRequiredDaysGreaterThanWeeklyMaxDays", "DailyShiftHasNoDaysSelected", "DailyShiftMaxPossibilitiesViolated", "EarliestShiftStopIsTooLate", "ExactPaidTimeNotDivisibleByGranularity", "MaxConsecutiveWorkingDaysNoMoreThanDoubleMaxWorkingDaysPerWeek", "MaxDaysOffPerPlanningPeriodNotCorrect", "MaxPaidTimeIsMoreThanShiftLength", "MaxPaidTimeNotDivisibleByGranularity", "MaxPaidTimePerMonthlyPlanningPeriod", "MaxPaidTimePerPlanningPeriod", "MaxShifts", "MinPaidTimeNotDivisibleByGranularity", "MinPaidTimePerMonthlyPlanningPeriod", "MinPaidTimePerPlanningPeriod", "NoShifts", "PaidTimeGreaterThanMaxWorkTime", "PaidTimeLessThanMinWorkTime", "PaidTimeNotMetByShiftStartStop", "PlanningPeriodMaxWorkingWeekendsCannotBeMet", "ShiftDaysSelectMoreThanMinWorkingDays", "ShiftStopEarlierThanStart", "ShiftMaxCountPerPlanningPeriodCannotBeMet", "ShiftMinCountPerPlanningPeriodCannotBeMet", "ShiftVarianceCannotBeMet", "WeeklyExactPaidMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanConfigurationViolationMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivitiesOverlap" => Self::ActivitiesOverlap,
@@ -303,9 +314,11 @@ impl crate::support::OpenEnum for WorkPlanConfigurationViolationMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivitiesOverlap => "ActivitiesOverlap",
@@ -352,11 +365,13 @@ impl crate::support::OpenEnum for WorkPlanConfigurationViolationMessageType {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanConfigurationViolationMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanConfigurationViolationMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanConstraintConflictMessage {
 impl crate::support::Model for WorkPlanConstraintConflictMessage {
     const NAME: &'static str = "WorkPlanConstraintConflictMessage";
     const FIELDS: &'static [&'static str] = &["arguments", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkPlanConstraintConflictMessage {
     }
 }
 impl ::std::fmt::Debug for WorkPlanConstraintConflictMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanConstraintConflictMessage", &[("arguments", &self.arguments), ("type", &self.r#type)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl WorkPlanConstraintConflictMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["UnknownFix", "WithPotentialFixes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanConstraintConflictMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "UnknownFix" => Self::UnknownFix,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for WorkPlanConstraintConflictMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownFix => "UnknownFix",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for WorkPlanConstraintConflictMessageType {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanConstraintConflictMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanConstraintConflictMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanConstraintMessage {
 impl crate::support::Model for WorkPlanConstraintMessage {
     const NAME: &'static str = "WorkPlanConstraintMessage";
     const FIELDS: &'static [&'static str] = &["arguments", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkPlanConstraintMessage {
     }
 }
 impl ::std::fmt::Debug for WorkPlanConstraintMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanConstraintMessage", &[("arguments", &self.arguments), ("type", &self.r#type)], &self._nulls)
     }
@@ -166,11 +169,13 @@ impl WorkPlanConstraintMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityEarliestStartTimeMinutesFromMidnight", "ActivityEarliestStartTimeMinutesFromShiftStart", "ActivityLatestStartTimeMinutesFromMidnight", "ActivityLatestStartTimeMinutesFromShiftStart", "ActivityMaximumLengthFromShiftEndMinutes", "ActivityMinimumLengthFromShiftEndMinutes", "ActivityMinimumLengthFromShiftStartMinutes", "ActivityStartTimeIncrementInMinutes", "PlanningPeriodMaximumDaysOff", "PlanningPeriodMaximumPaidTimeMinutes", "PlanningPeriodMaximumWorkingWeekends", "PlanningPeriodMinimumDaysOff", "PlanningPeriodMinimumPaidTimeMinutes", "ShiftDayOffRule", "ShiftEarliestStartTimeMinutesFromMidnight", "ShiftEarliestStopTimeMinutesFromMidnight", "ShiftLatestStartTimeMinutesFromMidnight", "ShiftLatestStopTimeMinutesFromMidnight", "ShiftMaximumContiguousTimeMinutes", "ShiftMaximumCountPerPlanningPeriod", "ShiftMaximumPaidTimeMinutes", "ShiftMinimumContiguousTimeMinutes", "ShiftMinimumCountPerPlanningPeriod", "ShiftMinimumPaidTimeMinutes", "ShiftStartTimeIncrementInMinutes", "ShiftStartVarianceMaximumVarianceMinutes", "ShiftStartVariancePaidDuration", "WorkPlanMaximumConsecutiveWorkingDays", "WorkPlanMaximumConsecutiveWorkingWeekends", "WorkPlanMaximumWeeklyPaidTimeMinutes", "WorkPlanMaximumWorkingDaysPerWeek", "WorkPlanMinimumConsecutiveNonWorkingTimePerWeekMinutes", "WorkPlanMinimumInterShiftTimeMinutes", "WorkPlanMinimumShiftStartDistanceMinutes", "WorkPlanMinimumWeeklyPaidTimeMinutes", "WorkPlanMinimumWorkingDaysPerWeek", "WorkPlanOptionalDays", "WorkPlanPaidTimeGranularityMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanConstraintMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityEarliestStartTimeMinutesFromMidnight" => Self::ActivityEarliestStartTimeMinutesFromMidnight,
@@ -214,9 +219,11 @@ impl crate::support::OpenEnum for WorkPlanConstraintMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityEarliestStartTimeMinutesFromMidnight => "ActivityEarliestStartTimeMinutesFromMidnight",
@@ -262,11 +269,13 @@ impl crate::support::OpenEnum for WorkPlanConstraintMessageType {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanConstraintMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanConstraintMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

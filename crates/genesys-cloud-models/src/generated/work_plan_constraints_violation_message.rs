@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanConstraintsViolationMessage {
 impl crate::support::Model for WorkPlanConstraintsViolationMessage {
     const NAME: &'static str = "WorkPlanConstraintsViolationMessage";
     const FIELDS: &'static [&'static str] = &["fixableConstraintsMessages", "type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkPlanConstraintsViolationMessage {
     }
 }
 impl ::std::fmt::Debug for WorkPlanConstraintsViolationMessage {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanConstraintsViolationMessage", &[("fixableConstraintsMessages", &self.fixable_constraints_messages), ("type", &self.r#type)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl WorkPlanConstraintsViolationMessageType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ConstraintConflictWithPotentialFixes", "ConstraintConflictUnknownFix"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanConstraintsViolationMessageType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ConstraintConflictWithPotentialFixes" => Self::ConstraintConflictWithPotentialFixes,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for WorkPlanConstraintsViolationMessageType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ConstraintConflictWithPotentialFixes => "ConstraintConflictWithPotentialFixes",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for WorkPlanConstraintsViolationMessageType {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanConstraintsViolationMessageType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanConstraintsViolationMessageType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanOverride {
 impl crate::support::Model for WorkPlanOverride {
     const NAME: &'static str = "WorkPlanOverride";
     const FIELDS: &'static [&'static str] = &["startDate", "weekCount", "workPlan"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WorkPlanOverride {
     }
 }
 impl ::std::fmt::Debug for WorkPlanOverride {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanOverride", &[("startDate", &self.start_date), ("weekCount", &self.week_count), ("workPlan", &self.work_plan)], &self._nulls)
     }

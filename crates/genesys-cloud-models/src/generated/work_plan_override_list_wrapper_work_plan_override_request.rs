@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanOverrideListWrapperWorkPlanOverr
 impl crate::support::Model for WorkPlanOverrideListWrapperWorkPlanOverrideRequest {
     const NAME: &'static str = "WorkPlanOverrideListWrapperWorkPlanOverrideRequest";
     const FIELDS: &'static [&'static str] = &["deleteAll", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -48,6 +50,7 @@ impl crate::support::Model for WorkPlanOverrideListWrapperWorkPlanOverrideReques
     }
 }
 impl ::std::fmt::Debug for WorkPlanOverrideListWrapperWorkPlanOverrideRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanOverrideListWrapperWorkPlanOverrideRequest", &[("deleteAll", &self.delete_all), ("values", &self.values)], &self._nulls)
     }

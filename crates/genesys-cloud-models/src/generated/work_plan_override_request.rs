@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanOverrideRequest {
 impl crate::support::Model for WorkPlanOverrideRequest {
     const NAME: &'static str = "WorkPlanOverrideRequest";
     const FIELDS: &'static [&'static str] = &["action", "startDate", "weekCount", "workPlanId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WorkPlanOverrideRequest {
     }
 }
 impl ::std::fmt::Debug for WorkPlanOverrideRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanOverrideRequest", &[("action", &self.action), ("startDate", &self.start_date), ("weekCount", &self.week_count), ("workPlanId", &self.work_plan_id)], &self._nulls)
     }
@@ -132,11 +135,13 @@ impl WorkPlanOverrideRequestAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Add", "Update", "Delete"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanOverrideRequestAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Add" => Self::Add,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for WorkPlanOverrideRequestAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Add => "Add",
@@ -158,11 +165,13 @@ impl crate::support::OpenEnum for WorkPlanOverrideRequestAction {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanOverrideRequestAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanOverrideRequestAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanPatternRequest {
 impl crate::support::Model for WorkPlanPatternRequest {
     const NAME: &'static str = "WorkPlanPatternRequest";
     const FIELDS: &'static [&'static str] = &["workPlanIds"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for WorkPlanPatternRequest {
     }
 }
 impl ::std::fmt::Debug for WorkPlanPatternRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanPatternRequest", &[("workPlanIds", &self.work_plan_ids)], &self._nulls)
     }

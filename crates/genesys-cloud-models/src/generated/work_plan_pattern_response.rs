@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanPatternResponse {
 impl crate::support::Model for WorkPlanPatternResponse {
     const NAME: &'static str = "WorkPlanPatternResponse";
     const FIELDS: &'static [&'static str] = &["workPlans"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for WorkPlanPatternResponse {
     }
 }
 impl ::std::fmt::Debug for WorkPlanPatternResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanPatternResponse", &[("workPlans", &self.work_plans)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanReference {
 impl crate::support::Model for WorkPlanReference {
     const NAME: &'static str = "WorkPlanReference";
     const FIELDS: &'static [&'static str] = &["id", "managementUnit", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WorkPlanReference {
     }
 }
 impl ::std::fmt::Debug for WorkPlanReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanReference", &[("id", &self.id), ("managementUnit", &self.management_unit), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanRotationAgentResponse {
 impl crate::support::Model for WorkPlanRotationAgentResponse {
     const NAME: &'static str = "WorkPlanRotationAgentResponse";
     const FIELDS: &'static [&'static str] = &["dateRange", "position", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WorkPlanRotationAgentResponse {
     }
 }
 impl ::std::fmt::Debug for WorkPlanRotationAgentResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanRotationAgentResponse", &[("dateRange", &self.date_range), ("position", &self.position), ("user", &self.user)], &self._nulls)
     }

@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanRotationResponse {
 impl crate::support::Model for WorkPlanRotationResponse {
     const NAME: &'static str = "WorkPlanRotationResponse";
     const FIELDS: &'static [&'static str] = &["agentCount", "agents", "dateRange", "enabled", "id", "metadata", "name", "pattern", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -90,6 +92,7 @@ impl crate::support::Model for WorkPlanRotationResponse {
     }
 }
 impl ::std::fmt::Debug for WorkPlanRotationResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanRotationResponse", &[("agentCount", &self.agent_count), ("agents", &self.agents), ("dateRange", &self.date_range), ("enabled", &self.enabled), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("pattern", &self.pattern), ("selfUri", &self.self_uri)], &self._nulls)
     }

@@ -124,9 +124,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanShift {
 impl crate::support::Model for WorkPlanShift {
     const NAME: &'static str = "WorkPlanShift";
     const FIELDS: &'static [&'static str] = &["activities", "constrainContiguousWorkTime", "constrainDayOff", "constrainEarliestStopTime", "constrainLatestStopTime", "constrainStopTime", "dayOffRule", "days", "delete", "earliestStartTimeMinutesFromMidnight", "earliestStopTimeMinutesFromMidnight", "exactPaidTimeMinutes", "exactStartTimeMinutesFromMidnight", "flexiblePaidTime", "flexibleStartTime", "id", "latestStartTimeMinutesFromMidnight", "latestStopTimeMinutesFromMidnight", "maximumContiguousWorkTimeMinutes", "maximumPaidTimeMinutes", "minimumContiguousWorkTimeMinutes", "minimumPaidTimeMinutes", "name", "planningPeriodConstraints", "startIncrementMinutes", "validationId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -194,6 +196,7 @@ impl crate::support::Model for WorkPlanShift {
     }
 }
 impl ::std::fmt::Debug for WorkPlanShift {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanShift", &[("activities", &self.activities), ("constrainContiguousWorkTime", &self.constrain_contiguous_work_time), ("constrainDayOff", &self.constrain_day_off), ("constrainEarliestStopTime", &self.constrain_earliest_stop_time), ("constrainLatestStopTime", &self.constrain_latest_stop_time), ("constrainStopTime", &self.constrain_stop_time), ("dayOffRule", &self.day_off_rule), ("days", &self.days), ("delete", &self.delete), ("earliestStartTimeMinutesFromMidnight", &self.earliest_start_time_minutes_from_midnight), ("earliestStopTimeMinutesFromMidnight", &self.earliest_stop_time_minutes_from_midnight), ("exactPaidTimeMinutes", &self.exact_paid_time_minutes), ("exactStartTimeMinutesFromMidnight", &self.exact_start_time_minutes_from_midnight), ("flexiblePaidTime", &self.flexible_paid_time), ("flexibleStartTime", &self.flexible_start_time), ("id", &self.id), ("latestStartTimeMinutesFromMidnight", &self.latest_start_time_minutes_from_midnight), ("latestStopTimeMinutesFromMidnight", &self.latest_stop_time_minutes_from_midnight), ("maximumContiguousWorkTimeMinutes", &self.maximum_contiguous_work_time_minutes), ("maximumPaidTimeMinutes", &self.maximum_paid_time_minutes), ("minimumContiguousWorkTimeMinutes", &self.minimum_contiguous_work_time_minutes), ("minimumPaidTimeMinutes", &self.minimum_paid_time_minutes), ("name", &self.name), ("planningPeriodConstraints", &self.planning_period_constraints), ("startIncrementMinutes", &self.start_increment_minutes), ("validationId", &self.validation_id)], &self._nulls)
     }
@@ -394,11 +397,13 @@ impl WorkPlanShiftDayOffRule {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["NextDayOff", "PreviousDayOff"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanShiftDayOffRule {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "NextDayOff" => Self::NextDayOff,
@@ -406,9 +411,11 @@ impl crate::support::OpenEnum for WorkPlanShiftDayOffRule {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::NextDayOff => "NextDayOff",
@@ -418,11 +425,13 @@ impl crate::support::OpenEnum for WorkPlanShiftDayOffRule {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanShiftDayOffRule {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanShiftDayOffRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

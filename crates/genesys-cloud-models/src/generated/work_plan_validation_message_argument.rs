@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanValidationMessageArgument {
 impl crate::support::Model for WorkPlanValidationMessageArgument {
     const NAME: &'static str = "WorkPlanValidationMessageArgument";
     const FIELDS: &'static [&'static str] = &["type", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkPlanValidationMessageArgument {
     }
 }
 impl ::std::fmt::Debug for WorkPlanValidationMessageArgument {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanValidationMessageArgument", &[("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
@@ -134,11 +137,13 @@ impl WorkPlanValidationMessageArgumentType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ActivityId", "ActivityId2", "ActivityPaidTimeMinutes", "ActivityStartTimeMinutes", "ActivityValidationId", "ActivityValidationId2", "ApplicableDays", "Count", "DailyPaidTimeMinutes", "MaximumDays", "MaxShiftCount", "Minutes", "PaidTimeGranularityMinutes", "RequiredDays", "ShiftId", "ShiftPaidTimeMinutes", "ShiftStartTimeMinutes", "ShiftStopTimeMinutes", "ShiftValidationId", "WeeklyPaidTimeMinutes", "Weeks", "WorkTimeMinutes"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanValidationMessageArgumentType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ActivityId" => Self::ActivityId,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for WorkPlanValidationMessageArgumentType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ActivityId => "ActivityId",
@@ -198,11 +205,13 @@ impl crate::support::OpenEnum for WorkPlanValidationMessageArgumentType {
     }
 }
 impl ::std::convert::From<&str> for WorkPlanValidationMessageArgumentType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanValidationMessageArgumentType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

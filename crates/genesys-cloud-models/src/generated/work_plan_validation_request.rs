@@ -158,9 +158,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanValidationRequest {
 impl crate::support::Model for WorkPlanValidationRequest {
     const NAME: &'static str = "WorkPlanValidationRequest";
     const FIELDS: &'static [&'static str] = &["agentCount", "agents", "constrainMaximumConsecutiveWorkingDays", "constrainMaximumConsecutiveWorkingWeekends", "constrainMaximumWorkingWeekendsPerPlanningPeriod", "constrainMinimumTimeBetweenShifts", "constrainPaidTimeGranularity", "constrainWeeklyPaidTime", "enabled", "flexibleWeeklyPaidTime", "id", "maximumConsecutiveWorkingDays", "maximumConsecutiveWorkingWeekends", "maximumDays", "maximumDaysOffPerPlanningPeriod", "maximumPaidMinutesPerPlanningPeriod", "maximumWorkingWeekendsPerPlanningPeriod", "minimumConsecutiveNonWorkingMinutesPerWeek", "minimumDaysOffPerPlanningPeriod", "minimumPaidMinutesPerPlanningPeriod", "minimumShiftStartDistanceMinutes", "minimumTimeBetweenShiftsMinutes", "minimumWorkingDaysPerWeek", "name", "optionalDays", "paidTimeGranularityMinutes", "selfUri", "shiftStartVariancePeriod", "shiftStartVarianceType", "shiftStartVariances", "shifts", "valid", "weeklyExactPaidMinutes", "weeklyMaximumPaidMinutes", "weeklyMinimumPaidMinutes"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -246,6 +248,7 @@ impl crate::support::Model for WorkPlanValidationRequest {
     }
 }
 impl ::std::fmt::Debug for WorkPlanValidationRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkPlanValidationRequest", &[("agentCount", &self.agent_count), ("agents", &self.agents), ("constrainMaximumConsecutiveWorkingDays", &self.constrain_maximum_consecutive_working_days), ("constrainMaximumConsecutiveWorkingWeekends", &self.constrain_maximum_consecutive_working_weekends), ("constrainMaximumWorkingWeekendsPerPlanningPeriod", &self.constrain_maximum_working_weekends_per_planning_period), ("constrainMinimumTimeBetweenShifts", &self.constrain_minimum_time_between_shifts), ("constrainPaidTimeGranularity", &self.constrain_paid_time_granularity), ("constrainWeeklyPaidTime", &self.constrain_weekly_paid_time), ("enabled", &self.enabled), ("flexibleWeeklyPaidTime", &self.flexible_weekly_paid_time), ("id", &self.id), ("maximumConsecutiveWorkingDays", &self.maximum_consecutive_working_days), ("maximumConsecutiveWorkingWeekends", &self.maximum_consecutive_working_weekends), ("maximumDays", &self.maximum_days), ("maximumDaysOffPerPlanningPeriod", &self.maximum_days_off_per_planning_period), ("maximumPaidMinutesPerPlanningPeriod", &self.maximum_paid_minutes_per_planning_period), ("maximumWorkingWeekendsPerPlanningPeriod", &self.maximum_working_weekends_per_planning_period), ("minimumConsecutiveNonWorkingMinutesPerWeek", &self.minimum_consecutive_non_working_minutes_per_week), ("minimumDaysOffPerPlanningPeriod", &self.minimum_days_off_per_planning_period), ("minimumPaidMinutesPerPlanningPeriod", &self.minimum_paid_minutes_per_planning_period), ("minimumShiftStartDistanceMinutes", &self.minimum_shift_start_distance_minutes), ("minimumTimeBetweenShiftsMinutes", &self.minimum_time_between_shifts_minutes), ("minimumWorkingDaysPerWeek", &self.minimum_working_days_per_week), ("name", &self.name), ("optionalDays", &self.optional_days), ("paidTimeGranularityMinutes", &self.paid_time_granularity_minutes), ("selfUri", &self.self_uri), ("shiftStartVariancePeriod", &self.shift_start_variance_period), ("shiftStartVarianceType", &self.shift_start_variance_type), ("shiftStartVariances", &self.shift_start_variances), ("shifts", &self.shifts), ("valid", &self.valid), ("weeklyExactPaidMinutes", &self.weekly_exact_paid_minutes), ("weeklyMaximumPaidMinutes", &self.weekly_maximum_paid_minutes), ("weeklyMinimumPaidMinutes", &self.weekly_minimum_paid_minutes)], &self._nulls)
     }
@@ -500,11 +503,13 @@ impl WorkPlanValidationRequestShiftStartVariancePeriod {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Weekly", "PlanningPeriod"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanValidationRequestShiftStartVariancePeriod {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Weekly" => Self::Weekly,
@@ -512,9 +517,11 @@ impl crate::support::OpenEnum for WorkPlanValidationRequestShiftStartVariancePer
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Weekly => "Weekly",
@@ -524,11 +531,13 @@ impl crate::support::OpenEnum for WorkPlanValidationRequestShiftStartVariancePer
     }
 }
 impl ::std::convert::From<&str> for WorkPlanValidationRequestShiftStartVariancePeriod {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanValidationRequestShiftStartVariancePeriod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -576,11 +585,13 @@ impl WorkPlanValidationRequestShiftStartVarianceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["ShiftStart", "ShiftStartAndPaidDuration"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkPlanValidationRequestShiftStartVarianceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "ShiftStart" => Self::ShiftStart,
@@ -588,9 +599,11 @@ impl crate::support::OpenEnum for WorkPlanValidationRequestShiftStartVarianceTyp
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::ShiftStart => "ShiftStart",
@@ -600,11 +613,13 @@ impl crate::support::OpenEnum for WorkPlanValidationRequestShiftStartVarianceTyp
     }
 }
 impl ::std::convert::From<&str> for WorkPlanValidationRequestShiftStartVarianceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkPlanValidationRequestShiftStartVarianceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkbinCreate {
 impl crate::support::Model for WorkbinCreate {
     const NAME: &'static str = "WorkbinCreate";
     const FIELDS: &'static [&'static str] = &["description", "divisionId", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WorkbinCreate {
     }
 }
 impl ::std::fmt::Debug for WorkbinCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkbinCreate", &[("description", &self.description), ("divisionId", &self.division_id), ("name", &self.name)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkbinDelta {
 impl crate::support::Model for WorkbinDelta {
     const NAME: &'static str = "WorkbinDelta";
     const FIELDS: &'static [&'static str] = &["dateModified", "description", "modifiedBy", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for WorkbinDelta {
     }
 }
 impl ::std::fmt::Debug for WorkbinDelta {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkbinDelta", &[("dateModified", &self.date_modified), ("description", &self.description), ("modifiedBy", &self.modified_by), ("name", &self.name)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkbinQueryRequest {
 impl crate::support::Model for WorkbinQueryRequest {
     const NAME: &'static str = "WorkbinQueryRequest";
     const FIELDS: &'static [&'static str] = &["after", "attributes", "filters", "pageSize", "select", "sort"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for WorkbinQueryRequest {
     }
 }
 impl ::std::fmt::Debug for WorkbinQueryRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkbinQueryRequest", &[("after", &self.after), ("attributes", &self.attributes), ("filters", &self.filters), ("pageSize", &self.page_size), ("select", &self.select), ("sort", &self.sort)], &self._nulls)
     }
@@ -152,20 +155,24 @@ impl WorkbinQueryRequestSelect {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Count"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkbinQueryRequestSelect {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Count" => Self::Count,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Count => "Count",
@@ -174,11 +181,13 @@ impl crate::support::OpenEnum for WorkbinQueryRequestSelect {
     }
 }
 impl ::std::convert::From<&str> for WorkbinQueryRequestSelect {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkbinQueryRequestSelect {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayMetric {
 impl crate::support::Model for WorkdayMetric {
     const NAME: &'static str = "WorkdayMetric";
     const FIELDS: &'static [&'static str] = &["businessUnitId", "evaluationDetails", "maxPoints", "metric", "objective", "points", "punctualityEvents", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for WorkdayMetric {
     }
 }
 impl ::std::fmt::Debug for WorkdayMetric {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkdayMetric", &[("businessUnitId", &self.business_unit_id), ("evaluationDetails", &self.evaluation_details), ("maxPoints", &self.max_points), ("metric", &self.metric), ("objective", &self.objective), ("points", &self.points), ("punctualityEvents", &self.punctuality_events), ("value", &self.value)], &self._nulls)
     }

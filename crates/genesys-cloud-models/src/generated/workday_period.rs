@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayPeriod {
 impl crate::support::Model for WorkdayPeriod {
     const NAME: &'static str = "WorkdayPeriod";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateStartWorkday"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkdayPeriod {
     }
 }
 impl ::std::fmt::Debug for WorkdayPeriod {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkdayPeriod", &[("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday)], &self._nulls)
     }

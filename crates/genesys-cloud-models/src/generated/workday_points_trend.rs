@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayPointsTrend {
 impl crate::support::Model for WorkdayPointsTrend {
     const NAME: &'static str = "WorkdayPointsTrend";
     const FIELDS: &'static [&'static str] = &["averagePoints", "dateEndWorkday", "dateStartWorkday", "dayOfWeek", "trend", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for WorkdayPointsTrend {
     }
 }
 impl ::std::fmt::Debug for WorkdayPointsTrend {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkdayPointsTrend", &[("averagePoints", &self.average_points), ("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday), ("dayOfWeek", &self.day_of_week), ("trend", &self.trend), ("user", &self.user)], &self._nulls)
     }
@@ -128,11 +131,13 @@ impl WorkdayPointsTrendDayOfWeek {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkdayPointsTrendDayOfWeek {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Sunday" => Self::Sunday,
@@ -145,9 +150,11 @@ impl crate::support::OpenEnum for WorkdayPointsTrendDayOfWeek {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Sunday => "Sunday",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for WorkdayPointsTrendDayOfWeek {
     }
 }
 impl ::std::convert::From<&str> for WorkdayPointsTrendDayOfWeek {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkdayPointsTrendDayOfWeek {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

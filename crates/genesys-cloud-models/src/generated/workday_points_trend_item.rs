@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayPointsTrendItem {
 impl crate::support::Model for WorkdayPointsTrendItem {
     const NAME: &'static str = "WorkdayPointsTrendItem";
     const FIELDS: &'static [&'static str] = &["dateWorkday", "points"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkdayPointsTrendItem {
     }
 }
 impl ::std::fmt::Debug for WorkdayPointsTrendItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkdayPointsTrendItem", &[("dateWorkday", &self.date_workday), ("points", &self.points)], &self._nulls)
     }

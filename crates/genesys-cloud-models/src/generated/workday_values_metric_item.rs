@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayValuesMetricItem {
 impl crate::support::Model for WorkdayValuesMetricItem {
     const NAME: &'static str = "WorkdayValuesMetricItem";
     const FIELDS: &'static [&'static str] = &["average", "metric", "metricDefinition", "trend", "unitType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WorkdayValuesMetricItem {
     }
 }
 impl ::std::fmt::Debug for WorkdayValuesMetricItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkdayValuesMetricItem", &[("average", &self.average), ("metric", &self.metric), ("metricDefinition", &self.metric_definition), ("trend", &self.trend), ("unitType", &self.unit_type)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl WorkdayValuesMetricItemUnitType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["None", "Percent", "Currency", "Seconds", "Number", "AttendanceStatus", "Unit"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkdayValuesMetricItemUnitType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "None" => Self::None,
@@ -139,9 +144,11 @@ impl crate::support::OpenEnum for WorkdayValuesMetricItemUnitType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::None => "None",
@@ -156,11 +163,13 @@ impl crate::support::OpenEnum for WorkdayValuesMetricItemUnitType {
     }
 }
 impl ::std::convert::From<&str> for WorkdayValuesMetricItemUnitType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkdayValuesMetricItemUnitType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

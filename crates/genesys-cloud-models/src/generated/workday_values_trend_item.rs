@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayValuesTrendItem {
 impl crate::support::Model for WorkdayValuesTrendItem {
     const NAME: &'static str = "WorkdayValuesTrendItem";
     const FIELDS: &'static [&'static str] = &["dateWorkday", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkdayValuesTrendItem {
     }
 }
 impl ::std::fmt::Debug for WorkdayValuesTrendItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkdayValuesTrendItem", &[("dateWorkday", &self.date_workday), ("value", &self.value)], &self._nulls)
     }

@@ -168,9 +168,11 @@ impl<'de> ::serde::Deserialize<'de> for Workitem {
 impl crate::support::Model for Workitem {
     const NAME: &'static str = "Workitem";
     const FIELDS: &'static [&'static str] = &["alertTimeoutSeconds", "assignee", "assignmentState", "autoStatusTransition", "autoStatusTransitionDetail", "customFields", "dateAssignmentStateChanged", "dateClosed", "dateCreated", "dateDue", "dateExpires", "dateModified", "dateStatusChanged", "description", "division", "durationSeconds", "externalContact", "externalTag", "id", "language", "modifiedBy", "name", "preferredAgents", "priority", "queue", "reporter", "schema", "scoredAgents", "script", "selfUri", "skills", "status", "statusCategory", "ttl", "type", "utilizationLabel", "workbin"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -260,6 +262,7 @@ impl crate::support::Model for Workitem {
     }
 }
 impl ::std::fmt::Debug for Workitem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Workitem", &[("alertTimeoutSeconds", &self.alert_timeout_seconds), ("assignee", &self.assignee), ("assignmentState", &self.assignment_state), ("autoStatusTransition", &self.auto_status_transition), ("autoStatusTransitionDetail", &self.auto_status_transition_detail), ("customFields", &self.custom_fields), ("dateAssignmentStateChanged", &self.date_assignment_state_changed), ("dateClosed", &self.date_closed), ("dateCreated", &self.date_created), ("dateDue", &self.date_due), ("dateExpires", &self.date_expires), ("dateModified", &self.date_modified), ("dateStatusChanged", &self.date_status_changed), ("description", &self.description), ("division", &self.division), ("durationSeconds", &self.duration_seconds), ("externalContact", &self.external_contact), ("externalTag", &self.external_tag), ("id", &self.id), ("language", &self.language), ("modifiedBy", &self.modified_by), ("name", &self.name), ("preferredAgents", &self.preferred_agents), ("priority", &self.priority), ("queue", &self.queue), ("reporter", &self.reporter), ("schema", &self.schema), ("scoredAgents", &self.scored_agents), ("script", &self.script), ("selfUri", &self.self_uri), ("skills", &self.skills), ("status", &self.status), ("statusCategory", &self.status_category), ("ttl", &self.ttl), ("type", &self.r#type), ("utilizationLabel", &self.utilization_label), ("workbin", &self.workbin)], &self._nulls)
     }
@@ -326,11 +329,13 @@ impl WorkitemAssignmentState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "AcdStarted", "Alerting", "AlertTimeout", "AcdCancelled", "Terminated", "Idle", "Declined", "Connected", "Disconnected", "Parked", "Held", "AcdExpired"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemAssignmentState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -349,9 +354,11 @@ impl crate::support::OpenEnum for WorkitemAssignmentState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -372,11 +379,13 @@ impl crate::support::OpenEnum for WorkitemAssignmentState {
     }
 }
 impl ::std::convert::From<&str> for WorkitemAssignmentState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemAssignmentState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -430,11 +439,13 @@ impl WorkitemStatusCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open", "InProgress", "Waiting", "Closed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemStatusCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
@@ -445,9 +456,11 @@ impl crate::support::OpenEnum for WorkitemStatusCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -460,11 +473,13 @@ impl crate::support::OpenEnum for WorkitemStatusCategory {
     }
 }
 impl ::std::convert::From<&str> for WorkitemStatusCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemStatusCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemCaseReference {
 impl crate::support::Model for WorkitemCaseReference {
     const NAME: &'static str = "WorkitemCaseReference";
     const FIELDS: &'static [&'static str] = &["id", "reference", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WorkitemCaseReference {
     }
 }
 impl ::std::fmt::Debug for WorkitemCaseReference {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemCaseReference", &[("id", &self.id), ("reference", &self.reference), ("selfUri", &self.self_uri)], &self._nulls)
     }

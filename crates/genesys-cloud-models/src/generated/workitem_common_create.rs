@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemCommonCreate {
 impl crate::support::Model for WorkitemCommonCreate {
     const NAME: &'static str = "WorkitemCommonCreate";
     const FIELDS: &'static [&'static str] = &["assigneeId", "autoStatusTransition", "customFields", "dateDue", "dateExpires", "description", "durationSeconds", "externalContactId", "externalTag", "languageId", "name", "priority", "queueId", "scriptId", "skillIds", "statusId", "ttl", "typeId", "workbinId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for WorkitemCommonCreate {
     }
 }
 impl ::std::fmt::Debug for WorkitemCommonCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemCommonCreate", &[("assigneeId", &self.assignee_id), ("autoStatusTransition", &self.auto_status_transition), ("customFields", &self.custom_fields), ("dateDue", &self.date_due), ("dateExpires", &self.date_expires), ("description", &self.description), ("durationSeconds", &self.duration_seconds), ("externalContactId", &self.external_contact_id), ("externalTag", &self.external_tag), ("languageId", &self.language_id), ("name", &self.name), ("priority", &self.priority), ("queueId", &self.queue_id), ("scriptId", &self.script_id), ("skillIds", &self.skill_ids), ("statusId", &self.status_id), ("ttl", &self.ttl), ("typeId", &self.type_id), ("workbinId", &self.workbin_id)], &self._nulls)
     }

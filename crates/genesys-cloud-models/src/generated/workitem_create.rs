@@ -112,9 +112,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemCreate {
 impl crate::support::Model for WorkitemCreate {
     const NAME: &'static str = "WorkitemCreate";
     const FIELDS: &'static [&'static str] = &["assigneeId", "autoStatusTransition", "customFields", "dateDue", "dateExpires", "description", "durationSeconds", "externalContactId", "externalTag", "languageId", "name", "preferredAgentIds", "priority", "queueId", "scoredAgents", "scriptId", "skillIds", "statusId", "ttl", "typeId", "utilizationLabelId", "workbinId", "wrapupCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -176,6 +178,7 @@ impl crate::support::Model for WorkitemCreate {
     }
 }
 impl ::std::fmt::Debug for WorkitemCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemCreate", &[("assigneeId", &self.assignee_id), ("autoStatusTransition", &self.auto_status_transition), ("customFields", &self.custom_fields), ("dateDue", &self.date_due), ("dateExpires", &self.date_expires), ("description", &self.description), ("durationSeconds", &self.duration_seconds), ("externalContactId", &self.external_contact_id), ("externalTag", &self.external_tag), ("languageId", &self.language_id), ("name", &self.name), ("preferredAgentIds", &self.preferred_agent_ids), ("priority", &self.priority), ("queueId", &self.queue_id), ("scoredAgents", &self.scored_agents), ("scriptId", &self.script_id), ("skillIds", &self.skill_ids), ("statusId", &self.status_id), ("ttl", &self.ttl), ("typeId", &self.type_id), ("utilizationLabelId", &self.utilization_label_id), ("workbinId", &self.workbin_id), ("wrapupCode", &self.wrapup_code)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemDateBasedCondition {
 impl crate::support::Model for WorkitemDateBasedCondition {
     const NAME: &'static str = "WorkitemDateBasedCondition";
     const FIELDS: &'static [&'static str] = &["attribute", "relativeMinutesToInvocation"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkitemDateBasedCondition {
     }
 }
 impl ::std::fmt::Debug for WorkitemDateBasedCondition {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemDateBasedCondition", &[("attribute", &self.attribute), ("relativeMinutesToInvocation", &self.relative_minutes_to_invocation)], &self._nulls)
     }
@@ -110,11 +113,13 @@ impl WorkitemDateBasedConditionAttribute {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dateDue", "dateExpires", "ttl", "dateCreated"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemDateBasedConditionAttribute {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dateDue" => Self::DateDue,
@@ -124,9 +129,11 @@ impl crate::support::OpenEnum for WorkitemDateBasedConditionAttribute {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DateDue => "dateDue",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for WorkitemDateBasedConditionAttribute {
     }
 }
 impl ::std::convert::From<&str> for WorkitemDateBasedConditionAttribute {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemDateBasedConditionAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

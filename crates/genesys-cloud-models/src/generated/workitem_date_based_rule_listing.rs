@@ -30,9 +30,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemDateBasedRuleListing {
 impl crate::support::Model for WorkitemDateBasedRuleListing {
     const NAME: &'static str = "WorkitemDateBasedRuleListing";
     const FIELDS: &'static [&'static str] = &["after", "entities", "nextUri", "previousUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -58,6 +60,7 @@ impl crate::support::Model for WorkitemDateBasedRuleListing {
     }
 }
 impl ::std::fmt::Debug for WorkitemDateBasedRuleListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemDateBasedRuleListing", &[("after", &self.after), ("entities", &self.entities), ("nextUri", &self.next_uri), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

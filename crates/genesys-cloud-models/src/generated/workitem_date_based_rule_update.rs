@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemDateBasedRuleUpdate {
 impl crate::support::Model for WorkitemDateBasedRuleUpdate {
     const NAME: &'static str = "WorkitemDateBasedRuleUpdate";
     const FIELDS: &'static [&'static str] = &["condition", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkitemDateBasedRuleUpdate {
     }
 }
 impl ::std::fmt::Debug for WorkitemDateBasedRuleUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemDateBasedRuleUpdate", &[("condition", &self.condition), ("name", &self.name)], &self._nulls)
     }

@@ -82,9 +82,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemDelta {
 impl crate::support::Model for WorkitemDelta {
     const NAME: &'static str = "WorkitemDelta";
     const FIELDS: &'static [&'static str] = &["alertTimeoutSeconds", "assigneeId", "assignmentState", "autoStatusTransition", "customFields", "dateAssignmentStateChanged", "dateClosed", "dateDue", "dateExpires", "dateModified", "description", "durationSeconds", "externalContactId", "externalTag", "languageId", "modifiedBy", "name", "preferredAgentIds", "priority", "queueId", "reporterId", "scoredAgents", "scriptId", "skillIds", "statusCategory", "statusId", "ttl", "utilizationLabelId", "workbinId", "wrapup", "wrapupId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -162,6 +164,7 @@ impl crate::support::Model for WorkitemDelta {
     }
 }
 impl ::std::fmt::Debug for WorkitemDelta {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemDelta", &[("alertTimeoutSeconds", &self.alert_timeout_seconds), ("assigneeId", &self.assignee_id), ("assignmentState", &self.assignment_state), ("autoStatusTransition", &self.auto_status_transition), ("customFields", &self.custom_fields), ("dateAssignmentStateChanged", &self.date_assignment_state_changed), ("dateClosed", &self.date_closed), ("dateDue", &self.date_due), ("dateExpires", &self.date_expires), ("dateModified", &self.date_modified), ("description", &self.description), ("durationSeconds", &self.duration_seconds), ("externalContactId", &self.external_contact_id), ("externalTag", &self.external_tag), ("languageId", &self.language_id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("preferredAgentIds", &self.preferred_agent_ids), ("priority", &self.priority), ("queueId", &self.queue_id), ("reporterId", &self.reporter_id), ("scoredAgents", &self.scored_agents), ("scriptId", &self.script_id), ("skillIds", &self.skill_ids), ("statusCategory", &self.status_category), ("statusId", &self.status_id), ("ttl", &self.ttl), ("utilizationLabelId", &self.utilization_label_id), ("workbinId", &self.workbin_id), ("wrapup", &self.wrapup), ("wrapupId", &self.wrapup_id)], &self._nulls)
     }

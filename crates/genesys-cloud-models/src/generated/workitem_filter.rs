@@ -36,9 +36,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemFilter {
 impl crate::support::Model for WorkitemFilter {
     const NAME: &'static str = "WorkitemFilter";
     const FIELDS: &'static [&'static str] = &["name", "operator", "type", "values"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WorkitemFilter {
     }
 }
 impl ::std::fmt::Debug for WorkitemFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemFilter", &[("name", &self.name), ("operator", &self.operator), ("type", &self.r#type), ("values", &self.values)], &self._nulls)
     }
@@ -146,11 +149,13 @@ impl WorkitemFilterOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EQ", "NEQ", "GT", "LT", "GTE", "LTE", "IN", "CONTAINS", "BETWEEN", "BEGINS_WITH"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemFilterOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EQ" => Self::Eq,
@@ -166,9 +171,11 @@ impl crate::support::OpenEnum for WorkitemFilterOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Eq => "EQ",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for WorkitemFilterOperator {
     }
 }
 impl ::std::convert::From<&str> for WorkitemFilterOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemFilterOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -238,11 +247,13 @@ impl WorkitemFilterType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["String", "Int"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemFilterType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "String" => Self::String,
@@ -250,9 +261,11 @@ impl crate::support::OpenEnum for WorkitemFilterType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::String => "String",
@@ -262,11 +275,13 @@ impl crate::support::OpenEnum for WorkitemFilterType {
     }
 }
 impl ::std::convert::From<&str> for WorkitemFilterType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemFilterType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemOnAttributeChangeConditionUpdate
 impl crate::support::Model for WorkitemOnAttributeChangeConditionUpdate {
     const NAME: &'static str = "WorkitemOnAttributeChangeConditionUpdate";
     const FIELDS: &'static [&'static str] = &["attribute", "newValue", "oldValue", "operator", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WorkitemOnAttributeChangeConditionUpdate {
     }
 }
 impl ::std::fmt::Debug for WorkitemOnAttributeChangeConditionUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemOnAttributeChangeConditionUpdate", &[("attribute", &self.attribute), ("newValue", &self.new_value), ("oldValue", &self.old_value), ("operator", &self.operator), ("value", &self.value)], &self._nulls)
     }
@@ -154,11 +157,13 @@ impl WorkitemOnAttributeChangeConditionUpdateAttribute {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["statusId", "priority", "queueId", "assigneeId", "assignmentState", "languageId", "externalTag", "wrapup"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemOnAttributeChangeConditionUpdateAttribute {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "statusId" => Self::StatusId,
@@ -172,9 +177,11 @@ impl crate::support::OpenEnum for WorkitemOnAttributeChangeConditionUpdateAttrib
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::StatusId => "statusId",
@@ -190,11 +197,13 @@ impl crate::support::OpenEnum for WorkitemOnAttributeChangeConditionUpdateAttrib
     }
 }
 impl ::std::convert::From<&str> for WorkitemOnAttributeChangeConditionUpdateAttribute {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemOnAttributeChangeConditionUpdateAttribute {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -248,11 +257,13 @@ impl WorkitemOnAttributeChangeConditionUpdateOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["EQ", "GT", "LT", "GTE", "LTE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemOnAttributeChangeConditionUpdateOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "EQ" => Self::Eq,
@@ -263,9 +274,11 @@ impl crate::support::OpenEnum for WorkitemOnAttributeChangeConditionUpdateOperat
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Eq => "EQ",
@@ -278,11 +291,13 @@ impl crate::support::OpenEnum for WorkitemOnAttributeChangeConditionUpdateOperat
     }
 }
 impl ::std::convert::From<&str> for WorkitemOnAttributeChangeConditionUpdateOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemOnAttributeChangeConditionUpdateOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -46,9 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemOnAttributeChangeRule {
 impl crate::support::Model for WorkitemOnAttributeChangeRule {
     const NAME: &'static str = "WorkitemOnAttributeChangeRule";
     const FIELDS: &'static [&'static str] = &["action", "condition", "id", "name", "selfUri", "type", "worktype"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -78,6 +80,7 @@ impl crate::support::Model for WorkitemOnAttributeChangeRule {
     }
 }
 impl ::std::fmt::Debug for WorkitemOnAttributeChangeRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemOnAttributeChangeRule", &[("action", &self.action), ("condition", &self.condition), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type), ("worktype", &self.worktype)], &self._nulls)
     }
@@ -124,11 +127,13 @@ impl WorkitemOnAttributeChangeRuleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnCreate", "OnAttributeChange", "Date"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemOnAttributeChangeRuleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnCreate" => Self::OnCreate,
@@ -137,9 +142,11 @@ impl crate::support::OpenEnum for WorkitemOnAttributeChangeRuleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnCreate => "OnCreate",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for WorkitemOnAttributeChangeRuleType {
     }
 }
 impl ::std::convert::From<&str> for WorkitemOnAttributeChangeRuleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemOnAttributeChangeRuleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

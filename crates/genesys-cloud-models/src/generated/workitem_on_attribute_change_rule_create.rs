@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemOnAttributeChangeRuleCreate {
 impl crate::support::Model for WorkitemOnAttributeChangeRuleCreate {
     const NAME: &'static str = "WorkitemOnAttributeChangeRuleCreate";
     const FIELDS: &'static [&'static str] = &["condition", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkitemOnAttributeChangeRuleCreate {
     }
 }
 impl ::std::fmt::Debug for WorkitemOnAttributeChangeRuleCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemOnAttributeChangeRuleCreate", &[("condition", &self.condition), ("name", &self.name)], &self._nulls)
     }

@@ -42,9 +42,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemOnCreateRule {
 impl crate::support::Model for WorkitemOnCreateRule {
     const NAME: &'static str = "WorkitemOnCreateRule";
     const FIELDS: &'static [&'static str] = &["action", "id", "name", "selfUri", "type", "worktype"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -72,6 +74,7 @@ impl crate::support::Model for WorkitemOnCreateRule {
     }
 }
 impl ::std::fmt::Debug for WorkitemOnCreateRule {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemOnCreateRule", &[("action", &self.action), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("type", &self.r#type), ("worktype", &self.worktype)], &self._nulls)
     }
@@ -118,11 +121,13 @@ impl WorkitemOnCreateRuleType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["OnCreate", "OnAttributeChange", "Date"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemOnCreateRuleType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "OnCreate" => Self::OnCreate,
@@ -131,9 +136,11 @@ impl crate::support::OpenEnum for WorkitemOnCreateRuleType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::OnCreate => "OnCreate",
@@ -144,11 +151,13 @@ impl crate::support::OpenEnum for WorkitemOnCreateRuleType {
     }
 }
 impl ::std::convert::From<&str> for WorkitemOnCreateRuleType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemOnCreateRuleType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

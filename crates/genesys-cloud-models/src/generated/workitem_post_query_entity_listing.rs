@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemPostQueryEntityListing {
 impl crate::support::Model for WorkitemPostQueryEntityListing {
     const NAME: &'static str = "WorkitemPostQueryEntityListing";
     const FIELDS: &'static [&'static str] = &["after", "count", "entities", "nextUri", "previousUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -62,6 +64,7 @@ impl crate::support::Model for WorkitemPostQueryEntityListing {
     }
 }
 impl ::std::fmt::Debug for WorkitemPostQueryEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemPostQueryEntityListing", &[("after", &self.after), ("count", &self.count), ("entities", &self.entities), ("nextUri", &self.next_uri), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

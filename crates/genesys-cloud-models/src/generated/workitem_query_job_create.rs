@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryJobCreate {
 impl crate::support::Model for WorkitemQueryJobCreate {
     const NAME: &'static str = "WorkitemQueryJobCreate";
     const FIELDS: &'static [&'static str] = &["attributes", "dateIntervalEnd", "dateIntervalStart", "expands", "filters", "pageNumber", "pageSize", "queryFilters", "sort"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for WorkitemQueryJobCreate {
     }
 }
 impl ::std::fmt::Debug for WorkitemQueryJobCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemQueryJobCreate", &[("attributes", &self.attributes), ("dateIntervalEnd", &self.date_interval_end), ("dateIntervalStart", &self.date_interval_start), ("expands", &self.expands), ("filters", &self.filters), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("queryFilters", &self.query_filters), ("sort", &self.sort)], &self._nulls)
     }

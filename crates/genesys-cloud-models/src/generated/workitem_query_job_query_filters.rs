@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryJobQueryFilters {
 impl crate::support::Model for WorkitemQueryJobQueryFilters {
     const NAME: &'static str = "WorkitemQueryJobQueryFilters";
     const FIELDS: &'static [&'static str] = &["criteria", "name", "operator"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WorkitemQueryJobQueryFilters {
     }
 }
 impl ::std::fmt::Debug for WorkitemQueryJobQueryFilters {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemQueryJobQueryFilters", &[("criteria", &self.criteria), ("name", &self.name), ("operator", &self.operator)], &self._nulls)
     }
@@ -116,20 +119,24 @@ impl WorkitemQueryJobQueryFiltersName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["customFields"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemQueryJobQueryFiltersName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "customFields" => Self::CustomFields,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::CustomFields => "customFields",
@@ -138,11 +145,13 @@ impl crate::support::OpenEnum for WorkitemQueryJobQueryFiltersName {
     }
 }
 impl ::std::convert::From<&str> for WorkitemQueryJobQueryFiltersName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemQueryJobQueryFiltersName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -190,11 +199,13 @@ impl WorkitemQueryJobQueryFiltersOperator {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AND", "OR"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemQueryJobQueryFiltersOperator {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AND" => Self::And,
@@ -202,9 +213,11 @@ impl crate::support::OpenEnum for WorkitemQueryJobQueryFiltersOperator {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::And => "AND",
@@ -214,11 +227,13 @@ impl crate::support::OpenEnum for WorkitemQueryJobQueryFiltersOperator {
     }
 }
 impl ::std::convert::From<&str> for WorkitemQueryJobQueryFiltersOperator {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemQueryJobQueryFiltersOperator {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

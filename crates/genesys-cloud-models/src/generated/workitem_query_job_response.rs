@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryJobResponse {
 impl crate::support::Model for WorkitemQueryJobResponse {
     const NAME: &'static str = "WorkitemQueryJobResponse";
     const FIELDS: &'static [&'static str] = &["dateFinished", "dateStarted", "error", "id", "selfUri", "state"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -74,6 +76,7 @@ impl crate::support::Model for WorkitemQueryJobResponse {
     }
 }
 impl ::std::fmt::Debug for WorkitemQueryJobResponse {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemQueryJobResponse", &[("dateFinished", &self.date_finished), ("dateStarted", &self.date_started), ("error", &self.error), ("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl WorkitemQueryJobResponseState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Queued", "Running", "Succeeded", "Failed"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemQueryJobResponseState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Queued" => Self::Queued,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for WorkitemQueryJobResponseState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Queued => "Queued",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for WorkitemQueryJobResponseState {
     }
 }
 impl ::std::convert::From<&str> for WorkitemQueryJobResponseState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemQueryJobResponseState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryJobSort {
 impl crate::support::Model for WorkitemQueryJobSort {
     const NAME: &'static str = "WorkitemQueryJobSort";
     const FIELDS: &'static [&'static str] = &["ascending", "customField", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WorkitemQueryJobSort {
     }
 }
 impl ::std::fmt::Debug for WorkitemQueryJobSort {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemQueryJobSort", &[("ascending", &self.ascending), ("customField", &self.custom_field), ("name", &self.name)], &self._nulls)
     }
@@ -122,11 +125,13 @@ impl WorkitemQueryJobSortName {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dateDue", "dateCreated", "priority", "customFields"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemQueryJobSortName {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dateDue" => Self::DateDue,
@@ -136,9 +141,11 @@ impl crate::support::OpenEnum for WorkitemQueryJobSortName {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::DateDue => "dateDue",
@@ -150,11 +157,13 @@ impl crate::support::OpenEnum for WorkitemQueryJobSortName {
     }
 }
 impl ::std::convert::From<&str> for WorkitemQueryJobSortName {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemQueryJobSortName {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryPostRequest {
 impl crate::support::Model for WorkitemQueryPostRequest {
     const NAME: &'static str = "WorkitemQueryPostRequest";
     const FIELDS: &'static [&'static str] = &["after", "attributes", "expands", "filters", "pageSize", "select", "sort"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for WorkitemQueryPostRequest {
     }
 }
 impl ::std::fmt::Debug for WorkitemQueryPostRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemQueryPostRequest", &[("after", &self.after), ("attributes", &self.attributes), ("expands", &self.expands), ("filters", &self.filters), ("pageSize", &self.page_size), ("select", &self.select), ("sort", &self.sort)], &self._nulls)
     }
@@ -164,20 +167,24 @@ impl WorkitemQueryPostRequestSelect {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Count"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemQueryPostRequestSelect {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Count" => Self::Count,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Count => "Count",
@@ -186,11 +193,13 @@ impl crate::support::OpenEnum for WorkitemQueryPostRequestSelect {
     }
 }
 impl ::std::convert::From<&str> for WorkitemQueryPostRequestSelect {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemQueryPostRequestSelect {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

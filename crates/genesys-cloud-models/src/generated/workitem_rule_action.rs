@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemRuleAction {
 impl crate::support::Model for WorkitemRuleAction {
     const NAME: &'static str = "WorkitemRuleAction";
     const FIELDS: &'static [&'static str] = &["type"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for WorkitemRuleAction {
     }
 }
 impl ::std::fmt::Debug for WorkitemRuleAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemRuleAction", &[("type", &self.r#type)], &self._nulls)
     }
@@ -84,20 +87,24 @@ impl WorkitemRuleActionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["LaunchFlow"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemRuleActionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "LaunchFlow" => Self::LaunchFlow,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::LaunchFlow => "LaunchFlow",
@@ -106,11 +113,13 @@ impl crate::support::OpenEnum for WorkitemRuleActionType {
     }
 }
 impl ::std::convert::From<&str> for WorkitemRuleActionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemRuleActionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemRuleSettings {
 impl crate::support::Model for WorkitemRuleSettings {
     const NAME: &'static str = "WorkitemRuleSettings";
     const FIELDS: &'static [&'static str] = &["flowRulesEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for WorkitemRuleSettings {
     }
 }
 impl ::std::fmt::Debug for WorkitemRuleSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemRuleSettings", &[("flowRulesEnabled", &self.flow_rules_enabled)], &self._nulls)
     }

@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemSchema {
 impl crate::support::Model for WorkitemSchema {
     const NAME: &'static str = "WorkitemSchema";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -60,6 +62,7 @@ impl crate::support::Model for WorkitemSchema {
     }
 }
 impl ::std::fmt::Debug for WorkitemSchema {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemSchema", &[("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemScoredAgentDelta {
 impl crate::support::Model for WorkitemScoredAgentDelta {
     const NAME: &'static str = "WorkitemScoredAgentDelta";
     const FIELDS: &'static [&'static str] = &["id", "score"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for WorkitemScoredAgentDelta {
     }
 }
 impl ::std::fmt::Debug for WorkitemScoredAgentDelta {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemScoredAgentDelta", &[("id", &self.id), ("score", &self.score)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemSettings {
 impl crate::support::Model for WorkitemSettings {
     const NAME: &'static str = "WorkitemSettings";
     const FIELDS: &'static [&'static str] = &["worktypeId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for WorkitemSettings {
     }
 }
 impl ::std::fmt::Debug for WorkitemSettings {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemSettings", &[("worktypeId", &self.worktype_id)], &self._nulls)
     }

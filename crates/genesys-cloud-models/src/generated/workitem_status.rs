@@ -62,9 +62,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemStatus {
 impl crate::support::Model for WorkitemStatus {
     const NAME: &'static str = "WorkitemStatus";
     const FIELDS: &'static [&'static str] = &["autoTerminateWorkitem", "category", "defaultDestinationStatus", "description", "destinationStatuses", "id", "name", "selfUri", "statusTransitionDelaySeconds", "statusTransitionTime", "worktype"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -102,6 +104,7 @@ impl crate::support::Model for WorkitemStatus {
     }
 }
 impl ::std::fmt::Debug for WorkitemStatus {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemStatus", &[("autoTerminateWorkitem", &self.auto_terminate_workitem), ("category", &self.category), ("defaultDestinationStatus", &self.default_destination_status), ("description", &self.description), ("destinationStatuses", &self.destination_statuses), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("statusTransitionDelaySeconds", &self.status_transition_delay_seconds), ("statusTransitionTime", &self.status_transition_time), ("worktype", &self.worktype)], &self._nulls)
     }
@@ -152,11 +155,13 @@ impl WorkitemStatusCategoryEnum {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open", "InProgress", "Waiting", "Closed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemStatusCategoryEnum {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
@@ -167,9 +172,11 @@ impl crate::support::OpenEnum for WorkitemStatusCategoryEnum {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -182,11 +189,13 @@ impl crate::support::OpenEnum for WorkitemStatusCategoryEnum {
     }
 }
 impl ::std::convert::From<&str> for WorkitemStatusCategoryEnum {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemStatusCategoryEnum {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

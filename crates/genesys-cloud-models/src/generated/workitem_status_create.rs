@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemStatusCreate {
 impl crate::support::Model for WorkitemStatusCreate {
     const NAME: &'static str = "WorkitemStatusCreate";
     const FIELDS: &'static [&'static str] = &["autoTerminateWorkitem", "category", "defaultDestinationStatusId", "description", "destinationStatusIds", "name", "statusTransitionDelaySeconds", "statusTransitionTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for WorkitemStatusCreate {
     }
 }
 impl ::std::fmt::Debug for WorkitemStatusCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemStatusCreate", &[("autoTerminateWorkitem", &self.auto_terminate_workitem), ("category", &self.category), ("defaultDestinationStatusId", &self.default_destination_status_id), ("description", &self.description), ("destinationStatusIds", &self.destination_status_ids), ("name", &self.name), ("statusTransitionDelaySeconds", &self.status_transition_delay_seconds), ("statusTransitionTime", &self.status_transition_time)], &self._nulls)
     }
@@ -184,11 +187,13 @@ impl WorkitemStatusCreateCategory {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open", "InProgress", "Waiting", "Closed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemStatusCreateCategory {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
@@ -199,9 +204,11 @@ impl crate::support::OpenEnum for WorkitemStatusCreateCategory {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -214,11 +221,13 @@ impl crate::support::OpenEnum for WorkitemStatusCreateCategory {
     }
 }
 impl ::std::convert::From<&str> for WorkitemStatusCreateCategory {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemStatusCreateCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

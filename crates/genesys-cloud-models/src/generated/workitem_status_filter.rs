@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemStatusFilter {
 impl crate::support::Model for WorkitemStatusFilter {
     const NAME: &'static str = "WorkitemStatusFilter";
     const FIELDS: &'static [&'static str] = &["workitemStatusId", "worktypeId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkitemStatusFilter {
     }
 }
 impl ::std::fmt::Debug for WorkitemStatusFilter {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemStatusFilter", &[("workitemStatusId", &self.workitem_status_id), ("worktypeId", &self.worktype_id)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemStatusUpdate {
 impl crate::support::Model for WorkitemStatusUpdate {
     const NAME: &'static str = "WorkitemStatusUpdate";
     const FIELDS: &'static [&'static str] = &["autoTerminateWorkitem", "defaultDestinationStatusId", "description", "destinationStatusIds", "name", "statusTransitionDelaySeconds", "statusTransitionTime"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for WorkitemStatusUpdate {
     }
 }
 impl ::std::fmt::Debug for WorkitemStatusUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemStatusUpdate", &[("autoTerminateWorkitem", &self.auto_terminate_workitem), ("defaultDestinationStatusId", &self.default_destination_status_id), ("description", &self.description), ("destinationStatusIds", &self.destination_status_ids), ("name", &self.name), ("statusTransitionDelaySeconds", &self.status_transition_delay_seconds), ("statusTransitionTime", &self.status_transition_time)], &self._nulls)
     }

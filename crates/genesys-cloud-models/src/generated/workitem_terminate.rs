@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemTerminate {
 impl crate::support::Model for WorkitemTerminate {
     const NAME: &'static str = "WorkitemTerminate";
     const FIELDS: &'static [&'static str] = &["statusId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -44,6 +46,7 @@ impl crate::support::Model for WorkitemTerminate {
     }
 }
 impl ::std::fmt::Debug for WorkitemTerminate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemTerminate", &[("statusId", &self.status_id)], &self._nulls)
     }

@@ -116,9 +116,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemUpdate {
 impl crate::support::Model for WorkitemUpdate {
     const NAME: &'static str = "WorkitemUpdate";
     const FIELDS: &'static [&'static str] = &["assigneeId", "assignmentOperation", "assignmentState", "autoStatusTransition", "customFields", "dateClosed", "dateDue", "dateExpires", "description", "durationSeconds", "externalContactId", "externalTag", "languageId", "name", "preferredAgentIds", "priority", "queueId", "scoredAgents", "scriptId", "skillIds", "statusId", "ttl", "utilizationLabelId", "workbinId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -182,6 +184,7 @@ impl crate::support::Model for WorkitemUpdate {
     }
 }
 impl ::std::fmt::Debug for WorkitemUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemUpdate", &[("assigneeId", &self.assignee_id), ("assignmentOperation", &self.assignment_operation), ("assignmentState", &self.assignment_state), ("autoStatusTransition", &self.auto_status_transition), ("customFields", &self.custom_fields), ("dateClosed", &self.date_closed), ("dateDue", &self.date_due), ("dateExpires", &self.date_expires), ("description", &self.description), ("durationSeconds", &self.duration_seconds), ("externalContactId", &self.external_contact_id), ("externalTag", &self.external_tag), ("languageId", &self.language_id), ("name", &self.name), ("preferredAgentIds", &self.preferred_agent_ids), ("priority", &self.priority), ("queueId", &self.queue_id), ("scoredAgents", &self.scored_agents), ("scriptId", &self.script_id), ("skillIds", &self.skill_ids), ("statusId", &self.status_id), ("ttl", &self.ttl), ("utilizationLabelId", &self.utilization_label_id), ("workbinId", &self.workbin_id)], &self._nulls)
     }
@@ -370,11 +373,13 @@ impl WorkitemUpdateAssignmentOperation {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["AgentAssignmentAlerting", "QueueAssignmentAlerting"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemUpdateAssignmentOperation {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "AgentAssignmentAlerting" => Self::AgentAssignmentAlerting,
@@ -382,9 +387,11 @@ impl crate::support::OpenEnum for WorkitemUpdateAssignmentOperation {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::AgentAssignmentAlerting => "AgentAssignmentAlerting",
@@ -394,11 +401,13 @@ impl crate::support::OpenEnum for WorkitemUpdateAssignmentOperation {
     }
 }
 impl ::std::convert::From<&str> for WorkitemUpdateAssignmentOperation {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemUpdateAssignmentOperation {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -468,11 +477,13 @@ impl WorkitemUpdateAssignmentState {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Unknown", "AcdStarted", "Alerting", "AlertTimeout", "AcdCancelled", "Terminated", "Idle", "Declined", "Connected", "Disconnected", "Parked", "Held", "AcdExpired"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemUpdateAssignmentState {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Unknown" => Self::UnknownValue,
@@ -491,9 +502,11 @@ impl crate::support::OpenEnum for WorkitemUpdateAssignmentState {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::UnknownValue => "Unknown",
@@ -514,11 +527,13 @@ impl crate::support::OpenEnum for WorkitemUpdateAssignmentState {
     }
 }
 impl ::std::convert::From<&str> for WorkitemUpdateAssignmentState {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemUpdateAssignmentState {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

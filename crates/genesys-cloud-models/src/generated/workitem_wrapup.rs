@@ -40,9 +40,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemWrapup {
 impl crate::support::Model for WorkitemWrapup {
     const NAME: &'static str = "WorkitemWrapup";
     const FIELDS: &'static [&'static str] = &["dateModified", "modifiedBy", "user", "workitem", "wrapupCode"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -68,6 +70,7 @@ impl crate::support::Model for WorkitemWrapup {
     }
 }
 impl ::std::fmt::Debug for WorkitemWrapup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemWrapup", &[("dateModified", &self.date_modified), ("modifiedBy", &self.modified_by), ("user", &self.user), ("workitem", &self.workitem), ("wrapupCode", &self.wrapup_code)], &self._nulls)
     }

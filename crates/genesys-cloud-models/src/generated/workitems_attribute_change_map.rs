@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsAttributeChangeMap {
 impl crate::support::Model for WorkitemsAttributeChangeMap {
     const NAME: &'static str = "WorkitemsAttributeChangeMap";
     const FIELDS: &'static [&'static str] = &["newValue", "oldValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkitemsAttributeChangeMap {
     }
 }
 impl ::std::fmt::Debug for WorkitemsAttributeChangeMap {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemsAttributeChangeMap", &[("newValue", &self.new_value), ("oldValue", &self.old_value)], &self._nulls)
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsAttributeChangeWorkitemStatusCa
 impl crate::support::Model for WorkitemsAttributeChangeWorkitemStatusCategory {
     const NAME: &'static str = "WorkitemsAttributeChangeWorkitemStatusCategory";
     const FIELDS: &'static [&'static str] = &["newValue", "oldValue"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WorkitemsAttributeChangeWorkitemStatusCategory {
     }
 }
 impl ::std::fmt::Debug for WorkitemsAttributeChangeWorkitemStatusCategory {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemsAttributeChangeWorkitemStatusCategory", &[("newValue", &self.new_value), ("oldValue", &self.old_value)], &self._nulls)
     }
@@ -100,11 +103,13 @@ impl WorkitemsAttributeChangeWorkitemStatusCategoryNewValue {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open", "InProgress", "Waiting", "Closed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemsAttributeChangeWorkitemStatusCategoryNewValue {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
@@ -115,9 +120,11 @@ impl crate::support::OpenEnum for WorkitemsAttributeChangeWorkitemStatusCategory
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -130,11 +137,13 @@ impl crate::support::OpenEnum for WorkitemsAttributeChangeWorkitemStatusCategory
     }
 }
 impl ::std::convert::From<&str> for WorkitemsAttributeChangeWorkitemStatusCategoryNewValue {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemsAttributeChangeWorkitemStatusCategoryNewValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -188,11 +197,13 @@ impl WorkitemsAttributeChangeWorkitemStatusCategoryOldValue {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Open", "InProgress", "Waiting", "Closed", "Unknown"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkitemsAttributeChangeWorkitemStatusCategoryOldValue {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Open" => Self::Open,
@@ -203,9 +214,11 @@ impl crate::support::OpenEnum for WorkitemsAttributeChangeWorkitemStatusCategory
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Open => "Open",
@@ -218,11 +231,13 @@ impl crate::support::OpenEnum for WorkitemsAttributeChangeWorkitemStatusCategory
     }
 }
 impl ::std::convert::From<&str> for WorkitemsAttributeChangeWorkitemStatusCategoryOldValue {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkitemsAttributeChangeWorkitemStatusCategoryOldValue {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

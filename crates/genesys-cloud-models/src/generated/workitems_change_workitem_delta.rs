@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsChangeWorkitemDelta {
 impl crate::support::Model for WorkitemsChangeWorkitemDelta {
     const NAME: &'static str = "WorkitemsChangeWorkitemDelta";
     const FIELDS: &'static [&'static str] = &["delta", "modifiedBy", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WorkitemsChangeWorkitemDelta {
     }
 }
 impl ::std::fmt::Debug for WorkitemsChangeWorkitemDelta {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemsChangeWorkitemDelta", &[("delta", &self.delta), ("modifiedBy", &self.modified_by), ("version", &self.version)], &self._nulls)
     }

@@ -32,9 +32,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsChangeWorktypeDelta {
 impl crate::support::Model for WorkitemsChangeWorktypeDelta {
     const NAME: &'static str = "WorkitemsChangeWorktypeDelta";
     const FIELDS: &'static [&'static str] = &["delta", "modifiedBy", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -56,6 +58,7 @@ impl crate::support::Model for WorkitemsChangeWorktypeDelta {
     }
 }
 impl ::std::fmt::Debug for WorkitemsChangeWorktypeDelta {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkitemsChangeWorktypeDelta", &[("delta", &self.delta), ("modifiedBy", &self.modified_by), ("version", &self.version)], &self._nulls)
     }

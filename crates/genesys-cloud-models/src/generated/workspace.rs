@@ -54,9 +54,11 @@ impl<'de> ::serde::Deserialize<'de> for Workspace {
 impl crate::support::Model for Workspace {
     const NAME: &'static str = "Workspace";
     const FIELDS: &'static [&'static str] = &["acl", "bucket", "dateCreated", "dateModified", "description", "id", "isCurrentUserWorkspace", "name", "selfUri", "summary", "type", "user"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for Workspace {
     }
 }
 impl ::std::fmt::Debug for Workspace {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Workspace", &[("acl", &self.acl), ("bucket", &self.bucket), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("isCurrentUserWorkspace", &self.is_current_user_workspace), ("name", &self.name), ("selfUri", &self.self_uri), ("summary", &self.summary), ("type", &self.r#type), ("user", &self.user)], &self._nulls)
     }
@@ -212,11 +215,13 @@ impl WorkspaceType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["USER", "GROUP"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkspaceType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "USER" => Self::User,
@@ -224,9 +229,11 @@ impl crate::support::OpenEnum for WorkspaceType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "USER",
@@ -236,11 +243,13 @@ impl crate::support::OpenEnum for WorkspaceType {
     }
 }
 impl ::std::convert::From<&str> for WorkspaceType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkspaceType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

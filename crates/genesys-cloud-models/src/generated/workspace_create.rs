@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkspaceCreate {
 impl crate::support::Model for WorkspaceCreate {
     const NAME: &'static str = "WorkspaceCreate";
     const FIELDS: &'static [&'static str] = &["bucket", "description", "name"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -52,6 +54,7 @@ impl crate::support::Model for WorkspaceCreate {
     }
 }
 impl ::std::fmt::Debug for WorkspaceCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkspaceCreate", &[("bucket", &self.bucket), ("description", &self.description), ("name", &self.name)], &self._nulls)
     }

@@ -44,9 +44,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkspaceMember {
 impl crate::support::Model for WorkspaceMember {
     const NAME: &'static str = "WorkspaceMember";
     const FIELDS: &'static [&'static str] = &["group", "id", "member", "memberType", "name", "securityProfile", "selfUri", "user", "workspace"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for WorkspaceMember {
     }
 }
 impl ::std::fmt::Debug for WorkspaceMember {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkspaceMember", &[("group", &self.group), ("id", &self.id), ("member", &self.member), ("memberType", &self.member_type), ("name", &self.name), ("securityProfile", &self.security_profile), ("selfUri", &self.self_uri), ("user", &self.user), ("workspace", &self.workspace)], &self._nulls)
     }
@@ -178,11 +181,13 @@ impl WorkspaceMemberMemberType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["USER", "GROUP"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WorkspaceMemberMemberType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "USER" => Self::User,
@@ -190,9 +195,11 @@ impl crate::support::OpenEnum for WorkspaceMemberMemberType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::User => "USER",
@@ -202,11 +209,13 @@ impl crate::support::OpenEnum for WorkspaceMemberMemberType {
     }
 }
 impl ::std::convert::From<&str> for WorkspaceMemberMemberType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WorkspaceMemberMemberType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

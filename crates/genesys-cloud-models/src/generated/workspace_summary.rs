@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for WorkspaceSummary {
 impl crate::support::Model for WorkspaceSummary {
     const NAME: &'static str = "WorkspaceSummary";
     const FIELDS: &'static [&'static str] = &["totalDocumentByteCount", "totalDocumentCount"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for WorkspaceSummary {
     }
 }
 impl ::std::fmt::Debug for WorkspaceSummary {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorkspaceSummary", &[("totalDocumentByteCount", &self.total_document_byte_count), ("totalDocumentCount", &self.total_document_count)], &self._nulls)
     }

@@ -124,9 +124,11 @@ impl<'de> ::serde::Deserialize<'de> for Worktype {
 impl crate::support::Model for Worktype {
     const NAME: &'static str = "Worktype";
     const FIELDS: &'static [&'static str] = &["assignmentEnabled", "dateCreated", "dateModified", "defaultDueDurationSeconds", "defaultDurationSeconds", "defaultExpirationSeconds", "defaultLanguage", "defaultPriority", "defaultQueue", "defaultScript", "defaultSkills", "defaultStatus", "defaultTtlSeconds", "defaultWorkbin", "description", "division", "flow", "id", "modifiedBy", "name", "ruleSettings", "schema", "selfUri", "serviceLevelTarget", "statuses", "unassignedDivisionContactsEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -194,6 +196,7 @@ impl crate::support::Model for Worktype {
     }
 }
 impl ::std::fmt::Debug for Worktype {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Worktype", &[("assignmentEnabled", &self.assignment_enabled), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("defaultDueDurationSeconds", &self.default_due_duration_seconds), ("defaultDurationSeconds", &self.default_duration_seconds), ("defaultExpirationSeconds", &self.default_expiration_seconds), ("defaultLanguage", &self.default_language), ("defaultPriority", &self.default_priority), ("defaultQueue", &self.default_queue), ("defaultScript", &self.default_script), ("defaultSkills", &self.default_skills), ("defaultStatus", &self.default_status), ("defaultTtlSeconds", &self.default_ttl_seconds), ("defaultWorkbin", &self.default_workbin), ("description", &self.description), ("division", &self.division), ("flow", &self.flow), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("ruleSettings", &self.rule_settings), ("schema", &self.schema), ("selfUri", &self.self_uri), ("serviceLevelTarget", &self.service_level_target), ("statuses", &self.statuses), ("unassignedDivisionContactsEnabled", &self.unassigned_division_contacts_enabled)], &self._nulls)
     }

@@ -100,9 +100,11 @@ impl<'de> ::serde::Deserialize<'de> for WorktypeCreate {
 impl crate::support::Model for WorktypeCreate {
     const NAME: &'static str = "WorktypeCreate";
     const FIELDS: &'static [&'static str] = &["assignmentEnabled", "defaultDueDurationSeconds", "defaultDurationSeconds", "defaultExpirationSeconds", "defaultLanguageId", "defaultPriority", "defaultQueueId", "defaultScriptId", "defaultSkillIds", "defaultTtlSeconds", "defaultWorkbinId", "description", "disableDefaultStatusCreation", "divisionId", "name", "ruleSettings", "schemaId", "schemaVersion", "serviceLevelTarget", "unassignedDivisionContactsEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -158,6 +160,7 @@ impl crate::support::Model for WorktypeCreate {
     }
 }
 impl ::std::fmt::Debug for WorktypeCreate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorktypeCreate", &[("assignmentEnabled", &self.assignment_enabled), ("defaultDueDurationSeconds", &self.default_due_duration_seconds), ("defaultDurationSeconds", &self.default_duration_seconds), ("defaultExpirationSeconds", &self.default_expiration_seconds), ("defaultLanguageId", &self.default_language_id), ("defaultPriority", &self.default_priority), ("defaultQueueId", &self.default_queue_id), ("defaultScriptId", &self.default_script_id), ("defaultSkillIds", &self.default_skill_ids), ("defaultTtlSeconds", &self.default_ttl_seconds), ("defaultWorkbinId", &self.default_workbin_id), ("description", &self.description), ("disableDefaultStatusCreation", &self.disable_default_status_creation), ("divisionId", &self.division_id), ("name", &self.name), ("ruleSettings", &self.rule_settings), ("schemaId", &self.schema_id), ("schemaVersion", &self.schema_version), ("serviceLevelTarget", &self.service_level_target), ("unassignedDivisionContactsEnabled", &self.unassigned_division_contacts_enabled)], &self._nulls)
     }

@@ -66,9 +66,11 @@ impl<'de> ::serde::Deserialize<'de> for WorktypeDelta {
 impl crate::support::Model for WorktypeDelta {
     const NAME: &'static str = "WorktypeDelta";
     const FIELDS: &'static [&'static str] = &["assignmentEnabled", "dateModified", "defaultDueDurationSeconds", "defaultDurationSeconds", "defaultExpirationSeconds", "defaultLanguageId", "defaultPriority", "defaultQueueId", "defaultScriptId", "defaultSkillIds", "defaultStatusId", "defaultTtlSeconds", "defaultWorkbinId", "description", "flowId", "modifiedBy", "name", "ruleSettings", "schemaId", "schemaVersion", "serviceLevelTarget", "statuses", "unassignedDivisionContactsEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -130,6 +132,7 @@ impl crate::support::Model for WorktypeDelta {
     }
 }
 impl ::std::fmt::Debug for WorktypeDelta {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorktypeDelta", &[("assignmentEnabled", &self.assignment_enabled), ("dateModified", &self.date_modified), ("defaultDueDurationSeconds", &self.default_due_duration_seconds), ("defaultDurationSeconds", &self.default_duration_seconds), ("defaultExpirationSeconds", &self.default_expiration_seconds), ("defaultLanguageId", &self.default_language_id), ("defaultPriority", &self.default_priority), ("defaultQueueId", &self.default_queue_id), ("defaultScriptId", &self.default_script_id), ("defaultSkillIds", &self.default_skill_ids), ("defaultStatusId", &self.default_status_id), ("defaultTtlSeconds", &self.default_ttl_seconds), ("defaultWorkbinId", &self.default_workbin_id), ("description", &self.description), ("flowId", &self.flow_id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("ruleSettings", &self.rule_settings), ("schemaId", &self.schema_id), ("schemaVersion", &self.schema_version), ("serviceLevelTarget", &self.service_level_target), ("statuses", &self.statuses), ("unassignedDivisionContactsEnabled", &self.unassigned_division_contacts_enabled)], &self._nulls)
     }

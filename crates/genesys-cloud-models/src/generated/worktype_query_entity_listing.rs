@@ -34,9 +34,11 @@ impl<'de> ::serde::Deserialize<'de> for WorktypeQueryEntityListing {
 impl crate::support::Model for WorktypeQueryEntityListing {
     const NAME: &'static str = "WorktypeQueryEntityListing";
     const FIELDS: &'static [&'static str] = &["after", "count", "entities", "nextUri", "previousUri", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -64,6 +66,7 @@ impl crate::support::Model for WorktypeQueryEntityListing {
     }
 }
 impl ::std::fmt::Debug for WorktypeQueryEntityListing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorktypeQueryEntityListing", &[("after", &self.after), ("count", &self.count), ("entities", &self.entities), ("nextUri", &self.next_uri), ("previousUri", &self.previous_uri), ("selfUri", &self.self_uri)], &self._nulls)
     }

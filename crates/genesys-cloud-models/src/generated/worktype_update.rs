@@ -96,9 +96,11 @@ impl<'de> ::serde::Deserialize<'de> for WorktypeUpdate {
 impl crate::support::Model for WorktypeUpdate {
     const NAME: &'static str = "WorktypeUpdate";
     const FIELDS: &'static [&'static str] = &["assignmentEnabled", "defaultDueDurationSeconds", "defaultDurationSeconds", "defaultExpirationSeconds", "defaultLanguageId", "defaultPriority", "defaultQueueId", "defaultScriptId", "defaultSkillIds", "defaultStatusId", "defaultTtlSeconds", "defaultWorkbinId", "description", "name", "ruleSettings", "schemaId", "schemaVersion", "serviceLevelTarget", "unassignedDivisionContactsEnabled"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -152,6 +154,7 @@ impl crate::support::Model for WorktypeUpdate {
     }
 }
 impl ::std::fmt::Debug for WorktypeUpdate {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorktypeUpdate", &[("assignmentEnabled", &self.assignment_enabled), ("defaultDueDurationSeconds", &self.default_due_duration_seconds), ("defaultDurationSeconds", &self.default_duration_seconds), ("defaultExpirationSeconds", &self.default_expiration_seconds), ("defaultLanguageId", &self.default_language_id), ("defaultPriority", &self.default_priority), ("defaultQueueId", &self.default_queue_id), ("defaultScriptId", &self.default_script_id), ("defaultSkillIds", &self.default_skill_ids), ("defaultStatusId", &self.default_status_id), ("defaultTtlSeconds", &self.default_ttl_seconds), ("defaultWorkbinId", &self.default_workbin_id), ("description", &self.description), ("name", &self.name), ("ruleSettings", &self.rule_settings), ("schemaId", &self.schema_id), ("schemaVersion", &self.schema_version), ("serviceLevelTarget", &self.service_level_target), ("unassignedDivisionContactsEnabled", &self.unassigned_division_contacts_enabled)], &self._nulls)
     }

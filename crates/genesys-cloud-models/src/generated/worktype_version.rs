@@ -128,9 +128,11 @@ impl<'de> ::serde::Deserialize<'de> for WorktypeVersion {
 impl crate::support::Model for WorktypeVersion {
     const NAME: &'static str = "WorktypeVersion";
     const FIELDS: &'static [&'static str] = &["assignmentEnabled", "dateCreated", "dateModified", "defaultDueDurationSeconds", "defaultDurationSeconds", "defaultExpirationSeconds", "defaultLanguage", "defaultPriority", "defaultQueue", "defaultScript", "defaultSkills", "defaultStatus", "defaultTtlSeconds", "defaultWorkbin", "description", "division", "flow", "id", "modifiedBy", "name", "ruleSettings", "schema", "selfUri", "serviceLevelTarget", "statuses", "unassignedDivisionContactsEnabled", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -200,6 +202,7 @@ impl crate::support::Model for WorktypeVersion {
     }
 }
 impl ::std::fmt::Debug for WorktypeVersion {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WorktypeVersion", &[("assignmentEnabled", &self.assignment_enabled), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("defaultDueDurationSeconds", &self.default_due_duration_seconds), ("defaultDurationSeconds", &self.default_duration_seconds), ("defaultExpirationSeconds", &self.default_expiration_seconds), ("defaultLanguage", &self.default_language), ("defaultPriority", &self.default_priority), ("defaultQueue", &self.default_queue), ("defaultScript", &self.default_script), ("defaultSkills", &self.default_skills), ("defaultStatus", &self.default_status), ("defaultTtlSeconds", &self.default_ttl_seconds), ("defaultWorkbin", &self.default_workbin), ("description", &self.description), ("division", &self.division), ("flow", &self.flow), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("ruleSettings", &self.rule_settings), ("schema", &self.schema), ("selfUri", &self.self_uri), ("serviceLevelTarget", &self.service_level_target), ("statuses", &self.statuses), ("unassignedDivisionContactsEnabled", &self.unassigned_division_contacts_enabled), ("version", &self.version)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for WrapUpCodeMapping {
 impl crate::support::Model for WrapUpCodeMapping {
     const NAME: &'static str = "WrapUpCodeMapping";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "defaultSet", "id", "mapping", "name", "selfUri", "version"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -84,6 +86,7 @@ impl crate::support::Model for WrapUpCodeMapping {
     }
 }
 impl ::std::fmt::Debug for WrapUpCodeMapping {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WrapUpCodeMapping", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("defaultSet", &self.default_set), ("id", &self.id), ("mapping", &self.mapping), ("name", &self.name), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }

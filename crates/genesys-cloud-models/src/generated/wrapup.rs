@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Wrapup {
 impl crate::support::Model for Wrapup {
     const NAME: &'static str = "Wrapup";
     const FIELDS: &'static [&'static str] = &["code", "durationSeconds", "endTime", "name", "notes", "provisional", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -80,6 +82,7 @@ impl crate::support::Model for Wrapup {
     }
 }
 impl ::std::fmt::Debug for Wrapup {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Wrapup", &[("code", &self.code), ("durationSeconds", &self.duration_seconds), ("endTime", &self.end_time), ("name", &self.name), ("notes", &self.notes), ("provisional", &self.provisional), ("tags", &self.tags)], &self._nulls)
     }

@@ -56,9 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for WrapupCodeRequest {
 impl crate::support::Model for WrapupCodeRequest {
     const NAME: &'static str = "WrapupCodeRequest";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "description", "division", "id", "modifiedBy", "name", "selfUri"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for WrapupCodeRequest {
     }
 }
 impl ::std::fmt::Debug for WrapupCodeRequest {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WrapupCodeRequest", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }

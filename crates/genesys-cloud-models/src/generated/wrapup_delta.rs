@@ -26,9 +26,11 @@ impl<'de> ::serde::Deserialize<'de> for WrapupDelta {
 impl crate::support::Model for WrapupDelta {
     const NAME: &'static str = "WrapupDelta";
     const FIELDS: &'static [&'static str] = &["action", "code", "userId"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -50,6 +52,7 @@ impl crate::support::Model for WrapupDelta {
     }
 }
 impl ::std::fmt::Debug for WrapupDelta {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WrapupDelta", &[("action", &self.action), ("code", &self.code), ("userId", &self.user_id)], &self._nulls)
     }
@@ -94,11 +97,13 @@ impl WrapupDeltaAction {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Add", "Remove"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WrapupDeltaAction {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Add" => Self::Add,
@@ -106,9 +111,11 @@ impl crate::support::OpenEnum for WrapupDeltaAction {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Add => "Add",
@@ -118,11 +125,13 @@ impl crate::support::OpenEnum for WrapupDeltaAction {
     }
 }
 impl ::std::convert::From<&str> for WrapupDeltaAction {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WrapupDeltaAction {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -52,9 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for WrapupInput {
 impl crate::support::Model for WrapupInput {
     const NAME: &'static str = "WrapupInput";
     const FIELDS: &'static [&'static str] = &["code", "disableEndTimeUpdates", "durationSeconds", "endTime", "name", "notes", "provisional", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -86,6 +88,7 @@ impl crate::support::Model for WrapupInput {
     }
 }
 impl ::std::fmt::Debug for WrapupInput {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WrapupInput", &[("code", &self.code), ("disableEndTimeUpdates", &self.disable_end_time_updates), ("durationSeconds", &self.duration_seconds), ("endTime", &self.end_time), ("name", &self.name), ("notes", &self.notes), ("provisional", &self.provisional), ("tags", &self.tags)], &self._nulls)
     }

@@ -72,9 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for WritableDialerContact {
 impl crate::support::Model for WritableDialerContact {
     const NAME: &'static str = "WritableDialerContact";
     const FIELDS: &'static [&'static str] = &["callable", "contactListId", "contactableStatus", "data", "dateCreated", "dateExpiration", "id", "latestEmailEvaluations", "latestSmsEvaluations", "latestWhatsAppEvaluations", "phoneNumberStatus", "retentionDays", "retentionType"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -116,6 +118,7 @@ impl crate::support::Model for WritableDialerContact {
     }
 }
 impl ::std::fmt::Debug for WritableDialerContact {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "WritableDialerContact", &[("callable", &self.callable), ("contactListId", &self.contact_list_id), ("contactableStatus", &self.contactable_status), ("data", &self.data), ("dateCreated", &self.date_created), ("dateExpiration", &self.date_expiration), ("id", &self.id), ("latestEmailEvaluations", &self.latest_email_evaluations), ("latestSmsEvaluations", &self.latest_sms_evaluations), ("latestWhatsAppEvaluations", &self.latest_whats_app_evaluations), ("phoneNumberStatus", &self.phone_number_status), ("retentionDays", &self.retention_days), ("retentionType", &self.retention_type)], &self._nulls)
     }
@@ -242,11 +245,13 @@ impl WritableDialerContactRetentionType {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["Never", "Today", "RetentionDays", "DateExpiration"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for WritableDialerContactRetentionType {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "Never" => Self::Never,
@@ -256,9 +261,11 @@ impl crate::support::OpenEnum for WritableDialerContactRetentionType {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Never => "Never",
@@ -270,11 +277,13 @@ impl crate::support::OpenEnum for WritableDialerContactRetentionType {
     }
 }
 impl ::std::convert::From<&str> for WritableDialerContactRetentionType {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for WritableDialerContactRetentionType {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

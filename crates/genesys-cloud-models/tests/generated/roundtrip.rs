@@ -41,9 +41,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/AcceleratorSpecification", rt::<m::AcceleratorSpecification>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/AccessRestriction", rt::<m::AccessRestriction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/AcdEndDetailEventTopicAcdEndEvent", rt::<m::AcdEndDetailEventTopicAcdEndEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/AcdStartDetailEventTopicAcdStartEvent", rt::<m::AcdStartDetailEventTopicAcdStartEvent>));
     #[cfg(any(feature = "external-contacts", feature = "journey"))]
     cases.push(("#/definitions/AchievedOutcome", rt::<m::AchievedOutcome>));
@@ -181,7 +181,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ActivityPlanStructureWithOccurrenceSessionsUsersReference", rt::<m::ActivityPlanStructureWithOccurrenceSessionsUsersReference>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/ActivityPlanStructureWithOccurrencesReference", rt::<m::ActivityPlanStructureWithOccurrencesReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/AcwDetailEventTopicAfterCallWorkEvent", rt::<m::AcwDetailEventTopicAfterCallWorkEvent>));
     #[cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))]
     cases.push(("#/definitions/AcwSettings", rt::<m::AcwSettings>));
@@ -249,15 +249,15 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/AdherenceExplanationResponse", rt::<m::AdherenceExplanationResponse>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/AdherenceSettings", rt::<m::AdherenceSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/AdhocRecordingTopicConversationData", rt::<m::AdhocRecordingTopicConversationData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/AdhocRecordingTopicLockData", rt::<m::AdhocRecordingTopicLockData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/AdhocRecordingTopicRecordingDataV2", rt::<m::AdhocRecordingTopicRecordingDataV2>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/AdhocRecordingTopicUserData", rt::<m::AdhocRecordingTopicUserData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/AdhocRecordingTopicWorkspaceData", rt::<m::AdhocRecordingTopicWorkspaceData>));
     #[cfg(feature = "users")]
     cases.push(("#/definitions/Adjacents", rt::<m::Adjacents>));
@@ -291,15 +291,15 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/AgentActionPayload", rt::<m::AgentActionPayload>));
     #[cfg(feature = "quality")]
     cases.push(("#/definitions/AgentActivity", rt::<m::AgentActivity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/AgentActivityChangedTopicAgentActivity", rt::<m::AgentActivityChangedTopicAgentActivity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/AgentActivityChangedTopicOrganizationPresence", rt::<m::AgentActivityChangedTopicOrganizationPresence>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/AgentActivityChangedTopicOutOfOffice", rt::<m::AgentActivityChangedTopicOutOfOffice>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/AgentActivityChangedTopicPresence", rt::<m::AgentActivityChangedTopicPresence>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/AgentActivityChangedTopicRoutingStatus", rt::<m::AgentActivityChangedTopicRoutingStatus>));
     #[cfg(feature = "quality")]
     cases.push(("#/definitions/AgentActivityEntityListing", rt::<m::AgentActivityEntityListing>));
@@ -453,7 +453,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/AgentStateAgentQueryPredicate", rt::<m::AgentStateAgentQueryPredicate>));
     #[cfg(feature = "analytics")]
     cases.push(("#/definitions/AgentStateCountsRequest", rt::<m::AgentStateCountsRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/AgentStateEventTopicAgentStateEventNotification", rt::<m::AgentStateEventTopicAgentStateEventNotification>));
     #[cfg(feature = "analytics")]
     cases.push(("#/definitions/AgentStateIsOutOfOfficeCount", rt::<m::AgentStateIsOutOfOfficeCount>));
@@ -801,47 +801,47 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ApplePay", rt::<m::ApplePay>));
     #[cfg(feature = "organization")]
     cases.push(("#/definitions/ApprovalNamespace", rt::<m::ApprovalNamespace>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectDependencyTrackingBuildNotificationClient", rt::<m::ArchitectDependencyTrackingBuildNotificationClient>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification", rt::<m::ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectDependencyTrackingBuildNotificationHomeOrganization", rt::<m::ArchitectDependencyTrackingBuildNotificationHomeOrganization>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectDependencyTrackingBuildNotificationUser", rt::<m::ArchitectDependencyTrackingBuildNotificationUser>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/ArchitectExportJobStateResponse", rt::<m::ArchitectExportJobStateResponse>));
     #[cfg(feature = "journey")]
     cases.push(("#/definitions/ArchitectFlowFields", rt::<m::ArchitectFlowFields>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowNotificationArchitectOperation", rt::<m::ArchitectFlowNotificationArchitectOperation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowNotificationClient", rt::<m::ArchitectFlowNotificationClient>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowNotificationErrorDetail", rt::<m::ArchitectFlowNotificationErrorDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowNotificationErrorMessageParams", rt::<m::ArchitectFlowNotificationErrorMessageParams>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowNotificationFlowNotification", rt::<m::ArchitectFlowNotificationFlowNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowNotificationFlowVersion", rt::<m::ArchitectFlowNotificationFlowVersion>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowNotificationHomeOrganization", rt::<m::ArchitectFlowNotificationHomeOrganization>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowNotificationUser", rt::<m::ArchitectFlowNotificationUser>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowOutcomeNotificationArchitectOperation", rt::<m::ArchitectFlowOutcomeNotificationArchitectOperation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowOutcomeNotificationClient", rt::<m::ArchitectFlowOutcomeNotificationClient>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowOutcomeNotificationErrorDetail", rt::<m::ArchitectFlowOutcomeNotificationErrorDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowOutcomeNotificationErrorMessageParams", rt::<m::ArchitectFlowOutcomeNotificationErrorMessageParams>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowOutcomeNotificationFlowOutcomeNotification", rt::<m::ArchitectFlowOutcomeNotificationFlowOutcomeNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowOutcomeNotificationHomeOrganization", rt::<m::ArchitectFlowOutcomeNotificationHomeOrganization>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectFlowOutcomeNotificationUser", rt::<m::ArchitectFlowOutcomeNotificationUser>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/ArchitectFlowReference", rt::<m::ArchitectFlowReference>));
@@ -851,27 +851,27 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ArchitectJobMessageDetail", rt::<m::ArchitectJobMessageDetail>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/ArchitectJobStateResponse", rt::<m::ArchitectJobStateResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectPromptNotificationArchitectOperation", rt::<m::ArchitectPromptNotificationArchitectOperation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectPromptNotificationClient", rt::<m::ArchitectPromptNotificationClient>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectPromptNotificationErrorDetail", rt::<m::ArchitectPromptNotificationErrorDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectPromptNotificationErrorMessageParams", rt::<m::ArchitectPromptNotificationErrorMessageParams>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectPromptNotificationHomeOrganization", rt::<m::ArchitectPromptNotificationHomeOrganization>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectPromptNotificationPromptNotification", rt::<m::ArchitectPromptNotificationPromptNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectPromptNotificationUser", rt::<m::ArchitectPromptNotificationUser>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectPromptResourceNotificationPromptResourceAudioFormat", rt::<m::ArchitectPromptResourceNotificationPromptResourceAudioFormat>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectPromptResourceNotificationPromptResourceNotification", rt::<m::ArchitectPromptResourceNotificationPromptResourceNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat", rt::<m::ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-architect", feature = "unreferenced"))]
     cases.push(("#/definitions/ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification", rt::<m::ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/ArchitectValidateJobStateResponse", rt::<m::ArchitectValidateJobStateResponse>));
@@ -977,9 +977,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/AttendanceStatusListing", rt::<m::AttendanceStatusListing>));
     #[cfg(feature = "content-management")]
     cases.push(("#/definitions/Attribute", rt::<m::Attribute>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/AttributeDetailEventTopicAttributeUpdateEvent", rt::<m::AttributeDetailEventTopicAttributeUpdateEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/AttributeDetailEventTopicCommunication", rt::<m::AttributeDetailEventTopicCommunication>));
     #[cfg(feature = "content-management")]
     cases.push(("#/definitions/AttributeFilterItem", rt::<m::AttributeFilterItem>));
@@ -1027,15 +1027,15 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/AuditRealtimeRelatedRequest", rt::<m::AuditRealtimeRelatedRequest>));
     #[cfg(feature = "audit")]
     cases.push(("#/definitions/AuditRealtimeRelatedResultsResponse", rt::<m::AuditRealtimeRelatedResultsResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
     cases.push(("#/definitions/AuditTopicAddressableEntityRef", rt::<m::AuditTopicAddressableEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
     cases.push(("#/definitions/AuditTopicAuditLogMessage", rt::<m::AuditTopicAuditLogMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
     cases.push(("#/definitions/AuditTopicDomainEntityRef", rt::<m::AuditTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
     cases.push(("#/definitions/AuditTopicMessageInfo", rt::<m::AuditTopicMessageInfo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-audits", feature = "unreferenced"))]
     cases.push(("#/definitions/AuditTopicPropertyChange", rt::<m::AuditTopicPropertyChange>));
     #[cfg(feature = "knowledge")]
     cases.push(("#/definitions/AuthenticationProperties", rt::<m::AuthenticationProperties>));
@@ -1731,13 +1731,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/CallConversationEntityListing", rt::<m::CallConversationEntityListing>));
     #[cfg(feature = "users")]
     cases.push(("#/definitions/CallForwarding", rt::<m::CallForwarding>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/CallForwardingEventCall", rt::<m::CallForwardingEventCall>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/CallForwardingEventCallForwarding", rt::<m::CallForwardingEventCallForwarding>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/CallForwardingEventTarget", rt::<m::CallForwardingEventTarget>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/CallForwardingEventUser", rt::<m::CallForwardingEventUser>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/CallHistoryConversation", rt::<m::CallHistoryConversation>));
@@ -1937,11 +1937,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/CapacityPlanStaffingRequirementResult", rt::<m::CapacityPlanStaffingRequirementResult>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/CapacityPlanningPlanningGroupAllocation", rt::<m::CapacityPlanningPlanningGroupAllocation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/CapacityPlanningRequirementsResultTopicBusinessUnit", rt::<m::CapacityPlanningRequirementsResultTopicBusinessUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/CapacityPlanningRequirementsResultTopicCapacityPlanReference", rt::<m::CapacityPlanningRequirementsResultTopicCapacityPlanReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification", rt::<m::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/CapacityPlansListResponse", rt::<m::CapacityPlansListResponse>));
@@ -2097,9 +2097,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ChartColumn", rt::<m::ChartColumn>));
     #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
     cases.push(("#/definitions/Chat", rt::<m::Chat>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ChatBadgeTopicBadgeEntity", rt::<m::ChatBadgeTopicBadgeEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ChatBadgeTopicChatBadge", rt::<m::ChatBadgeTopicChatBadge>));
     #[cfg(feature = "users")]
     cases.push(("#/definitions/ChatFavorite", rt::<m::ChatFavorite>));
@@ -2237,13 +2237,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/CobrowseWebMessagingSession", rt::<m::CobrowseWebMessagingSession>));
     #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))]
     cases.push(("#/definitions/Cobrowsesession", rt::<m::Cobrowsesession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/CollaborateChatAdhocMessageEventTopicCollaborateChatEntity", rt::<m::CollaborateChatAdhocMessageEventTopicCollaborateChatEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/CollaborateChatAdhocMessageEventTopicCollaborateChatMessage", rt::<m::CollaborateChatAdhocMessageEventTopicCollaborateChatMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/CollaborateChatGroupMessageEventTopicCollaborateChatEntity", rt::<m::CollaborateChatGroupMessageEventTopicCollaborateChatEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/CollaborateChatGroupMessageEventTopicCollaborateChatMessage", rt::<m::CollaborateChatGroupMessageEventTopicCollaborateChatMessage>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/Column", rt::<m::Column>));
@@ -2411,7 +2411,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ContactColumnTimeZone", rt::<m::ContactColumnTimeZone>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/ContactColumnToDataActionFieldMapping", rt::<m::ContactColumnToDataActionFieldMapping>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/ContactDetailEventTopicContactUpdateEvent", rt::<m::ContactDetailEventTopicContactUpdateEvent>));
     #[cfg(feature = "external-contacts")]
     cases.push(("#/definitions/ContactEnrichOptions", rt::<m::ContactEnrichOptions>));
@@ -2491,11 +2491,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ContactVertex", rt::<m::ContactVertex>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/ContactableStatus", rt::<m::ContactableStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ContactlistDownloadReadyExportUri", rt::<m::ContactlistDownloadReadyExportUri>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/ContactlistDownloadReadyObject", rt::<m::ContactlistDownloadReadyObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/ContactlistImportStatusImportStatus", rt::<m::ContactlistImportStatusImportStatus>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/ContactlistImportStatusObject", rt::<m::ContactlistImportStatusObject>));
@@ -2537,21 +2537,21 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ContentDatePickerAvailableTime", rt::<m::ContentDatePickerAvailableTime>));
     #[cfg(feature = "content-management")]
     cases.push(("#/definitions/ContentFilterItem", rt::<m::ContentFilterItem>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/ContentManagementSingleDocumentTopicDocumentDataV2", rt::<m::ContentManagementSingleDocumentTopicDocumentDataV2>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/ContentManagementSingleDocumentTopicLockData", rt::<m::ContentManagementSingleDocumentTopicLockData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/ContentManagementSingleDocumentTopicUserData", rt::<m::ContentManagementSingleDocumentTopicUserData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/ContentManagementSingleDocumentTopicWorkspaceData", rt::<m::ContentManagementSingleDocumentTopicWorkspaceData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/ContentManagementWorkspaceDocumentsTopicDocumentDataV2", rt::<m::ContentManagementWorkspaceDocumentsTopicDocumentDataV2>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/ContentManagementWorkspaceDocumentsTopicLockData", rt::<m::ContentManagementWorkspaceDocumentsTopicLockData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/ContentManagementWorkspaceDocumentsTopicUserData", rt::<m::ContentManagementWorkspaceDocumentsTopicUserData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-contentmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/ContentManagementWorkspaceDocumentsTopicWorkspaceData", rt::<m::ContentManagementWorkspaceDocumentsTopicWorkspaceData>));
     #[cfg(feature = "social-media")]
     cases.push(("#/definitions/ContentModeration", rt::<m::ContentModeration>));
@@ -2701,93 +2701,93 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationAttributeSchema", rt::<m::ConversationAttributeSchema>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/ConversationBasic", rt::<m::ConversationBasic>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicCallConversation", rt::<m::ConversationCallEventTopicCallConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicCallMediaParticipant", rt::<m::ConversationCallEventTopicCallMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicConversationDivisionMembership", rt::<m::ConversationCallEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicConversationRoutingData", rt::<m::ConversationCallEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicDetail", rt::<m::ConversationCallEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicDisposition", rt::<m::ConversationCallEventTopicDisposition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicDispositionAmdTimeout", rt::<m::ConversationCallEventTopicDispositionAmdTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicDispositionSilentCallTimeout", rt::<m::ConversationCallEventTopicDispositionSilentCallTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicDivisionEntityRef", rt::<m::ConversationCallEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicDomainEntityRef", rt::<m::ConversationCallEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicErrorBody", rt::<m::ConversationCallEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicFaxStatus", rt::<m::ConversationCallEventTopicFaxStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicJourneyAction", rt::<m::ConversationCallEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicJourneyActionMap", rt::<m::ConversationCallEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicJourneyContext", rt::<m::ConversationCallEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicJourneyCustomer", rt::<m::ConversationCallEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicJourneyCustomerSession", rt::<m::ConversationCallEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicLimit", rt::<m::ConversationCallEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicQueueMediaSettings", rt::<m::ConversationCallEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicRecordersState", rt::<m::ConversationCallEventTopicRecordersState>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicScoredAgent", rt::<m::ConversationCallEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicUriReference", rt::<m::ConversationCallEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallEventTopicWrapup", rt::<m::ConversationCallEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicCallbackConversation", rt::<m::ConversationCallbackEventTopicCallbackConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicCallbackMediaParticipant", rt::<m::ConversationCallbackEventTopicCallbackMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicConversationDivisionMembership", rt::<m::ConversationCallbackEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicConversationRoutingData", rt::<m::ConversationCallbackEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicDetail", rt::<m::ConversationCallbackEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicDialerPreview", rt::<m::ConversationCallbackEventTopicDialerPreview>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicDivisionEntityRef", rt::<m::ConversationCallbackEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicDomainEntityRef", rt::<m::ConversationCallbackEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicErrorBody", rt::<m::ConversationCallbackEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicJourneyAction", rt::<m::ConversationCallbackEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicJourneyActionMap", rt::<m::ConversationCallbackEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicJourneyContext", rt::<m::ConversationCallbackEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicJourneyCustomer", rt::<m::ConversationCallbackEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicJourneyCustomerSession", rt::<m::ConversationCallbackEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicLimit", rt::<m::ConversationCallbackEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicPhoneNumberColumn", rt::<m::ConversationCallbackEventTopicPhoneNumberColumn>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicQueueMediaSettings", rt::<m::ConversationCallbackEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicScoredAgent", rt::<m::ConversationCallbackEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicUriReference", rt::<m::ConversationCallbackEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicVoicemail", rt::<m::ConversationCallbackEventTopicVoicemail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCallbackEventTopicWrapup", rt::<m::ConversationCallbackEventTopicWrapup>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/ConversationCategoriesEntityListing", rt::<m::ConversationCategoriesEntityListing>));
@@ -2801,87 +2801,87 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationChannelMetadata", rt::<m::ConversationChannelMetadata>));
     #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))]
     cases.push(("#/definitions/ConversationChat", rt::<m::ConversationChat>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicChatConversation", rt::<m::ConversationChatEventTopicChatConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicChatMediaParticipant", rt::<m::ConversationChatEventTopicChatMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicConversationDivisionMembership", rt::<m::ConversationChatEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicConversationRoutingData", rt::<m::ConversationChatEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicDetail", rt::<m::ConversationChatEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicDivisionEntityRef", rt::<m::ConversationChatEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicDomainEntityRef", rt::<m::ConversationChatEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicErrorBody", rt::<m::ConversationChatEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicJourneyAction", rt::<m::ConversationChatEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicJourneyActionMap", rt::<m::ConversationChatEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicJourneyContext", rt::<m::ConversationChatEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicJourneyCustomer", rt::<m::ConversationChatEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicJourneyCustomerSession", rt::<m::ConversationChatEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicLimit", rt::<m::ConversationChatEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicQueueMediaSettings", rt::<m::ConversationChatEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicScoredAgent", rt::<m::ConversationChatEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicUriReference", rt::<m::ConversationChatEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChatEventTopicWrapup", rt::<m::ConversationChatEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChecklistTopicAgentChecklistActivationTrigger", rt::<m::ConversationChecklistTopicAgentChecklistActivationTrigger>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChecklistTopicAgentChecklistItemState", rt::<m::ConversationChecklistTopicAgentChecklistItemState>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChecklistTopicAgentChecklistRuntimeEventBody", rt::<m::ConversationChecklistTopicAgentChecklistRuntimeEventBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationChecklistTopicConversationContextTurnInfo", rt::<m::ConversationChecklistTopicConversationContextTurnInfo>));
     #[cfg(feature = "web-deployments")]
     cases.push(("#/definitions/ConversationClearSettings", rt::<m::ConversationClearSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicCobrowseConversation", rt::<m::ConversationCobrowseEventTopicCobrowseConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicCobrowseMediaParticipant", rt::<m::ConversationCobrowseEventTopicCobrowseMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicConversationDivisionMembership", rt::<m::ConversationCobrowseEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicConversationRoutingData", rt::<m::ConversationCobrowseEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicDetail", rt::<m::ConversationCobrowseEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicDivisionEntityRef", rt::<m::ConversationCobrowseEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicDomainEntityRef", rt::<m::ConversationCobrowseEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicErrorBody", rt::<m::ConversationCobrowseEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicJourneyAction", rt::<m::ConversationCobrowseEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicJourneyActionMap", rt::<m::ConversationCobrowseEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicJourneyContext", rt::<m::ConversationCobrowseEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicJourneyCustomer", rt::<m::ConversationCobrowseEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicJourneyCustomerSession", rt::<m::ConversationCobrowseEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicLimit", rt::<m::ConversationCobrowseEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicQueueMediaSettings", rt::<m::ConversationCobrowseEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicScoredAgent", rt::<m::ConversationCobrowseEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicUriReference", rt::<m::ConversationCobrowseEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationCobrowseEventTopicWrapup", rt::<m::ConversationCobrowseEventTopicWrapup>));
     #[cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationContentAttachment", rt::<m::ConversationContentAttachment>));
@@ -2969,7 +2969,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationDetailQueryFilter", rt::<m::ConversationDetailQueryFilter>));
     #[cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))]
     cases.push(("#/definitions/ConversationDetailQueryPredicate", rt::<m::ConversationDetailQueryPredicate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification", rt::<m::ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification>));
     #[cfg(feature = "web-deployments")]
     cases.push(("#/definitions/ConversationDisconnectSettings", rt::<m::ConversationDisconnectSettings>));
@@ -2977,43 +2977,43 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationDivisionMembership", rt::<m::ConversationDivisionMembership>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationEditedInput", rt::<m::ConversationEditedInput>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicAttachment", rt::<m::ConversationEmailEventTopicAttachment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicConversationDivisionMembership", rt::<m::ConversationEmailEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicConversationRoutingData", rt::<m::ConversationEmailEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicDetail", rt::<m::ConversationEmailEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicDivisionEntityRef", rt::<m::ConversationEmailEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicDomainEntityRef", rt::<m::ConversationEmailEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicEmailConversation", rt::<m::ConversationEmailEventTopicEmailConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicEmailMediaParticipant", rt::<m::ConversationEmailEventTopicEmailMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicErrorBody", rt::<m::ConversationEmailEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicJourneyAction", rt::<m::ConversationEmailEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicJourneyActionMap", rt::<m::ConversationEmailEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicJourneyContext", rt::<m::ConversationEmailEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicJourneyCustomer", rt::<m::ConversationEmailEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicJourneyCustomerSession", rt::<m::ConversationEmailEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicLimit", rt::<m::ConversationEmailEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicQueueMediaSettings", rt::<m::ConversationEmailEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicScoredAgent", rt::<m::ConversationEmailEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicUriReference", rt::<m::ConversationEmailEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEmailEventTopicWrapup", rt::<m::ConversationEmailEventTopicWrapup>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationEncryptionConfiguration", rt::<m::ConversationEncryptionConfiguration>));
@@ -3031,107 +3031,107 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationEventCoBrowse", rt::<m::ConversationEventCoBrowse>));
     #[cfg(any(feature = "conversations", feature = "recording", feature = "social-media", feature = "textbots"))]
     cases.push(("#/definitions/ConversationEventPresence", rt::<m::ConversationEventPresence>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicAddress", rt::<m::ConversationEventTopicAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicAfterCallWork", rt::<m::ConversationEventTopicAfterCallWork>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicAttachment", rt::<m::ConversationEventTopicAttachment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicCall", rt::<m::ConversationEventTopicCall>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicCallback", rt::<m::ConversationEventTopicCallback>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicChat", rt::<m::ConversationEventTopicChat>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicCobrowse", rt::<m::ConversationEventTopicCobrowse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicConversation", rt::<m::ConversationEventTopicConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicConversationDivisionMembership", rt::<m::ConversationEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicConversationRoutingData", rt::<m::ConversationEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicDialerPreview", rt::<m::ConversationEventTopicDialerPreview>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicDisconnectReason", rt::<m::ConversationEventTopicDisconnectReason>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicDisposition", rt::<m::ConversationEventTopicDisposition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicDispositionAmdTimeout", rt::<m::ConversationEventTopicDispositionAmdTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicDispositionSilentCallTimeout", rt::<m::ConversationEventTopicDispositionSilentCallTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicDivisionEntityRef", rt::<m::ConversationEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicDomainEntityRef", rt::<m::ConversationEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicEmail", rt::<m::ConversationEventTopicEmail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicErrorDetails", rt::<m::ConversationEventTopicErrorDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicFaxStatus", rt::<m::ConversationEventTopicFaxStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicInternalMessage", rt::<m::ConversationEventTopicInternalMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicInternalMessageDetails", rt::<m::ConversationEventTopicInternalMessageDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicJourneyAction", rt::<m::ConversationEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicJourneyActionMap", rt::<m::ConversationEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicJourneyContext", rt::<m::ConversationEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicJourneyCustomer", rt::<m::ConversationEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicJourneyCustomerSession", rt::<m::ConversationEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicMessage", rt::<m::ConversationEventTopicMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicMessageDetails", rt::<m::ConversationEventTopicMessageDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicMessageMedia", rt::<m::ConversationEventTopicMessageMedia>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicMessageMetadata", rt::<m::ConversationEventTopicMessageMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicMessageMetadataContent", rt::<m::ConversationEventTopicMessageMetadataContent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicMessageMetadataEvent", rt::<m::ConversationEventTopicMessageMetadataEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicMessageSticker", rt::<m::ConversationEventTopicMessageSticker>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicParticipant", rt::<m::ConversationEventTopicParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicPhoneNumberColumn", rt::<m::ConversationEventTopicPhoneNumberColumn>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicQueueMediaSettings", rt::<m::ConversationEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicRecordersState", rt::<m::ConversationEventTopicRecordersState>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicScoredAgent", rt::<m::ConversationEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicScreenMonitoring", rt::<m::ConversationEventTopicScreenMonitoring>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicScreenShare", rt::<m::ConversationEventTopicScreenShare>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicSocialExpression", rt::<m::ConversationEventTopicSocialExpression>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicTransferDestination", rt::<m::ConversationEventTopicTransferDestination>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicTransferInitiator", rt::<m::ConversationEventTopicTransferInitiator>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicTransferModifedBy", rt::<m::ConversationEventTopicTransferModifedBy>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicTransferResponse", rt::<m::ConversationEventTopicTransferResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicUriReference", rt::<m::ConversationEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicVideo", rt::<m::ConversationEventTopicVideo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicVoicemail", rt::<m::ConversationEventTopicVoicemail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicWorkflow", rt::<m::ConversationEventTopicWorkflow>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationEventTopicWrapup", rt::<m::ConversationEventTopicWrapup>));
     #[cfg(any(feature = "conversations", feature = "recording", feature = "social-media", feature = "textbots"))]
     cases.push(("#/definitions/ConversationEventTyping", rt::<m::ConversationEventTyping>));
@@ -3147,107 +3147,107 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationFormResponseContent", rt::<m::ConversationFormResponseContent>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/ConversationInsight", rt::<m::ConversationInsight>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationIntentSuggestionsTopicIntentSuggestionEvent", rt::<m::ConversationIntentSuggestionsTopicIntentSuggestionEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationIntentSuggestionsTopicQueryReformulationContext", rt::<m::ConversationIntentSuggestionsTopicQueryReformulationContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationIntentSuggestionsTopicSuggestedIntent", rt::<m::ConversationIntentSuggestionsTopicSuggestedIntent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationIntentSuggestionsTopicSuggestedIntentSlot", rt::<m::ConversationIntentSuggestionsTopicSuggestedIntentSlot>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationIntentSuggestionsTopicSuggestionContext", rt::<m::ConversationIntentSuggestionsTopicSuggestionContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationIntentSuggestionsTopicSuggestionFeedback", rt::<m::ConversationIntentSuggestionsTopicSuggestionFeedback>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationJsonSchemaDocument", rt::<m::ConversationJsonSchemaDocument>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationJsonSchemaRequest", rt::<m::ConversationJsonSchemaRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeArticleSuggestionsTopicKnowledgeAnswer", rt::<m::ConversationKnowledgeArticleSuggestionsTopicKnowledgeAnswer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent", rt::<m::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContext", rt::<m::ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle", rt::<m::ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeArticleSuggestionsTopicSuggestedIntent", rt::<m::ConversationKnowledgeArticleSuggestionsTopicSuggestedIntent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeArticleSuggestionsTopicSuggestedIntentSlot", rt::<m::ConversationKnowledgeArticleSuggestionsTopicSuggestedIntentSlot>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeArticleSuggestionsTopicSuggestionContext", rt::<m::ConversationKnowledgeArticleSuggestionsTopicSuggestionContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback", rt::<m::ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeSearchSuggestionsTopicKnowledgeAnswer", rt::<m::ConversationKnowledgeSearchSuggestionsTopicKnowledgeAnswer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent", rt::<m::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext", rt::<m::ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeSearchSuggestionsTopicSuggestedIntent", rt::<m::ConversationKnowledgeSearchSuggestionsTopicSuggestedIntent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeSearchSuggestionsTopicSuggestedIntentSlot", rt::<m::ConversationKnowledgeSearchSuggestionsTopicSuggestedIntentSlot>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult", rt::<m::ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeSearchSuggestionsTopicSuggestionContext", rt::<m::ConversationKnowledgeSearchSuggestionsTopicSuggestionContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedback", rt::<m::ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedback>));
     #[cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots"))]
     cases.push(("#/definitions/ConversationMessageContent", rt::<m::ConversationMessageContent>));
     #[cfg(any(feature = "conversations", feature = "recording", feature = "social-media", feature = "textbots"))]
     cases.push(("#/definitions/ConversationMessageEvent", rt::<m::ConversationMessageEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicConversationDivisionMembership", rt::<m::ConversationMessageEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicConversationRoutingData", rt::<m::ConversationMessageEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicDetail", rt::<m::ConversationMessageEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicDivisionEntityRef", rt::<m::ConversationMessageEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicDomainEntityRef", rt::<m::ConversationMessageEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicErrorBody", rt::<m::ConversationMessageEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicErrorDetails", rt::<m::ConversationMessageEventTopicErrorDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicJourneyAction", rt::<m::ConversationMessageEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicJourneyActionMap", rt::<m::ConversationMessageEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicJourneyContext", rt::<m::ConversationMessageEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicJourneyCustomer", rt::<m::ConversationMessageEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicJourneyCustomerSession", rt::<m::ConversationMessageEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicLimit", rt::<m::ConversationMessageEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicMessageConversation", rt::<m::ConversationMessageEventTopicMessageConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicMessageDetails", rt::<m::ConversationMessageEventTopicMessageDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicMessageMedia", rt::<m::ConversationMessageEventTopicMessageMedia>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicMessageMediaParticipant", rt::<m::ConversationMessageEventTopicMessageMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicMessageMetadata", rt::<m::ConversationMessageEventTopicMessageMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicMessageMetadataContent", rt::<m::ConversationMessageEventTopicMessageMetadataContent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicMessageMetadataEvent", rt::<m::ConversationMessageEventTopicMessageMetadataEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicMessageSticker", rt::<m::ConversationMessageEventTopicMessageSticker>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicQueueMediaSettings", rt::<m::ConversationMessageEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicScoredAgent", rt::<m::ConversationMessageEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicUriReference", rt::<m::ConversationMessageEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMessageEventTopicWrapup", rt::<m::ConversationMessageEventTopicWrapup>));
     #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))]
     cases.push(("#/definitions/ConversationMessageMetadata", rt::<m::ConversationMessageMetadata>));
@@ -3263,11 +3263,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationMessagingToRecipient", rt::<m::ConversationMessagingToRecipient>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/ConversationMetrics", rt::<m::ConversationMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMetricsTopicConversationMetricRecord", rt::<m::ConversationMetricsTopicConversationMetricRecord>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMetricsTopicConversationProposedAgent", rt::<m::ConversationMetricsTopicConversationProposedAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationMetricsTopicConversationScoredAgent", rt::<m::ConversationMetricsTopicConversationScoredAgent>));
     #[cfg(any(feature = "conversations", feature = "social-media"))]
     cases.push(("#/definitions/ConversationNormalizedMessage", rt::<m::ConversationNormalizedMessage>));
@@ -3313,19 +3313,19 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationRecipientAdditionalProviderInfo", rt::<m::ConversationRecipientAdditionalProviderInfo>));
     #[cfg(any(feature = "case-management", feature = "coaching", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "search", feature = "user-recordings", feature = "voicemail"))]
     cases.push(("#/definitions/ConversationReference", rt::<m::ConversationReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent", rt::<m::ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationResponseSuggestionsTopicQueryReformulationContext", rt::<m::ConversationResponseSuggestionsTopicQueryReformulationContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationResponseSuggestionsTopicSuggestedCannedResponse", rt::<m::ConversationResponseSuggestionsTopicSuggestedCannedResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationResponseSuggestionsTopicSuggestedIntent", rt::<m::ConversationResponseSuggestionsTopicSuggestedIntent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationResponseSuggestionsTopicSuggestedIntentSlot", rt::<m::ConversationResponseSuggestionsTopicSuggestedIntentSlot>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationResponseSuggestionsTopicSuggestionContext", rt::<m::ConversationResponseSuggestionsTopicSuggestionContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationResponseSuggestionsTopicSuggestionFeedback", rt::<m::ConversationResponseSuggestionsTopicSuggestionFeedback>));
     #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))]
     cases.push(("#/definitions/ConversationRoutingData", rt::<m::ConversationRoutingData>));
@@ -3333,95 +3333,95 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationSchemaReference", rt::<m::ConversationSchemaReference>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationSchemaUpdateRequest", rt::<m::ConversationSchemaUpdateRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicConversationDivisionMembership", rt::<m::ConversationScreenShareEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicConversationRoutingData", rt::<m::ConversationScreenShareEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicDetail", rt::<m::ConversationScreenShareEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicDivisionEntityRef", rt::<m::ConversationScreenShareEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicDomainEntityRef", rt::<m::ConversationScreenShareEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicErrorBody", rt::<m::ConversationScreenShareEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicJourneyAction", rt::<m::ConversationScreenShareEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicJourneyActionMap", rt::<m::ConversationScreenShareEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicJourneyContext", rt::<m::ConversationScreenShareEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicJourneyCustomer", rt::<m::ConversationScreenShareEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicJourneyCustomerSession", rt::<m::ConversationScreenShareEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicLimit", rt::<m::ConversationScreenShareEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicQueueMediaSettings", rt::<m::ConversationScreenShareEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicScoredAgent", rt::<m::ConversationScreenShareEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicScreenShareConversation", rt::<m::ConversationScreenShareEventTopicScreenShareConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicScreenShareMediaParticipant", rt::<m::ConversationScreenShareEventTopicScreenShareMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicUriReference", rt::<m::ConversationScreenShareEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScreenShareEventTopicWrapup", rt::<m::ConversationScreenShareEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScriptSuggestionsTopicQueryReformulationContext", rt::<m::ConversationScriptSuggestionsTopicQueryReformulationContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScriptSuggestionsTopicScriptSuggestionEvent", rt::<m::ConversationScriptSuggestionsTopicScriptSuggestionEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScriptSuggestionsTopicSuggestedIntent", rt::<m::ConversationScriptSuggestionsTopicSuggestedIntent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScriptSuggestionsTopicSuggestedIntentSlot", rt::<m::ConversationScriptSuggestionsTopicSuggestedIntentSlot>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScriptSuggestionsTopicSuggestedScript", rt::<m::ConversationScriptSuggestionsTopicSuggestedScript>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScriptSuggestionsTopicSuggestionContext", rt::<m::ConversationScriptSuggestionsTopicSuggestionContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationScriptSuggestionsTopicSuggestionFeedback", rt::<m::ConversationScriptSuggestionsTopicSuggestionFeedback>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationSecureAttributes", rt::<m::ConversationSecureAttributes>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationSessionSummary", rt::<m::ConversationSessionSummary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicConversationDivisionMembership", rt::<m::ConversationSocialExpressionEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicConversationRoutingData", rt::<m::ConversationSocialExpressionEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicDetail", rt::<m::ConversationSocialExpressionEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicDivisionEntityRef", rt::<m::ConversationSocialExpressionEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicDomainEntityRef", rt::<m::ConversationSocialExpressionEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicErrorBody", rt::<m::ConversationSocialExpressionEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicJourneyAction", rt::<m::ConversationSocialExpressionEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicJourneyActionMap", rt::<m::ConversationSocialExpressionEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicJourneyContext", rt::<m::ConversationSocialExpressionEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicJourneyCustomer", rt::<m::ConversationSocialExpressionEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicJourneyCustomerSession", rt::<m::ConversationSocialExpressionEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicLimit", rt::<m::ConversationSocialExpressionEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicQueueMediaSettings", rt::<m::ConversationSocialExpressionEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicScoredAgent", rt::<m::ConversationSocialExpressionEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicSocialConversation", rt::<m::ConversationSocialExpressionEventTopicSocialConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicSocialMediaParticipant", rt::<m::ConversationSocialExpressionEventTopicSocialMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicUriReference", rt::<m::ConversationSocialExpressionEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSocialExpressionEventTopicWrapup", rt::<m::ConversationSocialExpressionEventTopicWrapup>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationSummariesGetResponse", rt::<m::ConversationSummariesGetResponse>));
@@ -3439,49 +3439,49 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationSummaryReason", rt::<m::ConversationSummaryReason>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationSummaryResolution", rt::<m::ConversationSummaryResolution>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicConversationFollowupAction", rt::<m::ConversationSummaryTopicConversationFollowupAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicConversationHeadline", rt::<m::ConversationSummaryTopicConversationHeadline>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicConversationReason", rt::<m::ConversationSummaryTopicConversationReason>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicConversationResolution", rt::<m::ConversationSummaryTopicConversationResolution>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicConversationSummary", rt::<m::ConversationSummaryTopicConversationSummary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicConversationSummaryEvent", rt::<m::ConversationSummaryTopicConversationSummaryEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicConversationSummaryLabel", rt::<m::ConversationSummaryTopicConversationSummaryLabel>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicConversationSummaryParticipant", rt::<m::ConversationSummaryTopicConversationSummaryParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicConversationWrapUpCode", rt::<m::ConversationSummaryTopicConversationWrapUpCode>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicSummaryExtractedCustomEntity", rt::<m::ConversationSummaryTopicSummaryExtractedCustomEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicTriggerSource", rt::<m::ConversationSummaryTopicTriggerSource>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsConversationFollowupAction", rt::<m::ConversationSummaryTopicVirtualAgentsConversationFollowupAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsConversationHeadline", rt::<m::ConversationSummaryTopicVirtualAgentsConversationHeadline>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsConversationReason", rt::<m::ConversationSummaryTopicVirtualAgentsConversationReason>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsConversationResolution", rt::<m::ConversationSummaryTopicVirtualAgentsConversationResolution>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsConversationSummary", rt::<m::ConversationSummaryTopicVirtualAgentsConversationSummary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsConversationSummaryEvent", rt::<m::ConversationSummaryTopicVirtualAgentsConversationSummaryEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsConversationSummaryLabel", rt::<m::ConversationSummaryTopicVirtualAgentsConversationSummaryLabel>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant", rt::<m::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsConversationWrapUpCode", rt::<m::ConversationSummaryTopicVirtualAgentsConversationWrapUpCode>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsSummaryExtractedCustomEntity", rt::<m::ConversationSummaryTopicVirtualAgentsSummaryExtractedCustomEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-bot", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationSummaryTopicVirtualAgentsTriggerSource", rt::<m::ConversationSummaryTopicVirtualAgentsTriggerSource>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/ConversationSummaryTriggerSource", rt::<m::ConversationSummaryTriggerSource>));
@@ -3489,21 +3489,21 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationSummaryWrapupCode", rt::<m::ConversationSummaryWrapupCode>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationTagsUpdate", rt::<m::ConversationTagsUpdate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationThirdPartyActionSuggestionsTopicQueryReformulationContext", rt::<m::ConversationThirdPartyActionSuggestionsTopicQueryReformulationContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationThirdPartyActionSuggestionsTopicSuggestedIntent", rt::<m::ConversationThirdPartyActionSuggestionsTopicSuggestedIntent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationThirdPartyActionSuggestionsTopicSuggestedIntentSlot", rt::<m::ConversationThirdPartyActionSuggestionsTopicSuggestedIntentSlot>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationThirdPartyActionSuggestionsTopicSuggestionContext", rt::<m::ConversationThirdPartyActionSuggestionsTopicSuggestionContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback", rt::<m::ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent", rt::<m::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion", rt::<m::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestionSource", rt::<m::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestionSource>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationThreadingWindow", rt::<m::ConversationThreadingWindow>));
@@ -3515,41 +3515,41 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ConversationUserDisposition", rt::<m::ConversationUserDisposition>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/ConversationUtilizationLabelUpdate", rt::<m::ConversationUtilizationLabelUpdate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicConversationDivisionMembership", rt::<m::ConversationVideoEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicConversationRoutingData", rt::<m::ConversationVideoEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicDetail", rt::<m::ConversationVideoEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicDivisionEntityRef", rt::<m::ConversationVideoEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicDomainEntityRef", rt::<m::ConversationVideoEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicErrorBody", rt::<m::ConversationVideoEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicJourneyAction", rt::<m::ConversationVideoEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicJourneyActionMap", rt::<m::ConversationVideoEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicJourneyContext", rt::<m::ConversationVideoEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicJourneyCustomer", rt::<m::ConversationVideoEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicJourneyCustomerSession", rt::<m::ConversationVideoEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicLimit", rt::<m::ConversationVideoEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicQueueMediaSettings", rt::<m::ConversationVideoEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicScoredAgent", rt::<m::ConversationVideoEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicUriReference", rt::<m::ConversationVideoEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicVideoConversation", rt::<m::ConversationVideoEventTopicVideoConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicVideoMediaParticipant", rt::<m::ConversationVideoEventTopicVideoMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ConversationVideoEventTopicWrapup", rt::<m::ConversationVideoEventTopicWrapup>));
     #[cfg(any(feature = "agent-assistants", feature = "agent-copilot", feature = "assistant-copilot-variations", feature = "routing"))]
     cases.push(("#/definitions/Copilot", rt::<m::Copilot>));
@@ -3679,13 +3679,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/CreateEmailRequest", rt::<m::CreateEmailRequest>));
     #[cfg(feature = "journey")]
     cases.push(("#/definitions/CreateExternalEventsConfigurationRequest", rt::<m::CreateExternalEventsConfigurationRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/CreateGeneralProgramTestPhraseDetectedPhrase", rt::<m::CreateGeneralProgramTestPhraseDetectedPhrase>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/CreateGeneralProgramTestPhraseMatchedTranscript", rt::<m::CreateGeneralProgramTestPhraseMatchedTranscript>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/CreateGeneralProgramTestTopicPhraseResults", rt::<m::CreateGeneralProgramTestTopicPhraseResults>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/CreateGeneralProgramTopicsDefinitionsJob", rt::<m::CreateGeneralProgramTopicsDefinitionsJob>));
     #[cfg(feature = "ai-studio")]
     cases.push(("#/definitions/CreateGuide", rt::<m::CreateGuide>));
@@ -3905,7 +3905,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/CustomSmtpServerRequest", rt::<m::CustomSmtpServerRequest>));
     #[cfg(feature = "billing")]
     cases.push(("#/definitions/Customer", rt::<m::Customer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/CustomerEndDetailEventTopicCustomerEndEvent", rt::<m::CustomerEndDetailEventTopicCustomerEndEvent>));
     #[cfg(feature = "intents")]
     cases.push(("#/definitions/CustomerIntent", rt::<m::CustomerIntent>));
@@ -3929,9 +3929,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/CustomerSourceIntent", rt::<m::CustomerSourceIntent>));
     #[cfg(feature = "intents")]
     cases.push(("#/definitions/CustomerSourceIntentListing", rt::<m::CustomerSourceIntentListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/CustomerStartDetailEventTopicCustomerStartEvent", rt::<m::CustomerStartDetailEventTopicCustomerStartEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/CustomerStartDetailEventTopicJourneyContext", rt::<m::CustomerStartDetailEventTopicJourneyContext>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/DID", rt::<m::DID>));
@@ -4021,11 +4021,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/DateRangeWithOptionalEnd", rt::<m::DateRangeWithOptionalEnd>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/DayOfWeekMinimums", rt::<m::DayOfWeekMinimums>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/DecisionMetricsAdminNotificationTopicAddressableEntityRef", rt::<m::DecisionMetricsAdminNotificationTopicAddressableEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification", rt::<m::DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError", rt::<m::DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/DecisionMetricsData", rt::<m::DecisionMetricsData>));
@@ -4185,171 +4185,171 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/DiagnosticsSettings", rt::<m::DiagnosticsSettings>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/DialerAction", rt::<m::DialerAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerAttemptLimitsConfigChangeAttemptLimits", rt::<m::DialerAttemptLimitsConfigChangeAttemptLimits>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerAttemptLimitsConfigChangeObject", rt::<m::DialerAttemptLimitsConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerAttemptLimitsConfigChangeRecallEntry", rt::<m::DialerAttemptLimitsConfigChangeRecallEntry>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCallabletimesetConfigChangeCallableTime", rt::<m::DialerCallabletimesetConfigChangeCallableTime>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCallabletimesetConfigChangeCallableTimeSet", rt::<m::DialerCallabletimesetConfigChangeCallableTimeSet>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerCallabletimesetConfigChangeObject", rt::<m::DialerCallabletimesetConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCallabletimesetConfigChangeTimeSlot", rt::<m::DialerCallabletimesetConfigChangeTimeSlot>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignConfigChangeCampaign", rt::<m::DialerCampaignConfigChangeCampaign>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignConfigChangeContactSort", rt::<m::DialerCampaignConfigChangeContactSort>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerCampaignConfigChangeObject", rt::<m::DialerCampaignConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignConfigChangePhoneColumn", rt::<m::DialerCampaignConfigChangePhoneColumn>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignConfigChangeRestErrorDetail", rt::<m::DialerCampaignConfigChangeRestErrorDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignConfigChangeUriReference", rt::<m::DialerCampaignConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignProgressEventCampaignProgress", rt::<m::DialerCampaignProgressEventCampaignProgress>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerCampaignProgressEventObject", rt::<m::DialerCampaignProgressEventObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignProgressEventUriReference", rt::<m::DialerCampaignProgressEventUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignRuleConfigChangeCampaignRule", rt::<m::DialerCampaignRuleConfigChangeCampaignRule>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignRuleConfigChangeCampaignRuleAction", rt::<m::DialerCampaignRuleConfigChangeCampaignRuleAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignRuleConfigChangeCampaignRuleActionEntities", rt::<m::DialerCampaignRuleConfigChangeCampaignRuleActionEntities>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignRuleConfigChangeCampaignRuleCondition", rt::<m::DialerCampaignRuleConfigChangeCampaignRuleCondition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignRuleConfigChangeCampaignRuleEntities", rt::<m::DialerCampaignRuleConfigChangeCampaignRuleEntities>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerCampaignRuleConfigChangeObject", rt::<m::DialerCampaignRuleConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignRuleConfigChangeUriReference", rt::<m::DialerCampaignRuleConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignScheduleConfigChangeAlteration", rt::<m::DialerCampaignScheduleConfigChangeAlteration>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignScheduleConfigChangeCampaignSchedule", rt::<m::DialerCampaignScheduleConfigChangeCampaignSchedule>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerCampaignScheduleConfigChangeObject", rt::<m::DialerCampaignScheduleConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignScheduleConfigChangeRecurrencePattern", rt::<m::DialerCampaignScheduleConfigChangeRecurrencePattern>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignScheduleConfigChangeRecurrenceRange", rt::<m::DialerCampaignScheduleConfigChangeRecurrenceRange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignScheduleConfigChangeScheduleInterval", rt::<m::DialerCampaignScheduleConfigChangeScheduleInterval>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignScheduleConfigChangeScheduleRecurrence", rt::<m::DialerCampaignScheduleConfigChangeScheduleRecurrence>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignScheduleConfigChangeUriReference", rt::<m::DialerCampaignScheduleConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats", rt::<m::DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification", rt::<m::DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerCampaignSkillCombinationStatsEventUriReference", rt::<m::DialerCampaignSkillCombinationStatsEventUriReference>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/DialerContact", rt::<m::DialerContact>));
     #[cfg(feature = "general-data-protection-regulation")]
     cases.push(("#/definitions/DialerContactId", rt::<m::DialerContactId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerContactlistConfigChangeContactList", rt::<m::DialerContactlistConfigChangeContactList>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerContactlistConfigChangeContactPhoneNumberColumn", rt::<m::DialerContactlistConfigChangeContactPhoneNumberColumn>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerContactlistConfigChangeEmailColumn", rt::<m::DialerContactlistConfigChangeEmailColumn>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerContactlistConfigChangeImportStatus", rt::<m::DialerContactlistConfigChangeImportStatus>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerContactlistConfigChangeObject", rt::<m::DialerContactlistConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerContactlistConfigChangeUriReference", rt::<m::DialerContactlistConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerContactlistfilterConfigChangeContactListFilter", rt::<m::DialerContactlistfilterConfigChangeContactListFilter>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerContactlistfilterConfigChangeFilterClause", rt::<m::DialerContactlistfilterConfigChangeFilterClause>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerContactlistfilterConfigChangeFilterPredicate", rt::<m::DialerContactlistfilterConfigChangeFilterPredicate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerContactlistfilterConfigChangeFilterRange", rt::<m::DialerContactlistfilterConfigChangeFilterRange>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerContactlistfilterConfigChangeObject", rt::<m::DialerContactlistfilterConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerContactlistfilterConfigChangeUriReference", rt::<m::DialerContactlistfilterConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerDnclistConfigChangeDncList", rt::<m::DialerDnclistConfigChangeDncList>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerDnclistConfigChangeImportStatus", rt::<m::DialerDnclistConfigChangeImportStatus>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerDnclistConfigChangeObject", rt::<m::DialerDnclistConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerDnclistConfigChangeUriReference", rt::<m::DialerDnclistConfigChangeUriReference>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/DialerEventEntityListing", rt::<m::DialerEventEntityListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerOutboundSettingsConfigChangeAtzmTimeSlot", rt::<m::DialerOutboundSettingsConfigChangeAtzmTimeSlot>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerOutboundSettingsConfigChangeAtzmTimeSlotWithTimeZone", rt::<m::DialerOutboundSettingsConfigChangeAtzmTimeSlotWithTimeZone>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings", rt::<m::DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerOutboundSettingsConfigChangeCallableWindow", rt::<m::DialerOutboundSettingsConfigChangeCallableWindow>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerOutboundSettingsConfigChangeOutboundSettings", rt::<m::DialerOutboundSettingsConfigChangeOutboundSettings>));
     #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))]
     cases.push(("#/definitions/DialerPreview", rt::<m::DialerPreview>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerResponsesetConfigChangeObject", rt::<m::DialerResponsesetConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerResponsesetConfigChangeReaction", rt::<m::DialerResponsesetConfigChangeReaction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerResponsesetConfigChangeResponseSet", rt::<m::DialerResponsesetConfigChangeResponseSet>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/DialerRule", rt::<m::DialerRule>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerRulesetConfigChangeAction", rt::<m::DialerRulesetConfigChangeAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerRulesetConfigChangeCondition", rt::<m::DialerRulesetConfigChangeCondition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerRulesetConfigChangeContactColumnToDataActionFieldMapping", rt::<m::DialerRulesetConfigChangeContactColumnToDataActionFieldMapping>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerRulesetConfigChangeDataActionConditionPredicate", rt::<m::DialerRulesetConfigChangeDataActionConditionPredicate>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerRulesetConfigChangeObject", rt::<m::DialerRulesetConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerRulesetConfigChangeRule", rt::<m::DialerRulesetConfigChangeRule>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerRulesetConfigChangeRuleSet", rt::<m::DialerRulesetConfigChangeRuleSet>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerRulesetConfigChangeUriReference", rt::<m::DialerRulesetConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerSequenceConfigChangeCampaignSequence", rt::<m::DialerSequenceConfigChangeCampaignSequence>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerSequenceConfigChangeObject", rt::<m::DialerSequenceConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerSequenceConfigChangeUriReference", rt::<m::DialerSequenceConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerSequenceScheduleConfigChangeAlteration", rt::<m::DialerSequenceScheduleConfigChangeAlteration>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DialerSequenceScheduleConfigChangeObject", rt::<m::DialerSequenceScheduleConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerSequenceScheduleConfigChangeRecurrencePattern", rt::<m::DialerSequenceScheduleConfigChangeRecurrencePattern>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerSequenceScheduleConfigChangeRecurrenceRange", rt::<m::DialerSequenceScheduleConfigChangeRecurrenceRange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerSequenceScheduleConfigChangeScheduleInterval", rt::<m::DialerSequenceScheduleConfigChangeScheduleInterval>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerSequenceScheduleConfigChangeScheduleRecurrence", rt::<m::DialerSequenceScheduleConfigChangeScheduleRecurrence>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerSequenceScheduleConfigChangeSequenceSchedule", rt::<m::DialerSequenceScheduleConfigChangeSequenceSchedule>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerSequenceScheduleConfigChangeUriReference", rt::<m::DialerSequenceScheduleConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DialerWrapupcodemappingConfigChangeWrapUpCodeMapping", rt::<m::DialerWrapupcodemappingConfigChangeWrapUpCodeMapping>));
     #[cfg(feature = "integrations")]
     cases.push(("#/definitions/DialogflowAgent", rt::<m::DialogflowAgent>));
@@ -4449,11 +4449,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/DncPatchPhoneNumbersRequest", rt::<m::DncPatchPhoneNumbersRequest>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/DncPatchWhatsAppNumbersRequest", rt::<m::DncPatchWhatsAppNumbersRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/DnclistDownloadReadyExportUri", rt::<m::DnclistDownloadReadyExportUri>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DnclistDownloadReadyObject", rt::<m::DnclistDownloadReadyObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/DnclistImportStatusImportStatus", rt::<m::DnclistImportStatusImportStatus>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/DnclistImportStatusObject", rt::<m::DnclistImportStatusObject>));
@@ -4705,7 +4705,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/Edge", rt::<m::Edge>));
     #[cfg(any(feature = "search", feature = "telephony-providers-edge"))]
     cases.push(("#/definitions/EdgeAutoUpdateConfig", rt::<m::EdgeAutoUpdateConfig>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeChangeTopicEdge", rt::<m::EdgeChangeTopicEdge>));
     #[cfg(any(feature = "search", feature = "telephony-providers-edge"))]
     cases.push(("#/definitions/EdgeConnectionInfo", rt::<m::EdgeConnectionInfo>));
@@ -4717,9 +4717,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/EdgeGroupEntityListing", rt::<m::EdgeGroupEntityListing>));
     #[cfg(any(feature = "search", feature = "telephony-providers-edge"))]
     cases.push(("#/definitions/EdgeInterface", rt::<m::EdgeInterface>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange", rt::<m::EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeLogicalInterfacesChangeTopicErrorInfo", rt::<m::EdgeLogicalInterfacesChangeTopicErrorInfo>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/EdgeLogsJob", rt::<m::EdgeLogsJob>));
@@ -4743,21 +4743,21 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/EdgeMetricsProcessor", rt::<m::EdgeMetricsProcessor>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/EdgeMetricsSubsystem", rt::<m::EdgeMetricsSubsystem>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeMetricsTopicEdgeMetricDisk", rt::<m::EdgeMetricsTopicEdgeMetricDisk>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeMetricsTopicEdgeMetricMemory", rt::<m::EdgeMetricsTopicEdgeMetricMemory>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeMetricsTopicEdgeMetricNetworks", rt::<m::EdgeMetricsTopicEdgeMetricNetworks>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeMetricsTopicEdgeMetricProcessor", rt::<m::EdgeMetricsTopicEdgeMetricProcessor>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeMetricsTopicEdgeMetricSubsystem", rt::<m::EdgeMetricsTopicEdgeMetricSubsystem>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeMetricsTopicEdgeMetricSubsystemMedia", rt::<m::EdgeMetricsTopicEdgeMetricSubsystemMedia>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeMetricsTopicEdgeMetrics", rt::<m::EdgeMetricsTopicEdgeMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeMetricsTopicUriReference", rt::<m::EdgeMetricsTopicUriReference>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/EdgeNetworkDiagnostic", rt::<m::EdgeNetworkDiagnostic>));
@@ -4777,7 +4777,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/EdgeRebootParameters", rt::<m::EdgeRebootParameters>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/EdgeServiceStateRequest", rt::<m::EdgeServiceStateRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate", rt::<m::EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/EdgeTrunkBase", rt::<m::EdgeTrunkBase>));
@@ -4799,21 +4799,21 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/EmailBeginTransmittingEvent", rt::<m::EmailBeginTransmittingEvent>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/EmailCampaignSchedule", rt::<m::EmailCampaignSchedule>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/EmailCampaignScheduleConfigChangeAlteration", rt::<m::EmailCampaignScheduleConfigChangeAlteration>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/EmailCampaignScheduleConfigChangeEmailCampaignSchedule", rt::<m::EmailCampaignScheduleConfigChangeEmailCampaignSchedule>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/EmailCampaignScheduleConfigChangeObject", rt::<m::EmailCampaignScheduleConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/EmailCampaignScheduleConfigChangeRecurrencePattern", rt::<m::EmailCampaignScheduleConfigChangeRecurrencePattern>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/EmailCampaignScheduleConfigChangeRecurrenceRange", rt::<m::EmailCampaignScheduleConfigChangeRecurrenceRange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/EmailCampaignScheduleConfigChangeScheduleInterval", rt::<m::EmailCampaignScheduleConfigChangeScheduleInterval>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/EmailCampaignScheduleConfigChangeScheduleRecurrence", rt::<m::EmailCampaignScheduleConfigChangeScheduleRecurrence>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/EmailCampaignScheduleConfigChangeUriReference", rt::<m::EmailCampaignScheduleConfigChangeUriReference>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/EmailCampaignScheduleEntityListing", rt::<m::EmailCampaignScheduleEntityListing>));
@@ -4909,7 +4909,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/EmergencyLocation", rt::<m::EmergencyLocation>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/EmpathyScore", rt::<m::EmpathyScore>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-employeeperformance", feature = "unreferenced"))]
     cases.push(("#/definitions/EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition", rt::<m::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition>));
     #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
     cases.push(("#/definitions/EmployerInfo", rt::<m::EmployerInfo>));
@@ -5037,17 +5037,17 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/EvaluationFormResponseEntityListing", rt::<m::EvaluationFormResponseEntityListing>));
     #[cfg(feature = "quality")]
     cases.push(("#/definitions/EvaluationFormSearchResponse", rt::<m::EvaluationFormSearchResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
     cases.push(("#/definitions/EvaluationQualityV2TopicCalibration", rt::<m::EvaluationQualityV2TopicCalibration>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
     cases.push(("#/definitions/EvaluationQualityV2TopicEvaluationReference", rt::<m::EvaluationQualityV2TopicEvaluationReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
     cases.push(("#/definitions/EvaluationQualityV2TopicEvaluationScoringSet", rt::<m::EvaluationQualityV2TopicEvaluationScoringSet>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
     cases.push(("#/definitions/EvaluationQualityV2TopicEvaluationSource", rt::<m::EvaluationQualityV2TopicEvaluationSource>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
     cases.push(("#/definitions/EvaluationQualityV2TopicEvaluationV2", rt::<m::EvaluationQualityV2TopicEvaluationV2>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-quality", feature = "unreferenced"))]
     cases.push(("#/definitions/EvaluationQualityV2TopicUser", rt::<m::EvaluationQualityV2TopicUser>));
     #[cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "search", feature = "user-recordings", feature = "voicemail"))]
     cases.push(("#/definitions/EvaluationQuestion", rt::<m::EvaluationQuestion>));
@@ -5167,139 +5167,139 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ExternalContact", rt::<m::ExternalContact>));
     #[cfg(feature = "task-management")]
     cases.push(("#/definitions/ExternalContactReference", rt::<m::ExternalContactReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicAppleOpaqueId", rt::<m::ExternalContactsContactChangedTopicAppleOpaqueId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicContact", rt::<m::ExternalContactsContactChangedTopicContact>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicContactAddress", rt::<m::ExternalContactsContactChangedTopicContactAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicDataSchema", rt::<m::ExternalContactsContactChangedTopicDataSchema>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicDivision", rt::<m::ExternalContactsContactChangedTopicDivision>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicExternalId", rt::<m::ExternalContactsContactChangedTopicExternalId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicExternalOrganization", rt::<m::ExternalContactsContactChangedTopicExternalOrganization>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicExternalSource", rt::<m::ExternalContactsContactChangedTopicExternalSource>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicFacebookId", rt::<m::ExternalContactsContactChangedTopicFacebookId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicFacebookScopedId", rt::<m::ExternalContactsContactChangedTopicFacebookScopedId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicInstagramId", rt::<m::ExternalContactsContactChangedTopicInstagramId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicInstagramScopedId", rt::<m::ExternalContactsContactChangedTopicInstagramScopedId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicLineId", rt::<m::ExternalContactsContactChangedTopicLineId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicLineUserId", rt::<m::ExternalContactsContactChangedTopicLineUserId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicMergeOperation", rt::<m::ExternalContactsContactChangedTopicMergeOperation>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicObject", rt::<m::ExternalContactsContactChangedTopicObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicPhoneNumber", rt::<m::ExternalContactsContactChangedTopicPhoneNumber>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicTicker", rt::<m::ExternalContactsContactChangedTopicTicker>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicTwitterId", rt::<m::ExternalContactsContactChangedTopicTwitterId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicWhatsAppBusinessScopedId", rt::<m::ExternalContactsContactChangedTopicWhatsAppBusinessScopedId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactChangedTopicWhatsAppId", rt::<m::ExternalContactsContactChangedTopicWhatsAppId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactNoteChangedTopicDivision", rt::<m::ExternalContactsContactNoteChangedTopicDivision>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactNoteChangedTopicNote", rt::<m::ExternalContactsContactNoteChangedTopicNote>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsContactNoteChangedTopicUser", rt::<m::ExternalContactsContactNoteChangedTopicUser>));
     #[cfg(feature = "external-contacts")]
     cases.push(("#/definitions/ExternalContactsEntity", rt::<m::ExternalContactsEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsOrganizationChangedTopicContactAddress", rt::<m::ExternalContactsOrganizationChangedTopicContactAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsOrganizationChangedTopicDivision", rt::<m::ExternalContactsOrganizationChangedTopicDivision>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsOrganizationChangedTopicExternalOrganization", rt::<m::ExternalContactsOrganizationChangedTopicExternalOrganization>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/ExternalContactsOrganizationChangedTopicObject", rt::<m::ExternalContactsOrganizationChangedTopicObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsOrganizationChangedTopicPhoneNumber", rt::<m::ExternalContactsOrganizationChangedTopicPhoneNumber>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsOrganizationChangedTopicTicker", rt::<m::ExternalContactsOrganizationChangedTopicTicker>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsOrganizationChangedTopicTwitterId", rt::<m::ExternalContactsOrganizationChangedTopicTwitterId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsOrganizationNoteChangedTopicDivision", rt::<m::ExternalContactsOrganizationNoteChangedTopicDivision>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsOrganizationNoteChangedTopicNote", rt::<m::ExternalContactsOrganizationNoteChangedTopicNote>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsOrganizationNoteChangedTopicUser", rt::<m::ExternalContactsOrganizationNoteChangedTopicUser>));
     #[cfg(feature = "external-contacts")]
     cases.push(("#/definitions/ExternalContactsPatchRequest", rt::<m::ExternalContactsPatchRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsRelationshipChangedTopicContactAddress", rt::<m::ExternalContactsRelationshipChangedTopicContactAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsRelationshipChangedTopicDivision", rt::<m::ExternalContactsRelationshipChangedTopicDivision>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsRelationshipChangedTopicExternalOrganization", rt::<m::ExternalContactsRelationshipChangedTopicExternalOrganization>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/ExternalContactsRelationshipChangedTopicObject", rt::<m::ExternalContactsRelationshipChangedTopicObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsRelationshipChangedTopicPhoneNumber", rt::<m::ExternalContactsRelationshipChangedTopicPhoneNumber>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsRelationshipChangedTopicRelationship", rt::<m::ExternalContactsRelationshipChangedTopicRelationship>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsRelationshipChangedTopicTicker", rt::<m::ExternalContactsRelationshipChangedTopicTicker>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsRelationshipChangedTopicTwitterId", rt::<m::ExternalContactsRelationshipChangedTopicTwitterId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsRelationshipChangedTopicUser", rt::<m::ExternalContactsRelationshipChangedTopicUser>));
     #[cfg(feature = "settings")]
     cases.push(("#/definitions/ExternalContactsSettings", rt::<m::ExternalContactsSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicAppleOpaqueId", rt::<m::ExternalContactsUnresolvedContactChangedTopicAppleOpaqueId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicContact", rt::<m::ExternalContactsUnresolvedContactChangedTopicContact>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicContactAddress", rt::<m::ExternalContactsUnresolvedContactChangedTopicContactAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicDataSchema", rt::<m::ExternalContactsUnresolvedContactChangedTopicDataSchema>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicDivision", rt::<m::ExternalContactsUnresolvedContactChangedTopicDivision>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicExternalId", rt::<m::ExternalContactsUnresolvedContactChangedTopicExternalId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicExternalOrganization", rt::<m::ExternalContactsUnresolvedContactChangedTopicExternalOrganization>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicExternalSource", rt::<m::ExternalContactsUnresolvedContactChangedTopicExternalSource>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicFacebookId", rt::<m::ExternalContactsUnresolvedContactChangedTopicFacebookId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicFacebookScopedId", rt::<m::ExternalContactsUnresolvedContactChangedTopicFacebookScopedId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicInstagramId", rt::<m::ExternalContactsUnresolvedContactChangedTopicInstagramId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicInstagramScopedId", rt::<m::ExternalContactsUnresolvedContactChangedTopicInstagramScopedId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicLineId", rt::<m::ExternalContactsUnresolvedContactChangedTopicLineId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicLineUserId", rt::<m::ExternalContactsUnresolvedContactChangedTopicLineUserId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicMergeOperation", rt::<m::ExternalContactsUnresolvedContactChangedTopicMergeOperation>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicObject", rt::<m::ExternalContactsUnresolvedContactChangedTopicObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicPhoneNumber", rt::<m::ExternalContactsUnresolvedContactChangedTopicPhoneNumber>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicTicker", rt::<m::ExternalContactsUnresolvedContactChangedTopicTicker>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicTwitterId", rt::<m::ExternalContactsUnresolvedContactChangedTopicTwitterId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicWhatsAppBusinessScopedId", rt::<m::ExternalContactsUnresolvedContactChangedTopicWhatsAppBusinessScopedId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/ExternalContactsUnresolvedContactChangedTopicWhatsAppId", rt::<m::ExternalContactsUnresolvedContactChangedTopicWhatsAppId>));
     #[cfg(any(feature = "conversations", feature = "external-contacts", feature = "recording"))]
     cases.push(("#/definitions/ExternalDataSource", rt::<m::ExternalDataSource>));
@@ -5431,13 +5431,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/FaxStatus", rt::<m::FaxStatus>));
     #[cfg(any(feature = "fax", feature = "user-recordings"))]
     cases.push(("#/definitions/FaxSummary", rt::<m::FaxSummary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/FaxTopicFaxDataV2", rt::<m::FaxTopicFaxDataV2>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/FaxTopicLockData", rt::<m::FaxTopicLockData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/FaxTopicUserData", rt::<m::FaxTopicUserData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/FaxTopicWorkspaceData", rt::<m::FaxTopicWorkspaceData>));
     #[cfg(feature = "organization")]
     cases.push(("#/definitions/FeatureState", rt::<m::FeatureState>));
@@ -5525,7 +5525,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/FlowDivisionView", rt::<m::FlowDivisionView>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/FlowDivisionViewEntityListing", rt::<m::FlowDivisionViewEntityListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/FlowEndDetailEventTopicFlowEndEvent", rt::<m::FlowEndDetailEventTopicFlowEndEvent>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/FlowEntityListing", rt::<m::FlowEntityListing>));
@@ -5579,13 +5579,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/FlowLogLevelCharacteristicsDefinitions", rt::<m::FlowLogLevelCharacteristicsDefinitions>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/FlowLogLevelRequest", rt::<m::FlowLogLevelRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/FlowMetricsTopicFlowMetricRecord", rt::<m::FlowMetricsTopicFlowMetricRecord>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/FlowMetricsTopicFlowOutcome", rt::<m::FlowMetricsTopicFlowOutcome>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/FlowMetricsTopicFlowProposedAgent", rt::<m::FlowMetricsTopicFlowProposedAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/FlowMetricsTopicFlowScoredAgent", rt::<m::FlowMetricsTopicFlowScoredAgent>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/FlowMilestone", rt::<m::FlowMilestone>));
@@ -5609,9 +5609,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/FlowObservationQueryResponse", rt::<m::FlowObservationQueryResponse>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/FlowOutcome", rt::<m::FlowOutcome>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/FlowOutcomeDetailEventTopicFlowMilestone", rt::<m::FlowOutcomeDetailEventTopicFlowMilestone>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/FlowOutcomeDetailEventTopicFlowOutcomeEvent", rt::<m::FlowOutcomeDetailEventTopicFlowOutcomeEvent>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/FlowOutcomeDivisionView", rt::<m::FlowOutcomeDivisionView>));
@@ -5637,7 +5637,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/FlowSettingsResponse", rt::<m::FlowSettingsResponse>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/FlowSettingsResponseEntityListing", rt::<m::FlowSettingsResponseEntityListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/FlowStartDetailEventTopicFlowStartEvent", rt::<m::FlowStartDetailEventTopicFlowStartEvent>));
     #[cfg(any(feature = "architect", feature = "routing", feature = "web-deployments"))]
     cases.push(("#/definitions/FlowVersion", rt::<m::FlowVersion>));
@@ -5737,19 +5737,19 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/GSuite", rt::<m::GSuite>));
     #[cfg(any(feature = "gamification", feature = "uploads"))]
     cases.push(("#/definitions/GamificationContestPrizeImageUploadUrlRequest", rt::<m::GamificationContestPrizeImageUploadUrlRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
     cases.push(("#/definitions/GamificationScorecardChangeTopicEvaluationDetail", rt::<m::GamificationScorecardChangeTopicEvaluationDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
     cases.push(("#/definitions/GamificationScorecardChangeTopicMetric", rt::<m::GamificationScorecardChangeTopicMetric>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
     cases.push(("#/definitions/GamificationScorecardChangeTopicPerformanceMetric", rt::<m::GamificationScorecardChangeTopicPerformanceMetric>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
     cases.push(("#/definitions/GamificationScorecardChangeTopicPunctualityEvent", rt::<m::GamificationScorecardChangeTopicPunctualityEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-gamification", feature = "unreferenced"))]
     cases.push(("#/definitions/GamificationScorecardChangeTopicScorecardChange", rt::<m::GamificationScorecardChangeTopicScorecardChange>));
     #[cfg(feature = "gamification")]
     cases.push(("#/definitions/GamificationStatus", rt::<m::GamificationStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2", rt::<m::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/GenAIPhrasesJob", rt::<m::GenAIPhrasesJob>));
@@ -5759,13 +5759,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/GenAIPhrasesJobTopic", rt::<m::GenAIPhrasesJobTopic>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/GenAIPhrasesJobs", rt::<m::GenAIPhrasesJobs>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/GenAiPhrasesTestPhraseDetectedPhrase", rt::<m::GenAiPhrasesTestPhraseDetectedPhrase>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/GenAiPhrasesTestPhraseMatchedTranscript", rt::<m::GenAiPhrasesTestPhraseMatchedTranscript>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/GenAiPhrasesTestTopicPhraseResults", rt::<m::GenAiPhrasesTestTopicPhraseResults>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/GenAiPhrasesTopicsDefinitionsJob", rt::<m::GenAiPhrasesTopicsDefinitionsJob>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/GeneralProgramJob", rt::<m::GeneralProgramJob>));
@@ -5795,7 +5795,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/GenesysBotConnector", rt::<m::GenesysBotConnector>));
     #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "geolocation", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
     cases.push(("#/definitions/Geolocation", rt::<m::Geolocation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/GeolocationEventGeolocation", rt::<m::GeolocationEventGeolocation>));
     #[cfg(any(feature = "geolocation", feature = "users"))]
     cases.push(("#/definitions/GeolocationSettings", rt::<m::GeolocationSettings>));
@@ -5901,11 +5901,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/GroupEmailPolicy", rt::<m::GroupEmailPolicy>));
     #[cfg(feature = "groups")]
     cases.push(("#/definitions/GroupEntityListing", rt::<m::GroupEntityListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-groups", feature = "unreferenced"))]
     cases.push(("#/definitions/GroupGreetingEventGreeting", rt::<m::GroupGreetingEventGreeting>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-groups", feature = "unreferenced"))]
     cases.push(("#/definitions/GroupGreetingEventGreetingAudioFile", rt::<m::GroupGreetingEventGreetingAudioFile>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-groups", feature = "unreferenced"))]
     cases.push(("#/definitions/GroupGreetingEventGreetingOwner", rt::<m::GroupGreetingEventGreetingOwner>));
     #[cfg(feature = "groups")]
     cases.push(("#/definitions/GroupMembersUpdate", rt::<m::GroupMembersUpdate>));
@@ -6121,7 +6121,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ImportTemplate", rt::<m::ImportTemplate>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/ImportTemplateEntityListing", rt::<m::ImportTemplateEntityListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/ImportTemplateImportStatusImportStatus", rt::<m::ImportTemplateImportStatusImportStatus>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/ImportTemplateImportStatusObject", rt::<m::ImportTemplateImportStatusObject>));
@@ -6339,43 +6339,43 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/JourneyAggregationView", rt::<m::JourneyAggregationView>));
     #[cfg(any(feature = "external-contacts", feature = "journey"))]
     cases.push(("#/definitions/JourneyApp", rt::<m::JourneyApp>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationActionMap", rt::<m::JourneyAppEventsNotificationActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationActionTarget", rt::<m::JourneyAppEventsNotificationActionTarget>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationApp", rt::<m::JourneyAppEventsNotificationApp>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationAppEventsNotification", rt::<m::JourneyAppEventsNotificationAppEventsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationAppMessage", rt::<m::JourneyAppEventsNotificationAppMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationBrowser", rt::<m::JourneyAppEventsNotificationBrowser>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationCustomEventAttribute", rt::<m::JourneyAppEventsNotificationCustomEventAttribute>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationDevice", rt::<m::JourneyAppEventsNotificationDevice>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationEventAction", rt::<m::JourneyAppEventsNotificationEventAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationExternalContact", rt::<m::JourneyAppEventsNotificationExternalContact>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationGeoLocation", rt::<m::JourneyAppEventsNotificationGeoLocation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationMktCampaign", rt::<m::JourneyAppEventsNotificationMktCampaign>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationNetworkConnectivity", rt::<m::JourneyAppEventsNotificationNetworkConnectivity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationReferrer", rt::<m::JourneyAppEventsNotificationReferrer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationSdkLibrary", rt::<m::JourneyAppEventsNotificationSdkLibrary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationSegment", rt::<m::JourneyAppEventsNotificationSegment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationSegmentAssignmentMessage", rt::<m::JourneyAppEventsNotificationSegmentAssignmentMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationSession", rt::<m::JourneyAppEventsNotificationSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyAppEventsNotificationWebActionMessage", rt::<m::JourneyAppEventsNotificationWebActionMessage>));
     #[cfg(any(feature = "analytics", feature = "journey"))]
     cases.push(("#/definitions/JourneyAsyncAggregateQueryResponse", rt::<m::JourneyAsyncAggregateQueryResponse>));
@@ -6407,25 +6407,25 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/JourneyJsonSchemaDocument", rt::<m::JourneyJsonSchemaDocument>));
     #[cfg(feature = "journey")]
     cases.push(("#/definitions/JourneyJsonSchemaRequest", rt::<m::JourneyJsonSchemaRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyOutcomeEventsNotificationActionMap", rt::<m::JourneyOutcomeEventsNotificationActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyOutcomeEventsNotificationAssociatedValue", rt::<m::JourneyOutcomeEventsNotificationAssociatedValue>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyOutcomeEventsNotificationExternalContact", rt::<m::JourneyOutcomeEventsNotificationExternalContact>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyOutcomeEventsNotificationOutcome", rt::<m::JourneyOutcomeEventsNotificationOutcome>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyOutcomeEventsNotificationOutcomeAttributionMessage", rt::<m::JourneyOutcomeEventsNotificationOutcomeAttributionMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyOutcomeEventsNotificationOutcomeEventsNotification", rt::<m::JourneyOutcomeEventsNotificationOutcomeEventsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyOutcomeEventsNotificationOutcomeTouchpoint", rt::<m::JourneyOutcomeEventsNotificationOutcomeTouchpoint>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyOutcomeEventsNotificationOutcomeTouchpointChannel", rt::<m::JourneyOutcomeEventsNotificationOutcomeTouchpointChannel>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyOutcomeEventsNotificationSegment", rt::<m::JourneyOutcomeEventsNotificationSegment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyOutcomeEventsNotificationSession", rt::<m::JourneyOutcomeEventsNotificationSession>));
     #[cfg(any(feature = "external-contacts", feature = "journey"))]
     cases.push(("#/definitions/JourneyPage", rt::<m::JourneyPage>));
@@ -6435,63 +6435,63 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/JourneySchemaUpdateRequest", rt::<m::JourneySchemaUpdateRequest>));
     #[cfg(feature = "journey")]
     cases.push(("#/definitions/JourneySegment", rt::<m::JourneySegment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySegmentAssignmentEventsNotificationExternalContact", rt::<m::JourneySegmentAssignmentEventsNotificationExternalContact>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySegmentAssignmentEventsNotificationSegment", rt::<m::JourneySegmentAssignmentEventsNotificationSegment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification", rt::<m::JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessage", rt::<m::JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySegmentAssignmentEventsNotificationSession", rt::<m::JourneySegmentAssignmentEventsNotificationSession>));
     #[cfg(feature = "journey")]
     cases.push(("#/definitions/JourneySegmentRequest", rt::<m::JourneySegmentRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationApp", rt::<m::JourneySessionEventsNotificationApp>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationBrowser", rt::<m::JourneySessionEventsNotificationBrowser>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationCase", rt::<m::JourneySessionEventsNotificationCase>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationCaseAssociation", rt::<m::JourneySessionEventsNotificationCaseAssociation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationConnectedQueue", rt::<m::JourneySessionEventsNotificationConnectedQueue>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationConversation", rt::<m::JourneySessionEventsNotificationConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationConversationChannel", rt::<m::JourneySessionEventsNotificationConversationChannel>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationConversationUserDisposition", rt::<m::JourneySessionEventsNotificationConversationUserDisposition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationDevice", rt::<m::JourneySessionEventsNotificationDevice>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationExternalContact", rt::<m::JourneySessionEventsNotificationExternalContact>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationGeoLocation", rt::<m::JourneySessionEventsNotificationGeoLocation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationMktCampaign", rt::<m::JourneySessionEventsNotificationMktCampaign>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationNetworkConnectivity", rt::<m::JourneySessionEventsNotificationNetworkConnectivity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationOutcome", rt::<m::JourneySessionEventsNotificationOutcome>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationOutcomeAchievement", rt::<m::JourneySessionEventsNotificationOutcomeAchievement>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationPage", rt::<m::JourneySessionEventsNotificationPage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationReferrer", rt::<m::JourneySessionEventsNotificationReferrer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationSdkLibrary", rt::<m::JourneySessionEventsNotificationSdkLibrary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationSegment", rt::<m::JourneySessionEventsNotificationSegment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationSegmentAssignment", rt::<m::JourneySessionEventsNotificationSegmentAssignment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationSessionEvent", rt::<m::JourneySessionEventsNotificationSessionEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationSessionLastEvent", rt::<m::JourneySessionEventsNotificationSessionLastEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-externalcontacts", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneySessionEventsNotificationUser", rt::<m::JourneySessionEventsNotificationUser>));
     #[cfg(feature = "journey")]
     cases.push(("#/definitions/JourneyView", rt::<m::JourneyView>));
@@ -6529,9 +6529,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/JourneyViewJob", rt::<m::JourneyViewJob>));
     #[cfg(feature = "journey")]
     cases.push(("#/definitions/JourneyViewJobListing", rt::<m::JourneyViewJobListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyViewJobNotificationTopicJourneyView", rt::<m::JourneyViewJobNotificationTopicJourneyView>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2", rt::<m::JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2>));
     #[cfg(feature = "journey")]
     cases.push(("#/definitions/JourneyViewLink", rt::<m::JourneyViewLink>));
@@ -6553,71 +6553,71 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/JourneyViewScheduleListing", rt::<m::JourneyViewScheduleListing>));
     #[cfg(feature = "journey")]
     cases.push(("#/definitions/JourneyViewUser", rt::<m::JourneyViewUser>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationActionMap", rt::<m::JourneyWebActionEventsNotificationActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationActionMapPageUrlCondition", rt::<m::JourneyWebActionEventsNotificationActionMapPageUrlCondition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationActionTarget", rt::<m::JourneyWebActionEventsNotificationActionTarget>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationBlockedWebActionOfferMessage", rt::<m::JourneyWebActionEventsNotificationBlockedWebActionOfferMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationBrowser", rt::<m::JourneyWebActionEventsNotificationBrowser>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationDevice", rt::<m::JourneyWebActionEventsNotificationDevice>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationEmergencyGroup", rt::<m::JourneyWebActionEventsNotificationEmergencyGroup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationEventAction", rt::<m::JourneyWebActionEventsNotificationEventAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationExternalContact", rt::<m::JourneyWebActionEventsNotificationExternalContact>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationGeoLocation", rt::<m::JourneyWebActionEventsNotificationGeoLocation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationMktCampaign", rt::<m::JourneyWebActionEventsNotificationMktCampaign>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationReferrer", rt::<m::JourneyWebActionEventsNotificationReferrer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationScheduleGroup", rt::<m::JourneyWebActionEventsNotificationScheduleGroup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationSession", rt::<m::JourneyWebActionEventsNotificationSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationWebActionEventsNotification", rt::<m::JourneyWebActionEventsNotificationWebActionEventsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebActionEventsNotificationWebActionMessage", rt::<m::JourneyWebActionEventsNotificationWebActionMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationActionMap", rt::<m::JourneyWebEventsNotificationActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationActionTarget", rt::<m::JourneyWebEventsNotificationActionTarget>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationBrowser", rt::<m::JourneyWebEventsNotificationBrowser>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationCustomEventAttribute", rt::<m::JourneyWebEventsNotificationCustomEventAttribute>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationDevice", rt::<m::JourneyWebEventsNotificationDevice>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationEventAction", rt::<m::JourneyWebEventsNotificationEventAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationExternalContact", rt::<m::JourneyWebEventsNotificationExternalContact>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationGeoLocation", rt::<m::JourneyWebEventsNotificationGeoLocation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationMktCampaign", rt::<m::JourneyWebEventsNotificationMktCampaign>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationPage", rt::<m::JourneyWebEventsNotificationPage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationReferrer", rt::<m::JourneyWebEventsNotificationReferrer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationSegment", rt::<m::JourneyWebEventsNotificationSegment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationSegmentAssignmentMessage", rt::<m::JourneyWebEventsNotificationSegmentAssignmentMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationSession", rt::<m::JourneyWebEventsNotificationSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationWebActionMessage", rt::<m::JourneyWebEventsNotificationWebActionMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationWebEventsNotification", rt::<m::JourneyWebEventsNotificationWebEventsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-journey", feature = "unreferenced"))]
     cases.push(("#/definitions/JourneyWebEventsNotificationWebMessage", rt::<m::JourneyWebEventsNotificationWebMessage>));
     #[cfg(any(feature = "conversations", feature = "search"))]
     cases.push(("#/definitions/JsonCursorSearchResponse", rt::<m::JsonCursorSearchResponse>));
@@ -6999,11 +6999,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/LearningAssignmentReference", rt::<m::LearningAssignmentReference>));
     #[cfg(feature = "learning")]
     cases.push(("#/definitions/LearningAssignmentReschedule", rt::<m::LearningAssignmentReschedule>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-wem", feature = "unreferenced"))]
     cases.push(("#/definitions/LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification", rt::<m::LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-wem", feature = "unreferenced"))]
     cases.push(("#/definitions/LearningAssignmentRuleRunTopicLearningAssignmentsCreated", rt::<m::LearningAssignmentRuleRunTopicLearningAssignmentsCreated>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-wem", feature = "unreferenced"))]
     cases.push(("#/definitions/LearningAssignmentRuleRunTopicLearningModuleReference", rt::<m::LearningAssignmentRuleRunTopicLearningModuleReference>));
     #[cfg(feature = "learning")]
     cases.push(("#/definitions/LearningAssignmentStep", rt::<m::LearningAssignmentStep>));
@@ -7011,11 +7011,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/LearningAssignmentStepScoStructure", rt::<m::LearningAssignmentStepScoStructure>));
     #[cfg(feature = "learning")]
     cases.push(("#/definitions/LearningAssignmentStepSignedCookie", rt::<m::LearningAssignmentStepSignedCookie>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/LearningAssignmentTopicLearningAssignmentNotification", rt::<m::LearningAssignmentTopicLearningAssignmentNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/LearningAssignmentTopicLearningModuleReference", rt::<m::LearningAssignmentTopicLearningModuleReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/LearningAssignmentTopicUserReference", rt::<m::LearningAssignmentTopicUserReference>));
     #[cfg(feature = "learning")]
     cases.push(("#/definitions/LearningAssignmentUpdate", rt::<m::LearningAssignmentUpdate>));
@@ -7319,9 +7319,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/LongTermRequirementsServiceGoalDetail", rt::<m::LongTermRequirementsServiceGoalDetail>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/MaestroWebhooksInvocationTopicObject", rt::<m::MaestroWebhooksInvocationTopicObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-integrations", feature = "unreferenced"))]
     cases.push(("#/definitions/MaestroWebhooksInvocationTopicPublicWebhooksEvent", rt::<m::MaestroWebhooksInvocationTopicPublicWebhooksEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-integrations", feature = "unreferenced"))]
     cases.push(("#/definitions/MaestroWebhooksInvocationTopicWebhooksInvocation", rt::<m::MaestroWebhooksInvocationTopicWebhooksInvocation>));
     #[cfg(feature = "routing")]
     cases.push(("#/definitions/MailFromResult", rt::<m::MailFromResult>));
@@ -7497,21 +7497,21 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/MessagingCampaignEntityListing", rt::<m::MessagingCampaignEntityListing>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/MessagingCampaignSchedule", rt::<m::MessagingCampaignSchedule>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/MessagingCampaignScheduleConfigChangeAlteration", rt::<m::MessagingCampaignScheduleConfigChangeAlteration>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule", rt::<m::MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/MessagingCampaignScheduleConfigChangeObject", rt::<m::MessagingCampaignScheduleConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/MessagingCampaignScheduleConfigChangeRecurrencePattern", rt::<m::MessagingCampaignScheduleConfigChangeRecurrencePattern>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/MessagingCampaignScheduleConfigChangeRecurrenceRange", rt::<m::MessagingCampaignScheduleConfigChangeRecurrenceRange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/MessagingCampaignScheduleConfigChangeScheduleInterval", rt::<m::MessagingCampaignScheduleConfigChangeScheduleInterval>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/MessagingCampaignScheduleConfigChangeScheduleRecurrence", rt::<m::MessagingCampaignScheduleConfigChangeScheduleRecurrence>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/MessagingCampaignScheduleConfigChangeUriReference", rt::<m::MessagingCampaignScheduleConfigChangeUriReference>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/MessagingCampaignScheduleEntityListing", rt::<m::MessagingCampaignScheduleEntityListing>));
@@ -7949,9 +7949,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/OperationResponse", rt::<m::OperationResponse>));
     #[cfg(feature = "operational-events")]
     cases.push(("#/definitions/OperationalEvent", rt::<m::OperationalEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-operations", feature = "unreferenced"))]
     cases.push(("#/definitions/OperationalEventNotificationTopicEventEntity", rt::<m::OperationalEventNotificationTopicEventEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-operations", feature = "unreferenced"))]
     cases.push(("#/definitions/OperationalEventNotificationTopicOperationalEventNotification", rt::<m::OperationalEventNotificationTopicOperationalEventNotification>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/OperatorPosition", rt::<m::OperatorPosition>));
@@ -8033,13 +8033,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/OtherProfileAssignment", rt::<m::OtherProfileAssignment>));
     #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
     cases.push(("#/definitions/OutOfOffice", rt::<m::OutOfOffice>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/OutOfOfficeEventOutOfOffice", rt::<m::OutOfOfficeEventOutOfOffice>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/OutOfOfficeEventUser", rt::<m::OutOfOfficeEventUser>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/OutboundBlendingSettings", rt::<m::OutboundBlendingSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundDetailEventTopicOutboundInitEvent", rt::<m::OutboundDetailEventTopicOutboundInitEvent>));
     #[cfg(feature = "routing")]
     cases.push(("#/definitions/OutboundDomain", rt::<m::OutboundDomain>));
@@ -8051,135 +8051,135 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/OutboundDomainPatchRequest", rt::<m::OutboundDomainPatchRequest>));
     #[cfg(feature = "fax")]
     cases.push(("#/definitions/OutboundFaxStatus", rt::<m::OutboundFaxStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes", rt::<m::OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent", rt::<m::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEvent", rt::<m::OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPostContactSmsEventTopicSMSAttributes", rt::<m::OutboundMessagingCampaignPostContactSmsEventTopicSMSAttributes>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent", rt::<m::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes", rt::<m::OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPreContactEmailEventTopicEmailAttributes", rt::<m::OutboundMessagingCampaignPreContactEmailEventTopicEmailAttributes>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent", rt::<m::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent", rt::<m::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes", rt::<m::OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent", rt::<m::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingCampaignPreContactWhatsappEventTopicWhatsAppAttributes", rt::<m::OutboundMessagingCampaignPreContactWhatsappEventTopicWhatsAppAttributes>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeContactSort", rt::<m::OutboundMessagingEmailCampaignConfigChangeContactSort>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeEmailConfig", rt::<m::OutboundMessagingEmailCampaignConfigChangeEmailConfig>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeErrorDetail", rt::<m::OutboundMessagingEmailCampaignConfigChangeErrorDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeFromEmailAddress", rt::<m::OutboundMessagingEmailCampaignConfigChangeFromEmailAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeIntegrationRef", rt::<m::OutboundMessagingEmailCampaignConfigChangeIntegrationRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeMessagingCampaign", rt::<m::OutboundMessagingEmailCampaignConfigChangeMessagingCampaign>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeObject", rt::<m::OutboundMessagingEmailCampaignConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeReplyToEmailAddress", rt::<m::OutboundMessagingEmailCampaignConfigChangeReplyToEmailAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeResponseRef", rt::<m::OutboundMessagingEmailCampaignConfigChangeResponseRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeSmsConfig", rt::<m::OutboundMessagingEmailCampaignConfigChangeSmsConfig>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeSmsPhoneNumberRef", rt::<m::OutboundMessagingEmailCampaignConfigChangeSmsPhoneNumberRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeUriReference", rt::<m::OutboundMessagingEmailCampaignConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignConfigChangeWhatsAppConfig", rt::<m::OutboundMessagingEmailCampaignConfigChangeWhatsAppConfig>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignProgressEventCampaignProgress", rt::<m::OutboundMessagingEmailCampaignProgressEventCampaignProgress>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignProgressEventObject", rt::<m::OutboundMessagingEmailCampaignProgressEventObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingEmailCampaignProgressEventUriReference", rt::<m::OutboundMessagingEmailCampaignProgressEventUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeContactSort", rt::<m::OutboundMessagingMessagingCampaignConfigChangeContactSort>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeEmailConfig", rt::<m::OutboundMessagingMessagingCampaignConfigChangeEmailConfig>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeErrorDetail", rt::<m::OutboundMessagingMessagingCampaignConfigChangeErrorDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress", rt::<m::OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeIntegrationRef", rt::<m::OutboundMessagingMessagingCampaignConfigChangeIntegrationRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign", rt::<m::OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeObject", rt::<m::OutboundMessagingMessagingCampaignConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeReplyToEmailAddress", rt::<m::OutboundMessagingMessagingCampaignConfigChangeReplyToEmailAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeResponseRef", rt::<m::OutboundMessagingMessagingCampaignConfigChangeResponseRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeSmsConfig", rt::<m::OutboundMessagingMessagingCampaignConfigChangeSmsConfig>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeSmsPhoneNumberRef", rt::<m::OutboundMessagingMessagingCampaignConfigChangeSmsPhoneNumberRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeUriReference", rt::<m::OutboundMessagingMessagingCampaignConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignConfigChangeWhatsAppConfig", rt::<m::OutboundMessagingMessagingCampaignConfigChangeWhatsAppConfig>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignProgressEventCampaignProgress", rt::<m::OutboundMessagingMessagingCampaignProgressEventCampaignProgress>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignProgressEventObject", rt::<m::OutboundMessagingMessagingCampaignProgressEventObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingMessagingCampaignProgressEventUriReference", rt::<m::OutboundMessagingMessagingCampaignProgressEventUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeContactSort", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeContactSort>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeEmailConfig", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeEmailConfig>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeErrorDetail", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeErrorDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeFromEmailAddress", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeFromEmailAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeIntegrationRef", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeIntegrationRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeObject", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeReplyToEmailAddress", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeReplyToEmailAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeResponseRef", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeResponseRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeSmsConfig", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeSmsConfig>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeSmsPhoneNumberRef", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeSmsPhoneNumberRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeUriReference", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig", rt::<m::OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignProgressEventCampaignProgress", rt::<m::OutboundMessagingWhatsappCampaignProgressEventCampaignProgress>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignProgressEventObject", rt::<m::OutboundMessagingWhatsappCampaignProgressEventObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundMessagingWhatsappCampaignProgressEventUriReference", rt::<m::OutboundMessagingWhatsappCampaignProgressEventUriReference>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/OutboundOnlySetting", rt::<m::OutboundOnlySetting>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent", rt::<m::OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundPreviewCampaignPostContactVoiceAttributes", rt::<m::OutboundPreviewCampaignPostContactVoiceAttributes>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent", rt::<m::OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundPreviewCampaignPreContactVoiceAttributes", rt::<m::OutboundPreviewCampaignPreContactVoiceAttributes>));
     #[cfg(feature = "routing")]
     cases.push(("#/definitions/OutboundQueueIdentityResolutionConfig", rt::<m::OutboundQueueIdentityResolutionConfig>));
@@ -8193,13 +8193,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/OutboundRouteEntityListing", rt::<m::OutboundRouteEntityListing>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/OutboundSettings", rt::<m::OutboundSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent", rt::<m::OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundVoiceCampaignPostContactVoiceAttributes", rt::<m::OutboundVoiceCampaignPostContactVoiceAttributes>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent", rt::<m::OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/OutboundVoiceCampaignPreContactVoiceAttributes", rt::<m::OutboundVoiceCampaignPreContactVoiceAttributes>));
     #[cfg(feature = "journey")]
     cases.push(("#/definitions/Outcome", rt::<m::Outcome>));
@@ -8379,15 +8379,15 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/PaymentResponse", rt::<m::PaymentResponse>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/PendingAndApprovedOpportunityEnrollmentCounts", rt::<m::PendingAndApprovedOpportunityEnrollmentCounts>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/PerformancePredictionCompleteEventTopicErrorBody", rt::<m::PerformancePredictionCompleteEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification", rt::<m::PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/PerformancePredictionOutputs", rt::<m::PerformancePredictionOutputs>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/PerformancePredictionRecalculationCompleteEventTopicErrorBody", rt::<m::PerformancePredictionRecalculationCompleteEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification", rt::<m::PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/PerformancePredictionRecalculationResponse", rt::<m::PerformancePredictionRecalculationResponse>));
@@ -8405,13 +8405,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/PermissionDetails", rt::<m::PermissionDetails>));
     #[cfg(feature = "license")]
     cases.push(("#/definitions/Permissions", rt::<m::Permissions>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/PersistentConnectionChangeTopicErrorInfo", rt::<m::PersistentConnectionChangeTopicErrorInfo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/PersistentConnectionChangeTopicErrorInfoDetails", rt::<m::PersistentConnectionChangeTopicErrorInfoDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/PersistentConnectionChangeTopicErrorLocation", rt::<m::PersistentConnectionChangeTopicErrorLocation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/PersistentConnectionChangeTopicPersistentConnectionChangeEvent", rt::<m::PersistentConnectionChangeTopicPersistentConnectionChangeEvent>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/Phone", rt::<m::Phone>));
@@ -8423,17 +8423,17 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/PhoneBaseSettings", rt::<m::PhoneBaseSettings>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/PhoneCapabilities", rt::<m::PhoneCapabilities>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/PhoneChangeTopicEdgeReference", rt::<m::PhoneChangeTopicEdgeReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/PhoneChangeTopicLineStatus", rt::<m::PhoneChangeTopicLineStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/PhoneChangeTopicPhone", rt::<m::PhoneChangeTopicPhone>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/PhoneChangeTopicPhoneStatus", rt::<m::PhoneChangeTopicPhoneStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/PhoneChangeTopicProvisionInfo", rt::<m::PhoneChangeTopicProvisionInfo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/PhoneChangeTopicUserAgentInfo", rt::<m::PhoneChangeTopicUserAgentInfo>));
     #[cfg(any(feature = "conversations", feature = "outbound"))]
     cases.push(("#/definitions/PhoneColumn", rt::<m::PhoneColumn>));
@@ -8579,9 +8579,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/PresenceDetailQueryFilter", rt::<m::PresenceDetailQueryFilter>));
     #[cfg(any(feature = "analytics", feature = "users"))]
     cases.push(("#/definitions/PresenceDetailQueryPredicate", rt::<m::PresenceDetailQueryPredicate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/PresenceEventOrganizationPresence", rt::<m::PresenceEventOrganizationPresence>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/PresenceEventUserPresence", rt::<m::PresenceEventUserPresence>));
     #[cfg(feature = "presence")]
     cases.push(("#/definitions/PresenceSettings", rt::<m::PresenceSettings>));
@@ -8617,13 +8617,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ProgramRequest", rt::<m::ProgramRequest>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/ProgramTopicLinksJob", rt::<m::ProgramTopicLinksJob>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/ProgramTopicLinksTestPhraseDetectedPhrase", rt::<m::ProgramTopicLinksTestPhraseDetectedPhrase>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/ProgramTopicLinksTestPhraseMatchedTranscript", rt::<m::ProgramTopicLinksTestPhraseMatchedTranscript>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/ProgramTopicLinksTestTopicPhraseResults", rt::<m::ProgramTopicLinksTestTopicPhraseResults>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/ProgramTopicLinksTopicsDefinitionsJob", rt::<m::ProgramTopicLinksTopicsDefinitionsJob>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/ProgramTranscriptionEngine", rt::<m::ProgramTranscriptionEngine>));
@@ -8663,23 +8663,23 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/PublishDraftInput", rt::<m::PublishDraftInput>));
     #[cfg(feature = "quality")]
     cases.push(("#/definitions/PublishForm", rt::<m::PublishForm>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/PublishProgramTestPhraseDetectedPhrase", rt::<m::PublishProgramTestPhraseDetectedPhrase>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/PublishProgramTestPhraseMatchedTranscript", rt::<m::PublishProgramTestPhraseMatchedTranscript>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/PublishProgramTestTopicPhraseResults", rt::<m::PublishProgramTestTopicPhraseResults>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/PublishProgramTopicsDefinitionsJob", rt::<m::PublishProgramTopicsDefinitionsJob>));
     #[cfg(feature = "scripts")]
     cases.push(("#/definitions/PublishScriptRequestData", rt::<m::PublishScriptRequestData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/PublishTopicTestPhraseDetectedPhrase", rt::<m::PublishTopicTestPhraseDetectedPhrase>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/PublishTopicTestPhraseMatchedTranscript", rt::<m::PublishTopicTestPhraseMatchedTranscript>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/PublishTopicTestTopicPhraseResults", rt::<m::PublishTopicTestTopicPhraseResults>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/PublishTopicTopicsDefinitionsJob", rt::<m::PublishTopicTopicsDefinitionsJob>));
     #[cfg(feature = "recording")]
     cases.push(("#/definitions/PublishedSurveyFormReference", rt::<m::PublishedSurveyFormReference>));
@@ -8819,595 +8819,595 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/QuestionSettings", rt::<m::QuestionSettings>));
     #[cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "voicemail"))]
     cases.push(("#/definitions/Queue", rt::<m::Queue>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicCallConversation", rt::<m::QueueConversationCallEventTopicCallConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicCallMediaParticipant", rt::<m::QueueConversationCallEventTopicCallMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicConversationDivisionMembership", rt::<m::QueueConversationCallEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicConversationRoutingData", rt::<m::QueueConversationCallEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicDetail", rt::<m::QueueConversationCallEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicDisposition", rt::<m::QueueConversationCallEventTopicDisposition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicDispositionAmdTimeout", rt::<m::QueueConversationCallEventTopicDispositionAmdTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicDispositionSilentCallTimeout", rt::<m::QueueConversationCallEventTopicDispositionSilentCallTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicDivisionEntityRef", rt::<m::QueueConversationCallEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicDomainEntityRef", rt::<m::QueueConversationCallEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicErrorBody", rt::<m::QueueConversationCallEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicFaxStatus", rt::<m::QueueConversationCallEventTopicFaxStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicJourneyAction", rt::<m::QueueConversationCallEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicJourneyActionMap", rt::<m::QueueConversationCallEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicJourneyContext", rt::<m::QueueConversationCallEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicJourneyCustomer", rt::<m::QueueConversationCallEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicJourneyCustomerSession", rt::<m::QueueConversationCallEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicLimit", rt::<m::QueueConversationCallEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicQueueMediaSettings", rt::<m::QueueConversationCallEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicRecordersState", rt::<m::QueueConversationCallEventTopicRecordersState>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicScoredAgent", rt::<m::QueueConversationCallEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicUriReference", rt::<m::QueueConversationCallEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallEventTopicWrapup", rt::<m::QueueConversationCallEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicCallbackConversation", rt::<m::QueueConversationCallbackEventTopicCallbackConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicCallbackMediaParticipant", rt::<m::QueueConversationCallbackEventTopicCallbackMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicConversationDivisionMembership", rt::<m::QueueConversationCallbackEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicConversationRoutingData", rt::<m::QueueConversationCallbackEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicDetail", rt::<m::QueueConversationCallbackEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicDialerPreview", rt::<m::QueueConversationCallbackEventTopicDialerPreview>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicDivisionEntityRef", rt::<m::QueueConversationCallbackEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicDomainEntityRef", rt::<m::QueueConversationCallbackEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicErrorBody", rt::<m::QueueConversationCallbackEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicJourneyAction", rt::<m::QueueConversationCallbackEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicJourneyActionMap", rt::<m::QueueConversationCallbackEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicJourneyContext", rt::<m::QueueConversationCallbackEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicJourneyCustomer", rt::<m::QueueConversationCallbackEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicJourneyCustomerSession", rt::<m::QueueConversationCallbackEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicLimit", rt::<m::QueueConversationCallbackEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicPhoneNumberColumn", rt::<m::QueueConversationCallbackEventTopicPhoneNumberColumn>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicQueueMediaSettings", rt::<m::QueueConversationCallbackEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicScoredAgent", rt::<m::QueueConversationCallbackEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicUriReference", rt::<m::QueueConversationCallbackEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicVoicemail", rt::<m::QueueConversationCallbackEventTopicVoicemail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCallbackEventTopicWrapup", rt::<m::QueueConversationCallbackEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicChatConversation", rt::<m::QueueConversationChatEventTopicChatConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicChatMediaParticipant", rt::<m::QueueConversationChatEventTopicChatMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicConversationDivisionMembership", rt::<m::QueueConversationChatEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicConversationRoutingData", rt::<m::QueueConversationChatEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicDetail", rt::<m::QueueConversationChatEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicDivisionEntityRef", rt::<m::QueueConversationChatEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicDomainEntityRef", rt::<m::QueueConversationChatEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicErrorBody", rt::<m::QueueConversationChatEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicJourneyAction", rt::<m::QueueConversationChatEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicJourneyActionMap", rt::<m::QueueConversationChatEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicJourneyContext", rt::<m::QueueConversationChatEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicJourneyCustomer", rt::<m::QueueConversationChatEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicJourneyCustomerSession", rt::<m::QueueConversationChatEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicLimit", rt::<m::QueueConversationChatEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicQueueMediaSettings", rt::<m::QueueConversationChatEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicScoredAgent", rt::<m::QueueConversationChatEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicUriReference", rt::<m::QueueConversationChatEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationChatEventTopicWrapup", rt::<m::QueueConversationChatEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicCobrowseConversation", rt::<m::QueueConversationCobrowseEventTopicCobrowseConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicCobrowseMediaParticipant", rt::<m::QueueConversationCobrowseEventTopicCobrowseMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicConversationDivisionMembership", rt::<m::QueueConversationCobrowseEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicConversationRoutingData", rt::<m::QueueConversationCobrowseEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicDetail", rt::<m::QueueConversationCobrowseEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicDivisionEntityRef", rt::<m::QueueConversationCobrowseEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicDomainEntityRef", rt::<m::QueueConversationCobrowseEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicErrorBody", rt::<m::QueueConversationCobrowseEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicJourneyAction", rt::<m::QueueConversationCobrowseEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicJourneyActionMap", rt::<m::QueueConversationCobrowseEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicJourneyContext", rt::<m::QueueConversationCobrowseEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicJourneyCustomer", rt::<m::QueueConversationCobrowseEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicJourneyCustomerSession", rt::<m::QueueConversationCobrowseEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicLimit", rt::<m::QueueConversationCobrowseEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicQueueMediaSettings", rt::<m::QueueConversationCobrowseEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicScoredAgent", rt::<m::QueueConversationCobrowseEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicUriReference", rt::<m::QueueConversationCobrowseEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationCobrowseEventTopicWrapup", rt::<m::QueueConversationCobrowseEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicAttachment", rt::<m::QueueConversationEmailEventTopicAttachment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicConversationDivisionMembership", rt::<m::QueueConversationEmailEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicConversationRoutingData", rt::<m::QueueConversationEmailEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicDetail", rt::<m::QueueConversationEmailEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicDivisionEntityRef", rt::<m::QueueConversationEmailEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicDomainEntityRef", rt::<m::QueueConversationEmailEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicEmailConversation", rt::<m::QueueConversationEmailEventTopicEmailConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicEmailMediaParticipant", rt::<m::QueueConversationEmailEventTopicEmailMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicErrorBody", rt::<m::QueueConversationEmailEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicJourneyAction", rt::<m::QueueConversationEmailEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicJourneyActionMap", rt::<m::QueueConversationEmailEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicJourneyContext", rt::<m::QueueConversationEmailEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicJourneyCustomer", rt::<m::QueueConversationEmailEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicJourneyCustomerSession", rt::<m::QueueConversationEmailEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicLimit", rt::<m::QueueConversationEmailEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicQueueMediaSettings", rt::<m::QueueConversationEmailEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicScoredAgent", rt::<m::QueueConversationEmailEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicUriReference", rt::<m::QueueConversationEmailEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEmailEventTopicWrapup", rt::<m::QueueConversationEmailEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicAddress", rt::<m::QueueConversationEventTopicAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicAfterCallWork", rt::<m::QueueConversationEventTopicAfterCallWork>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicAttachment", rt::<m::QueueConversationEventTopicAttachment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicCall", rt::<m::QueueConversationEventTopicCall>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicCallback", rt::<m::QueueConversationEventTopicCallback>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicChat", rt::<m::QueueConversationEventTopicChat>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicCobrowse", rt::<m::QueueConversationEventTopicCobrowse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicConversation", rt::<m::QueueConversationEventTopicConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicConversationDivisionMembership", rt::<m::QueueConversationEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicConversationRoutingData", rt::<m::QueueConversationEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicDialerPreview", rt::<m::QueueConversationEventTopicDialerPreview>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicDisconnectReason", rt::<m::QueueConversationEventTopicDisconnectReason>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicDisposition", rt::<m::QueueConversationEventTopicDisposition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicDispositionAmdTimeout", rt::<m::QueueConversationEventTopicDispositionAmdTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicDispositionSilentCallTimeout", rt::<m::QueueConversationEventTopicDispositionSilentCallTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicDivisionEntityRef", rt::<m::QueueConversationEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicDomainEntityRef", rt::<m::QueueConversationEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicEmail", rt::<m::QueueConversationEventTopicEmail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicErrorDetails", rt::<m::QueueConversationEventTopicErrorDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicFaxStatus", rt::<m::QueueConversationEventTopicFaxStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicInternalMessage", rt::<m::QueueConversationEventTopicInternalMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicInternalMessageDetails", rt::<m::QueueConversationEventTopicInternalMessageDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicJourneyAction", rt::<m::QueueConversationEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicJourneyActionMap", rt::<m::QueueConversationEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicJourneyContext", rt::<m::QueueConversationEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicJourneyCustomer", rt::<m::QueueConversationEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicJourneyCustomerSession", rt::<m::QueueConversationEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicMessage", rt::<m::QueueConversationEventTopicMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicMessageDetails", rt::<m::QueueConversationEventTopicMessageDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicMessageMedia", rt::<m::QueueConversationEventTopicMessageMedia>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicMessageMetadata", rt::<m::QueueConversationEventTopicMessageMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicMessageMetadataContent", rt::<m::QueueConversationEventTopicMessageMetadataContent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicMessageMetadataEvent", rt::<m::QueueConversationEventTopicMessageMetadataEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicMessageSticker", rt::<m::QueueConversationEventTopicMessageSticker>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicParticipant", rt::<m::QueueConversationEventTopicParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicPhoneNumberColumn", rt::<m::QueueConversationEventTopicPhoneNumberColumn>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicQueueMediaSettings", rt::<m::QueueConversationEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicRecordersState", rt::<m::QueueConversationEventTopicRecordersState>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicScoredAgent", rt::<m::QueueConversationEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicScreenMonitoring", rt::<m::QueueConversationEventTopicScreenMonitoring>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicScreenShare", rt::<m::QueueConversationEventTopicScreenShare>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicSocialExpression", rt::<m::QueueConversationEventTopicSocialExpression>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicTransferDestination", rt::<m::QueueConversationEventTopicTransferDestination>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicTransferInitiator", rt::<m::QueueConversationEventTopicTransferInitiator>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicTransferModifedBy", rt::<m::QueueConversationEventTopicTransferModifedBy>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicTransferResponse", rt::<m::QueueConversationEventTopicTransferResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicUriReference", rt::<m::QueueConversationEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicVideo", rt::<m::QueueConversationEventTopicVideo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicVoicemail", rt::<m::QueueConversationEventTopicVoicemail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicWorkflow", rt::<m::QueueConversationEventTopicWorkflow>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationEventTopicWrapup", rt::<m::QueueConversationEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicConversationDivisionMembership", rt::<m::QueueConversationMessageEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicConversationRoutingData", rt::<m::QueueConversationMessageEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicDetail", rt::<m::QueueConversationMessageEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicDivisionEntityRef", rt::<m::QueueConversationMessageEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicDomainEntityRef", rt::<m::QueueConversationMessageEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicErrorBody", rt::<m::QueueConversationMessageEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicErrorDetails", rt::<m::QueueConversationMessageEventTopicErrorDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicJourneyAction", rt::<m::QueueConversationMessageEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicJourneyActionMap", rt::<m::QueueConversationMessageEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicJourneyContext", rt::<m::QueueConversationMessageEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicJourneyCustomer", rt::<m::QueueConversationMessageEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicJourneyCustomerSession", rt::<m::QueueConversationMessageEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicLimit", rt::<m::QueueConversationMessageEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicMessageConversation", rt::<m::QueueConversationMessageEventTopicMessageConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicMessageDetails", rt::<m::QueueConversationMessageEventTopicMessageDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicMessageMedia", rt::<m::QueueConversationMessageEventTopicMessageMedia>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicMessageMediaParticipant", rt::<m::QueueConversationMessageEventTopicMessageMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicMessageMetadata", rt::<m::QueueConversationMessageEventTopicMessageMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicMessageMetadataContent", rt::<m::QueueConversationMessageEventTopicMessageMetadataContent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicMessageMetadataEvent", rt::<m::QueueConversationMessageEventTopicMessageMetadataEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicMessageSticker", rt::<m::QueueConversationMessageEventTopicMessageSticker>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicQueueMediaSettings", rt::<m::QueueConversationMessageEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicScoredAgent", rt::<m::QueueConversationMessageEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicUriReference", rt::<m::QueueConversationMessageEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationMessageEventTopicWrapup", rt::<m::QueueConversationMessageEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicConversationDivisionMembership", rt::<m::QueueConversationScreenShareEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicConversationRoutingData", rt::<m::QueueConversationScreenShareEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicDetail", rt::<m::QueueConversationScreenShareEventTopicDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicDivisionEntityRef", rt::<m::QueueConversationScreenShareEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicDomainEntityRef", rt::<m::QueueConversationScreenShareEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicErrorBody", rt::<m::QueueConversationScreenShareEventTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicJourneyAction", rt::<m::QueueConversationScreenShareEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicJourneyActionMap", rt::<m::QueueConversationScreenShareEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicJourneyContext", rt::<m::QueueConversationScreenShareEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicJourneyCustomer", rt::<m::QueueConversationScreenShareEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicJourneyCustomerSession", rt::<m::QueueConversationScreenShareEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicLimit", rt::<m::QueueConversationScreenShareEventTopicLimit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicQueueMediaSettings", rt::<m::QueueConversationScreenShareEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicScoredAgent", rt::<m::QueueConversationScreenShareEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicScreenShareConversation", rt::<m::QueueConversationScreenShareEventTopicScreenShareConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicScreenShareMediaParticipant", rt::<m::QueueConversationScreenShareEventTopicScreenShareMediaParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicUriReference", rt::<m::QueueConversationScreenShareEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationScreenShareEventTopicWrapup", rt::<m::QueueConversationScreenShareEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicAddress", rt::<m::QueueConversationSocialExpressionEventTopicAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicAfterCallWork", rt::<m::QueueConversationSocialExpressionEventTopicAfterCallWork>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicAttachment", rt::<m::QueueConversationSocialExpressionEventTopicAttachment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicCall", rt::<m::QueueConversationSocialExpressionEventTopicCall>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicCallback", rt::<m::QueueConversationSocialExpressionEventTopicCallback>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicChat", rt::<m::QueueConversationSocialExpressionEventTopicChat>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicCobrowse", rt::<m::QueueConversationSocialExpressionEventTopicCobrowse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicConversation", rt::<m::QueueConversationSocialExpressionEventTopicConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicConversationDivisionMembership", rt::<m::QueueConversationSocialExpressionEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicConversationRoutingData", rt::<m::QueueConversationSocialExpressionEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicDialerPreview", rt::<m::QueueConversationSocialExpressionEventTopicDialerPreview>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicDisconnectReason", rt::<m::QueueConversationSocialExpressionEventTopicDisconnectReason>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicDisposition", rt::<m::QueueConversationSocialExpressionEventTopicDisposition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicDispositionAmdTimeout", rt::<m::QueueConversationSocialExpressionEventTopicDispositionAmdTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicDispositionSilentCallTimeout", rt::<m::QueueConversationSocialExpressionEventTopicDispositionSilentCallTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicDivisionEntityRef", rt::<m::QueueConversationSocialExpressionEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicDomainEntityRef", rt::<m::QueueConversationSocialExpressionEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicEmail", rt::<m::QueueConversationSocialExpressionEventTopicEmail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicErrorDetails", rt::<m::QueueConversationSocialExpressionEventTopicErrorDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicFaxStatus", rt::<m::QueueConversationSocialExpressionEventTopicFaxStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicInternalMessage", rt::<m::QueueConversationSocialExpressionEventTopicInternalMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicInternalMessageDetails", rt::<m::QueueConversationSocialExpressionEventTopicInternalMessageDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicJourneyAction", rt::<m::QueueConversationSocialExpressionEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicJourneyActionMap", rt::<m::QueueConversationSocialExpressionEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicJourneyContext", rt::<m::QueueConversationSocialExpressionEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicJourneyCustomer", rt::<m::QueueConversationSocialExpressionEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicJourneyCustomerSession", rt::<m::QueueConversationSocialExpressionEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicMessage", rt::<m::QueueConversationSocialExpressionEventTopicMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicMessageDetails", rt::<m::QueueConversationSocialExpressionEventTopicMessageDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicMessageMedia", rt::<m::QueueConversationSocialExpressionEventTopicMessageMedia>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicMessageMetadata", rt::<m::QueueConversationSocialExpressionEventTopicMessageMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicMessageMetadataContent", rt::<m::QueueConversationSocialExpressionEventTopicMessageMetadataContent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicMessageMetadataEvent", rt::<m::QueueConversationSocialExpressionEventTopicMessageMetadataEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicMessageSticker", rt::<m::QueueConversationSocialExpressionEventTopicMessageSticker>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicParticipant", rt::<m::QueueConversationSocialExpressionEventTopicParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicPhoneNumberColumn", rt::<m::QueueConversationSocialExpressionEventTopicPhoneNumberColumn>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicQueueMediaSettings", rt::<m::QueueConversationSocialExpressionEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicRecordersState", rt::<m::QueueConversationSocialExpressionEventTopicRecordersState>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicScoredAgent", rt::<m::QueueConversationSocialExpressionEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicScreenMonitoring", rt::<m::QueueConversationSocialExpressionEventTopicScreenMonitoring>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicScreenShare", rt::<m::QueueConversationSocialExpressionEventTopicScreenShare>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicSocialExpression", rt::<m::QueueConversationSocialExpressionEventTopicSocialExpression>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicTransferDestination", rt::<m::QueueConversationSocialExpressionEventTopicTransferDestination>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicTransferInitiator", rt::<m::QueueConversationSocialExpressionEventTopicTransferInitiator>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicTransferModifedBy", rt::<m::QueueConversationSocialExpressionEventTopicTransferModifedBy>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicTransferResponse", rt::<m::QueueConversationSocialExpressionEventTopicTransferResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicUriReference", rt::<m::QueueConversationSocialExpressionEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicVideo", rt::<m::QueueConversationSocialExpressionEventTopicVideo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicVoicemail", rt::<m::QueueConversationSocialExpressionEventTopicVoicemail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicWorkflow", rt::<m::QueueConversationSocialExpressionEventTopicWorkflow>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationSocialExpressionEventTopicWrapup", rt::<m::QueueConversationSocialExpressionEventTopicWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicAddress", rt::<m::QueueConversationVideoEventTopicAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicAfterCallWork", rt::<m::QueueConversationVideoEventTopicAfterCallWork>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicAttachment", rt::<m::QueueConversationVideoEventTopicAttachment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicCall", rt::<m::QueueConversationVideoEventTopicCall>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicCallback", rt::<m::QueueConversationVideoEventTopicCallback>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicChat", rt::<m::QueueConversationVideoEventTopicChat>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicCobrowse", rt::<m::QueueConversationVideoEventTopicCobrowse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicConversation", rt::<m::QueueConversationVideoEventTopicConversation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicConversationDivisionMembership", rt::<m::QueueConversationVideoEventTopicConversationDivisionMembership>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicConversationRoutingData", rt::<m::QueueConversationVideoEventTopicConversationRoutingData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicDialerPreview", rt::<m::QueueConversationVideoEventTopicDialerPreview>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicDisconnectReason", rt::<m::QueueConversationVideoEventTopicDisconnectReason>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicDisposition", rt::<m::QueueConversationVideoEventTopicDisposition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicDispositionAmdTimeout", rt::<m::QueueConversationVideoEventTopicDispositionAmdTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicDispositionSilentCallTimeout", rt::<m::QueueConversationVideoEventTopicDispositionSilentCallTimeout>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicDivisionEntityRef", rt::<m::QueueConversationVideoEventTopicDivisionEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicDomainEntityRef", rt::<m::QueueConversationVideoEventTopicDomainEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicEmail", rt::<m::QueueConversationVideoEventTopicEmail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicErrorDetails", rt::<m::QueueConversationVideoEventTopicErrorDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicFaxStatus", rt::<m::QueueConversationVideoEventTopicFaxStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicInternalMessage", rt::<m::QueueConversationVideoEventTopicInternalMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicInternalMessageDetails", rt::<m::QueueConversationVideoEventTopicInternalMessageDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicJourneyAction", rt::<m::QueueConversationVideoEventTopicJourneyAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicJourneyActionMap", rt::<m::QueueConversationVideoEventTopicJourneyActionMap>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicJourneyContext", rt::<m::QueueConversationVideoEventTopicJourneyContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicJourneyCustomer", rt::<m::QueueConversationVideoEventTopicJourneyCustomer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicJourneyCustomerSession", rt::<m::QueueConversationVideoEventTopicJourneyCustomerSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicMessage", rt::<m::QueueConversationVideoEventTopicMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicMessageDetails", rt::<m::QueueConversationVideoEventTopicMessageDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicMessageMedia", rt::<m::QueueConversationVideoEventTopicMessageMedia>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicMessageMetadata", rt::<m::QueueConversationVideoEventTopicMessageMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicMessageMetadataContent", rt::<m::QueueConversationVideoEventTopicMessageMetadataContent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicMessageMetadataEvent", rt::<m::QueueConversationVideoEventTopicMessageMetadataEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicMessageSticker", rt::<m::QueueConversationVideoEventTopicMessageSticker>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicParticipant", rt::<m::QueueConversationVideoEventTopicParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicPhoneNumberColumn", rt::<m::QueueConversationVideoEventTopicPhoneNumberColumn>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicQueueMediaSettings", rt::<m::QueueConversationVideoEventTopicQueueMediaSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicRecordersState", rt::<m::QueueConversationVideoEventTopicRecordersState>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicScoredAgent", rt::<m::QueueConversationVideoEventTopicScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicScreenMonitoring", rt::<m::QueueConversationVideoEventTopicScreenMonitoring>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicScreenShare", rt::<m::QueueConversationVideoEventTopicScreenShare>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicSocialExpression", rt::<m::QueueConversationVideoEventTopicSocialExpression>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicTransferDestination", rt::<m::QueueConversationVideoEventTopicTransferDestination>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicTransferInitiator", rt::<m::QueueConversationVideoEventTopicTransferInitiator>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicTransferModifedBy", rt::<m::QueueConversationVideoEventTopicTransferModifedBy>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicTransferResponse", rt::<m::QueueConversationVideoEventTopicTransferResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicUriReference", rt::<m::QueueConversationVideoEventTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicVideo", rt::<m::QueueConversationVideoEventTopicVideo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicVoicemail", rt::<m::QueueConversationVideoEventTopicVoicemail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicWorkflow", rt::<m::QueueConversationVideoEventTopicWorkflow>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueConversationVideoEventTopicWrapup", rt::<m::QueueConversationVideoEventTopicWrapup>));
     #[cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))]
     cases.push(("#/definitions/QueueEmailAddress", rt::<m::QueueEmailAddress>));
@@ -9443,9 +9443,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/QueueRequest", rt::<m::QueueRequest>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/QueueUserEventTopicObject", rt::<m::QueueUserEventTopicObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueUserEventTopicQueueMember", rt::<m::QueueUserEventTopicQueueMember>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-routing", feature = "unreferenced"))]
     cases.push(("#/definitions/QueueUserEventTopicUserReference", rt::<m::QueueUserEventTopicUserReference>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/QueueUtilizationDiagnostic", rt::<m::QueueUtilizationDiagnostic>));
@@ -9509,9 +9509,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/RecordingAnnotationFlow", rt::<m::RecordingAnnotationFlow>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/RecordingAnnotationQueue", rt::<m::RecordingAnnotationQueue>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/RecordingArchiveRestoreTopicMediaResult", rt::<m::RecordingArchiveRestoreTopicMediaResult>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/RecordingArchiveRestoreTopicRecording", rt::<m::RecordingArchiveRestoreTopicRecording>));
     #[cfg(feature = "recording")]
     cases.push(("#/definitions/RecordingAttachment", rt::<m::RecordingAttachment>));
@@ -9527,9 +9527,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/RecordingEncryptionConfiguration", rt::<m::RecordingEncryptionConfiguration>));
     #[cfg(feature = "recording")]
     cases.push(("#/definitions/RecordingEncryptionConfigurationListing", rt::<m::RecordingEncryptionConfigurationListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/RecordingEventMediaResult", rt::<m::RecordingEventMediaResult>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/RecordingEventRecording", rt::<m::RecordingEventRecording>));
     #[cfg(feature = "recording")]
     cases.push(("#/definitions/RecordingForm", rt::<m::RecordingForm>));
@@ -9587,9 +9587,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/RecordingTemplateFooter", rt::<m::RecordingTemplateFooter>));
     #[cfg(feature = "recording")]
     cases.push(("#/definitions/RecordingTemplateHeader", rt::<m::RecordingTemplateHeader>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/RecordingTranscodeCompleteTopicMediaResult", rt::<m::RecordingTranscodeCompleteTopicMediaResult>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/RecordingTranscodeCompleteTopicRecording", rt::<m::RecordingTranscodeCompleteTopicRecording>));
     #[cfg(feature = "recording")]
     cases.push(("#/definitions/RecordingUploadReport", rt::<m::RecordingUploadReport>));
@@ -9663,7 +9663,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ReplyMessage", rt::<m::ReplyMessage>));
     #[cfg(feature = "outbound")]
     cases.push(("#/definitions/ReplyToEmailAddress", rt::<m::ReplyToEmailAddress>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/ReportingDataExportTopicDataExportNotification", rt::<m::ReportingDataExportTopicDataExportNotification>));
     #[cfg(feature = "analytics")]
     cases.push(("#/definitions/ReportingExportJobListing", rt::<m::ReportingExportJobListing>));
@@ -9973,7 +9973,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/ScheduleBidScheduledActivity", rt::<m::ScheduleBidScheduledActivity>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/ScheduleBidScheduledShift", rt::<m::ScheduleBidScheduledShift>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification", rt::<m::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification>));
     #[cfg(feature = "architect")]
     cases.push(("#/definitions/ScheduleDivisionViewEntityListing", rt::<m::ScheduleDivisionViewEntityListing>));
@@ -10633,41 +10633,41 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/StarrableDivision", rt::<m::StarrableDivision>));
     #[cfg(feature = "screen-monitoring")]
     cases.push(("#/definitions/StartScreenMonitorResponseBody", rt::<m::StartScreenMonitorResponseBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventCampaignTopicIntervalMetrics", rt::<m::StatEventCampaignTopicIntervalMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventCampaignTopicMetricStats", rt::<m::StatEventCampaignTopicMetricStats>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventCampaignTopicStatsNotification", rt::<m::StatEventCampaignTopicStatsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventFlowOutcomeTopicIntervalMetrics", rt::<m::StatEventFlowOutcomeTopicIntervalMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventFlowOutcomeTopicMetricStats", rt::<m::StatEventFlowOutcomeTopicMetricStats>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventFlowOutcomeTopicStatsNotification", rt::<m::StatEventFlowOutcomeTopicStatsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventFlowTopicIntervalMetrics", rt::<m::StatEventFlowTopicIntervalMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventFlowTopicMetricStats", rt::<m::StatEventFlowTopicMetricStats>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventFlowTopicStatsNotification", rt::<m::StatEventFlowTopicStatsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventQueueTopicIntervalMetrics", rt::<m::StatEventQueueTopicIntervalMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventQueueTopicMetricStats", rt::<m::StatEventQueueTopicMetricStats>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventQueueTopicStatsNotification", rt::<m::StatEventQueueTopicStatsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventUserTopicIntervalMetrics", rt::<m::StatEventUserTopicIntervalMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventUserTopicMetricStats", rt::<m::StatEventUserTopicMetricStats>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventUserTopicStatsNotification", rt::<m::StatEventUserTopicStatsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventWrapUpCodeTopicIntervalMetrics", rt::<m::StatEventWrapUpCodeTopicIntervalMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventWrapUpCodeTopicMetricStats", rt::<m::StatEventWrapUpCodeTopicMetricStats>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/StatEventWrapUpCodeTopicStatsNotification", rt::<m::StatEventWrapUpCodeTopicStatsNotification>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/StaticListValues", rt::<m::StaticListValues>));
@@ -10895,7 +10895,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/SyncStatusRequest", rt::<m::SyncStatusRequest>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/SystemMessageObject", rt::<m::SystemMessageObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-system", feature = "unreferenced"))]
     cases.push(("#/definitions/SystemMessageSystemMessage", rt::<m::SystemMessageSystemMessage>));
     #[cfg(feature = "presence")]
     cases.push(("#/definitions/SystemPresence", rt::<m::SystemPresence>));
@@ -11047,15 +11047,15 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/TestTopicPhraseJobs", rt::<m::TestTopicPhraseJobs>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/TestTopicPhrasePhrase", rt::<m::TestTopicPhrasePhrase>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/TestTopicPhraseTestPhraseDetectedPhrase", rt::<m::TestTopicPhraseTestPhraseDetectedPhrase>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/TestTopicPhraseTestPhraseMatchedTranscript", rt::<m::TestTopicPhraseTestPhraseMatchedTranscript>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/TestTopicPhraseTestTopicPhraseResults", rt::<m::TestTopicPhraseTestTopicPhraseResults>));
     #[cfg(feature = "speech-text-analytics")]
     cases.push(("#/definitions/TestTopicPhraseTopic", rt::<m::TestTopicPhraseTopic>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/TestTopicPhraseTopicsDefinitionsJob", rt::<m::TestTopicPhraseTopicsDefinitionsJob>));
     #[cfg(feature = "textbots")]
     cases.push(("#/definitions/TextBotChannel", rt::<m::TextBotChannel>));
@@ -11261,15 +11261,15 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/TranscriptionEnginesRequest", rt::<m::TranscriptionEnginesRequest>));
     #[cfg(feature = "routing")]
     cases.push(("#/definitions/TranscriptionSettings", rt::<m::TranscriptionSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/TranscriptionTopicTranscriptAlternative", rt::<m::TranscriptionTopicTranscriptAlternative>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/TranscriptionTopicTranscriptResult", rt::<m::TranscriptionTopicTranscriptResult>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/TranscriptionTopicTranscriptWord", rt::<m::TranscriptionTopicTranscriptWord>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/TranscriptionTopicTranscriptionMessage", rt::<m::TranscriptionTopicTranscriptionMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-conversations", feature = "unreferenced"))]
     cases.push(("#/definitions/TranscriptionTopicTranscriptionRequestStatus", rt::<m::TranscriptionTopicTranscriptionRequestStatus>));
     #[cfg(feature = "analytics")]
     cases.push(("#/definitions/Transcripts", rt::<m::Transcripts>));
@@ -11331,19 +11331,19 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/TrunkErrorInfoDetails", rt::<m::TrunkErrorInfoDetails>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/TrunkInstanceSearchResponse", rt::<m::TrunkInstanceSearchResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkInstanceTopicTrunk", rt::<m::TrunkInstanceTopicTrunk>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkInstanceTopicTrunkConnectedStatus", rt::<m::TrunkInstanceTopicTrunkConnectedStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkInstanceTopicTrunkErrorInfo", rt::<m::TrunkInstanceTopicTrunkErrorInfo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkInstanceTopicTrunkErrorInfoDetails", rt::<m::TrunkInstanceTopicTrunkErrorInfoDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkInstanceTopicTrunkMetricsNetworkTypeIp", rt::<m::TrunkInstanceTopicTrunkMetricsNetworkTypeIp>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkInstanceTopicTrunkMetricsOptions", rt::<m::TrunkInstanceTopicTrunkMetricsOptions>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkInstanceTopicTrunkMetricsRegisters", rt::<m::TrunkInstanceTopicTrunkMetricsRegisters>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/TrunkMetabaseEntityListing", rt::<m::TrunkMetabaseEntityListing>));
@@ -11359,13 +11359,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/TrunkMetricsQoS", rt::<m::TrunkMetricsQoS>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/TrunkMetricsRegisters", rt::<m::TrunkMetricsRegisters>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkMetricsTopicTrunkMetrics", rt::<m::TrunkMetricsTopicTrunkMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkMetricsTopicTrunkMetricsCalls", rt::<m::TrunkMetricsTopicTrunkMetricsCalls>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkMetricsTopicTrunkMetricsQoS", rt::<m::TrunkMetricsTopicTrunkMetricsQoS>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-telephony", feature = "unreferenced"))]
     cases.push(("#/definitions/TrunkMetricsTopicUriReference", rt::<m::TrunkMetricsTopicUriReference>));
     #[cfg(feature = "telephony-providers-edge")]
     cases.push(("#/definitions/TrunkRecordingEnabledCount", rt::<m::TrunkRecordingEnabledCount>));
@@ -11655,7 +11655,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/UpdatedSettingsResponse", rt::<m::UpdatedSettingsResponse>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/UpdatedTopicObject", rt::<m::UpdatedTopicObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-subscription", feature = "unreferenced"))]
     cases.push(("#/definitions/UpdatedTopicSystemMessage", rt::<m::UpdatedTopicSystemMessage>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/UploadAttachmentRequest", rt::<m::UploadAttachmentRequest>));
@@ -11755,11 +11755,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/UserChatSettingsPost", rt::<m::UserChatSettingsPost>));
     #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
     cases.push(("#/definitions/UserConversationSummary", rt::<m::UserConversationSummary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserConversationsEventMediaSummary", rt::<m::UserConversationsEventMediaSummary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserConversationsEventMediaSummaryDetail", rt::<m::UserConversationsEventMediaSummaryDetail>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserConversationsEventUserConversationSummary", rt::<m::UserConversationsEventUserConversationSummary>));
     #[cfg(feature = "users")]
     cases.push(("#/definitions/UserCursorEntityListing", rt::<m::UserCursorEntityListing>));
@@ -11773,13 +11773,13 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/UserDetailQueryFilter", rt::<m::UserDetailQueryFilter>));
     #[cfg(any(feature = "analytics", feature = "users"))]
     cases.push(("#/definitions/UserDetailQueryPredicate", rt::<m::UserDetailQueryPredicate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification", rt::<m::UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification>));
     #[cfg(any(feature = "analytics", feature = "users"))]
     cases.push(("#/definitions/UserDetailsQuery", rt::<m::UserDetailsQuery>));
     #[cfg(feature = "mobile-devices")]
     cases.push(("#/definitions/UserDevice", rt::<m::UserDevice>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/UserEndDetailEventTopicUserEndEvent", rt::<m::UserEndDetailEventTopicUserEndEvent>));
     #[cfg(feature = "users")]
     cases.push(("#/definitions/UserEntity", rt::<m::UserEntity>));
@@ -11793,11 +11793,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/UserExternalIdentifier", rt::<m::UserExternalIdentifier>));
     #[cfg(any(feature = "authorization", feature = "users"))]
     cases.push(("#/definitions/UserFullReference", rt::<m::UserFullReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserGreetingEventGreeting", rt::<m::UserGreetingEventGreeting>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserGreetingEventGreetingAudioFile", rt::<m::UserGreetingEventGreetingAudioFile>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserGreetingEventGreetingOwner", rt::<m::UserGreetingEventGreetingOwner>));
     #[cfg(feature = "gamification")]
     cases.push(("#/definitions/UserInsightsTrend", rt::<m::UserInsightsTrend>));
@@ -11869,17 +11869,17 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/UserRoutingSkill", rt::<m::UserRoutingSkill>));
     #[cfg(any(feature = "routing", feature = "users"))]
     cases.push(("#/definitions/UserRoutingSkillPost", rt::<m::UserRoutingSkillPost>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserRoutingStatusErrorInfo", rt::<m::UserRoutingStatusErrorInfo>));
     #[cfg(feature = "events")]
     cases.push(("#/definitions/UserRoutingStatusEvent", rt::<m::UserRoutingStatusEvent>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/UserRoutingStatusObject", rt::<m::UserRoutingStatusObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserRoutingStatusRoutingStatus", rt::<m::UserRoutingStatusRoutingStatus>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserRoutingStatusUserParam", rt::<m::UserRoutingStatusUserParam>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserRoutingStatusUserRoutingStatus", rt::<m::UserRoutingStatusUserRoutingStatus>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/UserSchedule", rt::<m::UserSchedule>));
@@ -11913,17 +11913,17 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/UserStaffingGroupListing", rt::<m::UserStaffingGroupListing>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/UserStaffingGroupResponse", rt::<m::UserStaffingGroupResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/UserStartDetailEventTopicUserStartEvent", rt::<m::UserStartDetailEventTopicUserStartEvent>));
     #[cfg(feature = "users")]
     cases.push(("#/definitions/UserState", rt::<m::UserState>));
     #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
     cases.push(("#/definitions/UserStation", rt::<m::UserStation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserStationChangeTopicUser", rt::<m::UserStationChangeTopicUser>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserStationChangeTopicUserStation", rt::<m::UserStationChangeTopicUserStation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserStationChangeTopicUserStations", rt::<m::UserStationChangeTopicUserStations>));
     #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))]
     cases.push(("#/definitions/UserStations", rt::<m::UserStations>));
@@ -11933,9 +11933,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/UserTimeOffIntegrationStatusResponseListing", rt::<m::UserTimeOffIntegrationStatusResponseListing>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/UserTimeOffRequestReference", rt::<m::UserTimeOffRequestReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserTokensTopicTokenNotification", rt::<m::UserTokensTopicTokenNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/UserTokensTopicUriReference", rt::<m::UserTokensTopicUriReference>));
     #[cfg(feature = "events")]
     cases.push(("#/definitions/UserTransferEvent", rt::<m::UserTransferEvent>));
@@ -11993,171 +11993,171 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/UtilizationResponse", rt::<m::UtilizationResponse>));
     #[cfg(feature = "language-understanding")]
     cases.push(("#/definitions/Utterance", rt::<m::Utterance>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForUserTopicConversationEventTyping", rt::<m::V2ConversationMessageTypingEventForUserTopicConversationEventTyping>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForUserTopicConversationMessageEvent", rt::<m::V2ConversationMessageTypingEventForUserTopicConversationMessageEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel", rt::<m::V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForUserTopicConversationMessagingFromRecipient", rt::<m::V2ConversationMessageTypingEventForUserTopicConversationMessagingFromRecipient>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForUserTopicConversationMessagingToRecipient", rt::<m::V2ConversationMessageTypingEventForUserTopicConversationMessagingToRecipient>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage", rt::<m::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifier", rt::<m::V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifier>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForUserTopicMessageData", rt::<m::V2ConversationMessageTypingEventForUserTopicMessageData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping", rt::<m::V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent", rt::<m::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel", rt::<m::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipient", rt::<m::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipient>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient", rt::<m::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage", rt::<m::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifier", rt::<m::V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifier>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workflows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ConversationMessageTypingEventForWorkflowTopicMessageData", rt::<m::V2ConversationMessageTypingEventForWorkflowTopicMessageData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo", rt::<m::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2FlowExecutionDataFlowidTopicFlowExecutionHistory", rt::<m::V2FlowExecutionDataFlowidTopicFlowExecutionHistory>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2FlowExecutionDataFlowidTopicFlowExecutionItem", rt::<m::V2FlowExecutionDataFlowidTopicFlowExecutionItem>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2FlowExecutionDataFlowidTopicInvokingContextInfo", rt::<m::V2FlowExecutionDataFlowidTopicInvokingContextInfo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2FlowExecutionDataFlowidTopicInvokingFlowContext", rt::<m::V2FlowExecutionDataFlowidTopicInvokingFlowContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext", rt::<m::V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext", rt::<m::V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2FlowExecutionDataFlowidTopicInvokingQualityContext", rt::<m::V2FlowExecutionDataFlowidTopicInvokingQualityContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-flows", feature = "unreferenced"))]
     cases.push(("#/definitions/V2FlowExecutionDataFlowidTopicInvokingWorkitemContext", rt::<m::V2FlowExecutionDataFlowidTopicInvokingWorkitemContext>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2IntegrationPresenceEventOrganizationPresence", rt::<m::V2IntegrationPresenceEventOrganizationPresence>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2IntegrationPresenceEventPresenceActivityEvent", rt::<m::V2IntegrationPresenceEventPresenceActivityEvent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicAddressableEntityRef", rt::<m::V2MobiusAlertsTopicAddressableEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicAlert", rt::<m::V2MobiusAlertsTopicAlert>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicAlertNotification", rt::<m::V2MobiusAlertsTopicAlertNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicAlertNotificationRecipient", rt::<m::V2MobiusAlertsTopicAlertNotificationRecipient>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicAlertRuleProperties", rt::<m::V2MobiusAlertsTopicAlertRuleProperties>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicAlertSummary", rt::<m::V2MobiusAlertsTopicAlertSummary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicAlertSummaryEntity", rt::<m::V2MobiusAlertsTopicAlertSummaryEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicAlertingAddressableEntityRef", rt::<m::V2MobiusAlertsTopicAlertingAddressableEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicCondition", rt::<m::V2MobiusAlertsTopicCondition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicConditionRulePredicate", rt::<m::V2MobiusAlertsTopicConditionRulePredicate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusAlertsTopicEntityProperties", rt::<m::V2MobiusAlertsTopicEntityProperties>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusRulesTopicAlertNotification", rt::<m::V2MobiusRulesTopicAlertNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusRulesTopicAlertNotificationRecipient", rt::<m::V2MobiusRulesTopicAlertNotificationRecipient>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusRulesTopicAlertingAddressableEntityRef", rt::<m::V2MobiusRulesTopicAlertingAddressableEntityRef>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusRulesTopicCondition", rt::<m::V2MobiusRulesTopicCondition>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusRulesTopicConditionRulePredicate", rt::<m::V2MobiusRulesTopicConditionRulePredicate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusRulesTopicEntityProperties", rt::<m::V2MobiusRulesTopicEntityProperties>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2MobiusRulesTopicRule", rt::<m::V2MobiusRulesTopicRule>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2QueueObservationMetricCountData", rt::<m::V2QueueObservationMetricCountData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2QueueObservationMetricCountGroup", rt::<m::V2QueueObservationMetricCountGroup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-analytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2QueueObservationObservationCountNotification", rt::<m::V2QueueObservationObservationCountNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2ReprocessJobStateChangedTopicJobStateChanged", rt::<m::V2ReprocessJobStateChangedTopicJobStateChanged>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2SessionConversationsSummarySettingsPreviewEventConversationFollowupAction", rt::<m::V2SessionConversationsSummarySettingsPreviewEventConversationFollowupAction>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage", rt::<m::V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2SessionConversationsSummarySettingsPreviewEventConversationResolutionMessage", rt::<m::V2SessionConversationsSummarySettingsPreviewEventConversationResolutionMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity", rt::<m::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel", rt::<m::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2SessionConversationsSummarySettingsPreviewEventConversationSummaryMessage", rt::<m::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage", rt::<m::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2StaConversationCategoriesStaConversationCategoriesMessage", rt::<m::V2StaConversationCategoriesStaConversationCategoriesMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2StaEmpathyOverallTopicAgentEmpathyScore", rt::<m::V2StaEmpathyOverallTopicAgentEmpathyScore>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2StaEmpathyOverallTopicOverallEmpathyMessage", rt::<m::V2StaEmpathyOverallTopicOverallEmpathyMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2StaSentimentOverallTopicOverallSentimentMessage", rt::<m::V2StaSentimentOverallTopicOverallSentimentMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2StaTopicsDetectedTopicParticipant", rt::<m::V2StaTopicsDetectedTopicParticipant>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2StaTopicsDetectedTopicTopicDetected", rt::<m::V2StaTopicsDetectedTopicTopicDetected>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-speechandtextanalytics", feature = "unreferenced"))]
     cases.push(("#/definitions/V2StaTopicsDetectedTopicTopicsDetectedMessage", rt::<m::V2StaTopicsDetectedTopicTopicsDetectedMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-webmessaging", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WebMessagingUndeliveredMessageTopicMessage", rt::<m::V2WebMessagingUndeliveredMessageTopicMessage>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-webmessaging", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody", rt::<m::V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WemEngagementCelebrationUpdatesTopicContestCompleteData", rt::<m::V2WemEngagementCelebrationUpdatesTopicContestCompleteData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WemEngagementCelebrationUpdatesTopicContestMetrics", rt::<m::V2WemEngagementCelebrationUpdatesTopicContestMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WemEngagementCelebrationUpdatesTopicContestPrizes", rt::<m::V2WemEngagementCelebrationUpdatesTopicContestPrizes>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WemEngagementCelebrationUpdatesTopicContestWinners", rt::<m::V2WemEngagementCelebrationUpdatesTopicContestWinners>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WemEngagementCelebrationUpdatesTopicContestWinnersScore", rt::<m::V2WemEngagementCelebrationUpdatesTopicContestWinnersScore>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WemEngagementCelebrationUpdatesTopicContestWinnersUsers", rt::<m::V2WemEngagementCelebrationUpdatesTopicContestWinnersUsers>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WemEngagementCelebrationUpdatesTopicEngagementCelebration", rt::<m::V2WemEngagementCelebrationUpdatesTopicEngagementCelebration>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WemEngagementCelebrationUpdatesTopicSourceEntity", rt::<m::V2WemEngagementCelebrationUpdatesTopicSourceEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WemEngagementCelebrationUpdatesTopicUserId", rt::<m::V2WemEngagementCelebrationUpdatesTopicUserId>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WfmAgentOpportunityTopicAgentOpportunityNotification", rt::<m::V2WfmAgentOpportunityTopicAgentOpportunityNotification>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification", rt::<m::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WfmMainForecastExportForecastEventMainForecastErrorBody", rt::<m::V2WfmMainForecastExportForecastEventMainForecastErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WfmMainForecastExportForecastEventMainForecastExportNotification", rt::<m::V2WfmMainForecastExportForecastEventMainForecastExportNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WfmMainForecastExportHistoricalEventMainForecastErrorBody", rt::<m::V2WfmMainForecastExportHistoricalEventMainForecastErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WfmMainForecastExportHistoricalEventMainForecastExportNotification", rt::<m::V2WfmMainForecastExportHistoricalEventMainForecastExportNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WfmMainForecastExportSnapshotEventMainForecastErrorBody", rt::<m::V2WfmMainForecastExportSnapshotEventMainForecastErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WfmMainForecastExportSnapshotEventMainForecastExportNotification", rt::<m::V2WfmMainForecastExportSnapshotEventMainForecastExportNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/V2WfmOpportunityTopicOpportunityNotification", rt::<m::V2WfmOpportunityTopicOpportunityNotification>));
     #[cfg(feature = "knowledge")]
     cases.push(("#/definitions/V3KnowledgeSearchClientApplication", rt::<m::V3KnowledgeSearchClientApplication>));
@@ -12295,9 +12295,9 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/Video", rt::<m::Video>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/VideoConferenceDetails", rt::<m::VideoConferenceDetails>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-video", feature = "unreferenced"))]
     cases.push(("#/definitions/VideoConferenceUpdateTopicParticipantInfo", rt::<m::VideoConferenceUpdateTopicParticipantInfo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-video", feature = "unreferenced"))]
     cases.push(("#/definitions/VideoConferenceUpdateTopicVideoConference", rt::<m::VideoConferenceUpdateTopicVideoConference>));
     #[cfg(feature = "web-deployments")]
     cases.push(("#/definitions/VideoSettings", rt::<m::VideoSettings>));
@@ -12311,7 +12311,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/Voicemail", rt::<m::Voicemail>));
     #[cfg(any(feature = "search", feature = "voicemail"))]
     cases.push(("#/definitions/VoicemailCopyRecord", rt::<m::VoicemailCopyRecord>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/VoicemailEndDetailEventTopicVoicemailEndEvent", rt::<m::VoicemailEndDetailEventTopicVoicemailEndEvent>));
     #[cfg(feature = "voicemail")]
     cases.push(("#/definitions/VoicemailGroupPolicy", rt::<m::VoicemailGroupPolicy>));
@@ -12323,11 +12323,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/VoicemailMessage", rt::<m::VoicemailMessage>));
     #[cfg(feature = "voicemail")]
     cases.push(("#/definitions/VoicemailMessageEntityListing", rt::<m::VoicemailMessageEntityListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/VoicemailMessagesTopicOwner", rt::<m::VoicemailMessagesTopicOwner>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/VoicemailMessagesTopicVoicemailCopyRecord", rt::<m::VoicemailMessagesTopicVoicemailCopyRecord>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/VoicemailMessagesTopicVoicemailMessage", rt::<m::VoicemailMessagesTopicVoicemailMessage>));
     #[cfg(feature = "voicemail")]
     cases.push(("#/definitions/VoicemailOrganizationPolicy", rt::<m::VoicemailOrganizationPolicy>));
@@ -12337,7 +12337,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/VoicemailSearchCriteria", rt::<m::VoicemailSearchCriteria>));
     #[cfg(any(feature = "search", feature = "voicemail"))]
     cases.push(("#/definitions/VoicemailSearchRequest", rt::<m::VoicemailSearchRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/VoicemailStartDetailEventTopicVoicemailStartEvent", rt::<m::VoicemailStartDetailEventTopicVoicemailStartEvent>));
     #[cfg(feature = "voicemail")]
     cases.push(("#/definitions/VoicemailUserPolicy", rt::<m::VoicemailUserPolicy>));
@@ -12371,11 +12371,11 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WebDeploymentHeadlessMode", rt::<m::WebDeploymentHeadlessMode>));
     #[cfg(feature = "web-deployments")]
     cases.push(("#/definitions/WebDeploymentsAuthorizationResponse", rt::<m::WebDeploymentsAuthorizationResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-webdeployments", feature = "unreferenced"))]
     cases.push(("#/definitions/WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody", rt::<m::WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-webdeployments", feature = "unreferenced"))]
     cases.push(("#/definitions/WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody", rt::<m::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-webdeployments", feature = "unreferenced"))]
     cases.push(("#/definitions/WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody", rt::<m::WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody>));
     #[cfg(feature = "web-deployments")]
     cases.push(("#/definitions/WebDeploymentsJourneyContext", rt::<m::WebDeploymentsJourneyContext>));
@@ -12449,75 +12449,75 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WeekShiftTradeResponse", rt::<m::WeekShiftTradeResponse>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/Weekly", rt::<m::Weekly>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
     cases.push(("#/definitions/WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete", rt::<m::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
     cases.push(("#/definitions/WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults", rt::<m::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
     cases.push(("#/definitions/WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot", rt::<m::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-coaching", feature = "unreferenced"))]
     cases.push(("#/definitions/WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlotSchedule", rt::<m::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlotSchedule>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WemCoachingUserNotificationTopicCoachingAppointmentReference", rt::<m::WemCoachingUserNotificationTopicCoachingAppointmentReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WemCoachingUserNotificationTopicCoachingUserNotification", rt::<m::WemCoachingUserNotificationTopicCoachingUserNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification", rt::<m::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanJobCompleteTopicActivityPlanJobException", rt::<m::WfmActivityPlanJobCompleteTopicActivityPlanJobException>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanJobCompleteTopicActivityPlanOccurrenceReference", rt::<m::WfmActivityPlanJobCompleteTopicActivityPlanOccurrenceReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanJobCompleteTopicActivityPlanReference", rt::<m::WfmActivityPlanJobCompleteTopicActivityPlanReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanJobCompleteTopicActivityPlanSessionReference", rt::<m::WfmActivityPlanJobCompleteTopicActivityPlanSessionReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanJobCompleteTopicErrorBody", rt::<m::WfmActivityPlanJobCompleteTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanJobCompleteTopicUserReference", rt::<m::WfmActivityPlanJobCompleteTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification", rt::<m::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanRunJobCompleteTopicActivityPlanJobException", rt::<m::WfmActivityPlanRunJobCompleteTopicActivityPlanJobException>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanRunJobCompleteTopicActivityPlanOccurrenceReference", rt::<m::WfmActivityPlanRunJobCompleteTopicActivityPlanOccurrenceReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanRunJobCompleteTopicActivityPlanReference", rt::<m::WfmActivityPlanRunJobCompleteTopicActivityPlanReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanRunJobCompleteTopicActivityPlanSessionReference", rt::<m::WfmActivityPlanRunJobCompleteTopicActivityPlanSessionReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanRunJobCompleteTopicErrorBody", rt::<m::WfmActivityPlanRunJobCompleteTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmActivityPlanRunJobCompleteTopicUserReference", rt::<m::WfmActivityPlanRunJobCompleteTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification", rt::<m::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification", rt::<m::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAdherenceExplanationJobCompleteTopicBusinessUnit", rt::<m::WfmAdherenceExplanationJobCompleteTopicBusinessUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAdherenceExplanationJobCompleteTopicErrorBody", rt::<m::WfmAdherenceExplanationJobCompleteTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAdherenceExplanationJobCompleteTopicManagementUnit", rt::<m::WfmAdherenceExplanationJobCompleteTopicManagementUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAdherenceExplanationJobCompleteTopicUserReference", rt::<m::WfmAdherenceExplanationJobCompleteTopicUserReference>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmAgent", rt::<m::WfmAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification", rt::<m::WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentAdherenceExplanationChangedAgentTopicBusinessUnit", rt::<m::WfmAgentAdherenceExplanationChangedAgentTopicBusinessUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentAdherenceExplanationChangedAgentTopicManagementUnit", rt::<m::WfmAgentAdherenceExplanationChangedAgentTopicManagementUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentAdherenceExplanationChangedAgentTopicUserReference", rt::<m::WfmAgentAdherenceExplanationChangedAgentTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification", rt::<m::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentAdherenceExplanationChangedBusinessUnitTopicBusinessUnit", rt::<m::WfmAgentAdherenceExplanationChangedBusinessUnitTopicBusinessUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentAdherenceExplanationChangedBusinessUnitTopicManagementUnit", rt::<m::WfmAgentAdherenceExplanationChangedBusinessUnitTopicManagementUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference", rt::<m::WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmAgentHistoricalAdherenceJobReference", rt::<m::WfmAgentHistoricalAdherenceJobReference>));
@@ -12525,147 +12525,147 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WfmAgentHistoricalAdherenceResponse", rt::<m::WfmAgentHistoricalAdherenceResponse>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmAgentHistoricalAdherenceResult", rt::<m::WfmAgentHistoricalAdherenceResult>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification", rt::<m::WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleVisibilityRange", rt::<m::WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleVisibilityRange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentManagementUnitScheduleChangedTopicAgentMuUserScheduleChanged", rt::<m::WfmAgentManagementUnitScheduleChangedTopicAgentMuUserScheduleChanged>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification", rt::<m::WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentMuScheduleSearchCompleteTopicErrorBody", rt::<m::WfmAgentMuScheduleSearchCompleteTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate", rt::<m::WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification", rt::<m::WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentScheduleUpdateTopicAgentScheduleVisibilityRange", rt::<m::WfmAgentScheduleUpdateTopicAgentScheduleVisibilityRange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAgentScheduleUpdateTopicUserReference", rt::<m::WfmAgentScheduleUpdateTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification", rt::<m::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmAlternativeShiftJobCompleteEventV3ErrorBody", rt::<m::WfmAlternativeShiftJobCompleteEventV3ErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuIntradayDataUpdateTopicBuIntradayDataGroup", rt::<m::WfmBuIntradayDataUpdateTopicBuIntradayDataGroup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuIntradayDataUpdateTopicBuIntradayForecastData", rt::<m::WfmBuIntradayDataUpdateTopicBuIntradayForecastData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuIntradayDataUpdateTopicBuIntradayNotification", rt::<m::WfmBuIntradayDataUpdateTopicBuIntradayNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuIntradayDataUpdateTopicBuIntradayResult", rt::<m::WfmBuIntradayDataUpdateTopicBuIntradayResult>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuIntradayDataUpdateTopicBuIntradayScheduleData", rt::<m::WfmBuIntradayDataUpdateTopicBuIntradayScheduleData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuIntradayDataUpdateTopicBuScheduleReference", rt::<m::WfmBuIntradayDataUpdateTopicBuScheduleReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuIntradayDataUpdateTopicBuShortTermForecastReference", rt::<m::WfmBuIntradayDataUpdateTopicBuShortTermForecastReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-businessunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData", rt::<m::WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification", rt::<m::WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleRunTopicBuScheduleReference", rt::<m::WfmBuScheduleRunTopicBuScheduleReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleRunTopicBuScheduleRun", rt::<m::WfmBuScheduleRunTopicBuScheduleRun>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleRunTopicBuSchedulingRunProgressNotification", rt::<m::WfmBuScheduleRunTopicBuSchedulingRunProgressNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleRunTopicSchedulerMessageSeverityCount", rt::<m::WfmBuScheduleRunTopicSchedulerMessageSeverityCount>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleRunTopicUserReference", rt::<m::WfmBuScheduleRunTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification", rt::<m::WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleTopicBuManagementUnitScheduleSummary", rt::<m::WfmBuScheduleTopicBuManagementUnitScheduleSummary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleTopicBuScheduleGenerationResultSummary", rt::<m::WfmBuScheduleTopicBuScheduleGenerationResultSummary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleTopicBuScheduleMetadata", rt::<m::WfmBuScheduleTopicBuScheduleMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleTopicBuScheduleNotification", rt::<m::WfmBuScheduleTopicBuScheduleNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleTopicBuShortTermForecastReference", rt::<m::WfmBuScheduleTopicBuShortTermForecastReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleTopicManagementUnit", rt::<m::WfmBuScheduleTopicManagementUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleTopicSchedulerMessageSeverityCount", rt::<m::WfmBuScheduleTopicSchedulerMessageSeverityCount>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleTopicUserReference", rt::<m::WfmBuScheduleTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuScheduleTopicWfmVersionedEntityMetadata", rt::<m::WfmBuScheduleTopicWfmVersionedEntityMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastCopyCompleteTopicBuForecastModification", rt::<m::WfmBuShortTermForecastCopyCompleteTopicBuForecastModification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecast", rt::<m::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecast>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification", rt::<m::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointer", rt::<m::WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue", rt::<m::WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastCopyCompleteTopicUserReference", rt::<m::WfmBuShortTermForecastCopyCompleteTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastCopyCompleteTopicWfmVersionedEntityMetadata", rt::<m::WfmBuShortTermForecastCopyCompleteTopicWfmVersionedEntityMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastGenerateProgressTopicBuForecastModification", rt::<m::WfmBuShortTermForecastGenerateProgressTopicBuForecastModification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast", rt::<m::WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointer", rt::<m::WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification", rt::<m::WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue", rt::<m::WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastGenerateProgressTopicUserReference", rt::<m::WfmBuShortTermForecastGenerateProgressTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastGenerateProgressTopicWfmVersionedEntityMetadata", rt::<m::WfmBuShortTermForecastGenerateProgressTopicWfmVersionedEntityMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastImportCompleteTopicBuForecastModification", rt::<m::WfmBuShortTermForecastImportCompleteTopicBuForecastModification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastImportCompleteTopicBuShortTermForecast", rt::<m::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecast>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification", rt::<m::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastImportCompleteTopicForecastSourceDayPointer", rt::<m::WfmBuShortTermForecastImportCompleteTopicForecastSourceDayPointer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastImportCompleteTopicModificationIntervalOffsetValue", rt::<m::WfmBuShortTermForecastImportCompleteTopicModificationIntervalOffsetValue>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastImportCompleteTopicUserReference", rt::<m::WfmBuShortTermForecastImportCompleteTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastImportCompleteTopicWfmVersionedEntityMetadata", rt::<m::WfmBuShortTermForecastImportCompleteTopicWfmVersionedEntityMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification", rt::<m::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsResults", rt::<m::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsResults>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuShortTermForecastReference", rt::<m::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuShortTermForecastReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification", rt::<m::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast", rt::<m::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification", rt::<m::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastUpdateCompleteTopicForecastSourceDayPointer", rt::<m::WfmBuShortTermForecastUpdateCompleteTopicForecastSourceDayPointer>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastUpdateCompleteTopicModificationIntervalOffsetValue", rt::<m::WfmBuShortTermForecastUpdateCompleteTopicModificationIntervalOffsetValue>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastUpdateCompleteTopicUserReference", rt::<m::WfmBuShortTermForecastUpdateCompleteTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBuShortTermForecastUpdateCompleteTopicWfmVersionedEntityMetadata", rt::<m::WfmBuShortTermForecastUpdateCompleteTopicWfmVersionedEntityMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification", rt::<m::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResult", rt::<m::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResult>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultListing", rt::<m::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBulkShiftTradeStateUpdateNotificationTopicUserReference", rt::<m::WfmBulkShiftTradeStateUpdateNotificationTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmBulkShiftTradeStateUpdateNotificationTopicWfmVersionedEntityMetadata", rt::<m::WfmBulkShiftTradeStateUpdateNotificationTopicWfmVersionedEntityMetadata>));
     #[cfg(feature = "coaching")]
     cases.push(("#/definitions/WfmBusinessUnitReference", rt::<m::WfmBusinessUnitReference>));
@@ -12673,25 +12673,25 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WfmEntityMetadata", rt::<m::WfmEntityMetadata>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmForecastModificationIntervalOffsetValue", rt::<m::WfmForecastModificationIntervalOffsetValue>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicSecondaryPresenceReference", rt::<m::WfmHistoricalAdherenceAgentCalculationsCompleteTopicSecondaryPresenceReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicUserReference", rt::<m::WfmHistoricalAdherenceAgentCalculationsCompleteTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals", rt::<m::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification", rt::<m::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentDayMetrics", rt::<m::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentDayMetrics>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult", rt::<m::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfo", rt::<m::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfo>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceScheduledActivity", rt::<m::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceScheduledActivity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmSecondaryPresenceLookupItem", rt::<m::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmSecondaryPresenceLookupItem>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotification", rt::<m::WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotification>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmHistoricalAdherenceBulkItem", rt::<m::WfmHistoricalAdherenceBulkItem>));
@@ -12707,7 +12707,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WfmHistoricalAdherenceBulkUserDayMetrics", rt::<m::WfmHistoricalAdherenceBulkUserDayMetrics>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmHistoricalAdherenceBulkUserResult", rt::<m::WfmHistoricalAdherenceBulkUserResult>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice", rt::<m::WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmHistoricalAdherenceQuery", rt::<m::WfmHistoricalAdherenceQuery>));
@@ -12719,17 +12719,17 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WfmHistoricalAdherenceResponse", rt::<m::WfmHistoricalAdherenceResponse>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmHistoricalAdherenceResultWrapper", rt::<m::WfmHistoricalAdherenceResultWrapper>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity", rt::<m::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity", rt::<m::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete", rt::<m::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate", rt::<m::WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate", rt::<m::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification", rt::<m::WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmHistoricalShrinkageRequest", rt::<m::WfmHistoricalShrinkageRequest>));
@@ -12743,43 +12743,43 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WfmIntegrationReference", rt::<m::WfmIntegrationReference>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmIntegrationResponse", rt::<m::WfmIntegrationResponse>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntegrationsHrisTimeOffTypesJobTopicErrorBody", rt::<m::WfmIntegrationsHrisTimeOffTypesJobTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffType", rt::<m::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffType>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification", rt::<m::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntradayDataUpdateTopicIntradayDataGroup", rt::<m::WfmIntradayDataUpdateTopicIntradayDataGroup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntradayDataUpdateTopicIntradayDataUpdate", rt::<m::WfmIntradayDataUpdateTopicIntradayDataUpdate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntradayDataUpdateTopicIntradayForecastData", rt::<m::WfmIntradayDataUpdateTopicIntradayForecastData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntradayDataUpdateTopicIntradayHistoricalAgentData", rt::<m::WfmIntradayDataUpdateTopicIntradayHistoricalAgentData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntradayDataUpdateTopicIntradayHistoricalQueueData", rt::<m::WfmIntradayDataUpdateTopicIntradayHistoricalQueueData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntradayDataUpdateTopicIntradayMetric", rt::<m::WfmIntradayDataUpdateTopicIntradayMetric>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData", rt::<m::WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntradayDataUpdateTopicIntradayPerformancePredictionQueueData", rt::<m::WfmIntradayDataUpdateTopicIntradayPerformancePredictionQueueData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-managementunits", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmIntradayDataUpdateTopicIntradayScheduleData", rt::<m::WfmIntradayDataUpdateTopicIntradayScheduleData>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmIntradayPlanningGroupListing", rt::<m::WfmIntradayPlanningGroupListing>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmMoveAgentsCompleteTopicManagementUnit", rt::<m::WfmMoveAgentsCompleteTopicManagementUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmMoveAgentsCompleteTopicUserReference", rt::<m::WfmMoveAgentsCompleteTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmMoveAgentsCompleteTopicWfmMoveAgentData", rt::<m::WfmMoveAgentsCompleteTopicWfmMoveAgentData>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete", rt::<m::WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmMoveManagementUnitTopicBusinessUnit", rt::<m::WfmMoveManagementUnitTopicBusinessUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmMoveManagementUnitTopicMoveManagementUnitNotification", rt::<m::WfmMoveManagementUnitTopicMoveManagementUnitNotification>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmProcessUploadRequest", rt::<m::WfmProcessUploadRequest>));
@@ -12787,111 +12787,111 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WfmScheduleActivity", rt::<m::WfmScheduleActivity>));
     #[cfg(feature = "coaching")]
     cases.push(("#/definitions/WfmScheduleReference", rt::<m::WfmScheduleReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmScheduleTopicWfmScheduleNotification", rt::<m::WfmScheduleTopicWfmScheduleNotification>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmServiceGoalImpact", rt::<m::WfmServiceGoalImpact>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmServiceGoalImpactSettings", rt::<m::WfmServiceGoalImpactSettings>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmShiftTradingJobCompleteEventErrorBody", rt::<m::WfmShiftTradingJobCompleteEventErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification", rt::<m::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmShiftTradingJobCompleteEventTradeEntity", rt::<m::WfmShiftTradingJobCompleteEventTradeEntity>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmShiftTradingJobCompleteEventTradeShift", rt::<m::WfmShiftTradingJobCompleteEventTradeShift>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmShiftTradingJobCompleteEventTradeSide", rt::<m::WfmShiftTradingJobCompleteEventTradeSide>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmShiftTradingJobCompleteEventWeekSummary", rt::<m::WfmShiftTradingJobCompleteEventWeekSummary>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmShiftTradingJobCompleteEventWeekSummaryList", rt::<m::WfmShiftTradingJobCompleteEventWeekSummaryList>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmShiftTradingJobCompleteEventWfmDateTimeInterval", rt::<m::WfmShiftTradingJobCompleteEventWfmDateTimeInterval>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmShiftTradingJobCompleteEventWfmVersionMetadata", rt::<m::WfmShiftTradingJobCompleteEventWfmVersionMetadata>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmTimeOffBalanceJobTopicErrorBody", rt::<m::WfmTimeOffBalanceJobTopicErrorBody>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmTimeOffBalanceJobTopicTimeOffBalance", rt::<m::WfmTimeOffBalanceJobTopicTimeOffBalance>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification", rt::<m::WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate", rt::<m::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmTimeOffRequestUpdateTopicUserReference", rt::<m::WfmTimeOffRequestUpdateTopicUserReference>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmTimeSpan", rt::<m::WfmTimeSpan>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete", rt::<m::WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmUserEntityListing", rt::<m::WfmUserEntityListing>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmUserNotification", rt::<m::WfmUserNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserNotificationTopicAdherenceExplanationNotification", rt::<m::WfmUserNotificationTopicAdherenceExplanationNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserNotificationTopicAlternativeShiftNotification", rt::<m::WfmUserNotificationTopicAlternativeShiftNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserNotificationTopicBusinessUnit", rt::<m::WfmUserNotificationTopicBusinessUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserNotificationTopicManagementUnit", rt::<m::WfmUserNotificationTopicManagementUnit>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserNotificationTopicShiftTradeNotification", rt::<m::WfmUserNotificationTopicShiftTradeNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserNotificationTopicTimeOffRequestNotification", rt::<m::WfmUserNotificationTopicTimeOffRequestNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserNotificationTopicUserReference", rt::<m::WfmUserNotificationTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserNotificationTopicWfmUserNotification", rt::<m::WfmUserNotificationTopicWfmUserNotification>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedMuTopicActivityCodeReference", rt::<m::WfmUserScheduleAdherenceUpdatedMuTopicActivityCodeReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedMuTopicQueueReference", rt::<m::WfmUserScheduleAdherenceUpdatedMuTopicQueueReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanation", rt::<m::WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedMuTopicSecondaryPresenceReference", rt::<m::WfmUserScheduleAdherenceUpdatedMuTopicSecondaryPresenceReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedMuTopicUriReference", rt::<m::WfmUserScheduleAdherenceUpdatedMuTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedMuTopicUserNextActivityReminder", rt::<m::WfmUserScheduleAdherenceUpdatedMuTopicUserNextActivityReminder>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedMuTopicUserReference", rt::<m::WfmUserScheduleAdherenceUpdatedMuTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate", rt::<m::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTeamTopicActivityCodeReference", rt::<m::WfmUserScheduleAdherenceUpdatedTeamTopicActivityCodeReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTeamTopicQueueReference", rt::<m::WfmUserScheduleAdherenceUpdatedTeamTopicQueueReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanation", rt::<m::WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTeamTopicSecondaryPresenceReference", rt::<m::WfmUserScheduleAdherenceUpdatedTeamTopicSecondaryPresenceReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTeamTopicUriReference", rt::<m::WfmUserScheduleAdherenceUpdatedTeamTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTeamTopicUserNextActivityReminder", rt::<m::WfmUserScheduleAdherenceUpdatedTeamTopicUserNextActivityReminder>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTeamTopicUserReference", rt::<m::WfmUserScheduleAdherenceUpdatedTeamTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate", rt::<m::WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTopicActivityCodeReference", rt::<m::WfmUserScheduleAdherenceUpdatedTopicActivityCodeReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTopicQueueReference", rt::<m::WfmUserScheduleAdherenceUpdatedTopicQueueReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation", rt::<m::WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTopicSecondaryPresenceReference", rt::<m::WfmUserScheduleAdherenceUpdatedTopicSecondaryPresenceReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTopicUriReference", rt::<m::WfmUserScheduleAdherenceUpdatedTopicUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTopicUserNextActivityReminder", rt::<m::WfmUserScheduleAdherenceUpdatedTopicUserNextActivityReminder>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTopicUserReference", rt::<m::WfmUserScheduleAdherenceUpdatedTopicUserReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-users", feature = "unreferenced"))]
     cases.push(("#/definitions/WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate", rt::<m::WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WfmVersionedEntityMetadata", rt::<m::WfmVersionedEntityMetadata>));
@@ -12931,21 +12931,21 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WhatsAppIntegrationRequest", rt::<m::WhatsAppIntegrationRequest>));
     #[cfg(feature = "conversations")]
     cases.push(("#/definitions/WhatsAppIntegrationUpdateRequest", rt::<m::WhatsAppIntegrationUpdateRequest>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/WhatsappCampaignScheduleConfigChangeAlteration", rt::<m::WhatsappCampaignScheduleConfigChangeAlteration>));
     #[cfg(feature = "unreferenced")]
     cases.push(("#/definitions/WhatsappCampaignScheduleConfigChangeObject", rt::<m::WhatsappCampaignScheduleConfigChangeObject>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/WhatsappCampaignScheduleConfigChangeRecurrencePattern", rt::<m::WhatsappCampaignScheduleConfigChangeRecurrencePattern>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/WhatsappCampaignScheduleConfigChangeRecurrenceRange", rt::<m::WhatsappCampaignScheduleConfigChangeRecurrenceRange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/WhatsappCampaignScheduleConfigChangeScheduleInterval", rt::<m::WhatsappCampaignScheduleConfigChangeScheduleInterval>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/WhatsappCampaignScheduleConfigChangeScheduleRecurrence", rt::<m::WhatsappCampaignScheduleConfigChangeScheduleRecurrence>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/WhatsappCampaignScheduleConfigChangeUriReference", rt::<m::WhatsappCampaignScheduleConfigChangeUriReference>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-outbound", feature = "unreferenced"))]
     cases.push(("#/definitions/WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule", rt::<m::WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule>));
     #[cfg(feature = "response-management")]
     cases.push(("#/definitions/WheelPicker", rt::<m::WheelPicker>));
@@ -12977,7 +12977,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WorkPlanBidMetadata", rt::<m::WorkPlanBidMetadata>));
     #[cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments", feature = "workforce-management"))]
     cases.push(("#/definitions/WorkPlanBidRanks", rt::<m::WorkPlanBidRanks>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-workforcemanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification", rt::<m::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification>));
     #[cfg(feature = "workforce-management")]
     cases.push(("#/definitions/WorkPlanConfigurationViolationMessage", rt::<m::WorkPlanConfigurationViolationMessage>));
@@ -13215,53 +13215,53 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WorkitemsChangeWorkitemDelta", rt::<m::WorkitemsChangeWorkitemDelta>));
     #[cfg(feature = "task-management")]
     cases.push(("#/definitions/WorkitemsChangeWorktypeDelta", rt::<m::WorkitemsChangeWorktypeDelta>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsEventsNotificationAssignmentSegment", rt::<m::WorkitemsEventsNotificationAssignmentSegment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsEventsNotificationCustomAttribute", rt::<m::WorkitemsEventsNotificationCustomAttribute>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsEventsNotificationDelta", rt::<m::WorkitemsEventsNotificationDelta>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsEventsNotificationPropertyChange", rt::<m::WorkitemsEventsNotificationPropertyChange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsEventsNotificationScoredAgent", rt::<m::WorkitemsEventsNotificationScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsEventsNotificationSession", rt::<m::WorkitemsEventsNotificationSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsEventsNotificationWorkitem", rt::<m::WorkitemsEventsNotificationWorkitem>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsEventsNotificationWrapup", rt::<m::WorkitemsEventsNotificationWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsQueueEventsNotificationAssignmentSegment", rt::<m::WorkitemsQueueEventsNotificationAssignmentSegment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsQueueEventsNotificationCustomAttribute", rt::<m::WorkitemsQueueEventsNotificationCustomAttribute>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsQueueEventsNotificationDelta", rt::<m::WorkitemsQueueEventsNotificationDelta>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsQueueEventsNotificationPropertyChange", rt::<m::WorkitemsQueueEventsNotificationPropertyChange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsQueueEventsNotificationScoredAgent", rt::<m::WorkitemsQueueEventsNotificationScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsQueueEventsNotificationSession", rt::<m::WorkitemsQueueEventsNotificationSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsQueueEventsNotificationWorkitem", rt::<m::WorkitemsQueueEventsNotificationWorkitem>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsQueueEventsNotificationWrapup", rt::<m::WorkitemsQueueEventsNotificationWrapup>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsUserEventsNotificationAssignmentSegment", rt::<m::WorkitemsUserEventsNotificationAssignmentSegment>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsUserEventsNotificationCustomAttribute", rt::<m::WorkitemsUserEventsNotificationCustomAttribute>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsUserEventsNotificationDelta", rt::<m::WorkitemsUserEventsNotificationDelta>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsUserEventsNotificationPropertyChange", rt::<m::WorkitemsUserEventsNotificationPropertyChange>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsUserEventsNotificationScoredAgent", rt::<m::WorkitemsUserEventsNotificationScoredAgent>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsUserEventsNotificationSession", rt::<m::WorkitemsUserEventsNotificationSession>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsUserEventsNotificationWorkitem", rt::<m::WorkitemsUserEventsNotificationWorkitem>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-taskmanagement", feature = "unreferenced"))]
     cases.push(("#/definitions/WorkitemsUserEventsNotificationWrapup", rt::<m::WorkitemsUserEventsNotificationWrapup>));
     #[cfg(any(feature = "content-management", feature = "conversations"))]
     cases.push(("#/definitions/Workspace", rt::<m::Workspace>));
@@ -13315,7 +13315,7 @@ fn cases() -> Vec<Case> {
     cases.push(("#/definitions/WrapupCodeRequest", rt::<m::WrapupCodeRequest>));
     #[cfg(feature = "task-management")]
     cases.push(("#/definitions/WrapupDelta", rt::<m::WrapupDelta>));
-    #[cfg(feature = "unreferenced")]
+    #[cfg(any(feature = "topics-detail", feature = "unreferenced"))]
     cases.push(("#/definitions/WrapupDetailEventTopicWrapupEvent", rt::<m::WrapupDetailEventTopicWrapupEvent>));
     #[cfg(feature = "task-management")]
     cases.push(("#/definitions/WrapupIdReference", rt::<m::WrapupIdReference>));

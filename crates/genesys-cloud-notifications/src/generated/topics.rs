@@ -7,971 +7,971 @@ use crate::topic::{Topic, TopicError};
 /// One constructor per topic pattern; each `{id}` is an argument (checked: not empty, no `.`).
 pub mod topics {
     use super::*;
-    #[doc = " `v2.analytics.conversation.{id}.metrics`: events carry [`ConversationMetricsTopicConversationMetricRecord`](::models::ConversationMetricsTopicConversationMetricRecord)."]
+    #[doc = " `v2.analytics.conversation.{id}.metrics`: events carry `ConversationMetricsTopicConversationMetricRecord` (feature `topics-analytics`)."]
     pub fn analytics_conversation_metrics(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.analytics.conversation.{id}.metrics", &[conversation_id])
     }
-    #[doc = " `v2.analytics.conversations.details.jobs.availability`: events carry [`ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification`](::models::ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification)."]
+    #[doc = " `v2.analytics.conversations.details.jobs.availability`: events carry `ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification` (feature `topics-analytics`)."]
     pub fn analytics_conversations_details_jobs_availability() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.analytics.conversations.details.jobs.availability", &[])
     }
-    #[doc = " `v2.analytics.flow.{id}.aggregates`: events carry [`StatEventFlowTopicStatsNotification`](::models::StatEventFlowTopicStatsNotification)."]
+    #[doc = " `v2.analytics.flow.{id}.aggregates`: events carry `StatEventFlowTopicStatsNotification` (feature `topics-analytics`)."]
     pub fn analytics_flow_aggregates(flow_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.analytics.flow.{id}.aggregates", &[flow_id])
     }
-    #[doc = " `v2.analytics.flow.{id}.metrics`: events carry [`FlowMetricsTopicFlowMetricRecord`](::models::FlowMetricsTopicFlowMetricRecord)."]
+    #[doc = " `v2.analytics.flow.{id}.metrics`: events carry `FlowMetricsTopicFlowMetricRecord` (feature `topics-analytics`)."]
     pub fn analytics_flow_metrics(flow_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.analytics.flow.{id}.metrics", &[flow_id])
     }
-    #[doc = " `v2.analytics.flowoutcome.{id}.aggregates`: events carry [`StatEventFlowOutcomeTopicStatsNotification`](::models::StatEventFlowOutcomeTopicStatsNotification)."]
+    #[doc = " `v2.analytics.flowoutcome.{id}.aggregates`: events carry `StatEventFlowOutcomeTopicStatsNotification` (feature `topics-analytics`)."]
     pub fn analytics_flowoutcome_aggregates(flowoutcome_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.analytics.flowoutcome.{id}.aggregates", &[flowoutcome_id])
     }
-    #[doc = " `v2.analytics.queues.{id}.activity`: events carry [`V2QueueObservationObservationCountNotification`](::models::V2QueueObservationObservationCountNotification)."]
+    #[doc = " `v2.analytics.queues.{id}.activity`: events carry `V2QueueObservationObservationCountNotification` (feature `topics-analytics`)."]
     pub fn analytics_queues_activity(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.analytics.queues.{id}.activity", &[queue_id])
     }
-    #[doc = " `v2.analytics.queues.{id}.observations`: events carry [`StatEventQueueTopicStatsNotification`](::models::StatEventQueueTopicStatsNotification)."]
+    #[doc = " `v2.analytics.queues.{id}.observations`: events carry `StatEventQueueTopicStatsNotification` (feature `topics-analytics`)."]
     pub fn analytics_queues_observations(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.analytics.queues.{id}.observations", &[queue_id])
     }
-    #[doc = " `v2.analytics.users.details.jobs.availability`: events carry [`UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification`](::models::UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification)."]
+    #[doc = " `v2.analytics.users.details.jobs.availability`: events carry `UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification` (feature `topics-analytics`)."]
     pub fn analytics_users_details_jobs_availability() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.analytics.users.details.jobs.availability", &[])
     }
-    #[doc = " `v2.analytics.users.{id}.aggregates`: events carry [`StatEventUserTopicStatsNotification`](::models::StatEventUserTopicStatsNotification)."]
+    #[doc = " `v2.analytics.users.{id}.aggregates`: events carry `StatEventUserTopicStatsNotification` (feature `topics-analytics`)."]
     pub fn analytics_users_aggregates(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.analytics.users.{id}.aggregates", &[user_id])
     }
-    #[doc = " `v2.analytics.wrapup.{id}.aggregates`: events carry [`StatEventWrapUpCodeTopicStatsNotification`](::models::StatEventWrapUpCodeTopicStatsNotification)."]
+    #[doc = " `v2.analytics.wrapup.{id}.aggregates`: events carry `StatEventWrapUpCodeTopicStatsNotification` (feature `topics-analytics`)."]
     pub fn analytics_wrapup_aggregates(wrapup_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.analytics.wrapup.{id}.aggregates", &[wrapup_id])
     }
-    #[doc = " `v2.architect.dependencytracking.build`: events carry [`ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification`](::models::ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification)."]
+    #[doc = " `v2.architect.dependencytracking.build`: events carry `ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification` (feature `topics-architect`)."]
     pub fn architect_dependencytracking_build() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.architect.dependencytracking.build", &[])
     }
-    #[doc = " `v2.architect.prompts.{id}`: events carry [`ArchitectPromptNotificationPromptNotification`](::models::ArchitectPromptNotificationPromptNotification)."]
+    #[doc = " `v2.architect.prompts.{id}`: events carry `ArchitectPromptNotificationPromptNotification` (feature `topics-architect`)."]
     pub fn architect_prompts(prompt_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.architect.prompts.{id}", &[prompt_id])
     }
-    #[doc = " `v2.architect.prompts.{id}.resources.{id}`: events carry [`ArchitectPromptResourceNotificationPromptResourceNotification`](::models::ArchitectPromptResourceNotificationPromptResourceNotification)."]
+    #[doc = " `v2.architect.prompts.{id}.resources.{id}`: events carry `ArchitectPromptResourceNotificationPromptResourceNotification` (feature `topics-architect`)."]
     pub fn architect_prompts_resources(prompt_id: &str, resource_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.architect.prompts.{id}.resources.{id}", &[prompt_id, resource_id])
     }
-    #[doc = " `v2.architect.systemprompts.{id}.resources.{id}`: events carry [`ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification`](::models::ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification)."]
+    #[doc = " `v2.architect.systemprompts.{id}.resources.{id}`: events carry `ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification` (feature `topics-architect`)."]
     pub fn architect_systemprompts_resources(systemprompt_id: &str, resource_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.architect.systemprompts.{id}.resources.{id}", &[systemprompt_id, resource_id])
     }
-    #[doc = " `v2.audits.entitytype.{id}.entityid.{id}`: events carry [`AuditTopicAuditLogMessage`](::models::AuditTopicAuditLogMessage)."]
+    #[doc = " `v2.audits.entitytype.{id}.entityid.{id}`: events carry `AuditTopicAuditLogMessage` (feature `topics-audits`)."]
     pub fn audits_entitytype_entityid(entitytype_id: &str, entityid_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.audits.entitytype.{id}.entityid.{id}", &[entitytype_id, entityid_id])
     }
-    #[doc = " `v2.bot.conversation.{id}.conversations.summaries`: events carry [`ConversationSummaryTopicVirtualAgentsConversationSummaryEvent`](::models::ConversationSummaryTopicVirtualAgentsConversationSummaryEvent)."]
+    #[doc = " `v2.bot.conversation.{id}.conversations.summaries`: events carry `ConversationSummaryTopicVirtualAgentsConversationSummaryEvent` (feature `topics-bot`)."]
     pub fn bot_conversation_conversations_summaries(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.bot.conversation.{id}.conversations.summaries", &[conversation_id])
     }
-    #[doc = " `v2.businessunits.{id}.workforcemanagement.intraday`: events carry [`WfmBuIntradayDataUpdateTopicBuIntradayNotification`](::models::WfmBuIntradayDataUpdateTopicBuIntradayNotification)."]
+    #[doc = " `v2.businessunits.{id}.workforcemanagement.intraday`: events carry `WfmBuIntradayDataUpdateTopicBuIntradayNotification` (feature `topics-businessunits`)."]
     pub fn businessunits_workforcemanagement_intraday(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.businessunits.{id}.workforcemanagement.intraday", &[businessunit_id])
     }
-    #[doc = " `v2.coaching.scheduleslots.jobs.{id}`: events carry [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete`](::models::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete)."]
+    #[doc = " `v2.coaching.scheduleslots.jobs.{id}`: events carry `WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete` (feature `topics-coaching`)."]
     pub fn coaching_scheduleslots_jobs(job_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.coaching.scheduleslots.jobs.{id}", &[job_id])
     }
-    #[doc = " `v2.contentmanagement.documents.{id}`: events carry [`ContentManagementSingleDocumentTopicDocumentDataV2`](::models::ContentManagementSingleDocumentTopicDocumentDataV2)."]
+    #[doc = " `v2.contentmanagement.documents.{id}`: events carry `ContentManagementSingleDocumentTopicDocumentDataV2` (feature `topics-contentmanagement`)."]
     pub fn contentmanagement_documents(document_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.contentmanagement.documents.{id}", &[document_id])
     }
-    #[doc = " `v2.contentmanagement.workspaces.{id}.documents`: events carry [`ContentManagementWorkspaceDocumentsTopicDocumentDataV2`](::models::ContentManagementWorkspaceDocumentsTopicDocumentDataV2)."]
+    #[doc = " `v2.contentmanagement.workspaces.{id}.documents`: events carry `ContentManagementWorkspaceDocumentsTopicDocumentDataV2` (feature `topics-contentmanagement`)."]
     pub fn contentmanagement_workspaces_documents(workspace_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.contentmanagement.workspaces.{id}.documents", &[workspace_id])
     }
-    #[doc = " `v2.conversations.{id}.agentchecklist`: events carry [`ConversationChecklistTopicAgentChecklistRuntimeEventBody`](::models::ConversationChecklistTopicAgentChecklistRuntimeEventBody)."]
+    #[doc = " `v2.conversations.{id}.agentchecklist`: events carry `ConversationChecklistTopicAgentChecklistRuntimeEventBody` (feature `topics-conversations`)."]
     pub fn conversations_agentchecklist(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.conversations.{id}.agentchecklist", &[conversation_id])
     }
-    #[doc = " `v2.conversations.{id}.suggestions.intent`: events carry [`ConversationIntentSuggestionsTopicIntentSuggestionEvent`](::models::ConversationIntentSuggestionsTopicIntentSuggestionEvent)."]
+    #[doc = " `v2.conversations.{id}.suggestions.intent`: events carry `ConversationIntentSuggestionsTopicIntentSuggestionEvent` (feature `topics-conversations`)."]
     pub fn conversations_suggestions_intent(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.conversations.{id}.suggestions.intent", &[conversation_id])
     }
-    #[doc = " `v2.conversations.{id}.suggestions.knowledge.article`: events carry [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent`](::models::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent)."]
+    #[doc = " `v2.conversations.{id}.suggestions.knowledge.article`: events carry `ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent` (feature `topics-conversations`)."]
     pub fn conversations_suggestions_knowledge_article(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.conversations.{id}.suggestions.knowledge.article", &[conversation_id])
     }
-    #[doc = " `v2.conversations.{id}.suggestions.knowledge.search`: events carry [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent`](::models::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent)."]
+    #[doc = " `v2.conversations.{id}.suggestions.knowledge.search`: events carry `ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent` (feature `topics-conversations`)."]
     pub fn conversations_suggestions_knowledge_search(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.conversations.{id}.suggestions.knowledge.search", &[conversation_id])
     }
-    #[doc = " `v2.conversations.{id}.suggestions.response`: events carry [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent`](::models::ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent)."]
+    #[doc = " `v2.conversations.{id}.suggestions.response`: events carry `ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent` (feature `topics-conversations`)."]
     pub fn conversations_suggestions_response(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.conversations.{id}.suggestions.response", &[conversation_id])
     }
-    #[doc = " `v2.conversations.{id}.suggestions.script`: events carry [`ConversationScriptSuggestionsTopicScriptSuggestionEvent`](::models::ConversationScriptSuggestionsTopicScriptSuggestionEvent)."]
+    #[doc = " `v2.conversations.{id}.suggestions.script`: events carry `ConversationScriptSuggestionsTopicScriptSuggestionEvent` (feature `topics-conversations`)."]
     pub fn conversations_suggestions_script(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.conversations.{id}.suggestions.script", &[conversation_id])
     }
-    #[doc = " `v2.conversations.{id}.suggestions.thirdpartyaction`: events carry [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent`](::models::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent)."]
+    #[doc = " `v2.conversations.{id}.suggestions.thirdpartyaction`: events carry `ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent` (feature `topics-conversations`)."]
     pub fn conversations_suggestions_thirdpartyaction(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.conversations.{id}.suggestions.thirdpartyaction", &[conversation_id])
     }
-    #[doc = " `v2.conversations.{id}.transcription`: events carry [`TranscriptionTopicTranscriptionMessage`](::models::TranscriptionTopicTranscriptionMessage)."]
+    #[doc = " `v2.conversations.{id}.transcription`: events carry `TranscriptionTopicTranscriptionMessage` (feature `topics-conversations`)."]
     pub fn conversations_transcription(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.conversations.{id}.transcription", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.agent.{id}.state`: events carry [`AgentStateEventTopicAgentStateEventNotification`](::models::AgentStateEventTopicAgentStateEventNotification)."]
+    #[doc = " `v2.detail.events.agent.{id}.state`: events carry `AgentStateEventTopicAgentStateEventNotification` (feature `topics-detail`)."]
     pub fn detail_events_agent_state(agent_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.agent.{id}.state", &[agent_id])
     }
-    #[doc = " `v2.detail.events.collaboratechat.adhoc.{id}.messages`: events carry [`CollaborateChatAdhocMessageEventTopicCollaborateChatMessage`](::models::CollaborateChatAdhocMessageEventTopicCollaborateChatMessage)."]
+    #[doc = " `v2.detail.events.collaboratechat.adhoc.{id}.messages`: events carry `CollaborateChatAdhocMessageEventTopicCollaborateChatMessage` (feature `topics-detail`)."]
     pub fn detail_events_collaboratechat_adhoc_messages(adhoc_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.collaboratechat.adhoc.{id}.messages", &[adhoc_id])
     }
-    #[doc = " `v2.detail.events.collaboratechat.group.{id}.messages`: events carry [`CollaborateChatGroupMessageEventTopicCollaborateChatMessage`](::models::CollaborateChatGroupMessageEventTopicCollaborateChatMessage)."]
+    #[doc = " `v2.detail.events.collaboratechat.group.{id}.messages`: events carry `CollaborateChatGroupMessageEventTopicCollaborateChatMessage` (feature `topics-detail`)."]
     pub fn detail_events_collaboratechat_group_messages(group_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.collaboratechat.group.{id}.messages", &[group_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.acd.end`: events carry [`AcdEndDetailEventTopicAcdEndEvent`](::models::AcdEndDetailEventTopicAcdEndEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.acd.end`: events carry `AcdEndDetailEventTopicAcdEndEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_acd_end(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.acd.end", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.acd.start`: events carry [`AcdStartDetailEventTopicAcdStartEvent`](::models::AcdStartDetailEventTopicAcdStartEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.acd.start`: events carry `AcdStartDetailEventTopicAcdStartEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_acd_start(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.acd.start", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.acw`: events carry [`AcwDetailEventTopicAfterCallWorkEvent`](::models::AcwDetailEventTopicAfterCallWorkEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.acw`: events carry `AcwDetailEventTopicAfterCallWorkEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_acw(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.acw", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.attributes`: events carry [`AttributeDetailEventTopicAttributeUpdateEvent`](::models::AttributeDetailEventTopicAttributeUpdateEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.attributes`: events carry `AttributeDetailEventTopicAttributeUpdateEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_attributes(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.attributes", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.contact`: events carry [`ContactDetailEventTopicContactUpdateEvent`](::models::ContactDetailEventTopicContactUpdateEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.contact`: events carry `ContactDetailEventTopicContactUpdateEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_contact(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.contact", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.customer.end`: events carry [`CustomerEndDetailEventTopicCustomerEndEvent`](::models::CustomerEndDetailEventTopicCustomerEndEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.customer.end`: events carry `CustomerEndDetailEventTopicCustomerEndEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_customer_end(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.customer.end", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.customer.start`: events carry [`CustomerStartDetailEventTopicCustomerStartEvent`](::models::CustomerStartDetailEventTopicCustomerStartEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.customer.start`: events carry `CustomerStartDetailEventTopicCustomerStartEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_customer_start(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.customer.start", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.flow.end`: events carry [`FlowEndDetailEventTopicFlowEndEvent`](::models::FlowEndDetailEventTopicFlowEndEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.flow.end`: events carry `FlowEndDetailEventTopicFlowEndEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_flow_end(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.flow.end", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.flow.outcome`: events carry [`FlowOutcomeDetailEventTopicFlowOutcomeEvent`](::models::FlowOutcomeDetailEventTopicFlowOutcomeEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.flow.outcome`: events carry `FlowOutcomeDetailEventTopicFlowOutcomeEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_flow_outcome(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.flow.outcome", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.flow.start`: events carry [`FlowStartDetailEventTopicFlowStartEvent`](::models::FlowStartDetailEventTopicFlowStartEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.flow.start`: events carry `FlowStartDetailEventTopicFlowStartEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_flow_start(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.flow.start", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.outbound`: events carry [`OutboundDetailEventTopicOutboundInitEvent`](::models::OutboundDetailEventTopicOutboundInitEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.outbound`: events carry `OutboundDetailEventTopicOutboundInitEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_outbound(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.outbound", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.user.end`: events carry [`UserEndDetailEventTopicUserEndEvent`](::models::UserEndDetailEventTopicUserEndEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.user.end`: events carry `UserEndDetailEventTopicUserEndEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_user_end(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.user.end", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.user.start`: events carry [`UserStartDetailEventTopicUserStartEvent`](::models::UserStartDetailEventTopicUserStartEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.user.start`: events carry `UserStartDetailEventTopicUserStartEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_user_start(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.user.start", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.voicemail.end`: events carry [`VoicemailEndDetailEventTopicVoicemailEndEvent`](::models::VoicemailEndDetailEventTopicVoicemailEndEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.voicemail.end`: events carry `VoicemailEndDetailEventTopicVoicemailEndEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_voicemail_end(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.voicemail.end", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.voicemail.start`: events carry [`VoicemailStartDetailEventTopicVoicemailStartEvent`](::models::VoicemailStartDetailEventTopicVoicemailStartEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.voicemail.start`: events carry `VoicemailStartDetailEventTopicVoicemailStartEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_voicemail_start(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.voicemail.start", &[conversation_id])
     }
-    #[doc = " `v2.detail.events.conversation.{id}.wrapup`: events carry [`WrapupDetailEventTopicWrapupEvent`](::models::WrapupDetailEventTopicWrapupEvent)."]
+    #[doc = " `v2.detail.events.conversation.{id}.wrapup`: events carry `WrapupDetailEventTopicWrapupEvent` (feature `topics-detail`)."]
     pub fn detail_events_conversation_wrapup(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.detail.events.conversation.{id}.wrapup", &[conversation_id])
     }
-    #[doc = " `v2.employeeperformance.externalmetrics.definitions`: events carry [`EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition`](::models::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition)."]
+    #[doc = " `v2.employeeperformance.externalmetrics.definitions`: events carry `EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition` (feature `topics-employeeperformance`)."]
     pub fn employeeperformance_externalmetrics_definitions() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.employeeperformance.externalmetrics.definitions", &[])
     }
-    #[doc = " `v2.externalcontacts.contacts.{id}`: events carry [`ExternalContactsContactChangedTopicContact`](::models::ExternalContactsContactChangedTopicContact)."]
+    #[doc = " `v2.externalcontacts.contacts.{id}`: events carry `ExternalContactsContactChangedTopicContact` (feature `topics-externalcontacts`)."]
     pub fn externalcontacts_contacts(contact_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.externalcontacts.contacts.{id}", &[contact_id])
     }
-    #[doc = " `v2.externalcontacts.contacts.{id}.journey.segments`: events carry [`JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification`](::models::JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification)."]
+    #[doc = " `v2.externalcontacts.contacts.{id}.journey.segments`: events carry `JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification` (feature `topics-externalcontacts`)."]
     pub fn externalcontacts_contacts_journey_segments(contact_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.externalcontacts.contacts.{id}.journey.segments", &[contact_id])
     }
-    #[doc = " `v2.externalcontacts.contacts.{id}.journey.sessions`: events carry [`JourneySessionEventsNotificationSessionEvent`](::models::JourneySessionEventsNotificationSessionEvent)."]
+    #[doc = " `v2.externalcontacts.contacts.{id}.journey.sessions`: events carry `JourneySessionEventsNotificationSessionEvent` (feature `topics-externalcontacts`)."]
     pub fn externalcontacts_contacts_journey_sessions(contact_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.externalcontacts.contacts.{id}.journey.sessions", &[contact_id])
     }
-    #[doc = " `v2.externalcontacts.contacts.{id}.notes.{id}`: events carry [`ExternalContactsContactNoteChangedTopicNote`](::models::ExternalContactsContactNoteChangedTopicNote)."]
+    #[doc = " `v2.externalcontacts.contacts.{id}.notes.{id}`: events carry `ExternalContactsContactNoteChangedTopicNote` (feature `topics-externalcontacts`)."]
     pub fn externalcontacts_contacts_notes(contact_id: &str, note_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.externalcontacts.contacts.{id}.notes.{id}", &[contact_id, note_id])
     }
-    #[doc = " `v2.externalcontacts.contacts.{id}.unresolved`: events carry [`ExternalContactsUnresolvedContactChangedTopicContact`](::models::ExternalContactsUnresolvedContactChangedTopicContact)."]
+    #[doc = " `v2.externalcontacts.contacts.{id}.unresolved`: events carry `ExternalContactsUnresolvedContactChangedTopicContact` (feature `topics-externalcontacts`)."]
     pub fn externalcontacts_contacts_unresolved(contact_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.externalcontacts.contacts.{id}.unresolved", &[contact_id])
     }
-    #[doc = " `v2.externalcontacts.organizations.{id}`: events carry [`ExternalContactsOrganizationChangedTopicExternalOrganization`](::models::ExternalContactsOrganizationChangedTopicExternalOrganization)."]
+    #[doc = " `v2.externalcontacts.organizations.{id}`: events carry `ExternalContactsOrganizationChangedTopicExternalOrganization` (feature `topics-externalcontacts`)."]
     pub fn externalcontacts_organizations(organization_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.externalcontacts.organizations.{id}", &[organization_id])
     }
-    #[doc = " `v2.externalcontacts.organizations.{id}.notes.{id}`: events carry [`ExternalContactsOrganizationNoteChangedTopicNote`](::models::ExternalContactsOrganizationNoteChangedTopicNote)."]
+    #[doc = " `v2.externalcontacts.organizations.{id}.notes.{id}`: events carry `ExternalContactsOrganizationNoteChangedTopicNote` (feature `topics-externalcontacts`)."]
     pub fn externalcontacts_organizations_notes(organization_id: &str, note_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.externalcontacts.organizations.{id}.notes.{id}", &[organization_id, note_id])
     }
-    #[doc = " `v2.externalcontacts.relationships.{id}`: events carry [`ExternalContactsRelationshipChangedTopicRelationship`](::models::ExternalContactsRelationshipChangedTopicRelationship)."]
+    #[doc = " `v2.externalcontacts.relationships.{id}`: events carry `ExternalContactsRelationshipChangedTopicRelationship` (feature `topics-externalcontacts`)."]
     pub fn externalcontacts_relationships(relationship_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.externalcontacts.relationships.{id}", &[relationship_id])
     }
-    #[doc = " `v2.flows.instances.flow.{id}`: events carry [`V2FlowExecutionDataFlowidTopicFlowExecutionHistory`](::models::V2FlowExecutionDataFlowidTopicFlowExecutionHistory)."]
+    #[doc = " `v2.flows.instances.flow.{id}`: events carry `V2FlowExecutionDataFlowidTopicFlowExecutionHistory` (feature `topics-flows`)."]
     pub fn flows_instances_flow(flow_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.flows.instances.flow.{id}", &[flow_id])
     }
-    #[doc = " `v2.flows.outcomes.{id}`: events carry [`ArchitectFlowOutcomeNotificationFlowOutcomeNotification`](::models::ArchitectFlowOutcomeNotificationFlowOutcomeNotification)."]
+    #[doc = " `v2.flows.outcomes.{id}`: events carry `ArchitectFlowOutcomeNotificationFlowOutcomeNotification` (feature `topics-flows`)."]
     pub fn flows_outcomes(outcome_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.flows.outcomes.{id}", &[outcome_id])
     }
-    #[doc = " `v2.flows.{id}`: events carry [`ArchitectFlowNotificationFlowNotification`](::models::ArchitectFlowNotificationFlowNotification)."]
+    #[doc = " `v2.flows.{id}`: events carry `ArchitectFlowNotificationFlowNotification` (feature `topics-flows`)."]
     pub fn flows(flow_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.flows.{id}", &[flow_id])
     }
-    #[doc = " `v2.gamification.scorecards.users.{id}`: events carry [`GamificationScorecardChangeTopicScorecardChange`](::models::GamificationScorecardChangeTopicScorecardChange)."]
+    #[doc = " `v2.gamification.scorecards.users.{id}`: events carry `GamificationScorecardChangeTopicScorecardChange` (feature `topics-gamification`)."]
     pub fn gamification_scorecards_users(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.gamification.scorecards.users.{id}", &[user_id])
     }
-    #[doc = " `v2.groups.{id}.greetings`: events carry [`GroupGreetingEventGreeting`](::models::GroupGreetingEventGreeting)."]
+    #[doc = " `v2.groups.{id}.greetings`: events carry `GroupGreetingEventGreeting` (feature `topics-groups`)."]
     pub fn groups_greetings(group_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.groups.{id}.greetings", &[group_id])
     }
-    #[doc = " `v2.integrations.inbound.webhook.{id}.invocation`: events carry [`MaestroWebhooksInvocationTopicPublicWebhooksEvent`](::models::MaestroWebhooksInvocationTopicPublicWebhooksEvent)."]
+    #[doc = " `v2.integrations.inbound.webhook.{id}.invocation`: events carry `MaestroWebhooksInvocationTopicPublicWebhooksEvent` (feature `topics-integrations`)."]
     pub fn integrations_inbound_webhook_invocation(webhook_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.integrations.inbound.webhook.{id}.invocation", &[webhook_id])
     }
-    #[doc = " `v2.journey.sessions.{id}.action.events`: events carry [`JourneyWebActionEventsNotificationWebActionEventsNotification`](::models::JourneyWebActionEventsNotificationWebActionEventsNotification)."]
+    #[doc = " `v2.journey.sessions.{id}.action.events`: events carry `JourneyWebActionEventsNotificationWebActionEventsNotification` (feature `topics-journey`)."]
     pub fn journey_sessions_action_events(session_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.journey.sessions.{id}.action.events", &[session_id])
     }
-    #[doc = " `v2.journey.sessions.{id}.app.events`: events carry [`JourneyAppEventsNotificationAppEventsNotification`](::models::JourneyAppEventsNotificationAppEventsNotification)."]
+    #[doc = " `v2.journey.sessions.{id}.app.events`: events carry `JourneyAppEventsNotificationAppEventsNotification` (feature `topics-journey`)."]
     pub fn journey_sessions_app_events(session_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.journey.sessions.{id}.app.events", &[session_id])
     }
-    #[doc = " `v2.journey.sessions.{id}.outcome.events`: events carry [`JourneyOutcomeEventsNotificationOutcomeEventsNotification`](::models::JourneyOutcomeEventsNotificationOutcomeEventsNotification)."]
+    #[doc = " `v2.journey.sessions.{id}.outcome.events`: events carry `JourneyOutcomeEventsNotificationOutcomeEventsNotification` (feature `topics-journey`)."]
     pub fn journey_sessions_outcome_events(session_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.journey.sessions.{id}.outcome.events", &[session_id])
     }
-    #[doc = " `v2.journey.sessions.{id}.web.events`: events carry [`JourneyWebEventsNotificationWebEventsNotification`](::models::JourneyWebEventsNotificationWebEventsNotification)."]
+    #[doc = " `v2.journey.sessions.{id}.web.events`: events carry `JourneyWebEventsNotificationWebEventsNotification` (feature `topics-journey`)."]
     pub fn journey_sessions_web_events(session_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.journey.sessions.{id}.web.events", &[session_id])
     }
-    #[doc = " `v2.journey.views.jobs.{id}.notification`: events carry [`JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2`](::models::JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2)."]
+    #[doc = " `v2.journey.views.jobs.{id}.notification`: events carry `JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2` (feature `topics-journey`)."]
     pub fn journey_views_jobs_notification(job_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.journey.views.jobs.{id}.notification", &[job_id])
     }
-    #[doc = " `v2.managementunits.{id}.workforcemanagement.intraday`: events carry [`WfmIntradayDataUpdateTopicIntradayDataUpdate`](::models::WfmIntradayDataUpdateTopicIntradayDataUpdate)."]
+    #[doc = " `v2.managementunits.{id}.workforcemanagement.intraday`: events carry `WfmIntradayDataUpdateTopicIntradayDataUpdate` (feature `topics-managementunits`)."]
     pub fn managementunits_workforcemanagement_intraday(managementunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.managementunits.{id}.workforcemanagement.intraday", &[managementunit_id])
     }
-    #[doc = " `v2.operations.events.{id}`: events carry [`OperationalEventNotificationTopicOperationalEventNotification`](::models::OperationalEventNotificationTopicOperationalEventNotification)."]
+    #[doc = " `v2.operations.events.{id}`: events carry `OperationalEventNotificationTopicOperationalEventNotification` (feature `topics-operations`)."]
     pub fn operations_events(event_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.operations.events.{id}", &[event_id])
     }
-    #[doc = " `v2.outbound.attemptlimits.{id}`: events carry [`DialerAttemptLimitsConfigChangeAttemptLimits`](::models::DialerAttemptLimitsConfigChangeAttemptLimits)."]
+    #[doc = " `v2.outbound.attemptlimits.{id}`: events carry `DialerAttemptLimitsConfigChangeAttemptLimits` (feature `topics-outbound`)."]
     pub fn outbound_attemptlimits(attemptlimit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.attemptlimits.{id}", &[attemptlimit_id])
     }
-    #[doc = " `v2.outbound.callabletimesets.{id}`: events carry [`DialerCallabletimesetConfigChangeCallableTimeSet`](::models::DialerCallabletimesetConfigChangeCallableTimeSet)."]
+    #[doc = " `v2.outbound.callabletimesets.{id}`: events carry `DialerCallabletimesetConfigChangeCallableTimeSet` (feature `topics-outbound`)."]
     pub fn outbound_callabletimesets(callabletimeset_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.callabletimesets.{id}", &[callabletimeset_id])
     }
-    #[doc = " `v2.outbound.campaignrules.{id}`: events carry [`DialerCampaignRuleConfigChangeCampaignRule`](::models::DialerCampaignRuleConfigChangeCampaignRule)."]
+    #[doc = " `v2.outbound.campaignrules.{id}`: events carry `DialerCampaignRuleConfigChangeCampaignRule` (feature `topics-outbound`)."]
     pub fn outbound_campaignrules(campaignrule_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.campaignrules.{id}", &[campaignrule_id])
     }
-    #[doc = " `v2.outbound.campaigns.{id}`: events carry [`DialerCampaignConfigChangeCampaign`](::models::DialerCampaignConfigChangeCampaign)."]
+    #[doc = " `v2.outbound.campaigns.{id}`: events carry `DialerCampaignConfigChangeCampaign` (feature `topics-outbound`)."]
     pub fn outbound_campaigns(campaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.campaigns.{id}", &[campaign_id])
     }
-    #[doc = " `v2.outbound.campaigns.{id}.progress`: events carry [`DialerCampaignProgressEventCampaignProgress`](::models::DialerCampaignProgressEventCampaignProgress)."]
+    #[doc = " `v2.outbound.campaigns.{id}.progress`: events carry `DialerCampaignProgressEventCampaignProgress` (feature `topics-outbound`)."]
     pub fn outbound_campaigns_progress(campaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.campaigns.{id}.progress", &[campaign_id])
     }
-    #[doc = " `v2.outbound.campaigns.{id}.skillstats`: events carry [`DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats`](::models::DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats)."]
+    #[doc = " `v2.outbound.campaigns.{id}.skillstats`: events carry `DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats` (feature `topics-outbound`)."]
     pub fn outbound_campaigns_skillstats(campaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.campaigns.{id}.skillstats", &[campaign_id])
     }
-    #[doc = " `v2.outbound.campaigns.{id}.stats`: events carry [`StatEventCampaignTopicStatsNotification`](::models::StatEventCampaignTopicStatsNotification)."]
+    #[doc = " `v2.outbound.campaigns.{id}.stats`: events carry `StatEventCampaignTopicStatsNotification` (feature `topics-outbound`)."]
     pub fn outbound_campaigns_stats(campaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.campaigns.{id}.stats", &[campaign_id])
     }
-    #[doc = " `v2.outbound.contactlistfilters.{id}`: events carry [`DialerContactlistfilterConfigChangeContactListFilter`](::models::DialerContactlistfilterConfigChangeContactListFilter)."]
+    #[doc = " `v2.outbound.contactlistfilters.{id}`: events carry `DialerContactlistfilterConfigChangeContactListFilter` (feature `topics-outbound`)."]
     pub fn outbound_contactlistfilters(contactlistfilter_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.contactlistfilters.{id}", &[contactlistfilter_id])
     }
-    #[doc = " `v2.outbound.contactlists.{id}`: events carry [`DialerContactlistConfigChangeContactList`](::models::DialerContactlistConfigChangeContactList)."]
+    #[doc = " `v2.outbound.contactlists.{id}`: events carry `DialerContactlistConfigChangeContactList` (feature `topics-outbound`)."]
     pub fn outbound_contactlists(contactlist_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.contactlists.{id}", &[contactlist_id])
     }
-    #[doc = " `v2.outbound.contactlists.{id}.importstatus`: events carry [`ContactlistImportStatusImportStatus`](::models::ContactlistImportStatusImportStatus)."]
+    #[doc = " `v2.outbound.contactlists.{id}.importstatus`: events carry `ContactlistImportStatusImportStatus` (feature `topics-outbound`)."]
     pub fn outbound_contactlists_importstatus(contactlist_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.contactlists.{id}.importstatus", &[contactlist_id])
     }
-    #[doc = " `v2.outbound.dnclists.{id}`: events carry [`DialerDnclistConfigChangeDncList`](::models::DialerDnclistConfigChangeDncList)."]
+    #[doc = " `v2.outbound.dnclists.{id}`: events carry `DialerDnclistConfigChangeDncList` (feature `topics-outbound`)."]
     pub fn outbound_dnclists(dnclist_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.dnclists.{id}", &[dnclist_id])
     }
-    #[doc = " `v2.outbound.dnclists.{id}.importstatus`: events carry [`DnclistImportStatusImportStatus`](::models::DnclistImportStatusImportStatus)."]
+    #[doc = " `v2.outbound.dnclists.{id}.importstatus`: events carry `DnclistImportStatusImportStatus` (feature `topics-outbound`)."]
     pub fn outbound_dnclists_importstatus(dnclist_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.dnclists.{id}.importstatus", &[dnclist_id])
     }
-    #[doc = " `v2.outbound.email.campaigns.contact.postContact`: events carry [`OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent`](::models::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent)."]
+    #[doc = " `v2.outbound.email.campaigns.contact.postContact`: events carry `OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent` (feature `topics-outbound`)."]
     pub fn outbound_email_campaigns_contact_post_contact() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.email.campaigns.contact.postContact", &[])
     }
-    #[doc = " `v2.outbound.email.campaigns.contact.preContact`: events carry [`OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent`](::models::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent)."]
+    #[doc = " `v2.outbound.email.campaigns.contact.preContact`: events carry `OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent` (feature `topics-outbound`)."]
     pub fn outbound_email_campaigns_contact_pre_contact() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.email.campaigns.contact.preContact", &[])
     }
-    #[doc = " `v2.outbound.emailcampaigns.{id}`: events carry [`OutboundMessagingEmailCampaignConfigChangeMessagingCampaign`](::models::OutboundMessagingEmailCampaignConfigChangeMessagingCampaign)."]
+    #[doc = " `v2.outbound.emailcampaigns.{id}`: events carry `OutboundMessagingEmailCampaignConfigChangeMessagingCampaign` (feature `topics-outbound`)."]
     pub fn outbound_emailcampaigns(emailcampaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.emailcampaigns.{id}", &[emailcampaign_id])
     }
-    #[doc = " `v2.outbound.emailcampaigns.{id}.progress`: events carry [`OutboundMessagingEmailCampaignProgressEventCampaignProgress`](::models::OutboundMessagingEmailCampaignProgressEventCampaignProgress)."]
+    #[doc = " `v2.outbound.emailcampaigns.{id}.progress`: events carry `OutboundMessagingEmailCampaignProgressEventCampaignProgress` (feature `topics-outbound`)."]
     pub fn outbound_emailcampaigns_progress(emailcampaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.emailcampaigns.{id}.progress", &[emailcampaign_id])
     }
-    #[doc = " `v2.outbound.importtemplates.{id}.importstatus`: events carry [`ImportTemplateImportStatusImportStatus`](::models::ImportTemplateImportStatusImportStatus)."]
+    #[doc = " `v2.outbound.importtemplates.{id}.importstatus`: events carry `ImportTemplateImportStatusImportStatus` (feature `topics-outbound`)."]
     pub fn outbound_importtemplates_importstatus(importtemplate_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.importtemplates.{id}.importstatus", &[importtemplate_id])
     }
-    #[doc = " `v2.outbound.messaging.campaigns.contact.postContact`: events carry [`OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEvent`](::models::OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEvent)."]
+    #[doc = " `v2.outbound.messaging.campaigns.contact.postContact`: events carry `OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEvent` (feature `topics-outbound`)."]
     pub fn outbound_messaging_campaigns_contact_post_contact() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.messaging.campaigns.contact.postContact", &[])
     }
-    #[doc = " `v2.outbound.messaging.campaigns.contact.preContact`: events carry [`OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent`](::models::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent)."]
+    #[doc = " `v2.outbound.messaging.campaigns.contact.preContact`: events carry `OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent` (feature `topics-outbound`)."]
     pub fn outbound_messaging_campaigns_contact_pre_contact() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.messaging.campaigns.contact.preContact", &[])
     }
-    #[doc = " `v2.outbound.messagingcampaigns.{id}`: events carry [`OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign`](::models::OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign)."]
+    #[doc = " `v2.outbound.messagingcampaigns.{id}`: events carry `OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign` (feature `topics-outbound`)."]
     pub fn outbound_messagingcampaigns(messagingcampaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.messagingcampaigns.{id}", &[messagingcampaign_id])
     }
-    #[doc = " `v2.outbound.messagingcampaigns.{id}.progress`: events carry [`OutboundMessagingMessagingCampaignProgressEventCampaignProgress`](::models::OutboundMessagingMessagingCampaignProgressEventCampaignProgress)."]
+    #[doc = " `v2.outbound.messagingcampaigns.{id}.progress`: events carry `OutboundMessagingMessagingCampaignProgressEventCampaignProgress` (feature `topics-outbound`)."]
     pub fn outbound_messagingcampaigns_progress(messagingcampaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.messagingcampaigns.{id}.progress", &[messagingcampaign_id])
     }
-    #[doc = " `v2.outbound.preview.campaigns.contact.postContact`: events carry [`OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent`](::models::OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent)."]
+    #[doc = " `v2.outbound.preview.campaigns.contact.postContact`: events carry `OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent` (feature `topics-outbound`)."]
     pub fn outbound_preview_campaigns_contact_post_contact() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.preview.campaigns.contact.postContact", &[])
     }
-    #[doc = " `v2.outbound.preview.campaigns.contact.preContact`: events carry [`OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent`](::models::OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent)."]
+    #[doc = " `v2.outbound.preview.campaigns.contact.preContact`: events carry `OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent` (feature `topics-outbound`)."]
     pub fn outbound_preview_campaigns_contact_pre_contact() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.preview.campaigns.contact.preContact", &[])
     }
-    #[doc = " `v2.outbound.responsesets.{id}`: events carry [`DialerResponsesetConfigChangeResponseSet`](::models::DialerResponsesetConfigChangeResponseSet)."]
+    #[doc = " `v2.outbound.responsesets.{id}`: events carry `DialerResponsesetConfigChangeResponseSet` (feature `topics-outbound`)."]
     pub fn outbound_responsesets(responseset_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.responsesets.{id}", &[responseset_id])
     }
-    #[doc = " `v2.outbound.rulesets.{id}`: events carry [`DialerRulesetConfigChangeRuleSet`](::models::DialerRulesetConfigChangeRuleSet)."]
+    #[doc = " `v2.outbound.rulesets.{id}`: events carry `DialerRulesetConfigChangeRuleSet` (feature `topics-outbound`)."]
     pub fn outbound_rulesets(ruleset_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.rulesets.{id}", &[ruleset_id])
     }
-    #[doc = " `v2.outbound.schedules.campaigns.{id}`: events carry [`DialerCampaignScheduleConfigChangeCampaignSchedule`](::models::DialerCampaignScheduleConfigChangeCampaignSchedule)."]
+    #[doc = " `v2.outbound.schedules.campaigns.{id}`: events carry `DialerCampaignScheduleConfigChangeCampaignSchedule` (feature `topics-outbound`)."]
     pub fn outbound_schedules_campaigns(campaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.schedules.campaigns.{id}", &[campaign_id])
     }
-    #[doc = " `v2.outbound.schedules.emailcampaigns.{id}`: events carry [`EmailCampaignScheduleConfigChangeEmailCampaignSchedule`](::models::EmailCampaignScheduleConfigChangeEmailCampaignSchedule)."]
+    #[doc = " `v2.outbound.schedules.emailcampaigns.{id}`: events carry `EmailCampaignScheduleConfigChangeEmailCampaignSchedule` (feature `topics-outbound`)."]
     pub fn outbound_schedules_emailcampaigns(emailcampaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.schedules.emailcampaigns.{id}", &[emailcampaign_id])
     }
-    #[doc = " `v2.outbound.schedules.messagingcampaigns.{id}`: events carry [`MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule`](::models::MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule)."]
+    #[doc = " `v2.outbound.schedules.messagingcampaigns.{id}`: events carry `MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule` (feature `topics-outbound`)."]
     pub fn outbound_schedules_messagingcampaigns(messagingcampaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.schedules.messagingcampaigns.{id}", &[messagingcampaign_id])
     }
-    #[doc = " `v2.outbound.schedules.sequences.{id}`: events carry [`DialerSequenceScheduleConfigChangeSequenceSchedule`](::models::DialerSequenceScheduleConfigChangeSequenceSchedule)."]
+    #[doc = " `v2.outbound.schedules.sequences.{id}`: events carry `DialerSequenceScheduleConfigChangeSequenceSchedule` (feature `topics-outbound`)."]
     pub fn outbound_schedules_sequences(sequence_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.schedules.sequences.{id}", &[sequence_id])
     }
-    #[doc = " `v2.outbound.schedules.whatsappcampaigns.{id}`: events carry [`WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule`](::models::WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule)."]
+    #[doc = " `v2.outbound.schedules.whatsappcampaigns.{id}`: events carry `WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule` (feature `topics-outbound`)."]
     pub fn outbound_schedules_whatsappcampaigns(whatsappcampaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.schedules.whatsappcampaigns.{id}", &[whatsappcampaign_id])
     }
-    #[doc = " `v2.outbound.sequences.{id}`: events carry [`DialerSequenceConfigChangeCampaignSequence`](::models::DialerSequenceConfigChangeCampaignSequence)."]
+    #[doc = " `v2.outbound.sequences.{id}`: events carry `DialerSequenceConfigChangeCampaignSequence` (feature `topics-outbound`)."]
     pub fn outbound_sequences(sequence_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.sequences.{id}", &[sequence_id])
     }
-    #[doc = " `v2.outbound.settings`: events carry [`DialerOutboundSettingsConfigChangeOutboundSettings`](::models::DialerOutboundSettingsConfigChangeOutboundSettings)."]
+    #[doc = " `v2.outbound.settings`: events carry `DialerOutboundSettingsConfigChangeOutboundSettings` (feature `topics-outbound`)."]
     pub fn outbound_settings() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.settings", &[])
     }
-    #[doc = " `v2.outbound.voice.campaigns.contact.postContact`: events carry [`OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent`](::models::OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent)."]
+    #[doc = " `v2.outbound.voice.campaigns.contact.postContact`: events carry `OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent` (feature `topics-outbound`)."]
     pub fn outbound_voice_campaigns_contact_post_contact() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.voice.campaigns.contact.postContact", &[])
     }
-    #[doc = " `v2.outbound.voice.campaigns.contact.preContact`: events carry [`OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent`](::models::OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent)."]
+    #[doc = " `v2.outbound.voice.campaigns.contact.preContact`: events carry `OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent` (feature `topics-outbound`)."]
     pub fn outbound_voice_campaigns_contact_pre_contact() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.voice.campaigns.contact.preContact", &[])
     }
-    #[doc = " `v2.outbound.whatsapp.campaigns.contact.postContact`: events carry [`OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent`](::models::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent)."]
+    #[doc = " `v2.outbound.whatsapp.campaigns.contact.postContact`: events carry `OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent` (feature `topics-outbound`)."]
     pub fn outbound_whatsapp_campaigns_contact_post_contact() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.whatsapp.campaigns.contact.postContact", &[])
     }
-    #[doc = " `v2.outbound.whatsapp.campaigns.contact.preContact`: events carry [`OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent`](::models::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent)."]
+    #[doc = " `v2.outbound.whatsapp.campaigns.contact.preContact`: events carry `OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent` (feature `topics-outbound`)."]
     pub fn outbound_whatsapp_campaigns_contact_pre_contact() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.whatsapp.campaigns.contact.preContact", &[])
     }
-    #[doc = " `v2.outbound.whatsappcampaigns.{id}`: events carry [`OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign`](::models::OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign)."]
+    #[doc = " `v2.outbound.whatsappcampaigns.{id}`: events carry `OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign` (feature `topics-outbound`)."]
     pub fn outbound_whatsappcampaigns(whatsappcampaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.whatsappcampaigns.{id}", &[whatsappcampaign_id])
     }
-    #[doc = " `v2.outbound.whatsappcampaigns.{id}.progress`: events carry [`OutboundMessagingWhatsappCampaignProgressEventCampaignProgress`](::models::OutboundMessagingWhatsappCampaignProgressEventCampaignProgress)."]
+    #[doc = " `v2.outbound.whatsappcampaigns.{id}.progress`: events carry `OutboundMessagingWhatsappCampaignProgressEventCampaignProgress` (feature `topics-outbound`)."]
     pub fn outbound_whatsappcampaigns_progress(whatsappcampaign_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.whatsappcampaigns.{id}.progress", &[whatsappcampaign_id])
     }
-    #[doc = " `v2.outbound.wrapupcodemappings.{id}`: events carry [`DialerWrapupcodemappingConfigChangeWrapUpCodeMapping`](::models::DialerWrapupcodemappingConfigChangeWrapUpCodeMapping)."]
+    #[doc = " `v2.outbound.wrapupcodemappings.{id}`: events carry `DialerWrapupcodemappingConfigChangeWrapUpCodeMapping` (feature `topics-outbound`)."]
     pub fn outbound_wrapupcodemappings(wrapupcodemapping_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.outbound.wrapupcodemappings.{id}", &[wrapupcodemapping_id])
     }
-    #[doc = " `v2.quality.evaluations`: events carry [`EvaluationQualityV2TopicEvaluationV2`](::models::EvaluationQualityV2TopicEvaluationV2)."]
+    #[doc = " `v2.quality.evaluations`: events carry `EvaluationQualityV2TopicEvaluationV2` (feature `topics-quality`)."]
     pub fn quality_evaluations() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.quality.evaluations", &[])
     }
-    #[doc = " `v2.routing.queues.{id}.conversations`: events carry [`QueueConversationEventTopicConversation`](::models::QueueConversationEventTopicConversation)."]
+    #[doc = " `v2.routing.queues.{id}.conversations`: events carry `QueueConversationEventTopicConversation` (feature `topics-routing`)."]
     pub fn routing_queues_conversations(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.conversations", &[queue_id])
     }
-    #[doc = " `v2.routing.queues.{id}.conversations.callbacks`: events carry [`QueueConversationCallbackEventTopicCallbackConversation`](::models::QueueConversationCallbackEventTopicCallbackConversation)."]
+    #[doc = " `v2.routing.queues.{id}.conversations.callbacks`: events carry `QueueConversationCallbackEventTopicCallbackConversation` (feature `topics-routing`)."]
     pub fn routing_queues_conversations_callbacks(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.conversations.callbacks", &[queue_id])
     }
-    #[doc = " `v2.routing.queues.{id}.conversations.calls`: events carry [`QueueConversationCallEventTopicCallConversation`](::models::QueueConversationCallEventTopicCallConversation)."]
+    #[doc = " `v2.routing.queues.{id}.conversations.calls`: events carry `QueueConversationCallEventTopicCallConversation` (feature `topics-routing`)."]
     pub fn routing_queues_conversations_calls(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.conversations.calls", &[queue_id])
     }
-    #[doc = " `v2.routing.queues.{id}.conversations.chats`: events carry [`QueueConversationChatEventTopicChatConversation`](::models::QueueConversationChatEventTopicChatConversation)."]
+    #[doc = " `v2.routing.queues.{id}.conversations.chats`: events carry `QueueConversationChatEventTopicChatConversation` (feature `topics-routing`)."]
     pub fn routing_queues_conversations_chats(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.conversations.chats", &[queue_id])
     }
-    #[doc = " `v2.routing.queues.{id}.conversations.cobrowseSessions`: events carry [`QueueConversationCobrowseEventTopicCobrowseConversation`](::models::QueueConversationCobrowseEventTopicCobrowseConversation)."]
+    #[doc = " `v2.routing.queues.{id}.conversations.cobrowseSessions`: events carry `QueueConversationCobrowseEventTopicCobrowseConversation` (feature `topics-routing`)."]
     pub fn routing_queues_conversations_cobrowse_sessions(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.conversations.cobrowseSessions", &[queue_id])
     }
-    #[doc = " `v2.routing.queues.{id}.conversations.emails`: events carry [`QueueConversationEmailEventTopicEmailConversation`](::models::QueueConversationEmailEventTopicEmailConversation)."]
+    #[doc = " `v2.routing.queues.{id}.conversations.emails`: events carry `QueueConversationEmailEventTopicEmailConversation` (feature `topics-routing`)."]
     pub fn routing_queues_conversations_emails(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.conversations.emails", &[queue_id])
     }
-    #[doc = " `v2.routing.queues.{id}.conversations.messages`: events carry [`QueueConversationMessageEventTopicMessageConversation`](::models::QueueConversationMessageEventTopicMessageConversation)."]
+    #[doc = " `v2.routing.queues.{id}.conversations.messages`: events carry `QueueConversationMessageEventTopicMessageConversation` (feature `topics-routing`)."]
     pub fn routing_queues_conversations_messages(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.conversations.messages", &[queue_id])
     }
-    #[doc = " `v2.routing.queues.{id}.conversations.screenshares`: events carry [`QueueConversationScreenShareEventTopicScreenShareConversation`](::models::QueueConversationScreenShareEventTopicScreenShareConversation)."]
+    #[doc = " `v2.routing.queues.{id}.conversations.screenshares`: events carry `QueueConversationScreenShareEventTopicScreenShareConversation` (feature `topics-routing`)."]
     pub fn routing_queues_conversations_screenshares(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.conversations.screenshares", &[queue_id])
     }
-    #[doc = " `v2.routing.queues.{id}.conversations.socialexpressions`: events carry [`QueueConversationSocialExpressionEventTopicConversation`](::models::QueueConversationSocialExpressionEventTopicConversation)."]
+    #[doc = " `v2.routing.queues.{id}.conversations.socialexpressions`: events carry `QueueConversationSocialExpressionEventTopicConversation` (feature `topics-routing`)."]
     pub fn routing_queues_conversations_socialexpressions(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.conversations.socialexpressions", &[queue_id])
     }
-    #[doc = " `v2.routing.queues.{id}.conversations.videos`: events carry [`QueueConversationVideoEventTopicConversation`](::models::QueueConversationVideoEventTopicConversation)."]
+    #[doc = " `v2.routing.queues.{id}.conversations.videos`: events carry `QueueConversationVideoEventTopicConversation` (feature `topics-routing`)."]
     pub fn routing_queues_conversations_videos(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.conversations.videos", &[queue_id])
     }
-    #[doc = " `v2.routing.queues.{id}.users`: events carry [`QueueUserEventTopicQueueMember`](::models::QueueUserEventTopicQueueMember)."]
+    #[doc = " `v2.routing.queues.{id}.users`: events carry `QueueUserEventTopicQueueMember` (feature `topics-routing`)."]
     pub fn routing_queues_users(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.routing.queues.{id}.users", &[queue_id])
     }
-    #[doc = " `v2.speechandtextanalytics.conversation.{id}.empathy`: events carry [`V2StaEmpathyOverallTopicOverallEmpathyMessage`](::models::V2StaEmpathyOverallTopicOverallEmpathyMessage)."]
+    #[doc = " `v2.speechandtextanalytics.conversation.{id}.empathy`: events carry `V2StaEmpathyOverallTopicOverallEmpathyMessage` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_conversation_empathy(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.conversation.{id}.empathy", &[conversation_id])
     }
-    #[doc = " `v2.speechandtextanalytics.conversation.{id}.sentiment`: events carry [`V2StaSentimentOverallTopicOverallSentimentMessage`](::models::V2StaSentimentOverallTopicOverallSentimentMessage)."]
+    #[doc = " `v2.speechandtextanalytics.conversation.{id}.sentiment`: events carry `V2StaSentimentOverallTopicOverallSentimentMessage` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_conversation_sentiment(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.conversation.{id}.sentiment", &[conversation_id])
     }
-    #[doc = " `v2.speechandtextanalytics.conversation.{id}.topics`: events carry [`V2StaTopicsDetectedTopicTopicsDetectedMessage`](::models::V2StaTopicsDetectedTopicTopicsDetectedMessage)."]
+    #[doc = " `v2.speechandtextanalytics.conversation.{id}.topics`: events carry `V2StaTopicsDetectedTopicTopicsDetectedMessage` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_conversation_topics(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.conversation.{id}.topics", &[conversation_id])
     }
-    #[doc = " `v2.speechandtextanalytics.conversations.{id}.categories`: events carry [`V2StaConversationCategoriesStaConversationCategoriesMessage`](::models::V2StaConversationCategoriesStaConversationCategoriesMessage)."]
+    #[doc = " `v2.speechandtextanalytics.conversations.{id}.categories`: events carry `V2StaConversationCategoriesStaConversationCategoriesMessage` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_conversations_categories(conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.conversations.{id}.categories", &[conversation_id])
     }
-    #[doc = " `v2.speechandtextanalytics.programs.general.jobs.{id}`: events carry [`CreateGeneralProgramTopicsDefinitionsJob`](::models::CreateGeneralProgramTopicsDefinitionsJob)."]
+    #[doc = " `v2.speechandtextanalytics.programs.general.jobs.{id}`: events carry `CreateGeneralProgramTopicsDefinitionsJob` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_programs_general_jobs(job_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.programs.general.jobs.{id}", &[job_id])
     }
-    #[doc = " `v2.speechandtextanalytics.programs.publishjobs.{id}`: events carry [`PublishProgramTopicsDefinitionsJob`](::models::PublishProgramTopicsDefinitionsJob)."]
+    #[doc = " `v2.speechandtextanalytics.programs.publishjobs.{id}`: events carry `PublishProgramTopicsDefinitionsJob` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_programs_publishjobs(publishjob_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.programs.publishjobs.{id}", &[publishjob_id])
     }
-    #[doc = " `v2.speechandtextanalytics.programs.topiclinks.jobs.{id}`: events carry [`ProgramTopicLinksTopicsDefinitionsJob`](::models::ProgramTopicLinksTopicsDefinitionsJob)."]
+    #[doc = " `v2.speechandtextanalytics.programs.topiclinks.jobs.{id}`: events carry `ProgramTopicLinksTopicsDefinitionsJob` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_programs_topiclinks_jobs(job_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.programs.topiclinks.jobs.{id}", &[job_id])
     }
-    #[doc = " `v2.speechandtextanalytics.reprocessing.jobs.{id}`: events carry [`V2ReprocessJobStateChangedTopicJobStateChanged`](::models::V2ReprocessJobStateChangedTopicJobStateChanged)."]
+    #[doc = " `v2.speechandtextanalytics.reprocessing.jobs.{id}`: events carry `V2ReprocessJobStateChangedTopicJobStateChanged` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_reprocessing_jobs(job_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.reprocessing.jobs.{id}", &[job_id])
     }
-    #[doc = " `v2.speechandtextanalytics.topics.generatedphrases.jobs.{id}`: events carry [`GenAiPhrasesTopicsDefinitionsJob`](::models::GenAiPhrasesTopicsDefinitionsJob)."]
+    #[doc = " `v2.speechandtextanalytics.topics.generatedphrases.jobs.{id}`: events carry `GenAiPhrasesTopicsDefinitionsJob` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_topics_generatedphrases_jobs(job_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.topics.generatedphrases.jobs.{id}", &[job_id])
     }
-    #[doc = " `v2.speechandtextanalytics.topics.publishjobs.{id}`: events carry [`PublishTopicTopicsDefinitionsJob`](::models::PublishTopicTopicsDefinitionsJob)."]
+    #[doc = " `v2.speechandtextanalytics.topics.publishjobs.{id}`: events carry `PublishTopicTopicsDefinitionsJob` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_topics_publishjobs(publishjob_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.topics.publishjobs.{id}", &[publishjob_id])
     }
-    #[doc = " `v2.speechandtextanalytics.topics.testphrase.jobs.{id}`: events carry [`TestTopicPhraseTopicsDefinitionsJob`](::models::TestTopicPhraseTopicsDefinitionsJob)."]
+    #[doc = " `v2.speechandtextanalytics.topics.testphrase.jobs.{id}`: events carry `TestTopicPhraseTopicsDefinitionsJob` (feature `topics-speechandtextanalytics`)."]
     pub fn speechandtextanalytics_topics_testphrase_jobs(job_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.speechandtextanalytics.topics.testphrase.jobs.{id}", &[job_id])
     }
-    #[doc = " `v2.subscription.updated`: events carry [`UpdatedTopicSystemMessage`](::models::UpdatedTopicSystemMessage)."]
+    #[doc = " `v2.subscription.updated`: events carry `UpdatedTopicSystemMessage` (feature `topics-subscription`)."]
     pub fn subscription_updated() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.subscription.updated", &[])
     }
-    #[doc = " `v2.system.no_longer_subscribed.{id}`: events carry [`SystemMessageSystemMessage`](::models::SystemMessageSystemMessage)."]
+    #[doc = " `v2.system.no_longer_subscribed.{id}`: events carry `SystemMessageSystemMessage` (feature `topics-system`)."]
     pub fn system_no_longer_subscribed(no_longer_subscribed_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.system.no_longer_subscribed.{id}", &[no_longer_subscribed_id])
     }
-    #[doc = " `v2.system.socket_closing`: events carry [`SystemMessageSystemMessage`](::models::SystemMessageSystemMessage)."]
+    #[doc = " `v2.system.socket_closing`: events carry `SystemMessageSystemMessage` (feature `topics-system`)."]
     pub fn system_socket_closing() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.system.socket_closing", &[])
     }
-    #[doc = " `v2.system.token_revoked.{id}`: events carry [`SystemMessageSystemMessage`](::models::SystemMessageSystemMessage)."]
+    #[doc = " `v2.system.token_revoked.{id}`: events carry `SystemMessageSystemMessage` (feature `topics-system`)."]
     pub fn system_token_revoked(token_revoked_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.system.token_revoked.{id}", &[token_revoked_id])
     }
-    #[doc = " `v2.system.{id}.{id}`: events carry [`SystemMessageSystemMessage`](::models::SystemMessageSystemMessage)."]
+    #[doc = " `v2.system.{id}.{id}`: events carry `SystemMessageSystemMessage` (feature `topics-system`)."]
     pub fn system(system_id: &str, system_id2: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.system.{id}.{id}", &[system_id, system_id2])
     }
-    #[doc = " `v2.taskmanagement.workitems.queues.{id}`: events carry [`WorkitemsQueueEventsNotificationWorkitem`](::models::WorkitemsQueueEventsNotificationWorkitem)."]
+    #[doc = " `v2.taskmanagement.workitems.queues.{id}`: events carry `WorkitemsQueueEventsNotificationWorkitem` (feature `topics-taskmanagement`)."]
     pub fn taskmanagement_workitems_queues(queue_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.taskmanagement.workitems.queues.{id}", &[queue_id])
     }
-    #[doc = " `v2.taskmanagement.workitems.users.{id}`: events carry [`WorkitemsUserEventsNotificationWorkitem`](::models::WorkitemsUserEventsNotificationWorkitem)."]
+    #[doc = " `v2.taskmanagement.workitems.users.{id}`: events carry `WorkitemsUserEventsNotificationWorkitem` (feature `topics-taskmanagement`)."]
     pub fn taskmanagement_workitems_users(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.taskmanagement.workitems.users.{id}", &[user_id])
     }
-    #[doc = " `v2.taskmanagement.workitems.{id}`: events carry [`WorkitemsEventsNotificationWorkitem`](::models::WorkitemsEventsNotificationWorkitem)."]
+    #[doc = " `v2.taskmanagement.workitems.{id}`: events carry `WorkitemsEventsNotificationWorkitem` (feature `topics-taskmanagement`)."]
     pub fn taskmanagement_workitems(workitem_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.taskmanagement.workitems.{id}", &[workitem_id])
     }
-    #[doc = " `v2.telephony.providers.edges.phones.{id}`: events carry [`PhoneChangeTopicPhone`](::models::PhoneChangeTopicPhone)."]
+    #[doc = " `v2.telephony.providers.edges.phones.{id}`: events carry `PhoneChangeTopicPhone` (feature `topics-telephony`)."]
     pub fn telephony_providers_edges_phones(phone_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.telephony.providers.edges.phones.{id}", &[phone_id])
     }
-    #[doc = " `v2.telephony.providers.edges.trunks.{id}`: events carry [`TrunkInstanceTopicTrunk`](::models::TrunkInstanceTopicTrunk)."]
+    #[doc = " `v2.telephony.providers.edges.trunks.{id}`: events carry `TrunkInstanceTopicTrunk` (feature `topics-telephony`)."]
     pub fn telephony_providers_edges_trunks(trunk_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.telephony.providers.edges.trunks.{id}", &[trunk_id])
     }
-    #[doc = " `v2.telephony.providers.edges.trunks.{id}.metrics`: events carry [`TrunkMetricsTopicTrunkMetrics`](::models::TrunkMetricsTopicTrunkMetrics)."]
+    #[doc = " `v2.telephony.providers.edges.trunks.{id}.metrics`: events carry `TrunkMetricsTopicTrunkMetrics` (feature `topics-telephony`)."]
     pub fn telephony_providers_edges_trunks_metrics(trunk_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.telephony.providers.edges.trunks.{id}.metrics", &[trunk_id])
     }
-    #[doc = " `v2.telephony.providers.edges.{id}`: events carry [`EdgeChangeTopicEdge`](::models::EdgeChangeTopicEdge)."]
+    #[doc = " `v2.telephony.providers.edges.{id}`: events carry `EdgeChangeTopicEdge` (feature `topics-telephony`)."]
     pub fn telephony_providers_edges(edge_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.telephony.providers.edges.{id}", &[edge_id])
     }
-    #[doc = " `v2.telephony.providers.edges.{id}.logicalinterfaces`: events carry [`EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange`](::models::EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange)."]
+    #[doc = " `v2.telephony.providers.edges.{id}.logicalinterfaces`: events carry `EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange` (feature `topics-telephony`)."]
     pub fn telephony_providers_edges_logicalinterfaces(edge_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.telephony.providers.edges.{id}.logicalinterfaces", &[edge_id])
     }
-    #[doc = " `v2.telephony.providers.edges.{id}.metrics`: events carry [`EdgeMetricsTopicEdgeMetrics`](::models::EdgeMetricsTopicEdgeMetrics)."]
+    #[doc = " `v2.telephony.providers.edges.{id}.metrics`: events carry `EdgeMetricsTopicEdgeMetrics` (feature `topics-telephony`)."]
     pub fn telephony_providers_edges_metrics(edge_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.telephony.providers.edges.{id}.metrics", &[edge_id])
     }
-    #[doc = " `v2.telephony.providers.edges.{id}.softwareupdate`: events carry [`EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate`](::models::EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate)."]
+    #[doc = " `v2.telephony.providers.edges.{id}.softwareupdate`: events carry `EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate` (feature `topics-telephony`)."]
     pub fn telephony_providers_edges_softwareupdate(edge_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.telephony.providers.edges.{id}.softwareupdate", &[edge_id])
     }
-    #[doc = " `v2.users.{id}.activity`: events carry [`AgentActivityChangedTopicAgentActivity`](::models::AgentActivityChangedTopicAgentActivity)."]
+    #[doc = " `v2.users.{id}.activity`: events carry `AgentActivityChangedTopicAgentActivity` (feature `topics-users`)."]
     pub fn users_activity(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.activity", &[user_id])
     }
-    #[doc = " `v2.users.{id}.alerting.alerts`: events carry [`V2MobiusAlertsTopicAlert`](::models::V2MobiusAlertsTopicAlert)."]
+    #[doc = " `v2.users.{id}.alerting.alerts`: events carry `V2MobiusAlertsTopicAlert` (feature `topics-users`)."]
     pub fn users_alerting_alerts(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.alerting.alerts", &[user_id])
     }
-    #[doc = " `v2.users.{id}.alerting.rules`: events carry [`V2MobiusRulesTopicRule`](::models::V2MobiusRulesTopicRule)."]
+    #[doc = " `v2.users.{id}.alerting.rules`: events carry `V2MobiusRulesTopicRule` (feature `topics-users`)."]
     pub fn users_alerting_rules(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.alerting.rules", &[user_id])
     }
-    #[doc = " `v2.users.{id}.analytics.reporting.exports`: events carry [`ReportingDataExportTopicDataExportNotification`](::models::ReportingDataExportTopicDataExportNotification)."]
+    #[doc = " `v2.users.{id}.analytics.reporting.exports`: events carry `ReportingDataExportTopicDataExportNotification` (feature `topics-users`)."]
     pub fn users_analytics_reporting_exports(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.analytics.reporting.exports", &[user_id])
     }
-    #[doc = " `v2.users.{id}.badges.chats`: events carry [`ChatBadgeTopicChatBadge`](::models::ChatBadgeTopicChatBadge)."]
+    #[doc = " `v2.users.{id}.badges.chats`: events carry `ChatBadgeTopicChatBadge` (feature `topics-users`)."]
     pub fn users_badges_chats(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.badges.chats", &[user_id])
     }
-    #[doc = " `v2.users.{id}.callforwarding`: events carry [`CallForwardingEventCallForwarding`](::models::CallForwardingEventCallForwarding)."]
+    #[doc = " `v2.users.{id}.callforwarding`: events carry `CallForwardingEventCallForwarding` (feature `topics-users`)."]
     pub fn users_callforwarding(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.callforwarding", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations`: events carry [`ConversationEventTopicConversation`](::models::ConversationEventTopicConversation)."]
+    #[doc = " `v2.users.{id}.conversations`: events carry `ConversationEventTopicConversation` (feature `topics-users`)."]
     pub fn users_conversations(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.callbacks`: events carry [`ConversationCallbackEventTopicCallbackConversation`](::models::ConversationCallbackEventTopicCallbackConversation)."]
+    #[doc = " `v2.users.{id}.conversations.callbacks`: events carry `ConversationCallbackEventTopicCallbackConversation` (feature `topics-users`)."]
     pub fn users_conversations_callbacks(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.callbacks", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.calls`: events carry [`ConversationCallEventTopicCallConversation`](::models::ConversationCallEventTopicCallConversation)."]
+    #[doc = " `v2.users.{id}.conversations.calls`: events carry `ConversationCallEventTopicCallConversation` (feature `topics-users`)."]
     pub fn users_conversations_calls(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.calls", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.chats`: events carry [`ConversationChatEventTopicChatConversation`](::models::ConversationChatEventTopicChatConversation)."]
+    #[doc = " `v2.users.{id}.conversations.chats`: events carry `ConversationChatEventTopicChatConversation` (feature `topics-users`)."]
     pub fn users_conversations_chats(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.chats", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.cobrowseSessions`: events carry [`ConversationCobrowseEventTopicCobrowseConversation`](::models::ConversationCobrowseEventTopicCobrowseConversation)."]
+    #[doc = " `v2.users.{id}.conversations.cobrowseSessions`: events carry `ConversationCobrowseEventTopicCobrowseConversation` (feature `topics-users`)."]
     pub fn users_conversations_cobrowse_sessions(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.cobrowseSessions", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.emails`: events carry [`ConversationEmailEventTopicEmailConversation`](::models::ConversationEmailEventTopicEmailConversation)."]
+    #[doc = " `v2.users.{id}.conversations.emails`: events carry `ConversationEmailEventTopicEmailConversation` (feature `topics-users`)."]
     pub fn users_conversations_emails(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.emails", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.inbound.typing.event`: events carry [`V2ConversationMessageTypingEventForUserTopicMessageData`](::models::V2ConversationMessageTypingEventForUserTopicMessageData)."]
+    #[doc = " `v2.users.{id}.conversations.inbound.typing.event`: events carry `V2ConversationMessageTypingEventForUserTopicMessageData` (feature `topics-users`)."]
     pub fn users_conversations_inbound_typing_event(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.inbound.typing.event", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.messages`: events carry [`ConversationMessageEventTopicMessageConversation`](::models::ConversationMessageEventTopicMessageConversation)."]
+    #[doc = " `v2.users.{id}.conversations.messages`: events carry `ConversationMessageEventTopicMessageConversation` (feature `topics-users`)."]
     pub fn users_conversations_messages(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.messages", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.screenshares`: events carry [`ConversationScreenShareEventTopicScreenShareConversation`](::models::ConversationScreenShareEventTopicScreenShareConversation)."]
+    #[doc = " `v2.users.{id}.conversations.screenshares`: events carry `ConversationScreenShareEventTopicScreenShareConversation` (feature `topics-users`)."]
     pub fn users_conversations_screenshares(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.screenshares", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.socialexpressions`: events carry [`ConversationSocialExpressionEventTopicSocialConversation`](::models::ConversationSocialExpressionEventTopicSocialConversation)."]
+    #[doc = " `v2.users.{id}.conversations.socialexpressions`: events carry `ConversationSocialExpressionEventTopicSocialConversation` (feature `topics-users`)."]
     pub fn users_conversations_socialexpressions(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.socialexpressions", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.summaries`: events carry [`ConversationSummaryTopicConversationSummaryEvent`](::models::ConversationSummaryTopicConversationSummaryEvent)."]
+    #[doc = " `v2.users.{id}.conversations.summaries`: events carry `ConversationSummaryTopicConversationSummaryEvent` (feature `topics-users`)."]
     pub fn users_conversations_summaries(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.summaries", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.summaries.settings.preview`: events carry [`V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage`](::models::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage)."]
+    #[doc = " `v2.users.{id}.conversations.summaries.settings.preview`: events carry `V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage` (feature `topics-users`)."]
     pub fn users_conversations_summaries_settings_preview(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.summaries.settings.preview", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.videos`: events carry [`ConversationVideoEventTopicVideoConversation`](::models::ConversationVideoEventTopicVideoConversation)."]
+    #[doc = " `v2.users.{id}.conversations.videos`: events carry `ConversationVideoEventTopicVideoConversation` (feature `topics-users`)."]
     pub fn users_conversations_videos(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.videos", &[user_id])
     }
-    #[doc = " `v2.users.{id}.conversations.{id}.recordings`: events carry [`RecordingEventRecording`](::models::RecordingEventRecording)."]
+    #[doc = " `v2.users.{id}.conversations.{id}.recordings`: events carry `RecordingEventRecording` (feature `topics-users`)."]
     pub fn users_conversations_recordings(user_id: &str, conversation_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.{id}.recordings", &[user_id, conversation_id])
     }
-    #[doc = " `v2.users.{id}.conversations.{id}.recordings.{id}`: events carry [`RecordingTranscodeCompleteTopicRecording`](::models::RecordingTranscodeCompleteTopicRecording)."]
+    #[doc = " `v2.users.{id}.conversations.{id}.recordings.{id}`: events carry `RecordingTranscodeCompleteTopicRecording` (feature `topics-users`)."]
     pub fn users_conversations_recordings_by_id(user_id: &str, conversation_id: &str, recording_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversations.{id}.recordings.{id}", &[user_id, conversation_id, recording_id])
     }
-    #[doc = " `v2.users.{id}.conversationsummary`: events carry [`UserConversationsEventUserConversationSummary`](::models::UserConversationsEventUserConversationSummary)."]
+    #[doc = " `v2.users.{id}.conversationsummary`: events carry `UserConversationsEventUserConversationSummary` (feature `topics-users`)."]
     pub fn users_conversationsummary(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.conversationsummary", &[user_id])
     }
-    #[doc = " `v2.users.{id}.employeeengagement.celebrations`: events carry [`V2WemEngagementCelebrationUpdatesTopicEngagementCelebration`](::models::V2WemEngagementCelebrationUpdatesTopicEngagementCelebration)."]
+    #[doc = " `v2.users.{id}.employeeengagement.celebrations`: events carry `V2WemEngagementCelebrationUpdatesTopicEngagementCelebration` (feature `topics-users`)."]
     pub fn users_employeeengagement_celebrations(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.employeeengagement.celebrations", &[user_id])
     }
-    #[doc = " `v2.users.{id}.fax.documents`: events carry [`FaxTopicFaxDataV2`](::models::FaxTopicFaxDataV2)."]
+    #[doc = " `v2.users.{id}.fax.documents`: events carry `FaxTopicFaxDataV2` (feature `topics-users`)."]
     pub fn users_fax_documents(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.fax.documents", &[user_id])
     }
-    #[doc = " `v2.users.{id}.geolocation`: events carry [`GeolocationEventGeolocation`](::models::GeolocationEventGeolocation)."]
+    #[doc = " `v2.users.{id}.geolocation`: events carry `GeolocationEventGeolocation` (feature `topics-users`)."]
     pub fn users_geolocation(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.geolocation", &[user_id])
     }
-    #[doc = " `v2.users.{id}.greetings`: events carry [`UserGreetingEventGreeting`](::models::UserGreetingEventGreeting)."]
+    #[doc = " `v2.users.{id}.greetings`: events carry `UserGreetingEventGreeting` (feature `topics-users`)."]
     pub fn users_greetings(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.greetings", &[user_id])
     }
-    #[doc = " `v2.users.{id}.integrationpresence`: events carry [`V2IntegrationPresenceEventPresenceActivityEvent`](::models::V2IntegrationPresenceEventPresenceActivityEvent)."]
+    #[doc = " `v2.users.{id}.integrationpresence`: events carry `V2IntegrationPresenceEventPresenceActivityEvent` (feature `topics-users`)."]
     pub fn users_integrationpresence(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.integrationpresence", &[user_id])
     }
-    #[doc = " `v2.users.{id}.integrations.calendar.teams`: events carry [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2`](::models::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2)."]
+    #[doc = " `v2.users.{id}.integrations.calendar.teams`: events carry `GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2` (feature `topics-users`)."]
     pub fn users_integrations_calendar_teams(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.integrations.calendar.teams", &[user_id])
     }
-    #[doc = " `v2.users.{id}.outbound.contactlists.{id}.export`: events carry [`ContactlistDownloadReadyExportUri`](::models::ContactlistDownloadReadyExportUri)."]
+    #[doc = " `v2.users.{id}.outbound.contactlists.{id}.export`: events carry `ContactlistDownloadReadyExportUri` (feature `topics-users`)."]
     pub fn users_outbound_contactlists_export(user_id: &str, contactlist_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.outbound.contactlists.{id}.export", &[user_id, contactlist_id])
     }
-    #[doc = " `v2.users.{id}.outbound.dnclists.{id}.export`: events carry [`DnclistDownloadReadyExportUri`](::models::DnclistDownloadReadyExportUri)."]
+    #[doc = " `v2.users.{id}.outbound.dnclists.{id}.export`: events carry `DnclistDownloadReadyExportUri` (feature `topics-users`)."]
     pub fn users_outbound_dnclists_export(user_id: &str, dnclist_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.outbound.dnclists.{id}.export", &[user_id, dnclist_id])
     }
-    #[doc = " `v2.users.{id}.outofoffice`: events carry [`OutOfOfficeEventOutOfOffice`](::models::OutOfOfficeEventOutOfOffice)."]
+    #[doc = " `v2.users.{id}.outofoffice`: events carry `OutOfOfficeEventOutOfOffice` (feature `topics-users`)."]
     pub fn users_outofoffice(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.outofoffice", &[user_id])
     }
-    #[doc = " `v2.users.{id}.persistentconnection`: events carry [`PersistentConnectionChangeTopicPersistentConnectionChangeEvent`](::models::PersistentConnectionChangeTopicPersistentConnectionChangeEvent)."]
+    #[doc = " `v2.users.{id}.persistentconnection`: events carry `PersistentConnectionChangeTopicPersistentConnectionChangeEvent` (feature `topics-users`)."]
     pub fn users_persistentconnection(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.persistentconnection", &[user_id])
     }
-    #[doc = " `v2.users.{id}.presence`: events carry [`PresenceEventUserPresence`](::models::PresenceEventUserPresence)."]
+    #[doc = " `v2.users.{id}.presence`: events carry `PresenceEventUserPresence` (feature `topics-users`)."]
     pub fn users_presence(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.presence", &[user_id])
     }
-    #[doc = " `v2.users.{id}.recordings`: events carry [`RecordingArchiveRestoreTopicRecording`](::models::RecordingArchiveRestoreTopicRecording)."]
+    #[doc = " `v2.users.{id}.recordings`: events carry `RecordingArchiveRestoreTopicRecording` (feature `topics-users`)."]
     pub fn users_recordings(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.recordings", &[user_id])
     }
-    #[doc = " `v2.users.{id}.routingStatus`: events carry [`UserRoutingStatusUserRoutingStatus`](::models::UserRoutingStatusUserRoutingStatus)."]
+    #[doc = " `v2.users.{id}.routingStatus`: events carry `UserRoutingStatusUserRoutingStatus` (feature `topics-users`)."]
     pub fn users_routing_status(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.routingStatus", &[user_id])
     }
-    #[doc = " `v2.users.{id}.station`: events carry [`UserStationChangeTopicUserStations`](::models::UserStationChangeTopicUserStations)."]
+    #[doc = " `v2.users.{id}.station`: events carry `UserStationChangeTopicUserStations` (feature `topics-users`)."]
     pub fn users_station(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.station", &[user_id])
     }
-    #[doc = " `v2.users.{id}.tokens`: events carry [`UserTokensTopicTokenNotification`](::models::UserTokensTopicTokenNotification)."]
+    #[doc = " `v2.users.{id}.tokens`: events carry `UserTokensTopicTokenNotification` (feature `topics-users`)."]
     pub fn users_tokens(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.tokens", &[user_id])
     }
-    #[doc = " `v2.users.{id}.userrecordings`: events carry [`AdhocRecordingTopicRecordingDataV2`](::models::AdhocRecordingTopicRecordingDataV2)."]
+    #[doc = " `v2.users.{id}.userrecordings`: events carry `AdhocRecordingTopicRecordingDataV2` (feature `topics-users`)."]
     pub fn users_userrecordings(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.userrecordings", &[user_id])
     }
-    #[doc = " `v2.users.{id}.voicemail.messages`: events carry [`VoicemailMessagesTopicVoicemailMessage`](::models::VoicemailMessagesTopicVoicemailMessage)."]
+    #[doc = " `v2.users.{id}.voicemail.messages`: events carry `VoicemailMessagesTopicVoicemailMessage` (feature `topics-users`)."]
     pub fn users_voicemail_messages(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.voicemail.messages", &[user_id])
     }
-    #[doc = " `v2.users.{id}.wem.coaching.notification`: events carry [`WemCoachingUserNotificationTopicCoachingUserNotification`](::models::WemCoachingUserNotificationTopicCoachingUserNotification)."]
+    #[doc = " `v2.users.{id}.wem.coaching.notification`: events carry `WemCoachingUserNotificationTopicCoachingUserNotification` (feature `topics-users`)."]
     pub fn users_wem_coaching_notification(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.wem.coaching.notification", &[user_id])
     }
-    #[doc = " `v2.users.{id}.wem.learning.assignment`: events carry [`LearningAssignmentTopicLearningAssignmentNotification`](::models::LearningAssignmentTopicLearningAssignmentNotification)."]
+    #[doc = " `v2.users.{id}.wem.learning.assignment`: events carry `LearningAssignmentTopicLearningAssignmentNotification` (feature `topics-users`)."]
     pub fn users_wem_learning_assignment(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.wem.learning.assignment", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.adherence`: events carry [`WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate`](::models::WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.adherence`: events carry `WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate` (feature `topics-users`)."]
     pub fn users_workforcemanagement_adherence(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.adherence", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.adherence.explanations.jobs`: events carry [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification`](::models::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.adherence.explanations.jobs`: events carry `WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_adherence_explanations_jobs(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.adherence.explanations.jobs", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.adherence.historical.agent`: events carry [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification`](::models::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.adherence.historical.agent`: events carry `WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_adherence_historical_agent(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.adherence.historical.agent", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.adherence.historical.bulk`: events carry [`WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotification`](::models::WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.adherence.historical.bulk`: events carry `WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_adherence_historical_bulk(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.adherence.historical.bulk", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.agentschedules.managementunit.search.complete`: events carry [`WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification`](::models::WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.agentschedules.managementunit.search.complete`: events carry `WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_agentschedules_managementunit_search_complete(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.agentschedules.managementunit.search.complete", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.alternative.shift.jobs`: events carry [`WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification`](::models::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.alternative.shift.jobs`: events carry `WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_alternative_shift_jobs(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.alternative.shift.jobs", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.decisionmetrics.jobs`: events carry [`DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification`](::models::DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.decisionmetrics.jobs`: events carry `DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_decisionmetrics_jobs(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.decisionmetrics.jobs", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.historicaladherencequery`: events carry [`WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice`](::models::WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.historicaladherencequery`: events carry `WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice` (feature `topics-users`)."]
     pub fn users_workforcemanagement_historicaladherencequery(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.historicaladherencequery", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.integrations.hris.timeofftypes.jobs`: events carry [`WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification`](::models::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.integrations.hris.timeofftypes.jobs`: events carry `WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_integrations_hris_timeofftypes_jobs(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.integrations.hris.timeofftypes.jobs", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.notifications`: events carry [`WfmUserNotificationTopicWfmUserNotification`](::models::WfmUserNotificationTopicWfmUserNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.notifications`: events carry `WfmUserNotificationTopicWfmUserNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_notifications(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.notifications", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.performanceprediction.schedules.recalculations`: events carry [`PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification`](::models::PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.performanceprediction.schedules.recalculations`: events carry `PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_performanceprediction_schedules_recalculations(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.performanceprediction.schedules.recalculations", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.schedules`: events carry [`WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification`](::models::WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.schedules`: events carry `WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_schedules(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.schedules", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.shift.trading.jobs`: events carry [`WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification`](::models::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.shift.trading.jobs`: events carry `WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_shift_trading_jobs(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.shift.trading.jobs", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.shrinkage.jobs`: events carry [`WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification`](::models::WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.shrinkage.jobs`: events carry `WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_shrinkage_jobs(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.shrinkage.jobs", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.timeoffbalance.jobs`: events carry [`WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification`](::models::WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.timeoffbalance.jobs`: events carry `WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification` (feature `topics-users`)."]
     pub fn users_workforcemanagement_timeoffbalance_jobs(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.timeoffbalance.jobs", &[user_id])
     }
-    #[doc = " `v2.users.{id}.workforcemanagement.timeoffrequests`: events carry [`WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate`](::models::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate)."]
+    #[doc = " `v2.users.{id}.workforcemanagement.timeoffrequests`: events carry `WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate` (feature `topics-users`)."]
     pub fn users_workforcemanagement_timeoffrequests(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.users.{id}.workforcemanagement.timeoffrequests", &[user_id])
     }
-    #[doc = " `v2.video.conferences.{id}`: events carry [`VideoConferenceUpdateTopicVideoConference`](::models::VideoConferenceUpdateTopicVideoConference)."]
+    #[doc = " `v2.video.conferences.{id}`: events carry `VideoConferenceUpdateTopicVideoConference` (feature `topics-video`)."]
     pub fn video_conferences(conference_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.video.conferences.{id}", &[conference_id])
     }
-    #[doc = " `v2.webdeployments.configurations.{id}`: events carry [`WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody`](::models::WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody)."]
+    #[doc = " `v2.webdeployments.configurations.{id}`: events carry `WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody` (feature `topics-webdeployments`)."]
     pub fn webdeployments_configurations(configuration_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.webdeployments.configurations.{id}", &[configuration_id])
     }
-    #[doc = " `v2.webdeployments.deployments.{id}`: events carry [`WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody`](::models::WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody)."]
+    #[doc = " `v2.webdeployments.deployments.{id}`: events carry `WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody` (feature `topics-webdeployments`)."]
     pub fn webdeployments_deployments(deployment_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.webdeployments.deployments.{id}", &[deployment_id])
     }
-    #[doc = " `v2.webmessaging.deployments.{id}.undelivered.messages`: events carry [`V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody`](::models::V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody)."]
+    #[doc = " `v2.webmessaging.deployments.{id}.undelivered.messages`: events carry `V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody` (feature `topics-webmessaging`)."]
     pub fn webmessaging_deployments_undelivered_messages(deployment_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.webmessaging.deployments.{id}.undelivered.messages", &[deployment_id])
     }
-    #[doc = " `v2.wem.learning.assignments.modules.{id}`: events carry [`LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification`](::models::LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification)."]
+    #[doc = " `v2.wem.learning.assignments.modules.{id}`: events carry `LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification` (feature `topics-wem`)."]
     pub fn wem_learning_assignments_modules(module_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.wem.learning.assignments.modules.{id}", &[module_id])
     }
-    #[doc = " `v2.workflows.{id}.conversations.inbound.typing.event`: events carry [`V2ConversationMessageTypingEventForWorkflowTopicMessageData`](::models::V2ConversationMessageTypingEventForWorkflowTopicMessageData)."]
+    #[doc = " `v2.workflows.{id}.conversations.inbound.typing.event`: events carry `V2ConversationMessageTypingEventForWorkflowTopicMessageData` (feature `topics-workflows`)."]
     pub fn workflows_conversations_inbound_typing_event(workflow_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workflows.{id}.conversations.inbound.typing.event", &[workflow_id])
     }
-    #[doc = " `v2.workforcemanagement.agents`: events carry [`WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete`](::models::WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete)."]
+    #[doc = " `v2.workforcemanagement.agents`: events carry `WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_agents() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.agents", &[])
     }
-    #[doc = " `v2.workforcemanagement.agents.opportunities`: events carry [`V2WfmAgentOpportunityTopicAgentOpportunityNotification`](::models::V2WfmAgentOpportunityTopicAgentOpportunityNotification)."]
+    #[doc = " `v2.workforcemanagement.agents.opportunities`: events carry `V2WfmAgentOpportunityTopicAgentOpportunityNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_agents_opportunities() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.agents.opportunities", &[])
     }
-    #[doc = " `v2.workforcemanagement.agents.{id}.adherence.explanations`: events carry [`WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification`](::models::WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification)."]
+    #[doc = " `v2.workforcemanagement.agents.{id}.adherence.explanations`: events carry `WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_agents_adherence_explanations(agent_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.agents.{id}.adherence.explanations", &[agent_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.activityplans.jobs`: events carry [`WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification`](::models::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.activityplans.jobs`: events carry `WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_activityplans_jobs(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.activityplans.jobs", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.activityplans.runs.jobs`: events carry [`WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification`](::models::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.activityplans.runs.jobs`: events carry `WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_activityplans_runs_jobs(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.activityplans.runs.jobs", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.adherence.explanations`: events carry [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification`](::models::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.adherence.explanations`: events carry `WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_adherence_explanations(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.adherence.explanations", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.capacityplans.{id}.staffingrequirements`: events carry [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification`](::models::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.capacityplans.{id}.staffingrequirements`: events carry `CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_capacityplans_staffingrequirements(businessunit_id: &str, capacityplan_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.capacityplans.{id}.staffingrequirements", &[businessunit_id, capacityplan_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.forecasts.staffingrequirement`: events carry [`WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification`](::models::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.forecasts.staffingrequirement`: events carry `WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_forecasts_staffingrequirement(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.forecasts.staffingrequirement", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.main.forecast.export.forecast`: events carry [`V2WfmMainForecastExportForecastEventMainForecastExportNotification`](::models::V2WfmMainForecastExportForecastEventMainForecastExportNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.main.forecast.export.forecast`: events carry `V2WfmMainForecastExportForecastEventMainForecastExportNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_main_forecast_export_forecast(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.main.forecast.export.forecast", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.main.forecast.export.historical`: events carry [`V2WfmMainForecastExportHistoricalEventMainForecastExportNotification`](::models::V2WfmMainForecastExportHistoricalEventMainForecastExportNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.main.forecast.export.historical`: events carry `V2WfmMainForecastExportHistoricalEventMainForecastExportNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_main_forecast_export_historical(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.main.forecast.export.historical", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.main.forecast.export.snapshot`: events carry [`V2WfmMainForecastExportSnapshotEventMainForecastExportNotification`](::models::V2WfmMainForecastExportSnapshotEventMainForecastExportNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.main.forecast.export.snapshot`: events carry `V2WfmMainForecastExportSnapshotEventMainForecastExportNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_main_forecast_export_snapshot(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.main.forecast.export.snapshot", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.opportunities`: events carry [`V2WfmOpportunityTopicOpportunityNotification`](::models::V2WfmOpportunityTopicOpportunityNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.opportunities`: events carry `V2WfmOpportunityTopicOpportunityNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_opportunities(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.opportunities", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.schedulebids.{id}`: events carry [`ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification`](::models::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.schedulebids.{id}`: events carry `ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_schedulebids(businessunit_id: &str, schedulebid_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.schedulebids.{id}", &[businessunit_id, schedulebid_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.schedules`: events carry [`WfmBuScheduleTopicBuScheduleNotification`](::models::WfmBuScheduleTopicBuScheduleNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.schedules`: events carry `WfmBuScheduleTopicBuScheduleNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_schedules(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.schedules", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.scheduling.runs`: events carry [`WfmBuScheduleRunTopicBuSchedulingRunProgressNotification`](::models::WfmBuScheduleRunTopicBuSchedulingRunProgressNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.scheduling.runs`: events carry `WfmBuScheduleRunTopicBuSchedulingRunProgressNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_scheduling_runs(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.scheduling.runs", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts`: events carry [`WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification`](::models::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts`: events carry `WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_shorttermforecasts(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.shorttermforecasts", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.copy`: events carry [`WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification`](::models::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.copy`: events carry `WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_shorttermforecasts_copy(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.shorttermforecasts.copy", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.generate`: events carry [`WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification`](::models::WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.generate`: events carry `WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_shorttermforecasts_generate(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.shorttermforecasts.generate", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.import`: events carry [`WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification`](::models::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.import`: events carry `WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_shorttermforecasts_import(businessunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.shorttermforecasts.import", &[businessunit_id])
     }
-    #[doc = " `v2.workforcemanagement.businessunits.{id}.workplanbids.{id}`: events carry [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification`](::models::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification)."]
+    #[doc = " `v2.workforcemanagement.businessunits.{id}.workplanbids.{id}`: events carry `WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_businessunits_workplanbids(businessunit_id: &str, workplanbid_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.businessunits.{id}.workplanbids.{id}", &[businessunit_id, workplanbid_id])
     }
-    #[doc = " `v2.workforcemanagement.historicaldata.delete.jobs`: events carry [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete`](::models::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete)."]
+    #[doc = " `v2.workforcemanagement.historicaldata.delete.jobs`: events carry `WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_historicaldata_delete_jobs() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.historicaldata.delete.jobs", &[])
     }
-    #[doc = " `v2.workforcemanagement.historicaldata.deletejob`: events carry [`WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate`](::models::WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate)."]
+    #[doc = " `v2.workforcemanagement.historicaldata.deletejob`: events carry `WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_historicaldata_deletejob() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.historicaldata.deletejob", &[])
     }
-    #[doc = " `v2.workforcemanagement.historicaldata.status`: events carry [`WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate`](::models::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate)."]
+    #[doc = " `v2.workforcemanagement.historicaldata.status`: events carry `WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_historicaldata_status() -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.historicaldata.status", &[])
     }
-    #[doc = " `v2.workforcemanagement.managementunits.{id}`: events carry [`WfmMoveManagementUnitTopicMoveManagementUnitNotification`](::models::WfmMoveManagementUnitTopicMoveManagementUnitNotification)."]
+    #[doc = " `v2.workforcemanagement.managementunits.{id}`: events carry `WfmMoveManagementUnitTopicMoveManagementUnitNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_managementunits(managementunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.managementunits.{id}", &[managementunit_id])
     }
-    #[doc = " `v2.workforcemanagement.managementunits.{id}.adherence`: events carry [`WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate`](::models::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate)."]
+    #[doc = " `v2.workforcemanagement.managementunits.{id}.adherence`: events carry `WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_managementunits_adherence(managementunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.managementunits.{id}.adherence", &[managementunit_id])
     }
-    #[doc = " `v2.workforcemanagement.managementunits.{id}.agents.sync`: events carry [`WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete`](::models::WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete)."]
+    #[doc = " `v2.workforcemanagement.managementunits.{id}.agents.sync`: events carry `WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_managementunits_agents_sync(managementunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.managementunits.{id}.agents.sync", &[managementunit_id])
     }
-    #[doc = " `v2.workforcemanagement.managementunits.{id}.agentschedules.changed`: events carry [`WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification`](::models::WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification)."]
+    #[doc = " `v2.workforcemanagement.managementunits.{id}.agentschedules.changed`: events carry `WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_managementunits_agentschedules_changed(managementunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.managementunits.{id}.agentschedules.changed", &[managementunit_id])
     }
-    #[doc = " `v2.workforcemanagement.managementunits.{id}.schedules`: events carry [`WfmScheduleTopicWfmScheduleNotification`](::models::WfmScheduleTopicWfmScheduleNotification)."]
+    #[doc = " `v2.workforcemanagement.managementunits.{id}.schedules`: events carry `WfmScheduleTopicWfmScheduleNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_managementunits_schedules(managementunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.managementunits.{id}.schedules", &[managementunit_id])
     }
-    #[doc = " `v2.workforcemanagement.managementunits.{id}.shifttrades.state.bulk`: events carry [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification`](::models::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification)."]
+    #[doc = " `v2.workforcemanagement.managementunits.{id}.shifttrades.state.bulk`: events carry `WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_managementunits_shifttrades_state_bulk(managementunit_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.managementunits.{id}.shifttrades.state.bulk", &[managementunit_id])
     }
-    #[doc = " `v2.workforcemanagement.performanceprediction.schedules.{id}`: events carry [`PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification`](::models::PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification)."]
+    #[doc = " `v2.workforcemanagement.performanceprediction.schedules.{id}`: events carry `PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_performanceprediction_schedules(schedule_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.performanceprediction.schedules.{id}", &[schedule_id])
     }
-    #[doc = " `v2.workforcemanagement.teams.{id}.adherence`: events carry [`WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate`](::models::WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate)."]
+    #[doc = " `v2.workforcemanagement.teams.{id}.adherence`: events carry `WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_teams_adherence(team_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.teams.{id}.adherence", &[team_id])
     }
-    #[doc = " `v2.workforcemanagement.users.{id}.schedules.query`: events carry [`WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification`](::models::WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification)."]
+    #[doc = " `v2.workforcemanagement.users.{id}.schedules.query`: events carry `WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_users_schedules_query(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.users.{id}.schedules.query", &[user_id])
     }
-    #[doc = " `v2.workforcemanagement.users.{id}.schedules.search`: events carry [`WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification`](::models::WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification)."]
+    #[doc = " `v2.workforcemanagement.users.{id}.schedules.search`: events carry `WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification` (feature `topics-workforcemanagement`)."]
     pub fn workforcemanagement_users_schedules_search(user_id: &str) -> ::std::result::Result<Topic, TopicError> {
         Topic::from_pattern("v2.workforcemanagement.users.{id}.schedules.search", &[user_id])
     }
@@ -982,490 +982,975 @@ pub mod topics {
 #[non_exhaustive]
 pub enum Payload {
     #[doc = " `v2.analytics.conversation.{id}.metrics`"]
+    #[cfg(feature = "topics-analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-analytics")))]
     AnalyticsConversationMetrics(::std::boxed::Box<::models::ConversationMetricsTopicConversationMetricRecord>),
     #[doc = " `v2.analytics.conversations.details.jobs.availability`"]
+    #[cfg(feature = "topics-analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-analytics")))]
     AnalyticsConversationsDetailsJobsAvailability(::std::boxed::Box<::models::ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification>),
     #[doc = " `v2.analytics.flow.{id}.aggregates`"]
+    #[cfg(feature = "topics-analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-analytics")))]
     AnalyticsFlowAggregates(::std::boxed::Box<::models::StatEventFlowTopicStatsNotification>),
     #[doc = " `v2.analytics.flow.{id}.metrics`"]
+    #[cfg(feature = "topics-analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-analytics")))]
     AnalyticsFlowMetrics(::std::boxed::Box<::models::FlowMetricsTopicFlowMetricRecord>),
     #[doc = " `v2.analytics.flowoutcome.{id}.aggregates`"]
+    #[cfg(feature = "topics-analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-analytics")))]
     AnalyticsFlowoutcomeAggregates(::std::boxed::Box<::models::StatEventFlowOutcomeTopicStatsNotification>),
     #[doc = " `v2.analytics.queues.{id}.activity`"]
+    #[cfg(feature = "topics-analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-analytics")))]
     AnalyticsQueuesActivity(::std::boxed::Box<::models::V2QueueObservationObservationCountNotification>),
     #[doc = " `v2.analytics.queues.{id}.observations`"]
+    #[cfg(feature = "topics-analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-analytics")))]
     AnalyticsQueuesObservations(::std::boxed::Box<::models::StatEventQueueTopicStatsNotification>),
     #[doc = " `v2.analytics.users.details.jobs.availability`"]
+    #[cfg(feature = "topics-analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-analytics")))]
     AnalyticsUsersDetailsJobsAvailability(::std::boxed::Box<::models::UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification>),
     #[doc = " `v2.analytics.users.{id}.aggregates`"]
+    #[cfg(feature = "topics-analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-analytics")))]
     AnalyticsUsersAggregates(::std::boxed::Box<::models::StatEventUserTopicStatsNotification>),
     #[doc = " `v2.analytics.wrapup.{id}.aggregates`"]
+    #[cfg(feature = "topics-analytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-analytics")))]
     AnalyticsWrapupAggregates(::std::boxed::Box<::models::StatEventWrapUpCodeTopicStatsNotification>),
     #[doc = " `v2.architect.dependencytracking.build`"]
+    #[cfg(feature = "topics-architect")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-architect")))]
     ArchitectDependencytrackingBuild(::std::boxed::Box<::models::ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification>),
     #[doc = " `v2.architect.prompts.{id}`"]
+    #[cfg(feature = "topics-architect")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-architect")))]
     ArchitectPrompts(::std::boxed::Box<::models::ArchitectPromptNotificationPromptNotification>),
     #[doc = " `v2.architect.prompts.{id}.resources.{id}`"]
+    #[cfg(feature = "topics-architect")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-architect")))]
     ArchitectPromptsResources(::std::boxed::Box<::models::ArchitectPromptResourceNotificationPromptResourceNotification>),
     #[doc = " `v2.architect.systemprompts.{id}.resources.{id}`"]
+    #[cfg(feature = "topics-architect")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-architect")))]
     ArchitectSystempromptsResources(::std::boxed::Box<::models::ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification>),
     #[doc = " `v2.audits.entitytype.{id}.entityid.{id}`"]
+    #[cfg(feature = "topics-audits")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-audits")))]
     AuditsEntitytypeEntityid(::std::boxed::Box<::models::AuditTopicAuditLogMessage>),
     #[doc = " `v2.bot.conversation.{id}.conversations.summaries`"]
+    #[cfg(feature = "topics-bot")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-bot")))]
     BotConversationConversationsSummaries(::std::boxed::Box<::models::ConversationSummaryTopicVirtualAgentsConversationSummaryEvent>),
     #[doc = " `v2.businessunits.{id}.workforcemanagement.intraday`"]
+    #[cfg(feature = "topics-businessunits")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-businessunits")))]
     BusinessunitsWorkforcemanagementIntraday(::std::boxed::Box<::models::WfmBuIntradayDataUpdateTopicBuIntradayNotification>),
     #[doc = " `v2.coaching.scheduleslots.jobs.{id}`"]
+    #[cfg(feature = "topics-coaching")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-coaching")))]
     CoachingScheduleslotsJobs(::std::boxed::Box<::models::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete>),
     #[doc = " `v2.contentmanagement.documents.{id}`"]
+    #[cfg(feature = "topics-contentmanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-contentmanagement")))]
     ContentmanagementDocuments(::std::boxed::Box<::models::ContentManagementSingleDocumentTopicDocumentDataV2>),
     #[doc = " `v2.contentmanagement.workspaces.{id}.documents`"]
+    #[cfg(feature = "topics-contentmanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-contentmanagement")))]
     ContentmanagementWorkspacesDocuments(::std::boxed::Box<::models::ContentManagementWorkspaceDocumentsTopicDocumentDataV2>),
     #[doc = " `v2.conversations.{id}.agentchecklist`"]
+    #[cfg(feature = "topics-conversations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-conversations")))]
     ConversationsAgentchecklist(::std::boxed::Box<::models::ConversationChecklistTopicAgentChecklistRuntimeEventBody>),
     #[doc = " `v2.conversations.{id}.suggestions.intent`"]
+    #[cfg(feature = "topics-conversations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-conversations")))]
     ConversationsSuggestionsIntent(::std::boxed::Box<::models::ConversationIntentSuggestionsTopicIntentSuggestionEvent>),
     #[doc = " `v2.conversations.{id}.suggestions.knowledge.article`"]
+    #[cfg(feature = "topics-conversations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-conversations")))]
     ConversationsSuggestionsKnowledgeArticle(::std::boxed::Box<::models::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent>),
     #[doc = " `v2.conversations.{id}.suggestions.knowledge.search`"]
+    #[cfg(feature = "topics-conversations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-conversations")))]
     ConversationsSuggestionsKnowledgeSearch(::std::boxed::Box<::models::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent>),
     #[doc = " `v2.conversations.{id}.suggestions.response`"]
+    #[cfg(feature = "topics-conversations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-conversations")))]
     ConversationsSuggestionsResponse(::std::boxed::Box<::models::ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent>),
     #[doc = " `v2.conversations.{id}.suggestions.script`"]
+    #[cfg(feature = "topics-conversations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-conversations")))]
     ConversationsSuggestionsScript(::std::boxed::Box<::models::ConversationScriptSuggestionsTopicScriptSuggestionEvent>),
     #[doc = " `v2.conversations.{id}.suggestions.thirdpartyaction`"]
+    #[cfg(feature = "topics-conversations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-conversations")))]
     ConversationsSuggestionsThirdpartyaction(::std::boxed::Box<::models::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent>),
     #[doc = " `v2.conversations.{id}.transcription`"]
+    #[cfg(feature = "topics-conversations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-conversations")))]
     ConversationsTranscription(::std::boxed::Box<::models::TranscriptionTopicTranscriptionMessage>),
     #[doc = " `v2.detail.events.agent.{id}.state`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsAgentState(::std::boxed::Box<::models::AgentStateEventTopicAgentStateEventNotification>),
     #[doc = " `v2.detail.events.collaboratechat.adhoc.{id}.messages`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsCollaboratechatAdhocMessages(::std::boxed::Box<::models::CollaborateChatAdhocMessageEventTopicCollaborateChatMessage>),
     #[doc = " `v2.detail.events.collaboratechat.group.{id}.messages`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsCollaboratechatGroupMessages(::std::boxed::Box<::models::CollaborateChatGroupMessageEventTopicCollaborateChatMessage>),
     #[doc = " `v2.detail.events.conversation.{id}.acd.end`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationAcdEnd(::std::boxed::Box<::models::AcdEndDetailEventTopicAcdEndEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.acd.start`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationAcdStart(::std::boxed::Box<::models::AcdStartDetailEventTopicAcdStartEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.acw`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationAcw(::std::boxed::Box<::models::AcwDetailEventTopicAfterCallWorkEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.attributes`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationAttributes(::std::boxed::Box<::models::AttributeDetailEventTopicAttributeUpdateEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.contact`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationContact(::std::boxed::Box<::models::ContactDetailEventTopicContactUpdateEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.customer.end`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationCustomerEnd(::std::boxed::Box<::models::CustomerEndDetailEventTopicCustomerEndEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.customer.start`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationCustomerStart(::std::boxed::Box<::models::CustomerStartDetailEventTopicCustomerStartEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.flow.end`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationFlowEnd(::std::boxed::Box<::models::FlowEndDetailEventTopicFlowEndEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.flow.outcome`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationFlowOutcome(::std::boxed::Box<::models::FlowOutcomeDetailEventTopicFlowOutcomeEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.flow.start`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationFlowStart(::std::boxed::Box<::models::FlowStartDetailEventTopicFlowStartEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.outbound`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationOutbound(::std::boxed::Box<::models::OutboundDetailEventTopicOutboundInitEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.user.end`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationUserEnd(::std::boxed::Box<::models::UserEndDetailEventTopicUserEndEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.user.start`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationUserStart(::std::boxed::Box<::models::UserStartDetailEventTopicUserStartEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.voicemail.end`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationVoicemailEnd(::std::boxed::Box<::models::VoicemailEndDetailEventTopicVoicemailEndEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.voicemail.start`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationVoicemailStart(::std::boxed::Box<::models::VoicemailStartDetailEventTopicVoicemailStartEvent>),
     #[doc = " `v2.detail.events.conversation.{id}.wrapup`"]
+    #[cfg(feature = "topics-detail")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-detail")))]
     DetailEventsConversationWrapup(::std::boxed::Box<::models::WrapupDetailEventTopicWrapupEvent>),
     #[doc = " `v2.employeeperformance.externalmetrics.definitions`"]
+    #[cfg(feature = "topics-employeeperformance")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-employeeperformance")))]
     EmployeeperformanceExternalmetricsDefinitions(::std::boxed::Box<::models::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition>),
     #[doc = " `v2.externalcontacts.contacts.{id}`"]
+    #[cfg(feature = "topics-externalcontacts")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-externalcontacts")))]
     ExternalcontactsContacts(::std::boxed::Box<::models::ExternalContactsContactChangedTopicContact>),
     #[doc = " `v2.externalcontacts.contacts.{id}.journey.segments`"]
+    #[cfg(feature = "topics-externalcontacts")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-externalcontacts")))]
     ExternalcontactsContactsJourneySegments(::std::boxed::Box<::models::JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification>),
     #[doc = " `v2.externalcontacts.contacts.{id}.journey.sessions`"]
+    #[cfg(feature = "topics-externalcontacts")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-externalcontacts")))]
     ExternalcontactsContactsJourneySessions(::std::boxed::Box<::models::JourneySessionEventsNotificationSessionEvent>),
     #[doc = " `v2.externalcontacts.contacts.{id}.notes.{id}`"]
+    #[cfg(feature = "topics-externalcontacts")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-externalcontacts")))]
     ExternalcontactsContactsNotes(::std::boxed::Box<::models::ExternalContactsContactNoteChangedTopicNote>),
     #[doc = " `v2.externalcontacts.contacts.{id}.unresolved`"]
+    #[cfg(feature = "topics-externalcontacts")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-externalcontacts")))]
     ExternalcontactsContactsUnresolved(::std::boxed::Box<::models::ExternalContactsUnresolvedContactChangedTopicContact>),
     #[doc = " `v2.externalcontacts.organizations.{id}`"]
+    #[cfg(feature = "topics-externalcontacts")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-externalcontacts")))]
     ExternalcontactsOrganizations(::std::boxed::Box<::models::ExternalContactsOrganizationChangedTopicExternalOrganization>),
     #[doc = " `v2.externalcontacts.organizations.{id}.notes.{id}`"]
+    #[cfg(feature = "topics-externalcontacts")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-externalcontacts")))]
     ExternalcontactsOrganizationsNotes(::std::boxed::Box<::models::ExternalContactsOrganizationNoteChangedTopicNote>),
     #[doc = " `v2.externalcontacts.relationships.{id}`"]
+    #[cfg(feature = "topics-externalcontacts")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-externalcontacts")))]
     ExternalcontactsRelationships(::std::boxed::Box<::models::ExternalContactsRelationshipChangedTopicRelationship>),
     #[doc = " `v2.flows.instances.flow.{id}`"]
+    #[cfg(feature = "topics-flows")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-flows")))]
     FlowsInstancesFlow(::std::boxed::Box<::models::V2FlowExecutionDataFlowidTopicFlowExecutionHistory>),
     #[doc = " `v2.flows.outcomes.{id}`"]
+    #[cfg(feature = "topics-flows")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-flows")))]
     FlowsOutcomes(::std::boxed::Box<::models::ArchitectFlowOutcomeNotificationFlowOutcomeNotification>),
     #[doc = " `v2.flows.{id}`"]
+    #[cfg(feature = "topics-flows")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-flows")))]
     Flows(::std::boxed::Box<::models::ArchitectFlowNotificationFlowNotification>),
     #[doc = " `v2.gamification.scorecards.users.{id}`"]
+    #[cfg(feature = "topics-gamification")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-gamification")))]
     GamificationScorecardsUsers(::std::boxed::Box<::models::GamificationScorecardChangeTopicScorecardChange>),
     #[doc = " `v2.groups.{id}.greetings`"]
+    #[cfg(feature = "topics-groups")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-groups")))]
     GroupsGreetings(::std::boxed::Box<::models::GroupGreetingEventGreeting>),
     #[doc = " `v2.integrations.inbound.webhook.{id}.invocation`"]
+    #[cfg(feature = "topics-integrations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-integrations")))]
     IntegrationsInboundWebhookInvocation(::std::boxed::Box<::models::MaestroWebhooksInvocationTopicPublicWebhooksEvent>),
     #[doc = " `v2.journey.sessions.{id}.action.events`"]
+    #[cfg(feature = "topics-journey")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-journey")))]
     JourneySessionsActionEvents(::std::boxed::Box<::models::JourneyWebActionEventsNotificationWebActionEventsNotification>),
     #[doc = " `v2.journey.sessions.{id}.app.events`"]
+    #[cfg(feature = "topics-journey")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-journey")))]
     JourneySessionsAppEvents(::std::boxed::Box<::models::JourneyAppEventsNotificationAppEventsNotification>),
     #[doc = " `v2.journey.sessions.{id}.outcome.events`"]
+    #[cfg(feature = "topics-journey")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-journey")))]
     JourneySessionsOutcomeEvents(::std::boxed::Box<::models::JourneyOutcomeEventsNotificationOutcomeEventsNotification>),
     #[doc = " `v2.journey.sessions.{id}.web.events`"]
+    #[cfg(feature = "topics-journey")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-journey")))]
     JourneySessionsWebEvents(::std::boxed::Box<::models::JourneyWebEventsNotificationWebEventsNotification>),
     #[doc = " `v2.journey.views.jobs.{id}.notification`"]
+    #[cfg(feature = "topics-journey")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-journey")))]
     JourneyViewsJobsNotification(::std::boxed::Box<::models::JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2>),
     #[doc = " `v2.managementunits.{id}.workforcemanagement.intraday`"]
+    #[cfg(feature = "topics-managementunits")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-managementunits")))]
     ManagementunitsWorkforcemanagementIntraday(::std::boxed::Box<::models::WfmIntradayDataUpdateTopicIntradayDataUpdate>),
     #[doc = " `v2.operations.events.{id}`"]
+    #[cfg(feature = "topics-operations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-operations")))]
     OperationsEvents(::std::boxed::Box<::models::OperationalEventNotificationTopicOperationalEventNotification>),
     #[doc = " `v2.outbound.attemptlimits.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundAttemptlimits(::std::boxed::Box<::models::DialerAttemptLimitsConfigChangeAttemptLimits>),
     #[doc = " `v2.outbound.callabletimesets.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundCallabletimesets(::std::boxed::Box<::models::DialerCallabletimesetConfigChangeCallableTimeSet>),
     #[doc = " `v2.outbound.campaignrules.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundCampaignrules(::std::boxed::Box<::models::DialerCampaignRuleConfigChangeCampaignRule>),
     #[doc = " `v2.outbound.campaigns.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundCampaigns(::std::boxed::Box<::models::DialerCampaignConfigChangeCampaign>),
     #[doc = " `v2.outbound.campaigns.{id}.progress`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundCampaignsProgress(::std::boxed::Box<::models::DialerCampaignProgressEventCampaignProgress>),
     #[doc = " `v2.outbound.campaigns.{id}.skillstats`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundCampaignsSkillstats(::std::boxed::Box<::models::DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats>),
     #[doc = " `v2.outbound.campaigns.{id}.stats`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundCampaignsStats(::std::boxed::Box<::models::StatEventCampaignTopicStatsNotification>),
     #[doc = " `v2.outbound.contactlistfilters.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundContactlistfilters(::std::boxed::Box<::models::DialerContactlistfilterConfigChangeContactListFilter>),
     #[doc = " `v2.outbound.contactlists.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundContactlists(::std::boxed::Box<::models::DialerContactlistConfigChangeContactList>),
     #[doc = " `v2.outbound.contactlists.{id}.importstatus`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundContactlistsImportstatus(::std::boxed::Box<::models::ContactlistImportStatusImportStatus>),
     #[doc = " `v2.outbound.dnclists.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundDnclists(::std::boxed::Box<::models::DialerDnclistConfigChangeDncList>),
     #[doc = " `v2.outbound.dnclists.{id}.importstatus`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundDnclistsImportstatus(::std::boxed::Box<::models::DnclistImportStatusImportStatus>),
     #[doc = " `v2.outbound.email.campaigns.contact.postContact`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundEmailCampaignsContactPostContact(::std::boxed::Box<::models::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent>),
     #[doc = " `v2.outbound.email.campaigns.contact.preContact`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundEmailCampaignsContactPreContact(::std::boxed::Box<::models::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent>),
     #[doc = " `v2.outbound.emailcampaigns.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundEmailcampaigns(::std::boxed::Box<::models::OutboundMessagingEmailCampaignConfigChangeMessagingCampaign>),
     #[doc = " `v2.outbound.emailcampaigns.{id}.progress`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundEmailcampaignsProgress(::std::boxed::Box<::models::OutboundMessagingEmailCampaignProgressEventCampaignProgress>),
     #[doc = " `v2.outbound.importtemplates.{id}.importstatus`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundImporttemplatesImportstatus(::std::boxed::Box<::models::ImportTemplateImportStatusImportStatus>),
     #[doc = " `v2.outbound.messaging.campaigns.contact.postContact`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundMessagingCampaignsContactPostContact(::std::boxed::Box<::models::OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEvent>),
     #[doc = " `v2.outbound.messaging.campaigns.contact.preContact`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundMessagingCampaignsContactPreContact(::std::boxed::Box<::models::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent>),
     #[doc = " `v2.outbound.messagingcampaigns.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundMessagingcampaigns(::std::boxed::Box<::models::OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign>),
     #[doc = " `v2.outbound.messagingcampaigns.{id}.progress`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundMessagingcampaignsProgress(::std::boxed::Box<::models::OutboundMessagingMessagingCampaignProgressEventCampaignProgress>),
     #[doc = " `v2.outbound.preview.campaigns.contact.postContact`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundPreviewCampaignsContactPostContact(::std::boxed::Box<::models::OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent>),
     #[doc = " `v2.outbound.preview.campaigns.contact.preContact`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundPreviewCampaignsContactPreContact(::std::boxed::Box<::models::OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent>),
     #[doc = " `v2.outbound.responsesets.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundResponsesets(::std::boxed::Box<::models::DialerResponsesetConfigChangeResponseSet>),
     #[doc = " `v2.outbound.rulesets.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundRulesets(::std::boxed::Box<::models::DialerRulesetConfigChangeRuleSet>),
     #[doc = " `v2.outbound.schedules.campaigns.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundSchedulesCampaigns(::std::boxed::Box<::models::DialerCampaignScheduleConfigChangeCampaignSchedule>),
     #[doc = " `v2.outbound.schedules.emailcampaigns.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundSchedulesEmailcampaigns(::std::boxed::Box<::models::EmailCampaignScheduleConfigChangeEmailCampaignSchedule>),
     #[doc = " `v2.outbound.schedules.messagingcampaigns.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundSchedulesMessagingcampaigns(::std::boxed::Box<::models::MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule>),
     #[doc = " `v2.outbound.schedules.sequences.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundSchedulesSequences(::std::boxed::Box<::models::DialerSequenceScheduleConfigChangeSequenceSchedule>),
     #[doc = " `v2.outbound.schedules.whatsappcampaigns.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundSchedulesWhatsappcampaigns(::std::boxed::Box<::models::WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule>),
     #[doc = " `v2.outbound.sequences.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundSequences(::std::boxed::Box<::models::DialerSequenceConfigChangeCampaignSequence>),
     #[doc = " `v2.outbound.settings`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundSettings(::std::boxed::Box<::models::DialerOutboundSettingsConfigChangeOutboundSettings>),
     #[doc = " `v2.outbound.voice.campaigns.contact.postContact`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundVoiceCampaignsContactPostContact(::std::boxed::Box<::models::OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent>),
     #[doc = " `v2.outbound.voice.campaigns.contact.preContact`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundVoiceCampaignsContactPreContact(::std::boxed::Box<::models::OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent>),
     #[doc = " `v2.outbound.whatsapp.campaigns.contact.postContact`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundWhatsappCampaignsContactPostContact(::std::boxed::Box<::models::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent>),
     #[doc = " `v2.outbound.whatsapp.campaigns.contact.preContact`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundWhatsappCampaignsContactPreContact(::std::boxed::Box<::models::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent>),
     #[doc = " `v2.outbound.whatsappcampaigns.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundWhatsappcampaigns(::std::boxed::Box<::models::OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign>),
     #[doc = " `v2.outbound.whatsappcampaigns.{id}.progress`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundWhatsappcampaignsProgress(::std::boxed::Box<::models::OutboundMessagingWhatsappCampaignProgressEventCampaignProgress>),
     #[doc = " `v2.outbound.wrapupcodemappings.{id}`"]
+    #[cfg(feature = "topics-outbound")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-outbound")))]
     OutboundWrapupcodemappings(::std::boxed::Box<::models::DialerWrapupcodemappingConfigChangeWrapUpCodeMapping>),
     #[doc = " `v2.quality.evaluations`"]
+    #[cfg(feature = "topics-quality")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-quality")))]
     QualityEvaluations(::std::boxed::Box<::models::EvaluationQualityV2TopicEvaluationV2>),
     #[doc = " `v2.routing.queues.{id}.conversations`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesConversations(::std::boxed::Box<::models::QueueConversationEventTopicConversation>),
     #[doc = " `v2.routing.queues.{id}.conversations.callbacks`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesConversationsCallbacks(::std::boxed::Box<::models::QueueConversationCallbackEventTopicCallbackConversation>),
     #[doc = " `v2.routing.queues.{id}.conversations.calls`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesConversationsCalls(::std::boxed::Box<::models::QueueConversationCallEventTopicCallConversation>),
     #[doc = " `v2.routing.queues.{id}.conversations.chats`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesConversationsChats(::std::boxed::Box<::models::QueueConversationChatEventTopicChatConversation>),
     #[doc = " `v2.routing.queues.{id}.conversations.cobrowseSessions`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesConversationsCobrowseSessions(::std::boxed::Box<::models::QueueConversationCobrowseEventTopicCobrowseConversation>),
     #[doc = " `v2.routing.queues.{id}.conversations.emails`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesConversationsEmails(::std::boxed::Box<::models::QueueConversationEmailEventTopicEmailConversation>),
     #[doc = " `v2.routing.queues.{id}.conversations.messages`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesConversationsMessages(::std::boxed::Box<::models::QueueConversationMessageEventTopicMessageConversation>),
     #[doc = " `v2.routing.queues.{id}.conversations.screenshares`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesConversationsScreenshares(::std::boxed::Box<::models::QueueConversationScreenShareEventTopicScreenShareConversation>),
     #[doc = " `v2.routing.queues.{id}.conversations.socialexpressions`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesConversationsSocialexpressions(::std::boxed::Box<::models::QueueConversationSocialExpressionEventTopicConversation>),
     #[doc = " `v2.routing.queues.{id}.conversations.videos`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesConversationsVideos(::std::boxed::Box<::models::QueueConversationVideoEventTopicConversation>),
     #[doc = " `v2.routing.queues.{id}.users`"]
+    #[cfg(feature = "topics-routing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-routing")))]
     RoutingQueuesUsers(::std::boxed::Box<::models::QueueUserEventTopicQueueMember>),
     #[doc = " `v2.speechandtextanalytics.conversation.{id}.empathy`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsConversationEmpathy(::std::boxed::Box<::models::V2StaEmpathyOverallTopicOverallEmpathyMessage>),
     #[doc = " `v2.speechandtextanalytics.conversation.{id}.sentiment`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsConversationSentiment(::std::boxed::Box<::models::V2StaSentimentOverallTopicOverallSentimentMessage>),
     #[doc = " `v2.speechandtextanalytics.conversation.{id}.topics`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsConversationTopics(::std::boxed::Box<::models::V2StaTopicsDetectedTopicTopicsDetectedMessage>),
     #[doc = " `v2.speechandtextanalytics.conversations.{id}.categories`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsConversationsCategories(::std::boxed::Box<::models::V2StaConversationCategoriesStaConversationCategoriesMessage>),
     #[doc = " `v2.speechandtextanalytics.programs.general.jobs.{id}`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsProgramsGeneralJobs(::std::boxed::Box<::models::CreateGeneralProgramTopicsDefinitionsJob>),
     #[doc = " `v2.speechandtextanalytics.programs.publishjobs.{id}`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsProgramsPublishjobs(::std::boxed::Box<::models::PublishProgramTopicsDefinitionsJob>),
     #[doc = " `v2.speechandtextanalytics.programs.topiclinks.jobs.{id}`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsProgramsTopiclinksJobs(::std::boxed::Box<::models::ProgramTopicLinksTopicsDefinitionsJob>),
     #[doc = " `v2.speechandtextanalytics.reprocessing.jobs.{id}`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsReprocessingJobs(::std::boxed::Box<::models::V2ReprocessJobStateChangedTopicJobStateChanged>),
     #[doc = " `v2.speechandtextanalytics.topics.generatedphrases.jobs.{id}`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsTopicsGeneratedphrasesJobs(::std::boxed::Box<::models::GenAiPhrasesTopicsDefinitionsJob>),
     #[doc = " `v2.speechandtextanalytics.topics.publishjobs.{id}`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsTopicsPublishjobs(::std::boxed::Box<::models::PublishTopicTopicsDefinitionsJob>),
     #[doc = " `v2.speechandtextanalytics.topics.testphrase.jobs.{id}`"]
+    #[cfg(feature = "topics-speechandtextanalytics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-speechandtextanalytics")))]
     SpeechandtextanalyticsTopicsTestphraseJobs(::std::boxed::Box<::models::TestTopicPhraseTopicsDefinitionsJob>),
     #[doc = " `v2.subscription.updated`"]
+    #[cfg(feature = "topics-subscription")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-subscription")))]
     SubscriptionUpdated(::std::boxed::Box<::models::UpdatedTopicSystemMessage>),
     #[doc = " `v2.system.no_longer_subscribed.{id}`"]
+    #[cfg(feature = "topics-system")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-system")))]
     SystemNoLongerSubscribed(::std::boxed::Box<::models::SystemMessageSystemMessage>),
     #[doc = " `v2.system.socket_closing`"]
+    #[cfg(feature = "topics-system")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-system")))]
     SystemSocketClosing(::std::boxed::Box<::models::SystemMessageSystemMessage>),
     #[doc = " `v2.system.token_revoked.{id}`"]
+    #[cfg(feature = "topics-system")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-system")))]
     SystemTokenRevoked(::std::boxed::Box<::models::SystemMessageSystemMessage>),
     #[doc = " `v2.system.{id}.{id}`"]
+    #[cfg(feature = "topics-system")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-system")))]
     System(::std::boxed::Box<::models::SystemMessageSystemMessage>),
     #[doc = " `v2.taskmanagement.workitems.queues.{id}`"]
+    #[cfg(feature = "topics-taskmanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-taskmanagement")))]
     TaskmanagementWorkitemsQueues(::std::boxed::Box<::models::WorkitemsQueueEventsNotificationWorkitem>),
     #[doc = " `v2.taskmanagement.workitems.users.{id}`"]
+    #[cfg(feature = "topics-taskmanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-taskmanagement")))]
     TaskmanagementWorkitemsUsers(::std::boxed::Box<::models::WorkitemsUserEventsNotificationWorkitem>),
     #[doc = " `v2.taskmanagement.workitems.{id}`"]
+    #[cfg(feature = "topics-taskmanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-taskmanagement")))]
     TaskmanagementWorkitems(::std::boxed::Box<::models::WorkitemsEventsNotificationWorkitem>),
     #[doc = " `v2.telephony.providers.edges.phones.{id}`"]
+    #[cfg(feature = "topics-telephony")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-telephony")))]
     TelephonyProvidersEdgesPhones(::std::boxed::Box<::models::PhoneChangeTopicPhone>),
     #[doc = " `v2.telephony.providers.edges.trunks.{id}`"]
+    #[cfg(feature = "topics-telephony")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-telephony")))]
     TelephonyProvidersEdgesTrunks(::std::boxed::Box<::models::TrunkInstanceTopicTrunk>),
     #[doc = " `v2.telephony.providers.edges.trunks.{id}.metrics`"]
+    #[cfg(feature = "topics-telephony")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-telephony")))]
     TelephonyProvidersEdgesTrunksMetrics(::std::boxed::Box<::models::TrunkMetricsTopicTrunkMetrics>),
     #[doc = " `v2.telephony.providers.edges.{id}`"]
+    #[cfg(feature = "topics-telephony")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-telephony")))]
     TelephonyProvidersEdges(::std::boxed::Box<::models::EdgeChangeTopicEdge>),
     #[doc = " `v2.telephony.providers.edges.{id}.logicalinterfaces`"]
+    #[cfg(feature = "topics-telephony")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-telephony")))]
     TelephonyProvidersEdgesLogicalinterfaces(::std::boxed::Box<::models::EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange>),
     #[doc = " `v2.telephony.providers.edges.{id}.metrics`"]
+    #[cfg(feature = "topics-telephony")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-telephony")))]
     TelephonyProvidersEdgesMetrics(::std::boxed::Box<::models::EdgeMetricsTopicEdgeMetrics>),
     #[doc = " `v2.telephony.providers.edges.{id}.softwareupdate`"]
+    #[cfg(feature = "topics-telephony")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-telephony")))]
     TelephonyProvidersEdgesSoftwareupdate(::std::boxed::Box<::models::EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate>),
     #[doc = " `v2.users.{id}.activity`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersActivity(::std::boxed::Box<::models::AgentActivityChangedTopicAgentActivity>),
     #[doc = " `v2.users.{id}.alerting.alerts`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersAlertingAlerts(::std::boxed::Box<::models::V2MobiusAlertsTopicAlert>),
     #[doc = " `v2.users.{id}.alerting.rules`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersAlertingRules(::std::boxed::Box<::models::V2MobiusRulesTopicRule>),
     #[doc = " `v2.users.{id}.analytics.reporting.exports`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersAnalyticsReportingExports(::std::boxed::Box<::models::ReportingDataExportTopicDataExportNotification>),
     #[doc = " `v2.users.{id}.badges.chats`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersBadgesChats(::std::boxed::Box<::models::ChatBadgeTopicChatBadge>),
     #[doc = " `v2.users.{id}.callforwarding`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersCallforwarding(::std::boxed::Box<::models::CallForwardingEventCallForwarding>),
     #[doc = " `v2.users.{id}.conversations`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversations(::std::boxed::Box<::models::ConversationEventTopicConversation>),
     #[doc = " `v2.users.{id}.conversations.callbacks`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsCallbacks(::std::boxed::Box<::models::ConversationCallbackEventTopicCallbackConversation>),
     #[doc = " `v2.users.{id}.conversations.calls`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsCalls(::std::boxed::Box<::models::ConversationCallEventTopicCallConversation>),
     #[doc = " `v2.users.{id}.conversations.chats`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsChats(::std::boxed::Box<::models::ConversationChatEventTopicChatConversation>),
     #[doc = " `v2.users.{id}.conversations.cobrowseSessions`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsCobrowseSessions(::std::boxed::Box<::models::ConversationCobrowseEventTopicCobrowseConversation>),
     #[doc = " `v2.users.{id}.conversations.emails`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsEmails(::std::boxed::Box<::models::ConversationEmailEventTopicEmailConversation>),
     #[doc = " `v2.users.{id}.conversations.inbound.typing.event`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsInboundTypingEvent(::std::boxed::Box<::models::V2ConversationMessageTypingEventForUserTopicMessageData>),
     #[doc = " `v2.users.{id}.conversations.messages`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsMessages(::std::boxed::Box<::models::ConversationMessageEventTopicMessageConversation>),
     #[doc = " `v2.users.{id}.conversations.screenshares`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsScreenshares(::std::boxed::Box<::models::ConversationScreenShareEventTopicScreenShareConversation>),
     #[doc = " `v2.users.{id}.conversations.socialexpressions`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsSocialexpressions(::std::boxed::Box<::models::ConversationSocialExpressionEventTopicSocialConversation>),
     #[doc = " `v2.users.{id}.conversations.summaries`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsSummaries(::std::boxed::Box<::models::ConversationSummaryTopicConversationSummaryEvent>),
     #[doc = " `v2.users.{id}.conversations.summaries.settings.preview`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsSummariesSettingsPreview(::std::boxed::Box<::models::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage>),
     #[doc = " `v2.users.{id}.conversations.videos`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsVideos(::std::boxed::Box<::models::ConversationVideoEventTopicVideoConversation>),
     #[doc = " `v2.users.{id}.conversations.{id}.recordings`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsRecordings(::std::boxed::Box<::models::RecordingEventRecording>),
     #[doc = " `v2.users.{id}.conversations.{id}.recordings.{id}`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsRecordingsById(::std::boxed::Box<::models::RecordingTranscodeCompleteTopicRecording>),
     #[doc = " `v2.users.{id}.conversationsummary`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersConversationsummary(::std::boxed::Box<::models::UserConversationsEventUserConversationSummary>),
     #[doc = " `v2.users.{id}.employeeengagement.celebrations`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersEmployeeengagementCelebrations(::std::boxed::Box<::models::V2WemEngagementCelebrationUpdatesTopicEngagementCelebration>),
     #[doc = " `v2.users.{id}.fax.documents`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersFaxDocuments(::std::boxed::Box<::models::FaxTopicFaxDataV2>),
     #[doc = " `v2.users.{id}.geolocation`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersGeolocation(::std::boxed::Box<::models::GeolocationEventGeolocation>),
     #[doc = " `v2.users.{id}.greetings`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersGreetings(::std::boxed::Box<::models::UserGreetingEventGreeting>),
     #[doc = " `v2.users.{id}.integrationpresence`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersIntegrationpresence(::std::boxed::Box<::models::V2IntegrationPresenceEventPresenceActivityEvent>),
     #[doc = " `v2.users.{id}.integrations.calendar.teams`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersIntegrationsCalendarTeams(::std::boxed::Box<::models::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2>),
     #[doc = " `v2.users.{id}.outbound.contactlists.{id}.export`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersOutboundContactlistsExport(::std::boxed::Box<::models::ContactlistDownloadReadyExportUri>),
     #[doc = " `v2.users.{id}.outbound.dnclists.{id}.export`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersOutboundDnclistsExport(::std::boxed::Box<::models::DnclistDownloadReadyExportUri>),
     #[doc = " `v2.users.{id}.outofoffice`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersOutofoffice(::std::boxed::Box<::models::OutOfOfficeEventOutOfOffice>),
     #[doc = " `v2.users.{id}.persistentconnection`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersPersistentconnection(::std::boxed::Box<::models::PersistentConnectionChangeTopicPersistentConnectionChangeEvent>),
     #[doc = " `v2.users.{id}.presence`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersPresence(::std::boxed::Box<::models::PresenceEventUserPresence>),
     #[doc = " `v2.users.{id}.recordings`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersRecordings(::std::boxed::Box<::models::RecordingArchiveRestoreTopicRecording>),
     #[doc = " `v2.users.{id}.routingStatus`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersRoutingStatus(::std::boxed::Box<::models::UserRoutingStatusUserRoutingStatus>),
     #[doc = " `v2.users.{id}.station`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersStation(::std::boxed::Box<::models::UserStationChangeTopicUserStations>),
     #[doc = " `v2.users.{id}.tokens`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersTokens(::std::boxed::Box<::models::UserTokensTopicTokenNotification>),
     #[doc = " `v2.users.{id}.userrecordings`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersUserrecordings(::std::boxed::Box<::models::AdhocRecordingTopicRecordingDataV2>),
     #[doc = " `v2.users.{id}.voicemail.messages`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersVoicemailMessages(::std::boxed::Box<::models::VoicemailMessagesTopicVoicemailMessage>),
     #[doc = " `v2.users.{id}.wem.coaching.notification`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWemCoachingNotification(::std::boxed::Box<::models::WemCoachingUserNotificationTopicCoachingUserNotification>),
     #[doc = " `v2.users.{id}.wem.learning.assignment`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWemLearningAssignment(::std::boxed::Box<::models::LearningAssignmentTopicLearningAssignmentNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.adherence`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementAdherence(::std::boxed::Box<::models::WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate>),
     #[doc = " `v2.users.{id}.workforcemanagement.adherence.explanations.jobs`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementAdherenceExplanationsJobs(::std::boxed::Box<::models::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.adherence.historical.agent`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementAdherenceHistoricalAgent(::std::boxed::Box<::models::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.adherence.historical.bulk`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementAdherenceHistoricalBulk(::std::boxed::Box<::models::WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.agentschedules.managementunit.search.complete`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementAgentschedulesManagementunitSearchComplete(::std::boxed::Box<::models::WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.alternative.shift.jobs`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementAlternativeShiftJobs(::std::boxed::Box<::models::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.decisionmetrics.jobs`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementDecisionmetricsJobs(::std::boxed::Box<::models::DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.historicaladherencequery`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementHistoricaladherencequery(::std::boxed::Box<::models::WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice>),
     #[doc = " `v2.users.{id}.workforcemanagement.integrations.hris.timeofftypes.jobs`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementIntegrationsHrisTimeofftypesJobs(::std::boxed::Box<::models::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.notifications`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementNotifications(::std::boxed::Box<::models::WfmUserNotificationTopicWfmUserNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.performanceprediction.schedules.recalculations`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementPerformancepredictionSchedulesRecalculations(::std::boxed::Box<::models::PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.schedules`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementSchedules(::std::boxed::Box<::models::WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.shift.trading.jobs`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementShiftTradingJobs(::std::boxed::Box<::models::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.shrinkage.jobs`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementShrinkageJobs(::std::boxed::Box<::models::WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.timeoffbalance.jobs`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementTimeoffbalanceJobs(::std::boxed::Box<::models::WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification>),
     #[doc = " `v2.users.{id}.workforcemanagement.timeoffrequests`"]
+    #[cfg(feature = "topics-users")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-users")))]
     UsersWorkforcemanagementTimeoffrequests(::std::boxed::Box<::models::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate>),
     #[doc = " `v2.video.conferences.{id}`"]
+    #[cfg(feature = "topics-video")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-video")))]
     VideoConferences(::std::boxed::Box<::models::VideoConferenceUpdateTopicVideoConference>),
     #[doc = " `v2.webdeployments.configurations.{id}`"]
+    #[cfg(feature = "topics-webdeployments")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-webdeployments")))]
     WebdeploymentsConfigurations(::std::boxed::Box<::models::WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody>),
     #[doc = " `v2.webdeployments.deployments.{id}`"]
+    #[cfg(feature = "topics-webdeployments")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-webdeployments")))]
     WebdeploymentsDeployments(::std::boxed::Box<::models::WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody>),
     #[doc = " `v2.webmessaging.deployments.{id}.undelivered.messages`"]
+    #[cfg(feature = "topics-webmessaging")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-webmessaging")))]
     WebmessagingDeploymentsUndeliveredMessages(::std::boxed::Box<::models::V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody>),
     #[doc = " `v2.wem.learning.assignments.modules.{id}`"]
+    #[cfg(feature = "topics-wem")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-wem")))]
     WemLearningAssignmentsModules(::std::boxed::Box<::models::LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification>),
     #[doc = " `v2.workflows.{id}.conversations.inbound.typing.event`"]
+    #[cfg(feature = "topics-workflows")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workflows")))]
     WorkflowsConversationsInboundTypingEvent(::std::boxed::Box<::models::V2ConversationMessageTypingEventForWorkflowTopicMessageData>),
     #[doc = " `v2.workforcemanagement.agents`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementAgents(::std::boxed::Box<::models::WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete>),
     #[doc = " `v2.workforcemanagement.agents.opportunities`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementAgentsOpportunities(::std::boxed::Box<::models::V2WfmAgentOpportunityTopicAgentOpportunityNotification>),
     #[doc = " `v2.workforcemanagement.agents.{id}.adherence.explanations`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementAgentsAdherenceExplanations(::std::boxed::Box<::models::WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.activityplans.jobs`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsActivityplansJobs(::std::boxed::Box<::models::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.activityplans.runs.jobs`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsActivityplansRunsJobs(::std::boxed::Box<::models::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.adherence.explanations`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsAdherenceExplanations(::std::boxed::Box<::models::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.capacityplans.{id}.staffingrequirements`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsCapacityplansStaffingrequirements(::std::boxed::Box<::models::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.forecasts.staffingrequirement`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsForecastsStaffingrequirement(::std::boxed::Box<::models::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.main.forecast.export.forecast`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsMainForecastExportForecast(::std::boxed::Box<::models::V2WfmMainForecastExportForecastEventMainForecastExportNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.main.forecast.export.historical`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsMainForecastExportHistorical(::std::boxed::Box<::models::V2WfmMainForecastExportHistoricalEventMainForecastExportNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.main.forecast.export.snapshot`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsMainForecastExportSnapshot(::std::boxed::Box<::models::V2WfmMainForecastExportSnapshotEventMainForecastExportNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.opportunities`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsOpportunities(::std::boxed::Box<::models::V2WfmOpportunityTopicOpportunityNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.schedulebids.{id}`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsSchedulebids(::std::boxed::Box<::models::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.schedules`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsSchedules(::std::boxed::Box<::models::WfmBuScheduleTopicBuScheduleNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.scheduling.runs`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsSchedulingRuns(::std::boxed::Box<::models::WfmBuScheduleRunTopicBuSchedulingRunProgressNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsShorttermforecasts(::std::boxed::Box<::models::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.copy`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsShorttermforecastsCopy(::std::boxed::Box<::models::WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.generate`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsShorttermforecastsGenerate(::std::boxed::Box<::models::WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.import`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsShorttermforecastsImport(::std::boxed::Box<::models::WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification>),
     #[doc = " `v2.workforcemanagement.businessunits.{id}.workplanbids.{id}`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementBusinessunitsWorkplanbids(::std::boxed::Box<::models::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification>),
     #[doc = " `v2.workforcemanagement.historicaldata.delete.jobs`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementHistoricaldataDeleteJobs(::std::boxed::Box<::models::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete>),
     #[doc = " `v2.workforcemanagement.historicaldata.deletejob`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementHistoricaldataDeletejob(::std::boxed::Box<::models::WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate>),
     #[doc = " `v2.workforcemanagement.historicaldata.status`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementHistoricaldataStatus(::std::boxed::Box<::models::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate>),
     #[doc = " `v2.workforcemanagement.managementunits.{id}`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementManagementunits(::std::boxed::Box<::models::WfmMoveManagementUnitTopicMoveManagementUnitNotification>),
     #[doc = " `v2.workforcemanagement.managementunits.{id}.adherence`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementManagementunitsAdherence(::std::boxed::Box<::models::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate>),
     #[doc = " `v2.workforcemanagement.managementunits.{id}.agents.sync`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementManagementunitsAgentsSync(::std::boxed::Box<::models::WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete>),
     #[doc = " `v2.workforcemanagement.managementunits.{id}.agentschedules.changed`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementManagementunitsAgentschedulesChanged(::std::boxed::Box<::models::WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification>),
     #[doc = " `v2.workforcemanagement.managementunits.{id}.schedules`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementManagementunitsSchedules(::std::boxed::Box<::models::WfmScheduleTopicWfmScheduleNotification>),
     #[doc = " `v2.workforcemanagement.managementunits.{id}.shifttrades.state.bulk`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementManagementunitsShifttradesStateBulk(::std::boxed::Box<::models::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification>),
     #[doc = " `v2.workforcemanagement.performanceprediction.schedules.{id}`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementPerformancepredictionSchedules(::std::boxed::Box<::models::PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification>),
     #[doc = " `v2.workforcemanagement.teams.{id}.adherence`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementTeamsAdherence(::std::boxed::Box<::models::WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate>),
     #[doc = " `v2.workforcemanagement.users.{id}.schedules.query`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementUsersSchedulesQuery(::std::boxed::Box<::models::WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification>),
     #[doc = " `v2.workforcemanagement.users.{id}.schedules.search`"]
+    #[cfg(feature = "topics-workforcemanagement")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "topics-workforcemanagement")))]
     WorkforcemanagementUsersSchedulesSearch(::std::boxed::Box<::models::WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification>),
-    /// A topic this SDK has no type for (or a pattern it does not know): the body as sent.
+    /// A topic this SDK has no type for (a pattern it does not know, or one whose family's
+    /// feature is off): the body as sent.
     Raw(::serde_json::Value),
 }
 
@@ -1719,247 +2204,489 @@ pub const PATTERNS: &[(&str, &str)] = &[
 /// pattern, [`Payload::Raw`]) from `d`: inside the envelope's own parse, or alone.
 pub(crate) fn decode_from<'de, D: ::serde::Deserializer<'de>>(pattern: ::std::option::Option<usize>, d: D) -> ::std::result::Result<Payload, D::Error> {
     match pattern {
+        #[cfg(feature = "topics-users")]
         Some(0) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementAgentschedulesManagementunitSearchComplete),
+        #[cfg(feature = "topics-users")]
         Some(1) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementIntegrationsHrisTimeofftypesJobs),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(2) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsMainForecastExportForecast),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(3) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsMainForecastExportHistorical),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(4) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsMainForecastExportSnapshot),
+        #[cfg(feature = "topics-analytics")]
         Some(5) => ::serde::Deserialize::deserialize(d).map(Payload::AnalyticsConversationsDetailsJobsAvailability),
+        #[cfg(feature = "topics-analytics")]
         Some(6) => ::serde::Deserialize::deserialize(d).map(Payload::AnalyticsUsersDetailsJobsAvailability),
+        #[cfg(feature = "topics-detail")]
         Some(7) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsCollaboratechatAdhocMessages),
+        #[cfg(feature = "topics-detail")]
         Some(8) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsCollaboratechatGroupMessages),
+        #[cfg(feature = "topics-detail")]
         Some(9) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationAcdEnd),
+        #[cfg(feature = "topics-detail")]
         Some(10) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationAcdStart),
+        #[cfg(feature = "topics-detail")]
         Some(11) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationCustomerEnd),
+        #[cfg(feature = "topics-detail")]
         Some(12) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationCustomerStart),
+        #[cfg(feature = "topics-detail")]
         Some(13) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationFlowEnd),
+        #[cfg(feature = "topics-detail")]
         Some(14) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationFlowOutcome),
+        #[cfg(feature = "topics-detail")]
         Some(15) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationFlowStart),
+        #[cfg(feature = "topics-detail")]
         Some(16) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationUserEnd),
+        #[cfg(feature = "topics-detail")]
         Some(17) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationUserStart),
+        #[cfg(feature = "topics-detail")]
         Some(18) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationVoicemailEnd),
+        #[cfg(feature = "topics-detail")]
         Some(19) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationVoicemailStart),
+        #[cfg(feature = "topics-outbound")]
         Some(20) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundEmailCampaignsContactPostContact),
+        #[cfg(feature = "topics-outbound")]
         Some(21) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundEmailCampaignsContactPreContact),
+        #[cfg(feature = "topics-outbound")]
         Some(22) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundMessagingCampaignsContactPostContact),
+        #[cfg(feature = "topics-outbound")]
         Some(23) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundMessagingCampaignsContactPreContact),
+        #[cfg(feature = "topics-outbound")]
         Some(24) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundPreviewCampaignsContactPostContact),
+        #[cfg(feature = "topics-outbound")]
         Some(25) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundPreviewCampaignsContactPreContact),
+        #[cfg(feature = "topics-outbound")]
         Some(26) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundVoiceCampaignsContactPostContact),
+        #[cfg(feature = "topics-outbound")]
         Some(27) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundVoiceCampaignsContactPreContact),
+        #[cfg(feature = "topics-outbound")]
         Some(28) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundWhatsappCampaignsContactPostContact),
+        #[cfg(feature = "topics-outbound")]
         Some(29) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundWhatsappCampaignsContactPreContact),
+        #[cfg(feature = "topics-telephony")]
         Some(30) => ::serde::Deserialize::deserialize(d).map(Payload::TelephonyProvidersEdgesTrunksMetrics),
+        #[cfg(feature = "topics-users")]
         Some(31) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsInboundTypingEvent),
+        #[cfg(feature = "topics-users")]
         Some(32) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsSummariesSettingsPreview),
+        #[cfg(feature = "topics-users")]
         Some(33) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementAdherenceExplanationsJobs),
+        #[cfg(feature = "topics-users")]
         Some(34) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementAdherenceHistoricalAgent),
+        #[cfg(feature = "topics-users")]
         Some(35) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementAdherenceHistoricalBulk),
+        #[cfg(feature = "topics-users")]
         Some(36) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementAlternativeShiftJobs),
+        #[cfg(feature = "topics-users")]
         Some(37) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementPerformancepredictionSchedulesRecalculations),
+        #[cfg(feature = "topics-users")]
         Some(38) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementShiftTradingJobs),
+        #[cfg(feature = "topics-workflows")]
         Some(39) => ::serde::Deserialize::deserialize(d).map(Payload::WorkflowsConversationsInboundTypingEvent),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(40) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsActivityplansRunsJobs),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(41) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementManagementunitsShifttradesStateBulk),
+        #[cfg(feature = "topics-bot")]
         Some(42) => ::serde::Deserialize::deserialize(d).map(Payload::BotConversationConversationsSummaries),
+        #[cfg(feature = "topics-conversations")]
         Some(43) => ::serde::Deserialize::deserialize(d).map(Payload::ConversationsSuggestionsKnowledgeArticle),
+        #[cfg(feature = "topics-conversations")]
         Some(44) => ::serde::Deserialize::deserialize(d).map(Payload::ConversationsSuggestionsKnowledgeSearch),
+        #[cfg(feature = "topics-detail")]
         Some(45) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsAgentState),
+        #[cfg(feature = "topics-detail")]
         Some(46) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationAcw),
+        #[cfg(feature = "topics-detail")]
         Some(47) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationAttributes),
+        #[cfg(feature = "topics-detail")]
         Some(48) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationContact),
+        #[cfg(feature = "topics-detail")]
         Some(49) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationOutbound),
+        #[cfg(feature = "topics-detail")]
         Some(50) => ::serde::Deserialize::deserialize(d).map(Payload::DetailEventsConversationWrapup),
+        #[cfg(feature = "topics-externalcontacts")]
         Some(51) => ::serde::Deserialize::deserialize(d).map(Payload::ExternalcontactsContactsJourneySegments),
+        #[cfg(feature = "topics-externalcontacts")]
         Some(52) => ::serde::Deserialize::deserialize(d).map(Payload::ExternalcontactsContactsJourneySessions),
+        #[cfg(feature = "topics-integrations")]
         Some(53) => ::serde::Deserialize::deserialize(d).map(Payload::IntegrationsInboundWebhookInvocation),
+        #[cfg(feature = "topics-journey")]
         Some(54) => ::serde::Deserialize::deserialize(d).map(Payload::JourneySessionsActionEvents),
+        #[cfg(feature = "topics-journey")]
         Some(55) => ::serde::Deserialize::deserialize(d).map(Payload::JourneySessionsAppEvents),
+        #[cfg(feature = "topics-journey")]
         Some(56) => ::serde::Deserialize::deserialize(d).map(Payload::JourneySessionsOutcomeEvents),
+        #[cfg(feature = "topics-journey")]
         Some(57) => ::serde::Deserialize::deserialize(d).map(Payload::JourneySessionsWebEvents),
+        #[cfg(feature = "topics-journey")]
         Some(58) => ::serde::Deserialize::deserialize(d).map(Payload::JourneyViewsJobsNotification),
+        #[cfg(feature = "topics-routing")]
         Some(59) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesConversationsCallbacks),
+        #[cfg(feature = "topics-routing")]
         Some(60) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesConversationsCalls),
+        #[cfg(feature = "topics-routing")]
         Some(61) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesConversationsChats),
+        #[cfg(feature = "topics-routing")]
         Some(62) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesConversationsCobrowseSessions),
+        #[cfg(feature = "topics-routing")]
         Some(63) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesConversationsEmails),
+        #[cfg(feature = "topics-routing")]
         Some(64) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesConversationsMessages),
+        #[cfg(feature = "topics-routing")]
         Some(65) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesConversationsScreenshares),
+        #[cfg(feature = "topics-routing")]
         Some(66) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesConversationsSocialexpressions),
+        #[cfg(feature = "topics-routing")]
         Some(67) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesConversationsVideos),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(68) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsProgramsGeneralJobs),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(69) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsProgramsTopiclinksJobs),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(70) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsTopicsGeneratedphrasesJobs),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(71) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsTopicsTestphraseJobs),
+        #[cfg(feature = "topics-telephony")]
         Some(72) => ::serde::Deserialize::deserialize(d).map(Payload::TelephonyProvidersEdgesPhones),
+        #[cfg(feature = "topics-telephony")]
         Some(73) => ::serde::Deserialize::deserialize(d).map(Payload::TelephonyProvidersEdgesTrunks),
+        #[cfg(feature = "topics-telephony")]
         Some(74) => ::serde::Deserialize::deserialize(d).map(Payload::TelephonyProvidersEdgesLogicalinterfaces),
+        #[cfg(feature = "topics-telephony")]
         Some(75) => ::serde::Deserialize::deserialize(d).map(Payload::TelephonyProvidersEdgesMetrics),
+        #[cfg(feature = "topics-telephony")]
         Some(76) => ::serde::Deserialize::deserialize(d).map(Payload::TelephonyProvidersEdgesSoftwareupdate),
+        #[cfg(feature = "topics-users")]
         Some(77) => ::serde::Deserialize::deserialize(d).map(Payload::UsersAnalyticsReportingExports),
+        #[cfg(feature = "topics-users")]
         Some(78) => ::serde::Deserialize::deserialize(d).map(Payload::UsersIntegrationsCalendarTeams),
+        #[cfg(feature = "topics-users")]
         Some(79) => ::serde::Deserialize::deserialize(d).map(Payload::UsersOutboundContactlistsExport),
+        #[cfg(feature = "topics-users")]
         Some(80) => ::serde::Deserialize::deserialize(d).map(Payload::UsersOutboundDnclistsExport),
+        #[cfg(feature = "topics-users")]
         Some(81) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWemCoachingNotification),
+        #[cfg(feature = "topics-users")]
         Some(82) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWemLearningAssignment),
+        #[cfg(feature = "topics-users")]
         Some(83) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementDecisionmetricsJobs),
+        #[cfg(feature = "topics-users")]
         Some(84) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementShrinkageJobs),
+        #[cfg(feature = "topics-users")]
         Some(85) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementTimeoffbalanceJobs),
+        #[cfg(feature = "topics-webmessaging")]
         Some(86) => ::serde::Deserialize::deserialize(d).map(Payload::WebmessagingDeploymentsUndeliveredMessages),
+        #[cfg(feature = "topics-wem")]
         Some(87) => ::serde::Deserialize::deserialize(d).map(Payload::WemLearningAssignmentsModules),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(88) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementAgentsAdherenceExplanations),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(89) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsActivityplansJobs),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(90) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsAdherenceExplanations),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(91) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsCapacityplansStaffingrequirements),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(92) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsForecastsStaffingrequirement),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(93) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsSchedulingRuns),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(94) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsShorttermforecastsCopy),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(95) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsShorttermforecastsGenerate),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(96) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsShorttermforecastsImport),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(97) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementHistoricaldataDeleteJobs),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(98) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementManagementunitsAgentsSync),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(99) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementManagementunitsAgentschedulesChanged),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(100) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementUsersSchedulesQuery),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(101) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementUsersSchedulesSearch),
+        #[cfg(feature = "topics-analytics")]
         Some(102) => ::serde::Deserialize::deserialize(d).map(Payload::AnalyticsConversationMetrics),
+        #[cfg(feature = "topics-analytics")]
         Some(103) => ::serde::Deserialize::deserialize(d).map(Payload::AnalyticsFlowAggregates),
+        #[cfg(feature = "topics-analytics")]
         Some(104) => ::serde::Deserialize::deserialize(d).map(Payload::AnalyticsFlowMetrics),
+        #[cfg(feature = "topics-analytics")]
         Some(105) => ::serde::Deserialize::deserialize(d).map(Payload::AnalyticsFlowoutcomeAggregates),
+        #[cfg(feature = "topics-analytics")]
         Some(106) => ::serde::Deserialize::deserialize(d).map(Payload::AnalyticsQueuesActivity),
+        #[cfg(feature = "topics-analytics")]
         Some(107) => ::serde::Deserialize::deserialize(d).map(Payload::AnalyticsQueuesObservations),
+        #[cfg(feature = "topics-analytics")]
         Some(108) => ::serde::Deserialize::deserialize(d).map(Payload::AnalyticsUsersAggregates),
+        #[cfg(feature = "topics-analytics")]
         Some(109) => ::serde::Deserialize::deserialize(d).map(Payload::AnalyticsWrapupAggregates),
+        #[cfg(feature = "topics-architect")]
         Some(110) => ::serde::Deserialize::deserialize(d).map(Payload::ArchitectDependencytrackingBuild),
+        #[cfg(feature = "topics-architect")]
         Some(111) => ::serde::Deserialize::deserialize(d).map(Payload::ArchitectPromptsResources),
+        #[cfg(feature = "topics-architect")]
         Some(112) => ::serde::Deserialize::deserialize(d).map(Payload::ArchitectSystempromptsResources),
+        #[cfg(feature = "topics-audits")]
         Some(113) => ::serde::Deserialize::deserialize(d).map(Payload::AuditsEntitytypeEntityid),
+        #[cfg(feature = "topics-businessunits")]
         Some(114) => ::serde::Deserialize::deserialize(d).map(Payload::BusinessunitsWorkforcemanagementIntraday),
+        #[cfg(feature = "topics-coaching")]
         Some(115) => ::serde::Deserialize::deserialize(d).map(Payload::CoachingScheduleslotsJobs),
+        #[cfg(feature = "topics-contentmanagement")]
         Some(116) => ::serde::Deserialize::deserialize(d).map(Payload::ContentmanagementWorkspacesDocuments),
+        #[cfg(feature = "topics-conversations")]
         Some(117) => ::serde::Deserialize::deserialize(d).map(Payload::ConversationsSuggestionsIntent),
+        #[cfg(feature = "topics-conversations")]
         Some(118) => ::serde::Deserialize::deserialize(d).map(Payload::ConversationsSuggestionsResponse),
+        #[cfg(feature = "topics-conversations")]
         Some(119) => ::serde::Deserialize::deserialize(d).map(Payload::ConversationsSuggestionsScript),
+        #[cfg(feature = "topics-conversations")]
         Some(120) => ::serde::Deserialize::deserialize(d).map(Payload::ConversationsSuggestionsThirdpartyaction),
+        #[cfg(feature = "topics-employeeperformance")]
         Some(121) => ::serde::Deserialize::deserialize(d).map(Payload::EmployeeperformanceExternalmetricsDefinitions),
+        #[cfg(feature = "topics-externalcontacts")]
         Some(122) => ::serde::Deserialize::deserialize(d).map(Payload::ExternalcontactsContactsNotes),
+        #[cfg(feature = "topics-externalcontacts")]
         Some(123) => ::serde::Deserialize::deserialize(d).map(Payload::ExternalcontactsContactsUnresolved),
+        #[cfg(feature = "topics-externalcontacts")]
         Some(124) => ::serde::Deserialize::deserialize(d).map(Payload::ExternalcontactsOrganizationsNotes),
+        #[cfg(feature = "topics-flows")]
         Some(125) => ::serde::Deserialize::deserialize(d).map(Payload::FlowsInstancesFlow),
+        #[cfg(feature = "topics-gamification")]
         Some(126) => ::serde::Deserialize::deserialize(d).map(Payload::GamificationScorecardsUsers),
+        #[cfg(feature = "topics-managementunits")]
         Some(127) => ::serde::Deserialize::deserialize(d).map(Payload::ManagementunitsWorkforcemanagementIntraday),
+        #[cfg(feature = "topics-outbound")]
         Some(128) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundCampaignsProgress),
+        #[cfg(feature = "topics-outbound")]
         Some(129) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundCampaignsSkillstats),
+        #[cfg(feature = "topics-outbound")]
         Some(130) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundCampaignsStats),
+        #[cfg(feature = "topics-outbound")]
         Some(131) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundContactlistsImportstatus),
+        #[cfg(feature = "topics-outbound")]
         Some(132) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundDnclistsImportstatus),
+        #[cfg(feature = "topics-outbound")]
         Some(133) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundEmailcampaignsProgress),
+        #[cfg(feature = "topics-outbound")]
         Some(134) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundImporttemplatesImportstatus),
+        #[cfg(feature = "topics-outbound")]
         Some(135) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundMessagingcampaignsProgress),
+        #[cfg(feature = "topics-outbound")]
         Some(136) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundSchedulesCampaigns),
+        #[cfg(feature = "topics-outbound")]
         Some(137) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundSchedulesEmailcampaigns),
+        #[cfg(feature = "topics-outbound")]
         Some(138) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundSchedulesMessagingcampaigns),
+        #[cfg(feature = "topics-outbound")]
         Some(139) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundSchedulesSequences),
+        #[cfg(feature = "topics-outbound")]
         Some(140) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundSchedulesWhatsappcampaigns),
+        #[cfg(feature = "topics-outbound")]
         Some(141) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundWhatsappcampaignsProgress),
+        #[cfg(feature = "topics-routing")]
         Some(142) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesConversations),
+        #[cfg(feature = "topics-routing")]
         Some(143) => ::serde::Deserialize::deserialize(d).map(Payload::RoutingQueuesUsers),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(144) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsConversationEmpathy),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(145) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsConversationSentiment),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(146) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsConversationTopics),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(147) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsConversationsCategories),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(148) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsProgramsPublishjobs),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(149) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsReprocessingJobs),
+        #[cfg(feature = "topics-speechandtextanalytics")]
         Some(150) => ::serde::Deserialize::deserialize(d).map(Payload::SpeechandtextanalyticsTopicsPublishjobs),
+        #[cfg(feature = "topics-taskmanagement")]
         Some(151) => ::serde::Deserialize::deserialize(d).map(Payload::TaskmanagementWorkitemsQueues),
+        #[cfg(feature = "topics-taskmanagement")]
         Some(152) => ::serde::Deserialize::deserialize(d).map(Payload::TaskmanagementWorkitemsUsers),
+        #[cfg(feature = "topics-telephony")]
         Some(153) => ::serde::Deserialize::deserialize(d).map(Payload::TelephonyProvidersEdges),
+        #[cfg(feature = "topics-users")]
         Some(154) => ::serde::Deserialize::deserialize(d).map(Payload::UsersAlertingAlerts),
+        #[cfg(feature = "topics-users")]
         Some(155) => ::serde::Deserialize::deserialize(d).map(Payload::UsersAlertingRules),
+        #[cfg(feature = "topics-users")]
         Some(156) => ::serde::Deserialize::deserialize(d).map(Payload::UsersBadgesChats),
+        #[cfg(feature = "topics-users")]
         Some(157) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsCallbacks),
+        #[cfg(feature = "topics-users")]
         Some(158) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsCalls),
+        #[cfg(feature = "topics-users")]
         Some(159) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsChats),
+        #[cfg(feature = "topics-users")]
         Some(160) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsCobrowseSessions),
+        #[cfg(feature = "topics-users")]
         Some(161) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsEmails),
+        #[cfg(feature = "topics-users")]
         Some(162) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsMessages),
+        #[cfg(feature = "topics-users")]
         Some(163) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsScreenshares),
+        #[cfg(feature = "topics-users")]
         Some(164) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsSocialexpressions),
+        #[cfg(feature = "topics-users")]
         Some(165) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsSummaries),
+        #[cfg(feature = "topics-users")]
         Some(166) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsVideos),
+        #[cfg(feature = "topics-users")]
         Some(167) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsRecordings),
+        #[cfg(feature = "topics-users")]
         Some(168) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsRecordingsById),
+        #[cfg(feature = "topics-users")]
         Some(169) => ::serde::Deserialize::deserialize(d).map(Payload::UsersEmployeeengagementCelebrations),
+        #[cfg(feature = "topics-users")]
         Some(170) => ::serde::Deserialize::deserialize(d).map(Payload::UsersFaxDocuments),
+        #[cfg(feature = "topics-users")]
         Some(171) => ::serde::Deserialize::deserialize(d).map(Payload::UsersVoicemailMessages),
+        #[cfg(feature = "topics-users")]
         Some(172) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementAdherence),
+        #[cfg(feature = "topics-users")]
         Some(173) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementHistoricaladherencequery),
+        #[cfg(feature = "topics-users")]
         Some(174) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementNotifications),
+        #[cfg(feature = "topics-users")]
         Some(175) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementSchedules),
+        #[cfg(feature = "topics-users")]
         Some(176) => ::serde::Deserialize::deserialize(d).map(Payload::UsersWorkforcemanagementTimeoffrequests),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(177) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementAgentsOpportunities),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(178) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsOpportunities),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(179) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsSchedulebids),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(180) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsSchedules),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(181) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsShorttermforecasts),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(182) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementBusinessunitsWorkplanbids),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(183) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementHistoricaldataDeletejob),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(184) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementHistoricaldataStatus),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(185) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementManagementunitsAdherence),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(186) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementManagementunitsSchedules),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(187) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementPerformancepredictionSchedules),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(188) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementTeamsAdherence),
+        #[cfg(feature = "topics-architect")]
         Some(189) => ::serde::Deserialize::deserialize(d).map(Payload::ArchitectPrompts),
+        #[cfg(feature = "topics-contentmanagement")]
         Some(190) => ::serde::Deserialize::deserialize(d).map(Payload::ContentmanagementDocuments),
+        #[cfg(feature = "topics-conversations")]
         Some(191) => ::serde::Deserialize::deserialize(d).map(Payload::ConversationsAgentchecklist),
+        #[cfg(feature = "topics-conversations")]
         Some(192) => ::serde::Deserialize::deserialize(d).map(Payload::ConversationsTranscription),
+        #[cfg(feature = "topics-externalcontacts")]
         Some(193) => ::serde::Deserialize::deserialize(d).map(Payload::ExternalcontactsContacts),
+        #[cfg(feature = "topics-externalcontacts")]
         Some(194) => ::serde::Deserialize::deserialize(d).map(Payload::ExternalcontactsOrganizations),
+        #[cfg(feature = "topics-externalcontacts")]
         Some(195) => ::serde::Deserialize::deserialize(d).map(Payload::ExternalcontactsRelationships),
+        #[cfg(feature = "topics-flows")]
         Some(196) => ::serde::Deserialize::deserialize(d).map(Payload::FlowsOutcomes),
+        #[cfg(feature = "topics-groups")]
         Some(197) => ::serde::Deserialize::deserialize(d).map(Payload::GroupsGreetings),
+        #[cfg(feature = "topics-operations")]
         Some(198) => ::serde::Deserialize::deserialize(d).map(Payload::OperationsEvents),
+        #[cfg(feature = "topics-outbound")]
         Some(199) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundAttemptlimits),
+        #[cfg(feature = "topics-outbound")]
         Some(200) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundCallabletimesets),
+        #[cfg(feature = "topics-outbound")]
         Some(201) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundCampaignrules),
+        #[cfg(feature = "topics-outbound")]
         Some(202) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundCampaigns),
+        #[cfg(feature = "topics-outbound")]
         Some(203) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundContactlistfilters),
+        #[cfg(feature = "topics-outbound")]
         Some(204) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundContactlists),
+        #[cfg(feature = "topics-outbound")]
         Some(205) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundDnclists),
+        #[cfg(feature = "topics-outbound")]
         Some(206) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundEmailcampaigns),
+        #[cfg(feature = "topics-outbound")]
         Some(207) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundMessagingcampaigns),
+        #[cfg(feature = "topics-outbound")]
         Some(208) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundResponsesets),
+        #[cfg(feature = "topics-outbound")]
         Some(209) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundRulesets),
+        #[cfg(feature = "topics-outbound")]
         Some(210) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundSequences),
+        #[cfg(feature = "topics-outbound")]
         Some(211) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundSettings),
+        #[cfg(feature = "topics-outbound")]
         Some(212) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundWhatsappcampaigns),
+        #[cfg(feature = "topics-outbound")]
         Some(213) => ::serde::Deserialize::deserialize(d).map(Payload::OutboundWrapupcodemappings),
+        #[cfg(feature = "topics-quality")]
         Some(214) => ::serde::Deserialize::deserialize(d).map(Payload::QualityEvaluations),
+        #[cfg(feature = "topics-subscription")]
         Some(215) => ::serde::Deserialize::deserialize(d).map(Payload::SubscriptionUpdated),
+        #[cfg(feature = "topics-system")]
         Some(216) => ::serde::Deserialize::deserialize(d).map(Payload::SystemNoLongerSubscribed),
+        #[cfg(feature = "topics-system")]
         Some(217) => ::serde::Deserialize::deserialize(d).map(Payload::SystemSocketClosing),
+        #[cfg(feature = "topics-system")]
         Some(218) => ::serde::Deserialize::deserialize(d).map(Payload::SystemTokenRevoked),
+        #[cfg(feature = "topics-taskmanagement")]
         Some(219) => ::serde::Deserialize::deserialize(d).map(Payload::TaskmanagementWorkitems),
+        #[cfg(feature = "topics-users")]
         Some(220) => ::serde::Deserialize::deserialize(d).map(Payload::UsersActivity),
+        #[cfg(feature = "topics-users")]
         Some(221) => ::serde::Deserialize::deserialize(d).map(Payload::UsersCallforwarding),
+        #[cfg(feature = "topics-users")]
         Some(222) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversations),
+        #[cfg(feature = "topics-users")]
         Some(223) => ::serde::Deserialize::deserialize(d).map(Payload::UsersConversationsummary),
+        #[cfg(feature = "topics-users")]
         Some(224) => ::serde::Deserialize::deserialize(d).map(Payload::UsersGeolocation),
+        #[cfg(feature = "topics-users")]
         Some(225) => ::serde::Deserialize::deserialize(d).map(Payload::UsersGreetings),
+        #[cfg(feature = "topics-users")]
         Some(226) => ::serde::Deserialize::deserialize(d).map(Payload::UsersIntegrationpresence),
+        #[cfg(feature = "topics-users")]
         Some(227) => ::serde::Deserialize::deserialize(d).map(Payload::UsersOutofoffice),
+        #[cfg(feature = "topics-users")]
         Some(228) => ::serde::Deserialize::deserialize(d).map(Payload::UsersPersistentconnection),
+        #[cfg(feature = "topics-users")]
         Some(229) => ::serde::Deserialize::deserialize(d).map(Payload::UsersPresence),
+        #[cfg(feature = "topics-users")]
         Some(230) => ::serde::Deserialize::deserialize(d).map(Payload::UsersRecordings),
+        #[cfg(feature = "topics-users")]
         Some(231) => ::serde::Deserialize::deserialize(d).map(Payload::UsersRoutingStatus),
+        #[cfg(feature = "topics-users")]
         Some(232) => ::serde::Deserialize::deserialize(d).map(Payload::UsersStation),
+        #[cfg(feature = "topics-users")]
         Some(233) => ::serde::Deserialize::deserialize(d).map(Payload::UsersTokens),
+        #[cfg(feature = "topics-users")]
         Some(234) => ::serde::Deserialize::deserialize(d).map(Payload::UsersUserrecordings),
+        #[cfg(feature = "topics-video")]
         Some(235) => ::serde::Deserialize::deserialize(d).map(Payload::VideoConferences),
+        #[cfg(feature = "topics-webdeployments")]
         Some(236) => ::serde::Deserialize::deserialize(d).map(Payload::WebdeploymentsConfigurations),
+        #[cfg(feature = "topics-webdeployments")]
         Some(237) => ::serde::Deserialize::deserialize(d).map(Payload::WebdeploymentsDeployments),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(238) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementAgents),
+        #[cfg(feature = "topics-workforcemanagement")]
         Some(239) => ::serde::Deserialize::deserialize(d).map(Payload::WorkforcemanagementManagementunits),
+        #[cfg(feature = "topics-flows")]
         Some(240) => ::serde::Deserialize::deserialize(d).map(Payload::Flows),
+        #[cfg(feature = "topics-system")]
         Some(241) => ::serde::Deserialize::deserialize(d).map(Payload::System),
         _ => ::serde::Deserialize::deserialize(d).map(Payload::Raw),
     }
@@ -1979,247 +2706,489 @@ impl Payload {
     /// The payload type's definition name (`PresenceEventUserPresence`), or `Raw`.
     pub fn type_name(&self) -> &'static str {
         match self {
+            #[cfg(feature = "topics-analytics")]
             Payload::AnalyticsConversationMetrics(_) => "ConversationMetricsTopicConversationMetricRecord",
+            #[cfg(feature = "topics-analytics")]
             Payload::AnalyticsConversationsDetailsJobsAvailability(_) => "ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification",
+            #[cfg(feature = "topics-analytics")]
             Payload::AnalyticsFlowAggregates(_) => "StatEventFlowTopicStatsNotification",
+            #[cfg(feature = "topics-analytics")]
             Payload::AnalyticsFlowMetrics(_) => "FlowMetricsTopicFlowMetricRecord",
+            #[cfg(feature = "topics-analytics")]
             Payload::AnalyticsFlowoutcomeAggregates(_) => "StatEventFlowOutcomeTopicStatsNotification",
+            #[cfg(feature = "topics-analytics")]
             Payload::AnalyticsQueuesActivity(_) => "V2QueueObservationObservationCountNotification",
+            #[cfg(feature = "topics-analytics")]
             Payload::AnalyticsQueuesObservations(_) => "StatEventQueueTopicStatsNotification",
+            #[cfg(feature = "topics-analytics")]
             Payload::AnalyticsUsersDetailsJobsAvailability(_) => "UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification",
+            #[cfg(feature = "topics-analytics")]
             Payload::AnalyticsUsersAggregates(_) => "StatEventUserTopicStatsNotification",
+            #[cfg(feature = "topics-analytics")]
             Payload::AnalyticsWrapupAggregates(_) => "StatEventWrapUpCodeTopicStatsNotification",
+            #[cfg(feature = "topics-architect")]
             Payload::ArchitectDependencytrackingBuild(_) => "ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification",
+            #[cfg(feature = "topics-architect")]
             Payload::ArchitectPrompts(_) => "ArchitectPromptNotificationPromptNotification",
+            #[cfg(feature = "topics-architect")]
             Payload::ArchitectPromptsResources(_) => "ArchitectPromptResourceNotificationPromptResourceNotification",
+            #[cfg(feature = "topics-architect")]
             Payload::ArchitectSystempromptsResources(_) => "ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification",
+            #[cfg(feature = "topics-audits")]
             Payload::AuditsEntitytypeEntityid(_) => "AuditTopicAuditLogMessage",
+            #[cfg(feature = "topics-bot")]
             Payload::BotConversationConversationsSummaries(_) => "ConversationSummaryTopicVirtualAgentsConversationSummaryEvent",
+            #[cfg(feature = "topics-businessunits")]
             Payload::BusinessunitsWorkforcemanagementIntraday(_) => "WfmBuIntradayDataUpdateTopicBuIntradayNotification",
+            #[cfg(feature = "topics-coaching")]
             Payload::CoachingScheduleslotsJobs(_) => "WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete",
+            #[cfg(feature = "topics-contentmanagement")]
             Payload::ContentmanagementDocuments(_) => "ContentManagementSingleDocumentTopicDocumentDataV2",
+            #[cfg(feature = "topics-contentmanagement")]
             Payload::ContentmanagementWorkspacesDocuments(_) => "ContentManagementWorkspaceDocumentsTopicDocumentDataV2",
+            #[cfg(feature = "topics-conversations")]
             Payload::ConversationsAgentchecklist(_) => "ConversationChecklistTopicAgentChecklistRuntimeEventBody",
+            #[cfg(feature = "topics-conversations")]
             Payload::ConversationsSuggestionsIntent(_) => "ConversationIntentSuggestionsTopicIntentSuggestionEvent",
+            #[cfg(feature = "topics-conversations")]
             Payload::ConversationsSuggestionsKnowledgeArticle(_) => "ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent",
+            #[cfg(feature = "topics-conversations")]
             Payload::ConversationsSuggestionsKnowledgeSearch(_) => "ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent",
+            #[cfg(feature = "topics-conversations")]
             Payload::ConversationsSuggestionsResponse(_) => "ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent",
+            #[cfg(feature = "topics-conversations")]
             Payload::ConversationsSuggestionsScript(_) => "ConversationScriptSuggestionsTopicScriptSuggestionEvent",
+            #[cfg(feature = "topics-conversations")]
             Payload::ConversationsSuggestionsThirdpartyaction(_) => "ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent",
+            #[cfg(feature = "topics-conversations")]
             Payload::ConversationsTranscription(_) => "TranscriptionTopicTranscriptionMessage",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsAgentState(_) => "AgentStateEventTopicAgentStateEventNotification",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsCollaboratechatAdhocMessages(_) => "CollaborateChatAdhocMessageEventTopicCollaborateChatMessage",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsCollaboratechatGroupMessages(_) => "CollaborateChatGroupMessageEventTopicCollaborateChatMessage",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationAcdEnd(_) => "AcdEndDetailEventTopicAcdEndEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationAcdStart(_) => "AcdStartDetailEventTopicAcdStartEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationAcw(_) => "AcwDetailEventTopicAfterCallWorkEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationAttributes(_) => "AttributeDetailEventTopicAttributeUpdateEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationContact(_) => "ContactDetailEventTopicContactUpdateEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationCustomerEnd(_) => "CustomerEndDetailEventTopicCustomerEndEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationCustomerStart(_) => "CustomerStartDetailEventTopicCustomerStartEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationFlowEnd(_) => "FlowEndDetailEventTopicFlowEndEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationFlowOutcome(_) => "FlowOutcomeDetailEventTopicFlowOutcomeEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationFlowStart(_) => "FlowStartDetailEventTopicFlowStartEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationOutbound(_) => "OutboundDetailEventTopicOutboundInitEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationUserEnd(_) => "UserEndDetailEventTopicUserEndEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationUserStart(_) => "UserStartDetailEventTopicUserStartEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationVoicemailEnd(_) => "VoicemailEndDetailEventTopicVoicemailEndEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationVoicemailStart(_) => "VoicemailStartDetailEventTopicVoicemailStartEvent",
+            #[cfg(feature = "topics-detail")]
             Payload::DetailEventsConversationWrapup(_) => "WrapupDetailEventTopicWrapupEvent",
+            #[cfg(feature = "topics-employeeperformance")]
             Payload::EmployeeperformanceExternalmetricsDefinitions(_) => "EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition",
+            #[cfg(feature = "topics-externalcontacts")]
             Payload::ExternalcontactsContacts(_) => "ExternalContactsContactChangedTopicContact",
+            #[cfg(feature = "topics-externalcontacts")]
             Payload::ExternalcontactsContactsJourneySegments(_) => "JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification",
+            #[cfg(feature = "topics-externalcontacts")]
             Payload::ExternalcontactsContactsJourneySessions(_) => "JourneySessionEventsNotificationSessionEvent",
+            #[cfg(feature = "topics-externalcontacts")]
             Payload::ExternalcontactsContactsNotes(_) => "ExternalContactsContactNoteChangedTopicNote",
+            #[cfg(feature = "topics-externalcontacts")]
             Payload::ExternalcontactsContactsUnresolved(_) => "ExternalContactsUnresolvedContactChangedTopicContact",
+            #[cfg(feature = "topics-externalcontacts")]
             Payload::ExternalcontactsOrganizations(_) => "ExternalContactsOrganizationChangedTopicExternalOrganization",
+            #[cfg(feature = "topics-externalcontacts")]
             Payload::ExternalcontactsOrganizationsNotes(_) => "ExternalContactsOrganizationNoteChangedTopicNote",
+            #[cfg(feature = "topics-externalcontacts")]
             Payload::ExternalcontactsRelationships(_) => "ExternalContactsRelationshipChangedTopicRelationship",
+            #[cfg(feature = "topics-flows")]
             Payload::FlowsInstancesFlow(_) => "V2FlowExecutionDataFlowidTopicFlowExecutionHistory",
+            #[cfg(feature = "topics-flows")]
             Payload::FlowsOutcomes(_) => "ArchitectFlowOutcomeNotificationFlowOutcomeNotification",
+            #[cfg(feature = "topics-flows")]
             Payload::Flows(_) => "ArchitectFlowNotificationFlowNotification",
+            #[cfg(feature = "topics-gamification")]
             Payload::GamificationScorecardsUsers(_) => "GamificationScorecardChangeTopicScorecardChange",
+            #[cfg(feature = "topics-groups")]
             Payload::GroupsGreetings(_) => "GroupGreetingEventGreeting",
+            #[cfg(feature = "topics-integrations")]
             Payload::IntegrationsInboundWebhookInvocation(_) => "MaestroWebhooksInvocationTopicPublicWebhooksEvent",
+            #[cfg(feature = "topics-journey")]
             Payload::JourneySessionsActionEvents(_) => "JourneyWebActionEventsNotificationWebActionEventsNotification",
+            #[cfg(feature = "topics-journey")]
             Payload::JourneySessionsAppEvents(_) => "JourneyAppEventsNotificationAppEventsNotification",
+            #[cfg(feature = "topics-journey")]
             Payload::JourneySessionsOutcomeEvents(_) => "JourneyOutcomeEventsNotificationOutcomeEventsNotification",
+            #[cfg(feature = "topics-journey")]
             Payload::JourneySessionsWebEvents(_) => "JourneyWebEventsNotificationWebEventsNotification",
+            #[cfg(feature = "topics-journey")]
             Payload::JourneyViewsJobsNotification(_) => "JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2",
+            #[cfg(feature = "topics-managementunits")]
             Payload::ManagementunitsWorkforcemanagementIntraday(_) => "WfmIntradayDataUpdateTopicIntradayDataUpdate",
+            #[cfg(feature = "topics-operations")]
             Payload::OperationsEvents(_) => "OperationalEventNotificationTopicOperationalEventNotification",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundAttemptlimits(_) => "DialerAttemptLimitsConfigChangeAttemptLimits",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundCallabletimesets(_) => "DialerCallabletimesetConfigChangeCallableTimeSet",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundCampaignrules(_) => "DialerCampaignRuleConfigChangeCampaignRule",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundCampaigns(_) => "DialerCampaignConfigChangeCampaign",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundCampaignsProgress(_) => "DialerCampaignProgressEventCampaignProgress",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundCampaignsSkillstats(_) => "DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundCampaignsStats(_) => "StatEventCampaignTopicStatsNotification",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundContactlistfilters(_) => "DialerContactlistfilterConfigChangeContactListFilter",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundContactlists(_) => "DialerContactlistConfigChangeContactList",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundContactlistsImportstatus(_) => "ContactlistImportStatusImportStatus",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundDnclists(_) => "DialerDnclistConfigChangeDncList",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundDnclistsImportstatus(_) => "DnclistImportStatusImportStatus",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundEmailCampaignsContactPostContact(_) => "OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundEmailCampaignsContactPreContact(_) => "OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundEmailcampaigns(_) => "OutboundMessagingEmailCampaignConfigChangeMessagingCampaign",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundEmailcampaignsProgress(_) => "OutboundMessagingEmailCampaignProgressEventCampaignProgress",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundImporttemplatesImportstatus(_) => "ImportTemplateImportStatusImportStatus",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundMessagingCampaignsContactPostContact(_) => "OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEvent",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundMessagingCampaignsContactPreContact(_) => "OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundMessagingcampaigns(_) => "OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundMessagingcampaignsProgress(_) => "OutboundMessagingMessagingCampaignProgressEventCampaignProgress",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundPreviewCampaignsContactPostContact(_) => "OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundPreviewCampaignsContactPreContact(_) => "OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundResponsesets(_) => "DialerResponsesetConfigChangeResponseSet",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundRulesets(_) => "DialerRulesetConfigChangeRuleSet",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundSchedulesCampaigns(_) => "DialerCampaignScheduleConfigChangeCampaignSchedule",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundSchedulesEmailcampaigns(_) => "EmailCampaignScheduleConfigChangeEmailCampaignSchedule",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundSchedulesMessagingcampaigns(_) => "MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundSchedulesSequences(_) => "DialerSequenceScheduleConfigChangeSequenceSchedule",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundSchedulesWhatsappcampaigns(_) => "WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundSequences(_) => "DialerSequenceConfigChangeCampaignSequence",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundSettings(_) => "DialerOutboundSettingsConfigChangeOutboundSettings",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundVoiceCampaignsContactPostContact(_) => "OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundVoiceCampaignsContactPreContact(_) => "OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundWhatsappCampaignsContactPostContact(_) => "OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundWhatsappCampaignsContactPreContact(_) => "OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundWhatsappcampaigns(_) => "OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundWhatsappcampaignsProgress(_) => "OutboundMessagingWhatsappCampaignProgressEventCampaignProgress",
+            #[cfg(feature = "topics-outbound")]
             Payload::OutboundWrapupcodemappings(_) => "DialerWrapupcodemappingConfigChangeWrapUpCodeMapping",
+            #[cfg(feature = "topics-quality")]
             Payload::QualityEvaluations(_) => "EvaluationQualityV2TopicEvaluationV2",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesConversations(_) => "QueueConversationEventTopicConversation",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesConversationsCallbacks(_) => "QueueConversationCallbackEventTopicCallbackConversation",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesConversationsCalls(_) => "QueueConversationCallEventTopicCallConversation",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesConversationsChats(_) => "QueueConversationChatEventTopicChatConversation",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesConversationsCobrowseSessions(_) => "QueueConversationCobrowseEventTopicCobrowseConversation",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesConversationsEmails(_) => "QueueConversationEmailEventTopicEmailConversation",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesConversationsMessages(_) => "QueueConversationMessageEventTopicMessageConversation",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesConversationsScreenshares(_) => "QueueConversationScreenShareEventTopicScreenShareConversation",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesConversationsSocialexpressions(_) => "QueueConversationSocialExpressionEventTopicConversation",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesConversationsVideos(_) => "QueueConversationVideoEventTopicConversation",
+            #[cfg(feature = "topics-routing")]
             Payload::RoutingQueuesUsers(_) => "QueueUserEventTopicQueueMember",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsConversationEmpathy(_) => "V2StaEmpathyOverallTopicOverallEmpathyMessage",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsConversationSentiment(_) => "V2StaSentimentOverallTopicOverallSentimentMessage",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsConversationTopics(_) => "V2StaTopicsDetectedTopicTopicsDetectedMessage",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsConversationsCategories(_) => "V2StaConversationCategoriesStaConversationCategoriesMessage",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsProgramsGeneralJobs(_) => "CreateGeneralProgramTopicsDefinitionsJob",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsProgramsPublishjobs(_) => "PublishProgramTopicsDefinitionsJob",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsProgramsTopiclinksJobs(_) => "ProgramTopicLinksTopicsDefinitionsJob",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsReprocessingJobs(_) => "V2ReprocessJobStateChangedTopicJobStateChanged",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsTopicsGeneratedphrasesJobs(_) => "GenAiPhrasesTopicsDefinitionsJob",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsTopicsPublishjobs(_) => "PublishTopicTopicsDefinitionsJob",
+            #[cfg(feature = "topics-speechandtextanalytics")]
             Payload::SpeechandtextanalyticsTopicsTestphraseJobs(_) => "TestTopicPhraseTopicsDefinitionsJob",
+            #[cfg(feature = "topics-subscription")]
             Payload::SubscriptionUpdated(_) => "UpdatedTopicSystemMessage",
+            #[cfg(feature = "topics-system")]
             Payload::SystemNoLongerSubscribed(_) => "SystemMessageSystemMessage",
+            #[cfg(feature = "topics-system")]
             Payload::SystemSocketClosing(_) => "SystemMessageSystemMessage",
+            #[cfg(feature = "topics-system")]
             Payload::SystemTokenRevoked(_) => "SystemMessageSystemMessage",
+            #[cfg(feature = "topics-system")]
             Payload::System(_) => "SystemMessageSystemMessage",
+            #[cfg(feature = "topics-taskmanagement")]
             Payload::TaskmanagementWorkitemsQueues(_) => "WorkitemsQueueEventsNotificationWorkitem",
+            #[cfg(feature = "topics-taskmanagement")]
             Payload::TaskmanagementWorkitemsUsers(_) => "WorkitemsUserEventsNotificationWorkitem",
+            #[cfg(feature = "topics-taskmanagement")]
             Payload::TaskmanagementWorkitems(_) => "WorkitemsEventsNotificationWorkitem",
+            #[cfg(feature = "topics-telephony")]
             Payload::TelephonyProvidersEdgesPhones(_) => "PhoneChangeTopicPhone",
+            #[cfg(feature = "topics-telephony")]
             Payload::TelephonyProvidersEdgesTrunks(_) => "TrunkInstanceTopicTrunk",
+            #[cfg(feature = "topics-telephony")]
             Payload::TelephonyProvidersEdgesTrunksMetrics(_) => "TrunkMetricsTopicTrunkMetrics",
+            #[cfg(feature = "topics-telephony")]
             Payload::TelephonyProvidersEdges(_) => "EdgeChangeTopicEdge",
+            #[cfg(feature = "topics-telephony")]
             Payload::TelephonyProvidersEdgesLogicalinterfaces(_) => "EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange",
+            #[cfg(feature = "topics-telephony")]
             Payload::TelephonyProvidersEdgesMetrics(_) => "EdgeMetricsTopicEdgeMetrics",
+            #[cfg(feature = "topics-telephony")]
             Payload::TelephonyProvidersEdgesSoftwareupdate(_) => "EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate",
+            #[cfg(feature = "topics-users")]
             Payload::UsersActivity(_) => "AgentActivityChangedTopicAgentActivity",
+            #[cfg(feature = "topics-users")]
             Payload::UsersAlertingAlerts(_) => "V2MobiusAlertsTopicAlert",
+            #[cfg(feature = "topics-users")]
             Payload::UsersAlertingRules(_) => "V2MobiusRulesTopicRule",
+            #[cfg(feature = "topics-users")]
             Payload::UsersAnalyticsReportingExports(_) => "ReportingDataExportTopicDataExportNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersBadgesChats(_) => "ChatBadgeTopicChatBadge",
+            #[cfg(feature = "topics-users")]
             Payload::UsersCallforwarding(_) => "CallForwardingEventCallForwarding",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversations(_) => "ConversationEventTopicConversation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsCallbacks(_) => "ConversationCallbackEventTopicCallbackConversation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsCalls(_) => "ConversationCallEventTopicCallConversation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsChats(_) => "ConversationChatEventTopicChatConversation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsCobrowseSessions(_) => "ConversationCobrowseEventTopicCobrowseConversation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsEmails(_) => "ConversationEmailEventTopicEmailConversation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsInboundTypingEvent(_) => "V2ConversationMessageTypingEventForUserTopicMessageData",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsMessages(_) => "ConversationMessageEventTopicMessageConversation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsScreenshares(_) => "ConversationScreenShareEventTopicScreenShareConversation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsSocialexpressions(_) => "ConversationSocialExpressionEventTopicSocialConversation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsSummaries(_) => "ConversationSummaryTopicConversationSummaryEvent",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsSummariesSettingsPreview(_) => "V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsVideos(_) => "ConversationVideoEventTopicVideoConversation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsRecordings(_) => "RecordingEventRecording",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsRecordingsById(_) => "RecordingTranscodeCompleteTopicRecording",
+            #[cfg(feature = "topics-users")]
             Payload::UsersConversationsummary(_) => "UserConversationsEventUserConversationSummary",
+            #[cfg(feature = "topics-users")]
             Payload::UsersEmployeeengagementCelebrations(_) => "V2WemEngagementCelebrationUpdatesTopicEngagementCelebration",
+            #[cfg(feature = "topics-users")]
             Payload::UsersFaxDocuments(_) => "FaxTopicFaxDataV2",
+            #[cfg(feature = "topics-users")]
             Payload::UsersGeolocation(_) => "GeolocationEventGeolocation",
+            #[cfg(feature = "topics-users")]
             Payload::UsersGreetings(_) => "UserGreetingEventGreeting",
+            #[cfg(feature = "topics-users")]
             Payload::UsersIntegrationpresence(_) => "V2IntegrationPresenceEventPresenceActivityEvent",
+            #[cfg(feature = "topics-users")]
             Payload::UsersIntegrationsCalendarTeams(_) => "GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2",
+            #[cfg(feature = "topics-users")]
             Payload::UsersOutboundContactlistsExport(_) => "ContactlistDownloadReadyExportUri",
+            #[cfg(feature = "topics-users")]
             Payload::UsersOutboundDnclistsExport(_) => "DnclistDownloadReadyExportUri",
+            #[cfg(feature = "topics-users")]
             Payload::UsersOutofoffice(_) => "OutOfOfficeEventOutOfOffice",
+            #[cfg(feature = "topics-users")]
             Payload::UsersPersistentconnection(_) => "PersistentConnectionChangeTopicPersistentConnectionChangeEvent",
+            #[cfg(feature = "topics-users")]
             Payload::UsersPresence(_) => "PresenceEventUserPresence",
+            #[cfg(feature = "topics-users")]
             Payload::UsersRecordings(_) => "RecordingArchiveRestoreTopicRecording",
+            #[cfg(feature = "topics-users")]
             Payload::UsersRoutingStatus(_) => "UserRoutingStatusUserRoutingStatus",
+            #[cfg(feature = "topics-users")]
             Payload::UsersStation(_) => "UserStationChangeTopicUserStations",
+            #[cfg(feature = "topics-users")]
             Payload::UsersTokens(_) => "UserTokensTopicTokenNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersUserrecordings(_) => "AdhocRecordingTopicRecordingDataV2",
+            #[cfg(feature = "topics-users")]
             Payload::UsersVoicemailMessages(_) => "VoicemailMessagesTopicVoicemailMessage",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWemCoachingNotification(_) => "WemCoachingUserNotificationTopicCoachingUserNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWemLearningAssignment(_) => "LearningAssignmentTopicLearningAssignmentNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementAdherence(_) => "WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementAdherenceExplanationsJobs(_) => "WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementAdherenceHistoricalAgent(_) => "WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementAdherenceHistoricalBulk(_) => "WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementAgentschedulesManagementunitSearchComplete(_) => "WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementAlternativeShiftJobs(_) => "WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementDecisionmetricsJobs(_) => "DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementHistoricaladherencequery(_) => "WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementIntegrationsHrisTimeofftypesJobs(_) => "WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementNotifications(_) => "WfmUserNotificationTopicWfmUserNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementPerformancepredictionSchedulesRecalculations(_) => "PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementSchedules(_) => "WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementShiftTradingJobs(_) => "WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementShrinkageJobs(_) => "WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementTimeoffbalanceJobs(_) => "WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification",
+            #[cfg(feature = "topics-users")]
             Payload::UsersWorkforcemanagementTimeoffrequests(_) => "WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate",
+            #[cfg(feature = "topics-video")]
             Payload::VideoConferences(_) => "VideoConferenceUpdateTopicVideoConference",
+            #[cfg(feature = "topics-webdeployments")]
             Payload::WebdeploymentsConfigurations(_) => "WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody",
+            #[cfg(feature = "topics-webdeployments")]
             Payload::WebdeploymentsDeployments(_) => "WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody",
+            #[cfg(feature = "topics-webmessaging")]
             Payload::WebmessagingDeploymentsUndeliveredMessages(_) => "V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody",
+            #[cfg(feature = "topics-wem")]
             Payload::WemLearningAssignmentsModules(_) => "LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification",
+            #[cfg(feature = "topics-workflows")]
             Payload::WorkflowsConversationsInboundTypingEvent(_) => "V2ConversationMessageTypingEventForWorkflowTopicMessageData",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementAgents(_) => "WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementAgentsOpportunities(_) => "V2WfmAgentOpportunityTopicAgentOpportunityNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementAgentsAdherenceExplanations(_) => "WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsActivityplansJobs(_) => "WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsActivityplansRunsJobs(_) => "WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsAdherenceExplanations(_) => "WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsCapacityplansStaffingrequirements(_) => "CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsForecastsStaffingrequirement(_) => "WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsMainForecastExportForecast(_) => "V2WfmMainForecastExportForecastEventMainForecastExportNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsMainForecastExportHistorical(_) => "V2WfmMainForecastExportHistoricalEventMainForecastExportNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsMainForecastExportSnapshot(_) => "V2WfmMainForecastExportSnapshotEventMainForecastExportNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsOpportunities(_) => "V2WfmOpportunityTopicOpportunityNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsSchedulebids(_) => "ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsSchedules(_) => "WfmBuScheduleTopicBuScheduleNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsSchedulingRuns(_) => "WfmBuScheduleRunTopicBuSchedulingRunProgressNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsShorttermforecasts(_) => "WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsShorttermforecastsCopy(_) => "WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsShorttermforecastsGenerate(_) => "WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsShorttermforecastsImport(_) => "WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementBusinessunitsWorkplanbids(_) => "WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementHistoricaldataDeleteJobs(_) => "WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementHistoricaldataDeletejob(_) => "WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementHistoricaldataStatus(_) => "WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementManagementunits(_) => "WfmMoveManagementUnitTopicMoveManagementUnitNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementManagementunitsAdherence(_) => "WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementManagementunitsAgentsSync(_) => "WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementManagementunitsAgentschedulesChanged(_) => "WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementManagementunitsSchedules(_) => "WfmScheduleTopicWfmScheduleNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementManagementunitsShifttradesStateBulk(_) => "WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementPerformancepredictionSchedules(_) => "PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementTeamsAdherence(_) => "WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementUsersSchedulesQuery(_) => "WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification",
+            #[cfg(feature = "topics-workforcemanagement")]
             Payload::WorkforcemanagementUsersSchedulesSearch(_) => "WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification",
             Payload::Raw(_) => "Raw",
         }

@@ -3,6 +3,7 @@
 
 use genesys_cloud::core::RetryOverride;
 use genesys_cloud::jobs::{families, JobOptions, JobState};
+use genesys_cloud::models::AsyncConversationQuery;
 use genesys_cloud::prelude::*;
 use genesys_cloud::transport::Retry;
 use genesys_cloud::Client;
@@ -75,8 +76,11 @@ async fn a_details_job_is_submitted_polled_and_read_across_cursors() {
     let options = MockOptions::default().job_delay(Duration::from_millis(300)).job_items(250);
     let mock = MockServer::start_with(options).await.unwrap();
     let client = client(&mock);
+    // A typed family: the query is the spec's model, built with its setters, and the results'
+    // type is inferred.
     let jobs = client.jobs(families::CONVERSATIONS_DETAILS).options(quick().page_size(100));
-    let job = jobs.submit(&details_query()).await.unwrap();
+    let query = AsyncConversationQuery::default().interval("2026-11-01T00:00:00Z/2026-11-02T00:00:00Z");
+    let job = jobs.submit(&query).await.unwrap();
     assert!(job.id().starts_with("mock-job-"));
     let progress = job.progress();
     bounded(job.wait()).await.unwrap();
@@ -85,8 +89,7 @@ async fn a_details_job_is_submitted_polled_and_read_across_cursors() {
         (status.submission_date.unwrap(), status.completion_date.unwrap(), status.expiration_date.unwrap());
     assert!(submitted <= done && done < expires, "{status:?}");
     assert_eq!(expires - submitted, chrono::Duration::days(1), "the mock keeps results for a day");
-    let conversations: Vec<genesys_cloud::models::AnalyticsConversation> =
-        bounded(job.results().try_collect()).await.unwrap();
+    let conversations: Vec<_> = bounded(job.results().try_collect()).await.unwrap();
     assert_eq!(conversations.len(), 250);
     let ids: BTreeSet<_> = conversations.iter().map(|c| c.conversation_id.clone().unwrap()).collect();
     assert_eq!(ids.len(), 250, "every conversation once");
@@ -103,13 +106,13 @@ async fn a_details_job_is_submitted_polled_and_read_across_cursors() {
 #[tokio::test]
 async fn failed_and_expired_jobs_are_typed_errors() {
     let mock = MockServer::start_with(MockOptions::default().job_delay(Duration::from_millis(100))).await.unwrap();
-    let jobs = client(&mock).jobs(families::USERS_DETAILS).options(quick());
+    let jobs = client(&mock).jobs(families::USERS_DETAILS.untyped()).options(quick());
     let failed = jobs.submit_with(&details_query(), &[("x-mock-job", "failed")]).await.unwrap();
     let e = bounded(failed.wait()).await.unwrap_err();
     assert!(e.is_job_failed(), "{e}");
     assert!(e.to_string().contains("mock: the job failed"), "the server's message: {e}");
     let expired = jobs.submit_with(&details_query(), &[("x-mock-job", "expired")]).await.unwrap();
-    let mut results = expired.results::<Value>();
+    let mut results = expired.results();
     let e = bounded(results.try_next()).await.unwrap_err();
     assert!(e.is_job_expired(), "{e}");
     assert_eq!(e.kind(), genesys_cloud::ErrorKind::JobExpired);
@@ -151,7 +154,8 @@ async fn a_submitted_job_dropped_unread_is_cancelled() {
     let options = MockOptions::default().job_delay(Duration::from_millis(500)).job_items(500);
     let mock = MockServer::start_with(options).await.unwrap();
     let (client, deletes) = counting_deletes(&mock);
-    let job = client.jobs(families::CONVERSATIONS_DETAILS).options(quick()).submit(&details_query()).await.unwrap();
+    let job =
+        client.jobs(families::CONVERSATIONS_DETAILS.untyped()).options(quick()).submit(&details_query()).await.unwrap();
     drop(job);
     let_spawned_tasks_start().await;
     assert_eq!(deletes.load(Ordering::SeqCst), 1, "the drop started a cancel");
@@ -172,7 +176,7 @@ async fn a_job_is_not_cancelled_on_drop_unless_owned_unread_and_error_free() {
     let options = MockOptions::default().job_delay(Duration::from_millis(50)).job_items(500);
     let mock = MockServer::start_with(options).await.unwrap();
     let (client, deletes) = counting_deletes(&mock);
-    let jobs = client.jobs(families::CONVERSATIONS_DETAILS).options(quick().page_size(100));
+    let jobs = client.jobs(families::CONVERSATIONS_DETAILS.untyped()).options(quick().page_size(100));
 
     // Attached by id: another process may own it.
     let submitted = jobs.submit(&details_query()).await.unwrap();
@@ -184,7 +188,7 @@ async fn a_job_is_not_cancelled_on_drop_unless_owned_unread_and_error_free() {
     assert_eq!(deletes.load(Ordering::SeqCst), 0, "an attached job is not cancelled on drop");
 
     // Results started, then dropped.
-    let mut results = submitted.results::<Value>();
+    let mut results = submitted.results();
     assert!(bounded(results.try_next()).await.unwrap().is_some());
     drop(results);
     let_spawned_tasks_start().await;
@@ -195,7 +199,7 @@ async fn a_job_is_not_cancelled_on_drop_unless_owned_unread_and_error_free() {
     let failing_id = failing.id().to_owned();
     let results_path = format!("{}/jobs/{failing_id}/results", families::CONVERSATIONS_DETAILS.path());
     mock.inject(genesys_cloud_mock::Fault::status(503).on_path(&results_path).times(10));
-    let mut results = failing.results::<Value>();
+    let mut results = failing.results();
     let e = bounded(results.try_next()).await.unwrap_err();
     assert!(e.status().is_some_and(|s| s.as_u16() == 503), "{e}");
     drop(results);
@@ -217,7 +221,7 @@ async fn cancel_works_on_an_attached_job() {
     let options = MockOptions::default().job_delay(Duration::from_secs(30));
     let mock = MockServer::start_with(options).await.unwrap();
     let (client, deletes) = counting_deletes(&mock);
-    let jobs = client.jobs(families::CONVERSATIONS_DETAILS).options(quick());
+    let jobs = client.jobs(families::CONVERSATIONS_DETAILS.untyped()).options(quick());
     // The submitting handle stays alive (dropped unread, it would cancel the job itself).
     let submitted = jobs.submit(&details_query()).await.unwrap();
     bounded(jobs.attach(submitted.id()).cancel()).await.unwrap();
@@ -232,8 +236,12 @@ async fn cancel_works_on_an_attached_job() {
 #[tokio::test]
 async fn a_status_retry_after_is_waited_for() {
     let mock = MockServer::start_with(MockOptions::default().job_delay(Duration::from_millis(2500))).await.unwrap();
-    let job =
-        client(&mock).jobs(families::CONVERSATIONS_DETAILS).options(quick()).submit(&details_query()).await.unwrap();
+    let job = client(&mock)
+        .jobs(families::CONVERSATIONS_DETAILS.untyped())
+        .options(quick())
+        .submit(&details_query())
+        .await
+        .unwrap();
     bounded(job.wait()).await.unwrap();
     let polls = job.progress().borrow().polls;
     assert!((2..=3).contains(&polls), "polled {polls} times");
@@ -300,7 +308,7 @@ async fn a_per_queue_count_from_an_export_equals_the_aggregate() {
     let billing = created.id.unwrap();
     let interval = "2026-12-01T00:00:00.000Z/2026-12-02T00:00:00.000Z";
 
-    let query = json!({"interval": interval, "order": "asc"});
+    let query = AsyncConversationQuery::default().interval(interval).order("asc");
     let job =
         client.jobs(families::CONVERSATIONS_DETAILS).options(quick().page_size(100)).submit(&query).await.unwrap();
     let conversations: Vec<AnalyticsConversation> = bounded(job.results().try_collect()).await.unwrap();

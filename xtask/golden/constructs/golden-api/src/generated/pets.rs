@@ -13,25 +13,30 @@ impl ::std::fmt::Debug for PetsApi {
 }
 impl PetsApi {
     /// The operations of this tag, sent through `executor`.
+    #[inline]
     pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor }
     }
     #[doc = " `GET /pets/{petId}/legacy` (getPetLegacy): see [`GetPetLegacy`]."]
     #[deprecated(note = "deprecated in the API")]
+    #[inline]
     pub fn get_pet_legacy(&self, pet_id: impl ::std::convert::Into<::std::string::String>) -> GetPetLegacy {
         GetPetLegacy::new(self.executor.clone(), pet_id.into())
     }
     #[doc = " `GET /pets` (getPets): see [`GetPets`]."]
+    #[inline]
     pub fn get_pets(&self) -> GetPets {
         GetPets::new(self.executor.clone())
     }
     #[doc = " Quirks \\[by id\\] where `size` \\<= 10 \\& \\*all\\* see <https://example.com/quirks>."]
     #[doc = ""]
     #[doc = " `GET /quirks` (getQuirks): see [`GetQuirks`]."]
+    #[inline]
     pub fn get_quirks(&self) -> GetQuirks {
         GetQuirks::new(self.executor.clone())
     }
     #[doc = " `POST /pets` (postPets): see [`PostPets`]."]
+    #[inline]
     pub fn post_pets(&self, body: ::models::Pet) -> PostPets {
         PostPets::new(self.executor.clone(), body)
     }
@@ -57,41 +62,49 @@ pub struct GetPetLegacy {
     pet_id: ::std::string::String,
 }
 impl ::std::fmt::Debug for GetPetLegacy {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetPetLegacy").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetPetLegacy {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetPetLegacy {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetPetLegacy {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, pet_id: ::std::string::String) -> Self {
         Self { executor, options: ::std::default::Default::default(), pet_id }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         ::genesys_cloud_core::encode::check_path_param("getPetLegacy", "petId", &self.pet_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PET_LEGACY, ::std::format!("/pets/{}/legacy", ::genesys_cloud_core::encode_path_segment(&self.pet_id)));
@@ -99,11 +112,13 @@ impl GetPetLegacy {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Pet, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Pet, crate::JsonModel> {
         self.send().with_response()
     }
@@ -123,52 +138,62 @@ pub struct GetPets {
     options: ::genesys_cloud_core::CallOptions,
 }
 impl ::std::fmt::Debug for GetPets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetPets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetPets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetPets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetPets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default() }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PETS, ::std::string::String::from("/pets"));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::std::vec::Vec<::models::PetList>, ::genesys_cloud_core::executor::Json> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::std::vec::Vec<::models::PetList>, ::genesys_cloud_core::executor::Json> {
         self.send().with_response()
     }
@@ -195,58 +220,69 @@ pub struct GetQuirks {
     shape: ::std::option::Option<::std::string::String>,
 }
 impl ::std::fmt::Debug for GetQuirks {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetQuirks").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for GetQuirks {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl GetQuirks {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl GetQuirks {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {
         Self { executor, options: ::std::default::Default::default(), filters: ::std::option::Option::None, ids: ::std::option::Option::None, shape: ::std::option::Option::None }
     }
     #[doc = " Filters, e.g. \\[a,b\\] or \\<tag\\> \\| x\\_y"]
     #[doc = ""]
     #[doc = " Query parameter `filters`: string."]
+    #[inline]
     pub fn filters(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.filters = ::std::option::Option::Some(value.into());
         self
     }
     #[doc = " Query parameter `ids`: array of string (csv)."]
+    #[inline]
     pub fn ids(mut self, value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<::std::string::String>>) -> Self {
         self.ids = ::std::option::Option::Some(value.into_iter().map(::std::convert::Into::into).collect());
         self
     }
     #[doc = " Query parameter `shape`: string."]
+    #[inline]
     pub fn shape(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.shape = ::std::option::Option::Some(value.into());
         self
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUIRKS, ::std::string::String::from("/quirks"));
         if let ::std::option::Option::Some(v) = &self.filters {
@@ -262,11 +298,13 @@ impl GetQuirks {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::QuirkHolder, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::QuirkHolder, crate::JsonModel> {
         self.send().with_response()
     }
@@ -287,41 +325,49 @@ pub struct PostPets {
     body: ::models::Pet,
 }
 impl ::std::fmt::Debug for PostPets {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("PostPets").finish_non_exhaustive()
     }
 }
 impl ::genesys_cloud_core::Operation for PostPets {
+    #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
 impl PostPets {
     /// Limits the whole call, retries included, to `timeout`.
+    #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
         self.options.timeout = ::std::option::Option::Some(timeout);
         self
     }
     /// Adds a header to this call only (replacing the SDK's header of the same name); an invalid name or value fails the call before anything is sent.
+    #[inline]
     pub fn with_header(mut self, name: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self
     }
     /// Overrides the client's retry settings for this call.
+    #[inline]
     pub fn with_retry(mut self, retry: ::genesys_cloud_core::RetryOverride) -> Self {
         self.options.retry = ::std::option::Option::Some(retry);
         self
     }
     /// Sends this call once, without retries.
+    #[inline]
     pub fn without_retry(self) -> Self {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
 impl PostPets {
+    #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, body: ::models::Pet) -> Self {
         Self { executor, options: ::std::default::Default::default(), body }
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
+    #[inline]
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_PETS, ::std::string::String::from("/pets"));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postPets"))?;
@@ -329,11 +375,13 @@ impl PostPets {
         ::std::result::Result::Ok(parts)
     }
     /// Sends the call; resolves to the decoded body.
+    #[inline]
     pub fn send(self) -> ::genesys_cloud_core::Call<::models::Dog, crate::JsonModel> {
         let parts = self.build();
         ::genesys_cloud_core::Call::new(&self.executor, parts)
     }
     /// Sends the call; resolves to the body with the status, headers and correlation id.
+    #[inline]
     pub fn send_with_response(self) -> ::genesys_cloud_core::CallWithResponse<::models::Dog, crate::JsonModel> {
         self.send().with_response()
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for Dog {
 impl crate::support::Model for Dog {
     const NAME: &'static str = "Dog";
     const FIELDS: &'static [&'static str] = &["anything", "byId", "id", "kind", "labels", "matrix", "meta", "name", "nickname", "owner", "priority", "status", "tags", "barkVolume"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -96,6 +98,7 @@ impl crate::support::Model for Dog {
     }
 }
 impl ::std::fmt::Debug for Dog {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Dog", &[("anything", &self.anything), ("byId", &self.by_id), ("id", &self.id), ("kind", &self.kind), ("labels", &self.labels), ("matrix", &self.matrix), ("meta", &self.meta), ("name", &self.name), ("nickname", &self.nickname), ("owner", &self.owner), ("priority", &self.priority), ("status", &self.status), ("tags", &self.tags), ("barkVolume", &self.bark_volume)], &self._nulls)
     }
@@ -138,20 +141,24 @@ impl DogKind {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["dog"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for DogKind {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "dog" => Self::Dog,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Dog => "dog",
@@ -160,11 +167,13 @@ impl crate::support::OpenEnum for DogKind {
     }
 }
 impl ::std::convert::From<&str> for DogKind {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for DogKind {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for Extensible {
 impl crate::support::Model for Extensible {
     const NAME: &'static str = "Extensible";
     const FIELDS: &'static [&'static str] = &["fixed"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -45,6 +47,7 @@ impl crate::support::Model for Extensible {
     }
 }
 impl ::std::fmt::Debug for Extensible {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Extensible", &[("fixed", &self.fixed), ("additionalProperties", &self.additional_properties)], &self._nulls)
     }

@@ -50,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for Formats {
 impl crate::support::Model for Formats {
     const NAME: &'static str = "Formats";
     const FIELDS: &'static [&'static str] = &["accessToken", "at", "clientSecret", "day", "f32", "f64", "file", "flag", "i32", "i64", "link", "local", "month", "raw", "uid"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -98,6 +100,7 @@ impl crate::support::Model for Formats {
     }
 }
 impl ::std::fmt::Debug for Formats {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Formats", &[("accessToken", &crate::support::Redacted(&self.access_token)), ("at", &self.at), ("clientSecret", &crate::support::Redacted(&self.client_secret)), ("day", &self.day), ("f32", &self.f32), ("f64", &self.f64), ("file", &self.file), ("flag", &self.flag), ("i32", &self.i32), ("i64", &self.i64), ("link", &self.link), ("local", &self.local), ("month", &self.month), ("raw", &self.raw), ("uid", &self.uid)], &self._nulls)
     }

@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for Model2 {
 impl crate::support::Model for Model2 {
     const NAME: &'static str = "Model";
     const FIELDS: &'static [&'static str] = &["ok"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for Model2 {
     }
 }
 impl ::std::fmt::Debug for Model2 {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Model2", &[("ok", &self.ok)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MutualA {
 impl crate::support::Model for MutualA {
     const NAME: &'static str = "MutualA";
     const FIELDS: &'static [&'static str] = &["b", "n"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for MutualA {
     }
 }
 impl ::std::fmt::Debug for MutualA {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MutualA", &[("b", &self.b), ("n", &self.n)], &self._nulls)
     }

@@ -24,9 +24,11 @@ impl<'de> ::serde::Deserialize<'de> for MutualB {
 impl crate::support::Model for MutualB {
     const NAME: &'static str = "MutualB";
     const FIELDS: &'static [&'static str] = &["a", "s"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -46,6 +48,7 @@ impl crate::support::Model for MutualB {
     }
 }
 impl ::std::fmt::Debug for MutualB {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "MutualB", &[("a", &self.a), ("s", &self.s)], &self._nulls)
     }

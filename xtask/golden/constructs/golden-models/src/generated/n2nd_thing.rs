@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for N2ndThing {
 impl crate::support::Model for N2ndThing {
     const NAME: &'static str = "2ndThing";
     const FIELDS: &'static [&'static str] = &["ok"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for N2ndThing {
     }
 }
 impl ::std::fmt::Debug for N2ndThing {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "N2ndThing", &[("ok", &self.ok)], &self._nulls)
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Names {
 impl crate::support::Model for Names {
     const NAME: &'static str = "Names";
     const FIELDS: &'static [&'static str] = &["$ref", "$schema", "3dModel", "a.b", "first-name", "fooBar", "foo_bar", "match", "self", "state", "type", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "with space", "x/y"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -94,6 +96,7 @@ impl crate::support::Model for Names {
     }
 }
 impl ::std::fmt::Debug for Names {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Names", &[("$ref", &self.r#ref), ("$schema", &self.schema), ("3dModel", &self.n3d_model), ("a.b", &self.a_b), ("first-name", &self.first_name), ("fooBar", &self.foo_bar), ("foo_bar", &self.foo_bar_2), ("match", &self.r#match), ("self", &self.self_), ("state", &self.state), ("type", &self.r#type), ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", &self.urn_ietf_params_scim_schemas_extension_enterprise_2_0_user), ("with space", &self.with_space), ("x/y", &self.x_y)], &self._nulls)
     }
@@ -138,11 +141,13 @@ impl NamesStateEnum {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["on", "off"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for NamesStateEnum {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "on" => Self::On,
@@ -150,9 +155,11 @@ impl crate::support::OpenEnum for NamesStateEnum {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::On => "on",
@@ -162,11 +169,13 @@ impl crate::support::OpenEnum for NamesStateEnum {
     }
 }
 impl ::std::convert::From<&str> for NamesStateEnum {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for NamesStateEnum {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -48,9 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for Pet {
 impl crate::support::Model for Pet {
     const NAME: &'static str = "Pet";
     const FIELDS: &'static [&'static str] = &["anything", "byId", "id", "kind", "labels", "matrix", "meta", "name", "nickname", "owner", "priority", "status", "tags"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -92,6 +94,7 @@ impl crate::support::Model for Pet {
     }
 }
 impl ::std::fmt::Debug for Pet {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "Pet", &[("anything", &self.anything), ("byId", &self.by_id), ("id", &self.id), ("kind", &self.kind), ("labels", &self.labels), ("matrix", &self.matrix), ("meta", &self.meta), ("name", &self.name), ("nickname", &self.nickname), ("owner", &self.owner), ("priority", &self.priority), ("status", &self.status), ("tags", &self.tags)], &self._nulls)
     }
@@ -220,9 +223,11 @@ impl<'de> ::serde::Deserialize<'de> for PetOwner {
 impl crate::support::Model for PetOwner {
     const NAME: &'static str = "Pet.owner";
     const FIELDS: &'static [&'static str] = &["name", "since"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -242,6 +247,7 @@ impl crate::support::Model for PetOwner {
     }
 }
 impl ::std::fmt::Debug for PetOwner {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PetOwner", &[("name", &self.name), ("since", &self.since)], &self._nulls)
     }
@@ -304,9 +310,11 @@ impl<'de> ::serde::Deserialize<'de> for PetTagsItem {
 impl crate::support::Model for PetTagsItem {
     const NAME: &'static str = "Pet.tags/items";
     const FIELDS: &'static [&'static str] = &["label", "weight"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -326,6 +334,7 @@ impl crate::support::Model for PetTagsItem {
     }
 }
 impl ::std::fmt::Debug for PetTagsItem {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PetTagsItem", &[("label", &self.label), ("weight", &self.weight)], &self._nulls)
     }
@@ -394,11 +403,13 @@ impl PetKind {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["cat", "dog", "unknown", "", "1m", "+", "a b", "A B"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for PetKind {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "cat" => Self::Cat,
@@ -412,9 +423,11 @@ impl crate::support::OpenEnum for PetKind {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Cat => "cat",
@@ -430,11 +443,13 @@ impl crate::support::OpenEnum for PetKind {
     }
 }
 impl ::std::convert::From<&str> for PetKind {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for PetKind {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -20,11 +20,13 @@ impl Priority {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [i64] = &[1, 2, -3];
     /// The wire value.
+    #[inline]
     pub fn as_i64(&self) -> i64 {
         crate::support::OpenIntEnum::wire(self)
     }
 }
 impl crate::support::OpenIntEnum for Priority {
+    #[inline]
     fn from_known(value: i64) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             1 => Self::V1,
@@ -33,9 +35,11 @@ impl crate::support::OpenIntEnum for Priority {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: i64) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> i64 {
         match self {
             Self::V1 => 1,
@@ -46,6 +50,7 @@ impl crate::support::OpenIntEnum for Priority {
     }
 }
 impl ::std::convert::From<i64> for Priority {
+    #[inline]
     fn from(value: i64) -> Self {
         <Self as crate::support::OpenIntEnum>::from_known(value).unwrap_or(Self::Unknown(value))
     }

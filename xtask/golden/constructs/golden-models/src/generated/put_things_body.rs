@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for PutThingsBody {
 impl crate::support::Model for PutThingsBody {
     const NAME: &'static str = "#/paths/~1oauth~1things/put/parameters/0/schema";
     const FIELDS: &'static [&'static str] = &["inner"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for PutThingsBody {
     }
 }
 impl ::std::fmt::Debug for PutThingsBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PutThingsBody", &[("inner", &self.inner)], &self._nulls)
     }

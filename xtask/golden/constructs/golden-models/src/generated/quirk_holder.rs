@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for QuirkHolder {
 impl crate::support::Model for QuirkHolder {
     const NAME: &'static str = "Quirk.Holder";
     const FIELDS: &'static [&'static str] = &["kind", "loose", "typed"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -52,6 +54,7 @@ impl crate::support::Model for QuirkHolder {
     }
 }
 impl ::std::fmt::Debug for QuirkHolder {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "QuirkHolder", &[("kind", &self.kind), ("loose", &self.loose), ("typed", &self.typed)], &self._nulls)
     }

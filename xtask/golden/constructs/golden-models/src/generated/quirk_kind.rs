@@ -20,11 +20,13 @@ impl QuirkKind {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["__EMPTY__", "OFF_QUEUE", "IDLE"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for QuirkKind {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "__EMPTY__" => Self::Empty,
@@ -33,9 +35,11 @@ impl crate::support::OpenEnum for QuirkKind {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Empty => "__EMPTY__",
@@ -46,11 +50,13 @@ impl crate::support::OpenEnum for QuirkKind {
     }
 }
 impl ::std::convert::From<&str> for QuirkKind {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for QuirkKind {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

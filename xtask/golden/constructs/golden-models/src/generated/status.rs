@@ -18,11 +18,13 @@ impl Status {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["available", "sold"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for Status {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "available" => Self::Available,
@@ -30,9 +32,11 @@ impl crate::support::OpenEnum for Status {
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Available => "available",
@@ -42,11 +46,13 @@ impl crate::support::OpenEnum for Status {
     }
 }
 impl ::std::convert::From<&str> for Status {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for Status {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

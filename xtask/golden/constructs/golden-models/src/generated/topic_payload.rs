@@ -22,9 +22,11 @@ impl<'de> ::serde::Deserialize<'de> for TopicPayload {
 impl crate::support::Model for TopicPayload {
     const NAME: &'static str = "TopicPayload";
     const FIELDS: &'static [&'static str] = &["body"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -42,6 +44,7 @@ impl crate::support::Model for TopicPayload {
     }
 }
 impl ::std::fmt::Debug for TopicPayload {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicPayload", &[("body", &self.body)], &self._nulls)
     }
@@ -90,9 +93,11 @@ impl<'de> ::serde::Deserialize<'de> for TopicPayloadBody {
 impl crate::support::Model for TopicPayloadBody {
     const NAME: &'static str = "TopicPayload.body";
     const FIELDS: &'static [&'static str] = &["event"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -110,6 +115,7 @@ impl crate::support::Model for TopicPayloadBody {
     }
 }
 impl ::std::fmt::Debug for TopicPayloadBody {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicPayloadBody", &[("event", &self.event)], &self._nulls)
     }
@@ -152,20 +158,24 @@ impl TopicPayloadEvent {
     /// Every value the spec lists, in its order.
     pub const VALUES: &'static [&'static str] = &["created"];
     /// The wire value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         crate::support::OpenEnum::wire(self)
     }
 }
 impl crate::support::OpenEnum for TopicPayloadEvent {
+    #[inline]
     fn from_known(value: &str) -> ::std::option::Option<Self> {
         ::std::option::Option::Some(match value {
             "created" => Self::Created,
             _ => return ::std::option::Option::None,
         })
     }
+    #[inline]
     fn unknown(value: ::std::string::String) -> Self {
         Self::Unknown(value)
     }
+    #[inline]
     fn wire(&self) -> &str {
         match self {
             Self::Created => "created",
@@ -174,11 +184,13 @@ impl crate::support::OpenEnum for TopicPayloadEvent {
     }
 }
 impl ::std::convert::From<&str> for TopicPayloadEvent {
+    #[inline]
     fn from(value: &str) -> Self {
         crate::support::enum_from_str(value)
     }
 }
 impl ::std::fmt::Display for TopicPayloadEvent {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -28,9 +28,11 @@ impl<'de> ::serde::Deserialize<'de> for TreeNode {
 impl crate::support::Model for TreeNode {
     const NAME: &'static str = "TreeNode";
     const FIELDS: &'static [&'static str] = &["children", "parent", "partner", "value"];
+    #[inline]
     fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
+    #[inline]
     fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
@@ -54,6 +56,7 @@ impl crate::support::Model for TreeNode {
     }
 }
 impl ::std::fmt::Debug for TreeNode {
+    #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TreeNode", &[("children", &self.children), ("parent", &self.parent), ("partner", &self.partner), ("value", &self.value)], &self._nulls)
     }
